@@ -1,0 +1,300 @@
+//! The Janus admin API (janus-api.md §2.5), over any transport.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use super::core::Core;
+use super::envelope::{self, error_reply, reply, Envelope, PathIds};
+use super::error::{ApiError, ApiResult, ErrorCode};
+use super::fields;
+use super::session::{lock, Handle, Owner, Session};
+
+impl Core {
+    /// Handles one admin API request (raw JSON bytes) and returns the reply.
+    pub async fn handle_admin(&self, bytes: &[u8], path: PathIds) -> Value {
+        let body = match envelope::parse_object(bytes) {
+            Ok(b) => b,
+            Err(e) => return error_reply(&e, 0, None),
+        };
+        let env = match envelope::read(body, path, ("session_id", "handle_id")) {
+            Ok(env) => env,
+            Err(r) => return error_reply(&r.error, r.session_id, r.transaction.as_deref()),
+        };
+        match self.admin_dispatch(&env).await {
+            Ok(v) => v,
+            Err(e) => error_reply(&e, env.session_id, Some(&env.transaction)),
+        }
+    }
+
+    fn check_admin_secret(&self, env: &Envelope) -> ApiResult<()> {
+        match &self.inner.general.admin_secret {
+            None => Ok(()),
+            Some(secret) if env.body.get("admin_secret").and_then(Value::as_str) == Some(secret) => Ok(()),
+            Some(_) => Err(ErrorCode::Unauthorized.into()),
+        }
+    }
+
+    async fn admin_dispatch(&self, env: &Envelope) -> ApiResult<Value> {
+        let tx = Some(env.transaction.as_str());
+        if env.session_id == 0 && env.handle_id == 0 {
+            match env.verb.as_str() {
+                "info" => return Ok(self.server_info(tx)),
+                "ping" => return Ok(Value::Object(reply("pong", 0, tx))),
+                _ => {}
+            }
+            self.check_admin_secret(env)?;
+            return self.admin_global(env).await;
+        }
+        if env.session_id == 0 {
+            return Err(ErrorCode::SessionNotFound.into());
+        }
+        self.check_admin_secret(env)?;
+        let session = self.session(env.session_id).ok_or_else(|| {
+            ApiError::new(ErrorCode::SessionNotFound, format!("No such session {}", env.session_id))
+        })?;
+        if env.handle_id == 0 {
+            return self.admin_session(env, &session).await;
+        }
+        let handle = session.handle(env.handle_id).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::HandleNotFound,
+                format!("No such handle {} in session {}", env.handle_id, session.id),
+            )
+        })?;
+        self.admin_handle(env, &session, &handle).await
+    }
+
+    fn success(&self, env: &Envelope, extra: Value) -> Value {
+        let mut r = reply("success", env.session_id, Some(&env.transaction));
+        if env.handle_id != 0 {
+            r.insert("handle_id".into(), json!(env.handle_id));
+        }
+        if let Value::Object(fields) = extra {
+            r.extend(fields);
+        }
+        Value::Object(r)
+    }
+
+    fn unhandled(env: &Envelope) -> ApiError {
+        ApiError::new(ErrorCode::InvalidRequestPath, format!("Unhandled request '{}' at this path", env.verb))
+    }
+
+    async fn admin_global(&self, env: &Envelope) -> ApiResult<Value> {
+        let b = &env.body;
+        let auth = &self.inner.auth;
+        match env.verb.as_str() {
+            "get_status" => Ok(self.success(env, json!({"status": self.status()}))),
+            "set_session_timeout" => {
+                let timeout = fields::opt_i64(b, "timeout")?.ok_or_else(|| ApiError::missing("timeout"))?;
+                if timeout < 0 {
+                    return Err(ApiError::wrong_type("timeout", "a positive integer"));
+                }
+                self.inner.session_timeout.store(timeout as u64, Ordering::Relaxed);
+                Ok(self.success(env, json!({"timeout": timeout})))
+            }
+            "set_log_level" => {
+                let level = fields::opt_i64(b, "level")?.ok_or_else(|| ApiError::missing("level"))?;
+                if !(0..=7).contains(&level) {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidElementType,
+                        "Invalid element type (level should be between 0 and 7)",
+                    ));
+                }
+                self.set_log_level(level as u8);
+                Ok(self.success(env, json!({"level": level})))
+            }
+            "accept_new_sessions" => {
+                let accept = fields::req_bool(b, "accept")?;
+                self.inner.accept_new_sessions.store(accept, Ordering::Relaxed);
+                Ok(self.success(env, json!({"accept": accept})))
+            }
+            "list_sessions" => {
+                let ids: Vec<u64> = lock(&self.inner.sessions).keys().copied().collect();
+                Ok(self.success(env, json!({"sessions": ids})))
+            }
+            "add_token" => {
+                let token = fields::req_str(b, "token")?;
+                let plugins = match fields::opt_str_array(b, "plugins")? {
+                    Some(list) => self.known_plugins(&list)?,
+                    None => self.plugins().list().into_iter().map(|p| p.package).collect(),
+                };
+                auth.add_token(token, plugins.clone())?;
+                Ok(self.success(env, json!({"data": {"plugins": plugins}})))
+            }
+            "list_tokens" => {
+                let tokens: Vec<Value> = auth
+                    .list_tokens()?
+                    .into_iter()
+                    .map(|(token, plugins)| json!({"token": token, "allowed_plugins": plugins}))
+                    .collect();
+                Ok(self.success(env, json!({"data": {"tokens": tokens}})))
+            }
+            verb @ ("allow_token" | "disallow_token") => {
+                let token = fields::req_str(b, "token")?;
+                let list = fields::req_str_array(b, "plugins")?;
+                let plugins: Vec<String> = self.known_plugins(&list)?.into_iter().collect();
+                auth.set_plugins(token, &plugins, verb == "allow_token")?;
+                let allowed = auth
+                    .list_tokens()?
+                    .into_iter()
+                    .find(|(t, _)| t == token)
+                    .map(|(_, p)| p)
+                    .unwrap_or_default();
+                Ok(self.success(env, json!({"data": {"plugins": allowed}})))
+            }
+            "remove_token" => {
+                auth.remove_token(fields::req_str(b, "token")?)?;
+                Ok(self.success(env, Value::Null))
+            }
+            "message_plugin" => {
+                let package = fields::req_str(b, "plugin")?;
+                let request = match b.get("request") {
+                    Some(Value::Object(_)) => b["request"].clone(),
+                    Some(_) => return Err(ApiError::wrong_type("request", "an object")),
+                    None => return Err(ApiError::missing("request")),
+                };
+                let plugin = self.plugins().find(package).ok_or_else(|| {
+                    ApiError::new(ErrorCode::PluginNotFound, format!("No such plugin '{package}'"))
+                })?;
+                let response = plugin
+                    .handle_admin_message(request)
+                    .await
+                    .map_err(|e| ApiError::new(ErrorCode::PluginMessage, e))?;
+                Ok(self.success(env, json!({"response": response})))
+            }
+            "list_handles" | "destroy_session" | "handle_info" | "detach_handle" | "hangup_webrtc" => {
+                Err(Self::unhandled(env))
+            }
+            other => Err(ApiError::new(ErrorCode::UnknownRequest, format!("Unknown request '{other}'"))),
+        }
+    }
+
+    /// Plugin names from an admin request; 460 for one that is not loaded.
+    fn known_plugins(&self, list: &[String]) -> ApiResult<BTreeSet<String>> {
+        let registry = self.plugins();
+        list.iter()
+            .map(|p| match registry.find(p) {
+                Some(_) => Ok(p.clone()),
+                None => Err(ApiError::new(ErrorCode::PluginNotFound, format!("No such plugin '{p}'"))),
+            })
+            .collect()
+    }
+
+    fn status(&self) -> Value {
+        let g = &self.inner.general;
+        json!({
+            "token_auth": self.inner.auth.token_auth(),
+            "api_secret": self.inner.auth.has_api_secret(),
+            "admin_secret": g.admin_secret.is_some(),
+            "session_timeout": self.inner.session_timeout.load(Ordering::Relaxed),
+            "reclaim_session_timeout": g.reclaim_session_timeout,
+            "candidates_timeout": g.candidates_timeout,
+            "log_level": self.inner.log_level.load(Ordering::Relaxed),
+            "log_timestamps": true,
+            "log_colors": false,
+            "accepting_new_sessions": self.inner.accept_new_sessions.load(Ordering::Relaxed),
+            "sessions": self.session_count(),
+        })
+    }
+
+    async fn admin_session(&self, env: &Envelope, session: &Arc<Session>) -> ApiResult<Value> {
+        match env.verb.as_str() {
+            "list_handles" => {
+                let ids: Vec<u64> = lock(&session.handles).keys().copied().collect();
+                Ok(self.success(env, json!({"handles": ids})))
+            }
+            "destroy_session" => {
+                self.destroy_session(session.id, None).await;
+                Ok(self.success(env, Value::Null))
+            }
+            "set_session_timeout" => {
+                let timeout =
+                    fields::opt_i64(&env.body, "timeout")?.ok_or_else(|| ApiError::missing("timeout"))?;
+                if timeout < -1 {
+                    return Err(ApiError::wrong_type("timeout", "an integer >= -1"));
+                }
+                session.timeout_override.store(timeout, Ordering::Relaxed);
+                session.touch(self.now_us());
+                Ok(self.success(env, json!({"timeout": timeout})))
+            }
+            _ => Err(Self::unhandled(env)),
+        }
+    }
+
+    async fn admin_handle(
+        &self,
+        env: &Envelope,
+        session: &Arc<Session>,
+        h: &Arc<Handle>,
+    ) -> ApiResult<Value> {
+        match env.verb.as_str() {
+            "handle_info" => {
+                let plugin_only = fields::opt_bool(&env.body, "plugin_only")?.unwrap_or(false);
+                let plugin_specific = h.plugin.query_handle(h.handle_ref()).await;
+                let info = if plugin_only {
+                    json!({"plugin_specific": plugin_specific})
+                } else {
+                    self.handle_info(session, h, plugin_specific)
+                };
+                Ok(self.success(env, json!({"info": info})))
+            }
+            "detach_handle" => {
+                if lock(&session.handles).remove(&h.id).is_some() {
+                    h.plugin.destroy_handle(h.handle_ref()).await;
+                    self.push_handle_event(h.handle_ref(), "detached", Value::Null);
+                }
+                Ok(self.success(env, Value::Null))
+            }
+            "hangup_webrtc" => {
+                h.plugin.hangup_media(h.handle_ref()).await;
+                Ok(self.success(env, Value::Null))
+            }
+            _ => Err(Self::unhandled(env)),
+        }
+    }
+
+    fn handle_info(&self, session: &Session, h: &Handle, plugin_specific: Value) -> Value {
+        let transport = match &*lock(&session.owner) {
+            Owner::Http => "janus.transport.http",
+            Owner::Socket(_) => "janus.transport.websockets",
+            Owner::Orphan { .. } => "none",
+        };
+        let mut info = Map::new();
+        info.insert("session_id".into(), json!(session.id));
+        info.insert("session_last_activity".into(), json!(session.last_activity_us()));
+        info.insert("session_timeout".into(), json!(self.timeout_of(session)));
+        info.insert("session_transport".into(), json!(transport));
+        info.insert("handle_id".into(), json!(h.id));
+        if let Some(o) = &h.opaque_id {
+            info.insert("opaque_id".into(), json!(o));
+        }
+        if let Some(t) = &h.token {
+            info.insert("token".into(), json!(t));
+        }
+        info.insert("loop-running".into(), json!(true));
+        info.insert("created".into(), json!(h.created_us));
+        info.insert("current_time".into(), json!(self.now_us()));
+        info.insert("plugin".into(), json!(h.package));
+        info.insert("plugin_specific".into(), plugin_specific);
+        info.insert(
+            "flags".into(),
+            json!({
+                "got-offer": false, "got-answer": false, "negotiated": false,
+                "processing-offer": false, "starting": false, "ice-restart": false,
+                "ready": false, "stopped": false, "alert": false, "trickle": true,
+                "all-trickles": h.trickle_completed.load(Ordering::Relaxed),
+                "resend-trickles": false, "trickle-synced": false, "data-channels": false,
+                "has-audio": false, "has-video": false, "new-datachan-sdp": false,
+                "rfc4588-rtx": false, "cleaning": false, "e2ee": false,
+            }),
+        );
+        info.insert("sdps".into(), json!({}));
+        info.insert("queued-packets".into(), json!(0));
+        info.insert("pending-trickles".into(), json!(lock(&h.pending_candidates).len()));
+        info.insert("streams".into(), json!([]));
+        Value::Object(info)
+    }
+}

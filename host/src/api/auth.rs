@@ -1,0 +1,119 @@
+//! `api_secret` and stored-token authentication (`token_auth`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use super::error::{ApiError, ApiResult, ErrorCode};
+use super::session::lock;
+
+/// The credentials a request carries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Credentials<'a> {
+    /// `apisecret`.
+    pub apisecret: Option<&'a str>,
+    /// `token`.
+    pub token: Option<&'a str>,
+}
+
+/// The gateway's authentication state.
+pub struct Auth {
+    api_secret: Option<String>,
+    token_auth: bool,
+    /// Stored tokens and the plugin packages each may use.
+    tokens: Mutex<BTreeMap<String, BTreeSet<String>>>,
+}
+
+impl Auth {
+    /// Authentication with these settings and no stored tokens.
+    pub fn new(api_secret: Option<String>, token_auth: bool) -> Self {
+        Self { api_secret, token_auth, tokens: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// Whether `api_secret` is set.
+    pub fn has_api_secret(&self) -> bool {
+        self.api_secret.is_some()
+    }
+
+    /// Whether stored-token authentication is on.
+    pub fn token_auth(&self) -> bool {
+        self.token_auth
+    }
+
+    /// Janus's rule: with neither a secret nor tokens anything goes; with one or both,
+    /// a matching secret or a known token is enough.
+    pub fn check(&self, creds: Credentials<'_>) -> ApiResult<()> {
+        if self.api_secret.is_none() && !self.token_auth {
+            return Ok(());
+        }
+        let secret_ok = matches!((&self.api_secret, creds.apisecret), (Some(s), Some(given)) if s == given);
+        let token_ok = self.token_auth && creds.token.is_some_and(|t| lock(&self.tokens).contains_key(t));
+        if secret_ok || token_ok {
+            Ok(())
+        } else {
+            Err(ErrorCode::Unauthorized.into())
+        }
+    }
+
+    /// Whether a token (when token auth is on and one was given) may use a plugin.
+    pub fn check_plugin(&self, token: Option<&str>, package: &str) -> ApiResult<()> {
+        let Some(token) = token.filter(|_| self.token_auth) else {
+            return Ok(());
+        };
+        let allowed = lock(&self.tokens).get(token).is_some_and(|plugins| plugins.contains(package));
+        if allowed {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::UnauthorizedPlugin,
+                format!("Provided token can't access plugin '{package}'"),
+            ))
+        }
+    }
+
+    fn require_stored(&self) -> ApiResult<()> {
+        if self.token_auth {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::Unknown, "Stored-Token based authentication disabled"))
+        }
+    }
+
+    /// Admin `add_token`: stores a token allowed to use `plugins`.
+    pub fn add_token(&self, token: &str, plugins: BTreeSet<String>) -> ApiResult<()> {
+        self.require_stored()?;
+        lock(&self.tokens).entry(token.to_owned()).or_default().extend(plugins);
+        Ok(())
+    }
+
+    /// Admin `allow_token` (`allow = true`) / `disallow_token`.
+    pub fn set_plugins(&self, token: &str, plugins: &[String], allow: bool) -> ApiResult<()> {
+        self.require_stored()?;
+        let mut tokens = lock(&self.tokens);
+        let entry = tokens
+            .get_mut(token)
+            .ok_or_else(|| ApiError::new(ErrorCode::TokenNotFound, format!("Token {token} not found")))?;
+        for p in plugins {
+            if allow {
+                entry.insert(p.clone());
+            } else {
+                entry.remove(p);
+            }
+        }
+        Ok(())
+    }
+
+    /// Admin `remove_token`.
+    pub fn remove_token(&self, token: &str) -> ApiResult<()> {
+        self.require_stored()?;
+        lock(&self.tokens)
+            .remove(token)
+            .map(|_| ())
+            .ok_or_else(|| ApiError::new(ErrorCode::TokenNotFound, format!("Token {token} not found")))
+    }
+
+    /// Admin `list_tokens`: every token with its plugins.
+    pub fn list_tokens(&self) -> ApiResult<Vec<(String, Vec<String>)>> {
+        self.require_stored()?;
+        Ok(lock(&self.tokens).iter().map(|(t, p)| (t.clone(), p.iter().cloned().collect())).collect())
+    }
+}

@@ -1,0 +1,352 @@
+//! The API core: the session table, per-client limits, event delivery and the watchdog.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::auth::{Auth, Credentials};
+use super::envelope::reply;
+use super::error::{ApiError, ApiResult, ErrorCode};
+use super::plugin::{HandleRef, NoPlugins, PluginRegistry};
+use super::session::{lock, ClientKey, EventSink, Handle, Owner, Session};
+use crate::config::{General, Nat};
+
+/// How often the watchdog looks for expired sessions and candidates.
+const WATCHDOG_PERIOD: Duration = Duration::from_millis(500);
+
+/// A transport as `info` lists it.
+#[derive(Debug, Clone)]
+pub struct TransportInfo {
+    /// Package name, e.g. `janus.transport.http`.
+    pub package: &'static str,
+    /// Human-readable name.
+    pub name: &'static str,
+    /// Description.
+    pub description: &'static str,
+}
+
+/// What the core needs to know at start-up.
+pub struct CoreOptions {
+    /// `janus.jcfg` general settings.
+    pub general: General,
+    /// NAT settings reported by `info`.
+    pub nat: Nat,
+    /// Transports that are running, for `info`.
+    pub transports: Vec<TransportInfo>,
+    /// Applies a new Janus log level (0..=7) to the logger.
+    pub set_log_level: Box<dyn Fn(u8) + Send + Sync>,
+}
+
+/// The transport-agnostic Janus API core. Cheap to clone.
+#[derive(Clone)]
+pub struct Core {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) general: General,
+    pub(super) nat: Nat,
+    pub(super) transports: Vec<TransportInfo>,
+    pub(super) auth: Auth,
+    pub(super) session_timeout: AtomicU64,
+    pub(super) accept_new_sessions: AtomicBool,
+    pub(super) log_level: AtomicU8,
+    set_log_level: Box<dyn Fn(u8) + Send + Sync>,
+    pub(super) sessions: Mutex<HashMap<u64, Arc<Session>>>,
+    clients: Mutex<HashMap<ClientKey, usize>>,
+    pub(super) plugins: RwLock<Arc<dyn PluginRegistry>>,
+    clock: Instant,
+}
+
+/// Why an HTTP long poll cannot be served.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PollError {
+    /// Bad credentials: HTTP 403.
+    Unauthorized,
+    /// No such session: HTTP 404.
+    NotFound,
+}
+
+/// A random id, masked to 53 bits so JavaScript can hold it, never 0.
+pub fn random_id() -> u64 {
+    loop {
+        let id = rand::random::<u64>() & ((1 << 53) - 1);
+        if id != 0 {
+            return id;
+        }
+    }
+}
+
+impl Core {
+    /// A core with no plugins; the watchdog starts with [`Core::spawn_watchdog`].
+    pub fn new(options: CoreOptions) -> Self {
+        let general = options.general;
+        let inner = Inner {
+            auth: Auth::new(general.api_secret.clone(), general.token_auth),
+            session_timeout: AtomicU64::new(general.session_timeout),
+            accept_new_sessions: AtomicBool::new(general.accept_new_sessions),
+            log_level: AtomicU8::new(general.debug_level),
+            set_log_level: options.set_log_level,
+            general,
+            nat: options.nat,
+            transports: options.transports,
+            sessions: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
+            plugins: RwLock::new(Arc::new(NoPlugins)),
+            clock: Instant::now(),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// Installs the plugin registry (the wasm runtime).
+    pub fn set_plugins(&self, registry: Arc<dyn PluginRegistry>) {
+        *self.inner.plugins.write().unwrap_or_else(|e| e.into_inner()) = registry;
+    }
+
+    pub(super) fn plugins(&self) -> Arc<dyn PluginRegistry> {
+        self.inner.plugins.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Microseconds since the core started (monotonic).
+    pub fn now_us(&self) -> u64 {
+        self.inner.clock.elapsed().as_micros() as u64
+    }
+
+    /// The general settings the core was started with.
+    pub fn general(&self) -> &General {
+        &self.inner.general
+    }
+
+    /// The authentication state.
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
+    }
+
+    /// Sets the Janus log level.
+    pub(super) fn set_log_level(&self, level: u8) {
+        self.inner.log_level.store(level, Ordering::Relaxed);
+        (self.inner.set_log_level)(level);
+    }
+
+    /// A session by id.
+    pub fn session(&self, id: u64) -> Option<Arc<Session>> {
+        lock(&self.inner.sessions).get(&id).cloned()
+    }
+
+    /// Number of live sessions.
+    pub fn session_count(&self) -> usize {
+        lock(&self.inner.sessions).len()
+    }
+
+    /// Creates a session (after the caller's 472/403 checks): 468 on an id conflict,
+    /// 490 when the client holds too many sessions.
+    pub(super) fn create_session(
+        &self,
+        requested: Option<u64>,
+        client: ClientKey,
+        owner: Owner,
+    ) -> ApiResult<Arc<Session>> {
+        let cap = self.inner.general.max_sessions_per_client;
+        let mut sessions = lock(&self.inner.sessions);
+        let id = match requested {
+            Some(id) if sessions.contains_key(&id) => {
+                return Err(ApiError::new(ErrorCode::SessionConflict, "Session ID already in use"));
+            }
+            Some(id) => id,
+            None => loop {
+                let id = random_id();
+                if !sessions.contains_key(&id) {
+                    break id;
+                }
+            },
+        };
+        {
+            let mut clients = lock(&self.inner.clients);
+            let count = clients.entry(client).or_insert(0);
+            if *count >= cap {
+                return Err(ApiError::new(
+                    ErrorCode::Unknown,
+                    format!("Too many sessions for this client (limit {cap})"),
+                ));
+            }
+            *count += 1;
+        }
+        let session =
+            Arc::new(Session::new(id, client, owner, self.now_us(), self.inner.general.event_queue_size));
+        sessions.insert(id, session.clone());
+        tracing::debug!(session = id, "session created");
+        Ok(session)
+    }
+
+    /// Removes a session and detaches its handles. `notice` is sent to its transport first
+    /// (the `timeout` event). Returns false if it was already gone.
+    pub async fn destroy_session(&self, id: u64, notice: Option<Value>) -> bool {
+        let Some(session) = lock(&self.inner.sessions).remove(&id) else {
+            return false;
+        };
+        session.destroyed.store(true, Ordering::SeqCst);
+        {
+            let mut clients = lock(&self.inner.clients);
+            if let Some(n) = clients.get_mut(&session.client) {
+                *n -= 1;
+                if *n == 0 {
+                    clients.remove(&session.client);
+                }
+            }
+        }
+        if let Some(event) = notice {
+            session.send(event);
+        }
+        let handles: Vec<Arc<Handle>> = lock(&session.handles).drain().map(|(_, h)| h).collect();
+        for h in handles {
+            h.plugin.destroy_handle(h.handle_ref()).await;
+        }
+        session.queue.wake_all();
+        tracing::debug!(session = id, "session destroyed");
+        true
+    }
+
+    /// Destroys every session (clean shutdown).
+    pub async fn destroy_all_sessions(&self) {
+        let ids: Vec<u64> = lock(&self.inner.sessions).keys().copied().collect();
+        for id in ids {
+            self.destroy_session(id, None).await;
+        }
+    }
+
+    /// Effective timeout of a session in seconds (0 = none).
+    pub(super) fn timeout_of(&self, session: &Session) -> u64 {
+        match session.timeout_override.load(Ordering::Relaxed) {
+            t if t >= 0 => t as u64,
+            _ => self.inner.session_timeout.load(Ordering::Relaxed),
+        }
+    }
+
+    /// One watchdog pass: expires idle sessions and orphans nobody claimed.
+    pub async fn expire_sessions(&self) {
+        let now = self.now_us();
+        let sessions: Vec<Arc<Session>> = lock(&self.inner.sessions).values().cloned().collect();
+        for s in sessions {
+            let timeout_us = self.timeout_of(&s) * 1_000_000;
+            let orphan_deadline = match &*lock(&s.owner) {
+                Owner::Orphan { deadline_us } => Some(*deadline_us),
+                _ => None,
+            };
+            if orphan_deadline.is_some_and(|d| now >= d) {
+                tracing::info!(session = s.id, "session not reclaimed in time, destroying");
+                self.destroy_session(s.id, None).await;
+            } else if timeout_us > 0 && now.saturating_sub(s.last_activity_us()) >= timeout_us {
+                tracing::info!(session = s.id, "session timed out");
+                let event = Value::Object(reply("timeout", s.id, None));
+                self.destroy_session(s.id, Some(event)).await;
+            } else {
+                self.expire_candidates(&s, now);
+            }
+        }
+    }
+
+    fn expire_candidates(&self, session: &Session, now: u64) {
+        let max_age = self.inner.general.candidates_timeout * 1_000_000;
+        for h in lock(&session.handles).values() {
+            lock(&h.pending_candidates).retain(|(t, _)| now.saturating_sub(*t) < max_age);
+        }
+    }
+
+    /// Starts the watchdog task.
+    pub fn spawn_watchdog(&self) -> tokio::task::JoinHandle<()> {
+        let core = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(WATCHDOG_PERIOD);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                core.expire_sessions().await;
+            }
+        })
+    }
+
+    /// A WebSocket closed: its sessions are destroyed, or kept for `reclaim_session_timeout`.
+    pub async fn connection_closed(&self, connection_id: u64) {
+        let owned: Vec<Arc<Session>> =
+            lock(&self.inner.sessions).values().filter(|s| s.owned_by(connection_id)).cloned().collect();
+        let reclaim = self.inner.general.reclaim_session_timeout;
+        for s in owned {
+            if reclaim > 0 {
+                let deadline_us = self.now_us() + reclaim * 1_000_000;
+                *lock(&s.owner) = Owner::Orphan { deadline_us };
+            } else {
+                self.destroy_session(s.id, None).await;
+            }
+        }
+    }
+
+    /// An HTTP long poll: checks credentials, then refreshes and returns the session.
+    pub fn poll_session(&self, id: u64, creds: Credentials<'_>) -> Result<Arc<Session>, PollError> {
+        self.inner.auth.check(creds).map_err(|_| PollError::Unauthorized)?;
+        let session = self.session(id).ok_or(PollError::NotFound)?;
+        session.touch(self.now_us());
+        Ok(session)
+    }
+
+    /// Moves a session to a new owner and hands it the events that waited meanwhile.
+    pub(super) fn claim(&self, session: &Session, sink: Option<Arc<dyn EventSink>>) {
+        let owner = match sink {
+            Some(s) => Owner::Socket(s),
+            None => Owner::Http,
+        };
+        let to_socket = matches!(owner, Owner::Socket(_));
+        *lock(&session.owner) = owner;
+        if to_socket {
+            for event in session.queue.take(usize::MAX) {
+                session.send(event);
+            }
+        }
+    }
+
+    /// Pushes a plugin event to the client of a handle:
+    /// `{janus:"event", session_id, sender, transaction?, plugindata:{plugin, data}, jsep?}`.
+    pub fn push_plugin_event(
+        &self,
+        handle: HandleRef,
+        transaction: Option<&str>,
+        data: Value,
+        jsep: Option<Value>,
+    ) -> ApiResult<()> {
+        let session = self
+            .session(handle.session_id)
+            .ok_or_else(|| ApiError::default_for(ErrorCode::SessionNotFound))?;
+        let h = session
+            .handle(handle.handle_id)
+            .ok_or_else(|| ApiError::default_for(ErrorCode::HandleNotFound))?;
+        let mut event = reply("event", session.id, transaction);
+        event.insert("sender".into(), json!(h.id));
+        if self.inner.general.opaqueid_in_api {
+            if let Some(o) = &h.opaque_id {
+                event.insert("opaque_id".into(), json!(o));
+            }
+        }
+        event.insert("plugindata".into(), json!({"plugin": h.package, "data": data}));
+        if let Some(j) = jsep {
+            event.insert("jsep".into(), j);
+        }
+        session.send(Value::Object(event));
+        Ok(())
+    }
+
+    /// Sends a core event about a handle (`detached`, `hangup`, `webrtcup`, ...) with
+    /// `session_id` and `sender` filled in.
+    pub fn push_handle_event(&self, handle: HandleRef, kind: &str, extra: Value) {
+        let Some(session) = self.session(handle.session_id) else {
+            return;
+        };
+        let mut event = reply(kind, session.id, None);
+        event.insert("sender".into(), json!(handle.handle_id));
+        if let Value::Object(fields) = extra {
+            event.extend(fields);
+        }
+        session.send(Value::Object(event));
+    }
+}

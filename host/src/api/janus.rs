@@ -1,0 +1,364 @@
+//! The Janus API verbs, in Janus's processing order (janus-api.md §1.1).
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Map, Value};
+
+use super::auth::Credentials;
+use super::core::{random_id, Core};
+use super::envelope::{self, error_reply, reply, Envelope, PathIds};
+use super::error::{ApiError, ApiResult, ErrorCode};
+use super::fields::{self, Obj};
+use super::jsep;
+use super::plugin::{PluginMessage, PluginReply};
+use super::session::{lock, ClientKey, EventSink, Handle, Owner, Session};
+
+/// Who sent a request and where its events go.
+#[derive(Clone)]
+pub struct RequestCtx {
+    /// The WebSocket connection, or `None` for HTTP.
+    pub sink: Option<Arc<dyn EventSink>>,
+    /// The client, for per-client limits.
+    pub client: ClientKey,
+    /// Ids from the HTTP path.
+    pub path: PathIds,
+}
+
+/// Most trickle candidates kept per handle before the media engine takes them.
+const MAX_PENDING_CANDIDATES: usize = 256;
+
+impl Core {
+    /// Handles one Janus API request (raw JSON bytes) and returns the reply.
+    pub async fn handle_api(&self, bytes: &[u8], ctx: &RequestCtx) -> Value {
+        let body = match envelope::parse_object(bytes) {
+            Ok(b) => b,
+            Err(e) => return error_reply(&e, 0, None),
+        };
+        self.handle_api_object(body, ctx).await
+    }
+
+    /// Handles one Janus API request that is already a JSON object.
+    pub async fn handle_api_object(&self, body: Obj, ctx: &RequestCtx) -> Value {
+        let env = match envelope::read(body, ctx.path, ("session_id", "handle_id")) {
+            Ok(env) => env,
+            Err(r) => return error_reply(&r.error, r.session_id, r.transaction.as_deref()),
+        };
+        match self.dispatch(&env, ctx).await {
+            Ok(v) => v,
+            Err(e) => error_reply(&e, env.session_id, Some(&env.transaction)),
+        }
+    }
+
+    fn credentials<'a>(env: &'a Envelope) -> Credentials<'a> {
+        Credentials {
+            apisecret: env.body.get("apisecret").and_then(Value::as_str),
+            token: env.body.get("token").and_then(Value::as_str),
+        }
+    }
+
+    async fn dispatch(&self, env: &Envelope, ctx: &RequestCtx) -> ApiResult<Value> {
+        let tx = Some(env.transaction.as_str());
+        if env.session_id == 0 && env.handle_id == 0 {
+            return match env.verb.as_str() {
+                "info" => Ok(self.server_info(tx)),
+                "ping" => Ok(Value::Object(reply("pong", 0, tx))),
+                "create" => self.create(env, ctx),
+                other => Err(ApiError::new(
+                    ErrorCode::InvalidRequestPath,
+                    format!("Unhandled request '{other}' at this path"),
+                )),
+            };
+        }
+        if env.session_id == 0 {
+            return Err(ErrorCode::SessionNotFound.into());
+        }
+        if env.has_handle && env.handle_id == 0 {
+            return Err(ErrorCode::HandleNotFound.into());
+        }
+        self.inner.auth.check(Self::credentials(env))?;
+        let session = self.session(env.session_id).ok_or_else(|| {
+            ApiError::new(ErrorCode::SessionNotFound, format!("No such session {}", env.session_id))
+        })?;
+        session.touch(self.now_us());
+        let handle = match env.handle_id {
+            0 => None,
+            hid => Some(session.handle(hid).ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::HandleNotFound,
+                    format!("No such handle {hid} in session {}", session.id),
+                )
+            })?),
+        };
+        let wrong_path = || {
+            ApiError::new(
+                ErrorCode::InvalidRequestPath,
+                format!("Unhandled request '{}' at this path", env.verb),
+            )
+        };
+        let sid = session.id;
+        match (env.verb.as_str(), handle) {
+            ("keepalive", _) => Ok(Value::Object(reply("ack", sid, tx))),
+            ("claim", _) => {
+                self.claim(&session, ctx.sink.clone());
+                Ok(Value::Object(reply("success", sid, tx)))
+            }
+            ("attach", None) => self.attach(env, &session).await,
+            ("destroy", None) => {
+                self.destroy_session(sid, None).await;
+                Ok(Value::Object(reply("success", sid, tx)))
+            }
+            ("detach", Some(h)) => self.detach(&session, &h, tx).await,
+            ("hangup", Some(h)) => {
+                h.plugin.hangup_media(h.handle_ref()).await;
+                Ok(Value::Object(reply("success", sid, tx)))
+            }
+            ("message", Some(h)) => self.message(env, &session, &h).await,
+            ("trickle", Some(h)) => self.trickle(env, &h),
+            ("attach" | "destroy", Some(_)) | ("detach" | "hangup" | "message" | "trickle", None) => {
+                Err(wrong_path())
+            }
+            ("info" | "ping" | "create", _) => Err(wrong_path()),
+            (other, _) => Err(ApiError::new(ErrorCode::UnknownRequest, format!("Unknown request '{other}'"))),
+        }
+    }
+
+    fn create(&self, env: &Envelope, ctx: &RequestCtx) -> ApiResult<Value> {
+        let requested = match env.body.get("id") {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_u64() {
+                Some(id) if id > 0 => Some(id),
+                _ => return Err(ApiError::wrong_type("id", "a positive integer")),
+            },
+        };
+        if !self.inner.accept_new_sessions.load(Ordering::Relaxed) {
+            return Err(ErrorCode::NotAcceptingSessions.into());
+        }
+        self.inner.auth.check(Self::credentials(env))?;
+        let owner = match &ctx.sink {
+            Some(s) => Owner::Socket(s.clone()),
+            None => Owner::Http,
+        };
+        let session = self.create_session(requested, ctx.client, owner)?;
+        let mut r = reply("success", 0, Some(&env.transaction));
+        r.insert("data".into(), json!({"id": session.id}));
+        Ok(Value::Object(r))
+    }
+
+    async fn attach(&self, env: &Envelope, session: &Arc<Session>) -> ApiResult<Value> {
+        let package = fields::req_str(&env.body, "plugin")?;
+        let opaque_id = fields::opt_str(&env.body, "opaque_id")?.map(str::to_owned);
+        let token = env.body.get("token").and_then(Value::as_str);
+        self.inner.auth.check_plugin(token, package)?;
+        let plugin = self
+            .plugins()
+            .find(package)
+            .ok_or_else(|| ApiError::new(ErrorCode::PluginNotFound, format!("No such plugin '{package}'")))?;
+        let id = {
+            let handles = lock(&session.handles);
+            loop {
+                let id = random_id();
+                if !handles.contains_key(&id) {
+                    break id;
+                }
+            }
+        };
+        let handle = Arc::new(Handle {
+            id,
+            session_id: session.id,
+            package: package.to_owned(),
+            plugin: plugin.clone(),
+            opaque_id,
+            token: token.map(str::to_owned),
+            created_us: self.now_us(),
+            pending_candidates: Mutex::new(Vec::new()),
+            trickle_completed: false.into(),
+        });
+        lock(&session.handles).insert(id, handle.clone());
+        if let Err(e) = plugin.create_handle(handle.handle_ref()).await {
+            lock(&session.handles).remove(&id);
+            return Err(ApiError::new(
+                ErrorCode::PluginAttach,
+                format!("Couldn't attach to plugin: error '{e}'"),
+            ));
+        }
+        if session.destroyed.load(Ordering::SeqCst) {
+            // The session went away while the plugin was attaching.
+            plugin.destroy_handle(handle.handle_ref()).await;
+            return Err(ErrorCode::SessionNotFound.into());
+        }
+        let mut r = reply("success", session.id, Some(&env.transaction));
+        r.insert("data".into(), json!({"id": id}));
+        Ok(Value::Object(r))
+    }
+
+    async fn detach(&self, session: &Session, h: &Arc<Handle>, tx: Option<&str>) -> ApiResult<Value> {
+        if lock(&session.handles).remove(&h.id).is_none() {
+            return Err(ApiError::new(
+                ErrorCode::HandleNotFound,
+                format!("No such handle {} in session {}", h.id, session.id),
+            ));
+        }
+        h.plugin.destroy_handle(h.handle_ref()).await;
+        let reply_value = Value::Object(reply("success", session.id, tx));
+        self.push_handle_event(h.handle_ref(), "detached", Value::Null);
+        Ok(reply_value)
+    }
+
+    async fn message(&self, env: &Envelope, session: &Session, h: &Arc<Handle>) -> ApiResult<Value> {
+        let body = match env.body.get("body") {
+            None | Some(Value::Null) => return Err(ApiError::missing("body")),
+            Some(Value::Object(_)) => env.body["body"].clone(),
+            Some(_) => return Err(ApiError::wrong_type("body", "an object")),
+        };
+        let jsep = match env.body.get("jsep") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(j)) => Some(jsep::check(j)?),
+            Some(_) => return Err(ApiError::new(ErrorCode::InvalidJsonObject, "Invalid jsep object")),
+        };
+        let msg = PluginMessage { handle: h.handle_ref(), transaction: env.transaction.clone(), body, jsep };
+        let tx = Some(env.transaction.as_str());
+        match h.plugin.handle_message(msg).await {
+            PluginReply::Ok(data @ Value::Object(_)) => {
+                let mut r = reply("success", session.id, tx);
+                r.insert("sender".into(), json!(h.id));
+                if self.inner.general.opaqueid_in_api {
+                    if let Some(o) = &h.opaque_id {
+                        r.insert("opaque_id".into(), json!(o));
+                    }
+                }
+                r.insert("plugindata".into(), json!({"plugin": h.package, "data": data}));
+                Ok(Value::Object(r))
+            }
+            PluginReply::Ok(_) => Err(ApiError::new(
+                ErrorCode::PluginMessage,
+                "Plugin returned an invalid result (not an object)",
+            )),
+            PluginReply::Ack { hint } => {
+                let mut r = reply("ack", session.id, tx);
+                if let Some(hint) = hint {
+                    r.insert("hint".into(), json!(hint));
+                }
+                Ok(Value::Object(r))
+            }
+            PluginReply::Error(text) => Err(ApiError::new(ErrorCode::PluginMessage, text)),
+        }
+    }
+
+    fn trickle(&self, env: &Envelope, h: &Handle) -> ApiResult<Value> {
+        let single = env.body.get("candidate").filter(|v| !v.is_null());
+        let many = env.body.get("candidates").filter(|v| !v.is_null());
+        let candidates: Vec<Value> = match (single, many) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::new(ErrorCode::InvalidJson, "Can't have both candidate and candidates"))
+            }
+            (None, None) => return Err(ApiError::missing("candidate|candidates")),
+            (Some(c), None) => vec![c.clone()],
+            (None, Some(Value::Array(list))) => list.clone(),
+            (None, Some(_)) => return Err(ApiError::wrong_type("candidates", "an array")),
+        };
+        let now = self.now_us();
+        for c in candidates {
+            let Value::Object(obj) = &c else {
+                return Err(ApiError::new(ErrorCode::InvalidJsonObject, "Candidate is not an object"));
+            };
+            if obj.get("completed").and_then(Value::as_bool) == Some(true) {
+                h.trickle_completed.store(true, Ordering::Relaxed);
+                continue;
+            }
+            check_candidate(obj)?;
+            let mut pending = lock(&h.pending_candidates);
+            if pending.len() < MAX_PENDING_CANDIDATES {
+                pending.push((now, c.clone()));
+            }
+        }
+        Ok(Value::Object(reply("ack", h.session_id, Some(&env.transaction))))
+    }
+
+    /// The `server_info` reply.
+    pub(super) fn server_info(&self, tx: Option<&str>) -> Value {
+        let g = &self.inner.general;
+        let mut r: Map<String, Value> = reply("server_info", 0, tx);
+        let plugins: Map<String, Value> = self
+            .plugins()
+            .list()
+            .into_iter()
+            .map(|p| {
+                let v = json!({
+                    "name": p.name, "author": p.author, "description": p.description,
+                    "version_string": p.version_string, "version": p.version,
+                });
+                (p.package, v)
+            })
+            .collect();
+        let transports: Map<String, Value> = self
+            .inner
+            .transports
+            .iter()
+            .map(|t| {
+                let v = json!({
+                    "name": t.name, "author": "Portunus", "description": t.description,
+                    "version_string": env!("CARGO_PKG_VERSION"), "version": crate_version_number(),
+                });
+                (t.package.to_owned(), v)
+            })
+            .collect();
+        let fields = json!({
+            "name": "Portunus",
+            "version": crate_version_number(),
+            "version_string": env!("CARGO_PKG_VERSION"),
+            "author": "The Portunus developers",
+            "commit-hash": "not-a-git-repo",
+            "compile-time": "",
+            "log-to-stdout": true,
+            "log-to-file": false,
+            "data_channels": true,
+            "accepting-new-sessions": self.inner.accept_new_sessions.load(Ordering::Relaxed),
+            "session-timeout": self.inner.session_timeout.load(Ordering::Relaxed),
+            "reclaim-session-timeout": g.reclaim_session_timeout,
+            "candidates-timeout": g.candidates_timeout,
+            "server-name": g.server_name,
+            "local-ip": "127.0.0.1",
+            "ipv6": false,
+            "ice-lite": self.inner.nat.ice_lite,
+            "ice-tcp": false,
+            "full-trickle": self.inner.nat.full_trickle,
+            "mdns-enabled": false,
+            "min-nack-queue": 200,
+            "twcc-period": 200,
+            "dtls-mtu": 1200,
+            "static-event-loops": 0,
+            "api_secret": self.inner.auth.has_api_secret(),
+            "auth_token": self.inner.auth.token_auth(),
+            "event_handlers": false,
+            "opaqueid_in_api": g.opaqueid_in_api,
+            "dependencies": {},
+            "transports": transports,
+            "events": {},
+            "loggers": {},
+            "plugins": plugins,
+        });
+        if let Value::Object(f) = fields {
+            r.extend(f);
+        }
+        Value::Object(r)
+    }
+}
+
+/// `0.1.0` → 10 (Janus's `version` number style: major*100 + minor*10 + patch).
+fn crate_version_number() -> u64 {
+    let mut parts = env!("CARGO_PKG_VERSION").split('.').map(|p| p.parse::<u64>().unwrap_or(0));
+    let (a, b, c) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    a * 100 + b * 10 + c
+}
+
+/// A trickled candidate must carry the `candidate` string and a stream reference.
+fn check_candidate(c: &Obj) -> ApiResult<()> {
+    fields::req_str(c, "candidate")?;
+    let has_mid = fields::opt_str(c, "sdpMid")?.is_some();
+    let has_index = fields::opt_u64(c, "sdpMLineIndex")?.is_some();
+    if !has_mid && !has_index {
+        return Err(ApiError::missing("sdpMid|sdpMLineIndex"));
+    }
+    Ok(())
+}

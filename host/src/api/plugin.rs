@@ -1,0 +1,107 @@
+//! The one boundary between the API core and plugins.
+//!
+//! The core owns sessions and handles; a plugin is reached only through [`Plugin`], found by
+//! package name through [`PluginRegistry`]. Plugins answer through [`PluginReply`] and push
+//! later events through [`crate::api::Core::push_plugin_event`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+/// A boxed future, as plugin calls return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What `info` lists about a plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginInfo {
+    /// Package name, e.g. `janus.plugin.echotest`.
+    pub package: String,
+    /// Human-readable name.
+    pub name: String,
+    /// Author.
+    pub author: String,
+    /// Description.
+    pub description: String,
+    /// Version as text, e.g. `0.0.8`.
+    pub version_string: String,
+    /// Version as a number, e.g. `8`.
+    pub version: u64,
+}
+
+/// The handle a plugin call is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HandleRef {
+    /// The owning session.
+    pub session_id: u64,
+    /// The handle.
+    pub handle_id: u64,
+}
+
+/// A `message` request as a plugin receives it.
+#[derive(Debug, Clone)]
+pub struct PluginMessage {
+    /// The handle the message was sent on.
+    pub handle: HandleRef,
+    /// The request's transaction, to be echoed on later events.
+    pub transaction: String,
+    /// The `body` object.
+    pub body: Value,
+    /// The JSEP, already checked and stripped of ICE/DTLS by the core.
+    pub jsep: Option<Value>,
+}
+
+/// How a plugin answered a `message`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PluginReply {
+    /// Synchronous result: the client gets `success` with this as `plugindata.data`.
+    Ok(Value),
+    /// Asynchronous: the client gets `ack` (with an optional hint); events follow.
+    Ack {
+        /// Optional `hint` text for the `ack`.
+        hint: Option<String>,
+    },
+    /// The plugin failed: the client gets 462 with this text.
+    Error(String),
+}
+
+/// A loaded plugin, as the core sees it.
+pub trait Plugin: Send + Sync {
+    /// Package, name, version and description.
+    fn info(&self) -> PluginInfo;
+    /// Janus `attach`: a new handle. An error becomes 461.
+    fn create_handle(&self, handle: HandleRef) -> BoxFuture<'_, Result<(), String>>;
+    /// Janus `message`.
+    fn handle_message(&self, msg: PluginMessage) -> BoxFuture<'_, PluginReply>;
+    /// Admin `message_plugin`.
+    fn handle_admin_message(&self, request: Value) -> BoxFuture<'_, Result<Value, String>>;
+    /// The handle's PeerConnection was hung up (`hangup`, admin `hangup_webrtc`).
+    fn hangup_media(&self, handle: HandleRef) -> BoxFuture<'_, ()>;
+    /// The handle is gone (`detach`, session destroyed or timed out).
+    fn destroy_handle(&self, handle: HandleRef) -> BoxFuture<'_, ()>;
+    /// Plugin-specific state for admin `handle_info`.
+    fn query_handle(&self, handle: HandleRef) -> BoxFuture<'_, Value>;
+}
+
+/// Where the core finds plugins by package name.
+pub trait PluginRegistry: Send + Sync {
+    /// The plugin with this package name, if loaded.
+    fn find(&self, package: &str) -> Option<Arc<dyn Plugin>>;
+    /// Every loaded plugin's info.
+    fn list(&self) -> Vec<PluginInfo>;
+}
+
+/// A registry with no plugins: every `attach` answers 460.
+#[derive(Debug, Default)]
+pub struct NoPlugins;
+
+impl PluginRegistry for NoPlugins {
+    fn find(&self, _package: &str) -> Option<Arc<dyn Plugin>> {
+        None
+    }
+
+    fn list(&self) -> Vec<PluginInfo> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,451 @@
+//! Configuration: Janus `.jcfg` files read into one typed model, with embedded defaults.
+//!
+//! `portunus -F <folder>` reads `janus.jcfg`, `janus.transport.http.jcfg`,
+//! `janus.transport.websockets.jcfg` and every `janus.plugin.<name>.jcfg` from the folder. A
+//! file that is missing leaves Janus's defaults in place. Without a folder the files in the
+//! repository's `conf/` (embedded in the binary) are used.
+
+pub mod jcfg;
+mod section;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use section::Section;
+
+/// A configuration that cannot be used; start-up stops with this message.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file's path.
+        file: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid libconfig syntax.
+    #[error("{file}: {source}")]
+    Syntax {
+        /// The file's path.
+        file: String,
+        /// Where and what.
+        source: jcfg::ParseError,
+    },
+    /// A setting has a value that cannot be used.
+    #[error("{file}:{line}: {key}: {message}")]
+    Value {
+        /// The file's path.
+        file: String,
+        /// The setting's line.
+        line: u32,
+        /// `section.key`.
+        key: String,
+        /// What was expected and found.
+        message: String,
+    },
+}
+
+/// `janus.jcfg` → `general`, plus Portunus's own limits.
+#[derive(Debug, Clone)]
+pub struct General {
+    /// Janus log level 0 (none) .. 7 (debug).
+    pub debug_level: u8,
+    /// `server_name` reported by `info`.
+    pub server_name: String,
+    /// `api_secret`: required on every API request when set.
+    pub api_secret: Option<String>,
+    /// `token_auth`: stored-token authentication on.
+    pub token_auth: bool,
+    /// `admin_secret`: required on admin requests (but `info`/`ping`) when set.
+    pub admin_secret: Option<String>,
+    /// Seconds without activity before a session expires; 0 = never.
+    pub session_timeout: u64,
+    /// Seconds a session outlives its closed WebSocket, waiting for a `claim`.
+    pub reclaim_session_timeout: u64,
+    /// Seconds early trickle candidates are kept.
+    pub candidates_timeout: u64,
+    /// Add `opaque_id` to events and sync replies.
+    pub opaqueid_in_api: bool,
+    /// Accept new sessions at start-up.
+    pub accept_new_sessions: bool,
+    /// Largest request body in bytes (HTTP body or WebSocket message).
+    pub max_request_size: usize,
+    /// Most sessions one client (HTTP: remote address, WS: connection) may hold.
+    pub max_sessions_per_client: usize,
+    /// Most events queued for one session before the oldest are dropped.
+    pub event_queue_size: usize,
+    /// Folder of plugin components (`plugins_folder`).
+    pub plugins_folder: Option<PathBuf>,
+}
+
+impl Default for General {
+    fn default() -> Self {
+        Self {
+            debug_level: 4,
+            server_name: "Portunus".into(),
+            api_secret: None,
+            token_auth: false,
+            admin_secret: None,
+            session_timeout: 60,
+            reclaim_session_timeout: 0,
+            candidates_timeout: 45,
+            opaqueid_in_api: false,
+            accept_new_sessions: true,
+            max_request_size: 1 << 20,
+            max_sessions_per_client: 1000,
+            event_queue_size: 1000,
+            plugins_folder: None,
+        }
+    }
+}
+
+/// `janus.jcfg` → `nat` (the parts the API reports).
+#[derive(Debug, Clone, Default)]
+pub struct Nat {
+    /// ICE lite mode.
+    pub ice_lite: bool,
+    /// Full trickle: our candidates are trickled instead of put in the SDP.
+    pub full_trickle: bool,
+}
+
+/// How JSON replies are formatted (`json` in the transport files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JsonStyle {
+    /// Pretty-printed.
+    Indented,
+    /// Compact, one line.
+    #[default]
+    Compact,
+}
+
+/// One listener: enabled flag, address and port.
+#[derive(Debug, Clone)]
+pub struct Listener {
+    /// Whether it is started.
+    pub enabled: bool,
+    /// IP address to bind.
+    pub ip: String,
+    /// TCP port (0 picks a free one).
+    pub port: u16,
+}
+
+/// `janus.transport.http.jcfg`.
+#[derive(Debug, Clone)]
+pub struct Http {
+    /// The Janus API listener.
+    pub api: Listener,
+    /// Base path of the Janus API, `/janus`.
+    pub base_path: String,
+    /// The admin API listener.
+    pub admin: Listener,
+    /// Base path of the admin API, `/admin`.
+    pub admin_base_path: String,
+    /// `allow_origin`: the one origin CORS allows (otherwise `*`).
+    pub allow_origin: Option<String>,
+    /// `enforce_cors`: refuse other origins with 403.
+    pub enforce_cors: bool,
+    /// Reply formatting.
+    pub json: JsonStyle,
+}
+
+/// `janus.transport.websockets.jcfg`.
+#[derive(Debug, Clone)]
+pub struct Ws {
+    /// The Janus API listener (`janus-protocol`).
+    pub api: Listener,
+    /// The admin API listener (`janus-admin-protocol`).
+    pub admin: Listener,
+    /// Reply formatting.
+    pub json: JsonStyle,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Core settings.
+    pub general: General,
+    /// NAT settings.
+    pub nat: Nat,
+    /// HTTP transport.
+    pub http: Http,
+    /// WebSocket transport.
+    pub ws: Ws,
+    /// Plugin configuration files, by package name (`janus.plugin.echotest`), as JSON.
+    pub plugins: BTreeMap<String, serde_json::Value>,
+    /// The configs folder, when one was given.
+    pub folder: Option<PathBuf>,
+}
+
+const CORE_FILE: &str = "janus.jcfg";
+const HTTP_FILE: &str = "janus.transport.http.jcfg";
+const WS_FILE: &str = "janus.transport.websockets.jcfg";
+
+/// The embedded default files (the repository's `conf/`).
+const EMBEDDED: [(&str, &str); 3] = [
+    (CORE_FILE, include_str!("../../../conf/janus.jcfg")),
+    (HTTP_FILE, include_str!("../../../conf/janus.transport.http.jcfg")),
+    (WS_FILE, include_str!("../../../conf/janus.transport.websockets.jcfg")),
+];
+
+impl Config {
+    /// The embedded default configuration.
+    pub fn embedded() -> Result<Self, ConfigError> {
+        let texts = EMBEDDED
+            .iter()
+            .map(|(name, text)| (format!("<embedded>/{name}"), Some((*text).to_owned())))
+            .collect::<Vec<_>>();
+        Self::from_texts(&texts, BTreeMap::new(), None)
+    }
+
+    /// Reads a Janus configs folder.
+    pub fn load_folder(folder: &Path) -> Result<Self, ConfigError> {
+        let read = |name: &str| -> Result<(String, Option<String>), ConfigError> {
+            let path = folder.join(name);
+            let shown = path.display().to_string();
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok((shown, Some(text))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((shown, None)),
+                Err(source) => Err(ConfigError::Io { file: shown, source }),
+            }
+        };
+        let texts = [read(CORE_FILE)?, read(HTTP_FILE)?, read(WS_FILE)?];
+        let plugins = read_plugin_files(folder)?;
+        Self::from_texts(&texts, plugins, Some(folder.to_path_buf()))
+    }
+
+    fn from_texts(
+        texts: &[(String, Option<String>)],
+        plugins: BTreeMap<String, serde_json::Value>,
+        folder: Option<PathBuf>,
+    ) -> Result<Self, ConfigError> {
+        let parsed = texts
+            .iter()
+            .map(|(file, text)| parse_file(file, text.as_deref().unwrap_or("")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (general, nat) = read_core(&texts[0].0, &parsed[0], folder.as_deref())?;
+        Ok(Self {
+            general,
+            nat,
+            http: read_http(&texts[1].0, &parsed[1])?,
+            ws: read_ws(&texts[2].0, &parsed[2])?,
+            plugins,
+            folder,
+        })
+    }
+}
+
+fn parse_file(file: &str, text: &str) -> Result<jcfg::Group, ConfigError> {
+    jcfg::parse(text).map_err(|source| ConfigError::Syntax { file: file.to_owned(), source })
+}
+
+fn read_plugin_files(folder: &Path) -> Result<BTreeMap<String, serde_json::Value>, ConfigError> {
+    let mut plugins = BTreeMap::new();
+    let entries = std::fs::read_dir(folder)
+        .map_err(|source| ConfigError::Io { file: folder.display().to_string(), source })?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(package) = name.strip_suffix(".jcfg").filter(|p| p.starts_with("janus.plugin.")) else {
+            continue;
+        };
+        let path = entry.path();
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| ConfigError::Io { file: shown.clone(), source })?;
+        let root = parse_file(&shown, &text)?;
+        let json = jcfg::Node { value: jcfg::Value::Group(root), line: 1 }.to_json();
+        plugins.insert(package.to_owned(), json);
+    }
+    Ok(plugins)
+}
+
+/// Sections of `janus.jcfg` that Portunus does not act on yet; their keys are warned about.
+const CORE_SECTIONS: [&str; 8] =
+    ["general", "certificates", "media", "nat", "plugins", "transports", "loggers", "events"];
+
+fn read_core(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<(General, Nat), ConfigError> {
+    let d = General::default();
+    let mut s = Section::new(file, root, "general");
+    let plugins_folder = s.non_empty("plugins_folder")?.map(|p| resolve(folder, &p));
+    let general = General {
+        debug_level: s.int("debug_level", d.debug_level.into(), 0, 7)? as u8,
+        server_name: s.non_empty("server_name")?.unwrap_or(d.server_name),
+        api_secret: s.non_empty("api_secret")?,
+        token_auth: s.bool("token_auth", d.token_auth)?,
+        admin_secret: s.non_empty("admin_secret")?,
+        session_timeout: s.int("session_timeout", 60, 0, 86_400 * 365)? as u64,
+        reclaim_session_timeout: s.int("reclaim_session_timeout", 0, 0, 86_400 * 365)? as u64,
+        candidates_timeout: s.int("candidates_timeout", 45, 0, 86_400)? as u64,
+        opaqueid_in_api: s.bool("opaqueid_in_api", d.opaqueid_in_api)?,
+        accept_new_sessions: s.bool("accept_new_sessions", d.accept_new_sessions)?,
+        max_request_size: s.int("max_request_size", d.max_request_size as i64, 1024, 1 << 30)? as usize,
+        max_sessions_per_client: s.int(
+            "max_sessions_per_client",
+            d.max_sessions_per_client as i64,
+            1,
+            1 << 24,
+        )? as usize,
+        event_queue_size: s.int("event_queue_size", d.event_queue_size as i64, 16, 1 << 24)? as usize,
+        plugins_folder,
+    };
+    // Janus's folders and logging switches: Portunus logs to stdout and has no
+    // loadable transports, so these have no effect and need no warning.
+    s.accept(&[
+        "configs_folder",
+        "transports_folder",
+        "events_folder",
+        "loggers_folder",
+        "log_to_stdout",
+        "debug_timestamps",
+        "debug_colors",
+        "debug_locks",
+        "protected_folders",
+    ]);
+    s.finish();
+    let mut n = Section::new(file, root, "nat");
+    let nat = Nat { ice_lite: n.bool("ice_lite", false)?, full_trickle: n.bool("full_trickle", false)? };
+    n.finish();
+    for name in CORE_SECTIONS.iter().filter(|n| !matches!(**n, "general" | "nat")) {
+        Section::new(file, root, name).finish();
+    }
+    warn_unknown_sections(file, root, &CORE_SECTIONS);
+    Ok((general, nat))
+}
+
+fn resolve(folder: Option<&Path>, path: &str) -> PathBuf {
+    let p = PathBuf::from(path);
+    match folder {
+        Some(f) if p.is_relative() => f.join(p),
+        _ => p,
+    }
+}
+
+fn json_style(s: &mut Section<'_>) -> Result<JsonStyle, ConfigError> {
+    Ok(match s.string("json")?.as_deref() {
+        Some("indented") => JsonStyle::Indented,
+        _ => JsonStyle::Compact,
+    })
+}
+
+fn read_http(file: &str, root: &jcfg::Group) -> Result<Http, ConfigError> {
+    let mut g = Section::new(file, root, "general");
+    let api = Listener {
+        enabled: g.bool("http", true)?,
+        ip: g.non_empty("ip")?.unwrap_or_else(|| "0.0.0.0".into()),
+        port: g.port("port", 8088)?,
+    };
+    let base_path = g.non_empty("base_path")?.unwrap_or_else(|| "/janus".into());
+    let json = json_style(&mut g)?;
+    g.accept(&["https", "secure_port"]);
+    g.finish();
+    let mut a = Section::new(file, root, "admin");
+    let admin = Listener {
+        enabled: a.bool("admin_http", false)?,
+        ip: a.non_empty("admin_ip")?.unwrap_or_else(|| "127.0.0.1".into()),
+        port: a.port("admin_port", 7088)?,
+    };
+    let admin_base_path = a.non_empty("admin_base_path")?.unwrap_or_else(|| "/admin".into());
+    a.accept(&["admin_https", "admin_secure_port"]);
+    a.finish();
+    let mut c = Section::new(file, root, "cors");
+    let allow_origin = c.non_empty("allow_origin")?;
+    let enforce_cors = c.bool("enforce_cors", false)?;
+    c.finish();
+    Section::new(file, root, "certificates").finish();
+    warn_unknown_sections(file, root, &["general", "admin", "cors", "certificates"]);
+    Ok(Http {
+        api,
+        base_path: normalise_path(&base_path),
+        admin,
+        admin_base_path: normalise_path(&admin_base_path),
+        allow_origin,
+        enforce_cors,
+        json,
+    })
+}
+
+fn read_ws(file: &str, root: &jcfg::Group) -> Result<Ws, ConfigError> {
+    let mut g = Section::new(file, root, "general");
+    let api = Listener {
+        enabled: g.bool("ws", true)?,
+        ip: g.non_empty("ws_ip")?.unwrap_or_else(|| "0.0.0.0".into()),
+        port: g.port("ws_port", 8188)?,
+    };
+    let json = json_style(&mut g)?;
+    g.accept(&["wss", "wss_port", "ws_logging"]);
+    g.finish();
+    let mut a = Section::new(file, root, "admin");
+    let admin = Listener {
+        enabled: a.bool("admin_ws", false)?,
+        ip: a.non_empty("admin_ws_ip")?.unwrap_or_else(|| "127.0.0.1".into()),
+        port: a.port("admin_ws_port", 7188)?,
+    };
+    a.accept(&["admin_wss", "admin_wss_port"]);
+    a.finish();
+    Section::new(file, root, "cors").finish();
+    Section::new(file, root, "certificates").finish();
+    warn_unknown_sections(file, root, &["general", "admin", "cors", "certificates"]);
+    Ok(Ws { api, admin, json })
+}
+
+fn warn_unknown_sections(file: &str, root: &jcfg::Group, known: &[&str]) {
+    for (name, node) in &root.entries {
+        if !known.contains(&name.as_str()) {
+            tracing::warn!(
+                "{file}:{}: section '{name}' is not supported by Portunus and is ignored",
+                node.line
+            );
+        }
+    }
+}
+
+/// `/janus/` and `janus` both become `/janus`.
+fn normalise_path(p: &str) -> String {
+    let trimmed = p.trim_matches('/');
+    format!("/{trimmed}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_load() {
+        let c = Config::embedded().expect("embedded config loads");
+        assert_eq!(c.http.api.port, 8088);
+        assert_eq!(c.http.base_path, "/janus");
+        assert_eq!(c.ws.api.port, 8188);
+        assert!(c.http.admin.enabled);
+        assert_eq!(c.http.admin.port, 7088);
+        assert_eq!(c.http.admin.ip, "127.0.0.1");
+        assert_eq!(c.http.admin_base_path, "/admin");
+        assert_eq!(c.general.session_timeout, 60);
+    }
+
+    #[test]
+    fn bad_value_names_file_line_and_key() {
+        let texts = [
+            ("a.jcfg".to_owned(), Some("general: {\n  session_timeout = \"soon\"\n}\n".to_owned())),
+            ("b.jcfg".to_owned(), None),
+            ("c.jcfg".to_owned(), None),
+        ];
+        let err = Config::from_texts(&texts, BTreeMap::new(), None).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("a.jcfg:2: general.session_timeout:"), "{text}");
+    }
+
+    #[test]
+    fn string_numbers_and_yes_no_are_accepted() {
+        let texts = [
+            (
+                "a.jcfg".to_owned(),
+                Some("general: { session_timeout = \"30\"; token_auth = \"yes\" }".to_owned()),
+            ),
+            ("b.jcfg".to_owned(), None),
+            ("c.jcfg".to_owned(), None),
+        ];
+        let c = Config::from_texts(&texts, BTreeMap::new(), None).unwrap();
+        assert_eq!(c.general.session_timeout, 30);
+        assert!(c.general.token_auth);
+    }
+}

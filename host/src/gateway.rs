@@ -1,0 +1,81 @@
+//! Wiring: the API core, its transports and plugins, started from a [`Config`] and stopped
+//! cleanly on SIGINT/SIGTERM.
+
+use crate::api::{Core, CoreOptions, TransportInfo};
+use crate::config::Config;
+use crate::logging::Logging;
+use crate::transport::{self, http, ws};
+
+fn transports(config: &Config) -> Vec<TransportInfo> {
+    let mut list = Vec::new();
+    if config.http.api.enabled || config.http.admin.enabled {
+        list.push(TransportInfo {
+            package: "janus.transport.http",
+            name: "JANUS REST (HTTP/HTTPS) transport plugin",
+            description: "This transport plugin adds REST (HTTP/HTTPS) support to the Janus API via hyper.",
+        });
+    }
+    if config.ws.api.enabled || config.ws.admin.enabled {
+        list.push(TransportInfo {
+            package: "janus.transport.websockets",
+            name: "JANUS WebSockets transport plugin",
+            description:
+                "This transport plugin adds WebSockets support to the Janus API via tokio-tungstenite.",
+        });
+    }
+    list
+}
+
+/// Runs the gateway until SIGINT or SIGTERM.
+pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
+    let core = Core::new(CoreOptions {
+        general: config.general.clone(),
+        nat: config.nat.clone(),
+        transports: transports(&config),
+        set_log_level: Box::new(move |level| logging.set_level(level)),
+    });
+    let mut tasks = vec![core.spawn_watchdog()];
+    let h = &config.http;
+    if h.api.enabled {
+        let l = transport::bind("http", &h.api.ip, h.api.port).await?;
+        tasks.push(tokio::spawn(http::serve(l, core.clone(), h.clone(), http::Api::Janus)));
+    }
+    if h.admin.enabled {
+        let l = transport::bind("admin-http", &h.admin.ip, h.admin.port).await?;
+        tasks.push(tokio::spawn(http::serve(l, core.clone(), h.clone(), http::Api::Admin)));
+    }
+    let w = &config.ws;
+    if w.api.enabled {
+        let l = transport::bind("ws", &w.api.ip, w.api.port).await?;
+        tasks.push(tokio::spawn(ws::serve(l, core.clone(), ws::Api::Janus, w.json)));
+    }
+    if w.admin.enabled {
+        let l = transport::bind("admin-ws", &w.admin.ip, w.admin.port).await?;
+        tasks.push(tokio::spawn(ws::serve(l, core.clone(), ws::Api::Admin, w.json)));
+    }
+    println!("ready");
+    tracing::info!("Portunus {} ready", env!("CARGO_PKG_VERSION"));
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    for t in &tasks {
+        t.abort();
+    }
+    core.destroy_all_sessions().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot watch SIGTERM: {e}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,9 @@
+//! Portunus: a WebRTC gateway that speaks the Janus API and runs its plugins as WebAssembly
+//! components. The binary is `portunus`; this library holds its parts so benchmarks and
+//! tests can reach them.
+
+pub mod api;
+pub mod config;
+pub mod gateway;
+pub mod logging;
+pub mod transport;

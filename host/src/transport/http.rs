@@ -1,0 +1,254 @@
+//! The HTTP transport: Janus API routes, the long poll, CORS, and the admin API routes.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+use super::to_text;
+use crate::api::auth::Credentials;
+use crate::api::session::ClientKey;
+use crate::api::{Core, PathIds, PollError, RequestCtx};
+use crate::config::Http as HttpConfig;
+
+/// How long a long poll waits for events before answering with a keepalive.
+const LONG_POLL_WAIT: Duration = Duration::from_secs(30);
+/// Most events one long poll may ask for.
+const MAX_EVENTS_PER_POLL: usize = 100;
+
+/// Which API a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// The Janus API (`/janus`).
+    Janus,
+    /// The admin API (`/admin`).
+    Admin,
+}
+
+struct Server {
+    core: Core,
+    config: HttpConfig,
+    api: Api,
+    base: String,
+}
+
+type Reply = Response<Full<Bytes>>;
+
+/// Serves one HTTP listener until the task is dropped.
+pub async fn serve(listener: TcpListener, core: Core, config: HttpConfig, api: Api) {
+    let base = match api {
+        Api::Janus => config.base_path.clone(),
+        Api::Admin => config.admin_base_path.clone(),
+    };
+    let server = Arc::new(Server { core, config, api, base });
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("http accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let server = server.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let server = server.clone();
+                async move { Ok::<_, Infallible>(server.route(req, peer).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = conn.await {
+                tracing::debug!("http connection from {peer} ended: {e}");
+            }
+        });
+    }
+}
+
+/// The path below the base, split into segments; `None` if the path is outside the base.
+fn segments<'a>(path: &'a str, base: &str) -> Option<Vec<&'a str>> {
+    let rest = path.strip_prefix(base)?;
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return None;
+    }
+    Some(rest.split('/').filter(|s| !s.is_empty()).collect())
+}
+
+fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+    query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn parse_id(s: &str) -> Option<u64> {
+    s.parse::<u64>().ok()
+}
+
+impl Server {
+    async fn route(&self, req: Request<Incoming>, peer: SocketAddr) -> Reply {
+        let origin = req.headers().get(header::ORIGIN).cloned();
+        if self.config.enforce_cors {
+            if let (Some(allowed), Some(o)) = (&self.config.allow_origin, &origin) {
+                if o.as_bytes() != allowed.as_bytes() {
+                    return self.with_cors(status_only(StatusCode::FORBIDDEN), origin.as_ref(), None);
+                }
+            }
+        }
+        if req.method() == Method::OPTIONS {
+            let preflight = req.headers().clone();
+            return self.with_cors(status_only(StatusCode::OK), origin.as_ref(), Some(&preflight));
+        }
+        let reply = self.route_api(req, peer).await;
+        self.with_cors(reply, origin.as_ref(), None)
+    }
+
+    async fn route_api(&self, req: Request<Incoming>, peer: SocketAddr) -> Reply {
+        let path = req.uri().path().to_owned();
+        let query = req.uri().query().map(str::to_owned);
+        let Some(segs) = segments(&path, &self.base) else {
+            return status_only(StatusCode::NOT_FOUND);
+        };
+        let method = req.method().clone();
+        if method != Method::GET && method != Method::POST {
+            let err = json!({"janus": "error", "error": {"code": 450, "reason": "Unsupported method"}});
+            return self.json(StatusCode::METHOD_NOT_ALLOWED, &err);
+        }
+        let ids: Vec<Option<u64>> = segs.iter().map(|s| parse_id(s)).collect();
+        match (method, segs.as_slice(), ids.as_slice()) {
+            (Method::GET, ["info"], _) => self.json(StatusCode::OK, &self.core_info().await),
+            (Method::GET, ["ping"], _) => {
+                self.json(StatusCode::OK, &json!({"janus": "pong", "transaction": "ping"}))
+            }
+            (Method::POST, ["info" | "ping"], _) => status_only(StatusCode::BAD_REQUEST),
+            (Method::GET, [_], [Some(sid)]) if self.api == Api::Janus => {
+                self.long_poll(*sid, query.as_deref()).await
+            }
+            (Method::GET, [sid, _], [Some(_), Some(_)]) if self.api == Api::Janus => {
+                let location = format!("{}/{}", self.base, sid);
+                let mut r = status_only(StatusCode::FOUND);
+                if let Ok(v) = HeaderValue::from_str(&location) {
+                    r.headers_mut().insert(header::LOCATION, v);
+                }
+                r
+            }
+            (Method::POST, [], _) => self.post(req, PathIds::default(), peer).await,
+            (Method::POST, [_], [Some(sid)]) => {
+                let ids = PathIds { session: Some(*sid), handle: None };
+                self.post(req, ids, peer).await
+            }
+            (Method::POST, [_, _], [Some(sid), Some(hid)]) => {
+                let ids = PathIds { session: Some(*sid), handle: Some(*hid) };
+                self.post(req, ids, peer).await
+            }
+            _ => status_only(StatusCode::NOT_FOUND),
+        }
+    }
+
+    async fn core_info(&self) -> Value {
+        let body = br#"{"janus":"info","transaction":"info"}"#;
+        match self.api {
+            Api::Janus => {
+                let ctx =
+                    RequestCtx { sink: None, client: ClientKey::Connection(0), path: PathIds::default() };
+                self.core.handle_api(body, &ctx).await
+            }
+            Api::Admin => self.core.handle_admin(body, PathIds::default()).await,
+        }
+    }
+
+    async fn post(&self, req: Request<Incoming>, path: PathIds, peer: SocketAddr) -> Reply {
+        let limit = self.core.general().max_request_size;
+        let bytes = match Limited::new(req.into_body(), limit).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => {
+                let too_big = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+                return if too_big {
+                    status_only(StatusCode::PAYLOAD_TOO_LARGE)
+                } else {
+                    status_only(StatusCode::BAD_REQUEST)
+                };
+            }
+        };
+        let reply = match self.api {
+            Api::Janus => {
+                let ctx = RequestCtx { sink: None, client: ClientKey::Addr(peer.ip()), path };
+                self.core.handle_api(&bytes, &ctx).await
+            }
+            Api::Admin => self.core.handle_admin(&bytes, path).await,
+        };
+        self.json(StatusCode::OK, &reply)
+    }
+
+    async fn long_poll(&self, sid: u64, query: Option<&str>) -> Reply {
+        let creds =
+            Credentials { apisecret: query_param(query, "apisecret"), token: query_param(query, "token") };
+        let session = match self.core.poll_session(sid, creds) {
+            Ok(s) => s,
+            Err(PollError::Unauthorized) => return status_only(StatusCode::FORBIDDEN),
+            Err(PollError::NotFound) => return status_only(StatusCode::NOT_FOUND),
+        };
+        let maxev = query_param(query, "maxev")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(1)
+            .clamp(1, MAX_EVENTS_PER_POLL);
+        let mut events = session.queue.wait_take(maxev, LONG_POLL_WAIT).await;
+        if events.is_empty() {
+            events.push(json!({"janus": "keepalive"}));
+        }
+        let body = if maxev > 1 { Value::Array(events) } else { events.swap_remove(0) };
+        self.json(StatusCode::OK, &body)
+    }
+
+    fn json(&self, status: StatusCode, value: &Value) -> Reply {
+        let mut r = Response::new(Full::new(Bytes::from(to_text(value, self.config.json))));
+        *r.status_mut() = status;
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r
+    }
+
+    fn with_cors(&self, mut r: Reply, origin: Option<&HeaderValue>, preflight: Option<&HeaderMap>) -> Reply {
+        let h = r.headers_mut();
+        match &self.config.allow_origin {
+            Some(allowed) => {
+                if let Ok(v) = HeaderValue::from_str(allowed) {
+                    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+                }
+                h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+                h.insert(header::VARY, HeaderValue::from_static("Origin"));
+            }
+            None => {
+                h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+            }
+        }
+        let _ = origin;
+        if let Some(pre) = preflight {
+            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+            if let Some(m) = pre.get(header::ACCESS_CONTROL_REQUEST_METHOD) {
+                h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, m.clone());
+            }
+            if let Some(hd) = pre.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+                h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, hd.clone());
+            }
+        }
+        r
+    }
+}
+
+fn status_only(status: StatusCode) -> Reply {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = status;
+    r
+}

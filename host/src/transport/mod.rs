@@ -1,0 +1,33 @@
+//! Transports: HTTP (REST + long poll + CORS), WebSocket (`janus-protocol`) and the admin API
+//! over both. They parse nothing but paths and frames; the API core answers everything.
+
+pub mod http;
+pub mod ws;
+
+use std::net::SocketAddr;
+
+use serde_json::Value;
+
+use crate::config::JsonStyle;
+
+/// Serialises a reply in the configured style.
+pub fn to_text(value: &Value, style: JsonStyle) -> String {
+    let text = match style {
+        JsonStyle::Indented => serde_json::to_string_pretty(value),
+        JsonStyle::Compact => serde_json::to_string(value),
+    };
+    // Serialising a `Value` cannot fail: its keys are strings and numbers are finite.
+    text.unwrap_or_default()
+}
+
+/// Binds a TCP listener and announces it on stdout as `listening: <name> <addr>`
+/// (tests and scripts read this line to learn ports chosen with port 0).
+pub async fn bind(name: &str, ip: &str, port: u16) -> anyhow::Result<tokio::net::TcpListener> {
+    let listener = tokio::net::TcpListener::bind((ip, port))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {ip}:{port} for {name}: {e}"))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    println!("listening: {name} {addr}");
+    tracing::info!("{name} listening on {addr}");
+    Ok(listener)
+}

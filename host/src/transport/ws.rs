@@ -1,0 +1,161 @@
+//! The WebSocket transport: `janus-protocol` for the Janus API, `janus-admin-protocol` for the
+//! admin API. One JSON request per message; replies and events go back on the same socket.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::to_text;
+use crate::api::session::{ClientKey, EventSink};
+use crate::api::{Core, PathIds, RequestCtx};
+use crate::config::JsonStyle;
+
+/// Which API a WebSocket listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// `janus-protocol`.
+    Janus,
+    /// `janus-admin-protocol`.
+    Admin,
+}
+
+impl Api {
+    fn subprotocol(self) -> &'static str {
+        match self {
+            Api::Janus => "janus-protocol",
+            Api::Admin => "janus-admin-protocol",
+        }
+    }
+}
+
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+
+/// Outgoing frames waiting for the socket; beyond this the connection is too slow and
+/// events are dropped (the client is told nothing, as with a full Janus queue).
+const OUTGOING_CAPACITY: usize = 4096;
+
+/// One WebSocket connection as an event sink.
+struct Connection {
+    id: u64,
+    out: mpsc::Sender<Message>,
+    style: JsonStyle,
+}
+
+impl EventSink for Connection {
+    fn deliver(&self, event: &Value) -> bool {
+        match self.out.try_send(Message::text(to_text(event, self.style))) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(connection = self.id, "websocket too slow, event dropped");
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    fn connection_id(&self) -> u64 {
+        self.id
+    }
+}
+
+/// Serves one WebSocket listener until the task is dropped.
+pub async fn serve(listener: TcpListener, core: Core, api: Api, style: JsonStyle) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("websocket accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let core = core.clone();
+        tokio::spawn(async move {
+            if let Err(e) = connection(stream, core, api, style).await {
+                tracing::debug!("websocket from {peer} ended: {e}");
+            }
+        });
+    }
+}
+
+/// Accepts the handshake, choosing our subprotocol when the client offers it.
+#[allow(clippy::result_large_err)] // the callback signature is tungstenite's
+fn negotiate(api: Api, req: &Request, mut resp: Response) -> Result<Response, ErrorResponse> {
+    let wanted = api.subprotocol();
+    let offered = req
+        .headers()
+        .get_all("sec-websocket-protocol")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim() == wanted);
+    if offered {
+        resp.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static(wanted));
+    }
+    Ok(resp)
+}
+
+async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -> anyhow::Result<()> {
+    let limit = core.general().max_request_size;
+    let config = WebSocketConfig::default().max_message_size(Some(limit)).max_frame_size(Some(limit));
+    // The callback's error type is tungstenite's; it is never returned here.
+    #[allow(clippy::result_large_err)]
+    let ws = tokio_tungstenite::accept_hdr_async_with_config(
+        stream,
+        |req: &Request, resp| negotiate(api, req, resp),
+        Some(config),
+    )
+    .await?;
+    let (mut write, mut read) = ws.split();
+    let (tx, mut rx) = mpsc::channel::<Message>(OUTGOING_CAPACITY);
+    let conn =
+        Arc::new(Connection { id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed), out: tx.clone(), style });
+    let writer = tokio::spawn(async move {
+        while let Some(msg) = rx.recv().await {
+            if write.send(msg).await.is_err() {
+                break;
+            }
+        }
+        let _ = write.close().await;
+    });
+    let ctx = RequestCtx {
+        sink: Some(conn.clone() as Arc<dyn EventSink>),
+        client: ClientKey::Connection(conn.id),
+        path: PathIds::default(),
+    };
+    while let Some(msg) = read.next().await {
+        let bytes = match msg {
+            Ok(Message::Text(t)) => t.as_bytes().to_vec(),
+            Ok(Message::Binary(b)) => b.to_vec(),
+            Ok(Message::Close(_)) => break,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::debug!(connection = conn.id, "websocket read error: {e}");
+                break;
+            }
+        };
+        let reply = match api {
+            Api::Janus => core.handle_api(&bytes, &ctx).await,
+            Api::Admin => core.handle_admin(&bytes, PathIds::default()).await,
+        };
+        if tx.send(Message::text(to_text(&reply, style))).await.is_err() {
+            break;
+        }
+    }
+    drop(ctx);
+    drop(tx);
+    core.connection_closed(conn.id).await;
+    // The writer ends once the last sender (held by sessions it owned) is gone.
+    drop(conn);
+    drop(writer);
+    Ok(())
+}

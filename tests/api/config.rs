@@ -1,0 +1,139 @@
+//! Janus configuration files: a full Janus-style folder, broken files, unknown keys, shutdown.
+
+use serde_json::json;
+
+use crate::harness::{run_to_exit, Conf, Gateway};
+
+/// A `janus.jcfg` written the way Janus's own samples are: every section, lists, comments of
+/// every kind, quoted numbers and yes/no booleans.
+const JANUS_STYLE_CORE: &str = r#"
+# A Janus-style core configuration.
+general: {
+	configs_folder = "/etc/janus"			# ignored by Portunus
+	plugins_folder = "/usr/lib/janus/plugins"
+	transports_folder = "/usr/lib/janus/transports"
+	events_folder = "/usr/lib/janus/events"
+	loggers_folder = "/usr/lib/janus/loggers"
+	log_to_stdout = true
+	debug_level = 4
+	debug_timestamps = true
+	debug_colors = false
+	admin_secret = "janusoverlord"
+	server_name = "MyJanusInstance"
+	session_timeout = "45"
+	candidates_timeout = 45
+	reclaim_session_timeout = 0
+	protected_folders = [
+		"/bin",
+		"/boot",
+		"/dev"
+	]
+	/* a block comment
+	   over two lines */
+	// token_auth = true
+}
+
+certificates: {
+	#cert_pem = "/path/to/certificate.pem"
+}
+
+media: {
+	#ipv6 = true
+}
+
+nat: {
+	ice_lite = "no"
+	full_trickle = false
+}
+
+plugins: {
+	#disable = "libjanus_voicemail.so,libjanus_recordplay.so"
+}
+
+transports: {
+	#disable = "libjanus_rabbitmq.so"
+}
+
+loggers: {
+}
+
+events: {
+}
+"#;
+
+fn with_core(core: &str) -> Vec<(String, String)> {
+    vec![
+        ("janus.jcfg".to_owned(), core.to_owned()),
+        (
+            "janus.transport.http.jcfg".to_owned(),
+            "general: { http = true; port = 0; ip = \"127.0.0.1\" }\nadmin: { admin_http = false }\n"
+                .to_owned(),
+        ),
+        (
+            "janus.transport.websockets.jcfg".to_owned(),
+            "general: { ws = true; ws_port = 0; ws_ip = \"127.0.0.1\" }\n".to_owned(),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn janus_style_folder_loads_and_applies() {
+    let gw = Gateway::with(Conf {
+        general: String::new(),
+        cors: String::new(),
+        admin: false,
+        extra: with_core(JANUS_STYLE_CORE),
+    });
+    let info = gw.http().get("/info").await.json();
+    assert_eq!(info["server-name"], "MyJanusInstance");
+    assert_eq!(info["session-timeout"], 45);
+    assert_eq!(info["ice-lite"], false);
+    assert!(!gw.addrs.contains_key("admin-http"), "admin_http = false must not listen");
+}
+
+#[test]
+fn syntax_error_stops_startup_with_file_and_line() {
+    let (code, stderr) = run_to_exit(&with_core("general: {\n  session_timeout = 60\n  oops = \n}\n"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("janus.jcfg"), "{stderr}");
+    assert!(stderr.contains("line 4") || stderr.contains("line 3"), "{stderr}");
+}
+
+#[test]
+fn bad_value_stops_startup_naming_file_line_and_key() {
+    let (code, stderr) = run_to_exit(&with_core("general: {\n\n  session_timeout = \"soon\"\n}\n"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("janus.jcfg:3: general.session_timeout"), "{stderr}");
+    let (code, stderr) = run_to_exit(&with_core("general: {\n  debug_level = 12\n}\n"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("janus.jcfg:2: general.debug_level"), "{stderr}");
+}
+
+#[test]
+fn broken_transport_file_stops_startup() {
+    let mut files = with_core("general: {}\n");
+    files[1].1 = "general: { port = \"eighty\" }\n".to_owned();
+    let (code, stderr) = run_to_exit(&files);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("janus.transport.http.jcfg:1: general.port"), "{stderr}");
+}
+
+#[tokio::test]
+async fn unknown_keys_are_warned_about_once_and_ignored() {
+    let gw = Gateway::with(Conf::general("frobnicate = 7"));
+    assert_eq!(gw.http().post("", &json!({"janus": "ping", "transaction": "t"})).await["janus"], "pong");
+    let mut gw = gw;
+    gw.terminate();
+    let logs = gw.logs();
+    let warnings = logs.matches("general.frobnicate").count();
+    assert_eq!(warnings, 1, "{logs}");
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly() {
+    let mut gw = Gateway::start();
+    gw.http().create().await;
+    let status = gw.terminate();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(gw.logs().contains("shutting down"));
+}

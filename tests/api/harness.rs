@@ -1,0 +1,442 @@
+//! Starts the real `portunus` binary on loopback with a generated configs folder and talks to
+//! it as clients do: raw HTTP/1.1 over TCP and WebSockets.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Generous upper bound for anything a test waits on.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
+
+/// A configs folder for one gateway.
+pub struct Conf {
+    /// Extra lines for `janus.jcfg`'s `general` section.
+    pub general: String,
+    /// Extra lines for `janus.transport.http.jcfg`'s `cors` section.
+    pub cors: String,
+    /// Whether the admin API is on (HTTP and WS).
+    pub admin: bool,
+    /// More files to write, by name.
+    pub extra: Vec<(String, String)>,
+}
+
+impl Default for Conf {
+    fn default() -> Self {
+        Self { general: String::new(), cors: String::new(), admin: true, extra: Vec::new() }
+    }
+}
+
+impl Conf {
+    /// The default test configuration plus these `general` lines.
+    pub fn general(lines: &str) -> Self {
+        Self { general: lines.to_owned(), ..Self::default() }
+    }
+
+    fn files(&self) -> Vec<(String, String)> {
+        let admin = self.admin;
+        let mut files = vec![
+            (
+                "janus.jcfg".to_owned(),
+                format!(
+                    "general: {{\n\tadmin_secret = \"janusoverlord\"\n\tdebug_level = 4\n{}\n}}\n",
+                    self.general
+                ),
+            ),
+            (
+                "janus.transport.http.jcfg".to_owned(),
+                format!(
+                    "general: {{ http = true; port = 0; ip = \"127.0.0.1\"; base_path = \"/janus\" }}\n\
+                     admin: {{ admin_http = {admin}; admin_port = 0; admin_ip = \"127.0.0.1\" }}\n\
+                     cors: {{\n{}\n}}\n",
+                    self.cors
+                ),
+            ),
+            (
+                "janus.transport.websockets.jcfg".to_owned(),
+                format!(
+                    "general: {{ ws = true; ws_port = 0; ws_ip = \"127.0.0.1\" }}\n\
+                     admin: {{ admin_ws = {admin}; admin_ws_port = 0; admin_ws_ip = \"127.0.0.1\" }}\n"
+                ),
+            ),
+        ];
+        files.extend(self.extra.iter().cloned());
+        files
+    }
+}
+
+/// A running gateway; killed on drop.
+pub struct Gateway {
+    child: Child,
+    dir: PathBuf,
+    /// Addresses by listener name (`http`, `ws`, `admin-http`, `admin-ws`).
+    pub addrs: HashMap<String, SocketAddr>,
+    stderr: mpsc::Receiver<String>,
+}
+
+/// Writes a configs folder and returns its path.
+pub fn write_conf(files: &[(String, String)]) -> PathBuf {
+    let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("portunus-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create config dir");
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).expect("write config file");
+    }
+    dir
+}
+
+/// Runs `portunus -F dir` to completion (for start-up failures) and returns (exit code, stderr).
+pub fn run_to_exit(files: &[(String, String)]) -> (i32, String) {
+    let dir = write_conf(files);
+    let out = Command::new(env!("CARGO_BIN_EXE_portunus"))
+        .arg("-F")
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run portunus");
+    let _ = std::fs::remove_dir_all(&dir);
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+impl Gateway {
+    /// Starts a gateway with the default test configuration.
+    pub fn start() -> Self {
+        Self::with(Conf::default())
+    }
+
+    /// Starts a gateway with this configuration and waits until it is ready.
+    pub fn with(conf: Conf) -> Self {
+        let dir = write_conf(&conf.files());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_portunus"))
+            .arg("-F")
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn portunus");
+        let (tx, rx) = mpsc::channel::<String>();
+        let stdout = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let (etx, erx) = mpsc::channel::<String>();
+        let stderr = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = etx.send(line);
+            }
+        });
+        let mut addrs = HashMap::new();
+        loop {
+            let line = match rx.recv_timeout(WAIT) {
+                Ok(l) => l,
+                Err(_) => {
+                    let _ = child.kill();
+                    let logs: Vec<String> = erx.try_iter().collect();
+                    panic!("gateway did not become ready:\n{}", logs.join("\n"));
+                }
+            };
+            if line == "ready" {
+                break;
+            }
+            if let Some(rest) = line.strip_prefix("listening: ") {
+                let (name, addr) = rest.split_once(' ').expect("listening line");
+                addrs.insert(name.to_owned(), addr.parse().expect("address"));
+            }
+        }
+        Self { child, dir, addrs, stderr: erx }
+    }
+
+    /// The address of a listener.
+    pub fn addr(&self, name: &str) -> SocketAddr {
+        *self.addrs.get(name).unwrap_or_else(|| panic!("no {name} listener"))
+    }
+
+    /// Everything the gateway logged so far.
+    pub fn logs(&self) -> String {
+        self.stderr.try_iter().collect::<Vec<_>>().join("\n")
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "gateway did not exit on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// An HTTP client for the Janus API.
+    pub fn http(&self) -> HttpClient {
+        HttpClient { addr: self.addr("http"), base: "/janus".into() }
+    }
+
+    /// An HTTP client for the admin API.
+    pub fn admin_http(&self) -> HttpClient {
+        HttpClient { addr: self.addr("admin-http"), base: "/admin".into() }
+    }
+
+    /// A WebSocket client on the Janus API (`janus-protocol`).
+    pub async fn ws(&self) -> WsClient {
+        WsClient::connect(self.addr("ws"), Some("janus-protocol")).await
+    }
+
+    /// A WebSocket client on the admin API (`janus-admin-protocol`).
+    pub async fn admin_ws(&self) -> WsClient {
+        WsClient::connect(self.addr("admin-ws"), Some("janus-admin-protocol")).await
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// An HTTP response.
+#[derive(Debug)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers, names lower-cased.
+    pub headers: HashMap<String, String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The body as JSON (panics if it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+/// A one-request-per-connection HTTP/1.1 client.
+pub struct HttpClient {
+    /// Server address.
+    pub addr: SocketAddr,
+    /// API base path.
+    pub base: String,
+}
+
+impl HttpClient {
+    /// Sends a raw request; `path` is relative to the base.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> HttpResponse {
+        tokio::time::timeout(Duration::from_secs(40), self.request_inner(method, path, headers, body))
+            .await
+            .expect("HTTP request timed out")
+    }
+
+    async fn request_inner(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> HttpResponse {
+        let mut s = TcpStream::connect(self.addr).await.expect("connect");
+        let mut head = format!(
+            "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.base,
+            self.addr,
+            body.len()
+        );
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        s.write_all(head.as_bytes()).await.expect("write head");
+        // A server may answer (413) before reading a large body; ignore write errors then.
+        let _ = s.write_all(body).await;
+        let mut raw = Vec::new();
+        let _ = s.read_to_end(&mut raw).await;
+        parse_response(&raw)
+    }
+
+    /// POSTs JSON to `path` (relative to the base) and returns the JSON reply.
+    pub async fn post(&self, path: &str, body: &Value) -> Value {
+        let r = self.request("POST", path, &[], body.to_string().as_bytes()).await;
+        assert_eq!(r.status, 200, "POST {path}: {}", String::from_utf8_lossy(&r.body));
+        r.json()
+    }
+
+    /// GETs `path` and returns the response.
+    pub async fn get(&self, path: &str) -> HttpResponse {
+        self.request("GET", path, &[], b"").await
+    }
+
+    /// Creates a session and returns its id.
+    pub async fn create(&self) -> u64 {
+        let r = self.post("", &json!({"janus": "create", "transaction": "c"})).await;
+        r["data"]["id"].as_u64().unwrap_or_else(|| panic!("create failed: {r}"))
+    }
+}
+
+fn parse_response(raw: &[u8]) -> HttpResponse {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status =
+        lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).expect("status line");
+    let headers: HashMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers.get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        body = dechunk(&body);
+    }
+    HttpResponse { status, headers, body }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(pos) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..pos]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = pos + 2;
+        out.extend_from_slice(&data[start..start + size]);
+        data = &data[start + size + 2..];
+    }
+    out
+}
+
+type WsStream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// A WebSocket client.
+pub struct WsClient {
+    ws: WsStream,
+    /// The subprotocol the server chose.
+    pub protocol: Option<String>,
+    next_tx: u64,
+}
+
+impl WsClient {
+    /// Connects, offering `protocol`.
+    pub async fn connect(addr: SocketAddr, protocol: Option<&str>) -> Self {
+        let mut req = format!("ws://{addr}/").into_client_request().expect("request");
+        if let Some(p) = protocol {
+            req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(p).expect("header"));
+        }
+        let (ws, resp) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(req))
+            .await
+            .expect("ws connect timed out")
+            .expect("ws connect");
+        let protocol =
+            resp.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Self { ws, protocol, next_tx: 0 }
+    }
+
+    /// Sends a raw message.
+    pub async fn send_raw(&mut self, msg: Message) {
+        self.ws.send(msg).await.expect("ws send");
+    }
+
+    /// Sends JSON.
+    pub async fn send(&mut self, v: &Value) {
+        self.send_raw(Message::text(v.to_string())).await;
+    }
+
+    /// The next message, or `None` if the socket closed (panics after [`WAIT`]).
+    pub async fn next_message(&mut self) -> Option<Message> {
+        self.next_message_within(WAIT).await.expect("no WebSocket message in time")
+    }
+
+    /// The next message within `wait`: `Err(())` on time-out, `Ok(None)` when closed.
+    pub async fn next_message_within(&mut self, wait: Duration) -> Result<Option<Message>, ()> {
+        match tokio::time::timeout(wait, self.ws.next()).await {
+            Err(_) => Err(()),
+            Ok(None) | Ok(Some(Err(_))) => Ok(None),
+            Ok(Some(Ok(m))) => Ok(Some(m)),
+        }
+    }
+
+    /// The next JSON text message (skipping control frames).
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            match self.next_message().await {
+                Some(Message::Text(t)) => return serde_json::from_str(&t).expect("JSON message"),
+                Some(Message::Ping(_)) | Some(Message::Pong(_)) => continue,
+                other => panic!("expected a text message, got {other:?}"),
+            }
+        }
+    }
+
+    /// Sends a request with a fresh transaction and returns the message that answers it
+    /// (other messages in between are returned in the second value).
+    pub async fn call(&mut self, mut v: Value) -> Value {
+        self.next_tx += 1;
+        let tx = format!("tx{}", self.next_tx);
+        v["transaction"] = json!(tx);
+        self.send(&v).await;
+        loop {
+            let m = self.recv().await;
+            if m["transaction"] == json!(tx) && m["janus"] != json!("event") {
+                return m;
+            }
+        }
+    }
+
+    /// Creates a session and returns its id.
+    pub async fn create(&mut self) -> u64 {
+        let r = self.call(json!({"janus": "create"})).await;
+        r["data"]["id"].as_u64().unwrap_or_else(|| panic!("create failed: {r}"))
+    }
+
+    /// Closes the socket.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+/// Asserts a Janus error reply with this code.
+#[track_caller]
+pub fn assert_error(reply: &Value, code: u64) {
+    assert_eq!(reply["janus"], "error", "expected error {code}, got {reply}");
+    assert_eq!(reply["error"]["code"], code, "wrong error code in {reply}");
+    assert!(reply["error"]["reason"].is_string(), "no reason in {reply}");
+}

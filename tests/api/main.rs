@@ -1,0 +1,8 @@
+//! Black-box tests of the Janus API: the real `portunus` binary on loopback, real sockets.
+
+mod admin;
+mod auth;
+mod config;
+mod harness;
+mod http;
+mod ws;
