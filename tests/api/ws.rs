@@ -75,7 +75,6 @@ async fn oversized_message_closes_only_that_socket() {
         None | Some(Message::Close(_)) => {}
         Some(m) => panic!("expected the socket to close, got {m:?}"),
     }
-    }
     assert_eq!(other.call(json!({"janus": "ping"})).await["janus"], "pong");
 }
 
