@@ -1,1 +1,96 @@
-fn main() {}
+//! `portunus-bench-api`: the median round trip of create + attach + detach + destroy over the
+//! Janus WebSocket API, against any Janus-compatible server (Portunus or Janus itself).
+//!
+//! ```sh
+//! portunus-bench-api [ws://127.0.0.1:8188] [--plugin janus.plugin.echotest] [--rounds 1000]
+//! ```
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Client {
+    ws: Ws,
+    next: u64,
+}
+
+impl Client {
+    async fn call(&mut self, mut req: Value) -> anyhow::Result<Value> {
+        self.next += 1;
+        let tx = format!("b{}", self.next);
+        req["transaction"] = json!(tx);
+        self.ws.send(Message::text(req.to_string())).await?;
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("socket closed"))??;
+            let Message::Text(text) = msg else { continue };
+            let v: Value = serde_json::from_str(&text)?;
+            if v["transaction"] == json!(tx) && v["janus"] != "event" {
+                if v["janus"] == "error" {
+                    anyhow::bail!("{} failed: {}", req["janus"], v["error"]);
+                }
+                return Ok(v);
+            }
+        }
+    }
+
+    async fn round(&mut self, plugin: &str) -> anyhow::Result<()> {
+        let sid = self.call(json!({"janus": "create"})).await?["data"]["id"].clone();
+        let hid = self.call(json!({"janus": "attach", "session_id": sid, "plugin": plugin})).await?["data"]
+            ["id"]
+            .clone();
+        self.call(json!({"janus": "detach", "session_id": sid, "handle_id": hid})).await?;
+        self.call(json!({"janus": "destroy", "session_id": sid})).await?;
+        Ok(())
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let mut url = "ws://127.0.0.1:8188".to_owned();
+    let mut plugin = "janus.plugin.echotest".to_owned();
+    let mut rounds = 1000usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--plugin" => plugin = args.next().ok_or_else(|| anyhow::anyhow!("--plugin needs a value"))?,
+            "--rounds" => {
+                rounds = args.next().ok_or_else(|| anyhow::anyhow!("--rounds needs a value"))?.parse()?
+            }
+            other => url = other.to_owned(),
+        }
+    }
+    let mut req = url.as_str().into_client_request()?;
+    req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("janus-protocol"));
+    let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+    let mut client = Client { ws, next: 0 };
+    for _ in 0..rounds.min(100) {
+        client.round(&plugin).await?;
+    }
+    let mut times = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        client.round(&plugin).await?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "create+attach+detach+destroy over {url} ({plugin}), {rounds} rounds: median {:.3} ms, p90 {:.3} ms, p99 {:.3} ms",
+        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 0.9).as_secs_f64() * 1e3,
+        percentile(&times, 0.99).as_secs_f64() * 1e3,
+    );
+    Ok(())
+}
