@@ -62,15 +62,16 @@ async fn stored_tokens() {
     assert_eq!(http.get(&format!("/{sid}")).await.status, 403);
     let mut ws = gw.ws().await;
     assert_eq!(ws.call(json!({"janus": "create", "token": "tok1"})).await["janus"], "success");
-    // Unknown plugins cannot be granted; unknown tokens are 470.
+    // Unknown plugins cannot be granted; unknown tokens are 470 (490 on remove, as in Janus).
     let r =
         adm.post("", &admin("allow_token", json!({"token": "tok1", "plugins": ["janus.plugin.nope"]}))).await;
-    assert_error(&r, 460);
-    let r = adm.post("", &admin("allow_token", json!({"token": "zzz", "plugins": []}))).await;
-    assert_error(&r, 470);
+    assert_error(&r, 467);
+    assert_error(&adm.post("", &admin("allow_token", json!({"token": "tok1", "plugins": []}))).await, 467);
     assert_error(&adm.post("", &admin("add_token", json!({}))).await, 456);
+    assert_error(&adm.post("", &admin("add_token", json!({"token": "t", "plugins": "x"}))).await, 467);
     let r = adm.post("", &admin("remove_token", json!({"token": "zzz"}))).await;
-    assert_error(&r, 470);
+    assert_error(&r, 490);
+    assert_eq!(r["error"]["reason"], "Error removing token");
     let r = adm.post("", &admin("remove_token", json!({"token": "tok1"}))).await;
     assert_eq!(r["janus"], "success");
     let ka = http

@@ -51,13 +51,15 @@ async fn envelope_errors() {
     assert!(r.get("transaction").is_none() && r.get("session_id").is_none());
     assert_error(&raw(b"").await, 454);
     assert_error(&raw(b"[]").await, 455);
-    assert_error(&raw(b"\"str\"").await, 455);
+    assert_error(&raw(b"\"str\"").await, 454);
+    assert_error(&raw(b"5").await, 454);
     let r = raw(br#"{"janus":"info"}"#).await;
     assert_error(&r, 456);
     assert_eq!(r["error"]["reason"], "Missing mandatory element (transaction)");
+    // Envelope errors carry no transaction (as in Janus).
     let r = raw(br#"{"transaction":"t"}"#).await;
     assert_error(&r, 456);
-    assert_eq!(r["transaction"], "t");
+    assert!(r.get("transaction").is_none(), "{r}");
     assert_eq!(r["error"]["reason"], "Missing mandatory element (janus)");
     assert_error(&raw(br#"{"janus":5,"transaction":"t"}"#).await, 467);
     assert_error(&raw(br#"{"janus":"info","transaction":5}"#).await, 467);
@@ -92,7 +94,13 @@ async fn create_keepalive_destroy_and_ids() {
     // Client-chosen id, then a conflict.
     let r = http.post("", &json!({"janus": "create", "transaction": "c2", "id": 12345})).await;
     assert_eq!(r["data"]["id"], 12345);
-    assert_error(&http.post("", &json!({"janus": "create", "transaction": "c3", "id": 12345})).await, 468);
+    let r = http.post("", &json!({"janus": "create", "transaction": "c3", "id": 12345})).await;
+    assert_error(&r, 468);
+    assert_eq!(r["session_id"], 12345);
+    assert_eq!(r["transaction"], "c3");
+    // id 0 means "pick one".
+    let r = http.post("", &json!({"janus": "create", "transaction": "c6", "id": 0})).await;
+    assert!(r["data"]["id"].as_u64().unwrap() > 0);
     assert_error(&http.post("", &json!({"janus": "create", "transaction": "c4", "id": "abc"})).await, 467);
     assert_error(&http.post("", &json!({"janus": "create", "transaction": "c5", "id": -5})).await, 467);
     // Session ids in the body work at the root path too.
@@ -102,12 +110,28 @@ async fn create_keepalive_destroy_and_ids() {
     let r = http.post(&format!("/{sid}"), &json!({"janus": "foo", "transaction": "f"})).await;
     assert_error(&r, 453);
     assert_eq!(r["session_id"], sid);
-    assert_error(&http.post(&format!("/{sid}"), &json!({"janus": "create", "transaction": "f"})).await, 457);
-    // Path and body disagree.
+    for verb in ["create", "info", "ping"] {
+        let r = http.post(&format!("/{sid}"), &json!({"janus": verb, "transaction": "f"})).await;
+        assert_error(&r, 453);
+        assert_eq!(r["error"]["reason"], format!("Unknown request '{verb}'"));
+    }
+    // Path and body disagree: 457 without transaction or session_id.
     let r = http
         .post(&format!("/{sid}"), &json!({"janus": "keepalive", "transaction": "x", "session_id": 99}))
         .await;
     assert_error(&r, 457);
+    assert_eq!(r["error"]["reason"], "Conflicting session ID (payload and path)");
+    assert!(r.get("transaction").is_none() && r.get("session_id").is_none(), "{r}");
+    // A body id of the wrong type is ignored in favour of the path.
+    let r = http
+        .post(&format!("/{sid}"), &json!({"janus": "keepalive", "transaction": "x", "session_id": "S"}))
+        .await;
+    assert_eq!(r["janus"], "ack");
+    // `id` is checked on every request.
+    let r =
+        http.post(&format!("/{sid}"), &json!({"janus": "keepalive", "transaction": "x", "id": "x"})).await;
+    assert_error(&r, 467);
+    assert_eq!(r["session_id"], sid);
     // Handle-level verbs need a handle; unknown handles are 459.
     assert_error(&http.post(&format!("/{sid}"), &json!({"janus": "detach", "transaction": "d"})).await, 457);
     assert_error(
@@ -154,9 +178,10 @@ async fn routes_and_methods() {
     assert_eq!(http.get("/notanumber").await.status, 404);
     assert_eq!(http.get("/999").await.status, 404);
     let r = http.request("PUT", "", &[], b"{}").await;
-    assert_ne!(r.status, 200);
+    assert_error(&r.json(), 450);
+    assert_eq!(r.json()["error"]["reason"], "Unsupported method PUT");
     let r = http.request("DELETE", &format!("/{sid}"), &[], b"").await;
-    assert_ne!(r.status, 200);
+    assert_error(&r.json(), 450);
     // The session still works.
     let ka = http.post(&format!("/{sid}"), &json!({"janus": "keepalive", "transaction": "k"})).await;
     assert_eq!(ka["janus"], "ack");

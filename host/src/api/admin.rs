@@ -85,19 +85,30 @@ impl Core {
     async fn admin_global(&self, env: &Envelope) -> ApiResult<Value> {
         let b = &env.body;
         let auth = &self.inner.auth;
+        if env.verb.contains("token") {
+            // Janus refuses token calls before looking at their fields when tokens are off.
+            auth.require_stored()?;
+        }
         match env.verb.as_str() {
             "get_status" => Ok(self.success(env, json!({"status": self.status()}))),
             "set_session_timeout" => {
-                let timeout = fields::opt_i64(b, "timeout")?.ok_or_else(|| ApiError::missing("timeout"))?;
-                if timeout < 0 {
-                    return Err(ApiError::wrong_type("timeout", "a positive integer"));
-                }
+                let timeout = match b.get("timeout") {
+                    None => return Err(ApiError::missing("timeout")),
+                    Some(v) => {
+                        v.as_u64().ok_or_else(|| ApiError::wrong_type("timeout", "a positive integer"))?
+                    }
+                };
                 self.inner.session_timeout.store(timeout as u64, Ordering::Relaxed);
                 Ok(self.success(env, json!({"timeout": timeout})))
             }
             "set_log_level" => {
-                let level = fields::opt_i64(b, "level")?.ok_or_else(|| ApiError::missing("level"))?;
-                if !(0..=7).contains(&level) {
+                let level = match b.get("level") {
+                    None => return Err(ApiError::missing("level")),
+                    Some(v) => {
+                        v.as_u64().ok_or_else(|| ApiError::wrong_type("level", "a positive integer"))?
+                    }
+                };
+                if level > 7 {
                     return Err(ApiError::new(
                         ErrorCode::InvalidElementType,
                         "Invalid element type (level should be between 0 and 7)",
@@ -117,9 +128,11 @@ impl Core {
             }
             "add_token" => {
                 let token = fields::req_str(b, "token")?;
+                // No list or an empty one means every plugin; unknown names are dropped.
+                let all: BTreeSet<String> = self.plugins().list().into_iter().map(|p| p.package).collect();
                 let plugins = match fields::opt_str_array(b, "plugins")? {
-                    Some(list) => self.known_plugins(&list)?,
-                    None => self.plugins().list().into_iter().map(|p| p.package).collect(),
+                    Some(list) if !list.is_empty() => list.into_iter().filter(|p| all.contains(p)).collect(),
+                    _ => all,
                 };
                 auth.add_token(token, plugins.clone())?;
                 Ok(self.success(env, json!({"data": {"plugins": plugins}})))
@@ -134,15 +147,19 @@ impl Core {
             }
             verb @ ("allow_token" | "disallow_token") => {
                 let token = fields::req_str(b, "token")?;
-                let list = fields::req_str_array(b, "plugins")?;
-                let plugins: Vec<String> = self.known_plugins(&list)?.into_iter().collect();
-                auth.set_plugins(token, &plugins, verb == "allow_token")?;
-                let allowed = auth
-                    .list_tokens()?
-                    .into_iter()
-                    .find(|(t, _)| t == token)
-                    .map(|(_, p)| p)
-                    .unwrap_or_default();
+                let list = fields::opt_str_array(b, "plugins")?.unwrap_or_default();
+                if list.is_empty() {
+                    return Err(ApiError::wrong_type("plugins", "a non-empty array"));
+                }
+                let registry = self.plugins();
+                if list.iter().any(|p| registry.find(p).is_none()) {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidElementType,
+                        "Invalid element type (some of the provided plugins are invalid)",
+                    ));
+                }
+                let plugins = list;
+                let allowed = auth.set_plugins(token, &plugins, verb == "allow_token")?;
                 Ok(self.success(env, json!({"data": {"plugins": allowed}})))
             }
             "remove_token" => {
@@ -156,9 +173,10 @@ impl Core {
                     Some(_) => return Err(ApiError::wrong_type("request", "an object")),
                     None => return Err(ApiError::missing("request")),
                 };
-                let plugin = self.plugins().find(package).ok_or_else(|| {
-                    ApiError::new(ErrorCode::PluginNotFound, format!("No such plugin '{package}'"))
-                })?;
+                let plugin = self
+                    .plugins()
+                    .find(package)
+                    .ok_or_else(|| ApiError::new(ErrorCode::PluginNotFound, "Invalid plugin"))?;
                 let response = plugin
                     .handle_admin_message(request)
                     .await
@@ -170,17 +188,6 @@ impl Core {
             }
             other => Err(ApiError::new(ErrorCode::UnknownRequest, format!("Unknown request '{other}'"))),
         }
-    }
-
-    /// Plugin names from an admin request; 460 for one that is not loaded.
-    fn known_plugins(&self, list: &[String]) -> ApiResult<BTreeSet<String>> {
-        let registry = self.plugins();
-        list.iter()
-            .map(|p| match registry.find(p) {
-                Some(_) => Ok(p.clone()),
-                None => Err(ApiError::new(ErrorCode::PluginNotFound, format!("No such plugin '{p}'"))),
-            })
-            .collect()
     }
 
     fn status(&self) -> Value {

@@ -70,7 +70,8 @@ impl Auth {
         }
     }
 
-    fn require_stored(&self) -> ApiResult<()> {
+    /// 490 unless stored-token authentication is on.
+    pub fn require_stored(&self) -> ApiResult<()> {
         if self.token_auth {
             Ok(())
         } else {
@@ -85,8 +86,8 @@ impl Auth {
         Ok(())
     }
 
-    /// Admin `allow_token` (`allow = true`) / `disallow_token`.
-    pub fn set_plugins(&self, token: &str, plugins: &[String], allow: bool) -> ApiResult<()> {
+    /// Admin `allow_token` (`allow = true`) / `disallow_token`; returns the token's plugins.
+    pub fn set_plugins(&self, token: &str, plugins: &[String], allow: bool) -> ApiResult<Vec<String>> {
         self.require_stored()?;
         let mut tokens = lock(&self.tokens);
         let entry = tokens
@@ -99,7 +100,7 @@ impl Auth {
                 entry.remove(p);
             }
         }
-        Ok(())
+        Ok(entry.iter().cloned().collect())
     }
 
     /// Admin `remove_token`.
@@ -108,7 +109,7 @@ impl Auth {
         lock(&self.tokens)
             .remove(token)
             .map(|_| ())
-            .ok_or_else(|| ApiError::new(ErrorCode::TokenNotFound, format!("Token {token} not found")))
+            .ok_or_else(|| ApiError::new(ErrorCode::Unknown, "Error removing token"))
     }
 
     /// Admin `list_tokens`: every token with its plugins.

@@ -153,7 +153,7 @@ impl Core {
         let mut sessions = lock(&self.inner.sessions);
         let id = match requested {
             Some(id) if sessions.contains_key(&id) => {
-                return Err(ApiError::new(ErrorCode::SessionConflict, "Session ID already in use"));
+                return Err(ErrorCode::SessionConflict.into());
             }
             Some(id) => id,
             None => loop {

@@ -46,33 +46,35 @@ fn id_field(obj: &Obj, name: &str) -> u64 {
     obj.get(name).and_then(Value::as_u64).unwrap_or(0)
 }
 
-/// Parses raw bytes into a JSON object (454 / 455 on failure).
+/// Parses raw bytes into a JSON object: 454 unless the text is a JSON object or array
+/// (Janus's decoder accepts only those at the top level), 455 for an array.
 pub fn parse_object(bytes: &[u8]) -> Result<Obj, ApiError> {
+    let invalid =
+        |why: String| ApiError::new(ErrorCode::InvalidJson, format!("JSON error: on line 1: {why}"));
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(obj)) => Ok(obj),
-        Ok(_) => Err(ApiError::new(ErrorCode::InvalidJsonObject, "JSON error: not an object")),
+        Ok(Value::Array(_)) => Err(ApiError::new(ErrorCode::InvalidJsonObject, "JSON error: not an object")),
+        Ok(_) => Err(invalid("'[' or '{' expected".into())),
         Err(e) => {
-            Err(ApiError::new(ErrorCode::InvalidJson, format!("JSON error: on line {}: {}", e.line(), e)))
+            Err(ApiError::new(ErrorCode::InvalidJson, format!("JSON error: on line {}: {e}", e.line())))
         }
     }
 }
 
-/// Reads the envelope of a request, after injecting ids from an HTTP path.
+/// Reads the envelope of a request, after injecting ids from an HTTP path. Envelope errors
+/// carry no transaction (as in Janus); they carry the session id when one is known.
 pub fn read(mut body: Obj, path: PathIds, id_names: (&str, &str)) -> Result<Envelope, Rejected> {
-    let transaction = body.get("transaction").and_then(Value::as_str).map(str::to_owned);
-    let reject = |error: ApiError, session_id: u64, transaction: &Option<String>| Rejected {
-        error,
-        transaction: transaction.clone(),
-        session_id,
-    };
     let (sid_name, hid_name) = id_names;
-    for (name, from_path) in [(sid_name, path.session), (hid_name, path.handle)] {
-        let Some(id) = from_path else { continue };
-        match body.get(name).map(Value::as_u64) {
-            Some(Some(given)) if given != id => {
-                let error =
-                    ApiError::new(ErrorCode::InvalidRequestPath, format!("Invalid {name} ({given} != {id})"));
-                return Err(reject(error, path.session.unwrap_or(0), &transaction));
+    for (name, from_path, what) in [(sid_name, path.session, "session"), (hid_name, path.handle, "handle")] {
+        let Some(id) = from_path.filter(|id| *id != 0) else { continue };
+        match body.get(name).and_then(Value::as_u64) {
+            Some(given) if given != 0 && given != id => {
+                let reason = format!("Conflicting {what} ID (payload and path)");
+                return Err(Rejected {
+                    error: ApiError::new(ErrorCode::InvalidRequestPath, reason),
+                    transaction: None,
+                    session_id: 0,
+                });
             }
             _ => {
                 body.insert(name.to_owned(), json!(id));
@@ -80,16 +82,19 @@ pub fn read(mut body: Obj, path: PathIds, id_names: (&str, &str)) -> Result<Enve
         }
     }
     let session_id = id_field(&body, sid_name);
-    let validated = fields::req_str(&body, "transaction")
-        .and_then(|_| fields::req_str(&body, "janus"))
-        .map(str::to_ascii_lowercase);
-    let verb = validated.map_err(|e| reject(e, session_id, &transaction))?;
+    let reject = |error: ApiError| Rejected { error, transaction: None, session_id };
+    fields::req_str(&body, "transaction").map_err(reject)?;
+    let verb = fields::req_str(&body, "janus").map_err(reject)?.to_ascii_lowercase();
+    if body.contains_key("id") && body.get("id").and_then(Value::as_u64).is_none() {
+        return Err(reject(ApiError::wrong_type("id", "a positive integer")));
+    }
+    let transaction = body.get("transaction").and_then(Value::as_str).unwrap_or_default().to_owned();
     Ok(Envelope {
         verb,
-        transaction: transaction.unwrap_or_default(),
+        transaction,
         session_id,
         handle_id: id_field(&body, hid_name),
-        has_handle: body.get(hid_name).is_some_and(|v| !v.is_null()),
+        has_handle: body.contains_key(hid_name),
         body,
     })
 }

@@ -118,19 +118,13 @@ impl Core {
             ("attach" | "destroy", Some(_)) | ("detach" | "hangup" | "message" | "trickle", None) => {
                 Err(wrong_path())
             }
-            ("info" | "ping" | "create", _) => Err(wrong_path()),
             (other, _) => Err(ApiError::new(ErrorCode::UnknownRequest, format!("Unknown request '{other}'"))),
         }
     }
 
     fn create(&self, env: &Envelope, ctx: &RequestCtx) -> ApiResult<Value> {
-        let requested = match env.body.get("id") {
-            None | Some(Value::Null) => None,
-            Some(v) => match v.as_u64() {
-                Some(id) if id > 0 => Some(id),
-                _ => return Err(ApiError::wrong_type("id", "a positive integer")),
-            },
-        };
+        // The envelope checked the type; 0 means "pick one".
+        let requested = env.body.get("id").and_then(Value::as_u64).filter(|id| *id != 0);
         if !self.inner.accept_new_sessions.load(Ordering::Relaxed) {
             return Err(ErrorCode::NotAcceptingSessions.into());
         }
@@ -139,7 +133,14 @@ impl Core {
             Some(s) => Owner::Socket(s.clone()),
             None => Owner::Http,
         };
-        let session = self.create_session(requested, ctx.client, owner)?;
+        let session = match self.create_session(requested, ctx.client, owner) {
+            Ok(s) => s,
+            // Janus's conflict reply names the id that was asked for.
+            Err(e) if e.code == ErrorCode::SessionConflict => {
+                return Ok(error_reply(&e, requested.unwrap_or(0), Some(&env.transaction)))
+            }
+            Err(e) => return Err(e),
+        };
         let mut r = reply("success", 0, Some(&env.transaction));
         r.insert("data".into(), json!({"id": session.id}));
         Ok(Value::Object(r))
@@ -149,11 +150,11 @@ impl Core {
         let package = fields::req_str(&env.body, "plugin")?;
         let opaque_id = fields::opt_str(&env.body, "opaque_id")?.map(str::to_owned);
         let token = env.body.get("token").and_then(Value::as_str);
-        self.inner.auth.check_plugin(token, package)?;
         let plugin = self
             .plugins()
             .find(package)
             .ok_or_else(|| ApiError::new(ErrorCode::PluginNotFound, format!("No such plugin '{package}'")))?;
+        self.inner.auth.check_plugin(token, package)?;
         let id = {
             let handles = lock(&session.handles);
             loop {
@@ -245,9 +246,11 @@ impl Core {
         }
     }
 
+    /// Janus checks "both" and "neither" at once and queues everything else unvalidated until
+    /// the PeerConnection exists; the media engine validates candidates when it applies them.
     fn trickle(&self, env: &Envelope, h: &Handle) -> ApiResult<Value> {
-        let single = env.body.get("candidate").filter(|v| !v.is_null());
-        let many = env.body.get("candidates").filter(|v| !v.is_null());
+        let single = env.body.get("candidate");
+        let many = env.body.get("candidates");
         let candidates: Vec<Value> = match (single, many) {
             (Some(_), Some(_)) => {
                 return Err(ApiError::new(ErrorCode::InvalidJson, "Can't have both candidate and candidates"))
@@ -255,21 +258,15 @@ impl Core {
             (None, None) => return Err(ApiError::missing("candidate|candidates")),
             (Some(c), None) => vec![c.clone()],
             (None, Some(Value::Array(list))) => list.clone(),
-            (None, Some(_)) => return Err(ApiError::wrong_type("candidates", "an array")),
+            (None, Some(other)) => vec![other.clone()],
         };
         let now = self.now_us();
+        let mut pending = lock(&h.pending_candidates);
         for c in candidates {
-            let Value::Object(obj) = &c else {
-                return Err(ApiError::new(ErrorCode::InvalidJsonObject, "Candidate is not an object"));
-            };
-            if obj.get("completed").and_then(Value::as_bool) == Some(true) {
+            if c.get("completed").and_then(Value::as_bool) == Some(true) {
                 h.trickle_completed.store(true, Ordering::Relaxed);
-                continue;
-            }
-            check_candidate(obj)?;
-            let mut pending = lock(&h.pending_candidates);
-            if pending.len() < MAX_PENDING_CANDIDATES {
-                pending.push((now, c.clone()));
+            } else if pending.len() < MAX_PENDING_CANDIDATES {
+                pending.push((now, c));
             }
         }
         Ok(Value::Object(reply("ack", h.session_id, Some(&env.transaction))))
@@ -350,15 +347,4 @@ fn crate_version_number() -> u64 {
     let mut parts = env!("CARGO_PKG_VERSION").split('.').map(|p| p.parse::<u64>().unwrap_or(0));
     let (a, b, c) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     a * 100 + b * 10 + c
-}
-
-/// A trickled candidate must carry the `candidate` string and a stream reference.
-fn check_candidate(c: &Obj) -> ApiResult<()> {
-    fields::req_str(c, "candidate")?;
-    let has_mid = fields::opt_str(c, "sdpMid")?.is_some();
-    let has_index = fields::opt_u64(c, "sdpMLineIndex")?.is_some();
-    if !has_mid && !has_index {
-        return Err(ApiError::missing("sdpMid|sdpMLineIndex"));
-    }
-    Ok(())
 }

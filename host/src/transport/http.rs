@@ -123,8 +123,7 @@ impl Server {
         };
         let method = req.method().clone();
         if method != Method::GET && method != Method::POST {
-            let err = json!({"janus": "error", "error": {"code": 450, "reason": "Unsupported method"}});
-            return self.json(StatusCode::METHOD_NOT_ALLOWED, &err);
+            return self.json(StatusCode::OK, &transport_error(&format!("Unsupported method {method}")));
         }
         let ids: Vec<Option<u64>> = segs.iter().map(|s| parse_id(s)).collect();
         match (method, segs.as_slice(), ids.as_slice()) {
@@ -132,11 +131,17 @@ impl Server {
             (Method::GET, ["ping"], _) => {
                 self.json(StatusCode::OK, &json!({"janus": "pong", "transaction": "ping"}))
             }
+            (Method::POST, ["info"], _) if self.api == Api::Admin => {
+                self.json(StatusCode::OK, &transport_error("Use GET for the info endpoint"))
+            }
             (Method::POST, ["info" | "ping"], _) => status_only(StatusCode::BAD_REQUEST),
             (Method::GET, [_], [Some(sid)]) if self.api == Api::Janus => {
                 self.long_poll(*sid, query.as_deref()).await
             }
             (Method::GET, [sid, _], [Some(_), Some(_)]) if self.api == Api::Janus => {
+                if self.core.auth().check(poll_credentials(query.as_deref())).is_err() {
+                    return status_only(StatusCode::FORBIDDEN);
+                }
                 let location = format!("{}/{}", self.base, sid);
                 let mut r = status_only(StatusCode::FOUND);
                 if let Ok(v) = HeaderValue::from_str(&location) {
@@ -193,9 +198,7 @@ impl Server {
     }
 
     async fn long_poll(&self, sid: u64, query: Option<&str>) -> Reply {
-        let creds =
-            Credentials { apisecret: query_param(query, "apisecret"), token: query_param(query, "token") };
-        let session = match self.core.poll_session(sid, creds) {
+        let session = match self.core.poll_session(sid, poll_credentials(query)) {
             Ok(s) => s,
             Err(PollError::Unauthorized) => return status_only(StatusCode::FORBIDDEN),
             Err(PollError::NotFound) => return status_only(StatusCode::NOT_FOUND),
@@ -245,6 +248,16 @@ impl Server {
         }
         r
     }
+}
+
+/// A long poll carries its credentials in the query string.
+fn poll_credentials(query: Option<&str>) -> Credentials<'_> {
+    Credentials { apisecret: query_param(query, "apisecret"), token: query_param(query, "token") }
+}
+
+/// A 450 transport error body.
+fn transport_error(reason: &str) -> Value {
+    json!({"janus": "error", "error": {"code": 450, "reason": reason}})
 }
 
 fn status_only(status: StatusCode) -> Reply {
