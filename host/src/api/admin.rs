@@ -98,7 +98,7 @@ impl Core {
                         v.as_u64().ok_or_else(|| ApiError::wrong_type("timeout", "a positive integer"))?
                     }
                 };
-                self.inner.session_timeout.store(timeout as u64, Ordering::Relaxed);
+                self.inner.session_timeout.store(timeout, Ordering::Relaxed);
                 Ok(self.success(env, json!({"timeout": timeout})))
             }
             "set_log_level" => {
