@@ -4,6 +4,17 @@
 use crate::api::{Core, CoreOptions, TransportInfo};
 use crate::config::Config;
 use crate::logging::Logging;
+use crate::plugins::{self, PluginHost};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("portunus").join("cwasm"))
+}
 use crate::transport::{self, http, ws};
 
 fn transports(config: &Config) -> Vec<TransportInfo> {
@@ -35,6 +46,15 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
         set_log_level: Box::new(move |level| logging.set_level(level)),
     });
     let mut tasks = vec![core.spawn_watchdog()];
+    let folder = config.general.plugins_folder.clone().unwrap_or_else(plugins::builtin_plugins_dir);
+    let cache = config.general.plugin_cache_folder.clone().or_else(default_cache_dir);
+    let host = PluginHost::new(core.clone(), config.plugins.clone(), cache)?;
+    let loaded = host.load_folder(&folder);
+    tracing::info!("{} plugin(s) loaded from {}", loaded.len(), folder.display());
+    core.set_plugins(Arc::new(plugins::Registry(host.clone())));
+    if config.general.watch_plugins {
+        tasks.push(host.spawn_watcher(Duration::from_millis(500)));
+    }
     let h = &config.http;
     if h.api.enabled {
         let l = transport::bind("http", &h.api.ip, h.api.port).await?;

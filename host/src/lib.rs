@@ -6,4 +6,5 @@ pub mod api;
 pub mod config;
 pub mod gateway;
 pub mod logging;
+pub mod plugins;
 pub mod transport;

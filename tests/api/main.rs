@@ -5,4 +5,5 @@ mod auth;
 mod config;
 mod harness;
 mod http;
+mod plugins;
 mod ws;

@@ -166,6 +166,22 @@ impl Core {
                 auth.remove_token(fields::req_str(b, "token")?)?;
                 Ok(self.success(env, Value::Null))
             }
+            "reload_plugin" => {
+                let package = fields::req_str(b, "plugin")?;
+                let path = fields::opt_str(b, "path")?.map(std::path::PathBuf::from);
+                if self.plugins().find(package).is_none() {
+                    return Err(ApiError::new(
+                        ErrorCode::PluginNotFound,
+                        format!("No such plugin '{package}'"),
+                    ));
+                }
+                let report = self
+                    .plugins()
+                    .reload(package, path)
+                    .await
+                    .map_err(|e| ApiError::new(ErrorCode::Unknown, format!("Reload failed: {e}")))?;
+                Ok(self.success(env, json!({"reload": report})))
+            }
             "message_plugin" => {
                 let package = fields::req_str(b, "plugin")?;
                 let request = match b.get("request") {
@@ -204,6 +220,7 @@ impl Core {
             "log_colors": false,
             "accepting_new_sessions": self.inner.accept_new_sessions.load(Ordering::Relaxed),
             "sessions": self.session_count(),
+            "plugins": self.plugins().status(),
         })
     }
 

@@ -217,6 +217,14 @@ impl Core {
         }
     }
 
+    /// A plugin ended a handle (`end-handle`): it is detached and the client gets `detached`.
+    pub async fn end_handle(&self, h: HandleRef) {
+        let Some(session) = self.session(h.session_id) else { return };
+        let Some(handle) = lock(&session.handles).remove(&h.handle_id) else { return };
+        handle.plugin.destroy_handle(h).await;
+        self.push_handle_event(h, "detached", Value::Null);
+    }
+
     /// Effective timeout of a session in seconds (0 = none).
     pub(super) fn timeout_of(&self, session: &Session) -> u64 {
         match session.timeout_override.load(Ordering::Relaxed) {

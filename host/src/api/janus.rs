@@ -9,9 +9,9 @@ use super::auth::Credentials;
 use super::core::{random_id, Core};
 use super::envelope::{self, error_reply, reply, Envelope, PathIds};
 use super::error::{ApiError, ApiResult, ErrorCode};
-use super::fields::{self, Obj};
+use super::fields;
 use super::jsep;
-use super::plugin::{PluginMessage, PluginReply};
+use super::plugin::{HandleRef, PluginEvent, PluginMessage, PluginReply};
 use super::session::{lock, ClientKey, EventSink, Handle, Owner, Session};
 
 /// Who sent a request and where its events go.
@@ -28,25 +28,65 @@ pub struct RequestCtx {
 /// Most trickle candidates kept per handle before the media engine takes them.
 const MAX_PENDING_CANDIDATES: usize = 256;
 
+/// An event that follows a request's reply.
+pub enum Deferred {
+    /// A plugin event pushed while the plugin handled the request.
+    Plugin(PluginEvent),
+    /// A core event about a handle (`detached`).
+    Handle(HandleRef, &'static str),
+}
+
+/// The answer to one request: the reply, and events to deliver once the reply is on its way
+/// (see [`Core::deliver`]).
+pub struct ApiReply {
+    /// The reply to send back.
+    pub body: Value,
+    /// Events that follow the reply.
+    pub deferred: Vec<Deferred>,
+}
+
+impl ApiReply {
+    fn now(body: Value) -> Self {
+        Self { body, deferred: Vec::new() }
+    }
+}
+
 impl Core {
-    /// Handles one Janus API request (raw JSON bytes) and returns the reply.
-    pub async fn handle_api(&self, bytes: &[u8], ctx: &RequestCtx) -> Value {
+    /// Handles one Janus API request (raw JSON bytes). The transport sends `body`, then calls
+    /// [`Core::deliver`] with `deferred`.
+    pub async fn handle_api(&self, bytes: &[u8], ctx: &RequestCtx) -> ApiReply {
         let body = match envelope::parse_object(bytes) {
             Ok(b) => b,
-            Err(e) => return error_reply(&e, 0, None),
+            Err(e) => return ApiReply::now(error_reply(&e, 0, None)),
         };
-        self.handle_api_object(body, ctx).await
-    }
-
-    /// Handles one Janus API request that is already a JSON object.
-    pub async fn handle_api_object(&self, body: Obj, ctx: &RequestCtx) -> Value {
         let env = match envelope::read(body, ctx.path, ("session_id", "handle_id")) {
             Ok(env) => env,
-            Err(r) => return error_reply(&r.error, r.session_id, r.transaction.as_deref()),
+            Err(r) => return ApiReply::now(error_reply(&r.error, r.session_id, r.transaction.as_deref())),
         };
-        match self.dispatch(&env, ctx).await {
+        let mut deferred = Vec::new();
+        let body = match self.dispatch(&env, ctx, &mut deferred).await {
             Ok(v) => v,
             Err(e) => error_reply(&e, env.session_id, Some(&env.transaction)),
+        };
+        ApiReply { body, deferred }
+    }
+
+    /// Delivers the events that waited for their request's reply.
+    pub fn deliver(&self, events: Vec<Deferred>) {
+        for e in events {
+            match e {
+                Deferred::Plugin(p) => self.deliver_events(vec![p]),
+                Deferred::Handle(h, kind) => self.push_handle_event(h, kind, Value::Null),
+            }
+        }
+    }
+
+    /// Delivers plugin events now.
+    pub fn deliver_events(&self, events: Vec<PluginEvent>) {
+        for e in events {
+            if let Err(err) = self.push_plugin_event(e.handle, e.transaction.as_deref(), e.data, e.jsep) {
+                tracing::debug!("plugin event for a vanished handle dropped: {err}");
+            }
         }
     }
 
@@ -57,7 +97,12 @@ impl Core {
         }
     }
 
-    async fn dispatch(&self, env: &Envelope, ctx: &RequestCtx) -> ApiResult<Value> {
+    async fn dispatch(
+        &self,
+        env: &Envelope,
+        ctx: &RequestCtx,
+        deferred: &mut Vec<Deferred>,
+    ) -> ApiResult<Value> {
         let tx = Some(env.transaction.as_str());
         if env.session_id == 0 && env.handle_id == 0 {
             return match env.verb.as_str() {
@@ -108,12 +153,16 @@ impl Core {
                 self.destroy_session(sid, None).await;
                 Ok(Value::Object(reply("success", sid, tx)))
             }
-            ("detach", Some(h)) => self.detach(&session, &h, tx).await,
+            ("detach", Some(h)) => {
+                let r = self.detach(&session, &h, tx).await?;
+                deferred.push(Deferred::Handle(h.handle_ref(), "detached"));
+                Ok(r)
+            }
             ("hangup", Some(h)) => {
                 h.plugin.hangup_media(h.handle_ref()).await;
                 Ok(Value::Object(reply("success", sid, tx)))
             }
-            ("message", Some(h)) => self.message(env, &session, &h).await,
+            ("message", Some(h)) => self.message(env, &session, &h, deferred).await,
             ("trickle", Some(h)) => self.trickle(env, &h),
             ("attach" | "destroy", Some(_)) | ("detach" | "hangup" | "message" | "trickle", None) => {
                 Err(wrong_path())
@@ -201,12 +250,16 @@ impl Core {
             ));
         }
         h.plugin.destroy_handle(h.handle_ref()).await;
-        let reply_value = Value::Object(reply("success", session.id, tx));
-        self.push_handle_event(h.handle_ref(), "detached", Value::Null);
-        Ok(reply_value)
+        Ok(Value::Object(reply("success", session.id, tx)))
     }
 
-    async fn message(&self, env: &Envelope, session: &Session, h: &Arc<Handle>) -> ApiResult<Value> {
+    async fn message(
+        &self,
+        env: &Envelope,
+        session: &Session,
+        h: &Arc<Handle>,
+        deferred: &mut Vec<Deferred>,
+    ) -> ApiResult<Value> {
         let body = match env.body.get("body") {
             None | Some(Value::Null) => return Err(ApiError::missing("body")),
             Some(Value::Object(_)) => env.body["body"].clone(),
@@ -219,7 +272,9 @@ impl Core {
         };
         let msg = PluginMessage { handle: h.handle_ref(), transaction: env.transaction.clone(), body, jsep };
         let tx = Some(env.transaction.as_str());
-        match h.plugin.handle_message(msg).await {
+        let outcome = h.plugin.handle_message(msg).await;
+        deferred.extend(outcome.events.into_iter().map(Deferred::Plugin));
+        match outcome.reply {
             PluginReply::Ok(data @ Value::Object(_)) => {
                 let mut r = reply("success", session.id, tx);
                 r.insert("sender".into(), json!(h.id));

@@ -16,4 +16,4 @@ pub mod session;
 pub use self::core::{random_id, Core, CoreOptions, PollError, TransportInfo};
 pub use self::envelope::PathIds;
 pub use self::error::{ApiError, ErrorCode};
-pub use self::janus::RequestCtx;
+pub use self::janus::{ApiReply, Deferred, RequestCtx};

@@ -31,7 +31,7 @@ pub struct PluginInfo {
 }
 
 /// The handle a plugin call is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct HandleRef {
     /// The owning session.
     pub session_id: u64,
@@ -50,6 +50,29 @@ pub struct PluginMessage {
     pub body: Value,
     /// The JSEP, already checked and stripped of ICE/DTLS by the core.
     pub jsep: Option<Value>,
+}
+
+/// An event a plugin pushed while it handled a request. The core delivers it after the
+/// request's own reply, so an `ack` always precedes the events that follow it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginEvent {
+    /// The handle whose client gets the event.
+    pub handle: HandleRef,
+    /// The transaction of the request it answers, if any.
+    pub transaction: Option<String>,
+    /// `plugindata.data`.
+    pub data: Value,
+    /// An attached JSEP.
+    pub jsep: Option<Value>,
+}
+
+/// The reply to a `message` and the events pushed while producing it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageOutcome {
+    /// The reply.
+    pub reply: PluginReply,
+    /// Events to deliver after the reply.
+    pub events: Vec<PluginEvent>,
 }
 
 /// How a plugin answered a `message`.
@@ -73,7 +96,7 @@ pub trait Plugin: Send + Sync {
     /// Janus `attach`: a new handle. An error becomes 461.
     fn create_handle(&self, handle: HandleRef) -> BoxFuture<'_, Result<(), String>>;
     /// Janus `message`.
-    fn handle_message(&self, msg: PluginMessage) -> BoxFuture<'_, PluginReply>;
+    fn handle_message(&self, msg: PluginMessage) -> BoxFuture<'_, MessageOutcome>;
     /// Admin `message_plugin`.
     fn handle_admin_message(&self, request: Value) -> BoxFuture<'_, Result<Value, String>>;
     /// The handle's PeerConnection was hung up (`hangup`, admin `hangup_webrtc`).
@@ -90,6 +113,20 @@ pub trait PluginRegistry: Send + Sync {
     fn find(&self, package: &str) -> Option<Arc<dyn Plugin>>;
     /// Every loaded plugin's info.
     fn list(&self) -> Vec<PluginInfo>;
+    /// Runtime state of every plugin (versions, reloads, crashes) for admin `get_status`.
+    fn status(&self) -> Value {
+        Value::Object(serde_json::Map::new())
+    }
+    /// Hot-reloads a plugin (admin `reload_plugin`), from `path` or its own file.
+    fn reload(
+        &self,
+        package: &str,
+        path: Option<std::path::PathBuf>,
+    ) -> BoxFuture<'_, Result<Value, String>> {
+        let _ = path;
+        let package = package.to_owned();
+        Box::pin(async move { Err(format!("no such plugin '{package}'")) })
+    }
 }
 
 /// A registry with no plugins: every `attach` answers 460.

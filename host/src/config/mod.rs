@@ -75,8 +75,13 @@ pub struct General {
     pub max_sessions_per_client: usize,
     /// Most events queued for one session before the oldest are dropped.
     pub event_queue_size: usize,
-    /// Folder of plugin components (`plugins_folder`).
+    /// Folder of plugin components (`wasm_plugins_folder`; default: the plugins built with
+    /// Portunus). Janus's `plugins_folder` names its `.so` plugins and is ignored.
     pub plugins_folder: Option<PathBuf>,
+    /// Folder for compiled plugin code (`plugin_cache_folder`; default `~/.cache/portunus`).
+    pub plugin_cache_folder: Option<PathBuf>,
+    /// Reload a plugin when its file changes (`watch_plugins`, default true).
+    pub watch_plugins: bool,
 }
 
 impl Default for General {
@@ -96,6 +101,8 @@ impl Default for General {
             max_sessions_per_client: 1000,
             event_queue_size: 1000,
             plugins_folder: None,
+            plugin_cache_folder: None,
+            watch_plugins: true,
         }
     }
 }
@@ -266,7 +273,8 @@ const CORE_SECTIONS: [&str; 8] =
 fn read_core(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<(General, Nat), ConfigError> {
     let d = General::default();
     let mut s = Section::new(file, root, "general");
-    let plugins_folder = s.non_empty("plugins_folder")?.map(|p| resolve(folder, &p));
+    let plugins_folder = s.non_empty("wasm_plugins_folder")?.map(|p| resolve(folder, &p));
+    let plugin_cache_folder = s.non_empty("plugin_cache_folder")?.map(|p| resolve(folder, &p));
     let general = General {
         debug_level: s.int("debug_level", d.debug_level.into(), 0, 7)? as u8,
         server_name: s.non_empty("server_name")?.unwrap_or(d.server_name),
@@ -287,11 +295,14 @@ fn read_core(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<(G
         )? as usize,
         event_queue_size: s.int("event_queue_size", d.event_queue_size as i64, 16, 1 << 24)? as usize,
         plugins_folder,
+        plugin_cache_folder,
+        watch_plugins: s.bool("watch_plugins", d.watch_plugins)?,
     };
     // Janus's folders and logging switches: Portunus logs to stdout and has no
     // loadable transports, so these have no effect and need no warning.
     s.accept(&[
         "configs_folder",
+        "plugins_folder",
         "transports_folder",
         "events_folder",
         "loggers_folder",

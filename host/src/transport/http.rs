@@ -168,7 +168,7 @@ impl Server {
             Api::Janus => {
                 let ctx =
                     RequestCtx { sink: None, client: ClientKey::Connection(0), path: PathIds::default() };
-                self.core.handle_api(body, &ctx).await
+                self.core.handle_api(body, &ctx).await.body
             }
             Api::Admin => self.core.handle_admin(body, PathIds::default()).await,
         }
@@ -190,7 +190,9 @@ impl Server {
         let reply = match self.api {
             Api::Janus => {
                 let ctx = RequestCtx { sink: None, client: ClientKey::Addr(peer.ip()), path };
-                self.core.handle_api(&bytes, &ctx).await
+                let reply = self.core.handle_api(&bytes, &ctx).await;
+                self.core.deliver(reply.deferred);
+                reply.body
             }
             Api::Admin => self.core.handle_admin(&bytes, path).await,
         };

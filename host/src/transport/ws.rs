@@ -143,13 +143,17 @@ async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -
                 break;
             }
         };
-        let reply = match api {
-            Api::Janus => core.handle_api(&bytes, &ctx).await,
-            Api::Admin => core.handle_admin(&bytes, PathIds::default()).await,
+        let (reply, deferred) = match api {
+            Api::Janus => {
+                let r = core.handle_api(&bytes, &ctx).await;
+                (r.body, r.deferred)
+            }
+            Api::Admin => (core.handle_admin(&bytes, PathIds::default()).await, Vec::new()),
         };
         if tx.send(Message::text(to_text(&reply, style))).await.is_err() {
             break;
         }
+        core.deliver(deferred);
     }
     drop(ctx);
     drop(tx);

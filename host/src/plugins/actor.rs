@@ -1,0 +1,513 @@
+//! One plugin's actor: a thread that owns the plugin's `Store` and runs its calls in mailbox
+//! order, with per-call CPU limits, crash recovery from checkpoints, and hot swaps.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+use wasmtime::component::Component;
+use wasmtime::{Engine, Store};
+
+use super::bindings::types::{Message, PluginInfo as WitInfo, Reply};
+use super::bindings::{Plugin as Bindings, PluginPre};
+use super::engine::EPOCH_TICK;
+use super::state::{wit_handle, AfterCall, PluginShared, StoreState};
+use crate::api::plugin::{HandleRef, MessageOutcome, PluginEvent, PluginInfo, PluginMessage, PluginReply};
+
+/// Compiled, type-checked plugin code, ready to instantiate.
+pub struct Artifact {
+    /// The component, pre-linked.
+    pub pre: PluginPre<StoreState>,
+    /// What its `init` said during the canary run.
+    pub info: PluginInfo,
+    /// The file it came from.
+    pub path: std::path::PathBuf,
+}
+
+/// Counters shown by admin `get_status`.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Current info (version changes with reloads).
+    pub info: Option<PluginInfo>,
+    /// Successful hot swaps.
+    pub reloads: u64,
+    /// Pause of the last swap, microseconds.
+    pub last_swap_pause_us: u64,
+    /// Crashes since start.
+    pub crashes: u64,
+    /// Set when the plugin failed closed.
+    pub failed: Option<String>,
+}
+
+/// A request for the actor.
+pub enum Job {
+    /// `create-handle`.
+    CreateHandle(HandleRef, oneshot::Sender<Result<(), String>>),
+    /// `handle-message`.
+    Message(PluginMessage, oneshot::Sender<MessageOutcome>),
+    /// `handle-admin-message`.
+    Admin(Value, oneshot::Sender<Result<Value, String>>),
+    /// `media-event` hangup (the PeerConnection was hung up).
+    Hangup(HandleRef, oneshot::Sender<()>),
+    /// `destroy-handle`.
+    DestroyHandle(HandleRef, oneshot::Sender<()>),
+    /// `query-handle`.
+    Query(HandleRef, oneshot::Sender<Value>),
+    /// A timer fired.
+    Timer(u64),
+    /// Swap in new code.
+    Reload(Arc<Artifact>, oneshot::Sender<Result<Value, String>>),
+}
+
+struct Instance {
+    store: Store<StoreState>,
+    bindings: Bindings,
+}
+
+/// Converts the WIT info to the API's.
+pub fn api_info(i: WitInfo) -> PluginInfo {
+    PluginInfo {
+        package: i.package,
+        name: i.name,
+        author: i.author,
+        description: i.description,
+        version_string: i.version_string,
+        version: u64::from(i.version),
+    }
+}
+
+/// Instantiates code and runs `init`; the instance and what `init` said.
+fn instantiate(
+    engine: &Engine,
+    pre: &PluginPre<StoreState>,
+    shared: &Arc<PluginShared>,
+    config: &str,
+) -> Result<(Instance, PluginInfo), String> {
+    let mut store = Store::new(engine, StoreState::new(shared.clone()));
+    store.limiter(|s| &mut s.limits);
+    store.set_epoch_deadline(ticks(shared.limits.cpu_ms_per_call));
+    let bindings = pre.instantiate(&mut store).map_err(|e| format!("instantiation failed: {e:#}"))?;
+    let info = bindings
+        .call_init(&mut store, config)
+        .map_err(|e| format!("init trapped: {}", describe_trap(&e)))?
+        .map_err(|e| format!("init failed: {e}"))?;
+    store.data_mut().events.clear();
+    store.data_mut().after.clear();
+    Ok((Instance { store, bindings }, api_info(info)))
+}
+
+/// Type-checks a component against the contract and runs a canary `init` in a throw-away
+/// store; returns the artifact ready to swap in.
+pub fn prepare(
+    engine: &Engine,
+    linker: &wasmtime::component::Linker<StoreState>,
+    component: &Component,
+    shared: &Arc<PluginShared>,
+    config: &str,
+    path: std::path::PathBuf,
+) -> Result<Artifact, String> {
+    let pre = linker
+        .instantiate_pre(component)
+        .map_err(|e| format!("does not match the plugin contract: {e:#}"))?;
+    let pre = PluginPre::new(pre).map_err(|e| format!("does not export the plugin world: {e:#}"))?;
+    let (_, info) = instantiate(engine, &pre, shared, config)?;
+    Ok(Artifact { pre, info, path })
+}
+
+fn ticks(cpu_ms: u64) -> u64 {
+    cpu_ms.div_ceil(EPOCH_TICK.as_millis() as u64) + 1
+}
+
+/// Turns a wasmtime error into a short reason.
+pub fn describe_trap(e: &wasmtime::Error) -> String {
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => "exceeded its CPU time per call".into(),
+        Some(t) => format!("trap: {t}"),
+        None => {
+            let text = format!("{e:#}");
+            if text.contains("grow") || text.contains("memory") {
+                format!("memory limit exceeded ({text})")
+            } else {
+                text
+            }
+        }
+    }
+}
+
+/// The actor state, owned by its thread.
+pub struct Actor {
+    engine: Engine,
+    shared: Arc<PluginShared>,
+    config: String,
+    artifact: Arc<Artifact>,
+    inst: Option<Instance>,
+    checkpoint: Option<Vec<u8>>,
+    dirty: bool,
+    handles: BTreeSet<HandleRef>,
+    created_since: BTreeSet<HandleRef>,
+    destroyed_since: BTreeSet<HandleRef>,
+    crash_times: VecDeque<Instant>,
+    timers: HashMap<u64, tokio::task::AbortHandle>,
+    rt: tokio::runtime::Handle,
+    mailbox: Sender<Job>,
+    stats: Arc<Mutex<Stats>>,
+}
+
+impl Actor {
+    /// An actor for `artifact`; the first instance is built when it starts.
+    pub fn new(
+        engine: Engine,
+        shared: Arc<PluginShared>,
+        config: String,
+        artifact: Arc<Artifact>,
+        mailbox: Sender<Job>,
+        stats: Arc<Mutex<Stats>>,
+        rt: tokio::runtime::Handle,
+    ) -> Self {
+        Self {
+            engine,
+            shared,
+            config,
+            artifact,
+            inst: None,
+            checkpoint: None,
+            dirty: false,
+            handles: BTreeSet::new(),
+            created_since: BTreeSet::new(),
+            destroyed_since: BTreeSet::new(),
+            crash_times: VecDeque::new(),
+            timers: HashMap::new(),
+            rt,
+            mailbox,
+            stats,
+        }
+    }
+
+    fn stats(&self) -> std::sync::MutexGuard<'_, Stats> {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs the mailbox until every sender is gone. Between calls, when the mailbox is empty,
+    /// the plugin's state is checkpointed if it changed.
+    pub fn run(mut self, rx: Receiver<Job>) {
+        match instantiate(&self.engine, &self.artifact.pre, &self.shared, &self.config) {
+            Ok((inst, info)) => {
+                self.inst = Some(inst);
+                self.stats().info = Some(info);
+            }
+            Err(e) => self.stats().failed = Some(e),
+        }
+        loop {
+            let job = match rx.try_recv() {
+                Ok(job) => job,
+                Err(TryRecvError::Empty) => {
+                    if self.dirty {
+                        self.take_checkpoint();
+                    }
+                    match rx.recv() {
+                        Ok(job) => job,
+                        Err(_) => break,
+                    }
+                }
+                Err(TryRecvError::Disconnected) => break,
+            };
+            self.handle(job);
+        }
+        for (_, t) in self.timers.drain() {
+            t.abort();
+        }
+    }
+
+    fn handle(&mut self, job: Job) {
+        match job {
+            Job::CreateHandle(h, reply) => {
+                let r = self.call(|b, s| b.call_create_handle(s, wit_handle(h)));
+                let r = match r {
+                    Ok(Ok(())) => {
+                        self.handles.insert(h);
+                        self.created_since.insert(h);
+                        Ok(())
+                    }
+                    Ok(Err(e)) | Err(e) => Err(e),
+                };
+                self.flush_events();
+                let _ = reply.send(r);
+            }
+            Job::Message(msg, reply) => {
+                let wit_msg = Message {
+                    handle: wit_handle(msg.handle),
+                    transaction: msg.transaction,
+                    body: msg.body.to_string(),
+                    jsep: msg.jsep.map(|j| j.to_string()),
+                };
+                let reply_value = match self.call(|b, s| b.call_handle_message(s, &wit_msg)) {
+                    Ok(Reply::Ok(text)) => match serde_json::from_str::<Value>(&text) {
+                        Ok(v @ Value::Object(_)) => PluginReply::Ok(v),
+                        _ => {
+                            PluginReply::Error("Plugin returned an invalid result (not a JSON object)".into())
+                        }
+                    },
+                    Ok(Reply::Ack(hint)) => PluginReply::Ack { hint },
+                    Ok(Reply::Error(text)) => PluginReply::Error(text),
+                    Err(e) => PluginReply::Error(e),
+                };
+                let events = self.take_events();
+                let _ = reply.send(MessageOutcome { reply: reply_value, events });
+            }
+            Job::Admin(request, reply) => {
+                let text = request.to_string();
+                let r = match self.call(|b, s| b.call_handle_admin_message(s, &text)) {
+                    Ok(Ok(t)) => {
+                        serde_json::from_str(&t).map_err(|e| format!("invalid JSON from plugin: {e}"))
+                    }
+                    Ok(Err(e)) | Err(e) => Err(e),
+                };
+                self.flush_events();
+                let _ = reply.send(r);
+            }
+            Job::Hangup(h, reply) => {
+                let event = super::bindings::types::MediaEvent::Hangup("Janus API".into());
+                let _ = self.call(|b, s| b.call_media_event(s, wit_handle(h), &event));
+                self.flush_events();
+                let _ = reply.send(());
+            }
+            Job::DestroyHandle(h, reply) => {
+                self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).remove_handle(h);
+                if self.handles.remove(&h) {
+                    let _ = self.call(|b, s| b.call_destroy_handle(s, wit_handle(h)));
+                    if !self.created_since.remove(&h) {
+                        self.destroyed_since.insert(h);
+                    }
+                }
+                self.flush_events();
+                let _ = reply.send(());
+            }
+            Job::Query(h, reply) => {
+                let r = match self.call(|b, s| b.call_query_handle(s, wit_handle(h))) {
+                    Ok(text) => serde_json::from_str(&text).unwrap_or(Value::Null),
+                    Err(e) => serde_json::json!({"error": e}),
+                };
+                let _ = reply.send(r);
+            }
+            Job::Timer(token) => {
+                self.timers.remove(&token);
+                let _ = self.call(|b, s| b.call_timer(s, token));
+                self.flush_events();
+            }
+            Job::Reload(artifact, reply) => {
+                let _ = reply.send(self.swap(artifact));
+            }
+        }
+    }
+
+    /// Runs one export with the CPU budget; a trap rebuilds the instance.
+    fn call<R>(
+        &mut self,
+        f: impl FnOnce(&Bindings, &mut Store<StoreState>) -> wasmtime::Result<R>,
+    ) -> Result<R, String> {
+        if let Some(reason) = self.stats().failed.clone() {
+            return Err(reason);
+        }
+        let Some(inst) = self.inst.as_mut() else {
+            return Err(format!("plugin {} is not running", self.shared.package));
+        };
+        inst.store.set_epoch_deadline(ticks(self.shared.limits.cpu_ms_per_call));
+        match f(&inst.bindings, &mut inst.store) {
+            Ok(r) => {
+                self.dirty = true;
+                self.run_after();
+                Ok(r)
+            }
+            Err(e) => {
+                let reason = describe_trap(&e);
+                self.recover(&reason);
+                Err(format!("Plugin {} crashed: {reason}", self.shared.package))
+            }
+        }
+    }
+
+    fn take_events(&mut self) -> Vec<PluginEvent> {
+        self.inst.as_mut().map(|i| std::mem::take(&mut i.store.data_mut().events)).unwrap_or_default()
+    }
+
+    fn flush_events(&mut self) {
+        let events = self.take_events();
+        if !events.is_empty() {
+            self.shared.core.deliver_events(events);
+        }
+    }
+
+    fn run_after(&mut self) {
+        let Some(inst) = self.inst.as_mut() else { return };
+        let after = std::mem::take(&mut inst.store.data_mut().after);
+        for a in after {
+            match a {
+                AfterCall::SetTimer(token, ms) => {
+                    let tx = self.mailbox.clone();
+                    let task = self.rt.spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
+                        let _ = tx.send(Job::Timer(token));
+                    });
+                    if let Some(old) = self.timers.insert(token, task.abort_handle()) {
+                        old.abort();
+                    }
+                }
+                AfterCall::CancelTimer(token) => {
+                    if let Some(t) = self.timers.remove(&token) {
+                        t.abort();
+                    }
+                }
+                AfterCall::EndHandle(h) => {
+                    let core = self.shared.core.clone();
+                    self.rt.spawn(async move { core.end_handle(h).await });
+                }
+                AfterCall::ClosePc(h) => {
+                    tracing::debug!(handle = h.handle_id, "close-pc: the handle has no PeerConnection");
+                }
+            }
+        }
+    }
+
+    fn take_checkpoint(&mut self) {
+        self.dirty = false;
+        let max = self.shared.limits.max_snapshot_bytes;
+        match self.call(|b, s| b.call_snapshot(s)) {
+            Ok(bytes) if bytes.len() <= max => {
+                self.checkpoint = Some(bytes);
+                self.created_since.clear();
+                self.destroyed_since.clear();
+            }
+            Ok(bytes) => tracing::warn!(
+                plugin = %self.shared.package,
+                "snapshot of {} bytes exceeds the limit of {max}; previous checkpoint kept",
+                bytes.len()
+            ),
+            Err(e) => tracing::warn!(plugin = %self.shared.package, "snapshot failed: {e}"),
+        }
+        // The snapshot call itself is not a state change.
+        self.dirty = false;
+    }
+
+    /// After a trap: count it, and rebuild from the last checkpoint with handles replayed,
+    /// or fail closed when crashes repeat.
+    fn recover(&mut self, reason: &str) {
+        let pkg = self.shared.package.clone();
+        tracing::warn!(plugin = %pkg, "plugin instance crashed: {reason}; rebuilding");
+        self.inst = None;
+        let now = Instant::now();
+        let window = Duration::from_secs(self.shared.limits.crash_window_s);
+        self.crash_times.push_back(now);
+        while self.crash_times.front().is_some_and(|t| now.duration_since(*t) > window) {
+            self.crash_times.pop_front();
+        }
+        self.stats().crashes += 1;
+        if self.crash_times.len() > self.shared.limits.max_crashes {
+            let why = format!(
+                "Plugin {pkg} disabled after {} crashes in {} s (last: {reason}); reload it to retry",
+                self.crash_times.len(),
+                window.as_secs()
+            );
+            tracing::error!("{why}");
+            self.stats().failed = Some(why);
+            return;
+        }
+        match self.rebuild() {
+            Ok(()) => tracing::info!(plugin = %pkg, "plugin instance rebuilt"),
+            Err(e) => {
+                let why = format!("Plugin {pkg} could not be rebuilt after a crash: {e}");
+                tracing::error!("{why}");
+                self.stats().failed = Some(why);
+            }
+        }
+    }
+
+    fn rebuild(&mut self) -> Result<(), String> {
+        let (mut inst, _) = instantiate(&self.engine, &self.artifact.pre, &self.shared, &self.config)?;
+        inst.store.set_epoch_deadline(ticks(self.shared.limits.cpu_ms_per_call));
+        if let Some(state) = &self.checkpoint {
+            match inst.bindings.call_restore(&mut inst.store, state) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(plugin = %self.shared.package, "restore refused ({e}); starting empty")
+                }
+                Err(e) => return Err(format!("restore trapped: {}", describe_trap(&e))),
+            }
+        }
+        // Handles created after the checkpoint are replayed; those destroyed after it are
+        // destroyed again, so the plugin sees exactly the host's handles.
+        let replay: Vec<HandleRef> = if self.checkpoint.is_some() {
+            self.created_since.iter().copied().collect()
+        } else {
+            self.handles.iter().copied().collect()
+        };
+        for h in replay {
+            inst.store.set_epoch_deadline(ticks(self.shared.limits.cpu_ms_per_call));
+            let _ = inst.bindings.call_create_handle(&mut inst.store, wit_handle(h));
+        }
+        for h in std::mem::take(&mut self.destroyed_since) {
+            inst.store.set_epoch_deadline(ticks(self.shared.limits.cpu_ms_per_call));
+            let _ = inst.bindings.call_destroy_handle(&mut inst.store, wit_handle(h));
+        }
+        inst.store.data_mut().events.clear();
+        inst.store.data_mut().after.clear();
+        self.inst = Some(inst);
+        self.created_since.clear();
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Hot swap: snapshot → new instance → init → restore → swap. On any failure the old
+    /// instance keeps serving.
+    fn swap(&mut self, artifact: Arc<Artifact>) -> Result<Value, String> {
+        let started = Instant::now();
+        let state = if self.inst.is_some() && self.stats().failed.is_none() {
+            let inst = self.inst.as_mut().ok_or("no instance")?;
+            inst.store.set_epoch_deadline(ticks(self.shared.limits.cpu_ms_per_call));
+            match inst.bindings.call_snapshot(&mut inst.store) {
+                Ok(bytes) => Some(bytes),
+                Err(e) => {
+                    return Err(format!("snapshot of the running version failed: {}", describe_trap(&e)))
+                }
+            }
+        } else {
+            self.checkpoint.clone()
+        };
+        let (mut inst, info) = instantiate(&self.engine, &artifact.pre, &self.shared, &self.config)?;
+        if info.package != self.shared.package {
+            return Err(format!("new version is {}, not {}", info.package, self.shared.package));
+        }
+        if let Some(bytes) = &state {
+            inst.store.set_epoch_deadline(ticks(self.shared.limits.cpu_ms_per_call));
+            match inst.bindings.call_restore(&mut inst.store, bytes) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(format!("new version refused the state: {e}")),
+                Err(e) => return Err(format!("new version trapped in restore: {}", describe_trap(&e))),
+            }
+        }
+        inst.store.data_mut().events.clear();
+        inst.store.data_mut().after.clear();
+        self.inst = Some(inst);
+        self.artifact = artifact;
+        self.checkpoint = state;
+        self.created_since.clear();
+        self.destroyed_since.clear();
+        self.crash_times.clear();
+        let pause = started.elapsed();
+        let mut stats = self.stats();
+        stats.failed = None;
+        stats.reloads += 1;
+        stats.last_swap_pause_us = pause.as_micros() as u64;
+        stats.info = Some(info.clone());
+        drop(stats);
+        tracing::info!(plugin = %self.shared.package, version = %info.version_string, ?pause, "plugin reloaded");
+        Ok(serde_json::json!({
+            "plugin": info.package,
+            "version": info.version,
+            "version_string": info.version_string,
+            "pause_us": pause.as_micros() as u64,
+        }))
+    }
+}

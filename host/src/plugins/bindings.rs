@@ -1,0 +1,8 @@
+//! Host-side bindings generated from `wit/plugin.wit`.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "plugin",
+});
+
+pub use portunus::plugin::types;

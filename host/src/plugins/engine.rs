@@ -1,0 +1,94 @@
+//! The one wasmtime engine, its epoch ticker and the compiled-code cache.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine};
+
+/// How often the epoch advances; CPU limits are counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The engine shared by every plugin.
+#[derive(Clone)]
+pub struct PluginEngine {
+    /// The wasmtime engine.
+    pub engine: Engine,
+    cache_dir: Option<Arc<PathBuf>>,
+}
+
+impl PluginEngine {
+    /// An engine with epoch interruption, only the features plugins need, and a ticker.
+    pub fn new(cache_dir: Option<PathBuf>) -> wasmtime::Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.max_wasm_stack(1 << 20);
+        config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        let engine = Engine::new(&config)?;
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || loop {
+                std::thread::sleep(EPOCH_TICK);
+                match weak.upgrade() {
+                    Some(e) => e.increment_epoch(),
+                    None => break,
+                }
+            })
+            .map_err(|e| wasmtime::format_err!("cannot start the epoch thread: {e}"))?;
+        let cache_dir = cache_dir.and_then(|d| match prepare_cache_dir(&d) {
+            Ok(()) => Some(Arc::new(d)),
+            Err(e) => {
+                tracing::warn!("plugin cache {} unusable, compiling without it: {e}", d.display());
+                None
+            }
+        });
+        Ok(Self { engine, cache_dir })
+    }
+
+    /// Compiles a component, or loads it from the `.cwasm` cache keyed by the wasm's hash and
+    /// the engine's compatibility hash.
+    pub fn compile(&self, wasm: &[u8]) -> wasmtime::Result<Component> {
+        let Some(dir) = &self.cache_dir else {
+            return Component::new(&self.engine, wasm);
+        };
+        let path = dir.join(format!("{}.cwasm", self.cache_key(wasm)));
+        if path.exists() {
+            // SAFETY: `deserialize_file` trusts its input to be code that this engine
+            // produced. The cache folder is created by us with owner-only permissions
+            // (`prepare_cache_dir`), files are written there only by `precompile_component`
+            // below, and the name binds both the source wasm hash and the engine's
+            // compatibility hash, so a file there is always our own output for this wasm
+            // and this engine configuration.
+            match unsafe { Component::deserialize_file(&self.engine, &path) } {
+                Ok(c) => return Ok(c),
+                Err(e) => tracing::warn!("cached {} unusable ({e}); recompiling", path.display()),
+            }
+        }
+        let bytes = self.engine.precompile_component(wasm)?;
+        let tmp = path.with_extension("tmp");
+        if let Err(e) = std::fs::write(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, &path)) {
+            tracing::warn!("cannot write plugin cache {}: {e}", path.display());
+        }
+        // SAFETY: `bytes` was produced just now by `precompile_component` on this engine.
+        unsafe { Component::deserialize(&self.engine, &bytes) }
+    }
+
+    fn cache_key(&self, wasm: &[u8]) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut engine_hash);
+        let digest = Sha256::digest(wasm);
+        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        format!("{hex}-{:016x}", engine_hash.finish())
+    }
+}
+
+fn prepare_cache_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}

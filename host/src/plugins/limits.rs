@@ -1,0 +1,81 @@
+//! Per-plugin sandbox limits, from the `sandbox` section of `janus.plugin.<name>.jcfg`.
+
+use serde_json::Value;
+
+/// What one plugin may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Linear memory, bytes (`memory_mb`, default 64).
+    pub memory_bytes: usize,
+    /// CPU time per call, milliseconds (`cpu_ms_per_call`, default 100).
+    pub cpu_ms_per_call: u64,
+    /// Largest event a plugin may push, bytes (`max_event_bytes`, default 256 KiB).
+    pub max_event_bytes: usize,
+    /// Most forwarding rules the plugin may hold (`max_rules`, default 10000).
+    pub max_rules: usize,
+    /// Largest snapshot, bytes (`max_snapshot_bytes`, default 16 MiB).
+    pub max_snapshot_bytes: usize,
+    /// Crashes within `crash_window_s` after which the plugin fails closed (`max_crashes`, 5).
+    pub max_crashes: usize,
+    /// The crash-counting window, seconds (`crash_window_s`, default 60).
+    pub crash_window_s: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 64 << 20,
+            cpu_ms_per_call: 100,
+            max_event_bytes: 256 << 10,
+            max_rules: 10_000,
+            max_snapshot_bytes: 16 << 20,
+            max_crashes: 5,
+            crash_window_s: 60,
+        }
+    }
+}
+
+impl Limits {
+    /// Reads the `sandbox` section of a plugin's configuration (as JSON); a missing or
+    /// malformed value keeps the default and is reported.
+    pub fn from_config(package: &str, config: &Value) -> Self {
+        let mut l = Self::default();
+        let Some(sandbox) = config.get("sandbox").and_then(Value::as_object) else {
+            return l;
+        };
+        for (key, value) in sandbox {
+            let n = value.as_u64().or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()));
+            let Some(n) = n.filter(|n| *n > 0) else {
+                tracing::warn!("{package}: sandbox.{key} must be a positive integer; default kept");
+                continue;
+            };
+            let n_usize = usize::try_from(n).unwrap_or(usize::MAX);
+            match key.as_str() {
+                "memory_mb" => l.memory_bytes = n_usize.saturating_mul(1 << 20),
+                "cpu_ms_per_call" => l.cpu_ms_per_call = n,
+                "max_event_bytes" => l.max_event_bytes = n_usize,
+                "max_rules" => l.max_rules = n_usize,
+                "max_snapshot_bytes" => l.max_snapshot_bytes = n_usize,
+                "max_crashes" => l.max_crashes = n_usize,
+                "crash_window_s" => l.crash_window_s = n,
+                other => tracing::warn!("{package}: unknown setting sandbox.{other} ignored"),
+            }
+        }
+        l
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_sandbox_section() {
+        let c = json!({"sandbox": {"memory_mb": 8, "cpu_ms_per_call": "20", "max_rules": 0}});
+        let l = Limits::from_config("p", &c);
+        assert_eq!(l.memory_bytes, 8 << 20);
+        assert_eq!(l.cpu_ms_per_call, 20);
+        assert_eq!(l.max_rules, Limits::default().max_rules);
+    }
+}

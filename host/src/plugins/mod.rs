@@ -1,0 +1,341 @@
+//! The wasm plugin runtime: one wasmtime engine, plugins loaded from a folder, one actor per
+//! plugin, hot reload (admin request or file change) and the sandbox.
+
+mod actor;
+mod bindings;
+mod engine;
+pub mod limits;
+pub mod rules;
+mod state;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use wasmtime::component::Linker;
+
+use self::actor::{Actor, Artifact, Job, Stats};
+use self::engine::PluginEngine;
+use self::limits::Limits;
+use self::state::{PluginShared, StoreState};
+use crate::api::plugin::{
+    BoxFuture, HandleRef, MessageOutcome, Plugin, PluginInfo, PluginMessage, PluginRegistry, PluginReply,
+};
+use crate::api::Core;
+
+/// Where the plugins built with the project are (set by `build.rs`).
+pub fn builtin_plugins_dir() -> PathBuf {
+    PathBuf::from(option_env!("PORTUNUS_BUILTIN_PLUGINS_DIR").unwrap_or("plugins"))
+}
+
+/// One loaded plugin as the core sees it: a mailbox to its actor.
+struct PluginProxy {
+    mailbox: Mutex<Sender<Job>>,
+    stats: Arc<Mutex<Stats>>,
+    shared: Arc<PluginShared>,
+    config: String,
+    path: PathBuf,
+}
+
+impl PluginProxy {
+    fn send<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<T>) -> Job,
+        gone: T,
+    ) -> BoxFuture<'static, T> {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.mailbox.lock().unwrap_or_else(|e| e.into_inner()).send(job(tx)).is_ok();
+        Box::pin(async move {
+            if !sent {
+                return gone;
+            }
+            rx.await.unwrap_or(gone)
+        })
+    }
+
+    fn stats(&self) -> Stats {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Plugin for PluginProxy {
+    fn info(&self) -> PluginInfo {
+        self.stats().info.unwrap_or_else(|| PluginInfo {
+            package: self.shared.package.clone(),
+            name: self.shared.package.clone(),
+            author: String::new(),
+            description: String::new(),
+            version_string: String::new(),
+            version: 0,
+        })
+    }
+
+    fn create_handle(&self, handle: HandleRef) -> BoxFuture<'_, Result<(), String>> {
+        self.send(|tx| Job::CreateHandle(handle, tx), Err("plugin is gone".into()))
+    }
+
+    fn handle_message(&self, msg: PluginMessage) -> BoxFuture<'_, MessageOutcome> {
+        let gone = MessageOutcome { reply: PluginReply::Error("plugin is gone".into()), events: Vec::new() };
+        self.send(|tx| Job::Message(msg, tx), gone)
+    }
+
+    fn handle_admin_message(&self, request: Value) -> BoxFuture<'_, Result<Value, String>> {
+        self.send(|tx| Job::Admin(request, tx), Err("plugin is gone".into()))
+    }
+
+    fn hangup_media(&self, handle: HandleRef) -> BoxFuture<'_, ()> {
+        self.send(|tx| Job::Hangup(handle, tx), ())
+    }
+
+    fn destroy_handle(&self, handle: HandleRef) -> BoxFuture<'_, ()> {
+        self.send(|tx| Job::DestroyHandle(handle, tx), ())
+    }
+
+    fn query_handle(&self, handle: HandleRef) -> BoxFuture<'_, Value> {
+        self.send(|tx| Job::Query(handle, tx), Value::Null)
+    }
+}
+
+/// The plugin runtime: implements the core's [`PluginRegistry`].
+pub struct PluginHost {
+    engine: PluginEngine,
+    linker: Arc<Linker<StoreState>>,
+    core: Core,
+    configs: BTreeMap<String, Value>,
+    plugins: RwLock<BTreeMap<String, Arc<PluginProxy>>>,
+    rt: tokio::runtime::Handle,
+}
+
+/// The package whose config file belongs to a wasm file: `echotest.wasm` →
+/// `janus.plugin.echotest`.
+fn package_for_file(path: &Path) -> String {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    if stem.starts_with("janus.plugin.") {
+        stem
+    } else {
+        format!("janus.plugin.{stem}")
+    }
+}
+
+impl PluginHost {
+    /// A runtime with no plugins yet.
+    pub fn new(
+        core: Core,
+        configs: BTreeMap<String, Value>,
+        cache_dir: Option<PathBuf>,
+    ) -> anyhow::Result<Arc<Self>> {
+        let wasm_err = |e: wasmtime::Error| anyhow::anyhow!("plugin runtime: {e:#}");
+        let engine = PluginEngine::new(cache_dir).map_err(wasm_err)?;
+        let mut linker = Linker::<StoreState>::new(&engine.engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(wasm_err)?;
+        bindings::Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
+            .map_err(wasm_err)?;
+        Ok(Arc::new(Self {
+            engine,
+            linker: Arc::new(linker),
+            core,
+            configs,
+            plugins: RwLock::new(BTreeMap::new()),
+            rt: tokio::runtime::Handle::current(),
+        }))
+    }
+
+    fn shared_for(&self, package: &str) -> (Arc<PluginShared>, String) {
+        let config = self.configs.get(package).cloned().unwrap_or_else(|| json!({}));
+        let shared = Arc::new(PluginShared {
+            core: self.core.clone(),
+            package: package.to_owned(),
+            limits: Limits::from_config(package, &config),
+            rules: Mutex::new(rules::RuleTable::default()),
+        });
+        (shared, config.to_string())
+    }
+
+    /// Compiles and canaries a wasm file (blocking; run off the signaling path).
+    fn build(&self, path: &Path, shared: &Arc<PluginShared>, config: &str) -> Result<Artifact, String> {
+        let wasm = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let component =
+            self.engine.compile(&wasm).map_err(|e| format!("{} does not compile: {e:#}", path.display()))?;
+        actor::prepare(&self.engine.engine, &self.linker, &component, shared, config, path.to_path_buf())
+    }
+
+    /// Loads one plugin file and starts its actor.
+    pub fn load(&self, path: &Path) -> Result<PluginInfo, String> {
+        let expected = package_for_file(path);
+        let (shared, config) = self.shared_for(&expected);
+        let artifact = self.build(path, &shared, &config)?;
+        let info = artifact.info.clone();
+        let (shared, config) = if info.package == expected {
+            (shared, config)
+        } else {
+            // The component names another package: use that package's config and limits.
+            let (s, c) = self.shared_for(&info.package);
+            let artifact_again = self.build(path, &s, &c)?;
+            return self.start(artifact_again, s, c);
+        };
+        self.start(artifact, shared, config)?;
+        Ok(info)
+    }
+
+    fn start(
+        &self,
+        artifact: Artifact,
+        shared: Arc<PluginShared>,
+        config: String,
+    ) -> Result<PluginInfo, String> {
+        let info = artifact.info.clone();
+        if self.plugins.read().unwrap_or_else(|e| e.into_inner()).contains_key(&info.package) {
+            return Err(format!("{} is loaded already; use reload_plugin", info.package));
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stats = Arc::new(Mutex::new(Stats { info: Some(info.clone()), ..Stats::default() }));
+        let path = artifact.path.clone();
+        let actor = Actor::new(
+            self.engine.engine.clone(),
+            shared.clone(),
+            config.clone(),
+            Arc::new(artifact),
+            tx.clone(),
+            stats.clone(),
+            self.rt.clone(),
+        );
+        std::thread::Builder::new()
+            .name(format!("plugin-{}", info.package.trim_start_matches("janus.plugin.")))
+            .spawn(move || actor.run(rx))
+            .map_err(|e| format!("cannot start the plugin thread: {e}"))?;
+        let proxy = Arc::new(PluginProxy { mailbox: Mutex::new(tx), stats, shared, config, path });
+        self.plugins.write().unwrap_or_else(|e| e.into_inner()).insert(info.package.clone(), proxy);
+        tracing::info!("loaded plugin {} {} ({})", info.package, info.version_string, info.name);
+        Ok(info)
+    }
+
+    /// Loads every `.wasm` file in a folder; failures are logged and skipped.
+    pub fn load_folder(&self, folder: &Path) -> Vec<PluginInfo> {
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(folder) {
+            Ok(entries) => entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+                .collect(),
+            Err(e) => {
+                tracing::warn!("plugins folder {} unreadable: {e}", folder.display());
+                return Vec::new();
+            }
+        };
+        files.sort();
+        files
+            .iter()
+            .filter_map(|p| match self.load(p) {
+                Ok(info) => Some(info),
+                Err(e) => {
+                    tracing::error!("plugin {} not loaded: {e}", p.display());
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn proxy(&self, package: &str) -> Option<Arc<PluginProxy>> {
+        self.plugins.read().unwrap_or_else(|e| e.into_inner()).get(package).cloned()
+    }
+
+    /// Hot-reloads a plugin from its file or `path`: compiled and canaried off the signaling
+    /// path, then swapped inside the actor. The old version keeps serving on any failure.
+    pub async fn reload(self: &Arc<Self>, package: &str, path: Option<PathBuf>) -> Result<Value, String> {
+        let proxy = self.proxy(package).ok_or_else(|| format!("no such plugin '{package}'"))?;
+        let path = path.unwrap_or_else(|| proxy.path.clone());
+        let this = self.clone();
+        let (shared, config) = (proxy.shared.clone(), proxy.config.clone());
+        let artifact = tokio::task::spawn_blocking(move || this.build(&path, &shared, &config))
+            .await
+            .map_err(|e| format!("reload task failed: {e}"))??;
+        if artifact.info.package != package {
+            return Err(format!("{} is {}, not {package}", artifact.path.display(), artifact.info.package));
+        }
+        let (tx, rx) = oneshot::channel();
+        proxy
+            .mailbox
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(Job::Reload(Arc::new(artifact), tx))
+            .map_err(|_| "plugin is gone".to_owned())?;
+        rx.await.map_err(|_| "plugin is gone".to_owned())?
+    }
+
+    fn plugin_files(&self) -> Vec<(String, PathBuf)> {
+        let plugins = self.plugins.read().unwrap_or_else(|e| e.into_inner());
+        plugins.iter().map(|(k, p)| (k.clone(), p.path.clone())).collect()
+    }
+
+    /// Watches the plugin files and reloads a plugin when its file changes. The files' state
+    /// is recorded before this returns, so any later change is seen.
+    pub fn spawn_watcher(self: &Arc<Self>, period: Duration) -> tokio::task::JoinHandle<()> {
+        type Stamp = Option<(Option<SystemTime>, u64)>;
+        let stamp = |p: &Path| -> Stamp { std::fs::metadata(p).ok().map(|m| (m.modified().ok(), m.len())) };
+        let mut seen: BTreeMap<String, Stamp> =
+            self.plugin_files().into_iter().map(|(k, p)| (k, stamp(&p))).collect();
+        let this = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(period).await;
+                for (package, path) in this.plugin_files() {
+                    let now = stamp(&path);
+                    let changed = seen.insert(package.clone(), now).is_some_and(|before| before != now);
+                    if changed && now.is_some() {
+                        tracing::info!("{} changed; reloading {package}", path.display());
+                        match this.reload(&package, None).await {
+                            Ok(r) => tracing::info!("reloaded {package}: {r}"),
+                            Err(e) => tracing::error!("reload of {package} failed, old version kept: {e}"),
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// The core's view of the runtime.
+pub struct Registry(pub Arc<PluginHost>);
+
+impl PluginRegistry for Registry {
+    fn find(&self, package: &str) -> Option<Arc<dyn Plugin>> {
+        self.0.proxy(package).map(|p| p as Arc<dyn Plugin>)
+    }
+
+    fn list(&self) -> Vec<PluginInfo> {
+        let plugins = self.0.plugins.read().unwrap_or_else(|e| e.into_inner());
+        plugins.values().map(|p| p.info()).collect()
+    }
+
+    fn status(&self) -> Value {
+        let plugins = self.0.plugins.read().unwrap_or_else(|e| e.into_inner());
+        let map: serde_json::Map<String, Value> = plugins
+            .iter()
+            .map(|(k, p)| {
+                let s = p.stats();
+                let info = p.info();
+                let v = json!({
+                    "version": info.version,
+                    "version_string": info.version_string,
+                    "file": p.path.display().to_string(),
+                    "reloads": s.reloads,
+                    "last_swap_pause_us": s.last_swap_pause_us,
+                    "crashes": s.crashes,
+                    "failed": s.failed,
+                    "rules": p.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).len(),
+                });
+                (k.clone(), v)
+            })
+            .collect();
+        Value::Object(map)
+    }
+
+    fn reload(&self, package: &str, path: Option<PathBuf>) -> BoxFuture<'_, Result<Value, String>> {
+        let package = package.to_owned();
+        Box::pin(async move { self.0.reload(&package, path).await })
+    }
+}

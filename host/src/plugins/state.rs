@@ -1,0 +1,262 @@
+//! What a plugin instance's `Store` holds, and the host imports it calls.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use wasmtime::component::ResourceTable;
+use wasmtime::StoreLimits;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::portunus::plugin::host;
+use super::bindings::types::{
+    self as wit, AnswerPolicy, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferedStream,
+};
+use super::limits::Limits;
+use super::rules::{Rule, RuleTable};
+use crate::api::plugin::{HandleRef as ApiHandle, PluginEvent};
+use crate::api::Core;
+
+/// What the media engine's imports answer until it exists.
+pub const NO_MEDIA: &str = "not available: media engine";
+
+/// Facts shared by every instance of one plugin (they survive reloads and crashes).
+pub struct PluginShared {
+    /// The API core, for events and handle lookups.
+    pub core: Core,
+    /// Package name, e.g. `janus.plugin.echotest`.
+    pub package: String,
+    /// Sandbox limits.
+    pub limits: Limits,
+    /// Forwarding rules.
+    pub rules: Mutex<RuleTable>,
+}
+
+/// Work a call asked for that runs after it returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterCall {
+    /// `end-handle`.
+    EndHandle(ApiHandle),
+    /// `close-pc`.
+    ClosePc(ApiHandle),
+    /// `set-timer`.
+    SetTimer(u64, u32),
+    /// `cancel-timer`.
+    CancelTimer(u64),
+}
+
+/// The data of one instance's `Store`.
+pub struct StoreState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// Memory and instance limits.
+    pub limits: StoreLimits,
+    /// Shared facts.
+    pub shared: Arc<PluginShared>,
+    /// Events pushed during the current call.
+    pub events: Vec<PluginEvent>,
+    /// Work for after the current call.
+    pub after: Vec<AfterCall>,
+}
+
+impl StoreState {
+    /// A fresh state with an empty WASI context (no files, env, sockets).
+    pub fn new(shared: Arc<PluginShared>) -> Self {
+        let limits = wasmtime::StoreLimitsBuilder::new()
+            .memory_size(shared.limits.memory_bytes)
+            .instances(16)
+            .tables(64)
+            .memories(16)
+            .trap_on_grow_failure(true)
+            .build();
+        Self {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            limits,
+            shared,
+            events: Vec::new(),
+            after: Vec::new(),
+        }
+    }
+}
+
+impl WasiView for StoreState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Converts the WIT handle to the API's.
+pub fn api_handle(h: HandleRef) -> ApiHandle {
+    ApiHandle { session_id: h.session, handle_id: h.handle }
+}
+
+/// Converts the API handle to the WIT one.
+pub fn wit_handle(h: ApiHandle) -> HandleRef {
+    HandleRef { session: h.session_id, handle: h.handle_id }
+}
+
+fn parse_object(text: &str, what: &str) -> Result<Value, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(format!("{what} must be a JSON object")),
+        Err(e) => Err(format!("{what} is not valid JSON: {e}")),
+    }
+}
+
+impl StoreState {
+    fn handle_exists(&self, h: HandleRef) -> bool {
+        self.shared.core.session(h.session).and_then(|s| s.handle(h.handle)).is_some()
+    }
+}
+
+impl wit::Host for StoreState {}
+
+impl host::Host for StoreState {
+    fn push_event(
+        &mut self,
+        handle: HandleRef,
+        transaction: Option<String>,
+        event: String,
+        jsep: Option<String>,
+    ) -> Result<(), String> {
+        let max = self.shared.limits.max_event_bytes;
+        let size = event.len() + jsep.as_ref().map_or(0, String::len);
+        if size > max {
+            return Err(format!("event too large ({size} bytes, limit {max})"));
+        }
+        if !self.handle_exists(handle) {
+            return Err(format!("no such handle {}", handle.handle));
+        }
+        let data = parse_object(&event, "event")?;
+        let jsep = jsep.as_deref().map(|j| parse_object(j, "jsep")).transpose()?;
+        self.events.push(PluginEvent { handle: api_handle(handle), transaction, data, jsep });
+        Ok(())
+    }
+
+    fn close_pc(&mut self, handle: HandleRef) {
+        self.after.push(AfterCall::ClosePc(api_handle(handle)));
+    }
+
+    fn end_handle(&mut self, handle: HandleRef) {
+        self.after.push(AfterCall::EndHandle(api_handle(handle)));
+    }
+
+    fn log(&mut self, level: LogLevel, text: String) {
+        let p = &self.shared.package;
+        match level {
+            LogLevel::Error => tracing::error!(plugin = %p, "{text}"),
+            LogLevel::Warn => tracing::warn!(plugin = %p, "{text}"),
+            LogLevel::Info => tracing::info!(plugin = %p, "{text}"),
+            LogLevel::Debug => tracing::debug!(plugin = %p, "{text}"),
+            LogLevel::Trace => tracing::trace!(plugin = %p, "{text}"),
+        }
+    }
+
+    fn answer(
+        &mut self,
+        _handle: HandleRef,
+        _offer: String,
+        _policy: AnswerPolicy,
+    ) -> Result<String, String> {
+        Err(NO_MEDIA.into())
+    }
+
+    fn offer(&mut self, _handle: HandleRef, _streams: Vec<OfferedStream>) -> Result<String, String> {
+        Err(NO_MEDIA.into())
+    }
+
+    fn accept_answer(&mut self, _handle: HandleRef, _answer: String) -> Result<(), String> {
+        Err(NO_MEDIA.into())
+    }
+
+    fn forward(
+        &mut self,
+        src: HandleRef,
+        src_mid: Option<String>,
+        dst: HandleRef,
+        dst_mid: Option<String>,
+        options: ForwardOptions,
+    ) -> Result<u64, String> {
+        for h in [src, dst] {
+            if !self.handle_exists(h) {
+                return Err(format!("no such handle {}", h.handle));
+            }
+        }
+        let rule = Rule {
+            src: api_handle(src),
+            src_mid,
+            dst: api_handle(dst),
+            dst_mid,
+            substream: options.substream,
+            temporal: options.temporal,
+        };
+        let max = self.shared.limits.max_rules;
+        self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).add(rule, max)
+    }
+
+    fn unforward(&mut self, rule: u64) {
+        self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).remove(rule);
+    }
+
+    fn set_layers(&mut self, rule: u64, substream: Option<u8>, temporal: Option<u8>) -> Result<(), String> {
+        self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).set_layers(rule, substream, temporal)
+    }
+
+    fn request_keyframe(&mut self, _handle: HandleRef, _mid: Option<String>) {}
+
+    fn set_bitrate_cap(&mut self, _handle: HandleRef, _bps: u32) {}
+
+    fn set_media_enabled(&mut self, _handle: HandleRef, _kind: MediaKind, _enabled: bool) {}
+
+    fn send_data(
+        &mut self,
+        _handle: HandleRef,
+        _label: Option<String>,
+        _data: Vec<u8>,
+        _is_text: bool,
+    ) -> Result<(), String> {
+        Err(NO_MEDIA.into())
+    }
+
+    fn mixer_create(&mut self, _sample_rate: u32) -> Result<u64, String> {
+        Err("not available: mixer".into())
+    }
+
+    fn mixer_join(&mut self, _mixer: u64, _handle: HandleRef) -> Result<(), String> {
+        Err("not available: mixer".into())
+    }
+
+    fn mixer_leave(&mut self, _mixer: u64, _handle: HandleRef) {}
+
+    fn mixer_set(&mut self, _mixer: u64, _handle: HandleRef, _muted: bool, _gain: u32) -> Result<(), String> {
+        Err("not available: mixer".into())
+    }
+
+    fn mixer_destroy(&mut self, _mixer: u64) {}
+
+    fn rtp_leg_open(&mut self, _handle: HandleRef, _kind: MediaKind, _srtp: bool) -> Result<String, String> {
+        Err("not available: plain RTP".into())
+    }
+
+    fn rtp_leg_connect(&mut self, _handle: HandleRef, _remote: String) -> Result<(), String> {
+        Err("not available: plain RTP".into())
+    }
+
+    fn rtp_leg_close(&mut self, _handle: HandleRef) {}
+
+    fn set_timer(&mut self, token: u64, ms: u32) {
+        self.after.push(AfterCall::SetTimer(token, ms));
+    }
+
+    fn cancel_timer(&mut self, token: u64) {
+        self.after.push(AfterCall::CancelTimer(token));
+    }
+
+    fn udp_bind(&mut self, _address: String) -> Result<u32, String> {
+        Err("not available: plain RTP".into())
+    }
+
+    fn udp_send(&mut self, _socket: u32, _to: String, _data: Vec<u8>) -> Result<(), String> {
+        Err("not available: plain RTP".into())
+    }
+}

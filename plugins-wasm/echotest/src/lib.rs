@@ -1,0 +1,560 @@
+//! `janus.plugin.echotest`: the Janus EchoTest, as a Portunus plugin.
+//!
+//! A client's audio, video and data come back to it. The API is Janus's (1.x): one unnamed,
+//! asynchronous request whose fields are all optional (`audio`, `video`, `bitrate`, `record`,
+//! `filename`, `substream`, `temporal`, `fallback`, `audiocodec`, `videocodec`, `videoprofile`,
+//! `opusred`, `min_delay`, `max_delay`), an `ack` with the hint "I'm taking my time!", then an
+//! event with the same transaction: `{"echotest":"event","result":"ok"}` (with the answer JSEP
+//! when the request carried an offer) or `{"echotest":"event","error_code":N,"error":"…"}`.
+//! When the PeerConnection goes away: `{"echotest":"event","result":"done"}`.
+//!
+//! The plugin never touches a packet: on an offer it asks the host for an answer, then for a
+//! forwarding rule from the handle to itself (the echo); the switches of the API become intents
+//! (`set-media-enabled`, `set-bitrate-cap`, `set-layers`).
+//!
+//! Differences from Janus: recording (`record`, `filename`) is accepted and ignored, and so are
+//! `videoprofile` and `opusred`, which the host's answer policy cannot express yet.
+
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+use std::collections::HashMap;
+
+use portunus_sdk::{
+    ack, event, host, json, AnswerPolicy, Direction, ErrorCodes, Field, ForwardOptions, HandleRef, JsonType,
+    LayerChange, MediaEvent, MediaKind, Message, Plugin, PluginError, PluginInfo, Reply, SlowLink,
+    StreamInfo, Value,
+};
+use serde::{Deserialize, Serialize};
+
+const PACKAGE: &str = "janus.plugin.echotest";
+const VERSION: u32 = 8;
+const VERSION_STRING: &str = "0.0.8";
+const NAME: &str = "JANUS EchoTest plugin";
+const AUTHOR: &str = "Portunus";
+const DESCRIPTION: &str =
+    "This is a trivial EchoTest plugin for Janus, just used to showcase the plugin interface.";
+const HINT: &str = "I'm taking my time!";
+
+/// Janus's EchoTest error codes.
+const ERROR_NO_MESSAGE: u32 = 411;
+const ERROR_INVALID_JSON: u32 = 412;
+const ERROR_INVALID_ELEMENT: u32 = 413;
+const ERROR_INVALID_SDP: u32 = 414;
+
+const CODES: ErrorCodes = ErrorCodes {
+    invalid_json: ERROR_INVALID_JSON,
+    missing_element: ERROR_INVALID_ELEMENT,
+    invalid_element: ERROR_INVALID_ELEMENT,
+};
+
+/// The request's fields, in Janus's order (the first bad one is reported).
+const FIELDS: &[Field] = &[
+    Field::new("audio", JsonType::Bool),
+    Field::new("video", JsonType::Bool),
+    Field::new("bitrate", JsonType::Integer).positive(),
+    Field::new("record", JsonType::Bool),
+    Field::new("filename", JsonType::String),
+    Field::new("substream", JsonType::Integer).positive(),
+    Field::new("temporal", JsonType::Integer).positive(),
+    Field::new("fallback", JsonType::Integer).positive(),
+    Field::new("audiocodec", JsonType::String),
+    Field::new("videocodec", JsonType::String),
+    Field::new("videoprofile", JsonType::String),
+    Field::new("opusred", JsonType::Bool),
+    Field::new("min_delay", JsonType::Integer),
+    Field::new("max_delay", JsonType::Integer),
+];
+
+/// The request, once [`FIELDS`] accepted it.
+#[derive(Debug, Default, Deserialize)]
+struct Request {
+    audio: Option<bool>,
+    video: Option<bool>,
+    bitrate: Option<u64>,
+    record: Option<bool>,
+    filename: Option<String>,
+    substream: Option<u64>,
+    temporal: Option<u64>,
+    fallback: Option<u64>,
+    audiocodec: Option<String>,
+    videocodec: Option<String>,
+    videoprofile: Option<String>,
+    opusred: Option<bool>,
+    min_delay: Option<i64>,
+    max_delay: Option<i64>,
+}
+
+/// What the plugin knows about one handle. Everything here survives a reload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+struct Session {
+    /// Relay the client's audio back.
+    audio_active: bool,
+    /// Relay the client's video back.
+    video_active: bool,
+    /// The bitrate cap asked for (0: none).
+    bitrate: u32,
+    /// Negotiated codecs.
+    audio_codec: Option<String>,
+    video_codec: Option<String>,
+    /// RED asked for on audio.
+    opusred: bool,
+    /// The client sends simulcast.
+    simulcast: bool,
+    /// The substream / temporal layer asked for, and the ones the rule forwards now.
+    substream_target: Option<u8>,
+    temporal_target: Option<u8>,
+    substream: Option<u8>,
+    temporal: Option<u8>,
+    /// Simulcast fallback timer (µs).
+    fallback: Option<u64>,
+    /// Playout delay bounds (-1: none).
+    min_delay: i16,
+    max_delay: i16,
+    /// The echo: a forwarding rule from the handle to itself.
+    rule: Option<u64>,
+    /// Losses reported by the host.
+    slowlink_count: u32,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session {
+            audio_active: true,
+            video_active: true,
+            bitrate: 0,
+            audio_codec: None,
+            video_codec: None,
+            opusred: false,
+            simulcast: false,
+            substream_target: None,
+            temporal_target: None,
+            substream: None,
+            temporal: None,
+            fallback: None,
+            min_delay: -1,
+            max_delay: -1,
+            rule: None,
+            slowlink_count: 0,
+        }
+    }
+}
+
+impl Session {
+    /// Back to the state of a handle without a PeerConnection (Janus's `hangup_media`).
+    fn reset_media(&mut self) {
+        *self = Session { slowlink_count: self.slowlink_count, ..Session::default() };
+    }
+
+    /// The handle's state for admin `handle_info`, with Janus's keys.
+    fn to_query(&self) -> Value {
+        let mut info = json!({
+            "audio_active": self.audio_active,
+            "video_active": self.video_active,
+        });
+        if let Some(codec) = &self.audio_codec {
+            info["audio_codec"] = json!(codec);
+            if self.opusred {
+                info["audio_red"] = json!(true);
+            }
+        }
+        if let Some(codec) = &self.video_codec {
+            info["video_codec"] = json!(codec);
+        }
+        info["bitrate"] = json!(self.bitrate);
+        info["peer-bitrate"] = json!(0);
+        if self.simulcast {
+            info["simulcast"] = json!(true);
+            info["substream"] = json!(self.substream);
+            info["substream-target"] = json!(self.substream_target.unwrap_or(2));
+            info["temporal-layer"] = json!(self.temporal);
+            info["temporal-layer-target"] = json!(self.temporal_target.unwrap_or(2));
+            if let Some(fallback) = self.fallback {
+                info["fallback"] = json!(fallback);
+            }
+        }
+        if let Some(rule) = self.rule {
+            info["forwarding-rule"] = json!(rule);
+        }
+        info["slowlink_count"] = json!(self.slowlink_count);
+        info["hangingup"] = json!(0);
+        info["destroyed"] = json!(0);
+        info
+    }
+}
+
+/// The plugin: one [`Session`] per handle, keyed by handle id.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EchoTest {
+    sessions: HashMap<u64, Session>,
+}
+
+fn ok_event() -> Value {
+    event(PACKAGE, json!({"result": "ok"}))
+}
+
+fn layer_event(codec: Option<&str>, key: &str, layer: u8) -> Value {
+    let mut fields = json!({ "videocodec": codec.unwrap_or("") });
+    fields[key] = json!(layer);
+    event(PACKAGE, fields)
+}
+
+/// Pushes an event, logging (not failing) when the host refuses it.
+fn push(handle: HandleRef, transaction: Option<&str>, event: &Value, jsep: Option<&str>) {
+    if let Err(err) = portunus_sdk::push_event(handle, transaction, event, jsep) {
+        portunus_sdk::warn!("[{}] could not push an event: {err}", handle.handle);
+    }
+}
+
+impl EchoTest {
+    /// The asynchronous part of a request: everything after the `ack`. Returns the event to
+    /// send (and the answer JSEP, if any), or the error event's contents.
+    fn process(&mut self, msg: &Message) -> Result<(Value, Option<String>), PluginError> {
+        let handle = msg.handle;
+        if msg.body.trim().is_empty() {
+            return Err(PluginError::new(ERROR_NO_MESSAGE, "No message??"));
+        }
+        let request: Request = msg.parse_body(FIELDS, &CODES)?;
+        let jsep = msg.parsed_jsep().filter(|jsep| !jsep.sdp.is_empty());
+        let session = self.sessions.get_mut(&handle.handle).ok_or_else(|| {
+            PluginError::new(ERROR_INVALID_ELEMENT, "No session associated with this handle")
+        })?;
+
+        let substream = request.substream.map(|s| u8::try_from(s).unwrap_or(u8::MAX));
+        if substream.is_some_and(|s| s > 2) {
+            return Err(PluginError::new(
+                ERROR_INVALID_ELEMENT,
+                "Invalid value (substream should be 0, 1 or 2)",
+            ));
+        }
+        let temporal = request.temporal.map(|t| u8::try_from(t).unwrap_or(u8::MAX));
+        if temporal.is_some_and(|t| t > 2) {
+            return Err(PluginError::new(
+                ERROR_INVALID_ELEMENT,
+                "Invalid value (temporal should be 0, 1 or 2)",
+            ));
+        }
+
+        // Enforce the request, as Janus does, before checking that it asked for anything.
+        if let Some(audio) = request.audio {
+            session.audio_active = audio;
+            host::set_media_enabled(handle, MediaKind::Audio, audio);
+        }
+        if let Some(video) = request.video {
+            if video && !session.video_active {
+                // Video comes back: ask for a keyframe so the client sees it at once.
+                host::request_keyframe(handle, None);
+            }
+            session.video_active = video;
+            host::set_media_enabled(handle, MediaKind::Video, video);
+        }
+        if let Some(bitrate) = request.bitrate {
+            session.bitrate = u32::try_from(bitrate).unwrap_or(u32::MAX);
+            host::set_bitrate_cap(handle, session.bitrate);
+        }
+        if let Some(fallback) = request.fallback {
+            session.fallback = Some(fallback);
+        }
+        if substream.is_some() || temporal.is_some() {
+            session.substream_target = substream.or(session.substream_target);
+            session.temporal_target = temporal.or(session.temporal_target);
+            if let Some(rule) = session.rule {
+                if let Err(err) = host::set_layers(rule, session.substream_target, session.temporal_target) {
+                    portunus_sdk::debug!("[{}] set-layers: {err}", handle.handle);
+                }
+            }
+        }
+        if let Some(target) = substream {
+            if session.substream == Some(target) {
+                // Already there: tell the client, as Janus does.
+                push(handle, None, &layer_event(session.video_codec.as_deref(), "substream", target), None);
+            } else {
+                host::request_keyframe(handle, None);
+            }
+        }
+        if let Some(target) = temporal {
+            if session.temporal == Some(target) && session.video_codec.as_deref() == Some("vp8") {
+                push(handle, None, &layer_event(session.video_codec.as_deref(), "temporal", target), None);
+            } else {
+                host::request_keyframe(handle, None);
+            }
+        }
+        if let Some(min_delay) = request.min_delay {
+            let min_delay = clamp_delay(min_delay);
+            if min_delay < 0 {
+                session.min_delay = -1;
+                session.max_delay = -1;
+            } else {
+                session.min_delay = min_delay;
+                session.max_delay = session.max_delay.max(min_delay);
+            }
+        }
+        if let Some(max_delay) = request.max_delay {
+            let max_delay = clamp_delay(max_delay);
+            if max_delay < 0 {
+                session.min_delay = -1;
+                session.max_delay = -1;
+            } else {
+                session.max_delay = max_delay;
+                session.min_delay = session.min_delay.min(max_delay);
+            }
+        }
+        if let Some(opusred) = request.opusred {
+            session.opusred = opusred;
+        }
+        if request.record == Some(true) {
+            portunus_sdk::info!(
+                "[{}] recording is not supported yet (filename {:?}); ignored",
+                handle.handle,
+                request.filename
+            );
+        }
+
+        let asked_anything = request.audio.is_some()
+            || request.video.is_some()
+            || request.videocodec.is_some()
+            || request.videoprofile.is_some()
+            || request.opusred.is_some()
+            || request.bitrate.is_some()
+            || request.substream.is_some()
+            || request.temporal.is_some()
+            || request.fallback.is_some()
+            || request.record.is_some()
+            || request.min_delay.is_some()
+            || request.max_delay.is_some()
+            || jsep.is_some();
+        if !asked_anything {
+            return Err(PluginError::new(
+                ERROR_INVALID_ELEMENT,
+                "Message error: no supported attributes found",
+            ));
+        }
+
+        let Some(jsep) = jsep else {
+            return Ok((ok_event(), None));
+        };
+        if !jsep.is_offer() {
+            return Err(PluginError::new(
+                ERROR_INVALID_SDP,
+                format!("Error parsing offer: expected an offer, got '{}'", jsep.kind),
+            ));
+        }
+        let policy = AnswerPolicy {
+            // Janus answers every stream the client offers; the audio/video switches only
+            // decide what comes back.
+            audio: true,
+            video: true,
+            data: true,
+            audio_codecs: request.audiocodec.into_iter().collect(),
+            video_codecs: request.videocodec.into_iter().collect(),
+            simulcast: true,
+            direction: Direction::Sendrecv,
+        };
+        let answer = host::answer(handle, &jsep.sdp, &policy)
+            .map_err(|reason| PluginError::new(ERROR_INVALID_SDP, reason))?;
+        session.simulcast = session.simulcast || jsep.has_simulcast();
+        if session.rule.is_none() {
+            let options = ForwardOptions {
+                kinds: Vec::new(),
+                substream: session.substream_target,
+                temporal: session.temporal_target,
+            };
+            match host::forward(handle, None, handle, None, &options) {
+                Ok(rule) => session.rule = Some(rule),
+                Err(err) => portunus_sdk::warn!("[{}] could not set up the echo: {err}", handle.handle),
+            }
+        }
+        // A new PeerConnection starts with the switches the client already set.
+        host::set_media_enabled(handle, MediaKind::Audio, session.audio_active);
+        host::set_media_enabled(handle, MediaKind::Video, session.video_active);
+        if session.bitrate > 0 {
+            host::set_bitrate_cap(handle, session.bitrate);
+        }
+        Ok((ok_event(), Some(answer)))
+    }
+
+    fn negotiated(&mut self, handle: HandleRef, streams: &[StreamInfo]) {
+        let Some(session) = self.sessions.get_mut(&handle.handle) else { return };
+        let codec_of = |kind: MediaKind| {
+            streams
+                .iter()
+                .find(|s| s.kind == kind && !s.codec.is_empty())
+                .map(|s| s.codec.to_ascii_lowercase())
+        };
+        session.audio_codec = codec_of(MediaKind::Audio);
+        session.video_codec = codec_of(MediaKind::Video);
+        session.simulcast = streams.iter().any(|s| s.kind == MediaKind::Video && !s.rids.is_empty());
+    }
+
+    fn slow_link(&mut self, handle: HandleRef, link: &SlowLink) {
+        let Some(session) = self.sessions.get_mut(&handle.handle) else { return };
+        session.slowlink_count = session.slowlink_count.saturating_add(1);
+        let video = link.kind == MediaKind::Video;
+        if link.uplink && ((video && !session.video_active) || (!video && !session.audio_active)) {
+            // We are not relaying that media, so the client's losses are expected.
+            return;
+        }
+        portunus_sdk::warn!(
+            "[{}] getting a lot of NACKs (slow {}) for {}",
+            handle.handle,
+            if link.uplink { "uplink" } else { "downlink" },
+            if video { "video" } else { "audio" }
+        );
+        if !link.uplink {
+            let mut fields = json!({"event": "slow_link", "media": if video { "video" } else { "audio" }});
+            if video {
+                fields["current-bitrate"] = json!(session.bitrate);
+            }
+            push(handle, None, &event(PACKAGE, fields), None);
+        }
+    }
+
+    fn layer_changed(&mut self, handle: HandleRef, change: &LayerChange, key: &str) {
+        let Some(session) = self.sessions.get_mut(&handle.handle) else { return };
+        if session.rule != Some(change.rule) {
+            return;
+        }
+        if key == "substream" {
+            session.substream = Some(change.layer);
+        } else {
+            session.temporal = Some(change.layer);
+        }
+        push(handle, None, &layer_event(session.video_codec.as_deref(), key, change.layer), None);
+    }
+
+    fn hangup(&mut self, handle: HandleRef) {
+        let Some(session) = self.sessions.get_mut(&handle.handle) else { return };
+        push(handle, None, &event(PACKAGE, json!({"result": "done"})), None);
+        if let Some(rule) = session.rule {
+            host::unforward(rule);
+        }
+        session.reset_media();
+    }
+}
+
+fn clamp_delay(value: i64) -> i16 {
+    i16::try_from(value).unwrap_or(if value < 0 { -1 } else { i16::MAX })
+}
+
+impl Plugin for EchoTest {
+    fn init(&mut self, _config: &Value) -> Result<PluginInfo, String> {
+        Ok(PluginInfo {
+            package: PACKAGE.to_owned(),
+            name: NAME.to_owned(),
+            author: AUTHOR.to_owned(),
+            description: DESCRIPTION.to_owned(),
+            version: VERSION,
+            version_string: VERSION_STRING.to_owned(),
+        })
+    }
+
+    fn create_handle(&mut self, handle: HandleRef) -> Result<(), String> {
+        self.sessions.entry(handle.handle).or_default();
+        Ok(())
+    }
+
+    fn handle_message(&mut self, msg: Message) -> Reply {
+        if !self.sessions.contains_key(&msg.handle.handle) {
+            return Reply::Error("No session associated with this handle".to_owned());
+        }
+        // Every request is asynchronous: `ack` now, the result as an event with the same
+        // transaction (pushed during this call, so delivered right after the `ack`).
+        match self.process(&msg) {
+            Ok((event, jsep)) => push(msg.handle, Some(&msg.transaction), &event, jsep.as_deref()),
+            Err(err) => {
+                if let Err(push_err) = err.push(msg.handle, Some(&msg.transaction), PACKAGE) {
+                    portunus_sdk::warn!("[{}] could not push an error: {push_err}", msg.handle.handle);
+                }
+            }
+        }
+        ack(Some(HINT))
+    }
+
+    /// Like Janus's EchoTest, which has nothing to configure: the request comes back.
+    fn handle_admin_message(&mut self, request: Value) -> Result<Value, String> {
+        Ok(request)
+    }
+
+    fn media_event(&mut self, handle: HandleRef, event: MediaEvent) {
+        match event {
+            MediaEvent::WebrtcUp => portunus_sdk::debug!("[{}] WebRTC media is now available", handle.handle),
+            MediaEvent::Media(_) => {}
+            MediaEvent::SlowLink(link) => self.slow_link(handle, &link),
+            MediaEvent::Hangup(reason) => {
+                portunus_sdk::debug!("[{}] no WebRTC media anymore ({reason})", handle.handle);
+                self.hangup(handle);
+            }
+            MediaEvent::Negotiated(streams) => self.negotiated(handle, &streams),
+            MediaEvent::SubstreamChanged(change) => self.layer_changed(handle, &change, "substream"),
+            MediaEvent::TemporalChanged(change) => self.layer_changed(handle, &change, "temporal"),
+        }
+    }
+
+    /// Binary messages come back as they are; text ones with Janus's prefix.
+    fn incoming_data(&mut self, handle: HandleRef, label: Option<String>, data: Vec<u8>, is_text: bool) {
+        if data.is_empty() || !self.sessions.contains_key(&handle.handle) {
+            return;
+        }
+        let reply = if is_text {
+            let mut reply = b"Janus EchoTest here! You wrote: ".to_vec();
+            reply.extend_from_slice(&data);
+            reply
+        } else {
+            data
+        };
+        // Best effort, like a data channel.
+        let _ = host::send_data(handle, label.as_deref(), &reply, is_text);
+    }
+
+    fn destroy_handle(&mut self, handle: HandleRef) {
+        // The host already removed the handle's forwarding rules.
+        self.sessions.remove(&handle.handle);
+    }
+
+    fn query_handle(&self, handle: HandleRef) -> Value {
+        self.sessions.get(&handle.handle).map(Session::to_query).unwrap_or_else(|| json!({}))
+    }
+}
+
+portunus_sdk::export_plugin!(EchoTest);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_defaults_match_janus() {
+        let session = Session::default();
+        let query = session.to_query();
+        assert_eq!(
+            query,
+            json!({"audio_active": true, "video_active": true, "bitrate": 0, "peer-bitrate": 0,
+                   "slowlink_count": 0, "hangingup": 0, "destroyed": 0})
+        );
+    }
+
+    #[test]
+    fn reset_keeps_only_the_slowlink_count() {
+        let mut session = Session {
+            audio_active: false,
+            bitrate: 5,
+            rule: Some(3),
+            slowlink_count: 2,
+            ..Session::default()
+        };
+        session.reset_media();
+        assert_eq!(session, Session { slowlink_count: 2, ..Session::default() });
+    }
+
+    #[test]
+    fn state_survives_a_snapshot() {
+        let mut plugin = EchoTest::default();
+        plugin.sessions.insert(7, Session { video_active: false, rule: Some(1), ..Session::default() });
+        let snapshot = plugin.snapshot();
+        let mut restored = EchoTest::default();
+        restored.restore(&snapshot).unwrap();
+        assert_eq!(restored.sessions, plugin.sessions);
+    }
+}

@@ -1,0 +1,197 @@
+//! `janus.plugin.testfault`: a plugin that misbehaves on request. **For tests only.**
+//!
+//! The gateway's tests use it to check that a plugin cannot hurt the gateway (CPU, memory,
+//! panics, oversized events, too many rules) and that hot reload keeps state. Every request is
+//! a `message` whose body names it in `request`:
+//!
+//! | request | what happens |
+//! |---|---|
+//! | `ping` | ok `{"testfault":"pong","version":V,"count":N}`; `N` counts pings and survives reloads |
+//! | `spin` | an endless loop (the CPU limit must stop it) |
+//! | `alloc` `{mb}` | allocates and touches `mb` MiB (past the memory limit: a trap) |
+//! | `panic` | panics (a trap) |
+//! | `big-event` `{bytes}` | pushes an event whose `data` string has `bytes` bytes, then ok `{"testfault":"big-event","bytes":B,"pushed":bool,"error":text\|null}` |
+//! | `rules` `{count}` | asks for `count` echo rules, then ok `{"testfault":"rules","requested":C,"ok":N,"error":first error\|null}` |
+//! | `async` | `ack`, then the event `{"testfault":"event","result":"later"}` with the transaction |
+//! | `config` | ok `{"testfault":"config","config":<what init received>}` |
+//! | `end` | ends its own handle (`end-handle`), then ok `{"testfault":"end"}` |
+//!
+//! Versions, chosen at build time: the default build is version 1 ("1.0.0"), `--features v2`
+//! is 2 ("2.0.0"), `--features refuse-restore` is 3 ("3.0.0") and refuses every snapshot.
+//! `init` fails when the configuration has `general.fail_init` true (a canary that must fail).
+
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+use std::hint::black_box;
+
+use portunus_sdk::{
+    ack, event, host, json, request_of, ErrorCodes, Field, ForwardOptions, HandleRef, JsonType, Message,
+    Plugin, PluginError, PluginInfo, Reply, Value,
+};
+use serde::{Deserialize, Serialize};
+
+const PACKAGE: &str = "janus.plugin.testfault";
+
+#[cfg(feature = "refuse-restore")]
+const VERSION: (u32, &str) = (3, "3.0.0");
+#[cfg(all(feature = "v2", not(feature = "refuse-restore")))]
+const VERSION: (u32, &str) = (2, "2.0.0");
+#[cfg(not(any(feature = "v2", feature = "refuse-restore")))]
+const VERSION: (u32, &str) = (1, "1.0.0");
+
+const CODES: ErrorCodes = ErrorCodes { invalid_json: 491, missing_element: 492, invalid_element: 493 };
+const ERROR_UNKNOWN_REQUEST: u32 = 494;
+
+const ALLOC: &[Field] = &[Field::new("mb", JsonType::Integer).required().positive()];
+const BIG_EVENT: &[Field] = &[Field::new("bytes", JsonType::Integer).required().positive()];
+const RULES: &[Field] = &[Field::new("count", JsonType::Integer).required().positive()];
+
+#[derive(Deserialize)]
+struct Alloc {
+    mb: u64,
+}
+
+#[derive(Deserialize)]
+struct BigEvent {
+    bytes: u64,
+}
+
+#[derive(Deserialize)]
+struct Rules {
+    count: u64,
+}
+
+/// The plugin's state: the ping counter (carried over by snapshot/restore) and the
+/// configuration (from this instance's `init`, never from a snapshot).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TestFault {
+    count: u64,
+    #[serde(skip)]
+    config: Value,
+}
+
+fn is_true(value: &Value) -> bool {
+    match value {
+        Value::Bool(b) => *b,
+        Value::String(s) => matches!(s.to_ascii_lowercase().as_str(), "true" | "yes" | "1"),
+        Value::Number(n) => n.as_i64() == Some(1),
+        _ => false,
+    }
+}
+
+impl TestFault {
+    fn request(&mut self, msg: &Message) -> Result<Reply, PluginError> {
+        let body = msg.body_object(&CODES)?;
+        let handle = msg.handle;
+        match request_of(&body, &CODES)? {
+            "ping" => {
+                self.count += 1;
+                Ok(portunus_sdk::ok(&json!({"testfault": "pong", "version": VERSION.0, "count": self.count})))
+            }
+            "spin" => loop {
+                black_box(&mut self.count);
+            },
+            "alloc" => {
+                let Alloc { mb } = msg.parse_body(ALLOC, &CODES)?;
+                let bytes = usize::try_from(mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+                // Infallible on purpose: past the memory limit this aborts, which traps.
+                let mut block: Vec<u8> = Vec::with_capacity(bytes);
+                block.resize(bytes, 0xa5);
+                black_box(&block);
+                Ok(portunus_sdk::ok(&json!({"testfault": "alloc", "mb": mb})))
+            }
+            "panic" => panic!("testfault: panicking on request"),
+            "big-event" => {
+                let BigEvent { bytes } = msg.parse_body(BIG_EVENT, &CODES)?;
+                let data = "x".repeat(usize::try_from(bytes).unwrap_or(usize::MAX));
+                let pushed = msg.push_event(&event(PACKAGE, json!({ "data": data })), None);
+                Ok(portunus_sdk::ok(&json!({
+                    "testfault": "big-event",
+                    "bytes": bytes,
+                    "pushed": pushed.is_ok(),
+                    "error": pushed.err(),
+                })))
+            }
+            "rules" => {
+                let Rules { count } = msg.parse_body(RULES, &CODES)?;
+                let options = ForwardOptions { kinds: Vec::new(), substream: None, temporal: None };
+                let mut ok = 0u64;
+                let mut first_error = None;
+                for _ in 0..count {
+                    match host::forward(handle, None, handle, None, &options) {
+                        Ok(_) => ok += 1,
+                        Err(err) => {
+                            first_error.get_or_insert(err);
+                        }
+                    }
+                }
+                Ok(portunus_sdk::ok(&json!({
+                    "testfault": "rules",
+                    "requested": count,
+                    "ok": ok,
+                    "error": first_error,
+                })))
+            }
+            "async" => {
+                if let Err(err) = msg.push_event(&event(PACKAGE, json!({"result": "later"})), None) {
+                    portunus_sdk::warn!("async: could not push the event: {err}");
+                }
+                Ok(ack(None))
+            }
+            "config" => Ok(portunus_sdk::ok(&json!({"testfault": "config", "config": self.config}))),
+            "end" => {
+                host::end_handle(handle);
+                Ok(portunus_sdk::ok(&json!({"testfault": "end"})))
+            }
+            other => Err(PluginError::new(ERROR_UNKNOWN_REQUEST, format!("Unknown request '{other}'"))),
+        }
+    }
+}
+
+impl Plugin for TestFault {
+    fn init(&mut self, config: &Value) -> Result<PluginInfo, String> {
+        if is_true(&config["general"]["fail_init"]) {
+            return Err("fail_init is set".to_owned());
+        }
+        self.config = config.clone();
+        Ok(PluginInfo {
+            package: PACKAGE.to_owned(),
+            name: "Portunus test fault plugin".to_owned(),
+            author: "Portunus".to_owned(),
+            description: "Misbehaves on request, to test the gateway's plugin containment and hot reload."
+                .to_owned(),
+            version: VERSION.0,
+            version_string: VERSION.1.to_owned(),
+        })
+    }
+
+    fn handle_message(&mut self, msg: Message) -> Reply {
+        self.request(&msg).unwrap_or_else(|err| err.into_reply(PACKAGE))
+    }
+
+    fn handle_admin_message(&mut self, request: Value) -> Result<Value, String> {
+        Ok(json!({"testfault": "admin", "version": VERSION.0, "count": self.count, "request": request}))
+    }
+
+    fn query_handle(&self, _handle: HandleRef) -> Value {
+        json!({"version": VERSION.0, "count": self.count})
+    }
+
+    fn restore(&mut self, snapshot: &[u8]) -> Result<(), String> {
+        if cfg!(feature = "refuse-restore") {
+            return Err("refusing old state".to_owned());
+        }
+        if snapshot.is_empty() {
+            return Ok(());
+        }
+        // Keep this instance's configuration: only the counter comes from the snapshot.
+        let mut restored: TestFault = portunus_sdk::restore_into(snapshot)?;
+        restored.config = std::mem::take(&mut self.config);
+        *self = restored;
+        Ok(())
+    }
+}
+
+portunus_sdk::export_plugin!(TestFault);

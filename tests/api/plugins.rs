@@ -1,0 +1,363 @@
+//! The wasm plugin runtime through the Janus API: the EchoTest plugin's signaling, plugin
+//! errors, containment of a misbehaving plugin, hot reload and the file watcher.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::harness::{assert_error, Conf, Gateway, WsClient};
+
+/// The test-only plugins built by `host/build.rs`.
+fn test_plugin(name: &str) -> PathBuf {
+    Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR")).join(name)
+}
+
+fn builtin_plugin(name: &str) -> PathBuf {
+    Path::new(env!("PORTUNUS_BUILTIN_PLUGINS_DIR")).join(name)
+}
+
+/// A gateway whose plugins folder holds echotest and testfault, with tight sandbox limits.
+fn gateway_with_testfault(sandbox: &str) -> (Gateway, PathBuf) {
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let dir = std::env::temp_dir().join(format!("portunus-plugins-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(builtin_plugin("echotest.wasm"), dir.join("echotest.wasm")).unwrap();
+    std::fs::copy(test_plugin("testfault.wasm"), dir.join("testfault.wasm")).unwrap();
+    let conf = Conf {
+        general: format!("wasm_plugins_folder = \"{}\"", dir.display()),
+        extra: vec![(
+            "janus.plugin.testfault.jcfg".into(),
+            format!("general: {{ greeting = \"hello\" }}\nsandbox: {{\n{sandbox}\n}}\n"),
+        )],
+        ..Conf::default()
+    };
+    (Gateway::with(conf), dir)
+}
+
+async fn attach_ws(ws: &mut WsClient, sid: u64, plugin: &str) -> u64 {
+    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": plugin})).await;
+    r["data"]["id"].as_u64().unwrap_or_else(|| panic!("attach {plugin} failed: {r}"))
+}
+
+/// Sends a message on a handle over WS and returns the reply (sync `success`, `ack` or error).
+async fn ws_message(ws: &mut WsClient, sid: u64, hid: u64, body: Value) -> Value {
+    ws.call(json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": body})).await
+}
+
+/// A testfault request's `plugindata.data`, or panics with the reply.
+async fn fault(ws: &mut WsClient, sid: u64, hid: u64, body: Value) -> Value {
+    let r = ws_message(ws, sid, hid, body).await;
+    assert_eq!(r["janus"], "success", "{r}");
+    r["plugindata"]["data"].clone()
+}
+
+#[tokio::test]
+async fn echotest_is_listed_and_answers_over_http() {
+    let gw = Gateway::start();
+    let http = gw.http();
+    let info = http.get("/info").await.json();
+    let echo = &info["plugins"]["janus.plugin.echotest"];
+    assert!(echo["version_string"].is_string(), "{info}");
+    assert_eq!(echo["name"], "JANUS EchoTest plugin");
+    let sid = http.create().await;
+    let r = http
+        .post(
+            &format!("/{sid}"),
+            &json!({"janus": "attach", "transaction": "a", "plugin": "janus.plugin.echotest", "opaque_id": "abc"}),
+        )
+        .await;
+    assert_eq!(r["janus"], "success");
+    assert_eq!(r["session_id"], sid);
+    let hid = r["data"]["id"].as_u64().unwrap();
+    let h = format!("/{sid}/{hid}");
+    // Async: ack with the hint, then an event with the same transaction.
+    let ack = http.post(&h, &json!({"janus": "message", "transaction": "m1", "body": {"audio": true}})).await;
+    assert_eq!(
+        ack,
+        json!({"janus": "ack", "session_id": sid, "transaction": "m1", "hint": "I'm taking my time!"})
+    );
+    let ev = http.get(&format!("/{sid}?maxev=1")).await.json();
+    assert_eq!(ev["janus"], "event");
+    assert_eq!(ev["transaction"], "m1");
+    assert_eq!(ev["sender"], hid);
+    assert_eq!(
+        ev["plugindata"],
+        json!({"plugin": "janus.plugin.echotest", "data": {"echotest": "event", "result": "ok"}})
+    );
+    // Plugin-level errors are events, not Janus errors.
+    http.post(&h, &json!({"janus": "message", "transaction": "m2", "body": {}})).await;
+    http.post(&h, &json!({"janus": "message", "transaction": "m3", "body": {"audio": "x"}})).await;
+    let evs = http.get(&format!("/{sid}?maxev=5")).await.json();
+    let evs = evs.as_array().unwrap();
+    assert_eq!(evs.len(), 2, "{evs:?}");
+    assert_eq!(evs[0]["transaction"], "m2");
+    assert_eq!(evs[0]["plugindata"]["data"]["error_code"], 413);
+    assert_eq!(evs[1]["transaction"], "m3");
+    assert_eq!(evs[1]["plugindata"]["data"]["error_code"], 413);
+    assert_eq!(evs[1]["plugindata"]["data"]["error"], "Invalid element type (audio should be a boolean)");
+    // Core checks before the plugin.
+    assert_error(&http.post(&h, &json!({"janus": "message", "transaction": "x"})).await, 456);
+    assert_error(&http.post(&h, &json!({"janus": "message", "transaction": "x", "body": "x"})).await, 467);
+    let bad_jsep = |jsep: Value| json!({"janus": "message", "transaction": "x", "body": {}, "jsep": jsep});
+    assert_error(&http.post(&h, &bad_jsep(json!("x"))).await, 455);
+    assert_error(&http.post(&h, &bad_jsep(json!({}))).await, 456);
+    assert_error(&http.post(&h, &bad_jsep(json!({"type": "foo", "sdp": "v=0"}))).await, 464);
+    assert_error(&http.post(&h, &bad_jsep(json!({"type": "offer", "sdp": "garbage"}))).await, 465);
+    // Trickles are acked even before a PeerConnection exists.
+    let t = http
+        .post(&h, &json!({"janus": "trickle", "transaction": "t", "candidate": {"completed": true}}))
+        .await;
+    assert_eq!(t["janus"], "ack");
+    // hangup → success and the plugin's "done"; detach → success and `detached`.
+    let r = http.post(&h, &json!({"janus": "hangup", "transaction": "h"})).await;
+    assert_eq!(r, json!({"janus": "success", "session_id": sid, "transaction": "h"}));
+    let r = http.post(&h, &json!({"janus": "detach", "transaction": "d"})).await;
+    assert_eq!(r, json!({"janus": "success", "session_id": sid, "transaction": "d"}));
+    let evs = http.get(&format!("/{sid}?maxev=5")).await.json();
+    let evs = evs.as_array().unwrap().clone();
+    assert_eq!(evs[0]["plugindata"]["data"], json!({"echotest": "event", "result": "done"}), "{evs:?}");
+    assert_eq!(evs.last().unwrap(), &json!({"janus": "detached", "session_id": sid, "sender": hid}));
+    assert_error(&http.post(&h, &json!({"janus": "message", "transaction": "x", "body": {}})).await, 459);
+}
+
+#[tokio::test]
+async fn echotest_over_ws_acks_before_events_and_admin_sees_it() {
+    let gw = Gateway::start();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach_ws(&mut ws, sid, "janus.plugin.echotest").await;
+    for i in 0..20 {
+        let tx = format!("o{i}");
+        let req = json!({"janus": "message", "session_id": sid, "handle_id": hid, "transaction": tx, "body": {"video": false}});
+        ws.send(&req).await;
+        let first = ws.recv().await;
+        assert_eq!(first["janus"], "ack", "the ack must precede the event: {first}");
+        let ev = ws.recv().await;
+        assert_eq!(ev["janus"], "event");
+        assert_eq!(ev["transaction"], tx);
+        assert_eq!(ev["plugindata"]["data"]["result"], "ok");
+    }
+    let admin = gw.admin_http();
+    let info = admin
+        .post(
+            &format!("/{sid}/{hid}"),
+            &json!({"janus": "handle_info", "transaction": "i", "admin_secret": "janusoverlord"}),
+        )
+        .await;
+    assert_eq!(info["handle_id"], hid);
+    assert_eq!(info["info"]["plugin"], "janus.plugin.echotest");
+    assert_eq!(info["info"]["plugin_specific"]["video_active"], false, "{info}");
+    let handles = admin
+        .post(
+            &format!("/{sid}"),
+            &json!({"janus": "list_handles", "transaction": "l", "admin_secret": "janusoverlord"}),
+        )
+        .await;
+    assert_eq!(handles["handles"], json!([hid]));
+    let r = ws.call(json!({"janus": "detach", "session_id": sid, "handle_id": hid})).await;
+    assert_eq!(r["janus"], "success");
+    assert_eq!(ws.recv().await, json!({"janus": "detached", "session_id": sid, "sender": hid}));
+}
+
+#[tokio::test]
+async fn token_not_allowed_for_a_plugin_gets_405() {
+    let gw = Gateway::with(Conf::general("token_auth = true"));
+    let adm = gw.admin_http();
+    let http = gw.http();
+    let add = json!({"janus": "add_token", "transaction": "a", "admin_secret": "janusoverlord", "token": "t1", "plugins": ["janus.plugin.echotest"]});
+    assert_eq!(adm.post("", &add).await["data"]["plugins"], json!(["janus.plugin.echotest"]));
+    let sid = http.post("", &json!({"janus": "create", "transaction": "c", "token": "t1"})).await["data"]
+        ["id"]
+        .as_u64()
+        .unwrap();
+    let ok = http
+        .post(
+            &format!("/{sid}"),
+            &json!({"janus": "attach", "transaction": "a", "plugin": "janus.plugin.echotest", "token": "t1"}),
+        )
+        .await;
+    assert_eq!(ok["janus"], "success");
+    let dis = json!({"janus": "disallow_token", "transaction": "d", "admin_secret": "janusoverlord", "token": "t1", "plugins": ["janus.plugin.echotest"]});
+    assert_eq!(adm.post("", &dis).await["data"]["plugins"], json!([]));
+    let r = http
+        .post(
+            &format!("/{sid}"),
+            &json!({"janus": "attach", "transaction": "a", "plugin": "janus.plugin.echotest", "token": "t1"}),
+        )
+        .await;
+    assert_error(&r, 405);
+    assert_eq!(r["error"]["reason"], "Provided token can't access plugin 'janus.plugin.echotest'");
+}
+
+#[tokio::test]
+async fn misbehaving_plugin_is_contained_and_recovers() {
+    let (gw, _dir) =
+        gateway_with_testfault("memory_mb = 16\ncpu_ms_per_call = 50\nmax_event_bytes = 1024\nmax_rules = 3");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let faulty = attach_ws(&mut ws, sid, "janus.plugin.testfault").await;
+    let echo = attach_ws(&mut ws, sid, "janus.plugin.echotest").await;
+    // The plugin got its configuration file.
+    let cfg = fault(&mut ws, sid, faulty, json!({"request": "config"})).await;
+    assert_eq!(cfg["config"]["general"]["greeting"], "hello", "{cfg}");
+    assert_eq!(fault(&mut ws, sid, faulty, json!({"request": "ping"})).await["count"], 1);
+    assert_eq!(fault(&mut ws, sid, faulty, json!({"request": "ping"})).await["count"], 2);
+    for (req, why) in [
+        (json!({"request": "spin"}), "CPU"),
+        (json!({"request": "alloc", "mb": 64}), "memory"),
+        (json!({"request": "panic"}), "crashed"),
+    ] {
+        let r = ws_message(&mut ws, sid, faulty, req.clone()).await;
+        assert_error(&r, 462);
+        let reason = r["error"]["reason"].as_str().unwrap();
+        assert!(reason.contains(why), "{req}: {reason}");
+        // Another plugin on the same session never notices.
+        let ack = ws_message(&mut ws, sid, echo, json!({"audio": true})).await;
+        assert_eq!(ack["janus"], "ack");
+        // The faulty one is rebuilt from its checkpoint with its handle: the count goes on.
+        let pong = fault(&mut ws, sid, faulty, json!({"request": "ping"})).await;
+        assert!(pong["count"].as_u64().unwrap() >= 3, "state lost after {req}: {pong}");
+    }
+    // Oversized events are refused; the plugin is told and keeps running.
+    let big = fault(&mut ws, sid, faulty, json!({"request": "big-event", "bytes": 4096})).await;
+    assert!(big.to_string().contains("too large"), "{big}");
+    // Too many rules.
+    let rules = fault(&mut ws, sid, faulty, json!({"request": "rules", "count": 5})).await;
+    assert_eq!(rules["ok"], 3, "{rules}");
+    assert!(rules["error"].as_str().unwrap_or("").contains("too many forwarding rules"), "{rules}");
+    // Async replies deliver their event after the ack.
+    let ack = ws_message(&mut ws, sid, faulty, json!({"request": "async"})).await;
+    assert_eq!(ack["janus"], "ack");
+    let ev = ws.recv().await;
+    assert_eq!(ev["plugindata"]["data"]["result"], "later", "{ev}");
+}
+
+#[tokio::test]
+async fn repeated_crashes_fail_closed_until_reload() {
+    let (gw, _dir) = gateway_with_testfault("cpu_ms_per_call = 30\nmax_crashes = 2");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let faulty = attach_ws(&mut ws, sid, "janus.plugin.testfault").await;
+    let echo = attach_ws(&mut ws, sid, "janus.plugin.echotest").await;
+    for _ in 0..3 {
+        assert_error(&ws_message(&mut ws, sid, faulty, json!({"request": "panic"})).await, 462);
+    }
+    let r = ws_message(&mut ws, sid, faulty, json!({"request": "ping"})).await;
+    assert_error(&r, 462);
+    assert!(r["error"]["reason"].as_str().unwrap().contains("disabled"), "{r}");
+    assert_eq!(ws_message(&mut ws, sid, echo, json!({"audio": true})).await["janus"], "ack");
+    let adm = gw.admin_http();
+    let status = adm
+        .post("", &json!({"janus": "get_status", "transaction": "s", "admin_secret": "janusoverlord"}))
+        .await;
+    assert!(status["status"]["plugins"]["janus.plugin.testfault"]["failed"].is_string(), "{status}");
+    let reload = json!({"janus": "reload_plugin", "transaction": "r", "admin_secret": "janusoverlord", "plugin": "janus.plugin.testfault"});
+    assert_eq!(adm.post("", &reload).await["janus"], "success");
+    assert_eq!(fault(&mut ws, sid, faulty, json!({"request": "ping"})).await["version"], 1);
+}
+
+/// Pings testfault from `clients` WebSocket clients until told to stop; returns the versions
+/// seen in order and the number of failed requests.
+async fn ping_loop(
+    gw_ws: std::net::SocketAddr,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> (Vec<u64>, usize, u64) {
+    let mut ws = WsClient::connect(gw_ws, Some("janus-protocol")).await;
+    let sid = ws.create().await;
+    let hid = attach_ws(&mut ws, sid, "janus.plugin.testfault").await;
+    let (mut versions, mut failures, mut last_count) = (Vec::new(), 0, 0);
+    while !*stop.borrow() {
+        let r = ws_message(&mut ws, sid, hid, json!({"request": "ping"})).await;
+        if r["janus"] != "success" {
+            failures += 1;
+            continue;
+        }
+        let data = &r["plugindata"]["data"];
+        let v = data["version"].as_u64().unwrap();
+        if versions.last() != Some(&v) {
+            versions.push(v);
+        }
+        let count = data["count"].as_u64().unwrap();
+        assert!(count > last_count, "count went back from {last_count} to {count}: state not carried over");
+        last_count = count;
+    }
+    (versions, failures, last_count)
+}
+
+#[tokio::test]
+async fn hot_reload_under_load_carries_state_and_rolls_back() {
+    let (gw, _dir) = gateway_with_testfault("");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let clients: Vec<_> = (0..3).map(|_| tokio::spawn(ping_loop(gw.addr("ws"), stop_rx.clone()))).collect();
+    let adm = gw.admin_http();
+    let reload = |path: &Path| {
+        json!({"janus": "reload_plugin", "transaction": "r", "admin_secret": "janusoverlord",
+               "plugin": "janus.plugin.testfault", "path": path.display().to_string()})
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = adm.post("", &reload(&test_plugin("testfault-v2.wasm"))).await;
+    assert_eq!(r["janus"], "success", "{r}");
+    assert_eq!(r["reload"]["version"], 2);
+    assert!(r["reload"]["pause_us"].as_u64().unwrap() < 50_000, "{r}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A version whose restore refuses the state is rolled back: v2 keeps serving.
+    let r = adm.post("", &reload(&test_plugin("testfault-v3.wasm"))).await;
+    assert_error(&r, 490);
+    assert!(r["error"]["reason"].as_str().unwrap().contains("refus"), "{r}");
+    // A file that is not a plugin at all.
+    let bogus = std::env::temp_dir().join(format!("bogus-{}.wasm", std::process::id()));
+    std::fs::write(&bogus, b"not wasm").unwrap();
+    assert_error(&adm.post("", &reload(&bogus)).await, 490);
+    let _ = std::fs::remove_file(&bogus);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop_tx.send(true).unwrap();
+    for c in clients {
+        let (versions, failures, count) = c.await.unwrap();
+        assert_eq!(failures, 0, "requests failed during reload");
+        assert_eq!(versions, vec![1, 2], "versions seen: {versions:?}");
+        assert!(count > 0);
+    }
+    let status = adm
+        .post("", &json!({"janus": "get_status", "transaction": "s", "admin_secret": "janusoverlord"}))
+        .await;
+    let p = &status["status"]["plugins"]["janus.plugin.testfault"];
+    assert_eq!(p["reloads"], 1, "{status}");
+    assert_eq!(p["version"], 2);
+    assert!(p["last_swap_pause_us"].as_u64().is_some());
+}
+
+#[tokio::test]
+async fn changed_plugin_file_is_reloaded() {
+    let (gw, dir) = gateway_with_testfault("");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach_ws(&mut ws, sid, "janus.plugin.testfault").await;
+    assert_eq!(fault(&mut ws, sid, hid, json!({"request": "ping"})).await["version"], 1);
+    // Replace the file atomically, as a deploy would.
+    let tmp = dir.join("testfault.wasm.new");
+    std::fs::copy(test_plugin("testfault-v2.wasm"), &tmp).unwrap();
+    std::fs::rename(&tmp, dir.join("testfault.wasm")).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let pong = fault(&mut ws, sid, hid, json!({"request": "ping"})).await;
+        if pong["version"] == 2 {
+            assert!(pong["count"].as_u64().unwrap() >= 2, "state lost: {pong}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the changed file was not picked up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn plugin_ending_its_handle_detaches_it() {
+    let (gw, _dir) = gateway_with_testfault("");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach_ws(&mut ws, sid, "janus.plugin.testfault").await;
+    let r = ws_message(&mut ws, sid, hid, json!({"request": "end"})).await;
+    assert_eq!(r["janus"], "success");
+    assert_eq!(ws.recv().await, json!({"janus": "detached", "session_id": sid, "sender": hid}));
+    assert_error(&ws_message(&mut ws, sid, hid, json!({"request": "ping"})).await, 459);
+}
