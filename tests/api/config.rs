@@ -137,3 +137,32 @@ async fn sigterm_shuts_down_cleanly() {
     assert!(status.success(), "exit status {status:?}");
     assert!(gw.logs().contains("shutting down"));
 }
+
+/// The Debian `janus` package's own configuration folder (its core file and every plugin file)
+/// loads; only the transport files are swapped for loopback ports chosen by the system.
+#[tokio::test]
+async fn debian_janus_samples_load() {
+    let Ok(entries) = std::fs::read_dir("/etc/janus") else {
+        assert!(std::env::var_os("CI").is_none(), "/etc/janus is missing: install the Debian janus package");
+        return;
+    };
+    let mut files: Vec<(String, String)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jcfg"))
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name == "janus.jcfg" || name.starts_with("janus.plugin.")
+        })
+        .map(|p| {
+            (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    assert!(files.iter().any(|(n, _)| n == "janus.jcfg"));
+    let transports = with_core("");
+    files.extend(transports.into_iter().skip(1));
+    let gw = Gateway::with(Conf { general: String::new(), cors: String::new(), admin: false, extra: files });
+    let info = gw.http().get("/info").await.json();
+    assert_eq!(info["janus"], "server_info");
+    assert_eq!(info["session-timeout"], 60);
+}

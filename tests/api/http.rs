@@ -271,3 +271,16 @@ async fn per_client_session_cap() {
     let r: Value = http.post("", &json!({"janus": "create", "transaction": "again"})).await;
     assert_eq!(r["janus"], "success");
 }
+
+#[tokio::test]
+async fn long_poll_receives_the_timeout_event() {
+    let gw = Gateway::with(Conf::general("session_timeout = 1"));
+    let http = gw.http();
+    let sid = http.create().await;
+    let started = std::time::Instant::now();
+    // The poll itself refreshes the session once; nothing else does, so it expires.
+    let r = http.get(&format!("/{sid}?maxev=5")).await;
+    assert_eq!(r.json(), json!([{"janus": "timeout", "session_id": sid}]));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(http.get(&format!("/{sid}")).await.status, 404);
+}

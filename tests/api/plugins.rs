@@ -361,3 +361,67 @@ async fn plugin_ending_its_handle_detaches_it() {
     assert_eq!(ws.recv().await, json!({"janus": "detached", "session_id": sid, "sender": hid}));
     assert_error(&ws_message(&mut ws, sid, hid, json!({"request": "ping"})).await, 459);
 }
+
+#[tokio::test]
+async fn handle_verbs_over_ws_and_admin_handle_calls() {
+    let gw = Gateway::start();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach_ws(&mut ws, sid, "janus.plugin.echotest").await;
+    let handle_req = |verb: &str| json!({"janus": verb, "session_id": sid, "handle_id": hid});
+    let mut t = handle_req("trickle");
+    t["candidates"] = json!([{"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdpMid": "0"}, {"completed": true}]);
+    assert_eq!(ws.call(t).await["janus"], "ack");
+    let mut both = handle_req("trickle");
+    both["candidate"] = json!({"completed": true});
+    both["candidates"] = json!([]);
+    assert_error(&ws.call(both).await, 454);
+    assert_error(&ws.call(handle_req("trickle")).await, 456);
+    // keepalive and claim are accepted at handle level too.
+    assert_eq!(ws.call(handle_req("keepalive")).await["janus"], "ack");
+    assert_error(&ws.call(handle_req("attach")).await, 457);
+    let r = ws.call(handle_req("hangup")).await;
+    assert_eq!(r["janus"], "success");
+    let done = ws.recv().await;
+    assert_eq!(done["plugindata"]["data"]["result"], "done", "{done}");
+    // Admin handle calls: hangup_webrtc, then detach_handle.
+    let admin = gw.admin_http();
+    let adm = |verb: &str| json!({"janus": verb, "transaction": "a", "admin_secret": "janusoverlord"});
+    let r = admin.post(&format!("/{sid}/{hid}"), &adm("hangup_webrtc")).await;
+    assert_eq!(r["janus"], "success", "{r}");
+    assert_eq!(ws.recv().await["plugindata"]["data"]["result"], "done");
+    let r = admin.post(&format!("/{sid}/{hid}"), &adm("detach_handle")).await;
+    assert_eq!(r["janus"], "success");
+    assert_eq!(ws.recv().await, json!({"janus": "detached", "session_id": sid, "sender": hid}));
+    assert_error(&admin.post(&format!("/{sid}/{hid}"), &adm("detach_handle")).await, 459);
+    // message_plugin reaches the plugin's admin handler; unknown plugins are 460.
+    let mut m = adm("message_plugin");
+    m["plugin"] = json!("janus.plugin.echotest");
+    m["request"] = json!({"hello": 1});
+    let r = admin.post("", &m).await;
+    assert_eq!(r["janus"], "success", "{r}");
+    assert!(r["response"].is_object());
+    m["plugin"] = json!("janus.plugin.nope");
+    assert_error(&admin.post("", &m).await, 460);
+}
+
+#[tokio::test]
+async fn http_claim_moves_events_from_the_socket_to_long_polls() {
+    let gw = Gateway::start();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach_ws(&mut ws, sid, "janus.plugin.echotest").await;
+    let http = gw.http();
+    let r = http.post(&format!("/{sid}"), &json!({"janus": "claim", "transaction": "c"})).await;
+    assert_eq!(r, json!({"janus": "success", "session_id": sid, "transaction": "c"}));
+    // A request sent on the socket still gets its reply there; its event goes to the new owner.
+    let ack = ws_message(&mut ws, sid, hid, json!({"audio": true})).await;
+    assert_eq!(ack["janus"], "ack");
+    let ev = http.get(&format!("/{sid}")).await.json();
+    assert_eq!(ev["plugindata"]["data"]["result"], "ok", "{ev}");
+    assert!(ws.next_message_within(Duration::from_millis(200)).await.is_err(), "the old owner got an event");
+    // The claimed session outlives the socket that created it.
+    ws.close().await;
+    let ka = http.post(&format!("/{sid}"), &json!({"janus": "keepalive", "transaction": "k"})).await;
+    assert_eq!(ka["janus"], "ack");
+}

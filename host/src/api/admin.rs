@@ -273,7 +273,8 @@ impl Core {
                 Ok(self.success(env, Value::Null))
             }
             "hangup_webrtc" => {
-                h.plugin.hangup_media(h.handle_ref()).await;
+                let events = h.plugin.hangup_media(h.handle_ref()).await;
+                self.deliver_events(events);
                 Ok(self.success(env, Value::Null))
             }
             _ => Err(Self::unhandled(env)),

@@ -159,7 +159,8 @@ impl Core {
                 Ok(r)
             }
             ("hangup", Some(h)) => {
-                h.plugin.hangup_media(h.handle_ref()).await;
+                let events = h.plugin.hangup_media(h.handle_ref()).await;
+                deferred.extend(events.into_iter().map(Deferred::Plugin));
                 Ok(Value::Object(reply("success", sid, tx)))
             }
             ("message", Some(h)) => self.message(env, &session, &h, deferred).await,

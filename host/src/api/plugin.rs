@@ -100,7 +100,8 @@ pub trait Plugin: Send + Sync {
     /// Admin `message_plugin`.
     fn handle_admin_message(&self, request: Value) -> BoxFuture<'_, Result<Value, String>>;
     /// The handle's PeerConnection was hung up (`hangup`, admin `hangup_webrtc`).
-    fn hangup_media(&self, handle: HandleRef) -> BoxFuture<'_, ()>;
+    /// Returns the events the plugin pushed meanwhile, to follow the request's reply.
+    fn hangup_media(&self, handle: HandleRef) -> BoxFuture<'_, Vec<PluginEvent>>;
     /// The handle is gone (`detach`, session destroyed or timed out).
     fn destroy_handle(&self, handle: HandleRef) -> BoxFuture<'_, ()>;
     /// Plugin-specific state for admin `handle_info`.

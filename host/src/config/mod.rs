@@ -347,7 +347,8 @@ fn read_http(file: &str, root: &jcfg::Group) -> Result<Http, ConfigError> {
     };
     let base_path = g.non_empty("base_path")?.unwrap_or_else(|| "/janus".into());
     let json = json_style(&mut g)?;
-    g.accept(&["https", "secure_port"]);
+    warn_tls(&mut g, file, "https")?;
+    g.accept(&["secure_port"]);
     g.finish();
     let mut a = Section::new(file, root, "admin");
     let admin = Listener {
@@ -356,7 +357,8 @@ fn read_http(file: &str, root: &jcfg::Group) -> Result<Http, ConfigError> {
         port: a.port("admin_port", 7088)?,
     };
     let admin_base_path = a.non_empty("admin_base_path")?.unwrap_or_else(|| "/admin".into());
-    a.accept(&["admin_https", "admin_secure_port"]);
+    warn_tls(&mut a, file, "admin_https")?;
+    a.accept(&["admin_secure_port"]);
     a.finish();
     let mut c = Section::new(file, root, "cors");
     let allow_origin = c.non_empty("allow_origin")?;
@@ -383,7 +385,8 @@ fn read_ws(file: &str, root: &jcfg::Group) -> Result<Ws, ConfigError> {
         port: g.port("ws_port", 8188)?,
     };
     let json = json_style(&mut g)?;
-    g.accept(&["wss", "wss_port", "ws_logging"]);
+    warn_tls(&mut g, file, "wss")?;
+    g.accept(&["wss_port", "ws_logging"]);
     g.finish();
     let mut a = Section::new(file, root, "admin");
     let admin = Listener {
@@ -391,12 +394,21 @@ fn read_ws(file: &str, root: &jcfg::Group) -> Result<Ws, ConfigError> {
         ip: a.non_empty("admin_ws_ip")?.unwrap_or_else(|| "127.0.0.1".into()),
         port: a.port("admin_ws_port", 7188)?,
     };
-    a.accept(&["admin_wss", "admin_wss_port"]);
+    warn_tls(&mut a, file, "admin_wss")?;
+    a.accept(&["admin_wss_port"]);
     a.finish();
     Section::new(file, root, "cors").finish();
     Section::new(file, root, "certificates").finish();
     warn_unknown_sections(file, root, &["general", "admin", "cors", "certificates"]);
     Ok(Ws { api, admin, json })
+}
+
+/// TLS listeners are not implemented: turning one on is warned about (terminate TLS in front).
+fn warn_tls<'a>(s: &mut Section<'a>, file: &str, key: &'a str) -> Result<(), ConfigError> {
+    if s.bool(key, false)? {
+        tracing::warn!("{file}: {key} = true is not supported by Portunus (terminate TLS in front); ignored");
+    }
+    Ok(())
 }
 
 fn warn_unknown_sections(file: &str, root: &jcfg::Group, known: &[&str]) {

@@ -51,7 +51,7 @@ pub enum Job {
     /// `handle-admin-message`.
     Admin(Value, oneshot::Sender<Result<Value, String>>),
     /// `media-event` hangup (the PeerConnection was hung up).
-    Hangup(HandleRef, oneshot::Sender<()>),
+    Hangup(HandleRef, oneshot::Sender<Vec<PluginEvent>>),
     /// `destroy-handle`.
     DestroyHandle(HandleRef, oneshot::Sender<()>),
     /// `query-handle`.
@@ -62,7 +62,7 @@ pub enum Job {
     Reload(Arc<Artifact>, oneshot::Sender<Result<Value, String>>),
 }
 
-struct Instance {
+pub(super) struct Instance {
     store: Store<StoreState>,
     bindings: Bindings,
 }
@@ -80,7 +80,7 @@ pub fn api_info(i: WitInfo) -> PluginInfo {
 }
 
 /// Instantiates code and runs `init`; the instance and what `init` said.
-fn instantiate(
+pub(super) fn instantiate(
     engine: &Engine,
     pre: &PluginPre<StoreState>,
     shared: &Arc<PluginShared>,
@@ -271,8 +271,7 @@ impl Actor {
             Job::Hangup(h, reply) => {
                 let event = super::bindings::types::MediaEvent::Hangup("Janus API".into());
                 let _ = self.call(|b, s| b.call_media_event(s, wit_handle(h), &event));
-                self.flush_events();
-                let _ = reply.send(());
+                let _ = reply.send(self.take_events());
             }
             Job::DestroyHandle(h, reply) => {
                 self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).remove_handle(h);

@@ -23,7 +23,8 @@ use self::engine::PluginEngine;
 use self::limits::Limits;
 use self::state::{PluginShared, StoreState};
 use crate::api::plugin::{
-    BoxFuture, HandleRef, MessageOutcome, Plugin, PluginInfo, PluginMessage, PluginRegistry, PluginReply,
+    BoxFuture, HandleRef, MessageOutcome, Plugin, PluginEvent, PluginInfo, PluginMessage, PluginRegistry,
+    PluginReply,
 };
 use crate::api::Core;
 
@@ -35,6 +36,8 @@ pub fn builtin_plugins_dir() -> PathBuf {
 /// One loaded plugin as the core sees it: a mailbox to its actor.
 struct PluginProxy {
     mailbox: Mutex<Sender<Job>>,
+    /// The code the actor runs now.
+    artifact: Mutex<Arc<Artifact>>,
     stats: Arc<Mutex<Stats>>,
     shared: Arc<PluginShared>,
     config: String,
@@ -87,8 +90,8 @@ impl Plugin for PluginProxy {
         self.send(|tx| Job::Admin(request, tx), Err("plugin is gone".into()))
     }
 
-    fn hangup_media(&self, handle: HandleRef) -> BoxFuture<'_, ()> {
-        self.send(|tx| Job::Hangup(handle, tx), ())
+    fn hangup_media(&self, handle: HandleRef) -> BoxFuture<'_, Vec<PluginEvent>> {
+        self.send(|tx| Job::Hangup(handle, tx), Vec::new())
     }
 
     fn destroy_handle(&self, handle: HandleRef) -> BoxFuture<'_, ()> {
@@ -194,11 +197,12 @@ impl PluginHost {
         let (tx, rx) = std::sync::mpsc::channel();
         let stats = Arc::new(Mutex::new(Stats { info: Some(info.clone()), ..Stats::default() }));
         let path = artifact.path.clone();
+        let artifact = Arc::new(artifact);
         let actor = Actor::new(
             self.engine.engine.clone(),
             shared.clone(),
             config.clone(),
-            Arc::new(artifact),
+            artifact.clone(),
             tx.clone(),
             stats.clone(),
             self.rt.clone(),
@@ -207,7 +211,14 @@ impl PluginHost {
             .name(format!("plugin-{}", info.package.trim_start_matches("janus.plugin.")))
             .spawn(move || actor.run(rx))
             .map_err(|e| format!("cannot start the plugin thread: {e}"))?;
-        let proxy = Arc::new(PluginProxy { mailbox: Mutex::new(tx), stats, shared, config, path });
+        let proxy = Arc::new(PluginProxy {
+            mailbox: Mutex::new(tx),
+            artifact: Mutex::new(artifact),
+            stats,
+            shared,
+            config,
+            path,
+        });
         self.plugins.write().unwrap_or_else(|e| e.into_inner()).insert(info.package.clone(), proxy);
         tracing::info!("loaded plugin {} {} ({})", info.package, info.version_string, info.name);
         Ok(info)
@@ -257,13 +268,26 @@ impl PluginHost {
             return Err(format!("{} is {}, not {package}", artifact.path.display(), artifact.info.package));
         }
         let (tx, rx) = oneshot::channel();
+        let artifact = Arc::new(artifact);
         proxy
             .mailbox
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .send(Job::Reload(Arc::new(artifact), tx))
+            .send(Job::Reload(artifact.clone(), tx))
             .map_err(|_| "plugin is gone".to_owned())?;
-        rx.await.map_err(|_| "plugin is gone".to_owned())?
+        let report = rx.await.map_err(|_| "plugin is gone".to_owned())??;
+        *proxy.artifact.lock().unwrap_or_else(|e| e.into_inner()) = artifact;
+        Ok(report)
+    }
+
+    /// Times one fresh instance of a loaded plugin with its `init`: what a crash rebuild
+    /// costs. The instance is thrown away.
+    pub fn instantiate_time(&self, package: &str) -> Result<Duration, String> {
+        let proxy = self.proxy(package).ok_or_else(|| format!("no such plugin '{package}'"))?;
+        let artifact = proxy.artifact.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let started = std::time::Instant::now();
+        actor::instantiate(&self.engine.engine, &artifact.pre, &proxy.shared, &proxy.config)?;
+        Ok(started.elapsed())
     }
 
     fn plugin_files(&self) -> Vec<(String, PathBuf)> {
