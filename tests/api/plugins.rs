@@ -356,9 +356,14 @@ async fn plugin_ending_its_handle_detaches_it() {
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
     let hid = attach_ws(&mut ws, sid, "janus.plugin.testfault").await;
-    let r = ws_message(&mut ws, sid, hid, json!({"request": "end"})).await;
-    assert_eq!(r["janus"], "success");
-    assert_eq!(ws.recv().await, json!({"janus": "detached", "session_id": sid, "sender": hid}));
+    // The detach runs beside the reply (as Janus's end_session does): take both, in any order.
+    let req = json!({"janus": "message", "session_id": sid, "handle_id": hid, "transaction": "end", "body": {"request": "end"}});
+    ws.send(&req).await;
+    let mut got = vec![ws.recv().await, ws.recv().await];
+    got.sort_by_key(|m| m["janus"].as_str().unwrap_or("").to_owned());
+    assert_eq!(got[0], json!({"janus": "detached", "session_id": sid, "sender": hid}));
+    assert_eq!(got[1]["janus"], "success");
+    assert_eq!(got[1]["transaction"], "end");
     assert_error(&ws_message(&mut ws, sid, hid, json!({"request": "ping"})).await, 459);
 }
 
