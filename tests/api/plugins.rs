@@ -359,7 +359,7 @@ async fn plugin_ending_its_handle_detaches_it() {
     // The detach runs beside the reply (as Janus's end_session does): take both, in any order.
     let req = json!({"janus": "message", "session_id": sid, "handle_id": hid, "transaction": "end", "body": {"request": "end"}});
     ws.send(&req).await;
-    let mut got = vec![ws.recv().await, ws.recv().await];
+    let mut got = [ws.recv().await, ws.recv().await];
     got.sort_by_key(|m| m["janus"].as_str().unwrap_or("").to_owned());
     assert_eq!(got[0], json!({"janus": "detached", "session_id": sid, "sender": hid}));
     assert_eq!(got[1]["janus"], "success");

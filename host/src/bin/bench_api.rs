@@ -2,7 +2,7 @@
 //! Janus WebSocket API, against any Janus-compatible server (Portunus or Janus itself).
 //!
 //! ```sh
-//! portunus-bench-api [ws://127.0.0.1:8188] [--plugin janus.plugin.echotest] [--rounds 1000]
+//! portunus-bench-api [ws://127.0.0.1:8188] [--plugin janus.plugin.echotest] [--rounds 1000] [--ping]
 //! ```
 
 use std::time::{Duration, Instant};
@@ -41,7 +41,11 @@ impl Client {
         }
     }
 
-    async fn round(&mut self, plugin: &str) -> anyhow::Result<()> {
+    async fn round(&mut self, plugin: &str, ping: bool) -> anyhow::Result<()> {
+        if ping {
+            self.call(json!({"janus": "ping"})).await?;
+            return Ok(());
+        }
         let sid = self.call(json!({"janus": "create"})).await?["data"]["id"].clone();
         let hid = self.call(json!({"janus": "attach", "session_id": sid, "plugin": plugin})).await?["data"]
             ["id"]
@@ -62,10 +66,12 @@ async fn main() -> anyhow::Result<()> {
     let mut url = "ws://127.0.0.1:8188".to_owned();
     let mut plugin = "janus.plugin.echotest".to_owned();
     let mut rounds = 1000usize;
+    let mut ping = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--plugin" => plugin = args.next().ok_or_else(|| anyhow::anyhow!("--plugin needs a value"))?,
+            "--ping" => ping = true,
             "--rounds" => {
                 rounds = args.next().ok_or_else(|| anyhow::anyhow!("--rounds needs a value"))?.parse()?
             }
@@ -74,20 +80,21 @@ async fn main() -> anyhow::Result<()> {
     }
     let mut req = url.as_str().into_client_request()?;
     req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("janus-protocol"));
-    let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;
     let mut client = Client { ws, next: 0 };
     for _ in 0..rounds.min(100) {
-        client.round(&plugin).await?;
+        client.round(&plugin, ping).await?;
     }
     let mut times = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         let t = Instant::now();
-        client.round(&plugin).await?;
+        client.round(&plugin, ping).await?;
         times.push(t.elapsed());
     }
     times.sort();
+    let what = if ping { "ping".to_owned() } else { format!("create+attach+detach+destroy ({plugin})") };
     println!(
-        "create+attach+detach+destroy over {url} ({plugin}), {rounds} rounds: median {:.3} ms, p90 {:.3} ms, p99 {:.3} ms",
+        "{what} over {url}, {rounds} rounds: median {:.3} ms, p90 {:.3} ms, p99 {:.3} ms",
         percentile(&times, 0.5).as_secs_f64() * 1e3,
         percentile(&times, 0.9).as_secs_f64() * 1e3,
         percentile(&times, 0.99).as_secs_f64() * 1e3,

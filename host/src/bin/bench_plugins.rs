@@ -92,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(ws::serve(listener, core.clone(), ws::Api::Janus, JsonStyle::Compact));
     let mut req = format!("ws://{addr}/").into_client_request()?;
     req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("janus-protocol"));
-    let (mut sock, _) = tokio_tungstenite::connect_async(req).await?;
+    let (mut sock, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;
     let frame =
         json!({"janus": "message", "transaction": "m", "session_id": sid, "handle_id": hid, "body": body})
             .to_string();

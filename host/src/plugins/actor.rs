@@ -2,11 +2,11 @@
 //! order, with per-call CPU limits, crash recovery from checkpoints, and hot swaps.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use tokio::sync::oneshot;
 use wasmtime::component::Component;
 use wasmtime::{Engine, Store};
@@ -16,6 +16,25 @@ use super::bindings::{Plugin as Bindings, PluginPre};
 use super::engine::EPOCH_TICK;
 use super::state::{wit_handle, AfterCall, PluginShared, StoreState};
 use crate::api::plugin::{HandleRef, MessageOutcome, PluginEvent, PluginInfo, PluginMessage, PluginReply};
+
+/// How long an idle actor keeps polling its mailbox before it parks its thread.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// The next job: polled for [`SPIN`], then waited for; `None` when every sender is gone.
+fn wait_for_job(rx: &Receiver<Job>) -> Option<Job> {
+    let start = Instant::now();
+    while start.elapsed() < SPIN {
+        match rx.try_recv() {
+            Ok(job) => return Some(job),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) => std::thread::yield_now(),
+        }
+    }
+    rx.recv().ok()
+}
+
+/// Under constant load (the mailbox never empty) state is still checkpointed this often.
+const BUSY_CHECKPOINT_PERIOD: Duration = Duration::from_millis(100);
 
 /// Compiled, type-checked plugin code, ready to instantiate.
 pub struct Artifact {
@@ -146,6 +165,7 @@ pub struct Actor {
     inst: Option<Instance>,
     checkpoint: Option<Vec<u8>>,
     dirty: bool,
+    last_checkpoint: Instant,
     handles: BTreeSet<HandleRef>,
     created_since: BTreeSet<HandleRef>,
     destroyed_since: BTreeSet<HandleRef>,
@@ -175,6 +195,7 @@ impl Actor {
             inst: None,
             checkpoint: None,
             dirty: false,
+            last_checkpoint: Instant::now(),
             handles: BTreeSet::new(),
             created_since: BTreeSet::new(),
             destroyed_since: BTreeSet::new(),
@@ -192,6 +213,12 @@ impl Actor {
 
     /// Runs the mailbox until every sender is gone. Between calls, when the mailbox is empty,
     /// the plugin's state is checkpointed if it changed.
+    ///
+    /// The actor owns a thread of its own, outside the async runtime: guest calls are
+    /// synchronous (WASI's synchronous host functions must not run on a runtime worker) and
+    /// may use their whole CPU budget without holding up the transports. After a job it keeps
+    /// polling the mailbox for [`SPIN`] before it parks, so a client's next request usually
+    /// finds it awake.
     pub fn run(mut self, rx: Receiver<Job>) {
         match instantiate(&self.engine, &self.artifact.pre, &self.shared, &self.config) {
             Ok((inst, info)) => {
@@ -207,14 +234,18 @@ impl Actor {
                     if self.dirty {
                         self.take_checkpoint();
                     }
-                    match rx.recv() {
-                        Ok(job) => job,
-                        Err(_) => break,
+                    match wait_for_job(&rx) {
+                        Some(job) => job,
+                        None => break,
                     }
                 }
                 Err(TryRecvError::Disconnected) => break,
             };
             self.handle(job);
+            // A mailbox that never runs dry still gets checkpoints.
+            if self.dirty && self.last_checkpoint.elapsed() >= BUSY_CHECKPOINT_PERIOD {
+                self.take_checkpoint();
+            }
         }
         for (_, t) in self.timers.drain() {
             t.abort();
@@ -372,6 +403,7 @@ impl Actor {
 
     fn take_checkpoint(&mut self) {
         self.dirty = false;
+        self.last_checkpoint = Instant::now();
         let max = self.shared.limits.max_snapshot_bytes;
         match self.call(|b, s| b.call_snapshot(s)) {
             Ok(bytes) if bytes.len() <= max => {

@@ -10,11 +10,11 @@ mod state;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
+use std::sync::mpsc::Sender;
 use tokio::sync::oneshot;
 use wasmtime::component::Linker;
 

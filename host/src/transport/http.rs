@@ -60,6 +60,9 @@ pub async fn serve(listener: TcpListener, core: Core, config: HttpConfig, api: A
                 continue;
             }
         };
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY for {peer}: {e}");
+        }
         let server = server.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| {

@@ -105,6 +105,8 @@ fn negotiate(api: Api, req: &Request, mut resp: Response) -> Result<Response, Er
 }
 
 async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -> anyhow::Result<()> {
+    // Replies are small and latency-bound: never wait for Nagle's algorithm.
+    stream.set_nodelay(true)?;
     let limit = core.general().max_request_size;
     let config = WebSocketConfig::default().max_message_size(Some(limit)).max_frame_size(Some(limit));
     // The callback's error type is tungstenite's; it is never returned here.
@@ -115,30 +117,38 @@ async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -
         Some(config),
     )
     .await?;
-    let (mut write, mut read) = ws.split();
+    let mut ws = ws;
     let (tx, mut rx) = mpsc::channel::<Message>(OUTGOING_CAPACITY);
-    let conn =
-        Arc::new(Connection { id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed), out: tx.clone(), style });
-    let writer = tokio::spawn(async move {
-        while let Some(msg) = rx.recv().await {
-            if write.send(msg).await.is_err() {
-                break;
-            }
-        }
-        let _ = write.close().await;
-    });
+    let conn = Arc::new(Connection { id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed), out: tx, style });
     let ctx = RequestCtx {
         sink: Some(conn.clone() as Arc<dyn EventSink>),
         client: ClientKey::Connection(conn.id),
         path: PathIds::default(),
     };
-    while let Some(msg) = read.next().await {
+    // One task per connection reads requests, writes their replies directly, and forwards the
+    // events other tasks queue for this socket.
+    loop {
+        let msg = tokio::select! {
+            biased;
+            out = rx.recv() => {
+                match out {
+                    Some(m) => {
+                        if ws.send(m).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            msg = ws.next() => msg,
+        };
         let bytes = match msg {
-            Ok(Message::Text(t)) => t.as_bytes().to_vec(),
-            Ok(Message::Binary(b)) => b.to_vec(),
-            Ok(Message::Close(_)) => break,
-            Ok(_) => continue,
-            Err(e) => {
+            Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
+            Some(Ok(Message::Binary(b))) => b.to_vec(),
+            Some(Ok(Message::Close(_))) | None => break,
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => {
                 tracing::debug!(connection = conn.id, "websocket read error: {e}");
                 break;
             }
@@ -150,16 +160,13 @@ async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -
             }
             Api::Admin => (core.handle_admin(&bytes, PathIds::default()).await, Vec::new()),
         };
-        if tx.send(Message::text(to_text(&reply, style))).await.is_err() {
+        if ws.send(Message::text(to_text(&reply, style))).await.is_err() {
             break;
         }
         core.deliver(deferred);
     }
+    let _ = ws.close(None).await;
     drop(ctx);
-    drop(tx);
     core.connection_closed(conn.id).await;
-    // The writer ends once the last sender (held by sessions it owned) is gone.
-    drop(conn);
-    drop(writer);
     Ok(())
 }
