@@ -19,16 +19,28 @@ fn builtin_plugin(name: &str) -> PathBuf {
 
 /// A gateway whose plugins folder holds echotest and testfault, with tight sandbox limits.
 fn gateway_with_testfault(sandbox: &str) -> (Gateway, PathBuf) {
+    testfault_gateway("", sandbox, "")
+}
+
+/// A fresh temporary folder.
+fn temp_dir(what: &str) -> PathBuf {
     let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let dir = std::env::temp_dir().join(format!("portunus-plugins-{}-{n}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("portunus-{what}-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A gateway with echotest and testfault; `plugin_general` goes into testfault's `general`
+/// section, `core_general` into `janus.jcfg`'s.
+fn testfault_gateway(plugin_general: &str, sandbox: &str, core_general: &str) -> (Gateway, PathBuf) {
+    let dir = temp_dir("plugins");
     std::fs::copy(builtin_plugin("echotest.wasm"), dir.join("echotest.wasm")).unwrap();
     std::fs::copy(test_plugin("testfault.wasm"), dir.join("testfault.wasm")).unwrap();
     let conf = Conf {
-        general: format!("wasm_plugins_folder = \"{}\"", dir.display()),
+        general: format!("wasm_plugins_folder = \"{}\"\n{core_general}", dir.display()),
         extra: vec![(
             "janus.plugin.testfault.jcfg".into(),
-            format!("general: {{ greeting = \"hello\" }}\nsandbox: {{\n{sandbox}\n}}\n"),
+            format!("general: {{ greeting = \"hello\"\n{plugin_general} }}\nsandbox: {{\n{sandbox}\n}}\n"),
         )],
         ..Conf::default()
     };
@@ -429,4 +441,67 @@ async fn http_claim_moves_events_from_the_socket_to_long_polls() {
     ws.close().await;
     let ka = http.post(&format!("/{sid}"), &json!({"janus": "keepalive", "transaction": "k"})).await;
     assert_eq!(ka["janus"], "ack");
+}
+
+#[tokio::test]
+async fn plugin_refusing_an_attach_gives_461() {
+    let (gw, _dir) = testfault_gateway("refuse_attach = true", "", "");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.testfault"})).await;
+    assert_error(&r, 461);
+    assert!(r["error"]["reason"].as_str().unwrap().contains("refuse_attach is set"), "{r}");
+    let list = gw.admin_http();
+    let handles = list
+        .post(
+            &format!("/{sid}"),
+            &json!({"janus": "list_handles", "transaction": "l", "admin_secret": "janusoverlord"}),
+        )
+        .await;
+    assert_eq!(handles["handles"], json!([]));
+}
+
+#[tokio::test]
+async fn plugin_whose_init_fails_is_not_loaded() {
+    let (gw, _dir) = testfault_gateway("fail_init = true", "", "");
+    let info = gw.http().get("/info").await.json();
+    assert!(info["plugins"].get("janus.plugin.testfault").is_none(), "{info}");
+    assert!(info["plugins"].get("janus.plugin.echotest").is_some(), "{info}");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.testfault"})).await;
+    assert_error(&r, 460);
+    let mut gw = gw;
+    gw.terminate();
+    assert!(gw.logs().contains("fail_init is set"), "the log does not say why");
+}
+
+#[tokio::test]
+async fn compiled_plugins_are_cached_and_reused() {
+    let cache = temp_dir("cache");
+    let core = format!("plugin_cache_folder = \"{}\"", cache.display());
+    let cached = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".cwasm"))
+            .collect();
+        names.sort();
+        names
+    };
+    let first = {
+        let (gw, _dir) = testfault_gateway("", "", &core);
+        let mut ws = gw.ws().await;
+        let sid = ws.create().await;
+        attach_ws(&mut ws, sid, "janus.plugin.testfault").await;
+        cached(&cache)
+    };
+    assert_eq!(first.len(), 2, "one .cwasm per plugin: {first:?}");
+    let (gw, _dir) = testfault_gateway("", "", &core);
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach_ws(&mut ws, sid, "janus.plugin.testfault").await;
+    assert_eq!(fault(&mut ws, sid, hid, json!({"request": "ping"})).await["count"], 1);
+    assert_eq!(cached(&cache), first, "the second start compiled again");
 }

@@ -170,3 +170,33 @@ async fn socket_without_subprotocol_is_served() {
     let mut ws = WsClient::connect(gw.addr("ws"), None).await;
     assert_eq!(ws.call(json!({"janus": "ping"})).await["janus"], "pong");
 }
+
+#[tokio::test]
+async fn thousands_of_sessions_on_a_socket_are_freed_when_it_closes() {
+    let gw = Gateway::with(Conf::general("max_sessions_per_client = 3000"));
+    let mut ws = gw.ws().await;
+    for i in 0..2000 {
+        ws.send(&json!({"janus": "create", "transaction": format!("c{i}")})).await;
+    }
+    for _ in 0..2000 {
+        assert_eq!(ws.recv().await["janus"], "success");
+    }
+    let admin = gw.admin_http();
+    let list = |admin: &crate::harness::HttpClient| {
+        let req = json!({"janus": "list_sessions", "transaction": "l", "admin_secret": "janusoverlord"});
+        let admin = admin.addr;
+        async move {
+            crate::harness::HttpClient { addr: admin, base: "/admin".into() }.post("", &req).await["sessions"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(list(&admin).await, 2000);
+    ws.close().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while list(&admin).await != 0 {
+        assert!(tokio::time::Instant::now() < deadline, "sessions outlived their socket");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -5,4 +5,4 @@ wasmtime::component::bindgen!({
     world: "plugin",
 });
 
-pub use portunus::plugin::types;
+pub use self::portunus::plugin::types;

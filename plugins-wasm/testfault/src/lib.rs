@@ -18,7 +18,8 @@
 //!
 //! Versions, chosen at build time: the default build is version 1 ("1.0.0"), `--features v2`
 //! is 2 ("2.0.0"), `--features refuse-restore` is 3 ("3.0.0") and refuses every snapshot.
-//! `init` fails when the configuration has `general.fail_init` true (a canary that must fail).
+//! `init` fails when the configuration has `general.fail_init` true (a canary that must fail);
+//! `create-handle` refuses every attach when it has `general.refuse_attach` true.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -165,6 +166,13 @@ impl Plugin for TestFault {
             version: VERSION.0,
             version_string: VERSION.1.to_owned(),
         })
+    }
+
+    fn create_handle(&mut self, _handle: HandleRef) -> Result<(), String> {
+        if is_true(&self.config["general"]["refuse_attach"]) {
+            return Err("refuse_attach is set".to_owned());
+        }
+        Ok(())
     }
 
     fn handle_message(&mut self, msg: Message) -> Reply {
