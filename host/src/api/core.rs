@@ -329,19 +329,33 @@ impl Core {
         let h = session
             .handle(handle.handle_id)
             .ok_or_else(|| ApiError::default_for(ErrorCode::HandleNotFound))?;
-        let mut event = reply("event", session.id, transaction);
-        event.insert("sender".into(), json!(h.id));
-        if self.inner.general.opaqueid_in_api {
-            if let Some(o) = &h.opaque_id {
-                event.insert("opaque_id".into(), json!(o));
-            }
-        }
-        event.insert("plugindata".into(), json!({"plugin": h.package, "data": data}));
+        let mut event = self.plugin_reply("event", session.id, transaction, &h, data);
         if let Some(j) = jsep {
             event.insert("jsep".into(), j);
         }
         session.send(Value::Object(event));
         Ok(())
+    }
+
+    /// `{janus: kind, session_id, transaction?, sender, opaque_id?, plugindata:{plugin, data}}`:
+    /// the shape of sync plugin replies and plugin events.
+    pub(super) fn plugin_reply(
+        &self,
+        kind: &str,
+        session_id: u64,
+        transaction: Option<&str>,
+        h: &Handle,
+        data: Value,
+    ) -> serde_json::Map<String, Value> {
+        let mut r = reply(kind, session_id, transaction);
+        r.insert("sender".into(), json!(h.id));
+        if self.inner.general.opaqueid_in_api {
+            if let Some(o) = &h.opaque_id {
+                r.insert("opaque_id".into(), json!(o));
+            }
+        }
+        r.insert("plugindata".into(), json!({"plugin": h.package, "data": data}));
+        r
     }
 
     /// Sends a core event about a handle (`detached`, `hangup`, `webrtcup`, ...) with

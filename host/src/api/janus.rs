@@ -277,15 +277,7 @@ impl Core {
         deferred.extend(outcome.events.into_iter().map(Deferred::Plugin));
         match outcome.reply {
             PluginReply::Ok(data @ Value::Object(_)) => {
-                let mut r = reply("success", session.id, tx);
-                r.insert("sender".into(), json!(h.id));
-                if self.inner.general.opaqueid_in_api {
-                    if let Some(o) = &h.opaque_id {
-                        r.insert("opaque_id".into(), json!(o));
-                    }
-                }
-                r.insert("plugindata".into(), json!({"plugin": h.package, "data": data}));
-                Ok(Value::Object(r))
+                Ok(Value::Object(self.plugin_reply("success", session.id, tx, h, data)))
             }
             PluginReply::Ok(_) => Err(ApiError::new(
                 ErrorCode::PluginMessage,

@@ -51,20 +51,9 @@ pub async fn serve(listener: TcpListener, core: Core, config: HttpConfig, api: A
         Api::Admin => config.admin_base_path.clone(),
     };
     let server = Arc::new(Server { core, config, api, base });
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::warn!("http accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY for {peer}: {e}");
-        }
+    super::accept_loop(listener, "http", move |stream, peer| {
         let server = server.clone();
-        tokio::spawn(async move {
+        async move {
             let service = service_fn(move |req| {
                 let server = server.clone();
                 async move { Ok::<_, Infallible>(server.route(req, peer).await) }
@@ -75,8 +64,9 @@ pub async fn serve(listener: TcpListener, core: Core, config: HttpConfig, api: A
             if let Err(e) = conn.await {
                 tracing::debug!("http connection from {peer} ended: {e}");
             }
-        });
-    }
+        }
+    })
+    .await;
 }
 
 /// The path below the base, split into segments; `None` if the path is outside the base.

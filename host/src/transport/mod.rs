@@ -20,6 +20,30 @@ pub fn to_text(value: &Value, style: JsonStyle) -> String {
     text.unwrap_or_default()
 }
 
+/// Accepts connections forever (retrying after transient errors such as running out of file
+/// descriptors) and hands each one, with `TCP_NODELAY` set, to `serve`.
+pub async fn accept_loop<F, Fut>(listener: tokio::net::TcpListener, what: &'static str, serve: F)
+where
+    F: Fn(tokio::net::TcpStream, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                // Replies are small and latency-bound: never wait for Nagle's algorithm.
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!("cannot set TCP_NODELAY for {peer}: {e}");
+                }
+                tokio::spawn(serve(stream, peer));
+            }
+            Err(e) => {
+                tracing::warn!("{what} accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 /// Binds a TCP listener and announces it on stdout as `listening: <name> <addr>`
 /// (tests and scripts read this line to learn ports chosen with port 0).
 pub async fn bind(name: &str, ip: &str, port: u16) -> anyhow::Result<tokio::net::TcpListener> {

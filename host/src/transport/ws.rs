@@ -3,7 +3,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -69,22 +68,15 @@ impl EventSink for Connection {
 
 /// Serves one WebSocket listener until the task is dropped.
 pub async fn serve(listener: TcpListener, core: Core, api: Api, style: JsonStyle) {
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::warn!("websocket accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    super::accept_loop(listener, "websocket", move |stream, peer| {
         let core = core.clone();
-        tokio::spawn(async move {
+        async move {
             if let Err(e) = connection(stream, core, api, style).await {
                 tracing::debug!("websocket from {peer} ended: {e}");
             }
-        });
-    }
+        }
+    })
+    .await;
 }
 
 /// Accepts the handshake, choosing our subprotocol when the client offers it.
@@ -105,8 +97,6 @@ fn negotiate(api: Api, req: &Request, mut resp: Response) -> Result<Response, Er
 }
 
 async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -> anyhow::Result<()> {
-    // Replies are small and latency-bound: never wait for Nagle's algorithm.
-    stream.set_nodelay(true)?;
     let limit = core.general().max_request_size;
     let config = WebSocketConfig::default().max_message_size(Some(limit)).max_frame_size(Some(limit));
     // The callback's error type is tungstenite's; it is never returned here.
