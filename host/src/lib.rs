@@ -7,4 +7,5 @@ pub mod config;
 pub mod gateway;
 pub mod logging;
 pub mod plugins;
+pub mod sdp;
 pub mod transport;

@@ -505,3 +505,42 @@ async fn compiled_plugins_are_cached_and_reused() {
     assert_eq!(fault(&mut ws, sid, hid, json!({"request": "ping"})).await["count"], 1);
     assert_eq!(cached(&cache), first, "the second start compiled again");
 }
+
+#[tokio::test]
+async fn plugins_see_client_sdp_without_ice_and_dtls() {
+    let (gw, _dir) = gateway_with_testfault("");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach_ws(&mut ws, sid, "janus.plugin.testfault").await;
+    let offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=ice-ufrag:abcd\r\n\
+        a=ice-pwd:0123456789012345678901\r\na=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\n\
+        a=sendrecv\r\na=rtpmap:111 opus/48000/2\r\na=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n";
+    let r = ws
+        .call(json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": {"request": "jsep"},
+                     "jsep": {"type": "offer", "sdp": offer}}))
+        .await;
+    let jsep = &r["plugindata"]["data"]["jsep"];
+    assert_eq!(jsep["type"], "offer", "{r}");
+    let sdp = jsep["sdp"].as_str().unwrap();
+    for gone in ["ice-ufrag", "ice-pwd", "fingerprint", "a=setup", "candidate"] {
+        assert!(!sdp.contains(gone), "{gone} reached the plugin: {sdp}");
+    }
+    assert!(sdp.contains("a=mid:0") && sdp.contains("a=rtpmap:111 opus/48000/2"), "{sdp}");
+    // Hostile SDPs stop at the core with 465.
+    for bad in ["garbage", "v=0\r\ns=-\r\n", "v=0\r\no=x\r\ns=-\r\nm=audio x RTP 0\r\n"] {
+        let r = ws
+            .call(
+                json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": {"request": "jsep"},
+                         "jsep": {"type": "offer", "sdp": bad}}),
+            )
+            .await;
+        assert_error(&r, 465);
+    }
+    let huge = format!("v=0\r\no=x\r\ns=-\r\n{}", "a=x\r\n".repeat(40_000));
+    let r = ws
+        .call(json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": {"request": "jsep"},
+                     "jsep": {"type": "offer", "sdp": huge}}))
+        .await;
+    assert_error(&r, 465);
+}

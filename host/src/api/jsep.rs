@@ -1,16 +1,12 @@
 //! First checks on a client JSEP before it reaches a plugin (464 / 465 / 456).
 //!
-//! This is the envelope check only: the JSEP must be an offer or answer whose SDP is
-//! structurally SDP (`v=0` first, every line `<letter>=<value>`). The media engine parses
-//! the SDP fully when it negotiates.
+//! The JSEP must be an offer or answer whose SDP is structurally SDP; the plugin gets it
+//! without ICE and DTLS attributes (the gateway owns the transport), as in Janus.
 
 use serde_json::Value;
 
 use super::error::{ApiError, ApiResult, ErrorCode};
 use super::fields::{self, Obj};
-
-/// Largest SDP accepted, in bytes.
-pub const MAX_SDP_LEN: usize = 128 * 1024;
 
 /// The kind of a JSEP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +22,9 @@ pub fn check(jsep: &Obj) -> ApiResult<Value> {
     kind(jsep)?;
     let sdp = fields::req_str(jsep, "sdp").map_err(|e| jsep_error(e.code, &e.reason))?;
     check_sdp(sdp)?;
-    Ok(Value::Object(jsep.clone()))
+    let mut plain = jsep.clone();
+    plain.insert("sdp".into(), Value::String(crate::sdp::strip_transport(sdp)));
+    Ok(Value::Object(plain))
 }
 
 /// The JSEP's type: 456 when missing, 464 when not `offer`/`answer`.
@@ -50,22 +48,7 @@ fn jsep_error(code: ErrorCode, reason: &str) -> ApiError {
     ApiError::new(code, format!("JSEP error: {lower}"))
 }
 
-/// 465 unless the text is structurally an SDP.
-pub fn check_sdp(sdp: &str) -> ApiResult<()> {
-    let invalid =
-        |why: &str| ApiError::new(ErrorCode::JsepInvalidSdp, format!("JSEP error: invalid SDP ({why})"));
-    if sdp.len() > MAX_SDP_LEN {
-        return Err(invalid("too large"));
-    }
-    let mut lines = sdp.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).filter(|l| !l.is_empty());
-    if lines.next() != Some("v=0") {
-        return Err(invalid("it must start with v=0"));
-    }
-    for line in lines {
-        let b = line.as_bytes();
-        if b.len() < 2 || !b[0].is_ascii_lowercase() || b[1] != b'=' {
-            return Err(invalid("malformed line"));
-        }
-    }
-    Ok(())
+/// 465 unless the text is structurally an SDP (see [`crate::sdp::check`]).
+pub fn check_sdp(sdp: &str) -> ApiResult<crate::sdp::Summary> {
+    crate::sdp::check(sdp).map_err(|e| ApiError::new(ErrorCode::JsepInvalidSdp, e.0))
 }

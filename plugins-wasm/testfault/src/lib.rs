@@ -142,6 +142,11 @@ impl TestFault {
                 Ok(ack(None))
             }
             "config" => Ok(portunus_sdk::ok(&json!({"testfault": "config", "config": self.config}))),
+            "jsep" => {
+                let jsep: Value =
+                    msg.jsep.as_deref().and_then(|j| serde_json::from_str(j).ok()).unwrap_or(Value::Null);
+                Ok(portunus_sdk::ok(&json!({"testfault": "jsep", "jsep": jsep})))
+            }
             "end" => {
                 host::end_handle(handle);
                 Ok(portunus_sdk::ok(&json!({"testfault": "end"})))
