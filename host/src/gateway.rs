@@ -1,10 +1,13 @@
 //! Wiring: the API core, its transports and plugins, started from a [`Config`] and stopped
 //! cleanly on SIGINT/SIGTERM.
 
+use crate::api::plugin::MediaEvent;
 use crate::api::{Core, CoreOptions, TransportInfo};
 use crate::config::Config;
 use crate::logging::Logging;
+use crate::media::{MediaEngine, Notice};
 use crate::plugins::{self, PluginHost};
+use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +55,14 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     let loaded = host.load_folder(&folder);
     tracing::info!("{} plugin(s) loaded from {}", loaded.len(), folder.display());
     core.set_plugins(Arc::new(plugins::Registry(host.clone())));
+    match MediaEngine::start(&config.media, &config.nat) {
+        Ok((engine, notices)) => {
+            println!("listening: media {}", engine.local);
+            core.set_media(Arc::new(engine));
+            tasks.push(tokio::spawn(relay_notices(core.clone(), notices)));
+        }
+        Err(e) => tracing::error!("media engine not started, WebRTC is unavailable: {e:#}"),
+    }
     if config.general.watch_plugins {
         tasks.push(host.spawn_watcher(Duration::from_millis(500)));
     }
@@ -82,6 +93,42 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     }
     core.destroy_all_sessions().await;
     Ok(())
+}
+
+/// Turns media notices into Janus events for the client and media events for the plugin.
+async fn relay_notices(core: Core, mut notices: tokio::sync::mpsc::UnboundedReceiver<Notice>) {
+    while let Some(n) = notices.recv().await {
+        match n {
+            Notice::WebrtcUp(h) => {
+                core.push_handle_event(h, "webrtcup", Value::Null);
+                if let Some(p) = core.plugin_of(h) {
+                    p.media_event(h, MediaEvent::WebrtcUp);
+                }
+            }
+            Notice::Media { handle, mid, video, receiving } => {
+                let kind = if video { "video" } else { "audio" };
+                core.push_handle_event(
+                    handle,
+                    "media",
+                    json!({"mid": mid, "type": kind, "receiving": receiving}),
+                );
+                if let Some(p) = core.plugin_of(handle) {
+                    p.media_event(handle, MediaEvent::Media { mid, video, receiving });
+                }
+            }
+            Notice::Hangup(h, reason, tell_plugin) => {
+                core.push_handle_event(h, "hangup", json!({"reason": reason}));
+                if let (true, Some(p)) = (tell_plugin, core.plugin_of(h)) {
+                    p.media_event(h, MediaEvent::Hangup(reason));
+                }
+            }
+            Notice::Data { handle, label, data, text } => {
+                if let Some(p) = core.plugin_of(handle) {
+                    p.incoming_data(handle, label, data, text);
+                }
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod gateway;
 pub mod logging;
+pub mod media;
 pub mod plugins;
 pub mod sdp;
 pub mod transport;

@@ -53,7 +53,8 @@ impl Conf {
             (
                 "janus.jcfg".to_owned(),
                 format!(
-                    "general: {{\n\tadmin_secret = \"janusoverlord\"\n\tdebug_level = 4\n{}\n}}\n",
+                    "general: {{\n\tadmin_secret = \"janusoverlord\"\n\tdebug_level = 4\n{}\n}}\n\
+                     nat: {{ ice_enforce_list = \"lo\" }}\n",
                     self.general
                 ),
             ),

@@ -267,12 +267,13 @@ impl Core {
             }
             "detach_handle" => {
                 if lock(&session.handles).remove(&h.id).is_some() {
-                    h.plugin.destroy_handle(h.handle_ref()).await;
+                    self.release_handle(h).await;
                     self.push_handle_event(h.handle_ref(), "detached", Value::Null);
                 }
                 Ok(self.success(env, Value::Null))
             }
             "hangup_webrtc" => {
+                self.media().hangup(h.handle_ref(), "Admin API");
                 let events = h.plugin.hangup_media(h.handle_ref()).await;
                 self.deliver_events(events);
                 Ok(self.success(env, Value::Null))

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::auth::{Auth, Credentials};
 use super::envelope::reply;
 use super::error::{ApiError, ApiResult, ErrorCode};
+use super::media::{MediaControl, NoMedia};
 use super::plugin::{HandleRef, NoPlugins, PluginRegistry};
 use super::session::{lock, ClientKey, EventSink, Handle, Owner, Session};
 use crate::config::{General, Nat};
@@ -58,6 +59,7 @@ pub(super) struct Inner {
     pub(super) sessions: Mutex<HashMap<u64, Arc<Session>>>,
     clients: Mutex<HashMap<ClientKey, usize>>,
     pub(super) plugins: RwLock<Arc<dyn PluginRegistry>>,
+    media: RwLock<Arc<dyn MediaControl>>,
     clock: Instant,
 }
 
@@ -96,6 +98,7 @@ impl Core {
             sessions: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
             plugins: RwLock::new(Arc::new(NoPlugins)),
+            media: RwLock::new(Arc::new(NoMedia)),
             clock: Instant::now(),
         };
         Self { inner: Arc::new(inner) }
@@ -104,6 +107,22 @@ impl Core {
     /// Installs the plugin registry (the wasm runtime).
     pub fn set_plugins(&self, registry: Arc<dyn PluginRegistry>) {
         *self.inner.plugins.write().unwrap_or_else(|e| e.into_inner()) = registry;
+    }
+
+    /// Installs the media engine.
+    pub fn set_media(&self, media: Arc<dyn MediaControl>) {
+        *self.inner.media.write().unwrap_or_else(|e| e.into_inner()) = media;
+    }
+
+    /// The media engine (intents go here).
+    pub fn media(&self) -> Arc<dyn MediaControl> {
+        self.inner.media.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A handle leaves: its PeerConnection and rules go, then the plugin is told.
+    pub(super) async fn release_handle(&self, h: &Handle) {
+        self.media().handle_gone(h.handle_ref());
+        h.plugin.destroy_handle(h.handle_ref()).await;
     }
 
     pub(super) fn plugins(&self) -> Arc<dyn PluginRegistry> {
@@ -202,7 +221,7 @@ impl Core {
         }
         let handles: Vec<Arc<Handle>> = lock(&session.handles).drain().map(|(_, h)| h).collect();
         for h in handles {
-            h.plugin.destroy_handle(h.handle_ref()).await;
+            self.release_handle(&h).await;
         }
         session.queue.wake_all();
         tracing::debug!(session = id, "session destroyed");
@@ -221,7 +240,7 @@ impl Core {
     pub async fn end_handle(&self, h: HandleRef) {
         let Some(session) = self.session(h.session_id) else { return };
         let Some(handle) = lock(&session.handles).remove(&h.handle_id) else { return };
-        handle.plugin.destroy_handle(h).await;
+        self.release_handle(&handle).await;
         self.push_handle_event(h, "detached", Value::Null);
     }
 
@@ -356,6 +375,11 @@ impl Core {
         }
         r.insert("plugindata".into(), json!({"plugin": h.package, "data": data}));
         r
+    }
+
+    /// The plugin of a live handle.
+    pub fn plugin_of(&self, h: HandleRef) -> Option<Arc<dyn super::plugin::Plugin>> {
+        self.session(h.session_id)?.handle(h.handle_id).map(|x| x.plugin.clone())
     }
 
     /// Sends a core event about a handle (`detached`, `hangup`, `webrtcup`, ...) with

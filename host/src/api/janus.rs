@@ -159,6 +159,7 @@ impl Core {
                 Ok(r)
             }
             ("hangup", Some(h)) => {
+                self.media().hangup(h.handle_ref(), "Janus API");
                 let events = h.plugin.hangup_media(h.handle_ref()).await;
                 deferred.extend(events.into_iter().map(Deferred::Plugin));
                 Ok(Value::Object(reply("success", sid, tx)))
@@ -235,7 +236,7 @@ impl Core {
         }
         if session.destroyed.load(Ordering::SeqCst) {
             // The session went away while the plugin was attaching.
-            plugin.destroy_handle(handle.handle_ref()).await;
+            self.release_handle(&handle).await;
             return Err(ErrorCode::SessionNotFound.into());
         }
         let mut r = reply("success", session.id, Some(&env.transaction));
@@ -250,7 +251,7 @@ impl Core {
                 format!("No such handle {} in session {}", h.id, session.id),
             ));
         }
-        h.plugin.destroy_handle(h.handle_ref()).await;
+        self.release_handle(h).await;
         Ok(Value::Object(reply("success", session.id, tx)))
     }
 
@@ -268,7 +269,11 @@ impl Core {
         };
         let jsep = match env.body.get("jsep") {
             None | Some(Value::Null) => None,
-            Some(Value::Object(j)) => Some(jsep::check(j)?),
+            Some(Value::Object(j)) => {
+                let plain = jsep::check(j)?;
+                self.remote_description(h, j)?;
+                Some(plain)
+            }
             Some(_) => return Err(ApiError::new(ErrorCode::InvalidJsonObject, "Invalid jsep object")),
         };
         let msg = PluginMessage { handle: h.handle_ref(), transaction: env.transaction.clone(), body, jsep };
@@ -294,6 +299,21 @@ impl Core {
         }
     }
 
+    /// Hands a checked client JSEP (with its ICE and DTLS lines) to the media engine; the
+    /// candidates that arrived before it follow.
+    fn remote_description(&self, h: &Handle, j: &fields::Obj) -> ApiResult<()> {
+        let offer = jsep::kind(j)? == jsep::JsepType::Offer;
+        let sdp = j.get("sdp").and_then(Value::as_str).unwrap_or_default();
+        let media = self.media();
+        media
+            .remote_description(h.handle_ref(), offer, sdp)
+            .map_err(|e| ApiError::new(ErrorCode::UnexpectedAnswer, e))?;
+        for (_, c) in lock(&h.pending_candidates).drain(..) {
+            media.trickle(h.handle_ref(), c);
+        }
+        Ok(())
+    }
+
     /// Janus checks "both" and "neither" at once and queues everything else unvalidated until
     /// the PeerConnection exists; the media engine validates candidates when it applies them.
     fn trickle(&self, env: &Envelope, h: &Handle) -> ApiResult<Value> {
@@ -309,11 +329,14 @@ impl Core {
             (None, Some(other)) => vec![other.clone()],
         };
         let now = self.now_us();
+        let media = self.media();
         let mut pending = lock(&h.pending_candidates);
         for c in candidates {
             if c.get("completed").and_then(Value::as_bool) == Some(true) {
                 h.trickle_completed.store(true, Ordering::Relaxed);
             } else if pending.len() < MAX_PENDING_CANDIDATES {
+                // Kept until the client's SDP arrives (and handed over again then).
+                media.trickle(h.handle_ref(), c.clone());
                 pending.push((now, c));
             }
         }

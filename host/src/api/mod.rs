@@ -10,6 +10,7 @@ pub mod error;
 pub mod fields;
 mod janus;
 pub mod jsep;
+pub mod media;
 pub mod plugin;
 pub mod session;
 

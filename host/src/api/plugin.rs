@@ -75,6 +75,24 @@ pub struct MessageOutcome {
     pub events: Vec<PluginEvent>,
 }
 
+/// What the media engine tells a plugin about a handle's media.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// ICE and DTLS are up.
+    WebrtcUp,
+    /// Packets started or stopped arriving on a stream.
+    Media {
+        /// The stream.
+        mid: String,
+        /// Video (or audio).
+        video: bool,
+        /// Whether packets arrive.
+        receiving: bool,
+    },
+    /// The PeerConnection is gone, with Janus's reason.
+    Hangup(String),
+}
+
 /// How a plugin answered a `message`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PluginReply {
@@ -104,6 +122,10 @@ pub trait Plugin: Send + Sync {
     fn hangup_media(&self, handle: HandleRef) -> BoxFuture<'_, Vec<PluginEvent>>;
     /// The handle is gone (`detach`, session destroyed or timed out).
     fn destroy_handle(&self, handle: HandleRef) -> BoxFuture<'_, ()>;
+    /// Something happened to the handle's media (events the plugin pushes are sent at once).
+    fn media_event(&self, handle: HandleRef, event: MediaEvent);
+    /// A data-channel message from the handle's client.
+    fn incoming_data(&self, handle: HandleRef, label: Option<String>, data: Vec<u8>, text: bool);
     /// Plugin-specific state for admin `handle_info`.
     fn query_handle(&self, handle: HandleRef) -> BoxFuture<'_, Value>;
 }

@@ -114,6 +114,67 @@ pub struct Nat {
     pub ice_lite: bool,
     /// Full trickle: our candidates are trickled instead of put in the SDP.
     pub full_trickle: bool,
+    /// `nat_1_1_mapping`: public addresses advertised instead of the local ones.
+    pub nat_1_1_mapping: Vec<String>,
+    /// `ice_enforce_list`: only these interfaces (names or address prefixes) give candidates.
+    pub ice_enforce_list: Vec<String>,
+    /// `ice_ignore_list`: interfaces (names or address prefixes) never used (default "vmnet").
+    pub ice_ignore_list: Vec<String>,
+}
+
+/// `janus.jcfg` → `media` (and `general.interface`).
+#[derive(Debug, Clone)]
+pub struct Media {
+    /// `general.interface`: the one local address to gather candidates on.
+    pub interface: Option<String>,
+    /// `ipv6`: gather IPv6 candidates too.
+    pub ipv6: bool,
+    /// `rtp_port_range`: local UDP ports to use (inclusive); any port when unset.
+    pub rtp_port_range: Option<(u16, u16)>,
+    /// `no_media_timer`: seconds without packets before `media` receiving=false.
+    pub no_media_timer: u64,
+    /// `slowlink_threshold`: lost packets per second that trigger `slowlink` (0 = off).
+    pub slowlink_threshold: u64,
+    /// `media_threads` (Portunus): threads that own peers and sockets (default: cores, max 4).
+    pub media_threads: usize,
+}
+
+impl Default for Media {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        Self {
+            interface: None,
+            ipv6: false,
+            rtp_port_range: None,
+            no_media_timer: 1,
+            slowlink_threshold: 0,
+            media_threads: cores.clamp(1, 4),
+        }
+    }
+}
+
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
+}
+
+fn port_range(
+    s: &mut Section<'_>,
+    file: &str,
+    root: &jcfg::Group,
+) -> Result<Option<(u16, u16)>, ConfigError> {
+    let Some(text) = s.non_empty("rtp_port_range")? else { return Ok(None) };
+    let parsed = text
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?)))
+        .filter(|(a, b)| *a > 0 && a <= b);
+    parsed.map(Some).ok_or_else(|| ConfigError::Value {
+        file: file.to_owned(),
+        line: root.group("media").and_then(|g| g.get("rtp_port_range")).map_or(0, |n| n.line),
+        key: "media.rtp_port_range".into(),
+        message: format!("expected \"min-max\" with 1 <= min <= max <= 65535, found \"{text}\""),
+    })
 }
 
 /// How JSON replies are formatted (`json` in the transport files).
@@ -174,6 +235,8 @@ pub struct Config {
     pub general: General,
     /// NAT settings.
     pub nat: Nat,
+    /// Media settings.
+    pub media: Media,
     /// HTTP transport.
     pub http: Http,
     /// WebSocket transport.
@@ -230,10 +293,11 @@ impl Config {
             .iter()
             .map(|(file, text)| parse_file(file, text.as_deref().unwrap_or("")))
             .collect::<Result<Vec<_>, _>>()?;
-        let (general, nat) = read_core(&texts[0].0, &parsed[0], folder.as_deref())?;
+        let (general, nat, media) = read_core(&texts[0].0, &parsed[0], folder.as_deref())?;
         Ok(Self {
             general,
             nat,
+            media,
             http: read_http(&texts[1].0, &parsed[1])?,
             ws: read_ws(&texts[2].0, &parsed[2])?,
             plugins,
@@ -270,11 +334,16 @@ fn read_plugin_files(folder: &Path) -> Result<BTreeMap<String, serde_json::Value
 const CORE_SECTIONS: [&str; 8] =
     ["general", "certificates", "media", "nat", "plugins", "transports", "loggers", "events"];
 
-fn read_core(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<(General, Nat), ConfigError> {
+fn read_core(
+    file: &str,
+    root: &jcfg::Group,
+    folder: Option<&Path>,
+) -> Result<(General, Nat, Media), ConfigError> {
     let d = General::default();
     let mut s = Section::new(file, root, "general");
     let plugins_folder = s.non_empty("wasm_plugins_folder")?.map(|p| resolve(folder, &p));
     let plugin_cache_folder = s.non_empty("plugin_cache_folder")?.map(|p| resolve(folder, &p));
+    let general_interface = s.non_empty("interface")?;
     let general = General {
         debug_level: s.int("debug_level", d.debug_level.into(), 0, 7)? as u8,
         server_name: s.non_empty("server_name")?.unwrap_or(d.server_name),
@@ -314,13 +383,32 @@ fn read_core(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<(G
     ]);
     s.finish();
     let mut n = Section::new(file, root, "nat");
-    let nat = Nat { ice_lite: n.bool("ice_lite", false)?, full_trickle: n.bool("full_trickle", false)? };
+    let nat = Nat {
+        ice_lite: n.bool("ice_lite", false)?,
+        full_trickle: n.bool("full_trickle", false)?,
+        nat_1_1_mapping: list(n.non_empty("nat_1_1_mapping")?),
+        ice_enforce_list: list(n.non_empty("ice_enforce_list")?),
+        ice_ignore_list: n
+            .non_empty("ice_ignore_list")?
+            .map_or_else(|| vec!["vmnet".to_owned()], |v| list(Some(v))),
+    };
     n.finish();
-    for name in CORE_SECTIONS.iter().filter(|n| !matches!(**n, "general" | "nat")) {
+    let dm = Media::default();
+    let mut m = Section::new(file, root, "media");
+    let media = Media {
+        interface: general_interface,
+        ipv6: m.bool("ipv6", false)?,
+        rtp_port_range: port_range(&mut m, file, root)?,
+        no_media_timer: m.int("no_media_timer", 1, 0, 3600)? as u64,
+        slowlink_threshold: m.int("slowlink_threshold", 0, 0, 1_000_000)? as u64,
+        media_threads: m.int("media_threads", dm.media_threads as i64, 1, 64)? as usize,
+    };
+    m.finish();
+    for name in CORE_SECTIONS.iter().filter(|n| !matches!(**n, "general" | "nat" | "media")) {
         Section::new(file, root, name).finish();
     }
     warn_unknown_sections(file, root, &CORE_SECTIONS);
-    Ok((general, nat))
+    Ok((general, nat, media))
 }
 
 fn resolve(folder: Option<&Path>, path: &str) -> PathBuf {

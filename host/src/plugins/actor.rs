@@ -11,11 +11,15 @@ use tokio::sync::oneshot;
 use wasmtime::component::Component;
 use wasmtime::{Engine, Store};
 
+use super::bindings::types::{MediaEvent as WitMediaEvent, MediaKind, MediaState};
 use super::bindings::types::{Message, PluginInfo as WitInfo, Reply};
 use super::bindings::{Plugin as Bindings, PluginPre};
 use super::engine::EPOCH_TICK;
 use super::state::{wit_handle, AfterCall, PluginShared, StoreState};
-use crate::api::plugin::{HandleRef, MessageOutcome, PluginEvent, PluginInfo, PluginMessage, PluginReply};
+use crate::api::plugin::{
+    HandleRef, MediaEvent as ApiMediaEvent, MessageOutcome, PluginEvent, PluginInfo, PluginMessage,
+    PluginReply,
+};
 
 /// How long an idle actor keeps polling its mailbox before it parks its thread.
 const SPIN: Duration = Duration::from_micros(50);
@@ -77,6 +81,10 @@ pub enum Job {
     Query(HandleRef, oneshot::Sender<Value>),
     /// A timer fired.
     Timer(u64),
+    /// A media event for a handle.
+    Media(HandleRef, ApiMediaEvent),
+    /// A data-channel message for a handle.
+    Data(HandleRef, Option<String>, Vec<u8>, bool),
     /// Swap in new code.
     Reload(Arc<Artifact>, oneshot::Sender<Result<Value, String>>),
 }
@@ -321,6 +329,28 @@ impl Actor {
                     Err(e) => serde_json::json!({"error": e}),
                 };
                 let _ = reply.send(r);
+            }
+            Job::Media(h, event) => {
+                let event = match event {
+                    ApiMediaEvent::WebrtcUp => WitMediaEvent::WebrtcUp,
+                    ApiMediaEvent::Media { mid, video, receiving } => WitMediaEvent::Media(MediaState {
+                        mid,
+                        kind: if video { MediaKind::Video } else { MediaKind::Audio },
+                        receiving,
+                    }),
+                    ApiMediaEvent::Hangup(reason) => WitMediaEvent::Hangup(reason),
+                };
+                if self.handles.contains(&h) {
+                    let _ = self.call(|b, s| b.call_media_event(s, wit_handle(h), &event));
+                    self.flush_events();
+                }
+            }
+            Job::Data(h, label, data, text) => {
+                if self.handles.contains(&h) {
+                    let _ = self
+                        .call(|b, s| b.call_incoming_data(s, wit_handle(h), label.as_deref(), &data, text));
+                    self.flush_events();
+                }
             }
             Job::Timer(token) => {
                 self.timers.remove(&token);

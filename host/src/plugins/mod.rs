@@ -23,8 +23,8 @@ use self::engine::PluginEngine;
 use self::limits::Limits;
 use self::state::{PluginShared, StoreState};
 use crate::api::plugin::{
-    BoxFuture, HandleRef, MessageOutcome, Plugin, PluginEvent, PluginInfo, PluginMessage, PluginRegistry,
-    PluginReply,
+    BoxFuture, HandleRef, MediaEvent, MessageOutcome, Plugin, PluginEvent, PluginInfo, PluginMessage,
+    PluginRegistry, PluginReply,
 };
 use crate::api::Core;
 
@@ -100,6 +100,15 @@ impl Plugin for PluginProxy {
 
     fn query_handle(&self, handle: HandleRef) -> BoxFuture<'_, Value> {
         self.send(|tx| Job::Query(handle, tx), Value::Null)
+    }
+
+    fn media_event(&self, handle: HandleRef, event: MediaEvent) {
+        let _ = self.mailbox.lock().unwrap_or_else(|e| e.into_inner()).send(Job::Media(handle, event));
+    }
+
+    fn incoming_data(&self, handle: HandleRef, label: Option<String>, data: Vec<u8>, text: bool) {
+        let job = Job::Data(handle, label, data, text);
+        let _ = self.mailbox.lock().unwrap_or_else(|e| e.into_inner()).send(job);
     }
 }
 

@@ -2,30 +2,18 @@
 //! and crashes; the media engine carries them out.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::api::plugin::HandleRef;
 
-/// One forwarding rule: `src`'s media (one stream, or all) goes to `dst`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
-    /// The sending handle.
-    pub src: HandleRef,
-    /// Its stream, or all.
-    pub src_mid: Option<String>,
-    /// The receiving handle.
-    pub dst: HandleRef,
-    /// The receiving stream, or the matching one.
-    pub dst_mid: Option<String>,
-    /// Simulcast substream to forward.
-    pub substream: Option<u8>,
-    /// Temporal layer to forward.
-    pub temporal: Option<u8>,
-}
+pub use crate::api::media::ForwardRule as Rule;
+
+/// Rule ids are unique in the whole gateway (the media engine's router is shared).
+static NEXT_RULE: AtomicU64 = AtomicU64::new(1);
 
 /// The rules of one plugin.
 #[derive(Debug, Default)]
 pub struct RuleTable {
-    next: u64,
     rules: BTreeMap<u64, Rule>,
 }
 
@@ -35,9 +23,9 @@ impl RuleTable {
         if self.rules.len() >= max {
             return Err(format!("too many forwarding rules (limit {max})"));
         }
-        self.next += 1;
-        self.rules.insert(self.next, rule);
-        Ok(self.next)
+        let id = NEXT_RULE.fetch_add(1, Ordering::Relaxed);
+        self.rules.insert(id, rule);
+        Ok(id)
     }
 
     /// Removes a rule; unknown ids are ignored.

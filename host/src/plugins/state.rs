@@ -12,12 +12,13 @@ use super::bindings::types::{
     self as wit, AnswerPolicy, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferedStream,
 };
 use super::limits::Limits;
-use super::rules::{Rule, RuleTable};
+use super::rules::RuleTable;
+use crate::api::media;
 use crate::api::plugin::{HandleRef as ApiHandle, PluginEvent};
 use crate::api::Core;
 
 /// What the media engine's imports answer until it exists.
-pub const NO_MEDIA: &str = "not available: media engine";
+pub const NO_MEDIA: &str = media::NO_MEDIA;
 
 /// Facts shared by every instance of one plugin (they survive reloads and crashes).
 pub struct PluginShared {
@@ -152,13 +153,12 @@ impl host::Host for StoreState {
         }
     }
 
-    fn answer(
-        &mut self,
-        _handle: HandleRef,
-        _offer: String,
-        _policy: AnswerPolicy,
-    ) -> Result<String, String> {
-        Err(NO_MEDIA.into())
+    fn answer(&mut self, handle: HandleRef, _offer: String, policy: AnswerPolicy) -> Result<String, String> {
+        // The host answers the client's own offer (with its ICE and DTLS lines), which it kept
+        // when the JSEP arrived; the plugin's copy has them stripped.
+        let policy = media::AnswerPolicy { audio: policy.audio, video: policy.video, data: policy.data };
+        let sdp = self.shared.core.media().answer(api_handle(handle), policy)?;
+        Ok(serde_json::json!({"type": "answer", "sdp": sdp}).to_string())
     }
 
     fn offer(&mut self, _handle: HandleRef, _streams: Vec<OfferedStream>) -> Result<String, String> {
@@ -182,7 +182,7 @@ impl host::Host for StoreState {
                 return Err(format!("no such handle {}", h.handle));
             }
         }
-        let rule = Rule {
+        let rule = media::ForwardRule {
             src: api_handle(src),
             src_mid,
             dst: api_handle(dst),
@@ -191,31 +191,45 @@ impl host::Host for StoreState {
             temporal: options.temporal,
         };
         let max = self.shared.limits.max_rules;
-        self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).add(rule, max)
+        let id = self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).add(rule.clone(), max)?;
+        self.shared.core.media().forward(id, rule);
+        Ok(id)
     }
 
     fn unforward(&mut self, rule: u64) {
         self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).remove(rule);
+        self.shared.core.media().unforward(rule);
     }
 
     fn set_layers(&mut self, rule: u64, substream: Option<u8>, temporal: Option<u8>) -> Result<(), String> {
         self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).set_layers(rule, substream, temporal)
     }
 
-    fn request_keyframe(&mut self, _handle: HandleRef, _mid: Option<String>) {}
+    fn request_keyframe(&mut self, handle: HandleRef, _mid: Option<String>) {
+        self.shared.core.media().request_keyframe(api_handle(handle));
+    }
 
-    fn set_bitrate_cap(&mut self, _handle: HandleRef, _bps: u32) {}
+    fn set_bitrate_cap(&mut self, handle: HandleRef, bps: u32) {
+        self.shared.core.media().set_bitrate_cap(api_handle(handle), bps);
+    }
 
-    fn set_media_enabled(&mut self, _handle: HandleRef, _kind: MediaKind, _enabled: bool) {}
+    fn set_media_enabled(&mut self, handle: HandleRef, kind: MediaKind, enabled: bool) {
+        let kind = match kind {
+            MediaKind::Audio => media::Kind::Audio,
+            MediaKind::Video => media::Kind::Video,
+            MediaKind::Data => return,
+        };
+        self.shared.core.media().set_media_enabled(api_handle(handle), kind, enabled);
+    }
 
     fn send_data(
         &mut self,
-        _handle: HandleRef,
-        _label: Option<String>,
-        _data: Vec<u8>,
-        _is_text: bool,
+        handle: HandleRef,
+        label: Option<String>,
+        data: Vec<u8>,
+        is_text: bool,
     ) -> Result<(), String> {
-        Err(NO_MEDIA.into())
+        self.shared.core.media().send_data(api_handle(handle), label, data, is_text)
     }
 
     fn mixer_create(&mut self, _sample_rate: u32) -> Result<u64, String> {

@@ -1,0 +1,105 @@
+//! The boundary between the API core (and plugins' intents) and the media engine. The core
+//! owns this trait; the media engine implements it; the gateway wires them. Until a media
+//! engine is installed every intent answers "not available".
+
+use serde_json::Value;
+
+use super::plugin::HandleRef;
+
+/// What the media engine answers when it is missing.
+pub const NO_MEDIA: &str = "not available: media engine";
+
+/// How the plugin wants a client offer answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerPolicy {
+    /// Accept audio.
+    pub audio: bool,
+    /// Accept video.
+    pub video: bool,
+    /// Accept the data channel.
+    pub data: bool,
+}
+
+/// A forwarding rule: `src`'s media goes to `dst`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardRule {
+    /// The sending handle.
+    pub src: HandleRef,
+    /// Its stream, or all.
+    pub src_mid: Option<String>,
+    /// The receiving handle.
+    pub dst: HandleRef,
+    /// The receiving stream, or the matching one.
+    pub dst_mid: Option<String>,
+    /// Simulcast substream.
+    pub substream: Option<u8>,
+    /// Temporal layer.
+    pub temporal: Option<u8>,
+}
+
+/// Audio or video, for per-kind switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Audio.
+    Audio,
+    /// Video.
+    Video,
+}
+
+/// The media engine as the core and plugins see it. Every call returns at once, except
+/// `answer`, which waits for the media thread to negotiate (microseconds).
+pub trait MediaControl: Send + Sync {
+    /// A client JSEP arrived on a handle (already checked): an offer is kept for the plugin's
+    /// `answer`; an answer completes an offer of ours (error: 469 if there was none).
+    fn remote_description(&self, handle: HandleRef, offer: bool, sdp: &str) -> Result<(), String>;
+    /// A trickled candidate (the Janus `candidate` object, or `{completed:true}`).
+    fn trickle(&self, handle: HandleRef, candidate: Value);
+    /// Hangs up the handle's PeerConnection; `reason` goes into the `hangup` event.
+    fn hangup(&self, handle: HandleRef, reason: &str);
+    /// The handle is gone: its PeerConnection and rules are dropped without events.
+    fn handle_gone(&self, handle: HandleRef);
+    /// Answers the handle's pending client offer; returns the answer SDP.
+    fn answer(&self, handle: HandleRef, policy: AnswerPolicy) -> Result<String, String>;
+    /// Starts forwarding by a rule the caller numbered.
+    fn forward(&self, id: u64, rule: ForwardRule);
+    /// Stops a rule.
+    fn unforward(&self, id: u64);
+    /// Caps what the handle's client sends (REMB), 0 = no cap.
+    fn set_bitrate_cap(&self, handle: HandleRef, bps: u32);
+    /// Asks the handle's client for a keyframe.
+    fn request_keyframe(&self, handle: HandleRef);
+    /// Turns relaying of one kind of the handle's media on or off.
+    fn set_media_enabled(&self, handle: HandleRef, kind: Kind, enabled: bool);
+    /// Sends a data-channel message to the handle's client.
+    fn send_data(
+        &self,
+        handle: HandleRef,
+        label: Option<String>,
+        data: Vec<u8>,
+        text: bool,
+    ) -> Result<(), String>;
+}
+
+/// No media engine: intents fail with [`NO_MEDIA`], notifications are ignored.
+#[derive(Debug, Default)]
+pub struct NoMedia;
+
+impl MediaControl for NoMedia {
+    fn remote_description(&self, _: HandleRef, _: bool, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+    fn trickle(&self, _: HandleRef, _: Value) {}
+    fn hangup(&self, _: HandleRef, _: &str) {}
+    fn handle_gone(&self, _: HandleRef) {}
+    fn answer(&self, _: HandleRef, _: AnswerPolicy) -> Result<String, String> {
+        Err(NO_MEDIA.into())
+    }
+    fn forward(&self, _: u64, _: ForwardRule) {}
+    fn unforward(&self, _: u64) {}
+    fn set_bitrate_cap(&self, _: HandleRef, _: u32) {}
+    fn request_keyframe(&self, _: HandleRef) {}
+    fn set_media_enabled(&self, _: HandleRef, _: Kind, _: bool) {}
+    fn send_data(&self, _: HandleRef, _: Option<String>, _: Vec<u8>, _: bool) -> Result<(), String> {
+        Err(NO_MEDIA.into())
+    }
+}

@@ -1,0 +1,220 @@
+//! The media engine: WebRTC peers (str0m in RTP mode) on a media thread that owns their UDP
+//! socket, host-owned SDP, and a router that forwards RTP by the plugins' rules.
+//!
+//! The core and plugins reach it through [`crate::api::media::MediaControl`]; it reports what
+//! happens (`webrtcup`, `media`, `hangup`, data) as [`Notice`]s on a channel the gateway wires.
+
+mod addresses;
+mod demux;
+mod peer;
+mod router;
+mod worker;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+use crate::api::media::{AnswerPolicy, ForwardRule, Kind, MediaControl};
+use crate::api::plugin::HandleRef;
+use crate::config::{Media, Nat};
+
+/// Something that happened to a handle's media.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// ICE and DTLS are up.
+    WebrtcUp(HandleRef),
+    /// Packets started or stopped arriving on a stream.
+    Media {
+        /// The handle.
+        handle: HandleRef,
+        /// The stream.
+        mid: String,
+        /// Video (or audio).
+        video: bool,
+        /// Whether packets arrive.
+        receiving: bool,
+    },
+    /// The PeerConnection is gone, with Janus's reason; the flag says whether the plugin still
+    /// has to be told (false when the core asked for the hangup and tells it itself).
+    Hangup(HandleRef, String, bool),
+    /// A data-channel message from the client.
+    Data {
+        /// The handle.
+        handle: HandleRef,
+        /// The channel's label.
+        label: Option<String>,
+        /// The bytes.
+        data: Vec<u8>,
+        /// Text (or binary).
+        text: bool,
+    },
+}
+
+type Reply<T> = std::sync::mpsc::Sender<T>;
+
+/// Work for the media thread.
+pub enum Command {
+    /// A client offer (full SDP) for a later answer.
+    RemoteOffer(HandleRef, String),
+    /// Answer the pending offer.
+    Answer(HandleRef, AnswerPolicy, Reply<Result<String, String>>),
+    /// A trickled candidate line.
+    Trickle(HandleRef, String),
+    /// Hang up with a reason.
+    Hangup(HandleRef, String),
+    /// The handle is gone.
+    Gone(HandleRef),
+    /// Add a rule.
+    Forward(u64, ForwardRule),
+    /// Remove a rule.
+    Unforward(u64),
+    /// REMB cap.
+    Bitrate(HandleRef, u32),
+    /// Ask for a keyframe.
+    Keyframe(HandleRef),
+    /// Relay a kind or not.
+    Relay(HandleRef, Kind, bool),
+    /// Send data-channel bytes.
+    Data(HandleRef, Option<String>, Vec<u8>, bool, Reply<Result<(), String>>),
+}
+
+/// The running engine: a handle to its media thread.
+pub struct MediaEngine {
+    commands: UnboundedSender<Command>,
+    /// The media socket's address.
+    pub local: SocketAddr,
+}
+
+/// How long `answer` waits for the media thread.
+const ANSWER_WAIT: Duration = Duration::from_secs(5);
+
+/// Binds the media socket on the first candidate address within `rtp_port_range`.
+fn bind(ip: std::net::IpAddr, media: &Media) -> std::io::Result<std::net::UdpSocket> {
+    let (lo, hi) = media.rtp_port_range.unwrap_or((0, 0));
+    if lo == 0 {
+        return std::net::UdpSocket::bind((ip, 0));
+    }
+    let span = u32::from(hi - lo) + 1;
+    let start = rand::random_range(0..span);
+    let mut last = None;
+    for i in 0..span {
+        let port = lo + ((start + i) % span) as u16;
+        match std::net::UdpSocket::bind((ip, port)) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("empty rtp_port_range")))
+}
+
+impl MediaEngine {
+    /// Starts the media thread; notices arrive on the returned channel.
+    pub fn start(media: &Media, nat: &Nat) -> anyhow::Result<(Self, UnboundedReceiver<Notice>)> {
+        let interfaces = addresses::system_interfaces();
+        let ips = addresses::candidate_addresses(media, nat, &interfaces);
+        let ip = *ips.first().ok_or_else(|| {
+            anyhow::anyhow!("no usable address for ICE candidates (check interface and ice_enforce_list)")
+        })?;
+        let std_socket = bind(ip, media)?;
+        std_socket.set_nonblocking(true)?;
+        let local = std_socket.local_addr()?;
+        let advertised = vec![SocketAddr::new(addresses::advertised(ip, nat), local.port())];
+        let cert = str0m::crypto::from_feature_flags()
+            .dtls_provider
+            .generate_certificate()
+            .ok_or_else(|| anyhow::anyhow!("cannot create the DTLS certificate"))?;
+        let template = peer::template(cert, nat.ice_lite);
+        let (cmd_tx, cmd_rx) = unbounded_channel();
+        let (note_tx, note_rx) = unbounded_channel();
+        let no_media = Duration::from_secs(media.no_media_timer);
+        std::thread::Builder::new().name("media".into()).spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => return tracing::error!("media thread: {e}"),
+            };
+            rt.block_on(async move {
+                let socket = match tokio::net::UdpSocket::from_std(std_socket) {
+                    Ok(s) => s,
+                    Err(e) => return tracing::error!("media socket: {e}"),
+                };
+                match worker::Worker::new(socket, advertised, template, note_tx, no_media) {
+                    Ok(w) => w.run(cmd_rx).await,
+                    Err(e) => tracing::error!("media worker: {e}"),
+                }
+            });
+        })?;
+        tracing::info!("media on {local}");
+        Ok((Self { commands: cmd_tx, local }, note_rx))
+    }
+
+    fn send(&self, c: Command) {
+        let _ = self.commands.send(c);
+    }
+
+    fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.commands.send(make(tx)).map_err(|_| "media engine stopped".to_owned())?;
+        rx.recv_timeout(ANSWER_WAIT).map_err(|_| "media engine did not answer".to_owned())
+    }
+}
+
+impl MediaControl for MediaEngine {
+    fn remote_description(&self, handle: HandleRef, offer: bool, sdp: &str) -> Result<(), String> {
+        if offer {
+            self.send(Command::RemoteOffer(handle, sdp.to_owned()));
+            Ok(())
+        } else {
+            Err("Unexpected ANSWER (did we offer?)".into())
+        }
+    }
+
+    fn trickle(&self, handle: HandleRef, candidate: Value) {
+        if let Some(c) = candidate.get("candidate").and_then(Value::as_str) {
+            self.send(Command::Trickle(handle, c.to_owned()));
+        }
+    }
+
+    fn hangup(&self, handle: HandleRef, reason: &str) {
+        self.send(Command::Hangup(handle, reason.to_owned()));
+    }
+
+    fn handle_gone(&self, handle: HandleRef) {
+        self.send(Command::Gone(handle));
+    }
+
+    fn answer(&self, handle: HandleRef, policy: AnswerPolicy) -> Result<String, String> {
+        self.ask(|tx| Command::Answer(handle, policy, tx))?
+    }
+
+    fn forward(&self, id: u64, rule: ForwardRule) {
+        self.send(Command::Forward(id, rule));
+    }
+
+    fn unforward(&self, id: u64) {
+        self.send(Command::Unforward(id));
+    }
+
+    fn set_bitrate_cap(&self, handle: HandleRef, bps: u32) {
+        self.send(Command::Bitrate(handle, bps));
+    }
+
+    fn request_keyframe(&self, handle: HandleRef) {
+        self.send(Command::Keyframe(handle));
+    }
+
+    fn set_media_enabled(&self, handle: HandleRef, kind: Kind, enabled: bool) {
+        self.send(Command::Relay(handle, kind, enabled));
+    }
+
+    fn send_data(
+        &self,
+        handle: HandleRef,
+        label: Option<String>,
+        data: Vec<u8>,
+        text: bool,
+    ) -> Result<(), String> {
+        self.ask(|tx| Command::Data(handle, label, data, text, tx))?
+    }
+}

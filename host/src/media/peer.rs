@@ -1,0 +1,301 @@
+//! One handle's PeerConnection: a str0m `Rtc` in RTP mode and what the engine tracks about it.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use str0m::media::{KeyframeRequestKind, MediaKind, Mid};
+use str0m::net::Receive;
+use str0m::rtp::Ssrc;
+use str0m::{Candidate, Event, IceCreds, Input, Output, Rtc, RtcConfig};
+
+use crate::api::media::AnswerPolicy;
+use crate::api::plugin::HandleRef;
+
+/// What one incoming stream looks like to the router.
+#[derive(Debug, Clone, Copy)]
+pub struct RxStream {
+    /// Its mid.
+    pub mid: Mid,
+    /// Audio or video.
+    pub video: bool,
+}
+
+/// Per-mid receiving state for Janus `media` events.
+#[derive(Debug, Clone, Copy)]
+pub struct Receiving {
+    /// Audio or video.
+    pub video: bool,
+    /// Last packet time.
+    pub last: Instant,
+    /// Whether `receiving: true` was reported last.
+    pub up: bool,
+}
+
+/// A PeerConnection.
+pub struct Peer {
+    /// The handle it belongs to.
+    pub handle: HandleRef,
+    /// The WebRTC state machine.
+    pub rtc: Rtc,
+    /// Our ICE ufrag (the demux key for first contact).
+    pub ufrag: String,
+    /// When `rtc` next wants `Input::Timeout`.
+    pub timeout: Instant,
+    /// ICE and DTLS are up.
+    pub connected: bool,
+    /// Incoming streams by SSRC (filled on first packet).
+    pub rx: HashMap<Ssrc, RxStream>,
+    /// Receiving state per mid.
+    pub receiving: HashMap<Mid, Receiving>,
+    /// Relay this peer's audio / video to rule destinations.
+    pub relay_audio: bool,
+    /// See `relay_audio`.
+    pub relay_video: bool,
+    /// REMB cap in bps (0: none).
+    pub bitrate_cap: u32,
+    /// When the last PLI was asked of this peer (rate limit).
+    pub last_pli: Option<Instant>,
+    /// Data channels by label.
+    pub channels: HashMap<String, str0m::channel::ChannelId>,
+    /// The client's pending offer (full SDP), for the plugin's `answer`.
+    pub remote_offer: Option<String>,
+    /// Candidates that arrived before the remote description.
+    pub early_candidates: Vec<String>,
+    /// Whether a remote description has been applied.
+    pub negotiated: bool,
+}
+
+/// Builds the `RtcConfig` every peer starts from.
+pub fn template(cert: str0m::config::DtlsCert, ice_lite: bool) -> RtcConfig {
+    RtcConfig::new()
+        .set_rtp_mode(true)
+        .set_ice_lite(ice_lite)
+        .set_dtls_cert(cert)
+        .set_stats_interval(Some(Duration::from_secs(1)))
+}
+
+fn random_token(len: usize) -> String {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..len).map(|_| CHARS[rand::random_range(0..CHARS.len())] as char).collect()
+}
+
+impl Peer {
+    /// A new peer with its own ICE credentials.
+    pub fn new(handle: HandleRef, template: &RtcConfig, now: Instant) -> Self {
+        let ufrag = random_token(8);
+        let creds = IceCreds { ufrag: ufrag.clone(), pass: random_token(24) };
+        let rtc = template.clone().set_local_ice_credentials(creds).build(now);
+        Self {
+            handle,
+            rtc,
+            ufrag,
+            timeout: now,
+            connected: false,
+            rx: HashMap::new(),
+            receiving: HashMap::new(),
+            relay_audio: true,
+            relay_video: true,
+            bitrate_cap: 0,
+            last_pli: None,
+            channels: HashMap::new(),
+            remote_offer: None,
+            early_candidates: Vec::new(),
+            negotiated: false,
+        }
+    }
+
+    /// Answers the pending client offer with our host candidates in it (half trickle).
+    pub fn answer(&mut self, policy: &AnswerPolicy, candidates: &[SocketAddr]) -> Result<String, String> {
+        let offer = self.remote_offer.take().ok_or("no pending offer from the client")?;
+        let offer = apply_policy(&offer, policy);
+        for addr in candidates {
+            let c = Candidate::host(*addr, "udp").map_err(|e| format!("bad local candidate {addr}: {e}"))?;
+            self.rtc.add_local_candidate(c);
+        }
+        let parsed =
+            str0m::change::SdpOffer::from_sdp_string(&offer).map_err(|e| format!("invalid offer: {e}"))?;
+        let answer = self.rtc.sdp_api().accept_offer(parsed).map_err(|e| format!("cannot answer: {e}"))?;
+        self.negotiated = true;
+        for c in std::mem::take(&mut self.early_candidates) {
+            self.add_remote_candidate(&c);
+        }
+        Ok(answer.to_sdp_string())
+    }
+
+    /// Adds a trickled candidate (`candidate:…`), or keeps it until negotiation.
+    pub fn add_remote_candidate(&mut self, candidate: &str) -> Option<SocketAddr> {
+        if !self.negotiated {
+            if self.early_candidates.len() < 64 {
+                self.early_candidates.push(candidate.to_owned());
+            }
+            return None;
+        }
+        let text = candidate.strip_prefix("a=").unwrap_or(candidate);
+        match Candidate::from_sdp_string(text) {
+            Ok(c) => {
+                let addr = c.addr();
+                self.rtc.add_remote_candidate(c);
+                Some(addr)
+            }
+            Err(e) => {
+                tracing::debug!(handle = self.handle.handle_id, "ignored remote candidate {text:?}: {e}");
+                None
+            }
+        }
+    }
+
+    /// Feeds a datagram; false if it is not WebRTC traffic.
+    pub fn receive(&mut self, now: Instant, source: SocketAddr, local: SocketAddr, buf: &[u8]) -> bool {
+        let Ok(recv) = Receive::new(str0m::net::Protocol::Udp, source, local, buf) else {
+            return false;
+        };
+        if let Err(e) = self.rtc.handle_input(Input::Receive(now, recv)) {
+            tracing::debug!(handle = self.handle.handle_id, "datagram refused: {e}");
+        }
+        true
+    }
+
+    /// Whether a datagram from an unknown address belongs to this peer (checks the STUN
+    /// message integrity).
+    pub fn accepts(&self, now: Instant, source: SocketAddr, local: SocketAddr, buf: &[u8]) -> bool {
+        match Receive::new(str0m::net::Protocol::Udp, source, local, buf) {
+            Ok(recv) => self.rtc.accepts(&Input::Receive(now, recv)),
+            Err(_) => false,
+        }
+    }
+
+    /// Drains the peer's output: datagrams go to `send`, events to `events`.
+    pub fn drain(
+        &mut self,
+        send: &mut dyn FnMut(SocketAddr, &[u8]),
+        events: &mut Vec<Event>,
+    ) -> Result<(), String> {
+        loop {
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => {
+                    self.timeout = t;
+                    return Ok(());
+                }
+                Ok(Output::Transmit(t)) => send(t.destination, &t.contents),
+                Ok(Output::Event(e)) => events.push(e),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+
+    /// The incoming stream of an SSRC, learnt on its first packet.
+    pub fn rx_stream(&mut self, ssrc: Ssrc) -> Option<RxStream> {
+        if let Some(s) = self.rx.get(&ssrc) {
+            return Some(*s);
+        }
+        let mid = self.rtc.direct_api().stream_rx(&ssrc)?.mid();
+        let video = self.rtc.media(mid).is_some_and(|m| m.kind() == MediaKind::Video);
+        let s = RxStream { mid, video };
+        self.rx.insert(ssrc, s);
+        Some(s)
+    }
+
+    /// Asks the client for a keyframe on every video stream, at most every 500 ms.
+    pub fn request_keyframe(&mut self, now: Instant) {
+        if self.last_pli.is_some_and(|t| now.duration_since(t) < Duration::from_millis(500)) {
+            return;
+        }
+        self.last_pli = Some(now);
+        let mids: Vec<Mid> = self.receiving.iter().filter(|(_, r)| r.video).map(|(m, _)| *m).collect();
+        let mut api = self.rtc.direct_api();
+        for mid in mids {
+            if let Some(rx) = api.stream_rx_by_mid(mid, None) {
+                rx.request_keyframe(KeyframeRequestKind::Pli);
+            }
+        }
+    }
+
+    /// Sends the REMB cap on every video stream (str0m sends one REMB per request).
+    pub fn send_remb(&mut self) {
+        if self.bitrate_cap == 0 {
+            return;
+        }
+        let cap = str0m::bwe::Bitrate::bps(u64::from(self.bitrate_cap));
+        let mids: Vec<Mid> = self.receiving.iter().filter(|(_, r)| r.video).map(|(m, _)| *m).collect();
+        let mut api = self.rtc.direct_api();
+        for mid in mids {
+            if let Some(rx) = api.stream_rx_by_mid(mid, None) {
+                rx.request_remb(cap);
+            }
+        }
+    }
+
+    /// The first mid of our negotiated media of a kind that we send on.
+    pub fn send_mid(&self, video: bool, prefer: Mid) -> Option<Mid> {
+        let kind = if video { MediaKind::Video } else { MediaKind::Audio };
+        if self.rtc.media(prefer).is_some_and(|m| m.kind() == kind) {
+            return Some(prefer);
+        }
+        self.receiving.keys().copied().find(|m| self.rtc.media(*m).is_some_and(|x| x.kind() == kind))
+    }
+}
+
+/// Applies an answer policy to an offer's text: media the plugin refuses get port 0 and leave
+/// the BUNDLE group, so the answer rejects them.
+pub fn apply_policy(offer: &str, policy: &AnswerPolicy) -> String {
+    let mut out = String::with_capacity(offer.len());
+    let mut refused: Vec<String> = Vec::new();
+    let mut in_refused = false;
+    for line in offer.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).filter(|l| !l.is_empty()) {
+        if let Some(m) = line.strip_prefix("m=") {
+            let kind = m.split(' ').next().unwrap_or("");
+            let allowed = match kind {
+                "audio" => policy.audio,
+                "video" => policy.video,
+                "application" => policy.data,
+                _ => false,
+            };
+            in_refused = !allowed;
+            if in_refused {
+                let mut parts: Vec<&str> = m.split(' ').collect();
+                if parts.len() > 1 {
+                    parts[1] = "0";
+                }
+                out.push_str("m=");
+                out.push_str(&parts.join(" "));
+                out.push_str("\r\n");
+                continue;
+            }
+        } else if let (true, Some(mid)) = (in_refused, line.strip_prefix("a=mid:")) {
+            refused.push(mid.trim().to_owned());
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    if refused.is_empty() {
+        return out;
+    }
+    out.split("\r\n")
+        .filter(|l| !l.is_empty())
+        .map(|l| match l.strip_prefix("a=group:BUNDLE ") {
+            Some(mids) => {
+                let kept: Vec<&str> = mids.split(' ').filter(|m| !refused.iter().any(|r| r == m)).collect();
+                format!("a=group:BUNDLE {}\r\n", kept.join(" "))
+            }
+            None => format!("{l}\r\n"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_rejects_refused_kinds() {
+        let offer = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+                     m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n";
+        let all = AnswerPolicy { audio: true, video: true, data: true };
+        assert_eq!(apply_policy(offer, &all), offer);
+        let no_video = apply_policy(offer, &AnswerPolicy { video: false, ..all });
+        assert!(no_video.contains("m=video 0 UDP/TLS/RTP/SAVPF 96"), "{no_video}");
+        assert!(no_video.contains("a=group:BUNDLE 0\r\n"), "{no_video}");
+        assert!(no_video.contains("m=audio 9"), "{no_video}");
+    }
+}

@@ -1,0 +1,144 @@
+//! Forwarding rules, indexed by source handle, with per-destination rewrite state. Lookups
+//! happen per packet; everything that allocates happens when a rule changes.
+
+use std::collections::HashMap;
+
+use str0m::media::{Mid, Pt};
+
+use crate::api::media::ForwardRule;
+
+/// One rule as the router uses it.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The rule id.
+    pub id: u64,
+    /// Source handle id.
+    pub src: u64,
+    /// Source stream filter.
+    pub src_mid: Option<Mid>,
+    /// Destination handle id.
+    pub dst: u64,
+    /// Destination stream, if fixed.
+    pub dst_mid: Option<Mid>,
+    /// Sequence-number offsets per destination stream: `out = in + offset` (extended numbers).
+    pub seq_offset: HashMap<Mid, u64>,
+    /// Payload type of the destination for a source payload type.
+    pub pt_map: HashMap<Pt, Pt>,
+}
+
+/// All rules of the engine.
+#[derive(Debug, Default)]
+pub struct Router {
+    by_src: HashMap<u64, Vec<Route>>,
+    src_of: HashMap<u64, u64>,
+}
+
+impl Router {
+    /// Adds (or replaces) a rule.
+    pub fn add(&mut self, id: u64, rule: &ForwardRule) {
+        self.remove(id);
+        let route = Route {
+            id,
+            src: rule.src.handle_id,
+            src_mid: rule.src_mid.as_deref().map(Mid::from),
+            dst: rule.dst.handle_id,
+            dst_mid: rule.dst_mid.as_deref().map(Mid::from),
+            seq_offset: HashMap::new(),
+            pt_map: HashMap::new(),
+        };
+        self.src_of.insert(id, route.src);
+        self.by_src.entry(route.src).or_default().push(route);
+    }
+
+    /// Removes a rule; unknown ids are ignored.
+    pub fn remove(&mut self, id: u64) {
+        let Some(src) = self.src_of.remove(&id) else { return };
+        if let Some(routes) = self.by_src.get_mut(&src) {
+            routes.retain(|r| r.id != id);
+            if routes.is_empty() {
+                self.by_src.remove(&src);
+            }
+        }
+    }
+
+    /// Removes every rule that involves a handle.
+    pub fn remove_handle(&mut self, handle: u64) {
+        let ids: Vec<u64> = self
+            .by_src
+            .values()
+            .flatten()
+            .filter(|r| r.src == handle || r.dst == handle)
+            .map(|r| r.id)
+            .collect();
+        for id in ids {
+            self.remove(id);
+        }
+    }
+
+    /// The routes from a source handle.
+    pub fn routes_of_mut(&mut self, src: u64) -> Option<&mut Vec<Route>> {
+        self.by_src.get_mut(&src)
+    }
+
+    /// Source handles whose media goes to `dst`.
+    pub fn sources_of(&self, dst: u64) -> Vec<u64> {
+        let mut v: Vec<u64> =
+            self.by_src.values().flatten().filter(|r| r.dst == dst).map(|r| r.src).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Whether a rule exists.
+    #[cfg(test)]
+    pub fn contains(&self, id: u64) -> bool {
+        self.src_of.contains_key(&id)
+    }
+}
+
+/// The first outgoing sequence number of a new destination stream is the source's number
+/// folded into the first 16-bit cycle: SRTP requires a stream to start with rollover 0.
+pub fn initial_offset(first_in: u64) -> u64 {
+    (first_in & 0xffff).wrapping_sub(first_in)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::plugin::HandleRef;
+
+    fn rule(src: u64, dst: u64) -> ForwardRule {
+        let h = |n| HandleRef { session_id: 1, handle_id: n };
+        ForwardRule {
+            src: h(src),
+            src_mid: None,
+            dst: h(dst),
+            dst_mid: None,
+            substream: None,
+            temporal: None,
+        }
+    }
+
+    #[test]
+    fn add_remove_and_handle_cleanup() {
+        let mut r = Router::default();
+        r.add(1, &rule(10, 20));
+        r.add(2, &rule(10, 30));
+        r.add(3, &rule(30, 10));
+        assert_eq!(r.routes_of_mut(10).unwrap().len(), 2);
+        assert_eq!(r.sources_of(10), vec![30]);
+        r.remove(1);
+        assert_eq!(r.routes_of_mut(10).unwrap().len(), 1);
+        r.remove_handle(30);
+        assert!(r.routes_of_mut(10).is_none() && !r.contains(3));
+    }
+
+    #[test]
+    fn offsets_start_in_the_first_cycle() {
+        for first in [5u64, 70_000, (3 << 16) + 12] {
+            let out = first.wrapping_add(initial_offset(first));
+            assert!(out < 65_536, "{first} -> {out}");
+            assert_eq!(out as u16, first as u16);
+        }
+    }
+}

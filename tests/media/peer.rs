@@ -1,0 +1,1077 @@
+//! An independent WebRTC test peer built on the `webrtc` crate (webrtc-rs 0.21, the async layer
+//! over the sans-I/O `rtc` core).
+//!
+//! It is written to be dropped into an integration-test crate as a helper module. It needs these
+//! dependencies: `webrtc = "=0.21.1"`, `rtc = { version = "=0.21.1", default-features = false }`,
+//! `tokio` (rt-multi-thread, macros, time, sync), `bytes`, `async-trait`.
+//!
+//! What it does:
+//! * loopback only: one UDP socket bound to 127.0.0.1, UDP4 only, mDNS off, no ICE servers, so
+//!   the only candidate it ever offers is a `127.0.0.1` host candidate;
+//! * sendrecv audio (opus/48000/2, PT 111) and video (VP8/90000, PT 96) transceivers fed by
+//!   `TrackLocalStaticRTP`, and optionally one data channel;
+//! * half trickle: [`Peer::create_offer`] waits for ICE gathering to complete so the SDP carries
+//!   the candidates;
+//! * [`Peer::start_media`] spawns senders that, once the connection is Connected, write RTP with recognizable payloads (a magic, a
+//!   per-peer nonce, the kind, a per-kind packet counter) at a realistic rate: audio every 20 ms,
+//!   video at 30 fps in 3 packets per frame with the marker bit on the last one; every VP8 frame
+//!   begins with a valid payload descriptor and frame tag, and key frames (the first three, one
+//!   a second, and one after every PLI/FIR) carry the VP8 start code and dimensions;
+//! * every received RTP packet is recorded per kind (count, payload markers, SSRCs, first/last
+//!   arrival), and every inbound RTCP packet is recorded by a tap interceptor (REMB, TMMBR, PLI,
+//!   FIR and a count per type);
+//! * waiting is event-driven: every change bumps a `watch` channel and the `wait_*` helpers
+//!   re-check their condition on each bump, with a deadline. No sleeps.
+
+#![allow(dead_code)]
+// Nested `if let`s on purpose: the module must also build in edition 2021 (no let chains).
+#![allow(clippy::collapsible_if)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, Instant};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::ice::network_type::NetworkType;
+use rtc::interceptor::{Interceptor, Packet as ChainPacket, Slot, StreamInfo, TaggedPacket};
+use rtc::rtcp;
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+use rtc::rtp;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RtpCodecKind,
+};
+use rtc::sansio::Protocol;
+
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::media_stream::MediaStreamTrack;
+use webrtc::peer_connection::{
+    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
+    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceGatheringState, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder,
+};
+use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+
+/// Errors are plain strings with context; tests only need to print them.
+pub type PeerResult<T> = Result<T, PeerError>;
+
+#[derive(Debug)]
+pub struct PeerError(pub String);
+
+impl fmt::Display for PeerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PeerError {}
+
+impl From<webrtc::error::Error> for PeerError {
+    fn from(e: webrtc::error::Error) -> Self {
+        PeerError(format!("webrtc: {e}"))
+    }
+}
+
+fn err<T>(msg: impl Into<String>) -> PeerResult<T> {
+    Err(PeerError(msg.into()))
+}
+
+pub const OPUS_PT: u8 = 111;
+pub const VP8_PT: u8 = 96;
+/// Every payload we send carries this, followed by the peer's nonce.
+pub const MAGIC: &[u8; 4] = b"PRTN";
+const AUDIO_TAG: u8 = b'A';
+const VIDEO_TAG: u8 = b'V';
+const VIDEO_PACKETS_PER_FRAME: u32 = 3;
+const AUDIO_PAYLOAD_LEN: usize = 80;
+const VIDEO_PAYLOAD_LEN: usize = 400;
+const VIDEO_WIDTH: u16 = 320;
+const VIDEO_HEIGHT: u16 = 240;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Audio,
+    Video,
+}
+
+impl Kind {
+    fn tag(self) -> u8 {
+        match self {
+            Kind::Audio => AUDIO_TAG,
+            Kind::Video => VIDEO_TAG,
+        }
+    }
+}
+
+/// What arrived on one kind of remote track.
+#[derive(Clone, Debug, Default)]
+pub struct RecvStats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub first_at: Option<Instant>,
+    pub last_at: Option<Instant>,
+    /// Packets whose payload carried our magic, our nonce, the right kind and a counter we sent.
+    pub valid_markers: u64,
+    /// Packets with anything else in the payload.
+    pub invalid_markers: u64,
+    /// Distinct per-kind counters seen (each one identifies a packet we sent).
+    pub counters: BTreeSet<u32>,
+    pub ssrcs: BTreeSet<u32>,
+    pub payload_types: BTreeSet<u8>,
+    pub marker_bits: u64,
+    /// VP8 packets whose frame tag said "key frame".
+    pub keyframes: u64,
+    pub first_keyframe_at: Option<Instant>,
+    /// (our counter, RTP sequence number, RTP timestamp) of the first valid packet received, to
+    /// compare with what we sent and see what the far end rewrote.
+    pub first_valid: Option<(u32, u16, u32)>,
+    /// Header extension ids seen on received packets.
+    pub extension_ids: BTreeSet<u8>,
+}
+
+/// What was sent on one kind of local track.
+#[derive(Clone, Debug, Default)]
+pub struct SendStats {
+    pub ssrc: u32,
+    pub payload_type: u8,
+    pub packets: u64,
+    pub write_errors: u64,
+    pub last_error: Option<String>,
+    pub frames: u64,
+    pub keyframes: u64,
+    /// Sequence number and timestamp of the packet with counter 0.
+    pub first_seq: u16,
+    pub first_ts: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct RembSeen {
+    pub at: Instant,
+    pub bitrate: u64,
+    pub ssrcs: Vec<u32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TmmbrSeen {
+    pub at: Instant,
+    pub bitrate: u64,
+    pub ssrc: u32,
+}
+
+/// Inbound RTCP as seen by the tap interceptor (closest to the wire).
+#[derive(Clone, Debug, Default)]
+pub struct RtcpLog {
+    /// "SR", "RR", "SDES", "BYE", "RTPFB/fmt", "PSFB/fmt", ... -> count
+    pub by_type: BTreeMap<String, u64>,
+    pub remb: Vec<RembSeen>,
+    pub tmmbr: Vec<TmmbrSeen>,
+    pub pli: u64,
+    pub fir: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct RemoteTrackInfo {
+    pub kind: Kind,
+    pub ssrcs: Vec<u32>,
+    pub mime_type: Option<String>,
+}
+
+/// A snapshot of everything the peer observed.
+#[derive(Clone, Debug, Default)]
+pub struct PeerStats {
+    pub connection_state: RTCPeerConnectionState,
+    pub connection_history: Vec<(Instant, RTCPeerConnectionState)>,
+    pub connected_at: Option<Instant>,
+    pub gathering_complete: bool,
+    pub local_candidates: Vec<String>,
+    pub remote_tracks: Vec<RemoteTrackInfo>,
+    pub audio: RecvStats,
+    pub video: RecvStats,
+    pub sent_audio: SendStats,
+    pub sent_video: SendStats,
+    pub data_open: bool,
+    pub data_closed: bool,
+    pub data_closed_at: Option<Instant>,
+    pub data_messages: Vec<(Instant, DataMessage)>,
+    pub rtcp: RtcpLog,
+}
+
+impl PeerStats {
+    pub fn recv(&self, kind: Kind) -> &RecvStats {
+        match kind {
+            Kind::Audio => &self.audio,
+            Kind::Video => &self.video,
+        }
+    }
+
+    fn recv_mut(&mut self, kind: Kind) -> &mut RecvStats {
+        match kind {
+            Kind::Audio => &mut self.audio,
+            Kind::Video => &mut self.video,
+        }
+    }
+
+    pub fn sent(&self, kind: Kind) -> &SendStats {
+        match kind {
+            Kind::Audio => &self.sent_audio,
+            Kind::Video => &self.sent_video,
+        }
+    }
+
+    fn sent_mut(&mut self, kind: Kind) -> &mut SendStats {
+        match kind {
+            Kind::Audio => &mut self.sent_audio,
+            Kind::Video => &mut self.sent_video,
+        }
+    }
+
+    /// One line, for timeout messages.
+    pub fn summary(&self) -> String {
+        format!(
+            "state={:?} audio_rx={} video_rx={} audio_tx={} video_tx={} dc_open={} dc_msgs={} rtcp={:?}",
+            self.connection_state,
+            self.audio.packets,
+            self.video.packets,
+            self.sent_audio.packets,
+            self.sent_video.packets,
+            self.data_open,
+            self.data_messages.len(),
+            self.rtcp.by_type
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DataMessage {
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+/// State shared by the handler, the tap, the reader and sender tasks and the `Peer`.
+struct Shared {
+    stats: StdMutex<PeerStats>,
+    bump: watch::Sender<u64>,
+    nonce: [u8; 4],
+    /// Highest counter handed out per kind (so a received counter can be checked against it).
+    sent_audio_counter: AtomicU32,
+    sent_video_counter: AtomicU32,
+    keyframe_requested: AtomicBool,
+}
+
+impl Shared {
+    fn update<R>(&self, f: impl FnOnce(&mut PeerStats) -> R) -> R {
+        let r = {
+            let mut st = self.stats.lock().unwrap();
+            f(&mut st)
+        };
+        self.bump.send_modify(|v| *v = v.wrapping_add(1));
+        r
+    }
+
+    /// Resolves once the connection is Connected (ICE and DTLS up), or returns false if `stop`
+    /// fires first. Media written before that would be dropped by the SRTP layer.
+    async fn connected(&self, stop: &mut watch::Receiver<bool>) -> bool {
+        let mut rx = self.bump.subscribe();
+        loop {
+            if self.stats.lock().unwrap().connection_state == RTCPeerConnectionState::Connected {
+                return true;
+            }
+            tokio::select! {
+                r = rx.changed() => if r.is_err() { return false },
+                _ = stop.changed() => return false,
+            }
+        }
+    }
+
+    fn sent_counter(&self, kind: Kind) -> &AtomicU32 {
+        match kind {
+            Kind::Audio => &self.sent_audio_counter,
+            Kind::Video => &self.sent_video_counter,
+        }
+    }
+
+    fn record_rtp(&self, kind: Kind, pkt: &rtp::Packet) {
+        let now = Instant::now();
+        let payload = &pkt.payload[..];
+        let parsed = parse_marker(payload, &self.nonce);
+        let sent_so_far = self.sent_counter(kind).load(Ordering::Acquire);
+        let keyframe = kind == Kind::Video && vp8_is_keyframe(payload);
+        self.update(|st| {
+            let r = st.recv_mut(kind);
+            r.packets += 1;
+            r.bytes += payload.len() as u64;
+            r.first_at.get_or_insert(now);
+            r.last_at = Some(now);
+            r.ssrcs.insert(pkt.header.ssrc);
+            r.payload_types.insert(pkt.header.payload_type);
+            r.extension_ids.extend(pkt.header.extensions.iter().map(|e| e.id));
+            if pkt.header.marker {
+                r.marker_bits += 1;
+            }
+            if keyframe {
+                r.keyframes += 1;
+                r.first_keyframe_at.get_or_insert(now);
+            }
+            match parsed {
+                Some((tag, counter)) if tag == kind.tag() && counter < sent_so_far => {
+                    r.valid_markers += 1;
+                    r.counters.insert(counter);
+                    r.first_valid.get_or_insert((counter, pkt.header.sequence_number, pkt.header.timestamp));
+                }
+                _ => r.invalid_markers += 1,
+            }
+        });
+    }
+
+    fn record_rtcp(&self, packets: &[Box<dyn rtcp::Packet>]) {
+        let now = Instant::now();
+        let mut keyframe_request = false;
+        self.update(|st| {
+            for p in packets {
+                let h = p.header();
+                let name = match h.packet_type as u8 {
+                    200 => "SR".to_string(),
+                    201 => "RR".to_string(),
+                    202 => "SDES".to_string(),
+                    203 => "BYE".to_string(),
+                    205 => format!("RTPFB/{}", h.count),
+                    206 => format!("PSFB/{}", h.count),
+                    207 => "XR".to_string(),
+                    other => format!("type{other}"),
+                };
+                *st.rtcp.by_type.entry(name).or_default() += 1;
+                let any = p.as_any();
+                if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
+                    st.rtcp.remb.push(RembSeen {
+                        at: now,
+                        bitrate: remb.bitrate as u64,
+                        ssrcs: remb.ssrcs.clone(),
+                    });
+                } else if any.is::<PictureLossIndication>() {
+                    st.rtcp.pli += 1;
+                    keyframe_request = true;
+                } else if any.is::<FullIntraRequest>() {
+                    st.rtcp.fir += 1;
+                    keyframe_request = true;
+                } else if h.packet_type as u8 == 205 && h.count == 3 {
+                    // TMMBR (RFC 5104 §4.2.1) is not modelled by the crate: decode the raw bytes.
+                    if let Ok(raw) = p.marshal() {
+                        for (ssrc, bitrate) in parse_tmmbr(&raw) {
+                            st.rtcp.tmmbr.push(TmmbrSeen { at: now, bitrate, ssrc });
+                        }
+                    }
+                }
+            }
+        });
+        if keyframe_request {
+            self.keyframe_requested.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// Returns (kind tag, counter) if the payload carries our magic and nonce.
+fn parse_marker(payload: &[u8], nonce: &[u8; 4]) -> Option<(u8, u32)> {
+    let window = &payload[..payload.len().min(48)];
+    let pos = window.windows(4).position(|w| w == MAGIC)?;
+    let rest = payload.get(pos + 4..pos + 4 + 4 + 1 + 4)?;
+    if &rest[..4] != nonce {
+        return None;
+    }
+    let tag = rest[4];
+    let counter = u32::from_be_bytes([rest[5], rest[6], rest[7], rest[8]]);
+    Some((tag, counter))
+}
+
+/// VP8 (RFC 7741): skip the payload descriptor; on the first packet of a frame (S=1, PID=0) the
+/// frame tag's P bit is 0 for a key frame, and a key frame has the 0x9d012a start code.
+fn vp8_is_keyframe(payload: &[u8]) -> bool {
+    if payload.is_empty() {
+        return false;
+    }
+    let b0 = payload[0];
+    let x = b0 & 0x80 != 0;
+    let s = b0 & 0x10 != 0;
+    let pid = b0 & 0x07;
+    let mut off = 1;
+    if x {
+        let Some(&ext) = payload.get(1) else {
+            return false;
+        };
+        off += 1;
+        if ext & 0x80 != 0 {
+            // I: picture id, 7 or 15 bits
+            let Some(&pid0) = payload.get(off) else {
+                return false;
+            };
+            off += if pid0 & 0x80 != 0 { 2 } else { 1 };
+        }
+        if ext & 0x40 != 0 {
+            off += 1; // L: TL0PICIDX
+        }
+        if ext & 0x30 != 0 {
+            off += 1; // T or K
+        }
+    }
+    if !s || pid != 0 {
+        return false;
+    }
+    match payload.get(off..off + 6) {
+        Some(h) => h[0] & 0x01 == 0 && h[3] == 0x9d && h[4] == 0x01 && h[5] == 0x2a,
+        None => false,
+    }
+}
+
+/// Decodes the FCI entries of a TMMBR (RTPFB, FMT 3) packet: (media SSRC, bitrate in bps).
+fn parse_tmmbr(raw: &[u8]) -> Vec<(u32, u64)> {
+    let mut out = vec![];
+    // header(4) + sender ssrc(4) + media ssrc(4, unused) + n * 8-byte FCI
+    let mut off = 12;
+    while off + 8 <= raw.len() {
+        let ssrc = u32::from_be_bytes([raw[off], raw[off + 1], raw[off + 2], raw[off + 3]]);
+        let w = u32::from_be_bytes([raw[off + 4], raw[off + 5], raw[off + 6], raw[off + 7]]);
+        let exp = (w >> 26) & 0x3f;
+        let mantissa = (w >> 9) & 0x1ffff;
+        out.push((ssrc, (mantissa as u64) << exp));
+        off += 8;
+    }
+    out
+}
+
+fn random_u64() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0),
+    );
+    h.finish()
+}
+
+fn random_ssrc() -> u32 {
+    loop {
+        let v = random_u64() as u32;
+        if v != 0 {
+            return v;
+        }
+    }
+}
+
+/// Interceptor that records every inbound RTCP packet and passes everything through unchanged.
+/// Installed at the wire-most slot so it sees RTCP before any other interceptor consumes it.
+struct RtcpTap {
+    shared: Arc<Shared>,
+    read_queue: VecDeque<TaggedPacket>,
+    write_queue: VecDeque<TaggedPacket>,
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for RtcpTap {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let ChainPacket::Rtcp(packets) = &msg.message.packet {
+            if !packets.is_empty() {
+                self.shared.record_rtcp(packets);
+            }
+        }
+        self.read_queue.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read_queue.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write_queue.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write_queue.pop_front()
+    }
+}
+
+impl Interceptor for RtcpTap {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+struct Handler {
+    shared: Arc<Shared>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        let c = &event.candidate;
+        let line = format!("{} {} {:?} {:?}", c.address, c.port, c.protocol, c.typ);
+        self.shared.update(|st| st.local_candidates.push(line));
+    }
+
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            self.shared.update(|st| st.gathering_complete = true);
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let now = Instant::now();
+        self.shared.update(|st| {
+            st.connection_state = state;
+            st.connection_history.push((now, state));
+            if state == RTCPeerConnectionState::Connected && st.connected_at.is_none() {
+                st.connected_at = Some(now);
+            }
+        });
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        // Runs on the connection's driver: record what we know and read in a separate task.
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let kind = match track.kind().await {
+                RtpCodecKind::Audio => Kind::Audio,
+                _ => Kind::Video,
+            };
+            let ssrcs = track.ssrcs().await;
+            let mime_type = match ssrcs.first() {
+                Some(ssrc) => track.codec(*ssrc).await.map(|c| c.mime_type),
+                None => None,
+            };
+            shared.update(|st| st.remote_tracks.push(RemoteTrackInfo { kind, ssrcs, mime_type }));
+            while let Some(evt) = track.poll().await {
+                match evt {
+                    TrackRemoteEvent::OnRtpPacket(pkt) => shared.record_rtp(kind, &pkt),
+                    TrackRemoteEvent::OnEnded => break,
+                    _ => {}
+                }
+            }
+        });
+    }
+}
+
+/// The test peer.
+pub struct Peer {
+    pub pc: Arc<dyn PeerConnection>,
+    shared: Arc<Shared>,
+    audio_track: Option<Arc<TrackLocalStaticRTP>>,
+    video_track: Option<Arc<TrackLocalStaticRTP>>,
+    data_channel: Option<Arc<dyn DataChannel>>,
+    tasks: StdMutex<Vec<JoinHandle<()>>>,
+    stop_tx: watch::Sender<bool>,
+}
+
+fn opus_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: "audio/opus".to_owned(),
+        clock_rate: 48000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+fn vp8_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: "video/VP8".to_owned(),
+        clock_rate: 90000,
+        channels: 0,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![],
+    }
+}
+
+fn local_track(kind: RtpCodecKind, codec: RTCRtpCodec, ssrc: u32, name: &str) -> TrackLocalStaticRTP {
+    TrackLocalStaticRTP::new(MediaStreamTrack::new(
+        "portunus-test-stream".to_owned(),
+        format!("portunus-test-{name}"),
+        format!("portunus-test-{name}"),
+        kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
+            active: true,
+            codec,
+            ..Default::default()
+        }],
+    ))
+}
+
+impl Peer {
+    /// Builds a loopback-only PeerConnection with the requested media sections.
+    pub async fn new(audio: bool, video: bool, data: bool) -> PeerResult<Peer> {
+        let mut nonce = [0u8; 4];
+        nonce.copy_from_slice(&random_u64().to_be_bytes()[..4]);
+        let (bump, _) = watch::channel(0u64);
+        let shared = Arc::new(Shared {
+            stats: StdMutex::new(PeerStats::default()),
+            bump,
+            nonce,
+            sent_audio_counter: AtomicU32::new(0),
+            sent_video_counter: AtomicU32::new(0),
+            keyframe_requested: AtomicBool::new(false),
+        });
+
+        let mut media_engine = MediaEngine::default();
+        media_engine.register_codec(
+            RTCRtpCodecParameters { rtp_codec: opus_codec(), payload_type: OPUS_PT },
+            RtpCodecKind::Audio,
+        )?;
+        media_engine.register_codec(
+            RTCRtpCodecParameters { rtp_codec: vp8_codec(), payload_type: VP8_PT },
+            RtpCodecKind::Video,
+        )?;
+        for (typ, parameter) in [("goog-remb", ""), ("ccm", "fir")] {
+            media_engine.register_feedback(
+                RTCPFeedback { typ: typ.to_owned(), parameter: parameter.to_owned() },
+                RtpCodecKind::Video,
+            );
+        }
+        // NACK generator/responder, RR/SR, TWCC receiver side, mid/rid header extensions.
+        let registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
+        let registry = registry.with(
+            Slot::from(100),
+            RtcpTap { shared: shared.clone(), read_queue: VecDeque::new(), write_queue: VecDeque::new() },
+        );
+
+        // Loopback only. The candidates come from the bound sockets, so binding exactly
+        // 127.0.0.1 is what restricts them; the rest keeps anything else from being tried.
+        let setting_engine = SettingEngineBuilder::new()
+            .with_network_types(vec![NetworkType::Udp4])
+            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+            .with_include_loopback_candidate(true)
+            .build();
+        let config = RTCConfigurationBuilder::new().with_ice_servers(vec![]).build();
+
+        let handler = Arc::new(Handler { shared: shared.clone() });
+        let pc = PeerConnectionBuilder::new()
+            .with_configuration(config)
+            .with_media_engine(media_engine)
+            .with_interceptor_registry(registry)
+            .with_setting_engine(setting_engine)
+            .with_handler(handler)
+            .with_udp_addrs(vec![SocketAddr::from(([127, 0, 0, 1], 0))])
+            .build()
+            .await?;
+        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+
+        let sendrecv = || {
+            Some(RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Sendrecv,
+                ..Default::default()
+            })
+        };
+        let mut audio_track = None;
+        if audio {
+            let ssrc = random_ssrc();
+            let t = Arc::new(local_track(RtpCodecKind::Audio, opus_codec(), ssrc, "audio"));
+            pc.add_transceiver_from_track(t.clone(), sendrecv()).await?;
+            shared.update(|st| {
+                st.sent_audio.ssrc = ssrc;
+                st.sent_audio.payload_type = OPUS_PT;
+            });
+            audio_track = Some(t);
+        }
+        let mut video_track = None;
+        if video {
+            let ssrc = random_ssrc();
+            let t = Arc::new(local_track(RtpCodecKind::Video, vp8_codec(), ssrc, "video"));
+            pc.add_transceiver_from_track(t.clone(), sendrecv()).await?;
+            shared.update(|st| {
+                st.sent_video.ssrc = ssrc;
+                st.sent_video.payload_type = VP8_PT;
+            });
+            video_track = Some(t);
+        }
+        let mut data_channel = None;
+        let mut tasks = vec![];
+        if data {
+            let dc = pc.create_data_channel("portunus-test", None).await?;
+            let shared2 = shared.clone();
+            let dc2 = dc.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(evt) = dc2.poll().await {
+                    let now = Instant::now();
+                    match evt {
+                        DataChannelEvent::OnOpen => shared2.update(|st| st.data_open = true),
+                        DataChannelEvent::OnMessage(m) => {
+                            let msg = if m.is_string {
+                                DataMessage::Text(String::from_utf8_lossy(&m.data).into_owned())
+                            } else {
+                                DataMessage::Binary(m.data.to_vec())
+                            };
+                            shared2.update(|st| st.data_messages.push((now, msg)));
+                        }
+                        DataChannelEvent::OnClose => {
+                            shared2.update(|st| {
+                                st.data_closed = true;
+                                st.data_closed_at = Some(now);
+                            });
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+            }));
+            data_channel = Some(dc);
+        }
+
+        let (stop_tx, _) = watch::channel(false);
+        Ok(Peer { pc, shared, audio_track, video_track, data_channel, tasks: StdMutex::new(tasks), stop_tx })
+    }
+
+    /// A snapshot of everything observed so far.
+    pub fn stats(&self) -> PeerStats {
+        self.shared.stats.lock().unwrap().clone()
+    }
+
+    /// Creates the offer, applies it, waits for ICE gathering to complete and returns the SDP
+    /// with the candidates in it (half trickle).
+    pub async fn create_offer(&self, timeout: Duration) -> PeerResult<String> {
+        let offer = self.pc.create_offer(None).await?;
+        self.pc.set_local_description(offer).await?;
+        self.wait_until("ICE gathering complete", timeout, |s| s.gathering_complete).await?;
+        match self.pc.local_description().await {
+            Some(desc) => Ok(desc.sdp),
+            None => err("no local description after gathering"),
+        }
+    }
+
+    pub async fn set_answer(&self, sdp: &str) -> PeerResult<()> {
+        let answer = RTCSessionDescription::answer(sdp.to_owned())?;
+        self.pc.set_remote_description(answer).await?;
+        Ok(())
+    }
+
+    /// Reads the negotiated payload type of a local track from its sender, falling back to the
+    /// one we registered.
+    async fn negotiated_pt(&self, kind: Kind, default: u8) -> u8 {
+        let mime = match kind {
+            Kind::Audio => "audio/opus",
+            Kind::Video => "video/VP8",
+        };
+        for sender in self.pc.get_senders().await {
+            if let Ok(params) = sender.get_parameters().await {
+                if let Some(c) = params
+                    .rtp_parameters
+                    .codecs
+                    .iter()
+                    .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime))
+                {
+                    return c.payload_type;
+                }
+            }
+        }
+        default
+    }
+
+    /// Starts the sender tasks (call after `set_answer`).
+    pub async fn start_media(&self) {
+        if let Some(track) = self.audio_track.clone() {
+            let pt = self.negotiated_pt(Kind::Audio, OPUS_PT).await;
+            let h = tokio::spawn(send_audio(track, self.shared.clone(), pt, self.stop_tx.subscribe()));
+            self.tasks.lock().unwrap().push(h);
+        }
+        if let Some(track) = self.video_track.clone() {
+            let pt = self.negotiated_pt(Kind::Video, VP8_PT).await;
+            let h = tokio::spawn(send_video(track, self.shared.clone(), pt, self.stop_tx.subscribe()));
+            self.tasks.lock().unwrap().push(h);
+        }
+    }
+
+    /// Waits until `cond` holds on the stats, re-checking on every change.
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        timeout: Duration,
+        cond: impl Fn(&PeerStats) -> bool,
+    ) -> PeerResult<PeerStats> {
+        let mut rx = self.shared.bump.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            {
+                let st = self.shared.stats.lock().unwrap();
+                if cond(&st) {
+                    return Ok(st.clone());
+                }
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return err(format!("peer gone while waiting for {what}")),
+                Err(_) => {
+                    let summary = self.stats().summary();
+                    return err(format!("timed out after {timeout:?} waiting for {what}: {summary}"));
+                }
+            }
+        }
+    }
+
+    pub async fn wait_connected(&self, timeout: Duration) -> PeerResult<PeerStats> {
+        self.wait_until("connection state Connected", timeout, |s| {
+            s.connection_state == RTCPeerConnectionState::Connected
+        })
+        .await
+    }
+
+    /// Waits until at least `n` packets of `kind` with valid markers have been received.
+    pub async fn wait_packets(&self, kind: Kind, n: u64, timeout: Duration) -> PeerResult<PeerStats> {
+        self.wait_until(&format!("{n} echoed {kind:?} packets"), timeout, |s| s.recv(kind).valid_markers >= n)
+            .await
+    }
+
+    pub async fn wait_data_open(&self, timeout: Duration) -> PeerResult<PeerStats> {
+        self.wait_until("data channel open", timeout, |s| s.data_open).await
+    }
+
+    pub async fn send_text(&self, text: &str) -> PeerResult<()> {
+        match &self.data_channel {
+            Some(dc) => Ok(dc.send_text(text).await?),
+            None => err("no data channel"),
+        }
+    }
+
+    pub async fn send_binary(&self, data: &[u8]) -> PeerResult<()> {
+        match &self.data_channel {
+            Some(dc) => Ok(dc.send(BytesMut::from(data)).await?),
+            None => err("no data channel"),
+        }
+    }
+
+    /// Waits for a data channel message satisfying `pred` and returns it.
+    pub async fn wait_data_message(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&DataMessage) -> bool,
+    ) -> PeerResult<DataMessage> {
+        let st = self
+            .wait_until("data channel message", timeout, |s| s.data_messages.iter().any(|(_, m)| pred(m)))
+            .await?;
+        Ok(st.data_messages.into_iter().map(|(_, m)| m).find(|m| pred(m)).expect("checked by wait_until"))
+    }
+
+    /// Closes the PeerConnection and stops the tasks.
+    pub async fn close(&self) -> PeerResult<()> {
+        let _ = self.stop_tx.send(true);
+        self.pc.close().await?;
+        for h in self.tasks.lock().unwrap().drain(..) {
+            h.abort();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.stop_tx.send(true);
+        for h in self.tasks.lock().unwrap().drain(..) {
+            h.abort();
+        }
+    }
+}
+
+/// magic | nonce | kind tag | counter (BE) | frame (BE)
+fn put_marker(buf: &mut BytesMut, nonce: &[u8; 4], kind: Kind, counter: u32, frame: u32) {
+    buf.put_slice(MAGIC);
+    buf.put_slice(nonce);
+    buf.put_u8(kind.tag());
+    buf.put_u32(counter);
+    buf.put_u32(frame);
+}
+
+fn pad_to(buf: &mut BytesMut, len: usize) {
+    let mut i = 0u8;
+    while buf.len() < len {
+        buf.put_u8(i);
+        i = i.wrapping_add(1);
+    }
+}
+
+async fn write_one(
+    track: &TrackLocalStaticRTP,
+    shared: &Shared,
+    kind: Kind,
+    header: rtp::header::Header,
+    payload: Bytes,
+) {
+    let res = track.write_rtp(rtp::Packet { header, payload }).await;
+    shared.update(|st| {
+        let s = st.sent_mut(kind);
+        match res {
+            Ok(()) => s.packets += 1,
+            Err(e) => {
+                s.write_errors += 1;
+                s.last_error = Some(e.to_string());
+            }
+        }
+    });
+}
+
+fn rtp_header(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool) -> rtp::header::Header {
+    rtp::header::Header {
+        version: 2,
+        marker,
+        payload_type: pt,
+        sequence_number: seq,
+        timestamp: ts,
+        ssrc,
+        ..Default::default()
+    }
+}
+
+async fn send_audio(
+    track: Arc<TrackLocalStaticRTP>,
+    shared: Arc<Shared>,
+    pt: u8,
+    mut stop: watch::Receiver<bool>,
+) {
+    let ssrc = shared.stats.lock().unwrap().sent_audio.ssrc;
+    let mut seq: u16 = (random_u64() & 0x7fff) as u16;
+    let mut ts: u32 = random_u64() as u32;
+    shared.update(|st| {
+        st.sent_audio.first_seq = seq;
+        st.sent_audio.first_ts = ts;
+    });
+    if !shared.connected(&mut stop).await {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut frame: u32 = 0;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let counter = shared.sent_audio_counter.load(Ordering::Acquire);
+        let mut buf = BytesMut::with_capacity(AUDIO_PAYLOAD_LEN);
+        buf.put_u8(0xfc); // opus TOC: config 31 (CELT FB 20 ms), stereo, 1 frame
+        put_marker(&mut buf, &shared.nonce, Kind::Audio, counter, frame);
+        pad_to(&mut buf, AUDIO_PAYLOAD_LEN);
+        // Publish the counter before the packet can come back.
+        shared.sent_audio_counter.store(counter + 1, Ordering::Release);
+        write_one(&track, &shared, Kind::Audio, rtp_header(pt, seq, ts, ssrc, frame == 0), buf.freeze())
+            .await;
+        seq = seq.wrapping_add(1);
+        ts = ts.wrapping_add(960);
+        frame += 1;
+    }
+}
+
+async fn send_video(
+    track: Arc<TrackLocalStaticRTP>,
+    shared: Arc<Shared>,
+    pt: u8,
+    mut stop: watch::Receiver<bool>,
+) {
+    let ssrc = shared.stats.lock().unwrap().sent_video.ssrc;
+    let mut seq: u16 = (random_u64() & 0x7fff) as u16;
+    let mut ts: u32 = random_u64() as u32;
+    shared.update(|st| {
+        st.sent_video.first_seq = seq;
+        st.sent_video.first_ts = ts;
+    });
+    if !shared.connected(&mut stop).await {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_micros(33_333));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut frame: u32 = 0;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        // Key frames: the first three (the far end may finish its DTLS handshake a moment after
+        // us and drop the very first packets), one a second, and one after every PLI/FIR.
+        let keyframe =
+            frame < 3 || frame.is_multiple_of(30) || shared.keyframe_requested.swap(false, Ordering::AcqRel);
+        for i in 0..VIDEO_PACKETS_PER_FRAME {
+            let last = i + 1 == VIDEO_PACKETS_PER_FRAME;
+            let counter = shared.sent_video_counter.load(Ordering::Acquire);
+            let mut buf = BytesMut::with_capacity(VIDEO_PAYLOAD_LEN);
+            if i == 0 {
+                // VP8 payload descriptor: X=0 R=0 N=0 S=1 PID=0
+                buf.put_u8(0x10);
+                // Frame tag: P (0 = key frame), version 0, show_frame 1, first partition size.
+                let size: u32 = 200;
+                let p = if keyframe { 0 } else { 1 };
+                buf.put_u8((p | (1 << 4) | ((size & 0x7) << 5)) as u8);
+                buf.put_u8(((size >> 3) & 0xff) as u8);
+                buf.put_u8(((size >> 11) & 0xff) as u8);
+                if keyframe {
+                    buf.put_slice(&[0x9d, 0x01, 0x2a]);
+                    buf.put_u16_le(VIDEO_WIDTH); // 14 bits width, scale 0
+                    buf.put_u16_le(VIDEO_HEIGHT);
+                }
+            } else {
+                // Continuation of the same partition: S=0.
+                buf.put_u8(0x00);
+            }
+            put_marker(&mut buf, &shared.nonce, Kind::Video, counter, frame);
+            pad_to(&mut buf, VIDEO_PAYLOAD_LEN);
+            shared.sent_video_counter.store(counter + 1, Ordering::Release);
+            write_one(&track, &shared, Kind::Video, rtp_header(pt, seq, ts, ssrc, last), buf.freeze()).await;
+            seq = seq.wrapping_add(1);
+        }
+        shared.update(|st| {
+            st.sent_video.frames += 1;
+            if keyframe {
+                st.sent_video.keyframes += 1;
+            }
+        });
+        ts = ts.wrapping_add(3000);
+        frame += 1;
+    }
+}
+
+/// The IP addresses of every `a=candidate` line (and any `c=` line) in an SDP, for checking
+/// that only loopback is offered.
+pub fn sdp_candidate_addresses(sdp: &str) -> Vec<String> {
+    let mut out = vec![];
+    for line in sdp.lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("a=candidate:") {
+            // foundation component transport priority address port typ ...
+            if let Some(addr) = rest.split_whitespace().nth(4) {
+                out.push(addr.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Parse SSRCs announced in `a=ssrc:` lines, per m= section kind.
+pub fn sdp_ssrcs(sdp: &str) -> HashMap<String, Vec<u32>> {
+    let mut out: HashMap<String, Vec<u32>> = HashMap::new();
+    let mut current = String::new();
+    for line in sdp.lines() {
+        let line = line.trim();
+        if let Some(m) = line.strip_prefix("m=") {
+            current = m.split_whitespace().next().unwrap_or("").to_owned();
+        } else if let Some(rest) = line.strip_prefix("a=ssrc:") {
+            if let Some(Ok(ssrc)) = rest.split_whitespace().next().map(|s| s.parse::<u32>()) {
+                let v = out.entry(current.clone()).or_default();
+                if !v.contains(&ssrc) {
+                    v.push(ssrc);
+                }
+            }
+        }
+    }
+    out
+}
