@@ -9,8 +9,8 @@ mod peer;
 
 use std::time::Duration;
 
-use harness::{Gateway, WsClient};
-use peer::{Kind, Peer};
+use harness::{Conf, Gateway, WsClient};
+use peer::{DataMessage, Kind, Peer};
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -60,7 +60,9 @@ async fn echotest_returns_our_audio_and_video() {
     let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.echotest"})).await;
     let hid = r["data"]["id"].as_u64().expect("attach");
 
-    let peer = Peer::new(true, true, false).await.expect("peer");
+    // Hostile datagrams on the media port first: dropped, nothing breaks.
+    hostile_datagrams(gw.addr("media")).await;
+    let peer = Peer::new(true, true, true).await.expect("peer");
     let offer = peer.create_offer(WAIT).await.expect("offer");
     let started = std::time::Instant::now();
     let ev = echotest(
@@ -88,6 +90,15 @@ async fn echotest_returns_our_audio_and_video() {
     println!("offer -> 60 echoed video packets: {:?}", started.elapsed());
     assert!(stats.video.valid_markers >= 60);
     peer.wait_packets(Kind::Audio, 50, WAIT).await.expect("echoed audio");
+
+    // Data channel echo (the EchoTest prefixes text like Janus's).
+    peer.wait_data_open(WAIT).await.expect("data channel open");
+    peer.send_text("hello").await.expect("send text");
+    let echoed = peer
+        .wait_data_message(WAIT, |m| matches!(m, DataMessage::Text(t) if t.ends_with("hello")))
+        .await
+        .expect("data echo");
+    assert_eq!(echoed, DataMessage::Text("Janus EchoTest here! You wrote: hello".into()));
 
     // {"audio": false}: audio stops coming back while video goes on.
     let ev = echotest(&mut ws, sid, hid, "a-off", json!({"audio": false}), None).await;
@@ -125,4 +136,89 @@ async fn echotest_returns_our_audio_and_video() {
     let hangup = wait_for(&mut ws, "hangup", |v| v["janus"] == "hangup").await;
     assert_eq!(hangup["reason"], "Janus API");
     peer.close().await.ok();
+}
+
+/// Garbage, truncated STUN, fake RTP and RTCP with bad lengths, oversized datagrams.
+async fn hostile_datagrams(media: std::net::SocketAddr) {
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let mut stun = vec![0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xA4, 0x42];
+    stun.extend_from_slice(&[1; 12]);
+    stun.extend_from_slice(&[0x00, 0x06, 0x00, 0x40, b'x', b':']);
+    let samples: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0xff; 3],
+        stun.clone(),
+        stun[..10].to_vec(),
+        vec![0x80, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1],
+        vec![0x81, 0xc8, 0xff, 0xff, 0, 0, 0, 1],
+        vec![0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff],
+        (0..1500u32).map(|i| (i * 7) as u8).collect(),
+    ];
+    for s in &samples {
+        let _ = sock.send_to(s, media).await;
+    }
+}
+
+/// A gateway whose plugins folder also holds the test-only plugin.
+fn gateway_with_testfault() -> Gateway {
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let dir = std::env::temp_dir().join(format!("portunus-media-plugins-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let test = std::path::Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR")).join("testfault.wasm");
+    std::fs::copy(test, dir.join("testfault.wasm")).unwrap();
+    Gateway::with(Conf::general(&format!("wasm_plugins_folder = \"{}\"", dir.display())))
+}
+
+/// Attaches testfault, negotiates through its `answer` request, and starts sending.
+async fn connect_through_testfault(ws: &mut WsClient, sid: u64, name: &str) -> (u64, Peer) {
+    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.testfault"})).await;
+    let hid = r["data"]["id"].as_u64().expect("attach");
+    let peer = Peer::new(true, true, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let tx = format!("answer-{name}");
+    let ev = echotest(
+        ws,
+        sid,
+        hid,
+        &tx,
+        json!({"request": "answer"}),
+        Some(json!({"type": "offer", "sdp": offer})),
+    )
+    .await;
+    let answer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no answer: {ev}"));
+    peer.set_answer(answer).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    (hid, peer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_forwards_one_peer_to_another() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let (ha, a) = connect_through_testfault(&mut ws, sid, "a").await;
+    let (hb, b) = connect_through_testfault(&mut ws, sid, "b").await;
+    let r = ws
+        .call(json!({"janus": "message", "session_id": sid, "handle_id": ha,
+                     "body": {"request": "forward", "to_session": sid, "to_handle": hb}}))
+        .await;
+    assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
+    let from_a = a.nonce();
+    b.wait_until("A's video and audio at B", WAIT, |s| {
+        s.video.foreign_markers.get(&from_a).copied().unwrap_or(0) >= 60
+            && s.audio.foreign_markers.get(&from_a).copied().unwrap_or(0) >= 25
+    })
+    .await
+    .expect("forwarded media");
+    // Nothing goes the other way: there is no rule from B to A.
+    let sa = a.stats();
+    assert!(
+        sa.video.foreign_markers.is_empty() && sa.audio.foreign_markers.is_empty(),
+        "{:?}",
+        sa.video.foreign_markers
+    );
+    let _ = hb;
+    a.close().await.ok();
+    b.close().await.ok();
 }

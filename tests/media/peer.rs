@@ -125,6 +125,8 @@ pub struct RecvStats {
     pub last_at: Option<Instant>,
     /// Packets whose payload carried our magic, our nonce, the right kind and a counter we sent.
     pub valid_markers: u64,
+    /// Packets that carried another test peer's marker, by that peer's nonce (forwarding).
+    pub foreign_markers: BTreeMap<[u8; 4], u64>,
     /// Packets with anything else in the payload.
     pub invalid_markers: u64,
     /// Distinct per-kind counters seen (each one identifies a packet we sent).
@@ -331,7 +333,10 @@ impl Shared {
                     r.counters.insert(counter);
                     r.first_valid.get_or_insert((counter, pkt.header.sequence_number, pkt.header.timestamp));
                 }
-                _ => r.invalid_markers += 1,
+                _ => match parse_foreign_marker(payload, &self.nonce) {
+                    Some(nonce) => *r.foreign_markers.entry(nonce).or_default() += 1,
+                    None => r.invalid_markers += 1,
+                },
             }
         });
     }
@@ -380,6 +385,14 @@ impl Shared {
             self.keyframe_requested.store(true, Ordering::Release);
         }
     }
+}
+
+/// The nonce of another test peer's marker, if the payload carries one.
+fn parse_foreign_marker(payload: &[u8], ours: &[u8; 4]) -> Option<[u8; 4]> {
+    let window = &payload[..payload.len().min(48)];
+    let pos = window.windows(4).position(|w| w == MAGIC)?;
+    let nonce: [u8; 4] = payload.get(pos + 4..pos + 8)?.try_into().ok()?;
+    (nonce != *ours).then_some(nonce)
 }
 
 /// Returns (kind tag, counter) if the payload carries our magic and nonce.
@@ -614,6 +627,11 @@ fn local_track(kind: RtpCodecKind, codec: RTCRtpCodec, ssrc: u32, name: &str) ->
 }
 
 impl Peer {
+    /// The nonce this peer puts in its payloads.
+    pub fn nonce(&self) -> [u8; 4] {
+        self.shared.nonce
+    }
+
     /// Builds a loopback-only PeerConnection with the requested media sections.
     pub async fn new(audio: bool, video: bool, data: bool) -> PeerResult<Peer> {
         let mut nonce = [0u8; 4];

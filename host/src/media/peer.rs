@@ -226,6 +226,23 @@ impl Peer {
         }
     }
 
+    /// The codec of one of this peer's payload types.
+    pub fn codec_of(&self, pt: str0m::media::Pt) -> Option<str0m::format::Codec> {
+        self.rtc.codec_config().params().iter().find(|p| p.pt() == pt).map(|p| p.spec().codec)
+    }
+
+    /// This peer's payload type for a codec on one of its streams (what it negotiated there).
+    pub fn pt_for(&self, codec: str0m::format::Codec, mid: Mid) -> Option<str0m::media::Pt> {
+        let media = self.rtc.media(mid)?;
+        let pts = media.remote_pts();
+        self.rtc
+            .codec_config()
+            .params()
+            .iter()
+            .find(|p| p.spec().codec == codec && pts.contains(&p.pt()))
+            .map(|p| p.pt())
+    }
+
     /// The first mid of our negotiated media of a kind that we send on.
     pub fn send_mid(&self, video: bool, prefer: Mid) -> Option<Mid> {
         let kind = if video { MediaKind::Video } else { MediaKind::Audio };

@@ -277,7 +277,14 @@ impl Worker {
         if !relay {
             return;
         }
+        let pt_in = pkt.header.payload_type;
         let Some(routes) = self.router.routes_of_mut(src) else { return };
+        // Payload types differ per peer: map by codec, once per rule and payload type.
+        let codec = if routes.iter().all(|r| r.pt_map.contains_key(&pt_in)) {
+            None
+        } else {
+            self.peers.get(&src).and_then(|p| p.codec_of(pt_in))
+        };
         for route in routes.iter_mut() {
             if route.src_mid.is_some_and(|m| m != stream.mid) {
                 continue;
@@ -289,7 +296,14 @@ impl Worker {
             let Some(dst_mid) = route.dst_mid.or_else(|| dst.send_mid(stream.video, stream.mid)) else {
                 continue;
             };
-            let pt = *route.pt_map.entry(pkt.header.payload_type).or_insert(pkt.header.payload_type);
+            let pt = match route.pt_map.get(&pt_in) {
+                Some(pt) => *pt,
+                None => {
+                    let Some(pt) = codec.and_then(|c| dst.pt_for(c, dst_mid)) else { continue };
+                    route.pt_map.insert(pt_in, pt);
+                    pt
+                }
+            };
             let seq_in = *pkt.seq_no;
             let offset = *route.seq_offset.entry(dst_mid).or_insert_with(|| initial_offset(seq_in));
             let mut api = dst.rtc.direct_api();

@@ -27,8 +27,8 @@
 use std::hint::black_box;
 
 use portunus_sdk::{
-    ack, event, host, json, request_of, ErrorCodes, Field, ForwardOptions, HandleRef, JsonType, Message,
-    Plugin, PluginError, PluginInfo, Reply, Value,
+    ack, event, host, json, request_of, AnswerPolicy, Direction, ErrorCodes, Field, ForwardOptions,
+    HandleRef, JsonType, Message, Plugin, PluginError, PluginInfo, Reply, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -140,6 +140,39 @@ impl TestFault {
                     portunus_sdk::warn!("async: could not push the event: {err}");
                 }
                 Ok(ack(None))
+            }
+            "answer" => {
+                // Answers the client's offer with everything accepted; the answer follows the ack.
+                let sdp = msg.parsed_jsep().map(|j| j.sdp).unwrap_or_default();
+                let policy = AnswerPolicy {
+                    audio: true,
+                    video: true,
+                    data: true,
+                    audio_codecs: Vec::new(),
+                    video_codecs: Vec::new(),
+                    simulcast: false,
+                    direction: Direction::Sendrecv,
+                };
+                match host::answer(handle, &sdp, &policy) {
+                    Ok(jsep) => {
+                        let _ = msg.push_event(&event(PACKAGE, json!({"result": "answered"})), Some(&jsep));
+                    }
+                    Err(err) => {
+                        let _ = msg.push_event(&event(PACKAGE, json!({"error": err})), None);
+                    }
+                }
+                Ok(ack(None))
+            }
+            "forward" => {
+                // Forwards this handle's media to another handle (`to_session`, `to_handle`).
+                let body = msg.body_object(&CODES)?;
+                let num = |k: &str| body.get(k).and_then(Value::as_u64).unwrap_or(0);
+                let dst = HandleRef { session: num("to_session"), handle: num("to_handle") };
+                let options = ForwardOptions { kinds: Vec::new(), substream: None, temporal: None };
+                let rule = host::forward(handle, None, dst, None, &options);
+                Ok(portunus_sdk::ok(
+                    &json!({"testfault": "forward", "rule": rule.as_ref().ok(), "error": rule.err()}),
+                ))
             }
             "config" => Ok(portunus_sdk::ok(&json!({"testfault": "config", "config": self.config}))),
             "jsep" => {
