@@ -38,7 +38,12 @@ fn main() -> std::process::ExitCode {
         config.general.debug_level = level;
     }
     logging.set_level(config.general.debug_level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.general.api_threads)
+        .thread_name("api")
+        .enable_all()
+        .build();
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("portunus: cannot start the runtime: {e}");

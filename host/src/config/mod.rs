@@ -82,6 +82,10 @@ pub struct General {
     pub plugin_cache_folder: Option<PathBuf>,
     /// Reload a plugin when its file changes (`watch_plugins`, default true).
     pub watch_plugins: bool,
+    /// Threads that run the API transports and core (`api_threads`, default 1: signaling is
+    /// light, and one thread answers with the fewest cross-core wake-ups; media and plugins have
+    /// threads of their own).
+    pub api_threads: usize,
 }
 
 impl Default for General {
@@ -103,6 +107,7 @@ impl Default for General {
             plugins_folder: None,
             plugin_cache_folder: None,
             watch_plugins: true,
+            api_threads: 1,
         }
     }
 }
@@ -366,6 +371,7 @@ fn read_core(
         plugins_folder,
         plugin_cache_folder,
         watch_plugins: s.bool("watch_plugins", d.watch_plugins)?,
+        api_threads: s.int("api_threads", d.api_threads as i64, 1, 64)? as usize,
     };
     // Janus's folders and logging switches: Portunus logs to stdout and has no
     // loadable transports, so these have no effect and need no warning.
