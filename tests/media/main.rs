@@ -87,6 +87,12 @@ async fn echotest_returns_our_audio_and_video() {
     assert_eq!(media["receiving"], true, "{media}");
     assert!(media["type"] == "audio" || media["type"] == "video", "{media}");
     let stats = peer.wait_packets(Kind::Video, 60, WAIT).await.expect("echoed video");
+    if let Some(up) = stats.connected_at {
+        println!("offer -> connected: {:?}", up.duration_since(started));
+    }
+    if let Some(first) = stats.video.first_at {
+        println!("offer -> first echoed video packet: {:?}", first.duration_since(started));
+    }
     println!("offer -> 60 echoed video packets: {:?}", started.elapsed());
     assert!(stats.video.valid_markers >= 60);
     peer.wait_packets(Kind::Audio, 50, WAIT).await.expect("echoed audio");

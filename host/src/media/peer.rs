@@ -105,9 +105,21 @@ impl Peer {
         }
     }
 
-    /// Answers the pending client offer with our host candidates in it (half trickle).
-    pub fn answer(&mut self, policy: &AnswerPolicy, candidates: &[SocketAddr]) -> Result<String, String> {
+    /// Answers the pending client offer with our host candidates in it (half trickle); also
+    /// returns the addresses of the candidates the offer carried.
+    pub fn answer(
+        &mut self,
+        policy: &AnswerPolicy,
+        candidates: &[SocketAddr],
+    ) -> Result<(String, Vec<SocketAddr>), String> {
         let offer = self.remote_offer.take().ok_or("no pending offer from the client")?;
+        let remote: Vec<SocketAddr> = offer
+            .lines()
+            .filter_map(|l| l.trim_end().strip_prefix("a="))
+            .filter(|l| l.starts_with("candidate:"))
+            .filter_map(|l| Candidate::from_sdp_string(l).ok())
+            .map(|c| c.addr())
+            .collect();
         let offer = apply_policy(&offer, policy);
         for addr in candidates {
             let c = Candidate::host(*addr, "udp").map_err(|e| format!("bad local candidate {addr}: {e}"))?;
@@ -117,10 +129,11 @@ impl Peer {
             str0m::change::SdpOffer::from_sdp_string(&offer).map_err(|e| format!("invalid offer: {e}"))?;
         let answer = self.rtc.sdp_api().accept_offer(parsed).map_err(|e| format!("cannot answer: {e}"))?;
         self.negotiated = true;
+        let mut remote = remote;
         for c in std::mem::take(&mut self.early_candidates) {
-            self.add_remote_candidate(&c);
+            remote.extend(self.add_remote_candidate(&c));
         }
-        Ok(answer.to_sdp_string())
+        Ok((answer.to_sdp_string(), remote))
     }
 
     /// Adds a trickled candidate (`candidate:…`), or keeps it until negotiation.

@@ -339,9 +339,15 @@ impl Worker {
                     }
                     None => Err("no pending offer from the client".into()),
                 };
-                if r.is_ok() {
+                let r = r.map(|(sdp, remote)| {
+                    // Full ICE: the answers to our own checks carry no USERNAME, so the
+                    // client's candidates are learnt now.
+                    for addr in remote {
+                        self.by_addr.insert(addr, id);
+                    }
                     self.dirty.push(id);
-                }
+                    sdp
+                });
                 let _ = reply.send(r);
             }
             Command::Trickle(h, candidate) => {
