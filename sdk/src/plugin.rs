@@ -100,8 +100,8 @@ pub trait Plugin: Default + Serialize + DeserializeOwned + 'static {
     ///     config: serde_json::Value,
     /// }
     /// impl Plugin for MyPlugin {
-    /// #   fn init(&mut self, _: &serde_json::Value) -> Result<PluginInfo, String> { todo!() }
-    /// #   fn handle_message(&mut self, _: Message) -> Reply { todo!() }
+    /// #   fn init(&mut self, _: &serde_json::Value) -> Result<PluginInfo, String> { Err(String::new()) }
+    /// #   fn handle_message(&mut self, _: Message) -> Reply { Reply::Ack(None) }
     ///     fn restore(&mut self, snapshot: &[u8]) -> Result<(), String> {
     ///         let mut restored: Self = restore_into(snapshot)?;
     ///         restored.config = std::mem::take(&mut self.config);

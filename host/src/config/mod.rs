@@ -497,7 +497,7 @@ fn read_ws(file: &str, root: &jcfg::Group) -> Result<Ws, ConfigError> {
     Ok(Ws { api, admin, json })
 }
 
-/// TLS listeners are not implemented: turning one on is warned about (terminate TLS in front).
+/// Portunus has no TLS listeners yet: turning one on is warned about (terminate TLS in front).
 fn warn_tls<'a>(s: &mut Section<'a>, file: &str, key: &'a str) -> Result<(), ConfigError> {
     if s.bool(key, false)? {
         tracing::warn!("{file}: {key} = true is not supported by Portunus (terminate TLS in front); ignored");
