@@ -138,23 +138,11 @@ pub struct Media {
     pub rtp_port_range: Option<(u16, u16)>,
     /// `no_media_timer`: seconds without packets before `media` receiving=false.
     pub no_media_timer: u64,
-    /// `slowlink_threshold`: lost packets per second that trigger `slowlink` (0 = off).
-    pub slowlink_threshold: u64,
-    /// `media_threads` (Portunus): threads that own peers and sockets (default: cores, max 4).
-    pub media_threads: usize,
 }
 
 impl Default for Media {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        Self {
-            interface: None,
-            ipv6: false,
-            rtp_port_range: None,
-            no_media_timer: 1,
-            slowlink_threshold: 0,
-            media_threads: cores.clamp(1, 4),
-        }
+        Self { interface: None, ipv6: false, rtp_port_range: None, no_media_timer: 1 }
     }
 }
 
@@ -399,15 +387,17 @@ fn read_core(
             .map_or_else(|| vec!["vmnet".to_owned()], |v| list(Some(v))),
     };
     n.finish();
-    let dm = Media::default();
+    if nat.full_trickle {
+        tracing::warn!(
+            "{file}: nat.full_trickle = true is not supported yet; our candidates stay in the SDP"
+        );
+    }
     let mut m = Section::new(file, root, "media");
     let media = Media {
         interface: general_interface,
         ipv6: m.bool("ipv6", false)?,
         rtp_port_range: port_range(&mut m, file, root)?,
         no_media_timer: m.int("no_media_timer", 1, 0, 3600)? as u64,
-        slowlink_threshold: m.int("slowlink_threshold", 0, 0, 1_000_000)? as u64,
-        media_threads: m.int("media_threads", dm.media_threads as i64, 1, 64)? as usize,
     };
     m.finish();
     for name in CORE_SECTIONS.iter().filter(|n| !matches!(**n, "general" | "nat" | "media")) {

@@ -64,6 +64,8 @@ pub struct Peer {
     pub early_candidates: Vec<String>,
     /// Whether a remote description has been applied.
     pub negotiated: bool,
+    /// Accepted audio/video media of the last negotiation: (mid, video).
+    pub media: Vec<(Mid, bool)>,
 }
 
 /// Builds the `RtcConfig` every peer starts from.
@@ -102,6 +104,7 @@ impl Peer {
             remote_offer: None,
             early_candidates: Vec::new(),
             negotiated: false,
+            media: Vec::new(),
         }
     }
 
@@ -121,6 +124,22 @@ impl Peer {
             .map(|c| c.addr())
             .collect();
         let offer = apply_policy(&offer, policy);
+        self.media = crate::sdp::check(&offer)
+            .map(|s| {
+                s.media
+                    .iter()
+                    .filter(|m| m.port != 0)
+                    .filter_map(|m| {
+                        let video = match m.kind {
+                            crate::sdp::MediaKind::Audio => false,
+                            crate::sdp::MediaKind::Video => true,
+                            _ => return None,
+                        };
+                        Some((Mid::from(m.mid.as_deref()?), video))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         for addr in candidates {
             let c = Candidate::host(*addr, "udp").map_err(|e| format!("bad local candidate {addr}: {e}"))?;
             self.rtc.add_local_candidate(c);
@@ -256,13 +275,13 @@ impl Peer {
             .map(|p| p.pt())
     }
 
-    /// The first mid of our negotiated media of a kind that we send on.
+    /// The stream to send media of a kind on: `prefer` when it has that kind, else the first
+    /// negotiated one (a receive-only client has no incoming streams to look at).
     pub fn send_mid(&self, video: bool, prefer: Mid) -> Option<Mid> {
-        let kind = if video { MediaKind::Video } else { MediaKind::Audio };
-        if self.rtc.media(prefer).is_some_and(|m| m.kind() == kind) {
+        if self.media.iter().any(|(m, v)| *m == prefer && *v == video) {
             return Some(prefer);
         }
-        self.receiving.keys().copied().find(|m| self.rtc.media(*m).is_some_and(|x| x.kind() == kind))
+        self.media.iter().find(|(_, v)| *v == video).map(|(m, _)| *m)
     }
 }
 

@@ -37,6 +37,8 @@ pub struct Worker {
     no_media_timer: Duration,
     events: Vec<Event>,
     dirty: Vec<u64>,
+    /// Reused id buffer, so neither a flush nor a timer wake-up allocates.
+    scratch: Vec<u64>,
     last_remb: Instant,
 }
 
@@ -63,6 +65,7 @@ impl Worker {
             no_media_timer,
             events: Vec::new(),
             dirty: Vec::new(),
+            scratch: Vec::new(),
             last_remb: Instant::now(),
         })
     }
@@ -132,8 +135,10 @@ impl Worker {
 
     fn timeouts(&mut self) {
         let now = Instant::now();
-        let due: Vec<u64> = self.peers.iter().filter(|(_, p)| p.timeout <= now).map(|(id, _)| *id).collect();
-        for id in due {
+        let mut due = std::mem::take(&mut self.scratch);
+        due.clear();
+        due.extend(self.peers.iter().filter(|(_, p)| p.timeout <= now).map(|(id, _)| *id));
+        for &id in &due {
             if let Some(p) = self.peers.get_mut(&id) {
                 let r = catch_unwind(AssertUnwindSafe(|| p.rtc.handle_input(str0m::Input::Timeout(now))));
                 match r {
@@ -143,6 +148,7 @@ impl Worker {
                 }
             }
         }
+        self.scratch = due;
     }
 
     fn housekeeping(&mut self) {
@@ -179,12 +185,15 @@ impl Worker {
         let mut rounds = 0;
         while !self.dirty.is_empty() && rounds < 8 {
             rounds += 1;
-            let mut ids = std::mem::take(&mut self.dirty);
+            // Swap the two buffers: draining may mark more peers dirty.
+            let mut ids = std::mem::replace(&mut self.dirty, std::mem::take(&mut self.scratch));
             ids.sort_unstable();
             ids.dedup();
-            for id in ids {
+            for &id in &ids {
                 self.drain_peer(id);
             }
+            ids.clear();
+            self.scratch = ids;
         }
     }
 
