@@ -66,7 +66,25 @@ pub struct Peer {
     pub negotiated: bool,
     /// Accepted audio/video media of the last negotiation: (mid, video).
     pub media: Vec<(Mid, bool)>,
+    /// The client's candidates, held back from ICE until its first check reaches us (or
+    /// `held_until` passes): a check of ours that arrives before the client has applied our
+    /// answer is dropped there and only retried 250 ms later, while one sent in reply to the
+    /// client's own check lets it nominate at once.
+    held: Vec<Candidate>,
+    /// When the held candidates go to ICE anyway.
+    held_until: Option<Instant>,
 }
+
+/// At most this many remote candidates are kept per negotiation.
+const MAX_HELD: usize = 64;
+
+/// Whether a datagram is a STUN Binding request (RFC 5389 header: type 0x0001, magic cookie).
+fn is_binding_request(buf: &[u8]) -> bool {
+    buf.len() >= 20 && buf[0..2] == [0, 1] && buf[4..8] == [0x21, 0x12, 0xa4, 0x42]
+}
+
+/// How long the client's candidates wait for its first connectivity check.
+const HOLD_CANDIDATES: Duration = Duration::from_millis(100);
 
 /// Builds the `RtcConfig` every peer starts from.
 pub fn template(cert: str0m::config::DtlsCert, ice_lite: bool) -> RtcConfig {
@@ -105,6 +123,8 @@ impl Peer {
             early_candidates: Vec::new(),
             negotiated: false,
             media: Vec::new(),
+            held: Vec::new(),
+            held_until: None,
         }
     }
 
@@ -112,17 +132,27 @@ impl Peer {
     /// returns the addresses of the candidates the offer carried.
     pub fn answer(
         &mut self,
+        now: Instant,
         policy: &AnswerPolicy,
         candidates: &[SocketAddr],
     ) -> Result<(String, Vec<SocketAddr>), String> {
         let offer = self.remote_offer.take().ok_or("no pending offer from the client")?;
-        let remote: Vec<SocketAddr> = offer
+        let mut remote = Vec::new();
+        let offer: String = offer
             .lines()
-            .filter_map(|l| l.trim_end().strip_prefix("a="))
-            .filter(|l| l.starts_with("candidate:"))
-            .filter_map(|l| Candidate::from_sdp_string(l).ok())
-            .map(|c| c.addr())
+            .filter(|l| match l.trim_end().strip_prefix("a=candidate:") {
+                Some(c) => {
+                    if let Ok(c) = Candidate::from_sdp_string(&format!("candidate:{c}")) {
+                        remote.push(c.addr());
+                        self.hold(c);
+                    }
+                    false
+                }
+                None => true,
+            })
+            .flat_map(|l| [l, "\r\n"])
             .collect();
+        self.held_until = Some(now + HOLD_CANDIDATES);
         let offer = apply_policy(&offer, policy);
         self.media = crate::sdp::check(&offer)
             .map(|s| {
@@ -148,7 +178,6 @@ impl Peer {
             str0m::change::SdpOffer::from_sdp_string(&offer).map_err(|e| format!("invalid offer: {e}"))?;
         let answer = self.rtc.sdp_api().accept_offer(parsed).map_err(|e| format!("cannot answer: {e}"))?;
         self.negotiated = true;
-        let mut remote = remote;
         for c in std::mem::take(&mut self.early_candidates) {
             remote.extend(self.add_remote_candidate(&c));
         }
@@ -158,7 +187,7 @@ impl Peer {
     /// Adds a trickled candidate (`candidate:…`), or keeps it until negotiation.
     pub fn add_remote_candidate(&mut self, candidate: &str) -> Option<SocketAddr> {
         if !self.negotiated {
-            if self.early_candidates.len() < 64 {
+            if self.early_candidates.len() < MAX_HELD {
                 self.early_candidates.push(candidate.to_owned());
             }
             return None;
@@ -167,7 +196,11 @@ impl Peer {
         match Candidate::from_sdp_string(text) {
             Ok(c) => {
                 let addr = c.addr();
-                self.rtc.add_remote_candidate(c);
+                if self.held_until.is_some() {
+                    self.hold(c);
+                } else {
+                    self.rtc.add_remote_candidate(c);
+                }
                 Some(addr)
             }
             Err(e) => {
@@ -177,15 +210,41 @@ impl Peer {
         }
     }
 
+    fn hold(&mut self, c: Candidate) {
+        if self.held.len() < MAX_HELD {
+            self.held.push(c);
+        }
+    }
+
+    /// Hands the held candidates to ICE.
+    fn release_candidates(&mut self) {
+        self.held_until = None;
+        for c in self.held.drain(..) {
+            self.rtc.add_remote_candidate(c);
+        }
+    }
+
     /// Feeds a datagram; false if it is not WebRTC traffic.
     pub fn receive(&mut self, now: Instant, source: SocketAddr, local: SocketAddr, buf: &[u8]) -> bool {
         let Ok(recv) = Receive::new(str0m::net::Protocol::Udp, source, local, buf) else {
             return false;
         };
+        let first_check = self.held_until.is_some() && is_binding_request(buf);
         if let Err(e) = self.rtc.handle_input(Input::Receive(now, recv)) {
             tracing::debug!(handle = self.handle.handle_id, "datagram refused: {e}");
         }
+        if first_check {
+            self.release_candidates();
+        }
         true
+    }
+
+    /// Time has come: runs the `Rtc`'s timers (and releases held candidates when their wait is over).
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), str0m::RtcError> {
+        if self.held_until.is_some_and(|t| t <= now) {
+            self.release_candidates();
+        }
+        self.rtc.handle_input(Input::Timeout(now))
     }
 
     /// Whether a datagram from an unknown address belongs to this peer (checks the STUN
@@ -206,7 +265,7 @@ impl Peer {
         loop {
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => {
-                    self.timeout = t;
+                    self.timeout = self.held_until.map_or(t, |h| h.min(t));
                     return Ok(());
                 }
                 Ok(Output::Transmit(t)) => send(t.destination, &t.contents),
@@ -353,5 +412,20 @@ mod tests {
         assert!(no_video.contains("m=video 0 UDP/TLS/RTP/SAVPF 96"), "{no_video}");
         assert!(no_video.contains("a=group:BUNDLE 0\r\n"), "{no_video}");
         assert!(no_video.contains("m=audio 9"), "{no_video}");
+    }
+
+    #[test]
+    fn binding_requests_are_recognised() {
+        let mut req = [0u8; 20];
+        req[1] = 1;
+        req[4..8].copy_from_slice(&[0x21, 0x12, 0xa4, 0x42]);
+        assert!(is_binding_request(&req));
+        let mut success = req;
+        success[0] = 1;
+        assert!(!is_binding_request(&success), "a success response is not a request");
+        assert!(!is_binding_request(&req[..19]), "truncated");
+        let mut no_cookie = req;
+        no_cookie[4] = 0;
+        assert!(!is_binding_request(&no_cookie));
     }
 }

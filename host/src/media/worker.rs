@@ -140,7 +140,7 @@ impl Worker {
         due.extend(self.peers.iter().filter(|(_, p)| p.timeout <= now).map(|(id, _)| *id));
         for &id in &due {
             if let Some(p) = self.peers.get_mut(&id) {
-                let r = catch_unwind(AssertUnwindSafe(|| p.rtc.handle_input(str0m::Input::Timeout(now))));
+                let r = catch_unwind(AssertUnwindSafe(|| p.handle_timeout(now)));
                 match r {
                     Ok(Ok(())) => self.dirty.push(id),
                     Ok(Err(e)) => tracing::debug!(handle = id, "timeout handling: {e}"),
@@ -343,7 +343,7 @@ impl Worker {
                 let id = h.handle_id;
                 let r = match self.peers.get_mut(&id) {
                     Some(p) => {
-                        let r = catch_unwind(AssertUnwindSafe(|| p.answer(&policy, &advertised)));
+                        let r = catch_unwind(AssertUnwindSafe(|| p.answer(now, &policy, &advertised)));
                         r.unwrap_or_else(|_| Err("the WebRTC stack failed".into()))
                     }
                     None => Err("no pending offer from the client".into()),
