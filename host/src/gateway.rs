@@ -18,6 +18,7 @@ fn default_cache_dir() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
     Some(base.join("portunus").join("cwasm"))
 }
+use crate::transport::demo::Demo;
 use crate::transport::{self, http, ws};
 
 fn transports(config: &Config) -> Vec<TransportInfo> {
@@ -66,23 +67,31 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     if config.general.watch_plugins {
         tasks.push(host.spawn_watcher(Duration::from_millis(500)));
     }
-    let h = &config.http;
-    if h.api.enabled {
-        let l = transport::bind("http", &h.api.ip, h.api.port).await?;
-        tasks.push(tokio::spawn(http::serve(l, core.clone(), h.clone(), http::Api::Janus)));
-    }
-    if h.admin.enabled {
-        let l = transport::bind("admin-http", &h.admin.ip, h.admin.port).await?;
-        tasks.push(tokio::spawn(http::serve(l, core.clone(), h.clone(), http::Api::Admin)));
-    }
     let w = &config.ws;
+    // The WebSocket listener comes first: the demo pages on the HTTP one name its port.
+    let mut ws_port = None;
     if w.api.enabled {
         let l = transport::bind("ws", &w.api.ip, w.api.port).await?;
+        ws_port = Some(l.local_addr()?.port());
         tasks.push(tokio::spawn(ws::serve(l, core.clone(), ws::Api::Janus, w.json)));
     }
     if w.admin.enabled {
         let l = transport::bind("admin-ws", &w.admin.ip, w.admin.port).await?;
         tasks.push(tokio::spawn(ws::serve(l, core.clone(), ws::Api::Admin, w.json)));
+    }
+    let h = &config.http;
+    if h.api.enabled {
+        let l = transport::bind("http", &h.api.ip, h.api.port).await?;
+        let demo =
+            h.demo.then(|| Demo { ws_port, base_path: h.base_path.clone(), assets: h.demo_assets.clone() });
+        if demo.is_some() {
+            tracing::info!("demo pages at http://{}/demo/", l.local_addr()?);
+        }
+        tasks.push(tokio::spawn(http::serve(l, core.clone(), h.clone(), http::Api::Janus, demo)));
+    }
+    if h.admin.enabled {
+        let l = transport::bind("admin-http", &h.admin.ip, h.admin.port).await?;
+        tasks.push(tokio::spawn(http::serve(l, core.clone(), h.clone(), http::Api::Admin, None)));
     }
     println!("ready");
     tracing::info!("Portunus {} ready", env!("CARGO_PKG_VERSION"));

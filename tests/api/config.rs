@@ -78,12 +78,7 @@ fn with_core(core: &str) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn janus_style_folder_loads_and_applies() {
-    let gw = Gateway::with(Conf {
-        general: String::new(),
-        cors: String::new(),
-        admin: false,
-        extra: with_core(JANUS_STYLE_CORE),
-    });
+    let gw = Gateway::with(Conf { admin: false, extra: with_core(JANUS_STYLE_CORE), ..Conf::default() });
     let info = gw.http().get("/info").await.json();
     assert_eq!(info["server-name"], "MyJanusInstance");
     assert_eq!(info["session-timeout"], 45);
@@ -161,7 +156,7 @@ async fn debian_janus_samples_load() {
     assert!(files.iter().any(|(n, _)| n == "janus.jcfg"));
     let transports = with_core("");
     files.extend(transports.into_iter().skip(1));
-    let gw = Gateway::with(Conf { general: String::new(), cors: String::new(), admin: false, extra: files });
+    let gw = Gateway::with(Conf { admin: false, extra: files, ..Conf::default() });
     let info = gw.http().get("/info").await.json();
     assert_eq!(info["janus"], "server_info");
     assert_eq!(info["session-timeout"], 60);

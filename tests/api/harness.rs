@@ -29,6 +29,8 @@ pub struct Conf {
     pub general: String,
     /// Extra lines for `janus.transport.http.jcfg`'s `cors` section.
     pub cors: String,
+    /// Extra lines for `janus.transport.http.jcfg`'s `general` section.
+    pub http: String,
     /// Whether the admin API is on (HTTP and WS).
     pub admin: bool,
     /// More files to write, by name.
@@ -37,7 +39,13 @@ pub struct Conf {
 
 impl Default for Conf {
     fn default() -> Self {
-        Self { general: String::new(), cors: String::new(), admin: true, extra: Vec::new() }
+        Self {
+            general: String::new(),
+            cors: String::new(),
+            http: String::new(),
+            admin: true,
+            extra: Vec::new(),
+        }
     }
 }
 
@@ -61,10 +69,10 @@ impl Conf {
             (
                 "janus.transport.http.jcfg".to_owned(),
                 format!(
-                    "general: {{ http = true; port = 0; ip = \"127.0.0.1\"; base_path = \"/janus\" }}\n\
+                    "general: {{ http = true; port = 0; ip = \"127.0.0.1\"; base_path = \"/janus\"\n{}\n}}\n\
                      admin: {{ admin_http = {admin}; admin_port = 0; admin_ip = \"127.0.0.1\" }}\n\
                      cors: {{\n{}\n}}\n",
-                    self.cors
+                    self.http, self.cors
                 ),
             ),
             (

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, Conf, Gateway};
+use crate::harness::{assert_error, Conf, Gateway, HttpClient};
 
 #[tokio::test]
 async fn info_and_ping_over_get_and_post() {
@@ -283,4 +283,41 @@ async fn long_poll_receives_the_timeout_event() {
     assert_eq!(r.json(), json!([{"janus": "timeout", "session_id": sid}]));
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert_eq!(http.get(&format!("/{sid}")).await.status, 404);
+}
+
+#[tokio::test]
+async fn demo_pages_are_served_next_to_the_api() {
+    let assets = std::env::temp_dir().join(format!("portunus-demo-assets-{}", std::process::id()));
+    let janus_js = assets.join("janus-gateway/npm/dist");
+    std::fs::create_dir_all(&janus_js).unwrap();
+    std::fs::write(janus_js.join("janus.es.js"), "export default 'a local janus.js';").unwrap();
+    let gw =
+        Gateway::with(Conf { http: format!("demo_assets = \"{}\"", assets.display()), ..Conf::default() });
+    let demo = HttpClient { addr: gw.addr("http"), base: "/demo".into() };
+    let page = demo.get("/").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    let html = String::from_utf8_lossy(&page.body);
+    assert!(html.contains("echotest.js") && html.contains("vendor/adapter.js"), "{html}");
+    assert_eq!(demo.get("").await.header("location"), Some("/demo/"));
+    // The page learns where the WebSocket API listens.
+    let config = String::from_utf8(demo.get("/config.js").await.body).unwrap();
+    let ws_port = gw.addr("ws").port();
+    assert_eq!(config.trim(), format!(r#"export default {{"wsPort":{ws_port},"basePath":"/janus"}};"#));
+    let script = demo.get("/echotest.js").await;
+    assert_eq!(script.header("content-type"), Some("text/javascript"));
+    // janus.js from demo_assets; adapter.js is missing there, so it comes from the CDN.
+    assert_eq!(demo.get("/vendor/janus.js").await.body, b"export default 'a local janus.js';");
+    let adapter = demo.get("/vendor/adapter.js").await;
+    assert_eq!(adapter.status, 302);
+    assert!(adapter.header("location").unwrap().starts_with("https://cdn.jsdelivr.net/npm/webrtc-adapter@"));
+    assert_eq!(demo.get("/vendor/../../etc/passwd").await.status, 404);
+    assert_eq!(demo.get("/nothing").await.status, 404);
+    // The API is unaffected.
+    assert_eq!(gw.http().get("/info").await.json()["janus"], "server_info");
+    std::fs::remove_dir_all(&assets).unwrap();
+
+    let off = Gateway::with(Conf { http: "demo = false".into(), ..Conf::default() });
+    let demo = HttpClient { addr: off.addr("http"), base: "/demo".into() };
+    assert_eq!(demo.get("/").await.status, 404);
 }

@@ -208,6 +208,11 @@ pub struct Http {
     pub enforce_cors: bool,
     /// Reply formatting.
     pub json: JsonStyle,
+    /// `demo` (Portunus): serve the demo pages at `/demo/` on the Janus API listener.
+    pub demo: bool,
+    /// `demo_assets` (Portunus): a `node_modules` folder holding `janus-gateway` and
+    /// `webrtc-adapter`; without it the demo pages load them from the jsDelivr CDN.
+    pub demo_assets: Option<PathBuf>,
 }
 
 /// `janus.transport.websockets.jcfg`.
@@ -431,6 +436,8 @@ fn read_http(file: &str, root: &jcfg::Group) -> Result<Http, ConfigError> {
     };
     let base_path = g.non_empty("base_path")?.unwrap_or_else(|| "/janus".into());
     let json = json_style(&mut g)?;
+    let demo = g.bool("demo", true)?;
+    let demo_assets = g.non_empty("demo_assets")?.map(PathBuf::from);
     warn_tls(&mut g, file, "https")?;
     g.accept(&["secure_port"]);
     g.finish();
@@ -458,6 +465,8 @@ fn read_http(file: &str, root: &jcfg::Group) -> Result<Http, ConfigError> {
         allow_origin,
         enforce_cors,
         json,
+        demo,
+        demo_assets,
     })
 }
 

@@ -15,6 +15,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
+use super::demo::Demo;
 use super::to_text;
 use crate::api::auth::Credentials;
 use crate::api::session::ClientKey;
@@ -40,17 +41,18 @@ struct Server {
     config: HttpConfig,
     api: Api,
     base: String,
+    demo: Option<Demo>,
 }
 
 type Reply = Response<Full<Bytes>>;
 
-/// Serves one HTTP listener until the task is dropped.
-pub async fn serve(listener: TcpListener, core: Core, config: HttpConfig, api: Api) {
+/// Serves one HTTP listener until the task is dropped (with the demo pages, when given).
+pub async fn serve(listener: TcpListener, core: Core, config: HttpConfig, api: Api, demo: Option<Demo>) {
     let base = match api {
         Api::Janus => config.base_path.clone(),
         Api::Admin => config.admin_base_path.clone(),
     };
-    let server = Arc::new(Server { core, config, api, base });
+    let server = Arc::new(Server { core, config, api, base, demo });
     super::accept_loop(listener, "http", move |stream, peer| {
         let server = server.clone();
         async move {
@@ -110,6 +112,11 @@ impl Server {
 
     async fn route_api(&self, req: Request<Incoming>, peer: SocketAddr) -> Reply {
         let path = req.uri().path().to_owned();
+        if let (Some(demo), &Method::GET) = (&self.demo, req.method()) {
+            if let Some(page) = demo.serve(&path).await {
+                return page;
+            }
+        }
         let query = req.uri().query().map(str::to_owned);
         let Some(segs) = segments(&path, &self.base) else {
             return status_only(StatusCode::NOT_FOUND);

@@ -1,6 +1,7 @@
 //! Transports: HTTP (REST + long poll + CORS), WebSocket (`janus-protocol`) and the admin API
 //! over both. They parse nothing but paths and frames; the API core answers everything.
 
+pub mod demo;
 pub mod http;
 pub mod ws;
 

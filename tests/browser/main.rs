@@ -1,0 +1,92 @@
+//! janus.js in headless Chromium: the gateway's own EchoTest demo page, loaded from the gateway,
+//! runs the EchoTest over WebSocket and over HTTP long poll with Chromium's fake camera and
+//! microphone; the echoed video must decode and the echoed audio and data must arrive.
+//!
+//! Needs Debian's `chromium` and `npm ci` in this folder (`.ci/run` does both). Where they are
+//! missing the test says so and passes, except under CI (`CI` set), where it fails.
+
+#[path = "../api/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use harness::{Conf, Gateway};
+use serde_json::Value;
+
+/// How long the page may take from load to decoded echoed video.
+const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
+}
+
+fn here() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser")
+}
+
+/// Whether the browser and the npm packages are installed; otherwise why not.
+fn missing_tools() -> Option<String> {
+    let modules = here().join("node_modules");
+    for (what, path) in [
+        ("chromium (apt-get install chromium)", chromium()),
+        ("janus-gateway (npm ci in tests/browser)", modules.join("janus-gateway/npm/dist/janus.es.js")),
+        ("webrtc-adapter (npm ci in tests/browser)", modules.join("webrtc-adapter/out/adapter.js")),
+        ("playwright-core (npm ci in tests/browser)", modules.join("playwright-core/package.json")),
+    ] {
+        if !path.exists() {
+            return Some(format!("{what}: {} not found", path.display()));
+        }
+    }
+    None
+}
+
+/// Runs the page in Chromium and returns what it observed.
+fn run_page(url: &str) -> Value {
+    let started = Instant::now();
+    let out = Command::new("node")
+        .arg(here().join("echotest.mjs"))
+        .arg(url)
+        .arg(PAGE_TIMEOUT.as_millis().to_string())
+        .env("CHROMIUM", chromium())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{url}: the page did not get its media back\n{stdout}\n{stderr}");
+    let seen: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{url}: not JSON ({e}): {stdout}\n{stderr}"));
+    println!("{url}: {seen} in {:?}", started.elapsed());
+    seen
+}
+
+#[test]
+fn janus_js_echotest_in_chromium_over_ws_and_http() {
+    if let Some(why) = missing_tools() {
+        assert!(std::env::var_os("CI").is_none(), "the browser test cannot run under CI: {why}");
+        eprintln!("browser test skipped: {why}");
+        return;
+    }
+    let assets = here().join("node_modules");
+    let gw =
+        Gateway::with(Conf { http: format!("demo_assets = \"{}\"", assets.display()), ..Conf::default() });
+    let page = format!("http://{}/demo/", gw.addr("http"));
+    for transport in ["ws", "http"] {
+        let seen = run_page(&format!("{page}?transport={transport}"));
+        assert_eq!(seen["transport"], transport, "{seen}");
+        assert_eq!(seen["error"], Value::Null, "{seen}");
+        assert_eq!(seen["webrtcUp"], true, "{seen}");
+        assert_eq!(seen["result"], "ok", "{seen}");
+        assert!(seen["framesDecoded"].as_u64() > Some(0), "echoed video decodes: {seen}");
+        assert!(seen["videoWidth"].as_u64() > Some(0), "the remote video has a size: {seen}");
+        assert!(seen["audioPackets"].as_u64() > Some(0), "echoed audio arrives: {seen}");
+        assert!(
+            seen["audioEnergy"].as_f64() > Some(1e-4),
+            "echoed audio is not silence (the fake microphone beeps): {seen}"
+        );
+        assert_eq!(seen["dataEcho"], "Janus EchoTest here! You wrote: hello", "{seen}");
+    }
+}
