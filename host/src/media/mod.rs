@@ -5,13 +5,14 @@
 //! happens (`webrtcup`, `media`, `hangup`, data) as [`Notice`]s on a channel the gateway wires.
 
 mod addresses;
+pub mod core;
 mod demux;
 mod peer;
 mod router;
 mod worker;
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -109,6 +110,15 @@ fn bind(ip: std::net::IpAddr, media: &Media) -> std::io::Result<std::net::UdpSoc
     Err(last.unwrap_or_else(|| std::io::Error::other("empty rtp_port_range")))
 }
 
+/// The `RtcConfig` every peer of an engine starts from (RTP mode, one fresh DTLS certificate).
+pub fn rtc_template(ice_lite: bool) -> anyhow::Result<str0m::RtcConfig> {
+    let cert = str0m::crypto::from_feature_flags()
+        .dtls_provider
+        .generate_certificate()
+        .ok_or_else(|| anyhow::anyhow!("cannot create the DTLS certificate"))?;
+    Ok(peer::template(cert, ice_lite))
+}
+
 impl MediaEngine {
     /// Starts the media thread; notices arrive on the returned channel.
     pub fn start(media: &Media, nat: &Nat) -> anyhow::Result<(Self, UnboundedReceiver<Notice>)> {
@@ -121,11 +131,7 @@ impl MediaEngine {
         std_socket.set_nonblocking(true)?;
         let local = std_socket.local_addr()?;
         let advertised = vec![SocketAddr::new(addresses::advertised(ip, nat), local.port())];
-        let cert = str0m::crypto::from_feature_flags()
-            .dtls_provider
-            .generate_certificate()
-            .ok_or_else(|| anyhow::anyhow!("cannot create the DTLS certificate"))?;
-        let template = peer::template(cert, nat.ice_lite);
+        let template = rtc_template(nat.ice_lite)?;
         let (cmd_tx, cmd_rx) = unbounded_channel();
         let (note_tx, note_rx) = unbounded_channel();
         let no_media = Duration::from_secs(media.no_media_timer);
@@ -139,10 +145,10 @@ impl MediaEngine {
                     Ok(s) => s,
                     Err(e) => return tracing::error!("media socket: {e}"),
                 };
-                match worker::Worker::new(socket, advertised, template, note_tx, no_media) {
-                    Ok(w) => w.run(cmd_rx).await,
-                    Err(e) => tracing::error!("media worker: {e}"),
-                }
+                let out = worker::SocketOut(&socket);
+                let core =
+                    core::MediaCore::new(out, local, advertised, template, note_tx, no_media, Instant::now());
+                worker::run(&socket, core, cmd_rx).await;
             });
         })?;
         tracing::info!("media on {local}");

@@ -1,453 +1,50 @@
-//! The media thread: owns a UDP socket and the peers on it, feeds datagrams and timeouts to
-//! their `Rtc`s, carries out commands, and routes RTP between peers by the rules.
+//! A media thread's loop: reads its UDP socket, the commands and the timers, and feeds them to
+//! its [`MediaCore`]; the datagrams the core produces leave through the socket.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use str0m::rtp::{RtpPacket, RtpWrite};
-use str0m::{Event, IceConnectionState, RtcConfig};
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::demux::stun_local_ufrag;
-use super::peer::{Peer, Receiving};
-use super::router::{initial_offset, Router};
-use super::{Command, Notice};
-use crate::api::media::Kind;
-use crate::api::plugin::HandleRef;
+use super::core::{MediaCore, Transmitter, TICK};
+use super::Command;
 
-/// Housekeeping period: media timers, REMB refresh.
-const TICK: Duration = Duration::from_millis(250);
-/// How often a bitrate cap is repeated.
-const REMB_PERIOD: Duration = Duration::from_secs(1);
+/// Sends straight on the socket (a full send buffer drops the datagram, as UDP would).
+pub struct SocketOut<'a>(pub &'a UdpSocket);
 
-/// The state of one media thread.
-pub struct Worker {
-    socket: UdpSocket,
-    local: SocketAddr,
-    advertised: Vec<SocketAddr>,
-    template: RtcConfig,
-    peers: HashMap<u64, Peer>,
-    by_addr: HashMap<SocketAddr, u64>,
-    by_ufrag: HashMap<String, u64>,
-    router: Router,
-    notices: UnboundedSender<Notice>,
-    no_media_timer: Duration,
-    events: Vec<Event>,
-    dirty: Vec<u64>,
-    /// Reused id buffer, so neither a flush nor a timer wake-up allocates.
-    scratch: Vec<u64>,
-    last_remb: Instant,
+impl Transmitter for SocketOut<'_> {
+    fn transmit(&mut self, to: SocketAddr, data: &[u8]) {
+        if let Err(e) = self.0.try_send_to(data, to) {
+            tracing::trace!("media send to {to}: {e}");
+        }
+    }
 }
 
-impl Worker {
-    /// A worker on a bound socket.
-    pub fn new(
-        socket: UdpSocket,
-        advertised: Vec<SocketAddr>,
-        template: RtcConfig,
-        notices: UnboundedSender<Notice>,
-        no_media_timer: Duration,
-    ) -> std::io::Result<Self> {
-        let local = socket.local_addr()?;
-        Ok(Self {
-            socket,
-            local,
-            advertised,
-            template,
-            peers: HashMap::new(),
-            by_addr: HashMap::new(),
-            by_ufrag: HashMap::new(),
-            router: Router::default(),
-            notices,
-            no_media_timer,
-            events: Vec::new(),
-            dirty: Vec::new(),
-            scratch: Vec::new(),
-            last_remb: Instant::now(),
-        })
-    }
-
-    /// Runs until every command sender is gone.
-    pub async fn run(mut self, mut commands: UnboundedReceiver<Command>) {
-        let mut buf = vec![0u8; 2048];
-        let mut tick = tokio::time::interval(TICK);
-        loop {
-            let next = self.peers.values().map(|p| p.timeout).min();
-            let deadline =
-                next.map_or_else(|| tokio::time::Instant::now() + TICK, tokio::time::Instant::from_std);
-            tokio::select! {
-                r = self.socket.recv_from(&mut buf) => match r {
-                    Ok((n, source)) => self.datagram(source, &buf[..n]),
-                    Err(e) => tracing::debug!("media socket: {e}"),
-                },
-                c = commands.recv() => match c {
-                    Some(c) => self.command(c),
-                    None => break,
-                },
-                _ = tokio::time::sleep_until(deadline) => self.timeouts(),
-                _ = tick.tick() => self.housekeeping(),
-            }
-            self.flush();
+/// Runs a core until every command sender is gone.
+pub async fn run<T: Transmitter>(
+    socket: &UdpSocket,
+    mut core: MediaCore<T>,
+    mut commands: UnboundedReceiver<Command>,
+) {
+    let mut buf = vec![0u8; 2048];
+    let mut tick = tokio::time::interval(TICK);
+    loop {
+        let deadline = core
+            .next_timeout()
+            .map_or_else(|| tokio::time::Instant::now() + TICK, tokio::time::Instant::from_std);
+        tokio::select! {
+            r = socket.recv_from(&mut buf) => match r {
+                Ok((n, source)) => core.datagram(Instant::now(), source, &buf[..n]),
+                Err(e) => tracing::debug!("media socket: {e}"),
+            },
+            c = commands.recv() => match c {
+                Some(c) => core.command(Instant::now(), c),
+                None => break,
+            },
+            _ = tokio::time::sleep_until(deadline) => core.timeouts(Instant::now()),
+            _ = tick.tick() => core.housekeeping(Instant::now()),
         }
-    }
-
-    fn datagram(&mut self, source: SocketAddr, buf: &[u8]) {
-        let now = Instant::now();
-        let id = match self.by_addr.get(&source) {
-            Some(id) => Some(*id),
-            None => self.first_contact(now, source, buf),
-        };
-        let Some(id) = id else { return };
-        let local = self.local;
-        if let Some(p) = self.peers.get_mut(&id) {
-            let fed = catch_unwind(AssertUnwindSafe(|| p.receive(now, source, local, buf)));
-            match fed {
-                Ok(_) => self.dirty.push(id),
-                Err(_) => self.peer_panicked(id),
-            }
-        }
-    }
-
-    /// A datagram from an address we do not know: a STUN request names its peer by our ufrag
-    /// (checked with the message integrity before the address is learnt).
-    fn first_contact(&mut self, now: Instant, source: SocketAddr, buf: &[u8]) -> Option<u64> {
-        let ufrag = stun_local_ufrag(buf)?;
-        let id = *self.by_ufrag.get(ufrag)?;
-        let peer = self.peers.get(&id)?;
-        if !peer.accepts(now, source, self.local, buf) {
-            return None;
-        }
-        self.by_addr.insert(source, id);
-        Some(id)
-    }
-
-    fn peer_panicked(&mut self, id: u64) {
-        tracing::error!(handle = id, "a PeerConnection panicked; it is closed, the gateway goes on");
-        if let Some(p) = self.peers.get(&id) {
-            let h = p.handle;
-            self.drop_peer(id);
-            let _ = self.notices.send(Notice::Hangup(h, "DTLS-SRTP stack error".into(), true));
-        }
-    }
-
-    fn timeouts(&mut self) {
-        let now = Instant::now();
-        let mut due = std::mem::take(&mut self.scratch);
-        due.clear();
-        due.extend(self.peers.iter().filter(|(_, p)| p.timeout <= now).map(|(id, _)| *id));
-        for &id in &due {
-            if let Some(p) = self.peers.get_mut(&id) {
-                let r = catch_unwind(AssertUnwindSafe(|| p.handle_timeout(now)));
-                match r {
-                    Ok(Ok(())) => self.dirty.push(id),
-                    Ok(Err(e)) => tracing::debug!(handle = id, "timeout handling: {e}"),
-                    Err(_) => self.peer_panicked(id),
-                }
-            }
-        }
-        self.scratch = due;
-    }
-
-    fn housekeeping(&mut self) {
-        let now = Instant::now();
-        let timer = self.no_media_timer;
-        for p in self.peers.values_mut() {
-            for (mid, r) in p.receiving.iter_mut() {
-                if r.up && !timer.is_zero() && now.duration_since(r.last) >= timer {
-                    r.up = false;
-                    let _ = self.notices.send(Notice::Media {
-                        handle: p.handle,
-                        mid: mid.to_string(),
-                        video: r.video,
-                        receiving: false,
-                    });
-                }
-            }
-        }
-        if now.duration_since(self.last_remb) >= REMB_PERIOD {
-            self.last_remb = now;
-            let capped: Vec<u64> =
-                self.peers.iter().filter(|(_, p)| p.bitrate_cap > 0).map(|(id, _)| *id).collect();
-            for id in capped {
-                if let Some(p) = self.peers.get_mut(&id) {
-                    p.send_remb();
-                    self.dirty.push(id);
-                }
-            }
-        }
-    }
-
-    /// Drains every peer that changed; handles their events (which may touch other peers).
-    fn flush(&mut self) {
-        let mut rounds = 0;
-        while !self.dirty.is_empty() && rounds < 8 {
-            rounds += 1;
-            // Swap the two buffers: draining may mark more peers dirty.
-            let mut ids = std::mem::replace(&mut self.dirty, std::mem::take(&mut self.scratch));
-            ids.sort_unstable();
-            ids.dedup();
-            for &id in &ids {
-                self.drain_peer(id);
-            }
-            ids.clear();
-            self.scratch = ids;
-        }
-    }
-
-    fn drain_peer(&mut self, id: u64) {
-        let Some(p) = self.peers.get_mut(&id) else { return };
-        let socket = &self.socket;
-        let mut events = std::mem::take(&mut self.events);
-        let mut send = |to: SocketAddr, data: &[u8]| {
-            if let Err(e) = socket.try_send_to(data, to) {
-                tracing::trace!("media send to {to}: {e}");
-            }
-        };
-        let r = catch_unwind(AssertUnwindSafe(|| p.drain(&mut send, &mut events)));
-        match r {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::debug!(handle = id, "peer output: {e}"),
-            Err(_) => {
-                self.events = events;
-                self.events.clear();
-                self.peer_panicked(id);
-                return;
-            }
-        }
-        for e in events.drain(..) {
-            self.event(id, e);
-        }
-        self.events = events;
-    }
-
-    fn event(&mut self, id: u64, e: Event) {
-        let Some(p) = self.peers.get_mut(&id) else { return };
-        let handle = p.handle;
-        match e {
-            Event::Connected => {
-                p.connected = true;
-                let _ = self.notices.send(Notice::WebrtcUp(handle));
-                // A receiver that just came up wants a keyframe from whoever feeds it.
-                for src in self.router.sources_of(id) {
-                    if let Some(s) = self.peers.get_mut(&src) {
-                        s.request_keyframe(Instant::now());
-                        self.dirty.push(src);
-                    }
-                }
-            }
-            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                self.hangup(id, "ICE failed", true);
-            }
-            Event::RtpPacket(pkt) => self.rtp(id, pkt),
-            Event::KeyframeRequest(_) => {
-                for src in self.router.sources_of(id) {
-                    if let Some(s) = self.peers.get_mut(&src) {
-                        s.request_keyframe(Instant::now());
-                        self.dirty.push(src);
-                    }
-                }
-            }
-            Event::ChannelOpen(cid, label) => {
-                p.channels.insert(label, cid);
-            }
-            Event::ChannelData(d) => {
-                let label = p.channels.iter().find(|(_, c)| **c == d.id).map(|(l, _)| l.clone());
-                let _ = self.notices.send(Notice::Data { handle, label, data: d.data, text: !d.binary });
-            }
-            _ => {}
-        }
-    }
-
-    /// Routes one RTP packet from peer `src` by the rules.
-    fn rtp(&mut self, src: u64, pkt: RtpPacket) {
-        let now = Instant::now();
-        let Some(p) = self.peers.get_mut(&src) else { return };
-        let Some(stream) = p.rx_stream(pkt.header.ssrc) else { return };
-        let r =
-            p.receiving.entry(stream.mid).or_insert(Receiving { video: stream.video, last: now, up: false });
-        r.last = now;
-        if !r.up {
-            r.up = true;
-            let _ = self.notices.send(Notice::Media {
-                handle: p.handle,
-                mid: stream.mid.to_string(),
-                video: stream.video,
-                receiving: true,
-            });
-            if stream.video && self.router.routes_of_mut(src).is_some() {
-                p.request_keyframe(now);
-                self.dirty.push(src);
-            }
-        }
-        let relay = if stream.video { p.relay_video } else { p.relay_audio };
-        if !relay {
-            return;
-        }
-        let pt_in = pkt.header.payload_type;
-        let Some(routes) = self.router.routes_of_mut(src) else { return };
-        // Payload types differ per peer: map by codec, once per rule and payload type.
-        let codec = if routes.iter().all(|r| r.pt_map.contains_key(&pt_in)) {
-            None
-        } else {
-            self.peers.get(&src).and_then(|p| p.codec_of(pt_in))
-        };
-        for route in routes.iter_mut() {
-            if route.src_mid.is_some_and(|m| m != stream.mid) {
-                continue;
-            }
-            let Some(dst) = self.peers.get_mut(&route.dst) else { continue };
-            if !dst.connected {
-                continue;
-            }
-            let Some(dst_mid) = route.dst_mid.or_else(|| dst.send_mid(stream.video, stream.mid)) else {
-                continue;
-            };
-            let pt = match route.pt_map.get(&pt_in) {
-                Some(pt) => *pt,
-                None => {
-                    let Some(pt) = codec.and_then(|c| dst.pt_for(c, dst_mid)) else { continue };
-                    route.pt_map.insert(pt_in, pt);
-                    pt
-                }
-            };
-            let seq_in = *pkt.seq_no;
-            let offset = *route.seq_offset.entry(dst_mid).or_insert_with(|| initial_offset(seq_in));
-            let mut api = dst.rtc.direct_api();
-            let Some(tx) = api.stream_tx_by_mid(dst_mid, None) else { continue };
-            let write = RtpWrite::new(
-                pt,
-                seq_in.wrapping_add(offset).into(),
-                pkt.header.timestamp,
-                pkt.timestamp,
-                pkt.payload.clone(),
-            )
-            .marker(pkt.header.marker)
-            .nackable(stream.video);
-            tx.write_rtp(write);
-            self.dirty.push(route.dst);
-        }
-    }
-
-    fn command(&mut self, c: Command) {
-        let now = Instant::now();
-        match c {
-            Command::RemoteOffer(h, sdp) => {
-                let p = self.peer_or_new(h, now);
-                p.remote_offer = Some(sdp);
-            }
-            Command::Answer(h, policy, reply) => {
-                let advertised = self.advertised.clone();
-                let id = h.handle_id;
-                let r = match self.peers.get_mut(&id) {
-                    Some(p) => {
-                        let r = catch_unwind(AssertUnwindSafe(|| p.answer(now, &policy, &advertised)));
-                        r.unwrap_or_else(|_| Err("the WebRTC stack failed".into()))
-                    }
-                    None => Err("no pending offer from the client".into()),
-                };
-                let r = r.map(|(sdp, remote)| {
-                    // Full ICE: the answers to our own checks carry no USERNAME, so the
-                    // client's candidates are learnt now.
-                    for addr in remote {
-                        self.by_addr.insert(addr, id);
-                    }
-                    self.dirty.push(id);
-                    sdp
-                });
-                let _ = reply.send(r);
-            }
-            Command::Trickle(h, candidate) => {
-                let Some(p) = self.peers.get_mut(&h.handle_id) else { return };
-                if let Some(addr) = p.add_remote_candidate(&candidate) {
-                    // Full ICE: our checks' responses carry no USERNAME; learn the address now.
-                    self.by_addr.insert(addr, h.handle_id);
-                }
-                self.dirty.push(h.handle_id);
-            }
-            // The core tells the plugin itself about hangups it asked for.
-            Command::Hangup(h, reason) => self.hangup(h.handle_id, &reason, false),
-            Command::Gone(h) => {
-                self.router.remove_handle(h.handle_id);
-                self.drop_peer(h.handle_id);
-            }
-            Command::Forward(id, rule) => {
-                self.router.add(id, &rule);
-                if let Some(s) = self.peers.get_mut(&rule.src.handle_id) {
-                    s.request_keyframe(now);
-                    self.dirty.push(rule.src.handle_id);
-                }
-            }
-            Command::Unforward(id) => self.router.remove(id),
-            Command::Bitrate(h, bps) => {
-                if let Some(p) = self.peers.get_mut(&h.handle_id) {
-                    p.bitrate_cap = bps;
-                    p.send_remb();
-                    self.dirty.push(h.handle_id);
-                }
-            }
-            Command::Keyframe(h) => {
-                if let Some(p) = self.peers.get_mut(&h.handle_id) {
-                    p.last_pli = None;
-                    p.request_keyframe(now);
-                    self.dirty.push(h.handle_id);
-                }
-            }
-            Command::Relay(h, kind, on) => {
-                if let Some(p) = self.peers.get_mut(&h.handle_id) {
-                    match kind {
-                        Kind::Audio => p.relay_audio = on,
-                        Kind::Video => p.relay_video = on,
-                    }
-                }
-            }
-            Command::Data(h, label, data, text, reply) => {
-                let r = self.send_data(h.handle_id, label.as_deref(), &data, text);
-                let _ = reply.send(r);
-            }
-        }
-    }
-
-    fn send_data(&mut self, id: u64, label: Option<&str>, data: &[u8], text: bool) -> Result<(), String> {
-        let p = self.peers.get_mut(&id).ok_or("no PeerConnection")?;
-        let cid = match label {
-            Some(l) => p.channels.get(l).copied(),
-            None => p.channels.values().next().copied(),
-        }
-        .ok_or("no such data channel")?;
-        let mut ch = p.rtc.channel(cid).ok_or("data channel not open")?;
-        ch.write(!text, data).map_err(|e| e.to_string())?;
-        self.dirty.push(id);
-        Ok(())
-    }
-
-    fn peer_or_new(&mut self, h: HandleRef, now: Instant) -> &mut Peer {
-        let template = &self.template;
-        let by_ufrag = &mut self.by_ufrag;
-        self.peers.entry(h.handle_id).or_insert_with(|| {
-            let p = Peer::new(h, template, now);
-            by_ufrag.insert(p.ufrag.clone(), h.handle_id);
-            p
-        })
-    }
-
-    fn hangup(&mut self, id: u64, reason: &str, tell_plugin: bool) {
-        let Some(p) = self.peers.get(&id) else { return };
-        let h = p.handle;
-        let had_pc = p.negotiated;
-        self.drop_peer(id);
-        if had_pc {
-            let _ = self.notices.send(Notice::Hangup(h, reason.to_owned(), tell_plugin));
-        }
-    }
-
-    fn drop_peer(&mut self, id: u64) {
-        if let Some(mut p) = self.peers.remove(&id) {
-            p.rtc.disconnect();
-            self.by_ufrag.remove(&p.ufrag);
-            self.by_addr.retain(|_, v| *v != id);
-        }
+        core.flush();
     }
 }
