@@ -58,7 +58,12 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     core.set_plugins(Arc::new(plugins::Registry(host.clone())));
     match MediaEngine::start(&config.media, &config.nat) {
         Ok((engine, notices)) => {
-            println!("listening: media {}", engine.local);
+            for (i, local) in engine.locals.iter().enumerate() {
+                match i {
+                    0 => println!("listening: media {local}"),
+                    _ => println!("listening: media-{i} {local}"),
+                }
+            }
             core.set_media(Arc::new(engine));
             tasks.push(tokio::spawn(relay_notices(core.clone(), notices)));
         }

@@ -62,7 +62,7 @@ impl Conf {
                 "janus.jcfg".to_owned(),
                 format!(
                     "general: {{\n\tadmin_secret = \"janusoverlord\"\n\tdebug_level = 4\n{}\n}}\n\
-                     nat: {{ ice_enforce_list = \"lo\" }}\n",
+                     nat: {{ ice_enforce_list = \"lo\" }}\nmedia: {{ media_threads = 2 }}\n",
                     self.general
                 ),
             ),

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use portunus::api::media::{AnswerPolicy, ForwardRule};
 use portunus::api::plugin::HandleRef;
-use portunus::media::core::{MediaCore, Transmitter, TICK};
-use portunus::media::{rtc_template, Command, Notice};
+use portunus::media::core::{CoreSetup, MediaCore, Transmitter, TICK};
+use portunus::media::{rtc_template, Command, Homes, Notice};
 use str0m::change::SdpAnswer;
 use str0m::media::{Direction, MediaKind, Mid, Pt};
 use str0m::net::{Protocol, Receive};
@@ -127,15 +127,16 @@ impl Bench {
         let now = Instant::now();
         let (tx, notices) = tokio::sync::mpsc::unbounded_channel();
         let template = rtc_template(false)?;
-        let mut core = MediaCore::new(
-            Wire::default(),
-            GATEWAY,
-            vec![GATEWAY],
+        let setup = CoreSetup {
+            index: 0,
+            siblings: Vec::new(),
+            local: GATEWAY,
+            advertised: vec![GATEWAY],
             template,
-            tx,
-            Duration::from_secs(1),
-            now,
-        );
+            notices: tx,
+            no_media_timer: Duration::from_secs(1),
+        };
+        let mut core = MediaCore::new(setup, Wire::default(), now);
         let mut clients = Vec::new();
         for i in 0..peers {
             let addr = client_addr(i);
@@ -286,7 +287,7 @@ fn run(destinations: usize, packets: usize) -> anyhow::Result<()> {
             substream: None,
             temporal: None,
         };
-        b.core.command(b.now, Command::Forward(i as u64, rule));
+        b.core.command(b.now, Command::Forward(i as u64, rule, Homes::default()));
     }
     b.core.flush();
     // Warm-up (maps fill, streams start), then the measured run.

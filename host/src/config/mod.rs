@@ -138,11 +138,24 @@ pub struct Media {
     pub rtp_port_range: Option<(u16, u16)>,
     /// `no_media_timer`: seconds without packets before `media` receiving=false.
     pub no_media_timer: u64,
+    /// `media_threads` (Portunus): media threads, each with its own UDP socket.
+    pub threads: usize,
+}
+
+/// Media threads when `media_threads` is not set: one per core, at most 4.
+fn default_media_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
 impl Default for Media {
     fn default() -> Self {
-        Self { interface: None, ipv6: false, rtp_port_range: None, no_media_timer: 1 }
+        Self {
+            interface: None,
+            ipv6: false,
+            rtp_port_range: None,
+            no_media_timer: 1,
+            threads: default_media_threads(),
+        }
     }
 }
 
@@ -403,6 +416,10 @@ fn read_core(
         ipv6: m.bool("ipv6", false)?,
         rtp_port_range: port_range(&mut m, file, root)?,
         no_media_timer: m.int("no_media_timer", 1, 0, 3600)? as u64,
+        threads: match m.int("media_threads", 0, 0, 64)? {
+            0 => default_media_threads(),
+            n => n as usize,
+        },
     };
     m.finish();
     for name in CORE_SECTIONS.iter().filter(|n| !matches!(**n, "general" | "nat" | "media")) {

@@ -6,8 +6,11 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use str0m::format::Codec;
+use str0m::media::{Mid, Pt};
 use str0m::rtp::{RtpPacket, RtpWrite};
 use str0m::{Event, IceConnectionState, RtcConfig};
 use tokio::sync::mpsc::UnboundedSender;
@@ -30,8 +33,49 @@ pub trait Transmitter {
     fn transmit(&mut self, to: SocketAddr, data: &[u8]);
 }
 
+/// A packet on its way to one destination of a rule, possibly handed to the media thread that
+/// owns the destination (the payload is shared, not copied).
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    rule: u64,
+    dst: u64,
+    video: bool,
+    src_mid: Mid,
+    codec: Option<Codec>,
+    pt_in: Pt,
+    seq: u64,
+    time: u32,
+    wallclock: Instant,
+    marker: bool,
+    payload: Arc<[u8]>,
+}
+
+/// What a media thread's core is made of.
+pub struct CoreSetup {
+    /// This thread's index among the media threads.
+    pub index: usize,
+    /// Every media thread's command queue, by index (may be empty with a single thread).
+    pub siblings: Vec<UnboundedSender<Command>>,
+    /// The address the thread's socket is bound to.
+    pub local: SocketAddr,
+    /// The candidate addresses it advertises.
+    pub advertised: Vec<SocketAddr>,
+    /// Every peer's starting configuration.
+    pub template: RtcConfig,
+    /// Where notices go.
+    pub notices: UnboundedSender<Notice>,
+    /// `no_media_timer`.
+    pub no_media_timer: Duration,
+}
+
 /// The state of one media thread.
 pub struct MediaCore<T: Transmitter> {
+    /// This thread's index among the media threads.
+    index: usize,
+    /// Every media thread's command queue, by index (empty with a single thread).
+    siblings: Vec<UnboundedSender<Command>>,
+    /// Reused buffer: the (rule, destination, its thread) of one packet.
+    fanout: Vec<(u64, u64, usize)>,
     out: T,
     local: SocketAddr,
     now: Instant,
@@ -51,17 +95,13 @@ pub struct MediaCore<T: Transmitter> {
 }
 
 impl<T: Transmitter> MediaCore<T> {
-    /// A core whose socket is bound to `local` (and advertised as `advertised`).
-    pub fn new(
-        out: T,
-        local: SocketAddr,
-        advertised: Vec<SocketAddr>,
-        template: RtcConfig,
-        notices: UnboundedSender<Notice>,
-        no_media_timer: Duration,
-        now: Instant,
-    ) -> Self {
+    /// A core for one media thread.
+    pub fn new(setup: CoreSetup, out: T, now: Instant) -> Self {
+        let CoreSetup { index, siblings, local, advertised, template, notices, no_media_timer } = setup;
         Self {
+            index,
+            siblings,
+            fanout: Vec::new(),
             out,
             local,
             now,
@@ -227,25 +267,13 @@ impl<T: Transmitter> MediaCore<T> {
                 p.connected = true;
                 let _ = self.notices.send(Notice::WebrtcUp(handle));
                 // A receiver that just came up wants a keyframe from whoever feeds it.
-                for src in self.router.sources_of(id) {
-                    if let Some(s) = self.peers.get_mut(&src) {
-                        s.request_keyframe(self.now);
-                        self.dirty.push(src);
-                    }
-                }
+                self.keyframe_for_sources_of(id);
             }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                 self.hangup(id, "ICE failed", true);
             }
             Event::RtpPacket(pkt) => self.rtp(id, pkt),
-            Event::KeyframeRequest(_) => {
-                for src in self.router.sources_of(id) {
-                    if let Some(s) = self.peers.get_mut(&src) {
-                        s.request_keyframe(self.now);
-                        self.dirty.push(src);
-                    }
-                }
-            }
+            Event::KeyframeRequest(_) => self.keyframe_for_sources_of(id),
             Event::ChannelOpen(cid, label) => {
                 p.channels.insert(label, cid);
             }
@@ -257,7 +285,8 @@ impl<T: Transmitter> MediaCore<T> {
         }
     }
 
-    /// Routes one RTP packet from peer `src` by the rules.
+    /// Routes one RTP packet from peer `src` by the rules: each destination gets a [`Delivery`],
+    /// here or on the media thread that owns it.
     fn rtp(&mut self, src: u64, pkt: RtpPacket) {
         let now = self.now;
         let Some(p) = self.peers.get_mut(&src) else { return };
@@ -273,57 +302,91 @@ impl<T: Transmitter> MediaCore<T> {
                 video: stream.video,
                 receiving: true,
             });
-            if stream.video && self.router.routes_of_mut(src).is_some() {
+            if stream.video && !self.router.rules_from(src).is_empty() {
                 p.request_keyframe(now);
                 self.dirty.push(src);
             }
         }
         let relay = if stream.video { p.relay_video } else { p.relay_audio };
-        if !relay {
+        let ids = self.router.rules_from(src);
+        if !relay || ids.is_empty() {
             return;
         }
-        let pt_in = pkt.header.payload_type;
-        let Some(routes) = self.router.routes_of_mut(src) else { return };
-        // Payload types differ per peer: map by codec, once per rule and payload type.
-        let codec = if routes.iter().all(|r| r.pt_map.contains_key(&pt_in)) {
-            None
-        } else {
-            self.peers.get(&src).and_then(|p| p.codec_of(pt_in))
+        let mut fan = std::mem::take(&mut self.fanout);
+        fan.clear();
+        fan.extend(
+            ids.iter()
+                .filter_map(|id| self.router.route(*id))
+                .filter(|r| r.src_mid.is_none_or(|m| m == stream.mid))
+                .map(|r| (r.id, r.dst, r.homes.dst)),
+        );
+        // Payload types differ per peer: the destination maps by codec.
+        let codec = p.codec_of(pkt.header.payload_type);
+        for &(rule, dst, home) in &fan {
+            let d = Delivery {
+                rule,
+                dst,
+                video: stream.video,
+                src_mid: stream.mid,
+                codec,
+                pt_in: pkt.header.payload_type,
+                seq: *pkt.seq_no,
+                time: pkt.header.timestamp,
+                wallclock: pkt.timestamp,
+                marker: pkt.header.marker,
+                payload: pkt.payload.clone(),
+            };
+            if home == self.index {
+                self.deliver(d);
+            } else if let Some(thread) = self.siblings.get(home) {
+                let _ = thread.send(Command::Deliver(d));
+            }
+        }
+        self.fanout = fan;
+    }
+
+    /// Writes a routed packet on its destination's stream: payload type mapped by codec,
+    /// sequence number rewritten as `in + offset`.
+    fn deliver(&mut self, d: Delivery) {
+        let Some(route) = self.router.route_mut(d.rule) else { return };
+        let Some(dst) = self.peers.get_mut(&d.dst) else { return };
+        if !dst.connected {
+            return;
+        }
+        let Some(dst_mid) = route.dst_mid.or_else(|| dst.send_mid(d.video, d.src_mid)) else { return };
+        let pt = match route.pt_map.get(&d.pt_in) {
+            Some(pt) => *pt,
+            None => {
+                let Some(pt) = d.codec.and_then(|c| dst.pt_for(c, dst_mid)) else { return };
+                route.pt_map.insert(d.pt_in, pt);
+                pt
+            }
         };
-        for route in routes.iter_mut() {
-            if route.src_mid.is_some_and(|m| m != stream.mid) {
-                continue;
+        let offset = *route.seq_offset.entry(dst_mid).or_insert_with(|| initial_offset(d.seq));
+        let mut api = dst.rtc.direct_api();
+        let Some(tx) = api.stream_tx_by_mid(dst_mid, None) else { return };
+        let write = RtpWrite::new(pt, d.seq.wrapping_add(offset).into(), d.time, d.wallclock, d.payload)
+            .marker(d.marker)
+            .nackable(d.video);
+        tx.write_rtp(write);
+        self.dirty.push(d.dst);
+    }
+
+    /// Asks every source that feeds `dst` for a keyframe (on the threads that own them).
+    fn keyframe_for_sources_of(&mut self, dst: u64) {
+        for (src, home) in self.router.sources_of(dst) {
+            if home == self.index {
+                self.keyframe(src);
+            } else if let Some(thread) = self.siblings.get(home) {
+                let _ = thread.send(Command::KeyframeOf(src));
             }
-            let Some(dst) = self.peers.get_mut(&route.dst) else { continue };
-            if !dst.connected {
-                continue;
-            }
-            let Some(dst_mid) = route.dst_mid.or_else(|| dst.send_mid(stream.video, stream.mid)) else {
-                continue;
-            };
-            let pt = match route.pt_map.get(&pt_in) {
-                Some(pt) => *pt,
-                None => {
-                    let Some(pt) = codec.and_then(|c| dst.pt_for(c, dst_mid)) else { continue };
-                    route.pt_map.insert(pt_in, pt);
-                    pt
-                }
-            };
-            let seq_in = *pkt.seq_no;
-            let offset = *route.seq_offset.entry(dst_mid).or_insert_with(|| initial_offset(seq_in));
-            let mut api = dst.rtc.direct_api();
-            let Some(tx) = api.stream_tx_by_mid(dst_mid, None) else { continue };
-            let write = RtpWrite::new(
-                pt,
-                seq_in.wrapping_add(offset).into(),
-                pkt.header.timestamp,
-                pkt.timestamp,
-                pkt.payload.clone(),
-            )
-            .marker(pkt.header.marker)
-            .nackable(stream.video);
-            tx.write_rtp(write);
-            self.dirty.push(route.dst);
+        }
+    }
+
+    fn keyframe(&mut self, src: u64) {
+        if let Some(s) = self.peers.get_mut(&src) {
+            s.request_keyframe(self.now);
+            self.dirty.push(src);
         }
     }
 
@@ -370,13 +433,14 @@ impl<T: Transmitter> MediaCore<T> {
                 self.router.remove_handle(h.handle_id);
                 self.drop_peer(h.handle_id);
             }
-            Command::Forward(id, rule) => {
-                self.router.add(id, &rule);
-                if let Some(s) = self.peers.get_mut(&rule.src.handle_id) {
-                    s.request_keyframe(now);
-                    self.dirty.push(rule.src.handle_id);
+            Command::Forward(id, rule, homes) => {
+                self.router.add(id, &rule, homes);
+                if homes.src == self.index {
+                    self.keyframe(rule.src.handle_id);
                 }
             }
+            Command::Deliver(d) => self.deliver(d),
+            Command::KeyframeOf(src) => self.keyframe(src),
             Command::Unforward(id) => self.router.remove(id),
             Command::Bitrate(h, bps) => {
                 if let Some(p) = self.peers.get_mut(&h.handle_id) {

@@ -11,7 +11,9 @@ mod peer;
 mod router;
 mod worker;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -20,6 +22,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use crate::api::media::{AnswerPolicy, ForwardRule, Kind, MediaControl};
 use crate::api::plugin::HandleRef;
 use crate::config::{Media, Nat};
+pub use router::Homes;
 
 /// Something that happened to a handle's media.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,8 +70,8 @@ pub enum Command {
     Hangup(HandleRef, String),
     /// The handle is gone.
     Gone(HandleRef),
-    /// Add a rule.
-    Forward(u64, ForwardRule),
+    /// Add a rule (sent to the threads of its source and of its destination).
+    Forward(u64, ForwardRule, Homes),
     /// Remove a rule.
     Unforward(u64),
     /// REMB cap.
@@ -79,13 +82,27 @@ pub enum Command {
     Relay(HandleRef, Kind, bool),
     /// Send data-channel bytes.
     Data(HandleRef, Option<String>, Vec<u8>, bool, Reply<Result<(), String>>),
+    /// A routed packet for a destination this thread owns (from another media thread).
+    Deliver(core::Delivery),
+    /// A destination on another thread wants a keyframe from this source handle.
+    KeyframeOf(u64),
 }
 
-/// The running engine: a handle to its media thread.
+/// The running engine: handles to its media threads. Each handle's PeerConnection lives on one
+/// thread (given out in turn when the handle first needs media); a rule between handles on two
+/// threads is known to both, and packets cross over as [`core::Delivery`]s.
 pub struct MediaEngine {
-    commands: UnboundedSender<Command>,
-    /// The media socket's address.
-    pub local: SocketAddr,
+    threads: Vec<UnboundedSender<Command>>,
+    /// Each media thread's socket address.
+    pub locals: Vec<SocketAddr>,
+    homes: Mutex<Homing>,
+}
+
+/// Which thread owns which handle.
+#[derive(Default)]
+struct Homing {
+    by_handle: HashMap<u64, usize>,
+    next: usize,
 }
 
 /// How long `answer` waits for the media thread.
@@ -127,41 +144,73 @@ impl MediaEngine {
         let ip = *ips.first().ok_or_else(|| {
             anyhow::anyhow!("no usable address for ICE candidates (check interface and ice_enforce_list)")
         })?;
-        let std_socket = bind(ip, media)?;
-        std_socket.set_nonblocking(true)?;
-        let local = std_socket.local_addr()?;
-        let advertised = vec![SocketAddr::new(addresses::advertised(ip, nat), local.port())];
         let template = rtc_template(nat.ice_lite)?;
-        let (cmd_tx, cmd_rx) = unbounded_channel();
         let (note_tx, note_rx) = unbounded_channel();
-        let no_media = Duration::from_secs(media.no_media_timer);
-        std::thread::Builder::new().name("media".into()).spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt,
-                Err(e) => return tracing::error!("media thread: {e}"),
+        let no_media_timer = Duration::from_secs(media.no_media_timer);
+        let count = media.threads.max(1);
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..count).map(|_| unbounded_channel()).unzip();
+        let mut locals = Vec::new();
+        for (index, commands) in receivers.into_iter().enumerate() {
+            let std_socket = bind(ip, media)?;
+            std_socket.set_nonblocking(true)?;
+            let local = std_socket.local_addr()?;
+            locals.push(local);
+            let setup = core::CoreSetup {
+                index,
+                siblings: senders.clone(),
+                local,
+                advertised: vec![SocketAddr::new(addresses::advertised(ip, nat), local.port())],
+                template: template.clone(),
+                notices: note_tx.clone(),
+                no_media_timer,
             };
-            rt.block_on(async move {
-                let socket = match tokio::net::UdpSocket::from_std(std_socket) {
-                    Ok(s) => s,
-                    Err(e) => return tracing::error!("media socket: {e}"),
+            std::thread::Builder::new().name(format!("media-{index}")).spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => return tracing::error!("media thread: {e}"),
                 };
-                let out = worker::SocketOut(&socket);
-                let core =
-                    core::MediaCore::new(out, local, advertised, template, note_tx, no_media, Instant::now());
-                worker::run(&socket, core, cmd_rx).await;
-            });
-        })?;
-        tracing::info!("media on {local}");
-        Ok((Self { commands: cmd_tx, local }, note_rx))
+                rt.block_on(async move {
+                    let socket = match tokio::net::UdpSocket::from_std(std_socket) {
+                        Ok(s) => s,
+                        Err(e) => return tracing::error!("media socket: {e}"),
+                    };
+                    let core = core::MediaCore::new(setup, worker::SocketOut(&socket), Instant::now());
+                    worker::run(&socket, core, commands).await;
+                });
+            })?;
+        }
+        tracing::info!("media on {locals:?}");
+        Ok((Self { threads: senders, locals, homes: Mutex::default() }, note_rx))
     }
 
-    fn send(&self, c: Command) {
-        let _ = self.commands.send(c);
+    /// The thread that owns a handle (given out in turn on first use).
+    fn home(&self, handle: u64) -> usize {
+        let mut h = self.homes.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = self.threads.len();
+        let Homing { by_handle, next } = &mut *h;
+        *by_handle.entry(handle).or_insert_with(|| {
+            let home = *next % count;
+            *next = next.wrapping_add(1);
+            home
+        })
     }
 
-    fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, String> {
+    /// Sends a command to the thread that owns `handle`.
+    fn send(&self, handle: HandleRef, c: Command) {
+        let _ = self.threads[self.home(handle.handle_id)].send(c);
+    }
+
+    /// Sends a command to every thread.
+    fn broadcast(&self, make: impl Fn() -> Command) {
+        for t in &self.threads {
+            let _ = t.send(make());
+        }
+    }
+
+    fn ask<T>(&self, handle: HandleRef, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, String> {
         let (tx, rx) = std::sync::mpsc::channel();
-        self.commands.send(make(tx)).map_err(|_| "media engine stopped".to_owned())?;
+        let thread = &self.threads[self.home(handle.handle_id)];
+        thread.send(make(tx)).map_err(|_| "media engine stopped".to_owned())?;
         rx.recv_timeout(ANSWER_WAIT).map_err(|_| "media engine did not answer".to_owned())
     }
 }
@@ -169,7 +218,7 @@ impl MediaEngine {
 impl MediaControl for MediaEngine {
     fn remote_description(&self, handle: HandleRef, offer: bool, sdp: &str) -> Result<(), String> {
         if offer {
-            self.send(Command::RemoteOffer(handle, sdp.to_owned()));
+            self.send(handle, Command::RemoteOffer(handle, sdp.to_owned()));
             Ok(())
         } else {
             Err("Unexpected ANSWER (did we offer?)".into())
@@ -178,40 +227,45 @@ impl MediaControl for MediaEngine {
 
     fn trickle(&self, handle: HandleRef, candidate: Value) {
         if let Some(c) = candidate.get("candidate").and_then(Value::as_str) {
-            self.send(Command::Trickle(handle, c.to_owned()));
+            self.send(handle, Command::Trickle(handle, c.to_owned()));
         }
     }
 
     fn hangup(&self, handle: HandleRef, reason: &str) {
-        self.send(Command::Hangup(handle, reason.to_owned()));
+        self.send(handle, Command::Hangup(handle, reason.to_owned()));
     }
 
     fn handle_gone(&self, handle: HandleRef) {
-        self.send(Command::Gone(handle));
+        self.broadcast(|| Command::Gone(handle));
+        self.homes.lock().unwrap_or_else(PoisonError::into_inner).by_handle.remove(&handle.handle_id);
     }
 
     fn answer(&self, handle: HandleRef, policy: AnswerPolicy) -> Result<String, String> {
-        self.ask(|tx| Command::Answer(handle, policy, tx))?
+        self.ask(handle, |tx| Command::Answer(handle, policy, tx))?
     }
 
     fn forward(&self, id: u64, rule: ForwardRule) {
-        self.send(Command::Forward(id, rule));
+        let homes = Homes { src: self.home(rule.src.handle_id), dst: self.home(rule.dst.handle_id) };
+        if homes.src != homes.dst {
+            let _ = self.threads[homes.dst].send(Command::Forward(id, rule.clone(), homes));
+        }
+        let _ = self.threads[homes.src].send(Command::Forward(id, rule, homes));
     }
 
     fn unforward(&self, id: u64) {
-        self.send(Command::Unforward(id));
+        self.broadcast(|| Command::Unforward(id));
     }
 
     fn set_bitrate_cap(&self, handle: HandleRef, bps: u32) {
-        self.send(Command::Bitrate(handle, bps));
+        self.send(handle, Command::Bitrate(handle, bps));
     }
 
     fn request_keyframe(&self, handle: HandleRef) {
-        self.send(Command::Keyframe(handle));
+        self.send(handle, Command::Keyframe(handle));
     }
 
     fn set_media_enabled(&self, handle: HandleRef, kind: Kind, enabled: bool) {
-        self.send(Command::Relay(handle, kind, enabled));
+        self.send(handle, Command::Relay(handle, kind, enabled));
     }
 
     fn send_data(
@@ -221,6 +275,6 @@ impl MediaControl for MediaEngine {
         data: Vec<u8>,
         text: bool,
     ) -> Result<(), String> {
-        self.ask(|tx| Command::Data(handle, label, data, text, tx))?
+        self.ask(handle, |tx| Command::Data(handle, label, data, text, tx))?
     }
 }

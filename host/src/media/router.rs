@@ -20,22 +20,33 @@ pub struct Route {
     pub dst: u64,
     /// Destination stream, if fixed.
     pub dst_mid: Option<Mid>,
+    /// The media threads that own the source and the destination.
+    pub homes: Homes,
     /// Sequence-number offsets per destination stream: `out = in + offset` (extended numbers).
     pub seq_offset: HashMap<Mid, u64>,
     /// Payload type of the destination for a source payload type.
     pub pt_map: HashMap<Pt, Pt>,
 }
 
-/// All rules of the engine.
+/// Which media threads own a rule's two handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Homes {
+    /// The source's thread.
+    pub src: usize,
+    /// The destination's thread.
+    pub dst: usize,
+}
+
+/// The rules a media thread knows: those whose source or destination it owns.
 #[derive(Debug, Default)]
 pub struct Router {
-    by_src: HashMap<u64, Vec<Route>>,
-    src_of: HashMap<u64, u64>,
+    routes: HashMap<u64, Route>,
+    by_src: HashMap<u64, Vec<u64>>,
 }
 
 impl Router {
     /// Adds (or replaces) a rule.
-    pub fn add(&mut self, id: u64, rule: &ForwardRule) {
+    pub fn add(&mut self, id: u64, rule: &ForwardRule, homes: Homes) {
         self.remove(id);
         let route = Route {
             id,
@@ -43,56 +54,56 @@ impl Router {
             src_mid: rule.src_mid.as_deref().map(Mid::from),
             dst: rule.dst.handle_id,
             dst_mid: rule.dst_mid.as_deref().map(Mid::from),
+            homes,
             seq_offset: HashMap::new(),
             pt_map: HashMap::new(),
         };
-        self.src_of.insert(id, route.src);
-        self.by_src.entry(route.src).or_default().push(route);
+        self.by_src.entry(route.src).or_default().push(id);
+        self.routes.insert(id, route);
     }
 
     /// Removes a rule; unknown ids are ignored.
     pub fn remove(&mut self, id: u64) {
-        let Some(src) = self.src_of.remove(&id) else { return };
-        if let Some(routes) = self.by_src.get_mut(&src) {
-            routes.retain(|r| r.id != id);
-            if routes.is_empty() {
-                self.by_src.remove(&src);
+        let Some(route) = self.routes.remove(&id) else { return };
+        if let Some(ids) = self.by_src.get_mut(&route.src) {
+            ids.retain(|r| *r != id);
+            if ids.is_empty() {
+                self.by_src.remove(&route.src);
             }
         }
     }
 
     /// Removes every rule that involves a handle.
     pub fn remove_handle(&mut self, handle: u64) {
-        let ids: Vec<u64> = self
-            .by_src
-            .values()
-            .flatten()
-            .filter(|r| r.src == handle || r.dst == handle)
-            .map(|r| r.id)
-            .collect();
+        let ids: Vec<u64> =
+            self.routes.values().filter(|r| r.src == handle || r.dst == handle).map(|r| r.id).collect();
         for id in ids {
             self.remove(id);
         }
     }
 
-    /// The routes from a source handle.
-    pub fn routes_of_mut(&mut self, src: u64) -> Option<&mut Vec<Route>> {
-        self.by_src.get_mut(&src)
+    /// The ids of the rules from a source handle.
+    pub fn rules_from(&self, src: u64) -> &[u64] {
+        self.by_src.get(&src).map_or(&[], Vec::as_slice)
     }
 
-    /// Source handles whose media goes to `dst`.
-    pub fn sources_of(&self, dst: u64) -> Vec<u64> {
-        let mut v: Vec<u64> =
-            self.by_src.values().flatten().filter(|r| r.dst == dst).map(|r| r.src).collect();
+    /// A rule.
+    pub fn route(&self, id: u64) -> Option<&Route> {
+        self.routes.get(&id)
+    }
+
+    /// A rule, to update its rewrite state.
+    pub fn route_mut(&mut self, id: u64) -> Option<&mut Route> {
+        self.routes.get_mut(&id)
+    }
+
+    /// Source handles whose media goes to `dst`, with the threads that own them.
+    pub fn sources_of(&self, dst: u64) -> Vec<(u64, usize)> {
+        let mut v: Vec<(u64, usize)> =
+            self.routes.values().filter(|r| r.dst == dst).map(|r| (r.src, r.homes.src)).collect();
         v.sort_unstable();
         v.dedup();
         v
-    }
-
-    /// Whether a rule exists.
-    #[cfg(test)]
-    pub fn contains(&self, id: u64) -> bool {
-        self.src_of.contains_key(&id)
     }
 }
 
@@ -122,15 +133,17 @@ mod tests {
     #[test]
     fn add_remove_and_handle_cleanup() {
         let mut r = Router::default();
-        r.add(1, &rule(10, 20));
-        r.add(2, &rule(10, 30));
-        r.add(3, &rule(30, 10));
-        assert_eq!(r.routes_of_mut(10).unwrap().len(), 2);
-        assert_eq!(r.sources_of(10), vec![30]);
+        let homes = Homes { src: 0, dst: 1 };
+        r.add(1, &rule(10, 20), homes);
+        r.add(2, &rule(10, 30), homes);
+        r.add(3, &rule(30, 10), homes);
+        assert_eq!(r.rules_from(10), &[1, 2]);
+        assert_eq!(r.sources_of(10), vec![(30, 0)]);
         r.remove(1);
-        assert_eq!(r.routes_of_mut(10).unwrap().len(), 1);
+        assert_eq!(r.rules_from(10), &[2]);
+        assert!(r.route(1).is_none() && r.route_mut(2).is_some());
         r.remove_handle(30);
-        assert!(r.routes_of_mut(10).is_none() && !r.contains(3));
+        assert!(r.rules_from(10).is_empty() && r.route(3).is_none());
     }
 
     #[test]
