@@ -10,20 +10,11 @@
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use portunus::api::media::{AnswerPolicy, ForwardRule};
-use portunus::api::plugin::HandleRef;
-use portunus::media::core::{CoreSetup, MediaCore, Transmitter, TICK};
-use portunus::media::{rtc_template, Command, Homes, Notice};
-use str0m::change::SdpAnswer;
-use str0m::media::{Direction, MediaKind, Mid, Pt};
-use str0m::net::{Protocol, Receive};
-use str0m::rtp::RtpWrite;
-use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
+use portunus::media::core::TICK;
+use portunus::media::sim::{Sim, PAYLOAD};
 
 /// Counts what is allocated while `COUNTING` is on (the benchmark runs on one thread).
 struct Counting;
@@ -70,173 +61,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// The gateway's side of the wire: counts RTP sent, keeps datagrams only when asked.
-#[derive(Default)]
-struct Wire {
-    keep: bool,
-    out: Vec<(SocketAddr, Vec<u8>)>,
-    rtp_sent: u64,
-}
-
-impl Transmitter for Wire {
-    fn transmit(&mut self, to: SocketAddr, data: &[u8]) {
-        // RTCP packet types are 192..=223 in the second byte (RFC 5761); everything else with
-        // version 2 is RTP.
-        if data.len() >= 12 && data[0] >> 6 == 2 && !(192..=223).contains(&data[1]) {
-            self.rtp_sent += 1;
-        }
-        if self.keep {
-            self.out.push((to, data.to_vec()));
-        }
-    }
-}
-
-struct Client {
-    rtc: Rtc,
-    addr: SocketAddr,
-    mid: Mid,
-    connected: bool,
-    next: Instant,
-    /// Payload counters seen in decrypted RTP.
-    got: Vec<u64>,
-}
-
-const GATEWAY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 40000);
-const VP8: Pt = Pt::new_with_value(96);
-const PAYLOAD: usize = 1100;
-
-fn client_addr(i: usize) -> SocketAddr {
-    let ip = Ipv4Addr::new(10, 1, (i / 250) as u8, (i % 250 + 1) as u8);
-    SocketAddr::new(IpAddr::V4(ip), 5000)
-}
-
-fn handle(i: usize) -> HandleRef {
-    HandleRef { session_id: 1, handle_id: i as u64 + 1 }
-}
-
-struct Bench {
-    core: MediaCore<Wire>,
-    notices: tokio::sync::mpsc::UnboundedReceiver<Notice>,
-    clients: Vec<Client>,
-    by_addr: HashMap<SocketAddr, usize>,
-    now: Instant,
-}
-
-impl Bench {
-    fn new(peers: usize) -> anyhow::Result<Self> {
-        let now = Instant::now();
-        let (tx, notices) = tokio::sync::mpsc::unbounded_channel();
-        let template = rtc_template(false)?;
-        let setup = CoreSetup {
-            index: 0,
-            siblings: Vec::new(),
-            local: GATEWAY,
-            advertised: vec![GATEWAY],
-            template,
-            notices: tx,
-            no_media_timer: Duration::from_secs(1),
-        };
-        let mut core = MediaCore::new(setup, Wire::default(), now);
-        let mut clients = Vec::new();
-        for i in 0..peers {
-            let addr = client_addr(i);
-            let mut rtc = RtcConfig::new().set_rtp_mode(true).build(now);
-            rtc.add_local_candidate(Candidate::host(addr, "udp")?);
-            let mut change = rtc.sdp_api();
-            let mid = change.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
-            let (offer, pending) = change.apply().ok_or_else(|| anyhow::anyhow!("no offer"))?;
-            core.command(now, Command::RemoteOffer(handle(i), offer.to_sdp_string()));
-            let (reply, answer) = std::sync::mpsc::channel();
-            let policy = AnswerPolicy { audio: true, video: true, data: false };
-            core.command(now, Command::Answer(handle(i), policy, reply));
-            core.flush();
-            let answer = answer.recv()?.map_err(anyhow::Error::msg)?;
-            rtc.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(&answer)?)?;
-            clients.push(Client { rtc, addr, mid, connected: false, next: now, got: Vec::new() });
-        }
-        let by_addr = clients.iter().enumerate().map(|(i, c)| (c.addr, i)).collect();
-        Ok(Self { core, notices, clients, by_addr, now })
-    }
-
-    /// Moves datagrams both ways and runs timers until nothing is left to do at this instant.
-    fn pump(&mut self) -> anyhow::Result<()> {
-        self.core.transmitter().keep = true;
-        for c in &mut self.clients {
-            if c.next <= self.now {
-                c.rtc.handle_input(Input::Timeout(self.now))?;
-            }
-            loop {
-                match c.rtc.poll_output()? {
-                    Output::Timeout(t) => {
-                        c.next = t;
-                        break;
-                    }
-                    Output::Transmit(t) => self.core.datagram(self.now, c.addr, &t.contents),
-                    Output::Event(Event::Connected) => c.connected = true,
-                    Output::Event(Event::RtpPacket(p)) => {
-                        let mut n = [0u8; 8];
-                        n.copy_from_slice(&p.payload[..8]);
-                        c.got.push(u64::from_be_bytes(n));
-                    }
-                    Output::Event(_) => {}
-                }
-            }
-        }
-        if self.core.next_timeout().is_some_and(|t| t <= self.now) {
-            self.core.timeouts(self.now);
-        }
-        self.core.flush();
-        for (to, data) in std::mem::take(&mut self.core.transmitter().out) {
-            let Some(&i) = self.by_addr.get(&to) else { continue };
-            let recv = Receive::new(Protocol::Udp, GATEWAY, to, &data)?;
-            self.clients[i].rtc.handle_input(Input::Receive(self.now, recv))?;
-        }
-        Ok(())
-    }
-
-    fn connect(&mut self) -> anyhow::Result<Duration> {
-        let start = self.now;
-        let mut up = 0;
-        for _ in 0..20_000 {
-            self.pump()?;
-            while let Ok(n) = self.notices.try_recv() {
-                up += usize::from(matches!(n, Notice::WebrtcUp(_)));
-            }
-            if up == self.clients.len() && self.clients.iter().all(|c| c.connected) {
-                return Ok(self.now - start);
-            }
-            self.now += Duration::from_millis(1);
-        }
-        anyhow::bail!("peers did not connect ({up} of {} up)", self.clients.len())
-    }
-
-    /// Encrypted datagrams from the source (client 0), made before the measurement.
-    fn source_packets(&mut self, count: usize, first: u64) -> anyhow::Result<Vec<Vec<u8>>> {
-        let mut out = Vec::with_capacity(count);
-        let src = &mut self.clients[0];
-        let mut payload = vec![0x90u8; PAYLOAD];
-        for k in 0..count as u64 {
-            let n = first + k;
-            payload[..8].copy_from_slice(&n.to_be_bytes());
-            let at = self.now + Duration::from_millis(k);
-            let mut api = src.rtc.direct_api();
-            let tx = api.stream_tx_by_mid(src.mid, None).ok_or_else(|| anyhow::anyhow!("no send stream"))?;
-            tx.write_rtp(
-                RtpWrite::new(VP8, n.into(), (n * 3000) as u32, at, payload.clone()).marker(k % 4 == 3),
-            );
-            src.rtc.handle_input(Input::Timeout(at))?;
-            loop {
-                match src.rtc.poll_output()? {
-                    Output::Timeout(_) => break,
-                    Output::Transmit(t) if t.contents.len() > PAYLOAD => out.push(t.contents.to_vec()),
-                    _ => {}
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-
 struct Figures {
     forwarded: u64,
     elapsed: Duration,
@@ -245,7 +69,7 @@ struct Figures {
 }
 
 /// Feeds the source's packets to the core, one simulated millisecond apart, and measures it.
-fn measure(b: &mut Bench, packets: &[Vec<u8>]) -> Figures {
+fn measure(b: &mut Sim, packets: &[Vec<u8>]) -> Figures {
     let src = b.clients[0].addr;
     b.core.transmitter().keep = false;
     let sent_before = b.core.transmitter().rtp_sent;
@@ -276,20 +100,9 @@ fn measure(b: &mut Bench, packets: &[Vec<u8>]) -> Figures {
 }
 
 fn run(destinations: usize, packets: usize) -> anyhow::Result<()> {
-    let mut b = Bench::new(destinations + 1)?;
+    let mut b = Sim::new(destinations + 1)?;
     let setup = b.connect()?;
-    for i in 1..=destinations {
-        let rule = ForwardRule {
-            src: handle(0),
-            src_mid: None,
-            dst: handle(i),
-            dst_mid: None,
-            substream: None,
-            temporal: None,
-        };
-        b.core.command(b.now, Command::Forward(i as u64, rule, Homes::default()));
-    }
-    b.core.flush();
+    b.forward_from_first();
     // Warm-up (maps fill, streams start), then the measured run.
     let warm = b.source_packets(200, 0)?;
     measure(&mut b, &warm);

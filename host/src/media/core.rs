@@ -130,7 +130,7 @@ impl<T: Transmitter> MediaCore<T> {
         self.peers.values().map(|p| p.timeout).min()
     }
 
-    /// One datagram from the network.
+    /// One datagram from the network (its consequences are carried out before this returns).
     pub fn datagram(&mut self, now: Instant, source: SocketAddr, buf: &[u8]) {
         self.now = now;
         let id = match self.by_addr.get(&source) {
@@ -146,6 +146,9 @@ impl<T: Transmitter> MediaCore<T> {
                 Err(_) => self.peer_panicked(id),
             }
         }
+        // str0m must be drained after each input: a second packet fed first can replace the
+        // first one's pending event (seen as half the video never forwarded).
+        self.flush();
     }
 
     /// A datagram from an address we do not know: a STUN request names its peer by our ufrag
@@ -390,9 +393,14 @@ impl<T: Transmitter> MediaCore<T> {
         }
     }
 
-    /// One command from the gateway.
+    /// One command from the gateway or another media thread.
     pub fn command(&mut self, now: Instant, c: Command) {
         self.now = now;
+        self.apply(now, c);
+        self.flush();
+    }
+
+    fn apply(&mut self, now: Instant, c: Command) {
         match c {
             Command::RemoteOffer(h, sdp) => {
                 let p = self.peer_or_new(h, now);

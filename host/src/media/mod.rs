@@ -9,6 +9,8 @@ pub mod core;
 mod demux;
 mod peer;
 mod router;
+pub mod sim;
+mod udp;
 mod worker;
 
 use std::collections::HashMap;
@@ -174,7 +176,7 @@ impl MediaEngine {
                         Ok(s) => s,
                         Err(e) => return tracing::error!("media socket: {e}"),
                     };
-                    let core = core::MediaCore::new(setup, worker::SocketOut(&socket), Instant::now());
+                    let core = core::MediaCore::new(setup, udp::SendBatch::new(&socket), Instant::now());
                     worker::run(&socket, core, commands).await;
                 });
             })?;

@@ -1,50 +1,68 @@
-//! A media thread's loop: reads its UDP socket, the commands and the timers, and feeds them to
-//! its [`MediaCore`]; the datagrams the core produces leave through the socket.
+//! A media thread's loop: reads its UDP socket in batches, the commands and the timers, and feeds
+//! them to its [`MediaCore`]; the datagrams the core produces leave in batches too.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::core::{MediaCore, Transmitter, TICK};
+use super::core::{MediaCore, TICK};
+use super::udp::{RecvBatch, SendBatch, BATCH};
 use super::Command;
 
-/// Sends straight on the socket (a full send buffer drops the datagram, as UDP would).
-pub struct SocketOut<'a>(pub &'a UdpSocket);
-
-impl Transmitter for SocketOut<'_> {
-    fn transmit(&mut self, to: SocketAddr, data: &[u8]) {
-        if let Err(e) = self.0.try_send_to(data, to) {
-            tracing::trace!("media send to {to}: {e}");
-        }
-    }
-}
-
 /// Runs a core until every command sender is gone.
-pub async fn run<T: Transmitter>(
+pub async fn run(
     socket: &UdpSocket,
-    mut core: MediaCore<T>,
+    mut core: MediaCore<SendBatch<'_>>,
     mut commands: UnboundedReceiver<Command>,
 ) {
-    let mut buf = vec![0u8; 2048];
+    let mut rx = RecvBatch::default();
     let mut tick = tokio::time::interval(TICK);
     loop {
         let deadline = core
             .next_timeout()
             .map_or_else(|| tokio::time::Instant::now() + TICK, tokio::time::Instant::from_std);
         tokio::select! {
-            r = socket.recv_from(&mut buf) => match r {
-                Ok((n, source)) => core.datagram(Instant::now(), source, &buf[..n]),
+            r = socket.readable() => match r {
+                Ok(()) => loop {
+                    match rx.recv(socket) {
+                        Ok(n) => {
+                            let now = Instant::now();
+                            for (source, datagram) in rx.datagrams() {
+                                core.datagram(now, source, datagram);
+                            }
+                            if n < BATCH {
+                                break;
+                            }
+                            // A full batch: hand its output over before reading more.
+                            core.flush();
+                        }
+                        Err(e) => {
+                            tracing::debug!("media socket: {e}");
+                            break;
+                        }
+                    }
+                },
                 Err(e) => tracing::debug!("media socket: {e}"),
             },
             c = commands.recv() => match c {
-                Some(c) => core.command(Instant::now(), c),
+                Some(c) => {
+                    let now = Instant::now();
+                    core.command(now, c);
+                    // Take whatever else is queued (packets from other media threads come this way).
+                    for _ in 0..BATCH {
+                        match commands.try_recv() {
+                            Ok(c) => core.command(now, c),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 None => break,
             },
             _ = tokio::time::sleep_until(deadline) => core.timeouts(Instant::now()),
             _ = tick.tick() => core.housekeeping(Instant::now()),
         }
         core.flush();
+        core.transmitter().flush();
     }
 }

@@ -1,0 +1,254 @@
+//! An in-memory network for the media core: str0m client peers (real ICE, DTLS and SRTP) talk
+//! to a [`MediaCore`] through a simulated wire and clock, with no sockets. Unit tests and the
+//! fan-out benchmark (`portunus-bench-media`) drive the core with it.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use str0m::change::SdpAnswer;
+use str0m::media::{Direction, MediaKind, Mid, Pt};
+use str0m::net::{Protocol, Receive};
+use str0m::rtp::RtpWrite;
+use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
+
+use super::core::{CoreSetup, MediaCore, Transmitter};
+use super::{rtc_template, Command, Homes, Notice};
+use crate::api::media::{AnswerPolicy, ForwardRule};
+use crate::api::plugin::HandleRef;
+
+/// The gateway's side of the wire: counts RTP sent, keeps datagrams only when asked.
+#[derive(Debug, Default)]
+pub struct Wire {
+    /// Keep what is sent (to deliver it to the clients); otherwise only count it.
+    pub keep: bool,
+    /// Datagrams sent and kept: (destination, bytes).
+    pub out: Vec<(SocketAddr, Vec<u8>)>,
+    /// RTP datagrams sent.
+    pub rtp_sent: u64,
+}
+
+impl Transmitter for Wire {
+    fn transmit(&mut self, to: SocketAddr, data: &[u8]) {
+        // RTCP packet types are 192..=223 in the second byte (RFC 5761); everything else with
+        // version 2 is RTP.
+        if data.len() >= 12 && data[0] >> 6 == 2 && !(192..=223).contains(&data[1]) {
+            self.rtp_sent += 1;
+        }
+        if self.keep {
+            self.out.push((to, data.to_vec()));
+        }
+    }
+}
+
+/// A client peer: a str0m `Rtc` that sends and receives one video stream.
+pub struct Client {
+    /// Its WebRTC state machine.
+    pub rtc: Rtc,
+    /// Its address on the wire.
+    pub addr: SocketAddr,
+    /// Its video stream.
+    pub mid: Mid,
+    /// ICE and DTLS are up.
+    pub connected: bool,
+    next: Instant,
+    /// The counters (first 8 payload bytes) of the RTP packets it decrypted.
+    pub got: Vec<u64>,
+}
+
+/// The gateway's address on the wire.
+pub const GATEWAY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 40000);
+/// The VP8 payload type the clients use.
+const VP8: Pt = Pt::new_with_value(96);
+/// Size of the payloads the source sends.
+pub const PAYLOAD: usize = 1100;
+
+fn client_addr(i: usize) -> SocketAddr {
+    let ip = Ipv4Addr::new(10, 1, (i / 250) as u8, (i % 250 + 1) as u8);
+    SocketAddr::new(IpAddr::V4(ip), 5000)
+}
+
+/// The handle of client `i`.
+pub fn handle(i: usize) -> HandleRef {
+    HandleRef { session_id: 1, handle_id: i as u64 + 1 }
+}
+
+/// A core, its clients and the simulated clock.
+pub struct Sim {
+    /// The core under test.
+    pub core: MediaCore<Wire>,
+    /// What the core reported.
+    pub notices: tokio::sync::mpsc::UnboundedReceiver<Notice>,
+    /// The clients; client 0 is the source in [`Sim::forward_from_first`].
+    pub clients: Vec<Client>,
+    by_addr: HashMap<SocketAddr, usize>,
+    /// The simulated time.
+    pub now: Instant,
+}
+
+impl Sim {
+    /// A core with `peers` clients that have offered and got their answers (not connected yet).
+    pub fn new(peers: usize) -> anyhow::Result<Self> {
+        let now = Instant::now();
+        let (tx, notices) = tokio::sync::mpsc::unbounded_channel();
+        let template = rtc_template(false)?;
+        let setup = CoreSetup {
+            index: 0,
+            siblings: Vec::new(),
+            local: GATEWAY,
+            advertised: vec![GATEWAY],
+            template,
+            notices: tx,
+            no_media_timer: Duration::from_secs(1),
+        };
+        let mut core = MediaCore::new(setup, Wire::default(), now);
+        let mut clients = Vec::new();
+        for i in 0..peers {
+            let addr = client_addr(i);
+            let mut rtc = RtcConfig::new().set_rtp_mode(true).build(now);
+            rtc.add_local_candidate(Candidate::host(addr, "udp")?);
+            let mut change = rtc.sdp_api();
+            let mid = change.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
+            let (offer, pending) = change.apply().ok_or_else(|| anyhow::anyhow!("no offer"))?;
+            core.command(now, Command::RemoteOffer(handle(i), offer.to_sdp_string()));
+            let (reply, answer) = std::sync::mpsc::channel();
+            let policy = AnswerPolicy { audio: true, video: true, data: false };
+            core.command(now, Command::Answer(handle(i), policy, reply));
+            core.flush();
+            let answer = answer.recv()?.map_err(anyhow::Error::msg)?;
+            rtc.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(&answer)?)?;
+            clients.push(Client { rtc, addr, mid, connected: false, next: now, got: Vec::new() });
+        }
+        let by_addr = clients.iter().enumerate().map(|(i, c)| (c.addr, i)).collect();
+        Ok(Self { core, notices, clients, by_addr, now })
+    }
+
+    /// Moves datagrams both ways once and runs the timers that are due.
+    pub fn pump(&mut self) -> anyhow::Result<()> {
+        self.core.transmitter().keep = true;
+        for i in 0..self.clients.len() {
+            if self.clients[i].next <= self.now {
+                self.clients[i].rtc.handle_input(Input::Timeout(self.now))?;
+            }
+            self.drain_client(i)?;
+        }
+        if self.core.next_timeout().is_some_and(|t| t <= self.now) {
+            self.core.timeouts(self.now);
+        }
+        self.core.flush();
+        for (to, data) in std::mem::take(&mut self.core.transmitter().out) {
+            let Some(&i) = self.by_addr.get(&to) else { continue };
+            let recv = Receive::new(Protocol::Udp, GATEWAY, to, &data)?;
+            self.clients[i].rtc.handle_input(Input::Receive(self.now, recv))?;
+            // Drained after every input, as str0m requires.
+            self.drain_client(i)?;
+        }
+        Ok(())
+    }
+
+    /// Takes a client's output: datagrams go to the core, decrypted RTP is recorded.
+    fn drain_client(&mut self, i: usize) -> anyhow::Result<()> {
+        let c = &mut self.clients[i];
+        loop {
+            match c.rtc.poll_output()? {
+                Output::Timeout(t) => {
+                    c.next = t;
+                    return Ok(());
+                }
+                Output::Transmit(t) => self.core.datagram(self.now, c.addr, &t.contents),
+                Output::Event(Event::Connected) => c.connected = true,
+                Output::Event(Event::RtpPacket(p)) => {
+                    let mut n = [0u8; 8];
+                    n.copy_from_slice(&p.payload[..8]);
+                    c.got.push(u64::from_be_bytes(n));
+                }
+                Output::Event(_) => {}
+            }
+        }
+    }
+
+    /// Pumps, one simulated millisecond at a time, until every client is connected and the core
+    /// said `webrtcup` for each; returns the simulated time it took.
+    pub fn connect(&mut self) -> anyhow::Result<Duration> {
+        let start = self.now;
+        let mut up = 0;
+        for _ in 0..20_000 {
+            self.pump()?;
+            while let Ok(n) = self.notices.try_recv() {
+                up += usize::from(matches!(n, Notice::WebrtcUp(_)));
+            }
+            if up == self.clients.len() && self.clients.iter().all(|c| c.connected) {
+                return Ok(self.now - start);
+            }
+            self.now += Duration::from_millis(1);
+        }
+        anyhow::bail!("peers did not connect ({up} of {} up)", self.clients.len())
+    }
+
+    /// Adds rules from client 0 to every other client.
+    pub fn forward_from_first(&mut self) {
+        for i in 1..self.clients.len() {
+            let rule = ForwardRule {
+                src: handle(0),
+                src_mid: None,
+                dst: handle(i),
+                dst_mid: None,
+                substream: None,
+                temporal: None,
+            };
+            self.core.command(self.now, Command::Forward(i as u64, rule, Homes::default()));
+        }
+    }
+
+    /// `count` encrypted RTP datagrams from client 0, 1 ms apart, whose payloads start with the
+    /// counters `first..`.
+    pub fn source_packets(&mut self, count: usize, first: u64) -> anyhow::Result<Vec<Vec<u8>>> {
+        let mut out = Vec::with_capacity(count);
+        let src = &mut self.clients[0];
+        let mut payload = vec![0x90u8; PAYLOAD];
+        for k in 0..count as u64 {
+            let n = first + k;
+            payload[..8].copy_from_slice(&n.to_be_bytes());
+            let at = self.now + Duration::from_millis(k);
+            let mut api = src.rtc.direct_api();
+            let tx = api.stream_tx_by_mid(src.mid, None).ok_or_else(|| anyhow::anyhow!("no send stream"))?;
+            tx.write_rtp(
+                RtpWrite::new(VP8, n.into(), (n * 3000) as u32, at, payload.clone()).marker(k % 4 == 3),
+            );
+            src.rtc.handle_input(Input::Timeout(at))?;
+            loop {
+                match src.rtc.poll_output()? {
+                    Output::Timeout(_) => break,
+                    Output::Transmit(t) if t.contents.len() > PAYLOAD => out.push(t.contents.to_vec()),
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_read_in_one_batch_is_forwarded_whole() {
+        let mut sim = Sim::new(2).expect("sim");
+        sim.connect().expect("connected");
+        sim.forward_from_first();
+        let burst = sim.source_packets(10, 1000).expect("packets");
+        // All ten arrive at the same instant, as from one recvmmsg.
+        let src = sim.clients[0].addr;
+        sim.core.transmitter().keep = true;
+        for p in &burst {
+            sim.core.datagram(sim.now, src, p);
+        }
+        for _ in 0..5 {
+            sim.now += Duration::from_millis(1);
+            sim.pump().expect("pump");
+        }
+        let got: Vec<u64> = sim.clients[1].got.iter().copied().filter(|n| *n >= 1000).collect();
+        assert_eq!(got, (1000..1010).collect::<Vec<u64>>());
+    }
+}

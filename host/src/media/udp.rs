@@ -1,0 +1,178 @@
+//! Batched UDP for a media thread: datagrams are received up to [`BATCH`] per `recvmmsg` and
+//! queued for sending to be flushed with one `sendmmsg` per batch (Linux). Buffers are allocated
+//! once per thread; sending or receiving a datagram allocates nothing.
+
+use std::io::{self, IoSliceMut};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+
+use nix::sys::socket::{recvmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
+use socket2::SockAddr;
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+
+use super::core::Transmitter;
+
+/// Datagrams per system call.
+pub const BATCH: usize = 32;
+/// Largest datagram handled (str0m keeps its output well under a 1500-byte MTU).
+const SLOT: usize = 2048;
+
+/// Outgoing datagrams waiting for the next `sendmmsg`.
+pub struct SendBatch<'s> {
+    socket: &'s UdpSocket,
+    slots: Box<[[u8; SLOT]; BATCH]>,
+    lens: [usize; BATCH],
+    addrs: [Option<SockAddr>; BATCH],
+    queued: usize,
+}
+
+impl<'s> SendBatch<'s> {
+    /// An empty batch for a socket.
+    pub fn new(socket: &'s UdpSocket) -> Self {
+        Self {
+            socket,
+            slots: Box::new([[0; SLOT]; BATCH]),
+            lens: [0; BATCH],
+            addrs: std::array::from_fn(|_| None),
+            queued: 0,
+        }
+    }
+
+    /// Sends everything queued. A full socket buffer drops what did not fit, as UDP would.
+    pub fn flush(&mut self) {
+        let queued = self.queued;
+        self.queued = 0;
+        if queued == 0 {
+            return;
+        }
+        let mut iovs = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; BATCH];
+        // SAFETY: `mmsghdr` is a plain C struct of integers and raw pointers, for which all
+        // zero bytes (null pointers, zero lengths) is a valid value.
+        let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+        for i in 0..queued {
+            let Some(addr) = &self.addrs[i] else { continue };
+            iovs[i] =
+                libc::iovec { iov_base: self.slots[i].as_ptr() as *mut libc::c_void, iov_len: self.lens[i] };
+            let h = &mut msgs[i].msg_hdr;
+            h.msg_name = addr.as_ptr() as *mut libc::c_void;
+            h.msg_namelen = addr.len();
+            h.msg_iov = &mut iovs[i];
+            h.msg_iovlen = 1;
+        }
+        let fd = self.socket.as_raw_fd();
+        let mut sent = 0;
+        while sent < queued {
+            let rest = &mut msgs[sent..queued];
+            let r = self.socket.try_io(Interest::WRITABLE, || {
+                // SAFETY: every pointer in `rest` points into `iovs`, `self.slots` and
+                // `self.addrs`, which live until after this call and are not touched during it;
+                // each `iov_len` and `msg_namelen` is the length of the buffer it describes; the
+                // count is `rest.len()`. The kernel only reads those buffers and writes each
+                // message's `msg_len`, a field of `rest`.
+                let n = unsafe { libc::sendmmsg(fd, rest.as_mut_ptr(), rest.len() as libc::c_uint, 0) };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            });
+            match r {
+                Ok(0) => break,
+                Ok(k) => sent += k,
+                Err(e) => {
+                    tracing::trace!("media send of {} datagrams: {e}", queued - sent);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+impl Transmitter for SendBatch<'_> {
+    fn transmit(&mut self, to: SocketAddr, data: &[u8]) {
+        if data.len() > SLOT {
+            if let Err(e) = self.socket.try_send_to(data, to) {
+                tracing::trace!("media send to {to}: {e}");
+            }
+            return;
+        }
+        if self.queued == BATCH {
+            self.flush();
+        }
+        let i = self.queued;
+        self.slots[i][..data.len()].copy_from_slice(data);
+        self.lens[i] = data.len();
+        self.addrs[i] = Some(SockAddr::from(to));
+        self.queued += 1;
+    }
+}
+
+/// Buffers for receiving up to [`BATCH`] datagrams per system call.
+pub struct RecvBatch {
+    slots: Box<[[u8; SLOT]; BATCH]>,
+    got: [(usize, Option<SocketAddr>); BATCH],
+    count: usize,
+    headers: MultiHeaders<SockaddrStorage>,
+}
+
+impl Default for RecvBatch {
+    fn default() -> Self {
+        Self {
+            slots: Box::new([[0; SLOT]; BATCH]),
+            got: [(0, None); BATCH],
+            count: 0,
+            headers: MultiHeaders::preallocate(BATCH, None),
+        }
+    }
+}
+
+fn std_addr(a: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = a.as_sockaddr_in() {
+        return Some(SocketAddr::from(*v4));
+    }
+    a.as_sockaddr_in6().map(|v6| SocketAddr::from(*v6))
+}
+
+impl RecvBatch {
+    /// Reads what the socket has (without waiting): `Ok(0)` when nothing is there. Datagrams
+    /// larger than a slot are truncated by the kernel and skipped.
+    pub fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+        let fd = socket.as_raw_fd();
+        let headers = &mut self.headers;
+        let got = &mut self.got;
+        let mut iov: [[IoSliceMut<'_>; 1]; BATCH] = {
+            let mut rest: &mut [[u8; SLOT]] = &mut self.slots[..];
+            std::array::from_fn(|_| {
+                let (first, tail) = std::mem::take(&mut rest).split_at_mut(1);
+                rest = tail;
+                [IoSliceMut::new(&mut first[0][..])]
+            })
+        };
+        let r = socket.try_io(Interest::READABLE, || {
+            let results = recvmmsg(fd, headers, iov.iter_mut(), MsgFlags::MSG_DONTWAIT, None)?;
+            let mut n = 0;
+            for (slot, msg) in got.iter_mut().zip(results) {
+                let truncated = msg.flags.contains(MsgFlags::MSG_TRUNC);
+                *slot = (if truncated { 0 } else { msg.bytes }, msg.address.as_ref().and_then(std_addr));
+                n += 1;
+            }
+            Ok(n)
+        });
+        self.count = match r {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(e),
+        };
+        Ok(self.count)
+    }
+
+    /// The datagrams of the last [`RecvBatch::recv`], with their sources.
+    pub fn datagrams(&self) -> impl Iterator<Item = (SocketAddr, &[u8])> {
+        self.got[..self.count]
+            .iter()
+            .zip(self.slots.iter())
+            .filter_map(|((len, from), buf)| Some((from.as_ref().copied()?, &buf[..*len])))
+            .filter(|(_, d)| !d.is_empty())
+    }
+}
