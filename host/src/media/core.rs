@@ -3,7 +3,8 @@
 //! here reads a clock or touches a socket (the thread loop in `worker.rs` does, and so does the
 //! in-process benchmark with a simulated clock).
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -76,6 +77,8 @@ pub struct MediaCore<T: Transmitter> {
     siblings: Vec<UnboundedSender<Command>>,
     /// Reused buffer: the (rule, destination, its thread) of one packet.
     fanout: Vec<(u64, u64, usize)>,
+    /// Peer deadlines, earliest first; an entry is stale when the peer's deadline moved.
+    timers: BinaryHeap<Reverse<(Instant, u64)>>,
     out: T,
     local: SocketAddr,
     now: Instant,
@@ -102,6 +105,7 @@ impl<T: Transmitter> MediaCore<T> {
             index,
             siblings,
             fanout: Vec::new(),
+            timers: BinaryHeap::new(),
             out,
             local,
             now,
@@ -126,8 +130,30 @@ impl<T: Transmitter> MediaCore<T> {
     }
 
     /// When [`MediaCore::timeouts`] is next due, if any peer waits for one.
-    pub fn next_timeout(&self) -> Option<Instant> {
-        self.peers.values().map(|p| p.timeout).min()
+    pub fn next_timeout(&mut self) -> Option<Instant> {
+        while let Some(Reverse((at, id))) = self.timers.peek().copied() {
+            match self.peers.get(&id).map(|p| p.timeout) {
+                Some(t) if t == at => return Some(at),
+                // The deadline moved later: file it again.
+                Some(t) if t > at => {
+                    self.timers.pop();
+                    self.timers.push(Reverse((t, id)));
+                }
+                _ => {
+                    self.timers.pop();
+                }
+            }
+        }
+        None
+    }
+
+    /// Files a peer's current deadline in the timer heap. Only earlier deadlines need filing: an
+    /// entry found earlier than its peer's deadline is filed again at the deadline, and entries of
+    /// gone peers are dropped, when they come up.
+    fn schedule(&mut self, id: u64) {
+        if let Some(p) = self.peers.get(&id) {
+            self.timers.push(Reverse((p.timeout, id)));
+        }
     }
 
     /// One datagram from the network (its consequences are carried out before this returns).
@@ -178,7 +204,19 @@ impl<T: Transmitter> MediaCore<T> {
         self.now = now;
         let mut due = std::mem::take(&mut self.scratch);
         due.clear();
-        due.extend(self.peers.iter().filter(|(_, p)| p.timeout <= now).map(|(id, _)| *id));
+        while let Some(Reverse((at, id))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            match self.peers.get(&id).map(|p| p.timeout) {
+                Some(t) if t <= now => due.push(id),
+                Some(t) if t > at => self.timers.push(Reverse((t, id))),
+                _ => {}
+            }
+        }
+        due.sort_unstable();
+        due.dedup();
         for &id in &due {
             if let Some(p) = self.peers.get_mut(&id) {
                 let r = catch_unwind(AssertUnwindSafe(|| p.handle_timeout(now)));
@@ -242,6 +280,7 @@ impl<T: Transmitter> MediaCore<T> {
 
     fn drain_peer(&mut self, id: u64) {
         let Some(p) = self.peers.get_mut(&id) else { return };
+        let deadline = p.timeout;
         let out = &mut self.out;
         let mut events = std::mem::take(&mut self.events);
         let mut send = |to: SocketAddr, data: &[u8]| out.transmit(to, data);
@@ -255,6 +294,9 @@ impl<T: Transmitter> MediaCore<T> {
                 self.peer_panicked(id);
                 return;
             }
+        }
+        if self.peers.get(&id).is_some_and(|p| p.timeout < deadline) {
+            self.schedule(id);
         }
         for e in events.drain(..) {
             self.event(id, e);
@@ -403,8 +445,10 @@ impl<T: Transmitter> MediaCore<T> {
     fn apply(&mut self, now: Instant, c: Command) {
         match c {
             Command::RemoteOffer(h, sdp) => {
-                let p = self.peer_or_new(h, now);
-                p.remote_offer = Some(sdp);
+                self.ensure_peer(h, now);
+                if let Some(p) = self.peers.get_mut(&h.handle_id) {
+                    p.remote_offer = Some(sdp);
+                }
             }
             Command::Answer(h, policy, reply) => {
                 let advertised = self.advertised.clone();
@@ -492,14 +536,15 @@ impl<T: Transmitter> MediaCore<T> {
         Ok(())
     }
 
-    fn peer_or_new(&mut self, h: HandleRef, now: Instant) -> &mut Peer {
-        let template = &self.template;
-        let by_ufrag = &mut self.by_ufrag;
-        self.peers.entry(h.handle_id).or_insert_with(|| {
-            let p = Peer::new(h, template, now);
-            by_ufrag.insert(p.ufrag.clone(), h.handle_id);
-            p
-        })
+    /// Creates the handle's peer if it has none.
+    fn ensure_peer(&mut self, h: HandleRef, now: Instant) {
+        let id = h.handle_id;
+        if !self.peers.contains_key(&id) {
+            let p = Peer::new(h, &self.template, now);
+            self.by_ufrag.insert(p.ufrag.clone(), id);
+            self.peers.insert(id, p);
+            self.schedule(id);
+        }
     }
 
     fn hangup(&mut self, id: u64, reason: &str, tell_plugin: bool) {
