@@ -130,6 +130,18 @@ async fn relay_notices(core: Core, mut notices: tokio::sync::mpsc::UnboundedRece
                     p.media_event(handle, MediaEvent::Media { mid, video, receiving });
                 }
             }
+            Notice::SlowLink { handle, mid, video, uplink, lost } => {
+                let media = if video { "video" } else { "audio" };
+                core.push_handle_event(
+                    handle,
+                    "slowlink",
+                    json!({"mid": mid, "media": media, "uplink": uplink, "lost": lost}),
+                );
+                if let Some(p) = core.plugin_of(handle) {
+                    p.media_event(handle, MediaEvent::SlowLink { mid, video, uplink, lost });
+                }
+            }
+            Notice::IceFailed(h) => core.push_handle_event(h, "ice-failed", Value::Null),
             Notice::Hangup(h, reason, tell_plugin) => {
                 core.push_handle_event(h, "hangup", json!({"reason": reason}));
                 if let (true, Some(p)) = (tell_plugin, core.plugin_of(h)) {

@@ -89,6 +89,17 @@ pub enum MediaEvent {
         /// Whether packets arrive.
         receiving: bool,
     },
+    /// Losses reached `slowlink_threshold` (Janus `slowlink`).
+    SlowLink {
+        /// The stream.
+        mid: String,
+        /// Video (or audio).
+        video: bool,
+        /// Losses on what the gateway sends (Janus's `uplink: true`).
+        uplink: bool,
+        /// Packets lost in the last second.
+        lost: u32,
+    },
     /// The PeerConnection is gone, with Janus's reason.
     Hangup(String),
 }

@@ -140,6 +140,8 @@ pub struct Media {
     pub no_media_timer: u64,
     /// `media_threads` (Portunus): media threads, each with its own UDP socket.
     pub threads: usize,
+    /// `slowlink_threshold`: lost packets per second that make a `slowlink` event (0: off).
+    pub slowlink_threshold: u32,
 }
 
 /// Media threads when `media_threads` is not set: one per core, at most 4.
@@ -155,6 +157,7 @@ impl Default for Media {
             rtp_port_range: None,
             no_media_timer: 1,
             threads: default_media_threads(),
+            slowlink_threshold: 0,
         }
     }
 }
@@ -420,6 +423,7 @@ fn read_core(
             0 => default_media_threads(),
             n => n as usize,
         },
+        slowlink_threshold: m.int("slowlink_threshold", 0, 0, 1_000_000)? as u32,
     };
     m.finish();
     for name in CORE_SECTIONS.iter().filter(|n| !matches!(**n, "general" | "nat" | "media")) {

@@ -67,6 +67,8 @@ pub struct CoreSetup {
     pub notices: UnboundedSender<Notice>,
     /// `no_media_timer`.
     pub no_media_timer: Duration,
+    /// `slowlink_threshold` (0: no `slowlink` events).
+    pub slowlink_threshold: u32,
 }
 
 /// The state of one media thread.
@@ -90,6 +92,7 @@ pub struct MediaCore<T: Transmitter> {
     router: Router,
     notices: UnboundedSender<Notice>,
     no_media_timer: Duration,
+    slowlink_threshold: u32,
     events: Vec<Event>,
     dirty: Vec<u64>,
     /// Reused id buffer, so neither a flush nor a timer wake-up allocates.
@@ -100,7 +103,16 @@ pub struct MediaCore<T: Transmitter> {
 impl<T: Transmitter> MediaCore<T> {
     /// A core for one media thread.
     pub fn new(setup: CoreSetup, out: T, now: Instant) -> Self {
-        let CoreSetup { index, siblings, local, advertised, template, notices, no_media_timer } = setup;
+        let CoreSetup {
+            index,
+            siblings,
+            local,
+            advertised,
+            template,
+            notices,
+            no_media_timer,
+            slowlink_threshold,
+        } = setup;
         Self {
             index,
             siblings,
@@ -117,6 +129,7 @@ impl<T: Transmitter> MediaCore<T> {
             router: Router::default(),
             notices,
             no_media_timer,
+            slowlink_threshold,
             events: Vec::new(),
             dirty: Vec::new(),
             scratch: Vec::new(),
@@ -295,7 +308,10 @@ impl<T: Transmitter> MediaCore<T> {
                 return;
             }
         }
-        if self.peers.get(&id).is_some_and(|p| p.timeout < deadline) {
+        // A deadline that came forward needs an entry; so does any deadline once the old one
+        // has passed (its entry is, or is about to be, consumed).
+        let now = self.now;
+        if self.peers.get(&id).is_some_and(|p| p.timeout < deadline || deadline <= now) {
             self.schedule(id);
         }
         for e in events.drain(..) {
@@ -315,7 +331,18 @@ impl<T: Transmitter> MediaCore<T> {
                 self.keyframe_for_sources_of(id);
             }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                if p.negotiated {
+                    let _ = self.notices.send(Notice::IceFailed(handle));
+                }
                 self.hangup(id, "ICE failed", true);
+            }
+            Event::MediaEgressStats(s) => {
+                let lost = p.losses.egress(&s);
+                self.slow_link(id, s.mid, true, lost);
+            }
+            Event::MediaIngressStats(s) => {
+                let lost = p.losses.ingress(&s);
+                self.slow_link(id, s.mid, false, lost);
             }
             Event::RtpPacket(pkt) => self.rtp(id, pkt),
             Event::KeyframeRequest(_) => self.keyframe_for_sources_of(id),
@@ -415,6 +442,24 @@ impl<T: Transmitter> MediaCore<T> {
             .nackable(d.video);
         tx.write_rtp(write);
         self.dirty.push(d.dst);
+    }
+
+    /// Reports losses of the last second when they reach `slowlink_threshold`.
+    fn slow_link(&mut self, id: u64, mid: Mid, uplink: bool, lost: u64) {
+        let threshold = u64::from(self.slowlink_threshold);
+        if threshold == 0 || lost < threshold {
+            return;
+        }
+        let Some(p) = self.peers.get(&id) else { return };
+        let video = p.media.iter().any(|(m, v)| *m == mid && *v);
+        let lost = u32::try_from(lost).unwrap_or(u32::MAX);
+        let _ = self.notices.send(Notice::SlowLink {
+            handle: p.handle,
+            mid: mid.to_string(),
+            video,
+            uplink,
+            lost,
+        });
     }
 
     /// Asks every source that feeds `dst` for a keyframe (on the threads that own them).

@@ -42,6 +42,22 @@ pub enum Notice {
         /// Whether packets arrive.
         receiving: bool,
     },
+    /// Losses on a stream reached `slowlink_threshold` in the last second.
+    SlowLink {
+        /// The handle.
+        handle: HandleRef,
+        /// The stream.
+        mid: String,
+        /// Video (or audio).
+        video: bool,
+        /// Losses on what the gateway sends (the client asks for retransmissions or reports
+        /// losses), as Janus's `uplink: true`; otherwise on what it receives.
+        uplink: bool,
+        /// Packets lost in the last second.
+        lost: u32,
+    },
+    /// ICE failed (the consent checks stopped being answered); a hangup follows.
+    IceFailed(HandleRef),
     /// The PeerConnection is gone, with Janus's reason; the flag says whether the plugin still
     /// has to be told (false when the core asked for the hangup and tells it itself).
     Hangup(HandleRef, String, bool),
@@ -165,6 +181,7 @@ impl MediaEngine {
                 template: template.clone(),
                 notices: note_tx.clone(),
                 no_media_timer,
+                slowlink_threshold: media.slowlink_threshold,
             };
             std::thread::Builder::new().name(format!("media-{index}")).spawn(move || {
                 let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {

@@ -73,6 +73,35 @@ pub struct Peer {
     held: Vec<Candidate>,
     /// When the held candidates go to ICE anyway.
     held_until: Option<Instant>,
+    /// Loss counters between two stats reports.
+    pub losses: LossMeter,
+}
+
+/// Losses per stream and direction between two stats reports (str0m reports every second).
+#[derive(Debug, Default)]
+pub struct LossMeter {
+    /// Last cumulative (NACKs, lost or received packets) per (mid, sending).
+    last: HashMap<(Mid, bool), (u64, u64)>,
+}
+
+impl LossMeter {
+    /// Packets lost since the last report on a stream we send: the client's NACKs, or the
+    /// losses its receiver reports count, whichever is more.
+    pub fn egress(&mut self, s: &str0m::stats::MediaEgressStats) -> u64 {
+        let lost = s.remote.as_ref().map_or(0, |r| r.packets_lost);
+        let (nacks, before) = self.last.insert((s.mid, true), (s.nacks, lost)).unwrap_or((0, 0));
+        s.nacks.saturating_sub(nacks).max(lost.saturating_sub(before))
+    }
+
+    /// Packets lost since the last report on a stream we receive: our NACKs, or the loss
+    /// fraction of our receiver report applied to the packets received, whichever is more.
+    pub fn ingress(&mut self, s: &str0m::stats::MediaIngressStats) -> u64 {
+        let (nacks, packets) = self.last.insert((s.mid, false), (s.nacks, s.packets)).unwrap_or((0, 0));
+        let received = s.packets.saturating_sub(packets) as f64;
+        let fraction = f64::from(s.loss.unwrap_or(0.0)).clamp(0.0, 1.0);
+        let estimated = (received * fraction / (1.0 - fraction).max(0.01)).round() as u64;
+        s.nacks.saturating_sub(nacks).max(estimated)
+    }
 }
 
 /// At most this many remote candidates are kept per negotiation.
@@ -125,6 +154,7 @@ impl Peer {
             media: Vec::new(),
             held: Vec::new(),
             held_until: None,
+            losses: LossMeter::default(),
         }
     }
 

@@ -89,6 +89,11 @@ pub struct Sim {
 impl Sim {
     /// A core with `peers` clients that have offered and got their answers (not connected yet).
     pub fn new(peers: usize) -> anyhow::Result<Self> {
+        Self::with_slowlink(peers, 0)
+    }
+
+    /// As [`Sim::new`], with a `slowlink_threshold`.
+    pub fn with_slowlink(peers: usize, slowlink_threshold: u32) -> anyhow::Result<Self> {
         let now = Instant::now();
         let (tx, notices) = tokio::sync::mpsc::unbounded_channel();
         let template = rtc_template(false)?;
@@ -100,6 +105,7 @@ impl Sim {
             template,
             notices: tx,
             no_media_timer: Duration::from_secs(1),
+            slowlink_threshold,
         };
         let mut core = MediaCore::new(setup, Wire::default(), now);
         let mut clients = Vec::new();
@@ -250,5 +256,54 @@ mod tests {
         }
         let got: Vec<u64> = sim.clients[1].got.iter().copied().filter(|n| *n >= 1000).collect();
         assert_eq!(got, (1000..1010).collect::<Vec<u64>>());
+    }
+
+    fn notices(sim: &mut Sim) -> Vec<Notice> {
+        std::iter::from_fn(|| sim.notices.try_recv().ok()).collect()
+    }
+
+    #[test]
+    fn losses_from_the_client_make_a_slowlink() {
+        let mut sim = Sim::with_slowlink(2, 5).expect("sim");
+        sim.connect().expect("connected");
+        let packets = sim.source_packets(3000, 0).expect("packets");
+        let src = sim.clients[0].addr;
+        // Three seconds of video, one packet in ten lost on the way to the gateway.
+        for (k, p) in packets.iter().enumerate() {
+            sim.now += Duration::from_millis(1);
+            if k % 10 != 5 {
+                sim.core.datagram(sim.now, src, p);
+            }
+            sim.pump().expect("pump");
+        }
+        let slow: Vec<Notice> =
+            notices(&mut sim).into_iter().filter(|n| matches!(n, Notice::SlowLink { .. })).collect();
+        let Some(Notice::SlowLink { handle: h, video, uplink, lost, .. }) = slow.first() else {
+            panic!("no slowlink: {slow:?}");
+        };
+        assert_eq!((*h, *video, *uplink), (handle(0), true, false), "{slow:?}");
+        assert!(*lost >= 5, "{slow:?}");
+        // The destination lost nothing.
+        assert!(slow.iter().all(|n| matches!(n, Notice::SlowLink { handle: h, .. } if *h == handle(0))));
+    }
+
+    #[test]
+    fn silent_clients_are_ice_failed_and_hung_up() {
+        let mut sim = Sim::new(2).expect("sim");
+        sim.connect().expect("connected");
+        let _ = notices(&mut sim);
+        // The clients vanish: nothing they send reaches the gateway any more.
+        for _ in 0..120 {
+            sim.now += Duration::from_millis(500);
+            sim.core.timeouts(sim.now);
+            sim.core.flush();
+        }
+        let seen = notices(&mut sim);
+        for i in 0..2 {
+            let h = handle(i);
+            let failed = seen.iter().position(|n| *n == Notice::IceFailed(h));
+            let hangup = seen.iter().position(|n| *n == Notice::Hangup(h, "ICE failed".into(), true));
+            assert!(failed.is_some() && failed < hangup, "client {i}: {seen:?}");
+        }
     }
 }

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use wasmtime::component::Component;
 use wasmtime::{Engine, Store};
 
-use super::bindings::types::{MediaEvent as WitMediaEvent, MediaKind, MediaState};
+use super::bindings::types::{MediaEvent as WitMediaEvent, MediaKind, MediaState, SlowLink};
 use super::bindings::types::{Message, PluginInfo as WitInfo, Reply};
 use super::bindings::{Plugin as Bindings, PluginPre};
 use super::engine::EPOCH_TICK;
@@ -338,6 +338,14 @@ impl Actor {
                         kind: if video { MediaKind::Video } else { MediaKind::Audio },
                         receiving,
                     }),
+                    ApiMediaEvent::SlowLink { mid, video, uplink, lost } => {
+                        WitMediaEvent::SlowLink(SlowLink {
+                            mid,
+                            kind: if video { MediaKind::Video } else { MediaKind::Audio },
+                            uplink,
+                            lost,
+                        })
+                    }
                     ApiMediaEvent::Hangup(reason) => WitMediaEvent::Hangup(reason),
                 };
                 if self.handles.contains(&h) {
