@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod config;
+pub mod fuzz;
 pub mod gateway;
 pub mod logging;
 pub mod media;
