@@ -141,6 +141,11 @@ async fn relay_notices(core: Core, mut notices: tokio::sync::mpsc::UnboundedRece
                     p.media_event(handle, MediaEvent::SlowLink { mid, video, uplink, lost });
                 }
             }
+            Notice::Negotiated(h, streams) => {
+                if let Some(p) = core.plugin_of(h) {
+                    p.media_event(h, MediaEvent::Negotiated(streams));
+                }
+            }
             Notice::IceFailed(h) => core.push_handle_event(h, "ice-failed", Value::Null),
             Notice::Hangup(h, reason, tell_plugin) => {
                 core.push_handle_event(h, "hangup", json!({"reason": reason}));

@@ -121,7 +121,7 @@ pub use bindings::export_guest;
 pub use bindings::portunus::plugin::host;
 pub use bindings::portunus::plugin::types::{
     AnswerPolicy, Direction, ForwardOptions, ForwardSource, HandleRef, LayerChange, LogLevel, MediaEvent,
-    MediaKind, MediaState, Message, OfferedStream, PluginInfo, Reply, SlowLink, StreamInfo,
+    MediaKind, MediaState, Message, OfferResult, OfferedStream, PluginInfo, Reply, SlowLink, StreamInfo,
 };
 pub use bindings::Guest;
 

@@ -230,3 +230,108 @@ async fn a_rule_forwards_one_peer_to_another() {
     a.close().await.ok();
     b.close().await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_offer_subscribes_a_peer_to_another_ones_streams() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let (ha, a) = connect_through_testfault(&mut ws, sid, "publisher").await;
+    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.testfault"})).await;
+    let hb = r["data"]["id"].as_u64().expect("attach");
+    // An answer before any offer of ours: 469.
+    let stray = ws
+        .call(json!({"janus": "message", "session_id": sid, "handle_id": hb, "body": {"request": "start"},
+                     "jsep": {"type": "answer", "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"}}))
+        .await;
+    harness::assert_error(&stray, 469);
+
+    // The plugin offers B the publisher's audio and video (mids 0 and 1 of its offer).
+    let ev = echotest(
+        &mut ws,
+        sid,
+        hb,
+        "offer",
+        json!({"request": "offer", "from_session": sid, "from_handle": ha, "mids": ["0", "1"]}),
+        None,
+    )
+    .await;
+    assert_eq!(ev["plugindata"]["data"]["result"], "offered", "{ev}");
+    assert_eq!(ev["jsep"]["type"], "offer", "{ev}");
+    let offer = ev["jsep"]["sdp"].as_str().expect("offer sdp");
+    assert!(offer.contains("a=fingerprint:") && offer.contains("127.0.0.1"), "{offer}");
+    assert!(
+        offer.contains("m=audio") && offer.contains("m=video") && offer.contains("a=sendonly"),
+        "{offer}"
+    );
+    let mids = ev["plugindata"]["data"]["mids"].as_array().expect("mids").clone();
+    assert_eq!(mids.len(), 2, "{ev}");
+
+    let b = Peer::new(false, false, false).await.expect("subscriber");
+    let answer = b.answer_offer(offer, WAIT).await.expect("answer");
+    let r = ws
+        .call(json!({"janus": "message", "session_id": sid, "handle_id": hb, "body": {"request": "start"},
+                     "jsep": {"type": "answer", "sdp": answer}}))
+        .await;
+    let rules = &r["plugindata"]["data"]["rules"];
+    assert!(rules.as_array().is_some_and(|v| v.len() == 2 && v.iter().all(Value::is_u64)), "{r}");
+    b.wait_connected(WAIT).await.expect("subscriber connected");
+    wait_for(&mut ws, "the subscriber's webrtcup", |v| v["janus"] == "webrtcup" && v["sender"] == hb).await;
+    let from_a = a.nonce();
+    b.wait_until("the publisher's video and audio at the subscriber", WAIT, |s| {
+        s.video.foreign_markers.get(&from_a).copied().unwrap_or(0) >= 60
+            && s.audio.foreign_markers.get(&from_a).copied().unwrap_or(0) >= 25
+    })
+    .await
+    .expect("subscribed media");
+    assert_eq!(b.stats().remote_tracks.len(), 2);
+
+    // Renegotiation on the live PeerConnection: the same streams offered again, as new ones.
+    let ev = echotest(
+        &mut ws,
+        sid,
+        hb,
+        "offer-again",
+        json!({"request": "offer", "from_session": sid, "from_handle": ha, "mids": ["0", "1"]}),
+        None,
+    )
+    .await;
+    let again = ev["plugindata"]["data"]["mids"].as_array().expect("mids").clone();
+    assert!(again.iter().all(|m| !mids.contains(m)), "new mids {again:?} after {mids:?}");
+    let offer = ev["jsep"]["sdp"].as_str().expect("second offer");
+    let answer = b.answer_offer(offer, WAIT).await.expect("second answer");
+    let r = ws
+        .call(json!({"janus": "message", "session_id": sid, "handle_id": hb, "body": {"request": "start"},
+                     "jsep": {"type": "answer", "sdp": answer}}))
+        .await;
+    assert_eq!(r["plugindata"]["data"]["rules"].as_array().map(Vec::len), Some(2), "{r}");
+    b.wait_until("four remote tracks", WAIT, |s| s.remote_tracks.len() == 4).await.expect("renegotiated");
+    a.close().await.ok();
+    b.close().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_renegotiation_keeps_the_echo_going() {
+    let gw = Gateway::start();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.echotest"})).await;
+    let hid = r["data"]["id"].as_u64().expect("attach");
+    let peer = Peer::new(true, true, false).await.expect("peer");
+    for round in ["first", "again"] {
+        let offer = peer.create_offer(WAIT).await.expect("offer");
+        let body = json!({"audio": true, "video": true});
+        let ev = echotest(&mut ws, sid, hid, round, body, Some(json!({"type": "offer", "sdp": offer}))).await;
+        let answer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("{round}: {ev}"));
+        peer.set_answer(answer).await.expect("set answer");
+        if round == "first" {
+            peer.start_media().await;
+            peer.wait_connected(WAIT).await.expect("connected");
+        }
+        let before = peer.stats().video.valid_markers;
+        peer.wait_until("echoed video after the negotiation", WAIT, |s| s.video.valid_markers >= before + 30)
+            .await
+            .expect("echo");
+    }
+    peer.close().await.ok();
+}

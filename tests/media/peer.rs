@@ -771,6 +771,20 @@ impl Peer {
         }
     }
 
+    /// Applies a remote offer, answers it, waits for ICE gathering and returns the answer SDP
+    /// with the candidates in it.
+    pub async fn answer_offer(&self, sdp: &str, timeout: Duration) -> PeerResult<String> {
+        let offer = RTCSessionDescription::offer(sdp.to_owned())?;
+        self.pc.set_remote_description(offer).await?;
+        let answer = self.pc.create_answer(None).await?;
+        self.pc.set_local_description(answer).await?;
+        self.wait_until("ICE gathering complete", timeout, |s| s.gathering_complete).await?;
+        match self.pc.local_description().await {
+            Some(desc) => Ok(desc.sdp),
+            None => err("no local description after gathering"),
+        }
+    }
+
     pub async fn set_answer(&self, sdp: &str) -> PeerResult<()> {
         let answer = RTCSessionDescription::answer(sdp.to_owned())?;
         self.pc.set_remote_description(answer).await?;

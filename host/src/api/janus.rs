@@ -11,6 +11,7 @@ use super::envelope::{self, error_reply, reply, Envelope, PathIds};
 use super::error::{ApiError, ApiResult, ErrorCode};
 use super::fields;
 use super::jsep;
+use super::media::DescriptionError;
 use super::plugin::{HandleRef, PluginEvent, PluginMessage, PluginReply};
 use super::session::{lock, ClientKey, EventSink, Handle, Owner, Session};
 
@@ -305,9 +306,12 @@ impl Core {
         let offer = jsep::kind(j)? == jsep::JsepType::Offer;
         let sdp = j.get("sdp").and_then(Value::as_str).unwrap_or_default();
         let media = self.media();
-        media
-            .remote_description(h.handle_ref(), offer, sdp)
-            .map_err(|e| ApiError::new(ErrorCode::UnexpectedAnswer, e))?;
+        media.remote_description(h.handle_ref(), offer, sdp).map_err(|e| match e {
+            DescriptionError::UnexpectedAnswer => {
+                ApiError::new(ErrorCode::UnexpectedAnswer, "Unexpected ANSWER (did we offer?)")
+            }
+            DescriptionError::Invalid(why) => ApiError::new(ErrorCode::JsepInvalidSdp, why),
+        })?;
         for (_, c) in lock(&h.pending_candidates).drain(..) {
             media.trickle(h.handle_ref(), c);
         }

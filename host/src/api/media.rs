@@ -37,6 +37,57 @@ pub struct ForwardRule {
     pub temporal: Option<u8>,
 }
 
+/// A stream the gateway offers a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OfferItem {
+    /// Media of another handle's stream, to be forwarded to this client.
+    Forward {
+        /// The handle whose media is offered.
+        handle: HandleRef,
+        /// Its stream.
+        mid: String,
+    },
+    /// A data channel.
+    Data,
+}
+
+/// The kind of a negotiated stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StreamKind {
+    /// Audio.
+    Audio,
+    /// Video.
+    Video,
+    /// Data channels.
+    Data,
+}
+
+/// A negotiated stream of a handle's PeerConnection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// The SDP `mid`.
+    pub mid: String,
+    /// Audio, video or data.
+    pub kind: StreamKind,
+    /// The negotiated codec, lower case ("opus", "vp8"); empty for data.
+    pub codec: String,
+    /// Whether the client sends on it.
+    pub client_sends: bool,
+    /// Whether the client receives on it.
+    pub client_receives: bool,
+    /// Simulcast rids the client offered, highest quality first.
+    pub rids: Vec<String>,
+}
+
+/// Why a client's SDP could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DescriptionError {
+    /// An answer arrived with no offer of ours pending (Janus 469).
+    UnexpectedAnswer,
+    /// The SDP could not be used (Janus 465).
+    Invalid(String),
+}
+
 /// Audio or video, for per-kind switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -50,8 +101,8 @@ pub enum Kind {
 /// `answer`, which waits for the media thread to negotiate (microseconds).
 pub trait MediaControl: Send + Sync {
     /// A client JSEP arrived on a handle (already checked): an offer is kept for the plugin's
-    /// `answer`; an answer completes an offer of ours (error: 469 if there was none).
-    fn remote_description(&self, handle: HandleRef, offer: bool, sdp: &str) -> Result<(), String>;
+    /// `answer`; an answer completes an offer of ours.
+    fn remote_description(&self, handle: HandleRef, offer: bool, sdp: &str) -> Result<(), DescriptionError>;
     /// A trickled candidate (the Janus `candidate` object, or `{completed:true}`).
     fn trickle(&self, handle: HandleRef, candidate: Value);
     /// Hangs up the handle's PeerConnection; `reason` goes into the `hangup` event.
@@ -60,6 +111,11 @@ pub trait MediaControl: Send + Sync {
     fn handle_gone(&self, handle: HandleRef);
     /// Answers the handle's pending client offer; returns the answer SDP.
     fn answer(&self, handle: HandleRef, policy: AnswerPolicy) -> Result<String, String>;
+    /// Offers the handle's client these streams (added to what it already has); returns the
+    /// offer SDP and the mid of each item, in order.
+    fn offer(&self, handle: HandleRef, items: Vec<OfferItem>) -> Result<(String, Vec<String>), String>;
+    /// Applies a client answer (SDP) to the handle's pending offer.
+    fn accept_answer(&self, handle: HandleRef, sdp: &str) -> Result<(), DescriptionError>;
     /// Starts forwarding by a rule the caller numbered.
     fn forward(&self, id: u64, rule: ForwardRule);
     /// Stops a rule.
@@ -85,7 +141,7 @@ pub trait MediaControl: Send + Sync {
 pub struct NoMedia;
 
 impl MediaControl for NoMedia {
-    fn remote_description(&self, _: HandleRef, _: bool, _: &str) -> Result<(), String> {
+    fn remote_description(&self, _: HandleRef, _: bool, _: &str) -> Result<(), DescriptionError> {
         Ok(())
     }
     fn trickle(&self, _: HandleRef, _: Value) {}
@@ -93,6 +149,12 @@ impl MediaControl for NoMedia {
     fn handle_gone(&self, _: HandleRef) {}
     fn answer(&self, _: HandleRef, _: AnswerPolicy) -> Result<String, String> {
         Err(NO_MEDIA.into())
+    }
+    fn offer(&self, _: HandleRef, _: Vec<OfferItem>) -> Result<(String, Vec<String>), String> {
+        Err(NO_MEDIA.into())
+    }
+    fn accept_answer(&self, _: HandleRef, _: &str) -> Result<(), DescriptionError> {
+        Err(DescriptionError::Invalid(NO_MEDIA.into()))
     }
     fn forward(&self, _: u64, _: ForwardRule) {}
     fn unforward(&self, _: u64) {}

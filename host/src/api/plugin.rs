@@ -100,6 +100,8 @@ pub enum MediaEvent {
         /// Packets lost in the last second.
         lost: u32,
     },
+    /// A negotiation finished: the handle's streams now.
+    Negotiated(Vec<super::media::StreamInfo>),
     /// The PeerConnection is gone, with Janus's reason.
     Hangup(String),
 }

@@ -7,7 +7,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use str0m::format::Codec;
@@ -19,7 +19,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::demux::stun_local_ufrag;
 use super::peer::{Peer, Receiving};
 use super::router::{initial_offset, Router};
-use super::{Command, Notice};
+use super::{Command, Notice, Streams};
+use crate::api::media::DescriptionError;
 use crate::api::media::Kind;
 use crate::api::plugin::HandleRef;
 
@@ -69,6 +70,8 @@ pub struct CoreSetup {
     pub no_media_timer: Duration,
     /// `slowlink_threshold` (0: no `slowlink` events).
     pub slowlink_threshold: u32,
+    /// Where negotiated streams are published.
+    pub streams: Streams,
 }
 
 /// The state of one media thread.
@@ -93,6 +96,7 @@ pub struct MediaCore<T: Transmitter> {
     notices: UnboundedSender<Notice>,
     no_media_timer: Duration,
     slowlink_threshold: u32,
+    streams: Streams,
     events: Vec<Event>,
     dirty: Vec<u64>,
     /// Reused id buffer, so neither a flush nor a timer wake-up allocates.
@@ -112,6 +116,7 @@ impl<T: Transmitter> MediaCore<T> {
             notices,
             no_media_timer,
             slowlink_threshold,
+            streams,
         } = setup;
         Self {
             index,
@@ -130,6 +135,7 @@ impl<T: Transmitter> MediaCore<T> {
             notices,
             no_media_timer,
             slowlink_threshold,
+            streams,
             events: Vec::new(),
             dirty: Vec::new(),
             scratch: Vec::new(),
@@ -444,6 +450,14 @@ impl<T: Transmitter> MediaCore<T> {
         self.dirty.push(d.dst);
     }
 
+    /// Publishes a peer's streams after a negotiation and tells the plugin.
+    fn negotiated(&mut self, id: u64) {
+        let Some(p) = self.peers.get(&id) else { return };
+        let streams = p.streams();
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner).insert(id, streams.clone());
+        let _ = self.notices.send(Notice::Negotiated(p.handle, streams));
+    }
+
     /// Reports losses of the last second when they reach `slowlink_threshold`.
     fn slow_link(&mut self, id: u64, mid: Mid, uplink: bool, lost: u64) {
         let threshold = u64::from(self.slowlink_threshold);
@@ -511,9 +525,36 @@ impl<T: Transmitter> MediaCore<T> {
                     for addr in remote {
                         self.by_addr.insert(addr, id);
                     }
-                    self.dirty.push(id);
+                    self.negotiated(id);
                     sdp
                 });
+                let _ = reply.send(r);
+            }
+            Command::Offer(h, kinds, reply) => {
+                self.ensure_peer(h, now);
+                let advertised = self.advertised.clone();
+                let r = match self.peers.get_mut(&h.handle_id) {
+                    Some(p) => catch_unwind(AssertUnwindSafe(|| p.offer(&kinds, &advertised)))
+                        .unwrap_or_else(|_| Err("the WebRTC stack failed".into())),
+                    None => Err("no PeerConnection".into()),
+                };
+                self.dirty.push(h.handle_id);
+                let _ = reply.send(r);
+            }
+            Command::RemoteAnswer(h, sdp, reply) => {
+                let id = h.handle_id;
+                let r = match self.peers.get_mut(&id) {
+                    Some(p) => catch_unwind(AssertUnwindSafe(|| p.accept_answer(&sdp)))
+                        .unwrap_or_else(|_| Err(DescriptionError::Invalid("the WebRTC stack failed".into()))),
+                    None => Err(DescriptionError::UnexpectedAnswer),
+                };
+                let r = r.map(|remote| {
+                    for addr in remote {
+                        self.by_addr.insert(addr, id);
+                    }
+                    self.negotiated(id);
+                });
+                self.dirty.push(id);
                 let _ = reply.send(r);
             }
             Command::Trickle(h, candidate) => {

@@ -15,13 +15,15 @@ mod worker;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use crate::api::media::{AnswerPolicy, ForwardRule, Kind, MediaControl};
+use crate::api::media::{
+    AnswerPolicy, DescriptionError, ForwardRule, Kind, MediaControl, OfferItem, StreamInfo, StreamKind,
+};
 use crate::api::plugin::HandleRef;
 use crate::config::{Media, Nat};
 pub use router::Homes;
@@ -42,6 +44,8 @@ pub enum Notice {
         /// Whether packets arrive.
         receiving: bool,
     },
+    /// A negotiation finished: the handle's streams now.
+    Negotiated(HandleRef, Vec<StreamInfo>),
     /// Losses on a stream reached `slowlink_threshold` in the last second.
     SlowLink {
         /// The handle.
@@ -80,6 +84,10 @@ type Reply<T> = std::sync::mpsc::Sender<T>;
 pub enum Command {
     /// A client offer (full SDP) for a later answer.
     RemoteOffer(HandleRef, String),
+    /// A client answer to our pending offer.
+    RemoteAnswer(HandleRef, String, Reply<Result<(), DescriptionError>>),
+    /// Offer the client streams of these kinds (sendonly) and data channels.
+    Offer(HandleRef, Vec<StreamKind>, Reply<Result<(String, Vec<String>), String>>),
     /// Answer the pending offer.
     Answer(HandleRef, AnswerPolicy, Reply<Result<String, String>>),
     /// A trickled candidate line.
@@ -114,7 +122,12 @@ pub struct MediaEngine {
     /// Each media thread's socket address.
     pub locals: Vec<SocketAddr>,
     homes: Mutex<Homing>,
+    streams: Streams,
 }
+
+/// Every handle's negotiated streams, written by the media threads when a negotiation ends
+/// (an offer names its sources by handle and mid; their kinds come from here).
+pub type Streams = Arc<Mutex<HashMap<u64, Vec<StreamInfo>>>>;
 
 /// Which thread owns which handle.
 #[derive(Default)]
@@ -166,6 +179,7 @@ impl MediaEngine {
         let (note_tx, note_rx) = unbounded_channel();
         let no_media_timer = Duration::from_secs(media.no_media_timer);
         let count = media.threads.max(1);
+        let streams = Streams::default();
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..count).map(|_| unbounded_channel()).unzip();
         let mut locals = Vec::new();
         for (index, commands) in receivers.into_iter().enumerate() {
@@ -182,6 +196,7 @@ impl MediaEngine {
                 notices: note_tx.clone(),
                 no_media_timer,
                 slowlink_threshold: media.slowlink_threshold,
+                streams: streams.clone(),
             };
             std::thread::Builder::new().name(format!("media-{index}")).spawn(move || {
                 let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -199,7 +214,7 @@ impl MediaEngine {
             })?;
         }
         tracing::info!("media on {locals:?}");
-        Ok((Self { threads: senders, locals, homes: Mutex::default() }, note_rx))
+        Ok((Self { threads: senders, locals, homes: Mutex::default(), streams }, note_rx))
     }
 
     /// The thread that owns a handle (given out in turn on first use).
@@ -235,13 +250,36 @@ impl MediaEngine {
 }
 
 impl MediaControl for MediaEngine {
-    fn remote_description(&self, handle: HandleRef, offer: bool, sdp: &str) -> Result<(), String> {
+    fn remote_description(&self, handle: HandleRef, offer: bool, sdp: &str) -> Result<(), DescriptionError> {
         if offer {
             self.send(handle, Command::RemoteOffer(handle, sdp.to_owned()));
             Ok(())
         } else {
-            Err("Unexpected ANSWER (did we offer?)".into())
+            self.accept_answer(handle, sdp)
         }
+    }
+
+    fn offer(&self, handle: HandleRef, items: Vec<OfferItem>) -> Result<(String, Vec<String>), String> {
+        let kinds = {
+            let streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
+            items
+                .iter()
+                .map(|item| match item {
+                    OfferItem::Data => Ok(StreamKind::Data),
+                    OfferItem::Forward { handle: src, mid } => streams
+                        .get(&src.handle_id)
+                        .and_then(|s| s.iter().find(|s| s.mid == *mid))
+                        .map(|s| s.kind)
+                        .ok_or_else(|| format!("handle {} has no negotiated stream {mid:?}", src.handle_id)),
+                })
+                .collect::<Result<Vec<_>, String>>()?
+        };
+        self.ask(handle, |tx| Command::Offer(handle, kinds, tx))?
+    }
+
+    fn accept_answer(&self, handle: HandleRef, sdp: &str) -> Result<(), DescriptionError> {
+        self.ask(handle, |tx| Command::RemoteAnswer(handle, sdp.to_owned(), tx))
+            .map_err(DescriptionError::Invalid)?
     }
 
     fn trickle(&self, handle: HandleRef, candidate: Value) {
@@ -257,6 +295,7 @@ impl MediaControl for MediaEngine {
     fn handle_gone(&self, handle: HandleRef) {
         self.broadcast(|| Command::Gone(handle));
         self.homes.lock().unwrap_or_else(PoisonError::into_inner).by_handle.remove(&handle.handle_id);
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&handle.handle_id);
     }
 
     fn answer(&self, handle: HandleRef, policy: AnswerPolicy) -> Result<String, String> {

@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use str0m::media::{KeyframeRequestKind, MediaKind, Mid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
 use str0m::net::Receive;
 use str0m::rtp::Ssrc;
 use str0m::{Candidate, Event, IceCreds, Input, Output, Rtc, RtcConfig};
 
-use crate::api::media::AnswerPolicy;
+use crate::api::media::{AnswerPolicy, DescriptionError, StreamInfo, StreamKind};
 use crate::api::plugin::HandleRef;
 
 /// What one incoming stream looks like to the router.
@@ -75,7 +75,18 @@ pub struct Peer {
     held_until: Option<Instant>,
     /// Loss counters between two stats reports.
     pub losses: LossMeter,
+    /// Simulcast rids the client sends, per stream.
+    rids: HashMap<Mid, Vec<String>>,
+    /// The data channels' stream, once negotiated.
+    data_mid: Option<Mid>,
+    /// Our offer waiting for the client's answer, and the streams it adds.
+    pending_offer: Option<(str0m::change::SdpPendingOffer, Vec<(Mid, bool)>)>,
+    /// Our host candidates were added.
+    candidates_added: bool,
 }
+
+/// The label of the data channel we offer.
+const DATA_CHANNEL: &str = "JanusDataChannel";
 
 /// Losses per stream and direction between two stats reports (str0m reports every second).
 #[derive(Debug, Default)]
@@ -155,6 +166,10 @@ impl Peer {
             held: Vec::new(),
             held_until: None,
             losses: LossMeter::default(),
+            rids: HashMap::new(),
+            data_mid: None,
+            pending_offer: None,
+            candidates_added: false,
         }
     }
 
@@ -184,26 +199,23 @@ impl Peer {
             .collect();
         self.held_until = Some(now + HOLD_CANDIDATES);
         let offer = apply_policy(&offer, policy);
-        self.media = crate::sdp::check(&offer)
-            .map(|s| {
-                s.media
-                    .iter()
-                    .filter(|m| m.port != 0)
-                    .filter_map(|m| {
-                        let video = match m.kind {
-                            crate::sdp::MediaKind::Audio => false,
-                            crate::sdp::MediaKind::Video => true,
-                            _ => return None,
-                        };
-                        Some((Mid::from(m.mid.as_deref()?), video))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        for addr in candidates {
-            let c = Candidate::host(*addr, "udp").map_err(|e| format!("bad local candidate {addr}: {e}"))?;
-            self.rtc.add_local_candidate(c);
+        let summary = crate::sdp::check(&offer).map_err(|e| e.0)?;
+        self.media.clear();
+        self.rids.clear();
+        self.data_mid = None;
+        for m in summary.media.iter().filter(|m| m.port != 0) {
+            let Some(mid) = m.mid.as_deref().map(Mid::from) else { continue };
+            match m.kind {
+                crate::sdp::MediaKind::Audio => self.media.push((mid, false)),
+                crate::sdp::MediaKind::Video => self.media.push((mid, true)),
+                crate::sdp::MediaKind::Data => self.data_mid = Some(mid),
+                crate::sdp::MediaKind::Other => {}
+            }
+            if !m.send_rids.is_empty() {
+                self.rids.insert(mid, m.send_rids.clone());
+            }
         }
+        self.add_local_candidates(candidates)?;
         let parsed =
             str0m::change::SdpOffer::from_sdp_string(&offer).map_err(|e| format!("invalid offer: {e}"))?;
         let answer = self.rtc.sdp_api().accept_offer(parsed).map_err(|e| format!("cannot answer: {e}"))?;
@@ -212,6 +224,124 @@ impl Peer {
             remote.extend(self.add_remote_candidate(&c));
         }
         Ok((answer.to_sdp_string(), remote))
+    }
+
+    /// Our host candidates, once per peer.
+    fn add_local_candidates(&mut self, candidates: &[SocketAddr]) -> Result<(), String> {
+        if self.candidates_added {
+            return Ok(());
+        }
+        for addr in candidates {
+            let c = Candidate::host(*addr, "udp").map_err(|e| format!("bad local candidate {addr}: {e}"))?;
+            self.rtc.add_local_candidate(c);
+        }
+        self.candidates_added = true;
+        Ok(())
+    }
+
+    /// Offers the client new streams that we send (and data channels), with our host
+    /// candidates in the SDP; returns the offer and the mid of each item.
+    pub fn offer(
+        &mut self,
+        kinds: &[StreamKind],
+        candidates: &[SocketAddr],
+    ) -> Result<(String, Vec<String>), String> {
+        if self.pending_offer.is_some() || self.remote_offer.is_some() {
+            return Err("a negotiation is already in progress on this handle".into());
+        }
+        self.add_local_candidates(candidates)?;
+        let mut api = self.rtc.sdp_api();
+        let mut mids = Vec::new();
+        let mut added = Vec::new();
+        for kind in kinds {
+            let (media, video) = match kind {
+                StreamKind::Audio => (MediaKind::Audio, false),
+                StreamKind::Video => (MediaKind::Video, true),
+                StreamKind::Data => {
+                    api.add_channel(DATA_CHANNEL.into());
+                    mids.push(None);
+                    continue;
+                }
+            };
+            let mid = api.add_media(media, Direction::SendOnly, None, None, None);
+            mids.push(Some(mid));
+            added.push((mid, video));
+        }
+        let (offer, pending) = api.apply().ok_or("nothing to offer")?;
+        let offer = offer.to_sdp_string();
+        let data_mid = crate::sdp::check(&offer)
+            .ok()
+            .and_then(|s| s.media.into_iter().find(|m| m.kind == crate::sdp::MediaKind::Data))
+            .and_then(|m| m.mid);
+        self.pending_offer = Some((pending, added));
+        let mids = mids
+            .into_iter()
+            .map(|m| m.map(|m| m.to_string()).or_else(|| data_mid.clone()).unwrap_or_default())
+            .collect();
+        Ok((offer, mids))
+    }
+
+    /// Applies the client's answer to our pending offer; returns the addresses of the
+    /// candidates it carried.
+    pub fn accept_answer(&mut self, sdp: &str) -> Result<Vec<SocketAddr>, DescriptionError> {
+        let (pending, added) = self.pending_offer.take().ok_or(DescriptionError::UnexpectedAnswer)?;
+        let summary = crate::sdp::check(sdp).map_err(|e| DescriptionError::Invalid(e.0))?;
+        let answer = str0m::change::SdpAnswer::from_sdp_string(sdp)
+            .map_err(|e| DescriptionError::Invalid(format!("invalid answer: {e}")))?;
+        self.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .map_err(|e| DescriptionError::Invalid(format!("cannot apply the answer: {e}")))?;
+        self.negotiated = true;
+        let accepted =
+            |mid: &Mid| summary.media.iter().any(|m| m.mid.as_deref() == Some(&**mid) && m.port != 0);
+        self.media.extend(added.into_iter().filter(|(mid, _)| accepted(mid)));
+        if let Some(m) = summary.media.iter().find(|m| m.kind == crate::sdp::MediaKind::Data && m.port != 0) {
+            self.data_mid = m.mid.as_deref().map(Mid::from);
+        }
+        Ok(sdp
+            .lines()
+            .filter_map(|l| l.trim_end().strip_prefix("a="))
+            .filter(|l| l.starts_with("candidate:"))
+            .filter_map(|l| Candidate::from_sdp_string(l).ok())
+            .map(|c| c.addr())
+            .collect())
+    }
+
+    /// The negotiated streams, as plugins see them.
+    pub fn streams(&self) -> Vec<StreamInfo> {
+        let mut out: Vec<StreamInfo> = self
+            .media
+            .iter()
+            .map(|(mid, video)| {
+                let media = self.rtc.media(*mid);
+                let direction = media.map_or(Direction::Inactive, |m| m.direction());
+                let codec = media
+                    .and_then(|m| m.remote_pts().first().copied())
+                    .and_then(|pt| self.codec_of(pt))
+                    .map(|c| c.to_string().to_lowercase())
+                    .unwrap_or_default();
+                StreamInfo {
+                    mid: mid.to_string(),
+                    kind: if *video { StreamKind::Video } else { StreamKind::Audio },
+                    codec,
+                    client_sends: matches!(direction, Direction::RecvOnly | Direction::SendRecv),
+                    client_receives: matches!(direction, Direction::SendOnly | Direction::SendRecv),
+                    rids: self.rids.get(mid).cloned().unwrap_or_default(),
+                }
+            })
+            .collect();
+        if let Some(mid) = self.data_mid {
+            out.push(StreamInfo {
+                mid: mid.to_string(),
+                kind: StreamKind::Data,
+                codec: String::new(),
+                client_sends: true,
+                client_receives: true,
+                rids: Vec::new(),
+            });
+        }
+        out
     }
 
     /// Adds a trickled candidate (`candidate:…`), or keeps it until negotiation.

@@ -106,6 +106,7 @@ impl Sim {
             notices: tx,
             no_media_timer: Duration::from_secs(1),
             slowlink_threshold,
+            streams: Default::default(),
         };
         let mut core = MediaCore::new(setup, Wire::default(), now);
         let mut clients = Vec::new();

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use wasmtime::component::Component;
 use wasmtime::{Engine, Store};
 
-use super::bindings::types::{MediaEvent as WitMediaEvent, MediaKind, MediaState, SlowLink};
+use super::bindings::types::{MediaEvent as WitMediaEvent, MediaKind, MediaState, SlowLink, StreamInfo};
 use super::bindings::types::{Message, PluginInfo as WitInfo, Reply};
 use super::bindings::{Plugin as Bindings, PluginPre};
 use super::engine::EPOCH_TICK;
@@ -346,6 +346,9 @@ impl Actor {
                             lost,
                         })
                     }
+                    ApiMediaEvent::Negotiated(streams) => {
+                        WitMediaEvent::Negotiated(streams.into_iter().map(wit_stream).collect())
+                    }
                     ApiMediaEvent::Hangup(reason) => WitMediaEvent::Hangup(reason),
                 };
                 if self.handles.contains(&h) {
@@ -578,5 +581,22 @@ impl Actor {
             "version_string": info.version_string,
             "pause_us": pause.as_micros() as u64,
         }))
+    }
+}
+
+/// A negotiated stream as the WIT describes it.
+fn wit_stream(s: crate::api::media::StreamInfo) -> StreamInfo {
+    use crate::api::media::StreamKind;
+    StreamInfo {
+        mid: s.mid,
+        kind: match s.kind {
+            StreamKind::Audio => MediaKind::Audio,
+            StreamKind::Video => MediaKind::Video,
+            StreamKind::Data => MediaKind::Data,
+        },
+        codec: s.codec,
+        client_sends: s.client_sends,
+        client_receives: s.client_receives,
+        rids: s.rids,
     }
 }

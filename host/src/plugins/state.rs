@@ -9,16 +9,13 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::portunus::plugin::host;
 use super::bindings::types::{
-    self as wit, AnswerPolicy, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferedStream,
+    self as wit, AnswerPolicy, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferResult, OfferedStream,
 };
 use super::limits::Limits;
 use super::rules::RuleTable;
 use crate::api::media;
 use crate::api::plugin::{HandleRef as ApiHandle, PluginEvent};
 use crate::api::Core;
-
-/// What the media engine's imports answer until it exists.
-pub const NO_MEDIA: &str = media::NO_MEDIA;
 
 /// Facts shared by every instance of one plugin (they survive reloads and crashes).
 pub struct PluginShared {
@@ -161,12 +158,28 @@ impl host::Host for StoreState {
         Ok(serde_json::json!({"type": "answer", "sdp": sdp}).to_string())
     }
 
-    fn offer(&mut self, _handle: HandleRef, _streams: Vec<OfferedStream>) -> Result<String, String> {
-        Err(NO_MEDIA.into())
+    fn offer(&mut self, handle: HandleRef, streams: Vec<OfferedStream>) -> Result<OfferResult, String> {
+        if !self.handle_exists(handle) {
+            return Err(format!("no such handle {}", handle.handle));
+        }
+        let items = streams
+            .into_iter()
+            .map(|s| match s {
+                OfferedStream::Forward(f) => {
+                    media::OfferItem::Forward { handle: api_handle(f.handle), mid: f.mid }
+                }
+                OfferedStream::Data => media::OfferItem::Data,
+            })
+            .collect();
+        let (sdp, mids) = self.shared.core.media().offer(api_handle(handle), items)?;
+        Ok(OfferResult { jsep: serde_json::json!({"type": "offer", "sdp": sdp}).to_string(), mids })
     }
 
-    fn accept_answer(&mut self, _handle: HandleRef, _answer: String) -> Result<(), String> {
-        Err(NO_MEDIA.into())
+    fn accept_answer(&mut self, handle: HandleRef, answer: String) -> Result<(), String> {
+        self.shared.core.media().accept_answer(api_handle(handle), &answer).map_err(|e| match e {
+            media::DescriptionError::UnexpectedAnswer => "no offer is waiting for an answer".to_owned(),
+            media::DescriptionError::Invalid(why) => why,
+        })
     }
 
     fn forward(

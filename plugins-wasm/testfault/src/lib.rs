@@ -15,6 +15,10 @@
 //! | `async` | `ack`, then the event `{"testfault":"event","result":"later"}` with the transaction |
 //! | `config` | ok `{"testfault":"config","config":<what init received>}` |
 //! | `end` | ends its own handle (`end-handle`), then ok `{"testfault":"end"}` |
+//! | `answer` | answers the client's offer (everything accepted): ack, then `{"result":"answered"}` with the JSEP |
+//! | `forward` `{to_session, to_handle}` | forwards this handle's media to another handle: ok `{"testfault":"forward","rule":id}` |
+//! | `offer` `{from_session, from_handle, mids}` | offers this handle those streams of another handle: ack, then `{"result":"offered","mids":[…]}` with the offer JSEP |
+//! | `start` | (with the client's answer JSEP) forwards the offered streams: ok `{"testfault":"start","rules":[…]}` |
 //!
 //! Versions, chosen at build time: the default build is version 1 ("1.0.0"), `--features v2`
 //! is 2 ("2.0.0"), `--features refuse-restore` is 3 ("3.0.0") and refuses every snapshot.
@@ -28,7 +32,8 @@ use std::hint::black_box;
 
 use portunus_sdk::{
     ack, event, host, json, request_of, AnswerPolicy, Direction, ErrorCodes, Field, ForwardOptions,
-    HandleRef, JsonType, Message, Plugin, PluginError, PluginInfo, Reply, Value,
+    ForwardSource, HandleRef, JsonType, Message, OfferedStream, Plugin, PluginError, PluginInfo, Reply,
+    Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +74,9 @@ struct Rules {
 #[serde(default)]
 pub struct TestFault {
     count: u64,
+    /// Per subscriber handle: the streams offered to it, as (source session, source handle,
+    /// source mid, our mid), forwarded once its answer arrives with `start`.
+    offered: std::collections::BTreeMap<u64, Vec<(u64, u64, String, String)>>,
     #[serde(skip)]
     config: Value,
 }
@@ -173,6 +181,54 @@ impl TestFault {
                 Ok(portunus_sdk::ok(
                     &json!({"testfault": "forward", "rule": rule.as_ref().ok(), "error": rule.err()}),
                 ))
+            }
+            "offer" => {
+                // Offers this handle the streams `mids` of another handle (`from_session`,
+                // `from_handle`); the offer JSEP follows the ack with the mids it gave them.
+                let body = msg.body_object(&CODES)?;
+                let num = |k: &str| body.get(k).and_then(Value::as_u64).unwrap_or(0);
+                let src = HandleRef { session: num("from_session"), handle: num("from_handle") };
+                let mids: Vec<String> = body
+                    .get("mids")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .unwrap_or_default();
+                let streams: Vec<OfferedStream> = mids
+                    .iter()
+                    .map(|mid| OfferedStream::Forward(ForwardSource { handle: src, mid: mid.clone() }))
+                    .collect();
+                match host::offer(handle, &streams) {
+                    Ok(offer) => {
+                        let pairs = mids
+                            .iter()
+                            .zip(&offer.mids)
+                            .map(|(from, to)| (src.session, src.handle, from.clone(), to.clone()))
+                            .collect();
+                        self.offered.insert(handle.handle, pairs);
+                        let data = json!({"result": "offered", "mids": offer.mids});
+                        let _ = msg.push_event(&event(PACKAGE, data), Some(&offer.jsep));
+                    }
+                    Err(err) => {
+                        let _ = msg.push_event(&event(PACKAGE, json!({"error": err})), None);
+                    }
+                }
+                Ok(ack(None))
+            }
+            "start" => {
+                // The answer to our offer came with this message (the host applied it): forward.
+                let pairs = self.offered.remove(&handle.handle).unwrap_or_default();
+                let options = ForwardOptions { kinds: Vec::new(), substream: None, temporal: None };
+                let rules: Vec<Value> = pairs
+                    .into_iter()
+                    .map(|(session, h, from, to)| {
+                        let src = HandleRef { session, handle: h };
+                        match host::forward(src, Some(&from), handle, Some(&to), &options) {
+                            Ok(rule) => json!(rule),
+                            Err(e) => json!(e),
+                        }
+                    })
+                    .collect();
+                Ok(portunus_sdk::ok(&json!({"testfault": "start", "rules": rules})))
             }
             "config" => Ok(portunus_sdk::ok(&json!({"testfault": "config", "config": self.config}))),
             "jsep" => {
