@@ -18,6 +18,7 @@ fn default_cache_dir() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
     Some(base.join("portunus").join("cwasm"))
 }
+use crate::media::layers::LayerChange;
 use crate::transport::demo::Demo;
 use crate::transport::{self, http, ws};
 
@@ -144,6 +145,15 @@ async fn relay_notices(core: Core, mut notices: tokio::sync::mpsc::UnboundedRece
             Notice::Negotiated(h, streams) => {
                 if let Some(p) = core.plugin_of(h) {
                     p.media_event(h, MediaEvent::Negotiated(streams));
+                }
+            }
+            Notice::LayerChanged { handle, rule, change } => {
+                if let Some(p) = core.plugin_of(handle) {
+                    let event = match change {
+                        LayerChange::Substream(layer) => MediaEvent::SubstreamChanged { rule, layer },
+                        LayerChange::Temporal(layer) => MediaEvent::TemporalChanged { rule, layer },
+                    };
+                    p.media_event(handle, event);
                 }
             }
             Notice::IceFailed(h) => core.push_handle_event(h, "ice-failed", Value::Null),

@@ -18,6 +18,8 @@ pub struct AnswerPolicy {
     pub video: bool,
     /// Accept the data channel.
     pub data: bool,
+    /// Accept simulcast from the client (otherwise its rids are left out of the answer).
+    pub simulcast: bool,
 }
 
 /// A forwarding rule: `src`'s media goes to `dst`.
@@ -120,6 +122,9 @@ pub trait MediaControl: Send + Sync {
     fn forward(&self, id: u64, rule: ForwardRule);
     /// Stops a rule.
     fn unforward(&self, id: u64);
+    /// Changes a rule's simulcast substream (0 lowest; none: highest) and top temporal layer
+    /// (none: all).
+    fn set_layers(&self, id: u64, substream: Option<u8>, temporal: Option<u8>);
     /// Caps what the handle's client sends (REMB), 0 = no cap.
     fn set_bitrate_cap(&self, handle: HandleRef, bps: u32);
     /// Asks the handle's client for a keyframe.
@@ -158,6 +163,7 @@ impl MediaControl for NoMedia {
     }
     fn forward(&self, _: u64, _: ForwardRule) {}
     fn unforward(&self, _: u64) {}
+    fn set_layers(&self, _: u64, _: Option<u8>, _: Option<u8>) {}
     fn set_bitrate_cap(&self, _: HandleRef, _: u32) {}
     fn request_keyframe(&self, _: HandleRef) {}
     fn set_media_enabled(&self, _: HandleRef, _: Kind, _: bool) {}

@@ -102,6 +102,20 @@ pub enum MediaEvent {
     },
     /// A negotiation finished: the handle's streams now.
     Negotiated(Vec<super::media::StreamInfo>),
+    /// A rule to this handle now forwards another simulcast substream (0 lowest).
+    SubstreamChanged {
+        /// The rule.
+        rule: u64,
+        /// The substream.
+        layer: u8,
+    },
+    /// A rule to this handle now forwards up to another temporal layer.
+    TemporalChanged {
+        /// The rule.
+        rule: u64,
+        /// The top temporal layer.
+        layer: u8,
+    },
     /// The PeerConnection is gone, with Janus's reason.
     Hangup(String),
 }

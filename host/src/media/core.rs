@@ -17,8 +17,9 @@ use str0m::{Event, IceConnectionState, RtcConfig};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::demux::stun_local_ufrag;
+use super::layers::{frame_info, FrameInfo, LayerChange};
 use super::peer::{Peer, Receiving};
-use super::router::{initial_offset, Router};
+use super::router::{Rewrite, Router};
 use super::{Command, Notice, Streams};
 use crate::api::media::DescriptionError;
 use crate::api::media::Kind;
@@ -45,6 +46,7 @@ pub struct Delivery {
     src_mid: Mid,
     codec: Option<Codec>,
     pt_in: Pt,
+    ssrc: u32,
     seq: u64,
     time: u32,
     wallclock: Instant,
@@ -80,8 +82,12 @@ pub struct MediaCore<T: Transmitter> {
     index: usize,
     /// Every media thread's command queue, by index (empty with a single thread).
     siblings: Vec<UnboundedSender<Command>>,
-    /// Reused buffer: the (rule, destination, its thread) of one packet.
-    fanout: Vec<(u64, u64, usize)>,
+    /// Reused buffer: the (rule, destination, its thread, packets skipped) of one packet.
+    fanout: Vec<(u64, u64, usize, u64)>,
+    /// Reused buffer: layer changes seen on one packet.
+    changes: Vec<(u64, LayerChange)>,
+    /// Reused buffer: the rules of one source.
+    rule_ids: Vec<u64>,
     /// Peer deadlines, earliest first; an entry is stale when the peer's deadline moved.
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     out: T,
@@ -122,6 +128,8 @@ impl<T: Transmitter> MediaCore<T> {
             index,
             siblings,
             fanout: Vec::new(),
+            changes: Vec::new(),
+            rule_ids: Vec::new(),
             timers: BinaryHeap::new(),
             out,
             local,
@@ -386,21 +394,34 @@ impl<T: Transmitter> MediaCore<T> {
             }
         }
         let relay = if stream.video { p.relay_video } else { p.relay_audio };
-        let ids = self.router.rules_from(src);
-        if !relay || ids.is_empty() {
+        if !relay || self.router.rules_from(src).is_empty() {
             return;
         }
+        let mut ids = std::mem::take(&mut self.rule_ids);
+        ids.clear();
+        ids.extend_from_slice(self.router.rules_from(src));
         let mut fan = std::mem::take(&mut self.fanout);
         fan.clear();
-        fan.extend(
-            ids.iter()
-                .filter_map(|id| self.router.route(*id))
-                .filter(|r| r.src_mid.is_none_or(|m| m == stream.mid))
-                .map(|r| (r.id, r.dst, r.homes.dst)),
-        );
         // Payload types differ per peer: the destination maps by codec.
         let codec = p.codec_of(pkt.header.payload_type);
-        for &(rule, dst, home) in &fan {
+        let frame = if stream.video { frame_info(codec, &pkt.payload) } else { FrameInfo::default() };
+        let mut changes = std::mem::take(&mut self.changes);
+        changes.clear();
+        for id in &ids {
+            let Some(route) = self.router.route_mut(*id) else { continue };
+            if route.src_mid.is_some_and(|m| m != stream.mid) {
+                continue;
+            }
+            let mut changed = None;
+            let pass = !stream.video || route.select.pass(stream.layer, stream.layers, frame, &mut changed);
+            if let Some(c) = changed {
+                changes.push((route.id, c));
+            }
+            if pass {
+                fan.push((route.id, route.dst, route.homes.dst, route.select.skipped));
+            }
+        }
+        for &(rule, dst, home, skipped) in &fan {
             let d = Delivery {
                 rule,
                 dst,
@@ -408,7 +429,8 @@ impl<T: Transmitter> MediaCore<T> {
                 src_mid: stream.mid,
                 codec,
                 pt_in: pkt.header.payload_type,
-                seq: *pkt.seq_no,
+                ssrc: *pkt.header.ssrc,
+                seq: pkt.seq_no.wrapping_sub(skipped),
                 time: pkt.header.timestamp,
                 wallclock: pkt.timestamp,
                 marker: pkt.header.marker,
@@ -421,6 +443,14 @@ impl<T: Transmitter> MediaCore<T> {
             }
         }
         self.fanout = fan;
+        self.rule_ids = ids;
+        for &(rule, change) in &changes {
+            if let Some(route) = self.router.route(rule) {
+                let handle = route.dst_handle;
+                let _ = self.notices.send(Notice::LayerChanged { handle, rule, change });
+            }
+        }
+        self.changes = changes;
     }
 
     /// Writes a routed packet on its destination's stream: payload type mapped by codec,
@@ -440,12 +470,16 @@ impl<T: Transmitter> MediaCore<T> {
                 pt
             }
         };
-        let offset = *route.seq_offset.entry(dst_mid).or_insert_with(|| initial_offset(d.seq));
+        let rewrite = route
+            .rewrite
+            .entry(dst_mid)
+            .or_insert_with(|| Rewrite::start(d.ssrc, d.seq, d.time, d.wallclock));
+        let clock = if d.video { 90_000 } else { 48_000 };
+        let (seq, time) = rewrite.map(d.ssrc, d.seq, d.time, d.wallclock, clock);
         let mut api = dst.rtc.direct_api();
         let Some(tx) = api.stream_tx_by_mid(dst_mid, None) else { return };
-        let write = RtpWrite::new(pt, d.seq.wrapping_add(offset).into(), d.time, d.wallclock, d.payload)
-            .marker(d.marker)
-            .nackable(d.video);
+        let write =
+            RtpWrite::new(pt, seq.into(), time, d.wallclock, d.payload).marker(d.marker).nackable(d.video);
         tx.write_rtp(write);
         self.dirty.push(d.dst);
     }
@@ -580,6 +614,15 @@ impl<T: Transmitter> MediaCore<T> {
             Command::Deliver(d) => self.deliver(d),
             Command::KeyframeOf(src) => self.keyframe(src),
             Command::Unforward(id) => self.router.remove(id),
+            Command::Layers(id, substream, temporal) => {
+                let Some(route) = self.router.route_mut(id) else { return };
+                route.select.target = substream;
+                route.select.temporal_target = temporal;
+                let (src, home) = (route.src, route.homes.src);
+                if home == self.index {
+                    self.keyframe(src);
+                }
+            }
             Command::Bitrate(h, bps) => {
                 if let Some(p) = self.peers.get_mut(&h.handle_id) {
                     p.bitrate_cap = bps;

@@ -7,6 +7,7 @@
 mod addresses;
 pub mod core;
 mod demux;
+pub mod layers;
 mod peer;
 mod router;
 pub mod sim;
@@ -60,6 +61,15 @@ pub enum Notice {
         /// Packets lost in the last second.
         lost: u32,
     },
+    /// A rule now forwards another simulcast substream or temporal layer.
+    LayerChanged {
+        /// The rule's destination handle.
+        handle: HandleRef,
+        /// The rule.
+        rule: u64,
+        /// What it forwards now.
+        change: layers::LayerChange,
+    },
     /// ICE failed (the consent checks stopped being answered); a hangup follows.
     IceFailed(HandleRef),
     /// The PeerConnection is gone, with Janus's reason; the flag says whether the plugin still
@@ -100,6 +110,8 @@ pub enum Command {
     Forward(u64, ForwardRule, Homes),
     /// Remove a rule.
     Unforward(u64),
+    /// Change a rule's simulcast substream and temporal-layer targets.
+    Layers(u64, Option<u8>, Option<u8>),
     /// REMB cap.
     Bitrate(HandleRef, u32),
     /// Ask for a keyframe.
@@ -312,6 +324,10 @@ impl MediaControl for MediaEngine {
 
     fn unforward(&self, id: u64) {
         self.broadcast(|| Command::Unforward(id));
+    }
+
+    fn set_layers(&self, id: u64, substream: Option<u8>, temporal: Option<u8>) {
+        self.broadcast(|| Command::Layers(id, substream, temporal));
     }
 
     fn set_bitrate_cap(&self, handle: HandleRef, bps: u32) {

@@ -19,6 +19,10 @@ pub struct RxStream {
     pub mid: Mid,
     /// Audio or video.
     pub video: bool,
+    /// Its simulcast substream (0 lowest), when the client sends simulcast on this mid.
+    pub layer: Option<u8>,
+    /// How many substreams the client sends on this mid.
+    pub layers: u8,
 }
 
 /// Per-mid receiving state for Janus `media` events.
@@ -440,26 +444,29 @@ impl Peer {
         if let Some(s) = self.rx.get(&ssrc) {
             return Some(*s);
         }
-        let mid = self.rtc.direct_api().stream_rx(&ssrc)?.mid();
+        let (mid, rid) = {
+            let mut api = self.rtc.direct_api();
+            let rx = api.stream_rx(&ssrc)?;
+            (rx.mid(), rx.rid())
+        };
         let video = self.rtc.media(mid).is_some_and(|m| m.kind() == MediaKind::Video);
-        let s = RxStream { mid, video };
+        // Rids are listed highest quality first: the last one is substream 0.
+        let rids = self.rids.get(&mid).map_or(&[][..], Vec::as_slice);
+        let layers = u8::try_from(rids.len()).unwrap_or(u8::MAX);
+        let layer = rid.and_then(|rid| rids.iter().position(|r| **r == *rid)).map(|i| layers - 1 - i as u8);
+        let s = RxStream { mid, video, layer, layers };
         self.rx.insert(ssrc, s);
         Some(s)
     }
 
-    /// Asks the client for a keyframe on every video stream, at most every 500 ms.
+    /// Asks the client for a keyframe on every video stream (each simulcast one too), at most
+    /// every 500 ms.
     pub fn request_keyframe(&mut self, now: Instant) {
         if self.last_pli.is_some_and(|t| now.duration_since(t) < Duration::from_millis(500)) {
             return;
         }
         self.last_pli = Some(now);
-        let mids: Vec<Mid> = self.receiving.iter().filter(|(_, r)| r.video).map(|(m, _)| *m).collect();
-        let mut api = self.rtc.direct_api();
-        for mid in mids {
-            if let Some(rx) = api.stream_rx_by_mid(mid, None) {
-                rx.request_keyframe(KeyframeRequestKind::Pli);
-            }
-        }
+        self.each_video_rx(|rx| rx.request_keyframe(KeyframeRequestKind::Pli));
     }
 
     /// Sends the REMB cap on every video stream (str0m sends one REMB per request).
@@ -468,11 +475,15 @@ impl Peer {
             return;
         }
         let cap = str0m::bwe::Bitrate::bps(u64::from(self.bitrate_cap));
-        let mids: Vec<Mid> = self.receiving.iter().filter(|(_, r)| r.video).map(|(m, _)| *m).collect();
+        self.each_video_rx(|rx| rx.request_remb(cap));
+    }
+
+    fn each_video_rx(&mut self, mut f: impl FnMut(&mut str0m::rtp::StreamRx)) {
+        let ssrcs: Vec<Ssrc> = self.rx.iter().filter(|(_, s)| s.video).map(|(ssrc, _)| *ssrc).collect();
         let mut api = self.rtc.direct_api();
-        for mid in mids {
-            if let Some(rx) = api.stream_rx_by_mid(mid, None) {
-                rx.request_remb(cap);
+        for ssrc in ssrcs {
+            if let Some(rx) = api.stream_rx(&ssrc) {
+                f(rx);
             }
         }
     }
@@ -537,6 +548,8 @@ pub fn apply_policy(offer: &str, policy: &AnswerPolicy) -> String {
             }
         } else if let (true, Some(mid)) = (in_refused, line.strip_prefix("a=mid:")) {
             refused.push(mid.trim().to_owned());
+        } else if !policy.simulcast && (line.starts_with("a=rid:") || line.starts_with("a=simulcast:")) {
+            continue;
         }
         out.push_str(line);
         out.push_str("\r\n");
@@ -564,7 +577,7 @@ mod tests {
     fn policy_rejects_refused_kinds() {
         let offer = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
                      m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n";
-        let all = AnswerPolicy { audio: true, video: true, data: true };
+        let all = AnswerPolicy { audio: true, video: true, data: true, simulcast: true };
         assert_eq!(apply_policy(offer, &all), offer);
         let actpass = format!("{offer}a=setup:actpass\r\n");
         assert!(apply_policy(&actpass, &all).ends_with("a=setup:passive\r\n"));
@@ -572,6 +585,10 @@ mod tests {
         assert!(no_video.contains("m=video 0 UDP/TLS/RTP/SAVPF 96"), "{no_video}");
         assert!(no_video.contains("a=group:BUNDLE 0\r\n"), "{no_video}");
         assert!(no_video.contains("m=audio 9"), "{no_video}");
+        let simulcast = format!("{offer}a=rid:h send\r\na=rid:l send\r\na=simulcast:send h;l\r\n");
+        assert_eq!(apply_policy(&simulcast, &all), simulcast);
+        let plain = apply_policy(&simulcast, &AnswerPolicy { simulcast: false, ..all });
+        assert_eq!(plain, offer, "rids left out");
     }
 
     #[test]

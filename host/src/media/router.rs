@@ -2,10 +2,14 @@
 //! happen per packet; everything that allocates happens when a rule changes.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use str0m::media::{Mid, Pt};
 
+use super::layers::LayerSelect;
+
 use crate::api::media::ForwardRule;
+use crate::api::plugin::HandleRef;
 
 /// One rule as the router uses it.
 #[derive(Debug, Clone)]
@@ -18,14 +22,67 @@ pub struct Route {
     pub src_mid: Option<Mid>,
     /// Destination handle id.
     pub dst: u64,
+    /// The destination handle (whose plugin hears about layer changes).
+    pub dst_handle: HandleRef,
     /// Destination stream, if fixed.
     pub dst_mid: Option<Mid>,
     /// The media threads that own the source and the destination.
     pub homes: Homes,
-    /// Sequence-number offsets per destination stream: `out = in + offset` (extended numbers).
-    pub seq_offset: HashMap<Mid, u64>,
+    /// Source side: which simulcast stream and temporal layers pass.
+    pub select: LayerSelect,
+    /// Destination side: sequence number and timestamp rewriting per destination stream.
+    pub rewrite: HashMap<Mid, Rewrite>,
     /// Payload type of the destination for a source payload type.
     pub pt_map: HashMap<Pt, Pt>,
+}
+
+/// How one destination stream's numbers are made from its source's: `out = in + offset`,
+/// re-based when the source stream changes (a simulcast switch) so the destination sees one
+/// continuous stream.
+#[derive(Debug, Clone, Copy)]
+pub struct Rewrite {
+    ssrc: u32,
+    seq_offset: u64,
+    ts_offset: u32,
+    last_seq: u64,
+    last_ts: u32,
+    last_at: Instant,
+}
+
+impl Rewrite {
+    /// The first packet of a destination stream: it starts in the first rollover cycle, as SRTP
+    /// requires.
+    pub fn start(ssrc: u32, seq: u64, ts: u32, at: Instant) -> Self {
+        let seq_offset = initial_offset(seq);
+        Self {
+            ssrc,
+            seq_offset,
+            ts_offset: 0,
+            last_seq: seq.wrapping_add(seq_offset),
+            last_ts: ts,
+            last_at: at,
+        }
+    }
+
+    /// The outgoing (sequence number, timestamp) of a packet; `clock` is the codec's rate.
+    pub fn map(&mut self, ssrc: u32, seq: u64, ts: u32, at: Instant, clock: u32) -> (u64, u32) {
+        if ssrc != self.ssrc {
+            // Continue right after the last packet sent, the timestamp moved on by the time
+            // that passed.
+            let elapsed = at.saturating_duration_since(self.last_at).as_secs_f64();
+            let advance = ((elapsed * f64::from(clock)) as u32).max(1);
+            self.ssrc = ssrc;
+            self.seq_offset = self.last_seq.wrapping_add(1).wrapping_sub(seq);
+            self.ts_offset = self.last_ts.wrapping_add(advance).wrapping_sub(ts);
+        }
+        let out = (seq.wrapping_add(self.seq_offset), ts.wrapping_add(self.ts_offset));
+        if out.0 > self.last_seq || self.last_seq.wrapping_sub(out.0) > 1 << 15 {
+            self.last_seq = out.0;
+            self.last_ts = out.1;
+            self.last_at = at;
+        }
+        out
+    }
 }
 
 /// Which media threads own a rule's two handles.
@@ -53,9 +110,11 @@ impl Router {
             src: rule.src.handle_id,
             src_mid: rule.src_mid.as_deref().map(Mid::from),
             dst: rule.dst.handle_id,
+            dst_handle: rule.dst,
             dst_mid: rule.dst_mid.as_deref().map(Mid::from),
             homes,
-            seq_offset: HashMap::new(),
+            select: LayerSelect::new(rule.substream, rule.temporal),
+            rewrite: HashMap::new(),
             pt_map: HashMap::new(),
         };
         self.by_src.entry(route.src).or_default().push(id);
@@ -116,7 +175,6 @@ pub fn initial_offset(first_in: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::plugin::HandleRef;
 
     fn rule(src: u64, dst: u64) -> ForwardRule {
         let h = |n| HandleRef { session_id: 1, handle_id: n };
@@ -144,6 +202,24 @@ mod tests {
         assert!(r.route(1).is_none() && r.route_mut(2).is_some());
         r.remove_handle(30);
         assert!(r.rules_from(10).is_empty() && r.route(3).is_none());
+    }
+
+    #[test]
+    fn a_stream_switch_continues_numbers_and_time() {
+        let t0 = Instant::now();
+        let ms = |n| t0 + std::time::Duration::from_millis(n);
+        let mut r = Rewrite::start(1, 70_000, 1000, t0);
+        let (s0, ts0) = r.map(1, 70_000, 1000, t0, 90_000);
+        assert_eq!((s0, ts0), (70_000 & 0xffff, 1000));
+        assert_eq!(r.map(1, 70_001, 4000, ms(33), 90_000), (s0 + 1, 4000));
+        // Another stream (a simulcast switch) with its own numbers, 100 ms later.
+        let (s2, ts2) = r.map(2, 5, 777_777, ms(133), 90_000);
+        assert_eq!(s2, s0 + 2);
+        assert_eq!(ts2, 4000 + 9000);
+        assert_eq!(r.map(2, 6, 777_777 + 3000, ms(166), 90_000), (s0 + 3, 4000 + 9000 + 3000));
+        // A late packet of the new stream does not move the reference back.
+        assert_eq!(r.map(2, 4, 777_777 - 3000, ms(170), 90_000).0, s0 + 1);
+        assert_eq!(r.map(2, 7, 777_777 + 6000, ms(200), 90_000).0, s0 + 4);
     }
 
     #[test]

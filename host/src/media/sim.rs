@@ -52,8 +52,22 @@ pub struct Client {
     /// ICE and DTLS are up.
     pub connected: bool,
     next: Instant,
-    /// The counters (first 8 payload bytes) of the RTP packets it decrypted.
+    /// The counters (last 8 payload bytes) of the RTP packets it decrypted.
     pub got: Vec<u64>,
+    /// Their sequence numbers.
+    pub got_seq: Vec<u64>,
+}
+
+/// The rids of a simulcast source, highest quality first.
+pub const SIMULCAST_RIDS: [&str; 3] = ["h", "m", "l"];
+
+/// How a [`Sim`] is set up.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimOptions {
+    /// `slowlink_threshold` of the core.
+    pub slowlink_threshold: u32,
+    /// Client 0 sends simulcast ([`SIMULCAST_RIDS`]).
+    pub simulcast: bool,
 }
 
 /// The gateway's address on the wire.
@@ -89,11 +103,12 @@ pub struct Sim {
 impl Sim {
     /// A core with `peers` clients that have offered and got their answers (not connected yet).
     pub fn new(peers: usize) -> anyhow::Result<Self> {
-        Self::with_slowlink(peers, 0)
+        Self::with(peers, SimOptions::default())
     }
 
-    /// As [`Sim::new`], with a `slowlink_threshold`.
-    pub fn with_slowlink(peers: usize, slowlink_threshold: u32) -> anyhow::Result<Self> {
+    /// As [`Sim::new`], with options.
+    pub fn with(peers: usize, options: SimOptions) -> anyhow::Result<Self> {
+        let SimOptions { slowlink_threshold, simulcast } = options;
         let now = Instant::now();
         let (tx, notices) = tokio::sync::mpsc::unbounded_channel();
         let template = rtc_template(false)?;
@@ -115,16 +130,28 @@ impl Sim {
             let mut rtc = RtcConfig::new().set_rtp_mode(true).build(now);
             rtc.add_local_candidate(Candidate::host(addr, "udp")?);
             let mut change = rtc.sdp_api();
-            let mid = change.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
+            let layers = (simulcast && i == 0).then(|| str0m::media::Simulcast {
+                send: SIMULCAST_RIDS.iter().map(|r| str0m::media::SimulcastLayer::new(r)).collect(),
+                recv: Vec::new(),
+            });
+            let mid = change.add_media(MediaKind::Video, Direction::SendRecv, None, None, layers);
             let (offer, pending) = change.apply().ok_or_else(|| anyhow::anyhow!("no offer"))?;
             core.command(now, Command::RemoteOffer(handle(i), offer.to_sdp_string()));
             let (reply, answer) = std::sync::mpsc::channel();
-            let policy = AnswerPolicy { audio: true, video: true, data: false };
+            let policy = AnswerPolicy { audio: true, video: true, data: false, simulcast: true };
             core.command(now, Command::Answer(handle(i), policy, reply));
             core.flush();
             let answer = answer.recv()?.map_err(anyhow::Error::msg)?;
             rtc.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(&answer)?)?;
-            clients.push(Client { rtc, addr, mid, connected: false, next: now, got: Vec::new() });
+            clients.push(Client {
+                rtc,
+                addr,
+                mid,
+                connected: false,
+                next: now,
+                got: Vec::new(),
+                got_seq: Vec::new(),
+            });
         }
         let by_addr = clients.iter().enumerate().map(|(i, c)| (c.addr, i)).collect();
         Ok(Self { core, notices, clients, by_addr, now })
@@ -164,10 +191,11 @@ impl Sim {
                 }
                 Output::Transmit(t) => self.core.datagram(self.now, c.addr, &t.contents),
                 Output::Event(Event::Connected) => c.connected = true,
-                Output::Event(Event::RtpPacket(p)) => {
+                Output::Event(Event::RtpPacket(p)) if p.payload.len() >= 8 => {
                     let mut n = [0u8; 8];
-                    n.copy_from_slice(&p.payload[..8]);
+                    n.copy_from_slice(&p.payload[p.payload.len() - 8..]);
                     c.got.push(u64::from_be_bytes(n));
+                    c.got_seq.push(*p.seq_no);
                 }
                 Output::Event(_) => {}
             }
@@ -207,21 +235,47 @@ impl Sim {
         }
     }
 
-    /// `count` encrypted RTP datagrams from client 0, 1 ms apart, whose payloads start with the
-    /// counters `first..`.
+    /// `count` encrypted RTP datagrams from client 0, 1 ms apart, whose payloads end with the
+    /// counters `first..` (VP8 payloads: a keyframe every 30 packets).
     pub fn source_packets(&mut self, count: usize, first: u64) -> anyhow::Result<Vec<Vec<u8>>> {
-        let mut out = Vec::with_capacity(count);
+        self.write_packets(count, first, &[None])
+    }
+
+    /// As [`Sim::source_packets`], one packet per simulcast stream of client 0 (which must be
+    /// made with `simulcast`) per step; each counter carries its substream (0 lowest) in its top
+    /// byte, and each stream has a keyframe every 10 steps.
+    pub fn simulcast_packets(&mut self, count: usize, first: u64) -> anyhow::Result<Vec<Vec<u8>>> {
+        let rids: Vec<Option<&str>> = SIMULCAST_RIDS.iter().map(|r| Some(*r)).collect();
+        self.write_packets(count, first, &rids)
+    }
+
+    fn write_packets(
+        &mut self,
+        count: usize,
+        first: u64,
+        rids: &[Option<&str>],
+    ) -> anyhow::Result<Vec<Vec<u8>>> {
+        let mut out = Vec::with_capacity(count * rids.len());
         let src = &mut self.clients[0];
-        let mut payload = vec![0x90u8; PAYLOAD];
+        let mut payload = vec![0u8; PAYLOAD];
+        let gop = if rids.len() > 1 { 10 } else { 30 };
         for k in 0..count as u64 {
             let n = first + k;
-            payload[..8].copy_from_slice(&n.to_be_bytes());
             let at = self.now + Duration::from_millis(k);
-            let mut api = src.rtc.direct_api();
-            let tx = api.stream_tx_by_mid(src.mid, None).ok_or_else(|| anyhow::anyhow!("no send stream"))?;
-            tx.write_rtp(
-                RtpWrite::new(VP8, n.into(), (n * 3000) as u32, at, payload.clone()).marker(k % 4 == 3),
-            );
+            for (i, rid) in rids.iter().enumerate() {
+                let layer = (rids.len() - 1 - i) as u64;
+                // VP8 payload descriptor (start of partition 0), then the P bit: 0 on keyframes.
+                payload[0] = 0x10;
+                payload[1] = u8::from(!n.is_multiple_of(gop));
+                payload[PAYLOAD - 8..].copy_from_slice(&((layer << 56) | n).to_be_bytes());
+                let mut api = src.rtc.direct_api();
+                let tx = api
+                    .stream_tx_by_mid(src.mid, rid.map(str0m::media::Rid::from))
+                    .ok_or_else(|| anyhow::anyhow!("no send stream for {rid:?}"))?;
+                tx.write_rtp(
+                    RtpWrite::new(VP8, n.into(), (n * 3000) as u32, at, payload.clone()).marker(true),
+                );
+            }
             src.rtc.handle_input(Input::Timeout(at))?;
             loop {
                 match src.rtc.poll_output()? {
@@ -238,6 +292,7 @@ impl Sim {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::layers::LayerChange;
 
     #[test]
     fn a_burst_read_in_one_batch_is_forwarded_whole() {
@@ -265,7 +320,8 @@ mod tests {
 
     #[test]
     fn losses_from_the_client_make_a_slowlink() {
-        let mut sim = Sim::with_slowlink(2, 5).expect("sim");
+        let mut sim =
+            Sim::with(2, SimOptions { slowlink_threshold: 5, ..SimOptions::default() }).expect("sim");
         sim.connect().expect("connected");
         let packets = sim.source_packets(3000, 0).expect("packets");
         let src = sim.clients[0].addr;
@@ -286,6 +342,63 @@ mod tests {
         assert!(*lost >= 5, "{slow:?}");
         // The destination lost nothing.
         assert!(slow.iter().all(|n| matches!(n, Notice::SlowLink { handle: h, .. } if *h == handle(0))));
+    }
+
+    #[test]
+    fn simulcast_substreams_switch_on_keyframes_with_continuous_numbers() {
+        let mut sim = Sim::with(2, SimOptions { simulcast: true, ..SimOptions::default() }).expect("sim");
+        sim.connect().expect("connected");
+        let rule = ForwardRule {
+            src: handle(0),
+            src_mid: None,
+            dst: handle(1),
+            dst_mid: None,
+            substream: Some(0),
+            temporal: None,
+        };
+        sim.core.command(sim.now, Command::Forward(7, rule, Homes::default()));
+        let feed = |sim: &mut Sim, packets: &[Vec<u8>]| {
+            let src = sim.clients[0].addr;
+            for p in packets {
+                sim.now += Duration::from_millis(1);
+                sim.core.datagram(sim.now, src, p);
+                sim.pump().expect("pump");
+            }
+        };
+        let low = sim.simulcast_packets(30, 0).expect("packets");
+        feed(&mut sim, &low);
+        let layer = |n: &u64| n >> 56;
+        let got = sim.clients[1].got.clone();
+        assert_eq!(got.len(), 30, "one stream of three passes: {got:?}");
+        assert!(got.iter().all(|n| layer(n) == 0), "{got:?}");
+        let seen = notices(&mut sim);
+        assert!(seen.contains(&Notice::LayerChanged {
+            handle: handle(1),
+            rule: 7,
+            change: LayerChange::Substream(0)
+        }));
+
+        // Up to the highest: the switch waits for its next keyframe (counter 30).
+        sim.core.command(sim.now, Command::Layers(7, Some(2), None));
+        let more = sim.simulcast_packets(30, 30).expect("packets");
+        feed(&mut sim, &more);
+        let got = sim.clients[1].got[30..].to_vec();
+        let first_high = got.iter().position(|n| layer(n) == 2).expect("the high stream arrives");
+        assert!(
+            got[..first_high].iter().all(|n| layer(n) == 0)
+                && got[first_high..].iter().all(|n| layer(n) == 2)
+        );
+        assert_eq!(got[first_high] & 0xffff, 30, "switched on the keyframe");
+        assert_eq!(got.len(), 30);
+        // One continuous stream for the receiver.
+        let seqs = &sim.clients[1].got_seq;
+        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+        let seen = notices(&mut sim);
+        assert!(seen.contains(&Notice::LayerChanged {
+            handle: handle(1),
+            rule: 7,
+            change: LayerChange::Substream(2)
+        }));
     }
 
     #[test]

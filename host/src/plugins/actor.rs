@@ -11,7 +11,9 @@ use tokio::sync::oneshot;
 use wasmtime::component::Component;
 use wasmtime::{Engine, Store};
 
-use super::bindings::types::{MediaEvent as WitMediaEvent, MediaKind, MediaState, SlowLink, StreamInfo};
+use super::bindings::types::{
+    LayerChange, MediaEvent as WitMediaEvent, MediaKind, MediaState, SlowLink, StreamInfo,
+};
 use super::bindings::types::{Message, PluginInfo as WitInfo, Reply};
 use super::bindings::{Plugin as Bindings, PluginPre};
 use super::engine::EPOCH_TICK;
@@ -348,6 +350,12 @@ impl Actor {
                     }
                     ApiMediaEvent::Negotiated(streams) => {
                         WitMediaEvent::Negotiated(streams.into_iter().map(wit_stream).collect())
+                    }
+                    ApiMediaEvent::SubstreamChanged { rule, layer } => {
+                        WitMediaEvent::SubstreamChanged(LayerChange { rule, layer })
+                    }
+                    ApiMediaEvent::TemporalChanged { rule, layer } => {
+                        WitMediaEvent::TemporalChanged(LayerChange { rule, layer })
                     }
                     ApiMediaEvent::Hangup(reason) => WitMediaEvent::Hangup(reason),
                 };

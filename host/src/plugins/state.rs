@@ -153,7 +153,12 @@ impl host::Host for StoreState {
     fn answer(&mut self, handle: HandleRef, _offer: String, policy: AnswerPolicy) -> Result<String, String> {
         // The host answers the client's own offer (with its ICE and DTLS lines), which it kept
         // when the JSEP arrived; the plugin's copy has them stripped.
-        let policy = media::AnswerPolicy { audio: policy.audio, video: policy.video, data: policy.data };
+        let policy = media::AnswerPolicy {
+            audio: policy.audio,
+            video: policy.video,
+            data: policy.data,
+            simulcast: policy.simulcast,
+        };
         let sdp = self.shared.core.media().answer(api_handle(handle), policy)?;
         Ok(serde_json::json!({"type": "answer", "sdp": sdp}).to_string())
     }
@@ -215,7 +220,9 @@ impl host::Host for StoreState {
     }
 
     fn set_layers(&mut self, rule: u64, substream: Option<u8>, temporal: Option<u8>) -> Result<(), String> {
-        self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).set_layers(rule, substream, temporal)
+        self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).set_layers(rule, substream, temporal)?;
+        self.shared.core.media().set_layers(rule, substream, temporal);
+        Ok(())
     }
 
     fn request_keyframe(&mut self, handle: HandleRef, _mid: Option<String>) {
