@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use str0m::format::Codec;
 use str0m::media::{Mid, Pt};
-use str0m::rtp::{RtpPacket, RtpWrite};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, VideoOrientation};
 use str0m::{Event, IceConnectionState, RtcConfig};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -51,6 +51,11 @@ pub struct Delivery {
     time: u32,
     wallclock: Instant,
     marker: bool,
+    /// Header extensions that describe the media itself and go on to the destination (str0m
+    /// writes them with the destination's own extension ids).
+    audio_level: Option<i8>,
+    voice_activity: Option<bool>,
+    video_orientation: Option<VideoOrientation>,
     payload: Arc<[u8]>,
 }
 
@@ -434,6 +439,9 @@ impl<T: Transmitter> MediaCore<T> {
                 time: pkt.header.timestamp,
                 wallclock: pkt.timestamp,
                 marker: pkt.header.marker,
+                audio_level: pkt.header.ext_vals.audio_level,
+                voice_activity: pkt.header.ext_vals.voice_activity,
+                video_orientation: pkt.header.ext_vals.video_orientation,
                 payload: pkt.payload.clone(),
             };
             if home == self.index {
@@ -478,8 +486,16 @@ impl<T: Transmitter> MediaCore<T> {
         let (seq, time) = rewrite.map(d.ssrc, d.seq, d.time, d.wallclock, clock);
         let mut api = dst.rtc.direct_api();
         let Some(tx) = api.stream_tx_by_mid(dst_mid, None) else { return };
-        let write =
-            RtpWrite::new(pt, seq.into(), time, d.wallclock, d.payload).marker(d.marker).nackable(d.video);
+        let ext = ExtensionValues {
+            audio_level: d.audio_level,
+            voice_activity: d.voice_activity,
+            video_orientation: d.video_orientation,
+            ..ExtensionValues::default()
+        };
+        let write = RtpWrite::new(pt, seq.into(), time, d.wallclock, d.payload)
+            .marker(d.marker)
+            .ext_vals(ext)
+            .nackable(d.video);
         tx.write_rtp(write);
         self.dirty.push(d.dst);
     }

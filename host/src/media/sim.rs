@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use str0m::change::SdpAnswer;
 use str0m::media::{Direction, MediaKind, Mid, Pt};
 use str0m::net::{Protocol, Receive};
-use str0m::rtp::RtpWrite;
+use str0m::rtp::{ExtensionValues, RtpWrite, VideoOrientation};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
 use super::core::{CoreSetup, MediaCore, Transmitter};
@@ -56,6 +56,8 @@ pub struct Client {
     pub got: Vec<u64>,
     /// Their sequence numbers.
     pub got_seq: Vec<u64>,
+    /// How many of them said the video is rotated by 90° (the sources say so on every packet).
+    pub rotated: usize,
 }
 
 /// The rids of a simulcast source, highest quality first.
@@ -151,6 +153,7 @@ impl Sim {
                 next: now,
                 got: Vec::new(),
                 got_seq: Vec::new(),
+                rotated: 0,
             });
         }
         let by_addr = clients.iter().enumerate().map(|(i, c)| (c.addr, i)).collect();
@@ -196,6 +199,8 @@ impl Sim {
                     n.copy_from_slice(&p.payload[p.payload.len() - 8..]);
                     c.got.push(u64::from_be_bytes(n));
                     c.got_seq.push(*p.seq_no);
+                    c.rotated +=
+                        usize::from(p.header.ext_vals.video_orientation == Some(VideoOrientation::Deg90));
                 }
                 Output::Event(_) => {}
             }
@@ -272,8 +277,14 @@ impl Sim {
                 let tx = api
                     .stream_tx_by_mid(src.mid, rid.map(str0m::media::Rid::from))
                     .ok_or_else(|| anyhow::anyhow!("no send stream for {rid:?}"))?;
+                let ext = ExtensionValues {
+                    video_orientation: Some(VideoOrientation::Deg90),
+                    ..Default::default()
+                };
                 tx.write_rtp(
-                    RtpWrite::new(VP8, n.into(), (n * 3000) as u32, at, payload.clone()).marker(true),
+                    RtpWrite::new(VP8, n.into(), (n * 3000) as u32, at, payload.clone())
+                        .marker(true)
+                        .ext_vals(ext),
                 );
             }
             src.rtc.handle_input(Input::Timeout(at))?;
@@ -312,6 +323,8 @@ mod tests {
         }
         let got: Vec<u64> = sim.clients[1].got.iter().copied().filter(|n| *n >= 1000).collect();
         assert_eq!(got, (1000..1010).collect::<Vec<u64>>());
+        // The rotation header extension went along.
+        assert!(sim.clients[1].rotated >= 10, "{}", sim.clients[1].rotated);
     }
 
     fn notices(sim: &mut Sim) -> Vec<Notice> {
