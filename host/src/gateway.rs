@@ -156,6 +156,13 @@ async fn relay_notices(core: Core, mut notices: tokio::sync::mpsc::UnboundedRece
                     p.media_event(handle, event);
                 }
             }
+            Notice::Trickle { handle, mid, candidate } => {
+                let candidate = match candidate {
+                    Some(c) => json!({"sdpMid": mid, "sdpMLineIndex": 0, "candidate": c}),
+                    None => json!({"completed": true}),
+                };
+                core.push_handle_event(handle, "trickle", json!({"candidate": candidate}));
+            }
             Notice::IceFailed(h) => core.push_handle_event(h, "ice-failed", Value::Null),
             Notice::Hangup(h, reason, tell_plugin) => {
                 core.push_handle_event(h, "hangup", json!({"reason": reason}));

@@ -335,3 +335,54 @@ async fn a_client_renegotiation_keeps_the_echo_going() {
     }
     peer.close().await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_trickle_sends_our_candidates_as_trickle_events() {
+    let core = "general: { admin_secret = \"janusoverlord\" }\n\
+                nat: { ice_enforce_list = \"lo\"\nfull_trickle = true }\nmedia: { media_threads = 2 }\n";
+    let gw = Gateway::with(Conf { extra: vec![("janus.jcfg".into(), core.into())], ..Conf::default() });
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let info = ws.call(json!({"janus": "info"})).await;
+    assert_eq!(info["full-trickle"], true, "{info}");
+    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.echotest"})).await;
+    let hid = r["data"]["id"].as_u64().expect("attach");
+    let peer = Peer::new(true, true, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    ws.send(&json!({"janus": "message", "session_id": sid, "handle_id": hid, "transaction": "offer",
+                    "body": {"audio": true, "video": true}, "jsep": {"type": "offer", "sdp": offer}}))
+        .await;
+    // The answer (without candidates) and the trickled candidates, in whatever order they come.
+    let mut answer = None;
+    let mut candidates = Vec::new();
+    let mut completed = false;
+    while answer.is_none() || !completed {
+        let v = wait_for(&mut ws, "the answer and our candidates", |v| {
+            (v["janus"] == "event" && v["transaction"] == "offer") || v["janus"] == "trickle"
+        })
+        .await;
+        if v["janus"] == "trickle" {
+            assert_eq!(v["sender"], hid, "{v}");
+            if v["candidate"]["completed"] == true {
+                completed = true;
+            } else {
+                assert_eq!(v["candidate"]["sdpMLineIndex"], 0, "{v}");
+                assert!(v["candidate"]["candidate"].as_str().is_some_and(|c| c.contains("127.0.0.1")), "{v}");
+                candidates.push(v["candidate"].clone());
+            }
+        } else {
+            answer = v["jsep"]["sdp"].as_str().map(str::to_owned);
+        }
+    }
+    let answer = answer.expect("answer");
+    assert!(!answer.contains("a=candidate"), "full trickle: no candidates in the SDP: {answer}");
+    assert!(!candidates.is_empty());
+    peer.set_answer(&answer).await.expect("set answer");
+    for c in &candidates {
+        peer.add_remote_candidate(c).await.expect("candidate");
+    }
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    peer.wait_packets(Kind::Video, 30, WAIT).await.expect("echoed video");
+    peer.close().await.ok();
+}

@@ -60,8 +60,8 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
-    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceGatheringState, RTCPeerConnectionIceEvent,
-    RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder,
+    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceGatheringState,
+    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder,
 };
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 
@@ -783,6 +783,14 @@ impl Peer {
             Some(desc) => Ok(desc.sdp),
             None => err("no local description after gathering"),
         }
+    }
+
+    /// Adds a candidate trickled by the gateway (the Janus `candidate` object).
+    pub async fn add_remote_candidate(&self, candidate: &serde_json::Value) -> PeerResult<()> {
+        let init: RTCIceCandidateInit = serde_json::from_value(candidate.clone())
+            .map_err(|e| PeerError(format!("bad candidate {candidate}: {e}")))?;
+        self.pc.add_ice_candidate(init).await?;
+        Ok(())
     }
 
     pub async fn set_answer(&self, sdp: &str) -> PeerResult<()> {

@@ -408,11 +408,6 @@ fn read_core(
             .map_or_else(|| vec!["vmnet".to_owned()], |v| list(Some(v))),
     };
     n.finish();
-    if nat.full_trickle {
-        tracing::warn!(
-            "{file}: nat.full_trickle = true is not supported yet; our candidates stay in the SDP"
-        );
-    }
     let mut m = Section::new(file, root, "media");
     let media = Media {
         interface: general_interface,

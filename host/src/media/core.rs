@@ -77,6 +77,8 @@ pub struct CoreSetup {
     pub no_media_timer: Duration,
     /// `slowlink_threshold` (0: no `slowlink` events).
     pub slowlink_threshold: u32,
+    /// Full trickle: our candidates go out as `trickle` events, not in the SDP.
+    pub full_trickle: bool,
     /// Where negotiated streams are published.
     pub streams: Streams,
 }
@@ -107,6 +109,7 @@ pub struct MediaCore<T: Transmitter> {
     notices: UnboundedSender<Notice>,
     no_media_timer: Duration,
     slowlink_threshold: u32,
+    full_trickle: bool,
     streams: Streams,
     events: Vec<Event>,
     dirty: Vec<u64>,
@@ -127,6 +130,7 @@ impl<T: Transmitter> MediaCore<T> {
             notices,
             no_media_timer,
             slowlink_threshold,
+            full_trickle,
             streams,
         } = setup;
         Self {
@@ -148,6 +152,7 @@ impl<T: Transmitter> MediaCore<T> {
             notices,
             no_media_timer,
             slowlink_threshold,
+            full_trickle,
             streams,
             events: Vec::new(),
             dirty: Vec::new(),
@@ -500,6 +505,28 @@ impl<T: Transmitter> MediaCore<T> {
         self.dirty.push(d.dst);
     }
 
+    /// Full trickle: takes our candidates out of an SDP we made and sends them as trickle
+    /// notices (then end-of-candidates). Half trickle: the SDP as it is.
+    fn trickle_ours(&mut self, h: HandleRef, sdp: String) -> String {
+        if !self.full_trickle {
+            return sdp;
+        }
+        let mid = crate::sdp::check(&sdp).ok().and_then(|s| s.media.into_iter().find_map(|m| m.mid));
+        let mid = mid.unwrap_or_else(|| "0".into());
+        let mut kept = String::with_capacity(sdp.len());
+        for line in sdp.lines() {
+            if let Some(c) = line.strip_prefix("a=candidate:") {
+                let candidate = Some(format!("candidate:{c}"));
+                let _ = self.notices.send(Notice::Trickle { handle: h, mid: mid.clone(), candidate });
+            } else if line != "a=end-of-candidates" {
+                kept.push_str(line);
+                kept.push_str("\r\n");
+            }
+        }
+        let _ = self.notices.send(Notice::Trickle { handle: h, mid, candidate: None });
+        kept
+    }
+
     /// Publishes a peer's streams after a negotiation and tells the plugin.
     fn negotiated(&mut self, id: u64) {
         let Some(p) = self.peers.get(&id) else { return };
@@ -576,7 +603,7 @@ impl<T: Transmitter> MediaCore<T> {
                         self.by_addr.insert(addr, id);
                     }
                     self.negotiated(id);
-                    sdp
+                    self.trickle_ours(h, sdp)
                 });
                 let _ = reply.send(r);
             }
@@ -588,6 +615,7 @@ impl<T: Transmitter> MediaCore<T> {
                         .unwrap_or_else(|_| Err("the WebRTC stack failed".into())),
                     None => Err("no PeerConnection".into()),
                 };
+                let r = r.map(|(sdp, mids)| (self.trickle_ours(h, sdp), mids));
                 self.dirty.push(h.handle_id);
                 let _ = reply.send(r);
             }

@@ -47,6 +47,15 @@ pub enum Notice {
     },
     /// A negotiation finished: the handle's streams now.
     Negotiated(HandleRef, Vec<StreamInfo>),
+    /// Full trickle: one of our candidates (`None`: all were sent), for the first stream.
+    Trickle {
+        /// The handle.
+        handle: HandleRef,
+        /// The stream the candidate is given for (the bundle's first).
+        mid: String,
+        /// `candidate:…`, or `None` for end-of-candidates.
+        candidate: Option<String>,
+    },
     /// Losses on a stream reached `slowlink_threshold` in the last second.
     SlowLink {
         /// The handle.
@@ -208,6 +217,7 @@ impl MediaEngine {
                 notices: note_tx.clone(),
                 no_media_timer,
                 slowlink_threshold: media.slowlink_threshold,
+                full_trickle: nat.full_trickle,
                 streams: streams.clone(),
             };
             std::thread::Builder::new().name(format!("media-{index}")).spawn(move || {

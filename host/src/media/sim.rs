@@ -123,6 +123,7 @@ impl Sim {
             notices: tx,
             no_media_timer: Duration::from_secs(1),
             slowlink_threshold,
+            full_trickle: false,
             streams: Default::default(),
         };
         let mut core = MediaCore::new(setup, Wire::default(), now);
