@@ -13,7 +13,6 @@
 #[allow(dead_code)]
 mod harness;
 #[path = "../../tests/media/peer.rs"]
-#[allow(dead_code)]
 mod peer;
 
 use std::net::SocketAddr;
