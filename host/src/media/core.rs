@@ -423,7 +423,8 @@ impl<T: Transmitter> MediaCore<T> {
                 continue;
             }
             let mut changed = None;
-            let pass = !stream.video || route.select.pass(stream.layer, stream.layers, frame, &mut changed);
+            let pass =
+                !stream.video || route.select.pass(stream.layer, stream.layers, frame, now, &mut changed);
             if let Some(c) = changed {
                 changes.push((route.id, c));
             }

@@ -3,7 +3,17 @@
 //! which VP8 temporal layers. Packets dropped by the temporal filter are counted so that the
 //! destination's sequence numbers stay gap-free.
 
+use std::time::{Duration, Instant};
+
 use str0m::format::Codec;
+
+/// A substream not seen for this long is taken as paused by the sender (browsers stop their
+/// higher layers when bandwidth or resolution is short); rules fall back to the nearest one.
+const LAYER_IDLE: Duration = Duration::from_millis(1000);
+/// How long a new rule waits for its target substream before falling back.
+const WARM_UP: Duration = Duration::from_millis(300);
+/// Most simulcast substreams tracked.
+const MAX_LAYERS: usize = 4;
 
 /// What a video payload says about itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,6 +105,10 @@ pub struct LayerSelect {
     pub temporal_target: Option<u8>,
     current: Option<u8>,
     temporal: Option<u8>,
+    /// When each substream was last seen.
+    seen: [Option<Instant>; MAX_LAYERS],
+    /// When the rule saw its first simulcast packet.
+    first: Option<Instant>,
     /// Packets of the current stream the temporal filter dropped (sequence numbers to skip).
     pub skipped: u64,
 }
@@ -105,17 +119,36 @@ impl LayerSelect {
         Self { target, temporal_target, ..Self::default() }
     }
 
+    /// The substream to forward: the target if the source sends it, else the nearest one below
+    /// it that it sends, else the nearest above.
+    fn wanted(&self, layers: u8, now: Instant) -> u8 {
+        let top = layers.saturating_sub(1).min(MAX_LAYERS as u8 - 1);
+        let target = self.target.unwrap_or(u8::MAX).min(top);
+        let live =
+            |l: u8| self.seen[usize::from(l)].is_some_and(|t| now.saturating_duration_since(t) < LAYER_IDLE);
+        let warming = self.first.is_none_or(|t| now.saturating_duration_since(t) < WARM_UP);
+        if live(target) || warming {
+            return target;
+        }
+        (0..target).rev().chain(target + 1..=top).find(|l| live(*l)).unwrap_or(target)
+    }
+
     /// Whether a packet passes. `layer` is its substream (0 lowest; `None` without simulcast)
-    /// and `layers` how many the source sends; a change to report goes to `changed`.
+    /// and `layers` how many the source offered; a change to report goes to `changed`.
     pub fn pass(
         &mut self,
         layer: Option<u8>,
         layers: u8,
         frame: FrameInfo,
+        now: Instant,
         changed: &mut Option<LayerChange>,
     ) -> bool {
         if let Some(layer) = layer {
-            let want = self.target.unwrap_or(u8::MAX).min(layers.saturating_sub(1));
+            if let Some(seen) = self.seen.get_mut(usize::from(layer)) {
+                *seen = Some(now);
+            }
+            self.first.get_or_insert(now);
+            let want = self.wanted(layers, now);
             // Unknown codecs switch at once; known ones on a keyframe of the new stream.
             let key = frame.keyframe.unwrap_or(true);
             let switch = match self.current {
@@ -150,6 +183,45 @@ impl LayerSelect {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl LayerSelect {
+        /// `pass` with every layer seen just now.
+        fn pass_at(
+            &mut self,
+            layer: Option<u8>,
+            layers: u8,
+            frame: FrameInfo,
+            c: &mut Option<LayerChange>,
+        ) -> bool {
+            let now = Instant::now();
+            for l in 0..layers.min(MAX_LAYERS as u8) {
+                self.seen[usize::from(l)] = Some(now);
+            }
+            self.pass(layer, layers, frame, now, c)
+        }
+    }
+
+    #[test]
+    fn a_missing_substream_falls_back_to_the_nearest() {
+        let mut s = LayerSelect::new(Some(0), None);
+        let mut changed = None;
+        let key = FrameInfo { keyframe: Some(true), temporal: None };
+        let t0 = Instant::now();
+        // The sender sends only substreams 1 and 2 (its lowest is off). At first the rule
+        // waits for the one asked for...
+        assert!(!s.pass(Some(2), 3, key, t0, &mut changed));
+        assert!(!s.pass(Some(1), 3, key, t0, &mut changed));
+        // ...then takes the nearest there is.
+        let t1 = t0 + WARM_UP + Duration::from_millis(100);
+        assert!(!s.pass(Some(2), 3, key, t1, &mut changed));
+        assert!(s.pass(Some(1), 3, key, t1, &mut changed));
+        assert_eq!(changed.take(), Some(LayerChange::Substream(1)));
+        // The highest asked for but gone quiet: the nearest below it goes on.
+        s.target = Some(2);
+        let later = t1 + LAYER_IDLE * 2;
+        assert!(s.pass(Some(1), 3, key, later, &mut changed));
+        assert_eq!(changed, None);
+    }
 
     fn vp8_packet(key: bool, tid: Option<u8>) -> Vec<u8> {
         match tid {
@@ -191,18 +263,18 @@ mod tests {
         let delta = FrameInfo { keyframe: Some(false), temporal: None };
         let key = FrameInfo { keyframe: Some(true), temporal: None };
         // Nothing passes before a keyframe of a layer at or below the target.
-        assert!(!s.pass(Some(0), 3, delta, &mut changed));
-        assert!(!s.pass(Some(2), 3, key, &mut changed));
-        assert!(s.pass(Some(0), 3, key, &mut changed));
+        assert!(!s.pass_at(Some(0), 3, delta, &mut changed));
+        assert!(!s.pass_at(Some(2), 3, key, &mut changed));
+        assert!(s.pass_at(Some(0), 3, key, &mut changed));
         assert_eq!(changed.take(), Some(LayerChange::Substream(0)));
-        assert!(!s.pass(Some(1), 3, key, &mut changed) && s.pass(Some(0), 3, delta, &mut changed));
+        assert!(!s.pass_at(Some(1), 3, key, &mut changed) && s.pass_at(Some(0), 3, delta, &mut changed));
         // Up to the highest: the low layer goes on until the high one has a keyframe.
         s.target = Some(2);
-        assert!(!s.pass(Some(2), 3, delta, &mut changed));
-        assert!(s.pass(Some(0), 3, delta, &mut changed));
-        assert!(s.pass(Some(2), 3, key, &mut changed));
+        assert!(!s.pass_at(Some(2), 3, delta, &mut changed));
+        assert!(s.pass_at(Some(0), 3, delta, &mut changed));
+        assert!(s.pass_at(Some(2), 3, key, &mut changed));
         assert_eq!(changed.take(), Some(LayerChange::Substream(2)));
-        assert!(!s.pass(Some(0), 3, key, &mut changed) && changed.is_none());
+        assert!(!s.pass_at(Some(0), 3, key, &mut changed) && changed.is_none());
     }
 
     #[test]
@@ -210,13 +282,13 @@ mod tests {
         let mut s = LayerSelect::new(None, Some(0));
         let mut changed = None;
         let f = |t| FrameInfo { keyframe: Some(false), temporal: Some(t) };
-        assert!(s.pass(None, 0, f(0), &mut changed));
+        assert!(s.pass_at(None, 0, f(0), &mut changed));
         assert_eq!(changed.take(), Some(LayerChange::Temporal(0)));
-        assert!(!s.pass(None, 0, f(1), &mut changed) && !s.pass(None, 0, f(2), &mut changed));
+        assert!(!s.pass_at(None, 0, f(1), &mut changed) && !s.pass_at(None, 0, f(2), &mut changed));
         assert_eq!(s.skipped, 2);
         s.temporal_target = Some(2);
-        assert!(s.pass(None, 0, f(2), &mut changed), "a higher target passes at once");
-        assert!(s.pass(None, 0, f(0), &mut changed));
+        assert!(s.pass_at(None, 0, f(2), &mut changed), "a higher target passes at once");
+        assert!(s.pass_at(None, 0, f(0), &mut changed));
         assert_eq!(changed.take(), Some(LayerChange::Temporal(2)));
     }
 }

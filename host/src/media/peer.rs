@@ -227,7 +227,33 @@ impl Peer {
         for c in std::mem::take(&mut self.early_candidates) {
             remote.extend(self.add_remote_candidate(&c));
         }
-        Ok((answer.to_sdp_string(), remote))
+        let answer = self.add_missing_send_streams(answer.to_sdp_string());
+        Ok((answer, remote))
+    }
+
+    /// str0m makes no send stream for a sending m-line whose answer receives simulcast (its
+    /// simulcast config then has no send layers); we declare one and announce its SSRCs.
+    fn add_missing_send_streams(&mut self, mut sdp: String) -> String {
+        for (mid, video) in self.media.clone() {
+            let sending = self.rtc.media(mid).is_some_and(|m| m.direction().is_sending());
+            let mut api = self.rtc.direct_api();
+            if !sending || api.stream_tx_by_mid(mid, None).is_some() {
+                continue;
+            }
+            let ssrc = api.new_ssrc();
+            let rtx = video.then(|| api.new_ssrc());
+            api.declare_stream_tx(ssrc, rtx, mid, None);
+            let mut lines = String::new();
+            if let Some(rtx) = rtx {
+                lines.push_str(&format!("a=ssrc-group:FID {ssrc} {rtx}\r\na=ssrc:{rtx} cname:portunus\r\n"));
+            }
+            lines.push_str(&format!("a=ssrc:{ssrc} cname:portunus\r\n"));
+            let marker = format!("a=mid:{mid}\r\n");
+            if let Some(at) = sdp.find(&marker) {
+                sdp.insert_str(at + marker.len(), &lines);
+            }
+        }
+        sdp
     }
 
     /// Our host candidates, once per peer.
@@ -393,8 +419,16 @@ impl Peer {
         let Ok(recv) = Receive::new(str0m::net::Protocol::Udp, source, local, buf) else {
             return false;
         };
+        let stun = buf.first().is_some_and(|b| *b < 2);
         let first_check = self.held_until.is_some() && is_binding_request(buf);
-        if let Err(e) = self.rtc.handle_input(Input::Receive(now, recv)) {
+        let input = Input::Receive(now, recv);
+        // DTLS, RTP and RTCP only from an address ICE has validated (the nominated one or a
+        // pair that succeeded); STUN carries its own proof (message integrity).
+        if !stun && !self.rtc.accepts(&input) {
+            tracing::trace!(handle = self.handle.handle_id, "dropped a datagram from unvalidated {source}");
+            return true;
+        }
+        if let Err(e) = self.rtc.handle_input(input) {
             tracing::debug!(handle = self.handle.handle_id, "datagram refused: {e}");
         }
         if first_check {
