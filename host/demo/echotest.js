@@ -13,6 +13,8 @@ const state = (window.demo = {
   audioPackets: 0,
   audioEnergy: 0,
   dataEcho: null,
+  substream: null,
+  temporal: null,
   error: null,
 });
 const $ = (id) => document.getElementById(id);
@@ -88,6 +90,8 @@ function attach(janus) {
     onmessage: (msg, jsep) => {
       if (msg.error) fail("echotest", msg.error);
       if (msg.result) state.result = msg.result;
+      if (msg.substream !== undefined) state.substream = msg.substream;
+      if (msg.temporal !== undefined) state.temporal = msg.temporal;
       if (jsep) echotest.handleRemoteJsep({ jsep });
       show();
     },
@@ -117,6 +121,9 @@ function attach(janus) {
 
 function wire(handle) {
   const send = (message) => handle.send({ message });
+  // For scripts and the console: send EchoTest requests, reach the handle.
+  window.demoSend = send;
+  window.demoHandle = handle;
   $("audio").onchange = (e) => send({ audio: e.target.checked });
   $("video").onchange = (e) => send({ video: e.target.checked });
   $("bitrate").onchange = (e) => send({ bitrate: Number(e.target.value) });

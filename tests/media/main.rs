@@ -135,6 +135,16 @@ async fn echotest_returns_our_audio_and_video() {
         .await
         .expect("REMB");
     assert!(s.rtcp.remb.len() > seen);
+    // The gateway's RTCP toward this peer: sender reports (with report blocks for what it
+    // receives) and source descriptions. (This peer sends no transport-wide sequence numbers,
+    // so no TWCC feedback comes back; the sim tests cover TWCC with str0m clients.)
+    let s = peer
+        .wait_until("SR and SDES", WAIT, |s| {
+            ["SR", "SDES"].iter().all(|k| s.rtcp.by_type.get(*k).copied().unwrap_or(0) > 0)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    println!("RTCP from the gateway: {:?}", s.rtcp.by_type);
 
     // hangup: success, the plugin's "done", and a hangup event.
     let r = ws.call(json!({"janus": "hangup", "session_id": sid, "handle_id": hid})).await;

@@ -58,6 +58,8 @@ pub struct Client {
     pub got_seq: Vec<u64>,
     /// How many of them said the video is rotated by 90° (the sources say so on every packet).
     pub rotated: usize,
+    /// Bandwidth estimates made from the gateway's transport-wide congestion control feedback.
+    pub twcc_estimates: usize,
 }
 
 /// The rids of a simulcast source, highest quality first.
@@ -70,6 +72,9 @@ pub struct SimOptions {
     pub slowlink_threshold: u32,
     /// Client 0 sends simulcast ([`SIMULCAST_RIDS`]).
     pub simulcast: bool,
+    /// Client 0 estimates its bandwidth from the gateway's TWCC feedback (its pacer then
+    /// spaces packets: keep bursts short).
+    pub source_bwe: bool,
 }
 
 /// The gateway's address on the wire.
@@ -100,6 +105,8 @@ pub struct Sim {
     by_addr: HashMap<SocketAddr, usize>,
     /// The simulated time.
     pub now: Instant,
+    /// Loses the n-th next RTP datagram the core sends to this client: (client, n).
+    pub lose_rtp_to: Option<(usize, usize)>,
 }
 
 impl Sim {
@@ -110,7 +117,7 @@ impl Sim {
 
     /// As [`Sim::new`], with options.
     pub fn with(peers: usize, options: SimOptions) -> anyhow::Result<Self> {
-        let SimOptions { slowlink_threshold, simulcast } = options;
+        let SimOptions { slowlink_threshold, simulcast, source_bwe } = options;
         let now = Instant::now();
         let (tx, notices) = tokio::sync::mpsc::unbounded_channel();
         let template = rtc_template(false)?;
@@ -130,7 +137,9 @@ impl Sim {
         let mut clients = Vec::new();
         for i in 0..peers {
             let addr = client_addr(i);
-            let mut rtc = RtcConfig::new().set_rtp_mode(true).build(now);
+            // The source estimates its bandwidth from the gateway's TWCC feedback.
+            let bwe = (source_bwe && i == 0).then(|| str0m::bwe::Bitrate::mbps(100));
+            let mut rtc = RtcConfig::new().set_rtp_mode(true).enable_bwe(bwe).build(now);
             rtc.add_local_candidate(Candidate::host(addr, "udp")?);
             let mut change = rtc.sdp_api();
             let layers = (simulcast && i == 0).then(|| str0m::media::Simulcast {
@@ -155,10 +164,11 @@ impl Sim {
                 got: Vec::new(),
                 got_seq: Vec::new(),
                 rotated: 0,
+                twcc_estimates: 0,
             });
         }
         let by_addr = clients.iter().enumerate().map(|(i, c)| (c.addr, i)).collect();
-        Ok(Self { core, notices, clients, by_addr, now })
+        Ok(Self { core, notices, clients, by_addr, now, lose_rtp_to: None })
     }
 
     /// Moves datagrams both ways once and runs the timers that are due.
@@ -176,6 +186,15 @@ impl Sim {
         self.core.flush();
         for (to, data) in std::mem::take(&mut self.core.transmitter().out) {
             let Some(&i) = self.by_addr.get(&to) else { continue };
+            let rtp = data.len() >= 12 && !(192..=223).contains(&data[1]);
+            if let (true, Some((client, n))) = (rtp, self.lose_rtp_to) {
+                if client == i {
+                    self.lose_rtp_to = n.checked_sub(1).map(|n| (client, n));
+                    if n == 0 {
+                        continue;
+                    }
+                }
+            }
             let recv = Receive::new(Protocol::Udp, GATEWAY, to, &data)?;
             self.clients[i].rtc.handle_input(Input::Receive(self.now, recv))?;
             // Drained after every input, as str0m requires.
@@ -202,6 +221,9 @@ impl Sim {
                     c.got_seq.push(*p.seq_no);
                     c.rotated +=
                         usize::from(p.header.ext_vals.video_orientation == Some(VideoOrientation::Deg90));
+                }
+                Output::Event(Event::EgressBitrateEstimate(str0m::bwe::BweKind::Twcc { .. })) => {
+                    c.twcc_estimates += 1;
                 }
                 Output::Event(_) => {}
             }
@@ -308,7 +330,7 @@ mod tests {
 
     #[test]
     fn a_burst_read_in_one_batch_is_forwarded_whole() {
-        let mut sim = Sim::new(2).expect("sim");
+        let mut sim = Sim::with(2, SimOptions { source_bwe: true, ..SimOptions::default() }).expect("sim");
         sim.connect().expect("connected");
         sim.forward_from_first();
         let burst = sim.source_packets(10, 1000).expect("packets");
@@ -326,10 +348,36 @@ mod tests {
         assert_eq!(got, (1000..1010).collect::<Vec<u64>>());
         // The rotation header extension went along.
         assert!(sim.clients[1].rotated >= 10, "{}", sim.clients[1].rotated);
+        // The source got transport-wide congestion control feedback for what it sent.
+        assert!(sim.clients[0].twcc_estimates > 0, "no TWCC feedback reached the source");
     }
 
     fn notices(sim: &mut Sim) -> Vec<Notice> {
         std::iter::from_fn(|| sim.notices.try_recv().ok()).collect()
+    }
+
+    #[test]
+    fn a_lost_packet_is_retransmitted_on_nack() {
+        let mut sim = Sim::new(2).expect("sim");
+        sim.connect().expect("connected");
+        sim.forward_from_first();
+        let packets = sim.source_packets(40, 500).expect("packets");
+        sim.lose_rtp_to = Some((1, 10));
+        let src = sim.clients[0].addr;
+        for p in &packets {
+            sim.now += Duration::from_millis(5);
+            sim.core.datagram(sim.now, src, p);
+            sim.pump().expect("pump");
+        }
+        for _ in 0..100 {
+            sim.now += Duration::from_millis(5);
+            sim.pump().expect("pump");
+        }
+        assert!(sim.lose_rtp_to.is_none(), "a packet was lost on the way");
+        let mut got: Vec<u64> = sim.clients[1].got.iter().copied().filter(|n| *n >= 500).collect();
+        got.sort_unstable();
+        got.dedup();
+        assert_eq!(got, (500..540).collect::<Vec<u64>>(), "the receiver's NACK brought it back");
     }
 
     #[test]
@@ -403,7 +451,10 @@ mod tests {
                 && got[first_high..].iter().all(|n| layer(n) == 2)
         );
         assert_eq!(got[first_high] & 0xffff, 30, "switched on the keyframe");
-        assert_eq!(got.len(), 30);
+        // The low stream's packet of the same instant may come first (the client's send order
+        // varies); after the switch every high packet arrives.
+        assert!(got[..first_high].iter().all(|n| n & 0xffff <= 30), "{got:?}");
+        assert_eq!(got.len() - first_high, 30, "{got:?}");
         // One continuous stream for the receiver.
         let seqs = &sim.clients[1].got_seq;
         assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
