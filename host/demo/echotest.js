@@ -13,10 +13,12 @@ const state = (window.demo = {
   audioPackets: 0,
   audioEnergy: 0,
   dataEcho: null,
+  simulcast: false,
   substream: null,
   temporal: null,
   error: null,
 });
+const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
 
 function show() {
@@ -29,6 +31,9 @@ function fail(what, err) {
 }
 
 function server(transport) {
+  // ?server=ws://host:port (or an HTTP URL) points the page at another gateway.
+  const other = params.get("server");
+  if (other) return { kind: other.startsWith("ws") ? "ws" : "http", url: other };
   if (transport === "http" || config.wsPort === null) {
     return { kind: "http", url: `${location.origin}${config.basePath}` };
   }
@@ -55,8 +60,10 @@ async function poll(handle) {
 }
 
 function start() {
-  const { kind, url } = server(new URLSearchParams(location.search).get("transport"));
+  const { kind, url } = server(params.get("transport"));
   state.transport = kind;
+  state.simulcast = params.get("simulcast") === "1";
+  $("layers").hidden = !state.simulcast;
   show();
   const janus = new Janus({
     server: url,
@@ -77,7 +84,7 @@ function attach(janus) {
       handle.createOffer({
         tracks: [
           { type: "audio", capture: true, recv: true },
-          { type: "video", capture: true, recv: true },
+          { type: "video", capture: true, recv: true, simulcast: state.simulcast },
           { type: "data" },
         ],
         success: (jsep) => handle.send({ message: { audio: true, video: true }, jsep }),
@@ -124,7 +131,9 @@ function wire(handle) {
   // For scripts and the console: send EchoTest requests, reach the handle.
   window.demoSend = send;
   window.demoHandle = handle;
-  $("audio").onchange = (e) => send({ audio: e.target.checked });
+  for (const n of [0, 1, 2]) {
+    $(`substream${n}`).onclick = () => send({ substream: n });
+  }  $("audio").onchange = (e) => send({ audio: e.target.checked });
   $("video").onchange = (e) => send({ video: e.target.checked });
   $("bitrate").onchange = (e) => send({ bitrate: Number(e.target.value) });
   $("send").onclick = () => handle.data({ text: $("text").value });

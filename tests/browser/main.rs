@@ -55,13 +55,14 @@ fn demo_gateway() -> Option<Gateway> {
     Some(Gateway::with(Conf { http: format!("demo_assets = \"{}\"", assets.display()), ..Conf::default() }))
 }
 
-/// Runs the page in Chromium and returns what it observed.
-fn run_page(url: &str) -> Value {
+/// Runs the page in Chromium and returns what it observed (`mode`: see echotest.mjs).
+fn run_page(url: &str, mode: &str) -> Value {
     let started = Instant::now();
     let out = Command::new("node")
         .arg(here().join("echotest.mjs"))
         .arg(url)
         .arg(PAGE_TIMEOUT.as_millis().to_string())
+        .arg(mode)
         .env("CHROMIUM", chromium())
         .stdin(Stdio::null())
         .output()
@@ -80,7 +81,7 @@ fn janus_js_echotest_in_chromium_over_ws_and_http() {
     let Some(gw) = demo_gateway() else { return };
     let page = format!("http://{}/demo/", gw.addr("http"));
     for transport in ["ws", "http"] {
-        let seen = run_page(&format!("{page}?transport={transport}"));
+        let seen = run_page(&format!("{page}?transport={transport}"), "");
         assert_eq!(seen["transport"], transport, "{seen}");
         assert_eq!(seen["error"], Value::Null, "{seen}");
         assert_eq!(seen["webrtcUp"], true, "{seen}");
@@ -94,4 +95,20 @@ fn janus_js_echotest_in_chromium_over_ws_and_http() {
         );
         assert_eq!(seen["dataEcho"], "Janus EchoTest here! You wrote: hello", "{seen}");
     }
+}
+
+#[test]
+fn janus_js_echotest_switches_simulcast_substreams_in_chromium() {
+    let Some(gw) = demo_gateway() else { return };
+    let page = format!("http://{}/demo/?transport=ws&simulcast=1", gw.addr("http"));
+    let seen = run_page(&page, "simulcast");
+    assert_eq!(seen["simulcast"], true, "{seen}");
+    assert!(seen["framesDecoded"].as_u64() > Some(0), "{seen}");
+    let full = seen["videoWidth"].as_u64().unwrap_or(0);
+    let low = &seen["layers"]["low"];
+    let high = &seen["layers"]["high"];
+    assert_eq!(low["substream"], 0, "the lowest substream was echoed: {seen}");
+    assert!(low["width"].as_u64().is_some_and(|w| w > 0 && w < full), "and it is smaller: {seen}");
+    assert!(high["substream"].as_u64() > Some(0), "a higher substream came back: {seen}");
+    assert!(high["width"].as_u64() >= Some(full), "at full size again: {seen}");
 }

@@ -232,25 +232,21 @@ impl Peer {
     }
 
     /// str0m makes no send stream for a sending m-line whose answer receives simulcast (its
-    /// simulcast config then has no send layers); we declare one and announce its SSRCs.
+    /// simulcast config then has no send layers); we declare one and announce its SSRC. Without
+    /// an RTX stream: with one (and its FID group) Chrome did not take our stream on such an
+    /// m-line; retransmissions then use the main SSRC.
     fn add_missing_send_streams(&mut self, mut sdp: String) -> String {
-        for (mid, video) in self.media.clone() {
+        for (mid, _) in self.media.clone() {
             let sending = self.rtc.media(mid).is_some_and(|m| m.direction().is_sending());
             let mut api = self.rtc.direct_api();
             if !sending || api.stream_tx_by_mid(mid, None).is_some() {
                 continue;
             }
             let ssrc = api.new_ssrc();
-            let rtx = video.then(|| api.new_ssrc());
-            api.declare_stream_tx(ssrc, rtx, mid, None);
-            let mut lines = String::new();
-            if let Some(rtx) = rtx {
-                lines.push_str(&format!("a=ssrc-group:FID {ssrc} {rtx}\r\na=ssrc:{rtx} cname:portunus\r\n"));
-            }
-            lines.push_str(&format!("a=ssrc:{ssrc} cname:portunus\r\n"));
+            api.declare_stream_tx(ssrc, None, mid, None);
             let marker = format!("a=mid:{mid}\r\n");
             if let Some(at) = sdp.find(&marker) {
-                sdp.insert_str(at + marker.len(), &lines);
+                sdp.insert_str(at + marker.len(), &format!("a=ssrc:{ssrc} cname:portunus\r\n"));
             }
         }
         sdp
