@@ -14,7 +14,7 @@ use crate::media::Command;
 pub fn sdp(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let _ = crate::sdp::strip_transport(text);
-    if crate::sdp::check(text).is_err() {
+    if crate::api::jsep::check_sdp(text).is_err() {
         return;
     }
     let Ok(mut sim) = Sim::new(0) else { return };

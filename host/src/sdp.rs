@@ -74,8 +74,17 @@ pub struct Summary {
     pub media: Vec<Media>,
     /// Whether it has a DTLS fingerprint (session or media level).
     pub has_fingerprint: bool,
-    /// Whether it has ICE credentials.
-    pub has_ice_credentials: bool,
+    /// Whether it has an ICE username fragment.
+    pub ice_ufrag: bool,
+    /// Whether it has an ICE password.
+    pub ice_pwd: bool,
+}
+
+impl Summary {
+    /// Whether it has both ICE credentials.
+    pub fn has_ice_credentials(&self) -> bool {
+        self.ice_ufrag && self.ice_pwd
+    }
 }
 
 /// Lines of an SDP without their line endings, empty lines skipped.
@@ -94,7 +103,7 @@ pub fn check(sdp: &str) -> Result<Summary, SdpError> {
         return Err(SdpError("Invalid SDP (doesn't start with v=)".into()));
     }
     let (mut has_o, mut has_s) = (false, false);
-    let mut summary = Summary { media: Vec::new(), has_fingerprint: false, has_ice_credentials: false };
+    let mut summary = Summary { media: Vec::new(), has_fingerprint: false, ice_ufrag: false, ice_pwd: false };
     for line in lines(sdp) {
         let b = line.as_bytes();
         if b.len() < 2 || !b[0].is_ascii_lowercase() || b[1] != b'=' {
@@ -154,7 +163,8 @@ fn read_attribute(value: &str, summary: &mut Summary) {
     let (name, rest) = value.split_once(':').unwrap_or((value, ""));
     match name {
         "fingerprint" => summary.has_fingerprint = true,
-        "ice-ufrag" | "ice-pwd" => summary.has_ice_credentials = true,
+        "ice-ufrag" => summary.ice_ufrag = true,
+        "ice-pwd" => summary.ice_pwd = true,
         _ => {}
     }
     let Some(m) = summary.media.last_mut() else { return };
@@ -220,7 +230,7 @@ mod tests {
     #[test]
     fn summarises_media() {
         let s = check(OFFER).unwrap();
-        assert!(s.has_fingerprint && s.has_ice_credentials);
+        assert!(s.has_fingerprint && s.has_ice_credentials());
         assert_eq!(s.media.len(), 2);
         assert_eq!(s.media[0].kind, MediaKind::Audio);
         assert_eq!(s.media[0].mid.as_deref(), Some("0"));

@@ -537,6 +537,26 @@ async fn plugins_see_client_sdp_without_ice_and_dtls() {
             .await;
         assert_error(&r, 465);
     }
+    // As Janus 1.1.2: without a DTLS fingerprint or ICE credentials, "Error processing SDP";
+    // an unknown codec is the plugin's business.
+    let no_fingerprint = offer.replace("a=fingerprint:sha-256 AA:BB\r\n", "");
+    let no_ice = offer.replace("a=ice-ufrag:abcd\r\n", "");
+    for bad in [no_fingerprint, no_ice] {
+        let r = ws
+            .call(
+                json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": {"request": "jsep"},
+                         "jsep": {"type": "offer", "sdp": bad}}),
+            )
+            .await;
+        assert_error(&r, 465);
+        assert_eq!(r["error"]["reason"], "Error processing SDP", "{r}");
+    }
+    let odd_codec = offer.replace("opus/48000/2", "foo/48000/2");
+    let r = ws
+        .call(json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": {"request": "jsep"},
+                     "jsep": {"type": "offer", "sdp": odd_codec}}))
+        .await;
+    assert_eq!(r["plugindata"]["data"]["jsep"]["type"], "offer", "{r}");
     let huge = format!("v=0\r\no=x\r\ns=-\r\n{}", "a=x\r\n".repeat(40_000));
     let r = ws
         .call(json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": {"request": "jsep"},

@@ -252,7 +252,9 @@ async fn a_plugin_offer_subscribes_a_peer_to_another_ones_streams() {
     // An answer before any offer of ours: 469.
     let stray = ws
         .call(json!({"janus": "message", "session_id": sid, "handle_id": hb, "body": {"request": "start"},
-                     "jsep": {"type": "answer", "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"}}))
+                     "jsep": {"type": "answer", "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+                     m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\n\
+                     a=fingerprint:sha-256 AA:BB\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\n"}}))
         .await;
     harness::assert_error(&stray, 469);
 

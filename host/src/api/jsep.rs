@@ -48,7 +48,12 @@ fn jsep_error(code: ErrorCode, reason: &str) -> ApiError {
     ApiError::new(code, format!("JSEP error: {lower}"))
 }
 
-/// 465 unless the text is structurally an SDP (see [`crate::sdp::check`]).
+/// 465 unless the text is structurally an SDP (see [`crate::sdp::check`]) with ICE credentials
+/// and a DTLS fingerprint (Janus: "Error processing SDP" when either is missing).
 pub fn check_sdp(sdp: &str) -> ApiResult<crate::sdp::Summary> {
-    crate::sdp::check(sdp).map_err(|e| ApiError::new(ErrorCode::JsepInvalidSdp, e.0))
+    let summary = crate::sdp::check(sdp).map_err(|e| ApiError::new(ErrorCode::JsepInvalidSdp, e.0))?;
+    if !summary.has_fingerprint || !summary.has_ice_credentials() {
+        return Err(ApiError::new(ErrorCode::JsepInvalidSdp, "Error processing SDP"));
+    }
+    Ok(summary)
 }
