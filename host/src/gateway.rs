@@ -66,7 +66,7 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
                 }
             }
             core.set_media(Arc::new(engine));
-            tasks.push(tokio::spawn(relay_notices(core.clone(), notices)));
+            tasks.push(tokio::spawn(relay_notices(core.clone(), notices, config.media.no_media_timer)));
         }
         Err(e) => tracing::error!("media engine not started, WebRTC is unavailable: {e:#}"),
     }
@@ -111,7 +111,13 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
 }
 
 /// Turns media notices into Janus events for the client and media events for the plugin.
-async fn relay_notices(core: Core, mut notices: tokio::sync::mpsc::UnboundedReceiver<Notice>) {
+/// `no_media_timer` goes into `media` events that report media stopping (Janus adds `seconds`
+/// when the timer is above 1 s).
+async fn relay_notices(
+    core: Core,
+    mut notices: tokio::sync::mpsc::UnboundedReceiver<Notice>,
+    no_media_timer: u64,
+) {
     while let Some(n) = notices.recv().await {
         match n {
             Notice::WebrtcUp(h) => {
@@ -122,11 +128,11 @@ async fn relay_notices(core: Core, mut notices: tokio::sync::mpsc::UnboundedRece
             }
             Notice::Media { handle, mid, video, receiving } => {
                 let kind = if video { "video" } else { "audio" };
-                core.push_handle_event(
-                    handle,
-                    "media",
-                    json!({"mid": mid, "type": kind, "receiving": receiving}),
-                );
+                let mut fields = json!({"mid": mid, "type": kind, "receiving": receiving});
+                if !receiving && no_media_timer > 1 {
+                    fields["seconds"] = json!(no_media_timer);
+                }
+                core.push_handle_event(handle, "media", fields);
                 if let Some(p) = core.plugin_of(handle) {
                     p.media_event(handle, MediaEvent::Media { mid, video, receiving });
                 }

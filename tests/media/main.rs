@@ -349,9 +349,10 @@ async fn a_client_renegotiation_keeps_the_echo_going() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn full_trickle_sends_our_candidates_as_trickle_events() {
+async fn full_trickle_candidates_then_media_stopping_with_seconds() {
     let core = "general: { admin_secret = \"janusoverlord\" }\n\
-                nat: { ice_enforce_list = \"lo\"\nfull_trickle = true }\nmedia: { media_threads = 2 }\n";
+                nat: { ice_enforce_list = \"lo\"\nfull_trickle = true }\n\
+                media: { media_threads = 2\nno_media_timer = 2 }\n";
     let gw = Gateway::with(Conf { extra: vec![("janus.jcfg".into(), core.into())], ..Conf::default() });
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
@@ -396,5 +397,11 @@ async fn full_trickle_sends_our_candidates_as_trickle_events() {
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("connected");
     peer.wait_packets(Kind::Video, 30, WAIT).await.expect("echoed video");
+    // The client stops sending: after no_media_timer (2 s) the media events say so, with the
+    // seconds, as Janus does when the timer is above 1 s.
     peer.close().await.ok();
+    let stopped =
+        wait_for(&mut ws, "media stopping", |v| v["janus"] == "media" && v["receiving"] == false).await;
+    assert_eq!(stopped["seconds"], 2, "{stopped}");
+    assert_eq!(stopped["sender"], hid, "{stopped}");
 }
