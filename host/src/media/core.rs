@@ -169,26 +169,22 @@ impl<T: Transmitter> MediaCore<T> {
     /// When [`MediaCore::timeouts`] is next due, if any peer waits for one.
     pub fn next_timeout(&mut self) -> Option<Instant> {
         while let Some(Reverse((at, id))) = self.timers.peek().copied() {
-            match self.peers.get(&id).map(|p| p.timeout) {
-                Some(t) if t == at => return Some(at),
-                // The deadline moved later: file it again.
-                Some(t) if t > at => {
-                    self.timers.pop();
-                    self.timers.push(Reverse((t, id)));
-                }
-                _ => {
-                    self.timers.pop();
-                }
+            if self.peers.get(&id).is_some_and(|p| p.filed == Some(at)) {
+                return Some(at);
             }
+            // Superseded by an earlier entry, or the peer is gone.
+            self.timers.pop();
         }
         None
     }
 
-    /// Files a peer's current deadline in the timer heap. Only earlier deadlines need filing: an
-    /// entry found earlier than its peer's deadline is filed again at the deadline, and entries of
-    /// gone peers are dropped, when they come up.
+    /// Files a peer's deadline in the timer heap when it has no entry or an earlier one is
+    /// needed. One live entry per peer (`Peer::filed`); an entry whose peer's deadline moved
+    /// later fires early once and is filed again then.
     fn schedule(&mut self, id: u64) {
-        if let Some(p) = self.peers.get(&id) {
+        let Some(p) = self.peers.get_mut(&id) else { return };
+        if p.filed.is_none_or(|f| p.timeout < f) {
+            p.filed = Some(p.timeout);
             self.timers.push(Reverse((p.timeout, id)));
         }
     }
@@ -246,10 +242,15 @@ impl<T: Transmitter> MediaCore<T> {
                 break;
             }
             self.timers.pop();
-            match self.peers.get(&id).map(|p| p.timeout) {
-                Some(t) if t <= now => due.push(id),
-                Some(t) if t > at => self.timers.push(Reverse((t, id))),
-                _ => {}
+            let Some(p) = self.peers.get_mut(&id) else { continue };
+            if p.filed != Some(at) {
+                continue; // superseded
+            }
+            p.filed = None;
+            if p.timeout <= now {
+                due.push(id);
+            } else {
+                self.schedule(id);
             }
         }
         due.sort_unstable();
@@ -317,7 +318,6 @@ impl<T: Transmitter> MediaCore<T> {
 
     fn drain_peer(&mut self, id: u64) {
         let Some(p) = self.peers.get_mut(&id) else { return };
-        let deadline = p.timeout;
         let out = &mut self.out;
         let mut events = std::mem::take(&mut self.events);
         let mut send = |to: SocketAddr, data: &[u8]| out.transmit(to, data);
@@ -332,12 +332,7 @@ impl<T: Transmitter> MediaCore<T> {
                 return;
             }
         }
-        // A deadline that came forward needs an entry; so does any deadline once the old one
-        // has passed (its entry is, or is about to be, consumed).
-        let now = self.now;
-        if self.peers.get(&id).is_some_and(|p| p.timeout < deadline || deadline <= now) {
-            self.schedule(id);
-        }
+        self.schedule(id);
         for e in events.drain(..) {
             self.event(id, e);
         }

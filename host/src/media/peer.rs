@@ -46,6 +46,8 @@ pub struct Peer {
     pub ufrag: String,
     /// When `rtc` next wants `Input::Timeout`.
     pub timeout: Instant,
+    /// The deadline of this peer's live entry in its core's timer heap, if it has one.
+    pub filed: Option<Instant>,
     /// ICE and DTLS are up.
     pub connected: bool,
     /// Incoming streams by SSRC (filled on first packet).
@@ -155,6 +157,7 @@ impl Peer {
             rtc,
             ufrag,
             timeout: now,
+            filed: None,
             connected: false,
             rx: HashMap::new(),
             receiving: HashMap::new(),
