@@ -528,39 +528,24 @@ async fn plugins_see_client_sdp_without_ice_and_dtls() {
     }
     assert!(sdp.contains("a=mid:0") && sdp.contains("a=rtpmap:111 opus/48000/2"), "{sdp}");
     // Hostile SDPs stop at the core with 465.
-    for bad in ["garbage", "v=0\r\ns=-\r\n", "v=0\r\no=x\r\ns=-\r\nm=audio x RTP 0\r\n"] {
-        let r = ws
-            .call(
-                json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": {"request": "jsep"},
-                         "jsep": {"type": "offer", "sdp": bad}}),
-            )
-            .await;
-        assert_error(&r, 465);
+    let mut offer_jsep = async |sdp: &str| {
+        ws.call(json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": {"request": "jsep"},
+                       "jsep": {"type": "offer", "sdp": sdp}}))
+            .await
+    };
+    let huge = format!("v=0\r\no=x\r\ns=-\r\n{}", "a=x\r\n".repeat(40_000));
+    for bad in ["garbage", "v=0\r\ns=-\r\n", "v=0\r\no=x\r\ns=-\r\nm=audio x RTP 0\r\n", &huge] {
+        assert_error(&offer_jsep(bad).await, 465);
     }
     // As Janus 1.1.2: without a DTLS fingerprint or ICE credentials, "Error processing SDP";
     // an unknown codec is the plugin's business.
-    let no_fingerprint = offer.replace("a=fingerprint:sha-256 AA:BB\r\n", "");
-    let no_ice = offer.replace("a=ice-ufrag:abcd\r\n", "");
-    for bad in [no_fingerprint, no_ice] {
-        let r = ws
-            .call(
-                json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": {"request": "jsep"},
-                         "jsep": {"type": "offer", "sdp": bad}}),
-            )
-            .await;
+    for bad in
+        [offer.replace("a=fingerprint:sha-256 AA:BB\r\n", ""), offer.replace("a=ice-ufrag:abcd\r\n", "")]
+    {
+        let r = offer_jsep(&bad).await;
         assert_error(&r, 465);
         assert_eq!(r["error"]["reason"], "Error processing SDP", "{r}");
     }
-    let odd_codec = offer.replace("opus/48000/2", "foo/48000/2");
-    let r = ws
-        .call(json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": {"request": "jsep"},
-                     "jsep": {"type": "offer", "sdp": odd_codec}}))
-        .await;
+    let r = offer_jsep(&offer.replace("opus/48000/2", "foo/48000/2")).await;
     assert_eq!(r["plugindata"]["data"]["jsep"]["type"], "offer", "{r}");
-    let huge = format!("v=0\r\no=x\r\ns=-\r\n{}", "a=x\r\n".repeat(40_000));
-    let r = ws
-        .call(json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": {"request": "jsep"},
-                     "jsep": {"type": "offer", "sdp": huge}}))
-        .await;
-    assert_error(&r, 465);
 }

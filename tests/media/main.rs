@@ -241,6 +241,20 @@ async fn a_rule_forwards_one_peer_to_another() {
     b.close().await.ok();
 }
 
+/// Has testfault offer handle `hb` the streams 0 and 1 of handle `ha`, answers the offer with
+/// `peer` and sends the answer with `start`; returns the offer event and the `start` reply.
+async fn subscribe(ws: &mut WsClient, sid: u64, ha: u64, hb: u64, tx: &str, peer: &Peer) -> (Value, Value) {
+    let body = json!({"request": "offer", "from_session": sid, "from_handle": ha, "mids": ["0", "1"]});
+    let ev = echotest(ws, sid, hb, tx, body, None).await;
+    let offer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {ev}"));
+    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
+    let r = ws
+        .call(json!({"janus": "message", "session_id": sid, "handle_id": hb, "body": {"request": "start"},
+                     "jsep": {"type": "answer", "sdp": answer}}))
+        .await;
+    (ev, r)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_offer_subscribes_a_peer_to_another_ones_streams() {
     let gw = gateway_with_testfault();
@@ -259,15 +273,8 @@ async fn a_plugin_offer_subscribes_a_peer_to_another_ones_streams() {
     harness::assert_error(&stray, 469);
 
     // The plugin offers B the publisher's audio and video (mids 0 and 1 of its offer).
-    let ev = echotest(
-        &mut ws,
-        sid,
-        hb,
-        "offer",
-        json!({"request": "offer", "from_session": sid, "from_handle": ha, "mids": ["0", "1"]}),
-        None,
-    )
-    .await;
+    let b = Peer::new(false, false, false).await.expect("subscriber");
+    let (ev, r) = subscribe(&mut ws, sid, ha, hb, "offer", &b).await;
     assert_eq!(ev["plugindata"]["data"]["result"], "offered", "{ev}");
     assert_eq!(ev["jsep"]["type"], "offer", "{ev}");
     let offer = ev["jsep"]["sdp"].as_str().expect("offer sdp");
@@ -278,13 +285,6 @@ async fn a_plugin_offer_subscribes_a_peer_to_another_ones_streams() {
     );
     let mids = ev["plugindata"]["data"]["mids"].as_array().expect("mids").clone();
     assert_eq!(mids.len(), 2, "{ev}");
-
-    let b = Peer::new(false, false, false).await.expect("subscriber");
-    let answer = b.answer_offer(offer, WAIT).await.expect("answer");
-    let r = ws
-        .call(json!({"janus": "message", "session_id": sid, "handle_id": hb, "body": {"request": "start"},
-                     "jsep": {"type": "answer", "sdp": answer}}))
-        .await;
     let rules = &r["plugindata"]["data"]["rules"];
     assert!(rules.as_array().is_some_and(|v| v.len() == 2 && v.iter().all(Value::is_u64)), "{r}");
     b.wait_connected(WAIT).await.expect("subscriber connected");
@@ -299,23 +299,9 @@ async fn a_plugin_offer_subscribes_a_peer_to_another_ones_streams() {
     assert_eq!(b.stats().remote_tracks.len(), 2);
 
     // Renegotiation on the live PeerConnection: the same streams offered again, as new ones.
-    let ev = echotest(
-        &mut ws,
-        sid,
-        hb,
-        "offer-again",
-        json!({"request": "offer", "from_session": sid, "from_handle": ha, "mids": ["0", "1"]}),
-        None,
-    )
-    .await;
+    let (ev, r) = subscribe(&mut ws, sid, ha, hb, "offer-again", &b).await;
     let again = ev["plugindata"]["data"]["mids"].as_array().expect("mids").clone();
     assert!(again.iter().all(|m| !mids.contains(m)), "new mids {again:?} after {mids:?}");
-    let offer = ev["jsep"]["sdp"].as_str().expect("second offer");
-    let answer = b.answer_offer(offer, WAIT).await.expect("second answer");
-    let r = ws
-        .call(json!({"janus": "message", "session_id": sid, "handle_id": hb, "body": {"request": "start"},
-                     "jsep": {"type": "answer", "sdp": answer}}))
-        .await;
     assert_eq!(r["plugindata"]["data"]["rules"].as_array().map(Vec::len), Some(2), "{r}");
     b.wait_until("four remote tracks", WAIT, |s| s.remote_tracks.len() == 4).await.expect("renegotiated");
     a.close().await.ok();
