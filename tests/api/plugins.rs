@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, Conf, Gateway, WsClient};
+use crate::harness::{assert_error, Conf, Gateway, WsClient, WAIT};
 
 /// The test-only plugins built by `host/build.rs`.
 fn test_plugin(name: &str) -> PathBuf {
@@ -202,6 +202,23 @@ async fn token_not_allowed_for_a_plugin_gets_405() {
     assert_eq!(r["error"]["reason"], "Provided token can't access plugin 'janus.plugin.echotest'");
 }
 
+/// Waits until admin `get_status` says testfault's state is checkpointed.
+async fn wait_saved(gw: &Gateway) {
+    let adm = gw.admin_http();
+    let get_status = json!({"janus": "get_status", "transaction": "s", "admin_secret": "janusoverlord"});
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let status = adm.post("", &get_status).await;
+        let plugin = &status["status"]["plugins"]["janus.plugin.testfault"];
+        if plugin["unsaved_changes"] == false {
+            assert!(plugin["checkpoints"].as_u64() > Some(0), "{status}");
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "never checkpointed: {status}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 #[tokio::test]
 async fn misbehaving_plugin_is_contained_and_recovers() {
     let (gw, _dir) =
@@ -220,6 +237,8 @@ async fn misbehaving_plugin_is_contained_and_recovers() {
         (json!({"request": "alloc", "mb": 64}), "memory"),
         (json!({"request": "panic"}), "crashed"),
     ] {
+        // Checkpoints are taken between calls: wait for the one after the last ping.
+        wait_saved(&gw).await;
         let r = ws_message(&mut ws, sid, faulty, req.clone()).await;
         assert_error(&r, 462);
         let reason = r["error"]["reason"].as_str().unwrap();

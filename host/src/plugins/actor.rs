@@ -63,6 +63,10 @@ pub struct Stats {
     pub last_swap_pause_us: u64,
     /// Crashes since start.
     pub crashes: u64,
+    /// Checkpoints taken.
+    pub checkpoints: u64,
+    /// The state may have changed since the last checkpoint (a crash now would lose that).
+    pub unsaved: bool,
     /// Set when the plugin failed closed.
     pub failed: Option<String>,
 }
@@ -396,7 +400,7 @@ impl Actor {
         inst.store.set_epoch_deadline(ticks(self.shared.limits.cpu_ms_per_call));
         match f(&inst.bindings, &mut inst.store) {
             Ok(r) => {
-                self.dirty = true;
+                self.mark_dirty();
                 self.run_after();
                 Ok(r)
             }
@@ -450,6 +454,14 @@ impl Actor {
         }
     }
 
+    /// Notes that the state may have changed (and says so in the stats once).
+    fn mark_dirty(&mut self) {
+        if !self.dirty {
+            self.dirty = true;
+            self.stats().unsaved = true;
+        }
+    }
+
     fn take_checkpoint(&mut self) {
         self.dirty = false;
         self.last_checkpoint = Instant::now();
@@ -459,6 +471,9 @@ impl Actor {
                 self.checkpoint = Some(bytes);
                 self.created_since.clear();
                 self.destroyed_since.clear();
+                let mut stats = self.stats();
+                stats.checkpoints += 1;
+                stats.unsaved = false;
             }
             Ok(bytes) => tracing::warn!(
                 plugin = %self.shared.package,
@@ -535,7 +550,7 @@ impl Actor {
         inst.store.data_mut().after.clear();
         self.inst = Some(inst);
         self.created_since.clear();
-        self.dirty = true;
+        self.mark_dirty();
         Ok(())
     }
 

@@ -358,6 +358,8 @@ impl PluginRegistry for Registry {
                     "reloads": s.reloads,
                     "last_swap_pause_us": s.last_swap_pause_us,
                     "crashes": s.crashes,
+                    "checkpoints": s.checkpoints,
+                    "unsaved_changes": s.unsaved,
                     "failed": s.failed,
                     "rules": p.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).len(),
                 });
