@@ -236,7 +236,20 @@ async fn a_rule_forwards_one_peer_to_another() {
         "{:?}",
         sa.video.foreign_markers
     );
-    let _ = hb;
+    // A rule for video only: B's video reaches A, its audio does not.
+    let r = ws
+        .call(json!({"janus": "message", "session_id": sid, "handle_id": hb,
+                     "body": {"request": "forward", "to_session": sid, "to_handle": ha, "kinds": ["video"]}}))
+        .await;
+    assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
+    let from_b = b.nonce();
+    let sa = a
+        .wait_until("B's video at A", WAIT, |s| {
+            s.video.foreign_markers.get(&from_b).copied().unwrap_or(0) >= 60
+        })
+        .await
+        .expect("video-only rule");
+    assert!(sa.audio.foreign_markers.is_empty(), "audio came through a video-only rule: {:?}", sa.audio);
     a.close().await.ok();
     b.close().await.ok();
 }

@@ -37,6 +37,8 @@ pub struct ForwardRule {
     pub substream: Option<u8>,
     /// Temporal layer.
     pub temporal: Option<u8>,
+    /// Kinds to forward (empty: all).
+    pub kinds: Vec<Kind>,
 }
 
 /// A stream the gateway offers a client.
@@ -99,8 +101,9 @@ pub enum Kind {
     Video,
 }
 
-/// The media engine as the core and plugins see it. Every call returns at once, except
-/// `answer`, which waits for the media thread to negotiate (microseconds).
+/// The media engine as the core and plugins see it. Every call returns at once, except those
+/// that negotiate (`answer`, `offer`, `accept_answer`, and `remote_description` for an answer)
+/// or send data, which wait for the media thread (microseconds).
 pub trait MediaControl: Send + Sync {
     /// A client JSEP arrived on a handle (already checked): an offer is kept for the plugin's
     /// `answer`; an answer completes an offer of ours.

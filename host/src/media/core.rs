@@ -414,7 +414,8 @@ impl<T: Transmitter> MediaCore<T> {
         changes.clear();
         for id in &ids {
             let Some(route) = self.router.route_mut(*id) else { continue };
-            if route.src_mid.is_some_and(|m| m != stream.mid) {
+            let kind_passes = if stream.video { route.video } else { route.audio };
+            if !kind_passes || route.src_mid.is_some_and(|m| m != stream.mid) {
                 continue;
             }
             let mut changed = None;

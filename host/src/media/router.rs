@@ -8,7 +8,7 @@ use str0m::media::{Mid, Pt};
 
 use super::layers::LayerSelect;
 
-use crate::api::media::ForwardRule;
+use crate::api::media::{ForwardRule, Kind};
 use crate::api::plugin::HandleRef;
 
 /// One rule as the router uses it.
@@ -28,6 +28,10 @@ pub struct Route {
     pub dst_mid: Option<Mid>,
     /// The media threads that own the source and the destination.
     pub homes: Homes,
+    /// Whether audio and video pass (the rule's kinds, resolved when it is made).
+    pub audio: bool,
+    /// See `audio`.
+    pub video: bool,
     /// Source side: which simulcast stream and temporal layers pass.
     pub select: LayerSelect,
     /// Destination side: sequence number and timestamp rewriting per destination stream.
@@ -113,6 +117,8 @@ impl Router {
             dst_handle: rule.dst,
             dst_mid: rule.dst_mid.as_deref().map(Mid::from),
             homes,
+            audio: rule.kinds.is_empty() || rule.kinds.contains(&Kind::Audio),
+            video: rule.kinds.is_empty() || rule.kinds.contains(&Kind::Video),
             select: LayerSelect::new(rule.substream, rule.temporal),
             rewrite: HashMap::new(),
             pt_map: HashMap::new(),
@@ -185,6 +191,7 @@ mod tests {
             dst_mid: None,
             substream: None,
             temporal: None,
+            kinds: Vec::new(),
         }
     }
 

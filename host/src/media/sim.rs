@@ -258,6 +258,7 @@ impl Sim {
                 dst_mid: None,
                 substream: None,
                 temporal: None,
+                kinds: Vec::new(),
             };
             self.core.command(self.now, Command::Forward(i as u64, rule, Homes::default()));
         }
@@ -417,6 +418,7 @@ mod tests {
             dst_mid: None,
             substream: Some(0),
             temporal: None,
+            kinds: Vec::new(),
         };
         sim.core.command(sim.now, Command::Forward(7, rule, Homes::default()));
         let feed = |sim: &mut Sim, packets: &[Vec<u8>]| {

@@ -80,6 +80,7 @@ mod tests {
             dst_mid: None,
             substream: None,
             temporal: None,
+            kinds: Vec::new(),
         };
         let id = t.add(rule(1, 2), 2).unwrap();
         t.add(rule(2, 3), 2).unwrap();

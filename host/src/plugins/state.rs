@@ -207,6 +207,15 @@ impl host::Host for StoreState {
             dst_mid,
             substream: options.substream,
             temporal: options.temporal,
+            kinds: options
+                .kinds
+                .iter()
+                .filter_map(|k| match k {
+                    MediaKind::Audio => Some(media::Kind::Audio),
+                    MediaKind::Video => Some(media::Kind::Video),
+                    MediaKind::Data => None,
+                })
+                .collect(),
         };
         let max = self.shared.limits.max_rules;
         let id = self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).add(rule.clone(), max)?;

@@ -16,7 +16,7 @@
 //! | `config` | ok `{"testfault":"config","config":<what init received>}` |
 //! | `end` | ends its own handle (`end-handle`), then ok `{"testfault":"end"}` |
 //! | `answer` | answers the client's offer (everything accepted): ack, then `{"result":"answered"}` with the JSEP |
-//! | `forward` `{to_session, to_handle}` | forwards this handle's media to another handle: ok `{"testfault":"forward","rule":id}` |
+//! | `forward` `{to_session, to_handle, kinds?}` | forwards this handle's media (only `kinds`, e.g. `["video"]`, if given) to another handle: ok `{"testfault":"forward","rule":id}` |
 //! | `offer` `{from_session, from_handle, mids}` | offers this handle those streams of another handle: ack, then `{"result":"offered","mids":[…]}` with the offer JSEP |
 //! | `start` | (with the client's answer JSEP) forwards the offered streams: ok `{"testfault":"start","rules":[…]}` |
 //!
@@ -32,8 +32,8 @@ use std::hint::black_box;
 
 use portunus_sdk::{
     ack, event, host, json, request_of, AnswerPolicy, Direction, ErrorCodes, Field, ForwardOptions,
-    ForwardSource, HandleRef, JsonType, Message, OfferedStream, Plugin, PluginError, PluginInfo, Reply,
-    Value,
+    ForwardSource, HandleRef, JsonType, MediaKind, Message, OfferedStream, Plugin, PluginError, PluginInfo,
+    Reply, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -176,7 +176,20 @@ impl TestFault {
                 let body = msg.body_object(&CODES)?;
                 let num = |k: &str| body.get(k).and_then(Value::as_u64).unwrap_or(0);
                 let dst = HandleRef { session: num("to_session"), handle: num("to_handle") };
-                let options = ForwardOptions { kinds: Vec::new(), substream: None, temporal: None };
+                let kinds = body
+                    .get("kinds")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|k| match k.as_str() {
+                                Some("audio") => Some(MediaKind::Audio),
+                                Some("video") => Some(MediaKind::Video),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let options = ForwardOptions { kinds, substream: None, temporal: None };
                 let rule = host::forward(handle, None, dst, None, &options);
                 Ok(portunus_sdk::ok(
                     &json!({"testfault": "forward", "rule": rule.as_ref().ok(), "error": rule.err()}),
