@@ -21,7 +21,7 @@ pub fn sdp(data: &[u8]) {
     let h = handle(0);
     sim.core.command(sim.now, Command::RemoteOffer(h, text.to_owned()));
     let (reply, answer) = std::sync::mpsc::channel();
-    let policy = AnswerPolicy { audio: true, video: true, data: true, simulcast: true };
+    let policy = AnswerPolicy::everything();
     sim.core.command(sim.now, Command::Answer(h, policy, reply));
     let _ = answer.recv_timeout(Duration::from_secs(1));
 }

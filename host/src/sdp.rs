@@ -50,6 +50,45 @@ pub enum Direction {
     Inactive,
 }
 
+impl Direction {
+    /// The author sends media.
+    pub fn sends(self) -> bool {
+        matches!(self, Self::SendRecv | Self::SendOnly)
+    }
+
+    /// The author receives media.
+    pub fn receives(self) -> bool {
+        matches!(self, Self::SendRecv | Self::RecvOnly)
+    }
+
+    /// The direction of an author that sends and receives as told.
+    pub fn from_flags(sends: bool, receives: bool) -> Self {
+        match (sends, receives) {
+            (true, true) => Self::SendRecv,
+            (true, false) => Self::SendOnly,
+            (false, true) => Self::RecvOnly,
+            (false, false) => Self::Inactive,
+        }
+    }
+
+    /// Its SDP attribute (without `a=`).
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Self::SendRecv => "sendrecv",
+            Self::SendOnly => "sendonly",
+            Self::RecvOnly => "recvonly",
+            Self::Inactive => "inactive",
+        }
+    }
+
+    /// Reads an SDP direction attribute (without `a=`).
+    pub fn parse(attribute: &str) -> Option<Self> {
+        [Self::SendRecv, Self::SendOnly, Self::RecvOnly, Self::Inactive]
+            .into_iter()
+            .find(|d| d.attribute() == attribute)
+    }
+}
+
 /// One `m=` section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Media {
@@ -168,12 +207,11 @@ fn read_attribute(value: &str, summary: &mut Summary) {
         _ => {}
     }
     let Some(m) = summary.media.last_mut() else { return };
+    if let Some(direction) = Direction::parse(name) {
+        m.direction = direction;
+    }
     match name {
         "mid" => m.mid = Some(rest.trim().to_owned()),
-        "sendrecv" => m.direction = Direction::SendRecv,
-        "sendonly" => m.direction = Direction::SendOnly,
-        "recvonly" => m.direction = Direction::RecvOnly,
-        "inactive" => m.direction = Direction::Inactive,
         "rtpmap" => {
             if let Some(codec) = rest.split_once(' ').and_then(|(_, c)| c.split('/').next()) {
                 m.codecs.push(codec.to_ascii_lowercase());

@@ -10,7 +10,7 @@ mod peer;
 use std::time::Duration;
 
 use harness::{Conf, Gateway, WsClient};
-use peer::{DataMessage, Kind, Peer};
+use peer::{AudioCodec, DataMessage, Kind, Peer};
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -154,6 +154,58 @@ async fn echotest_returns_our_audio_and_video() {
     peer.close().await.ok();
 }
 
+/// `audiocodec`/`videocodec` choose the answered codec, as in Janus: a client offering Opus
+/// and G.711 is answered with G.711 alone and gets its G.711 audio back; a stream without the
+/// asked codec is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audiocodec_and_videocodec_choose_the_answered_codec() {
+    let gw = Gateway::start();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let attach = json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.echotest"});
+    let hid = ws.call(attach.clone()).await["data"]["id"].as_u64().expect("attach");
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    // Opus offered first as well (as gateways between SIP and WebRTC do), so the answered
+    // codec is the gateway's choice.
+    let pcmu_line = media_line(&offer, "audio").to_owned();
+    assert!(pcmu_line.ends_with(" 0"), "{offer}");
+    let with_opus = format!("{} 111", pcmu_line.trim_end_matches(" 0"));
+    let offer = offer
+        .replace(&pcmu_line, &format!("{with_opus} 0"))
+        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000");
+    let jsep = json!({"type": "offer", "sdp": offer});
+    let ev =
+        echotest(&mut ws, sid, hid, "offer", json!({"audio": true, "audiocodec": "pcmu"}), Some(jsep)).await;
+    assert_eq!(ev["plugindata"]["data"]["result"], "ok", "{ev}");
+    let answer = ev["jsep"]["sdp"].as_str().expect("answer sdp");
+    assert_eq!(media_line(answer, "audio"), "m=audio 9 UDP/TLS/RTP/SAVPF 0", "{answer}");
+    assert!(answer.contains("a=rtpmap:0 PCMU/8000") && !answer.contains("opus"), "{answer}");
+    peer.set_answer(answer).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    let stats = peer.wait_packets(Kind::Audio, 50, WAIT).await.expect("echoed G.711 audio");
+    assert_eq!(stats.audio.payload_types, [0].into(), "PCMU comes back as PCMU");
+    peer.close().await.ok();
+
+    // Codecs the client does not offer: those streams are refused, the request still succeeds.
+    let hid = ws.call(attach).await["data"]["id"].as_u64().expect("attach");
+    let peer = Peer::new(true, true, false).await.expect("peer");
+    let jsep = json!({"type": "offer", "sdp": peer.create_offer(WAIT).await.expect("offer")});
+    let body = json!({"audiocodec": "g722", "videocodec": "vp9"});
+    let ev = echotest(&mut ws, sid, hid, "refused", body, Some(jsep)).await;
+    assert_eq!(ev["plugindata"]["data"]["result"], "ok", "{ev}");
+    let answer = ev["jsep"]["sdp"].as_str().expect("answer sdp");
+    assert!(media_line(answer, "audio").starts_with("m=audio 0 "), "{answer}");
+    assert!(media_line(answer, "video").starts_with("m=video 0 "), "{answer}");
+    peer.close().await.ok();
+}
+
+/// The `m=` line of the first section of a kind.
+fn media_line<'a>(sdp: &'a str, kind: &str) -> &'a str {
+    sdp.lines().find(|l| l.starts_with(&format!("m={kind} "))).unwrap_or_default()
+}
+
 /// Garbage, truncated STUN, fake RTP and RTCP with bad lengths, oversized datagrams.
 async fn hostile_datagrams(media: std::net::SocketAddr) {
     let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
@@ -187,25 +239,55 @@ fn gateway_with_testfault() -> Gateway {
 
 /// Attaches testfault, negotiates through its `answer` request, and starts sending.
 async fn connect_through_testfault(ws: &mut WsClient, sid: u64, name: &str) -> (u64, Peer) {
+    let (hid, peer, _) = answered_by_testfault(ws, sid, name, json!({"request": "answer"})).await;
+    (hid, peer)
+}
+
+/// As [`connect_through_testfault`], with the `answer` request's body; also gives the answer.
+async fn answered_by_testfault(ws: &mut WsClient, sid: u64, name: &str, body: Value) -> (u64, Peer, String) {
     let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.testfault"})).await;
     let hid = r["data"]["id"].as_u64().expect("attach");
     let peer = Peer::new(true, true, false).await.expect("peer");
     let offer = peer.create_offer(WAIT).await.expect("offer");
     let tx = format!("answer-{name}");
-    let ev = echotest(
-        ws,
-        sid,
-        hid,
-        &tx,
-        json!({"request": "answer"}),
-        Some(json!({"type": "offer", "sdp": offer})),
-    )
-    .await;
-    let answer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no answer: {ev}"));
-    peer.set_answer(answer).await.expect("set answer");
+    let ev = echotest(ws, sid, hid, &tx, body, Some(json!({"type": "offer", "sdp": offer}))).await;
+    let answer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no answer: {ev}")).to_owned();
+    peer.set_answer(&answer).await.expect("set answer");
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("connected");
-    (hid, peer)
+    (hid, peer, answer)
+}
+
+/// A plugin that answers receive-only (a publisher, say) gets the client's media and sends it
+/// nothing, even when a rule points at it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recvonly_answer_carries_media_one_way() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let body = json!({"request": "answer", "direction": "recvonly"});
+    let (ha, a, answer) = answered_by_testfault(&mut ws, sid, "a", body).await;
+    assert_eq!(answer.matches("a=recvonly").count(), 2, "{answer}");
+    assert!(!answer.contains("a=sendrecv"), "{answer}");
+    let (hb, b) = connect_through_testfault(&mut ws, sid, "b").await;
+    for (from, to) in [(ha, hb), (hb, ha)] {
+        let r = ws
+            .call(json!({"janus": "message", "session_id": sid, "handle_id": from,
+                         "body": {"request": "forward", "to_session": sid, "to_handle": to}}))
+            .await;
+        assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
+    }
+    let from_a = a.nonce();
+    b.wait_until("A's media at B", WAIT, |s| {
+        s.video.foreign_markers.get(&from_a).copied().unwrap_or(0) >= 60
+            && s.audio.foreign_markers.get(&from_a).copied().unwrap_or(0) >= 25
+    })
+    .await
+    .expect("A's media reaches B");
+    let sa = a.stats();
+    assert_eq!(sa.video.packets + sa.audio.packets, 0, "media sent to a recvonly answer: {sa:?}");
+    a.close().await.ok();
+    b.close().await.ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

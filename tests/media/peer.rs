@@ -8,8 +8,9 @@
 //! What it does:
 //! * loopback only: one UDP socket bound to 127.0.0.1, UDP4 only, mDNS off, no ICE servers, so
 //!   the only candidate it ever offers is a `127.0.0.1` host candidate;
-//! * sendrecv audio (opus/48000/2, PT 111) and video (VP8/90000, PT 96) transceivers fed by
-//!   `TrackLocalStaticRTP`, and optionally one data channel;
+//! * sendrecv audio (opus/48000/2, PT 111, or PCMU/8000, PT 0, see [`AudioCodec`]) and video
+//!   (VP8/90000, PT 96) transceivers fed by `TrackLocalStaticRTP`, and optionally one data
+//!   channel;
 //! * half trickle: [`Peer::create_offer`] waits for ICE gathering to complete so the SDP carries
 //!   the candidates;
 //! * [`Peer::start_media`] spawns senders that, once the connection is Connected, write RTP with recognizable payloads (a magic, a
@@ -89,7 +90,44 @@ fn err<T>(msg: impl Into<String>) -> PeerResult<T> {
     Err(PeerError(msg.into()))
 }
 
-pub const OPUS_PT: u8 = 111;
+/// The audio codec a test peer offers and sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AudioCodec {
+    /// Opus, 48 kHz (what browsers send).
+    Opus,
+    /// G.711 µ-law, 8 kHz (what SIP phones send).
+    Pcmu,
+}
+
+impl AudioCodec {
+    fn rtp_codec(self) -> RTCRtpCodec {
+        let (mime, clock_rate, channels, fmtp) = match self {
+            Self::Opus => ("audio/opus", 48000, 2, "minptime=10;useinbandfec=1"),
+            Self::Pcmu => ("audio/PCMU", 8000, 0, ""),
+        };
+        RTCRtpCodec {
+            mime_type: mime.to_owned(),
+            clock_rate,
+            channels,
+            sdp_fmtp_line: fmtp.to_owned(),
+            rtcp_feedback: vec![],
+        }
+    }
+
+    /// The payload type we register it with.
+    pub fn pt(self) -> u8 {
+        match self {
+            Self::Opus => 111,
+            Self::Pcmu => 0,
+        }
+    }
+
+    /// RTP timestamp units in one 20 ms packet.
+    fn ts_step(self) -> u32 {
+        self.rtp_codec().clock_rate / 50
+    }
+}
+
 pub const VP8_PT: u8 = 96;
 /// Every payload we send carries this, followed by the peer's nonce.
 pub const MAGIC: &[u8; 4] = b"PRTN";
@@ -271,6 +309,8 @@ struct Shared {
     sent_audio_counter: AtomicU32,
     sent_video_counter: AtomicU32,
     keyframe_requested: AtomicBool,
+    /// What the audio track sends.
+    audio_codec: AudioCodec,
 }
 
 impl Shared {
@@ -591,16 +631,6 @@ pub struct Peer {
     stop_tx: watch::Sender<bool>,
 }
 
-fn opus_codec() -> RTCRtpCodec {
-    RTCRtpCodec {
-        mime_type: "audio/opus".to_owned(),
-        clock_rate: 48000,
-        channels: 2,
-        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-        rtcp_feedback: vec![],
-    }
-}
-
 fn vp8_codec() -> RTCRtpCodec {
     RTCRtpCodec {
         mime_type: "video/VP8".to_owned(),
@@ -632,8 +662,14 @@ impl Peer {
         self.shared.nonce
     }
 
-    /// Builds a loopback-only PeerConnection with the requested media sections.
+    /// Builds a loopback-only PeerConnection with the requested media sections (Opus audio).
     pub async fn new(audio: bool, video: bool, data: bool) -> PeerResult<Peer> {
+        Self::with_audio(audio.then_some(AudioCodec::Opus), video, data).await
+    }
+
+    /// As [`Peer::new`], with audio in the given codec (none: no audio section).
+    pub async fn with_audio(audio: Option<AudioCodec>, video: bool, data: bool) -> PeerResult<Peer> {
+        let audio_codec = audio.unwrap_or(AudioCodec::Opus);
         let mut nonce = [0u8; 4];
         nonce.copy_from_slice(&random_u64().to_be_bytes()[..4]);
         let (bump, _) = watch::channel(0u64);
@@ -644,11 +680,12 @@ impl Peer {
             sent_audio_counter: AtomicU32::new(0),
             sent_video_counter: AtomicU32::new(0),
             keyframe_requested: AtomicBool::new(false),
+            audio_codec,
         });
 
         let mut media_engine = MediaEngine::default();
         media_engine.register_codec(
-            RTCRtpCodecParameters { rtp_codec: opus_codec(), payload_type: OPUS_PT },
+            RTCRtpCodecParameters { rtp_codec: audio_codec.rtp_codec(), payload_type: audio_codec.pt() },
             RtpCodecKind::Audio,
         )?;
         media_engine.register_codec(
@@ -696,13 +733,13 @@ impl Peer {
             })
         };
         let mut audio_track = None;
-        if audio {
+        if audio.is_some() {
             let ssrc = random_ssrc();
-            let t = Arc::new(local_track(RtpCodecKind::Audio, opus_codec(), ssrc, "audio"));
+            let t = Arc::new(local_track(RtpCodecKind::Audio, audio_codec.rtp_codec(), ssrc, "audio"));
             pc.add_transceiver_from_track(t.clone(), sendrecv()).await?;
             shared.update(|st| {
                 st.sent_audio.ssrc = ssrc;
-                st.sent_audio.payload_type = OPUS_PT;
+                st.sent_audio.payload_type = audio_codec.pt();
             });
             audio_track = Some(t);
         }
@@ -803,8 +840,8 @@ impl Peer {
     /// one we registered.
     async fn negotiated_pt(&self, kind: Kind, default: u8) -> u8 {
         let mime = match kind {
-            Kind::Audio => "audio/opus",
-            Kind::Video => "video/VP8",
+            Kind::Audio => self.shared.audio_codec.rtp_codec().mime_type,
+            Kind::Video => "video/VP8".to_owned(),
         };
         for sender in self.pc.get_senders().await {
             if let Ok(params) = sender.get_parameters().await {
@@ -812,7 +849,7 @@ impl Peer {
                     .rtp_parameters
                     .codecs
                     .iter()
-                    .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime))
+                    .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&mime))
                 {
                     return c.payload_type;
                 }
@@ -824,13 +861,25 @@ impl Peer {
     /// Starts the sender tasks (call after `set_answer`).
     pub async fn start_media(&self) {
         if let Some(track) = self.audio_track.clone() {
-            let pt = self.negotiated_pt(Kind::Audio, OPUS_PT).await;
-            let h = tokio::spawn(send_audio(track, self.shared.clone(), pt, self.stop_tx.subscribe()));
+            let pt = self.negotiated_pt(Kind::Audio, self.shared.audio_codec.pt()).await;
+            let h = tokio::spawn(send_media(
+                track,
+                self.shared.clone(),
+                Kind::Audio,
+                pt,
+                self.stop_tx.subscribe(),
+            ));
             self.tasks.lock().unwrap().push(h);
         }
         if let Some(track) = self.video_track.clone() {
             let pt = self.negotiated_pt(Kind::Video, VP8_PT).await;
-            let h = tokio::spawn(send_video(track, self.shared.clone(), pt, self.stop_tx.subscribe()));
+            let h = tokio::spawn(send_media(
+                track,
+                self.shared.clone(),
+                Kind::Video,
+                pt,
+                self.stop_tx.subscribe(),
+            ));
             self.tasks.lock().unwrap().push(h);
         }
     }
@@ -974,62 +1023,33 @@ fn rtp_header(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool) -> rtp::header
     }
 }
 
-async fn send_audio(
+/// Sends numbered media on a track until `stop`: 20 ms Opus-sized audio packets, or 30 fps VP8
+/// frames of several packets each (key frames marked as such, so a gateway can tell them).
+async fn send_media(
     track: Arc<TrackLocalStaticRTP>,
     shared: Arc<Shared>,
+    kind: Kind,
     pt: u8,
     mut stop: watch::Receiver<bool>,
 ) {
-    let ssrc = shared.stats.lock().unwrap().sent_audio.ssrc;
+    let video = kind == Kind::Video;
+    let (period, ts_step, packets, len) = if video {
+        (Duration::from_micros(33_333), 3000, VIDEO_PACKETS_PER_FRAME, VIDEO_PAYLOAD_LEN)
+    } else {
+        (Duration::from_millis(20), shared.audio_codec.ts_step(), 1, AUDIO_PAYLOAD_LEN)
+    };
     let mut seq: u16 = (random_u64() & 0x7fff) as u16;
     let mut ts: u32 = random_u64() as u32;
-    shared.update(|st| {
-        st.sent_audio.first_seq = seq;
-        st.sent_audio.first_ts = ts;
+    let ssrc = shared.update(|st| {
+        let sent = st.sent_mut(kind);
+        sent.first_seq = seq;
+        sent.first_ts = ts;
+        sent.ssrc
     });
     if !shared.connected(&mut stop).await {
         return;
     }
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut frame: u32 = 0;
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => return,
-        }
-        let counter = shared.sent_audio_counter.load(Ordering::Acquire);
-        let mut buf = BytesMut::with_capacity(AUDIO_PAYLOAD_LEN);
-        buf.put_u8(0xfc); // opus TOC: config 31 (CELT FB 20 ms), stereo, 1 frame
-        put_marker(&mut buf, &shared.nonce, Kind::Audio, counter, frame);
-        pad_to(&mut buf, AUDIO_PAYLOAD_LEN);
-        // Publish the counter before the packet can come back.
-        shared.sent_audio_counter.store(counter + 1, Ordering::Release);
-        write_one(&track, &shared, Kind::Audio, rtp_header(pt, seq, ts, ssrc, frame == 0), buf.freeze())
-            .await;
-        seq = seq.wrapping_add(1);
-        ts = ts.wrapping_add(960);
-        frame += 1;
-    }
-}
-
-async fn send_video(
-    track: Arc<TrackLocalStaticRTP>,
-    shared: Arc<Shared>,
-    pt: u8,
-    mut stop: watch::Receiver<bool>,
-) {
-    let ssrc = shared.stats.lock().unwrap().sent_video.ssrc;
-    let mut seq: u16 = (random_u64() & 0x7fff) as u16;
-    let mut ts: u32 = random_u64() as u32;
-    shared.update(|st| {
-        st.sent_video.first_seq = seq;
-        st.sent_video.first_ts = ts;
-    });
-    if !shared.connected(&mut stop).await {
-        return;
-    }
-    let mut tick = tokio::time::interval(Duration::from_micros(33_333));
+    let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut frame: u32 = 0;
     loop {
@@ -1039,44 +1059,59 @@ async fn send_video(
         }
         // Key frames: the first three (the far end may finish its DTLS handshake a moment after
         // us and drop the very first packets), one a second, and one after every PLI/FIR.
-        let keyframe =
-            frame < 3 || frame.is_multiple_of(30) || shared.keyframe_requested.swap(false, Ordering::AcqRel);
-        for i in 0..VIDEO_PACKETS_PER_FRAME {
-            let last = i + 1 == VIDEO_PACKETS_PER_FRAME;
-            let counter = shared.sent_video_counter.load(Ordering::Acquire);
-            let mut buf = BytesMut::with_capacity(VIDEO_PAYLOAD_LEN);
-            if i == 0 {
-                // VP8 payload descriptor: X=0 R=0 N=0 S=1 PID=0
-                buf.put_u8(0x10);
-                // Frame tag: P (0 = key frame), version 0, show_frame 1, first partition size.
-                let size: u32 = 200;
-                let p = if keyframe { 0 } else { 1 };
-                buf.put_u8((p | (1 << 4) | ((size & 0x7) << 5)) as u8);
-                buf.put_u8(((size >> 3) & 0xff) as u8);
-                buf.put_u8(((size >> 11) & 0xff) as u8);
-                if keyframe {
-                    buf.put_slice(&[0x9d, 0x01, 0x2a]);
-                    buf.put_u16_le(VIDEO_WIDTH); // 14 bits width, scale 0
-                    buf.put_u16_le(VIDEO_HEIGHT);
-                }
+        let keyframe = video
+            && (frame < 3
+                || frame.is_multiple_of(30)
+                || shared.keyframe_requested.swap(false, Ordering::AcqRel));
+        for i in 0..packets {
+            let last = i + 1 == packets;
+            let counter = shared.sent_counter(kind).load(Ordering::Acquire);
+            let mut buf = BytesMut::with_capacity(len);
+            if !video {
+                // Opus TOC: config 31 (CELT FB 20 ms), stereo, 1 frame; for G.711 one sample.
+                buf.put_u8(0xfc);
+            } else if i == 0 {
+                put_vp8_frame_start(&mut buf, keyframe);
             } else {
                 // Continuation of the same partition: S=0.
                 buf.put_u8(0x00);
             }
-            put_marker(&mut buf, &shared.nonce, Kind::Video, counter, frame);
-            pad_to(&mut buf, VIDEO_PAYLOAD_LEN);
-            shared.sent_video_counter.store(counter + 1, Ordering::Release);
-            write_one(&track, &shared, Kind::Video, rtp_header(pt, seq, ts, ssrc, last), buf.freeze()).await;
+            put_marker(&mut buf, &shared.nonce, kind, counter, frame);
+            pad_to(&mut buf, len);
+            // Publish the counter before the packet can come back.
+            shared.sent_counter(kind).store(counter + 1, Ordering::Release);
+            // The marker bit: the last packet of a video frame, the first audio packet of a talkspurt.
+            let marker = if video { last } else { frame == 0 };
+            write_one(&track, &shared, kind, rtp_header(pt, seq, ts, ssrc, marker), buf.freeze()).await;
             seq = seq.wrapping_add(1);
         }
-        shared.update(|st| {
-            st.sent_video.frames += 1;
-            if keyframe {
-                st.sent_video.keyframes += 1;
-            }
-        });
-        ts = ts.wrapping_add(3000);
+        if video {
+            shared.update(|st| {
+                st.sent_video.frames += 1;
+                if keyframe {
+                    st.sent_video.keyframes += 1;
+                }
+            });
+        }
+        ts = ts.wrapping_add(ts_step);
         frame += 1;
+    }
+}
+
+/// The start of a VP8 frame: payload descriptor and frame tag (plus the key frame header).
+fn put_vp8_frame_start(buf: &mut BytesMut, keyframe: bool) {
+    // VP8 payload descriptor: X=0 R=0 N=0 S=1 PID=0
+    buf.put_u8(0x10);
+    // Frame tag: P (0 = key frame), version 0, show_frame 1, first partition size.
+    let size: u32 = 200;
+    let p = if keyframe { 0 } else { 1 };
+    buf.put_u8((p | (1 << 4) | ((size & 0x7) << 5)) as u8);
+    buf.put_u8(((size >> 3) & 0xff) as u8);
+    buf.put_u8(((size >> 11) & 0xff) as u8);
+    if keyframe {
+        buf.put_slice(&[0x9d, 0x01, 0x2a]);
+        buf.put_u16_le(VIDEO_WIDTH); // 14 bits width, scale 0
+        buf.put_u16_le(VIDEO_HEIGHT);
     }
 }
 

@@ -20,6 +20,29 @@ pub struct AnswerPolicy {
     pub data: bool,
     /// Accept simulcast from the client (otherwise its rids are left out of the answer).
     pub simulcast: bool,
+    /// Audio codecs by Janus name (`opus`, `pcmu`, …), best first; an entry may be a
+    /// comma-separated list. The first one the offer has is the only one answered; when the
+    /// offer has none of them its audio is refused. Empty: every codec the host supports.
+    pub audio_codecs: Vec<String>,
+    /// Video codecs (`vp8`, `vp9`, `h264`, `av1`, `h265`), as `audio_codecs`.
+    pub video_codecs: Vec<String>,
+    /// Our direction for accepted audio and video, narrowed by what the client offers.
+    pub direction: crate::sdp::Direction,
+}
+
+impl AnswerPolicy {
+    /// Everything accepted, in both directions, with any codec.
+    pub fn everything() -> Self {
+        Self {
+            audio: true,
+            video: true,
+            data: true,
+            simulcast: true,
+            audio_codecs: Vec::new(),
+            video_codecs: Vec::new(),
+            direction: crate::sdp::Direction::SendRecv,
+        }
+    }
 }
 
 /// A forwarding rule: `src`'s media goes to `dst`.

@@ -10,7 +10,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
-use str0m::format::Codec;
 use str0m::media::{Mid, Pt};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, VideoOrientation};
 use str0m::{Event, IceConnectionState, RtcConfig};
@@ -18,7 +17,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::demux::stun_local_ufrag;
 use super::layers::{frame_info, FrameInfo, LayerChange};
-use super::peer::{Peer, Receiving};
+use super::peer::{Peer, Receiving, RxCodec};
 use super::router::{Rewrite, Router};
 use super::{Command, Notice, Streams};
 use crate::api::media::DescriptionError;
@@ -44,7 +43,7 @@ pub struct Delivery {
     dst: u64,
     video: bool,
     src_mid: Mid,
-    codec: Option<Codec>,
+    codec: Option<RxCodec>,
     pt_in: Pt,
     ssrc: u32,
     seq: u64,
@@ -409,7 +408,11 @@ impl<T: Transmitter> MediaCore<T> {
         fan.clear();
         // Payload types differ per peer: the destination maps by codec.
         let codec = p.codec_of(pkt.header.payload_type);
-        let frame = if stream.video { frame_info(codec, &pkt.payload) } else { FrameInfo::default() };
+        let frame = if stream.video {
+            frame_info(codec.map(|c| c.codec), &pkt.payload)
+        } else {
+            FrameInfo::default()
+        };
         let mut changes = std::mem::take(&mut self.changes);
         changes.clear();
         for id in &ids {
@@ -475,7 +478,7 @@ impl<T: Transmitter> MediaCore<T> {
         let pt = match route.pt_map.get(&d.pt_in) {
             Some(pt) => *pt,
             None => {
-                let Some(pt) = d.codec.and_then(|c| dst.pt_for(c, dst_mid)) else { return };
+                let Some(pt) = d.codec.and_then(|c| dst.pt_for(c.codec, dst_mid)) else { return };
                 route.pt_map.insert(d.pt_in, pt);
                 pt
             }
@@ -484,7 +487,8 @@ impl<T: Transmitter> MediaCore<T> {
             .rewrite
             .entry(dst_mid)
             .or_insert_with(|| Rewrite::start(d.ssrc, d.seq, d.time, d.wallclock));
-        let clock = if d.video { 90_000 } else { 48_000 };
+        // The source's clock: re-basing moves timestamps on by elapsed time in its units.
+        let clock = d.codec.map_or(if d.video { 90_000 } else { 48_000 }, |c| c.clock);
         let (seq, time) = rewrite.map(d.ssrc, d.seq, d.time, d.wallclock, clock);
         let mut api = dst.rtc.direct_api();
         let Some(tx) = api.stream_tx_by_mid(dst_mid, None) else { return };

@@ -9,6 +9,7 @@ pub mod core;
 mod demux;
 pub mod layers;
 mod peer;
+mod policy;
 mod router;
 pub mod sim;
 mod udp;

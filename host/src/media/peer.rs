@@ -72,6 +72,9 @@ pub struct Peer {
     pub negotiated: bool,
     /// Accepted audio/video media of the last negotiation: (mid, video).
     pub media: Vec<(Mid, bool)>,
+    /// Codec and clock rate of each payload type, read at each negotiation (looked up for
+    /// every routed packet: a short flat table instead of str0m's codec parameters).
+    codecs: Vec<(str0m::media::Pt, RxCodec)>,
     /// The client's candidates, held back from ICE until its first check reaches us (or
     /// `held_until` passes): a check of ours that arrives before the client has applied our
     /// answer is dropped there and only retried 250 ms later, while one sent in reply to the
@@ -89,6 +92,15 @@ pub struct Peer {
     pending_offer: Option<(str0m::change::SdpPendingOffer, Vec<(Mid, bool)>)>,
     /// Our host candidates were added.
     candidates_added: bool,
+}
+
+/// What a payload type carries: codec and RTP clock rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RxCodec {
+    /// The codec.
+    pub codec: str0m::format::Codec,
+    /// RTP timestamp units per second.
+    pub clock: u32,
 }
 
 /// The label of the data channel we offer.
@@ -134,7 +146,12 @@ const HOLD_CANDIDATES: Duration = Duration::from_millis(100);
 
 /// Builds the `RtcConfig` every peer starts from.
 pub fn template(cert: str0m::config::DtlsCert, ice_lite: bool) -> RtcConfig {
+    // str0m's defaults have Opus as the only audio codec; Janus clients (SIP legs above
+    // all) also use G.711 and G.722.
     RtcConfig::new()
+        .enable_pcmu(true, false)
+        .enable_pcma(true, false)
+        .enable_g722(true, false)
         .set_rtp_mode(true)
         .set_ice_lite(ice_lite)
         .set_dtls_cert(cert)
@@ -170,6 +187,7 @@ impl Peer {
             early_candidates: Vec::new(),
             negotiated: false,
             media: Vec::new(),
+            codecs: Vec::new(),
             held: Vec::new(),
             held_until: None,
             losses: LossMeter::default(),
@@ -205,7 +223,7 @@ impl Peer {
             .flat_map(|l| [l, "\r\n"])
             .collect();
         self.held_until = Some(now + HOLD_CANDIDATES);
-        let offer = apply_policy(&offer, policy);
+        let offer = super::policy::apply_policy(&offer, policy);
         let summary = crate::sdp::check(&offer).map_err(|e| e.0)?;
         self.media.clear();
         self.rids.clear();
@@ -227,6 +245,7 @@ impl Peer {
             str0m::change::SdpOffer::from_sdp_string(&offer).map_err(|e| format!("invalid offer: {e}"))?;
         let answer = self.rtc.sdp_api().accept_offer(parsed).map_err(|e| format!("cannot answer: {e}"))?;
         self.negotiated = true;
+        self.refresh_codecs();
         for c in std::mem::take(&mut self.early_candidates) {
             remote.extend(self.add_remote_candidate(&c));
         }
@@ -322,6 +341,7 @@ impl Peer {
             .accept_answer(pending, answer)
             .map_err(|e| DescriptionError::Invalid(format!("cannot apply the answer: {e}")))?;
         self.negotiated = true;
+        self.refresh_codecs();
         let accepted =
             |mid: &Mid| summary.media.iter().any(|m| m.mid.as_deref() == Some(&**mid) && m.port != 0);
         self.media.extend(added.into_iter().filter(|(mid, _)| accepted(mid)));
@@ -348,7 +368,7 @@ impl Peer {
                 let codec = media
                     .and_then(|m| m.remote_pts().first().copied())
                     .and_then(|pt| self.codec_of(pt))
-                    .map(|c| c.to_string().to_lowercase())
+                    .map(|c| c.codec.to_string().to_lowercase())
                     .unwrap_or_default();
                 StreamInfo {
                     mid: mid.to_string(),
@@ -522,8 +542,17 @@ impl Peer {
     }
 
     /// The codec of one of this peer's payload types.
-    pub fn codec_of(&self, pt: str0m::media::Pt) -> Option<str0m::format::Codec> {
-        self.rtc.codec_config().params().iter().find(|p| p.pt() == pt).map(|p| p.spec().codec)
+    pub fn codec_of(&self, pt: str0m::media::Pt) -> Option<RxCodec> {
+        self.codecs.iter().find(|(p, _)| *p == pt).map(|(_, c)| *c)
+    }
+
+    /// Reads the payload types a negotiation settled on.
+    fn refresh_codecs(&mut self) {
+        self.codecs.clear();
+        for p in self.rtc.codec_config().params() {
+            let spec = p.spec();
+            self.codecs.push((p.pt(), RxCodec { codec: spec.codec, clock: spec.clock_rate.get() }));
+        }
     }
 
     /// This peer's payload type for a codec on one of its streams (what it negotiated there).
@@ -548,80 +577,31 @@ impl Peer {
     }
 }
 
-/// Applies an answer policy to an offer's text: media the plugin refuses get port 0 and leave
-/// the BUNDLE group, so the answer rejects them. An `actpass` offer is read as `passive`, so we
-/// take the DTLS client role as Janus does: our ClientHello goes out as soon as ICE is up,
-/// instead of waiting for the client's, which str0m can miss when it races the nomination
-/// (measured: 200 ms lost to the client's retransmission timer).
-pub fn apply_policy(offer: &str, policy: &AnswerPolicy) -> String {
-    let offer = offer.replace("a=setup:actpass", "a=setup:passive");
-    let offer = offer.as_str();
-    let mut out = String::with_capacity(offer.len());
-    let mut refused: Vec<String> = Vec::new();
-    let mut in_refused = false;
-    for line in offer.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).filter(|l| !l.is_empty()) {
-        if let Some(m) = line.strip_prefix("m=") {
-            let kind = m.split(' ').next().unwrap_or("");
-            let allowed = match kind {
-                "audio" => policy.audio,
-                "video" => policy.video,
-                "application" => policy.data,
-                _ => false,
-            };
-            in_refused = !allowed;
-            if in_refused {
-                let mut parts: Vec<&str> = m.split(' ').collect();
-                if parts.len() > 1 {
-                    parts[1] = "0";
-                }
-                out.push_str("m=");
-                out.push_str(&parts.join(" "));
-                out.push_str("\r\n");
-                continue;
-            }
-        } else if let (true, Some(mid)) = (in_refused, line.strip_prefix("a=mid:")) {
-            refused.push(mid.trim().to_owned());
-        } else if !policy.simulcast && (line.starts_with("a=rid:") || line.starts_with("a=simulcast:")) {
-            continue;
-        }
-        out.push_str(line);
-        out.push_str("\r\n");
-    }
-    if refused.is_empty() {
-        return out;
-    }
-    out.split("\r\n")
-        .filter(|l| !l.is_empty())
-        .map(|l| match l.strip_prefix("a=group:BUNDLE ") {
-            Some(mids) => {
-                let kept: Vec<&str> = mids.split(' ').filter(|m| !refused.iter().any(|r| r == m)).collect();
-                format!("a=group:BUNDLE {}\r\n", kept.join(" "))
-            }
-            None => format!("{l}\r\n"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use str0m::media::Pt;
 
     #[test]
-    fn policy_rejects_refused_kinds() {
-        let offer = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
-                     m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n";
-        let all = AnswerPolicy { audio: true, video: true, data: true, simulcast: true };
-        assert_eq!(apply_policy(offer, &all), offer);
-        let actpass = format!("{offer}a=setup:actpass\r\n");
-        assert!(apply_policy(&actpass, &all).ends_with("a=setup:passive\r\n"));
-        let no_video = apply_policy(offer, &AnswerPolicy { video: false, ..all });
-        assert!(no_video.contains("m=video 0 UDP/TLS/RTP/SAVPF 96"), "{no_video}");
-        assert!(no_video.contains("a=group:BUNDLE 0\r\n"), "{no_video}");
-        assert!(no_video.contains("m=audio 9"), "{no_video}");
-        let simulcast = format!("{offer}a=rid:h send\r\na=rid:l send\r\na=simulcast:send h;l\r\n");
-        assert_eq!(apply_policy(&simulcast, &all), simulcast);
-        let plain = apply_policy(&simulcast, &AnswerPolicy { simulcast: false, ..all });
-        assert_eq!(plain, offer, "rids left out");
+    fn payload_types_give_codec_and_clock_after_negotiation() {
+        let offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+            m=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\n\
+            a=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=fingerprint:sha-256 \
+            00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n\
+            a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\na=rtpmap:0 PCMU/8000\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendrecv\r\na=rtcp-mux\r\n\
+            a=rtpmap:96 VP8/90000\r\n";
+        let now = Instant::now();
+        let template = crate::media::rtc_template(false).expect("certificate");
+        let mut peer = Peer::new(HandleRef { session_id: 1, handle_id: 1 }, &template, now);
+        assert_eq!(peer.codec_of(Pt::new_with_value(0)), None, "nothing negotiated yet");
+        peer.remote_offer = Some(offer.into());
+        peer.answer(now, &AnswerPolicy::everything(), &["127.0.0.1:40000".parse().expect("address")])
+            .expect("answer");
+        let pcmu = peer.codec_of(Pt::new_with_value(0)).expect("PCMU negotiated");
+        assert_eq!((pcmu.codec, pcmu.clock), (str0m::format::Codec::PCMU, 8000));
+        let vp8 = peer.codec_of(Pt::new_with_value(96)).expect("VP8 negotiated");
+        assert_eq!((vp8.codec, vp8.clock), (str0m::format::Codec::Vp8, 90_000));
     }
 
     #[test]

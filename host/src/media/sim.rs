@@ -150,7 +150,7 @@ impl Sim {
             let (offer, pending) = change.apply().ok_or_else(|| anyhow::anyhow!("no offer"))?;
             core.command(now, Command::RemoteOffer(handle(i), offer.to_sdp_string()));
             let (reply, answer) = std::sync::mpsc::channel();
-            let policy = AnswerPolicy { audio: true, video: true, data: false, simulcast: true };
+            let policy = AnswerPolicy { data: false, ..AnswerPolicy::everything() };
             core.command(now, Command::Answer(handle(i), policy, reply));
             core.flush();
             let answer = answer.recv()?.map_err(anyhow::Error::msg)?;

@@ -9,7 +9,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::portunus::plugin::host;
 use super::bindings::types::{
-    self as wit, AnswerPolicy, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferResult, OfferedStream,
+    self as wit, AnswerPolicy, Direction, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferResult,
+    OfferedStream,
 };
 use super::limits::Limits;
 use super::rules::RuleTable;
@@ -158,6 +159,14 @@ impl host::Host for StoreState {
             video: policy.video,
             data: policy.data,
             simulcast: policy.simulcast,
+            audio_codecs: policy.audio_codecs,
+            video_codecs: policy.video_codecs,
+            direction: match policy.direction {
+                Direction::Sendrecv => crate::sdp::Direction::SendRecv,
+                Direction::Sendonly => crate::sdp::Direction::SendOnly,
+                Direction::Recvonly => crate::sdp::Direction::RecvOnly,
+                Direction::Inactive => crate::sdp::Direction::Inactive,
+            },
         };
         let sdp = self.shared.core.media().answer(api_handle(handle), policy)?;
         Ok(serde_json::json!({"type": "answer", "sdp": sdp}).to_string())

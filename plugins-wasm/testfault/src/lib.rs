@@ -150,8 +150,18 @@ impl TestFault {
                 Ok(ack(None))
             }
             "answer" => {
-                // Answers the client's offer with everything accepted; the answer follows the ack.
+                // Answers the client's offer with everything accepted, in our `direction`
+                // (default sendrecv); the answer follows the ack.
                 let sdp = msg.parsed_jsep().map(|j| j.sdp).unwrap_or_default();
+                let direction = match body.get("direction").and_then(|d| d.as_str()) {
+                    None | Some("sendrecv") => Direction::Sendrecv,
+                    Some("sendonly") => Direction::Sendonly,
+                    Some("recvonly") => Direction::Recvonly,
+                    Some("inactive") => Direction::Inactive,
+                    Some(other) => {
+                        return Err(PluginError::new(CODES.invalid_element, format!("bad direction {other}")))
+                    }
+                };
                 let policy = AnswerPolicy {
                     audio: true,
                     video: true,
@@ -159,7 +169,7 @@ impl TestFault {
                     audio_codecs: Vec::new(),
                     video_codecs: Vec::new(),
                     simulcast: false,
-                    direction: Direction::Sendrecv,
+                    direction,
                 };
                 match host::answer(handle, &sdp, &policy) {
                     Ok(jsep) => {

@@ -1,0 +1,238 @@
+//! A plugin's answer policy applied to a client's offer before str0m answers it. str0m answers
+//! whatever it is given, so the offer is narrowed first: refused kinds, and audio or video
+//! whose preferred codecs the offer lacks, get port 0 and leave the BUNDLE group (as Janus
+//! rejects them); codecs are narrowed to the first preferred one the offer has (with its RTX);
+//! the offered direction is narrowed to what the plugin allows, so that str0m's answer carries
+//! our direction; simulcast is left out when refused or when the client will not send.
+//!
+//! One difference from Janus 1.1.2: an audio stream without the preferred codec gets port 0
+//! here, where Janus answers it `inactive` with a placeholder payload type; either way no
+//! audio flows (Janus refuses video with port 0 as we do).
+
+use std::collections::HashSet;
+
+use crate::api::media::AnswerPolicy;
+use crate::sdp::Direction;
+
+/// The offer as str0m should see it under `policy`. An `actpass` offer is read as `passive`,
+/// so we take the DTLS client role as Janus does: our ClientHello goes out as soon as ICE is
+/// up, instead of waiting for the client's, which str0m can miss when it races the nomination
+/// (measured: 200 ms lost to the client's retransmission timer).
+pub fn apply_policy(offer: &str, policy: &AnswerPolicy) -> String {
+    let offer = offer.replace("a=setup:actpass", "a=setup:passive");
+    let lines: Vec<&str> =
+        offer.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).filter(|l| !l.is_empty()).collect();
+    let first_media = lines.iter().position(|l| l.starts_with("m=")).unwrap_or(lines.len());
+    let (session, mut rest) = lines.split_at(first_media);
+    let mut refused: Vec<&str> = Vec::new();
+    let mut out: Vec<String> = Vec::new();
+    while !rest.is_empty() {
+        let end = rest.iter().skip(1).position(|l| l.starts_with("m=")).map_or(rest.len(), |i| i + 1);
+        let (section, tail) = rest.split_at(end);
+        narrow_section(section, policy, &mut out, &mut refused);
+        rest = tail;
+    }
+    let mut sdp = String::with_capacity(offer.len());
+    for line in session {
+        match line.strip_prefix("a=group:BUNDLE ") {
+            Some(mids) if !refused.is_empty() => {
+                let kept: Vec<&str> = mids.split(' ').filter(|m| !refused.contains(m)).collect();
+                sdp.push_str(&format!("a=group:BUNDLE {}", kept.join(" ")));
+            }
+            _ => sdp.push_str(line),
+        }
+        sdp.push_str("\r\n");
+    }
+    for line in out {
+        sdp.push_str(&line);
+        sdp.push_str("\r\n");
+    }
+    sdp
+}
+
+/// Writes one `m=` section as str0m should see it; the mids of refused sections go to `refused`.
+fn narrow_section<'a>(
+    section: &[&'a str],
+    policy: &AnswerPolicy,
+    out: &mut Vec<String>,
+    refused: &mut Vec<&'a str>,
+) {
+    let m_line = section[0].strip_prefix("m=").unwrap_or_default();
+    let (allowed, preferred, media) = match m_line.split(' ').next().unwrap_or("") {
+        "audio" => (policy.audio, policy.audio_codecs.as_slice(), true),
+        "video" => (policy.video, policy.video_codecs.as_slice(), true),
+        "application" => (policy.data, &[][..], false),
+        _ => (false, &[][..], false),
+    };
+    let kept = if allowed { kept_payload_types(section, preferred) } else { Err(()) };
+    let Ok(kept) = kept else {
+        let mut parts: Vec<&str> = m_line.split(' ').collect();
+        if parts.len() > 1 {
+            parts[1] = "0";
+        }
+        out.push(format!("m={}", parts.join(" ")));
+        for line in &section[1..] {
+            if let Some(mid) = line.strip_prefix("a=mid:") {
+                refused.push(mid.trim());
+            }
+            out.push((*line).to_owned());
+        }
+        return;
+    };
+    let keeps = |pt: &str| kept.as_ref().is_none_or(|k| k.contains(pt));
+    let mut parts = m_line.split(' ');
+    let head: Vec<&str> = parts.by_ref().take(3).collect();
+    let formats: Vec<&str> = parts.filter(|pt| !media || keeps(pt)).collect();
+    out.push(format!("m={} {}", head.join(" "), formats.join(" ")).trim_end().to_owned());
+    // The client's direction, narrowed: it may send what we receive and receive what we send.
+    let offered = section.iter().find_map(|l| l.strip_prefix("a=").and_then(Direction::parse));
+    let offered = offered.unwrap_or(Direction::SendRecv);
+    let ours = policy.direction;
+    let narrowed =
+        Direction::from_flags(offered.sends() && ours.receives(), offered.receives() && ours.sends());
+    let simulcast = policy.simulcast && narrowed.sends();
+    let mut direction_written = false;
+    for line in &section[1..] {
+        let attribute = line.strip_prefix("a=").unwrap_or("");
+        let (name, value) = attribute.split_once(':').unwrap_or((attribute, ""));
+        let pt = value.split([' ', '\t']).next().unwrap_or("");
+        if media && Direction::parse(name).is_some() {
+            // The narrowed direction in place of the first one; any other is dropped.
+            if !std::mem::replace(&mut direction_written, true) {
+                out.push(format!("a={}", narrowed.attribute()));
+            }
+            continue;
+        }
+        let drop = match name {
+            _ if !media => false,
+            "rtpmap" | "fmtp" | "rtcp-fb" => pt != "*" && !keeps(pt),
+            "rid" | "simulcast" => !simulcast,
+            _ => false,
+        };
+        if !drop {
+            out.push((*line).to_owned());
+        }
+    }
+    // No attribute means sendrecv.
+    if media && !direction_written && narrowed != Direction::SendRecv {
+        out.push(format!("a={}", narrowed.attribute()));
+    }
+}
+
+/// The payload types to keep in a section: all (`None`) without preferences; else those of
+/// the first preferred codec the section has, with their RTX; `Err` when it has none of them.
+fn kept_payload_types(section: &[&str], preferred: &[String]) -> Result<Option<HashSet<String>>, ()> {
+    if preferred.is_empty() {
+        return Ok(None);
+    }
+    let rtpmaps: Vec<(&str, String)> = section
+        .iter()
+        .filter_map(|l| l.strip_prefix("a=rtpmap:"))
+        .filter_map(|v| v.split_once(' '))
+        .map(|(pt, codec)| (pt, codec.split('/').next().unwrap_or("").to_ascii_lowercase()))
+        .collect();
+    let wanted = preferred.iter().flat_map(|p| p.split(',')).map(|p| p.trim().to_ascii_lowercase());
+    for codec in wanted {
+        let mut kept: HashSet<String> =
+            rtpmaps.iter().filter(|(_, c)| *c == codec).map(|(pt, _)| (*pt).to_owned()).collect();
+        if kept.is_empty() {
+            continue;
+        }
+        // RTX streams that repair a kept payload type (`a=fmtp:<rtx> apt=<pt>`).
+        let rtx: Vec<String> = section
+            .iter()
+            .filter_map(|l| l.strip_prefix("a=fmtp:"))
+            .filter_map(|v| v.split_once(' '))
+            .filter(|(pt, params)| {
+                rtpmaps.iter().any(|(p, c)| p == pt && c == "rtx")
+                    && params
+                        .split(';')
+                        .any(|kv| kv.trim().strip_prefix("apt=").is_some_and(|a| kept.contains(a)))
+            })
+            .map(|(pt, _)| pt.to_owned())
+            .collect();
+        kept.extend(rtx);
+        return Ok(Some(kept));
+    }
+    Err(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\n\
+        a=fmtp:111 minptime=10\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n\
+        m=video 9 UDP/TLS/RTP/SAVPF 96 97 98 99\r\na=mid:1\r\na=rtpmap:96 VP8/90000\r\n\
+        a=rtcp-fb:96 nack pli\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\na=rtpmap:98 H264/90000\r\n\
+        a=rtpmap:99 rtx/90000\r\na=fmtp:99 apt=98\r\na=rtcp-fb:* transport-cc\r\n";
+
+    fn media_line<'a>(sdp: &'a str, kind: &str) -> &'a str {
+        sdp.lines().find(|l| l.starts_with(&format!("m={kind} "))).unwrap_or_default()
+    }
+
+    #[test]
+    fn refused_kinds_get_port_zero_and_leave_the_bundle() {
+        let all = AnswerPolicy::everything();
+        assert_eq!(apply_policy(OFFER, &all), OFFER);
+        let actpass = format!("{OFFER}a=setup:actpass\r\n");
+        assert!(apply_policy(&actpass, &all).ends_with("a=setup:passive\r\n"));
+        let no_video = apply_policy(OFFER, &AnswerPolicy { video: false, ..all.clone() });
+        assert_eq!(media_line(&no_video, "video"), "m=video 0 UDP/TLS/RTP/SAVPF 96 97 98 99");
+        assert!(no_video.contains("a=group:BUNDLE 0\r\n"), "{no_video}");
+        assert_eq!(media_line(&no_video, "audio"), "m=audio 9 UDP/TLS/RTP/SAVPF 111 0");
+    }
+
+    #[test]
+    fn simulcast_is_left_out_when_refused() {
+        let all = AnswerPolicy::everything();
+        let simulcast = format!("{OFFER}a=rid:h send\r\na=rid:l send\r\na=simulcast:send h;l\r\n");
+        assert_eq!(apply_policy(&simulcast, &all), simulcast);
+        let plain = apply_policy(&simulcast, &AnswerPolicy { simulcast: false, ..all.clone() });
+        assert_eq!(plain, OFFER, "rids left out");
+        let recvonly = AnswerPolicy { direction: Direction::SendOnly, ..all };
+        assert!(!apply_policy(&simulcast, &recvonly).contains("a=rid:"), "the client will not send");
+    }
+
+    #[test]
+    fn codecs_narrow_to_the_first_preferred_one_offered() {
+        let policy = AnswerPolicy {
+            audio_codecs: vec!["pcma".into(), "pcmu".into()],
+            video_codecs: vec!["av1,h264".into()],
+            ..AnswerPolicy::everything()
+        };
+        let sdp = apply_policy(OFFER, &policy);
+        assert_eq!(media_line(&sdp, "audio"), "m=audio 9 UDP/TLS/RTP/SAVPF 0");
+        assert!(!sdp.contains("opus") && !sdp.contains("a=fmtp:111"), "{sdp}");
+        assert_eq!(media_line(&sdp, "video"), "m=video 9 UDP/TLS/RTP/SAVPF 98 99", "H.264 and its RTX");
+        assert!(!sdp.contains("VP8") && !sdp.contains("apt=96") && !sdp.contains("a=rtcp-fb:96"), "{sdp}");
+        assert!(sdp.contains("a=rtcp-fb:* transport-cc"), "{sdp}");
+        assert!(sdp.contains("a=group:BUNDLE 0 1\r\n"), "{sdp}");
+    }
+
+    #[test]
+    fn a_stream_without_any_preferred_codec_is_refused() {
+        let policy = AnswerPolicy { video_codecs: vec!["vp9".into()], ..AnswerPolicy::everything() };
+        let sdp = apply_policy(OFFER, &policy);
+        assert!(media_line(&sdp, "video").starts_with("m=video 0 "), "{sdp}");
+        assert!(sdp.contains("a=group:BUNDLE 0\r\n"), "{sdp}");
+        assert_eq!(media_line(&sdp, "audio"), "m=audio 9 UDP/TLS/RTP/SAVPF 111 0");
+    }
+
+    #[test]
+    fn directions_narrow_to_what_the_plugin_allows() {
+        let only = |direction| AnswerPolicy { direction, ..AnswerPolicy::everything() };
+        // We only receive: the client only sends.
+        let sdp = apply_policy(OFFER, &only(Direction::RecvOnly));
+        assert_eq!(sdp.matches("a=sendonly").count(), 2, "{sdp}");
+        assert!(!sdp.contains("a=sendrecv"), "{sdp}");
+        // A client that only receives, and a plugin that only receives: nothing flows.
+        let recvonly_offer = OFFER.replace("a=sendrecv", "a=recvonly");
+        let sdp = apply_policy(&recvonly_offer, &only(Direction::RecvOnly));
+        assert!(sdp.contains("m=audio 9") && sdp.contains("a=inactive"), "{sdp}");
+        // We send only: the client only receives.
+        let sdp = apply_policy(OFFER, &only(Direction::SendOnly));
+        assert_eq!(sdp.matches("a=recvonly").count(), 2, "{sdp}");
+    }
+}
