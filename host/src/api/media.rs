@@ -153,8 +153,8 @@ pub trait MediaControl: Send + Sync {
     fn set_layers(&self, id: u64, substream: Option<u8>, temporal: Option<u8>);
     /// Caps what the handle's client sends (REMB), 0 = no cap.
     fn set_bitrate_cap(&self, handle: HandleRef, bps: u32);
-    /// Asks the handle's client for a keyframe.
-    fn request_keyframe(&self, handle: HandleRef);
+    /// Asks the handle's client for a keyframe, on one stream (`mid`) or on all.
+    fn request_keyframe(&self, handle: HandleRef, mid: Option<String>);
     /// Turns relaying of one kind of the handle's media on or off.
     fn set_media_enabled(&self, handle: HandleRef, kind: Kind, enabled: bool);
     /// Sends a data-channel message to the handle's client.
@@ -191,7 +191,7 @@ impl MediaControl for NoMedia {
     fn unforward(&self, _: u64) {}
     fn set_layers(&self, _: u64, _: Option<u8>, _: Option<u8>) {}
     fn set_bitrate_cap(&self, _: HandleRef, _: u32) {}
-    fn request_keyframe(&self, _: HandleRef) {}
+    fn request_keyframe(&self, _: HandleRef, _: Option<String>) {}
     fn set_media_enabled(&self, _: HandleRef, _: Kind, _: bool) {}
     fn send_data(&self, _: HandleRef, _: Option<String>, _: Vec<u8>, _: bool) -> Result<(), String> {
         Err(NO_MEDIA.into())

@@ -124,8 +124,8 @@ pub enum Command {
     Layers(u64, Option<u8>, Option<u8>),
     /// REMB cap.
     Bitrate(HandleRef, u32),
-    /// Ask for a keyframe.
-    Keyframe(HandleRef),
+    /// Ask for a keyframe (on one stream, or all).
+    Keyframe(HandleRef, Option<String>),
     /// Relay a kind or not.
     Relay(HandleRef, Kind, bool),
     /// Send data-channel bytes.
@@ -345,8 +345,8 @@ impl MediaControl for MediaEngine {
         self.send(handle, Command::Bitrate(handle, bps));
     }
 
-    fn request_keyframe(&self, handle: HandleRef) {
-        self.send(handle, Command::Keyframe(handle));
+    fn request_keyframe(&self, handle: HandleRef, mid: Option<String>) {
+        self.send(handle, Command::Keyframe(handle, mid));
     }
 
     fn set_media_enabled(&self, handle: HandleRef, kind: Kind, enabled: bool) {

@@ -515,11 +515,16 @@ impl Peer {
     /// Asks the client for a keyframe on every video stream (each simulcast one too), at most
     /// every 500 ms.
     pub fn request_keyframe(&mut self, now: Instant) {
+        self.request_keyframe_of(now, None);
+    }
+
+    /// As [`Peer::request_keyframe`], of one stream only (`Some(mid)`) or of all.
+    pub fn request_keyframe_of(&mut self, now: Instant, only: Option<Mid>) {
         if self.last_pli.is_some_and(|t| now.duration_since(t) < Duration::from_millis(500)) {
             return;
         }
         self.last_pli = Some(now);
-        self.each_video_rx(|rx| rx.request_keyframe(KeyframeRequestKind::Pli));
+        self.each_video_rx(only, |rx| rx.request_keyframe(KeyframeRequestKind::Pli));
     }
 
     /// Sends the REMB cap on every video stream (str0m sends one REMB per request).
@@ -528,11 +533,17 @@ impl Peer {
             return;
         }
         let cap = str0m::bwe::Bitrate::bps(u64::from(self.bitrate_cap));
-        self.each_video_rx(|rx| rx.request_remb(cap));
+        self.each_video_rx(None, |rx| rx.request_remb(cap));
     }
 
-    fn each_video_rx(&mut self, mut f: impl FnMut(&mut str0m::rtp::StreamRx)) {
-        let ssrcs: Vec<Ssrc> = self.rx.iter().filter(|(_, s)| s.video).map(|(ssrc, _)| *ssrc).collect();
+    /// Runs `f` on each incoming video stream (of one mid, or of all).
+    fn each_video_rx(&mut self, only: Option<Mid>, mut f: impl FnMut(&mut str0m::rtp::StreamRx)) {
+        let ssrcs: Vec<Ssrc> = self
+            .rx
+            .iter()
+            .filter(|(_, s)| s.video && only.is_none_or(|m| m == s.mid))
+            .map(|(ssrc, _)| *ssrc)
+            .collect();
         let mut api = self.rtc.direct_api();
         for ssrc in ssrcs {
             if let Some(rx) = api.stream_rx(&ssrc) {

@@ -49,6 +49,10 @@ pub struct Client {
     pub addr: SocketAddr,
     /// Its video stream.
     pub mid: Mid,
+    /// Its second video stream, when made with [`SimOptions::second_video`].
+    pub second_mid: Option<Mid>,
+    /// The streams the gateway asked a keyframe of, in order.
+    pub keyframe_requests: Vec<Mid>,
     /// ICE and DTLS are up.
     pub connected: bool,
     next: Instant,
@@ -75,6 +79,8 @@ pub struct SimOptions {
     /// Client 0 estimates its bandwidth from the gateway's TWCC feedback (its pacer then
     /// spaces packets: keep bursts short).
     pub source_bwe: bool,
+    /// Client 0 sends a second video stream.
+    pub second_video: bool,
 }
 
 /// The gateway's address on the wire.
@@ -117,7 +123,7 @@ impl Sim {
 
     /// As [`Sim::new`], with options.
     pub fn with(peers: usize, options: SimOptions) -> anyhow::Result<Self> {
-        let SimOptions { slowlink_threshold, simulcast, source_bwe } = options;
+        let SimOptions { slowlink_threshold, simulcast, source_bwe, second_video } = options;
         let now = Instant::now();
         let (tx, notices) = tokio::sync::mpsc::unbounded_channel();
         let template = rtc_template(false)?;
@@ -147,6 +153,8 @@ impl Sim {
                 recv: Vec::new(),
             });
             let mid = change.add_media(MediaKind::Video, Direction::SendRecv, None, None, layers);
+            let second_mid = (second_video && i == 0)
+                .then(|| change.add_media(MediaKind::Video, Direction::SendRecv, None, None, None));
             let (offer, pending) = change.apply().ok_or_else(|| anyhow::anyhow!("no offer"))?;
             core.command(now, Command::RemoteOffer(handle(i), offer.to_sdp_string()));
             let (reply, answer) = std::sync::mpsc::channel();
@@ -159,6 +167,8 @@ impl Sim {
                 rtc,
                 addr,
                 mid,
+                second_mid,
+                keyframe_requests: Vec::new(),
                 connected: false,
                 next: now,
                 got: Vec::new(),
@@ -222,6 +232,7 @@ impl Sim {
                     c.rotated +=
                         usize::from(p.header.ext_vals.video_orientation == Some(VideoOrientation::Deg90));
                 }
+                Output::Event(Event::KeyframeRequest(r)) => c.keyframe_requests.push(r.mid),
                 Output::Event(Event::EgressBitrateEstimate(str0m::bwe::BweKind::Twcc { .. })) => {
                     c.twcc_estimates += 1;
                 }
@@ -267,7 +278,13 @@ impl Sim {
     /// `count` encrypted RTP datagrams from client 0, 1 ms apart, whose payloads end with the
     /// counters `first..` (VP8 payloads: a keyframe every 30 packets).
     pub fn source_packets(&mut self, count: usize, first: u64) -> anyhow::Result<Vec<Vec<u8>>> {
-        self.write_packets(count, first, &[None])
+        let mid = self.clients[0].mid;
+        self.write_packets(mid, count, first, &[None])
+    }
+
+    /// As [`Sim::source_packets`], on another stream of client 0.
+    pub fn source_packets_on(&mut self, mid: Mid, count: usize, first: u64) -> anyhow::Result<Vec<Vec<u8>>> {
+        self.write_packets(mid, count, first, &[None])
     }
 
     /// As [`Sim::source_packets`], one packet per simulcast stream of client 0 (which must be
@@ -275,11 +292,13 @@ impl Sim {
     /// byte, and each stream has a keyframe every 10 steps.
     pub fn simulcast_packets(&mut self, count: usize, first: u64) -> anyhow::Result<Vec<Vec<u8>>> {
         let rids: Vec<Option<&str>> = SIMULCAST_RIDS.iter().map(|r| Some(*r)).collect();
-        self.write_packets(count, first, &rids)
+        let mid = self.clients[0].mid;
+        self.write_packets(mid, count, first, &rids)
     }
 
     fn write_packets(
         &mut self,
+        mid: Mid,
         count: usize,
         first: u64,
         rids: &[Option<&str>],
@@ -299,7 +318,7 @@ impl Sim {
                 payload[PAYLOAD - 8..].copy_from_slice(&((layer << 56) | n).to_be_bytes());
                 let mut api = src.rtc.direct_api();
                 let tx = api
-                    .stream_tx_by_mid(src.mid, rid.map(str0m::media::Rid::from))
+                    .stream_tx_by_mid(mid, rid.map(str0m::media::Rid::from))
                     .ok_or_else(|| anyhow::anyhow!("no send stream for {rid:?}"))?;
                 let ext = ExtensionValues {
                     video_orientation: Some(VideoOrientation::Deg90),
@@ -466,6 +485,33 @@ mod tests {
             rule: 7,
             change: LayerChange::Substream(2)
         }));
+    }
+
+    #[test]
+    fn a_keyframe_request_for_one_stream_reaches_that_stream_only() {
+        let mut sim = Sim::with(1, SimOptions { second_video: true, ..SimOptions::default() }).expect("sim");
+        sim.connect().expect("connected");
+        let (first, second) = (sim.clients[0].mid, sim.clients[0].second_mid.expect("second stream"));
+        // Packets on both streams, so that the gateway receives both.
+        let mut packets = sim.source_packets(5, 1).expect("packets");
+        packets.extend(sim.source_packets_on(second, 5, 100).expect("packets"));
+        let src = sim.clients[0].addr;
+        for p in &packets {
+            sim.core.datagram(sim.now, src, p);
+        }
+        let ask = |sim: &mut Sim, mid: Option<Mid>| {
+            sim.clients[0].keyframe_requests.clear();
+            sim.core.command(sim.now, Command::Keyframe(handle(0), mid.map(|m| m.to_string())));
+            for _ in 0..5 {
+                sim.now += Duration::from_millis(1);
+                sim.pump().expect("pump");
+            }
+            std::mem::take(&mut sim.clients[0].keyframe_requests)
+        };
+        assert_eq!(ask(&mut sim, Some(second)), vec![second]);
+        assert_eq!(ask(&mut sim, Some(first)), vec![first]);
+        let all = ask(&mut sim, None);
+        assert!(all.len() == 2 && all.contains(&first) && all.contains(&second), "{all:?}");
     }
 
     #[test]

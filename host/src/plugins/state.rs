@@ -243,8 +243,8 @@ impl host::Host for StoreState {
         Ok(())
     }
 
-    fn request_keyframe(&mut self, handle: HandleRef, _mid: Option<String>) {
-        self.shared.core.media().request_keyframe(api_handle(handle));
+    fn request_keyframe(&mut self, handle: HandleRef, mid: Option<String>) {
+        self.shared.core.media().request_keyframe(api_handle(handle), mid);
     }
 
     fn set_bitrate_cap(&mut self, handle: HandleRef, bps: u32) {
