@@ -2,7 +2,7 @@
 //! cleanly on SIGINT/SIGTERM.
 
 use crate::api::plugin::MediaEvent;
-use crate::api::{Core, CoreOptions, TransportInfo};
+use crate::api::{Core, CoreOptions, Network, TransportInfo};
 use crate::config::Config;
 use crate::logging::Logging;
 use crate::media::{MediaEngine, Notice};
@@ -47,6 +47,10 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     let core = Core::new(CoreOptions {
         general: config.general.clone(),
         nat: config.nat.clone(),
+        network: Network {
+            local_ip: crate::media::local_ip(&config.media, &config.nat),
+            ipv6: config.media.ipv6,
+        },
         transports: transports(&config),
         set_log_level: Box::new(move |level| logging.set_level(level)),
     });

@@ -429,6 +429,51 @@ async fn a_client_renegotiation_keeps_the_echo_going() {
     peer.close().await.ok();
 }
 
+/// `ice_lite`, `rtp_port_range`, `nat_1_1_mapping` with `keep_private_host`: the answer says
+/// ice-lite and carries the public and the private candidate on a port of the range, `info`
+/// reports the addresses as Janus does, and a full-ICE client gets its echo back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ice_lite_port_range_and_public_address() {
+    let first =
+        std::net::UdpSocket::bind("127.0.0.1:0").expect("a free port").local_addr().expect("port").port();
+    let (lo, hi) = (first.min(65_000), first.min(65_000) + 40);
+    let core = format!(
+        "nat: {{ ice_enforce_list = \"lo\"\nice_lite = true\nnat_1_1_mapping = \"203.0.113.7\"\n\
+         keep_private_host = true }}\nmedia: {{ media_threads = 2\nrtp_port_range = \"{lo}-{hi}\" }}\n"
+    );
+    let gw = Gateway::with(Conf { extra: vec![("janus.jcfg".into(), core)], ..Conf::default() });
+    let mut ws = gw.ws().await;
+    let info = ws.call(json!({"janus": "info"})).await;
+    assert_eq!(info["ice-lite"], true, "{info}");
+    assert_eq!(info["local-ip"], "127.0.0.1", "{info}");
+    assert_eq!(info["public-ip"], "203.0.113.7", "{info}");
+    assert_eq!(info["ipv6"], false, "{info}");
+    let sid = ws.create().await;
+    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.echotest"})).await;
+    let hid = r["data"]["id"].as_u64().expect("attach");
+    let peer = Peer::new(true, true, false).await.expect("peer");
+    let jsep = json!({"type": "offer", "sdp": peer.create_offer(WAIT).await.expect("offer")});
+    let ev = echotest(&mut ws, sid, hid, "offer", json!({"audio": true, "video": true}), Some(jsep)).await;
+    let answer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no answer: {ev}"));
+    assert!(answer.contains("a=ice-lite"), "{answer}");
+    let candidates: Vec<(String, u16)> = answer
+        .lines()
+        .filter_map(|l| l.strip_prefix("a=candidate:"))
+        .map(|c| {
+            let f: Vec<&str> = c.split(' ').collect();
+            (f[4].to_owned(), f[5].parse().expect("port"))
+        })
+        .collect();
+    let ips: Vec<&str> = candidates.iter().map(|(ip, _)| ip.as_str()).collect();
+    assert!(ips.contains(&"203.0.113.7") && ips.contains(&"127.0.0.1"), "{answer}");
+    assert!(candidates.iter().all(|(_, port)| (lo..=hi).contains(port)), "{candidates:?} not in {lo}-{hi}");
+    peer.set_answer(answer).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected to an ice-lite gateway");
+    peer.wait_packets(Kind::Video, 30, WAIT).await.expect("echoed video");
+    peer.close().await.ok();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_trickle_candidates_then_media_stopping_with_seconds() {
     let core = "general: { admin_secret = \"janusoverlord\" }\n\

@@ -35,10 +35,21 @@ pub struct CoreOptions {
     pub general: General,
     /// NAT settings reported by `info`.
     pub nat: Nat,
+    /// The media engine's local address and `ipv6` setting, reported by `info`.
+    pub network: Network,
     /// Transports that are running, for `info`.
     pub transports: Vec<TransportInfo>,
     /// Applies a new Janus log level (0..=7) to the logger.
     pub set_log_level: Box<dyn Fn(u8) + Send + Sync>,
+}
+
+/// Where the media engine is, as `info` reports it.
+#[derive(Debug, Clone, Default)]
+pub struct Network {
+    /// The local address of the media sockets (none when no address is usable).
+    pub local_ip: Option<std::net::IpAddr>,
+    /// IPv6 candidates are gathered.
+    pub ipv6: bool,
 }
 
 /// The transport-agnostic Janus API core. Cheap to clone.
@@ -50,6 +61,7 @@ pub struct Core {
 pub(super) struct Inner {
     pub(super) general: General,
     pub(super) nat: Nat,
+    pub(super) network: Network,
     pub(super) transports: Vec<TransportInfo>,
     pub(super) auth: Auth,
     pub(super) session_timeout: AtomicU64,
@@ -94,6 +106,7 @@ impl Core {
             set_log_level: options.set_log_level,
             general,
             nat: options.nat,
+            network: options.network,
             transports: options.transports,
             sessions: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),

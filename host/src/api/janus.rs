@@ -375,6 +375,7 @@ impl Core {
                 (t.package.to_owned(), v)
             })
             .collect();
+        let net = &self.inner.network;
         let fields = json!({
             "name": "Portunus",
             "version": crate_version_number(),
@@ -390,8 +391,8 @@ impl Core {
             "reclaim-session-timeout": g.reclaim_session_timeout,
             "candidates-timeout": g.candidates_timeout,
             "server-name": g.server_name,
-            "local-ip": "127.0.0.1",
-            "ipv6": false,
+            "local-ip": net.local_ip.map_or_else(|| "0.0.0.0".to_owned(), |ip| ip.to_string()),
+            "ipv6": net.ipv6,
             "ice-lite": self.inner.nat.ice_lite,
             "ice-tcp": false,
             "full-trickle": self.inner.nat.full_trickle,
@@ -412,6 +413,18 @@ impl Core {
         });
         if let Value::Object(f) = fields {
             r.extend(f);
+        }
+        // As Janus: the first public address, all of them when there are several, and whether
+        // link-local IPv6 is used when IPv6 is on (never, here).
+        let public = &self.inner.nat.nat_1_1_mapping;
+        if let Some(first) = public.first() {
+            r.insert("public-ip".into(), json!(first));
+        }
+        if public.len() > 1 {
+            r.insert("public-ips".into(), json!(public));
+        }
+        if net.ipv6 {
+            r.insert("ipv6-link-local".into(), json!(false));
         }
         Value::Object(r)
     }

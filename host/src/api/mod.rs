@@ -14,7 +14,7 @@ pub mod media;
 pub mod plugin;
 pub mod session;
 
-pub use self::core::{random_id, Core, CoreOptions, PollError, TransportInfo};
+pub use self::core::{random_id, Core, CoreOptions, Network, PollError, TransportInfo};
 pub use self::envelope::PathIds;
 pub use self::error::{ApiError, ErrorCode};
 pub use self::janus::{ApiReply, Deferred, RequestCtx};

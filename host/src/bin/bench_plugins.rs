@@ -56,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
     let core = Core::new(CoreOptions {
         general,
         nat: Nat::default(),
+        network: Default::default(),
         transports: Vec::new(),
         set_log_level: Box::new(|_| {}),
     });

@@ -121,6 +121,8 @@ pub struct Nat {
     pub full_trickle: bool,
     /// `nat_1_1_mapping`: public addresses advertised instead of the local ones.
     pub nat_1_1_mapping: Vec<String>,
+    /// `keep_private_host`: advertise the local address beside the `nat_1_1_mapping` ones.
+    pub keep_private_host: bool,
     /// `ice_enforce_list`: only these interfaces (names or address prefixes) give candidates.
     pub ice_enforce_list: Vec<String>,
     /// `ice_ignore_list`: interfaces (names or address prefixes) never used (default "vmnet").
@@ -402,6 +404,7 @@ fn read_core(
         ice_lite: n.bool("ice_lite", false)?,
         full_trickle: n.bool("full_trickle", false)?,
         nat_1_1_mapping: list(n.non_empty("nat_1_1_mapping")?),
+        keep_private_host: n.bool("keep_private_host", false)?,
         ice_enforce_list: list(n.non_empty("ice_enforce_list")?),
         ice_ignore_list: n
             .non_empty("ice_ignore_list")?

@@ -1,5 +1,5 @@
 //! Which local address the media sockets use and advertise, from Janus's `interface`,
-//! `ice_enforce_list`, `ice_ignore_list`, `ipv6` and `nat_1_1_mapping`.
+//! `ice_enforce_list`, `ice_ignore_list`, `ipv6`, `nat_1_1_mapping` and `keep_private_host`.
 
 use std::net::IpAddr;
 
@@ -50,14 +50,19 @@ pub fn candidate_addresses(media: &Media, nat: &Nat, interfaces: &[Interface]) -
         .collect()
 }
 
-/// The address to advertise for a local one: the `nat_1_1_mapping` entry of the same family,
-/// or the address itself.
-pub fn advertised(local: IpAddr, nat: &Nat) -> IpAddr {
-    nat.nat_1_1_mapping
+/// The addresses to advertise for a local one: the `nat_1_1_mapping` entries of the same
+/// family (and the local address too with `keep_private_host`), or the local address alone.
+pub fn advertised(local: IpAddr, nat: &Nat) -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = nat
+        .nat_1_1_mapping
         .iter()
         .filter_map(|m| m.parse::<IpAddr>().ok())
-        .find(|m| m.is_ipv4() == local.is_ipv4())
-        .unwrap_or(local)
+        .filter(|m| m.is_ipv4() == local.is_ipv4())
+        .collect();
+    if out.is_empty() || nat.keep_private_host {
+        out.push(local);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -111,7 +116,10 @@ mod tests {
     #[test]
     fn nat_mapping() {
         let n = Nat { nat_1_1_mapping: vec!["203.0.113.7".into()], ..Nat::default() };
-        assert_eq!(advertised("10.1.2.3".parse().unwrap(), &n), "203.0.113.7".parse::<IpAddr>().unwrap());
-        assert_eq!(advertised("2001:db8::1".parse().unwrap(), &n), "2001:db8::1".parse::<IpAddr>().unwrap());
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(advertised(ip("10.1.2.3"), &n), vec![ip("203.0.113.7")]);
+        assert_eq!(advertised(ip("2001:db8::1"), &n), vec![ip("2001:db8::1")]);
+        let both = Nat { keep_private_host: true, ..n };
+        assert_eq!(advertised(ip("10.1.2.3"), &both), vec![ip("203.0.113.7"), ip("10.1.2.3")]);
     }
 }

@@ -97,6 +97,9 @@ pub struct MediaCore<T: Transmitter> {
     /// Peer deadlines, earliest first; an entry is stale when the peer's deadline moved.
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     out: T,
+    /// Where str0m is told datagrams arrived: the socket's address when it is advertised,
+    /// else the first advertised one (a 1:1 NAT's public address). str0m drops STUN sent to
+    /// an address that is none of its host candidates.
     local: SocketAddr,
     now: Instant,
     advertised: Vec<SocketAddr>,
@@ -140,7 +143,11 @@ impl<T: Transmitter> MediaCore<T> {
             rule_ids: Vec::new(),
             timers: BinaryHeap::new(),
             out,
-            local,
+            local: if advertised.contains(&local) {
+                local
+            } else {
+                advertised.first().copied().unwrap_or(local)
+            },
             now,
             advertised,
             template,

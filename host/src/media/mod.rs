@@ -189,12 +189,16 @@ pub fn rtc_template(ice_lite: bool) -> anyhow::Result<str0m::RtcConfig> {
     Ok(peer::template(cert, ice_lite))
 }
 
+/// The local address the media sockets bind to (the first usable one; see
+/// `addresses::candidate_addresses`).
+pub fn local_ip(media: &Media, nat: &Nat) -> Option<std::net::IpAddr> {
+    addresses::candidate_addresses(media, nat, &addresses::system_interfaces()).first().copied()
+}
+
 impl MediaEngine {
     /// Starts the media thread; notices arrive on the returned channel.
     pub fn start(media: &Media, nat: &Nat) -> anyhow::Result<(Self, UnboundedReceiver<Notice>)> {
-        let interfaces = addresses::system_interfaces();
-        let ips = addresses::candidate_addresses(media, nat, &interfaces);
-        let ip = *ips.first().ok_or_else(|| {
+        let ip = local_ip(media, nat).ok_or_else(|| {
             anyhow::anyhow!("no usable address for ICE candidates (check interface and ice_enforce_list)")
         })?;
         let template = rtc_template(nat.ice_lite)?;
@@ -213,7 +217,10 @@ impl MediaEngine {
                 index,
                 siblings: senders.clone(),
                 local,
-                advertised: vec![SocketAddr::new(addresses::advertised(ip, nat), local.port())],
+                advertised: addresses::advertised(ip, nat)
+                    .into_iter()
+                    .map(|a| SocketAddr::new(a, local.port()))
+                    .collect(),
                 template: template.clone(),
                 notices: note_tx.clone(),
                 no_media_timer,

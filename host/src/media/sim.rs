@@ -81,10 +81,15 @@ pub struct SimOptions {
     pub source_bwe: bool,
     /// Client 0 sends a second video stream.
     pub second_video: bool,
+    /// The gateway is behind a 1:1 NAT: it advertises [`PUBLIC`] only (`nat_1_1_mapping`),
+    /// and the clients reach it there.
+    pub one_to_one_nat: bool,
 }
 
 /// The gateway's address on the wire.
 pub const GATEWAY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 40000);
+/// The gateway's public address with [`SimOptions::one_to_one_nat`].
+pub const PUBLIC: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)), 40000);
 /// The VP8 payload type the clients use.
 const VP8: Pt = Pt::new_with_value(96);
 /// Size of the payloads the source sends.
@@ -113,6 +118,8 @@ pub struct Sim {
     pub now: Instant,
     /// Loses the n-th next RTP datagram the core sends to this client: (client, n).
     pub lose_rtp_to: Option<(usize, usize)>,
+    /// The gateway's address as the clients see it.
+    seen_at: SocketAddr,
 }
 
 impl Sim {
@@ -123,7 +130,8 @@ impl Sim {
 
     /// As [`Sim::new`], with options.
     pub fn with(peers: usize, options: SimOptions) -> anyhow::Result<Self> {
-        let SimOptions { slowlink_threshold, simulcast, source_bwe, second_video } = options;
+        let SimOptions { slowlink_threshold, simulcast, source_bwe, second_video, one_to_one_nat } = options;
+        let seen_at = if one_to_one_nat { PUBLIC } else { GATEWAY };
         let now = Instant::now();
         let (tx, notices) = tokio::sync::mpsc::unbounded_channel();
         let template = rtc_template(false)?;
@@ -131,7 +139,7 @@ impl Sim {
             index: 0,
             siblings: Vec::new(),
             local: GATEWAY,
-            advertised: vec![GATEWAY],
+            advertised: vec![seen_at],
             template,
             notices: tx,
             no_media_timer: Duration::from_secs(1),
@@ -178,7 +186,7 @@ impl Sim {
             });
         }
         let by_addr = clients.iter().enumerate().map(|(i, c)| (c.addr, i)).collect();
-        Ok(Self { core, notices, clients, by_addr, now, lose_rtp_to: None })
+        Ok(Self { core, notices, clients, by_addr, now, lose_rtp_to: None, seen_at })
     }
 
     /// Moves datagrams both ways once and runs the timers that are due.
@@ -205,7 +213,7 @@ impl Sim {
                     }
                 }
             }
-            let recv = Receive::new(Protocol::Udp, GATEWAY, to, &data)?;
+            let recv = Receive::new(Protocol::Udp, self.seen_at, to, &data)?;
             self.clients[i].rtc.handle_input(Input::Receive(self.now, recv))?;
             // Drained after every input, as str0m requires.
             self.drain_client(i)?;
@@ -512,6 +520,23 @@ mod tests {
         assert_eq!(ask(&mut sim, Some(first)), vec![first]);
         let all = ask(&mut sim, None);
         assert!(all.len() == 2 && all.contains(&first) && all.contains(&second), "{all:?}");
+    }
+
+    #[test]
+    fn behind_a_one_to_one_nat_clients_connect_to_the_public_address() {
+        let mut sim =
+            Sim::with(2, SimOptions { one_to_one_nat: true, ..SimOptions::default() }).expect("sim");
+        sim.connect().expect("connected through the public address");
+        sim.forward_from_first();
+        let src = sim.clients[0].addr;
+        for p in sim.source_packets(5, 1).expect("packets") {
+            sim.core.datagram(sim.now, src, &p);
+        }
+        for _ in 0..5 {
+            sim.now += Duration::from_millis(1);
+            sim.pump().expect("pump");
+        }
+        assert_eq!(sim.clients[1].got, vec![1, 2, 3, 4, 5]);
     }
 
     #[test]
