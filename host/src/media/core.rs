@@ -167,6 +167,12 @@ impl<T: Transmitter> MediaCore<T> {
         }
     }
 
+    /// Test only: a handle's peer.
+    #[cfg(test)]
+    pub fn peer_mut(&mut self, handle_id: u64) -> Option<&mut Peer> {
+        self.peers.get_mut(&handle_id)
+    }
+
     /// The transmitter (for a batched send after a round of calls).
     pub fn transmitter(&mut self) -> &mut T {
         &mut self.out

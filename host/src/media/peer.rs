@@ -92,6 +92,9 @@ pub struct Peer {
     pending_offer: Option<(str0m::change::SdpPendingOffer, Vec<(Mid, bool)>)>,
     /// Our host candidates were added.
     candidates_added: bool,
+    /// Test only: the next datagram makes this peer panic (as a bug in the WebRTC stack would).
+    #[cfg(test)]
+    pub panic_on_input: bool,
 }
 
 /// What a payload type carries: codec and RTP clock rate.
@@ -195,6 +198,8 @@ impl Peer {
             data_mid: None,
             pending_offer: None,
             candidates_added: false,
+            #[cfg(test)]
+            panic_on_input: false,
         }
     }
 
@@ -435,6 +440,8 @@ impl Peer {
 
     /// Feeds a datagram; false if it is not WebRTC traffic.
     pub fn receive(&mut self, now: Instant, source: SocketAddr, local: SocketAddr, buf: &[u8]) -> bool {
+        #[cfg(test)]
+        assert!(!self.panic_on_input, "test: the peer's stack panics");
         let Ok(recv) = Receive::new(str0m::net::Protocol::Udp, source, local, buf) else {
             return false;
         };

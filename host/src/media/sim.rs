@@ -540,6 +540,35 @@ mod tests {
     }
 
     #[test]
+    fn a_panicking_peer_is_hung_up_and_the_others_go_on() {
+        let mut sim = Sim::new(3).expect("sim");
+        sim.connect().expect("connected");
+        sim.forward_from_first();
+        notices(&mut sim);
+        sim.core.peer_mut(handle(2).handle_id).expect("peer").panic_on_input = true;
+        let packets = sim.source_packets(5, 1).expect("packets");
+        sim.core.datagram(sim.now, sim.clients[2].addr, &packets[0]);
+        let hangups: Vec<String> = notices(&mut sim)
+            .into_iter()
+            .filter_map(|n| match n {
+                Notice::Hangup(h, reason, _) if h == handle(2) => Some(reason),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(hangups, vec!["DTLS-SRTP stack error".to_owned()]);
+        assert!(sim.core.peer_mut(handle(2).handle_id).is_none(), "the peer is gone");
+        let src = sim.clients[0].addr;
+        for p in &packets {
+            sim.core.datagram(sim.now, src, p);
+        }
+        for _ in 0..5 {
+            sim.now += Duration::from_millis(1);
+            sim.pump().expect("pump");
+        }
+        assert_eq!(sim.clients[1].got, vec![1, 2, 3, 4, 5], "the other peers are served");
+    }
+
+    #[test]
     fn silent_clients_are_ice_failed_and_hung_up() {
         let mut sim = Sim::new(2).expect("sim");
         sim.connect().expect("connected");
