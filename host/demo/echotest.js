@@ -16,6 +16,8 @@ const state = (window.demo = {
   simulcast: false,
   substream: null,
   temporal: null,
+  // The video layers the browser is sending: [{ rid, width }] (simulcast: one per active rid).
+  sentLayers: [],
   error: null,
 });
 const params = new URLSearchParams(location.search);
@@ -46,7 +48,11 @@ async function poll(handle) {
   const pc = handle.webrtcStuff && handle.webrtcStuff.pc;
   if (pc) {
     const stats = await pc.getStats();
+    const sent = [];
     stats.forEach((s) => {
+      if (s.type === "outbound-rtp" && s.kind === "video" && s.frameWidth > 0) {
+        sent.push({ rid: s.rid || null, width: s.frameWidth });
+      }
       if (s.type !== "inbound-rtp") return;
       if (s.kind === "video") state.framesDecoded = s.framesDecoded || 0;
       if (s.kind === "audio") {
@@ -54,6 +60,7 @@ async function poll(handle) {
         state.audioEnergy = s.totalAudioEnergy || 0;
       }
     });
+    state.sentLayers = sent;
   }
   state.videoWidth = $("remote").videoWidth;
   show();

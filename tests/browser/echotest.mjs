@@ -56,29 +56,41 @@ try {
   const seen = await page.evaluate(() => window.demo || null);
   if (mode === "simulcast" && seen && !seen.error) {
     seen.layers = {};
-    // The full-size width, then the lowest substream (smaller) and the highest (full size).
-    const full = seen.videoWidth;
-    for (const [name, substream, smaller] of [
-      ["low", 0, true],
-      ["high", 2, false],
+    // First the browser must send two layers of different sizes: it adds the upper ones as its
+    // bandwidth estimate grows (and pauses them when short of CPU).
+    try {
+      await page.waitForFunction(() => new Set(window.demo.sentLayers.map((l) => l.width)).size >= 2, null, {
+        timeout,
+        polling: 200,
+      });
+    } catch (e) {
+      console.error(`two layers sent: ${e.message}`);
+    }
+    seen.sentLayers = await page.evaluate(() => window.demo.sentLayers);
+    const top = Math.max(0, ...seen.sentLayers.map((l) => l.width));
+    // The lowest substream (smaller than the top layer sent), then the highest (larger than the
+    // lowest; a browser that pauses its top layer gets the next one).
+    let low = 0;
+    for (const [name, substream] of [
+      ["low", 0],
+      ["high", 2],
     ]) {
       await page.evaluate((n) => window.demoSend({ substream: n }), substream);
       try {
         await page.waitForFunction(
-          ([n, full, smaller]) => {
+          ([n, top, low]) => {
             const d = window.demo;
             const w = d.videoWidth;
-            // Asked for the highest, a browser that pauses its top layer gets the next one.
-            const layer = smaller ? d.substream === n : d.substream > 0;
-            return layer && w > 0 && (smaller ? w < full : w >= full);
+            return n === 0 ? d.substream === 0 && w > 0 && w < top : d.substream > 0 && w > low;
           },
-          [substream, full, smaller],
+          [substream, top, low],
           { timeout, polling: 200 },
         );
       } catch (e) {
         console.error(`${name}: ${e.message}`);
       }
       seen.layers[name] = await page.evaluate(() => ({ substream: window.demo.substream, width: window.demo.videoWidth }));
+      low = seen.layers.low.width;
     }
   }
   console.log(JSON.stringify(seen));
