@@ -96,6 +96,7 @@ async fn echotest_returns_our_audio_and_video() {
     println!("offer -> 60 echoed video packets: {:?}", started.elapsed());
     assert!(stats.video.valid_markers >= 60);
     peer.wait_packets(Kind::Audio, 50, WAIT).await.expect("echoed audio");
+    check_handle_info(&gw, sid, hid, &offer, answer, &peer).await;
 
     // Data channel echo (the EchoTest prefixes text like Janus's).
     peer.wait_data_open(WAIT).await.expect("data channel open");
@@ -204,6 +205,54 @@ async fn audiocodec_and_videocodec_choose_the_answered_codec() {
 /// The `m=` line of the first section of a kind.
 fn media_line<'a>(sdp: &'a str, kind: &str) -> &'a str {
     sdp.lines().find(|l| l.starts_with(&format!("m={kind} "))).unwrap_or_default()
+}
+
+/// Admin `handle_info` shows the PeerConnection as Janus does: flags, SDPs, ICE and DTLS state,
+/// and per stream its codec, the client's SSRC and packet counters (once str0m's first stats
+/// report is in).
+async fn check_handle_info(gw: &Gateway, sid: u64, hid: u64, offer: &str, answer: &str, peer: &Peer) {
+    let admin = gw.admin_http();
+    let ask = json!({"janus": "handle_info", "transaction": "i", "admin_secret": "janusoverlord"});
+    let deadline = std::time::Instant::now() + WAIT;
+    let info = loop {
+        let r = admin.post(&format!("/{sid}/{hid}"), &ask).await;
+        let info = r["info"].clone();
+        let counted = info["webrtc"]["media"].as_object().is_some_and(|m| {
+            m.values().filter(|s| s["type"] != "data").all(|s| s["stats"]["in"]["packets"].as_u64() > Some(0))
+        });
+        if counted {
+            break info;
+        }
+        assert!(std::time::Instant::now() < deadline, "no packet counters in handle_info: {r}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let flags = &info["flags"];
+    for flag in ["got-offer", "negotiated", "ready", "has-audio", "has-video", "data-channels"] {
+        assert_eq!(flags[flag], true, "{flag}: {info}");
+    }
+    assert_eq!(flags["got-answer"], false, "{info}");
+    assert_eq!((info["ice-mode"].as_str(), info["ice-role"].as_str()), (Some("full"), Some("controlled")));
+    assert_eq!(info["sdps"]["remote"], offer);
+    assert_eq!(info["sdps"]["local"], answer);
+    let ice = &info["webrtc"]["ice"];
+    assert!(ice["state"] == "connected" || ice["state"] == "ready", "{ice}");
+    let remote = ice["remote-candidates"].as_array().expect("remote candidates");
+    assert!(remote.iter().any(|c| c.as_str().is_some_and(|c| c.contains("127.0.0.1"))), "{ice}");
+    let dtls = &info["webrtc"]["dtls"];
+    assert_eq!(dtls["ready"], true, "{dtls}");
+    let theirs =
+        offer.lines().find_map(|l| l.trim_end().strip_prefix("a=fingerprint:")).expect("fingerprint");
+    let theirs = theirs.split(' ').nth(1).expect("fingerprint hex").to_uppercase();
+    let reported = dtls["remote-fingerprint"].as_str().unwrap_or_default().to_uppercase();
+    assert!(reported.contains(&theirs), "{reported} vs {theirs}");
+    let media = info["webrtc"]["media"].as_object().expect("media");
+    let audio = media.values().find(|m| m["type"] == "audio").expect("an audio stream");
+    assert_eq!(audio["codecs"]["codec"], "opus", "{audio}");
+    assert_eq!(audio["ssrc"]["ssrc-peer"], peer.stats().sent_audio.ssrc, "{audio}");
+    assert_eq!(audio["direction"], json!({"send": true, "recv": true}), "{audio}");
+    let video = media.values().find(|m| m["type"] == "video").expect("a video stream");
+    assert_eq!(video["ssrc"]["ssrc-peer"], peer.stats().sent_video.ssrc, "{video}");
+    assert!(video["stats"]["out"]["packets"].as_u64() > Some(0), "the echo is counted: {video}");
 }
 
 /// Garbage, truncated STUN, fake RTP and RTCP with bad lengths, oversized datagrams.

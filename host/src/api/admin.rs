@@ -305,22 +305,30 @@ impl Core {
         info.insert("current_time".into(), json!(self.now_us()));
         info.insert("plugin".into(), json!(h.package));
         info.insert("plugin_specific".into(), plugin_specific);
-        info.insert(
-            "flags".into(),
+        // The PeerConnection's side (flags, ICE and DTLS state, SDPs, streams) comes from the
+        // media thread that owns it; without one, Janus's flags all say no.
+        let pc = self.media().describe(h.handle_ref()).unwrap_or_else(|| {
             json!({
-                "got-offer": false, "got-answer": false, "negotiated": false,
-                "processing-offer": false, "starting": false, "ice-restart": false,
-                "ready": false, "stopped": false, "alert": false, "trickle": true,
-                "all-trickles": h.trickle_completed.load(Ordering::Relaxed),
-                "resend-trickles": false, "trickle-synced": false, "data-channels": false,
-                "has-audio": false, "has-video": false, "new-datachan-sdp": false,
-                "rfc4588-rtx": false, "cleaning": false, "e2ee": false,
-            }),
-        );
-        info.insert("sdps".into(), json!({}));
+                "flags": {
+                    "got-offer": false, "got-answer": false, "negotiated": false,
+                    "processing-offer": false, "starting": false, "ice-restart": false,
+                    "ready": false, "stopped": false, "alert": false, "trickle": true,
+                    "data-channels": false, "has-audio": false, "has-video": false,
+                    "new-datachan-sdp": false, "rfc4588-rtx": false, "cleaning": false, "e2ee": false,
+                },
+                "sdps": {},
+            })
+        });
+        if let Value::Object(pc) = pc {
+            info.extend(pc);
+        }
+        if let Some(Value::Object(flags)) = info.get_mut("flags") {
+            flags.insert("all-trickles".into(), json!(h.trickle_completed.load(Ordering::Relaxed)));
+            flags.insert("resend-trickles".into(), json!(false));
+            flags.insert("trickle-synced".into(), json!(false));
+        }
         info.insert("queued-packets".into(), json!(0));
         info.insert("pending-trickles".into(), json!(lock(&h.pending_candidates).len()));
-        info.insert("streams".into(), json!([]));
         Value::Object(info)
     }
 }

@@ -157,6 +157,9 @@ pub trait MediaControl: Send + Sync {
     fn request_keyframe(&self, handle: HandleRef, mid: Option<String>);
     /// Turns relaying of one kind of the handle's media on or off.
     fn set_media_enabled(&self, handle: HandleRef, kind: Kind, enabled: bool);
+    /// What admin `handle_info` shows of the handle's PeerConnection (Janus's `flags`, `sdps`,
+    /// `ice-mode`, `ice-role` and `webrtc` members), or none when it has none.
+    fn describe(&self, handle: HandleRef) -> Option<Value>;
     /// Sends a data-channel message to the handle's client.
     fn send_data(
         &self,
@@ -192,6 +195,9 @@ impl MediaControl for NoMedia {
     fn set_layers(&self, _: u64, _: Option<u8>, _: Option<u8>) {}
     fn set_bitrate_cap(&self, _: HandleRef, _: u32) {}
     fn request_keyframe(&self, _: HandleRef, _: Option<String>) {}
+    fn describe(&self, _: HandleRef) -> Option<Value> {
+        None
+    }
     fn set_media_enabled(&self, _: HandleRef, _: Kind, _: bool) {}
     fn send_data(&self, _: HandleRef, _: Option<String>, _: Vec<u8>, _: bool) -> Result<(), String> {
         Err(NO_MEDIA.into())

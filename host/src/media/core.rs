@@ -17,7 +17,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::demux::stun_local_ufrag;
 use super::layers::{frame_info, FrameInfo, LayerChange};
-use super::peer::{Peer, Receiving, RxCodec};
+use super::peer::{Counters, Peer, Receiving, RxCodec};
 use super::router::{Rewrite, Router};
 use super::{Command, Notice, Streams};
 use crate::api::media::DescriptionError;
@@ -361,18 +361,25 @@ impl<T: Transmitter> MediaCore<T> {
                 // A receiver that just came up wants a keyframe from whoever feeds it.
                 self.keyframe_for_sources_of(id);
             }
-            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                if p.negotiated {
-                    let _ = self.notices.send(Notice::IceFailed(handle));
+            Event::IceConnectionStateChange(state) => {
+                p.ice_state = Some(state);
+                if state == IceConnectionState::Disconnected {
+                    if p.negotiated {
+                        let _ = self.notices.send(Notice::IceFailed(handle));
+                    }
+                    self.hangup(id, "ICE failed", true);
                 }
-                self.hangup(id, "ICE failed", true);
             }
             Event::MediaEgressStats(s) => {
                 let lost = p.losses.egress(&s);
+                let counters = Counters { packets: s.packets, bytes: s.bytes, nacks: s.nacks };
+                p.counters_out.insert((s.mid, s.rid), counters);
                 self.slow_link(id, s.mid, true, lost);
             }
             Event::MediaIngressStats(s) => {
                 let lost = p.losses.ingress(&s);
+                let counters = Counters { packets: s.packets, bytes: s.bytes, nacks: s.nacks };
+                p.counters_in.insert((s.mid, s.rid), counters);
                 self.slow_link(id, s.mid, false, lost);
             }
             Event::RtpPacket(pkt) => self.rtp(id, pkt),
@@ -687,6 +694,11 @@ impl<T: Transmitter> MediaCore<T> {
                     p.send_remb();
                     self.dirty.push(h.handle_id);
                 }
+            }
+            Command::Describe(h, reply) => {
+                let ice_lite = self.template.ice_lite();
+                let summary = self.peers.get_mut(&h.handle_id).map(|p| super::summary::describe(p, ice_lite));
+                let _ = reply.send(summary);
             }
             Command::Keyframe(h, mid) => {
                 if let Some(p) = self.peers.get_mut(&h.handle_id) {

@@ -12,6 +12,7 @@ mod peer;
 mod policy;
 mod router;
 pub mod sim;
+mod summary;
 mod udp;
 mod worker;
 
@@ -126,6 +127,8 @@ pub enum Command {
     Bitrate(HandleRef, u32),
     /// Ask for a keyframe (on one stream, or all).
     Keyframe(HandleRef, Option<String>),
+    /// What admin `handle_info` shows of the handle's PeerConnection (none without one).
+    Describe(HandleRef, Reply<Option<Value>>),
     /// Relay a kind or not.
     Relay(HandleRef, Kind, bool),
     /// Send data-channel bytes.
@@ -354,6 +357,17 @@ impl MediaControl for MediaEngine {
 
     fn request_keyframe(&self, handle: HandleRef, mid: Option<String>) {
         self.send(handle, Command::Keyframe(handle, mid));
+    }
+
+    fn describe(&self, handle: HandleRef) -> Option<Value> {
+        // A handle no thread has seen has no PeerConnection (and is not given a thread here).
+        let known = self
+            .homes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .by_handle
+            .contains_key(&handle.handle_id);
+        known.then(|| self.ask(handle, |tx| Command::Describe(handle, tx)).ok().flatten()).flatten()
     }
 
     fn set_media_enabled(&self, handle: HandleRef, kind: Kind, enabled: bool) {

@@ -92,9 +92,47 @@ pub struct Peer {
     pending_offer: Option<(str0m::change::SdpPendingOffer, Vec<(Mid, bool)>)>,
     /// Our host candidates were added.
     candidates_added: bool,
+    /// A client offer was applied (Janus's `got-offer`).
+    pub remote_offered: bool,
+    /// A client answer was applied (`got-answer`).
+    pub remote_answered: bool,
+    /// The last SDP we gave the client, and the last it gave us (admin `handle_info`).
+    pub local_sdp: Option<String>,
+    /// See `local_sdp`.
+    pub remote_sdp: Option<String>,
+    /// The client's candidates (`candidate:…`), from its SDP and its trickles.
+    pub remote_candidates: Vec<String>,
+    /// The last ICE state str0m reported.
+    pub ice_state: Option<str0m::IceConnectionState>,
+    /// Whether we are the controlling ICE agent (we made the first offer).
+    pub controlling: Option<bool>,
+    /// Counters of the last stats report, per stream and rid, received and sent.
+    pub counters_in: HashMap<(Mid, Option<str0m::media::Rid>), Counters>,
+    /// See `counters_in`.
+    pub counters_out: HashMap<(Mid, Option<str0m::media::Rid>), Counters>,
     /// Test only: the next datagram makes this peer panic (as a bug in the WebRTC stack would).
     #[cfg(test)]
     pub panic_on_input: bool,
+}
+
+/// Packet counters of one stream (str0m's stats).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// RTP packets.
+    pub packets: u64,
+    /// Payload bytes.
+    pub bytes: u64,
+    /// NACKs (sent for received streams, received for sent ones).
+    pub nacks: u64,
+}
+
+impl Counters {
+    /// Adds another stream's counters.
+    pub fn add(&mut self, other: &Counters) {
+        self.packets += other.packets;
+        self.bytes += other.bytes;
+        self.nacks += other.nacks;
+    }
 }
 
 /// What a payload type carries: codec and RTP clock rate.
@@ -198,6 +236,15 @@ impl Peer {
             data_mid: None,
             pending_offer: None,
             candidates_added: false,
+            remote_offered: false,
+            remote_answered: false,
+            local_sdp: None,
+            remote_sdp: None,
+            remote_candidates: Vec::new(),
+            ice_state: None,
+            controlling: None,
+            counters_in: HashMap::new(),
+            counters_out: HashMap::new(),
             #[cfg(test)]
             panic_on_input: false,
         }
@@ -211,14 +258,18 @@ impl Peer {
         policy: &AnswerPolicy,
         candidates: &[SocketAddr],
     ) -> Result<(String, Vec<SocketAddr>), String> {
-        let offer = self.remote_offer.take().ok_or("no pending offer from the client")?;
+        let received = self.remote_offer.take().ok_or("no pending offer from the client")?;
+        self.remote_offered = true;
+        self.controlling.get_or_insert(false);
         let mut remote = Vec::new();
-        let offer: String = offer
+        let offer: String = received
             .lines()
             .filter(|l| match l.trim_end().strip_prefix("a=candidate:") {
                 Some(c) => {
-                    if let Ok(c) = Candidate::from_sdp_string(&format!("candidate:{c}")) {
+                    let text = format!("candidate:{c}");
+                    if let Ok(c) = Candidate::from_sdp_string(&text) {
                         remote.push(c.addr());
+                        self.note_remote_candidate(text);
                         self.hold(c);
                     }
                     false
@@ -255,6 +306,8 @@ impl Peer {
             remote.extend(self.add_remote_candidate(&c));
         }
         let answer = self.add_missing_send_streams(answer.to_sdp_string());
+        self.local_sdp = Some(answer.clone());
+        self.remote_sdp = Some(received);
         Ok((answer, remote))
     }
 
@@ -327,6 +380,8 @@ impl Peer {
             .and_then(|s| s.media.into_iter().find(|m| m.kind == crate::sdp::MediaKind::Data))
             .and_then(|m| m.mid);
         self.pending_offer = Some((pending, added));
+        self.local_sdp = Some(offer.clone());
+        self.controlling.get_or_insert(true);
         let mids = mids
             .into_iter()
             .map(|m| m.map(|m| m.to_string()).or_else(|| data_mid.clone()).unwrap_or_default())
@@ -353,13 +408,18 @@ impl Peer {
         if let Some(m) = summary.media.iter().find(|m| m.kind == crate::sdp::MediaKind::Data && m.port != 0) {
             self.data_mid = m.mid.as_deref().map(Mid::from);
         }
-        Ok(sdp
-            .lines()
-            .filter_map(|l| l.trim_end().strip_prefix("a="))
-            .filter(|l| l.starts_with("candidate:"))
-            .filter_map(|l| Candidate::from_sdp_string(l).ok())
-            .map(|c| c.addr())
-            .collect())
+        self.remote_answered = true;
+        self.remote_sdp = Some(sdp.to_owned());
+        let mut addrs = Vec::new();
+        for line in sdp.lines().filter_map(|l| l.trim_end().strip_prefix("a=")) {
+            if let Some(c) =
+                line.starts_with("candidate:").then(|| Candidate::from_sdp_string(line).ok()).flatten()
+            {
+                addrs.push(c.addr());
+                self.note_remote_candidate(line.to_owned());
+            }
+        }
+        Ok(addrs)
     }
 
     /// The negotiated streams, as plugins see them.
@@ -410,6 +470,7 @@ impl Peer {
         match Candidate::from_sdp_string(text) {
             Ok(c) => {
                 let addr = c.addr();
+                self.note_remote_candidate(text.to_owned());
                 if self.held_until.is_some() {
                     self.hold(c);
                 } else {
@@ -421,6 +482,13 @@ impl Peer {
                 tracing::debug!(handle = self.handle.handle_id, "ignored remote candidate {text:?}: {e}");
                 None
             }
+        }
+    }
+
+    /// Keeps a client candidate's text for admin `handle_info` (at most [`MAX_HELD`]).
+    fn note_remote_candidate(&mut self, text: String) {
+        if self.remote_candidates.len() < MAX_HELD {
+            self.remote_candidates.push(text);
         }
     }
 
