@@ -385,10 +385,13 @@ impl<T: Transmitter> MediaCore<T> {
             Event::RtpPacket(pkt) => self.rtp(id, pkt),
             Event::KeyframeRequest(_) => self.keyframe_for_sources_of(id),
             Event::ChannelOpen(cid, label) => {
-                p.channels.insert(label, cid);
+                p.channels.opened(label, cid);
+            }
+            Event::ChannelClose(cid) => {
+                p.channels.closed(cid);
             }
             Event::ChannelData(d) => {
-                let label = p.channels.iter().find(|(_, c)| **c == d.id).map(|(l, _)| l.clone());
+                let label = p.channels.label_of(d.id).map(str::to_owned);
                 let _ = self.notices.send(Notice::Data { handle, label, data: d.data, text: !d.binary });
             }
             _ => {}
@@ -724,11 +727,7 @@ impl<T: Transmitter> MediaCore<T> {
 
     fn send_data(&mut self, id: u64, label: Option<&str>, data: &[u8], text: bool) -> Result<(), String> {
         let p = self.peers.get_mut(&id).ok_or("no PeerConnection")?;
-        let cid = match label {
-            Some(l) => p.channels.get(l).copied(),
-            None => p.channels.values().next().copied(),
-        }
-        .ok_or("no such data channel")?;
+        let cid = p.channels.pick(label).ok_or("no such data channel")?;
         let mut ch = p.rtc.channel(cid).ok_or("data channel not open")?;
         ch.write(!text, data).map_err(|e| e.to_string())?;
         self.dirty.push(id);

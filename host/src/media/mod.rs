@@ -5,6 +5,7 @@
 //! happens (`webrtcup`, `media`, `hangup`, data) as [`Notice`]s on a channel the gateway wires.
 
 mod addresses;
+mod channels;
 pub mod core;
 mod demux;
 pub mod layers;

@@ -62,8 +62,9 @@ pub struct Peer {
     pub bitrate_cap: u32,
     /// When the last PLI was asked of this peer (rate limit).
     pub last_pli: Option<Instant>,
-    /// Data channels by label.
-    pub channels: HashMap<String, str0m::channel::ChannelId>,
+    /// Open data channels (label, id), in the order they opened: `send-data` without a label
+    /// uses the first.
+    pub channels: super::channels::Channels<str0m::channel::ChannelId>,
     /// The client's pending offer (full SDP), for the plugin's `answer`.
     pub remote_offer: Option<String>,
     /// Candidates that arrived before the remote description.
@@ -223,7 +224,7 @@ impl Peer {
             relay_video: true,
             bitrate_cap: 0,
             last_pli: None,
-            channels: HashMap::new(),
+            channels: Default::default(),
             remote_offer: None,
             early_candidates: Vec::new(),
             negotiated: false,
