@@ -307,6 +307,35 @@ async fn answered_by_testfault(ws: &mut WsClient, sid: u64, name: &str, body: Va
     (hid, peer, answer)
 }
 
+/// A plugin's `close-pc` hangs the PeerConnection up: the client gets `hangup` "Close PC" and
+/// the gateway stops sending to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_pc_hangs_up_the_peerconnection() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let (ha, a) = connect_through_testfault(&mut ws, sid, "a").await;
+    let r = ws
+        .call(json!({"janus": "message", "session_id": sid, "handle_id": ha,
+                     "body": {"request": "forward", "to_session": sid, "to_handle": ha}}))
+        .await;
+    assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
+    a.wait_packets(Kind::Video, 30, WAIT).await.expect("echo through the rule");
+    let r = ws
+        .call(
+            json!({"janus": "message", "session_id": sid, "handle_id": ha, "body": {"request": "close_pc"}}),
+        )
+        .await;
+    assert_eq!(r["plugindata"]["data"]["testfault"], "closed", "{r}");
+    let hangup = wait_for(&mut ws, "hangup", |v| v["janus"] == "hangup" && v["sender"] == ha).await;
+    assert_eq!(hangup["reason"], "Close PC", "{hangup}");
+    let admin = gw.admin_http();
+    let ask = json!({"janus": "handle_info", "transaction": "i", "admin_secret": "janusoverlord"});
+    let info = admin.post(&format!("/{sid}/{ha}"), &ask).await;
+    assert_eq!(info["info"]["flags"]["ready"], false, "no PeerConnection any more: {info}");
+    a.close().await.ok();
+}
+
 /// A plugin that answers receive-only (a publisher, say) gets the client's media and sends it
 /// nothing, even when a rule points at it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -448,7 +448,8 @@ impl Actor {
                     self.rt.spawn(async move { core.end_handle(h).await });
                 }
                 AfterCall::ClosePc(h) => {
-                    tracing::debug!(handle = h.handle_id, "close-pc: the handle has no PeerConnection");
+                    // The client and the plugin then get `hangup` with Janus's reason.
+                    self.shared.core.media().hangup(h, "Close PC");
                 }
             }
         }

@@ -263,6 +263,10 @@ impl TestFault {
                 host::end_handle(handle);
                 Ok(portunus_sdk::ok(&json!({"testfault": "end"})))
             }
+            "close_pc" => {
+                host::close_pc(handle);
+                Ok(portunus_sdk::ok(&json!({"testfault": "closed"})))
+            }
             other => Err(PluginError::new(ERROR_UNKNOWN_REQUEST, format!("Unknown request '{other}'"))),
         }
     }
