@@ -307,6 +307,28 @@ async fn answered_by_testfault(ws: &mut WsClient, sid: u64, name: &str, body: Va
     (hid, peer, answer)
 }
 
+/// A client that closes its PeerConnection is hung up at once ("DTLS alert", as Janus says) and
+/// the EchoTest tells it it is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_closing_its_peerconnection_is_hung_up() {
+    let gw = Gateway::start();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.echotest"})).await;
+    let hid = r["data"]["id"].as_u64().expect("attach");
+    let peer = Peer::new(true, true, true).await.expect("peer");
+    let jsep = json!({"type": "offer", "sdp": peer.create_offer(WAIT).await.expect("offer")});
+    let ev = echotest(&mut ws, sid, hid, "offer", json!({"audio": true, "video": true}), Some(jsep)).await;
+    peer.set_answer(ev["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_packets(Kind::Video, 30, WAIT).await.expect("echo");
+    peer.close().await.expect("close");
+    let hangup = wait_for(&mut ws, "hangup", |v| v["janus"] == "hangup" && v["sender"] == hid).await;
+    assert_eq!(hangup["reason"], "DTLS alert", "{hangup}");
+    let done = wait_for(&mut ws, "done", |v| v["plugindata"]["data"]["result"] == "done").await;
+    assert_eq!(done["sender"], hid, "{done}");
+}
+
 /// A plugin's `close-pc` hangs the PeerConnection up: the client gets `hangup` "Close PC" and
 /// the gateway stops sending to it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -382,6 +382,9 @@ impl<T: Transmitter> MediaCore<T> {
                 p.counters_in.insert((s.mid, s.rid), counters);
                 self.slow_link(id, s.mid, false, lost);
             }
+            // The client closed its PeerConnection (DTLS close_notify, or its SCTP association
+            // went): str0m takes no more input for it. Janus's reason for this is "DTLS alert".
+            Event::Closed => self.hangup(id, "DTLS alert", true),
             Event::RtpPacket(pkt) => self.rtp(id, pkt),
             Event::KeyframeRequest(_) => self.keyframe_for_sources_of(id),
             Event::ChannelOpen(cid, label) => {
