@@ -26,6 +26,11 @@ use crate::api::plugin::HandleRef;
 
 /// Housekeeping period: media timers, REMB refresh.
 pub const TICK: Duration = Duration::from_millis(250);
+/// How long ICE may stay disconnected before the PeerConnection is given up (`ice-failed`, then
+/// hangup "ICE failed"): a network blip, or a candidate trickled late, can still save it. Janus
+/// waits 5 s as well.
+pub const ICE_FAILED_GRACE: Duration = Duration::from_secs(5);
+
 /// How often a bitrate cap is repeated.
 const REMB_PERIOD: Duration = Duration::from_secs(1);
 
@@ -297,6 +302,20 @@ impl<T: Transmitter> MediaCore<T> {
                 }
             }
         }
+        let failed: Vec<u64> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.disconnected_at.is_some_and(|t| now.duration_since(t) >= ICE_FAILED_GRACE))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in failed {
+            if let Some(p) = self.peers.get(&id) {
+                if p.negotiated {
+                    let _ = self.notices.send(Notice::IceFailed(p.handle));
+                }
+                self.hangup(id, "ICE failed", true);
+            }
+        }
         if now.duration_since(self.last_remb) >= REMB_PERIOD {
             self.last_remb = now;
             let capped: Vec<u64> =
@@ -363,12 +382,11 @@ impl<T: Transmitter> MediaCore<T> {
             }
             Event::IceConnectionStateChange(state) => {
                 p.ice_state = Some(state);
-                if state == IceConnectionState::Disconnected {
-                    if p.negotiated {
-                        let _ = self.notices.send(Notice::IceFailed(handle));
-                    }
-                    self.hangup(id, "ICE failed", true);
-                }
+                // Given up only if it stays so (see `housekeeping`).
+                p.disconnected_at = match state {
+                    IceConnectionState::Disconnected => p.disconnected_at.or(Some(self.now)),
+                    _ => None,
+                };
             }
             Event::MediaEgressStats(s) => {
                 let lost = p.losses.egress(&s);

@@ -105,6 +105,8 @@ pub struct Peer {
     pub remote_candidates: Vec<String>,
     /// The last ICE state str0m reported.
     pub ice_state: Option<str0m::IceConnectionState>,
+    /// Since when ICE has been disconnected (none while it is not).
+    pub disconnected_at: Option<Instant>,
     /// Whether we are the controlling ICE agent (we made the first offer).
     pub controlling: Option<bool>,
     /// Counters of the last stats report, per stream and rid, received and sent.
@@ -243,6 +245,7 @@ impl Peer {
             remote_sdp: None,
             remote_candidates: Vec::new(),
             ice_state: None,
+            disconnected_at: None,
             controlling: None,
             counters_in: HashMap::new(),
             counters_out: HashMap::new(),

@@ -569,6 +569,35 @@ mod tests {
     }
 
     #[test]
+    fn a_client_back_within_the_grace_period_keeps_its_peerconnection() {
+        let mut sim = Sim::new(2).expect("sim");
+        sim.connect().expect("connected");
+        let _ = notices(&mut sim);
+        let disconnected = |sim: &mut Sim| {
+            sim.core.peer_mut(handle(0).handle_id).is_some_and(|p| p.disconnected_at.is_some())
+        };
+        // Client 0 goes silent until the gateway sees ICE disconnected.
+        let mut silent = Duration::ZERO;
+        while !disconnected(&mut sim) {
+            assert!(silent < Duration::from_secs(30), "never disconnected");
+            sim.now += Duration::from_millis(100);
+            silent += Duration::from_millis(100);
+            sim.core.timeouts(sim.now);
+            sim.core.housekeeping(sim.now);
+            sim.core.flush();
+        }
+        // It is back before the grace period ends: ICE recovers, nothing is hung up.
+        for _ in 0..100 {
+            sim.now += Duration::from_millis(100);
+            sim.pump().expect("pump");
+            sim.core.housekeeping(sim.now);
+        }
+        let seen = notices(&mut sim);
+        assert!(!seen.iter().any(|n| matches!(n, Notice::Hangup(..) | Notice::IceFailed(_))), "{seen:?}");
+        assert!(!disconnected(&mut sim), "ICE recovered after {silent:?} of silence");
+    }
+
+    #[test]
     fn silent_clients_are_ice_failed_and_hung_up() {
         let mut sim = Sim::new(2).expect("sim");
         sim.connect().expect("connected");
@@ -577,6 +606,7 @@ mod tests {
         for _ in 0..120 {
             sim.now += Duration::from_millis(500);
             sim.core.timeouts(sim.now);
+            sim.core.housekeeping(sim.now);
             sim.core.flush();
         }
         let seen = notices(&mut sim);
