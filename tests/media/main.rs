@@ -136,6 +136,14 @@ async fn echotest_returns_our_audio_and_video() {
         .await
         .expect("REMB");
     assert!(s.rtcp.remb.len() > seen);
+    // {"bitrate": 0}: the cap is lifted with a 10 Mbps REMB, as Janus does.
+    let seen = s.rtcp.remb.len();
+    echotest(&mut ws, sid, hid, "br0", json!({"bitrate": 0}), None).await;
+    peer.wait_until("the cap lifted", WAIT, |s| {
+        s.rtcp.remb.iter().skip(seen).any(|r| r.bitrate >= 10_000_000)
+    })
+    .await
+    .expect("a 10 Mbps REMB");
     // The gateway's RTCP toward this peer: sender reports (with report blocks for what it
     // receives) and source descriptions. (This peer sends no transport-wide sequence numbers,
     // so no TWCC feedback comes back; the sim tests cover TWCC with str0m clients.)

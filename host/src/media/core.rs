@@ -714,8 +714,7 @@ impl<T: Transmitter> MediaCore<T> {
             }
             Command::Bitrate(h, bps) => {
                 if let Some(p) = self.peers.get_mut(&h.handle_id) {
-                    p.bitrate_cap = bps;
-                    p.send_remb();
+                    p.set_bitrate_cap(bps);
                     self.dirty.push(h.handle_id);
                 }
             }

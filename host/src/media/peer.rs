@@ -185,6 +185,9 @@ fn is_binding_request(buf: &[u8]) -> bool {
     buf.len() >= 20 && buf[0..2] == [0, 1] && buf[4..8] == [0x21, 0x12, 0xa4, 0x42]
 }
 
+/// The REMB that lifts a bitrate cap (Janus's "no limit": 10 Mbps).
+pub const NO_CAP_BPS: u64 = 10_000_000;
+
 /// How long the client's candidates wait for its first connectivity check.
 const HOLD_CANDIDATES: Duration = Duration::from_millis(100);
 
@@ -613,6 +616,18 @@ impl Peer {
         }
         let cap = str0m::bwe::Bitrate::bps(u64::from(self.bitrate_cap));
         self.each_video_rx(None, |rx| rx.request_remb(cap));
+    }
+
+    /// Sets the REMB cap (0: none). Removing a cap sends one REMB of [`NO_CAP_BPS`], as Janus
+    /// does, since the client keeps obeying the last REMB it got.
+    pub fn set_bitrate_cap(&mut self, bps: u32) {
+        self.bitrate_cap = bps;
+        if bps == 0 {
+            let lifted = str0m::bwe::Bitrate::bps(NO_CAP_BPS);
+            self.each_video_rx(None, |rx| rx.request_remb(lifted));
+        } else {
+            self.send_remb();
+        }
     }
 
     /// Runs `f` on each incoming video stream (of one mid, or of all).
