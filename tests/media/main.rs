@@ -284,13 +284,17 @@ async fn hostile_datagrams(media: std::net::SocketAddr) {
     }
 }
 
-/// A gateway whose plugins folder also holds the test-only plugin.
+/// A gateway with the test-only plugin beside the EchoTest.
 fn gateway_with_testfault() -> Gateway {
     let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let dir = std::env::temp_dir().join(format!("portunus-media-plugins-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let test = std::path::Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR")).join("testfault.wasm");
-    std::fs::copy(test, dir.join("testfault.wasm")).unwrap();
+    for (built, plugin) in [
+        (env!("PORTUNUS_TEST_PLUGINS_DIR"), "testfault.wasm"),
+        (env!("PORTUNUS_BUILTIN_PLUGINS_DIR"), "echotest.wasm"),
+    ] {
+        std::fs::copy(std::path::Path::new(built).join(plugin), dir.join(plugin)).unwrap();
+    }
     Gateway::with(Conf::general(&format!("wasm_plugins_folder = \"{}\"", dir.display())))
 }
 
@@ -335,6 +339,28 @@ async fn a_client_closing_its_peerconnection_is_hung_up() {
     assert_eq!(hangup["reason"], "DTLS alert", "{hangup}");
     let done = wait_for(&mut ws, "done", |v| v["plugindata"]["data"]["result"] == "done").await;
     assert_eq!(done["sender"], hid, "{done}");
+}
+
+/// A plugin acts on its own handles only: testfault cannot forward to an EchoTest handle, nor
+/// from one, in the same session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_cannot_touch_another_plugins_handles() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let attach = |plugin: &str| json!({"janus": "attach", "session_id": sid, "plugin": plugin});
+    let tf = ws.call(attach("janus.plugin.testfault")).await["data"]["id"].as_u64().expect("attach");
+    let echo = ws.call(attach("janus.plugin.echotest")).await["data"]["id"].as_u64().expect("attach");
+    let tf2 = ws.call(attach("janus.plugin.testfault")).await["data"]["id"].as_u64().expect("attach");
+    let forward = |to: u64| {
+        json!({"janus": "message", "session_id": sid, "handle_id": tf,
+               "body": {"request": "forward", "to_session": sid, "to_handle": to}})
+    };
+    let r = ws.call(forward(echo)).await;
+    assert_eq!(r["plugindata"]["data"]["rule"], Value::Null, "{r}");
+    assert_eq!(r["plugindata"]["data"]["error"], format!("no such handle {echo}"), "{r}");
+    let r = ws.call(forward(tf2)).await;
+    assert!(r["plugindata"]["data"]["rule"].is_u64(), "its own handles are fine: {r}");
 }
 
 /// A plugin's `close-pc` hangs the PeerConnection up: the client gets `hangup` "Close PC" and
@@ -633,9 +659,10 @@ async fn full_trickle_candidates_then_media_stopping_with_seconds() {
     peer.wait_packets(Kind::Video, 30, WAIT).await.expect("echoed video");
     // The client stops sending: after no_media_timer (2 s) the media events say so, with the
     // seconds, as Janus does when the timer is above 1 s.
-    peer.close().await.ok();
+    peer.stop_media();
     let stopped =
         wait_for(&mut ws, "media stopping", |v| v["janus"] == "media" && v["receiving"] == false).await;
     assert_eq!(stopped["seconds"], 2, "{stopped}");
     assert_eq!(stopped["sender"], hid, "{stopped}");
+    peer.close().await.ok();
 }

@@ -955,8 +955,13 @@ impl Peer {
     }
 
     /// Closes the PeerConnection and stops the tasks.
-    pub async fn close(&self) -> PeerResult<()> {
+    /// Stops the media senders; the PeerConnection stays up.
+    pub fn stop_media(&self) {
         let _ = self.stop_tx.send(true);
+    }
+
+    pub async fn close(&self) -> PeerResult<()> {
+        self.stop_media();
         self.pc.close().await?;
         for h in self.tasks.lock().unwrap().drain(..) {
             h.abort();

@@ -29,8 +29,8 @@ impl RuleTable {
     }
 
     /// Removes a rule; unknown ids are ignored.
-    pub fn remove(&mut self, id: u64) {
-        self.rules.remove(&id);
+    pub fn remove(&mut self, id: u64) -> bool {
+        self.rules.remove(&id).is_some()
     }
 
     /// Changes a rule's layers.

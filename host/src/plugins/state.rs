@@ -103,8 +103,20 @@ fn parse_object(text: &str, what: &str) -> Result<Value, String> {
 }
 
 impl StoreState {
+    /// Whether a handle exists and is attached to this plugin: a plugin acts on its own
+    /// handles only (as in Janus, where a plugin never sees another's).
     fn handle_exists(&self, h: HandleRef) -> bool {
-        self.shared.core.session(h.session).and_then(|s| s.handle(h.handle)).is_some()
+        let handle = self.shared.core.session(h.session).and_then(|s| s.handle(h.handle));
+        handle.is_some_and(|h| h.package == self.shared.package)
+    }
+
+    /// [`StoreState::handle_exists`] as an import's error.
+    fn own(&self, h: HandleRef) -> Result<(), String> {
+        if self.handle_exists(h) {
+            Ok(())
+        } else {
+            Err(format!("no such handle {}", h.handle))
+        }
     }
 }
 
@@ -123,9 +135,7 @@ impl host::Host for StoreState {
         if size > max {
             return Err(format!("event too large ({size} bytes, limit {max})"));
         }
-        if !self.handle_exists(handle) {
-            return Err(format!("no such handle {}", handle.handle));
-        }
+        self.own(handle)?;
         let data = parse_object(&event, "event")?;
         let jsep = jsep.as_deref().map(|j| parse_object(j, "jsep")).transpose()?;
         self.events.push(PluginEvent { handle: api_handle(handle), transaction, data, jsep });
@@ -133,11 +143,15 @@ impl host::Host for StoreState {
     }
 
     fn close_pc(&mut self, handle: HandleRef) {
-        self.after.push(AfterCall::ClosePc(api_handle(handle)));
+        if self.handle_exists(handle) {
+            self.after.push(AfterCall::ClosePc(api_handle(handle)));
+        }
     }
 
     fn end_handle(&mut self, handle: HandleRef) {
-        self.after.push(AfterCall::EndHandle(api_handle(handle)));
+        if self.handle_exists(handle) {
+            self.after.push(AfterCall::EndHandle(api_handle(handle)));
+        }
     }
 
     fn log(&mut self, level: LogLevel, text: String) {
@@ -168,13 +182,17 @@ impl host::Host for StoreState {
                 Direction::Inactive => crate::sdp::Direction::Inactive,
             },
         };
+        self.own(handle)?;
         let sdp = self.shared.core.media().answer(api_handle(handle), policy)?;
         Ok(serde_json::json!({"type": "answer", "sdp": sdp}).to_string())
     }
 
     fn offer(&mut self, handle: HandleRef, streams: Vec<OfferedStream>) -> Result<OfferResult, String> {
-        if !self.handle_exists(handle) {
-            return Err(format!("no such handle {}", handle.handle));
+        self.own(handle)?;
+        for s in &streams {
+            if let OfferedStream::Forward(f) = s {
+                self.own(f.handle)?;
+            }
         }
         let items = streams
             .into_iter()
@@ -190,6 +208,7 @@ impl host::Host for StoreState {
     }
 
     fn accept_answer(&mut self, handle: HandleRef, answer: String) -> Result<(), String> {
+        self.own(handle)?;
         self.shared.core.media().accept_answer(api_handle(handle), &answer).map_err(|e| match e {
             media::DescriptionError::UnexpectedAnswer => "no offer is waiting for an answer".to_owned(),
             media::DescriptionError::Invalid(why) => why,
@@ -204,11 +223,8 @@ impl host::Host for StoreState {
         dst_mid: Option<String>,
         options: ForwardOptions,
     ) -> Result<u64, String> {
-        for h in [src, dst] {
-            if !self.handle_exists(h) {
-                return Err(format!("no such handle {}", h.handle));
-            }
-        }
+        self.own(src)?;
+        self.own(dst)?;
         let rule = media::ForwardRule {
             src: api_handle(src),
             src_mid,
@@ -233,8 +249,10 @@ impl host::Host for StoreState {
     }
 
     fn unforward(&mut self, rule: u64) {
-        self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).remove(rule);
-        self.shared.core.media().unforward(rule);
+        // Only this plugin's rules.
+        if self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).remove(rule) {
+            self.shared.core.media().unforward(rule);
+        }
     }
 
     fn set_layers(&mut self, rule: u64, substream: Option<u8>, temporal: Option<u8>) -> Result<(), String> {
@@ -244,14 +262,21 @@ impl host::Host for StoreState {
     }
 
     fn request_keyframe(&mut self, handle: HandleRef, mid: Option<String>) {
-        self.shared.core.media().request_keyframe(api_handle(handle), mid);
+        if self.handle_exists(handle) {
+            self.shared.core.media().request_keyframe(api_handle(handle), mid);
+        }
     }
 
     fn set_bitrate_cap(&mut self, handle: HandleRef, bps: u32) {
-        self.shared.core.media().set_bitrate_cap(api_handle(handle), bps);
+        if self.handle_exists(handle) {
+            self.shared.core.media().set_bitrate_cap(api_handle(handle), bps);
+        }
     }
 
     fn set_media_enabled(&mut self, handle: HandleRef, kind: MediaKind, enabled: bool) {
+        if !self.handle_exists(handle) {
+            return;
+        }
         let kind = match kind {
             MediaKind::Audio => media::Kind::Audio,
             MediaKind::Video => media::Kind::Video,
@@ -267,6 +292,7 @@ impl host::Host for StoreState {
         data: Vec<u8>,
         is_text: bool,
     ) -> Result<(), String> {
+        self.own(handle)?;
         self.shared.core.media().send_data(api_handle(handle), label, data, is_text)
     }
 
