@@ -210,6 +210,12 @@ impl<T: Transmitter> MediaCore<T> {
     pub fn datagram(&mut self, now: Instant, source: SocketAddr, buf: &[u8]) {
         self.now = now;
         let id = match self.by_addr.get(&source) {
+            // A STUN request naming (with valid integrity) another peer than the one the address
+            // was learnt for moves the address: a candidate cannot claim someone else's.
+            Some(id) if buf.first().is_some_and(|b| *b < 2) => {
+                let known = *id;
+                self.first_contact(now, source, buf).or(Some(known))
+            }
             Some(id) => Some(*id),
             None => self.first_contact(now, source, buf),
         };
@@ -645,7 +651,7 @@ impl<T: Transmitter> MediaCore<T> {
                     // Full ICE: the answers to our own checks carry no USERNAME, so the
                     // client's candidates are learnt now.
                     for addr in remote {
-                        self.by_addr.insert(addr, id);
+                        self.by_addr.entry(addr).or_insert(id);
                     }
                     self.negotiated(id);
                     self.trickle_ours(h, sdp)
@@ -673,7 +679,7 @@ impl<T: Transmitter> MediaCore<T> {
                 };
                 let r = r.map(|remote| {
                     for addr in remote {
-                        self.by_addr.insert(addr, id);
+                        self.by_addr.entry(addr).or_insert(id);
                     }
                     self.negotiated(id);
                 });
@@ -683,8 +689,9 @@ impl<T: Transmitter> MediaCore<T> {
             Command::Trickle(h, candidate) => {
                 let Some(p) = self.peers.get_mut(&h.handle_id) else { return };
                 if let Some(addr) = p.add_remote_candidate(&candidate) {
-                    // Full ICE: our checks' responses carry no USERNAME; learn the address now.
-                    self.by_addr.insert(addr, h.handle_id);
+                    // Full ICE: our checks' responses carry no USERNAME; learn the address now
+                    // (unless it is known already: the STUN of its owner settles it).
+                    self.by_addr.entry(addr).or_insert(h.handle_id);
                 }
                 self.dirty.push(h.handle_id);
             }

@@ -598,6 +598,27 @@ mod tests {
     }
 
     #[test]
+    fn a_trickled_candidate_cannot_claim_another_clients_address() {
+        let mut sim = Sim::new(2).expect("sim");
+        // Client 0 trickles client 1's address as its own candidate before anyone connects.
+        let theirs = sim.clients[1].addr;
+        let candidate = format!("candidate:1 1 udp 2130706431 {} {} typ host", theirs.ip(), theirs.port());
+        sim.core.command(sim.now, Command::Trickle(handle(0), candidate));
+        sim.core.flush();
+        sim.connect().expect("both connect, client 1 too");
+        sim.forward_from_first();
+        let src = sim.clients[0].addr;
+        for p in sim.source_packets(3, 1).expect("packets") {
+            sim.core.datagram(sim.now, src, &p);
+        }
+        for _ in 0..5 {
+            sim.now += Duration::from_millis(1);
+            sim.pump().expect("pump");
+        }
+        assert_eq!(sim.clients[1].got, vec![1, 2, 3]);
+    }
+
+    #[test]
     fn silent_clients_are_ice_failed_and_hung_up() {
         let mut sim = Sim::new(2).expect("sim");
         sim.connect().expect("connected");
