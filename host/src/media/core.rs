@@ -40,6 +40,27 @@ pub trait Transmitter {
     fn transmit(&mut self, to: SocketAddr, data: &[u8]);
 }
 
+/// The peer a command is about, if any (a panic while applying it ends that peer).
+fn command_peer(c: &Command) -> Option<u64> {
+    match c {
+        Command::RemoteOffer(h, _)
+        | Command::RemoteAnswer(h, ..)
+        | Command::Offer(h, ..)
+        | Command::Answer(h, ..)
+        | Command::Trickle(h, _)
+        | Command::Hangup(h, _)
+        | Command::Gone(h)
+        | Command::Bitrate(h, _)
+        | Command::Keyframe(h, _)
+        | Command::Describe(h, _)
+        | Command::Relay(h, ..)
+        | Command::Data(h, ..) => Some(h.handle_id),
+        Command::Deliver(d) => Some(d.dst),
+        Command::KeyframeOf(id) => Some(*id),
+        Command::Forward(..) | Command::Unforward(_) | Command::Layers(..) => None,
+    }
+}
+
 /// A packet on its way to one destination of a rule, possibly handed to the media thread that
 /// owns the destination (the payload is shared, not copied).
 #[derive(Debug, Clone)]
@@ -371,7 +392,9 @@ impl<T: Transmitter> MediaCore<T> {
         }
         self.schedule(id);
         for e in events.drain(..) {
-            self.event(id, e);
+            if catch_unwind(AssertUnwindSafe(|| self.event(id, e))).is_err() {
+                self.peer_panicked(id);
+            }
         }
         self.events = events;
     }
@@ -540,8 +563,6 @@ impl<T: Transmitter> MediaCore<T> {
         // The source's clock: re-basing moves timestamps on by elapsed time in its units.
         let clock = d.codec.map_or(if d.video { 90_000 } else { 48_000 }, |c| c.clock);
         let (seq, time) = rewrite.map(d.ssrc, d.seq, d.time, d.wallclock, clock);
-        let mut api = dst.rtc.direct_api();
-        let Some(tx) = api.stream_tx_by_mid(dst_mid, None) else { return };
         let ext = ExtensionValues {
             audio_level: d.audio_level,
             voice_activity: d.voice_activity,
@@ -552,8 +573,18 @@ impl<T: Transmitter> MediaCore<T> {
             .marker(d.marker)
             .ext_vals(ext)
             .nackable(d.video);
-        tx.write_rtp(write);
-        self.dirty.push(d.dst);
+        // A panic while the destination's stack takes the packet ends that peer only.
+        let written = catch_unwind(AssertUnwindSafe(move || {
+            #[cfg(test)]
+            assert!(!dst.panic_on_input, "test: the peer's stack panics");
+            let mut api = dst.rtc.direct_api();
+            api.stream_tx_by_mid(dst_mid, None).map(|tx| tx.write_rtp(write)).is_some()
+        }));
+        match written {
+            Ok(true) => self.dirty.push(d.dst),
+            Ok(false) => {}
+            Err(_) => self.peer_panicked(d.dst),
+        }
     }
 
     /// Full trickle: takes our candidates out of an SDP we made and sends them as trickle
@@ -625,7 +656,14 @@ impl<T: Transmitter> MediaCore<T> {
     /// One command from the gateway or another media thread.
     pub fn command(&mut self, now: Instant, c: Command) {
         self.now = now;
-        self.apply(now, c);
+        // A panic in the WebRTC stack ends the peer the command was for, not the thread.
+        let owner = command_peer(&c);
+        if catch_unwind(AssertUnwindSafe(|| self.apply(now, c))).is_err() {
+            match owner {
+                Some(id) => self.peer_panicked(id),
+                None => tracing::error!("a media command panicked; the media thread goes on"),
+            }
+        }
         self.flush();
     }
 

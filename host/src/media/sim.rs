@@ -598,6 +598,32 @@ mod tests {
     }
 
     #[test]
+    fn a_destination_panicking_on_a_forwarded_packet_is_the_only_one_hung_up() {
+        let mut sim = Sim::new(3).expect("sim");
+        sim.connect().expect("connected");
+        sim.forward_from_first();
+        notices(&mut sim);
+        sim.core.peer_mut(handle(2).handle_id).expect("peer").panic_on_input = true;
+        let src = sim.clients[0].addr;
+        for p in sim.source_packets(5, 1).expect("packets") {
+            sim.core.datagram(sim.now, src, &p);
+        }
+        for _ in 0..5 {
+            sim.now += Duration::from_millis(1);
+            sim.pump().expect("pump");
+        }
+        let hung_up: Vec<HandleRef> = notices(&mut sim)
+            .into_iter()
+            .filter_map(|n| match n {
+                Notice::Hangup(h, reason, _) if reason == "DTLS-SRTP stack error" => Some(h),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(hung_up, vec![handle(2)], "the destination only, not its source");
+        assert_eq!(sim.clients[1].got, vec![1, 2, 3, 4, 5], "the other destination is served");
+    }
+
+    #[test]
     fn a_trickled_candidate_cannot_claim_another_clients_address() {
         let mut sim = Sim::new(2).expect("sim");
         // Client 0 trickles client 1's address as its own candidate before anyone connects.
