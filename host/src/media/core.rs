@@ -770,7 +770,6 @@ impl<T: Transmitter> MediaCore<T> {
             }
             Command::Keyframe(h, mid) => {
                 if let Some(p) = self.peers.get_mut(&h.handle_id) {
-                    p.last_pli = None;
                     p.request_keyframe_of(now, mid.as_deref().map(Mid::from));
                     self.dirty.push(h.handle_id);
                 }

@@ -60,8 +60,8 @@ pub struct Peer {
     pub relay_video: bool,
     /// REMB cap in bps (0: none).
     pub bitrate_cap: u32,
-    /// When the last PLI was asked of this peer (rate limit).
-    pub last_pli: Option<Instant>,
+    /// When a keyframe was last asked on each stream (rate limit, see [`PLI_INTERVAL`]).
+    pub last_pli: HashMap<Mid, Instant>,
     /// Open data channels (label, id), in the order they opened: `send-data` without a label
     /// uses the first.
     pub channels: super::channels::Channels<str0m::channel::ChannelId>,
@@ -185,6 +185,10 @@ fn is_binding_request(buf: &[u8]) -> bool {
     buf.len() >= 20 && buf[0..2] == [0, 1] && buf[4..8] == [0x21, 0x12, 0xa4, 0x42]
 }
 
+/// Keyframe requests to one stream of a client are at least this far apart (from receivers,
+/// rules and plugins alike).
+const PLI_INTERVAL: Duration = Duration::from_millis(500);
+
 /// The REMB that lifts a bitrate cap (Janus's "no limit": 10 Mbps).
 pub const NO_CAP_BPS: u64 = 10_000_000;
 
@@ -228,7 +232,7 @@ impl Peer {
             relay_audio: true,
             relay_video: true,
             bitrate_cap: 0,
-            last_pli: None,
+            last_pli: HashMap::new(),
             channels: Default::default(),
             remote_offer: None,
             early_candidates: Vec::new(),
@@ -595,18 +599,30 @@ impl Peer {
     }
 
     /// Asks the client for a keyframe on every video stream (each simulcast one too), at most
-    /// every 500 ms.
+    /// once per [`PLI_INTERVAL`] per stream.
     pub fn request_keyframe(&mut self, now: Instant) {
         self.request_keyframe_of(now, None);
     }
 
     /// As [`Peer::request_keyframe`], of one stream only (`Some(mid)`) or of all.
     pub fn request_keyframe_of(&mut self, now: Instant, only: Option<Mid>) {
-        if self.last_pli.is_some_and(|t| now.duration_since(t) < Duration::from_millis(500)) {
-            return;
+        let recent = |t: &Instant| now.duration_since(*t) < PLI_INTERVAL;
+        let mut due: Vec<Mid> = Vec::new();
+        for s in self.rx.values().filter(|s| s.video && only.is_none_or(|m| m == s.mid)) {
+            if !due.contains(&s.mid) && !self.last_pli.get(&s.mid).is_some_and(recent) {
+                due.push(s.mid);
+            }
         }
-        self.last_pli = Some(now);
-        self.each_video_rx(only, |rx| rx.request_keyframe(KeyframeRequestKind::Pli));
+        for mid in &due {
+            self.last_pli.insert(*mid, now);
+        }
+        if !due.is_empty() {
+            self.each_video_rx(None, |rx| {
+                if due.contains(&rx.mid()) {
+                    rx.request_keyframe(KeyframeRequestKind::Pli);
+                }
+            });
+        }
     }
 
     /// Sends the REMB cap on every video stream (str0m sends one REMB per request).

@@ -516,8 +516,12 @@ mod tests {
             }
             std::mem::take(&mut sim.clients[0].keyframe_requests)
         };
+        // One stream, then the other: a request for one does not hold the other back.
         assert_eq!(ask(&mut sim, Some(second)), vec![second]);
         assert_eq!(ask(&mut sim, Some(first)), vec![first]);
+        // Both were just asked: rate-limited.
+        assert_eq!(ask(&mut sim, None), vec![]);
+        sim.now += Duration::from_millis(500);
         let all = ask(&mut sim, None);
         assert!(all.len() == 2 && all.contains(&first) && all.contains(&second), "{all:?}");
     }
