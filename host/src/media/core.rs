@@ -316,7 +316,10 @@ impl<T: Transmitter> MediaCore<T> {
     pub fn housekeeping(&mut self, now: Instant) {
         self.now = now;
         let timer = self.no_media_timer;
-        for p in self.peers.values_mut() {
+        for (id, p) in self.peers.iter_mut() {
+            if p.pending_keyframes(now) {
+                self.dirty.push(*id);
+            }
             for (mid, r) in p.receiving.iter_mut() {
                 if r.up && !timer.is_zero() && now.duration_since(r.last) >= timer {
                     r.up = false;
@@ -556,13 +559,12 @@ impl<T: Transmitter> MediaCore<T> {
                 pt
             }
         };
-        let rewrite = route
-            .rewrite
-            .entry(dst_mid)
-            .or_insert_with(|| Rewrite::start(d.ssrc, d.seq, d.time, d.wallclock));
+        let source = (d.rule, d.ssrc);
+        let rewrite =
+            dst.rewrites.entry(dst_mid).or_insert_with(|| Rewrite::start(source, d.seq, d.time, d.wallclock));
         // The source's clock: re-basing moves timestamps on by elapsed time in its units.
         let clock = d.codec.map_or(if d.video { 90_000 } else { 48_000 }, |c| c.clock);
-        let (seq, time) = rewrite.map(d.ssrc, d.seq, d.time, d.wallclock, clock);
+        let (seq, time) = rewrite.map(source, d.seq, d.time, d.wallclock, clock);
         let ext = ExtensionValues {
             audio_level: d.audio_level,
             voice_activity: d.voice_activity,

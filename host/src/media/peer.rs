@@ -60,6 +60,11 @@ pub struct Peer {
     pub relay_video: bool,
     /// REMB cap in bps (0: none).
     pub bitrate_cap: u32,
+    /// Streams whose keyframe request waits for the rate limit.
+    pli_pending: Vec<Mid>,
+    /// How the numbers of each stream we send are made from those of what feeds it (kept
+    /// across rules, so a destination stream stays continuous when its source changes).
+    pub rewrites: HashMap<Mid, super::router::Rewrite>,
     /// When a keyframe was last asked on each stream (rate limit, see [`PLI_INTERVAL`]).
     pub last_pli: HashMap<Mid, Instant>,
     /// Open data channels (label, id), in the order they opened: `send-data` without a label
@@ -233,6 +238,8 @@ impl Peer {
             relay_video: true,
             bitrate_cap: 0,
             last_pli: HashMap::new(),
+            rewrites: HashMap::new(),
+            pli_pending: Vec::new(),
             channels: Default::default(),
             remote_offer: None,
             early_candidates: Vec::new(),
@@ -605,14 +612,24 @@ impl Peer {
     }
 
     /// As [`Peer::request_keyframe`], of one stream only (`Some(mid)`) or of all.
+    /// A request that comes too soon is not dropped: it waits for the interval to pass (see
+    /// [`Peer::pending_keyframes`]), so a simulcast switch never waits for a keyframe nobody asked.
     pub fn request_keyframe_of(&mut self, now: Instant, only: Option<Mid>) {
         let recent = |t: &Instant| now.duration_since(*t) < PLI_INTERVAL;
         let mut due: Vec<Mid> = Vec::new();
         for s in self.rx.values().filter(|s| s.video && only.is_none_or(|m| m == s.mid)) {
-            if !due.contains(&s.mid) && !self.last_pli.get(&s.mid).is_some_and(recent) {
+            if due.contains(&s.mid) {
+                continue;
+            }
+            if self.last_pli.get(&s.mid).is_some_and(recent) {
+                if !self.pli_pending.contains(&s.mid) {
+                    self.pli_pending.push(s.mid);
+                }
+            } else {
                 due.push(s.mid);
             }
         }
+        self.pli_pending.retain(|m| !due.contains(m));
         for mid in &due {
             self.last_pli.insert(*mid, now);
         }
@@ -623,6 +640,19 @@ impl Peer {
                 }
             });
         }
+    }
+
+    /// Sends the keyframe requests that were held back by the rate limit, once it allows them;
+    /// true if any went out.
+    pub fn pending_keyframes(&mut self, now: Instant) -> bool {
+        if self.pli_pending.is_empty() {
+            return false;
+        }
+        let before = self.pli_pending.len();
+        for mid in std::mem::take(&mut self.pli_pending) {
+            self.request_keyframe_of(now, Some(mid));
+        }
+        self.pli_pending.len() < before
     }
 
     /// Sends the REMB cap on every video stream (str0m sends one REMB per request).

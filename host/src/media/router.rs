@@ -34,18 +34,18 @@ pub struct Route {
     pub video: bool,
     /// Source side: which simulcast stream and temporal layers pass.
     pub select: LayerSelect,
-    /// Destination side: sequence number and timestamp rewriting per destination stream.
-    pub rewrite: HashMap<Mid, Rewrite>,
     /// Payload type of the destination for a source payload type.
     pub pt_map: HashMap<Pt, Pt>,
 }
 
 /// How one destination stream's numbers are made from its source's: `out = in + offset`,
-/// re-based when the source stream changes (a simulcast switch) so the destination sees one
-/// continuous stream.
+/// re-based when what feeds it changes (a simulcast switch, another rule, another source) so
+/// the destination sees one continuous stream. Kept per destination stream, whatever rules
+/// feed it.
 #[derive(Debug, Clone, Copy)]
 pub struct Rewrite {
-    ssrc: u32,
+    /// What feeds it now: (rule, source SSRC).
+    source: (u64, u32),
     seq_offset: u64,
     ts_offset: u32,
     last_seq: u64,
@@ -56,10 +56,10 @@ pub struct Rewrite {
 impl Rewrite {
     /// The first packet of a destination stream: it starts in the first rollover cycle, as SRTP
     /// requires.
-    pub fn start(ssrc: u32, seq: u64, ts: u32, at: Instant) -> Self {
+    pub fn start(source: (u64, u32), seq: u64, ts: u32, at: Instant) -> Self {
         let seq_offset = initial_offset(seq);
         Self {
-            ssrc,
+            source,
             seq_offset,
             ts_offset: 0,
             last_seq: seq.wrapping_add(seq_offset),
@@ -68,14 +68,15 @@ impl Rewrite {
         }
     }
 
-    /// The outgoing (sequence number, timestamp) of a packet; `clock` is the codec's rate.
-    pub fn map(&mut self, ssrc: u32, seq: u64, ts: u32, at: Instant, clock: u32) -> (u64, u32) {
-        if ssrc != self.ssrc {
+    /// The outgoing (sequence number, timestamp) of a packet from `source` (rule, SSRC);
+    /// `clock` is the codec's rate.
+    pub fn map(&mut self, source: (u64, u32), seq: u64, ts: u32, at: Instant, clock: u32) -> (u64, u32) {
+        if source != self.source {
             // Continue right after the last packet sent, the timestamp moved on by the time
             // that passed.
             let elapsed = at.saturating_duration_since(self.last_at).as_secs_f64();
             let advance = ((elapsed * f64::from(clock)) as u32).max(1);
-            self.ssrc = ssrc;
+            self.source = source;
             self.seq_offset = self.last_seq.wrapping_add(1).wrapping_sub(seq);
             self.ts_offset = self.last_ts.wrapping_add(advance).wrapping_sub(ts);
         }
@@ -120,7 +121,6 @@ impl Router {
             audio: rule.kinds.is_empty() || rule.kinds.contains(&Kind::Audio),
             video: rule.kinds.is_empty() || rule.kinds.contains(&Kind::Video),
             select: LayerSelect::new(rule.substream, rule.temporal),
-            rewrite: HashMap::new(),
             pt_map: HashMap::new(),
         };
         self.by_src.entry(route.src).or_default().push(id);
@@ -215,18 +215,18 @@ mod tests {
     fn a_stream_switch_continues_numbers_and_time() {
         let t0 = Instant::now();
         let ms = |n| t0 + std::time::Duration::from_millis(n);
-        let mut r = Rewrite::start(1, 70_000, 1000, t0);
-        let (s0, ts0) = r.map(1, 70_000, 1000, t0, 90_000);
+        let mut r = Rewrite::start((1, 1), 70_000, 1000, t0);
+        let (s0, ts0) = r.map((1, 1), 70_000, 1000, t0, 90_000);
         assert_eq!((s0, ts0), (70_000 & 0xffff, 1000));
-        assert_eq!(r.map(1, 70_001, 4000, ms(33), 90_000), (s0 + 1, 4000));
+        assert_eq!(r.map((1, 1), 70_001, 4000, ms(33), 90_000), (s0 + 1, 4000));
         // Another stream (a simulcast switch) with its own numbers, 100 ms later.
-        let (s2, ts2) = r.map(2, 5, 777_777, ms(133), 90_000);
+        let (s2, ts2) = r.map((1, 2), 5, 777_777, ms(133), 90_000);
         assert_eq!(s2, s0 + 2);
         assert_eq!(ts2, 4000 + 9000);
-        assert_eq!(r.map(2, 6, 777_777 + 3000, ms(166), 90_000), (s0 + 3, 4000 + 9000 + 3000));
+        assert_eq!(r.map((1, 2), 6, 777_777 + 3000, ms(166), 90_000), (s0 + 3, 4000 + 9000 + 3000));
         // A late packet of the new stream does not move the reference back.
-        assert_eq!(r.map(2, 4, 777_777 - 3000, ms(170), 90_000).0, s0 + 1);
-        assert_eq!(r.map(2, 7, 777_777 + 6000, ms(200), 90_000).0, s0 + 4);
+        assert_eq!(r.map((1, 2), 4, 777_777 - 3000, ms(170), 90_000).0, s0 + 1);
+        assert_eq!(r.map((1, 2), 7, 777_777 + 6000, ms(200), 90_000).0, s0 + 4);
     }
 
     #[test]

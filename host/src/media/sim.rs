@@ -286,13 +286,18 @@ impl Sim {
     /// `count` encrypted RTP datagrams from client 0, 1 ms apart, whose payloads end with the
     /// counters `first..` (VP8 payloads: a keyframe every 30 packets).
     pub fn source_packets(&mut self, count: usize, first: u64) -> anyhow::Result<Vec<Vec<u8>>> {
-        let mid = self.clients[0].mid;
-        self.write_packets(mid, count, first, &[None])
+        self.packets_from(0, count, first)
+    }
+
+    /// As [`Sim::source_packets`], from another client.
+    pub fn packets_from(&mut self, client: usize, count: usize, first: u64) -> anyhow::Result<Vec<Vec<u8>>> {
+        let mid = self.clients[client].mid;
+        self.write_packets(client, mid, count, first, &[None])
     }
 
     /// As [`Sim::source_packets`], on another stream of client 0.
     pub fn source_packets_on(&mut self, mid: Mid, count: usize, first: u64) -> anyhow::Result<Vec<Vec<u8>>> {
-        self.write_packets(mid, count, first, &[None])
+        self.write_packets(0, mid, count, first, &[None])
     }
 
     /// As [`Sim::source_packets`], one packet per simulcast stream of client 0 (which must be
@@ -301,18 +306,19 @@ impl Sim {
     pub fn simulcast_packets(&mut self, count: usize, first: u64) -> anyhow::Result<Vec<Vec<u8>>> {
         let rids: Vec<Option<&str>> = SIMULCAST_RIDS.iter().map(|r| Some(*r)).collect();
         let mid = self.clients[0].mid;
-        self.write_packets(mid, count, first, &rids)
+        self.write_packets(0, mid, count, first, &rids)
     }
 
     fn write_packets(
         &mut self,
+        client: usize,
         mid: Mid,
         count: usize,
         first: u64,
         rids: &[Option<&str>],
     ) -> anyhow::Result<Vec<Vec<u8>>> {
         let mut out = Vec::with_capacity(count * rids.len());
-        let src = &mut self.clients[0];
+        let src = &mut self.clients[client];
         let mut payload = vec![0u8; PAYLOAD];
         let gop = if rids.len() > 1 { 10 } else { 30 };
         for k in 0..count as u64 {
@@ -519,11 +525,18 @@ mod tests {
         // One stream, then the other: a request for one does not hold the other back.
         assert_eq!(ask(&mut sim, Some(second)), vec![second]);
         assert_eq!(ask(&mut sim, Some(first)), vec![first]);
-        // Both were just asked: rate-limited.
+        // Both were just asked: held back by the rate limit, not dropped.
         assert_eq!(ask(&mut sim, None), vec![]);
         sim.now += Duration::from_millis(500);
-        let all = ask(&mut sim, None);
+        sim.core.housekeeping(sim.now);
+        sim.pump().expect("pump");
+        let all = std::mem::take(&mut sim.clients[0].keyframe_requests);
         assert!(all.len() == 2 && all.contains(&first) && all.contains(&second), "{all:?}");
+        // And once only.
+        sim.now += Duration::from_millis(500);
+        sim.core.housekeeping(sim.now);
+        sim.pump().expect("pump");
+        assert_eq!(sim.clients[0].keyframe_requests, vec![]);
     }
 
     #[test]
@@ -625,6 +638,41 @@ mod tests {
             .collect();
         assert_eq!(hung_up, vec![handle(2)], "the destination only, not its source");
         assert_eq!(sim.clients[1].got, vec![1, 2, 3, 4, 5], "the other destination is served");
+    }
+
+    #[test]
+    fn a_destination_stream_stays_continuous_when_another_source_feeds_it() {
+        let mut sim = Sim::new(3).expect("sim");
+        sim.connect().expect("connected");
+        let rule = |src: usize| ForwardRule {
+            src: handle(src),
+            src_mid: None,
+            dst: handle(2),
+            dst_mid: None,
+            substream: None,
+            temporal: None,
+            kinds: Vec::new(),
+        };
+        let feed = |sim: &mut Sim, client: usize, first: u64| {
+            let from = sim.clients[client].addr;
+            for p in sim.packets_from(client, 5, first).expect("packets") {
+                sim.core.datagram(sim.now, from, &p);
+            }
+            for _ in 0..5 {
+                sim.now += Duration::from_millis(1);
+                sim.pump().expect("pump");
+            }
+        };
+        sim.core.command(sim.now, Command::Forward(1, rule(0), Homes::default()));
+        feed(&mut sim, 0, 30);
+        // The plugin switches client 2 over to client 1, whose numbers are elsewhere.
+        sim.core.command(sim.now, Command::Unforward(1));
+        sim.core.command(sim.now, Command::Forward(2, rule(1), Homes::default()));
+        feed(&mut sim, 1, 60);
+        let c = &sim.clients[2];
+        assert_eq!(c.got, vec![30, 31, 32, 33, 34, 60, 61, 62, 63, 64], "both sources arrived");
+        let steps: Vec<u64> = c.got_seq.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+        assert!(steps.iter().all(|s| *s == 1), "sequence numbers go on by one: {:?}", c.got_seq);
     }
 
     #[test]
