@@ -13,7 +13,9 @@
 //! (`set-media-enabled`, `set-bitrate-cap`, `set-layers`).
 //!
 //! Differences from Janus: recording (`record`, `filename`) is accepted and ignored, and so are
-//! `videoprofile` and `opusred`, which the host's answer policy cannot express yet.
+//! `videoprofile` and `opusred`, which the host's answer policy cannot express yet, the
+//! playout-delay hints `min_delay`/`max_delay`, and `fallback` (the host falls back to a lower
+//! substream after 1 s without packets of the wanted one, whatever the value).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
