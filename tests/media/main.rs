@@ -160,6 +160,11 @@ async fn echotest_returns_our_audio_and_video() {
     assert_eq!(r["janus"], "success");
     let hangup = wait_for(&mut ws, "hangup", |v| v["janus"] == "hangup").await;
     assert_eq!(hangup["reason"], "Janus API");
+    // The gateway closes its side for real (RTCP BYE, then DTLS close_notify): the client is
+    // told at once instead of noticing when its consent checks time out.
+    peer.wait_until("an RTCP BYE", WAIT, |s| s.rtcp.by_type.get("BYE").copied().unwrap_or(0) > 0)
+        .await
+        .expect("the gateway says goodbye");
     peer.close().await.ok();
 }
 

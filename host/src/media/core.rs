@@ -823,6 +823,18 @@ impl<T: Transmitter> MediaCore<T> {
 
     fn drop_peer(&mut self, id: u64) {
         if let Some(mut p) = self.peers.remove(&id) {
+            // Tell a connected client at once (RTCP BYE, SCTP shutdown, DTLS close_notify), as
+            // Janus's DTLS alert does, instead of leaving it to notice by consent timeout.
+            if p.connected {
+                let out = &mut self.out;
+                let closed = catch_unwind(AssertUnwindSafe(|| {
+                    p.rtc.close().map_err(|e| e.to_string())?;
+                    p.drain(&mut |to: SocketAddr, data: &[u8]| out.transmit(to, data), &mut Vec::new())
+                }));
+                if let Ok(Err(e)) = closed {
+                    tracing::debug!(handle = id, "closing the PeerConnection: {e}");
+                }
+            }
             p.rtc.disconnect();
             self.by_ufrag.remove(&p.ufrag);
             self.by_addr.retain(|_, v| *v != id);
