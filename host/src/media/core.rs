@@ -613,7 +613,17 @@ impl<T: Transmitter> MediaCore<T> {
 
     /// Publishes a peer's streams after a negotiation and tells the plugin.
     fn negotiated(&mut self, id: u64) {
-        let Some(p) = self.peers.get(&id) else { return };
+        let Some(p) = self.peers.get_mut(&id) else { return };
+        // An ICE restart gives us new credentials: first contact goes by the new username.
+        let ufrag = p
+            .local_sdp
+            .as_deref()
+            .and_then(|s| s.lines().find_map(|l| l.trim_end().strip_prefix("a=ice-ufrag:")));
+        if let Some(ufrag) = ufrag.filter(|u| *u != p.ufrag) {
+            let old = std::mem::replace(&mut p.ufrag, ufrag.to_owned());
+            self.by_ufrag.remove(&old);
+            self.by_ufrag.insert(p.ufrag.clone(), id);
+        }
         let streams = p.streams();
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).insert(id, streams.clone());
         let _ = self.notices.send(Notice::Negotiated(p.handle, streams));

@@ -120,6 +120,8 @@ pub struct Sim {
     pub lose_rtp_to: Option<(usize, usize)>,
     /// The gateway's address as the clients see it.
     seen_at: SocketAddr,
+    /// A client address whose datagrams no longer reach the gateway (a network change).
+    pub cut_off: Option<SocketAddr>,
 }
 
 impl Sim {
@@ -186,7 +188,7 @@ impl Sim {
             });
         }
         let by_addr = clients.iter().enumerate().map(|(i, c)| (c.addr, i)).collect();
-        Ok(Self { core, notices, clients, by_addr, now, lose_rtp_to: None, seen_at })
+        Ok(Self { core, notices, clients, by_addr, now, lose_rtp_to: None, seen_at, cut_off: None })
     }
 
     /// Moves datagrams both ways once and runs the timers that are due.
@@ -230,7 +232,8 @@ impl Sim {
                     c.next = t;
                     return Ok(());
                 }
-                Output::Transmit(t) => self.core.datagram(self.now, c.addr, &t.contents),
+                Output::Transmit(t) if self.cut_off == Some(t.source) => {}
+                Output::Transmit(t) => self.core.datagram(self.now, t.source, &t.contents),
                 Output::Event(Event::Connected) => c.connected = true,
                 Output::Event(Event::RtpPacket(p)) if p.payload.len() >= 8 => {
                     let mut n = [0u8; 8];
@@ -265,6 +268,37 @@ impl Sim {
             self.now += Duration::from_millis(1);
         }
         anyhow::bail!("peers did not connect ({up} of {} up)", self.clients.len())
+    }
+
+    /// Client `i` moves to a new address and restarts ICE (a phone leaving Wi-Fi): its old
+    /// address is cut off both ways, it offers again with new credentials and a new candidate.
+    pub fn move_and_restart_ice(&mut self, i: usize) -> anyhow::Result<()> {
+        let old = self.clients[i].addr;
+        let new = SocketAddr::new(old.ip(), old.port() + 1);
+        self.cut_off = Some(old);
+        let c = &mut self.clients[i];
+        c.addr = new;
+        c.rtc.add_local_candidate(Candidate::host(new, "udp")?);
+        let mut change = c.rtc.sdp_api();
+        change.ice_restart(true);
+        let (offer, pending) = change.apply().ok_or_else(|| anyhow::anyhow!("no offer"))?;
+        self.by_addr.remove(&old);
+        self.by_addr.insert(new, i);
+        // Its checks will come from an address its SDP does not name (peer-reflexive, as
+        // behind a NAT), so the gateway must find it by the new ICE username.
+        let offer: String = offer
+            .to_sdp_string()
+            .lines()
+            .filter(|l| !l.starts_with("a=candidate"))
+            .map(|l| format!("{l}\r\n"))
+            .collect();
+        self.core.command(self.now, Command::RemoteOffer(handle(i), offer));
+        let (reply, answer) = std::sync::mpsc::channel();
+        let policy = AnswerPolicy { data: false, ..AnswerPolicy::everything() };
+        self.core.command(self.now, Command::Answer(handle(i), policy, reply));
+        let answer = answer.recv()?.map_err(anyhow::Error::msg)?;
+        self.clients[i].rtc.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(&answer)?)?;
+        Ok(())
     }
 
     /// Adds rules from client 0 to every other client.
@@ -673,6 +707,30 @@ mod tests {
         assert_eq!(c.got, vec![30, 31, 32, 33, 34, 60, 61, 62, 63, 64], "both sources arrived");
         let steps: Vec<u64> = c.got_seq.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
         assert!(steps.iter().all(|s| *s == 1), "sequence numbers go on by one: {:?}", c.got_seq);
+    }
+
+    #[test]
+    fn an_ice_restart_from_a_new_address_keeps_the_media_flowing() {
+        let mut sim = Sim::new(2).expect("sim");
+        sim.connect().expect("connected");
+        sim.forward_from_first();
+        sim.move_and_restart_ice(1).expect("ICE restart");
+        for _ in 0..2000 {
+            sim.now += Duration::from_millis(1);
+            sim.pump().expect("pump");
+            sim.core.housekeeping(sim.now);
+        }
+        let src = sim.clients[0].addr;
+        for p in sim.source_packets(3, 1).expect("packets") {
+            sim.core.datagram(sim.now, src, &p);
+        }
+        for _ in 0..5 {
+            sim.now += Duration::from_millis(1);
+            sim.pump().expect("pump");
+        }
+        assert_eq!(sim.clients[1].got, vec![1, 2, 3], "forwarded to the new address");
+        let seen = notices(&mut sim);
+        assert!(!seen.iter().any(|n| matches!(n, Notice::Hangup(..))), "{seen:?}");
     }
 
     #[test]
