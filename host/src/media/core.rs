@@ -55,7 +55,7 @@ fn command_peer(c: &Command) -> Option<u64> {
         | Command::Describe(h, _)
         | Command::Relay(h, ..)
         | Command::Data(h, ..) => Some(h.handle_id),
-        Command::Deliver(d) => Some(d.dst),
+        Command::Deliver(_) => None,
         Command::KeyframeOf(id) => Some(*id),
         Command::Forward(..) | Command::Unforward(_) | Command::Layers(..) => None,
     }
@@ -116,6 +116,9 @@ pub struct MediaCore<T: Transmitter> {
     siblings: Vec<UnboundedSender<Command>>,
     /// Reused buffer: the (rule, destination, its thread, packets skipped) of one packet.
     fanout: Vec<(u64, u64, usize, u64)>,
+    /// Deliveries for destinations on other media threads, by thread: they cross over in one
+    /// command per thread and round ([`MediaCore::send_deliveries`]), not one per packet.
+    outbox: Vec<Vec<Delivery>>,
     /// Reused buffer: layer changes seen on one packet.
     changes: Vec<(u64, LayerChange)>,
     /// Reused buffer: the rules of one source.
@@ -163,8 +166,9 @@ impl<T: Transmitter> MediaCore<T> {
         } = setup;
         Self {
             index,
-            siblings,
             fanout: Vec::new(),
+            outbox: (0..siblings.len()).map(|_| Vec::new()).collect(),
+            siblings,
             changes: Vec::new(),
             rule_ids: Vec::new(),
             timers: BinaryHeap::new(),
@@ -190,6 +194,20 @@ impl<T: Transmitter> MediaCore<T> {
             dirty: Vec::new(),
             scratch: Vec::new(),
             last_remb: now,
+        }
+    }
+
+    /// Hands the deliveries gathered for other media threads over, one batch per thread; call
+    /// after each round of the calls above (the worker does, with the batched UDP send).
+    pub fn send_deliveries(&mut self) {
+        for (home, out) in self.outbox.iter_mut().enumerate() {
+            if out.is_empty() {
+                continue;
+            }
+            let batch = std::mem::replace(out, Vec::with_capacity(out.len()));
+            if let Some(thread) = self.siblings.get(home) {
+                let _ = thread.send(Command::Deliver(batch));
+            }
         }
     }
 
@@ -527,8 +545,8 @@ impl<T: Transmitter> MediaCore<T> {
             };
             if home == self.index {
                 self.deliver(d);
-            } else if let Some(thread) = self.siblings.get(home) {
-                let _ = thread.send(Command::Deliver(d));
+            } else if let Some(out) = self.outbox.get_mut(home) {
+                out.push(d);
             }
         }
         self.fanout = fan;
@@ -757,7 +775,11 @@ impl<T: Transmitter> MediaCore<T> {
                     self.keyframe(rule.src.handle_id);
                 }
             }
-            Command::Deliver(d) => self.deliver(d),
+            Command::Deliver(batch) => {
+                for d in batch {
+                    self.deliver(d);
+                }
+            }
             Command::KeyframeOf(src) => self.keyframe(src),
             Command::Unforward(id) => self.router.remove(id),
             Command::Layers(id, substream, temporal) => {

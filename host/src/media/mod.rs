@@ -134,8 +134,8 @@ pub enum Command {
     Relay(HandleRef, Kind, bool),
     /// Send data-channel bytes.
     Data(HandleRef, Option<String>, Vec<u8>, bool, Reply<Result<(), String>>),
-    /// A routed packet for a destination this thread owns (from another media thread).
-    Deliver(core::Delivery),
+    /// Routed packets for destinations this thread owns (from another media thread, in batches).
+    Deliver(Vec<core::Delivery>),
     /// A destination on another thread wants a keyframe from this source handle.
     KeyframeOf(u64),
 }

@@ -36,6 +36,7 @@ pub async fn run(
                             }
                             // A full batch: hand its output over before reading more.
                             core.flush();
+                            core.send_deliveries();
                         }
                         Err(e) => {
                             tracing::debug!("media socket: {e}");
@@ -63,6 +64,7 @@ pub async fn run(
             _ = tick.tick() => core.housekeeping(Instant::now()),
         }
         core.flush();
+        core.send_deliveries();
         core.transmitter().flush();
     }
 }
