@@ -303,6 +303,27 @@ fn gateway_with_testfault() -> Gateway {
     Gateway::with(Conf::general(&format!("wasm_plugins_folder = \"{}\"", dir.display())))
 }
 
+/// Asks testfault on handle `from` for a rule forwarding its media to `to` (the `kinds` given,
+/// or all); returns the plugin's reply (`rule`, or `error`).
+async fn testfault_forward(ws: &mut WsClient, sid: u64, from: u64, to: u64, kinds: Option<&[&str]>) -> Value {
+    let mut body = json!({"request": "forward", "to_session": sid, "to_handle": to});
+    if let Some(kinds) = kinds {
+        body["kinds"] = json!(kinds);
+    }
+    let r = ws.call(json!({"janus": "message", "session_id": sid, "handle_id": from, "body": body})).await;
+    r["plugindata"]["data"].clone()
+}
+
+/// Waits until `peer` got 60 video and 25 audio packets from the peer with nonce `from`.
+async fn wait_media_from(peer: &Peer, from: [u8; 4], what: &str) {
+    peer.wait_until(what, WAIT, |s| {
+        s.video.foreign_markers.get(&from).copied().unwrap_or(0) >= 60
+            && s.audio.foreign_markers.get(&from).copied().unwrap_or(0) >= 25
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{what}: {}", e.0));
+}
+
 /// Attaches testfault, negotiates through its `answer` request, and starts sending.
 async fn connect_through_testfault(ws: &mut WsClient, sid: u64, name: &str) -> (u64, Peer) {
     let (hid, peer, _) = answered_by_testfault(ws, sid, name, json!({"request": "answer"})).await;
@@ -357,15 +378,11 @@ async fn a_plugin_cannot_touch_another_plugins_handles() {
     let tf = ws.call(attach("janus.plugin.testfault")).await["data"]["id"].as_u64().expect("attach");
     let echo = ws.call(attach("janus.plugin.echotest")).await["data"]["id"].as_u64().expect("attach");
     let tf2 = ws.call(attach("janus.plugin.testfault")).await["data"]["id"].as_u64().expect("attach");
-    let forward = |to: u64| {
-        json!({"janus": "message", "session_id": sid, "handle_id": tf,
-               "body": {"request": "forward", "to_session": sid, "to_handle": to}})
-    };
-    let r = ws.call(forward(echo)).await;
-    assert_eq!(r["plugindata"]["data"]["rule"], Value::Null, "{r}");
-    assert_eq!(r["plugindata"]["data"]["error"], format!("no such handle {echo}"), "{r}");
-    let r = ws.call(forward(tf2)).await;
-    assert!(r["plugindata"]["data"]["rule"].is_u64(), "its own handles are fine: {r}");
+    let r = testfault_forward(&mut ws, sid, tf, echo, None).await;
+    assert_eq!(r["rule"], Value::Null, "{r}");
+    assert_eq!(r["error"], format!("no such handle {echo}"), "{r}");
+    let r = testfault_forward(&mut ws, sid, tf, tf2, None).await;
+    assert!(r["rule"].is_u64(), "its own handles are fine: {r}");
 }
 
 /// A plugin's `close-pc` hangs the PeerConnection up: the client gets `hangup` "Close PC" and
@@ -376,11 +393,8 @@ async fn close_pc_hangs_up_the_peerconnection() {
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
     let (ha, a) = connect_through_testfault(&mut ws, sid, "a").await;
-    let r = ws
-        .call(json!({"janus": "message", "session_id": sid, "handle_id": ha,
-                     "body": {"request": "forward", "to_session": sid, "to_handle": ha}}))
-        .await;
-    assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
+    let r = testfault_forward(&mut ws, sid, ha, ha, None).await;
+    assert!(r["rule"].is_u64(), "{r}");
     a.wait_packets(Kind::Video, 30, WAIT).await.expect("echo through the rule");
     let r = ws
         .call(
@@ -410,19 +424,10 @@ async fn a_recvonly_answer_carries_media_one_way() {
     assert!(!answer.contains("a=sendrecv"), "{answer}");
     let (hb, b) = connect_through_testfault(&mut ws, sid, "b").await;
     for (from, to) in [(ha, hb), (hb, ha)] {
-        let r = ws
-            .call(json!({"janus": "message", "session_id": sid, "handle_id": from,
-                         "body": {"request": "forward", "to_session": sid, "to_handle": to}}))
-            .await;
-        assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
+        let r = testfault_forward(&mut ws, sid, from, to, None).await;
+        assert!(r["rule"].is_u64(), "{r}");
     }
-    let from_a = a.nonce();
-    b.wait_until("A's media at B", WAIT, |s| {
-        s.video.foreign_markers.get(&from_a).copied().unwrap_or(0) >= 60
-            && s.audio.foreign_markers.get(&from_a).copied().unwrap_or(0) >= 25
-    })
-    .await
-    .expect("A's media reaches B");
+    wait_media_from(&b, a.nonce(), "A's media at B").await;
     let sa = a.stats();
     assert_eq!(sa.video.packets + sa.audio.packets, 0, "media sent to a recvonly answer: {sa:?}");
     a.close().await.ok();
@@ -438,18 +443,9 @@ async fn a_rule_forwards_one_peer_to_another() {
     // threads, so this also covers packets crossing between threads.
     let (ha, a) = connect_through_testfault(&mut ws, sid, "a").await;
     let (hb, b) = connect_through_testfault(&mut ws, sid, "b").await;
-    let r = ws
-        .call(json!({"janus": "message", "session_id": sid, "handle_id": ha,
-                     "body": {"request": "forward", "to_session": sid, "to_handle": hb}}))
-        .await;
-    assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
-    let from_a = a.nonce();
-    b.wait_until("A's video and audio at B", WAIT, |s| {
-        s.video.foreign_markers.get(&from_a).copied().unwrap_or(0) >= 60
-            && s.audio.foreign_markers.get(&from_a).copied().unwrap_or(0) >= 25
-    })
-    .await
-    .expect("forwarded media");
+    let r = testfault_forward(&mut ws, sid, ha, hb, None).await;
+    assert!(r["rule"].is_u64(), "{r}");
+    wait_media_from(&b, a.nonce(), "A's video and audio at B").await;
     // Nothing goes the other way: there is no rule from B to A.
     let sa = a.stats();
     assert!(
@@ -458,11 +454,8 @@ async fn a_rule_forwards_one_peer_to_another() {
         sa.video.foreign_markers
     );
     // A rule for video only: B's video reaches A, its audio does not.
-    let r = ws
-        .call(json!({"janus": "message", "session_id": sid, "handle_id": hb,
-                     "body": {"request": "forward", "to_session": sid, "to_handle": ha, "kinds": ["video"]}}))
-        .await;
-    assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
+    let r = testfault_forward(&mut ws, sid, hb, ha, Some(&["video"])).await;
+    assert!(r["rule"].is_u64(), "{r}");
     let from_b = b.nonce();
     let sa = a
         .wait_until("B's video at A", WAIT, |s| {
@@ -523,13 +516,7 @@ async fn a_plugin_offer_subscribes_a_peer_to_another_ones_streams() {
     assert!(rules.as_array().is_some_and(|v| v.len() == 2 && v.iter().all(Value::is_u64)), "{r}");
     b.wait_connected(WAIT).await.expect("subscriber connected");
     wait_for(&mut ws, "the subscriber's webrtcup", |v| v["janus"] == "webrtcup" && v["sender"] == hb).await;
-    let from_a = a.nonce();
-    b.wait_until("the publisher's video and audio at the subscriber", WAIT, |s| {
-        s.video.foreign_markers.get(&from_a).copied().unwrap_or(0) >= 60
-            && s.audio.foreign_markers.get(&from_a).copied().unwrap_or(0) >= 25
-    })
-    .await
-    .expect("subscribed media");
+    wait_media_from(&b, a.nonce(), "the publisher's video and audio at the subscriber").await;
     assert_eq!(b.stats().remote_tracks.len(), 2);
 
     // Renegotiation on the live PeerConnection: the same streams offered again, as new ones.

@@ -301,6 +301,25 @@ impl Sim {
         Ok(())
     }
 
+    /// Pumps `ms` simulated milliseconds, one at a time.
+    pub fn run_for(&mut self, ms: u64) -> anyhow::Result<()> {
+        for _ in 0..ms {
+            self.now += Duration::from_millis(1);
+            self.pump()?;
+        }
+        Ok(())
+    }
+
+    /// Client `client` sends `count` packets (counters `first..`) that reach the gateway; then
+    /// 5 ms pass, enough for them to be forwarded and received.
+    pub fn send_from(&mut self, client: usize, count: usize, first: u64) -> anyhow::Result<()> {
+        let from = self.clients[client].addr;
+        for p in self.packets_from(client, count, first)? {
+            self.core.datagram(self.now, from, &p);
+        }
+        self.run_for(5)
+    }
+
     /// Adds rules from client 0 to every other client.
     pub fn forward_from_first(&mut self) {
         for i in 1..self.clients.len() {
@@ -408,10 +427,7 @@ mod tests {
         for p in &burst {
             sim.core.datagram(sim.now, src, p);
         }
-        for _ in 0..5 {
-            sim.now += Duration::from_millis(1);
-            sim.pump().expect("pump");
-        }
+        sim.run_for(5).expect("pump");
         let got: Vec<u64> = sim.clients[1].got.iter().copied().filter(|n| *n >= 1000).collect();
         assert_eq!(got, (1000..1010).collect::<Vec<u64>>());
         // The rotation header extension went along.
@@ -550,10 +566,7 @@ mod tests {
         let ask = |sim: &mut Sim, mid: Option<Mid>| {
             sim.clients[0].keyframe_requests.clear();
             sim.core.command(sim.now, Command::Keyframe(handle(0), mid.map(|m| m.to_string())));
-            for _ in 0..5 {
-                sim.now += Duration::from_millis(1);
-                sim.pump().expect("pump");
-            }
+            sim.run_for(5).expect("pump");
             std::mem::take(&mut sim.clients[0].keyframe_requests)
         };
         // One stream, then the other: a request for one does not hold the other back.
@@ -579,14 +592,7 @@ mod tests {
             Sim::with(2, SimOptions { one_to_one_nat: true, ..SimOptions::default() }).expect("sim");
         sim.connect().expect("connected through the public address");
         sim.forward_from_first();
-        let src = sim.clients[0].addr;
-        for p in sim.source_packets(5, 1).expect("packets") {
-            sim.core.datagram(sim.now, src, &p);
-        }
-        for _ in 0..5 {
-            sim.now += Duration::from_millis(1);
-            sim.pump().expect("pump");
-        }
+        sim.send_from(0, 5, 1).expect("packets");
         assert_eq!(sim.clients[1].got, vec![1, 2, 3, 4, 5]);
     }
 
@@ -612,10 +618,7 @@ mod tests {
         for p in &packets {
             sim.core.datagram(sim.now, src, p);
         }
-        for _ in 0..5 {
-            sim.now += Duration::from_millis(1);
-            sim.pump().expect("pump");
-        }
+        sim.run_for(5).expect("pump");
         assert_eq!(sim.clients[1].got, vec![1, 2, 3, 4, 5], "the other peers are served");
     }
 
@@ -655,14 +658,7 @@ mod tests {
         sim.forward_from_first();
         notices(&mut sim);
         sim.core.peer_mut(handle(2).handle_id).expect("peer").panic_on_input = true;
-        let src = sim.clients[0].addr;
-        for p in sim.source_packets(5, 1).expect("packets") {
-            sim.core.datagram(sim.now, src, &p);
-        }
-        for _ in 0..5 {
-            sim.now += Duration::from_millis(1);
-            sim.pump().expect("pump");
-        }
+        sim.send_from(0, 5, 1).expect("packets");
         let hung_up: Vec<HandleRef> = notices(&mut sim)
             .into_iter()
             .filter_map(|n| match n {
@@ -687,22 +683,12 @@ mod tests {
             temporal: None,
             kinds: Vec::new(),
         };
-        let feed = |sim: &mut Sim, client: usize, first: u64| {
-            let from = sim.clients[client].addr;
-            for p in sim.packets_from(client, 5, first).expect("packets") {
-                sim.core.datagram(sim.now, from, &p);
-            }
-            for _ in 0..5 {
-                sim.now += Duration::from_millis(1);
-                sim.pump().expect("pump");
-            }
-        };
         sim.core.command(sim.now, Command::Forward(1, rule(0), Homes::default()));
-        feed(&mut sim, 0, 30);
+        sim.send_from(0, 5, 30).expect("packets");
         // The plugin switches client 2 over to client 1, whose numbers are elsewhere.
         sim.core.command(sim.now, Command::Unforward(1));
         sim.core.command(sim.now, Command::Forward(2, rule(1), Homes::default()));
-        feed(&mut sim, 1, 60);
+        sim.send_from(1, 5, 60).expect("packets");
         let c = &sim.clients[2];
         assert_eq!(c.got, vec![30, 31, 32, 33, 34, 60, 61, 62, 63, 64], "both sources arrived");
         let steps: Vec<u64> = c.got_seq.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
@@ -720,14 +706,7 @@ mod tests {
             sim.pump().expect("pump");
             sim.core.housekeeping(sim.now);
         }
-        let src = sim.clients[0].addr;
-        for p in sim.source_packets(3, 1).expect("packets") {
-            sim.core.datagram(sim.now, src, &p);
-        }
-        for _ in 0..5 {
-            sim.now += Duration::from_millis(1);
-            sim.pump().expect("pump");
-        }
+        sim.send_from(0, 3, 1).expect("packets");
         assert_eq!(sim.clients[1].got, vec![1, 2, 3], "forwarded to the new address");
         let seen = notices(&mut sim);
         assert!(!seen.iter().any(|n| matches!(n, Notice::Hangup(..))), "{seen:?}");
@@ -743,14 +722,7 @@ mod tests {
         sim.core.flush();
         sim.connect().expect("both connect, client 1 too");
         sim.forward_from_first();
-        let src = sim.clients[0].addr;
-        for p in sim.source_packets(3, 1).expect("packets") {
-            sim.core.datagram(sim.now, src, &p);
-        }
-        for _ in 0..5 {
-            sim.now += Duration::from_millis(1);
-            sim.pump().expect("pump");
-        }
+        sim.send_from(0, 3, 1).expect("packets");
         assert_eq!(sim.clients[1].got, vec![1, 2, 3]);
     }
 
