@@ -239,6 +239,11 @@ const TRANSPORT_ATTRIBUTES: [&str; 8] = [
     "end-of-candidates",
 ];
 
+/// The value of the first `a=<name>:<value>` line of an SDP, if any.
+pub fn attribute<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
+    sdp.lines().find_map(|l| l.trim_end().strip_prefix("a=")?.strip_prefix(name)?.strip_prefix(':'))
+}
+
 /// The SDP without its ICE and DTLS attributes, as a plugin sees it (Janus strips them too).
 pub fn strip_transport(sdp: &str) -> String {
     let mut out = String::with_capacity(sdp.len());
@@ -264,6 +269,14 @@ mod tests {
         a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n\
         m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\na=mid:1\r\na=recvonly\r\na=rtpmap:96 VP8/90000\r\n\
         a=rtpmap:97 rtx/90000\r\na=rid:h send\r\na=rid:l send\r\na=simulcast:send h;l\r\n";
+
+    #[test]
+    fn reads_one_attribute() {
+        let sdp = "v=0\r\na=ice-ufrag-x:no\r\na=ice-ufrag:abcd\r\na=setup:active\r\na=ice-ufrag:later\r\n";
+        assert_eq!(attribute(sdp, "ice-ufrag"), Some("abcd"), "the first, and not a longer name");
+        assert_eq!(attribute(sdp, "setup"), Some("active"));
+        assert_eq!(attribute(sdp, "fingerprint"), None);
+    }
 
     #[test]
     fn summarises_media() {

@@ -13,7 +13,15 @@ use harness::{Conf, Gateway, WsClient};
 use peer::{AudioCodec, DataMessage, Kind, Peer};
 use serde_json::{json, Value};
 
+const ECHOTEST: &str = "janus.plugin.echotest";
+const TESTFAULT: &str = "janus.plugin.testfault";
 const WAIT: Duration = Duration::from_secs(10);
+
+/// Attaches a handle to a plugin; returns its id.
+async fn attach(ws: &mut WsClient, sid: u64, plugin: &str) -> u64 {
+    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": plugin})).await;
+    r["data"]["id"].as_u64().unwrap_or_else(|| panic!("attach: {r}"))
+}
 
 /// Reads messages until one matches, returning it; everything else is skipped.
 async fn wait_for(ws: &mut WsClient, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
@@ -57,8 +65,7 @@ async fn echotest_returns_our_audio_and_video() {
     let gw = Gateway::start();
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
-    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.echotest"})).await;
-    let hid = r["data"]["id"].as_u64().expect("attach");
+    let hid = attach(&mut ws, sid, ECHOTEST).await;
 
     // Hostile datagrams on the media port first: dropped, nothing breaks.
     hostile_datagrams(gw.addr("media")).await;
@@ -176,8 +183,7 @@ async fn audiocodec_and_videocodec_choose_the_answered_codec() {
     let gw = Gateway::start();
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
-    let attach = json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.echotest"});
-    let hid = ws.call(attach.clone()).await["data"]["id"].as_u64().expect("attach");
+    let hid = attach(&mut ws, sid, ECHOTEST).await;
     let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
     let offer = peer.create_offer(WAIT).await.expect("offer");
     // Opus offered first as well (as gateways between SIP and WebRTC do), so the answered
@@ -203,7 +209,7 @@ async fn audiocodec_and_videocodec_choose_the_answered_codec() {
     peer.close().await.ok();
 
     // Codecs the client does not offer: those streams are refused, the request still succeeds.
-    let hid = ws.call(attach).await["data"]["id"].as_u64().expect("attach");
+    let hid = attach(&mut ws, sid, ECHOTEST).await;
     let peer = Peer::new(true, true, false).await.expect("peer");
     let jsep = json!({"type": "offer", "sdp": peer.create_offer(WAIT).await.expect("offer")});
     let body = json!({"audiocodec": "g722", "videocodec": "vp9"});
@@ -332,8 +338,7 @@ async fn connect_through_testfault(ws: &mut WsClient, sid: u64, name: &str) -> (
 
 /// As [`connect_through_testfault`], with the `answer` request's body; also gives the answer.
 async fn answered_by_testfault(ws: &mut WsClient, sid: u64, name: &str, body: Value) -> (u64, Peer, String) {
-    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.testfault"})).await;
-    let hid = r["data"]["id"].as_u64().expect("attach");
+    let hid = attach(ws, sid, TESTFAULT).await;
     let peer = Peer::new(true, true, false).await.expect("peer");
     let offer = peer.create_offer(WAIT).await.expect("offer");
     let tx = format!("answer-{name}");
@@ -352,8 +357,7 @@ async fn a_client_closing_its_peerconnection_is_hung_up() {
     let gw = Gateway::start();
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
-    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.echotest"})).await;
-    let hid = r["data"]["id"].as_u64().expect("attach");
+    let hid = attach(&mut ws, sid, ECHOTEST).await;
     let peer = Peer::new(true, true, true).await.expect("peer");
     let jsep = json!({"type": "offer", "sdp": peer.create_offer(WAIT).await.expect("offer")});
     let ev = echotest(&mut ws, sid, hid, "offer", json!({"audio": true, "video": true}), Some(jsep)).await;
@@ -374,10 +378,9 @@ async fn a_plugin_cannot_touch_another_plugins_handles() {
     let gw = gateway_with_testfault();
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
-    let attach = |plugin: &str| json!({"janus": "attach", "session_id": sid, "plugin": plugin});
-    let tf = ws.call(attach("janus.plugin.testfault")).await["data"]["id"].as_u64().expect("attach");
-    let echo = ws.call(attach("janus.plugin.echotest")).await["data"]["id"].as_u64().expect("attach");
-    let tf2 = ws.call(attach("janus.plugin.testfault")).await["data"]["id"].as_u64().expect("attach");
+    let tf = attach(&mut ws, sid, TESTFAULT).await;
+    let echo = attach(&mut ws, sid, ECHOTEST).await;
+    let tf2 = attach(&mut ws, sid, TESTFAULT).await;
     let r = testfault_forward(&mut ws, sid, tf, echo, None).await;
     assert_eq!(r["rule"], Value::Null, "{r}");
     assert_eq!(r["error"], format!("no such handle {echo}"), "{r}");
@@ -488,8 +491,7 @@ async fn a_plugin_offer_subscribes_a_peer_to_another_ones_streams() {
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
     let (ha, a) = connect_through_testfault(&mut ws, sid, "publisher").await;
-    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.testfault"})).await;
-    let hb = r["data"]["id"].as_u64().expect("attach");
+    let hb = attach(&mut ws, sid, TESTFAULT).await;
     // An answer before any offer of ours: 469.
     let stray = ws
         .call(json!({"janus": "message", "session_id": sid, "handle_id": hb, "body": {"request": "start"},
@@ -534,8 +536,7 @@ async fn a_client_renegotiation_keeps_the_echo_going() {
     let gw = Gateway::start();
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
-    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.echotest"})).await;
-    let hid = r["data"]["id"].as_u64().expect("attach");
+    let hid = attach(&mut ws, sid, ECHOTEST).await;
     let peer = Peer::new(true, true, false).await.expect("peer");
     for round in ["first", "again"] {
         let offer = peer.create_offer(WAIT).await.expect("offer");
@@ -575,8 +576,7 @@ async fn ice_lite_port_range_and_public_address() {
     assert_eq!(info["public-ip"], "203.0.113.7", "{info}");
     assert_eq!(info["ipv6"], false, "{info}");
     let sid = ws.create().await;
-    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.echotest"})).await;
-    let hid = r["data"]["id"].as_u64().expect("attach");
+    let hid = attach(&mut ws, sid, ECHOTEST).await;
     let peer = Peer::new(true, true, false).await.expect("peer");
     let jsep = json!({"type": "offer", "sdp": peer.create_offer(WAIT).await.expect("offer")});
     let ev = echotest(&mut ws, sid, hid, "offer", json!({"audio": true, "video": true}), Some(jsep)).await;
@@ -610,8 +610,7 @@ async fn full_trickle_candidates_then_media_stopping_with_seconds() {
     let sid = ws.create().await;
     let info = ws.call(json!({"janus": "info"})).await;
     assert_eq!(info["full-trickle"], true, "{info}");
-    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.echotest"})).await;
-    let hid = r["data"]["id"].as_u64().expect("attach");
+    let hid = attach(&mut ws, sid, ECHOTEST).await;
     let peer = Peer::new(true, true, false).await.expect("peer");
     let offer = peer.create_offer(WAIT).await.expect("offer");
     ws.send(&json!({"janus": "message", "session_id": sid, "handle_id": hid, "transaction": "offer",

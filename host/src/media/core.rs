@@ -633,10 +633,7 @@ impl<T: Transmitter> MediaCore<T> {
     fn negotiated(&mut self, id: u64) {
         let Some(p) = self.peers.get_mut(&id) else { return };
         // An ICE restart gives us new credentials: first contact goes by the new username.
-        let ufrag = p
-            .local_sdp
-            .as_deref()
-            .and_then(|s| s.lines().find_map(|l| l.trim_end().strip_prefix("a=ice-ufrag:")));
+        let ufrag = p.local_sdp.as_deref().and_then(|s| crate::sdp::attribute(s, "ice-ufrag"));
         if let Some(ufrag) = ufrag.filter(|u| *u != p.ufrag) {
             let old = std::mem::replace(&mut p.ufrag, ufrag.to_owned());
             self.by_ufrag.remove(&old);

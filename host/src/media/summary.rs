@@ -44,8 +44,7 @@ pub fn describe(p: &mut Peer, ice_lite: bool) -> Value {
         dtls.insert("remote-fingerprint".into(), json!(remote.to_string()));
     }
     // Our role, as our SDP set it (`active`: we are the DTLS client).
-    let role =
-        p.local_sdp.as_deref().and_then(|s| s.lines().find_map(|l| l.trim_end().strip_prefix("a=setup:")));
+    let role = p.local_sdp.as_deref().and_then(|s| crate::sdp::attribute(s, "setup"));
     dtls.insert("dtls-role".into(), json!(role.unwrap_or("actpass")));
     dtls.insert("dtls-state".into(), json!(if p.connected { "connected" } else { "trying" }));
     dtls.insert("valid".into(), json!(p.connected));
