@@ -87,6 +87,7 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     }
     if w.admin.enabled {
         let l = transport::bind("admin-ws", &w.admin.ip, w.admin.port).await?;
+        warn_open_admin(&l, config.general.admin_secret.as_deref());
         tasks.push(tokio::spawn(ws::serve(l, core.clone(), ws::Api::Admin, w.json)));
     }
     let h = &config.http;
@@ -101,6 +102,7 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     }
     if h.admin.enabled {
         let l = transport::bind("admin-http", &h.admin.ip, h.admin.port).await?;
+        warn_open_admin(&l, config.general.admin_secret.as_deref());
         tasks.push(tokio::spawn(http::serve(l, core.clone(), h.clone(), http::Api::Admin, None)));
     }
     println!("ready");
@@ -110,9 +112,34 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     for t in &tasks {
         t.abort();
     }
-    core.destroy_all_sessions().await;
+    // Plugins are told, but a slow one does not hold up the exit.
+    if tokio::time::timeout(SHUTDOWN_GRACE, core.destroy_all_sessions()).await.is_err() {
+        tracing::warn!("sessions not all destroyed within {SHUTDOWN_GRACE:?}; exiting anyway");
+    }
     Ok(())
 }
+
+/// The secret of Janus's sample configuration (and of our embedded defaults).
+const SAMPLE_ADMIN_SECRET: &str = "janusoverlord";
+
+/// Warns when an admin listener can be reached beyond loopback with no secret, or with the
+/// sample one that anybody can read.
+fn warn_open_admin(listener: &tokio::net::TcpListener, secret: Option<&str>) {
+    let Ok(addr) = listener.local_addr() else { return };
+    if addr.ip().is_loopback() {
+        return;
+    }
+    match secret {
+        None => tracing::warn!("the admin API listens on {addr} with no admin_secret: anyone who reaches it controls the gateway"),
+        Some(SAMPLE_ADMIN_SECRET) => tracing::warn!(
+            "the admin API listens on {addr} with the sample admin_secret \"{SAMPLE_ADMIN_SECRET}\": set a secret of your own"
+        ),
+        Some(_) => {}
+    }
+}
+
+/// How long shutdown waits for plugins to hear about the sessions' end.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Turns media notices into Janus events for the client and media events for the plugin.
 /// `no_media_timer` goes into `media` events that report media stopping (Janus adds `seconds`

@@ -63,6 +63,13 @@ pub fn push_event<T: Serialize + ?Sized>(
     crate::host::push_event(handle, transaction, &json, jsep)
 }
 
+/// Sends one event to many handles' clients (a room broadcast), serialised once; handles that
+/// are gone are skipped. Returns how many handles it reached.
+pub fn push_event_many<T: Serialize + ?Sized>(handles: &[HandleRef], event: &T) -> Result<u32, String> {
+    let json = serde_json::to_string(event).map_err(|err| format!("event: {err}"))?;
+    crate::host::push_event_many(handles, &json)
+}
+
 impl Message {
     /// Pushes an event that answers this message: to its handle, with its transaction (see
     /// [`push_event`]).

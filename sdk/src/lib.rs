@@ -11,7 +11,7 @@
 //!   host functions are in [`host`], and [`export_guest!`] exports a raw [`Guest`]
 //!   implementation.
 //! - **Typed helpers** on top: the [`Plugin`] trait and [`export_plugin!`] (state kept for you,
-//!   `snapshot`/`restore` from serde), Janus-style body validation ([`Field`], [`ErrorCodes`],
+//!   saved through serde, [`Keyed`] and [`Saved`] for state whose saving costs what changed), Janus-style body validation ([`Field`], [`ErrorCodes`],
 //!   [`Message::parse_body`]), plugin errors ([`PluginError`]), replies ([`ok`], [`ack`]),
 //!   events ([`push_event`], [`event`]), JSEP ([`Jsep`]) and logging ([`info!`] and friends).
 //!
@@ -27,7 +27,7 @@
 //! const CODES: ErrorCodes = ErrorCodes { invalid_json: 401, missing_element: 402, invalid_element: 403 };
 //! const FIELDS: &[Field] = &[Field::new("name", JsonType::String).nonempty()];
 //!
-//! /// Everything here survives a hot reload: `snapshot`/`restore` come from serde.
+//! /// Everything here survives a hot reload: `checkpoint`/`restore` come from serde.
 //! #[derive(Default, Serialize, Deserialize)]
 //! struct Hello {
 //!     greeted: HashMap<u64, u32>,
@@ -74,22 +74,29 @@
 //!
 //! Build it as a `cdylib` for `wasm32-wasip2`; the `.wasm` file cargo writes is the component.
 //!
-//! ## State and hot reload
+//! ## State, crashes and hot reload
 //!
-//! The host replaces a plugin without dropping sessions: it calls `snapshot` on the running
-//! instance, starts the new version, calls `init` and then `restore` with the bytes. A type that
-//! implements [`Plugin`] derives `Serialize` and `Deserialize`, and the default
-//! [`Plugin::snapshot`] and [`Plugin::restore`] do the rest (JSON through [`snapshot_of`] and
-//! [`restore_into`]). Rules for state that must survive a version change:
+//! The host keeps a copy of each plugin's state as entries (a key and a value). Whenever the
+//! plugin's mailbox runs dry (and every 100 ms under constant load) it calls `checkpoint`, which
+//! returns what changed since the last one, and merges it. After a crash (a trap, a CPU or
+//! memory limit) it starts a new instance, calls `init`, then `restore` with every entry, and
+//! replays the handles attached or detached since; a hot reload does the same with the new
+//! version, after a last `checkpoint` of the old one. So a crash loses at most the calls since
+//! the last checkpoint, and a reload loses nothing.
 //!
-//! - add new fields with `#[serde(default)]`, so snapshots of older versions still load;
-//! - never reuse a field name with a different meaning;
-//! - fields marked `#[serde(skip)]` come back as their `Default` after `restore`: override
-//!   [`Plugin::restore`] to carry them over (see its documentation);
-//! - media forwarding rules live in the host and survive reloads: keep their ids in the state.
+//! By default ([`Plugin::checkpoint`], [`Plugin::restore`]) the whole plugin value is one entry,
+//! as JSON through [`snapshot_of`] and [`restore_into`]: no code needed, but every checkpoint
+//! costs the whole state. A plugin with rooms or many handles keeps them in [`Keyed`] maps (and
+//! single values in [`Saved`]), which remember what changed, and overrides both methods (see
+//! [`Plugin::checkpoint`]); then a request costs the same with 10 handles or 10,000. Rules
+//! for state that must survive a version change:
 //!
-//! The same snapshot is used after a crash (a trap, a CPU or memory limit): the host rebuilds
-//! the instance from the last snapshot and replays its handles.
+//! - add new fields with `#[serde(default)]`, so state saved by older versions still loads;
+//! - never reuse a field name or key with a different meaning;
+//! - fields marked `#[serde(skip)]` come back as their `Default` after the default `restore`:
+//!   override [`Plugin::restore`] to carry them over (see its documentation);
+//! - media forwarding rules and timers live in the host and survive reloads and crashes: keep
+//!   their ids in the state.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -121,7 +128,8 @@ pub use bindings::export_guest;
 pub use bindings::portunus::plugin::host;
 pub use bindings::portunus::plugin::types::{
     AnswerPolicy, Direction, ForwardOptions, ForwardSource, HandleRef, LayerChange, LogLevel, MediaEvent,
-    MediaKind, MediaState, Message, OfferResult, OfferedStream, PluginInfo, Reply, SlowLink, StreamInfo,
+    MediaKind, MediaState, Message, OfferResult, OfferedStream, PluginInfo, Reply, SlowLink, StateChange,
+    StateEntry, StreamInfo,
 };
 pub use bindings::Guest;
 
@@ -137,11 +145,11 @@ mod state;
 
 pub use body::{parse_body, parse_object, request_of, validate, ErrorCodes, Field, JsonType};
 pub use error::PluginError;
-pub use events::{ack, event, ok, push_event};
+pub use events::{ack, event, ok, push_event, push_event_many};
 pub use jsep::Jsep;
 pub use logging::log;
-pub use plugin::Plugin;
-pub use state::{restore_into, snapshot_of, try_snapshot_of};
+pub use plugin::{Plugin, WHOLE_STATE_KEY};
+pub use state::{restore_into, snapshot_of, try_snapshot_of, Keyed, Saved};
 
 #[doc(hidden)]
 pub mod __rt {

@@ -4,7 +4,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{HandleRef, MediaEvent, Message, PluginInfo, Reply};
+use crate::{HandleRef, MediaEvent, Message, PluginInfo, Reply, StateChange, StateEntry};
+
+/// The key under which the default [`Plugin::checkpoint`] saves the whole plugin value.
+pub const WHOLE_STATE_KEY: &str = "state";
 
 /// A plugin, as a Rust value that holds its state.
 ///
@@ -13,9 +16,11 @@ use crate::{HandleRef, MediaEvent, Message, PluginInfo, Reply};
 /// needs no lock. Only [`init`](Plugin::init) and [`handle_message`](Plugin::handle_message)
 /// are required; the rest default to doing nothing.
 ///
-/// The type derives `Serialize` and `Deserialize`: the default [`snapshot`](Plugin::snapshot)
+/// The type derives `Serialize` and `Deserialize`: the default [`checkpoint`](Plugin::checkpoint)
 /// and [`restore`](Plugin::restore) save and load the whole value, so state survives hot
 /// reloads and crashes without further code (see the crate documentation for the rules).
+/// A plugin whose state grows with its rooms or handles keeps it in [`Keyed`](crate::Keyed)
+/// maps and overrides both, so that saving costs what a call changed.
 pub trait Plugin: Default + Serialize + DeserializeOwned + 'static {
     /// Called once, first, with the plugin's configuration (`janus.plugin.<name>.jcfg` as JSON;
     /// `{}` when there is none). Returns what Janus lists in `info`; the package name must be
@@ -76,22 +81,50 @@ pub trait Plugin: Default + Serialize + DeserializeOwned + 'static {
         Value::Object(Default::default())
     }
 
-    /// The state to carry over to a new version or a rebuilt instance. By default the whole
-    /// value, as JSON ([`snapshot_of`](crate::snapshot_of)).
-    fn snapshot(&self) -> Vec<u8> {
-        crate::snapshot_of(self)
+    /// What changed in the state since the last checkpoint, for hot reload and crash recovery
+    /// (all of it with `full`). By default the whole value, as JSON, under
+    /// [`WHOLE_STATE_KEY`]: fine for a small state, but it costs the whole state after every
+    /// busy moment. A plugin with rooms or many handles keeps them in [`Keyed`](crate::Keyed)
+    /// maps and writes only what changed:
+    ///
+    /// ```
+    /// # use portunus_sdk::{Plugin, PluginInfo, Message, Reply, Keyed, Saved, StateChange, StateEntry};
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Default, Serialize, Deserialize)]
+    /// struct Rooms {
+    ///     rooms: Keyed<u64, String>,
+    ///     next_id: Saved<u64>,
+    /// }
+    /// impl Plugin for Rooms {
+    /// #   fn init(&mut self, _: &serde_json::Value) -> Result<PluginInfo, String> { Err(String::new()) }
+    /// #   fn handle_message(&mut self, _: Message) -> Reply { Reply::Ack(None) }
+    ///     fn checkpoint(&mut self, full: bool) -> Vec<StateChange> {
+    ///         let mut out = Vec::new();
+    ///         self.rooms.save("room/", full, &mut out);
+    ///         self.next_id.save("next_id", full, &mut out);
+    ///         out
+    ///     }
+    ///     fn restore(&mut self, entries: Vec<StateEntry>) -> Result<(), String> {
+    ///         self.rooms.load("room/", &entries)?;
+    ///         self.next_id.load("next_id", &entries)
+    ///     }
+    /// }
+    /// ```
+    fn checkpoint(&mut self, full: bool) -> Vec<StateChange> {
+        let _ = full;
+        vec![StateChange { key: WHOLE_STATE_KEY.to_owned(), value: Some(crate::snapshot_of(self)) }]
     }
 
-    /// Loads a [`snapshot`](Plugin::snapshot) of this or an older version; called after
-    /// [`init`](Plugin::init). An error keeps the old version running (reload) or starts from
-    /// the state `init` left (crash recovery).
+    /// Loads the saved state (the entries [`checkpoint`](Plugin::checkpoint) wrote, possibly
+    /// by an older version); called after [`init`](Plugin::init). An error keeps the old
+    /// version running (reload) or starts from the state `init` left (crash recovery).
     ///
-    /// By default the restored value replaces `self` whole, so fields marked
+    /// By default the entry [`WHOLE_STATE_KEY`] replaces `self` whole, so fields marked
     /// `#[serde(skip)]` (settings `init` derived from the configuration, say) come back as
     /// their `Default`. To keep them, override:
     ///
     /// ```
-    /// # use portunus_sdk::{Plugin, PluginInfo, Message, Reply, restore_into};
+    /// # use portunus_sdk::{Plugin, PluginInfo, Message, Reply, StateEntry, restore_into};
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Default, Serialize, Deserialize)]
     /// struct MyPlugin {
@@ -102,8 +135,11 @@ pub trait Plugin: Default + Serialize + DeserializeOwned + 'static {
     /// impl Plugin for MyPlugin {
     /// #   fn init(&mut self, _: &serde_json::Value) -> Result<PluginInfo, String> { Err(String::new()) }
     /// #   fn handle_message(&mut self, _: Message) -> Reply { Reply::Ack(None) }
-    ///     fn restore(&mut self, snapshot: &[u8]) -> Result<(), String> {
-    ///         let mut restored: Self = restore_into(snapshot)?;
+    ///     fn restore(&mut self, entries: Vec<StateEntry>) -> Result<(), String> {
+    ///         let Some(saved) = entries.iter().find(|e| e.key == portunus_sdk::WHOLE_STATE_KEY) else {
+    ///             return Ok(());
+    ///         };
+    ///         let mut restored: Self = restore_into(&saved.value)?;
     ///         restored.config = std::mem::take(&mut self.config);
     ///         *self = restored;
     ///         Ok(())
@@ -111,13 +147,16 @@ pub trait Plugin: Default + Serialize + DeserializeOwned + 'static {
     /// }
     /// ```
     ///
-    /// An empty snapshot (from a version that kept no state) leaves `self` as it is.
-    fn restore(&mut self, snapshot: &[u8]) -> Result<(), String> {
-        if snapshot.is_empty() {
-            return Ok(());
+    /// Without that entry (nothing saved yet, or a version that kept no state) `self` stays as
+    /// it is.
+    fn restore(&mut self, entries: Vec<StateEntry>) -> Result<(), String> {
+        match entries.iter().find(|e| e.key == WHOLE_STATE_KEY) {
+            Some(e) => {
+                *self = crate::restore_into(&e.value)?;
+                Ok(())
+            }
+            None => Ok(()),
         }
-        *self = crate::restore_into(snapshot)?;
-        Ok(())
     }
 }
 
@@ -190,11 +229,13 @@ macro_rules! export_plugin {
                 fn query_handle(handle: $crate::HandleRef) -> ::std::string::String {
                     with_plugin(|p| $crate::__rt::query_handle(p, handle))
                 }
-                fn snapshot() -> ::std::vec::Vec<u8> {
-                    with_plugin(|p| $crate::Plugin::snapshot(p))
+                fn checkpoint(full: bool) -> ::std::vec::Vec<$crate::StateChange> {
+                    with_plugin(|p| $crate::Plugin::checkpoint(p, full))
                 }
-                fn restore(state: ::std::vec::Vec<u8>) -> ::core::result::Result<(), ::std::string::String> {
-                    with_plugin(|p| $crate::Plugin::restore(p, &state))
+                fn restore(
+                    entries: ::std::vec::Vec<$crate::StateEntry>,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    with_plugin(|p| $crate::Plugin::restore(p, entries))
                 }
             }
 
@@ -315,20 +356,26 @@ mod tests {
         rt::init(&mut old, r#"{"v":1}"#).unwrap();
         old.handle_message(msg());
         old.handle_message(msg());
-        let snapshot = old.snapshot();
+        let saved: Vec<StateEntry> = old
+            .checkpoint(false)
+            .into_iter()
+            .map(|c| StateEntry { key: c.key, value: c.value.unwrap() })
+            .collect();
+        assert_eq!(saved.len(), 1);
 
         let mut new = Counter::default();
         rt::init(&mut new, r#"{"v":2}"#).unwrap();
-        new.restore(&snapshot).unwrap();
+        new.restore(saved).unwrap();
         assert_eq!(new.count, 2);
         // The default restore replaces the value: skipped fields are reset.
         assert_eq!(new.config, Value::Null);
         assert_eq!(new.handle_message(msg()).ok_value().unwrap()["count"], 3);
 
-        // Empty snapshots are ignored; garbage is an error that leaves the state alone.
-        new.restore(&[]).unwrap();
+        // No saved state is ignored; garbage is an error that leaves the state alone.
+        new.restore(Vec::new()).unwrap();
         assert_eq!(new.count, 3);
-        assert!(new.restore(b"garbage").is_err());
+        let garbage = StateEntry { key: WHOLE_STATE_KEY.into(), value: b"garbage".to_vec() };
+        assert!(new.restore(vec![garbage]).is_err());
         assert_eq!(new.count, 3);
     }
 }

@@ -32,7 +32,15 @@ impl Core {
     fn check_admin_secret(&self, env: &Envelope) -> ApiResult<()> {
         match &self.inner.general.admin_secret {
             None => Ok(()),
-            Some(secret) if env.body.get("admin_secret").and_then(Value::as_str) == Some(secret) => Ok(()),
+            Some(secret)
+                if env
+                    .body
+                    .get("admin_secret")
+                    .and_then(Value::as_str)
+                    .is_some_and(|given| super::auth::secret_eq(secret, given)) =>
+            {
+                Ok(())
+            }
             Some(_) => Err(ErrorCode::Unauthorized.into()),
         }
     }
@@ -274,7 +282,7 @@ impl Core {
             }
             "hangup_webrtc" => {
                 self.media().hangup(h.handle_ref(), "Admin API");
-                let events = h.plugin.hangup_media(h.handle_ref()).await;
+                let events = h.plugin.hangup_media(h.handle_ref(), "Admin API").await;
                 self.deliver_events(events);
                 Ok(self.success(env, Value::Null))
             }

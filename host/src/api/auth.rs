@@ -45,7 +45,8 @@ impl Auth {
         if self.api_secret.is_none() && !self.token_auth {
             return Ok(());
         }
-        let secret_ok = matches!((&self.api_secret, creds.apisecret), (Some(s), Some(given)) if s == given);
+        let secret_ok =
+            matches!((&self.api_secret, creds.apisecret), (Some(s), Some(given)) if secret_eq(s, given));
         let token_ok = self.token_auth && creds.token.is_some_and(|t| lock(&self.tokens).contains_key(t));
         if secret_ok || token_ok {
             Ok(())
@@ -117,4 +118,12 @@ impl Auth {
         self.require_stored()?;
         Ok(lock(&self.tokens).iter().map(|(t, p)| (t.clone(), p.iter().cloned().collect())).collect())
     }
+}
+
+/// Compares a secret with what a client sent in time that does not depend on where they
+/// differ: both are hashed (so lengths do not show either) and the digests compared whole.
+pub fn secret_eq(secret: &str, given: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let (a, b) = (Sha256::digest(secret.as_bytes()), Sha256::digest(given.as_bytes()));
+    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

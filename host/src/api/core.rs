@@ -241,12 +241,10 @@ impl Core {
         true
     }
 
-    /// Destroys every session (clean shutdown).
+    /// Destroys every session (clean shutdown), all at once.
     pub async fn destroy_all_sessions(&self) {
         let ids: Vec<u64> = lock(&self.inner.sessions).keys().copied().collect();
-        for id in ids {
-            self.destroy_session(id, None).await;
-        }
+        futures_util::future::join_all(ids.into_iter().map(|id| self.destroy_session(id, None))).await;
     }
 
     /// A plugin ended a handle (`end-handle`): it is detached and the client gets `detached`.
@@ -265,7 +263,8 @@ impl Core {
         }
     }
 
-    /// One watchdog pass: expires idle sessions and orphans nobody claimed.
+    /// One watchdog pass: expires idle sessions and orphans nobody claimed. Each expired
+    /// session is destroyed in a task of its own: a slow plugin never holds up the others.
     pub async fn expire_sessions(&self) {
         let now = self.now_us();
         let sessions: Vec<Arc<Session>> = lock(&self.inner.sessions).values().cloned().collect();
@@ -277,15 +276,23 @@ impl Core {
             };
             if orphan_deadline.is_some_and(|d| now >= d) {
                 tracing::info!(session = s.id, "session not reclaimed in time, destroying");
-                self.destroy_session(s.id, None).await;
+                self.spawn_destroy(s.id, None);
             } else if timeout_us > 0 && now.saturating_sub(s.last_activity_us()) >= timeout_us {
                 tracing::info!(session = s.id, "session timed out");
                 let event = Value::Object(reply("timeout", s.id, None));
-                self.destroy_session(s.id, Some(event)).await;
+                self.spawn_destroy(s.id, Some(event));
             } else {
                 self.expire_candidates(&s, now);
             }
         }
+    }
+
+    /// Destroys a session in a task of its own.
+    fn spawn_destroy(&self, id: u64, notice: Option<Value>) {
+        let core = self.clone();
+        tokio::spawn(async move {
+            core.destroy_session(id, notice).await;
+        });
     }
 
     fn expire_candidates(&self, session: &Session, now: u64) {

@@ -161,7 +161,7 @@ impl Core {
             }
             ("hangup", Some(h)) => {
                 self.media().hangup(h.handle_ref(), "Janus API");
-                let events = h.plugin.hangup_media(h.handle_ref()).await;
+                let events = h.plugin.hangup_media(h.handle_ref(), "Janus API").await;
                 deferred.extend(events.into_iter().map(Deferred::Plugin));
                 Ok(Value::Object(reply("success", sid, tx)))
             }
@@ -209,6 +209,13 @@ impl Core {
         self.inner.auth.check_plugin(token, package)?;
         let id = {
             let handles = lock(&session.handles);
+            let cap = self.inner.general.max_handles_per_session;
+            if handles.len() >= cap {
+                return Err(ApiError::new(
+                    ErrorCode::Unknown,
+                    format!("Too many handles in this session (limit {cap})"),
+                ));
+            }
             loop {
                 let id = random_id();
                 if !handles.contains_key(&id) {
@@ -230,6 +237,8 @@ impl Core {
         lock(&session.handles).insert(id, handle.clone());
         if let Err(e) = plugin.create_handle(handle.handle_ref()).await {
             lock(&session.handles).remove(&id);
+            // A plugin that answered too late may still attach it: it hears of its end.
+            self.release_handle(&handle).await;
             return Err(ApiError::new(
                 ErrorCode::PluginAttach,
                 format!("Couldn't attach to plugin: error '{e}'"),

@@ -144,9 +144,10 @@ pub trait Plugin: Send + Sync {
     fn handle_message(&self, msg: PluginMessage) -> BoxFuture<'_, MessageOutcome>;
     /// Admin `message_plugin`.
     fn handle_admin_message(&self, request: Value) -> BoxFuture<'_, Result<Value, String>>;
-    /// The handle's PeerConnection was hung up (`hangup`, admin `hangup_webrtc`).
-    /// Returns the events the plugin pushed meanwhile, to follow the request's reply.
-    fn hangup_media(&self, handle: HandleRef) -> BoxFuture<'_, Vec<PluginEvent>>;
+    /// The handle's PeerConnection was hung up (`hangup`: reason "Janus API", admin
+    /// `hangup_webrtc`: "Admin API"). Returns the events the plugin pushed meanwhile, to follow
+    /// the request's reply.
+    fn hangup_media(&self, handle: HandleRef, reason: &str) -> BoxFuture<'_, Vec<PluginEvent>>;
     /// The handle is gone (`detach`, session destroyed or timed out).
     fn destroy_handle(&self, handle: HandleRef) -> BoxFuture<'_, ()>;
     /// Something happened to the handle's media (events the plugin pushes are sent at once).

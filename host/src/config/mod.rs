@@ -73,6 +73,8 @@ pub struct General {
     pub max_request_size: usize,
     /// Most sessions one client (HTTP: remote address, WS: connection) may hold.
     pub max_sessions_per_client: usize,
+    /// Most handles one session may hold.
+    pub max_handles_per_session: usize,
     /// Most events queued for one session before the oldest are dropped.
     pub event_queue_size: usize,
     /// Folder of plugin components (`wasm_plugins_folder`; default: the plugins built with
@@ -103,6 +105,7 @@ impl Default for General {
             accept_new_sessions: true,
             max_request_size: 1 << 20,
             max_sessions_per_client: 1000,
+            max_handles_per_session: 10_000,
             event_queue_size: 1000,
             plugins_folder: None,
             plugin_cache_folder: None,
@@ -375,6 +378,12 @@ fn read_core(
         max_sessions_per_client: s.int(
             "max_sessions_per_client",
             d.max_sessions_per_client as i64,
+            1,
+            1 << 24,
+        )? as usize,
+        max_handles_per_session: s.int(
+            "max_handles_per_session",
+            d.max_handles_per_session as i64,
             1,
             1 << 24,
         )? as usize,

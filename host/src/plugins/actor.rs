@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use tokio::sync::oneshot;
 use wasmtime::component::Component;
 use wasmtime::{Engine, Store};
@@ -14,9 +14,10 @@ use wasmtime::{Engine, Store};
 use super::bindings::types::{
     LayerChange, MediaEvent as WitMediaEvent, MediaKind, MediaState, SlowLink, StreamInfo,
 };
-use super::bindings::types::{Message, PluginInfo as WitInfo, Reply};
+use super::bindings::types::{Message, PluginInfo as WitInfo, Reply, StateChange};
 use super::bindings::{Plugin as Bindings, PluginPre};
 use super::engine::EPOCH_TICK;
+use super::saved::SavedState;
 use super::state::{wit_handle, AfterCall, PluginShared, StoreState};
 use crate::api::plugin::{
     HandleRef, MediaEvent as ApiMediaEvent, MessageOutcome, PluginEvent, PluginInfo, PluginMessage,
@@ -69,6 +70,16 @@ pub struct Stats {
     pub unsaved: bool,
     /// Set when the plugin failed closed.
     pub failed: Option<String>,
+    /// Bytes of saved state the host holds for the plugin (keys and values).
+    pub saved_bytes: usize,
+    /// Entries of saved state.
+    pub saved_entries: usize,
+    /// Checkpoints refused because the state would exceed `max_snapshot_bytes`.
+    pub checkpoints_refused: u64,
+    /// Media events and data-channel messages dropped because the mailbox was full.
+    pub shed: u64,
+    /// Timers refused because `max_timers` were pending.
+    pub timers_refused: u64,
 }
 
 /// A request for the actor.
@@ -79,8 +90,8 @@ pub enum Job {
     Message(PluginMessage, oneshot::Sender<MessageOutcome>),
     /// `handle-admin-message`.
     Admin(Value, oneshot::Sender<Result<Value, String>>),
-    /// `media-event` hangup (the PeerConnection was hung up).
-    Hangup(HandleRef, oneshot::Sender<Vec<PluginEvent>>),
+    /// `media-event` hangup (the PeerConnection was hung up), with Janus's reason.
+    Hangup(HandleRef, String, oneshot::Sender<Vec<PluginEvent>>),
     /// `destroy-handle`.
     DestroyHandle(HandleRef, oneshot::Sender<()>),
     /// `query-handle`.
@@ -121,7 +132,19 @@ pub(super) fn instantiate(
 ) -> Result<(Instance, PluginInfo), String> {
     let mut store = Store::new(engine, StoreState::new(shared.clone()));
     store.limiter(|s| &mut s.limits);
-    store.set_epoch_deadline(ticks(shared.limits.cpu_ms_per_call));
+    // The budget counts the guest's own execution: when the epoch deadline comes, time spent
+    // in host imports is given back before the call is stopped.
+    store.epoch_deadline_callback(|ctx| {
+        let account = &ctx.data().account;
+        let used = account.guest_time();
+        if used >= account.budget {
+            Ok(wasmtime::UpdateDeadline::Interrupt)
+        } else {
+            let left = (account.budget - used).as_millis() as u64;
+            Ok(wasmtime::UpdateDeadline::Continue(ticks(left)))
+        }
+    });
+    begin_call(&mut store);
     let bindings = pre.instantiate(&mut store).map_err(|e| format!("instantiation failed: {e:#}"))?;
     let info = bindings
         .call_init(&mut store, config)
@@ -154,6 +177,16 @@ fn ticks(cpu_ms: u64) -> u64 {
     cpu_ms.div_ceil(EPOCH_TICK.as_millis() as u64) + 1
 }
 
+/// Starts a call's accounting: the clock, the host time, the deliveries, the deadline.
+fn begin_call(store: &mut Store<StoreState>) {
+    let budget = store.data().account.budget;
+    let account = &mut store.data_mut().account;
+    account.started = Instant::now();
+    account.in_host = Duration::ZERO;
+    account.deliveries = 0;
+    store.set_epoch_deadline(ticks(budget.as_millis() as u64));
+}
+
 /// Turns a wasmtime error into a short reason.
 pub fn describe_trap(e: &wasmtime::Error) -> String {
     match e.downcast_ref::<wasmtime::Trap>() {
@@ -177,7 +210,7 @@ pub struct Actor {
     config: String,
     artifact: Arc<Artifact>,
     inst: Option<Instance>,
-    checkpoint: Option<Vec<u8>>,
+    saved: SavedState,
     dirty: bool,
     last_checkpoint: Instant,
     handles: BTreeSet<HandleRef>,
@@ -186,7 +219,7 @@ pub struct Actor {
     crash_times: VecDeque<Instant>,
     timers: HashMap<u64, tokio::task::AbortHandle>,
     rt: tokio::runtime::Handle,
-    mailbox: Sender<Job>,
+    mailbox: super::Mailbox,
     stats: Arc<Mutex<Stats>>,
 }
 
@@ -197,7 +230,7 @@ impl Actor {
         shared: Arc<PluginShared>,
         config: String,
         artifact: Arc<Artifact>,
-        mailbox: Sender<Job>,
+        mailbox: super::Mailbox,
         stats: Arc<Mutex<Stats>>,
         rt: tokio::runtime::Handle,
     ) -> Self {
@@ -207,7 +240,7 @@ impl Actor {
             config,
             artifact,
             inst: None,
-            checkpoint: None,
+            saved: SavedState::default(),
             dirty: false,
             last_checkpoint: Instant::now(),
             handles: BTreeSet::new(),
@@ -233,7 +266,7 @@ impl Actor {
     /// may use their whole CPU budget without holding up the transports. After a job it keeps
     /// polling the mailbox for [`SPIN`] before it parks, so a client's next request usually
     /// finds it awake.
-    pub fn run(mut self, rx: Receiver<Job>) {
+    pub fn run(mut self, rx: Receiver<Job>, depth: Arc<std::sync::atomic::AtomicUsize>) {
         match instantiate(&self.engine, &self.artifact.pre, &self.shared, &self.config) {
             Ok((inst, info)) => {
                 self.inst = Some(inst);
@@ -255,6 +288,7 @@ impl Actor {
                 }
                 Err(TryRecvError::Disconnected) => break,
             };
+            depth.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             self.handle(job);
             // A mailbox that never runs dry still gets checkpoints.
             if self.dirty && self.last_checkpoint.elapsed() >= BUSY_CHECKPOINT_PERIOD {
@@ -313,13 +347,19 @@ impl Actor {
                 self.flush_events();
                 let _ = reply.send(r);
             }
-            Job::Hangup(h, reply) => {
-                let event = super::bindings::types::MediaEvent::Hangup("Janus API".into());
+            Job::Hangup(h, reason, reply) => {
+                let event = super::bindings::types::MediaEvent::Hangup(reason);
                 let _ = self.call(|b, s| b.call_media_event(s, wit_handle(h), &event));
                 let _ = reply.send(self.take_events());
             }
             Job::DestroyHandle(h, reply) => {
-                self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).remove_handle(h);
+                // A rule made while the handle was leaving may have reached the media engine
+                // after it dropped the handle: remove it there too.
+                let gone = self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).remove_handle(h);
+                let media = self.shared.core.media();
+                for id in gone {
+                    media.unforward(id);
+                }
                 if self.handles.remove(&h) {
                     let _ = self.call(|b, s| b.call_destroy_handle(s, wit_handle(h)));
                     if !self.created_since.remove(&h) {
@@ -331,7 +371,13 @@ impl Actor {
             }
             Job::Query(h, reply) => {
                 let r = match self.call(|b, s| b.call_query_handle(s, wit_handle(h))) {
-                    Ok(text) => serde_json::from_str(&text).unwrap_or(Value::Null),
+                    Ok(text) => match serde_json::from_str::<Value>(&text) {
+                        Ok(v @ Value::Object(_)) => v,
+                        Ok(_) => {
+                            serde_json::json!({"error": "plugin returned a non-object for query-handle"})
+                        }
+                        Err(e) => serde_json::json!({"error": format!("plugin returned invalid JSON: {e}")}),
+                    },
                     Err(e) => serde_json::json!({"error": e}),
                 };
                 let _ = reply.send(r);
@@ -397,7 +443,7 @@ impl Actor {
         let Some(inst) = self.inst.as_mut() else {
             return Err(format!("plugin {} is not running", self.shared.package));
         };
-        inst.store.set_epoch_deadline(ticks(self.shared.limits.cpu_ms_per_call));
+        begin_call(&mut inst.store);
         match f(&inst.bindings, &mut inst.store) {
             Ok(r) => {
                 self.mark_dirty();
@@ -429,10 +475,24 @@ impl Actor {
         for a in after {
             match a {
                 AfterCall::SetTimer(token, ms) => {
+                    if self.timers.len() >= self.shared.limits.max_timers && !self.timers.contains_key(&token)
+                    {
+                        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+                        stats.timers_refused += 1;
+                        if stats.timers_refused.is_power_of_two() {
+                            tracing::warn!(
+                                plugin = %self.shared.package,
+                                "timer refused: {} timers pending (max_timers); {} refused so far",
+                                self.timers.len(),
+                                stats.timers_refused
+                            );
+                        }
+                        continue;
+                    }
                     let tx = self.mailbox.clone();
                     let task = self.rt.spawn(async move {
                         tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
-                        let _ = tx.send(Job::Timer(token));
+                        tx.send(Job::Timer(token));
                     });
                     if let Some(old) = self.timers.insert(token, task.abort_handle()) {
                         old.abort();
@@ -463,28 +523,45 @@ impl Actor {
         }
     }
 
+    /// Asks the instance what changed in its state and merges it into the host's copy.
     fn take_checkpoint(&mut self) {
         self.dirty = false;
         self.last_checkpoint = Instant::now();
+        let full = self.saved.stale;
+        match self.call(|b, s| b.call_checkpoint(s, full)) {
+            Ok(changes) => {
+                self.merge(changes, full);
+            }
+            Err(e) => tracing::warn!(plugin = %self.shared.package, "checkpoint failed: {e}"),
+        }
+        // The checkpoint call itself is not a state change.
+        self.dirty = false;
+    }
+
+    /// Merges a checkpoint; when it would exceed `max_snapshot_bytes` the previous state is
+    /// kept and the next checkpoint asks for everything.
+    fn merge(&mut self, changes: Vec<StateChange>, full: bool) -> bool {
         let max = self.shared.limits.max_snapshot_bytes;
-        match self.call(|b, s| b.call_snapshot(s)) {
-            Ok(bytes) if bytes.len() <= max => {
-                self.checkpoint = Some(bytes);
+        match self.saved.merge(changes, full, max) {
+            Ok(()) => {
                 self.created_since.clear();
                 self.destroyed_since.clear();
+                if let Some(inst) = self.inst.as_mut() {
+                    inst.store.data_mut().account.rules_since_checkpoint.clear();
+                }
                 let mut stats = self.stats();
                 stats.checkpoints += 1;
                 stats.unsaved = false;
+                stats.saved_bytes = self.saved.bytes();
+                stats.saved_entries = self.saved.len();
+                true
             }
-            Ok(bytes) => tracing::warn!(
-                plugin = %self.shared.package,
-                "snapshot of {} bytes exceeds the limit of {max}; previous checkpoint kept",
-                bytes.len()
-            ),
-            Err(e) => tracing::warn!(plugin = %self.shared.package, "snapshot failed: {e}"),
+            Err(e) => {
+                tracing::warn!(plugin = %self.shared.package, "{e}; previous state kept");
+                self.stats().checkpoints_refused += 1;
+                false
+            }
         }
-        // The snapshot call itself is not a state change.
-        self.dirty = false;
     }
 
     /// After a trap: count it, and rebuild from the last checkpoint with handles replayed,
@@ -492,7 +569,18 @@ impl Actor {
     fn recover(&mut self, reason: &str) {
         let pkg = self.shared.package.clone();
         tracing::warn!(plugin = %pkg, "plugin instance crashed: {reason}; rebuilding");
-        self.inst = None;
+        // The plugin goes back to its last checkpoint: rules made since are unknown to it, so
+        // they go too (events and timers of the crashed call never left its store).
+        if let Some(inst) = self.inst.take() {
+            let made = &inst.store.data().account.rules_since_checkpoint;
+            let mut rules = self.shared.rules.lock().unwrap_or_else(|e| e.into_inner());
+            let media = self.shared.core.media();
+            for id in made {
+                if rules.remove(*id) {
+                    media.unforward(*id);
+                }
+            }
+        }
         let now = Instant::now();
         let window = Duration::from_secs(self.shared.limits.crash_window_s);
         self.crash_times.push_back(now);
@@ -522,9 +610,9 @@ impl Actor {
 
     fn rebuild(&mut self) -> Result<(), String> {
         let (mut inst, _) = instantiate(&self.engine, &self.artifact.pre, &self.shared, &self.config)?;
-        inst.store.set_epoch_deadline(ticks(self.shared.limits.cpu_ms_per_call));
-        if let Some(state) = &self.checkpoint {
-            match inst.bindings.call_restore(&mut inst.store, state) {
+        if self.saved.taken() {
+            begin_call(&mut inst.store);
+            match inst.bindings.call_restore(&mut inst.store, &self.saved.entries()) {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::warn!(plugin = %self.shared.package, "restore refused ({e}); starting empty")
@@ -534,17 +622,17 @@ impl Actor {
         }
         // Handles created after the checkpoint are replayed; those destroyed after it are
         // destroyed again, so the plugin sees exactly the host's handles.
-        let replay: Vec<HandleRef> = if self.checkpoint.is_some() {
+        let replay: Vec<HandleRef> = if self.saved.taken() {
             self.created_since.iter().copied().collect()
         } else {
             self.handles.iter().copied().collect()
         };
         for h in replay {
-            inst.store.set_epoch_deadline(ticks(self.shared.limits.cpu_ms_per_call));
+            begin_call(&mut inst.store);
             let _ = inst.bindings.call_create_handle(&mut inst.store, wit_handle(h));
         }
         for h in std::mem::take(&mut self.destroyed_since) {
-            inst.store.set_epoch_deadline(ticks(self.shared.limits.cpu_ms_per_call));
+            begin_call(&mut inst.store);
             let _ = inst.bindings.call_destroy_handle(&mut inst.store, wit_handle(h));
         }
         inst.store.data_mut().events.clear();
@@ -559,25 +647,29 @@ impl Actor {
     /// instance keeps serving.
     fn swap(&mut self, artifact: Arc<Artifact>) -> Result<Value, String> {
         let started = Instant::now();
-        let state = if self.inst.is_some() && self.stats().failed.is_none() {
+        // A last checkpoint of the running version, so that the new one gets everything.
+        if self.inst.is_some() && self.stats().failed.is_none() {
             let inst = self.inst.as_mut().ok_or("no instance")?;
-            inst.store.set_epoch_deadline(ticks(self.shared.limits.cpu_ms_per_call));
-            match inst.bindings.call_snapshot(&mut inst.store) {
-                Ok(bytes) => Some(bytes),
-                Err(e) => {
-                    return Err(format!("snapshot of the running version failed: {}", describe_trap(&e)))
-                }
+            begin_call(&mut inst.store);
+            let full = self.saved.stale;
+            let changes = inst
+                .bindings
+                .call_checkpoint(&mut inst.store, full)
+                .map_err(|e| format!("checkpoint of the running version failed: {}", describe_trap(&e)))?;
+            if !self.merge(changes, full) {
+                return Err(format!(
+                    "the running version's state exceeds max_snapshot_bytes ({})",
+                    self.shared.limits.max_snapshot_bytes
+                ));
             }
-        } else {
-            self.checkpoint.clone()
-        };
+        }
         let (mut inst, info) = instantiate(&self.engine, &artifact.pre, &self.shared, &self.config)?;
         if info.package != self.shared.package {
             return Err(format!("new version is {}, not {}", info.package, self.shared.package));
         }
-        if let Some(bytes) = &state {
-            inst.store.set_epoch_deadline(ticks(self.shared.limits.cpu_ms_per_call));
-            match inst.bindings.call_restore(&mut inst.store, bytes) {
+        if self.saved.taken() {
+            begin_call(&mut inst.store);
+            match inst.bindings.call_restore(&mut inst.store, &self.saved.entries()) {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(format!("new version refused the state: {e}")),
                 Err(e) => return Err(format!("new version trapped in restore: {}", describe_trap(&e))),
@@ -587,7 +679,6 @@ impl Actor {
         inst.store.data_mut().after.clear();
         self.inst = Some(inst);
         self.artifact = artifact;
-        self.checkpoint = state;
         self.created_since.clear();
         self.destroyed_since.clear();
         self.crash_times.clear();

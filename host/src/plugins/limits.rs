@@ -5,7 +5,7 @@ use serde_json::Value;
 /// What one plugin may use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Linear memory, bytes (`memory_mb`, default 64).
+    /// Linear memories and tables together, bytes (`memory_mb`, default 64).
     pub memory_bytes: usize,
     /// CPU time per call, milliseconds (`cpu_ms_per_call`, default 100).
     pub cpu_ms_per_call: u64,
@@ -19,6 +19,17 @@ pub struct Limits {
     pub max_crashes: usize,
     /// The crash-counting window, seconds (`crash_window_s`, default 60).
     pub crash_window_s: u64,
+    /// Events one call may deliver, counting each handle of a broadcast
+    /// (`max_events_per_call`, default 10000).
+    pub max_events_per_call: usize,
+    /// Timers pending at once (`max_timers`, default 10000).
+    pub max_timers: usize,
+    /// Mailbox depth beyond which data-channel messages and media events for the plugin are
+    /// dropped with a counted warning (`max_queued`, default 10000).
+    pub max_queued: usize,
+    /// How long a request waits for the plugin's answer before the client gets an error,
+    /// milliseconds (`call_timeout_ms`, default 5000); the request still runs later.
+    pub call_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -31,6 +42,10 @@ impl Default for Limits {
             max_snapshot_bytes: 16 << 20,
             max_crashes: 5,
             crash_window_s: 60,
+            max_events_per_call: 10_000,
+            max_timers: 10_000,
+            max_queued: 10_000,
+            call_timeout_ms: 5_000,
         }
     }
 }
@@ -58,6 +73,10 @@ impl Limits {
                 "max_snapshot_bytes" => l.max_snapshot_bytes = n_usize,
                 "max_crashes" => l.max_crashes = n_usize,
                 "crash_window_s" => l.crash_window_s = n,
+                "max_events_per_call" => l.max_events_per_call = n_usize,
+                "max_timers" => l.max_timers = n_usize,
+                "max_queued" => l.max_queued = n_usize,
+                "call_timeout_ms" => l.call_timeout_ms = n,
                 other => tracing::warn!("{package}: unknown setting sandbox.{other} ignored"),
             }
         }

@@ -6,10 +6,12 @@ mod bindings;
 mod engine;
 pub mod limits;
 pub mod rules;
+mod saved;
 mod state;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -33,9 +35,40 @@ pub fn builtin_plugins_dir() -> PathBuf {
     PathBuf::from(option_env!("PORTUNUS_BUILTIN_PLUGINS_DIR").unwrap_or("plugins"))
 }
 
+/// A mailbox whose depth is counted, so that a flood of media events or data-channel
+/// messages is shed instead of queued without limit.
+#[derive(Clone)]
+pub(crate) struct Mailbox {
+    tx: Sender<Job>,
+    depth: Arc<AtomicUsize>,
+}
+
+impl Mailbox {
+    fn new() -> (Self, std::sync::mpsc::Receiver<Job>, Arc<AtomicUsize>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let depth = Arc::new(AtomicUsize::new(0));
+        (Self { tx, depth: depth.clone() }, rx, depth)
+    }
+
+    /// Queues a job; false when the actor is gone.
+    pub(crate) fn send(&self, job: Job) -> bool {
+        self.depth.fetch_add(1, Ordering::Relaxed);
+        let sent = self.tx.send(job).is_ok();
+        if !sent {
+            self.depth.fetch_sub(1, Ordering::Relaxed);
+        }
+        sent
+    }
+
+    /// Jobs waiting.
+    fn depth(&self) -> usize {
+        self.depth.load(Ordering::Relaxed)
+    }
+}
+
 /// One loaded plugin as the core sees it: a mailbox to its actor.
 struct PluginProxy {
-    mailbox: Mutex<Sender<Job>>,
+    mailbox: Mailbox,
     /// The code the actor runs now.
     artifact: Mutex<Arc<Artifact>>,
     stats: Arc<Mutex<Stats>>,
@@ -45,19 +78,49 @@ struct PluginProxy {
 }
 
 impl PluginProxy {
+    /// Queues a job now (so jobs keep the order of the calls) and waits for its answer, at
+    /// most `call_timeout_ms`: a plugin that is slow to answer costs its caller an error, never
+    /// a transport or the watchdog their progress.
     fn send<T: Send + 'static>(
         &self,
         job: impl FnOnce(oneshot::Sender<T>) -> Job,
-        gone: T,
+        gone: impl FnOnce(&str) -> T + Send + 'static,
     ) -> BoxFuture<'static, T> {
         let (tx, rx) = oneshot::channel();
-        let sent = self.mailbox.lock().unwrap_or_else(|e| e.into_inner()).send(job(tx)).is_ok();
+        let sent = self.mailbox.send(job(tx));
+        let deadline = Duration::from_millis(self.shared.limits.call_timeout_ms);
+        let package = self.shared.package.clone();
         Box::pin(async move {
             if !sent {
-                return gone;
+                return gone("plugin is gone");
             }
-            rx.await.unwrap_or(gone)
+            match tokio::time::timeout(deadline, rx).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(_)) => gone("plugin is gone"),
+                Err(_) => {
+                    tracing::warn!(plugin = %package, "no answer within {} ms", deadline.as_millis());
+                    gone("plugin did not answer in time")
+                }
+            }
         })
+    }
+
+    /// Queues a notification, unless the mailbox is full (then it is shed and counted).
+    fn notify(&self, job: Job) {
+        if self.mailbox.depth() >= self.shared.limits.max_queued {
+            let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+            stats.shed += 1;
+            if stats.shed.is_power_of_two() {
+                tracing::warn!(
+                    plugin = %self.shared.package,
+                    "mailbox full ({} jobs): media events and data-channel messages dropped ({} so far)",
+                    self.mailbox.depth(),
+                    stats.shed
+                );
+            }
+            return;
+        }
+        self.mailbox.send(job);
     }
 
     fn stats(&self) -> Stats {
@@ -78,37 +141,38 @@ impl Plugin for PluginProxy {
     }
 
     fn create_handle(&self, handle: HandleRef) -> BoxFuture<'_, Result<(), String>> {
-        self.send(|tx| Job::CreateHandle(handle, tx), Err("plugin is gone".into()))
+        self.send(|tx| Job::CreateHandle(handle, tx), |why| Err(why.to_owned()))
     }
 
     fn handle_message(&self, msg: PluginMessage) -> BoxFuture<'_, MessageOutcome> {
-        let gone = MessageOutcome { reply: PluginReply::Error("plugin is gone".into()), events: Vec::new() };
+        let gone =
+            |why: &str| MessageOutcome { reply: PluginReply::Error(why.to_owned()), events: Vec::new() };
         self.send(|tx| Job::Message(msg, tx), gone)
     }
 
     fn handle_admin_message(&self, request: Value) -> BoxFuture<'_, Result<Value, String>> {
-        self.send(|tx| Job::Admin(request, tx), Err("plugin is gone".into()))
+        self.send(|tx| Job::Admin(request, tx), |why| Err(why.to_owned()))
     }
 
-    fn hangup_media(&self, handle: HandleRef) -> BoxFuture<'_, Vec<PluginEvent>> {
-        self.send(|tx| Job::Hangup(handle, tx), Vec::new())
+    fn hangup_media(&self, handle: HandleRef, reason: &str) -> BoxFuture<'_, Vec<PluginEvent>> {
+        let reason = reason.to_owned();
+        self.send(|tx| Job::Hangup(handle, reason, tx), |_| Vec::new())
     }
 
     fn destroy_handle(&self, handle: HandleRef) -> BoxFuture<'_, ()> {
-        self.send(|tx| Job::DestroyHandle(handle, tx), ())
+        self.send(|tx| Job::DestroyHandle(handle, tx), |_| ())
     }
 
     fn query_handle(&self, handle: HandleRef) -> BoxFuture<'_, Value> {
-        self.send(|tx| Job::Query(handle, tx), Value::Null)
+        self.send(|tx| Job::Query(handle, tx), |why| json!({ "error": why }))
     }
 
     fn media_event(&self, handle: HandleRef, event: MediaEvent) {
-        let _ = self.mailbox.lock().unwrap_or_else(|e| e.into_inner()).send(Job::Media(handle, event));
+        self.notify(Job::Media(handle, event));
     }
 
     fn incoming_data(&self, handle: HandleRef, label: Option<String>, data: Vec<u8>, text: bool) {
-        let job = Job::Data(handle, label, data, text);
-        let _ = self.mailbox.lock().unwrap_or_else(|e| e.into_inner()).send(job);
+        self.notify(Job::Data(handle, label, data, text));
     }
 }
 
@@ -144,6 +208,7 @@ impl PluginHost {
         let engine = PluginEngine::new(cache_dir).map_err(wasm_err)?;
         let mut linker = Linker::<StoreState>::new(&engine.engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(wasm_err)?;
+        refuse_blocking(&mut linker).map_err(wasm_err)?;
         bindings::Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
             .map_err(wasm_err)?;
         Ok(Arc::new(Self {
@@ -203,7 +268,7 @@ impl PluginHost {
         if self.plugins.read().unwrap_or_else(|e| e.into_inner()).contains_key(&info.package) {
             return Err(format!("{} is loaded already; use reload_plugin", info.package));
         }
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (mailbox, rx, depth) = Mailbox::new();
         let stats = Arc::new(Mutex::new(Stats { info: Some(info.clone()), ..Stats::default() }));
         let path = artifact.path.clone();
         let artifact = Arc::new(artifact);
@@ -212,22 +277,16 @@ impl PluginHost {
             shared.clone(),
             config.clone(),
             artifact.clone(),
-            tx.clone(),
+            mailbox.clone(),
             stats.clone(),
             self.rt.clone(),
         );
         std::thread::Builder::new()
             .name(format!("plugin-{}", info.package.trim_start_matches("janus.plugin.")))
-            .spawn(move || actor.run(rx))
+            .spawn(move || actor.run(rx, depth))
             .map_err(|e| format!("cannot start the plugin thread: {e}"))?;
-        let proxy = Arc::new(PluginProxy {
-            mailbox: Mutex::new(tx),
-            artifact: Mutex::new(artifact),
-            stats,
-            shared,
-            config,
-            path,
-        });
+        let proxy =
+            Arc::new(PluginProxy { mailbox, artifact: Mutex::new(artifact), stats, shared, config, path });
         self.plugins.write().unwrap_or_else(|e| e.into_inner()).insert(info.package.clone(), proxy);
         tracing::info!("loaded plugin {} {} ({})", info.package, info.version_string, info.name);
         Ok(info)
@@ -278,12 +337,9 @@ impl PluginHost {
         }
         let (tx, rx) = oneshot::channel();
         let artifact = Arc::new(artifact);
-        proxy
-            .mailbox
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .send(Job::Reload(artifact.clone(), tx))
-            .map_err(|_| "plugin is gone".to_owned())?;
+        if !proxy.mailbox.send(Job::Reload(artifact.clone(), tx)) {
+            return Err("plugin is gone".to_owned());
+        }
         let report = rx.await.map_err(|_| "plugin is gone".to_owned())??;
         *proxy.artifact.lock().unwrap_or_else(|e| e.into_inner()) = artifact;
         Ok(report)
@@ -331,6 +387,25 @@ impl PluginHost {
     }
 }
 
+/// Plugins may not block their thread: WASI's waiting calls (`poll`, `pollable.block`, and so
+/// every sleep) trap at once instead of waiting, which epochs could not interrupt. Plugins
+/// have `set-timer` for time.
+fn refuse_blocking(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+    use wasmtime::component::Resource;
+    use wasmtime_wasi::p2::DynPollable;
+    const WHY: &str = "plugins may not block (a WASI poll or sleep): use set-timer";
+    linker.allow_shadowing(true);
+    let mut poll = linker.instance("wasi:io/poll@0.2.12")?;
+    poll.func_wrap("poll", |_, (_,): (Vec<Resource<DynPollable>>,)| -> wasmtime::Result<(Vec<u32>,)> {
+        Err(wasmtime::format_err!(WHY))
+    })?;
+    poll.func_wrap("[method]pollable.block", |_, (_,): (Resource<DynPollable>,)| -> wasmtime::Result<()> {
+        Err(wasmtime::format_err!(WHY))
+    })?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
 /// The core's view of the runtime.
 pub struct Registry(pub Arc<PluginHost>);
 
@@ -361,6 +436,12 @@ impl PluginRegistry for Registry {
                     "checkpoints": s.checkpoints,
                     "unsaved_changes": s.unsaved,
                     "failed": s.failed,
+                    "saved_bytes": s.saved_bytes,
+                    "saved_entries": s.saved_entries,
+                    "checkpoints_refused": s.checkpoints_refused,
+                    "shed": s.shed,
+                    "timers_refused": s.timers_refused,
+                    "queued": p.mailbox.depth(),
                     "rules": p.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).len(),
                 });
                 (k.clone(), v)

@@ -1,7 +1,7 @@
 //! The forwarding rules plugins issue. They live in the host, so they survive plugin reloads
 //! and crashes; the media engine carries them out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::api::plugin::HandleRef;
@@ -11,10 +11,12 @@ pub use crate::api::media::ForwardRule as Rule;
 /// Rule ids are unique in the whole gateway (the media engine's router is shared).
 static NEXT_RULE: AtomicU64 = AtomicU64::new(1);
 
-/// The rules of one plugin.
+/// The rules of one plugin, indexed by handle so that a handle's departure costs its own
+/// rules, not all of them.
 #[derive(Debug, Default)]
 pub struct RuleTable {
     rules: BTreeMap<u64, Rule>,
+    by_handle: HashMap<HandleRef, BTreeSet<u64>>,
 }
 
 impl RuleTable {
@@ -24,13 +26,27 @@ impl RuleTable {
             return Err(format!("too many forwarding rules (limit {max})"));
         }
         let id = NEXT_RULE.fetch_add(1, Ordering::Relaxed);
+        self.by_handle.entry(rule.src).or_default().insert(id);
+        self.by_handle.entry(rule.dst).or_default().insert(id);
         self.rules.insert(id, rule);
         Ok(id)
     }
 
+    fn unindex(&mut self, h: HandleRef, id: u64) {
+        if let Some(ids) = self.by_handle.get_mut(&h) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.by_handle.remove(&h);
+            }
+        }
+    }
+
     /// Removes a rule; unknown ids are ignored.
     pub fn remove(&mut self, id: u64) -> bool {
-        self.rules.remove(&id).is_some()
+        let Some(rule) = self.rules.remove(&id) else { return false };
+        self.unindex(rule.src, id);
+        self.unindex(rule.dst, id);
+        true
     }
 
     /// Changes a rule's layers.
@@ -41,14 +57,20 @@ impl RuleTable {
         Ok(())
     }
 
-    /// Removes every rule that involves a handle.
-    pub fn remove_handle(&mut self, h: HandleRef) {
-        self.rules.retain(|_, r| r.src != h && r.dst != h);
+    /// Removes every rule that involves a handle; returns their ids.
+    pub fn remove_handle(&mut self, h: HandleRef) -> Vec<u64> {
+        let ids: Vec<u64> =
+            self.by_handle.remove(&h).map(|ids| ids.into_iter().collect()).unwrap_or_default();
+        for id in &ids {
+            self.remove(*id);
+        }
+        ids
     }
 
     /// The rules that involve a handle, by id.
     pub fn of_handle(&self, h: HandleRef) -> Vec<(u64, Rule)> {
-        self.rules.iter().filter(|(_, r)| r.src == h || r.dst == h).map(|(id, r)| (*id, r.clone())).collect()
+        let ids = self.by_handle.get(&h).into_iter().flatten();
+        ids.filter_map(|id| Some((*id, self.rules.get(id)?.clone()))).collect()
     }
 
     /// Number of rules.
@@ -87,7 +109,11 @@ mod tests {
         assert!(t.add(rule(3, 4), 2).unwrap_err().contains("limit 2"));
         t.set_layers(id, Some(1), None).unwrap();
         assert_eq!(t.of_handle(h(1))[0].1.substream, Some(1));
-        t.remove_handle(h(2));
+        assert_eq!(t.remove_handle(h(2)).len(), 2);
         assert!(t.is_empty());
+        assert!(t.by_handle.is_empty());
+        let id = t.add(rule(5, 6), 2).unwrap();
+        assert!(t.remove(id));
+        assert!(t.by_handle.is_empty());
     }
 }

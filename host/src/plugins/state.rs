@@ -1,10 +1,10 @@
 //! What a plugin instance's `Store` holds, and the host imports it calls.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use wasmtime::component::ResourceTable;
-use wasmtime::StoreLimits;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::portunus::plugin::host;
@@ -30,6 +30,97 @@ pub struct PluginShared {
     pub rules: Mutex<RuleTable>,
 }
 
+/// What the current call (or the calls since the last checkpoint) did, for the CPU budget and
+/// for undoing host facts after a crash.
+#[derive(Debug)]
+pub struct CallAccount {
+    /// When the current call started.
+    pub started: Instant,
+    /// Time the current call spent inside host imports (not counted against its budget).
+    pub in_host: Duration,
+    /// The guest's own time allowed per call.
+    pub budget: Duration,
+    /// Events delivered by the current call (a broadcast counts each handle).
+    pub deliveries: usize,
+    /// Rules made since the last checkpoint: a crash rolls the plugin back to that checkpoint,
+    /// so the host removes them too.
+    pub rules_since_checkpoint: Vec<u64>,
+}
+
+impl CallAccount {
+    fn new(budget: Duration) -> Self {
+        Self {
+            started: Instant::now(),
+            in_host: Duration::ZERO,
+            budget,
+            deliveries: 0,
+            rules_since_checkpoint: Vec::new(),
+        }
+    }
+
+    /// The guest's own execution time so far in this call.
+    pub fn guest_time(&self) -> Duration {
+        self.started.elapsed().saturating_sub(self.in_host)
+    }
+}
+
+/// Caps all of an instance's linear memories and tables together (wasmtime's own limiter
+/// caps each memory alone).
+#[derive(Debug)]
+pub struct TotalLimiter {
+    max_bytes: usize,
+    used: usize,
+}
+
+/// What one table element is counted as, bytes (a pointer-sized reference plus bookkeeping).
+const TABLE_ELEMENT_BYTES: usize = 16;
+
+impl TotalLimiter {
+    fn grow(&mut self, from: usize, to: usize) -> wasmtime::Result<bool> {
+        let after = self.used.saturating_sub(from).saturating_add(to);
+        if after > self.max_bytes {
+            wasmtime::bail!(
+                "memory limit exceeded: memories and tables would use {after} bytes (limit {})",
+                self.max_bytes
+            );
+        }
+        self.used = after;
+        Ok(true)
+    }
+}
+
+impl wasmtime::ResourceLimiter for TotalLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.grow(current, desired)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.grow(current.saturating_mul(TABLE_ELEMENT_BYTES), desired.saturating_mul(TABLE_ELEMENT_BYTES))
+    }
+
+    fn instances(&self) -> usize {
+        16
+    }
+
+    fn tables(&self) -> usize {
+        64
+    }
+
+    fn memories(&self) -> usize {
+        16
+    }
+}
+
 /// Work a call asked for that runs after it returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AfterCall {
@@ -48,7 +139,9 @@ pub struct StoreState {
     wasi: WasiCtx,
     table: ResourceTable,
     /// Memory and instance limits.
-    pub limits: StoreLimits,
+    pub limits: TotalLimiter,
+    /// The CPU budget and what the current call did.
+    pub account: CallAccount,
     /// Shared facts.
     pub shared: Arc<PluginShared>,
     /// Events pushed during the current call.
@@ -60,17 +153,13 @@ pub struct StoreState {
 impl StoreState {
     /// A fresh state with an empty WASI context (no files, env, sockets).
     pub fn new(shared: Arc<PluginShared>) -> Self {
-        let limits = wasmtime::StoreLimitsBuilder::new()
-            .memory_size(shared.limits.memory_bytes)
-            .instances(16)
-            .tables(64)
-            .memories(16)
-            .trap_on_grow_failure(true)
-            .build();
+        let limits = TotalLimiter { max_bytes: shared.limits.memory_bytes, used: 0 };
+        let budget = Duration::from_millis(shared.limits.cpu_ms_per_call);
         Self {
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
             limits,
+            account: CallAccount::new(budget),
             shared,
             events: Vec::new(),
             after: Vec::new(),
@@ -103,6 +192,25 @@ fn parse_object(text: &str, what: &str) -> Result<Value, String> {
 }
 
 impl StoreState {
+    /// Runs an import that may wait for another thread, keeping its time off the guest's
+    /// CPU budget.
+    fn in_host<R>(&mut self, f: impl FnOnce(&Self) -> R) -> R {
+        let started = Instant::now();
+        let r = f(self);
+        self.account.in_host += started.elapsed();
+        r
+    }
+
+    /// Counts `n` deliveries against `max_events_per_call`.
+    fn count_deliveries(&mut self, n: usize) -> Result<(), String> {
+        let max = self.shared.limits.max_events_per_call;
+        if self.account.deliveries.saturating_add(n) > max {
+            return Err(format!("too many events in one call (limit {max})"));
+        }
+        self.account.deliveries += n;
+        Ok(())
+    }
+
     /// Whether a handle exists and is attached to this plugin: a plugin acts on its own
     /// handles only (as in Janus, where a plugin never sees another's).
     fn handle_exists(&self, h: HandleRef) -> bool {
@@ -138,8 +246,29 @@ impl host::Host for StoreState {
         self.own(handle)?;
         let data = parse_object(&event, "event")?;
         let jsep = jsep.as_deref().map(|j| parse_object(j, "jsep")).transpose()?;
+        self.count_deliveries(1)?;
         self.events.push(PluginEvent { handle: api_handle(handle), transaction, data, jsep });
         Ok(())
+    }
+
+    fn push_event_many(&mut self, handles: Vec<HandleRef>, event: String) -> Result<u32, String> {
+        let max = self.shared.limits.max_event_bytes;
+        if event.len() > max {
+            return Err(format!("event too large ({} bytes, limit {max})", event.len()));
+        }
+        let data = parse_object(&event, "event")?;
+        let targets: Vec<ApiHandle> =
+            handles.into_iter().filter(|h| self.handle_exists(*h)).map(api_handle).collect();
+        self.count_deliveries(targets.len())?;
+        let reached = u32::try_from(targets.len()).unwrap_or(u32::MAX);
+        let data = Arc::new(data);
+        self.events.extend(targets.into_iter().map(|handle| PluginEvent {
+            handle,
+            transaction: None,
+            data: Value::clone(&data),
+            jsep: None,
+        }));
+        Ok(reached)
     }
 
     fn close_pc(&mut self, handle: HandleRef) {
@@ -183,7 +312,7 @@ impl host::Host for StoreState {
             },
         };
         self.own(handle)?;
-        let sdp = self.shared.core.media().answer(api_handle(handle), policy)?;
+        let sdp = self.in_host(|s| s.shared.core.media().answer(api_handle(handle), policy))?;
         Ok(serde_json::json!({"type": "answer", "sdp": sdp}).to_string())
     }
 
@@ -203,13 +332,14 @@ impl host::Host for StoreState {
                 OfferedStream::Data => media::OfferItem::Data,
             })
             .collect();
-        let (sdp, mids) = self.shared.core.media().offer(api_handle(handle), items)?;
+        let (sdp, mids) = self.in_host(|s| s.shared.core.media().offer(api_handle(handle), items))?;
         Ok(OfferResult { jsep: serde_json::json!({"type": "offer", "sdp": sdp}).to_string(), mids })
     }
 
     fn accept_answer(&mut self, handle: HandleRef, answer: String) -> Result<(), String> {
         self.own(handle)?;
-        self.shared.core.media().accept_answer(api_handle(handle), &answer).map_err(|e| match e {
+        let applied = self.in_host(|s| s.shared.core.media().accept_answer(api_handle(handle), &answer));
+        applied.map_err(|e| match e {
             media::DescriptionError::UnexpectedAnswer => "no offer is waiting for an answer".to_owned(),
             media::DescriptionError::Invalid(why) => why,
         })
@@ -225,6 +355,11 @@ impl host::Host for StoreState {
     ) -> Result<u64, String> {
         self.own(src)?;
         self.own(dst)?;
+        // `data` is not media: a rule for data alone forwards nothing (an empty list would mean
+        // "all kinds").
+        if !options.kinds.is_empty() && options.kinds.iter().all(|k| matches!(k, MediaKind::Data)) {
+            return Err("data channels are not forwarded by rules: use send-data".to_owned());
+        }
         let rule = media::ForwardRule {
             src: api_handle(src),
             src_mid,
@@ -244,6 +379,7 @@ impl host::Host for StoreState {
         };
         let max = self.shared.limits.max_rules;
         let id = self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).add(rule.clone(), max)?;
+        self.account.rules_since_checkpoint.push(id);
         self.shared.core.media().forward(id, rule);
         Ok(id)
     }
@@ -293,7 +429,25 @@ impl host::Host for StoreState {
         is_text: bool,
     ) -> Result<(), String> {
         self.own(handle)?;
-        self.shared.core.media().send_data(api_handle(handle), label, data, is_text)
+        self.in_host(|s| s.shared.core.media().send_data(api_handle(handle), label, data, is_text))
+    }
+
+    fn send_data_many(
+        &mut self,
+        handles: Vec<HandleRef>,
+        label: Option<String>,
+        data: Vec<u8>,
+        is_text: bool,
+    ) {
+        let targets: Vec<ApiHandle> =
+            handles.into_iter().filter(|h| self.handle_exists(*h)).map(api_handle).collect();
+        self.in_host(|s| {
+            let media = s.shared.core.media();
+            for h in targets {
+                // Best effort, like a data channel: handles without an open channel are skipped.
+                let _ = media.send_data(h, label.clone(), data.clone(), is_text);
+            }
+        });
     }
 
     fn mixer_create(&mut self, _sample_rate: u32) -> Result<u64, String> {

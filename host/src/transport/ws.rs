@@ -4,6 +4,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use std::task::Poll;
+
+use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
@@ -14,8 +17,9 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::to_text;
+use crate::api::plugin::BoxFuture;
 use crate::api::session::{ClientKey, EventSink};
-use crate::api::{Core, PathIds, RequestCtx};
+use crate::api::{Core, Deferred, PathIds, RequestCtx};
 use crate::config::JsonStyle;
 
 /// Which API a WebSocket listener serves.
@@ -41,6 +45,28 @@ static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 /// Outgoing frames waiting for the socket; beyond this the connection is too slow and
 /// events are dropped (the client is told nothing, as with a full Janus queue).
 const OUTGOING_CAPACITY: usize = 4096;
+
+/// Requests of one connection that may wait at once; beyond this the socket is not read
+/// until one finishes.
+const MAX_IN_FLIGHT: usize = 256;
+
+/// One request of a connection, as a future that owns what it needs.
+fn request(
+    core: Core,
+    api: Api,
+    bytes: Vec<u8>,
+    ctx: RequestCtx,
+) -> BoxFuture<'static, (Value, Vec<Deferred>)> {
+    Box::pin(async move {
+        match api {
+            Api::Janus => {
+                let r = core.handle_api(&bytes, &ctx).await;
+                (r.body, r.deferred)
+            }
+            Api::Admin => (core.handle_admin(&bytes, PathIds::default()).await, Vec::new()),
+        }
+    })
+}
 
 /// One WebSocket connection as an event sink.
 struct Connection {
@@ -115,47 +141,55 @@ async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -
         client: ClientKey::Connection(conn.id),
         path: PathIds::default(),
     };
-    // One task per connection reads requests, writes their replies directly, and forwards the
-    // events other tasks queue for this socket.
+    // One task per connection reads requests, writes replies and forwards the events other
+    // tasks queue for this socket. A request runs at once up to the point where it waits (for
+    // a plugin, say), so requests reach plugins in the order they came; the wait itself goes
+    // into `in_flight`, and the socket keeps serving other requests and events meanwhile.
+    let mut in_flight: FuturesUnordered<BoxFuture<'static, (Value, Vec<Deferred>)>> = FuturesUnordered::new();
     loop {
-        let msg = tokio::select! {
+        tokio::select! {
             biased;
-            out = rx.recv() => {
-                match out {
-                    Some(m) => {
-                        if ws.send(m).await.is_err() {
+            out = rx.recv() => match out {
+                Some(m) => {
+                    if ws.send(m).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            Some((reply, deferred)) = in_flight.next(), if !in_flight.is_empty() => {
+                if ws.send(Message::text(to_text(&reply, style))).await.is_err() {
+                    break;
+                }
+                core.deliver(deferred);
+            }
+            msg = ws.next(), if in_flight.len() < MAX_IN_FLIGHT => {
+                let bytes = match msg {
+                    Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
+                    Some(Ok(Message::Binary(b))) => b.to_vec(),
+                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => {
+                        tracing::debug!(connection = conn.id, "websocket read error: {e}");
+                        break;
+                    }
+                };
+                let mut request = request(core.clone(), api, bytes, ctx.clone());
+                // The first poll runs the request up to its first wait, in arrival order.
+                match std::future::poll_fn(|cx| Poll::Ready(request.as_mut().poll(cx))).await {
+                    Poll::Ready((reply, deferred)) => {
+                        if ws.send(Message::text(to_text(&reply, style))).await.is_err() {
                             break;
                         }
-                        continue;
+                        core.deliver(deferred);
                     }
-                    None => break,
+                    Poll::Pending => in_flight.push(request),
                 }
             }
-            msg = ws.next() => msg,
-        };
-        let bytes = match msg {
-            Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
-            Some(Ok(Message::Binary(b))) => b.to_vec(),
-            Some(Ok(Message::Close(_))) | None => break,
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => {
-                tracing::debug!(connection = conn.id, "websocket read error: {e}");
-                break;
-            }
-        };
-        let (reply, deferred) = match api {
-            Api::Janus => {
-                let r = core.handle_api(&bytes, &ctx).await;
-                (r.body, r.deferred)
-            }
-            Api::Admin => (core.handle_admin(&bytes, PathIds::default()).await, Vec::new()),
-        };
-        if ws.send(Message::text(to_text(&reply, style))).await.is_err() {
-            break;
         }
-        core.deliver(deferred);
     }
     let _ = ws.close(None).await;
+    drop(in_flight);
     drop(ctx);
     core.connection_closed(conn.id).await;
     Ok(())

@@ -20,12 +20,10 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
-use std::collections::HashMap;
-
 use portunus_sdk::{
     ack, event, host, json, AnswerPolicy, Direction, ErrorCodes, Field, ForwardOptions, HandleRef, JsonType,
-    LayerChange, MediaEvent, MediaKind, Message, Plugin, PluginError, PluginInfo, Reply, SlowLink,
-    StreamInfo, Value,
+    Keyed, LayerChange, MediaEvent, MediaKind, Message, Plugin, PluginError, PluginInfo, Reply, SlowLink,
+    StateChange, StateEntry, StreamInfo, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -186,12 +184,16 @@ impl Session {
     }
 }
 
-/// The plugin: one [`Session`] per handle, keyed by handle id.
+/// The plugin: one [`Session`] per handle, keyed by handle id. Saved per handle, so a
+/// checkpoint costs the handles a call touched, not all of them.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EchoTest {
-    sessions: HashMap<u64, Session>,
+    sessions: Keyed<u64, Session>,
 }
+
+/// Where the sessions are saved: `session/<handle id>`.
+const SAVED_SESSIONS: &str = "session/";
 
 fn ok_event() -> Value {
     event(PACKAGE, json!({"result": "ok"}))
@@ -453,7 +455,9 @@ impl Plugin for EchoTest {
     }
 
     fn create_handle(&mut self, handle: HandleRef) -> Result<(), String> {
-        self.sessions.entry(handle.handle).or_default();
+        if !self.sessions.contains_key(&handle.handle) {
+            self.sessions.insert(handle.handle, Session::default());
+        }
         Ok(())
     }
 
@@ -518,6 +522,16 @@ impl Plugin for EchoTest {
     fn query_handle(&self, handle: HandleRef) -> Value {
         self.sessions.get(&handle.handle).map(Session::to_query).unwrap_or_else(|| json!({}))
     }
+
+    fn checkpoint(&mut self, full: bool) -> Vec<StateChange> {
+        let mut out = Vec::new();
+        self.sessions.save(SAVED_SESSIONS, full, &mut out);
+        out
+    }
+
+    fn restore(&mut self, entries: Vec<StateEntry>) -> Result<(), String> {
+        self.sessions.load(SAVED_SESSIONS, &entries)
+    }
 }
 
 portunus_sdk::export_plugin!(EchoTest);
@@ -551,12 +565,19 @@ mod tests {
     }
 
     #[test]
-    fn state_survives_a_snapshot() {
+    fn state_survives_a_checkpoint() {
         let mut plugin = EchoTest::default();
         plugin.sessions.insert(7, Session { video_active: false, rule: Some(1), ..Session::default() });
-        let snapshot = plugin.snapshot();
+        plugin.sessions.insert(8, Session::default());
+        let saved = plugin.checkpoint(false);
+        assert_eq!(saved.len(), 2);
+        // Nothing changed since: nothing to save.
+        assert!(plugin.checkpoint(false).is_empty());
+        let entries: Vec<StateEntry> =
+            saved.into_iter().map(|c| StateEntry { key: c.key, value: c.value.unwrap() }).collect();
         let mut restored = EchoTest::default();
-        restored.restore(&snapshot).unwrap();
-        assert_eq!(restored.sessions, plugin.sessions);
+        restored.restore(entries).unwrap();
+        assert_eq!(restored.sessions.get(&7), plugin.sessions.get(&7));
+        assert_eq!(restored.sessions.len(), 2);
     }
 }

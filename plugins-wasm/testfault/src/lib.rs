@@ -19,6 +19,13 @@
 //! | `forward` `{to_session, to_handle, kinds?}` | forwards this handle's media (only `kinds`, e.g. `["video"]`, if given) to another handle: ok `{"testfault":"forward","rule":id}` |
 //! | `offer` `{from_session, from_handle, mids}` | offers this handle those streams of another handle: ack, then `{"result":"offered","mids":[…]}` with the offer JSEP |
 //! | `start` | (with the client's answer JSEP) forwards the offered streams: ok `{"testfault":"start","rules":[…]}` |
+//! | `sleep` `{ms}` | sleeps through WASI (the host must refuse: a trap) |
+//! | `clock_spin` | reads the clock in an endless loop (the CPU limit must stop it) |
+//! | `broadcast` `{handles:[[session,handle],…]}` | one event `{"testfault":"broadcast"}` to those handles: ok `{"testfault":"broadcast","reached":N,"error":…}` |
+//! | `events` `{count}` | pushes `count` events to its own handle: ok `{"testfault":"events","pushed":N,"error":first error\|null}` |
+//! | `timers` `{count, ms}` | sets `count` timers of `ms` ms; each one that fires pushes `{"testfault":"timer","token":T}` to this handle |
+//! | `handles` | ok `{"testfault":"handles","handles":[ids…]}`: the handles the plugin knows, sorted |
+//! | `forward_then_panic` | makes an echo rule, then panics (the host must not keep the rule) |
 //!
 //! Versions, chosen at build time: the default build is version 1 ("1.0.0"), `--features v2`
 //! is 2 ("2.0.0"), `--features refuse-restore` is 3 ("3.0.0") and refuses every snapshot.
@@ -32,8 +39,8 @@ use std::hint::black_box;
 
 use portunus_sdk::{
     ack, event, host, json, request_of, AnswerPolicy, Direction, ErrorCodes, Field, ForwardOptions,
-    ForwardSource, HandleRef, JsonType, MediaKind, Message, OfferedStream, Plugin, PluginError, PluginInfo,
-    Reply, Value,
+    ForwardSource, HandleRef, JsonType, Keyed, MediaKind, Message, OfferedStream, Plugin, PluginError,
+    PluginInfo, Reply, Saved, StateChange, StateEntry, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +59,20 @@ const ERROR_UNKNOWN_REQUEST: u32 = 494;
 const ALLOC: &[Field] = &[Field::new("mb", JsonType::Integer).required().positive()];
 const BIG_EVENT: &[Field] = &[Field::new("bytes", JsonType::Integer).required().positive()];
 const RULES: &[Field] = &[Field::new("count", JsonType::Integer).required().positive()];
+const SLEEP: &[Field] = &[Field::new("ms", JsonType::Integer).required().positive()];
+const TIMERS: &[Field] =
+    &[Field::new("count", JsonType::Integer).required().positive(), Field::new("ms", JsonType::Integer).positive()];
+
+#[derive(Deserialize)]
+struct Sleep {
+    ms: u64,
+}
+
+#[derive(Deserialize)]
+struct Timers {
+    count: u64,
+    ms: Option<u64>,
+}
 
 #[derive(Deserialize)]
 struct Alloc {
@@ -68,15 +89,19 @@ struct Rules {
     count: u64,
 }
 
-/// The plugin's state: the ping counter (carried over by snapshot/restore) and the
-/// configuration (from this instance's `init`, never from a snapshot).
+/// The plugin's state: the ping counter, the known handles and the pending offers (saved
+/// entry by entry) and the configuration (from this instance's `init`, never saved).
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TestFault {
-    count: u64,
+    count: Saved<u64>,
+    /// The handles attached to the plugin (handle id → session id).
+    handles: Keyed<u64, u64>,
     /// Per subscriber handle: the streams offered to it, as (source session, source handle,
     /// source mid, our mid), forwarded once its answer arrives with `start`.
-    offered: std::collections::BTreeMap<u64, Vec<(u64, u64, String, String)>>,
+    offered: Keyed<u64, Vec<(u64, u64, String, String)>>,
+    /// The handle whose `timers` request set the timers: (session, handle).
+    timer_handle: Saved<Option<(u64, u64)>>,
     #[serde(skip)]
     config: Value,
 }
@@ -96,8 +121,69 @@ impl TestFault {
         let handle = msg.handle;
         match request_of(&body, &CODES)? {
             "ping" => {
-                self.count += 1;
-                Ok(portunus_sdk::ok(&json!({"testfault": "pong", "version": VERSION.0, "count": self.count})))
+                *self.count += 1;
+                Ok(portunus_sdk::ok(&json!({"testfault": "pong", "version": VERSION.0, "count": *self.count})))
+            }
+            "sleep" => {
+                let Sleep { ms } = msg.parse_body(SLEEP, &CODES)?;
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                Ok(portunus_sdk::ok(&json!({"testfault": "slept"})))
+            }
+            "clock_spin" => loop {
+                black_box(std::time::Instant::now());
+            },
+            "broadcast" => {
+                let handles: Vec<HandleRef> = body
+                    .get("handles")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|pair| {
+                                let session = pair.get(0)?.as_u64()?;
+                                let handle = pair.get(1)?.as_u64()?;
+                                Some(HandleRef { session, handle })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let sent = portunus_sdk::push_event_many(&handles, &event(PACKAGE, json!({"broadcast": true})));
+                Ok(portunus_sdk::ok(&json!({
+                    "testfault": "broadcast",
+                    "reached": sent.as_ref().ok(),
+                    "error": sent.err(),
+                })))
+            }
+            "events" => {
+                let Rules { count } = msg.parse_body(RULES, &CODES)?;
+                let mut pushed = 0u64;
+                let mut first_error = None;
+                for i in 0..count {
+                    match msg.push_event(&event(PACKAGE, json!({"n": i})), None) {
+                        Ok(()) => pushed += 1,
+                        Err(err) => {
+                            first_error.get_or_insert(err);
+                        }
+                    }
+                }
+                Ok(portunus_sdk::ok(&json!({"testfault": "events", "pushed": pushed, "error": first_error})))
+            }
+            "timers" => {
+                let Timers { count, ms } = msg.parse_body(TIMERS, &CODES)?;
+                let ms = u32::try_from(ms.unwrap_or(10)).unwrap_or(u32::MAX);
+                for i in 0..count {
+                    host::set_timer(i, ms);
+                }
+                *self.timer_handle = Some((handle.session, handle.handle));
+                Ok(portunus_sdk::ok(&json!({"testfault": "timers", "count": count})))
+            }
+            "handles" => {
+                let handles: Vec<u64> = self.handles.keys().copied().collect();
+                Ok(portunus_sdk::ok(&json!({"testfault": "handles", "handles": handles})))
+            }
+            "forward_then_panic" => {
+                let options = ForwardOptions { kinds: Vec::new(), substream: None, temporal: None };
+                let _ = host::forward(handle, None, handle, None, &options);
+                panic!("testfault: panicking after a forward");
             }
             "spin" => loop {
                 black_box(&mut self.count);
@@ -194,6 +280,7 @@ impl TestFault {
                             .filter_map(|k| match k.as_str() {
                                 Some("audio") => Some(MediaKind::Audio),
                                 Some("video") => Some(MediaKind::Video),
+                                Some("data") => Some(MediaKind::Data),
                                 _ => None,
                             })
                             .collect()
@@ -289,11 +376,27 @@ impl Plugin for TestFault {
         })
     }
 
-    fn create_handle(&mut self, _handle: HandleRef) -> Result<(), String> {
+    fn create_handle(&mut self, handle: HandleRef) -> Result<(), String> {
         if is_true(&self.config["general"]["refuse_attach"]) {
             return Err("refuse_attach is set".to_owned());
         }
+        self.handles.insert(handle.handle, handle.session);
         Ok(())
+    }
+
+    fn destroy_handle(&mut self, handle: HandleRef) {
+        self.handles.remove(&handle.handle);
+        self.offered.remove(&handle.handle);
+    }
+
+    fn timer(&mut self, token: u64) {
+        let Some((session, handle)) = *self.timer_handle else { return };
+        let _ = portunus_sdk::push_event(
+            HandleRef { session, handle },
+            None,
+            &event(PACKAGE, json!({"timer": token})),
+            None,
+        );
     }
 
     fn handle_message(&mut self, msg: Message) -> Reply {
@@ -301,25 +404,31 @@ impl Plugin for TestFault {
     }
 
     fn handle_admin_message(&mut self, request: Value) -> Result<Value, String> {
-        Ok(json!({"testfault": "admin", "version": VERSION.0, "count": self.count, "request": request}))
+        Ok(json!({"testfault": "admin", "version": VERSION.0, "count": *self.count, "request": request}))
     }
 
     fn query_handle(&self, _handle: HandleRef) -> Value {
-        json!({"version": VERSION.0, "count": self.count})
+        json!({"version": VERSION.0, "count": *self.count})
     }
 
-    fn restore(&mut self, snapshot: &[u8]) -> Result<(), String> {
+    fn checkpoint(&mut self, full: bool) -> Vec<StateChange> {
+        let mut out = Vec::new();
+        self.count.save("count", full, &mut out);
+        self.handles.save("handle/", full, &mut out);
+        self.offered.save("offered/", full, &mut out);
+        self.timer_handle.save("timer_handle", full, &mut out);
+        out
+    }
+
+    fn restore(&mut self, entries: Vec<StateEntry>) -> Result<(), String> {
         if cfg!(feature = "refuse-restore") {
             return Err("refusing old state".to_owned());
         }
-        if snapshot.is_empty() {
-            return Ok(());
-        }
-        // Keep this instance's configuration: only the counter comes from the snapshot.
-        let mut restored: TestFault = portunus_sdk::restore_into(snapshot)?;
-        restored.config = std::mem::take(&mut self.config);
-        *self = restored;
-        Ok(())
+        // The configuration stays this instance's: only saved entries come back.
+        self.count.load("count", &entries)?;
+        self.handles.load("handle/", &entries)?;
+        self.offered.load("offered/", &entries)?;
+        self.timer_handle.load("timer_handle", &entries)
     }
 }
 
