@@ -6,4 +6,5 @@ mod config;
 mod harness;
 mod http;
 mod plugins;
+mod sandbox;
 mod ws;

@@ -18,7 +18,7 @@ fn builtin_plugin(name: &str) -> PathBuf {
 }
 
 /// A gateway whose plugins folder holds echotest and testfault, with tight sandbox limits.
-fn gateway_with_testfault(sandbox: &str) -> (Gateway, PathBuf) {
+pub(crate) fn gateway_with_testfault(sandbox: &str) -> (Gateway, PathBuf) {
     testfault_gateway("", sandbox, "")
 }
 
@@ -32,7 +32,11 @@ fn temp_dir(what: &str) -> PathBuf {
 
 /// A gateway with echotest and testfault; `plugin_general` goes into testfault's `general`
 /// section, `core_general` into `janus.jcfg`'s.
-fn testfault_gateway(plugin_general: &str, sandbox: &str, core_general: &str) -> (Gateway, PathBuf) {
+pub(crate) fn testfault_gateway(
+    plugin_general: &str,
+    sandbox: &str,
+    core_general: &str,
+) -> (Gateway, PathBuf) {
     let dir = temp_dir("plugins");
     std::fs::copy(builtin_plugin("echotest.wasm"), dir.join("echotest.wasm")).unwrap();
     std::fs::copy(test_plugin("testfault.wasm"), dir.join("testfault.wasm")).unwrap();
@@ -47,18 +51,18 @@ fn testfault_gateway(plugin_general: &str, sandbox: &str, core_general: &str) ->
     (Gateway::with(conf), dir)
 }
 
-async fn attach_ws(ws: &mut WsClient, sid: u64, plugin: &str) -> u64 {
+pub(crate) async fn attach_ws(ws: &mut WsClient, sid: u64, plugin: &str) -> u64 {
     let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": plugin})).await;
     r["data"]["id"].as_u64().unwrap_or_else(|| panic!("attach {plugin} failed: {r}"))
 }
 
 /// Sends a message on a handle over WS and returns the reply (sync `success`, `ack` or error).
-async fn ws_message(ws: &mut WsClient, sid: u64, hid: u64, body: Value) -> Value {
+pub(crate) async fn ws_message(ws: &mut WsClient, sid: u64, hid: u64, body: Value) -> Value {
     ws.call(json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": body})).await
 }
 
 /// A testfault request's `plugindata.data`, or panics with the reply.
-async fn fault(ws: &mut WsClient, sid: u64, hid: u64, body: Value) -> Value {
+pub(crate) async fn fault(ws: &mut WsClient, sid: u64, hid: u64, body: Value) -> Value {
     let r = ws_message(ws, sid, hid, body).await;
     assert_eq!(r["janus"], "success", "{r}");
     r["plugindata"]["data"].clone()
@@ -203,7 +207,7 @@ async fn token_not_allowed_for_a_plugin_gets_405() {
 }
 
 /// Waits until admin `get_status` says testfault's state is checkpointed.
-async fn wait_saved(gw: &Gateway) {
+pub(crate) async fn wait_saved(gw: &Gateway) {
     let adm = gw.admin_http();
     let get_status = json!({"janus": "get_status", "transaction": "s", "admin_secret": "janusoverlord"});
     let deadline = std::time::Instant::now() + WAIT;

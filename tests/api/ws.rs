@@ -45,8 +45,15 @@ async fn garbage_binary_and_pings_keep_the_socket_usable() {
     let mut ws = gw.ws().await;
     ws.send_raw(Message::text("{bad")).await;
     assert_error(&ws.recv().await, 454);
-    ws.send_raw(Message::text("[1,2]")).await;
-    assert_error(&ws.recv().await, 455);
+    // Janus 1.1.2 answers arrays over WebSocket with 456 (HTTP: 455).
+    for array in ["[1,2]", " []", r#"[{"janus":"ping","transaction":"x"}]"#] {
+        ws.send_raw(Message::text(array)).await;
+        let r = ws.recv().await;
+        assert_error(&r, 456);
+        assert_eq!(r["error"]["reason"], "Missing mandatory element (transaction)");
+    }
+    ws.send_raw(Message::text("5")).await;
+    assert_error(&ws.recv().await, 454);
     ws.send_raw(Message::binary(br#"{"janus":"ping","transaction":"b"}"#.to_vec())).await;
     let r = ws.recv().await;
     assert_eq!(r["janus"], "pong");

@@ -70,6 +70,10 @@ pub struct Stats {
     pub unsaved: bool,
     /// Set when the plugin failed closed.
     pub failed: Option<String>,
+    /// Changes merged by the last checkpoint (what a checkpoint cost).
+    pub last_checkpoint_changes: usize,
+    /// Bytes of keys and values in the last checkpoint.
+    pub last_checkpoint_bytes: usize,
     /// Bytes of saved state the host holds for the plugin (keys and values).
     pub saved_bytes: usize,
     /// Entries of saved state.
@@ -542,6 +546,8 @@ impl Actor {
     /// kept and the next checkpoint asks for everything.
     fn merge(&mut self, changes: Vec<StateChange>, full: bool) -> bool {
         let max = self.shared.limits.max_snapshot_bytes;
+        let count = changes.len();
+        let bytes = changes.iter().map(|c| c.key.len() + c.value.as_ref().map_or(0, Vec::len)).sum();
         match self.saved.merge(changes, full, max) {
             Ok(()) => {
                 self.created_since.clear();
@@ -551,6 +557,8 @@ impl Actor {
                 }
                 let mut stats = self.stats();
                 stats.checkpoints += 1;
+                stats.last_checkpoint_changes = count;
+                stats.last_checkpoint_bytes = bytes;
                 stats.unsaved = false;
                 stats.saved_bytes = self.saved.bytes();
                 stats.saved_entries = self.saved.len();

@@ -436,6 +436,8 @@ impl PluginRegistry for Registry {
                     "checkpoints": s.checkpoints,
                     "unsaved_changes": s.unsaved,
                     "failed": s.failed,
+                    "last_checkpoint_changes": s.last_checkpoint_changes,
+                    "last_checkpoint_bytes": s.last_checkpoint_bytes,
                     "saved_bytes": s.saved_bytes,
                     "saved_entries": s.saved_entries,
                     "checkpoints_refused": s.checkpoints_refused,
@@ -455,3 +457,6 @@ impl PluginRegistry for Registry {
         Box::pin(async move { self.0.reload(&package, path).await })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -76,6 +76,11 @@ pub struct TotalLimiter {
 const TABLE_ELEMENT_BYTES: usize = 16;
 
 impl TotalLimiter {
+    /// A limiter for `max_bytes` in all.
+    pub fn new(max_bytes: usize) -> Self {
+        Self { max_bytes, used: 0 }
+    }
+
     fn grow(&mut self, from: usize, to: usize) -> wasmtime::Result<bool> {
         let after = self.used.saturating_sub(from).saturating_add(to);
         if after > self.max_bytes {
@@ -153,7 +158,7 @@ pub struct StoreState {
 impl StoreState {
     /// A fresh state with an empty WASI context (no files, env, sockets).
     pub fn new(shared: Arc<PluginShared>) -> Self {
-        let limits = TotalLimiter { max_bytes: shared.limits.memory_bytes, used: 0 };
+        let limits = TotalLimiter::new(shared.limits.memory_bytes);
         let budget = Duration::from_millis(shared.limits.cpu_ms_per_call);
         Self {
             wasi: WasiCtx::builder().build(),

@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::to_text;
 use crate::api::plugin::BoxFuture;
 use crate::api::session::{ClientKey, EventSink};
-use crate::api::{Core, Deferred, PathIds, RequestCtx};
+use crate::api::{envelope, ApiError, Core, Deferred, PathIds, RequestCtx};
 use crate::config::JsonStyle;
 
 /// Which API a WebSocket listener serves.
@@ -50,6 +50,16 @@ const OUTGOING_CAPACITY: usize = 4096;
 /// until one finishes.
 const MAX_IN_FLIGHT: usize = 256;
 
+/// Janus answers a JSON array over WebSocket with 456 (it looks for the transaction in it),
+/// where HTTP says 455: clients of either see what they saw from Janus.
+fn array_reply(bytes: &[u8]) -> Option<Value> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[') {
+        return None;
+    }
+    serde_json::from_slice::<Value>(bytes).ok().filter(Value::is_array)?;
+    Some(envelope::error_reply(&ApiError::missing("transaction"), 0, None))
+}
+
 /// One request of a connection, as a future that owns what it needs.
 fn request(
     core: Core,
@@ -58,6 +68,9 @@ fn request(
     ctx: RequestCtx,
 ) -> BoxFuture<'static, (Value, Vec<Deferred>)> {
     Box::pin(async move {
+        if let Some(reply) = array_reply(&bytes) {
+            return (reply, Vec::new());
+        }
         match api {
             Api::Janus => {
                 let r = core.handle_api(&bytes, &ctx).await;

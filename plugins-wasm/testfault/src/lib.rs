@@ -26,11 +26,13 @@
 //! | `timers` `{count, ms}` | sets `count` timers of `ms` ms; each one that fires pushes `{"testfault":"timer","token":T}` to this handle |
 //! | `handles` | ok `{"testfault":"handles","handles":[ids…]}`: the handles the plugin knows, sorted |
 //! | `forward_then_panic` | makes an echo rule, then panics (the host must not keep the rule) |
+//! | `last_hangup` | ok `{"testfault":"last_hangup","reason":text\|null}`: the reason of the last `hangup` media event |
 //!
 //! Versions, chosen at build time: the default build is version 1 ("1.0.0"), `--features v2`
 //! is 2 ("2.0.0"), `--features refuse-restore` is 3 ("3.0.0") and refuses every snapshot.
 //! `init` fails when the configuration has `general.fail_init` true (a canary that must fail);
-//! `create-handle` refuses every attach when it has `general.refuse_attach` true.
+//! `create-handle` refuses every attach when it has `general.refuse_attach` true;
+//! `query-handle` answers a JSON string instead of an object when `general.bad_query` is true.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -39,7 +41,7 @@ use std::hint::black_box;
 
 use portunus_sdk::{
     ack, event, host, json, request_of, AnswerPolicy, Direction, ErrorCodes, Field, ForwardOptions,
-    ForwardSource, HandleRef, JsonType, Keyed, MediaKind, Message, OfferedStream, Plugin, PluginError,
+    ForwardSource, HandleRef, JsonType, Keyed, MediaEvent, MediaKind, Message, OfferedStream, Plugin, PluginError,
     PluginInfo, Reply, Saved, StateChange, StateEntry, Value,
 };
 use serde::{Deserialize, Serialize};
@@ -102,6 +104,8 @@ pub struct TestFault {
     offered: Keyed<u64, Vec<(u64, u64, String, String)>>,
     /// The handle whose `timers` request set the timers: (session, handle).
     timer_handle: Saved<Option<(u64, u64)>>,
+    /// The reason of the last `hangup` media event.
+    last_hangup: Saved<Option<String>>,
     #[serde(skip)]
     config: Value,
 }
@@ -175,6 +179,9 @@ impl TestFault {
                 }
                 *self.timer_handle = Some((handle.session, handle.handle));
                 Ok(portunus_sdk::ok(&json!({"testfault": "timers", "count": count})))
+            }
+            "last_hangup" => {
+                Ok(portunus_sdk::ok(&json!({"testfault": "last_hangup", "reason": *self.last_hangup})))
             }
             "handles" => {
                 let handles: Vec<u64> = self.handles.keys().copied().collect();
@@ -408,7 +415,16 @@ impl Plugin for TestFault {
     }
 
     fn query_handle(&self, _handle: HandleRef) -> Value {
+        if is_true(&self.config["general"]["bad_query"]) {
+            return json!("not an object");
+        }
         json!({"version": VERSION.0, "count": *self.count})
+    }
+
+    fn media_event(&mut self, _handle: HandleRef, event: MediaEvent) {
+        if let MediaEvent::Hangup(reason) = event {
+            *self.last_hangup = Some(reason);
+        }
     }
 
     fn checkpoint(&mut self, full: bool) -> Vec<StateChange> {
@@ -417,6 +433,7 @@ impl Plugin for TestFault {
         self.handles.save("handle/", full, &mut out);
         self.offered.save("offered/", full, &mut out);
         self.timer_handle.save("timer_handle", full, &mut out);
+        self.last_hangup.save("last_hangup", full, &mut out);
         out
     }
 
@@ -428,7 +445,8 @@ impl Plugin for TestFault {
         self.count.load("count", &entries)?;
         self.handles.load("handle/", &entries)?;
         self.offered.load("offered/", &entries)?;
-        self.timer_handle.load("timer_handle", &entries)
+        self.timer_handle.load("timer_handle", &entries)?;
+        self.last_hangup.load("last_hangup", &entries)
     }
 }
 

@@ -1,0 +1,75 @@
+//! The runtime in-process, where a black-box test cannot reach: the mailbox under a flood of
+//! notifications, and the limiter that caps memories and tables together.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{PluginHost, Registry};
+use crate::api::plugin::{HandleRef, PluginMessage, PluginRegistry, PluginReply};
+use crate::api::session::ClientKey;
+use crate::api::{Core, CoreOptions, PathIds, RequestCtx};
+use crate::config::{General, Nat};
+
+const PLUGIN: &str = "janus.plugin.testfault";
+
+fn core() -> Core {
+    Core::new(CoreOptions {
+        general: General { session_timeout: 0, ..General::default() },
+        nat: Nat::default(),
+        network: Default::default(),
+        transports: Vec::new(),
+        set_log_level: Box::new(|_| {}),
+    })
+}
+
+async fn api(core: &Core, req: serde_json::Value) -> serde_json::Value {
+    let ctx = RequestCtx { sink: None, client: ClientKey::Connection(1), path: PathIds::default() };
+    core.handle_api(req.to_string().as_bytes(), &ctx).await.body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_flood_is_shed_not_queued() {
+    let core = core();
+    let sandbox = json!({"sandbox": {"max_queued": 100, "cpu_ms_per_call": 1000}});
+    let configs = BTreeMap::from([(PLUGIN.to_owned(), sandbox)]);
+    let host = PluginHost::new(core.clone(), configs, None).unwrap();
+    host.load(&Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR")).join("testfault.wasm")).unwrap();
+    let registry = Registry(host.clone());
+    core.set_plugins(Arc::new(Registry(host)));
+    let sid =
+        api(&core, json!({"janus": "create", "transaction": "c"})).await["data"]["id"].as_u64().unwrap();
+    let attach = json!({"janus": "attach", "transaction": "a", "session_id": sid, "plugin": PLUGIN});
+    let hid = api(&core, attach).await["data"]["id"].as_u64().unwrap();
+    let handle = HandleRef { session_id: sid, handle_id: hid };
+    let plugin = core.plugin_of(handle).unwrap();
+    // The actor is busy for a second...
+    let body = json!({"request": "spin"});
+    let busy = plugin.handle_message(PluginMessage { handle, transaction: "t".into(), body, jsep: None });
+    // ...while a client floods its data channel.
+    for _ in 0..20_000 {
+        plugin.incoming_data(handle, None, vec![0; 1000], false);
+    }
+    let status = registry.status()[PLUGIN].clone();
+    assert!(status["queued"].as_u64().unwrap() <= 101, "{status}");
+    assert!(status["shed"].as_u64().unwrap() >= 19_800, "{status}");
+    assert!(matches!(busy.await.reply, PluginReply::Error(e) if e.contains("CPU")));
+}
+
+#[test]
+fn memories_and_tables_count_together() {
+    use wasmtime::ResourceLimiter;
+    let mut limiter = super::state::TotalLimiter::new(1000);
+    assert!(limiter.memory_growing(0, 600, None).unwrap());
+    // A second memory may not take what the first one has.
+    assert!(limiter.memory_growing(0, 500, None).is_err());
+    assert!(limiter.memory_growing(0, 300, None).unwrap());
+    // Tables count too (16 bytes an element).
+    assert!(limiter.table_growing(0, 7, None).is_err());
+    assert!(limiter.table_growing(0, 6, None).unwrap());
+    // Growing the first memory counts only the difference.
+    assert!(limiter.memory_growing(600, 604, None).unwrap());
+    assert!(limiter.memory_growing(604, 605, None).is_err());
+}

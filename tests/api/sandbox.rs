@@ -1,0 +1,249 @@
+//! The plugin runtime at room scale: a slow or hostile plugin never holds up a socket, plugins
+//! cannot block, caps hold, broadcasts reach many handles, checkpoints cost what changed, and a
+//! crash leaves host and plugin agreeing.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::harness::{assert_error, Gateway};
+use crate::plugins::{attach_ws, fault, gateway_with_testfault, testfault_gateway, wait_saved, ws_message};
+
+const TESTFAULT: &str = "janus.plugin.testfault";
+const ECHOTEST: &str = "janus.plugin.echotest";
+
+async fn admin(gw: &Gateway, mut body: Value) -> Value {
+    body["transaction"] = json!("a");
+    body["admin_secret"] = json!("janusoverlord");
+    gw.admin_http().post("", &body).await
+}
+
+async fn plugin_status(gw: &Gateway, package: &str) -> Value {
+    let status = admin(gw, json!({"janus": "get_status"})).await;
+    status["status"]["plugins"][package].clone()
+}
+
+/// Waits until `package` has checkpointed everything (generic form of `wait_saved`).
+async fn wait_checkpointed(gw: &Gateway, package: &str) -> Value {
+    let deadline = Instant::now() + crate::harness::WAIT;
+    loop {
+        let status = plugin_status(gw, package).await;
+        if status["unsaved_changes"] == false {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "never checkpointed: {status}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_slow_plugin_does_not_hold_up_its_socket() {
+    let (gw, _dir) = gateway_with_testfault("cpu_ms_per_call = 3000");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let faulty = attach_ws(&mut ws, sid, TESTFAULT).await;
+    let echo = attach_ws(&mut ws, sid, ECHOTEST).await;
+    // A call that burns its 3 s budget...
+    let spin = json!({"janus": "message", "transaction": "spin", "session_id": sid, "handle_id": faulty,
+                      "body": {"request": "spin"}});
+    ws.send(&spin).await;
+    // ...while the same socket keeps answering: a ping, keepalive and another plugin's request
+    // come back before the slow call ends.
+    assert_eq!(ws.call(json!({"janus": "ping"})).await["janus"], "pong");
+    assert_eq!(ws.call(json!({"janus": "keepalive", "session_id": sid})).await["janus"], "ack");
+    let ack = ws_message(&mut ws, sid, echo, json!({"audio": true})).await;
+    assert_eq!(ack["janus"], "ack", "{ack}");
+    let event = ws.recv().await;
+    assert_eq!(event["plugindata"]["data"]["result"], "ok", "{event}");
+    let info = admin(&gw, json!({"janus": "handle_info", "session_id": sid, "handle_id": echo})).await;
+    assert_eq!(info["janus"], "success", "{info}");
+    // Then the slow call is stopped at its budget.
+    let r = ws.recv().await;
+    assert_eq!(r["transaction"], "spin", "{r}");
+    assert_error(&r, 462);
+    assert!(r["error"]["reason"].as_str().unwrap().contains("CPU"), "{r}");
+}
+
+#[tokio::test]
+async fn plugins_cannot_sleep_or_spin_on_the_clock() {
+    let (gw, _dir) = gateway_with_testfault("cpu_ms_per_call = 100");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let faulty = attach_ws(&mut ws, sid, TESTFAULT).await;
+    assert_eq!(fault(&mut ws, sid, faulty, json!({"request": "ping"})).await["count"], 1);
+    wait_saved(&gw).await;
+    // A sleep through WASI traps at once instead of blocking the plugin's thread for 20 s.
+    let started = Instant::now();
+    let r = ws_message(&mut ws, sid, faulty, json!({"request": "sleep", "ms": 20_000})).await;
+    assert_error(&r, 462);
+    assert!(r["error"]["reason"].as_str().unwrap().contains("may not block"), "{r}");
+    assert!(started.elapsed() < Duration::from_secs(5), "sleep not refused: {:?}", started.elapsed());
+    // Reading the clock in a loop is guest time: stopped at the budget.
+    let r = ws_message(&mut ws, sid, faulty, json!({"request": "clock_spin"})).await;
+    assert_error(&r, 462);
+    assert!(r["error"]["reason"].as_str().unwrap().contains("CPU"), "{r}");
+    // The plugin is rebuilt with its state.
+    assert_eq!(fault(&mut ws, sid, faulty, json!({"request": "ping"})).await["count"], 2);
+}
+
+#[tokio::test]
+async fn one_event_reaches_many_handles() {
+    let (gw, _dir) = gateway_with_testfault("");
+    let mut sender_ws = gw.ws().await;
+    let s1 = sender_ws.create().await;
+    let sender = attach_ws(&mut sender_ws, s1, TESTFAULT).await;
+    let mut room_ws = gw.ws().await;
+    let s2 = room_ws.create().await;
+    let mut members = BTreeSet::new();
+    for _ in 0..40 {
+        members.insert(attach_ws(&mut room_ws, s2, TESTFAULT).await);
+    }
+    let mut other_ws = gw.ws().await;
+    let s3 = other_ws.create().await;
+    let echo = attach_ws(&mut other_ws, s3, ECHOTEST).await;
+    // The members, another plugin's handle and a handle that does not exist.
+    let mut targets: Vec<Value> = members.iter().map(|h| json!([s2, h])).collect();
+    targets.push(json!([s3, echo]));
+    targets.push(json!([s2, 999]));
+    let r = fault(&mut sender_ws, s1, sender, json!({"request": "broadcast", "handles": targets})).await;
+    assert_eq!(r["reached"], 40, "{r}");
+    let mut got = BTreeSet::new();
+    for _ in 0..40 {
+        let ev = room_ws.recv().await;
+        assert_eq!(ev["janus"], "event", "{ev}");
+        assert_eq!(ev["session_id"], s2);
+        assert_eq!(ev["plugindata"]["data"]["broadcast"], true, "{ev}");
+        assert!(ev.get("transaction").is_none(), "{ev}");
+        assert!(got.insert(ev["sender"].as_u64().unwrap()), "twice: {ev}");
+    }
+    assert_eq!(got, members);
+    // Nothing for the other plugin's client.
+    assert!(other_ws.next_message_within(Duration::from_millis(300)).await.is_err());
+}
+
+#[tokio::test]
+async fn events_and_timers_per_plugin_are_capped() {
+    let (gw, _dir) = gateway_with_testfault("max_events_per_call = 10\nmax_timers = 5");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let h = attach_ws(&mut ws, sid, TESTFAULT).await;
+    let r = fault(&mut ws, sid, h, json!({"request": "events", "count": 20})).await;
+    assert_eq!(r["pushed"], 10, "{r}");
+    assert!(r["error"].as_str().unwrap().contains("too many events"), "{r}");
+    for n in 0..10 {
+        let ev = ws.recv().await;
+        assert_eq!(ev["plugindata"]["data"]["n"], n, "{ev}");
+    }
+    // A broadcast counts each handle.
+    let targets: Vec<Value> = (0..11).map(|_| json!([sid, h])).collect();
+    let r = fault(&mut ws, sid, h, json!({"request": "broadcast", "handles": targets})).await;
+    assert!(r["error"].as_str().unwrap().contains("too many events"), "{r}");
+
+    let r = fault(&mut ws, sid, h, json!({"request": "timers", "count": 20, "ms": 20})).await;
+    assert_eq!(r["count"], 20);
+    let mut tokens = BTreeSet::new();
+    for _ in 0..5 {
+        let ev = ws.recv().await;
+        tokens.insert(ev["plugindata"]["data"]["timer"].as_u64().expect("a timer event"));
+    }
+    assert_eq!(tokens, (0..5).collect());
+    assert!(ws.next_message_within(Duration::from_millis(300)).await.is_err(), "more than 5 timers fired");
+    assert_eq!(plugin_status(&gw, TESTFAULT).await["timers_refused"], 15);
+}
+
+#[tokio::test]
+async fn a_crash_leaves_host_and_plugin_agreeing() {
+    let (gw, _dir) = gateway_with_testfault("");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let h1 = attach_ws(&mut ws, sid, TESTFAULT).await;
+    // Rules made by a call that crashes are not kept: the plugin never learnt their ids.
+    let r = ws_message(&mut ws, sid, h1, json!({"request": "forward_then_panic"})).await;
+    assert_error(&r, 462);
+    assert_eq!(plugin_status(&gw, TESTFAULT).await["rules"], 0);
+    // Rules that made it into a checkpoint stay.
+    assert_eq!(fault(&mut ws, sid, h1, json!({"request": "rules", "count": 2})).await["ok"], 2);
+    wait_saved(&gw).await;
+    assert_error(&ws_message(&mut ws, sid, h1, json!({"request": "panic"})).await, 462);
+    assert_eq!(plugin_status(&gw, TESTFAULT).await["rules"], 2);
+    // Handles attached and detached around crashes: the plugin knows exactly the host's.
+    let h2 = attach_ws(&mut ws, sid, TESTFAULT).await;
+    assert_error(&ws_message(&mut ws, sid, h1, json!({"request": "panic"})).await, 462);
+    let known = fault(&mut ws, sid, h1, json!({"request": "handles"})).await;
+    let mut both = vec![h1, h2];
+    both.sort();
+    assert_eq!(known["handles"], json!(both), "{known}");
+    let d = ws.call(json!({"janus": "detach", "session_id": sid, "handle_id": h2})).await;
+    assert_eq!(d["janus"], "success");
+    assert_error(&ws_message(&mut ws, sid, h1, json!({"request": "panic"})).await, 462);
+    let known = fault(&mut ws, sid, h1, json!({"request": "handles"})).await;
+    assert_eq!(known["handles"], json!([h1]), "{known}");
+}
+
+#[tokio::test]
+async fn plugins_hear_who_hung_up() {
+    let (gw, _dir) = gateway_with_testfault("");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let h = attach_ws(&mut ws, sid, TESTFAULT).await;
+    let r = admin(&gw, json!({"janus": "hangup_webrtc", "session_id": sid, "handle_id": h})).await;
+    assert_eq!(r["janus"], "success", "{r}");
+    assert_eq!(fault(&mut ws, sid, h, json!({"request": "last_hangup"})).await["reason"], "Admin API");
+    let r = ws.call(json!({"janus": "hangup", "session_id": sid, "handle_id": h})).await;
+    assert_eq!(r["janus"], "success", "{r}");
+    assert_eq!(fault(&mut ws, sid, h, json!({"request": "last_hangup"})).await["reason"], "Janus API");
+}
+
+#[tokio::test]
+async fn bad_plugin_answers_and_requests_are_errors() {
+    let (gw, _dir) = testfault_gateway("bad_query = true", "", "max_handles_per_session = 2");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let h = attach_ws(&mut ws, sid, TESTFAULT).await;
+    // query-handle that is not a JSON object: handle_info says so instead of showing null.
+    let info = admin(&gw, json!({"janus": "handle_info", "session_id": sid, "handle_id": h})).await;
+    let specific = &info["info"]["plugin_specific"];
+    assert!(specific["error"].as_str().is_some_and(|e| e.contains("non-object")), "{info}");
+    // A rule for data alone would have forwarded audio and video ("no kinds" means all).
+    let r = fault(
+        &mut ws,
+        sid,
+        h,
+        json!({"request": "forward", "to_session": sid, "to_handle": h, "kinds": ["data"]}),
+    )
+    .await;
+    assert!(r["error"].as_str().is_some_and(|e| e.contains("data channels")), "{r}");
+    assert_eq!(plugin_status(&gw, TESTFAULT).await["rules"], 0);
+    // Handles per session are capped.
+    attach_ws(&mut ws, sid, TESTFAULT).await;
+    let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": TESTFAULT})).await;
+    assert_error(&r, 490);
+    assert!(r["error"]["reason"].as_str().unwrap().contains("limit 2"), "{r}");
+}
+
+#[tokio::test]
+async fn checkpoints_cost_what_a_request_changed() {
+    let gw = Gateway::start();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let mut handles = Vec::new();
+    for _ in 0..1500 {
+        handles.push(attach_ws(&mut ws, sid, ECHOTEST).await);
+    }
+    let status = wait_checkpointed(&gw, ECHOTEST).await;
+    assert_eq!(status["saved_entries"], 1500, "{status}");
+    // One request on one handle of 1500: its checkpoint carries that handle alone.
+    let ack = ws_message(&mut ws, sid, handles[700], json!({"audio": false})).await;
+    assert_eq!(ack["janus"], "ack");
+    let _event = ws.recv().await;
+    let status = wait_checkpointed(&gw, ECHOTEST).await;
+    assert_eq!(status["last_checkpoint_changes"], 1, "{status}");
+    assert!(status["last_checkpoint_bytes"].as_u64().unwrap() < 1000, "{status}");
+    assert!(status["saved_bytes"].as_u64().unwrap() > 100_000, "{status}");
+    // The saved state follows detaches.
+    let d = ws.call(json!({"janus": "detach", "session_id": sid, "handle_id": handles[0]})).await;
+    assert_eq!(d["janus"], "success");
+    let status = wait_checkpointed(&gw, ECHOTEST).await;
+    assert_eq!(status["saved_entries"], 1499, "{status}");
+}
