@@ -22,7 +22,7 @@ pub fn sdp(data: &[u8]) {
     sim.core.command(sim.now, Command::RemoteOffer(h, text.to_owned()));
     let (reply, answer) = std::sync::mpsc::channel();
     let policy = AnswerPolicy::everything();
-    sim.core.command(sim.now, Command::Answer(h, policy, reply));
+    sim.core.command(sim.now, Command::Answer(h, policy, crate::media::reply_to(reply)));
     let _ = answer.recv_timeout(Duration::from_secs(1));
 }
 

@@ -184,6 +184,11 @@ async fn relay_notices(
                     p.media_event(h, MediaEvent::Negotiated(streams));
                 }
             }
+            Notice::Negotiation { handle, id, outcome } => {
+                if let Some(p) = core.plugin_of(handle) {
+                    p.media_event(handle, MediaEvent::Negotiation { id, outcome });
+                }
+            }
             Notice::LayerChanged { handle, rule, change } => {
                 if let Some(p) = core.plugin_of(handle) {
                     let event = match change {

@@ -128,8 +128,8 @@ pub use bindings::export_guest;
 pub use bindings::portunus::plugin::host;
 pub use bindings::portunus::plugin::types::{
     AnswerPolicy, Direction, ForwardOptions, ForwardSource, HandleRef, LayerChange, LogLevel, MediaEvent,
-    MediaKind, MediaState, Message, OfferResult, OfferedStream, PluginInfo, Reply, SlowLink, StateChange,
-    StateEntry, StreamInfo,
+    MediaKind, MediaState, Message, NegotiationDone, NegotiationResult, OfferedStream, PluginInfo, Reply,
+    SlowLink, StateChange, StateEntry, StreamInfo,
 };
 pub use bindings::Guest;
 

@@ -12,7 +12,7 @@ use super::error::{ApiError, ApiResult, ErrorCode};
 use super::fields;
 use super::jsep;
 use super::media::DescriptionError;
-use super::plugin::{HandleRef, PluginEvent, PluginMessage, PluginReply};
+use super::plugin::{Effect, HandleRef, PluginEvent, PluginMessage, PluginReply};
 use super::session::{lock, ClientKey, EventSink, Handle, Owner, Session};
 
 /// Who sent a request and where its events go.
@@ -29,12 +29,17 @@ pub struct RequestCtx {
 /// Most trickle candidates kept per handle before the media engine takes them.
 const MAX_PENDING_CANDIDATES: usize = 256;
 
-/// An event that follows a request's reply.
+/// An event (or an action whose events) follows a request's reply: transports run these once
+/// the reply is on its way, so a client always sees the reply to its request first.
 pub enum Deferred {
     /// A plugin event pushed while the plugin handled the request.
     Plugin(PluginEvent),
     /// A core event about a handle (`detached`).
     Handle(HandleRef, &'static str),
+    /// Hang up the handle's PeerConnection with this reason (the client gets `hangup`).
+    Hangup(HandleRef, &'static str),
+    /// The plugin ended the handle while it handled the request (the client gets `detached`).
+    EndHandle(HandleRef),
 }
 
 /// The answer to one request: the reply, and events to deliver once the reply is on its way
@@ -78,6 +83,11 @@ impl Core {
             match e {
                 Deferred::Plugin(p) => self.deliver_events(vec![p]),
                 Deferred::Handle(h, kind) => self.push_handle_event(h, kind, Value::Null),
+                Deferred::Hangup(h, reason) => self.media().hangup(h, reason),
+                Deferred::EndHandle(h) => {
+                    let core = self.clone();
+                    tokio::spawn(async move { core.end_handle(h).await });
+                }
             }
         }
     }
@@ -160,7 +170,7 @@ impl Core {
                 Ok(r)
             }
             ("hangup", Some(h)) => {
-                self.media().hangup(h.handle_ref(), "Janus API");
+                deferred.push(Deferred::Hangup(h.handle_ref(), "Janus API"));
                 let events = h.plugin.hangup_media(h.handle_ref(), "Janus API").await;
                 deferred.extend(events.into_iter().map(Deferred::Plugin));
                 Ok(Value::Object(reply("success", sid, tx)))
@@ -290,6 +300,10 @@ impl Core {
         let tx = Some(env.transaction.as_str());
         let outcome = h.plugin.handle_message(msg).await;
         deferred.extend(outcome.events.into_iter().map(Deferred::Plugin));
+        deferred.extend(outcome.effects.into_iter().map(|e| match e {
+            Effect::ClosePc(h) => Deferred::Hangup(h, "Close PC"),
+            Effect::EndHandle(h) => Deferred::EndHandle(h),
+        }));
         match outcome.reply {
             PluginReply::Ok(data @ Value::Object(_)) => {
                 Ok(Value::Object(self.plugin_reply("success", session.id, tx, h, data)))

@@ -115,6 +115,20 @@ pub enum DescriptionError {
     Invalid(String),
 }
 
+/// A negotiation the media engine finished for a plugin (`answer`, `offer`, `accept_answer`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NegotiationDone {
+    /// The SDP to send the client (the answer or the offer); none for an accepted answer.
+    pub sdp: Option<String>,
+    /// The SDP is our offer (otherwise our answer).
+    pub offer: bool,
+    /// For an offer: the mid of each offered item, in order.
+    pub mids: Vec<String>,
+}
+
+/// What became of a plugin's negotiation, reported by the engine as a notice.
+pub type NegotiationOutcome = Result<NegotiationDone, String>;
+
 /// Audio or video, for per-kind switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -124,9 +138,10 @@ pub enum Kind {
     Video,
 }
 
-/// The media engine as the core and plugins see it. Every call returns at once, except those
-/// that negotiate (`answer`, `offer`, `accept_answer`, and `remote_description` for an answer)
-/// or send data, which wait for the media thread (microseconds).
+/// The media engine as the core and plugins see it. Every call returns at once: the
+/// negotiations plugins ask for (`answer`, `offer`, `accept_answer`) take an id and report
+/// their outcome later, as a notice for that handle. Only `remote_description` for a client's
+/// answer and `describe` wait for the media thread (microseconds).
 pub trait MediaControl: Send + Sync {
     /// A client JSEP arrived on a handle (already checked): an offer is kept for the plugin's
     /// `answer`; an answer completes an offer of ours.
@@ -137,13 +152,15 @@ pub trait MediaControl: Send + Sync {
     fn hangup(&self, handle: HandleRef, reason: &str);
     /// The handle is gone: its PeerConnection and rules are dropped without events.
     fn handle_gone(&self, handle: HandleRef);
-    /// Answers the handle's pending client offer; returns the answer SDP.
-    fn answer(&self, handle: HandleRef, policy: AnswerPolicy) -> Result<String, String>;
-    /// Offers the handle's client these streams (added to what it already has); returns the
-    /// offer SDP and the mid of each item, in order.
-    fn offer(&self, handle: HandleRef, items: Vec<OfferItem>) -> Result<(String, Vec<String>), String>;
-    /// Applies a client answer (SDP) to the handle's pending offer.
-    fn accept_answer(&self, handle: HandleRef, sdp: &str) -> Result<(), DescriptionError>;
+    /// Answers the handle's pending client offer; negotiation `id` reports the answer SDP.
+    fn answer(&self, handle: HandleRef, policy: AnswerPolicy, id: u64);
+    /// Offers the handle's client these streams (added to what it already has); negotiation
+    /// `id` reports the offer SDP and the mid of each item, in order. An item whose source
+    /// has not negotiated that stream is an error now.
+    fn offer(&self, handle: HandleRef, items: Vec<OfferItem>, id: u64) -> Result<(), String>;
+    /// Applies an answer (SDP) a plugin got some other way to the handle's pending offer;
+    /// negotiation `id` reports the outcome.
+    fn accept_answer(&self, handle: HandleRef, sdp: &str, id: u64);
     /// Starts forwarding by a rule the caller numbered.
     fn forward(&self, id: u64, rule: ForwardRule);
     /// Stops a rule.
@@ -160,14 +177,9 @@ pub trait MediaControl: Send + Sync {
     /// What admin `handle_info` shows of the handle's PeerConnection (Janus's `flags`, `sdps`,
     /// `ice-mode`, `ice-role` and `webrtc` members), or none when it has none.
     fn describe(&self, handle: HandleRef) -> Option<Value>;
-    /// Sends a data-channel message to the handle's client.
-    fn send_data(
-        &self,
-        handle: HandleRef,
-        label: Option<String>,
-        data: Vec<u8>,
-        text: bool,
-    ) -> Result<(), String>;
+    /// Sends a data-channel message to the handle's client (dropped when it has no open
+    /// channel).
+    fn send_data(&self, handle: HandleRef, label: Option<String>, data: Vec<u8>, text: bool);
 }
 
 /// No media engine: intents fail with [`NO_MEDIA`], notifications are ignored.
@@ -181,15 +193,11 @@ impl MediaControl for NoMedia {
     fn trickle(&self, _: HandleRef, _: Value) {}
     fn hangup(&self, _: HandleRef, _: &str) {}
     fn handle_gone(&self, _: HandleRef) {}
-    fn answer(&self, _: HandleRef, _: AnswerPolicy) -> Result<String, String> {
+    fn answer(&self, _: HandleRef, _: AnswerPolicy, _: u64) {}
+    fn offer(&self, _: HandleRef, _: Vec<OfferItem>, _: u64) -> Result<(), String> {
         Err(NO_MEDIA.into())
     }
-    fn offer(&self, _: HandleRef, _: Vec<OfferItem>) -> Result<(String, Vec<String>), String> {
-        Err(NO_MEDIA.into())
-    }
-    fn accept_answer(&self, _: HandleRef, _: &str) -> Result<(), DescriptionError> {
-        Err(DescriptionError::Invalid(NO_MEDIA.into()))
-    }
+    fn accept_answer(&self, _: HandleRef, _: &str, _: u64) {}
     fn forward(&self, _: u64, _: ForwardRule) {}
     fn unforward(&self, _: u64) {}
     fn set_layers(&self, _: u64, _: Option<u8>, _: Option<u8>) {}
@@ -199,7 +207,5 @@ impl MediaControl for NoMedia {
         None
     }
     fn set_media_enabled(&self, _: HandleRef, _: Kind, _: bool) {}
-    fn send_data(&self, _: HandleRef, _: Option<String>, _: Vec<u8>, _: bool) -> Result<(), String> {
-        Err(NO_MEDIA.into())
-    }
+    fn send_data(&self, _: HandleRef, _: Option<String>, _: Vec<u8>, _: bool) {}
 }

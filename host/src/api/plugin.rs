@@ -73,6 +73,17 @@ pub struct MessageOutcome {
     pub reply: PluginReply,
     /// Events to deliver after the reply.
     pub events: Vec<PluginEvent>,
+    /// What the plugin asked to happen to handles, done after the reply.
+    pub effects: Vec<Effect>,
+}
+
+/// Something a plugin asked to happen to a handle, whose events the client sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Hang up the PeerConnection (`close-pc`).
+    ClosePc(HandleRef),
+    /// End the handle (`end-handle`).
+    EndHandle(HandleRef),
 }
 
 /// What the media engine tells a plugin about a handle's media.
@@ -102,6 +113,13 @@ pub enum MediaEvent {
     },
     /// A negotiation finished: the handle's streams now.
     Negotiated(Vec<super::media::StreamInfo>),
+    /// A negotiation the plugin asked for (`answer`, `offer`, `accept-answer`) finished.
+    Negotiation {
+        /// The id the plugin was given.
+        id: u64,
+        /// The SDP and mids, or why not.
+        outcome: super::media::NegotiationOutcome,
+    },
     /// A rule to this handle now forwards another simulcast substream (0 lowest).
     SubstreamChanged {
         /// The rule.

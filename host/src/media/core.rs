@@ -718,10 +718,13 @@ impl<T: Transmitter> MediaCore<T> {
                     for addr in remote {
                         self.by_addr.entry(addr).or_insert(id);
                     }
-                    self.negotiated(id);
                     self.trickle_ours(h, sdp)
                 });
-                let _ = reply.send(r);
+                let done = r.is_ok();
+                reply(r);
+                if done {
+                    self.negotiated(id);
+                }
             }
             Command::Offer(h, kinds, reply) => {
                 self.ensure_peer(h, now);
@@ -733,7 +736,7 @@ impl<T: Transmitter> MediaCore<T> {
                 };
                 let r = r.map(|(sdp, mids)| (self.trickle_ours(h, sdp), mids));
                 self.dirty.push(h.handle_id);
-                let _ = reply.send(r);
+                reply(r);
             }
             Command::RemoteAnswer(h, sdp, reply) => {
                 let id = h.handle_id;
@@ -746,10 +749,13 @@ impl<T: Transmitter> MediaCore<T> {
                     for addr in remote {
                         self.by_addr.entry(addr).or_insert(id);
                     }
-                    self.negotiated(id);
                 });
+                let done = r.is_ok();
                 self.dirty.push(id);
-                let _ = reply.send(r);
+                reply(r);
+                if done {
+                    self.negotiated(id);
+                }
             }
             Command::Trickle(h, candidate) => {
                 let Some(p) = self.peers.get_mut(&h.handle_id) else { return };
@@ -797,7 +803,7 @@ impl<T: Transmitter> MediaCore<T> {
             Command::Describe(h, reply) => {
                 let ice_lite = self.template.ice_lite();
                 let summary = self.peers.get_mut(&h.handle_id).map(|p| super::summary::describe(p, ice_lite));
-                let _ = reply.send(summary);
+                reply(summary);
             }
             Command::Keyframe(h, mid) => {
                 if let Some(p) = self.peers.get_mut(&h.handle_id) {
@@ -813,9 +819,10 @@ impl<T: Transmitter> MediaCore<T> {
                     }
                 }
             }
-            Command::Data(h, label, data, text, reply) => {
-                let r = self.send_data(h.handle_id, label.as_deref(), &data, text);
-                let _ = reply.send(r);
+            Command::Data(h, label, data, text) => {
+                if let Err(why) = self.send_data(h.handle_id, label.as_deref(), &data, text) {
+                    tracing::debug!(handle = h.handle_id, "data-channel message dropped: {why}");
+                }
             }
         }
     }

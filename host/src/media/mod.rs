@@ -26,7 +26,8 @@ use serde_json::Value;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::api::media::{
-    AnswerPolicy, DescriptionError, ForwardRule, Kind, MediaControl, OfferItem, StreamInfo, StreamKind,
+    AnswerPolicy, DescriptionError, ForwardRule, Kind, MediaControl, NegotiationDone, NegotiationOutcome,
+    OfferItem, StreamInfo, StreamKind,
 };
 use crate::api::plugin::HandleRef;
 use crate::config::{Media, Nat};
@@ -82,6 +83,16 @@ pub enum Notice {
         /// What it forwards now.
         change: layers::LayerChange,
     },
+    /// A negotiation a plugin asked for finished (before `Negotiated`, if it changed the
+    /// streams).
+    Negotiation {
+        /// The handle.
+        handle: HandleRef,
+        /// The id the plugin was given.
+        id: u64,
+        /// The outcome.
+        outcome: NegotiationOutcome,
+    },
     /// ICE failed (the consent checks stopped being answered); a hangup follows.
     IceFailed(HandleRef),
     /// The PeerConnection is gone, with Janus's reason; the flag says whether the plugin still
@@ -100,7 +111,15 @@ pub enum Notice {
     },
 }
 
-type Reply<T> = std::sync::mpsc::Sender<T>;
+/// Where a command's result goes: a caller waiting on a channel, or a notice.
+pub type Reply<T> = Box<dyn FnOnce(T) + Send>;
+
+/// A reply into a channel someone waits on.
+pub fn reply_to<T: Send + 'static>(tx: std::sync::mpsc::Sender<T>) -> Reply<T> {
+    Box::new(move |r| {
+        let _ = tx.send(r);
+    })
+}
 
 /// Work for the media thread.
 pub enum Command {
@@ -132,8 +151,8 @@ pub enum Command {
     Describe(HandleRef, Reply<Option<Value>>),
     /// Relay a kind or not.
     Relay(HandleRef, Kind, bool),
-    /// Send data-channel bytes.
-    Data(HandleRef, Option<String>, Vec<u8>, bool, Reply<Result<(), String>>),
+    /// Send data-channel bytes (dropped, with a debug log, without an open channel).
+    Data(HandleRef, Option<String>, Vec<u8>, bool),
     /// Routed packets for destinations this thread owns (from another media thread, in batches).
     Deliver(Vec<core::Delivery>),
     /// A destination on another thread wants a keyframe from this source handle.
@@ -145,6 +164,8 @@ pub enum Command {
 /// threads is known to both, and packets cross over as [`core::Delivery`]s.
 pub struct MediaEngine {
     threads: Vec<UnboundedSender<Command>>,
+    /// Where negotiation outcomes are reported.
+    notices: UnboundedSender<Notice>,
     /// Each media thread's socket address.
     pub locals: Vec<SocketAddr>,
     homes: Mutex<Homing>,
@@ -248,7 +269,7 @@ impl MediaEngine {
             })?;
         }
         tracing::info!("media on {locals:?}");
-        Ok((Self { threads: senders, locals, homes: Mutex::default(), streams }, note_rx))
+        Ok((Self { threads: senders, notices: note_tx, locals, homes: Mutex::default(), streams }, note_rx))
     }
 
     /// The thread that owns a handle (given out in turn on first use).
@@ -275,11 +296,36 @@ impl MediaEngine {
         }
     }
 
-    fn ask<T>(&self, handle: HandleRef, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, String> {
+    fn ask<T: Send + 'static>(
+        &self,
+        handle: HandleRef,
+        make: impl FnOnce(Reply<T>) -> Command,
+    ) -> Result<T, String> {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = &self.threads[self.home(handle.handle_id)];
-        thread.send(make(tx)).map_err(|_| "media engine stopped".to_owned())?;
+        thread.send(make(reply_to(tx))).map_err(|_| "media engine stopped".to_owned())?;
         rx.recv_timeout(ANSWER_WAIT).map_err(|_| "media engine did not answer".to_owned())
+    }
+
+    /// A reply that reports negotiation `id` of `handle` as a notice, converted by `done`.
+    fn report<T: Send + 'static>(
+        &self,
+        handle: HandleRef,
+        id: u64,
+        done: impl FnOnce(T) -> NegotiationOutcome + Send + 'static,
+    ) -> Reply<T> {
+        let notices = self.notices.clone();
+        Box::new(move |r| {
+            let _ = notices.send(Notice::Negotiation { handle, id, outcome: done(r) });
+        })
+    }
+
+    /// Sends a negotiation command; if the media engine is gone, says so as its outcome.
+    fn negotiate(&self, handle: HandleRef, id: u64, command: Command) {
+        if self.threads[self.home(handle.handle_id)].send(command).is_err() {
+            let outcome = Err("media engine stopped".to_owned());
+            let _ = self.notices.send(Notice::Negotiation { handle, id, outcome });
+        }
     }
 }
 
@@ -289,11 +335,12 @@ impl MediaControl for MediaEngine {
             self.send(handle, Command::RemoteOffer(handle, sdp.to_owned()));
             Ok(())
         } else {
-            self.accept_answer(handle, sdp)
+            self.ask(handle, |tx| Command::RemoteAnswer(handle, sdp.to_owned(), tx))
+                .map_err(DescriptionError::Invalid)?
         }
     }
 
-    fn offer(&self, handle: HandleRef, items: Vec<OfferItem>) -> Result<(String, Vec<String>), String> {
+    fn offer(&self, handle: HandleRef, items: Vec<OfferItem>, id: u64) -> Result<(), String> {
         let kinds = {
             let streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
             items
@@ -308,12 +355,20 @@ impl MediaControl for MediaEngine {
                 })
                 .collect::<Result<Vec<_>, String>>()?
         };
-        self.ask(handle, |tx| Command::Offer(handle, kinds, tx))?
+        let reply = self.report(handle, id, |r: Result<(String, Vec<String>), String>| {
+            r.map(|(sdp, mids)| NegotiationDone { sdp: Some(sdp), offer: true, mids })
+        });
+        self.negotiate(handle, id, Command::Offer(handle, kinds, reply));
+        Ok(())
     }
 
-    fn accept_answer(&self, handle: HandleRef, sdp: &str) -> Result<(), DescriptionError> {
-        self.ask(handle, |tx| Command::RemoteAnswer(handle, sdp.to_owned(), tx))
-            .map_err(DescriptionError::Invalid)?
+    fn accept_answer(&self, handle: HandleRef, sdp: &str, id: u64) {
+        let reply = self.report(handle, id, |r: Result<(), DescriptionError>| match r {
+            Ok(()) => Ok(NegotiationDone { sdp: None, offer: false, mids: Vec::new() }),
+            Err(DescriptionError::UnexpectedAnswer) => Err("no offer is waiting for an answer".to_owned()),
+            Err(DescriptionError::Invalid(why)) => Err(why),
+        });
+        self.negotiate(handle, id, Command::RemoteAnswer(handle, sdp.to_owned(), reply));
     }
 
     fn trickle(&self, handle: HandleRef, candidate: Value) {
@@ -332,8 +387,11 @@ impl MediaControl for MediaEngine {
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&handle.handle_id);
     }
 
-    fn answer(&self, handle: HandleRef, policy: AnswerPolicy) -> Result<String, String> {
-        self.ask(handle, |tx| Command::Answer(handle, policy, tx))?
+    fn answer(&self, handle: HandleRef, policy: AnswerPolicy, id: u64) {
+        let reply = self.report(handle, id, |r: Result<String, String>| {
+            r.map(|sdp| NegotiationDone { sdp: Some(sdp), offer: false, mids: Vec::new() })
+        });
+        self.negotiate(handle, id, Command::Answer(handle, policy, reply));
     }
 
     fn forward(&self, id: u64, rule: ForwardRule) {
@@ -375,13 +433,7 @@ impl MediaControl for MediaEngine {
         self.send(handle, Command::Relay(handle, kind, enabled));
     }
 
-    fn send_data(
-        &self,
-        handle: HandleRef,
-        label: Option<String>,
-        data: Vec<u8>,
-        text: bool,
-    ) -> Result<(), String> {
-        self.ask(handle, |tx| Command::Data(handle, label, data, text, tx))?
+    fn send_data(&self, handle: HandleRef, label: Option<String>, data: Vec<u8>, text: bool) {
+        self.send(handle, Command::Data(handle, label, data, text));
     }
 }

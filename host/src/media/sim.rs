@@ -169,7 +169,7 @@ impl Sim {
             core.command(now, Command::RemoteOffer(handle(i), offer.to_sdp_string()));
             let (reply, answer) = std::sync::mpsc::channel();
             let policy = AnswerPolicy { data: false, ..AnswerPolicy::everything() };
-            core.command(now, Command::Answer(handle(i), policy, reply));
+            core.command(now, Command::Answer(handle(i), policy, crate::media::reply_to(reply)));
             core.flush();
             let answer = answer.recv()?.map_err(anyhow::Error::msg)?;
             rtc.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(&answer)?)?;
@@ -295,7 +295,7 @@ impl Sim {
         self.core.command(self.now, Command::RemoteOffer(handle(i), offer));
         let (reply, answer) = std::sync::mpsc::channel();
         let policy = AnswerPolicy { data: false, ..AnswerPolicy::everything() };
-        self.core.command(self.now, Command::Answer(handle(i), policy, reply));
+        self.core.command(self.now, Command::Answer(handle(i), policy, crate::media::reply_to(reply)));
         let answer = answer.recv()?.map_err(anyhow::Error::msg)?;
         self.clients[i].rtc.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(&answer)?)?;
         Ok(())

@@ -20,7 +20,7 @@ use super::engine::EPOCH_TICK;
 use super::saved::SavedState;
 use super::state::{wit_handle, AfterCall, PluginShared, StoreState};
 use crate::api::plugin::{
-    HandleRef, MediaEvent as ApiMediaEvent, MessageOutcome, PluginEvent, PluginInfo, PluginMessage,
+    Effect, HandleRef, MediaEvent as ApiMediaEvent, MessageOutcome, PluginEvent, PluginInfo, PluginMessage,
     PluginReply,
 };
 
@@ -222,6 +222,9 @@ pub struct Actor {
     destroyed_since: BTreeSet<HandleRef>,
     crash_times: VecDeque<Instant>,
     timers: HashMap<u64, tokio::task::AbortHandle>,
+    /// While a `message` runs: its close-pc and end-handle wait for its reply (the client sees
+    /// the reply first), collected here.
+    effects: Option<Vec<Effect>>,
     rt: tokio::runtime::Handle,
     mailbox: super::Mailbox,
     stats: Arc<Mutex<Stats>>,
@@ -252,6 +255,7 @@ impl Actor {
             destroyed_since: BTreeSet::new(),
             crash_times: VecDeque::new(),
             timers: HashMap::new(),
+            effects: None,
             rt,
             mailbox,
             stats,
@@ -326,7 +330,10 @@ impl Actor {
                     body: msg.body.to_string(),
                     jsep: msg.jsep.map(|j| j.to_string()),
                 };
-                let reply_value = match self.call(|b, s| b.call_handle_message(s, &wit_msg)) {
+                self.effects = Some(Vec::new());
+                let result = self.call(|b, s| b.call_handle_message(s, &wit_msg));
+                let effects = self.effects.take().unwrap_or_default();
+                let reply_value = match result {
                     Ok(Reply::Ok(text)) => match serde_json::from_str::<Value>(&text) {
                         Ok(v @ Value::Object(_)) => PluginReply::Ok(v),
                         _ => {
@@ -338,7 +345,7 @@ impl Actor {
                     Err(e) => PluginReply::Error(e),
                 };
                 let events = self.take_events();
-                let _ = reply.send(MessageOutcome { reply: reply_value, events });
+                let _ = reply.send(MessageOutcome { reply: reply_value, events, effects });
             }
             Job::Admin(request, reply) => {
                 let text = request.to_string();
@@ -412,6 +419,18 @@ impl Actor {
                         WitMediaEvent::TemporalChanged(LayerChange { rule, layer })
                     }
                     ApiMediaEvent::Hangup(reason) => WitMediaEvent::Hangup(reason),
+                    ApiMediaEvent::Negotiation { id, outcome } => {
+                        WitMediaEvent::Negotiation(super::bindings::types::NegotiationResult {
+                            id,
+                            outcome: outcome.map(|done| super::bindings::types::NegotiationDone {
+                                jsep: done.sdp.map(|sdp| {
+                                    let kind = if done.offer { "offer" } else { "answer" };
+                                    serde_json::json!({"type": kind, "sdp": sdp}).to_string()
+                                }),
+                                mids: done.mids,
+                            }),
+                        })
+                    }
                 };
                 if self.handles.contains(&h) {
                     let _ = self.call(|b, s| b.call_media_event(s, wit_handle(h), &event));
@@ -507,14 +526,18 @@ impl Actor {
                         t.abort();
                     }
                 }
-                AfterCall::EndHandle(h) => {
-                    let core = self.shared.core.clone();
-                    self.rt.spawn(async move { core.end_handle(h).await });
-                }
-                AfterCall::ClosePc(h) => {
+                AfterCall::EndHandle(h) => match &mut self.effects {
+                    Some(effects) => effects.push(Effect::EndHandle(h)),
+                    None => {
+                        let core = self.shared.core.clone();
+                        self.rt.spawn(async move { core.end_handle(h).await });
+                    }
+                },
+                AfterCall::ClosePc(h) => match &mut self.effects {
+                    Some(effects) => effects.push(Effect::ClosePc(h)),
                     // The client and the plugin then get `hangup` with Janus's reason.
-                    self.shared.core.media().hangup(h, "Close PC");
-                }
+                    None => self.shared.core.media().hangup(h, "Close PC"),
+                },
             }
         }
     }

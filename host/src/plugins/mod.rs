@@ -145,8 +145,11 @@ impl Plugin for PluginProxy {
     }
 
     fn handle_message(&self, msg: PluginMessage) -> BoxFuture<'_, MessageOutcome> {
-        let gone =
-            |why: &str| MessageOutcome { reply: PluginReply::Error(why.to_owned()), events: Vec::new() };
+        let gone = |why: &str| MessageOutcome {
+            reply: PluginReply::Error(why.to_owned()),
+            events: Vec::new(),
+            effects: Vec::new(),
+        };
         self.send(|tx| Job::Message(msg, tx), gone)
     }
 
@@ -168,7 +171,17 @@ impl Plugin for PluginProxy {
     }
 
     fn media_event(&self, handle: HandleRef, event: MediaEvent) {
-        self.notify(Job::Media(handle, event));
+        // What a plugin must hear (its negotiations, the PeerConnection's life) is never shed;
+        // reports that repeat (media flow, losses, layers) may be.
+        match event {
+            MediaEvent::Media { .. }
+            | MediaEvent::SlowLink { .. }
+            | MediaEvent::SubstreamChanged { .. }
+            | MediaEvent::TemporalChanged { .. } => self.notify(Job::Media(handle, event)),
+            _ => {
+                self.mailbox.send(Job::Media(handle, event));
+            }
+        }
     }
 
     fn incoming_data(&self, handle: HandleRef, label: Option<String>, data: Vec<u8>, text: bool) {

@@ -9,14 +9,20 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::portunus::plugin::host;
 use super::bindings::types::{
-    self as wit, AnswerPolicy, Direction, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferResult,
-    OfferedStream,
+    self as wit, AnswerPolicy, Direction, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferedStream,
 };
 use super::limits::Limits;
 use super::rules::RuleTable;
 use crate::api::media;
 use crate::api::plugin::{HandleRef as ApiHandle, PluginEvent};
 use crate::api::Core;
+
+/// Negotiation ids are unique in the whole gateway.
+static NEXT_NEGOTIATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_negotiation() -> u64 {
+    NEXT_NEGOTIATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
 
 /// Facts shared by every instance of one plugin (they survive reloads and crashes).
 pub struct PluginShared {
@@ -197,13 +203,52 @@ fn parse_object(text: &str, what: &str) -> Result<Value, String> {
 }
 
 impl StoreState {
-    /// Runs an import that may wait for another thread, keeping its time off the guest's
-    /// CPU budget.
-    fn in_host<R>(&mut self, f: impl FnOnce(&Self) -> R) -> R {
+    /// Runs the work of an import (parsing events, routing), keeping its time off the
+    /// guest's CPU budget.
+    fn timed<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
         let started = Instant::now();
         let r = f(self);
         self.account.in_host += started.elapsed();
         r
+    }
+
+    fn queue_event(
+        &mut self,
+        handle: HandleRef,
+        transaction: Option<String>,
+        event: &str,
+        jsep: Option<&str>,
+    ) -> Result<(), String> {
+        let max = self.shared.limits.max_event_bytes;
+        let size = event.len() + jsep.map_or(0, str::len);
+        if size > max {
+            return Err(format!("event too large ({size} bytes, limit {max})"));
+        }
+        self.own(handle)?;
+        let data = parse_object(event, "event")?;
+        let jsep = jsep.map(|j| parse_object(j, "jsep")).transpose()?;
+        self.count_deliveries(1)?;
+        self.events.push(PluginEvent { handle: api_handle(handle), transaction, data, jsep });
+        Ok(())
+    }
+
+    fn queue_event_many(&mut self, handles: Vec<HandleRef>, event: &str) -> Result<u32, String> {
+        let max = self.shared.limits.max_event_bytes;
+        if event.len() > max {
+            return Err(format!("event too large ({} bytes, limit {max})", event.len()));
+        }
+        let data = parse_object(event, "event")?;
+        let targets: Vec<ApiHandle> =
+            handles.into_iter().filter(|h| self.handle_exists(*h)).map(api_handle).collect();
+        self.count_deliveries(targets.len())?;
+        let reached = u32::try_from(targets.len()).unwrap_or(u32::MAX);
+        self.events.extend(targets.into_iter().map(|handle| PluginEvent {
+            handle,
+            transaction: None,
+            data: data.clone(),
+            jsep: None,
+        }));
+        Ok(reached)
     }
 
     /// Counts `n` deliveries against `max_events_per_call`.
@@ -243,37 +288,11 @@ impl host::Host for StoreState {
         event: String,
         jsep: Option<String>,
     ) -> Result<(), String> {
-        let max = self.shared.limits.max_event_bytes;
-        let size = event.len() + jsep.as_ref().map_or(0, String::len);
-        if size > max {
-            return Err(format!("event too large ({size} bytes, limit {max})"));
-        }
-        self.own(handle)?;
-        let data = parse_object(&event, "event")?;
-        let jsep = jsep.as_deref().map(|j| parse_object(j, "jsep")).transpose()?;
-        self.count_deliveries(1)?;
-        self.events.push(PluginEvent { handle: api_handle(handle), transaction, data, jsep });
-        Ok(())
+        self.timed(|s| s.queue_event(handle, transaction, &event, jsep.as_deref()))
     }
 
     fn push_event_many(&mut self, handles: Vec<HandleRef>, event: String) -> Result<u32, String> {
-        let max = self.shared.limits.max_event_bytes;
-        if event.len() > max {
-            return Err(format!("event too large ({} bytes, limit {max})", event.len()));
-        }
-        let data = parse_object(&event, "event")?;
-        let targets: Vec<ApiHandle> =
-            handles.into_iter().filter(|h| self.handle_exists(*h)).map(api_handle).collect();
-        self.count_deliveries(targets.len())?;
-        let reached = u32::try_from(targets.len()).unwrap_or(u32::MAX);
-        let data = Arc::new(data);
-        self.events.extend(targets.into_iter().map(|handle| PluginEvent {
-            handle,
-            transaction: None,
-            data: Value::clone(&data),
-            jsep: None,
-        }));
-        Ok(reached)
+        self.timed(|s| s.queue_event_many(handles, &event))
     }
 
     fn close_pc(&mut self, handle: HandleRef) {
@@ -299,7 +318,7 @@ impl host::Host for StoreState {
         }
     }
 
-    fn answer(&mut self, handle: HandleRef, _offer: String, policy: AnswerPolicy) -> Result<String, String> {
+    fn answer(&mut self, handle: HandleRef, _offer: String, policy: AnswerPolicy) -> Result<u64, String> {
         // The host answers the client's own offer (with its ICE and DTLS lines), which it kept
         // when the JSEP arrived; the plugin's copy has them stripped.
         let policy = media::AnswerPolicy {
@@ -317,11 +336,12 @@ impl host::Host for StoreState {
             },
         };
         self.own(handle)?;
-        let sdp = self.in_host(|s| s.shared.core.media().answer(api_handle(handle), policy))?;
-        Ok(serde_json::json!({"type": "answer", "sdp": sdp}).to_string())
+        let id = next_negotiation();
+        self.shared.core.media().answer(api_handle(handle), policy, id);
+        Ok(id)
     }
 
-    fn offer(&mut self, handle: HandleRef, streams: Vec<OfferedStream>) -> Result<OfferResult, String> {
+    fn offer(&mut self, handle: HandleRef, streams: Vec<OfferedStream>) -> Result<u64, String> {
         self.own(handle)?;
         for s in &streams {
             if let OfferedStream::Forward(f) = s {
@@ -337,17 +357,16 @@ impl host::Host for StoreState {
                 OfferedStream::Data => media::OfferItem::Data,
             })
             .collect();
-        let (sdp, mids) = self.in_host(|s| s.shared.core.media().offer(api_handle(handle), items))?;
-        Ok(OfferResult { jsep: serde_json::json!({"type": "offer", "sdp": sdp}).to_string(), mids })
+        let id = next_negotiation();
+        self.shared.core.media().offer(api_handle(handle), items, id)?;
+        Ok(id)
     }
 
-    fn accept_answer(&mut self, handle: HandleRef, answer: String) -> Result<(), String> {
+    fn accept_answer(&mut self, handle: HandleRef, answer: String) -> Result<u64, String> {
         self.own(handle)?;
-        let applied = self.in_host(|s| s.shared.core.media().accept_answer(api_handle(handle), &answer));
-        applied.map_err(|e| match e {
-            media::DescriptionError::UnexpectedAnswer => "no offer is waiting for an answer".to_owned(),
-            media::DescriptionError::Invalid(why) => why,
-        })
+        let id = next_negotiation();
+        self.shared.core.media().accept_answer(api_handle(handle), &answer, id);
+        Ok(id)
     }
 
     fn forward(
@@ -426,15 +445,10 @@ impl host::Host for StoreState {
         self.shared.core.media().set_media_enabled(api_handle(handle), kind, enabled);
     }
 
-    fn send_data(
-        &mut self,
-        handle: HandleRef,
-        label: Option<String>,
-        data: Vec<u8>,
-        is_text: bool,
-    ) -> Result<(), String> {
-        self.own(handle)?;
-        self.in_host(|s| s.shared.core.media().send_data(api_handle(handle), label, data, is_text))
+    fn send_data(&mut self, handle: HandleRef, label: Option<String>, data: Vec<u8>, is_text: bool) {
+        if self.handle_exists(handle) {
+            self.shared.core.media().send_data(api_handle(handle), label, data, is_text);
+        }
     }
 
     fn send_data_many(
@@ -446,13 +460,10 @@ impl host::Host for StoreState {
     ) {
         let targets: Vec<ApiHandle> =
             handles.into_iter().filter(|h| self.handle_exists(*h)).map(api_handle).collect();
-        self.in_host(|s| {
-            let media = s.shared.core.media();
-            for h in targets {
-                // Best effort, like a data channel: handles without an open channel are skipped.
-                let _ = media.send_data(h, label.clone(), data.clone(), is_text);
-            }
-        });
+        let media = self.shared.core.media();
+        for h in targets {
+            media.send_data(h, label.clone(), data.clone(), is_text);
+        }
     }
 
     fn mixer_create(&mut self, _sample_rate: u32) -> Result<u64, String> {

@@ -10,7 +10,8 @@
 //!
 //! The plugin never touches a packet: on an offer it asks the host for an answer, then for a
 //! forwarding rule from the handle to itself (the echo); the switches of the API become intents
-//! (`set-media-enabled`, `set-bitrate-cap`, `set-layers`).
+//! (`set-media-enabled`, `set-bitrate-cap`, `set-layers`). The answer is made on a media thread:
+//! the event with its JSEP goes out when the host reports it done.
 //!
 //! Differences from Janus: recording (`record`, `filename`) is accepted and ignored, and so are
 //! `videoprofile` and `opusred`, which the host's answer policy cannot express yet, the
@@ -22,8 +23,8 @@
 
 use portunus_sdk::{
     ack, event, host, json, AnswerPolicy, Direction, ErrorCodes, Field, ForwardOptions, HandleRef, JsonType,
-    Keyed, LayerChange, MediaEvent, MediaKind, Message, Plugin, PluginError, PluginInfo, Reply, SlowLink,
-    StateChange, StateEntry, StreamInfo, Value,
+    Keyed, LayerChange, MediaEvent, MediaKind, Message, NegotiationResult, Plugin, PluginError, PluginInfo,
+    Reply, SlowLink, StateChange, StateEntry, StreamInfo, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -190,10 +191,20 @@ impl Session {
 #[serde(default)]
 pub struct EchoTest {
     sessions: Keyed<u64, Session>,
+    /// Answers the host is making: negotiation id → the handle and the request's transaction.
+    answering: Keyed<u64, (HandleRef, String)>,
 }
 
 /// Where the sessions are saved: `session/<handle id>`.
 const SAVED_SESSIONS: &str = "session/";
+/// Where the answers in progress are saved: `answering/<negotiation id>`.
+const SAVED_ANSWERING: &str = "answering/";
+
+/// What a request leads to: an event now, or one when the host has made the answer.
+enum Outcome {
+    Event(Value),
+    Answering,
+}
 
 fn ok_event() -> Value {
     event(PACKAGE, json!({"result": "ok"}))
@@ -214,8 +225,8 @@ fn push(handle: HandleRef, transaction: Option<&str>, event: &Value, jsep: Optio
 
 impl EchoTest {
     /// The asynchronous part of a request: everything after the `ack`. Returns the event to
-    /// send (and the answer JSEP, if any), or the error event's contents.
-    fn process(&mut self, msg: &Message) -> Result<(Value, Option<String>), PluginError> {
+    /// send (or the negotiation whose answer it waits for), or the error event's contents.
+    fn process(&mut self, msg: &Message) -> Result<Outcome, PluginError> {
         let handle = msg.handle;
         if msg.body.trim().is_empty() {
             return Err(PluginError::new(ERROR_NO_MESSAGE, "No message??"));
@@ -337,7 +348,7 @@ impl EchoTest {
         }
 
         let Some(jsep) = jsep else {
-            return Ok((ok_event(), None));
+            return Ok(Outcome::Event(ok_event()));
         };
         if !jsep.is_offer() {
             return Err(PluginError::new(
@@ -358,6 +369,7 @@ impl EchoTest {
         };
         let answer = host::answer(handle, &jsep.sdp, &policy)
             .map_err(|reason| PluginError::new(ERROR_INVALID_SDP, reason))?;
+        self.answering.insert(answer, (handle, msg.transaction.clone()));
         session.simulcast = session.simulcast || jsep.has_simulcast();
         if session.rule.is_none() {
             let options = ForwardOptions {
@@ -376,7 +388,21 @@ impl EchoTest {
         if session.bitrate > 0 {
             host::set_bitrate_cap(handle, session.bitrate);
         }
-        Ok((ok_event(), Some(answer)))
+        Ok(Outcome::Answering)
+    }
+
+    /// The host made (or could not make) an answer: the request's event goes out now.
+    fn answered(&mut self, result: NegotiationResult) {
+        let Some((handle, transaction)) = self.answering.remove(&result.id) else { return };
+        match result.outcome {
+            Ok(done) => push(handle, Some(&transaction), &ok_event(), done.jsep.as_deref()),
+            Err(reason) => {
+                let err = PluginError::new(ERROR_INVALID_SDP, reason);
+                if let Err(push_err) = err.push(handle, Some(&transaction), PACKAGE) {
+                    portunus_sdk::warn!("[{}] could not push an error: {push_err}", handle.handle);
+                }
+            }
+        }
     }
 
     fn negotiated(&mut self, handle: HandleRef, streams: &[StreamInfo]) {
@@ -468,7 +494,8 @@ impl Plugin for EchoTest {
         // Every request is asynchronous: `ack` now, the result as an event with the same
         // transaction (pushed during this call, so delivered right after the `ack`).
         match self.process(&msg) {
-            Ok((event, jsep)) => push(msg.handle, Some(&msg.transaction), &event, jsep.as_deref()),
+            Ok(Outcome::Event(event)) => push(msg.handle, Some(&msg.transaction), &event, None),
+            Ok(Outcome::Answering) => {}
             Err(err) => {
                 if let Err(push_err) = err.push(msg.handle, Some(&msg.transaction), PACKAGE) {
                     portunus_sdk::warn!("[{}] could not push an error: {push_err}", msg.handle.handle);
@@ -495,6 +522,7 @@ impl Plugin for EchoTest {
             MediaEvent::Negotiated(streams) => self.negotiated(handle, &streams),
             MediaEvent::SubstreamChanged(change) => self.layer_changed(handle, &change, "substream"),
             MediaEvent::TemporalChanged(change) => self.layer_changed(handle, &change, "temporal"),
+            MediaEvent::Negotiation(result) => self.answered(result),
         }
     }
 
@@ -511,12 +539,13 @@ impl Plugin for EchoTest {
             data
         };
         // Best effort, like a data channel.
-        let _ = host::send_data(handle, label.as_deref(), &reply, is_text);
+        host::send_data(handle, label.as_deref(), &reply, is_text);
     }
 
     fn destroy_handle(&mut self, handle: HandleRef) {
         // The host already removed the handle's forwarding rules.
         self.sessions.remove(&handle.handle);
+        self.answering.retain(|_, (h, _)| *h != handle);
     }
 
     fn query_handle(&self, handle: HandleRef) -> Value {
@@ -526,11 +555,13 @@ impl Plugin for EchoTest {
     fn checkpoint(&mut self, full: bool) -> Vec<StateChange> {
         let mut out = Vec::new();
         self.sessions.save(SAVED_SESSIONS, full, &mut out);
+        self.answering.save(SAVED_ANSWERING, full, &mut out);
         out
     }
 
     fn restore(&mut self, entries: Vec<StateEntry>) -> Result<(), String> {
-        self.sessions.load(SAVED_SESSIONS, &entries)
+        self.sessions.load(SAVED_SESSIONS, &entries)?;
+        self.answering.load(SAVED_ANSWERING, &entries)
     }
 }
 

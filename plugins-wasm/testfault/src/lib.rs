@@ -102,12 +102,23 @@ pub struct TestFault {
     /// Per subscriber handle: the streams offered to it, as (source session, source handle,
     /// source mid, our mid), forwarded once its answer arrives with `start`.
     offered: Keyed<u64, Vec<(u64, u64, String, String)>>,
+    /// Negotiations the host is making, by id.
+    negotiating: Keyed<u64, Negotiating>,
     /// The handle whose `timers` request set the timers: (session, handle).
     timer_handle: Saved<Option<(u64, u64)>>,
     /// The reason of the last `hangup` media event.
     last_hangup: Saved<Option<String>>,
     #[serde(skip)]
     config: Value,
+}
+
+/// A negotiation the host is making for a request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Negotiating {
+    handle: HandleRef,
+    transaction: String,
+    /// For an offer: the source (session, handle) and its mids offered, in order.
+    offered: Option<(u64, u64, Vec<String>)>,
 }
 
 fn is_true(value: &Value) -> bool {
@@ -265,8 +276,9 @@ impl TestFault {
                     direction,
                 };
                 match host::answer(handle, &sdp, &policy) {
-                    Ok(jsep) => {
-                        let _ = msg.push_event(&event(PACKAGE, json!({"result": "answered"})), Some(&jsep));
+                    Ok(id) => {
+                        let pending = Negotiating { handle, transaction: msg.transaction.clone(), offered: None };
+                        self.negotiating.insert(id, pending);
                     }
                     Err(err) => {
                         let _ = msg.push_event(&event(PACKAGE, json!({"error": err})), None);
@@ -315,15 +327,10 @@ impl TestFault {
                     .map(|mid| OfferedStream::Forward(ForwardSource { handle: src, mid: mid.clone() }))
                     .collect();
                 match host::offer(handle, &streams) {
-                    Ok(offer) => {
-                        let pairs = mids
-                            .iter()
-                            .zip(&offer.mids)
-                            .map(|(from, to)| (src.session, src.handle, from.clone(), to.clone()))
-                            .collect();
-                        self.offered.insert(handle.handle, pairs);
-                        let data = json!({"result": "offered", "mids": offer.mids});
-                        let _ = msg.push_event(&event(PACKAGE, data), Some(&offer.jsep));
+                    Ok(id) => {
+                        let offered = Some((src.session, src.handle, mids));
+                        let pending = Negotiating { handle, transaction: msg.transaction.clone(), offered };
+                        self.negotiating.insert(id, pending);
                     }
                     Err(err) => {
                         let _ = msg.push_event(&event(PACKAGE, json!({"error": err})), None);
@@ -421,9 +428,36 @@ impl Plugin for TestFault {
         json!({"version": VERSION.0, "count": *self.count})
     }
 
-    fn media_event(&mut self, _handle: HandleRef, event: MediaEvent) {
-        if let MediaEvent::Hangup(reason) = event {
-            *self.last_hangup = Some(reason);
+    fn media_event(&mut self, _handle: HandleRef, media_event: MediaEvent) {
+        match media_event {
+            MediaEvent::Hangup(reason) => *self.last_hangup = Some(reason),
+            MediaEvent::Negotiation(result) => {
+                let Some(pending) = self.negotiating.remove(&result.id) else { return };
+                let (handle, tx) = (pending.handle, Some(pending.transaction.as_str()));
+                let pushed = match (result.outcome, pending.offered) {
+                    (Ok(done), None) => portunus_sdk::push_event(
+                        handle,
+                        tx,
+                        &event(PACKAGE, json!({"result": "answered"})),
+                        done.jsep.as_deref(),
+                    ),
+                    (Ok(done), Some((session, source, from))) => {
+                        let pairs = from
+                            .iter()
+                            .zip(&done.mids)
+                            .map(|(from, to)| (session, source, from.clone(), to.clone()))
+                            .collect();
+                        self.offered.insert(handle.handle, pairs);
+                        let data = json!({"result": "offered", "mids": done.mids});
+                        portunus_sdk::push_event(handle, tx, &event(PACKAGE, data), done.jsep.as_deref())
+                    }
+                    (Err(err), _) => portunus_sdk::push_event(handle, tx, &event(PACKAGE, json!({"error": err})), None),
+                };
+                if let Err(err) = pushed {
+                    portunus_sdk::warn!("could not push the negotiation's event: {err}");
+                }
+            }
+            _ => {}
         }
     }
 
@@ -434,6 +468,7 @@ impl Plugin for TestFault {
         self.offered.save("offered/", full, &mut out);
         self.timer_handle.save("timer_handle", full, &mut out);
         self.last_hangup.save("last_hangup", full, &mut out);
+        self.negotiating.save("negotiating/", full, &mut out);
         out
     }
 
@@ -446,7 +481,8 @@ impl Plugin for TestFault {
         self.handles.load("handle/", &entries)?;
         self.offered.load("offered/", &entries)?;
         self.timer_handle.load("timer_handle", &entries)?;
-        self.last_hangup.load("last_hangup", &entries)
+        self.last_hangup.load("last_hangup", &entries)?;
+        self.negotiating.load("negotiating/", &entries)
     }
 }
 
