@@ -144,7 +144,7 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// Turns media notices into Janus events for the client and media events for the plugin.
 /// `no_media_timer` goes into `media` events that report media stopping (Janus adds `seconds`
 /// when the timer is above 1 s).
-async fn relay_notices(
+pub async fn relay_notices(
     core: Core,
     mut notices: tokio::sync::mpsc::UnboundedReceiver<Notice>,
     no_media_timer: u64,

@@ -3,7 +3,12 @@
 //!
 //! ```sh
 //! portunus-bench-api [ws://127.0.0.1:8188] [--plugin janus.plugin.echotest] [--rounds 1000] [--ping]
+//! portunus-bench-api [ws://127.0.0.1:8188] --attach-scale 10000
 //! ```
+//!
+//! `--attach-scale N` attaches N handles one after another on one session and prints, per
+//! block of a tenth of N, the block's time and the median and p99 of one attach in it: how
+//! the cost of an attach grows with the handles a plugin holds.
 
 use std::time::{Duration, Instant};
 
@@ -67,11 +72,16 @@ async fn main() -> anyhow::Result<()> {
     let mut plugin = "janus.plugin.echotest".to_owned();
     let mut rounds = 1000usize;
     let mut ping = false;
+    let mut attach_scale = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--plugin" => plugin = args.next().ok_or_else(|| anyhow::anyhow!("--plugin needs a value"))?,
             "--ping" => ping = true,
+            "--attach-scale" => {
+                let n = args.next().ok_or_else(|| anyhow::anyhow!("--attach-scale needs a value"))?;
+                attach_scale = Some(n.parse::<usize>()?.max(10));
+            }
             "--rounds" => {
                 rounds = args.next().ok_or_else(|| anyhow::anyhow!("--rounds needs a value"))?.parse()?
             }
@@ -82,6 +92,9 @@ async fn main() -> anyhow::Result<()> {
     req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("janus-protocol"));
     let (ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;
     let mut client = Client { ws, next: 0 };
+    if let Some(n) = attach_scale {
+        return scale(&mut client, &plugin, &url, n).await;
+    }
     for _ in 0..rounds.min(100) {
         client.round(&plugin, ping).await?;
     }
@@ -99,5 +112,35 @@ async fn main() -> anyhow::Result<()> {
         percentile(&times, 0.9).as_secs_f64() * 1e3,
         percentile(&times, 0.99).as_secs_f64() * 1e3,
     );
+    Ok(())
+}
+
+/// Attaches `n` handles on one session, reporting each tenth.
+async fn scale(client: &mut Client, plugin: &str, url: &str, n: usize) -> anyhow::Result<()> {
+    let sid = client.call(json!({"janus": "create"})).await?["data"]["id"].clone();
+    let block = n / 10;
+    println!("attach to {plugin} over {url}, {n} handles on one session, in blocks of {block}:");
+    let mut handles = Vec::with_capacity(n);
+    for b in 0..10 {
+        let mut times = Vec::with_capacity(block);
+        let started = Instant::now();
+        for _ in 0..block {
+            let t = Instant::now();
+            let r = client.call(json!({"janus": "attach", "session_id": sid, "plugin": plugin})).await?;
+            times.push(t.elapsed());
+            handles.push(r["data"]["id"].clone());
+        }
+        let total = started.elapsed();
+        times.sort();
+        println!(
+            "  handles {:>6}..{:<6} block {:>8.1} ms  attach median {:.3} ms  p99 {:.3} ms",
+            b * block,
+            (b + 1) * block,
+            total.as_secs_f64() * 1e3,
+            percentile(&times, 0.5).as_secs_f64() * 1e3,
+            percentile(&times, 0.99).as_secs_f64() * 1e3,
+        );
+    }
+    client.call(json!({"janus": "destroy", "session_id": sid})).await?;
     Ok(())
 }

@@ -1,81 +1,268 @@
 //! `portunus-bench-plugins`: costs of the wasm plugin runtime, measured in-process with the
-//! test plugin (a Rust guest) built by `host/build.rs`:
+//! plugins built by `host/build.rs` (Rust guests) and a real media engine on loopback:
 //!
-//! - per-message cost through the actor alone (`handle-message` via the plugin's mailbox);
-//! - per-message cost through the whole path (WebSocket request → core → plugin → reply);
-//! - instantiate time (a fresh instance with `init`, what a crash rebuild costs);
-//! - reload pause (snapshot → new instance → init → restore → swap, inside the actor).
+//! - one request (an EchoTest message, up to its event) with the plugin holding 10, 1,000
+//!   and 10,000 handles: median and p99, and the ratio to the 10-handle figure; the same for
+//!   one attach;
+//! - a publisher joining a room of 500 subscribers (500 offers, 500 forwards, one broadcast
+//!   and 500 offer events), from the request to the last event delivered;
+//! - one event to 500 handles (`push-event-many`), from the request to the 500th delivery;
+//! - the runtime basics: a message through the actor, through the whole WebSocket path,
+//!   instantiate time, reload pause.
 //!
 //! ```sh
-//! cargo run --release --bin portunus-bench-plugins [-- --rounds 20000]
+//! cargo run --release --bin portunus-bench-plugins [-- --rounds 2000] [--only scaling|room|basics] [--sizes 10,1000,10000]
 //! ```
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use portunus::api::plugin::{HandleRef, PluginMessage, PluginReply};
-use portunus::api::session::ClientKey;
+use portunus::api::session::{ClientKey, EventSink};
 use portunus::api::{Core, CoreOptions, PathIds, RequestCtx};
-use portunus::config::{General, JsonStyle, Nat};
+use portunus::config::{General, JsonStyle, Media, Nat};
+use portunus::media::MediaEngine;
 use portunus::plugins::{PluginHost, Registry};
 use portunus::transport::{self, ws};
 use serde_json::{json, Value};
+use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
-const PLUGIN: &str = "janus.plugin.testfault";
+const TESTFAULT: &str = "janus.plugin.testfault";
+const ECHOTEST: &str = "janus.plugin.echotest";
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
+/// Counts the events delivered to its sessions and wakes a waiter at a target.
+struct Counter {
+    id: u64,
+    seen: AtomicUsize,
+    target: AtomicUsize,
+    reached: Notify,
+}
+
+impl EventSink for Counter {
+    fn deliver(&self, _event: &Value) -> bool {
+        let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == self.target.load(Ordering::SeqCst) {
+            self.reached.notify_one();
+        }
+        true
+    }
+
+    fn connection_id(&self) -> u64 {
+        self.id
+    }
+}
+
+static NEXT_SINK: AtomicU64 = AtomicU64::new(1_000_000);
+
+impl Counter {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            id: NEXT_SINK.fetch_add(1, Ordering::Relaxed),
+            seen: AtomicUsize::new(0),
+            target: AtomicUsize::new(usize::MAX),
+            reached: Notify::new(),
+        })
+    }
+
+    /// Expects `more` events from now on.
+    fn expect(&self, more: usize) {
+        self.target.store(self.seen.load(Ordering::SeqCst) + more, Ordering::SeqCst);
+    }
+
+    async fn wait(&self) -> anyhow::Result<()> {
+        if self.seen.load(Ordering::SeqCst) >= self.target.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        tokio::time::timeout(Duration::from_secs(30), self.reached.notified())
+            .await
+            .map_err(|_| anyhow::anyhow!("events did not arrive in 30 s"))
+    }
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
 }
 
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-async fn api(core: &Core, req: Value) -> Value {
-    let ctx = RequestCtx { sink: None, client: ClientKey::Connection(1), path: PathIds::default() };
-    core.handle_api(req.to_string().as_bytes(), &ctx).await.body
+/// An in-process client of the core whose events go to a counter.
+struct Client {
+    core: Core,
+    ctx: RequestCtx,
+    sink: Arc<Counter>,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let mut rounds = 20_000usize;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        if a == "--rounds" {
-            rounds = args.next().ok_or_else(|| anyhow::anyhow!("--rounds needs a value"))?.parse()?;
-        }
+impl Client {
+    fn new(core: &Core) -> Self {
+        let sink = Counter::new();
+        let ctx = RequestCtx {
+            sink: Some(sink.clone() as Arc<dyn EventSink>),
+            client: ClientKey::Connection(sink.id),
+            path: PathIds::default(),
+        };
+        Self { core: core.clone(), ctx, sink }
     }
-    let general = General { session_timeout: 0, max_sessions_per_client: usize::MAX, ..General::default() };
-    let core = Core::new(CoreOptions {
-        general,
-        nat: Nat::default(),
-        network: Default::default(),
-        transports: Vec::new(),
-        set_log_level: Box::new(|_| {}),
-    });
-    let host = PluginHost::new(core.clone(), BTreeMap::new(), None)?;
-    let dir = Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR"));
-    let t = Instant::now();
-    host.load(&dir.join("testfault.wasm")).map_err(|e| anyhow::anyhow!(e))?;
-    let load = t.elapsed();
-    core.set_plugins(Arc::new(Registry(host.clone())));
 
-    let sid =
-        api(&core, json!({"janus": "create", "transaction": "c"})).await["data"]["id"].as_u64().unwrap_or(0);
-    let attach = json!({"janus": "attach", "transaction": "a", "session_id": sid, "plugin": PLUGIN});
-    let hid = api(&core, attach).await["data"]["id"].as_u64().unwrap_or(0);
+    /// One request; its deferred events are delivered before it returns.
+    async fn call(&self, req: Value) -> anyhow::Result<Value> {
+        let mut req = req;
+        req["transaction"] = json!("t");
+        let r = self.core.handle_api(req.to_string().as_bytes(), &self.ctx).await;
+        if r.body["janus"] == "error" {
+            anyhow::bail!("{} failed: {}", req["janus"], r.body);
+        }
+        self.core.deliver(r.deferred);
+        Ok(r.body)
+    }
+
+    async fn create(&self) -> anyhow::Result<u64> {
+        let r = self.call(json!({"janus": "create"})).await?;
+        r["data"]["id"].as_u64().ok_or_else(|| anyhow::anyhow!("create: {r}"))
+    }
+
+    async fn attach(&self, sid: u64, plugin: &str) -> anyhow::Result<u64> {
+        let r = self.call(json!({"janus": "attach", "session_id": sid, "plugin": plugin})).await?;
+        r["data"]["id"].as_u64().ok_or_else(|| anyhow::anyhow!("attach: {r}"))
+    }
+}
+
+/// Request costs with the plugin holding more and more handles.
+async fn scaling(core: &Core, host: &PluginHost, rounds: usize, sizes: &[usize]) -> anyhow::Result<()> {
+    println!("EchoTest request cost by handles held (in-process). 'work' is the plugin thread's own time per");
+    println!("request (the call and its checkpoint), steady; 'latency' is request to event, and includes");
+    println!("thread wake-ups, which on this VM swing it between two modes from run to run:");
+    let busy = || host.busy(ECHOTEST).unwrap_or_default();
+    let client = Client::new(core);
+    let sid = client.create().await?;
+    let mut handles = Vec::new();
+    let mut base: Option<f64> = None;
+    for &size in sizes {
+        while handles.len() < size {
+            handles.push(client.attach(sid, ECHOTEST).await?);
+        }
+        // One attach (and its detach, to keep the size) at this size.
+        let mut attach = Vec::with_capacity(200);
+        let mut attach_work = 0u64;
+        for _ in 0..200 {
+            let (before, _) = busy();
+            let t = Instant::now();
+            let h = client.attach(sid, ECHOTEST).await?;
+            attach.push(t.elapsed());
+            wait_idle(host).await;
+            attach_work += busy().0 - before;
+            client.call(json!({"janus": "detach", "session_id": sid, "handle_id": h})).await?;
+            wait_idle(host).await;
+        }
+        attach.sort();
+        let (work_before, _) = busy();
+        let mut times = Vec::with_capacity(rounds);
+        for i in 0..rounds {
+            let h = handles[(i * 7919) % handles.len()];
+            let audio = i % 2 == 0;
+            client.sink.expect(1);
+            let t = Instant::now();
+            let body = json!({"audio": audio});
+            client.call(json!({"janus": "message", "session_id": sid, "handle_id": h, "body": body})).await?;
+            client.sink.wait().await?;
+            times.push(t.elapsed());
+            wait_idle(host).await;
+        }
+        let work = (busy().0 - work_before) as f64 / rounds as f64 / 1e3;
+        times.sort();
+        let (median, p99) = (pct(&times, 0.5), pct(&times, 0.99));
+        let b_work = *base.get_or_insert(work);
+        println!(
+            "  {size:>6} handles: message work {work:>5.1} us ({:.2}x the first size), latency median {:>5.1} us p99 {:>6.1} us | attach work {:>5.1} us, latency median {:>5.1} us p99 {:>6.1} us",
+            work / b_work,
+            us(median),
+            us(p99),
+            attach_work as f64 / 200.0 / 1e3,
+            us(pct(&attach, 0.5)),
+            us(pct(&attach, 0.99)),
+        );
+    }
+    client.call(json!({"janus": "destroy", "session_id": sid})).await?;
+    Ok(())
+}
+
+/// Waits until the EchoTest actor has nothing left to do (its checkpoint taken), so a
+/// request's work is counted whole; sleeps meanwhile, so as not to take the plugin's core.
+async fn wait_idle(host: &PluginHost) {
+    while !host.saved_state_clean(ECHOTEST) {
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+}
+
+/// A publisher joining a room of `size` subscribers, and one event to `size` handles.
+async fn room(core: &Core, size: usize) -> anyhow::Result<()> {
+    let mut joins = Vec::new();
+    let mut calls = Vec::new();
+    let mut broadcasts = Vec::new();
+    for _ in 0..5 {
+        let client = Client::new(core);
+        let sid = client.create().await?;
+        let publisher = client.attach(sid, TESTFAULT).await?;
+        let mut subscribers = Vec::with_capacity(size);
+        for _ in 0..size {
+            subscribers.push(json!([sid, client.attach(sid, TESTFAULT).await?]));
+        }
+        // One joined broadcast plus one offer event per subscriber.
+        client.sink.expect(2 * size);
+        let t = Instant::now();
+        let body = json!({"request": "join_room", "subscribers": subscribers});
+        let r =
+            client.call(json!({"janus": "message", "session_id": sid, "handle_id": publisher, "body": body})).await?;
+        calls.push(t.elapsed());
+        anyhow::ensure!(r["janus"] == "ack", "join_room: {r}");
+        client.sink.wait().await?;
+        joins.push(t.elapsed());
+        // One event to every subscriber.
+        for _ in 0..20 {
+            client.sink.expect(size);
+            let t = Instant::now();
+            let body = json!({"request": "broadcast", "handles": subscribers});
+            client.call(json!({"janus": "message", "session_id": sid, "handle_id": publisher, "body": body})).await?;
+            client.sink.wait().await?;
+            broadcasts.push(t.elapsed());
+        }
+        client.call(json!({"janus": "destroy", "session_id": sid})).await?;
+    }
+    joins.sort();
+    calls.sort();
+    broadcasts.sort();
+    println!(
+        "publisher join into a room of {size} ({size} offers + {size} forwards + {} events), 5 rooms:\n  plugin call median {:.2} ms, all events delivered median {:.2} ms (max {:.2} ms)",
+        2 * size,
+        calls[calls.len() / 2].as_secs_f64() * 1e3,
+        joins[joins.len() / 2].as_secs_f64() * 1e3,
+        joins[joins.len() - 1].as_secs_f64() * 1e3,
+    );
+    println!(
+        "one event to {size} handles (push-event-many), {} rounds: median {:.1} us, p99 {:.1} us",
+        broadcasts.len(),
+        us(pct(&broadcasts, 0.5)),
+        us(pct(&broadcasts, 0.99)),
+    );
+    Ok(())
+}
+
+/// The runtime basics: actor, WebSocket path, instantiate, reload.
+async fn basics(core: &Core, host: &Arc<PluginHost>, rounds: usize) -> anyhow::Result<()> {
+    let client = Client::new(core);
+    let sid = client.create().await?;
+    let hid = client.attach(sid, TESTFAULT).await?;
     let handle = HandleRef { session_id: sid, handle_id: hid };
-    let plugin = core.session(sid).and_then(|s| s.handle(hid)).map(|h| h.plugin.clone());
-    let plugin = plugin.ok_or_else(|| anyhow::anyhow!("attach to {PLUGIN} failed"))?;
-
-    // Through the actor alone.
+    let plugin = core.plugin_of(handle).ok_or_else(|| anyhow::anyhow!("no plugin"))?;
     let body = json!({"request": "ping"});
     let t = Instant::now();
     for _ in 0..rounds {
@@ -87,7 +274,6 @@ async fn main() -> anyhow::Result<()> {
     }
     let actor = t.elapsed() / rounds as u32;
 
-    // Through the whole path: a WebSocket client of an in-process WS transport.
     let listener = transport::bind("ws", "127.0.0.1", 0).await?;
     let addr = listener.local_addr()?;
     tokio::spawn(ws::serve(listener, core.clone(), ws::Api::Janus, JsonStyle::Compact));
@@ -107,26 +293,77 @@ async fn main() -> anyhow::Result<()> {
         }
         times.push(t.elapsed());
     }
-    let ws_median = median(times);
+    times.sort();
 
-    // Instantiate, and reload pauses.
-    let instantiate = median(
-        (0..50)
-            .map(|_| host.instantiate_time(PLUGIN))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| anyhow::anyhow!(e))?,
-    );
+    let mut instantiate = (0..50)
+        .map(|_| host.instantiate_time(TESTFAULT))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    instantiate.sort();
     let mut pauses = Vec::new();
     for _ in 0..20 {
-        let r = host.reload(PLUGIN, None).await.map_err(|e| anyhow::anyhow!(e))?;
+        let r = host.reload(TESTFAULT, None).await.map_err(|e| anyhow::anyhow!(e))?;
         pauses.push(Duration::from_micros(r["pause_us"].as_u64().unwrap_or(0)));
     }
-    let pause = median(pauses);
-
-    println!("plugin load (compile + canary): {:.1} ms", load.as_secs_f64() * 1e3);
+    pauses.sort();
     println!("handle-message through the actor: {:.2} us/message (mean of {rounds})", us(actor));
-    println!("WS request -> plugin -> reply: median {:.1} us ({rounds} round trips)", us(ws_median));
-    println!("instantiate + init: median {:.1} us", us(instantiate));
-    println!("reload pause (snapshot, instantiate, init, restore, swap): median {:.1} us", us(pause));
+    println!("WS request -> plugin -> reply: median {:.1} us, p99 {:.1} us", us(pct(&times, 0.5)), us(pct(&times, 0.99)));
+    println!("instantiate + init: median {:.1} us", us(pct(&instantiate, 0.5)));
+    println!("reload pause (checkpoint, instantiate, init, restore, swap): median {:.1} us", us(pct(&pauses, 0.5)));
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut rounds = 2_000usize;
+    let mut only = None;
+    let mut sizes = vec![10usize, 1_000, 10_000];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || args.next().ok_or_else(|| anyhow::anyhow!("{a} needs a value"));
+        match a.as_str() {
+            "--rounds" => rounds = value()?.parse()?,
+            "--only" => only = Some(value()?),
+            "--sizes" => sizes = value()?.split(',').map(str::parse).collect::<Result<_, _>>()?,
+            other => anyhow::bail!("unknown argument {other}"),
+        }
+    }
+    let run = |part: &str| only.as_deref().is_none_or(|o| o == part);
+    let general = General {
+        session_timeout: 0,
+        max_sessions_per_client: usize::MAX,
+        max_handles_per_session: usize::MAX,
+        ..General::default()
+    };
+    let nat = Nat { ice_enforce_list: vec!["lo".into()], ..Nat::default() };
+    let core = Core::new(CoreOptions {
+        general,
+        nat: nat.clone(),
+        network: Default::default(),
+        transports: Vec::new(),
+        set_log_level: Box::new(|_| {}),
+    });
+    let host = PluginHost::new(core.clone(), BTreeMap::new(), None)?;
+    let t = Instant::now();
+    host.load(&Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR")).join("testfault.wasm")).map_err(|e| anyhow::anyhow!(e))?;
+    let load = t.elapsed();
+    host.load(&Path::new(env!("PORTUNUS_BUILTIN_PLUGINS_DIR")).join("echotest.wasm"))
+        .map_err(|e| anyhow::anyhow!(e))?;
+    core.set_plugins(Arc::new(Registry(host.clone())));
+    let media = Media { threads: 1, ..Media::default() };
+    let (engine, notices) = MediaEngine::start(&media, &nat)?;
+    core.set_media(Arc::new(engine));
+    tokio::spawn(portunus::gateway::relay_notices(core.clone(), notices, media.no_media_timer));
+    println!("plugin load (compile + canary): {:.1} ms", load.as_secs_f64() * 1e3);
+
+    if run("scaling") {
+        scaling(&core, &host, rounds, &sizes).await?;
+    }
+    if run("room") {
+        room(&core, 500).await?;
+    }
+    if run("basics") {
+        basics(&core, &host, rounds).await?;
+    }
     Ok(())
 }

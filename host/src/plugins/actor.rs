@@ -70,6 +70,10 @@ pub struct Stats {
     pub unsaved: bool,
     /// Set when the plugin failed closed.
     pub failed: Option<String>,
+    /// Time the plugin's thread spent on jobs and checkpoints, nanoseconds (not waiting).
+    pub busy_ns: u64,
+    /// Jobs handled.
+    pub jobs: u64,
     /// Changes merged by the last checkpoint (what a checkpoint cost).
     pub last_checkpoint_changes: usize,
     /// Bytes of keys and values in the last checkpoint.
@@ -287,7 +291,9 @@ impl Actor {
                 Ok(job) => job,
                 Err(TryRecvError::Empty) => {
                     if self.dirty {
+                        let started = Instant::now();
                         self.take_checkpoint();
+                        self.stats().busy_ns += started.elapsed().as_nanos() as u64;
                     }
                     match wait_for_job(&rx) {
                         Some(job) => job,
@@ -297,11 +303,15 @@ impl Actor {
                 Err(TryRecvError::Disconnected) => break,
             };
             depth.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            let started = Instant::now();
             self.handle(job);
             // A mailbox that never runs dry still gets checkpoints.
             if self.dirty && self.last_checkpoint.elapsed() >= BUSY_CHECKPOINT_PERIOD {
                 self.take_checkpoint();
             }
+            let mut stats = self.stats();
+            stats.busy_ns += started.elapsed().as_nanos() as u64;
+            stats.jobs += 1;
         }
         for (_, t) in self.timers.drain() {
             t.abort();

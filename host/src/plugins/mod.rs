@@ -211,6 +211,17 @@ fn package_for_file(path: &Path) -> String {
 }
 
 impl PluginHost {
+    /// Nanoseconds a plugin's thread has spent working (jobs and checkpoints), and its jobs.
+    pub fn busy(&self, package: &str) -> Option<(u64, u64)> {
+        let s = self.proxy(package)?.stats();
+        Some((s.busy_ns, s.jobs))
+    }
+
+    /// Whether a plugin's mailbox is empty and its state checkpointed (it is idle).
+    pub fn saved_state_clean(&self, package: &str) -> bool {
+        self.proxy(package).is_some_and(|p| p.mailbox.depth() == 0 && !p.stats().unsaved)
+    }
+
     /// A runtime with no plugins yet.
     pub fn new(
         core: Core,
@@ -449,6 +460,8 @@ impl PluginRegistry for Registry {
                     "checkpoints": s.checkpoints,
                     "unsaved_changes": s.unsaved,
                     "failed": s.failed,
+                    "busy_us": s.busy_ns / 1000,
+                    "jobs": s.jobs,
                     "last_checkpoint_changes": s.last_checkpoint_changes,
                     "last_checkpoint_bytes": s.last_checkpoint_bytes,
                     "saved_bytes": s.saved_bytes,

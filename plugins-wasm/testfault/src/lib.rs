@@ -26,6 +26,7 @@
 //! | `timers` `{count, ms}` | sets `count` timers of `ms` ms; each one that fires pushes `{"testfault":"timer","token":T}` to this handle |
 //! | `handles` | ok `{"testfault":"handles","handles":[ids…]}`: the handles the plugin knows, sorted |
 //! | `forward_then_panic` | makes an echo rule, then panics (the host must not keep the rule) |
+//! | `join_room` `{subscribers:[[session,handle],…]}` | a publisher joining a room: offers each subscriber a data channel, forwards this handle to each, tells them all in one broadcast `{"joined":this handle}`, ack; each subscriber then gets `{"result":"offered"}` with its offer JSEP |
 //! | `last_hangup` | ok `{"testfault":"last_hangup","reason":text\|null}`: the reason of the last `hangup` media event |
 //!
 //! Versions, chosen at build time: the default build is version 1 ("1.0.0"), `--features v2`
@@ -121,6 +122,14 @@ struct Negotiating {
     offered: Option<(u64, u64, Vec<String>)>,
 }
 
+/// A list of `[session, handle]` pairs from the body.
+fn handle_pairs(body: &serde_json::Map<String, Value>, key: &str) -> Vec<HandleRef> {
+    let pairs = body.get(key).and_then(Value::as_array).into_iter().flatten();
+    pairs
+        .filter_map(|pair| Some(HandleRef { session: pair.get(0)?.as_u64()?, handle: pair.get(1)?.as_u64()? }))
+        .collect()
+}
+
 fn is_true(value: &Value) -> bool {
     match value {
         Value::Bool(b) => *b,
@@ -148,19 +157,7 @@ impl TestFault {
                 black_box(std::time::Instant::now());
             },
             "broadcast" => {
-                let handles: Vec<HandleRef> = body
-                    .get("handles")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|pair| {
-                                let session = pair.get(0)?.as_u64()?;
-                                let handle = pair.get(1)?.as_u64()?;
-                                Some(HandleRef { session, handle })
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let handles = handle_pairs(&body, "handles");
                 let sent = portunus_sdk::push_event_many(&handles, &event(PACKAGE, json!({"broadcast": true})));
                 Ok(portunus_sdk::ok(&json!({
                     "testfault": "broadcast",
@@ -190,6 +187,28 @@ impl TestFault {
                 }
                 *self.timer_handle = Some((handle.session, handle.handle));
                 Ok(portunus_sdk::ok(&json!({"testfault": "timers", "count": count})))
+            }
+            "join_room" => {
+                let subscribers = handle_pairs(&body, "subscribers");
+                let options = ForwardOptions { kinds: Vec::new(), substream: None, temporal: None };
+                for sub in &subscribers {
+                    match host::offer(*sub, &[OfferedStream::Data]) {
+                        Ok(id) => {
+                            let offered = Some((0, 0, Vec::new()));
+                            let pending = Negotiating { handle: *sub, transaction: msg.transaction.clone(), offered };
+                            self.negotiating.insert(id, pending);
+                        }
+                        Err(err) => portunus_sdk::warn!("join_room: offer to {}: {err}", sub.handle),
+                    }
+                    if let Err(err) = host::forward(handle, None, *sub, None, &options) {
+                        portunus_sdk::warn!("join_room: forward to {}: {err}", sub.handle);
+                    }
+                }
+                let joined = event(PACKAGE, json!({"joined": handle.handle}));
+                if let Err(err) = portunus_sdk::push_event_many(&subscribers, &joined) {
+                    portunus_sdk::warn!("join_room: broadcast: {err}");
+                }
+                Ok(ack(None))
             }
             "last_hangup" => {
                 Ok(portunus_sdk::ok(&json!({"testfault": "last_hangup", "reason": *self.last_hangup})))
