@@ -322,7 +322,7 @@ async fn ping_loop(
 
 #[tokio::test]
 async fn hot_reload_under_load_carries_state_and_rolls_back() {
-    let (gw, _dir) = gateway_with_testfault("");
+    let (gw, dir) = gateway_with_testfault("");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let clients: Vec<_> = (0..3).map(|_| tokio::spawn(ping_loop(gw.addr("ws"), stop_rx.clone()))).collect();
     let adm = gw.admin_http();
@@ -330,21 +330,29 @@ async fn hot_reload_under_load_carries_state_and_rolls_back() {
         json!({"janus": "reload_plugin", "transaction": "r", "admin_secret": "janusoverlord",
                "plugin": "janus.plugin.testfault", "path": path.display().to_string()})
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // reload_plugin loads only from the plugins folder (here: a folder inside it).
+    let staging = dir.join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    for v in ["testfault-v2.wasm", "testfault-v3.wasm"] {
+        std::fs::copy(test_plugin(v), staging.join(v)).unwrap();
+    }
     let r = adm.post("", &reload(&test_plugin("testfault-v2.wasm"))).await;
+    assert_error(&r, 490);
+    assert!(r["error"]["reason"].as_str().unwrap().contains("outside the plugins folder"), "{r}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = adm.post("", &reload(&staging.join("testfault-v2.wasm"))).await;
     assert_eq!(r["janus"], "success", "{r}");
     assert_eq!(r["reload"]["version"], 2);
     assert!(r["reload"]["pause_us"].as_u64().unwrap() < 50_000, "{r}");
     tokio::time::sleep(Duration::from_millis(200)).await;
     // A version whose restore refuses the state is rolled back: v2 keeps serving.
-    let r = adm.post("", &reload(&test_plugin("testfault-v3.wasm"))).await;
+    let r = adm.post("", &reload(&staging.join("testfault-v3.wasm"))).await;
     assert_error(&r, 490);
     assert!(r["error"]["reason"].as_str().unwrap().contains("refus"), "{r}");
     // A file that is not a plugin at all.
-    let bogus = std::env::temp_dir().join(format!("bogus-{}.wasm", std::process::id()));
+    let bogus = staging.join("bogus.wasm");
     std::fs::write(&bogus, b"not wasm").unwrap();
     assert_error(&adm.post("", &reload(&bogus)).await, 490);
-    let _ = std::fs::remove_file(&bogus);
     tokio::time::sleep(Duration::from_millis(200)).await;
     stop_tx.send(true).unwrap();
     for c in clients {
@@ -373,12 +381,38 @@ async fn changed_plugin_file_is_reloaded() {
     let tmp = dir.join("testfault.wasm.new");
     std::fs::copy(test_plugin("testfault-v2.wasm"), &tmp).unwrap();
     std::fs::rename(&tmp, dir.join("testfault.wasm")).unwrap();
+    wait_version(&mut ws, sid, hid, 2).await;
+    // After an admin reload from another file in the folder, that file is the one watched.
+    let next = dir.join("staging").join("next.wasm");
+    std::fs::create_dir_all(next.parent().unwrap()).unwrap();
+    std::fs::copy(test_plugin("testfault.wasm"), &next).unwrap();
+    let reload = json!({"janus": "reload_plugin", "transaction": "r", "admin_secret": "janusoverlord",
+                        "plugin": "janus.plugin.testfault", "path": next.display().to_string()});
+    // Two reloads at once are run one after the other; both succeed.
+    let adm = gw.admin_http();
+    let (a, b) = tokio::join!(adm.post("", &reload), adm.post("", &reload));
+    assert_eq!((a["janus"].as_str(), b["janus"].as_str()), (Some("success"), Some("success")), "{a} {b}");
+    assert_eq!(fault(&mut ws, sid, hid, json!({"request": "ping"})).await["version"], 1);
+    let tmp = next.with_extension("new");
+    std::fs::copy(test_plugin("testfault-v2.wasm"), &tmp).unwrap();
+    std::fs::rename(&tmp, &next).unwrap();
+    wait_version(&mut ws, sid, hid, 2).await;
+    let status = adm
+        .post("", &json!({"janus": "get_status", "transaction": "s", "admin_secret": "janusoverlord"}))
+        .await;
+    let p = &status["status"]["plugins"]["janus.plugin.testfault"];
+    assert_eq!(p["file"], next.canonicalize().unwrap().display().to_string(), "{status}");
+    assert_eq!(p["reloads"], 4, "{status}");
+}
+
+/// Pings until testfault answers with `version` (its state carried over).
+async fn wait_version(ws: &mut WsClient, sid: u64, hid: u64, version: u64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let pong = fault(&mut ws, sid, hid, json!({"request": "ping"})).await;
-        if pong["version"] == 2 {
+        let pong = fault(ws, sid, hid, json!({"request": "ping"})).await;
+        if pong["version"] == version {
             assert!(pong["count"].as_u64().unwrap() >= 2, "state lost: {pong}");
-            break;
+            return;
         }
         assert!(tokio::time::Instant::now() < deadline, "the changed file was not picked up");
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -138,7 +138,9 @@ impl Client {
 
 /// Request costs with the plugin holding more and more handles.
 async fn scaling(core: &Core, host: &PluginHost, rounds: usize, sizes: &[usize]) -> anyhow::Result<()> {
-    println!("EchoTest request cost by handles held (in-process). 'work' is the plugin thread's own time per");
+    println!(
+        "EchoTest request cost by handles held (in-process). 'work' is the plugin thread's own time per"
+    );
     println!("request (the call and its checkpoint), steady; 'latency' is request to event, and includes");
     println!("thread wake-ups, which on this VM swing it between two modes from run to run:");
     let busy = || host.busy(ECHOTEST).unwrap_or_default();
@@ -220,8 +222,9 @@ async fn room(core: &Core, size: usize) -> anyhow::Result<()> {
         client.sink.expect(2 * size);
         let t = Instant::now();
         let body = json!({"request": "join_room", "subscribers": subscribers});
-        let r =
-            client.call(json!({"janus": "message", "session_id": sid, "handle_id": publisher, "body": body})).await?;
+        let r = client
+            .call(json!({"janus": "message", "session_id": sid, "handle_id": publisher, "body": body}))
+            .await?;
         calls.push(t.elapsed());
         anyhow::ensure!(r["janus"] == "ack", "join_room: {r}");
         client.sink.wait().await?;
@@ -231,7 +234,9 @@ async fn room(core: &Core, size: usize) -> anyhow::Result<()> {
             client.sink.expect(size);
             let t = Instant::now();
             let body = json!({"request": "broadcast", "handles": subscribers});
-            client.call(json!({"janus": "message", "session_id": sid, "handle_id": publisher, "body": body})).await?;
+            client
+                .call(json!({"janus": "message", "session_id": sid, "handle_id": publisher, "body": body}))
+                .await?;
             client.sink.wait().await?;
             broadcasts.push(t.elapsed());
         }
@@ -307,9 +312,16 @@ async fn basics(core: &Core, host: &Arc<PluginHost>, rounds: usize) -> anyhow::R
     }
     pauses.sort();
     println!("handle-message through the actor: {:.2} us/message (mean of {rounds})", us(actor));
-    println!("WS request -> plugin -> reply: median {:.1} us, p99 {:.1} us", us(pct(&times, 0.5)), us(pct(&times, 0.99)));
+    println!(
+        "WS request -> plugin -> reply: median {:.1} us, p99 {:.1} us",
+        us(pct(&times, 0.5)),
+        us(pct(&times, 0.99))
+    );
     println!("instantiate + init: median {:.1} us", us(pct(&instantiate, 0.5)));
-    println!("reload pause (checkpoint, instantiate, init, restore, swap): median {:.1} us", us(pct(&pauses, 0.5)));
+    println!(
+        "reload pause (checkpoint, instantiate, init, restore, swap): median {:.1} us",
+        us(pct(&pauses, 0.5))
+    );
     Ok(())
 }
 
@@ -345,7 +357,8 @@ async fn main() -> anyhow::Result<()> {
     });
     let host = PluginHost::new(core.clone(), BTreeMap::new(), None)?;
     let t = Instant::now();
-    host.load(&Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR")).join("testfault.wasm")).map_err(|e| anyhow::anyhow!(e))?;
+    host.load(&Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR")).join("testfault.wasm"))
+        .map_err(|e| anyhow::anyhow!(e))?;
     let load = t.elapsed();
     host.load(&Path::new(env!("PORTUNUS_BUILTIN_PLUGINS_DIR")).join("echotest.wasm"))
         .map_err(|e| anyhow::anyhow!(e))?;

@@ -74,7 +74,10 @@ struct PluginProxy {
     stats: Arc<Mutex<Stats>>,
     shared: Arc<PluginShared>,
     config: String,
-    path: PathBuf,
+    /// The file it was loaded or last reloaded from, as it was then (the watcher watches it).
+    path: Mutex<Loaded>,
+    /// Reloads of one plugin run one at a time.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl PluginProxy {
@@ -196,7 +199,27 @@ pub struct PluginHost {
     core: Core,
     configs: BTreeMap<String, Value>,
     plugins: RwLock<BTreeMap<String, Arc<PluginProxy>>>,
+    /// The plugins folder, once loaded.
+    folder: Mutex<Option<PathBuf>>,
     rt: tokio::runtime::Handle,
+}
+
+/// A file's modification time and size, to tell when it changed.
+type Stamp = Option<(Option<SystemTime>, u64)>;
+
+fn stamp(p: &Path) -> Stamp {
+    std::fs::metadata(p).ok().map(|m| (m.modified().ok(), m.len()))
+}
+
+/// The file a plugin's code came from, and its stamp when it was read.
+struct Loaded {
+    path: PathBuf,
+    stamp: Stamp,
+}
+
+/// The file a plugin runs from.
+fn lock_path(p: &PluginProxy) -> std::sync::MutexGuard<'_, Loaded> {
+    p.path.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The package whose config file belongs to a wasm file: `echotest.wasm` →
@@ -241,6 +264,7 @@ impl PluginHost {
             core,
             configs,
             plugins: RwLock::new(BTreeMap::new()),
+            folder: Mutex::new(None),
             rt: tokio::runtime::Handle::current(),
         }))
     }
@@ -309,15 +333,24 @@ impl PluginHost {
             .name(format!("plugin-{}", info.package.trim_start_matches("janus.plugin.")))
             .spawn(move || actor.run(rx, depth))
             .map_err(|e| format!("cannot start the plugin thread: {e}"))?;
-        let proxy =
-            Arc::new(PluginProxy { mailbox, artifact: Mutex::new(artifact), stats, shared, config, path });
+        let proxy = Arc::new(PluginProxy {
+            mailbox,
+            artifact: Mutex::new(artifact),
+            stats,
+            shared,
+            config,
+            path: Mutex::new(Loaded { stamp: stamp(&path), path }),
+            reloading: tokio::sync::Mutex::new(()),
+        });
         self.plugins.write().unwrap_or_else(|e| e.into_inner()).insert(info.package.clone(), proxy);
         tracing::info!("loaded plugin {} {} ({})", info.package, info.version_string, info.name);
         Ok(info)
     }
 
-    /// Loads every `.wasm` file in a folder; failures are logged and skipped.
+    /// Loads every `.wasm` file in a folder; failures are logged and skipped. The folder is
+    /// then where `reload_plugin` may load from.
     pub fn load_folder(&self, folder: &Path) -> Vec<PluginInfo> {
+        *self.folder.lock().unwrap_or_else(|e| e.into_inner()) = Some(folder.to_path_buf());
         let mut files: Vec<PathBuf> = match std::fs::read_dir(folder) {
             Ok(entries) => entries
                 .flatten()
@@ -346,14 +379,41 @@ impl PluginHost {
         self.plugins.read().unwrap_or_else(|e| e.into_inner()).get(package).cloned()
     }
 
-    /// Hot-reloads a plugin from its file or `path`: compiled and canaried off the signaling
-    /// path, then swapped inside the actor. The old version keeps serving on any failure.
+    /// Where `reload_plugin` may load from: the plugins folder (or, for plugins loaded one by
+    /// one, the folder of the plugin's file), and below it.
+    fn reload_root(&self, proxy: &PluginProxy) -> Option<PathBuf> {
+        let folder = self.folder.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let root = folder.or_else(|| lock_path(proxy).path.parent().map(Path::to_path_buf))?;
+        root.canonicalize().ok()
+    }
+
+    /// Hot-reloads a plugin from its file or `path` (which must be inside the plugins folder):
+    /// compiled and canaried off the signaling path, then swapped inside the actor. The old
+    /// version keeps serving on any failure. Reloads of one plugin run one at a time; the file
+    /// watcher follows the new path afterwards.
     pub async fn reload(self: &Arc<Self>, package: &str, path: Option<PathBuf>) -> Result<Value, String> {
         let proxy = self.proxy(package).ok_or_else(|| format!("no such plugin '{package}'"))?;
-        let path = path.unwrap_or_else(|| proxy.path.clone());
+        let _one_at_a_time = proxy.reloading.lock().await;
+        let path = match path {
+            None => lock_path(&proxy).path.clone(),
+            Some(p) => {
+                let root = self.reload_root(&proxy).ok_or("the plugins folder is unreadable")?;
+                let real = p.canonicalize().map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                if !real.starts_with(&root) {
+                    return Err(format!(
+                        "{} is outside the plugins folder {}: reload_plugin loads only from there",
+                        p.display(),
+                        root.display()
+                    ));
+                }
+                real
+            }
+        };
         let this = self.clone();
         let (shared, config) = (proxy.shared.clone(), proxy.config.clone());
-        let artifact = tokio::task::spawn_blocking(move || this.build(&path, &shared, &config))
+        let source = path.clone();
+        let read = stamp(&path);
+        let artifact = tokio::task::spawn_blocking(move || this.build(&source, &shared, &config))
             .await
             .map_err(|e| format!("reload task failed: {e}"))??;
         if artifact.info.package != package {
@@ -366,6 +426,7 @@ impl PluginHost {
         }
         let report = rx.await.map_err(|_| "plugin is gone".to_owned())??;
         *proxy.artifact.lock().unwrap_or_else(|e| e.into_inner()) = artifact;
+        *lock_path(&proxy) = Loaded { path, stamp: read };
         Ok(report)
     }
 
@@ -379,30 +440,35 @@ impl PluginHost {
         Ok(started.elapsed())
     }
 
-    fn plugin_files(&self) -> Vec<(String, PathBuf)> {
-        let plugins = self.plugins.read().unwrap_or_else(|e| e.into_inner());
-        plugins.iter().map(|(k, p)| (k.clone(), p.path.clone())).collect()
-    }
-
-    /// Watches the plugin files and reloads a plugin when its file changes. The files' state
-    /// is recorded before this returns, so any later change is seen.
+    /// Watches the plugin files and reloads a plugin when its file differs from what was
+    /// loaded. After a reload from another file, that file is the one watched.
     pub fn spawn_watcher(self: &Arc<Self>, period: Duration) -> tokio::task::JoinHandle<()> {
-        type Stamp = Option<(Option<SystemTime>, u64)>;
-        let stamp = |p: &Path| -> Stamp { std::fs::metadata(p).ok().map(|m| (m.modified().ok(), m.len())) };
-        let mut seen: BTreeMap<String, Stamp> =
-            self.plugin_files().into_iter().map(|(k, p)| (k, stamp(&p))).collect();
         let this = self.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(period).await;
-                for (package, path) in this.plugin_files() {
+                let plugins: Vec<(String, Arc<PluginProxy>)> = this
+                    .plugins
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .map(|(k, p)| (k.clone(), p.clone()))
+                    .collect();
+                for (package, proxy) in plugins {
+                    let (path, loaded) = {
+                        let l = lock_path(&proxy);
+                        (l.path.clone(), l.stamp)
+                    };
                     let now = stamp(&path);
-                    let changed = seen.insert(package.clone(), now).is_some_and(|before| before != now);
-                    if changed && now.is_some() {
+                    if now.is_some() && now != loaded {
                         tracing::info!("{} changed; reloading {package}", path.display());
                         match this.reload(&package, None).await {
                             Ok(r) => tracing::info!("reloaded {package}: {r}"),
-                            Err(e) => tracing::error!("reload of {package} failed, old version kept: {e}"),
+                            Err(e) => {
+                                tracing::error!("reload of {package} failed, old version kept: {e}");
+                                // Not again until the file changes once more.
+                                lock_path(&proxy).stamp = now;
+                            }
                         }
                     }
                 }
@@ -453,7 +519,7 @@ impl PluginRegistry for Registry {
                 let v = json!({
                     "version": info.version,
                     "version_string": info.version_string,
-                    "file": p.path.display().to_string(),
+                    "file": lock_path(p).path.display().to_string(),
                     "reloads": s.reloads,
                     "last_swap_pause_us": s.last_swap_pause_us,
                     "crashes": s.crashes,
