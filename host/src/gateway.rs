@@ -83,12 +83,12 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     if w.api.enabled {
         let l = transport::bind("ws", &w.api.ip, w.api.port).await?;
         ws_port = Some(l.local_addr()?.port());
-        tasks.push(tokio::spawn(ws::serve(l, core.clone(), ws::Api::Janus, w.json)));
+        tasks.push(tokio::spawn(ws::serve(l, core.clone(), ws::Api::Janus, w.json, w.max_connections)));
     }
     if w.admin.enabled {
         let l = transport::bind("admin-ws", &w.admin.ip, w.admin.port).await?;
         warn_open_admin(&l, config.general.admin_secret.as_deref());
-        tasks.push(tokio::spawn(ws::serve(l, core.clone(), ws::Api::Admin, w.json)));
+        tasks.push(tokio::spawn(ws::serve(l, core.clone(), ws::Api::Admin, w.json, w.max_connections)));
     }
     let h = &config.http;
     if h.api.enabled {

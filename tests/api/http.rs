@@ -1,5 +1,7 @@
 //! The Janus API over HTTP: routes, envelope errors, long poll, CORS, limits.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use crate::harness::{assert_error, Conf, Gateway, HttpClient};
@@ -320,4 +322,55 @@ async fn demo_pages_are_served_next_to_the_api() {
     let off = Gateway::with(Conf { http: "demo = false".into(), ..Conf::default() });
     let demo = HttpClient { addr: off.addr("http"), base: "/demo".into() };
     assert_eq!(demo.get("/").await.status, 404);
+}
+
+/// Reads from a raw connection until the server closes it; panics if it stays open past `within`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, within: Duration) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return got,
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("connection still open after {within:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn slow_idle_and_surplus_connections_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let conf =
+        Conf { http: "header_timeout = 2\nidle_timeout = 1\nmax_connections = 3".into(), ..Conf::default() };
+    let gw = Gateway::with(conf);
+    let addr = gw.addr("http");
+    // Headers that never end.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /janus/info HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    closed_within(&mut slow, Duration::from_secs(5)).await;
+    // A keep-alive connection that asks once, then nothing.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /janus/info HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let answered = closed_within(&mut idle, Duration::from_secs(5)).await;
+    assert!(String::from_utf8_lossy(&answered).starts_with("HTTP/1.1 200"), "no answer before closing");
+    // Three connections are served; a fourth is closed at once (the first three stay usable).
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"GET /janus/info HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        open.push(c);
+    }
+    // Connections are accepted in order: the fourth finds the three slots taken.
+    let mut surplus = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = surplus.write_all(b"GET /janus/info HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let refused = closed_within(&mut surplus, Duration::from_millis(500)).await;
+    assert!(refused.is_empty(), "the fourth connection was served");
+    let mut first = open.remove(0);
+    first.write_all(b"\r\n").await.unwrap();
+    let mut buf = [0u8; 12];
+    use tokio::io::AsyncReadExt;
+    first.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"HTTP/1.1 200");
 }

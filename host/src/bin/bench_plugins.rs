@@ -281,7 +281,7 @@ async fn basics(core: &Core, host: &Arc<PluginHost>, rounds: usize) -> anyhow::R
 
     let listener = transport::bind("ws", "127.0.0.1", 0).await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(ws::serve(listener, core.clone(), ws::Api::Janus, JsonStyle::Compact));
+    tokio::spawn(ws::serve(listener, core.clone(), ws::Api::Janus, JsonStyle::Compact, 1000));
     let mut req = format!("ws://{addr}/").into_client_request()?;
     req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("janus-protocol"));
     let (mut sock, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;

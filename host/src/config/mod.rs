@@ -234,6 +234,12 @@ pub struct Http {
     /// `demo_assets` (Portunus): a `node_modules` folder holding `janus-gateway` and
     /// `webrtc-adapter`; without it the demo pages load them from the jsDelivr CDN.
     pub demo_assets: Option<PathBuf>,
+    /// `header_timeout` (Portunus): seconds a client may take to send a request's headers.
+    pub header_timeout: u64,
+    /// `idle_timeout` (Portunus): seconds a keep-alive connection may sit with no request.
+    pub idle_timeout: u64,
+    /// `max_connections` (Portunus): open connections per listener; more are closed at once.
+    pub max_connections: usize,
 }
 
 /// `janus.transport.websockets.jcfg`.
@@ -245,6 +251,8 @@ pub struct Ws {
     pub admin: Listener,
     /// Reply formatting.
     pub json: JsonStyle,
+    /// `max_connections` (Portunus): open connections per listener; more are closed at once.
+    pub max_connections: usize,
 }
 
 /// The whole configuration.
@@ -466,6 +474,9 @@ fn read_http(file: &str, root: &jcfg::Group) -> Result<Http, ConfigError> {
     let json = json_style(&mut g)?;
     let demo = g.bool("demo", true)?;
     let demo_assets = g.non_empty("demo_assets")?.map(PathBuf::from);
+    let header_timeout = g.int("header_timeout", 10, 1, 3600)? as u64;
+    let idle_timeout = g.int("idle_timeout", 120, 1, 86_400)? as u64;
+    let max_connections = g.int("max_connections", 10_000, 1, 1 << 24)? as usize;
     warn_tls(&mut g, file, "https")?;
     g.accept(&["secure_port"]);
     g.finish();
@@ -495,6 +506,9 @@ fn read_http(file: &str, root: &jcfg::Group) -> Result<Http, ConfigError> {
         json,
         demo,
         demo_assets,
+        header_timeout,
+        idle_timeout,
+        max_connections,
     })
 }
 
@@ -506,6 +520,7 @@ fn read_ws(file: &str, root: &jcfg::Group) -> Result<Ws, ConfigError> {
         port: g.port("ws_port", 8188)?,
     };
     let json = json_style(&mut g)?;
+    let max_connections = g.int("max_connections", 10_000, 1, 1 << 24)? as usize;
     warn_tls(&mut g, file, "wss")?;
     g.accept(&["wss_port", "ws_logging"]);
     g.finish();
@@ -521,7 +536,7 @@ fn read_ws(file: &str, root: &jcfg::Group) -> Result<Ws, ConfigError> {
     Section::new(file, root, "cors").finish();
     Section::new(file, root, "certificates").finish();
     warn_unknown_sections(file, root, &["general", "admin", "cors", "certificates"]);
-    Ok(Ws { api, admin, json })
+    Ok(Ws { api, admin, json, max_connections })
 }
 
 /// Portunus has no TLS listeners yet: turning one on is warned about (terminate TLS in front).

@@ -52,23 +52,86 @@ pub async fn serve(listener: TcpListener, core: Core, config: HttpConfig, api: A
         Api::Janus => config.base_path.clone(),
         Api::Admin => config.admin_base_path.clone(),
     };
+    let max_connections = config.max_connections;
+    let header_timeout = Duration::from_secs(config.header_timeout);
+    let idle_timeout = Duration::from_secs(config.idle_timeout);
     let server = Arc::new(Server { core, config, api, base, demo });
-    super::accept_loop(listener, "http", move |stream, peer| {
+    super::accept_loop(listener, "http", max_connections, move |stream, peer| {
         let server = server.clone();
         async move {
+            // Requests in progress, and when the last one ended: a keep-alive connection with
+            // none for `idle_timeout` is closed.
+            let activity = Arc::new(Activity::default());
+            let tracked = activity.clone();
             let service = service_fn(move |req| {
                 let server = server.clone();
-                async move { Ok::<_, Infallible>(server.route(req, peer).await) }
+                let activity = tracked.clone();
+                async move {
+                    activity.begin();
+                    let response = server.route(req, peer).await;
+                    activity.end();
+                    Ok::<_, Infallible>(response)
+                }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
                 .serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = conn.await {
-                tracing::debug!("http connection from {peer} ended: {e}");
+            let mut conn = std::pin::pin!(conn);
+            let mut tick = tokio::time::interval(idle_timeout.min(Duration::from_secs(1)));
+            let mut closing = false;
+            loop {
+                tokio::select! {
+                    r = conn.as_mut() => {
+                        if let Err(e) = r {
+                            tracing::debug!("http connection from {peer} ended: {e}");
+                        }
+                        break;
+                    }
+                    _ = tick.tick(), if !closing => {
+                        if activity.idle_for() >= idle_timeout {
+                            tracing::debug!("http connection from {peer} idle for {idle_timeout:?}, closing");
+                            conn.as_mut().graceful_shutdown();
+                            closing = true;
+                        }
+                    }
+                }
             }
         }
     })
     .await;
+}
+
+/// What a connection is doing, for its idle timeout.
+struct Activity {
+    in_flight: std::sync::atomic::AtomicUsize,
+    last: std::sync::Mutex<std::time::Instant>,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Self { in_flight: 0.into(), last: std::sync::Mutex::new(std::time::Instant::now()) }
+    }
+}
+
+impl Activity {
+    fn begin(&self) {
+        self.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn end(&self) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
+        self.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How long the connection has had no request (zero while one runs).
+    fn idle_for(&self) -> Duration {
+        if self.in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            return Duration::ZERO;
+        }
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).elapsed()
+    }
 }
 
 /// The path below the base, split into segments; `None` if the path is outside the base.

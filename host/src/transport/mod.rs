@@ -22,20 +22,41 @@ pub fn to_text(value: &Value, style: JsonStyle) -> String {
 }
 
 /// Accepts connections forever (retrying after transient errors such as running out of file
-/// descriptors) and hands each one, with `TCP_NODELAY` set, to `serve`.
-pub async fn accept_loop<F, Fut>(listener: tokio::net::TcpListener, what: &'static str, serve: F)
-where
+/// descriptors) and hands each one, with `TCP_NODELAY` set, to `serve`. At most
+/// `max_connections` are served at once; beyond that a new connection is closed at once.
+pub async fn accept_loop<F, Fut>(
+    listener: tokio::net::TcpListener,
+    what: &'static str,
+    max_connections: usize,
+    serve: F,
+) where
     F: Fn(tokio::net::TcpStream, SocketAddr) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let mut refused = 0u64;
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    refused += 1;
+                    if refused.is_power_of_two() {
+                        tracing::warn!(
+                            "{what}: {max_connections} connections open (max_connections); {peer} refused ({refused} so far)"
+                        );
+                    }
+                    drop(stream);
+                    continue;
+                };
                 // Replies are small and latency-bound: never wait for Nagle's algorithm.
                 if let Err(e) = stream.set_nodelay(true) {
                     tracing::debug!("cannot set TCP_NODELAY for {peer}: {e}");
                 }
-                tokio::spawn(serve(stream, peer));
+                let connection = serve(stream, peer);
+                tokio::spawn(async move {
+                    connection.await;
+                    drop(slot);
+                });
             }
             Err(e) => {
                 tracing::warn!("{what} accept failed: {e}");

@@ -106,8 +106,8 @@ impl EventSink for Connection {
 }
 
 /// Serves one WebSocket listener until the task is dropped.
-pub async fn serve(listener: TcpListener, core: Core, api: Api, style: JsonStyle) {
-    super::accept_loop(listener, "websocket", move |stream, peer| {
+pub async fn serve(listener: TcpListener, core: Core, api: Api, style: JsonStyle, max_connections: usize) {
+    super::accept_loop(listener, "websocket", max_connections, move |stream, peer| {
         let core = core.clone();
         async move {
             if let Err(e) = connection(stream, core, api, style).await {
