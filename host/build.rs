@@ -36,6 +36,29 @@ fn main() {
     }
 }
 
+/// The commit being built (`info`'s `commit-hash`), or "not-a-git-repo"; the build script
+/// runs again when the checked-out commit changes.
+fn commit_hash(repo: &Path) -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(repo)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let Some(hash) = git(&["rev-parse", "HEAD"]) else { return "not-a-git-repo".to_owned() };
+    if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+        let dir = PathBuf::from(dir);
+        watch(&dir.join("HEAD"));
+        if let Some(head) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            watch(&dir.join(head));
+        }
+    }
+    hash
+}
+
 fn run() -> Result<(), String> {
     let manifest_dir = PathBuf::from(env_var("CARGO_MANIFEST_DIR")?);
     let repo = manifest_dir.parent().ok_or("host/ has no parent directory")?.to_path_buf();
@@ -69,6 +92,7 @@ fn run() -> Result<(), String> {
         copy_if_changed(&artifact(&artifacts, TEST_PLUGIN), &test_dir.join(file))?;
     }
 
+    println!("cargo:rustc-env=PORTUNUS_COMMIT={}", commit_hash(&repo));
     println!("cargo:rustc-env=PORTUNUS_BUILTIN_PLUGINS_DIR={}", absolute(&builtin_dir).display());
     println!("cargo:rustc-env=PORTUNUS_TEST_PLUGINS_DIR={}", absolute(&test_dir).display());
     // The inner build may have written plugins-wasm/Cargo.lock: watch it from now on.

@@ -335,6 +335,7 @@ impl Core {
             flags.insert("resend-trickles".into(), json!(false));
             flags.insert("trickle-synced".into(), json!(false));
         }
+        // Packets are never queued per handle: each goes straight into the peer's WebRTC stack.
         info.insert("queued-packets".into(), json!(0));
         info.insert("pending-trickles".into(), json!(lock(&h.pending_candidates).len()));
         Value::Object(info)

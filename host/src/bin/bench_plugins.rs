@@ -167,6 +167,7 @@ async fn scaling(core: &Core, host: &PluginHost, rounds: usize, sizes: &[usize])
         }
         attach.sort();
         let (work_before, _) = busy();
+        callgrind("--zero");
         let mut times = Vec::with_capacity(rounds);
         for i in 0..rounds {
             let h = handles[(i * 7919) % handles.len()];
@@ -179,6 +180,7 @@ async fn scaling(core: &Core, host: &PluginHost, rounds: usize, sizes: &[usize])
             times.push(t.elapsed());
             wait_idle(host).await;
         }
+        callgrind(&format!("--dump=messages-{size}"));
         let work = (busy().0 - work_before) as f64 / rounds as f64 / 1e3;
         times.sort();
         let (median, p99) = (pct(&times, 0.5), pct(&times, 0.99));
@@ -195,6 +197,19 @@ async fn scaling(core: &Core, host: &PluginHost, rounds: usize, sizes: &[usize])
     }
     client.call(json!({"janus": "destroy", "session_id": sid})).await?;
     Ok(())
+}
+
+/// Under `valgrind --tool=callgrind` with `BENCH_CALLGRIND=1`: zeroes or dumps the counters
+/// around the measured requests, so instruction counts (which do not drift with the machine's
+/// speed) can be compared between sizes: `callgrind_annotate` on the plugin thread's dump.
+fn callgrind(what: &str) {
+    if std::env::var_os("BENCH_CALLGRIND").is_none() {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    if let Err(e) = std::process::Command::new("callgrind_control").args([what, &pid]).status() {
+        eprintln!("callgrind_control {what}: {e}");
+    }
 }
 
 /// Waits until the EchoTest actor has nothing left to do (its checkpoint taken), so a

@@ -183,6 +183,15 @@ struct Homing {
     next: usize,
 }
 
+/// What `info` reports of the WebRTC stack, in Janus's terms (str0m 0.25's own settings, which
+/// Portunus does not change): how long sent packets are kept for retransmission
+/// (`min-nack-queue`), ms.
+pub const NACK_QUEUE_MS: u64 = 3_000;
+/// How often transport-wide congestion control feedback goes out (`twcc-period`), ms.
+pub const TWCC_PERIOD_MS: u64 = 50;
+/// The DTLS and SCTP datagram size str0m aims for (`dtls-mtu`), bytes.
+pub const DTLS_MTU: usize = 1_150;
+
 /// How long `answer` waits for the media thread.
 const ANSWER_WAIT: Duration = Duration::from_secs(5);
 
@@ -304,7 +313,13 @@ impl MediaEngine {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = &self.threads[self.home(handle.handle_id)];
         thread.send(make(reply_to(tx))).map_err(|_| "media engine stopped".to_owned())?;
-        rx.recv_timeout(ANSWER_WAIT).map_err(|_| "media engine did not answer".to_owned())
+        let wait = || rx.recv_timeout(ANSWER_WAIT).map_err(|_| "media engine did not answer".to_owned());
+        // On an API thread, the runtime hands its other tasks to another thread meanwhile, so a
+        // client's JSEP answer or an admin handle_info never holds up other requests.
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
+            _ => wait(),
+        }
     }
 
     /// A reply that reports negotiation `id` of `handle` as a notice, converted by `done`.
