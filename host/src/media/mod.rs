@@ -8,6 +8,7 @@ mod addresses;
 mod channels;
 pub mod core;
 mod demux;
+mod dtls;
 pub mod layers;
 mod peer;
 mod policy;

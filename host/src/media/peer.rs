@@ -211,6 +211,7 @@ pub fn template(cert: str0m::config::DtlsCert, ice_lite: bool) -> RtcConfig {
         .set_rtp_mode(true)
         .set_ice_lite(ice_lite)
         .set_dtls_cert(cert)
+        .set_crypto_provider(super::dtls::provider())
         .set_stats_interval(Some(Duration::from_secs(1)))
 }
 
