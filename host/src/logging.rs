@@ -40,3 +40,10 @@ impl Logging {
         }
     }
 }
+
+/// Counts one more refusal (of a job, a timer, a connection); true when it is time to say so
+/// in the log (the 1st, 2nd, 4th, 8th… time), so a flood is reported without a line each.
+pub fn time_to_report(counter: &mut u64) -> bool {
+    *counter += 1;
+    counter.is_power_of_two()
+}

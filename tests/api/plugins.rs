@@ -206,21 +206,30 @@ async fn token_not_allowed_for_a_plugin_gets_405() {
     assert_eq!(r["error"]["reason"], "Provided token can't access plugin 'janus.plugin.echotest'");
 }
 
-/// Waits until admin `get_status` says testfault's state is checkpointed.
-pub(crate) async fn wait_saved(gw: &Gateway) {
-    let adm = gw.admin_http();
+/// `get_status`'s entry for a plugin.
+pub(crate) async fn plugin_status(gw: &Gateway, package: &str) -> Value {
     let get_status = json!({"janus": "get_status", "transaction": "s", "admin_secret": "janusoverlord"});
+    let status = gw.admin_http().post("", &get_status).await;
+    status["status"]["plugins"][package].clone()
+}
+
+/// Waits until admin `get_status` says a plugin's state is checkpointed; returns its entry.
+pub(crate) async fn wait_checkpointed(gw: &Gateway, package: &str) -> Value {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let status = adm.post("", &get_status).await;
-        let plugin = &status["status"]["plugins"]["janus.plugin.testfault"];
-        if plugin["unsaved_changes"] == false {
-            assert!(plugin["checkpoints"].as_u64() > Some(0), "{status}");
-            return;
+        let status = plugin_status(gw, package).await;
+        if status["unsaved_changes"] == false {
+            assert!(status["checkpoints"].as_u64() > Some(0), "{status}");
+            return status;
         }
         assert!(std::time::Instant::now() < deadline, "never checkpointed: {status}");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// Waits until testfault's state is checkpointed.
+pub(crate) async fn wait_saved(gw: &Gateway) {
+    wait_checkpointed(gw, "janus.plugin.testfault").await;
 }
 
 #[tokio::test]

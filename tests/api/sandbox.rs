@@ -3,15 +3,29 @@
 //! crash leaves host and plugin agreeing.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, Gateway};
-use crate::plugins::{attach_ws, fault, gateway_with_testfault, testfault_gateway, wait_saved, ws_message};
+use crate::harness::{assert_error, Gateway, WsClient};
+use crate::plugins::{
+    attach_ws, fault, gateway_with_testfault, plugin_status, testfault_gateway, wait_checkpointed,
+    wait_saved, ws_message,
+};
 
 const TESTFAULT: &str = "janus.plugin.testfault";
 const ECHOTEST: &str = "janus.plugin.echotest";
+
+/// A gateway with testfault under these `sandbox` limits, and a WebSocket client with a session
+/// and a testfault handle.
+async fn faulty_session(sandbox: &str) -> (Gateway, PathBuf, WsClient, u64, u64) {
+    let (gw, dir) = gateway_with_testfault(sandbox);
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach_ws(&mut ws, sid, TESTFAULT).await;
+    (gw, dir, ws, sid, hid)
+}
 
 async fn admin(gw: &Gateway, mut body: Value) -> Value {
     body["transaction"] = json!("a");
@@ -19,30 +33,9 @@ async fn admin(gw: &Gateway, mut body: Value) -> Value {
     gw.admin_http().post("", &body).await
 }
 
-async fn plugin_status(gw: &Gateway, package: &str) -> Value {
-    let status = admin(gw, json!({"janus": "get_status"})).await;
-    status["status"]["plugins"][package].clone()
-}
-
-/// Waits until `package` has checkpointed everything (generic form of `wait_saved`).
-async fn wait_checkpointed(gw: &Gateway, package: &str) -> Value {
-    let deadline = Instant::now() + crate::harness::WAIT;
-    loop {
-        let status = plugin_status(gw, package).await;
-        if status["unsaved_changes"] == false {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "never checkpointed: {status}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_slow_plugin_does_not_hold_up_its_socket() {
-    let (gw, _dir) = gateway_with_testfault("cpu_ms_per_call = 3000");
-    let mut ws = gw.ws().await;
-    let sid = ws.create().await;
-    let faulty = attach_ws(&mut ws, sid, TESTFAULT).await;
+    let (gw, _dir, mut ws, sid, faulty) = faulty_session("cpu_ms_per_call = 3000").await;
     let echo = attach_ws(&mut ws, sid, ECHOTEST).await;
     // A call that burns its 3 s budget...
     let spin = json!({"janus": "message", "transaction": "spin", "session_id": sid, "handle_id": faulty,
@@ -67,10 +60,7 @@ async fn a_slow_plugin_does_not_hold_up_its_socket() {
 
 #[tokio::test]
 async fn plugins_cannot_sleep_or_spin_on_the_clock() {
-    let (gw, _dir) = gateway_with_testfault("cpu_ms_per_call = 100");
-    let mut ws = gw.ws().await;
-    let sid = ws.create().await;
-    let faulty = attach_ws(&mut ws, sid, TESTFAULT).await;
+    let (gw, _dir, mut ws, sid, faulty) = faulty_session("cpu_ms_per_call = 100").await;
     assert_eq!(fault(&mut ws, sid, faulty, json!({"request": "ping"})).await["count"], 1);
     wait_saved(&gw).await;
     // A sleep through WASI traps at once instead of blocking the plugin's thread for 20 s.
@@ -124,10 +114,7 @@ async fn one_event_reaches_many_handles() {
 
 #[tokio::test]
 async fn events_and_timers_per_plugin_are_capped() {
-    let (gw, _dir) = gateway_with_testfault("max_events_per_call = 10\nmax_timers = 5");
-    let mut ws = gw.ws().await;
-    let sid = ws.create().await;
-    let h = attach_ws(&mut ws, sid, TESTFAULT).await;
+    let (gw, _dir, mut ws, sid, h) = faulty_session("max_events_per_call = 10\nmax_timers = 5").await;
     let r = fault(&mut ws, sid, h, json!({"request": "events", "count": 20})).await;
     assert_eq!(r["pushed"], 10, "{r}");
     assert!(r["error"].as_str().unwrap().contains("too many events"), "{r}");
@@ -154,10 +141,7 @@ async fn events_and_timers_per_plugin_are_capped() {
 
 #[tokio::test]
 async fn a_crash_leaves_host_and_plugin_agreeing() {
-    let (gw, _dir) = gateway_with_testfault("");
-    let mut ws = gw.ws().await;
-    let sid = ws.create().await;
-    let h1 = attach_ws(&mut ws, sid, TESTFAULT).await;
+    let (gw, _dir, mut ws, sid, h1) = faulty_session("").await;
     // Rules made by a call that crashes are not kept: the plugin never learnt their ids.
     let r = ws_message(&mut ws, sid, h1, json!({"request": "forward_then_panic"})).await;
     assert_error(&r, 462);
@@ -183,10 +167,7 @@ async fn a_crash_leaves_host_and_plugin_agreeing() {
 
 #[tokio::test]
 async fn plugins_hear_who_hung_up() {
-    let (gw, _dir) = gateway_with_testfault("");
-    let mut ws = gw.ws().await;
-    let sid = ws.create().await;
-    let h = attach_ws(&mut ws, sid, TESTFAULT).await;
+    let (gw, _dir, mut ws, sid, h) = faulty_session("").await;
     let r = admin(&gw, json!({"janus": "hangup_webrtc", "session_id": sid, "handle_id": h})).await;
     assert_eq!(r["janus"], "success", "{r}");
     assert_eq!(fault(&mut ws, sid, h, json!({"request": "last_hangup"})).await["reason"], "Admin API");

@@ -515,8 +515,7 @@ impl Actor {
                     if self.timers.len() >= self.shared.limits.max_timers && !self.timers.contains_key(&token)
                     {
                         let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
-                        stats.timers_refused += 1;
-                        if stats.timers_refused.is_power_of_two() {
+                        if crate::logging::time_to_report(&mut stats.timers_refused) {
                             tracing::warn!(
                                 plugin = %self.shared.package,
                                 "timer refused: {} timers pending (max_timers); {} refused so far",

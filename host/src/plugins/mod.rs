@@ -112,8 +112,7 @@ impl PluginProxy {
     fn notify(&self, job: Job) {
         if self.mailbox.depth() >= self.shared.limits.max_queued {
             let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
-            stats.shed += 1;
-            if stats.shed.is_power_of_two() {
+            if crate::logging::time_to_report(&mut stats.shed) {
                 tracing::warn!(
                     plugin = %self.shared.package,
                     "mailbox full ({} jobs): media events and data-channel messages dropped ({} so far)",

@@ -39,8 +39,7 @@ pub async fn accept_loop<F, Fut>(
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let Ok(slot) = slots.clone().try_acquire_owned() else {
-                    refused += 1;
-                    if refused.is_power_of_two() {
+                    if crate::logging::time_to_report(&mut refused) {
                         tracing::warn!(
                             "{what}: {max_connections} connections open (max_connections); {peer} refused ({refused} so far)"
                         );
