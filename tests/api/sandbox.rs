@@ -73,6 +73,13 @@ async fn plugins_cannot_sleep_or_spin_on_the_clock() {
     let r = ws_message(&mut ws, sid, faulty, json!({"request": "clock_spin"})).await;
     assert_error(&r, 462);
     assert!(r["error"]["reason"].as_str().unwrap().contains("CPU"), "{r}");
+    // A call that makes the host work in a loop (its own time stays small) is stopped too: a
+    // call may take ten times its budget in all.
+    let started = Instant::now();
+    let r = ws_message(&mut ws, sid, faulty, json!({"request": "host_spin"})).await;
+    assert_error(&r, 462);
+    assert!(r["error"]["reason"].as_str().unwrap().contains("CPU"), "{r}");
+    assert!(started.elapsed() < Duration::from_secs(3), "host_spin ran {:?}", started.elapsed());
     // The plugin is rebuilt with its state.
     assert_eq!(fault(&mut ws, sid, faulty, json!({"request": "ping"})).await["count"], 2);
 }

@@ -148,12 +148,10 @@ pub(super) fn instantiate(
     // in host imports is given back before the call is stopped.
     store.epoch_deadline_callback(|ctx| {
         let account = &ctx.data().account;
-        let used = account.guest_time();
-        if used >= account.budget {
+        if account.over_budget() {
             Ok(wasmtime::UpdateDeadline::Interrupt)
         } else {
-            let left = (account.budget - used).as_millis() as u64;
-            Ok(wasmtime::UpdateDeadline::Continue(ticks(left)))
+            Ok(wasmtime::UpdateDeadline::Continue(ticks(account.left_ms())))
         }
     });
     begin_call(&mut store);

@@ -68,7 +68,24 @@ impl CallAccount {
     pub fn guest_time(&self) -> Duration {
         self.started.elapsed().saturating_sub(self.in_host)
     }
+
+    /// Whether the call is over its budget: its own execution beyond `budget`, or in all (with
+    /// the work it made the host do) beyond [`WALL_FACTOR`] times that, so that a guest cannot
+    /// keep the host busy without end by calling imports in a loop.
+    pub fn over_budget(&self) -> bool {
+        self.guest_time() >= self.budget || self.started.elapsed() >= self.budget * WALL_FACTOR
+    }
+
+    /// Milliseconds left before [`CallAccount::over_budget`] (0 when over).
+    pub fn left_ms(&self) -> u64 {
+        let own = self.budget.saturating_sub(self.guest_time());
+        let all = (self.budget * WALL_FACTOR).saturating_sub(self.started.elapsed());
+        own.min(all).as_millis() as u64
+    }
 }
+
+/// A call may take this many times its CPU budget in all, host imports included.
+pub const WALL_FACTOR: u32 = 10;
 
 /// Caps all of an instance's linear memories and tables together (wasmtime's own limiter
 /// caps each memory alone).
@@ -225,9 +242,9 @@ impl StoreState {
             return Err(format!("event too large ({size} bytes, limit {max})"));
         }
         self.own(handle)?;
+        self.count_deliveries(1)?;
         let data = parse_object(event, "event")?;
         let jsep = jsep.map(|j| parse_object(j, "jsep")).transpose()?;
-        self.count_deliveries(1)?;
         self.events.push(PluginEvent { handle: api_handle(handle), transaction, data, jsep });
         Ok(())
     }
@@ -237,10 +254,10 @@ impl StoreState {
         if event.len() > max {
             return Err(format!("event too large ({} bytes, limit {max})", event.len()));
         }
-        let data = parse_object(event, "event")?;
         let targets: Vec<ApiHandle> =
             handles.into_iter().filter(|h| self.handle_exists(*h)).map(api_handle).collect();
         self.count_deliveries(targets.len())?;
+        let data = parse_object(event, "event")?;
         let reached = u32::try_from(targets.len()).unwrap_or(u32::MAX);
         self.events.extend(targets.into_iter().map(|handle| PluginEvent {
             handle,

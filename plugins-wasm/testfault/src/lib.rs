@@ -21,6 +21,7 @@
 //! | `start` | (with the client's answer JSEP) forwards the offered streams: ok `{"testfault":"start","rules":[…]}` |
 //! | `sleep` `{ms}` | sleeps through WASI (the host must refuse: a trap) |
 //! | `clock_spin` | reads the clock in an endless loop (the CPU limit must stop it) |
+//! | `host_spin` | calls `push-event-many` with a 200 KB event and no handles in an endless loop: little time of its own, much of the host's (the call's overall limit must stop it) |
 //! | `broadcast` `{handles:[[session,handle],…]}` | one event `{"testfault":"broadcast"}` to those handles: ok `{"testfault":"broadcast","reached":N,"error":…}` |
 //! | `events` `{count}` | pushes `count` events to its own handle: ok `{"testfault":"events","pushed":N,"error":first error\|null}` |
 //! | `timers` `{count, ms}` | sets `count` timers of `ms` ms; each one that fires pushes `{"testfault":"timer","token":T}` to this handle |
@@ -156,6 +157,13 @@ impl TestFault {
             "clock_spin" => loop {
                 black_box(std::time::Instant::now());
             },
+            "host_spin" => {
+                // 200 KB of JSON that the host parses on every call (to no handle at all).
+                let heavy = format!("{{\"a\":[{}0]}}", "0,".repeat(100_000));
+                loop {
+                    black_box(host::push_event_many(&[], &heavy).ok());
+                }
+            }
             "broadcast" => {
                 let handles = handle_pairs(&body, "handles");
                 let sent = portunus_sdk::push_event_many(&handles, &event(PACKAGE, json!({"broadcast": true})));
