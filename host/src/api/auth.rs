@@ -19,8 +19,23 @@ pub struct Credentials<'a> {
 pub struct Auth {
     api_secret: Option<String>,
     token_auth: bool,
-    /// Stored tokens and the plugin packages each may use.
-    tokens: Mutex<BTreeMap<String, BTreeSet<String>>>,
+    /// Stored tokens and the plugin packages each may use, keyed by the token's SHA-256: a
+    /// lookup compares digests, so its time says nothing about how much of a guess was right.
+    tokens: Mutex<BTreeMap<Digest, StoredToken>>,
+}
+
+type Digest = [u8; 32];
+
+fn digest(text: &str) -> Digest {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes()).into()
+}
+
+/// A stored token and the plugins it may use.
+#[derive(Default)]
+struct StoredToken {
+    token: String,
+    plugins: BTreeSet<String>,
 }
 
 impl Auth {
@@ -47,7 +62,8 @@ impl Auth {
         }
         let secret_ok =
             matches!((&self.api_secret, creds.apisecret), (Some(s), Some(given)) if secret_eq(s, given));
-        let token_ok = self.token_auth && creds.token.is_some_and(|t| lock(&self.tokens).contains_key(t));
+        let token_ok =
+            self.token_auth && creds.token.is_some_and(|t| lock(&self.tokens).contains_key(&digest(t)));
         if secret_ok || token_ok {
             Ok(())
         } else {
@@ -60,7 +76,7 @@ impl Auth {
         let Some(token) = token.filter(|_| self.token_auth) else {
             return Ok(());
         };
-        let allowed = lock(&self.tokens).get(token).is_some_and(|plugins| plugins.contains(package));
+        let allowed = lock(&self.tokens).get(&digest(token)).is_some_and(|t| t.plugins.contains(package));
         if allowed {
             Ok(())
         } else {
@@ -83,7 +99,11 @@ impl Auth {
     /// Admin `add_token`: stores a token allowed to use `plugins`.
     pub fn add_token(&self, token: &str, plugins: BTreeSet<String>) -> ApiResult<()> {
         self.require_stored()?;
-        lock(&self.tokens).entry(token.to_owned()).or_default().extend(plugins);
+        let mut tokens = lock(&self.tokens);
+        let stored = tokens
+            .entry(digest(token))
+            .or_insert_with(|| StoredToken { token: token.to_owned(), ..Default::default() });
+        stored.plugins.extend(plugins);
         Ok(())
     }
 
@@ -91,9 +111,10 @@ impl Auth {
     pub fn set_plugins(&self, token: &str, plugins: &[String], allow: bool) -> ApiResult<Vec<String>> {
         self.require_stored()?;
         let mut tokens = lock(&self.tokens);
-        let entry = tokens
-            .get_mut(token)
-            .ok_or_else(|| ApiError::new(ErrorCode::TokenNotFound, format!("Token {token} not found")))?;
+        let entry = &mut tokens
+            .get_mut(&digest(token))
+            .ok_or_else(|| ApiError::new(ErrorCode::TokenNotFound, format!("Token {token} not found")))?
+            .plugins;
         for p in plugins {
             if allow {
                 entry.insert(p.clone());
@@ -108,7 +129,7 @@ impl Auth {
     pub fn remove_token(&self, token: &str) -> ApiResult<()> {
         self.require_stored()?;
         lock(&self.tokens)
-            .remove(token)
+            .remove(&digest(token))
             .map(|_| ())
             .ok_or_else(|| ApiError::new(ErrorCode::Unknown, "Error removing token"))
     }
@@ -116,14 +137,18 @@ impl Auth {
     /// Admin `list_tokens`: every token with its plugins.
     pub fn list_tokens(&self) -> ApiResult<Vec<(String, Vec<String>)>> {
         self.require_stored()?;
-        Ok(lock(&self.tokens).iter().map(|(t, p)| (t.clone(), p.iter().cloned().collect())).collect())
+        let mut list: Vec<(String, Vec<String>)> = lock(&self.tokens)
+            .values()
+            .map(|t| (t.token.clone(), t.plugins.iter().cloned().collect()))
+            .collect();
+        list.sort();
+        Ok(list)
     }
 }
 
 /// Compares a secret with what a client sent in time that does not depend on where they
 /// differ: both are hashed (so lengths do not show either) and the digests compared whole.
 pub fn secret_eq(secret: &str, given: &str) -> bool {
-    use sha2::{Digest, Sha256};
-    let (a, b) = (Sha256::digest(secret.as_bytes()), Sha256::digest(given.as_bytes()));
+    let (a, b) = (digest(secret), digest(given));
     a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
