@@ -202,14 +202,18 @@ impl<K: Ord + Clone + Serialize + DeserializeOwned, V: Serialize + DeserializeOw
     }
 
     /// Replaces the map with the entries under `prefix` (as [`save`](Keyed::save) wrote
-    /// them); other entries are ignored. An entry that does not parse is an error and leaves
-    /// the map as it was.
+    /// them); other entries are ignored, and so are entries whose key after the prefix is not
+    /// a key of this map (another map's, under a longer prefix that starts with this one). A
+    /// value that does not parse is an error and leaves the map as it was.
+    ///
+    /// A plugin that keeps `Keyed` maps must save them with `save` in its
+    /// [`checkpoint`](crate::Plugin::checkpoint): that is what forgets the changed keys.
     pub fn load(&mut self, prefix: &str, entries: &[StateEntry]) -> Result<(), String> {
         let mut map = BTreeMap::new();
         for e in entries {
             let Some(key) = e.key.strip_prefix(prefix) else { continue };
-            let k: K = serde_json::from_str(key).map_err(|err| format!("restore: key {:?}: {err}", e.key))?;
-            map.insert(k, restore_into(&e.value)?);
+            let Ok(k) = serde_json::from_str::<K>(key) else { continue };
+            map.insert(k, restore_into(&e.value).map_err(|err| format!("{err} (key {:?})", e.key))?);
         }
         self.map = map;
         self.changed.clear();
@@ -380,10 +384,13 @@ mod tests {
         out.clear();
         back.save("h/", false, &mut out);
         assert!(out.is_empty());
-        // A bad entry is an error and changes nothing.
-        let bad = [StateEntry { key: "h/x".into(), value: b"{}".to_vec() }];
+        // A bad value is an error and changes nothing; a key of another map is left alone.
+        let bad = [StateEntry { key: "h/5".into(), value: b"nope".to_vec() }];
         assert!(back.load("h/", &bad).is_err());
         assert_eq!(back.len(), 99);
+        let other = [StateEntry { key: "h/member/5".into(), value: b"{}".to_vec() }];
+        back.load("h/", &other).unwrap();
+        assert!(back.is_empty());
     }
 
     #[test]

@@ -129,8 +129,15 @@ async fn events_and_timers_per_plugin_are_capped() {
         let ev = ws.recv().await;
         assert_eq!(ev["plugindata"]["data"]["n"], n, "{ev}");
     }
-    // A broadcast counts each handle.
+    // A broadcast reaches each handle once, and counts each one.
     let targets: Vec<Value> = (0..11).map(|_| json!([sid, h])).collect();
+    let r = fault(&mut ws, sid, h, json!({"request": "broadcast", "handles": targets})).await;
+    assert_eq!(r["reached"], 1, "{r}");
+    assert_eq!(ws.recv().await["plugindata"]["data"]["broadcast"], true);
+    let mut targets = vec![json!([sid, h])];
+    for _ in 0..10 {
+        targets.push(json!([sid, attach_ws(&mut ws, sid, TESTFAULT).await]));
+    }
     let r = fault(&mut ws, sid, h, json!({"request": "broadcast", "handles": targets})).await;
     assert!(r["error"].as_str().unwrap().contains("too many events"), "{r}");
 
@@ -148,7 +155,7 @@ async fn events_and_timers_per_plugin_are_capped() {
 
 #[tokio::test]
 async fn a_crash_leaves_host_and_plugin_agreeing() {
-    let (gw, _dir, mut ws, sid, h1) = faulty_session("").await;
+    let (gw, _dir, mut ws, sid, h1) = faulty_session("max_crashes = 20").await;
     // Rules made by a call that crashes are not kept: the plugin never learnt their ids.
     let r = ws_message(&mut ws, sid, h1, json!({"request": "forward_then_panic"})).await;
     assert_error(&r, 462);
@@ -170,6 +177,21 @@ async fn a_crash_leaves_host_and_plugin_agreeing() {
     assert_error(&ws_message(&mut ws, sid, h1, json!({"request": "panic"})).await, 462);
     let known = fault(&mut ws, sid, h1, json!({"request": "handles"})).await;
     assert_eq!(known["handles"], json!([h1]), "{known}");
+    // Two crashes in a row, with no checkpoint between them: the second rebuild still knows
+    // the handle attached before the first.
+    let h3 = attach_ws(&mut ws, sid, TESTFAULT).await;
+    for tx in ["p1", "p2"] {
+        let panic = json!({"janus": "message", "transaction": tx, "session_id": sid, "handle_id": h1,
+                           "body": {"request": "panic"}});
+        ws.send(&panic).await;
+    }
+    for _ in 0..2 {
+        assert_error(&ws.recv().await, 462);
+    }
+    let known = fault(&mut ws, sid, h1, json!({"request": "handles"})).await;
+    let mut both = vec![h1, h3];
+    both.sort();
+    assert_eq!(known["handles"], json!(both), "{known}");
 }
 
 #[tokio::test]

@@ -163,10 +163,21 @@ async fn echotest_returns_our_audio_and_video() {
     println!("RTCP from the gateway: {:?}", s.rtcp.by_type);
 
     // hangup: success, the plugin's "done", and a hangup event.
-    let r = ws.call(json!({"janus": "hangup", "session_id": sid, "handle_id": hid})).await;
-    assert_eq!(r["janus"], "success");
-    let hangup = wait_for(&mut ws, "hangup", |v| v["janus"] == "hangup").await;
-    assert_eq!(hangup["reason"], "Janus API");
+    // The hangup event and the success may come in either order (as from Janus).
+    ws.send(&json!({"janus": "hangup", "session_id": sid, "handle_id": hid, "transaction": "h"})).await;
+    let (mut hangup, mut success) = (None, None);
+    while hangup.is_none() || success.is_none() {
+        let v = wait_for(&mut ws, "hangup and its success", |v| {
+            v["janus"] == "hangup" || (v["janus"] == "success" && v["transaction"] == "h")
+        })
+        .await;
+        if v["janus"] == "hangup" {
+            hangup = Some(v);
+        } else {
+            success = Some(v);
+        }
+    }
+    assert_eq!(hangup.unwrap()["reason"], "Janus API");
     // The gateway closes its side for real (RTCP BYE, then DTLS close_notify): the client is
     // told at once instead of noticing when its consent checks time out.
     peer.wait_until("an RTCP BYE", WAIT, |s| s.rtcp.by_type.get("BYE").copied().unwrap_or(0) > 0)

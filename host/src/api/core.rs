@@ -11,7 +11,7 @@ use super::auth::{Auth, Credentials};
 use super::envelope::reply;
 use super::error::{ApiError, ApiResult, ErrorCode};
 use super::media::{MediaControl, NoMedia};
-use super::plugin::{HandleRef, NoPlugins, PluginRegistry};
+use super::plugin::{BoxFuture, HandleRef, NoPlugins, PluginRegistry};
 use super::session::{lock, ClientKey, EventSink, Handle, Owner, Session};
 use crate::config::{General, Nat};
 
@@ -132,10 +132,12 @@ impl Core {
         self.inner.media.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// A handle leaves: its PeerConnection and rules go, then the plugin is told.
-    pub(super) async fn release_handle(&self, h: &Handle) {
+    /// A handle leaves: its PeerConnection and rules go, then the plugin is told. Both happen
+    /// when this is called (the plugin's job is queued at once); the future only waits for the
+    /// plugin to have handled it, so dropping it loses nothing.
+    pub(super) fn release_handle<'a>(&self, h: &'a Handle) -> BoxFuture<'a, ()> {
         self.media().handle_gone(h.handle_ref());
-        h.plugin.destroy_handle(h.handle_ref()).await;
+        h.plugin.destroy_handle(h.handle_ref())
     }
 
     pub(super) fn plugins(&self) -> Arc<dyn PluginRegistry> {
@@ -233,9 +235,10 @@ impl Core {
             session.send(event);
         }
         let handles: Vec<Arc<Handle>> = lock(&session.handles).drain().map(|(_, h)| h).collect();
-        for h in handles {
-            self.release_handle(&h).await;
-        }
+        // Every handle is released before the first wait: a caller that stops waiting (its
+        // client went away) leaves none behind.
+        let released: Vec<_> = handles.iter().map(|h| self.release_handle(h)).collect();
+        futures_util::future::join_all(released).await;
         session.queue.wake_all();
         tracing::debug!(session = id, "session destroyed");
         true

@@ -170,7 +170,10 @@ impl Core {
                 Ok(r)
             }
             ("hangup", Some(h)) => {
-                deferred.push(Deferred::Hangup(h.handle_ref(), "Janus API"));
+                // At once, not after the reply: a new offer the client sends right behind its
+                // hangup must find the old PeerConnection gone, not be hung up with it. (So the
+                // `hangup` event may come before the reply, as from Janus.)
+                self.media().hangup(h.handle_ref(), "Janus API");
                 let events = h.plugin.hangup_media(h.handle_ref(), "Janus API").await;
                 deferred.extend(events.into_iter().map(Deferred::Plugin));
                 Ok(Value::Object(reply("success", sid, tx)))

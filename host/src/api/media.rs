@@ -153,14 +153,15 @@ pub trait MediaControl: Send + Sync {
     /// The handle is gone: its PeerConnection and rules are dropped without events.
     fn handle_gone(&self, handle: HandleRef);
     /// Answers the handle's pending client offer; negotiation `id` reports the answer SDP.
-    fn answer(&self, handle: HandleRef, policy: AnswerPolicy, id: u64);
+    /// An error now: no media engine to ask.
+    fn answer(&self, handle: HandleRef, policy: AnswerPolicy, id: u64) -> Result<(), String>;
     /// Offers the handle's client these streams (added to what it already has); negotiation
     /// `id` reports the offer SDP and the mid of each item, in order. An item whose source
     /// has not negotiated that stream is an error now.
     fn offer(&self, handle: HandleRef, items: Vec<OfferItem>, id: u64) -> Result<(), String>;
     /// Applies an answer (SDP) a plugin got some other way to the handle's pending offer;
-    /// negotiation `id` reports the outcome.
-    fn accept_answer(&self, handle: HandleRef, sdp: &str, id: u64);
+    /// negotiation `id` reports the outcome. An error now: no media engine to ask.
+    fn accept_answer(&self, handle: HandleRef, sdp: &str, id: u64) -> Result<(), String>;
     /// Starts forwarding by a rule the caller numbered.
     fn forward(&self, id: u64, rule: ForwardRule);
     /// Stops a rule.
@@ -193,11 +194,15 @@ impl MediaControl for NoMedia {
     fn trickle(&self, _: HandleRef, _: Value) {}
     fn hangup(&self, _: HandleRef, _: &str) {}
     fn handle_gone(&self, _: HandleRef) {}
-    fn answer(&self, _: HandleRef, _: AnswerPolicy, _: u64) {}
+    fn answer(&self, _: HandleRef, _: AnswerPolicy, _: u64) -> Result<(), String> {
+        Err(NO_MEDIA.into())
+    }
     fn offer(&self, _: HandleRef, _: Vec<OfferItem>, _: u64) -> Result<(), String> {
         Err(NO_MEDIA.into())
     }
-    fn accept_answer(&self, _: HandleRef, _: &str, _: u64) {}
+    fn accept_answer(&self, _: HandleRef, _: &str, _: u64) -> Result<(), String> {
+        Err(NO_MEDIA.into())
+    }
     fn forward(&self, _: u64, _: ForwardRule) {}
     fn unforward(&self, _: u64) {}
     fn set_layers(&self, _: u64, _: Option<u8>, _: Option<u8>) {}

@@ -378,13 +378,14 @@ impl MediaControl for MediaEngine {
         Ok(())
     }
 
-    fn accept_answer(&self, handle: HandleRef, sdp: &str, id: u64) {
+    fn accept_answer(&self, handle: HandleRef, sdp: &str, id: u64) -> Result<(), String> {
         let reply = self.report(handle, id, |r: Result<(), DescriptionError>| match r {
             Ok(()) => Ok(NegotiationDone { sdp: None, offer: false, mids: Vec::new() }),
             Err(DescriptionError::UnexpectedAnswer) => Err("no offer is waiting for an answer".to_owned()),
             Err(DescriptionError::Invalid(why)) => Err(why),
         });
         self.negotiate(handle, id, Command::RemoteAnswer(handle, sdp.to_owned(), reply));
+        Ok(())
     }
 
     fn trickle(&self, handle: HandleRef, candidate: Value) {
@@ -403,11 +404,12 @@ impl MediaControl for MediaEngine {
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&handle.handle_id);
     }
 
-    fn answer(&self, handle: HandleRef, policy: AnswerPolicy, id: u64) {
+    fn answer(&self, handle: HandleRef, policy: AnswerPolicy, id: u64) -> Result<(), String> {
         let reply = self.report(handle, id, |r: Result<String, String>| {
             r.map(|sdp| NegotiationDone { sdp: Some(sdp), offer: false, mids: Vec::new() })
         });
         self.negotiate(handle, id, Command::Answer(handle, policy, reply));
+        Ok(())
     }
 
     fn forward(&self, id: u64, rule: ForwardRule) {

@@ -108,8 +108,8 @@ pub enum Job {
     DestroyHandle(HandleRef, oneshot::Sender<()>),
     /// `query-handle`.
     Query(HandleRef, oneshot::Sender<Value>),
-    /// A timer fired.
-    Timer(u64),
+    /// A timer fired: its token and the generation it was set with.
+    Timer(u64, u64),
     /// A media event for a handle.
     Media(HandleRef, ApiMediaEvent),
     /// A data-channel message for a handle.
@@ -194,6 +194,7 @@ fn begin_call(store: &mut Store<StoreState>) {
     account.started = Instant::now();
     account.in_host = Duration::ZERO;
     account.deliveries = 0;
+    account.delivered_bytes = 0;
     store.set_epoch_deadline(ticks(budget.as_millis() as u64));
 }
 
@@ -227,7 +228,9 @@ pub struct Actor {
     created_since: BTreeSet<HandleRef>,
     destroyed_since: BTreeSet<HandleRef>,
     crash_times: VecDeque<Instant>,
-    timers: HashMap<u64, tokio::task::AbortHandle>,
+    /// Pending timers by token, with the generation each was set with.
+    timers: HashMap<u64, (u64, tokio::task::AbortHandle)>,
+    timer_generation: u64,
     /// While a `message` runs: its close-pc and end-handle wait for its reply (the client sees
     /// the reply first), collected here.
     effects: Option<Vec<Effect>>,
@@ -261,6 +264,7 @@ impl Actor {
             destroyed_since: BTreeSet::new(),
             crash_times: VecDeque::new(),
             timers: HashMap::new(),
+            timer_generation: 0,
             effects: None,
             rt,
             mailbox,
@@ -315,7 +319,7 @@ impl Actor {
             stats.busy_ns += started.elapsed().as_nanos() as u64;
             stats.jobs += 1;
         }
-        for (_, t) in self.timers.drain() {
+        for (_, (_, t)) in self.timers.drain() {
             t.abort();
         }
     }
@@ -357,7 +361,14 @@ impl Actor {
                     Err(e) => PluginReply::Error(e),
                 };
                 let events = self.take_events();
-                let _ = reply.send(MessageOutcome { reply: reply_value, events, effects });
+                if let Err(unanswered) = reply.send(MessageOutcome { reply: reply_value, events, effects }) {
+                    // The caller gave up waiting (call_timeout_ms): what the call did still
+                    // happens.
+                    self.shared.core.deliver_events(unanswered.events);
+                    for effect in unanswered.effects {
+                        self.apply(effect);
+                    }
+                }
             }
             Job::Admin(request, reply) => {
                 let text = request.to_string();
@@ -373,7 +384,9 @@ impl Actor {
             Job::Hangup(h, reason, reply) => {
                 let event = super::bindings::types::MediaEvent::Hangup(reason);
                 let _ = self.call(|b, s| b.call_media_event(s, wit_handle(h), &event));
-                let _ = reply.send(self.take_events());
+                if let Err(events) = reply.send(self.take_events()) {
+                    self.shared.core.deliver_events(events);
+                }
             }
             Job::DestroyHandle(h, reply) => {
                 // A rule made while the handle was leaving may have reached the media engine
@@ -384,10 +397,11 @@ impl Actor {
                     media.unforward(id);
                 }
                 if self.handles.remove(&h) {
-                    let _ = self.call(|b, s| b.call_destroy_handle(s, wit_handle(h)));
+                    // Noted first: if destroy-handle traps, the rebuilt instance still hears of it.
                     if !self.created_since.remove(&h) {
                         self.destroyed_since.insert(h);
                     }
+                    let _ = self.call(|b, s| b.call_destroy_handle(s, wit_handle(h)));
                 }
                 self.flush_events();
                 let _ = reply.send(());
@@ -456,7 +470,11 @@ impl Actor {
                     self.flush_events();
                 }
             }
-            Job::Timer(token) => {
+            Job::Timer(token, generation) => {
+                // A timer replaced or cancelled after it fired (its job already queued) is stale.
+                if self.timers.get(&token).is_none_or(|(g, _)| *g != generation) {
+                    return;
+                }
                 self.timers.remove(&token);
                 let _ = self.call(|b, s| b.call_timer(s, token));
                 self.flush_events();
@@ -524,32 +542,44 @@ impl Actor {
                         continue;
                     }
                     let tx = self.mailbox.clone();
+                    self.timer_generation += 1;
+                    let generation = self.timer_generation;
                     let task = self.rt.spawn(async move {
                         tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
-                        tx.send(Job::Timer(token));
+                        tx.send(Job::Timer(token, generation));
                     });
-                    if let Some(old) = self.timers.insert(token, task.abort_handle()) {
+                    if let Some((_, old)) = self.timers.insert(token, (generation, task.abort_handle())) {
                         old.abort();
                     }
                 }
                 AfterCall::CancelTimer(token) => {
-                    if let Some(t) = self.timers.remove(&token) {
+                    if let Some((_, t)) = self.timers.remove(&token) {
                         t.abort();
                     }
                 }
-                AfterCall::EndHandle(h) => match &mut self.effects {
-                    Some(effects) => effects.push(Effect::EndHandle(h)),
-                    None => {
-                        let core = self.shared.core.clone();
-                        self.rt.spawn(async move { core.end_handle(h).await });
-                    }
-                },
-                AfterCall::ClosePc(h) => match &mut self.effects {
-                    Some(effects) => effects.push(Effect::ClosePc(h)),
-                    // The client and the plugin then get `hangup` with Janus's reason.
-                    None => self.shared.core.media().hangup(h, "Close PC"),
-                },
+                AfterCall::EndHandle(h) => self.effect(Effect::EndHandle(h)),
+                AfterCall::ClosePc(h) => self.effect(Effect::ClosePc(h)),
             }
+        }
+    }
+
+    /// An effect of the current call: kept for after the reply during a `message`, done now
+    /// otherwise.
+    fn effect(&mut self, effect: Effect) {
+        match &mut self.effects {
+            Some(effects) => effects.push(effect),
+            None => self.apply(effect),
+        }
+    }
+
+    fn apply(&self, effect: Effect) {
+        match effect {
+            Effect::EndHandle(h) => {
+                let core = self.shared.core.clone();
+                self.rt.spawn(async move { core.end_handle(h).await });
+            }
+            // The client and the plugin then get `hangup` with Janus's reason.
+            Effect::ClosePc(h) => self.shared.core.media().hangup(h, "Close PC"),
         }
     }
 
@@ -569,11 +599,12 @@ impl Actor {
         match self.call(|b, s| b.call_checkpoint(s, full)) {
             Ok(changes) => {
                 self.merge(changes, full);
+                // The checkpoint call itself is not a state change.
+                self.dirty = false;
             }
+            // A crash in the checkpoint rebuilt the instance, which is left dirty.
             Err(e) => tracing::warn!(plugin = %self.shared.package, "checkpoint failed: {e}"),
         }
-        // The checkpoint call itself is not a state change.
-        self.dirty = false;
     }
 
     /// Merges a checkpoint; when it would exceed `max_snapshot_bytes` the previous state is
@@ -652,37 +683,52 @@ impl Actor {
 
     fn rebuild(&mut self) -> Result<(), String> {
         let (mut inst, _) = instantiate(&self.engine, &self.artifact.pre, &self.shared, &self.config)?;
+        if let Err(refused) = self.bring_up(&mut inst, false)? {
+            tracing::warn!(plugin = %self.shared.package, "restore refused ({refused}); starting from init");
+        }
+        self.inst = Some(inst);
+        self.mark_dirty();
+        Ok(())
+    }
+
+    /// Gives a new instance the saved state and makes its handles the host's: those attached
+    /// or detached since the last checkpoint are replayed, or, when there is no saved state or
+    /// the instance refuses it, every handle is attached (and the next checkpoint asks for
+    /// everything). The bookkeeping is kept until a checkpoint is merged, so a second crash
+    /// replays it again.
+    ///
+    /// The outer error is a trap; the inner one, a refused restore (with `strict`, nothing else
+    /// is done then: a reload keeps the old version).
+    fn bring_up(&mut self, inst: &mut Instance, strict: bool) -> Result<Result<(), String>, String> {
+        let mut restored = false;
+        let mut refusal = Ok(());
         if self.saved.taken() {
             begin_call(&mut inst.store);
             match inst.bindings.call_restore(&mut inst.store, &self.saved.entries()) {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!(plugin = %self.shared.package, "restore refused ({e}); starting empty")
-                }
+                Ok(Ok(())) => restored = true,
+                Ok(Err(e)) if strict => return Ok(Err(e)),
+                Ok(Err(e)) => refusal = Err(e),
                 Err(e) => return Err(format!("restore trapped: {}", describe_trap(&e))),
             }
         }
-        // Handles created after the checkpoint are replayed; those destroyed after it are
-        // destroyed again, so the plugin sees exactly the host's handles.
-        let replay: Vec<HandleRef> = if self.saved.taken() {
-            self.created_since.iter().copied().collect()
+        let (attach, detach): (Vec<HandleRef>, Vec<HandleRef>) = if restored {
+            let attach = self.created_since.iter().filter(|h| self.handles.contains(h)).copied().collect();
+            (attach, self.destroyed_since.iter().copied().collect())
         } else {
-            self.handles.iter().copied().collect()
+            self.saved.stale = true;
+            (self.handles.iter().copied().collect(), Vec::new())
         };
-        for h in replay {
+        for h in attach {
             begin_call(&mut inst.store);
             let _ = inst.bindings.call_create_handle(&mut inst.store, wit_handle(h));
         }
-        for h in std::mem::take(&mut self.destroyed_since) {
+        for h in detach {
             begin_call(&mut inst.store);
             let _ = inst.bindings.call_destroy_handle(&mut inst.store, wit_handle(h));
         }
         inst.store.data_mut().events.clear();
         inst.store.data_mut().after.clear();
-        self.inst = Some(inst);
-        self.created_since.clear();
-        self.mark_dirty();
-        Ok(())
+        Ok(refusal)
     }
 
     /// Hot swap: snapshot → new instance → init → restore → swap. On any failure the old
@@ -709,21 +755,19 @@ impl Actor {
         if info.package != self.shared.package {
             return Err(format!("new version is {}, not {}", info.package, self.shared.package));
         }
-        if self.saved.taken() {
-            begin_call(&mut inst.store);
-            match inst.bindings.call_restore(&mut inst.store, &self.saved.entries()) {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(format!("new version refused the state: {e}")),
-                Err(e) => return Err(format!("new version trapped in restore: {}", describe_trap(&e))),
+        // The new version gets the saved state and the handles the host has (replayed as after
+        // a crash when the old version had failed and its last changes were never saved).
+        match self.bring_up(&mut inst, true) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(format!("new version refused the state: {e}")),
+            Err(e) => {
+                return Err(format!("new version trapped in {}", e.trim_start_matches("restore trapped: ")))
             }
         }
-        inst.store.data_mut().events.clear();
-        inst.store.data_mut().after.clear();
         self.inst = Some(inst);
         self.artifact = artifact;
-        self.created_since.clear();
-        self.destroyed_since.clear();
         self.crash_times.clear();
+        self.mark_dirty();
         let pause = started.elapsed();
         let mut stats = self.stats();
         stats.failed = None;

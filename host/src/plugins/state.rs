@@ -46,8 +46,10 @@ pub struct CallAccount {
     pub in_host: Duration,
     /// The guest's own time allowed per call.
     pub budget: Duration,
-    /// Events delivered by the current call (a broadcast counts each handle).
+    /// Events and data messages delivered by the current call (a broadcast counts each handle).
     pub deliveries: usize,
+    /// Bytes those deliveries carry (an event to 500 handles counts 500 times).
+    pub delivered_bytes: usize,
     /// Rules made since the last checkpoint: a crash rolls the plugin back to that checkpoint,
     /// so the host removes them too.
     pub rules_since_checkpoint: Vec<u64>,
@@ -60,6 +62,7 @@ impl CallAccount {
             in_host: Duration::ZERO,
             budget,
             deliveries: 0,
+            delivered_bytes: 0,
             rules_since_checkpoint: Vec::new(),
         }
     }
@@ -242,7 +245,7 @@ impl StoreState {
             return Err(format!("event too large ({size} bytes, limit {max})"));
         }
         self.own(handle)?;
-        self.count_deliveries(1)?;
+        self.count_deliveries(1, size)?;
         let data = parse_object(event, "event")?;
         let jsep = jsep.map(|j| parse_object(j, "jsep")).transpose()?;
         self.events.push(PluginEvent { handle: api_handle(handle), transaction, data, jsep });
@@ -254,9 +257,8 @@ impl StoreState {
         if event.len() > max {
             return Err(format!("event too large ({} bytes, limit {max})", event.len()));
         }
-        let targets: Vec<ApiHandle> =
-            handles.into_iter().filter(|h| self.handle_exists(*h)).map(api_handle).collect();
-        self.count_deliveries(targets.len())?;
+        let targets = self.own_handles(handles);
+        self.count_deliveries(targets.len(), event.len())?;
         let data = parse_object(event, "event")?;
         let reached = u32::try_from(targets.len()).unwrap_or(u32::MAX);
         self.events.extend(targets.into_iter().map(|handle| PluginEvent {
@@ -268,14 +270,48 @@ impl StoreState {
         Ok(reached)
     }
 
-    /// Counts `n` deliveries against `max_events_per_call`.
-    fn count_deliveries(&mut self, n: usize) -> Result<(), String> {
+    /// Counts `n` deliveries of `bytes` each against `max_events_per_call` and the bytes one
+    /// call may have the host carry (256 times `max_event_bytes`).
+    fn count_deliveries(&mut self, n: usize, bytes: usize) -> Result<(), String> {
         let max = self.shared.limits.max_events_per_call;
         if self.account.deliveries.saturating_add(n) > max {
             return Err(format!("too many events in one call (limit {max})"));
         }
+        let max_bytes = self.shared.limits.max_event_bytes.saturating_mul(256);
+        let total = self.account.delivered_bytes.saturating_add(n.saturating_mul(bytes));
+        if total > max_bytes {
+            return Err(format!("too many bytes sent in one call (limit {max_bytes})"));
+        }
         self.account.deliveries += n;
+        self.account.delivered_bytes = total;
         Ok(())
+    }
+
+    /// The plugin's own handles among `handles`, each once.
+    fn own_handles(&self, handles: Vec<HandleRef>) -> Vec<ApiHandle> {
+        let mut seen = std::collections::HashSet::with_capacity(handles.len());
+        handles
+            .into_iter()
+            .filter(|h| seen.insert((h.session, h.handle)) && self.handle_exists(*h))
+            .map(api_handle)
+            .collect()
+    }
+
+    /// Sends a data message to each of `targets`, within the call's limits (a message larger
+    /// than `max_event_bytes`, or one past them, is dropped with a warning).
+    fn send_data_to(&mut self, targets: Vec<ApiHandle>, label: Option<String>, data: Vec<u8>, is_text: bool) {
+        if data.len() > self.shared.limits.max_event_bytes {
+            tracing::warn!(plugin = %self.shared.package, "data message of {} bytes over max_event_bytes dropped", data.len());
+            return;
+        }
+        if let Err(why) = self.count_deliveries(targets.len(), data.len()) {
+            tracing::warn!(plugin = %self.shared.package, "data message dropped: {why}");
+            return;
+        }
+        let media = self.shared.core.media();
+        for h in targets {
+            media.send_data(h, label.clone(), data.clone(), is_text);
+        }
     }
 
     /// Whether a handle exists and is attached to this plugin: a plugin acts on its own
@@ -354,7 +390,7 @@ impl host::Host for StoreState {
         };
         self.own(handle)?;
         let id = next_negotiation();
-        self.shared.core.media().answer(api_handle(handle), policy, id);
+        self.shared.core.media().answer(api_handle(handle), policy, id)?;
         Ok(id)
     }
 
@@ -382,7 +418,7 @@ impl host::Host for StoreState {
     fn accept_answer(&mut self, handle: HandleRef, answer: String) -> Result<u64, String> {
         self.own(handle)?;
         let id = next_negotiation();
-        self.shared.core.media().accept_answer(api_handle(handle), &answer, id);
+        self.shared.core.media().accept_answer(api_handle(handle), &answer, id)?;
         Ok(id)
     }
 
@@ -463,9 +499,8 @@ impl host::Host for StoreState {
     }
 
     fn send_data(&mut self, handle: HandleRef, label: Option<String>, data: Vec<u8>, is_text: bool) {
-        if self.handle_exists(handle) {
-            self.shared.core.media().send_data(api_handle(handle), label, data, is_text);
-        }
+        let targets = self.own_handles(vec![handle]);
+        self.timed(|s| s.send_data_to(targets, label, data, is_text));
     }
 
     fn send_data_many(
@@ -475,12 +510,8 @@ impl host::Host for StoreState {
         data: Vec<u8>,
         is_text: bool,
     ) {
-        let targets: Vec<ApiHandle> =
-            handles.into_iter().filter(|h| self.handle_exists(*h)).map(api_handle).collect();
-        let media = self.shared.core.media();
-        for h in targets {
-            media.send_data(h, label.clone(), data.clone(), is_text);
-        }
+        let targets = self.own_handles(handles);
+        self.timed(|s| s.send_data_to(targets, label, data, is_text));
     }
 
     fn mixer_create(&mut self, _sample_rate: u32) -> Result<u64, String> {

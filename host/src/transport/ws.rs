@@ -50,6 +50,9 @@ const OUTGOING_CAPACITY: usize = 4096;
 /// until one finishes.
 const MAX_IN_FLIGHT: usize = 256;
 
+/// How long a new connection may take to complete its WebSocket handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Janus answers a JSON array over WebSocket with 456 (it looks for the transaction in it),
 /// where HTTP says 455: clients of either see what they saw from Janus.
 fn array_reply(bytes: &[u8]) -> Option<Value> {
@@ -140,12 +143,15 @@ async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -
     let config = WebSocketConfig::default().max_message_size(Some(limit)).max_frame_size(Some(limit));
     // The callback's error type is tungstenite's; it is never returned here.
     #[allow(clippy::result_large_err)]
-    let ws = tokio_tungstenite::accept_hdr_async_with_config(
+    let handshake = tokio_tungstenite::accept_hdr_async_with_config(
         stream,
         |req: &Request, resp| negotiate(api, req, resp),
         Some(config),
-    )
-    .await?;
+    );
+    // A connection that never finishes its handshake does not keep its slot.
+    let ws = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
+        .await
+        .map_err(|_| anyhow::anyhow!("no WebSocket handshake within {HANDSHAKE_TIMEOUT:?}"))??;
     let mut ws = ws;
     let (tx, mut rx) = mpsc::channel::<Message>(OUTGOING_CAPACITY);
     let conn = Arc::new(Connection { id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed), out: tx, style });
@@ -160,8 +166,18 @@ async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -
     // into `in_flight`, and the socket keeps serving other requests and events meanwhile.
     let mut in_flight: FuturesUnordered<BoxFuture<'static, (Value, Vec<Deferred>)>> = FuturesUnordered::new();
     loop {
+        // Finished requests first: an event a plugin pushed after it answered (a JSEP once the
+        // media thread made it, say) is queued after the answer was ready, so it goes after.
         tokio::select! {
             biased;
+            Some((reply, deferred)) = in_flight.next(), if !in_flight.is_empty() => {
+                let sent = ws.send(Message::text(to_text(&reply, style))).await.is_ok();
+                // What the request caused happens even if its reply could not be sent.
+                core.deliver(deferred);
+                if !sent {
+                    break;
+                }
+            }
             out = rx.recv() => match out {
                 Some(m) => {
                     if ws.send(m).await.is_err() {
@@ -170,12 +186,6 @@ async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -
                 }
                 None => break,
             },
-            Some((reply, deferred)) = in_flight.next(), if !in_flight.is_empty() => {
-                if ws.send(Message::text(to_text(&reply, style))).await.is_err() {
-                    break;
-                }
-                core.deliver(deferred);
-            }
             msg = ws.next(), if in_flight.len() < MAX_IN_FLIGHT => {
                 let bytes = match msg {
                     Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
@@ -191,10 +201,11 @@ async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -
                 // The first poll runs the request up to its first wait, in arrival order.
                 match std::future::poll_fn(|cx| Poll::Ready(request.as_mut().poll(cx))).await {
                     Poll::Ready((reply, deferred)) => {
-                        if ws.send(Message::text(to_text(&reply, style))).await.is_err() {
+                        let sent = ws.send(Message::text(to_text(&reply, style))).await.is_ok();
+                        core.deliver(deferred);
+                        if !sent {
                             break;
                         }
-                        core.deliver(deferred);
                     }
                     Poll::Pending => in_flight.push(request),
                 }
@@ -202,7 +213,14 @@ async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -
         }
     }
     let _ = ws.close(None).await;
-    drop(in_flight);
+    // Requests still running finish (a destroy, a hangup), with no one to answer.
+    for request in in_flight {
+        let core = core.clone();
+        tokio::spawn(async move {
+            let (_, deferred) = request.await;
+            core.deliver(deferred);
+        });
+    }
     drop(ctx);
     core.connection_closed(conn.id).await;
     Ok(())
