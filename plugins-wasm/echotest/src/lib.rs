@@ -391,14 +391,18 @@ impl EchoTest {
         Ok(Outcome::Answering)
     }
 
-    /// The host made (or could not make) an answer: the request's event goes out now.
-    fn answered(&mut self, result: NegotiationResult) {
-        let Some((handle, transaction)) = self.answering.remove(&result.id) else { return };
+    /// The host made (or could not make) an answer: the request's event goes out now. An
+    /// answer asked for just before a crash may come with an id the restored state does not
+    /// know: it still goes to its handle, without the request's transaction (janus.js takes a
+    /// JSEP from any event).
+    fn answered(&mut self, handle: HandleRef, result: NegotiationResult) {
+        let transaction = self.answering.remove(&result.id).map(|(_, transaction)| transaction);
+        let transaction = transaction.as_deref();
         match result.outcome {
-            Ok(done) => push(handle, Some(&transaction), &ok_event(), done.jsep.as_deref()),
+            Ok(done) => push(handle, transaction, &ok_event(), done.jsep.as_deref()),
             Err(reason) => {
                 let err = PluginError::new(ERROR_INVALID_SDP, reason);
-                if let Err(push_err) = err.push(handle, Some(&transaction), PACKAGE) {
+                if let Err(push_err) = err.push(handle, transaction, PACKAGE) {
                     portunus_sdk::warn!("[{}] could not push an error: {push_err}", handle.handle);
                 }
             }
@@ -522,7 +526,7 @@ impl Plugin for EchoTest {
             MediaEvent::Negotiated(streams) => self.negotiated(handle, &streams),
             MediaEvent::SubstreamChanged(change) => self.layer_changed(handle, &change, "substream"),
             MediaEvent::TemporalChanged(change) => self.layer_changed(handle, &change, "temporal"),
-            MediaEvent::Negotiation(result) => self.answered(result),
+            MediaEvent::Negotiation(result) => self.answered(handle, result),
         }
     }
 
