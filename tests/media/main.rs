@@ -257,9 +257,12 @@ async fn check_handle_info(gw: &Gateway, sid: u64, hid: u64, offer: &str, answer
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let flags = &info["flags"];
-    for flag in ["got-offer", "negotiated", "ready", "has-audio", "has-video", "data-channels"] {
+    for flag in
+        ["got-offer", "negotiated", "ready", "has-audio", "has-video", "data-channels", "trickle-synced"]
+    {
         assert_eq!(flags[flag], true, "{flag}: {info}");
     }
+    assert_eq!(flags["resend-trickles"], false, "{info}");
     assert_eq!(flags["got-answer"], false, "{info}");
     assert_eq!((info["ice-mode"].as_str(), info["ice-role"].as_str()), (Some("full"), Some("controlled")));
     assert_eq!(info["sdps"]["remote"], offer);

@@ -330,14 +330,18 @@ impl Core {
         if let Value::Object(pc) = pc {
             info.extend(pc);
         }
+        let pending = lock(&h.pending_candidates).len();
         if let Some(Value::Object(flags)) = info.get_mut("flags") {
             flags.insert("all-trickles".into(), json!(h.trickle_completed.load(Ordering::Relaxed)));
+            // Candidates are never resent: each goes to the media engine once.
             flags.insert("resend-trickles".into(), json!(false));
-            flags.insert("trickle-synced".into(), json!(false));
+            // The candidates that came before the SDP have been handed over with it.
+            let got_sdp = ["got-offer", "got-answer"].iter().any(|k| flags.get(*k) == Some(&json!(true)));
+            flags.insert("trickle-synced".into(), json!(got_sdp && pending == 0));
         }
         // Packets are never queued per handle: each goes straight into the peer's WebRTC stack.
         info.insert("queued-packets".into(), json!(0));
-        info.insert("pending-trickles".into(), json!(lock(&h.pending_candidates).len()));
+        info.insert("pending-trickles".into(), json!(pending));
         Value::Object(info)
     }
 }
