@@ -37,6 +37,10 @@ async fn admin(gw: &Gateway, mut body: Value) -> Value {
 async fn a_slow_plugin_does_not_hold_up_its_socket() {
     let (gw, _dir, mut ws, sid, faulty) = faulty_session("cpu_ms_per_call = 3000").await;
     let echo = attach_ws(&mut ws, sid, ECHOTEST).await;
+    let other = attach_ws(&mut ws, sid, TESTFAULT).await;
+    let mut ws2 = gw.ws().await;
+    let sid2 = ws2.create().await;
+    attach_ws(&mut ws2, sid2, TESTFAULT).await;
     // A call that burns its 3 s budget...
     let spin = json!({"janus": "message", "transaction": "spin", "session_id": sid, "handle_id": faulty,
                       "body": {"request": "spin"}});
@@ -51,6 +55,14 @@ async fn a_slow_plugin_does_not_hold_up_its_socket() {
     assert_eq!(event["plugindata"]["data"]["result"], "ok", "{event}");
     let info = admin(&gw, json!({"janus": "handle_info", "session_id": sid, "handle_id": echo})).await;
     assert_eq!(info["janus"], "success", "{info}");
+    // The admin detaches a handle and destroys a session of the busy plugin without waiting
+    // for it: the handle's `detached` comes before the slow call ends.
+    let r = admin(&gw, json!({"janus": "detach_handle", "session_id": sid, "handle_id": other})).await;
+    assert_eq!(r["janus"], "success", "{r}");
+    let r = admin(&gw, json!({"janus": "destroy_session", "session_id": sid2})).await;
+    assert_eq!(r["janus"], "success", "{r}");
+    let detached = ws.recv().await;
+    assert_eq!((detached["janus"].as_str(), detached["sender"].as_u64()), (Some("detached"), Some(other)));
     // Then the slow call is stopped at its budget.
     let r = ws.recv().await;
     assert_eq!(r["transaction"], "spin", "{r}");

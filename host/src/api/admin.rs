@@ -239,7 +239,10 @@ impl Core {
                 Ok(self.success(env, json!({"handles": ids})))
             }
             "destroy_session" => {
-                self.destroy_session(session.id, None).await;
+                // Gone at once; the plugins hear of it without the admin waiting for them.
+                if let Some(released) = self.end_session(session.id, None) {
+                    tokio::spawn(released);
+                }
                 Ok(self.success(env, Value::Null))
             }
             "set_session_timeout" => {
@@ -275,7 +278,8 @@ impl Core {
             }
             "detach_handle" => {
                 if lock(&session.handles).remove(&h.id).is_some() {
-                    self.release_handle(h).await;
+                    // The plugin's job is queued now; the admin does not wait for it.
+                    drop(self.release_handle(h));
                     self.push_handle_event(h.handle_ref(), "detached", Value::Null);
                 }
                 Ok(self.success(env, Value::Null))

@@ -135,7 +135,7 @@ impl Core {
     /// A handle leaves: its PeerConnection and rules go, then the plugin is told. Both happen
     /// when this is called (the plugin's job is queued at once); the future only waits for the
     /// plugin to have handled it, so dropping it loses nothing.
-    pub(super) fn release_handle<'a>(&self, h: &'a Handle) -> BoxFuture<'a, ()> {
+    pub(super) fn release_handle(&self, h: &Handle) -> BoxFuture<'static, ()> {
         self.media().handle_gone(h.handle_ref());
         h.plugin.destroy_handle(h.handle_ref())
     }
@@ -218,9 +218,20 @@ impl Core {
     /// Removes a session and detaches its handles. `notice` is sent to its transport first
     /// (the `timeout` event). Returns false if it was already gone.
     pub async fn destroy_session(&self, id: u64, notice: Option<Value>) -> bool {
-        let Some(session) = lock(&self.inner.sessions).remove(&id) else {
-            return false;
-        };
+        match self.end_session(id, notice) {
+            Some(released) => {
+                released.await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes a session and releases its handles now (PeerConnections dropped, plugins' jobs
+    /// queued); the future only waits for the plugins to have handled them, so a caller that
+    /// stops waiting leaves nothing behind. `None` if the session was already gone.
+    pub(super) fn end_session(&self, id: u64, notice: Option<Value>) -> Option<BoxFuture<'static, ()>> {
+        let session = lock(&self.inner.sessions).remove(&id)?;
         session.destroyed.store(true, Ordering::SeqCst);
         {
             let mut clients = lock(&self.inner.clients);
@@ -235,13 +246,12 @@ impl Core {
             session.send(event);
         }
         let handles: Vec<Arc<Handle>> = lock(&session.handles).drain().map(|(_, h)| h).collect();
-        // Every handle is released before the first wait: a caller that stops waiting (its
-        // client went away) leaves none behind.
         let released: Vec<_> = handles.iter().map(|h| self.release_handle(h)).collect();
-        futures_util::future::join_all(released).await;
         session.queue.wake_all();
         tracing::debug!(session = id, "session destroyed");
-        true
+        Some(Box::pin(async move {
+            futures_util::future::join_all(released).await;
+        }))
     }
 
     /// Destroys every session (clean shutdown), all at once.

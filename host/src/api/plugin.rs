@@ -167,7 +167,9 @@ pub trait Plugin: Send + Sync {
     /// the request's reply.
     fn hangup_media(&self, handle: HandleRef, reason: &str) -> BoxFuture<'_, Vec<PluginEvent>>;
     /// The handle is gone (`detach`, session destroyed or timed out).
-    fn destroy_handle(&self, handle: HandleRef) -> BoxFuture<'_, ()>;
+    /// The plugin's job is queued when this is called; the future only waits for it to be
+    /// handled (dropping it loses nothing).
+    fn destroy_handle(&self, handle: HandleRef) -> BoxFuture<'static, ()>;
     /// Something happened to the handle's media (events the plugin pushes are sent at once).
     fn media_event(&self, handle: HandleRef, event: MediaEvent);
     /// A data-channel message from the handle's client.

@@ -164,7 +164,7 @@ impl Plugin for PluginProxy {
         self.send(|tx| Job::Hangup(handle, reason, tx), |_| Vec::new())
     }
 
-    fn destroy_handle(&self, handle: HandleRef) -> BoxFuture<'_, ()> {
+    fn destroy_handle(&self, handle: HandleRef) -> BoxFuture<'static, ()> {
         self.send(|tx| Job::DestroyHandle(handle, tx), |_| ())
     }
 
