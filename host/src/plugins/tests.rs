@@ -1,5 +1,6 @@
 //! The runtime in-process, where a black-box test cannot reach: the mailbox under a flood of
-//! notifications, and the limiter that caps memories and tables together.
+//! notifications, the limiter that caps memories and tables together, and what the host tells
+//! the media engine when a handle with rules leaves.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -72,4 +73,73 @@ fn memories_and_tables_count_together() {
     // Growing the first memory counts only the difference.
     assert!(limiter.memory_growing(600, 604, None).unwrap());
     assert!(limiter.memory_growing(604, 605, None).is_err());
+}
+
+/// The media engine's side of rules, as the host drives it: every call, in order.
+#[derive(Default)]
+struct RuleLog(std::sync::Mutex<Vec<String>>);
+
+impl crate::api::media::MediaControl for RuleLog {
+    fn remote_description(
+        &self,
+        _: HandleRef,
+        _: bool,
+        _: &str,
+    ) -> Result<(), crate::api::media::DescriptionError> {
+        Ok(())
+    }
+    fn trickle(&self, _: HandleRef, _: serde_json::Value) {}
+    fn hangup(&self, _: HandleRef, _: &str) {}
+    fn handle_gone(&self, h: HandleRef) {
+        self.0.lock().unwrap().push(format!("gone {}", h.handle_id));
+    }
+    fn answer(&self, _: HandleRef, _: crate::api::media::AnswerPolicy, _: u64) -> Result<(), String> {
+        Err("no media here".into())
+    }
+    fn offer(&self, _: HandleRef, _: Vec<crate::api::media::OfferItem>, _: u64) -> Result<(), String> {
+        Err("no media here".into())
+    }
+    fn accept_answer(&self, _: HandleRef, _: &str, _: u64) -> Result<(), String> {
+        Err("no media here".into())
+    }
+    fn forward(&self, id: u64, _: crate::api::media::ForwardRule) {
+        self.0.lock().unwrap().push(format!("forward {id}"));
+    }
+    fn unforward(&self, id: u64) {
+        self.0.lock().unwrap().push(format!("unforward {id}"));
+    }
+    fn set_layers(&self, _: u64, _: Option<u8>, _: Option<u8>) {}
+    fn set_bitrate_cap(&self, _: HandleRef, _: u32) {}
+    fn request_keyframe(&self, _: HandleRef, _: Option<String>) {}
+    fn set_media_enabled(&self, _: HandleRef, _: crate::api::media::Kind, _: bool) {}
+    fn describe(&self, _: HandleRef) -> Option<serde_json::Value> {
+        None
+    }
+    fn send_data(&self, _: HandleRef, _: Option<String>, _: Vec<u8>, _: bool) {}
+}
+
+/// A rule can reach the media engine after the engine dropped its handle (the plugin made it
+/// while the handle was leaving): when the plugin hears of the handle's end, the host removes
+/// the handle's rules from the engine too, so no route is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaving_handle_takes_its_rules_out_of_the_media_engine() {
+    let core = core();
+    let log = Arc::new(RuleLog::default());
+    core.set_media(log.clone());
+    let host = PluginHost::new(core.clone(), BTreeMap::new(), None).unwrap();
+    host.load(&Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR")).join("testfault.wasm")).unwrap();
+    core.set_plugins(Arc::new(Registry(host)));
+    let sid =
+        api(&core, json!({"janus": "create", "transaction": "c"})).await["data"]["id"].as_u64().unwrap();
+    let attach = json!({"janus": "attach", "transaction": "a", "session_id": sid, "plugin": PLUGIN});
+    let a = api(&core, attach.clone()).await["data"]["id"].as_u64().unwrap();
+    let b = api(&core, attach).await["data"]["id"].as_u64().unwrap();
+    let body = json!({"request": "forward", "to_session": sid, "to_handle": b});
+    let forward =
+        json!({"janus": "message", "transaction": "f", "session_id": sid, "handle_id": a, "body": body});
+    let rule = api(&core, forward).await["plugindata"]["data"]["rule"].as_u64().unwrap();
+    let detach = json!({"janus": "detach", "transaction": "d", "session_id": sid, "handle_id": b});
+    assert_eq!(api(&core, detach).await["janus"], "success");
+    let calls = log.0.lock().unwrap().clone();
+    assert_eq!(calls, vec![format!("forward {rule}"), format!("gone {b}"), format!("unforward {rule}")]);
 }
