@@ -36,10 +36,9 @@ pub enum Deferred {
     Plugin(PluginEvent),
     /// A core event about a handle (`detached`).
     Handle(HandleRef, &'static str),
-    /// Hang up the handle's PeerConnection with this reason (the client gets `hangup`).
-    Hangup(HandleRef, &'static str),
-    /// The plugin ended the handle while it handled the request (the client gets `detached`).
-    EndHandle(HandleRef),
+    /// Something the plugin asked to happen to a handle while it handled the request
+    /// (`close-pc`, `end-handle`): its `hangup` or `detached` follows the reply.
+    Effect(Effect),
 }
 
 /// The answer to one request: the reply, and events to deliver once the reply is on its way
@@ -83,11 +82,20 @@ impl Core {
             match e {
                 Deferred::Plugin(p) => self.deliver_events(vec![p]),
                 Deferred::Handle(h, kind) => self.push_handle_event(h, kind, Value::Null),
-                Deferred::Hangup(h, reason) => self.media().hangup(h, reason),
-                Deferred::EndHandle(h) => {
-                    let core = self.clone();
-                    tokio::spawn(async move { core.end_handle(h).await });
-                }
+                Deferred::Effect(effect) => self.apply_effect(effect),
+            }
+        }
+    }
+
+    /// Does what a plugin asked to happen to a handle: `close-pc` hangs the PeerConnection up
+    /// (the client and the plugin get `hangup` "Close PC"), `end-handle` detaches the handle
+    /// (the client gets `detached`).
+    pub fn apply_effect(&self, effect: Effect) {
+        match effect {
+            Effect::ClosePc(h) => self.media().hangup(h, "Close PC"),
+            Effect::EndHandle(h) => {
+                let core = self.clone();
+                tokio::spawn(async move { core.end_handle(h).await });
             }
         }
     }
@@ -303,10 +311,7 @@ impl Core {
         let tx = Some(env.transaction.as_str());
         let outcome = h.plugin.handle_message(msg).await;
         deferred.extend(outcome.events.into_iter().map(Deferred::Plugin));
-        deferred.extend(outcome.effects.into_iter().map(|e| match e {
-            Effect::ClosePc(h) => Deferred::Hangup(h, "Close PC"),
-            Effect::EndHandle(h) => Deferred::EndHandle(h),
-        }));
+        deferred.extend(outcome.effects.into_iter().map(Deferred::Effect));
         match outcome.reply {
             PluginReply::Ok(data @ Value::Object(_)) => {
                 Ok(Value::Object(self.plugin_reply("success", session.id, tx, h, data)))

@@ -572,15 +572,10 @@ impl Actor {
         }
     }
 
+    /// Does an effect now, inside the runtime (the actor's thread is not one of its workers).
     fn apply(&self, effect: Effect) {
-        match effect {
-            Effect::EndHandle(h) => {
-                let core = self.shared.core.clone();
-                self.rt.spawn(async move { core.end_handle(h).await });
-            }
-            // The client and the plugin then get `hangup` with Janus's reason.
-            Effect::ClosePc(h) => self.shared.core.media().hangup(h, "Close PC"),
-        }
+        let _runtime = self.rt.enter();
+        self.shared.core.apply_effect(effect);
     }
 
     /// Notes that the state may have changed (and says so in the stats once).

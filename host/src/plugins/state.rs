@@ -239,11 +239,7 @@ impl StoreState {
         event: &str,
         jsep: Option<&str>,
     ) -> Result<(), String> {
-        let max = self.shared.limits.max_event_bytes;
-        let size = event.len() + jsep.map_or(0, str::len);
-        if size > max {
-            return Err(format!("event too large ({size} bytes, limit {max})"));
-        }
+        let size = self.event_size(event.len() + jsep.map_or(0, str::len))?;
         self.own(handle)?;
         self.count_deliveries(1, size)?;
         let data = parse_object(event, "event")?;
@@ -253,10 +249,7 @@ impl StoreState {
     }
 
     fn queue_event_many(&mut self, handles: Vec<HandleRef>, event: &str) -> Result<u32, String> {
-        let max = self.shared.limits.max_event_bytes;
-        if event.len() > max {
-            return Err(format!("event too large ({} bytes, limit {max})", event.len()));
-        }
+        self.event_size(event.len())?;
         let targets = self.own_handles(handles);
         self.count_deliveries(targets.len(), event.len())?;
         let data = parse_object(event, "event")?;
@@ -268,6 +261,15 @@ impl StoreState {
             jsep: None,
         }));
         Ok(reached)
+    }
+
+    /// An event's size, if it is within `max_event_bytes`.
+    fn event_size(&self, size: usize) -> Result<usize, String> {
+        let max = self.shared.limits.max_event_bytes;
+        if size > max {
+            return Err(format!("event too large ({size} bytes, limit {max})"));
+        }
+        Ok(size)
     }
 
     /// Counts `n` deliveries of `bytes` each against `max_events_per_call` and the bytes one
