@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::harness::{assert_error, Conf, Gateway, WsClient, WAIT};
 
 /// The test-only plugins built by `host/build.rs`.
-fn test_plugin(name: &str) -> PathBuf {
+pub(crate) fn test_plugin(name: &str) -> PathBuf {
     Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR")).join(name)
 }
 
@@ -442,6 +442,11 @@ async fn plugin_ending_its_handle_detaches_it() {
     assert_eq!(got[0], json!({"janus": "detached", "session_id": sid, "sender": hid}));
     assert_eq!(got[1]["janus"], "success");
     assert_eq!(got[1]["transaction"], "end");
+    assert_error(&ws_message(&mut ws, sid, hid, json!({"request": "ping"})).await, 459);
+    // A plugin may also end a handle from a timer, outside any request.
+    let hid = attach_ws(&mut ws, sid, "janus.plugin.testfault").await;
+    assert_eq!(fault(&mut ws, sid, hid, json!({"request": "end_later"})).await["testfault"], "ending");
+    assert_eq!(ws.recv().await, json!({"janus": "detached", "session_id": sid, "sender": hid}));
     assert_error(&ws_message(&mut ws, sid, hid, json!({"request": "ping"})).await, 459);
 }
 

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use crate::harness::{assert_error, Gateway, WsClient};
 use crate::plugins::{
-    attach_ws, fault, gateway_with_testfault, plugin_status, testfault_gateway, wait_checkpointed,
-    wait_saved, ws_message,
+    attach_ws, fault, gateway_with_testfault, plugin_status, test_plugin, testfault_gateway,
+    wait_checkpointed, wait_saved, ws_message,
 };
 
 const TESTFAULT: &str = "janus.plugin.testfault";
@@ -55,6 +55,13 @@ async fn a_slow_plugin_does_not_hold_up_its_socket() {
     assert_eq!(event["plugindata"]["data"]["result"], "ok", "{event}");
     let info = admin(&gw, json!({"janus": "handle_info", "session_id": sid, "handle_id": echo})).await;
     assert_eq!(info["janus"], "success", "{info}");
+    // The busy plugin's own handle: its info comes without the plugin's part, and an admin
+    // hangup is done without waiting for the plugin to hear of it.
+    let info = admin(&gw, json!({"janus": "handle_info", "session_id": sid, "handle_id": faulty})).await;
+    assert_eq!(info["info"]["plugin_specific"]["error"], "the plugin is busy", "{info}");
+    assert_eq!(info["info"]["plugin"], TESTFAULT, "{info}");
+    let r = admin(&gw, json!({"janus": "hangup_webrtc", "session_id": sid, "handle_id": faulty})).await;
+    assert_eq!(r["janus"], "success", "{r}");
     // The admin detaches a handle and destroys a session of the busy plugin without waiting
     // for it: the handle's `detached` comes before the slow call ends.
     let r = admin(&gw, json!({"janus": "detach_handle", "session_id": sid, "handle_id": other})).await;
@@ -268,4 +275,33 @@ async fn checkpoints_cost_what_a_request_changed() {
     assert_eq!(d["janus"], "success");
     let status = wait_checkpointed(&gw, ECHOTEST).await;
     assert_eq!(status["saved_entries"], 1499, "{status}");
+}
+
+#[tokio::test]
+async fn a_reload_waits_only_for_the_call_running_now() {
+    let (gw, dir, mut ws, sid, faulty) = faulty_session("cpu_ms_per_call = 3000").await;
+    std::fs::create_dir_all(dir.join("staging")).unwrap();
+    let v2 = dir.join("staging").join("testfault-v2.wasm");
+    std::fs::copy(test_plugin("testfault-v2.wasm"), &v2).unwrap();
+    // A call that runs for its 3 s budget, and a request queued behind it...
+    for (t, request) in [("spin", "spin"), ("ping", "ping")] {
+        ws.send(&json!({"janus": "message", "transaction": t, "session_id": sid, "handle_id": faulty,
+                        "body": {"request": request}}))
+            .await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while plugin_status(&gw, TESTFAULT).await["queued"].as_u64() < Some(1) {
+        assert!(Instant::now() < deadline, "the ping never queued behind the spin");
+    }
+    // ...and a reload: it goes before the queued ping, which the new version answers.
+    let r =
+        admin(&gw, json!({"janus": "reload_plugin", "plugin": TESTFAULT, "path": v2.display().to_string()}))
+            .await;
+    assert_eq!(r["janus"], "success", "{r}");
+    let spin = ws.recv().await;
+    assert_eq!(spin["transaction"], "spin", "{spin}");
+    assert_error(&spin, 462);
+    let ping = ws.recv().await;
+    assert_eq!(ping["transaction"], "ping", "{ping}");
+    assert_eq!(ping["plugindata"]["data"]["version"], 2, "{ping}");
 }

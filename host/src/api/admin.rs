@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
@@ -11,6 +12,9 @@ use super::envelope::{self, error_reply, reply, Envelope, PathIds};
 use super::error::{ApiError, ApiResult, ErrorCode};
 use super::fields;
 use super::session::{lock, Handle, Owner, Session};
+
+/// How long admin `handle_info` waits for the plugin's part of the answer.
+const QUERY_WAIT: Duration = Duration::from_millis(500);
 
 impl Core {
     /// Handles one admin API request (raw JSON bytes) and returns the reply.
@@ -268,7 +272,11 @@ impl Core {
         match env.verb.as_str() {
             "handle_info" => {
                 let plugin_only = fields::opt_bool(&env.body, "plugin_only")?.unwrap_or(false);
-                let plugin_specific = h.plugin.query_handle(h.handle_ref()).await;
+                // A monitoring call: a busy plugin's part is left out rather than waited for.
+                let query = h.plugin.query_handle(h.handle_ref());
+                let plugin_specific = tokio::time::timeout(QUERY_WAIT, query)
+                    .await
+                    .unwrap_or_else(|_| json!({"error": "the plugin is busy"}));
                 let info = if plugin_only {
                     json!({"plugin_specific": plugin_specific})
                 } else {
@@ -285,9 +293,11 @@ impl Core {
                 Ok(self.success(env, Value::Null))
             }
             "hangup_webrtc" => {
+                // The PeerConnection is closed now; the plugin hears of it when it gets to it.
                 self.media().hangup(h.handle_ref(), "Admin API");
-                let events = h.plugin.hangup_media(h.handle_ref(), "Admin API").await;
-                self.deliver_events(events);
+                let told = h.plugin.hangup_media(h.handle_ref(), "Admin API");
+                let core = self.clone();
+                tokio::spawn(async move { core.deliver_events(told.await) });
                 Ok(self.success(env, Value::Null))
             }
             _ => Err(Self::unhandled(env)),

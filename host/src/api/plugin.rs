@@ -163,9 +163,9 @@ pub trait Plugin: Send + Sync {
     /// Admin `message_plugin`.
     fn handle_admin_message(&self, request: Value) -> BoxFuture<'_, Result<Value, String>>;
     /// The handle's PeerConnection was hung up (`hangup`: reason "Janus API", admin
-    /// `hangup_webrtc`: "Admin API"). Returns the events the plugin pushed meanwhile, to follow
-    /// the request's reply.
-    fn hangup_media(&self, handle: HandleRef, reason: &str) -> BoxFuture<'_, Vec<PluginEvent>>;
+    /// `hangup_webrtc`: "Admin API"). The plugin's job is queued when this is called; the future
+    /// gives the events the plugin pushed meanwhile, to follow the request's reply.
+    fn hangup_media(&self, handle: HandleRef, reason: &str) -> BoxFuture<'static, Vec<PluginEvent>>;
     /// The handle is gone (`detach`, session destroyed or timed out).
     /// The plugin's job is queued when this is called; the future only waits for it to be
     /// handled (dropping it loses nothing).

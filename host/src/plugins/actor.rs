@@ -2,6 +2,7 @@
 //! order, with per-call CPU limits, crash recovery from checkpoints, and hot swaps.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,23 @@ use crate::api::plugin::{
 /// checkpoint) finds the actor awake: with 50 µs, attaches over WebSocket swung between 0.02
 /// and 0.15 ms from block to block; with 200 µs they stay at 0.02 ms.
 const SPIN: Duration = Duration::from_micros(200);
+
+/// The actor's side of its mailbox.
+pub(crate) struct Inbox {
+    pub rx: Receiver<Job>,
+    /// Jobs queued and not yet taken.
+    pub depth: Arc<AtomicUsize>,
+    /// Jobs that go before the queued ones.
+    pub urgent: Arc<Mutex<Vec<Job>>>,
+}
+
+impl Inbox {
+    /// The next urgent job, if any.
+    fn urgent(&self) -> Option<Job> {
+        let mut urgent = self.urgent.lock().unwrap_or_else(|e| e.into_inner());
+        (!urgent.is_empty()).then(|| urgent.remove(0))
+    }
+}
 
 /// The next job: polled for [`SPIN`], then waited for; `None` when every sender is gone.
 fn wait_for_job(rx: &Receiver<Job>) -> Option<Job> {
@@ -116,6 +134,8 @@ pub enum Job {
     Data(HandleRef, Option<String>, Vec<u8>, bool),
     /// Swap in new code.
     Reload(Arc<Artifact>, oneshot::Sender<Result<Value, String>>),
+    /// Nothing: wakes the actor to look at its urgent lane.
+    Wake,
 }
 
 pub(super) struct Instance {
@@ -284,7 +304,8 @@ impl Actor {
     /// may use their whole CPU budget without holding up the transports. After a job it keeps
     /// polling the mailbox for [`SPIN`] before it parks, so a client's next request usually
     /// finds it awake.
-    pub fn run(mut self, rx: Receiver<Job>, depth: Arc<std::sync::atomic::AtomicUsize>) {
+    pub fn run(mut self, inbox: Inbox) {
+        let Inbox { ref rx, ref depth, .. } = inbox;
         match instantiate(&self.engine, &self.artifact.pre, &self.shared, &self.config) {
             Ok((inst, info)) => {
                 self.inst = Some(inst);
@@ -293,6 +314,10 @@ impl Actor {
             Err(e) => self.stats().failed = Some(e),
         }
         loop {
+            if let Some(job) = inbox.urgent() {
+                self.handle(job);
+                continue;
+            }
             let job = match rx.try_recv() {
                 Ok(job) => job,
                 Err(TryRecvError::Empty) => {
@@ -301,7 +326,7 @@ impl Actor {
                         self.take_checkpoint();
                         self.stats().busy_ns += started.elapsed().as_nanos() as u64;
                     }
-                    match wait_for_job(&rx) {
+                    match wait_for_job(rx) {
                         Some(job) => job,
                         None => break,
                     }
@@ -482,6 +507,7 @@ impl Actor {
             Job::Reload(artifact, reply) => {
                 let _ = reply.send(self.swap(artifact));
             }
+            Job::Wake => {}
         }
     }
 

@@ -36,18 +36,29 @@ pub fn builtin_plugins_dir() -> PathBuf {
 }
 
 /// A mailbox whose depth is counted, so that a flood of media events or data-channel
-/// messages is shed instead of queued without limit.
+/// messages is shed instead of queued without limit. Its urgent lane holds what must not wait
+/// for the jobs queued before it (a reload): the actor takes it before its next job.
 #[derive(Clone)]
 pub(crate) struct Mailbox {
     tx: Sender<Job>,
     depth: Arc<AtomicUsize>,
+    urgent: Arc<Mutex<Vec<Job>>>,
 }
 
 impl Mailbox {
-    fn new() -> (Self, std::sync::mpsc::Receiver<Job>, Arc<AtomicUsize>) {
+    fn new() -> (Self, actor::Inbox) {
         let (tx, rx) = std::sync::mpsc::channel();
         let depth = Arc::new(AtomicUsize::new(0));
-        (Self { tx, depth: depth.clone() }, rx, depth)
+        let urgent = Arc::new(Mutex::new(Vec::new()));
+        let inbox = actor::Inbox { rx, depth: depth.clone(), urgent: urgent.clone() };
+        (Self { tx, depth, urgent }, inbox)
+    }
+
+    /// Queues a job ahead of every queued one; false when the actor is gone.
+    fn send_first(&self, job: Job) -> bool {
+        self.urgent.lock().unwrap_or_else(|e| e.into_inner()).push(job);
+        // Wakes a parked actor; it finds the urgent job before this one.
+        self.send(Job::Wake)
     }
 
     /// Queues a job; false when the actor is gone.
@@ -159,7 +170,7 @@ impl Plugin for PluginProxy {
         self.send(|tx| Job::Admin(request, tx), |why| Err(why.to_owned()))
     }
 
-    fn hangup_media(&self, handle: HandleRef, reason: &str) -> BoxFuture<'_, Vec<PluginEvent>> {
+    fn hangup_media(&self, handle: HandleRef, reason: &str) -> BoxFuture<'static, Vec<PluginEvent>> {
         let reason = reason.to_owned();
         self.send(|tx| Job::Hangup(handle, reason, tx), |_| Vec::new())
     }
@@ -315,7 +326,7 @@ impl PluginHost {
         if self.plugins.read().unwrap_or_else(|e| e.into_inner()).contains_key(&info.package) {
             return Err(format!("{} is loaded already; use reload_plugin", info.package));
         }
-        let (mailbox, rx, depth) = Mailbox::new();
+        let (mailbox, inbox) = Mailbox::new();
         let stats = Arc::new(Mutex::new(Stats { info: Some(info.clone()), ..Stats::default() }));
         let path = artifact.path.clone();
         let artifact = Arc::new(artifact);
@@ -330,7 +341,7 @@ impl PluginHost {
         );
         std::thread::Builder::new()
             .name(format!("plugin-{}", info.package.trim_start_matches("janus.plugin.")))
-            .spawn(move || actor.run(rx, depth))
+            .spawn(move || actor.run(inbox))
             .map_err(|e| format!("cannot start the plugin thread: {e}"))?;
         let proxy = Arc::new(PluginProxy {
             mailbox,
@@ -420,7 +431,8 @@ impl PluginHost {
         }
         let (tx, rx) = oneshot::channel();
         let artifact = Arc::new(artifact);
-        if !proxy.mailbox.send(Job::Reload(artifact.clone(), tx)) {
+        // The swap waits only for the call running now: the queued jobs go to the new code.
+        if !proxy.mailbox.send_first(Job::Reload(artifact.clone(), tx)) {
             return Err("plugin is gone".to_owned());
         }
         let report = rx.await.map_err(|_| "plugin is gone".to_owned())??;

@@ -59,6 +59,8 @@ const VERSION: (u32, &str) = (1, "1.0.0");
 
 const CODES: ErrorCodes = ErrorCodes { invalid_json: 491, missing_element: 492, invalid_element: 493 };
 const ERROR_UNKNOWN_REQUEST: u32 = 494;
+/// The timer token with which testfault ends the handle of `end_later`.
+const END_LATER: u64 = u64::MAX;
 
 const ALLOC: &[Field] = &[Field::new("mb", JsonType::Integer).required().positive()];
 const BIG_EVENT: &[Field] = &[Field::new("bytes", JsonType::Integer).required().positive()];
@@ -395,6 +397,12 @@ impl TestFault {
                 host::close_pc(handle);
                 Ok(portunus_sdk::ok(&json!({"testfault": "closed"})))
             }
+            "end_later" => {
+                // Ends the handle from a timer: an effect asked for outside any message.
+                host::set_timer(END_LATER, 10);
+                *self.timer_handle = Some((handle.session, handle.handle));
+                Ok(portunus_sdk::ok(&json!({"testfault": "ending"})))
+            }
             other => Err(PluginError::new(ERROR_UNKNOWN_REQUEST, format!("Unknown request '{other}'"))),
         }
     }
@@ -432,6 +440,9 @@ impl Plugin for TestFault {
 
     fn timer(&mut self, token: u64) {
         let Some((session, handle)) = *self.timer_handle else { return };
+        if token == END_LATER {
+            return host::end_handle(HandleRef { session, handle });
+        }
         let _ = portunus_sdk::push_event(
             HandleRef { session, handle },
             None,
