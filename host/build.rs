@@ -3,10 +3,13 @@
 //!
 //! - Installs the `wasm32-wasip2` target with rustup when the compiler's sysroot lacks it
 //!   (`rust-toolchain.toml` lists it, but rustup does not install it when `RUSTUP_AUTO_INSTALL=0`).
-//! - Runs an inner `cargo build --release --target wasm32-wasip2` on `plugins-wasm/Cargo.toml`
-//!   with its own target directory (`<target dir>/wasm-plugins`), so it never waits for the lock
-//!   the outer build holds, and with the outer build's cargo and rustc settings removed from its
-//!   environment. The jobserver (`CARGO_MAKEFLAGS`) is inherited, so both builds share the cores.
+//! - Runs an inner `cargo build --release --locked --target wasm32-wasip2` on
+//!   `plugins-wasm/Cargo.toml` with its own target directory (`<target dir>/wasm-plugins`), so it
+//!   never waits for the lock the outer build holds, and with the outer build's cargo and rustc
+//!   settings removed from its environment. The jobserver (`CARGO_MAKEFLAGS`) is inherited, so
+//!   both builds share the cores. `--locked`: it builds what `plugins-wasm/Cargo.lock` says and
+//!   never rewrites that file; after a change to the plugins' dependencies, update the lock with
+//!   `cargo update --workspace --manifest-path plugins-wasm/Cargo.toml`.
 //! - Builds the test plugin three times (default, `--features v2`, `--features refuse-restore`).
 //! - Copies the components to `$OUT_DIR/plugins/` (the plugins that ship: every plugin crate whose
 //!   name does not start with `test`) and `$OUT_DIR/test-plugins/` (`testfault.wasm`,
@@ -95,8 +98,6 @@ fn run() -> Result<(), String> {
     println!("cargo:rustc-env=PORTUNUS_COMMIT={}", commit_hash(&repo));
     println!("cargo:rustc-env=PORTUNUS_BUILTIN_PLUGINS_DIR={}", absolute(&builtin_dir).display());
     println!("cargo:rustc-env=PORTUNUS_TEST_PLUGINS_DIR={}", absolute(&test_dir).display());
-    // The inner build may have written plugins-wasm/Cargo.lock: watch it from now on.
-    watch(&workspace.join("Cargo.lock"));
     Ok(())
 }
 
@@ -222,6 +223,7 @@ fn inner_cargo(repo: &Path, manifest: &Path, target_dir: &Path, extra: &[&str]) 
     cmd.current_dir(repo.join("plugins-wasm"))
         .arg("build")
         .arg("--release")
+        .arg("--locked")
         .arg("--manifest-path")
         .arg(manifest)
         .args(["--target", WASM_TARGET])
@@ -230,7 +232,7 @@ fn inner_cargo(repo: &Path, manifest: &Path, target_dir: &Path, extra: &[&str]) 
         .args(extra);
     clean_env(&mut cmd);
     let shown = format!(
-        "cargo build --release --manifest-path {} --target {WASM_TARGET} --target-dir {} {}",
+        "cargo build --release --locked --manifest-path {} --target {WASM_TARGET} --target-dir {} {}",
         manifest.display(),
         target_dir.display(),
         extra.join(" ")

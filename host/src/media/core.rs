@@ -6,7 +6,6 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -15,6 +14,7 @@ use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, VideoOrientation};
 use str0m::{Event, IceConnectionState, RtcConfig};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::contain::contain;
 use super::demux::stun_local_ufrag;
 use super::layers::{frame_info, FrameInfo, LayerChange};
 use super::peer::{Counters, Peer, Receiving, RxCodec};
@@ -261,7 +261,7 @@ impl<T: Transmitter> MediaCore<T> {
         let Some(id) = id else { return };
         let local = self.local;
         if let Some(p) = self.peers.get_mut(&id) {
-            let fed = catch_unwind(AssertUnwindSafe(|| p.receive(now, source, local, buf)));
+            let fed = contain(|| p.receive(now, source, local, buf));
             match fed {
                 Ok(_) => self.dirty.push(id),
                 Err(_) => self.peer_panicked(id),
@@ -319,7 +319,7 @@ impl<T: Transmitter> MediaCore<T> {
         due.dedup();
         for &id in &due {
             if let Some(p) = self.peers.get_mut(&id) {
-                let r = catch_unwind(AssertUnwindSafe(|| p.handle_timeout(now)));
+                let r = contain(|| p.handle_timeout(now));
                 match r {
                     Ok(Ok(())) => self.dirty.push(id),
                     Ok(Err(e)) => tracing::debug!(handle = id, "timeout handling: {e}"),
@@ -400,7 +400,7 @@ impl<T: Transmitter> MediaCore<T> {
         let out = &mut self.out;
         let mut events = std::mem::take(&mut self.events);
         let mut send = |to: SocketAddr, data: &[u8]| out.transmit(to, data);
-        let r = catch_unwind(AssertUnwindSafe(|| p.drain(&mut send, &mut events)));
+        let r = contain(|| p.drain(&mut send, &mut events));
         match r {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::debug!(handle = id, "peer output: {e}"),
@@ -413,7 +413,7 @@ impl<T: Transmitter> MediaCore<T> {
         }
         self.schedule(id);
         for e in events.drain(..) {
-            if catch_unwind(AssertUnwindSafe(|| self.event(id, e))).is_err() {
+            if contain(|| self.event(id, e)).is_err() {
                 self.peer_panicked(id);
             }
         }
@@ -594,12 +594,12 @@ impl<T: Transmitter> MediaCore<T> {
             .ext_vals(ext)
             .nackable(d.video);
         // A panic while the destination's stack takes the packet ends that peer only.
-        let written = catch_unwind(AssertUnwindSafe(move || {
+        let written = contain(move || {
             #[cfg(test)]
             assert!(!dst.panic_on_input, "test: the peer's stack panics");
             let mut api = dst.rtc.direct_api();
             api.stream_tx_by_mid(dst_mid, None).map(|tx| tx.write_rtp(write)).is_some()
-        }));
+        });
         match written {
             Ok(true) => self.dirty.push(d.dst),
             Ok(false) => {}
@@ -685,7 +685,7 @@ impl<T: Transmitter> MediaCore<T> {
         self.now = now;
         // A panic in the WebRTC stack ends the peer the command was for, not the thread.
         let owner = command_peer(&c);
-        if catch_unwind(AssertUnwindSafe(|| self.apply(now, c))).is_err() {
+        if contain(|| self.apply(now, c)).is_err() {
             match owner {
                 Some(id) => self.peer_panicked(id),
                 None => tracing::error!("a media command panicked; the media thread goes on"),
@@ -707,7 +707,7 @@ impl<T: Transmitter> MediaCore<T> {
                 let id = h.handle_id;
                 let r = match self.peers.get_mut(&id) {
                     Some(p) => {
-                        let r = catch_unwind(AssertUnwindSafe(|| p.answer(now, &policy, &advertised)));
+                        let r = contain(|| p.answer(now, &policy, &advertised));
                         r.unwrap_or_else(|_| Err("the WebRTC stack failed".into()))
                     }
                     None => Err("no pending offer from the client".into()),
@@ -730,7 +730,7 @@ impl<T: Transmitter> MediaCore<T> {
                 self.ensure_peer(h, now);
                 let advertised = self.advertised.clone();
                 let r = match self.peers.get_mut(&h.handle_id) {
-                    Some(p) => catch_unwind(AssertUnwindSafe(|| p.offer(&kinds, &advertised)))
+                    Some(p) => contain(|| p.offer(&kinds, &advertised))
                         .unwrap_or_else(|_| Err("the WebRTC stack failed".into())),
                     None => Err("no PeerConnection".into()),
                 };
@@ -741,7 +741,7 @@ impl<T: Transmitter> MediaCore<T> {
             Command::RemoteAnswer(h, sdp, reply) => {
                 let id = h.handle_id;
                 let r = match self.peers.get_mut(&id) {
-                    Some(p) => catch_unwind(AssertUnwindSafe(|| p.accept_answer(&sdp)))
+                    Some(p) => contain(|| p.accept_answer(&sdp))
                         .unwrap_or_else(|_| Err(DescriptionError::Invalid("the WebRTC stack failed".into()))),
                     None => Err(DescriptionError::UnexpectedAnswer),
                 };
@@ -863,10 +863,10 @@ impl<T: Transmitter> MediaCore<T> {
             // Janus's DTLS alert does, instead of leaving it to notice by consent timeout.
             if p.connected {
                 let out = &mut self.out;
-                let closed = catch_unwind(AssertUnwindSafe(|| {
+                let closed = contain(|| {
                     p.rtc.close().map_err(|e| e.to_string())?;
                     p.drain(&mut |to: SocketAddr, data: &[u8]| out.transmit(to, data), &mut Vec::new())
-                }));
+                });
                 if let Ok(Err(e)) = closed {
                     tracing::debug!(handle = id, "closing the PeerConnection: {e}");
                 }

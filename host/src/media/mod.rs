@@ -6,6 +6,7 @@
 
 mod addresses;
 mod channels;
+pub(crate) mod contain;
 pub mod core;
 mod demux;
 mod dtls;
