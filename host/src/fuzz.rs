@@ -5,9 +5,9 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use crate::api::media::AnswerPolicy;
 use crate::media::sim::{handle, Sim};
 use crate::media::Command;
+use crate::vocab::AnswerPolicy;
 
 /// The client SDP path: the checks every offer passes (Janus 465), then, for what passes, the
 /// answer the media engine builds with our ICE and DTLS.
@@ -141,6 +141,9 @@ mod tests {
             target.sim.pump().expect("pump");
         }
         let notices: Vec<_> = std::iter::from_fn(|| target.sim.notices.try_recv().ok()).collect();
-        assert!(!notices.iter().any(|n| matches!(n, crate::media::Notice::Hangup(..))), "{notices:?}");
+        assert!(
+            !notices.iter().any(|n| matches!(n.event, crate::vocab::MediaEvent::Hangup { .. })),
+            "{notices:?}"
+        );
     }
 }

@@ -1,12 +1,12 @@
 //! Wiring: the API core, its transports and plugins, started from a [`Config`] and stopped
 //! cleanly on SIGINT/SIGTERM.
 
-use crate::api::plugin::MediaEvent;
 use crate::api::{Core, CoreOptions, Network, TransportInfo};
 use crate::config::Config;
 use crate::logging::Logging;
-use crate::media::{MediaEngine, Notice};
+use crate::media::MediaEngine;
 use crate::plugins::{self, PluginHost};
+use crate::vocab::{MediaEvent, Notice};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,7 +18,6 @@ fn default_cache_dir() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
     Some(base.join("portunus").join("cwasm"))
 }
-use crate::media::layers::LayerChange;
 use crate::transport::demo::Demo;
 use crate::transport::{self, http, ws};
 
@@ -149,74 +148,46 @@ pub async fn relay_notices(
     mut notices: tokio::sync::mpsc::UnboundedReceiver<Notice>,
     no_media_timer: u64,
 ) {
-    while let Some(n) = notices.recv().await {
-        match n {
-            Notice::WebrtcUp(h) => {
-                core.push_handle_event(h, "webrtcup", Value::Null);
-                if let Some(p) = core.plugin_of(h) {
-                    p.media_event(h, MediaEvent::WebrtcUp);
-                }
-            }
-            Notice::Media { handle, mid, video, receiving } => {
-                let kind = if video { "video" } else { "audio" };
-                let mut fields = json!({"mid": mid, "type": kind, "receiving": receiving});
+    while let Some(Notice { handle, event }) = notices.recv().await {
+        // The client's Janus event, if it gets one.
+        match &event {
+            MediaEvent::WebrtcUp => core.push_handle_event(handle, "webrtcup", Value::Null),
+            MediaEvent::Media { mid, kind, receiving } => {
+                let mut fields = json!({"mid": mid, "type": kind.as_str(), "receiving": receiving});
                 if !receiving && no_media_timer > 1 {
                     fields["seconds"] = json!(no_media_timer);
                 }
                 core.push_handle_event(handle, "media", fields);
-                if let Some(p) = core.plugin_of(handle) {
-                    p.media_event(handle, MediaEvent::Media { mid, video, receiving });
-                }
             }
-            Notice::SlowLink { handle, mid, video, uplink, lost } => {
-                let media = if video { "video" } else { "audio" };
-                core.push_handle_event(
-                    handle,
-                    "slowlink",
-                    json!({"mid": mid, "media": media, "uplink": uplink, "lost": lost}),
-                );
-                if let Some(p) = core.plugin_of(handle) {
-                    p.media_event(handle, MediaEvent::SlowLink { mid, video, uplink, lost });
-                }
-            }
-            Notice::Negotiated(h, streams) => {
-                if let Some(p) = core.plugin_of(h) {
-                    p.media_event(h, MediaEvent::Negotiated(streams));
-                }
-            }
-            Notice::Negotiation { handle, id, outcome } => {
-                if let Some(p) = core.plugin_of(handle) {
-                    p.media_event(handle, MediaEvent::Negotiation { id, outcome });
-                }
-            }
-            Notice::LayerChanged { handle, rule, change } => {
-                if let Some(p) = core.plugin_of(handle) {
-                    let event = match change {
-                        LayerChange::Substream(layer) => MediaEvent::SubstreamChanged { rule, layer },
-                        LayerChange::Temporal(layer) => MediaEvent::TemporalChanged { rule, layer },
-                    };
-                    p.media_event(handle, event);
-                }
-            }
-            Notice::Trickle { handle, mid, candidate } => {
+            MediaEvent::SlowLink { mid, kind, uplink, lost } => core.push_handle_event(
+                handle,
+                "slowlink",
+                json!({"mid": mid, "media": kind.as_str(), "uplink": uplink, "lost": lost}),
+            ),
+            MediaEvent::Trickle { mid, candidate } => {
                 let candidate = match candidate {
                     Some(c) => json!({"sdpMid": mid, "sdpMLineIndex": 0, "candidate": c}),
                     None => json!({"completed": true}),
                 };
                 core.push_handle_event(handle, "trickle", json!({"candidate": candidate}));
             }
-            Notice::IceFailed(h) => core.push_handle_event(h, "ice-failed", Value::Null),
-            Notice::Hangup(h, reason, tell_plugin) => {
-                core.push_handle_event(h, "hangup", json!({"reason": reason}));
-                if let (true, Some(p)) = (tell_plugin, core.plugin_of(h)) {
-                    p.media_event(h, MediaEvent::Hangup(reason));
-                }
+            MediaEvent::IceFailed => core.push_handle_event(handle, "ice-failed", Value::Null),
+            MediaEvent::Hangup { reason, .. } => {
+                core.push_handle_event(handle, "hangup", json!({"reason": reason}))
             }
-            Notice::Data { handle, label, data, text } => {
-                if let Some(p) = core.plugin_of(handle) {
-                    p.incoming_data(handle, label, data, text);
-                }
-            }
+            MediaEvent::Negotiated(_)
+            | MediaEvent::Negotiation { .. }
+            | MediaEvent::LayerChanged { .. }
+            | MediaEvent::Data { .. } => {}
+        }
+        // The plugin's media event, unless it hears of it otherwise.
+        let plugin_hears = match &event {
+            MediaEvent::Trickle { .. } | MediaEvent::IceFailed => false,
+            MediaEvent::Hangup { requested, .. } => !requested,
+            _ => true,
+        };
+        if let (true, Some(p)) = (plugin_hears, core.plugin_of(handle)) {
+            p.media_event(handle, event);
         }
     }
 }

@@ -11,3 +11,4 @@ pub mod media;
 pub mod plugins;
 pub mod sdp;
 pub mod transport;
+pub mod vocab;

@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 use super::auth::{Auth, Credentials};
 use super::envelope::reply;
 use super::error::{ApiError, ApiResult, ErrorCode};
-use super::media::{MediaControl, NoMedia};
-use super::plugin::{BoxFuture, HandleRef, NoPlugins, PluginRegistry};
+use super::plugin::{BoxFuture, NoPlugins, PluginRegistry};
 use super::session::{lock, ClientKey, EventSink, Handle, Owner, Session};
 use crate::config::{General, Nat};
+use crate::vocab::{HandleRef, MediaControl, NoMedia};
 
 /// How often the watchdog looks for expired sessions and candidates.
 const WATCHDOG_PERIOD: Duration = Duration::from_millis(500);

@@ -11,9 +11,9 @@ use super::envelope::{self, error_reply, reply, Envelope, PathIds};
 use super::error::{ApiError, ApiResult, ErrorCode};
 use super::fields;
 use super::jsep;
-use super::media::DescriptionError;
-use super::plugin::{Effect, HandleRef, PluginEvent, PluginMessage, PluginReply};
+use super::plugin::{Effect, PluginEvent, PluginMessage, PluginReply};
 use super::session::{lock, ClientKey, EventSink, Handle, Owner, Session};
+use crate::vocab::{DescriptionError, HandleRef};
 
 /// Who sent a request and where its events go.
 #[derive(Clone)]

@@ -10,7 +10,6 @@ pub mod error;
 pub mod fields;
 mod janus;
 pub mod jsep;
-pub mod media;
 pub mod plugin;
 pub mod session;
 

@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::vocab::{HandleRef, MediaEvent};
+
 /// A boxed future, as plugin calls return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -28,15 +30,6 @@ pub struct PluginInfo {
     pub version_string: String,
     /// Version as a number, e.g. `8`.
     pub version: u64,
-}
-
-/// The handle a plugin call is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct HandleRef {
-    /// The owning session.
-    pub session_id: u64,
-    /// The handle.
-    pub handle_id: u64,
 }
 
 /// A `message` request as a plugin receives it.
@@ -86,58 +79,6 @@ pub enum Effect {
     EndHandle(HandleRef),
 }
 
-/// What the media engine tells a plugin about a handle's media.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MediaEvent {
-    /// ICE and DTLS are up.
-    WebrtcUp,
-    /// Packets started or stopped arriving on a stream.
-    Media {
-        /// The stream.
-        mid: String,
-        /// Video (or audio).
-        video: bool,
-        /// Whether packets arrive.
-        receiving: bool,
-    },
-    /// Losses reached `slowlink_threshold` (Janus `slowlink`).
-    SlowLink {
-        /// The stream.
-        mid: String,
-        /// Video (or audio).
-        video: bool,
-        /// Losses on what the gateway sends (Janus's `uplink: true`).
-        uplink: bool,
-        /// Packets lost in the last second.
-        lost: u32,
-    },
-    /// A negotiation finished: the handle's streams now.
-    Negotiated(Vec<super::media::StreamInfo>),
-    /// A negotiation the plugin asked for (`answer`, `offer`, `accept-answer`) finished.
-    Negotiation {
-        /// The id the plugin was given.
-        id: u64,
-        /// The SDP and mids, or why not.
-        outcome: super::media::NegotiationOutcome,
-    },
-    /// A rule to this handle now forwards another simulcast substream (0 lowest).
-    SubstreamChanged {
-        /// The rule.
-        rule: u64,
-        /// The substream.
-        layer: u8,
-    },
-    /// A rule to this handle now forwards up to another temporal layer.
-    TemporalChanged {
-        /// The rule.
-        rule: u64,
-        /// The top temporal layer.
-        layer: u8,
-    },
-    /// The PeerConnection is gone, with Janus's reason.
-    Hangup(String),
-}
-
 /// How a plugin answered a `message`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PluginReply {
@@ -170,10 +111,9 @@ pub trait Plugin: Send + Sync {
     /// The plugin's job is queued when this is called; the future only waits for it to be
     /// handled (dropping it loses nothing).
     fn destroy_handle(&self, handle: HandleRef) -> BoxFuture<'static, ()>;
-    /// Something happened to the handle's media (events the plugin pushes are sent at once).
+    /// Something happened to the handle's media, or a data-channel message came from its
+    /// client (events the plugin pushes are sent at once).
     fn media_event(&self, handle: HandleRef, event: MediaEvent);
-    /// A data-channel message from the handle's client.
-    fn incoming_data(&self, handle: HandleRef, label: Option<String>, data: Vec<u8>, text: bool);
     /// Plugin-specific state for admin `handle_info`.
     fn query_handle(&self, handle: HandleRef) -> BoxFuture<'_, Value>;
 }

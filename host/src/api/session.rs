@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use super::plugin::{HandleRef, Plugin};
+use super::plugin::Plugin;
+use crate::vocab::HandleRef;
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it: the maps guarded here
 /// stay consistent because every critical section is a single insert, remove or read.

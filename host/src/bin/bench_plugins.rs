@@ -21,13 +21,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use portunus::api::plugin::{HandleRef, PluginMessage, PluginReply};
+use portunus::api::plugin::{PluginMessage, PluginReply};
 use portunus::api::session::{ClientKey, EventSink};
 use portunus::api::{Core, CoreOptions, PathIds, RequestCtx};
 use portunus::config::{General, JsonStyle, Media, Nat};
 use portunus::media::MediaEngine;
 use portunus::plugins::{PluginHost, Registry};
 use portunus::transport::{self, ws};
+use portunus::vocab::HandleRef;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;

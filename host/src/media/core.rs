@@ -16,13 +16,11 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::contain::contain;
 use super::demux::stun_local_ufrag;
-use super::layers::{frame_info, FrameInfo, LayerChange};
+use super::layers::{frame_info, FrameInfo};
 use super::peer::{Counters, Peer, Receiving, RxCodec};
 use super::router::{Rewrite, Router};
-use super::{Command, Notice, Streams};
-use crate::api::media::DescriptionError;
-use crate::api::media::Kind;
-use crate::api::plugin::HandleRef;
+use super::{Command, Streams};
+use crate::vocab::{DescriptionError, HandleRef, LayerChange, MediaEvent, MediaKind, Notice};
 
 /// Housekeeping period: media timers, REMB refresh.
 pub const TICK: Duration = Duration::from_millis(250);
@@ -290,7 +288,10 @@ impl<T: Transmitter> MediaCore<T> {
         if let Some(p) = self.peers.get(&id) {
             let h = p.handle;
             self.drop_peer(id);
-            let _ = self.notices.send(Notice::Hangup(h, "DTLS-SRTP stack error".into(), true));
+            let _ = self.notices.send(Notice::new(
+                h,
+                MediaEvent::Hangup { reason: "DTLS-SRTP stack error".into(), requested: false },
+            ));
         }
     }
 
@@ -341,12 +342,14 @@ impl<T: Transmitter> MediaCore<T> {
             for (mid, r) in p.receiving.iter_mut() {
                 if r.up && !timer.is_zero() && now.duration_since(r.last) >= timer {
                     r.up = false;
-                    let _ = self.notices.send(Notice::Media {
-                        handle: p.handle,
-                        mid: mid.to_string(),
-                        video: r.video,
-                        receiving: false,
-                    });
+                    let _ = self.notices.send(Notice::new(
+                        p.handle,
+                        MediaEvent::Media {
+                            mid: mid.to_string(),
+                            kind: MediaKind::video(r.video),
+                            receiving: false,
+                        },
+                    ));
                 }
             }
         }
@@ -359,7 +362,7 @@ impl<T: Transmitter> MediaCore<T> {
         for id in failed {
             if let Some(p) = self.peers.get(&id) {
                 if p.negotiated {
-                    let _ = self.notices.send(Notice::IceFailed(p.handle));
+                    let _ = self.notices.send(Notice::new(p.handle, MediaEvent::IceFailed));
                 }
                 self.hangup(id, "ICE failed", true);
             }
@@ -426,7 +429,7 @@ impl<T: Transmitter> MediaCore<T> {
         match e {
             Event::Connected => {
                 p.connected = true;
-                let _ = self.notices.send(Notice::WebrtcUp(handle));
+                let _ = self.notices.send(Notice::new(handle, MediaEvent::WebrtcUp));
                 // A receiver that just came up wants a keyframe from whoever feeds it.
                 self.keyframe_for_sources_of(id);
             }
@@ -463,7 +466,9 @@ impl<T: Transmitter> MediaCore<T> {
             }
             Event::ChannelData(d) => {
                 let label = p.channels.label_of(d.id).map(str::to_owned);
-                let _ = self.notices.send(Notice::Data { handle, label, data: d.data, text: !d.binary });
+                let _ = self
+                    .notices
+                    .send(Notice::new(handle, MediaEvent::Data { label, data: d.data, text: !d.binary }));
             }
             _ => {}
         }
@@ -480,12 +485,14 @@ impl<T: Transmitter> MediaCore<T> {
         r.last = now;
         if !r.up {
             r.up = true;
-            let _ = self.notices.send(Notice::Media {
-                handle: p.handle,
-                mid: stream.mid.to_string(),
-                video: stream.video,
-                receiving: true,
-            });
+            let _ = self.notices.send(Notice::new(
+                p.handle,
+                MediaEvent::Media {
+                    mid: stream.mid.to_string(),
+                    kind: MediaKind::video(stream.video),
+                    receiving: true,
+                },
+            ));
             if stream.video && !self.router.rules_from(src).is_empty() {
                 p.request_keyframe(now);
                 self.dirty.push(src);
@@ -554,7 +561,7 @@ impl<T: Transmitter> MediaCore<T> {
         for &(rule, change) in &changes {
             if let Some(route) = self.router.route(rule) {
                 let handle = route.dst_handle;
-                let _ = self.notices.send(Notice::LayerChanged { handle, rule, change });
+                let _ = self.notices.send(Notice::new(handle, MediaEvent::LayerChanged { rule, change }));
             }
         }
         self.changes = changes;
@@ -619,13 +626,14 @@ impl<T: Transmitter> MediaCore<T> {
         for line in sdp.lines() {
             if let Some(c) = line.strip_prefix("a=candidate:") {
                 let candidate = Some(format!("candidate:{c}"));
-                let _ = self.notices.send(Notice::Trickle { handle: h, mid: mid.clone(), candidate });
+                let _ =
+                    self.notices.send(Notice::new(h, MediaEvent::Trickle { mid: mid.clone(), candidate }));
             } else if line != "a=end-of-candidates" {
                 kept.push_str(line);
                 kept.push_str("\r\n");
             }
         }
-        let _ = self.notices.send(Notice::Trickle { handle: h, mid, candidate: None });
+        let _ = self.notices.send(Notice::new(h, MediaEvent::Trickle { mid, candidate: None }));
         kept
     }
 
@@ -641,7 +649,7 @@ impl<T: Transmitter> MediaCore<T> {
         }
         let streams = p.streams();
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).insert(id, streams.clone());
-        let _ = self.notices.send(Notice::Negotiated(p.handle, streams));
+        let _ = self.notices.send(Notice::new(p.handle, MediaEvent::Negotiated(streams)));
     }
 
     /// Reports losses of the last second when they reach `slowlink_threshold`.
@@ -653,13 +661,10 @@ impl<T: Transmitter> MediaCore<T> {
         let Some(p) = self.peers.get(&id) else { return };
         let video = p.media.iter().any(|(m, v)| *m == mid && *v);
         let lost = u32::try_from(lost).unwrap_or(u32::MAX);
-        let _ = self.notices.send(Notice::SlowLink {
-            handle: p.handle,
-            mid: mid.to_string(),
-            video,
-            uplink,
-            lost,
-        });
+        let _ = self.notices.send(Notice::new(
+            p.handle,
+            MediaEvent::SlowLink { mid: mid.to_string(), kind: MediaKind::video(video), uplink, lost },
+        ));
     }
 
     /// Asks every source that feeds `dst` for a keyframe (on the threads that own them).
@@ -814,8 +819,10 @@ impl<T: Transmitter> MediaCore<T> {
             Command::Relay(h, kind, on) => {
                 if let Some(p) = self.peers.get_mut(&h.handle_id) {
                     match kind {
-                        Kind::Audio => p.relay_audio = on,
-                        Kind::Video => p.relay_video = on,
+                        MediaKind::Audio => p.relay_audio = on,
+                        MediaKind::Video => p.relay_video = on,
+                        // Data channels have no relay switch: plugins send data themselves.
+                        MediaKind::Data => {}
                     }
                 }
             }
@@ -853,7 +860,10 @@ impl<T: Transmitter> MediaCore<T> {
         let had_pc = p.negotiated;
         self.drop_peer(id);
         if had_pc {
-            let _ = self.notices.send(Notice::Hangup(h, reason.to_owned(), tell_plugin));
+            let _ = self.notices.send(Notice::new(
+                h,
+                MediaEvent::Hangup { reason: reason.to_owned(), requested: !tell_plugin },
+            ));
         }
     }
 

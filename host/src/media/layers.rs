@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::vocab::LayerChange;
 use str0m::format::Codec;
 
 /// A substream not seen for this long is taken as paused by the sender (browsers stop their
@@ -85,15 +86,6 @@ fn h264_keyframe(p: &[u8]) -> bool {
         Some(_) => key(p[0]),
         None => false,
     }
-}
-
-/// A change of what a rule forwards, for the plugin's media events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LayerChange {
-    /// Now forwarding this simulcast substream (0 lowest).
-    Substream(u8),
-    /// Now forwarding up to this temporal layer.
-    Temporal(u8),
 }
 
 /// One rule's layer choice.

@@ -1,7 +1,7 @@
 //! The media engine: WebRTC peers (str0m in RTP mode) on a media thread that owns their UDP
 //! socket, host-owned SDP, and a router that forwards RTP by the plugins' rules.
 //!
-//! The core and plugins reach it through [`crate::api::media::MediaControl`]; it reports what
+//! The core and plugins reach it through [`crate::vocab::MediaControl`]; it reports what
 //! happens (`webrtcup`, `media`, `hangup`, data) as [`Notice`]s on a channel the gateway wires.
 
 mod addresses;
@@ -27,91 +27,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use crate::api::media::{
-    AnswerPolicy, DescriptionError, ForwardRule, Kind, MediaControl, NegotiationDone, NegotiationOutcome,
-    OfferItem, StreamInfo, StreamKind,
-};
-use crate::api::plugin::HandleRef;
 use crate::config::{Media, Nat};
+use crate::vocab::{
+    AnswerPolicy, DescriptionError, ForwardRule, HandleRef, MediaControl, MediaEvent, MediaKind,
+    NegotiationDone, NegotiationOutcome, Notice, OfferItem, StreamInfo,
+};
 pub use router::Homes;
-
-/// Something that happened to a handle's media.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Notice {
-    /// ICE and DTLS are up.
-    WebrtcUp(HandleRef),
-    /// Packets started or stopped arriving on a stream.
-    Media {
-        /// The handle.
-        handle: HandleRef,
-        /// The stream.
-        mid: String,
-        /// Video (or audio).
-        video: bool,
-        /// Whether packets arrive.
-        receiving: bool,
-    },
-    /// A negotiation finished: the handle's streams now.
-    Negotiated(HandleRef, Vec<StreamInfo>),
-    /// Full trickle: one of our candidates (`None`: all were sent), for the first stream.
-    Trickle {
-        /// The handle.
-        handle: HandleRef,
-        /// The stream the candidate is given for (the bundle's first).
-        mid: String,
-        /// `candidate:…`, or `None` for end-of-candidates.
-        candidate: Option<String>,
-    },
-    /// Losses on a stream reached `slowlink_threshold` in the last second.
-    SlowLink {
-        /// The handle.
-        handle: HandleRef,
-        /// The stream.
-        mid: String,
-        /// Video (or audio).
-        video: bool,
-        /// Losses on what the gateway sends (the client asks for retransmissions or reports
-        /// losses), as Janus's `uplink: true`; otherwise on what it receives.
-        uplink: bool,
-        /// Packets lost in the last second.
-        lost: u32,
-    },
-    /// A rule now forwards another simulcast substream or temporal layer.
-    LayerChanged {
-        /// The rule's destination handle.
-        handle: HandleRef,
-        /// The rule.
-        rule: u64,
-        /// What it forwards now.
-        change: layers::LayerChange,
-    },
-    /// A negotiation a plugin asked for finished (before `Negotiated`, if it changed the
-    /// streams).
-    Negotiation {
-        /// The handle.
-        handle: HandleRef,
-        /// The id the plugin was given.
-        id: u64,
-        /// The outcome.
-        outcome: NegotiationOutcome,
-    },
-    /// ICE failed (the consent checks stopped being answered); a hangup follows.
-    IceFailed(HandleRef),
-    /// The PeerConnection is gone, with Janus's reason; the flag says whether the plugin still
-    /// has to be told (false when the core asked for the hangup and tells it itself).
-    Hangup(HandleRef, String, bool),
-    /// A data-channel message from the client.
-    Data {
-        /// The handle.
-        handle: HandleRef,
-        /// The channel's label.
-        label: Option<String>,
-        /// The bytes.
-        data: Vec<u8>,
-        /// Text (or binary).
-        text: bool,
-    },
-}
 
 /// Where a command's result goes: a caller waiting on a channel, or a notice.
 pub type Reply<T> = Box<dyn FnOnce(T) + Send>;
@@ -130,7 +51,7 @@ pub enum Command {
     /// A client answer to our pending offer.
     RemoteAnswer(HandleRef, String, Reply<Result<(), DescriptionError>>),
     /// Offer the client streams of these kinds (sendonly) and data channels.
-    Offer(HandleRef, Vec<StreamKind>, Reply<Result<(String, Vec<String>), String>>),
+    Offer(HandleRef, Vec<MediaKind>, Reply<Result<(String, Vec<String>), String>>),
     /// Answer the pending offer.
     Answer(HandleRef, AnswerPolicy, Reply<Result<String, String>>),
     /// A trickled candidate line.
@@ -152,7 +73,7 @@ pub enum Command {
     /// What admin `handle_info` shows of the handle's PeerConnection (none without one).
     Describe(HandleRef, Reply<Option<Value>>),
     /// Relay a kind or not.
-    Relay(HandleRef, Kind, bool),
+    Relay(HandleRef, MediaKind, bool),
     /// Send data-channel bytes (dropped, with a debug log, without an open channel).
     Data(HandleRef, Option<String>, Vec<u8>, bool),
     /// Routed packets for destinations this thread owns (from another media thread, in batches).
@@ -333,7 +254,7 @@ impl MediaEngine {
     ) -> Reply<T> {
         let notices = self.notices.clone();
         Box::new(move |r| {
-            let _ = notices.send(Notice::Negotiation { handle, id, outcome: done(r) });
+            let _ = notices.send(Notice::new(handle, MediaEvent::Negotiation { id, outcome: done(r) }));
         })
     }
 
@@ -341,7 +262,7 @@ impl MediaEngine {
     fn negotiate(&self, handle: HandleRef, id: u64, command: Command) {
         if self.threads[self.home(handle.handle_id)].send(command).is_err() {
             let outcome = Err("media engine stopped".to_owned());
-            let _ = self.notices.send(Notice::Negotiation { handle, id, outcome });
+            let _ = self.notices.send(Notice::new(handle, MediaEvent::Negotiation { id, outcome }));
         }
     }
 }
@@ -363,7 +284,7 @@ impl MediaControl for MediaEngine {
             items
                 .iter()
                 .map(|item| match item {
-                    OfferItem::Data => Ok(StreamKind::Data),
+                    OfferItem::Data => Ok(MediaKind::Data),
                     OfferItem::Forward { handle: src, mid } => streams
                         .get(&src.handle_id)
                         .and_then(|s| s.iter().find(|s| s.mid == *mid))
@@ -448,7 +369,7 @@ impl MediaControl for MediaEngine {
         known.then(|| self.ask(handle, |tx| Command::Describe(handle, tx)).ok().flatten()).flatten()
     }
 
-    fn set_media_enabled(&self, handle: HandleRef, kind: Kind, enabled: bool) {
+    fn set_media_enabled(&self, handle: HandleRef, kind: MediaKind, enabled: bool) {
         self.send(handle, Command::Relay(handle, kind, enabled));
     }
 

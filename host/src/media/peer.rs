@@ -9,8 +9,8 @@ use str0m::net::Receive;
 use str0m::rtp::Ssrc;
 use str0m::{Candidate, Event, IceCreds, Input, Output, Rtc, RtcConfig};
 
-use crate::api::media::{AnswerPolicy, DescriptionError, StreamInfo, StreamKind};
-use crate::api::plugin::HandleRef;
+use crate::vocab::HandleRef;
+use crate::vocab::{self, AnswerPolicy, DescriptionError, StreamInfo};
 
 /// What one incoming stream looks like to the router.
 #[derive(Debug, Clone, Copy)]
@@ -368,7 +368,7 @@ impl Peer {
     /// candidates in the SDP; returns the offer and the mid of each item.
     pub fn offer(
         &mut self,
-        kinds: &[StreamKind],
+        kinds: &[vocab::MediaKind],
         candidates: &[SocketAddr],
     ) -> Result<(String, Vec<String>), String> {
         if self.pending_offer.is_some() || self.remote_offer.is_some() {
@@ -380,9 +380,9 @@ impl Peer {
         let mut added = Vec::new();
         for kind in kinds {
             let (media, video) = match kind {
-                StreamKind::Audio => (MediaKind::Audio, false),
-                StreamKind::Video => (MediaKind::Video, true),
-                StreamKind::Data => {
+                vocab::MediaKind::Audio => (MediaKind::Audio, false),
+                vocab::MediaKind::Video => (MediaKind::Video, true),
+                vocab::MediaKind::Data => {
                     api.add_channel(DATA_CHANNEL.into());
                     mids.push(None);
                     continue;
@@ -456,7 +456,7 @@ impl Peer {
                     .unwrap_or_default();
                 StreamInfo {
                     mid: mid.to_string(),
-                    kind: if *video { StreamKind::Video } else { StreamKind::Audio },
+                    kind: vocab::MediaKind::video(*video),
                     codec,
                     client_sends: matches!(direction, Direction::RecvOnly | Direction::SendRecv),
                     client_receives: matches!(direction, Direction::SendOnly | Direction::SendRecv),
@@ -467,7 +467,7 @@ impl Peer {
         if let Some(mid) = self.data_mid {
             out.push(StreamInfo {
                 mid: mid.to_string(),
-                kind: StreamKind::Data,
+                kind: vocab::MediaKind::Data,
                 codec: String::new(),
                 client_sends: true,
                 client_receives: true,

@@ -11,8 +11,8 @@
 
 use std::collections::HashSet;
 
-use crate::api::media::AnswerPolicy;
 use crate::sdp::Direction;
+use crate::vocab::AnswerPolicy;
 
 /// The offer as str0m should see it under `policy`. An `actpass` offer is read as `passive`,
 /// so we take the DTLS client role as Janus does: our ClientHello goes out as soon as ICE is

@@ -8,8 +8,8 @@ use str0m::media::{Mid, Pt};
 
 use super::layers::LayerSelect;
 
-use crate::api::media::{ForwardRule, Kind};
-use crate::api::plugin::HandleRef;
+use crate::vocab::HandleRef;
+use crate::vocab::{ForwardRule, MediaKind};
 
 /// One rule as the router uses it.
 #[derive(Debug, Clone)]
@@ -118,8 +118,8 @@ impl Router {
             dst_handle: rule.dst,
             dst_mid: rule.dst_mid.as_deref().map(Mid::from),
             homes,
-            audio: rule.kinds.is_empty() || rule.kinds.contains(&Kind::Audio),
-            video: rule.kinds.is_empty() || rule.kinds.contains(&Kind::Video),
+            audio: rule.kinds.is_empty() || rule.kinds.contains(&MediaKind::Audio),
+            video: rule.kinds.is_empty() || rule.kinds.contains(&MediaKind::Video),
             select: LayerSelect::new(rule.substream, rule.temporal),
             pt_map: HashMap::new(),
         };

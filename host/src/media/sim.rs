@@ -13,9 +13,10 @@ use str0m::rtp::{ExtensionValues, RtpWrite, VideoOrientation};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
 use super::core::{CoreSetup, MediaCore, Transmitter};
-use super::{rtc_template, Command, Homes, Notice};
-use crate::api::media::{AnswerPolicy, ForwardRule};
-use crate::api::plugin::HandleRef;
+use super::{rtc_template, Command, Homes};
+use crate::vocab::HandleRef;
+use crate::vocab::{AnswerPolicy, ForwardRule};
+use crate::vocab::{MediaEvent, Notice};
 
 /// The gateway's side of the wire: counts RTP sent, keeps datagrams only when asked.
 #[derive(Debug, Default)]
@@ -260,7 +261,7 @@ impl Sim {
         for _ in 0..20_000 {
             self.pump()?;
             while let Ok(n) = self.notices.try_recv() {
-                up += usize::from(matches!(n, Notice::WebrtcUp(_)));
+                up += usize::from(matches!(n.event, MediaEvent::WebrtcUp));
             }
             if up == self.clients.len() && self.clients.iter().all(|c| c.connected) {
                 return Ok(self.now - start);
@@ -413,7 +414,7 @@ impl Sim {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::layers::LayerChange;
+    use crate::vocab::{LayerChange, MediaKind};
 
     #[test]
     fn a_burst_read_in_one_batch_is_forwarded_whole() {
@@ -479,15 +480,18 @@ mod tests {
             }
             sim.pump().expect("pump");
         }
-        let slow: Vec<Notice> =
-            notices(&mut sim).into_iter().filter(|n| matches!(n, Notice::SlowLink { .. })).collect();
-        let Some(Notice::SlowLink { handle: h, video, uplink, lost, .. }) = slow.first() else {
+        let slow: Vec<Notice> = notices(&mut sim)
+            .into_iter()
+            .filter(|n| matches!(n.event, MediaEvent::SlowLink { .. }))
+            .collect();
+        let Some(Notice { handle: h, event: MediaEvent::SlowLink { kind, uplink, lost, .. } }) = slow.first()
+        else {
             panic!("no slowlink: {slow:?}");
         };
-        assert_eq!((*h, *video, *uplink), (handle(0), true, false), "{slow:?}");
+        assert_eq!((*h, *kind, *uplink), (handle(0), MediaKind::Video, false), "{slow:?}");
         assert!(*lost >= 5, "{slow:?}");
         // The destination lost nothing.
-        assert!(slow.iter().all(|n| matches!(n, Notice::SlowLink { handle: h, .. } if *h == handle(0))));
+        assert!(slow.iter().all(|n| n.handle == handle(0)));
     }
 
     #[test]
@@ -519,11 +523,8 @@ mod tests {
         assert_eq!(got.len(), 30, "one stream of three passes: {got:?}");
         assert!(got.iter().all(|n| layer(n) == 0), "{got:?}");
         let seen = notices(&mut sim);
-        assert!(seen.contains(&Notice::LayerChanged {
-            handle: handle(1),
-            rule: 7,
-            change: LayerChange::Substream(0)
-        }));
+        let change = MediaEvent::LayerChanged { rule: 7, change: LayerChange::Substream(0) };
+        assert!(seen.contains(&Notice::new(handle(1), change)));
 
         // Up to the highest: the switch waits for its next keyframe (counter 30).
         sim.core.command(sim.now, Command::Layers(7, Some(2), None));
@@ -544,11 +545,8 @@ mod tests {
         let seqs = &sim.clients[1].got_seq;
         assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
         let seen = notices(&mut sim);
-        assert!(seen.contains(&Notice::LayerChanged {
-            handle: handle(1),
-            rule: 7,
-            change: LayerChange::Substream(2)
-        }));
+        let change = MediaEvent::LayerChanged { rule: 7, change: LayerChange::Substream(2) };
+        assert!(seen.contains(&Notice::new(handle(1), change)));
     }
 
     #[test]
@@ -608,7 +606,9 @@ mod tests {
         let hangups: Vec<String> = notices(&mut sim)
             .into_iter()
             .filter_map(|n| match n {
-                Notice::Hangup(h, reason, _) if h == handle(2) => Some(reason),
+                Notice { handle: h, event: MediaEvent::Hangup { reason, .. } } if h == handle(2) => {
+                    Some(reason)
+                }
                 _ => None,
             })
             .collect();
@@ -647,7 +647,10 @@ mod tests {
             sim.core.housekeeping(sim.now);
         }
         let seen = notices(&mut sim);
-        assert!(!seen.iter().any(|n| matches!(n, Notice::Hangup(..) | Notice::IceFailed(_))), "{seen:?}");
+        assert!(
+            !seen.iter().any(|n| matches!(n.event, MediaEvent::Hangup { .. } | MediaEvent::IceFailed)),
+            "{seen:?}"
+        );
         assert!(!disconnected(&mut sim), "ICE recovered after {silent:?} of silence");
     }
 
@@ -662,7 +665,11 @@ mod tests {
         let hung_up: Vec<HandleRef> = notices(&mut sim)
             .into_iter()
             .filter_map(|n| match n {
-                Notice::Hangup(h, reason, _) if reason == "DTLS-SRTP stack error" => Some(h),
+                Notice { handle: h, event: MediaEvent::Hangup { reason, .. } }
+                    if reason == "DTLS-SRTP stack error" =>
+                {
+                    Some(h)
+                }
                 _ => None,
             })
             .collect();
@@ -709,7 +716,7 @@ mod tests {
         sim.send_from(0, 3, 1).expect("packets");
         assert_eq!(sim.clients[1].got, vec![1, 2, 3], "forwarded to the new address");
         let seen = notices(&mut sim);
-        assert!(!seen.iter().any(|n| matches!(n, Notice::Hangup(..))), "{seen:?}");
+        assert!(!seen.iter().any(|n| matches!(n.event, MediaEvent::Hangup { .. })), "{seen:?}");
     }
 
     #[test]
@@ -741,8 +748,10 @@ mod tests {
         let seen = notices(&mut sim);
         for i in 0..2 {
             let h = handle(i);
-            let failed = seen.iter().position(|n| *n == Notice::IceFailed(h));
-            let hangup = seen.iter().position(|n| *n == Notice::Hangup(h, "ICE failed".into(), true));
+            let failed = seen.iter().position(|n| *n == Notice::new(h, MediaEvent::IceFailed));
+            let hangup = seen.iter().position(|n| {
+                *n == Notice::new(h, MediaEvent::Hangup { reason: "ICE failed".into(), requested: false })
+            });
             assert!(failed.is_some() && failed < hangup, "client {i}: {seen:?}");
         }
     }

@@ -7,18 +7,18 @@ use str0m::media::Mid;
 use str0m::IceConnectionState;
 
 use super::peer::{Counters, Peer};
-use crate::api::media::StreamKind;
+use crate::vocab::MediaKind;
 
 /// The handle-level members of `handle_info` that describe its PeerConnection.
 pub fn describe(p: &mut Peer, ice_lite: bool) -> Value {
     let streams = p.streams();
-    let has = |kind: StreamKind| streams.iter().any(|s| s.kind == kind);
+    let has = |kind: MediaKind| streams.iter().any(|s| s.kind == kind);
     let flags = json!({
         "got-offer": p.remote_offered, "got-answer": p.remote_answered, "negotiated": p.negotiated,
         "processing-offer": p.remote_offer.is_some(), "starting": p.negotiated && !p.connected,
         "ice-restart": false, "ready": p.connected, "stopped": false, "alert": false,
-        "trickle": true, "data-channels": has(StreamKind::Data),
-        "has-audio": has(StreamKind::Audio), "has-video": has(StreamKind::Video),
+        "trickle": true, "data-channels": has(MediaKind::Data),
+        "has-audio": has(MediaKind::Audio), "has-video": has(MediaKind::Video),
         "new-datachan-sdp": false, "rfc4588-rtx": false, "cleaning": false, "e2ee": false,
     });
     let mut sdps = Map::new();
@@ -62,14 +62,14 @@ pub fn describe(p: &mut Peer, ice_lite: bool) -> Value {
         let mid = Mid::from(s.mid.as_str());
         let mut m = Map::new();
         let kind = match s.kind {
-            StreamKind::Audio => "audio",
-            StreamKind::Video => "video",
-            StreamKind::Data => "data",
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+            MediaKind::Data => "data",
         };
         m.insert("type".into(), json!(kind));
         m.insert("mindex".into(), json!(index));
         m.insert("mid".into(), json!(s.mid));
-        if s.kind != StreamKind::Data {
+        if s.kind != MediaKind::Data {
             m.insert("direction".into(), json!({"send": s.client_receives, "recv": s.client_sends}));
             let pt = p.rtc.media(mid).and_then(|m| m.remote_pts().first().copied());
             m.insert("codecs".into(), json!({"pt": pt.map(|pt| *pt), "codec": s.codec}));

@@ -12,18 +12,14 @@ use tokio::sync::oneshot;
 use wasmtime::component::Component;
 use wasmtime::{Engine, Store};
 
-use super::bindings::types::{
-    LayerChange, MediaEvent as WitMediaEvent, MediaKind, MediaState, SlowLink, StreamInfo,
-};
 use super::bindings::types::{Message, PluginInfo as WitInfo, Reply, StateChange};
 use super::bindings::{Plugin as Bindings, PluginPre};
+use super::convert::{wit_handle, wit_media_event};
 use super::engine::EPOCH_TICK;
 use super::saved::SavedState;
-use super::state::{wit_handle, AfterCall, PluginShared, StoreState};
-use crate::api::plugin::{
-    Effect, HandleRef, MediaEvent as ApiMediaEvent, MessageOutcome, PluginEvent, PluginInfo, PluginMessage,
-    PluginReply,
-};
+use super::state::{AfterCall, PluginShared, StoreState};
+use crate::api::plugin::{Effect, MessageOutcome, PluginEvent, PluginInfo, PluginMessage, PluginReply};
+use crate::vocab::{HandleRef, MediaEvent};
 
 /// How long an idle actor keeps polling its mailbox (yielding its core between polls) before it
 /// parks its thread. A parked thread takes ~0.1 ms to wake on the VMs we measure on; a client
@@ -128,10 +124,8 @@ pub enum Job {
     Query(HandleRef, oneshot::Sender<Value>),
     /// A timer fired: its token and the generation it was set with.
     Timer(u64, u64),
-    /// A media event for a handle.
-    Media(HandleRef, ApiMediaEvent),
-    /// A data-channel message for a handle.
-    Data(HandleRef, Option<String>, Vec<u8>, bool),
+    /// A media event (or a data-channel message) for a handle.
+    Media(HandleRef, MediaEvent),
     /// Swap in new code.
     Reload(Arc<Artifact>, oneshot::Sender<Result<Value, String>>),
     /// Nothing: wakes the actor to look at its urgent lane.
@@ -444,54 +438,16 @@ impl Actor {
                 };
                 let _ = reply.send(r);
             }
-            Job::Media(h, event) => {
-                let event = match event {
-                    ApiMediaEvent::WebrtcUp => WitMediaEvent::WebrtcUp,
-                    ApiMediaEvent::Media { mid, video, receiving } => WitMediaEvent::Media(MediaState {
-                        mid,
-                        kind: if video { MediaKind::Video } else { MediaKind::Audio },
-                        receiving,
-                    }),
-                    ApiMediaEvent::SlowLink { mid, video, uplink, lost } => {
-                        WitMediaEvent::SlowLink(SlowLink {
-                            mid,
-                            kind: if video { MediaKind::Video } else { MediaKind::Audio },
-                            uplink,
-                            lost,
-                        })
-                    }
-                    ApiMediaEvent::Negotiated(streams) => {
-                        WitMediaEvent::Negotiated(streams.into_iter().map(wit_stream).collect())
-                    }
-                    ApiMediaEvent::SubstreamChanged { rule, layer } => {
-                        WitMediaEvent::SubstreamChanged(LayerChange { rule, layer })
-                    }
-                    ApiMediaEvent::TemporalChanged { rule, layer } => {
-                        WitMediaEvent::TemporalChanged(LayerChange { rule, layer })
-                    }
-                    ApiMediaEvent::Hangup(reason) => WitMediaEvent::Hangup(reason),
-                    ApiMediaEvent::Negotiation { id, outcome } => {
-                        WitMediaEvent::Negotiation(super::bindings::types::NegotiationResult {
-                            id,
-                            outcome: outcome.map(|done| super::bindings::types::NegotiationDone {
-                                jsep: done.sdp.map(|sdp| {
-                                    let kind = if done.offer { "offer" } else { "answer" };
-                                    serde_json::json!({"type": kind, "sdp": sdp}).to_string()
-                                }),
-                                mids: done.mids,
-                            }),
-                        })
-                    }
-                };
-                if self.handles.contains(&h) {
-                    let _ = self.call(|b, s| b.call_media_event(s, wit_handle(h), &event));
-                    self.flush_events();
-                }
-            }
-            Job::Data(h, label, data, text) => {
+            Job::Media(h, MediaEvent::Data { label, data, text }) => {
                 if self.handles.contains(&h) {
                     let _ = self
                         .call(|b, s| b.call_incoming_data(s, wit_handle(h), label.as_deref(), &data, text));
+                    self.flush_events();
+                }
+            }
+            Job::Media(h, event) => {
+                if let (true, Some(event)) = (self.handles.contains(&h), wit_media_event(event)) {
+                    let _ = self.call(|b, s| b.call_media_event(s, wit_handle(h), &event));
                     self.flush_events();
                 }
             }
@@ -803,22 +759,5 @@ impl Actor {
             "version_string": info.version_string,
             "pause_us": pause.as_micros() as u64,
         }))
-    }
-}
-
-/// A negotiated stream as the WIT describes it.
-fn wit_stream(s: crate::api::media::StreamInfo) -> StreamInfo {
-    use crate::api::media::StreamKind;
-    StreamInfo {
-        mid: s.mid,
-        kind: match s.kind {
-            StreamKind::Audio => MediaKind::Audio,
-            StreamKind::Video => MediaKind::Video,
-            StreamKind::Data => MediaKind::Data,
-        },
-        codec: s.codec,
-        client_sends: s.client_sends,
-        client_receives: s.client_receives,
-        rids: s.rids,
     }
 }

@@ -3,6 +3,7 @@
 
 mod actor;
 mod bindings;
+mod convert;
 mod engine;
 pub mod limits;
 pub mod rules;
@@ -25,10 +26,10 @@ use self::engine::PluginEngine;
 use self::limits::Limits;
 use self::state::{PluginShared, StoreState};
 use crate::api::plugin::{
-    BoxFuture, HandleRef, MediaEvent, MessageOutcome, Plugin, PluginEvent, PluginInfo, PluginMessage,
-    PluginRegistry, PluginReply,
+    BoxFuture, MessageOutcome, Plugin, PluginEvent, PluginInfo, PluginMessage, PluginRegistry, PluginReply,
 };
 use crate::api::Core;
+use crate::vocab::{HandleRef, MediaEvent};
 
 /// Where the plugins built with the project are (set by `build.rs`).
 pub fn builtin_plugins_dir() -> PathBuf {
@@ -184,21 +185,11 @@ impl Plugin for PluginProxy {
     }
 
     fn media_event(&self, handle: HandleRef, event: MediaEvent) {
-        // What a plugin must hear (its negotiations, the PeerConnection's life) is never shed;
-        // reports that repeat (media flow, losses, layers) may be.
-        match event {
-            MediaEvent::Media { .. }
-            | MediaEvent::SlowLink { .. }
-            | MediaEvent::SubstreamChanged { .. }
-            | MediaEvent::TemporalChanged { .. } => self.notify(Job::Media(handle, event)),
-            _ => {
-                self.mailbox.send(Job::Media(handle, event));
-            }
+        if event.sheddable() {
+            self.notify(Job::Media(handle, event));
+        } else {
+            self.mailbox.send(Job::Media(handle, event));
         }
-    }
-
-    fn incoming_data(&self, handle: HandleRef, label: Option<String>, data: Vec<u8>, text: bool) {
-        self.notify(Job::Data(handle, label, data, text));
     }
 }
 

@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::api::plugin::HandleRef;
+use crate::vocab::HandleRef;
 
-pub use crate::api::media::ForwardRule as Rule;
+pub use crate::vocab::ForwardRule as Rule;
 
 /// Rule ids are unique in the whole gateway (the media engine's router is shared).
 static NEXT_RULE: AtomicU64 = AtomicU64::new(1);

@@ -11,11 +11,12 @@ use super::bindings::portunus::plugin::host;
 use super::bindings::types::{
     self as wit, AnswerPolicy, Direction, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferedStream,
 };
+use super::convert::{api_handle, kind};
 use super::limits::Limits;
 use super::rules::RuleTable;
-use crate::api::media;
-use crate::api::plugin::{HandleRef as ApiHandle, PluginEvent};
+use crate::api::plugin::PluginEvent;
 use crate::api::Core;
+use crate::vocab::{self as media, HandleRef as ApiHandle};
 
 /// Negotiation ids are unique in the whole gateway.
 static NEXT_NEGOTIATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -202,16 +203,6 @@ impl WasiView for StoreState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
-}
-
-/// Converts the WIT handle to the API's.
-pub fn api_handle(h: HandleRef) -> ApiHandle {
-    ApiHandle { session_id: h.session, handle_id: h.handle }
-}
-
-/// Converts the API handle to the WIT one.
-pub fn wit_handle(h: ApiHandle) -> HandleRef {
-    HandleRef { session: h.session_id, handle: h.handle_id }
 }
 
 fn parse_object(text: &str, what: &str) -> Result<Value, String> {
@@ -446,15 +437,7 @@ impl host::Host for StoreState {
             dst_mid,
             substream: options.substream,
             temporal: options.temporal,
-            kinds: options
-                .kinds
-                .iter()
-                .filter_map(|k| match k {
-                    MediaKind::Audio => Some(media::Kind::Audio),
-                    MediaKind::Video => Some(media::Kind::Video),
-                    MediaKind::Data => None,
-                })
-                .collect(),
+            kinds: options.kinds.iter().map(|k| kind(*k)).filter(|k| *k != media::MediaKind::Data).collect(),
         };
         let max = self.shared.limits.max_rules;
         let id = self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).add(rule.clone(), max)?;
@@ -488,16 +471,11 @@ impl host::Host for StoreState {
         }
     }
 
-    fn set_media_enabled(&mut self, handle: HandleRef, kind: MediaKind, enabled: bool) {
+    fn set_media_enabled(&mut self, handle: HandleRef, media_kind: MediaKind, enabled: bool) {
         if !self.handle_exists(handle) {
             return;
         }
-        let kind = match kind {
-            MediaKind::Audio => media::Kind::Audio,
-            MediaKind::Video => media::Kind::Video,
-            MediaKind::Data => return,
-        };
-        self.shared.core.media().set_media_enabled(api_handle(handle), kind, enabled);
+        self.shared.core.media().set_media_enabled(api_handle(handle), kind(media_kind), enabled);
     }
 
     fn send_data(&mut self, handle: HandleRef, label: Option<String>, data: Vec<u8>, is_text: bool) {

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::{PluginHost, Registry};
-use crate::api::plugin::{HandleRef, PluginMessage, PluginRegistry, PluginReply};
+use crate::api::plugin::{PluginMessage, PluginRegistry, PluginReply};
 use crate::api::session::ClientKey;
 use crate::api::{Core, CoreOptions, PathIds, RequestCtx};
 use crate::config::{General, Nat};
+use crate::vocab::{HandleRef, MediaEvent};
 
 const PLUGIN: &str = "janus.plugin.testfault";
 
@@ -51,7 +52,7 @@ async fn a_data_flood_is_shed_not_queued() {
     let busy = plugin.handle_message(PluginMessage { handle, transaction: "t".into(), body, jsep: None });
     // ...while a client floods its data channel.
     for _ in 0..20_000 {
-        plugin.incoming_data(handle, None, vec![0; 1000], false);
+        plugin.media_event(handle, MediaEvent::Data { label: None, data: vec![0; 1000], text: false });
     }
     let status = registry.status()[PLUGIN].clone();
     assert!(status["queued"].as_u64().unwrap() <= 101, "{status}");
@@ -79,13 +80,13 @@ fn memories_and_tables_count_together() {
 #[derive(Default)]
 struct RuleLog(std::sync::Mutex<Vec<String>>);
 
-impl crate::api::media::MediaControl for RuleLog {
+impl crate::vocab::MediaControl for RuleLog {
     fn remote_description(
         &self,
         _: HandleRef,
         _: bool,
         _: &str,
-    ) -> Result<(), crate::api::media::DescriptionError> {
+    ) -> Result<(), crate::vocab::DescriptionError> {
         Ok(())
     }
     fn trickle(&self, _: HandleRef, _: serde_json::Value) {}
@@ -93,16 +94,16 @@ impl crate::api::media::MediaControl for RuleLog {
     fn handle_gone(&self, h: HandleRef) {
         self.0.lock().unwrap().push(format!("gone {}", h.handle_id));
     }
-    fn answer(&self, _: HandleRef, _: crate::api::media::AnswerPolicy, _: u64) -> Result<(), String> {
+    fn answer(&self, _: HandleRef, _: crate::vocab::AnswerPolicy, _: u64) -> Result<(), String> {
         Err("no media here".into())
     }
-    fn offer(&self, _: HandleRef, _: Vec<crate::api::media::OfferItem>, _: u64) -> Result<(), String> {
+    fn offer(&self, _: HandleRef, _: Vec<crate::vocab::OfferItem>, _: u64) -> Result<(), String> {
         Err("no media here".into())
     }
     fn accept_answer(&self, _: HandleRef, _: &str, _: u64) -> Result<(), String> {
         Err("no media here".into())
     }
-    fn forward(&self, id: u64, _: crate::api::media::ForwardRule) {
+    fn forward(&self, id: u64, _: crate::vocab::ForwardRule) {
         self.0.lock().unwrap().push(format!("forward {id}"));
     }
     fn unforward(&self, id: u64) {
@@ -111,7 +112,7 @@ impl crate::api::media::MediaControl for RuleLog {
     fn set_layers(&self, _: u64, _: Option<u8>, _: Option<u8>) {}
     fn set_bitrate_cap(&self, _: HandleRef, _: u32) {}
     fn request_keyframe(&self, _: HandleRef, _: Option<String>) {}
-    fn set_media_enabled(&self, _: HandleRef, _: crate::api::media::Kind, _: bool) {}
+    fn set_media_enabled(&self, _: HandleRef, _: crate::vocab::MediaKind, _: bool) {}
     fn describe(&self, _: HandleRef) -> Option<serde_json::Value> {
         None
     }

@@ -1,0 +1,80 @@
+//! Between the WIT's types and the gateway's vocabulary: each conversion written once.
+
+use super::bindings::types as wit;
+use crate::vocab::{self, LayerChange, MediaEvent};
+
+/// The WIT handle as the gateway names it.
+pub fn api_handle(h: wit::HandleRef) -> vocab::HandleRef {
+    vocab::HandleRef { session_id: h.session, handle_id: h.handle }
+}
+
+/// The gateway's handle as the WIT names it.
+pub fn wit_handle(h: vocab::HandleRef) -> wit::HandleRef {
+    wit::HandleRef { session: h.session_id, handle: h.handle_id }
+}
+
+/// A WIT media kind as the gateway's.
+pub fn kind(k: wit::MediaKind) -> vocab::MediaKind {
+    match k {
+        wit::MediaKind::Audio => vocab::MediaKind::Audio,
+        wit::MediaKind::Video => vocab::MediaKind::Video,
+        wit::MediaKind::Data => vocab::MediaKind::Data,
+    }
+}
+
+/// The gateway's media kind as the WIT's.
+pub fn wit_kind(k: vocab::MediaKind) -> wit::MediaKind {
+    match k {
+        vocab::MediaKind::Audio => wit::MediaKind::Audio,
+        vocab::MediaKind::Video => wit::MediaKind::Video,
+        vocab::MediaKind::Data => wit::MediaKind::Data,
+    }
+}
+
+/// A negotiated stream as the WIT describes it.
+fn wit_stream(s: vocab::StreamInfo) -> wit::StreamInfo {
+    wit::StreamInfo {
+        mid: s.mid,
+        kind: wit_kind(s.kind),
+        codec: s.codec,
+        client_sends: s.client_sends,
+        client_receives: s.client_receives,
+        rids: s.rids,
+    }
+}
+
+/// A media event as the plugin's `media-event` export takes it; none for what plugins do not
+/// hear that way (trickles and ICE failures go to the client only; data has an export of its
+/// own).
+pub fn wit_media_event(event: MediaEvent) -> Option<wit::MediaEvent> {
+    Some(match event {
+        MediaEvent::WebrtcUp => wit::MediaEvent::WebrtcUp,
+        MediaEvent::Media { mid, kind, receiving } => {
+            wit::MediaEvent::Media(wit::MediaState { mid, kind: wit_kind(kind), receiving })
+        }
+        MediaEvent::SlowLink { mid, kind, uplink, lost } => {
+            wit::MediaEvent::SlowLink(wit::SlowLink { mid, kind: wit_kind(kind), uplink, lost })
+        }
+        MediaEvent::Negotiated(streams) => {
+            wit::MediaEvent::Negotiated(streams.into_iter().map(wit_stream).collect())
+        }
+        MediaEvent::LayerChanged { rule, change: LayerChange::Substream(layer) } => {
+            wit::MediaEvent::SubstreamChanged(wit::LayerChange { rule, layer })
+        }
+        MediaEvent::LayerChanged { rule, change: LayerChange::Temporal(layer) } => {
+            wit::MediaEvent::TemporalChanged(wit::LayerChange { rule, layer })
+        }
+        MediaEvent::Hangup { reason, .. } => wit::MediaEvent::Hangup(reason),
+        MediaEvent::Negotiation { id, outcome } => wit::MediaEvent::Negotiation(wit::NegotiationResult {
+            id,
+            outcome: outcome.map(|done| wit::NegotiationDone {
+                jsep: done.sdp.map(|sdp| {
+                    let kind = if done.offer { "offer" } else { "answer" };
+                    serde_json::json!({"type": kind, "sdp": sdp}).to_string()
+                }),
+                mids: done.mids,
+            }),
+        }),
+        MediaEvent::Trickle { .. } | MediaEvent::IceFailed | MediaEvent::Data { .. } => return None,
+    })
+}

@@ -1,0 +1,85 @@
+//! The media engine as the API core and the plugins see it: intents that return at once.
+
+use serde_json::Value;
+
+use super::{AnswerPolicy, DescriptionError, ForwardRule, HandleRef, MediaKind, OfferItem};
+
+/// What the media engine answers when it is missing.
+pub const NO_MEDIA: &str = "not available: media engine";
+
+/// The media engine as the core and plugins see it. Every call returns at once: the
+/// negotiations plugins ask for (`answer`, `offer`, `accept_answer`) take an id and report
+/// their outcome later, as a notice for that handle. Only `remote_description` for a client's
+/// answer and `describe` wait for the media thread (microseconds).
+pub trait MediaControl: Send + Sync {
+    /// A client JSEP arrived on a handle (already checked): an offer is kept for the plugin's
+    /// `answer`; an answer completes an offer of ours.
+    fn remote_description(&self, handle: HandleRef, offer: bool, sdp: &str) -> Result<(), DescriptionError>;
+    /// A trickled candidate (the Janus `candidate` object, or `{completed:true}`).
+    fn trickle(&self, handle: HandleRef, candidate: Value);
+    /// Hangs up the handle's PeerConnection; `reason` goes into the `hangup` event.
+    fn hangup(&self, handle: HandleRef, reason: &str);
+    /// The handle is gone: its PeerConnection and rules are dropped without events.
+    fn handle_gone(&self, handle: HandleRef);
+    /// Answers the handle's pending client offer; negotiation `id` reports the answer SDP.
+    /// An error now: no media engine to ask.
+    fn answer(&self, handle: HandleRef, policy: AnswerPolicy, id: u64) -> Result<(), String>;
+    /// Offers the handle's client these streams (added to what it already has); negotiation
+    /// `id` reports the offer SDP and the mid of each item, in order. An item whose source
+    /// has not negotiated that stream is an error now.
+    fn offer(&self, handle: HandleRef, items: Vec<OfferItem>, id: u64) -> Result<(), String>;
+    /// Applies an answer (SDP) a plugin got some other way to the handle's pending offer;
+    /// negotiation `id` reports the outcome. An error now: no media engine to ask.
+    fn accept_answer(&self, handle: HandleRef, sdp: &str, id: u64) -> Result<(), String>;
+    /// Starts forwarding by a rule the caller numbered.
+    fn forward(&self, id: u64, rule: ForwardRule);
+    /// Stops a rule.
+    fn unforward(&self, id: u64);
+    /// Changes a rule's simulcast substream (0 lowest; none: highest) and top temporal layer
+    /// (none: all).
+    fn set_layers(&self, id: u64, substream: Option<u8>, temporal: Option<u8>);
+    /// Caps what the handle's client sends (REMB), 0 = no cap.
+    fn set_bitrate_cap(&self, handle: HandleRef, bps: u32);
+    /// Asks the handle's client for a keyframe, on one stream (`mid`) or on all.
+    fn request_keyframe(&self, handle: HandleRef, mid: Option<String>);
+    /// Turns relaying of one kind of the handle's media on or off.
+    fn set_media_enabled(&self, handle: HandleRef, kind: MediaKind, enabled: bool);
+    /// What admin `handle_info` shows of the handle's PeerConnection (Janus's `flags`, `sdps`,
+    /// `ice-mode`, `ice-role` and `webrtc` members), or none when it has none.
+    fn describe(&self, handle: HandleRef) -> Option<Value>;
+    /// Sends a data-channel message to the handle's client (dropped when it has no open
+    /// channel).
+    fn send_data(&self, handle: HandleRef, label: Option<String>, data: Vec<u8>, text: bool);
+}
+
+/// No media engine: intents fail with [`NO_MEDIA`], notifications are ignored.
+#[derive(Debug, Default)]
+pub struct NoMedia;
+
+impl MediaControl for NoMedia {
+    fn remote_description(&self, _: HandleRef, _: bool, _: &str) -> Result<(), DescriptionError> {
+        Ok(())
+    }
+    fn trickle(&self, _: HandleRef, _: Value) {}
+    fn hangup(&self, _: HandleRef, _: &str) {}
+    fn handle_gone(&self, _: HandleRef) {}
+    fn answer(&self, _: HandleRef, _: AnswerPolicy, _: u64) -> Result<(), String> {
+        Err(NO_MEDIA.into())
+    }
+    fn offer(&self, _: HandleRef, _: Vec<OfferItem>, _: u64) -> Result<(), String> {
+        Err(NO_MEDIA.into())
+    }
+    fn accept_answer(&self, _: HandleRef, _: &str, _: u64) -> Result<(), String> {
+        Err(NO_MEDIA.into())
+    }
+    fn forward(&self, _: u64, _: ForwardRule) {}
+    fn unforward(&self, _: u64) {}
+    fn set_layers(&self, _: u64, _: Option<u8>, _: Option<u8>) {}
+    fn set_bitrate_cap(&self, _: HandleRef, _: u32) {}
+    fn request_keyframe(&self, _: HandleRef, _: Option<String>) {}
+    fn describe(&self, _: HandleRef) -> Option<Value> {
+        None
+    }
+    fn set_media_enabled(&self, _: HandleRef, _: MediaKind, _: bool) {}
+    fn send_data(&self, _: HandleRef, _: Option<String>, _: Vec<u8>, _: bool) {}
+}

@@ -1,0 +1,103 @@
+//! What happens to a handle's media. The media engine reports it as [`Notice`]s; the core turns
+//! each into the client's Janus event and hands the same [`MediaEvent`] to the handle's plugin.
+
+use super::{HandleRef, LayerChange, MediaKind, NegotiationOutcome, StreamInfo};
+
+/// Something that happened to a handle's media.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaEvent {
+    /// ICE and DTLS are up.
+    WebrtcUp,
+    /// Packets started or stopped arriving on a stream.
+    Media {
+        /// The stream.
+        mid: String,
+        /// Audio or video.
+        kind: MediaKind,
+        /// Whether packets arrive.
+        receiving: bool,
+    },
+    /// Losses on a stream reached `slowlink_threshold` in the last second (Janus `slowlink`).
+    SlowLink {
+        /// The stream.
+        mid: String,
+        /// Audio or video.
+        kind: MediaKind,
+        /// Losses on what the gateway sends (the client asks for retransmissions or reports
+        /// losses), as Janus's `uplink: true`; otherwise on what it receives.
+        uplink: bool,
+        /// Packets lost in the last second.
+        lost: u32,
+    },
+    /// A negotiation finished: the handle's streams now.
+    Negotiated(Vec<StreamInfo>),
+    /// A negotiation a plugin asked for (`answer`, `offer`, `accept-answer`) finished (before
+    /// `Negotiated`, if it changed the streams).
+    Negotiation {
+        /// The id the plugin was given.
+        id: u64,
+        /// The SDP and mids, or why not.
+        outcome: NegotiationOutcome,
+    },
+    /// A rule to this handle now forwards another simulcast substream or temporal layer.
+    LayerChanged {
+        /// The rule.
+        rule: u64,
+        /// What it forwards now.
+        change: LayerChange,
+    },
+    /// Full trickle: one of our candidates (`None`: all were sent), for the client.
+    Trickle {
+        /// The stream the candidate is given for (the bundle's first).
+        mid: String,
+        /// `candidate:…`, or `None` for end-of-candidates.
+        candidate: Option<String>,
+    },
+    /// ICE failed (the consent checks stopped being answered); a hangup follows.
+    IceFailed,
+    /// The PeerConnection is gone, with Janus's reason.
+    Hangup {
+        /// Janus's reason.
+        reason: String,
+        /// The hangup was asked for through the media engine's control (the core tells the
+        /// plugin itself, with the events of the request that asked).
+        requested: bool,
+    },
+    /// A data-channel message from the client.
+    Data {
+        /// The channel's label.
+        label: Option<String>,
+        /// The bytes.
+        data: Vec<u8>,
+        /// Text (or binary).
+        text: bool,
+    },
+}
+
+impl MediaEvent {
+    /// Reports that repeat (media flow, losses, layers, data): a plugin's mailbox may shed
+    /// these under a flood; what a plugin must hear (its negotiations, the PeerConnection's
+    /// life) is never shed.
+    pub fn sheddable(&self) -> bool {
+        matches!(
+            self,
+            Self::Media { .. } | Self::SlowLink { .. } | Self::LayerChanged { .. } | Self::Data { .. }
+        )
+    }
+}
+
+/// A media event for a handle, as the media engine reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// The handle.
+    pub handle: HandleRef,
+    /// What happened.
+    pub event: MediaEvent,
+}
+
+impl Notice {
+    /// A notice for `handle`.
+    pub fn new(handle: HandleRef, event: MediaEvent) -> Self {
+        Self { handle, event }
+    }
+}

@@ -1,0 +1,56 @@
+//! The vocabulary the API core, the plugin runtime and the media engine share: handles, media
+//! kinds, negotiations, forwarding rules, media events and the media engine's control surface.
+//! It depends on none of them: the media engine knows nothing of Janus sessions or plugins,
+//! and plugins reach media only through [`MediaControl`].
+
+mod control;
+mod events;
+mod negotiation;
+mod rules;
+
+pub use self::control::{MediaControl, NoMedia, NO_MEDIA};
+pub use self::events::{MediaEvent, Notice};
+pub use self::negotiation::{
+    AnswerPolicy, DescriptionError, NegotiationDone, NegotiationOutcome, OfferItem, StreamInfo,
+};
+pub use self::rules::{ForwardRule, LayerChange};
+
+/// A Janus handle: the unit media is negotiated, forwarded and reported for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HandleRef {
+    /// The owning session.
+    pub session_id: u64,
+    /// The handle.
+    pub handle_id: u64,
+}
+
+/// The kind of a stream or of media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MediaKind {
+    /// Audio.
+    Audio,
+    /// Video.
+    Video,
+    /// Data channels.
+    Data,
+}
+
+impl MediaKind {
+    /// Video (or audio), for code that handles only RTP media.
+    pub fn video(video: bool) -> Self {
+        if video {
+            Self::Video
+        } else {
+            Self::Audio
+        }
+    }
+
+    /// The name Janus uses: `audio`, `video` or `data`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Audio => "audio",
+            Self::Video => "video",
+            Self::Data => "data",
+        }
+    }
+}

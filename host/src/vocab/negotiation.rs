@@ -1,0 +1,94 @@
+//! Negotiations: how a plugin wants a client's offer answered, what the gateway offers, and
+//! what came of it.
+
+use super::{HandleRef, MediaKind};
+
+/// How the plugin wants a client offer answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerPolicy {
+    /// Accept audio.
+    pub audio: bool,
+    /// Accept video.
+    pub video: bool,
+    /// Accept the data channel.
+    pub data: bool,
+    /// Accept simulcast from the client (otherwise its rids are left out of the answer).
+    pub simulcast: bool,
+    /// Audio codecs by Janus name (`opus`, `pcmu`, …), best first; an entry may be a
+    /// comma-separated list. The first one the offer has is the only one answered; when the
+    /// offer has none of them its audio is refused. Empty: every codec the host supports.
+    pub audio_codecs: Vec<String>,
+    /// Video codecs (`vp8`, `vp9`, `h264`, `av1`, `h265`), as `audio_codecs`.
+    pub video_codecs: Vec<String>,
+    /// Our direction for accepted audio and video, narrowed by what the client offers.
+    pub direction: crate::sdp::Direction,
+}
+
+impl AnswerPolicy {
+    /// Everything accepted, in both directions, with any codec.
+    pub fn everything() -> Self {
+        Self {
+            audio: true,
+            video: true,
+            data: true,
+            simulcast: true,
+            audio_codecs: Vec::new(),
+            video_codecs: Vec::new(),
+            direction: crate::sdp::Direction::SendRecv,
+        }
+    }
+}
+
+/// A stream the gateway offers a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OfferItem {
+    /// Media of another handle's stream, to be forwarded to this client.
+    Forward {
+        /// The handle whose media is offered.
+        handle: HandleRef,
+        /// Its stream.
+        mid: String,
+    },
+    /// A data channel.
+    Data,
+}
+
+/// A negotiated stream of a handle's PeerConnection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// The SDP `mid`.
+    pub mid: String,
+    /// Audio, video or data.
+    pub kind: MediaKind,
+    /// The negotiated codec, lower case ("opus", "vp8"); empty for data.
+    pub codec: String,
+    /// Whether the client sends on it.
+    pub client_sends: bool,
+    /// Whether the client receives on it.
+    pub client_receives: bool,
+    /// Simulcast rids the client offered, highest quality first.
+    pub rids: Vec<String>,
+}
+
+/// Why a client's SDP could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DescriptionError {
+    /// An answer arrived with no offer of ours pending (Janus 469).
+    UnexpectedAnswer,
+    /// The SDP could not be used (Janus 465).
+    Invalid(String),
+}
+
+/// A negotiation the media engine finished for a plugin (`answer`, `offer`, `accept_answer`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NegotiationDone {
+    /// The SDP to send the client (the answer or the offer); none for an accepted answer.
+    pub sdp: Option<String>,
+    /// The SDP is our offer (otherwise our answer).
+    pub offer: bool,
+    /// For an offer: the mid of each offered item, in order.
+    pub mids: Vec<String>,
+}
+
+/// What became of a plugin's negotiation, reported by the engine as a notice.
+pub type NegotiationOutcome = Result<NegotiationDone, String>;
