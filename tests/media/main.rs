@@ -671,3 +671,48 @@ async fn full_trickle_candidates_then_media_stopping_with_seconds() {
     assert_eq!(stopped["sender"], hid, "{stopped}");
     peer.close().await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_datagram_flood_does_not_starve_the_media_threads_commands() {
+    let core = "nat: { ice_enforce_list = \"lo\" }\nmedia: { media_threads = 1 }\n";
+    let gw = Gateway::with(Conf { extra: vec![("janus.jcfg".into(), core.into())], ..Conf::default() });
+    let media = gw.addr("media");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach(&mut ws, sid, ECHOTEST).await;
+    // Strangers flood the media socket (with the transmit side of this test's two cores)
+    // until the test ends.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flood: Vec<_> = (0..2)
+        .map(|i| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+                let junk = [0x80 | i, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef];
+                let mut sent = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    sent += u64::from(sock.send_to(&junk, media).is_ok());
+                }
+                sent
+            })
+        })
+        .collect();
+    // Negotiating needs the media thread: it answers while the flood goes on.
+    let peer = Peer::new(true, true, false).await.expect("peer");
+    let jsep = json!({"type": "offer", "sdp": peer.create_offer(WAIT).await.expect("offer")});
+    let ev = echotest(&mut ws, sid, hid, "offer", json!({"audio": true, "video": true}), Some(jsep)).await;
+    assert_eq!(ev["jsep"]["type"], "answer", "{ev}");
+    let info = gw
+        .admin_http()
+        .post(
+            "",
+            &json!({"janus": "handle_info", "transaction": "i", "admin_secret": "janusoverlord",
+                    "session_id": sid, "handle_id": hid}),
+        )
+        .await;
+    assert!(info["info"]["sdps"]["local"].is_string(), "{info}");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent: u64 = flood.into_iter().map(|t| t.join().expect("flood thread")).sum();
+    println!("flood datagrams sent meanwhile: {sent}");
+    assert!(sent > 1000, "the flood did not run: {sent}");
+}

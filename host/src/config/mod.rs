@@ -147,6 +147,9 @@ pub struct Media {
     pub threads: usize,
     /// `slowlink_threshold`: lost packets per second that make a `slowlink` event (0: off).
     pub slowlink_threshold: u32,
+    /// `socket_buffer_kb` (Portunus): the receive and send buffer asked for each media socket,
+    /// KiB (0: the system's default). The kernel may grant less; the gateway logs what it got.
+    pub socket_buffer_kb: u32,
 }
 
 /// Media threads when `media_threads` is not set: one per core, at most 4.
@@ -163,9 +166,14 @@ impl Default for Media {
             no_media_timer: 1,
             threads: default_media_threads(),
             slowlink_threshold: 0,
+            socket_buffer_kb: DEFAULT_SOCKET_BUFFER_KB,
         }
     }
 }
+
+/// Media socket buffers when `socket_buffer_kb` is not set: room for a burst of a few thousand
+/// packets (Linux's default of ~200 KiB drops a keyframe burst to a room of hundreds).
+pub const DEFAULT_SOCKET_BUFFER_KB: u32 = 4096;
 
 fn list(value: Option<String>) -> Vec<String> {
     value
@@ -439,6 +447,7 @@ fn read_core(
             n => n as usize,
         },
         slowlink_threshold: m.int("slowlink_threshold", 0, 0, 1_000_000)? as u32,
+        socket_buffer_kb: m.int("socket_buffer_kb", i64::from(DEFAULT_SOCKET_BUFFER_KB), 0, 1 << 20)? as u32,
     };
     m.finish();
     for name in CORE_SECTIONS.iter().filter(|n| !matches!(**n, "general" | "nat" | "media")) {

@@ -137,6 +137,32 @@ fn bind(ip: std::net::IpAddr, media: &Media) -> std::io::Result<std::net::UdpSoc
     Err(last.unwrap_or_else(|| std::io::Error::other("empty rtp_port_range")))
 }
 
+/// Asks for `kb` KiB of receive and send buffer (0: leaves the system's) and logs what the kernel
+/// granted when `report` is set (Linux reports twice the usable size and caps the request at
+/// `net.core.rmem_max`/`wmem_max`).
+fn size_buffers(socket: &std::net::UdpSocket, kb: u32, report: bool) {
+    let s = socket2::SockRef::from(socket);
+    if kb > 0 {
+        let bytes = kb as usize * 1024;
+        if let Err(e) = s.set_recv_buffer_size(bytes) {
+            tracing::warn!("media socket receive buffer of {kb} KiB refused: {e}");
+        }
+        if let Err(e) = s.set_send_buffer_size(bytes) {
+            tracing::warn!("media socket send buffer of {kb} KiB refused: {e}");
+        }
+    }
+    if report {
+        let kib = |r: std::io::Result<usize>| r.map_or(0, |b| b / 1024);
+        let (rx, tx) = (kib(s.recv_buffer_size()), kib(s.send_buffer_size()));
+        tracing::info!("media socket buffers: receive {rx} KiB, send {tx} KiB (asked for {kb} KiB)");
+        if kb > 0 && rx < kb as usize {
+            tracing::warn!(
+                "the kernel granted a smaller receive buffer than socket_buffer_kb = {kb}; raise net.core.rmem_max"
+            );
+        }
+    }
+}
+
 /// The `RtcConfig` every peer of an engine starts from (RTP mode, one fresh DTLS certificate).
 pub fn rtc_template(ice_lite: bool) -> anyhow::Result<str0m::RtcConfig> {
     let cert = str0m::crypto::from_feature_flags()
@@ -168,6 +194,7 @@ impl MediaEngine {
         for (index, commands) in receivers.into_iter().enumerate() {
             let std_socket = bind(ip, media)?;
             std_socket.set_nonblocking(true)?;
+            size_buffers(&std_socket, media.socket_buffer_kb, index == 0);
             let local = std_socket.local_addr()?;
             locals.push(local);
             let setup = core::CoreSetup {

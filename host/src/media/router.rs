@@ -104,6 +104,24 @@ pub struct Homes {
 pub struct Router {
     routes: HashMap<u64, Route>,
     by_src: HashMap<u64, Vec<u64>>,
+    /// The rules into each destination (a keyframe request finds its sources here, without
+    /// scanning every rule).
+    by_dst: HashMap<u64, Vec<u64>>,
+}
+
+/// Adds a rule id to an index entry.
+fn index(map: &mut HashMap<u64, Vec<u64>>, key: u64, id: u64) {
+    map.entry(key).or_default().push(id);
+}
+
+/// Takes a rule id out of an index entry (and the entry when it empties).
+fn unindex(map: &mut HashMap<u64, Vec<u64>>, key: u64, id: u64) {
+    if let Some(ids) = map.get_mut(&key) {
+        ids.retain(|r| *r != id);
+        if ids.is_empty() {
+            map.remove(&key);
+        }
+    }
 }
 
 impl Router {
@@ -123,25 +141,23 @@ impl Router {
             select: LayerSelect::new(rule.substream, rule.temporal),
             pt_map: HashMap::new(),
         };
-        self.by_src.entry(route.src).or_default().push(id);
+        index(&mut self.by_src, route.src, id);
+        index(&mut self.by_dst, route.dst, id);
         self.routes.insert(id, route);
     }
 
     /// Removes a rule; unknown ids are ignored.
     pub fn remove(&mut self, id: u64) {
         let Some(route) = self.routes.remove(&id) else { return };
-        if let Some(ids) = self.by_src.get_mut(&route.src) {
-            ids.retain(|r| *r != id);
-            if ids.is_empty() {
-                self.by_src.remove(&route.src);
-            }
-        }
+        unindex(&mut self.by_src, route.src, id);
+        unindex(&mut self.by_dst, route.dst, id);
     }
 
     /// Removes every rule that involves a handle.
     pub fn remove_handle(&mut self, handle: u64) {
-        let ids: Vec<u64> =
-            self.routes.values().filter(|r| r.src == handle || r.dst == handle).map(|r| r.id).collect();
+        let from = self.by_src.get(&handle).into_iter().flatten();
+        let to = self.by_dst.get(&handle).into_iter().flatten();
+        let ids: Vec<u64> = from.chain(to).copied().collect();
         for id in ids {
             self.remove(id);
         }
@@ -164,8 +180,9 @@ impl Router {
 
     /// Source handles whose media goes to `dst`, with the threads that own them.
     pub fn sources_of(&self, dst: u64) -> Vec<(u64, usize)> {
+        let ids = self.by_dst.get(&dst).map_or(&[][..], Vec::as_slice);
         let mut v: Vec<(u64, usize)> =
-            self.routes.values().filter(|r| r.dst == dst).map(|r| (r.src, r.homes.src)).collect();
+            ids.iter().filter_map(|id| self.routes.get(id)).map(|r| (r.src, r.homes.src)).collect();
         v.sort_unstable();
         v.dedup();
         v

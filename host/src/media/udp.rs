@@ -25,6 +25,7 @@ pub struct SendBatch<'s> {
     lens: [usize; BATCH],
     addrs: [Option<SockAddr>; BATCH],
     queued: usize,
+    dropped: u64,
 }
 
 impl<'s> SendBatch<'s> {
@@ -36,13 +37,15 @@ impl<'s> SendBatch<'s> {
             lens: [0; BATCH],
             addrs: std::array::from_fn(|_| None),
             queued: 0,
+            dropped: 0,
         }
     }
 
-    /// Sends everything queued. A full socket buffer drops what did not fit, as UDP would.
+    /// Sends what is queued. When the socket's buffer is full the rest stays queued (in order)
+    /// for [`SendBatch::pending`] to report, and the worker flushes again once the socket is
+    /// writable; a datagram the kernel refuses outright (no route) is dropped alone.
     pub fn flush(&mut self) {
         let queued = self.queued;
-        self.queued = 0;
         if queued == 0 {
             return;
         }
@@ -80,12 +83,23 @@ impl<'s> SendBatch<'s> {
             match r {
                 Ok(0) => break,
                 Ok(k) => sent += k,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => {
-                    tracing::trace!("media send of {} datagrams: {e}", queued - sent);
-                    break;
+                    tracing::trace!("media send: {e}; one datagram dropped");
+                    sent += 1;
                 }
             }
         }
+        // What did not fit waits at the front of the batch, in order.
+        self.slots.copy_within(sent..queued, 0);
+        self.lens.copy_within(sent..queued, 0);
+        self.addrs[..queued].rotate_left(sent);
+        self.queued = queued - sent;
+    }
+
+    /// Datagrams wait for the socket to become writable.
+    pub fn pending(&self) -> bool {
+        self.queued > 0
     }
 }
 
@@ -99,6 +113,14 @@ impl Transmitter for SendBatch<'_> {
         }
         if self.queued == BATCH {
             self.flush();
+            if self.queued == BATCH {
+                // The socket's buffer is full and the batch too: this one is lost, as UDP would.
+                self.dropped += 1;
+                if self.dropped.is_power_of_two() {
+                    tracing::warn!("media socket buffer full: {} datagrams dropped so far", self.dropped);
+                }
+                return;
+            }
         }
         let i = self.queued;
         self.slots[i][..data.len()].copy_from_slice(data);

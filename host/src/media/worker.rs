@@ -8,6 +8,10 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::core::{MediaCore, TICK};
 use super::udp::{RecvBatch, SendBatch, BATCH};
+
+/// Full receive batches read per wake-up before commands and timers get their turn: a flood
+/// on the socket never starves them.
+const BATCHES_PER_WAKE: usize = 8;
 use super::Command;
 
 /// Runs a core until every command sender is gone.
@@ -22,9 +26,10 @@ pub async fn run(
         let deadline = core
             .next_timeout()
             .map_or_else(|| tokio::time::Instant::now() + TICK, tokio::time::Instant::from_std);
+        let waiting_to_send = core.transmitter().pending();
         tokio::select! {
             r = socket.readable() => match r {
-                Ok(()) => loop {
+                Ok(()) => for _ in 0..BATCHES_PER_WAKE {
                     match rx.recv(socket) {
                         Ok(n) => {
                             let now = Instant::now();
@@ -59,6 +64,9 @@ pub async fn run(
                     }
                 }
                 None => break,
+            },
+            r = socket.writable(), if waiting_to_send => if let Err(e) = r {
+                tracing::debug!("media socket: {e}");
             },
             _ = tokio::time::sleep_until(deadline) => core.timeouts(Instant::now()),
             _ = tick.tick() => core.housekeeping(Instant::now()),
