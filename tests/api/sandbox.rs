@@ -305,3 +305,25 @@ async fn a_reload_waits_only_for_the_call_running_now() {
     assert_eq!(ping["transaction"], "ping", "{ping}");
     assert_eq!(ping["plugindata"]["data"]["version"], 2, "{ping}");
 }
+
+#[tokio::test]
+async fn rtp_forward_goes_only_where_the_sandbox_allows() {
+    let (_gw, _dir, mut ws, sid, faulty) = faulty_session("send_to = \"10.0.0.0/8, ::1\"").await;
+    let forward = |host: &str| json!({"request": "rtp_forward", "mid": "0", "host": host, "port": 5004});
+    let r = fault(&mut ws, sid, faulty, forward("127.0.0.1")).await;
+    assert!(r["error"].as_str().unwrap().contains("send_to does not allow 127.0.0.1"), "{r}");
+    let r = fault(&mut ws, sid, faulty, forward("localhost")).await;
+    assert!(r["error"].as_str().unwrap().contains("not an IP address"), "{r}");
+    for allowed in ["10.1.2.3", "::1"] {
+        let r = fault(&mut ws, sid, faulty, forward(allowed)).await;
+        assert!(r["rule"].is_u64(), "{allowed}: {r}");
+    }
+    let r = fault(
+        &mut ws,
+        sid,
+        faulty,
+        json!({"request": "rtp_forward", "mid": "0", "host": "10.0.0.1", "port": 0}),
+    )
+    .await;
+    assert!(r["error"].as_str().unwrap().contains("port 0"), "{r}");
+}

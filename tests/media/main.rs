@@ -716,3 +716,120 @@ async fn a_datagram_flood_does_not_starve_the_media_threads_commands() {
     println!("flood datagrams sent meanwhile: {sent}");
     assert!(sent > 1000, "the flood did not run: {sent}");
 }
+
+/// The mid of the first `kind` section of an SDP.
+fn mid_of(sdp: &str, kind: &str) -> String {
+    let section = sdp.split("\r\nm=").find(|s| s.starts_with(&format!("{kind} "))).expect("media section");
+    let mid = section.lines().find_map(|l| l.strip_prefix("a=mid:")).expect("a=mid");
+    mid.trim().to_owned()
+}
+
+/// One RTP packet as a plain receiver sees it.
+struct Rtp {
+    marker: bool,
+    pt: u8,
+    seq: u16,
+    ssrc: u32,
+    payload: Vec<u8>,
+}
+
+/// Reads RTP packets on `sock` until `enough` says so (or panics after [`WAIT`]).
+async fn receive_rtp(sock: &tokio::net::UdpSocket, what: &str, enough: impl Fn(&[Rtp]) -> bool) -> Vec<Rtp> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 2048];
+    while !enough(&got) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let (n, _) = tokio::time::timeout(left, sock.recv_from(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what} ({} packets)", got.len()))
+            .expect("recv");
+        let b = &buf[..n];
+        assert!(n >= 12 && b[0] >> 6 == 2, "not RTP: {b:?}");
+        got.push(Rtp {
+            marker: b[1] & 0x80 != 0,
+            pt: b[1] & 0x7f,
+            seq: u16::from_be_bytes([b[2], b[3]]),
+            ssrc: u32::from_be_bytes([b[8], b[9], b[10], b[11]]),
+            payload: b[12..].to_vec(),
+        });
+    }
+    got
+}
+
+/// Waits until nothing arrives on `sock` for 300 ms (at most [`WAIT`]).
+async fn wait_quiet(sock: &tokio::net::UdpSocket, what: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut buf = [0u8; 2048];
+    while tokio::time::timeout(Duration::from_millis(300), sock.recv_from(&mut buf)).await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "{what} never stopped");
+    }
+}
+
+/// Complete VP8 frames (by the marker bit) whose packets carry consecutive counters, from the
+/// first key frame on: what a decoder could use.
+fn whole_frames(packets: &[Rtp], nonce: [u8; 4]) -> usize {
+    let Some(start) = packets.iter().position(|p| peer::vp8_is_keyframe(&p.payload)) else { return 0 };
+    let mut frames = 0;
+    let mut counters = Vec::new();
+    for p in &packets[start..] {
+        let (from, tag, counter, _) = peer::read_marker(&p.payload).expect("a test peer's marker");
+        assert_eq!((from, tag), (nonce, b'V'), "another stream's packet");
+        counters.push(counter);
+        if p.marker {
+            frames += usize::from(counters.windows(2).all(|w| w[1] == w[0] + 1));
+            counters.clear();
+        }
+    }
+    frames
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtp_forward_sends_a_stream_as_plain_rtp() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let (hid, peer, answer) = answered_by_testfault(&mut ws, sid, "a", json!({"request": "answer"})).await;
+    let video = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let audio = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let forward = |mid: String, port: u16, extra: Value| {
+        let mut body = json!({"request": "rtp_forward", "mid": mid, "host": "127.0.0.1", "port": port});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": body})
+    };
+    let port = |s: &tokio::net::UdpSocket| s.local_addr().expect("addr").port();
+    let r = ws
+        .call(forward(mid_of(&answer, "video"), port(&video), json!({"ssrc": 0x1234_5678, "pt": 100})))
+        .await;
+    let video_rule = r["plugindata"]["data"]["rule"].as_u64().unwrap_or_else(|| panic!("{r}"));
+    let r = ws.call(forward(mid_of(&answer, "audio"), port(&audio), json!({}))).await;
+    assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
+
+    // Video: our SSRC and payload type, gap-free sequence numbers, and whole frames from the
+    // key frame the gateway asked the sender for.
+    let nonce = peer.nonce();
+    let got = receive_rtp(&video, "forwarded video", |p| whole_frames(p, nonce) >= 20).await;
+    assert!(got.iter().all(|p| p.ssrc == 0x1234_5678 && p.pt == 100));
+    assert!(got.windows(2).all(|w| w[1].seq == w[0].seq.wrapping_add(1)), "gaps in the sequence numbers");
+    // Audio: the source's payload type (Opus as negotiated) and the audio stream only.
+    let opus_pt: u8 = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("a=rtpmap:").filter(|r| r.to_lowercase().contains("opus/48000")))
+        .and_then(|r| r.split(' ').next()?.parse().ok())
+        .expect("opus in the answer");
+    let got = receive_rtp(&audio, "forwarded audio", |p| p.len() >= 25).await;
+    for p in &got {
+        let (from, tag, ..) = peer::read_marker(&p.payload).expect("marker");
+        assert_eq!((from, tag, p.pt), (nonce, b'A', opus_pt));
+    }
+
+    // Unforwarded: the video stops, the audio goes on.
+    let r = ws
+        .call(json!({"janus": "message", "session_id": sid, "handle_id": hid,
+                     "body": {"request": "unforward", "rule": video_rule}}))
+        .await;
+    assert_eq!(r["plugindata"]["data"]["testfault"], "unforwarded", "{r}");
+    wait_quiet(&video, "the unforwarded video").await;
+    receive_rtp(&audio, "audio after the video stopped", |p| p.len() >= 10).await;
+    peer.close().await.ok();
+}

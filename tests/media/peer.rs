@@ -435,6 +435,18 @@ fn parse_foreign_marker(payload: &[u8], ours: &[u8; 4]) -> Option<[u8; 4]> {
     (nonce != *ours).then_some(nonce)
 }
 
+/// What a test peer wrote into a payload: its nonce, the kind tag (`b'A'`, `b'V'`), the
+/// per-kind packet counter and the frame number.
+pub fn read_marker(payload: &[u8]) -> Option<([u8; 4], u8, u32, u32)> {
+    let window = &payload[..payload.len().min(48)];
+    let pos = window.windows(4).position(|w| w == MAGIC)?;
+    let rest = payload.get(pos + 4..pos + 4 + 4 + 1 + 4 + 4)?;
+    let nonce: [u8; 4] = rest[..4].try_into().ok()?;
+    let counter = u32::from_be_bytes([rest[5], rest[6], rest[7], rest[8]]);
+    let frame = u32::from_be_bytes([rest[9], rest[10], rest[11], rest[12]]);
+    Some((nonce, rest[4], counter, frame))
+}
+
 /// Returns (kind tag, counter) if the payload carries our magic and nonce.
 fn parse_marker(payload: &[u8], nonce: &[u8; 4]) -> Option<(u8, u32)> {
     let window = &payload[..payload.len().min(48)];
@@ -450,7 +462,7 @@ fn parse_marker(payload: &[u8], nonce: &[u8; 4]) -> Option<(u8, u32)> {
 
 /// VP8 (RFC 7741): skip the payload descriptor; on the first packet of a frame (S=1, PID=0) the
 /// frame tag's P bit is 0 for a key frame, and a key frame has the 0x9d012a start code.
-fn vp8_is_keyframe(payload: &[u8]) -> bool {
+pub fn vp8_is_keyframe(payload: &[u8]) -> bool {
     if payload.is_empty() {
         return false;
     }

@@ -18,7 +18,7 @@ use super::contain::contain;
 use super::demux::stun_local_ufrag;
 use super::layers::{frame_info, FrameInfo};
 use super::peer::{Counters, Peer, Receiving, RxCodec};
-use super::router::{Rewrite, Router};
+use super::router::{Dest, Rewrite, Router};
 use super::{Command, Streams};
 use crate::vocab::{DescriptionError, HandleRef, LayerChange, MediaEvent, MediaKind, Notice};
 
@@ -82,6 +82,13 @@ pub struct Delivery {
     payload: Arc<[u8]>,
 }
 
+impl Delivery {
+    /// The source's clock: re-basing moves timestamps on by elapsed time in its units.
+    fn clock(&self) -> u32 {
+        self.codec.map_or(if self.video { 90_000 } else { 48_000 }, |c| c.clock)
+    }
+}
+
 /// What a media thread's core is made of.
 pub struct CoreSetup {
     /// This thread's index among the media threads.
@@ -121,6 +128,8 @@ pub struct MediaCore<T: Transmitter> {
     changes: Vec<(u64, LayerChange)>,
     /// Reused buffer: the rules of one source.
     rule_ids: Vec<u64>,
+    /// Reused buffer: one packet of an RTP output.
+    rtp_out: Vec<u8>,
     /// Peer deadlines, earliest first; an entry is stale when the peer's deadline moved.
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     out: T,
@@ -169,6 +178,7 @@ impl<T: Transmitter> MediaCore<T> {
             siblings,
             changes: Vec::new(),
             rule_ids: Vec::new(),
+            rtp_out: Vec::with_capacity(2048),
             timers: BinaryHeap::new(),
             out,
             local: if advertised.contains(&local) {
@@ -529,7 +539,9 @@ impl<T: Transmitter> MediaCore<T> {
                 changes.push((route.id, c));
             }
             if pass {
-                fan.push((route.id, route.dst, route.homes.dst, route.select.skipped));
+                // An RTP output sends from this thread (`dst` 0: no peer).
+                let dst = route.dst.peer().unwrap_or(0);
+                fan.push((route.id, dst, route.homes.dst, route.select.skipped));
             }
         }
         for &(rule, dst, home, skipped) in &fan {
@@ -560,7 +572,7 @@ impl<T: Transmitter> MediaCore<T> {
         self.rule_ids = ids;
         for &(rule, change) in &changes {
             if let Some(route) = self.router.route(rule) {
-                let handle = route.dst_handle;
+                let handle = route.notify;
                 let _ = self.notices.send(Notice::new(handle, MediaEvent::LayerChanged { rule, change }));
             }
         }
@@ -571,11 +583,30 @@ impl<T: Transmitter> MediaCore<T> {
     /// sequence number rewritten as `in + offset`.
     fn deliver(&mut self, d: Delivery) {
         let Some(route) = self.router.route_mut(d.rule) else { return };
+        let dst_mid = match &mut route.dst {
+            Dest::Peer { mid, .. } => *mid,
+            Dest::Rtp { target, rewrite } => {
+                let source = (d.rule, d.ssrc);
+                let rewrite =
+                    rewrite.get_or_insert_with(|| Rewrite::start(source, d.seq, d.time, d.wallclock));
+                let (seq, time) = rewrite.map(source, d.seq, d.time, d.wallclock, d.clock());
+                let pt = target.payload_type.unwrap_or(*d.pt_in);
+                let buf = &mut self.rtp_out;
+                buf.clear();
+                buf.extend_from_slice(&[0x80, pt & 0x7f | u8::from(d.marker) << 7]);
+                buf.extend_from_slice(&(seq as u16).to_be_bytes());
+                buf.extend_from_slice(&time.to_be_bytes());
+                buf.extend_from_slice(&target.ssrc.to_be_bytes());
+                buf.extend_from_slice(&d.payload);
+                self.out.transmit(target.addr, buf);
+                return;
+            }
+        };
         let Some(dst) = self.peers.get_mut(&d.dst) else { return };
         if !dst.connected {
             return;
         }
-        let Some(dst_mid) = route.dst_mid.or_else(|| dst.send_mid(d.video, d.src_mid)) else { return };
+        let Some(dst_mid) = dst_mid.or_else(|| dst.send_mid(d.video, d.src_mid)) else { return };
         let pt = match route.pt_map.get(&d.pt_in) {
             Some(pt) => *pt,
             None => {
@@ -587,9 +618,7 @@ impl<T: Transmitter> MediaCore<T> {
         let source = (d.rule, d.ssrc);
         let rewrite =
             dst.rewrites.entry(dst_mid).or_insert_with(|| Rewrite::start(source, d.seq, d.time, d.wallclock));
-        // The source's clock: re-basing moves timestamps on by elapsed time in its units.
-        let clock = d.codec.map_or(if d.video { 90_000 } else { 48_000 }, |c| c.clock);
-        let (seq, time) = rewrite.map(source, d.seq, d.time, d.wallclock, clock);
+        let (seq, time) = rewrite.map(source, d.seq, d.time, d.wallclock, d.clock());
         let ext = ExtensionValues {
             audio_level: d.audio_level,
             voice_activity: d.voice_activity,

@@ -362,7 +362,10 @@ impl MediaControl for MediaEngine {
     }
 
     fn forward(&self, id: u64, rule: ForwardRule) {
-        let homes = Homes { src: self.home(rule.src.handle_id), dst: self.home(rule.dst.handle_id) };
+        let src = self.home(rule.src.handle_id);
+        // An RTP output sends from its source's thread.
+        let dst = rule.dst.handle().map_or(src, |h| self.home(h.handle_id));
+        let homes = Homes { src, dst };
         if homes.src != homes.dst {
             let _ = self.threads[homes.dst].send(Command::Forward(id, rule.clone(), homes));
         }

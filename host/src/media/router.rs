@@ -1,5 +1,6 @@
-//! Forwarding rules, indexed by source handle, with per-destination rewrite state. Lookups
-//! happen per packet; everything that allocates happens when a rule changes.
+//! Forwarding rules, indexed by source and destination, with per-destination rewrite state.
+//! Lookups happen per packet; everything that allocates happens when a rule changes. A rule's
+//! destination is a peer's stream or a plain RTP output.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -8,8 +9,7 @@ use str0m::media::{Mid, Pt};
 
 use super::layers::LayerSelect;
 
-use crate::vocab::HandleRef;
-use crate::vocab::{ForwardRule, MediaKind};
+use crate::vocab::{ForwardRule, HandleRef, MediaKind, RtpTarget, Sink};
 
 /// One rule as the router uses it.
 #[derive(Debug, Clone)]
@@ -20,12 +20,11 @@ pub struct Route {
     pub src: u64,
     /// Source stream filter.
     pub src_mid: Option<Mid>,
-    /// Destination handle id.
-    pub dst: u64,
-    /// The destination handle (whose plugin hears about layer changes).
-    pub dst_handle: HandleRef,
-    /// Destination stream, if fixed.
-    pub dst_mid: Option<Mid>,
+    /// Where the media goes.
+    pub dst: Dest,
+    /// The handle whose plugin hears about layer changes: the destination's, or for an RTP
+    /// output the source's.
+    pub notify: HandleRef,
     /// The media threads that own the source and the destination.
     pub homes: Homes,
     /// Whether audio and video pass (the rule's kinds, resolved when it is made).
@@ -36,6 +35,35 @@ pub struct Route {
     pub select: LayerSelect,
     /// Payload type of the destination for a source payload type.
     pub pt_map: HashMap<Pt, Pt>,
+}
+
+/// A rule's destination as the router keeps it.
+#[derive(Debug, Clone)]
+pub enum Dest {
+    /// A peer (on the media thread `homes.dst`).
+    Peer {
+        /// Its handle id.
+        id: u64,
+        /// Its stream, if fixed.
+        mid: Option<Mid>,
+    },
+    /// Plain RTP sent from the source's media thread.
+    Rtp {
+        /// Where, with which SSRC and payload type.
+        target: RtpTarget,
+        /// How its numbers are made from the source's (set by the first packet).
+        rewrite: Option<Rewrite>,
+    },
+}
+
+impl Dest {
+    /// The destination peer's handle id, if a peer.
+    pub fn peer(&self) -> Option<u64> {
+        match self {
+            Self::Peer { id, .. } => Some(*id),
+            Self::Rtp { .. } => None,
+        }
+    }
 }
 
 /// How one destination stream's numbers are made from its source's: `out = in + offset`,
@@ -128,13 +156,18 @@ impl Router {
     /// Adds (or replaces) a rule.
     pub fn add(&mut self, id: u64, rule: &ForwardRule, homes: Homes) {
         self.remove(id);
+        let (dst, notify) = match &rule.dst {
+            Sink::Peer { handle, mid } => {
+                (Dest::Peer { id: handle.handle_id, mid: mid.as_deref().map(Mid::from) }, *handle)
+            }
+            Sink::Rtp(target) => (Dest::Rtp { target: target.clone(), rewrite: None }, rule.src),
+        };
         let route = Route {
             id,
             src: rule.src.handle_id,
             src_mid: rule.src_mid.as_deref().map(Mid::from),
-            dst: rule.dst.handle_id,
-            dst_handle: rule.dst,
-            dst_mid: rule.dst_mid.as_deref().map(Mid::from),
+            dst,
+            notify,
             homes,
             audio: rule.kinds.is_empty() || rule.kinds.contains(&MediaKind::Audio),
             video: rule.kinds.is_empty() || rule.kinds.contains(&MediaKind::Video),
@@ -142,7 +175,9 @@ impl Router {
             pt_map: HashMap::new(),
         };
         index(&mut self.by_src, route.src, id);
-        index(&mut self.by_dst, route.dst, id);
+        if let Some(dst) = route.dst.peer() {
+            index(&mut self.by_dst, dst, id);
+        }
         self.routes.insert(id, route);
     }
 
@@ -150,7 +185,9 @@ impl Router {
     pub fn remove(&mut self, id: u64) {
         let Some(route) = self.routes.remove(&id) else { return };
         unindex(&mut self.by_src, route.src, id);
-        unindex(&mut self.by_dst, route.dst, id);
+        if let Some(dst) = route.dst.peer() {
+            unindex(&mut self.by_dst, dst, id);
+        }
     }
 
     /// Removes every rule that involves a handle.
@@ -204,8 +241,7 @@ mod tests {
         ForwardRule {
             src: h(src),
             src_mid: None,
-            dst: h(dst),
-            dst_mid: None,
+            dst: Sink::Peer { handle: h(dst), mid: None },
             substream: None,
             temporal: None,
             kinds: Vec::new(),

@@ -14,9 +14,7 @@ use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
 use super::core::{CoreSetup, MediaCore, Transmitter};
 use super::{rtc_template, Command, Homes};
-use crate::vocab::HandleRef;
-use crate::vocab::{AnswerPolicy, ForwardRule};
-use crate::vocab::{MediaEvent, Notice};
+use crate::vocab::{AnswerPolicy, ForwardRule, HandleRef, MediaEvent, Notice, Sink};
 
 /// The gateway's side of the wire: counts RTP sent, keeps datagrams only when asked.
 #[derive(Debug, Default)]
@@ -327,8 +325,7 @@ impl Sim {
             let rule = ForwardRule {
                 src: handle(0),
                 src_mid: None,
-                dst: handle(i),
-                dst_mid: None,
+                dst: Sink::Peer { handle: handle(i), mid: None },
                 substream: None,
                 temporal: None,
                 kinds: Vec::new(),
@@ -501,8 +498,7 @@ mod tests {
         let rule = ForwardRule {
             src: handle(0),
             src_mid: None,
-            dst: handle(1),
-            dst_mid: None,
+            dst: Sink::Peer { handle: handle(1), mid: None },
             substream: Some(0),
             temporal: None,
             kinds: Vec::new(),
@@ -684,8 +680,7 @@ mod tests {
         let rule = |src: usize| ForwardRule {
             src: handle(src),
             src_mid: None,
-            dst: handle(2),
-            dst_mid: None,
+            dst: Sink::Peer { handle: handle(2), mid: None },
             substream: None,
             temporal: None,
             kinds: Vec::new(),

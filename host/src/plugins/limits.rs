@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use super::policy::AddrPolicy;
+
 /// What one plugin may use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -30,6 +32,9 @@ pub struct Limits {
     /// How long a request waits for the plugin's answer before the client gets an error,
     /// milliseconds (`call_timeout_ms`, default 5000); the request still runs later.
     pub call_timeout_ms: u64,
+    /// Where the plugin may send media as plain RTP (`forward-rtp`): `send_to`, `*` (the
+    /// default) or a list of addresses and CIDR blocks.
+    pub send_to: AddrPolicy,
 }
 
 impl Default for Limits {
@@ -46,6 +51,7 @@ impl Default for Limits {
             max_timers: 10_000,
             max_queued: 10_000,
             call_timeout_ms: 5_000,
+            send_to: AddrPolicy::any(),
         }
     }
 }
@@ -59,6 +65,20 @@ impl Limits {
             return l;
         };
         for (key, value) in sandbox {
+            if key == "send_to" {
+                l.send_to = match value.as_str().map(AddrPolicy::parse) {
+                    Some(Ok(policy)) => policy,
+                    Some(Err(e)) => {
+                        tracing::warn!("{package}: sandbox.send_to: {e}; nothing allowed");
+                        AddrPolicy::none()
+                    }
+                    None => {
+                        tracing::warn!("{package}: sandbox.send_to must be a string; nothing allowed");
+                        AddrPolicy::none()
+                    }
+                };
+                continue;
+            }
             let n = value.as_u64().or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()));
             let Some(n) = n.filter(|n| *n > 0) else {
                 tracing::warn!("{package}: sandbox.{key} must be a positive integer; default kept");
@@ -96,5 +116,13 @@ mod tests {
         assert_eq!(l.memory_bytes, 8 << 20);
         assert_eq!(l.cpu_ms_per_call, 20);
         assert_eq!(l.max_rules, Limits::default().max_rules);
+        assert!(l.send_to.allows("192.0.2.1".parse().unwrap()), "any by default");
+        let c = json!({"sandbox": {"send_to": "127.0.0.1/8"}});
+        let l = Limits::from_config("p", &c);
+        assert!(l.send_to.allows("127.0.0.9".parse().unwrap()));
+        assert!(!l.send_to.allows("192.0.2.1".parse().unwrap()));
+        // A policy that does not parse allows nothing (rather than everything).
+        let l = Limits::from_config("p", &json!({"sandbox": {"send_to": "example.com"}}));
+        assert!(!l.send_to.allows("127.0.0.1".parse().unwrap()));
     }
 }

@@ -6,6 +6,7 @@ mod bindings;
 mod convert;
 mod engine;
 pub mod limits;
+mod policy;
 pub mod rules;
 mod saved;
 mod state;

@@ -27,7 +27,9 @@ impl RuleTable {
         }
         let id = NEXT_RULE.fetch_add(1, Ordering::Relaxed);
         self.by_handle.entry(rule.src).or_default().insert(id);
-        self.by_handle.entry(rule.dst).or_default().insert(id);
+        if let Some(dst) = rule.dst.handle() {
+            self.by_handle.entry(dst).or_default().insert(id);
+        }
         self.rules.insert(id, rule);
         Ok(id)
     }
@@ -45,7 +47,9 @@ impl RuleTable {
     pub fn remove(&mut self, id: u64) -> bool {
         let Some(rule) = self.rules.remove(&id) else { return false };
         self.unindex(rule.src, id);
-        self.unindex(rule.dst, id);
+        if let Some(dst) = rule.dst.handle() {
+            self.unindex(dst, id);
+        }
         true
     }
 
@@ -98,8 +102,7 @@ mod tests {
         let rule = |a, b| Rule {
             src: h(a),
             src_mid: None,
-            dst: h(b),
-            dst_mid: None,
+            dst: crate::vocab::Sink::Peer { handle: h(b), mid: None },
             substream: None,
             temporal: None,
             kinds: Vec::new(),

@@ -10,6 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::bindings::portunus::plugin::host;
 use super::bindings::types::{
     self as wit, AnswerPolicy, Direction, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferedStream,
+    RtpTarget,
 };
 use super::convert::{api_handle, kind};
 use super::limits::Limits;
@@ -314,6 +315,15 @@ impl StoreState {
         handle.is_some_and(|h| h.package == self.shared.package)
     }
 
+    /// Files a rule under the plugin's cap and hands it to the media engine.
+    fn add_rule(&mut self, rule: media::ForwardRule) -> Result<u64, String> {
+        let max = self.shared.limits.max_rules;
+        let id = self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).add(rule.clone(), max)?;
+        self.account.rules_since_checkpoint.push(id);
+        self.shared.core.media().forward(id, rule);
+        Ok(id)
+    }
+
     /// [`StoreState::handle_exists`] as an import's error.
     fn own(&self, h: HandleRef) -> Result<(), String> {
         if self.handle_exists(h) {
@@ -433,17 +443,43 @@ impl host::Host for StoreState {
         let rule = media::ForwardRule {
             src: api_handle(src),
             src_mid,
-            dst: api_handle(dst),
-            dst_mid,
+            dst: media::Sink::Peer { handle: api_handle(dst), mid: dst_mid },
             substream: options.substream,
             temporal: options.temporal,
             kinds: options.kinds.iter().map(|k| kind(*k)).filter(|k| *k != media::MediaKind::Data).collect(),
         };
-        let max = self.shared.limits.max_rules;
-        let id = self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).add(rule.clone(), max)?;
-        self.account.rules_since_checkpoint.push(id);
-        self.shared.core.media().forward(id, rule);
-        Ok(id)
+        self.add_rule(rule)
+    }
+
+    fn forward_rtp(
+        &mut self,
+        src: HandleRef,
+        src_mid: String,
+        target: RtpTarget,
+        options: ForwardOptions,
+    ) -> Result<u64, String> {
+        self.own(src)?;
+        let ip: std::net::IpAddr =
+            target.host.parse().map_err(|_| format!("host '{}' is not an IP address", target.host))?;
+        if target.port == 0 {
+            return Err("port 0 is not a destination".to_owned());
+        }
+        if !self.shared.limits.send_to.allows(ip) {
+            return Err(format!("the plugin's sandbox.send_to does not allow {ip}"));
+        }
+        let rule = media::ForwardRule {
+            src: api_handle(src),
+            src_mid: Some(src_mid),
+            dst: media::Sink::Rtp(media::RtpTarget {
+                addr: std::net::SocketAddr::new(ip, target.port),
+                ssrc: target.ssrc.unwrap_or_else(rand::random),
+                payload_type: target.payload_type.filter(|pt| *pt < 128),
+            }),
+            substream: options.substream,
+            temporal: options.temporal,
+            kinds: Vec::new(),
+        };
+        self.add_rule(rule)
     }
 
     fn unforward(&mut self, rule: u64) {

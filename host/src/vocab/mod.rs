@@ -13,7 +13,7 @@ pub use self::events::{MediaEvent, Notice};
 pub use self::negotiation::{
     AnswerPolicy, DescriptionError, NegotiationDone, NegotiationOutcome, OfferItem, StreamInfo,
 };
-pub use self::rules::{ForwardRule, LayerChange};
+pub use self::rules::{ForwardRule, LayerChange, RtpTarget, Sink};
 
 /// A Janus handle: the unit media is negotiated, forwarded and reported for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

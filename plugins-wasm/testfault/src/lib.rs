@@ -28,6 +28,9 @@
 //! | `handles` | ok `{"testfault":"handles","handles":[ids…]}`: the handles the plugin knows, sorted |
 //! | `forward_then_panic` | makes an echo rule, then panics (the host must not keep the rule) |
 //! | `join_room` `{subscribers:[[session,handle],…]}` | a publisher joining a room: offers each subscriber a data channel, forwards this handle to each, tells them all in one broadcast `{"joined":this handle}`, ack; each subscriber then gets `{"result":"offered"}` with its offer JSEP |
+//! | `rtp_forward` `{mid, host, port, ssrc?, pt?, substream?}` | sends this handle's stream `mid` as plain RTP to host:port: ok `{"testfault":"rtp_forward","rule":id}` or `{"error":…}` |
+//! | `unforward` `{rule}` | removes a rule: ok `{"testfault":"unforwarded"}` |
+//! | `set_layers` `{rule, substream?, temporal?}` | changes a rule's layers: ok `{"testfault":"layers","error":…}` |
 //! | `last_hangup` | ok `{"testfault":"last_hangup","reason":text\|null}`: the reason of the last `hangup` media event |
 //!
 //! Versions, chosen at build time: the default build is version 1 ("1.0.0"), `--features v2`
@@ -44,7 +47,7 @@ use std::hint::black_box;
 use portunus_sdk::{
     ack, event, host, json, request_of, AnswerPolicy, Direction, ErrorCodes, Field, ForwardOptions,
     ForwardSource, HandleRef, JsonType, Keyed, MediaEvent, MediaKind, Message, OfferedStream, Plugin, PluginError,
-    PluginInfo, Reply, Saved, StateChange, StateEntry, Value,
+    PluginInfo, Reply, RtpTarget, Saved, StateChange, StateEntry, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -396,6 +399,38 @@ impl TestFault {
             "close_pc" => {
                 host::close_pc(handle);
                 Ok(portunus_sdk::ok(&json!({"testfault": "closed"})))
+            }
+            "rtp_forward" => {
+                let body = msg.body_object(&CODES)?;
+                let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+                let num = |k: &str| body.get(k).and_then(Value::as_u64);
+                let target = RtpTarget {
+                    host: text("host"),
+                    port: num("port").and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
+                    ssrc: num("ssrc").and_then(|s| u32::try_from(s).ok()),
+                    payload_type: num("pt").and_then(|p| u8::try_from(p).ok()),
+                };
+                let options = ForwardOptions {
+                    kinds: Vec::new(),
+                    substream: num("substream").and_then(|s| u8::try_from(s).ok()),
+                    temporal: None,
+                };
+                Ok(portunus_sdk::ok(&match host::forward_rtp(handle, &text("mid"), &target, &options) {
+                    Ok(rule) => json!({"testfault": "rtp_forward", "rule": rule}),
+                    Err(e) => json!({"testfault": "rtp_forward", "error": e}),
+                }))
+            }
+            "unforward" => {
+                let rule = msg.body_object(&CODES)?.get("rule").and_then(Value::as_u64).unwrap_or(0);
+                host::unforward(rule);
+                Ok(portunus_sdk::ok(&json!({"testfault": "unforwarded"})))
+            }
+            "set_layers" => {
+                let body = msg.body_object(&CODES)?;
+                let num = |k: &str| body.get(k).and_then(Value::as_u64).and_then(|n| u8::try_from(n).ok());
+                let rule = body.get("rule").and_then(Value::as_u64).unwrap_or(0);
+                let error = host::set_layers(rule, num("substream"), num("temporal")).err();
+                Ok(portunus_sdk::ok(&json!({"testfault": "layers", "error": error})))
             }
             "end_later" => {
                 // Ends the handle from a timer: an effect asked for outside any message.
