@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::media::sim::{handle, Sim};
+use crate::media::srtp::{CryptoAttr, MasterKey, SrtpReceiver, SrtpSender, Suite};
 use crate::media::Command;
 use crate::vocab::AnswerPolicy;
 
@@ -25,6 +26,32 @@ pub fn sdp(data: &[u8]) {
     let policy = AnswerPolicy::everything();
     sim.core.command(sim.now, Command::Answer(h, policy, crate::media::reply_to(reply)));
     let _ = answer.recv_timeout(Duration::from_secs(1));
+}
+
+/// SDES: an `a=crypto` value as a plain RTP leg's SDP carries it; what parses writes back as
+/// the same attribute.
+pub fn crypto_attr(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(attr) = CryptoAttr::parse(text) {
+        assert_eq!(CryptoAttr::parse(&attr.to_value()).as_ref(), Ok(&attr));
+    }
+}
+
+/// SRTP and SRTCP datagrams as a plain leg receives them: refused unless they authenticate;
+/// the bytes as the payload of a packet that does authenticate come back whole.
+pub fn srtp(data: &[u8]) {
+    let key = MasterKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd").expect("a fixed key");
+    for suite in [Suite::AesCm128HmacSha1_80, Suite::AesCm128HmacSha1_32] {
+        let mut rx = SrtpReceiver::new(suite, &key);
+        let _ = rx.unprotect_rtp(&mut data.to_vec());
+        let _ = rx.unprotect_rtcp(&mut data.to_vec());
+        let mut packet = vec![0x80, 0x60, 0x12, 0x34, 0, 0, 0, 1, 0xca, 0xfe, 0xba, 0xbe];
+        packet.extend_from_slice(data);
+        let plain = packet.clone();
+        SrtpSender::new(suite, &key).protect_rtp(&mut packet, 0x1234);
+        let (len, index) = SrtpReceiver::new(suite, &key).unprotect_rtp(&mut packet).expect("our own packet");
+        assert_eq!((&packet[..len], index), (&plain[..], 0x1234));
+    }
 }
 
 /// The datagram path: a gateway with one connected client gets the bytes from that client (its
@@ -112,6 +139,19 @@ mod tests {
         for _ in 0..400 {
             let input = rng.mutate(OFFER.as_bytes());
             sdp(&input);
+        }
+    }
+
+    #[test]
+    fn sdes_and_srtp_survive_mutated_input() {
+        let mut rng = Rng(0x5eed_0003);
+        let line = b"1 AES_CM_128_HMAC_SHA1_80 inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd|2^20";
+        let mut packet =
+            vec![0x90, 0x60, 0, 1, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef, 0xbe, 0xde, 0, 1, 0x10, 1, 0, 0];
+        packet.extend([0x55u8; 30]);
+        for _ in 0..1000 {
+            crypto_attr(&rng.mutate(line));
+            srtp(&rng.mutate(&packet));
         }
     }
 

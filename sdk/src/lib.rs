@@ -129,7 +129,7 @@ pub use bindings::portunus::plugin::host;
 pub use bindings::portunus::plugin::types::{
     AnswerPolicy, Direction, ForwardOptions, ForwardSource, HandleRef, LayerChange, LogLevel, MediaEvent,
     MediaKind, MediaState, Message, NegotiationDone, NegotiationResult, OfferedStream, PluginInfo, Reply,
-    RtpTarget, SlowLink, StateChange, StateEntry, StreamInfo,
+    RtpTarget, SlowLink, SrtpKey, SrtpSuite, StateChange, StateEntry, StreamInfo,
 };
 pub use bindings::Guest;
 

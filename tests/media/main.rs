@@ -823,6 +823,32 @@ async fn rtp_forward_sends_a_stream_as_plain_rtp() {
         assert_eq!((from, tag, p.pt), (nonce, b'A', opus_pt));
     }
 
+    // SDES-SRTP (Janus's srtp_suite 32 and srtp_crypto): webrtc-rs's SRTP decrypts it.
+    let secure = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let master: Vec<u8> = (0..30u8).map(|i| i.wrapping_mul(37).wrapping_add(5)).collect();
+    let key = data_encoding::BASE64.encode(&master);
+    let extra = json!({"ssrc": 77, "srtp_suite": 32, "srtp_crypto": key});
+    let r = ws.call(forward(mid_of(&answer, "audio"), port(&secure), extra)).await;
+    assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
+    let crypto = rtc::crypto::default_provider().expect("crypto");
+    let profile = rtc::srtp::protection_profile::ProtectionProfile::Aes128CmHmacSha1_32;
+    let mut srtp =
+        rtc::srtp::context::Context::new(&master[..16], &master[16..], profile, None, None, crypto.crypto())
+            .expect("SRTP context");
+    let mut buf = [0u8; 2048];
+    for _ in 0..25 {
+        let (n, _) =
+            tokio::time::timeout(WAIT, secure.recv_from(&mut buf)).await.expect("SRTP audio").expect("recv");
+        let plain = srtp.decrypt_rtp(&buf[..n]).expect("authenticates and decrypts");
+        assert_eq!(u32::from_be_bytes([plain[8], plain[9], plain[10], plain[11]]), 77);
+        let (from, tag, ..) = peer::read_marker(&plain[12..]).expect("marker in the decrypted payload");
+        assert_eq!((from, tag), (nonce, b'A'));
+        assert!(peer::read_marker(&buf[12..n - 4]).is_none(), "the payload went out in the clear");
+    }
+    let r =
+        ws.call(forward(mid_of(&answer, "audio"), port(&secure), json!({"srtp_crypto": "c2hvcnQ="}))).await;
+    assert!(r["plugindata"]["data"]["error"].as_str().unwrap().contains("bytes"), "{r}");
+
     // Unforwarded: the video stops, the audio goes on.
     let r = ws
         .call(json!({"janus": "message", "session_id": sid, "handle_id": hid,

@@ -585,7 +585,7 @@ impl<T: Transmitter> MediaCore<T> {
         let Some(route) = self.router.route_mut(d.rule) else { return };
         let dst_mid = match &mut route.dst {
             Dest::Peer { mid, .. } => *mid,
-            Dest::Rtp { target, rewrite } => {
+            Dest::Rtp { target, rewrite, srtp } => {
                 let source = (d.rule, d.ssrc);
                 let rewrite =
                     rewrite.get_or_insert_with(|| Rewrite::start(source, d.seq, d.time, d.wallclock));
@@ -598,6 +598,9 @@ impl<T: Transmitter> MediaCore<T> {
                 buf.extend_from_slice(&time.to_be_bytes());
                 buf.extend_from_slice(&target.ssrc.to_be_bytes());
                 buf.extend_from_slice(&d.payload);
+                if let Some(srtp) = srtp {
+                    srtp.protect_rtp(buf, seq);
+                }
                 self.out.transmit(target.addr, buf);
                 return;
             }

@@ -15,6 +15,7 @@ mod peer;
 mod policy;
 mod router;
 pub mod sim;
+pub mod srtp;
 mod summary;
 mod udp;
 mod worker;

@@ -8,11 +8,12 @@ use std::time::Instant;
 use str0m::media::{Mid, Pt};
 
 use super::layers::LayerSelect;
+use super::srtp::SrtpSender;
 
 use crate::vocab::{ForwardRule, HandleRef, MediaKind, RtpTarget, Sink};
 
 /// One rule as the router uses it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Route {
     /// The rule id.
     pub id: u64,
@@ -38,7 +39,7 @@ pub struct Route {
 }
 
 /// A rule's destination as the router keeps it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Dest {
     /// A peer (on the media thread `homes.dst`).
     Peer {
@@ -53,6 +54,8 @@ pub enum Dest {
         target: RtpTarget,
         /// How its numbers are made from the source's (set by the first packet).
         rewrite: Option<Rewrite>,
+        /// SDES-SRTP, when the target asks for it.
+        srtp: Option<Box<SrtpSender>>,
     },
 }
 
@@ -160,7 +163,10 @@ impl Router {
             Sink::Peer { handle, mid } => {
                 (Dest::Peer { id: handle.handle_id, mid: mid.as_deref().map(Mid::from) }, *handle)
             }
-            Sink::Rtp(target) => (Dest::Rtp { target: target.clone(), rewrite: None }, rule.src),
+            Sink::Rtp(target) => {
+                let srtp = target.srtp.as_ref().map(|k| Box::new(SrtpSender::new(k.suite, &k.key)));
+                (Dest::Rtp { target: target.clone(), rewrite: None, srtp }, rule.src)
+            }
         };
         let route = Route {
             id,

@@ -78,3 +78,12 @@ pub fn wit_media_event(event: MediaEvent) -> Option<wit::MediaEvent> {
         MediaEvent::Trickle { .. } | MediaEvent::IceFailed | MediaEvent::Data { .. } => return None,
     })
 }
+
+/// An SRTP key as the gateway uses it; an error for a key that is not 30 bytes of base64.
+pub fn srtp_key(k: &wit::SrtpKey) -> Result<vocab::SrtpKey, String> {
+    let suite = match k.suite {
+        wit::SrtpSuite::AesCm128HmacSha180 => vocab::srtp::Suite::AesCm128HmacSha1_80,
+        wit::SrtpSuite::AesCm128HmacSha132 => vocab::srtp::Suite::AesCm128HmacSha1_32,
+    };
+    Ok(vocab::SrtpKey { suite, key: vocab::srtp::MasterKey::from_base64(&k.key)? })
+}

@@ -12,7 +12,7 @@ use super::bindings::types::{
     self as wit, AnswerPolicy, Direction, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferedStream,
     RtpTarget,
 };
-use super::convert::{api_handle, kind};
+use super::convert::{api_handle, kind, srtp_key};
 use super::limits::Limits;
 use super::rules::RuleTable;
 use crate::api::plugin::PluginEvent;
@@ -474,6 +474,7 @@ impl host::Host for StoreState {
                 addr: std::net::SocketAddr::new(ip, target.port),
                 ssrc: target.ssrc.unwrap_or_else(rand::random),
                 payload_type: target.payload_type.filter(|pt| *pt < 128),
+                srtp: target.srtp.as_ref().map(srtp_key).transpose()?,
             }),
             substream: options.substream,
             temporal: options.temporal,

@@ -7,6 +7,7 @@ mod control;
 mod events;
 mod negotiation;
 mod rules;
+pub mod srtp;
 
 pub use self::control::{MediaControl, NoMedia, NO_MEDIA};
 pub use self::events::{MediaEvent, Notice};
@@ -14,6 +15,7 @@ pub use self::negotiation::{
     AnswerPolicy, DescriptionError, NegotiationDone, NegotiationOutcome, OfferItem, StreamInfo,
 };
 pub use self::rules::{ForwardRule, LayerChange, RtpTarget, Sink};
+pub use self::srtp::SrtpKey;
 
 /// A Janus handle: the unit media is negotiated, forwarded and reported for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -54,6 +54,8 @@ pub struct RtpTarget {
     pub ssrc: u32,
     /// The payload type of the packets sent (none: the source's).
     pub payload_type: Option<u8>,
+    /// SDES-SRTP (none: plain RTP).
+    pub srtp: Option<super::SrtpKey>,
 }
 
 /// A change of what a rule forwards, for the plugin's media events.

@@ -28,7 +28,7 @@
 //! | `handles` | ok `{"testfault":"handles","handles":[ids…]}`: the handles the plugin knows, sorted |
 //! | `forward_then_panic` | makes an echo rule, then panics (the host must not keep the rule) |
 //! | `join_room` `{subscribers:[[session,handle],…]}` | a publisher joining a room: offers each subscriber a data channel, forwards this handle to each, tells them all in one broadcast `{"joined":this handle}`, ack; each subscriber then gets `{"result":"offered"}` with its offer JSEP |
-//! | `rtp_forward` `{mid, host, port, ssrc?, pt?, substream?}` | sends this handle's stream `mid` as plain RTP to host:port: ok `{"testfault":"rtp_forward","rule":id}` or `{"error":…}` |
+//! | `rtp_forward` `{mid, host, port, ssrc?, pt?, substream?, srtp_suite?, srtp_crypto?}` | sends this handle's stream `mid` as plain RTP to host:port: ok `{"testfault":"rtp_forward","rule":id}` or `{"error":…}` |
 //! | `unforward` `{rule}` | removes a rule: ok `{"testfault":"unforwarded"}` |
 //! | `set_layers` `{rule, substream?, temporal?}` | changes a rule's layers: ok `{"testfault":"layers","error":…}` |
 //! | `last_hangup` | ok `{"testfault":"last_hangup","reason":text\|null}`: the reason of the last `hangup` media event |
@@ -47,7 +47,7 @@ use std::hint::black_box;
 use portunus_sdk::{
     ack, event, host, json, request_of, AnswerPolicy, Direction, ErrorCodes, Field, ForwardOptions,
     ForwardSource, HandleRef, JsonType, Keyed, MediaEvent, MediaKind, Message, OfferedStream, Plugin, PluginError,
-    PluginInfo, Reply, RtpTarget, Saved, StateChange, StateEntry, Value,
+    PluginInfo, Reply, RtpTarget, Saved, SrtpKey, SrtpSuite, StateChange, StateEntry, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -409,6 +409,14 @@ impl TestFault {
                     port: num("port").and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
                     ssrc: num("ssrc").and_then(|s| u32::try_from(s).ok()),
                     payload_type: num("pt").and_then(|p| u8::try_from(p).ok()),
+                    // Janus's rtp_forward names the suite by its tag length.
+                    srtp: body.get("srtp_crypto").and_then(Value::as_str).map(|key| SrtpKey {
+                        suite: match num("srtp_suite") {
+                            Some(32) => SrtpSuite::AesCm128HmacSha132,
+                            _ => SrtpSuite::AesCm128HmacSha180,
+                        },
+                        key: key.to_owned(),
+                    }),
                 };
                 let options = ForwardOptions {
                     kinds: Vec::new(),
