@@ -327,3 +327,85 @@ async fn rtp_forward_goes_only_where_the_sandbox_allows() {
     .await;
     assert!(r["error"].as_str().unwrap().contains("port 0"), "{r}");
 }
+
+#[tokio::test]
+async fn plugin_udp_sockets_under_their_policy() {
+    let sandbox = "udp_bind = \"127.0.0.1:*\"\nsend_to = \"127.0.0.1\"\nudp_rate = 50\nudp_max_bytes = 1000";
+    let (gw, _dir, mut ws, sid, faulty) = faulty_session(sandbox).await;
+    let bind = |address: &str| json!({"request": "udp_bind", "address": address});
+    let r = fault(&mut ws, sid, faulty, bind("0.0.0.0:0")).await;
+    assert!(r["error"].as_str().unwrap().contains("udp_bind does not allow"), "{r}");
+    let r = fault(&mut ws, sid, faulty, bind("127.0.0.1:0")).await;
+    let socket = r["socket"].as_u64().unwrap_or_else(|| panic!("{r}"));
+    let local: std::net::SocketAddr = r["local"].as_str().unwrap().parse().unwrap();
+    // Binding the same address again gives the same socket (what a plugin does after a reload).
+    let again = fault(&mut ws, sid, faulty, bind(&local.to_string())).await;
+    assert_eq!(again["socket"], socket, "{again}");
+
+    // Datagrams reach the plugin in order.
+    let peer = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let peer_addr = peer.local_addr().unwrap();
+    for i in 0..20 {
+        peer.send_to(format!("hello {i}").as_bytes(), local).await.unwrap();
+    }
+    for i in 0..20 {
+        let ev = ws.recv().await;
+        let d = &ev["plugindata"]["data"]["datagram"];
+        assert_eq!(
+            (d["data"].as_str(), d["from"].as_str()),
+            (Some(&*format!("hello {i}")), Some(&*peer_addr.to_string())),
+            "{ev}"
+        );
+        assert_eq!(d["socket"], socket);
+    }
+    // The plugin sends: to where send_to allows, within the size and the rate.
+    let send = |to: &str, count: u64, size: u64| json!({"request": "udp_send", "socket": socket, "to": to, "data": "pong", "count": count, "size": size});
+    let r = fault(&mut ws, sid, faulty, send(&peer_addr.to_string(), 1, 0)).await;
+    assert_eq!(r["sent"], 1, "{r}");
+    let mut buf = [0u8; 2048];
+    let (n, from) =
+        tokio::time::timeout(Duration::from_secs(5), peer.recv_from(&mut buf)).await.unwrap().unwrap();
+    assert_eq!((&buf[..n], from), (&b"pong0"[..], local));
+    let r = fault(&mut ws, sid, faulty, send("10.0.0.1:5060", 1, 0)).await;
+    assert!(r["error"].as_str().unwrap().contains("send_to does not allow"), "{r}");
+    let r = fault(&mut ws, sid, faulty, send(&peer_addr.to_string(), 1, 1001)).await;
+    assert!(r["error"].as_str().unwrap().contains("udp_max_bytes"), "{r}");
+    let r = fault(&mut ws, sid, faulty, send(&peer_addr.to_string(), 200, 0)).await;
+    let sent = r["sent"].as_u64().unwrap();
+    assert!((49..=52).contains(&sent), "about a second's worth (50) passes: {r}");
+    assert!(r["error"].as_str().unwrap().contains("udp_rate"), "{r}");
+
+    // A reload keeps the socket: the new version gets its datagrams.
+    let r = admin(&gw, json!({"janus": "reload_plugin", "plugin": TESTFAULT})).await;
+    assert_eq!(r["janus"], "success", "{r}");
+    peer.send_to(b"after the reload", local).await.unwrap();
+    let ev = ws.recv().await;
+    assert_eq!(ev["plugindata"]["data"]["datagram"]["data"], "after the reload", "{ev}");
+
+    // Closed: the port is free again.
+    fault(&mut ws, sid, faulty, json!({"request": "udp_close", "socket": socket})).await;
+    wait_bindable(local, "the closed socket's port").await;
+
+    // A crash closes the sockets bound since the last checkpoint.
+    wait_saved(&gw).await;
+    let free = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let r = ws_message(
+        &mut ws,
+        sid,
+        faulty,
+        json!({"request": "udp_bind_then_panic", "address": free.to_string()}),
+    )
+    .await;
+    assert_error(&r, 462);
+    wait_bindable(free, "the crashed call's socket").await;
+}
+
+/// Waits until `addr` can be bound (a socket closed by the gateway is released at once, its
+/// reader's copy a moment later).
+async fn wait_bindable(addr: std::net::SocketAddr, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::UdpSocket::bind(addr).is_err() {
+        assert!(Instant::now() < deadline, "{what} stayed bound");
+        tokio::task::yield_now().await;
+    }
+}

@@ -17,7 +17,7 @@ use super::bindings::{Plugin as Bindings, PluginPre};
 use super::convert::{wit_handle, wit_media_event};
 use super::engine::EPOCH_TICK;
 use super::saved::SavedState;
-use super::state::{AfterCall, PluginShared, StoreState};
+use super::state::{AfterCall, Made, PluginShared, StoreState};
 use crate::api::plugin::{Effect, MessageOutcome, PluginEvent, PluginInfo, PluginMessage, PluginReply};
 use crate::vocab::{HandleRef, MediaEvent};
 
@@ -130,6 +130,8 @@ pub enum Job {
     Reload(Arc<Artifact>, oneshot::Sender<Result<Value, String>>),
     /// Nothing: wakes the actor to look at its urgent lane.
     Wake,
+    /// A datagram on one of the plugin's sockets: the socket, the sender, the bytes.
+    Datagram(u32, std::net::SocketAddr, Vec<u8>),
 }
 
 pub(super) struct Instance {
@@ -464,6 +466,14 @@ impl Actor {
                 let _ = reply.send(self.swap(artifact));
             }
             Job::Wake => {}
+            Job::Datagram(socket, from, data) => {
+                // A socket closed since the datagram was queued is gone for the plugin too.
+                if self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).is_open(socket) {
+                    let from = from.to_string();
+                    let _ = self.call(|b, s| b.call_datagram(s, socket, &from, &data));
+                    self.flush_events();
+                }
+            }
         }
     }
 
@@ -504,6 +514,41 @@ impl Actor {
         }
     }
 
+    /// Starts the reader of a socket bound during the last call: its datagrams go to the
+    /// mailbox in order; beyond `max_queued` waiting jobs they are dropped and counted, as
+    /// data-channel messages are.
+    fn read_socket(&mut self, id: u32) {
+        let Some(socket) = self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).take_unread(id)
+        else {
+            return;
+        };
+        let (mailbox, max_queued) = (self.mailbox.clone(), self.shared.limits.max_queued);
+        let (stats, package) = (self.stats.clone(), self.shared.package.clone());
+        let reader = self.rt.spawn(async move {
+            let socket = match tokio::net::UdpSocket::from_std(socket) {
+                Ok(s) => s,
+                Err(e) => return tracing::warn!(plugin = %package, "socket {id}: {e}"),
+            };
+            let mut buf = vec![0u8; 65_536];
+            loop {
+                match socket.recv_from(&mut buf).await {
+                    Ok((n, from)) if mailbox.depth() < max_queued => {
+                        mailbox.send(Job::Datagram(id, from, buf[..n].to_vec()));
+                    }
+                    Ok(_) => {
+                        let mut stats = stats.lock().unwrap_or_else(|e| e.into_inner());
+                        if crate::logging::time_to_report(&mut stats.shed) {
+                            tracing::warn!(plugin = %package, "mailbox full: datagrams dropped ({} so far)", stats.shed);
+                        }
+                    }
+                    // ICMP errors of earlier sends surface here (port unreachable): not fatal.
+                    Err(e) => tracing::debug!(plugin = %package, "socket {id}: {e}"),
+                }
+            }
+        });
+        self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).set_reader(id, reader.abort_handle());
+    }
+
     fn run_after(&mut self) {
         let Some(inst) = self.inst.as_mut() else { return };
         let after = std::mem::take(&mut inst.store.data_mut().after);
@@ -539,6 +584,7 @@ impl Actor {
                         t.abort();
                     }
                 }
+                AfterCall::ReadSocket(id) => self.read_socket(id),
                 AfterCall::EndHandle(h) => self.effect(Effect::EndHandle(h)),
                 AfterCall::ClosePc(h) => self.effect(Effect::ClosePc(h)),
             }
@@ -595,7 +641,7 @@ impl Actor {
                 self.created_since.clear();
                 self.destroyed_since.clear();
                 if let Some(inst) = self.inst.as_mut() {
-                    inst.store.data_mut().account.rules_since_checkpoint.clear();
+                    inst.store.data_mut().account.made_since_checkpoint.clear();
                 }
                 let mut stats = self.stats();
                 stats.checkpoints += 1;
@@ -622,12 +668,17 @@ impl Actor {
         // The plugin goes back to its last checkpoint: rules made since are unknown to it, so
         // they go too (events and timers of the crashed call never left its store).
         if let Some(inst) = self.inst.take() {
-            let made = &inst.store.data().account.rules_since_checkpoint;
-            let mut rules = self.shared.rules.lock().unwrap_or_else(|e| e.into_inner());
             let media = self.shared.core.media();
-            for id in made {
-                if rules.remove(*id) {
-                    media.unforward(*id);
+            for made in &inst.store.data().account.made_since_checkpoint {
+                match *made {
+                    Made::Rule(id) => {
+                        if self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).remove(id) {
+                            media.unforward(id);
+                        }
+                    }
+                    Made::Socket(id) => {
+                        self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).close(id);
+                    }
                 }
             }
         }

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::policy::AddrPolicy;
+use super::sockets::BindPolicy;
 
 /// What one plugin may use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,15 @@ pub struct Limits {
     /// Where the plugin may send media as plain RTP (`forward-rtp`): `send_to`, `*` (the
     /// default) or a list of addresses and CIDR blocks.
     pub send_to: AddrPolicy,
+    /// Where the plugin may bind UDP sockets (`udp_bind`, e.g. `"0.0.0.0:5060, 127.0.0.1:*"`;
+    /// default: nowhere). Datagrams it sends go only where `send_to` allows.
+    pub udp_bind: BindPolicy,
+    /// Sockets open at once (`max_sockets`, default 16).
+    pub max_sockets: usize,
+    /// Datagrams a socket may send per second (`udp_rate`, default 1000).
+    pub udp_rate: u32,
+    /// Largest datagram a plugin may send, bytes (`udp_max_bytes`, default 16384).
+    pub udp_max_bytes: usize,
 }
 
 impl Default for Limits {
@@ -52,6 +62,10 @@ impl Default for Limits {
             max_queued: 10_000,
             call_timeout_ms: 5_000,
             send_to: AddrPolicy::any(),
+            udp_bind: BindPolicy::default(),
+            max_sockets: 16,
+            udp_rate: 1000,
+            udp_max_bytes: 16 << 10,
         }
     }
 }
@@ -79,6 +93,20 @@ impl Limits {
                 };
                 continue;
             }
+            if key == "udp_bind" {
+                l.udp_bind = match value.as_str().map(BindPolicy::parse) {
+                    Some(Ok(policy)) => policy,
+                    Some(Err(e)) => {
+                        tracing::warn!("{package}: sandbox.udp_bind: {e}; nothing allowed");
+                        BindPolicy::default()
+                    }
+                    None => {
+                        tracing::warn!("{package}: sandbox.udp_bind must be a string; nothing allowed");
+                        BindPolicy::default()
+                    }
+                };
+                continue;
+            }
             let n = value.as_u64().or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()));
             let Some(n) = n.filter(|n| *n > 0) else {
                 tracing::warn!("{package}: sandbox.{key} must be a positive integer; default kept");
@@ -97,6 +125,9 @@ impl Limits {
                 "max_timers" => l.max_timers = n_usize,
                 "max_queued" => l.max_queued = n_usize,
                 "call_timeout_ms" => l.call_timeout_ms = n,
+                "max_sockets" => l.max_sockets = n_usize,
+                "udp_rate" => l.udp_rate = u32::try_from(n).unwrap_or(u32::MAX),
+                "udp_max_bytes" => l.udp_max_bytes = n_usize,
                 other => tracing::warn!("{package}: unknown setting sandbox.{other} ignored"),
             }
         }

@@ -9,6 +9,7 @@ pub mod limits;
 mod policy;
 pub mod rules;
 mod saved;
+mod sockets;
 mod state;
 
 use std::collections::BTreeMap;
@@ -74,7 +75,7 @@ impl Mailbox {
     }
 
     /// Jobs waiting.
-    fn depth(&self) -> usize {
+    pub(crate) fn depth(&self) -> usize {
         self.depth.load(Ordering::Relaxed)
     }
 }
@@ -278,6 +279,7 @@ impl PluginHost {
             package: package.to_owned(),
             limits: Limits::from_config(package, &config),
             rules: Mutex::new(rules::RuleTable::default()),
+            sockets: Mutex::new(sockets::SocketTable::default()),
         });
         (shared, config.to_string())
     }

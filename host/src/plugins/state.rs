@@ -15,6 +15,7 @@ use super::bindings::types::{
 use super::convert::{api_handle, kind, srtp_key};
 use super::limits::Limits;
 use super::rules::RuleTable;
+use super::sockets::SocketTable;
 use crate::api::plugin::PluginEvent;
 use crate::api::Core;
 use crate::vocab::{self as media, HandleRef as ApiHandle};
@@ -36,6 +37,17 @@ pub struct PluginShared {
     pub limits: Limits,
     /// Forwarding rules.
     pub rules: Mutex<RuleTable>,
+    /// UDP sockets.
+    pub sockets: Mutex<SocketTable>,
+}
+
+/// A host fact a call made; a crash that rolls the plugin back past it undoes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Made {
+    /// A forwarding rule.
+    Rule(u64),
+    /// A UDP socket.
+    Socket(u32),
 }
 
 /// What the current call (or the calls since the last checkpoint) did, for the CPU budget and
@@ -52,9 +64,9 @@ pub struct CallAccount {
     pub deliveries: usize,
     /// Bytes those deliveries carry (an event to 500 handles counts 500 times).
     pub delivered_bytes: usize,
-    /// Rules made since the last checkpoint: a crash rolls the plugin back to that checkpoint,
-    /// so the host removes them too.
-    pub rules_since_checkpoint: Vec<u64>,
+    /// Rules and sockets made since the last checkpoint: a crash rolls the plugin back to
+    /// that checkpoint, so the host removes them too.
+    pub made_since_checkpoint: Vec<Made>,
 }
 
 impl CallAccount {
@@ -65,7 +77,7 @@ impl CallAccount {
             budget,
             deliveries: 0,
             delivered_bytes: 0,
-            rules_since_checkpoint: Vec::new(),
+            made_since_checkpoint: Vec::new(),
         }
     }
 
@@ -165,6 +177,8 @@ pub enum AfterCall {
     SetTimer(u64, u32),
     /// `cancel-timer`.
     CancelTimer(u64),
+    /// A socket bound by `udp-bind`: its reader starts.
+    ReadSocket(u32),
 }
 
 /// The data of one instance's `Store`.
@@ -319,7 +333,7 @@ impl StoreState {
     fn add_rule(&mut self, rule: media::ForwardRule) -> Result<u64, String> {
         let max = self.shared.limits.max_rules;
         let id = self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).add(rule.clone(), max)?;
-        self.account.rules_since_checkpoint.push(id);
+        self.account.made_since_checkpoint.push(Made::Rule(id));
         self.shared.core.media().forward(id, rule);
         Ok(id)
     }
@@ -565,11 +579,45 @@ impl host::Host for StoreState {
         self.after.push(AfterCall::CancelTimer(token));
     }
 
-    fn udp_bind(&mut self, _address: String) -> Result<u32, String> {
-        Err("not available: plain RTP".into())
+    fn udp_bind(&mut self, address: String) -> Result<wit::UdpSocket, String> {
+        let addr: std::net::SocketAddr =
+            address.parse().map_err(|_| format!("'{address}' is not an IP address and port"))?;
+        if !self.shared.limits.udp_bind.allows(addr) {
+            return Err(format!("the plugin's sandbox.udp_bind does not allow {addr}"));
+        }
+        let max = self.shared.limits.max_sockets;
+        let mut sockets = self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        let (id, new) = sockets.bind(addr, max)?;
+        let local = sockets.local(id).map(|a| a.to_string()).unwrap_or_default();
+        drop(sockets);
+        if new {
+            self.account.made_since_checkpoint.push(Made::Socket(id));
+            self.after.push(AfterCall::ReadSocket(id));
+        }
+        Ok(wit::UdpSocket { id, local })
     }
 
-    fn udp_send(&mut self, _socket: u32, _to: String, _data: Vec<u8>) -> Result<(), String> {
-        Err("not available: plain RTP".into())
+    fn udp_send(&mut self, socket: u32, to: String, data: Vec<u8>) -> Result<(), String> {
+        let to: std::net::SocketAddr =
+            to.parse().map_err(|_| format!("'{to}' is not an IP address and port"))?;
+        let limits = &self.shared.limits;
+        if !limits.send_to.allows(to.ip()) {
+            return Err(format!("the plugin's sandbox.send_to does not allow {}", to.ip()));
+        }
+        if data.len() > limits.udp_max_bytes {
+            return Err(format!(
+                "{} bytes is more than udp_max_bytes ({})",
+                data.len(),
+                limits.udp_max_bytes
+            ));
+        }
+        let rate = limits.udp_rate;
+        self.timed(|s| {
+            s.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).send(socket, to, &data, rate)
+        })
+    }
+
+    fn udp_close(&mut self, socket: u32) {
+        self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).close(socket);
     }
 }

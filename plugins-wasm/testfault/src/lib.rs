@@ -31,6 +31,11 @@
 //! | `rtp_forward` `{mid, host, port, ssrc?, pt?, substream?, srtp_suite?, srtp_crypto?}` | sends this handle's stream `mid` as plain RTP to host:port: ok `{"testfault":"rtp_forward","rule":id}` or `{"error":…}` |
 //! | `unforward` `{rule}` | removes a rule: ok `{"testfault":"unforwarded"}` |
 //! | `set_layers` `{rule, substream?, temporal?}` | changes a rule's layers: ok `{"testfault":"layers","error":…}` |
+//! | `udp_bind` `{address}` | binds a UDP socket: ok `{"testfault":"udp_bind","socket":id,"local":addr}` or `{…,"error":…}`; datagrams then come to this handle as `{"datagram":{socket,from,data}}` |
+//! | `udp_bind_then_panic` `{address}` | binds, then panics (the host must close the socket) |
+//! | `udp_send` `{socket, to, data, count?, size?}` | sends `count` datagrams `data0`, `data1`, … (padded to `size`): ok `{"testfault":"udp_send","sent":N,"error":first error}` |
+//! | `udp_close` `{socket}` | closes a socket |
+//! | `end_later` | ends this handle from a 10 ms timer |
 //! | `last_hangup` | ok `{"testfault":"last_hangup","reason":text\|null}`: the reason of the last `hangup` media event |
 //!
 //! Versions, chosen at build time: the default build is version 1 ("1.0.0"), `--features v2`
@@ -111,7 +116,8 @@ pub struct TestFault {
     offered: Keyed<u64, Vec<(u64, u64, String, String)>>,
     /// Negotiations the host is making, by id.
     negotiating: Keyed<u64, Negotiating>,
-    /// The handle whose `timers` request set the timers: (session, handle).
+    /// The handle whose `timers` or `udp_bind` request came last: (session, handle). Timer
+    /// and datagram events go to it.
     timer_handle: Saved<Option<(u64, u64)>>,
     /// The reason of the last `hangup` media event.
     last_hangup: Saved<Option<String>>,
@@ -440,6 +446,43 @@ impl TestFault {
                 let error = host::set_layers(rule, num("substream"), num("temporal")).err();
                 Ok(portunus_sdk::ok(&json!({"testfault": "layers", "error": error})))
             }
+            request @ ("udp_bind" | "udp_bind_then_panic") => {
+                let address = msg.body_object(&CODES)?.get("address").and_then(Value::as_str).unwrap_or_default().to_owned();
+                *self.timer_handle = Some((handle.session, handle.handle));
+                let bound = host::udp_bind(&address);
+                if request == "udp_bind_then_panic" {
+                    panic!("testfault: udp_bind_then_panic");
+                }
+                Ok(portunus_sdk::ok(&match bound {
+                    Ok(s) => json!({"testfault": "udp_bind", "socket": s.id, "local": s.local}),
+                    Err(e) => json!({"testfault": "udp_bind", "error": e}),
+                }))
+            }
+            "udp_send" => {
+                let body = msg.body_object(&CODES)?;
+                let socket = body.get("socket").and_then(Value::as_u64).and_then(|s| u32::try_from(s).ok()).unwrap_or(0);
+                let to = body.get("to").and_then(Value::as_str).unwrap_or_default();
+                let data = body.get("data").and_then(Value::as_str).unwrap_or_default();
+                let size = body.get("size").and_then(Value::as_u64).unwrap_or(0) as usize;
+                let count = body.get("count").and_then(Value::as_u64).unwrap_or(1);
+                let (mut sent, mut error) = (0, None);
+                for i in 0..count {
+                    let mut bytes = format!("{data}{i}").into_bytes();
+                    bytes.resize(bytes.len().max(size), b'.');
+                    match host::udp_send(socket, to, &bytes) {
+                        Ok(()) => sent += 1,
+                        Err(e) => {
+                            error.get_or_insert(e);
+                        }
+                    }
+                }
+                Ok(portunus_sdk::ok(&json!({"testfault": "udp_send", "sent": sent, "error": error})))
+            }
+            "udp_close" => {
+                let socket = msg.body_object(&CODES)?.get("socket").and_then(Value::as_u64).unwrap_or(0);
+                host::udp_close(u32::try_from(socket).unwrap_or(0));
+                Ok(portunus_sdk::ok(&json!({"testfault": "udp_closed"})))
+            }
             "end_later" => {
                 // Ends the handle from a timer: an effect asked for outside any message.
                 host::set_timer(END_LATER, 10);
@@ -490,6 +533,17 @@ impl Plugin for TestFault {
             HandleRef { session, handle },
             None,
             &event(PACKAGE, json!({"timer": token})),
+            None,
+        );
+    }
+
+    fn datagram(&mut self, socket: u32, from: String, data: Vec<u8>) {
+        let Some((session, handle)) = *self.timer_handle else { return };
+        let data = String::from_utf8_lossy(&data);
+        let _ = portunus_sdk::push_event(
+            HandleRef { session, handle },
+            None,
+            &event(PACKAGE, json!({"datagram": {"socket": socket, "from": from, "data": data}})),
             None,
         );
     }

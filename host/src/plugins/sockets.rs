@@ -1,0 +1,203 @@
+//! UDP sockets for plugins (SIP signaling): bound under the plugin's `sandbox` policy, host facts
+//! that survive reloads and crashes like forwarding rules, with a size and rate limit on what
+//! the plugin sends. Each socket's datagrams reach the plugin in order, through its mailbox.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::task::AbortHandle;
+
+/// Where a plugin may bind: entries `ADDRESS:PORTS`, ADDRESS an IP or `*`, PORTS a port, a
+/// range `lo-hi` or `*` (port 0, "any free port", must be allowed like any other).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BindPolicy {
+    entries: Vec<(Option<IpAddr>, u16, u16)>,
+}
+
+impl BindPolicy {
+    /// Reads a comma-separated list; an empty one allows nothing.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut entries = Vec::new();
+        for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (addr, ports) = item.rsplit_once(':').ok_or_else(|| format!("'{item}' has no :PORTS"))?;
+            let addr = addr.trim_start_matches('[').trim_end_matches(']');
+            let ip = match addr {
+                "*" => None,
+                a => Some(a.parse().map_err(|_| format!("'{a}' is not an IP address"))?),
+            };
+            let port = |p: &str| p.parse::<u16>().map_err(|_| format!("'{p}' is not a port"));
+            let (lo, hi) = match ports {
+                "*" => (0, u16::MAX),
+                p => match p.split_once('-') {
+                    Some((lo, hi)) => (port(lo)?, port(hi)?),
+                    None => (port(p)?, port(p)?),
+                },
+            };
+            if lo > hi {
+                return Err(format!("'{item}': empty port range"));
+            }
+            entries.push((ip, lo, hi));
+        }
+        Ok(Self { entries })
+    }
+
+    /// Whether a bind to `addr` is allowed.
+    pub fn allows(&self, addr: SocketAddr) -> bool {
+        self.entries
+            .iter()
+            .any(|(ip, lo, hi)| ip.is_none_or(|ip| ip == addr.ip()) && (*lo..=*hi).contains(&addr.port()))
+    }
+}
+
+/// A token bucket: `rate` datagrams a second, bursts of as many.
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// One bound socket.
+#[derive(Debug)]
+struct PluginSocket {
+    local: SocketAddr,
+    /// What `udp-send` sends with (a handle of the same socket the reader reads).
+    socket: Arc<UdpSocket>,
+    /// The reader, once started.
+    reader: Option<AbortHandle>,
+    /// The socket the reader takes, until it starts.
+    unread: Option<UdpSocket>,
+    bucket: Bucket,
+}
+
+/// A plugin's sockets, by id.
+#[derive(Debug, Default)]
+pub struct SocketTable {
+    next: u32,
+    open: BTreeMap<u32, PluginSocket>,
+}
+
+impl SocketTable {
+    /// Binds `addr` (already checked against the policy). Binding an address the plugin holds
+    /// already gives that socket again, so a plugin may bind in `init` after a reload.
+    /// Returns the id and whether the socket is new.
+    pub fn bind(&mut self, addr: SocketAddr, max: usize) -> Result<(u32, bool), String> {
+        if addr.port() != 0 {
+            if let Some((id, _)) = self.open.iter().find(|(_, s)| s.local == addr) {
+                return Ok((*id, false));
+            }
+        }
+        if self.open.len() >= max {
+            return Err(format!("too many sockets (limit {max})"));
+        }
+        let socket = UdpSocket::bind(addr).map_err(|e| format!("cannot bind {addr}: {e}"))?;
+        socket.set_nonblocking(true).map_err(|e| format!("{addr}: {e}"))?;
+        let local = socket.local_addr().map_err(|e| format!("{addr}: {e}"))?;
+        let sender = socket.try_clone().map_err(|e| format!("{addr}: {e}"))?;
+        self.next = self.next.wrapping_add(1).max(1);
+        while self.open.contains_key(&self.next) {
+            self.next = self.next.wrapping_add(1).max(1);
+        }
+        let id = self.next;
+        // Full at first: the first send (capped at `rate`) finds a whole burst.
+        let bucket = Bucket { tokens: f64::MAX, at: Instant::now() };
+        self.open.insert(
+            id,
+            PluginSocket { local, socket: Arc::new(sender), reader: None, unread: Some(socket), bucket },
+        );
+        Ok((id, true))
+    }
+
+    /// The socket a reader should start on, if it has none yet.
+    pub fn take_unread(&mut self, id: u32) -> Option<UdpSocket> {
+        self.open.get_mut(&id)?.unread.take()
+    }
+
+    /// Records a started reader (aborted with the socket).
+    pub fn set_reader(&mut self, id: u32, reader: AbortHandle) {
+        match self.open.get_mut(&id) {
+            Some(s) => s.reader = Some(reader),
+            None => reader.abort(),
+        }
+    }
+
+    /// Sends a datagram, within `rate` per second per socket; never waits.
+    pub fn send(&mut self, id: u32, to: SocketAddr, data: &[u8], rate: u32) -> Result<(), String> {
+        let s = self.open.get_mut(&id).ok_or_else(|| format!("no socket {id}"))?;
+        let now = Instant::now();
+        let rate = f64::from(rate);
+        let b = &mut s.bucket;
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(rate);
+        b.at = now;
+        if b.tokens < 1.0 {
+            return Err(format!("socket {id} sends more than {rate} datagrams a second (udp_rate)"));
+        }
+        b.tokens -= 1.0;
+        match s.socket.send_to(data, to) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("send to {to}: {e}")),
+        }
+    }
+
+    /// Whether a socket is open.
+    pub fn is_open(&self, id: u32) -> bool {
+        self.open.contains_key(&id)
+    }
+
+    /// The local address of a socket.
+    pub fn local(&self, id: u32) -> Option<SocketAddr> {
+        self.open.get(&id).map(|s| s.local)
+    }
+
+    /// Closes a socket (its reader stops); unknown ids are ignored.
+    pub fn close(&mut self, id: u32) -> bool {
+        let Some(s) = self.open.remove(&id) else { return false };
+        if let Some(r) = s.reader {
+            r.abort();
+        }
+        true
+    }
+}
+
+impl Drop for SocketTable {
+    fn drop(&mut self) {
+        for s in self.open.values() {
+            if let Some(r) = &s.reader {
+                r.abort();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_policy() {
+        let p = BindPolicy::parse("127.0.0.1:5060, *:6000-6010, [::1]:*, 0.0.0.0:0").unwrap();
+        let ok = |a: &str| p.allows(a.parse().unwrap());
+        assert!(ok("127.0.0.1:5060") && ok("10.0.0.1:6005") && ok("[::1]:1234") && ok("0.0.0.0:0"));
+        assert!(!ok("127.0.0.1:5061") && !ok("10.0.0.1:6011") && !ok("0.0.0.0:5060") && !ok("127.0.0.1:0"));
+        assert!(!BindPolicy::default().allows("127.0.0.1:5060".parse().unwrap()));
+        for bad in ["127.0.0.1", "host:5060", "*:70000", "*:10-5"] {
+            assert!(BindPolicy::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn binds_are_idempotent_and_sends_rate_limited() {
+        let mut t = SocketTable::default();
+        let (a, new) = t.bind("127.0.0.1:0".parse().unwrap(), 4).unwrap();
+        assert!(new);
+        let local = t.local(a).unwrap();
+        assert_eq!(t.bind(local, 4).unwrap(), (a, false), "the same address gives the same socket");
+        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = peer.local_addr().unwrap();
+        // A burst of `rate` passes at once; more is refused.
+        let sent = (0..20).filter(|_| t.send(a, to, b"x", 10).is_ok()).count();
+        assert_eq!(sent, 10);
+        assert!(t.close(a) && !t.is_open(a) && t.send(a, to, b"x", 10).is_err());
+    }
+}
