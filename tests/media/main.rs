@@ -859,3 +859,198 @@ async fn rtp_forward_sends_a_stream_as_plain_rtp() {
     receive_rtp(&audio, "audio after the video stopped", |p| p.len() >= 10).await;
     peer.close().await.ok();
 }
+
+/// The payload type the answer gives a codec (`opus/48000`, `vp8/90000`).
+fn answered_pt(answer: &str, rtpmap: &str) -> u8 {
+    answer
+        .lines()
+        .find_map(|l| l.strip_prefix("a=rtpmap:").filter(|r| r.to_lowercase().contains(rtpmap)))
+        .and_then(|r| r.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("{rtpmap} in the answer"))
+}
+
+/// A plain RTP packet as a phone sends it: an Opus TOC and a test marker with `nonce`.
+fn phone_packet(seq: u16, ssrc: u32, nonce: [u8; 4], counter: u32) -> Vec<u8> {
+    let mut p = vec![0x80, 111];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&(u32::from(seq) * 960).to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.push(0xfc);
+    p.extend_from_slice(peer::MAGIC);
+    p.extend_from_slice(&nonce);
+    p.push(b'A');
+    p.extend_from_slice(&counter.to_be_bytes());
+    p.extend_from_slice(&counter.to_be_bytes());
+    p.resize(92, 0x55);
+    p
+}
+
+/// Sends 20 ms of phone audio from `sock` to `to` until the returned sender is dropped; with
+/// `srtp`, protected by webrtc-rs.
+fn phone_talks(
+    sock: std::sync::Arc<tokio::net::UdpSocket>,
+    to: std::net::SocketAddr,
+    nonce: [u8; 4],
+    mut srtp: Option<rtc::srtp::context::Context>,
+) -> tokio::sync::oneshot::Sender<()> {
+    let (stop, mut stopped) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        for n in 0..2000u32 {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut stopped => return,
+            }
+            let packet = phone_packet(n as u16, 0x5151, nonce, n);
+            let packet = match &mut srtp {
+                Some(ctx) => ctx.encrypt_rtp(&packet).expect("SRTP").to_vec(),
+                None => packet,
+            };
+            let _ = sock.send_to(&packet, to).await;
+        }
+    });
+    stop
+}
+
+/// A webrtc-rs SRTP context for one direction.
+fn srtp_context(
+    master: &[u8],
+    profile: rtc::srtp::protection_profile::ProtectionProfile,
+) -> rtc::srtp::context::Context {
+    let crypto = rtc::crypto::default_provider().expect("crypto");
+    rtc::srtp::context::Context::new(&master[..16], &master[16..], profile, None, None, crypto.crypto())
+        .expect("SRTP context")
+}
+
+/// Opens a leg on testfault handle `hid`, connects it to `address` and forwards the handle's
+/// audio to it and back; returns the leg's reply.
+async fn leg_between(
+    ws: &mut WsClient,
+    sid: u64,
+    hid: u64,
+    audio_mid: &str,
+    open: Value,
+    connect: Value,
+) -> Value {
+    let call = |body: Value| json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": body});
+    let r = ws.call(call(open)).await;
+    let leg = r["plugindata"]["data"].clone();
+    let id = leg["leg"].as_u64().unwrap_or_else(|| panic!("leg_open: {r}"));
+    let mut connect = connect;
+    connect["request"] = json!("leg_connect");
+    connect["leg"] = json!(id);
+    let r = ws.call(call(connect)).await;
+    assert!(r["plugindata"]["data"]["error"].is_null(), "{r}");
+    let peer_ep = json!({"peer": [sid, hid]});
+    for (src, dst, src_mid) in
+        [(peer_ep.clone(), json!({"leg": id}), json!(audio_mid)), (json!({"leg": id}), peer_ep, Value::Null)]
+    {
+        let r =
+            ws.call(call(json!({"request": "forward_ep", "src": src, "dst": dst, "src_mid": src_mid}))).await;
+        assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
+    }
+    leg
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_rtp_leg_carries_media_both_ways_with_sdes_srtp() {
+    use rtc::srtp::protection_profile::ProtectionProfile;
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let (hid, peer, answer) = answered_by_testfault(&mut ws, sid, "a", json!({"request": "answer"})).await;
+    let phone = std::sync::Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+    let phone_key: Vec<u8> = (0..30u8).map(|i| i.wrapping_mul(11).wrapping_add(3)).collect();
+    let open = json!({"request": "leg_open", "kind": "audio", "codecs": [{"pt": 111, "name": "opus", "clock": 48000}],
+                      "srtp_suite": 80});
+    // The phone signals an address it does not send from (a NAT's rewriting): latching moves the
+    // leg to where its packets come from, as they authenticate.
+    let connect = json!({"address": "127.0.0.1:9", "codec": {"pt": 111, "name": "opus", "clock": 48000},
+                         "srtp_suite": 80, "srtp_crypto": data_encoding::BASE64.encode(&phone_key), "latch": true});
+    let leg = leg_between(&mut ws, sid, hid, &mid_of(&answer, "audio"), open, connect).await;
+    let sdp = leg["sdp"].as_str().unwrap();
+    let address: std::net::SocketAddr = leg["address"].as_str().unwrap().parse().unwrap();
+    assert!(
+        sdp.starts_with(&format!("m=audio {} RTP/SAVP 111\r\nc=IN IP4 127.0.0.1\r\n", address.port())),
+        "{sdp}"
+    );
+    assert!(
+        sdp.contains("a=rtpmap:111 opus/48000/2\r\n")
+            && sdp.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"),
+        "{sdp}"
+    );
+    let leg_key = data_encoding::BASE64.decode(leg["srtp_crypto"].as_str().unwrap().as_bytes()).unwrap();
+
+    let _talking = phone_talks(
+        phone.clone(),
+        address,
+        [9, 9, 9, 9],
+        Some(srtp_context(&phone_key, ProtectionProfile::Aes128CmHmacSha1_80)),
+    );
+    peer.wait_until("the phone's audio at the WebRTC peer", WAIT, |s| {
+        s.audio.foreign_markers.get(&[9, 9, 9, 9]).copied().unwrap_or(0) >= 25
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{}", e.0));
+    // The phone hears the WebRTC peer, in SRTP it can decrypt with the leg's key.
+    let mut rx = srtp_context(&leg_key, ProtectionProfile::Aes128CmHmacSha1_80);
+    let mut buf = [0u8; 2048];
+    let mut heard = 0;
+    while heard < 25 {
+        let (n, from) = tokio::time::timeout(WAIT, phone.recv_from(&mut buf))
+            .await
+            .expect("the peer's audio")
+            .expect("recv");
+        assert_eq!(from, address);
+        let plain = rx.decrypt_rtp(&buf[..n]).expect("authenticates");
+        assert_eq!(plain[1] & 0x7f, 111, "the leg's payload type");
+        let (nonce, tag, ..) = peer::read_marker(&plain[12..]).expect("marker");
+        assert_eq!((nonce, tag), (peer.nonce(), b'A'));
+        heard += 1;
+    }
+    let _ = answered_pt(&answer, "opus/48000");
+    peer.close().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_third_address_cannot_take_over_a_plain_leg() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let (hid, peer, answer) = answered_by_testfault(&mut ws, sid, "a", json!({"request": "answer"})).await;
+    let phone = std::sync::Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+    let intruder =
+        std::sync::Arc::new(tokio::net::UdpSocket::bind("127.0.0.2:0").await.expect("bind 127.0.0.2"));
+    let open = json!({"request": "leg_open", "kind": "audio", "codecs": [{"pt": 111, "name": "opus", "clock": 48000}]});
+    // Plain RTP: the leg may move only to a source at the address the signaling came from.
+    let connect = json!({"address": "127.0.0.1:9", "codec": {"pt": 111, "name": "opus", "clock": 48000},
+                         "latch": true, "latch_ip": "127.0.0.1"});
+    let leg = leg_between(&mut ws, sid, hid, &mid_of(&answer, "audio"), open, connect).await;
+    let address: std::net::SocketAddr = leg["address"].as_str().unwrap().parse().unwrap();
+    assert!(leg["sdp"].as_str().unwrap().contains(" RTP/AVP 111\r\n"), "{leg}");
+    // The intruder talks first, then the phone too.
+    let _intruding = phone_talks(intruder.clone(), address, [6, 6, 6, 6], None);
+    let _talking = phone_talks(phone.clone(), address, [7, 7, 7, 7], None);
+    let stats = peer
+        .wait_until("the phone's audio", WAIT, |s| {
+            s.audio.foreign_markers.get(&[7, 7, 7, 7]).copied().unwrap_or(0) >= 25
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    assert!(!stats.audio.foreign_markers.contains_key(&[6, 6, 6, 6]), "the intruder's audio got through");
+    // What the leg sends goes to the phone, never to the intruder.
+    let mut buf = [0u8; 2048];
+    for _ in 0..10 {
+        let (n, from) = tokio::time::timeout(WAIT, phone.recv_from(&mut buf))
+            .await
+            .expect("the peer's audio")
+            .expect("recv");
+        assert_eq!(from, address);
+        assert_eq!(peer::read_marker(&buf[12..n]).map(|m| m.0), Some(peer.nonce()));
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), intruder.recv_from(&mut buf)).await.is_err(),
+        "the leg sent to the intruder"
+    );
+    peer.close().await.ok();
+}

@@ -17,10 +17,14 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::contain::contain;
 use super::demux::stun_local_ufrag;
 use super::layers::{frame_info, FrameInfo};
+use super::legs::{self, Admit, Leg, LegReady};
 use super::peer::{Counters, Peer, Receiving, RxCodec};
 use super::router::{Dest, Rewrite, Router};
 use super::{Command, Streams};
 use crate::vocab::{DescriptionError, HandleRef, LayerChange, MediaEvent, MediaKind, Notice};
+
+/// Packets read from one leg per wake-up before the other legs get their turn.
+const LEG_PACKETS_PER_WAKE: usize = 64;
 
 /// Housekeeping period: media timers, REMB refresh.
 pub const TICK: Duration = Duration::from_millis(250);
@@ -53,11 +57,46 @@ fn command_peer(c: &Command) -> Option<u64> {
         | Command::Describe(h, _)
         | Command::Relay(h, ..)
         | Command::Data(h, ..) => Some(h.handle_id),
-        Command::Deliver(_) => None,
+        Command::Deliver(_) | Command::LegOpen(_) | Command::LegConnect(..) | Command::LegClose(_) => None,
         Command::KeyframeOf(id) => Some(*id),
         Command::Forward(..) | Command::Unforward(_) | Command::Layers(..) => None,
     }
 }
+
+/// One RTP packet from a source (a peer's stream or a leg), as the router takes it.
+struct Incoming {
+    video: bool,
+    /// The source's stream (a leg's is [`LEG_MID`]).
+    mid: Mid,
+    /// Simulcast: which substream, of how many.
+    layer: Option<u8>,
+    layers: u8,
+    codec: Option<RxCodec>,
+    pt: Pt,
+    ssrc: u32,
+    /// Extended sequence number.
+    seq: u64,
+    time: u32,
+    wallclock: Instant,
+    marker: bool,
+    audio_level: Option<i8>,
+    voice_activity: Option<bool>,
+    video_orientation: Option<VideoOrientation>,
+    payload: Arc<[u8]>,
+}
+
+/// Writes an RTP packet (no CSRCs, no extensions) into `buf`.
+fn write_rtp(buf: &mut Vec<u8>, pt: u8, marker: bool, seq: u64, time: u32, ssrc: u32, payload: &[u8]) {
+    buf.clear();
+    buf.extend_from_slice(&[0x80, pt & 0x7f | u8::from(marker) << 7]);
+    buf.extend_from_slice(&(seq as u16).to_be_bytes());
+    buf.extend_from_slice(&time.to_be_bytes());
+    buf.extend_from_slice(&ssrc.to_be_bytes());
+    buf.extend_from_slice(payload);
+}
+
+/// The stream name a leg's packets carry (a leg has one stream).
+pub const LEG_MID: &str = "leg";
 
 /// A packet on its way to one destination of a rule, possibly handed to the media thread that
 /// owns the destination (the payload is shared, not copied).
@@ -128,8 +167,14 @@ pub struct MediaCore<T: Transmitter> {
     changes: Vec<(u64, LayerChange)>,
     /// Reused buffer: the rules of one source.
     rule_ids: Vec<u64>,
-    /// Reused buffer: one packet of an RTP output.
+    /// Reused buffer: one packet of an RTP output or a leg.
     rtp_out: Vec<u8>,
+    /// Plain RTP legs homed on this thread.
+    legs: HashMap<u64, Leg>,
+    /// The legs with packets waiting.
+    leg_ready: Arc<LegReady>,
+    /// Reused buffer: one datagram read from a leg.
+    leg_buf: Vec<u8>,
     /// Peer deadlines, earliest first; an entry is stale when the peer's deadline moved.
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     out: T,
@@ -179,6 +224,9 @@ impl<T: Transmitter> MediaCore<T> {
             changes: Vec::new(),
             rule_ids: Vec::new(),
             rtp_out: Vec::with_capacity(2048),
+            legs: HashMap::new(),
+            leg_ready: Arc::default(),
+            leg_buf: vec![0; 2048],
             timers: BinaryHeap::new(),
             out,
             local: if advertised.contains(&local) {
@@ -484,8 +532,8 @@ impl<T: Transmitter> MediaCore<T> {
         }
     }
 
-    /// Routes one RTP packet from peer `src` by the rules: each destination gets a [`Delivery`],
-    /// here or on the media thread that owns it.
+    /// One RTP packet from peer `src`: reported when its stream starts, then routed unless the
+    /// plugin switched that kind off.
     fn rtp(&mut self, src: u64, pkt: RtpPacket) {
         let now = self.now;
         let Some(p) = self.peers.get_mut(&src) else { return };
@@ -512,15 +560,39 @@ impl<T: Transmitter> MediaCore<T> {
         if !relay || self.router.rules_from(src).is_empty() {
             return;
         }
+        // Payload types differ per peer: the destination maps by codec.
+        let codec = p.codec_of(pkt.header.payload_type);
+        let packet = Incoming {
+            video: stream.video,
+            mid: stream.mid,
+            layer: stream.layer,
+            layers: stream.layers,
+            codec,
+            pt: pkt.header.payload_type,
+            ssrc: *pkt.header.ssrc,
+            seq: *pkt.seq_no,
+            time: pkt.header.timestamp,
+            wallclock: pkt.timestamp,
+            marker: pkt.header.marker,
+            audio_level: pkt.header.ext_vals.audio_level,
+            voice_activity: pkt.header.ext_vals.voice_activity,
+            video_orientation: pkt.header.ext_vals.video_orientation,
+            payload: pkt.payload,
+        };
+        self.fan_out(src, packet);
+    }
+
+    /// Routes one RTP packet from source `src` (a peer or a leg) by the rules: each
+    /// destination gets a [`Delivery`], here or on the media thread that owns it.
+    fn fan_out(&mut self, src: u64, pkt: Incoming) {
+        let now = self.now;
         let mut ids = std::mem::take(&mut self.rule_ids);
         ids.clear();
         ids.extend_from_slice(self.router.rules_from(src));
         let mut fan = std::mem::take(&mut self.fanout);
         fan.clear();
-        // Payload types differ per peer: the destination maps by codec.
-        let codec = p.codec_of(pkt.header.payload_type);
-        let frame = if stream.video {
-            frame_info(codec.map(|c| c.codec), &pkt.payload)
+        let frame = if pkt.video {
+            frame_info(pkt.codec.map(|c| c.codec), &pkt.payload)
         } else {
             FrameInfo::default()
         };
@@ -528,19 +600,18 @@ impl<T: Transmitter> MediaCore<T> {
         changes.clear();
         for id in &ids {
             let Some(route) = self.router.route_mut(*id) else { continue };
-            let kind_passes = if stream.video { route.video } else { route.audio };
-            if !kind_passes || route.src_mid.is_some_and(|m| m != stream.mid) {
+            let kind_passes = if pkt.video { route.video } else { route.audio };
+            if !kind_passes || route.src_mid.is_some_and(|m| m != pkt.mid) {
                 continue;
             }
             let mut changed = None;
-            let pass =
-                !stream.video || route.select.pass(stream.layer, stream.layers, frame, now, &mut changed);
+            let pass = !pkt.video || route.select.pass(pkt.layer, pkt.layers, frame, now, &mut changed);
             if let Some(c) = changed {
                 changes.push((route.id, c));
             }
             if pass {
-                // An RTP output sends from this thread (`dst` 0: no peer).
-                let dst = route.dst.peer().unwrap_or(0);
+                // An RTP output sends from this thread (`dst` 0: no endpoint).
+                let dst = route.dst.endpoint().unwrap_or(0);
                 fan.push((route.id, dst, route.homes.dst, route.select.skipped));
             }
         }
@@ -548,18 +619,18 @@ impl<T: Transmitter> MediaCore<T> {
             let d = Delivery {
                 rule,
                 dst,
-                video: stream.video,
-                src_mid: stream.mid,
-                codec,
-                pt_in: pkt.header.payload_type,
-                ssrc: *pkt.header.ssrc,
-                seq: pkt.seq_no.wrapping_sub(skipped),
-                time: pkt.header.timestamp,
-                wallclock: pkt.timestamp,
-                marker: pkt.header.marker,
-                audio_level: pkt.header.ext_vals.audio_level,
-                voice_activity: pkt.header.ext_vals.voice_activity,
-                video_orientation: pkt.header.ext_vals.video_orientation,
+                video: pkt.video,
+                src_mid: pkt.mid,
+                codec: pkt.codec,
+                pt_in: pkt.pt,
+                ssrc: pkt.ssrc,
+                seq: pkt.seq.wrapping_sub(skipped),
+                time: pkt.time,
+                wallclock: pkt.wallclock,
+                marker: pkt.marker,
+                audio_level: pkt.audio_level,
+                voice_activity: pkt.voice_activity,
+                video_orientation: pkt.video_orientation,
                 payload: pkt.payload.clone(),
             };
             if home == self.index {
@@ -571,8 +642,7 @@ impl<T: Transmitter> MediaCore<T> {
         self.fanout = fan;
         self.rule_ids = ids;
         for &(rule, change) in &changes {
-            if let Some(route) = self.router.route(rule) {
-                let handle = route.notify;
+            if let Some(handle) = self.router.route(rule).and_then(|r| r.notify) {
                 let _ = self.notices.send(Notice::new(handle, MediaEvent::LayerChanged { rule, change }));
             }
         }
@@ -585,6 +655,29 @@ impl<T: Transmitter> MediaCore<T> {
         let Some(route) = self.router.route_mut(d.rule) else { return };
         let dst_mid = match &mut route.dst {
             Dest::Peer { mid, .. } => *mid,
+            Dest::Leg { id } => {
+                let Some(leg) = self.legs.get_mut(id) else { return };
+                let (Some(to), Some(codec), Some(remote)) = (leg.send_to, leg.codec, &leg.remote) else {
+                    return;
+                };
+                // No transcoding: a source in another codec carries nothing to this leg.
+                if d.codec.map(|c| c.codec) != Some(codec.codec) {
+                    return;
+                }
+                let source = (d.rule, d.ssrc);
+                let rewrite =
+                    leg.rewrite.get_or_insert_with(|| Rewrite::start(source, d.seq, d.time, d.wallclock));
+                let (seq, time) = rewrite.map(source, d.seq, d.time, d.wallclock, d.clock());
+                let buf = &mut self.rtp_out;
+                write_rtp(buf, remote.codec.pt, d.marker, seq, time, leg.ssrc, &d.payload);
+                if let Some(srtp) = &mut leg.srtp_tx {
+                    srtp.protect_rtp(buf, seq);
+                }
+                if let Err(e) = leg.rtp.try_send_to(buf, to) {
+                    tracing::trace!("leg send to {to}: {e}");
+                }
+                return;
+            }
             Dest::Rtp { target, rewrite, srtp } => {
                 let source = (d.rule, d.ssrc);
                 let rewrite =
@@ -592,12 +685,7 @@ impl<T: Transmitter> MediaCore<T> {
                 let (seq, time) = rewrite.map(source, d.seq, d.time, d.wallclock, d.clock());
                 let pt = target.payload_type.unwrap_or(*d.pt_in);
                 let buf = &mut self.rtp_out;
-                buf.clear();
-                buf.extend_from_slice(&[0x80, pt & 0x7f | u8::from(d.marker) << 7]);
-                buf.extend_from_slice(&(seq as u16).to_be_bytes());
-                buf.extend_from_slice(&time.to_be_bytes());
-                buf.extend_from_slice(&target.ssrc.to_be_bytes());
-                buf.extend_from_slice(&d.payload);
+                write_rtp(buf, pt, d.marker, seq, time, target.ssrc, &d.payload);
                 if let Some(srtp) = srtp {
                     srtp.protect_rtp(buf, seq);
                 }
@@ -714,7 +802,137 @@ impl<T: Transmitter> MediaCore<T> {
         if let Some(s) = self.peers.get_mut(&src) {
             s.request_keyframe(self.now);
             self.dirty.push(src);
+        } else if let Some(leg) = self.legs.get_mut(&src) {
+            // A leg's far end is asked with an RTCP PLI.
+            let (Some(to), Some(media), MediaKind::Video) = (leg.rtcp_to, leg.remote_ssrc, leg.kind) else {
+                return;
+            };
+            let buf = &mut self.rtp_out;
+            legs::pli(buf, leg.ssrc, media);
+            if let Some(srtp) = &mut leg.srtp_tx {
+                srtp.protect_rtcp(buf);
+            }
+            let socket = if leg.remote.as_ref().is_some_and(|r| r.rtcp_mux) { &leg.rtp } else { &leg.rtcp };
+            let _ = socket.try_send_to(buf, to);
         }
+    }
+
+    /// The legs with packets waiting (the worker waits on its `wake`).
+    pub fn leg_ready(&self) -> Arc<LegReady> {
+        self.leg_ready.clone()
+    }
+
+    /// Reads the legs that have packets: at most [`LEG_PACKETS_PER_WAKE`] each (a leg with
+    /// more is queued again, behind the others), then lets their readers wait again.
+    pub fn poll_legs(&mut self, now: Instant) {
+        self.now = now;
+        let mut buf = std::mem::take(&mut self.leg_buf);
+        for id in self.leg_ready.take() {
+            let mut more = false;
+            for rtcp in [false, true] {
+                for n in 0.. {
+                    if n == LEG_PACKETS_PER_WAKE {
+                        more = true;
+                        break;
+                    }
+                    let Some(leg) = self.legs.get(&id) else { break };
+                    let socket = if rtcp { &leg.rtcp } else { &leg.rtp };
+                    match socket.try_recv_from(&mut buf) {
+                        Ok((len, from)) => self.leg_datagram(id, from, &mut buf[..len], rtcp),
+                        Err(_) => break,
+                    }
+                }
+            }
+            if more {
+                self.leg_ready.push_again(id);
+            } else if let Some(leg) = self.legs.get(&id) {
+                leg.drained.notify_one();
+            }
+        }
+        self.leg_buf = buf;
+        self.flush();
+    }
+
+    /// One datagram on a leg's RTP (or RTCP) port.
+    fn leg_datagram(&mut self, id: u64, from: SocketAddr, buf: &mut [u8], on_rtcp_port: bool) {
+        let Some(leg) = self.legs.get_mut(&id) else { return };
+        let Some(remote) = &leg.remote else { return };
+        let rtcp = on_rtcp_port || (remote.rtcp_mux && legs::is_rtcp(buf));
+        if rtcp {
+            // RTCP comes from the far end's RTCP address (or its RTP one with rtcp-mux).
+            if leg.rtcp_to != Some(from) && leg.send_to != Some(from) {
+                leg.refused += 1;
+                return;
+            }
+            let len = match &mut leg.srtp_rx {
+                Some(srtp) => match srtp.unprotect_rtcp(buf) {
+                    Ok(len) => len,
+                    Err(_) => {
+                        leg.refused += 1;
+                        return;
+                    }
+                },
+                None => buf.len(),
+            };
+            if legs::wants_keyframe(&buf[..len]) {
+                self.keyframe_for_sources_of(id);
+            }
+            return;
+        }
+        // An address the leg does not send to is refused before any work, unless latching
+        // may move the leg there (decided after SRTP says whether the packet authenticates).
+        if leg.admits(from, true) == Admit::No {
+            leg.refused += 1;
+            return;
+        }
+        let (len, ext) = match &mut leg.srtp_rx {
+            Some(srtp) => match srtp.unprotect_rtp(buf) {
+                Ok((len, ext)) => (len, Some(ext)),
+                Err(_) => {
+                    leg.refused += 1;
+                    return;
+                }
+            },
+            None => (buf.len(), None),
+        };
+        let Some(h) = legs::parse_rtp(&buf[..len]) else {
+            leg.refused += 1;
+            return;
+        };
+        match leg.admits(from, leg.srtp_rx.is_some()) {
+            Admit::Yes => {}
+            Admit::Move => {
+                tracing::debug!(leg = id, "latched to {from}");
+                leg.latch(from);
+            }
+            Admit::No => {
+                leg.refused += 1;
+                return;
+            }
+        }
+        leg.remote_ssrc = Some(h.ssrc);
+        if Some(h.pt) != leg.remote.as_ref().map(|r| r.codec.pt) {
+            return;
+        }
+        let seq = ext.unwrap_or_else(|| leg.extend(h.seq));
+        let packet = Incoming {
+            video: leg.kind == MediaKind::Video,
+            mid: Mid::from(LEG_MID),
+            layer: None,
+            layers: 0,
+            codec: leg.codec,
+            pt: Pt::from(h.pt),
+            ssrc: h.ssrc,
+            seq,
+            time: h.time,
+            wallclock: self.now,
+            marker: h.marker,
+            audio_level: None,
+            voice_activity: None,
+            video_orientation: None,
+            payload: Arc::from(&buf[h.payload_at..h.payload_end.min(len)]),
+        };
+        self.fan_out(id, packet);
     }
 
     /// One command from the gateway or another media thread.
@@ -809,10 +1027,28 @@ impl<T: Transmitter> MediaCore<T> {
                 self.router.remove_handle(h.handle_id);
                 self.drop_peer(h.handle_id);
             }
+            Command::LegOpen(setup) => {
+                let id = setup.id;
+                match Leg::open(*setup, &self.leg_ready) {
+                    Ok(leg) => {
+                        self.legs.insert(id, leg);
+                    }
+                    Err(e) => tracing::warn!(leg = id, "cannot open the leg: {e}"),
+                }
+            }
+            Command::LegConnect(id, remote) => {
+                if let Some(leg) = self.legs.get_mut(&id) {
+                    leg.connect(*remote);
+                }
+            }
+            Command::LegClose(id) => {
+                self.router.remove_handle(id);
+                self.legs.remove(&id);
+            }
             Command::Forward(id, rule, homes) => {
                 self.router.add(id, &rule, homes);
                 if homes.src == self.index {
-                    self.keyframe(rule.src.handle_id);
+                    self.keyframe(rule.src.id());
                 }
             }
             Command::Deliver(batch) => {

@@ -11,6 +11,7 @@ pub mod core;
 mod demux;
 mod dtls;
 pub mod layers;
+mod legs;
 mod peer;
 mod policy;
 mod router;
@@ -29,9 +30,11 @@ use serde_json::Value;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::config::{Media, Nat};
+use crate::vocab::srtp::MasterKey;
 use crate::vocab::{
-    AnswerPolicy, DescriptionError, ForwardRule, HandleRef, MediaControl, MediaEvent, MediaKind,
-    NegotiationDone, NegotiationOutcome, Notice, OfferItem, StreamInfo,
+    AnswerPolicy, DescriptionError, ForwardRule, HandleRef, LegLocal, LegRemote, LegSpec, MediaControl,
+    MediaEvent, MediaKind, NegotiationDone, NegotiationOutcome, Notice, OfferItem, SrtpKey, StreamInfo,
+    LEG_BIT,
 };
 pub use router::Homes;
 
@@ -81,6 +84,12 @@ pub enum Command {
     Deliver(Vec<core::Delivery>),
     /// A destination on another thread wants a keyframe from this source handle.
     KeyframeOf(u64),
+    /// Open a plain RTP leg (its sockets are bound).
+    LegOpen(Box<legs::LegSetup>),
+    /// Point a leg at its far end.
+    LegConnect(u64, Box<LegRemote>),
+    /// Close a leg.
+    LegClose(u64),
 }
 
 /// The running engine: handles to its media threads. Each handle's PeerConnection lives on one
@@ -94,6 +103,16 @@ pub struct MediaEngine {
     pub locals: Vec<SocketAddr>,
     homes: Mutex<Homing>,
     streams: Streams,
+    /// Where legs bind, and the address their SDP gives (a 1:1 NAT's public one).
+    legs: LegAddresses,
+}
+
+/// Where plain RTP legs bind and what they advertise.
+struct LegAddresses {
+    bind: std::net::IpAddr,
+    advertised: std::net::IpAddr,
+    range: Option<(u16, u16)>,
+    next: std::sync::atomic::AtomicU64,
 }
 
 /// Every handle's negotiated streams, written by the media threads when a negotiation ends
@@ -164,6 +183,40 @@ fn size_buffers(socket: &std::net::UdpSocket, kb: u32, report: bool) {
     }
 }
 
+/// Binds a leg's RTP port (even) and its RTCP port (the next one), within `range` when given.
+fn bind_pair(
+    ip: std::net::IpAddr,
+    range: Option<(u16, u16)>,
+) -> std::io::Result<(std::net::UdpSocket, std::net::UdpSocket)> {
+    let try_pair = |port: u16| -> std::io::Result<(std::net::UdpSocket, std::net::UdpSocket)> {
+        let rtp = std::net::UdpSocket::bind((ip, port))?;
+        let rtcp = std::net::UdpSocket::bind((ip, rtp.local_addr()?.port().wrapping_add(1)))?;
+        Ok((rtp, rtcp))
+    };
+    let mut last = None;
+    match range {
+        Some((lo, hi)) if lo > 0 => {
+            let evens: Vec<u16> = (lo..hi).filter(|p| p % 2 == 0).collect();
+            let start = rand::random_range(0..evens.len().max(1));
+            for i in 0..evens.len() {
+                match try_pair(evens[(start + i) % evens.len()]) {
+                    Ok(pair) => return Ok(pair),
+                    Err(e) => last = Some(e),
+                }
+            }
+        }
+        _ => {
+            for _ in 0..32 {
+                match try_pair(0) {
+                    Ok(pair) => return Ok(pair),
+                    Err(e) => last = Some(e),
+                }
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no port pair in rtp_port_range")))
+}
+
 /// The `RtcConfig` every peer of an engine starts from (RTP mode, one fresh DTLS certificate).
 pub fn rtc_template(ice_lite: bool) -> anyhow::Result<str0m::RtcConfig> {
     let cert = str0m::crypto::from_feature_flags()
@@ -229,7 +282,16 @@ impl MediaEngine {
             })?;
         }
         tracing::info!("media on {locals:?}");
-        Ok((Self { threads: senders, notices: note_tx, locals, homes: Mutex::default(), streams }, note_rx))
+        let legs = LegAddresses {
+            bind: ip,
+            advertised: addresses::advertised(ip, nat).first().copied().unwrap_or(ip),
+            range: media.rtp_port_range,
+            next: std::sync::atomic::AtomicU64::new(1),
+        };
+        Ok((
+            Self { threads: senders, notices: note_tx, locals, homes: Mutex::default(), streams, legs },
+            note_rx,
+        ))
     }
 
     /// The thread that owns a handle (given out in turn on first use).
@@ -363,9 +425,9 @@ impl MediaControl for MediaEngine {
     }
 
     fn forward(&self, id: u64, rule: ForwardRule) {
-        let src = self.home(rule.src.handle_id);
+        let src = self.home(rule.src.id());
         // An RTP output sends from its source's thread.
-        let dst = rule.dst.handle().map_or(src, |h| self.home(h.handle_id));
+        let dst = rule.dst.endpoint().map_or(src, |e| self.home(e.id()));
         let homes = Homes { src, dst };
         if homes.src != homes.dst {
             let _ = self.threads[homes.dst].send(Command::Forward(id, rule.clone(), homes));
@@ -406,5 +468,30 @@ impl MediaControl for MediaEngine {
 
     fn send_data(&self, handle: HandleRef, label: Option<String>, data: Vec<u8>, text: bool) {
         self.send(handle, Command::Data(handle, label, data, text));
+    }
+
+    fn leg_open(&self, spec: LegSpec) -> Result<LegLocal, String> {
+        let (rtp, rtcp) = bind_pair(self.legs.bind, self.legs.range)
+            .map_err(|e| format!("cannot bind the leg's ports: {e}"))?;
+        for s in [&rtp, &rtcp] {
+            s.set_nonblocking(true).map_err(|e| format!("leg socket: {e}"))?;
+        }
+        let local = rtp.local_addr().map_err(|e| format!("leg socket: {e}"))?;
+        let id = self.legs.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) | LEG_BIT;
+        let srtp = spec.srtp.map(|suite| SrtpKey { suite, key: MasterKey::random() });
+        let sdp =
+            legs::sdp_section(spec.kind, self.legs.advertised, local.port(), &spec.codecs, srtp.as_ref());
+        let setup = legs::LegSetup { id, kind: spec.kind, rtp, rtcp, srtp: srtp.clone() };
+        let _ = self.threads[self.home(id)].send(Command::LegOpen(Box::new(setup)));
+        Ok(LegLocal { id, rtp: SocketAddr::new(self.legs.advertised, local.port()), srtp, sdp })
+    }
+
+    fn leg_connect(&self, leg: u64, remote: LegRemote) {
+        let _ = self.threads[self.home(leg)].send(Command::LegConnect(leg, Box::new(remote)));
+    }
+
+    fn leg_close(&self, leg: u64) {
+        let _ = self.threads[self.home(leg)].send(Command::LegClose(leg));
+        self.homes.lock().unwrap_or_else(PoisonError::into_inner).by_handle.remove(&leg);
     }
 }

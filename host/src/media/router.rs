@@ -10,6 +10,8 @@ use str0m::media::{Mid, Pt};
 use super::layers::LayerSelect;
 use super::srtp::SrtpSender;
 
+#[cfg(test)]
+use crate::vocab::Endpoint;
 use crate::vocab::{ForwardRule, HandleRef, MediaKind, RtpTarget, Sink};
 
 /// One rule as the router uses it.
@@ -23,9 +25,9 @@ pub struct Route {
     pub src_mid: Option<Mid>,
     /// Where the media goes.
     pub dst: Dest,
-    /// The handle whose plugin hears about layer changes: the destination's, or for an RTP
-    /// output the source's.
-    pub notify: HandleRef,
+    /// The handle whose plugin hears about layer changes: the destination peer's, or else the
+    /// source peer's.
+    pub notify: Option<HandleRef>,
     /// The media threads that own the source and the destination.
     pub homes: Homes,
     /// Whether audio and video pass (the rule's kinds, resolved when it is made).
@@ -48,6 +50,11 @@ pub enum Dest {
         /// Its stream, if fixed.
         mid: Option<Mid>,
     },
+    /// A plain RTP leg (on the media thread `homes.dst`).
+    Leg {
+        /// Its id.
+        id: u64,
+    },
     /// Plain RTP sent from the source's media thread.
     Rtp {
         /// Where, with which SSRC and payload type.
@@ -60,10 +67,10 @@ pub enum Dest {
 }
 
 impl Dest {
-    /// The destination peer's handle id, if a peer.
-    pub fn peer(&self) -> Option<u64> {
+    /// The destination endpoint's id (a peer's handle id or a leg's id), if an endpoint.
+    pub fn endpoint(&self) -> Option<u64> {
         match self {
-            Self::Peer { id, .. } => Some(*id),
+            Self::Peer { id, .. } | Self::Leg { id } => Some(*id),
             Self::Rtp { .. } => None,
         }
     }
@@ -161,16 +168,17 @@ impl Router {
         self.remove(id);
         let (dst, notify) = match &rule.dst {
             Sink::Peer { handle, mid } => {
-                (Dest::Peer { id: handle.handle_id, mid: mid.as_deref().map(Mid::from) }, *handle)
+                (Dest::Peer { id: handle.handle_id, mid: mid.as_deref().map(Mid::from) }, Some(*handle))
             }
+            Sink::Leg(id) => (Dest::Leg { id: *id }, rule.src.handle()),
             Sink::Rtp(target) => {
                 let srtp = target.srtp.as_ref().map(|k| Box::new(SrtpSender::new(k.suite, &k.key)));
-                (Dest::Rtp { target: target.clone(), rewrite: None, srtp }, rule.src)
+                (Dest::Rtp { target: target.clone(), rewrite: None, srtp }, rule.src.handle())
             }
         };
         let route = Route {
             id,
-            src: rule.src.handle_id,
+            src: rule.src.id(),
             src_mid: rule.src_mid.as_deref().map(Mid::from),
             dst,
             notify,
@@ -181,7 +189,7 @@ impl Router {
             pt_map: HashMap::new(),
         };
         index(&mut self.by_src, route.src, id);
-        if let Some(dst) = route.dst.peer() {
+        if let Some(dst) = route.dst.endpoint() {
             index(&mut self.by_dst, dst, id);
         }
         self.routes.insert(id, route);
@@ -191,12 +199,12 @@ impl Router {
     pub fn remove(&mut self, id: u64) {
         let Some(route) = self.routes.remove(&id) else { return };
         unindex(&mut self.by_src, route.src, id);
-        if let Some(dst) = route.dst.peer() {
+        if let Some(dst) = route.dst.endpoint() {
             unindex(&mut self.by_dst, dst, id);
         }
     }
 
-    /// Removes every rule that involves a handle.
+    /// Removes every rule that involves an endpoint (a peer's handle id or a leg's id).
     pub fn remove_handle(&mut self, handle: u64) {
         let from = self.by_src.get(&handle).into_iter().flatten();
         let to = self.by_dst.get(&handle).into_iter().flatten();
@@ -245,7 +253,7 @@ mod tests {
     fn rule(src: u64, dst: u64) -> ForwardRule {
         let h = |n| HandleRef { session_id: 1, handle_id: n };
         ForwardRule {
-            src: h(src),
+            src: Endpoint::Peer(h(src)),
             src_mid: None,
             dst: Sink::Peer { handle: h(dst), mid: None },
             substream: None,

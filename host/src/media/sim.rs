@@ -14,7 +14,7 @@ use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
 use super::core::{CoreSetup, MediaCore, Transmitter};
 use super::{rtc_template, Command, Homes};
-use crate::vocab::{AnswerPolicy, ForwardRule, HandleRef, MediaEvent, Notice, Sink};
+use crate::vocab::{AnswerPolicy, Endpoint, ForwardRule, HandleRef, MediaEvent, Notice, Sink};
 
 /// The gateway's side of the wire: counts RTP sent, keeps datagrams only when asked.
 #[derive(Debug, Default)]
@@ -323,7 +323,7 @@ impl Sim {
     pub fn forward_from_first(&mut self) {
         for i in 1..self.clients.len() {
             let rule = ForwardRule {
-                src: handle(0),
+                src: Endpoint::Peer(handle(0)),
                 src_mid: None,
                 dst: Sink::Peer { handle: handle(i), mid: None },
                 substream: None,
@@ -496,7 +496,7 @@ mod tests {
         let mut sim = Sim::with(2, SimOptions { simulcast: true, ..SimOptions::default() }).expect("sim");
         sim.connect().expect("connected");
         let rule = ForwardRule {
-            src: handle(0),
+            src: Endpoint::Peer(handle(0)),
             src_mid: None,
             dst: Sink::Peer { handle: handle(1), mid: None },
             substream: Some(0),
@@ -678,7 +678,7 @@ mod tests {
         let mut sim = Sim::new(3).expect("sim");
         sim.connect().expect("connected");
         let rule = |src: usize| ForwardRule {
-            src: handle(src),
+            src: Endpoint::Peer(handle(src)),
             src_mid: None,
             dst: Sink::Peer { handle: handle(2), mid: None },
             substream: None,

@@ -1,5 +1,6 @@
-//! A media thread's loop: reads its UDP socket in batches, the commands and the timers, and feeds
-//! them to its [`MediaCore`]; the datagrams the core produces leave in batches too.
+//! A media thread's loop: reads its UDP socket in batches, the commands, the timers and the plain
+//! RTP legs that have packets, and feeds them to its [`MediaCore`]; the datagrams the core
+//! produces leave in batches too.
 
 use std::time::Instant;
 
@@ -22,6 +23,7 @@ pub async fn run(
 ) {
     let mut rx = RecvBatch::default();
     let mut tick = tokio::time::interval(TICK);
+    let legs = core.leg_ready();
     loop {
         let deadline = core
             .next_timeout()
@@ -68,6 +70,7 @@ pub async fn run(
             r = socket.writable(), if waiting_to_send => if let Err(e) = r {
                 tracing::debug!("media socket: {e}");
             },
+            _ = legs.wake.notified() => core.poll_legs(Instant::now()),
             _ = tokio::time::sleep_until(deadline) => core.timeouts(Instant::now()),
             _ = tick.tick() => core.housekeeping(Instant::now()),
         }

@@ -17,7 +17,7 @@ use super::bindings::{Plugin as Bindings, PluginPre};
 use super::convert::{wit_handle, wit_media_event};
 use super::engine::EPOCH_TICK;
 use super::saved::SavedState;
-use super::state::{AfterCall, Made, PluginShared, StoreState};
+use super::state::{close_leg, AfterCall, Made, PluginShared, StoreState};
 use crate::api::plugin::{Effect, MessageOutcome, PluginEvent, PluginInfo, PluginMessage, PluginReply};
 use crate::vocab::{HandleRef, MediaEvent};
 
@@ -417,6 +417,11 @@ impl Actor {
                 for id in gone {
                     media.unforward(id);
                 }
+                // Its legs close with it, and their rules go.
+                let legs = self.shared.legs.lock().unwrap_or_else(|e| e.into_inner()).of_owner(h);
+                for leg in legs {
+                    close_leg(&self.shared, leg);
+                }
                 if self.handles.remove(&h) {
                     // Noted first: if destroy-handle traps, the rebuilt instance still hears of it.
                     if !self.created_since.remove(&h) {
@@ -679,6 +684,7 @@ impl Actor {
                     Made::Socket(id) => {
                         self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).close(id);
                     }
+                    Made::Leg(id) => close_leg(&self.shared, id),
                 }
             }
         }

@@ -81,9 +81,47 @@ pub fn wit_media_event(event: MediaEvent) -> Option<wit::MediaEvent> {
 
 /// An SRTP key as the gateway uses it; an error for a key that is not 30 bytes of base64.
 pub fn srtp_key(k: &wit::SrtpKey) -> Result<vocab::SrtpKey, String> {
-    let suite = match k.suite {
+    Ok(vocab::SrtpKey { suite: srtp_suite(k.suite), key: vocab::srtp::MasterKey::from_base64(&k.key)? })
+}
+
+/// A WIT SRTP suite as the gateway's.
+pub fn srtp_suite(s: wit::SrtpSuite) -> vocab::srtp::Suite {
+    match s {
         wit::SrtpSuite::AesCm128HmacSha180 => vocab::srtp::Suite::AesCm128HmacSha1_80,
         wit::SrtpSuite::AesCm128HmacSha132 => vocab::srtp::Suite::AesCm128HmacSha1_32,
+    }
+}
+
+/// The gateway's SRTP key as the WIT's.
+pub fn wit_srtp_key(k: &vocab::SrtpKey) -> wit::SrtpKey {
+    let suite = match k.suite {
+        vocab::srtp::Suite::AesCm128HmacSha1_80 => wit::SrtpSuite::AesCm128HmacSha180,
+        vocab::srtp::Suite::AesCm128HmacSha1_32 => wit::SrtpSuite::AesCm128HmacSha132,
     };
-    Ok(vocab::SrtpKey { suite, key: vocab::srtp::MasterKey::from_base64(&k.key)? })
+    wit::SrtpKey { suite, key: k.key.to_base64() }
+}
+
+/// A WIT leg codec as the gateway's.
+pub fn leg_codec(c: &wit::LegCodec) -> vocab::LegCodec {
+    vocab::LegCodec { pt: c.pt, name: c.name.to_lowercase(), clock: c.clock }
+}
+
+/// A leg's far end as the gateway takes it; an error names what does not parse.
+pub fn leg_remote(r: &wit::LegRemote) -> Result<vocab::LegRemote, String> {
+    let addr = |a: &str| {
+        a.parse::<std::net::SocketAddr>().map_err(|_| format!("'{a}' is not an IP address and port"))
+    };
+    let latch_ip = match &r.latch_ip {
+        Some(ip) => Some(ip.parse().map_err(|_| format!("'{ip}' is not an IP address"))?),
+        None => None,
+    };
+    Ok(vocab::LegRemote {
+        rtp: addr(&r.address)?,
+        rtcp: r.rtcp_address.as_deref().map(addr).transpose()?,
+        rtcp_mux: r.rtcp_mux,
+        codec: leg_codec(&r.codec),
+        dtmf_pt: r.dtmf_pt,
+        srtp: r.srtp.as_ref().map(srtp_key).transpose()?,
+        latch: if r.latch { vocab::Latch::From(latch_ip) } else { vocab::Latch::Off },
+    })
 }

@@ -41,6 +41,8 @@ pub struct Limits {
     pub udp_bind: BindPolicy,
     /// Sockets open at once (`max_sockets`, default 16).
     pub max_sockets: usize,
+    /// Plain RTP legs open at once (`max_legs`, default 1000).
+    pub max_legs: usize,
     /// Datagrams a socket may send per second (`udp_rate`, default 1000).
     pub udp_rate: u32,
     /// Largest datagram a plugin may send, bytes (`udp_max_bytes`, default 16384).
@@ -64,6 +66,7 @@ impl Default for Limits {
             send_to: AddrPolicy::any(),
             udp_bind: BindPolicy::default(),
             max_sockets: 16,
+            max_legs: 1000,
             udp_rate: 1000,
             udp_max_bytes: 16 << 10,
         }
@@ -126,6 +129,7 @@ impl Limits {
                 "max_queued" => l.max_queued = n_usize,
                 "call_timeout_ms" => l.call_timeout_ms = n,
                 "max_sockets" => l.max_sockets = n_usize,
+                "max_legs" => l.max_legs = n_usize,
                 "udp_rate" => l.udp_rate = u32::try_from(n).unwrap_or(u32::MAX),
                 "udp_max_bytes" => l.udp_max_bytes = n_usize,
                 other => tracing::warn!("{package}: unknown setting sandbox.{other} ignored"),

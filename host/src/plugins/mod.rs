@@ -5,6 +5,7 @@ mod actor;
 mod bindings;
 mod convert;
 mod engine;
+mod legs;
 pub mod limits;
 mod policy;
 pub mod rules;
@@ -280,6 +281,7 @@ impl PluginHost {
             limits: Limits::from_config(package, &config),
             rules: Mutex::new(rules::RuleTable::default()),
             sockets: Mutex::new(sockets::SocketTable::default()),
+            legs: Mutex::new(legs::LegTable::default()),
         });
         (shared, config.to_string())
     }

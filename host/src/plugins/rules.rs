@@ -4,19 +4,19 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::vocab::HandleRef;
+use crate::vocab::{Endpoint, HandleRef};
 
 pub use crate::vocab::ForwardRule as Rule;
 
 /// Rule ids are unique in the whole gateway (the media engine's router is shared).
 static NEXT_RULE: AtomicU64 = AtomicU64::new(1);
 
-/// The rules of one plugin, indexed by handle so that a handle's departure costs its own
-/// rules, not all of them.
+/// The rules of one plugin, indexed by endpoint so that a handle's (or a leg's) departure costs
+/// its own rules, not all of them.
 #[derive(Debug, Default)]
 pub struct RuleTable {
     rules: BTreeMap<u64, Rule>,
-    by_handle: HashMap<HandleRef, BTreeSet<u64>>,
+    by_endpoint: HashMap<Endpoint, BTreeSet<u64>>,
 }
 
 impl RuleTable {
@@ -26,19 +26,19 @@ impl RuleTable {
             return Err(format!("too many forwarding rules (limit {max})"));
         }
         let id = NEXT_RULE.fetch_add(1, Ordering::Relaxed);
-        self.by_handle.entry(rule.src).or_default().insert(id);
-        if let Some(dst) = rule.dst.handle() {
-            self.by_handle.entry(dst).or_default().insert(id);
+        self.by_endpoint.entry(rule.src).or_default().insert(id);
+        if let Some(dst) = rule.dst.endpoint() {
+            self.by_endpoint.entry(dst).or_default().insert(id);
         }
         self.rules.insert(id, rule);
         Ok(id)
     }
 
-    fn unindex(&mut self, h: HandleRef, id: u64) {
-        if let Some(ids) = self.by_handle.get_mut(&h) {
+    fn unindex(&mut self, e: Endpoint, id: u64) {
+        if let Some(ids) = self.by_endpoint.get_mut(&e) {
             ids.remove(&id);
             if ids.is_empty() {
-                self.by_handle.remove(&h);
+                self.by_endpoint.remove(&e);
             }
         }
     }
@@ -47,7 +47,7 @@ impl RuleTable {
     pub fn remove(&mut self, id: u64) -> bool {
         let Some(rule) = self.rules.remove(&id) else { return false };
         self.unindex(rule.src, id);
-        if let Some(dst) = rule.dst.handle() {
+        if let Some(dst) = rule.dst.endpoint() {
             self.unindex(dst, id);
         }
         true
@@ -61,10 +61,15 @@ impl RuleTable {
         Ok(())
     }
 
-    /// Removes every rule that involves a handle; returns their ids.
+    /// Removes every rule that involves a handle's PeerConnection; returns their ids.
     pub fn remove_handle(&mut self, h: HandleRef) -> Vec<u64> {
+        self.remove_endpoint(Endpoint::Peer(h))
+    }
+
+    /// Removes every rule that involves an endpoint; returns their ids.
+    pub fn remove_endpoint(&mut self, e: Endpoint) -> Vec<u64> {
         let ids: Vec<u64> =
-            self.by_handle.remove(&h).map(|ids| ids.into_iter().collect()).unwrap_or_default();
+            self.by_endpoint.remove(&e).map(|ids| ids.into_iter().collect()).unwrap_or_default();
         for id in &ids {
             self.remove(*id);
         }
@@ -73,7 +78,7 @@ impl RuleTable {
 
     /// The rules that involve a handle, by id.
     pub fn of_handle(&self, h: HandleRef) -> Vec<(u64, Rule)> {
-        let ids = self.by_handle.get(&h).into_iter().flatten();
+        let ids = self.by_endpoint.get(&Endpoint::Peer(h)).into_iter().flatten();
         ids.filter_map(|id| Some((*id, self.rules.get(id)?.clone()))).collect()
     }
 
@@ -100,7 +105,7 @@ mod tests {
     fn limit_and_cleanup() {
         let mut t = RuleTable::default();
         let rule = |a, b| Rule {
-            src: h(a),
+            src: Endpoint::Peer(h(a)),
             src_mid: None,
             dst: crate::vocab::Sink::Peer { handle: h(b), mid: None },
             substream: None,
@@ -114,9 +119,9 @@ mod tests {
         assert_eq!(t.of_handle(h(1))[0].1.substream, Some(1));
         assert_eq!(t.remove_handle(h(2)).len(), 2);
         assert!(t.is_empty());
-        assert!(t.by_handle.is_empty());
+        assert!(t.by_endpoint.is_empty());
         let id = t.add(rule(5, 6), 2).unwrap();
         assert!(t.remove(id));
-        assert!(t.by_handle.is_empty());
+        assert!(t.by_endpoint.is_empty());
     }
 }

@@ -12,7 +12,8 @@ use super::bindings::types::{
     self as wit, AnswerPolicy, Direction, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferedStream,
     RtpTarget,
 };
-use super::convert::{api_handle, kind, srtp_key};
+use super::convert::{api_handle, kind, leg_codec, leg_remote, srtp_key, srtp_suite, wit_srtp_key};
+use super::legs::LegTable;
 use super::limits::Limits;
 use super::rules::RuleTable;
 use super::sockets::SocketTable;
@@ -39,6 +40,8 @@ pub struct PluginShared {
     pub rules: Mutex<RuleTable>,
     /// UDP sockets.
     pub sockets: Mutex<SocketTable>,
+    /// Plain RTP legs.
+    pub legs: Mutex<LegTable>,
 }
 
 /// A host fact a call made; a crash that rolls the plugin back past it undoes it.
@@ -48,6 +51,23 @@ pub enum Made {
     Rule(u64),
     /// A UDP socket.
     Socket(u32),
+    /// A plain RTP leg.
+    Leg(u64),
+}
+
+/// Closes a plugin's leg and removes its rules, here and in the media engine; unknown legs are
+/// ignored.
+pub fn close_leg(shared: &PluginShared, leg: u64) {
+    if !shared.legs.lock().unwrap_or_else(|e| e.into_inner()).remove(leg) {
+        return;
+    }
+    let media = shared.core.media();
+    let gone =
+        shared.rules.lock().unwrap_or_else(|e| e.into_inner()).remove_endpoint(media::Endpoint::Leg(leg));
+    for id in gone {
+        media.unforward(id);
+    }
+    media.leg_close(leg);
 }
 
 /// What the current call (or the calls since the last checkpoint) did, for the CPU budget and
@@ -338,6 +358,19 @@ impl StoreState {
         Ok(id)
     }
 
+    /// An endpoint of this plugin's (its handle's PeerConnection or its leg), or an error.
+    fn own_endpoint(&self, e: wit::Endpoint) -> Result<media::Endpoint, String> {
+        match e {
+            wit::Endpoint::Peer(h) => self.own(h).map(|()| media::Endpoint::Peer(api_handle(h))),
+            wit::Endpoint::Leg(id)
+                if self.shared.legs.lock().unwrap_or_else(|e| e.into_inner()).holds(id) =>
+            {
+                Ok(media::Endpoint::Leg(id))
+            }
+            wit::Endpoint::Leg(id) => Err(format!("no such leg {id}")),
+        }
+    }
+
     /// [`StoreState::handle_exists`] as an import's error.
     fn own(&self, h: HandleRef) -> Result<(), String> {
         if self.handle_exists(h) {
@@ -441,23 +474,27 @@ impl host::Host for StoreState {
 
     fn forward(
         &mut self,
-        src: HandleRef,
+        src: wit::Endpoint,
         src_mid: Option<String>,
-        dst: HandleRef,
+        dst: wit::Endpoint,
         dst_mid: Option<String>,
         options: ForwardOptions,
     ) -> Result<u64, String> {
-        self.own(src)?;
-        self.own(dst)?;
+        let src = self.own_endpoint(src)?;
+        let dst = self.own_endpoint(dst)?;
         // `data` is not media: a rule for data alone forwards nothing (an empty list would mean
         // "all kinds").
         if !options.kinds.is_empty() && options.kinds.iter().all(|k| matches!(k, MediaKind::Data)) {
             return Err("data channels are not forwarded by rules: use send-data".to_owned());
         }
+        let dst = match dst {
+            media::Endpoint::Peer(handle) => media::Sink::Peer { handle, mid: dst_mid },
+            media::Endpoint::Leg(id) => media::Sink::Leg(id),
+        };
         let rule = media::ForwardRule {
-            src: api_handle(src),
+            src,
             src_mid,
-            dst: media::Sink::Peer { handle: api_handle(dst), mid: dst_mid },
+            dst,
             substream: options.substream,
             temporal: options.temporal,
             kinds: options.kinds.iter().map(|k| kind(*k)).filter(|k| *k != media::MediaKind::Data).collect(),
@@ -467,12 +504,12 @@ impl host::Host for StoreState {
 
     fn forward_rtp(
         &mut self,
-        src: HandleRef,
+        src: wit::Endpoint,
         src_mid: String,
         target: RtpTarget,
         options: ForwardOptions,
     ) -> Result<u64, String> {
-        self.own(src)?;
+        let src = self.own_endpoint(src)?;
         let ip: std::net::IpAddr =
             target.host.parse().map_err(|_| format!("host '{}' is not an IP address", target.host))?;
         if target.port == 0 {
@@ -482,8 +519,9 @@ impl host::Host for StoreState {
             return Err(format!("the plugin's sandbox.send_to does not allow {ip}"));
         }
         let rule = media::ForwardRule {
-            src: api_handle(src),
-            src_mid: Some(src_mid),
+            src,
+            // A leg has one stream.
+            src_mid: matches!(src, media::Endpoint::Peer(_)).then_some(src_mid),
             dst: media::Sink::Rtp(media::RtpTarget {
                 addr: std::net::SocketAddr::new(ip, target.port),
                 ssrc: target.ssrc.unwrap_or_else(rand::random),
@@ -561,15 +599,49 @@ impl host::Host for StoreState {
 
     fn mixer_destroy(&mut self, _mixer: u64) {}
 
-    fn rtp_leg_open(&mut self, _handle: HandleRef, _kind: MediaKind, _srtp: bool) -> Result<String, String> {
-        Err("not available: plain RTP".into())
+    fn rtp_leg_open(&mut self, owner: HandleRef, options: wit::LegOptions) -> Result<wit::LegLocal, String> {
+        self.own(owner)?;
+        let kind = kind(options.kind);
+        if kind == media::MediaKind::Data {
+            return Err("a leg carries audio or video".to_owned());
+        }
+        let spec = media::LegSpec {
+            kind,
+            codecs: options.codecs.iter().map(leg_codec).collect(),
+            srtp: options.srtp.map(srtp_suite),
+        };
+        let max = self.shared.limits.max_legs;
+        let mut legs = self.shared.legs.lock().unwrap_or_else(|e| e.into_inner());
+        if legs.len() >= max {
+            return Err(format!("too many legs (limit {max})"));
+        }
+        let local = self.shared.core.media().leg_open(spec)?;
+        legs.add(local.id, api_handle(owner));
+        drop(legs);
+        self.account.made_since_checkpoint.push(Made::Leg(local.id));
+        Ok(wit::LegLocal {
+            id: local.id,
+            address: local.rtp.to_string(),
+            srtp: local.srtp.as_ref().map(wit_srtp_key),
+            sdp: local.sdp,
+        })
     }
 
-    fn rtp_leg_connect(&mut self, _handle: HandleRef, _remote: String) -> Result<(), String> {
-        Err("not available: plain RTP".into())
+    fn rtp_leg_connect(&mut self, leg: u64, remote: wit::LegRemote) -> Result<(), String> {
+        if !self.shared.legs.lock().unwrap_or_else(|e| e.into_inner()).holds(leg) {
+            return Err(format!("no such leg {leg}"));
+        }
+        let remote = leg_remote(&remote)?;
+        if !self.shared.limits.send_to.allows(remote.rtp.ip()) {
+            return Err(format!("the plugin's sandbox.send_to does not allow {}", remote.rtp.ip()));
+        }
+        self.shared.core.media().leg_connect(leg, remote);
+        Ok(())
     }
 
-    fn rtp_leg_close(&mut self, _handle: HandleRef) {}
+    fn rtp_leg_close(&mut self, leg: u64) {
+        close_leg(&self.shared, leg);
+    }
 
     fn set_timer(&mut self, token: u64, ms: u32) {
         self.after.push(AfterCall::SetTimer(token, ms));

@@ -117,6 +117,11 @@ impl crate::vocab::MediaControl for RuleLog {
         None
     }
     fn send_data(&self, _: HandleRef, _: Option<String>, _: Vec<u8>, _: bool) {}
+    fn leg_open(&self, _: crate::vocab::LegSpec) -> Result<crate::vocab::LegLocal, String> {
+        Err("no media here".into())
+    }
+    fn leg_connect(&self, _: u64, _: crate::vocab::LegRemote) {}
+    fn leg_close(&self, _: u64) {}
 }
 
 /// A rule can reach the media engine after the engine dropped its handle (the plugin made it

@@ -2,7 +2,10 @@
 
 use serde_json::Value;
 
-use super::{AnswerPolicy, DescriptionError, ForwardRule, HandleRef, MediaKind, OfferItem};
+use super::{
+    AnswerPolicy, DescriptionError, ForwardRule, HandleRef, LegLocal, LegRemote, LegSpec, MediaKind,
+    OfferItem,
+};
 
 /// What the media engine answers when it is missing.
 pub const NO_MEDIA: &str = "not available: media engine";
@@ -50,6 +53,12 @@ pub trait MediaControl: Send + Sync {
     /// Sends a data-channel message to the handle's client (dropped when it has no open
     /// channel).
     fn send_data(&self, handle: HandleRef, label: Option<String>, data: Vec<u8>, text: bool);
+    /// Opens a plain RTP leg: its ports are bound now (an error when none is free).
+    fn leg_open(&self, spec: LegSpec) -> Result<LegLocal, String>;
+    /// Points a leg at its far end.
+    fn leg_connect(&self, leg: u64, remote: LegRemote);
+    /// Closes a leg (its rules are removed by the caller).
+    fn leg_close(&self, leg: u64);
 }
 
 /// No media engine: intents fail with [`NO_MEDIA`], notifications are ignored.
@@ -82,4 +91,9 @@ impl MediaControl for NoMedia {
     }
     fn set_media_enabled(&self, _: HandleRef, _: MediaKind, _: bool) {}
     fn send_data(&self, _: HandleRef, _: Option<String>, _: Vec<u8>, _: bool) {}
+    fn leg_open(&self, _: LegSpec) -> Result<LegLocal, String> {
+        Err(NO_MEDIA.into())
+    }
+    fn leg_connect(&self, _: u64, _: LegRemote) {}
+    fn leg_close(&self, _: u64) {}
 }

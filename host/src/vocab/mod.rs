@@ -5,16 +5,18 @@
 
 mod control;
 mod events;
+mod legs;
 mod negotiation;
 mod rules;
 pub mod srtp;
 
 pub use self::control::{MediaControl, NoMedia, NO_MEDIA};
 pub use self::events::{MediaEvent, Notice};
+pub use self::legs::{Latch, LegCodec, LegLocal, LegRemote, LegSpec};
 pub use self::negotiation::{
     AnswerPolicy, DescriptionError, NegotiationDone, NegotiationOutcome, OfferItem, StreamInfo,
 };
-pub use self::rules::{ForwardRule, LayerChange, RtpTarget, Sink};
+pub use self::rules::{Endpoint, ForwardRule, LayerChange, RtpTarget, Sink, LEG_BIT};
 pub use self::srtp::SrtpKey;
 
 /// A Janus handle: the unit media is negotiated, forwarded and reported for.

@@ -7,8 +7,8 @@ use super::{HandleRef, MediaKind};
 /// A forwarding rule: `src`'s media goes to `dst`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForwardRule {
-    /// The sending handle.
-    pub src: HandleRef,
+    /// Where the media comes from.
+    pub src: Endpoint,
     /// Its stream, or all.
     pub src_mid: Option<String>,
     /// Where the media goes.
@@ -21,6 +21,37 @@ pub struct ForwardRule {
     pub kinds: Vec<MediaKind>,
 }
 
+/// A media endpoint that sends and receives: a handle's PeerConnection or a plain RTP leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// A handle's PeerConnection.
+    Peer(HandleRef),
+    /// A plain RTP leg, by id (leg ids never collide with handle ids: see [`LEG_BIT`]).
+    Leg(u64),
+}
+
+/// Set in every leg id (handle ids are below 2^53): the media engine keys peers and legs in one
+/// space.
+pub const LEG_BIT: u64 = 1 << 62;
+
+impl Endpoint {
+    /// The id the media engine knows the endpoint by.
+    pub fn id(self) -> u64 {
+        match self {
+            Self::Peer(h) => h.handle_id,
+            Self::Leg(id) => id,
+        }
+    }
+
+    /// The handle, for a peer.
+    pub fn handle(self) -> Option<HandleRef> {
+        match self {
+            Self::Peer(h) => Some(h),
+            Self::Leg(_) => None,
+        }
+    }
+}
+
 /// Where a rule's media goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sink {
@@ -31,15 +62,18 @@ pub enum Sink {
         /// The receiving stream, or the one matching the source's kind.
         mid: Option<String>,
     },
+    /// A plain RTP leg.
+    Leg(u64),
     /// Plain RTP to an address (Janus's `rtp_forward`).
     Rtp(RtpTarget),
 }
 
 impl Sink {
-    /// The receiving handle, if the sink is one.
-    pub fn handle(&self) -> Option<HandleRef> {
+    /// The receiving endpoint, if the sink is one.
+    pub fn endpoint(&self) -> Option<Endpoint> {
         match self {
-            Self::Peer { handle, .. } => Some(*handle),
+            Self::Peer { handle, .. } => Some(Endpoint::Peer(*handle)),
+            Self::Leg(id) => Some(Endpoint::Leg(*id)),
             Self::Rtp(_) => None,
         }
     }

@@ -22,7 +22,7 @@
 #![deny(unsafe_code)]
 
 use portunus_sdk::{
-    ack, event, host, json, AnswerPolicy, Direction, ErrorCodes, Field, ForwardOptions, HandleRef, JsonType,
+    ack, event, host, json, AnswerPolicy, Direction, Endpoint, ErrorCodes, Field, ForwardOptions, HandleRef, JsonType,
     Keyed, LayerChange, MediaEvent, MediaKind, Message, NegotiationResult, Plugin, PluginError, PluginInfo,
     Reply, SlowLink, StateChange, StateEntry, StreamInfo, Value,
 };
@@ -377,7 +377,7 @@ impl EchoTest {
                 substream: session.substream_target,
                 temporal: session.temporal_target,
             };
-            match host::forward(handle, None, handle, None, &options) {
+            match host::forward(Endpoint::Peer(handle), None, Endpoint::Peer(handle), None, &options) {
                 Ok(rule) => session.rule = Some(rule),
                 Err(err) => portunus_sdk::warn!("[{}] could not set up the echo: {err}", handle.handle),
             }

@@ -35,6 +35,10 @@
 //! | `udp_bind_then_panic` `{address}` | binds, then panics (the host must close the socket) |
 //! | `udp_send` `{socket, to, data, count?, size?}` | sends `count` datagrams `data0`, `data1`, … (padded to `size`): ok `{"testfault":"udp_send","sent":N,"error":first error}` |
 //! | `udp_close` `{socket}` | closes a socket |
+//! | `leg_open` `{kind, codecs:[{pt,name,clock}], srtp_suite?}` | opens a plain RTP leg: ok `{"testfault":"leg","leg":id,"address":…,"sdp":…,"srtp_crypto":…}` or `{…,"error":…}` |
+//! | `leg_connect` `{leg, address, rtcp_address?, rtcp_mux?, codec, dtmf_pt?, srtp_suite?, srtp_crypto?, latch?, latch_ip?}` | points a leg at its far end: ok `{"testfault":"leg_connect","error":…}` |
+//! | `leg_close` `{leg}` | closes a leg |
+//! | `forward_ep` `{src, dst, src_mid?, dst_mid?}` | a rule between endpoints (`{"peer":[session,handle]}` or `{"leg":id}`): ok `{"testfault":"forward_ep","rule":id}` or `{…,"error":…}` |
 //! | `end_later` | ends this handle from a 10 ms timer |
 //! | `last_hangup` | ok `{"testfault":"last_hangup","reason":text\|null}`: the reason of the last `hangup` media event |
 //!
@@ -50,9 +54,9 @@
 use std::hint::black_box;
 
 use portunus_sdk::{
-    ack, event, host, json, request_of, AnswerPolicy, Direction, ErrorCodes, Field, ForwardOptions,
+    ack, event, host, json, request_of, AnswerPolicy, Direction, Endpoint, ErrorCodes, Field, ForwardOptions,
     ForwardSource, HandleRef, JsonType, Keyed, MediaEvent, MediaKind, Message, OfferedStream, Plugin, PluginError,
-    PluginInfo, Reply, RtpTarget, Saved, SrtpKey, SrtpSuite, StateChange, StateEntry, Value,
+    PluginInfo, Reply, RtpTarget, Saved, SrtpKey, SrtpSuite, LegCodec, LegOptions, LegRemote, StateChange, StateEntry, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -219,7 +223,7 @@ impl TestFault {
                         }
                         Err(err) => portunus_sdk::warn!("join_room: offer to {}: {err}", sub.handle),
                     }
-                    if let Err(err) = host::forward(handle, None, *sub, None, &options) {
+                    if let Err(err) = host::forward(Endpoint::Peer(handle), None, Endpoint::Peer(*sub), None, &options) {
                         portunus_sdk::warn!("join_room: forward to {}: {err}", sub.handle);
                     }
                 }
@@ -238,7 +242,7 @@ impl TestFault {
             }
             "forward_then_panic" => {
                 let options = ForwardOptions { kinds: Vec::new(), substream: None, temporal: None };
-                let _ = host::forward(handle, None, handle, None, &options);
+                let _ = host::forward(Endpoint::Peer(handle), None, Endpoint::Peer(handle), None, &options);
                 panic!("testfault: panicking after a forward");
             }
             "spin" => loop {
@@ -271,7 +275,7 @@ impl TestFault {
                 let mut ok = 0u64;
                 let mut first_error = None;
                 for _ in 0..count {
-                    match host::forward(handle, None, handle, None, &options) {
+                    match host::forward(Endpoint::Peer(handle), None, Endpoint::Peer(handle), None, &options) {
                         Ok(_) => ok += 1,
                         Err(err) => {
                             first_error.get_or_insert(err);
@@ -344,7 +348,7 @@ impl TestFault {
                     })
                     .unwrap_or_default();
                 let options = ForwardOptions { kinds, substream: None, temporal: None };
-                let rule = host::forward(handle, None, dst, None, &options);
+                let rule = host::forward(Endpoint::Peer(handle), None, Endpoint::Peer(dst), None, &options);
                 Ok(portunus_sdk::ok(
                     &json!({"testfault": "forward", "rule": rule.as_ref().ok(), "error": rule.err()}),
                 ))
@@ -384,7 +388,7 @@ impl TestFault {
                     .into_iter()
                     .map(|(session, h, from, to)| {
                         let src = HandleRef { session, handle: h };
-                        match host::forward(src, Some(&from), handle, Some(&to), &options) {
+                        match host::forward(Endpoint::Peer(src), Some(&from), Endpoint::Peer(handle), Some(&to), &options) {
                             Ok(rule) => json!(rule),
                             Err(e) => json!(e),
                         }
@@ -429,7 +433,7 @@ impl TestFault {
                     substream: num("substream").and_then(|s| u8::try_from(s).ok()),
                     temporal: None,
                 };
-                Ok(portunus_sdk::ok(&match host::forward_rtp(handle, &text("mid"), &target, &options) {
+                Ok(portunus_sdk::ok(&match host::forward_rtp(Endpoint::Peer(handle), &text("mid"), &target, &options) {
                     Ok(rule) => json!({"testfault": "rtp_forward", "rule": rule}),
                     Err(e) => json!({"testfault": "rtp_forward", "error": e}),
                 }))
@@ -483,6 +487,54 @@ impl TestFault {
                 host::udp_close(u32::try_from(socket).unwrap_or(0));
                 Ok(portunus_sdk::ok(&json!({"testfault": "udp_closed"})))
             }
+            "leg_open" => {
+                let body = msg.body_object(&CODES)?;
+                let kind = match body.get("kind").and_then(Value::as_str) {
+                    Some("video") => MediaKind::Video,
+                    _ => MediaKind::Audio,
+                };
+                let codecs = body.get("codecs").and_then(Value::as_array).map(|a| a.iter().map(leg_codec).collect());
+                let options = LegOptions { kind, codecs: codecs.unwrap_or_default(), srtp: suite(&body) };
+                Ok(portunus_sdk::ok(&match host::rtp_leg_open(handle, &options) {
+                    Ok(l) => json!({"testfault": "leg", "leg": l.id, "address": l.address, "sdp": l.sdp,
+                                    "srtp_crypto": l.srtp.map(|k| k.key)}),
+                    Err(e) => json!({"testfault": "leg", "error": e}),
+                }))
+            }
+            "leg_connect" => {
+                let body = msg.body_object(&CODES)?;
+                let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+                let remote = LegRemote {
+                    address: text("address").unwrap_or_default(),
+                    rtcp_address: text("rtcp_address"),
+                    rtcp_mux: body.get("rtcp_mux").and_then(Value::as_bool).unwrap_or(false),
+                    codec: leg_codec(&body["codec"]),
+                    dtmf_pt: body.get("dtmf_pt").and_then(Value::as_u64).and_then(|p| u8::try_from(p).ok()),
+                    srtp: suite(&body).zip(text("srtp_crypto")).map(|(suite, key)| SrtpKey { suite, key }),
+                    latch: body.get("latch").and_then(Value::as_bool).unwrap_or(false),
+                    latch_ip: text("latch_ip"),
+                };
+                let leg = body.get("leg").and_then(Value::as_u64).unwrap_or(0);
+                let error = host::rtp_leg_connect(leg, &remote).err();
+                Ok(portunus_sdk::ok(&json!({"testfault": "leg_connect", "error": error})))
+            }
+            "leg_close" => {
+                host::rtp_leg_close(msg.body_object(&CODES)?.get("leg").and_then(Value::as_u64).unwrap_or(0));
+                Ok(portunus_sdk::ok(&json!({"testfault": "leg_closed"})))
+            }
+            "forward_ep" => {
+                let body = msg.body_object(&CODES)?;
+                let text = |k: &str| body.get(k).and_then(Value::as_str);
+                let options = ForwardOptions { kinds: Vec::new(), substream: None, temporal: None };
+                let rule = match (endpoint(&body["src"]), endpoint(&body["dst"])) {
+                    (Some(src), Some(dst)) => host::forward(src, text("src_mid"), dst, text("dst_mid"), &options),
+                    _ => Err("src and dst must be {\"peer\":[session,handle]} or {\"leg\":id}".to_owned()),
+                };
+                Ok(portunus_sdk::ok(&match rule {
+                    Ok(rule) => json!({"testfault": "forward_ep", "rule": rule}),
+                    Err(e) => json!({"testfault": "forward_ep", "error": e}),
+                }))
+            }
             "end_later" => {
                 // Ends the handle from a timer: an effect asked for outside any message.
                 host::set_timer(END_LATER, 10);
@@ -492,6 +544,34 @@ impl TestFault {
             other => Err(PluginError::new(ERROR_UNKNOWN_REQUEST, format!("Unknown request '{other}'"))),
         }
     }
+}
+
+/// `{"pt":…, "name":…, "clock":…}` as a leg codec.
+fn leg_codec(v: &Value) -> LegCodec {
+    let num = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    LegCodec {
+        pt: u8::try_from(num("pt")).unwrap_or(0),
+        name: v.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        clock: u32::try_from(num("clock")).unwrap_or(0),
+    }
+}
+
+/// `srtp_suite` 80 or 32, as Janus names suites.
+fn suite(body: &serde_json::Map<String, Value>) -> Option<SrtpSuite> {
+    match body.get("srtp_suite").and_then(Value::as_u64) {
+        Some(80) => Some(SrtpSuite::AesCm128HmacSha180),
+        Some(32) => Some(SrtpSuite::AesCm128HmacSha132),
+        _ => None,
+    }
+}
+
+/// `{"peer":[session,handle]}` or `{"leg":id}` as an endpoint.
+fn endpoint(v: &Value) -> Option<Endpoint> {
+    if let Some(id) = v.get("leg").and_then(Value::as_u64) {
+        return Some(Endpoint::Leg(id));
+    }
+    let pair = v.get("peer")?.as_array()?;
+    Some(Endpoint::Peer(HandleRef { session: pair.first()?.as_u64()?, handle: pair.get(1)?.as_u64()? }))
 }
 
 impl Plugin for TestFault {

@@ -1,0 +1,389 @@
+//! Plain RTP legs on a media thread: their sockets (RTP, and RTCP on the next port), the far
+//! end they send to and accept from (with symmetric-RTP latching that a third address cannot
+//! take over), SDES-SRTP both ways, and the numbers of the one stream each sends.
+//!
+//! A leg's sockets are read when they have something: a small task per leg waits for either to
+//! become readable, queues the leg's id and waits until the media thread has drained it, so a
+//! wake-up costs the legs that have packets, not all of them.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use tokio::net::UdpSocket;
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+
+use super::peer::RxCodec;
+use super::router::Rewrite;
+use super::srtp::{SrtpReceiver, SrtpSender};
+use crate::vocab::{Latch, LegCodec, LegRemote, MediaKind, SrtpKey};
+
+/// The legs of one media thread that have packets waiting.
+#[derive(Debug, Default)]
+pub struct LegReady {
+    queue: Mutex<VecDeque<u64>>,
+    /// Signalled when an id is queued.
+    pub wake: Notify,
+}
+
+impl LegReady {
+    fn push(&self, id: u64) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).push_back(id);
+        self.wake.notify_one();
+    }
+
+    /// Queues a leg again (it had more than one wake-up's worth).
+    pub fn push_again(&self, id: u64) {
+        self.push(id);
+    }
+
+    /// The legs queued so far.
+    pub fn take(&self) -> Vec<u64> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect()
+    }
+}
+
+/// What the media engine hands a media thread to open a leg: the sockets bound when the
+/// plugin asked.
+#[derive(Debug)]
+pub struct LegSetup {
+    /// The leg's id.
+    pub id: u64,
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// RTP socket.
+    pub rtp: std::net::UdpSocket,
+    /// RTCP socket (the next port).
+    pub rtcp: std::net::UdpSocket,
+    /// The key we send with, if SRTP.
+    pub srtp: Option<SrtpKey>,
+}
+
+/// The str0m codec of a Janus codec name, with its clock.
+pub fn rx_codec(c: &LegCodec) -> Option<RxCodec> {
+    use str0m::format::Codec;
+    let codec = match c.name.as_str() {
+        "opus" => Codec::Opus,
+        "pcmu" => Codec::PCMU,
+        "pcma" => Codec::PCMA,
+        "g722" => Codec::G722,
+        "vp8" => Codec::Vp8,
+        "vp9" => Codec::Vp9,
+        "h264" => Codec::H264,
+        _ => return None,
+    };
+    Some(RxCodec { codec, clock: c.clock })
+}
+
+/// One leg.
+pub struct Leg {
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// RTP socket.
+    pub rtp: Arc<UdpSocket>,
+    /// RTCP socket.
+    pub rtcp: Arc<UdpSocket>,
+    reader: AbortHandle,
+    /// Signalled when the thread has drained the sockets (the reader waits again).
+    pub drained: Arc<Notify>,
+    local_key: Option<SrtpKey>,
+    /// Protects what we send.
+    pub srtp_tx: Option<SrtpSender>,
+    /// Checks and decrypts what we receive.
+    pub srtp_rx: Option<SrtpReceiver>,
+    /// The far end, once connected.
+    pub remote: Option<LegRemote>,
+    /// The codec of the far end, as the router maps it.
+    pub codec: Option<RxCodec>,
+    /// Where RTP goes (the signaled address, or where latching moved it).
+    pub send_to: Option<SocketAddr>,
+    /// Where RTCP goes.
+    pub rtcp_to: Option<SocketAddr>,
+    /// The SSRC we send with.
+    pub ssrc: u32,
+    /// The far end's SSRC, once heard.
+    pub remote_ssrc: Option<u32>,
+    /// How our numbers are made from the sources'.
+    pub rewrite: Option<Rewrite>,
+    /// The far end's highest extended sequence number (plain RTP; SRTP tracks its own).
+    pub highest: Option<u64>,
+    /// Packets refused: from an address the leg does not accept, failing SRTP, or malformed.
+    pub refused: u64,
+}
+
+impl Leg {
+    /// Opens a leg on this thread: its sockets join the runtime and a reader waits on them.
+    pub fn open(setup: LegSetup, ready: &Arc<LegReady>) -> std::io::Result<Self> {
+        let rtp = Arc::new(UdpSocket::from_std(setup.rtp)?);
+        let rtcp = Arc::new(UdpSocket::from_std(setup.rtcp)?);
+        let drained = Arc::new(Notify::new());
+        let (r, c, d, q, id) = (rtp.clone(), rtcp.clone(), drained.clone(), ready.clone(), setup.id);
+        let reader = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = r.readable() => {}
+                    _ = c.readable() => {}
+                }
+                q.push(id);
+                d.notified().await;
+            }
+        })
+        .abort_handle();
+        let srtp_tx = setup.srtp.as_ref().map(|k| SrtpSender::new(k.suite, &k.key));
+        Ok(Self {
+            kind: setup.kind,
+            rtp,
+            rtcp,
+            reader,
+            drained,
+            local_key: setup.srtp,
+            srtp_tx,
+            srtp_rx: None,
+            remote: None,
+            codec: None,
+            send_to: None,
+            rtcp_to: None,
+            ssrc: rand::random(),
+            remote_ssrc: None,
+            rewrite: None,
+            highest: None,
+            refused: 0,
+        })
+    }
+
+    /// Points the leg at its far end (again, for a re-INVITE: latching starts over).
+    pub fn connect(&mut self, remote: LegRemote) {
+        self.codec = rx_codec(&remote.codec);
+        self.srtp_rx = remote.srtp.as_ref().map(|k| SrtpReceiver::new(k.suite, &k.key));
+        if self.local_key.is_none() {
+            self.srtp_tx = None;
+        }
+        self.send_to = Some(remote.rtp);
+        self.rtcp_to = Some(rtcp_of(&remote, remote.rtp));
+        self.highest = None;
+        self.remote = Some(remote);
+    }
+
+    /// Whether a packet from `from` may be taken, and whether taking it moves the leg there
+    /// (latching). `authenticated` says the packet passed SRTP.
+    pub fn admits(&self, from: SocketAddr, authenticated: bool) -> Admit {
+        let Some(remote) = &self.remote else { return Admit::No };
+        if Some(from) == self.send_to {
+            return Admit::Yes;
+        }
+        let movable = match remote.latch {
+            Latch::Off => false,
+            // With SRTP only the key holder can send packets that authenticate.
+            _ if remote.srtp.is_some() => authenticated,
+            Latch::From(Some(ip)) => from.ip() == ip,
+            // Plain RTP with no address to check: the first packet, once.
+            Latch::From(None) => self.send_to == Some(remote.rtp),
+        };
+        if movable {
+            Admit::Move
+        } else {
+            Admit::No
+        }
+    }
+
+    /// Moves the leg to where its far end's packets come from.
+    pub fn latch(&mut self, from: SocketAddr) {
+        self.send_to = Some(from);
+        if let Some(remote) = &self.remote {
+            self.rtcp_to = Some(rtcp_of(remote, from));
+        }
+    }
+
+    /// The extended sequence number of a plain RTP packet.
+    pub fn extend(&mut self, seq: u16) -> u64 {
+        let ext = extend_seq(self.highest, seq);
+        if self.highest.is_none_or(|h| ext > h) {
+            self.highest = Some(ext);
+        }
+        ext
+    }
+}
+
+impl Drop for Leg {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// RFC 3550's rollover estimate: `seq` extended to 64 bits near the highest number seen.
+fn extend_seq(highest: Option<u64>, seq: u16) -> u64 {
+    let Some(h) = highest else { return u64::from(seq) };
+    let roc = h >> 16;
+    let last = h as u16;
+    if seq.wrapping_sub(last) < 0x8000 {
+        (roc + u64::from(seq < last)) << 16 | u64::from(seq)
+    } else {
+        roc.saturating_sub(u64::from(seq > last)) << 16 | u64::from(seq)
+    }
+}
+
+/// Whether a leg takes a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admit {
+    /// From where it sends to.
+    Yes,
+    /// From elsewhere, and latching moves the leg there.
+    Move,
+    /// Refused.
+    No,
+}
+
+/// Where RTCP goes when RTP goes to `rtp`.
+fn rtcp_of(remote: &LegRemote, rtp: SocketAddr) -> SocketAddr {
+    match remote.rtcp {
+        _ if remote.rtcp_mux => rtp,
+        // An explicit RTCP address counts only while RTP goes where it was signaled.
+        Some(rtcp) if rtp == remote.rtp => rtcp,
+        _ => SocketAddr::new(rtp.ip(), rtp.port().wrapping_add(1)),
+    }
+}
+
+/// Whether a datagram on the RTP port is RTCP (rtcp-mux, RFC 5761: payload types 64–95 are
+/// RTCP's 192–223).
+pub fn is_rtcp(buf: &[u8]) -> bool {
+    buf.len() >= 8 && (192..=223).contains(&buf[1])
+}
+
+/// An RTP header as a leg reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Marker bit.
+    pub marker: bool,
+    /// Payload type.
+    pub pt: u8,
+    /// Sequence number.
+    pub seq: u16,
+    /// Timestamp.
+    pub time: u32,
+    /// SSRC.
+    pub ssrc: u32,
+    /// Where the payload starts.
+    pub payload_at: usize,
+    /// Where it ends (padding cut off).
+    pub payload_end: usize,
+}
+
+/// Reads an RTP packet's header; none for what is not RTP version 2 or runs past its end.
+pub fn parse_rtp(p: &[u8]) -> Option<Header> {
+    if p.len() < 12 || p[0] >> 6 != 2 {
+        return None;
+    }
+    let mut at = 12 + 4 * usize::from(p[0] & 0x0f);
+    if p[0] & 0x10 != 0 {
+        let words = u16::from_be_bytes([*p.get(at + 2)?, *p.get(at + 3)?]);
+        at += 4 + 4 * usize::from(words);
+    }
+    let mut end = p.len();
+    if p[0] & 0x20 != 0 {
+        end = end.checked_sub(usize::from(*p.last()?))?;
+    }
+    (at <= end).then(|| Header {
+        marker: p[1] & 0x80 != 0,
+        pt: p[1] & 0x7f,
+        seq: u16::from_be_bytes([p[2], p[3]]),
+        time: u32::from_be_bytes([p[4], p[5], p[6], p[7]]),
+        ssrc: u32::from_be_bytes([p[8], p[9], p[10], p[11]]),
+        payload_at: at,
+        payload_end: end,
+    })
+}
+
+/// Whether an RTCP compound packet asks for a keyframe (PLI, FIR).
+pub fn wants_keyframe(mut p: &[u8]) -> bool {
+    while p.len() >= 4 {
+        let (fmt, pt) = (p[0] & 0x1f, p[1]);
+        if (pt == 206 && (fmt == 1 || fmt == 4)) || pt == 192 {
+            return true;
+        }
+        let len = 4 * (usize::from(u16::from_be_bytes([p[2], p[3]])) + 1);
+        if len > p.len() {
+            return false;
+        }
+        p = &p[len..];
+    }
+    false
+}
+
+/// Writes an RTCP PLI from `sender` about `media` into `out`.
+pub fn pli(out: &mut Vec<u8>, sender: u32, media: u32) {
+    out.clear();
+    out.extend_from_slice(&[0x81, 206, 0, 2]);
+    out.extend_from_slice(&sender.to_be_bytes());
+    out.extend_from_slice(&media.to_be_bytes());
+}
+
+/// The SDP media section of a leg: what the plugin puts in its offer or answer.
+pub fn sdp_section(
+    kind: MediaKind,
+    ip: IpAddr,
+    port: u16,
+    codecs: &[LegCodec],
+    srtp: Option<&SrtpKey>,
+) -> String {
+    let proto = if srtp.is_some() { "RTP/SAVP" } else { "RTP/AVP" };
+    let pts: Vec<String> = codecs.iter().map(|c| c.pt.to_string()).collect();
+    let family = if ip.is_ipv4() { "IP4" } else { "IP6" };
+    let mut s = format!("m={} {port} {proto} {}\r\nc=IN {family} {ip}\r\n", kind.as_str(), pts.join(" "));
+    for c in codecs {
+        let name = match c.name.as_str() {
+            "opus" => "opus".to_owned(),
+            "telephone-event" => "telephone-event".to_owned(),
+            other => other.to_uppercase(),
+        };
+        let channels = if c.name == "opus" { "/2" } else { "" };
+        s.push_str(&format!("a=rtpmap:{} {name}/{}{channels}\r\n", c.pt, c.clock));
+        if c.name == "telephone-event" {
+            s.push_str(&format!("a=fmtp:{} 0-16\r\n", c.pt));
+        }
+    }
+    s.push_str(&format!("a=rtcp:{}\r\n", port.wrapping_add(1)));
+    if let Some(k) = srtp {
+        s.push_str(&format!("a=crypto:1 {} inline:{}\r\n", k.suite.name(), k.key.to_base64()));
+    }
+    s.push_str("a=sendrecv\r\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_and_rollover() {
+        let mut p = vec![0xb1, 0xe0, 0xff, 0xfe, 0, 0, 0, 9, 0, 0, 0, 7, 1, 2, 3, 4];
+        p.extend_from_slice(&[0xbe, 0xde, 0, 1, 0x10, 1, 0, 0, 0xaa, 0xbb, 0, 2]);
+        let h = parse_rtp(&p).expect("header");
+        assert_eq!((h.marker, h.pt, h.seq, h.time, h.ssrc), (true, 0x60, 0xfffe, 9, 7));
+        assert_eq!(&p[h.payload_at..h.payload_end], &[0xaa, 0xbb]);
+        for bad in
+            [&[0x80u8; 11][..], &[0x40; 20], &[0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xbe, 0xde, 0, 9]]
+        {
+            assert!(parse_rtp(bad).is_none());
+        }
+        assert!(wants_keyframe(&[0x81, 201, 0, 1, 0, 0, 0, 1, 0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2]));
+        assert!(!wants_keyframe(&[0x81, 201, 0, 1, 0, 0, 0, 1, 0x81]));
+    }
+
+    #[test]
+    fn sequence_numbers_extend_across_rollovers_and_reordering() {
+        let mut highest = None;
+        let mut extend = |seq: u16| {
+            let ext = extend_seq(highest, seq);
+            if highest.is_none_or(|h| ext > h) {
+                highest = Some(ext);
+            }
+            ext
+        };
+        assert_eq!(extend(65_534), 65_534);
+        assert_eq!(extend(65_535), 65_535);
+        assert_eq!(extend(1), 65_537, "after the rollover");
+        assert_eq!(extend(65_533), 65_533, "a late packet of the last cycle");
+        assert_eq!(extend(2), 65_538);
+    }
+}

@@ -1,0 +1,74 @@
+//! Plain RTP legs: one audio or video stream to or from a peer that does not speak WebRTC (a SIP
+//! phone, an AudioBridge participant over plain RTP). The host binds the ports and carries the
+//! packets; the plugin does the signaling with what the host tells it.
+
+use std::net::{IpAddr, SocketAddr};
+
+use super::srtp::Suite;
+use super::{MediaKind, SrtpKey};
+
+/// A codec on a leg, as an SDP `a=rtpmap` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegCodec {
+    /// The payload type.
+    pub pt: u8,
+    /// Janus's name: `opus`, `pcmu`, `pcma`, `g722`, `vp8`, `h264`.
+    pub name: String,
+    /// The clock rate.
+    pub clock: u32,
+}
+
+/// How a leg is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegSpec {
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// Codecs to offer, best first (they go into the SDP fragment).
+    pub codecs: Vec<LegCodec>,
+    /// SDES-SRTP with a fresh key of this suite (none: plain RTP).
+    pub srtp: Option<Suite>,
+}
+
+/// What the host opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegLocal {
+    /// The leg's id.
+    pub id: u64,
+    /// Where it receives RTP (RTCP on the next port).
+    pub rtp: SocketAddr,
+    /// The key it sends with, when SRTP is on.
+    pub srtp: Option<SrtpKey>,
+    /// The SDP media section for the plugin's offer or answer (`m=`, `c=`, `a=rtpmap`,
+    /// `a=rtcp`, `a=crypto`, `a=sendrecv`), lines ending in CRLF.
+    pub sdp: String,
+}
+
+/// The far end of a leg, from its SDP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegRemote {
+    /// Where it receives RTP.
+    pub rtp: SocketAddr,
+    /// Where it receives RTCP (none: the next port, or the RTP port with rtcp-mux).
+    pub rtcp: Option<SocketAddr>,
+    /// RTP and RTCP share the port.
+    pub rtcp_mux: bool,
+    /// The codec both ends use.
+    pub codec: LegCodec,
+    /// The payload type of RFC 4733 telephone events, if negotiated.
+    pub dtmf_pt: Option<u8>,
+    /// The key it sends with (its `a=crypto`), when SRTP is on.
+    pub srtp: Option<SrtpKey>,
+    /// Symmetric RTP: how the leg may move to the address the far end's packets come from.
+    pub latch: Latch,
+}
+
+/// Symmetric RTP (`behind_nat`-style): which source addresses a leg accepts and sends to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Latch {
+    /// Only the signaled address.
+    Off,
+    /// The source of the first packet that authenticates (SRTP), or, for plain RTP, the first
+    /// packet from this IP address (the public address the plugin's signaling came from);
+    /// the leg moves again only to a source that passes the same test.
+    From(Option<IpAddr>),
+}
