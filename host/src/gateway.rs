@@ -149,6 +149,10 @@ pub async fn relay_notices(
     no_media_timer: u64,
 ) {
     while let Some(Notice { handle, event }) = notices.recv().await {
+        if let MediaEvent::InputMedia { input, mid, receiving } = event {
+            core.input_media(input, mid, receiving);
+            continue;
+        }
         // The client's Janus event, if it gets one.
         match &event {
             MediaEvent::WebrtcUp => core.push_handle_event(handle, "webrtcup", Value::Null),
@@ -178,6 +182,7 @@ pub async fn relay_notices(
             MediaEvent::Negotiated(_)
             | MediaEvent::Negotiation { .. }
             | MediaEvent::LayerChanged { .. }
+            | MediaEvent::InputMedia { .. }
             | MediaEvent::Data { .. } => {}
         }
         // The plugin's media event, unless it hears of it otherwise.

@@ -127,10 +127,10 @@ pub use wit_bindgen as __wit_bindgen;
 pub use bindings::export_guest;
 pub use bindings::portunus::plugin::host;
 pub use bindings::portunus::plugin::types::{
-    AnswerPolicy, Direction, Endpoint, ForwardOptions, ForwardSource, HandleRef, LayerChange, LegCodec,
-    LegLocal, LegOptions, LegRemote, LogLevel, MediaEvent, MediaKind, MediaState, Message, NegotiationDone,
-    NegotiationResult, OfferedStream, PluginInfo, Reply, RtpTarget, SlowLink, SrtpKey, SrtpSuite,
-    StateChange, StateEntry, StreamInfo, UdpSocket,
+    AnswerPolicy, Direction, Endpoint, ForwardOptions, ForwardSource, HandleRef, InputLocal, InputOptions,
+    InputStream, LayerChange, LegCodec, LegLocal, LegOptions, LegRemote, LogLevel, MediaEvent, MediaKind,
+    MediaState, Message, NegotiationDone, NegotiationResult, OfferedStream, PluginInfo, Reply, RtpTarget,
+    SlowLink, SrtpKey, SrtpSuite, StateChange, StateEntry, StreamInfo, UdpSocket,
 };
 pub use bindings::Guest;
 

@@ -63,6 +63,12 @@ pub trait Plugin: Default + Serialize + DeserializeOwned + 'static {
         let _ = token;
     }
 
+    /// Packets stopped or started arriving on a stream of an RTP input
+    /// ([`host::rtp_input_open`](crate::host::rtp_input_open)).
+    fn input_media(&mut self, input: u64, mid: String, receiving: bool) {
+        let _ = (input, mid, receiving);
+    }
+
     /// A datagram arrived on a socket opened with [`host::udp_bind`](crate::host::udp_bind).
     fn datagram(&mut self, socket: u32, from: String, data: Vec<u8>) {
         let _ = (socket, from, data);
@@ -219,6 +225,9 @@ macro_rules! export_plugin {
                 }
                 fn timer(token: u64) {
                     with_plugin(|p| $crate::Plugin::timer(p, token))
+                }
+                fn input_media(input: u64, mid: ::std::string::String, receiving: bool) {
+                    with_plugin(|p| $crate::Plugin::input_media(p, input, mid, receiving))
                 }
                 fn datagram(socket: u32, from: ::std::string::String, data: ::std::vec::Vec<u8>) {
                     with_plugin(|p| $crate::Plugin::datagram(p, socket, from, data))

@@ -1054,3 +1054,144 @@ async fn a_third_address_cannot_take_over_a_plain_leg() {
     );
     peer.close().await.ok();
 }
+
+/// A VP8 packet as a camera's encoder sends it: one packet per frame, a key frame when asked,
+/// with a test marker whose nonce names the substream.
+fn camera_packet(pt: u8, seq: u16, ssrc: u32, frame: u32, keyframe: bool, nonce: [u8; 4]) -> Vec<u8> {
+    let mut p = vec![0x80, 0x80 | pt];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&(frame * 3000).to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    // VP8 descriptor (S=1, PID=0) and frame tag (P=0 for a key frame, show_frame=1).
+    p.extend_from_slice(&[0x10, if keyframe { 0x10 } else { 0x11 }, 0x19, 0x00]);
+    if keyframe {
+        p.extend_from_slice(&[0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]);
+    }
+    p.extend_from_slice(peer::MAGIC);
+    p.extend_from_slice(&nonce);
+    p.push(b'V');
+    p.extend_from_slice(&frame.to_be_bytes());
+    p.extend_from_slice(&frame.to_be_bytes());
+    p.resize(300, 0x33);
+    p
+}
+
+/// Sends VP8 simulcast (substream `i` to `ports[i]`, nonce `[8, 8, 8, i]`) at 30 frames a second
+/// until the returned sender is dropped. Substreams 0 and 1 have a key frame every 30 frames;
+/// substream 2 only in its first three, so a viewer that joins later sees its picture only
+/// through the gateway's keyframe buffer.
+fn camera(
+    ip: &str,
+    ports: Vec<u16>,
+) -> (tokio::sync::oneshot::Sender<()>, tokio::sync::watch::Receiver<u32>) {
+    let (stop, mut stopped) = tokio::sync::oneshot::channel();
+    let (sent, frames) = tokio::sync::watch::channel(0);
+    let ip: std::net::IpAddr = ip.parse().unwrap();
+    tokio::spawn(async move {
+        let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let mut tick = tokio::time::interval(Duration::from_millis(33));
+        for frame in 0..100_000u32 {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut stopped => return,
+            }
+            for (i, port) in ports.iter().enumerate() {
+                let keyframe = frame < 3 || (i < 2 && frame % 30 == 0);
+                let nonce = [8, 8, 8, i as u8];
+                let p = camera_packet(100, frame as u16, 0x1000 + i as u32, frame, keyframe, nonce);
+                let _ = sock.send_to(&p, (ip, *port)).await;
+            }
+            let _ = sent.send(frame);
+        }
+    });
+    (stop, frames)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rtp_input_with_simulcast_reaches_a_webrtc_viewer() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let owner = attach(&mut ws, sid, TESTFAULT).await;
+    let open = json!({"request": "input_open", "source": "127.0.0.1", "no_media_ms": 500, "streams": [
+        {"mid": "v", "kind": "video", "codec": {"pt": 100, "name": "vp8", "clock": 90000}, "ports": [0, 0, 0]},
+        {"mid": "a", "kind": "audio", "codec": {"pt": 111, "name": "opus", "clock": 48000}, "ports": [0]}]});
+    let r = ws.call(json!({"janus": "message", "session_id": sid, "handle_id": owner, "body": open})).await;
+    let input = r["plugindata"]["data"]["input"].as_u64().unwrap_or_else(|| panic!("{r}"));
+    let ports: Vec<Vec<u16>> = serde_json::from_value(r["plugindata"]["data"]["ports"].clone()).unwrap();
+    let audio_port = ports[1][0];
+    let (_camera, mut frames) = camera("127.0.0.1", ports[0].clone());
+    let microphone = std::sync::Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let mic = phone_talks(microphone, ([127, 0, 0, 1], audio_port).into(), [8, 8, 8, 9], None);
+    // Someone else's packets on the input's port are refused (the input takes 127.0.0.1 only).
+    let stranger = std::sync::Arc::new(tokio::net::UdpSocket::bind("127.0.0.2:0").await.unwrap());
+    let _stranger = phone_talks(stranger, ([127, 0, 0, 1], audio_port).into(), [5, 5, 5, 5], None);
+    let up = wait_for(&mut ws, "the input's audio receiving", |v| {
+        v["plugindata"]["data"]["input_media"]["mid"] == "a"
+    })
+    .await;
+    assert_eq!(up["plugindata"]["data"]["input_media"]["receiving"], true, "{up}");
+    // Substream 2's only key frames go by: the viewer joins mid-stream.
+    tokio::time::timeout(WAIT, frames.wait_for(|f| *f >= 10))
+        .await
+        .expect("the camera runs")
+        .expect("camera");
+
+    // A viewer is offered the input's streams and gets the highest substream at once, from the
+    // buffered key frame.
+    let viewer = attach(&mut ws, sid, TESTFAULT).await;
+    let peer = Peer::new(false, false, false).await.expect("viewer");
+    let body = json!({"request": "offer", "from_input": input, "mids": ["v", "a"]});
+    let ev = echotest(&mut ws, sid, viewer, "watch", body, None).await;
+    let offer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {ev}"));
+    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
+    let r = ws
+        .call(
+            json!({"janus": "message", "session_id": sid, "handle_id": viewer, "body": {"request": "start"},
+                     "jsep": {"type": "answer", "sdp": answer}}),
+        )
+        .await;
+    let rules = r["plugindata"]["data"]["rules"].as_array().unwrap_or_else(|| panic!("{r}")).clone();
+    peer.wait_until("substream 2 at the viewer", WAIT, |s| {
+        s.video.foreign_markers.contains_key(&[8, 8, 8, 2])
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{}", e.0));
+    // The viewer asks for a key frame, as a browser does when it cannot decode: the camera sends
+    // none on substream 2 any more, so only the gateway's keyframe buffer can answer.
+    peer.request_keyframe().await.expect("PLI");
+    let stats = peer
+        .wait_until("a key frame, substream 2 and the audio at the viewer", WAIT, |s| {
+            s.video.keyframes >= 1
+                && s.video.foreign_markers.get(&[8, 8, 8, 2]).copied().unwrap_or(0) >= 30
+                && s.audio.foreign_markers.get(&[8, 8, 8, 9]).copied().unwrap_or(0) >= 25
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    for other in [[8, 8, 8, 0], [8, 8, 8, 1]] {
+        assert!(!stats.video.foreign_markers.contains_key(&other), "{:?}", stats.video.foreign_markers);
+    }
+    assert!(!stats.audio.foreign_markers.contains_key(&[5, 5, 5, 5]), "a stranger's packets got in");
+
+    // The viewer switches to substream 0 (on its next key frame).
+    let video_rule = rules.iter().find_map(Value::as_u64).expect("video rule");
+    let r = ws
+        .call(json!({"janus": "message", "session_id": sid, "handle_id": viewer,
+                     "body": {"request": "set_layers", "rule": video_rule, "substream": 0}}))
+        .await;
+    assert!(r["plugindata"]["data"]["error"].is_null(), "{r}");
+    peer.wait_until("substream 0 at the viewer", WAIT, |s| {
+        s.video.foreign_markers.get(&[8, 8, 8, 0]).copied().unwrap_or(0) >= 30
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{}", e.0));
+
+    // The microphone stops: the plugin hears that the audio stopped.
+    drop(mic);
+    let down = wait_for(&mut ws, "the input's audio stopping", |v| {
+        v["plugindata"]["data"]["input_media"]["receiving"] == false
+    })
+    .await;
+    assert_eq!(down["plugindata"]["data"]["input_media"]["mid"], "a", "{down}");
+    peer.close().await.ok();
+}

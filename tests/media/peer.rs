@@ -311,6 +311,8 @@ struct Shared {
     keyframe_requested: AtomicBool,
     /// What the audio track sends.
     audio_codec: AudioCodec,
+    /// The last remote video track, for keyframe requests.
+    remote_video: StdMutex<Option<Arc<dyn TrackRemote>>>,
 }
 
 impl Shared {
@@ -620,6 +622,9 @@ impl PeerConnectionEventHandler for Handler {
                 Some(ssrc) => track.codec(*ssrc).await.map(|c| c.mime_type),
                 None => None,
             };
+            if kind == Kind::Video {
+                *shared.remote_video.lock().unwrap() = Some(track.clone());
+            }
             shared.update(|st| st.remote_tracks.push(RemoteTrackInfo { kind, ssrcs, mime_type }));
             while let Some(evt) = track.poll().await {
                 match evt {
@@ -693,6 +698,7 @@ impl Peer {
             sent_video_counter: AtomicU32::new(0),
             keyframe_requested: AtomicBool::new(false),
             audio_codec,
+            remote_video: StdMutex::new(None),
         });
 
         let mut media_engine = MediaEngine::default();
@@ -970,6 +976,16 @@ impl Peer {
     /// Stops the media senders; the PeerConnection stays up.
     pub fn stop_media(&self) {
         let _ = self.stop_tx.send(true);
+    }
+
+    /// Asks the sender of the remote video for a keyframe (RTCP PLI), as a browser does when it
+    /// cannot decode what it gets.
+    pub async fn request_keyframe(&self) -> PeerResult<()> {
+        let track = self.shared.remote_video.lock().unwrap().clone();
+        let track = track.ok_or_else(|| PeerError("no remote video track".into()))?;
+        let media_ssrc = *track.ssrcs().await.first().ok_or_else(|| PeerError("no SSRC".into()))?;
+        let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc };
+        track.write_rtcp(vec![Box::new(pli)]).await.map_err(|e| PeerError(e.to_string()))
     }
 
     pub async fn close(&self) -> PeerResult<()> {

@@ -140,6 +140,11 @@ impl Core {
         h.plugin.destroy_handle(h.handle_ref())
     }
 
+    /// Tells the plugin that owns an RTP input that a stream stopped or started receiving.
+    pub fn input_media(&self, input: u64, mid: String, receiving: bool) {
+        self.plugins().input_media(input, mid, receiving);
+    }
+
     pub(super) fn plugins(&self) -> Arc<dyn PluginRegistry> {
         self.inner.plugins.read().unwrap_or_else(|e| e.into_inner()).clone()
     }

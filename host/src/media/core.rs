@@ -16,15 +16,19 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::contain::contain;
 use super::demux::stun_local_ufrag;
+use super::inputs::{Input, Kept};
 use super::layers::{frame_info, FrameInfo};
-use super::legs::{self, Admit, Leg, LegReady};
+use super::legs::{self, Admit, Leg};
 use super::peer::{Counters, Peer, Receiving, RxCodec};
+use super::ready::{Ready, Watched};
 use super::router::{Dest, Rewrite, Router};
 use super::{Command, Streams};
-use crate::vocab::{DescriptionError, HandleRef, LayerChange, MediaEvent, MediaKind, Notice};
+use crate::vocab::{
+    DescriptionError, Endpoint, HandleRef, LayerChange, MediaEvent, MediaKind, Notice, INPUT_BIT,
+};
 
-/// Packets read from one leg per wake-up before the other legs get their turn.
-const LEG_PACKETS_PER_WAKE: usize = 64;
+/// Packets read from one leg or input socket per wake-up before the others get their turn.
+const PACKETS_PER_WAKE: usize = 64;
 
 /// Housekeeping period: media timers, REMB refresh.
 pub const TICK: Duration = Duration::from_millis(250);
@@ -57,7 +61,13 @@ fn command_peer(c: &Command) -> Option<u64> {
         | Command::Describe(h, _)
         | Command::Relay(h, ..)
         | Command::Data(h, ..) => Some(h.handle_id),
-        Command::Deliver(_) | Command::LegOpen(_) | Command::LegConnect(..) | Command::LegClose(_) => None,
+        Command::Deliver(_)
+        | Command::LegOpen(_)
+        | Command::LegConnect(..)
+        | Command::LegClose(_)
+        | Command::InputOpen(_)
+        | Command::InputClose(_)
+        | Command::ReplayKeyframe(_) => None,
         Command::KeyframeOf(id) => Some(*id),
         Command::Forward(..) | Command::Unforward(_) | Command::Layers(..) => None,
     }
@@ -171,8 +181,10 @@ pub struct MediaCore<T: Transmitter> {
     rtp_out: Vec<u8>,
     /// Plain RTP legs homed on this thread.
     legs: HashMap<u64, Leg>,
-    /// The legs with packets waiting.
-    leg_ready: Arc<LegReady>,
+    /// RTP inputs homed on this thread.
+    inputs: HashMap<u64, Input>,
+    /// The leg and input sockets with packets waiting.
+    ready: Arc<Ready>,
     /// Reused buffer: one datagram read from a leg.
     leg_buf: Vec<u8>,
     /// Peer deadlines, earliest first; an entry is stale when the peer's deadline moved.
@@ -225,7 +237,8 @@ impl<T: Transmitter> MediaCore<T> {
             rule_ids: Vec::new(),
             rtp_out: Vec::with_capacity(2048),
             legs: HashMap::new(),
-            leg_ready: Arc::default(),
+            inputs: HashMap::new(),
+            ready: Arc::default(),
             leg_buf: vec![0; 2048],
             timers: BinaryHeap::new(),
             out,
@@ -392,6 +405,7 @@ impl<T: Transmitter> MediaCore<T> {
     /// Periodic work (media timers, REMB refresh); call every [`TICK`].
     pub fn housekeeping(&mut self, now: Instant) {
         self.now = now;
+        self.inputs_without_media(now);
         let timer = self.no_media_timer;
         for (id, p) in self.peers.iter_mut() {
             if p.pending_keyframes(now) {
@@ -585,6 +599,11 @@ impl<T: Transmitter> MediaCore<T> {
     /// Routes one RTP packet from source `src` (a peer or a leg) by the rules: each
     /// destination gets a [`Delivery`], here or on the media thread that owns it.
     fn fan_out(&mut self, src: u64, pkt: Incoming) {
+        self.fan_out_to(src, None, pkt);
+    }
+
+    /// [`MediaCore::fan_out`], by one rule only when `only` names it.
+    fn fan_out_to(&mut self, src: u64, only: Option<u64>, pkt: Incoming) {
         let now = self.now;
         let mut ids = std::mem::take(&mut self.rule_ids);
         ids.clear();
@@ -599,6 +618,9 @@ impl<T: Transmitter> MediaCore<T> {
         let mut changes = std::mem::take(&mut self.changes);
         changes.clear();
         for id in &ids {
+            if only.is_some_and(|o| o != *id) {
+                continue;
+            }
             let Some(route) = self.router.route_mut(*id) else { continue };
             let kind_passes = if pkt.video { route.video } else { route.audio };
             if !kind_passes || route.src_mid.is_some_and(|m| m != pkt.mid) {
@@ -673,7 +695,7 @@ impl<T: Transmitter> MediaCore<T> {
                 if let Some(srtp) = &mut leg.srtp_tx {
                     srtp.protect_rtp(buf, seq);
                 }
-                if let Err(e) = leg.rtp.try_send_to(buf, to) {
+                if let Err(e) = leg.rtp.socket.try_send_to(buf, to) {
                     tracing::trace!("leg send to {to}: {e}");
                 }
                 return;
@@ -796,6 +818,14 @@ impl<T: Transmitter> MediaCore<T> {
                 let _ = thread.send(Command::KeyframeOf(src));
             }
         }
+        // Inputs answer from their keyframe buffer, to this destination's rules only.
+        for (rule, home) in self.router.input_rules_into(dst) {
+            if home == self.index {
+                self.replay_keyframe(rule);
+            } else if let Some(thread) = self.siblings.get(home) {
+                let _ = thread.send(Command::ReplayKeyframe(rule));
+            }
+        }
     }
 
     fn keyframe(&mut self, src: u64) {
@@ -813,44 +843,176 @@ impl<T: Transmitter> MediaCore<T> {
                 srtp.protect_rtcp(buf);
             }
             let socket = if leg.remote.as_ref().is_some_and(|r| r.rtcp_mux) { &leg.rtp } else { &leg.rtcp };
-            let _ = socket.try_send_to(buf, to);
+            let _ = socket.socket.try_send_to(buf, to);
         }
     }
 
-    /// The legs with packets waiting (the worker waits on its `wake`).
-    pub fn leg_ready(&self) -> Arc<LegReady> {
-        self.leg_ready.clone()
+    /// The leg and input sockets with packets waiting (the worker waits on its `wake`).
+    pub fn ready(&self) -> Arc<Ready> {
+        self.ready.clone()
     }
 
-    /// Reads the legs that have packets: at most [`LEG_PACKETS_PER_WAKE`] each (a leg with
-    /// more is queued again, behind the others), then lets their readers wait again.
-    pub fn poll_legs(&mut self, now: Instant) {
+    /// Reads the leg and input sockets that have packets: at most [`PACKETS_PER_WAKE`] each (a
+    /// socket with more is queued again, behind the others), then lets their readers wait
+    /// again.
+    pub fn poll_ready(&mut self, now: Instant) {
         self.now = now;
         let mut buf = std::mem::take(&mut self.leg_buf);
-        for id in self.leg_ready.take() {
-            let mut more = false;
-            for rtcp in [false, true] {
-                for n in 0.. {
-                    if n == LEG_PACKETS_PER_WAKE {
-                        more = true;
-                        break;
+        for (id, index) in self.ready.take() {
+            let mut drained = false;
+            for _ in 0..PACKETS_PER_WAKE {
+                let got = match self.socket_of(id, index) {
+                    Some(w) => w.socket.try_recv_from(&mut buf),
+                    None => break,
+                };
+                match got {
+                    Ok((len, from)) if id & INPUT_BIT != 0 => {
+                        self.input_datagram(id, index, from, &mut buf[..len])
                     }
-                    let Some(leg) = self.legs.get(&id) else { break };
-                    let socket = if rtcp { &leg.rtcp } else { &leg.rtp };
-                    match socket.try_recv_from(&mut buf) {
-                        Ok((len, from)) => self.leg_datagram(id, from, &mut buf[..len], rtcp),
-                        Err(_) => break,
+                    Ok((len, from)) => self.leg_datagram(id, from, &mut buf[..len], index == 1),
+                    Err(_) => {
+                        drained = true;
+                        break;
                     }
                 }
             }
-            if more {
-                self.leg_ready.push_again(id);
-            } else if let Some(leg) = self.legs.get(&id) {
-                leg.drained.notify_one();
+            match self.socket_of(id, index) {
+                Some(w) if drained => w.drained(),
+                Some(_) => self.ready.push((id, index)),
+                None => {}
             }
         }
         self.leg_buf = buf;
         self.flush();
+    }
+
+    /// One datagram on an input's socket `index` (stream `index / 4`, substream `index % 4`).
+    fn input_datagram(&mut self, id: u64, index: u8, from: SocketAddr, buf: &mut [u8]) {
+        let now = self.now;
+        let Some(input) = self.inputs.get_mut(&id) else { return };
+        if input.source.is_some_and(|ip| ip != from.ip()) {
+            input.refused += 1;
+            return;
+        }
+        let len = match &mut input.srtp {
+            Some(srtp) => match srtp.unprotect_rtp(buf) {
+                Ok((len, _)) => len,
+                Err(_) => {
+                    input.refused += 1;
+                    return;
+                }
+            },
+            None => buf.len(),
+        };
+        let (s, layer) = (usize::from(index / 4), usize::from(index % 4));
+        let h = legs::parse_rtp(&buf[..len]);
+        let Some(stream) = input.streams.get_mut(s) else { return };
+        let Some(h) = h.filter(|h| h.pt == stream.pt) else {
+            input.refused += 1;
+            return;
+        };
+        let seq = stream.extend(layer, h.seq);
+        stream.last = Some(now);
+        if !stream.receiving {
+            stream.receiving = true;
+            let event = MediaEvent::InputMedia { input: id, mid: stream.mid.to_string(), receiving: true };
+            let _ = self.notices.send(Notice::new(HandleRef::NONE, event));
+        }
+        let payload: Arc<[u8]> = Arc::from(&buf[h.payload_at..h.payload_end.min(len)]);
+        let video = stream.kind == MediaKind::Video;
+        if video {
+            let kept = Kept { seq, time: h.time, marker: h.marker, ssrc: h.ssrc, payload: payload.clone() };
+            stream.keep(layer, &kept);
+        }
+        if self.router.rules_from(id).is_empty() {
+            return;
+        }
+        let layers = stream.layers();
+        let packet = Incoming {
+            video,
+            mid: stream.mid,
+            layer: (layers > 0).then_some(layer as u8),
+            layers,
+            codec: stream.codec,
+            pt: Pt::from(h.pt),
+            ssrc: h.ssrc,
+            seq,
+            time: h.time,
+            wallclock: now,
+            marker: h.marker,
+            audio_level: None,
+            voice_activity: None,
+            video_orientation: None,
+            payload,
+        };
+        self.fan_out(id, packet);
+    }
+
+    /// A rule from an input that needs a picture (it is new, or its destination just came
+    /// up or asked for a keyframe) gets the input's last keyframe of the substream it wants: an
+    /// input cannot be asked for one, and its viewer sees a picture at once instead of waiting
+    /// for the next.
+    fn replay_keyframe(&mut self, rule: u64) {
+        let Some(route) = self.router.route(rule) else { return };
+        let (src, src_mid, target) = (route.src, route.src_mid, route.select.target);
+        let Some(input) = self.inputs.get(&src) else { return };
+        let mut packets = Vec::new();
+        for stream in &input.streams {
+            if stream.kind != MediaKind::Video || src_mid.is_some_and(|m| m != stream.mid) {
+                continue;
+            }
+            let layers = stream.layers();
+            let layer = if layers == 0 { 0 } else { target.unwrap_or(layers - 1).min(layers - 1) };
+            let Some(buffer) = stream.keyframes.get(usize::from(layer)) else { continue };
+            for k in &buffer.packets {
+                packets.push(Incoming {
+                    video: true,
+                    mid: stream.mid,
+                    layer: (layers > 0).then_some(layer),
+                    layers,
+                    codec: stream.codec,
+                    pt: Pt::from(stream.pt),
+                    // Another source for the destination's numbering: the replayed frame goes out
+                    // as the next packets, and the live stream continues after it.
+                    ssrc: !k.ssrc,
+                    seq: k.seq,
+                    time: k.time,
+                    wallclock: self.now,
+                    marker: k.marker,
+                    audio_level: None,
+                    voice_activity: None,
+                    video_orientation: None,
+                    payload: k.payload.clone(),
+                });
+            }
+        }
+        for packet in packets {
+            self.fan_out_to(src, Some(rule), packet);
+        }
+    }
+
+    /// Input streams that stopped receiving are reported.
+    fn inputs_without_media(&mut self, now: Instant) {
+        for (id, input) in &mut self.inputs {
+            for stream in &mut input.streams {
+                if stream.receiving && stream.last.is_some_and(|t| now.duration_since(t) >= input.no_media) {
+                    stream.receiving = false;
+                    let event =
+                        MediaEvent::InputMedia { input: *id, mid: stream.mid.to_string(), receiving: false };
+                    let _ = self.notices.send(Notice::new(HandleRef::NONE, event));
+                }
+            }
+        }
+    }
+
+    /// A leg's or an input's socket by key.
+    fn socket_of(&self, id: u64, index: u8) -> Option<&Watched> {
+        if id & INPUT_BIT != 0 {
+            self.inputs.get(&id)?.socket(index)
+        } else {
+            let leg = self.legs.get(&id)?;
+            Some(if index == 1 { &leg.rtcp } else { &leg.rtp })
+        }
     }
 
     /// One datagram on a leg's RTP (or RTCP) port.
@@ -1029,7 +1191,7 @@ impl<T: Transmitter> MediaCore<T> {
             }
             Command::LegOpen(setup) => {
                 let id = setup.id;
-                match Leg::open(*setup, &self.leg_ready) {
+                match Leg::open(*setup, &self.ready) {
                     Ok(leg) => {
                         self.legs.insert(id, leg);
                     }
@@ -1045,10 +1207,32 @@ impl<T: Transmitter> MediaCore<T> {
                 self.router.remove_handle(id);
                 self.legs.remove(&id);
             }
+            Command::InputOpen(setup) => {
+                let id = setup.id;
+                match Input::open(*setup, &self.ready) {
+                    Ok(input) => {
+                        self.inputs.insert(id, input);
+                    }
+                    Err(e) => tracing::warn!(input = id, "cannot open the input: {e}"),
+                }
+            }
+            Command::InputClose(id) => {
+                self.router.remove_handle(id);
+                self.inputs.remove(&id);
+            }
             Command::Forward(id, rule, homes) => {
                 self.router.add(id, &rule, homes);
                 if homes.src == self.index {
                     self.keyframe(rule.src.id());
+                    self.replay_keyframe(id);
+                } else if let (Endpoint::Input(_), Some(dst)) = (rule.src, rule.dst.endpoint()) {
+                    // The input's thread replayed its keyframe when the rule reached it, maybe
+                    // before the destination was up; once both are, ask again.
+                    if self.peers.get(&dst.id()).is_some_and(|p| p.connected) {
+                        if let Some(thread) = self.siblings.get(homes.src) {
+                            let _ = thread.send(Command::ReplayKeyframe(id));
+                        }
+                    }
                 }
             }
             Command::Deliver(batch) => {
@@ -1057,6 +1241,7 @@ impl<T: Transmitter> MediaCore<T> {
                 }
             }
             Command::KeyframeOf(src) => self.keyframe(src),
+            Command::ReplayKeyframe(rule) => self.replay_keyframe(rule),
             Command::Unforward(id) => self.router.remove(id),
             Command::Layers(id, substream, temporal) => {
                 let Some(route) = self.router.route_mut(id) else { return };

@@ -2,47 +2,16 @@
 //! end they send to and accept from (with symmetric-RTP latching that a third address cannot
 //! take over), SDES-SRTP both ways, and the numbers of the one stream each sends.
 //!
-//! A leg's sockets are read when they have something: a small task per leg waits for either to
-//! become readable, queues the leg's id and waits until the media thread has drained it, so a
-//! wake-up costs the legs that have packets, not all of them.
+//! A leg's sockets are [`Watched`]: read when they have something.
 
-use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-
-use tokio::net::UdpSocket;
-use tokio::sync::Notify;
-use tokio::task::AbortHandle;
+use std::sync::Arc;
 
 use super::peer::RxCodec;
+use super::ready::{Ready, Watched};
 use super::router::Rewrite;
 use super::srtp::{SrtpReceiver, SrtpSender};
 use crate::vocab::{Latch, LegCodec, LegRemote, MediaKind, SrtpKey};
-
-/// The legs of one media thread that have packets waiting.
-#[derive(Debug, Default)]
-pub struct LegReady {
-    queue: Mutex<VecDeque<u64>>,
-    /// Signalled when an id is queued.
-    pub wake: Notify,
-}
-
-impl LegReady {
-    fn push(&self, id: u64) {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).push_back(id);
-        self.wake.notify_one();
-    }
-
-    /// Queues a leg again (it had more than one wake-up's worth).
-    pub fn push_again(&self, id: u64) {
-        self.push(id);
-    }
-
-    /// The legs queued so far.
-    pub fn take(&self) -> Vec<u64> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect()
-    }
-}
 
 /// What the media engine hands a media thread to open a leg: the sockets bound when the
 /// plugin asked.
@@ -80,13 +49,10 @@ pub fn rx_codec(c: &LegCodec) -> Option<RxCodec> {
 pub struct Leg {
     /// Audio or video.
     pub kind: MediaKind,
-    /// RTP socket.
-    pub rtp: Arc<UdpSocket>,
-    /// RTCP socket.
-    pub rtcp: Arc<UdpSocket>,
-    reader: AbortHandle,
-    /// Signalled when the thread has drained the sockets (the reader waits again).
-    pub drained: Arc<Notify>,
+    /// RTP socket (key index 0).
+    pub rtp: Watched,
+    /// RTCP socket (key index 1).
+    pub rtcp: Watched,
     local_key: Option<SrtpKey>,
     /// Protects what we send.
     pub srtp_tx: Option<SrtpSender>,
@@ -114,29 +80,14 @@ pub struct Leg {
 
 impl Leg {
     /// Opens a leg on this thread: its sockets join the runtime and a reader waits on them.
-    pub fn open(setup: LegSetup, ready: &Arc<LegReady>) -> std::io::Result<Self> {
-        let rtp = Arc::new(UdpSocket::from_std(setup.rtp)?);
-        let rtcp = Arc::new(UdpSocket::from_std(setup.rtcp)?);
-        let drained = Arc::new(Notify::new());
-        let (r, c, d, q, id) = (rtp.clone(), rtcp.clone(), drained.clone(), ready.clone(), setup.id);
-        let reader = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = r.readable() => {}
-                    _ = c.readable() => {}
-                }
-                q.push(id);
-                d.notified().await;
-            }
-        })
-        .abort_handle();
+    pub fn open(setup: LegSetup, ready: &Arc<Ready>) -> std::io::Result<Self> {
+        let rtp = Watched::new(setup.rtp, (setup.id, 0), ready)?;
+        let rtcp = Watched::new(setup.rtcp, (setup.id, 1), ready)?;
         let srtp_tx = setup.srtp.as_ref().map(|k| SrtpSender::new(k.suite, &k.key));
         Ok(Self {
             kind: setup.kind,
             rtp,
             rtcp,
-            reader,
-            drained,
             local_key: setup.srtp,
             srtp_tx,
             srtp_rx: None,
@@ -205,14 +156,8 @@ impl Leg {
     }
 }
 
-impl Drop for Leg {
-    fn drop(&mut self) {
-        self.reader.abort();
-    }
-}
-
 /// RFC 3550's rollover estimate: `seq` extended to 64 bits near the highest number seen.
-fn extend_seq(highest: Option<u64>, seq: u16) -> u64 {
+pub(super) fn extend_seq(highest: Option<u64>, seq: u16) -> u64 {
     let Some(h) = highest else { return u64::from(seq) };
     let roc = h >> 16;
     let last = h as u16;

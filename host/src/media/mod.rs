@@ -10,10 +10,12 @@ pub(crate) mod contain;
 pub mod core;
 mod demux;
 mod dtls;
+mod inputs;
 pub mod layers;
 mod legs;
 mod peer;
 mod policy;
+mod ready;
 mod router;
 pub mod sim;
 pub mod srtp;
@@ -36,6 +38,7 @@ use crate::vocab::{
     MediaEvent, MediaKind, NegotiationDone, NegotiationOutcome, Notice, OfferItem, SrtpKey, StreamInfo,
     LEG_BIT,
 };
+use crate::vocab::{InputLocal, InputSpec, INPUT_BIT};
 pub use router::Homes;
 
 /// Where a command's result goes: a caller waiting on a channel, or a notice.
@@ -90,6 +93,12 @@ pub enum Command {
     LegConnect(u64, Box<LegRemote>),
     /// Close a leg.
     LegClose(u64),
+    /// Open an RTP input (its sockets are bound).
+    InputOpen(Box<inputs::InputSetup>),
+    /// Close an input.
+    InputClose(u64),
+    /// A destination of this rule (from an input this thread owns) wants a keyframe.
+    ReplayKeyframe(u64),
 }
 
 /// The running engine: handles to its media threads. Each handle's PeerConnection lives on one
@@ -180,6 +189,29 @@ fn size_buffers(socket: &std::net::UdpSocket, kb: u32, report: bool) {
                 "the kernel granted a smaller receive buffer than socket_buffer_kb = {kb}; raise net.core.rmem_max"
             );
         }
+    }
+}
+
+/// Binds one port (0: a free one, from `range` when given).
+fn bind_one(
+    ip: std::net::IpAddr,
+    port: u16,
+    range: Option<(u16, u16)>,
+) -> std::io::Result<std::net::UdpSocket> {
+    match range {
+        Some((lo, hi)) if port == 0 && lo > 0 => {
+            let span = u32::from(hi - lo) + 1;
+            let start = rand::random_range(0..span);
+            let mut last = None;
+            for i in 0..span {
+                match std::net::UdpSocket::bind((ip, lo + ((start + i) % span) as u16)) {
+                    Ok(s) => return Ok(s),
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(last.unwrap_or_else(|| std::io::Error::other("empty rtp_port_range")))
+        }
+        _ => std::net::UdpSocket::bind((ip, port)),
     }
 }
 
@@ -375,11 +407,11 @@ impl MediaControl for MediaEngine {
                 .iter()
                 .map(|item| match item {
                     OfferItem::Data => Ok(MediaKind::Data),
-                    OfferItem::Forward { handle: src, mid } => streams
-                        .get(&src.handle_id)
+                    OfferItem::Forward { source, mid } => streams
+                        .get(&source.id())
                         .and_then(|s| s.iter().find(|s| s.mid == *mid))
                         .map(|s| s.kind)
-                        .ok_or_else(|| format!("handle {} has no negotiated stream {mid:?}", src.handle_id)),
+                        .ok_or_else(|| format!("{source:?} has no stream {mid:?}")),
                 })
                 .collect::<Result<Vec<_>, String>>()?
         };
@@ -493,5 +525,46 @@ impl MediaControl for MediaEngine {
     fn leg_close(&self, leg: u64) {
         let _ = self.threads[self.home(leg)].send(Command::LegClose(leg));
         self.homes.lock().unwrap_or_else(PoisonError::into_inner).by_handle.remove(&leg);
+    }
+
+    fn input_open(&self, spec: InputSpec) -> Result<InputLocal, String> {
+        let ip = spec.bind.unwrap_or(self.legs.bind);
+        let mut sockets = Vec::new();
+        let mut ports = Vec::new();
+        for stream in &spec.streams {
+            let mut socks = Vec::new();
+            for port in &stream.ports {
+                let sock = bind_one(ip, *port, self.legs.range)
+                    .map_err(|e| format!("cannot bind {ip}:{port}: {e}"))?;
+                sock.set_nonblocking(true).map_err(|e| format!("input socket: {e}"))?;
+                socks.push(sock);
+            }
+            ports.push(socks.iter().map(|s| s.local_addr().map_or(0, |a| a.port())).collect());
+            sockets.push(socks);
+        }
+        let id = self.legs.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) | INPUT_BIT;
+        // What subscribers are offered: one stream per input stream, by kind.
+        let infos = spec
+            .streams
+            .iter()
+            .map(|s| StreamInfo {
+                mid: s.mid.clone(),
+                kind: s.kind,
+                codec: s.codec.name.clone(),
+                client_sends: true,
+                client_receives: false,
+                rids: Vec::new(),
+            })
+            .collect();
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner).insert(id, infos);
+        let setup = inputs::InputSetup { id, spec, sockets };
+        let _ = self.threads[self.home(id)].send(Command::InputOpen(Box::new(setup)));
+        Ok(InputLocal { id, ports })
+    }
+
+    fn input_close(&self, input: u64) {
+        let _ = self.threads[self.home(input)].send(Command::InputClose(input));
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&input);
+        self.homes.lock().unwrap_or_else(PoisonError::into_inner).by_handle.remove(&input);
     }
 }

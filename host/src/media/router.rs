@@ -12,7 +12,7 @@ use super::srtp::SrtpSender;
 
 #[cfg(test)]
 use crate::vocab::Endpoint;
-use crate::vocab::{ForwardRule, HandleRef, MediaKind, RtpTarget, Sink};
+use crate::vocab::{ForwardRule, HandleRef, MediaKind, RtpTarget, Sink, INPUT_BIT};
 
 /// One rule as the router uses it.
 #[derive(Debug)]
@@ -237,6 +237,15 @@ impl Router {
         v.sort_unstable();
         v.dedup();
         v
+    }
+}
+
+impl Router {
+    /// The rules from RTP inputs into `dst`, with the threads that own the inputs.
+    pub fn input_rules_into(&self, dst: u64) -> Vec<(u64, usize)> {
+        let ids = self.by_dst.get(&dst).map_or(&[][..], Vec::as_slice);
+        let routes = ids.iter().filter_map(|id| self.routes.get(id));
+        routes.filter(|r| r.src & INPUT_BIT != 0).map(|r| (r.id, r.homes.src)).collect()
     }
 }
 

@@ -23,7 +23,7 @@ pub async fn run(
 ) {
     let mut rx = RecvBatch::default();
     let mut tick = tokio::time::interval(TICK);
-    let legs = core.leg_ready();
+    let ready = core.ready();
     loop {
         let deadline = core
             .next_timeout()
@@ -70,7 +70,7 @@ pub async fn run(
             r = socket.writable(), if waiting_to_send => if let Err(e) = r {
                 tracing::debug!("media socket: {e}");
             },
-            _ = legs.wake.notified() => core.poll_legs(Instant::now()),
+            _ = ready.wake.notified() => core.poll_ready(Instant::now()),
             _ = tokio::time::sleep_until(deadline) => core.timeouts(Instant::now()),
             _ = tick.tick() => core.housekeeping(Instant::now()),
         }

@@ -17,7 +17,7 @@ use super::bindings::{Plugin as Bindings, PluginPre};
 use super::convert::{wit_handle, wit_media_event};
 use super::engine::EPOCH_TICK;
 use super::saved::SavedState;
-use super::state::{close_leg, AfterCall, Made, PluginShared, StoreState};
+use super::state::{close_input, close_leg, AfterCall, Made, PluginShared, StoreState};
 use crate::api::plugin::{Effect, MessageOutcome, PluginEvent, PluginInfo, PluginMessage, PluginReply};
 use crate::vocab::{HandleRef, MediaEvent};
 
@@ -130,6 +130,8 @@ pub enum Job {
     Reload(Arc<Artifact>, oneshot::Sender<Result<Value, String>>),
     /// Nothing: wakes the actor to look at its urgent lane.
     Wake,
+    /// A stream of one of the plugin's inputs stopped or started receiving.
+    InputMedia(u64, String, bool),
     /// A datagram on one of the plugin's sockets: the socket, the sender, the bytes.
     Datagram(u32, std::net::SocketAddr, Vec<u8>),
 }
@@ -471,6 +473,12 @@ impl Actor {
                 let _ = reply.send(self.swap(artifact));
             }
             Job::Wake => {}
+            Job::InputMedia(input, mid, receiving) => {
+                if self.shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).contains(&input) {
+                    let _ = self.call(|b, s| b.call_input_media(s, input, &mid, receiving));
+                    self.flush_events();
+                }
+            }
             Job::Datagram(socket, from, data) => {
                 // A socket closed since the datagram was queued is gone for the plugin too.
                 if self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).is_open(socket) {
@@ -685,6 +693,7 @@ impl Actor {
                         self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).close(id);
                     }
                     Made::Leg(id) => close_leg(&self.shared, id),
+                    Made::Input(id) => close_input(&self.shared, id),
                 }
             }
         }

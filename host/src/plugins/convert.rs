@@ -75,13 +75,25 @@ pub fn wit_media_event(event: MediaEvent) -> Option<wit::MediaEvent> {
                 mids: done.mids,
             }),
         }),
-        MediaEvent::Trickle { .. } | MediaEvent::IceFailed | MediaEvent::Data { .. } => return None,
+        MediaEvent::Trickle { .. }
+        | MediaEvent::IceFailed
+        | MediaEvent::Data { .. }
+        | MediaEvent::InputMedia { .. } => return None,
     })
 }
 
 /// An SRTP key as the gateway uses it; an error for a key that is not 30 bytes of base64.
 pub fn srtp_key(k: &wit::SrtpKey) -> Result<vocab::SrtpKey, String> {
     Ok(vocab::SrtpKey { suite: srtp_suite(k.suite), key: vocab::srtp::MasterKey::from_base64(&k.key)? })
+}
+
+/// A WIT endpoint as the gateway's (ownership is checked elsewhere).
+pub fn endpoint(e: wit::Endpoint) -> vocab::Endpoint {
+    match e {
+        wit::Endpoint::Peer(h) => vocab::Endpoint::Peer(api_handle(h)),
+        wit::Endpoint::Leg(id) => vocab::Endpoint::Leg(id),
+        wit::Endpoint::Input(id) => vocab::Endpoint::Input(id),
+    }
 }
 
 /// A WIT SRTP suite as the gateway's.

@@ -282,6 +282,7 @@ impl PluginHost {
             rules: Mutex::new(rules::RuleTable::default()),
             sockets: Mutex::new(sockets::SocketTable::default()),
             legs: Mutex::new(legs::LegTable::default()),
+            inputs: Mutex::default(),
         });
         (shared, config.to_string())
     }
@@ -509,6 +510,16 @@ pub struct Registry(pub Arc<PluginHost>);
 impl PluginRegistry for Registry {
     fn find(&self, package: &str) -> Option<Arc<dyn Plugin>> {
         self.0.proxy(package).map(|p| p as Arc<dyn Plugin>)
+    }
+
+    fn input_media(&self, input: u64, mid: String, receiving: bool) {
+        let plugins = self.0.plugins.read().unwrap_or_else(|e| e.into_inner());
+        let owner = plugins
+            .values()
+            .find(|p| p.shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).contains(&input));
+        if let Some(p) = owner {
+            p.mailbox.send(Job::InputMedia(input, mid, receiving));
+        }
     }
 
     fn list(&self) -> Vec<PluginInfo> {

@@ -12,7 +12,7 @@ use super::bindings::types::{
     self as wit, AnswerPolicy, Direction, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferedStream,
     RtpTarget,
 };
-use super::convert::{api_handle, kind, leg_codec, leg_remote, srtp_key, srtp_suite, wit_srtp_key};
+use super::convert::{api_handle, endpoint, kind, leg_codec, leg_remote, srtp_key, srtp_suite, wit_srtp_key};
 use super::legs::LegTable;
 use super::limits::Limits;
 use super::rules::RuleTable;
@@ -42,6 +42,8 @@ pub struct PluginShared {
     pub sockets: Mutex<SocketTable>,
     /// Plain RTP legs.
     pub legs: Mutex<LegTable>,
+    /// RTP inputs.
+    pub inputs: Mutex<std::collections::BTreeSet<u64>>,
 }
 
 /// A host fact a call made; a crash that rolls the plugin back past it undoes it.
@@ -53,6 +55,23 @@ pub enum Made {
     Socket(u32),
     /// A plain RTP leg.
     Leg(u64),
+    /// An RTP input.
+    Input(u64),
+}
+
+/// Closes a plugin's input and removes its rules, here and in the media engine; unknown inputs
+/// are ignored.
+pub fn close_input(shared: &PluginShared, input: u64) {
+    if !shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).remove(&input) {
+        return;
+    }
+    let media = shared.core.media();
+    let gone =
+        shared.rules.lock().unwrap_or_else(|e| e.into_inner()).remove_endpoint(media::Endpoint::Input(input));
+    for id in gone {
+        media.unforward(id);
+    }
+    media.input_close(input);
 }
 
 /// Closes a plugin's leg and removes its rules, here and in the media engine; unknown legs are
@@ -368,6 +387,12 @@ impl StoreState {
                 Ok(media::Endpoint::Leg(id))
             }
             wit::Endpoint::Leg(id) => Err(format!("no such leg {id}")),
+            wit::Endpoint::Input(id)
+                if self.shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).contains(&id) =>
+            {
+                Ok(media::Endpoint::Input(id))
+            }
+            wit::Endpoint::Input(id) => Err(format!("no such input {id}")),
         }
     }
 
@@ -448,14 +473,14 @@ impl host::Host for StoreState {
         self.own(handle)?;
         for s in &streams {
             if let OfferedStream::Forward(f) = s {
-                self.own(f.handle)?;
+                self.own_endpoint(f.source)?;
             }
         }
         let items = streams
             .into_iter()
             .map(|s| match s {
                 OfferedStream::Forward(f) => {
-                    media::OfferItem::Forward { handle: api_handle(f.handle), mid: f.mid }
+                    media::OfferItem::Forward { source: endpoint(f.source), mid: f.mid }
                 }
                 OfferedStream::Data => media::OfferItem::Data,
             })
@@ -490,6 +515,7 @@ impl host::Host for StoreState {
         let dst = match dst {
             media::Endpoint::Peer(handle) => media::Sink::Peer { handle, mid: dst_mid },
             media::Endpoint::Leg(id) => media::Sink::Leg(id),
+            media::Endpoint::Input(_) => return Err("an RTP input is a source only".to_owned()),
         };
         let rule = media::ForwardRule {
             src,
@@ -521,7 +547,7 @@ impl host::Host for StoreState {
         let rule = media::ForwardRule {
             src,
             // A leg has one stream.
-            src_mid: matches!(src, media::Endpoint::Peer(_)).then_some(src_mid),
+            src_mid: (!matches!(src, media::Endpoint::Leg(_))).then_some(src_mid),
             dst: media::Sink::Rtp(media::RtpTarget {
                 addr: std::net::SocketAddr::new(ip, target.port),
                 ssrc: target.ssrc.unwrap_or_else(rand::random),
@@ -641,6 +667,62 @@ impl host::Host for StoreState {
 
     fn rtp_leg_close(&mut self, leg: u64) {
         close_leg(&self.shared, leg);
+    }
+
+    fn rtp_input_open(&mut self, options: wit::InputOptions) -> Result<wit::InputLocal, String> {
+        let ip = |what: &str, a: &Option<String>| match a {
+            Some(a) => a.parse().map(Some).map_err(|_| format!("{what} '{a}' is not an IP address")),
+            None => Ok(None),
+        };
+        let bind: Option<std::net::IpAddr> = ip("bind", &options.bind)?;
+        let source = ip("source", &options.source)?;
+        let mut streams = Vec::new();
+        for st in &options.streams {
+            let kind = kind(st.kind);
+            if kind == media::MediaKind::Data {
+                return Err(format!("stream {}: an input carries audio or video", st.mid));
+            }
+            if !matches!(st.ports.len(), 1 | 3) {
+                return Err(format!("stream {}: one port, or three for simulcast", st.mid));
+            }
+            for port in st.ports.iter().filter(|p| **p != 0) {
+                let at =
+                    std::net::SocketAddr::new(bind.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into()), *port);
+                if !self.shared.limits.udp_bind.allows(at) {
+                    return Err(format!("the plugin's sandbox.udp_bind does not allow port {port}"));
+                }
+            }
+            streams.push(media::InputStreamSpec {
+                mid: st.mid.clone(),
+                kind,
+                codec: leg_codec(&st.codec),
+                ports: st.ports.clone(),
+            });
+        }
+        if streams.is_empty() {
+            return Err("an input needs a stream".to_owned());
+        }
+        let spec = media::InputSpec {
+            bind,
+            source,
+            streams,
+            no_media_ms: options.no_media_ms,
+            srtp: options.srtp.as_ref().map(srtp_key).transpose()?,
+        };
+        let max = self.shared.limits.max_legs;
+        let mut inputs = self.shared.inputs.lock().unwrap_or_else(|e| e.into_inner());
+        if inputs.len() + self.shared.legs.lock().unwrap_or_else(|e| e.into_inner()).len() >= max {
+            return Err(format!("too many legs and inputs (limit {max})"));
+        }
+        let local = self.shared.core.media().input_open(spec)?;
+        inputs.insert(local.id);
+        drop(inputs);
+        self.account.made_since_checkpoint.push(Made::Input(local.id));
+        Ok(wit::InputLocal { id: local.id, ports: local.ports })
+    }
+
+    fn rtp_input_close(&mut self, input: u64) {
+        close_input(&self.shared, input);
     }
 
     fn set_timer(&mut self, token: u64, ms: u32) {

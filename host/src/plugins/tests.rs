@@ -122,6 +122,10 @@ impl crate::vocab::MediaControl for RuleLog {
     }
     fn leg_connect(&self, _: u64, _: crate::vocab::LegRemote) {}
     fn leg_close(&self, _: u64) {}
+    fn input_open(&self, _: crate::vocab::InputSpec) -> Result<crate::vocab::InputLocal, String> {
+        Err("no media here".into())
+    }
+    fn input_close(&self, _: u64) {}
 }
 
 /// A rule can reach the media engine after the engine dropped its handle (the plugin made it

@@ -3,8 +3,8 @@
 use serde_json::Value;
 
 use super::{
-    AnswerPolicy, DescriptionError, ForwardRule, HandleRef, LegLocal, LegRemote, LegSpec, MediaKind,
-    OfferItem,
+    AnswerPolicy, DescriptionError, ForwardRule, HandleRef, InputLocal, InputSpec, LegLocal, LegRemote,
+    LegSpec, MediaKind, OfferItem,
 };
 
 /// What the media engine answers when it is missing.
@@ -59,6 +59,10 @@ pub trait MediaControl: Send + Sync {
     fn leg_connect(&self, leg: u64, remote: LegRemote);
     /// Closes a leg (its rules are removed by the caller).
     fn leg_close(&self, leg: u64);
+    /// Opens an RTP input: its ports are bound now.
+    fn input_open(&self, spec: InputSpec) -> Result<InputLocal, String>;
+    /// Closes an input (its rules are removed by the caller).
+    fn input_close(&self, input: u64);
 }
 
 /// No media engine: intents fail with [`NO_MEDIA`], notifications are ignored.
@@ -96,4 +100,8 @@ impl MediaControl for NoMedia {
     }
     fn leg_connect(&self, _: u64, _: LegRemote) {}
     fn leg_close(&self, _: u64) {}
+    fn input_open(&self, _: InputSpec) -> Result<InputLocal, String> {
+        Err(NO_MEDIA.into())
+    }
+    fn input_close(&self, _: u64) {}
 }

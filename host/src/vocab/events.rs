@@ -63,6 +63,16 @@ pub enum MediaEvent {
         /// plugin itself, with the events of the request that asked).
         requested: bool,
     },
+    /// Packets started or stopped arriving on a stream of an RTP input (the notice's handle is
+    /// [`HandleRef::NONE`](super::HandleRef::NONE): the input's plugin hears of it).
+    InputMedia {
+        /// The input.
+        input: u64,
+        /// The stream.
+        mid: String,
+        /// Whether packets arrive.
+        receiving: bool,
+    },
     /// A data-channel message from the client.
     Data {
         /// The channel's label.

@@ -5,6 +5,7 @@
 
 mod control;
 mod events;
+mod inputs;
 mod legs;
 mod negotiation;
 mod rules;
@@ -12,11 +13,12 @@ pub mod srtp;
 
 pub use self::control::{MediaControl, NoMedia, NO_MEDIA};
 pub use self::events::{MediaEvent, Notice};
+pub use self::inputs::{InputLocal, InputSpec, InputStreamSpec};
 pub use self::legs::{Latch, LegCodec, LegLocal, LegRemote, LegSpec};
 pub use self::negotiation::{
     AnswerPolicy, DescriptionError, NegotiationDone, NegotiationOutcome, OfferItem, StreamInfo,
 };
-pub use self::rules::{Endpoint, ForwardRule, LayerChange, RtpTarget, Sink, LEG_BIT};
+pub use self::rules::{Endpoint, ForwardRule, LayerChange, RtpTarget, Sink, INPUT_BIT, LEG_BIT};
 pub use self::srtp::SrtpKey;
 
 /// A Janus handle: the unit media is negotiated, forwarded and reported for.
@@ -26,6 +28,12 @@ pub struct HandleRef {
     pub session_id: u64,
     /// The handle.
     pub handle_id: u64,
+}
+
+impl HandleRef {
+    /// No handle: what an event about an RTP input (which belongs to a plugin, not a handle)
+    /// carries.
+    pub const NONE: Self = Self { session_id: 0, handle_id: 0 };
 }
 
 /// The kind of a stream or of media.

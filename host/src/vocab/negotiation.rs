@@ -1,7 +1,7 @@
 //! Negotiations: how a plugin wants a client's offer answered, what the gateway offers, and
 //! what came of it.
 
-use super::{HandleRef, MediaKind};
+use super::MediaKind;
 
 /// How the plugin wants a client offer answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,10 +42,11 @@ impl AnswerPolicy {
 /// A stream the gateway offers a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OfferItem {
-    /// Media of another handle's stream, to be forwarded to this client.
+    /// Media of another endpoint's stream (a handle's or an input's), to be forwarded to this
+    /// client.
     Forward {
-        /// The handle whose media is offered.
-        handle: HandleRef,
+        /// Whose media is offered.
+        source: super::Endpoint,
         /// Its stream.
         mid: String,
     },

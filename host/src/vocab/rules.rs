@@ -21,25 +21,29 @@ pub struct ForwardRule {
     pub kinds: Vec<MediaKind>,
 }
 
-/// A media endpoint that sends and receives: a handle's PeerConnection or a plain RTP leg.
+/// A media endpoint: a handle's PeerConnection, a plain RTP leg or an RTP input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     /// A handle's PeerConnection.
     Peer(HandleRef),
     /// A plain RTP leg, by id (leg ids never collide with handle ids: see [`LEG_BIT`]).
     Leg(u64),
+    /// An RTP input (a source only), by id (see [`INPUT_BIT`]).
+    Input(u64),
 }
 
-/// Set in every leg id (handle ids are below 2^53): the media engine keys peers and legs in one
-/// space.
+/// Set in every leg id (handle ids are below 2^53): the media engine keys peers, legs and
+/// inputs in one space.
 pub const LEG_BIT: u64 = 1 << 62;
+/// Set in every input id.
+pub const INPUT_BIT: u64 = 1 << 61;
 
 impl Endpoint {
     /// The id the media engine knows the endpoint by.
     pub fn id(self) -> u64 {
         match self {
             Self::Peer(h) => h.handle_id,
-            Self::Leg(id) => id,
+            Self::Leg(id) | Self::Input(id) => id,
         }
     }
 
@@ -47,7 +51,7 @@ impl Endpoint {
     pub fn handle(self) -> Option<HandleRef> {
         match self {
             Self::Peer(h) => Some(h),
-            Self::Leg(_) => None,
+            Self::Leg(_) | Self::Input(_) => None,
         }
     }
 }

@@ -17,7 +17,7 @@
 //! | `end` | ends its own handle (`end-handle`), then ok `{"testfault":"end"}` |
 //! | `answer` | answers the client's offer (everything accepted): ack, then `{"result":"answered"}` with the JSEP |
 //! | `forward` `{to_session, to_handle, kinds?}` | forwards this handle's media (only `kinds`, e.g. `["video"]`, if given) to another handle: ok `{"testfault":"forward","rule":id}` |
-//! | `offer` `{from_session, from_handle, mids}` | offers this handle those streams of another handle: ack, then `{"result":"offered","mids":[…]}` with the offer JSEP |
+//! | `offer` `{from_session, from_handle, mids}` or `{from_input, mids}` | offers this handle those streams of another handle (or of an RTP input): ack, then `{"result":"offered","mids":[…]}` with the offer JSEP |
 //! | `start` | (with the client's answer JSEP) forwards the offered streams: ok `{"testfault":"start","rules":[…]}` |
 //! | `sleep` `{ms}` | sleeps through WASI (the host must refuse: a trap) |
 //! | `clock_spin` | reads the clock in an endless loop (the CPU limit must stop it) |
@@ -39,6 +39,8 @@
 //! | `leg_connect` `{leg, address, rtcp_address?, rtcp_mux?, codec, dtmf_pt?, srtp_suite?, srtp_crypto?, latch?, latch_ip?}` | points a leg at its far end: ok `{"testfault":"leg_connect","error":…}` |
 //! | `leg_close` `{leg}` | closes a leg |
 //! | `forward_ep` `{src, dst, src_mid?, dst_mid?}` | a rule between endpoints (`{"peer":[session,handle]}` or `{"leg":id}`): ok `{"testfault":"forward_ep","rule":id}` or `{…,"error":…}` |
+//! | `input_open` `{streams:[{mid,kind,codec,ports}], source?, bind?, no_media_ms?}` | opens an RTP input: ok `{"testfault":"input","input":id,"ports":[[…]]}`; its `input-media` events come to this handle as `{"input_media":{input,mid,receiving}}` |
+//! | `input_close` `{input}` | closes an input |
 //! | `end_later` | ends this handle from a 10 ms timer |
 //! | `last_hangup` | ok `{"testfault":"last_hangup","reason":text\|null}`: the reason of the last `hangup` media event |
 //!
@@ -56,7 +58,7 @@ use std::hint::black_box;
 use portunus_sdk::{
     ack, event, host, json, request_of, AnswerPolicy, Direction, Endpoint, ErrorCodes, Field, ForwardOptions,
     ForwardSource, HandleRef, JsonType, Keyed, MediaEvent, MediaKind, Message, OfferedStream, Plugin, PluginError,
-    PluginInfo, Reply, RtpTarget, Saved, SrtpKey, SrtpSuite, LegCodec, LegOptions, LegRemote, StateChange, StateEntry, Value,
+    PluginInfo, Reply, RtpTarget, Saved, SrtpKey, SrtpSuite, LegCodec, LegOptions, LegRemote, InputOptions, InputStream, StateChange, StateEntry, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -358,7 +360,12 @@ impl TestFault {
                 // `from_handle`); the offer JSEP follows the ack with the mids it gave them.
                 let body = msg.body_object(&CODES)?;
                 let num = |k: &str| body.get(k).and_then(Value::as_u64).unwrap_or(0);
-                let src = HandleRef { session: num("from_session"), handle: num("from_handle") };
+                // From a handle, or from an RTP input (`from_input`; kept as session 0).
+                let src = match num("from_input") {
+                    0 => HandleRef { session: num("from_session"), handle: num("from_handle") },
+                    input => HandleRef { session: 0, handle: input },
+                };
+                let source = if src.session == 0 { Endpoint::Input(src.handle) } else { Endpoint::Peer(src) };
                 let mids: Vec<String> = body
                     .get("mids")
                     .and_then(Value::as_array)
@@ -366,7 +373,7 @@ impl TestFault {
                     .unwrap_or_default();
                 let streams: Vec<OfferedStream> = mids
                     .iter()
-                    .map(|mid| OfferedStream::Forward(ForwardSource { handle: src, mid: mid.clone() }))
+                    .map(|mid| OfferedStream::Forward(ForwardSource { source, mid: mid.clone() }))
                     .collect();
                 match host::offer(handle, &streams) {
                     Ok(id) => {
@@ -387,8 +394,11 @@ impl TestFault {
                 let rules: Vec<Value> = pairs
                     .into_iter()
                     .map(|(session, h, from, to)| {
-                        let src = HandleRef { session, handle: h };
-                        match host::forward(Endpoint::Peer(src), Some(&from), Endpoint::Peer(handle), Some(&to), &options) {
+                        let src = match session {
+                            0 => Endpoint::Input(h),
+                            _ => Endpoint::Peer(HandleRef { session, handle: h }),
+                        };
+                        match host::forward(src, Some(&from), Endpoint::Peer(handle), Some(&to), &options) {
                             Ok(rule) => json!(rule),
                             Err(e) => json!(e),
                         }
@@ -535,6 +545,44 @@ impl TestFault {
                     Err(e) => json!({"testfault": "forward_ep", "error": e}),
                 }))
             }
+            "input_open" => {
+                let body = msg.body_object(&CODES)?;
+                let streams = body.get("streams").and_then(Value::as_array).cloned().unwrap_or_default();
+                let streams = streams
+                    .iter()
+                    .map(|st| InputStream {
+                        mid: st.get("mid").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                        kind: if st.get("kind").and_then(Value::as_str) == Some("video") {
+                            MediaKind::Video
+                        } else {
+                            MediaKind::Audio
+                        },
+                        codec: leg_codec(&st["codec"]),
+                        ports: st
+                            .get("ports")
+                            .and_then(Value::as_array)
+                            .map(|a| a.iter().filter_map(|p| p.as_u64()).map(|p| p as u16).collect())
+                            .unwrap_or_else(|| vec![0]),
+                    })
+                    .collect();
+                let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+                let options = InputOptions {
+                    bind: text("bind"),
+                    source: text("source"),
+                    streams,
+                    no_media_ms: body.get("no_media_ms").and_then(Value::as_u64).unwrap_or(0) as u32,
+                    srtp: None,
+                };
+                *self.timer_handle = Some((handle.session, handle.handle));
+                Ok(portunus_sdk::ok(&match host::rtp_input_open(&options) {
+                    Ok(l) => json!({"testfault": "input", "input": l.id, "ports": l.ports}),
+                    Err(e) => json!({"testfault": "input", "error": e}),
+                }))
+            }
+            "input_close" => {
+                host::rtp_input_close(msg.body_object(&CODES)?.get("input").and_then(Value::as_u64).unwrap_or(0));
+                Ok(portunus_sdk::ok(&json!({"testfault": "input_closed"})))
+            }
             "end_later" => {
                 // Ends the handle from a timer: an effect asked for outside any message.
                 host::set_timer(END_LATER, 10);
@@ -613,6 +661,16 @@ impl Plugin for TestFault {
             HandleRef { session, handle },
             None,
             &event(PACKAGE, json!({"timer": token})),
+            None,
+        );
+    }
+
+    fn input_media(&mut self, input: u64, mid: String, receiving: bool) {
+        let Some((session, handle)) = *self.timer_handle else { return };
+        let _ = portunus_sdk::push_event(
+            HandleRef { session, handle },
+            None,
+            &event(PACKAGE, json!({"input_media": {"input": input, "mid": mid, "receiving": receiving}})),
             None,
         );
     }

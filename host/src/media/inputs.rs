@@ -1,0 +1,168 @@
+//! RTP inputs on a media thread (Streaming mountpoints): the streams' sockets (three for a
+//! simulcast stream, one per substream), the source filter, SRTP, the rollover of each
+//! substream's sequence numbers, the last keyframe of each video substream (so a new viewer
+//! starts at once) and whether packets arrive.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::media::Mid;
+
+use super::layers::frame_info;
+use super::legs::{extend_seq, rx_codec};
+use super::peer::RxCodec;
+use super::ready::{Ready, Watched};
+use super::srtp::SrtpReceiver;
+use crate::vocab::{InputSpec, MediaKind};
+
+/// At most this many packets of one keyframe are kept.
+const KEYFRAME_PACKETS: usize = 512;
+
+/// What the media engine hands a media thread to open an input: its sockets, bound.
+#[derive(Debug)]
+pub struct InputSetup {
+    /// The input's id.
+    pub id: u64,
+    /// How it was asked for.
+    pub spec: InputSpec,
+    /// Per stream, its sockets (lowest substream first).
+    pub sockets: Vec<Vec<std::net::UdpSocket>>,
+}
+
+/// One packet of a buffered keyframe.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    /// Extended sequence number.
+    pub seq: u64,
+    /// Timestamp.
+    pub time: u32,
+    /// Marker bit.
+    pub marker: bool,
+    /// SSRC.
+    pub ssrc: u32,
+    /// Payload.
+    pub payload: Arc<[u8]>,
+}
+
+/// The last keyframe of one substream.
+#[derive(Debug, Default)]
+pub struct KeyframeBuffer {
+    /// Its packets, in order.
+    pub packets: Vec<Kept>,
+    /// Packets of the same timestamp still belong to it.
+    collecting: Option<u32>,
+}
+
+/// One stream of an input.
+pub struct InputStream {
+    /// Its name.
+    pub mid: Mid,
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// Its codec, as the router maps it.
+    pub codec: Option<RxCodec>,
+    /// The sender's payload type.
+    pub pt: u8,
+    /// One socket per substream, lowest first.
+    pub sockets: Vec<Watched>,
+    highest: Vec<Option<u64>>,
+    /// Per substream, the last keyframe (video).
+    pub keyframes: Vec<KeyframeBuffer>,
+    /// When the last packet came.
+    pub last: Option<Instant>,
+    /// Whether packets arrive (what the plugin was told last).
+    pub receiving: bool,
+}
+
+/// An input.
+pub struct Input {
+    /// Its streams, in the order they were asked for.
+    pub streams: Vec<InputStream>,
+    /// Accept packets from this address only.
+    pub source: Option<IpAddr>,
+    /// Checks and decrypts, when SRTP.
+    pub srtp: Option<SrtpReceiver>,
+    /// How long without packets makes a stream not receiving.
+    pub no_media: Duration,
+    /// Packets refused (other sources, failing SRTP, malformed, another payload type).
+    pub refused: u64,
+}
+
+impl Input {
+    /// Opens an input on this thread: socket `s` of stream `i` has key index `i * 4 + s`.
+    pub fn open(setup: InputSetup, ready: &Arc<Ready>) -> std::io::Result<Self> {
+        let InputSetup { id, spec, sockets } = setup;
+        let mut streams = Vec::new();
+        for (i, (stream, socks)) in spec.streams.iter().zip(sockets).enumerate() {
+            let n = socks.len();
+            let watched = socks
+                .into_iter()
+                .enumerate()
+                .map(|(s, sock)| Watched::new(sock, (id, (i * 4 + s) as u8), ready))
+                .collect::<std::io::Result<Vec<_>>>()?;
+            streams.push(InputStream {
+                mid: Mid::from(stream.mid.as_str()),
+                kind: stream.kind,
+                codec: rx_codec(&stream.codec),
+                pt: stream.codec.pt,
+                sockets: watched,
+                highest: vec![None; n],
+                keyframes: (0..n).map(|_| KeyframeBuffer::default()).collect(),
+                last: None,
+                receiving: false,
+            });
+        }
+        let no_media =
+            Duration::from_millis(u64::from(if spec.no_media_ms == 0 { 1000 } else { spec.no_media_ms }));
+        Ok(Self {
+            streams,
+            source: spec.source,
+            srtp: spec.srtp.as_ref().map(|k| SrtpReceiver::new(k.suite, &k.key)),
+            no_media,
+            refused: 0,
+        })
+    }
+
+    /// A socket by key index.
+    pub fn socket(&self, index: u8) -> Option<&Watched> {
+        self.streams.get(usize::from(index / 4))?.sockets.get(usize::from(index % 4))
+    }
+}
+
+impl InputStream {
+    /// Simulcast substreams (0 without simulcast).
+    pub fn layers(&self) -> u8 {
+        if self.sockets.len() > 1 {
+            self.sockets.len() as u8
+        } else {
+            0
+        }
+    }
+
+    /// The extended sequence number of a packet of substream `layer`.
+    pub fn extend(&mut self, layer: usize, seq: u16) -> u64 {
+        let ext = extend_seq(self.highest[layer], seq);
+        if self.highest[layer].is_none_or(|h| ext > h) {
+            self.highest[layer] = Some(ext);
+        }
+        ext
+    }
+
+    /// Keeps a video packet if it belongs to the substream's latest keyframe.
+    pub fn keep(&mut self, layer: usize, packet: &Kept) {
+        let codec = self.codec.map(|c| c.codec);
+        let Some(buffer) = self.keyframes.get_mut(layer) else { return };
+        if frame_info(codec, &packet.payload).keyframe == Some(true) && buffer.collecting != Some(packet.time)
+        {
+            buffer.packets.clear();
+            buffer.collecting = Some(packet.time);
+        }
+        match buffer.collecting {
+            Some(t) if t == packet.time && buffer.packets.len() < KEYFRAME_PACKETS => {
+                buffer.packets.push(packet.clone());
+            }
+            _ => buffer.collecting = None,
+        }
+    }
+}

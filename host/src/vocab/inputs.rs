@@ -1,0 +1,43 @@
+//! RTP inputs: streams a Streaming mountpoint receives as plain RTP (from GStreamer, FFmpeg, a
+//! camera), on ports the host binds, for WebRTC viewers to subscribe to.
+
+use std::net::IpAddr;
+
+use super::{LegCodec, MediaKind, SrtpKey};
+
+/// One stream of an input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputStreamSpec {
+    /// Its name, as rules and offers name it.
+    pub mid: String,
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// The codec and payload type the sender uses.
+    pub codec: LegCodec,
+    /// The ports to bind (0: any free one): one, or three for simulcast (lowest quality first).
+    pub ports: Vec<u16>,
+}
+
+/// How an input is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputSpec {
+    /// The address to bind (none: the media address).
+    pub bind: Option<IpAddr>,
+    /// Accept RTP from this address only (none: from anywhere).
+    pub source: Option<IpAddr>,
+    /// The streams.
+    pub streams: Vec<InputStreamSpec>,
+    /// Report a stream as not receiving after this long without packets, ms (0: 1000).
+    pub no_media_ms: u32,
+    /// SDES-SRTP the sender protects with.
+    pub srtp: Option<SrtpKey>,
+}
+
+/// What the host opened: the id and, per stream, its ports in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputLocal {
+    /// The input's id.
+    pub id: u64,
+    /// Per stream, the ports bound.
+    pub ports: Vec<Vec<u16>>,
+}
