@@ -1,4 +1,4 @@
-//! SRTP and SRTCP datagrams as a plain RTP leg receives them.
+//! Datagrams as a plain RTP leg or an RTP input receives them: RTP, RTCP, SRTP, SRTCP.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| portunus::fuzz::srtp(data));

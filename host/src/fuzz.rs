@@ -37,9 +37,14 @@ pub fn crypto_attr(data: &[u8]) {
     }
 }
 
-/// SRTP and SRTCP datagrams as a plain leg receives them: refused unless they authenticate;
-/// the bytes as the payload of a packet that does authenticate come back whole.
+/// Datagrams as a plain leg or an input receives them: plain RTP and RTCP headers read, SRTP and
+/// SRTCP refused unless they authenticate; the bytes as the payload of a packet that does
+/// authenticate come back whole.
 pub fn srtp(data: &[u8]) {
+    if let Some(h) = crate::media::legs::parse_rtp(data) {
+        assert!(h.payload_at <= h.payload_end && h.payload_end <= data.len());
+    }
+    let _ = crate::media::legs::wants_keyframe(data);
     let key = MasterKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd").expect("a fixed key");
     for suite in [Suite::AesCm128HmacSha1_80, Suite::AesCm128HmacSha1_32] {
         let mut rx = SrtpReceiver::new(suite, &key);

@@ -214,16 +214,23 @@ pub struct Header {
     pub payload_end: usize,
 }
 
-/// Reads an RTP packet's header; none for what is not RTP version 2 or runs past its end.
-pub fn parse_rtp(p: &[u8]) -> Option<Header> {
+/// The length of an RTP header with its CSRCs and extension; none for what is not RTP version 2
+/// or runs past its end.
+pub fn header_len(p: &[u8]) -> Option<usize> {
     if p.len() < 12 || p[0] >> 6 != 2 {
         return None;
     }
-    let mut at = 12 + 4 * usize::from(p[0] & 0x0f);
+    let mut len = 12 + 4 * usize::from(p[0] & 0x0f);
     if p[0] & 0x10 != 0 {
-        let words = u16::from_be_bytes([*p.get(at + 2)?, *p.get(at + 3)?]);
-        at += 4 + 4 * usize::from(words);
+        let words = u16::from_be_bytes([*p.get(len + 2)?, *p.get(len + 3)?]);
+        len += 4 + 4 * usize::from(words);
     }
+    (len <= p.len()).then_some(len)
+}
+
+/// Reads an RTP packet's header (padding cut off the payload); none for what is not RTP.
+pub fn parse_rtp(p: &[u8]) -> Option<Header> {
+    let at = header_len(p)?;
     let mut end = p.len();
     if p[0] & 0x20 != 0 {
         end = end.checked_sub(usize::from(*p.last()?))?;

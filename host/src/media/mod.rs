@@ -12,7 +12,7 @@ mod demux;
 mod dtls;
 mod inputs;
 pub mod layers;
-mod legs;
+pub(crate) mod legs;
 mod peer;
 mod policy;
 mod ready;

@@ -114,19 +114,6 @@ fn keystream(key: &EncryptingKey, iv: [u8; 16], data: &mut [u8]) {
     let _ = key.less_safe_encrypt(data, context);
 }
 
-/// The length of an RTP header with its CSRCs and extension, if the packet holds it.
-fn rtp_header_len(p: &[u8]) -> Option<usize> {
-    if p.len() < 12 || p[0] >> 6 != 2 {
-        return None;
-    }
-    let mut len = 12 + 4 * usize::from(p[0] & 0x0f);
-    if p[0] & 0x10 != 0 {
-        let words = u16::from_be_bytes([*p.get(len + 2)?, *p.get(len + 3)?]);
-        len += 4 + 4 * usize::from(words);
-    }
-    (len <= p.len()).then_some(len)
-}
-
 fn ssrc_at(p: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([p[at], p[at + 1], p[at + 2], p[at + 3]])
 }
@@ -160,7 +147,7 @@ impl SrtpSender {
     /// sequence number (rollover counter and sequence number). A packet without a whole
     /// header is left as it is.
     pub fn protect_rtp(&mut self, packet: &mut Vec<u8>, index: u64) {
-        let Some(header) = rtp_header_len(packet) else { return };
+        let Some(header) = super::legs::header_len(packet) else { return };
         let ssrc = ssrc_at(packet, 8);
         self.rtp.crypt(ssrc, index & 0xffff_ffff_ffff, &mut packet[header..]);
         let roc = ((index >> 16) as u32).to_be_bytes();
@@ -266,7 +253,7 @@ impl SrtpReceiver {
     pub fn unprotect_rtp(&mut self, packet: &mut [u8]) -> Result<(usize, u64), SrtpError> {
         let tag_len = rtp_tag_len(self.suite);
         let len = packet.len().checked_sub(tag_len).ok_or(SrtpError::Malformed)?;
-        let header = rtp_header_len(&packet[..len]).ok_or(SrtpError::Malformed)?;
+        let header = super::legs::header_len(&packet[..len]).ok_or(SrtpError::Malformed)?;
         let ssrc = ssrc_at(packet, 8);
         let seq = u16::from_be_bytes([packet[2], packet[3]]);
         let known = self.rtp_seen.get(&ssrc).copied();

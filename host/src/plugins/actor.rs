@@ -17,8 +17,9 @@ use super::bindings::{Plugin as Bindings, PluginPre};
 use super::convert::{wit_handle, wit_media_event};
 use super::engine::EPOCH_TICK;
 use super::saved::SavedState;
-use super::state::{close_input, close_leg, AfterCall, Made, PluginShared, StoreState};
+use super::state::{close_endpoint, AfterCall, Made, PluginShared, StoreState};
 use crate::api::plugin::{Effect, MessageOutcome, PluginEvent, PluginInfo, PluginMessage, PluginReply};
+use crate::vocab::Endpoint;
 use crate::vocab::{HandleRef, MediaEvent};
 
 /// How long an idle actor keeps polling its mailbox (yielding its core between polls) before it
@@ -422,7 +423,7 @@ impl Actor {
                 // Its legs close with it, and their rules go.
                 let legs = self.shared.legs.lock().unwrap_or_else(|e| e.into_inner()).of_owner(h);
                 for leg in legs {
-                    close_leg(&self.shared, leg);
+                    close_endpoint(&self.shared, Endpoint::Leg(leg));
                 }
                 if self.handles.remove(&h) {
                     // Noted first: if destroy-handle traps, the rebuilt instance still hears of it.
@@ -692,8 +693,8 @@ impl Actor {
                     Made::Socket(id) => {
                         self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).close(id);
                     }
-                    Made::Leg(id) => close_leg(&self.shared, id),
-                    Made::Input(id) => close_input(&self.shared, id),
+                    Made::Leg(id) => close_endpoint(&self.shared, Endpoint::Leg(id)),
+                    Made::Input(id) => close_endpoint(&self.shared, Endpoint::Input(id)),
                 }
             }
         }

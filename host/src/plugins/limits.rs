@@ -73,6 +73,13 @@ impl Default for Limits {
     }
 }
 
+/// An address policy from the sandbox section; none (and a warning) when it does not parse:
+/// the caller then allows nothing rather than everything.
+fn policy<P>(package: &str, key: &str, value: &Value, parse: fn(&str) -> Result<P, String>) -> Option<P> {
+    let parsed = value.as_str().ok_or_else(|| "must be a string".to_owned()).and_then(parse);
+    parsed.map_err(|e| tracing::warn!("{package}: sandbox.{key}: {e}; nothing allowed")).ok()
+}
+
 impl Limits {
     /// Reads the `sandbox` section of a plugin's configuration (as JSON); a missing or
     /// malformed value keeps the default and is reported.
@@ -82,33 +89,17 @@ impl Limits {
             return l;
         };
         for (key, value) in sandbox {
-            if key == "send_to" {
-                l.send_to = match value.as_str().map(AddrPolicy::parse) {
-                    Some(Ok(policy)) => policy,
-                    Some(Err(e)) => {
-                        tracing::warn!("{package}: sandbox.send_to: {e}; nothing allowed");
-                        AddrPolicy::none()
-                    }
-                    None => {
-                        tracing::warn!("{package}: sandbox.send_to must be a string; nothing allowed");
-                        AddrPolicy::none()
-                    }
-                };
-                continue;
-            }
-            if key == "udp_bind" {
-                l.udp_bind = match value.as_str().map(BindPolicy::parse) {
-                    Some(Ok(policy)) => policy,
-                    Some(Err(e)) => {
-                        tracing::warn!("{package}: sandbox.udp_bind: {e}; nothing allowed");
-                        BindPolicy::default()
-                    }
-                    None => {
-                        tracing::warn!("{package}: sandbox.udp_bind must be a string; nothing allowed");
-                        BindPolicy::default()
-                    }
-                };
-                continue;
+            match key.as_str() {
+                "send_to" => {
+                    l.send_to =
+                        policy(package, key, value, AddrPolicy::parse).unwrap_or_else(AddrPolicy::none);
+                    continue;
+                }
+                "udp_bind" => {
+                    l.udp_bind = policy(package, key, value, BindPolicy::parse).unwrap_or_default();
+                    continue;
+                }
+                _ => {}
             }
             let n = value.as_u64().or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()));
             let Some(n) = n.filter(|n| *n > 0) else {

@@ -59,34 +59,27 @@ pub enum Made {
     Input(u64),
 }
 
-/// Closes a plugin's input and removes its rules, here and in the media engine; unknown inputs
-/// are ignored.
-pub fn close_input(shared: &PluginShared, input: u64) {
-    if !shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).remove(&input) {
+/// Closes a plugin's leg or input and removes its rules, here and in the media engine; unknown
+/// ones are ignored.
+pub fn close_endpoint(shared: &PluginShared, endpoint: media::Endpoint) {
+    let known = match endpoint {
+        media::Endpoint::Leg(id) => shared.legs.lock().unwrap_or_else(|e| e.into_inner()).remove(id),
+        media::Endpoint::Input(id) => shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).remove(&id),
+        media::Endpoint::Peer(_) => false,
+    };
+    if !known {
         return;
     }
     let media = shared.core.media();
-    let gone =
-        shared.rules.lock().unwrap_or_else(|e| e.into_inner()).remove_endpoint(media::Endpoint::Input(input));
+    let gone = shared.rules.lock().unwrap_or_else(|e| e.into_inner()).remove_endpoint(endpoint);
     for id in gone {
         media.unforward(id);
     }
-    media.input_close(input);
-}
-
-/// Closes a plugin's leg and removes its rules, here and in the media engine; unknown legs are
-/// ignored.
-pub fn close_leg(shared: &PluginShared, leg: u64) {
-    if !shared.legs.lock().unwrap_or_else(|e| e.into_inner()).remove(leg) {
-        return;
+    match endpoint {
+        media::Endpoint::Leg(id) => media.leg_close(id),
+        media::Endpoint::Input(id) => media.input_close(id),
+        media::Endpoint::Peer(_) => {}
     }
-    let media = shared.core.media();
-    let gone =
-        shared.rules.lock().unwrap_or_else(|e| e.into_inner()).remove_endpoint(media::Endpoint::Leg(leg));
-    for id in gone {
-        media.unforward(id);
-    }
-    media.leg_close(leg);
 }
 
 /// What the current call (or the calls since the last checkpoint) did, for the CPU budget and
@@ -666,7 +659,7 @@ impl host::Host for StoreState {
     }
 
     fn rtp_leg_close(&mut self, leg: u64) {
-        close_leg(&self.shared, leg);
+        close_endpoint(&self.shared, media::Endpoint::Leg(leg));
     }
 
     fn rtp_input_open(&mut self, options: wit::InputOptions) -> Result<wit::InputLocal, String> {
@@ -722,7 +715,7 @@ impl host::Host for StoreState {
     }
 
     fn rtp_input_close(&mut self, input: u64) {
-        close_input(&self.shared, input);
+        close_endpoint(&self.shared, media::Endpoint::Input(input));
     }
 
     fn set_timer(&mut self, token: u64, ms: u32) {
