@@ -73,15 +73,15 @@ fn command_peer(c: &Command) -> Option<u64> {
     }
 }
 
-/// One RTP packet from a source (a peer's stream or a leg), as the router takes it.
-struct Incoming {
+/// One RTP packet as the router moves it (its payload is shared by all destinations, not
+/// copied).
+#[derive(Debug, Clone)]
+pub struct Packet {
     video: bool,
     /// The source's stream (a leg's is [`LEG_MID`]).
     mid: Mid,
-    /// Simulcast: which substream, of how many.
-    layer: Option<u8>,
-    layers: u8,
     codec: Option<RxCodec>,
+    /// The source's payload type.
     pt: Pt,
     ssrc: u32,
     /// Extended sequence number.
@@ -89,10 +89,27 @@ struct Incoming {
     time: u32,
     wallclock: Instant,
     marker: bool,
+    /// Header extensions that describe the media itself and go on to the destination (str0m
+    /// writes them with the destination's own extension ids).
     audio_level: Option<i8>,
     voice_activity: Option<bool>,
     video_orientation: Option<VideoOrientation>,
     payload: Arc<[u8]>,
+}
+
+impl Packet {
+    /// The source's clock: re-basing moves timestamps on by elapsed time in its units.
+    fn clock(&self) -> u32 {
+        self.codec.map_or(if self.video { 90_000 } else { 48_000 }, |c| c.clock)
+    }
+}
+
+/// A packet from a source (a peer's stream, a leg, an input), as the router takes it.
+struct Incoming {
+    packet: Packet,
+    /// Simulcast: which substream, of how many.
+    layer: Option<u8>,
+    layers: u8,
 }
 
 /// Writes an RTP packet (no CSRCs, no extensions) into `buf`.
@@ -109,33 +126,12 @@ fn write_rtp(buf: &mut Vec<u8>, pt: u8, marker: bool, seq: u64, time: u32, ssrc:
 pub const LEG_MID: &str = "leg";
 
 /// A packet on its way to one destination of a rule, possibly handed to the media thread that
-/// owns the destination (the payload is shared, not copied).
+/// owns the destination.
 #[derive(Debug, Clone)]
 pub struct Delivery {
     rule: u64,
     dst: u64,
-    video: bool,
-    src_mid: Mid,
-    codec: Option<RxCodec>,
-    pt_in: Pt,
-    ssrc: u32,
-    seq: u64,
-    time: u32,
-    wallclock: Instant,
-    marker: bool,
-    /// Header extensions that describe the media itself and go on to the destination (str0m
-    /// writes them with the destination's own extension ids).
-    audio_level: Option<i8>,
-    voice_activity: Option<bool>,
-    video_orientation: Option<VideoOrientation>,
-    payload: Arc<[u8]>,
-}
-
-impl Delivery {
-    /// The source's clock: re-basing moves timestamps on by elapsed time in its units.
-    fn clock(&self) -> u32 {
-        self.codec.map_or(if self.video { 90_000 } else { 48_000 }, |c| c.clock)
-    }
+    packet: Packet,
 }
 
 /// What a media thread's core is made of.
@@ -577,21 +573,23 @@ impl<T: Transmitter> MediaCore<T> {
         // Payload types differ per peer: the destination maps by codec.
         let codec = p.codec_of(pkt.header.payload_type);
         let packet = Incoming {
-            video: stream.video,
-            mid: stream.mid,
+            packet: Packet {
+                video: stream.video,
+                mid: stream.mid,
+                codec,
+                pt: pkt.header.payload_type,
+                ssrc: *pkt.header.ssrc,
+                seq: *pkt.seq_no,
+                time: pkt.header.timestamp,
+                wallclock: pkt.timestamp,
+                marker: pkt.header.marker,
+                audio_level: pkt.header.ext_vals.audio_level,
+                voice_activity: pkt.header.ext_vals.voice_activity,
+                video_orientation: pkt.header.ext_vals.video_orientation,
+                payload: pkt.payload,
+            },
             layer: stream.layer,
             layers: stream.layers,
-            codec,
-            pt: pkt.header.payload_type,
-            ssrc: *pkt.header.ssrc,
-            seq: *pkt.seq_no,
-            time: pkt.header.timestamp,
-            wallclock: pkt.timestamp,
-            marker: pkt.header.marker,
-            audio_level: pkt.header.ext_vals.audio_level,
-            voice_activity: pkt.header.ext_vals.voice_activity,
-            video_orientation: pkt.header.ext_vals.video_orientation,
-            payload: pkt.payload,
         };
         self.fan_out(src, packet);
     }
@@ -610,8 +608,8 @@ impl<T: Transmitter> MediaCore<T> {
         ids.extend_from_slice(self.router.rules_from(src));
         let mut fan = std::mem::take(&mut self.fanout);
         fan.clear();
-        let frame = if pkt.video {
-            frame_info(pkt.codec.map(|c| c.codec), &pkt.payload)
+        let frame = if pkt.packet.video {
+            frame_info(pkt.packet.codec.map(|c| c.codec), &pkt.packet.payload)
         } else {
             FrameInfo::default()
         };
@@ -622,12 +620,13 @@ impl<T: Transmitter> MediaCore<T> {
                 continue;
             }
             let Some(route) = self.router.route_mut(*id) else { continue };
-            let kind_passes = if pkt.video { route.video } else { route.audio };
-            if !kind_passes || route.src_mid.is_some_and(|m| m != pkt.mid) {
+            let kind_passes = if pkt.packet.video { route.video } else { route.audio };
+            if !kind_passes || route.src_mid.is_some_and(|m| m != pkt.packet.mid) {
                 continue;
             }
             let mut changed = None;
-            let pass = !pkt.video || route.select.pass(pkt.layer, pkt.layers, frame, now, &mut changed);
+            let pass =
+                !pkt.packet.video || route.select.pass(pkt.layer, pkt.layers, frame, now, &mut changed);
             if let Some(c) = changed {
                 changes.push((route.id, c));
             }
@@ -638,23 +637,9 @@ impl<T: Transmitter> MediaCore<T> {
             }
         }
         for &(rule, dst, home, skipped) in &fan {
-            let d = Delivery {
-                rule,
-                dst,
-                video: pkt.video,
-                src_mid: pkt.mid,
-                codec: pkt.codec,
-                pt_in: pkt.pt,
-                ssrc: pkt.ssrc,
-                seq: pkt.seq.wrapping_sub(skipped),
-                time: pkt.time,
-                wallclock: pkt.wallclock,
-                marker: pkt.marker,
-                audio_level: pkt.audio_level,
-                voice_activity: pkt.voice_activity,
-                video_orientation: pkt.video_orientation,
-                payload: pkt.payload.clone(),
-            };
+            let mut packet = pkt.packet.clone();
+            packet.seq = packet.seq.wrapping_sub(skipped);
+            let d = Delivery { rule, dst, packet };
             if home == self.index {
                 self.deliver(d);
             } else if let Some(out) = self.outbox.get_mut(home) {
@@ -683,15 +668,17 @@ impl<T: Transmitter> MediaCore<T> {
                     return;
                 };
                 // No transcoding: a source in another codec carries nothing to this leg.
-                if d.codec.map(|c| c.codec) != Some(codec.codec) {
+                if d.packet.codec.map(|c| c.codec) != Some(codec.codec) {
                     return;
                 }
-                let source = (d.rule, d.ssrc);
-                let rewrite =
-                    leg.rewrite.get_or_insert_with(|| Rewrite::start(source, d.seq, d.time, d.wallclock));
-                let (seq, time) = rewrite.map(source, d.seq, d.time, d.wallclock, d.clock());
+                let source = (d.rule, d.packet.ssrc);
+                let rewrite = leg.rewrite.get_or_insert_with(|| {
+                    Rewrite::start(source, d.packet.seq, d.packet.time, d.packet.wallclock)
+                });
+                let (seq, time) =
+                    rewrite.map(source, d.packet.seq, d.packet.time, d.packet.wallclock, d.packet.clock());
                 let buf = &mut self.rtp_out;
-                write_rtp(buf, remote.codec.pt, d.marker, seq, time, leg.ssrc, &d.payload);
+                write_rtp(buf, remote.codec.pt, d.packet.marker, seq, time, leg.ssrc, &d.packet.payload);
                 if let Some(srtp) = &mut leg.srtp_tx {
                     srtp.protect_rtp(buf, seq);
                 }
@@ -701,13 +688,15 @@ impl<T: Transmitter> MediaCore<T> {
                 return;
             }
             Dest::Rtp { target, rewrite, srtp } => {
-                let source = (d.rule, d.ssrc);
-                let rewrite =
-                    rewrite.get_or_insert_with(|| Rewrite::start(source, d.seq, d.time, d.wallclock));
-                let (seq, time) = rewrite.map(source, d.seq, d.time, d.wallclock, d.clock());
-                let pt = target.payload_type.unwrap_or(*d.pt_in);
+                let source = (d.rule, d.packet.ssrc);
+                let rewrite = rewrite.get_or_insert_with(|| {
+                    Rewrite::start(source, d.packet.seq, d.packet.time, d.packet.wallclock)
+                });
+                let (seq, time) =
+                    rewrite.map(source, d.packet.seq, d.packet.time, d.packet.wallclock, d.packet.clock());
+                let pt = target.payload_type.unwrap_or(*d.packet.pt);
                 let buf = &mut self.rtp_out;
-                write_rtp(buf, pt, d.marker, seq, time, target.ssrc, &d.payload);
+                write_rtp(buf, pt, d.packet.marker, seq, time, target.ssrc, &d.packet.payload);
                 if let Some(srtp) = srtp {
                     srtp.protect_rtp(buf, seq);
                 }
@@ -719,29 +708,32 @@ impl<T: Transmitter> MediaCore<T> {
         if !dst.connected {
             return;
         }
-        let Some(dst_mid) = dst_mid.or_else(|| dst.send_mid(d.video, d.src_mid)) else { return };
-        let pt = match route.pt_map.get(&d.pt_in) {
+        let Some(dst_mid) = dst_mid.or_else(|| dst.send_mid(d.packet.video, d.packet.mid)) else { return };
+        let pt = match route.pt_map.get(&d.packet.pt) {
             Some(pt) => *pt,
             None => {
-                let Some(pt) = d.codec.and_then(|c| dst.pt_for(c.codec, dst_mid)) else { return };
-                route.pt_map.insert(d.pt_in, pt);
+                let Some(pt) = d.packet.codec.and_then(|c| dst.pt_for(c.codec, dst_mid)) else { return };
+                route.pt_map.insert(d.packet.pt, pt);
                 pt
             }
         };
-        let source = (d.rule, d.ssrc);
-        let rewrite =
-            dst.rewrites.entry(dst_mid).or_insert_with(|| Rewrite::start(source, d.seq, d.time, d.wallclock));
-        let (seq, time) = rewrite.map(source, d.seq, d.time, d.wallclock, d.clock());
+        let source = (d.rule, d.packet.ssrc);
+        let rewrite = dst
+            .rewrites
+            .entry(dst_mid)
+            .or_insert_with(|| Rewrite::start(source, d.packet.seq, d.packet.time, d.packet.wallclock));
+        let (seq, time) =
+            rewrite.map(source, d.packet.seq, d.packet.time, d.packet.wallclock, d.packet.clock());
         let ext = ExtensionValues {
-            audio_level: d.audio_level,
-            voice_activity: d.voice_activity,
-            video_orientation: d.video_orientation,
+            audio_level: d.packet.audio_level,
+            voice_activity: d.packet.voice_activity,
+            video_orientation: d.packet.video_orientation,
             ..ExtensionValues::default()
         };
-        let write = RtpWrite::new(pt, seq.into(), time, d.wallclock, d.payload)
-            .marker(d.marker)
+        let write = RtpWrite::new(pt, seq.into(), time, d.packet.wallclock, d.packet.payload)
+            .marker(d.packet.marker)
             .ext_vals(ext)
-            .nackable(d.video);
+            .nackable(d.packet.video);
         // A panic while the destination's stack takes the packet ends that peer only.
         let written = contain(move || {
             #[cfg(test)]
@@ -929,21 +921,23 @@ impl<T: Transmitter> MediaCore<T> {
         }
         let layers = stream.layers();
         let packet = Incoming {
-            video,
-            mid: stream.mid,
+            packet: Packet {
+                video,
+                mid: stream.mid,
+                codec: stream.codec,
+                pt: Pt::from(h.pt),
+                ssrc: h.ssrc,
+                seq,
+                time: h.time,
+                wallclock: now,
+                marker: h.marker,
+                audio_level: None,
+                voice_activity: None,
+                video_orientation: None,
+                payload,
+            },
             layer: (layers > 0).then_some(layer as u8),
             layers,
-            codec: stream.codec,
-            pt: Pt::from(h.pt),
-            ssrc: h.ssrc,
-            seq,
-            time: h.time,
-            wallclock: now,
-            marker: h.marker,
-            audio_level: None,
-            voice_activity: None,
-            video_orientation: None,
-            payload,
         };
         self.fan_out(id, packet);
     }
@@ -966,23 +960,25 @@ impl<T: Transmitter> MediaCore<T> {
             let Some(buffer) = stream.keyframes.get(usize::from(layer)) else { continue };
             for k in &buffer.packets {
                 packets.push(Incoming {
-                    video: true,
-                    mid: stream.mid,
+                    packet: Packet {
+                        video: true,
+                        mid: stream.mid,
+                        codec: stream.codec,
+                        pt: Pt::from(stream.pt),
+                        // Another source for the destination's numbering: the replayed frame goes out
+                        // as the next packets, and the live stream continues after it.
+                        ssrc: !k.ssrc,
+                        seq: k.seq,
+                        time: k.time,
+                        wallclock: self.now,
+                        marker: k.marker,
+                        audio_level: None,
+                        voice_activity: None,
+                        video_orientation: None,
+                        payload: k.payload.clone(),
+                    },
                     layer: (layers > 0).then_some(layer),
                     layers,
-                    codec: stream.codec,
-                    pt: Pt::from(stream.pt),
-                    // Another source for the destination's numbering: the replayed frame goes out
-                    // as the next packets, and the live stream continues after it.
-                    ssrc: !k.ssrc,
-                    seq: k.seq,
-                    time: k.time,
-                    wallclock: self.now,
-                    marker: k.marker,
-                    audio_level: None,
-                    voice_activity: None,
-                    video_orientation: None,
-                    payload: k.payload.clone(),
                 });
             }
         }
@@ -1078,21 +1074,23 @@ impl<T: Transmitter> MediaCore<T> {
         }
         let seq = ext.unwrap_or_else(|| leg.extend(h.seq));
         let packet = Incoming {
-            video: leg.kind == MediaKind::Video,
-            mid: Mid::from(LEG_MID),
+            packet: Packet {
+                video: leg.kind == MediaKind::Video,
+                mid: Mid::from(LEG_MID),
+                codec: leg.codec,
+                pt: Pt::from(h.pt),
+                ssrc: h.ssrc,
+                seq,
+                time: h.time,
+                wallclock: self.now,
+                marker: h.marker,
+                audio_level: None,
+                voice_activity: None,
+                video_orientation: None,
+                payload: Arc::from(&buf[h.payload_at..h.payload_end.min(len)]),
+            },
             layer: None,
             layers: 0,
-            codec: leg.codec,
-            pt: Pt::from(h.pt),
-            ssrc: h.ssrc,
-            seq,
-            time: h.time,
-            wallclock: self.now,
-            marker: h.marker,
-            audio_level: None,
-            voice_activity: None,
-            video_orientation: None,
-            payload: Arc::from(&buf[h.payload_at..h.payload_end.min(len)]),
         };
         self.fan_out(id, packet);
     }
