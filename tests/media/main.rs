@@ -1195,3 +1195,85 @@ async fn an_rtp_input_with_simulcast_reaches_a_webrtc_viewer() {
     assert_eq!(down["plugindata"]["data"]["input_media"]["mid"], "a", "{down}");
     peer.close().await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telephone_events_pass_between_legs_with_each_legs_payload_type() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach(&mut ws, sid, TESTFAULT).await;
+    let call = |body: Value| json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": body});
+    let pcmu = json!({"pt": 0, "name": "pcmu", "clock": 8000});
+    let (a, b) = (
+        tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+        tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+    );
+    let mut legs = Vec::new();
+    for (phone, dtmf_pt) in [(&a, 101), (&b, 96)] {
+        let r = ws.call(call(json!({"request": "leg_open", "kind": "audio", "codecs": [pcmu]}))).await;
+        let leg = r["plugindata"]["data"].clone();
+        let id = leg["leg"].as_u64().unwrap_or_else(|| panic!("{r}"));
+        let connect = json!({"request": "leg_connect", "leg": id, "address": phone.local_addr().unwrap().to_string(),
+                             "codec": pcmu, "dtmf_pt": dtmf_pt});
+        let r = ws.call(call(connect)).await;
+        assert!(r["plugindata"]["data"]["error"].is_null(), "{r}");
+        legs.push((id, leg["address"].as_str().unwrap().parse::<std::net::SocketAddr>().unwrap()));
+    }
+    let r = ws
+        .call(call(json!({"request": "forward_ep", "src": {"leg": legs[0].0}, "dst": {"leg": legs[1].0}})))
+        .await;
+    assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
+    // Phone A: audio, then the digit 5 as RFC 4733 events (same SSRC, pt 101), then audio.
+    let packet = |pt: u8, seq: u16, ts: u32, payload: &[u8]| {
+        let mut p = vec![0x80, pt];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&0xd7d7_u32.to_be_bytes());
+        p.extend_from_slice(payload);
+        p
+    };
+    let mut sent = Vec::new();
+    for n in 0..10u16 {
+        sent.push(packet(0, n, u32::from(n) * 160, &[0xff; 160]));
+    }
+    for n in 0..4u16 {
+        let end = if n == 3 { 0x80 } else { 0 };
+        sent.push(packet(101, 10 + n, 1600, &[5, end | 10, 0, (n as u8 + 1) * 40]));
+    }
+    for n in 14..20u16 {
+        sent.push(packet(0, n, u32::from(n) * 160, &[0xff; 160]));
+    }
+    // Until B hears it all (A's first packets may come before the rule is in place).
+    let mut buf = [0u8; 2048];
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    'outer: while tokio::time::Instant::now() < deadline {
+        got.clear();
+        for p in &sent {
+            a.send_to(p, legs[0].1).await.unwrap();
+        }
+        while let Ok(Ok((n, _))) =
+            tokio::time::timeout(Duration::from_millis(300), b.recv_from(&mut buf)).await
+        {
+            got.push(buf[..n].to_vec());
+            if got.len() == sent.len() {
+                break 'outer;
+            }
+        }
+    }
+    assert_eq!(got.len(), sent.len(), "B got {} of {} packets", got.len(), sent.len());
+    let pts: Vec<u8> = got.iter().map(|p| p[1] & 0x7f).collect();
+    assert_eq!(pts.iter().filter(|pt| **pt == 96).count(), 4, "the events go with B's payload type: {pts:?}");
+    assert!(pts.iter().all(|pt| *pt == 0 || *pt == 96), "{pts:?}");
+    let events: Vec<&Vec<u8>> = got.iter().filter(|p| p[1] & 0x7f == 96).collect();
+    assert_eq!(
+        events[3][12..16],
+        [5, 0x80 | 10, 0, 160],
+        "the event, its end bit and duration pass unchanged"
+    );
+    let seqs: Vec<u16> = got.iter().map(|p| u16::from_be_bytes([p[2], p[3]])).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)),
+        "one numbering for audio and events: {seqs:?}"
+    );
+}

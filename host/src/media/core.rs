@@ -667,10 +667,16 @@ impl<T: Transmitter> MediaCore<T> {
                 let (Some(to), Some(codec), Some(remote)) = (leg.send_to, leg.codec, &leg.remote) else {
                     return;
                 };
-                // No transcoding: a source in another codec carries nothing to this leg.
-                if d.packet.codec.map(|c| c.codec) != Some(codec.codec) {
-                    return;
-                }
+                // No transcoding: a source in another codec carries nothing to this leg;
+                // telephone events go with the leg's own payload type for them.
+                let pt = match d.packet.codec.map(|c| c.codec) {
+                    Some(c) if c == codec.codec => remote.codec.pt,
+                    Some(str0m::format::Codec::Tele) => match remote.dtmf_pt {
+                        Some(pt) => pt,
+                        None => return,
+                    },
+                    _ => return,
+                };
                 let source = (d.rule, d.packet.ssrc);
                 let rewrite = leg.rewrite.get_or_insert_with(|| {
                     Rewrite::start(source, d.packet.seq, d.packet.time, d.packet.wallclock)
@@ -678,7 +684,7 @@ impl<T: Transmitter> MediaCore<T> {
                 let (seq, time) =
                     rewrite.map(source, d.packet.seq, d.packet.time, d.packet.wallclock, d.packet.clock());
                 let buf = &mut self.rtp_out;
-                write_rtp(buf, remote.codec.pt, d.packet.marker, seq, time, leg.ssrc, &d.packet.payload);
+                write_rtp(buf, pt, d.packet.marker, seq, time, leg.ssrc, &d.packet.payload);
                 if let Some(srtp) = &mut leg.srtp_tx {
                     srtp.protect_rtp(buf, seq);
                 }
@@ -1069,15 +1075,21 @@ impl<T: Transmitter> MediaCore<T> {
             }
         }
         leg.remote_ssrc = Some(h.ssrc);
-        if Some(h.pt) != leg.remote.as_ref().map(|r| r.codec.pt) {
-            return;
-        }
+        // The codec, or RFC 4733 telephone events (passed through to destinations that
+        // negotiated them, with their payload type).
+        let codec = match &leg.remote {
+            Some(r) if h.pt == r.codec.pt => leg.codec,
+            Some(r) if Some(h.pt) == r.dtmf_pt => {
+                Some(RxCodec { codec: str0m::format::Codec::Tele, clock: r.codec.clock })
+            }
+            _ => return,
+        };
         let seq = ext.unwrap_or_else(|| leg.extend(h.seq));
         let packet = Incoming {
             packet: Packet {
                 video: leg.kind == MediaKind::Video,
                 mid: Mid::from(LEG_MID),
-                codec: leg.codec,
+                codec,
                 pt: Pt::from(h.pt),
                 ssrc: h.ssrc,
                 seq,
