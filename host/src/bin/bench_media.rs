@@ -1,12 +1,17 @@
-//! `portunus-bench-media`: the forwarding path in-process. One source peer sends video to N
-//! destination peers through a real [`MediaCore`] (str0m peers, real ICE, DTLS and SRTP), with a
-//! simulated clock and no sockets: the clients are str0m peers too, their datagrams handed over in
-//! memory. Prints forwarded packets per second on this one thread (the core's work only: the
-//! clients' encryption and decryption are outside the measurement) and what the core allocates
-//! per forwarded packet, then checks that destinations decrypt what they got.
+//! `portunus-bench-media`: the forwarding path in-process, through a real [`MediaCore`] (str0m
+//! peers, real ICE, DTLS and SRTP) with a simulated clock and no sockets: the clients are str0m
+//! peers too, their datagrams handed over in memory. Three paths, each to N destinations:
+//!
+//! - `peers`: one source peer's video to N destination peers;
+//! - `rtp-forward`: one source peer's video to N RTP outputs (Janus's `rtp_forward`);
+//! - `input`: an RTP input's plain VP8 (a Streaming mountpoint) to N destination peers.
+//!
+//! Prints forwarded packets per second on this one thread (the core's work only: the clients'
+//! encryption and decryption are outside the measurement) and what the core allocates per
+//! forwarded packet, then checks that destinations decrypt what they got.
 //!
 //! ```sh
-//! cargo run --release --bin portunus-bench-media [-- 1 10 100 300]
+//! cargo run --release --bin portunus-bench-media [-- [peers|rtp-forward|input] 1 10 100 300]
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -68,9 +73,22 @@ struct Figures {
     bytes: u64,
 }
 
+/// Where the measured packets come from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// A source peer (its SRTP datagrams).
+    Peers,
+    /// A source peer, to RTP outputs.
+    RtpForward,
+    /// An RTP input (plain RTP datagrams).
+    Input(u64),
+}
+
 /// Feeds the source's packets to the core, one simulated millisecond apart, and measures it.
-fn measure(b: &mut Sim, packets: &[Vec<u8>]) -> Figures {
+fn measure(b: &mut Sim, path: Path, packets: &[Vec<u8>]) -> Figures {
     let src = b.clients[0].addr;
+    let camera = std::net::SocketAddr::from(([127, 0, 0, 1], 5004));
+    let mut buf = vec![0u8; 2048];
     b.core.transmitter().keep = false;
     let sent_before = b.core.transmitter().rtp_sent;
     let (a0, b0) = (ALLOCS.load(Ordering::Relaxed), BYTES.load(Ordering::Relaxed));
@@ -79,7 +97,13 @@ fn measure(b: &mut Sim, packets: &[Vec<u8>]) -> Figures {
     COUNTING.store(true, Ordering::Relaxed);
     for p in packets {
         b.now += Duration::from_millis(1);
-        b.core.datagram(b.now, src, p);
+        match path {
+            Path::Input(id) => {
+                buf[..p.len()].copy_from_slice(p);
+                b.core.input_packet(b.now, id, 0, camera, &mut buf[..p.len()]);
+            }
+            _ => b.core.datagram(b.now, src, p),
+        }
         if b.core.next_timeout().is_some_and(|t| t <= b.now) {
             b.core.timeouts(b.now);
         }
@@ -99,30 +123,57 @@ fn measure(b: &mut Sim, packets: &[Vec<u8>]) -> Figures {
     }
 }
 
-fn run(destinations: usize, packets: usize) -> anyhow::Result<()> {
-    let mut b = Sim::new(destinations + 1)?;
+fn run(path: &str, destinations: usize, packets: usize) -> anyhow::Result<()> {
+    // Peers: client 0 is the source, the others its destinations. RTP outputs: client 0 alone.
+    let clients = if path == "rtp-forward" { 1 } else { destinations + 1 };
+    let mut b = Sim::new(clients)?;
     let setup = b.connect()?;
-    b.forward_from_first();
+    let path = match path {
+        "rtp-forward" => {
+            b.rtp_forward_from_first(destinations);
+            Path::RtpForward
+        }
+        "input" => Path::Input(b.input_to_clients()?),
+        _ => {
+            b.forward_from_first();
+            Path::Peers
+        }
+    };
+    let source_packets = |b: &mut Sim, n: usize, first: u64| match path {
+        Path::Input(_) => Ok(Sim::camera_packets(n, first)),
+        _ => b.source_packets(n, first),
+    };
     // Warm-up (maps fill, streams start), then the measured run.
-    let warm = b.source_packets(200, 0)?;
-    measure(&mut b, &warm);
-    let timed = b.source_packets(packets, 200)?;
-    let f = measure(&mut b, &timed);
-    // Check: the destinations decrypt what the core sends them.
-    let check = b.source_packets(20, 200 + packets as u64)?;
+    let warm = source_packets(&mut b, 200, 0)?;
+    measure(&mut b, path, &warm);
+    let timed = source_packets(&mut b, packets, 200)?;
+    let f = measure(&mut b, path, &timed);
+    // Check: the destination peers decrypt what the core sends them.
     let first_checked = 200 + packets as u64;
+    let check = source_packets(&mut b, 20, first_checked)?;
+    let camera = std::net::SocketAddr::from(([127, 0, 0, 1], 5004));
+    let before: Vec<usize> = b.clients.iter().map(|c| c.got_seq.len()).collect();
     for p in &check {
         b.now += Duration::from_millis(1);
-        b.core.datagram(b.now, b.clients[0].addr, p);
+        match path {
+            Path::Input(id) => b.core.input_packet(b.now, id, 0, camera, &mut p.clone()),
+            _ => b.core.datagram(b.now, b.clients[0].addr, p),
+        }
         b.core.flush();
         b.pump()?;
     }
-    let ok = b.clients[1..].iter().filter(|c| c.got.iter().any(|n| *n >= first_checked)).count();
+    let checked = match path {
+        Path::Input(_) => {
+            b.clients.iter().zip(&before).skip(1).filter(|(c, n)| c.got_seq.len() >= *n + 20).count()
+        }
+        Path::Peers => b.clients[1..].iter().filter(|c| c.got.iter().any(|n| *n >= first_checked)).count(),
+        Path::RtpForward => destinations,
+    };
     let per_packet = |v: u64| v as f64 / f.forwarded.max(1) as f64;
     println!(
         "{destinations:>4} destinations: {:>9} forwarded in {:>8.1} ms = {:>7.0} k packets/s on one thread; \
          {:.2} allocations, {:.0} bytes allocated per forwarded packet; setup {:?} simulated; \
-         {ok}/{destinations} destinations decrypted the check packets",
+         {checked}/{destinations} destinations decrypted the check packets",
         f.forwarded,
         f.elapsed.as_secs_f64() * 1e3,
         f.forwarded as f64 / f.elapsed.as_secs_f64() / 1e3,
@@ -130,7 +181,10 @@ fn run(destinations: usize, packets: usize) -> anyhow::Result<()> {
         per_packet(f.bytes),
         setup,
     );
-    anyhow::ensure!(ok == destinations, "only {ok} of {destinations} destinations got the check packets");
+    anyhow::ensure!(
+        checked == destinations,
+        "only {checked} of {destinations} destinations got the check packets"
+    );
     anyhow::ensure!(
         f.forwarded >= (packets * destinations) as u64,
         "forwarded {} < {}",
@@ -141,12 +195,22 @@ fn run(destinations: usize, packets: usize) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let sizes = if args.is_empty() { vec![1, 10, 100, 300] } else { args };
-    println!("one source → N destinations, {PAYLOAD}-byte VP8 payloads, str0m RTP mode, SRTP AES-GCM/CM");
-    for n in sizes {
-        let packets = (300_000 / n.max(1)).clamp(500, 20_000);
-        run(n, packets)?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let paths: Vec<&str> = match args.iter().find(|a| a.parse::<usize>().is_err()) {
+        Some(p) => vec![p.as_str()],
+        None => vec!["peers", "rtp-forward", "input"],
+    };
+    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() { vec![1, 10, 100, 300] } else { sizes };
+    // An input's socket joins a runtime (never driven here: packets are handed in directly).
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let _runtime = rt.enter();
+    for path in paths {
+        println!("{path}: one source → N destinations, {PAYLOAD}-byte VP8 payloads, str0m RTP mode, SRTP AES-GCM/CM");
+        for &n in &sizes {
+            let packets = (300_000 / n.max(1)).clamp(500, 20_000);
+            run(path, n, packets)?;
+        }
     }
     Ok(())
 }

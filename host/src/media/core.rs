@@ -884,6 +884,13 @@ impl<T: Transmitter> MediaCore<T> {
         self.flush();
     }
 
+    /// One datagram at `now` on an input's socket `index` (stream `index / 4`, substream
+    /// `index % 4`); what the thread does with each datagram it reads there (and benchmarks).
+    pub fn input_packet(&mut self, now: Instant, id: u64, index: u8, from: SocketAddr, buf: &mut [u8]) {
+        self.now = now;
+        self.input_datagram(id, index, from, buf);
+    }
+
     /// One datagram on an input's socket `index` (stream `index / 4`, substream `index % 4`).
     fn input_datagram(&mut self, id: u64, index: u8, from: SocketAddr, buf: &mut [u8]) {
         let now = self.now;

@@ -10,7 +10,7 @@ pub(crate) mod contain;
 pub mod core;
 mod demux;
 mod dtls;
-mod inputs;
+pub(crate) mod inputs;
 pub mod layers;
 pub(crate) mod legs;
 mod peer;

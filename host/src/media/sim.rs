@@ -14,7 +14,7 @@ use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
 use super::core::{CoreSetup, MediaCore, Transmitter};
 use super::{rtc_template, Command, Homes};
-use crate::vocab::{AnswerPolicy, Endpoint, ForwardRule, HandleRef, MediaEvent, Notice, Sink};
+use crate::vocab::{AnswerPolicy, Endpoint, ForwardRule, HandleRef, MediaEvent, Notice, RtpTarget, Sink};
 
 /// The gateway's side of the wire: counts RTP sent, keeps datagrams only when asked.
 #[derive(Debug, Default)]
@@ -332,6 +332,78 @@ impl Sim {
             };
             self.core.command(self.now, Command::Forward(i as u64, rule, Homes::default()));
         }
+    }
+
+    /// Adds `n` RTP outputs (Janus's `rtp_forward`) of client 0's stream, to made-up addresses.
+    pub fn rtp_forward_from_first(&mut self, n: usize) {
+        for i in 0..n {
+            let rule = ForwardRule {
+                src: Endpoint::Peer(handle(0)),
+                src_mid: Some(self.clients[0].mid.to_string()),
+                dst: Sink::Rtp(RtpTarget {
+                    addr: SocketAddr::from(([10, 0, (i / 250) as u8, (i % 250) as u8 + 1], 5004)),
+                    ssrc: i as u32 + 1,
+                    payload_type: Some(96),
+                    srtp: None,
+                }),
+                substream: None,
+                temporal: None,
+                kinds: Vec::new(),
+            };
+            self.core.command(self.now, Command::Forward(1_000 + i as u64, rule, Homes::default()));
+        }
+    }
+
+    /// Opens an RTP input with one VP8 stream (call inside a tokio runtime: its socket joins
+    /// it) and forwards it to every client but the first; returns its id.
+    pub fn input_to_clients(&mut self) -> anyhow::Result<u64> {
+        let id = 1 | crate::vocab::INPUT_BIT;
+        let codec = crate::vocab::LegCodec { pt: 96, name: "vp8".into(), clock: 90_000 };
+        let stream = crate::vocab::InputStreamSpec {
+            mid: "v".into(),
+            kind: crate::vocab::MediaKind::Video,
+            codec,
+            ports: vec![0],
+        };
+        let spec = crate::vocab::InputSpec {
+            bind: None,
+            source: None,
+            streams: vec![stream],
+            no_media_ms: 0,
+            srtp: None,
+        };
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+        socket.set_nonblocking(true)?;
+        let setup = super::inputs::InputSetup { id, spec, sockets: vec![vec![socket]] };
+        self.core.command(self.now, Command::InputOpen(Box::new(setup)));
+        for i in 1..self.clients.len() {
+            let rule = ForwardRule {
+                src: Endpoint::Input(id),
+                src_mid: Some("v".into()),
+                dst: Sink::Peer { handle: handle(i), mid: None },
+                substream: None,
+                temporal: None,
+                kinds: Vec::new(),
+            };
+            self.core.command(self.now, Command::Forward(2_000 + i as u64, rule, Homes::default()));
+        }
+        Ok(id)
+    }
+
+    /// `count` plain RTP VP8 packets as a camera sends them to an input (a keyframe every 30).
+    pub fn camera_packets(count: usize, first: u64) -> Vec<Vec<u8>> {
+        (first..first + count as u64)
+            .map(|n| {
+                let mut p = vec![0x80, 0x80 | 96];
+                p.extend_from_slice(&(n as u16).to_be_bytes());
+                p.extend_from_slice(&((n as u32) * 3000).to_be_bytes());
+                p.extend_from_slice(&0xcafe_u32.to_be_bytes());
+                let key = n % 30 == 0;
+                p.extend_from_slice(&[0x10, if key { 0x10 } else { 0x11 }, 0x19, 0x00]);
+                p.resize(12 + PAYLOAD, 0x42);
+                p
+            })
+            .collect()
     }
 
     /// `count` encrypted RTP datagrams from client 0, 1 ms apart, whose payloads end with the
