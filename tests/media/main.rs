@@ -1277,3 +1277,58 @@ async fn telephone_events_pass_between_legs_with_each_legs_payload_type() {
         "one numbering for audio and events: {seqs:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legs_send_rtcp_sender_and_receiver_reports() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach(&mut ws, sid, TESTFAULT).await;
+    let call = |body: Value| json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": body});
+    let opus = json!({"pt": 111, "name": "opus", "clock": 48000});
+    let (a, b) = (
+        std::sync::Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap()),
+        tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+    );
+    let mut legs = Vec::new();
+    for phone in [&*a, &b] {
+        let r = ws.call(call(json!({"request": "leg_open", "kind": "audio", "codecs": [opus]}))).await;
+        let id = r["plugindata"]["data"]["leg"].as_u64().unwrap_or_else(|| panic!("{r}"));
+        let address =
+            r["plugindata"]["data"]["address"].as_str().unwrap().parse::<std::net::SocketAddr>().unwrap();
+        let connect = json!({"request": "leg_connect", "leg": id, "address": phone.local_addr().unwrap().to_string(),
+                             "codec": opus, "rtcp_mux": true});
+        assert!(ws.call(call(connect)).await["plugindata"]["data"]["error"].is_null());
+        legs.push((id, address));
+    }
+    let r = ws
+        .call(call(json!({"request": "forward_ep", "src": {"leg": legs[0].0}, "dst": {"leg": legs[1].0}})))
+        .await;
+    assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
+    // Phone A talks; leg A receives, leg B sends.
+    let _talking = phone_talks(a.clone(), legs[0].1, [4, 4, 4, 4], None);
+    // Leg B sends audio: a sender report with its packet count.
+    let sr = rtcp_of_type(&b, 200).await;
+    assert!(rtc::rtcp::packet::unmarshal(&mut &sr[..]).is_ok(), "webrtc-rs reads the SR: {sr:?}");
+    assert!(u32::from_be_bytes([sr[20], sr[21], sr[22], sr[23]]) > 0, "packets sent: {sr:?}");
+    // Leg A receives: a receiver report about phone A's stream (SSRC 0x5151).
+    let rr = rtcp_of_type(&a, 201).await;
+    assert!(rtc::rtcp::packet::unmarshal(&mut &rr[..]).is_ok(), "webrtc-rs reads the RR: {rr:?}");
+    assert_eq!(rr[0] & 0x1f, 1, "one report block: {rr:?}");
+    assert_eq!(u32::from_be_bytes([rr[8], rr[9], rr[10], rr[11]]), 0x5151, "{rr:?}");
+    assert!(
+        u32::from_be_bytes([rr[16], rr[17], rr[18], rr[19]]) > 0,
+        "extended highest sequence number: {rr:?}"
+    );
+}
+
+/// The next RTCP packet of type `pt` (200 SR, 201 RR) on `sock`; other datagrams are skipped.
+async fn rtcp_of_type(sock: &tokio::net::UdpSocket, pt: u8) -> Vec<u8> {
+    let mut buf = [0u8; 2048];
+    loop {
+        let (n, _) = tokio::time::timeout(WAIT, sock.recv_from(&mut buf)).await.expect("RTCP").expect("recv");
+        if n >= 8 && buf[1] == pt {
+            return buf[..n].to_vec();
+        }
+    }
+}

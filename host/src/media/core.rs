@@ -27,6 +27,9 @@ use crate::vocab::{
     DescriptionError, Endpoint, HandleRef, LayerChange, MediaEvent, MediaKind, Notice, INPUT_BIT,
 };
 
+/// How often a leg sends its RTCP report (RFC 3550's recommended minimum).
+const LEG_RTCP_INTERVAL: Duration = Duration::from_secs(5);
+
 /// Packets read from one leg or input socket per wake-up before the others get their turn.
 const PACKETS_PER_WAKE: usize = 64;
 
@@ -402,6 +405,7 @@ impl<T: Transmitter> MediaCore<T> {
     pub fn housekeeping(&mut self, now: Instant) {
         self.now = now;
         self.inputs_without_media(now);
+        self.leg_reports(now);
         let timer = self.no_media_timer;
         for (id, p) in self.peers.iter_mut() {
             if p.pending_keyframes(now) {
@@ -691,6 +695,7 @@ impl<T: Transmitter> MediaCore<T> {
                 if let Err(e) = leg.rtp.socket.try_send_to(buf, to) {
                     tracing::trace!("leg send to {to}: {e}");
                 }
+                leg.report.sent(time, d.packet.clock(), d.packet.payload.len(), self.now);
                 return;
             }
             Dest::Rtp { target, rewrite, srtp } => {
@@ -1000,6 +1005,28 @@ impl<T: Transmitter> MediaCore<T> {
         }
     }
 
+    /// Each leg that sends or receives reports on RTCP every [`LEG_RTCP_INTERVAL`]: an SR when
+    /// it sends, an RR block about what it receives.
+    fn leg_reports(&mut self, now: Instant) {
+        for leg in self.legs.values_mut() {
+            let Some(to) = leg.rtcp_to else { continue };
+            if !leg.report.active()
+                || leg.report.sent_at.is_some_and(|t| now.duration_since(t) < LEG_RTCP_INTERVAL)
+            {
+                continue;
+            }
+            let remote = leg.remote_ssrc.zip(leg.highest);
+            let buf = &mut self.rtp_out;
+            leg.report.write(buf, leg.ssrc, remote, now);
+            if let Some(srtp) = &mut leg.srtp_tx {
+                srtp.protect_rtcp(buf);
+            }
+            let mux = leg.remote.as_ref().is_some_and(|r| r.rtcp_mux);
+            let socket = if mux { &leg.rtp } else { &leg.rtcp };
+            let _ = socket.socket.try_send_to(buf, to);
+        }
+    }
+
     /// Input streams that stopped receiving are reported.
     fn inputs_without_media(&mut self, now: Instant) {
         for (id, input) in &mut self.inputs {
@@ -1045,6 +1072,7 @@ impl<T: Transmitter> MediaCore<T> {
                 },
                 None => buf.len(),
             };
+            leg.report.heard(&buf[..len], self.now);
             if legs::wants_keyframe(&buf[..len]) {
                 self.keyframe_for_sources_of(id);
             }
@@ -1092,6 +1120,8 @@ impl<T: Transmitter> MediaCore<T> {
             _ => return,
         };
         let seq = ext.unwrap_or_else(|| leg.extend(h.seq));
+        leg.highest = leg.highest.max(Some(seq));
+        leg.report.received(seq);
         let packet = Incoming {
             packet: Packet {
                 video: leg.kind == MediaKind::Video,

@@ -6,6 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::peer::RxCodec;
 use super::ready::{Ready, Watched};
@@ -76,6 +77,114 @@ pub struct Leg {
     pub highest: Option<u64>,
     /// Packets refused: from an address the leg does not accept, failing SRTP, or malformed.
     pub refused: u64,
+    /// What its RTCP reports say.
+    pub report: Report,
+}
+
+/// What a leg's RTCP sender and receiver reports (RFC 3550 §6.4) are made of.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Packets and payload octets sent.
+    sent_packets: u32,
+    sent_octets: u32,
+    /// The timestamp of the last packet sent, when, and its clock.
+    last_sent: Option<(u32, Instant, u32)>,
+    /// Packets received, and the first extended sequence number.
+    received: u32,
+    base_seq: Option<u64>,
+    /// At the last report: packets expected and received.
+    prior: (u64, u32),
+    /// The middle 32 bits of the far end's last SR's NTP time, and when it came.
+    last_sr: Option<(u32, Instant)>,
+    /// When the last report went out.
+    pub sent_at: Option<Instant>,
+}
+
+impl Report {
+    /// A packet sent.
+    pub fn sent(&mut self, time: u32, clock: u32, payload: usize, now: Instant) {
+        self.sent_packets = self.sent_packets.wrapping_add(1);
+        self.sent_octets = self.sent_octets.wrapping_add(payload as u32);
+        self.last_sent = Some((time, now, clock));
+    }
+
+    /// Whether there is anything to report yet.
+    pub fn active(&self) -> bool {
+        self.last_sent.is_some() || self.base_seq.is_some()
+    }
+
+    /// A packet received (its extended sequence number).
+    pub fn received(&mut self, seq: u64) {
+        self.received = self.received.wrapping_add(1);
+        self.base_seq.get_or_insert(seq);
+    }
+
+    /// The far end's RTCP: remembers its sender report for our LSR and DLSR.
+    pub fn heard(&mut self, mut p: &[u8], now: Instant) {
+        while p.len() >= 8 {
+            let len = 4 * (usize::from(u16::from_be_bytes([p[2], p[3]])) + 1);
+            if p[1] == 200 && p.len() >= 20 {
+                self.last_sr = Some((u32::from_be_bytes([p[10], p[11], p[12], p[13]]), now));
+            }
+            if len > p.len() {
+                return;
+            }
+            p = &p[len..];
+        }
+    }
+
+    /// Writes our report into `out`: an SR when we have sent, else an RR, with a report block
+    /// about the far end's stream when we have received (`highest`: its highest extended
+    /// sequence number).
+    pub fn write(&mut self, out: &mut Vec<u8>, ssrc: u32, remote: Option<(u32, u64)>, now: Instant) {
+        out.clear();
+        let blocks = u8::from(remote.is_some() && self.base_seq.is_some());
+        let sender = self.last_sent.is_some();
+        let words: u16 = if sender { 6 } else { 1 } + 6 * u16::from(blocks);
+        out.extend_from_slice(&[0x80 | blocks, if sender { 200 } else { 201 }]);
+        out.extend_from_slice(&words.to_be_bytes());
+        out.extend_from_slice(&ssrc.to_be_bytes());
+        if let Some((time, at, clock)) = self.last_sent {
+            let ntp = ntp_now();
+            let elapsed = now.saturating_duration_since(at).as_secs_f64();
+            let rtp = time.wrapping_add((elapsed * f64::from(clock)) as u32);
+            out.extend_from_slice(&ntp.to_be_bytes());
+            out.extend_from_slice(&rtp.to_be_bytes());
+            out.extend_from_slice(&self.sent_packets.to_be_bytes());
+            out.extend_from_slice(&self.sent_octets.to_be_bytes());
+        }
+        if let (Some((their_ssrc, highest)), Some(base)) = (remote, self.base_seq) {
+            let expected = highest.saturating_sub(base) + 1;
+            let lost = expected.saturating_sub(u64::from(self.received)).min(0x7f_ffff) as u32;
+            let (expected_prior, received_prior) = self.prior;
+            let interval_expected = expected.saturating_sub(expected_prior);
+            let interval_lost =
+                interval_expected.saturating_sub(u64::from(self.received.wrapping_sub(received_prior)));
+            let fraction =
+                (interval_lost << 8).checked_div(interval_expected).map_or(0, |f| f.min(255) as u32);
+            self.prior = (expected, self.received);
+            out.extend_from_slice(&their_ssrc.to_be_bytes());
+            out.extend_from_slice(&((fraction << 24) | lost).to_be_bytes());
+            out.extend_from_slice(&(highest as u32).to_be_bytes());
+            out.extend_from_slice(&0u32.to_be_bytes());
+            let (lsr, dlsr) = match self.last_sr {
+                Some((lsr, at)) => (lsr, (now.saturating_duration_since(at).as_secs_f64() * 65_536.0) as u32),
+                None => (0, 0),
+            };
+            out.extend_from_slice(&lsr.to_be_bytes());
+            out.extend_from_slice(&dlsr.to_be_bytes());
+        }
+        self.sent_at = Some(now);
+    }
+}
+
+/// The wall clock as a 64-bit NTP timestamp.
+fn ntp_now() -> u64 {
+    const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs() + NTP_UNIX_OFFSET;
+    let frac = (u64::from(since.subsec_nanos()) << 32) / 1_000_000_000;
+    (secs << 32) | frac
 }
 
 impl Leg {
@@ -100,6 +209,7 @@ impl Leg {
             rewrite: None,
             highest: None,
             refused: 0,
+            report: Report::default(),
         })
     }
 
