@@ -1332,3 +1332,59 @@ async fn rtcp_of_type(sock: &tokio::net::UdpSocket, pt: u8) -> Vec<u8> {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leg_sends_dtmf_as_telephone_events() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach(&mut ws, sid, TESTFAULT).await;
+    let call = |body: Value| json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": body});
+    let phone = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let pcmu = json!({"pt": 0, "name": "pcmu", "clock": 8000});
+    let r = ws.call(call(json!({"request": "leg_open", "kind": "audio", "codecs": [pcmu]}))).await;
+    let leg = r["plugindata"]["data"]["leg"].as_u64().unwrap_or_else(|| panic!("{r}"));
+    let connect = json!({"request": "leg_connect", "leg": leg, "address": phone.local_addr().unwrap().to_string(),
+                         "codec": pcmu, "dtmf_pt": 101});
+    assert!(ws.call(call(connect)).await["plugindata"]["data"]["error"].is_null());
+    let dtmf =
+        |digits: &str| call(json!({"request": "leg_dtmf", "leg": leg, "digits": digits, "duration": 120}));
+    let r = ws.call(dtmf("1x")).await;
+    assert!(r["plugindata"]["data"]["error"].as_str().unwrap().contains("'x' is not a DTMF digit"), "{r}");
+    let r = ws.call(dtmf("1#")).await;
+    assert!(r["plugindata"]["data"]["error"].is_null(), "{r}");
+    // Each digit: a first packet with the marker bit, updates every 50 ms with the same
+    // timestamp and a growing duration, and its end three times (end bit, full duration).
+    let mut buf = [0u8; 2048];
+    let mut got: Vec<(bool, u16, u32, u8, bool, u16)> = Vec::new();
+    while got.iter().filter(|p| p.3 == 11 && p.4).count() < 3 {
+        let (n, _) = tokio::time::timeout(WAIT, phone.recv_from(&mut buf))
+            .await
+            .expect("telephone events")
+            .expect("recv");
+        assert_eq!((n, buf[1] & 0x7f), (16, 101), "{:?}", &buf[..n]);
+        let p = &buf[..n];
+        got.push((
+            p[1] & 0x80 != 0,
+            u16::from_be_bytes([p[2], p[3]]),
+            u32::from_be_bytes([p[4], p[5], p[6], p[7]]),
+            p[12],
+            p[13] & 0x80 != 0,
+            u16::from_be_bytes([p[14], p[15]]),
+        ));
+    }
+    for event in [1u8, 11] {
+        let packets: Vec<_> = got.iter().filter(|p| p.3 == event).collect();
+        assert!(packets[0].0 && packets[1..].iter().all(|p| !p.0), "marker on the first only: {packets:?}");
+        assert!(packets.iter().all(|p| p.2 == packets[0].2), "one timestamp per event: {packets:?}");
+        let ends: Vec<_> = packets.iter().filter(|p| p.4).collect();
+        assert_eq!(ends.len(), 3, "{packets:?}");
+        assert!(
+            ends.iter().all(|p| p.5 == 960 && p.1 == ends[0].1),
+            "the end: 120 ms at 8 kHz, one sequence number"
+        );
+        assert!(packets.windows(2).all(|w| w[1].5 >= w[0].5), "durations grow: {packets:?}");
+    }
+    let starts: Vec<u32> = [1u8, 11].iter().map(|e| got.iter().find(|p| p.3 == *e).unwrap().2).collect();
+    assert!(starts[1].wrapping_sub(starts[0]) >= 960, "the second digit starts after the first: {starts:?}");
+}

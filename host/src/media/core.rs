@@ -21,7 +21,7 @@ use super::layers::{frame_info, FrameInfo};
 use super::legs::{self, Admit, Leg};
 use super::peer::{Counters, Peer, Receiving, RxCodec};
 use super::ready::{Ready, Watched};
-use super::router::{Dest, Rewrite, Router};
+use super::router::{Dest, Rewrite, Router, OWN};
 use super::{Command, Streams};
 use crate::vocab::{
     DescriptionError, Endpoint, HandleRef, LayerChange, MediaEvent, MediaKind, Notice, INPUT_BIT,
@@ -68,6 +68,7 @@ fn command_peer(c: &Command) -> Option<u64> {
         | Command::LegOpen(_)
         | Command::LegConnect(..)
         | Command::LegClose(_)
+        | Command::LegDtmf(..)
         | Command::InputOpen(_)
         | Command::InputClose(_)
         | Command::ReplayKeyframe(_) => None,
@@ -293,7 +294,9 @@ impl<T: Transmitter> MediaCore<T> {
     /// When [`MediaCore::timeouts`] is next due, if any peer waits for one.
     pub fn next_timeout(&mut self) -> Option<Instant> {
         while let Some(Reverse((at, id))) = self.timers.peek().copied() {
-            if self.peers.get(&id).is_some_and(|p| p.filed == Some(at)) {
+            if self.peers.get(&id).is_some_and(|p| p.filed == Some(at))
+                || self.legs.get(&id).is_some_and(|l| l.dtmf.due == Some(at))
+            {
                 return Some(at);
             }
             // Superseded by an earlier entry, or the peer is gone.
@@ -375,6 +378,10 @@ impl<T: Transmitter> MediaCore<T> {
                 break;
             }
             self.timers.pop();
+            if self.legs.get(&id).is_some_and(|l| l.dtmf.due == Some(at)) {
+                self.leg_dtmf(id, now);
+                continue;
+            }
             let Some(p) = self.peers.get_mut(&id) else { continue };
             if p.filed != Some(at) {
                 continue; // superseded
@@ -671,6 +678,10 @@ impl<T: Transmitter> MediaCore<T> {
                 let (Some(to), Some(codec), Some(remote)) = (leg.send_to, leg.codec, &leg.remote) else {
                     return;
                 };
+                // While the host sends a telephone event, the forwarded audio waits.
+                if leg.dtmf.sending() {
+                    return;
+                }
                 // No transcoding: a source in another codec carries nothing to this leg;
                 // telephone events go with the leg's own payload type for them.
                 let pt = match d.packet.codec.map(|c| c.codec) {
@@ -1005,6 +1016,47 @@ impl<T: Transmitter> MediaCore<T> {
         }
     }
 
+    /// Sends the telephone-event packet a leg has due, and files the next.
+    fn leg_dtmf(&mut self, id: u64, now: Instant) {
+        let Some(leg) = self.legs.get_mut(&id) else { return };
+        let (Some(to), Some(remote)) = (leg.send_to, leg.remote.as_ref()) else {
+            leg.dtmf.clear();
+            return;
+        };
+        let Some(pt) = remote.dtmf_pt else {
+            tracing::debug!(leg = id, "telephone events asked for, but the far end negotiated none");
+            leg.dtmf.clear();
+            return;
+        };
+        let clock = remote.codec.clock;
+        let rewrite = leg
+            .rewrite
+            .get_or_insert_with(|| Rewrite::start(OWN, rand::random::<u16>().into(), rand::random(), now));
+        let mut first_seq = None;
+        let step = leg.dtmf.step(now, clock, || {
+            let (seq, ts) = rewrite.next_own(now, clock);
+            first_seq = Some(seq);
+            ts
+        });
+        if let Some((p, ts)) = step {
+            let seq = first_seq.unwrap_or_else(|| rewrite.next_seq());
+            let payload = [p.event, u8::from(p.end) << 7 | 10, (p.duration >> 8) as u8, p.duration as u8];
+            // The end of an event goes three times (RFC 4733 §2.5.1.4).
+            for _ in 0..if p.end { 3 } else { 1 } {
+                let buf = &mut self.rtp_out;
+                write_rtp(buf, pt, p.first, seq, ts, leg.ssrc, &payload);
+                if let Some(srtp) = &mut leg.srtp_tx {
+                    srtp.protect_rtp(buf, seq);
+                }
+                let _ = leg.rtp.socket.try_send_to(buf, to);
+            }
+            leg.report.sent(ts, clock, payload.len(), now);
+        }
+        if let Some(due) = leg.dtmf.due {
+            self.timers.push(Reverse((due, id)));
+        }
+    }
+
     /// Each leg that sends or receives reports on RTCP every [`LEG_RTCP_INTERVAL`]: an SR when
     /// it sends, an RR block about what it receives.
     fn leg_reports(&mut self, now: Instant) {
@@ -1253,6 +1305,14 @@ impl<T: Transmitter> MediaCore<T> {
             Command::LegClose(id) => {
                 self.router.remove_handle(id);
                 self.legs.remove(&id);
+            }
+            Command::LegDtmf(id, events, length, gap) => {
+                if let Some(leg) = self.legs.get_mut(&id) {
+                    leg.dtmf.queue(&events, length, gap, now);
+                    if let Some(due) = leg.dtmf.due {
+                        self.timers.push(Reverse((due, id)));
+                    }
+                }
             }
             Command::InputOpen(setup) => {
                 let id = setup.id;

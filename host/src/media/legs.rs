@@ -79,6 +79,102 @@ pub struct Leg {
     pub refused: u64,
     /// What its RTCP reports say.
     pub report: Report,
+    /// Telephone events to generate.
+    pub dtmf: Dtmf,
+}
+
+/// How often a telephone event being generated is sent again with its duration so far (RFC
+/// 4733 §2.5.1.2).
+pub const DTMF_STEP: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// RFC 4733 telephone events a leg generates, one after the other.
+#[derive(Debug, Default)]
+pub struct Dtmf {
+    queue: std::collections::VecDeque<u8>,
+    length: std::time::Duration,
+    gap: std::time::Duration,
+    /// The event being sent: its code, when it started, its timestamp.
+    tone: Option<(u8, Instant, u32)>,
+    /// When the next packet (or the next event) is due.
+    pub due: Option<Instant>,
+}
+
+/// One telephone-event packet to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DtmfPacket {
+    /// The event (0–9, 10 `*`, 11 `#`, 12–15 A–D).
+    pub event: u8,
+    /// The first packet of the event (marker bit; it takes a new timestamp).
+    pub first: bool,
+    /// The end of the event (sent three times).
+    pub end: bool,
+    /// Its duration so far, in clock units.
+    pub duration: u16,
+}
+
+impl Dtmf {
+    /// Queues events, each `length` long and `gap` apart; due now when idle.
+    pub fn queue(
+        &mut self,
+        events: &[u8],
+        length: std::time::Duration,
+        gap: std::time::Duration,
+        now: Instant,
+    ) {
+        self.queue.extend(events);
+        self.length = length;
+        self.gap = gap;
+        if self.due.is_none() {
+            self.due = Some(now);
+        }
+    }
+
+    /// Whether an event is being sent (forwarded audio waits meanwhile).
+    pub fn sending(&self) -> bool {
+        self.tone.is_some()
+    }
+
+    /// Forgets what is queued.
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    /// The packet due at `now` (and when the next is due); `start_ts` is the timestamp a new
+    /// event takes, asked for only when one starts.
+    pub fn step(
+        &mut self,
+        now: Instant,
+        clock: u32,
+        start_ts: impl FnOnce() -> u32,
+    ) -> Option<(DtmfPacket, u32)> {
+        let units =
+            |d: std::time::Duration| (d.as_secs_f64() * f64::from(clock)).min(f64::from(u16::MAX)) as u16;
+        match self.tone {
+            None => {
+                let Some(event) = self.queue.pop_front() else {
+                    self.due = None;
+                    return None;
+                };
+                let ts = start_ts();
+                self.tone = Some((event, now, ts));
+                self.due = Some(now + DTMF_STEP);
+                Some((DtmfPacket { event, first: true, end: false, duration: units(DTMF_STEP) }, ts))
+            }
+            Some((event, started, ts)) => {
+                let elapsed = now.saturating_duration_since(started);
+                if elapsed < self.length {
+                    self.due = Some(now + DTMF_STEP);
+                    return Some((
+                        DtmfPacket { event, first: false, end: false, duration: units(elapsed) },
+                        ts,
+                    ));
+                }
+                self.tone = None;
+                self.due = Some(now + self.gap);
+                Some((DtmfPacket { event, first: false, end: true, duration: units(self.length) }, ts))
+            }
+        }
+    }
 }
 
 /// What a leg's RTCP sender and receiver reports (RFC 3550 §6.4) are made of.
@@ -210,6 +306,7 @@ impl Leg {
             highest: None,
             refused: 0,
             report: Report::default(),
+            dtmf: Dtmf::default(),
         })
     }
 

@@ -93,6 +93,8 @@ pub enum Command {
     LegConnect(u64, Box<LegRemote>),
     /// Close a leg.
     LegClose(u64),
+    /// Generate telephone events on a leg: codes, length, gap.
+    LegDtmf(u64, Vec<u8>, Duration, Duration),
     /// Open an RTP input (its sockets are bound).
     InputOpen(Box<inputs::InputSetup>),
     /// Close an input.
@@ -525,6 +527,10 @@ impl MediaControl for MediaEngine {
     fn leg_close(&self, leg: u64) {
         let _ = self.threads[self.home(leg)].send(Command::LegClose(leg));
         self.homes.lock().unwrap_or_else(PoisonError::into_inner).by_handle.remove(&leg);
+    }
+
+    fn leg_dtmf(&self, leg: u64, events: Vec<u8>, length: Duration, gap: Duration) {
+        let _ = self.threads[self.home(leg)].send(Command::LegDtmf(leg, events, length, gap));
     }
 
     fn input_open(&self, spec: InputSpec) -> Result<InputLocal, String> {

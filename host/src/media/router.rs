@@ -91,7 +91,27 @@ pub struct Rewrite {
     last_at: Instant,
 }
 
+/// The "source" of packets the host makes itself: what is forwarded after them re-bases.
+pub const OWN: (u64, u32) = (u64::MAX, 0);
+
 impl Rewrite {
+    /// Numbers for a packet the host makes itself (a generated telephone event): the next
+    /// sequence number and the timestamp of `at`; what is forwarded next continues after it.
+    pub fn next_own(&mut self, at: Instant, clock: u32) -> (u64, u32) {
+        let elapsed = at.saturating_duration_since(self.last_at).as_secs_f64();
+        self.last_ts = self.last_ts.wrapping_add((elapsed * f64::from(clock)) as u32);
+        self.last_at = at;
+        (self.next_seq(), self.last_ts)
+    }
+
+    /// The next sequence number for a packet the host makes itself with the timestamp of the
+    /// last one (the next packet of the same telephone event).
+    pub fn next_seq(&mut self) -> u64 {
+        self.last_seq = self.last_seq.wrapping_add(1);
+        self.source = OWN;
+        self.last_seq
+    }
+
     /// The first packet of a destination stream: it starts in the first rollover cycle, as SRTP
     /// requires.
     pub fn start(source: (u64, u32), seq: u64, ts: u32, at: Instant) -> Self {

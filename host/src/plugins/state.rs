@@ -658,6 +658,35 @@ impl host::Host for StoreState {
         Ok(())
     }
 
+    fn rtp_leg_dtmf(
+        &mut self,
+        leg: u64,
+        digits: String,
+        duration_ms: u32,
+        gap_ms: u32,
+    ) -> Result<(), String> {
+        if !self.shared.legs.lock().unwrap_or_else(|e| e.into_inner()).holds(leg) {
+            return Err(format!("no such leg {leg}"));
+        }
+        let events = digits
+            .chars()
+            .map(|d| media::dtmf_event(d).ok_or_else(|| format!("'{d}' is not a DTMF digit")))
+            .collect::<Result<Vec<u8>, String>>()?;
+        if events.is_empty() || events.len() > 64 {
+            return Err("between 1 and 64 digits".to_owned());
+        }
+        let ms = |v: u32, default: u64| {
+            Duration::from_millis(if v == 0 { default } else { u64::from(v).min(5000) })
+        };
+        self.shared.core.media().leg_dtmf(
+            leg,
+            events,
+            ms(duration_ms, 100).max(Duration::from_millis(40)),
+            ms(gap_ms, 50),
+        );
+        Ok(())
+    }
+
     fn rtp_leg_close(&mut self, leg: u64) {
         close_endpoint(&self.shared, media::Endpoint::Leg(leg));
     }

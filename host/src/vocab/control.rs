@@ -59,6 +59,9 @@ pub trait MediaControl: Send + Sync {
     fn leg_connect(&self, leg: u64, remote: LegRemote);
     /// Closes a leg (its rules are removed by the caller).
     fn leg_close(&self, leg: u64);
+    /// Sends RFC 4733 telephone events (codes) on a leg, each `length` long and `gap` apart
+    /// (nothing when the far end negotiated no telephone events).
+    fn leg_dtmf(&self, leg: u64, events: Vec<u8>, length: std::time::Duration, gap: std::time::Duration);
     /// Opens an RTP input: its ports are bound now.
     fn input_open(&self, spec: InputSpec) -> Result<InputLocal, String>;
     /// Closes an input (its rules are removed by the caller).
@@ -100,6 +103,7 @@ impl MediaControl for NoMedia {
     }
     fn leg_connect(&self, _: u64, _: LegRemote) {}
     fn leg_close(&self, _: u64) {}
+    fn leg_dtmf(&self, _: u64, _: Vec<u8>, _: std::time::Duration, _: std::time::Duration) {}
     fn input_open(&self, _: InputSpec) -> Result<InputLocal, String> {
         Err(NO_MEDIA.into())
     }

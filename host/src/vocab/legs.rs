@@ -72,3 +72,14 @@ pub enum Latch {
     /// the leg moves again only to a source that passes the same test.
     From(Option<IpAddr>),
 }
+
+/// The RFC 4733 event code of a DTMF digit.
+pub fn dtmf_event(digit: char) -> Option<u8> {
+    match digit.to_ascii_uppercase() {
+        d @ '0'..='9' => Some(d as u8 - b'0'),
+        '*' => Some(10),
+        '#' => Some(11),
+        d @ 'A'..='D' => Some(d as u8 - b'A' + 12),
+        _ => None,
+    }
+}

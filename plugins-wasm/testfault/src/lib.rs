@@ -38,6 +38,7 @@
 //! | `leg_open` `{kind, codecs:[{pt,name,clock}], srtp_suite?}` | opens a plain RTP leg: ok `{"testfault":"leg","leg":id,"address":…,"sdp":…,"srtp_crypto":…}` or `{…,"error":…}` |
 //! | `leg_connect` `{leg, address, rtcp_address?, rtcp_mux?, codec, dtmf_pt?, srtp_suite?, srtp_crypto?, latch?, latch_ip?}` | points a leg at its far end: ok `{"testfault":"leg_connect","error":…}` |
 //! | `leg_close` `{leg}` | closes a leg |
+//! | `leg_dtmf` `{leg, digits, duration?, gap?}` | sends DTMF on a leg: ok `{"testfault":"leg_dtmf","error":…}` |
 //! | `forward_ep` `{src, dst, src_mid?, dst_mid?}` | a rule between endpoints (`{"peer":[session,handle]}` or `{"leg":id}`): ok `{"testfault":"forward_ep","rule":id}` or `{…,"error":…}` |
 //! | `input_open` `{streams:[{mid,kind,codec,ports}], source?, bind?, no_media_ms?}` | opens an RTP input: ok `{"testfault":"input","input":id,"ports":[[…]]}`; its `input-media` events come to this handle as `{"input_media":{input,mid,receiving}}` |
 //! | `input_close` `{input}` | closes an input |
@@ -527,6 +528,13 @@ impl TestFault {
                 let leg = body.get("leg").and_then(Value::as_u64).unwrap_or(0);
                 let error = host::rtp_leg_connect(leg, &remote).err();
                 Ok(portunus_sdk::ok(&json!({"testfault": "leg_connect", "error": error})))
+            }
+            "leg_dtmf" => {
+                let body = msg.body_object(&CODES)?;
+                let num = |k: &str| body.get(k).and_then(Value::as_u64).unwrap_or(0);
+                let digits = body.get("digits").and_then(Value::as_str).unwrap_or_default();
+                let error = host::rtp_leg_dtmf(num("leg"), digits, num("duration") as u32, num("gap") as u32).err();
+                Ok(portunus_sdk::ok(&json!({"testfault": "leg_dtmf", "error": error})))
             }
             "leg_close" => {
                 host::rtp_leg_close(msg.body_object(&CODES)?.get("leg").and_then(Value::as_u64).unwrap_or(0));
