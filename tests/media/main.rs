@@ -1388,3 +1388,49 @@ async fn a_leg_sends_dtmf_as_telephone_events() {
     let starts: Vec<u32> = [1u8, 11].iter().map(|e| got.iter().find(|p| p.3 == *e).unwrap().2).collect();
     assert!(starts[1].wrapping_sub(starts[0]) >= 960, "the second digit starts after the first: {starts:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rtp_inputs_data_stream_reaches_a_viewers_data_channel() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let owner = attach(&mut ws, sid, TESTFAULT).await;
+    let open = json!({"request": "input_open", "streams": [
+        {"mid": "d", "kind": "data", "codec": {"pt": 0, "name": "", "clock": 0}, "ports": [0]}]});
+    let r = ws.call(json!({"janus": "message", "session_id": sid, "handle_id": owner, "body": open})).await;
+    let input = r["plugindata"]["data"]["input"].as_u64().unwrap_or_else(|| panic!("{r}"));
+    let port = r["plugindata"]["data"]["ports"][0][0].as_u64().unwrap() as u16;
+    let viewer = attach(&mut ws, sid, TESTFAULT).await;
+    let peer = Peer::new(false, false, false).await.expect("viewer");
+    let ev = echotest(
+        &mut ws,
+        sid,
+        viewer,
+        "watch",
+        json!({"request": "offer", "from_input": input, "mids": ["d"]}),
+        None,
+    )
+    .await;
+    let offer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {ev}"));
+    assert!(offer.contains("m=application"), "{offer}");
+    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
+    let r = ws
+        .call(
+            json!({"janus": "message", "session_id": sid, "handle_id": viewer, "body": {"request": "start"},
+                     "jsep": {"type": "answer", "sdp": answer}}),
+        )
+        .await;
+    assert!(r["plugindata"]["data"]["rules"][0].is_u64(), "{r}");
+    peer.wait_data_open(WAIT).await.expect("the data channel opens");
+    // A sender's datagrams: UTF-8 arrives as text, anything else as binary.
+    let sender = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for (datagram, want) in [
+        (&b"hello viewers"[..], DataMessage::Text("hello viewers".into())),
+        (&[0xff, 0x00, 0x9c][..], DataMessage::Binary(vec![0xff, 0x00, 0x9c])),
+    ] {
+        sender.send_to(datagram, ("127.0.0.1", port)).await.unwrap();
+        let got = peer.wait_data_message(WAIT, |m| *m == want).await.expect("the datagram as a message");
+        assert_eq!(got, want);
+    }
+    peer.close().await.ok();
+}

@@ -609,6 +609,10 @@ impl PeerConnectionEventHandler for Handler {
         });
     }
 
+    async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
+        tokio::spawn(read_data_channel(dc, self.shared.clone()));
+    }
+
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         // Runs on the connection's driver: record what we know and read in a separate task.
         let shared = self.shared.clone();
@@ -634,6 +638,32 @@ impl PeerConnectionEventHandler for Handler {
                 }
             }
         });
+    }
+}
+
+/// Records a data channel's events (ours, or one the far end opened).
+async fn read_data_channel(dc: Arc<dyn DataChannel>, shared: Arc<Shared>) {
+    while let Some(evt) = dc.poll().await {
+        let now = Instant::now();
+        match evt {
+            DataChannelEvent::OnOpen => shared.update(|st| st.data_open = true),
+            DataChannelEvent::OnMessage(m) => {
+                let msg = if m.is_string {
+                    DataMessage::Text(String::from_utf8_lossy(&m.data).into_owned())
+                } else {
+                    DataMessage::Binary(m.data.to_vec())
+                };
+                shared.update(|st| st.data_messages.push((now, msg)));
+            }
+            DataChannelEvent::OnClose => {
+                shared.update(|st| {
+                    st.data_closed = true;
+                    st.data_closed_at = Some(now);
+                });
+                break;
+            }
+            _ => {}
+        }
     }
 }
 
@@ -776,32 +806,7 @@ impl Peer {
         let mut tasks = vec![];
         if data {
             let dc = pc.create_data_channel("portunus-test", None).await?;
-            let shared2 = shared.clone();
-            let dc2 = dc.clone();
-            tasks.push(tokio::spawn(async move {
-                while let Some(evt) = dc2.poll().await {
-                    let now = Instant::now();
-                    match evt {
-                        DataChannelEvent::OnOpen => shared2.update(|st| st.data_open = true),
-                        DataChannelEvent::OnMessage(m) => {
-                            let msg = if m.is_string {
-                                DataMessage::Text(String::from_utf8_lossy(&m.data).into_owned())
-                            } else {
-                                DataMessage::Binary(m.data.to_vec())
-                            };
-                            shared2.update(|st| st.data_messages.push((now, msg)));
-                        }
-                        DataChannelEvent::OnClose => {
-                            shared2.update(|st| {
-                                st.data_closed = true;
-                                st.data_closed_at = Some(now);
-                            });
-                            break;
-                        }
-                        _ => {}
-                    }
-                }
-            }));
+            tasks.push(tokio::spawn(read_data_channel(dc.clone(), shared.clone())));
             data_channel = Some(dc);
         }
 

@@ -926,6 +926,9 @@ impl<T: Transmitter> MediaCore<T> {
             None => buf.len(),
         };
         let (s, layer) = (usize::from(index / 4), usize::from(index % 4));
+        if input.streams.get(s).is_some_and(|st| st.kind == MediaKind::Data) {
+            return self.input_data(id, s, &buf[..len]);
+        }
         let h = legs::parse_rtp(&buf[..len]);
         let Some(stream) = input.streams.get_mut(s) else { return };
         let Some(h) = h.filter(|h| h.pt == stream.pt) else {
@@ -969,6 +972,40 @@ impl<T: Transmitter> MediaCore<T> {
             layers,
         };
         self.fan_out(id, packet);
+    }
+
+    /// A datagram on an input's data stream: a data-channel message (text when it is UTF-8) to
+    /// each peer its rules reach.
+    fn input_data(&mut self, id: u64, stream: usize, data: &[u8]) {
+        let now = self.now;
+        let Some(st) = self.inputs.get_mut(&id).and_then(|i| i.streams.get_mut(stream)) else { return };
+        let mid = st.mid;
+        st.last = Some(now);
+        if !st.receiving {
+            st.receiving = true;
+            let event = MediaEvent::InputMedia { input: id, mid: mid.to_string(), receiving: true };
+            let _ = self.notices.send(Notice::new(HandleRef::NONE, event));
+        }
+        let text = std::str::from_utf8(data).is_ok();
+        let mut ids = std::mem::take(&mut self.rule_ids);
+        ids.clear();
+        ids.extend_from_slice(self.router.rules_from(id));
+        for rule in &ids {
+            let Some(route) = self.router.route(*rule) else { continue };
+            let (Dest::Peer { id: dst, .. }, Some(handle)) = (&route.dst, route.notify) else { continue };
+            if route.src_mid.is_some_and(|m| m != mid) {
+                continue;
+            }
+            let (dst, home) = (*dst, route.homes.dst);
+            if home == self.index {
+                if let Err(why) = self.send_data(dst, None, data, text) {
+                    tracing::trace!(handle = dst, "input data dropped: {why}");
+                }
+            } else if let Some(thread) = self.siblings.get(home) {
+                let _ = thread.send(Command::Data(handle, None, data.to_vec(), text));
+            }
+        }
+        self.rule_ids = ids;
     }
 
     /// A rule from an input that needs a picture (it is new, or its destination just came

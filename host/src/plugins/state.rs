@@ -701,11 +701,12 @@ impl host::Host for StoreState {
         let mut streams = Vec::new();
         for st in &options.streams {
             let kind = kind(st.kind);
-            if kind == media::MediaKind::Data {
-                return Err(format!("stream {}: an input carries audio or video", st.mid));
-            }
-            if !matches!(st.ports.len(), 1 | 3) {
-                return Err(format!("stream {}: one port, or three for simulcast", st.mid));
+            let ports_ok = match kind {
+                media::MediaKind::Video => matches!(st.ports.len(), 1 | 3),
+                _ => st.ports.len() == 1,
+            };
+            if !ports_ok {
+                return Err(format!("stream {}: one port (three for simulcast video)", st.mid));
             }
             for port in st.ports.iter().filter(|p| **p != 0) {
                 let at =

@@ -10,7 +10,7 @@ use super::{LegCodec, MediaKind, SrtpKey};
 pub struct InputStreamSpec {
     /// Its name, as rules and offers name it.
     pub mid: String,
-    /// Audio or video.
+    /// Audio, video or data (datagrams as data-channel messages).
     pub kind: MediaKind,
     /// The codec and payload type the sender uses.
     pub codec: LegCodec,

@@ -560,10 +560,10 @@ impl TestFault {
                     .iter()
                     .map(|st| InputStream {
                         mid: st.get("mid").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                        kind: if st.get("kind").and_then(Value::as_str) == Some("video") {
-                            MediaKind::Video
-                        } else {
-                            MediaKind::Audio
+                        kind: match st.get("kind").and_then(Value::as_str) {
+                            Some("video") => MediaKind::Video,
+                            Some("data") => MediaKind::Data,
+                            _ => MediaKind::Audio,
                         },
                         codec: leg_codec(&st["codec"]),
                         ports: st
