@@ -1434,3 +1434,36 @@ async fn an_rtp_inputs_data_stream_reaches_a_viewers_data_channel() {
     }
     peer.close().await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtp_forward_of_a_data_stream_sends_each_message_as_a_datagram() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach(&mut ws, sid, TESTFAULT).await;
+    let peer = Peer::new(true, false, true).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let ev = echotest(
+        &mut ws,
+        sid,
+        hid,
+        "answer",
+        json!({"request": "answer"}),
+        Some(json!({"type": "offer", "sdp": offer})),
+    )
+    .await;
+    let answer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no answer: {ev}")).to_owned();
+    peer.set_answer(&answer).await.expect("set answer");
+    peer.wait_data_open(WAIT).await.expect("data channel open");
+    let forwarder = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let body = json!({"request": "rtp_forward", "mid": mid_of(&answer, "application"), "host": "127.0.0.1",
+                      "port": forwarder.local_addr().unwrap().port()});
+    let r = ws.call(json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": body})).await;
+    assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
+    peer.send_text("to the forwarder").await.expect("send");
+    let mut buf = [0u8; 2048];
+    let (n, _) =
+        tokio::time::timeout(WAIT, forwarder.recv_from(&mut buf)).await.expect("the message").expect("recv");
+    assert_eq!(&buf[..n], b"to the forwarder");
+    peer.close().await.ok();
+}

@@ -545,6 +545,9 @@ impl<T: Transmitter> MediaCore<T> {
             }
             Event::ChannelData(d) => {
                 let label = p.channels.label_of(d.id).map(str::to_owned);
+                if let Some(mid) = p.data_mid() {
+                    self.forward_data(id, mid, &d.data);
+                }
                 let _ = self
                     .notices
                     .send(Notice::new(handle, MediaEvent::Data { label, data: d.data, text: !d.binary }));
@@ -972,6 +975,19 @@ impl<T: Transmitter> MediaCore<T> {
             layers,
         };
         self.fan_out(id, packet);
+    }
+
+    /// A data-channel message from peer `src`: each RTP output of its data stream (`mid`) gets
+    /// it as one UDP datagram, as Janus's `rtp_forward` with a `data_port` does.
+    fn forward_data(&mut self, src: u64, mid: Mid, data: &[u8]) {
+        for rule in self.router.rules_from(src) {
+            let Some(route) = self.router.route(*rule) else { continue };
+            if let (Dest::Rtp { target, .. }, Some(m)) = (&route.dst, route.src_mid) {
+                if m == mid {
+                    self.out.transmit(target.addr, data);
+                }
+            }
+        }
     }
 
     /// A datagram on an input's data stream: a data-channel message (text when it is UTF-8) to

@@ -269,6 +269,11 @@ impl Peer {
         }
     }
 
+    /// The data channels' stream, once negotiated.
+    pub fn data_mid(&self) -> Option<Mid> {
+        self.data_mid
+    }
+
     /// Answers the pending client offer with our host candidates in it (half trickle); also
     /// returns the addresses of the candidates the offer carried.
     pub fn answer(
