@@ -1186,6 +1186,18 @@ async fn an_rtp_input_with_simulcast_reaches_a_webrtc_viewer() {
     .await
     .unwrap_or_else(|e| panic!("{}", e.0));
 
+    // The input's audio is also sent on as plain RTP (rtp_forward from an input).
+    let out = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let body = json!({"request": "rtp_forward_input", "input": input, "mid": "a", "host": "127.0.0.1",
+                      "port": out.local_addr().unwrap().port(), "ssrc": 42});
+    let r = ws.call(json!({"janus": "message", "session_id": sid, "handle_id": owner, "body": body})).await;
+    assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
+    let got = receive_rtp(&out, "the input's audio on an RTP output", |p| p.len() >= 10).await;
+    for p in &got {
+        assert_eq!((p.ssrc, p.pt), (42, 111));
+        assert_eq!(peer::read_marker(&p.payload).map(|m| m.0), Some([8, 8, 8, 9]));
+    }
+
     // The microphone stops: the plugin hears that the audio stopped.
     drop(mic);
     let down = wait_for(&mut ws, "the input's audio stopping", |v| {

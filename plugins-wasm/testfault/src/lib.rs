@@ -29,6 +29,7 @@
 //! | `forward_then_panic` | makes an echo rule, then panics (the host must not keep the rule) |
 //! | `join_room` `{subscribers:[[session,handle],…]}` | a publisher joining a room: offers each subscriber a data channel, forwards this handle to each, tells them all in one broadcast `{"joined":this handle}`, ack; each subscriber then gets `{"result":"offered"}` with its offer JSEP |
 //! | `rtp_forward` `{mid, host, port, ssrc?, pt?, substream?, srtp_suite?, srtp_crypto?}` | sends this handle's stream `mid` as plain RTP to host:port: ok `{"testfault":"rtp_forward","rule":id}` or `{"error":…}` |
+//! | `rtp_forward_input` `{input, mid, host, port, …}` | as `rtp_forward`, from a stream of an RTP input |
 //! | `unforward` `{rule}` | removes a rule: ok `{"testfault":"unforwarded"}` |
 //! | `set_layers` `{rule, substream?, temporal?}` | changes a rule's layers: ok `{"testfault":"layers","error":…}` |
 //! | `udp_bind` `{address}` | binds a UDP socket: ok `{"testfault":"udp_bind","socket":id,"local":addr}` or `{…,"error":…}`; datagrams then come to this handle as `{"datagram":{socket,from,data}}` |
@@ -421,7 +422,7 @@ impl TestFault {
                 host::close_pc(handle);
                 Ok(portunus_sdk::ok(&json!({"testfault": "closed"})))
             }
-            "rtp_forward" => {
+            request @ ("rtp_forward" | "rtp_forward_input") => {
                 let body = msg.body_object(&CODES)?;
                 let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
                 let num = |k: &str| body.get(k).and_then(Value::as_u64);
@@ -444,7 +445,11 @@ impl TestFault {
                     substream: num("substream").and_then(|s| u8::try_from(s).ok()),
                     temporal: None,
                 };
-                Ok(portunus_sdk::ok(&match host::forward_rtp(Endpoint::Peer(handle), &text("mid"), &target, &options) {
+                let src = match request {
+                    "rtp_forward_input" => Endpoint::Input(num("input").unwrap_or(0)),
+                    _ => Endpoint::Peer(handle),
+                };
+                Ok(portunus_sdk::ok(&match host::forward_rtp(src, &text("mid"), &target, &options) {
                     Ok(rule) => json!({"testfault": "rtp_forward", "rule": rule}),
                     Err(e) => json!({"testfault": "rtp_forward", "error": e}),
                 }))
