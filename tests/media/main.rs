@@ -1479,3 +1479,62 @@ async fn rtp_forward_of_a_data_stream_sends_each_message_as_a_datagram() {
     assert_eq!(&buf[..n], b"to the forwarder");
     peer.close().await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_of_an_h264_input_is_offered_h264_only() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let owner = attach(&mut ws, sid, TESTFAULT).await;
+    let open = json!({"request": "input_open", "streams": [
+        {"mid": "v", "kind": "video", "codec": {"pt": 126, "name": "h264", "clock": 90000}, "ports": [0]}]});
+    let r = ws.call(json!({"janus": "message", "session_id": sid, "handle_id": owner, "body": open})).await;
+    let input = r["plugindata"]["data"]["input"].as_u64().unwrap_or_else(|| panic!("{r}"));
+    let port = r["plugindata"]["data"]["ports"][0][0].as_u64().unwrap() as u16;
+    let viewer = attach(&mut ws, sid, TESTFAULT).await;
+    let peer = Peer::new(false, false, false).await.expect("viewer");
+    let ev = echotest(
+        &mut ws,
+        sid,
+        viewer,
+        "watch",
+        json!({"request": "offer", "from_input": input, "mids": ["v"]}),
+        None,
+    )
+    .await;
+    let offer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {ev}"));
+    assert!(offer.contains("H264/90000") && !offer.contains("VP8/90000"), "{offer}");
+    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
+    let r = ws
+        .call(
+            json!({"janus": "message", "session_id": sid, "handle_id": viewer, "body": {"request": "start"},
+                     "jsep": {"type": "answer", "sdp": answer}}),
+        )
+        .await;
+    assert!(r["plugindata"]["data"]["rules"][0].is_u64(), "{r}");
+    // A camera's H.264 (an IDR NAL unit, then non-IDR ones) reaches the viewer as H.264.
+    let camera = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut n = 0u16;
+    let stats = loop {
+        let mut p = vec![0x80, 0x80 | 126];
+        p.extend_from_slice(&n.to_be_bytes());
+        p.extend_from_slice(&(u32::from(n) * 3000).to_be_bytes());
+        p.extend_from_slice(&0x2640_u32.to_be_bytes());
+        p.push(if n.is_multiple_of(30) { 0x65 } else { 0x41 });
+        p.extend_from_slice(peer::MAGIC);
+        p.extend_from_slice(&[2, 6, 4, 0, b'V']);
+        p.extend_from_slice(&u32::from(n).to_be_bytes());
+        p.resize(200, 0x11);
+        camera.send_to(&p, ("127.0.0.1", port)).await.unwrap();
+        n += 1;
+        let s = peer.stats();
+        if s.video.foreign_markers.get(&[2, 6, 4, 0]).copied().unwrap_or(0) >= 20 {
+            break s;
+        }
+        assert!(n < 3000, "the H.264 never reached the viewer: {:?}", s.video);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let mime = stats.remote_tracks.iter().find_map(|t| t.mime_type.clone()).unwrap_or_default();
+    assert!(mime.eq_ignore_ascii_case("video/H264"), "{mime}");
+    peer.close().await.ok();
+}

@@ -678,6 +678,19 @@ pub struct Peer {
     stop_tx: watch::Sender<bool>,
 }
 
+/// The H.264 payload type the test peer registers.
+pub const H264_PT: u8 = 102;
+
+fn h264_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: "video/H264".to_owned(),
+        clock_rate: 90000,
+        channels: 0,
+        sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
 fn vp8_codec() -> RTCRtpCodec {
     RTCRtpCodec {
         mime_type: "video/VP8".to_owned(),
@@ -738,6 +751,12 @@ impl Peer {
         )?;
         media_engine.register_codec(
             RTCRtpCodecParameters { rtp_codec: vp8_codec(), payload_type: VP8_PT },
+            RtpCodecKind::Video,
+        )?;
+        // H.264 too (after VP8, which stays preferred): a viewer of an H.264 source must be
+        // offered only H.264 to end up with it.
+        media_engine.register_codec(
+            RTCRtpCodecParameters { rtp_codec: h264_codec(), payload_type: H264_PT },
             RtpCodecKind::Video,
         )?;
         for (typ, parameter) in [("goog-remb", ""), ("ccm", "fir")] {

@@ -58,7 +58,8 @@ pub enum Command {
     /// A client answer to our pending offer.
     RemoteAnswer(HandleRef, String, Reply<Result<(), DescriptionError>>),
     /// Offer the client streams of these kinds (sendonly) and data channels.
-    Offer(HandleRef, Vec<MediaKind>, Reply<Result<(String, Vec<String>), String>>),
+    /// (Each stream's kind and, when known, the codec its source sends.)
+    Offer(HandleRef, Vec<(MediaKind, Option<String>)>, Reply<Result<(String, Vec<String>), String>>),
     /// Answer the pending offer.
     Answer(HandleRef, AnswerPolicy, Reply<Result<String, String>>),
     /// A trickled candidate line.
@@ -408,11 +409,11 @@ impl MediaControl for MediaEngine {
             items
                 .iter()
                 .map(|item| match item {
-                    OfferItem::Data => Ok(MediaKind::Data),
+                    OfferItem::Data => Ok((MediaKind::Data, None)),
                     OfferItem::Forward { source, mid } => streams
                         .get(&source.id())
                         .and_then(|s| s.iter().find(|s| s.mid == *mid))
-                        .map(|s| s.kind)
+                        .map(|s| (s.kind, (!s.codec.is_empty()).then(|| s.codec.clone())))
                         .ok_or_else(|| format!("{source:?} has no stream {mid:?}")),
                 })
                 .collect::<Result<Vec<_>, String>>()?

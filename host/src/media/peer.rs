@@ -373,7 +373,7 @@ impl Peer {
     /// candidates in the SDP; returns the offer and the mid of each item.
     pub fn offer(
         &mut self,
-        kinds: &[vocab::MediaKind],
+        kinds: &[(vocab::MediaKind, Option<String>)],
         candidates: &[SocketAddr],
     ) -> Result<(String, Vec<String>), String> {
         if self.pending_offer.is_some() || self.remote_offer.is_some() {
@@ -383,7 +383,8 @@ impl Peer {
         let mut api = self.rtc.sdp_api();
         let mut mids = Vec::new();
         let mut added = Vec::new();
-        for kind in kinds {
+        let mut codecs = Vec::new();
+        for (kind, codec) in kinds {
             let (media, video) = match kind {
                 vocab::MediaKind::Audio => (MediaKind::Audio, false),
                 vocab::MediaKind::Video => (MediaKind::Video, true),
@@ -396,9 +397,13 @@ impl Peer {
             let mid = api.add_media(media, Direction::SendOnly, None, None, None);
             mids.push(Some(mid));
             added.push((mid, video));
+            if let Some(codec) = codec {
+                codecs.push((mid.to_string(), codec.clone()));
+            }
         }
         let (offer, pending) = api.apply().ok_or("nothing to offer")?;
-        let offer = offer.to_sdp_string();
+        // Each stream only in the codec its source sends: nothing else could reach the client.
+        let offer = super::policy::narrow_offer(&offer.to_sdp_string(), &codecs);
         let data_mid = crate::sdp::check(&offer)
             .ok()
             .and_then(|s| s.media.into_iter().find(|m| m.kind == crate::sdp::MediaKind::Data))

@@ -50,6 +50,53 @@ pub fn apply_policy(offer: &str, policy: &AnswerPolicy) -> String {
     sdp
 }
 
+/// Our offer with each listed stream (by mid) narrowed to one codec (with its RTX): the codec
+/// its source sends, so that the client cannot answer one the source does not have (there is
+/// no transcoding). A section without that codec is left as it is.
+pub fn narrow_offer(offer: &str, codecs: &[(String, String)]) -> String {
+    if codecs.is_empty() {
+        return offer.to_owned();
+    }
+    let lines: Vec<&str> =
+        offer.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).filter(|l| !l.is_empty()).collect();
+    let mut out = String::with_capacity(offer.len());
+    let mut rest = &lines[..];
+    while !rest.is_empty() {
+        let end = rest.iter().skip(1).position(|l| l.starts_with("m=")).map_or(rest.len(), |i| i + 1);
+        let (section, tail) = rest.split_at(end);
+        rest = tail;
+        let mid = section.iter().find_map(|l| l.strip_prefix("a=mid:")).map(str::trim);
+        let codec = codecs.iter().find(|(m, _)| Some(m.as_str()) == mid).map(|(_, c)| c.clone());
+        let kept = match codec {
+            Some(c) if section[0].starts_with("m=") => kept_payload_types(section, &[c]).ok().flatten(),
+            _ => None,
+        };
+        for line in section {
+            let Some(kept) = &kept else {
+                out.push_str(line);
+                out.push_str("\r\n");
+                continue;
+            };
+            if let Some(m_line) = line.strip_prefix("m=") {
+                let mut parts = m_line.split(' ');
+                let head: Vec<&str> = parts.by_ref().take(3).collect();
+                let formats: Vec<&str> = parts.filter(|pt| kept.contains(*pt)).collect();
+                out.push_str(&format!("m={} {}\r\n", head.join(" "), formats.join(" ")));
+                continue;
+            }
+            let attribute = line.strip_prefix("a=").unwrap_or("");
+            let (name, value) = attribute.split_once(':').unwrap_or((attribute, ""));
+            let pt = value.split([' ', '\t']).next().unwrap_or("");
+            if matches!(name, "rtpmap" | "fmtp" | "rtcp-fb") && pt != "*" && !kept.contains(pt) {
+                continue;
+            }
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out
+}
+
 /// Writes one `m=` section as str0m should see it; the mids of refused sections go to `refused`.
 fn narrow_section<'a>(
     section: &[&'a str],
@@ -160,6 +207,20 @@ fn kept_payload_types(section: &[&str], preferred: &[String]) -> Result<Option<H
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_offer_narrowed_to_the_sources_codec() {
+        let narrowed = narrow_offer(OFFER, &[("1".to_owned(), "h264".to_owned())]);
+        assert!(narrowed.contains("m=video 9 UDP/TLS/RTP/SAVPF 98 99\r\n"), "{narrowed}");
+        assert!(
+            !narrowed.contains("VP8") && !narrowed.contains("apt=96") && !narrowed.contains("rtcp-fb:96")
+        );
+        assert!(
+            narrowed.contains("a=rtcp-fb:* transport-cc") && narrowed.contains("a=rtpmap:111 opus/48000/2")
+        );
+        // A codec the section lacks leaves it as it is.
+        assert_eq!(narrow_offer(OFFER, &[("1".to_owned(), "av1".to_owned())]), OFFER);
+    }
 
     const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
         m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\n\
