@@ -1538,3 +1538,66 @@ async fn a_viewer_of_an_h264_input_is_offered_h264_only() {
     assert!(mime.eq_ignore_ascii_case("video/H264"), "{mime}");
     peer.close().await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_leg_carries_vp8_both_ways_and_keyframe_requests() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let (hid, peer, answer) = answered_by_testfault(&mut ws, sid, "a", json!({"request": "answer"})).await;
+    let phone = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let vp8 = json!({"pt": 100, "name": "vp8", "clock": 90000});
+    let call = |body: Value| json!({"janus": "message", "session_id": sid, "handle_id": hid, "body": body});
+    let r = ws.call(call(json!({"request": "leg_open", "kind": "video", "codecs": [vp8]}))).await;
+    let id = r["plugindata"]["data"]["leg"].as_u64().unwrap_or_else(|| panic!("{r}"));
+    let address: std::net::SocketAddr = r["plugindata"]["data"]["address"].as_str().unwrap().parse().unwrap();
+    let connect = json!({"request": "leg_connect", "leg": id, "address": phone.local_addr().unwrap().to_string(),
+                         "codec": vp8, "rtcp_mux": true});
+    assert!(ws.call(call(connect)).await["plugindata"]["data"]["error"].is_null());
+    for (src, dst, src_mid) in [
+        (json!({"peer": [sid, hid]}), json!({"leg": id}), json!(mid_of(&answer, "video"))),
+        (json!({"leg": id}), json!({"peer": [sid, hid]}), Value::Null),
+    ] {
+        let r =
+            ws.call(call(json!({"request": "forward_ep", "src": src, "dst": dst, "src_mid": src_mid}))).await;
+        assert!(r["plugindata"]["data"]["rule"].is_u64(), "{r}");
+    }
+    // The peer's VP8 reaches the phone with the leg's payload type.
+    let mut buf = [0u8; 2048];
+    let mut frames = 0;
+    while frames < 30 {
+        let (n, _) =
+            tokio::time::timeout(WAIT, phone.recv_from(&mut buf)).await.expect("video").expect("recv");
+        if (200..=206).contains(&buf[1]) {
+            continue; // RTCP
+        }
+        assert_eq!(buf[1] & 0x7f, 100);
+        if peer::read_marker(&buf[12..n]).is_some_and(|m| m.0 == peer.nonce() && m.1 == b'V') {
+            frames += 1;
+        }
+    }
+    // The phone's VP8 reaches the peer; the peer's keyframe request reaches the phone as a PLI.
+    let mut pli = false;
+    for frame in 0..600u32 {
+        let p = camera_packet(100, frame as u16, 0x7777, frame, frame.is_multiple_of(30), [7, 7, 7, 7]);
+        phone.send_to(&p, address).await.unwrap();
+        if peer.stats().video.foreign_markers.get(&[7, 7, 7, 7]).copied().unwrap_or(0) >= 20 && !pli {
+            peer.request_keyframe().await.expect("PLI");
+            pli = true;
+        }
+        while let Ok(Ok((n, _))) =
+            tokio::time::timeout(Duration::from_millis(5), phone.recv_from(&mut buf)).await
+        {
+            if pli && n >= 12 && buf[1] == 206 && buf[0] & 0x1f == 1 {
+                assert_eq!(
+                    u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]),
+                    0x7777,
+                    "PLI about the phone's SSRC"
+                );
+                peer.close().await.ok();
+                return;
+            }
+        }
+    }
+    panic!("no PLI reached the phone: {:?}", peer.stats().video.foreign_markers);
+}
