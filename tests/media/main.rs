@@ -1601,3 +1601,61 @@ async fn a_video_leg_carries_vp8_both_ways_and_keyframe_requests() {
     }
     panic!("no PLI reached the phone: {:?}", peer.stats().video.foreign_markers);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulcast_by_ssrc_on_one_port_reaches_a_viewer() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let owner = attach(&mut ws, sid, TESTFAULT).await;
+    let open = json!({"request": "input_open", "streams": [{"mid": "v", "kind": "video",
+        "codec": {"pt": 100, "name": "vp8", "clock": 90000}, "ports": [0], "ssrcs": [0x1000, 0x1001, 0x1002]}]});
+    let r = ws.call(json!({"janus": "message", "session_id": sid, "handle_id": owner, "body": open})).await;
+    let input = r["plugindata"]["data"]["input"].as_u64().unwrap_or_else(|| panic!("{r}"));
+    let port = r["plugindata"]["data"]["ports"][0][0].as_u64().unwrap() as u16;
+    // The camera's three substreams (SSRCs 0x1000..0x1002) all on the one port.
+    let (_camera, mut frames) = camera("127.0.0.1", vec![port; 3]);
+    tokio::time::timeout(WAIT, frames.wait_for(|f| *f >= 10))
+        .await
+        .expect("the camera runs")
+        .expect("camera");
+    let viewer = attach(&mut ws, sid, TESTFAULT).await;
+    let peer = Peer::new(false, false, false).await.expect("viewer");
+    let ev = echotest(
+        &mut ws,
+        sid,
+        viewer,
+        "watch",
+        json!({"request": "offer", "from_input": input, "mids": ["v"]}),
+        None,
+    )
+    .await;
+    let answer = peer.answer_offer(ev["jsep"]["sdp"].as_str().expect("offer"), WAIT).await.expect("answer");
+    let r = ws
+        .call(
+            json!({"janus": "message", "session_id": sid, "handle_id": viewer, "body": {"request": "start"},
+                     "jsep": {"type": "answer", "sdp": answer}}),
+        )
+        .await;
+    let rule = r["plugindata"]["data"]["rules"][0].as_u64().unwrap_or_else(|| panic!("{r}"));
+    peer.wait_until("video at the viewer", WAIT, |s| s.video.packets > 0).await.expect("video");
+    peer.request_keyframe().await.expect("PLI");
+    let stats = peer
+        .wait_until("substream 2", WAIT, |s| {
+            s.video.foreign_markers.get(&[8, 8, 8, 2]).copied().unwrap_or(0) >= 20
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    assert_eq!(stats.video.foreign_markers.len(), 1, "one substream: {:?}", stats.video.foreign_markers);
+    let r = ws
+        .call(json!({"janus": "message", "session_id": sid, "handle_id": viewer,
+                     "body": {"request": "set_layers", "rule": rule, "substream": 0}}))
+        .await;
+    assert!(r["plugindata"]["data"]["error"].is_null(), "{r}");
+    peer.wait_until("substream 0", WAIT, |s| {
+        s.video.foreign_markers.get(&[8, 8, 8, 0]).copied().unwrap_or(0) >= 20
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{}", e.0));
+    peer.close().await.ok();
+}

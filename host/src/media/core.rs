@@ -934,7 +934,9 @@ impl<T: Transmitter> MediaCore<T> {
         }
         let h = legs::parse_rtp(&buf[..len]);
         let Some(stream) = input.streams.get_mut(s) else { return };
-        let Some(h) = h.filter(|h| h.pt == stream.pt) else {
+        let Some((h, layer)) =
+            h.filter(|h| h.pt == stream.pt).and_then(|h| Some((h, stream.layer_of(layer, h.ssrc)?)))
+        else {
             input.refused += 1;
             return;
         };

@@ -64,8 +64,10 @@ pub struct InputStream {
     pub codec: Option<RxCodec>,
     /// The sender's payload type.
     pub pt: u8,
-    /// One socket per substream, lowest first.
+    /// One socket per substream, lowest first (or one for all, told apart by `ssrcs`).
     pub sockets: Vec<Watched>,
+    /// Simulcast on one port: the substreams' SSRCs, lowest first.
+    pub ssrcs: Vec<u32>,
     highest: Vec<Option<u64>>,
     /// Per substream, the last keyframe (video).
     pub keyframes: Vec<KeyframeBuffer>,
@@ -95,7 +97,8 @@ impl Input {
         let InputSetup { id, spec, sockets } = setup;
         let mut streams = Vec::new();
         for (i, (stream, socks)) in spec.streams.iter().zip(sockets).enumerate() {
-            let n = socks.len();
+            // Substreams: one per port, or one per SSRC on a single port.
+            let n = socks.len().max(stream.ssrcs.len());
             let watched = socks
                 .into_iter()
                 .enumerate()
@@ -107,6 +110,7 @@ impl Input {
                 codec: rx_codec(&stream.codec),
                 pt: stream.codec.pt,
                 sockets: watched,
+                ssrcs: stream.ssrcs.clone(),
                 highest: vec![None; n],
                 keyframes: (0..n).map(|_| KeyframeBuffer::default()).collect(),
                 last: None,
@@ -133,10 +137,21 @@ impl Input {
 impl InputStream {
     /// Simulcast substreams (0 without simulcast).
     pub fn layers(&self) -> u8 {
-        if self.sockets.len() > 1 {
-            self.sockets.len() as u8
+        let n = self.sockets.len().max(self.ssrcs.len());
+        if n > 1 {
+            n as u8
         } else {
             0
+        }
+    }
+
+    /// The substream of a packet that came on socket `socket` with `ssrc`; none for an SSRC
+    /// that is not one of the stream's (simulcast by SSRC).
+    pub fn layer_of(&self, socket: usize, ssrc: u32) -> Option<usize> {
+        if self.ssrcs.is_empty() {
+            Some(socket)
+        } else {
+            self.ssrcs.iter().position(|s| *s == ssrc)
         }
     }
 

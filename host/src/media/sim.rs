@@ -364,6 +364,7 @@ impl Sim {
             kind: crate::vocab::MediaKind::Video,
             codec,
             ports: vec![0],
+            ssrcs: Vec::new(),
         };
         let spec = crate::vocab::InputSpec {
             bind: None,

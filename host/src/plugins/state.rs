@@ -702,11 +702,14 @@ impl host::Host for StoreState {
         for st in &options.streams {
             let kind = kind(st.kind);
             let ports_ok = match kind {
-                media::MediaKind::Video => matches!(st.ports.len(), 1 | 3),
-                _ => st.ports.len() == 1,
+                media::MediaKind::Video => matches!((st.ports.len(), st.ssrcs.len()), (1, 0 | 3) | (3, 0)),
+                _ => st.ports.len() == 1 && st.ssrcs.is_empty(),
             };
             if !ports_ok {
-                return Err(format!("stream {}: one port (three for simulcast video)", st.mid));
+                return Err(format!(
+                    "stream {}: one port (simulcast video: three ports, or one port and three SSRCs)",
+                    st.mid
+                ));
             }
             for port in st.ports.iter().filter(|p| **p != 0) {
                 let at =
@@ -720,6 +723,7 @@ impl host::Host for StoreState {
                 kind,
                 codec: leg_codec(&st.codec),
                 ports: st.ports.clone(),
+                ssrcs: st.ssrcs.clone(),
             });
         }
         if streams.is_empty() {

@@ -16,6 +16,8 @@ pub struct InputStreamSpec {
     pub codec: LegCodec,
     /// The ports to bind (0: any free one): one, or three for simulcast (lowest quality first).
     pub ports: Vec<u16>,
+    /// Simulcast on one port: the substreams' SSRCs, lowest quality first (empty: none).
+    pub ssrcs: Vec<u32>,
 }
 
 /// How an input is opened.

@@ -576,6 +576,11 @@ impl TestFault {
                             .and_then(Value::as_array)
                             .map(|a| a.iter().filter_map(|p| p.as_u64()).map(|p| p as u16).collect())
                             .unwrap_or_else(|| vec![0]),
+                        ssrcs: st
+                            .get("ssrcs")
+                            .and_then(Value::as_array)
+                            .map(|a| a.iter().filter_map(|s| s.as_u64()).map(|s| s as u32).collect())
+                            .unwrap_or_default(),
                     })
                     .collect();
                 let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
