@@ -1487,7 +1487,8 @@ async fn a_viewer_of_an_h264_input_is_offered_h264_only() {
     let sid = ws.create().await;
     let owner = attach(&mut ws, sid, TESTFAULT).await;
     let open = json!({"request": "input_open", "streams": [
-        {"mid": "v", "kind": "video", "codec": {"pt": 126, "name": "h264", "clock": 90000}, "ports": [0]}]});
+        {"mid": "v", "kind": "video", "codec": {"pt": 126, "name": "h264", "clock": 90000},
+         "fmtp": "profile-level-id=42e01f;packetization-mode=1", "ports": [0]}]});
     let r = ws.call(json!({"janus": "message", "session_id": sid, "handle_id": owner, "body": open})).await;
     let input = r["plugindata"]["data"]["input"].as_u64().unwrap_or_else(|| panic!("{r}"));
     let port = r["plugindata"]["data"]["ports"][0][0].as_u64().unwrap() as u16;
@@ -1504,6 +1505,16 @@ async fn a_viewer_of_an_h264_input_is_offered_h264_only() {
     .await;
     let offer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {ev}"));
     assert!(offer.contains("H264/90000") && !offer.contains("VP8/90000"), "{offer}");
+    // Only the input's profile and packetization mode.
+    let h264_fmtps: Vec<&str> =
+        offer.lines().filter(|l| l.starts_with("a=fmtp:") && !l.contains("apt=")).collect();
+    assert!(
+        !h264_fmtps.is_empty()
+            && h264_fmtps
+                .iter()
+                .all(|l| l.contains("profile-level-id=42e01f") && l.contains("packetization-mode=1")),
+        "{offer}"
+    );
     let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
     let r = ws
         .call(

@@ -41,6 +41,10 @@ use crate::vocab::{
 use crate::vocab::{InputLocal, InputSpec, INPUT_BIT};
 pub use router::Homes;
 
+/// A stream to offer: its kind and, when known, the codec its source sends (with the format
+/// parameters to match).
+pub type OfferedKind = (MediaKind, Option<(String, Option<String>)>);
+
 /// Where a command's result goes: a caller waiting on a channel, or a notice.
 pub type Reply<T> = Box<dyn FnOnce(T) + Send>;
 
@@ -59,7 +63,7 @@ pub enum Command {
     RemoteAnswer(HandleRef, String, Reply<Result<(), DescriptionError>>),
     /// Offer the client streams of these kinds (sendonly) and data channels.
     /// (Each stream's kind and, when known, the codec its source sends.)
-    Offer(HandleRef, Vec<(MediaKind, Option<String>)>, Reply<Result<(String, Vec<String>), String>>),
+    Offer(HandleRef, Vec<OfferedKind>, Reply<Result<(String, Vec<String>), String>>),
     /// Answer the pending offer.
     Answer(HandleRef, AnswerPolicy, Reply<Result<String, String>>),
     /// A trickled candidate line.
@@ -413,7 +417,7 @@ impl MediaControl for MediaEngine {
                     OfferItem::Forward { source, mid } => streams
                         .get(&source.id())
                         .and_then(|s| s.iter().find(|s| s.mid == *mid))
-                        .map(|s| (s.kind, (!s.codec.is_empty()).then(|| s.codec.clone())))
+                        .map(|s| (s.kind, (!s.codec.is_empty()).then(|| (s.codec.clone(), s.fmtp.clone()))))
                         .ok_or_else(|| format!("{source:?} has no stream {mid:?}")),
                 })
                 .collect::<Result<Vec<_>, String>>()?
@@ -561,6 +565,7 @@ impl MediaControl for MediaEngine {
                 client_sends: true,
                 client_receives: false,
                 rids: Vec::new(),
+                fmtp: s.fmtp.clone(),
             })
             .collect();
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).insert(id, infos);

@@ -373,7 +373,7 @@ impl Peer {
     /// candidates in the SDP; returns the offer and the mid of each item.
     pub fn offer(
         &mut self,
-        kinds: &[(vocab::MediaKind, Option<String>)],
+        kinds: &[super::OfferedKind],
         candidates: &[SocketAddr],
     ) -> Result<(String, Vec<String>), String> {
         if self.pending_offer.is_some() || self.remote_offer.is_some() {
@@ -397,8 +397,8 @@ impl Peer {
             let mid = api.add_media(media, Direction::SendOnly, None, None, None);
             mids.push(Some(mid));
             added.push((mid, video));
-            if let Some(codec) = codec {
-                codecs.push((mid.to_string(), codec.clone()));
+            if let Some((codec, fmtp)) = codec {
+                codecs.push((mid.to_string(), codec.clone(), fmtp.clone()));
             }
         }
         let (offer, pending) = api.apply().ok_or("nothing to offer")?;
@@ -471,6 +471,7 @@ impl Peer {
                     client_sends: matches!(direction, Direction::RecvOnly | Direction::SendRecv),
                     client_receives: matches!(direction, Direction::SendOnly | Direction::SendRecv),
                     rids: self.rids.get(mid).cloned().unwrap_or_default(),
+                    fmtp: None,
                 }
             })
             .collect();
@@ -482,6 +483,7 @@ impl Peer {
                 client_sends: true,
                 client_receives: true,
                 rids: Vec::new(),
+                fmtp: None,
             });
         }
         out

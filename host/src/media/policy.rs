@@ -53,7 +53,7 @@ pub fn apply_policy(offer: &str, policy: &AnswerPolicy) -> String {
 /// Our offer with each listed stream (by mid) narrowed to one codec (with its RTX): the codec
 /// its source sends, so that the client cannot answer one the source does not have (there is
 /// no transcoding). A section without that codec is left as it is.
-pub fn narrow_offer(offer: &str, codecs: &[(String, String)]) -> String {
+pub fn narrow_offer(offer: &str, codecs: &[(String, String, Option<String>)]) -> String {
     if codecs.is_empty() {
         return offer.to_owned();
     }
@@ -66,9 +66,14 @@ pub fn narrow_offer(offer: &str, codecs: &[(String, String)]) -> String {
         let (section, tail) = rest.split_at(end);
         rest = tail;
         let mid = section.iter().find_map(|l| l.strip_prefix("a=mid:")).map(str::trim);
-        let codec = codecs.iter().find(|(m, _)| Some(m.as_str()) == mid).map(|(_, c)| c.clone());
+        let codec = codecs.iter().find(|(m, ..)| Some(m.as_str()) == mid);
         let kept = match codec {
-            Some(c) if section[0].starts_with("m=") => kept_payload_types(section, &[c]).ok().flatten(),
+            Some((_, c, fmtp)) if section[0].starts_with("m=") => {
+                kept_payload_types(section, std::slice::from_ref(c))
+                    .ok()
+                    .flatten()
+                    .map(|kept| matching_fmtp(section, kept, fmtp.as_deref()))
+            }
             _ => None,
         };
         for line in section {
@@ -95,6 +100,43 @@ pub fn narrow_offer(offer: &str, codecs: &[(String, String)]) -> String {
         }
     }
     out
+}
+
+/// Of the payload types `kept`, those whose H.264 profile and packetization mode are the ones
+/// `fmtp` names (with their RTX); all of them when `fmtp` names neither or none matches.
+fn matching_fmtp(section: &[&str], kept: HashSet<String>, fmtp: Option<&str>) -> HashSet<String> {
+    let params = |f: &str| -> (Option<String>, String) {
+        let mut profile = None;
+        let mut mode = "0".to_owned();
+        for kv in f.split(';') {
+            match kv.trim().split_once('=') {
+                Some((k, v)) if k.eq_ignore_ascii_case("profile-level-id") => {
+                    profile = Some(v.to_ascii_lowercase())
+                }
+                Some((k, v)) if k.eq_ignore_ascii_case("packetization-mode") => mode = v.trim().to_owned(),
+                _ => {}
+            }
+        }
+        (profile, mode)
+    };
+    let Some(want @ (Some(_), _)) = fmtp.map(params) else { return kept };
+    let fmtps: Vec<(&str, &str)> =
+        section.iter().filter_map(|l| l.strip_prefix("a=fmtp:")).filter_map(|v| v.split_once(' ')).collect();
+    let matching: HashSet<String> = fmtps
+        .iter()
+        .filter(|(pt, f)| kept.contains(*pt) && params(f) == want)
+        .map(|(pt, _)| (*pt).to_owned())
+        .collect();
+    if matching.is_empty() {
+        return kept;
+    }
+    // Their RTX streams too.
+    let rtx = fmtps.iter().filter(|(pt, f)| {
+        kept.contains(*pt)
+            && f.split(';').any(|kv| kv.trim().strip_prefix("apt=").is_some_and(|a| matching.contains(a)))
+    });
+    let rtx: Vec<String> = rtx.map(|(pt, _)| (*pt).to_owned()).collect();
+    matching.into_iter().chain(rtx).collect()
 }
 
 /// Writes one `m=` section as str0m should see it; the mids of refused sections go to `refused`.
@@ -210,7 +252,7 @@ mod tests {
 
     #[test]
     fn an_offer_narrowed_to_the_sources_codec() {
-        let narrowed = narrow_offer(OFFER, &[("1".to_owned(), "h264".to_owned())]);
+        let narrowed = narrow_offer(OFFER, &[("1".to_owned(), "h264".to_owned(), None)]);
         assert!(narrowed.contains("m=video 9 UDP/TLS/RTP/SAVPF 98 99\r\n"), "{narrowed}");
         assert!(
             !narrowed.contains("VP8") && !narrowed.contains("apt=96") && !narrowed.contains("rtcp-fb:96")
@@ -219,7 +261,16 @@ mod tests {
             narrowed.contains("a=rtcp-fb:* transport-cc") && narrowed.contains("a=rtpmap:111 opus/48000/2")
         );
         // A codec the section lacks leaves it as it is.
-        assert_eq!(narrow_offer(OFFER, &[("1".to_owned(), "av1".to_owned())]), OFFER);
+        assert_eq!(narrow_offer(OFFER, &[("1".to_owned(), "av1".to_owned(), None)]), OFFER);
+        // H.264 profiles: only the one the source sends, with its RTX.
+        let offer = "m=video 9 UDP/TLS/RTP/SAVPF 102 103 104 105\r\na=mid:1\r\na=rtpmap:102 H264/90000\r\n\
+            a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f\r\n\
+            a=rtpmap:103 rtx/90000\r\na=fmtp:103 apt=102\r\na=rtpmap:104 H264/90000\r\n\
+            a=fmtp:104 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n\
+            a=rtpmap:105 rtx/90000\r\na=fmtp:105 apt=104\r\n";
+        let fmtp = Some("profile-level-id=42E01F;packetization-mode=1".to_owned());
+        let narrowed = narrow_offer(offer, &[("1".to_owned(), "h264".to_owned(), fmtp)]);
+        assert!(narrowed.starts_with("m=video 9 UDP/TLS/RTP/SAVPF 104 105\r\n"), "{narrowed}");
     }
 
     const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\

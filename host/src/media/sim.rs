@@ -363,6 +363,7 @@ impl Sim {
             mid: "v".into(),
             kind: crate::vocab::MediaKind::Video,
             codec,
+            fmtp: None,
             ports: vec![0],
             ssrcs: Vec::new(),
         };

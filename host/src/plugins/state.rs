@@ -722,6 +722,7 @@ impl host::Host for StoreState {
                 mid: st.mid.clone(),
                 kind,
                 codec: leg_codec(&st.codec),
+                fmtp: st.fmtp.clone(),
                 ports: st.ports.clone(),
                 ssrcs: st.ssrcs.clone(),
             });

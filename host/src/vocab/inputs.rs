@@ -14,6 +14,8 @@ pub struct InputStreamSpec {
     pub kind: MediaKind,
     /// The codec and payload type the sender uses.
     pub codec: LegCodec,
+    /// Its format parameters (e.g. an H.264 profile), which viewers' offers must match.
+    pub fmtp: Option<String>,
     /// The ports to bind (0: any free one): one, or three for simulcast (lowest quality first).
     pub ports: Vec<u16>,
     /// Simulcast on one port: the substreams' SSRCs, lowest quality first (empty: none).

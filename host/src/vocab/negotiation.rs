@@ -69,6 +69,9 @@ pub struct StreamInfo {
     pub client_receives: bool,
     /// Simulcast rids the client offered, highest quality first.
     pub rids: Vec<String>,
+    /// The codec's format parameters when the gateway must match them (an RTP input's, e.g. an
+    /// H.264 profile); none otherwise.
+    pub fmtp: Option<String>,
 }
 
 /// Why a client's SDP could not be applied.

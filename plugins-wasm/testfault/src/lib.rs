@@ -571,6 +571,7 @@ impl TestFault {
                             _ => MediaKind::Audio,
                         },
                         codec: leg_codec(&st["codec"]),
+                        fmtp: st.get("fmtp").and_then(Value::as_str).map(str::to_owned),
                         ports: st
                             .get("ports")
                             .and_then(Value::as_array)
