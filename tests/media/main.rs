@@ -1139,18 +1139,7 @@ async fn an_rtp_input_with_simulcast_reaches_a_webrtc_viewer() {
 
     // A viewer is offered the input's streams and gets the highest substream at once, from the
     // buffered key frame.
-    let viewer = attach(&mut ws, sid, TESTFAULT).await;
-    let peer = Peer::new(false, false, false).await.expect("viewer");
-    let body = json!({"request": "offer", "from_input": input, "mids": ["v", "a"]});
-    let ev = echotest(&mut ws, sid, viewer, "watch", body, None).await;
-    let offer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {ev}"));
-    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
-    let r = ws
-        .call(
-            json!({"janus": "message", "session_id": sid, "handle_id": viewer, "body": {"request": "start"},
-                     "jsep": {"type": "answer", "sdp": answer}}),
-        )
-        .await;
+    let (viewer, peer, _, r) = watch_input(&mut ws, sid, input, &["v", "a"]).await;
     let rules = r["plugindata"]["data"]["rules"].as_array().unwrap_or_else(|| panic!("{r}")).clone();
     peer.wait_until("substream 2 at the viewer", WAIT, |s| {
         s.video.foreign_markers.contains_key(&[8, 8, 8, 2])
@@ -1412,26 +1401,8 @@ async fn an_rtp_inputs_data_stream_reaches_a_viewers_data_channel() {
     let r = ws.call(json!({"janus": "message", "session_id": sid, "handle_id": owner, "body": open})).await;
     let input = r["plugindata"]["data"]["input"].as_u64().unwrap_or_else(|| panic!("{r}"));
     let port = r["plugindata"]["data"]["ports"][0][0].as_u64().unwrap() as u16;
-    let viewer = attach(&mut ws, sid, TESTFAULT).await;
-    let peer = Peer::new(false, false, false).await.expect("viewer");
-    let ev = echotest(
-        &mut ws,
-        sid,
-        viewer,
-        "watch",
-        json!({"request": "offer", "from_input": input, "mids": ["d"]}),
-        None,
-    )
-    .await;
-    let offer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {ev}"));
+    let (_, peer, offer, r) = watch_input(&mut ws, sid, input, &["d"]).await;
     assert!(offer.contains("m=application"), "{offer}");
-    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
-    let r = ws
-        .call(
-            json!({"janus": "message", "session_id": sid, "handle_id": viewer, "body": {"request": "start"},
-                     "jsep": {"type": "answer", "sdp": answer}}),
-        )
-        .await;
     assert!(r["plugindata"]["data"]["rules"][0].is_u64(), "{r}");
     peer.wait_data_open(WAIT).await.expect("the data channel opens");
     // A sender's datagrams: UTF-8 arrives as text, anything else as binary.
@@ -1492,18 +1463,7 @@ async fn a_viewer_of_an_h264_input_is_offered_h264_only() {
     let r = ws.call(json!({"janus": "message", "session_id": sid, "handle_id": owner, "body": open})).await;
     let input = r["plugindata"]["data"]["input"].as_u64().unwrap_or_else(|| panic!("{r}"));
     let port = r["plugindata"]["data"]["ports"][0][0].as_u64().unwrap() as u16;
-    let viewer = attach(&mut ws, sid, TESTFAULT).await;
-    let peer = Peer::new(false, false, false).await.expect("viewer");
-    let ev = echotest(
-        &mut ws,
-        sid,
-        viewer,
-        "watch",
-        json!({"request": "offer", "from_input": input, "mids": ["v"]}),
-        None,
-    )
-    .await;
-    let offer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {ev}"));
+    let (_, peer, offer, r) = watch_input(&mut ws, sid, input, &["v"]).await;
     assert!(offer.contains("H264/90000") && !offer.contains("VP8/90000"), "{offer}");
     // Only the input's profile and packetization mode.
     let h264_fmtps: Vec<&str> =
@@ -1515,13 +1475,6 @@ async fn a_viewer_of_an_h264_input_is_offered_h264_only() {
                 .all(|l| l.contains("profile-level-id=42e01f") && l.contains("packetization-mode=1")),
         "{offer}"
     );
-    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
-    let r = ws
-        .call(
-            json!({"janus": "message", "session_id": sid, "handle_id": viewer, "body": {"request": "start"},
-                     "jsep": {"type": "answer", "sdp": answer}}),
-        )
-        .await;
     assert!(r["plugindata"]["data"]["rules"][0].is_u64(), "{r}");
     // A camera's H.264 (an IDR NAL unit, then non-IDR ones) reaches the viewer as H.264.
     let camera = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -1630,24 +1583,7 @@ async fn simulcast_by_ssrc_on_one_port_reaches_a_viewer() {
         .await
         .expect("the camera runs")
         .expect("camera");
-    let viewer = attach(&mut ws, sid, TESTFAULT).await;
-    let peer = Peer::new(false, false, false).await.expect("viewer");
-    let ev = echotest(
-        &mut ws,
-        sid,
-        viewer,
-        "watch",
-        json!({"request": "offer", "from_input": input, "mids": ["v"]}),
-        None,
-    )
-    .await;
-    let answer = peer.answer_offer(ev["jsep"]["sdp"].as_str().expect("offer"), WAIT).await.expect("answer");
-    let r = ws
-        .call(
-            json!({"janus": "message", "session_id": sid, "handle_id": viewer, "body": {"request": "start"},
-                     "jsep": {"type": "answer", "sdp": answer}}),
-        )
-        .await;
+    let (viewer, peer, _, r) = watch_input(&mut ws, sid, input, &["v"]).await;
     let rule = r["plugindata"]["data"]["rules"][0].as_u64().unwrap_or_else(|| panic!("{r}"));
     peer.wait_until("video at the viewer", WAIT, |s| s.video.packets > 0).await.expect("video");
     peer.request_keyframe().await.expect("PLI");
@@ -1669,4 +1605,22 @@ async fn simulcast_by_ssrc_on_one_port_reaches_a_viewer() {
     .await
     .unwrap_or_else(|e| panic!("{}", e.0));
     peer.close().await.ok();
+}
+
+/// A new viewer of an RTP input's streams `mids`: attaches a testfault handle, is offered them,
+/// answers and starts; returns the handle, its peer, the offer and the `start` reply.
+async fn watch_input(ws: &mut WsClient, sid: u64, input: u64, mids: &[&str]) -> (u64, Peer, String, Value) {
+    let viewer = attach(ws, sid, TESTFAULT).await;
+    let peer = Peer::new(false, false, false).await.expect("viewer");
+    let body = json!({"request": "offer", "from_input": input, "mids": mids});
+    let ev = echotest(ws, sid, viewer, "watch", body, None).await;
+    let offer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {ev}")).to_owned();
+    let answer = peer.answer_offer(&offer, WAIT).await.expect("answer");
+    let r = ws
+        .call(
+            json!({"janus": "message", "session_id": sid, "handle_id": viewer, "body": {"request": "start"},
+                     "jsep": {"type": "answer", "sdp": answer}}),
+        )
+        .await;
+    (viewer, peer, offer, r)
 }
