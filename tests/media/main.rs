@@ -1348,6 +1348,14 @@ async fn a_leg_sends_dtmf_as_telephone_events() {
     let connect = json!({"request": "leg_connect", "leg": leg, "address": phone.local_addr().unwrap().to_string(),
                          "codec": pcmu, "dtmf_pt": 101});
     assert!(ws.call(call(connect)).await["plugindata"]["data"]["error"].is_null());
+    // A codec the gateway cannot carry is an error, not a silent leg.
+    let speex = json!({"pt": 97, "name": "speex", "clock": 8000});
+    let connect = json!({"request": "leg_connect", "leg": leg, "address": phone.local_addr().unwrap().to_string(),
+                         "codec": speex});
+    let r = ws.call(call(connect)).await;
+    assert!(r["plugindata"]["data"]["error"].as_str().unwrap().contains("unknown codec 'speex'"), "{r}");
+    let r = ws.call(call(json!({"request": "leg_open", "kind": "audio", "codecs": [speex]}))).await;
+    assert!(r["plugindata"]["data"]["error"].as_str().unwrap().contains("unknown codec 'speex'"), "{r}");
     let dtmf =
         |digits: &str| call(json!({"request": "leg_dtmf", "leg": leg, "digits": digits, "duration": 120}));
     let r = ws.call(dtmf("1x")).await;

@@ -30,7 +30,7 @@ pub struct LegSetup {
     pub srtp: Option<SrtpKey>,
 }
 
-/// The str0m codec of a Janus codec name, with its clock.
+/// The str0m codec of a Janus codec name (one of [`LEG_CODECS`]), with its clock.
 pub fn rx_codec(c: &LegCodec) -> Option<RxCodec> {
     use str0m::format::Codec;
     let codec = match c.name.as_str() {
@@ -54,7 +54,6 @@ pub struct Leg {
     pub rtp: Watched,
     /// RTCP socket (key index 1).
     pub rtcp: Watched,
-    local_key: Option<SrtpKey>,
     /// Protects what we send.
     pub srtp_tx: Option<SrtpSender>,
     /// Checks and decrypts what we receive.
@@ -293,7 +292,6 @@ impl Leg {
             kind: setup.kind,
             rtp,
             rtcp,
-            local_key: setup.srtp,
             srtp_tx,
             srtp_rx: None,
             remote: None,
@@ -314,9 +312,6 @@ impl Leg {
     pub fn connect(&mut self, remote: LegRemote) {
         self.codec = rx_codec(&remote.codec);
         self.srtp_rx = remote.srtp.as_ref().map(|k| SrtpReceiver::new(k.suite, &k.key));
-        if self.local_key.is_none() {
-            self.srtp_tx = None;
-        }
         self.send_to = Some(remote.rtp);
         self.rtcp_to = Some(rtcp_of(&remote, remote.rtp));
         self.highest = None;
@@ -527,6 +522,14 @@ mod tests {
         }
         assert!(wants_keyframe(&[0x81, 201, 0, 1, 0, 0, 0, 1, 0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2]));
         assert!(!wants_keyframe(&[0x81, 201, 0, 1, 0, 0, 0, 1, 0x81]));
+    }
+
+    #[test]
+    fn every_leg_codec_name_maps_to_a_codec() {
+        for name in crate::vocab::LEG_CODECS {
+            let c = LegCodec { pt: 96, name: (*name).to_owned(), clock: 90_000 };
+            assert!(rx_codec(&c).is_some(), "{name}");
+        }
     }
 
     #[test]

@@ -127,11 +127,13 @@ pub fn leg_remote(r: &wit::LegRemote) -> Result<vocab::LegRemote, String> {
         Some(ip) => Some(ip.parse().map_err(|_| format!("'{ip}' is not an IP address"))?),
         None => None,
     };
+    let codec = leg_codec(&r.codec);
+    codec.check(false)?;
     Ok(vocab::LegRemote {
         rtp: addr(&r.address)?,
         rtcp: r.rtcp_address.as_deref().map(addr).transpose()?,
         rtcp_mux: r.rtcp_mux,
-        codec: leg_codec(&r.codec),
+        codec,
         dtmf_pt: r.dtmf_pt,
         srtp: r.srtp.as_ref().map(srtp_key).transpose()?,
         latch: if r.latch { vocab::Latch::From(latch_ip) } else { vocab::Latch::Off },

@@ -41,7 +41,7 @@ pub struct Limits {
     pub udp_bind: BindPolicy,
     /// Sockets open at once (`max_sockets`, default 16).
     pub max_sockets: usize,
-    /// Plain RTP legs open at once (`max_legs`, default 1000).
+    /// Plain RTP legs and RTP inputs open at once (`max_legs`, default 1000).
     pub max_legs: usize,
     /// Datagrams a socket may send per second (`udp_rate`, default 1000).
     pub udp_rate: u32,

@@ -370,6 +370,17 @@ impl StoreState {
         Ok(id)
     }
 
+    /// An error when the plugin holds `max_legs` legs and inputs already.
+    fn below_max_legs(&self) -> Result<(), String> {
+        let max = self.shared.limits.max_legs;
+        let legs = self.shared.legs.lock().unwrap_or_else(|e| e.into_inner()).len();
+        let inputs = self.shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).len();
+        if legs + inputs >= max {
+            return Err(format!("too many legs and inputs (limit {max})"));
+        }
+        Ok(())
+    }
+
     /// An endpoint of this plugin's (its handle's PeerConnection or its leg), or an error.
     fn own_endpoint(&self, e: wit::Endpoint) -> Result<media::Endpoint, String> {
         match e {
@@ -624,19 +635,14 @@ impl host::Host for StoreState {
         if kind == media::MediaKind::Data {
             return Err("a leg carries audio or video".to_owned());
         }
-        let spec = media::LegSpec {
-            kind,
-            codecs: options.codecs.iter().map(leg_codec).collect(),
-            srtp: options.srtp.map(srtp_suite),
-        };
-        let max = self.shared.limits.max_legs;
-        let mut legs = self.shared.legs.lock().unwrap_or_else(|e| e.into_inner());
-        if legs.len() >= max {
-            return Err(format!("too many legs (limit {max})"));
+        let codecs: Vec<media::LegCodec> = options.codecs.iter().map(leg_codec).collect();
+        for c in &codecs {
+            c.check(true)?;
         }
+        let spec = media::LegSpec { kind, codecs, srtp: options.srtp.map(srtp_suite) };
+        self.below_max_legs()?;
         let local = self.shared.core.media().leg_open(spec)?;
-        legs.add(local.id, api_handle(owner));
-        drop(legs);
+        self.shared.legs.lock().unwrap_or_else(|e| e.into_inner()).add(local.id, api_handle(owner));
         self.account.made_since_checkpoint.push(Made::Leg(local.id));
         Ok(wit::LegLocal {
             id: local.id,
@@ -718,10 +724,14 @@ impl host::Host for StoreState {
                     return Err(format!("the plugin's sandbox.udp_bind does not allow port {port}"));
                 }
             }
+            let codec = leg_codec(&st.codec);
+            if kind != media::MediaKind::Data {
+                codec.check(false).map_err(|e| format!("stream {}: {e}", st.mid))?;
+            }
             streams.push(media::InputStreamSpec {
                 mid: st.mid.clone(),
                 kind,
-                codec: leg_codec(&st.codec),
+                codec,
                 fmtp: st.fmtp.clone(),
                 ports: st.ports.clone(),
                 ssrcs: st.ssrcs.clone(),
@@ -737,14 +747,9 @@ impl host::Host for StoreState {
             no_media_ms: options.no_media_ms,
             srtp: options.srtp.as_ref().map(srtp_key).transpose()?,
         };
-        let max = self.shared.limits.max_legs;
-        let mut inputs = self.shared.inputs.lock().unwrap_or_else(|e| e.into_inner());
-        if inputs.len() + self.shared.legs.lock().unwrap_or_else(|e| e.into_inner()).len() >= max {
-            return Err(format!("too many legs and inputs (limit {max})"));
-        }
+        self.below_max_legs()?;
         let local = self.shared.core.media().input_open(spec)?;
-        inputs.insert(local.id);
-        drop(inputs);
+        self.shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).insert(local.id);
         self.account.made_since_checkpoint.push(Made::Input(local.id));
         Ok(wit::InputLocal { id: local.id, ports: local.ports })
     }

@@ -7,6 +7,10 @@ use std::net::{IpAddr, SocketAddr};
 use super::srtp::Suite;
 use super::{MediaKind, SrtpKey};
 
+/// The codecs a leg or an input can carry, by Janus's names (no transcoding: what one end
+/// sends, the other gets).
+pub const LEG_CODECS: &[&str] = &["opus", "pcmu", "pcma", "g722", "vp8", "vp9", "h264"];
+
 /// A codec on a leg, as an SDP `a=rtpmap` names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegCodec {
@@ -16,6 +20,19 @@ pub struct LegCodec {
     pub name: String,
     /// The clock rate.
     pub clock: u32,
+}
+
+impl LegCodec {
+    /// An error unless the name is one of [`LEG_CODECS`] (or, where `events` allows it,
+    /// `telephone-event`).
+    pub fn check(&self, events: bool) -> Result<(), String> {
+        let known = LEG_CODECS.contains(&self.name.as_str()) || (events && self.name == "telephone-event");
+        if known {
+            Ok(())
+        } else {
+            Err(format!("unknown codec '{}' (known: {})", self.name, LEG_CODECS.join(", ")))
+        }
+    }
 }
 
 /// How a leg is opened.
