@@ -1038,6 +1038,8 @@ async fn a_third_address_cannot_take_over_a_plain_leg() {
         .await
         .unwrap_or_else(|e| panic!("{}", e.0));
     assert!(!stats.audio.foreign_markers.contains_key(&[6, 6, 6, 6]), "the intruder's audio got through");
+    let logs = gw.logs();
+    assert!(logs.contains(&format!("datagram from {} refused", intruder.local_addr().unwrap())), "{logs}");
     // What the leg sends goes to the phone, never to the intruder.
     let mut buf = [0u8; 2048];
     for _ in 0..10 {

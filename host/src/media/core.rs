@@ -116,6 +116,15 @@ struct Incoming {
     layers: u8,
 }
 
+/// Counts a datagram a leg or an input refused (a source it does not accept, SRTP or RTP that
+/// does not check out) and says so in the log the 1st, 2nd, 4th… time, so a misconfigured or
+/// hostile sender shows without a line per packet.
+fn refuse(counter: &mut u64, what: &str, id: u64, from: SocketAddr) {
+    if crate::logging::time_to_report(counter) {
+        tracing::warn!("{what} {id}: datagram from {from} refused ({counter} so far)");
+    }
+}
+
 /// Writes an RTP packet (no CSRCs, no extensions) into `buf`.
 fn write_rtp(buf: &mut Vec<u8>, pt: u8, marker: bool, seq: u64, time: u32, ssrc: u32, payload: &[u8]) {
     buf.clear();
@@ -915,14 +924,14 @@ impl<T: Transmitter> MediaCore<T> {
         let now = self.now;
         let Some(input) = self.inputs.get_mut(&id) else { return };
         if input.source.is_some_and(|ip| ip != from.ip()) {
-            input.refused += 1;
+            refuse(&mut input.refused, "input", id, from);
             return;
         }
         let len = match &mut input.srtp {
             Some(srtp) => match srtp.unprotect_rtp(buf) {
                 Ok((len, _)) => len,
                 Err(_) => {
-                    input.refused += 1;
+                    refuse(&mut input.refused, "input", id, from);
                     return;
                 }
             },
@@ -937,7 +946,7 @@ impl<T: Transmitter> MediaCore<T> {
         let Some((h, layer)) =
             h.filter(|h| h.pt == stream.pt).and_then(|h| Some((h, stream.layer_of(layer, h.ssrc)?)))
         else {
-            input.refused += 1;
+            refuse(&mut input.refused, "input", id, from);
             return;
         };
         let seq = stream.extend(layer, h.seq);
@@ -1166,14 +1175,14 @@ impl<T: Transmitter> MediaCore<T> {
         if rtcp {
             // RTCP comes from the far end's RTCP address (or its RTP one with rtcp-mux).
             if leg.rtcp_to != Some(from) && leg.send_to != Some(from) {
-                leg.refused += 1;
+                refuse(&mut leg.refused, "leg", id, from);
                 return;
             }
             let len = match &mut leg.srtp_rx {
                 Some(srtp) => match srtp.unprotect_rtcp(buf) {
                     Ok(len) => len,
                     Err(_) => {
-                        leg.refused += 1;
+                        refuse(&mut leg.refused, "leg", id, from);
                         return;
                     }
                 },
@@ -1188,21 +1197,21 @@ impl<T: Transmitter> MediaCore<T> {
         // An address the leg does not send to is refused before any work, unless latching
         // may move the leg there (decided after SRTP says whether the packet authenticates).
         if leg.admits(from, true) == Admit::No {
-            leg.refused += 1;
+            refuse(&mut leg.refused, "leg", id, from);
             return;
         }
         let (len, ext) = match &mut leg.srtp_rx {
             Some(srtp) => match srtp.unprotect_rtp(buf) {
                 Ok((len, ext)) => (len, Some(ext)),
                 Err(_) => {
-                    leg.refused += 1;
+                    refuse(&mut leg.refused, "leg", id, from);
                     return;
                 }
             },
             None => (buf.len(), None),
         };
         let Some(h) = legs::parse_rtp(&buf[..len]) else {
-            leg.refused += 1;
+            refuse(&mut leg.refused, "leg", id, from);
             return;
         };
         match leg.admits(from, leg.srtp_rx.is_some()) {
@@ -1212,7 +1221,7 @@ impl<T: Transmitter> MediaCore<T> {
                 leg.latch(from);
             }
             Admit::No => {
-                leg.refused += 1;
+                refuse(&mut leg.refused, "leg", id, from);
                 return;
             }
         }
