@@ -200,17 +200,17 @@ async fn audiocodec_and_videocodec_choose_the_answered_codec() {
     // Opus offered first as well (as gateways between SIP and WebRTC do), so the answered
     // codec is the gateway's choice.
     let pcmu_line = media_line(&offer, "audio").to_owned();
-    assert!(pcmu_line.ends_with(" 0"), "{offer}");
-    let with_opus = format!("{} 111", pcmu_line.trim_end_matches(" 0"));
+    assert!(pcmu_line.ends_with(" 0 126"), "G.711 and its telephone events: {offer}");
+    let with_opus = format!("{} 111", pcmu_line.trim_end_matches(" 0 126"));
     let offer = offer
-        .replace(&pcmu_line, &format!("{with_opus} 0"))
+        .replace(&pcmu_line, &format!("{with_opus} 0 126"))
         .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000");
     let jsep = json!({"type": "offer", "sdp": offer});
     let ev =
         echotest(&mut ws, sid, hid, "offer", json!({"audio": true, "audiocodec": "pcmu"}), Some(jsep)).await;
     assert_eq!(ev["plugindata"]["data"]["result"], "ok", "{ev}");
     let answer = ev["jsep"]["sdp"].as_str().expect("answer sdp");
-    assert_eq!(media_line(answer, "audio"), "m=audio 9 UDP/TLS/RTP/SAVPF 0", "{answer}");
+    assert_eq!(media_line(answer, "audio"), "m=audio 9 UDP/TLS/RTP/SAVPF 0 126", "with its DTMF: {answer}");
     assert!(answer.contains("a=rtpmap:0 PCMU/8000") && !answer.contains("opus"), "{answer}");
     peer.set_answer(answer).await.expect("set answer");
     peer.start_media().await;
@@ -1279,6 +1279,75 @@ async fn telephone_events_pass_between_legs_with_each_legs_payload_type() {
         seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)),
         "one numbering for audio and events: {seqs:?}"
     );
+}
+
+/// DTMF between a WebRTC peer and a phone: the peer's RFC 4733 events (as a browser's
+/// `RTCDTMFSender` sends them) reach the phone with the leg's payload type, and the phone's
+/// reach the peer with the payload type the peer negotiated for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telephone_events_pass_between_a_webrtc_peer_and_a_leg() {
+    let gw = gateway_with_testfault();
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let (hid, peer, answer) = answered_by_testfault(&mut ws, sid, "a", json!({"request": "answer"})).await;
+    assert_eq!(answered_pt(&answer, "telephone-event/48000"), 110, "the gateway answers the peer's DTMF");
+    let phone = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let opus = json!({"pt": 111, "name": "opus", "clock": 48000});
+    let open = json!({"request": "leg_open", "kind": "audio",
+                      "codecs": [opus, {"pt": 101, "name": "telephone-event", "clock": 48000}]});
+    let connect = json!({"address": phone.local_addr().unwrap().to_string(), "codec": opus, "dtmf_pt": 101});
+    let leg = leg_between(&mut ws, sid, hid, &mid_of(&answer, "audio"), open, connect).await;
+    let address: std::net::SocketAddr = leg["address"].as_str().unwrap().parse().unwrap();
+
+    // Peer to phone: "1#" as events 1 and 11, each ending with the end bit, between the audio.
+    peer.send_dtmf("1#");
+    let mut buf = [0u8; 2048];
+    let mut events: Vec<[u8; 4]> = Vec::new();
+    while events.iter().filter(|e| e[1] & 0x80 != 0).count() < 6 {
+        let (n, _) = tokio::time::timeout(WAIT, phone.recv_from(&mut buf))
+            .await
+            .expect("the peer's DTMF")
+            .expect("recv");
+        match buf[1] & 0x7f {
+            101 => events.push(buf[12..16].try_into().unwrap()),
+            111 => {}
+            pt => panic!("payload type {pt} from the leg"),
+        }
+        assert!(n >= 16);
+    }
+    let digits: Vec<u8> = events.iter().map(|e| e[0]).collect();
+    assert_eq!(digits, [1, 1, 1, 1, 1, 11, 11, 11, 11, 11], "{events:?}");
+    assert_eq!(events[0][2..4], [0x03, 0xc0], "the first update: 20 ms at 48 kHz");
+
+    // Phone to peer: the digit 7, with the leg's payload type 101, in the phone's audio.
+    let packet = |pt: u8, seq: u16, ts: u32, payload: &[u8]| {
+        let mut p = vec![0x80, pt];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&0x7e7e_u32.to_be_bytes());
+        p.extend_from_slice(payload);
+        p
+    };
+    let mut seq = 0u16;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        for n in 0..4u16 {
+            let end = if n == 3 { 0x80 } else { 0 };
+            phone.send_to(&packet(101, seq, 48_000, &[7, end | 10, 0x03, 0xc0]), address).await.unwrap();
+            seq = seq.wrapping_add(1);
+        }
+        // Recorded only with the payload type the peer negotiated for telephone events.
+        let got = peer
+            .wait_until("the phone's DTMF at the peer", Duration::from_millis(300), |s| {
+                s.audio.telephone_events.iter().any(|(_, e)| e[0] == 7 && e[1] & 0x80 != 0)
+            })
+            .await;
+        if got.is_ok() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no telephone event reached the peer");
+    }
+    peer.close().await.ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -122,6 +122,25 @@ impl AudioCodec {
         }
     }
 
+    /// RFC 4733 telephone events at this codec's clock.
+    fn telephone_events(self) -> RTCRtpCodec {
+        RTCRtpCodec {
+            mime_type: "audio/telephone-event".to_owned(),
+            clock_rate: self.rtp_codec().clock_rate,
+            channels: 0,
+            sdp_fmtp_line: "0-16".to_owned(),
+            rtcp_feedback: vec![],
+        }
+    }
+
+    /// The payload type we register its telephone events with (Chromium's numbers).
+    pub fn dtmf_pt(self) -> u8 {
+        match self {
+            Self::Opus => 110,
+            Self::Pcmu => 126,
+        }
+    }
+
     /// RTP timestamp units in one 20 ms packet.
     fn ts_step(self) -> u32 {
         self.rtp_codec().clock_rate / 50
@@ -180,6 +199,8 @@ pub struct RecvStats {
     pub first_valid: Option<(u32, u16, u32)>,
     /// Header extension ids seen on received packets.
     pub extension_ids: BTreeSet<u8>,
+    /// RFC 4733 telephone events received: RTP timestamp and the 4-byte event payload.
+    pub telephone_events: Vec<(u32, [u8; 4])>,
 }
 
 /// What was sent on one kind of local track.
@@ -313,6 +334,8 @@ struct Shared {
     audio_codec: AudioCodec,
     /// The last remote video track, for keyframe requests.
     remote_video: StdMutex<Option<Arc<dyn TrackRemote>>>,
+    /// DTMF digits (RFC 4733 event codes) the audio sender is to send next.
+    dtmf: StdMutex<VecDeque<u8>>,
 }
 
 impl Shared {
@@ -350,6 +373,12 @@ impl Shared {
     fn record_rtp(&self, kind: Kind, pkt: &rtp::Packet) {
         let now = Instant::now();
         let payload = &pkt.payload[..];
+        if kind == Kind::Audio && pkt.header.payload_type == self.audio_codec.dtmf_pt() {
+            if let Ok(event) = <[u8; 4]>::try_from(&payload[..payload.len().min(4)]) {
+                self.update(|st| st.audio.telephone_events.push((pkt.header.timestamp, event)));
+            }
+            return;
+        }
         let parsed = parse_marker(payload, &self.nonce);
         let sent_so_far = self.sent_counter(kind).load(Ordering::Acquire);
         let keyframe = kind == Kind::Video && vp8_is_keyframe(payload);
@@ -742,11 +771,20 @@ impl Peer {
             keyframe_requested: AtomicBool::new(false),
             audio_codec,
             remote_video: StdMutex::new(None),
+            dtmf: StdMutex::new(VecDeque::new()),
         });
 
         let mut media_engine = MediaEngine::default();
         media_engine.register_codec(
             RTCRtpCodecParameters { rtp_codec: audio_codec.rtp_codec(), payload_type: audio_codec.pt() },
+            RtpCodecKind::Audio,
+        )?;
+        // Telephone events at the audio's clock, as browsers offer them with their audio.
+        media_engine.register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: audio_codec.telephone_events(),
+                payload_type: audio_codec.dtmf_pt(),
+            },
             RtpCodecKind::Audio,
         )?;
         media_engine.register_codec(
@@ -803,7 +841,20 @@ impl Peer {
         if audio.is_some() {
             let ssrc = random_ssrc();
             let t = Arc::new(local_track(RtpCodecKind::Audio, audio_codec.rtp_codec(), ssrc, "audio"));
-            pc.add_transceiver_from_track(t.clone(), sendrecv()).await?;
+            let transceiver = pc.add_transceiver_from_track(t.clone(), sendrecv()).await?;
+            // The track's codec and telephone events, as a browser offers its audio.
+            transceiver
+                .set_codec_preferences(vec![
+                    RTCRtpCodecParameters {
+                        rtp_codec: audio_codec.rtp_codec(),
+                        payload_type: audio_codec.pt(),
+                    },
+                    RTCRtpCodecParameters {
+                        rtp_codec: audio_codec.telephone_events(),
+                        payload_type: audio_codec.dtmf_pt(),
+                    },
+                ])
+                .await?;
             shared.update(|st| {
                 st.sent_audio.ssrc = ssrc;
                 st.sent_audio.payload_type = audio_codec.pt();
@@ -885,30 +936,49 @@ impl Peer {
             Kind::Audio => self.shared.audio_codec.rtp_codec().mime_type,
             Kind::Video => "video/VP8".to_owned(),
         };
+        self.negotiated_pt_of(&mime).await.unwrap_or(default)
+    }
+
+    /// The payload type our senders negotiated for a MIME type, if any.
+    async fn negotiated_pt_of(&self, mime: &str) -> Option<u8> {
         for sender in self.pc.get_senders().await {
             if let Ok(params) = sender.get_parameters().await {
                 if let Some(c) = params
                     .rtp_parameters
                     .codecs
                     .iter()
-                    .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&mime))
+                    .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime))
                 {
-                    return c.payload_type;
+                    return Some(c.payload_type);
                 }
             }
         }
-        default
+        None
+    }
+
+    /// Sends DTMF digits (0-9, *, #, A-D) as RFC 4733 telephone events on the audio stream,
+    /// between its packets, as a browser's `RTCDTMFSender` does.
+    pub fn send_dtmf(&self, digits: &str) {
+        let codes = digits.chars().map(|c| match c {
+            '0'..='9' => c as u8 - b'0',
+            '*' => 10,
+            '#' => 11,
+            'A'..='D' => c as u8 - b'A' + 12,
+            _ => panic!("not a DTMF digit: {c}"),
+        });
+        self.shared.dtmf.lock().unwrap().extend(codes);
     }
 
     /// Starts the sender tasks (call after `set_answer`).
     pub async fn start_media(&self) {
         if let Some(track) = self.audio_track.clone() {
             let pt = self.negotiated_pt(Kind::Audio, self.shared.audio_codec.pt()).await;
+            let dtmf_pt = self.negotiated_pt_of("audio/telephone-event").await;
             let h = tokio::spawn(send_media(
                 track,
                 self.shared.clone(),
                 Kind::Audio,
-                pt,
+                (pt, dtmf_pt),
                 self.stop_tx.subscribe(),
             ));
             self.tasks.lock().unwrap().push(h);
@@ -919,7 +989,7 @@ impl Peer {
                 track,
                 self.shared.clone(),
                 Kind::Video,
-                pt,
+                (pt, None),
                 self.stop_tx.subscribe(),
             ));
             self.tasks.lock().unwrap().push(h);
@@ -1082,13 +1152,17 @@ fn rtp_header(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool) -> rtp::header
 
 /// Sends numbered media on a track until `stop`: 20 ms Opus-sized audio packets, or 30 fps VP8
 /// frames of several packets each (key frames marked as such, so a gateway can tell them).
+/// Queued DTMF digits take the audio's place as RFC 4733 events (`dtmf_pt`, if negotiated):
+/// 100 ms each, the end sent three times, in the audio's numbering.
 async fn send_media(
     track: Arc<TrackLocalStaticRTP>,
     shared: Arc<Shared>,
     kind: Kind,
-    pt: u8,
+    (pt, dtmf_pt): (u8, Option<u8>),
     mut stop: watch::Receiver<bool>,
 ) {
+    // The event being sent: its code, the timestamp it started at, packets sent so far.
+    let mut event: Option<(u8, u32, u16)> = None;
     let video = kind == Kind::Video;
     let (period, ts_step, packets, len) = if video {
         (Duration::from_micros(33_333), 3000, VIDEO_PACKETS_PER_FRAME, VIDEO_PAYLOAD_LEN)
@@ -1113,6 +1187,24 @@ async fn send_media(
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.changed() => return,
+        }
+        if let Some(dtmf_pt) = dtmf_pt.filter(|_| !video) {
+            if event.is_none() {
+                event = shared.dtmf.lock().unwrap().pop_front().map(|code| (code, ts, 0));
+            }
+            if let Some((code, start, n)) = event {
+                // Five 20 ms updates, the last three with the end bit: 100 ms.
+                let end = n >= 2;
+                let duration = (u32::from(n.min(2)) + 1) * ts_step;
+                let payload = [code, if end { 0x80 | 10 } else { 10 }, (duration >> 8) as u8, duration as u8];
+                let header = rtp_header(dtmf_pt, seq, start, ssrc, n == 0);
+                let _ =
+                    track.write_rtp(rtp::Packet { header, payload: Bytes::copy_from_slice(&payload) }).await;
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(ts_step);
+                event = if n < 4 { Some((code, start, n + 1)) } else { None };
+                continue;
+            }
         }
         // Key frames: the first three (the far end may finish its DTLS handshake a moment after
         // us and drop the very first packets), one a second, and one after every PLI/FIR.

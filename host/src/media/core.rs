@@ -746,7 +746,7 @@ impl<T: Transmitter> MediaCore<T> {
         let pt = match route.pt_map.get(&d.packet.pt) {
             Some(pt) => *pt,
             None => {
-                let Some(pt) = d.packet.codec.and_then(|c| dst.pt_for(c.codec, dst_mid)) else { return };
+                let Some(pt) = d.packet.codec.and_then(|c| dst.pt_for(c, dst_mid)) else { return };
                 route.pt_map.insert(d.packet.pt, pt);
                 pt
             }

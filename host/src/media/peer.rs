@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
+use str0m::format::{Codec, FormatParams};
+use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaKind, Mid, Pt};
 use str0m::net::Receive;
 use str0m::rtp::Ssrc;
 use str0m::{Candidate, Event, IceCreds, Input, Output, Rtc, RtcConfig};
@@ -204,7 +205,7 @@ const HOLD_CANDIDATES: Duration = Duration::from_millis(100);
 pub fn template(cert: str0m::config::DtlsCert, ice_lite: bool) -> RtcConfig {
     // str0m's defaults have Opus as the only audio codec; Janus clients (SIP legs above
     // all) also use G.711 and G.722.
-    RtcConfig::new()
+    let mut config = RtcConfig::new()
         .enable_pcmu(true, false)
         .enable_pcma(true, false)
         .enable_g722(true, false)
@@ -212,7 +213,20 @@ pub fn template(cert: str0m::config::DtlsCert, ice_lite: bool) -> RtcConfig {
         .set_ice_lite(ice_lite)
         .set_dtls_cert(cert)
         .set_crypto_provider(super::dtls::provider())
-        .set_stats_interval(Some(Duration::from_secs(1)))
+        .set_stats_interval(Some(Duration::from_secs(1)));
+    // RFC 4733 telephone events (a browser's DTMF), one payload type per audio clock, with
+    // the numbers Chromium uses: Opus's 48 kHz and G.711's and G.722's 8 kHz.
+    for (pt, clock) in [(110, Frequency::FORTY_EIGHT_KHZ), (126, Frequency::EIGHT_KHZ)] {
+        config.codec_config().add_config(
+            Pt::new_with_value(pt),
+            None,
+            Codec::Tele,
+            clock,
+            None,
+            FormatParams::parse_line("0-16"),
+        );
+    }
+    config
 }
 
 fn random_token(len: usize) -> String {
@@ -720,14 +734,20 @@ impl Peer {
     }
 
     /// This peer's payload type for a codec on one of its streams (what it negotiated there).
-    pub fn pt_for(&self, codec: str0m::format::Codec, mid: Mid) -> Option<str0m::media::Pt> {
+    /// Telephone events match by clock too: they go with the audio they belong to.
+    pub fn pt_for(&self, codec: RxCodec, mid: Mid) -> Option<str0m::media::Pt> {
         let media = self.rtc.media(mid)?;
         let pts = media.remote_pts();
         self.rtc
             .codec_config()
             .params()
             .iter()
-            .find(|p| p.spec().codec == codec && pts.contains(&p.pt()))
+            .find(|p| {
+                let spec = p.spec();
+                spec.codec == codec.codec
+                    && pts.contains(&p.pt())
+                    && (codec.codec != Codec::Tele || spec.clock_rate.get() == codec.clock)
+            })
             .map(|p| p.pt())
     }
 

@@ -214,26 +214,39 @@ fn kept_payload_types(section: &[&str], preferred: &[String]) -> Result<Option<H
     if preferred.is_empty() {
         return Ok(None);
     }
-    let rtpmaps: Vec<(&str, String)> = section
+    // (payload type, codec name, clock)
+    let rtpmaps: Vec<(&str, String, &str)> = section
         .iter()
         .filter_map(|l| l.strip_prefix("a=rtpmap:"))
         .filter_map(|v| v.split_once(' '))
-        .map(|(pt, codec)| (pt, codec.split('/').next().unwrap_or("").to_ascii_lowercase()))
+        .map(|(pt, codec)| {
+            let mut parts = codec.split('/');
+            (pt, parts.next().unwrap_or("").to_ascii_lowercase(), parts.next().unwrap_or(""))
+        })
         .collect();
     let wanted = preferred.iter().flat_map(|p| p.split(',')).map(|p| p.trim().to_ascii_lowercase());
     for codec in wanted {
         let mut kept: HashSet<String> =
-            rtpmaps.iter().filter(|(_, c)| *c == codec).map(|(pt, _)| (*pt).to_owned()).collect();
+            rtpmaps.iter().filter(|(_, c, _)| *c == codec).map(|(pt, ..)| (*pt).to_owned()).collect();
         if kept.is_empty() {
             continue;
         }
+        // Telephone events at the kept codec's clock go with it (a browser's DTMF).
+        let clocks: HashSet<&str> =
+            rtpmaps.iter().filter(|(pt, ..)| kept.contains(*pt)).map(|(.., clock)| *clock).collect();
+        kept.extend(
+            rtpmaps
+                .iter()
+                .filter(|(_, c, clock)| c == "telephone-event" && clocks.contains(clock))
+                .map(|(pt, ..)| (*pt).to_owned()),
+        );
         // RTX streams that repair a kept payload type (`a=fmtp:<rtx> apt=<pt>`).
         let rtx: Vec<String> = section
             .iter()
             .filter_map(|l| l.strip_prefix("a=fmtp:"))
             .filter_map(|v| v.split_once(' '))
             .filter(|(pt, params)| {
-                rtpmaps.iter().any(|(p, c)| p == pt && c == "rtx")
+                rtpmaps.iter().any(|(p, c, _)| p == pt && c == "rtx")
                     && params
                         .split(';')
                         .any(|kv| kv.trim().strip_prefix("apt=").is_some_and(|a| kept.contains(a)))
@@ -321,6 +334,19 @@ mod tests {
         assert!(!sdp.contains("VP8") && !sdp.contains("apt=96") && !sdp.contains("a=rtcp-fb:96"), "{sdp}");
         assert!(sdp.contains("a=rtcp-fb:* transport-cc"), "{sdp}");
         assert!(sdp.contains("a=group:BUNDLE 0 1\r\n"), "{sdp}");
+    }
+
+    #[test]
+    fn telephone_events_at_the_kept_codecs_clock_stay() {
+        let offer = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0 110 126\r\na=mid:0\r\n\
+                     a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n\
+                     a=rtpmap:110 telephone-event/48000\r\na=rtpmap:126 telephone-event/8000\r\n";
+        let pcmu = AnswerPolicy { audio_codecs: vec!["pcmu".into()], ..AnswerPolicy::everything() };
+        assert_eq!(media_line(&apply_policy(offer, &pcmu), "audio"), "m=audio 9 UDP/TLS/RTP/SAVPF 0 126");
+        let opus = AnswerPolicy { audio_codecs: vec!["opus".into()], ..AnswerPolicy::everything() };
+        let sdp = apply_policy(offer, &opus);
+        assert_eq!(media_line(&sdp, "audio"), "m=audio 9 UDP/TLS/RTP/SAVPF 111 110");
+        assert!(!sdp.contains("telephone-event/8000"), "{sdp}");
     }
 
     #[test]
