@@ -102,41 +102,61 @@ pub fn narrow_offer(offer: &str, codecs: &[(String, String, Option<String>)]) ->
     out
 }
 
-/// Of the payload types `kept`, those whose H.264 profile and packetization mode are the ones
-/// `fmtp` names (with their RTX); all of them when `fmtp` names neither or none matches.
+/// Of the payload types `kept`, those whose profile is the one `fmtp` names (H.264's
+/// `profile-level-id` and `packetization-mode`, VP9's `profile-id`, AV1's `profile`), with their
+/// RTX; all of them when `fmtp` names no profile or none matches.
 fn matching_fmtp(section: &[&str], kept: HashSet<String>, fmtp: Option<&str>) -> HashSet<String> {
-    let params = |f: &str| -> (Option<String>, String) {
-        let mut profile = None;
-        let mut mode = "0".to_owned();
-        for kv in f.split(';') {
-            match kv.trim().split_once('=') {
-                Some((k, v)) if k.eq_ignore_ascii_case("profile-level-id") => {
-                    profile = Some(v.to_ascii_lowercase())
-                }
-                Some((k, v)) if k.eq_ignore_ascii_case("packetization-mode") => mode = v.trim().to_owned(),
-                _ => {}
-            }
-        }
-        (profile, mode)
+    let want = profile(fmtp.unwrap_or(""));
+    if want.is_empty() {
+        return kept;
+    }
+    let fmtp_of = |pt: &str| {
+        section
+            .iter()
+            .filter_map(|l| l.strip_prefix("a=fmtp:"))
+            .filter_map(|v| v.split_once(' '))
+            .find(|(p, _)| *p == pt)
+            .map_or("", |(_, f)| f)
     };
-    let Some(want @ (Some(_), _)) = fmtp.map(params) else { return kept };
-    let fmtps: Vec<(&str, &str)> =
-        section.iter().filter_map(|l| l.strip_prefix("a=fmtp:")).filter_map(|v| v.split_once(' ')).collect();
-    let matching: HashSet<String> = fmtps
+    let apt = |f: &str| f.split(';').find_map(|kv| kv.trim().strip_prefix("apt=")).map(str::to_owned);
+    let matching: HashSet<String> = kept
         .iter()
-        .filter(|(pt, f)| kept.contains(*pt) && params(f) == want)
-        .map(|(pt, _)| (*pt).to_owned())
+        .filter(|pt| {
+            let f = fmtp_of(pt);
+            apt(f).is_none() && want.iter().all(|(k, v)| profile(f).iter().any(|(k2, v2)| k2 == k && v2 == v))
+        })
+        .cloned()
         .collect();
     if matching.is_empty() {
         return kept;
     }
     // Their RTX streams too.
-    let rtx = fmtps.iter().filter(|(pt, f)| {
-        kept.contains(*pt)
-            && f.split(';').any(|kv| kv.trim().strip_prefix("apt=").is_some_and(|a| matching.contains(a)))
-    });
-    let rtx: Vec<String> = rtx.map(|(pt, _)| (*pt).to_owned()).collect();
+    let rtx: Vec<String> =
+        kept.iter().filter(|pt| apt(fmtp_of(pt)).is_some_and(|a| matching.contains(&a))).cloned().collect();
     matching.into_iter().chain(rtx).collect()
+}
+
+/// The parameters of an `fmtp` that name a profile, lowercased, with their defaults filled in:
+/// empty when it names none. An H.264 profile comes with its packetization mode (0 unless
+/// given).
+fn profile(fmtp: &str) -> Vec<(&'static str, String)> {
+    let get = |key: &str| {
+        fmtp.split(';')
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.trim().to_ascii_lowercase())
+    };
+    let mut out = Vec::new();
+    if let Some(p) = get("profile-level-id") {
+        out.push(("profile-level-id", p));
+        out.push(("packetization-mode", get("packetization-mode").unwrap_or_else(|| "0".into())));
+    }
+    for key in ["profile-id", "profile"] {
+        if let Some(p) = get(key) {
+            out.push((key, p));
+        }
+    }
+    out
 }
 
 /// Writes one `m=` section as str0m should see it; the mids of refused sections go to `refused`.
@@ -284,6 +304,17 @@ mod tests {
         let fmtp = Some("profile-level-id=42E01F;packetization-mode=1".to_owned());
         let narrowed = narrow_offer(offer, &[("1".to_owned(), "h264".to_owned(), fmtp)]);
         assert!(narrowed.starts_with("m=video 9 UDP/TLS/RTP/SAVPF 104 105\r\n"), "{narrowed}");
+        // VP9 profiles likewise; parameters that name no profile narrow nothing.
+        let offer = "m=video 9 UDP/TLS/RTP/SAVPF 98 99 100 101\r\na=mid:1\r\na=rtpmap:98 VP9/90000\r\n\
+            a=fmtp:98 profile-id=0\r\na=rtpmap:99 rtx/90000\r\na=fmtp:99 apt=98\r\n\
+            a=rtpmap:100 VP9/90000\r\na=fmtp:100 profile-id=2\r\na=rtpmap:101 rtx/90000\r\na=fmtp:101 apt=100\r\n";
+        let vp9 =
+            |fmtp: &str| narrow_offer(offer, &[("1".to_owned(), "vp9".to_owned(), Some(fmtp.to_owned()))]);
+        assert!(vp9("profile-id=2").starts_with("m=video 9 UDP/TLS/RTP/SAVPF 100 101\r\n"));
+        assert!(vp9("profile-id=0").starts_with("m=video 9 UDP/TLS/RTP/SAVPF 98 99\r\n"));
+        assert!(
+            vp9("x-google-start-bitrate=800").starts_with("m=video 9 UDP/TLS/RTP/SAVPF 98 99 100 101\r\n")
+        );
     }
 
     const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\

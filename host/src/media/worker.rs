@@ -2,6 +2,7 @@
 //! RTP legs that have packets, and feeds them to its [`MediaCore`]; the datagrams the core
 //! produces leave in batches too.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use tokio::net::UdpSocket;
@@ -14,6 +15,53 @@ use super::udp::{RecvBatch, SendBatch, BATCH};
 /// on the socket never starves them.
 const BATCHES_PER_WAKE: usize = 8;
 use super::Command;
+
+/// Where a wake-up's reading hands its datagrams.
+trait Reader {
+    /// One datagram.
+    fn datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]);
+    /// A full batch was read: its output leaves before more is read.
+    fn batch_done(&mut self);
+}
+
+impl Reader for MediaCore<SendBatch<'_>> {
+    fn datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        MediaCore::datagram(self, now, from, datagram);
+    }
+
+    fn batch_done(&mut self) {
+        self.flush();
+        self.send_deliveries();
+    }
+}
+
+/// Reads the socket until it is empty or `batches` full batches were read, whichever comes
+/// first; returns the datagrams read.
+fn read_bounded(socket: &UdpSocket, rx: &mut RecvBatch, to: &mut impl Reader, batches: usize) -> usize {
+    let mut read = 0;
+    for _ in 0..batches {
+        match rx.recv(socket) {
+            Ok(n) => {
+                let now = Instant::now();
+                for (source, datagram) in rx.datagrams() {
+                    to.datagram(now, source, datagram);
+                }
+                read += n;
+                if n < BATCH {
+                    break;
+                }
+                to.batch_done();
+            }
+            Err(e) => {
+                if e.kind() != std::io::ErrorKind::WouldBlock {
+                    tracing::debug!("media socket: {e}");
+                }
+                break;
+            }
+        }
+    }
+    read
+}
 
 /// Runs a core until every command sender is gone.
 pub async fn run(
@@ -31,26 +79,9 @@ pub async fn run(
         let waiting_to_send = core.transmitter().pending();
         tokio::select! {
             r = socket.readable() => match r {
-                Ok(()) => for _ in 0..BATCHES_PER_WAKE {
-                    match rx.recv(socket) {
-                        Ok(n) => {
-                            let now = Instant::now();
-                            for (source, datagram) in rx.datagrams() {
-                                core.datagram(now, source, datagram);
-                            }
-                            if n < BATCH {
-                                break;
-                            }
-                            // A full batch: hand its output over before reading more.
-                            core.flush();
-                            core.send_deliveries();
-                        }
-                        Err(e) => {
-                            tracing::debug!("media socket: {e}");
-                            break;
-                        }
-                    }
-                },
+                Ok(()) => {
+                    read_bounded(socket, &mut rx, &mut core, BATCHES_PER_WAKE);
+                }
                 Err(e) => tracing::debug!("media socket: {e}"),
             },
             c = commands.recv() => match c {
@@ -77,5 +108,47 @@ pub async fn run(
         core.flush();
         core.send_deliveries();
         core.transmitter().flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Count {
+        datagrams: usize,
+        batches: usize,
+    }
+
+    impl Reader for Count {
+        fn datagram(&mut self, _: Instant, _: SocketAddr, _: &[u8]) {
+            self.datagrams += 1;
+        }
+
+        fn batch_done(&mut self) {
+            self.batches += 1;
+        }
+    }
+
+    /// With more queued than a wake-up may read, a wake-up reads its share and leaves the
+    /// rest for the next one (commands and timers go in between).
+    #[tokio::test]
+    async fn a_wake_up_reads_a_bounded_share_of_a_flood() {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = socket.local_addr().unwrap();
+        // Loopback queues a datagram before send_to returns.
+        for i in 0..(4 * BATCH) as u32 {
+            sender.send_to(&i.to_be_bytes(), to).unwrap();
+        }
+        let mut rx = RecvBatch::default();
+        let mut count = Count::default();
+        socket.readable().await.unwrap();
+        assert_eq!(read_bounded(&socket, &mut rx, &mut count, 2), 2 * BATCH, "two batches, no more");
+        assert_eq!(count.batches, 2, "each full batch's output leaves before the next is read");
+        socket.readable().await.unwrap();
+        assert_eq!(read_bounded(&socket, &mut rx, &mut count, 8), 2 * BATCH, "the rest, then empty");
+        assert_eq!(count.datagrams, 4 * BATCH);
     }
 }
