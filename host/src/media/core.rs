@@ -22,6 +22,7 @@ use super::legs::{self, Admit, Leg};
 use super::peer::{Counters, Peer, Receiving, RxCodec};
 use super::ready::{Ready, Watched};
 use super::router::{Dest, Rewrite, Router, OWN};
+use super::udp::{RecvBatch, SocketBatch, BATCH};
 use super::{Command, Streams};
 use crate::vocab::{
     DescriptionError, Endpoint, HandleRef, LayerChange, MediaEvent, MediaKind, Notice, INPUT_BIT,
@@ -30,8 +31,9 @@ use crate::vocab::{
 /// How often a leg sends its RTCP report (RFC 3550's recommended minimum).
 const LEG_RTCP_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Packets read from one leg or input socket per wake-up before the others get their turn.
-const PACKETS_PER_WAKE: usize = 64;
+/// Packets read from one leg or input socket per wake-up before the others get their turn
+/// (a multiple of [`BATCH`]).
+const PACKETS_PER_WAKE: usize = 2 * BATCH;
 
 /// Housekeeping period: media timers, REMB refresh.
 pub const TICK: Duration = Duration::from_millis(250);
@@ -194,8 +196,8 @@ pub struct MediaCore<T: Transmitter> {
     inputs: HashMap<u64, Input>,
     /// The leg and input sockets with packets waiting.
     ready: Arc<Ready>,
-    /// Reused buffer: one datagram read from a leg.
-    leg_buf: Vec<u8>,
+    /// What legs send, batched per socket.
+    leg_out: SocketBatch,
     /// Peer deadlines, earliest first; an entry is stale when the peer's deadline moved.
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     out: T,
@@ -248,7 +250,7 @@ impl<T: Transmitter> MediaCore<T> {
             legs: HashMap::new(),
             inputs: HashMap::new(),
             ready: Arc::default(),
-            leg_buf: vec![0; 2048],
+            leg_out: SocketBatch::default(),
             timers: BinaryHeap::new(),
             out,
             local: if advertised.contains(&local) {
@@ -484,6 +486,7 @@ impl<T: Transmitter> MediaCore<T> {
             ids.clear();
             self.scratch = ids;
         }
+        self.leg_out.flush();
     }
 
     fn drain_peer(&mut self, id: u64) {
@@ -715,9 +718,7 @@ impl<T: Transmitter> MediaCore<T> {
                 if let Some(srtp) = &mut leg.srtp_tx {
                     srtp.protect_rtp(buf, seq);
                 }
-                if let Err(e) = leg.rtp.socket.try_send_to(buf, to) {
-                    tracing::trace!("leg send to {to}: {e}");
-                }
+                self.leg_out.push(&leg.rtp.socket, to, buf);
                 leg.report.sent(time, d.packet.clock(), d.packet.payload.len(), self.now);
                 return;
             }
@@ -869,7 +870,7 @@ impl<T: Transmitter> MediaCore<T> {
                 srtp.protect_rtcp(buf);
             }
             let socket = if leg.remote.as_ref().is_some_and(|r| r.rtcp_mux) { &leg.rtp } else { &leg.rtcp };
-            let _ = socket.socket.try_send_to(buf, to);
+            self.leg_out.push(&socket.socket, to, buf);
         }
     }
 
@@ -878,27 +879,27 @@ impl<T: Transmitter> MediaCore<T> {
         self.ready.clone()
     }
 
-    /// Reads the leg and input sockets that have packets: at most [`PACKETS_PER_WAKE`] each (a
-    /// socket with more is queued again, behind the others), then lets their readers wait
-    /// again.
-    pub fn poll_ready(&mut self, now: Instant) {
+    /// Reads the leg and input sockets that have packets: at most [`PACKETS_PER_WAKE`] each, a
+    /// batch per system call (a socket with more is queued again, behind the others), then lets
+    /// their readers wait again. `rx` is the thread's receive buffer.
+    pub fn poll_ready(&mut self, now: Instant, rx: &mut RecvBatch) {
         self.now = now;
-        let mut buf = std::mem::take(&mut self.leg_buf);
         for (id, index) in self.ready.take() {
             let mut drained = false;
-            for _ in 0..PACKETS_PER_WAKE {
+            for _ in 0..PACKETS_PER_WAKE / BATCH {
                 let got = match self.socket_of(id, index) {
-                    Some(w) => w.socket.try_recv_from(&mut buf),
+                    Some(w) => rx.recv(&w.socket),
                     None => break,
                 };
-                match got {
-                    Ok((len, from)) if id & INPUT_BIT != 0 => {
-                        self.input_datagram(id, index, from, &mut buf[..len])
-                    }
-                    Ok((len, from)) => self.leg_datagram(id, from, &mut buf[..len], index == 1),
-                    Err(_) => {
-                        drained = true;
-                        break;
+                if !matches!(got, Ok(n) if n > 0) {
+                    drained = true;
+                    break;
+                }
+                for (from, datagram) in rx.datagrams_mut() {
+                    if id & INPUT_BIT != 0 {
+                        self.input_datagram(id, index, from, datagram);
+                    } else {
+                        self.leg_datagram(id, from, datagram, index == 1);
                     }
                 }
             }
@@ -908,7 +909,6 @@ impl<T: Transmitter> MediaCore<T> {
                 None => {}
             }
         }
-        self.leg_buf = buf;
         self.flush();
     }
 
@@ -1112,7 +1112,7 @@ impl<T: Transmitter> MediaCore<T> {
                 if let Some(srtp) = &mut leg.srtp_tx {
                     srtp.protect_rtp(buf, seq);
                 }
-                let _ = leg.rtp.socket.try_send_to(buf, to);
+                self.leg_out.push(&leg.rtp.socket, to, buf);
             }
             leg.report.sent(ts, clock, payload.len(), now);
         }
@@ -1139,7 +1139,7 @@ impl<T: Transmitter> MediaCore<T> {
             }
             let mux = leg.remote.as_ref().is_some_and(|r| r.rtcp_mux);
             let socket = if mux { &leg.rtp } else { &leg.rtcp };
-            let _ = socket.socket.try_send_to(buf, to);
+            self.leg_out.push(&socket.socket, to, buf);
         }
     }
 

@@ -5,6 +5,7 @@
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
 
 use nix::sys::socket::{recvmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
 use socket2::SockAddr;
@@ -49,47 +50,7 @@ impl<'s> SendBatch<'s> {
         if queued == 0 {
             return;
         }
-        let mut iovs = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; BATCH];
-        // SAFETY: `mmsghdr` is a plain C struct of integers and raw pointers, for which all
-        // zero bytes (null pointers, zero lengths) is a valid value.
-        let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-        for i in 0..queued {
-            let Some(addr) = &self.addrs[i] else { continue };
-            iovs[i] =
-                libc::iovec { iov_base: self.slots[i].as_ptr() as *mut libc::c_void, iov_len: self.lens[i] };
-            let h = &mut msgs[i].msg_hdr;
-            h.msg_name = addr.as_ptr() as *mut libc::c_void;
-            h.msg_namelen = addr.len();
-            h.msg_iov = &mut iovs[i];
-            h.msg_iovlen = 1;
-        }
-        let fd = self.socket.as_raw_fd();
-        let mut sent = 0;
-        while sent < queued {
-            let rest = &mut msgs[sent..queued];
-            let r = self.socket.try_io(Interest::WRITABLE, || {
-                // SAFETY: every pointer in `rest` points into `iovs`, `self.slots` and
-                // `self.addrs`, which live until after this call and are not touched during it;
-                // each `iov_len` and `msg_namelen` is the length of the buffer it describes; the
-                // count is `rest.len()`. The kernel only reads those buffers and writes each
-                // message's `msg_len`, a field of `rest`.
-                let n = unsafe { libc::sendmmsg(fd, rest.as_mut_ptr(), rest.len() as libc::c_uint, 0) };
-                if n < 0 {
-                    Err(io::Error::last_os_error())
-                } else {
-                    Ok(n as usize)
-                }
-            });
-            match r {
-                Ok(0) => break,
-                Ok(k) => sent += k,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    tracing::trace!("media send: {e}; one datagram dropped");
-                    sent += 1;
-                }
-            }
-        }
+        let sent = send_many(self.socket, &self.slots[..queued], &self.lens[..queued], &self.addrs[..queued]);
         // What did not fit waits at the front of the batch, in order.
         self.slots.copy_within(sent..queued, 0);
         self.lens.copy_within(sent..queued, 0);
@@ -100,6 +61,123 @@ impl<'s> SendBatch<'s> {
     /// Datagrams wait for the socket to become writable.
     pub fn pending(&self) -> bool {
         self.queued > 0
+    }
+}
+
+/// Sends datagrams on `socket` with `sendmmsg` until all went or its buffer is full; returns
+/// how many went. A datagram the kernel refuses outright (no route) is skipped and counted as
+/// gone.
+fn send_many(socket: &UdpSocket, slots: &[[u8; SLOT]], lens: &[usize], addrs: &[Option<SockAddr>]) -> usize {
+    let queued = slots.len().min(BATCH);
+    let mut iovs = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; BATCH];
+    // SAFETY: `mmsghdr` is a plain C struct of integers and raw pointers, for which all
+    // zero bytes (null pointers, zero lengths) is a valid value.
+    let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+    for i in 0..queued {
+        let Some(addr) = &addrs[i] else { continue };
+        iovs[i] = libc::iovec { iov_base: slots[i].as_ptr() as *mut libc::c_void, iov_len: lens[i] };
+        let h = &mut msgs[i].msg_hdr;
+        h.msg_name = addr.as_ptr() as *mut libc::c_void;
+        h.msg_namelen = addr.len();
+        h.msg_iov = &mut iovs[i];
+        h.msg_iovlen = 1;
+    }
+    let fd = socket.as_raw_fd();
+    let mut sent = 0;
+    while sent < queued {
+        let rest = &mut msgs[sent..queued];
+        let r = socket.try_io(Interest::WRITABLE, || {
+            // SAFETY: every pointer in `rest` points into `iovs`, `slots` and `addrs`, which
+            // live until after this call and are not touched during it; each `iov_len` and
+            // `msg_namelen` is the length of the buffer it describes; the count is
+            // `rest.len()`. The kernel only reads those buffers and writes each message's
+            // `msg_len`, a field of `rest`.
+            let n = unsafe { libc::sendmmsg(fd, rest.as_mut_ptr(), rest.len() as libc::c_uint, 0) };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            }
+        });
+        match r {
+            Ok(0) => break,
+            Ok(k) => sent += k,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => {
+                tracing::trace!("media send: {e}; one datagram dropped");
+                sent += 1;
+            }
+        }
+    }
+    sent
+}
+
+/// Outgoing datagrams of the sockets a thread's legs own, sent together at the end of a
+/// round: one `sendmmsg` per run of datagrams for one socket (a video frame's packets to one
+/// leg go in one call). What a full socket buffer does not take is dropped, as UDP would.
+pub struct SocketBatch {
+    slots: Box<[[u8; SLOT]; BATCH]>,
+    lens: [usize; BATCH],
+    addrs: [Option<SockAddr>; BATCH],
+    sockets: [Option<Arc<UdpSocket>>; BATCH],
+    queued: usize,
+    dropped: u64,
+}
+
+impl Default for SocketBatch {
+    fn default() -> Self {
+        Self {
+            slots: Box::new([[0; SLOT]; BATCH]),
+            lens: [0; BATCH],
+            addrs: std::array::from_fn(|_| None),
+            sockets: std::array::from_fn(|_| None),
+            queued: 0,
+            dropped: 0,
+        }
+    }
+}
+
+impl SocketBatch {
+    /// Queues a datagram for `socket` (sending what is queued first when the batch is full).
+    pub fn push(&mut self, socket: &Arc<UdpSocket>, to: SocketAddr, data: &[u8]) {
+        if data.len() > SLOT {
+            if let Err(e) = socket.try_send_to(data, to) {
+                tracing::trace!("leg send to {to}: {e}");
+            }
+            return;
+        }
+        if self.queued == BATCH {
+            self.flush();
+        }
+        let i = self.queued;
+        self.slots[i][..data.len()].copy_from_slice(data);
+        self.lens[i] = data.len();
+        self.addrs[i] = Some(SockAddr::from(to));
+        self.sockets[i] = Some(socket.clone());
+        self.queued += 1;
+    }
+
+    /// Sends what is queued, one system call per run of one socket's datagrams.
+    pub fn flush(&mut self) {
+        let queued = std::mem::take(&mut self.queued);
+        let mut start = 0;
+        while start < queued {
+            let Some(socket) = self.sockets[start].take() else { break };
+            let mut end = start + 1;
+            while end < queued && self.sockets[end].as_ref().is_some_and(|s| Arc::ptr_eq(s, &socket)) {
+                self.sockets[end] = None;
+                end += 1;
+            }
+            let sent =
+                send_many(&socket, &self.slots[start..end], &self.lens[start..end], &self.addrs[start..end]);
+            if sent < end - start {
+                self.dropped += (end - start - sent) as u64;
+                if self.dropped.is_power_of_two() {
+                    tracing::warn!("leg socket buffer full: {} datagrams dropped so far", self.dropped);
+                }
+            }
+            start = end;
+        }
     }
 }
 
@@ -189,6 +267,16 @@ impl RecvBatch {
         Ok(self.count)
     }
 
+    /// The datagrams of the last [`RecvBatch::recv`], with their sources, to change in place
+    /// (SRTP is removed where the datagram lies).
+    pub fn datagrams_mut(&mut self) -> impl Iterator<Item = (SocketAddr, &mut [u8])> {
+        self.got[..self.count]
+            .iter()
+            .zip(self.slots.iter_mut())
+            .filter_map(|((len, from), buf)| Some((from.as_ref().copied()?, &mut buf[..*len])))
+            .filter(|(_, d)| !d.is_empty())
+    }
+
     /// The datagrams of the last [`RecvBatch::recv`], with their sources.
     pub fn datagrams(&self) -> impl Iterator<Item = (SocketAddr, &[u8])> {
         self.got[..self.count]
@@ -251,5 +339,43 @@ mod tests {
         }
         let want: Vec<u32> = (0..ROUNDS * BATCH as u32).collect();
         assert_eq!(got, want, "every datagram, in order");
+    }
+
+    /// Datagrams of several sockets, interleaved: each reaches its destination from its own
+    /// socket, in order.
+    #[tokio::test]
+    async fn a_socket_batch_sends_each_datagram_from_its_own_socket_in_order() {
+        let a = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let b = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let receiver = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let to = receiver.local_addr().unwrap();
+        // As try_send_to, a send waits for tokio to have seen the socket writable once.
+        a.writable().await.unwrap();
+        b.writable().await.unwrap();
+        let mut batch = SocketBatch::default();
+        let order = [&a, &a, &a, &b, &b, &a, &b];
+        // More than one batch: the first fills it and goes out when the next is pushed.
+        for round in 0..10u8 {
+            for (i, s) in order.iter().enumerate() {
+                batch.push(s, to, &[round, i as u8]);
+            }
+        }
+        batch.flush();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 16];
+        for _ in 0..order.len() * 10 {
+            let (n, from) =
+                tokio::time::timeout(std::time::Duration::from_secs(2), receiver.recv_from(&mut buf))
+                    .await
+                    .expect("every datagram")
+                    .unwrap();
+            assert_eq!(n, 2);
+            let sender = if from == a.local_addr().unwrap() { 'a' } else { 'b' };
+            got.push((buf[0], buf[1], sender));
+        }
+        let names: Vec<char> = order.iter().map(|s| if Arc::ptr_eq(s, &a) { 'a' } else { 'b' }).collect();
+        let want: Vec<(u8, u8, char)> =
+            (0..10u8).flat_map(|r| names.iter().enumerate().map(move |(i, n)| (r, i as u8, *n))).collect();
+        assert_eq!(got, want, "each from its socket, in order");
     }
 }

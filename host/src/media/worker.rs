@@ -101,7 +101,7 @@ pub async fn run(
             r = socket.writable(), if waiting_to_send => if let Err(e) = r {
                 tracing::debug!("media socket: {e}");
             },
-            _ = ready.wake.notified() => core.poll_ready(Instant::now()),
+            _ = ready.wake.notified() => core.poll_ready(Instant::now(), &mut rx),
             _ = tokio::time::sleep_until(deadline) => core.timeouts(Instant::now()),
             _ = tick.tick() => core.housekeeping(Instant::now()),
         }
