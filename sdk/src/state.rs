@@ -96,6 +96,12 @@ impl<K: Ord, V> Default for Keyed<K, V> {
 }
 
 impl<K: Ord + Clone, V> Keyed<K, V> {
+    /// The entries whose keys fall in `range`, in key order (with tuple keys, the entries of
+    /// one first element: `(room, MIN)..`, taken while the room matches).
+    pub fn range<R: std::ops::RangeBounds<K>>(&self, range: R) -> impl Iterator<Item = (&K, &V)> {
+        self.map.range(range)
+    }
+
     /// The value of a key.
     pub fn get(&self, key: &K) -> Option<&V> {
         self.map.get(key)

@@ -7,4 +7,5 @@ mod harness;
 mod http;
 mod plugins;
 mod sandbox;
+mod videoroom;
 mod ws;

@@ -293,6 +293,10 @@ const EMBEDDED: [(&str, &str); 3] = [
     (WS_FILE, include_str!("../../../conf/janus.transport.websockets.jcfg")),
 ];
 
+/// The embedded plugin configurations (package, text).
+const EMBEDDED_PLUGINS: [(&str, &str); 1] =
+    [("janus.plugin.videoroom", include_str!("../../../conf/janus.plugin.videoroom.jcfg"))];
+
 impl Config {
     /// The embedded default configuration.
     pub fn embedded() -> Result<Self, ConfigError> {
@@ -300,7 +304,11 @@ impl Config {
             .iter()
             .map(|(name, text)| (format!("<embedded>/{name}"), Some((*text).to_owned())))
             .collect::<Vec<_>>();
-        Self::from_texts(&texts, BTreeMap::new(), None)
+        let mut plugins = BTreeMap::new();
+        for (package, text) in EMBEDDED_PLUGINS {
+            plugins.insert(package.to_owned(), plugin_json(&format!("<embedded>/{package}.jcfg"), text)?);
+        }
+        Self::from_texts(&texts, plugins, None)
     }
 
     /// Reads a Janus configs folder.
@@ -358,11 +366,15 @@ fn read_plugin_files(folder: &Path) -> Result<BTreeMap<String, serde_json::Value
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(&path)
             .map_err(|source| ConfigError::Io { file: shown.clone(), source })?;
-        let root = parse_file(&shown, &text)?;
-        let json = jcfg::Node { value: jcfg::Value::Group(root), line: 1 }.to_json();
-        plugins.insert(package.to_owned(), json);
+        plugins.insert(package.to_owned(), plugin_json(&shown, &text)?);
     }
     Ok(plugins)
+}
+
+/// A plugin's configuration file as the JSON its `init` gets.
+fn plugin_json(file: &str, text: &str) -> Result<serde_json::Value, ConfigError> {
+    let root = parse_file(file, text)?;
+    Ok(jcfg::Node { value: jcfg::Value::Group(root), line: 1 }.to_json())
 }
 
 /// Sections of `janus.jcfg` that Portunus does not act on yet; their keys are warned about.

@@ -22,9 +22,9 @@
 #![deny(unsafe_code)]
 
 use portunus_sdk::{
-    ack, event, host, json, AnswerPolicy, Direction, Endpoint, ErrorCodes, Field, ForwardOptions, HandleRef, JsonType,
-    Keyed, LayerChange, MediaEvent, MediaKind, Message, NegotiationResult, Plugin, PluginError, PluginInfo,
-    Reply, SlowLink, StateChange, StateEntry, StreamInfo, Value,
+    ack, event, host, json, AnswerPolicy, Direction, Endpoint, ErrorCodes, Field, ForwardOptions, HandleRef,
+    JsonType, Keyed, LayerChange, MediaEvent, MediaKind, Message, NegotiationResult, Plugin, PluginError,
+    PluginInfo, Reply, SlowLink, StateChange, StateEntry, StreamInfo, Value,
 };
 use serde::{Deserialize, Serialize};
 

@@ -59,8 +59,9 @@ use std::hint::black_box;
 
 use portunus_sdk::{
     ack, event, host, json, request_of, AnswerPolicy, Direction, Endpoint, ErrorCodes, Field, ForwardOptions,
-    ForwardSource, HandleRef, JsonType, Keyed, MediaEvent, MediaKind, Message, OfferedStream, Plugin, PluginError,
-    PluginInfo, Reply, RtpTarget, Saved, SrtpKey, SrtpSuite, LegCodec, LegOptions, LegRemote, InputOptions, InputStream, StateChange, StateEntry, Value,
+    ForwardSource, HandleRef, InputOptions, InputStream, JsonType, Keyed, LegCodec, LegOptions, LegRemote,
+    MediaEvent, MediaKind, Message, OfferedStream, Plugin, PluginError, PluginInfo, Reply, RtpTarget, Saved,
+    SrtpKey, SrtpSuite, StateChange, StateEntry, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -82,8 +83,10 @@ const ALLOC: &[Field] = &[Field::new("mb", JsonType::Integer).required().positiv
 const BIG_EVENT: &[Field] = &[Field::new("bytes", JsonType::Integer).required().positive()];
 const RULES: &[Field] = &[Field::new("count", JsonType::Integer).required().positive()];
 const SLEEP: &[Field] = &[Field::new("ms", JsonType::Integer).required().positive()];
-const TIMERS: &[Field] =
-    &[Field::new("count", JsonType::Integer).required().positive(), Field::new("ms", JsonType::Integer).positive()];
+const TIMERS: &[Field] = &[
+    Field::new("count", JsonType::Integer).required().positive(),
+    Field::new("ms", JsonType::Integer).positive(),
+];
 
 #[derive(Deserialize)]
 struct Sleep {
@@ -146,7 +149,9 @@ struct Negotiating {
 fn handle_pairs(body: &serde_json::Map<String, Value>, key: &str) -> Vec<HandleRef> {
     let pairs = body.get(key).and_then(Value::as_array).into_iter().flatten();
     pairs
-        .filter_map(|pair| Some(HandleRef { session: pair.get(0)?.as_u64()?, handle: pair.get(1)?.as_u64()? }))
+        .filter_map(|pair| {
+            Some(HandleRef { session: pair.get(0)?.as_u64()?, handle: pair.get(1)?.as_u64()? })
+        })
         .collect()
 }
 
@@ -166,7 +171,9 @@ impl TestFault {
         match request_of(&body, &CODES)? {
             "ping" => {
                 *self.count += 1;
-                Ok(portunus_sdk::ok(&json!({"testfault": "pong", "version": VERSION.0, "count": *self.count})))
+                Ok(portunus_sdk::ok(
+                    &json!({"testfault": "pong", "version": VERSION.0, "count": *self.count}),
+                ))
             }
             "sleep" => {
                 let Sleep { ms } = msg.parse_body(SLEEP, &CODES)?;
@@ -185,7 +192,8 @@ impl TestFault {
             }
             "broadcast" => {
                 let handles = handle_pairs(&body, "handles");
-                let sent = portunus_sdk::push_event_many(&handles, &event(PACKAGE, json!({"broadcast": true})));
+                let sent =
+                    portunus_sdk::push_event_many(&handles, &event(PACKAGE, json!({"broadcast": true})));
                 Ok(portunus_sdk::ok(&json!({
                     "testfault": "broadcast",
                     "reached": sent.as_ref().ok(),
@@ -222,12 +230,15 @@ impl TestFault {
                     match host::offer(*sub, &[OfferedStream::Data]) {
                         Ok(id) => {
                             let offered = Some((0, 0, Vec::new()));
-                            let pending = Negotiating { handle: *sub, transaction: msg.transaction.clone(), offered };
+                            let pending =
+                                Negotiating { handle: *sub, transaction: msg.transaction.clone(), offered };
                             self.negotiating.insert(id, pending);
                         }
                         Err(err) => portunus_sdk::warn!("join_room: offer to {}: {err}", sub.handle),
                     }
-                    if let Err(err) = host::forward(Endpoint::Peer(handle), None, Endpoint::Peer(*sub), None, &options) {
+                    if let Err(err) =
+                        host::forward(Endpoint::Peer(handle), None, Endpoint::Peer(*sub), None, &options)
+                    {
                         portunus_sdk::warn!("join_room: forward to {}: {err}", sub.handle);
                     }
                 }
@@ -279,7 +290,8 @@ impl TestFault {
                 let mut ok = 0u64;
                 let mut first_error = None;
                 for _ in 0..count {
-                    match host::forward(Endpoint::Peer(handle), None, Endpoint::Peer(handle), None, &options) {
+                    match host::forward(Endpoint::Peer(handle), None, Endpoint::Peer(handle), None, &options)
+                    {
                         Ok(_) => ok += 1,
                         Err(err) => {
                             first_error.get_or_insert(err);
@@ -323,7 +335,8 @@ impl TestFault {
                 };
                 match host::answer(handle, &sdp, &policy) {
                     Ok(id) => {
-                        let pending = Negotiating { handle, transaction: msg.transaction.clone(), offered: None };
+                        let pending =
+                            Negotiating { handle, transaction: msg.transaction.clone(), offered: None };
                         self.negotiating.insert(id, pending);
                     }
                     Err(err) => {
@@ -467,7 +480,12 @@ impl TestFault {
                 Ok(portunus_sdk::ok(&json!({"testfault": "layers", "error": error})))
             }
             request @ ("udp_bind" | "udp_bind_then_panic") => {
-                let address = msg.body_object(&CODES)?.get("address").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let address = msg
+                    .body_object(&CODES)?
+                    .get("address")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
                 *self.timer_handle = Some((handle.session, handle.handle));
                 let bound = host::udp_bind(&address);
                 if request == "udp_bind_then_panic" {
@@ -480,7 +498,11 @@ impl TestFault {
             }
             "udp_send" => {
                 let body = msg.body_object(&CODES)?;
-                let socket = body.get("socket").and_then(Value::as_u64).and_then(|s| u32::try_from(s).ok()).unwrap_or(0);
+                let socket = body
+                    .get("socket")
+                    .and_then(Value::as_u64)
+                    .and_then(|s| u32::try_from(s).ok())
+                    .unwrap_or(0);
                 let to = body.get("to").and_then(Value::as_str).unwrap_or_default();
                 let data = body.get("data").and_then(Value::as_str).unwrap_or_default();
                 let size = body.get("size").and_then(Value::as_u64).unwrap_or(0) as usize;
@@ -509,7 +531,8 @@ impl TestFault {
                     Some("video") => MediaKind::Video,
                     _ => MediaKind::Audio,
                 };
-                let codecs = body.get("codecs").and_then(Value::as_array).map(|a| a.iter().map(leg_codec).collect());
+                let codecs =
+                    body.get("codecs").and_then(Value::as_array).map(|a| a.iter().map(leg_codec).collect());
                 let options = LegOptions { kind, codecs: codecs.unwrap_or_default(), srtp: suite(&body) };
                 Ok(portunus_sdk::ok(&match host::rtp_leg_open(handle, &options) {
                     Ok(l) => json!({"testfault": "leg", "leg": l.id, "address": l.address, "sdp": l.sdp,
@@ -538,7 +561,8 @@ impl TestFault {
                 let body = msg.body_object(&CODES)?;
                 let num = |k: &str| body.get(k).and_then(Value::as_u64).unwrap_or(0);
                 let digits = body.get("digits").and_then(Value::as_str).unwrap_or_default();
-                let error = host::rtp_leg_dtmf(num("leg"), digits, num("duration") as u32, num("gap") as u32).err();
+                let error =
+                    host::rtp_leg_dtmf(num("leg"), digits, num("duration") as u32, num("gap") as u32).err();
                 Ok(portunus_sdk::ok(&json!({"testfault": "leg_dtmf", "error": error})))
             }
             "leg_close" => {
@@ -550,7 +574,9 @@ impl TestFault {
                 let text = |k: &str| body.get(k).and_then(Value::as_str);
                 let options = ForwardOptions { kinds: Vec::new(), substream: None, temporal: None };
                 let rule = match (endpoint(&body["src"]), endpoint(&body["dst"])) {
-                    (Some(src), Some(dst)) => host::forward(src, text("src_mid"), dst, text("dst_mid"), &options),
+                    (Some(src), Some(dst)) => {
+                        host::forward(src, text("src_mid"), dst, text("dst_mid"), &options)
+                    }
                     _ => Err("src and dst must be {\"peer\":[session,handle]} or {\"leg\":id}".to_owned()),
                 };
                 Ok(portunus_sdk::ok(&match rule {
@@ -599,7 +625,9 @@ impl TestFault {
                 }))
             }
             "input_close" => {
-                host::rtp_input_close(msg.body_object(&CODES)?.get("input").and_then(Value::as_u64).unwrap_or(0));
+                host::rtp_input_close(
+                    msg.body_object(&CODES)?.get("input").and_then(Value::as_u64).unwrap_or(0),
+                );
                 Ok(portunus_sdk::ok(&json!({"testfault": "input_closed"})))
             }
             "end_later" => {
@@ -743,7 +771,9 @@ impl Plugin for TestFault {
                         let data = json!({"result": "offered", "mids": done.mids});
                         portunus_sdk::push_event(handle, tx, &event(PACKAGE, data), done.jsep.as_deref())
                     }
-                    (Err(err), _) => portunus_sdk::push_event(handle, tx, &event(PACKAGE, json!({"error": err})), None),
+                    (Err(err), _) => {
+                        portunus_sdk::push_event(handle, tx, &event(PACKAGE, json!({"error": err})), None)
+                    }
                 };
                 if let Err(err) = pushed {
                     portunus_sdk::warn!("could not push the negotiation's event: {err}");

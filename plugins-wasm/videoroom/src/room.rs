@@ -1,0 +1,309 @@
+//! A room's settings: from `janus.plugin.videoroom.jcfg` (`room-<id>` sections) or a `create`
+//! request, changed by `edit`, described by `list`.
+
+use std::collections::BTreeSet;
+
+use portunus_sdk::{json, Field, JsonType, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
+
+use crate::ids::Id;
+
+/// The keys of a room, in `create` and in a config section (Janus's `room_parameters`).
+pub const ROOM_FIELDS: &[Field] = &[
+    Field::new("description", JsonType::String),
+    Field::new("is_private", JsonType::Bool),
+    Field::new("allowed", JsonType::Array),
+    Field::new("secret", JsonType::String),
+    Field::new("pin", JsonType::String),
+    Field::new("require_pvtid", JsonType::Bool),
+    Field::new("signed_tokens", JsonType::Bool),
+    Field::new("bitrate", JsonType::Integer).positive(),
+    Field::new("bitrate_cap", JsonType::Bool),
+    Field::new("fir_freq", JsonType::Integer).positive(),
+    Field::new("publishers", JsonType::Integer).positive(),
+    Field::new("audiocodec", JsonType::String),
+    Field::new("videocodec", JsonType::String),
+    Field::new("vp9_profile", JsonType::String),
+    Field::new("h264_profile", JsonType::String),
+    Field::new("opus_fec", JsonType::Bool),
+    Field::new("opus_dtx", JsonType::Bool),
+    Field::new("audiolevel_ext", JsonType::Bool),
+    Field::new("audiolevel_event", JsonType::Bool),
+    Field::new("audio_active_packets", JsonType::Integer).positive(),
+    Field::new("audio_level_average", JsonType::Integer).positive(),
+    Field::new("videoorient_ext", JsonType::Bool),
+    Field::new("playoutdelay_ext", JsonType::Bool),
+    Field::new("transport_wide_cc_ext", JsonType::Bool),
+    Field::new("record", JsonType::Bool),
+    Field::new("rec_dir", JsonType::String),
+    Field::new("lock_record", JsonType::Bool),
+    Field::new("permanent", JsonType::Bool),
+    Field::new("notify_joining", JsonType::Bool),
+    Field::new("require_e2ee", JsonType::Bool),
+    Field::new("dummy_publisher", JsonType::Bool),
+];
+
+/// The audio and video codecs a room accepts, best first (Janus allows up to 5 of each).
+const AUDIO_CODECS: &[&str] =
+    &["opus", "multiopus", "pcmu", "pcma", "g722", "isac16", "isac32", "l16-48", "l16"];
+const VIDEO_CODECS: &[&str] = &["vp8", "vp9", "h264", "av1", "h265"];
+
+/// A VideoRoom room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Room {
+    /// Its id.
+    pub id: Id,
+    pub description: String,
+    pub secret: Option<String>,
+    pub pin: Option<String>,
+    pub is_private: bool,
+    /// The tokens a participant must show to join, when checking is on.
+    pub allowed: Option<BTreeSet<String>>,
+    pub require_pvtid: bool,
+    pub require_e2ee: bool,
+    pub dummy_publisher: bool,
+    /// Most publishers at once.
+    pub publishers: u64,
+    /// Cap on publishers' bitrate (REMB), 0 for none.
+    pub bitrate: u64,
+    pub bitrate_cap: bool,
+    /// How often (s) publishers are asked for keyframes, 0 for never.
+    pub fir_freq: u64,
+    pub audiocodecs: Vec<String>,
+    pub videocodecs: Vec<String>,
+    pub vp9_profile: Option<String>,
+    pub h264_profile: Option<String>,
+    pub opus_fec: bool,
+    pub opus_dtx: bool,
+    pub audiolevel_ext: bool,
+    pub audiolevel_event: bool,
+    pub audio_active_packets: u64,
+    pub audio_level_average: u64,
+    pub videoorient_ext: bool,
+    pub playoutdelay_ext: bool,
+    pub transport_wide_cc_ext: bool,
+    pub record: bool,
+    pub rec_dir: Option<String>,
+    pub lock_record: bool,
+    pub notify_joining: bool,
+    /// Saved in the config file.
+    pub permanent: bool,
+}
+
+impl Default for Room {
+    fn default() -> Self {
+        Room {
+            id: Id::MIN,
+            description: String::new(),
+            secret: None,
+            pin: None,
+            is_private: false,
+            allowed: None,
+            require_pvtid: false,
+            require_e2ee: false,
+            dummy_publisher: false,
+            publishers: 3,
+            bitrate: 0,
+            bitrate_cap: false,
+            fir_freq: 0,
+            audiocodecs: vec!["opus".into()],
+            videocodecs: vec!["vp8".into()],
+            vp9_profile: None,
+            h264_profile: None,
+            opus_fec: true,
+            opus_dtx: false,
+            audiolevel_ext: true,
+            audiolevel_event: false,
+            audio_active_packets: 100,
+            audio_level_average: 25,
+            videoorient_ext: true,
+            playoutdelay_ext: true,
+            transport_wide_cc_ext: true,
+            record: false,
+            rec_dir: None,
+            lock_record: false,
+            notify_joining: false,
+            permanent: false,
+        }
+    }
+}
+
+/// A config or request value as a string (config files may quote anything).
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn flag(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => Some(matches!(s.to_ascii_lowercase().as_str(), "true" | "yes" | "1")),
+        Value::Number(n) => Some(n.as_u64() != Some(0)),
+        _ => None,
+    }
+}
+
+fn number(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A codec list (`"vp8,h264"`): known names only, at most 5, in the given order; the
+/// default when none is known.
+fn codecs(list: &str, known: &[&str], default: &str) -> Vec<String> {
+    let picked: Vec<String> = list
+        .split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .filter(|c| known.contains(&c.as_str()))
+        .take(5)
+        .collect();
+    if picked.is_empty() {
+        vec![default.to_owned()]
+    } else {
+        picked
+    }
+}
+
+impl Room {
+    /// A room from its keys (a `create` body already validated, or a config section). Keys
+    /// not given keep their defaults.
+    pub fn from_keys(id: Id, keys: &Map<String, Value>) -> Room {
+        let mut room = Room { description: format!("Room {id}"), id, ..Room::default() };
+        room.apply(keys, "");
+        room
+    }
+
+    /// Sets the keys present (with `prefix`: `edit`'s `new_description`, …).
+    pub fn apply(&mut self, keys: &Map<String, Value>, prefix: &str) {
+        let get = |name: &str| keys.get(&format!("{prefix}{name}"));
+        if let Some(v) = get("description").and_then(text) {
+            self.description = v;
+        }
+        if let Some(v) = get("secret").and_then(text) {
+            self.secret = Some(v).filter(|s| !s.is_empty());
+        }
+        if let Some(v) = get("pin").and_then(text) {
+            self.pin = Some(v).filter(|s| !s.is_empty());
+        }
+        if let Some(Value::Array(list)) = get("allowed") {
+            self.allowed = Some(list.iter().filter_map(text).collect());
+        }
+        let flags: [(&str, &mut bool); 16] = [
+            ("is_private", &mut self.is_private),
+            ("require_pvtid", &mut self.require_pvtid),
+            ("require_e2ee", &mut self.require_e2ee),
+            ("dummy_publisher", &mut self.dummy_publisher),
+            ("bitrate_cap", &mut self.bitrate_cap),
+            ("opus_fec", &mut self.opus_fec),
+            ("opus_dtx", &mut self.opus_dtx),
+            ("audiolevel_ext", &mut self.audiolevel_ext),
+            ("audiolevel_event", &mut self.audiolevel_event),
+            ("videoorient_ext", &mut self.videoorient_ext),
+            ("playoutdelay_ext", &mut self.playoutdelay_ext),
+            ("transport_wide_cc_ext", &mut self.transport_wide_cc_ext),
+            ("record", &mut self.record),
+            ("lock_record", &mut self.lock_record),
+            ("notify_joining", &mut self.notify_joining),
+            ("permanent", &mut self.permanent),
+        ];
+        for (name, slot) in flags {
+            if let Some(v) = get(name).and_then(flag) {
+                *slot = v;
+            }
+        }
+        let numbers: [(&str, &mut u64); 5] = [
+            ("publishers", &mut self.publishers),
+            ("bitrate", &mut self.bitrate),
+            ("fir_freq", &mut self.fir_freq),
+            ("audio_active_packets", &mut self.audio_active_packets),
+            ("audio_level_average", &mut self.audio_level_average),
+        ];
+        for (name, slot) in numbers {
+            if let Some(v) = get(name).and_then(number) {
+                *slot = v;
+            }
+        }
+        if self.bitrate > 0 && self.bitrate < 64000 {
+            // Janus's floor for a cap.
+            self.bitrate = 64000;
+        }
+        if let Some(v) = get("audiocodec").and_then(text) {
+            self.audiocodecs = codecs(&v, AUDIO_CODECS, "opus");
+        }
+        if let Some(v) = get("videocodec").and_then(text) {
+            self.videocodecs = codecs(&v, VIDEO_CODECS, "vp8");
+        }
+        if let Some(v) = get("vp9_profile").and_then(text) {
+            self.vp9_profile = Some(v);
+        }
+        if let Some(v) = get("h264_profile").and_then(text) {
+            self.h264_profile = Some(v);
+        }
+        if let Some(v) = get("rec_dir").and_then(text) {
+            self.rec_dir = Some(v);
+        }
+    }
+
+    /// Whether `secret` opens the room's management requests.
+    pub fn secret_ok(&self, secret: Option<&str>) -> bool {
+        self.secret.as_deref().is_none_or(|s| Some(s) == secret)
+    }
+
+    /// Whether `pin` lets a participant in.
+    pub fn pin_ok(&self, pin: Option<&str>) -> bool {
+        self.pin.as_deref().is_none_or(|p| Some(p) == pin)
+    }
+
+    /// The room in `list`, with `participants` in it.
+    pub fn describe(&self, participants: usize) -> Value {
+        let mut d = json!({
+            "room": self.id.to_json(),
+            "description": self.description,
+            "pin_required": self.pin.is_some(),
+            "is_private": self.is_private,
+            "max_publishers": self.publishers,
+            "bitrate": self.bitrate,
+        });
+        if self.bitrate_cap {
+            d["bitrate_cap"] = json!(true);
+        }
+        d["fir_freq"] = json!(self.fir_freq);
+        d["require_pvtid"] = json!(self.require_pvtid);
+        d["require_e2ee"] = json!(self.require_e2ee);
+        d["dummy_publisher"] = json!(self.dummy_publisher);
+        d["notify_joining"] = json!(self.notify_joining);
+        d["audiocodec"] = json!(self.audiocodecs.join(","));
+        d["videocodec"] = json!(self.videocodecs.join(","));
+        if self.opus_fec {
+            d["opus_fec"] = json!(true);
+        }
+        if self.opus_dtx {
+            d["opus_dtx"] = json!(true);
+        }
+        d["record"] = json!(self.record);
+        if let Some(dir) = &self.rec_dir {
+            d["rec_dir"] = json!(dir);
+        }
+        d["lock_record"] = json!(self.lock_record);
+        d["num_participants"] = json!(participants);
+        d["audiolevel_ext"] = json!(self.audiolevel_ext);
+        d["audiolevel_event"] = json!(self.audiolevel_event);
+        if self.audiolevel_event {
+            d["audio_active_packets"] = json!(self.audio_active_packets);
+            d["audio_level_average"] = json!(self.audio_level_average);
+        }
+        d["videoorient_ext"] = json!(self.videoorient_ext);
+        d["playoutdelay_ext"] = json!(self.playoutdelay_ext);
+        d["transport_wide_cc_ext"] = json!(self.transport_wide_cc_ext);
+        d
+    }
+}

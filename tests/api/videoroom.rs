@@ -1,0 +1,342 @@
+//! VideoRoom without media: rooms and participants, with the answers, events and error codes
+//! Janus 1.1.2 gives (recorded from janus-ref: the texts below are Janus's).
+
+use serde_json::{json, Value};
+
+use crate::harness::{Conf, Gateway, WsClient, WAIT};
+
+const VIDEOROOM: &str = "janus.plugin.videoroom";
+
+/// The demo room of Janus's sample configuration, and one with a pin.
+const ROOMS: &str = "general: {}\n\
+    room-1234: { description = \"Demo Room\" secret = \"adminpwd\" publishers = 6 bitrate = 128000 fir_freq = 10 record = false }\n\
+    room-5555: { pin = \"pp\" }\n";
+
+fn gateway() -> Gateway {
+    let mut conf = Conf::default();
+    conf.extra.push(("janus.plugin.videoroom.jcfg".to_owned(), ROOMS.to_owned()));
+    Gateway::with(conf)
+}
+
+/// A client with one VideoRoom handle on its own WebSocket (so its events are its own).
+pub struct Client {
+    ws: WsClient,
+    sid: u64,
+    hid: u64,
+    next: u64,
+}
+
+impl Client {
+    pub async fn new(gw: &Gateway) -> Self {
+        let mut ws = WsClient::connect(gw.addr("ws"), Some("janus-protocol")).await;
+        let sid = ws.create().await;
+        let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": VIDEOROOM})).await;
+        let hid = r["data"]["id"].as_u64().unwrap_or_else(|| panic!("attach: {r}"));
+        Self { ws, sid, hid, next: 0 }
+    }
+
+    /// The handle id.
+    pub fn handle(&self) -> u64 {
+        self.hid
+    }
+
+    /// A synchronous request: the `success` reply's plugin data.
+    pub async fn request(&mut self, body: Value) -> Value {
+        let r = self
+            .ws
+            .call(json!({"janus": "message", "session_id": self.sid, "handle_id": self.hid, "body": body}))
+            .await;
+        assert_eq!(r["janus"], "success", "{r}");
+        r["plugindata"]["data"].clone()
+    }
+
+    /// An asynchronous request (with a JSEP, maybe): `ack`, then the event with its
+    /// transaction; returns that event (plugin data and `jsep`). Notifications that come in
+    /// between are kept for [`Client::event`].
+    pub async fn send(&mut self, body: Value, jsep: Option<Value>) -> Value {
+        self.next += 1;
+        let tx = format!("vr{}", self.next);
+        let mut msg = json!({"janus": "message", "session_id": self.sid, "handle_id": self.hid,
+                             "transaction": tx, "body": body});
+        if let Some(jsep) = jsep {
+            msg["jsep"] = jsep;
+        }
+        self.ws.send(&msg).await;
+        let mut acked = false;
+        loop {
+            let m = self.ws.recv().await;
+            if m["transaction"] != json!(tx) {
+                continue;
+            }
+            match m["janus"].as_str() {
+                Some("ack") => acked = true,
+                Some("event") => {
+                    assert!(acked, "event before ack: {m}");
+                    return m;
+                }
+                _ => panic!("unexpected answer {m}"),
+            }
+        }
+    }
+
+    /// The next event's plugin data that satisfies `pred` (others are skipped).
+    pub async fn event(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let m = match tokio::time::timeout(left, self.ws.recv()).await {
+                Ok(m) => m,
+                Err(_) => panic!("no {what} within {WAIT:?}"),
+            };
+            if m["janus"] == "event" && pred(&m["plugindata"]["data"]) {
+                return m["plugindata"]["data"].clone();
+            }
+        }
+    }
+}
+
+fn error(data: &Value, code: u64, text: &str) {
+    assert_eq!(data["videoroom"], "event", "{data}");
+    assert_eq!(data["error_code"], code, "{data}");
+    assert_eq!(data["error"], text, "{data}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_are_managed_as_janus_does() {
+    let gw = gateway();
+    let mut c = Client::new(&gw).await;
+    let list = c.request(json!({"request": "list"})).await;
+    assert_eq!(list["videoroom"], "success");
+    let demo =
+        list["list"].as_array().unwrap().iter().find(|r| r["room"] == 1234).cloned().expect("room 1234");
+    for (key, value) in [
+        ("description", json!("Demo Room")),
+        ("pin_required", json!(false)),
+        ("is_private", json!(false)),
+        ("max_publishers", json!(6)),
+        ("bitrate", json!(128000)),
+        ("fir_freq", json!(10)),
+        ("audiocodec", json!("opus")),
+        ("videocodec", json!("vp8")),
+        ("num_participants", json!(0)),
+    ] {
+        assert_eq!(demo[key], value, "{key} in {demo}");
+    }
+    assert_eq!(
+        c.request(json!({"request": "exists", "room": 1234})).await,
+        json!({"videoroom": "success", "room": 1234, "exists": true})
+    );
+    assert_eq!(c.request(json!({"request": "exists", "room": 99999})).await["exists"], false);
+    error(&c.request(json!({"request": "exists"})).await, 429, "Missing mandatory element (room)");
+
+    let created = c.request(json!({"request": "create"})).await;
+    assert_eq!(created["videoroom"], "created", "{created}");
+    let auto = created["room"].as_u64().expect("a random room id");
+    let body = json!({"request": "create", "room": 4321, "description": "x", "publishers": 3, "secret": "s", "pin": "p"});
+    assert_eq!(
+        c.request(body.clone()).await,
+        json!({"videoroom": "created", "room": 4321, "permanent": false})
+    );
+    error(&c.request(body).await, 427, "Room 4321 already exists");
+    error(
+        &c.request(json!({"request": "create", "room": "abc"})).await,
+        430,
+        "Invalid element type (room should be a positive integer)",
+    );
+    error(
+        &c.request(json!({"request": "create", "publishers": "x"})).await,
+        430,
+        "Invalid element type (publishers should be a positive integer)",
+    );
+    let list = c.request(json!({"request": "list"})).await;
+    let auto_room = list["list"].as_array().unwrap().iter().find(|r| r["room"] == auto).cloned().unwrap();
+    assert_eq!(auto_room["description"], format!("Room {auto}"));
+    assert_eq!(auto_room["max_publishers"], 3);
+
+    let edit = json!({"request": "edit", "room": 4321, "secret": "s", "new_description": "y"});
+    assert_eq!(c.request(edit).await, json!({"videoroom": "edited", "room": 4321, "permanent": false}));
+    error(
+        &c.request(json!({"request": "edit", "room": 4321, "secret": "no", "new_description": "z"})).await,
+        433,
+        "Unauthorized (wrong secret)",
+    );
+    error(
+        &c.request(json!({"request": "edit", "room": 4321})).await,
+        429,
+        "Missing mandatory element (secret)",
+    );
+    error(&c.request(json!({"request": "edit", "room": 99999})).await, 426, "No such room (99999)");
+    assert_eq!(
+        c.request(json!({"request": "listparticipants", "room": 4321})).await,
+        json!({"videoroom": "participants", "room": 4321, "participants": []})
+    );
+    let allowed =
+        json!({"request": "allowed", "room": 4321, "secret": "s", "action": "add", "allowed": ["tok"]});
+    assert_eq!(c.request(allowed).await, json!({"videoroom": "success", "room": 4321, "allowed": ["tok"]}));
+    error(
+        &c.request(json!({"request": "allowed", "room": 4321, "secret": "s", "action": "zzz"})).await,
+        430,
+        "Unsupported action 'zzz' (allowed)",
+    );
+    error(
+        &c.request(json!({"request": "destroy", "room": 4321, "secret": "no"})).await,
+        433,
+        "Unauthorized (wrong secret)",
+    );
+    assert_eq!(
+        c.request(json!({"request": "destroy", "room": 4321, "secret": "s"})).await,
+        json!({"videoroom": "destroyed", "room": 4321, "permanent": false})
+    );
+    error(
+        &c.request(json!({"request": "destroy", "room": 4321, "secret": "s"})).await,
+        426,
+        "No such room (4321)",
+    );
+    error(&c.request(json!({"request": "foo"})).await, 423, "Unknown request 'foo'");
+    error(&c.request(json!({})).await, 429, "Missing mandatory element (request)");
+    error(&c.request(json!({"request": 5})).await, 430, "Invalid element type (request should be a string)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn participants_join_leave_and_are_kicked_as_janus_does() {
+    let gw = gateway();
+    let mut alice = Client::new(&gw).await;
+    let joined = alice
+        .send(json!({"request": "join", "ptype": "publisher", "room": 1234, "display": "alice"}), None)
+        .await;
+    let data = &joined["plugindata"]["data"];
+    assert_eq!(data["videoroom"], "joined", "{joined}");
+    assert_eq!(
+        (&data["room"], &data["description"], &data["publishers"]),
+        (&json!(1234), &json!("Demo Room"), &json!([]))
+    );
+    let alice_id = data["id"].as_u64().expect("id");
+    assert!(data["private_id"].as_u64().is_some_and(|p| p > 0 && p <= u64::from(u32::MAX)), "{data}");
+    assert!(data.get("attendees").is_none(), "no attendees without notify_joining: {data}");
+
+    let again = alice.send(json!({"request": "join", "ptype": "publisher", "room": 1234}), None).await;
+    error(&again["plugindata"]["data"], 425, "Already in as a publisher on this handle");
+    let mut other = Client::new(&gw).await;
+    for (body, code, text) in [
+        (json!({"request": "start"}), 424, "Invalid request on unconfigured participant".to_owned()),
+        (
+            json!({"request": "join", "ptype": "publisher", "room": 99999}),
+            426,
+            "No such room (99999)".to_owned(),
+        ),
+        (json!({"request": "join", "ptype": "xyz", "room": 1234}), 430, "Invalid element (ptype)".to_owned()),
+        (json!({"request": "join", "room": 1234}), 429, "Missing mandatory element (ptype)".to_owned()),
+        (
+            json!({"request": "join", "ptype": "publisher", "room": 5555}),
+            429,
+            "Missing mandatory element (pin)".to_owned(),
+        ),
+        (
+            json!({"request": "join", "ptype": "publisher", "room": 5555, "pin": "no"}),
+            433,
+            "Unauthorized (wrong pin)".to_owned(),
+        ),
+        (
+            json!({"request": "join", "ptype": "publisher", "room": 1234, "id": alice_id}),
+            436,
+            format!("User ID {alice_id} already exists"),
+        ),
+        (
+            json!({"request": "join", "ptype": "subscriber", "room": 1234, "streams": [{"feed": alice_id}]}),
+            428,
+            format!("No such feed ({alice_id})"),
+        ),
+        (
+            json!({"request": "join", "ptype": "subscriber", "room": 1234, "feed": 424242}),
+            428,
+            "No such feed (424242)".to_owned(),
+        ),
+        (
+            json!({"request": "join", "ptype": "subscriber", "room": 1234}),
+            429,
+            "Missing mandatory element (feed)".to_owned(),
+        ),
+    ] {
+        let r = other.send(body.clone(), None).await;
+        error(&r["plugindata"]["data"], code, &text);
+    }
+
+    let mut bob = Client::new(&gw).await;
+    let joined = bob
+        .send(json!({"request": "join", "ptype": "publisher", "room": 1234, "display": "bob"}), None)
+        .await;
+    let bob_id = joined["plugindata"]["data"]["id"].as_u64().expect("bob's id");
+    let mut participants =
+        alice.request(json!({"request": "listparticipants", "room": 1234})).await["participants"].clone();
+    participants.as_array_mut().unwrap().sort_by_key(|p| p["display"].as_str().map(str::to_owned));
+    assert_eq!(
+        participants,
+        json!([{"id": alice_id, "display": "alice", "publisher": false}, {"id": bob_id, "display": "bob", "publisher": false}])
+    );
+
+    let configured = alice.send(json!({"request": "configure", "display": "alice2"}), None).await;
+    assert_eq!(
+        configured["plugindata"]["data"],
+        json!({"videoroom": "event", "room": 1234, "configured": "ok"})
+    );
+    let renamed = bob.event("alice's new display", |d| d.get("display").is_some()).await;
+    assert_eq!(renamed, json!({"videoroom": "event", "id": alice_id, "display": "alice2"}));
+    let r = alice.send(json!({"request": "unpublish"}), None).await;
+    error(&r["plugindata"]["data"], 435, "Can't unpublish, not published");
+    let r = alice.send(json!({"request": "publish"}), None).await;
+    assert_eq!(
+        r["plugindata"]["data"],
+        json!({"videoroom": "event", "room": 1234, "configured": "ok"}),
+        "no offer, no error"
+    );
+
+    let kicked =
+        alice.request(json!({"request": "kick", "room": 1234, "secret": "adminpwd", "id": bob_id})).await;
+    assert_eq!(kicked, json!({"videoroom": "success"}));
+    let told = bob.event("bob kicked", |d| d.get("reason").is_some()).await;
+    assert_eq!(told, json!({"videoroom": "event", "room": 1234, "leaving": "ok", "reason": "kicked"}));
+    let heard = alice.event("bob's kick", |d| d.get("kicked").is_some()).await;
+    assert_eq!(heard, json!({"videoroom": "event", "room": 1234, "kicked": bob_id}));
+    let again =
+        alice.request(json!({"request": "kick", "room": 1234, "secret": "adminpwd", "id": bob_id})).await;
+    error(&again, 428, &format!("No such user {bob_id} in room 1234"));
+    let r = bob.send(json!({"request": "configure", "display": "x"}), None).await;
+    error(&r["plugindata"]["data"], 426, "No such room");
+
+    // A third joins; alice leaves: the room hears it before alice's own answer.
+    let mut carol = Client::new(&gw).await;
+    carol.send(json!({"request": "join", "ptype": "publisher", "room": 1234}), None).await;
+    let left = alice.send(json!({"request": "leave"}), None).await;
+    assert_eq!(left["plugindata"]["data"], json!({"videoroom": "event", "room": 1234, "leaving": "ok"}));
+    let heard = carol.event("alice leaving", |d| d.get("leaving").is_some()).await;
+    assert_eq!(heard, json!({"videoroom": "event", "room": 1234, "leaving": alice_id}));
+    let list = carol.request(json!({"request": "listparticipants", "room": 1234})).await;
+    assert_eq!(list["participants"].as_array().map(Vec::len), Some(1), "{list}");
+}
+
+/// Destroying a room tells everyone in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroying_a_room_tells_its_participants() {
+    let gw = gateway();
+    let mut admin = Client::new(&gw).await;
+    admin.request(json!({"request": "create", "room": 7000, "notify_joining": true})).await;
+    let mut a = Client::new(&gw).await;
+    let joined =
+        a.send(json!({"request": "join", "ptype": "publisher", "room": 7000, "display": "A"}), None).await;
+    assert_eq!(joined["plugindata"]["data"]["attendees"], json!([]), "{joined}");
+    let a_id = joined["plugindata"]["data"]["id"].clone();
+    let mut b = Client::new(&gw).await;
+    let joined = b.send(json!({"request": "join", "ptype": "publisher", "room": 7000}), None).await;
+    assert_eq!(joined["plugindata"]["data"]["attendees"], json!([{"id": a_id, "display": "A"}]), "{joined}");
+    let b_id = joined["plugindata"]["data"]["id"].clone();
+    let joining = a.event("B joining", |d| d.get("joining").is_some()).await;
+    assert_eq!(joining, json!({"videoroom": "event", "room": 7000, "joining": {"id": b_id}}));
+    let destroyed = admin.request(json!({"request": "destroy", "room": 7000})).await;
+    assert_eq!(destroyed, json!({"videoroom": "destroyed", "room": 7000, "permanent": false}));
+    for c in [&mut a, &mut b] {
+        assert_eq!(
+            c.event("destroyed", |d| d["videoroom"] == "destroyed").await,
+            json!({"videoroom": "destroyed", "room": 7000})
+        );
+    }
+}
