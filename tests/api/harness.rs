@@ -442,6 +442,110 @@ impl WsClient {
     }
 }
 
+/// A client with one handle of a plugin on its own WebSocket (so its events are its own).
+pub struct PluginClient {
+    ws: WsClient,
+    sid: u64,
+    hid: u64,
+    next: u64,
+    /// Messages that came while waiting for something else.
+    held: std::collections::VecDeque<Value>,
+}
+
+impl PluginClient {
+    /// Connects, creates a session and attaches `plugin`.
+    pub async fn new(gw: &Gateway, plugin: &str) -> Self {
+        let mut ws = WsClient::connect(gw.addr("ws"), Some("janus-protocol")).await;
+        let sid = ws.create().await;
+        let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": plugin})).await;
+        let hid = r["data"]["id"].as_u64().unwrap_or_else(|| panic!("attach: {r}"));
+        Self { ws, sid, hid, next: 0, held: Default::default() }
+    }
+
+    /// The handle id.
+    #[allow(dead_code)] // the media tests use it
+    pub fn handle(&self) -> u64 {
+        self.hid
+    }
+
+    /// A synchronous request: the `success` reply's plugin data.
+    pub async fn request(&mut self, body: Value) -> Value {
+        let msg = json!({"janus": "message", "session_id": self.sid, "handle_id": self.hid, "body": body});
+        let r = self.exchange(msg, |m| m["janus"] != "ack").await;
+        assert_eq!(r["janus"], "success", "{r}");
+        r["plugindata"]["data"].clone()
+    }
+
+    /// An asynchronous request (with a JSEP, maybe): `ack`, then the event with its
+    /// transaction; returns that event (plugin data and `jsep`). Notifications that come in
+    /// between are kept for [`PluginClient::event`].
+    pub async fn send(&mut self, body: Value, jsep: Option<Value>) -> Value {
+        let mut msg =
+            json!({"janus": "message", "session_id": self.sid, "handle_id": self.hid, "body": body});
+        if let Some(jsep) = jsep {
+            msg["jsep"] = jsep;
+        }
+        let mut acked = false;
+        self.exchange(msg, |m| match m["janus"].as_str() {
+            Some("ack") => {
+                acked = true;
+                false
+            }
+            Some("event") => {
+                assert!(acked, "event before ack: {m}");
+                true
+            }
+            _ => panic!("unexpected answer {m}"),
+        })
+        .await
+    }
+
+    /// Sends `msg` with a fresh transaction; returns the first message of that transaction
+    /// `done` accepts, holding the others that arrive meanwhile.
+    async fn exchange(&mut self, mut msg: Value, mut done: impl FnMut(&Value) -> bool) -> Value {
+        self.next += 1;
+        let tx = format!("pc{}", self.next);
+        msg["transaction"] = json!(tx);
+        self.ws.send(&msg).await;
+        loop {
+            let m = self.ws.recv().await;
+            if m["transaction"] != json!(tx) {
+                self.held.push_back(m);
+            } else if done(&m) {
+                return m;
+            }
+        }
+    }
+
+    /// The next event's plugin data that satisfies `pred` (others are skipped).
+    pub async fn event(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        self.message(what, |m| m["janus"] == "event" && pred(&m["plugindata"]["data"])).await["plugindata"]
+            ["data"]
+            .clone()
+    }
+
+    /// The next message (of any kind: `webrtcup`, `hangup`, …) that satisfies `pred`; those
+    /// before it are dropped.
+    pub async fn message(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        while let Some(m) = self.held.pop_front() {
+            if pred(&m) {
+                return m;
+            }
+        }
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let m = match tokio::time::timeout(left, self.ws.recv()).await {
+                Ok(m) => m,
+                Err(_) => panic!("no {what} within {WAIT:?}"),
+            };
+            if pred(&m) {
+                return m;
+            }
+        }
+    }
+}
+
 /// Asserts a Janus error reply with this code.
 #[track_caller]
 pub fn assert_error(reply: &Value, code: u64) {

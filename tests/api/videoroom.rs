@@ -3,7 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{Conf, Gateway, WsClient, WAIT};
+use crate::harness::PluginClient as Client;
+
+use crate::harness::{Conf, Gateway};
 
 const VIDEOROOM: &str = "janus.plugin.videoroom";
 
@@ -18,83 +20,6 @@ fn gateway() -> Gateway {
     Gateway::with(conf)
 }
 
-/// A client with one VideoRoom handle on its own WebSocket (so its events are its own).
-pub struct Client {
-    ws: WsClient,
-    sid: u64,
-    hid: u64,
-    next: u64,
-}
-
-impl Client {
-    pub async fn new(gw: &Gateway) -> Self {
-        let mut ws = WsClient::connect(gw.addr("ws"), Some("janus-protocol")).await;
-        let sid = ws.create().await;
-        let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": VIDEOROOM})).await;
-        let hid = r["data"]["id"].as_u64().unwrap_or_else(|| panic!("attach: {r}"));
-        Self { ws, sid, hid, next: 0 }
-    }
-
-    /// The handle id.
-    pub fn handle(&self) -> u64 {
-        self.hid
-    }
-
-    /// A synchronous request: the `success` reply's plugin data.
-    pub async fn request(&mut self, body: Value) -> Value {
-        let r = self
-            .ws
-            .call(json!({"janus": "message", "session_id": self.sid, "handle_id": self.hid, "body": body}))
-            .await;
-        assert_eq!(r["janus"], "success", "{r}");
-        r["plugindata"]["data"].clone()
-    }
-
-    /// An asynchronous request (with a JSEP, maybe): `ack`, then the event with its
-    /// transaction; returns that event (plugin data and `jsep`). Notifications that come in
-    /// between are kept for [`Client::event`].
-    pub async fn send(&mut self, body: Value, jsep: Option<Value>) -> Value {
-        self.next += 1;
-        let tx = format!("vr{}", self.next);
-        let mut msg = json!({"janus": "message", "session_id": self.sid, "handle_id": self.hid,
-                             "transaction": tx, "body": body});
-        if let Some(jsep) = jsep {
-            msg["jsep"] = jsep;
-        }
-        self.ws.send(&msg).await;
-        let mut acked = false;
-        loop {
-            let m = self.ws.recv().await;
-            if m["transaction"] != json!(tx) {
-                continue;
-            }
-            match m["janus"].as_str() {
-                Some("ack") => acked = true,
-                Some("event") => {
-                    assert!(acked, "event before ack: {m}");
-                    return m;
-                }
-                _ => panic!("unexpected answer {m}"),
-            }
-        }
-    }
-
-    /// The next event's plugin data that satisfies `pred` (others are skipped).
-    pub async fn event(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let m = match tokio::time::timeout(left, self.ws.recv()).await {
-                Ok(m) => m,
-                Err(_) => panic!("no {what} within {WAIT:?}"),
-            };
-            if m["janus"] == "event" && pred(&m["plugindata"]["data"]) {
-                return m["plugindata"]["data"].clone();
-            }
-        }
-    }
-}
-
 fn error(data: &Value, code: u64, text: &str) {
     assert_eq!(data["videoroom"], "event", "{data}");
     assert_eq!(data["error_code"], code, "{data}");
@@ -104,7 +29,7 @@ fn error(data: &Value, code: u64, text: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_are_managed_as_janus_does() {
     let gw = gateway();
-    let mut c = Client::new(&gw).await;
+    let mut c = Client::new(&gw, VIDEOROOM).await;
     let list = c.request(json!({"request": "list"})).await;
     assert_eq!(list["videoroom"], "success");
     let demo =
@@ -200,7 +125,7 @@ async fn rooms_are_managed_as_janus_does() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn participants_join_leave_and_are_kicked_as_janus_does() {
     let gw = gateway();
-    let mut alice = Client::new(&gw).await;
+    let mut alice = Client::new(&gw, VIDEOROOM).await;
     let joined = alice
         .send(json!({"request": "join", "ptype": "publisher", "room": 1234, "display": "alice"}), None)
         .await;
@@ -216,7 +141,7 @@ async fn participants_join_leave_and_are_kicked_as_janus_does() {
 
     let again = alice.send(json!({"request": "join", "ptype": "publisher", "room": 1234}), None).await;
     error(&again["plugindata"]["data"], 425, "Already in as a publisher on this handle");
-    let mut other = Client::new(&gw).await;
+    let mut other = Client::new(&gw, VIDEOROOM).await;
     for (body, code, text) in [
         (json!({"request": "start"}), 424, "Invalid request on unconfigured participant".to_owned()),
         (
@@ -261,7 +186,7 @@ async fn participants_join_leave_and_are_kicked_as_janus_does() {
         error(&r["plugindata"]["data"], code, &text);
     }
 
-    let mut bob = Client::new(&gw).await;
+    let mut bob = Client::new(&gw, VIDEOROOM).await;
     let joined = bob
         .send(json!({"request": "join", "ptype": "publisher", "room": 1234, "display": "bob"}), None)
         .await;
@@ -304,7 +229,7 @@ async fn participants_join_leave_and_are_kicked_as_janus_does() {
     error(&r["plugindata"]["data"], 426, "No such room");
 
     // A third joins; alice leaves: the room hears it before alice's own answer.
-    let mut carol = Client::new(&gw).await;
+    let mut carol = Client::new(&gw, VIDEOROOM).await;
     carol.send(json!({"request": "join", "ptype": "publisher", "room": 1234}), None).await;
     let left = alice.send(json!({"request": "leave"}), None).await;
     assert_eq!(left["plugindata"]["data"], json!({"videoroom": "event", "room": 1234, "leaving": "ok"}));
@@ -318,14 +243,14 @@ async fn participants_join_leave_and_are_kicked_as_janus_does() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroying_a_room_tells_its_participants() {
     let gw = gateway();
-    let mut admin = Client::new(&gw).await;
+    let mut admin = Client::new(&gw, VIDEOROOM).await;
     admin.request(json!({"request": "create", "room": 7000, "notify_joining": true})).await;
-    let mut a = Client::new(&gw).await;
+    let mut a = Client::new(&gw, VIDEOROOM).await;
     let joined =
         a.send(json!({"request": "join", "ptype": "publisher", "room": 7000, "display": "A"}), None).await;
     assert_eq!(joined["plugindata"]["data"]["attendees"], json!([]), "{joined}");
     let a_id = joined["plugindata"]["data"]["id"].clone();
-    let mut b = Client::new(&gw).await;
+    let mut b = Client::new(&gw, VIDEOROOM).await;
     let joined = b.send(json!({"request": "join", "ptype": "publisher", "room": 7000}), None).await;
     assert_eq!(joined["plugindata"]["data"]["attendees"], json!([{"id": a_id, "display": "A"}]), "{joined}");
     let b_id = joined["plugindata"]["data"]["id"].clone();

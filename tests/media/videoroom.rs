@@ -1,0 +1,173 @@
+//! VideoRoom with media: webrtc-rs publishers and subscribers in a room, as janus.js's VideoRoom
+//! page uses it, checked by the media that arrives and the events Janus 1.1.2 sends.
+
+use serde_json::{json, Value};
+
+use super::{receive_rtp, wait_media_from, whole_frames, WAIT};
+use crate::harness::{Conf, Gateway, PluginClient as Client};
+use crate::peer::{Kind, Peer};
+
+const VIDEOROOM: &str = "janus.plugin.videoroom";
+
+fn gateway() -> Gateway {
+    let mut conf = Conf::default();
+    conf.extra.push((
+        "janus.plugin.videoroom.jcfg".to_owned(),
+        "room-1234: { description = \"Demo Room\" secret = \"adminpwd\" publishers = 6 }\n".to_owned(),
+    ));
+    Gateway::with(conf)
+}
+
+/// Joins room 1234 as a publisher named `display` and publishes audio and video from a
+/// webrtc-rs peer; returns the client, the peer, its id and the `configured` event.
+async fn publish(gw: &Gateway, display: &str) -> (Client, Peer, u64, Value) {
+    let mut c = Client::new(gw, VIDEOROOM).await;
+    let joined = c
+        .send(json!({"request": "join", "ptype": "publisher", "room": 1234, "display": display}), None)
+        .await;
+    let id = joined["plugindata"]["data"]["id"].as_u64().unwrap_or_else(|| panic!("join: {joined}"));
+    let peer = Peer::new(true, true, false).await.expect("publisher peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let ev = c.send(json!({"request": "publish"}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(ev["jsep"]["type"], "answer", "{ev}");
+    peer.set_answer(ev["jsep"]["sdp"].as_str().unwrap()).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("publisher connected");
+    (c, peer, id, ev["plugindata"]["data"].clone())
+}
+
+/// Joins room 1234 as a subscriber with `join` (its `streams` or `feed`), answers the offer
+/// and starts; returns the client, the peer and the `attached` event.
+async fn subscribe(gw: &Gateway, join: Value) -> (Client, Peer, Value) {
+    let mut c = Client::new(gw, VIDEOROOM).await;
+    let mut body = json!({"request": "join", "ptype": "subscriber", "room": 1234});
+    body.as_object_mut().unwrap().extend(join.as_object().unwrap().clone());
+    let attached = c.send(body, None).await;
+    assert_eq!(attached["jsep"]["type"], "offer", "{attached}");
+    let peer = Peer::new(false, false, false).await.expect("subscriber peer");
+    let answer = peer.answer_offer(attached["jsep"]["sdp"].as_str().unwrap(), WAIT).await.expect("answer");
+    let started = c.send(json!({"request": "start"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(started["plugindata"]["data"], json!({"videoroom": "event", "room": 1234, "started": "ok"}));
+    peer.wait_connected(WAIT).await.expect("subscriber connected");
+    (c, peer, attached["plugindata"]["data"].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publisher_reaches_its_subscribers_through_a_room() {
+    let gw = gateway();
+    // Someone in the room, to hear the notifications.
+    let mut watcher = Client::new(&gw, VIDEOROOM).await;
+    watcher
+        .send(json!({"request": "join", "ptype": "publisher", "room": 1234, "display": "watcher"}), None)
+        .await;
+
+    let (mut alice, pa, alice_id, configured) = publish(&gw, "alice").await;
+    let streams = json!([{"type": "audio", "mindex": 0, "mid": "0", "codec": "opus"},
+                         {"type": "video", "mindex": 1, "mid": "1", "codec": "vp8"}]);
+    assert_eq!(
+        configured,
+        json!({"videoroom": "event", "room": 1234, "configured": "ok", "audio_codec": "opus", "video_codec": "vp8",
+               "streams": streams})
+    );
+    // The room hears of alice once her PeerConnection is up.
+    let publishers = watcher.event("alice publishing", |d| d.get("publishers").is_some()).await;
+    assert_eq!(
+        publishers,
+        json!({"videoroom": "event", "room": 1234, "publishers": [{"id": alice_id, "display": "alice",
+               "audio_codec": "opus", "video_codec": "vp8", "streams": streams}]})
+    );
+
+    // Two subscribers: one with the multistream API, one with the legacy `feed`.
+    let (mut s1, p1, attached) = subscribe(&gw, json!({"streams": [{"feed": alice_id}]})).await;
+    let listed: Vec<(Value, Value, Value, Value)> = attached["streams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .map(|s| (s["type"].clone(), s["feed_id"].clone(), s["feed_mid"].clone(), s["active"].clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (json!("audio"), json!(alice_id), json!("0"), json!(true)),
+            (json!("video"), json!(alice_id), json!("1"), json!(true))
+        ],
+        "{attached}"
+    );
+    let (_s2, p2, _) = subscribe(&gw, json!({"feed": alice_id})).await;
+    for (peer, who) in [(&p1, "the first subscriber"), (&p2, "the second subscriber")] {
+        wait_media_from(peer, pa.nonce(), &format!("alice's audio and video at {who}")).await;
+    }
+
+    // The first subscriber stops alice's video: its audio goes on, the video stops.
+    let video_mid = attached["streams"][1]["mid"].clone();
+    let r =
+        s1.send(json!({"request": "configure", "streams": [{"mid": video_mid, "send": false}]}), None).await;
+    assert_eq!(r["plugindata"]["data"], json!({"videoroom": "event", "room": 1234, "configured": "ok"}));
+    let before = p1.stats();
+    let audio_then = before.audio.foreign_markers[&pa.nonce()];
+    let video_then = before.video.foreign_markers[&pa.nonce()];
+    let after = p1
+        .wait_until("50 more audio packets", WAIT, |s| {
+            s.audio.foreign_markers[&pa.nonce()] >= audio_then + 50
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    // A frame or two may have been under way.
+    assert!(
+        after.video.foreign_markers[&pa.nonce()] <= video_then + 10,
+        "video went on: {}",
+        after.summary()
+    );
+
+    // rtp_forward of alice's video to a plain socket: whole VP8 frames from a key frame.
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let forward = json!({"request": "rtp_forward", "room": 1234, "secret": "adminpwd", "publisher_id": alice_id,
+                         "host": "127.0.0.1", "streams": [{"mid": "1", "port": port}]});
+    let r = watcher.request(forward).await;
+    assert_eq!(r["videoroom"], "rtp_forward", "{r}");
+    assert_eq!(r["forwarders"][0]["port"], port, "{r}");
+    let stream_id = r["forwarders"][0]["stream_id"].clone();
+    let got = receive_rtp(&sock, "forwarded frames", |p| whole_frames(p, pa.nonce()) >= 10).await;
+    assert!(got.iter().all(|p| p.pt == 96), "VP8's payload type");
+    let listed =
+        watcher.request(json!({"request": "listforwarders", "room": 1234, "secret": "adminpwd"})).await;
+    assert_eq!(listed["publishers"][0]["forwarders"][0]["stream_id"], stream_id, "{listed}");
+
+    // alice unpublishes: the room hears it, and her forwarder is gone.
+    let r = alice.send(json!({"request": "unpublish"}), None).await;
+    assert_eq!(r["plugindata"]["data"], json!({"videoroom": "event", "room": 1234, "unpublished": "ok"}));
+    let heard = watcher.event("alice unpublished", |d| d.get("unpublished").is_some()).await;
+    assert_eq!(heard, json!({"videoroom": "event", "room": 1234, "unpublished": alice_id}));
+    let listed =
+        watcher.request(json!({"request": "listforwarders", "room": 1234, "secret": "adminpwd"})).await;
+    assert_eq!(listed["publishers"], json!([]), "{listed}");
+    pa.close().await.ok();
+    p1.close().await.ok();
+    p2.close().await.ok();
+}
+
+/// A subscriber that pauses gets nothing until it starts again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_pauses_and_starts_again() {
+    let gw = gateway();
+    let (_alice, pa, alice_id, _) = publish(&gw, "alice").await;
+    let (mut s, p, _) = subscribe(&gw, json!({"streams": [{"feed": alice_id}]})).await;
+    wait_media_from(&p, pa.nonce(), "alice's media").await;
+    let r = s.send(json!({"request": "pause"}), None).await;
+    assert_eq!(r["plugindata"]["data"], json!({"videoroom": "event", "room": 1234, "paused": "ok"}));
+    // While paused, alice goes on sending (her own counters grow) and nothing arrives.
+    let got = p.stats().recv(Kind::Video).packets;
+    let sent = pa.stats().sent(Kind::Video).packets;
+    pa.wait_until("alice sending on", WAIT, |s| s.sent(Kind::Video).packets >= sent + 60)
+        .await
+        .expect("sending");
+    assert!(p.stats().recv(Kind::Video).packets <= got + 10, "media while paused");
+    let r = s.send(json!({"request": "start"}), None).await;
+    assert_eq!(r["plugindata"]["data"], json!({"videoroom": "event", "room": 1234, "started": "ok"}));
+    p.wait_until("media again", WAIT, |s| s.recv(Kind::Video).packets >= got + 60)
+        .await
+        .expect("media again");
+    pa.close().await.ok();
+    p.close().await.ok();
+}
