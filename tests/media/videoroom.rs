@@ -141,7 +141,11 @@ async fn a_publisher_reaches_its_subscribers_through_a_room() {
     assert_eq!(heard, json!({"videoroom": "event", "room": 1234, "unpublished": alice_id}));
     let listed =
         watcher.request(json!({"request": "listforwarders", "room": 1234, "secret": "adminpwd"})).await;
-    assert_eq!(listed["publishers"], json!([]), "{listed}");
+    assert_eq!(
+        listed["publishers"],
+        json!([{"publisher_id": alice_id, "display": "alice", "forwarders": []}]),
+        "Janus keeps listing a publisher that published: {listed}"
+    );
     pa.close().await.ok();
     p1.close().await.ok();
     p2.close().await.ok();
@@ -170,4 +174,120 @@ async fn a_subscriber_pauses_and_starts_again() {
         .expect("media again");
     pa.close().await.ok();
     p.close().await.ok();
+}
+
+/// Answers an offer the subscriber got (`updated`) and starts: `started`.
+async fn answer_update(c: &mut Client, peer: &Peer, updated: &Value) {
+    let offer = updated["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer in {updated}"));
+    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
+    let started = c.send(json!({"request": "start"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(started["plugindata"]["data"]["started"], "ok", "{started}");
+}
+
+fn m_lines(offer: &Value) -> usize {
+    offer["jsep"]["sdp"].as_str().unwrap_or_default().matches("\r\nm=").count()
+}
+
+/// The stream list of an `updated`/`attached` event: (type, active, feed_id).
+fn streams_of(data: &Value) -> Vec<(String, bool, Value)> {
+    data["streams"]
+        .as_array()
+        .unwrap_or_else(|| panic!("streams in {data}"))
+        .iter()
+        .map(|s| (s["type"].as_str().unwrap().to_owned(), s["active"] == true, s["feed_id"].clone()))
+        .collect()
+}
+
+/// `subscribe`, `unsubscribe`, `switch` and a publisher leaving change one subscriber's
+/// PeerConnection with one offer each; a stopped m-line is reused by the next stream of its
+/// kind; a change asked for while an offer is out waits (`updating`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_change_with_one_offer_each() {
+    let gw = gateway();
+    let (_alice, pa, alice_id, _) = publish(&gw, "alice").await;
+    let (mut bob, pb, bob_id, _) = publish(&gw, "bob").await;
+    let mut c = Client::new(&gw, VIDEOROOM).await;
+    let attached = c
+        .send(
+            json!({"request": "join", "ptype": "subscriber", "room": 1234, "streams": [{"feed": alice_id}]}),
+            None,
+        )
+        .await;
+    let peer = Peer::new(false, false, false).await.expect("subscriber peer");
+    let answer = peer.answer_offer(attached["jsep"]["sdp"].as_str().unwrap(), WAIT).await.expect("answer");
+
+    // Bob's streams asked for before the client answered: they wait for its answer.
+    let updating = c.send(json!({"request": "subscribe", "streams": [{"feed": bob_id}]}), None).await;
+    assert_eq!(updating["plugindata"]["data"], json!({"videoroom": "updating", "room": 1234}));
+    let started = c.send(json!({"request": "start"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(started["plugindata"]["data"]["started"], "ok");
+    peer.wait_connected(WAIT).await.expect("connected");
+    let updated =
+        c.message("the combined offer", |m| m["plugindata"]["data"]["videoroom"] == "updated").await;
+    assert_eq!(m_lines(&updated), 4, "{updated}");
+    let streams = streams_of(&updated["plugindata"]["data"]);
+    let feeds: Vec<&Value> = streams.iter().map(|s| &s.2).collect();
+    assert_eq!(feeds, [&json!(alice_id), &json!(alice_id), &json!(bob_id), &json!(bob_id)]);
+    answer_update(&mut c, &peer, &updated).await;
+    wait_media_from(&peer, pa.nonce(), "alice's media").await;
+    wait_media_from(&peer, pb.nonce(), "bob's media").await;
+
+    // Alice's streams go: one offer, her m-lines inactive, her media stops.
+    let updated = c.send(json!({"request": "unsubscribe", "streams": [{"feed": alice_id}]}), None).await;
+    let streams = streams_of(&updated["plugindata"]["data"]);
+    assert_eq!(streams.iter().map(|s| s.1).collect::<Vec<_>>(), [false, false, true, true], "{updated}");
+    answer_update(&mut c, &peer, &updated).await;
+    let alice_then = peer.stats().video.foreign_markers[&pa.nonce()];
+    let bob_then = peer.stats().video.foreign_markers[&pb.nonce()];
+    let after = peer
+        .wait_until("more of bob's video", WAIT, |s| s.video.foreign_markers[&pb.nonce()] >= bob_then + 60)
+        .await
+        .expect("bob's video");
+    assert!(after.video.foreign_markers[&pa.nonce()] <= alice_then + 10, "alice's video went on");
+
+    // Alice's video again: it takes the inactive video m-line, no new one.
+    let inactive_video = updated["plugindata"]["data"]["streams"][1]["mid"].clone();
+    let updated =
+        c.send(json!({"request": "subscribe", "streams": [{"feed": alice_id, "mid": "1"}]}), None).await;
+    assert_eq!(m_lines(&updated), 4, "the m-line is recycled: {updated}");
+    let recycled = &updated["plugindata"]["data"]["streams"][1];
+    assert_eq!(
+        (&recycled["mid"], &recycled["feed_id"], &recycled["active"]),
+        (&inactive_video, &json!(alice_id), &json!(true))
+    );
+    answer_update(&mut c, &peer, &updated).await;
+    let alice_then = peer.stats().video.foreign_markers[&pa.nonce()];
+    peer.wait_until("alice's video again", WAIT, |s| s.video.foreign_markers[&pa.nonce()] >= alice_then + 60)
+        .await
+        .expect("alice's video again");
+
+    // That m-line switches to bob's video without SDP.
+    let switched = c
+        .send(json!({"request": "switch", "streams": [{"feed": bob_id, "mid": "1", "sub_mid": inactive_video}]}), None)
+        .await;
+    let data = &switched["plugindata"]["data"];
+    assert_eq!((&data["switched"], &data["changes"]), (&json!("ok"), &json!(1)), "{switched}");
+    assert!(switched.get("jsep").is_none(), "no SDP for a switch");
+    let alice_then = peer.stats().video.foreign_markers[&pa.nonce()];
+    let bob_then = peer.stats().video.foreign_markers[&pb.nonce()];
+    let after = peer
+        .wait_until("bob's video twice over", WAIT, |s| {
+            s.video.foreign_markers[&pb.nonce()] >= bob_then + 120
+        })
+        .await
+        .expect("bob's video on both m-lines");
+    assert!(after.video.foreign_markers[&pa.nonce()] <= alice_then + 10, "alice's video went on");
+
+    // Bob leaves: the subscriber gets an offer of its own, bob's streams inactive.
+    let r = bob.send(json!({"request": "leave"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["leaving"], "ok");
+    let updated =
+        c.message("the offer after bob left", |m| m["plugindata"]["data"]["videoroom"] == "updated").await;
+    assert!(updated.get("transaction").is_none(), "{updated}");
+    let streams = streams_of(&updated["plugindata"]["data"]);
+    assert!(streams.iter().all(|s| !s.1), "bob's streams were the live ones: {updated}");
+    answer_update(&mut c, &peer, &updated).await;
+    pa.close().await.ok();
+    pb.close().await.ok();
+    peer.close().await.ok();
 }

@@ -1306,11 +1306,11 @@ impl<T: Transmitter> MediaCore<T> {
                     self.negotiated(id);
                 }
             }
-            Command::Offer(h, kinds, reply) => {
+            Command::Offer(h, stop, kinds, reply) => {
                 self.ensure_peer(h, now);
                 let advertised = self.advertised.clone();
                 let r = match self.peers.get_mut(&h.handle_id) {
-                    Some(p) => contain(|| p.offer(&kinds, &advertised))
+                    Some(p) => contain(|| p.offer(&stop, &kinds, &advertised))
                         .unwrap_or_else(|_| Err("the WebRTC stack failed".into())),
                     None => Err("no PeerConnection".into()),
                 };

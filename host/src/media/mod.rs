@@ -61,9 +61,10 @@ pub enum Command {
     RemoteOffer(HandleRef, String),
     /// A client answer to our pending offer.
     RemoteAnswer(HandleRef, String, Reply<Result<(), DescriptionError>>),
-    /// Offer the client streams of these kinds (sendonly) and data channels.
+    /// Offer the client streams of these kinds (sendonly) and data channels, and make the
+    /// streams listed first (mids) inactive.
     /// (Each stream's kind and, when known, the codec its source sends.)
-    Offer(HandleRef, Vec<OfferedKind>, Reply<Result<(String, Vec<String>), String>>),
+    Offer(HandleRef, Vec<String>, Vec<OfferedKind>, Reply<Result<(String, Vec<String>), String>>),
     /// Answer the pending offer.
     Answer(HandleRef, AnswerPolicy, Reply<Result<String, String>>),
     /// A trickled candidate line.
@@ -407,7 +408,13 @@ impl MediaControl for MediaEngine {
         }
     }
 
-    fn offer(&self, handle: HandleRef, items: Vec<OfferItem>, id: u64) -> Result<(), String> {
+    fn offer(
+        &self,
+        handle: HandleRef,
+        stop: Vec<String>,
+        items: Vec<OfferItem>,
+        id: u64,
+    ) -> Result<(), String> {
         let kinds = {
             let streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
             items
@@ -425,7 +432,7 @@ impl MediaControl for MediaEngine {
         let reply = self.report(handle, id, |r: Result<(String, Vec<String>), String>| {
             r.map(|(sdp, mids)| NegotiationDone { sdp: Some(sdp), offer: true, mids })
         });
-        self.negotiate(handle, id, Command::Offer(handle, kinds, reply));
+        self.negotiate(handle, id, Command::Offer(handle, stop, kinds, reply));
         Ok(())
     }
 

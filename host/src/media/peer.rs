@@ -79,6 +79,8 @@ pub struct Peer {
     pub negotiated: bool,
     /// Accepted audio/video media of the last negotiation: (mid, video).
     pub media: Vec<(Mid, bool)>,
+    /// Streams we made inactive (mid, video), to recycle for new ones.
+    inactive: Vec<(Mid, bool)>,
     /// Codec and clock rate of each payload type, read at each negotiation (looked up for
     /// every routed packet: a short flat table instead of str0m's codec parameters).
     codecs: Vec<(str0m::media::Pt, RxCodec)>,
@@ -260,6 +262,7 @@ impl Peer {
             early_candidates: Vec::new(),
             negotiated: false,
             media: Vec::new(),
+            inactive: Vec::new(),
             codecs: Vec::new(),
             held: Vec::new(),
             held_until: None,
@@ -384,17 +387,32 @@ impl Peer {
     }
 
     /// Offers the client new streams that we send (and data channels), with our host
-    /// candidates in the SDP; returns the offer and the mid of each item.
+    /// candidates in the SDP, after making the streams `stop` inactive; a new stream takes an
+    /// inactive one of its kind when there is one (recycling its m-line). Returns the offer and
+    /// the mid of each item.
     pub fn offer(
         &mut self,
+        stop: &[String],
         kinds: &[super::OfferedKind],
         candidates: &[SocketAddr],
     ) -> Result<(String, Vec<String>), String> {
         if self.pending_offer.is_some() || self.remote_offer.is_some() {
             return Err("a negotiation is already in progress on this handle".into());
         }
+        for mid in stop {
+            if !self.media.iter().any(|(m, _)| **m == *mid.as_str()) {
+                return Err(format!("no stream {mid:?} to stop"));
+            }
+        }
         self.add_local_candidates(candidates)?;
         let mut api = self.rtc.sdp_api();
+        for mid in stop {
+            if let Some(i) = self.media.iter().position(|(m, _)| **m == *mid.as_str()) {
+                let (mid, video) = self.media.remove(i);
+                api.set_direction(mid, Direction::Inactive);
+                self.inactive.push((mid, video));
+            }
+        }
         let mut mids = Vec::new();
         let mut added = Vec::new();
         let mut codecs = Vec::new();
@@ -408,7 +426,17 @@ impl Peer {
                     continue;
                 }
             };
-            let mid = api.add_media(media, Direction::SendOnly, None, None, None);
+            // An m-line stopped in an earlier negotiation (not this one) is reused.
+            let reuse =
+                self.inactive.iter().position(|(m, v)| *v == video && !stop.iter().any(|s| **s == **m));
+            let mid = match reuse {
+                Some(i) => {
+                    let (mid, _) = self.inactive.remove(i);
+                    api.set_direction(mid, Direction::SendOnly);
+                    mid
+                }
+                None => api.add_media(media, Direction::SendOnly, None, None, None),
+            };
             mids.push(Some(mid));
             added.push((mid, video));
             if let Some((codec, fmtp)) = codec {

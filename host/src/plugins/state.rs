@@ -474,6 +474,15 @@ impl host::Host for StoreState {
     }
 
     fn offer(&mut self, handle: HandleRef, streams: Vec<OfferedStream>) -> Result<u64, String> {
+        self.renegotiate(handle, Vec::new(), streams)
+    }
+
+    fn renegotiate(
+        &mut self,
+        handle: HandleRef,
+        stop: Vec<String>,
+        streams: Vec<OfferedStream>,
+    ) -> Result<u64, String> {
         self.own(handle)?;
         for s in &streams {
             if let OfferedStream::Forward(f) = s {
@@ -490,7 +499,7 @@ impl host::Host for StoreState {
             })
             .collect();
         let id = next_negotiation();
-        self.shared.core.media().offer(api_handle(handle), items, id)?;
+        self.shared.core.media().offer(api_handle(handle), stop, items, id)?;
         Ok(id)
     }
 

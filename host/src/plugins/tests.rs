@@ -97,7 +97,13 @@ impl crate::vocab::MediaControl for RuleLog {
     fn answer(&self, _: HandleRef, _: crate::vocab::AnswerPolicy, _: u64) -> Result<(), String> {
         Err("no media here".into())
     }
-    fn offer(&self, _: HandleRef, _: Vec<crate::vocab::OfferItem>, _: u64) -> Result<(), String> {
+    fn offer(
+        &self,
+        _: HandleRef,
+        _: Vec<String>,
+        _: Vec<crate::vocab::OfferItem>,
+        _: u64,
+    ) -> Result<(), String> {
         Err("no media here".into())
     }
     fn accept_answer(&self, _: HandleRef, _: &str, _: u64) -> Result<(), String> {

@@ -27,10 +27,18 @@ pub trait MediaControl: Send + Sync {
     /// Answers the handle's pending client offer; negotiation `id` reports the answer SDP.
     /// An error now: no media engine to ask.
     fn answer(&self, handle: HandleRef, policy: AnswerPolicy, id: u64) -> Result<(), String>;
-    /// Offers the handle's client these streams (added to what it already has); negotiation
-    /// `id` reports the offer SDP and the mid of each item, in order. An item whose source
-    /// has not negotiated that stream is an error now.
-    fn offer(&self, handle: HandleRef, items: Vec<OfferItem>, id: u64) -> Result<(), String>;
+    /// Offers the handle's client these streams (added to what it already has, each on an
+    /// inactive stream of its kind when there is one, as Janus recycles m-lines) and makes the
+    /// streams `stop` (mids) inactive; negotiation `id` reports the offer SDP and the mid of
+    /// each item, in order. An item whose source has not negotiated that stream is an error
+    /// now.
+    fn offer(
+        &self,
+        handle: HandleRef,
+        stop: Vec<String>,
+        items: Vec<OfferItem>,
+        id: u64,
+    ) -> Result<(), String>;
     /// Applies an answer (SDP) a plugin got some other way to the handle's pending offer;
     /// negotiation `id` reports the outcome. An error now: no media engine to ask.
     fn accept_answer(&self, handle: HandleRef, sdp: &str, id: u64) -> Result<(), String>;
@@ -82,7 +90,7 @@ impl MediaControl for NoMedia {
     fn answer(&self, _: HandleRef, _: AnswerPolicy, _: u64) -> Result<(), String> {
         Err(NO_MEDIA.into())
     }
-    fn offer(&self, _: HandleRef, _: Vec<OfferItem>, _: u64) -> Result<(), String> {
+    fn offer(&self, _: HandleRef, _: Vec<String>, _: Vec<OfferItem>, _: u64) -> Result<(), String> {
         Err(NO_MEDIA.into())
     }
     fn accept_answer(&self, _: HandleRef, _: &str, _: u64) -> Result<(), String> {

@@ -2,7 +2,7 @@
 
 use portunus_sdk::MediaKind;
 
-use crate::PubStream;
+use crate::publisher::PubStream;
 
 /// The streams an answer accepts (port not 0), in order: mid, kind, the codec of its first
 /// payload type, and whether simulcast was kept.

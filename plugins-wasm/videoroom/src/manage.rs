@@ -1,0 +1,313 @@
+//! The management requests, answered at once: rooms (`create`, `edit`, `destroy`, `exists`,
+//! `list`, `allowed`, `kick`, `listparticipants`) and RTP forwarders (`rtp_forward`,
+//! `stop_rtp_forward`, `listforwarders`).
+
+use portunus_sdk::{
+    host, json, Endpoint, Field, ForwardOptions, HandleRef, JsonType, PluginError, RtpTarget, Value,
+};
+use serde_json::Map;
+
+use crate::ids::Id;
+use crate::room::{Room, ROOM_FIELDS};
+use crate::{code, err, kind_name, push, str_of, videoroom, Leaving, Role, VideoRoom, CODES};
+
+impl VideoRoom {
+    pub(crate) fn create(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        if let Some(key) = &self.settings.admin_key {
+            portunus_sdk::validate(body, &[Field::new("admin_key", JsonType::String).required()], &CODES)?;
+            if str_of(body, "admin_key") != Some(key.as_str()) {
+                return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong admin_key)"));
+            }
+        }
+        let ty = if self.settings.string_ids { JsonType::String } else { JsonType::Integer };
+        portunus_sdk::validate(body, &[Field::new("room", ty).positive()], &CODES)?;
+        portunus_sdk::validate(body, ROOM_FIELDS, &CODES)?;
+        let id = match Id::from_json(body.get("room"), self.settings.string_ids) {
+            Some(id) if self.rooms.contains_key(&id) => {
+                return Err(err(code::ROOM_EXISTS, format!("Room {id} already exists")))
+            }
+            Some(id) => id,
+            None => loop {
+                let id = Id::random(self.settings.string_ids);
+                if !self.rooms.contains_key(&id) {
+                    break id;
+                }
+            },
+        };
+        let room = Room::from_keys(id.clone(), body);
+        let permanent = room.permanent;
+        if permanent {
+            portunus_sdk::warn!("room {id}: 'permanent' is not supported yet; the room lives until restart");
+        }
+        self.rooms.insert(id.clone(), Room { permanent: false, ..room });
+        portunus_sdk::info!("created room {id}");
+        Ok(videoroom("created", json!({"room": id.to_json(), "permanent": false})))
+    }
+
+    pub(crate) fn edit(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        const EDIT: &[Field] = &[
+            Field::new("new_description", JsonType::String).nonempty(),
+            Field::new("new_secret", JsonType::String),
+            Field::new("new_pin", JsonType::String),
+            Field::new("new_is_private", JsonType::Bool),
+            Field::new("new_require_pvtid", JsonType::Bool),
+            Field::new("new_bitrate", JsonType::Integer).positive(),
+            Field::new("new_fir_freq", JsonType::Integer).positive(),
+            Field::new("new_publishers", JsonType::Integer).positive(),
+            Field::new("new_lock_record", JsonType::Bool),
+            Field::new("new_rec_dir", JsonType::String),
+            Field::new("permanent", JsonType::Bool),
+        ];
+        portunus_sdk::validate(body, EDIT, &CODES)?;
+        let (id, _) = self.room_with_secret(body)?;
+        if let Some(room) = self.rooms.get_mut(&id) {
+            room.apply(body, "new_");
+        }
+        Ok(videoroom("edited", json!({"room": id.to_json(), "permanent": false})))
+    }
+
+    pub(crate) fn destroy(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (id, _) = self.room_with_secret(body)?;
+        let gone = videoroom("destroyed", json!({"room": id.to_json()}));
+        self.notify(&id, None, &gone);
+        // Everyone in the room is out of it.
+        let members: Vec<(Id, HandleRef)> = self.members_of(&id).map(|(i, h)| (i.clone(), h)).collect();
+        for (member, handle) in members {
+            self.members.remove(&(id.clone(), member));
+            self.unpublish_streams(handle.handle);
+            self.handles.insert(handle.handle, Role::Left);
+            host::close_pc(handle);
+        }
+        self.rooms.remove(&id);
+        portunus_sdk::info!("destroyed room {id}");
+        Ok(videoroom("destroyed", json!({"room": id.to_json(), "permanent": false})))
+    }
+
+    pub(crate) fn exists(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let id = self.room_id(body)?;
+        let exists = self.rooms.contains_key(&id);
+        Ok(videoroom("success", json!({"room": id.to_json(), "exists": exists})))
+    }
+
+    pub(crate) fn list(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let admin = self.settings.admin_key.as_deref().is_some_and(|k| str_of(body, "admin_key") == Some(k));
+        let list: Vec<Value> = self
+            .rooms
+            .values()
+            .filter(|r| admin || !r.is_private)
+            .map(|r| r.describe(self.members_of(&r.id).count()))
+            .collect();
+        Ok(videoroom("success", json!({ "list": list })))
+    }
+
+    pub(crate) fn allowed(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        const ALLOWED: &[Field] =
+            &[Field::new("action", JsonType::String).required(), Field::new("allowed", JsonType::Array)];
+        portunus_sdk::validate(body, ALLOWED, &CODES)?;
+        let action = str_of(body, "action").unwrap_or_default();
+        if !matches!(action, "enable" | "disable" | "add" | "remove") {
+            return Err(err(code::INVALID_ELEMENT, format!("Unsupported action '{action}' (allowed)")));
+        }
+        let tokens: Option<Vec<String>> = match body.get("allowed") {
+            Some(Value::Array(list)) => {
+                let tokens: Option<Vec<String>> =
+                    list.iter().map(|t| t.as_str().map(str::to_owned)).collect();
+                Some(tokens.ok_or_else(|| {
+                    err(code::INVALID_ELEMENT, "Invalid element type (allowed should be an array of strings)")
+                })?)
+            }
+            _ => None,
+        };
+        if matches!(action, "add" | "remove") && tokens.is_none() {
+            return Err(err(code::MISSING_ELEMENT, "Missing mandatory element (allowed)"));
+        }
+        let (id, _) = self.room_with_secret(body)?;
+        let Some(room) = self.rooms.get_mut(&id) else { return Err(err(code::NO_SUCH_ROOM, "No such room")) };
+        match action {
+            "enable" => {
+                room.allowed.get_or_insert_with(Default::default);
+            }
+            "disable" => room.allowed = None,
+            "add" => room.allowed.get_or_insert_with(Default::default).extend(tokens.unwrap_or_default()),
+            _ => {
+                if let Some(allowed) = &mut room.allowed {
+                    for t in tokens.unwrap_or_default() {
+                        allowed.remove(&t);
+                    }
+                }
+            }
+        }
+        let mut data = videoroom("success", json!({"room": id.to_json()}));
+        if let Some(allowed) = &room.allowed {
+            data["allowed"] = json!(allowed);
+        }
+        Ok(data)
+    }
+
+    pub(crate) fn kick(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (room, _) = self.room_with_secret(body)?;
+        let id = self.participant_id(body, "id")?;
+        let Some(handle) = self.members.get(&(room.clone(), id.clone())).copied() else {
+            return Err(err(code::NO_SUCH_FEED, format!("No such user {id} in room {room}")));
+        };
+        push(
+            handle,
+            None,
+            &videoroom("event", json!({"room": room.to_json(), "leaving": "ok", "reason": "kicked"})),
+            None,
+        );
+        self.leave_room(handle, Leaving::Kicked);
+        host::close_pc(handle);
+        Ok(videoroom("success", json!({})))
+    }
+
+    pub(crate) fn list_participants(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (id, _) = self.room(body)?;
+        let participants: Vec<Value> = self
+            .members_of(&id)
+            .filter_map(|(_, h)| self.publisher(h.handle))
+            .map(|p| {
+                let mut d = json!({"id": p.id.to_json()});
+                if let Some(display) = &p.display {
+                    d["display"] = json!(display);
+                }
+                if let Some(metadata) = &p.metadata {
+                    d["metadata"] = metadata.clone();
+                }
+                d["publisher"] = json!(p.active);
+                if p.active {
+                    d["talking"] = json!(false);
+                }
+                d
+            })
+            .collect();
+        Ok(videoroom("participants", json!({"room": id.to_json(), "participants": participants})))
+    }
+
+    /// `rtp_forward`: a publisher's streams to UDP destinations, through the host's RTP outputs.
+    pub(crate) fn rtp_forward(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        const FORWARD: &[Field] = &[
+            Field::new("host", JsonType::String).required(),
+            Field::new("streams", JsonType::Array),
+            Field::new("srtp_suite", JsonType::Integer).positive(),
+            Field::new("srtp_crypto", JsonType::String),
+        ];
+        let (room, _) =
+            if self.settings.lock_rtp_forward { self.room_with_secret(body)? } else { self.room(body)? };
+        let publisher_id = self.participant_id(body, "publisher_id")?;
+        portunus_sdk::validate(body, FORWARD, &CODES)?;
+        let Some(handle) = self.members.get(&(room.clone(), publisher_id.clone())).copied() else {
+            return Err(err(code::NO_SUCH_FEED, format!("No such publisher ({publisher_id})")));
+        };
+        let host_addr = str_of(body, "host").unwrap_or_default().to_owned();
+        let streams = match body.get("streams") {
+            Some(Value::Array(s)) => s.clone(),
+            _ => Vec::new(),
+        };
+        let Some(p) = self.publisher(handle.handle) else {
+            return Err(err(code::NO_SUCH_FEED, format!("No such publisher ({publisher_id})")));
+        };
+        let mut made = Vec::new();
+        for s in &streams {
+            let mid = s.get("mid").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let Some(stream) = p.streams.iter().find(|x| x.mid == mid) else {
+                return Err(err(code::NO_SUCH_FEED, format!("No such stream ({mid})")));
+            };
+            let Some(port) = s.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()) else {
+                return Err(err(code::MISSING_ELEMENT, "Missing mandatory element (port)"));
+            };
+            let target_host = s.get("host").and_then(Value::as_str).unwrap_or(&host_addr).to_owned();
+            let ssrc = s.get("ssrc").and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok());
+            let pt = s.get("pt").and_then(Value::as_u64).and_then(|v| u8::try_from(v).ok());
+            let substream = s.get("substream").and_then(Value::as_u64).and_then(|v| u8::try_from(v).ok());
+            made.push((mid, stream.kind, target_host, port, ssrc, pt, substream));
+        }
+        let mut forwarders = Vec::new();
+        for (mid, kind, target_host, port, ssrc, pt, substream) in made {
+            let target = RtpTarget { host: target_host.clone(), port, ssrc, payload_type: pt, srtp: None };
+            let options = ForwardOptions { kinds: Vec::new(), substream, temporal: None };
+            let rule = host::forward_rtp(Endpoint::Peer(handle), &mid, &target, &options)
+                .map_err(|e| err(code::UNKNOWN, format!("Error forwarding: {e}")))?;
+            let mut listed =
+                json!({"stream_id": rule, "type": kind_name(kind), "host": target_host, "port": port});
+            if let Some(ssrc) = ssrc {
+                listed["ssrc"] = json!(ssrc);
+            }
+            if let Some(pt) = pt {
+                listed["pt"] = json!(pt);
+            }
+            if let Some(sub) = substream {
+                listed["substream"] = json!(sub);
+            }
+            forwarders.push(listed.clone());
+            if let Some(p) = self.publisher_mut(handle.handle) {
+                p.forwarders.insert(rule, (mid, listed));
+            }
+        }
+        Ok(videoroom(
+            "rtp_forward",
+            json!({"room": room.to_json(), "publisher_id": publisher_id.to_json(), "forwarders": forwarders}),
+        ))
+    }
+
+    pub(crate) fn stop_rtp_forward(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (room, _) =
+            if self.settings.lock_rtp_forward { self.room_with_secret(body)? } else { self.room(body)? };
+        let publisher_id = self.participant_id(body, "publisher_id")?;
+        portunus_sdk::validate(
+            body,
+            &[Field::new("stream_id", JsonType::Integer).required().positive()],
+            &CODES,
+        )?;
+        let stream_id = body.get("stream_id").and_then(Value::as_u64).unwrap_or_default();
+        let Some(handle) = self.members.get(&(room.clone(), publisher_id.clone())).copied() else {
+            return Err(err(code::NO_SUCH_FEED, format!("No such publisher ({publisher_id})")));
+        };
+        let removed = self.publisher_mut(handle.handle).and_then(|p| p.forwarders.remove(&stream_id));
+        if removed.is_none() {
+            return Err(err(code::NO_SUCH_FEED, format!("No such stream ({stream_id})")));
+        }
+        host::unforward(stream_id);
+        Ok(videoroom(
+            "stop_rtp_forward",
+            json!({"room": room.to_json(), "publisher_id": publisher_id.to_json(), "stream_id": stream_id}),
+        ))
+    }
+
+    pub(crate) fn list_forwarders(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (room, _) = self.room_with_secret(body)?;
+        let publishers: Vec<Value> = self
+            .members_of(&room)
+            .filter_map(|(_, h)| self.publisher(h.handle))
+            .filter(|p| p.ever_published || !p.forwarders.is_empty())
+            .map(|p| {
+                let forwarders: Vec<&Value> = p.forwarders.values().map(|(_, v)| v).collect();
+                let mut d = json!({"publisher_id": p.id.to_json()});
+                if let Some(display) = &p.display {
+                    d["display"] = json!(display);
+                }
+                d["forwarders"] = json!(forwarders);
+                d
+            })
+            .collect();
+        Ok(videoroom("forwarders", json!({"room": room.to_json(), "publishers": publishers})))
+    }
+
+    /// Rooms from the config: every `room-<id>` section.
+    pub(crate) fn load_config_rooms(&mut self, config: &Value) {
+        let Some(sections) = config.as_object() else { return };
+        for (name, keys) in sections {
+            let (Some(id), Some(keys)) = (name.strip_prefix("room-"), keys.as_object()) else { continue };
+            let id = match id.parse::<u64>() {
+                Ok(n) if !self.settings.string_ids => Id::Num(n),
+                _ if self.settings.string_ids => Id::Str(id.to_owned()),
+                _ => {
+                    portunus_sdk::warn!("{name}: not a numeric room id (string_ids is off); skipped");
+                    continue;
+                }
+            };
+            let room = Room::from_keys(id.clone(), keys);
+            self.rooms.insert(id, Room { permanent: true, ..room });
+        }
+    }
+}

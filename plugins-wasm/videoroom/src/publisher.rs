@@ -1,0 +1,453 @@
+//! Publishers: `join` as a publisher, `publish`/`configure` with an offer (the host answers),
+//! `unpublish`, `leave`, and what the room hears of them.
+
+use std::collections::BTreeMap;
+
+use portunus_sdk::{
+    host, json, AnswerPolicy, Direction, Field, HandleRef, JsonType, MediaKind, Message, NegotiationDone,
+    PluginError, StreamInfo, Value,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
+
+use crate::ids::{self, Id};
+use crate::sdp;
+use crate::{
+    check_pin, code, err, kind_name, push, str_of, videoroom, Leaving, Pending, Role, VideoRoom, CODES,
+};
+
+/// A stream a publisher sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct PubStream {
+    pub(crate) mindex: usize,
+    pub(crate) mid: String,
+    pub(crate) kind: MediaKind,
+    pub(crate) codec: String,
+    pub(crate) simulcast: bool,
+    pub(crate) description: Option<String>,
+}
+
+/// A participant that joined as a publisher.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Publisher {
+    pub(crate) room: Id,
+    pub(crate) id: Id,
+    pub(crate) private_id: u32,
+    pub(crate) display: Option<String>,
+    pub(crate) metadata: Option<Value>,
+    /// Its PeerConnection is up: others can subscribe.
+    pub(crate) active: bool,
+    pub(crate) streams: Vec<PubStream>,
+    /// Descriptions given before the streams were negotiated, by mid.
+    pub(crate) descriptions: BTreeMap<String, String>,
+    pub(crate) bitrate: u64,
+    /// Its RTP forwarders: rule → (mid, target as listed).
+    pub(crate) forwarders: BTreeMap<u64, (String, Value)>,
+    /// It published at some point (`listforwarders` lists it from then on, as Janus does).
+    #[serde(default)]
+    pub(crate) ever_published: bool,
+}
+
+impl VideoRoom {
+    /// A publisher as others see it (Janus's `P`); `talking` adds the talking flags Janus
+    /// puts in a `joined` event's list.
+    pub(crate) fn describe_publisher(p: &Publisher, talking: bool) -> Value {
+        let mut d = json!({ "id": p.id.to_json() });
+        if let Some(display) = &p.display {
+            d["display"] = json!(display);
+        }
+        if let Some(metadata) = &p.metadata {
+            d["metadata"] = metadata.clone();
+        }
+        for (key, kind) in [("audio_codec", MediaKind::Audio), ("video_codec", MediaKind::Video)] {
+            if let Some(s) = p.streams.iter().find(|s| s.kind == kind) {
+                d[key] = json!(s.codec);
+            }
+        }
+        let streams: Vec<Value> = p
+            .streams
+            .iter()
+            .map(|s| {
+                let mut st = json!({"type": kind_name(s.kind), "mindex": s.mindex, "mid": s.mid});
+                if s.kind != MediaKind::Data {
+                    st["codec"] = json!(s.codec);
+                }
+                if let Some(d) = &s.description {
+                    st["description"] = json!(d);
+                }
+                if s.simulcast {
+                    st["simulcast"] = json!(true);
+                }
+                if talking && s.kind == MediaKind::Audio {
+                    st["talking"] = json!(false);
+                }
+                st
+            })
+            .collect();
+        d["streams"] = json!(streams);
+        if talking {
+            d["talking"] = json!(false);
+        }
+        d
+    }
+
+    /// The active publishers of a room, but `except`.
+    pub(crate) fn active_publishers(&self, room: &Id, except: Option<u64>) -> Vec<Value> {
+        self.members_of(room)
+            .filter(|(_, h)| Some(h.handle) != except)
+            .filter_map(|(_, h)| self.publisher(h.handle))
+            .filter(|p| p.active)
+            .map(|p| Self::describe_publisher(p, true))
+            .collect()
+    }
+
+    pub(crate) fn join(
+        &mut self,
+        msg: &Message,
+        body: &Map<String, Value>,
+        configure: bool,
+    ) -> Result<(), PluginError> {
+        portunus_sdk::validate(body, &[Field::new("ptype", JsonType::String).required()], &CODES)?;
+        match str_of(body, "ptype") {
+            Some("publisher") => self.join_publisher(msg, body, configure),
+            Some("subscriber") | Some("listener") if !configure => self.join_subscriber(msg, body),
+            _ => Err(err(code::INVALID_ELEMENT, "Invalid element (ptype)")),
+        }
+    }
+
+    pub(crate) fn join_publisher(
+        &mut self,
+        msg: &Message,
+        body: &Map<String, Value>,
+        configure: bool,
+    ) -> Result<(), PluginError> {
+        const JOIN: &[Field] = &[
+            Field::new("display", JsonType::String),
+            Field::new("token", JsonType::String),
+            Field::new("pin", JsonType::String),
+            Field::new("metadata", JsonType::Object),
+        ];
+        let handle = msg.handle;
+        portunus_sdk::validate(body, JOIN, &CODES)?;
+        let (room_id, room) = self.room(body)?;
+        check_pin(room, body)?;
+        if let Some(allowed) = &room.allowed {
+            if !str_of(body, "token").is_some_and(|t| allowed.contains(t)) {
+                return Err(err(code::UNAUTHORIZED, "Unauthorized (not in the allowed list)"));
+            }
+        }
+        let ty = if self.settings.string_ids { JsonType::String } else { JsonType::Integer };
+        portunus_sdk::validate(body, &[Field::new("id", ty).positive()], &CODES)?;
+        let id = match Id::from_json(body.get("id"), self.settings.string_ids) {
+            Some(id) if self.members.contains_key(&(room_id.clone(), id.clone())) => {
+                return Err(err(code::ID_EXISTS, format!("User ID {id} already exists")))
+            }
+            Some(id) => id,
+            None => loop {
+                let id = Id::random(self.settings.string_ids);
+                if !self.members.contains_key(&(room_id.clone(), id.clone())) {
+                    break id;
+                }
+            },
+        };
+        let description = room.description.clone();
+        let notify_joining = room.notify_joining;
+        let bitrate = room.bitrate;
+        let publisher = Publisher {
+            room: room_id.clone(),
+            id: id.clone(),
+            private_id: (ids::random_u64() as u32).max(1),
+            display: str_of(body, "display").map(str::to_owned),
+            metadata: body.get("metadata").cloned(),
+            active: false,
+            streams: Vec::new(),
+            descriptions: BTreeMap::new(),
+            bitrate,
+            forwarders: BTreeMap::new(),
+            ever_published: false,
+        };
+        let mut joined = videoroom(
+            "joined",
+            json!({
+                "room": room_id.to_json(),
+                "description": description,
+                "id": id.to_json(),
+                "private_id": publisher.private_id,
+                "publishers": self.active_publishers(&room_id, None),
+            }),
+        );
+        if notify_joining {
+            let attendees: Vec<Value> = self
+                .members_of(&room_id)
+                .filter_map(|(_, h)| self.publisher(h.handle))
+                .filter(|p| !p.active)
+                .map(|p| {
+                    let mut a = json!({"id": p.id.to_json()});
+                    if let Some(display) = &p.display {
+                        a["display"] = json!(display);
+                    }
+                    a
+                })
+                .collect();
+            joined["attendees"] = json!(attendees);
+            let mut joining = json!({"id": id.to_json()});
+            if let Some(display) = &publisher.display {
+                joining["display"] = json!(display);
+            }
+            if let Some(metadata) = &publisher.metadata {
+                joining["metadata"] = metadata.clone();
+            }
+            self.notify(
+                &room_id,
+                None,
+                &videoroom("event", json!({"room": room_id.to_json(), "joining": joining})),
+            );
+        }
+        self.members.insert((room_id.clone(), id.clone()), handle);
+        self.handles.insert(handle.handle, Role::Publisher(Box::new(publisher)));
+        portunus_sdk::info!("[{}] joined room {room_id} as publisher {id}", handle.handle);
+        if configure && msg.parsed_jsep().is_some() {
+            // joinandconfigure with an offer: `joined` goes out with the answer.
+            return self.configure_publisher(msg, body, Some(joined));
+        }
+        push(handle, Some(&msg.transaction), &joined, None);
+        if configure {
+            self.configure_publisher(msg, body, None)?;
+        }
+        Ok(())
+    }
+
+    /// `configure` / `publish` of a publisher (and the configure half of `joinandconfigure`,
+    /// which brings its `joined` event along).
+    pub(crate) fn configure_publisher(
+        &mut self,
+        msg: &Message,
+        body: &Map<String, Value>,
+        joined: Option<Value>,
+    ) -> Result<(), PluginError> {
+        const CONFIGURE: &[Field] = &[
+            Field::new("bitrate", JsonType::Integer).positive(),
+            Field::new("keyframe", JsonType::Bool),
+            Field::new("display", JsonType::String),
+            Field::new("metadata", JsonType::Object),
+            Field::new("audiocodec", JsonType::String),
+            Field::new("videocodec", JsonType::String),
+            Field::new("descriptions", JsonType::Array),
+            Field::new("record", JsonType::Bool),
+            Field::new("filename", JsonType::String),
+        ];
+        portunus_sdk::validate(body, CONFIGURE, &CODES)?;
+        let handle = msg.handle;
+        let jsep = msg.parsed_jsep().filter(|j| !j.sdp.is_empty());
+        let Some(p) = self.publisher_mut(handle.handle) else {
+            return Err(err(code::JOIN_FIRST, "Join first"));
+        };
+        let room_id = p.room.clone();
+        if let Some(bitrate) = body.get("bitrate").and_then(Value::as_u64) {
+            p.bitrate = bitrate;
+            host::set_bitrate_cap(handle, u32::try_from(bitrate).unwrap_or(u32::MAX));
+        }
+        if body.get("keyframe").and_then(Value::as_bool) == Some(true) {
+            host::request_keyframe(handle, None);
+        }
+        if let Some(Value::Array(list)) = body.get("descriptions") {
+            for d in list {
+                if let (Some(mid), Some(text)) =
+                    (d.get("mid").and_then(Value::as_str), d.get("description").and_then(Value::as_str))
+                {
+                    p.descriptions.insert(mid.to_owned(), text.to_owned());
+                    if let Some(s) = p.streams.iter_mut().find(|s| s.mid == mid) {
+                        s.description = Some(text.to_owned());
+                    }
+                }
+            }
+        }
+        // Others hear of a new display or metadata (Janus's event has no `room`).
+        let mut changed = json!({"id": p.id.to_json()});
+        let mut renamed = false;
+        if let Some(display) = str_of(body, "display") {
+            p.display = Some(display.to_owned());
+            changed["display"] = json!(display);
+            renamed = true;
+        }
+        if let Some(metadata) = body.get("metadata") {
+            p.metadata = Some(metadata.clone());
+            changed["metadata"] = metadata.clone();
+            renamed = true;
+        }
+        if body.get("record").and_then(Value::as_bool) == Some(true) {
+            portunus_sdk::info!("[{}] recording is not supported yet; ignored", handle.handle);
+        }
+        if renamed {
+            self.notify(&room_id, Some(handle.handle), &videoroom("event", changed));
+        }
+        let Some(jsep) = jsep else {
+            let data = joined.unwrap_or_else(|| {
+                videoroom("event", json!({"room": room_id.to_json(), "configured": "ok"}))
+            });
+            push(handle, Some(&msg.transaction), &data, None);
+            return Ok(());
+        };
+        if !jsep.is_offer() {
+            return Err(err(code::INVALID_SDP_TYPE, format!("Unsupported SDP type '{}'", jsep.kind)));
+        }
+        let room = self
+            .rooms
+            .get(&room_id)
+            .ok_or_else(|| err(code::NO_SUCH_ROOM, format!("No such room ({room_id})")))?;
+        let preferred = |asked: Option<&str>, room: &[String]| match asked {
+            Some(c) => vec![c.to_owned()],
+            None => vec![room.join(",")],
+        };
+        let policy = AnswerPolicy {
+            audio: true,
+            video: true,
+            data: true,
+            audio_codecs: preferred(str_of(body, "audiocodec"), &room.audiocodecs),
+            video_codecs: preferred(str_of(body, "videocodec"), &room.videocodecs),
+            simulcast: true,
+            direction: Direction::Recvonly,
+        };
+        let room_bitrate = room.bitrate;
+        let negotiation = host::answer(handle, &jsep.sdp, &policy).map_err(|e| err(code::INVALID_SDP, e))?;
+        let event = joined
+            .unwrap_or_else(|| videoroom("event", json!({"room": room_id.to_json(), "configured": "ok"})));
+        self.pending
+            .insert(negotiation, Pending { handle, transaction: Some(msg.transaction.clone()), event });
+        let cap = self.publisher(handle.handle).map_or(room_bitrate, |p| p.bitrate);
+        if cap > 0 {
+            host::set_bitrate_cap(handle, u32::try_from(cap).unwrap_or(u32::MAX));
+        }
+        Ok(())
+    }
+
+    /// A publisher's streams stop: its subscribers' rules go, its forwarders too, and the room
+    /// hears `unpublished`. Returns whether it was publishing.
+    pub(crate) fn unpublish_streams(&mut self, handle: u64) -> bool {
+        let Some(p) = self.publisher_mut(handle) else { return false };
+        let was_active = std::mem::replace(&mut p.active, false);
+        p.streams.clear();
+        let forwarders = std::mem::take(&mut p.forwarders);
+        let (room, id) = (p.room.clone(), p.id.clone());
+        for rule in forwarders.keys() {
+            host::unforward(*rule);
+        }
+        self.feed_gone(handle);
+        if was_active {
+            self.notify(
+                &room,
+                Some(handle),
+                &videoroom("event", json!({"room": room.to_json(), "unpublished": id.to_json()})),
+            );
+        }
+        was_active
+    }
+
+    /// A participant leaves its room. The others hear `unpublished` (if it was publishing; on
+    /// a detach always, as from Janus), then `leaving` (or `kicked`).
+    pub(crate) fn leave_room(&mut self, handle: HandleRef, how: Leaving) {
+        match self.handles.get(&handle.handle).cloned() {
+            Some(Role::Publisher(p)) => {
+                let was_active = self.unpublish_streams(handle.handle);
+                self.members.remove(&(p.room.clone(), p.id.clone()));
+                let room = p.room.to_json();
+                if how == Leaving::Detached && !was_active {
+                    self.notify(
+                        &p.room,
+                        None,
+                        &videoroom("event", json!({"room": room, "unpublished": p.id.to_json()})),
+                    );
+                }
+                let key = if how == Leaving::Kicked { "kicked" } else { "leaving" };
+                self.notify(&p.room, None, &videoroom("event", json!({"room": room, key: p.id.to_json()})));
+            }
+            Some(Role::Subscriber(s)) => {
+                for st in &s.streams {
+                    if let Some(rule) = st.rule {
+                        host::unforward(rule);
+                    }
+                    if let Some(feed) = st.feed {
+                        self.watchers.remove(&(feed.handle, handle.handle));
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.handles.insert(handle.handle, Role::Left);
+    }
+
+    pub(crate) fn publishers_full(&self, room: &Id) -> bool {
+        let max = self.rooms.get(room).map_or(0, |r| r.publishers);
+        let active =
+            self.members_of(room).filter_map(|(_, h)| self.publisher(h.handle)).filter(|p| p.active).count();
+        active as u64 >= max
+    }
+
+    /// A publisher's streams, as negotiated.
+    pub(crate) fn negotiated(&mut self, handle: HandleRef, streams: &[StreamInfo]) {
+        let Some(p) = self.publisher_mut(handle.handle) else { return };
+        p.streams = streams
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.client_sends || s.kind == MediaKind::Data)
+            .map(|(mindex, s)| PubStream {
+                mindex,
+                mid: s.mid.clone(),
+                kind: s.kind,
+                codec: s.codec.to_ascii_lowercase(),
+                simulcast: !s.rids.is_empty(),
+                description: p.descriptions.get(&s.mid).cloned(),
+            })
+            .collect();
+        if p.active {
+            // A renegotiation: the room hears the new streams.
+            let (room, described) = (p.room.clone(), Self::describe_publisher(p, false));
+            self.notify(
+                &room,
+                Some(handle.handle),
+                &videoroom("event", json!({"room": room.to_json(), "publishers": [described]})),
+            );
+        }
+    }
+
+    /// A publisher's PeerConnection is up: the room hears about it.
+    pub(crate) fn webrtc_up(&mut self, handle: HandleRef) {
+        let Some(p) = self.publisher_mut(handle.handle) else { return };
+        if p.active {
+            return;
+        }
+        p.active = true;
+        p.ever_published = true;
+        let (room, described) = (p.room.clone(), Self::describe_publisher(p, false));
+        portunus_sdk::info!("[{}] publisher {} is up in room {room}", handle.handle, p.id);
+        self.notify(
+            &room,
+            Some(handle.handle),
+            &videoroom("event", json!({"room": room.to_json(), "publishers": [described]})),
+        );
+    }
+
+    /// The host made a publisher's answer: what it accepts is what the publisher sends, and
+    /// the `configured` event lists it.
+    pub(crate) fn publisher_answered(
+        &mut self,
+        handle: HandleRef,
+        event: &mut Value,
+        done: &NegotiationDone,
+    ) {
+        let Some(p) = self.publisher_mut(handle.handle) else { return };
+        let answer = done.jsep.as_deref().and_then(|j| portunus_sdk::Jsep::parse(j).ok());
+        if let Some(answer) = answer {
+            p.streams = sdp::published_streams(&answer.sdp);
+            for s in &mut p.streams {
+                s.description = p.descriptions.get(&s.mid).cloned();
+            }
+        }
+        let described = Self::describe_publisher(p, false);
+        for key in ["audio_codec", "video_codec", "streams"] {
+            if let Some(v) = described.get(key) {
+                event[key] = v.clone();
+            }
+        }
+    }
+}

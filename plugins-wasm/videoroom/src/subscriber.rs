@@ -1,0 +1,629 @@
+//! Subscribers: one PeerConnection with streams of many publishers. `join` as a subscriber
+//! gets the host's offer (`attached`), `start` with the answer lets media flow through one
+//! forwarding rule per stream. `subscribe`, `unsubscribe` and `update` renegotiate (`updated`
+//! with a new offer; a stream stopped leaves its m-line inactive, and the next stream of its
+//! kind takes it); while an offer is out, changes wait and the client hears `updating`.
+//! `switch` rewires streams without SDP; `pause`, `start` and `configure` change what flows.
+//! When a publisher goes, its subscribers' streams of it stop, with a new offer unless they
+//! joined with `autoupdate: false`.
+
+use portunus_sdk::{
+    host, json, Endpoint, Field, ForwardOptions, ForwardSource, HandleRef, JsonType, LayerChange, MediaKind,
+    Message, NegotiationDone, OfferedStream, PluginError, Value,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
+
+use crate::ids::Id;
+use crate::publisher::PubStream;
+use crate::{check_pin, code, err, kind_name, push, videoroom, Pending, Role, VideoRoom, CODES};
+
+/// One stream of a subscriber's PeerConnection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SubStream {
+    pub(crate) mindex: usize,
+    /// Ours, once the offer is made.
+    pub(crate) mid: Option<String>,
+    pub(crate) kind: MediaKind,
+    /// The publisher's handle and id, and its stream (none once the stream is stopped).
+    pub(crate) feed: Option<HandleRef>,
+    pub(crate) feed_id: Option<Id>,
+    pub(crate) feed_mid: String,
+    pub(crate) feed_display: Option<String>,
+    pub(crate) codec: String,
+    pub(crate) simulcast: bool,
+    /// The client wants it (`configure` `send`).
+    pub(crate) send: bool,
+    pub(crate) substream: Option<u8>,
+    pub(crate) temporal: Option<u8>,
+    /// The forwarding rule, while media flows.
+    pub(crate) rule: Option<u64>,
+    /// Its m-line was made inactive: the next new stream of its kind takes it.
+    pub(crate) recyclable: bool,
+}
+
+impl SubStream {
+    /// Media can flow on it: it has a publisher's stream and an m-line.
+    fn active(&self) -> bool {
+        self.feed.is_some() && self.mid.is_some() && !self.recyclable
+    }
+}
+
+/// A participant that joined as a subscriber.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Subscriber {
+    pub(crate) room: Id,
+    pub(crate) streams: Vec<SubStream>,
+    /// The client answered (`start`) and did not `pause`.
+    pub(crate) started: bool,
+    /// The host is making an offer, or the client has one it has not answered: changes wait.
+    pub(crate) busy: bool,
+    /// Changes asked for while busy: streams to add and to remove (Janus's `updating`).
+    pub(crate) queued: (Vec<Value>, Vec<Value>),
+    /// A new offer when a publisher goes.
+    pub(crate) autoupdate: bool,
+}
+
+impl VideoRoom {
+    /// A subscriber's streams (Janus's `S`).
+    pub(crate) fn describe_streams(sub: &Subscriber) -> Vec<Value> {
+        sub.streams
+            .iter()
+            .filter(|s| s.mid.is_some())
+            .map(|s| {
+                let mut d = json!({
+                    "mindex": s.mindex,
+                    "mid": s.mid,
+                    "type": kind_name(s.kind),
+                    "active": s.active(),
+                    "send": s.send,
+                    "ready": false,
+                });
+                if let (Some(feed_id), false) = (&s.feed_id, s.recyclable) {
+                    d["feed_id"] = feed_id.to_json();
+                    d["feed_mid"] = json!(s.feed_mid);
+                    if let Some(display) = &s.feed_display {
+                        d["feed_display"] = json!(display);
+                    }
+                    d["codec"] = json!(s.codec);
+                    if s.simulcast {
+                        d["simulcast"] = json!(true);
+                    }
+                }
+                d
+            })
+            .collect()
+    }
+
+    /// The subscriber requests (the handle joined as one).
+    pub(crate) fn subscriber_request(
+        &mut self,
+        msg: &Message,
+        request: &str,
+        body: &Map<String, Value>,
+    ) -> Result<(), PluginError> {
+        let handle = msg.handle;
+        let Some(Role::Subscriber(sub)) = self.handles.get(&handle.handle) else {
+            return Err(err(code::JOIN_FIRST, "Invalid request on unconfigured participant"));
+        };
+        let room = sub.room.to_json();
+        let reply = |fields: Value| {
+            let mut data = videoroom("event", json!({ "room": room }));
+            data.as_object_mut().unwrap().extend(fields.as_object().cloned().unwrap_or_default());
+            push(handle, Some(&msg.transaction), &data, None);
+        };
+        match request {
+            "start" => {
+                let answered = msg.parsed_jsep().is_some_and(|j| j.is_answer());
+                if let Some(sub) = self.subscriber_mut(handle.handle) {
+                    sub.started = true;
+                    if answered {
+                        sub.busy = false;
+                    }
+                }
+                self.start_flowing(handle);
+                reply(json!({"started": "ok"}));
+                // Changes asked for while the client had our offer: one offer for all of them.
+                if let Some(sub) = self.subscriber_mut(handle.handle) {
+                    let (add, remove) = std::mem::take(&mut sub.queued);
+                    if !sub.busy && (!add.is_empty() || !remove.is_empty()) {
+                        if let Err(e) = self.update_subscription(handle, None, add, remove) {
+                            portunus_sdk::warn!("[{}] queued update: {}", handle.handle, e.text);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            "pause" => {
+                self.stop_flowing(handle.handle);
+                if let Some(sub) = self.subscriber_mut(handle.handle) {
+                    sub.started = false;
+                }
+                reply(json!({"paused": "ok"}));
+                Ok(())
+            }
+            "configure" => {
+                self.configure_subscriber(handle, body)?;
+                reply(json!({"configured": "ok"}));
+                Ok(())
+            }
+            "subscribe" | "unsubscribe" | "update" => {
+                let list = |name: &'static str, required: bool| -> Result<Vec<Value>, PluginError> {
+                    let field = Field::new(name, JsonType::Array);
+                    portunus_sdk::validate(body, &[if required { field.required() } else { field }], &CODES)?;
+                    Ok(body.get(name).and_then(Value::as_array).cloned().unwrap_or_default())
+                };
+                let (add, remove) = match request {
+                    "subscribe" => (list("streams", true)?, Vec::new()),
+                    "unsubscribe" => (Vec::new(), list("streams", true)?),
+                    _ => {
+                        let (add, remove) = (list("subscribe", false)?, list("unsubscribe", false)?);
+                        if body.get("subscribe").is_none() && body.get("unsubscribe").is_none() {
+                            return Err(err(
+                                code::MISSING_ELEMENT,
+                                "Missing mandatory element (subscribe/unsubscribe)",
+                            ));
+                        }
+                        (add, remove)
+                    }
+                };
+                self.update_subscription(handle, Some(&msg.transaction), add, remove)
+            }
+            "switch" => {
+                let changes = self.switch(handle, &list_of(body, "streams")?)?;
+                let Some(Role::Subscriber(sub)) = self.handles.get(&handle.handle) else { return Ok(()) };
+                reply(json!({"switched": "ok", "changes": changes, "streams": Self::describe_streams(sub)}));
+                Ok(())
+            }
+            "leave" => {
+                self.leave_room(handle, crate::Leaving::Left);
+                host::close_pc(handle);
+                reply(json!({"left": "ok"}));
+                Ok(())
+            }
+            other => Err(err(code::INVALID_REQUEST, format!("Unknown request '{other}'"))),
+        }
+    }
+
+    /// `join` as a subscriber: the host offers the streams asked for (`attached`).
+    pub(crate) fn join_subscriber(
+        &mut self,
+        msg: &Message,
+        body: &Map<String, Value>,
+    ) -> Result<(), PluginError> {
+        const JOIN: &[Field] = &[
+            Field::new("streams", JsonType::Array),
+            Field::new("private_id", JsonType::Integer).positive(),
+            Field::new("use_msid", JsonType::Bool),
+            Field::new("autoupdate", JsonType::Bool),
+            Field::new("offer_audio", JsonType::Bool),
+            Field::new("offer_video", JsonType::Bool),
+            Field::new("offer_data", JsonType::Bool),
+        ];
+        portunus_sdk::validate(body, JOIN, &CODES)?;
+        let (room_id, room) = self.room(body)?;
+        check_pin(room, body)?;
+        let mut attached = videoroom("attached", json!({"room": room_id.to_json()}));
+        let wanted = match body.get("streams") {
+            Some(Value::Array(list)) => list.clone(),
+            _ => {
+                // Legacy: one feed, all its streams (or those `offer_*` keeps).
+                let feed = self.participant_id(body, "feed")?;
+                let mut item = json!({"feed": feed.to_json()});
+                item["offer_audio"] = body.get("offer_audio").cloned().unwrap_or(json!(true));
+                item["offer_video"] = body.get("offer_video").cloned().unwrap_or(json!(true));
+                attached["id"] = feed.to_json();
+                attached["warning"] = json!("deprecated_api");
+                vec![item]
+            }
+        };
+        let streams = self.resolve_streams(&room_id, &wanted)?;
+        if streams.is_empty() {
+            return Err(err(code::INVALID_ELEMENT, "Can't offer an SDP with no stream"));
+        }
+        if let (Some(display), true) = (&streams[0].feed_display, attached.get("id").is_some()) {
+            attached["display"] = json!(display);
+        }
+        let sub = Subscriber {
+            room: room_id,
+            streams: Vec::new(),
+            started: false,
+            busy: false,
+            queued: (Vec::new(), Vec::new()),
+            autoupdate: body.get("autoupdate").and_then(Value::as_bool).unwrap_or(true),
+        };
+        self.handles.insert(msg.handle.handle, Role::Subscriber(Box::new(sub)));
+        self.renegotiate(msg.handle, Some(&msg.transaction), Vec::new(), streams, attached)
+    }
+
+    /// The publishers' streams a `streams` list names, as new subscriber streams, with Janus's
+    /// errors for unknown or unpublished feeds.
+    fn resolve_streams(&self, room: &Id, wanted: &[Value]) -> Result<Vec<SubStream>, PluginError> {
+        let mut out = Vec::new();
+        for w in wanted {
+            let feed = match Id::from_json(w.get("feed"), self.settings.string_ids) {
+                Some(f) => f,
+                None if w.get("feed").is_none() => {
+                    return Err(err(code::MISSING_ELEMENT, "Missing mandatory element (feed)"))
+                }
+                None => return Err(err(code::INVALID_ELEMENT, "Invalid element (feed)")),
+            };
+            let publisher = self
+                .members
+                .get(&(room.clone(), feed.clone()))
+                .and_then(|h| self.publisher(h.handle).map(|p| (*h, p)))
+                .filter(|(_, p)| p.active && !p.streams.is_empty());
+            let Some((feed_handle, p)) = publisher else {
+                return Err(err(code::NO_SUCH_FEED, format!("No such feed ({feed})")));
+            };
+            let mid = w.get("mid").and_then(Value::as_str);
+            let picked: Vec<&PubStream> = p
+                .streams
+                .iter()
+                .filter(|s| mid.is_none_or(|m| m == s.mid))
+                .filter(|s| match s.kind {
+                    MediaKind::Audio => w.get("offer_audio").and_then(Value::as_bool) != Some(false),
+                    MediaKind::Video => w.get("offer_video").and_then(Value::as_bool) != Some(false),
+                    MediaKind::Data => false,
+                })
+                .collect();
+            if let (Some(mid), true) = (mid, picked.is_empty()) {
+                return Err(err(code::NO_SUCH_FEED, format!("No such mid '{mid}' in feed ({feed})")));
+            }
+            for s in picked {
+                out.push(SubStream {
+                    mindex: 0,
+                    mid: None,
+                    kind: s.kind,
+                    feed: Some(feed_handle),
+                    feed_id: Some(feed.clone()),
+                    feed_mid: s.mid.clone(),
+                    feed_display: p.display.clone(),
+                    codec: s.codec.clone(),
+                    simulcast: s.simulcast,
+                    send: w.get("send").and_then(Value::as_bool).unwrap_or(true),
+                    substream: layer(w, "substream"),
+                    temporal: layer(w, "temporal"),
+                    rule: None,
+                    recyclable: false,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// `subscribe`/`unsubscribe`/`update`: one new offer adding and removing streams, or, while
+    /// an offer is out, the changes queued and the client told `updating`.
+    fn update_subscription(
+        &mut self,
+        handle: HandleRef,
+        transaction: Option<&str>,
+        add: Vec<Value>,
+        remove: Vec<Value>,
+    ) -> Result<(), PluginError> {
+        let Some(sub) = self.subscriber_mut(handle.handle) else { return Ok(()) };
+        let room = sub.room.clone();
+        if sub.busy {
+            sub.queued.0.extend(add);
+            sub.queued.1.extend(remove);
+            push(handle, transaction, &videoroom("updating", json!({"room": room.to_json()})), None);
+            return Ok(());
+        }
+        let stop = self.matching(handle.handle, &remove)?;
+        let added = self.resolve_streams(&room, &add)?;
+        let updated = videoroom("updated", json!({"room": room.to_json()}));
+        if stop.is_empty() && added.is_empty() {
+            let Some(Role::Subscriber(sub)) = self.handles.get(&handle.handle) else { return Ok(()) };
+            let mut updated = updated;
+            updated["streams"] = json!(Self::describe_streams(sub));
+            push(handle, transaction, &updated, None);
+            return Ok(());
+        }
+        self.renegotiate(handle, transaction, stop, added, updated)
+    }
+
+    /// The live streams an `unsubscribe` list names (`feed`, `feed`+`mid`, or `sub_mid`).
+    fn matching(&self, handle: u64, remove: &[Value]) -> Result<Vec<usize>, PluginError> {
+        let Some(Role::Subscriber(sub)) = self.handles.get(&handle) else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for r in remove {
+            let feed = Id::from_json(r.get("feed"), self.settings.string_ids);
+            let mid = r.get("mid").and_then(Value::as_str);
+            let sub_mid = r.get("sub_mid").and_then(Value::as_str);
+            if feed.is_none() && sub_mid.is_none() {
+                return Err(err(code::MISSING_ELEMENT, "Missing mandatory element (feed or sub_mid)"));
+            }
+            for (i, s) in sub.streams.iter().enumerate() {
+                let hit = match (&feed, sub_mid) {
+                    (_, Some(m)) => s.mid.as_deref() == Some(m),
+                    (Some(f), None) => s.feed_id.as_ref() == Some(f) && mid.is_none_or(|m| m == s.feed_mid),
+                    (None, None) => false,
+                };
+                if hit && !s.recyclable && s.mid.is_some() && !out.contains(&i) {
+                    out.push(i);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Asks the host for an offer that stops the streams `stop` (indexes) and adds `add`;
+    /// `event` goes out with it.
+    fn renegotiate(
+        &mut self,
+        handle: HandleRef,
+        transaction: Option<&str>,
+        stop: Vec<usize>,
+        add: Vec<SubStream>,
+        event: Value,
+    ) -> Result<(), PluginError> {
+        let Some(sub) = self.subscriber_mut(handle.handle) else { return Ok(()) };
+        let stop_mids: Vec<String> = stop.iter().filter_map(|i| sub.streams[*i].mid.clone()).collect();
+        let offered: Vec<OfferedStream> = add
+            .iter()
+            .filter_map(|s| {
+                let source = Endpoint::Peer(s.feed?);
+                Some(OfferedStream::Forward(ForwardSource { source, mid: s.feed_mid.clone() }))
+            })
+            .collect();
+        let negotiation =
+            host::renegotiate(handle, &stop_mids, &offered).map_err(|e| err(code::UNKNOWN, e))?;
+        let mut stopped_feeds = Vec::new();
+        for i in stop {
+            let s = &mut sub.streams[i];
+            if let Some(rule) = s.rule.take() {
+                host::unforward(rule);
+            }
+            stopped_feeds.extend(s.feed.take());
+            s.feed_id = None;
+            s.recyclable = true;
+        }
+        sub.streams.extend(add.iter().cloned());
+        sub.busy = true;
+        // Watchers: who subscribes to which publisher, for when a publisher goes.
+        let live: Vec<u64> = sub.streams.iter().filter_map(|s| s.feed.map(|f| f.handle)).collect();
+        for feed in stopped_feeds.iter().filter(|f| !live.contains(&f.handle)) {
+            self.watchers.remove(&(feed.handle, handle.handle));
+        }
+        for s in &add {
+            if let Some(feed) = s.feed {
+                self.watchers.insert((feed.handle, handle.handle), handle);
+            }
+        }
+        self.pending
+            .insert(negotiation, Pending { handle, transaction: transaction.map(str::to_owned), event });
+        Ok(())
+    }
+
+    /// The host made a subscriber's offer: new streams get their mids (a recycled m-line's
+    /// stream takes its place), and the event goes out with the offer.
+    pub(crate) fn subscriber_offered(
+        &mut self,
+        handle: HandleRef,
+        event: &mut Value,
+        done: &NegotiationDone,
+    ) {
+        let Some(sub) = self.subscriber_mut(handle.handle) else { return };
+        let mut mids = done.mids.iter();
+        let mut i = 0;
+        while i < sub.streams.len() {
+            if sub.streams[i].mid.is_some() {
+                i += 1;
+                continue;
+            }
+            let mid = mids.next().cloned();
+            let recycled = sub.streams.iter().position(|s| s.recyclable && s.mid == mid);
+            let mut stream = sub.streams.remove(i);
+            stream.mid = mid;
+            match recycled {
+                Some(old) => {
+                    stream.mindex = sub.streams[old].mindex;
+                    sub.streams[old] = stream;
+                }
+                None => {
+                    stream.mindex = sub.streams.iter().filter(|s| s.mid.is_some()).count();
+                    sub.streams.insert(i, stream);
+                    i += 1;
+                }
+            }
+        }
+        sub.streams.sort_by_key(|s| s.mindex);
+        event["streams"] = json!(Self::describe_streams(sub));
+        self.start_flowing(handle);
+    }
+
+    /// The host could not make the offer: the streams it was to add are dropped.
+    pub(crate) fn subscriber_offer_failed(&mut self, handle: HandleRef) {
+        if let Some(sub) = self.subscriber_mut(handle.handle) {
+            sub.streams.retain(|s| s.mid.is_some());
+            sub.busy = false;
+        }
+    }
+
+    /// A publisher went: its subscribers' streams of it stop (with a new offer, for those
+    /// with `autoupdate`).
+    pub(crate) fn feed_gone(&mut self, feed: u64) {
+        let watchers: Vec<(u64, HandleRef)> =
+            self.watchers.range((feed, 0)..=(feed, u64::MAX)).map(|(k, h)| (k.1, *h)).collect();
+        for (sub_handle, handle) in watchers {
+            self.watchers.remove(&(feed, sub_handle));
+            let Some(sub) = self.subscriber_mut(sub_handle) else { continue };
+            let mut gone = Vec::new();
+            for s in sub.streams.iter_mut().filter(|s| s.feed.is_some_and(|f| f.handle == feed)) {
+                if let Some(rule) = s.rule.take() {
+                    host::unforward(rule);
+                }
+                if let Some(mid) = &s.mid {
+                    gone.push(json!({"sub_mid": mid}));
+                }
+            }
+            if sub.autoupdate && !gone.is_empty() {
+                if let Err(e) = self.update_subscription(handle, None, Vec::new(), gone) {
+                    portunus_sdk::warn!("[{sub_handle}] update after a publisher left: {}", e.text);
+                }
+            } else {
+                for s in sub.streams.iter_mut().filter(|s| s.feed.is_some_and(|f| f.handle == feed)) {
+                    s.feed = None;
+                }
+            }
+        }
+    }
+
+    /// `switch`: streams rewired to other publishers' streams of the same kind and codec,
+    /// without SDP. Returns how many changed.
+    fn switch(&mut self, handle: HandleRef, items: &[Value]) -> Result<usize, PluginError> {
+        let Some(Role::Subscriber(sub)) = self.handles.get(&handle.handle) else { return Ok(0) };
+        let room = sub.room.clone();
+        let mut plan = Vec::new();
+        for item in items {
+            let sub_mid = item.get("sub_mid").and_then(Value::as_str);
+            let Some(index) =
+                sub.streams.iter().position(|s| s.mid.as_deref() == sub_mid && sub_mid.is_some())
+            else {
+                return Err(err(
+                    code::INVALID_ELEMENT,
+                    format!("No such sub_mid ({})", sub_mid.unwrap_or("")),
+                ));
+            };
+            let mut streams = self.resolve_streams(&room, std::slice::from_ref(item))?;
+            let Some(new) = streams.pop().filter(|_| streams.is_empty()) else {
+                return Err(err(code::MISSING_ELEMENT, "Missing mandatory element (mid)"));
+            };
+            let old = &sub.streams[index];
+            if new.kind != old.kind || new.codec != old.codec {
+                return Err(err(
+                    code::INVALID_ELEMENT,
+                    format!(
+                        "Can't switch {} to a {} {} stream",
+                        old.kind_name(),
+                        new.codec,
+                        kind_name(new.kind)
+                    ),
+                ));
+            }
+            plan.push((index, new));
+        }
+        let Some(sub) = self.subscriber_mut(handle.handle) else { return Ok(0) };
+        let mut changes = 0;
+        let mut feeds = Vec::new();
+        for (index, new) in plan {
+            let s = &mut sub.streams[index];
+            if s.feed == new.feed && s.feed_mid == new.feed_mid {
+                continue;
+            }
+            if let Some(rule) = s.rule.take() {
+                host::unforward(rule);
+            }
+            s.feed = new.feed;
+            s.feed_id = new.feed_id;
+            s.feed_mid = new.feed_mid;
+            s.feed_display = new.feed_display;
+            s.simulcast = new.simulcast;
+            s.recyclable = false;
+            feeds.extend(new.feed);
+            changes += 1;
+        }
+        for feed in feeds {
+            self.watchers.insert((feed.handle, handle.handle), handle);
+        }
+        self.start_flowing(handle);
+        Ok(changes)
+    }
+
+    /// Rules for a subscriber's streams that should flow and have none.
+    pub(crate) fn start_flowing(&mut self, handle: HandleRef) {
+        let Some(sub) = self.subscriber_mut(handle.handle) else { return };
+        if !sub.started {
+            return;
+        }
+        for s in sub.streams.iter_mut().filter(|s| s.active() && s.send && s.rule.is_none()) {
+            let (Some(feed), Some(mid)) = (s.feed, &s.mid) else { continue };
+            let options = ForwardOptions { kinds: Vec::new(), substream: s.substream, temporal: s.temporal };
+            match host::forward(
+                Endpoint::Peer(feed),
+                Some(&s.feed_mid),
+                Endpoint::Peer(handle),
+                Some(mid),
+                &options,
+            ) {
+                Ok(rule) => s.rule = Some(rule),
+                Err(e) => portunus_sdk::warn!("[{}] could not forward {}: {e}", handle.handle, s.feed_mid),
+            }
+        }
+    }
+
+    /// No more media to a subscriber (`pause`, hangup).
+    pub(crate) fn stop_flowing(&mut self, handle: u64) {
+        let Some(sub) = self.subscriber_mut(handle) else { return };
+        for s in sub.streams.iter_mut() {
+            if let Some(rule) = s.rule.take() {
+                host::unforward(rule);
+            }
+        }
+    }
+
+    /// `configure` of a subscriber: per stream (`streams`, or the legacy fields for all of
+    /// them) `send`, `substream`, `temporal`.
+    fn configure_subscriber(
+        &mut self,
+        handle: HandleRef,
+        body: &Map<String, Value>,
+    ) -> Result<(), PluginError> {
+        let items = match body.get("streams") {
+            Some(_) => list_of(body, "streams")?,
+            None => vec![Value::Object(body.clone())],
+        };
+        let Some(sub) = self.subscriber_mut(handle.handle) else { return Ok(()) };
+        for item in &items {
+            let mid = item.get("mid").and_then(Value::as_str);
+            for s in sub.streams.iter_mut().filter(|s| mid.is_none_or(|m| s.mid.as_deref() == Some(m))) {
+                if let Some(send) = item.get("send").and_then(Value::as_bool) {
+                    s.send = send;
+                    if !send {
+                        if let Some(rule) = s.rule.take() {
+                            host::unforward(rule);
+                        }
+                    }
+                }
+                let (substream, temporal) = (layer(item, "substream"), layer(item, "temporal"));
+                if substream.is_some() || temporal.is_some() {
+                    s.substream = substream.or(s.substream);
+                    s.temporal = temporal.or(s.temporal);
+                    if let Some(rule) = s.rule {
+                        if let Err(e) = host::set_layers(rule, s.substream, s.temporal) {
+                            portunus_sdk::debug!("[{}] set-layers: {e}", handle.handle);
+                        }
+                    }
+                }
+            }
+        }
+        self.start_flowing(handle);
+        Ok(())
+    }
+
+    /// A rule's simulcast substream or temporal layer changed: the subscriber hears it.
+    pub(crate) fn layer_changed(&mut self, handle: HandleRef, change: &LayerChange, key: &str) {
+        let Some(sub) = self.subscriber_mut(handle.handle) else { return };
+        let Some(s) = sub.streams.iter().find(|s| s.rule == Some(change.rule)) else { return };
+        let mut fields = json!({"room": sub.room.to_json(), "mid": s.mid});
+        fields[key] = json!(change.layer);
+        push(handle, None, &videoroom("event", fields), None);
+    }
+}
+
+impl SubStream {
+    fn kind_name(&self) -> &'static str {
+        kind_name(self.kind)
+    }
+}
+
+/// A simulcast layer (0..2) in a stream item.
+fn layer(item: &Value, name: &str) -> Option<u8> {
+    item.get(name).and_then(Value::as_u64).map(|v| v.min(2) as u8)
+}
+
+/// A required array field.
+fn list_of(body: &Map<String, Value>, name: &'static str) -> Result<Vec<Value>, PluginError> {
+    portunus_sdk::validate(body, &[Field::new(name, JsonType::Array).required()], &CODES)?;
+    Ok(body.get(name).and_then(Value::as_array).cloned().unwrap_or_default())
+}
