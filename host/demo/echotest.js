@@ -2,7 +2,7 @@
 // microphone, and shows what comes back. `window.demo` holds what the page observed (the browser
 // test in tests/browser reads it).
 import Janus from "./vendor/janus.js";
-import config from "./config.js";
+import { $, params, reporter, server } from "./common.js";
 
 const state = (window.demo = {
   transport: null,
@@ -20,28 +20,7 @@ const state = (window.demo = {
   sentLayers: [],
   error: null,
 });
-const params = new URLSearchParams(location.search);
-const $ = (id) => document.getElementById(id);
-
-function show() {
-  $("status").textContent = JSON.stringify(state, null, 2);
-}
-
-function fail(what, err) {
-  state.error = `${what}: ${typeof err === "string" ? err : JSON.stringify(err)}`;
-  show();
-}
-
-function server(transport) {
-  // ?server=ws://host:port (or an HTTP URL) points the page at another gateway.
-  const other = params.get("server");
-  if (other) return { kind: other.startsWith("ws") ? "ws" : "http", url: other };
-  if (transport === "http" || config.wsPort === null) {
-    return { kind: "http", url: `${location.origin}${config.basePath}` };
-  }
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return { kind: "ws", url: `${scheme}://${location.hostname}:${config.wsPort}` };
-}
+const { show, fail } = reporter(state);
 
 // Remote statistics: decoded frames, received audio, the remote video's size.
 async function poll(handle) {

@@ -7,39 +7,13 @@
 // With `simulcast` (the page opened with ?simulcast=1) it then asks the EchoTest for the lowest
 // substream and for the highest, and reports the substream events and the remote video width
 // seen after each.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { withChromium } from "./chromium.mjs";
 
 const [url, timeoutArg, mode] = process.argv.slice(2);
 const timeout = Number(timeoutArg || 30000);
-const profile = mkdtempSync(join(tmpdir(), "portunus-chromium-"));
 
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-  ],
-});
-
-let code = 1;
-try {
-  const page = context.pages()[0] || (await context.newPage());
-  page.on("console", (m) => console.error(`[page ${m.type()}] ${m.text()}`));
-  page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
-  page.on("response", (r) => r.status() >= 400 && console.error(`[page] ${r.status()} ${r.url()}`));
+const code = await withChromium(async (context, watch) => {
+  const page = watch(context.pages()[0] || (await context.newPage()));
   await page.goto(url);
   try {
     await page.waitForFunction(
@@ -94,9 +68,6 @@ try {
     }
   }
   console.log(JSON.stringify(seen));
-  code = seen && !seen.error && seen.framesDecoded > 0 ? 0 : 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+  return seen && !seen.error && seen.framesDecoded > 0 ? 0 : 1;
+});
 process.exit(code);

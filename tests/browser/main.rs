@@ -1,6 +1,7 @@
-//! janus.js in headless Chromium: the gateway's own EchoTest demo page, loaded from the gateway,
-//! runs the EchoTest over WebSocket and over HTTP long poll with Chromium's fake camera and
-//! microphone; the echoed video must decode and the echoed audio and data must arrive.
+//! janus.js in headless Chromium: the gateway's own demo pages, loaded from the gateway. The
+//! EchoTest page runs over WebSocket and over HTTP long poll with Chromium's fake camera and
+//! microphone; the echoed video must decode and the echoed audio and data must arrive. Two
+//! VideoRoom pages publish in one room and each must play the other.
 //!
 //! Needs Debian's `chromium` and `npm ci` in this folder (`.ci/run` does both). Where they are
 //! missing the test says so and passes, except under CI (`CI` set), where it fails.
@@ -52,14 +53,24 @@ fn demo_gateway() -> Option<Gateway> {
         return None;
     }
     let assets = here().join("node_modules");
-    Some(Gateway::with(Conf { http: format!("demo_assets = \"{}\"", assets.display()), ..Conf::default() }))
+    let rooms = "room-1234: { description = \"Demo Room\" publishers = 6 }\n".to_owned();
+    Some(Gateway::with(Conf {
+        http: format!("demo_assets = \"{}\"", assets.display()),
+        extra: vec![("janus.plugin.videoroom.jcfg".to_owned(), rooms)],
+        ..Conf::default()
+    }))
 }
 
-/// Runs the page in Chromium and returns what it observed (`mode`: see echotest.mjs).
+/// Runs the EchoTest page in Chromium and returns what it observed (`mode`: see echotest.mjs).
 fn run_page(url: &str, mode: &str) -> Value {
+    run_script("echotest.mjs", url, mode)
+}
+
+/// Runs a script of this folder on a page and returns what it printed (JSON).
+fn run_script(script: &str, url: &str, mode: &str) -> Value {
     let started = Instant::now();
     let out = Command::new("node")
-        .arg(here().join("echotest.mjs"))
+        .arg(here().join(script))
         .arg(url)
         .arg(PAGE_TIMEOUT.as_millis().to_string())
         .arg(mode)
@@ -115,4 +126,22 @@ fn janus_js_echotest_switches_simulcast_substreams_in_chromium() {
     assert!(low_width > 0 && low_width < top, "and it is smaller than the top layer: {seen}");
     assert!(high["substream"].as_u64() > Some(0), "a higher substream came back: {seen}");
     assert!(high["width"].as_u64() > Some(low_width), "larger again: {seen}");
+}
+
+#[test]
+fn janus_js_videoroom_pages_see_each_other_in_chromium() {
+    let Some(gw) = demo_gateway() else { return };
+    let seen = run_script("videoroom.mjs", &format!("http://{}/demo/videoroom.html", gw.addr("http")), "");
+    for (page, other) in [("a", "bob"), ("b", "alice")] {
+        let d = &seen[page];
+        assert_eq!(d["error"], Value::Null, "{seen}");
+        assert_eq!(d["published"], true, "page {page} published: {seen}");
+        let feed = d["feeds"]
+            .as_object()
+            .and_then(|f| f.values().find(|f| f["display"] == other))
+            .unwrap_or_else(|| panic!("page {page} subscribed to {other}: {seen}"));
+        assert!(feed["framesDecoded"].as_u64() > Some(0), "{other}'s video decodes on page {page}: {seen}");
+        assert!(feed["videoWidth"].as_u64() > Some(0), "{seen}");
+        assert!(feed["audioPackets"].as_u64() > Some(0), "{other}'s audio arrives on page {page}: {seen}");
+    }
 }

@@ -1,5 +1,5 @@
-//! The demo pages (`/demo/` on the Janus API's HTTP listener): an EchoTest page of our own that
-//! runs janus.js, the client library Janus users already have. janus.js and webrtc-adapter are
+//! The demo pages (`/demo/` on the Janus API's HTTP listener): an EchoTest page and a VideoRoom
+//! page (`/demo/videoroom.html`) of our own that run janus.js, the client library Janus users already have. janus.js and webrtc-adapter are
 //! not part of Portunus: they are read from `demo_assets` (a `node_modules` folder where
 //! `npm install janus-gateway` put them) or, without it, loaded from the jsDelivr CDN.
 
@@ -13,6 +13,9 @@ use hyper::{Response, StatusCode};
 /// The demo's files, compiled in.
 const INDEX_HTML: &str = include_str!("../../demo/index.html");
 const ECHOTEST_JS: &str = include_str!("../../demo/echotest.js");
+const VIDEOROOM_HTML: &str = include_str!("../../demo/videoroom.html");
+const VIDEOROOM_JS: &str = include_str!("../../demo/videoroom.js");
+const COMMON_JS: &str = include_str!("../../demo/common.js");
 
 /// A library the pages load: where it sits below `demo_assets`, and where users get it otherwise.
 struct Vendor {
@@ -56,6 +59,9 @@ impl Demo {
             "" => redirect("/demo/"),
             "/" | "/index.html" => file("text/html; charset=utf-8", INDEX_HTML.into()),
             "/echotest.js" => file("text/javascript", ECHOTEST_JS.into()),
+            "/videoroom.html" => file("text/html; charset=utf-8", VIDEOROOM_HTML.into()),
+            "/videoroom.js" => file("text/javascript", VIDEOROOM_JS.into()),
+            "/common.js" => file("text/javascript", COMMON_JS.into()),
             "/config.js" => file("text/javascript", self.config_js().into()),
             _ => match VENDORED.iter().find(|v| rest.strip_prefix("/vendor/") == Some(v.name)) {
                 Some(v) => self.vendor(v).await,

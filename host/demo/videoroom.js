@@ -1,0 +1,131 @@
+// The VideoRoom demo, as janus.js's own VideoRoom demo does it: a publisher handle joins the
+// room and publishes the camera and the microphone; for every other publisher the room
+// announces, a subscriber handle joins with that feed's streams, answers the gateway's offer and
+// plays what comes. `window.demo` holds what the page observed (the browser test reads it).
+import Janus from "./vendor/janus.js";
+import { $, params, reporter, server } from "./common.js";
+
+const room = Number(params.get("room") || 1234);
+const state = (window.demo = {
+  room,
+  display: params.get("name") || `guest-${Math.random().toString(36).slice(2, 6)}`,
+  id: null,
+  published: false,
+  // By publisher id: { display, framesDecoded, videoWidth, audioPackets, gone }.
+  feeds: {},
+  error: null,
+});
+const { show, fail } = reporter(state);
+
+function start() {
+  const janus = new Janus({
+    server: server(params.get("transport")).url,
+    iceServers: [],
+    success: () => publish(janus),
+    error: (e) => fail("gateway", e),
+  });
+}
+
+function publish(janus) {
+  let handle = null;
+  janus.attach({
+    plugin: "janus.plugin.videoroom",
+    opaqueId: `portunus-demo-${Janus.randomString(8)}`,
+    success: (h) => {
+      handle = h;
+      $("me").textContent = state.display;
+      h.send({ message: { request: "join", ptype: "publisher", room, display: state.display } });
+    },
+    error: (e) => fail("attach", e),
+    onmessage: (msg, jsep) => {
+      if (msg.error) fail("videoroom", msg.error);
+      if (msg.videoroom === "joined") {
+        state.id = msg.id;
+        handle.createOffer({
+          tracks: [
+            { type: "audio", capture: true, recv: false },
+            { type: "video", capture: true, recv: false },
+          ],
+          success: (offer) => handle.send({ message: { request: "configure", audio: true, video: true }, jsep: offer }),
+          error: (e) => fail("createOffer", e),
+        });
+      }
+      for (const p of msg.publishers || []) subscribe(janus, p);
+      const gone = msg.unpublished || msg.leaving;
+      if (state.feeds[gone]) state.feeds[gone].gone = true;
+      if (jsep) handle.handleRemoteJsep({ jsep });
+      show();
+    },
+    onlocaltrack: (track, on) => {
+      if (on && track.kind === "video") $("local").srcObject = new MediaStream([track]);
+    },
+    webrtcState: (up) => {
+      state.published = up;
+      show();
+    },
+  });
+}
+
+function subscribe(janus, publisher) {
+  if (state.feeds[publisher.id]) return;
+  const feed = (state.feeds[publisher.id] = {
+    display: publisher.display,
+    framesDecoded: 0,
+    videoWidth: 0,
+    audioPackets: 0,
+    gone: false,
+  });
+  const figure = document.createElement("figure");
+  const video = document.createElement("video");
+  Object.assign(video, { autoplay: true, playsInline: true, muted: true });
+  figure.append(video, Object.assign(document.createElement("figcaption"), { textContent: publisher.display }));
+  $("feeds").append(figure);
+  const stream = new MediaStream();
+  let handle = null;
+  janus.attach({
+    plugin: "janus.plugin.videoroom",
+    opaqueId: `portunus-demo-${Janus.randomString(8)}`,
+    success: (h) => {
+      handle = h;
+      h.send({ message: { request: "join", ptype: "subscriber", room, streams: [{ feed: publisher.id }] } });
+      setInterval(() => poll(h, feed, video).catch((e) => fail("stats", String(e))), 500);
+    },
+    error: (e) => fail("attach subscriber", e),
+    onmessage: (msg, jsep) => {
+      if (msg.error) fail("subscriber", msg.error);
+      if (!jsep) return;
+      // We capture nothing: the offered audio and video are answered receive-only.
+      handle.createAnswer({
+        jsep,
+        tracks: [{ type: "data" }],
+        success: (answer) => handle.send({ message: { request: "start", room }, jsep: answer }),
+        error: (e) => fail("createAnswer", e),
+      });
+    },
+    onremotetrack: (track, mid, on) => {
+      if (on) stream.addTrack(track);
+      else stream.removeTrack(track);
+      video.srcObject = stream;
+    },
+  });
+}
+
+// A feed's statistics: decoded frames, received audio, the video's size.
+async function poll(handle, feed, video) {
+  const pc = handle.webrtcStuff && handle.webrtcStuff.pc;
+  if (!pc) return;
+  const stats = await pc.getStats();
+  stats.forEach((s) => {
+    if (s.type !== "inbound-rtp") return;
+    if (s.kind === "video") feed.framesDecoded = s.framesDecoded || 0;
+    if (s.kind === "audio") feed.audioPackets = s.packetsReceived || 0;
+  });
+  feed.videoWidth = video.videoWidth;
+  show();
+}
+
+Janus.init({
+  debug: false,
+  dependencies: Janus.useDefaultDependencies(),
+  callback: start,
+});
