@@ -10,10 +10,15 @@ use crate::peer::{Kind, Peer};
 const VIDEOROOM: &str = "janus.plugin.videoroom";
 
 fn gateway() -> Gateway {
+    gateway_with("")
+}
+
+/// A gateway whose room 1234 has these extra keys.
+fn gateway_with(keys: &str) -> Gateway {
     let mut conf = Conf::default();
     conf.extra.push((
         "janus.plugin.videoroom.jcfg".to_owned(),
-        "room-1234: { description = \"Demo Room\" secret = \"adminpwd\" publishers = 6 }\n".to_owned(),
+        format!("room-1234: {{ description = \"Demo Room\" secret = \"adminpwd\" publishers = 6 {keys} }}\n"),
     ));
     Gateway::with(conf)
 }
@@ -21,12 +26,17 @@ fn gateway() -> Gateway {
 /// Joins room 1234 as a publisher named `display` and publishes audio and video from a
 /// webrtc-rs peer; returns the client, the peer, its id and the `configured` event.
 async fn publish(gw: &Gateway, display: &str) -> (Client, Peer, u64, Value) {
+    publish_with(gw, display, false).await
+}
+
+/// As [`publish`], with a data channel too when `data`.
+async fn publish_with(gw: &Gateway, display: &str, data: bool) -> (Client, Peer, u64, Value) {
     let mut c = Client::new(gw, VIDEOROOM).await;
     let joined = c
         .send(json!({"request": "join", "ptype": "publisher", "room": 1234, "display": display}), None)
         .await;
     let id = joined["plugindata"]["data"]["id"].as_u64().unwrap_or_else(|| panic!("join: {joined}"));
-    let peer = Peer::new(true, true, false).await.expect("publisher peer");
+    let peer = Peer::new(true, true, data).await.expect("publisher peer");
     let offer = peer.create_offer(WAIT).await.expect("offer");
     let ev = c.send(json!({"request": "publish"}), Some(json!({"type": "offer", "sdp": offer}))).await;
     assert_eq!(ev["jsep"]["type"], "answer", "{ev}");
@@ -290,4 +300,92 @@ async fn subscriptions_change_with_one_offer_each() {
     pa.close().await.ok();
     pb.close().await.ok();
     peer.close().await.ok();
+}
+
+/// A moderator mutes a publisher's video: its subscribers stop getting it (the audio goes on)
+/// and the room hears it; unmuted, it comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moderator_mutes_and_unmutes_a_stream() {
+    let gw = gateway();
+    let (mut alice, pa, alice_id, _) = publish(&gw, "alice").await;
+    let (_s, p, _) = subscribe(&gw, json!({"streams": [{"feed": alice_id}]})).await;
+    wait_media_from(&p, pa.nonce(), "alice's media").await;
+    let moderate = |mute: bool| json!({"request": "moderate", "room": 1234, "secret": "adminpwd", "id": alice_id, "mid": "1", "mute": mute});
+    assert_eq!(alice.request(moderate(true)).await, json!({"videoroom": "success"}));
+    let heard = alice.event("the moderation", |d| d.get("moderation").is_some()).await;
+    assert_eq!(
+        heard,
+        json!({"videoroom": "event", "room": 1234, "id": alice_id, "mid": "1", "moderation": "muted"})
+    );
+    let then = p.stats();
+    let (audio, video) = (then.audio.foreign_markers[&pa.nonce()], then.video.foreign_markers[&pa.nonce()]);
+    let after = p
+        .wait_until("50 more audio packets", WAIT, |s| s.audio.foreign_markers[&pa.nonce()] >= audio + 50)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    assert!(after.video.foreign_markers[&pa.nonce()] <= video + 10, "muted video went on");
+    let no_stream = json!({"request": "moderate", "room": 1234, "secret": "adminpwd", "id": alice_id, "mid": "7", "mute": true});
+    let e = alice.request(no_stream).await;
+    assert_eq!((&e["error_code"], &e["error"]), (&json!(428), &json!("No such stream 7")), "{e}");
+    alice.request(moderate(false)).await;
+    let video = p.stats().video.foreign_markers[&pa.nonce()];
+    p.wait_until("video again", WAIT, |s| s.video.foreign_markers[&pa.nonce()] >= video + 60)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    pa.close().await.ok();
+    p.close().await.ok();
+}
+
+/// A publisher's data channel reaches its subscribers' (text and binary), on one data m-line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publishers_data_reaches_its_subscribers() {
+    let gw = gateway();
+    let (_alice, pa, alice_id, configured) = publish_with(&gw, "alice", true).await;
+    let types: Vec<&Value> = configured["streams"].as_array().unwrap().iter().map(|s| &s["type"]).collect();
+    assert_eq!(types, [&json!("audio"), &json!("video"), &json!("data")], "{configured}");
+    let (_s, p, attached) = subscribe(&gw, json!({"streams": [{"feed": alice_id}]})).await;
+    let data = attached["streams"].as_array().unwrap().iter().find(|s| s["type"] == "data").cloned();
+    let data = data.unwrap_or_else(|| panic!("a data stream in {attached}"));
+    assert_eq!((&data["sources"], &data["source_ids"]), (&json!(1), &json!([alice_id])), "{attached}");
+    pa.wait_data_open(WAIT).await.expect("alice's data channel");
+    p.wait_data_open(WAIT).await.expect("the subscriber's data channel");
+    // Until it arrives: the subscriber's channel may open a moment after the relay starts.
+    let mut got = None;
+    for _ in 0..50 {
+        pa.send_text("hello room").await.expect("send");
+        pa.send_binary(&[1, 2, 3]).await.expect("send");
+        let seen = p
+            .wait_until("alice's data", std::time::Duration::from_millis(200), |s| {
+                s.data_messages
+                    .iter()
+                    .any(|(_, m)| matches!(m, crate::peer::DataMessage::Binary(b) if b == &[1, 2, 3]))
+            })
+            .await;
+        if let Ok(seen) = seen {
+            got = Some(seen);
+            break;
+        }
+    }
+    let got = got.expect("alice's data at the subscriber");
+    assert!(
+        got.data_messages
+            .iter()
+            .any(|(_, m)| matches!(m, crate::peer::DataMessage::Text(t) if t == "hello room")),
+        "{:?}",
+        got.data_messages
+    );
+    pa.close().await.ok();
+    p.close().await.ok();
+}
+
+/// With `fir_freq`, publishers are asked for a keyframe every that many seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishers_are_asked_for_keyframes_every_fir_freq_seconds() {
+    let gw = gateway_with("fir_freq = 1");
+    let (_alice, pa, _, _) = publish(&gw, "alice").await;
+    let first = pa.stats().rtcp.pli + pa.stats().rtcp.fir;
+    pa.wait_until("two more keyframe requests", WAIT, |s| s.rtcp.pli + s.rtcp.fir >= first + 2)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    pa.close().await.ok();
 }

@@ -1,22 +1,78 @@
 //! A peer's open data channels, in the order they opened: a plugin's `send-data` names one by
-//! label, or gets the first still open; incoming messages are labelled with their channel's.
+//! label, or gets the first still open; incoming messages are labelled with their channel's. A
+//! label no channel has yet gets a channel of its own, as from Janus (a VideoRoom relays each
+//! publisher's channel by its label): its messages wait until it opens.
+
+/// Channels a peer may hold open at once; messages one waits with before it opens.
+const MAX_OPENING: usize = 16;
+const MAX_WAITING: usize = 256;
+
+/// A message waiting for its channel to open: the data, and whether it is binary.
+type Waiting = (Vec<u8>, bool);
 
 /// Open channels: (label, id), oldest first. Labels may repeat (the first wins a lookup).
 #[derive(Debug, Clone)]
 pub struct Channels<I> {
     open: Vec<(String, I)>,
+    /// Channels we asked for that have not opened yet, with the messages for them.
+    opening: Vec<(String, I, Vec<Waiting>)>,
 }
 
 impl<I> Default for Channels<I> {
     fn default() -> Self {
-        Self { open: Vec::new() }
+        Self { open: Vec::new(), opening: Vec::new() }
     }
 }
 
 impl<I: Copy + PartialEq> Channels<I> {
-    /// A channel opened.
-    pub fn opened(&mut self, label: String, id: I) {
+    /// A channel opened; returns the messages waiting for it (binary flag), to send now.
+    pub fn opened(&mut self, label: String, id: I) -> Vec<Waiting> {
         self.open.push((label, id));
+        match self.opening.iter().position(|(_, c, _)| *c == id) {
+            Some(i) => self.opening.remove(i).2,
+            None => Vec::new(),
+        }
+    }
+
+    /// No channel is open.
+    pub fn is_empty(&self) -> bool {
+        self.open.is_empty()
+    }
+
+    /// The channel being opened for `label`, if any.
+    #[cfg(test)]
+    pub fn opening(&self, label: &str) -> Option<I> {
+        self.opening.iter().find(|(l, ..)| l == label).map(|(_, c, _)| *c)
+    }
+
+    /// Whether another channel may be opened.
+    fn may_open(&self) -> bool {
+        self.opening.len() < MAX_OPENING
+    }
+
+    /// Keeps a message for a channel being opened (`open` is called the first time, to
+    /// start opening it); an error when too many wait.
+    pub fn wait(
+        &mut self,
+        label: &str,
+        data: &[u8],
+        binary: bool,
+        open: impl FnOnce() -> I,
+    ) -> Result<(), String> {
+        let i = match self.opening.iter().position(|(l, ..)| l == label) {
+            Some(i) => i,
+            None if self.may_open() => {
+                self.opening.push((label.to_owned(), open(), Vec::new()));
+                self.opening.len() - 1
+            }
+            None => return Err("too many data channels opening".into()),
+        };
+        let waiting = &mut self.opening[i].2;
+        if waiting.len() >= MAX_WAITING {
+            return Err(format!("data channel {label:?} not open yet: message dropped"));
+        }
+        waiting.push((data.to_vec(), binary));
+        Ok(())
     }
 
     /// A channel closed.
@@ -56,6 +112,17 @@ mod tests {
         assert_eq!(c.label_of(2), Some("alpha"));
         c.closed(1);
         assert_eq!(c.pick(None), Some(2), "a closed channel is not picked");
+        // A new label waits for its channel, which opens once.
+        let mut opened = 0;
+        c.wait("new", b"a", false, || {
+            opened += 1;
+            9
+        })
+        .unwrap();
+        c.wait("new", b"b", true, || unreachable!("opened already")).unwrap();
+        assert_eq!((opened, c.opening("new"), c.pick(Some("new"))), (1, Some(9), None));
+        assert_eq!(c.opened("new".into(), 9), vec![(b"a".to_vec(), false), (b"b".to_vec(), true)]);
+        assert_eq!((c.opening("new"), c.pick(Some("new"))), (None, Some(9)));
         assert_eq!(c.pick(Some("zeta")), None);
         assert_eq!(c.label_of(1), None);
     }

@@ -550,7 +550,12 @@ impl<T: Transmitter> MediaCore<T> {
             Event::RtpPacket(pkt) => self.rtp(id, pkt),
             Event::KeyframeRequest(_) => self.keyframe_for_sources_of(id),
             Event::ChannelOpen(cid, label) => {
-                p.channels.opened(label, cid);
+                // Messages that waited for a channel we opened go now.
+                for (data, binary) in p.channels.opened(label, cid) {
+                    if let Some(mut ch) = p.rtc.channel(cid) {
+                        let _ = ch.write(binary, &data);
+                    }
+                }
             }
             Event::ChannelClose(cid) => {
                 p.channels.closed(cid);
@@ -1460,7 +1465,19 @@ impl<T: Transmitter> MediaCore<T> {
 
     fn send_data(&mut self, id: u64, label: Option<&str>, data: &[u8], text: bool) -> Result<(), String> {
         let p = self.peers.get_mut(&id).ok_or("no PeerConnection")?;
-        let cid = p.channels.pick(label).ok_or("no such data channel")?;
+        let cid = match (p.channels.pick(label), label) {
+            (Some(cid), _) => cid,
+            // A label no channel has: one is opened for it (once the client has a data
+            // channel at all), and the message waits for it.
+            (None, Some(label)) if p.data_mid().is_some() && !p.channels.is_empty() => {
+                let rtc = &mut p.rtc;
+                let config = str0m::channel::ChannelConfig { label: label.to_owned(), ..Default::default() };
+                p.channels.wait(label, data, !text, || rtc.direct_api().create_data_channel(config))?;
+                self.dirty.push(id);
+                return Ok(());
+            }
+            _ => return Err("no such data channel".into()),
+        };
         let mut ch = p.rtc.channel(cid).ok_or("data channel not open")?;
         ch.write(!text, data).map_err(|e| e.to_string())?;
         self.dirty.push(id);

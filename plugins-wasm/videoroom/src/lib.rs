@@ -440,6 +440,7 @@ impl Plugin for VideoRoom {
                 "list" => self.list(&body),
                 "allowed" => self.allowed(&body),
                 "kick" => self.kick(&body),
+                "moderate" => self.moderate(&body),
                 "listparticipants" => self.list_participants(&body),
                 "listforwarders" => self.list_forwarders(&body),
                 "rtp_forward" => self.rtp_forward(&body),
@@ -475,6 +476,18 @@ impl Plugin for VideoRoom {
             MediaEvent::TemporalChanged(change) => self.layer_changed(handle, &change, "temporal"),
             MediaEvent::Media(_) | MediaEvent::SlowLink(_) => {}
         }
+    }
+
+    /// A publisher's data-channel messages go to the subscribers of its data.
+    fn incoming_data(&mut self, handle: HandleRef, label: Option<String>, data: Vec<u8>, is_text: bool) {
+        if self.publisher(handle.handle).is_some_and(|p| p.active) {
+            self.relay_data(handle.handle, label.as_deref(), &data, is_text);
+        }
+    }
+
+    /// A publisher's `fir_freq` keyframe timer (the token is its handle).
+    fn timer(&mut self, token: u64) {
+        self.keyframe_timer(token);
     }
 
     fn destroy_handle(&mut self, handle: HandleRef) {

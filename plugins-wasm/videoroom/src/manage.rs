@@ -310,4 +310,34 @@ impl VideoRoom {
             self.rooms.insert(id, Room { permanent: true, ..room });
         }
     }
+
+    /// `moderate`: a publisher's stream muted (not forwarded to its subscribers) or unmuted;
+    /// the room hears it.
+    pub(crate) fn moderate(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        const MODERATE: &[Field] =
+            &[Field::new("mid", JsonType::String).required(), Field::new("mute", JsonType::Bool).required()];
+        let (room, _) = self.room_with_secret(body)?;
+        let id = self.participant_id(body, "id")?;
+        portunus_sdk::validate(body, MODERATE, &CODES)?;
+        let mid = str_of(body, "mid").unwrap_or_default().to_owned();
+        let mute = body.get("mute").and_then(Value::as_bool).unwrap_or(false);
+        let Some(handle) = self.members.get(&(room.clone(), id.clone())).copied() else {
+            return Err(err(code::NO_SUCH_FEED, format!("No such user {id} in room {room}")));
+        };
+        let Some(stream) =
+            self.publisher_mut(handle.handle).and_then(|p| p.streams.iter_mut().find(|s| s.mid == mid))
+        else {
+            return Err(err(code::NO_SUCH_FEED, format!("No such stream {mid}")));
+        };
+        stream.muted = mute;
+        if mute {
+            self.stop_feed_stream(handle.handle, &mid);
+        } else {
+            self.restart_feed_stream(handle.handle);
+        }
+        let moderation = if mute { "muted" } else { "unmuted" };
+        let event = json!({"room": room.to_json(), "id": id.to_json(), "mid": mid, "moderation": moderation});
+        self.notify(&room, None, &videoroom("event", event));
+        Ok(videoroom("success", json!({})))
+    }
 }

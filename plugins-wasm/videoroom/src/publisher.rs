@@ -25,6 +25,9 @@ pub(crate) struct PubStream {
     pub(crate) codec: String,
     pub(crate) simulcast: bool,
     pub(crate) description: Option<String>,
+    /// Muted by a moderator: not forwarded to subscribers.
+    #[serde(default)]
+    pub(crate) muted: bool,
 }
 
 /// A participant that joined as a publisher.
@@ -77,6 +80,9 @@ impl VideoRoom {
                 }
                 if s.simulcast {
                     st["simulcast"] = json!(true);
+                }
+                if s.muted {
+                    st["moderated"] = json!(true);
                 }
                 if talking && s.kind == MediaKind::Audio {
                     st["talking"] = json!(false);
@@ -386,7 +392,8 @@ impl VideoRoom {
     /// A publisher's streams, as negotiated.
     pub(crate) fn negotiated(&mut self, handle: HandleRef, streams: &[StreamInfo]) {
         let Some(p) = self.publisher_mut(handle.handle) else { return };
-        p.streams = streams
+        let muted = |mid: &str| p.streams.iter().any(|s| s.mid == mid && s.muted);
+        let streams: Vec<PubStream> = streams
             .iter()
             .enumerate()
             .filter(|(_, s)| s.client_sends || s.kind == MediaKind::Data)
@@ -397,8 +404,10 @@ impl VideoRoom {
                 codec: s.codec.to_ascii_lowercase(),
                 simulcast: !s.rids.is_empty(),
                 description: p.descriptions.get(&s.mid).cloned(),
+                muted: muted(&s.mid),
             })
             .collect();
+        p.streams = streams;
         if p.active {
             // A renegotiation: the room hears the new streams.
             let (room, described) = (p.room.clone(), Self::describe_publisher(p, false));
@@ -420,6 +429,10 @@ impl VideoRoom {
         p.ever_published = true;
         let (room, described) = (p.room.clone(), Self::describe_publisher(p, false));
         portunus_sdk::info!("[{}] publisher {} is up in room {room}", handle.handle, p.id);
+        // Keyframes every `fir_freq` seconds, as Janus asks its publishers.
+        if let Some(freq) = self.rooms.get(&room).map(|r| r.fir_freq).filter(|f| *f > 0) {
+            host::set_timer(handle.handle, u32::try_from(freq * 1000).unwrap_or(u32::MAX));
+        }
         self.notify(
             &room,
             Some(handle.handle),
@@ -449,5 +462,21 @@ impl VideoRoom {
                 event[key] = v.clone();
             }
         }
+    }
+
+    /// A publisher's `fir_freq` timer: a keyframe request, and the next one.
+    pub(crate) fn keyframe_timer(&mut self, handle: u64) {
+        let Some(p) = self.publisher(handle) else { return };
+        let Some(handle_ref) = self.members.get(&(p.room.clone(), p.id.clone())).copied() else { return };
+        let freq = self.rooms.get(&p.room).map_or(0, |r| r.fir_freq);
+        if p.active && freq > 0 {
+            host::request_keyframe(handle_ref, None);
+            host::set_timer(handle, u32::try_from(freq * 1000).unwrap_or(u32::MAX));
+        }
+    }
+
+    /// Whether a publisher's stream is muted by a moderator.
+    pub(crate) fn muted(&self, feed: u64, mid: &str) -> bool {
+        self.publisher(feed).is_some_and(|p| p.streams.iter().any(|s| s.mid == mid && s.muted))
     }
 }

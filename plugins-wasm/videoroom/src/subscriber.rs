@@ -65,34 +65,46 @@ pub(crate) struct Subscriber {
 }
 
 impl VideoRoom {
-    /// A subscriber's streams (Janus's `S`).
+    /// A subscriber's streams (Janus's `S`); the data channel once, with its sources.
     pub(crate) fn describe_streams(sub: &Subscriber) -> Vec<Value> {
-        sub.streams
-            .iter()
-            .filter(|s| s.mid.is_some())
-            .map(|s| {
-                let mut d = json!({
-                    "mindex": s.mindex,
-                    "mid": s.mid,
-                    "type": kind_name(s.kind),
-                    "active": s.active(),
-                    "send": s.send,
-                    "ready": false,
-                });
-                if let (Some(feed_id), false) = (&s.feed_id, s.recyclable) {
-                    d["feed_id"] = feed_id.to_json();
-                    d["feed_mid"] = json!(s.feed_mid);
-                    if let Some(display) = &s.feed_display {
-                        d["feed_display"] = json!(display);
+        let mut out: Vec<Value> = Vec::new();
+        for s in sub.streams.iter().filter(|s| s.mid.is_some()) {
+            if s.kind == MediaKind::Data {
+                let source = s.feed_id.as_ref().map(Id::to_json);
+                if let Some(d) = out.iter_mut().find(|d| d["type"] == "data") {
+                    if let (Some(source), Some(ids)) = (source, d["source_ids"].as_array_mut()) {
+                        ids.push(source);
                     }
-                    d["codec"] = json!(s.codec);
-                    if s.simulcast {
-                        d["simulcast"] = json!(true);
-                    }
+                    d["sources"] = json!(d["source_ids"].as_array().map_or(0, Vec::len));
+                    continue;
                 }
-                d
-            })
-            .collect()
+                let ids: Vec<Value> = source.into_iter().collect();
+                out.push(json!({"mindex": s.mindex, "mid": s.mid, "type": "data", "active": s.active(),
+                                "send": s.send, "ready": false, "sources": ids.len(), "source_ids": ids}));
+                continue;
+            }
+            let mut d = json!({
+                "mindex": s.mindex,
+                "mid": s.mid,
+                "type": kind_name(s.kind),
+                "active": s.active(),
+                "send": s.send,
+                "ready": false,
+            });
+            if let (Some(feed_id), false) = (&s.feed_id, s.recyclable) {
+                d["feed_id"] = feed_id.to_json();
+                d["feed_mid"] = json!(s.feed_mid);
+                if let Some(display) = &s.feed_display {
+                    d["feed_display"] = json!(display);
+                }
+                d["codec"] = json!(s.codec);
+                if s.simulcast {
+                    d["simulcast"] = json!(true);
+                }
+            }
+            out.push(d);
+        }
+        out
     }
 
     /// The subscriber requests (the handle joined as one).
@@ -203,6 +215,16 @@ impl VideoRoom {
         portunus_sdk::validate(body, JOIN, &CODES)?;
         let (room_id, room) = self.room(body)?;
         check_pin(room, body)?;
+        if room.require_pvtid {
+            let private_id = body.get("private_id").and_then(Value::as_u64);
+            let known = self
+                .members_of(&room_id)
+                .filter_map(|(_, h)| self.publisher(h.handle))
+                .any(|p| Some(u64::from(p.private_id)) == private_id);
+            if !known {
+                return Err(err(code::UNAUTHORIZED, "Unauthorized (this room requires a valid private_id)"));
+            }
+        }
         let mut attached = videoroom("attached", json!({"room": room_id.to_json()}));
         let wanted = match body.get("streams") {
             Some(Value::Array(list)) => list.clone(),
@@ -264,7 +286,7 @@ impl VideoRoom {
                 .filter(|s| match s.kind {
                     MediaKind::Audio => w.get("offer_audio").and_then(Value::as_bool) != Some(false),
                     MediaKind::Video => w.get("offer_video").and_then(Value::as_bool) != Some(false),
-                    MediaKind::Data => false,
+                    MediaKind::Data => w.get("offer_data").and_then(Value::as_bool) != Some(false),
                 })
                 .collect();
             if let (Some(mid), true) = (mid, picked.is_empty()) {
@@ -354,34 +376,63 @@ impl VideoRoom {
         handle: HandleRef,
         transaction: Option<&str>,
         stop: Vec<usize>,
-        add: Vec<SubStream>,
+        mut add: Vec<SubStream>,
         event: Value,
     ) -> Result<(), PluginError> {
         let Some(sub) = self.subscriber_mut(handle.handle) else { return Ok(()) };
-        let stop_mids: Vec<String> = stop.iter().filter_map(|i| sub.streams[*i].mid.clone()).collect();
-        let offered: Vec<OfferedStream> = add
+        // One data channel carries every feed's data: a data stream takes the one there is (or
+        // the first one this offer adds).
+        let mut data_mid = sub
+            .streams
             .iter()
-            .filter_map(|s| {
-                let source = Endpoint::Peer(s.feed?);
-                Some(OfferedStream::Forward(ForwardSource { source, mid: s.feed_mid.clone() }))
-            })
+            .find(|s| s.kind == MediaKind::Data && s.mid.is_some())
+            .map(|s| (s.mid.clone(), s.mindex));
+        let mut offered = Vec::new();
+        for s in &mut add {
+            match (s.kind, &data_mid) {
+                (MediaKind::Data, Some((Some(mid), mindex))) => {
+                    s.mid = Some(mid.clone());
+                    s.mindex = *mindex;
+                }
+                (MediaKind::Data, Some((None, _))) => {}
+                (MediaKind::Data, None) => {
+                    offered.push(OfferedStream::Data);
+                    data_mid = Some((None, 0));
+                }
+                _ => {
+                    let source = Endpoint::Peer(s.feed.expect("a new stream has its feed"));
+                    offered.push(OfferedStream::Forward(ForwardSource { source, mid: s.feed_mid.clone() }));
+                }
+            }
+        }
+        // A data stream that goes leaves the data channel to the others.
+        let stop_mids: Vec<String> = stop
+            .iter()
+            .filter(|i| sub.streams[**i].kind != MediaKind::Data)
+            .filter_map(|i| sub.streams[*i].mid.clone())
             .collect();
-        let negotiation =
-            host::renegotiate(handle, &stop_mids, &offered).map_err(|e| err(code::UNKNOWN, e))?;
+        let negotiation = if offered.is_empty() && stop_mids.is_empty() {
+            None
+        } else {
+            Some(host::renegotiate(handle, &stop_mids, &offered).map_err(|e| err(code::UNKNOWN, e))?)
+        };
         let mut stopped_feeds = Vec::new();
-        for i in stop {
-            let s = &mut sub.streams[i];
+        for i in &stop {
+            let s = &mut sub.streams[*i];
             if let Some(rule) = s.rule.take() {
                 host::unforward(rule);
             }
             stopped_feeds.extend(s.feed.take());
             s.feed_id = None;
-            s.recyclable = true;
+            s.recyclable = s.kind != MediaKind::Data;
         }
+        // Data streams that went are gone: their m-line stays with the others'.
+        sub.streams.retain(|s| s.kind != MediaKind::Data || s.feed.is_some() || s.mid.is_none());
         sub.streams.extend(add.iter().cloned());
-        sub.busy = true;
+        sub.busy = negotiation.is_some();
         // Watchers: who subscribes to which publisher, for when a publisher goes.
         let live: Vec<u64> = sub.streams.iter().filter_map(|s| s.feed.map(|f| f.handle)).collect();
+        let described = Self::describe_streams(sub);
         for feed in stopped_feeds.iter().filter(|f| !live.contains(&f.handle)) {
             self.watchers.remove(&(feed.handle, handle.handle));
         }
@@ -390,8 +441,18 @@ impl VideoRoom {
                 self.watchers.insert((feed.handle, handle.handle), handle);
             }
         }
-        self.pending
-            .insert(negotiation, Pending { handle, transaction: transaction.map(str::to_owned), event });
+        match negotiation {
+            Some(id) => {
+                self.pending
+                    .insert(id, Pending { handle, transaction: transaction.map(str::to_owned), event });
+            }
+            None => {
+                // Nothing for the SDP to say (a feed's data on the data channel there is).
+                let mut event = event;
+                event["streams"] = json!(described);
+                push(handle, transaction, &event, None);
+            }
+        }
         Ok(())
     }
 
@@ -411,7 +472,11 @@ impl VideoRoom {
                 i += 1;
                 continue;
             }
-            let mid = mids.next().cloned();
+            // Data streams share the data channel's m-line.
+            let data_mid = sub.streams.iter().find(|s| s.kind == MediaKind::Data && s.mid.is_some());
+            let shared =
+                data_mid.filter(|_| sub.streams[i].kind == MediaKind::Data).and_then(|s| s.mid.clone());
+            let mid = shared.or_else(|| mids.next().cloned());
             let recycled = sub.streams.iter().position(|s| s.recyclable && s.mid == mid);
             let mut stream = sub.streams.remove(i);
             stream.mid = mid;
@@ -421,7 +486,18 @@ impl VideoRoom {
                     sub.streams[old] = stream;
                 }
                 None => {
-                    stream.mindex = sub.streams.iter().filter(|s| s.mid.is_some()).count();
+                    // A data stream of this offer after the first takes the first one's m-line.
+                    let same = sub.streams.iter().find(|s| s.mid.is_some() && s.mid == stream.mid);
+                    stream.mindex = match same {
+                        Some(s) => s.mindex,
+                        None => {
+                            let mut mids: Vec<&String> =
+                                sub.streams.iter().filter_map(|s| s.mid.as_ref()).collect();
+                            mids.sort();
+                            mids.dedup();
+                            mids.len()
+                        }
+                    };
                     sub.streams.insert(i, stream);
                     i += 1;
                 }
@@ -453,8 +529,8 @@ impl VideoRoom {
                 if let Some(rule) = s.rule.take() {
                     host::unforward(rule);
                 }
-                if let Some(mid) = &s.mid {
-                    gone.push(json!({"sub_mid": mid}));
+                if let (Some(id), true) = (&s.feed_id, gone.is_empty()) {
+                    gone.push(json!({ "feed": id.to_json() }));
                 }
             }
             if sub.autoupdate && !gone.is_empty() {
@@ -532,11 +608,24 @@ impl VideoRoom {
 
     /// Rules for a subscriber's streams that should flow and have none.
     pub(crate) fn start_flowing(&mut self, handle: HandleRef) {
-        let Some(sub) = self.subscriber_mut(handle.handle) else { return };
+        let Some(Role::Subscriber(sub)) = self.handles.get(&handle.handle) else { return };
         if !sub.started {
             return;
         }
-        for s in sub.streams.iter_mut().filter(|s| s.active() && s.send && s.rule.is_none()) {
+        // Audio and video through rules (data is relayed by `incoming_data`), but what a
+        // moderator muted.
+        let due: Vec<usize> = (0..sub.streams.len())
+            .filter(|i| {
+                let s = &sub.streams[*i];
+                s.active() && s.send && s.rule.is_none() && s.kind != MediaKind::Data
+            })
+            .filter(|i| {
+                !sub.streams[*i].feed.is_some_and(|f| self.muted(f.handle, &sub.streams[*i].feed_mid))
+            })
+            .collect();
+        let Some(sub) = self.subscriber_mut(handle.handle) else { return };
+        for i in due {
+            let s = &mut sub.streams[i];
             let (Some(feed), Some(mid)) = (s.feed, &s.mid) else { continue };
             let options = ForwardOptions { kinds: Vec::new(), substream: s.substream, temporal: s.temporal };
             match host::forward(
@@ -608,6 +697,56 @@ impl VideoRoom {
         let mut fields = json!({"room": sub.room.to_json(), "mid": s.mid});
         fields[key] = json!(change.layer);
         push(handle, None, &videoroom("event", fields), None);
+    }
+}
+
+impl VideoRoom {
+    /// A moderator muted a publisher's stream: its subscribers' rules for it go.
+    pub(crate) fn stop_feed_stream(&mut self, feed: u64, mid: &str) {
+        let watchers: Vec<u64> =
+            self.watchers.range((feed, 0)..=(feed, u64::MAX)).map(|(k, _)| k.1).collect();
+        for sub_handle in watchers {
+            let Some(sub) = self.subscriber_mut(sub_handle) else { continue };
+            for s in sub
+                .streams
+                .iter_mut()
+                .filter(|s| s.feed.is_some_and(|f| f.handle == feed) && s.feed_mid == mid)
+            {
+                if let Some(rule) = s.rule.take() {
+                    host::unforward(rule);
+                }
+            }
+        }
+    }
+
+    /// A publisher's stream was unmuted: its subscribers get it again.
+    pub(crate) fn restart_feed_stream(&mut self, feed: u64) {
+        let watchers: Vec<HandleRef> =
+            self.watchers.range((feed, 0)..=(feed, u64::MAX)).map(|(_, h)| *h).collect();
+        for handle in watchers {
+            self.start_flowing(handle);
+        }
+    }
+
+    /// A publisher's data-channel message: to the subscribers of its data.
+    pub(crate) fn relay_data(&self, feed: u64, label: Option<&str>, data: &[u8], is_text: bool) {
+        let to: Vec<HandleRef> = self
+            .watchers
+            .range((feed, 0)..=(feed, u64::MAX))
+            .map(|(_, h)| *h)
+            .filter(|h| match self.handles.get(&h.handle) {
+                Some(Role::Subscriber(sub)) => {
+                    sub.started
+                        && sub.streams.iter().any(|s| {
+                            s.kind == MediaKind::Data && s.send && s.feed.is_some_and(|f| f.handle == feed)
+                        })
+                }
+                _ => false,
+            })
+            .collect();
+        if !to.is_empty() {
+            host::send_data_many(&to, label, data, is_text);
+        }
     }
 }
 
