@@ -95,7 +95,13 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
         let demo =
             h.demo.then(|| Demo { ws_port, base_path: h.base_path.clone(), assets: h.demo_assets.clone() });
         if demo.is_some() {
-            tracing::info!("demo pages at http://{}/demo/", l.local_addr()?);
+            // Browsers give the camera only to secure contexts: a page on 127.0.0.1 is one, a
+            // page on 0.0.0.0 is not.
+            let mut at = l.local_addr()?;
+            if at.ip().is_unspecified() {
+                at.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            tracing::info!("demo pages at http://{at}/demo/ (and /demo/videoroom.html)");
         }
         tasks.push(tokio::spawn(http::serve(l, core.clone(), h.clone(), http::Api::Janus, demo)));
     }

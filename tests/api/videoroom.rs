@@ -118,6 +118,21 @@ async fn rooms_are_managed_as_janus_does() {
         "No such room (4321)",
     );
     error(&c.request(json!({"request": "foo"})).await, 423, "Unknown request 'foo'");
+    // What waits for features the gateway does not have yet says so.
+    let r = c
+        .request(json!({"request": "enable_recording", "room": 1234, "secret": "adminpwd", "record": true}))
+        .await;
+    error(&r, 499, "Recording is not supported yet");
+    error(
+        &c.request(json!({"request": "create", "record": true})).await,
+        499,
+        "Recording is not supported yet",
+    );
+    error(
+        &c.request(json!({"request": "add_remote_publisher", "room": 1234})).await,
+        499,
+        "Remote publishers are not supported yet",
+    );
     error(&c.request(json!({})).await, 429, "Missing mandatory element (request)");
     error(&c.request(json!({"request": 5})).await, 430, "Invalid element type (request should be a string)");
 }

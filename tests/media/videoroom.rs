@@ -389,3 +389,65 @@ async fn publishers_are_asked_for_keyframes_every_fir_freq_seconds() {
         .unwrap_or_else(|e| panic!("{}", e.0));
     pa.close().await.ok();
 }
+
+/// Reloading the VideoRoom plugin during a live room: media keeps flowing, and the new instance
+/// knows the room, its publisher and its subscriber's rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_reload_keeps_a_live_room() {
+    let gw = gateway();
+    let (mut alice, pa, alice_id, _) = publish(&gw, "alice").await;
+    let (mut s1, p1, attached) = subscribe(&gw, json!({"streams": [{"feed": alice_id}]})).await;
+    wait_media_from(&p1, pa.nonce(), "alice's media").await;
+    let reload = json!({"janus": "reload_plugin", "transaction": "r", "admin_secret": "janusoverlord",
+                        "plugin": VIDEOROOM});
+    let r = gw.admin_http().post("", &reload).await;
+    assert_eq!(r["janus"], "success", "{r}");
+    // Media never went through the plugin: it goes on.
+    let video = p1.stats().video.foreign_markers[&pa.nonce()];
+    p1.wait_until("video after the reload", WAIT, |s| s.video.foreign_markers[&pa.nonce()] >= video + 60)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    // The new instance knows the room, alice's streams, and the subscriber's rules.
+    let list = alice.request(json!({"request": "listparticipants", "room": 1234})).await;
+    assert_eq!(list["participants"][0]["publisher"], true, "{list}");
+    let (_s2, p2, _) = subscribe(&gw, json!({"streams": [{"feed": alice_id}]})).await;
+    wait_media_from(&p2, pa.nonce(), "alice's media at a subscriber that joined after the reload").await;
+    let video_mid = attached["streams"][1]["mid"].clone();
+    let r =
+        s1.send(json!({"request": "configure", "streams": [{"mid": video_mid, "send": false}]}), None).await;
+    assert_eq!(r["plugindata"]["data"]["configured"], "ok");
+    let then = p1.stats();
+    let (audio, video) = (then.audio.foreign_markers[&pa.nonce()], then.video.foreign_markers[&pa.nonce()]);
+    let after = p1
+        .wait_until("50 more audio packets", WAIT, |s| s.audio.foreign_markers[&pa.nonce()] >= audio + 50)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    assert!(
+        after.video.foreign_markers[&pa.nonce()] <= video + 10,
+        "the rule made before the reload is gone"
+    );
+    pa.close().await.ok();
+    p1.close().await.ok();
+    p2.close().await.ok();
+}
+
+/// One subscriber, three publishers, one PeerConnection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_of_three_publishers_on_one_peerconnection() {
+    let gw = gateway();
+    let mut publishers = Vec::new();
+    for name in ["alice", "bob", "carol"] {
+        publishers.push(publish(&gw, name).await);
+    }
+    let streams: Vec<Value> = publishers.iter().map(|(_, _, id, _)| json!({"feed": id})).collect();
+    let (_s, p, attached) = subscribe(&gw, json!({ "streams": streams })).await;
+    assert_eq!(attached["streams"].as_array().map(Vec::len), Some(6), "{attached}");
+    for (_, peer, _, _) in &publishers {
+        wait_media_from(&p, peer.nonce(), "every publisher's media").await;
+    }
+    assert_eq!(p.stats().remote_tracks.len(), 6);
+    for (_, peer, _, _) in &publishers {
+        peer.close().await.ok();
+    }
+    p.close().await.ok();
+}

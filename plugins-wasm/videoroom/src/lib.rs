@@ -10,14 +10,14 @@
 //! offer) change what flows. The plugin never touches a packet.
 //!
 //! Requests, answers, events and error codes are Janus 1.1's (`janus-api.md` §4.2): management
-//! requests (`create`, `edit`, `destroy`, `exists`, `list`, `allowed`, `kick`,
+//! requests (`create`, `edit`, `destroy`, `exists`, `list`, `allowed`, `kick`, `moderate`,
 //! `listparticipants`, `rtp_forward`, `stop_rtp_forward`, `listforwarders`) answer at once,
 //! the others `ack` and answer with an event.
 //!
-//! Not done yet (each answers Janus's "unknown request" or is ignored, as listed in the
-//! docs): `unsubscribe`, `update` and `switch`, automatic offers when a publisher leaves
-//! (`autoupdate`), data channels, `moderate`, recording, talking events, remote publishers,
-//! and `permanent` rooms written back to the config file.
+//! Not supported yet, each with a clear error (499): recording (`record`, `enable_recording`)
+//! and remote publishers (`publish_remotely` and the others of room cascading). Not done yet:
+//! talking events, and `permanent` rooms written back to the config file (a room created so
+//! lives until the gateway stops; a warning says so).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -369,11 +369,21 @@ const SYNC: &[&str] = &[
     "allowed",
     "kick",
     "moderate",
-    "enable_recording",
     "listparticipants",
     "listforwarders",
     "rtp_forward",
     "stop_rtp_forward",
+];
+
+/// Requests of Janus's that wait for features the gateway does not have yet.
+const NOT_YET: &[(&str, &str)] = &[
+    ("enable_recording", "Recording is not supported yet"),
+    ("publish_remotely", "Remote publishers are not supported yet"),
+    ("unpublish_remotely", "Remote publishers are not supported yet"),
+    ("listremotes", "Remote publishers are not supported yet"),
+    ("add_remote_publisher", "Remote publishers are not supported yet"),
+    ("update_remote_publisher", "Remote publishers are not supported yet"),
+    ("remove_remote_publisher", "Remote publishers are not supported yet"),
 ];
 
 /// The requests answered with an event.
@@ -431,6 +441,9 @@ impl Plugin for VideoRoom {
             Ok(r) => r.to_owned(),
             Err(e) => return e.into_reply(PACKAGE),
         };
+        if let Some((_, why)) = NOT_YET.iter().find(|(r, _)| *r == request) {
+            return err(code::UNKNOWN, *why).into_reply(PACKAGE);
+        }
         if SYNC.contains(&request.as_str()) {
             let answer = match request.as_str() {
                 "create" => self.create(&body),

@@ -22,6 +22,9 @@ impl VideoRoom {
         let ty = if self.settings.string_ids { JsonType::String } else { JsonType::Integer };
         portunus_sdk::validate(body, &[Field::new("room", ty).positive()], &CODES)?;
         portunus_sdk::validate(body, ROOM_FIELDS, &CODES)?;
+        if body.get("record").and_then(Value::as_bool) == Some(true) {
+            return Err(err(code::UNKNOWN, "Recording is not supported yet"));
+        }
         let id = match Id::from_json(body.get("room"), self.settings.string_ids) {
             Some(id) if self.rooms.contains_key(&id) => {
                 return Err(err(code::ROOM_EXISTS, format!("Room {id} already exists")))

@@ -243,6 +243,9 @@ impl VideoRoom {
             Field::new("filename", JsonType::String),
         ];
         portunus_sdk::validate(body, CONFIGURE, &CODES)?;
+        if body.get("record").and_then(Value::as_bool) == Some(true) {
+            return Err(err(code::UNKNOWN, "Recording is not supported yet"));
+        }
         let handle = msg.handle;
         let jsep = msg.parsed_jsep().filter(|j| !j.sdp.is_empty());
         let Some(p) = self.publisher_mut(handle.handle) else {
@@ -280,9 +283,6 @@ impl VideoRoom {
             p.metadata = Some(metadata.clone());
             changed["metadata"] = metadata.clone();
             renamed = true;
-        }
-        if body.get("record").and_then(Value::as_bool) == Some(true) {
-            portunus_sdk::info!("[{}] recording is not supported yet; ignored", handle.handle);
         }
         if renamed {
             self.notify(&room_id, Some(handle.handle), &videoroom("event", changed));
