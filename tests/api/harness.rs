@@ -130,7 +130,11 @@ impl Gateway {
 
     /// Starts a gateway with this configuration and waits until it is ready.
     pub fn with(conf: Conf) -> Self {
-        let dir = write_conf(&conf.files());
+        Self::in_folder(write_conf(&conf.files()))
+    }
+
+    /// Starts a gateway on a configs folder (removed when the gateway is dropped).
+    pub fn in_folder(dir: PathBuf) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_portunus"))
             .arg("-F")
             .arg(&dir)
@@ -221,11 +225,22 @@ impl Gateway {
     }
 }
 
+impl Gateway {
+    /// Stops the gateway and gives its configs folder, kept (to start another on it).
+    pub fn stop_keeping_folder(mut self) -> PathBuf {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::take(&mut self.dir)
+    }
+}
+
 impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

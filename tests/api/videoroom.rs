@@ -280,3 +280,43 @@ async fn destroying_a_room_tells_its_participants() {
         );
     }
 }
+
+/// `permanent: true` writes rooms back to the config file, as Janus does: a room created,
+/// edited or destroyed so is there (or gone) after a restart; the file's other rooms stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_room_survives_a_restart() {
+    let gw = gateway();
+    let mut c = Client::new(&gw, VIDEOROOM).await;
+    let create = json!({"request": "create", "room": 4444, "description": "kept", "secret": "s", "publishers": 9,
+                        "permanent": true});
+    assert_eq!(c.request(create).await, json!({"videoroom": "created", "room": 4444, "permanent": true}));
+    let edit = json!({"request": "edit", "room": 4444, "secret": "s", "new_description": "kept and edited",
+                      "permanent": true});
+    assert_eq!(c.request(edit).await, json!({"videoroom": "edited", "room": 4444, "permanent": true}));
+    c.request(json!({"request": "create", "room": 4445})).await;
+    let destroy = json!({"request": "destroy", "room": 1234, "secret": "adminpwd", "permanent": true});
+    assert_eq!(c.request(destroy).await, json!({"videoroom": "destroyed", "room": 1234, "permanent": true}));
+    drop(c);
+
+    let dir = gw.stop_keeping_folder();
+    let text = std::fs::read_to_string(dir.join("janus.plugin.videoroom.jcfg")).expect("the config file");
+    assert!(
+        text.contains("room-4444") && !text.contains("room-1234") && !text.contains("room-4445"),
+        "{text}"
+    );
+    let gw = Gateway::in_folder(dir);
+    let mut c = Client::new(&gw, VIDEOROOM).await;
+    for (room, exists) in [(4444, true), (5555, true), (1234, false), (4445, false)] {
+        let r = c.request(json!({"request": "exists", "room": room})).await;
+        assert_eq!(r["exists"], exists, "room {room}: {r}");
+    }
+    let list = c.request(json!({"request": "list"})).await;
+    let kept = list["list"].as_array().unwrap().iter().find(|r| r["room"] == 4444).cloned().unwrap();
+    assert_eq!(
+        (&kept["description"], &kept["max_publishers"]),
+        (&json!("kept and edited"), &json!(9)),
+        "{kept}"
+    );
+    let r = c.request(json!({"request": "edit", "room": 4444, "secret": "wrong"})).await;
+    error(&r, 433, "Unauthorized (wrong secret)");
+}

@@ -371,7 +371,7 @@ async fn main() -> anyhow::Result<()> {
         transports: Vec::new(),
         set_log_level: Box::new(|_| {}),
     });
-    let host = PluginHost::new(core.clone(), BTreeMap::new(), None)?;
+    let host = PluginHost::new(core.clone(), BTreeMap::new(), None, None)?;
     let t = Instant::now();
     host.load(&Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR")).join("testfault.wasm"))
         .map_err(|e| anyhow::anyhow!(e))?;

@@ -7,6 +7,7 @@
 
 pub mod jcfg;
 mod section;
+pub mod write;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

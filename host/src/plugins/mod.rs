@@ -202,6 +202,9 @@ pub struct PluginHost {
     linker: Arc<Linker<StoreState>>,
     core: Core,
     configs: BTreeMap<String, Value>,
+    /// The configs folder (`-F`) a plugin's `save-config` writes to; none with the embedded
+    /// configuration.
+    configs_folder: Option<PathBuf>,
     plugins: RwLock<BTreeMap<String, Arc<PluginProxy>>>,
     /// The plugins folder, once loaded.
     folder: Mutex<Option<PathBuf>>,
@@ -253,6 +256,7 @@ impl PluginHost {
     pub fn new(
         core: Core,
         configs: BTreeMap<String, Value>,
+        configs_folder: Option<PathBuf>,
         cache_dir: Option<PathBuf>,
     ) -> anyhow::Result<Arc<Self>> {
         let wasm_err = |e: wasmtime::Error| anyhow::anyhow!("plugin runtime: {e:#}");
@@ -267,6 +271,7 @@ impl PluginHost {
             linker: Arc::new(linker),
             core,
             configs,
+            configs_folder,
             plugins: RwLock::new(BTreeMap::new()),
             folder: Mutex::new(None),
             rt: tokio::runtime::Handle::current(),
@@ -283,6 +288,7 @@ impl PluginHost {
             sockets: Mutex::new(sockets::SocketTable::default()),
             legs: Mutex::new(legs::LegTable::default()),
             inputs: Mutex::default(),
+            config_file: self.configs_folder.as_ref().map(|f| f.join(format!("{package}.jcfg"))),
         });
         (shared, config.to_string())
     }

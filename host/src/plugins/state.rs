@@ -44,6 +44,9 @@ pub struct PluginShared {
     pub legs: Mutex<LegTable>,
     /// RTP inputs.
     pub inputs: Mutex<std::collections::BTreeSet<u64>>,
+    /// The file `save-config` writes (`<configs folder>/<package>.jcfg`); none with the embedded
+    /// configuration.
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 /// A host fact a call made; a crash that rolls the plugin back past it undoes it.
@@ -811,6 +814,35 @@ impl host::Host for StoreState {
         self.timed(|s| {
             s.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).send(socket, to, &data, rate)
         })
+    }
+
+    fn save_config(&mut self, config: String) -> Result<(), String> {
+        let Some(path) = &self.shared.config_file else {
+            return Err(
+                "the gateway runs on its embedded configuration: there is no configs folder to save to \
+                        (start it with -F <folder>)"
+                    .into(),
+            );
+        };
+        let config: Value = serde_json::from_str(&config).map_err(|e| format!("not JSON: {e}"))?;
+        let text = crate::config::write::to_jcfg(&config)?;
+        if text.len() > self.shared.limits.max_snapshot_bytes {
+            return Err(format!("{} bytes is more than max_snapshot_bytes", text.len()));
+        }
+        // A whole new file or none: written beside, flushed, then renamed over the old one.
+        let tmp = path.with_extension("jcfg.saving");
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut f, text.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, path)
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot write {}: {e}", path.display())
+        })?;
+        tracing::info!(plugin = %self.shared.package, "configuration saved to {}", path.display());
+        Ok(())
     }
 
     fn udp_close(&mut self, socket: u32) {

@@ -37,7 +37,7 @@ async fn a_data_flood_is_shed_not_queued() {
     let core = core();
     let sandbox = json!({"sandbox": {"max_queued": 100, "cpu_ms_per_call": 1000}});
     let configs = BTreeMap::from([(PLUGIN.to_owned(), sandbox)]);
-    let host = PluginHost::new(core.clone(), configs, None).unwrap();
+    let host = PluginHost::new(core.clone(), configs, None, None).unwrap();
     host.load(&Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR")).join("testfault.wasm")).unwrap();
     let registry = Registry(host.clone());
     core.set_plugins(Arc::new(Registry(host)));
@@ -143,7 +143,7 @@ async fn a_leaving_handle_takes_its_rules_out_of_the_media_engine() {
     let core = core();
     let log = Arc::new(RuleLog::default());
     core.set_media(log.clone());
-    let host = PluginHost::new(core.clone(), BTreeMap::new(), None).unwrap();
+    let host = PluginHost::new(core.clone(), BTreeMap::new(), None, None).unwrap();
     host.load(&Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR")).join("testfault.wasm")).unwrap();
     core.set_plugins(Arc::new(Registry(host)));
     let sid =

@@ -14,10 +14,13 @@
 //! `listparticipants`, `rtp_forward`, `stop_rtp_forward`, `listforwarders`) answer at once,
 //! the others `ack` and answer with an event.
 //!
+//! `permanent: true` on `create`, `edit` and `destroy` writes the rooms back to
+//! `janus.plugin.videoroom.jcfg` (through the host's `save-config`); when that fails, nothing
+//! changes and the request says why.
+//!
 //! Not supported yet, each with a clear error (499): recording (`record`, `enable_recording`)
 //! and remote publishers (`publish_remotely` and the others of room cascading). Not done yet:
-//! talking events, and `permanent` rooms written back to the config file (a room created so
-//! lives until the gateway stops; a warning says so).
+//! talking events.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -83,6 +86,8 @@ struct Settings {
     string_ids: bool,
     /// `rtp_forward` needs the room's secret (Janus's default: true).
     lock_rtp_forward: bool,
+    /// The config's sections other than rooms, written back as they came.
+    other_sections: Map<String, Value>,
 }
 
 /// What a handle is in the plugin.
@@ -410,6 +415,15 @@ impl Plugin for VideoRoom {
             admin_key: setting("admin_key").and_then(Value::as_str).map(str::to_owned),
             string_ids: setting("string_ids").and_then(Value::as_bool).unwrap_or(false),
             lock_rtp_forward: setting("lock_rtp_forward").and_then(Value::as_bool).unwrap_or(true),
+            other_sections: config
+                .as_object()
+                .map(|c| {
+                    c.iter()
+                        .filter(|(k, _)| !k.starts_with("room-"))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
         self.load_config_rooms(config);
         Ok(PluginInfo {

@@ -40,11 +40,11 @@ impl VideoRoom {
         let room = Room::from_keys(id.clone(), body);
         let permanent = room.permanent;
         if permanent {
-            portunus_sdk::warn!("room {id}: 'permanent' is not supported yet; the room lives until restart");
+            self.save_config(self.rooms.values().chain([&room]))?;
         }
-        self.rooms.insert(id.clone(), Room { permanent: false, ..room });
+        self.rooms.insert(id.clone(), room);
         portunus_sdk::info!("created room {id}");
-        Ok(videoroom("created", json!({"room": id.to_json(), "permanent": false})))
+        Ok(videoroom("created", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
     pub(crate) fn edit(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
@@ -62,15 +62,24 @@ impl VideoRoom {
             Field::new("permanent", JsonType::Bool),
         ];
         portunus_sdk::validate(body, EDIT, &CODES)?;
-        let (id, _) = self.room_with_secret(body)?;
-        if let Some(room) = self.rooms.get_mut(&id) {
-            room.apply(body, "new_");
+        let (id, room) = self.room_with_secret(body)?;
+        let mut edited = room.clone();
+        edited.apply(body, "new_");
+        let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
+        if permanent {
+            edited.permanent = true;
+            self.save_config(self.rooms.values().map(|r| if r.id == id { &edited } else { r }))?;
         }
-        Ok(videoroom("edited", json!({"room": id.to_json(), "permanent": false})))
+        self.rooms.insert(id.clone(), edited);
+        Ok(videoroom("edited", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
     pub(crate) fn destroy(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
         let (id, _) = self.room_with_secret(body)?;
+        let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
+        if permanent {
+            self.save_config(self.rooms.values().filter(|r| r.id != id))?;
+        }
         let gone = videoroom("destroyed", json!({"room": id.to_json()}));
         self.notify(&id, None, &gone);
         // Everyone in the room is out of it.
@@ -83,7 +92,19 @@ impl VideoRoom {
         }
         self.rooms.remove(&id);
         portunus_sdk::info!("destroyed room {id}");
-        Ok(videoroom("destroyed", json!({"room": id.to_json(), "permanent": false})))
+        Ok(videoroom("destroyed", json!({"room": id.to_json(), "permanent": permanent})))
+    }
+
+    /// Writes the config file with these rooms' permanent ones (Janus's `permanent`): the
+    /// sections `init` got other than rooms, then a `room-<id>` section per room. On failure
+    /// nothing changed, and the request says why.
+    fn save_config<'a>(&self, rooms: impl Iterator<Item = &'a Room>) -> Result<(), PluginError> {
+        let mut config = self.settings.other_sections.clone();
+        for room in rooms.filter(|r| r.permanent) {
+            config.insert(format!("room-{}", room.id), room.to_config());
+        }
+        host::save_config(&Value::Object(config).to_string())
+            .map_err(|e| err(code::UNKNOWN, format!("Error saving the room to the configuration: {e}")))
     }
 
     pub(crate) fn exists(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {

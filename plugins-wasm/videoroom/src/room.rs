@@ -253,6 +253,47 @@ impl Room {
         }
     }
 
+    /// The room as a config section (`room-<id>`), with Janus's keys.
+    pub fn to_config(&self) -> Value {
+        let mut c = json!({
+            "description": self.description,
+            "is_private": self.is_private,
+            "publishers": self.publishers,
+            "bitrate": self.bitrate,
+            "fir_freq": self.fir_freq,
+            "audiocodec": self.audiocodecs.join(","),
+            "videocodec": self.videocodecs.join(","),
+            "require_pvtid": self.require_pvtid,
+            "notify_joining": self.notify_joining,
+            "record": self.record,
+        });
+        for (key, value) in [("secret", &self.secret), ("pin", &self.pin), ("rec_dir", &self.rec_dir)] {
+            if let Some(v) = value {
+                c[key] = json!(v);
+            }
+        }
+        let defaults = Room::default();
+        let flags = [
+            ("bitrate_cap", self.bitrate_cap, defaults.bitrate_cap),
+            ("require_e2ee", self.require_e2ee, defaults.require_e2ee),
+            ("dummy_publisher", self.dummy_publisher, defaults.dummy_publisher),
+            ("opus_fec", self.opus_fec, defaults.opus_fec),
+            ("opus_dtx", self.opus_dtx, defaults.opus_dtx),
+            ("audiolevel_ext", self.audiolevel_ext, defaults.audiolevel_ext),
+            ("audiolevel_event", self.audiolevel_event, defaults.audiolevel_event),
+            ("videoorient_ext", self.videoorient_ext, defaults.videoorient_ext),
+            ("playoutdelay_ext", self.playoutdelay_ext, defaults.playoutdelay_ext),
+            ("transport_wide_cc_ext", self.transport_wide_cc_ext, defaults.transport_wide_cc_ext),
+            ("lock_record", self.lock_record, defaults.lock_record),
+        ];
+        for (key, value, default) in flags {
+            if value != default {
+                c[key] = json!(value);
+            }
+        }
+        c
+    }
+
     /// Whether `secret` opens the room's management requests.
     pub fn secret_ok(&self, secret: Option<&str>) -> bool {
         self.secret.as_deref().is_none_or(|s| Some(s) == secret)
