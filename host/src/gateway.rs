@@ -186,6 +186,7 @@ pub async fn relay_notices(
                 core.push_handle_event(handle, "hangup", json!({"reason": reason}))
             }
             MediaEvent::Negotiated(_)
+            | MediaEvent::Talking { .. }
             | MediaEvent::Negotiation { .. }
             | MediaEvent::LayerChanged { .. }
             | MediaEvent::InputMedia { .. }

@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
@@ -50,7 +50,7 @@ use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEs
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
-    RtpCodecKind,
+    RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use rtc::sansio::Protocol;
 
@@ -336,6 +336,8 @@ struct Shared {
     remote_video: StdMutex<Option<Arc<dyn TrackRemote>>>,
     /// DTMF digits (RFC 4733 event codes) the audio sender is to send next.
     dtmf: StdMutex<VecDeque<u8>>,
+    /// The audio level the audio packets carry (RFC 6464: 0 loudest, 127 silence).
+    audio_level: AtomicU8,
 }
 
 impl Shared {
@@ -772,6 +774,7 @@ impl Peer {
             audio_codec,
             remote_video: StdMutex::new(None),
             dtmf: StdMutex::new(VecDeque::new()),
+            audio_level: AtomicU8::new(127),
         });
 
         let mut media_engine = MediaEngine::default();
@@ -803,6 +806,12 @@ impl Peer {
                 RtpCodecKind::Video,
             );
         }
+        // The audio level of each audio packet (RFC 6464), as browsers send it.
+        media_engine.register_header_extension(
+            RTCRtpHeaderExtensionCapability { uri: "urn:ietf:params:rtp-hdrext:ssrc-audio-level".to_owned() },
+            RtpCodecKind::Audio,
+            None,
+        )?;
         // NACK generator/responder, RR/SR, TWCC receiver side, mid/rid header extensions.
         let registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
         let registry = registry.with(
@@ -954,6 +963,11 @@ impl Peer {
             }
         }
         None
+    }
+
+    /// The audio level the audio packets carry from now on (0 loudest .. 127 silence).
+    pub fn set_audio_level(&self, level: u8) {
+        self.shared.audio_level.store(level.min(127), Ordering::Release);
     }
 
     /// Sends DTMF digits (0-9, *, #, A-D) as RFC 4733 telephone events on the audio stream,
@@ -1125,7 +1139,15 @@ async fn write_one(
     header: rtp::header::Header,
     payload: Bytes,
 ) {
-    let res = track.write_rtp(rtp::Packet { header, payload }).await;
+    let packet = rtp::Packet { header, payload };
+    let res = if kind == Kind::Audio {
+        // With its level, when the far end negotiated the extension.
+        let level = shared.audio_level.load(Ordering::Acquire);
+        let ext = rtp::extension::audio_level_extension::AudioLevelExtension { level, voice: level < 127 };
+        track.write_rtp_with_extensions(packet, &[rtp::extension::HeaderExtension::AudioLevel(ext)]).await
+    } else {
+        track.write_rtp(packet).await
+    };
     shared.update(|st| {
         let s = st.sent_mut(kind);
         match res {

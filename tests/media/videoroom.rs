@@ -451,3 +451,30 @@ async fn a_subscriber_of_three_publishers_on_one_peerconnection() {
     }
     p.close().await.ok();
 }
+
+/// In a room with `audiolevel_event`, a publisher whose audio level gets louder than
+/// `audio_level_average` over `audio_active_packets` packets talks, and the room hears it;
+/// quieter again, it stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn talking_events_come_from_the_audio_level() {
+    let gw = gateway_with("audiolevel_event = true audio_active_packets = 10 audio_level_average = 25");
+    let mut watcher = Client::new(&gw, VIDEOROOM).await;
+    watcher.send(json!({"request": "join", "ptype": "publisher", "room": 1234}), None).await;
+    let (mut alice, pa, alice_id, _) = publish(&gw, "alice").await;
+    pa.set_audio_level(10);
+    let mut talking = watcher.event("alice talking", |d| d["videoroom"] == "talking").await;
+    // The window that saw the change may average some silence in.
+    let level = talking.as_object_mut().unwrap().remove("audio-level-dBov-avg").and_then(|l| l.as_f64());
+    assert!(level.is_some_and(|l| (10.0..25.0).contains(&l)), "{level:?}");
+    assert_eq!(talking, json!({"videoroom": "talking", "room": 1234, "id": alice_id, "mid": "0"}));
+    alice.event("alice hears herself talking", |d| d["videoroom"] == "talking").await;
+    let list = watcher.request(json!({"request": "listparticipants", "room": 1234})).await;
+    let entry =
+        list["participants"].as_array().unwrap().iter().find(|p| p["id"] == alice_id).cloned().unwrap();
+    assert_eq!(entry["talking"], true, "{list}");
+    pa.set_audio_level(60);
+    let stopped = watcher.event("alice stopped talking", |d| d["videoroom"] == "stopped-talking").await;
+    let level = stopped["audio-level-dBov-avg"].as_f64();
+    assert!(level.is_some_and(|l| (25.0..=60.0).contains(&l)), "{stopped}");
+    pa.close().await.ok();
+}

@@ -57,6 +57,7 @@ fn command_peer(c: &Command) -> Option<u64> {
         Command::RemoteOffer(h, _)
         | Command::RemoteAnswer(h, ..)
         | Command::Offer(h, ..)
+        | Command::WatchTalking(h, ..)
         | Command::Answer(h, ..)
         | Command::Trickle(h, _)
         | Command::Hangup(h, _)
@@ -595,6 +596,14 @@ impl<T: Transmitter> MediaCore<T> {
             if stream.video && !self.router.rules_from(src).is_empty() {
                 p.request_keyframe(now);
                 self.dirty.push(src);
+            }
+        }
+        if let (Some(watch), Some(level), false) =
+            (&mut p.talk, pkt.header.ext_vals.audio_level, stream.video)
+        {
+            if let Some((talking, level)) = watch.add(stream.mid, level) {
+                let event = MediaEvent::Talking { mid: stream.mid.to_string(), talking, level };
+                let _ = self.notices.send(Notice::new(p.handle, event));
             }
         }
         let relay = if stream.video { p.relay_video } else { p.relay_audio };
@@ -1309,6 +1318,11 @@ impl<T: Transmitter> MediaCore<T> {
                 reply(r);
                 if done {
                     self.negotiated(id);
+                }
+            }
+            Command::WatchTalking(h, packets, threshold) => {
+                if let Some(p) = self.peers.get_mut(&h.handle_id) {
+                    p.talk = (packets > 0).then(|| super::talk::TalkWatch::new(packets, threshold));
                 }
             }
             Command::Offer(h, stop, kinds, reply) => {

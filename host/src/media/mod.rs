@@ -20,6 +20,7 @@ mod router;
 pub mod sim;
 pub mod srtp;
 mod summary;
+mod talk;
 mod udp;
 mod worker;
 
@@ -61,6 +62,8 @@ pub enum Command {
     RemoteOffer(HandleRef, String),
     /// A client answer to our pending offer.
     RemoteAnswer(HandleRef, String, Reply<Result<(), DescriptionError>>),
+    /// Watch the peer's audio levels (packets, threshold; 0 packets: stop).
+    WatchTalking(HandleRef, u32, u8),
     /// Offer the client streams of these kinds (sendonly) and data channels, and make the
     /// streams listed first (mids) inactive.
     /// (Each stream's kind and, when known, the codec its source sends.)
@@ -434,6 +437,10 @@ impl MediaControl for MediaEngine {
         });
         self.negotiate(handle, id, Command::Offer(handle, stop, kinds, reply));
         Ok(())
+    }
+
+    fn watch_talking(&self, handle: HandleRef, packets: u32, threshold: u8) {
+        self.send(handle, Command::WatchTalking(handle, packets, threshold));
     }
 
     fn accept_answer(&self, handle: HandleRef, sdp: &str, id: u64) -> Result<(), String> {

@@ -81,6 +81,8 @@ pub struct Peer {
     pub media: Vec<(Mid, bool)>,
     /// Streams we made inactive (mid, video), to recycle for new ones.
     inactive: Vec<(Mid, bool)>,
+    /// Talking detection on the audio streams, when a plugin asked for it.
+    pub talk: Option<super::talk::TalkWatch>,
     /// Codec and clock rate of each payload type, read at each negotiation (looked up for
     /// every routed packet: a short flat table instead of str0m's codec parameters).
     codecs: Vec<(str0m::media::Pt, RxCodec)>,
@@ -263,6 +265,7 @@ impl Peer {
             negotiated: false,
             media: Vec::new(),
             inactive: Vec::new(),
+            talk: None,
             codecs: Vec::new(),
             held: Vec::new(),
             held_until: None,

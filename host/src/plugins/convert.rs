@@ -65,6 +65,9 @@ pub fn wit_media_event(event: MediaEvent) -> Option<wit::MediaEvent> {
             wit::MediaEvent::TemporalChanged(wit::LayerChange { rule, layer })
         }
         MediaEvent::Hangup { reason, .. } => wit::MediaEvent::Hangup(reason),
+        MediaEvent::Talking { mid, talking, level } => {
+            wit::MediaEvent::Talking(wit::Talking { mid, talking, level })
+        }
         MediaEvent::Negotiation { id, outcome } => wit::MediaEvent::Negotiation(wit::NegotiationResult {
             id,
             outcome: outcome.map(|done| wit::NegotiationDone {

@@ -816,6 +816,12 @@ impl host::Host for StoreState {
         })
     }
 
+    fn watch_talking(&mut self, handle: HandleRef, packets: u32, threshold: u8) {
+        if self.own(handle).is_ok() {
+            self.shared.core.media().watch_talking(api_handle(handle), packets, threshold);
+        }
+    }
+
     fn save_config(&mut self, config: String) -> Result<(), String> {
         let Some(path) = &self.shared.config_file else {
             return Err(

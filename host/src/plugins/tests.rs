@@ -97,6 +97,7 @@ impl crate::vocab::MediaControl for RuleLog {
     fn answer(&self, _: HandleRef, _: crate::vocab::AnswerPolicy, _: u64) -> Result<(), String> {
         Err("no media here".into())
     }
+    fn watch_talking(&self, _: HandleRef, _: u32, _: u8) {}
     fn offer(
         &self,
         _: HandleRef,

@@ -39,6 +39,9 @@ pub trait MediaControl: Send + Sync {
         items: Vec<OfferItem>,
         id: u64,
     ) -> Result<(), String>;
+    /// Reports when the handle's audio streams start and stop talking (`MediaEvent::Talking`):
+    /// levels averaged over `packets` packets against `threshold`; `packets` 0 stops it.
+    fn watch_talking(&self, handle: HandleRef, packets: u32, threshold: u8);
     /// Applies an answer (SDP) a plugin got some other way to the handle's pending offer;
     /// negotiation `id` reports the outcome. An error now: no media engine to ask.
     fn accept_answer(&self, handle: HandleRef, sdp: &str, id: u64) -> Result<(), String>;
@@ -93,6 +96,7 @@ impl MediaControl for NoMedia {
     fn offer(&self, _: HandleRef, _: Vec<String>, _: Vec<OfferItem>, _: u64) -> Result<(), String> {
         Err(NO_MEDIA.into())
     }
+    fn watch_talking(&self, _: HandleRef, _: u32, _: u8) {}
     fn accept_answer(&self, _: HandleRef, _: &str, _: u64) -> Result<(), String> {
         Err(NO_MEDIA.into())
     }

@@ -46,6 +46,16 @@ pub enum MediaEvent {
         /// What it forwards now.
         change: LayerChange,
     },
+    /// One of the handle's audio streams started or stopped talking (its audio-level
+    /// extension's average over a window crossed the threshold the plugin set).
+    Talking {
+        /// The stream.
+        mid: String,
+        /// Whether it talks now.
+        talking: bool,
+        /// The window's average level (dBov magnitude: 0 loudest, 127 silence).
+        level: u8,
+    },
     /// Full trickle: one of our candidates (`None`: all were sent), for the client.
     Trickle {
         /// The stream the candidate is given for (the bundle's first).

@@ -19,8 +19,7 @@
 //! changes and the request says why.
 //!
 //! Not supported yet, each with a clear error (499): recording (`record`, `enable_recording`)
-//! and remote publishers (`publish_remotely` and the others of room cascading). Not done yet:
-//! talking events.
+//! and remote publishers (`publish_remotely` and the others of room cascading).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -501,6 +500,7 @@ impl Plugin for VideoRoom {
             MediaEvent::Negotiation(result) => self.negotiation_done(handle, result),
             MediaEvent::SubstreamChanged(change) => self.layer_changed(handle, &change, "substream"),
             MediaEvent::TemporalChanged(change) => self.layer_changed(handle, &change, "temporal"),
+            MediaEvent::Talking(t) => self.talking(handle, &t.mid, t.talking, t.level),
             MediaEvent::Media(_) | MediaEvent::SlowLink(_) => {}
         }
     }

@@ -200,7 +200,7 @@ impl VideoRoom {
                 }
                 d["publisher"] = json!(p.active);
                 if p.active {
-                    d["talking"] = json!(false);
+                    d["talking"] = json!(p.talking);
                 }
                 d
             })

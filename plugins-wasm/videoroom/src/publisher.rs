@@ -49,6 +49,9 @@ pub(crate) struct Publisher {
     /// It published at some point (`listforwarders` lists it from then on, as Janus does).
     #[serde(default)]
     pub(crate) ever_published: bool,
+    /// Its audio is louder than the room's `audio_level_average` (`audiolevel_event` rooms).
+    #[serde(default)]
+    pub(crate) talking: bool,
 }
 
 impl VideoRoom {
@@ -85,14 +88,14 @@ impl VideoRoom {
                     st["moderated"] = json!(true);
                 }
                 if talking && s.kind == MediaKind::Audio {
-                    st["talking"] = json!(false);
+                    st["talking"] = json!(p.talking);
                 }
                 st
             })
             .collect();
         d["streams"] = json!(streams);
         if talking {
-            d["talking"] = json!(false);
+            d["talking"] = json!(p.talking);
         }
         d
     }
@@ -171,6 +174,7 @@ impl VideoRoom {
             bitrate,
             forwarders: BTreeMap::new(),
             ever_published: false,
+            talking: false,
         };
         let mut joined = videoroom(
             "joined",
@@ -429,9 +433,15 @@ impl VideoRoom {
         p.ever_published = true;
         let (room, described) = (p.room.clone(), Self::describe_publisher(p, false));
         portunus_sdk::info!("[{}] publisher {} is up in room {room}", handle.handle, p.id);
+        let Some(r) = self.rooms.get(&room) else { return };
         // Keyframes every `fir_freq` seconds, as Janus asks its publishers.
-        if let Some(freq) = self.rooms.get(&room).map(|r| r.fir_freq).filter(|f| *f > 0) {
-            host::set_timer(handle.handle, u32::try_from(freq * 1000).unwrap_or(u32::MAX));
+        if r.fir_freq > 0 {
+            host::set_timer(handle.handle, u32::try_from(r.fir_freq * 1000).unwrap_or(u32::MAX));
+        }
+        // Talking events from the audio level its client sends.
+        if r.audiolevel_event {
+            let packets = u32::try_from(r.audio_active_packets).unwrap_or(u32::MAX);
+            host::watch_talking(handle, packets, u8::try_from(r.audio_level_average.min(127)).unwrap_or(127));
         }
         self.notify(
             &room,
@@ -478,5 +488,16 @@ impl VideoRoom {
     /// Whether a publisher's stream is muted by a moderator.
     pub(crate) fn muted(&self, feed: u64, mid: &str) -> bool {
         self.publisher(feed).is_some_and(|p| p.streams.iter().any(|s| s.mid == mid && s.muted))
+    }
+
+    /// A publisher started or stopped talking: the room hears it (the publisher too).
+    pub(crate) fn talking(&mut self, handle: HandleRef, mid: &str, talking: bool, level: u8) {
+        let Some(p) = self.publisher_mut(handle.handle) else { return };
+        p.talking = talking;
+        let (room, id) = (p.room.clone(), p.id.to_json());
+        let kind = if talking { "talking" } else { "stopped-talking" };
+        let event =
+            json!({"room": room.to_json(), "id": id, "mid": mid, "audio-level-dBov-avg": f64::from(level)});
+        self.notify(&room, None, &videoroom(kind, event));
     }
 }
