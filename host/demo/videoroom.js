@@ -11,11 +11,25 @@ const state = (window.demo = {
   display: params.get("name") || `guest-${Math.random().toString(36).slice(2, 6)}`,
   id: null,
   published: false,
-  // By publisher id: { display, framesDecoded, videoWidth, audioPackets, gone }.
+  // ?simulcast=1: the camera goes out in three layers; each feed's substream can be picked.
+  simulcast: params.get("simulcast") === "1",
+  // The video layers we send: [{ rid, width }].
+  sentLayers: [],
+  // By publisher id: { display, framesDecoded, videoWidth, audioPackets, substream, gone }.
   feeds: {},
   error: null,
 });
 const { show, fail } = reporter(state);
+// By publisher id: a feed's subscriber handle and the mid its video came on.
+const subscriptions = {};
+
+// Asks for a feed's simulcast substream (0 lowest .. 2 highest): for the buttons and scripts.
+window.demoSubstream = (id, substream) => {
+  const sub = subscriptions[id];
+  if (sub && sub.videoMid !== null) {
+    sub.handle.send({ message: { request: "configure", streams: [{ mid: sub.videoMid, substream }] } });
+  }
+};
 
 function start() {
   const janus = new Janus({
@@ -44,7 +58,7 @@ function publish(janus) {
         handle.createOffer({
           tracks: [
             { type: "audio", capture: true, recv: false },
-            { type: "video", capture: true, recv: false },
+            { type: "video", capture: true, recv: false, simulcast: state.simulcast },
           ],
           success: (offer) => handle.send({ message: { request: "configure", audio: true, video: true }, jsep: offer }),
           error: (e) => fail("createOffer", e),
@@ -62,8 +76,22 @@ function publish(janus) {
     webrtcState: (up) => {
       state.published = up;
       show();
+      if (up) setInterval(() => sentLayers(handle).catch((e) => fail("stats", String(e))), 500);
     },
   });
+}
+
+// The sizes of the video layers we send.
+async function sentLayers(handle) {
+  const pc = handle.webrtcStuff && handle.webrtcStuff.pc;
+  if (!pc) return;
+  const layers = [];
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === "outbound-rtp" && s.kind === "video" && s.frameWidth > 0) {
+      layers.push({ rid: s.rid || null, width: s.frameWidth });
+    }
+  });
+  state.sentLayers = layers;
 }
 
 function subscribe(janus, publisher) {
@@ -73,12 +101,21 @@ function subscribe(janus, publisher) {
     framesDecoded: 0,
     videoWidth: 0,
     audioPackets: 0,
+    substream: null,
     gone: false,
   });
   const figure = document.createElement("figure");
   const video = document.createElement("video");
   Object.assign(video, { autoplay: true, playsInline: true, muted: true });
-  figure.append(video, Object.assign(document.createElement("figcaption"), { textContent: publisher.display }));
+  const caption = Object.assign(document.createElement("figcaption"), { textContent: publisher.display });
+  figure.append(video, caption);
+  if ((publisher.streams || []).some((s) => s.simulcast)) {
+    for (const [name, n] of [["low", 0], ["medium", 1], ["high", 2]]) {
+      const button = Object.assign(document.createElement("button"), { textContent: name });
+      button.onclick = () => window.demoSubstream(publisher.id, n);
+      caption.append(" ", button);
+    }
+  }
   $("feeds").append(figure);
   const stream = new MediaStream();
   let handle = null;
@@ -87,12 +124,16 @@ function subscribe(janus, publisher) {
     opaqueId: `portunus-demo-${Janus.randomString(8)}`,
     success: (h) => {
       handle = h;
+      subscriptions[publisher.id] = { handle: h, videoMid: null };
       h.send({ message: { request: "join", ptype: "subscriber", room, streams: [{ feed: publisher.id }] } });
       setInterval(() => poll(h, feed, video).catch((e) => fail("stats", String(e))), 500);
     },
     error: (e) => fail("attach subscriber", e),
     onmessage: (msg, jsep) => {
       if (msg.error) fail("subscriber", msg.error);
+      const offered = (msg.streams || []).find((s) => s.type === "video" && s.active);
+      if (offered) subscriptions[publisher.id].videoMid = offered.mid;
+      if (msg.substream !== undefined) feed.substream = msg.substream;
       if (!jsep) return;
       // We capture nothing: the offered audio and video are answered receive-only.
       handle.createAnswer({

@@ -145,3 +145,25 @@ fn janus_js_videoroom_pages_see_each_other_in_chromium() {
         assert!(feed["audioPackets"].as_u64() > Some(0), "{other}'s audio arrives on page {page}: {seen}");
     }
 }
+
+#[test]
+fn janus_js_videoroom_subscriber_switches_a_publishers_simulcast_substream() {
+    let Some(gw) = demo_gateway() else { return };
+    let url = format!("http://{}/demo/videoroom.html", gw.addr("http"));
+    let seen = run_script("videoroom.mjs", &url, "simulcast");
+    assert_eq!(seen["a"]["simulcast"], true, "{seen}");
+    let widths: Vec<u64> = seen["a"]["sentLayers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["width"].as_u64())
+        .collect();
+    let top = widths.iter().copied().max().unwrap_or(0);
+    assert!(widths.iter().any(|w| *w < top), "alice sent layers of two sizes: {seen}");
+    let (low, high) = (&seen["layers"]["low"], &seen["layers"]["high"]);
+    assert_eq!(low["substream"], 0, "bob got alice's lowest substream: {seen}");
+    let low_width = low["width"].as_u64().unwrap_or(0);
+    assert!(low_width > 0 && low_width < top, "smaller than her top layer: {seen}");
+    assert!(high["substream"].as_u64() > Some(0), "then a higher one: {seen}");
+    assert!(high["width"].as_u64() > Some(low_width), "larger again: {seen}");
+}
