@@ -478,3 +478,40 @@ async fn talking_events_come_from_the_audio_level() {
     assert!(level.is_some_and(|l| (25.0..=60.0).contains(&l)), "{stopped}");
     pa.close().await.ok();
 }
+
+/// The publish errors a client can provoke: publishing twice (434), and a full room (432).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_twice_or_into_a_full_room_is_refused() {
+    let gw = gateway();
+    let (mut alice, pa, _, _) = publish(&gw, "alice").await;
+    let offer = Peer::new(true, true, false).await.expect("peer").create_offer(WAIT).await.expect("offer");
+    let jsep = json!({"type": "offer", "sdp": offer});
+    let r = alice.send(json!({"request": "publish"}), Some(jsep.clone())).await;
+    let data = &r["plugindata"]["data"];
+    assert_eq!(
+        (&data["error_code"], &data["error"]),
+        (&json!(434), &json!("Can't publish, already published"))
+    );
+    // A room for one publisher: alice is in 1234, carol fills room 99, dave is refused.
+    alice.request(json!({"request": "create", "room": 99, "publishers": 1})).await;
+    let (mut carol, mut dave) = (Client::new(&gw, VIDEOROOM).await, Client::new(&gw, VIDEOROOM).await);
+    for c in [&mut carol, &mut dave] {
+        c.send(json!({"request": "join", "ptype": "publisher", "room": 99}), None).await;
+    }
+    let pc = Peer::new(true, true, false).await.expect("carol's peer");
+    let offer = pc.create_offer(WAIT).await.expect("offer");
+    let ev = carol.send(json!({"request": "publish"}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    pc.set_answer(ev["jsep"]["sdp"].as_str().unwrap()).await.expect("answer");
+    pc.start_media().await;
+    pc.wait_connected(WAIT).await.expect("carol connected");
+    carol.message("carol's webrtcup", |m| m["janus"] == "webrtcup").await;
+    let r = dave.send(json!({"request": "publish"}), Some(jsep)).await;
+    let data = &r["plugindata"]["data"];
+    assert_eq!(
+        (&data["error_code"], &data["error"]),
+        (&json!(432), &json!("Maximum number of publishers (1) reached")),
+        "{r}"
+    );
+    pa.close().await.ok();
+    pc.close().await.ok();
+}
