@@ -205,6 +205,9 @@ pub const NO_CAP_BPS: u64 = 10_000_000;
 /// How long the client's candidates wait for its first connectivity check.
 const HOLD_CANDIDATES: Duration = Duration::from_millis(100);
 
+/// Video packets a stream keeps to answer NACKs.
+const RETRANSMIT_PACKETS: usize = 200;
+
 /// Builds the `RtcConfig` every peer starts from.
 pub fn template(cert: str0m::config::DtlsCert, ice_lite: bool) -> RtcConfig {
     // str0m's defaults have Opus as the only audio codec; Janus clients (SIP legs above
@@ -217,7 +220,12 @@ pub fn template(cert: str0m::config::DtlsCert, ice_lite: bool) -> RtcConfig {
         .set_ice_lite(ice_lite)
         .set_dtls_cert(cert)
         .set_crypto_provider(super::dtls::provider())
-        .set_stats_interval(Some(Duration::from_secs(1)));
+        .set_stats_interval(Some(Duration::from_secs(1)))
+        // What a video stream keeps for retransmissions: str0m's default of 1000 packets is
+        // ~1.2 MB per stream once full, the bulk of a subscriber's memory (measured with
+        // portunus-bench-room). 200 packets are 1.3 s of 1.5 Mbit/s video and 0.5 s of
+        // 4 Mbit/s, more than Janus keeps (200 ms, `min_nack_queue`).
+        .set_send_buffer_video(RETRANSMIT_PACKETS);
     // RFC 4733 telephone events (a browser's DTMF), one payload type per audio clock, with
     // the numbers Chromium uses: Opus's 48 kHz and G.711's and G.722's 8 kHz.
     for (pt, clock) in [(110, Frequency::FORTY_EIGHT_KHZ), (126, Frequency::EIGHT_KHZ)] {

@@ -1,0 +1,429 @@
+//! `portunus-bench-room`: VideoRoom fan-out over the real Janus API and real sockets. One
+//! publisher sends VP8 and Opus at about 1.4 Mbit/s to N subscribers (str0m clients, one UDP
+//! socket each, real ICE, DTLS and SRTP, all on this process's one thread); for each N it prints
+//! the packets forwarded per second, the gateway's CPU seconds per million forwarded packets
+//! (from `/proc`), this generator's own CPU beside it, the gateway's RSS, the loss and the added
+//! latency (p50, p99: send to receive through the gateway).
+//!
+//! ```sh
+//! portunus-bench-room [--media-threads 1] [--seconds 10] 10 100 300      # a Portunus it starts
+//! portunus-bench-room --janus ws://127.0.0.1:8188 --pid <janus pid> 10 100  # e.g. janus-ref
+//! ```
+//!
+//! Against another gateway (`--janus`), it uses its room 1234 (janus-ref's sample config has
+//! it, 6 publishers) and must be told the gateway's process id for the CPU and RSS figures.
+//! Run the two in turns: this machine's speed drifts.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::media::{Direction, MediaKind, Mid, Pt};
+use str0m::net::{Protocol, Receive};
+use str0m::rtp::RtpWrite;
+use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
+use tokio::net::UdpSocket;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const ROOM: u64 = 1234;
+/// Video: 150 packets a second of this many bytes; audio: 50 of [`AUDIO_BYTES`].
+const VIDEO_BYTES: usize = 1100;
+const AUDIO_BYTES: usize = 120;
+
+/// One Janus API connection with one session, used one request at a time.
+struct Api {
+    ws: Ws,
+    session: u64,
+    next: u64,
+}
+
+impl Api {
+    async fn connect(url: &str) -> anyhow::Result<Api> {
+        let mut req = url.into_client_request()?;
+        req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("janus-protocol"));
+        let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+        let mut api = Api { ws, session: 0, next: 0 };
+        api.session = api.call(json!({"janus": "create"})).await?["data"]["id"].as_u64().unwrap_or(0);
+        Ok(api)
+    }
+
+    /// Sends a request; returns its answer (`success`, or the event of an `ack`).
+    async fn call(&mut self, mut req: Value) -> anyhow::Result<Value> {
+        self.next += 1;
+        let tx = format!("r{}", self.next);
+        req["transaction"] = json!(tx);
+        if self.session != 0 {
+            req["session_id"] = json!(self.session);
+        }
+        self.ws.send(Message::text(req.to_string())).await?;
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(20), self.ws.next())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the API socket closed"))??;
+            let Message::Text(text) = msg else { continue };
+            let v: Value = serde_json::from_str(&text)?;
+            // A keepalive's answer is its ack; a message's is the event after it.
+            if v["transaction"] != json!(tx) || (v["janus"] == "ack" && req["janus"] != "keepalive") {
+                continue;
+            }
+            if v["janus"] == "error" || v["plugindata"]["data"]["error"].is_string() {
+                anyhow::bail!("{req} failed: {v}");
+            }
+            return Ok(v);
+        }
+    }
+
+    async fn attach(&mut self) -> anyhow::Result<u64> {
+        let r = self.call(json!({"janus": "attach", "plugin": "janus.plugin.videoroom"})).await?;
+        r["data"]["id"].as_u64().ok_or_else(|| anyhow::anyhow!("attach: {r}"))
+    }
+
+    async fn message(&mut self, handle: u64, body: Value, jsep: Option<Value>) -> anyhow::Result<Value> {
+        let mut req = json!({"janus": "message", "handle_id": handle, "body": body});
+        if let Some(jsep) = jsep {
+            req["jsep"] = jsep;
+        }
+        self.call(req).await
+    }
+
+    /// Reads what the gateway pushed meanwhile (events it would otherwise queue).
+    async fn drain(&mut self) {
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_millis(10), self.ws.next()).await {}
+    }
+}
+
+/// What the subscribers received, all together.
+#[derive(Default)]
+struct Received {
+    packets: AtomicU64,
+    /// Latency samples (µs), every tenth packet, while measuring.
+    latency: Mutex<Vec<u32>>,
+    measuring: std::sync::atomic::AtomicBool,
+}
+
+/// A str0m client on its own socket.
+struct Client {
+    rtc: Rtc,
+    socket: UdpSocket,
+    local: SocketAddr,
+}
+
+impl Client {
+    async fn new() -> anyhow::Result<Client> {
+        let socket = UdpSocket::bind("127.0.0.1:0").await?;
+        let local = socket.local_addr()?;
+        let mut rtc = RtcConfig::new().set_rtp_mode(true).build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(local, "udp")?);
+        Ok(Client { rtc, socket, local })
+    }
+}
+
+/// Nanoseconds since the process's epoch, as the packets carry their send time.
+fn now_ns(epoch: Instant) -> u64 {
+    epoch.elapsed().as_nanos() as u64
+}
+
+/// Drives a client until the end of the run: its datagrams, timers and events; a publisher
+/// (`send`) writes its video and audio every 20 ms.
+async fn drive(
+    mut c: Client,
+    epoch: Instant,
+    received: Arc<Received>,
+    send: Option<(Mid, Mid, Arc<AtomicU64>)>,
+) {
+    let mut buf = vec![0u8; 2048];
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let (mut n, mut keyframe) = (0u64, true);
+    loop {
+        let deadline = loop {
+            match c.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => break t,
+                Ok(Output::Transmit(t)) => {
+                    let _ = c.socket.try_send_to(&t.contents, t.destination);
+                }
+                Ok(Output::Event(Event::RtpPacket(p))) if p.payload.len() >= 16 => {
+                    let count = received.packets.fetch_add(1, Ordering::Relaxed);
+                    if count.is_multiple_of(10) && received.measuring.load(Ordering::Relaxed) {
+                        let at = &p.payload[p.payload.len() - 16..p.payload.len() - 8];
+                        let sent = u64::from_be_bytes(at.try_into().unwrap_or_default());
+                        let us = now_ns(epoch).saturating_sub(sent) / 1000;
+                        received.latency.lock().unwrap().push(us as u32);
+                    }
+                }
+                Ok(Output::Event(Event::KeyframeRequest(_))) => keyframe = true,
+                Ok(Output::Event(_)) => {}
+                Err(_) => return,
+            }
+        };
+        let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline.max(Instant::now())));
+        tokio::select! {
+            r = c.socket.recv_from(&mut buf) => {
+                let Ok((len, from)) = r else { return };
+                if let Ok(recv) = Receive::new(Protocol::Udp, from, c.local, &buf[..len]) {
+                    let _ = c.rtc.handle_input(Input::Receive(Instant::now(), recv));
+                }
+            }
+            _ = sleep => {
+                let _ = c.rtc.handle_input(Input::Timeout(Instant::now()));
+            }
+            _ = tick.tick(), if send.is_some() => {
+                let Some((audio, video, sent)) = &send else { continue };
+                let now = Instant::now();
+                let mut api = c.rtc.direct_api();
+                // Three video packets (one frame every 33 ms or so) and one audio packet.
+                for (mid, pt, bytes, packets, clock) in
+                    [(*video, 96u8, VIDEO_BYTES, 3u64, 90_000u64), (*audio, 111u8, AUDIO_BYTES, 1, 48_000)]
+                {
+                    let Some(tx) = api.stream_tx_by_mid(mid, None) else { continue };
+                    for k in 0..packets {
+                        let mut payload = vec![0u8; bytes];
+                        if pt == 96 {
+                            payload[0] = if k == 0 { 0x10 } else { 0x00 };
+                            payload[1] = u8::from(!(keyframe && k == 0));
+                        } else {
+                            payload[0] = 0xfc;
+                        }
+                        payload[bytes - 16..bytes - 8].copy_from_slice(&now_ns(epoch).to_be_bytes());
+                        payload[bytes - 8..].copy_from_slice(&n.to_be_bytes());
+                        let seq = n * 4 + k;
+                        let time = (n * clock / 50) as u32;
+                        tx.write_rtp(RtpWrite::new(Pt::from(pt), seq.into(), time, now, payload).marker(k + 1 == packets));
+                        sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                keyframe = n.is_multiple_of(100);
+                n += 1;
+                let _ = c.rtc.handle_input(Input::Timeout(now));
+            }
+        }
+    }
+}
+
+/// A process's CPU seconds so far (user + system) and its RSS (KiB).
+fn cpu_and_rss(pid: u32) -> (f64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+    let cpu = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    (cpu / CLOCK_TICKS, rss)
+}
+
+/// Clock ticks per second of `/proc/*/stat` times (Linux's `USER_HZ`).
+const CLOCK_TICKS: f64 = 100.0;
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    f64::from(sorted[i]) / 1000.0
+}
+
+/// One run: a publisher and `n` subscribers in room 1234 of the gateway at `url` (pid `pid`).
+async fn run(url: &str, pid: u32, n: usize, seconds: u64) -> anyhow::Result<()> {
+    let epoch = Instant::now();
+    let received = Arc::new(Received::default());
+    let sent = Arc::new(AtomicU64::new(0));
+    let mut api = Api::connect(url).await?;
+
+    // The publisher.
+    let publisher = api.attach().await?;
+    let joined = api
+        .message(
+            publisher,
+            json!({"request": "join", "ptype": "publisher", "room": ROOM, "display": "bench"}),
+            None,
+        )
+        .await?;
+    let feed = joined["plugindata"]["data"]["id"].clone();
+    let mut pc = Client::new().await?;
+    let mut change = pc.rtc.sdp_api();
+    let audio = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let video = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    let (offer, pending) = change.apply().ok_or_else(|| anyhow::anyhow!("no offer"))?;
+    let jsep = json!({"type": "offer", "sdp": offer.to_sdp_string()});
+    let ev = api
+        .message(publisher, json!({"request": "configure", "audio": true, "video": true}), Some(jsep))
+        .await?;
+    let answer = ev["jsep"]["sdp"].as_str().ok_or_else(|| anyhow::anyhow!("no answer: {ev}"))?;
+    pc.rtc.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(answer)?)?;
+    let mut tasks =
+        vec![tokio::spawn(drive(pc, epoch, received.clone(), Some((audio, video, sent.clone()))))];
+    // The room announces a publisher once its PeerConnection is up.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let probe =
+            api.message(publisher, json!({"request": "listparticipants", "room": ROOM}), None).await?;
+        let up = probe["plugindata"]["data"]["participants"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["id"] == feed && p["publisher"] == true));
+        if up {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the publisher never came up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The subscribers.
+    let setup = Instant::now();
+    for i in 0..n {
+        let handle = api.attach().await?;
+        let body =
+            json!({"request": "join", "ptype": "subscriber", "room": ROOM, "streams": [{"feed": feed}]});
+        let ev = api.message(handle, body, None).await?;
+        let offer = ev["jsep"]["sdp"].as_str().ok_or_else(|| anyhow::anyhow!("no offer: {ev}"))?;
+        let mut c = Client::new().await?;
+        let answer = c.rtc.sdp_api().accept_offer(SdpOffer::from_sdp_string(offer)?)?;
+        let jsep = json!({"type": "answer", "sdp": answer.to_sdp_string()});
+        api.message(handle, json!({"request": "start", "room": ROOM}), Some(jsep)).await?;
+        tasks.push(tokio::spawn(drive(c, epoch, received.clone(), None)));
+        if i % 50 == 49 {
+            api.call(json!({"janus": "keepalive"})).await?;
+        }
+    }
+    let setup = setup.elapsed();
+    // Until every subscriber gets media, then a moment more.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let before = received.packets.load(Ordering::Relaxed);
+    while received.packets.load(Ordering::Relaxed) < before + 200 * n as u64 && Instant::now() < deadline {
+        api.drain().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    api.call(json!({"janus": "keepalive"})).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // The window.
+    received.measuring.store(true, Ordering::Relaxed);
+    let (gw0, _) = cpu_and_rss(pid);
+    let (me0, _) = cpu_and_rss(std::process::id());
+    let (got0, sent0) = (received.packets.load(Ordering::Relaxed), sent.load(Ordering::Relaxed));
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(seconds) {
+        api.drain().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let (got, sent_n) =
+        (received.packets.load(Ordering::Relaxed) - got0, sent.load(Ordering::Relaxed) - sent0);
+    let (gw1, rss) = cpu_and_rss(pid);
+    let (me1, _) = cpu_and_rss(std::process::id());
+    received.measuring.store(false, Ordering::Relaxed);
+    let mut lat = std::mem::take(&mut *received.latency.lock().unwrap());
+    lat.sort_unstable();
+    let expected = sent_n as f64 * n as f64;
+    let per_million = |cpu: f64| cpu / (got as f64 / 1e6);
+    println!(
+        "{n:>5} subscribers: {:>8.0} pkt/s forwarded, gateway {:>6.1} CPU s per million packets (generator {:>6.1}), \
+         RSS {:>5} MB, loss {:>5.1} %, latency p50 {:.2} ms p99 {:.2} ms (setup {:.1} s)",
+        got as f64 / elapsed,
+        per_million(gw1 - gw0),
+        per_million(me1 - me0),
+        rss / 1024,
+        100.0 * (1.0 - got as f64 / expected.max(1.0)),
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        setup.as_secs_f64(),
+    );
+    for t in tasks {
+        t.abort();
+    }
+    // Leaving: the session goes, with its handles.
+    let _ = api.call(json!({"janus": "destroy"})).await;
+    Ok(())
+}
+
+/// Starts a Portunus with room 1234 on free ports; returns it and its WebSocket URL.
+fn start_portunus(media_threads: u32) -> anyhow::Result<(std::process::Child, String)> {
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("portunus-bench-room-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("janus.jcfg"),
+        format!(
+            "general: {{ debug_level = 3 session_timeout = 0 }}\nmedia: {{ media_threads = {media_threads} }}\n\
+             nat: {{ ice_enforce_list = \"lo\" }}\n"
+        ),
+    )?;
+    std::fs::write(
+        dir.join("janus.transport.http.jcfg"),
+        "general: { http = false }\nadmin: { admin_http = false }\n",
+    )?;
+    std::fs::write(
+        dir.join("janus.transport.websockets.jcfg"),
+        "general: { ws = true ws_port = 0 ws_ip = \"127.0.0.1\" }\n",
+    )?;
+    std::fs::write(dir.join("janus.plugin.videoroom.jcfg"), "room-1234: { publishers = 6 }\n")?;
+    let exe = std::env::current_exe()?.with_file_name("portunus");
+    let mut child = std::process::Command::new(&exe)
+        .arg("-F")
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot start {}: {e} (cargo build --release first)", exe.display()))?;
+    let out = std::io::BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?);
+    let mut url = None;
+    for line in out.lines() {
+        let line = line?;
+        if let Some(addr) = line.strip_prefix("listening: ws ") {
+            url = Some(format!("ws://{addr}"));
+        }
+        if line == "ready" {
+            break;
+        }
+    }
+    let url = url.ok_or_else(|| anyhow::anyhow!("the gateway did not say where it listens"))?;
+    Ok((child, url))
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let (mut janus, mut pid, mut threads, mut seconds, mut sizes) = (None, None, 1, 10, Vec::new());
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--janus" => janus = args.next(),
+            "--pid" => pid = args.next().and_then(|p| p.parse().ok()),
+            "--media-threads" => threads = args.next().and_then(|p| p.parse().ok()).unwrap_or(1),
+            "--seconds" => seconds = args.next().and_then(|p| p.parse().ok()).unwrap_or(10),
+            n => sizes.push(n.parse::<usize>()?),
+        }
+    }
+    if sizes.is_empty() {
+        sizes = vec![10, 100];
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    for n in sizes {
+        match &janus {
+            Some(url) => {
+                let pid = pid.ok_or_else(|| anyhow::anyhow!("--pid <the gateway's process id> is needed"))?;
+                println!("{url} (pid {pid}):");
+                rt.block_on(run(url, pid, n, seconds))?;
+            }
+            None => {
+                let (mut child, url) = start_portunus(threads)?;
+                println!("portunus, {threads} media thread(s):");
+                let r = rt.block_on(run(&url, child.id(), n, seconds));
+                let _ = child.kill();
+                let _ = child.wait();
+                r?;
+            }
+        }
+    }
+    Ok(())
+}
