@@ -320,3 +320,31 @@ async fn a_permanent_room_survives_a_restart() {
     let r = c.request(json!({"request": "edit", "room": 4444, "secret": "wrong"})).await;
     error(&r, 433, "Unauthorized (wrong secret)");
 }
+
+/// With `string_ids`, rooms and participants have string ids, as in Janus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn string_ids_name_rooms_and_participants() {
+    let mut conf = Conf::default();
+    conf.extra.push((
+        "janus.plugin.videoroom.jcfg".to_owned(),
+        "general: { string_ids = true }\nroom-lobby: { description = \"Lobby\" }\n".to_owned(),
+    ));
+    let gw = Gateway::with(conf);
+    let mut c = Client::new(&gw, VIDEOROOM).await;
+    assert_eq!(c.request(json!({"request": "exists", "room": "lobby"})).await["exists"], true);
+    error(
+        &c.request(json!({"request": "exists", "room": 1234})).await,
+        430,
+        "Invalid element type (room should be a non-empty string)",
+    );
+    let created = c.request(json!({"request": "create"})).await;
+    assert!(created["room"].is_string(), "a random string id: {created}");
+    let joined =
+        c.send(json!({"request": "join", "ptype": "publisher", "room": "lobby", "id": "alice"}), None).await;
+    assert_eq!(joined["plugindata"]["data"]["id"], "alice", "{joined}");
+    let list = c.request(json!({"request": "listparticipants", "room": "lobby"})).await;
+    assert_eq!(
+        list,
+        json!({"videoroom": "participants", "room": "lobby", "participants": [{"id": "alice", "publisher": false}]})
+    );
+}

@@ -201,6 +201,10 @@ pub struct RecvStats {
     pub extension_ids: BTreeSet<u8>,
     /// RFC 4733 telephone events received: RTP timestamp and the 4-byte event payload.
     pub telephone_events: Vec<(u32, [u8; 4])>,
+    /// The last sequence number seen per SSRC, and how often one did not follow its previous
+    /// one (a gap or a jump: what a receiver would take for loss).
+    pub last_seq: BTreeMap<u32, u16>,
+    pub seq_breaks: u64,
 }
 
 /// What was sent on one kind of local track.
@@ -391,6 +395,10 @@ impl Shared {
             r.first_at.get_or_insert(now);
             r.last_at = Some(now);
             r.ssrcs.insert(pkt.header.ssrc);
+            let seq = pkt.header.sequence_number;
+            if let Some(last) = r.last_seq.insert(pkt.header.ssrc, seq) {
+                r.seq_breaks += u64::from(seq != last.wrapping_add(1));
+            }
             r.payload_types.insert(pkt.header.payload_type);
             r.extension_ids.extend(pkt.header.extensions.iter().map(|e| e.id));
             if pkt.header.marker {

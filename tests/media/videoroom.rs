@@ -272,6 +272,7 @@ async fn subscriptions_change_with_one_offer_each() {
         .expect("alice's video again");
 
     // That m-line switches to bob's video without SDP.
+    let before_switch = peer.stats();
     let switched = c
         .send(json!({"request": "switch", "streams": [{"feed": bob_id, "mid": "1", "sub_mid": inactive_video}]}), None)
         .await;
@@ -287,6 +288,11 @@ async fn subscriptions_change_with_one_offer_each() {
         .await
         .expect("bob's video on both m-lines");
     assert!(after.video.foreign_markers[&pa.nonce()] <= alice_then + 10, "alice's video went on");
+    // One stream on that m-line throughout: its numbers go on without a break.
+    assert_eq!(
+        after.video.seq_breaks, before_switch.video.seq_breaks,
+        "the switch broke a stream's numbering"
+    );
 
     // Bob leaves: the subscriber gets an offer of its own, bob's streams inactive.
     let r = bob.send(json!({"request": "leave"}), None).await;

@@ -182,11 +182,19 @@ fn str_of<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
 }
 
 impl VideoRoom {
+    /// A room's or participant's id field: a positive integer, or with `string_ids` a
+    /// non-empty string (Janus's checks and texts).
+    fn id_field(&self, name: &'static str) -> Field {
+        if self.settings.string_ids {
+            Field::new(name, JsonType::String).nonempty()
+        } else {
+            Field::new(name, JsonType::Integer).positive()
+        }
+    }
+
     /// The room a request names (`room`), with Janus's errors.
     fn room_id(&self, body: &Map<String, Value>) -> Result<Id, PluginError> {
-        let ty = if self.settings.string_ids { JsonType::String } else { JsonType::Integer };
-        let field = [Field::new("room", ty).required().positive()];
-        portunus_sdk::validate(body, &field, &CODES)?;
+        portunus_sdk::validate(body, &[self.id_field("room").required()], &CODES)?;
         Id::from_json(body.get("room"), self.settings.string_ids)
             .ok_or_else(|| err(code::INVALID_ELEMENT, "Invalid element (room)"))
     }
@@ -252,8 +260,7 @@ impl VideoRoom {
     }
 
     fn participant_id(&self, body: &Map<String, Value>, name: &'static str) -> Result<Id, PluginError> {
-        let ty = if self.settings.string_ids { JsonType::String } else { JsonType::Integer };
-        portunus_sdk::validate(body, &[Field::new(name, ty).required().positive()], &CODES)?;
+        portunus_sdk::validate(body, &[self.id_field(name).required()], &CODES)?;
         Id::from_json(body.get(name), self.settings.string_ids)
             .ok_or_else(|| err(code::INVALID_ELEMENT, format!("Invalid element ({name})")))
     }

@@ -19,8 +19,7 @@ impl VideoRoom {
                 return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong admin_key)"));
             }
         }
-        let ty = if self.settings.string_ids { JsonType::String } else { JsonType::Integer };
-        portunus_sdk::validate(body, &[Field::new("room", ty).positive()], &CODES)?;
+        portunus_sdk::validate(body, &[self.id_field("room")], &CODES)?;
         portunus_sdk::validate(body, ROOM_FIELDS, &CODES)?;
         if body.get("record").and_then(Value::as_bool) == Some(true) {
             return Err(err(code::UNKNOWN, "Recording is not supported yet"));

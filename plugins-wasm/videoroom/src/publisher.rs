@@ -145,8 +145,7 @@ impl VideoRoom {
                 return Err(err(code::UNAUTHORIZED, "Unauthorized (not in the allowed list)"));
             }
         }
-        let ty = if self.settings.string_ids { JsonType::String } else { JsonType::Integer };
-        portunus_sdk::validate(body, &[Field::new("id", ty).positive()], &CODES)?;
+        portunus_sdk::validate(body, &[self.id_field("id")], &CODES)?;
         let id = match Id::from_json(body.get("id"), self.settings.string_ids) {
             Some(id) if self.members.contains_key(&(room_id.clone(), id.clone())) => {
                 return Err(err(code::ID_EXISTS, format!("User ID {id} already exists")))
