@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::{receive_rtp, wait_media_from, whole_frames, WAIT};
 use crate::harness::{Conf, Gateway, PluginClient as Client};
-use crate::peer::{Kind, Peer};
+use crate::peer::{Kind, Peer, PeerStats};
 
 const VIDEOROOM: &str = "janus.plugin.videoroom";
 
@@ -62,6 +62,26 @@ async fn subscribe(gw: &Gateway, join: Value) -> (Client, Peer, Value) {
     (c, peer, attached["plugindata"]["data"].clone())
 }
 
+/// Checks that `quiet`'s video stops reaching `peer` while its `going` media goes on: waits
+/// for `going.2` more packets of kind `going.0` from nonce `going.1`, and allows a frame or
+/// two of `quiet`'s video that were under way. Returns the stats then.
+async fn video_stops(peer: &Peer, quiet: [u8; 4], going: (Kind, [u8; 4], u64), what: &str) -> PeerStats {
+    let then = peer.stats();
+    let (kind, nonce, more) = going;
+    let count = |s: &PeerStats, kind: Kind, nonce: [u8; 4]| {
+        s.recv(kind).foreign_markers.get(&nonce).copied().unwrap_or(0)
+    };
+    let (quiet_then, going_then) = (count(&then, Kind::Video, quiet), count(&then, kind, nonce));
+    let after = peer
+        .wait_until(&format!("{more} more packets while {what}"), WAIT, |s| {
+            count(s, kind, nonce) >= going_then + more
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    assert!(count(&after, Kind::Video, quiet) <= quiet_then + 10, "{what}: the video went on");
+    after
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publisher_reaches_its_subscribers_through_a_room() {
     let gw = gateway();
@@ -113,21 +133,7 @@ async fn a_publisher_reaches_its_subscribers_through_a_room() {
     let r =
         s1.send(json!({"request": "configure", "streams": [{"mid": video_mid, "send": false}]}), None).await;
     assert_eq!(r["plugindata"]["data"], json!({"videoroom": "event", "room": 1234, "configured": "ok"}));
-    let before = p1.stats();
-    let audio_then = before.audio.foreign_markers[&pa.nonce()];
-    let video_then = before.video.foreign_markers[&pa.nonce()];
-    let after = p1
-        .wait_until("50 more audio packets", WAIT, |s| {
-            s.audio.foreign_markers[&pa.nonce()] >= audio_then + 50
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.0));
-    // A frame or two may have been under way.
-    assert!(
-        after.video.foreign_markers[&pa.nonce()] <= video_then + 10,
-        "video went on: {}",
-        after.summary()
-    );
+    video_stops(&p1, pa.nonce(), (Kind::Audio, pa.nonce(), 50), "alice's video is not sent").await;
 
     // rtp_forward of alice's video to a plain socket: whole VP8 frames from a key frame.
     let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -247,13 +253,7 @@ async fn subscriptions_change_with_one_offer_each() {
     let streams = streams_of(&updated["plugindata"]["data"]);
     assert_eq!(streams.iter().map(|s| s.1).collect::<Vec<_>>(), [false, false, true, true], "{updated}");
     answer_update(&mut c, &peer, &updated).await;
-    let alice_then = peer.stats().video.foreign_markers[&pa.nonce()];
-    let bob_then = peer.stats().video.foreign_markers[&pb.nonce()];
-    let after = peer
-        .wait_until("more of bob's video", WAIT, |s| s.video.foreign_markers[&pb.nonce()] >= bob_then + 60)
-        .await
-        .expect("bob's video");
-    assert!(after.video.foreign_markers[&pa.nonce()] <= alice_then + 10, "alice's video went on");
+    video_stops(&peer, pa.nonce(), (Kind::Video, pb.nonce(), 60), "alice is unsubscribed").await;
 
     // Alice's video again: it takes the inactive video m-line, no new one.
     let inactive_video = updated["plugindata"]["data"]["streams"][1]["mid"].clone();
@@ -279,15 +279,9 @@ async fn subscriptions_change_with_one_offer_each() {
     let data = &switched["plugindata"]["data"];
     assert_eq!((&data["switched"], &data["changes"]), (&json!("ok"), &json!(1)), "{switched}");
     assert!(switched.get("jsep").is_none(), "no SDP for a switch");
-    let alice_then = peer.stats().video.foreign_markers[&pa.nonce()];
-    let bob_then = peer.stats().video.foreign_markers[&pb.nonce()];
-    let after = peer
-        .wait_until("bob's video twice over", WAIT, |s| {
-            s.video.foreign_markers[&pb.nonce()] >= bob_then + 120
-        })
-        .await
-        .expect("bob's video on both m-lines");
-    assert!(after.video.foreign_markers[&pa.nonce()] <= alice_then + 10, "alice's video went on");
+    // Bob's video twice over: on his own m-line and on the switched one.
+    let after =
+        video_stops(&peer, pa.nonce(), (Kind::Video, pb.nonce(), 120), "alice is switched away").await;
     // One stream on that m-line throughout: its numbers go on without a break.
     assert_eq!(
         after.video.seq_breaks, before_switch.video.seq_breaks,
@@ -323,13 +317,7 @@ async fn a_moderator_mutes_and_unmutes_a_stream() {
         heard,
         json!({"videoroom": "event", "room": 1234, "id": alice_id, "mid": "1", "moderation": "muted"})
     );
-    let then = p.stats();
-    let (audio, video) = (then.audio.foreign_markers[&pa.nonce()], then.video.foreign_markers[&pa.nonce()]);
-    let after = p
-        .wait_until("50 more audio packets", WAIT, |s| s.audio.foreign_markers[&pa.nonce()] >= audio + 50)
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.0));
-    assert!(after.video.foreign_markers[&pa.nonce()] <= video + 10, "muted video went on");
+    video_stops(&p, pa.nonce(), (Kind::Audio, pa.nonce(), 50), "the video is muted").await;
     let no_stream = json!({"request": "moderate", "room": 1234, "secret": "adminpwd", "id": alice_id, "mid": "7", "mute": true});
     let e = alice.request(no_stream).await;
     assert_eq!((&e["error_code"], &e["error"]), (&json!(428), &json!("No such stream 7")), "{e}");
@@ -422,16 +410,8 @@ async fn a_hot_reload_keeps_a_live_room() {
     let r =
         s1.send(json!({"request": "configure", "streams": [{"mid": video_mid, "send": false}]}), None).await;
     assert_eq!(r["plugindata"]["data"]["configured"], "ok");
-    let then = p1.stats();
-    let (audio, video) = (then.audio.foreign_markers[&pa.nonce()], then.video.foreign_markers[&pa.nonce()]);
-    let after = p1
-        .wait_until("50 more audio packets", WAIT, |s| s.audio.foreign_markers[&pa.nonce()] >= audio + 50)
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.0));
-    assert!(
-        after.video.foreign_markers[&pa.nonce()] <= video + 10,
-        "the rule made before the reload is gone"
-    );
+    video_stops(&p1, pa.nonce(), (Kind::Audio, pa.nonce(), 50), "the rule made before the reload is gone")
+        .await;
     pa.close().await.ok();
     p1.close().await.ok();
     p2.close().await.ok();
