@@ -167,3 +167,35 @@ fn janus_js_videoroom_subscriber_switches_a_publishers_simulcast_substream() {
     assert!(high["substream"].as_u64() > Some(0), "then a higher one: {seen}");
     assert!(high["width"].as_u64() > Some(low_width), "larger again: {seen}");
 }
+
+/// janode, the Node.js Janus client, drives the VideoRoom unchanged (signaling only).
+#[test]
+fn janode_drives_the_videoroom() {
+    let Some(gw) = demo_gateway() else { return };
+    let janode = here().join("node_modules/janode/src/janode.js");
+    if !janode.exists() {
+        assert!(std::env::var_os("CI").is_none(), "janode (npm ci in tests/browser) is missing under CI");
+        eprintln!("janode test skipped: {} not found", janode.display());
+        return;
+    }
+    let out = Command::new("node")
+        .arg(here().join("janode.mjs"))
+        .arg(format!("ws://{}", gw.addr("ws")))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "janode failed:\n{stdout}\n{stderr}");
+    let seen: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
+    println!("janode: {seen}");
+    assert_eq!(seen["created"]["room"], 4242, "{seen}");
+    assert_eq!(seen["exists"]["exists"], true, "{seen}");
+    assert_eq!(seen["listed"], true, "{seen}");
+    assert_eq!(seen["aliceJoined"]["room"], 4242, "{seen}");
+    assert!(seen["bobJoined"]["feed"].is_u64(), "janode reads the publisher's id as its feed: {seen}");
+    assert_eq!(seen["participants"], serde_json::json!(["alice", "bob"]), "{seen}");
+    assert_eq!(seen["aliceHeard"]["feed"], seen["bobJoined"]["feed"], "alice heard bob leave: {seen}");
+    assert_eq!(seen["destroyed"]["room"], 4242, "{seen}");
+}
