@@ -55,7 +55,7 @@ const code = await withChromium(async (context, watch) => {
           ([n, top, low]) => {
             const d = window.demo;
             const w = d.videoWidth;
-            return n === 0 ? d.substream === 0 && w > 0 && w < top : d.substream > 0 && w > low;
+            return n === 0 ? d.substream !== null && w > 0 && w < top : d.substream > 0 && w > low;
           },
           [substream, top, low],
           { timeout, polling: 200 },
