@@ -235,6 +235,14 @@ async fn subscriptions_change_with_one_offer_each() {
     // Bob's streams asked for before the client answered: they wait for its answer.
     let updating = c.send(json!({"request": "subscribe", "streams": [{"feed": bob_id}]}), None).await;
     assert_eq!(updating["plugindata"]["data"], json!({"videoroom": "updating", "room": 1234}));
+    // What may wait is bounded.
+    let many: Vec<Value> = (0..300).map(|_| json!({"feed": bob_id})).collect();
+    let refused = c.send(json!({"request": "subscribe", "streams": many}), None).await;
+    let data = &refused["plugindata"]["data"];
+    assert_eq!(
+        (&data["error_code"], &data["error"]),
+        (&json!(499), &json!("Too many changes waiting for the pending offer to be answered"))
+    );
     let started = c.send(json!({"request": "start"}), Some(json!({"type": "answer", "sdp": answer}))).await;
     assert_eq!(started["plugindata"]["data"]["started"], "ok");
     peer.wait_connected(WAIT).await.expect("connected");

@@ -18,6 +18,9 @@ use crate::ids::Id;
 use crate::publisher::PubStream;
 use crate::{check_pin, code, err, kind_name, push, videoroom, Pending, Role, VideoRoom, CODES};
 
+/// Stream changes a subscriber may have waiting while its client has an offer to answer.
+const MAX_QUEUED: usize = 256;
+
 /// One stream of a subscriber's PeerConnection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct SubStream {
@@ -326,6 +329,13 @@ impl VideoRoom {
         let Some(sub) = self.subscriber_mut(handle.handle) else { return Ok(()) };
         let room = sub.room.clone();
         if sub.busy {
+            // A client that never answers cannot make the queue grow without end.
+            if sub.queued.0.len() + sub.queued.1.len() + add.len() + remove.len() > MAX_QUEUED {
+                return Err(err(
+                    code::UNKNOWN,
+                    "Too many changes waiting for the pending offer to be answered",
+                ));
+            }
             sub.queued.0.extend(add);
             sub.queued.1.extend(remove);
             push(handle, transaction, &videoroom("updating", json!({"room": room.to_json()})), None);
