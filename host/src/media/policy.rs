@@ -230,6 +230,8 @@ fn narrow_section<'a>(
 
 /// The payload types to keep in a section: all (`None`) without preferences; else those of
 /// the first preferred codec the section has, with their RTX; `Err` when it has none of them.
+/// A preference may name a profile after the codec (`h264 profile-level-id=42e01f`, `vp9
+/// profile-id=2`): then only that profile's payload types are kept, when the section has it.
 fn kept_payload_types(section: &[&str], preferred: &[String]) -> Result<Option<HashSet<String>>, ()> {
     if preferred.is_empty() {
         return Ok(None);
@@ -245,7 +247,11 @@ fn kept_payload_types(section: &[&str], preferred: &[String]) -> Result<Option<H
         })
         .collect();
     let wanted = preferred.iter().flat_map(|p| p.split(',')).map(|p| p.trim().to_ascii_lowercase());
-    for codec in wanted {
+    for wanted in wanted {
+        let (codec, profile) = match wanted.split_once(char::is_whitespace) {
+            Some((codec, profile)) => (codec.to_owned(), Some(profile.trim().to_owned())),
+            None => (wanted, None),
+        };
         let mut kept: HashSet<String> =
             rtpmaps.iter().filter(|(_, c, _)| *c == codec).map(|(pt, ..)| (*pt).to_owned()).collect();
         if kept.is_empty() {
@@ -274,7 +280,10 @@ fn kept_payload_types(section: &[&str], preferred: &[String]) -> Result<Option<H
             .map(|(pt, _)| pt.to_owned())
             .collect();
         kept.extend(rtx);
-        return Ok(Some(kept));
+        return Ok(Some(match profile {
+            Some(profile) => matching_fmtp(section, kept, Some(&profile)),
+            None => kept,
+        }));
     }
     Err(())
 }
@@ -365,6 +374,22 @@ mod tests {
         assert!(!sdp.contains("VP8") && !sdp.contains("apt=96") && !sdp.contains("a=rtcp-fb:96"), "{sdp}");
         assert!(sdp.contains("a=rtcp-fb:* transport-cc"), "{sdp}");
         assert!(sdp.contains("a=group:BUNDLE 0 1\r\n"), "{sdp}");
+    }
+
+    #[test]
+    fn a_preferred_profile_narrows_the_answer_to_it() {
+        let offer = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102 103 104 105\r\na=mid:1\r\n\
+            a=rtpmap:102 H264/90000\r\na=fmtp:102 packetization-mode=1;profile-level-id=42001f\r\n\
+            a=rtpmap:103 rtx/90000\r\na=fmtp:103 apt=102\r\na=rtpmap:104 H264/90000\r\n\
+            a=fmtp:104 packetization-mode=1;profile-level-id=42e01f\r\n\
+            a=rtpmap:105 rtx/90000\r\na=fmtp:105 apt=104\r\n";
+        let policy =
+            |codec: &str| AnswerPolicy { video_codecs: vec![codec.into()], ..AnswerPolicy::everything() };
+        let sdp = apply_policy(offer, &policy("h264 profile-level-id=42e01f;packetization-mode=1"));
+        assert_eq!(media_line(&sdp, "video"), "m=video 9 UDP/TLS/RTP/SAVPF 104 105");
+        // A profile the offer lacks: the codec's other profiles.
+        let sdp = apply_policy(offer, &policy("h264 profile-level-id=640c1f"));
+        assert_eq!(media_line(&sdp, "video"), "m=video 9 UDP/TLS/RTP/SAVPF 102 103 104 105");
     }
 
     #[test]

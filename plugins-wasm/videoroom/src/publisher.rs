@@ -304,9 +304,13 @@ impl VideoRoom {
             .rooms
             .get(&room_id)
             .ok_or_else(|| err(code::NO_SUCH_ROOM, format!("No such room ({room_id})")))?;
-        let preferred = |asked: Option<&str>, room: &[String]| match asked {
-            Some(c) => vec![c.to_owned()],
-            None => vec![room.join(",")],
+        // The codecs asked for, or the room's; a room's H.264 or VP9 profile goes with them.
+        let preferred = |asked: Option<&str>, codecs: &[String]| {
+            let codecs: Vec<String> = match asked {
+                Some(c) => c.split(',').map(|c| c.trim().to_ascii_lowercase()).collect(),
+                None => codecs.to_vec(),
+            };
+            vec![codecs.iter().map(|c| room.with_profile(c)).collect::<Vec<_>>().join(",")]
         };
         let policy = AnswerPolicy {
             audio: true,

@@ -294,6 +294,17 @@ impl Room {
         c
     }
 
+    /// A video codec as the host's answer policy names it: with the room's profile for it
+    /// (`h264_profile`, `vp9_profile`), so that a publisher offering several profiles is answered
+    /// the room's.
+    pub fn with_profile(&self, codec: &str) -> String {
+        match (codec, &self.h264_profile, &self.vp9_profile) {
+            ("h264", Some(p), _) => format!("h264 profile-level-id={p};packetization-mode=1"),
+            ("vp9", _, Some(p)) => format!("vp9 profile-id={p}"),
+            _ => codec.to_owned(),
+        }
+    }
+
     /// Whether `secret` opens the room's management requests.
     pub fn secret_ok(&self, secret: Option<&str>) -> bool {
         self.secret.as_deref().is_none_or(|s| Some(s) == secret)
@@ -346,5 +357,21 @@ impl Room {
         d["playoutdelay_ext"] = json!(self.playoutdelay_ext);
         d["transport_wide_cc_ext"] = json!(self.transport_wide_cc_ext);
         d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rooms_profiles_go_with_its_codecs() {
+        let keys = json!({"videocodec": "vp9,h264", "vp9_profile": "2", "h264_profile": "42e01f"});
+        let room = Room::from_keys(Id::Num(1), keys.as_object().unwrap());
+        assert_eq!(room.videocodecs, ["vp9", "h264"]);
+        assert_eq!(room.with_profile("vp9"), "vp9 profile-id=2");
+        assert_eq!(room.with_profile("h264"), "h264 profile-level-id=42e01f;packetization-mode=1");
+        assert_eq!(room.with_profile("vp8"), "vp8");
+        assert_eq!(Room::default().with_profile("h264"), "h264", "no profile, no narrowing");
     }
 }
