@@ -509,3 +509,23 @@ async fn publishing_twice_or_into_a_full_room_is_refused() {
     pa.close().await.ok();
     pc.close().await.ok();
 }
+
+/// With `bitrate_cap`, a publisher's `configure` can lower its bitrate (REMB) but not raise it
+/// above the room's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bitrate_cap_is_a_ceiling_for_publishers() {
+    let gw = gateway_with("bitrate = 128000 bitrate_cap = true");
+    let (mut alice, pa, _, _) = publish(&gw, "alice").await;
+    let remb_of = |s: &PeerStats| s.rtcp.remb.last().map(|r| r.bitrate);
+    alice.send(json!({"request": "configure", "bitrate": 64000}), None).await;
+    pa.wait_until("a REMB of 64 kbit/s", WAIT, |s| remb_of(s) == Some(64_000))
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    alice.send(json!({"request": "configure", "bitrate": 1_000_000}), None).await;
+    let s = pa
+        .wait_until("a REMB above 64 kbit/s", WAIT, |s| remb_of(s).is_some_and(|b| b > 64_000))
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    assert_eq!(remb_of(&s), Some(128_000), "raised only to the room's cap");
+    pa.close().await.ok();
+}

@@ -251,11 +251,17 @@ impl VideoRoom {
         }
         let handle = msg.handle;
         let jsep = msg.parsed_jsep().filter(|j| !j.sdp.is_empty());
+        // With `bitrate_cap`, the room's bitrate is a ceiling publishers cannot raise.
+        let ceiling = self
+            .publisher(handle.handle)
+            .and_then(|p| self.rooms.get(&p.room))
+            .filter(|r| r.bitrate_cap && r.bitrate > 0)
+            .map_or(u64::MAX, |r| r.bitrate);
         let Some(p) = self.publisher_mut(handle.handle) else {
             return Err(err(code::JOIN_FIRST, "Join first"));
         };
         let room_id = p.room.clone();
-        if let Some(bitrate) = body.get("bitrate").and_then(Value::as_u64) {
+        if let Some(bitrate) = body.get("bitrate").and_then(Value::as_u64).map(|b| b.min(ceiling)) {
             p.bitrate = bitrate;
             host::set_bitrate_cap(handle, u32::try_from(bitrate).unwrap_or(u32::MAX));
         }
