@@ -3,7 +3,9 @@
 //! socket each, real ICE, DTLS and SRTP, all on this process's one thread); for each N it prints
 //! the packets forwarded per second, the gateway's CPU seconds per million forwarded packets
 //! (from `/proc`), this generator's own CPU beside it, the gateway's RSS, the loss and the added
-//! latency (p50, p99: send to receive through the gateway).
+//! latency (p50, p99: send to receive through the gateway). The subscribers join before the
+//! media starts, one after another, and the median join among the first tenth and among the
+//! last shows whether a join costs more in a fuller room.
 //!
 //! ```sh
 //! portunus-bench-room [--media-threads 1] [--seconds 10] 10 100 300      # a Portunus it starts
@@ -107,6 +109,8 @@ struct Received {
     /// Latency samples (µs), every tenth packet, while measuring.
     latency: Mutex<Vec<u32>>,
     measuring: std::sync::atomic::AtomicBool,
+    /// The publisher sends (not while the subscribers join: a join is timed in a quiet room).
+    sending: std::sync::atomic::AtomicBool,
 }
 
 /// A str0m client on its own socket.
@@ -176,6 +180,9 @@ async fn drive(
             }
             _ = tick.tick(), if send.is_some() => {
                 let Some((audio, video, sent)) = &send else { continue };
+                if !received.sending.load(Ordering::Relaxed) {
+                    continue;
+                }
                 let now = Instant::now();
                 let mut api = c.rtc.direct_api();
                 // Three video packets (one frame every 33 ms or so) and one audio packet.
@@ -280,9 +287,12 @@ async fn run(url: &str, pid: u32, n: usize, seconds: u64) -> anyhow::Result<()> 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    // The subscribers.
+    // The subscribers; the time of each join (request to `started`), to see whether a join
+    // costs more in a fuller room.
     let setup = Instant::now();
+    let mut joins = Vec::with_capacity(n);
     for i in 0..n {
+        let join_started = Instant::now();
         let handle = api.attach().await?;
         let body =
             json!({"request": "join", "ptype": "subscriber", "room": ROOM, "streams": [{"feed": feed}]});
@@ -292,12 +302,14 @@ async fn run(url: &str, pid: u32, n: usize, seconds: u64) -> anyhow::Result<()> 
         let answer = c.rtc.sdp_api().accept_offer(SdpOffer::from_sdp_string(offer)?)?;
         let jsep = json!({"type": "answer", "sdp": answer.to_sdp_string()});
         api.message(handle, json!({"request": "start", "room": ROOM}), Some(jsep)).await?;
+        joins.push(join_started.elapsed());
         tasks.push(tokio::spawn(drive(c, epoch, received.clone(), None)));
         if i % 50 == 49 {
             api.call(json!({"janus": "keepalive"})).await?;
         }
     }
     let setup = setup.elapsed();
+    received.sending.store(true, Ordering::Relaxed);
     // Until every subscriber gets media, then a moment more.
     let deadline = Instant::now() + Duration::from_secs(20);
     let before = received.packets.load(Ordering::Relaxed);
@@ -328,9 +340,18 @@ async fn run(url: &str, pid: u32, n: usize, seconds: u64) -> anyhow::Result<()> 
     lat.sort_unstable();
     let expected = sent_n as f64 * n as f64;
     let per_million = |cpu: f64| cpu / (got as f64 / 1e6);
+    // The median join among the first tenth of the subscribers and among the last.
+    let median = |part: &[Duration]| {
+        let mut v = part.to_vec();
+        v.sort_unstable();
+        v.get(v.len() / 2).map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+    };
+    let tenth = (n / 10).max(1);
+    let (first_joins, last_joins) = (median(&joins[..tenth]), median(&joins[n - tenth..]));
     println!(
         "{n:>5} subscribers: {:>8.0} pkt/s forwarded, gateway {:>6.1} CPU s per million packets (generator {:>6.1}), \
-         RSS {:>5} MB, loss {:>5.1} %, latency p50 {:.2} ms p99 {:.2} ms (setup {:.1} s)",
+         RSS {:>5} MB, loss {:>5.1} %, latency p50 {:.2} ms p99 {:.2} ms (setup {:.1} s; a join: \
+         {first_joins:.1} ms among the first tenth, {last_joins:.1} ms among the last)",
         got as f64 / elapsed,
         per_million(gw1 - gw0),
         per_million(me1 - me0),
