@@ -185,7 +185,7 @@ async fn drive(
                 }
                 let now = Instant::now();
                 let mut api = c.rtc.direct_api();
-                // Three video packets (one frame every 33 ms or so) and one audio packet.
+                // A video frame of three packets and an audio packet every 20 ms.
                 for (mid, pt, bytes, packets, clock) in
                     [(*video, 96u8, VIDEO_BYTES, 3u64, 90_000u64), (*audio, 111u8, AUDIO_BYTES, 1, 48_000)]
                 {
@@ -200,7 +200,8 @@ async fn drive(
                         }
                         payload[bytes - 16..bytes - 8].copy_from_slice(&now_ns(epoch).to_be_bytes());
                         payload[bytes - 8..].copy_from_slice(&n.to_be_bytes());
-                        let seq = n * 4 + k;
+                        // Each stream numbers its own packets, without gaps.
+                        let seq = if pt == 96 { n * 3 + k } else { n };
                         let time = (n * clock / 50) as u32;
                         tx.write_rtp(RtpWrite::new(Pt::from(pt), seq.into(), time, now, payload).marker(k + 1 == packets));
                         sent.fetch_add(1, Ordering::Relaxed);
@@ -346,8 +347,8 @@ async fn run(url: &str, pid: u32, n: usize, seconds: u64) -> anyhow::Result<()> 
         v.sort_unstable();
         v.get(v.len() / 2).map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
     };
-    let tenth = (n / 10).max(1);
-    let (first_joins, last_joins) = (median(&joins[..tenth]), median(&joins[n - tenth..]));
+    let tenth = (n / 10).max(1).min(joins.len());
+    let (first_joins, last_joins) = (median(&joins[..tenth]), median(&joins[joins.len() - tenth..]));
     println!(
         "{n:>5} subscribers: {:>8.0} pkt/s forwarded, gateway {:>6.1} CPU s per million packets (generator {:>6.1}), \
          RSS {:>5} MB, loss {:>5.1} %, latency p50 {:.2} ms p99 {:.2} ms (setup {:.1} s; a join: \

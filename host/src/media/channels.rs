@@ -3,9 +3,11 @@
 //! label no channel has yet gets a channel of its own, as from Janus (a VideoRoom relays each
 //! publisher's channel by its label): its messages wait until it opens.
 
-/// Channels a peer may hold open at once; messages one waits with before it opens.
+/// Channels a peer may be opening at once; messages one may hold before it opens.
 const MAX_OPENING: usize = 16;
 const MAX_WAITING: usize = 256;
+/// Bytes the messages waiting for one channel may hold.
+const MAX_WAITING_BYTES: usize = 1 << 20;
 
 /// A message waiting for its channel to open: the data, and whether it is binary.
 type Waiting = (Vec<u8>, bool);
@@ -68,7 +70,8 @@ impl<I: Copy + PartialEq> Channels<I> {
             None => return Err("too many data channels opening".into()),
         };
         let waiting = &mut self.opening[i].2;
-        if waiting.len() >= MAX_WAITING {
+        let bytes: usize = waiting.iter().map(|(d, _)| d.len()).sum();
+        if waiting.len() >= MAX_WAITING || bytes + data.len() > MAX_WAITING_BYTES {
             return Err(format!("data channel {label:?} not open yet: message dropped"));
         }
         waiting.push((data.to_vec(), binary));
@@ -78,6 +81,8 @@ impl<I: Copy + PartialEq> Channels<I> {
     /// A channel closed.
     pub fn closed(&mut self, id: I) {
         self.open.retain(|(_, c)| *c != id);
+        // One that closes before it opened takes its waiting messages along.
+        self.opening.retain(|(_, c, _)| *c != id);
     }
 
     /// The channel to send on: the first open one with this label, or the first open one.

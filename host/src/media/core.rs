@@ -487,6 +487,11 @@ impl<T: Transmitter> MediaCore<T> {
             ids.clear();
             self.scratch = ids;
         }
+    }
+
+    /// Sends what the legs queued this round ([`MediaCore::flush`] runs after every datagram;
+    /// this once per round, so a frame's packets to a leg leave in one system call).
+    pub fn flush_legs(&mut self) {
         self.leg_out.flush();
     }
 
@@ -553,8 +558,9 @@ impl<T: Transmitter> MediaCore<T> {
             Event::ChannelOpen(cid, label) => {
                 // Messages that waited for a channel we opened go now.
                 for (data, binary) in p.channels.opened(label, cid) {
-                    if let Some(mut ch) = p.rtc.channel(cid) {
-                        let _ = ch.write(binary, &data);
+                    let written = p.rtc.channel(cid).map(|mut ch| ch.write(binary, &data));
+                    if !matches!(written, Some(Ok(_))) {
+                        tracing::debug!(handle = id, "a waiting data-channel message was not sent");
                     }
                 }
             }

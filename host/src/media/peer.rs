@@ -416,6 +416,22 @@ impl Peer {
             }
         }
         self.add_local_candidates(candidates)?;
+        // The codecs each inactive m-line was negotiated with: a new stream takes one only if
+        // it can carry the new stream's codec (a line narrowed to VP8 cannot carry H.264).
+        let mut carries: Vec<Vec<String>> = self
+            .inactive
+            .iter()
+            .map(|(mid, _)| {
+                let pts = self.rtc.media(*mid).map(|m| m.remote_pts().to_vec()).unwrap_or_default();
+                self.rtc
+                    .codec_config()
+                    .params()
+                    .iter()
+                    .filter(|p| pts.contains(&p.pt()))
+                    .map(|p| p.spec().codec.to_string().to_ascii_lowercase())
+                    .collect()
+            })
+            .collect();
         let mut api = self.rtc.sdp_api();
         for mid in stop {
             if let Some(i) = self.media.iter().position(|(m, _)| **m == *mid.as_str()) {
@@ -438,10 +454,15 @@ impl Peer {
                 }
             };
             // An m-line stopped in an earlier negotiation (not this one) is reused.
-            let reuse =
-                self.inactive.iter().position(|(m, v)| *v == video && !stop.iter().any(|s| **s == **m));
+            let wanted = codec.as_ref().map(|(c, _)| c.to_ascii_lowercase());
+            let reuse = self.inactive.iter().zip(&carries).position(|((m, v), can)| {
+                *v == video
+                    && !stop.iter().any(|s| **s == **m)
+                    && wanted.as_ref().is_none_or(|c| can.contains(c))
+            });
             let mid = match reuse {
                 Some(i) => {
+                    carries.remove(i);
                     let (mid, _) = self.inactive.remove(i);
                     api.set_direction(mid, Direction::SendOnly);
                     mid

@@ -123,7 +123,13 @@ fn matching_fmtp(section: &[&str], kept: HashSet<String>, fmtp: Option<&str>) ->
         .iter()
         .filter(|pt| {
             let f = fmtp_of(pt);
-            apt(f).is_none() && want.iter().all(|(k, v)| profile(f).iter().any(|(k2, v2)| k2 == k && v2 == v))
+            let have = profile(f);
+            apt(f).is_none()
+                && want.iter().all(|(k, v)| {
+                    let got = have.iter().find(|(k2, _)| k2 == k).map(|(_, v2)| v2.as_str());
+                    // VP9 and AV1 say nothing for their profile 0.
+                    got.or((*k == "profile-id" || *k == "profile").then_some("0")) == Some(v.as_str())
+                })
         })
         .cloned()
         .collect();
@@ -136,9 +142,9 @@ fn matching_fmtp(section: &[&str], kept: HashSet<String>, fmtp: Option<&str>) ->
     matching.into_iter().chain(rtx).collect()
 }
 
-/// The parameters of an `fmtp` that name a profile, lowercased, with their defaults filled in:
-/// empty when it names none. An H.264 profile comes with its packetization mode (0 unless
-/// given).
+/// The parameters of an `fmtp` that name a profile, lowercased: empty when it names none. An
+/// H.264 profile comes with its packetization mode (0 unless given); a VP9 or AV1 payload type
+/// without one is profile 0 (the matching fills that in).
 fn profile(fmtp: &str) -> Vec<(&'static str, String)> {
     let get = |key: &str| {
         fmtp.split(';')
@@ -324,6 +330,11 @@ mod tests {
         assert!(
             vp9("x-google-start-bitrate=800").starts_with("m=video 9 UDP/TLS/RTP/SAVPF 98 99 100 101\r\n")
         );
+        // A payload type that says nothing is profile 0, as Firefox offers VP9.
+        let firefox = offer.replace("a=fmtp:98 profile-id=0\r\n", "");
+        let zero = Some("profile-id=0".to_owned());
+        let narrowed = narrow_offer(&firefox, &[("1".to_owned(), "vp9".to_owned(), zero)]);
+        assert!(narrowed.starts_with("m=video 9 UDP/TLS/RTP/SAVPF 98 99\r\n"), "{narrowed}");
     }
 
     const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\

@@ -11,7 +11,7 @@ pub struct TalkWatch {
     packets: u32,
     threshold: u8,
     /// Per audio stream: packets counted, their summed level, whether it talks.
-    streams: Vec<(Mid, u32, u32, bool)>,
+    streams: Vec<(Mid, u32, u64, bool)>,
 }
 
 impl TalkWatch {
@@ -32,11 +32,11 @@ impl TalkWatch {
         };
         let (_, count, sum, talking) = &mut self.streams[i];
         *count += 1;
-        *sum += u32::from(level.unsigned_abs().min(127));
+        *sum += u64::from(level.unsigned_abs().min(127));
         if *count < self.packets {
             return None;
         }
-        let average = (*sum / *count) as u8;
+        let average = (*sum / u64::from(*count)) as u8;
         (*count, *sum) = (0, 0);
         let now = average < self.threshold;
         (now != *talking).then(|| {

@@ -171,8 +171,10 @@ impl SocketBatch {
             let sent =
                 send_many(&socket, &self.slots[start..end], &self.lens[start..end], &self.addrs[start..end]);
             if sent < end - start {
+                let before = self.dropped;
                 self.dropped += (end - start - sent) as u64;
-                if self.dropped.is_power_of_two() {
+                // Logged when the count passes a power of two (1, 2, 4, …).
+                if before.leading_zeros() != self.dropped.leading_zeros() {
                     tracing::warn!("leg socket buffer full: {} datagrams dropped so far", self.dropped);
                 }
             }

@@ -32,6 +32,7 @@ impl Reader for MediaCore<SendBatch<'_>> {
     fn batch_done(&mut self) {
         self.flush();
         self.send_deliveries();
+        self.flush_legs();
     }
 }
 
@@ -108,6 +109,7 @@ pub async fn run(
         core.flush();
         core.send_deliveries();
         core.transmitter().flush();
+        core.flush_legs();
     }
 }
 
