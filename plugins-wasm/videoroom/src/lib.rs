@@ -4,10 +4,11 @@
 //! `joinandconfigure` or `configure` with an offer); the others in the room hear about it
 //! (`publishers`). A **subscriber** joins with the streams it wants (`streams: [{feed, mid?}]`,
 //! or the legacy `feed`): the gateway offers them on one PeerConnection (`attached` with the
-//! offer), the client answers with `start`, and media flows, each stream through a forwarding
-//! rule in the host from the publisher's stream to the subscriber's. `pause` and `start`, per
-//! stream `configure` (`send`, `substream`, `temporal`) and `subscribe` (more streams, one new
-//! offer) change what flows. The plugin never touches a packet.
+//! offer), the client answers with `start`, and audio and video flow, each stream through a
+//! forwarding rule in the host from the publisher's stream to the subscriber's; data-channel
+//! messages are relayed by the plugin. `pause` and `start`, per stream `configure` (`send`,
+//! `substream`, `temporal`) and `subscribe` (more streams, one new offer) change what flows.
+//! The plugin never touches a packet.
 //!
 //! Requests, answers, events and error codes are Janus 1.1's (`janus-api.md` §4.2): management
 //! requests (`create`, `edit`, `destroy`, `exists`, `list`, `allowed`, `kick`, `moderate`,
@@ -360,8 +361,11 @@ impl VideoRoom {
             }
             Some(Role::Subscriber(_)) => {
                 self.stop_flowing(handle.handle);
+                // An offer that was out is gone with the PeerConnection, and so is what waited.
+                self.subscriber_offer_failed(handle);
                 if let Some(sub) = self.subscriber_mut(handle.handle) {
                     sub.started = false;
+                    sub.queued = Default::default();
                 }
             }
             _ => {}

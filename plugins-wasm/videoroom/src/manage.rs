@@ -1,5 +1,5 @@
 //! The management requests, answered at once: rooms (`create`, `edit`, `destroy`, `exists`,
-//! `list`, `allowed`, `kick`, `listparticipants`) and RTP forwarders (`rtp_forward`,
+//! `list`, `allowed`, `kick`, `moderate`, `listparticipants`) and RTP forwarders (`rtp_forward`,
 //! `stop_rtp_forward`, `listforwarders`).
 
 use portunus_sdk::{

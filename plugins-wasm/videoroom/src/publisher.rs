@@ -215,14 +215,11 @@ impl VideoRoom {
         self.members.insert((room_id.clone(), id.clone()), handle);
         self.handles.insert(handle.handle, Role::Publisher(Box::new(publisher)));
         portunus_sdk::info!("[{}] joined room {room_id} as publisher {id}", handle.handle);
-        if configure && msg.parsed_jsep().is_some() {
-            // joinandconfigure with an offer: `joined` goes out with the answer.
+        if configure {
+            // joinandconfigure: one event, `joined` (with the answer when there was an offer).
             return self.configure_publisher(msg, body, Some(joined));
         }
         push(handle, Some(&msg.transaction), &joined, None);
-        if configure {
-            self.configure_publisher(msg, body, None)?;
-        }
         Ok(())
     }
 
@@ -293,7 +290,8 @@ impl VideoRoom {
             changed["metadata"] = metadata.clone();
             renamed = true;
         }
-        if renamed {
+        // (Not for the display a participant joins with.)
+        if renamed && joined.is_none() {
             self.notify(&room_id, Some(handle.handle), &videoroom("event", changed));
         }
         let Some(jsep) = jsep else {
@@ -445,7 +443,10 @@ impl VideoRoom {
         let Some(r) = self.rooms.get(&room) else { return };
         // Keyframes every `fir_freq` seconds, as Janus asks its publishers.
         if r.fir_freq > 0 {
-            host::set_timer(handle.handle, u32::try_from(r.fir_freq * 1000).unwrap_or(u32::MAX));
+            host::set_timer(
+                handle.handle,
+                u32::try_from(r.fir_freq.saturating_mul(1000)).unwrap_or(u32::MAX),
+            );
         }
         // Talking events from the audio level its client sends.
         if r.audiolevel_event {
@@ -470,9 +471,12 @@ impl VideoRoom {
         let Some(p) = self.publisher_mut(handle.handle) else { return };
         let answer = done.jsep.as_deref().and_then(|j| portunus_sdk::Jsep::parse(j).ok());
         if let Some(answer) = answer {
+            // A renegotiation keeps what a moderator muted.
+            let muted: Vec<String> = p.streams.iter().filter(|s| s.muted).map(|s| s.mid.clone()).collect();
             p.streams = sdp::published_streams(&answer.sdp);
             for s in &mut p.streams {
                 s.description = p.descriptions.get(&s.mid).cloned();
+                s.muted = muted.contains(&s.mid);
             }
         }
         let described = Self::describe_publisher(p, false);
@@ -490,7 +494,7 @@ impl VideoRoom {
         let freq = self.rooms.get(&p.room).map_or(0, |r| r.fir_freq);
         if p.active && freq > 0 {
             host::request_keyframe(handle_ref, None);
-            host::set_timer(handle, u32::try_from(freq * 1000).unwrap_or(u32::MAX));
+            host::set_timer(handle, u32::try_from(freq.saturating_mul(1000)).unwrap_or(u32::MAX));
         }
     }
 

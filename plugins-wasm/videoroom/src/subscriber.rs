@@ -139,9 +139,9 @@ impl VideoRoom {
                 self.start_flowing(handle);
                 reply(json!({"started": "ok"}));
                 // Changes asked for while the client had our offer: one offer for all of them.
-                if let Some(sub) = self.subscriber_mut(handle.handle) {
+                if let Some(sub) = self.subscriber_mut(handle.handle).filter(|s| !s.busy) {
                     let (add, remove) = std::mem::take(&mut sub.queued);
-                    if !sub.busy && (!add.is_empty() || !remove.is_empty()) {
+                    if !add.is_empty() || !remove.is_empty() {
                         if let Err(e) = self.update_subscription(handle, None, add, remove) {
                             portunus_sdk::warn!("[{}] queued update: {}", handle.handle, e.text);
                         }
@@ -535,10 +535,13 @@ impl VideoRoom {
             self.watchers.remove(&(feed, sub_handle));
             let Some(sub) = self.subscriber_mut(sub_handle) else { continue };
             let mut gone = Vec::new();
+            // Nothing flows from it again, whether the new offer goes now, waits or fails (the
+            // offer finds these streams by `feed_id`).
             for s in sub.streams.iter_mut().filter(|s| s.feed.is_some_and(|f| f.handle == feed)) {
                 if let Some(rule) = s.rule.take() {
                     host::unforward(rule);
                 }
+                s.feed = None;
                 if let (Some(id), true) = (&s.feed_id, gone.is_empty()) {
                     gone.push(json!({ "feed": id.to_json() }));
                 }
@@ -546,10 +549,6 @@ impl VideoRoom {
             if sub.autoupdate && !gone.is_empty() {
                 if let Err(e) = self.update_subscription(handle, None, Vec::new(), gone) {
                     portunus_sdk::warn!("[{sub_handle}] update after a publisher left: {}", e.text);
-                }
-            } else {
-                for s in sub.streams.iter_mut().filter(|s| s.feed.is_some_and(|f| f.handle == feed)) {
-                    s.feed = None;
                 }
             }
         }
