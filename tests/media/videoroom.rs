@@ -342,7 +342,7 @@ async fn a_moderator_mutes_and_unmutes_a_stream() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publishers_data_reaches_its_subscribers() {
     let gw = gateway();
-    let (_alice, pa, alice_id, configured) = publish_with(&gw, "alice", true).await;
+    let (mut alice, pa, alice_id, configured) = publish_with(&gw, "alice", true).await;
     let types: Vec<&Value> = configured["streams"].as_array().unwrap().iter().map(|s| &s["type"]).collect();
     assert_eq!(types, [&json!("audio"), &json!("video"), &json!("data")], "{configured}");
     let (_s, p, attached) = subscribe(&gw, json!({"streams": [{"feed": alice_id}]})).await;
@@ -369,13 +369,32 @@ async fn a_publishers_data_reaches_its_subscribers() {
         }
     }
     let got = got.expect("alice's data at the subscriber");
-    assert!(
-        got.data_messages
-            .iter()
-            .any(|(_, m)| matches!(m, crate::peer::DataMessage::Text(t) if t == "hello room")),
-        "{:?}",
-        got.data_messages
-    );
+    let text = |s: &PeerStats, text: &str| {
+        s.data_messages.iter().any(|(_, m)| matches!(m, crate::peer::DataMessage::Text(t) if t == text))
+    };
+    assert!(text(&got, "hello room"), "{:?}", got.data_messages);
+    // What a moderator muted is not relayed: a message sent while muted (with a second of
+    // alice's audio after it to arrive) is missing when the next one, after the unmute, comes.
+    let moderate = |mute: bool| json!({"request": "moderate", "room": 1234, "secret": "adminpwd", "id": alice_id, "mid": "2", "mute": mute});
+    assert_eq!(alice.request(moderate(true)).await, json!({"videoroom": "success"}));
+    pa.send_text("while muted").await.expect("send");
+    let audio = |s: &PeerStats| s.audio.foreign_markers.get(&pa.nonce()).copied().unwrap_or(0);
+    let then = audio(&p.stats());
+    p.wait_until("a second of audio", WAIT, |s| audio(s) >= then + 50)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    alice.request(moderate(false)).await;
+    let mut after = None;
+    for _ in 0..50 {
+        pa.send_text("unmuted").await.expect("send");
+        let quick = std::time::Duration::from_millis(200);
+        if let Ok(seen) = p.wait_until("data after the unmute", quick, |s| text(s, "unmuted")).await {
+            after = Some(seen);
+            break;
+        }
+    }
+    let after = after.expect("data after the unmute");
+    assert!(!text(&after, "while muted"), "a muted data stream was relayed: {:?}", after.data_messages);
     pa.close().await.ok();
     p.close().await.ok();
 }
@@ -499,15 +518,38 @@ async fn publishing_twice_or_into_a_full_room_is_refused() {
     pc.start_media().await;
     pc.wait_connected(WAIT).await.expect("carol connected");
     carol.message("carol's webrtcup", |m| m["janus"] == "webrtcup").await;
-    let r = dave.send(json!({"request": "publish"}), Some(jsep)).await;
+    let full = (json!(432), json!("Maximum number of publishers (1) reached"));
+    // Not with publish, nor configure, nor joinandconfigure with an offer.
+    for request in ["publish", "configure"] {
+        let r = dave.send(json!({ "request": request }), Some(jsep.clone())).await;
+        let data = &r["plugindata"]["data"];
+        assert_eq!((&data["error_code"], &data["error"]), (&full.0, &full.1), "{request}: {r}");
+    }
+    let mut erin = Client::new(&gw, VIDEOROOM).await;
+    let join = json!({"request": "joinandconfigure", "ptype": "publisher", "room": 99});
+    let r = erin.send(join, Some(jsep)).await;
     let data = &r["plugindata"]["data"];
-    assert_eq!(
-        (&data["error_code"], &data["error"]),
-        (&json!(432), &json!("Maximum number of publishers (1) reached")),
-        "{r}"
-    );
+    assert_eq!((&data["error_code"], &data["error"]), (&full.0, &full.1), "joinandconfigure: {r}");
     pa.close().await.ok();
     pc.close().await.ok();
+}
+
+/// A destroyed room's subscribers lose their PeerConnection and the room: their requests
+/// then find no room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroying_a_room_ends_its_subscriptions() {
+    let gw = gateway();
+    let (mut alice, pa, alice_id, _) = publish(&gw, "alice").await;
+    let (mut s, p, _) = subscribe(&gw, json!({"streams": [{"feed": alice_id}]})).await;
+    wait_media_from(&p, pa.nonce(), "alice's media").await;
+    let destroyed = alice.request(json!({"request": "destroy", "room": 1234, "secret": "adminpwd"})).await;
+    assert_eq!(destroyed, json!({"videoroom": "destroyed", "room": 1234, "permanent": false}));
+    s.message("the subscriber's hangup", |m| m["janus"] == "hangup").await;
+    let r = s.send(json!({"request": "configure", "send": false}), None).await;
+    let data = &r["plugindata"]["data"];
+    assert_eq!((&data["error_code"], &data["error"]), (&json!(426), &json!("No such room")), "{r}");
+    pa.close().await.ok();
+    p.close().await.ok();
 }
 
 /// With `bitrate_cap`, a publisher's `configure` can lower its bitrate (REMB) but not raise it

@@ -115,7 +115,6 @@ enum Leaving {
 /// A negotiation the host is doing for a request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Pending {
-    handle: HandleRef,
     /// None for an offer the plugin made on its own (a publisher left).
     transaction: Option<String>,
     /// The event to send with the JSEP (`configured`, `joined`, `attached`, `updated`).
@@ -133,10 +132,12 @@ pub struct VideoRoom {
     members: Keyed<(Id, Id), HandleRef>,
     /// The subscribers of each publisher: (publisher handle, subscriber handle).
     watchers: Keyed<(u64, u64), HandleRef>,
+    /// The subscribers of each room: (room, handle).
+    subscribers: Keyed<(Id, u64), HandleRef>,
     /// Every handle of the plugin.
     handles: Keyed<u64, Role>,
-    /// Negotiations in progress, by id.
-    pending: Keyed<u64, Pending>,
+    /// Negotiations in progress: (handle, negotiation id).
+    pending: Keyed<(u64, u64), Pending>,
 }
 
 fn err(code: u32, text: impl Into<String>) -> PluginError {
@@ -274,8 +275,7 @@ impl VideoRoom {
         body: &Map<String, Value>,
     ) -> Result<(), PluginError> {
         let handle = msg.handle;
-        let role = self.handles.get(&handle.handle).cloned().unwrap_or(Role::Idle);
-        match (request, &role) {
+        match (request, self.handles.get(&handle.handle).unwrap_or(&Role::Idle)) {
             ("join" | "joinandconfigure", Role::Idle | Role::Left) => {
                 self.join(msg, body, request == "joinandconfigure")
             }
@@ -290,13 +290,6 @@ impl VideoRoom {
             ("configure" | "publish", Role::Publisher(p)) => {
                 if request == "publish" && p.active {
                     return Err(err(code::ALREADY_PUBLISHED, "Can't publish, already published"));
-                }
-                if request == "publish" && self.publishers_full(&p.room) {
-                    let max = self.rooms.get(&p.room).map_or(0, |r| r.publishers);
-                    return Err(err(
-                        code::PUBLISHERS_FULL,
-                        format!("Maximum number of publishers ({max}) reached"),
-                    ));
                 }
                 self.configure_publisher(msg, body, None)
             }
@@ -335,11 +328,16 @@ impl VideoRoom {
     /// The host made an answer (publisher) or an offer (subscriber): the request's event goes
     /// out with its JSEP.
     fn negotiation_done(&mut self, handle: HandleRef, result: NegotiationResult) {
-        let Some(pending) = self.pending.remove(&result.id) else { return };
+        let Some(pending) = self.pending.remove(&(handle.handle, result.id)) else { return };
         let transaction = pending.transaction.as_deref();
         let done = match result.outcome {
             Ok(done) => done,
             Err(reason) => {
+                if pending.event["videoroom"] == "attached" {
+                    // A subscriber whose first offer failed is not in the room: it may join again.
+                    self.leave_room(handle, Leaving::Left);
+                    self.handles.insert(handle.handle, Role::Idle);
+                }
                 self.subscriber_offer_failed(handle);
                 let e = err(code::INVALID_SDP, reason);
                 if let Err(push_err) = e.push(handle, transaction, PACKAGE) {
@@ -370,7 +368,16 @@ impl VideoRoom {
             }
             _ => {}
         }
-        self.pending.retain(|_, p| p.handle != handle);
+        self.drop_pending(handle.handle);
+    }
+
+    /// Forgets a handle's negotiations in progress.
+    fn drop_pending(&mut self, handle: u64) {
+        let ids: Vec<(u64, u64)> =
+            self.pending.range((handle, 0)..=(handle, u64::MAX)).map(|(k, _)| *k).collect();
+        for id in ids {
+            self.pending.remove(&id);
+        }
     }
 }
 
@@ -518,7 +525,10 @@ impl Plugin for VideoRoom {
 
     /// A publisher's data-channel messages go to the subscribers of its data.
     fn incoming_data(&mut self, handle: HandleRef, label: Option<String>, data: Vec<u8>, is_text: bool) {
-        if self.publisher(handle.handle).is_some_and(|p| p.active) {
+        // (Not what a moderator muted.)
+        let relayed =
+            |p: &Publisher| p.active && !p.streams.iter().any(|s| s.kind == MediaKind::Data && s.muted);
+        if self.publisher(handle.handle).is_some_and(relayed) {
             self.relay_data(handle.handle, label.as_deref(), &data, is_text);
         }
     }
@@ -531,7 +541,7 @@ impl Plugin for VideoRoom {
     fn destroy_handle(&mut self, handle: HandleRef) {
         self.leave_room(handle, Leaving::Detached);
         self.handles.remove(&handle.handle);
-        self.pending.retain(|_, p| p.handle != handle);
+        self.drop_pending(handle.handle);
     }
 
     fn query_handle(&self, handle: HandleRef) -> Value {
@@ -553,6 +563,7 @@ impl Plugin for VideoRoom {
         self.rooms.save("room/", full, &mut out);
         self.members.save("member/", full, &mut out);
         self.watchers.save("watcher/", full, &mut out);
+        self.subscribers.save("subscriber/", full, &mut out);
         self.handles.save("handle/", full, &mut out);
         self.pending.save("pending/", full, &mut out);
         out
@@ -562,6 +573,7 @@ impl Plugin for VideoRoom {
         self.rooms.load("room/", &entries)?;
         self.members.load("member/", &entries)?;
         self.watchers.load("watcher/", &entries)?;
+        self.subscribers.load("subscriber/", &entries)?;
         self.handles.load("handle/", &entries)?;
         self.pending.load("pending/", &entries)
     }

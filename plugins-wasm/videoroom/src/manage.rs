@@ -89,6 +89,13 @@ impl VideoRoom {
             self.handles.insert(handle.handle, Role::Left);
             host::close_pc(handle);
         }
+        // Its subscribers too.
+        let subscribers: Vec<HandleRef> =
+            self.subscribers.range((id.clone(), 0)..=(id.clone(), u64::MAX)).map(|(_, h)| *h).collect();
+        for handle in subscribers {
+            self.leave_room(handle, Leaving::Left);
+            host::close_pc(handle);
+        }
         self.rooms.remove(&id);
         portunus_sdk::info!("destroyed room {id}");
         Ok(videoroom("destroyed", json!({"room": id.to_json(), "permanent": permanent})))

@@ -304,6 +304,11 @@ impl VideoRoom {
         if !jsep.is_offer() {
             return Err(err(code::INVALID_SDP_TYPE, format!("Unsupported SDP type '{}'", jsep.kind)));
         }
+        // A participant that starts to publish needs room among those publishing.
+        if !self.publisher(handle.handle).is_some_and(|p| p.active) && self.publishers_full(&room_id) {
+            let max = self.rooms.get(&room_id).map_or(0, |r| r.publishers);
+            return Err(err(code::PUBLISHERS_FULL, format!("Maximum number of publishers ({max}) reached")));
+        }
         let room = self
             .rooms
             .get(&room_id)
@@ -329,8 +334,10 @@ impl VideoRoom {
         let negotiation = host::answer(handle, &jsep.sdp, &policy).map_err(|e| err(code::INVALID_SDP, e))?;
         let event = joined
             .unwrap_or_else(|| videoroom("event", json!({"room": room_id.to_json(), "configured": "ok"})));
-        self.pending
-            .insert(negotiation, Pending { handle, transaction: Some(msg.transaction.clone()), event });
+        self.pending.insert(
+            (handle.handle, negotiation),
+            Pending { transaction: Some(msg.transaction.clone()), event },
+        );
         let cap = self.publisher(handle.handle).map_or(room_bitrate, |p| p.bitrate);
         if cap > 0 {
             host::set_bitrate_cap(handle, u32::try_from(cap).unwrap_or(u32::MAX));
@@ -363,30 +370,28 @@ impl VideoRoom {
     /// A participant leaves its room. The others hear `unpublished` (if it was publishing; on
     /// a detach always, as from Janus), then `leaving` (or `kicked`).
     pub(crate) fn leave_room(&mut self, handle: HandleRef, how: Leaving) {
-        match self.handles.get(&handle.handle).cloned() {
+        match self.handles.get(&handle.handle) {
             Some(Role::Publisher(p)) => {
+                let (room, id) = (p.room.clone(), p.id.clone());
                 let was_active = self.unpublish_streams(handle.handle);
-                self.members.remove(&(p.room.clone(), p.id.clone()));
-                let room = p.room.to_json();
+                self.members.remove(&(room.clone(), id.clone()));
                 if how == Leaving::Detached && !was_active {
-                    self.notify(
-                        &p.room,
-                        None,
-                        &videoroom("event", json!({"room": room, "unpublished": p.id.to_json()})),
-                    );
+                    let unpublished = json!({"room": room.to_json(), "unpublished": id.to_json()});
+                    self.notify(&room, None, &videoroom("event", unpublished));
                 }
                 let key = if how == Leaving::Kicked { "kicked" } else { "leaving" };
-                self.notify(&p.room, None, &videoroom("event", json!({"room": room, key: p.id.to_json()})));
+                self.notify(
+                    &room,
+                    None,
+                    &videoroom("event", json!({"room": room.to_json(), key: id.to_json()})),
+                );
             }
             Some(Role::Subscriber(s)) => {
-                for st in &s.streams {
-                    if let Some(rule) = st.rule {
-                        host::unforward(rule);
-                    }
-                    if let Some(feed) = st.feed {
-                        self.watchers.remove(&(feed.handle, handle.handle));
-                    }
-                }
+                let (room, feeds) = (s.room.clone(), self.watched(handle.handle));
+                self.stop_flowing(handle.handle);
+                self.subscribers.remove(&(room, handle.handle));
+                self.handles.insert(handle.handle, Role::Left);
+                self.sync_watchers(handle, &feeds);
             }
             _ => {}
         }

@@ -250,15 +250,22 @@ impl VideoRoom {
             attached["display"] = json!(display);
         }
         let sub = Subscriber {
-            room: room_id,
+            room: room_id.clone(),
             streams: Vec::new(),
             started: false,
             busy: false,
             queued: (Vec::new(), Vec::new()),
             autoupdate: body.get("autoupdate").and_then(Value::as_bool).unwrap_or(true),
         };
-        self.handles.insert(msg.handle.handle, Role::Subscriber(Box::new(sub)));
-        self.renegotiate(msg.handle, Some(&msg.transaction), Vec::new(), streams, attached)
+        let before = self.handles.insert(msg.handle.handle, Role::Subscriber(Box::new(sub)));
+        self.subscribers.insert((room_id.clone(), msg.handle.handle), msg.handle);
+        let offered = self.renegotiate(msg.handle, Some(&msg.transaction), Vec::new(), streams, attached);
+        if offered.is_err() {
+            // Not joined after all.
+            self.leave_room(msg.handle, crate::Leaving::Left);
+            self.handles.insert(msg.handle.handle, before.unwrap_or(Role::Idle));
+        }
+        offered
     }
 
     /// The publishers' streams a `streams` list names, as new subscriber streams, with Janus's
@@ -389,6 +396,7 @@ impl VideoRoom {
         mut add: Vec<SubStream>,
         event: Value,
     ) -> Result<(), PluginError> {
+        let before = self.watched(handle.handle);
         let Some(sub) = self.subscriber_mut(handle.handle) else { return Ok(()) };
         // One data channel carries every feed's data: a data stream takes the one there is (or
         // the first one this offer adds).
@@ -426,13 +434,12 @@ impl VideoRoom {
         } else {
             Some(host::renegotiate(handle, &stop_mids, &offered).map_err(|e| err(code::UNKNOWN, e))?)
         };
-        let mut stopped_feeds = Vec::new();
         for i in &stop {
             let s = &mut sub.streams[*i];
             if let Some(rule) = s.rule.take() {
                 host::unforward(rule);
             }
-            stopped_feeds.extend(s.feed.take());
+            s.feed = None;
             s.feed_id = None;
             s.recyclable = s.kind != MediaKind::Data;
         }
@@ -440,21 +447,14 @@ impl VideoRoom {
         sub.streams.retain(|s| s.kind != MediaKind::Data || s.feed.is_some() || s.mid.is_none());
         sub.streams.extend(add.iter().cloned());
         sub.busy = negotiation.is_some();
-        // Watchers: who subscribes to which publisher, for when a publisher goes.
-        let live: Vec<u64> = sub.streams.iter().filter_map(|s| s.feed.map(|f| f.handle)).collect();
         let described = Self::describe_streams(sub);
-        for feed in stopped_feeds.iter().filter(|f| !live.contains(&f.handle)) {
-            self.watchers.remove(&(feed.handle, handle.handle));
-        }
-        for s in &add {
-            if let Some(feed) = s.feed {
-                self.watchers.insert((feed.handle, handle.handle), handle);
-            }
-        }
+        self.sync_watchers(handle, &before);
         match negotiation {
             Some(id) => {
-                self.pending
-                    .insert(id, Pending { handle, transaction: transaction.map(str::to_owned), event });
+                self.pending.insert(
+                    (handle.handle, id),
+                    Pending { transaction: transaction.map(str::to_owned), event },
+                );
             }
             None => {
                 // Nothing for the SDP to say (a feed's data on the data channel there is).
@@ -520,9 +520,34 @@ impl VideoRoom {
 
     /// The host could not make the offer: the streams it was to add are dropped.
     pub(crate) fn subscriber_offer_failed(&mut self, handle: HandleRef) {
+        let before = self.watched(handle.handle);
         if let Some(sub) = self.subscriber_mut(handle.handle) {
             sub.streams.retain(|s| s.mid.is_some());
             sub.busy = false;
+        }
+        self.sync_watchers(handle, &before);
+    }
+
+    /// The publishers (handles) a subscriber's streams come from.
+    pub(crate) fn watched(&self, handle: u64) -> Vec<u64> {
+        let Some(Role::Subscriber(sub)) = self.handles.get(&handle) else { return Vec::new() };
+        let mut feeds: Vec<u64> = sub.streams.iter().filter_map(|s| s.feed.map(|f| f.handle)).collect();
+        feeds.sort_unstable();
+        feeds.dedup();
+        feeds
+    }
+
+    /// Watchers (who subscribes to which publisher, for when a publisher goes) follow a
+    /// subscriber's streams after a change; `before` are the feeds it had before it.
+    pub(crate) fn sync_watchers(&mut self, handle: HandleRef, before: &[u64]) {
+        let now = self.watched(handle.handle);
+        for feed in before.iter().filter(|f| !now.contains(f)) {
+            self.watchers.remove(&(*feed, handle.handle));
+        }
+        for feed in now {
+            if !self.watchers.contains_key(&(feed, handle.handle)) {
+                self.watchers.insert((feed, handle.handle), handle);
+            }
         }
     }
 
@@ -588,9 +613,9 @@ impl VideoRoom {
             }
             plan.push((index, new));
         }
+        let before = self.watched(handle.handle);
         let Some(sub) = self.subscriber_mut(handle.handle) else { return Ok(0) };
         let mut changes = 0;
-        let mut feeds = Vec::new();
         for (index, new) in plan {
             let s = &mut sub.streams[index];
             if s.feed == new.feed && s.feed_mid == new.feed_mid {
@@ -605,12 +630,9 @@ impl VideoRoom {
             s.feed_display = new.feed_display;
             s.simulcast = new.simulcast;
             s.recyclable = false;
-            feeds.extend(new.feed);
             changes += 1;
         }
-        for feed in feeds {
-            self.watchers.insert((feed.handle, handle.handle), handle);
-        }
+        self.sync_watchers(handle, &before);
         self.start_flowing(handle);
         Ok(changes)
     }
@@ -700,8 +722,8 @@ impl VideoRoom {
     }
 
     /// A rule's simulcast substream or temporal layer changed: the subscriber hears it.
-    pub(crate) fn layer_changed(&mut self, handle: HandleRef, change: &LayerChange, key: &str) {
-        let Some(sub) = self.subscriber_mut(handle.handle) else { return };
+    pub(crate) fn layer_changed(&self, handle: HandleRef, change: &LayerChange, key: &str) {
+        let Some(Role::Subscriber(sub)) = self.handles.get(&handle.handle) else { return };
         let Some(s) = sub.streams.iter().find(|s| s.rule == Some(change.rule)) else { return };
         let mut fields = json!({"room": sub.room.to_json(), "mid": s.mid});
         fields[key] = json!(change.layer);
