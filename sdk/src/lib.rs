@@ -142,6 +142,7 @@ mod events;
 mod jsep;
 mod logging;
 mod plugin;
+pub mod rooms;
 mod state;
 
 pub use body::{parse_body, parse_object, request_of, validate, ErrorCodes, Field, JsonType};
@@ -150,6 +151,7 @@ pub use events::{ack, event, ok, push_event, push_event_many};
 pub use jsep::Jsep;
 pub use logging::log;
 pub use plugin::{Plugin, WHOLE_STATE_KEY};
+pub use rooms::{Id, RoomsConfig};
 pub use state::{restore_into, snapshot_of, try_snapshot_of, Keyed, Saved};
 
 #[doc(hidden)]

@@ -7,5 +7,6 @@ mod harness;
 mod http;
 mod plugins;
 mod sandbox;
+mod textroom;
 mod videoroom;
 mod ws;

@@ -6,6 +6,7 @@
 #[allow(dead_code)]
 mod harness;
 mod peer;
+mod textroom;
 mod videoroom;
 
 use std::time::Duration;

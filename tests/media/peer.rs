@@ -342,6 +342,8 @@ struct Shared {
     dtmf: StdMutex<VecDeque<u8>>,
     /// The audio level the audio packets carry (RFC 6464: 0 loudest, 127 silence).
     audio_level: AtomicU8,
+    /// The first data channel the far end opened (a gateway's offer brings its own).
+    remote_channel: StdMutex<Option<Arc<dyn DataChannel>>>,
 }
 
 impl Shared {
@@ -649,6 +651,7 @@ impl PeerConnectionEventHandler for Handler {
     }
 
     async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
+        self.shared.remote_channel.lock().unwrap().get_or_insert_with(|| dc.clone());
         tokio::spawn(read_data_channel(dc, self.shared.clone()));
     }
 
@@ -783,6 +786,7 @@ impl Peer {
             remote_video: StdMutex::new(None),
             dtmf: StdMutex::new(VecDeque::new()),
             audio_level: AtomicU8::new(127),
+            remote_channel: StdMutex::new(None),
         });
 
         let mut media_engine = MediaEngine::default();
@@ -1062,18 +1066,21 @@ impl Peer {
         self.wait_until("data channel open", timeout, |s| s.data_open).await
     }
 
-    pub async fn send_text(&self, text: &str) -> PeerResult<()> {
-        match &self.data_channel {
-            Some(dc) => Ok(dc.send_text(text).await?),
+    /// Our data channel, or else the first one the far end opened.
+    fn channel(&self) -> PeerResult<Arc<dyn DataChannel>> {
+        let remote = || self.shared.remote_channel.lock().unwrap().clone();
+        match self.data_channel.clone().or_else(remote) {
+            Some(dc) => Ok(dc),
             None => err("no data channel"),
         }
     }
 
+    pub async fn send_text(&self, text: &str) -> PeerResult<()> {
+        Ok(self.channel()?.send_text(text).await?)
+    }
+
     pub async fn send_binary(&self, data: &[u8]) -> PeerResult<()> {
-        match &self.data_channel {
-            Some(dc) => Ok(dc.send(BytesMut::from(data)).await?),
-            None => err("no data channel"),
-        }
+        Ok(self.channel()?.send(BytesMut::from(data)).await?)
     }
 
     /// Waits for a data channel message satisfying `pred` and returns it.

@@ -295,8 +295,10 @@ const EMBEDDED: [(&str, &str); 3] = [
 ];
 
 /// The embedded plugin configurations (package, text).
-const EMBEDDED_PLUGINS: [(&str, &str); 1] =
-    [("janus.plugin.videoroom", include_str!("../../../conf/janus.plugin.videoroom.jcfg"))];
+const EMBEDDED_PLUGINS: [(&str, &str); 2] = [
+    ("janus.plugin.videoroom", include_str!("../../../conf/janus.plugin.videoroom.jcfg")),
+    ("janus.plugin.textroom", include_str!("../../../conf/janus.plugin.textroom.jcfg")),
+];
 
 impl Config {
     /// The embedded default configuration.

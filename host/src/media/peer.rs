@@ -399,8 +399,8 @@ impl Peer {
 
     /// Offers the client new streams that we send (and data channels), with our host
     /// candidates in the SDP, after making the streams `stop` inactive; a new stream takes an
-    /// inactive one of its kind when there is one (recycling its m-line). Returns the offer and
-    /// the mid of each item.
+    /// inactive one of its kind when there is one (recycling its m-line); with nothing to add
+    /// or stop, an ICE restart. Returns the offer and the mid of each item.
     pub fn offer(
         &mut self,
         stop: &[String],
@@ -433,6 +433,10 @@ impl Peer {
             })
             .collect();
         let mut api = self.rtc.sdp_api();
+        // Nothing to add or stop, once negotiated: the offer restarts ICE (Janus's `restart`).
+        if kinds.is_empty() && stop.is_empty() && self.negotiated {
+            api.ice_restart(true);
+        }
         for mid in stop {
             if let Some(i) = self.media.iter().position(|(m, _)| **m == *mid.as_str()) {
                 let (mid, video) = self.media.remove(i);

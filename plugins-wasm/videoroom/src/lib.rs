@@ -25,7 +25,6 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
-mod ids;
 mod manage;
 mod publisher;
 mod room;
@@ -33,13 +32,12 @@ mod sdp;
 mod subscriber;
 
 use portunus_sdk::{
-    ack, host, json, ok, ErrorCodes, Field, HandleRef, JsonType, Keyed, MediaEvent, MediaKind, Message,
-    NegotiationResult, Plugin, PluginError, PluginInfo, Reply, StateChange, StateEntry, Value,
+    ack, host, json, ok, ErrorCodes, Field, HandleRef, Id, JsonType, Keyed, MediaEvent, MediaKind, Message,
+    NegotiationResult, Plugin, PluginError, PluginInfo, Reply, RoomsConfig, StateChange, StateEntry, Value,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
 
-use ids::Id;
 use publisher::Publisher;
 use room::Room;
 use subscriber::Subscriber;
@@ -86,8 +84,8 @@ struct Settings {
     string_ids: bool,
     /// `rtp_forward` needs the room's secret (Janus's default: true).
     lock_rtp_forward: bool,
-    /// The config's sections other than rooms, written back as they came.
-    other_sections: Map<String, Value>,
+    /// The config file, for `permanent` rooms.
+    file: RoomsConfig,
 }
 
 /// What a handle is in the plugin.
@@ -432,15 +430,7 @@ impl Plugin for VideoRoom {
             admin_key: setting("admin_key").and_then(Value::as_str).map(str::to_owned),
             string_ids: setting("string_ids").and_then(Value::as_bool).unwrap_or(false),
             lock_rtp_forward: setting("lock_rtp_forward").and_then(Value::as_bool).unwrap_or(true),
-            other_sections: config
-                .as_object()
-                .map(|c| {
-                    c.iter()
-                        .filter(|(k, _)| !k.starts_with("room-"))
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            file: RoomsConfig::default(),
         };
         self.load_config_rooms(config);
         Ok(PluginInfo {

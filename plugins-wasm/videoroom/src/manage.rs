@@ -3,11 +3,11 @@
 //! `stop_rtp_forward`, `listforwarders`).
 
 use portunus_sdk::{
-    host, json, Endpoint, Field, ForwardOptions, HandleRef, JsonType, PluginError, RtpTarget, Value,
+    host, json, Endpoint, Field, ForwardOptions, HandleRef, Id, JsonType, PluginError, RoomsConfig,
+    RtpTarget, Value,
 };
 use serde_json::Map;
 
-use crate::ids::Id;
 use crate::room::{Room, ROOM_FIELDS};
 use crate::{code, err, kind_name, push, str_of, videoroom, Leaving, Role, VideoRoom, CODES};
 
@@ -105,11 +105,10 @@ impl VideoRoom {
     /// sections `init` got other than rooms, then a `room-<id>` section per room. On failure
     /// nothing changed, and the request says why.
     fn save_config<'a>(&self, rooms: impl Iterator<Item = &'a Room>) -> Result<(), PluginError> {
-        let mut config = self.settings.other_sections.clone();
-        for room in rooms.filter(|r| r.permanent) {
-            config.insert(format!("room-{}", room.id), room.to_config());
-        }
-        host::save_config(&Value::Object(config).to_string())
+        let rooms = rooms.filter(|r| r.permanent).map(|r| (&r.id, r.to_config()));
+        self.settings
+            .file
+            .save(rooms)
             .map_err(|e| err(code::UNKNOWN, format!("Error saving the room to the configuration: {e}")))
     }
 
@@ -325,18 +324,10 @@ impl VideoRoom {
 
     /// Rooms from the config: every `room-<id>` section.
     pub(crate) fn load_config_rooms(&mut self, config: &Value) {
-        let Some(sections) = config.as_object() else { return };
-        for (name, keys) in sections {
-            let (Some(id), Some(keys)) = (name.strip_prefix("room-"), keys.as_object()) else { continue };
-            let id = match id.parse::<u64>() {
-                Ok(n) if !self.settings.string_ids => Id::Num(n),
-                _ if self.settings.string_ids => Id::Str(id.to_owned()),
-                _ => {
-                    portunus_sdk::warn!("{name}: not a numeric room id (string_ids is off); skipped");
-                    continue;
-                }
-            };
-            let room = Room::from_keys(id.clone(), keys);
+        let (file, rooms) = RoomsConfig::parse(config, self.settings.string_ids);
+        self.settings.file = file;
+        for (id, keys) in rooms {
+            let room = Room::from_keys(id.clone(), &keys);
             self.rooms.insert(id, Room { permanent: true, ..room });
         }
     }

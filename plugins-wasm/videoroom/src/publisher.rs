@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 
 use portunus_sdk::{
-    host, json, AnswerPolicy, Direction, Field, HandleRef, JsonType, MediaKind, Message, NegotiationDone,
+    host, json, AnswerPolicy, Direction, Field, HandleRef, Id, JsonType, MediaKind, Message, NegotiationDone,
     PluginError, StreamInfo, Value,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
 
-use crate::ids::{self, Id};
 use crate::sdp;
 use crate::{
     check_pin, code, err, kind_name, push, str_of, videoroom, Leaving, Pending, Role, VideoRoom, CODES,
@@ -164,7 +163,7 @@ impl VideoRoom {
         let publisher = Publisher {
             room: room_id.clone(),
             id: id.clone(),
-            private_id: (ids::random_u64() as u32).max(1),
+            private_id: (portunus_sdk::rooms::random_u64() as u32).max(1),
             display: str_of(body, "display").map(str::to_owned),
             metadata: body.get("metadata").cloned(),
             active: false,

@@ -3,11 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use portunus_sdk::{json, Field, JsonType, Value};
+use portunus_sdk::rooms::{flag, number, text};
+use portunus_sdk::{json, Field, Id, JsonType, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
-
-use crate::ids::Id;
 
 /// The keys of a room, in `create` and in a config section (Janus's `room_parameters`).
 pub const ROOM_FIELDS: &[Field] = &[
@@ -127,33 +126,6 @@ impl Default for Room {
             notify_joining: false,
             permanent: false,
         }
-    }
-}
-
-/// A config or request value as a string (config files may quote anything).
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-fn flag(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) => Some(matches!(s.to_ascii_lowercase().as_str(), "true" | "yes" | "1")),
-        Value::Number(n) => Some(n.as_u64() != Some(0)),
-        _ => None,
-    }
-}
-
-fn number(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
     }
 }
 

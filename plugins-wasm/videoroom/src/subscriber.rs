@@ -8,13 +8,12 @@
 //! joined with `autoupdate: false`.
 
 use portunus_sdk::{
-    host, json, Endpoint, Field, ForwardOptions, ForwardSource, HandleRef, JsonType, LayerChange, MediaKind,
-    Message, NegotiationDone, OfferedStream, PluginError, Value,
+    host, json, Endpoint, Field, ForwardOptions, ForwardSource, HandleRef, Id, JsonType, LayerChange,
+    MediaKind, Message, NegotiationDone, OfferedStream, PluginError, Value,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
 
-use crate::ids::Id;
 use crate::publisher::PubStream;
 use crate::{check_pin, code, err, kind_name, push, videoroom, Pending, Role, VideoRoom, CODES};
 

@@ -1,0 +1,207 @@
+//! Room management: `create`, `edit`, `destroy`, `exists`, `list`, `listparticipants`,
+//! `allowed`, `kick`. `permanent: true` writes the rooms back to the config file first; when
+//! that fails, nothing changes and the request says why.
+
+use portunus_sdk::{host, json, Field, HandleRef, Id, JsonType, PluginError, Value};
+use serde_json::Map;
+
+use crate::chat::who;
+use crate::room::{Room, EDIT_FIELDS, ROOM_FIELDS};
+use crate::{code, err, str_of, textroom, Origin, TextRoom, CODES};
+
+/// Janus forwards messages to an HTTP backend with `post`; plugins here have no HTTP client.
+const NO_POST: &str = "post is not supported: the gateway gives plugins no HTTP client";
+
+impl TextRoom {
+    /// The answer to `create`, `edit` and `destroy`: `success` on the data channel, the verb's
+    /// own name (`created`, …) over the Janus API, as from Janus.
+    fn done(origin: Origin, api_name: &str, id: &Id, permanent: bool) -> Value {
+        let name = if origin == Origin::Api { api_name } else { "success" };
+        textroom(name, json!({"room": id.to_json(), "permanent": permanent}))
+    }
+
+    pub(crate) fn create(&mut self, body: &Map<String, Value>, origin: Origin) -> Result<Value, PluginError> {
+        if let Some(key) = &self.settings.admin_key {
+            portunus_sdk::validate(body, &[Field::new("admin_key", JsonType::String).required()], &CODES)?;
+            if str_of(body, "admin_key") != Some(key) {
+                return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong admin_key)"));
+            }
+        }
+        portunus_sdk::validate(body, &[self.id_field("room")], &CODES)?;
+        portunus_sdk::validate(body, ROOM_FIELDS, &CODES)?;
+        if body.contains_key("post") {
+            return Err(err(code::UNKNOWN, NO_POST));
+        }
+        let tokens = allowed_tokens(body)?;
+        // Room 0 (or none): a random one.
+        let asked = Id::from_json(body.get("room"), self.settings.string_ids).filter(|id| *id != Id::Num(0));
+        let id = match asked {
+            Some(id) if self.rooms.contains_key(&id) => {
+                return Err(err(code::ROOM_EXISTS, format!("Room {id} already exists")))
+            }
+            Some(id) => id,
+            None => loop {
+                let id = Id::random(self.settings.string_ids);
+                if !self.rooms.contains_key(&id) {
+                    break id;
+                }
+            },
+        };
+        let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
+        let mut room = Room::from_keys(id.clone(), body);
+        room.allowed = tokens;
+        room.permanent = permanent;
+        if permanent {
+            self.save_config(self.rooms.values().chain([&room]))?;
+        }
+        self.rooms.insert(id.clone(), room);
+        portunus_sdk::info!("created room {id}");
+        Ok(Self::done(origin, "created", &id, permanent))
+    }
+
+    pub(crate) fn edit(&mut self, body: &Map<String, Value>, origin: Origin) -> Result<Value, PluginError> {
+        let (id, room) = self.room_with_secret(body)?;
+        portunus_sdk::validate(body, EDIT_FIELDS, &CODES)?;
+        if body.contains_key("new_post") {
+            return Err(err(code::UNKNOWN, NO_POST));
+        }
+        let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
+        let mut edited = room.clone();
+        edited.apply(body, "new_");
+        if permanent {
+            edited.permanent = true;
+            self.save_config(self.rooms.values().filter(|r| r.id != id).chain([&edited]))?;
+        }
+        self.rooms.insert(id.clone(), edited);
+        Ok(Self::done(origin, "edited", &id, permanent))
+    }
+
+    /// `destroy`: the room's members (and the asker, on its data channel) hear `destroyed`,
+    /// and are out of it.
+    pub(crate) fn destroy(
+        &mut self,
+        handle: HandleRef,
+        body: &Map<String, Value>,
+        origin: Origin,
+    ) -> Result<Value, PluginError> {
+        let (id, _) = self.room_with_secret(body)?;
+        portunus_sdk::validate(body, &[Field::new("permanent", JsonType::Bool)], &CODES)?;
+        let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
+        if permanent {
+            self.save_config(self.rooms.values().filter(|r| r.id != id))?;
+        }
+        let destroyed = textroom("destroyed", json!({"room": id.to_json()}));
+        self.tell(&id, |_| true, &destroyed);
+        let member = self.handles.get(&handle.handle).is_some_and(|s| s.rooms.contains_key(&id));
+        if !member && self.handles.get(&handle.handle).is_some_and(|s| s.setup) {
+            host::send_data(handle, None, destroyed.to_string().as_bytes(), true);
+        }
+        let members: Vec<(String, u64)> =
+            self.members_of(&id).map(|(name, m)| (name.to_owned(), m.handle.handle)).collect();
+        for (name, handle) in members {
+            self.members.remove(&(id.clone(), name));
+            if let Some(s) = self.handles.get_mut(&handle) {
+                s.rooms.remove(&id);
+            }
+        }
+        self.rooms.remove(&id);
+        portunus_sdk::info!("destroyed room {id}");
+        Ok(Self::done(origin, "destroyed", &id, permanent))
+    }
+
+    /// Writes the config file with these rooms' permanent ones.
+    fn save_config<'a>(&self, rooms: impl Iterator<Item = &'a Room>) -> Result<(), PluginError> {
+        let rooms = rooms.filter(|r| r.permanent).map(|r| (&r.id, r.to_config()));
+        self.settings
+            .file
+            .save(rooms)
+            .map_err(|e| err(code::UNKNOWN, format!("Error saving the room to the configuration: {e}")))
+    }
+
+    pub(crate) fn exists(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let id = self.room_id(body)?;
+        let exists = self.rooms.contains_key(&id);
+        Ok(textroom("success", json!({"room": id.to_json(), "exists": exists})))
+    }
+
+    /// The public rooms (all of them with the `admin_key`).
+    pub(crate) fn list(&self, body: &Map<String, Value>) -> Value {
+        let admin = self.settings.admin_key.as_deref().is_some_and(|k| str_of(body, "admin_key") == Some(k));
+        let list: Vec<Value> = self
+            .rooms
+            .values()
+            .filter(|r| admin || !r.is_private)
+            .map(|r| r.describe(self.members_of(&r.id).count()))
+            .collect();
+        textroom("success", json!({ "list": list }))
+    }
+
+    pub(crate) fn list_participants(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (id, _) = self.room(body)?;
+        let participants: Vec<Value> = self.members_of(&id).map(|(name, m)| who(name, m)).collect();
+        Ok(textroom("success", json!({"room": id.to_json(), "participants": participants})))
+    }
+
+    /// `allowed`: the room's token list switched on (`enable`) or off (`disable`), or tokens
+    /// added or removed.
+    pub(crate) fn allowed(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        const ALLOWED: &[Field] =
+            &[Field::new("action", JsonType::String).required(), Field::new("allowed", JsonType::Array)];
+        let (id, _) = self.room_with_secret(body)?;
+        portunus_sdk::validate(body, ALLOWED, &CODES)?;
+        let action = str_of(body, "action").unwrap_or_default();
+        if !matches!(action, "enable" | "disable" | "add" | "remove") {
+            return Err(err(code::INVALID_ELEMENT, format!("Unsupported action '{action}' (allowed)")));
+        }
+        let tokens = allowed_tokens(body)?;
+        let Some(room) = self.rooms.get_mut(&id) else { return Err(err(code::NO_SUCH_ROOM, "No such room")) };
+        match action {
+            "enable" => {
+                room.allowed.get_or_insert_with(Default::default);
+            }
+            "disable" => room.allowed = None,
+            "add" => room.allowed.get_or_insert_with(Default::default).extend(tokens.unwrap_or_default()),
+            _ => {
+                if let Some(list) = &mut room.allowed {
+                    for t in tokens.unwrap_or_default() {
+                        list.remove(&t);
+                    }
+                }
+            }
+        }
+        let mut answer = textroom("success", json!({"room": id.to_json()}));
+        if let Some(list) = &room.allowed {
+            answer["allowed"] = json!(list);
+        }
+        Ok(answer)
+    }
+
+    /// `kick` (needs the secret): the user is out of the room, and everyone there (the user
+    /// too) hears `kicked`.
+    pub(crate) fn kick(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (id, _) = self.room_with_secret(body)?;
+        portunus_sdk::validate(body, &[Field::new("username", JsonType::String).required()], &CODES)?;
+        let username = str_of(body, "username").unwrap_or_default().to_owned();
+        let Some(member) = self.members.get(&(id.clone(), username.clone())).cloned() else {
+            return Err(err(code::NO_SUCH_USER, format!("No such user {username} in room {id}")));
+        };
+        self.tell(&id, |_| true, &textroom("kicked", json!({"room": id.to_json(), "username": username})));
+        self.members.remove(&(id.clone(), username));
+        if let Some(s) = self.handles.get_mut(&member.handle.handle) {
+            s.rooms.remove(&id);
+        }
+        Ok(textroom("success", json!({})))
+    }
+}
+
+/// The `allowed` tokens of a request, when it has them: strings only.
+fn allowed_tokens(
+    body: &Map<String, Value>,
+) -> Result<Option<std::collections::BTreeSet<String>>, PluginError> {
+    let Some(Value::Array(list)) = body.get("allowed") else { return Ok(None) };
+    list.iter()
+        .map(|t| t.as_str().map(str::to_owned))
+        .collect::<Option<_>>()
+        .map(Some)
+        .ok_or_else(|| err(code::INVALID_ELEMENT, "Invalid element in the allowed array (not a string)"))
+}
