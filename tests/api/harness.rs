@@ -515,6 +515,14 @@ impl PluginClient {
         .await
     }
 
+    /// Janus API `hangup`: the handle's PeerConnection closes.
+    #[allow(dead_code)] // the media tests use it
+    pub async fn hangup(&mut self) {
+        let msg = json!({"janus": "hangup", "session_id": self.sid, "handle_id": self.hid});
+        let r = self.exchange(msg, |m| m["janus"] != "ack").await;
+        assert_eq!(r["janus"], "success", "{r}");
+    }
+
     /// Sends `msg` with a fresh transaction; returns the first message of that transaction
     /// `done` accepts, holding the others that arrive meanwhile.
     async fn exchange(&mut self, mut msg: Value, mut done: impl FnMut(&Value) -> bool) -> Value {

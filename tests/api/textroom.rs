@@ -95,8 +95,30 @@ async fn rooms_are_managed_as_janus_does() {
         c.request(allowed("remove", json!(["a"]))).await,
         json!({"textroom": "success", "room": 4321, "allowed": ["b"]})
     );
+    // The list is kept apart from the check: tokens added to a room that does not check them
+    // change nothing for those who join; `enable` does.
+    let join = |name: &str, token: Option<&str>| {
+        let mut j = json!({"request": "join", "room": 4321, "pin": "p", "username": name});
+        if let Some(t) = token {
+            j["token"] = json!(t);
+        }
+        j
+    };
+    let mut others = [
+        Client::new(&gw, TEXTROOM).await,
+        Client::new(&gw, TEXTROOM).await,
+        Client::new(&gw, TEXTROOM).await,
+    ];
+    assert_eq!(others[0].request(join("x", None)).await["textroom"], "success");
+    assert_eq!(
+        c.request(allowed("enable", json!([]))).await,
+        json!({"textroom": "success", "room": 4321, "allowed": ["b"]})
+    );
+    error(&others[1].request(join("y", None)).await, 419, "Unauthorized (not in the allowed list)");
+    assert_eq!(others[1].request(join("y", Some("b"))).await["textroom"], "success");
     let disable = json!({"request": "allowed", "room": 4321, "secret": "s", "action": "disable"});
     assert_eq!(c.request(disable).await, json!({"textroom": "success", "room": 4321}));
+    assert_eq!(others[2].request(join("z", None)).await["textroom"], "success");
     error(&c.request(allowed("zzz", json!([]))).await, 414, "Unsupported action 'zzz' (allowed)");
 
     let announce = json!({"request": "announcement", "room": 4321, "secret": "s", "text": "hello"});
@@ -215,4 +237,35 @@ async fn a_permanent_room_survives_a_restart() {
         419,
         "Unauthorized (wrong secret)",
     );
+}
+
+/// A hot reload of the plugin keeps the rooms, who is in them and what they keep: the new
+/// instance goes on where the old one stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_reload_keeps_rooms_members_and_history() {
+    let gw = gateway();
+    let (mut alice, mut bob) = (Client::new(&gw, TEXTROOM).await, Client::new(&gw, TEXTROOM).await);
+    let join = |name: &str| json!({"request": "join", "room": 5555, "pin": "pp", "username": name});
+    alice.request(join("alice")).await;
+    bob.request(join("bob")).await;
+    alice.request(json!({"request": "message", "room": 5555, "text": "before"})).await;
+    let reload = json!({"janus": "reload_plugin", "transaction": "r", "admin_secret": "janusoverlord",
+                        "plugin": TEXTROOM});
+    let r = gw.admin_http().post("", &reload).await;
+    assert_eq!(r["janus"], "success", "{r}");
+
+    error(&alice.request(join("alice2")).await, 421, "Already in room 5555");
+    let mut carol = Client::new(&gw, TEXTROOM).await;
+    error(&carol.request(join("bob")).await, 420, "Username already taken");
+    let said = bob.request(json!({"request": "message", "room": 5555, "text": "after"})).await;
+    assert_eq!(said, json!({"textroom": "success"}));
+    let got = alice.event("bob's message", |d| d["textroom"] == "message" && d["text"] == "after").await;
+    assert_eq!(got["from"], "bob");
+    assert_eq!(carol.request(join("carol")).await["participants"].as_array().map(Vec::len), Some(2));
+    let kept = carol.event("the kept message", |d| d["textroom"] == "message").await;
+    assert_eq!((&kept["from"], &kept["text"]), (&json!("alice"), &json!("before")));
+    let list = carol.request(json!({"request": "list"})).await;
+    let room = list["list"].as_array().unwrap().iter().find(|r| r["room"] == 5555).cloned().unwrap();
+    assert_eq!(room["num_participants"], 3, "{room}");
+    assert_eq!(bob.request(json!({"request": "leave", "room": 5555})).await, json!({"textroom": "success"}));
 }

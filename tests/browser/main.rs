@@ -56,7 +56,13 @@ fn demo_gateway() -> Option<Gateway> {
     let rooms = "room-1234: { description = \"Demo Room\" publishers = 6 }\n".to_owned();
     Some(Gateway::with(Conf {
         http: format!("demo_assets = \"{}\"", assets.display()),
-        extra: vec![("janus.plugin.videoroom.jcfg".to_owned(), rooms)],
+        extra: vec![
+            ("janus.plugin.videoroom.jcfg".to_owned(), rooms),
+            (
+                "janus.plugin.textroom.jcfg".to_owned(),
+                "room-1234: { description = \"Demo Room\" history = 10 }\n".to_owned(),
+            ),
+        ],
         ..Conf::default()
     }))
 }
@@ -174,6 +180,29 @@ fn janus_js_videoroom_subscriber_switches_a_publishers_simulcast_substream() {
     assert!(low_width > 0 && low_width < top, "smaller than her top layer: {seen}");
     assert!(low["substream"].as_u64() < high["substream"].as_u64(), "then a higher substream: {seen}");
     assert!(high["width"].as_u64() > Some(low_width), "larger again: {seen}");
+}
+
+/// Two janus.js TextRoom pages chat over data channels: history on join, a message to the
+/// room, a whisper.
+#[test]
+fn janus_js_textroom_pages_chat_in_chromium() {
+    let Some(gw) = demo_gateway() else { return };
+    let seen = run_script("textroom.mjs", &format!("http://{}/demo/textroom.html", gw.addr("http")), "");
+    let said = |page: &str| -> Vec<(String, String, bool)> {
+        let messages = seen[page]["messages"].as_array().cloned().unwrap_or_default();
+        let field = |m: &Value, k: &str| m[k].as_str().unwrap_or_default().to_owned();
+        messages.iter().map(|m| (field(m, "from"), field(m, "text"), m["whisper"] == true)).collect()
+    };
+    for page in ["a", "b"] {
+        assert_eq!(seen[page]["error"], Value::Null, "{seen}");
+        assert_eq!(seen[page]["joined"], true, "{seen}");
+    }
+    let msg = |from: &str, text: &str, whisper| (from.to_owned(), text.to_owned(), whisper);
+    assert!(said("b").contains(&msg("alice", "hello, whoever comes", false)), "bob got the history: {seen}");
+    assert!(said("b").contains(&msg("alice", "hi bob", false)), "{seen}");
+    assert!(said("a").contains(&msg("bob", "psst, alice", true)), "alice got bob's whisper: {seen}");
+    assert!(!said("b").iter().any(|m| m.1 == "psst, alice"), "the whisper went to alice only: {seen}");
+    assert_eq!(seen["a"]["participants"], serde_json::json!(["bob"]), "{seen}");
 }
 
 /// Runs a janode scenario (`tests/browser/<script>`) against a demo gateway: what it printed,

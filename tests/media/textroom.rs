@@ -73,6 +73,15 @@ impl Chatter {
         v
     }
 
+    /// Where the first data message `pred` accepts arrived, among all of them.
+    fn arrival(&self, pred: impl Fn(&Value) -> bool) -> Option<usize> {
+        let stats = self.peer.stats();
+        stats.data_messages.iter().position(|(_, m)| match m {
+            DataMessage::Text(t) => serde_json::from_str::<Value>(t).is_ok_and(|v| pred(&v)),
+            DataMessage::Binary(_) => false,
+        })
+    }
+
     /// Every data message not read yet.
     fn unread(&self) -> Vec<Value> {
         self.unread_in(&self.peer.stats()).into_iter().map(|(_, v)| v).collect()
@@ -131,6 +140,13 @@ async fn three_peers_chat_whisper_and_are_kicked() {
     let bob_joined = json!({"textroom": "join", "room": 1234, "username": "bob", "display": "BOB"});
     assert_eq!(alice.event("join").await, bob_joined);
     assert_eq!(bob.event("join").await, bob_joined, "the joiner hears its own join");
+    // In Janus's order: the kept messages, then the joiner's own join, then the answer.
+    let order = [
+        bob.arrival(|v| v["textroom"] == "message"),
+        bob.arrival(|v| v["textroom"] == "join"),
+        bob.arrival(|v| v["participants"].is_array()),
+    ];
+    assert!(order.iter().all(Option::is_some) && order.is_sorted(), "bob's join came as {order:?}");
     let again = carol.ask(join("bob")).await;
     assert_eq!(code_of(&again), (&json!(420), &json!("Username already taken")), "{again}");
     carol.ask(join("carol")).await;
@@ -159,12 +175,15 @@ async fn three_peers_chat_whisper_and_are_kicked() {
         assert!(!c.unread().iter().any(|v| v["text"] == "psst"), "the whisper leaked");
     }
     carol.event("message").await;
+    // The channel keeps order: once a later request is answered, an answer to the silent one
+    // would have come.
+    carol.ask(json!({"textroom": "exists", "room": 1234})).await;
+    assert!(carol.arrival(|v| v["transaction"] == "silent").is_none(), "ack: false was answered");
     // Who is there, over the Janus API.
     let listed = alice.api.request(json!({"request": "listparticipants", "room": 1234})).await;
     let names: Vec<&Value> =
         listed["participants"].as_array().unwrap().iter().map(|p| &p["username"]).collect();
     assert_eq!(names, [&json!("alice"), &json!("bob"), &json!("carol")], "{listed}");
-    assert!(!carol.unread().iter().any(|v| v["transaction"] == "silent"), "ack: false was answered");
 
     // carol is kicked: she and the others hear it, and she can no longer talk there.
     let kick = json!({"request": "kick", "room": 1234, "secret": "adminpwd", "username": "carol"});
@@ -174,6 +193,11 @@ async fn three_peers_chat_whisper_and_are_kicked() {
     }
     let out = carol.ask(json!({"textroom": "message", "room": 1234, "text": "hey"})).await;
     assert_eq!(code_of(&out), (&json!(422), &json!("Not in room 1234")), "{out}");
+    // She may come back; when her PeerConnection goes, the room hears her leave.
+    carol.ask(join("carol")).await;
+    assert_eq!(alice.event("join").await["username"], "carol");
+    carol.api.hangup().await;
+    assert_eq!(alice.event("leave").await, json!({"textroom": "leave", "room": 1234, "username": "carol"}));
 
     // bob leaves: alice hears it. Then the room goes.
     assert_eq!(bob.ask(json!({"textroom": "leave", "room": 1234})).await, json!({"textroom": "success"}));

@@ -1,5 +1,6 @@
-//! The demo pages (`/demo/` on the Janus API's HTTP listener): an EchoTest page and a VideoRoom
-//! page (`/demo/videoroom.html`) of our own that run janus.js, the client library Janus users already have. janus.js and webrtc-adapter are
+//! The demo pages (`/demo/` on the Janus API's HTTP listener): an EchoTest page, a VideoRoom
+//! page (`/demo/videoroom.html`) and a TextRoom page (`/demo/textroom.html`) of our own that
+//! run janus.js, the client library Janus users already have. janus.js and webrtc-adapter are
 //! not part of Portunus: they are read from `demo_assets` (a `node_modules` folder where
 //! `npm install janus-gateway` put them) or, without it, loaded from the jsDelivr CDN.
 
@@ -15,6 +16,8 @@ const INDEX_HTML: &str = include_str!("../../demo/index.html");
 const ECHOTEST_JS: &str = include_str!("../../demo/echotest.js");
 const VIDEOROOM_HTML: &str = include_str!("../../demo/videoroom.html");
 const VIDEOROOM_JS: &str = include_str!("../../demo/videoroom.js");
+const TEXTROOM_HTML: &str = include_str!("../../demo/textroom.html");
+const TEXTROOM_JS: &str = include_str!("../../demo/textroom.js");
 const COMMON_JS: &str = include_str!("../../demo/common.js");
 
 /// A library the pages load: where it sits below `demo_assets`, and where users get it otherwise.
@@ -61,6 +64,8 @@ impl Demo {
             "/echotest.js" => file("text/javascript", ECHOTEST_JS.into()),
             "/videoroom.html" => file("text/html; charset=utf-8", VIDEOROOM_HTML.into()),
             "/videoroom.js" => file("text/javascript", VIDEOROOM_JS.into()),
+            "/textroom.html" => file("text/html; charset=utf-8", TEXTROOM_HTML.into()),
+            "/textroom.js" => file("text/javascript", TEXTROOM_JS.into()),
             "/common.js" => file("text/javascript", COMMON_JS.into()),
             "/config.js" => file("text/javascript", self.config_js().into()),
             _ => match VENDORED.iter().find(|v| rest.strip_prefix("/vendor/") == Some(v.name)) {

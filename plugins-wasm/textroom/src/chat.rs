@@ -4,11 +4,11 @@
 use portunus_sdk::{host, json, Field, HandleRef, Id, JsonType, PluginError, Value};
 use serde_json::Map;
 
-use crate::{code, err, str_of, textroom, Member, Origin, Session, TextRoom, CODES};
+use crate::{code, err, str_of, textroom, Member, Origin, TextRoom, CODES};
 
 impl TextRoom {
-    /// `join`: in the room under `username`; the others hear `join`, the joiner gets who is
-    /// there and (unless `history: false`) the room's kept messages.
+    /// `join`: in the room under `username`. The joiner gets the room's kept messages, then
+    /// its own `join` (which everyone hears), then who else is there.
     pub(crate) fn join(
         &mut self,
         handle: HandleRef,
@@ -37,46 +37,43 @@ impl TextRoom {
         if self.members.contains_key(&(id.clone(), username.clone())) {
             return Err(err(code::USERNAME_EXISTS, "Username already taken"));
         }
-        if let Some(allowed) = &room.allowed {
-            if !str_of(body, "token").is_some_and(|t| allowed.contains(t)) {
-                return Err(err(code::UNAUTHORIZED, "Unauthorized (not in the allowed list)"));
-            }
+        if !room.token_ok(str_of(body, "token")) {
+            return Err(err(code::UNAUTHORIZED, "Unauthorized (not in the allowed list)"));
         }
-        let display = str_of(body, "display").map(str::to_owned);
         let participants: Vec<Value> = self.members_of(&id).map(|(name, m)| who(name, m)).collect();
-        let history: Vec<String> = match body.get("history").and_then(Value::as_bool) {
-            Some(false) => Vec::new(),
-            _ => room.messages.iter().cloned().collect(),
-        };
-        let mut joined = json!({"room": id.to_json(), "username": username});
-        if let Some(display) = &display {
-            joined["display"] = json!(display);
-        }
-        // The joiner gets the kept messages first, then its own `join` with everyone's.
-        for message in history {
-            match origin {
-                Origin::Data => host::send_data(handle, None, message.as_bytes(), true),
-                Origin::Api => {
-                    let event: Value = serde_json::from_str(&message).unwrap_or_default();
-                    if let Err(e) = portunus_sdk::push_event(handle, None, &event, None) {
-                        portunus_sdk::warn!("[{}] history: {e}", handle.handle);
+        if body.get("history").and_then(Value::as_bool) != Some(false) {
+            let kept = self.kept.range((id.clone(), 0)..=(id.clone(), u64::MAX)).map(|(_, m)| m.as_str());
+            for message in kept {
+                match origin {
+                    Origin::Data => host::send_data(handle, None, message.as_bytes(), true),
+                    Origin::Api => {
+                        let event: Value = serde_json::from_str(message).unwrap_or_default();
+                        if let Err(e) = portunus_sdk::push_event(handle, None, &event, None) {
+                            portunus_sdk::warn!("[{}] history: {e}", handle.handle);
+                        }
                     }
                 }
             }
         }
+        let display = str_of(body, "display").map(str::to_owned);
+        let mut joined = json!({"room": id.to_json(), "username": username});
+        if let Some(display) = &display {
+            joined["display"] = json!(display);
+        }
         let member = Member { handle, display, api: origin == Origin::Api };
         self.members.insert((id.clone(), username.clone()), member);
+        if let Some(room) = self.rooms.get_mut(&id) {
+            room.participants += 1;
+        }
         match self.handles.get_mut(&handle.handle) {
-            Some(s) => {
-                s.rooms.insert(id.clone(), username);
-            }
+            Some(s) => s.rooms.insert(id.clone(), username),
             None => {
-                let mut s = Session::default();
+                let mut s = crate::Session::default();
                 s.rooms.insert(id.clone(), username);
                 self.handles.insert(handle.handle, s);
             }
         }
-        self.tell(&id, |_| true, &textroom("join", joined));
+        self.tell(&id, &textroom("join", joined));
         portunus_sdk::info!("[{}] joined room {id}", handle.handle);
         Ok(textroom("success", json!({ "participants": participants })))
     }
@@ -95,15 +92,26 @@ impl TextRoom {
 
     /// The handle leaves a room: everyone there (the leaver too) hears `leave`.
     pub(crate) fn leave_room(&mut self, handle: HandleRef, room: &Id) {
-        let Some(name) = self.handles.get_mut(&handle.handle).and_then(|s| s.rooms.remove(room)) else {
+        let Some(name) = self.handles.get(&handle.handle).and_then(|s| s.rooms.get(room)).cloned() else {
             return;
         };
-        self.tell(room, |_| true, &textroom("leave", json!({"room": room.to_json(), "username": name})));
-        self.members.remove(&(room.clone(), name));
+        self.tell(room, &textroom("leave", json!({"room": room.to_json(), "username": name})));
+        self.drop_member(room, name);
     }
 
-    /// `message`: to everyone in the room (kept for history), or whispered to `to` or `tos`.
-    /// Answered only with `ack` (default true); `tos` answers which names got it.
+    /// A member is out of a room (it left, was kicked, or its handle went).
+    pub(crate) fn drop_member(&mut self, room: &Id, name: String) {
+        let Some(member) = self.members.remove(&(room.clone(), name)) else { return };
+        if let Some(s) = self.handles.get_mut(&member.handle.handle) {
+            s.rooms.remove(room);
+        }
+        if let Some(room) = self.rooms.get_mut(room) {
+            room.participants = room.participants.saturating_sub(1);
+        }
+    }
+
+    /// `message`: to everyone in the room (and kept for history), or whispered to `to` or
+    /// `tos` (the answer says who got it). Answered only with `ack` (default true).
     pub(crate) fn message(
         &mut self,
         handle: HandleRef,
@@ -116,24 +124,24 @@ impl TextRoom {
             Field::new("ack", JsonType::Bool),
         ];
         portunus_sdk::validate(body, MESSAGE, &CODES)?;
+        let (id, _) = self.room(body)?;
+        let from = self.username_in(handle, &id)?;
         if body.contains_key("to") && body.contains_key("tos") {
             return Err(err(code::INVALID_ELEMENT, "Both to and tos array provided"));
         }
-        let (id, _) = self.room(body)?;
-        let from = self.username_in(handle, &id)?;
-        let mut tos: Vec<String> = Vec::new();
+        let mut tos: Vec<&str> = Vec::new();
         if let Some(to) = str_of(body, "to") {
-            tos.push(to.to_owned());
+            tos.push(to);
         }
-        if let Some(Value::Array(list)) = body.get("tos") {
-            for to in list {
-                let Some(to) = to.as_str() else {
-                    return Err(err(
-                        code::INVALID_ELEMENT,
-                        "Invalid element type (tos should be an array of strings)",
-                    ));
-                };
-                tos.push(to.to_owned());
+        for to in body.get("tos").and_then(Value::as_array).into_iter().flatten() {
+            let Some(to) = to.as_str() else {
+                return Err(err(
+                    code::INVALID_ELEMENT,
+                    "Invalid element type (tos should be an array of strings)",
+                ));
+            };
+            if !tos.contains(&to) {
+                tos.push(to);
             }
         }
         let whisper = body.contains_key("to") || body.contains_key("tos");
@@ -149,30 +157,27 @@ impl TextRoom {
         let message = textroom("message", message);
         let mut answer = textroom("success", json!({}));
         if whisper {
-            // Whispers are not kept; the answer says who got one.
-            self.tell(&id, |name| tos.iter().any(|t| t == name), &message);
-            let sent: Map<String, Value> = tos
-                .iter()
-                .map(|t| (t.clone(), json!(self.members.contains_key(&(id.clone(), t.clone())))))
-                .collect();
+            // Each name looked up once: the cost is the request's, not the room's.
+            let to: Vec<Option<&Member>> =
+                tos.iter().map(|t| self.members.get(&(id.clone(), (*t).to_owned()))).collect();
+            self.send_to(&id, to.iter().flatten().copied(), &message);
+            let sent: Map<String, Value> =
+                tos.iter().zip(&to).map(|(t, m)| ((*t).to_owned(), json!(m.is_some()))).collect();
             answer["sent"] = Value::Object(sent);
         } else {
-            self.tell(&id, |_| true, &message);
-            // The kept copy names the sender's display too.
+            self.tell(&id, &message);
+            // The kept copy names the sender's display too, as in Janus.
             let mut kept = message;
             if let Some(display) = self.members.get(&(id.clone(), from)).and_then(|m| m.display.clone()) {
                 kept["display"] = json!(display);
             }
-            if let Some(room) = self.rooms.get_mut(&id) {
-                room.remember(kept.to_string());
-            }
+            self.keep(&id, &kept);
         }
         let ack = body.get("ack").and_then(Value::as_bool).unwrap_or(true);
         Ok(ack.then_some(answer))
     }
 
-    /// `announcement` (needs the room's secret): everyone hears it, and it is kept for
-    /// history.
+    /// `announcement` (needs the room's secret): everyone hears it, and it is kept.
     pub(crate) fn announcement(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
         let (id, _) = self.room_with_secret(body)?;
         portunus_sdk::validate(body, &[Field::new("text", JsonType::String).required()], &CODES)?;
@@ -180,11 +185,22 @@ impl TextRoom {
             "announcement",
             json!({"room": id.to_json(), "date": crate::date::now(), "text": str_of(body, "text")}),
         );
-        self.tell(&id, |_| true, &event);
-        if let Some(room) = self.rooms.get_mut(&id) {
-            room.remember(event.to_string());
-        }
+        self.tell(&id, &event);
+        self.keep(&id, &event);
         Ok(textroom("success", json!({})))
+    }
+
+    /// Keeps a public message for those who join, if the room keeps any.
+    fn keep(&mut self, room: &Id, message: &Value) {
+        // (A room that keeps nothing is not touched, so not saved again.)
+        if self.rooms.get(room).is_none_or(|r| r.history == 0) {
+            return;
+        }
+        let Some((n, dropped)) = self.rooms.get_mut(room).and_then(|r| r.keep()) else { return };
+        self.kept.insert((room.clone(), n), message.to_string());
+        if let Some(old) = dropped {
+            self.kept.remove(&(room.clone(), old));
+        }
     }
 }
 

@@ -19,6 +19,9 @@
 //! `textroom: success`, not `textbridge`; `listparticipants` has its `textroom` key, which
 //! janode needs). `permanent: true` writes the rooms back to `janus.plugin.textroom.jcfg`.
 //!
+//! Replies and events are compact JSON (Janus 1.1's `json = "indented"` setting is not read;
+//! newer Janus versions default to compact too).
+//!
 //! Not supported: `post` (Janus forwards each message to an HTTP backend; the gateway gives
 //! plugins no HTTP client), refused with a clear error.
 
@@ -29,8 +32,6 @@ mod chat;
 mod date;
 mod manage;
 mod room;
-
-use std::collections::BTreeMap;
 
 use portunus_sdk::{
     ack, host, json, ok, ErrorCodes, Field, HandleRef, Id, JsonType, Keyed, MediaEvent, Message,
@@ -93,10 +94,51 @@ struct Member {
 /// What the plugin knows of a handle.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct Session {
-    /// `setup` made its offer.
+    /// `setup` made its offer. A hangup resets it, so a handle can set up again (Janus 1.1
+    /// refuses that with 416 and needs a new handle).
     setup: bool,
     /// The rooms it is in, with its username in each.
-    rooms: BTreeMap<Id, String>,
+    rooms: Joined,
+}
+
+/// The rooms a handle is in, with its username in each: a list, not a map, since a JSON
+/// object's keys would bring numeric room ids back as strings after a restore.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Joined(Vec<(Id, String)>);
+
+impl Joined {
+    fn get(&self, room: &Id) -> Option<&String> {
+        self.0.iter().find(|(r, _)| r == room).map(|(_, name)| name)
+    }
+
+    fn contains_key(&self, room: &Id) -> bool {
+        self.get(room).is_some()
+    }
+
+    fn insert(&mut self, room: Id, name: String) {
+        self.remove(&room);
+        self.0.push((room, name));
+    }
+
+    fn remove(&mut self, room: &Id) -> Option<String> {
+        let i = self.0.iter().position(|(r, _)| r == room)?;
+        Some(self.0.swap_remove(i).1)
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &Id> {
+        self.0.iter().map(|(room, _)| room)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&Id, &String)> {
+        self.0.iter().map(|(room, name)| (room, name))
+    }
+}
+
+/// An offer the host is making for `setup` or `restart`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Offer {
+    transaction: String,
+    restart: bool,
 }
 
 /// The plugin. Every map is saved per entry, so a checkpoint costs what a request touched.
@@ -109,8 +151,10 @@ pub struct TextRoom {
     /// The participants of each room: (room, username).
     members: Keyed<(Id, String), Member>,
     handles: Keyed<u64, Session>,
-    /// Offers the host is making: (handle, negotiation) → the request's transaction.
-    pending: Keyed<(u64, u64), String>,
+    /// The messages rooms keep for those who join: (room, number).
+    kept: Keyed<(Id, u64), String>,
+    /// Offers the host is making: (handle, negotiation).
+    pending: Keyed<(u64, u64), Offer>,
 }
 
 fn err(code: u32, text: impl Into<String>) -> PluginError {
@@ -212,11 +256,16 @@ impl TextRoom {
             .map(|((_, name), m)| (name.as_str(), m))
     }
 
-    /// Sends an event to members of a room (all of them, or those `to` names), on their data
-    /// channels or as plugin events: one host call for each kind.
-    fn tell(&self, room: &Id, to: impl Fn(&str) -> bool, event: &Value) {
+    /// Sends an event to everyone in a room, on their data channels or as plugin events: one
+    /// host call for each kind.
+    fn tell(&self, room: &Id, event: &Value) {
+        self.send_to(room, self.members_of(room).map(|(_, m)| m), event);
+    }
+
+    /// Sends an event to these members of a room.
+    fn send_to<'a>(&self, room: &Id, to: impl Iterator<Item = &'a Member>, event: &Value) {
         let (mut data, mut api) = (Vec::new(), Vec::new());
-        for (_, m) in self.members_of(room).filter(|(name, _)| to(name)) {
+        for m in to {
             if m.api {
                 api.push(m.handle);
             } else {
@@ -251,7 +300,7 @@ impl TextRoom {
             "edit" => self.edit(body, origin)?,
             "destroy" => self.destroy(handle, body, origin)?,
             "exists" => self.exists(body)?,
-            "list" => self.list(body),
+            "list" => self.list(body)?,
             "listparticipants" => self.list_participants(body)?,
             "allowed" => self.allowed(body)?,
             "kick" => self.kick(body)?,
@@ -303,7 +352,7 @@ impl TextRoom {
         // A restart offers nothing new: the host restarts ICE.
         let streams: &[OfferedStream] = if restart { &[] } else { &[OfferedStream::Data] };
         let id = host::offer(handle, streams).map_err(|e| err(code::UNKNOWN, e))?;
-        self.pending.insert((handle.handle, id), msg.transaction.clone());
+        self.pending.insert((handle.handle, id), Offer { transaction: msg.transaction.clone(), restart });
         let session = self.handles.get_mut(&handle.handle);
         match session {
             Some(s) => s.setup = true,
@@ -364,7 +413,12 @@ impl Plugin for TextRoom {
                     "room {id}: `post` is not supported (no HTTP client for plugins); ignored"
                 );
             }
-            let room = Room::from_keys(id.clone(), &keys);
+            // A config room without a description is named for its section, as in Janus.
+            let mut room = Room::from_keys(id.clone(), &keys);
+            if !keys.contains_key("description") {
+                room.description = format!("room-{id}");
+            }
+            room.check_tokens = false;
             self.rooms.insert(id, Room { permanent: true, ..room });
         }
         Ok(PluginInfo {
@@ -414,11 +468,14 @@ impl Plugin for TextRoom {
     fn media_event(&mut self, handle: HandleRef, event: MediaEvent) {
         match event {
             MediaEvent::Negotiation(result) => {
-                let Some(transaction) = self.pending.remove(&(handle.handle, result.id)) else { return };
+                let Some(offer) = self.pending.remove(&(handle.handle, result.id)) else { return };
+                let transaction = offer.transaction;
                 let (data, jsep) = match result.outcome {
                     Ok(done) => (textroom("event", json!({"result": "ok"})), done.jsep),
                     Err(reason) => {
-                        if let Some(s) = self.handles.get_mut(&handle.handle) {
+                        // A first setup that failed can be tried again; a failed restart
+                        // leaves the PeerConnection as it was.
+                        if let Some(s) = self.handles.get_mut(&handle.handle).filter(|_| !offer.restart) {
                             s.setup = false;
                         }
                         (error_json(&err(code::UNKNOWN, reason)), None)
@@ -488,6 +545,7 @@ impl Plugin for TextRoom {
         self.rooms.save("room/", full, &mut out);
         self.members.save("member/", full, &mut out);
         self.handles.save("handle/", full, &mut out);
+        self.kept.save("kept/", full, &mut out);
         self.pending.save("pending/", full, &mut out);
         out
     }
@@ -496,6 +554,7 @@ impl Plugin for TextRoom {
         self.rooms.load("room/", &entries)?;
         self.members.load("member/", &entries)?;
         self.handles.load("handle/", &entries)?;
+        self.kept.load("kept/", &entries)?;
         self.pending.load("pending/", &entries)
     }
 }

@@ -20,19 +20,27 @@ impl TextRoom {
         textroom(name, json!({"room": id.to_json(), "permanent": permanent}))
     }
 
-    pub(crate) fn create(&mut self, body: &Map<String, Value>, origin: Origin) -> Result<Value, PluginError> {
-        if let Some(key) = &self.settings.admin_key {
-            portunus_sdk::validate(body, &[Field::new("admin_key", JsonType::String).required()], &CODES)?;
-            if str_of(body, "admin_key") != Some(key) {
-                return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong admin_key)"));
-            }
+    /// With an `admin_key` configured, whether the request has it: none is 413 (when
+    /// `required`), a wrong one 419.
+    fn admin(&self, body: &Map<String, Value>, required: bool) -> Result<bool, PluginError> {
+        let Some(key) = &self.settings.admin_key else { return Ok(false) };
+        let field = Field::new("admin_key", JsonType::String);
+        portunus_sdk::validate(body, &[if required { field.required() } else { field }], &CODES)?;
+        match str_of(body, "admin_key") {
+            None => Ok(false),
+            Some(given) if given == key => Ok(true),
+            Some(_) => Err(err(code::UNAUTHORIZED, "Unauthorized (wrong admin_key)")),
         }
+    }
+
+    pub(crate) fn create(&mut self, body: &Map<String, Value>, origin: Origin) -> Result<Value, PluginError> {
         portunus_sdk::validate(body, &[self.id_field("room")], &CODES)?;
         portunus_sdk::validate(body, ROOM_FIELDS, &CODES)?;
+        self.admin(body, true)?;
         if body.contains_key("post") {
             return Err(err(code::UNKNOWN, NO_POST));
         }
-        let tokens = allowed_tokens(body)?;
+        check_tokens(body)?;
         // Room 0 (or none): a random one.
         let asked = Id::from_json(body.get("room"), self.settings.string_ids).filter(|id| *id != Id::Num(0));
         let id = match asked {
@@ -48,9 +56,7 @@ impl TextRoom {
             },
         };
         let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
-        let mut room = Room::from_keys(id.clone(), body);
-        room.allowed = tokens;
-        room.permanent = permanent;
+        let room = Room { permanent, ..Room::from_keys(id.clone(), body) };
         if permanent {
             self.save_config(self.rooms.values().chain([&room]))?;
         }
@@ -60,14 +66,14 @@ impl TextRoom {
     }
 
     pub(crate) fn edit(&mut self, body: &Map<String, Value>, origin: Origin) -> Result<Value, PluginError> {
-        let (id, room) = self.room_with_secret(body)?;
         portunus_sdk::validate(body, EDIT_FIELDS, &CODES)?;
+        let (id, room) = self.room_with_secret(body)?;
         if body.contains_key("new_post") {
             return Err(err(code::UNKNOWN, NO_POST));
         }
         let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
         let mut edited = room.clone();
-        edited.apply(body, "new_");
+        edited.edit(body);
         if permanent {
             edited.permanent = true;
             self.save_config(self.rooms.values().filter(|r| r.id != id).chain([&edited]))?;
@@ -76,8 +82,8 @@ impl TextRoom {
         Ok(Self::done(origin, "edited", &id, permanent))
     }
 
-    /// `destroy`: the room's members (and the asker, on its data channel) hear `destroyed`,
-    /// and are out of it.
+    /// `destroy`: the asker (on its data channel, if it is not in the room) and the room's
+    /// members hear `destroyed`, and the members are out of it.
     pub(crate) fn destroy(
         &mut self,
         handle: HandleRef,
@@ -91,18 +97,19 @@ impl TextRoom {
             self.save_config(self.rooms.values().filter(|r| r.id != id))?;
         }
         let destroyed = textroom("destroyed", json!({"room": id.to_json()}));
-        self.tell(&id, |_| true, &destroyed);
         let member = self.handles.get(&handle.handle).is_some_and(|s| s.rooms.contains_key(&id));
         if !member && self.handles.get(&handle.handle).is_some_and(|s| s.setup) {
             host::send_data(handle, None, destroyed.to_string().as_bytes(), true);
         }
-        let members: Vec<(String, u64)> =
-            self.members_of(&id).map(|(name, m)| (name.to_owned(), m.handle.handle)).collect();
-        for (name, handle) in members {
-            self.members.remove(&(id.clone(), name));
-            if let Some(s) = self.handles.get_mut(&handle) {
-                s.rooms.remove(&id);
-            }
+        self.tell(&id, &destroyed);
+        let names: Vec<String> = self.members_of(&id).map(|(name, _)| name.to_owned()).collect();
+        for name in names {
+            self.drop_member(&id, name);
+        }
+        let kept: Vec<(Id, u64)> =
+            self.kept.range((id.clone(), 0)..=(id.clone(), u64::MAX)).map(|(k, _)| k.clone()).collect();
+        for k in kept {
+            self.kept.remove(&k);
         }
         self.rooms.remove(&id);
         portunus_sdk::info!("destroyed room {id}");
@@ -124,16 +131,12 @@ impl TextRoom {
         Ok(textroom("success", json!({"room": id.to_json(), "exists": exists})))
     }
 
-    /// The public rooms (all of them with the `admin_key`).
-    pub(crate) fn list(&self, body: &Map<String, Value>) -> Value {
-        let admin = self.settings.admin_key.as_deref().is_some_and(|k| str_of(body, "admin_key") == Some(k));
-        let list: Vec<Value> = self
-            .rooms
-            .values()
-            .filter(|r| admin || !r.is_private)
-            .map(|r| r.describe(self.members_of(&r.id).count()))
-            .collect();
-        textroom("success", json!({ "list": list }))
+    /// The public rooms (all of them with the right `admin_key`).
+    pub(crate) fn list(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let admin = self.admin(body, false)?;
+        let list: Vec<Value> =
+            self.rooms.values().filter(|r| admin || !r.is_private).map(Room::describe).collect();
+        Ok(textroom("success", json!({ "list": list })))
     }
 
     pub(crate) fn list_participants(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
@@ -142,8 +145,8 @@ impl TextRoom {
         Ok(textroom("success", json!({"room": id.to_json(), "participants": participants})))
     }
 
-    /// `allowed`: the room's token list switched on (`enable`) or off (`disable`), or tokens
-    /// added or removed.
+    /// `allowed`: token checking on (`enable`) or off (`disable`, which keeps the list), or
+    /// tokens added to or removed from the list.
     pub(crate) fn allowed(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
         const ALLOWED: &[Field] =
             &[Field::new("action", JsonType::String).required(), Field::new("allowed", JsonType::Array)];
@@ -153,25 +156,25 @@ impl TextRoom {
         if !matches!(action, "enable" | "disable" | "add" | "remove") {
             return Err(err(code::INVALID_ELEMENT, format!("Unsupported action '{action}' (allowed)")));
         }
-        let tokens = allowed_tokens(body)?;
-        let Some(room) = self.rooms.get_mut(&id) else { return Err(err(code::NO_SUCH_ROOM, "No such room")) };
+        check_tokens(body)?;
+        let tokens =
+            body.get("allowed").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
+        let Some(room) = self.rooms.get_mut(&id) else {
+            return Err(err(code::NO_SUCH_ROOM, format!("No such room ({id})")));
+        };
         match action {
-            "enable" => {
-                room.allowed.get_or_insert_with(Default::default);
-            }
-            "disable" => room.allowed = None,
-            "add" => room.allowed.get_or_insert_with(Default::default).extend(tokens.unwrap_or_default()),
+            "enable" => room.check_tokens = true,
+            "disable" => room.check_tokens = false,
+            "add" => room.allowed.extend(tokens.map(str::to_owned)),
             _ => {
-                if let Some(list) = &mut room.allowed {
-                    for t in tokens.unwrap_or_default() {
-                        list.remove(&t);
-                    }
+                for t in tokens {
+                    room.allowed.remove(t);
                 }
             }
         }
         let mut answer = textroom("success", json!({"room": id.to_json()}));
-        if let Some(list) = &room.allowed {
-            answer["allowed"] = json!(list);
+        if action != "disable" {
+            answer["allowed"] = json!(room.allowed);
         }
         Ok(answer)
     }
@@ -182,26 +185,21 @@ impl TextRoom {
         let (id, _) = self.room_with_secret(body)?;
         portunus_sdk::validate(body, &[Field::new("username", JsonType::String).required()], &CODES)?;
         let username = str_of(body, "username").unwrap_or_default().to_owned();
-        let Some(member) = self.members.get(&(id.clone(), username.clone())).cloned() else {
+        if !self.members.contains_key(&(id.clone(), username.clone())) {
             return Err(err(code::NO_SUCH_USER, format!("No such user {username} in room {id}")));
-        };
-        self.tell(&id, |_| true, &textroom("kicked", json!({"room": id.to_json(), "username": username})));
-        self.members.remove(&(id.clone(), username));
-        if let Some(s) = self.handles.get_mut(&member.handle.handle) {
-            s.rooms.remove(&id);
         }
+        self.tell(&id, &textroom("kicked", json!({"room": id.to_json(), "username": username})));
+        self.drop_member(&id, username);
         Ok(textroom("success", json!({})))
     }
 }
 
-/// The `allowed` tokens of a request, when it has them: strings only.
-fn allowed_tokens(
-    body: &Map<String, Value>,
-) -> Result<Option<std::collections::BTreeSet<String>>, PluginError> {
-    let Some(Value::Array(list)) = body.get("allowed") else { return Ok(None) };
-    list.iter()
-        .map(|t| t.as_str().map(str::to_owned))
-        .collect::<Option<_>>()
-        .map(Some)
-        .ok_or_else(|| err(code::INVALID_ELEMENT, "Invalid element in the allowed array (not a string)"))
+/// A request's `allowed` tokens must be strings.
+fn check_tokens(body: &Map<String, Value>) -> Result<(), PluginError> {
+    let list = body.get("allowed").and_then(Value::as_array).into_iter().flatten();
+    if list.clone().all(Value::is_string) {
+        Ok(())
+    } else {
+        Err(err(code::INVALID_ELEMENT, "Invalid element in the allowed array (not a string)"))
+    }
 }

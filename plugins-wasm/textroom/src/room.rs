@@ -1,7 +1,7 @@
 //! A room's settings: from `janus.plugin.textroom.jcfg` (`room-<id>` sections) or `create`,
 //! changed by `edit`, described by `list`; and the messages it keeps for those who join.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 use portunus_sdk::rooms::{flag, number, text};
 use portunus_sdk::{json, Field, Id, JsonType, Value};
@@ -30,7 +30,10 @@ pub const EDIT_FIELDS: &[Field] = &[
     Field::new("permanent", JsonType::Bool),
 ];
 
-/// A TextRoom room.
+/// Janus keeps `history` in 16 bits.
+const MAX_HISTORY: u64 = u16::MAX as u64;
+
+/// A TextRoom room. Its kept messages are the plugin's (`history`), by room and number.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Room {
@@ -39,12 +42,15 @@ pub struct Room {
     pub secret: Option<String>,
     pub pin: Option<String>,
     pub is_private: bool,
-    /// The tokens a participant must show to join, when checking is on.
-    pub allowed: Option<BTreeSet<String>>,
+    /// Joining needs one of the `allowed` tokens.
+    pub check_tokens: bool,
+    pub allowed: BTreeSet<String>,
     /// How many public messages are kept for those who join.
-    pub history: usize,
-    /// Kept public messages (as sent), oldest first.
-    pub messages: VecDeque<String>,
+    pub history: u64,
+    /// The number the next kept message gets.
+    pub next_message: u64,
+    /// How many are in it.
+    pub participants: usize,
     /// In the config file.
     pub permanent: bool,
 }
@@ -52,47 +58,49 @@ pub struct Room {
 impl Room {
     /// A room from its keys (a validated `create` body, or a config section).
     pub fn from_keys(id: Id, keys: &Map<String, Value>) -> Room {
-        let mut room = Room { description: format!("Room {id}"), id, ..Room::default() };
-        room.apply(keys, "");
-        room
+        let text_of = |name: &str| keys.get(name).and_then(text).filter(|s| !s.is_empty());
+        Room {
+            description: text_of("description").unwrap_or_else(|| format!("Room {id}")),
+            secret: text_of("secret"),
+            pin: text_of("pin"),
+            is_private: keys.get("is_private").and_then(flag).unwrap_or(false),
+            check_tokens: keys.contains_key("allowed"),
+            allowed: match keys.get("allowed") {
+                Some(Value::Array(list)) => list.iter().filter_map(text).collect(),
+                _ => BTreeSet::new(),
+            },
+            history: keys.get("history").and_then(number).unwrap_or(0).min(MAX_HISTORY),
+            id,
+            ..Room::default()
+        }
     }
 
-    /// Sets the keys present (with `prefix`: `edit`'s `new_description`, …).
-    pub fn apply(&mut self, keys: &Map<String, Value>, prefix: &str) {
-        let get = |name: &str| keys.get(&format!("{prefix}{name}"));
-        if let Some(v) = get("description").and_then(text) {
+    /// `edit`'s `new_*` keys; empty strings change nothing, as in Janus.
+    pub fn edit(&mut self, keys: &Map<String, Value>) {
+        let text_of = |name: &str| keys.get(name).and_then(text).filter(|s| !s.is_empty());
+        if let Some(v) = text_of("new_description") {
             self.description = v;
         }
-        if let Some(v) = get("secret").and_then(text) {
-            self.secret = Some(v).filter(|s| !s.is_empty());
+        if let Some(v) = text_of("new_secret") {
+            self.secret = Some(v);
         }
-        if let Some(v) = get("pin").and_then(text) {
-            self.pin = Some(v).filter(|s| !s.is_empty());
+        if let Some(v) = text_of("new_pin") {
+            self.pin = Some(v);
         }
-        if let Some(v) = get("is_private").and_then(flag) {
+        if let Some(v) = keys.get("new_is_private").and_then(flag) {
             self.is_private = v;
         }
-        if let Some(Value::Array(list)) = get("allowed") {
-            self.allowed = Some(list.iter().filter_map(text).collect());
-        }
-        if let Some(v) = get("history").and_then(number) {
-            self.history = usize::try_from(v).unwrap_or(usize::MAX);
-            self.keep_history();
-        }
     }
 
-    /// A public message, kept for those who join (the newest `history`).
-    pub fn remember(&mut self, message: String) {
-        if self.history > 0 {
-            self.messages.push_back(message);
-            self.keep_history();
+    /// Numbers a new kept message; returns its number and the one that falls out of the
+    /// history (none while it is not full); none at all for a room that keeps nothing.
+    pub fn keep(&mut self) -> Option<(u64, Option<u64>)> {
+        if self.history == 0 {
+            return None;
         }
-    }
-
-    fn keep_history(&mut self) {
-        while self.messages.len() > self.history {
-            self.messages.pop_front();
-        }
+        let n = self.next_message;
+        self.next_message += 1;
+        Some((n, n.checked_sub(self.history)))
     }
 
     /// The room as a config section (`room-<id>`), with Janus's keys.
@@ -119,13 +127,18 @@ impl Room {
         self.pin.as_deref().is_none_or(|p| Some(p) == pin)
     }
 
-    /// The room in `list`, with `participants` in it.
-    pub fn describe(&self, participants: usize) -> Value {
+    /// Whether `token` lets a participant in.
+    pub fn token_ok(&self, token: Option<&str>) -> bool {
+        !self.check_tokens || token.is_some_and(|t| self.allowed.contains(t))
+    }
+
+    /// The room in `list`.
+    pub fn describe(&self) -> Value {
         json!({
             "room": self.id.to_json(),
             "description": self.description,
             "pin_required": self.pin.is_some(),
-            "num_participants": participants,
+            "num_participants": self.participants,
             "history": self.history,
         })
     }
@@ -136,15 +149,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn history_keeps_the_newest_messages() {
-        let keys = json!({"history": "2", "pin": "p"});
+    fn history_numbers_messages_and_drops_the_oldest() {
+        let keys = json!({"history": "2", "pin": "p", "description": ""});
         let mut room = Room::from_keys(Id::Num(5), keys.as_object().unwrap());
         assert_eq!((room.description.as_str(), room.pin.as_deref()), ("Room 5", Some("p")));
-        for m in ["a", "b", "c"] {
-            room.remember(m.to_owned());
-        }
-        assert_eq!(room.messages, ["b", "c"]);
-        room.apply(json!({"history": 1}).as_object().unwrap(), "");
-        assert_eq!(room.messages, ["c"]);
+        assert_eq!(
+            [room.keep(), room.keep(), room.keep()],
+            [Some((0, None)), Some((1, None)), Some((2, Some(0)))]
+        );
+        let none = json!({"history": 0});
+        assert_eq!(Room::from_keys(Id::Num(6), none.as_object().unwrap()).keep(), None);
+        let huge = json!({"history": 1_000_000});
+        assert_eq!(Room::from_keys(Id::Num(7), huge.as_object().unwrap()).history, 65535);
+    }
+
+    #[test]
+    fn edit_ignores_empty_strings() {
+        let mut room = Room::from_keys(Id::Num(5), json!({"secret": "s", "pin": "p"}).as_object().unwrap());
+        room.edit(
+            json!({"new_secret": "", "new_pin": "q", "new_description": "", "new_history": 9})
+                .as_object()
+                .unwrap(),
+        );
+        assert_eq!(
+            (room.secret.as_deref(), room.pin.as_deref(), room.description.as_str()),
+            (Some("s"), Some("q"), "Room 5")
+        );
+        assert_eq!(room.history, 0);
     }
 }
