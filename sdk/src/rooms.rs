@@ -9,6 +9,8 @@ use std::hash::{BuildHasher, Hasher};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::{ErrorCodes, Field, JsonType, PluginError};
+
 /// A room's or a participant's id, as the client wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -65,6 +67,47 @@ impl fmt::Display for Id {
             Id::Num(n) => write!(f, "{n}"),
             Id::Str(s) => f.write_str(s),
         }
+    }
+}
+
+/// A room's or a participant's id field: a positive integer, or with `string_ids` a non-empty
+/// string (Janus's checks and texts).
+pub fn id_field(name: &'static str, string_ids: bool) -> Field {
+    if string_ids {
+        Field::new(name, JsonType::String).nonempty()
+    } else {
+        Field::new(name, JsonType::Integer).positive()
+    }
+}
+
+/// The id a request's field `name` holds (required), with Janus's errors.
+pub fn id_of(
+    body: &Map<String, Value>,
+    name: &'static str,
+    string_ids: bool,
+    codes: &ErrorCodes,
+) -> Result<Id, PluginError> {
+    crate::validate(body, &[id_field(name, string_ids).required()], codes)?;
+    Id::from_json(body.get(name), string_ids)
+        .ok_or_else(|| PluginError::new(codes.invalid_element, format!("Invalid element ({name})")))
+}
+
+/// A key a room may require (`secret`, `pin`): when it has one, the request must give it
+/// (missing: `missing_element`) and give it right (`unauthorized`, "Unauthorized (wrong …)").
+pub fn check_key(
+    body: &Map<String, Value>,
+    name: &'static str,
+    expected: Option<&str>,
+    codes: &ErrorCodes,
+    unauthorized: u32,
+) -> Result<(), PluginError> {
+    let field = Field::new(name, JsonType::String);
+    crate::validate(body, &[if expected.is_some() { field.required() } else { field }], codes)?;
+    match expected {
+        Some(key) if body.get(name).and_then(Value::as_str) != Some(key) => {
+            Err(PluginError::new(unauthorized, format!("Unauthorized (wrong {name})")))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -24,12 +24,7 @@ impl TextRoom {
         ];
         portunus_sdk::validate(body, JOIN, &CODES)?;
         let (id, room) = self.room(body)?;
-        if room.pin.is_some() {
-            portunus_sdk::validate(body, &[Field::new("pin", JsonType::String).required()], &CODES)?;
-        }
-        if !room.pin_ok(str_of(body, "pin")) {
-            return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong pin)"));
-        }
+        portunus_sdk::rooms::check_key(body, "pin", room.pin.as_deref(), &CODES, code::UNAUTHORIZED)?;
         if self.handles.get(&handle.handle).is_some_and(|s| s.rooms.contains_key(&id)) {
             return Err(err(code::ALREADY_IN_ROOM, format!("Already in room {id}")));
         }

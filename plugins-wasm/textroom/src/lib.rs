@@ -206,20 +206,14 @@ const VERBS: &[&str] = &[
 ];
 
 impl TextRoom {
-    /// A room's id field: a positive integer, or with `string_ids` a non-empty string.
+    /// A room's id field, as `string_ids` has it.
     fn id_field(&self, name: &'static str) -> Field {
-        if self.settings.string_ids {
-            Field::new(name, JsonType::String).nonempty()
-        } else {
-            Field::new(name, JsonType::Integer).positive()
-        }
+        portunus_sdk::rooms::id_field(name, self.settings.string_ids)
     }
 
     /// The room a request names (`room`), with Janus's errors.
     fn room_id(&self, body: &Map<String, Value>) -> Result<Id, PluginError> {
-        portunus_sdk::validate(body, &[self.id_field("room").required()], &CODES)?;
-        Id::from_json(body.get("room"), self.settings.string_ids)
-            .ok_or_else(|| err(code::INVALID_ELEMENT, "Invalid element (room)"))
+        portunus_sdk::rooms::id_of(body, "room", self.settings.string_ids, &CODES)
     }
 
     fn room(&self, body: &Map<String, Value>) -> Result<(Id, &Room), PluginError> {
@@ -239,12 +233,7 @@ impl TextRoom {
     /// The room, if `secret` opens it.
     fn room_with_secret(&self, body: &Map<String, Value>) -> Result<(Id, &Room), PluginError> {
         let (id, room) = self.room(body)?;
-        let secret = Field::new("secret", JsonType::String);
-        let required = room.secret.is_some();
-        portunus_sdk::validate(body, &[if required { secret.required() } else { secret }], &CODES)?;
-        if !room.secret_ok(str_of(body, "secret")) {
-            return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong secret)"));
-        }
+        portunus_sdk::rooms::check_key(body, "secret", room.secret.as_deref(), &CODES, code::UNAUTHORIZED)?;
         Ok((id, room))
     }
 

@@ -117,16 +117,6 @@ impl Room {
         c
     }
 
-    /// Whether `secret` opens the room's management requests.
-    pub fn secret_ok(&self, secret: Option<&str>) -> bool {
-        self.secret.as_deref().is_none_or(|s| Some(s) == secret)
-    }
-
-    /// Whether `pin` lets a participant in.
-    pub fn pin_ok(&self, pin: Option<&str>) -> bool {
-        self.pin.as_deref().is_none_or(|p| Some(p) == pin)
-    }
-
     /// Whether `token` lets a participant in.
     pub fn token_ok(&self, token: Option<&str>) -> bool {
         !self.check_tokens || token.is_some_and(|t| self.allowed.contains(t))

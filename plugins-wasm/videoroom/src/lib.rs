@@ -32,7 +32,7 @@ mod sdp;
 mod subscriber;
 
 use portunus_sdk::{
-    ack, host, json, ok, ErrorCodes, Field, HandleRef, Id, JsonType, Keyed, MediaEvent, MediaKind, Message,
+    ack, host, json, ok, ErrorCodes, Field, HandleRef, Id, Keyed, MediaEvent, MediaKind, Message,
     NegotiationResult, Plugin, PluginError, PluginInfo, Reply, RoomsConfig, StateChange, StateEntry, Value,
 };
 use serde::{Deserialize, Serialize};
@@ -167,13 +167,7 @@ fn kind_name(kind: MediaKind) -> &'static str {
 
 /// A room's pin, when it has one: missing is 429, wrong is 433.
 fn check_pin(room: &Room, body: &Map<String, Value>) -> Result<(), PluginError> {
-    if room.pin.is_some() {
-        portunus_sdk::validate(body, &[Field::new("pin", JsonType::String).required()], &CODES)?;
-    }
-    if !room.pin_ok(str_of(body, "pin")) {
-        return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong pin)"));
-    }
-    Ok(())
+    portunus_sdk::rooms::check_key(body, "pin", room.pin.as_deref(), &CODES, code::UNAUTHORIZED)
 }
 
 /// A field of a validated body.
@@ -182,21 +176,14 @@ fn str_of<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
 }
 
 impl VideoRoom {
-    /// A room's or participant's id field: a positive integer, or with `string_ids` a
-    /// non-empty string (Janus's checks and texts).
+    /// A room's or participant's id field, as `string_ids` has it.
     fn id_field(&self, name: &'static str) -> Field {
-        if self.settings.string_ids {
-            Field::new(name, JsonType::String).nonempty()
-        } else {
-            Field::new(name, JsonType::Integer).positive()
-        }
+        portunus_sdk::rooms::id_field(name, self.settings.string_ids)
     }
 
     /// The room a request names (`room`), with Janus's errors.
     fn room_id(&self, body: &Map<String, Value>) -> Result<Id, PluginError> {
-        portunus_sdk::validate(body, &[self.id_field("room").required()], &CODES)?;
-        Id::from_json(body.get("room"), self.settings.string_ids)
-            .ok_or_else(|| err(code::INVALID_ELEMENT, "Invalid element (room)"))
+        portunus_sdk::rooms::id_of(body, "room", self.settings.string_ids, &CODES)
     }
 
     fn room(&self, body: &Map<String, Value>) -> Result<(Id, &Room), PluginError> {
@@ -210,12 +197,7 @@ impl VideoRoom {
     /// The room, if `secret` opens it.
     fn room_with_secret(&self, body: &Map<String, Value>) -> Result<(Id, &Room), PluginError> {
         let (id, room) = self.room(body)?;
-        let required = room.secret.is_some();
-        let secret = Field::new("secret", JsonType::String);
-        portunus_sdk::validate(body, &[if required { secret.required() } else { secret }], &CODES)?;
-        if !room.secret_ok(str_of(body, "secret")) {
-            return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong secret)"));
-        }
+        portunus_sdk::rooms::check_key(body, "secret", room.secret.as_deref(), &CODES, code::UNAUTHORIZED)?;
         Ok((id, room))
     }
 
@@ -260,9 +242,7 @@ impl VideoRoom {
     }
 
     fn participant_id(&self, body: &Map<String, Value>, name: &'static str) -> Result<Id, PluginError> {
-        portunus_sdk::validate(body, &[self.id_field(name).required()], &CODES)?;
-        Id::from_json(body.get(name), self.settings.string_ids)
-            .ok_or_else(|| err(code::INVALID_ELEMENT, format!("Invalid element ({name})")))
+        portunus_sdk::rooms::id_of(body, name, self.settings.string_ids, &CODES)
     }
 
     /// The asynchronous requests: `Ok` when their event went out (or will, with a JSEP).

@@ -277,16 +277,6 @@ impl Room {
         }
     }
 
-    /// Whether `secret` opens the room's management requests.
-    pub fn secret_ok(&self, secret: Option<&str>) -> bool {
-        self.secret.as_deref().is_none_or(|s| Some(s) == secret)
-    }
-
-    /// Whether `pin` lets a participant in.
-    pub fn pin_ok(&self, pin: Option<&str>) -> bool {
-        self.pin.as_deref().is_none_or(|p| Some(p) == pin)
-    }
-
     /// The room in `list`, with `participants` in it.
     pub fn describe(&self, participants: usize) -> Value {
         let mut d = json!({
