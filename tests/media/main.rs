@@ -7,6 +7,7 @@
 mod harness;
 mod peer;
 mod textroom;
+mod videocall;
 mod videoroom;
 
 use std::time::Duration;

@@ -42,9 +42,15 @@ use crate::vocab::{
 use crate::vocab::{InputLocal, InputSpec, INPUT_BIT};
 pub use router::Homes;
 
-/// A stream to offer: its kind and, when known, the codec its source sends (with the format
-/// parameters to match).
-pub type OfferedKind = (MediaKind, Option<(String, Option<String>)>);
+/// A stream to offer.
+#[derive(Debug, Clone)]
+pub struct OfferedKind {
+    pub kind: MediaKind,
+    /// The codec its source sends, when known (with the format parameters to match).
+    pub codec: Option<(String, Option<String>)>,
+    /// The client may send on it too (sendrecv).
+    pub two_way: bool,
+}
 
 /// Where a command's result goes: a caller waiting on a channel, or a notice.
 pub type Reply<T> = Box<dyn FnOnce(T) + Send>;
@@ -423,11 +429,15 @@ impl MediaControl for MediaEngine {
             items
                 .iter()
                 .map(|item| match item {
-                    OfferItem::Data => Ok((MediaKind::Data, None)),
-                    OfferItem::Forward { source, mid } => streams
+                    OfferItem::Data => Ok(OfferedKind { kind: MediaKind::Data, codec: None, two_way: false }),
+                    OfferItem::Forward { source, mid, two_way } => streams
                         .get(&source.id())
                         .and_then(|s| s.iter().find(|s| s.mid == *mid))
-                        .map(|s| (s.kind, (!s.codec.is_empty()).then(|| (s.codec.clone(), s.fmtp.clone()))))
+                        .map(|s| OfferedKind {
+                            kind: s.kind,
+                            codec: (!s.codec.is_empty()).then(|| (s.codec.clone(), s.fmtp.clone())),
+                            two_way: *two_way,
+                        })
                         .ok_or_else(|| format!("{source:?} has no stream {mid:?}")),
                 })
                 .collect::<Result<Vec<_>, String>>()?

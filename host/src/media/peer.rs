@@ -447,7 +447,8 @@ impl Peer {
         let mut mids = Vec::new();
         let mut added = Vec::new();
         let mut codecs = Vec::new();
-        for (kind, codec) in kinds {
+        for super::OfferedKind { kind, codec, two_way } in kinds {
+            let direction = if *two_way { Direction::SendRecv } else { Direction::SendOnly };
             let (media, video) = match kind {
                 vocab::MediaKind::Audio => (MediaKind::Audio, false),
                 vocab::MediaKind::Video => (MediaKind::Video, true),
@@ -468,10 +469,10 @@ impl Peer {
                 Some(i) => {
                     carries.remove(i);
                     let (mid, _) = self.inactive.remove(i);
-                    api.set_direction(mid, Direction::SendOnly);
+                    api.set_direction(mid, direction);
                     mid
                 }
-                None => api.add_media(media, Direction::SendOnly, None, None, None),
+                None => api.add_media(media, direction, None, None, None),
             };
             mids.push(Some(mid));
             added.push((mid, video));

@@ -488,7 +488,7 @@ impl host::Host for StoreState {
     ) -> Result<u64, String> {
         self.own(handle)?;
         for s in &streams {
-            if let OfferedStream::Forward(f) = s {
+            if let OfferedStream::Forward(f) | OfferedStream::TwoWay(f) = s {
                 self.own_endpoint(f.source)?;
             }
         }
@@ -496,7 +496,10 @@ impl host::Host for StoreState {
             .into_iter()
             .map(|s| match s {
                 OfferedStream::Forward(f) => {
-                    media::OfferItem::Forward { source: endpoint(f.source), mid: f.mid }
+                    media::OfferItem::Forward { source: endpoint(f.source), mid: f.mid, two_way: false }
+                }
+                OfferedStream::TwoWay(f) => {
+                    media::OfferItem::Forward { source: endpoint(f.source), mid: f.mid, two_way: true }
                 }
                 OfferedStream::Data => media::OfferItem::Data,
             })

@@ -49,6 +49,8 @@ pub enum OfferItem {
         source: super::Endpoint,
         /// Its stream.
         mid: String,
+        /// The client may send on the same m-line (sendrecv): a call's two ways.
+        two_way: bool,
     },
     /// A data channel.
     Data,

@@ -1,0 +1,138 @@
+//! VideoCall with media: two webrtc-rs peers register, one calls, the other accepts, and each
+//! gets the other's audio and video, as janus.js's VideoCall page does it; with the events
+//! Janus 1.1 sends.
+
+use serde_json::{json, Value};
+
+use super::{wait_media_from, WAIT};
+use crate::harness::{Gateway, PluginClient as Client};
+use crate::peer::{Kind, Peer};
+
+const VIDEOCALL: &str = "janus.plugin.videocall";
+
+/// A registered user.
+async fn user(gw: &Gateway, name: &str) -> Client {
+    let mut c = Client::new(gw, VIDEOCALL).await;
+    let r = c.send(json!({"request": "register", "username": name}), None).await;
+    let registered = json!({"videocall": "event", "result": {"event": "registered", "username": name}});
+    assert_eq!(r["plugindata"]["data"], registered, "{r}");
+    c
+}
+
+fn result(m: &Value) -> &Value {
+    &m["plugindata"]["data"]["result"]
+}
+
+/// alice calls bob, bob accepts: both peers up, each sending.
+async fn call(gw: &Gateway) -> (Client, Peer, Client, Peer) {
+    let (mut alice, mut bob) = (user(gw, "alice").await, user(gw, "bob").await);
+    let pa = Peer::new(true, true, false).await.expect("alice's peer");
+    let offer = pa.create_offer(WAIT).await.expect("offer");
+    let r = alice
+        .send(json!({"request": "call", "username": "bob"}), Some(json!({"type": "offer", "sdp": offer})))
+        .await;
+    assert_eq!(result(&r), &json!({"event": "calling"}), "{r}");
+    let ring = bob.message("the incoming call", |m| result(m)["event"] == "incomingcall").await;
+    assert_eq!(result(&ring), &json!({"event": "incomingcall", "username": "alice"}), "{ring}");
+    assert_eq!(ring["jsep"]["type"], "offer", "{ring}");
+    let pb = Peer::new(true, true, false).await.expect("bob's peer");
+    let answer = pb.answer_offer(ring["jsep"]["sdp"].as_str().unwrap(), WAIT).await.expect("bob's answer");
+    let r = bob.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(result(&r), &json!({"event": "accepted"}), "{r}");
+    let accepted = alice.message("bob's accept", |m| result(m)["event"] == "accepted").await;
+    assert_eq!(result(&accepted), &json!({"event": "accepted", "username": "bob"}), "{accepted}");
+    pa.set_answer(accepted["jsep"]["sdp"].as_str().expect("alice's answer")).await.expect("set answer");
+    pa.start_media().await;
+    pb.start_media().await;
+    pa.wait_connected(WAIT).await.expect("alice connected");
+    pb.wait_connected(WAIT).await.expect("bob connected");
+    (alice, pa, bob, pb)
+}
+
+/// A call carries each one's audio and video to the other; `set` stops and restarts what one
+/// sends; `hangup` ends it for both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_peers_call_and_see_each_other() {
+    let gw = Gateway::start();
+    let (mut alice, pa, mut bob, pb) = call(&gw).await;
+    wait_media_from(&pb, pa.nonce(), "alice's media at bob").await;
+    wait_media_from(&pa, pb.nonce(), "bob's media at alice").await;
+    // alice stops her video: bob's video from her stops while her audio goes on.
+    let r = alice.send(json!({"request": "set", "video": false}), None).await;
+    assert_eq!(result(&r), &json!({"event": "set"}), "{r}");
+    let count = |s: &crate::peer::PeerStats, kind: Kind| {
+        s.recv(kind).foreign_markers.get(&pa.nonce()).copied().unwrap_or(0)
+    };
+    let then = pb.stats();
+    let after = pb
+        .wait_until("alice's audio without her video", WAIT, |s| {
+            count(s, Kind::Audio) >= count(&then, Kind::Audio) + 50
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    assert!(count(&after, Kind::Video) <= count(&then, Kind::Video) + 10, "alice's video went on");
+    alice.send(json!({"request": "set", "video": true}), None).await;
+    let video = count(&pb.stats(), Kind::Video);
+    pb.wait_until("alice's video again", WAIT, |s| count(s, Kind::Video) >= video + 60)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    // A list of who is registered.
+    let listed = bob.send(json!({"request": "list"}), None).await;
+    let mut names: Vec<String> =
+        serde_json::from_value(result(&listed)["list"].clone()).unwrap_or_else(|_| panic!("{listed}"));
+    names.sort();
+    assert_eq!(names, ["alice", "bob"]);
+
+    let r = alice.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(
+        result(&r),
+        &json!({"event": "hangup", "username": "bob", "reason": "Explicit hangup"}),
+        "{r}"
+    );
+    let heard = bob.message("alice's hangup", |m| result(m)["event"] == "hangup").await;
+    assert_eq!(result(&heard), &json!({"event": "hangup", "username": "alice", "reason": "Remote hangup"}));
+    bob.message("bob's PeerConnection closing", |m| m["janus"] == "hangup").await;
+    pa.close().await.ok();
+    pb.close().await.ok();
+}
+
+/// The errors a client can provoke, with Janus's codes and texts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_are_refused_as_janus_does() {
+    let gw = Gateway::start();
+    let error = |m: &Value, code: u64, text: &str| {
+        let d = &m["plugindata"]["data"];
+        assert_eq!((&d["error_code"], &d["error"]), (&json!(code), &json!(text)), "{m}");
+    };
+    let mut nobody = Client::new(&gw, VIDEOCALL).await;
+    error(
+        &nobody.send(json!({"request": "call", "username": "x"}), None).await,
+        473,
+        "Register a username first",
+    );
+    let mut alice = user(&gw, "alice").await;
+    error(
+        &alice.send(json!({"request": "register", "username": "again"}), None).await,
+        477,
+        "Already registered (alice)",
+    );
+    error(
+        &nobody.send(json!({"request": "register", "username": "alice"}), None).await,
+        476,
+        "Username 'alice' already taken",
+    );
+    error(
+        &alice.send(json!({"request": "call", "username": "alice"}), None).await,
+        479,
+        "You can't call yourself... use the EchoTest for that",
+    );
+    error(
+        &alice.send(json!({"request": "call", "username": "zed"}), None).await,
+        478,
+        "Username 'zed' doesn't exist",
+    );
+    let _bob = user(&gw, "bob").await;
+    error(&alice.send(json!({"request": "call", "username": "bob"}), None).await, 482, "Missing SDP");
+    error(&alice.send(json!({"request": "accept"}), None).await, 481, "No incoming call to accept");
+    error(&alice.send(json!({"request": "dance"}), None).await, 472, "Unknown request (dance)");
+}
