@@ -915,7 +915,7 @@ impl<T: Transmitter> MediaCore<T> {
                     drained = true;
                     break;
                 }
-                for (from, datagram) in rx.datagrams_mut() {
+                for (from, datagram) in rx.datagrams() {
                     if id & INPUT_BIT != 0 {
                         self.input_datagram(id, index, from, datagram);
                     } else {

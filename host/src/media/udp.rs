@@ -19,48 +19,92 @@ pub const BATCH: usize = 32;
 /// Largest datagram handled (str0m keeps its output well under a 1500-byte MTU).
 const SLOT: usize = 2048;
 
-/// Outgoing datagrams waiting for the next `sendmmsg`.
-pub struct SendBatch<'s> {
-    socket: &'s UdpSocket,
+/// Datagrams waiting to be sent: copies of up to [`BATCH`] datagrams and their destinations.
+struct Slots {
     slots: Box<[[u8; SLOT]; BATCH]>,
     lens: [usize; BATCH],
     addrs: [Option<SockAddr>; BATCH],
     queued: usize,
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        Self {
+            slots: Box::new([[0; SLOT]; BATCH]),
+            lens: [0; BATCH],
+            addrs: std::array::from_fn(|_| None),
+            queued: 0,
+        }
+    }
+}
+
+impl Slots {
+    fn full(&self) -> bool {
+        self.queued == BATCH
+    }
+
+    /// Queues a copy of `data` (at most a slot long) for `to`; the batch must not be full.
+    fn push(&mut self, to: SocketAddr, data: &[u8]) {
+        let i = self.queued;
+        self.slots[i][..data.len()].copy_from_slice(data);
+        self.lens[i] = data.len();
+        self.addrs[i] = Some(SockAddr::from(to));
+        self.queued += 1;
+    }
+
+    /// Sends datagrams `range` on `socket`; returns how many went (see [`send_many`]).
+    fn send(&self, socket: &UdpSocket, range: std::ops::Range<usize>) -> usize {
+        send_many(socket, &self.slots[range.clone()], &self.lens[range.clone()], &self.addrs[range])
+    }
+
+    /// Drops the first `sent` datagrams; the rest move to the front, in order.
+    fn consume(&mut self, sent: usize) {
+        let queued = self.queued;
+        self.slots.copy_within(sent..queued, 0);
+        self.lens.copy_within(sent..queued, 0);
+        self.addrs[..queued].rotate_left(sent);
+        self.queued = queued - sent;
+    }
+}
+
+/// Counts datagrams lost to a full socket buffer, with a warning each time the count passes a
+/// power of two (1, 2, 4, …).
+fn count_dropped(dropped: &mut u64, more: u64, what: &str) {
+    let before = *dropped;
+    *dropped += more;
+    if more > 0 && before.leading_zeros() != dropped.leading_zeros() {
+        tracing::warn!("{what} socket buffer full: {dropped} datagrams dropped so far");
+    }
+}
+
+/// Outgoing datagrams waiting for the next `sendmmsg`.
+pub struct SendBatch<'s> {
+    socket: &'s UdpSocket,
+    out: Slots,
     dropped: u64,
 }
 
 impl<'s> SendBatch<'s> {
     /// An empty batch for a socket.
     pub fn new(socket: &'s UdpSocket) -> Self {
-        Self {
-            socket,
-            slots: Box::new([[0; SLOT]; BATCH]),
-            lens: [0; BATCH],
-            addrs: std::array::from_fn(|_| None),
-            queued: 0,
-            dropped: 0,
-        }
+        Self { socket, out: Slots::default(), dropped: 0 }
     }
 
     /// Sends what is queued. When the socket's buffer is full the rest stays queued (in order)
     /// for [`SendBatch::pending`] to report, and the worker flushes again once the socket is
     /// writable; a datagram the kernel refuses outright (no route) is dropped alone.
     pub fn flush(&mut self) {
-        let queued = self.queued;
-        if queued == 0 {
+        if self.out.queued == 0 {
             return;
         }
-        let sent = send_many(self.socket, &self.slots[..queued], &self.lens[..queued], &self.addrs[..queued]);
+        let sent = self.out.send(self.socket, 0..self.out.queued);
         // What did not fit waits at the front of the batch, in order.
-        self.slots.copy_within(sent..queued, 0);
-        self.lens.copy_within(sent..queued, 0);
-        self.addrs[..queued].rotate_left(sent);
-        self.queued = queued - sent;
+        self.out.consume(sent);
     }
 
     /// Datagrams wait for the socket to become writable.
     pub fn pending(&self) -> bool {
-        self.queued > 0
+        self.out.queued > 0
     }
 }
 
@@ -115,26 +159,11 @@ fn send_many(socket: &UdpSocket, slots: &[[u8; SLOT]], lens: &[usize], addrs: &[
 /// Outgoing datagrams of the sockets a thread's legs own, sent together at the end of a
 /// round: one `sendmmsg` per run of datagrams for one socket (a video frame's packets to one
 /// leg go in one call). What a full socket buffer does not take is dropped, as UDP would.
+#[derive(Default)]
 pub struct SocketBatch {
-    slots: Box<[[u8; SLOT]; BATCH]>,
-    lens: [usize; BATCH],
-    addrs: [Option<SockAddr>; BATCH],
+    out: Slots,
     sockets: [Option<Arc<UdpSocket>>; BATCH],
-    queued: usize,
     dropped: u64,
-}
-
-impl Default for SocketBatch {
-    fn default() -> Self {
-        Self {
-            slots: Box::new([[0; SLOT]; BATCH]),
-            lens: [0; BATCH],
-            addrs: std::array::from_fn(|_| None),
-            sockets: std::array::from_fn(|_| None),
-            queued: 0,
-            dropped: 0,
-        }
-    }
 }
 
 impl SocketBatch {
@@ -146,20 +175,16 @@ impl SocketBatch {
             }
             return;
         }
-        if self.queued == BATCH {
+        if self.out.full() {
             self.flush();
         }
-        let i = self.queued;
-        self.slots[i][..data.len()].copy_from_slice(data);
-        self.lens[i] = data.len();
-        self.addrs[i] = Some(SockAddr::from(to));
-        self.sockets[i] = Some(socket.clone());
-        self.queued += 1;
+        self.sockets[self.out.queued] = Some(socket.clone());
+        self.out.push(to, data);
     }
 
     /// Sends what is queued, one system call per run of one socket's datagrams.
     pub fn flush(&mut self) {
-        let queued = std::mem::take(&mut self.queued);
+        let queued = std::mem::take(&mut self.out.queued);
         let mut start = 0;
         while start < queued {
             let Some(socket) = self.sockets[start].take() else { break };
@@ -168,16 +193,8 @@ impl SocketBatch {
                 self.sockets[end] = None;
                 end += 1;
             }
-            let sent =
-                send_many(&socket, &self.slots[start..end], &self.lens[start..end], &self.addrs[start..end]);
-            if sent < end - start {
-                let before = self.dropped;
-                self.dropped += (end - start - sent) as u64;
-                // Logged when the count passes a power of two (1, 2, 4, …).
-                if before.leading_zeros() != self.dropped.leading_zeros() {
-                    tracing::warn!("leg socket buffer full: {} datagrams dropped so far", self.dropped);
-                }
-            }
+            let sent = self.out.send(&socket, start..end);
+            count_dropped(&mut self.dropped, (end - start - sent) as u64, "leg");
             start = end;
         }
     }
@@ -191,22 +208,15 @@ impl Transmitter for SendBatch<'_> {
             }
             return;
         }
-        if self.queued == BATCH {
+        if self.out.full() {
             self.flush();
-            if self.queued == BATCH {
+            if self.out.full() {
                 // The socket's buffer is full and the batch too: this one is lost, as UDP would.
-                self.dropped += 1;
-                if self.dropped.is_power_of_two() {
-                    tracing::warn!("media socket buffer full: {} datagrams dropped so far", self.dropped);
-                }
+                count_dropped(&mut self.dropped, 1, "media");
                 return;
             }
         }
-        let i = self.queued;
-        self.slots[i][..data.len()].copy_from_slice(data);
-        self.lens[i] = data.len();
-        self.addrs[i] = Some(SockAddr::from(to));
-        self.queued += 1;
+        self.out.push(to, data);
     }
 }
 
@@ -271,20 +281,11 @@ impl RecvBatch {
 
     /// The datagrams of the last [`RecvBatch::recv`], with their sources, to change in place
     /// (SRTP is removed where the datagram lies).
-    pub fn datagrams_mut(&mut self) -> impl Iterator<Item = (SocketAddr, &mut [u8])> {
+    pub fn datagrams(&mut self) -> impl Iterator<Item = (SocketAddr, &mut [u8])> {
         self.got[..self.count]
             .iter()
             .zip(self.slots.iter_mut())
             .filter_map(|((len, from), buf)| Some((from.as_ref().copied()?, &mut buf[..*len])))
-            .filter(|(_, d)| !d.is_empty())
-    }
-
-    /// The datagrams of the last [`RecvBatch::recv`], with their sources.
-    pub fn datagrams(&self) -> impl Iterator<Item = (SocketAddr, &[u8])> {
-        self.got[..self.count]
-            .iter()
-            .zip(self.slots.iter())
-            .filter_map(|((len, from), buf)| Some((from.as_ref().copied()?, &buf[..*len])))
             .filter(|(_, d)| !d.is_empty())
     }
 }
