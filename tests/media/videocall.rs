@@ -83,15 +83,42 @@ async fn two_peers_call_and_see_each_other() {
     names.sort();
     assert_eq!(names, ["alice", "bob"]);
 
+    // Someone calling a user in a call hears "User busy" (with its own name, as from Janus).
+    let mut carol = user(&gw, "carol").await;
+    let busy = carol.send(json!({"request": "call", "username": "bob"}), None).await;
+    assert_eq!(
+        result(&busy),
+        &json!({"event": "hangup", "username": "carol", "reason": "User busy"}),
+        "{busy}"
+    );
+
+    // The hangup, with Janus's events on both sides.
     let r = alice.send(json!({"request": "hangup"}), None).await;
     assert_eq!(
         result(&r),
-        &json!({"event": "hangup", "username": "bob", "reason": "Explicit hangup"}),
+        &json!({"event": "hangup", "username": "alice", "reason": "Explicit hangup"}),
         "{r}"
     );
     let heard = bob.message("alice's hangup", |m| result(m)["event"] == "hangup").await;
-    assert_eq!(result(&heard), &json!({"event": "hangup", "username": "alice", "reason": "Remote hangup"}));
+    assert_eq!(
+        result(&heard),
+        &json!({"event": "hangup", "username": "alice", "reason": "We did the hangup"})
+    );
+    let gone = bob.message("alice's PeerConnection going", |m| result(m)["event"] == "hangup").await;
+    assert_eq!(
+        result(&gone),
+        &json!({"event": "hangup", "username": "alice", "reason": "Remote WebRTC hangup"})
+    );
     bob.message("bob's PeerConnection closing", |m| m["janus"] == "hangup").await;
+    // They can call again: bob calls alice back (a new PeerConnection each).
+    let pa2 = Peer::new(true, true, false).await.expect("alice's new peer");
+    let offer = pa2.create_offer(WAIT).await.expect("offer");
+    let r = bob
+        .send(json!({"request": "call", "username": "alice"}), Some(json!({"type": "offer", "sdp": offer})))
+        .await;
+    assert_eq!(result(&r), &json!({"event": "calling"}), "{r}");
+    alice.message("bob's call", |m| result(m)["event"] == "incomingcall").await;
+    pa2.close().await.ok();
     pa.close().await.ok();
     pb.close().await.ok();
 }
@@ -105,6 +132,11 @@ async fn calls_are_refused_as_janus_does() {
         assert_eq!((&d["error_code"], &d["error"]), (&json!(code), &json!(text)), "{m}");
     };
     let mut nobody = Client::new(&gw, VIDEOCALL).await;
+    error(&nobody.send(json!({"request": "accept"}), None).await, 481, "No incoming call to accept");
+    let layer = json!({"request": "set", "substream": 5});
+    error(&nobody.send(layer, None).await, 474, "Invalid value (substream should be 0, 1 or 2)");
+    let hung = nobody.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&hung), &json!({"event": "hangup", "reason": "Explicit hangup"}), "{hung}");
     error(
         &nobody.send(json!({"request": "call", "username": "x"}), None).await,
         473,

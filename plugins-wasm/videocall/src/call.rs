@@ -25,6 +25,7 @@ pub(crate) enum Stage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct CallStream {
     pub(crate) kind: MediaKind,
+    pub(crate) codec: String,
     pub(crate) mine: String,
     pub(crate) theirs: String,
     /// The rule carrying this side's media on it to the peer.
@@ -54,8 +55,8 @@ impl Call {
 pub(crate) enum Pending {
     /// The answer to the caller's offer (the `call` request's transaction).
     CallerAnswer(String),
-    /// The offer to the callee: the caller's mids, in the offer's order.
-    CalleeOffer(Vec<(MediaKind, String)>),
+    /// The offer to the callee: the caller's streams (kind, mid, codec), in the offer's order.
+    CalleeOffer(Vec<(MediaKind, String, String)>),
     /// The answer to a renegotiation (`set` with an offer).
     Renegotiation(String),
 }
@@ -81,18 +82,18 @@ impl VideoCall {
         let Some(callee) = self.names.get(&callee_name).and_then(|h| self.user(*h)).map(|u| u.handle) else {
             return Err(err(code::NO_SUCH_USERNAME, format!("Username '{callee_name}' doesn't exist")));
         };
+        if self.user(callee.handle).is_some_and(|u| u.call.is_some()) {
+            // Busy: a hangup (with the caller's name, as from Janus); the callee hears nothing.
+            let busy = result(json!({"event": "hangup", "username": me, "reason": "User busy"}));
+            push(handle, Some(&msg.transaction), &busy, None);
+            host::close_pc(handle);
+            return Ok(());
+        }
         let Some(jsep) = msg.parsed_jsep().filter(|j| !j.sdp.is_empty()) else {
             return Err(err(code::MISSING_SDP, "Missing SDP"));
         };
         if !jsep.is_offer() {
             return Err(err(code::INVALID_SDP, format!("Unsupported SDP type '{}'", jsep.kind)));
-        }
-        if self.user(callee.handle).is_some_and(|u| u.call.is_some()) {
-            // Busy: the caller hears a hangup, the callee of the missed call.
-            let busy = result(json!({"event": "hangup", "username": callee_name, "reason": "User busy"}));
-            push(handle, Some(&msg.transaction), &busy, None);
-            push(callee, None, &result(json!({"event": "missed_call", "caller": me})), None);
-            return Ok(());
         }
         let policy = AnswerPolicy {
             audio: true,
@@ -139,7 +140,7 @@ impl VideoCall {
                     portunus_sdk::warn!("[{}] could not push an error: {push_err}", handle.handle);
                 }
                 if !matches!(pending, Pending::Renegotiation(_)) {
-                    self.hang_up(handle, "Negotiation failed", None);
+                    self.hang_up(handle, None, "Negotiation failed", None);
                 }
                 return;
             }
@@ -156,8 +157,9 @@ impl VideoCall {
                 call.streams = theirs
                     .iter()
                     .zip(&done.mids)
-                    .map(|((kind, theirs), mine)| CallStream {
+                    .map(|((kind, theirs, codec), mine)| CallStream {
                         kind: *kind,
+                        codec: codec.clone(),
                         mine: mine.clone(),
                         theirs: theirs.clone(),
                         rule: None,
@@ -169,6 +171,7 @@ impl VideoCall {
                     .iter()
                     .map(|s| CallStream {
                         kind: s.kind,
+                        codec: s.codec.clone(),
                         mine: s.theirs.clone(),
                         theirs: s.mine.clone(),
                         rule: None,
@@ -207,7 +210,7 @@ impl VideoCall {
                 MediaKind::Data => OfferedStream::Data,
                 _ => OfferedStream::TwoWay(source),
             });
-            theirs.push((s.kind, s.mid.clone()));
+            theirs.push((s.kind, s.mid.clone(), s.codec.clone()));
         }
         match host::offer(callee, &offered) {
             Ok(id) => {
@@ -215,7 +218,7 @@ impl VideoCall {
             }
             Err(e) => {
                 portunus_sdk::warn!("[{}] could not offer the call: {e}", callee.handle);
-                self.hang_up(handle, "Negotiation failed", None);
+                self.hang_up(handle, None, "Negotiation failed", None);
             }
         }
     }
@@ -225,13 +228,10 @@ impl VideoCall {
     pub(crate) fn accept(&mut self, msg: &Message) -> Result<(), PluginError> {
         let handle = msg.handle;
         let Some(user) = self.user(handle.handle) else { return Err(err(code::UNKNOWN, "No such handle")) };
-        if user.username.is_none() {
-            return Err(err(code::REGISTER_FIRST, "Register a username first"));
-        }
-        let Some(call) = user.call.as_ref().filter(|c| !c.caller && c.stage == Stage::Ringing) else {
+        let Some(call) = user.call.as_ref().filter(|c| c.stage == Stage::Ringing) else {
             return Err(err(code::NO_CALL, "No incoming call to accept"));
         };
-        if msg.parsed_jsep().is_none_or(|j| j.sdp.is_empty()) {
+        if msg.parsed_jsep().is_none_or(|j| j.sdp.is_empty()) || call.caller {
             return Err(err(code::MISSING_SDP, "Missing SDP"));
         }
         let (caller, me) = (call.peer, user.username.clone().unwrap_or_default());
@@ -304,15 +304,22 @@ impl VideoCall {
             Field::new("bitrate", JsonType::Integer).positive(),
             Field::new("record", JsonType::Bool),
             Field::new("filename", JsonType::String),
-            Field::new("substream", JsonType::Integer).positive(),
-            Field::new("temporal", JsonType::Integer).positive(),
-            Field::new("fallback", JsonType::Integer).positive(),
+            Field::new("restart", JsonType::Bool),
         ];
         portunus_sdk::validate(body, SET, &CODES)?;
-        let handle = msg.handle;
-        if self.user(handle.handle).is_none_or(|u| u.username.is_none()) {
-            return Err(err(code::REGISTER_FIRST, "Register a username first"));
+        // Janus checks the layers by hand, with its own texts.
+        for name in ["substream", "temporal"] {
+            if body.get(name).is_some_and(|v| v.as_u64().is_none_or(|n| n > 2)) {
+                return Err(err(
+                    code::INVALID_ELEMENT,
+                    format!("Invalid value ({name} should be 0, 1 or 2)"),
+                ));
+            }
         }
+        if body.get("fallback").is_some_and(|v| v.as_u64().is_none()) {
+            return Err(err(code::INVALID_ELEMENT, "Invalid value (fallback should be a positive integer)"));
+        }
+        let handle = msg.handle;
         if body.get("record").and_then(Value::as_bool) == Some(true) {
             return Err(err(code::UNKNOWN, "Recording is not supported yet"));
         }
@@ -371,46 +378,58 @@ impl VideoCall {
         Ok(())
     }
 
-    /// Ends a user's call: both hear `hangup` (the user with `reason`, the peer with "Remote
-    /// hangup"), the rules go, both PeerConnections close.
-    pub(crate) fn hang_up(&mut self, handle: HandleRef, reason: &str, transaction: Option<&str>) {
+    /// Ends a user's call, as Janus does: the user hears its own name with `reason` (none: a
+    /// PeerConnection went), the peer hears the user's name with `peer_reason`, then each
+    /// hears the other's PeerConnection go ("Remote WebRTC hangup"); the rules go and both
+    /// PeerConnections close.
+    pub(crate) fn hang_up(
+        &mut self,
+        handle: HandleRef,
+        reason: Option<&str>,
+        peer_reason: &str,
+        transaction: Option<&str>,
+    ) {
         let Some(user) = self.user(handle.handle) else { return };
-        let me = user.username.clone().unwrap_or_default();
+        let me = user.username.clone();
+        let hangup = |name: &Option<String>, reason: &str| {
+            let mut r = json!({"event": "hangup", "reason": reason});
+            if let Some(name) = name {
+                r["username"] = json!(name);
+            }
+            result(r)
+        };
         let Some(call) = user.call.clone() else {
-            if let Some(t) = transaction {
-                // Not in a call: only the asker hears it.
-                push(
-                    handle,
-                    Some(t),
-                    &result(json!({"event": "hangup", "username": me, "reason": reason})),
-                    None,
-                );
+            if let Some(reason) = reason {
+                push(handle, transaction, &hangup(&me, reason), None);
             }
             return;
         };
         self.disconnect(handle, None);
         self.disconnect(call.peer, None);
-        if let Some(u) = self.user_mut(handle.handle) {
-            u.call = None;
+        for h in [handle, call.peer] {
+            if let Some(u) = self.user_mut(h.handle) {
+                u.call = None;
+            }
         }
-        if let Some(u) = self.user_mut(call.peer.handle) {
-            u.call = None;
+        let gone = "Remote WebRTC hangup";
+        if let Some(reason) = reason {
+            push(handle, transaction, &hangup(&me, reason), None);
         }
-        let mine = result(json!({"event": "hangup", "username": call.peer_name, "reason": reason}));
-        push(handle, transaction, &mine, None);
-        let theirs = result(json!({"event": "hangup", "username": me, "reason": "Remote hangup"}));
-        push(call.peer, None, &theirs, None);
+        push(call.peer, None, &hangup(&me, peer_reason), None);
+        push(handle, None, &hangup(&Some(call.peer_name.clone()), gone), None);
+        if reason.is_some() {
+            push(call.peer, None, &hangup(&me, gone), None);
+        }
         host::close_pc(handle);
         host::close_pc(call.peer);
     }
 
     /// A rule's simulcast substream or temporal layer changed: the user who gets it hears it.
     pub(crate) fn layer_changed(&self, handle: HandleRef, change: &LayerChange, key: &str) {
-        let Some(user) = self.user(handle.handle) else { return };
-        let mut event = json!({"event": "simulcast"});
+        let Some(call) = self.user(handle.handle).and_then(|u| u.call.as_ref()) else { return };
+        let codec = call.streams.iter().find(|s| s.kind == MediaKind::Video).map(|s| s.codec.clone());
+        let mut event = json!({"event": "simulcast", "videocodec": codec});
         event[key] = json!(change.layer);
-        if user.call.is_some() {
-            push(handle, None, &result(event), None);
-        }
+        push(handle, None, &result(event), None);
     }
 }

@@ -152,7 +152,8 @@ impl VideoCall {
             "accept" => self.accept(msg),
             "set" => self.set(msg, body),
             "hangup" => {
-                self.hang_up(handle, "Explicit hangup", transaction);
+                let reason = str_of(body, "reason").unwrap_or("We did the hangup");
+                self.hang_up(handle, Some("Explicit hangup"), reason, transaction);
                 Ok(())
             }
             other => Err(err(code::INVALID_REQUEST, format!("Unknown request ({other})"))),
@@ -206,7 +207,7 @@ impl Plugin for VideoCall {
         match event {
             MediaEvent::Negotiation(result) => self.negotiation_done(handle, result),
             MediaEvent::Negotiated(streams) => self.negotiated(handle, &streams),
-            MediaEvent::Hangup(_) => self.hang_up(handle, "Remote WebRTC hangup", None),
+            MediaEvent::Hangup(_) => self.hang_up(handle, None, "Remote WebRTC hangup", None),
             MediaEvent::SubstreamChanged(change) => self.layer_changed(handle, &change, "substream"),
             MediaEvent::TemporalChanged(change) => self.layer_changed(handle, &change, "temporal"),
             _ => {}
@@ -223,7 +224,7 @@ impl Plugin for VideoCall {
     }
 
     fn destroy_handle(&mut self, handle: HandleRef) {
-        self.hang_up(handle, "Remote hangup", None);
+        self.hang_up(handle, None, "Remote WebRTC hangup", None);
         if let Some(name) = self.users.remove(&handle.handle).and_then(|u| u.username) {
             self.names.remove(&name);
         }
