@@ -186,16 +186,25 @@ impl RoomsConfig {
 
     /// The config file with these rooms (id and section), as JSON for `save-config`.
     pub fn with_rooms<'a>(&self, rooms: impl Iterator<Item = (&'a Id, Value)>) -> Value {
+        self.with_sections(rooms.map(|(id, section)| (format!("room-{id}"), section)))
+    }
+
+    /// The config file with these sections (name and keys): for plugins whose sections are
+    /// named otherwise (Streaming names a mountpoint's section after the mountpoint).
+    pub fn with_sections(&self, sections: impl Iterator<Item = (String, Value)>) -> Value {
         let mut config = self.other_sections.clone();
-        for (id, section) in rooms {
-            config.insert(format!("room-{id}"), section);
-        }
+        config.extend(sections);
         Value::Object(config)
     }
 
     /// Writes the config file with these rooms (the host writes it atomically).
     pub fn save<'a>(&self, rooms: impl Iterator<Item = (&'a Id, Value)>) -> Result<(), String> {
         crate::host::save_config(&self.with_rooms(rooms).to_string())
+    }
+
+    /// Writes the config file with these sections.
+    pub fn save_sections(&self, sections: impl Iterator<Item = (String, Value)>) -> Result<(), String> {
+        crate::host::save_config(&self.with_sections(sections).to_string())
     }
 }
 

@@ -7,6 +7,7 @@ mod harness;
 mod http;
 mod plugins;
 mod sandbox;
+mod streaming;
 mod textroom;
 mod videoroom;
 mod ws;

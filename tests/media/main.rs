@@ -6,6 +6,7 @@
 #[allow(dead_code)]
 mod harness;
 mod peer;
+mod streaming;
 mod textroom;
 mod videocall;
 mod videoroom;

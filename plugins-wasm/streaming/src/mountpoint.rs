@@ -1,0 +1,435 @@
+//! A mountpoint: its settings (from `janus.plugin.streaming.jcfg` or `create`) and its media,
+//! the streams of an RTP input the host opened for it.
+
+use portunus_sdk::rooms::{flag, number, text};
+use portunus_sdk::{json, Id, LegCodec, MediaKind, PluginError, SrtpKey, SrtpSuite, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
+
+use crate::{code, err};
+
+/// One stream of a mountpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Media {
+    pub mid: String,
+    pub kind: MediaKind,
+    pub label: Option<String>,
+    pub msid: Option<String>,
+    /// The ports asked for (0: any free one): one, or three for simulcast video.
+    pub ports: Vec<u16>,
+    /// The ports the input got.
+    #[serde(default)]
+    pub bound: Vec<u16>,
+    pub pt: u8,
+    /// Janus's codec name (`opus`, `vp8`, …); empty for data.
+    pub codec: String,
+    pub fmtp: Option<String>,
+    /// The input receives it (the host says when it starts and stops).
+    #[serde(default)]
+    pub receiving: bool,
+}
+
+impl Media {
+    /// The codec as the host's input takes it.
+    pub fn leg_codec(&self) -> LegCodec {
+        LegCodec { pt: self.pt, name: self.codec.clone(), clock: clock_of(&self.codec) }
+    }
+
+    fn kind_name(&self) -> &'static str {
+        kind_name(self.kind)
+    }
+
+    /// The stream in `list`.
+    pub fn listed(&self) -> Value {
+        let mut d = json!({"mid": self.mid, "type": self.kind_name(), "label": self.label});
+        if let Some(msid) = &self.msid {
+            d["msid"] = json!(msid);
+        }
+        d
+    }
+
+    /// The stream in `info` (`admin`: with its ports).
+    pub fn info(&self, mindex: usize, admin: bool) -> Value {
+        let mut d = json!({"mindex": mindex, "type": self.kind_name(), "mid": self.mid, "label": self.label});
+        if let Some(msid) = &self.msid {
+            d["msid"] = json!(msid);
+        }
+        if self.kind != MediaKind::Data {
+            d["pt"] = json!(self.pt);
+            d["codec"] = json!(self.codec);
+            d["rtpmap"] = json!(self.rtpmap());
+            if let Some(fmtp) = &self.fmtp {
+                d["fmtp"] = json!(fmtp);
+            }
+        }
+        if self.bound.len() == 3 {
+            d["videosimulcast"] = json!(true);
+        }
+        if admin {
+            self.ports_into(&mut d, ["port", "port2", "port3"]);
+        }
+        d
+    }
+
+    /// The stream in `create`'s answer.
+    pub fn created(&self) -> Value {
+        let mut d = json!({"type": self.kind_name(), "mid": self.mid});
+        if let Some(msid) = &self.msid {
+            d["msid"] = json!(msid);
+        }
+        self.ports_into(&mut d, ["port", "port_2", "port_3"]);
+        d
+    }
+
+    /// The ports bound, under these names (Janus names them differently in `info` and `create`).
+    fn ports_into(&self, d: &mut Value, names: [&str; 3]) {
+        if let Some(port) = self.bound.first() {
+            d[names[0]] = json!(port);
+        }
+        if self.bound.len() == 3 {
+            d[names[1]] = json!(self.bound[1]);
+            d[names[2]] = json!(self.bound[2]);
+        }
+    }
+
+    /// The codec as an SDP `rtpmap` names it (`opus/48000/2`, `VP8/90000`).
+    fn rtpmap(&self) -> String {
+        match self.codec.as_str() {
+            "opus" => "opus/48000/2".to_owned(),
+            c => format!("{}/{}", c.to_ascii_uppercase(), clock_of(c)),
+        }
+    }
+
+    /// The stream in a config file's `media` list.
+    fn to_config(&self) -> Value {
+        let mut c = json!({"type": self.kind_name(), "mid": self.mid, "port": self.bound.first().copied().unwrap_or(0)});
+        if self.kind != MediaKind::Data {
+            c["pt"] = json!(self.pt);
+            c["codec"] = json!(self.codec);
+        }
+        for (key, value) in [("label", &self.label), ("msid", &self.msid), ("fmtp", &self.fmtp)] {
+            if let Some(v) = value {
+                c[key] = json!(v);
+            }
+        }
+        if self.bound.len() == 3 {
+            c["simulcast"] = json!(true);
+            c["port2"] = json!(self.bound[1]);
+            c["port3"] = json!(self.bound[2]);
+        }
+        c
+    }
+}
+
+fn kind_name(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Audio => "audio",
+        MediaKind::Video => "video",
+        MediaKind::Data => "data",
+    }
+}
+
+/// The clock of a codec Janus's Streaming names.
+fn clock_of(codec: &str) -> u32 {
+    match codec {
+        "opus" | "multiopus" => 48000,
+        "pcmu" | "pcma" | "g722" => 8000,
+        "isac16" => 16000,
+        "isac32" => 32000,
+        "l16" => 16000,
+        "l16-48" => 48000,
+        _ => 90000,
+    }
+}
+
+/// The audio and video codecs a mountpoint can carry.
+const CODECS: &[&str] =
+    &["opus", "multiopus", "pcmu", "pcma", "g722", "l16", "l16-48", "vp8", "vp9", "h264", "av1", "h265"];
+
+/// A mountpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mountpoint {
+    pub id: Id,
+    pub name: String,
+    pub description: String,
+    pub metadata: Option<String>,
+    pub secret: Option<String>,
+    pub pin: Option<String>,
+    pub is_private: bool,
+    pub enabled: bool,
+    pub permanent: bool,
+    pub media: Vec<Media>,
+    /// SDES-SRTP the source protects with.
+    pub srtp: Option<SrtpKey>,
+    /// The host's input.
+    pub input: u64,
+    /// Viewers now.
+    #[serde(default)]
+    pub viewers: usize,
+}
+
+/// A mountpoint's settings and media from a `create` body or a config section: Janus's
+/// `media` list, or its older `audio`/`video`/`data` keys (`audioport`, `videopt`, …).
+pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginError> {
+    let kind = keys.get("type").and_then(text).unwrap_or_default().to_ascii_lowercase();
+    match kind.as_str() {
+        "rtp" => {}
+        "rtsp" | "live" | "ondemand" => {
+            let text = format!("Can't add '{kind}' stream: this gateway has rtp mountpoints only for now");
+            return Err(err(code::CANT_CREATE, text));
+        }
+        other => return Err(err(code::INVALID_ELEMENT, format!("Unknown stream type '{other}'...\n"))),
+    }
+    let text_of = |name: &str| keys.get(name).and_then(text).filter(|s| !s.is_empty());
+    let mut media = Vec::new();
+    match keys.get("media") {
+        Some(Value::Array(list)) => {
+            for (i, m) in list.iter().enumerate() {
+                let Some(m) = m.as_object() else {
+                    return Err(err(
+                        code::INVALID_ELEMENT,
+                        "Invalid element type (media should be an array of objects)",
+                    ));
+                };
+                media.push(media_of(m, "", &i.to_string())?);
+            }
+        }
+        Some(_) => return Err(err(code::INVALID_ELEMENT, "Invalid element type (media should be an array)")),
+        None => {
+            for (prefix, mid) in [("audio", "a"), ("video", "v"), ("data", "d")] {
+                if keys.get(prefix).and_then(flag) == Some(true) {
+                    let mut m = media_of(keys, prefix, mid)?;
+                    m.mid = mid.to_owned();
+                    media.push(m);
+                }
+            }
+        }
+    }
+    if media.is_empty() {
+        return Err(err(
+            code::CANT_CREATE,
+            "Can't add 'rtp' stream, no audio or video have to be streamed...",
+        ));
+    }
+    let mut mids: Vec<&str> = media.iter().map(|m| m.mid.as_str()).collect();
+    mids.sort_unstable();
+    if mids.windows(2).any(|w| w[0] == w[1]) {
+        return Err(err(code::CANT_CREATE, "Can't add 'rtp' stream, two streams have the same mid"));
+    }
+    let srtp = match (keys.get("srtpsuite").and_then(number), text_of("srtpcrypto")) {
+        (None, None) => None,
+        (Some(32), Some(key)) => Some(SrtpKey { suite: SrtpSuite::AesCm128HmacSha132, key }),
+        (Some(80), Some(key)) => Some(SrtpKey { suite: SrtpSuite::AesCm128HmacSha180, key }),
+        _ => {
+            return Err(err(
+                code::INVALID_ELEMENT,
+                "Invalid SRTP suite or crypto (srtpsuite 32 or 80, srtpcrypto)",
+            ))
+        }
+    };
+    // Janus's defaults: `mp-<id>`, and a name that starts with a digit gets the prefix too.
+    let name = match text_of("name") {
+        Some(n) if !n.starts_with(|c: char| c.is_ascii_digit()) => n,
+        Some(n) => format!("mp-{n}"),
+        None => format!("mp-{id}"),
+    };
+    Ok(Mountpoint {
+        description: text_of("description").unwrap_or_else(|| name.clone()),
+        name,
+        metadata: text_of("metadata"),
+        secret: text_of("secret"),
+        pin: text_of("pin"),
+        is_private: keys.get("is_private").and_then(flag).unwrap_or(false),
+        enabled: keys.get("enabled").and_then(flag).unwrap_or(true),
+        permanent: false,
+        media,
+        srtp,
+        input: 0,
+        viewers: 0,
+        id,
+    })
+}
+
+/// One stream: keys of a `media` entry (`prefix` empty), or the older `<prefix>port`, … keys.
+fn media_of(m: &Map<String, Value>, prefix: &str, default_mid: &str) -> Result<Media, PluginError> {
+    let key = |name: &str| format!("{prefix}{name}");
+    let get = |name: &str| m.get(&key(name));
+    let kind =
+        if prefix.is_empty() { get("type").and_then(text).unwrap_or_default() } else { prefix.to_owned() };
+    let kind = match kind.as_str() {
+        "audio" => MediaKind::Audio,
+        "video" => MediaKind::Video,
+        "data" => MediaKind::Data,
+        "" => return Err(err(code::MISSING_ELEMENT, "Missing mandatory element (type)")),
+        _ => return Err(err(code::CANT_CREATE, "Unsupported media type in media stream")),
+    };
+    if prefix.is_empty() && get("mid").and_then(text).is_none() {
+        return Err(err(code::MISSING_ELEMENT, "Missing mandatory element (mid)"));
+    }
+    let port = |name: &str| -> Result<Option<u16>, PluginError> {
+        let Some(v) = get(name) else { return Ok(None) };
+        let text = format!("Invalid element type ({} should be a positive integer)", key(name));
+        number(v)
+            .and_then(|n| u16::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| err(code::INVALID_ELEMENT, text))
+    };
+    let Some(first) = port("port")? else {
+        return Err(err(code::MISSING_ELEMENT, format!("Missing mandatory element ({})", key("port"))));
+    };
+    let simulcast = get("simulcast").and_then(flag) == Some(true);
+    let mut ports = vec![first];
+    if simulcast && kind == MediaKind::Video {
+        ports.push(port("port2")?.unwrap_or(0));
+        ports.push(port("port3")?.unwrap_or(0));
+    }
+    let (mut pt, mut codec) = (0, String::new());
+    if kind != MediaKind::Data {
+        // Janus takes a missing `pt` as 0.
+        if let Some(v) = get("pt") {
+            let text = format!("Invalid element type ({} should be a positive integer)", key("pt"));
+            pt = number(v)
+                .and_then(|n| u8::try_from(n).ok())
+                .filter(|pt| *pt < 128)
+                .ok_or_else(|| err(code::INVALID_ELEMENT, text))?;
+        }
+        // `codec`, or the name of an `rtpmap` (`opus/48000/2`).
+        let named = get("codec").or_else(|| get("rtpmap")).and_then(text);
+        codec =
+            named.map(|c| c.split('/').next().unwrap_or_default().to_ascii_lowercase()).unwrap_or_default();
+        if !CODECS.contains(&codec.as_str()) {
+            let text = "Can't add 'rtp' stream, error creating data source stream (a known codec is needed)";
+            return Err(err(code::CANT_CREATE, text));
+        }
+    }
+    Ok(Media {
+        mid: get("mid").and_then(text).unwrap_or_else(|| default_mid.to_owned()),
+        kind,
+        label: Some(get("label").and_then(text).unwrap_or_else(|| kind_name(kind).to_owned())),
+        msid: get("msid").and_then(text),
+        ports,
+        bound: Vec::new(),
+        pt,
+        codec,
+        fmtp: get("fmtp").and_then(text),
+        receiving: false,
+    })
+}
+
+impl Mountpoint {
+    /// The mountpoint in `list`.
+    pub fn listed(&self) -> Value {
+        let mut d = json!({"id": self.id.to_json(), "type": "live", "description": self.description});
+        if let Some(metadata) = &self.metadata {
+            d["metadata"] = json!(metadata);
+        }
+        d["enabled"] = json!(self.enabled);
+        d["media"] = json!(self.media.iter().map(Media::listed).collect::<Vec<_>>());
+        d
+    }
+
+    /// The mountpoint in `info`; `admin` (no secret, or the right one) adds its name, keys,
+    /// viewers and ports. Each stream says whether its source sends (`receiving`).
+    pub fn info(&self, admin: bool) -> Value {
+        let mut d = json!({"id": self.id.to_json()});
+        if admin {
+            d["name"] = json!(self.name);
+        }
+        d["description"] = json!(self.description);
+        if let Some(metadata) = &self.metadata {
+            d["metadata"] = json!(metadata);
+        }
+        if admin {
+            for (key, value) in [("secret", &self.secret), ("pin", &self.pin)] {
+                if let Some(v) = value {
+                    d[key] = json!(v);
+                }
+            }
+            if self.is_private {
+                d["is_private"] = json!(true);
+            }
+        }
+        d["enabled"] = json!(self.enabled);
+        if admin {
+            d["viewers"] = json!(self.viewers);
+        }
+        d["type"] = json!("live");
+        let media: Vec<Value> = self
+            .media
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let mut d = m.info(i, admin);
+                d["receiving"] = json!(m.receiving);
+                d
+            })
+            .collect();
+        d["media"] = json!(media);
+        if self.srtp.is_some() {
+            d["srtp"] = json!(true);
+        }
+        d
+    }
+
+    /// The mountpoint as a config section, with Janus's keys.
+    pub fn to_config(&self) -> Value {
+        let mut c = json!({
+            "type": "rtp",
+            "id": self.id.to_json(),
+            "description": self.description,
+            "is_private": self.is_private,
+            "media": self.media.iter().map(Media::to_config).collect::<Vec<_>>(),
+        });
+        for (key, value) in [("metadata", &self.metadata), ("secret", &self.secret), ("pin", &self.pin)] {
+            if let Some(v) = value {
+                c[key] = json!(v);
+            }
+        }
+        if let Some(key) = &self.srtp {
+            let suite = if key.suite == SrtpSuite::AesCm128HmacSha132 { 32 } else { 80 };
+            c["srtpsuite"] = json!(suite);
+            c["srtpcrypto"] = json!(key.key);
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_lists_and_older_keys_both_work() {
+        let body = json!({"type": "rtp", "media": [
+            {"type": "audio", "mid": "a", "port": 5002, "pt": 111, "codec": "opus"},
+            {"type": "video", "mid": "v", "port": 0, "pt": 100, "codec": "vp8", "simulcast": true}]});
+        let m = parse(Id::Num(7), body.as_object().unwrap()).expect("media list");
+        assert_eq!(m.media[0].leg_codec(), LegCodec { pt: 111, name: "opus".into(), clock: 48000 });
+        assert_eq!(m.media[1].ports, [0, 0, 0]);
+        let old = json!({"type": "rtp", "audio": true, "audioport": "5002", "audiopt": 111, "audiortpmap": "opus/48000/2",
+                         "video": true, "videoport": 5004, "videopt": 100, "videocodec": "vp8"});
+        let m = parse(Id::Num(1), old.as_object().unwrap()).expect("older keys");
+        let mids: Vec<&str> = m.media.iter().map(|m| m.mid.as_str()).collect();
+        assert_eq!(mids, ["a", "v"]);
+        assert_eq!((m.media[0].codec.as_str(), m.media[0].ports[0]), ("opus", 5002));
+    }
+
+    #[test]
+    fn bad_media_is_refused() {
+        let no_mid =
+            json!({"type": "rtp", "media": [{"type": "audio", "port": 1, "pt": 111, "codec": "opus"}]});
+        assert_eq!(
+            parse(Id::Num(1), no_mid.as_object().unwrap()).unwrap_err().text,
+            "Missing mandatory element (mid)"
+        );
+        let rtsp = json!({"type": "rtsp", "url": "rtsp://x"});
+        assert_eq!(parse(Id::Num(1), rtsp.as_object().unwrap()).unwrap_err().code, code::CANT_CREATE);
+        let dup = json!({"type": "rtp", "media": [{"type": "data", "mid": "x", "port": 1}, {"type": "data", "mid": "x", "port": 2}]});
+        assert_eq!(parse(Id::Num(1), dup.as_object().unwrap()).unwrap_err().code, code::CANT_CREATE);
+        let foo = json!({"type": "foo"});
+        assert_eq!(
+            parse(Id::Num(1), foo.as_object().unwrap()).unwrap_err().text,
+            "Unknown stream type 'foo'...\n"
+        );
+    }
+}

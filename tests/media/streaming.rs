@@ -1,0 +1,184 @@
+//! Streaming with media: plain RTP senders (a VP8 camera, an Opus phone) feed mountpoints that
+//! webrtc-rs viewers watch, as janus.js's Streaming page does; with the answers and events of
+//! Janus 1.1.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use tokio::net::UdpSocket;
+
+use super::{camera, phone_talks, WAIT};
+use crate::harness::{Gateway, PluginClient as Client};
+use crate::peer::{Kind, Peer, PeerStats};
+
+const STREAMING: &str = "janus.plugin.streaming";
+
+fn result(m: &Value) -> &Value {
+    &m["plugindata"]["data"]["result"]
+}
+
+/// Creates an rtp mountpoint with these media; returns the ports it bound, by mid.
+async fn create(c: &mut Client, id: u64, media: Value) -> Vec<(String, Vec<u16>)> {
+    let r = c.request(json!({"request": "create", "type": "rtp", "id": id, "description": format!("mp {id}"), "media": media})).await;
+    assert_eq!(r["streaming"], "created", "{r}");
+    r["stream"]["ports"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{r}"))
+        .iter()
+        .map(|p| {
+            let ports = ["port", "port_2", "port_3"]
+                .iter()
+                .filter_map(|k| p[*k].as_u64())
+                .map(|n| n as u16)
+                .collect();
+            (p["mid"].as_str().unwrap_or_default().to_owned(), ports)
+        })
+        .collect()
+}
+
+/// A phone sending Opus with `nonce` to a local port.
+async fn phone(port: u16, nonce: [u8; 4]) -> tokio::sync::oneshot::Sender<()> {
+    let sock = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+    phone_talks(sock, ([127, 0, 0, 1], port).into(), nonce, None)
+}
+
+/// A viewer of mountpoint `id`: watch, answer, start; returns its client and peer.
+async fn watch(gw: &Gateway, id: u64, extra: Value) -> (Client, Peer) {
+    let mut c = Client::new(gw, STREAMING).await;
+    let mut body = json!({"request": "watch", "id": id});
+    body.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+    let r = c.send(body, None).await;
+    assert_eq!(result(&r), &json!({"status": "preparing"}), "{r}");
+    let offer = r["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an offer: {r}"));
+    let peer = Peer::new(false, false, false).await.expect("viewer");
+    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
+    let r = c.send(json!({"request": "start"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(result(&r), &json!({"status": "starting"}), "{r}");
+    peer.wait_connected(WAIT).await.expect("viewer connected");
+    c.event("started", |d| d["result"]["status"] == "started").await;
+    (c, peer)
+}
+
+fn count(s: &PeerStats, kind: Kind, nonce: [u8; 4]) -> u64 {
+    s.recv(kind).foreign_markers.get(&nonce).copied().unwrap_or(0)
+}
+
+async fn more(peer: &Peer, kind: Kind, nonce: [u8; 4], n: u64, what: &str) -> PeerStats {
+    let then = count(&peer.stats(), kind, nonce);
+    peer.wait_until(what, WAIT, |s| count(s, kind, nonce) >= then + n)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0))
+}
+
+/// One mountpoint (VP8 camera, Opus phone) to two viewers: both get frames and sound; one
+/// pauses and starts again; one stops. Then the source stops and comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mountpoint_reaches_two_viewers() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let media = json!([
+        {"type": "video", "mid": "v", "port": 0, "pt": 100, "codec": "vp8"},
+        {"type": "audio", "mid": "a", "port": 0, "pt": 111, "codec": "opus"}]);
+    let ports = create(&mut admin, 77, media).await;
+    let (video_port, audio_port) = (ports[0].1[0], ports[1].1[0]);
+    let (_camera, _) = camera("127.0.0.1", vec![video_port]);
+    let microphone = phone(audio_port, [7, 7, 7, 7]).await;
+    let (mut v1, p1) = watch(&gw, 77, json!({})).await;
+    let (mut v2, p2) = watch(&gw, 77, json!({})).await;
+    for p in [&p1, &p2] {
+        more(p, Kind::Video, [8, 8, 8, 0], 30, "the camera's frames").await;
+        more(p, Kind::Audio, [7, 7, 7, 7], 25, "the phone's sound").await;
+    }
+    let info = admin.request(json!({"request": "info", "id": 77})).await;
+    assert_eq!(info["info"]["viewers"], 2, "{info}");
+    assert_eq!(info["info"]["media"][1]["receiving"], true, "{info}");
+
+    // v1 pauses: its video stops while v2's goes on; then it starts again.
+    let r = v1.send(json!({"request": "pause"}), None).await;
+    assert_eq!(result(&r), &json!({"status": "pausing"}), "{r}");
+    let before = count(&p1.stats(), Kind::Video, [8, 8, 8, 0]);
+    more(&p2, Kind::Video, [8, 8, 8, 0], 30, "v2's video while v1 pauses").await;
+    assert!(count(&p1.stats(), Kind::Video, [8, 8, 8, 0]) <= before + 3, "v1's video went on while paused");
+    // A resume: the PeerConnection is up, so it is `started` at once (as from Janus).
+    let r = v1.send(json!({"request": "start"}), None).await;
+    assert_eq!(result(&r), &json!({"status": "started"}), "{r}");
+    more(&p1, Kind::Video, [8, 8, 8, 0], 30, "v1's video again").await;
+
+    // configure: v1 no longer wants the audio.
+    let r = v1.send(json!({"request": "configure", "streams": [{"mid": "a", "send": false}]}), None).await;
+    assert_eq!(result(&r)["event"], "configured", "{r}");
+
+    // v2 stops.
+    let r = v2.send(json!({"request": "stop"}), None).await;
+    assert_eq!(result(&r), &json!({"status": "stopping"}), "{r}");
+    v2.message("v2's hangup", |m| m["janus"] == "hangup").await;
+
+    // The source stops: info says so; it comes back, and v1 (sound on again) hears it.
+    drop(microphone);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let info = admin.request(json!({"request": "info", "id": 77})).await;
+        if info["info"]["media"][1]["receiving"] == false {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the phone's stop not seen: {info}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _back = phone(audio_port, [7, 7, 7, 8]).await;
+    let r = v1.send(json!({"request": "configure", "streams": [{"mid": "a", "send": true}]}), None).await;
+    assert_eq!(result(&r)["event"], "configured", "{r}");
+    more(&p1, Kind::Audio, [7, 7, 7, 8], 25, "the phone again").await;
+    let destroyed = admin.request(json!({"request": "destroy", "id": 77})).await;
+    assert_eq!(destroyed, json!({"streaming": "destroyed", "destroyed": 77}));
+    let stopped = v1.event("stopped", |d| d["result"]["status"] == "stopped").await;
+    assert_eq!(stopped, json!({"streaming": "event", "result": {"status": "stopped"}}));
+    p1.close().await.ok();
+    p2.close().await.ok();
+}
+
+/// `switch` moves a viewer to another mountpoint with the same codecs, without a new
+/// negotiation; an incompatible one is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_switches_between_mountpoints() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let opus = json!([{"type": "audio", "mid": "a", "port": 0, "pt": 111, "codec": "opus"}]);
+    let one = create(&mut admin, 1, opus.clone()).await;
+    let two = create(&mut admin, 2, opus).await;
+    create(&mut admin, 3, json!([{"type": "audio", "mid": "a", "port": 0, "pt": 0, "codec": "pcmu"}])).await;
+    let _p1 = phone(one[0].1[0], [1, 1, 1, 1]).await;
+    let _p2 = phone(two[0].1[0], [2, 2, 2, 2]).await;
+    let (mut v, peer) = watch(&gw, 1, json!({})).await;
+    more(&peer, Kind::Audio, [1, 1, 1, 1], 25, "mountpoint 1").await;
+    let r = v.send(json!({"request": "switch", "id": 2}), None).await;
+    assert_eq!(result(&r), &json!({"switched": "ok", "id": 2}), "{r}");
+    let stats = more(&peer, Kind::Audio, [2, 2, 2, 2], 25, "mountpoint 2 after the switch").await;
+    let ones = count(&stats, Kind::Audio, [1, 1, 1, 1]);
+    more(&peer, Kind::Audio, [2, 2, 2, 2], 25, "more of mountpoint 2").await;
+    assert!(count(&peer.stats(), Kind::Audio, [1, 1, 1, 1]) <= ones + 2, "mountpoint 1 went on");
+    let r = v.send(json!({"request": "switch", "id": 3}), None).await;
+    let data = &r["plugindata"]["data"];
+    assert_eq!(data["error_code"], 458, "{r}");
+    let info = admin.request(json!({"request": "info", "id": 2})).await;
+    assert_eq!(info["info"]["viewers"], 1, "{info}");
+    peer.close().await.ok();
+}
+
+/// A simulcast mountpoint (three ports): a viewer gets the highest substream, and `configure`
+/// picks another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_picks_a_simulcast_substream() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let media =
+        json!([{"type": "video", "mid": "v", "port": 0, "pt": 100, "codec": "vp8", "simulcast": true}]);
+    let ports = create(&mut admin, 9, media).await;
+    assert_eq!(ports[0].1.len(), 3, "{ports:?}");
+    let (_camera, _) = camera("127.0.0.1", ports[0].1.clone());
+    let (mut v, peer) = watch(&gw, 9, json!({})).await;
+    more(&peer, Kind::Video, [8, 8, 8, 2], 30, "the top substream").await;
+    let r = v.send(json!({"request": "configure", "streams": [{"mid": "v", "substream": 0}]}), None).await;
+    assert_eq!(result(&r)["event"], "configured", "{r}");
+    more(&peer, Kind::Video, [8, 8, 8, 0], 30, "substream 0").await;
+    peer.close().await.ok();
+}
