@@ -22,6 +22,20 @@ const state = (window.demo = {
 const { show, fail } = reporter(state);
 // By publisher id: a feed's subscriber handle and the mid its video came on.
 const subscriptions = {};
+// Our publisher handle, and the streams the gateway says we publish.
+let publisher = null;
+let published = [];
+
+// Forwards what we publish to plain RTP ports (`rtp_forward`), e.g. into a Streaming
+// mountpoint: `ports` by kind, `{audio: {port, pt}, video: {port, pt}}`. For scripts.
+window.demoForward = (host, ports) =>
+  new Promise((resolve) => {
+    const streams = published
+      .filter((s) => ports[s.type])
+      .map((s) => ({ mid: s.mid, port: ports[s.type].port, pt: ports[s.type].pt }));
+    const message = { request: "rtp_forward", room, publisher_id: state.id, host, streams };
+    publisher.send({ message, success: resolve, error: (e) => resolve({ error: String(e) }) });
+  });
 
 // Asks for a feed's simulcast substream (0 lowest .. 2 highest): for the buttons and scripts.
 window.demoSubstream = (id, substream) => {
@@ -47,6 +61,7 @@ function publish(janus) {
     opaqueId: `portunus-demo-${Janus.randomString(8)}`,
     success: (h) => {
       handle = h;
+      publisher = h;
       $("me").textContent = state.display;
       h.send({ message: { request: "join", ptype: "publisher", room, display: state.display } });
     },
@@ -64,6 +79,7 @@ function publish(janus) {
           error: (e) => fail("createOffer", e),
         });
       }
+      if (msg.configured === "ok" && msg.streams) published = msg.streams;
       for (const p of msg.publishers || []) subscribe(janus, p);
       const gone = msg.unpublished || msg.leaving;
       if (state.feeds[gone]) state.feeds[gone].gone = true;

@@ -101,7 +101,7 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
             if at.ip().is_unspecified() {
                 at.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
             }
-            tracing::info!("demo pages at http://{at}/demo/ (and /demo/videoroom.html, /demo/textroom.html)");
+            tracing::info!("demo pages at http://{at}/demo/ (and /demo/videoroom.html, /demo/textroom.html, /demo/streaming.html)");
         }
         tasks.push(tokio::spawn(http::serve(l, core.clone(), h.clone(), http::Api::Janus, demo)));
     }

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use harness::{Conf, Gateway};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// How long the page may take from load to decoded echoed video.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -62,29 +62,37 @@ fn demo_gateway() -> Option<Gateway> {
                 "janus.plugin.textroom.jcfg".to_owned(),
                 "room-1234: { description = \"Demo Room\" history = 10 }\n".to_owned(),
             ),
+            ("janus.plugin.streaming.jcfg".to_owned(), MOUNTPOINT.to_owned()),
         ],
         ..Conf::default()
     }))
 }
 
+/// The demo gateway's mountpoint, on free ports, with the payload types the VideoRoom page's
+/// forward uses.
+const MOUNTPOINT: &str = "forwarded: { type = \"rtp\" id = 1 description = \"Forwarded from a VideoRoom\"\n\
+    media = ( { type = \"audio\" mid = \"a\" port = 0 pt = 111 codec = \"opus\" },\n\
+              { type = \"video\" mid = \"v\" port = 0 pt = 100 codec = \"vp8\" } ) }\n";
+
 /// Runs the EchoTest page in Chromium and returns what it observed (`mode`: see echotest.mjs).
 fn run_page(url: &str, mode: &str) -> Value {
-    run_script("echotest.mjs", url, mode)
+    run_script("echotest.mjs", url, &[mode])
 }
 
 /// One Chromium at a time: on two cores, several at once starve each other of CPU, and a
 /// starved Chromium pauses simulcast layers and drops frames.
 static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Runs a script of this folder on a page and returns what it printed (JSON).
-fn run_script(script: &str, url: &str, mode: &str) -> Value {
+/// Runs a script of this folder on a page (`node <script> <url> <timeout ms> <args…>`) and
+/// returns what it printed (JSON).
+fn run_script(script: &str, url: &str, args: &[&str]) -> Value {
     let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
     let out = Command::new("node")
         .arg(here().join(script))
         .arg(url)
         .arg(PAGE_TIMEOUT.as_millis().to_string())
-        .arg(mode)
+        .args(args)
         .env("CHROMIUM", chromium())
         .stdin(Stdio::null())
         .output()
@@ -144,7 +152,7 @@ fn janus_js_echotest_switches_simulcast_substreams_in_chromium() {
 #[test]
 fn janus_js_videoroom_pages_see_each_other_in_chromium() {
     let Some(gw) = demo_gateway() else { return };
-    let seen = run_script("videoroom.mjs", &format!("http://{}/demo/videoroom.html", gw.addr("http")), "");
+    let seen = run_script("videoroom.mjs", &format!("http://{}/demo/videoroom.html", gw.addr("http")), &[]);
     for (page, other) in [("a", "bob"), ("b", "alice")] {
         let d = &seen[page];
         assert_eq!(d["error"], Value::Null, "{seen}");
@@ -163,7 +171,7 @@ fn janus_js_videoroom_pages_see_each_other_in_chromium() {
 fn janus_js_videoroom_subscriber_switches_a_publishers_simulcast_substream() {
     let Some(gw) = demo_gateway() else { return };
     let url = format!("http://{}/demo/videoroom.html", gw.addr("http"));
-    let seen = run_script("videoroom.mjs", &url, "simulcast");
+    let seen = run_script("videoroom.mjs", &url, &["simulcast"]);
     assert_eq!(seen["a"]["simulcast"], true, "{seen}");
     let widths: Vec<u64> = seen["a"]["sentLayers"]
         .as_array()
@@ -187,7 +195,7 @@ fn janus_js_videoroom_subscriber_switches_a_publishers_simulcast_substream() {
 #[test]
 fn janus_js_textroom_pages_chat_in_chromium() {
     let Some(gw) = demo_gateway() else { return };
-    let seen = run_script("textroom.mjs", &format!("http://{}/demo/textroom.html", gw.addr("http")), "");
+    let seen = run_script("textroom.mjs", &format!("http://{}/demo/textroom.html", gw.addr("http")), &[]);
     let said = |page: &str| -> Vec<(String, String, bool)> {
         let messages = seen[page]["messages"].as_array().cloned().unwrap_or_default();
         let field = |m: &Value, k: &str| m[k].as_str().unwrap_or_default().to_owned();
@@ -259,4 +267,59 @@ fn janode_drives_the_textroom() {
     // the refused kick as unexpected.
     assert_eq!(seen["kick"], "unexpected response to kick request", "{seen}");
     assert_eq!(seen["destroyed"]["room"], 4242, "{seen}");
+}
+
+/// janode drives the Streaming plugin unchanged: mountpoints in both forms, list, info, a
+/// viewer's watch/pause/configure/switch/stop (janode does no WebRTC: no answer to start with),
+/// disable/enable, destroy.
+#[test]
+fn janode_drives_the_streaming_plugin() {
+    let Some(seen) = janode("janode_streaming.mjs") else { return };
+    assert_eq!(
+        (&seen["created"]["id"], &seen["created"]["name"]),
+        (&json!(4242), &json!("janode")),
+        "{seen}"
+    );
+    assert!(seen["created"]["audio_port"].as_u64().is_some_and(|p| p > 0), "the older form's port: {seen}");
+    assert_eq!(seen["listed"], true, "{seen}");
+    assert_eq!(seen["info"]["media"][0]["codec"], "opus", "{seen}");
+    assert_eq!(seen["watched"], json!({"status": "preparing", "offer": true}), "{seen}");
+    assert_eq!(seen["paused"]["status"], "pausing", "{seen}");
+    assert_eq!(
+        (&seen["switched"]["switched"], &seen["switched"]["id"]),
+        (&json!("ok"), &json!(4243)),
+        "{seen}"
+    );
+    assert_eq!(seen["stopped"]["status"], "stopping", "{seen}");
+    assert_eq!(seen["destroyed"]["id"], 4242, "{seen}");
+}
+
+/// Janus's classic pairing: a janus.js VideoRoom page forwards its camera and microphone
+/// (`rtp_forward`) into a Streaming mountpoint, and a janus.js Streaming page plays it (video
+/// decoded, audio received).
+#[test]
+fn janus_js_streaming_page_plays_a_mountpoint_in_chromium() {
+    let Some(gw) = demo_gateway() else { return };
+    // The mountpoint's ports, as `info` gives them (it has no secret).
+    let ports = tokio::runtime::Runtime::new().expect("runtime").block_on(async {
+        let mut c = harness::PluginClient::new(&gw, "janus.plugin.streaming").await;
+        let info = c.request(json!({"request": "info", "id": 1})).await;
+        let port = |i: usize| info["info"]["media"][i]["port"].as_u64().unwrap_or_else(|| panic!("{info}"));
+        (port(0), port(1))
+    });
+    let (room, streaming) = (
+        format!("http://{}/demo/videoroom.html", gw.addr("http")),
+        format!("http://{}/demo/streaming.html?id=1", gw.addr("http")),
+    );
+    let seen = run_script("streaming.mjs", &streaming, &[&room, &ports.0.to_string(), &ports.1.to_string()]);
+    assert_eq!(seen["publisher"]["published"], true, "{seen}");
+    assert!(
+        seen["forwarded"]["forwarders"].is_array() || seen["forwarded"]["rtp_stream"].is_object(),
+        "{seen}"
+    );
+    let viewer = &seen["viewer"];
+    assert_eq!(viewer["error"], Value::Null, "{seen}");
+    assert_eq!(viewer["status"], "started", "{seen}");
+    assert!(viewer["framesDecoded"].as_u64() > Some(0) && viewer["videoWidth"].as_u64() > Some(0), "{seen}");
+    assert!(viewer["audioPackets"].as_u64() > Some(0), "{seen}");
 }

@@ -1,7 +1,7 @@
 //! The demo pages (`/demo/` on the Janus API's HTTP listener): an EchoTest page, a VideoRoom
-//! page (`/demo/videoroom.html`) and a TextRoom page (`/demo/textroom.html`) of our own that
-//! run janus.js, the client library Janus users already have. janus.js and webrtc-adapter are
-//! not part of Portunus: they are read from `demo_assets` (a `node_modules` folder where
+//! page (`/demo/videoroom.html`), a TextRoom page (`/demo/textroom.html`) and a Streaming page
+//! (`/demo/streaming.html`) of our own that run janus.js, the client library Janus users
+//! already have. janus.js and webrtc-adapter are not part of Portunus: they are read from `demo_assets` (a `node_modules` folder where
 //! `npm install janus-gateway` put them) or, without it, loaded from the jsDelivr CDN.
 
 use std::path::PathBuf;
@@ -18,6 +18,8 @@ const VIDEOROOM_HTML: &str = include_str!("../../demo/videoroom.html");
 const VIDEOROOM_JS: &str = include_str!("../../demo/videoroom.js");
 const TEXTROOM_HTML: &str = include_str!("../../demo/textroom.html");
 const TEXTROOM_JS: &str = include_str!("../../demo/textroom.js");
+const STREAMING_HTML: &str = include_str!("../../demo/streaming.html");
+const STREAMING_JS: &str = include_str!("../../demo/streaming.js");
 const COMMON_JS: &str = include_str!("../../demo/common.js");
 
 /// A library the pages load: where it sits below `demo_assets`, and where users get it otherwise.
@@ -66,6 +68,8 @@ impl Demo {
             "/videoroom.js" => file("text/javascript", VIDEOROOM_JS.into()),
             "/textroom.html" => file("text/html; charset=utf-8", TEXTROOM_HTML.into()),
             "/textroom.js" => file("text/javascript", TEXTROOM_JS.into()),
+            "/streaming.html" => file("text/html; charset=utf-8", STREAMING_HTML.into()),
+            "/streaming.js" => file("text/javascript", STREAMING_JS.into()),
             "/common.js" => file("text/javascript", COMMON_JS.into()),
             "/config.js" => file("text/javascript", self.config_js().into()),
             _ => match VENDORED.iter().find(|v| rest.strip_prefix("/vendor/") == Some(v.name)) {
