@@ -141,6 +141,7 @@ mod error;
 mod events;
 mod jsep;
 mod logging;
+pub mod plain_sdp;
 mod plugin;
 pub mod rooms;
 mod state;

@@ -5,6 +5,7 @@
 #[path = "../api/harness.rs"]
 #[allow(dead_code)]
 mod harness;
+mod nosip;
 mod peer;
 mod streaming;
 mod textroom;

@@ -432,7 +432,7 @@ impl MediaControl for MediaEngine {
                     OfferItem::Data => Ok(OfferedKind { kind: MediaKind::Data, codec: None, two_way: false }),
                     OfferItem::Forward { source, mid, two_way } => streams
                         .get(&source.id())
-                        .and_then(|s| s.iter().find(|s| s.mid == *mid))
+                        .and_then(|s| s.iter().find(|s| s.mid == *mid || s.mid.is_empty()))
                         .map(|s| OfferedKind {
                             kind: s.kind,
                             codec: (!s.codec.is_empty()).then(|| (s.codec.clone(), s.fmtp.clone())),
@@ -544,17 +544,27 @@ impl MediaControl for MediaEngine {
         let srtp = spec.srtp.map(|suite| SrtpKey { suite, key: MasterKey::random() });
         let sdp =
             legs::sdp_section(spec.kind, self.legs.advertised, local.port(), &spec.codecs, srtp.as_ref());
+        // What a peer can be offered from it (`offered-stream::two-way`): its one stream, no mid.
+        let first = spec.codecs.first().map(|c| c.name.clone()).unwrap_or_default();
+        self.streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, vec![leg_stream(spec.kind, first)]);
         let setup = legs::LegSetup { id, kind: spec.kind, rtp, rtcp, srtp: srtp.clone() };
         let _ = self.threads[self.home(id)].send(Command::LegOpen(Box::new(setup)));
         Ok(LegLocal { id, rtp: SocketAddr::new(self.legs.advertised, local.port()), srtp, sdp })
     }
 
     fn leg_connect(&self, leg: u64, remote: LegRemote) {
+        if let Some(s) = self.streams.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&leg) {
+            *s = vec![leg_stream(s.first().map_or(MediaKind::Audio, |s| s.kind), remote.codec.name.clone())];
+        }
         let _ = self.threads[self.home(leg)].send(Command::LegConnect(leg, Box::new(remote)));
     }
 
     fn leg_close(&self, leg: u64) {
         let _ = self.threads[self.home(leg)].send(Command::LegClose(leg));
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&leg);
         self.homes.lock().unwrap_or_else(PoisonError::into_inner).by_handle.remove(&leg);
     }
 
@@ -602,5 +612,18 @@ impl MediaControl for MediaEngine {
         let _ = self.threads[self.home(input)].send(Command::InputClose(input));
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&input);
         self.homes.lock().unwrap_or_else(PoisonError::into_inner).by_handle.remove(&input);
+    }
+}
+
+/// A leg's one stream as offers see it (no mid; its codec once known).
+fn leg_stream(kind: MediaKind, codec: String) -> StreamInfo {
+    StreamInfo {
+        mid: String::new(),
+        kind,
+        codec,
+        client_sends: true,
+        client_receives: true,
+        rids: Vec::new(),
+        fmtp: None,
     }
 }

@@ -1,0 +1,118 @@
+//! NoSIP: a webrtc-rs peer bridged to a plain RTP "phone" (a UDP socket), in both directions
+//! of the SDP exchange, with the audio checked at each end.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use tokio::net::UdpSocket;
+
+use super::{phone_talks, WAIT};
+use crate::harness::{Gateway, PluginClient as Client};
+use crate::peer::{self, Kind, Peer};
+
+const NOSIP: &str = "janus.plugin.nosip";
+
+fn result(m: &Value) -> &Value {
+    &m["plugindata"]["data"]["result"]
+}
+
+/// The phone's SDP: Opus on its port.
+fn phone_sdp(port: u16) -> String {
+    format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=phone\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\na=sendrecv\r\n"
+    )
+}
+
+/// The audio port of a barebones SDP.
+fn audio_port(sdp: &str) -> u16 {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .and_then(|rest| rest.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no m=audio in {sdp}"))
+}
+
+/// Both ways: the phone gets the peer's audio, the peer gets the phone's.
+async fn audio_both_ways(phone: Arc<UdpSocket>, leg_port: u16, peer: &Peer) {
+    let _talking = phone_talks(phone.clone(), ([127, 0, 0, 1], leg_port).into(), [4, 4, 4, 4], None);
+    let mut buf = [0u8; 2048];
+    let mut heard = 0;
+    while heard < 10 {
+        let (n, _) = tokio::time::timeout(WAIT, phone.recv_from(&mut buf))
+            .await
+            .expect("the peer's audio")
+            .expect("recv");
+        if peer::read_marker(&buf[12..n]).map(|m| m.0) == Some(peer.nonce()) {
+            heard += 1;
+        }
+    }
+    peer.wait_until("the phone's audio", WAIT, |s| {
+        s.recv(Kind::Audio).foreign_markers.get(&[4, 4, 4, 4]).copied().unwrap_or(0) >= 25
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{}", e.0));
+}
+
+/// The browser offers: `generate` gives the barebones offer, the phone answers through
+/// `process`, and the browser gets its answer with `processed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_browser_offers_and_a_phone_answers() {
+    let gw = Gateway::start();
+    let mut c = Client::new(&gw, NOSIP).await;
+    let peer = Peer::new(true, false, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let r = c.send(json!({"request": "generate"}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    let generated = result(&r);
+    assert_eq!((&generated["event"], &generated["type"]), (&json!("generated"), &json!("offer")), "{r}");
+    let sdp = generated["sdp"].as_str().unwrap_or_default();
+    assert!(sdp.contains("RTP/AVP") && sdp.contains("opus/48000"), "{sdp}");
+    let phone = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("phone"));
+    let answer = phone_sdp(phone.local_addr().unwrap().port());
+    let r = c.send(json!({"request": "process", "type": "answer", "sdp": answer}), None).await;
+    assert_eq!(result(&r)["event"], "processed", "{r}");
+    assert_eq!(r["jsep"]["type"], "answer", "{r}");
+    peer.set_answer(r["jsep"]["sdp"].as_str().unwrap()).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    audio_both_ways(phone, audio_port(sdp), &peer).await;
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r), &json!({"event": "hangingup"}), "{r}");
+    peer.close().await.ok();
+}
+
+/// The phone offers: `process` gives the browser an offer, `generate` with the browser's
+/// answer gives the barebones answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_offers_and_the_browser_answers() {
+    let gw = Gateway::start();
+    let mut c = Client::new(&gw, NOSIP).await;
+    let phone = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("phone"));
+    let offer = phone_sdp(phone.local_addr().unwrap().port());
+    let r = c.send(json!({"request": "process", "type": "offer", "sdp": offer}), None).await;
+    assert_eq!(result(&r)["event"], "processed", "{r}");
+    assert_eq!(r["jsep"]["type"], "offer", "{r}");
+    let peer = Peer::new(true, false, false).await.expect("peer");
+    let answer = peer.answer_offer(r["jsep"]["sdp"].as_str().unwrap(), WAIT).await.expect("answer");
+    let r = c.send(json!({"request": "generate"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    let generated = result(&r);
+    assert_eq!((&generated["event"], &generated["type"]), (&json!("generated"), &json!("answer")), "{r}");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    audio_both_ways(phone, audio_port(generated["sdp"].as_str().unwrap_or_default()), &peer).await;
+    peer.close().await.ok();
+}
+
+/// Bad input: Janus's codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_janus_codes() {
+    let gw = Gateway::start();
+    let mut c = Client::new(&gw, NOSIP).await;
+    let code = |m: &Value| m["plugindata"]["data"]["error_code"].clone();
+    assert_eq!(code(&c.send(json!({"request": "generate"}), None).await), 446);
+    let bad = c.send(json!({"request": "process", "type": "answer", "sdp": "hello"}), None).await;
+    assert_eq!(code(&bad), 447, "{bad}");
+    let early = c.send(json!({"request": "process", "type": "answer", "sdp": phone_sdp(9)}), None).await;
+    assert_eq!(code(&early), 445, "{early}");
+    assert_eq!(code(&c.send(json!({"request": "process", "type": "answer"}), None).await), 443);
+    assert_eq!(code(&c.send(json!({"request": "dance"}), None).await), 442);
+}
