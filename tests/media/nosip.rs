@@ -109,10 +109,27 @@ async fn bad_requests_get_janus_codes() {
     let mut c = Client::new(&gw, NOSIP).await;
     let code = |m: &Value| m["plugindata"]["data"]["error_code"].clone();
     assert_eq!(code(&c.send(json!({"request": "generate"}), None).await), 446);
-    let bad = c.send(json!({"request": "process", "type": "answer", "sdp": "hello"}), None).await;
-    assert_eq!(code(&bad), 447, "{bad}");
-    let early = c.send(json!({"request": "process", "type": "answer", "sdp": phone_sdp(9)}), None).await;
+    let process = |sdp: &str| json!({"request": "process", "type": "answer", "sdp": sdp});
+    let bad = c.send(process("hello"), None).await;
+    assert_eq!(code(&bad), 446, "{bad}");
+    let data = c
+        .send(
+            process("v=0\r\nc=IN IP4 127.0.0.1\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"),
+            None,
+        )
+        .await;
+    assert_eq!(code(&data), 446, "{data}");
+    let nothing = c.send(process("v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 0 RTP/AVP 0\r\n"), None).await;
+    assert_eq!(code(&nothing), 447, "{nothing}");
+    let kind = c.send(json!({"request": "process", "type": "pranswer", "sdp": phone_sdp(9)}), None).await;
+    assert_eq!(code(&kind), 446, "{kind}");
+    // An answer with no offer out (Janus 1.1.2 never answers this one).
+    let early = c.send(process(&phone_sdp(9)), None).await;
     assert_eq!(code(&early), 445, "{early}");
+    let mandatory =
+        json!({"request": "process", "type": "offer", "sdp": phone_sdp(9), "srtp": "sdes_mandatory"});
+    assert_eq!(code(&c.send(mandatory, None).await), 450);
     assert_eq!(code(&c.send(json!({"request": "process", "type": "answer"}), None).await), 443);
+    assert_eq!(code(&c.send(json!({"request": "keyframe"}), None).await), 442);
     assert_eq!(code(&c.send(json!({"request": "dance"}), None).await), 442);
 }

@@ -92,6 +92,10 @@ async fn a_mountpoint_reaches_two_viewers() {
     let info = admin.request(json!({"request": "info", "id": 77})).await;
     assert_eq!(info["info"]["viewers"], 2, "{info}");
     assert_eq!(info["info"]["media"][1]["receiving"], true, "{info}");
+    // Each stream's age and source, from the host.
+    let audio = &info["info"]["media"][1];
+    assert!(audio["age_ms"].as_u64().is_some_and(|a| a < 1000), "{info}");
+    assert!(audio["source"].as_str().is_some_and(|s| s.starts_with("127.0.0.1:")), "{info}");
 
     // v1 pauses: its video stops while v2's goes on; then it starts again.
     let r = v1.send(json!({"request": "pause"}), None).await;
@@ -119,6 +123,7 @@ async fn a_mountpoint_reaches_two_viewers() {
     loop {
         let info = admin.request(json!({"request": "info", "id": 77})).await;
         if info["info"]["media"][1]["receiving"] == false {
+            assert!(info["info"]["media"][1]["age_ms"].as_u64() >= Some(500), "{info}");
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "the phone's stop not seen: {info}");

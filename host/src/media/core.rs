@@ -959,7 +959,7 @@ impl<T: Transmitter> MediaCore<T> {
         };
         let (s, layer) = (usize::from(index / 4), usize::from(index % 4));
         if input.streams.get(s).is_some_and(|st| st.kind == MediaKind::Data) {
-            return self.input_data(id, s, &buf[..len]);
+            return self.input_data(id, s, from, &buf[..len]);
         }
         let h = legs::parse_rtp(&buf[..len]);
         let Some(stream) = input.streams.get_mut(s) else { return };
@@ -971,6 +971,9 @@ impl<T: Transmitter> MediaCore<T> {
         };
         let seq = stream.extend(layer, h.seq);
         stream.last = Some(now);
+        if let Some(known) = input.sources.get_mut(s) {
+            input.status.packet(s, now, from, known);
+        }
         if !stream.receiving {
             stream.receiving = true;
             let event = MediaEvent::InputMedia { input: id, mid: stream.mid.to_string(), receiving: true };
@@ -1023,9 +1026,13 @@ impl<T: Transmitter> MediaCore<T> {
 
     /// A datagram on an input's data stream: a data-channel message (text when it is UTF-8) to
     /// each peer its rules reach.
-    fn input_data(&mut self, id: u64, stream: usize, data: &[u8]) {
+    fn input_data(&mut self, id: u64, stream: usize, from: SocketAddr, data: &[u8]) {
         let now = self.now;
-        let Some(st) = self.inputs.get_mut(&id).and_then(|i| i.streams.get_mut(stream)) else { return };
+        let Some(input) = self.inputs.get_mut(&id) else { return };
+        if let Some(known) = input.sources.get_mut(stream) {
+            input.status.packet(stream, now, from, known);
+        }
+        let Some(st) = input.streams.get_mut(stream) else { return };
         let mid = st.mid;
         st.last = Some(now);
         if !st.receiving {

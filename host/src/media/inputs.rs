@@ -28,6 +28,75 @@ pub struct InputSetup {
     pub spec: InputSpec,
     /// Per stream, its sockets (lowest substream first).
     pub sockets: Vec<Vec<std::net::UdpSocket>>,
+    /// What the plugin can ask of it while it runs.
+    pub status: Arc<InputStatus>,
+}
+
+/// What an input's media thread tells the rest of the gateway about each of its streams
+/// (`rtp-input-status`): when the last packet came and from where. Written per packet with
+/// one relaxed store; the source only when it changes.
+#[derive(Debug)]
+pub struct InputStatus {
+    streams: Vec<StreamStatus>,
+}
+
+#[derive(Debug, Default)]
+struct StreamStatus {
+    mid: String,
+    /// Milliseconds since [`epoch`] of the last packet, +1 (0: none yet).
+    last_ms: std::sync::atomic::AtomicU64,
+    source: std::sync::Mutex<Option<std::net::SocketAddr>>,
+}
+
+/// A stream of an input as [`InputStatus::report`] gives it: mid, age (ms), source.
+pub type InputStreamReport = (String, Option<u64>, Option<std::net::SocketAddr>);
+
+/// The instant status times count from.
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+impl InputStatus {
+    /// A status for these streams (by mid), none received yet.
+    pub fn new<'a>(mids: impl Iterator<Item = &'a str>) -> Self {
+        Self {
+            streams: mids
+                .map(|mid| StreamStatus { mid: mid.to_owned(), ..StreamStatus::default() })
+                .collect(),
+        }
+    }
+
+    /// A packet of stream `i` came from `from` at `now` (`known` is the source the thread
+    /// last reported for it, updated here).
+    pub fn packet(
+        &self,
+        i: usize,
+        now: Instant,
+        from: std::net::SocketAddr,
+        known: &mut Option<std::net::SocketAddr>,
+    ) {
+        let Some(s) = self.streams.get(i) else { return };
+        let ms = u64::try_from(now.saturating_duration_since(epoch()).as_millis()).unwrap_or(u64::MAX - 1);
+        s.last_ms.store(ms + 1, std::sync::atomic::Ordering::Relaxed);
+        if *known != Some(from) {
+            *known = Some(from);
+            *s.source.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(from);
+        }
+    }
+
+    /// Per stream: its mid, how long ago its last packet came (ms) and from where.
+    pub fn report(&self) -> Vec<InputStreamReport> {
+        let now = u64::try_from(epoch().elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.streams
+            .iter()
+            .map(|s| {
+                let last = s.last_ms.load(std::sync::atomic::Ordering::Relaxed);
+                let age = (last > 0).then(|| now.saturating_sub(last - 1));
+                (s.mid.clone(), age, *s.source.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+            })
+            .collect()
+    }
 }
 
 /// One packet of a buffered keyframe.
@@ -89,12 +158,16 @@ pub struct Input {
     pub no_media: Duration,
     /// Packets refused (other sources, failing SRTP, malformed, another payload type).
     pub refused: u64,
+    /// What the rest of the gateway can see of it.
+    pub status: Arc<InputStatus>,
+    /// Per stream, the source last written to `status`.
+    pub sources: Vec<Option<std::net::SocketAddr>>,
 }
 
 impl Input {
     /// Opens an input on this thread: socket `s` of stream `i` has key index `i * 4 + s`.
     pub fn open(setup: InputSetup, ready: &Arc<Ready>) -> std::io::Result<Self> {
-        let InputSetup { id, spec, sockets } = setup;
+        let InputSetup { id, spec, sockets, status } = setup;
         let mut streams = Vec::new();
         for (i, (stream, socks)) in spec.streams.iter().zip(sockets).enumerate() {
             // Substreams: one per port, or one per SSRC on a single port.
@@ -120,6 +193,8 @@ impl Input {
         let no_media =
             Duration::from_millis(u64::from(if spec.no_media_ms == 0 { 1000 } else { spec.no_media_ms }));
         Ok(Self {
+            sources: vec![None; streams.len()],
+            status,
             streams,
             source: spec.source,
             srtp: spec.srtp.as_ref().map(|k| SrtpReceiver::new(k.suite, &k.key)),

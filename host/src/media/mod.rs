@@ -131,6 +131,8 @@ pub struct MediaEngine {
     streams: Streams,
     /// Where legs bind, and the address their SDP gives (a 1:1 NAT's public one).
     legs: LegAddresses,
+    /// What each input's thread reports of its streams.
+    input_status: Mutex<HashMap<u64, Arc<inputs::InputStatus>>>,
 }
 
 /// Where plain RTP legs bind and what they advertise.
@@ -338,7 +340,15 @@ impl MediaEngine {
             next: std::sync::atomic::AtomicU64::new(1),
         };
         Ok((
-            Self { threads: senders, notices: note_tx, locals, homes: Mutex::default(), streams, legs },
+            Self {
+                threads: senders,
+                notices: note_tx,
+                locals,
+                homes: Mutex::default(),
+                streams,
+                legs,
+                input_status: Mutex::default(),
+            },
             note_rx,
         ))
     }
@@ -603,12 +613,20 @@ impl MediaControl for MediaEngine {
             })
             .collect();
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).insert(id, infos);
-        let setup = inputs::InputSetup { id, spec, sockets };
+        let status = Arc::new(inputs::InputStatus::new(spec.streams.iter().map(|s| s.mid.as_str())));
+        self.input_status.lock().unwrap_or_else(PoisonError::into_inner).insert(id, status.clone());
+        let setup = inputs::InputSetup { id, spec, sockets, status };
         let _ = self.threads[self.home(id)].send(Command::InputOpen(Box::new(setup)));
         Ok(InputLocal { id, ports })
     }
 
+    fn input_status(&self, input: u64) -> Option<Vec<inputs::InputStreamReport>> {
+        let status = self.input_status.lock().unwrap_or_else(PoisonError::into_inner).get(&input).cloned();
+        status.map(|s| s.report())
+    }
+
     fn input_close(&self, input: u64) {
+        self.input_status.lock().unwrap_or_else(PoisonError::into_inner).remove(&input);
         let _ = self.threads[self.home(input)].send(Command::InputClose(input));
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&input);
         self.homes.lock().unwrap_or_else(PoisonError::into_inner).by_handle.remove(&input);

@@ -376,7 +376,9 @@ impl Sim {
         };
         let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
         socket.set_nonblocking(true)?;
-        let setup = super::inputs::InputSetup { id, spec, sockets: vec![vec![socket]] };
+        let status =
+            std::sync::Arc::new(super::inputs::InputStatus::new(spec.streams.iter().map(|s| s.mid.as_str())));
+        let setup = super::inputs::InputSetup { id, spec, sockets: vec![vec![socket]], status };
         self.core.command(self.now, Command::InputOpen(Box::new(setup)));
         for i in 1..self.clients.len() {
             let rule = ForwardRule {

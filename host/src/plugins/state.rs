@@ -769,6 +769,20 @@ impl host::Host for StoreState {
         Ok(wit::InputLocal { id: local.id, ports: local.ports })
     }
 
+    fn rtp_input_status(&mut self, input: u64) -> Result<Vec<wit::InputStreamStatus>, String> {
+        self.own_endpoint(wit::Endpoint::Input(input))?;
+        let status =
+            self.shared.core.media().input_status(input).ok_or_else(|| format!("no such input {input}"))?;
+        Ok(status
+            .into_iter()
+            .map(|(mid, age_ms, source)| wit::InputStreamStatus {
+                mid,
+                age_ms,
+                source: source.map(|s| s.to_string()),
+            })
+            .collect())
+    }
+
     fn rtp_input_close(&mut self, input: u64) {
         close_endpoint(&self.shared, media::Endpoint::Input(input));
     }

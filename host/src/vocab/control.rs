@@ -75,6 +75,9 @@ pub trait MediaControl: Send + Sync {
     fn leg_dtmf(&self, leg: u64, events: Vec<u8>, length: std::time::Duration, gap: std::time::Duration);
     /// Opens an RTP input: its ports are bound now.
     fn input_open(&self, spec: InputSpec) -> Result<InputLocal, String>;
+    /// Per stream of an input: its mid, how long ago its last packet came (ms) and from where; none
+    /// for an unknown input.
+    fn input_status(&self, input: u64) -> Option<Vec<(String, Option<u64>, Option<std::net::SocketAddr>)>>;
     /// Closes an input (its rules are removed by the caller).
     fn input_close(&self, input: u64);
 }
@@ -118,6 +121,9 @@ impl MediaControl for NoMedia {
     fn leg_dtmf(&self, _: u64, _: Vec<u8>, _: std::time::Duration, _: std::time::Duration) {}
     fn input_open(&self, _: InputSpec) -> Result<InputLocal, String> {
         Err(NO_MEDIA.into())
+    }
+    fn input_status(&self, _: u64) -> Option<Vec<(String, Option<u64>, Option<std::net::SocketAddr>)>> {
+        None
     }
     fn input_close(&self, _: u64) {}
 }

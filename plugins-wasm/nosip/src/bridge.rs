@@ -65,6 +65,9 @@ pub struct Session {
     pub answer: Option<String>,
     /// SDES-SRTP for the legs (`srtp`: `sdes_optional`/`sdes_mandatory`).
     pub srtp: Option<SrtpSuite>,
+    /// `sdes_mandatory`: the other side must do SRTP too.
+    #[serde(default)]
+    pub srtp_required: bool,
     /// The other side's streams (Flow B), until the browser answers.
     #[serde(default)]
     pub remote: Vec<(MediaKind, String)>,
@@ -79,27 +82,32 @@ impl Session {
             transaction: None,
             answer: None,
             srtp: None,
+            srtp_required: false,
             remote: Vec::new(),
         }
     }
 }
 
-/// The SRTP a request asks for: `srtp` (`sdes_optional`, `sdes_mandatory`) and
-/// `srtp_profile`.
-fn srtp_of(body: &Map<String, Value>) -> Result<Option<SrtpSuite>, PluginError> {
-    match body.get("srtp").and_then(Value::as_str) {
-        None => Ok(None),
-        Some("sdes_optional" | "sdes_mandatory") => match body.get("srtp_profile").and_then(Value::as_str) {
-            None | Some("AES_CM_128_HMAC_SHA1_80") => Ok(Some(SrtpSuite::AesCm128HmacSha180)),
-            Some("AES_CM_128_HMAC_SHA1_32") => Ok(Some(SrtpSuite::AesCm128HmacSha132)),
-            Some(other) => {
-                Err(err(code::INVALID_ELEMENT, format!("Invalid element (unsupported SRTP profile {other})")))
-            }
-        },
-        Some(other) => {
-            Err(err(code::INVALID_ELEMENT, format!("Invalid element (unsupported SRTP value {other})")))
+/// The SRTP a request asks for (`srtp`: `sdes_optional`, `sdes_mandatory`; `srtp_profile`),
+/// and whether it is mandatory.
+fn srtp_of(body: &Map<String, Value>) -> Result<Option<(SrtpSuite, bool)>, PluginError> {
+    let mandatory = match body.get("srtp").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+        None => return Ok(None),
+        Some("sdes_optional") => false,
+        Some("sdes_mandatory") => true,
+        Some(_) => {
+            return Err(err(
+                code::INVALID_ELEMENT,
+                "Invalid element (srtp can only be sdes_optional or sdes_mandatory)",
+            ))
         }
-    }
+    };
+    let suite = match body.get("srtp_profile").and_then(Value::as_str) {
+        None | Some("AES_CM_128_HMAC_SHA1_80") => SrtpSuite::AesCm128HmacSha180,
+        Some("AES_CM_128_HMAC_SHA1_32") => SrtpSuite::AesCm128HmacSha132,
+        Some(_) => return Err(err(code::INVALID_ELEMENT, "Invalid element (unsupported SRTP profile)")),
+    };
+    Ok(Some((suite, mandatory)))
 }
 
 /// A barebones SDP around these media sections.
@@ -149,8 +157,12 @@ impl NoSip {
                     };
                     host::answer(handle, &jsep.sdp, &policy).map_err(|e| err(code::INVALID_SDP, e))?;
                     let s = self.session(handle);
-                    (s.stage, s.srtp, s.transaction) =
-                        (Stage::Answering, srtp, Some(msg.transaction.clone()));
+                    (s.stage, s.srtp, s.srtp_required, s.transaction) = (
+                        Stage::Answering,
+                        srtp.map(|(suite, _)| suite),
+                        srtp.is_some_and(|(_, required)| required),
+                        Some(msg.transaction.clone()),
+                    );
                     return Ok(());
                 }
                 // The browser's answer to our offer (the host applied it): the barebones answer.
@@ -173,21 +185,33 @@ impl NoSip {
                 portunus_sdk::validate(body, PROCESS, &CODES)?;
                 let kind = body.get("type").and_then(Value::as_str).unwrap_or_default();
                 let sdp = body.get("sdp").and_then(Value::as_str).unwrap_or_default();
-                let media =
-                    plain_sdp::parse(sdp).map_err(|e| err(code::INVALID_SDP, format!("Invalid SDP: {e}")))?;
-                match kind.to_ascii_lowercase().as_str() {
-                    "answer" => self.remote_answer(msg, &media),
-                    "offer" => self.remote_offer(msg, body, &media),
-                    other => Err(err(code::INVALID_ELEMENT, format!("Unknown SDP type '{other}'"))),
+                let kind = kind.to_ascii_lowercase();
+                if kind != "offer" && kind != "answer" {
+                    return Err(err(code::MISSING_SDP, "Missing or invalid SDP type"));
+                }
+                // Janus's texts: what does not parse is 446, what has nothing to bridge 447.
+                let media = plain_sdp::parse(sdp)
+                    .map_err(|e| err(code::MISSING_SDP, format!("Error parsing SDP: {e}")))?;
+                if sdp.contains("m=application") {
+                    return Err(err(code::MISSING_SDP, "The NoSIP plugin does not support DataChannels"));
+                }
+                if !media.iter().any(|m| m.kind.is_some() && m.port != 0) {
+                    return Err(err(code::INVALID_SDP, "No audio and no video being negotiated"));
+                }
+                let required = srtp_of(body)?.is_some_and(|(_, required)| required)
+                    || self.sessions.get(&handle.handle).is_some_and(|s| s.srtp_required);
+                if required && !media.iter().any(|m| m.crypto.is_some()) {
+                    let text = "Can't process request: SDES-SRTP required, but caller didn't offer it";
+                    return Err(err(code::TOO_STRICT, text));
+                }
+                if kind == "answer" {
+                    self.remote_answer(msg, &media)
+                } else {
+                    self.remote_offer(msg, body, &media)
                 }
             }
             "hangup" => {
                 self.hang_up(handle, Some(&msg.transaction));
-                Ok(())
-            }
-            "keyframe" => {
-                host::request_keyframe(handle, None);
-                push(handle, Some(&msg.transaction), &result(json!({"event": "keyframe"})), None);
                 Ok(())
             }
             "recording" => Err(err(code::RECORDING_ERROR, "Recording is not supported yet")),
@@ -216,7 +240,8 @@ impl NoSip {
                 s.stage = Stage::BrowserOffered;
                 let mut processed = json!({"event": "processed"});
                 if s.srtp.is_some() {
-                    processed["srtp"] = json!("sdes_optional");
+                    processed["srtp"] =
+                        json!(if s.srtp_required { "sdes_mandatory" } else { "sdes_optional" });
                 }
                 push(handle, transaction.as_deref(), &result(processed), done.jsep.as_deref());
             }
@@ -286,12 +311,12 @@ impl NoSip {
         }
         s.stage = Stage::Up;
         let answer = s.answer.take();
-        let srtp = s.srtp.is_some();
+        let (srtp, required) = (s.srtp.is_some(), s.srtp_required);
         self.connect(handle);
+        // `srtp` says the other side's SRTP was taken (mandatory, or not).
         let mut processed = json!({"event": "processed"});
-        if srtp {
-            processed["srtp"] =
-                json!(if media.iter().any(|m| m.crypto.is_some()) { "sdes_optional" } else { "none" });
+        if srtp && media.iter().any(|m| m.crypto.is_some()) {
+            processed["srtp"] = json!(if required { "sdes_mandatory" } else { "sdes_optional" });
         }
         push(handle, Some(&msg.transaction), &result(processed), answer.as_deref());
         Ok(())
@@ -310,7 +335,10 @@ impl NoSip {
             return Err(err(code::WRONG_STATE, "Wrong state (already negotiating)"));
         }
         let ours: Vec<&str> = CODECS.iter().map(|(n, _, _)| *n).collect();
-        let asked = srtp_of(body)?;
+        let (asked, required) = match srtp_of(body)? {
+            Some((suite, required)) => (Some(suite), required),
+            None => (None, false),
+        };
         let mut legs = Vec::new();
         let mut offered = Vec::new();
         let mut srtp = None;
@@ -336,8 +364,8 @@ impl NoSip {
         match host::offer(handle, &offered) {
             Ok(_) => {
                 let s = self.session(handle);
-                (s.legs, s.stage, s.srtp, s.transaction) =
-                    (legs, Stage::Offering, srtp, Some(msg.transaction.clone()));
+                (s.legs, s.stage, s.srtp, s.srtp_required, s.transaction) =
+                    (legs, Stage::Offering, srtp, required, Some(msg.transaction.clone()));
                 Ok(())
             }
             Err(e) => {

@@ -94,17 +94,27 @@ impl Streaming {
             (Some(_), Some(_)) => return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong admin_key)")),
             _ => false,
         };
-        let list: Vec<Value> =
-            self.mountpoints.values().filter(|mp| admin || !mp.is_private).map(Mountpoint::listed).collect();
+        let list: Vec<Value> = self
+            .mountpoints
+            .values()
+            .filter(|mp| admin || !mp.is_private)
+            .map(|mp| {
+                let mut entry = mp.listed();
+                mp.with_status(&mut entry, false);
+                entry
+            })
+            .collect();
         Ok(json!({"streaming": "list", "list": list}))
     }
 
-    /// `info`: a mountpoint; with no secret or the right one, its name, keys, viewers and ports
-    /// too.
+    /// `info`: a mountpoint with each stream's age; with no secret or the right one, its name,
+    /// keys, viewers, ports and sources too.
     pub(crate) fn info(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
         let (_, mp) = self.mountpoint(body)?;
         let admin = mp.secret.is_none() || mp.secret.as_deref() == str_of(body, "secret");
-        Ok(json!({"streaming": "info", "info": mp.info(admin)}))
+        let mut info = mp.info(admin);
+        mp.with_status(&mut info, admin);
+        Ok(json!({"streaming": "info", "info": info}))
     }
 
     pub(crate) fn create(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {

@@ -371,6 +371,21 @@ impl Mountpoint {
         d
     }
 
+    /// Adds what the host knows of each stream to a `list` or `info` entry: `age_ms` (since its
+    /// last packet; none before the first) and, for `admin`, the address packets come from.
+    pub fn with_status(&self, entry: &mut Value, admin: bool) {
+        let Ok(status) = portunus_sdk::host::rtp_input_status(self.input) else { return };
+        let Some(media) = entry.get_mut("media").and_then(Value::as_array_mut) else { return };
+        for (m, st) in media.iter_mut().zip(status) {
+            if let Some(age) = st.age_ms {
+                m["age_ms"] = json!(age);
+            }
+            if let (true, Some(source)) = (admin, st.source) {
+                m["source"] = json!(source);
+            }
+        }
+    }
+
     /// The mountpoint as a config section, with Janus's keys.
     pub fn to_config(&self) -> Value {
         let mut c = json!({
