@@ -48,9 +48,6 @@ struct StreamStatus {
     source: std::sync::Mutex<Option<std::net::SocketAddr>>,
 }
 
-/// A stream of an input as [`InputStatus::report`] gives it: mid, age (ms), source.
-pub type InputStreamReport = (String, Option<u64>, Option<std::net::SocketAddr>);
-
 /// The instant status times count from.
 fn epoch() -> Instant {
     static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
@@ -86,7 +83,7 @@ impl InputStatus {
     }
 
     /// Per stream: its mid, how long ago its last packet came (ms) and from where.
-    pub fn report(&self) -> Vec<InputStreamReport> {
+    pub fn report(&self) -> Vec<crate::vocab::InputStreamReport> {
         let now = u64::try_from(epoch().elapsed().as_millis()).unwrap_or(u64::MAX);
         self.streams
             .iter()

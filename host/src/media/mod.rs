@@ -620,7 +620,7 @@ impl MediaControl for MediaEngine {
         Ok(InputLocal { id, ports })
     }
 
-    fn input_status(&self, input: u64) -> Option<Vec<inputs::InputStreamReport>> {
+    fn input_status(&self, input: u64) -> Option<Vec<crate::vocab::InputStreamReport>> {
         let status = self.input_status.lock().unwrap_or_else(PoisonError::into_inner).get(&input).cloned();
         status.map(|s| s.report())
     }

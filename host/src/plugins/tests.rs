@@ -133,7 +133,7 @@ impl crate::vocab::MediaControl for RuleLog {
     fn input_open(&self, _: crate::vocab::InputSpec) -> Result<crate::vocab::InputLocal, String> {
         Err("no media here".into())
     }
-    fn input_status(&self, _: u64) -> Option<Vec<(String, Option<u64>, Option<std::net::SocketAddr>)>> {
+    fn input_status(&self, _: u64) -> Option<Vec<crate::vocab::InputStreamReport>> {
         None
     }
     fn input_close(&self, _: u64) {}

@@ -77,10 +77,13 @@ pub trait MediaControl: Send + Sync {
     fn input_open(&self, spec: InputSpec) -> Result<InputLocal, String>;
     /// Per stream of an input: its mid, how long ago its last packet came (ms) and from where; none
     /// for an unknown input.
-    fn input_status(&self, input: u64) -> Option<Vec<(String, Option<u64>, Option<std::net::SocketAddr>)>>;
+    fn input_status(&self, input: u64) -> Option<Vec<InputStreamReport>>;
     /// Closes an input (its rules are removed by the caller).
     fn input_close(&self, input: u64);
 }
+
+/// A stream of an input as [`MediaControl::input_status`] gives it: mid, age (ms), source.
+pub type InputStreamReport = (String, Option<u64>, Option<std::net::SocketAddr>);
 
 /// No media engine: intents fail with [`NO_MEDIA`], notifications are ignored.
 #[derive(Debug, Default)]
@@ -122,7 +125,7 @@ impl MediaControl for NoMedia {
     fn input_open(&self, _: InputSpec) -> Result<InputLocal, String> {
         Err(NO_MEDIA.into())
     }
-    fn input_status(&self, _: u64) -> Option<Vec<(String, Option<u64>, Option<std::net::SocketAddr>)>> {
+    fn input_status(&self, _: u64) -> Option<Vec<InputStreamReport>> {
         None
     }
     fn input_close(&self, _: u64) {}

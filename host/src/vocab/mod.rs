@@ -11,7 +11,7 @@ mod negotiation;
 mod rules;
 pub mod srtp;
 
-pub use self::control::{MediaControl, NoMedia, NO_MEDIA};
+pub use self::control::{InputStreamReport, MediaControl, NoMedia, NO_MEDIA};
 pub use self::events::{MediaEvent, Notice};
 pub use self::inputs::{InputLocal, InputSpec, InputStreamSpec};
 pub use self::legs::{dtmf_event, Latch, LegCodec, LegLocal, LegRemote, LegSpec, LEG_CODECS};
