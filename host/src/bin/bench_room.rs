@@ -1,6 +1,8 @@
 //! `portunus-bench-room`: VideoRoom fan-out over the real Janus API and real sockets. One
 //! publisher sends VP8 and Opus at about 1.4 Mbit/s to N subscribers (str0m clients, one UDP
-//! socket each, real ICE, DTLS and SRTP, all on this process's one thread); for each N it prints
+//! socket each, real ICE, DTLS and SRTP, all on this process's one thread). With `--streaming`,
+//! the same media comes as plain RTP into a Streaming mountpoint the bench creates, and the N
+//! clients are its viewers. For each N it prints
 //! the packets forwarded per second, the gateway's CPU seconds per million forwarded packets
 //! (from `/proc`), this generator's own CPU beside it, the gateway's RSS, the loss and the added
 //! latency (p50, p99: send to receive through the gateway). The subscribers join before the
@@ -10,6 +12,7 @@
 //! ```sh
 //! portunus-bench-room [--media-threads 1] [--seconds 10] 10 100 300      # a Portunus it starts
 //! portunus-bench-room --janus ws://127.0.0.1:8188 --pid <janus pid> 10 100  # e.g. janus-ref
+//! portunus-bench-room --streaming 100 500                                  # Streaming fan-out
 //! ```
 //!
 //! Against another gateway (`--janus`), it uses its room 1234 (janus-ref's sample config has
@@ -83,8 +86,8 @@ impl Api {
         }
     }
 
-    async fn attach(&mut self) -> anyhow::Result<u64> {
-        let r = self.call(json!({"janus": "attach", "plugin": "janus.plugin.videoroom"})).await?;
+    async fn attach(&mut self, plugin: &str) -> anyhow::Result<u64> {
+        let r = self.call(json!({"janus": "attach", "plugin": plugin})).await?;
         r["data"]["id"].as_u64().ok_or_else(|| anyhow::anyhow!("attach: {r}"))
     }
 
@@ -215,6 +218,53 @@ async fn drive(
     }
 }
 
+/// A camera and a microphone as a plain RTP source into a mountpoint's ports: the same packets
+/// as the publisher's (three VP8 packets and one Opus packet every 20 ms, send time inside).
+async fn plain_source(
+    video: SocketAddr,
+    audio: SocketAddr,
+    epoch: Instant,
+    received: Arc<Received>,
+    sent: Arc<AtomicU64>,
+) {
+    let Ok(socket) = UdpSocket::bind("127.0.0.1:0").await else { return };
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut n = 0u64;
+    loop {
+        tick.tick().await;
+        if !received.sending.load(Ordering::Relaxed) {
+            continue;
+        }
+        for (to, pt, bytes, packets, clock, ssrc) in [
+            (video, 100u8, VIDEO_BYTES, 3u64, 90_000u64, 0x1111u32),
+            (audio, 111u8, AUDIO_BYTES, 1, 48_000, 0x2222),
+        ] {
+            for k in 0..packets {
+                let mut p = vec![0u8; 12 + bytes];
+                let seq = if pt == 100 { n * 3 + k } else { n } as u16;
+                let marker = if k + 1 == packets { 0x80 } else { 0 };
+                p[..12].copy_from_slice(&[0x80, marker | pt, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+                p[2..4].copy_from_slice(&seq.to_be_bytes());
+                p[4..8].copy_from_slice(&((n * clock / 50) as u32).to_be_bytes());
+                p[8..12].copy_from_slice(&ssrc.to_be_bytes());
+                let payload = &mut p[12..];
+                if pt == 100 {
+                    // VP8: a key frame every 100 frames (2 s), the first packet starting it.
+                    payload[0] = if k == 0 { 0x10 } else { 0x00 };
+                    payload[1] = u8::from(!(n.is_multiple_of(100) && k == 0));
+                } else {
+                    payload[0] = 0xfc;
+                }
+                payload[bytes - 16..bytes - 8].copy_from_slice(&now_ns(epoch).to_be_bytes());
+                payload[bytes - 8..].copy_from_slice(&n.to_be_bytes());
+                let _ = socket.send_to(&p, to).await;
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        n += 1;
+    }
+}
+
 /// A process's CPU seconds so far (user + system) and its RSS (KiB).
 fn cpu_and_rss(pid: u32) -> (f64, u64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -243,15 +293,95 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[i]) / 1000.0
 }
 
-/// One run: a publisher and `n` subscribers in room 1234 of the gateway at `url` (pid `pid`).
-async fn run(url: &str, pid: u32, n: usize, seconds: u64) -> anyhow::Result<()> {
+/// Where the media comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// A VideoRoom publisher (a str0m PeerConnection).
+    Room,
+    /// Plain RTP into a Streaming mountpoint.
+    Mountpoint,
+}
+
+/// One run: a publisher and `n` subscribers in room 1234 of the gateway at `url` (pid `pid`),
+/// or a mountpoint and `n` viewers.
+async fn run(url: &str, pid: u32, n: usize, seconds: u64, source: Source) -> anyhow::Result<()> {
     let epoch = Instant::now();
     let received = Arc::new(Received::default());
     let sent = Arc::new(AtomicU64::new(0));
     let mut api = Api::connect(url).await?;
+    let (mut tasks, watch) = match source {
+        Source::Room => publish(&mut api, epoch, &received, &sent).await?,
+        Source::Mountpoint => mountpoint(&mut api, epoch, &received, &sent).await?,
+    };
+    let plugin = if source == Source::Room { "janus.plugin.videoroom" } else { "janus.plugin.streaming" };
 
-    // The publisher.
-    let publisher = api.attach().await?;
+    // The subscribers; the time of each join (request to `started`), to see whether a join
+    // costs more in a fuller room.
+    let setup = Instant::now();
+    let mut joins = Vec::with_capacity(n);
+    for i in 0..n {
+        let join_started = Instant::now();
+        let handle = api.attach(plugin).await?;
+        let ev = api.message(handle, watch.clone(), None).await?;
+        let offer = ev["jsep"]["sdp"].as_str().ok_or_else(|| anyhow::anyhow!("no offer: {ev}"))?;
+        let mut c = Client::new().await?;
+        let answer = c.rtc.sdp_api().accept_offer(SdpOffer::from_sdp_string(offer)?)?;
+        let jsep = json!({"type": "answer", "sdp": answer.to_sdp_string()});
+        api.message(handle, json!({"request": "start", "room": ROOM}), Some(jsep)).await?;
+        joins.push(join_started.elapsed());
+        tasks.push(tokio::spawn(drive(c, epoch, received.clone(), None)));
+        if i % 50 == 49 {
+            api.call(json!({"janus": "keepalive"})).await?;
+        }
+    }
+    measure(api, pid, n, seconds, Measure { received, sent, tasks, joins, setup: setup.elapsed() }).await
+}
+
+/// What a run measures from.
+struct Measure {
+    received: Arc<Received>,
+    sent: Arc<AtomicU64>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    joins: Vec<Duration>,
+    setup: Duration,
+}
+
+/// A Streaming mountpoint the bench feeds with plain RTP: its source task, and the `watch`
+/// body of its viewers.
+async fn mountpoint(
+    api: &mut Api,
+    epoch: Instant,
+    received: &Arc<Received>,
+    sent: &Arc<AtomicU64>,
+) -> anyhow::Result<(Vec<tokio::task::JoinHandle<()>>, Value)> {
+    let admin = api.attach("janus.plugin.streaming").await?;
+    // A new id each run: another gateway keeps the mountpoints of earlier runs.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let id = 1 + (nanos % 1_000_000_000) as u64;
+    let media = json!([
+        {"type": "video", "mid": "v", "port": 0, "pt": 100, "codec": "vp8"},
+        {"type": "audio", "mid": "a", "port": 0, "pt": 111, "codec": "opus"}]);
+    let created = api
+        .message(admin, json!({"request": "create", "type": "rtp", "id": id, "media": media}), None)
+        .await?;
+    let port = |i: usize| -> anyhow::Result<SocketAddr> {
+        let p = created["plugindata"]["data"]["stream"]["ports"][i]["port"].as_u64();
+        let p = p.ok_or_else(|| anyhow::anyhow!("no port in {created}"))?;
+        Ok(SocketAddr::from(([127, 0, 0, 1], u16::try_from(p)?)))
+    };
+    let (video, audio) = (port(0)?, port(1)?);
+    let task = tokio::spawn(plain_source(video, audio, epoch, received.clone(), sent.clone()));
+    Ok((vec![task], json!({"request": "watch", "id": id})))
+}
+
+/// A VideoRoom publisher: its PeerConnection's task, and the `join` body of its subscribers.
+async fn publish(
+    api: &mut Api,
+    epoch: Instant,
+    received: &Arc<Received>,
+    sent: &Arc<AtomicU64>,
+) -> anyhow::Result<(Vec<tokio::task::JoinHandle<()>>, Value)> {
+    let publisher = api.attach("janus.plugin.videoroom").await?;
     let joined = api
         .message(
             publisher,
@@ -271,8 +401,7 @@ async fn run(url: &str, pid: u32, n: usize, seconds: u64) -> anyhow::Result<()> 
         .await?;
     let answer = ev["jsep"]["sdp"].as_str().ok_or_else(|| anyhow::anyhow!("no answer: {ev}"))?;
     pc.rtc.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(answer)?)?;
-    let mut tasks =
-        vec![tokio::spawn(drive(pc, epoch, received.clone(), Some((audio, video, sent.clone()))))];
+    let tasks = vec![tokio::spawn(drive(pc, epoch, received.clone(), Some((audio, video, sent.clone()))))];
     // The room announces a publisher once its PeerConnection is up.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -287,29 +416,13 @@ async fn run(url: &str, pid: u32, n: usize, seconds: u64) -> anyhow::Result<()> 
         anyhow::ensure!(Instant::now() < deadline, "the publisher never came up");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    Ok((tasks, json!({"request": "join", "ptype": "subscriber", "room": ROOM, "streams": [{"feed": feed}]})))
+}
 
-    // The subscribers; the time of each join (request to `started`), to see whether a join
-    // costs more in a fuller room.
-    let setup = Instant::now();
-    let mut joins = Vec::with_capacity(n);
-    for i in 0..n {
-        let join_started = Instant::now();
-        let handle = api.attach().await?;
-        let body =
-            json!({"request": "join", "ptype": "subscriber", "room": ROOM, "streams": [{"feed": feed}]});
-        let ev = api.message(handle, body, None).await?;
-        let offer = ev["jsep"]["sdp"].as_str().ok_or_else(|| anyhow::anyhow!("no offer: {ev}"))?;
-        let mut c = Client::new().await?;
-        let answer = c.rtc.sdp_api().accept_offer(SdpOffer::from_sdp_string(offer)?)?;
-        let jsep = json!({"type": "answer", "sdp": answer.to_sdp_string()});
-        api.message(handle, json!({"request": "start", "room": ROOM}), Some(jsep)).await?;
-        joins.push(join_started.elapsed());
-        tasks.push(tokio::spawn(drive(c, epoch, received.clone(), None)));
-        if i % 50 == 49 {
-            api.call(json!({"janus": "keepalive"})).await?;
-        }
-    }
-    let setup = setup.elapsed();
+/// Starts the media, waits until every client gets it, and measures a window.
+async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> anyhow::Result<()> {
+    let Measure { received, sent, tasks, joins, setup } = m;
+
     received.sending.store(true, Ordering::Relaxed);
     // Until every subscriber gets media, then a moment more.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -417,12 +530,14 @@ fn start_portunus(media_threads: u32) -> anyhow::Result<(std::process::Child, St
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let (mut janus, mut pid, mut threads, mut seconds, mut sizes) = (None, None, 1, 10, Vec::new());
+    let mut source = Source::Room;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--janus" => janus = args.next(),
             "--pid" => pid = args.next().and_then(|p| p.parse().ok()),
             "--media-threads" => threads = args.next().and_then(|p| p.parse().ok()).unwrap_or(1),
             "--seconds" => seconds = args.next().and_then(|p| p.parse().ok()).unwrap_or(10),
+            "--streaming" => source = Source::Mountpoint,
             n => sizes.push(n.parse::<usize>()?),
         }
     }
@@ -435,12 +550,12 @@ fn main() -> anyhow::Result<()> {
             Some(url) => {
                 let pid = pid.ok_or_else(|| anyhow::anyhow!("--pid <the gateway's process id> is needed"))?;
                 println!("{url} (pid {pid}):");
-                rt.block_on(run(url, pid, n, seconds))?;
+                rt.block_on(run(url, pid, n, seconds, source))?;
             }
             None => {
                 let (mut child, url) = start_portunus(threads)?;
                 println!("portunus, {threads} media thread(s):");
-                let r = rt.block_on(run(&url, child.id(), n, seconds));
+                let r = rt.block_on(run(&url, child.id(), n, seconds, source));
                 let _ = child.kill();
                 let _ = child.wait();
                 r?;
