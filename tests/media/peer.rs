@@ -996,6 +996,36 @@ impl Peer {
     }
 
     /// Starts the sender tasks (call after `set_answer`).
+    /// Adds a video track (sendrecv) to a peer that has none, as a browser turning its camera
+    /// on mid-call; the next offer carries it, and [`Peer::start_video`] sends on it.
+    pub async fn add_video(&mut self) -> PeerResult<()> {
+        let ssrc = random_ssrc();
+        let t = Arc::new(local_track(RtpCodecKind::Video, vp8_codec(), ssrc, "video"));
+        let init =
+            RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Sendrecv, ..Default::default() };
+        self.pc.add_transceiver_from_track(t.clone(), Some(init)).await?;
+        self.shared.update(|st| {
+            st.sent_video.ssrc = ssrc;
+            st.sent_video.payload_type = VP8_PT;
+        });
+        self.video_track = Some(t);
+        Ok(())
+    }
+
+    /// Starts sending on a video track added by [`Peer::add_video`] (once negotiated).
+    pub async fn start_video(&self) {
+        let Some(track) = self.video_track.clone() else { return };
+        let pt = self.negotiated_pt(Kind::Video, VP8_PT).await;
+        let h = tokio::spawn(send_media(
+            track,
+            self.shared.clone(),
+            Kind::Video,
+            (pt, None),
+            self.stop_tx.subscribe(),
+        ));
+        self.tasks.lock().unwrap().push(h);
+    }
+
     pub async fn start_media(&self) {
         if let Some(track) = self.audio_track.clone() {
             let pt = self.negotiated_pt(Kind::Audio, self.shared.audio_codec.pt()).await;

@@ -123,6 +123,54 @@ async fn two_peers_call_and_see_each_other() {
     pb.close().await.ok();
 }
 
+/// Renegotiation: alice calls with audio only, then turns her camera on (`set` with a new
+/// offer); bob hears `update` with an offer for it, answers with `set`, and gets her video.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renegotiation_adds_video_to_a_call() {
+    let gw = Gateway::start();
+    let (mut alice, mut bob) = (user(&gw, "alice").await, user(&gw, "bob").await);
+    let mut pa = Peer::new(true, false, false).await.expect("alice's peer");
+    let offer = pa.create_offer(WAIT).await.expect("offer");
+    alice
+        .send(json!({"request": "call", "username": "bob"}), Some(json!({"type": "offer", "sdp": offer})))
+        .await;
+    let ring = bob.message("the incoming call", |m| result(m)["event"] == "incomingcall").await;
+    let pb = Peer::new(true, false, false).await.expect("bob's peer");
+    let answer = pb.answer_offer(ring["jsep"]["sdp"].as_str().unwrap(), WAIT).await.expect("bob's answer");
+    bob.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    let accepted = alice.message("bob's accept", |m| result(m)["event"] == "accepted").await;
+    pa.set_answer(accepted["jsep"]["sdp"].as_str().unwrap()).await.expect("set answer");
+    pa.start_media().await;
+    pb.start_media().await;
+    let audio = |s: &crate::peer::PeerStats| {
+        s.recv(Kind::Audio).foreign_markers.get(&pa.nonce()).copied().unwrap_or(0)
+    };
+    pb.wait_until("alice's audio", WAIT, |s| audio(s) >= 25).await.unwrap_or_else(|e| panic!("{}", e.0));
+
+    // The camera goes on.
+    pa.add_video().await.expect("a video track");
+    let offer = pa.create_offer(WAIT).await.expect("the new offer");
+    let r = alice.send(json!({"request": "set"}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(result(&r), &json!({"event": "set"}), "{r}");
+    pa.set_answer(r["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an answer: {r}")))
+        .await
+        .expect("set answer");
+    let update = bob.message("the update", |m| result(m)["event"] == "update").await;
+    let offer = update["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an offer: {update}"));
+    assert!(offer.contains("m=video"), "{offer}");
+    let answer = pb.answer_offer(offer, WAIT).await.expect("bob's new answer");
+    let r = bob.send(json!({"request": "set"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(result(&r), &json!({"event": "set"}), "{r}");
+    alice.message("alice hears the update", |m| result(m)["event"] == "update").await;
+    pa.start_video().await;
+    let video = |s: &crate::peer::PeerStats| {
+        s.recv(Kind::Video).foreign_markers.get(&pa.nonce()).copied().unwrap_or(0)
+    };
+    pb.wait_until("alice's video", WAIT, |s| video(s) >= 30).await.unwrap_or_else(|e| panic!("{}", e.0));
+    pa.close().await.ok();
+    pb.close().await.ok();
+}
+
 /// The errors a client can provoke, with Janus's codes and texts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_are_refused_as_janus_does() {

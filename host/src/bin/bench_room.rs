@@ -356,7 +356,8 @@ async fn mountpoint(
 ) -> anyhow::Result<(Vec<tokio::task::JoinHandle<()>>, Value)> {
     let admin = api.attach("janus.plugin.streaming").await?;
     // A new id each run: another gateway keeps the mountpoints of earlier runs.
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let id = 1 + (nanos % 1_000_000_000) as u64;
     let media = json!([
         {"type": "video", "mid": "v", "port": 0, "pt": 100, "codec": "vp8"},

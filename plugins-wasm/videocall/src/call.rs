@@ -59,6 +59,9 @@ pub(crate) enum Pending {
     CalleeOffer(Vec<(MediaKind, String, String)>),
     /// The answer to a renegotiation (`set` with an offer).
     Renegotiation(String),
+    /// A renegotiation gave the user new streams: the offer to its peer (`update`), with the
+    /// user's new streams (kind, mid, codec).
+    PeerUpdate(Vec<(MediaKind, String, String)>),
 }
 
 impl VideoCall {
@@ -133,13 +136,13 @@ impl VideoCall {
             Err(reason) => {
                 let transaction = match &pending {
                     Pending::CallerAnswer(t) | Pending::Renegotiation(t) => Some(t.as_str()),
-                    Pending::CalleeOffer(_) => None,
+                    Pending::CalleeOffer(_) | Pending::PeerUpdate(_) => None,
                 };
                 let e = err(code::INVALID_SDP, reason);
                 if let Err(push_err) = e.push(handle, transaction, crate::PACKAGE) {
                     portunus_sdk::warn!("[{}] could not push an error: {push_err}", handle.handle);
                 }
-                if !matches!(pending, Pending::Renegotiation(_)) {
+                if !matches!(pending, Pending::Renegotiation(_) | Pending::PeerUpdate(_)) {
                     self.hang_up(handle, None, "Negotiation failed", None);
                 }
                 return;
@@ -187,6 +190,34 @@ impl VideoCall {
             Pending::Renegotiation(transaction) => {
                 push(handle, Some(&transaction), &result(json!({"event": "set"})), done.jsep.as_deref());
             }
+            Pending::PeerUpdate(theirs) => {
+                // The new streams join the call on both sides; the peer hears `update` with the
+                // offer and answers with `set`.
+                let Some(call) = self.user_mut(handle.handle).and_then(|u| u.call.as_mut()) else { return };
+                let added: Vec<CallStream> = theirs
+                    .iter()
+                    .zip(&done.mids)
+                    .map(|((kind, theirs, codec), mine)| CallStream {
+                        kind: *kind,
+                        codec: codec.clone(),
+                        mine: mine.clone(),
+                        theirs: theirs.clone(),
+                        rule: None,
+                    })
+                    .collect();
+                let other = call.peer;
+                call.streams.extend(added.iter().cloned());
+                if let Some(c) = self.user_mut(other.handle).and_then(|u| u.call.as_mut()) {
+                    c.streams.extend(added.into_iter().map(|s| CallStream {
+                        kind: s.kind,
+                        codec: s.codec,
+                        mine: s.theirs,
+                        theirs: s.mine,
+                        rule: None,
+                    }));
+                }
+                push(handle, None, &result(json!({"event": "update"})), done.jsep.as_deref());
+            }
         }
     }
 
@@ -195,6 +226,30 @@ impl VideoCall {
     pub(crate) fn negotiated(&mut self, handle: HandleRef, streams: &[StreamInfo]) {
         let Some(call) = self.user(handle.handle).and_then(|u| u.call.as_ref()) else { return };
         if call.up() {
+            // A renegotiation that added streams: the peer is offered them (`update`).
+            let new: Vec<&StreamInfo> = streams
+                .iter()
+                .filter(|s| s.client_sends && s.kind != MediaKind::Data)
+                .filter(|s| !call.streams.iter().any(|c| c.mine == s.mid))
+                .collect();
+            if !new.is_empty() {
+                let offered: Vec<OfferedStream> = new
+                    .iter()
+                    .map(|s| {
+                        OfferedStream::TwoWay(ForwardSource {
+                            source: Endpoint::Peer(handle),
+                            mid: s.mid.clone(),
+                        })
+                    })
+                    .collect();
+                let theirs = new.iter().map(|s| (s.kind, s.mid.clone(), s.codec.clone())).collect();
+                match host::offer(call.peer, &offered) {
+                    Ok(id) => {
+                        self.pending.insert((call.peer.handle, id), Pending::PeerUpdate(theirs));
+                    }
+                    Err(e) => portunus_sdk::warn!("[{}] could not update the peer: {e}", handle.handle),
+                }
+            }
             self.connect(handle);
             return;
         }
@@ -359,7 +414,15 @@ impl VideoCall {
         }
         if let Some(jsep) = msg.parsed_jsep().filter(|j| !j.sdp.is_empty()) {
             if !jsep.is_offer() {
-                return Err(err(code::INVALID_SDP, format!("Unsupported SDP type '{}'", jsep.kind)));
+                // The answer to an `update` (the host applied it): media flows on the new
+                // streams, and the peer hears `update`.
+                self.connect(handle);
+                if let Some(peer) = peer {
+                    self.connect(peer);
+                    push(peer, None, &result(json!({"event": "update"})), None);
+                }
+                push(handle, Some(&msg.transaction), &result(json!({"event": "set"})), None);
+                return Ok(());
             }
             let policy = AnswerPolicy {
                 audio: true,

@@ -3,7 +3,8 @@
 //! Users `register` a name; `call` with an offer rings another user (`incomingcall`, with an
 //! offer), who answers with `accept`; then each one's audio, video and data reach the other.
 //! `set` changes what a user sends (`audio`, `video`, `bitrate`) and which simulcast layers it
-//! gets (`substream`, `temporal`); `hangup` ends the call for both.
+//! gets (`substream`, `temporal`); with an offer it renegotiates, and streams it adds are offered
+//! to the peer (`update`), who answers with `set`. `hangup` ends the call for both.
 //!
 //! Janus relays the caller's SDP to the callee; here the gateway ends each PeerConnection: it
 //! answers the caller's offer (held until the callee accepts) and offers the callee the
