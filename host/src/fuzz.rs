@@ -28,6 +28,21 @@ pub fn sdp(data: &[u8]) {
     let _ = answer.recv_timeout(Duration::from_secs(1));
 }
 
+/// An Opus-in-Ogg file as a Streaming file mountpoint reads it: what parses plays.
+pub fn ogg_opus(data: &[u8]) {
+    let Ok(file) = crate::media::file::OpusFile::parse(data) else { return };
+    let now = std::time::Instant::now();
+    let mut player = crate::media::file::Player::new(file, false, 111, now);
+    let mut buf = Vec::new();
+    let mut at = now;
+    for _ in 0..64 {
+        if !player.next_packet(at, &mut buf) {
+            break;
+        }
+        at += Duration::from_millis(120);
+    }
+}
+
 /// SDES: an `a=crypto` value as a plain RTP leg's SDP carries it; what parses writes back as
 /// the same attribute.
 pub fn crypto_attr(data: &[u8]) {
@@ -144,6 +159,17 @@ mod tests {
         for _ in 0..400 {
             let input = rng.mutate(OFFER.as_bytes());
             sdp(&input);
+        }
+    }
+
+    #[test]
+    fn ogg_opus_files_survive_mutation() {
+        let mut rng = Rng(0x5eed_0005);
+        let seed =
+            crate::media::file::tests::ogg_opus(&[vec![0xfc, 1, 2, 3], vec![0xfb, 3, 9], vec![0x08; 40]]);
+        ogg_opus(&seed);
+        for _ in 0..1000 {
+            ogg_opus(&rng.mutate(&seed));
         }
     }
 

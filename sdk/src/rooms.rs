@@ -197,6 +197,17 @@ impl RoomsConfig {
         Value::Object(config)
     }
 
+    /// Keeps a section as it is, to be written back with the others (a plugin's section it
+    /// could not use: saving must not lose it).
+    pub fn keep_section(&mut self, name: &str, section: Value) {
+        self.other_sections.insert(name.to_owned(), section);
+    }
+
+    /// Whether the file has a section of this name besides the plugin's own.
+    pub fn has_section(&self, name: &str) -> bool {
+        self.other_sections.contains_key(name)
+    }
+
     /// Writes the config file with these rooms (the host writes it atomically).
     pub fn save<'a>(&self, rooms: impl Iterator<Item = (&'a Id, Value)>) -> Result<(), String> {
         crate::host::save_config(&self.with_rooms(rooms).to_string())

@@ -8,13 +8,15 @@ use crate::harness::{Conf, Gateway, PluginClient as Client};
 
 const STREAMING: &str = "janus.plugin.streaming";
 
-/// A mountpoint in Janus's `media` list form, and one in its older form; both on free ports.
+/// A mountpoint in Janus's `media` list form, one in its older form (both on free ports), and an
+/// rtsp one this gateway cannot run yet (kept in the file when others are saved).
 /// The sandbox lets the plugin bind the fixed ports a permanent mountpoint is saved with.
 const CONFIG: &str = "general: {}\n\
     sandbox: { udp_bind = \"*:*\" }\n\
     rtp-sample: { type = \"rtp\" id = 1 description = \"Opus/VP8 live stream\" secret = \"adminpwd\"\n\
         audio = true audioport = 0 audiopt = 111 audiortpmap = \"opus/48000/2\"\n\
         video = true videoport = 0 videopt = 100 videortpmap = \"VP8/90000\" }\n\
+    rtsp-test: { type = \"rtsp\" id = 99 url = \"rtsp://127.0.0.1/x\" }\n\
     multistream-test: { type = \"rtp\" id = 123 description = \"Multistream test\" metadata = \"m\"\n\
         media = ( { type = \"audio\" mid = \"a\" label = \"Audio stream\" port = 0 pt = 111 codec = \"opus\" },\n\
                   { type = \"video\" mid = \"v1\" port = 0 pt = 100 codec = \"vp8\" } ) }\n";
@@ -222,6 +224,9 @@ async fn a_permanent_mountpoint_survives_a_restart() {
     let edit = json!({"request": "edit", "id": 700, "secret": "s", "new_description": "kept and edited", "permanent": true});
     assert_eq!(c.request(edit).await["permanent"], true);
     c.request(json!({"request": "create", "type": "rtp", "id": 701, "media": med()})).await;
+    // A name names a section of the file: it is unique.
+    let twice = json!({"request": "create", "type": "rtp", "name": "multistream-test", "media": med()});
+    assert_eq!(c.request(twice).await["error_code"], 456);
     let destroy = json!({"request": "destroy", "id": 1, "secret": "adminpwd", "permanent": true});
     assert_eq!(c.request(destroy).await, json!({"streaming": "destroyed", "destroyed": 1}));
     drop(c);
@@ -229,7 +234,10 @@ async fn a_permanent_mountpoint_survives_a_restart() {
     let dir = gw.stop_keeping_folder();
     let text = std::fs::read_to_string(dir.join("janus.plugin.streaming.jcfg")).expect("the config file");
     assert!(
-        text.contains("kept") && !text.contains("rtp-sample") && text.contains("multistream-test"),
+        text.contains("kept: {")
+            && !text.contains("rtp-sample")
+            && text.contains("multistream-test")
+            && text.contains("rtsp-test"),
         "{text}"
     );
     let gw = Gateway::in_folder(dir);

@@ -102,6 +102,26 @@ async fn a_phone_offers_and_the_browser_answers() {
     peer.close().await.ok();
 }
 
+/// SDES: `sdes_optional` offers `a=crypto` on RTP/AVP (as Janus writes it), `sdes_mandatory`
+/// on RTP/SAVP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdes_is_offered_as_janus_writes_it() {
+    let gw = Gateway::start();
+    for (srtp, proto) in [("sdes_optional", "RTP/AVP"), ("sdes_mandatory", "RTP/SAVP")] {
+        let mut c = Client::new(&gw, NOSIP).await;
+        let peer = Peer::new(true, false, false).await.expect("peer");
+        let offer = peer.create_offer(WAIT).await.expect("offer");
+        let r = c
+            .send(json!({"request": "generate", "srtp": srtp}), Some(json!({"type": "offer", "sdp": offer})))
+            .await;
+        let sdp = result(&r)["sdp"].as_str().unwrap_or_default().to_owned();
+        let m = sdp.lines().find(|l| l.starts_with("m=audio")).unwrap_or_else(|| panic!("{r}"));
+        assert!(m.contains(&format!(" {proto} ")), "{srtp}: {m}");
+        assert!(sdp.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"), "{srtp}: {sdp}");
+        peer.close().await.ok();
+    }
+}
+
 /// Bad input: Janus's codes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_janus_codes() {

@@ -111,6 +111,10 @@ async fn a_mountpoint_reaches_two_viewers() {
     // configure: v1 no longer wants the audio.
     let r = v1.send(json!({"request": "configure", "streams": [{"mid": "a", "send": false}]}), None).await;
     assert_eq!(result(&r)["event"], "configured", "{r}");
+    // Its sound stops while its video goes on (a packet or two may be on the way).
+    let sound = count(&p1.stats(), Kind::Audio, [7, 7, 7, 7]);
+    more(&p1, Kind::Video, [8, 8, 8, 0], 30, "v1's video without its sound").await;
+    assert!(count(&p1.stats(), Kind::Audio, [7, 7, 7, 7]) <= sound + 3, "send: false did not stop the sound");
 
     // v2 stops.
     let r = v2.send(json!({"request": "stop"}), None).await;
@@ -182,8 +186,79 @@ async fn a_viewer_picks_a_simulcast_substream() {
     let (_camera, _) = camera("127.0.0.1", ports[0].1.clone());
     let (mut v, peer) = watch(&gw, 9, json!({})).await;
     more(&peer, Kind::Video, [8, 8, 8, 2], 30, "the top substream").await;
+    assert_eq!(count(&peer.stats(), Kind::Video, [8, 8, 8, 0]), 0, "only the top substream at first");
     let r = v.send(json!({"request": "configure", "streams": [{"mid": "v", "substream": 0}]}), None).await;
     assert_eq!(result(&r)["event"], "configured", "{r}");
     more(&peer, Kind::Video, [8, 8, 8, 0], 30, "substream 0").await;
+    let top = count(&peer.stats(), Kind::Video, [8, 8, 8, 2]);
+    more(&peer, Kind::Video, [8, 8, 8, 0], 30, "more of substream 0").await;
+    assert!(count(&peer.stats(), Kind::Video, [8, 8, 8, 2]) <= top + 3, "the top substream went on");
     peer.close().await.ok();
+}
+
+/// An Opus-in-Ogg file whose packets carry test markers (`nonce`), a second of them.
+fn marked_ogg_opus(nonce: [u8; 4]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = ogg::PacketWriter::new(&mut out);
+    let mut head = b"OpusHead".to_vec();
+    head.extend_from_slice(&[1, 2, 0x38, 0x01, 0x80, 0xbb, 0, 0, 0, 0, 0]);
+    w.write_packet(head, 7, ogg::PacketWriteEndInfo::EndPage, 0).unwrap();
+    w.write_packet(b"OpusTags\0\0\0\0\0\0\0\0".to_vec(), 7, ogg::PacketWriteEndInfo::EndPage, 0).unwrap();
+    for n in 0..50u32 {
+        // A 20 ms CELT frame's TOC, then the marker the test peer looks for.
+        let mut p = vec![0xfc];
+        p.extend_from_slice(crate::peer::MAGIC);
+        p.extend_from_slice(&nonce);
+        p.push(b'A');
+        p.extend_from_slice(&n.to_be_bytes());
+        p.extend_from_slice(&n.to_be_bytes());
+        p.resize(80, 0x55);
+        let end =
+            if n == 49 { ogg::PacketWriteEndInfo::EndStream } else { ogg::PacketWriteEndInfo::NormalPacket };
+        w.write_packet(p, 7, end, u64::from(n + 1) * 960).unwrap();
+    }
+    drop(w);
+    out
+}
+
+/// A `live` file mountpoint plays an Opus-in-Ogg file in a loop to its viewers; a file the
+/// plugin's `sandbox.read_dir` does not cover is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_file_mountpoint_plays_in_a_loop() {
+    let dir = std::env::temp_dir().join(format!("portunus-files-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let file = dir.join("tone.opus");
+    std::fs::write(&file, marked_ogg_opus([6, 6, 6, 6])).expect("the file");
+    let mut conf = crate::harness::Conf::default();
+    conf.extra.push((
+        "janus.plugin.streaming.jcfg".to_owned(),
+        format!("sandbox: {{ read_dir = \"{}\" }}\n", dir.display()),
+    ));
+    let gw = Gateway::with(conf);
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let create = json!({"request": "create", "type": "live", "id": 61, "filename": file.display().to_string(), "audiopt": 111});
+    let created = admin.request(create).await;
+    assert_eq!(created["streaming"], "created", "{created}");
+    let (_v, peer) = watch(&gw, 61, json!({})).await;
+    // 50 packets make a second: more than that is the loop.
+    more(&peer, Kind::Audio, [6, 6, 6, 6], 75, "the file, looping").await;
+    let info = admin.request(json!({"request": "info", "id": 61})).await;
+    assert!(info["info"]["media"][0]["age_ms"].as_u64().is_some_and(|a| a < 1000), "{info}");
+    // Outside the allowed folder.
+    let outside = json!({"request": "create", "type": "live", "id": 62, "filename": "/etc/hostname"});
+    let refused = admin.request(outside).await;
+    assert_eq!(refused["error_code"], 456, "{refused}");
+    assert!(
+        refused["error"].as_str().is_some_and(|e| e.contains("read_dir") || e.contains("Opus-in-Ogg")),
+        "{refused}"
+    );
+    peer.close().await.ok();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u8(0);
+    h.finish()
 }

@@ -222,6 +222,8 @@ pub struct MediaCore<T: Transmitter> {
     dirty: Vec<u64>,
     /// Reused id buffer, so neither a flush nor a timer wake-up allocates.
     scratch: Vec<u64>,
+    /// The datagram a playing file's packet is built in (reused: nothing allocated per packet).
+    file_buf: Vec<u8>,
     last_remb: Instant,
 }
 
@@ -274,6 +276,7 @@ impl<T: Transmitter> MediaCore<T> {
             events: Vec::new(),
             dirty: Vec::new(),
             scratch: Vec::new(),
+            file_buf: Vec::with_capacity(2048),
             last_remb: now,
         }
     }
@@ -308,6 +311,7 @@ impl<T: Transmitter> MediaCore<T> {
         while let Some(Reverse((at, id))) = self.timers.peek().copied() {
             if self.peers.get(&id).is_some_and(|p| p.filed == Some(at))
                 || self.legs.get(&id).is_some_and(|l| l.dtmf.due == Some(at))
+                || self.playing_at(id) == Some(at)
             {
                 return Some(at);
             }
@@ -392,6 +396,10 @@ impl<T: Transmitter> MediaCore<T> {
             self.timers.pop();
             if self.legs.get(&id).is_some_and(|l| l.dtmf.due == Some(at)) {
                 self.leg_dtmf(id, now);
+                continue;
+            }
+            if self.playing_at(id) == Some(at) {
+                self.play(id, now);
                 continue;
             }
             let Some(p) = self.peers.get_mut(&id) else { continue };
@@ -932,6 +940,28 @@ impl<T: Transmitter> MediaCore<T> {
         self.flush();
     }
 
+    /// When an input playing a file has its next packet due.
+    fn playing_at(&self, id: u64) -> Option<Instant> {
+        self.inputs.get(&id).and_then(|i| i.player.as_ref()).and_then(|p| p.due)
+    }
+
+    /// An input plays what of its file is due, as if it came from the network, and files its
+    /// next packet's time.
+    fn play(&mut self, id: u64, now: Instant) {
+        let mut buf = std::mem::take(&mut self.file_buf);
+        while let Some(player) = self.inputs.get_mut(&id).and_then(|i| i.player.as_mut()) {
+            if !player.next_packet(now, &mut buf) {
+                if let Some(due) = player.due {
+                    self.timers.push(Reverse((due, id)));
+                }
+                break;
+            }
+            let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
+            self.input_datagram(id, 0, nowhere, &mut buf);
+        }
+        self.file_buf = buf;
+    }
+
     /// One datagram at `now` on an input's socket `index` (stream `index / 4`, substream
     /// `index % 4`); what the thread does with each datagram it reads there (and benchmarks).
     pub fn input_packet(&mut self, now: Instant, id: u64, index: u8, from: SocketAddr, buf: &mut [u8]) {
@@ -1414,6 +1444,9 @@ impl<T: Transmitter> MediaCore<T> {
                 let id = setup.id;
                 match Input::open(*setup, &self.ready) {
                     Ok(input) => {
+                        if let Some(due) = input.player.as_ref().and_then(|p| p.due) {
+                            self.timers.push(Reverse((due, id)));
+                        }
                         self.inputs.insert(id, input);
                     }
                     Err(e) => tracing::warn!(input = id, "cannot open the input: {e}"),

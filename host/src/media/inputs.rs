@@ -76,7 +76,8 @@ impl InputStatus {
         let Some(s) = self.streams.get(i) else { return };
         let ms = u64::try_from(now.saturating_duration_since(epoch()).as_millis()).unwrap_or(u64::MAX - 1);
         s.last_ms.store(ms + 1, std::sync::atomic::Ordering::Relaxed);
-        if *known != Some(from) {
+        // (A file's packets come from nowhere.)
+        if *known != Some(from) && !from.ip().is_unspecified() {
             *known = Some(from);
             *s.source.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(from);
         }
@@ -159,6 +160,8 @@ pub struct Input {
     pub status: Arc<InputStatus>,
     /// Per stream, the source last written to `status`.
     pub sources: Vec<Option<std::net::SocketAddr>>,
+    /// The file it plays, if it plays one (its one stream).
+    pub player: Option<super::file::Player>,
 }
 
 impl Input {
@@ -167,8 +170,8 @@ impl Input {
         let InputSetup { id, spec, sockets, status } = setup;
         let mut streams = Vec::new();
         for (i, (stream, socks)) in spec.streams.iter().zip(sockets).enumerate() {
-            // Substreams: one per port, or one per SSRC on a single port.
-            let n = socks.len().max(stream.ssrcs.len());
+            // Substreams: one per port, or one per SSRC on a single port (a file: one).
+            let n = socks.len().max(stream.ssrcs.len()).max(1);
             let watched = socks
                 .into_iter()
                 .enumerate()
@@ -189,7 +192,17 @@ impl Input {
         }
         let no_media =
             Duration::from_millis(u64::from(if spec.no_media_ms == 0 { 1000 } else { spec.no_media_ms }));
+        let pt = spec.streams.first().map_or(0, |s| s.codec.pt);
+        let player = spec.file.map(|f| {
+            super::file::Player::new(
+                super::file::OpusFile { packets: f.packets },
+                f.looped,
+                pt,
+                Instant::now(),
+            )
+        });
         Ok(Self {
+            player,
             sources: vec![None; streams.len()],
             status,
             streams,

@@ -10,6 +10,7 @@ pub(crate) mod contain;
 pub mod core;
 mod demux;
 mod dtls;
+pub(crate) mod file;
 pub(crate) mod inputs;
 pub mod layers;
 pub(crate) mod legs;

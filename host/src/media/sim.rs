@@ -373,6 +373,7 @@ impl Sim {
             streams: vec![stream],
             no_media_ms: 0,
             srtp: None,
+            file: None,
         };
         let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
         socket.set_nonblocking(true)?;

@@ -39,6 +39,9 @@ pub struct Limits {
     /// Where the plugin may bind UDP sockets (`udp_bind`, e.g. `"0.0.0.0:5060, 127.0.0.1:*"`;
     /// default: nowhere). Datagrams it sends go only where `send_to` allows.
     pub udp_bind: BindPolicy,
+    /// The folders whose files the plugin may play (`read_dir`, comma-separated; default:
+    /// none): Streaming's file mountpoints.
+    pub read_dir: Vec<std::path::PathBuf>,
     /// Sockets open at once (`max_sockets`, default 16).
     pub max_sockets: usize,
     /// Plain RTP legs and RTP inputs open at once (`max_legs`, default 1000).
@@ -65,6 +68,7 @@ impl Default for Limits {
             call_timeout_ms: 5_000,
             send_to: AddrPolicy::any(),
             udp_bind: BindPolicy::default(),
+            read_dir: Vec::new(),
             max_sockets: 16,
             max_legs: 1000,
             udp_rate: 1000,
@@ -97,6 +101,17 @@ impl Limits {
                 }
                 "udp_bind" => {
                     l.udp_bind = policy(package, key, value, BindPolicy::parse).unwrap_or_default();
+                    continue;
+                }
+                "read_dir" => {
+                    let dirs = value
+                        .as_str()
+                        .unwrap_or_default()
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|d| !d.is_empty());
+                    // Compared with canonical paths: what does not exist allows nothing.
+                    l.read_dir = dirs.filter_map(|d| std::fs::canonicalize(d).ok()).collect();
                     continue;
                 }
                 _ => {}

@@ -373,6 +373,26 @@ impl StoreState {
         Ok(id)
     }
 
+    /// The packets of a file an input is to play: a path under one of the plugin's
+    /// `sandbox.read_dir` folders (compared canonically, so `..` and links do not lead out), an
+    /// Opus-in-Ogg file, and an Opus stream to play it on.
+    fn input_file(
+        &self,
+        path: &str,
+        streams: &[media::InputStreamSpec],
+        looped: bool,
+    ) -> Result<media::InputFile, String> {
+        if !streams.iter().all(|s| s.codec.name == "opus") {
+            return Err("a file input plays Opus".to_owned());
+        }
+        let real = std::fs::canonicalize(path).map_err(|e| format!("{path}: {e}"))?;
+        if !self.shared.limits.read_dir.iter().any(|dir| real.starts_with(dir)) {
+            return Err(format!("the plugin's sandbox.read_dir does not allow {path}"));
+        }
+        let file = crate::media::file::OpusFile::read(&real)?;
+        Ok(media::InputFile { packets: file.packets, looped })
+    }
+
     /// An error when the plugin holds `max_legs` legs and inputs already.
     fn below_max_legs(&self) -> Result<(), String> {
         let max = self.shared.limits.max_legs;
@@ -713,6 +733,13 @@ impl host::Host for StoreState {
     }
 
     fn rtp_input_open(&mut self, options: wit::InputOptions) -> Result<wit::InputLocal, String> {
+        if options.file.is_some() {
+            let one_audio =
+                matches!(&options.streams[..], [s] if s.kind == wit::MediaKind::Audio && s.ports.is_empty());
+            if !one_audio {
+                return Err("a file input has one audio stream and no ports".to_owned());
+            }
+        }
         let ip = |what: &str, a: &Option<String>| match a {
             Some(a) => a.parse().map(Some).map_err(|_| format!("{what} '{a}' is not an IP address")),
             None => Ok(None),
@@ -722,10 +749,13 @@ impl host::Host for StoreState {
         let mut streams = Vec::new();
         for st in &options.streams {
             let kind = kind(st.kind);
-            let ports_ok = match kind {
-                media::MediaKind::Video => matches!((st.ports.len(), st.ssrcs.len()), (1, 0 | 3) | (3, 0)),
-                _ => st.ports.len() == 1 && st.ssrcs.is_empty(),
-            };
+            let ports_ok = options.file.is_some()
+                || match kind {
+                    media::MediaKind::Video => {
+                        matches!((st.ports.len(), st.ssrcs.len()), (1, 0 | 3) | (3, 0))
+                    }
+                    _ => st.ports.len() == 1 && st.ssrcs.is_empty(),
+                };
             if !ports_ok {
                 return Err(format!(
                     "stream {}: one port (simulcast video: three ports, or one port and three SSRCs)",
@@ -755,12 +785,17 @@ impl host::Host for StoreState {
         if streams.is_empty() {
             return Err("an input needs a stream".to_owned());
         }
+        let file = match &options.file {
+            Some(path) => Some(self.input_file(path, &streams, options.loop_file)?),
+            None => None,
+        };
         let spec = media::InputSpec {
             bind,
             source,
             streams,
             no_media_ms: options.no_media_ms,
             srtp: options.srtp.as_ref().map(srtp_key).transpose()?,
+            file,
         };
         self.below_max_legs()?;
         let local = self.shared.core.media().input_open(spec)?;

@@ -35,6 +35,17 @@ pub struct InputSpec {
     pub no_media_ms: u32,
     /// SDES-SRTP the sender protects with.
     pub srtp: Option<SrtpKey>,
+    /// Packets to play instead of listening (one audio stream, no ports).
+    pub file: Option<InputFile>,
+}
+
+/// A file an input plays: its packets, each with its length in samples, and whether it loops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    /// The packets (payloads) and their lengths in samples at 48 kHz.
+    pub packets: Vec<(Vec<u8>, u32)>,
+    /// Start again at the end.
+    pub looped: bool,
 }
 
 /// What the host opened: the id and, per stream, its ports in order.

@@ -13,7 +13,7 @@ pub mod srtp;
 
 pub use self::control::{InputStreamReport, MediaControl, NoMedia, NO_MEDIA};
 pub use self::events::{MediaEvent, Notice};
-pub use self::inputs::{InputLocal, InputSpec, InputStreamSpec};
+pub use self::inputs::{InputFile, InputLocal, InputSpec, InputStreamSpec};
 pub use self::legs::{dtmf_event, Latch, LegCodec, LegLocal, LegRemote, LegSpec, LEG_CODECS};
 pub use self::negotiation::{
     AnswerPolicy, DescriptionError, NegotiationDone, NegotiationOutcome, OfferItem, StreamInfo,

@@ -68,9 +68,9 @@ pub struct Session {
     /// `sdes_mandatory`: the other side must do SRTP too.
     #[serde(default)]
     pub srtp_required: bool,
-    /// The other side's streams (Flow B), until the browser answers.
+    /// The other side offered RTP/SAVP (Flow B): the answer says so too.
     #[serde(default)]
-    pub remote: Vec<(MediaKind, String)>,
+    pub remote_secure: bool,
 }
 
 impl Session {
@@ -83,7 +83,7 @@ impl Session {
             answer: None,
             srtp: None,
             srtp_required: false,
-            remote: Vec::new(),
+            remote_secure: false,
         }
     }
 }
@@ -110,11 +110,14 @@ fn srtp_of(body: &Map<String, Value>) -> Result<Option<(SrtpSuite, bool)>, Plugi
     Ok(Some((suite, mandatory)))
 }
 
-/// A barebones SDP around these media sections.
-fn barebones(sections: impl Iterator<Item = String>) -> String {
+/// A barebones SDP around these media sections. SDES that is only offered (`sdes_optional`,
+/// or what answers a plain RTP/AVP offer) goes as RTP/AVP with `a=crypto`, as Janus writes it;
+/// `secure` keeps RTP/SAVP.
+fn barebones(sections: impl Iterator<Item = String>, secure: bool) -> String {
     let session = portunus_sdk::rooms::random_u64() >> 12;
     let mut sdp = format!("v=0\r\no=- {session} 1 IN IP4 0.0.0.0\r\ns=Portunus NoSIP\r\nt=0 0\r\n");
     for s in sections {
+        let s = if secure { s } else { s.replace(" RTP/SAVP ", " RTP/AVP ") };
         sdp.push_str(&s);
         if !s.ends_with("\r\n") {
             sdp.push_str("\r\n");
@@ -172,7 +175,7 @@ impl NoSip {
                 self.connect(handle);
                 let s = self.session(handle);
                 s.stage = Stage::Up;
-                let sdp = barebones(s.legs.iter().map(|l| l.sdp.clone()));
+                let sdp = barebones(s.legs.iter().map(|l| l.sdp.clone()), s.remote_secure);
                 let generated = json!({"event": "generated", "type": "answer", "sdp": sdp});
                 push(handle, Some(&msg.transaction), &result(generated), None);
                 Ok(())
@@ -198,8 +201,11 @@ impl NoSip {
                 if !media.iter().any(|m| m.kind.is_some() && m.port != 0) {
                     return Err(err(code::INVALID_SDP, "No audio and no video being negotiated"));
                 }
-                let required = srtp_of(body)?.is_some_and(|(_, required)| required)
-                    || self.sessions.get(&handle.handle).is_some_and(|s| s.srtp_required);
+                // This request's own `srtp` decides, else what `generate` asked for.
+                let required = match srtp_of(body)? {
+                    Some((_, required)) => required,
+                    None => self.sessions.get(&handle.handle).is_some_and(|s| s.srtp_required),
+                };
                 if required && !media.iter().any(|m| m.crypto.is_some()) {
                     let text = "Can't process request: SDES-SRTP required, but caller didn't offer it";
                     return Err(err(code::TOO_STRICT, text));
@@ -283,7 +289,7 @@ impl NoSip {
         let transaction = s.transaction.take();
         s.legs = legs;
         s.stage = Stage::Offered;
-        let sdp = barebones(s.legs.iter().map(|l| l.sdp.clone()));
+        let sdp = barebones(s.legs.iter().map(|l| l.sdp.clone()), s.srtp_required);
         push(
             handle,
             transaction.as_deref(),
@@ -347,9 +353,18 @@ impl NoSip {
             let suite = m.crypto.as_ref().map(|k| k.suite).or(asked);
             srtp = srtp.or(suite);
             let options = LegOptions { kind, codecs: vec![remote.codec.clone()], srtp: suite };
-            let local = host::rtp_leg_open(handle, &options).map_err(|e| err(code::IO_ERROR, e))?;
+            // On an error, the legs opened so far close too.
+            let close = |legs: &[Leg]| legs.iter().for_each(|l| host::rtp_leg_close(l.id));
+            let local = match host::rtp_leg_open(handle, &options) {
+                Ok(local) => local,
+                Err(e) => {
+                    close(&legs);
+                    return Err(err(code::IO_ERROR, e));
+                }
+            };
             if let Err(e) = host::rtp_leg_connect(local.id, &remote) {
                 host::rtp_leg_close(local.id);
+                close(&legs);
                 return Err(err(code::INVALID_SDP, e));
             }
             offered.push(OfferedStream::TwoWay(ForwardSource {
@@ -366,6 +381,7 @@ impl NoSip {
                 let s = self.session(handle);
                 (s.legs, s.stage, s.srtp, s.srtp_required, s.transaction) =
                     (legs, Stage::Offering, srtp, required, Some(msg.transaction.clone()));
+                s.remote_secure = media.iter().any(|m| m.secure);
                 Ok(())
             }
             Err(e) => {

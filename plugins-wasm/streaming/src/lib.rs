@@ -13,8 +13,12 @@
 //! error codes are Janus 1.1's (`janus-api.md` §4.5); `permanent: true` writes the mountpoints
 //! back to `janus.plugin.streaming.jcfg`.
 //!
+//! A `live` mountpoint plays an Opus-in-Ogg file (`filename`) in a loop to all its viewers: the
+//! host reads it (from a folder the plugin's `sandbox.read_dir` allows) and sends its packets at
+//! their own pace, as an input that listens on no port.
+//!
 //! Not available yet, with a clear 456 at `create`: `rtsp` mountpoints (the host has no RTSP
-//! client yet) and `live`/`ondemand` file mountpoints; `recording` answers 459.
+//! client yet) and `ondemand` file mountpoints; `recording` answers 459.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -224,11 +228,6 @@ impl Plugin for Streaming {
     fn destroy_handle(&mut self, handle: HandleRef) {
         self.viewer_gone(handle);
         self.viewers.remove(&handle.handle);
-        let ids: Vec<(u64, u64)> =
-            self.pending.range((handle.handle, 0)..=(handle.handle, u64::MAX)).map(|(k, _)| *k).collect();
-        for id in ids {
-            self.pending.remove(&id);
-        }
     }
 
     fn query_handle(&self, handle: HandleRef) -> Value {

@@ -59,10 +59,17 @@ impl Streaming {
                     if !keys.contains_key("name") {
                         mp.name = name.clone();
                     }
+                    if !keys.contains_key("description") {
+                        mp.description = name.clone();
+                    }
                     mp.permanent = true;
                     self.mountpoints.insert(id, mp);
                 }
-                Err(e) => portunus_sdk::warn!("mountpoint {name}: {}; skipped", e.text),
+                Err(e) => {
+                    // Kept in the file as it is: saving other mountpoints must not lose it.
+                    portunus_sdk::warn!("mountpoint {name}: {}; skipped", e.text);
+                    other.insert(name.clone(), Value::Object(keys.clone()));
+                }
             }
         }
         self.settings.file = RoomsConfig::parse(&Value::Object(other), self.settings.string_ids).0;
@@ -80,8 +87,11 @@ impl Streaming {
                     self.mountpoints.insert(id, mp);
                 }
                 Err(e) => {
+                    // Left out for now, but kept in the file.
                     portunus_sdk::warn!("mountpoint {id}: {}; left out", e.text);
-                    self.mountpoints.remove(&id);
+                    if let Some(mp) = self.mountpoints.remove(&id).filter(|mp| mp.permanent) {
+                        self.settings.file.keep_section(&mp.name, mp.to_config());
+                    }
                 }
             }
         }
@@ -150,6 +160,10 @@ impl Streaming {
         }
         let mut mp = mountpoint::parse(id.clone(), body)?;
         mp.permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
+        // Its name names its section of the config file: it must be unique there.
+        if self.settings.file.has_section(&mp.name) || self.mountpoints.values().any(|m| m.name == mp.name) {
+            return Err(err(code::CANT_CREATE, format!("A stream with the name {} already exists", mp.name)));
+        }
         open_input(&mut mp)?;
         if mp.permanent {
             if let Err(e) = self.save_config(self.mountpoints.values().chain([&mp])) {
@@ -158,14 +172,14 @@ impl Streaming {
             }
         }
         let mut stream = json!({"id": id.to_json(), "type": "live", "description": mp.description, "is_private": mp.is_private});
-        let legacy = !body.contains_key("media");
+        let legacy = !body.contains_key("media") && mp.file.is_none();
         if legacy {
             // The older form's answer: a port per kind, and Janus's warning.
             for m in &mp.media {
                 stream[format!("{}_port", m.listed()["type"].as_str().unwrap_or_default())] =
                     json!(m.bound.first());
             }
-        } else {
+        } else if mp.file.is_none() {
             stream["ports"] = json!(mp.media.iter().map(|m| m.created()).collect::<Vec<_>>());
         }
         let mut answer =
@@ -307,7 +321,15 @@ fn open_input(mp: &mut Mountpoint) -> Result<(), PluginError> {
             ssrcs: Vec::new(),
         })
         .collect();
-    let options = InputOptions { bind: None, source: None, streams, no_media_ms: 0, srtp: mp.srtp.clone() };
+    let options = InputOptions {
+        bind: None,
+        source: None,
+        streams,
+        no_media_ms: 0,
+        srtp: mp.srtp.clone(),
+        file: mp.file.clone(),
+        loop_file: true,
+    };
     let local = host::rtp_input_open(&options).map_err(|e| {
         err(code::CANT_CREATE, format!("Can't create mountpoint, error creating data source: {e}"))
     })?;

@@ -161,6 +161,9 @@ pub struct Mountpoint {
     pub media: Vec<Media>,
     /// SDES-SRTP the source protects with.
     pub srtp: Option<SrtpKey>,
+    /// The Opus-in-Ogg file a `live` mountpoint plays.
+    #[serde(default)]
+    pub file: Option<String>,
     /// The host's input.
     pub input: u64,
     /// Viewers now.
@@ -172,17 +175,43 @@ pub struct Mountpoint {
 /// `media` list, or its older `audio`/`video`/`data` keys (`audioport`, `videopt`, …).
 pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginError> {
     let kind = keys.get("type").and_then(text).unwrap_or_default().to_ascii_lowercase();
+    let text_of = |name: &str| keys.get(name).and_then(text).filter(|s| !s.is_empty());
+    let mut file = None;
+    let mut media = Vec::new();
     match kind.as_str() {
         "rtp" => {}
-        "rtsp" | "live" | "ondemand" => {
-            let text = format!("Can't add '{kind}' stream: this gateway has rtp mountpoints only for now");
+        "live" => {
+            // An Opus-in-Ogg file, played in a loop for every viewer at once.
+            let Some(filename) = text_of("filename") else {
+                return Err(err(code::MISSING_ELEMENT, "Missing mandatory element (filename)"));
+            };
+            if !filename.ends_with(".opus") && !filename.ends_with(".ogg") {
+                let text =
+                    "Can't add 'live' stream, unsupported format (this gateway plays Opus-in-Ogg files)";
+                return Err(err(code::CANT_CREATE, text));
+            }
+            let pt = keys.get("audiopt").and_then(number).and_then(|n| u8::try_from(n).ok()).unwrap_or(111);
+            media.push(Media {
+                mid: "a".into(),
+                kind: MediaKind::Audio,
+                label: Some("audio".into()),
+                msid: None,
+                ports: Vec::new(),
+                bound: Vec::new(),
+                pt,
+                codec: "opus".into(),
+                fmtp: None,
+                receiving: false,
+            });
+            file = Some(filename);
+        }
+        "rtsp" | "ondemand" => {
+            let text = format!("Can't add '{kind}' stream: not available in this gateway yet");
             return Err(err(code::CANT_CREATE, text));
         }
         other => return Err(err(code::INVALID_ELEMENT, format!("Unknown stream type '{other}'...\n"))),
     }
-    let text_of = |name: &str| keys.get(name).and_then(text).filter(|s| !s.is_empty());
-    let mut media = Vec::new();
-    match keys.get("media") {
+    match keys.get("media").filter(|_| file.is_none()) {
         Some(Value::Array(list)) => {
             for (i, m) in list.iter().enumerate() {
                 let Some(m) = m.as_object() else {
@@ -196,7 +225,9 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
         }
         Some(_) => return Err(err(code::INVALID_ELEMENT, "Invalid element type (media should be an array)")),
         None => {
-            for (prefix, mid) in [("audio", "a"), ("video", "v"), ("data", "d")] {
+            for (prefix, mid) in
+                [("audio", "a"), ("video", "v"), ("data", "d")].into_iter().filter(|_| file.is_none())
+            {
                 if keys.get(prefix).and_then(flag) == Some(true) {
                     let mut m = media_of(keys, prefix, mid)?;
                     m.mid = mid.to_owned();
@@ -244,6 +275,7 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
         permanent: false,
         media,
         srtp,
+        file,
         input: 0,
         viewers: 0,
         id,
@@ -388,13 +420,20 @@ impl Mountpoint {
 
     /// The mountpoint as a config section, with Janus's keys.
     pub fn to_config(&self) -> Value {
-        let mut c = json!({
-            "type": "rtp",
-            "id": self.id.to_json(),
-            "description": self.description,
-            "is_private": self.is_private,
-            "media": self.media.iter().map(Media::to_config).collect::<Vec<_>>(),
-        });
+        let mut c =
+            json!({"id": self.id.to_json(), "description": self.description, "is_private": self.is_private});
+        match &self.file {
+            Some(file) => {
+                c["type"] = json!("live");
+                c["filename"] = json!(file);
+                c["audio"] = json!(true);
+                c["audiopt"] = json!(self.media.first().map_or(111, |m| m.pt));
+            }
+            None => {
+                c["type"] = json!("rtp");
+                c["media"] = json!(self.media.iter().map(Media::to_config).collect::<Vec<_>>());
+            }
+        }
         for (key, value) in [("metadata", &self.metadata), ("secret", &self.secret), ("pin", &self.pin)] {
             if let Some(v) = value {
                 c[key] = json!(v);

@@ -317,6 +317,12 @@ impl Streaming {
     /// A viewer stops watching (`stop`, a hangup, its mountpoint going): its rules go.
     pub(crate) fn viewer_gone(&mut self, handle: HandleRef) {
         self.unflow(handle.handle);
+        // An offer still being made is for a viewer that is no more.
+        let ids: Vec<(u64, u64)> =
+            self.pending.range((handle.handle, 0)..=(handle.handle, u64::MAX)).map(|(k, _)| *k).collect();
+        for id in ids {
+            self.pending.remove(&id);
+        }
         let Some(v) = self.viewers.get_mut(&handle.handle) else { return };
         let Some(id) = v.mountpoint.take() else { return };
         v.streams.clear();

@@ -617,6 +617,8 @@ impl TestFault {
                     streams,
                     no_media_ms: body.get("no_media_ms").and_then(Value::as_u64).unwrap_or(0) as u32,
                     srtp: None,
+                    file: None,
+                    loop_file: false,
                 };
                 *self.timer_handle = Some((handle.session, handle.handle));
                 Ok(portunus_sdk::ok(&match host::rtp_input_open(&options) {

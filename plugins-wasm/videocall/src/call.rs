@@ -473,6 +473,12 @@ impl VideoCall {
             if let Some(u) = self.user_mut(h.handle) {
                 u.call = None;
             }
+            // Negotiations of the call that are still out are for nothing now.
+            let ids: Vec<(u64, u64)> =
+                self.pending.range((h.handle, 0)..=(h.handle, u64::MAX)).map(|(k, _)| *k).collect();
+            for id in ids {
+                self.pending.remove(&id);
+            }
         }
         let gone = "Remote WebRTC hangup";
         if let Some(reason) = reason {

@@ -1,0 +1,179 @@
+//! Opus-in-Ogg files played as an RTP input (Streaming's file mountpoints): the packets are read
+//! once, when the input opens, and sent at their own pace by the media thread, as if they came
+//! from the network.
+
+use std::io::Cursor;
+use std::time::{Duration, Instant};
+
+/// Largest file read.
+pub const MAX_FILE: u64 = 64 << 20;
+
+/// The audio packets of an Opus-in-Ogg file, each with its length in 48 kHz samples.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpusFile {
+    pub packets: Vec<(Vec<u8>, u32)>,
+}
+
+/// The samples (at 48 kHz) an Opus packet holds, from its TOC byte (RFC 6716 §3.1); none for
+/// a packet that is not one.
+pub fn opus_samples(packet: &[u8]) -> Option<u32> {
+    let toc = *packet.first()?;
+    let config = toc >> 3;
+    // Frame sizes in units of 2.5 ms.
+    let units = match config {
+        0..=11 => [4, 8, 16, 24][usize::from(config % 4)],
+        12..=15 => [4, 8][usize::from(config % 2)],
+        _ => [1, 2, 4, 8][usize::from(config % 4)],
+    };
+    let frames = match toc & 3 {
+        0 => 1,
+        1 | 2 => 2,
+        _ => u32::from(*packet.get(1)? & 0x3f),
+    };
+    let samples = units * 120 * frames;
+    // At most 120 ms a packet.
+    (frames > 0 && samples <= 5760).then_some(samples)
+}
+
+impl OpusFile {
+    /// Reads an Opus-in-Ogg file's audio packets (after `OpusHead` and `OpusTags`).
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let mut reader = ogg::PacketReader::new(Cursor::new(bytes));
+        let mut packets = Vec::new();
+        let mut index = 0usize;
+        loop {
+            let packet = match reader.read_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(e) => return Err(format!("not an Ogg file: {e}")),
+            };
+            match index {
+                0 if !packet.data.starts_with(b"OpusHead") => {
+                    return Err("not an Opus file (no OpusHead)".into())
+                }
+                0 | 1 => {}
+                _ => {
+                    let Some(samples) = opus_samples(&packet.data) else { continue };
+                    packets.push((packet.data, samples));
+                }
+            }
+            index += 1;
+        }
+        if packets.is_empty() {
+            return Err("no audio in the file".into());
+        }
+        Ok(Self { packets })
+    }
+
+    /// Reads a file from disk (at most [`MAX_FILE`] bytes).
+    pub fn read(path: &std::path::Path) -> Result<Self, String> {
+        let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if meta.len() > MAX_FILE {
+            return Err(format!("{}: larger than {MAX_FILE} bytes", path.display()));
+        }
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::parse(&bytes)
+    }
+}
+
+/// Plays a file's packets as RTP, each when it is due.
+#[derive(Debug)]
+pub struct Player {
+    file: OpusFile,
+    /// Start again at the end (Janus's `live` file mountpoints loop).
+    looped: bool,
+    next: usize,
+    /// When the next packet is due.
+    pub due: Option<Instant>,
+    seq: u16,
+    time: u32,
+    ssrc: u32,
+    pt: u8,
+}
+
+impl Player {
+    /// A player starting now.
+    pub fn new(file: OpusFile, looped: bool, pt: u8, now: Instant) -> Self {
+        let ssrc = rand::random();
+        Self { file, looped, next: 0, due: Some(now), seq: rand::random(), time: rand::random(), ssrc, pt }
+    }
+
+    /// The next packet, as RTP, if it is due at `now` (its successor is then due one packet
+    /// later); `buf` gets the datagram.
+    pub fn next_packet(&mut self, now: Instant, buf: &mut Vec<u8>) -> bool {
+        let Some(due) = self.due.filter(|d| *d <= now) else { return false };
+        if self.next == self.file.packets.len() {
+            if !self.looped {
+                self.due = None;
+                return false;
+            }
+            self.next = 0;
+        }
+        let (payload, samples) = &self.file.packets[self.next];
+        buf.clear();
+        buf.extend_from_slice(&[0x80, self.pt & 0x7f]);
+        buf.extend_from_slice(&self.seq.to_be_bytes());
+        buf.extend_from_slice(&self.time.to_be_bytes());
+        buf.extend_from_slice(&self.ssrc.to_be_bytes());
+        buf.extend_from_slice(payload);
+        self.seq = self.seq.wrapping_add(1);
+        self.time = self.time.wrapping_add(*samples);
+        self.next += 1;
+        // Paced from the schedule, not from when we woke: no drift.
+        self.due = Some(due + Duration::from_micros(u64::from(*samples) * 1000 / 48));
+        true
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    #[test]
+    fn opus_packet_durations_come_from_the_toc() {
+        assert_eq!(opus_samples(&[0xfc]), Some(960)); // CELT FB 20 ms
+        assert_eq!(opus_samples(&[0x08]), Some(960)); // SILK NB 20 ms (config 1)
+        assert_eq!(opus_samples(&[0xf9]), Some(1920)); // two 20 ms frames
+        assert_eq!(opus_samples(&[0xfb, 3]), Some(2880)); // three frames (code 3)
+        assert_eq!(opus_samples(&[0xfb, 0]), None);
+        assert_eq!(opus_samples(&[]), None);
+    }
+
+    /// An Opus-in-Ogg file as opusenc writes one: head, tags, audio.
+    pub(crate) fn ogg_opus(packets: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut w = ogg::PacketWriter::new(&mut out);
+        let mut head = b"OpusHead".to_vec();
+        head.extend_from_slice(&[1, 2, 0x38, 0x01, 0x80, 0xbb, 0, 0, 0, 0, 0]);
+        w.write_packet(head, 1, ogg::PacketWriteEndInfo::EndPage, 0).unwrap();
+        w.write_packet(b"OpusTags\0\0\0\0\0\0\0\0".to_vec(), 1, ogg::PacketWriteEndInfo::EndPage, 0).unwrap();
+        for (i, p) in packets.iter().enumerate() {
+            let end = if i + 1 == packets.len() {
+                ogg::PacketWriteEndInfo::EndStream
+            } else {
+                ogg::PacketWriteEndInfo::NormalPacket
+            };
+            w.write_packet(p.clone(), 1, end, (i as u64 + 1) * 960).unwrap();
+        }
+        drop(w);
+        out
+    }
+
+    #[test]
+    fn a_file_plays_at_its_own_pace_and_loops() {
+        let bytes = ogg_opus(&[vec![0xfc, 1], vec![0xfc, 2]]);
+        let file = OpusFile::parse(&bytes).expect("parses");
+        assert_eq!(file.packets, [(vec![0xfc, 1], 960), (vec![0xfc, 2], 960)]);
+        let t0 = Instant::now();
+        let mut p = Player::new(file, true, 111, t0);
+        let mut buf = Vec::new();
+        assert!(p.next_packet(t0, &mut buf));
+        assert_eq!((buf[1], &buf[12..]), (111, &[0xfc, 1][..]));
+        assert!(!p.next_packet(t0 + Duration::from_millis(19), &mut buf), "the next one is due in 20 ms");
+        assert!(p.next_packet(t0 + Duration::from_millis(20), &mut buf));
+        assert!(p.next_packet(t0 + Duration::from_millis(40), &mut buf), "it loops");
+        assert_eq!(&buf[12..], &[0xfc, 1]);
+        assert!(OpusFile::parse(b"OggS garbage").is_err());
+        assert!(OpusFile::parse(&ogg_opus(&[])).is_err(), "no audio");
+    }
+}
