@@ -208,6 +208,12 @@ async fn mountpoints_are_managed_as_janus_does() {
     assert!(offer.contains("m=video") && !offer.contains("m=audio"), "only the video: {offer}");
     let r = c.send(json!({"request": "watch", "id": 1}), None).await;
     error(&r["plugindata"]["data"], 460, "Already watching mountpoint 603");
+    // The older flags leave out a kind.
+    let mut d = Client::new(&gw, STREAMING).await;
+    let r = d.send(json!({"request": "watch", "id": 603, "pin": "1234", "offer_video": false}), None).await;
+    let offer = r["jsep"]["sdp"].as_str().unwrap_or_default();
+    assert!(offer.contains("m=audio") && !offer.contains("m=video"), "offer_video false: {offer}");
+    error(&d.request(json!({"request": "FOO"})).await, 452, "Unknown request 'FOO'");
 }
 
 /// `permanent` mountpoints go to `janus.plugin.streaming.jcfg` and come back after a restart,

@@ -107,6 +107,15 @@ async fn a_mountpoint_reaches_two_viewers() {
     let r = v1.send(json!({"request": "start"}), None).await;
     assert_eq!(result(&r), &json!({"status": "started"}), "{r}");
     more(&p1, Kind::Video, [8, 8, 8, 0], 30, "v1's video again").await;
+    // An ICE restart: `updating` with a new offer; answered, the media goes on.
+    let r = v1.send(json!({"request": "watch", "id": 77, "restart": true}), None).await;
+    assert_eq!(result(&r), &json!({"status": "updating"}), "{r}");
+    let answer = p1
+        .answer_offer(r["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("{r}")), WAIT)
+        .await
+        .expect("answer");
+    v1.send(json!({"request": "start"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    more(&p1, Kind::Video, [8, 8, 8, 0], 30, "v1's video after the restart").await;
 
     // configure: v1 no longer wants the audio.
     let r = v1.send(json!({"request": "configure", "streams": [{"mid": "a", "send": false}]}), None).await;

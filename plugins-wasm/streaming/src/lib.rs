@@ -173,8 +173,8 @@ impl Plugin for Streaming {
             Ok(body) => body,
             Err(e) => return e.into_reply(PACKAGE),
         };
-        let request = match portunus_sdk::request_of(&body, &CODES) {
-            Ok(r) => r.to_ascii_lowercase(),
+        let (request, as_sent) = match portunus_sdk::request_of(&body, &CODES) {
+            Ok(r) => (r.to_ascii_lowercase(), r.to_owned()),
             Err(e) => return e.into_reply(PACKAGE),
         };
         if SYNC.contains(&request.as_str()) {
@@ -195,7 +195,7 @@ impl Plugin for Streaming {
             };
         }
         if !ASYNC.contains(&request.as_str()) {
-            return err(code::INVALID_REQUEST, format!("Unknown request '{request}'")).into_reply(PACKAGE);
+            return err(code::INVALID_REQUEST, format!("Unknown request '{as_sent}'")).into_reply(PACKAGE);
         }
         if let Err(e) = self.viewer_request(&msg, &request, &body) {
             if let Err(push_err) = e.push(msg.handle, Some(&msg.transaction), PACKAGE) {

@@ -50,6 +50,13 @@ impl Streaming {
         let transaction = Some(msg.transaction.as_str());
         let watching = self.viewers.get(&handle.handle).and_then(|v| v.mountpoint.clone());
         match (request, watching) {
+            // `restart` on what it watches: an ICE restart (`updating` with the new offer).
+            ("watch", Some(id)) if body.get("restart").and_then(Value::as_bool) == Some(true) => {
+                let negotiation = host::offer(handle, &[]).map_err(|e| err(code::UNKNOWN, e))?;
+                self.pending.insert((handle.handle, negotiation), msg.transaction.clone());
+                portunus_sdk::debug!("[{}] ICE restart on mountpoint {id}", handle.handle);
+                Ok(())
+            }
             ("watch", Some(id)) => Err(err(code::INVALID_STATE, format!("Already watching mountpoint {id}"))),
             ("watch", None) => self.watch(msg, body),
             // Not watching: Janus's texts (`pause` says "start" too); `stop` is answered by nothing.
@@ -112,8 +119,21 @@ impl Streaming {
         portunus_sdk::rooms::check_key(body, "pin", mp.pin.as_deref(), &CODES, code::UNAUTHORIZED)?;
         let wanted: Option<Vec<&str>> =
             body.get("media").and_then(Value::as_array).map(|l| l.iter().filter_map(Value::as_str).collect());
-        let picked: Vec<_> =
-            mp.media.iter().filter(|m| wanted.as_ref().is_none_or(|w| w.contains(&m.mid.as_str()))).collect();
+        // The older `offer_audio`/`offer_video`/`offer_data` flags leave out a kind.
+        let offered_kind = |kind: MediaKind| {
+            let flag = match kind {
+                MediaKind::Audio => "offer_audio",
+                MediaKind::Video => "offer_video",
+                MediaKind::Data => "offer_data",
+            };
+            body.get(flag).and_then(Value::as_bool) != Some(false)
+        };
+        let picked: Vec<_> = mp
+            .media
+            .iter()
+            .filter(|m| wanted.as_ref().is_none_or(|w| w.contains(&m.mid.as_str())))
+            .filter(|m| offered_kind(m.kind))
+            .collect();
         if picked.is_empty() {
             let text = "Can't offer an SDP with no audio, video or data for this mountpoint";
             return Err(err(code::INVALID_REQUEST, text));
@@ -162,12 +182,9 @@ impl Streaming {
                         s.mid = mid.clone();
                     }
                 }
-                push(
-                    handle,
-                    Some(&transaction),
-                    &result(json!({"status": "preparing"})),
-                    done.jsep.as_deref(),
-                );
+                // An ICE restart offers no streams: `updating`, as from Janus.
+                let status = if done.mids.is_empty() { "updating" } else { "preparing" };
+                push(handle, Some(&transaction), &result(json!({ "status": status })), done.jsep.as_deref());
             }
             Err(reason) => {
                 self.viewer_gone(handle);
@@ -237,7 +254,22 @@ impl Streaming {
         )?;
         let items = match body.get("streams").and_then(Value::as_array) {
             Some(list) => list.clone(),
-            None => vec![Value::Object(body.clone())],
+            None => {
+                // The older form: `audio`/`video`/`data` switch a kind on or off.
+                let mut item = body.clone();
+                let kinds =
+                    [("audio", MediaKind::Audio), ("video", MediaKind::Video), ("data", MediaKind::Data)];
+                let mut items = Vec::new();
+                for (name, kind) in kinds {
+                    if let Some(on) = body.get(name).and_then(Value::as_bool) {
+                        let mids: Vec<String> = v_mids(self.viewers.get(&handle.handle), kind);
+                        items.extend(mids.into_iter().map(|mid| serde_json::json!({"mid": mid, "send": on})));
+                    }
+                    item.remove(name);
+                }
+                items.push(Value::Object(item));
+                items
+            }
         };
         let Some(v) = self.viewers.get_mut(&handle.handle) else { return Ok(()) };
         for item in &items {
@@ -342,4 +374,11 @@ impl Streaming {
         r[key] = json!(change.layer);
         push(handle, None, &result(r), None);
     }
+}
+
+/// Our mids of a viewer's streams of one kind.
+fn v_mids(viewer: Option<&Viewer>, kind: MediaKind) -> Vec<String> {
+    viewer
+        .map(|v| v.streams.iter().filter(|s| s.kind == kind).map(|s| s.mid.clone()).collect())
+        .unwrap_or_default()
 }
