@@ -33,6 +33,7 @@ pub fn ogg_opus(data: &[u8]) {
     let Ok(file) = crate::media::file::OpusFile::parse(data) else { return };
     let now = std::time::Instant::now();
     let mut player = crate::media::file::Player::new(file, false, 111, now);
+    player.start(now);
     let mut buf = Vec::new();
     let mut at = now;
     for _ in 0..64 {

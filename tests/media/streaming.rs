@@ -265,6 +265,35 @@ async fn a_live_file_mountpoint_plays_in_a_loop() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// An `ondemand` file mountpoint plays the file from its start for each viewer, once: a viewer
+/// that comes after the first one's file ended still gets all of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ondemand_file_mountpoint_plays_for_each_viewer() {
+    let dir = std::env::temp_dir().join(format!("portunus-files-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let file = dir.join("tone.opus");
+    std::fs::write(&file, marked_ogg_opus([5, 5, 5, 5])).expect("the file");
+    let mut conf = crate::harness::Conf::default();
+    conf.extra.push((
+        "janus.plugin.streaming.jcfg".to_owned(),
+        format!("sandbox: {{ read_dir = \"{}\" }}\n", dir.display()),
+    ));
+    let gw = Gateway::with(conf);
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let create =
+        json!({"request": "create", "type": "ondemand", "id": 63, "filename": file.display().to_string()});
+    assert_eq!(admin.request(create).await["streaming"], "created");
+    let (_v1, p1) = watch(&gw, 63, json!({})).await;
+    more(&p1, Kind::Audio, [5, 5, 5, 5], 45, "the file at the first viewer").await;
+    let (_v2, p2) = watch(&gw, 63, json!({})).await;
+    more(&p2, Kind::Audio, [5, 5, 5, 5], 45, "the whole file again at the second viewer").await;
+    // The file is a second long (50 packets) and does not loop.
+    assert!(count(&p1.stats(), Kind::Audio, [5, 5, 5, 5]) <= 50, "the first viewer's file looped");
+    p1.close().await.ok();
+    p2.close().await.ok();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 fn rand_suffix() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();

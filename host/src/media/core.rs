@@ -877,6 +877,7 @@ impl<T: Transmitter> MediaCore<T> {
         for (rule, home) in self.router.input_rules_into(dst) {
             if home == self.index {
                 self.replay_keyframe(rule);
+                self.start_file(rule, self.now);
             } else if let Some(thread) = self.siblings.get(home) {
                 let _ = thread.send(Command::ReplayKeyframe(rule));
             }
@@ -1096,6 +1097,16 @@ impl<T: Transmitter> MediaCore<T> {
     /// up or asked for a keyframe) gets the input's last keyframe of the substream it wants: an
     /// input cannot be asked for one, and its viewer sees a picture at once instead of waiting
     /// for the next.
+    /// A file that plays for one viewer starts when the viewer's PeerConnection is up (as
+    /// Janus's `ondemand` starts with `setup_media`): the first rule from it whose destination is.
+    fn start_file(&mut self, rule: u64, now: Instant) {
+        let Some(src) = self.router.route(rule).map(|r| r.src) else { return };
+        let Some(player) = self.inputs.get_mut(&src).and_then(|i| i.player.as_mut()) else { return };
+        if let Some(due) = player.start(now) {
+            self.timers.push(Reverse((due, src)));
+        }
+    }
+
     fn replay_keyframe(&mut self, rule: u64) {
         let Some(route) = self.router.route(rule) else { return };
         let (src, src_mid, target) = (route.src, route.src_mid, route.select.target);
@@ -1461,6 +1472,14 @@ impl<T: Transmitter> MediaCore<T> {
                 if homes.src == self.index {
                     self.keyframe(rule.src.id());
                     self.replay_keyframe(id);
+                    // A destination already up on this thread: a file played for it starts.
+                    if rule
+                        .dst
+                        .endpoint()
+                        .is_some_and(|d| self.peers.get(&d.id()).is_some_and(|p| p.connected))
+                    {
+                        self.start_file(id, now);
+                    }
                 } else if let (Endpoint::Input(_), Some(dst)) = (rule.src, rule.dst.endpoint()) {
                     // The input's thread replayed its keyframe when the rule reached it, maybe
                     // before the destination was up; once both are, ask again.
@@ -1477,7 +1496,11 @@ impl<T: Transmitter> MediaCore<T> {
                 }
             }
             Command::KeyframeOf(src) => self.keyframe(src),
-            Command::ReplayKeyframe(rule) => self.replay_keyframe(rule),
+            Command::ReplayKeyframe(rule) => {
+                // Sent when a rule's destination is up: a file played for it starts too.
+                self.replay_keyframe(rule);
+                self.start_file(rule, now);
+            }
             Command::Unforward(id) => self.router.remove(id),
             Command::Layers(id, substream, temporal) => {
                 let Some(route) = self.router.route_mut(id) else { return };

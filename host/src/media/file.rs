@@ -83,8 +83,9 @@ pub struct Player {
     /// Start again at the end (Janus's `live` file mountpoints loop).
     looped: bool,
     next: usize,
-    /// When the next packet is due.
+    /// When the next packet is due (none before it starts, and after its end).
     pub due: Option<Instant>,
+    started: bool,
     seq: u16,
     time: u32,
     ssrc: u32,
@@ -92,10 +93,22 @@ pub struct Player {
 }
 
 impl Player {
-    /// A player starting now.
+    /// A player: one that loops (a file everyone hears together) starts now, one that does
+    /// not (a file played for one viewer) with its first rule ([`Player::start`]).
     pub fn new(file: OpusFile, looped: bool, pt: u8, now: Instant) -> Self {
         let ssrc = rand::random();
-        Self { file, looped, next: 0, due: Some(now), seq: rand::random(), time: rand::random(), ssrc, pt }
+        let due = looped.then_some(now);
+        let (seq, time) = (rand::random(), rand::random());
+        Self { file, looped, next: 0, due, started: looped, seq, time, ssrc, pt }
+    }
+
+    /// Starts a player that waits for its first rule; returns when its first packet is due.
+    pub fn start(&mut self, now: Instant) -> Option<Instant> {
+        if std::mem::replace(&mut self.started, true) {
+            return None;
+        }
+        self.due = Some(now);
+        self.due
     }
 
     /// The next packet, as RTP, if it is due at `now` (its successor is then due one packet
@@ -174,6 +187,14 @@ pub(crate) mod tests {
         assert!(p.next_packet(t0 + Duration::from_millis(40), &mut buf), "it loops");
         assert_eq!(&buf[12..], &[0xfc, 1]);
         assert!(OpusFile::parse(b"OggS garbage").is_err());
+        // One that does not loop waits for its start, and ends.
+        let file = OpusFile::parse(&bytes).expect("parses");
+        let mut once = Player::new(file, false, 111, t0);
+        assert!(!once.next_packet(t0, &mut buf), "not started");
+        assert_eq!(once.start(t0), Some(t0));
+        assert_eq!(once.start(t0), None, "started once");
+        assert!(once.next_packet(t0, &mut buf) && once.next_packet(t0 + Duration::from_millis(20), &mut buf));
+        assert!(!once.next_packet(t0 + Duration::from_millis(40), &mut buf), "the end");
         assert!(OpusFile::parse(&ogg_opus(&[])).is_err(), "no audio");
     }
 }

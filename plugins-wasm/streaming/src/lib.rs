@@ -13,12 +13,13 @@
 //! error codes are Janus 1.1's (`janus-api.md` §4.5); `permanent: true` writes the mountpoints
 //! back to `janus.plugin.streaming.jcfg`.
 //!
-//! A `live` mountpoint plays an Opus-in-Ogg file (`filename`) in a loop to all its viewers: the
-//! host reads it (from a folder the plugin's `sandbox.read_dir` allows) and sends its packets at
+//! A `live` mountpoint plays an Opus-in-Ogg file (`filename`) in a loop to all its viewers, an
+//! `ondemand` one from its start for each viewer (an input of the viewer's own): the host reads
+//! the file (from a folder the plugin's `sandbox.read_dir` allows) and sends its packets at
 //! their own pace, as an input that listens on no port.
 //!
 //! Not available yet, with a clear 456 at `create`: `rtsp` mountpoints (the host has no RTSP
-//! client yet) and `ondemand` file mountpoints; `recording` answers 459.
+//! client yet); `recording` answers 459.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

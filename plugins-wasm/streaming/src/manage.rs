@@ -77,11 +77,15 @@ impl Streaming {
 
     /// Opens the inputs of mountpoints that have none (the config's, at start).
     pub(crate) fn open_missing_inputs(&mut self) {
-        let missing: Vec<Id> =
-            self.mountpoints.iter().filter(|(_, mp)| mp.input == 0).map(|(id, _)| id.clone()).collect();
+        let missing: Vec<Id> = self
+            .mountpoints
+            .iter()
+            .filter(|(_, mp)| mp.input == 0 && !mp.ondemand)
+            .map(|(id, _)| id.clone())
+            .collect();
         for id in missing {
             let Some(mut mp) = self.mountpoints.get(&id).cloned() else { continue };
-            match open_input(&mut mp) {
+            match open_shared_input(&mut mp) {
                 Ok(()) => {
                     self.inputs.insert(mp.input, id.clone());
                     self.mountpoints.insert(id, mp);
@@ -164,10 +168,12 @@ impl Streaming {
         if self.settings.file.has_section(&mp.name) || self.mountpoints.values().any(|m| m.name == mp.name) {
             return Err(err(code::CANT_CREATE, format!("A stream with the name {} already exists", mp.name)));
         }
-        open_input(&mut mp)?;
+        open_shared_input(&mut mp)?;
         if mp.permanent {
             if let Err(e) = self.save_config(self.mountpoints.values().chain([&mp])) {
-                host::rtp_input_close(mp.input);
+                if mp.input != 0 {
+                    host::rtp_input_close(mp.input);
+                }
                 return Err(e);
             }
         }
@@ -187,7 +193,9 @@ impl Streaming {
         if legacy {
             answer["warning"] = json!("deprecated_api");
         }
-        self.inputs.insert(mp.input, id.clone());
+        if mp.input != 0 {
+            self.inputs.insert(mp.input, id.clone());
+        }
         self.mountpoints.insert(id.clone(), mp);
         portunus_sdk::info!("created mountpoint {id}");
         Ok(answer)
@@ -307,8 +315,9 @@ impl Streaming {
     }
 }
 
-/// Opens a mountpoint's input: its ports are bound now.
-fn open_input(mp: &mut Mountpoint) -> Result<(), PluginError> {
+/// Opens an input for a mountpoint (its ports are bound now; a file input starts playing):
+/// its id and, per stream, its ports.
+pub(crate) fn open_input(mp: &Mountpoint) -> Result<portunus_sdk::InputLocal, PluginError> {
     let streams = mp
         .media
         .iter()
@@ -328,11 +337,21 @@ fn open_input(mp: &mut Mountpoint) -> Result<(), PluginError> {
         no_media_ms: 0,
         srtp: mp.srtp.clone(),
         file: mp.file.clone(),
-        loop_file: true,
+        loop_file: !mp.ondemand,
     };
-    let local = host::rtp_input_open(&options).map_err(|e| {
+    host::rtp_input_open(&options).map_err(|e| {
         err(code::CANT_CREATE, format!("Can't create mountpoint, error creating data source: {e}"))
-    })?;
+    })
+}
+
+/// Opens a mountpoint's shared input (none for `ondemand`: a viewer's own opens at `watch`;
+/// one is opened and closed now to check the file).
+fn open_shared_input(mp: &mut Mountpoint) -> Result<(), PluginError> {
+    let local = open_input(mp)?;
+    if mp.ondemand {
+        host::rtp_input_close(local.id);
+        return Ok(());
+    }
     mp.input = local.id;
     for (m, ports) in mp.media.iter_mut().zip(local.ports) {
         m.bound = ports;

@@ -161,9 +161,12 @@ pub struct Mountpoint {
     pub media: Vec<Media>,
     /// SDES-SRTP the source protects with.
     pub srtp: Option<SrtpKey>,
-    /// The Opus-in-Ogg file a `live` mountpoint plays.
+    /// The Opus-in-Ogg file a `live` or `ondemand` mountpoint plays.
     #[serde(default)]
     pub file: Option<String>,
+    /// `ondemand`: each viewer gets the file from its start (an input of its own).
+    #[serde(default)]
+    pub ondemand: bool,
     /// The host's input.
     pub input: u64,
     /// Viewers now.
@@ -180,8 +183,9 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
     let mut media = Vec::new();
     match kind.as_str() {
         "rtp" => {}
-        "live" => {
-            // An Opus-in-Ogg file, played in a loop for every viewer at once.
+        "live" | "ondemand" => {
+            // An Opus-in-Ogg file: played in a loop for every viewer at once (`live`), or from
+            // its start for each viewer (`ondemand`).
             let Some(filename) = text_of("filename") else {
                 return Err(err(code::MISSING_ELEMENT, "Missing mandatory element (filename)"));
             };
@@ -205,7 +209,7 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
             });
             file = Some(filename);
         }
-        "rtsp" | "ondemand" => {
+        "rtsp" => {
             let text = format!("Can't add '{kind}' stream: not available in this gateway yet");
             return Err(err(code::CANT_CREATE, text));
         }
@@ -275,6 +279,7 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
         permanent: false,
         media,
         srtp,
+        ondemand: kind == "ondemand",
         file,
         input: 0,
         viewers: 0,
@@ -424,7 +429,7 @@ impl Mountpoint {
             json!({"id": self.id.to_json(), "description": self.description, "is_private": self.is_private});
         match &self.file {
             Some(file) => {
-                c["type"] = json!("live");
+                c["type"] = json!(if self.ondemand { "ondemand" } else { "live" });
                 c["filename"] = json!(file);
                 c["audio"] = json!(true);
                 c["audiopt"] = json!(self.media.first().map_or(111, |m| m.pt));

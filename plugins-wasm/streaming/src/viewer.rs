@@ -36,6 +36,9 @@ pub struct Viewer {
     pub started: bool,
     /// Media flows (`webrtcup` came).
     pub up: bool,
+    /// Its own input, on an `ondemand` mountpoint (the file from its start).
+    #[serde(default)]
+    pub input: Option<u64>,
 }
 
 impl Streaming {
@@ -138,13 +141,13 @@ impl Streaming {
             let text = "Can't offer an SDP with no audio, video or data for this mountpoint";
             return Err(err(code::INVALID_REQUEST, text));
         }
+        // `ondemand`: the viewer's own input, playing the file from its start.
+        let own = if mp.ondemand { Some(crate::manage::open_input(mp)?.id) } else { None };
+        let input = own.unwrap_or(mp.input);
         let offered: Vec<OfferedStream> = picked
             .iter()
             .map(|m| {
-                OfferedStream::Forward(ForwardSource {
-                    source: Endpoint::Input(mp.input),
-                    mid: m.mid.clone(),
-                })
+                OfferedStream::Forward(ForwardSource { source: Endpoint::Input(input), mid: m.mid.clone() })
             })
             .collect();
         let streams: Vec<ViewStream> = picked
@@ -159,10 +162,22 @@ impl Streaming {
                 rule: None,
             })
             .collect();
-        let negotiation = host::offer(handle, &offered).map_err(|e| err(code::UNKNOWN, e))?;
+        let negotiation = match host::offer(handle, &offered) {
+            Ok(n) => n,
+            Err(e) => {
+                own.into_iter().for_each(host::rtp_input_close);
+                return Err(err(code::UNKNOWN, e));
+            }
+        };
         self.pending.insert((handle.handle, negotiation), msg.transaction.clone());
-        let viewer =
-            Viewer { handle: Some(handle), mountpoint: Some(id.clone()), streams, started: false, up: false };
+        let viewer = Viewer {
+            handle: Some(handle),
+            mountpoint: Some(id.clone()),
+            streams,
+            started: false,
+            up: false,
+            input: own,
+        };
         self.viewers.insert(handle.handle, viewer);
         self.watching.insert((id.clone(), handle.handle), handle);
         if let Some(mp) = self.mountpoints.get_mut(&id) {
@@ -208,13 +223,12 @@ impl Streaming {
     /// Rules for a started viewer's streams that should flow and have none (none while the
     /// mountpoint is disabled).
     pub(crate) fn flow(&mut self, handle: HandleRef) {
-        let Some(input) = self
-            .viewers
-            .get(&handle.handle)
+        let viewer = self.viewers.get(&handle.handle);
+        let Some(input) = viewer
             .and_then(|v| v.mountpoint.as_ref())
             .and_then(|id| self.mountpoints.get(id))
             .filter(|mp| mp.enabled)
-            .map(|mp| mp.input)
+            .map(|mp| viewer.and_then(|v| v.input).unwrap_or(mp.input))
         else {
             return;
         };
@@ -305,6 +319,13 @@ impl Streaming {
     /// in order), without a new negotiation.
     fn switch(&mut self, handle: HandleRef, from: &Id, body: &Map<String, Value>) -> Result<Id, PluginError> {
         let (to, mp) = self.mountpoint(body)?;
+        // Only between mountpoints everyone watches together, as in Janus.
+        if self.mountpoints.get(from).is_some_and(|m| m.ondemand) {
+            return Err(err(code::CANT_SWITCH, "Can't switch: not on a live RTP mountpoint"));
+        }
+        if mp.ondemand {
+            return Err(err(code::CANT_SWITCH, "Can't switch: target is not a live RTP mountpoint"));
+        }
         let Some(v) = self.viewers.get(&handle.handle) else {
             return Err(err(code::INVALID_STATE, "Not watching a stream"));
         };
@@ -357,6 +378,9 @@ impl Streaming {
         }
         let Some(v) = self.viewers.get_mut(&handle.handle) else { return };
         let Some(id) = v.mountpoint.take() else { return };
+        if let Some(input) = v.input.take() {
+            host::rtp_input_close(input);
+        }
         v.streams.clear();
         v.started = false;
         v.up = false;
