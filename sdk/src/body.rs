@@ -210,6 +210,27 @@ impl Message {
     ) -> Result<T, PluginError> {
         parse_body(&self.body, fields, codes)
     }
+
+    /// A request answered by an event, as Janus's plugins answer most: `ack` now, and `handle`
+    /// gets the body (an empty one is `no_message` "No message??"). An error it returns goes to
+    /// the client as the plugin's error event, with the request's transaction.
+    pub fn ack_then(
+        &self,
+        plugin: &str,
+        codes: &ErrorCodes,
+        no_message: u32,
+        handle: impl FnOnce(&Map<String, Value>) -> Result<(), PluginError>,
+    ) -> crate::Reply {
+        let outcome = if self.body.trim().is_empty() {
+            Err(PluginError::new(no_message, "No message??"))
+        } else {
+            self.body_object(codes).and_then(|body| handle(&body))
+        };
+        if let Err(e) = outcome {
+            e.push_logged(self.handle, Some(&self.transaction), plugin);
+        }
+        crate::ack(None)
+    }
 }
 
 #[cfg(test)]

@@ -62,6 +62,13 @@ impl PluginError {
     pub fn push(&self, handle: HandleRef, transaction: Option<&str>, plugin: &str) -> Result<(), String> {
         crate::host::push_event(handle, transaction, &self.to_json(plugin), None)
     }
+
+    /// As [`PluginError::push`], logging (not failing) when the host refuses the event.
+    pub fn push_logged(&self, handle: HandleRef, transaction: Option<&str>, plugin: &str) {
+        if let Err(e) = self.push(handle, transaction, plugin) {
+            crate::warn!("[{}] could not push an error: {e}", handle.handle);
+        }
+    }
 }
 
 impl fmt::Display for PluginError {

@@ -402,9 +402,7 @@ impl EchoTest {
             Ok(done) => push(handle, transaction, &ok_event(), done.jsep.as_deref()),
             Err(reason) => {
                 let err = PluginError::new(ERROR_INVALID_SDP, reason);
-                if let Err(push_err) = err.push(handle, transaction, PACKAGE) {
-                    portunus_sdk::warn!("[{}] could not push an error: {push_err}", handle.handle);
-                }
+                err.push_logged(handle, transaction, PACKAGE);
             }
         }
     }
@@ -501,9 +499,7 @@ impl Plugin for EchoTest {
             Ok(Outcome::Event(event)) => push(msg.handle, Some(&msg.transaction), &event, None),
             Ok(Outcome::Answering) => {}
             Err(err) => {
-                if let Err(push_err) = err.push(msg.handle, Some(&msg.transaction), PACKAGE) {
-                    portunus_sdk::warn!("[{}] could not push an error: {push_err}", msg.handle.handle);
-                }
+                err.push_logged(msg.handle, Some(&msg.transaction), PACKAGE);
             }
         }
         ack(Some(HINT))

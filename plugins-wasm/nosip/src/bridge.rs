@@ -253,9 +253,7 @@ impl NoSip {
             }
             (Err(reason), _) => {
                 let e = err(code::INVALID_SDP, reason);
-                if let Err(push_err) = e.push(handle, transaction.as_deref(), crate::PACKAGE) {
-                    portunus_sdk::warn!("[{}] could not push an error: {push_err}", handle.handle);
-                }
+                e.push_logged(handle, transaction.as_deref(), crate::PACKAGE);
                 self.hang_up(handle, None);
             }
             _ => {}

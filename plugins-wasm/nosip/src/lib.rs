@@ -17,7 +17,7 @@
 mod bridge;
 
 use portunus_sdk::{
-    ack, json, ErrorCodes, HandleRef, Keyed, MediaEvent, Message, Plugin, PluginError, PluginInfo, Reply,
+    json, ErrorCodes, HandleRef, Keyed, MediaEvent, Message, Plugin, PluginError, PluginInfo, Reply,
     StateChange, StateEntry, Value,
 };
 
@@ -94,17 +94,7 @@ impl Plugin for NoSip {
     }
 
     fn handle_message(&mut self, msg: Message) -> Reply {
-        let outcome = if msg.body.trim().is_empty() {
-            Err(err(code::NO_MESSAGE, "No message??"))
-        } else {
-            msg.body_object(&CODES).and_then(|body| self.process(&msg, &body))
-        };
-        if let Err(e) = outcome {
-            if let Err(push_err) = e.push(msg.handle, Some(&msg.transaction), PACKAGE) {
-                portunus_sdk::warn!("[{}] could not push an error: {push_err}", msg.handle.handle);
-            }
-        }
-        ack(None)
+        msg.ack_then(PACKAGE, &CODES, code::NO_MESSAGE, |body| self.process(&msg, body))
     }
 
     fn media_event(&mut self, handle: HandleRef, event: MediaEvent) {

@@ -199,9 +199,7 @@ impl Plugin for Streaming {
             return err(code::INVALID_REQUEST, format!("Unknown request '{as_sent}'")).into_reply(PACKAGE);
         }
         if let Err(e) = self.viewer_request(&msg, &request, &body) {
-            if let Err(push_err) = e.push(msg.handle, Some(&msg.transaction), PACKAGE) {
-                portunus_sdk::warn!("[{}] could not push an error: {push_err}", msg.handle.handle);
-            }
+            e.push_logged(msg.handle, Some(&msg.transaction), PACKAGE);
         }
         ack(None)
     }

@@ -204,9 +204,7 @@ impl Streaming {
             Err(reason) => {
                 self.viewer_gone(handle);
                 let e = err(code::INVALID_SDP, reason);
-                if let Err(push_err) = e.push(handle, Some(&transaction), crate::PACKAGE) {
-                    portunus_sdk::warn!("[{}] could not push an error: {push_err}", handle.handle);
-                }
+                e.push_logged(handle, Some(&transaction), crate::PACKAGE);
             }
         }
     }

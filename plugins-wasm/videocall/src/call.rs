@@ -98,15 +98,7 @@ impl VideoCall {
         if !jsep.is_offer() {
             return Err(err(code::INVALID_SDP, format!("Unsupported SDP type '{}'", jsep.kind)));
         }
-        let policy = AnswerPolicy {
-            audio: true,
-            video: true,
-            data: true,
-            audio_codecs: Vec::new(),
-            video_codecs: Vec::new(),
-            simulcast: true,
-            direction: Direction::Sendrecv,
-        };
+        let policy = call_policy();
         let id = host::answer(handle, &jsep.sdp, &policy).map_err(|e| err(code::INVALID_SDP, e))?;
         self.pending.insert((handle.handle, id), Pending::CallerAnswer(msg.transaction.clone()));
         let call = |peer, peer_name: &str, caller| Call {
@@ -139,9 +131,7 @@ impl VideoCall {
                     Pending::CalleeOffer(_) | Pending::PeerUpdate(_) => None,
                 };
                 let e = err(code::INVALID_SDP, reason);
-                if let Err(push_err) = e.push(handle, transaction, crate::PACKAGE) {
-                    portunus_sdk::warn!("[{}] could not push an error: {push_err}", handle.handle);
-                }
+                e.push_logged(handle, transaction, crate::PACKAGE);
                 if !matches!(pending, Pending::Renegotiation(_) | Pending::PeerUpdate(_)) {
                     self.hang_up(handle, None, "Negotiation failed", None);
                 }
@@ -424,15 +414,7 @@ impl VideoCall {
                 push(handle, Some(&msg.transaction), &result(json!({"event": "set"})), None);
                 return Ok(());
             }
-            let policy = AnswerPolicy {
-                audio: true,
-                video: true,
-                data: true,
-                audio_codecs: Vec::new(),
-                video_codecs: Vec::new(),
-                simulcast: true,
-                direction: Direction::Sendrecv,
-            };
+            let policy = call_policy();
             let id = host::answer(handle, &jsep.sdp, &policy).map_err(|e| err(code::INVALID_SDP, e))?;
             self.pending.insert((handle.handle, id), Pending::Renegotiation(msg.transaction.clone()));
             return Ok(());
@@ -500,5 +482,18 @@ impl VideoCall {
         let mut event = json!({"event": "simulcast", "videocodec": codec});
         event[key] = json!(change.layer);
         push(handle, None, &result(event), None);
+    }
+}
+
+/// How a call's PeerConnections are answered: everything the client offers, both ways.
+fn call_policy() -> AnswerPolicy {
+    AnswerPolicy {
+        audio: true,
+        video: true,
+        data: true,
+        audio_codecs: Vec::new(),
+        video_codecs: Vec::new(),
+        simulcast: true,
+        direction: Direction::Sendrecv,
     }
 }

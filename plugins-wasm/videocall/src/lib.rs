@@ -21,7 +21,7 @@
 mod call;
 
 use portunus_sdk::{
-    ack, json, ErrorCodes, Field, HandleRef, JsonType, Keyed, MediaEvent, Message, Plugin, PluginError,
+    json, ErrorCodes, Field, HandleRef, JsonType, Keyed, MediaEvent, Message, Plugin, PluginError,
     PluginInfo, Reply, StateChange, StateEntry, Value,
 };
 use serde::{Deserialize, Serialize};
@@ -191,17 +191,7 @@ impl Plugin for VideoCall {
     }
 
     fn handle_message(&mut self, msg: Message) -> Reply {
-        let outcome = if msg.body.trim().is_empty() {
-            Err(err(code::NO_MESSAGE, "No message??"))
-        } else {
-            msg.body_object(&CODES).and_then(|body| self.process(&msg, &body))
-        };
-        if let Err(e) = outcome {
-            if let Err(push_err) = e.push(msg.handle, Some(&msg.transaction), PACKAGE) {
-                portunus_sdk::warn!("[{}] could not push an error: {push_err}", msg.handle.handle);
-            }
-        }
-        ack(None)
+        msg.ack_then(PACKAGE, &CODES, code::NO_MESSAGE, |body| self.process(&msg, body))
     }
 
     fn media_event(&mut self, handle: HandleRef, event: MediaEvent) {

@@ -318,9 +318,7 @@ impl VideoRoom {
                 }
                 self.subscriber_offer_failed(handle);
                 let e = err(code::INVALID_SDP, reason);
-                if let Err(push_err) = e.push(handle, transaction, PACKAGE) {
-                    portunus_sdk::warn!("[{}] could not push an error: {push_err}", handle.handle);
-                }
+                e.push_logged(handle, transaction, PACKAGE);
                 return;
             }
         };
@@ -470,9 +468,7 @@ impl Plugin for VideoRoom {
             return err(code::INVALID_REQUEST, format!("Unknown request '{request}'")).into_reply(PACKAGE);
         }
         if let Err(e) = self.process(&msg, &request, &body) {
-            if let Err(push_err) = e.push(msg.handle, Some(&msg.transaction), PACKAGE) {
-                portunus_sdk::warn!("[{}] could not push an error: {push_err}", msg.handle.handle);
-            }
+            e.push_logged(msg.handle, Some(&msg.transaction), PACKAGE);
         }
         ack(None)
     }
