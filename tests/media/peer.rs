@@ -996,6 +996,20 @@ impl Peer {
     }
 
     /// Starts the sender tasks (call after `set_answer`).
+    /// Adds a receive-only transceiver of each kind, as a WHEP viewer offers.
+    pub async fn add_recvonly(&self, audio: bool, video: bool) -> PeerResult<()> {
+        let recvonly = || RTCRtpTransceiverInit {
+            direction: RTCRtpTransceiverDirection::Recvonly,
+            ..Default::default()
+        };
+        for (on, kind) in [(audio, RtpCodecKind::Audio), (video, RtpCodecKind::Video)] {
+            if on {
+                self.pc.add_transceiver_from_kind(kind, Some(recvonly())).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Adds a video track (sendrecv) to a peer that has none, as a browser turning its camera
     /// on mid-call; the next offer carries it, and [`Peer::start_video`] sends on it.
     pub async fn add_video(&mut self) -> PeerResult<()> {

@@ -205,6 +205,32 @@ async fn a_viewer_picks_a_simulcast_substream() {
     peer.close().await.ok();
 }
 
+/// A viewer may offer (WHEP-style, as Janus 1.1.4 accepts): the gateway answers in the
+/// mountpoint's codecs (`starting` with the answer), and media flows without a `start`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_that_offers_gets_an_answer() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let media = json!([
+        {"type": "audio", "mid": "a", "port": 0, "pt": 111, "codec": "opus"},
+        {"type": "video", "mid": "v", "port": 0, "pt": 100, "codec": "vp8"}]);
+    let ports = create(&mut admin, 88, media).await;
+    let _phone = phone(ports[0].1[0], [3, 3, 3, 3]).await;
+    let (_camera, _) = camera("127.0.0.1", vec![ports[1].1[0]]);
+    let mut v = Client::new(&gw, STREAMING).await;
+    let peer = Peer::new(false, false, false).await.expect("viewer");
+    peer.add_recvonly(true, true).await.expect("recvonly transceivers");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let r = v.send(json!({"request": "watch", "id": 88}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(result(&r), &json!({"status": "starting"}), "{r}");
+    assert_eq!(r["jsep"]["type"], "answer", "{r}");
+    peer.set_answer(r["jsep"]["sdp"].as_str().unwrap()).await.expect("set answer");
+    peer.wait_connected(WAIT).await.expect("connected");
+    more(&peer, Kind::Audio, [3, 3, 3, 3], 25, "the mountpoint's sound").await;
+    more(&peer, Kind::Video, [8, 8, 8, 0], 30, "the mountpoint's frames").await;
+    peer.close().await.ok();
+}
+
 /// An Opus-in-Ogg file whose packets carry test markers (`nonce`), a second of them.
 fn marked_ogg_opus(nonce: [u8; 4]) -> Vec<u8> {
     let mut out = Vec::new();

@@ -4,7 +4,8 @@
 //! for simulcast video), takes RTP from any source (or SDES-SRTP with `srtpsuite` and
 //! `srtpcrypto`), keeps each video stream's last keyframe so a viewer starts at once, and
 //! forwards to viewers through rules. A viewer `watch`es (the gateway offers the mountpoint's
-//! streams), answers with `start`, and can `pause`, `configure` each stream (`send`,
+//! streams; or answers the viewer's own offer, WHEP-style, as Janus 1.1.4 does), answers with
+//! `start`, and can `pause`, `configure` each stream (`send`,
 //! `substream`, `temporal`), `switch` to another mountpoint with the same codecs without a new
 //! negotiation, and `stop`.
 //!
@@ -208,6 +209,7 @@ impl Plugin for Streaming {
         match event {
             MediaEvent::Negotiation(outcome) => self.offered(handle, outcome),
             MediaEvent::WebrtcUp => self.webrtc_up(handle),
+            MediaEvent::Negotiated(streams) => self.negotiated(handle, &streams),
             MediaEvent::Hangup(_) => self.viewer_gone(handle),
             MediaEvent::SubstreamChanged(change) => self.layer_changed(handle, &change, "substream"),
             MediaEvent::TemporalChanged(change) => self.layer_changed(handle, &change, "temporal"),

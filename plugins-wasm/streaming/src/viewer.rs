@@ -2,8 +2,8 @@
 //! (rules from the input's streams), `pause`, `configure`, `switch`, `stop`.
 
 use portunus_sdk::{
-    host, Endpoint, ForwardOptions, ForwardSource, HandleRef, Id, LayerChange, MediaKind, Message,
-    NegotiationResult, OfferedStream, PluginError, Value,
+    host, AnswerPolicy, Direction, Endpoint, ForwardOptions, ForwardSource, HandleRef, Id, LayerChange,
+    MediaKind, Message, NegotiationResult, OfferedStream, PluginError, StreamInfo, Value,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -39,6 +39,9 @@ pub struct Viewer {
     /// Its own input, on an `ondemand` mountpoint (the file from its start).
     #[serde(default)]
     pub input: Option<u64>,
+    /// It offered (WHEP-style): its streams get their mids from its negotiated m-lines.
+    #[serde(default)]
+    pub answered: bool,
 }
 
 impl Streaming {
@@ -162,11 +165,37 @@ impl Streaming {
                 rule: None,
             })
             .collect();
-        let negotiation = match host::offer(handle, &offered) {
+        // A client offer (WHEP-style, Janus 1.1.4+) is answered in the mountpoint's codecs,
+        // send-only; otherwise the gateway offers.
+        let client_offer = msg.parsed_jsep().filter(|j| !j.sdp.is_empty());
+        if client_offer.as_ref().is_some_and(|j| !j.is_offer()) {
+            own.into_iter().for_each(host::rtp_input_close);
+            return Err(err(code::INVALID_SDP, "User provided SDP for a watch request must be an offer"));
+        }
+        let negotiated = match &client_offer {
+            Some(jsep) => {
+                let codecs = |kind: MediaKind| -> Vec<String> {
+                    picked.iter().filter(|m| m.kind == kind).map(|m| m.codec.clone()).take(1).collect()
+                };
+                let has = |kind: MediaKind| picked.iter().any(|m| m.kind == kind);
+                let policy = AnswerPolicy {
+                    audio: has(MediaKind::Audio),
+                    video: has(MediaKind::Video),
+                    data: has(MediaKind::Data),
+                    audio_codecs: codecs(MediaKind::Audio),
+                    video_codecs: codecs(MediaKind::Video),
+                    simulcast: false,
+                    direction: Direction::Sendonly,
+                };
+                host::answer(handle, &jsep.sdp, &policy)
+            }
+            None => host::offer(handle, &offered),
+        };
+        let negotiation = match negotiated {
             Ok(n) => n,
             Err(e) => {
                 own.into_iter().for_each(host::rtp_input_close);
-                return Err(err(code::UNKNOWN, e));
+                return Err(err(if client_offer.is_some() { code::INVALID_SDP } else { code::UNKNOWN }, e));
             }
         };
         self.pending.insert((handle.handle, negotiation), msg.transaction.clone());
@@ -174,9 +203,11 @@ impl Streaming {
             handle: Some(handle),
             mountpoint: Some(id.clone()),
             streams,
-            started: false,
+            // With its own offer, the client needs no `start`.
+            started: client_offer.is_some(),
             up: false,
             input: own,
+            answered: client_offer.is_some(),
         };
         self.viewers.insert(handle.handle, viewer);
         self.watching.insert((id.clone(), handle.handle), handle);
@@ -192,6 +223,17 @@ impl Streaming {
         let Some(transaction) = self.pending.remove(&(handle.handle, outcome.id)) else { return };
         match outcome.outcome {
             Ok(done) => {
+                let answered = self.viewers.get(&handle.handle).is_some_and(|v| v.answered);
+                if answered {
+                    // Our answer to its offer: `starting`; media once its streams are known.
+                    push(
+                        handle,
+                        Some(&transaction),
+                        &result(json!({"status": "starting"})),
+                        done.jsep.as_deref(),
+                    );
+                    return;
+                }
                 if let Some(v) = self.viewers.get_mut(&handle.handle) {
                     for (s, mid) in v.streams.iter_mut().zip(&done.mids) {
                         s.mid = mid.clone();
@@ -207,6 +249,22 @@ impl Streaming {
                 e.push_logged(handle, Some(&transaction), crate::PACKAGE);
             }
         }
+    }
+
+    /// A viewer that offered: each of its m-lines we send on takes the next mountpoint stream
+    /// of its kind, and media flows.
+    pub(crate) fn negotiated(&mut self, handle: HandleRef, streams: &[StreamInfo]) {
+        let Some(v) = self.viewers.get_mut(&handle.handle).filter(|v| v.answered) else { return };
+        let mut lines = streams.iter().filter(|s| s.client_receives || s.kind == MediaKind::Data);
+        let mut taken: Vec<&str> = Vec::new();
+        for s in v.streams.iter_mut().filter(|s| s.mid.is_empty()) {
+            if let Some(line) = lines.by_ref().find(|l| l.kind == s.kind && !taken.contains(&l.mid.as_str()))
+            {
+                s.mid = line.mid.clone();
+                taken.push(&line.mid);
+            }
+        }
+        self.flow(handle);
     }
 
     /// Media flows to a viewer: `started`.
