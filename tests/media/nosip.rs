@@ -102,6 +102,54 @@ async fn a_phone_offers_and_the_browser_answers() {
     peer.close().await.ok();
 }
 
+/// Renegotiation: in an audio call the browser turns its camera on; `generate` with its new
+/// offer gives a barebones offer marked `update` (the audio port kept), and once the phone
+/// answers, the video reaches the phone's video port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renegotiation_adds_video() {
+    let gw = Gateway::start();
+    let mut c = Client::new(&gw, NOSIP).await;
+    let mut peer = Peer::new(true, false, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let r = c.send(json!({"request": "generate"}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    let first = result(&r)["sdp"].as_str().unwrap_or_default().to_owned();
+    let phone = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("phone"));
+    let phone_port = phone.local_addr().unwrap().port();
+    let r = c.send(json!({"request": "process", "type": "answer", "sdp": phone_sdp(phone_port)}), None).await;
+    peer.set_answer(r["jsep"]["sdp"].as_str().unwrap()).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+
+    peer.add_video().await.expect("a camera");
+    let offer = peer.create_offer(WAIT).await.expect("the new offer");
+    let r = c.send(json!({"request": "generate"}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    let generated = result(&r);
+    assert_eq!((&generated["type"], &generated["update"]), (&json!("offer"), &json!(true)), "{r}");
+    let sdp = generated["sdp"].as_str().unwrap_or_default();
+    assert_eq!(audio_port(sdp), audio_port(&first), "the audio keeps its port: {sdp}");
+    assert!(sdp.contains("m=video"), "{sdp}");
+    let camera = UdpSocket::bind("127.0.0.1:0").await.expect("the phone's video socket");
+    let answer = format!(
+        "{}m=video {} RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\na=sendrecv\r\n",
+        phone_sdp(phone_port),
+        camera.local_addr().unwrap().port()
+    );
+    let r = c.send(json!({"request": "process", "type": "answer", "sdp": answer}), None).await;
+    assert_eq!((&result(&r)["event"], &result(&r)["update"]), (&json!("processed"), &json!(true)), "{r}");
+    peer.set_answer(r["jsep"]["sdp"].as_str().unwrap()).await.expect("set the new answer");
+    peer.start_video().await;
+    let mut buf = [0u8; 2048];
+    let mut frames = 0;
+    while frames < 10 {
+        let (n, _) =
+            tokio::time::timeout(WAIT, camera.recv_from(&mut buf)).await.expect("the video").expect("recv");
+        if n > 12 && peer::read_marker(&buf[12..n]).map(|m| m.0) == Some(peer.nonce()) {
+            frames += 1;
+        }
+    }
+    peer.close().await.ok();
+}
+
 /// SDES: `sdes_optional` offers `a=crypto` on RTP/AVP (as Janus writes it), `sdes_mandatory`
 /// on RTP/SAVP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

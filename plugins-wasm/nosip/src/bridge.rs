@@ -71,6 +71,9 @@ pub struct Session {
     /// The other side offered RTP/SAVP (Flow B): the answer says so too.
     #[serde(default)]
     pub remote_secure: bool,
+    /// The negotiation under way renegotiates a call (`update`).
+    #[serde(default)]
+    pub update: bool,
 }
 
 impl Session {
@@ -84,6 +87,7 @@ impl Session {
             srtp: None,
             srtp_required: false,
             remote_secure: false,
+            update: false,
         }
     }
 }
@@ -145,10 +149,17 @@ impl NoSip {
                     return Err(err(code::MISSING_SDP, "Missing SDP"));
                 };
                 if jsep.is_offer() {
-                    if stage != Stage::Idle {
+                    // In a call, a new offer renegotiates (`update`): the legs stay.
+                    if stage != Stage::Idle && stage != Stage::Up {
                         return Err(err(code::WRONG_STATE, "Wrong state (already negotiating)"));
                     }
-                    let srtp = srtp_of(body)?;
+                    let srtp = match srtp_of(body)? {
+                        None if stage == Stage::Up => {
+                            let s = self.session(handle);
+                            s.srtp.map(|suite| (suite, s.srtp_required))
+                        }
+                        asked => asked,
+                    };
                     let policy = AnswerPolicy {
                         audio: true,
                         video: true,
@@ -160,6 +171,7 @@ impl NoSip {
                     };
                     host::answer(handle, &jsep.sdp, &policy).map_err(|e| err(code::INVALID_SDP, e))?;
                     let s = self.session(handle);
+                    s.update = stage == Stage::Up;
                     (s.stage, s.srtp, s.srtp_required, s.transaction) = (
                         Stage::Answering,
                         srtp.map(|(suite, _)| suite),
@@ -266,10 +278,16 @@ impl NoSip {
             return;
         };
         let srtp = s.srtp;
+        // A renegotiation keeps the legs of the streams it keeps (same ports), and closes the others.
+        let mut old = s.legs.clone();
         let mut legs = Vec::new();
         for st in
             streams.iter().filter(|st| st.kind != MediaKind::Data && (st.client_sends || st.client_receives))
         {
+            if let Some(i) = old.iter().position(|l| l.mid == st.mid) {
+                legs.push(old.swap_remove(i));
+                continue;
+            }
             let Some((name, pt, clock)) = CODECS.iter().find(|(n, _, _)| *n == st.codec) else { continue };
             let codec = LegCodec { pt: *pt, name: (*name).to_owned(), clock: *clock };
             match host::rtp_leg_open(handle, &LegOptions { kind: st.kind, codecs: vec![codec], srtp }) {
@@ -283,17 +301,19 @@ impl NoSip {
                 Err(e) => portunus_sdk::warn!("[{}] no leg for {}: {e}", handle.handle, st.mid),
             }
         }
+        for leg in old {
+            host::rtp_leg_close(leg.id);
+        }
         let s = self.session(handle);
         let transaction = s.transaction.take();
         s.legs = legs;
         s.stage = Stage::Offered;
         let sdp = barebones(s.legs.iter().map(|l| l.sdp.clone()), s.srtp_required);
-        push(
-            handle,
-            transaction.as_deref(),
-            &result(json!({"event": "generated", "type": "offer", "sdp": sdp})),
-            None,
-        );
+        let mut generated = json!({"event": "generated", "type": "offer", "sdp": sdp});
+        if s.update {
+            generated["update"] = json!(true);
+        }
+        push(handle, transaction.as_deref(), &result(generated), None);
     }
 
     /// `process` with the other side's answer (Flow A): the legs point at it, media flows, and
@@ -321,6 +341,9 @@ impl NoSip {
         let mut processed = json!({"event": "processed"});
         if srtp && media.iter().any(|m| m.crypto.is_some()) {
             processed["srtp"] = json!(if required { "sdes_mandatory" } else { "sdes_optional" });
+        }
+        if self.sessions.get(&handle.handle).is_some_and(|s| s.update) {
+            processed["update"] = json!(true);
         }
         push(handle, Some(&msg.transaction), &result(processed), answer.as_deref());
         Ok(())

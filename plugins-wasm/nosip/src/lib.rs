@@ -7,7 +7,9 @@
 //! side offers, `process` with its offer gives the browser an offer (`processed`), and
 //! `generate` with the browser's answer returns the barebones answer (`generated`). Each audio
 //! and video stream runs through a plain RTP leg of the host (SDES-SRTP with `srtp`), with one
-//! rule each way between the leg and the browser's stream; the plugin never sees a packet.
+//! rule each way between the leg and the browser's stream; the plugin never sees a packet. In a
+//! call, `generate` with a new browser offer renegotiates (`update`): the streams it keeps keep
+//! their legs and ports. A re-offer from the plain RTP side is not supported yet (445).
 //!
 //! Requests, events and error codes are Janus 1.1's (`janus-api.md` §4.9).
 
