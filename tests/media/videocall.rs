@@ -191,6 +191,8 @@ async fn calls_are_refused_as_janus_does() {
         "Register a username first",
     );
     let mut alice = user(&gw, "alice").await;
+    let twice = alice.send(json!({"request": "register"}), None).await;
+    error(&twice, 477, "Already registered (alice)");
     error(
         &alice.send(json!({"request": "register", "username": "again"}), None).await,
         477,

@@ -273,9 +273,13 @@ impl VideoCall {
     pub(crate) fn accept(&mut self, msg: &Message) -> Result<(), PluginError> {
         let handle = msg.handle;
         let Some(user) = self.user(handle.handle) else { return Err(err(code::UNKNOWN, "No such handle")) };
-        let Some(call) = user.call.as_ref().filter(|c| c.stage == Stage::Ringing) else {
+        // Janus checks for a call, then for the SDP: an accept after the call is up has a call.
+        let Some(call) = user.call.as_ref() else {
             return Err(err(code::NO_CALL, "No incoming call to accept"));
         };
+        if call.stage != Stage::Ringing {
+            return Err(err(code::MISSING_SDP, "Missing SDP"));
+        }
         if msg.parsed_jsep().is_none_or(|j| j.sdp.is_empty()) || call.caller {
             return Err(err(code::MISSING_SDP, "Missing SDP"));
         }

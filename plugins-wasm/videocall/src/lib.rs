@@ -129,10 +129,11 @@ impl VideoCall {
                 Ok(())
             }
             "register" => {
-                portunus_sdk::validate(body, &[Field::new("username", JsonType::String).required()], &CODES)?;
+                // Already registered is checked first, as in Janus.
                 if let Some(name) = self.user(handle.handle).and_then(|u| u.username.as_ref()) {
                     return Err(err(code::ALREADY_REGISTERED, format!("Already registered ({name})")));
                 }
+                portunus_sdk::validate(body, &[Field::new("username", JsonType::String).required()], &CODES)?;
                 let username = str_of(body, "username").unwrap_or_default().to_owned();
                 if self.names.contains_key(&username) {
                     return Err(err(code::USERNAME_TAKEN, format!("Username '{username}' already taken")));
