@@ -15,6 +15,9 @@
 //!   name does not start with `test`) and `$OUT_DIR/test-plugins/` (`testfault.wasm`,
 //!   `testfault-v2.wasm`, `testfault-v3.wasm`), and tells the crate where they are through
 //!   `PORTUNUS_BUILTIN_PLUGINS_DIR` and `PORTUNUS_TEST_PLUGINS_DIR` (absolute paths, `env!`).
+//! - Builds the Python and JavaScript plugins (`plugins-wasm/python`, `plugins-wasm/js`, see
+//!   `build/lang.rs`) into `$OUT_DIR/lang-plugins/` (`PORTUNUS_LANG_PLUGINS_DIR`), and the
+//!   templates of every language into `test-plugins/` (`template-{rust,py,js}.wasm`).
 //!
 //! It runs again only when `wit/`, `sdk/` or the sources and manifests of `plugins-wasm/` change.
 
@@ -23,6 +26,9 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+#[path = "build/lang.rs"]
+mod lang;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 
@@ -95,7 +101,15 @@ fn run() -> Result<(), String> {
         copy_if_changed(&artifact(&artifacts, TEST_PLUGIN), &test_dir.join(file))?;
     }
 
+    // The Rust template, under the name the tutorial's test loads it by.
+    copy_if_changed(&artifact(&artifacts, "hello"), &test_dir.join("template-rust.wasm"))?;
+    // The Python and JavaScript plugins and templates.
+    let lang_dir = out_dir.join("lang-plugins");
+    fs::create_dir_all(&lang_dir).map_err(|e| format!("cannot create {}: {e}", lang_dir.display()))?;
+    lang::build(&repo, &target_dir.join("lang-tools"), &lang_dir, &test_dir)?;
+
     println!("cargo:rustc-env=PORTUNUS_COMMIT={}", commit_hash(&repo));
+    println!("cargo:rustc-env=PORTUNUS_LANG_PLUGINS_DIR={}", absolute(&lang_dir).display());
     println!("cargo:rustc-env=PORTUNUS_BUILTIN_PLUGINS_DIR={}", absolute(&builtin_dir).display());
     println!("cargo:rustc-env=PORTUNUS_TEST_PLUGINS_DIR={}", absolute(&test_dir).display());
     Ok(())
@@ -135,7 +149,10 @@ fn watch_sources(repo: &Path, plugins: &[String]) {
     let workspace = repo.join("plugins-wasm");
     watch(&workspace.join("Cargo.toml"));
     watch(&workspace.join("Cargo.lock"));
-    for name in plugins {
+    for path in lang::sources(repo) {
+        watch(&path);
+    }
+    for name in plugins.iter().map(String::as_str).chain(["templates/rust"]) {
         let dir = workspace.join(name);
         for item in ["Cargo.toml", "build.rs", "src", "wit"] {
             watch(&dir.join(item));

@@ -21,6 +21,10 @@ use tokio_tungstenite::tungstenite::Message;
 /// Generous upper bound for anything a test waits on.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// How long a gateway may take to start: a plugin built from Python or JavaScript takes seconds
+/// to compile the first time (then it is cached), longer when tests compile several at once.
+pub const STARTUP_WAIT: Duration = Duration::from_secs(90);
+
 static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
 
 /// A configs folder for one gateway.
@@ -161,7 +165,7 @@ impl Gateway {
         });
         let mut addrs = HashMap::new();
         loop {
-            let line = match rx.recv_timeout(WAIT) {
+            let line = match rx.recv_timeout(STARTUP_WAIT) {
                 Ok(l) => l,
                 Err(_) => {
                     let _ = child.kill();
@@ -576,3 +580,80 @@ pub fn assert_error(reply: &Value, code: u64) {
     assert_eq!(reply["error"]["code"], code, "wrong error code in {reply}");
     assert!(reply["error"]["reason"].is_string(), "no reason in {reply}");
 }
+
+/// A language plugins are written in: the EchoTest and testfault exist in each (the Python and
+/// JavaScript builds come from `plugins-wasm/python` and `plugins-wasm/js`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Rust,
+    Python,
+    JavaScript,
+}
+
+impl Lang {
+    /// The component of plugin `name` (`echotest`, `testfault`) built in this language.
+    pub fn plugin(self, name: &str) -> PathBuf {
+        let lang = |suffix: &str| {
+            std::path::Path::new(env!("PORTUNUS_LANG_PLUGINS_DIR")).join(format!("{name}-{suffix}.wasm"))
+        };
+        match self {
+            Lang::Rust if name.starts_with("test") => {
+                std::path::Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR")).join(format!("{name}.wasm"))
+            }
+            Lang::Rust => {
+                std::path::Path::new(env!("PORTUNUS_BUILTIN_PLUGINS_DIR")).join(format!("{name}.wasm"))
+            }
+            Lang::Python => lang("py"),
+            Lang::JavaScript => lang("js"),
+        }
+    }
+
+    /// A fresh plugins folder holding these plugins of this language (as `<name>.wasm`).
+    pub fn plugins_folder(self, names: &[&str]) -> PathBuf {
+        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("portunus-plugins-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create plugins dir");
+        for name in names {
+            std::fs::copy(self.plugin(name), dir.join(format!("{name}.wasm"))).expect("copy a plugin");
+        }
+        dir
+    }
+}
+
+impl Conf {
+    /// The default test configuration with the EchoTest of `lang` as the only plugin.
+    pub fn echotest(lang: Lang) -> Self {
+        let dir = lang.plugins_folder(&["echotest"]);
+        Self::general(&format!("wasm_plugins_folder = \"{}\"", dir.display()))
+    }
+}
+
+/// Defines a module `$name` with one test per language (`rust`, `python`, `javascript`), each
+/// running `$test(lang)` (an async fn taking a [`Lang`]).
+#[allow(unused_macros)]
+macro_rules! per_language {
+    ($name:ident, $test:path) => {
+        mod $name {
+            use super::*;
+            use $crate::harness::Lang;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn rust() {
+                $test(Lang::Rust).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn python() {
+                $test(Lang::Python).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn javascript() {
+                $test(Lang::JavaScript).await
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use per_language;

@@ -5,6 +5,7 @@ mod auth;
 mod config;
 mod harness;
 mod http;
+mod languages;
 mod plugins;
 mod sandbox;
 mod streaming;

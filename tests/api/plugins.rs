@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, Conf, Gateway, WsClient, WAIT};
+use crate::harness::{assert_error, per_language, Conf, Gateway, Lang, WsClient, WAIT};
 
 /// The test-only plugins built by `host/build.rs`.
 pub(crate) fn test_plugin(name: &str) -> PathBuf {
@@ -68,9 +68,10 @@ pub(crate) async fn fault(ws: &mut WsClient, sid: u64, hid: u64, body: Value) ->
     r["plugindata"]["data"].clone()
 }
 
-#[tokio::test]
-async fn echotest_is_listed_and_answers_over_http() {
-    let gw = Gateway::start();
+per_language!(echotest_is_listed_and_answers_over_http, echotest_over_http);
+
+async fn echotest_over_http(lang: Lang) {
+    let gw = Gateway::with(Conf::echotest(lang));
     let http = gw.http();
     let info = http.get("/info").await.json();
     let echo = &info["plugins"]["janus.plugin.echotest"];
@@ -137,9 +138,10 @@ async fn echotest_is_listed_and_answers_over_http() {
     assert_error(&http.post(&h, &json!({"janus": "message", "transaction": "x", "body": {}})).await, 459);
 }
 
-#[tokio::test]
-async fn echotest_over_ws_acks_before_events_and_admin_sees_it() {
-    let gw = Gateway::start();
+per_language!(echotest_over_ws_acks_before_events_and_admin_sees_it, echotest_over_ws);
+
+async fn echotest_over_ws(lang: Lang) {
+    let gw = Gateway::with(Conf::echotest(lang));
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
     let hid = attach_ws(&mut ws, sid, "janus.plugin.echotest").await;

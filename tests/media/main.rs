@@ -14,7 +14,7 @@ mod videoroom;
 
 use std::time::Duration;
 
-use harness::{Conf, Gateway, WsClient};
+use harness::{per_language, Conf, Gateway, Lang, WsClient};
 use peer::{AudioCodec, DataMessage, Kind, Peer};
 use serde_json::{json, Value};
 
@@ -65,9 +65,10 @@ async fn echotest(
     wait_for(ws, "the echotest event", |v| v["janus"] == "event" && v["transaction"] == tx).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echotest_returns_our_audio_and_video() {
-    let gw = Gateway::start();
+per_language!(echotest_returns_our_audio_and_video, echo_call);
+
+async fn echo_call(lang: Lang) {
+    let gw = Gateway::with(Conf::echotest(lang));
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
     let hid = attach(&mut ws, sid, ECHOTEST).await;
@@ -191,12 +192,13 @@ async fn echotest_returns_our_audio_and_video() {
     peer.close().await.ok();
 }
 
+per_language!(audiocodec_and_videocodec_choose_the_answered_codec, codec_choice);
+
 /// `audiocodec`/`videocodec` choose the answered codec, as in Janus: a client offering Opus
 /// and G.711 is answered with G.711 alone and gets its G.711 audio back; a stream without the
 /// asked codec is refused.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn audiocodec_and_videocodec_choose_the_answered_codec() {
-    let gw = Gateway::start();
+async fn codec_choice(lang: Lang) {
+    let gw = Gateway::with(Conf::echotest(lang));
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
     let hid = attach(&mut ws, sid, ECHOTEST).await;
@@ -369,11 +371,12 @@ async fn answered_by_testfault(ws: &mut WsClient, sid: u64, name: &str, body: Va
     (hid, peer, answer)
 }
 
+per_language!(a_client_closing_its_peerconnection_is_hung_up, closing_pc);
+
 /// A client that closes its PeerConnection is hung up at once ("DTLS alert", as Janus says) and
 /// the EchoTest tells it it is done.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_closing_its_peerconnection_is_hung_up() {
-    let gw = Gateway::start();
+async fn closing_pc(lang: Lang) {
+    let gw = Gateway::with(Conf::echotest(lang));
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
     let hid = attach(&mut ws, sid, ECHOTEST).await;
@@ -550,9 +553,10 @@ async fn a_plugin_offer_subscribes_a_peer_to_another_ones_streams() {
     b.close().await.ok();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_renegotiation_keeps_the_echo_going() {
-    let gw = Gateway::start();
+per_language!(a_client_renegotiation_keeps_the_echo_going, renegotiation);
+
+async fn renegotiation(lang: Lang) {
+    let gw = Gateway::with(Conf::echotest(lang));
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
     let hid = attach(&mut ws, sid, ECHOTEST).await;

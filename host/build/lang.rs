@@ -1,0 +1,267 @@
+//! The Python and JavaScript plugins: built into components with `componentize-py` and
+//! `componentize-js`, at the versions `plugins-wasm/python/requirements.txt` and
+//! `plugins-wasm/js/package-lock.json` pin.
+//!
+//! - The tools are installed once per target directory (`<wasm target dir>/lang-tools/`), from
+//!   PyPI with `python3 -m pip install --target` and from npm with `npm ci`, and again only when
+//!   the pins change. Building a plugin downloads nothing.
+//! - A Python plugin is a folder of `plugins-wasm/python/` with an `app.py` (whose `WitWorld`
+//!   is the component), built with the SDK folder `portunus/` on its path: `<name>-py.wasm`.
+//! - A JavaScript plugin is a folder of `plugins-wasm/js/` with a `plugin.js`: `<name>-js.wasm`.
+//! - The templates (`plugins-wasm/templates/python`, `…/js`) are built too, as
+//!   `template-py.wasm` and `template-js.wasm`, so that the tutorial cannot rot.
+//!
+//! All builds run at once (each takes seconds of one core).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One component to build.
+struct Job {
+    /// `py` or `js`.
+    lang: &'static str,
+    /// The plugin's source folder.
+    dir: PathBuf,
+    /// Where the component goes.
+    out: PathBuf,
+}
+
+/// Builds every Python and JavaScript plugin into `plugins_dir` and the templates into
+/// `templates_dir`; `tools_dir` holds the installed toolchains.
+pub fn build(repo: &Path, tools_dir: &Path, plugins_dir: &Path, templates_dir: &Path) -> Result<(), String> {
+    let python = repo.join("plugins-wasm").join("python");
+    let js = repo.join("plugins-wasm").join("js");
+    let templates = repo.join("plugins-wasm").join("templates");
+    let mut jobs = Vec::new();
+    for (lang, root, entry, skip) in [("py", &python, "app.py", "portunus"), ("js", &js, "plugin.js", "sdk")]
+    {
+        for name in folders_with(root, entry)?.into_iter().filter(|name| name != skip) {
+            jobs.push(Job {
+                lang,
+                dir: root.join(&name),
+                out: plugins_dir.join(format!("{name}-{lang}.wasm")),
+            });
+        }
+    }
+    for (lang, folder) in [("py", "python"), ("js", "js")] {
+        let dir = templates.join(folder);
+        jobs.push(Job { lang, out: templates_dir.join(format!("template-{lang}.wasm")), dir });
+    }
+
+    let py_tools = tools_dir.join("python");
+    let js_tools = tools_dir.join("js");
+    let wit = repo.join("wit");
+    std::thread::scope(|scope| {
+        // The two installs in parallel, then every build in parallel.
+        let py = scope.spawn(|| install_python(&python, &py_tools));
+        let js_install = install_js(&js, &js_tools);
+        let py_install = py.join().unwrap_or_else(|_| Err("the Python install panicked".into()));
+        py_install?;
+        js_install?;
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|job| {
+                let (wit, python, py_tools, js, js_tools) = (&wit, &python, &py_tools, &js, &js_tools);
+                scope.spawn(move || match job.lang {
+                    "py" => build_python(job, wit, python, py_tools),
+                    _ => build_js(job, wit, js, js_tools),
+                })
+            })
+            .collect();
+        let errors: Vec<String> = handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap_or_else(|_| Err("a plugin build panicked".into())).err())
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("\n\n"))
+        }
+    })
+}
+
+/// The source folders the build script watches.
+pub fn sources(repo: &Path) -> Vec<PathBuf> {
+    let root = repo.join("plugins-wasm");
+    vec![
+        root.join("python"),
+        root.join("js"),
+        root.join("templates").join("python"),
+        root.join("templates").join("js"),
+    ]
+}
+
+/// The sub-folders of `root` that hold `entry`, sorted.
+fn folders_with(root: &Path, entry: &str) -> Result<Vec<String>, String> {
+    let entries = fs::read_dir(root).map_err(|e| format!("cannot read {}: {e}", root.display()))?;
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join(entry).is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Installs the pinned `componentize-py` into `tools` unless it is there already.
+fn install_python(python: &Path, tools: &Path) -> Result<(), String> {
+    let requirements = python.join("requirements.txt");
+    let pins = read(&requirements)?;
+    let marker = tools.join(".installed");
+    if fs::read_to_string(&marker).is_ok_and(|done| done == pins) {
+        return Ok(());
+    }
+    let _ = fs::remove_dir_all(tools);
+    let install = |extra: &[&str]| {
+        Command::new(python3())
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-warn-script-location",
+            ])
+            .arg("--target")
+            .arg(tools)
+            .arg("-r")
+            .arg(&requirements)
+            .args(extra)
+            .output()
+            .map_err(|e| {
+                format!(
+                    "the Python plugins need Python 3 with pip to build ({} could not be run: {e}); \
+                     install them (Debian: apt install python3 python3-pip) or set PYTHON",
+                    python3()
+                )
+            })
+    };
+    let mut output = install(&[])?;
+    if !output.status.success() && String::from_utf8_lossy(&output.stderr).contains("externally-managed") {
+        // Debian's Python refuses installs outside a venv; this one goes to our own folder.
+        output = install(&["--break-system-packages"])?;
+    }
+    if !output.status.success() {
+        return Err(format!(
+            "installing the Python plugins' toolchain ({}) with `{} -m pip install --target {}` failed; \
+             pip needs to reach PyPI once. Its output:\n{}{}",
+            pins.trim(),
+            python3(),
+            tools.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    write(&marker, pins.as_bytes())
+}
+
+/// Installs the pinned `componentize-js` into `tools` (`npm ci`) unless it is there already.
+fn install_js(js: &Path, tools: &Path) -> Result<(), String> {
+    let manifest = read(&js.join("package.json"))?;
+    let lock = read(&js.join("package-lock.json"))?;
+    let marker = tools.join(".installed");
+    let pins = format!("{manifest}{lock}");
+    if fs::read_to_string(&marker).is_ok_and(|done| done == pins) {
+        return Ok(());
+    }
+    let _ = fs::remove_dir_all(tools);
+    fs::create_dir_all(tools).map_err(|e| format!("cannot create {}: {e}", tools.display()))?;
+    write(&tools.join("package.json"), manifest.as_bytes())?;
+    write(&tools.join("package-lock.json"), lock.as_bytes())?;
+    let output = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(tools)
+        .output()
+        .map_err(|e| {
+            format!(
+                "the JavaScript plugins need Node.js and npm to build (npm could not be run: {e}); \
+                 install them (Debian: apt install nodejs npm)"
+            )
+        })?;
+    if !output.status.success() {
+        return Err(format!(
+            "installing the JavaScript plugins' toolchain (`npm ci` of plugins-wasm/js/package-lock.json in {}) \
+             failed; npm needs to reach its registry once. Its output:\n{}{}",
+            tools.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    write(&marker, pins.as_bytes())
+}
+
+fn python3() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
+
+/// `componentize-py -d wit -w plugin componentize -p <sdk> -p <plugin> app -o <out>`.
+fn build_python(job: &Job, wit: &Path, python: &Path, tools: &Path) -> Result<(), String> {
+    let tmp = job.out.with_extension("wasm.tmp");
+    let mut cmd = Command::new(python3());
+    cmd.args(["-c", "from componentize_py import script; script()"])
+        .arg("-d")
+        .arg(wit)
+        .args(["-w", "plugin", "componentize", "-p"])
+        .arg(python)
+        .arg("-p")
+        .arg(&job.dir)
+        .args(["app", "-o"])
+        .arg(&tmp)
+        .env("PYTHONPATH", tools)
+        // No __pycache__ folders in the sources.
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    run(cmd, job, &tmp)
+}
+
+/// `node build.mjs <plugin.js> <wit> <out> <node_modules>`.
+fn build_js(job: &Job, wit: &Path, js: &Path, tools: &Path) -> Result<(), String> {
+    let tmp = job.out.with_extension("wasm.tmp");
+    // componentize-js reads the sources through a view of the folder it runs in: run it in
+    // `plugins-wasm/`, which holds every plugin and the SDK they import.
+    let root = js.parent().ok_or("plugins-wasm/js has no parent")?;
+    let source = job
+        .dir
+        .strip_prefix(root)
+        .map_err(|_| format!("{} is outside {}", job.dir.display(), root.display()))?;
+    let mut cmd = Command::new("node");
+    cmd.current_dir(root)
+        .arg(js.join("build.mjs"))
+        .arg(source.join("plugin.js"))
+        .arg(wit)
+        .arg(&tmp)
+        .arg(tools.join("node_modules"));
+    run(cmd, job, &tmp)
+}
+
+/// Runs a build and moves its output into place when the bytes changed.
+fn run(mut cmd: Command, job: &Job, tmp: &Path) -> Result<(), String> {
+    let output = cmd.output().map_err(|e| format!("cannot build {}: {e}", job.dir.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "building the plugin {} failed ({}):\n{}{}",
+            job.dir.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let bytes =
+        fs::read(tmp).map_err(|e| format!("the build of {} wrote nothing: {e}", job.dir.display()))?;
+    let _ = fs::remove_file(tmp);
+    if fs::read(&job.out).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    write(&job.out, &bytes)
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Writes through a temporary file and a rename.
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = path.with_extension("part");
+    fs::write(&tmp, bytes).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    fs::rename(&tmp, path).map_err(|e| format!("cannot rename {}: {e}", tmp.display()))
+}
