@@ -16,8 +16,10 @@
 //!   `testfault-v2.wasm`, `testfault-v3.wasm`), and tells the crate where they are through
 //!   `PORTUNUS_BUILTIN_PLUGINS_DIR` and `PORTUNUS_TEST_PLUGINS_DIR` (absolute paths, `env!`).
 //! - Builds the Python and JavaScript plugins (`plugins-wasm/python`, `plugins-wasm/js`, see
-//!   `build/lang.rs`) into `$OUT_DIR/lang-plugins/` (`PORTUNUS_LANG_PLUGINS_DIR`), and the
-//!   templates of every language into `test-plugins/` (`template-{rust,py,js}.wasm`).
+//!   `build/lang.rs`): those that ship into `$OUT_DIR/plugins/`, other builds of the Rust
+//!   plugins (the EchoTest) and test plugins into `$OUT_DIR/lang-plugins/`
+//!   (`PORTUNUS_LANG_PLUGINS_DIR`), and the templates of every language into `test-plugins/`
+//!   (`template-{rust,py,js}.wasm`).
 //!
 //! It runs again only when `wit/`, `sdk/` or the sources and manifests of `plugins-wasm/` change.
 
@@ -106,7 +108,8 @@ fn run() -> Result<(), String> {
     // The Python and JavaScript plugins and templates.
     let lang_dir = out_dir.join("lang-plugins");
     fs::create_dir_all(&lang_dir).map_err(|e| format!("cannot create {}: {e}", lang_dir.display()))?;
-    lang::build(&repo, &target_dir.join("lang-tools"), &lang_dir, &test_dir)?;
+    let outputs = lang::Outputs { shipped: &builtin_dir, builds: &lang_dir, templates: &test_dir };
+    lang::build(&repo, &target_dir.join("lang-tools"), &outputs, &plugins)?;
 
     println!("cargo:rustc-env=PORTUNUS_COMMIT={}", commit_hash(&repo));
     println!("cargo:rustc-env=PORTUNUS_LANG_PLUGINS_DIR={}", absolute(&lang_dir).display());

@@ -6,8 +6,12 @@
 //!   PyPI with `python3 -m pip install --target` and from npm with `npm ci`, and again only when
 //!   the pins change. Building a plugin downloads nothing.
 //! - A Python plugin is a folder of `plugins-wasm/python/` with an `app.py` (whose `WitWorld`
-//!   is the component), built with the SDK folder `portunus/` on its path: `<name>-py.wasm`.
-//! - A JavaScript plugin is a folder of `plugins-wasm/js/` with a `plugin.js`: `<name>-js.wasm`.
+//!   is the component), built with the SDK folder `portunus/` on its path; a JavaScript plugin
+//!   is a folder of `plugins-wasm/js/` with a `plugin.js`.
+//! - A plugin ships (`<name>.wasm` beside the Rust plugins, loaded by default) unless a Rust
+//!   plugin has its name (the EchoTest in Python and JavaScript: other builds of one plugin) or
+//!   its name starts with `test`: those go to the other folder as `<name>-py.wasm` and
+//!   `<name>-js.wasm`.
 //! - The templates (`plugins-wasm/templates/python`, `…/js`) are built too, as
 //!   `template-py.wasm` and `template-js.wasm`, so that the tutorial cannot rot.
 //!
@@ -27,9 +31,24 @@ struct Job {
     out: PathBuf,
 }
 
-/// Builds every Python and JavaScript plugin into `plugins_dir` and the templates into
-/// `templates_dir`; `tools_dir` holds the installed toolchains.
-pub fn build(repo: &Path, tools_dir: &Path, plugins_dir: &Path, templates_dir: &Path) -> Result<(), String> {
+/// Where the components go.
+pub struct Outputs<'a> {
+    /// The plugins that ship.
+    pub shipped: &'a Path,
+    /// Other builds of Rust plugins, and test plugins.
+    pub builds: &'a Path,
+    /// The templates.
+    pub templates: &'a Path,
+}
+
+/// Builds every Python and JavaScript plugin and the templates; `tools_dir` holds the
+/// installed toolchains, `rust_plugins` names the Rust plugins.
+pub fn build(
+    repo: &Path,
+    tools_dir: &Path,
+    out: &Outputs<'_>,
+    rust_plugins: &[String],
+) -> Result<(), String> {
     let python = repo.join("plugins-wasm").join("python");
     let js = repo.join("plugins-wasm").join("js");
     let templates = repo.join("plugins-wasm").join("templates");
@@ -37,16 +56,20 @@ pub fn build(repo: &Path, tools_dir: &Path, plugins_dir: &Path, templates_dir: &
     for (lang, root, entry, skip) in [("py", &python, "app.py", "portunus"), ("js", &js, "plugin.js", "sdk")]
     {
         for name in folders_with(root, entry)?.into_iter().filter(|name| name != skip) {
-            jobs.push(Job {
-                lang,
-                dir: root.join(&name),
-                out: plugins_dir.join(format!("{name}-{lang}.wasm")),
-            });
+            let file = if name.starts_with("test") || rust_plugins.contains(&name) {
+                out.builds.join(format!("{name}-{lang}.wasm"))
+            } else {
+                out.shipped.join(format!("{name}.wasm"))
+            };
+            if jobs.iter().any(|job: &Job| job.out == file) {
+                return Err(format!("two plugins are named {name}: {}", file.display()));
+            }
+            jobs.push(Job { lang, dir: root.join(&name), out: file });
         }
     }
     for (lang, folder) in [("py", "python"), ("js", "js")] {
         let dir = templates.join(folder);
-        jobs.push(Job { lang, out: templates_dir.join(format!("template-{lang}.wasm")), dir });
+        jobs.push(Job { lang, out: out.templates.join(format!("template-{lang}.wasm")), dir });
     }
 
     let py_tools = tools_dir.join("python");

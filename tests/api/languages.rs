@@ -121,6 +121,14 @@ async fn contained(lang: Lang) {
         let pong = fault(&mut ws, sid, faulty, json!({"request": "ping"})).await;
         assert!(pong["count"].as_u64().unwrap() >= 3, "{lang:?}: state lost after {req}: {pong}");
     }
+    if lang != Lang::Rust {
+        // The SDK logged the uncaught exception with its trace, for the author.
+        let logs = gw.logs();
+        assert!(
+            logs.contains("uncaught") && logs.contains("on request"),
+            "{lang:?}: no trace in the log:\n{logs}"
+        );
+    }
 }
 
 /// Sends EchoTest requests until told to stop; returns (requests, failures).

@@ -323,3 +323,40 @@ fn janus_js_streaming_page_plays_a_mountpoint_in_chromium() {
     assert!(viewer["framesDecoded"].as_u64() > Some(0) && viewer["videoWidth"].as_u64() > Some(0), "{seen}");
     assert!(viewer["audioPackets"].as_u64() > Some(0), "{seen}");
 }
+
+/// The plugin tutorial's promise: a plugin built from the template of any language answers the
+/// janus.js page `/demo/hello.html`, alike.
+#[test]
+fn the_tutorial_page_is_answered_by_the_template_of_every_language() {
+    if let Some(why) = missing_tools() {
+        assert!(std::env::var_os("CI").is_none(), "the browser test cannot run under CI: {why}");
+        eprintln!("browser test skipped: {why}");
+        return;
+    }
+    for lang in ["rust", "py", "js"] {
+        let plugins = std::env::temp_dir().join(format!("portunus-hello-{lang}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&plugins);
+        std::fs::create_dir_all(&plugins).unwrap();
+        let template = Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR")).join(format!("template-{lang}.wasm"));
+        std::fs::copy(template, plugins.join("hello.wasm")).unwrap();
+        let gw = Gateway::with(Conf {
+            general: format!("wasm_plugins_folder = \"{}\"", plugins.display()),
+            http: format!("demo_assets = \"{}\"", here().join("node_modules").display()),
+            ..Conf::default()
+        });
+        let seen = run_script("hello.mjs", &format!("http://{}/demo/hello.html", gw.addr("http")), &[]);
+        assert_eq!(seen["error"], Value::Null, "{lang}: {seen}");
+        assert_eq!(
+            seen["greetings"],
+            json!([{"hello": "greeting", "text": "Hello, Ada!", "count": 1},
+                   {"hello": "greeting", "text": "Hello, world!", "count": 2}]),
+            "{lang}: {seen}"
+        );
+        assert_eq!(
+            seen["errors"],
+            json!([{"error_code": 492, "error": "Invalid element type (name should be a non-empty string)"}]),
+            "{lang}: {seen}"
+        );
+        let _ = std::fs::remove_dir_all(&plugins);
+    }
+}

@@ -1712,3 +1712,71 @@ async fn watch_input(ws: &mut WsClient, sid: u64, input: u64, mids: &[&str]) -> 
         .await;
     (viewer, peer, offer, r)
 }
+
+/// An echo call outlives its plugin's language: the Rust EchoTest is replaced by the Python one,
+/// then by the JavaScript one, while media flows. The echo never stops (the counters of the
+/// packets that come back have no gap beyond a packet or two), and each new version knows the
+/// call: it switches audio off and back on, and its hangup sends "done".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_echo_call_moves_between_languages_without_a_gap() {
+    let dir = Lang::Rust.plugins_folder(&["echotest"]);
+    let staging = dir.join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    for lang in [Lang::Python, Lang::JavaScript] {
+        std::fs::copy(lang.plugin("echotest"), staging.join(format!("echotest-{lang:?}.wasm"))).unwrap();
+    }
+    let gw = Gateway::with(Conf::general(&format!("wasm_plugins_folder = \"{}\"", dir.display())));
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach(&mut ws, sid, ECHOTEST).await;
+    let peer = Peer::new(true, true, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let ev =
+        echotest(&mut ws, sid, hid, "offer", json!({}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    peer.set_answer(ev["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    peer.wait_packets(Kind::Video, 30, WAIT).await.expect("echoed video");
+    let first = *peer.stats().video.counters.first().expect("a counter");
+
+    let admin = gw.admin_http();
+    for lang in [Lang::Python, Lang::JavaScript] {
+        let path = staging.join(format!("echotest-{lang:?}.wasm"));
+        let r = admin
+            .post(
+                "",
+                &json!({"janus": "reload_plugin", "transaction": "r", "admin_secret": "janusoverlord",
+                        "plugin": ECHOTEST, "path": path.display().to_string()}),
+            )
+            .await;
+        assert_eq!(r["janus"], "success", "{lang:?}: {r}");
+        let before = peer.stats().video.valid_markers;
+        peer.wait_until("the echo goes on", WAIT, |s| s.video.valid_markers >= before + 30)
+            .await
+            .unwrap_or_else(|e| panic!("{lang:?}: {}", e.0));
+        // The new version knows the call: audio off stops the audio echo, on brings it back.
+        let off = echotest(&mut ws, sid, hid, "off", json!({"audio": false}), None).await;
+        assert_eq!(off["plugindata"]["data"]["result"], "ok", "{lang:?}: {off}");
+        let a0 = peer.stats();
+        let a1 = peer
+            .wait_until("video while audio is off", WAIT, |s| {
+                s.video.valid_markers >= a0.video.valid_markers + 60
+            })
+            .await
+            .expect("video goes on");
+        assert!(a1.audio.valid_markers - a0.audio.valid_markers <= 3, "{lang:?}: audio still echoed");
+        echotest(&mut ws, sid, hid, "on", json!({"audio": true}), None).await;
+        let a2 = peer.stats().audio.valid_markers;
+        peer.wait_until("audio back", WAIT, |s| s.audio.valid_markers >= a2 + 10)
+            .await
+            .unwrap_or_else(|e| panic!("{lang:?}: {}", e.0));
+    }
+    let stats = peer.stats();
+    let last = *stats.video.counters.last().unwrap();
+    let missing = u64::from(last - first + 1) - stats.video.counters.range(first..=last).count() as u64;
+    assert!(missing <= 2, "{missing} echoed video packets missing between counters {first} and {last}");
+    // The JavaScript version ends the call as the Rust one would.
+    ws.send(&json!({"janus": "hangup", "session_id": sid, "handle_id": hid, "transaction": "h"})).await;
+    wait_for(&mut ws, "done", |v| v["plugindata"]["data"]["result"] == "done").await;
+    peer.close().await.ok();
+}

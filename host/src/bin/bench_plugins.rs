@@ -8,10 +8,12 @@
 //!   and 500 offer events), from the request to the last event delivered;
 //! - one event to 500 handles (`push-event-many`), from the request to the 500th delivery;
 //! - the runtime basics: a message through the actor, through the whole WebSocket path,
-//!   instantiate time, reload pause.
+//!   instantiate time, reload pause;
+//! - the EchoTest built in Rust, Python and JavaScript: component size, cold compile, cached
+//!   load, instantiate time and memory, one request's median and p99, the reload pause.
 //!
 //! ```sh
-//! cargo run --release --bin portunus-bench-plugins [-- --rounds 2000] [--only scaling|room|basics] [--sizes 10,1000,10000]
+//! cargo run --release --bin portunus-bench-plugins [-- --rounds 2000] [--only scaling|room|basics|languages] [--sizes 10,1000,10000]
 //! ```
 
 use std::collections::BTreeMap;
@@ -317,7 +319,7 @@ async fn basics(core: &Core, host: &Arc<PluginHost>, rounds: usize) -> anyhow::R
     times.sort();
 
     let mut instantiate = (0..50)
-        .map(|_| host.instantiate_time(TESTFAULT))
+        .map(|_| host.instantiate_time(TESTFAULT).map(|(time, _)| time))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow::anyhow!(e))?;
     instantiate.sort();
@@ -341,6 +343,126 @@ async fn basics(core: &Core, host: &Arc<PluginHost>, rounds: usize) -> anyhow::R
     Ok(())
 }
 
+/// A core with a plugin runtime (compiled code cached in `cache`) and a media engine.
+fn gateway(cache: Option<std::path::PathBuf>) -> anyhow::Result<(Core, Arc<PluginHost>)> {
+    let general = General {
+        session_timeout: 0,
+        max_sessions_per_client: usize::MAX,
+        max_handles_per_session: usize::MAX,
+        ..General::default()
+    };
+    let nat = Nat { ice_enforce_list: vec!["lo".into()], ..Nat::default() };
+    let core = Core::new(CoreOptions {
+        general,
+        nat: nat.clone(),
+        network: Default::default(),
+        transports: Vec::new(),
+        set_log_level: Box::new(|_| {}),
+    });
+    let host = PluginHost::new(core.clone(), BTreeMap::new(), None, cache)?;
+    core.set_plugins(Arc::new(Registry(host.clone())));
+    let media = Media { threads: 1, ..Media::default() };
+    let (engine, notices) = MediaEngine::start(&media, &nat)?;
+    core.set_media(Arc::new(engine));
+    tokio::spawn(portunus::gateway::relay_notices(core.clone(), notices, media.no_media_timer));
+    Ok((core, host))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The EchoTest built in Rust, Python and JavaScript: what each costs to ship, load, hold and
+/// call, and the reload pause.
+async fn languages(rounds: usize) -> anyhow::Result<()> {
+    let builds = [
+        ("Rust", Path::new(env!("PORTUNUS_BUILTIN_PLUGINS_DIR")).join("echotest.wasm")),
+        ("Python", Path::new(env!("PORTUNUS_LANG_PLUGINS_DIR")).join("echotest-py.wasm")),
+        ("JavaScript", Path::new(env!("PORTUNUS_LANG_PLUGINS_DIR")).join("echotest-js.wasm")),
+    ];
+    println!("The EchoTest per language (in-process). size: the component; cold: compile + canary with an");
+    println!("empty cache; cached: load from the compiled-code cache + canary; instance: instantiate + init");
+    println!(
+        "and the memories it holds then; message: one EchoTest request ({{\"audio\": true}}: an ack and"
+    );
+    println!("its event) through the plugin's actor; reload: the pause while the instance is swapped.");
+    println!(
+        "{:<10} {:>8} {:>8} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "language",
+        "size MB",
+        "cold ms",
+        "cached ms",
+        "inst ms",
+        "mem MB",
+        "msg p50us",
+        "msg p99us",
+        "rld p50us",
+        "rld p99us"
+    );
+    for (lang, path) in builds {
+        let size = std::fs::metadata(&path)?.len();
+        let cache = std::env::temp_dir().join(format!("portunus-bench-cache-{}-{lang}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&cache);
+        let cold = {
+            let (_core, host) = gateway(Some(cache.clone()))?;
+            let t = Instant::now();
+            host.load(&path).map_err(|e| anyhow::anyhow!(e))?;
+            t.elapsed()
+        };
+        let (core, host) = gateway(Some(cache.clone()))?;
+        let t = Instant::now();
+        host.load(&path).map_err(|e| anyhow::anyhow!(e))?;
+        let cached = t.elapsed();
+        let _ = std::fs::remove_dir_all(&cache);
+
+        let mut instances = Vec::new();
+        let mut memory = 0;
+        for _ in 0..20 {
+            let (time, bytes) = host.instantiate_time(ECHOTEST).map_err(|e| anyhow::anyhow!(e))?;
+            instances.push(time);
+            memory = bytes;
+        }
+        instances.sort();
+
+        let client = Client::new(&core);
+        let sid = client.create().await?;
+        let hid = client.attach(sid, ECHOTEST).await?;
+        let handle = HandleRef { session_id: sid, handle_id: hid };
+        let plugin = core.plugin_of(handle).ok_or_else(|| anyhow::anyhow!("no plugin"))?;
+        let body = json!({"audio": true});
+        let mut calls = Vec::with_capacity(rounds);
+        for _ in 0..rounds {
+            let msg = PluginMessage { handle, transaction: "t".into(), body: body.clone(), jsep: None };
+            let t = Instant::now();
+            let out = plugin.handle_message(msg).await;
+            calls.push(t.elapsed());
+            if !matches!(out.reply, PluginReply::Ack { .. }) {
+                anyhow::bail!("{lang}: unexpected reply {:?}", out.reply);
+            }
+        }
+        calls.sort();
+        let mut pauses = Vec::new();
+        for _ in 0..20 {
+            let r = host.reload(ECHOTEST, None).await.map_err(|e| anyhow::anyhow!(e))?;
+            pauses.push(Duration::from_micros(r["pause_us"].as_u64().unwrap_or(0)));
+        }
+        pauses.sort();
+        println!(
+            "{lang:<10} {:>8.1} {:>8.0} {:>9.1} {:>9.2} {:>8.1} {:>9.1} {:>9.1} {:>9.0} {:>9.0}",
+            size as f64 / 1e6,
+            ms(cold),
+            ms(cached),
+            ms(pct(&instances, 0.5)),
+            memory as f64 / (1 << 20) as f64,
+            us(pct(&calls, 0.5)),
+            us(pct(&calls, 0.99)),
+            us(pct(&pauses, 0.5)),
+            us(pct(&pauses, 0.99)),
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut rounds = 2_000usize;
@@ -357,6 +479,9 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let run = |part: &str| only.as_deref().is_none_or(|o| o == part);
+    if only.as_deref() == Some("languages") {
+        return languages(rounds).await;
+    }
     let general = General {
         session_timeout: 0,
         max_sessions_per_client: usize::MAX,
@@ -393,6 +518,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if run("basics") {
         basics(&core, &host, rounds).await?;
+    }
+    if run("languages") {
+        languages(rounds).await?;
     }
     Ok(())
 }

@@ -142,6 +142,13 @@ pub(super) struct Instance {
     bindings: Bindings,
 }
 
+impl Instance {
+    /// Bytes of memories and tables the instance holds.
+    pub(super) fn memory_bytes(&self) -> usize {
+        self.store.data().limits.used()
+    }
+}
+
 /// Converts the WIT info to the API's.
 pub fn api_info(i: WitInfo) -> PluginInfo {
     PluginInfo {

@@ -444,14 +444,16 @@ impl PluginHost {
         Ok(report)
     }
 
-    /// Times one fresh instance of a loaded plugin with its `init`: what a crash rebuild
-    /// costs. The instance is thrown away.
-    pub fn instantiate_time(&self, package: &str) -> Result<Duration, String> {
+    /// Times one fresh instance of a loaded plugin with its `init` (what a crash rebuild
+    /// costs) and returns the bytes of memories and tables it holds then. The instance is
+    /// thrown away.
+    pub fn instantiate_time(&self, package: &str) -> Result<(Duration, usize), String> {
         let proxy = self.proxy(package).ok_or_else(|| format!("no such plugin '{package}'"))?;
         let artifact = proxy.artifact.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let started = std::time::Instant::now();
-        actor::instantiate(&self.engine.engine, &artifact.pre, &proxy.shared, &proxy.config)?;
-        Ok(started.elapsed())
+        let (instance, _) =
+            actor::instantiate(&self.engine.engine, &artifact.pre, &proxy.shared, &proxy.config)?;
+        Ok((started.elapsed(), instance.memory_bytes()))
     }
 
     /// Watches the plugin files and reloads a plugin when its file differs from what was

@@ -156,6 +156,11 @@ impl TotalLimiter {
         Self { max_bytes, used: 0 }
     }
 
+    /// Bytes of memories and tables the instance holds now.
+    pub fn used(&self) -> usize {
+        self.used
+    }
+
     fn grow(&mut self, from: usize, to: usize) -> wasmtime::Result<bool> {
         let after = self.used.saturating_sub(from).saturating_add(to);
         if after > self.max_bytes {

@@ -1,6 +1,6 @@
 //! The demo pages (`/demo/` on the Janus API's HTTP listener): an EchoTest page, a VideoRoom
-//! page (`/demo/videoroom.html`), a TextRoom page (`/demo/textroom.html`) and a Streaming page
-//! (`/demo/streaming.html`) of our own that run janus.js, the client library Janus users
+//! page (`/demo/videoroom.html`), a TextRoom page (`/demo/textroom.html`), a Streaming page
+//! (`/demo/streaming.html`) and the plugin tutorial's page (`/demo/hello.html`) of our own that run janus.js, the client library Janus users
 //! already have. janus.js and webrtc-adapter are not part of Portunus: they are read from `demo_assets` (a `node_modules` folder where
 //! `npm install janus-gateway` put them) or, without it, loaded from the jsDelivr CDN.
 
@@ -20,6 +20,8 @@ const TEXTROOM_HTML: &str = include_str!("../../demo/textroom.html");
 const TEXTROOM_JS: &str = include_str!("../../demo/textroom.js");
 const STREAMING_HTML: &str = include_str!("../../demo/streaming.html");
 const STREAMING_JS: &str = include_str!("../../demo/streaming.js");
+const HELLO_HTML: &str = include_str!("../../demo/hello.html");
+const HELLO_JS: &str = include_str!("../../demo/hello.js");
 const COMMON_JS: &str = include_str!("../../demo/common.js");
 
 /// A library the pages load: where it sits below `demo_assets`, and where users get it otherwise.
@@ -70,6 +72,8 @@ impl Demo {
             "/textroom.js" => file("text/javascript", TEXTROOM_JS.into()),
             "/streaming.html" => file("text/html; charset=utf-8", STREAMING_HTML.into()),
             "/streaming.js" => file("text/javascript", STREAMING_JS.into()),
+            "/hello.html" => file("text/html; charset=utf-8", HELLO_HTML.into()),
+            "/hello.js" => file("text/javascript", HELLO_JS.into()),
             "/common.js" => file("text/javascript", COMMON_JS.into()),
             "/config.js" => file("text/javascript", self.config_js().into()),
             _ => match VENDORED.iter().find(|v| rest.strip_prefix("/vendor/") == Some(v.name)) {

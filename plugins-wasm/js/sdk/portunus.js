@@ -21,7 +21,8 @@
 // - Media events go to `on<Event>` methods (`onWebrtcUp`, `onHangup`, `onNegotiation`, ...).
 // - Every property that is a `Keyed` is saved and restored for hot reload and crash recovery,
 //   in the Rust SDK's encoding (a plugin may be replaced by a build in another language).
-// - `log` writes to the gateway's log under the plugin's name.
+// - `log` writes to the gateway's log under the plugin's name; an uncaught error is logged with
+//   its stack, and fails the call (the gateway rebuilds the instance).
 //
 // `host` is the gateway's import interface (`wit/plugin.wit`, in jco's conventions: records
 // as objects with camelCase keys, u64 as BigInt, enums as strings, variants as {tag, val},
@@ -247,12 +248,23 @@ function rethrow(err) {
   throw e;
 }
 
+/** Runs `f`; an uncaught error goes to the gateway's log with its stack, then fails the call
+ *  (the gateway rebuilds the instance from its saved state). */
+function guard(f) {
+  try {
+    return f();
+  } catch (err) {
+    log.error(`uncaught error (the call fails): ${err?.stack ? `${err}\n${err.stack}` : err}`);
+    throw err;
+  }
+}
+
 /** The component's exports for a plugin (a class, instantiated once, or an object). */
 export function definePlugin(PluginClass) {
   const plugin = typeof PluginClass === 'function' ? new PluginClass() : PluginClass;
   let pkg = '';
   const saved = () => Object.values(plugin).filter((v) => v instanceof Keyed);
-  const call = (name, ...args) => (typeof plugin[name] === 'function' ? plugin[name](...args) : undefined);
+  const call = (name, ...args) => guard(() => (typeof plugin[name] === 'function' ? plugin[name](...args) : undefined));
   return {
     init(config) {
       try {
@@ -282,7 +294,7 @@ export function definePlugin(PluginClass) {
         if (result && (result.tag === 'ack' || result.tag === 'error' || result.tag === 'ok')) return result;
         return { tag: 'ok', val: toJson(result) };
       } catch (err) {
-        if (!(err instanceof PluginError)) throw err;
+        if (!(err instanceof PluginError)) guard(() => { throw err; });
         pushEvent(msg.handle, msg.transaction, err.event(pkg));
         return ack();
       }
@@ -308,7 +320,7 @@ export function definePlugin(PluginClass) {
     queryHandle: (handle) => toJson(call('queryHandle', handle) ?? {}),
     checkpoint(full) {
       const out = [];
-      for (const keyed of saved()) keyed.save(full, out);
+      guard(() => saved().forEach((keyed) => keyed.save(full, out)));
       return out;
     },
     restore(entries) {

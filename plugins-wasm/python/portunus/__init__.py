@@ -22,13 +22,15 @@ What the SDK does for the author:
   `error_code` and `error`, after an `ack`), the way the Janus plugins answer.
 - Media events go to `on_<event>` methods (`on_webrtc_up`, `on_hangup`, `on_negotiation`, ...).
 - Every attribute that is a `Keyed` is saved and restored for hot reload and crash recovery.
-- `portunus.log` writes to the gateway's log under the plugin's name.
+- `portunus.log` writes to the gateway's log under the plugin's name; an uncaught exception is
+  logged with its traceback, and fails the call (the gateway rebuilds the instance).
 
 `portunus.host` is the gateway's import interface (typed bindings generated from `wit/` when
 the component is built) and `portunus.types` its types.
 """
 
 import json
+import traceback
 
 from componentize_py_types import Err
 
@@ -203,6 +205,22 @@ def _err(exc: BaseException) -> Err:
     return Err(exc.text if isinstance(exc, PluginError) else str(exc))
 
 
+def _logged(method):
+    """An uncaught exception goes to the gateway's log with its traceback, then fails the call
+    (the gateway rebuilds the instance from its saved state)."""
+
+    def call(self, *args):
+        try:
+            return method(self, *args)
+        except Err:
+            raise
+        except BaseException:
+            log.error("uncaught exception (the call fails):\n" + traceback.format_exc())
+            raise
+
+    return call
+
+
 def export(plugin_class):
     """The component's exports for `plugin_class` (assign the result to `WitWorld` in the app
     module): one instance of it serves every call."""
@@ -281,5 +299,8 @@ def export(plugin_class):
             except Exception as exc:
                 raise Err(f"restore: {exc}") from None
 
+    for name in ("handle_message", "media_event", "incoming_data", "timer", "input_media", "datagram",
+                 "destroy_handle", "query_handle", "checkpoint"):
+        setattr(Exports, name, _logged(getattr(Exports, name)))
     Exports.__name__ = "WitWorld"
     return Exports
