@@ -413,7 +413,6 @@ async fn languages(rounds: usize) -> anyhow::Result<()> {
         let t = Instant::now();
         host.load(&path).map_err(|e| anyhow::anyhow!(e))?;
         let cached = t.elapsed();
-        let _ = std::fs::remove_dir_all(&cache);
 
         let mut instances = Vec::new();
         let mut memory = 0;
@@ -447,6 +446,7 @@ async fn languages(rounds: usize) -> anyhow::Result<()> {
             pauses.push(Duration::from_micros(r["pause_us"].as_u64().unwrap_or(0)));
         }
         pauses.sort();
+        let _ = std::fs::remove_dir_all(&cache);
         println!(
             "{lang:<10} {:>8.1} {:>8.0} {:>9.1} {:>9.2} {:>8.1} {:>9.1} {:>9.1} {:>9.0} {:>9.0}",
             size as f64 / 1e6,

@@ -95,7 +95,7 @@ class EchoTest {
   process(msg) {
     const handle = msg.handle;
     if (!msg.rawBody.trim()) throw new PluginError(ERROR_NO_MESSAGE, 'No message??');
-    const request = parseBody(msg.rawBody, FIELDS, CODES);
+    const request = parseBody(msg.body, FIELDS, CODES);
     const jsep = msg.jsep?.sdp ? msg.jsep : null;
     const session = this.sessions.get(handle.handle);
     const has = (key) => key in request;

@@ -101,7 +101,7 @@ class EchoTest(portunus.Plugin):
         handle = msg.handle
         if not msg.raw_body.strip():
             raise PluginError(ERROR_NO_MESSAGE, "No message??")
-        request = portunus.parse_body(msg.raw_body, FIELDS, CODES)
+        request = portunus.parse_body(msg.body, FIELDS, CODES)
         jsep = msg.jsep if msg.jsep and msg.jsep.get("sdp") else None
         session = self.sessions[handle.handle]
 

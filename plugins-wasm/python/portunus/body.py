@@ -94,8 +94,11 @@ def validate(body: dict, fields, codes: ErrorCodes) -> None:
             )
 
 
-def parse_body(body: str, fields, codes: ErrorCodes) -> dict:
-    """`parse_object` then `validate`: the checked body."""
-    value = parse_object(body, codes)
+def parse_body(body, fields, codes: ErrorCodes) -> dict:
+    """`parse_object` then `validate`: the checked body. `body` is JSON text, or a body already
+    parsed (`msg.body`), which is then only checked."""
+    value = parse_object(body, codes) if isinstance(body, str) else body
+    if not isinstance(value, dict):
+        raise PluginError(codes.invalid_json, "JSON error: not an object")
     validate(value, fields, codes)
     return value

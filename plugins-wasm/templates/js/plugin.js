@@ -20,7 +20,7 @@ class Hello {
   }
 
   handleMessage(msg) {
-    const body = parseBody(msg.rawBody, FIELDS, CODES);
+    const body = parseBody(msg.body, FIELDS, CODES);
     if (body.request !== 'hello') throw new PluginError(493, `Unknown request '${body.request}'`);
     const count = (this.greetings.get(msg.handle.handle) ?? 0) + 1;
     this.greetings.set(msg.handle.handle, count);

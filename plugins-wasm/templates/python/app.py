@@ -21,7 +21,7 @@ class Hello(portunus.Plugin):
         return portunus.info(PACKAGE, "Hello", description="Greets whoever asks", version=1)
 
     def handle_message(self, msg):
-        body = portunus.parse_body(msg.raw_body, FIELDS, CODES)
+        body = portunus.parse_body(msg.body, FIELDS, CODES)
         if body["request"] != "hello":
             raise PluginError(493, f"Unknown request '{body['request']}'")
         count = self.greetings.get(msg.handle.handle, 0) + 1
