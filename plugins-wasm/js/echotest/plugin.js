@@ -13,7 +13,7 @@
 
 import {
   BOOL, INTEGER, STRING, Keyed, PluginError, ack, definePlugin, errorText, event, field, handleKey,
-  host, info, log, parseBody, pushEvent, refuse,
+  hasSimulcast, host, info, isOffer, log, parseBody, pushEvent, refuse,
 } from '../sdk/portunus.js';
 
 const PACKAGE = 'janus.plugin.echotest';
@@ -155,7 +155,7 @@ class EchoTest {
 
     if (!ASKS.some(has) && !jsep) throw new PluginError(ERROR_INVALID_ELEMENT, 'Message error: no supported attributes found');
     if (!jsep) return okEvent();
-    if (String(jsep.type ?? '').toLowerCase() !== 'offer') {
+    if (!isOffer(jsep)) {
       throw new PluginError(ERROR_INVALID_SDP, `Error parsing offer: expected an offer, got '${jsep.type ?? ''}'`);
     }
     const policy = {
@@ -172,7 +172,7 @@ class EchoTest {
       throw new PluginError(ERROR_INVALID_SDP, errorText(err));
     }
     this.answering.set(answer, [handleKey(handle), msg.transaction]);
-    session.simulcast = session.simulcast || (Array.isArray(jsep.simulcast) && jsep.simulcast.length > 0);
+    session.simulcast = session.simulcast || hasSimulcast(jsep);
     if (session.rule == null) {
       const peer = { tag: 'peer', val: handle };
       const options = { kinds: [], substream: opt(session.substream_target), temporal: opt(session.temporal_target) };

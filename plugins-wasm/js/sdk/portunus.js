@@ -14,7 +14,7 @@
 //
 // What the SDK does for the author:
 // - `msg.body` is the parsed body (`parseBody` checks fields with Janus's error texts);
-//   `msg.jsep` the parsed JSEP or null.
+//   `msg.jsep` the parsed JSEP or null (`isOffer`, `isAnswer`, `isUpdate`, `hasSimulcast`).
 // - `handleMessage` returns an object (a synchronous `success`), `ack(hint)` (the client gets
 //   `ack`; push events during the call), `refuse(text)` (Janus error 462), or throws
 //   `PluginError` (an event with Janus's `error_code` and `error`, after an `ack`).
@@ -196,6 +196,16 @@ export function parseBody(body, fields, codes) {
   validate(value, fields, codes);
   return value;
 }
+
+const jsepType = (jsep) => String(jsep?.type ?? '').toLowerCase();
+/** Whether a JSEP (or null) is an offer with an SDP. */
+export const isOffer = (jsep) => Boolean(jsep?.sdp) && jsepType(jsep) === 'offer';
+/** Whether a JSEP (or null) is an answer with an SDP. */
+export const isAnswer = (jsep) => Boolean(jsep?.sdp) && jsepType(jsep) === 'answer';
+/** Whether a JSEP renegotiates (janus.js marks it `update: true`). */
+export const isUpdate = (jsep) => jsep?.update === true;
+/** Whether a JSEP says its sender does simulcast (janus.js's `simulcast` list). */
+export const hasSimulcast = (jsep) => Array.isArray(jsep?.simulcast) && jsep.simulcast.length > 0;
 
 /** A handle as JSON (for saved state): `{session, handle}` as numbers. */
 export function handleKey(handle) {

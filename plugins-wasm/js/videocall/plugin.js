@@ -17,7 +17,7 @@
 
 import {
   BOOL, INTEGER, STRING, Keyed, PluginError, ack, definePlugin, errorText, field, handleKey, host, info,
-  log, parseObject, pushEvent, validate,
+  isOffer, log, parseObject, pushEvent, validate,
 } from '../sdk/portunus.js';
 
 const PACKAGE = 'janus.plugin.videocall';
@@ -140,7 +140,7 @@ class VideoCall {
     }
     const jsep = msg.jsep?.sdp ? msg.jsep : null;
     if (!jsep) throw new PluginError(E.MISSING_SDP, 'Missing SDP');
-    if (String(jsep.type).toLowerCase() !== 'offer') throw new PluginError(E.INVALID_SDP, `Unsupported SDP type '${jsep.type}'`);
+    if (!isOffer(jsep)) throw new PluginError(E.INVALID_SDP, `Unsupported SDP type '${jsep.type}'`);
     let id;
     try {
       id = host.answer(msg.handle, jsep.sdp, CALL_POLICY);
@@ -322,7 +322,7 @@ class VideoCall {
       }
     }
     const jsep = msg.jsep?.sdp ? msg.jsep : null;
-    if (jsep && String(jsep.type).toLowerCase() !== 'offer') {
+    if (jsep && !isOffer(jsep)) {
       // The answer to an `update` (the host applied it): media flows on the new streams, and
       // the peer hears `update`.
       this.connect(handle);

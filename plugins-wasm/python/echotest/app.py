@@ -168,7 +168,7 @@ class EchoTest(portunus.Plugin):
             raise PluginError(ERROR_INVALID_ELEMENT, "Message error: no supported attributes found")
         if jsep is None:
             return ok_event()
-        if str(jsep.get("type", "")).lower() != "offer":
+        if not portunus.is_offer(jsep):
             raise PluginError(ERROR_INVALID_SDP, f"Error parsing offer: expected an offer, got '{jsep.get('type', '')}'")
         policy = types.AnswerPolicy(
             # Janus answers every stream the client offers; the switches decide what comes back.
@@ -182,7 +182,7 @@ class EchoTest(portunus.Plugin):
         except portunus.Err as err:
             raise PluginError(ERROR_INVALID_SDP, err.value) from None
         self.answering[answer] = [portunus.handle_key(handle), msg.transaction]
-        session["simulcast"] = session["simulcast"] or bool(jsep.get("simulcast"))
+        session["simulcast"] = session["simulcast"] or portunus.has_simulcast(jsep)
         if session["rule"] is None:
             options = types.ForwardOptions([], session["substream_target"], session["temporal_target"])
             peer = types.Endpoint_Peer(handle)

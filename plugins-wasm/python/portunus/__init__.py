@@ -16,7 +16,8 @@ with `export`::
 
 What the SDK does for the author:
 - `msg.body` is the parsed body (`portunus.parse_body` checks fields with Janus's error texts);
-  `msg.jsep` the parsed JSEP (a dict) or None.
+  `msg.jsep` the parsed JSEP (a dict) or None (`is_offer`, `is_answer`, `is_update`,
+  `has_simulcast` read it).
 - `handle_message` returns a dict (a synchronous `success`), `portunus.ack(hint)` (the client
   gets `ack`; push events during the call) or raises `PluginError` (an event with Janus's
   `error_code` and `error`, after an `ack`), the way the Janus plugins answer.
@@ -45,7 +46,8 @@ from .state import Keyed
 
 __all__ = [
     "ARRAY", "BOOL", "INTEGER", "OBJECT", "REAL", "STRING", "Ack", "Err", "ErrorCodes", "Field", "Keyed",
-    "Message", "Plugin", "PluginError", "ack", "event", "export", "handle_key", "host", "info", "log",
+    "Message", "Plugin", "PluginError", "ack", "event", "export", "handle_key", "has_simulcast", "host", "info",
+    "is_answer", "is_offer", "is_update", "log",
     "parse_body", "parse_object", "push_event", "refuse", "short_name", "types", "validate",
 ]
 
@@ -94,6 +96,26 @@ def push_event(handle, transaction, event: dict, jsep=None) -> bool:
     except Err as err:
         log.warn(f"[{handle.handle}] could not push an event: {err.value}")
         return False
+
+
+def is_offer(jsep) -> bool:
+    """Whether a JSEP (a dict, or None) is an offer with an SDP."""
+    return bool(jsep) and str(jsep.get("type", "")).lower() == "offer" and bool(jsep.get("sdp"))
+
+
+def is_answer(jsep) -> bool:
+    """Whether a JSEP (a dict, or None) is an answer with an SDP."""
+    return bool(jsep) and str(jsep.get("type", "")).lower() == "answer" and bool(jsep.get("sdp"))
+
+
+def is_update(jsep) -> bool:
+    """Whether a JSEP renegotiates (janus.js marks it `update: true`)."""
+    return bool(jsep) and jsep.get("update") is True
+
+
+def has_simulcast(jsep) -> bool:
+    """Whether a JSEP says its sender does simulcast (janus.js's `simulcast` list)."""
+    return bool(jsep) and bool(jsep.get("simulcast"))
 
 
 def handle_key(handle) -> dict:
