@@ -501,32 +501,13 @@ async fn main() -> anyhow::Result<()> {
     if only.as_deref() == Some("languages") {
         return languages(rounds).await;
     }
-    let general = General {
-        session_timeout: 0,
-        max_sessions_per_client: usize::MAX,
-        max_handles_per_session: usize::MAX,
-        ..General::default()
-    };
-    let nat = Nat { ice_enforce_list: vec!["lo".into()], ..Nat::default() };
-    let core = Core::new(CoreOptions {
-        general,
-        nat: nat.clone(),
-        network: Default::default(),
-        transports: Vec::new(),
-        set_log_level: Box::new(|_| {}),
-    });
-    let host = PluginHost::new(core.clone(), BTreeMap::new(), None, None)?;
+    let (core, host) = gateway(None)?;
     let t = Instant::now();
     host.load(&Path::new(env!("PORTUNUS_TEST_PLUGINS_DIR")).join("testfault.wasm"))
         .map_err(|e| anyhow::anyhow!(e))?;
     let load = t.elapsed();
     host.load(&Path::new(env!("PORTUNUS_BUILTIN_PLUGINS_DIR")).join("echotest.wasm"))
         .map_err(|e| anyhow::anyhow!(e))?;
-    core.set_plugins(Arc::new(Registry(host.clone())));
-    let media = Media { threads: 1, ..Media::default() };
-    let (engine, notices) = MediaEngine::start(&media, &nat)?;
-    core.set_media(Arc::new(engine));
-    tokio::spawn(portunus::gateway::relay_notices(core.clone(), notices, media.no_media_timer));
     println!("plugin load (compile + canary): {:.1} ms", load.as_secs_f64() * 1e3);
 
     if run("scaling") {
