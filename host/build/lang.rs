@@ -15,6 +15,10 @@
 //! - The templates (`plugins-wasm/templates/python`, `…/js`) are built too, as
 //!   `template-py.wasm` and `template-js.wasm`, so that the tutorial cannot rot.
 //!
+//! - The TypeScript declarations of the plugin world as JavaScript sees it are generated into
+//!   `<builds>/js-types/` (`plugins-wasm/js/types.mjs`); a test checks that the copy committed
+//!   in `plugins-wasm/js/types/` for editors is current.
+//!
 //! All builds run at once (each takes seconds of one core).
 
 use std::fs;
@@ -92,8 +96,10 @@ pub fn build(
                 })
             })
             .collect();
+        let types = scope.spawn(|| js_types(&wit, &js, &js_tools, &out.builds.join("js-types")));
         let errors: Vec<String> = handles
             .into_iter()
+            .chain([types])
             .filter_map(|h| h.join().unwrap_or_else(|_| Err("a plugin build panicked".into())).err())
             .collect();
         if errors.is_empty() {
@@ -255,6 +261,26 @@ fn build_js(job: &Job, wit: &Path, js: &Path, tools: &Path) -> Result<(), String
         .arg(&tmp)
         .arg(tools.join("node_modules"));
     run(cmd, job, &tmp)
+}
+
+/// `node types.mjs <plugin.wit> <out dir> <node_modules>`.
+fn js_types(wit: &Path, js: &Path, tools: &Path, out: &Path) -> Result<(), String> {
+    let output = Command::new("node")
+        .arg(js.join("types.mjs"))
+        .arg(wit.join("plugin.wit"))
+        .arg(out)
+        .arg(tools.join("node_modules"))
+        .output()
+        .map_err(|e| format!("cannot run node: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "generating the JavaScript types failed ({}):\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    ))
 }
 
 /// Runs a build and moves its output into place when the bytes changed.

@@ -194,3 +194,39 @@ async fn the_echotest_moves_between_languages_under_load() {
         assert!(requests > 3, "{requests}");
     }
 }
+
+/// The TypeScript declarations committed in `plugins-wasm/js/types/` for editors are the ones
+/// the build generates from `wit/plugin.wit` now.
+#[test]
+fn the_committed_javascript_types_match_the_wit() {
+    let generated = Path::new(env!("PORTUNUS_LANG_PLUGINS_DIR")).join("js-types");
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins-wasm/js/types");
+    let files = |root: &Path| {
+        let mut found = Vec::new();
+        let mut dirs = vec![root.to_path_buf()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+                let path = entry.expect("a directory entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    let name = path.strip_prefix(root).expect("under the root").to_path_buf();
+                    found.push((name, std::fs::read_to_string(&path).expect("a text file")));
+                }
+            }
+        }
+        found.sort();
+        found
+    };
+    let (now, kept) = (files(&generated), files(&committed));
+    let names =
+        |list: &[(std::path::PathBuf, String)]| list.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&kept),
+        names(&now),
+        "refresh with: node plugins-wasm/js/types.mjs wit/plugin.wit plugins-wasm/js/types <node_modules>"
+    );
+    for ((name, old), (_, new)) in kept.iter().zip(&now) {
+        assert!(old == new, "plugins-wasm/js/types/{} is stale: refresh with `node plugins-wasm/js/types.mjs wit/plugin.wit plugins-wasm/js/types <target>/wasm-plugins/lang-tools/js/node_modules`", name.display());
+    }
+}

@@ -1,0 +1,246 @@
+/// <reference path="./portunus-plugin-types.d.ts" />
+declare module 'portunus:plugin/host@0.5.0' {
+  /**
+   * Sends a Janus `event` to the client of `handle`: `plugindata.data` is `event` (a JSON
+   * object), `jsep` (JSON) is attached when given. `transaction` ties the event to the
+   * request it answers. Errors: the handle is gone, or the event is not a JSON object or is
+   * larger than `max_event_bytes`.
+   */
+  export function pushEvent(handle: HandleRef, transaction: string | undefined, event: string, jsep: string | undefined): void;
+  /**
+   * Sends one event to the clients of many handles (a room broadcast): `event` (a JSON
+   * object) is checked and parsed once and goes out as each handle's `plugindata.data`, with
+   * no transaction and no JSEP. Handles that are gone or not this plugin's are skipped.
+   * Returns how many handles it reached. Errors: the event is not a JSON object, or larger
+   * than `max_event_bytes`, or the call's deliveries exceed `max_events_per_call`.
+   */
+  export function pushEventMany(handles: Array<HandleRef>, event: string): number;
+  /**
+   * Hangs up the handle's PeerConnection (the client gets `hangup` "Close PC").
+   */
+  export function closePc(handle: HandleRef): void;
+  /**
+   * Ends the handle (the client gets `detached`); `destroy-handle` follows.
+   */
+  export function endHandle(handle: HandleRef): void;
+  /**
+   * Writes a log line under the plugin's name.
+   */
+  export function log(level: LogLevel, text: string): void;
+  /**
+   * Answers a client offer (the SDP of the JSEP the plugin was given) with `policy`.
+   * Returns at once with a negotiation id; the answer JSEP comes with the media event
+   * `negotiation` of that id, ready for `push-event` (or why it could not be made). The host
+   * answers the client's own offer as it received it (with ICE and DTLS), so `offer` is only
+   * the plugin's copy. Media the policy refuses are rejected in the answer. Errors now: the
+   * handle is not the plugin's.
+   */
+  export function answer(handle: HandleRef, offer: string, policy: AnswerPolicy): bigint;
+  /**
+   * Offers `handle`'s client these streams, added to what its PeerConnection already has (a
+   * first offer creates it; later ones renegotiate). A forwarded stream is offered as our
+   * send-only stream of the source stream's kind. Returns at once with a negotiation id;
+   * the media event `negotiation` of that id brings the offer JSEP, ready for
+   * `push-event`, and the mid given to each stream, in order (use them as `dst-mid` in
+   * `forward`). The client's answer, when it comes back as a JSEP of a `message`, is
+   * applied by the host before the plugin sees the message (a misplaced answer gets Janus
+   * error 469). No streams, on a PeerConnection that has negotiated: an offer that restarts
+   * ICE (Janus's `restart`). Errors now: a handle is not the plugin's, or a source has not
+   * negotiated that stream.
+   */
+  export function offer(handle: HandleRef, streams: Array<OfferedStream>): bigint;
+  /**
+   * As `offer`, and first makes the streams `stop` (mids) inactive in the same offer (the
+   * plugin removes its rules into them): Janus's `unsubscribe` and `update`. A stream of the
+   * offer takes an inactive stream of its kind when there is one (made inactive by an
+   * earlier negotiation), as Janus recycles m-lines, so a PeerConnection does not grow with
+   * every change; `offer` recycles likewise. Errors now: as `offer`, or a mid that is not an
+   * active stream we send.
+   */
+  export function renegotiate(handle: HandleRef, stop: Array<string>, streams: Array<OfferedStream>): bigint;
+  /**
+   * Watches the levels of the handle's audio streams (the RFC 6464 audio-level extension
+   * its client sends): each stream's levels are averaged over `packets` packets, and the
+   * media event `talking` tells when a stream's average gets louder than `threshold` (a dBov
+   * magnitude: 0 loudest, 127 silence) and when it gets quieter again, as Janus's
+   * `audio_active_packets` and `audio_level_average`. `packets` 0 stops watching.
+   */
+  export function watchTalking(handle: HandleRef, packets: number, threshold: number): void;
+  /**
+   * Writes the plugin's configuration file (`janus.plugin.<name>.jcfg` in the gateway's
+   * configs folder, `-F`) from `config`, a JSON object of sections as `init` got it: the whole
+   * file is replaced at once (written beside, flushed, renamed), as Janus saves `permanent`
+   * rooms. Errors: the gateway runs on its embedded configuration (no folder), the JSON has
+   * no `.jcfg` form, or the file cannot be written; the old file is then unchanged.
+   */
+  export function saveConfig(config: string): void;
+  /**
+   * Applies an answer SDP that reached the plugin some other way to the handle's pending
+   * offer (answers sent as JSEP through the Janus API are applied by the host already).
+   * Returns a negotiation id; the outcome comes as the media event `negotiation`.
+   */
+  export function acceptAnswer(handle: HandleRef, answer: string): bigint;
+  /**
+   * Forwards `src`'s media (one stream, or all when `src-mid` is none) to `dst` (the stream
+   * `dst-mid`, or the matching one); either may be a peer or a leg (whose one stream needs no
+   * mid). Returns a rule id. Rules live in the host: they survive plugin reloads and crashes
+   * and end when either endpoint goes. Forwarding a handle to itself is an echo. At most `max_rules` rules per plugin. Payload types are mapped by
+   * codec and sequence numbers rewritten per destination stream.
+   */
+  export function forward(src: Endpoint, srcMid: string | undefined, dst: Endpoint, dstMid: string | undefined, options: ForwardOptions): bigint;
+  /**
+   * Sends one stream of `src` (`src-mid`: audio or video as plain RTP; a peer's data stream
+   * as one UDP datagram per message) to `target`, as Janus's `rtp_forward` does, if the plugin's `sandbox.send_to` allows the address. Returns
+   * a rule id: like every rule it ends with `unforward` or when `src` goes, survives reloads
+   * and crashes, and takes `set-layers` (simulcast substream, temporal layer); sequence
+   * numbers and timestamps stay continuous across substream switches. The host asks the
+   * source for a keyframe when the rule starts. `options.kinds` is ignored.
+   */
+  export function forwardRtp(src: Endpoint, srcMid: string, target: RtpTarget, options: ForwardOptions): bigint;
+  /**
+   * Removes a rule; unknown ids are ignored.
+   */
+  export function unforward(rule: bigint): void;
+  /**
+   * Changes the simulcast substream (0 lowest; none: the highest the source sends) and the
+   * top VP8 temporal layer (none: all) of a rule. The switch happens on the next keyframe of
+   * the new substream (the host asks the source for one); the destination keeps one gap-free
+   * stream. `substream-changed` / `temporal-changed` media events follow.
+   */
+  export function setLayers(rule: bigint, substream: number | undefined, temporal: number | undefined): void;
+  /**
+   * Asks the handle's sender for a keyframe (PLI), for one stream or all (rate-limited).
+   */
+  export function requestKeyframe(handle: HandleRef, mid: string | undefined): void;
+  /**
+   * Caps what the handle's client sends (REMB, repeated every second), in bits per second;
+   * 0 removes the cap.
+   */
+  export function setBitrateCap(handle: HandleRef, bps: number): void;
+  /**
+   * Whether a kind of media from the handle is relayed at all (Janus's "audio"/"video"
+   * switches).
+   */
+  export function setMediaEnabled(handle: HandleRef, kind: MediaKind, enabled: boolean): void;
+  /**
+   * Sends a data-channel message to the handle's client (by label, or its first channel
+   * still open). Best effort, like a data channel: a handle without an open channel drops it.
+   */
+  export function sendData(handle: HandleRef, label: string | undefined, data: Uint8Array, isText: boolean): void;
+  /**
+   * Sends one data-channel message to many handles' clients (by label, or each one's first
+   * channel). Handles without an open channel are skipped.
+   */
+  export function sendDataMany(handles: Array<HandleRef>, label: string | undefined, data: Uint8Array, isText: boolean): void;
+  /**
+   * Creates an audio mixer and returns its id. (not yet: mixer)
+   */
+  export function mixerCreate(sampleRate: number): bigint;
+  /**
+   * Joins a handle's audio to a mixer. (not yet: mixer)
+   */
+  export function mixerJoin(mixer: bigint, handle: HandleRef): void;
+  /**
+   * Removes a handle from a mixer. (not yet: mixer)
+   */
+  export function mixerLeave(mixer: bigint, handle: HandleRef): void;
+  /**
+   * Mutes or sets the gain (percent) of a participant. (not yet: mixer)
+   */
+  export function mixerSet(mixer: bigint, handle: HandleRef, muted: boolean, gainPercent: number): void;
+  /**
+   * Destroys a mixer. (not yet: mixer)
+   */
+  export function mixerDestroy(mixer: bigint): void;
+  /**
+   * Opens a plain RTP leg for a SIP call or a plain-RTP participant: the host binds its RTP
+   * and RTCP ports (from `rtp_port_range`) now and returns the leg's id, its address, the
+   * SRTP key it sends with (when asked for) and the SDP media section for the plugin's offer
+   * or answer. The leg belongs to `owner`: it closes when the handle goes. Connect it with
+   * `rtp-leg-connect`, then `forward` media to and from `endpoint::leg(id)`; payload types
+   * are mapped by codec (no transcoding: a rule between different codecs carries nothing).
+   */
+  export function rtpLegOpen(owner: HandleRef, options: LegOptions): LegLocal;
+  /**
+   * Points a leg at its far end (from the far end's SDP). May be called again (a re-INVITE).
+   */
+  export function rtpLegConnect(leg: bigint, remote: LegRemote): void;
+  /**
+   * Closes a leg and its rules; unknown ids are ignored.
+   */
+  export function rtpLegClose(leg: bigint): void;
+  /**
+   * Sends DTMF digits (`0`-`9`, `*`, `#`, `A`-`D`) on a leg as RFC 4733 telephone events,
+   * each `duration-ms` long (0: 100; at most 5000) and `gap-ms` apart (0: 50), after any
+   * queued before; forwarded audio to the leg waits while an event goes out. Nothing is sent
+   * when the far end negotiated no `dtmf-pt`. An error for an unknown leg or another
+   * character.
+   */
+  export function rtpLegDtmf(leg: bigint, digits: string, durationMs: number, gapMs: number): void;
+  /**
+   * Opens an RTP input (a Streaming mountpoint): binds each stream's ports now (0: a free
+   * one from `rtp_port_range`; a given port must be allowed by `sandbox.udp_bind`) and
+   * returns the input's id and, per stream, its ports. Viewers are offered its streams
+   * (`offered-stream::forward` with `endpoint::input(id)`) and get them through rules; a new
+   * rule starts with the stream's last keyframe. A simulcast stream has three ports (lowest
+   * quality first) and rules choose with `set-layers`. The plugin hears through
+   * `input-media` when a stream stops or starts receiving. Inputs belong to the plugin
+   * (not to a handle); they survive reloads, and a crash closes those opened since the last
+   * checkpoint. They count towards `max_legs`.
+   */
+  export function rtpInputOpen(options: InputOptions): InputLocal;
+  /**
+   * How each stream of an input is doing: the age of its last packet and its source (for
+   * Janus's `age_ms` in Streaming's `list` and `info`). Errors: an input that is not the
+   * plugin's.
+   */
+  export function rtpInputStatus(input: bigint): Array<InputStreamStatus>;
+  /**
+   * Closes an input and its rules; unknown ids are ignored.
+   */
+  export function rtpInputClose(input: bigint): void;
+  /**
+   * Calls the plugin's `timer` export with `token` after `ms` milliseconds; a second call
+   * with the same token replaces the first. At most `max_timers` timers are pending per
+   * plugin; beyond that the call is ignored with a warning.
+   */
+  export function setTimer(token: bigint, ms: number): void;
+  /**
+   * Cancels a timer; unknown tokens are ignored.
+   */
+  export function cancelTimer(token: bigint): void;
+  /**
+   * Binds a UDP socket on `address` (`ip:port`; port 0 for any free one) if the plugin's
+   * `sandbox.udp_bind` allows it; returns its id and the address it got. Datagrams arrive
+   * through the `datagram` export, in order. Sockets are host facts, like rules: they
+   * survive reloads (binding an address the plugin holds already gives that socket again,
+   * so `init` may bind after a reload) and a crash closes those bound since the last
+   * checkpoint. At most `max_sockets` are open.
+   */
+  export function udpBind(address: string): UdpSocket;
+  /**
+   * Sends a datagram from a socket (to `ip:port`, where `sandbox.send_to` allows), at most
+   * `udp_max_bytes` long and `udp_rate` a second per socket. Never waits: an error when the
+   * socket's buffer is full.
+   */
+  export function udpSend(socket: number, to: string, data: Uint8Array): void;
+  /**
+   * Closes a socket; unknown ids are ignored.
+   */
+  export function udpClose(socket: number): void;
+  export type HandleRef = import('portunus:plugin/types@0.5.0').HandleRef;
+  export type LogLevel = import('portunus:plugin/types@0.5.0').LogLevel;
+  export type AnswerPolicy = import('portunus:plugin/types@0.5.0').AnswerPolicy;
+  export type OfferedStream = import('portunus:plugin/types@0.5.0').OfferedStream;
+  export type ForwardOptions = import('portunus:plugin/types@0.5.0').ForwardOptions;
+  export type MediaKind = import('portunus:plugin/types@0.5.0').MediaKind;
+  export type RtpTarget = import('portunus:plugin/types@0.5.0').RtpTarget;
+  export type UdpSocket = import('portunus:plugin/types@0.5.0').UdpSocket;
+  export type Endpoint = import('portunus:plugin/types@0.5.0').Endpoint;
+  export type LegOptions = import('portunus:plugin/types@0.5.0').LegOptions;
+  export type LegLocal = import('portunus:plugin/types@0.5.0').LegLocal;
+  export type LegRemote = import('portunus:plugin/types@0.5.0').LegRemote;
+  export type InputOptions = import('portunus:plugin/types@0.5.0').InputOptions;
+  export type InputLocal = import('portunus:plugin/types@0.5.0').InputLocal;
+  export type InputStreamStatus = import('portunus:plugin/types@0.5.0').InputStreamStatus;
+}

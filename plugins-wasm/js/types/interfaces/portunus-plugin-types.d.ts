@@ -1,0 +1,729 @@
+declare module 'portunus:plugin/types@0.5.0' {
+  /**
+   * A Janus handle, with the session that owns it.
+   */
+  export interface HandleRef {
+    /**
+     * Janus session id.
+     */
+    session: bigint,
+    /**
+     * Janus handle id (unique within the gateway).
+     */
+    handle: bigint,
+  }
+  /**
+   * What `init` tells the host about the plugin; `info` lists it like Janus does.
+   */
+  export interface PluginInfo {
+    /**
+     * Janus package name, e.g. "janus.plugin.echotest". Unique per gateway.
+     */
+    'package': string,
+    /**
+     * Human-readable name.
+     */
+    name: string,
+    /**
+     * Author.
+     */
+    author: string,
+    /**
+     * One-line description.
+     */
+    description: string,
+    /**
+     * Version number, e.g. 8.
+     */
+    version: number,
+    /**
+     * Version text, e.g. "0.0.8".
+     */
+    versionString: string,
+  }
+  /**
+   * A Janus `message` request.
+   */
+  export interface Message {
+    /**
+     * The handle it was sent on.
+     */
+    handle: HandleRef,
+    /**
+     * The request's transaction; echo it on the events that answer the request.
+     */
+    transaction: string,
+    /**
+     * The `body` object, as JSON text.
+     */
+    body: string,
+    /**
+     * The JSEP as JSON text (`{type, sdp, ...}`), already checked by the host and
+     * stripped of ICE and DTLS attributes; absent when the request had none.
+     */
+    jsep?: string,
+  }
+  /**
+   * The answer to a `message`.
+   */
+  export type Reply = ReplyOk | ReplyAck | ReplyError;
+  /**
+   * Synchronous: the client gets `success` with this JSON object as `plugindata.data`.
+   */
+  export interface ReplyOk {
+    tag: 'ok',
+    val: string,
+  }
+  /**
+   * Asynchronous: the client gets `ack` (with the optional hint); events pushed during
+   * this call are delivered after the `ack`.
+   */
+  export interface ReplyAck {
+    tag: 'ack',
+    val: string | undefined,
+  }
+  /**
+   * Failure: the client gets Janus error 462 with this text.
+   */
+  export interface ReplyError {
+    tag: 'error',
+    val: string,
+  }
+  /**
+   * Log levels for `log`.
+   * # Variants
+   * 
+   * ## `"error"`
+   * 
+   * ## `"warn"`
+   * 
+   * ## `"info"`
+   * 
+   * ## `"debug"`
+   * 
+   * ## `"trace"`
+   */
+  export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /**
+   * The kind of a media stream.
+   * # Variants
+   * 
+   * ## `"audio"`
+   * 
+   * ## `"video"`
+   * 
+   * ## `"data"`
+   */
+  export type MediaKind = 'audio' | 'video' | 'data';
+  /**
+   * A negotiated stream of a handle's PeerConnection.
+   */
+  export interface StreamInfo {
+    /**
+     * The SDP `mid`.
+     */
+    mid: string,
+    /**
+     * Audio, video or data.
+     */
+    kind: MediaKind,
+    /**
+     * The negotiated codec name (lower case, e.g. "opus", "vp8"); empty for data.
+     */
+    codec: string,
+    /**
+     * Whether the client sends on it.
+     */
+    clientSends: boolean,
+    /**
+     * Whether the client receives on it.
+     */
+    clientReceives: boolean,
+    /**
+     * Simulcast rids offered by the client, highest quality first; empty if none.
+     */
+    rids: Array<string>,
+  }
+  /**
+   * Payload of `media-event::talking`.
+   */
+  export interface Talking {
+    /**
+     * The stream.
+     */
+    mid: string,
+    /**
+     * Whether it talks now.
+     */
+    talking: boolean,
+    /**
+     * The window's average audio level (dBov magnitude: 0 loudest, 127 silence).
+     */
+    level: number,
+  }
+  /**
+   * Payload of `media-event::media`.
+   */
+  export interface MediaState {
+    /**
+     * The stream.
+     */
+    mid: string,
+    /**
+     * Audio or video.
+     */
+    kind: MediaKind,
+    /**
+     * Whether packets arrive.
+     */
+    receiving: boolean,
+  }
+  /**
+   * Payload of `media-event::slow-link`.
+   */
+  export interface SlowLink {
+    /**
+     * The stream.
+     */
+    mid: string,
+    /**
+     * Audio or video.
+     */
+    kind: MediaKind,
+    /**
+     * Losses on packets the host sends (true: Janus's "uplink", the client NACKs them or
+     * reports them lost) or receives (false).
+     */
+    uplink: boolean,
+    /**
+     * Lost packets in the last second.
+     */
+    lost: number,
+  }
+  /**
+   * Payload of the layer-change events.
+   */
+  export interface LayerChange {
+    /**
+     * The rule whose layer changed.
+     */
+    rule: bigint,
+    /**
+     * The layer now forwarded.
+     */
+    layer: number,
+  }
+  /**
+   * A media direction from the gateway's side.
+   * # Variants
+   * 
+   * ## `"sendrecv"`
+   * 
+   * ## `"sendonly"`
+   * 
+   * ## `"recvonly"`
+   * 
+   * ## `"inactive"`
+   */
+  export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+  /**
+   * How to answer a client offer.
+   */
+  export interface AnswerPolicy {
+    /**
+     * Accept audio streams (otherwise they are rejected in the answer).
+     */
+    audio: boolean,
+    /**
+     * Accept video streams.
+     */
+    video: boolean,
+    /**
+     * Accept the data channel.
+     */
+    data: boolean,
+    /**
+     * Audio codecs by Janus name (`opus`, `pcmu`, `pcma`, `g722`, …), best first; an entry
+     * may be a comma-separated list. The first one the offer has is the only codec
+     * answered (with its RTX); an offer with none of them gets its audio refused (port 0).
+     * Empty: every codec the host supports, in the offer's order.
+     */
+    audioCodecs: Array<string>,
+    /**
+     * Video codecs (`vp8`, `vp9`, `h264`, `av1`, `h265`), as `audio-codecs`. An entry may
+     * name a profile after the codec (`h264 profile-level-id=42e01f;packetization-mode=1`,
+     * `vp9 profile-id=2`): only that profile is answered when the offer has it.
+     */
+    videoCodecs: Array<string>,
+    /**
+     * Accept simulcast from the client (left out when the client will not send).
+     */
+    simulcast: boolean,
+    /**
+     * Our side's direction for accepted audio and video, narrowed by the offer: we send
+     * only if both this and the client allow it, and likewise receive.
+     */
+    direction: Direction,
+  }
+  /**
+   * A negotiation the host finished.
+   */
+  export interface NegotiationDone {
+    /**
+     * The JSEP to send the client (JSON, ready for `push-event`): the answer of `answer`,
+     * the offer of `offer`; none for `accept-answer`.
+     */
+    jsep?: string,
+    /**
+     * For `offer`: the mid given to each offered stream, in order (use them as `dst-mid`
+     * in `forward`); empty otherwise.
+     */
+    mids: Array<string>,
+  }
+  /**
+   * What became of an `answer`, `offer` or `accept-answer` (the media event
+   * `negotiation`).
+   */
+  export interface NegotiationResult {
+    /**
+     * The id the import returned.
+     */
+    id: bigint,
+    /**
+     * Done, or why not.
+     */
+    outcome: Result<NegotiationDone, string>,
+  }
+  /**
+   * Something that happened to a handle's media, as the host saw it.
+   */
+  export type MediaEvent = MediaEventWebrtcUp | MediaEventMedia | MediaEventSlowLink | MediaEventHangup | MediaEventNegotiated | MediaEventSubstreamChanged | MediaEventTemporalChanged | MediaEventNegotiation | MediaEventTalking;
+  /**
+   * ICE and DTLS are up (Janus `webrtcup`).
+   */
+  export interface MediaEventWebrtcUp {
+    tag: 'webrtc-up',
+  }
+  /**
+   * Media on a stream started or stopped arriving (Janus `media`).
+   */
+  export interface MediaEventMedia {
+    tag: 'media',
+    val: MediaState,
+  }
+  /**
+   * Losses above `slowlink_threshold` (Janus `slowlink`).
+   */
+  export interface MediaEventSlowLink {
+    tag: 'slow-link',
+    val: SlowLink,
+  }
+  /**
+   * The PeerConnection is gone; the text is Janus's reason ("DTLS alert", ...).
+   */
+  export interface MediaEventHangup {
+    tag: 'hangup',
+    val: string,
+  }
+  /**
+   * Negotiation finished; these are the handle's streams now.
+   */
+  export interface MediaEventNegotiated {
+    tag: 'negotiated',
+    val: Array<StreamInfo>,
+  }
+  /**
+   * The simulcast substream (0..2) a forwarding rule receives changed.
+   */
+  export interface MediaEventSubstreamChanged {
+    tag: 'substream-changed',
+    val: LayerChange,
+  }
+  /**
+   * The temporal layer (0..2) a forwarding rule receives changed.
+   */
+  export interface MediaEventTemporalChanged {
+    tag: 'temporal-changed',
+    val: LayerChange,
+  }
+  /**
+   * An `answer`, `offer` or `accept-answer` finished (before `negotiated`, if it
+   * changed the streams).
+   */
+  export interface MediaEventNegotiation {
+    tag: 'negotiation',
+    val: NegotiationResult,
+  }
+  /**
+   * An audio stream started or stopped talking (`watch-talking`).
+   */
+  export interface MediaEventTalking {
+    tag: 'talking',
+    val: Talking,
+  }
+  /**
+   * One entry of a plugin's saved state.
+   */
+  export interface StateEntry {
+    /**
+     * The key (the plugin's choice, e.g. "room/1234").
+     */
+    key: string,
+    /**
+     * The value (the plugin's encoding).
+     */
+    value: Uint8Array,
+  }
+  /**
+   * A change to the saved state: a new value for a key, or none to remove it.
+   */
+  export interface StateChange {
+    /**
+     * The key.
+     */
+    key: string,
+    /**
+     * The new value, or none when the key is removed.
+     */
+    value?: Uint8Array,
+  }
+  /**
+   * An SRTP crypto suite (RFC 4568).
+   * # Variants
+   * 
+   * ## `"aes-cm-128-hmac-sha1-80"`
+   * 
+   * `AES_CM_128_HMAC_SHA1_80`.
+   * ## `"aes-cm-128-hmac-sha1-32"`
+   * 
+   * `AES_CM_128_HMAC_SHA1_32` (32-bit tags on RTP, 80-bit on RTCP).
+   */
+  export type SrtpSuite = 'aes-cm-128-hmac-sha1-80' | 'aes-cm-128-hmac-sha1-32';
+  /**
+   * A suite and its master key and salt, base64 (30 bytes: an `a=crypto` line's `inline:`
+   * key, Janus's `srtp_crypto`).
+   */
+  export interface SrtpKey {
+    /**
+     * The suite.
+     */
+    suite: SrtpSuite,
+    /**
+     * The key and salt, base64.
+     */
+    key: string,
+  }
+  /**
+   * Where and how a stream is sent as plain RTP (Janus's `rtp_forward`).
+   */
+  export interface RtpTarget {
+    /**
+     * The receiver's IP address (a literal: the host looks no names up).
+     */
+    host: string,
+    /**
+     * Its UDP port.
+     */
+    port: number,
+    /**
+     * The SSRC of the packets sent (none: a random one).
+     */
+    ssrc?: number,
+    /**
+     * Their payload type (none: the source's).
+     */
+    payloadType?: number,
+    /**
+     * SDES-SRTP (none: plain RTP).
+     */
+    srtp?: SrtpKey,
+  }
+  /**
+   * A media endpoint: a handle's PeerConnection, a plain RTP leg or an RTP input.
+   */
+  export type Endpoint = EndpointPeer | EndpointLeg | EndpointInput;
+  /**
+   * A handle's PeerConnection.
+   */
+  export interface EndpointPeer {
+    tag: 'peer',
+    val: HandleRef,
+  }
+  /**
+   * A plain RTP leg (`rtp-leg-open`).
+   */
+  export interface EndpointLeg {
+    tag: 'leg',
+    val: bigint,
+  }
+  /**
+   * An RTP input (`rtp-input-open`): a source only.
+   */
+  export interface EndpointInput {
+    tag: 'input',
+    val: bigint,
+  }
+  /**
+   * The source of an offered stream.
+   */
+  export interface ForwardSource {
+    /**
+     * Whose media is offered: a handle's PeerConnection or an RTP input.
+     */
+    source: Endpoint,
+    /**
+     * Its stream.
+     */
+    mid: string,
+  }
+  /**
+   * A stream the gateway offers to a client.
+   */
+  export type OfferedStream = OfferedStreamForward | OfferedStreamTwoWay | OfferedStreamData;
+  /**
+   * Media from another handle's stream (`mid`), to be forwarded to this client.
+   */
+  export interface OfferedStreamForward {
+    tag: 'forward',
+    val: ForwardSource,
+  }
+  /**
+   * As `forward`, on an m-line the client may send on too (sendrecv), in the source's
+   * codec: the two ways of a call (VideoCall). What the client sends there is its
+   * handle's stream of that mid, as after an answer.
+   */
+  export interface OfferedStreamTwoWay {
+    tag: 'two-way',
+    val: ForwardSource,
+  }
+  /**
+   * A data channel.
+   */
+  export interface OfferedStreamData {
+    tag: 'data',
+  }
+  /**
+   * A codec on a plain RTP leg, as an SDP `a=rtpmap` names it.
+   */
+  export interface LegCodec {
+    /**
+     * The payload type.
+     */
+    pt: number,
+    /**
+     * Janus's name: `opus`, `pcmu`, `pcma`, `g722`, `vp8`, `h264`.
+     */
+    name: string,
+    /**
+     * The clock rate.
+     */
+    clock: number,
+  }
+  /**
+   * How a plain RTP leg is opened.
+   */
+  export interface LegOptions {
+    /**
+     * Audio or video.
+     */
+    kind: MediaKind,
+    /**
+     * The codecs to offer, best first (they go into the SDP section).
+     */
+    codecs: Array<LegCodec>,
+    /**
+     * SDES-SRTP with a fresh key of this suite (none: plain RTP).
+     */
+    srtp?: SrtpSuite,
+  }
+  /**
+   * What the host opened.
+   */
+  export interface LegLocal {
+    /**
+     * The leg's id.
+     */
+    id: bigint,
+    /**
+     * Where it receives RTP (`ip:port`; RTCP on the next port).
+     */
+    address: string,
+    /**
+     * The key it sends with (for the plugin's `a=crypto`), when SRTP is on.
+     */
+    srtp?: SrtpKey,
+    /**
+     * The SDP media section: `m=`, `c=`, `a=rtpmap`, `a=rtcp`, `a=crypto`, `a=sendrecv`.
+     */
+    sdp: string,
+  }
+  /**
+   * The far end of a plain RTP leg, from its SDP.
+   */
+  export interface LegRemote {
+    /**
+     * Where it receives RTP (`ip:port`).
+     */
+    address: string,
+    /**
+     * Where it receives RTCP (none: the next port, or the RTP port with rtcp-mux).
+     */
+    rtcpAddress?: string,
+    /**
+     * RTP and RTCP share the port.
+     */
+    rtcpMux: boolean,
+    /**
+     * The codec both ends use.
+     */
+    codec: LegCodec,
+    /**
+     * The payload type of RFC 4733 telephone events, if negotiated: events pass through
+     * between this leg and its rules' other ends that negotiated them too (with each end's
+     * payload type, in the numbering of the audio).
+     */
+    dtmfPt?: number,
+    /**
+     * The key it sends with (its `a=crypto`), when SRTP is on.
+     */
+    srtp?: SrtpKey,
+    /**
+     * Symmetric RTP (`behind_nat`): the leg moves to where the far end's packets come from
+     * when they authenticate (SRTP) or, for plain RTP, come from `latch-ip` (the address
+     * the call's signaling came from; none: the first packet from anywhere). Without it
+     * only the signaled address is accepted.
+     */
+    latch: boolean,
+    /**
+     * See `latch`.
+     */
+    latchIp?: string,
+  }
+  /**
+   * One stream of an RTP input.
+   */
+  export interface InputStream {
+    /**
+     * Its name, as offers and rules name it.
+     */
+    mid: string,
+    /**
+     * Audio, video, or data (each datagram a data-channel message to the viewers: text
+     * when it is UTF-8, else binary).
+     */
+    kind: MediaKind,
+    /**
+     * The codec and payload type the sender uses (ignored for data).
+     */
+    codec: LegCodec,
+    /**
+     * Its format parameters (e.g. `profile-level-id=42e01f;packetization-mode=1`): viewers
+     * are offered the variant of the codec that matches.
+     */
+    fmtp?: string,
+    /**
+     * The ports to bind (0: a free one): one, or three for simulcast video (lowest first).
+     */
+    ports: Uint16Array,
+    /**
+     * Simulcast video on one port: the three substreams' SSRCs, lowest first (empty: none).
+     */
+    ssrcs: Uint32Array,
+  }
+  /**
+   * How an RTP input is opened.
+   */
+  export interface InputOptions {
+    /**
+     * The address to bind (none: the media address).
+     */
+    bind?: string,
+    /**
+     * Accept RTP from this address only (none: from anywhere).
+     */
+    source?: string,
+    /**
+     * The streams.
+     */
+    streams: Array<InputStream>,
+    /**
+     * Report a stream as not receiving after this long without packets, ms (0: 1000).
+     */
+    noMediaMs: number,
+    /**
+     * SDES-SRTP the sender protects with.
+     */
+    srtp?: SrtpKey,
+    /**
+     * Play this Opus-in-Ogg file instead of listening (a path the plugin's
+     * `sandbox.read_dir` allows): one audio stream, no ports; its packets go out at their
+     * own pace, as if received.
+     */
+    file?: string,
+    /**
+     * Start the file again at its end (Janus's `live` file mountpoints).
+     */
+    loopFile: boolean,
+  }
+  /**
+   * How one stream of an RTP input is doing (`rtp-input-status`).
+   */
+  export interface InputStreamStatus {
+    /**
+     * The stream's name.
+     */
+    mid: string,
+    /**
+     * Milliseconds since its last packet (none: no packet yet).
+     */
+    ageMs?: bigint,
+    /**
+     * Where its last packet came from (`ip:port`).
+     */
+    source?: string,
+  }
+  /**
+   * What the host opened.
+   */
+  export interface InputLocal {
+    /**
+     * The input's id.
+     */
+    id: bigint,
+    /**
+     * Per stream, the ports bound.
+     */
+    ports: Array<Uint16Array>,
+  }
+  /**
+   * A socket bound with `udp-bind`.
+   */
+  export interface UdpSocket {
+    /**
+     * Its id.
+     */
+    id: number,
+    /**
+     * The address it is bound to (`ip:port`).
+     */
+    local: string,
+  }
+  /**
+   * Options of a forwarding rule.
+   */
+  export interface ForwardOptions {
+    /**
+     * Which kinds to forward (empty: all).
+     */
+    kinds: Array<MediaKind>,
+    /**
+     * Simulcast substream to forward (0 lowest .. 2 highest; none: highest available).
+     */
+    substream?: number,
+    /**
+     * Temporal layer to forward (none: all).
+     */
+    temporal?: number,
+  }
+  export type Result<T, E> = { tag: 'ok', val: T } | { tag: 'err', val: E };
+}
