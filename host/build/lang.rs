@@ -19,11 +19,20 @@
 //!   `<builds>/js-types/` (`plugins-wasm/js/types.mjs`); a test checks that the copy committed
 //!   in `plugins-wasm/js/types/` for editors is current.
 //!
+//! - JavaScript plugins are compiled ahead of time with `weval` (componentize-js's AOT mode:
+//!   the engine's interpreter specialised to the plugin's code, a third off each call). weval
+//!   is built from crates.io at the version [`WEVAL`] pins, once per target directory
+//!   (`cargo install`, about 6 minutes of two cores), as componentize-js's own download of it
+//!   from GitHub is not something a build may rely on.
+//!
 //! All builds run at once (each takes seconds of one core).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The weval componentize-js 0.23 expects (its npm `@bytecodealliance/weval` is 0.5.0).
+const WEVAL: &str = "0.5.0";
 
 /// One component to build.
 struct Job {
@@ -79,20 +88,24 @@ pub fn build(
     let py_tools = tools_dir.join("python");
     let js_tools = tools_dir.join("js");
     let wit = repo.join("wit");
-    std::thread::scope(|scope| {
-        // The two installs in parallel, then every build in parallel.
+    // The installs in parallel, then every build in parallel.
+    let weval = std::thread::scope(|scope| {
         let py = scope.spawn(|| install_python(&python, &py_tools));
+        let weval = scope.spawn(|| install_weval(&tools_dir.join("weval")));
         let js_install = install_js(&js, &js_tools);
-        let py_install = py.join().unwrap_or_else(|_| Err("the Python install panicked".into()));
-        py_install?;
+        py.join().unwrap_or_else(|_| Err("the Python install panicked".into()))?;
         js_install?;
+        weval.join().unwrap_or_else(|_| Err("the weval install panicked".into()))
+    })?;
+    std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .iter()
             .map(|job| {
                 let (wit, python, py_tools, js, js_tools) = (&wit, &python, &py_tools, &js, &js_tools);
+                let weval = weval.as_path();
                 scope.spawn(move || match job.lang {
                     "py" => build_python(job, wit, python, py_tools),
-                    _ => build_js(job, wit, js, js_tools),
+                    _ => build_js(job, wit, js, js_tools, weval),
                 })
             })
             .collect();
@@ -243,8 +256,8 @@ fn build_python(job: &Job, wit: &Path, python: &Path, tools: &Path) -> Result<()
     run(cmd, job, &tmp)
 }
 
-/// `node build.mjs <plugin.js> <wit> <out> <node_modules>`.
-fn build_js(job: &Job, wit: &Path, js: &Path, tools: &Path) -> Result<(), String> {
+/// `node build.mjs <plugin.js> <wit> <out> <node_modules> <weval>`.
+fn build_js(job: &Job, wit: &Path, js: &Path, tools: &Path, weval: &Path) -> Result<(), String> {
     let tmp = job.out.with_extension("wasm.tmp");
     // componentize-js reads the sources through a view of the folder it runs in: run it in
     // `plugins-wasm/`, which holds every plugin and the SDK they import.
@@ -259,8 +272,38 @@ fn build_js(job: &Job, wit: &Path, js: &Path, tools: &Path) -> Result<(), String
         .arg(source.join("plugin.js"))
         .arg(wit)
         .arg(&tmp)
-        .arg(tools.join("node_modules"));
+        .arg(tools.join("node_modules"))
+        .arg(weval);
     run(cmd, job, &tmp)
+}
+
+/// Builds the pinned weval into `dir` (`cargo install`) unless it is there already; its path.
+fn install_weval(dir: &Path) -> Result<PathBuf, String> {
+    let bin = dir.join("bin").join("weval");
+    let marker = dir.join(".installed");
+    if bin.is_file() && fs::read_to_string(&marker).is_ok_and(|v| v == WEVAL) {
+        return Ok(bin);
+    }
+    let build = dir.join("build");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.args(["install", "weval", "--locked", "--force", "--version", &format!("={WEVAL}")])
+        .arg("--root")
+        .arg(dir)
+        .arg("--target-dir")
+        .arg(&build);
+    super::clean_env(&mut cmd);
+    let output = cmd.output().map_err(|e| format!("cannot run cargo to install weval: {e}"))?;
+    let _ = fs::remove_dir_all(&build);
+    if !output.status.success() {
+        return Err(format!(
+            "installing weval {WEVAL} (`cargo install weval --locked`, for the JavaScript plugins' \
+             ahead-of-time compilation) failed; cargo needs to reach crates.io once. Its output:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    write(&marker, WEVAL.as_bytes())?;
+    Ok(bin)
 }
 
 /// `node types.mjs <plugin.wit> <out dir> <node_modules>`.

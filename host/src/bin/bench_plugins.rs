@@ -385,10 +385,11 @@ async fn languages(rounds: usize) -> anyhow::Result<()> {
     println!(
         "and the memories it holds then; message: one EchoTest request ({{\"audio\": true}}: an ack and"
     );
-    println!("its event) through the plugin's actor, one after the other (each followed by its checkpoint),");
-    println!("and per request in a burst of as many (checkpoints shared); reload: the pause of a swap.");
+    println!("its event) through the plugin's actor, one at a time (the checkpoint of the one before done);");
+    println!("+ckpt: the plugin thread's work per request with its own checkpoint; burst: per request in a");
+    println!("burst of as many (checkpoints shared); reload: the pause of a swap.");
     println!(
-        "{:<10} {:>8} {:>8} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "{:<10} {:>8} {:>8} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "language",
         "size MB",
         "cold ms",
@@ -397,6 +398,7 @@ async fn languages(rounds: usize) -> anyhow::Result<()> {
         "mem MB",
         "msg p50us",
         "msg p99us",
+        "+ckpt us",
         "burst us",
         "rld p50us",
         "rld p99us"
@@ -432,7 +434,12 @@ async fn languages(rounds: usize) -> anyhow::Result<()> {
         let plugin = core.plugin_of(handle).ok_or_else(|| anyhow::anyhow!("no plugin"))?;
         let body = json!({"audio": true});
         let mut calls = Vec::with_capacity(rounds);
+        let (busy_before, _) = host.busy(ECHOTEST).unwrap_or_default();
         for _ in 0..rounds {
+            // The request alone: the checkpoint of the one before is done.
+            while !host.saved_state_clean(ECHOTEST) {
+                tokio::task::yield_now().await;
+            }
             let msg = PluginMessage { handle, transaction: "t".into(), body: body.clone(), jsep: None };
             let t = Instant::now();
             let out = plugin.handle_message(msg).await;
@@ -441,6 +448,11 @@ async fn languages(rounds: usize) -> anyhow::Result<()> {
                 anyhow::bail!("{lang}: unexpected reply {:?}", out.reply);
             }
         }
+        while !host.saved_state_clean(ECHOTEST) {
+            tokio::task::yield_now().await;
+        }
+        let (busy_after, _) = host.busy(ECHOTEST).unwrap_or_default();
+        let with_checkpoint = Duration::from_nanos((busy_after - busy_before) / rounds as u64);
         calls.sort();
         // The same requests all at once: the host checkpoints when the mailbox runs dry (at
         // least every 100 ms), so the checkpoints are shared and this is the call alone.
@@ -466,7 +478,7 @@ async fn languages(rounds: usize) -> anyhow::Result<()> {
         pauses.sort();
         let _ = std::fs::remove_dir_all(&cache);
         println!(
-            "{lang:<10} {:>8.1} {:>8.0} {:>9.1} {:>9.2} {:>8.1} {:>9.1} {:>9.1} {:>9.1} {:>9.0} {:>9.0}",
+            "{lang:<10} {:>8.1} {:>8.0} {:>9.1} {:>9.2} {:>8.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.0} {:>9.0}",
             size as f64 / 1e6,
             ms(cold),
             ms(cached),
@@ -474,6 +486,7 @@ async fn languages(rounds: usize) -> anyhow::Result<()> {
             memory as f64 / (1 << 20) as f64,
             us(pct(&calls, 0.5)),
             us(pct(&calls, 0.99)),
+            us(with_checkpoint),
             us(burst_each),
             us(pct(&pauses, 0.5)),
             us(pct(&pauses, 0.99)),
