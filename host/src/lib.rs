@@ -8,6 +8,7 @@ pub mod fuzz;
 pub mod gateway;
 pub mod logging;
 pub mod media;
+pub mod mixer;
 pub mod plugins;
 pub mod sdp;
 pub mod transport;

@@ -24,6 +24,7 @@ use super::ready::{Ready, Watched};
 use super::router::{Dest, Rewrite, Router, OWN};
 use super::udp::{RecvBatch, SocketBatch, BATCH};
 use super::{Command, Streams};
+use crate::mixer::{MixFrame, MixIn, Pool};
 use crate::vocab::{
     DescriptionError, Endpoint, HandleRef, LayerChange, MediaEvent, MediaKind, Notice, INPUT_BIT,
 };
@@ -74,7 +75,8 @@ fn command_peer(c: &Command) -> Option<u64> {
         | Command::LegDtmf(..)
         | Command::InputOpen(_)
         | Command::InputClose(_)
-        | Command::ReplayKeyframe(_) => None,
+        | Command::ReplayKeyframe(_)
+        | Command::MixOut(_) => None,
         Command::KeyframeOf(id) => Some(*id),
         Command::Forward(..) | Command::Unforward(_) | Command::Layers(..) => None,
     }
@@ -140,6 +142,8 @@ fn write_rtp(buf: &mut Vec<u8>, pt: u8, marker: bool, seq: u64, time: u32, ssrc:
 
 /// The stream name a leg's packets carry (a leg has one stream).
 pub const LEG_MID: &str = "leg";
+/// The stream name a mixer port's packets carry.
+pub const MIX_MID: &str = "mix";
 
 /// A packet on its way to one destination of a rule, possibly handed to the media thread that
 /// owns the destination.
@@ -172,6 +176,8 @@ pub struct CoreSetup {
     pub full_trickle: bool,
     /// Where negotiated streams are published.
     pub streams: Streams,
+    /// The mixing threads (none: no mixer ports).
+    pub mixer: Option<Pool>,
 }
 
 /// The state of one media thread.
@@ -185,6 +191,10 @@ pub struct MediaCore<T: Transmitter> {
     /// Deliveries for destinations on other media threads, by thread: they cross over in one
     /// command per thread and round ([`MediaCore::send_deliveries`]), not one per packet.
     outbox: Vec<Vec<Delivery>>,
+    /// The mixing threads, and the packets for mixer ports gathered for each (handed over
+    /// like the outbox).
+    mixer: Option<Pool>,
+    mix_out: Vec<Vec<MixIn>>,
     /// Reused buffer: layer changes seen on one packet.
     changes: Vec<(u64, LayerChange)>,
     /// Reused buffer: the rules of one source.
@@ -241,11 +251,14 @@ impl<T: Transmitter> MediaCore<T> {
             slowlink_threshold,
             full_trickle,
             streams,
+            mixer,
         } = setup;
         Self {
             index,
             fanout: Vec::new(),
             outbox: (0..siblings.len()).map(|_| Vec::new()).collect(),
+            mix_out: (0..mixer.as_ref().map_or(0, Pool::threads)).map(|_| Vec::new()).collect(),
+            mixer,
             siblings,
             changes: Vec::new(),
             rule_ids: Vec::new(),
@@ -291,6 +304,12 @@ impl<T: Transmitter> MediaCore<T> {
             let batch = std::mem::replace(out, Vec::with_capacity(out.len()));
             if let Some(thread) = self.siblings.get(home) {
                 let _ = thread.send(Command::Deliver(batch));
+            }
+        }
+        let Some(pool) = &self.mixer else { return };
+        for (thread, out) in self.mix_out.iter_mut().enumerate() {
+            if !out.is_empty() {
+                pool.send_packets(thread, std::mem::replace(out, Vec::with_capacity(out.len())));
             }
         }
     }
@@ -710,6 +729,29 @@ impl<T: Transmitter> MediaCore<T> {
         self.changes = changes;
     }
 
+    /// A mixer port's tick (the mix for its participant), routed by the port's rules.
+    fn mixed(&mut self, f: MixFrame) {
+        if self.router.rules_from(f.port).is_empty() {
+            return;
+        }
+        let packet = Packet {
+            video: false,
+            mid: Mid::from(MIX_MID),
+            codec: Some(RxCodec { codec: str0m::format::Codec::Opus, clock: 48_000 }),
+            pt: Pt::from(111),
+            ssrc: f.ssrc,
+            seq: f.seq,
+            time: f.time,
+            wallclock: self.now,
+            marker: false,
+            audio_level: None,
+            voice_activity: None,
+            video_orientation: None,
+            payload: f.payload,
+        };
+        self.fan_out(f.port, Incoming { packet, layer: None, layers: 0 });
+    }
+
     /// Writes a routed packet on its destination's stream: payload type mapped by codec,
     /// sequence number rewritten as `in + offset`.
     fn deliver(&mut self, d: Delivery) {
@@ -748,6 +790,15 @@ impl<T: Transmitter> MediaCore<T> {
                 }
                 self.leg_out.push(&leg.rtp.socket, to, buf);
                 leg.report.sent(time, d.packet.clock(), d.packet.payload.len(), self.now);
+                return;
+            }
+            Dest::Mix { id } => {
+                // The mixer decodes Opus only (a WebRTC participant's codec); others carry nothing.
+                let opus = d.packet.codec.is_some_and(|c| c.codec == str0m::format::Codec::Opus);
+                let (Some(pool), true) = (&self.mixer, opus) else { return };
+                if let Some(out) = self.mix_out.get_mut(pool.thread_of(*id)) {
+                    out.push(MixIn { port: *id, seq: d.packet.seq, payload: d.packet.payload });
+                }
                 return;
             }
             Dest::Rtp { target, rewrite, srtp } => {
@@ -1493,6 +1544,11 @@ impl<T: Transmitter> MediaCore<T> {
             Command::Deliver(batch) => {
                 for d in batch {
                     self.deliver(d);
+                }
+            }
+            Command::MixOut(frames) => {
+                for f in frames {
+                    self.mixed(f);
                 }
             }
             Command::KeyframeOf(src) => self.keyframe(src),

@@ -34,13 +34,14 @@ use serde_json::Value;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::config::{Media, Nat};
+use crate::mixer;
 use crate::vocab::srtp::MasterKey;
 use crate::vocab::{
     AnswerPolicy, DescriptionError, ForwardRule, HandleRef, LegLocal, LegRemote, LegSpec, MediaControl,
     MediaEvent, MediaKind, NegotiationDone, NegotiationOutcome, Notice, OfferItem, SrtpKey, StreamInfo,
     LEG_BIT,
 };
-use crate::vocab::{InputLocal, InputSpec, INPUT_BIT};
+use crate::vocab::{InputLocal, InputSpec, MixerSpec, PortSettings, INPUT_BIT, MIX_BIT};
 pub use router::Homes;
 
 /// A stream to offer.
@@ -117,6 +118,8 @@ pub enum Command {
     InputClose(u64),
     /// A destination of this rule (from an input this thread owns) wants a keyframe.
     ReplayKeyframe(u64),
+    /// What the mixer made for ports this thread owns, one tick's batch.
+    MixOut(Vec<crate::mixer::MixFrame>),
 }
 
 /// The running engine: handles to its media threads. Each handle's PeerConnection lives on one
@@ -134,6 +137,8 @@ pub struct MediaEngine {
     legs: LegAddresses,
     /// What each input's thread reports of its streams.
     input_status: Mutex<HashMap<u64, Arc<inputs::InputStatus>>>,
+    /// The mixing threads.
+    mixer: crate::mixer::Pool,
 }
 
 /// Where plain RTP legs bind and what they advertise.
@@ -296,6 +301,15 @@ impl MediaEngine {
         let count = media.threads.max(1);
         let streams = Streams::default();
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..count).map(|_| unbounded_channel()).unzip();
+        // The mixing threads hand each media thread the ticks of the ports it owns.
+        let to_media = senders.clone();
+        let outlet: crate::mixer::Outlet = Arc::new(move |home, frames| {
+            if let Some(t) = to_media.get(home) {
+                let _ = t.send(Command::MixOut(frames));
+            }
+        });
+        let mixers = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1));
+        let mixer = crate::mixer::Pool::start(mixers, outlet)?;
         let mut locals = Vec::new();
         for (index, commands) in receivers.into_iter().enumerate() {
             let std_socket = bind(ip, media)?;
@@ -317,6 +331,7 @@ impl MediaEngine {
                 slowlink_threshold: media.slowlink_threshold,
                 full_trickle: nat.full_trickle,
                 streams: streams.clone(),
+                mixer: Some(mixer.clone()),
             };
             std::thread::Builder::new().name(format!("media-{index}")).spawn(move || {
                 let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -349,6 +364,7 @@ impl MediaEngine {
                 streams,
                 legs,
                 input_status: Mutex::default(),
+                mixer,
             },
             note_rx,
         ))
@@ -631,6 +647,46 @@ impl MediaControl for MediaEngine {
         let _ = self.threads[self.home(input)].send(Command::InputClose(input));
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&input);
         self.homes.lock().unwrap_or_else(PoisonError::into_inner).by_handle.remove(&input);
+    }
+
+    fn mixer_create(&self, spec: MixerSpec) -> Result<u64, String> {
+        if !MixerSpec::RATES.contains(&spec.rate) {
+            return Err(format!("a mixer runs at 8000, 16000, 24000 or 48000 Hz, not {}", spec.rate));
+        }
+        let n = self.legs.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = self.mixer.id(n, None);
+        self.mixer.send(id, mixer::Job::Create(id, spec));
+        Ok(id)
+    }
+
+    fn mixer_join(&self, mixer: u64, settings: PortSettings) -> Result<u64, String> {
+        let n = self.legs.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = self.mixer.id(n, Some(mixer)) | MIX_BIT;
+        // Offers take the port's one stream: Opus, both ways.
+        self.streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(port, vec![leg_stream(MediaKind::Audio, "opus".to_owned())]);
+        self.mixer.send(port, mixer::Job::Join(port, mixer, self.home(port), settings));
+        Ok(port)
+    }
+
+    fn mixer_set(&self, port: u64, settings: PortSettings) {
+        self.mixer.send(port, mixer::Job::Set(port, settings));
+    }
+
+    fn mixer_reset(&self, port: u64) {
+        self.mixer.send(port, mixer::Job::ResetDecoder(port));
+    }
+
+    fn mixer_leave(&self, port: u64) {
+        self.mixer.send(port, mixer::Job::Leave(port));
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&port);
+        self.homes.lock().unwrap_or_else(PoisonError::into_inner).by_handle.remove(&port);
+    }
+
+    fn mixer_destroy(&self, mixer: u64) {
+        self.mixer.send(mixer, mixer::Job::Destroy(mixer));
     }
 }
 

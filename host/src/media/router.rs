@@ -55,6 +55,11 @@ pub enum Dest {
         /// Its id.
         id: u64,
     },
+    /// A mixer port (on the media thread `homes.dst`, which hands its packets to the mixer).
+    Mix {
+        /// Its id.
+        id: u64,
+    },
     /// Plain RTP sent from the source's media thread.
     Rtp {
         /// Where, with which SSRC and payload type.
@@ -70,7 +75,7 @@ impl Dest {
     /// The destination endpoint's id (a peer's handle id or a leg's id), if an endpoint.
     pub fn endpoint(&self) -> Option<u64> {
         match self {
-            Self::Peer { id, .. } | Self::Leg { id } => Some(*id),
+            Self::Peer { id, .. } | Self::Leg { id } | Self::Mix { id } => Some(*id),
             Self::Rtp { .. } => None,
         }
     }
@@ -191,6 +196,7 @@ impl Router {
                 (Dest::Peer { id: handle.handle_id, mid: mid.as_deref().map(Mid::from) }, Some(*handle))
             }
             Sink::Leg(id) => (Dest::Leg { id: *id }, rule.src.handle()),
+            Sink::Mix(id) => (Dest::Mix { id: *id }, rule.src.handle()),
             Sink::Rtp(target) => {
                 let srtp = target.srtp.as_ref().map(|k| Box::new(SrtpSender::new(k.suite, &k.key)));
                 (Dest::Rtp { target: target.clone(), rewrite: None, srtp }, rule.src.handle())

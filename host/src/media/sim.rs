@@ -147,6 +147,7 @@ impl Sim {
             slowlink_threshold,
             full_trickle: false,
             streams: Default::default(),
+            mixer: None,
         };
         let mut core = MediaCore::new(setup, Wire::default(), now);
         let mut clients = Vec::new();

@@ -17,7 +17,7 @@ use super::bindings::{Plugin as Bindings, PluginPre};
 use super::convert::{wit_handle, wit_media_event};
 use super::engine::EPOCH_TICK;
 use super::saved::SavedState;
-use super::state::{close_endpoint, AfterCall, Made, PluginShared, StoreState};
+use super::state::{close_endpoint, destroy_mixer, AfterCall, Made, PluginShared, StoreState};
 use crate::api::plugin::{Effect, MessageOutcome, PluginEvent, PluginInfo, PluginMessage, PluginReply};
 use crate::vocab::Endpoint;
 use crate::vocab::{HandleRef, MediaEvent};
@@ -432,6 +432,10 @@ impl Actor {
                 for leg in legs {
                     close_endpoint(&self.shared, Endpoint::Leg(leg));
                 }
+                let ports = self.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).ports_of(h);
+                for port in ports {
+                    close_endpoint(&self.shared, Endpoint::Mix(port));
+                }
                 if self.handles.remove(&h) {
                     // Noted first: if destroy-handle traps, the rebuilt instance still hears of it.
                     if !self.created_since.remove(&h) {
@@ -702,6 +706,8 @@ impl Actor {
                     }
                     Made::Leg(id) => close_endpoint(&self.shared, Endpoint::Leg(id)),
                     Made::Input(id) => close_endpoint(&self.shared, Endpoint::Input(id)),
+                    Made::Port(id) => close_endpoint(&self.shared, Endpoint::Mix(id)),
+                    Made::Mixer(id) => destroy_mixer(&self.shared, id),
                 }
             }
         }

@@ -96,6 +96,21 @@ pub fn endpoint(e: wit::Endpoint) -> vocab::Endpoint {
         wit::Endpoint::Peer(h) => vocab::Endpoint::Peer(api_handle(h)),
         wit::Endpoint::Leg(id) => vocab::Endpoint::Leg(id),
         wit::Endpoint::Input(id) => vocab::Endpoint::Input(id),
+        wit::Endpoint::Mix(id) => vocab::Endpoint::Mix(id),
+    }
+}
+
+/// A participant's mix settings as the gateway's.
+pub fn mix_settings(s: &wit::MixSettings) -> vocab::PortSettings {
+    vocab::PortSettings {
+        muted: s.muted,
+        deaf: s.deaf,
+        suspended: s.suspended,
+        gain_percent: s.gain_percent.min(1000),
+        bitrate: s.bitrate,
+        complexity: s.complexity,
+        expected_loss: s.expected_loss,
+        dtx: s.dtx,
     }
 }
 

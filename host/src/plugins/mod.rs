@@ -7,6 +7,7 @@ mod convert;
 mod engine;
 mod legs;
 pub mod limits;
+mod mixers;
 mod policy;
 pub mod rules;
 mod saved;
@@ -288,6 +289,7 @@ impl PluginHost {
             sockets: Mutex::new(sockets::SocketTable::default()),
             legs: Mutex::new(legs::LegTable::default()),
             inputs: Mutex::default(),
+            mixers: Mutex::default(),
             config_file: self.configs_folder.as_ref().map(|f| f.join(format!("{package}.jcfg"))),
         });
         (shared, config.to_string())

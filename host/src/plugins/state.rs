@@ -12,9 +12,12 @@ use super::bindings::types::{
     self as wit, AnswerPolicy, Direction, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferedStream,
     RtpTarget,
 };
-use super::convert::{api_handle, endpoint, kind, leg_codec, leg_remote, srtp_key, srtp_suite, wit_srtp_key};
+use super::convert::{
+    api_handle, endpoint, kind, leg_codec, leg_remote, mix_settings, srtp_key, srtp_suite, wit_srtp_key,
+};
 use super::legs::LegTable;
 use super::limits::Limits;
+use super::mixers::MixerTable;
 use super::rules::RuleTable;
 use super::sockets::SocketTable;
 use crate::api::plugin::PluginEvent;
@@ -44,6 +47,8 @@ pub struct PluginShared {
     pub legs: Mutex<LegTable>,
     /// RTP inputs.
     pub inputs: Mutex<std::collections::BTreeSet<u64>>,
+    /// Audio mixers and their ports.
+    pub mixers: Mutex<MixerTable>,
     /// The file `save-config` writes (`<configs folder>/<package>.jcfg`); none with the embedded
     /// configuration.
     pub config_file: Option<std::path::PathBuf>,
@@ -60,14 +65,19 @@ pub enum Made {
     Leg(u64),
     /// An RTP input.
     Input(u64),
+    /// An audio mixer.
+    Mixer(u64),
+    /// A mixer port.
+    Port(u64),
 }
 
-/// Closes a plugin's leg or input and removes its rules, here and in the media engine; unknown
-/// ones are ignored.
+/// Closes a plugin's leg, input or mixer port and removes its rules, here and in the media
+/// engine; unknown ones are ignored.
 pub fn close_endpoint(shared: &PluginShared, endpoint: media::Endpoint) {
     let known = match endpoint {
         media::Endpoint::Leg(id) => shared.legs.lock().unwrap_or_else(|e| e.into_inner()).remove(id),
         media::Endpoint::Input(id) => shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).remove(&id),
+        media::Endpoint::Mix(id) => shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).remove_port(id),
         media::Endpoint::Peer(_) => false,
     };
     if !known {
@@ -81,8 +91,21 @@ pub fn close_endpoint(shared: &PluginShared, endpoint: media::Endpoint) {
     match endpoint {
         media::Endpoint::Leg(id) => media.leg_close(id),
         media::Endpoint::Input(id) => media.input_close(id),
+        media::Endpoint::Mix(id) => media.mixer_leave(id),
         media::Endpoint::Peer(_) => {}
     }
+}
+
+/// Destroys a plugin's mixer after closing its ports; unknown ones are ignored.
+pub fn destroy_mixer(shared: &PluginShared, mixer: u64) {
+    let Some(ports) = shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).ports_in(mixer) else {
+        return;
+    };
+    for port in ports {
+        close_endpoint(shared, media::Endpoint::Mix(port));
+    }
+    shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).remove_mixer(mixer);
+    shared.core.media().mixer_destroy(mixer);
 }
 
 /// What the current call (or the calls since the last checkpoint) did, for the CPU budget and
@@ -403,7 +426,8 @@ impl StoreState {
         let max = self.shared.limits.max_legs;
         let legs = self.shared.legs.lock().unwrap_or_else(|e| e.into_inner()).len();
         let inputs = self.shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).len();
-        if legs + inputs >= max {
+        let mixing = self.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).len();
+        if legs + inputs + mixing >= max {
             return Err(format!("too many legs and inputs (limit {max})"));
         }
         Ok(())
@@ -425,6 +449,12 @@ impl StoreState {
                 Ok(media::Endpoint::Input(id))
             }
             wit::Endpoint::Input(id) => Err(format!("no such input {id}")),
+            wit::Endpoint::Mix(id)
+                if self.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).has_port(id) =>
+            {
+                Ok(media::Endpoint::Mix(id))
+            }
+            wit::Endpoint::Mix(id) => Err(format!("no such mixer port {id}")),
         }
     }
 
@@ -559,6 +589,7 @@ impl host::Host for StoreState {
         let dst = match dst {
             media::Endpoint::Peer(handle) => media::Sink::Peer { handle, mid: dst_mid },
             media::Endpoint::Leg(id) => media::Sink::Leg(id),
+            media::Endpoint::Mix(id) => media::Sink::Mix(id),
             media::Endpoint::Input(_) => return Err("an RTP input is a source only".to_owned()),
         };
         let rule = media::ForwardRule {
@@ -590,8 +621,8 @@ impl host::Host for StoreState {
         }
         let rule = media::ForwardRule {
             src,
-            // A leg has one stream.
-            src_mid: (!matches!(src, media::Endpoint::Leg(_))).then_some(src_mid),
+            // A leg and a mixer port have one stream.
+            src_mid: (!matches!(src, media::Endpoint::Leg(_) | media::Endpoint::Mix(_))).then_some(src_mid),
             dst: media::Sink::Rtp(media::RtpTarget {
                 addr: std::net::SocketAddr::new(ip, target.port),
                 ssrc: target.ssrc.unwrap_or_else(rand::random),
@@ -653,21 +684,50 @@ impl host::Host for StoreState {
         self.timed(|s| s.send_data_to(targets, label, data, is_text));
     }
 
-    fn mixer_create(&mut self, _sample_rate: u32) -> Result<u64, String> {
-        Err("not available: mixer".into())
+    fn mixer_create(&mut self, sample_rate: u32) -> Result<u64, String> {
+        self.below_max_legs()?;
+        let id = self.shared.core.media().mixer_create(media::MixerSpec { rate: sample_rate })?;
+        self.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).add_mixer(id);
+        self.account.made_since_checkpoint.push(Made::Mixer(id));
+        Ok(id)
     }
 
-    fn mixer_join(&mut self, _mixer: u64, _handle: HandleRef) -> Result<(), String> {
-        Err("not available: mixer".into())
+    fn mixer_join(
+        &mut self,
+        mixer: u64,
+        owner: HandleRef,
+        settings: wit::MixSettings,
+    ) -> Result<u64, String> {
+        self.own(owner)?;
+        if !self.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).has_mixer(mixer) {
+            return Err(format!("no such mixer {mixer}"));
+        }
+        self.below_max_legs()?;
+        let port = self.shared.core.media().mixer_join(mixer, mix_settings(&settings))?;
+        self.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).add_port(port, mixer, api_handle(owner));
+        self.account.made_since_checkpoint.push(Made::Port(port));
+        Ok(port)
     }
 
-    fn mixer_leave(&mut self, _mixer: u64, _handle: HandleRef) {}
-
-    fn mixer_set(&mut self, _mixer: u64, _handle: HandleRef, _muted: bool, _gain: u32) -> Result<(), String> {
-        Err("not available: mixer".into())
+    fn mixer_set(&mut self, port: u64, settings: wit::MixSettings) -> Result<(), String> {
+        self.own_endpoint(wit::Endpoint::Mix(port))?;
+        self.shared.core.media().mixer_set(port, mix_settings(&settings));
+        Ok(())
     }
 
-    fn mixer_destroy(&mut self, _mixer: u64) {}
+    fn mixer_reset_decoder(&mut self, port: u64) -> Result<(), String> {
+        self.own_endpoint(wit::Endpoint::Mix(port))?;
+        self.shared.core.media().mixer_reset(port);
+        Ok(())
+    }
+
+    fn mixer_leave(&mut self, port: u64) {
+        close_endpoint(&self.shared, media::Endpoint::Mix(port));
+    }
+
+    fn mixer_destroy(&mut self, mixer: u64) {
+        destroy_mixer(&self.shared, mixer);
+    }
 
     fn rtp_leg_open(&mut self, owner: HandleRef, options: wit::LegOptions) -> Result<wit::LegLocal, String> {
         self.own(owner)?;

@@ -137,6 +137,16 @@ impl crate::vocab::MediaControl for RuleLog {
         None
     }
     fn input_close(&self, _: u64) {}
+    fn mixer_create(&self, _: crate::vocab::MixerSpec) -> Result<u64, String> {
+        Err("none".into())
+    }
+    fn mixer_join(&self, _: u64, _: crate::vocab::PortSettings) -> Result<u64, String> {
+        Err("none".into())
+    }
+    fn mixer_set(&self, _: u64, _: crate::vocab::PortSettings) {}
+    fn mixer_reset(&self, _: u64) {}
+    fn mixer_leave(&self, _: u64) {}
+    fn mixer_destroy(&self, _: u64) {}
 }
 
 /// A rule can reach the media engine after the engine dropped its handle (the plugin made it

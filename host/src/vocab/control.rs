@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::{
     AnswerPolicy, DescriptionError, ForwardRule, HandleRef, InputLocal, InputSpec, LegLocal, LegRemote,
-    LegSpec, MediaKind, OfferItem,
+    LegSpec, MediaKind, MixerSpec, OfferItem, PortSettings,
 };
 
 /// What the media engine answers when it is missing.
@@ -80,6 +80,19 @@ pub trait MediaControl: Send + Sync {
     fn input_status(&self, input: u64) -> Option<Vec<InputStreamReport>>;
     /// Closes an input (its rules are removed by the caller).
     fn input_close(&self, input: u64);
+    /// Creates an audio mixer; its id.
+    fn mixer_create(&self, spec: MixerSpec) -> Result<u64, String>;
+    /// Adds a participant to a mixer: a port, an endpoint (`Endpoint::Mix`) rules feed with the
+    /// participant's audio and take the mix of everyone else from.
+    fn mixer_join(&self, mixer: u64, settings: PortSettings) -> Result<u64, String>;
+    /// Changes a participant's settings.
+    fn mixer_set(&self, port: u64, settings: PortSettings);
+    /// Starts a participant's decoding over (`resetdecoder`).
+    fn mixer_reset(&self, port: u64);
+    /// Removes a participant (its rules are removed by the caller).
+    fn mixer_leave(&self, port: u64);
+    /// Destroys a mixer (its ports are left by the caller first).
+    fn mixer_destroy(&self, mixer: u64);
 }
 
 /// A stream of an input as [`MediaControl::input_status`] gives it: mid, age (ms), source.
@@ -129,4 +142,14 @@ impl MediaControl for NoMedia {
         None
     }
     fn input_close(&self, _: u64) {}
+    fn mixer_create(&self, _: MixerSpec) -> Result<u64, String> {
+        Err(NO_MEDIA.into())
+    }
+    fn mixer_join(&self, _: u64, _: PortSettings) -> Result<u64, String> {
+        Err(NO_MEDIA.into())
+    }
+    fn mixer_set(&self, _: u64, _: PortSettings) {}
+    fn mixer_reset(&self, _: u64) {}
+    fn mixer_leave(&self, _: u64) {}
+    fn mixer_destroy(&self, _: u64) {}
 }

@@ -7,6 +7,7 @@ mod control;
 mod events;
 mod inputs;
 mod legs;
+mod mixing;
 mod negotiation;
 mod rules;
 pub mod srtp;
@@ -15,6 +16,7 @@ pub use self::control::{InputStreamReport, MediaControl, NoMedia, NO_MEDIA};
 pub use self::events::{MediaEvent, Notice};
 pub use self::inputs::{InputFile, InputLocal, InputSpec, InputStreamSpec};
 pub use self::legs::{dtmf_event, Latch, LegCodec, LegLocal, LegRemote, LegSpec, LEG_CODECS};
+pub use self::mixing::{MixerSpec, PortSettings, MIX_BIT};
 pub use self::negotiation::{
     AnswerPolicy, DescriptionError, NegotiationDone, NegotiationOutcome, OfferItem, StreamInfo,
 };

@@ -30,6 +30,9 @@ pub enum Endpoint {
     Leg(u64),
     /// An RTP input (a source only), by id (see [`INPUT_BIT`]).
     Input(u64),
+    /// A mixer port (a participant of an audio mixer), by id (see [`super::MIX_BIT`]): it takes
+    /// the participant's audio and sends the mix of everyone else.
+    Mix(u64),
 }
 
 /// Set in every leg id (handle ids are below 2^53): the media engine keys peers, legs and
@@ -43,7 +46,7 @@ impl Endpoint {
     pub fn id(self) -> u64 {
         match self {
             Self::Peer(h) => h.handle_id,
-            Self::Leg(id) | Self::Input(id) => id,
+            Self::Leg(id) | Self::Input(id) | Self::Mix(id) => id,
         }
     }
 
@@ -51,7 +54,7 @@ impl Endpoint {
     pub fn handle(self) -> Option<HandleRef> {
         match self {
             Self::Peer(h) => Some(h),
-            Self::Leg(_) | Self::Input(_) => None,
+            Self::Leg(_) | Self::Input(_) | Self::Mix(_) => None,
         }
     }
 }
@@ -68,6 +71,8 @@ pub enum Sink {
     },
     /// A plain RTP leg.
     Leg(u64),
+    /// A mixer port (the participant's voice into its mixer).
+    Mix(u64),
     /// Plain RTP to an address (Janus's `rtp_forward`).
     Rtp(RtpTarget),
 }
@@ -78,6 +83,7 @@ impl Sink {
         match self {
             Self::Peer { handle, .. } => Some(Endpoint::Peer(*handle)),
             Self::Leg(id) => Some(Endpoint::Leg(*id)),
+            Self::Mix(id) => Some(Endpoint::Mix(*id)),
             Self::Rtp(_) => None,
         }
     }

@@ -133,23 +133,36 @@ declare module 'portunus:plugin/host@0.5.0' {
    */
   export function sendDataMany(handles: Array<HandleRef>, label: string | undefined, data: Uint8Array, isText: boolean): void;
   /**
-   * Creates an audio mixer and returns its id. (not yet: mixer)
+   * Creates an audio mixer (an AudioBridge room) that mixes at `sample-rate` (8000, 16000,
+   * 24000 or 48000) on the host's mixing threads, every 20 ms; returns its id. Mixers belong
+   * to the plugin, survive reloads, and count towards `max_legs`; a crash destroys those made
+   * since the last checkpoint.
    */
   export function mixerCreate(sampleRate: number): bigint;
   /**
-   * Joins a handle's audio to a mixer. (not yet: mixer)
+   * Adds a participant owned by `owner` to a mixer and returns its port, an endpoint
+   * (`endpoint::mix`): forward the participant's audio to it and the port to the
+   * participant, who then hears everyone else (Opus both ways; a jitter buffer, concealment
+   * and FEC on the way in; its own encode on the way out while it talks, one encode shared
+   * by the listeners of equal settings). Offers name the port's stream with
+   * `offered-stream::forward`. The port closes with its owner and counts towards `max_legs`.
    */
-  export function mixerJoin(mixer: bigint, handle: HandleRef): void;
+  export function mixerJoin(mixer: bigint, owner: HandleRef, settings: MixSettings): bigint;
   /**
-   * Removes a handle from a mixer. (not yet: mixer)
+   * Changes a participant's settings (mute, gain, encoder...).
    */
-  export function mixerLeave(mixer: bigint, handle: HandleRef): void;
+  export function mixerSet(port: bigint, settings: MixSettings): void;
   /**
-   * Mutes or sets the gain (percent) of a participant. (not yet: mixer)
+   * Starts a participant's decoding over: its buffered packets and decoder state go
+   * (AudioBridge `resetdecoder`).
    */
-  export function mixerSet(mixer: bigint, handle: HandleRef, muted: boolean, gainPercent: number): void;
+  export function mixerResetDecoder(port: bigint): void;
   /**
-   * Destroys a mixer. (not yet: mixer)
+   * Removes a participant: its port closes with its rules; unknown ports are ignored.
+   */
+  export function mixerLeave(port: bigint): void;
+  /**
+   * Destroys a mixer and closes its ports; unknown ids are ignored.
    */
   export function mixerDestroy(mixer: bigint): void;
   /**
@@ -243,4 +256,5 @@ declare module 'portunus:plugin/host@0.5.0' {
   export type InputOptions = import('portunus:plugin/types@0.5.0').InputOptions;
   export type InputLocal = import('portunus:plugin/types@0.5.0').InputLocal;
   export type InputStreamStatus = import('portunus:plugin/types@0.5.0').InputStreamStatus;
+  export type MixSettings = import('portunus:plugin/types@0.5.0').MixSettings;
 }

@@ -441,7 +441,7 @@ declare module 'portunus:plugin/types@0.5.0' {
   /**
    * A media endpoint: a handle's PeerConnection, a plain RTP leg or an RTP input.
    */
-  export type Endpoint = EndpointPeer | EndpointLeg | EndpointInput;
+  export type Endpoint = EndpointPeer | EndpointLeg | EndpointInput | EndpointMix;
   /**
    * A handle's PeerConnection.
    */
@@ -461,6 +461,14 @@ declare module 'portunus:plugin/types@0.5.0' {
    */
   export interface EndpointInput {
     tag: 'input',
+    val: bigint,
+  }
+  /**
+   * A participant of an audio mixer (`mixer-join`): forward the participant's audio to
+   * it, and from it the mix of everyone else to the participant.
+   */
+  export interface EndpointMix {
+    tag: 'mix',
     val: bigint,
   }
   /**
@@ -501,6 +509,43 @@ declare module 'portunus:plugin/types@0.5.0' {
    */
   export interface OfferedStreamData {
     tag: 'data',
+  }
+  /**
+   * How a participant takes part in a mix (AudioBridge's settings per participant).
+   */
+  export interface MixSettings {
+    /**
+     * What it says is left out of the mix.
+     */
+    muted: boolean,
+    /**
+     * It gets no mix.
+     */
+    deaf: boolean,
+    /**
+     * The mixer skips it both ways, packets dropped (AudioBridge `suspend`).
+     */
+    suspended: boolean,
+    /**
+     * Its gain into the mix, percent: 100 as it comes (AudioBridge `volume`).
+     */
+    gainPercent: number,
+    /**
+     * The bitrate of the mix it gets, bits per second (0: the encoder chooses).
+     */
+    bitrate: number,
+    /**
+     * The encoder's complexity, 1 to 10 (AudioBridge `quality`).
+     */
+    complexity: number,
+    /**
+     * The loss it expects, percent: its mix carries in-band FEC when above 0.
+     */
+    expectedLoss: number,
+    /**
+     * Discontinuous transmission for its mix.
+     */
+    dtx: boolean,
   }
   /**
    * A codec on a plain RTP leg, as an SDP `a=rtpmap` names it.

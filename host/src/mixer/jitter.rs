@@ -1,0 +1,192 @@
+//! A participant's jitter buffer: packets by sequence number in a fixed ring, played out one per
+//! mixing tick. It reorders, drops what comes too late, says when a packet is missing (so the
+//! decoder conceals it, from the next packet's FEC when there is one) and catches up when the
+//! sender runs ahead. Nothing is allocated per packet: the ring keeps the packets' shared
+//! payloads.
+
+use std::sync::Arc;
+
+/// Packets the ring holds: 16 × 20 ms.
+const SLOTS: usize = 16;
+/// Packets buffered before playout starts (and after an underrun): 40 ms.
+pub const PREBUFFER: u64 = 2;
+/// More than this many packets waiting means the sender ran ahead: the oldest go.
+const MOST: u64 = 8;
+
+/// What the next tick plays.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// This packet.
+    Packet(Arc<[u8]>),
+    /// A packet is missing; the one after it is here (its FEC may restore the lost one).
+    Lost {
+        /// The packet after the missing one, for FEC.
+        after: Option<Arc<[u8]>>,
+    },
+    /// Nothing to play: not started, or the sender stopped (or sends DTX).
+    Nothing,
+}
+
+/// Counters for `listparticipants`-style statistics and tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct JitterStats {
+    /// Packets that arrived after their turn (dropped).
+    pub late: u64,
+    /// Packets that never came (concealed).
+    pub lost: u64,
+    /// Packets dropped to catch up with a sender running ahead.
+    pub skipped: u64,
+}
+
+/// One participant's jitter buffer.
+#[derive(Debug, Default)]
+pub struct Jitter {
+    slots: [Option<(u64, Arc<[u8]>)>; SLOTS],
+    /// The sequence number of the next packet to play; none before the first packet.
+    next: Option<u64>,
+    /// The highest sequence number received.
+    highest: u64,
+    /// Playout runs (false until the prebuffer fills, and again after an underrun).
+    playing: bool,
+    /// What happened so far.
+    pub stats: JitterStats,
+}
+
+impl Jitter {
+    /// Takes a packet (extended sequence number).
+    pub fn push(&mut self, seq: u64, payload: Arc<[u8]>) {
+        let mut next = *self.next.get_or_insert(seq);
+        if seq < next && !self.playing && next - seq < SLOTS as u64 {
+            // Reordered before playout started: start from the earlier one.
+            next = seq;
+            self.next = Some(seq);
+        }
+        if seq < next {
+            self.stats.late += 1;
+            return;
+        }
+        if seq >= next + SLOTS as u64 * 4 {
+            // A jump far ahead (a new source, a long gap): start over from it.
+            self.reset();
+            self.next = Some(seq);
+        }
+        self.highest = self.highest.max(seq);
+        self.slots[seq as usize % SLOTS] = Some((seq, payload));
+        // The sender ran ahead: drop the oldest so the delay stays bounded.
+        while let Some(next) = self.next {
+            if self.highest - next < MOST {
+                break;
+            }
+            if self.take(next).is_some() {
+                self.stats.skipped += 1;
+            }
+            self.next = Some(next + 1);
+        }
+        if !self.playing && self.highest + 1 >= self.next.unwrap_or(0) + PREBUFFER {
+            self.playing = true;
+        }
+    }
+
+    /// What this tick plays.
+    pub fn pop(&mut self) -> Next {
+        let Some(next) = self.next else { return Next::Nothing };
+        if !self.playing {
+            return Next::Nothing;
+        }
+        if let Some(p) = self.take(next) {
+            self.next = Some(next + 1);
+            return Next::Packet(p);
+        }
+        if self.highest > next {
+            // Missing, and later ones are here: conceal it.
+            self.stats.lost += 1;
+            self.next = Some(next + 1);
+            let after = self.peek(next + 1);
+            return Next::Lost { after };
+        }
+        // Nothing buffered: an underrun (or DTX); play out again once the prebuffer refills.
+        self.playing = false;
+        Next::Nothing
+    }
+
+    /// Forgets everything (a `resetdecoder`, a new source).
+    pub fn reset(&mut self) {
+        self.slots = Default::default();
+        self.next = None;
+        self.highest = 0;
+        self.playing = false;
+    }
+
+    fn take(&mut self, seq: u64) -> Option<Arc<[u8]>> {
+        let slot = &mut self.slots[seq as usize % SLOTS];
+        match slot {
+            Some((s, _)) if *s == seq => slot.take().map(|(_, p)| p),
+            _ => None,
+        }
+    }
+
+    fn peek(&self, seq: u64) -> Option<Arc<[u8]>> {
+        match &self.slots[seq as usize % SLOTS] {
+            Some((s, p)) if *s == seq => Some(p.clone()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(n: u8) -> Arc<[u8]> {
+        Arc::from(&[n][..])
+    }
+
+    #[test]
+    fn reorders_and_waits_for_the_prebuffer() {
+        let mut j = Jitter::default();
+        j.push(11, p(11));
+        assert_eq!(j.pop(), Next::Nothing, "one packet is not enough to start");
+        j.push(10, p(10));
+        j.push(12, p(12));
+        assert_eq!(j.pop(), Next::Packet(p(10)));
+        assert_eq!(j.pop(), Next::Packet(p(11)));
+        assert_eq!(j.pop(), Next::Packet(p(12)));
+        assert_eq!(j.pop(), Next::Nothing);
+    }
+
+    #[test]
+    fn a_gap_is_lost_with_the_next_packet_for_fec_and_late_ones_are_dropped() {
+        let mut j = Jitter::default();
+        for s in [1, 2, 4, 5] {
+            j.push(s, p(s as u8));
+        }
+        assert_eq!(j.pop(), Next::Packet(p(1)));
+        assert_eq!(j.pop(), Next::Packet(p(2)));
+        assert_eq!(j.pop(), Next::Lost { after: Some(p(4)) });
+        j.push(3, p(3));
+        assert_eq!(j.stats.late, 1);
+        assert_eq!(j.pop(), Next::Packet(p(4)));
+        assert_eq!(j.stats.lost, 1);
+    }
+
+    #[test]
+    fn a_sender_running_ahead_is_caught_up_with() {
+        let mut j = Jitter::default();
+        for s in 100..130 {
+            j.push(s, p(s as u8));
+        }
+        assert!(j.stats.skipped >= 20, "{:?}", j.stats);
+        let Next::Packet(first) = j.pop() else { panic!("plays") };
+        assert!(first[0] >= 121, "the delay stays bounded: {}", first[0]);
+    }
+
+    #[test]
+    fn a_jump_far_ahead_starts_over() {
+        let mut j = Jitter::default();
+        j.push(1, p(1));
+        j.push(2, p(2));
+        j.push(5000, p(50));
+        j.push(5001, p(51));
+        assert_eq!(j.pop(), Next::Packet(p(50)));
+    }
+}

@@ -1,0 +1,53 @@
+//! The audio mixer as plugins and media see it: rooms (mixers) and their participants (ports).
+
+/// Set in every mixer port id: a port is an endpoint (like a leg), keyed with peers, legs and
+/// inputs in one space.
+pub const MIX_BIT: u64 = 1 << 60;
+
+/// A mixer (an AudioBridge room).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MixerSpec {
+    /// Samples per second it mixes at: 8000, 16000, 24000 or 48000.
+    pub rate: u32,
+}
+
+impl MixerSpec {
+    /// The rates a mixer can run at.
+    pub const RATES: [u32; 4] = [8_000, 16_000, 24_000, 48_000];
+}
+
+/// How one participant takes part in the mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortSettings {
+    /// What it says is left out of the mix.
+    pub muted: bool,
+    /// It gets no mix.
+    pub deaf: bool,
+    /// Neither: it stays in the room but the mixer skips it (AudioBridge `suspend`).
+    pub suspended: bool,
+    /// Its gain into the mix, percent (100: as it comes).
+    pub gain_percent: u32,
+    /// The bitrate of the mix it gets, bits per second (0: the encoder chooses).
+    pub bitrate: u32,
+    /// The encoder's complexity, 1–10 (AudioBridge `quality`).
+    pub complexity: u8,
+    /// The loss it expects, percent: the encoder adds in-band FEC when above 0.
+    pub expected_loss: u8,
+    /// Discontinuous transmission for its mix.
+    pub dtx: bool,
+}
+
+impl Default for PortSettings {
+    fn default() -> Self {
+        Self {
+            muted: false,
+            deaf: false,
+            suspended: false,
+            gain_percent: 100,
+            bitrate: 0,
+            complexity: 4,
+            expected_loss: 0,
+            dtx: false,
+        }
+    }
+}
