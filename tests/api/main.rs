@@ -1,6 +1,7 @@
 //! Black-box tests of the Janus API: the real `portunus` binary on loopback, real sockets.
 
 mod admin;
+mod audiobridge;
 mod auth;
 mod config;
 mod harness;

@@ -26,7 +26,8 @@ const code = await withChromium(async (context, watch) => {
     await b.waitForFunction(
       () => {
         const d = window.demo;
-        return d.error || (d.framesDecoded > 0 && d.videoWidth > 0 && d.audioPackets > 0);
+        // The `started` event may reach the page after the first frames (both follow webrtcup).
+        return d.error || (d.framesDecoded > 0 && d.videoWidth > 0 && d.audioPackets > 0 && d.status === "started");
       },
       null,
       { timeout, polling: 200 },

@@ -2,6 +2,7 @@
 //! Janus API and checks what comes back: echoed RTP with our own payload markers, Janus media
 //! events, and the effect of the EchoTest's switches.
 
+mod audiobridge;
 #[path = "../api/harness.rs"]
 #[allow(dead_code)]
 mod harness;

@@ -344,6 +344,33 @@ struct Shared {
     audio_level: AtomicU8,
     /// The first data channel the far end opened (a gateway's offer brings its own).
     remote_channel: StdMutex<Option<Arc<dyn DataChannel>>>,
+    /// Real Opus instead of markers on the audio track (mixing tests).
+    tone: StdMutex<Option<Tone>>,
+    /// The audio payloads received since [`Peer::keep_audio`], when kept.
+    kept_audio: StdMutex<Option<Vec<Bytes>>>,
+}
+
+/// A sine (or silence) encoded as Opus, 20 ms at a time.
+struct Tone {
+    freq: f64,
+    amplitude: f64,
+    sample: u64,
+    encoder: ropus::Encoder,
+}
+
+impl Tone {
+    fn next_packet(&mut self) -> Bytes {
+        let pcm: Vec<i16> = (0..960)
+            .map(|i| {
+                let t = (self.sample + i) as f64 / 48_000.0;
+                (self.amplitude * (2.0 * std::f64::consts::PI * self.freq * t).sin()) as i16
+            })
+            .collect();
+        self.sample += 960;
+        let mut out = [0u8; 1500];
+        let n = self.encoder.encode(&pcm, &mut out).expect("opus encode");
+        Bytes::copy_from_slice(&out[..n])
+    }
 }
 
 impl Shared {
@@ -386,6 +413,11 @@ impl Shared {
                 self.update(|st| st.audio.telephone_events.push((pkt.header.timestamp, event)));
             }
             return;
+        }
+        if kind == Kind::Audio {
+            if let Some(kept) = self.kept_audio.lock().unwrap().as_mut() {
+                kept.push(pkt.payload.clone());
+            }
         }
         let parsed = parse_marker(payload, &self.nonce);
         let sent_so_far = self.sent_counter(kind).load(Ordering::Acquire);
@@ -787,6 +819,8 @@ impl Peer {
             dtmf: StdMutex::new(VecDeque::new()),
             audio_level: AtomicU8::new(127),
             remote_channel: StdMutex::new(None),
+            tone: StdMutex::new(None),
+            kept_audio: StdMutex::new(None),
         });
 
         let mut media_engine = MediaEngine::default();
@@ -975,6 +1009,25 @@ impl Peer {
             }
         }
         None
+    }
+
+    /// Sends real Opus from now on: a sine at `freq` Hz (amplitude 0 is silence), mono 48 kHz.
+    pub fn set_tone(&self, freq: f64, amplitude: f64) {
+        let encoder = ropus::Encoder::builder(48_000, ropus::Channels::Mono, ropus::Application::Voip)
+            .bitrate(ropus::Bitrate::try_bits(32_000).expect("a bitrate"))
+            .build()
+            .expect("opus encoder");
+        *self.shared.tone.lock().unwrap() = Some(Tone { freq, amplitude, sample: 0, encoder });
+    }
+
+    /// Keeps the audio payloads received from now on (see [`Peer::take_audio`]).
+    pub fn keep_audio(&self) {
+        *self.shared.kept_audio.lock().unwrap() = Some(Vec::new());
+    }
+
+    /// The audio payloads kept since [`Peer::keep_audio`] (or the last take), in arrival order.
+    pub fn take_audio(&self) -> Vec<Bytes> {
+        self.shared.kept_audio.lock().unwrap().as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// The audio level the audio packets carry from now on (0 loudest .. 127 silence).
@@ -1297,6 +1350,12 @@ async fn send_media(
             let last = i + 1 == packets;
             let counter = shared.sent_counter(kind).load(Ordering::Acquire);
             let mut buf = BytesMut::with_capacity(len);
+            let tone = if video { None } else { shared.tone.lock().unwrap().as_mut().map(Tone::next_packet) };
+            if let Some(opus) = tone {
+                write_one(&track, &shared, kind, rtp_header(pt, seq, ts, ssrc, frame == 0), opus).await;
+                seq = seq.wrapping_add(1);
+                continue;
+            }
             if !video {
                 // Opus TOC: config 31 (CELT FB 20 ms), stereo, 1 frame; for G.711 one sample.
                 buf.put_u8(0xfc);

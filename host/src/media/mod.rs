@@ -651,7 +651,7 @@ impl MediaControl for MediaEngine {
 
     fn mixer_create(&self, spec: MixerSpec) -> Result<u64, String> {
         if !MixerSpec::RATES.contains(&spec.rate) {
-            return Err(format!("a mixer runs at 8000, 16000, 24000 or 48000 Hz, not {}", spec.rate));
+            return Err(format!("a mixer runs at 8000, 12000, 16000, 24000 or 48000 Hz, not {}", spec.rate));
         }
         let n = self.legs.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let id = self.mixer.id(n, None);

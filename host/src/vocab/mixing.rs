@@ -7,13 +7,13 @@ pub const MIX_BIT: u64 = 1 << 60;
 /// A mixer (an AudioBridge room).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MixerSpec {
-    /// Samples per second it mixes at: 8000, 16000, 24000 or 48000.
+    /// Samples per second it mixes at: 8000, 12000, 16000, 24000 or 48000.
     pub rate: u32,
 }
 
 impl MixerSpec {
-    /// The rates a mixer can run at.
-    pub const RATES: [u32; 4] = [8_000, 16_000, 24_000, 48_000];
+    /// The rates a mixer can run at (Opus's).
+    pub const RATES: [u32; 5] = [8_000, 12_000, 16_000, 24_000, 48_000];
 }
 
 /// How one participant takes part in the mix.

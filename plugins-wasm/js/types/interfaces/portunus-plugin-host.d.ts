@@ -133,8 +133,8 @@ declare module 'portunus:plugin/host@0.5.0' {
    */
   export function sendDataMany(handles: Array<HandleRef>, label: string | undefined, data: Uint8Array, isText: boolean): void;
   /**
-   * Creates an audio mixer (an AudioBridge room) that mixes at `sample-rate` (8000, 16000,
-   * 24000 or 48000) on the host's mixing threads, every 20 ms; returns its id. Mixers belong
+   * Creates an audio mixer (an AudioBridge room) that mixes at `sample-rate` (8000, 12000,
+   * 16000, 24000 or 48000) on the host's mixing threads, every 20 ms; returns its id. Mixers belong
    * to the plugin, survive reloads, and count towards `max_legs`; a crash destroys those made
    * since the last checkpoint.
    */

@@ -1,0 +1,383 @@
+//! `janus.plugin.audiobridge`: audio conference rooms, as Janus's AudioBridge.
+//!
+//! Every participant of a room hears everyone else. The plugin keeps the rooms and who is in
+//! them; the host mixes: each room is a host mixer, each participant a port of it (its audio
+//! forwarded in, the mix of the others forwarded back out), so no audio sample crosses into
+//! the plugin.
+//!
+//! Requests, answers, events and error codes are Janus 1.1.2's (`janus-api.md` §4.3, checked
+//! against janus-ref): rooms (`create`, `edit`, `destroy`, `exists`, `list`,
+//! `listparticipants`, `allowed`, permanent rooms in `janus.plugin.audiobridge.jcfg`),
+//! participants (`join` with or without an offer, `configure`, `changeroom`, `leave`,
+//! `hangup`), moderation (`mute`, `unmute`, `mute_room`, `unmute_room`, `kick`, `kick_all`),
+//! `resetdecoder`, and `talking`/`stopped-talking` from the participants' audio levels.
+//!
+//! Not yet (each answers a clear error): plain-RTP participants (`rtp`), `rtp_forward` of the
+//! mix, announcements (`play_file`), recording, groups, spatial audio, G.711 participants
+//! (`codec` other than opus) and `generate_offer`.
+
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod manage;
+mod participant;
+mod room;
+
+use portunus_sdk::{
+    ack, host, json, ok, ErrorCodes, HandleRef, Id, Keyed, MediaEvent, Message, Plugin, PluginError,
+    PluginInfo, Reply, RoomsConfig, StateChange, StateEntry, Value,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
+
+use room::Room;
+
+const PACKAGE: &str = "janus.plugin.audiobridge";
+const NAME: &str = "JANUS AudioBridge plugin";
+const AUTHOR: &str = "Portunus";
+const DESCRIPTION: &str =
+    "This is a plugin implementing an audio conference bridge for Janus, mixing Opus streams.";
+
+/// Janus's AudioBridge error codes.
+mod code {
+    pub const UNKNOWN: u32 = 499;
+    pub const NO_MESSAGE: u32 = 480;
+    pub const INVALID_JSON: u32 = 481;
+    pub const INVALID_REQUEST: u32 = 482;
+    pub const MISSING_ELEMENT: u32 = 483;
+    pub const INVALID_ELEMENT: u32 = 484;
+    pub const NO_SUCH_ROOM: u32 = 485;
+    pub const ROOM_EXISTS: u32 = 486;
+    pub const NOT_JOINED: u32 = 487;
+    pub const UNAUTHORIZED: u32 = 489;
+    pub const ID_EXISTS: u32 = 490;
+    pub const ALREADY_JOINED: u32 = 491;
+    pub const NO_SUCH_USER: u32 = 492;
+    pub const INVALID_SDP: u32 = 493;
+}
+
+const CODES: ErrorCodes = ErrorCodes {
+    invalid_json: code::INVALID_JSON,
+    missing_element: code::MISSING_ELEMENT,
+    invalid_element: code::INVALID_ELEMENT,
+};
+
+/// Plugin-wide settings from the `general` section of the config.
+#[derive(Debug, Clone, Default)]
+struct Settings {
+    /// Needed to create rooms, when set.
+    admin_key: Option<String>,
+    /// Room and participant ids are strings.
+    string_ids: bool,
+    /// The config file, for `permanent` rooms.
+    file: RoomsConfig,
+}
+
+/// A participant: a handle in a room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Participant {
+    room: Id,
+    id: Id,
+    display: Option<String>,
+    muted: bool,
+    /// Its PeerConnection is up.
+    setup: bool,
+    /// Talking, when the room watches audio levels.
+    talking: Option<bool>,
+    /// `volume` (percent), `quality` (1-10), `bitrate` (0: automatic), `expected_loss`.
+    volume: u32,
+    quality: u8,
+    bitrate: u32,
+    expected_loss: u8,
+    /// Its port in the room's mixer.
+    port: u64,
+    /// The rules between its PeerConnection and its port.
+    rules: Vec<u64>,
+}
+
+/// A negotiation the host is doing for a request: the event that goes out with its answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Pending {
+    transaction: String,
+    event: Value,
+}
+
+/// The plugin. Every map is saved per entry, so a checkpoint costs what a request touched.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AudioBridge {
+    #[serde(skip)]
+    settings: Settings,
+    rooms: Keyed<Id, Room>,
+    /// The participants of each room: (room, id) → handle.
+    members: Keyed<(Id, Id), HandleRef>,
+    /// The handles in a room.
+    participants: Keyed<u64, Participant>,
+    /// Negotiations in progress: (handle, negotiation id).
+    pending: Keyed<(u64, u64), Pending>,
+    /// Handles whose PeerConnection is up.
+    connected: Keyed<u64, bool>,
+}
+
+fn err(code: u32, text: impl Into<String>) -> PluginError {
+    PluginError::new(code, text)
+}
+
+/// Pushes an event, logging (not failing) when the host refuses it.
+fn push(handle: HandleRef, transaction: Option<&str>, data: &Value, jsep: Option<&str>) {
+    if let Err(e) = portunus_sdk::push_event(handle, transaction, data, jsep) {
+        portunus_sdk::warn!("[{}] could not push an event: {e}", handle.handle);
+    }
+}
+
+fn audiobridge(kind: &str, fields: Value) -> Value {
+    let mut data = json!({ "audiobridge": kind });
+    if let (Some(obj), Value::Object(extra)) = (data.as_object_mut(), fields) {
+        obj.extend(extra);
+    }
+    data
+}
+
+/// A field of a validated body.
+fn str_of<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    body.get(name).and_then(Value::as_str)
+}
+
+impl AudioBridge {
+    /// The room a request names (`room`), with Janus's errors.
+    fn room_id(&self, body: &Map<String, Value>) -> Result<Id, PluginError> {
+        portunus_sdk::rooms::id_of(body, "room", self.settings.string_ids, &CODES)
+    }
+
+    fn room(&self, body: &Map<String, Value>) -> Result<(Id, &Room), PluginError> {
+        let id = self.room_id(body)?;
+        match self.rooms.get(&id) {
+            Some(room) => Ok((id, room)),
+            None => Err(err(code::NO_SUCH_ROOM, format!("No such room ({id})"))),
+        }
+    }
+
+    /// The room, if `secret` opens it.
+    fn room_with_secret(&self, body: &Map<String, Value>) -> Result<(Id, &Room), PluginError> {
+        let (id, room) = self.room(body)?;
+        portunus_sdk::rooms::check_key(body, "secret", room.secret.as_deref(), &CODES, code::UNAUTHORIZED)?;
+        Ok((id, room))
+    }
+
+    /// The participants of a room: (id, handle).
+    fn members_of<'a>(&'a self, room: &'a Id) -> impl Iterator<Item = (&'a Id, HandleRef)> + 'a {
+        self.members
+            .range((room.clone(), Id::MIN)..)
+            .take_while(move |((r, _), _)| r == room)
+            .map(|((_, id), h)| (id, *h))
+    }
+
+    /// Sends an event to the participants of a room, but `except` (one host call).
+    fn notify(&self, room: &Id, except: Option<u64>, data: &Value) {
+        let handles: Vec<HandleRef> =
+            self.members_of(room).map(|(_, h)| h).filter(|h| Some(h.handle) != except).collect();
+        if !handles.is_empty() {
+            if let Err(e) = portunus_sdk::push_event_many(&handles, data) {
+                portunus_sdk::warn!("room {room}: could not notify: {e}");
+            }
+        }
+    }
+
+    /// A participant as lists and events show it.
+    fn describe(p: &Participant) -> Value {
+        let mut entry = json!({"id": p.id.to_json()});
+        let obj = entry.as_object_mut().expect("an object");
+        if let Some(d) = &p.display {
+            obj.insert("display".into(), json!(d));
+        }
+        obj.insert("setup".into(), json!(p.setup));
+        obj.insert("muted".into(), json!(p.muted));
+        if let Some(t) = p.talking {
+            obj.insert("talking".into(), json!(t));
+        }
+        entry
+    }
+
+    /// What the host mixes for a participant: its own settings and the room's mute.
+    fn mix_settings(&self, p: &Participant) -> portunus_sdk::MixSettings {
+        let room_muted = self.rooms.get(&p.room).is_some_and(|r| r.muted);
+        portunus_sdk::MixSettings {
+            muted: p.muted || room_muted,
+            deaf: false,
+            suspended: false,
+            gain_percent: p.volume,
+            bitrate: p.bitrate,
+            complexity: p.quality,
+            expected_loss: p.expected_loss,
+            dtx: false,
+        }
+    }
+
+    /// Tells the host a participant's settings changed.
+    fn remix(&self, handle: u64) {
+        if let Some(p) = self.participants.get(&handle) {
+            if let Err(e) = host::mixer_set(p.port, self.mix_settings(p)) {
+                portunus_sdk::warn!("[{handle}] mixer: {e}");
+            }
+        }
+    }
+}
+
+/// The requests answered at once.
+const SYNC: &[&str] = &[
+    "create",
+    "edit",
+    "destroy",
+    "exists",
+    "list",
+    "allowed",
+    "listparticipants",
+    "mute",
+    "unmute",
+    "mute_room",
+    "unmute_room",
+    "kick",
+    "kick_all",
+    "resetdecoder",
+];
+
+/// Requests of Janus's that wait for features the gateway does not have yet.
+const NOT_YET: &[(&str, &str)] = &[
+    ("rtp_forward", "Forwarding the mix as RTP is not supported yet"),
+    ("stop_rtp_forward", "Forwarding the mix as RTP is not supported yet"),
+    ("listforwarders", "Forwarding the mix as RTP is not supported yet"),
+    ("play_file", "Announcements are not supported yet"),
+    ("is_playing", "Announcements are not supported yet"),
+    ("stop_file", "Announcements are not supported yet"),
+    ("enable_recording", "Recording is not supported yet"),
+    ("enable_mjrs", "Recording is not supported yet"),
+];
+
+/// The requests answered with an event.
+const ASYNC: &[&str] = &["join", "configure", "changeroom", "leave", "hangup"];
+
+impl Plugin for AudioBridge {
+    fn init(&mut self, config: &Value) -> Result<PluginInfo, String> {
+        let general = config.get("general");
+        let setting = |name: &str| general.and_then(|g| g.get(name));
+        self.settings = Settings {
+            admin_key: setting("admin_key").and_then(Value::as_str).map(str::to_owned),
+            string_ids: setting("string_ids").and_then(portunus_sdk::rooms::flag).unwrap_or(false),
+            file: RoomsConfig::default(),
+        };
+        self.load_config_rooms(config);
+        Ok(PluginInfo {
+            package: PACKAGE.to_owned(),
+            name: NAME.to_owned(),
+            author: AUTHOR.to_owned(),
+            description: DESCRIPTION.to_owned(),
+            version: 12,
+            version_string: "0.0.12".to_owned(),
+        })
+    }
+
+    fn handle_message(&mut self, msg: Message) -> Reply {
+        if msg.body.trim().is_empty() {
+            return err(code::NO_MESSAGE, "No message??").into_reply(PACKAGE);
+        }
+        let body = match msg.body_object(&CODES) {
+            Ok(body) => body,
+            Err(e) => return e.into_reply(PACKAGE),
+        };
+        let request = match portunus_sdk::request_of(&body, &CODES) {
+            Ok(r) => r.to_ascii_lowercase(),
+            Err(e) => return e.into_reply(PACKAGE),
+        };
+        if let Some((_, why)) = NOT_YET.iter().find(|(r, _)| *r == request) {
+            return err(code::UNKNOWN, *why).into_reply(PACKAGE);
+        }
+        if SYNC.contains(&request.as_str()) {
+            let answer = match request.as_str() {
+                "create" => self.create(&body),
+                "edit" => self.edit(&body),
+                "destroy" => self.destroy(&body),
+                "exists" => self.exists(&body),
+                "list" => self.list(&body),
+                "allowed" => self.allowed(&body),
+                "listparticipants" => self.list_participants(&body),
+                "mute" | "unmute" => self.mute(&body, request == "mute"),
+                "mute_room" | "unmute_room" => self.mute_room(&body, request == "mute_room"),
+                "kick" => self.kick(&body),
+                "kick_all" => self.kick_all(&body),
+                "resetdecoder" => self.reset_decoder(msg.handle),
+                other => Err(err(code::INVALID_REQUEST, format!("Unknown request '{other}'"))),
+            };
+            return match answer {
+                Ok(data) => ok(&data),
+                Err(e) => e.into_reply(PACKAGE),
+            };
+        }
+        if !ASYNC.contains(&request.as_str()) {
+            return err(code::INVALID_REQUEST, format!("Unknown request '{request}'")).into_reply(PACKAGE);
+        }
+        let outcome = match request.as_str() {
+            "join" => self.join(&msg, &body),
+            "configure" => self.configure(&msg, &body),
+            "changeroom" => self.change_room(&msg, &body),
+            "leave" => self.leave(&msg),
+            _ => {
+                self.hangup_request(&msg);
+                Ok(())
+            }
+        };
+        if let Err(e) = outcome {
+            e.push_logged(msg.handle, Some(&msg.transaction), PACKAGE);
+        }
+        ack(None)
+    }
+
+    fn media_event(&mut self, handle: HandleRef, event: MediaEvent) {
+        match event {
+            MediaEvent::WebrtcUp => self.webrtc_up(handle),
+            MediaEvent::Hangup(reason) => {
+                portunus_sdk::debug!("[{}] no WebRTC media anymore ({reason})", handle.handle);
+                self.media_gone(handle);
+            }
+            MediaEvent::Negotiation(result) => self.negotiation_done(handle, result),
+            MediaEvent::Talking(t) => self.talking(handle, t.talking),
+            _ => {}
+        }
+    }
+
+    fn destroy_handle(&mut self, handle: HandleRef) {
+        self.connected.remove(&handle.handle);
+        self.remove_participant(handle, true);
+        self.drop_pending(handle.handle);
+    }
+
+    fn query_handle(&self, handle: HandleRef) -> Value {
+        match self.participants.get(&handle.handle) {
+            Some(p) => json!({
+                "room": p.room.to_json(), "id": p.id.to_json(), "display": p.display,
+                "muted": p.muted, "setup": p.setup, "volume": p.volume, "quality": p.quality,
+                "bitrate": p.bitrate, "expected_loss": p.expected_loss,
+            }),
+            None => json!({}),
+        }
+    }
+
+    fn checkpoint(&mut self, full: bool) -> Vec<StateChange> {
+        let mut out = Vec::new();
+        self.rooms.save("room/", full, &mut out);
+        self.members.save("member/", full, &mut out);
+        self.participants.save("participant/", full, &mut out);
+        self.pending.save("pending/", full, &mut out);
+        self.connected.save("connected/", full, &mut out);
+        out
+    }
+
+    fn restore(&mut self, entries: Vec<StateEntry>) -> Result<(), String> {
+        self.rooms.load("room/", &entries)?;
+        self.members.load("member/", &entries)?;
+        self.participants.load("participant/", &entries)?;
+        self.pending.load("pending/", &entries)?;
+        self.connected.load("connected/", &entries)
+    }
+}
+
+portunus_sdk::export_plugin!(AudioBridge);

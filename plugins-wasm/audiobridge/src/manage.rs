@@ -1,0 +1,279 @@
+//! The synchronous requests: rooms (`create`, `edit`, `destroy`, `exists`, `list`, `allowed`,
+//! `listparticipants`) and moderation (`mute`, `unmute`, `mute_room`, `unmute_room`, `kick`,
+//! `kick_all`, `resetdecoder`).
+
+use portunus_sdk::{host, json, Field, HandleRef, Id, JsonType, PluginError, RoomsConfig, Value};
+use serde_json::Map;
+
+use crate::room::{Room, RATES, ROOM_FIELDS};
+use crate::{audiobridge, code, err, push, str_of, AudioBridge, CODES};
+
+impl AudioBridge {
+    /// The rooms of the config file (`permanent`).
+    pub(crate) fn load_config_rooms(&mut self, config: &Value) {
+        let (file, rooms) = RoomsConfig::parse(config, self.settings.string_ids);
+        self.settings.file = file;
+        for (id, keys) in rooms {
+            let room = Room::from_keys(id.clone(), &keys);
+            self.rooms.insert(id, Room { permanent: true, ..room });
+        }
+    }
+
+    fn save_config<'a>(&self, rooms: impl Iterator<Item = &'a Room>) -> Result<(), PluginError> {
+        let rooms = rooms.filter(|r| r.permanent).map(|r| (&r.id, r.to_config()));
+        self.settings
+            .file
+            .save(rooms)
+            .map_err(|e| err(code::UNKNOWN, format!("Error saving the room to the configuration: {e}")))
+    }
+
+    pub(crate) fn create(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        if let Some(key) = &self.settings.admin_key {
+            portunus_sdk::validate(body, &[Field::new("admin_key", JsonType::String).required()], &CODES)?;
+            if str_of(body, "admin_key") != Some(key.as_str()) {
+                return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong admin_key)"));
+            }
+        }
+        let id_field = portunus_sdk::rooms::id_field("room", self.settings.string_ids);
+        // Janus takes room 0 as "pick one".
+        if body.get("room").and_then(Value::as_u64) != Some(0) {
+            portunus_sdk::validate(body, &[id_field], &CODES)?;
+        }
+        portunus_sdk::validate(body, ROOM_FIELDS, &CODES)?;
+        self.check_lists(body)?;
+        if let Some(rate) = body.get("sampling_rate").and_then(Value::as_u64) {
+            if !RATES.contains(&rate) {
+                return Err(err(code::UNKNOWN, format!("Unsupported sampling rate {rate}")));
+            }
+        }
+        for (key, what) in [
+            ("record", "Recording is not supported yet"),
+            ("spatial_audio", "Spatial audio is not supported yet"),
+            ("allow_rtp_participants", "Plain RTP participants are not supported yet"),
+        ] {
+            if body.get(key).and_then(Value::as_bool) == Some(true) {
+                return Err(err(code::UNKNOWN, what));
+            }
+        }
+        if body.get("groups").and_then(Value::as_array).is_some_and(|g| !g.is_empty()) {
+            return Err(err(code::UNKNOWN, "Groups are not supported yet"));
+        }
+        let id = match Id::from_json(body.get("room"), self.settings.string_ids) {
+            Some(id) if self.rooms.contains_key(&id) => {
+                return Err(err(code::ROOM_EXISTS, format!("Room {id} already exists")))
+            }
+            Some(Id::Num(0)) | None => loop {
+                let id = Id::random(self.settings.string_ids);
+                if !self.rooms.contains_key(&id) {
+                    break id;
+                }
+            },
+            Some(id) => id,
+        };
+        let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
+        let room = Room { permanent, ..Room::from_keys(id.clone(), body) };
+        if permanent {
+            self.save_config(self.rooms.values().chain([&room]))?;
+        }
+        self.rooms.insert(id.clone(), room);
+        portunus_sdk::info!("created room {id}");
+        Ok(audiobridge("created", json!({"room": id.to_json(), "permanent": permanent})))
+    }
+
+    /// The `allowed` and `groups` arrays hold strings (Janus's texts).
+    fn check_lists(&self, body: &Map<String, Value>) -> Result<(), PluginError> {
+        for name in ["allowed", "groups"] {
+            if let Some(Value::Array(list)) = body.get(name) {
+                if list.iter().any(|v| !v.is_string()) {
+                    return Err(err(
+                        code::INVALID_ELEMENT,
+                        format!("Invalid element in the {name} array (not a string)"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn edit(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        const EDIT: &[Field] = &[
+            Field::new("new_description", JsonType::String),
+            Field::new("new_secret", JsonType::String),
+            Field::new("new_pin", JsonType::String),
+            Field::new("new_is_private", JsonType::Bool),
+            Field::new("new_record_dir", JsonType::String),
+            Field::new("new_mjrs_dir", JsonType::String),
+            Field::new("permanent", JsonType::Bool),
+        ];
+        portunus_sdk::validate(body, EDIT, &CODES)?;
+        let (id, room) = self.room_with_secret(body)?;
+        let mut edited = room.clone();
+        edited.apply(body, "new_");
+        let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
+        if permanent {
+            edited.permanent = true;
+            self.save_config(self.rooms.values().map(|r| if r.id == id { &edited } else { r }))?;
+        }
+        self.rooms.insert(id.clone(), edited);
+        Ok(audiobridge("edited", json!({"room": id.to_json(), "permanent": permanent})))
+    }
+
+    pub(crate) fn destroy(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        portunus_sdk::validate(body, &[Field::new("permanent", JsonType::Bool)], &CODES)?;
+        let (id, _) = self.room_with_secret(body)?;
+        let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
+        if permanent {
+            self.save_config(self.rooms.values().filter(|r| r.id != id))?;
+        }
+        // Everyone in it hears `destroyed` and is out.
+        self.notify(&id, None, &audiobridge("destroyed", json!({"room": id.to_json()})));
+        let handles: Vec<HandleRef> = self.members_of(&id).map(|(_, h)| h).collect();
+        for h in handles {
+            self.remove_participant(h, false);
+        }
+        if let Some(room) = self.rooms.remove(&id) {
+            if let Some(mixer) = room.mixer {
+                host::mixer_destroy(mixer);
+            }
+        }
+        portunus_sdk::info!("destroyed room {id}");
+        Ok(audiobridge("destroyed", json!({"room": id.to_json(), "permanent": permanent})))
+    }
+
+    pub(crate) fn exists(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let id = self.room_id(body)?;
+        let exists = self.rooms.contains_key(&id);
+        Ok(audiobridge("success", json!({"room": id.to_json(), "exists": exists})))
+    }
+
+    pub(crate) fn list(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let admin = self.settings.admin_key.as_deref().is_some_and(|k| str_of(body, "admin_key") == Some(k));
+        let list: Vec<Value> = self
+            .rooms
+            .values()
+            .filter(|r| admin || !r.is_private)
+            .map(|r| r.describe(self.members_of(&r.id).count()))
+            .collect();
+        Ok(audiobridge("success", json!({ "list": list })))
+    }
+
+    pub(crate) fn allowed(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        const ALLOWED: &[Field] =
+            &[Field::new("action", JsonType::String).required(), Field::new("allowed", JsonType::Array)];
+        portunus_sdk::validate(body, ALLOWED, &CODES)?;
+        self.check_lists(body)?;
+        let action = str_of(body, "action").unwrap_or_default();
+        if !["enable", "disable", "add", "remove"].contains(&action) {
+            return Err(err(code::INVALID_ELEMENT, format!("Unsupported action '{action}' (allowed)")));
+        }
+        let (id, room) = self.room_with_secret(body)?;
+        let mut room = room.clone();
+        let tokens =
+            body.get("allowed").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
+        match action {
+            "enable" => {
+                room.allowed.get_or_insert_with(Default::default);
+            }
+            "disable" => room.allowed = None,
+            "add" => room.allowed.get_or_insert_with(Default::default).extend(tokens.map(str::to_owned)),
+            _ => {
+                if let Some(list) = &mut room.allowed {
+                    for t in tokens {
+                        list.remove(t);
+                    }
+                }
+            }
+        }
+        let mut answer = json!({"room": id.to_json()});
+        if let Some(list) = &room.allowed {
+            answer["allowed"] = json!(list);
+        }
+        self.rooms.insert(id, room);
+        Ok(audiobridge("success", answer))
+    }
+
+    pub(crate) fn list_participants(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (id, _) = self.room(body)?;
+        let list: Vec<Value> = self
+            .members_of(&id)
+            .filter_map(|(_, h)| self.participants.get(&h.handle))
+            .map(Self::describe)
+            .collect();
+        Ok(audiobridge("participants", json!({"room": id.to_json(), "participants": list})))
+    }
+
+    /// The handle of participant `id` in a room a moderator opened with its secret.
+    fn moderated(&self, body: &Map<String, Value>) -> Result<(Id, Id, HandleRef), PluginError> {
+        let (room, _) = self.room_with_secret(body)?;
+        let id = portunus_sdk::rooms::id_of(body, "id", self.settings.string_ids, &CODES)?;
+        match self.members.get(&(room.clone(), id.clone())) {
+            Some(h) => Ok((room, id, *h)),
+            None => Err(err(code::NO_SUCH_USER, format!("No such user {id} in room {room}"))),
+        }
+    }
+
+    pub(crate) fn mute(&mut self, body: &Map<String, Value>, mute: bool) -> Result<Value, PluginError> {
+        let (room, _, handle) = self.moderated(body)?;
+        let Some(p) = self.participants.get_mut(&handle.handle) else {
+            return Err(err(code::NO_SUCH_USER, "No such user"));
+        };
+        if p.muted == mute {
+            return Ok(audiobridge("success", json!({})));
+        }
+        p.muted = mute;
+        let entry = Self::describe(p);
+        self.remix(handle.handle);
+        // Everyone hears it, the muted one too.
+        let event = audiobridge("event", json!({"room": room.to_json(), "participants": [entry]}));
+        self.notify(&room, None, &event);
+        Ok(audiobridge("success", json!({"room": room.to_json()})))
+    }
+
+    pub(crate) fn mute_room(&mut self, body: &Map<String, Value>, mute: bool) -> Result<Value, PluginError> {
+        let (id, room) = self.room_with_secret(body)?;
+        if room.muted == mute {
+            return Ok(audiobridge("success", json!({})));
+        }
+        let mut room = room.clone();
+        room.muted = mute;
+        self.rooms.insert(id.clone(), room);
+        let handles: Vec<u64> = self.members_of(&id).map(|(_, h)| h.handle).collect();
+        for h in handles {
+            self.remix(h);
+        }
+        self.notify(&id, None, &audiobridge("event", json!({"room": id.to_json(), "muted": mute})));
+        Ok(audiobridge("success", json!({"room": id.to_json()})))
+    }
+
+    pub(crate) fn kick(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (room, id, handle) = self.moderated(body)?;
+        // Everyone hears it (the kicked one too), then the others hear it leave.
+        let event = audiobridge("event", json!({"room": room.to_json(), "kicked": id.to_json()}));
+        self.notify(&room, None, &event);
+        self.remove_participant(handle, true);
+        host::close_pc(handle);
+        Ok(audiobridge("success", json!({})))
+    }
+
+    pub(crate) fn kick_all(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (room, _) = self.room_with_secret(body)?;
+        let members: Vec<(Id, HandleRef)> = self.members_of(&room).map(|(id, h)| (id.clone(), h)).collect();
+        for (id, handle) in members {
+            let event = audiobridge("event", json!({"room": room.to_json(), "kicked_all": id.to_json()}));
+            push(handle, None, &event, None);
+            self.remove_participant(handle, true);
+            host::close_pc(handle);
+        }
+        Ok(audiobridge("success", json!({})))
+    }
+
+    pub(crate) fn reset_decoder(&mut self, handle: HandleRef) -> Result<Value, PluginError> {
+        let Some(p) = self.participants.get(&handle.handle) else {
+            return Err(err(code::NOT_JOINED, "Can't reset (not in a room)"));
+        };
+        if let Err(e) = host::mixer_reset_decoder(p.port) {
+            portunus_sdk::warn!("[{}] mixer: {e}", handle.handle);
+        }
+        Ok(audiobridge("success", json!({})))
+    }
+}

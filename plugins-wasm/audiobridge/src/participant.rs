@@ -1,0 +1,402 @@
+//! The participants' requests (`join`, `configure`, `changeroom`, `leave`, `hangup`) and their
+//! media: an offer is answered audio-only in Opus, and once negotiated two rules join the
+//! PeerConnection to the participant's mixer port (its voice in, the others' mix out).
+
+use portunus_sdk::{
+    host, json, AnswerPolicy, Direction, Endpoint, Field, ForwardOptions, HandleRef, Id, JsonType, MediaKind,
+    Message, NegotiationResult, PluginError, Value,
+};
+use serde_json::Map;
+
+use crate::{audiobridge, code, err, push, str_of, AudioBridge, Participant, Pending, CODES};
+
+/// What `join` and `changeroom` take (and `configure`, but the room and pin).
+const JOIN_FIELDS: &[Field] = &[
+    Field::new("display", JsonType::String),
+    Field::new("token", JsonType::String),
+    Field::new("muted", JsonType::Bool),
+    Field::new("codec", JsonType::String),
+    Field::new("bitrate", JsonType::Integer).positive(),
+    Field::new("quality", JsonType::Integer).positive(),
+    Field::new("expected_loss", JsonType::Integer).positive(),
+    Field::new("volume", JsonType::Integer).positive(),
+    Field::new("spatial_position", JsonType::Integer).positive(),
+    Field::new("secret", JsonType::String),
+    Field::new("audio_level_average", JsonType::Integer).positive(),
+    Field::new("audio_active_packets", JsonType::Integer).positive(),
+    Field::new("record", JsonType::Bool),
+    Field::new("filename", JsonType::String),
+    Field::new("prebuffer", JsonType::Integer).positive(),
+    Field::new("generate_offer", JsonType::Bool),
+    Field::new("rtp", JsonType::Object),
+    Field::new("group", JsonType::String),
+];
+
+/// The encoder settings a body sets, checked as Janus checks them.
+fn encoder_settings(body: &Map<String, Value>, p: &mut Participant) -> Result<(), PluginError> {
+    if let Some(q) = body.get("quality").and_then(Value::as_u64) {
+        if !(1..=10).contains(&q) {
+            return Err(err(
+                code::INVALID_ELEMENT,
+                "Invalid element (quality should be a positive integer between 1 and 10)",
+            ));
+        }
+        p.quality = q as u8;
+    }
+    if let Some(l) = body.get("expected_loss").and_then(Value::as_u64) {
+        if l > 20 {
+            return Err(err(
+                code::INVALID_ELEMENT,
+                "Invalid element (expected_loss should be a positive integer between 0 and 20)",
+            ));
+        }
+        p.expected_loss = l as u8;
+    }
+    if let Some(b) = body.get("bitrate").and_then(Value::as_u64) {
+        p.bitrate = u32::try_from(b).unwrap_or(u32::MAX);
+    }
+    if let Some(v) = body.get("volume").and_then(Value::as_u64) {
+        p.volume = u32::try_from(v).unwrap_or(u32::MAX).min(1000);
+    }
+    Ok(())
+}
+
+/// Fields this gateway cannot do yet, refused clearly.
+fn refuse_missing_features(body: &Map<String, Value>) -> Result<(), PluginError> {
+    match str_of(body, "codec").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("opus") => {}
+        Some("pcmu" | "pcma") => return Err(err(code::UNKNOWN, "G.711 participants are not supported yet")),
+        Some(_) => return Err(err(code::INVALID_ELEMENT, "Invalid element (codec must opus, pcmu or pcma)")),
+    }
+    if body.contains_key("rtp") {
+        return Err(err(code::UNKNOWN, "Plain RTP participants are not supported yet"));
+    }
+    if body.get("generate_offer").and_then(Value::as_bool) == Some(true) {
+        return Err(err(code::UNKNOWN, "generate_offer is not supported yet"));
+    }
+    if body.get("record").and_then(Value::as_bool) == Some(true) {
+        return Err(err(code::UNKNOWN, "Recording is not supported yet"));
+    }
+    Ok(())
+}
+
+impl AudioBridge {
+    /// A room's id and the checks to get in: pin, token list, the id asked for.
+    fn admit(&self, body: &Map<String, Value>) -> Result<(Id, Id), PluginError> {
+        let room_id = self.room_id(body)?;
+        portunus_sdk::validate(body, JOIN_FIELDS, &CODES)?;
+        portunus_sdk::validate(
+            body,
+            &[portunus_sdk::rooms::id_field("id", self.settings.string_ids)],
+            &CODES,
+        )?;
+        let Some(room) = self.rooms.get(&room_id) else {
+            return Err(err(code::NO_SUCH_ROOM, format!("No such room ({room_id})")));
+        };
+        portunus_sdk::rooms::check_key(body, "pin", room.pin.as_deref(), &CODES, code::UNAUTHORIZED)?;
+        if let Some(secret) = str_of(body, "secret") {
+            if room.secret.as_deref().is_some_and(|s| s != secret) {
+                return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong secret)"));
+            }
+        }
+        if let Some(allowed) = &room.allowed {
+            if !str_of(body, "token").is_some_and(|t| allowed.contains(t)) {
+                return Err(err(code::UNAUTHORIZED, "Unauthorized (not in the allowed list)"));
+            }
+        }
+        refuse_missing_features(body)?;
+        let id = match portunus_sdk::Id::from_json(body.get("id"), self.settings.string_ids) {
+            Some(id) if self.members.contains_key(&(room_id.clone(), id.clone())) => {
+                return Err(err(code::ID_EXISTS, format!("User ID {id} already exists")))
+            }
+            Some(id) => id,
+            None => loop {
+                let id = Id::random(self.settings.string_ids);
+                if !self.members.contains_key(&(room_id.clone(), id.clone())) {
+                    break id;
+                }
+            },
+        };
+        Ok((room_id, id))
+    }
+
+    /// Puts a handle in a room as `id`: its port in the room's mixer (made now if the room has
+    /// none yet), its place among the members, and, with a PeerConnection up, its rules.
+    fn enter(&mut self, handle: HandleRef, mut p: Participant) -> Result<(), PluginError> {
+        let room = self.rooms.get(&p.room).cloned().ok_or_else(|| err(code::NO_SUCH_ROOM, "No such room"))?;
+        let mixer = match room.mixer {
+            Some(m) => m,
+            None => {
+                let m = host::mixer_create(room.sampling_rate).map_err(|e| err(code::UNKNOWN, e))?;
+                let mut room = room.clone();
+                room.mixer = Some(m);
+                self.rooms.insert(room.id.clone(), room);
+                m
+            }
+        };
+        p.port = host::mixer_join(mixer, handle, self.mix_settings(&p)).map_err(|e| err(code::UNKNOWN, e))?;
+        if self.connected.contains_key(&handle.handle) {
+            p.setup = true;
+            p.rules = connect(handle, p.port);
+        }
+        if room.audiolevel_event {
+            p.talking = Some(false);
+            host::watch_talking(handle, room.audio_active_packets, room.audio_level_average.min(127) as u8);
+        }
+        self.members.insert((p.room.clone(), p.id.clone()), handle);
+        self.participants.insert(handle.handle, p);
+        Ok(())
+    }
+
+    pub(crate) fn join(&mut self, msg: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
+        let handle = msg.handle;
+        if self.participants.contains_key(&handle.handle) {
+            return Err(err(code::ALREADY_JOINED, "Already in a room (use changeroom to join another one)"));
+        }
+        let (room_id, id) = self.admit(body)?;
+        let expected_loss = self.rooms.get(&room_id).map_or(0, |r| r.default_expectedloss);
+        let default_bitrate = self.rooms.get(&room_id).map_or(0, |r| r.default_bitrate);
+        let mut p = Participant {
+            room: room_id.clone(),
+            id: id.clone(),
+            display: str_of(body, "display").map(str::to_owned),
+            muted: body.get("muted").and_then(Value::as_bool).unwrap_or(false),
+            setup: false,
+            talking: None,
+            volume: 100,
+            quality: 4,
+            bitrate: default_bitrate,
+            expected_loss,
+            port: 0,
+            rules: Vec::new(),
+        };
+        encoder_settings(body, &mut p)?;
+        let jsep = msg.parsed_jsep();
+        if jsep.as_ref().is_some_and(|j| !j.is_offer()) {
+            return Err(err(code::INVALID_SDP, "Unsupported SDP type (only offers are accepted)"));
+        }
+        let newcomer = Self::describe(&p);
+        self.enter(handle, p)?;
+        let others: Vec<Value> = self
+            .members_of(&room_id)
+            .filter(|(_, h)| h.handle != handle.handle)
+            .filter_map(|(_, h)| self.participants.get(&h.handle))
+            .map(Self::describe)
+            .collect();
+        let joined = audiobridge(
+            "joined",
+            json!({"room": room_id.to_json(), "id": id.to_json(), "participants": others}),
+        );
+        match jsep {
+            Some(offer) => self.answer(msg, &offer.sdp, joined)?,
+            None => push(handle, Some(&msg.transaction), &joined, None),
+        }
+        let event = audiobridge("joined", json!({"room": room_id.to_json(), "participants": [newcomer]}));
+        self.notify(&room_id, Some(handle.handle), &event);
+        Ok(())
+    }
+
+    /// Answers a client's offer (audio only, Opus); `event` goes out with the answer.
+    fn answer(&mut self, msg: &Message, sdp: &str, event: Value) -> Result<(), PluginError> {
+        let policy = AnswerPolicy {
+            audio: true,
+            video: false,
+            data: false,
+            audio_codecs: vec!["opus".to_owned()],
+            video_codecs: Vec::new(),
+            simulcast: false,
+            direction: Direction::Sendrecv,
+        };
+        let negotiation = host::answer(msg.handle, sdp, &policy).map_err(|e| err(code::INVALID_SDP, e))?;
+        self.pending.insert(
+            (msg.handle.handle, negotiation),
+            Pending { transaction: msg.transaction.clone(), event },
+        );
+        Ok(())
+    }
+
+    pub(crate) fn configure(&mut self, msg: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
+        let handle = msg.handle;
+        let Some(current) = self.participants.get(&handle.handle) else {
+            return Err(err(code::NOT_JOINED, "Can't configure (not in a room)"));
+        };
+        portunus_sdk::validate(body, JOIN_FIELDS, &CODES)?;
+        refuse_missing_features(body)?;
+        let mut p = current.clone();
+        encoder_settings(body, &mut p)?;
+        let jsep = msg.parsed_jsep();
+        if jsep.as_ref().is_some_and(|j| !j.is_offer()) {
+            return Err(err(code::INVALID_SDP, "Unsupported SDP type (only offers are accepted)"));
+        }
+        if let Some(m) = body.get("muted").and_then(Value::as_bool) {
+            p.muted = m;
+        }
+        if let Some(d) = str_of(body, "display") {
+            p.display = Some(d.to_owned());
+        }
+        let room = p.room.clone();
+        let entry = Self::describe(&p);
+        self.participants.insert(handle.handle, p);
+        self.remix(handle.handle);
+        if body.contains_key("muted") || body.contains_key("display") {
+            let event = audiobridge("event", json!({"room": room.to_json(), "participants": [entry]}));
+            self.notify(&room, Some(handle.handle), &event);
+        }
+        let result = audiobridge("event", json!({"result": "ok"}));
+        match jsep {
+            Some(offer) => self.answer(msg, &offer.sdp, result),
+            None => {
+                push(handle, Some(&msg.transaction), &result, None);
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn change_room(
+        &mut self,
+        msg: &Message,
+        body: &Map<String, Value>,
+    ) -> Result<(), PluginError> {
+        let handle = msg.handle;
+        let Some(current) = self.participants.get(&handle.handle).cloned() else {
+            return Err(err(code::NOT_JOINED, "Can't change room (not in a room in the first place)"));
+        };
+        if self.room_id(body)? == current.room {
+            return Err(err(code::ALREADY_JOINED, "Already in this room"));
+        }
+        let (room_id, id) = self.admit(body)?;
+        let mut p = Participant {
+            room: room_id.clone(),
+            id: id.clone(),
+            display: str_of(body, "display").map(str::to_owned).or(current.display.clone()),
+            muted: body.get("muted").and_then(Value::as_bool).unwrap_or(current.muted),
+            setup: false,
+            talking: None,
+            port: 0,
+            rules: Vec::new(),
+            ..current
+        };
+        encoder_settings(body, &mut p)?;
+        self.remove_participant(handle, true);
+        let newcomer =
+            Self::describe(&Participant { setup: self.connected.contains_key(&handle.handle), ..p.clone() });
+        self.enter(handle, p)?;
+        let others: Vec<Value> = self
+            .members_of(&room_id)
+            .filter(|(_, h)| h.handle != handle.handle)
+            .filter_map(|(_, h)| self.participants.get(&h.handle))
+            .map(Self::describe)
+            .collect();
+        let changed = audiobridge(
+            "roomchanged",
+            json!({"room": room_id.to_json(), "id": id.to_json(), "participants": others}),
+        );
+        push(handle, Some(&msg.transaction), &changed, None);
+        let event = audiobridge("joined", json!({"room": room_id.to_json(), "participants": [newcomer]}));
+        self.notify(&room_id, Some(handle.handle), &event);
+        Ok(())
+    }
+
+    pub(crate) fn leave(&mut self, msg: &Message) -> Result<(), PluginError> {
+        let Some(p) = self.participants.get(&msg.handle.handle) else {
+            return Err(err(code::NOT_JOINED, "Can't leave (not in a room)"));
+        };
+        let event = audiobridge("left", json!({"room": p.room.to_json(), "id": p.id.to_json()}));
+        self.remove_participant(msg.handle, true);
+        push(msg.handle, Some(&msg.transaction), &event, None);
+        Ok(())
+    }
+
+    /// `hangup`: the PeerConnection closes (the participant leaves with it, as in Janus).
+    pub(crate) fn hangup_request(&mut self, msg: &Message) {
+        push(msg.handle, Some(&msg.transaction), &audiobridge("hangingup", json!({})), None);
+        self.remove_participant(msg.handle, true);
+        host::close_pc(msg.handle);
+    }
+
+    /// Takes a handle out of its room (its port closes, and its rules with it); the others
+    /// hear `leaving` when `tell`.
+    pub(crate) fn remove_participant(&mut self, handle: HandleRef, tell: bool) {
+        let Some(p) = self.participants.remove(&handle.handle) else { return };
+        self.members.remove(&(p.room.clone(), p.id.clone()));
+        host::mixer_leave(p.port);
+        if p.talking.is_some() {
+            host::watch_talking(handle, 0, 0);
+        }
+        if tell {
+            let event = audiobridge("event", json!({"room": p.room.to_json(), "leaving": p.id.to_json()}));
+            self.notify(&p.room, Some(handle.handle), &event);
+        }
+    }
+
+    /// The host answered an offer: the request's event goes out with the JSEP, and the
+    /// participant's PeerConnection is joined to its port.
+    pub(crate) fn negotiation_done(&mut self, handle: HandleRef, result: NegotiationResult) {
+        let Some(pending) = self.pending.remove(&(handle.handle, result.id)) else { return };
+        match result.outcome {
+            Ok(done) => push(handle, Some(&pending.transaction), &pending.event, done.jsep.as_deref()),
+            Err(reason) => {
+                err(code::INVALID_SDP, reason).push_logged(handle, Some(&pending.transaction), crate::PACKAGE)
+            }
+        }
+    }
+
+    /// The PeerConnection is up: its audio goes into the mixer and the mix comes back; the
+    /// room hears that the participant is set up.
+    pub(crate) fn webrtc_up(&mut self, handle: HandleRef) {
+        self.connected.insert(handle.handle, true);
+        let Some(p) = self.participants.get_mut(&handle.handle) else { return };
+        p.setup = true;
+        if p.rules.is_empty() {
+            p.rules = connect(handle, p.port);
+        }
+        let (room, entry) = (p.room.clone(), Self::describe(p));
+        let event = audiobridge("event", json!({"room": room.to_json(), "participants": [entry]}));
+        self.notify(&room, Some(handle.handle), &event);
+    }
+
+    /// The PeerConnection is gone: the participant leaves its room, as in Janus.
+    pub(crate) fn media_gone(&mut self, handle: HandleRef) {
+        self.connected.remove(&handle.handle);
+        self.remove_participant(handle, true);
+        self.drop_pending(handle.handle);
+    }
+
+    /// A participant started or stopped talking: the room hears it, the speaker too.
+    pub(crate) fn talking(&mut self, handle: HandleRef, talking: bool) {
+        let Some(p) = self.participants.get_mut(&handle.handle) else { return };
+        if p.talking.is_none() || p.talking == Some(talking) {
+            return;
+        }
+        p.talking = Some(talking);
+        let (room, id) = (p.room.clone(), p.id.to_json());
+        let kind = if talking { "talking" } else { "stopped-talking" };
+        self.notify(&room, None, &audiobridge(kind, json!({"room": room.to_json(), "id": id})));
+    }
+
+    /// Forgets a handle's negotiations in progress.
+    pub(crate) fn drop_pending(&mut self, handle: u64) {
+        let ids: Vec<(u64, u64)> =
+            self.pending.range((handle, 0)..=(handle, u64::MAX)).map(|(k, _)| *k).collect();
+        for id in ids {
+            self.pending.remove(&id);
+        }
+    }
+}
+
+/// The two rules between a PeerConnection and its port: its audio in, the mix out.
+fn connect(handle: HandleRef, port: u64) -> Vec<u64> {
+    let options = ForwardOptions { substream: None, temporal: None, kinds: vec![MediaKind::Audio] };
+    let pairs =
+        [(Endpoint::Peer(handle), Endpoint::Mix(port)), (Endpoint::Mix(port), Endpoint::Peer(handle))];
+    pairs
+        .into_iter()
+        .filter_map(|(src, dst)| match host::forward(src, None, dst, None, &options) {
+            Ok(rule) => Some(rule),
+            Err(e) => {
+                portunus_sdk::warn!("[{}] cannot connect to the mixer: {e}", handle.handle);
+                None
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,160 @@
+//! AudioBridge's API without media, answer by answer as Janus 1.1.2 gives them (recorded from
+//! janus-ref): rooms, participants joining and leaving, moderation, and the errors a client can
+//! provoke.
+
+use serde_json::json;
+
+use crate::harness::{Gateway, PluginClient as Client};
+
+const AUDIOBRIDGE: &str = "janus.plugin.audiobridge";
+
+fn error(code: u64, text: &str) -> serde_json::Value {
+    json!({"audiobridge": "event", "error_code": code, "error": text})
+}
+
+#[tokio::test]
+async fn rooms_are_created_listed_and_destroyed_as_janus_does() {
+    let gw = Gateway::start();
+    let mut c = Client::new(&gw, AUDIOBRIDGE).await;
+    let r = c.request(json!({"request": "create", "room": 5000, "description": "Five", "secret": "s"})).await;
+    assert_eq!(r, json!({"audiobridge": "created", "room": 5000, "permanent": false}));
+    assert_eq!(
+        c.request(json!({"request": "create", "room": 5000})).await,
+        error(486, "Room 5000 already exists")
+    );
+    assert_eq!(
+        c.request(json!({"request": "create", "sampling_rate": 12345})).await,
+        error(499, "Unsupported sampling rate 12345")
+    );
+    assert_eq!(
+        c.request(json!({"request": "create", "room": "5005"})).await,
+        error(484, "Invalid element type (room should be a positive integer)")
+    );
+    let picked = c.request(json!({"request": "create", "room": 0, "is_private": true})).await;
+    let private = picked["room"].as_u64().filter(|id| *id > 0).unwrap_or_else(|| panic!("{picked}"));
+
+    let listed = c.request(json!({"request": "list"})).await;
+    assert_eq!(listed["audiobridge"], "success");
+    let rooms = listed["list"].as_array().unwrap_or_else(|| panic!("Janus 1.1 says list: {listed}"));
+    let five = rooms.iter().find(|r| r["room"] == 5000).unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(
+        five,
+        &json!({"room": 5000, "description": "Five", "sampling_rate": 16000, "spatial_audio": false,
+                "pin_required": false, "record": false, "muted": false, "num_participants": 0})
+    );
+    assert!(rooms.iter().all(|r| r["room"] != private), "a private room is not listed: {listed}");
+    let exists = c.request(json!({"request": "exists", "room": private})).await;
+    assert_eq!(exists, json!({"audiobridge": "success", "room": private, "exists": true}));
+
+    assert_eq!(
+        c.request(json!({"request": "destroy", "room": 5000})).await,
+        error(483, "Missing mandatory element (secret)")
+    );
+    assert_eq!(
+        c.request(json!({"request": "destroy", "room": 5000, "secret": "x"})).await,
+        error(489, "Unauthorized (wrong secret)")
+    );
+    let r = c.request(json!({"request": "destroy", "room": 5000, "secret": "s"})).await;
+    assert_eq!(r, json!({"audiobridge": "destroyed", "room": 5000, "permanent": false}));
+    assert_eq!(
+        c.request(json!({"request": "destroy", "room": 9999})).await,
+        error(485, "No such room (9999)")
+    );
+    assert_eq!(c.request(json!({})).await, error(483, "Missing mandatory element (request)"));
+    assert_eq!(c.request(json!({"request": "frobnicate"})).await, error(482, "Unknown request 'frobnicate'"));
+}
+
+#[tokio::test]
+async fn participants_join_are_moderated_and_leave_as_janus_tells_it() {
+    let gw = Gateway::start();
+    let mut alice = Client::new(&gw, AUDIOBRIDGE).await;
+    alice.request(json!({"request": "create", "room": 7100, "secret": "adm", "pin": "1234"})).await;
+    let data = |m: serde_json::Value| m["plugindata"]["data"].clone();
+
+    let r = data(alice.send(json!({"request": "join", "room": 7100}), None).await);
+    assert_eq!(r, error(483, "Missing mandatory element (pin)"));
+    let r = data(alice.send(json!({"request": "join", "room": 7100, "pin": "0"}), None).await);
+    assert_eq!(r, error(489, "Unauthorized (wrong pin)"));
+    let r = data(alice.send(json!({"request": "join", "room": 9999}), None).await);
+    assert_eq!(r, error(485, "No such room (9999)"));
+    let r = data(alice.send(json!({"request": "configure", "muted": true}), None).await);
+    assert_eq!(r, error(487, "Can't configure (not in a room)"));
+    let r = data(
+        alice
+            .send(json!({"request": "join", "room": 7100, "pin": "1234", "id": 1, "display": "Alice"}), None)
+            .await,
+    );
+    assert_eq!(r, json!({"audiobridge": "joined", "room": 7100, "id": 1, "participants": []}));
+    let r = data(alice.send(json!({"request": "join", "room": 7100, "pin": "1234"}), None).await);
+    assert_eq!(r, error(491, "Already in a room (use changeroom to join another one)"));
+
+    let mut bob = Client::new(&gw, AUDIOBRIDGE).await;
+    let r = data(bob.send(json!({"request": "join", "room": 7100, "pin": "1234", "id": 1}), None).await);
+    assert_eq!(r, error(490, "User ID 1 already exists"));
+    let r = data(
+        bob.send(
+            json!({"request": "join", "room": 7100, "pin": "1234", "id": 2, "display": "Bob", "quality": 11}),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(r, error(484, "Invalid element (quality should be a positive integer between 1 and 10)"));
+    let r = data(
+        bob.send(json!({"request": "join", "room": 7100, "pin": "1234", "id": 2, "display": "Bob"}), None)
+            .await,
+    );
+    assert_eq!(
+        r,
+        json!({"audiobridge": "joined", "room": 7100, "id": 2,
+               "participants": [{"id": 1, "display": "Alice", "setup": false, "muted": false}]})
+    );
+    let heard = alice.event("bob joining", |d| d["audiobridge"] == "joined").await;
+    assert_eq!(
+        heard,
+        json!({"audiobridge": "joined", "room": 7100,
+               "participants": [{"id": 2, "display": "Bob", "setup": false, "muted": false}]})
+    );
+
+    // configure: `result: ok`, and the others hear of a mute.
+    let r = data(bob.send(json!({"request": "configure", "muted": true}), None).await);
+    assert_eq!(r, json!({"audiobridge": "event", "result": "ok"}));
+    let heard = alice.event("bob muted", |d| d.get("participants").is_some()).await;
+    assert_eq!(
+        heard,
+        json!({"audiobridge": "event", "room": 7100,
+               "participants": [{"id": 2, "display": "Bob", "setup": false, "muted": true}]})
+    );
+
+    // A moderator unmutes bob: everyone hears it; a second unmute changes nothing.
+    let r = alice.request(json!({"request": "unmute", "room": 7100, "id": 2, "secret": "adm"})).await;
+    assert_eq!(r, json!({"audiobridge": "success", "room": 7100}));
+    let r = alice.request(json!({"request": "unmute", "room": 7100, "id": 2, "secret": "adm"})).await;
+    assert_eq!(r, json!({"audiobridge": "success"}));
+    let r = alice.request(json!({"request": "mute", "room": 7100, "id": 99, "secret": "adm"})).await;
+    assert_eq!(r, error(492, "No such user 99 in room 7100"));
+    bob.event("bob unmuted", |d| d["participants"][0]["muted"] == false).await;
+    let r = alice.request(json!({"request": "mute_room", "room": 7100, "secret": "adm"})).await;
+    assert_eq!(r, json!({"audiobridge": "success", "room": 7100}));
+    let heard = bob.event("the room muted", |d| d.get("muted").is_some()).await;
+    assert_eq!(heard, json!({"audiobridge": "event", "room": 7100, "muted": true}));
+
+    let listed = alice.request(json!({"request": "listparticipants", "room": 7100})).await;
+    assert_eq!(listed["participants"].as_array().map(Vec::len), Some(2), "{listed}");
+    assert_eq!(alice.request(json!({"request": "resetdecoder"})).await, json!({"audiobridge": "success"}));
+
+    // Kicked: everyone hears `kicked`, the others then `leaving`.
+    let r = alice.request(json!({"request": "kick", "room": 7100, "id": 2, "secret": "adm"})).await;
+    assert_eq!(r, json!({"audiobridge": "success"}));
+    let heard = bob.event("his kick", |d| d.get("kicked").is_some()).await;
+    assert_eq!(heard, json!({"audiobridge": "event", "room": 7100, "kicked": 2}));
+    let heard = alice.event("bob leaving", |d| d.get("leaving").is_some()).await;
+    assert_eq!(heard, json!({"audiobridge": "event", "room": 7100, "leaving": 2}));
+    let r = data(bob.send(json!({"request": "leave"}), None).await);
+    assert_eq!(r, error(487, "Can't leave (not in a room)"));
+
+    // alice leaves.
+    let r = data(alice.send(json!({"request": "leave"}), None).await);
+    assert_eq!(r, json!({"audiobridge": "left", "room": 7100, "id": 1}));
+    let listed = alice.request(json!({"request": "listparticipants", "room": 7100})).await;
+    assert_eq!(listed, json!({"audiobridge": "participants", "room": 7100, "participants": []}));
+}

@@ -1,0 +1,155 @@
+//! AudioBridge with media: webrtc-rs peers send real Opus tones (each its own frequency) into
+//! a room, and what each one receives, decoded, holds the others' tones and not its own;
+//! muting a participant takes its tone out of the mix; the room's events are Janus 1.1's.
+
+use serde_json::{json, Value};
+
+use crate::harness::{Gateway, PluginClient as Client, WAIT};
+use crate::peer::{Kind, Peer};
+
+const AUDIOBRIDGE: &str = "janus.plugin.audiobridge";
+const ROOM: u64 = 4321;
+
+/// Power of `freq` Hz in 48 kHz samples (Goertzel), per sample.
+fn power(pcm: &[i16], freq: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * freq / 48_000.0;
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &x in pcm {
+        let s = f64::from(x) + 2.0 * w.cos() * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2) / pcm.len().max(1) as f64
+}
+
+/// Decodes Opus payloads (48 kHz mono).
+fn decode(payloads: &[bytes::Bytes]) -> Vec<i16> {
+    let mut decoder = ropus::Decoder::new(48_000, ropus::Channels::Mono).expect("opus decoder");
+    let mut pcm = Vec::new();
+    let mut frame = vec![0i16; 5760];
+    for p in payloads {
+        let n = decoder.decode(p, &mut frame, ropus::DecodeMode::Normal).expect("the mix decodes");
+        pcm.extend_from_slice(&frame[..n]);
+    }
+    pcm
+}
+
+/// A participant: its client, its peer sending a tone at `freq`, and its id.
+struct Member {
+    client: Client,
+    peer: Peer,
+    id: u64,
+}
+
+/// Joins the room with an offer from a peer that sends `freq` Hz.
+async fn join(gw: &Gateway, display: &str, freq: f64) -> Member {
+    let mut client = Client::new(gw, AUDIOBRIDGE).await;
+    let peer = Peer::new(true, false, false).await.expect("a peer");
+    peer.set_tone(freq, 8000.0);
+    peer.keep_audio();
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let r = client
+        .send(
+            json!({"request": "join", "room": ROOM, "display": display}),
+            Some(json!({"type": "offer", "sdp": offer})),
+        )
+        .await;
+    let data = &r["plugindata"]["data"];
+    assert_eq!(data["audiobridge"], "joined", "{r}");
+    assert_eq!(data["room"], ROOM, "{r}");
+    assert!(data.get("display").is_none(), "Janus 1.1's joined has no display: {r}");
+    let id = data["id"].as_u64().unwrap_or_else(|| panic!("an id: {r}"));
+    peer.set_answer(r["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an answer: {r}")))
+        .await
+        .expect("answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    Member { client, peer, id }
+}
+
+/// What each member hears over the next second or so: (power at 440 Hz, at 1000 Hz).
+async fn listen(members: &[&Member]) -> Vec<(f64, f64)> {
+    for m in members {
+        m.peer.take_audio();
+    }
+    for m in members {
+        let start = m.peer.stats().recv(Kind::Audio).packets;
+        m.peer
+            .wait_until("a second of the mix", WAIT, |s| s.recv(Kind::Audio).packets >= start + 60)
+            .await
+            .unwrap_or_else(|e| panic!("{}", e.0));
+    }
+    members
+        .iter()
+        .map(|m| {
+            let pcm = decode(&m.peer.take_audio());
+            // The first frames may still hold what came before.
+            let tail = &pcm[pcm.len().min(48_000 * 3 / 10)..];
+            (power(tail, 440.0), power(tail, 1000.0))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn participants_hear_each_other_and_not_themselves() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
+    let created = admin.request(json!({"request": "create", "room": ROOM, "sampling_rate": 16000})).await;
+    assert_eq!(created, json!({"audiobridge": "created", "room": ROOM, "permanent": false}));
+
+    let mut alice = join(&gw, "alice", 440.0).await;
+    let bob = join(&gw, "bob", 1000.0).await;
+    // alice hears of bob as Janus 1.1 tells it: `joined` with only the newcomer, no id.
+    let heard = alice.client.event("bob's arrival", |d| d["audiobridge"] == "joined").await;
+    assert_eq!(heard["room"], ROOM);
+    assert!(heard.get("id").is_none(), "{heard}");
+    assert_eq!(heard["participants"][0]["id"], bob.id, "{heard}");
+    assert_eq!(heard["participants"][0]["display"], "bob", "{heard}");
+    let carol = join(&gw, "carol", 0.0).await;
+
+    let heard = listen(&[&alice, &bob, &carol]).await;
+    let [(a440, a1000), (b440, b1000), (c440, c1000)] = heard[..] else { panic!("three") };
+    let loud = 1e5;
+    assert!(
+        a1000 > loud && a1000 > 30.0 * a440,
+        "alice hears bob, not herself: 440 {a440:.0}, 1000 {a1000:.0}"
+    );
+    assert!(
+        b440 > loud && b440 > 30.0 * b1000,
+        "bob hears alice, not himself: 440 {b440:.0}, 1000 {b1000:.0}"
+    );
+    assert!(c440 > loud && c1000 > loud, "carol hears both: 440 {c440:.0}, 1000 {c1000:.0}");
+
+    let listed = admin.request(json!({"request": "listparticipants", "room": ROOM})).await;
+    let mut names: Vec<&str> = listed["participants"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|p| p["display"].as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["alice", "bob", "carol"], "{listed}");
+    assert!(
+        listed["participants"].as_array().expect("a list").iter().all(|p| p["setup"] == true),
+        "{listed}"
+    );
+
+    // alice mutes herself: the others hear of it, and her tone leaves the mix.
+    let r = alice.client.send(json!({"request": "configure", "muted": true}), None).await;
+    assert_eq!(r["plugindata"]["data"], json!({"audiobridge": "event", "result": "ok"}), "{r}");
+    let mut bob = bob;
+    let seen = bob.client.event("alice muted", |d| d["participants"][0]["muted"] == true).await;
+    assert_eq!(seen["participants"][0]["id"], alice.id, "{seen}");
+    let heard = listen(&[&bob, &carol]).await;
+    let [(b440_muted, _), (c440, c1000)] = heard[..] else { panic!("two") };
+    assert!(b440_muted < b440 / 1000.0, "bob no longer hears alice: 440 {b440_muted:.0} (was {b440:.0})");
+    assert!(c1000 > loud && c440 < c1000 / 1e4, "carol hears bob only: 440 {c440:.0}, 1000 {c1000:.0}");
+
+    // bob leaves: he gets `left`, the others `leaving`.
+    let r = bob.client.send(json!({"request": "leave"}), None).await;
+    assert_eq!(r["plugindata"]["data"], json!({"audiobridge": "left", "room": ROOM, "id": bob.id}), "{r}");
+    let gone = alice.client.event("bob leaving", |d| d.get("leaving").is_some()).await;
+    assert_eq!(gone, json!({"audiobridge": "event", "room": ROOM, "leaving": bob.id}));
+    let listed: Value = admin.request(json!({"request": "listparticipants", "room": ROOM})).await;
+    assert_eq!(listed["participants"].as_array().map(Vec::len), Some(2), "{listed}");
+}
