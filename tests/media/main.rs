@@ -7,6 +7,7 @@ mod audiobridge;
 #[allow(dead_code)]
 mod harness;
 mod nosip;
+mod opus_interop;
 mod peer;
 mod streaming;
 mod textroom;

@@ -5,13 +5,16 @@
 //! - `peers`: one source peer's video to N destination peers;
 //! - `rtp-forward`: one source peer's video to N RTP outputs (Janus's `rtp_forward`);
 //! - `input`: an RTP input's plain VP8 (a Streaming mountpoint) to N destination peers.
+//! - `mixer`: an audio mixer (an AudioBridge room) of N participants, three of them talking:
+//!   the mixing thread's work per 20 ms tick (jitter buffers, Opus decode, sums, encodes), and
+//!   how many participants one core mixes in real time.
 //!
 //! Prints forwarded packets per second on this one thread (the core's work only: the clients'
 //! encryption and decryption are outside the measurement) and what the core allocates per
 //! forwarded packet, then checks that destinations decrypt what they got.
 //!
 //! ```sh
-//! cargo run --release --bin portunus-bench-media [-- [peers|rtp-forward|input] 1 10 100 300]
+//! cargo run --release --bin portunus-bench-media [-- [peers|rtp-forward|input|mixer] 1 10 100 300]
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -65,6 +68,94 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
+
+/// A room of `n` mixed for 10 s of audio (500 ticks): time and allocations per tick.
+// The tick number is also the packets' sequence number and indexes every talker's packets.
+#[allow(clippy::needless_range_loop)]
+fn mixer(n: usize) {
+    use portunus::mixer::codec::{EncoderKey, OpusIn, OpusOut};
+    use portunus::mixer::room::Room;
+    use portunus::vocab::PortSettings;
+    const RATE: u32 = 16_000;
+    const TICKS: usize = 500;
+    let frame = RATE as usize / 50;
+    // The talkers' packets, made first (the clients' work, not the mixer's).
+    let talk: Vec<Vec<std::sync::Arc<[u8]>>> = [300.0, 700.0, 1100.0, 0.0]
+        .iter()
+        .map(|freq: &f64| {
+            let key = EncoderKey::of(&PortSettings { bitrate: 32_000, ..PortSettings::default() });
+            let mut enc = OpusOut::new(RATE, key).expect("encoder");
+            let mut buf = [0u8; 1500];
+            (0..TICKS)
+                .map(|t| {
+                    let pcm: Vec<i16> = (t * frame..(t + 1) * frame)
+                        .map(|i| {
+                            (6000.0 * (std::f64::consts::TAU * freq * i as f64 / f64::from(RATE)).sin())
+                                as i16
+                        })
+                        .collect();
+                    let len = enc.encode(&pcm, &mut buf);
+                    std::sync::Arc::from(&buf[..len])
+                })
+                .collect()
+        })
+        .collect();
+    let mut room = Room::new(RATE);
+    for id in 0..n as u64 {
+        room.join(id, 0, PortSettings::default()).expect("join");
+    }
+    let mut sent = 0u64;
+    let mut listener = OpusIn::new(RATE).expect("decoder");
+    let mut heard = vec![0i16; frame];
+    let mut loud = 0u64;
+    let (mut allocs, mut bytes) = (0, 0);
+    let mut elapsed = Duration::ZERO;
+    for t in 0..TICKS {
+        for id in 0..n {
+            room.packet(id as u64, t as u64, talk[id.min(3)][t].clone());
+        }
+        let mut last = None;
+        ALLOCS.store(0, Ordering::Relaxed);
+        BYTES.store(0, Ordering::Relaxed);
+        COUNTING.store(t >= 10, Ordering::Relaxed);
+        let start = Instant::now();
+        room.tick(&mut |f| {
+            sent += 1;
+            if f.port == n as u64 - 1 {
+                last = Some(f.payload);
+            }
+        });
+        if t >= 10 {
+            elapsed += start.elapsed();
+        }
+        COUNTING.store(false, Ordering::Relaxed);
+        allocs += ALLOCS.load(Ordering::Relaxed);
+        bytes += BYTES.load(Ordering::Relaxed);
+        // The last participant (a listener) hears the talkers.
+        if let Some(p) = last {
+            listener.frame(portunus::mixer::jitter::Next::Packet(p), &mut heard);
+            if heard.iter().map(|&s| i64::from(s).abs()).max() > Some(1000) {
+                loud += 1;
+            }
+        }
+    }
+    let ticks = (TICKS - 10) as u32;
+    let per_tick = elapsed / ticks;
+    let per_core = n as f64 * TICK_MS / (per_tick.as_secs_f64() * 1e3);
+    println!(
+        "  {n:>5} participants: {:>7.3} ms per tick, {:>6.2} us per participant, {:>7.0} participants per core, {:.1} allocations ({:.0} bytes) per tick, {} packets out, the listener heard the talkers in {}% of ticks",
+        per_tick.as_secs_f64() * 1e3,
+        per_tick.as_secs_f64() * 1e6 / n as f64,
+        per_core,
+        allocs as f64 / f64::from(ticks),
+        bytes as f64 / f64::from(ticks),
+        sent,
+        loud * 100 / TICKS as u64,
+    );
+}
+
+/// The mixer's tick, ms.
+const TICK_MS: f64 = 20.0;
 
 struct Figures {
     forwarded: u64,
@@ -206,6 +297,13 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let _runtime = rt.enter();
     for path in paths {
+        if path == "mixer" {
+            println!("mixer: one room at 16 kHz, N participants, 3 talking (Opus 32 kb/s tones), the rest sending silence (no DTX, as browsers)");
+            for &n in &sizes {
+                mixer(n.max(3));
+            }
+            continue;
+        }
         println!("{path}: one source → N destinations, {PAYLOAD}-byte VP8 payloads, str0m RTP mode, SRTP AES-GCM/CM");
         for &n in &sizes {
             let packets = (300_000 / n.max(1)).clamp(500, 20_000);

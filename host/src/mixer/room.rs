@@ -15,6 +15,9 @@ use crate::vocab::PortSettings;
 const TICK_TS: u32 = 960;
 /// The largest encoded tick.
 const MAX_PACKET: usize = 1275;
+/// Samples no louder than this (about -60 dBFS) are silence: a participant whose tick is all
+/// silence adds nothing and shares the listeners' encode (browsers send silence, not nothing).
+const SILENCE: u16 = 32;
 
 /// One encoded tick for one participant, on its way to the media thread that owns its port.
 #[derive(Debug, Clone)]
@@ -181,7 +184,8 @@ impl Room {
         self.sum.fill(0);
         for port in &mut self.ports {
             let next = port.jitter.pop();
-            let sounding = port.decoder.frame(next, &mut port.pcm);
+            let sounding = port.decoder.frame(next, &mut port.pcm)
+                && port.pcm.iter().any(|s| s.unsigned_abs() > SILENCE);
             port.active = sounding && !port.settings.muted && !port.settings.suspended;
             if port.active {
                 let gain = port.settings.gain_percent as i32;
