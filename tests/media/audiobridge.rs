@@ -153,3 +153,101 @@ async fn participants_hear_each_other_and_not_themselves() {
     let listed: Value = admin.request(json!({"request": "listparticipants", "room": ROOM})).await;
     assert_eq!(listed["participants"].as_array().map(Vec::len), Some(2), "{listed}");
 }
+
+/// An RTP packet (no CSRCs, no extensions).
+fn rtp_packet(pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x80, pt & 0x7f];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&ts.to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(payload);
+    p
+}
+
+/// The payload of an RTP packet (after CSRCs and an extension).
+fn rtp_payload(p: &[u8]) -> Option<&[u8]> {
+    if p.len() < 12 || p[0] >> 6 != 2 {
+        return None;
+    }
+    let mut at = 12 + 4 * usize::from(p[0] & 0x0f);
+    if p[0] & 0x10 != 0 {
+        let words = usize::from(u16::from_be_bytes([*p.get(at + 2)?, *p.get(at + 3)?]));
+        at += 4 + 4 * words;
+    }
+    p.get(at..)
+}
+
+/// A plain-RTP participant (Janus's `rtp` join): a UDP socket sends Opus at 1000 Hz into a room
+/// where a WebRTC peer sends 440 Hz; each hears the other and not itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_rtp_participant_hears_and_is_heard() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
+    let created = admin
+        .request(json!({"request": "create", "room": ROOM, "sampling_rate": 16000, "allow_rtp_participants": true}))
+        .await;
+    assert_eq!(created["audiobridge"], "created", "{created}");
+    let web = join(&gw, "web", 440.0).await;
+
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("a socket");
+    let ours = socket.local_addr().expect("an address");
+    let mut rtp = Client::new(&gw, AUDIOBRIDGE).await;
+    let r = rtp
+        .send(
+            json!({"request": "join", "room": ROOM, "display": "phone",
+                   "rtp": {"ip": "127.0.0.1", "port": ours.port(), "payload_type": 111}}),
+            None,
+        )
+        .await;
+    let joined = &r["plugindata"]["data"];
+    assert_eq!(joined["audiobridge"], "joined", "{r}");
+    assert_eq!(joined["rtp"]["payload_type"], 111, "{r}");
+    let port = joined["rtp"]["port"].as_u64().filter(|p| *p > 0).unwrap_or_else(|| panic!("{r}"));
+    let ip = joined["rtp"]["ip"].as_str().unwrap_or_else(|| panic!("{r}")).to_owned();
+    let gateway: std::net::SocketAddr = format!("{ip}:{port}").parse().expect("the gateway's address");
+
+    // Three seconds of 1000 Hz from the socket, and what comes back to it.
+    let mut encoder = ropus::Encoder::builder(48_000, ropus::Channels::Mono, ropus::Application::Voip)
+        .build()
+        .expect("encoder");
+    let mut buf = [0u8; 1500];
+    let mut received = Vec::new();
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
+    for n in 0..150u32 {
+        tick.tick().await;
+        let pcm: Vec<i16> = (0..960)
+            .map(|i| (8000.0 * (std::f64::consts::TAU * 1000.0 * f64::from(n * 960 + i) / 48_000.0).sin()) as i16)
+            .collect();
+        let len = encoder.encode(&pcm, &mut buf).expect("encode");
+        let packet = rtp_packet(111, n as u16, n * 960, 0x1234_5678, &buf[..len]);
+        socket.send_to(&packet, gateway).await.expect("send");
+        let mut incoming = [0u8; 1500];
+        while let Ok(Ok((got, _))) =
+            tokio::time::timeout(std::time::Duration::from_millis(1), socket.recv_from(&mut incoming)).await
+        {
+            if let Some(p) = rtp_payload(&incoming[..got]) {
+                received.push(bytes::Bytes::copy_from_slice(p));
+            }
+        }
+        if n == 60 {
+            web.peer.take_audio();
+        }
+    }
+    assert!(received.len() > 50, "the mix comes back to the RTP participant: {} packets", received.len());
+    let pcm = decode(&received);
+    let tail = &pcm[pcm.len() / 3..];
+    let (p440, p1000) = (power(tail, 440.0), power(tail, 1000.0));
+    assert!(p440 > 1e5 && p440 > 30.0 * p1000, "the phone hears the web peer, not itself: {p440:.0} {p1000:.0}");
+    let heard = decode(&web.peer.take_audio());
+    let (p440, p1000) = (power(&heard, 440.0), power(&heard, 1000.0));
+    assert!(p1000 > 1e5 && p1000 > 30.0 * p440, "the web peer hears the phone, not itself: {p440:.0} {p1000:.0}");
+
+    // A room without the option refuses plain RTP, as Janus does.
+    admin.request(json!({"request": "create", "room": ROOM + 1})).await;
+    let mut other = Client::new(&gw, AUDIOBRIDGE).await;
+    let r = other.send(json!({"request": "join", "room": ROOM + 1, "rtp": {}}), None).await;
+    assert_eq!(
+        r["plugindata"]["data"],
+        json!({"audiobridge": "event", "error_code": 489, "error": "Plain RTP participants not allowed in this room"})
+    );
+}

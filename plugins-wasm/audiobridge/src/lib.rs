@@ -12,9 +12,12 @@
 //! `hangup`), moderation (`mute`, `unmute`, `mute_room`, `unmute_room`, `kick`, `kick_all`),
 //! `resetdecoder`, and `talking`/`stopped-talking` from the participants' audio levels.
 //!
-//! Not yet (each answers a clear error): plain-RTP participants (`rtp`), `rtp_forward` of the
-//! mix, announcements (`play_file`), recording, groups, spatial audio, G.711 participants
-//! (`codec` other than opus) and `generate_offer`.
+//! Plain-RTP participants (`allow_rtp_participants`, `join` with `rtp`) send and receive Opus on
+//! a host leg joined to their port; without `ip` and `port` they only send.
+//!
+//! Not yet (each answers a clear error): `rtp_forward` of the mix, announcements (`play_file`),
+//! recording, groups, spatial audio, G.711 participants (`codec` other than opus) and
+//! `generate_offer`.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -91,6 +94,9 @@ struct Participant {
     expected_loss: u8,
     /// Its port in the room's mixer.
     port: u64,
+    /// A plain-RTP participant's leg.
+    #[serde(default)]
+    leg: Option<u64>,
     /// The rules between its PeerConnection and its port.
     rules: Vec<u64>,
 }

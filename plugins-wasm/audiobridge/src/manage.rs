@@ -49,7 +49,6 @@ impl AudioBridge {
         for (key, what) in [
             ("record", "Recording is not supported yet"),
             ("spatial_audio", "Spatial audio is not supported yet"),
-            ("allow_rtp_participants", "Plain RTP participants are not supported yet"),
         ] {
             if body.get(key).and_then(Value::as_bool) == Some(true) {
                 return Err(err(code::UNKNOWN, what));

@@ -3,8 +3,8 @@
 //! PeerConnection to the participant's mixer port (its voice in, the others' mix out).
 
 use portunus_sdk::{
-    host, json, AnswerPolicy, Direction, Endpoint, Field, ForwardOptions, HandleRef, Id, JsonType, MediaKind,
-    Message, NegotiationResult, PluginError, Value,
+    host, json, AnswerPolicy, Direction, Endpoint, Field, ForwardOptions, HandleRef, Id, JsonType, LegCodec,
+    LegOptions, LegRemote, MediaKind, Message, NegotiationResult, PluginError, Value,
 };
 use serde_json::Map;
 
@@ -68,9 +68,6 @@ fn refuse_missing_features(body: &Map<String, Value>) -> Result<(), PluginError>
         Some("pcmu" | "pcma") => return Err(err(code::UNKNOWN, "G.711 participants are not supported yet")),
         Some(_) => return Err(err(code::INVALID_ELEMENT, "Invalid element (codec must opus, pcmu or pcma)")),
     }
-    if body.contains_key("rtp") {
-        return Err(err(code::UNKNOWN, "Plain RTP participants are not supported yet"));
-    }
     if body.get("generate_offer").and_then(Value::as_bool) == Some(true) {
         return Err(err(code::UNKNOWN, "generate_offer is not supported yet"));
     }
@@ -105,6 +102,9 @@ impl AudioBridge {
             }
         }
         refuse_missing_features(body)?;
+        if body.contains_key("rtp") && !room.allow_rtp_participants {
+            return Err(err(code::UNAUTHORIZED, "Plain RTP participants not allowed in this room"));
+        }
         let id = match portunus_sdk::Id::from_json(body.get("id"), self.settings.string_ids) {
             Some(id) if self.members.contains_key(&(room_id.clone(), id.clone())) => {
                 return Err(err(code::ID_EXISTS, format!("User ID {id} already exists")))
@@ -168,10 +168,15 @@ impl AudioBridge {
             bitrate: default_bitrate,
             expected_loss,
             port: 0,
+            leg: None,
             rules: Vec::new(),
         };
         encoder_settings(body, &mut p)?;
+        let rtp = rtp_of(body)?;
         let jsep = msg.parsed_jsep();
+        if rtp.is_some() && jsep.is_some() {
+            return Err(err(code::INVALID_ELEMENT, "A plain RTP participant sends no JSEP"));
+        }
         if jsep.as_ref().is_some_and(|j| !j.is_offer()) {
             return Err(err(code::INVALID_SDP, "Unsupported SDP type (only offers are accepted)"));
         }
@@ -183,10 +188,19 @@ impl AudioBridge {
             .filter_map(|(_, h)| self.participants.get(&h.handle))
             .map(Self::describe)
             .collect();
-        let joined = audiobridge(
+        let mut joined = audiobridge(
             "joined",
             json!({"room": room_id.to_json(), "id": id.to_json(), "participants": others}),
         );
+        if let Some(rtp) = rtp {
+            match self.plain_rtp(handle, &rtp) {
+                Ok(ours) => joined["rtp"] = ours,
+                Err(e) => {
+                    self.remove_participant(handle, false);
+                    return Err(e);
+                }
+            }
+        }
         match jsep {
             Some(offer) => self.answer(msg, &offer.sdp, joined)?,
             None => push(handle, Some(&msg.transaction), &joined, None),
@@ -273,6 +287,7 @@ impl AudioBridge {
             setup: false,
             talking: None,
             port: 0,
+            leg: None,
             rules: Vec::new(),
             ..current
         };
@@ -314,12 +329,49 @@ impl AudioBridge {
         host::close_pc(msg.handle);
     }
 
+    /// A plain-RTP participant's leg, joined to its port: what it sends goes into the mix, and
+    /// the mix goes to `ip:port` when given. Returns Janus's `rtp` object (our address).
+    fn plain_rtp(&mut self, handle: HandleRef, rtp: &Rtp) -> Result<Value, PluginError> {
+        let codec = LegCodec { pt: rtp.pt, name: "opus".to_owned(), clock: 48_000 };
+        let options = LegOptions { kind: MediaKind::Audio, codecs: vec![codec.clone()], srtp: None };
+        let local = host::rtp_leg_open(handle, &options).map_err(|e| err(code::UNKNOWN, e))?;
+        if let Some(p) = self.participants.get_mut(&handle.handle) {
+            p.leg = Some(local.id);
+            p.setup = true;
+        }
+        // Without an address it only sends: the leg takes its first packet's source.
+        let remote = LegRemote {
+            address: rtp.to.clone().unwrap_or_else(|| "0.0.0.0:9".to_owned()),
+            rtcp_address: None,
+            rtcp_mux: false,
+            codec,
+            dtmf_pt: None,
+            srtp: None,
+            latch: rtp.to.is_none(),
+            latch_ip: None,
+        };
+        host::rtp_leg_connect(local.id, &remote).map_err(|e| err(code::INVALID_ELEMENT, e))?;
+        let port = self.participants.get(&handle.handle).map_or(0, |p| p.port);
+        let mut rules = vec![forward(handle, Endpoint::Leg(local.id), Endpoint::Mix(port))];
+        if rtp.to.is_some() {
+            rules.push(forward(handle, Endpoint::Mix(port), Endpoint::Leg(local.id)));
+        }
+        if let Some(p) = self.participants.get_mut(&handle.handle) {
+            p.rules = rules.into_iter().flatten().collect();
+        }
+        let (ip, port) = local.address.rsplit_once(':').unwrap_or((&local.address, "0"));
+        Ok(json!({"ip": ip, "port": port.parse::<u16>().unwrap_or(0), "payload_type": rtp.pt}))
+    }
+
     /// Takes a handle out of its room (its port closes, and its rules with it); the others
     /// hear `leaving` when `tell`.
     pub(crate) fn remove_participant(&mut self, handle: HandleRef, tell: bool) {
         let Some(p) = self.participants.remove(&handle.handle) else { return };
         self.members.remove(&(p.room.clone(), p.id.clone()));
         host::mixer_leave(p.port);
+        if let Some(leg) = p.leg {
+            host::rtp_leg_close(leg);
+        }
         if p.talking.is_some() {
             host::watch_talking(handle, 0, 0);
         }
@@ -386,17 +438,50 @@ impl AudioBridge {
 
 /// The two rules between a PeerConnection and its port: its audio in, the mix out.
 fn connect(handle: HandleRef, port: u64) -> Vec<u64> {
-    let options = ForwardOptions { substream: None, temporal: None, kinds: vec![MediaKind::Audio] };
     let pairs =
         [(Endpoint::Peer(handle), Endpoint::Mix(port)), (Endpoint::Mix(port), Endpoint::Peer(handle))];
-    pairs
-        .into_iter()
-        .filter_map(|(src, dst)| match host::forward(src, None, dst, None, &options) {
-            Ok(rule) => Some(rule),
-            Err(e) => {
-                portunus_sdk::warn!("[{}] cannot connect to the mixer: {e}", handle.handle);
-                None
-            }
-        })
-        .collect()
+    pairs.into_iter().filter_map(|(src, dst)| forward(handle, src, dst)).collect()
+}
+
+/// An audio rule from `src` to `dst` for a participant (logged when the host refuses it).
+fn forward(handle: HandleRef, src: Endpoint, dst: Endpoint) -> Option<u64> {
+    let options = ForwardOptions { substream: None, temporal: None, kinds: vec![MediaKind::Audio] };
+    match host::forward(src, None, dst, None, &options) {
+        Ok(rule) => Some(rule),
+        Err(e) => {
+            portunus_sdk::warn!("[{}] cannot connect to the mixer: {e}", handle.handle);
+            None
+        }
+    }
+}
+
+/// A plain-RTP participant's `rtp` object: where to send the mix (none: it only sends) and the
+/// payload type of its Opus.
+struct Rtp {
+    to: Option<String>,
+    pt: u8,
+}
+
+/// The `rtp` object of a join, checked (Janus's names and texts).
+fn rtp_of(body: &Map<String, Value>) -> Result<Option<Rtp>, PluginError> {
+    const RTP: &[Field] = &[
+        Field::new("ip", JsonType::String),
+        Field::new("port", JsonType::Integer).positive(),
+        Field::new("payload_type", JsonType::Integer).positive(),
+        Field::new("audiolevel_ext", JsonType::Integer).positive(),
+        Field::new("fec", JsonType::Bool),
+    ];
+    let Some(rtp) = body.get("rtp").and_then(Value::as_object) else { return Ok(None) };
+    portunus_sdk::validate(rtp, RTP, &CODES)?;
+    let pt = rtp.get("payload_type").and_then(Value::as_u64).unwrap_or(100);
+    if pt > 127 {
+        return Err(err(code::INVALID_ELEMENT, "Invalid element (payload_type)"));
+    }
+    let to = match (str_of(rtp, "ip"), rtp.get("port").and_then(Value::as_u64)) {
+        (Some(ip), Some(port)) if port > 0 && port < 65536 => {
+            Some(if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") })
+        }
+        _ => None,
+    };
+    Ok(Some(Rtp { to, pt: pt as u8 }))
 }
