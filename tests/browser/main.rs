@@ -269,6 +269,23 @@ fn janode_drives_the_textroom() {
     assert_eq!(seen["destroyed"]["room"], 4242, "{seen}");
 }
 
+/// janode drives the AudioBridge unchanged (signaling only): rooms, two participants, the
+/// events and answers of moderation, each in the shape janode parses.
+#[test]
+fn janode_drives_the_audiobridge() {
+    let Some(seen) = janode("janode_audiobridge.mjs") else { return };
+    assert_eq!(seen["created"]["room"], 4242, "{seen}");
+    assert_eq!(seen["exists"]["exists"], true, "{seen}");
+    assert_eq!(seen["listed"], true, "{seen}");
+    assert_eq!(seen["aliceJoined"]["feed"], 1, "janode reads the id as its feed: {seen}");
+    assert_eq!(seen["bobJoined"]["participants"][0]["feed"], 1, "{seen}");
+    assert_eq!(seen["aliceHeard"]["feed"], 2, "alice heard bob join: {seen}");
+    assert_eq!(seen["participants"], json!(["alice", "bob"]), "{seen}");
+    assert_eq!(seen["kicked"]["feed"], 2, "{seen}");
+    assert_eq!(seen["left"]["feed"], 1, "{seen}");
+    assert_eq!(seen["destroyed"]["room"], 4242, "{seen}");
+}
+
 /// janode drives the Streaming plugin unchanged: mountpoints in both forms, list, info, a
 /// viewer's watch/pause/configure/switch/stop (janode does no WebRTC: no answer to start with),
 /// disable/enable, destroy.

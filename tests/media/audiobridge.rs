@@ -216,7 +216,9 @@ async fn a_plain_rtp_participant_hears_and_is_heard() {
     for n in 0..150u32 {
         tick.tick().await;
         let pcm: Vec<i16> = (0..960)
-            .map(|i| (8000.0 * (std::f64::consts::TAU * 1000.0 * f64::from(n * 960 + i) / 48_000.0).sin()) as i16)
+            .map(|i| {
+                (8000.0 * (std::f64::consts::TAU * 1000.0 * f64::from(n * 960 + i) / 48_000.0).sin()) as i16
+            })
             .collect();
         let len = encoder.encode(&pcm, &mut buf).expect("encode");
         let packet = rtp_packet(111, n as u16, n * 960, 0x1234_5678, &buf[..len]);
@@ -237,10 +239,16 @@ async fn a_plain_rtp_participant_hears_and_is_heard() {
     let pcm = decode(&received);
     let tail = &pcm[pcm.len() / 3..];
     let (p440, p1000) = (power(tail, 440.0), power(tail, 1000.0));
-    assert!(p440 > 1e5 && p440 > 30.0 * p1000, "the phone hears the web peer, not itself: {p440:.0} {p1000:.0}");
+    assert!(
+        p440 > 1e5 && p440 > 30.0 * p1000,
+        "the phone hears the web peer, not itself: {p440:.0} {p1000:.0}"
+    );
     let heard = decode(&web.peer.take_audio());
     let (p440, p1000) = (power(&heard, 440.0), power(&heard, 1000.0));
-    assert!(p1000 > 1e5 && p1000 > 30.0 * p440, "the web peer hears the phone, not itself: {p440:.0} {p1000:.0}");
+    assert!(
+        p1000 > 1e5 && p1000 > 30.0 * p440,
+        "the web peer hears the phone, not itself: {p440:.0} {p1000:.0}"
+    );
 
     // A room without the option refuses plain RTP, as Janus does.
     admin.request(json!({"request": "create", "room": ROOM + 1})).await;
