@@ -44,6 +44,31 @@ pub fn ogg_opus(data: &[u8]) {
     }
 }
 
+/// Packets as a mixer port takes them from the network: each chunk of the input (split at
+/// `0xff 0xff`) is a participant's packet, with sequence numbers from its first bytes (late,
+/// repeated, far ahead), into an Opus and a G.711 participant of one room, mixed tick by tick.
+pub fn mix_packets(data: &[u8]) {
+    use crate::mixer::room::Room;
+    use crate::vocab::{MixCodec, PortSettings};
+    let mut room = Room::new(16_000);
+    for (id, codec) in [(1, MixCodec::Opus), (2, MixCodec::Pcmu), (3, MixCodec::Opus)] {
+        if room.join(id, 0, codec, PortSettings { expected_loss: 10, ..PortSettings::default() }).is_err() {
+            return;
+        }
+    }
+    let mut seq = 0u64;
+    for (i, chunk) in data.split(|&b| b == 0xff).filter(|c| !c.is_empty()).take(200).enumerate() {
+        seq = match chunk[0] % 4 {
+            0 => seq.wrapping_sub(u64::from(chunk[0])),
+            1 => seq + u64::from(chunk[0]) * 50,
+            _ => seq + 1,
+        };
+        let (id, codec) = if i % 2 == 0 { (1, MixCodec::Opus) } else { (2, MixCodec::Pcmu) };
+        room.packet(id, codec, seq, std::sync::Arc::from(&chunk[1..]));
+        room.tick(&mut |_| {});
+    }
+}
+
 /// SDES: an `a=crypto` value as a plain RTP leg's SDP carries it; what parses writes back as
 /// the same attribute.
 pub fn crypto_attr(data: &[u8]) {
@@ -171,6 +196,20 @@ mod tests {
         ogg_opus(&seed);
         for _ in 0..1000 {
             ogg_opus(&rng.mutate(&seed));
+        }
+    }
+
+    #[test]
+    fn mixer_ports_survive_garbage_packets() {
+        let mut rng = Rng(0x5eed_0007);
+        let seed: Vec<u8> =
+            [&[0x02u8, 0xfc, 1, 2, 3][..], &[0xff, 0x03, 0x0b, 0xff, 0xff][..], &[0x06; 40][..]]
+                .iter()
+                .flat_map(|c| c.iter().copied().chain([0xff]))
+                .collect();
+        mix_packets(&seed);
+        for _ in 0..200 {
+            mix_packets(&rng.mutate(&seed));
         }
     }
 

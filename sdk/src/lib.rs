@@ -129,8 +129,9 @@ pub use bindings::portunus::plugin::host;
 pub use bindings::portunus::plugin::types::{
     AnswerPolicy, Direction, Endpoint, ForwardOptions, ForwardSource, HandleRef, InputLocal, InputOptions,
     InputStream, LayerChange, LegCodec, LegLocal, LegOptions, LegRemote, LogLevel, MediaEvent, MediaKind,
-    MediaState, Message, MixSettings, NegotiationDone, NegotiationResult, OfferedStream, PluginInfo, Reply,
-    RtpTarget, SlowLink, SrtpKey, SrtpSuite, StateChange, StateEntry, StreamInfo, UdpSocket,
+    MediaState, Message, MixCodec, MixSettings, NegotiationDone, NegotiationResult, OfferedStream,
+    PluginInfo, Reply, RtpTarget, SlowLink, SrtpKey, SrtpSuite, StateChange, StateEntry, StreamInfo,
+    UdpSocket,
 };
 pub use bindings::Guest;
 

@@ -177,10 +177,39 @@ fn rtp_payload(p: &[u8]) -> Option<&[u8]> {
     p.get(at..)
 }
 
-/// A plain-RTP participant (Janus's `rtp` join): a UDP socket sends Opus at 1000 Hz into a room
-/// where a WebRTC peer sends 440 Hz; each hears the other and not itself.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_plain_rtp_participant_hears_and_is_heard() {
+/// The plain-RTP participant's codec in the tests.
+#[derive(Clone, Copy)]
+enum Phone {
+    Opus,
+    Pcmu,
+}
+
+impl Phone {
+    fn name(self) -> &'static str {
+        match self {
+            Phone::Opus => "opus",
+            Phone::Pcmu => "pcmu",
+        }
+    }
+
+    fn pt(self) -> u8 {
+        match self {
+            Phone::Opus => 111,
+            Phone::Pcmu => 0,
+        }
+    }
+
+    fn rate(self) -> u32 {
+        match self {
+            Phone::Opus => 48_000,
+            Phone::Pcmu => 8_000,
+        }
+    }
+}
+
+/// A plain-RTP participant (Janus's `rtp` join) in `phone`'s codec: a UDP socket sends 1000 Hz
+/// into a room where a WebRTC peer sends 440 Hz; each hears the other and not itself.
+async fn plain_rtp_participant(phone: Phone) {
     let gw = Gateway::start();
     let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
     let created = admin
@@ -194,19 +223,21 @@ async fn a_plain_rtp_participant_hears_and_is_heard() {
     let mut rtp = Client::new(&gw, AUDIOBRIDGE).await;
     let r = rtp
         .send(
-            json!({"request": "join", "room": ROOM, "display": "phone",
-                   "rtp": {"ip": "127.0.0.1", "port": ours.port(), "payload_type": 111}}),
+            json!({"request": "join", "room": ROOM, "display": "phone", "codec": phone.name(),
+                   "rtp": {"ip": "127.0.0.1", "port": ours.port(), "payload_type": phone.pt()}}),
             None,
         )
         .await;
     let joined = &r["plugindata"]["data"];
     assert_eq!(joined["audiobridge"], "joined", "{r}");
-    assert_eq!(joined["rtp"]["payload_type"], 111, "{r}");
+    assert_eq!(joined["rtp"]["payload_type"], phone.pt(), "{r}");
     let port = joined["rtp"]["port"].as_u64().filter(|p| *p > 0).unwrap_or_else(|| panic!("{r}"));
     let ip = joined["rtp"]["ip"].as_str().unwrap_or_else(|| panic!("{r}")).to_owned();
     let gateway: std::net::SocketAddr = format!("{ip}:{port}").parse().expect("the gateway's address");
 
     // Three seconds of 1000 Hz from the socket, and what comes back to it.
+    let rate = phone.rate();
+    let frame = rate / 50;
     let mut encoder = ropus::Encoder::builder(48_000, ropus::Channels::Mono, ropus::Application::Voip)
         .build()
         .expect("encoder");
@@ -215,13 +246,20 @@ async fn a_plain_rtp_participant_hears_and_is_heard() {
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
     for n in 0..150u32 {
         tick.tick().await;
-        let pcm: Vec<i16> = (0..960)
+        let pcm: Vec<i16> = (0..frame)
             .map(|i| {
-                (8000.0 * (std::f64::consts::TAU * 1000.0 * f64::from(n * 960 + i) / 48_000.0).sin()) as i16
+                (8000.0 * (std::f64::consts::TAU * 1000.0 * f64::from(n * frame + i) / f64::from(rate)).sin())
+                    as i16
             })
             .collect();
-        let len = encoder.encode(&pcm, &mut buf).expect("encode");
-        let packet = rtp_packet(111, n as u16, n * 960, 0x1234_5678, &buf[..len]);
+        let payload: Vec<u8> = match phone {
+            Phone::Opus => {
+                let len = encoder.encode(&pcm, &mut buf).expect("encode");
+                buf[..len].to_vec()
+            }
+            Phone::Pcmu => pcm.iter().map(|&s| portunus::mixer::g711::ulaw_encode(s)).collect(),
+        };
+        let packet = rtp_packet(phone.pt(), n as u16, n * frame, 0x1234_5678, &payload);
         socket.send_to(&packet, gateway).await.expect("send");
         let mut incoming = [0u8; 1500];
         while let Ok(Ok((got, _))) =
@@ -236,13 +274,17 @@ async fn a_plain_rtp_participant_hears_and_is_heard() {
         }
     }
     assert!(received.len() > 50, "the mix comes back to the RTP participant: {} packets", received.len());
-    let pcm = decode(&received);
+    let pcm = match phone {
+        Phone::Opus => decode(&received),
+        Phone::Pcmu => {
+            received.iter().flat_map(|p| p.iter().map(|&b| portunus::mixer::g711::ulaw_decode(b))).collect()
+        }
+    };
     let tail = &pcm[pcm.len() / 3..];
-    let (p440, p1000) = (power(tail, 440.0), power(tail, 1000.0));
-    assert!(
-        p440 > 1e5 && p440 > 30.0 * p1000,
-        "the phone hears the web peer, not itself: {p440:.0} {p1000:.0}"
-    );
+    let at = |freq: f64| power(tail, freq * 48_000.0 / f64::from(rate));
+    let (p440, p1000) = (at(440.0), at(1000.0));
+    assert!(p440 > 30.0 * p1000, "the phone hears the web peer, not itself: {p440:.0} {p1000:.0}");
+    assert!(p440 > 1e4, "the phone hears the web peer: {p440:.0}");
     let heard = decode(&web.peer.take_audio());
     let (p440, p1000) = (power(&heard, 440.0), power(&heard, 1000.0));
     assert!(
@@ -258,4 +300,15 @@ async fn a_plain_rtp_participant_hears_and_is_heard() {
         r["plugindata"]["data"],
         json!({"audiobridge": "event", "error_code": 489, "error": "Plain RTP participants not allowed in this room"})
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_rtp_participant_hears_and_is_heard() {
+    plain_rtp_participant(Phone::Opus).await;
+}
+
+/// G.711 participants: the mixer converts 8 kHz μ-law to and from the room's 16 kHz.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_g711_participant_hears_and_is_heard() {
+    plain_rtp_participant(Phone::Pcmu).await;
 }

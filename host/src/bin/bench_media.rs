@@ -102,7 +102,7 @@ fn mixer(n: usize) {
         .collect();
     let mut room = Room::new(RATE);
     for id in 0..n as u64 {
-        room.join(id, 0, PortSettings::default()).expect("join");
+        room.join(id, 0, portunus::vocab::MixCodec::Opus, PortSettings::default()).expect("join");
     }
     let mut sent = 0u64;
     let mut listener = OpusIn::new(RATE).expect("decoder");
@@ -112,7 +112,7 @@ fn mixer(n: usize) {
     let mut elapsed = Duration::ZERO;
     for t in 0..TICKS {
         for id in 0..n {
-            room.packet(id as u64, t as u64, talk[id.min(3)][t].clone());
+            room.packet(id as u64, portunus::vocab::MixCodec::Opus, t as u64, talk[id.min(3)][t].clone());
         }
         let mut last = None;
         ALLOCS.store(0, Ordering::Relaxed);

@@ -26,7 +26,7 @@ use super::udp::{RecvBatch, SocketBatch, BATCH};
 use super::{Command, Streams};
 use crate::mixer::{MixFrame, MixIn, Pool};
 use crate::vocab::{
-    DescriptionError, Endpoint, HandleRef, LayerChange, MediaEvent, MediaKind, Notice, INPUT_BIT,
+    DescriptionError, Endpoint, HandleRef, LayerChange, MediaEvent, MediaKind, MixCodec, Notice, INPUT_BIT,
 };
 
 /// How often a leg sends its RTCP report (RFC 3550's recommended minimum).
@@ -734,11 +734,16 @@ impl<T: Transmitter> MediaCore<T> {
         if self.router.rules_from(f.port).is_empty() {
             return;
         }
+        let (codec, pt) = match f.codec {
+            MixCodec::Opus => (str0m::format::Codec::Opus, 111),
+            MixCodec::Pcmu => (str0m::format::Codec::PCMU, 0),
+            MixCodec::Pcma => (str0m::format::Codec::PCMA, 8),
+        };
         let packet = Packet {
             video: false,
             mid: Mid::from(MIX_MID),
-            codec: Some(RxCodec { codec: str0m::format::Codec::Opus, clock: 48_000 }),
-            pt: Pt::from(111),
+            codec: Some(RxCodec { codec, clock: crate::mixer::voice::clock(f.codec).1 }),
+            pt: Pt::from(pt),
             ssrc: f.ssrc,
             seq: f.seq,
             time: f.time,
@@ -793,11 +798,16 @@ impl<T: Transmitter> MediaCore<T> {
                 return;
             }
             Dest::Mix { id } => {
-                // The mixer decodes Opus only (a WebRTC participant's codec); others carry nothing.
-                let opus = d.packet.codec.is_some_and(|c| c.codec == str0m::format::Codec::Opus);
-                let (Some(pool), true) = (&self.mixer, opus) else { return };
+                // The mixer decodes Opus and G.711; other codecs carry nothing.
+                let codec = match d.packet.codec.map(|c| c.codec) {
+                    Some(str0m::format::Codec::Opus) => MixCodec::Opus,
+                    Some(str0m::format::Codec::PCMU) => MixCodec::Pcmu,
+                    Some(str0m::format::Codec::PCMA) => MixCodec::Pcma,
+                    _ => return,
+                };
+                let Some(pool) = &self.mixer else { return };
                 if let Some(out) = self.mix_out.get_mut(pool.thread_of(*id)) {
-                    out.push(MixIn { port: *id, seq: d.packet.seq, payload: d.packet.payload });
+                    out.push(MixIn { port: *id, codec, seq: d.packet.seq, payload: d.packet.payload });
                 }
                 return;
             }

@@ -41,7 +41,7 @@ use crate::vocab::{
     MediaEvent, MediaKind, NegotiationDone, NegotiationOutcome, Notice, OfferItem, SrtpKey, StreamInfo,
     LEG_BIT,
 };
-use crate::vocab::{InputLocal, InputSpec, MixerSpec, PortSettings, INPUT_BIT, MIX_BIT};
+use crate::vocab::{InputLocal, InputSpec, MixCodec, MixerSpec, PortSettings, INPUT_BIT, MIX_BIT};
 pub use router::Homes;
 
 /// A stream to offer.
@@ -659,15 +659,20 @@ impl MediaControl for MediaEngine {
         Ok(id)
     }
 
-    fn mixer_join(&self, mixer: u64, settings: PortSettings) -> Result<u64, String> {
+    fn mixer_join(&self, mixer: u64, codec: MixCodec, settings: PortSettings) -> Result<u64, String> {
         let n = self.legs.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let port = self.mixer.id(n, Some(mixer)) | MIX_BIT;
-        // Offers take the port's one stream: Opus, both ways.
+        // Offers take the port's one stream, in its codec, both ways.
+        let name = match codec {
+            MixCodec::Opus => "opus",
+            MixCodec::Pcmu => "pcmu",
+            MixCodec::Pcma => "pcma",
+        };
         self.streams
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(port, vec![leg_stream(MediaKind::Audio, "opus".to_owned())]);
-        self.mixer.send(port, mixer::Job::Join(port, mixer, self.home(port), settings));
+            .insert(port, vec![leg_stream(MediaKind::Audio, name.to_owned())]);
+        self.mixer.send(port, mixer::Job::Join(port, mixer, self.home(port), codec, settings));
         Ok(port)
     }
 

@@ -53,7 +53,8 @@ pub struct Jitter {
 }
 
 impl Jitter {
-    /// Takes a packet (extended sequence number).
+    /// Takes a packet (extended sequence number; arithmetic on it saturates, so a hostile
+    /// number cannot overflow).
     pub fn push(&mut self, seq: u64, payload: Arc<[u8]>) {
         let mut next = *self.next.get_or_insert(seq);
         if seq < next && !self.playing && next - seq < SLOTS as u64 {
@@ -65,7 +66,7 @@ impl Jitter {
             self.stats.late += 1;
             return;
         }
-        if seq >= next + SLOTS as u64 * 4 {
+        if seq - next >= SLOTS as u64 * 4 {
             // A jump far ahead (a new source, a long gap): start over from it.
             self.reset();
             self.next = Some(seq);
@@ -74,15 +75,16 @@ impl Jitter {
         self.slots[seq as usize % SLOTS] = Some((seq, payload));
         // The sender ran ahead: drop the oldest so the delay stays bounded.
         while let Some(next) = self.next {
-            if self.highest - next < MOST {
+            if self.highest.saturating_sub(next) < MOST {
                 break;
             }
             if self.take(next).is_some() {
                 self.stats.skipped += 1;
             }
-            self.next = Some(next + 1);
+            self.next = Some(next.saturating_add(1));
         }
-        if !self.playing && self.highest + 1 >= self.next.unwrap_or(0) + PREBUFFER {
+        if !self.playing && self.highest.saturating_add(1) >= self.next.unwrap_or(0).saturating_add(PREBUFFER)
+        {
             self.playing = true;
         }
     }
@@ -94,14 +96,14 @@ impl Jitter {
             return Next::Nothing;
         }
         if let Some(p) = self.take(next) {
-            self.next = Some(next + 1);
+            self.next = Some(next.saturating_add(1));
             return Next::Packet(p);
         }
         if self.highest > next {
             // Missing, and later ones are here: conceal it.
             self.stats.lost += 1;
-            self.next = Some(next + 1);
-            let after = self.peek(next + 1);
+            self.next = Some(next.saturating_add(1));
+            let after = self.peek(next.saturating_add(1));
             return Next::Lost { after };
         }
         // Nothing buffered: an underrun (or DTX); play out again once the prebuffer refills.
@@ -178,6 +180,16 @@ mod tests {
         assert!(j.stats.skipped >= 20, "{:?}", j.stats);
         let Next::Packet(first) = j.pop() else { panic!("plays") };
         assert!(first[0] >= 121, "the delay stays bounded: {}", first[0]);
+    }
+
+    /// Found by the fuzz smoke test: sequence numbers near the top of the range overflowed.
+    #[test]
+    fn sequence_numbers_near_the_top_do_not_overflow() {
+        let mut j = Jitter::default();
+        for s in [u64::MAX - 1, u64::MAX, 3, u64::MAX] {
+            j.push(s, p(1));
+            j.pop();
+        }
     }
 
     #[test]

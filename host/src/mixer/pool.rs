@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::room::{MixFrame, PortStats, Room};
-use crate::vocab::{MixerSpec, PortSettings};
+use crate::vocab::{MixCodec, MixerSpec, PortSettings};
 
 /// A tick.
 pub const TICK: Duration = Duration::from_millis(20);
@@ -18,6 +18,8 @@ pub const TICK: Duration = Duration::from_millis(20);
 pub struct MixIn {
     /// The port it arrived for.
     pub port: u64,
+    /// Its codec.
+    pub codec: MixCodec,
     /// Its extended sequence number.
     pub seq: u64,
     /// The Opus packet.
@@ -30,8 +32,8 @@ pub enum Job {
     Create(u64, MixerSpec),
     /// A mixer goes, with its participants.
     Destroy(u64),
-    /// A participant joins a mixer: port, mixer, its media thread, settings.
-    Join(u64, u64, usize, PortSettings),
+    /// A participant joins a mixer: port, mixer, its media thread, its codec, settings.
+    Join(u64, u64, usize, MixCodec, PortSettings),
     /// A participant's settings change.
     Set(u64, PortSettings),
     /// A participant's decoder starts over.
@@ -128,9 +130,9 @@ impl Rooms {
                     }
                 }
             }
-            Job::Join(port, mixer, home, settings) => {
+            Job::Join(port, mixer, home, codec, settings) => {
                 let Some(room) = self.rooms.get_mut(&mixer) else { return };
-                match room.join(port, home, settings) {
+                match room.join(port, home, codec, settings) {
                     Ok(()) => {
                         self.port_room.insert(port, mixer);
                     }
@@ -156,7 +158,7 @@ impl Rooms {
             Job::Packets(packets) => {
                 for p in packets {
                     if let Some(room) = self.room_of(p.port) {
-                        room.packet(p.port, p.seq, p.payload);
+                        room.packet(p.port, p.codec, p.seq, p.payload);
                     }
                 }
             }

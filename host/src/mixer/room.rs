@@ -7,12 +7,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::codec::{EncoderKey, OpusIn, OpusOut};
+use super::codec::EncoderKey;
 use super::jitter::{Jitter, JitterStats};
-use crate::vocab::PortSettings;
-
-/// Opus's RTP clock runs at 48 kHz whatever the mixer's rate: a tick is 960 of its units.
-const TICK_TS: u32 = 960;
+use super::voice::{clock, VoiceIn, VoiceOut};
+use crate::vocab::{MixCodec, PortSettings};
 /// The largest encoded tick.
 const MAX_PACKET: usize = 1275;
 /// Samples no louder than this (about -60 dBFS) are silence: a participant whose tick is all
@@ -26,13 +24,15 @@ pub struct MixFrame {
     pub port: u64,
     /// The port's media thread.
     pub home: usize,
+    /// The port's codec.
+    pub codec: MixCodec,
     /// The port's own RTP sequence number and timestamp (48 kHz), and its SSRC.
     pub seq: u64,
     /// See `seq`.
     pub time: u32,
     /// See `seq`.
     pub ssrc: u32,
-    /// The Opus packet (shared by the listeners of one encode).
+    /// The encoded tick (shared by the listeners of one encode).
     pub payload: Arc<[u8]>,
 }
 
@@ -41,15 +41,17 @@ struct Port {
     id: u64,
     home: usize,
     settings: PortSettings,
+    codec: MixCodec,
     jitter: Jitter,
-    decoder: OpusIn,
+    decoder: VoiceIn,
     /// This tick's decoded samples, and the same with its gain (what it adds to the sum).
     pcm: Vec<i16>,
     added: Vec<i32>,
     /// It adds to this tick's sum.
     active: bool,
-    /// Its own encoder, made the first time it talks.
-    encoder: Option<OpusOut>,
+    /// Its own encoder, made the first time it talks, and the settings it was made with.
+    encoder: Option<VoiceOut>,
+    key: Option<EncoderKey>,
     seq: u64,
     time: u32,
     ssrc: u32,
@@ -57,7 +59,9 @@ struct Port {
 
 /// An encoder listeners share, with this tick's packet.
 struct Shared {
-    encoder: OpusOut,
+    codec: MixCodec,
+    key: EncoderKey,
+    encoder: VoiceOut,
     packet: Option<Arc<[u8]>>,
     used: bool,
 }
@@ -98,8 +102,14 @@ impl Room {
         }
     }
 
-    /// Adds a participant.
-    pub fn join(&mut self, id: u64, home: usize, settings: PortSettings) -> Result<(), String> {
+    /// Adds a participant speaking `codec`.
+    pub fn join(
+        &mut self,
+        id: u64,
+        home: usize,
+        codec: MixCodec,
+        settings: PortSettings,
+    ) -> Result<(), String> {
         if self.index.contains_key(&id) {
             return Err(format!("port {id} is in the room already"));
         }
@@ -108,12 +118,14 @@ impl Room {
             id,
             home,
             settings,
+            codec,
             jitter: Jitter::default(),
-            decoder: OpusIn::new(self.rate)?,
+            decoder: VoiceIn::new(codec, self.rate)?,
             pcm: vec![0; n],
             added: vec![0; n],
             active: false,
             encoder: None,
+            key: None,
             seq: u64::from(rand::random::<u16>()),
             time: rand::random(),
             ssrc: rand::random(),
@@ -149,10 +161,11 @@ impl Room {
         }
     }
 
-    /// A packet from a participant (extended sequence number).
-    pub fn packet(&mut self, id: u64, seq: u64, payload: Arc<[u8]>) {
+    /// A packet from a participant (extended sequence number) in `codec`: another codec than
+    /// the participant's carries nothing.
+    pub fn packet(&mut self, id: u64, codec: MixCodec, seq: u64, payload: Arc<[u8]>) {
         if let Some(port) = self.port_mut(id) {
-            if !port.settings.suspended {
+            if !port.settings.suspended && port.codec == codec {
                 port.jitter.push(seq, payload);
             }
         }
@@ -161,7 +174,7 @@ impl Room {
     /// A participant's counters.
     pub fn stats(&self, id: u64) -> Option<PortStats> {
         let port = &self.ports[*self.index.get(&id)?];
-        Some(PortStats { jitter: port.jitter.stats, decode_errors: port.decoder.errors })
+        Some(PortStats { jitter: port.jitter.stats, decode_errors: port.decoder.errors() })
     }
 
     /// Whether the room has this participant.
@@ -201,7 +214,7 @@ impl Room {
         }
         for port in &mut self.ports {
             let (seq, time) = (port.seq, port.time);
-            port.time = port.time.wrapping_add(TICK_TS);
+            port.time = port.time.wrapping_add(clock(port.codec).0);
             if port.settings.deaf || port.settings.suspended {
                 continue;
             }
@@ -211,18 +224,20 @@ impl Room {
                 for ((m, &s), &own) in self.mix.iter_mut().zip(&self.sum).zip(&port.added) {
                     *m = (s - own).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
                 }
-                if port.encoder.as_ref().is_none_or(|e| e.key != key) {
-                    port.encoder = OpusOut::new(self.rate, key).ok();
+                if port.encoder.is_none() || port.key != Some(key) {
+                    port.encoder = VoiceOut::new(port.codec, self.rate, key).ok();
+                    port.key = Some(key);
                 }
                 let Some(encoder) = port.encoder.as_mut() else { continue };
                 let len = encoder.encode(&self.mix, &mut self.packet);
                 Arc::from(&self.packet[..len])
             } else {
-                let i = match self.shared.iter().position(|s| s.encoder.key == key) {
+                let codec = port.codec;
+                let i = match self.shared.iter().position(|s| s.key == key && s.codec == codec) {
                     Some(i) => i,
                     None => {
-                        let Ok(encoder) = OpusOut::new(self.rate, key) else { continue };
-                        self.shared.push(Shared { encoder, packet: None, used: false });
+                        let Ok(encoder) = VoiceOut::new(codec, self.rate, key) else { continue };
+                        self.shared.push(Shared { codec, key, encoder, packet: None, used: false });
                         self.shared.len() - 1
                     }
                 };
@@ -245,7 +260,15 @@ impl Room {
                 continue;
             }
             port.seq += 1;
-            out(MixFrame { port: port.id, home: port.home, seq, time, ssrc: port.ssrc, payload });
+            out(MixFrame {
+                port: port.id,
+                home: port.home,
+                codec: port.codec,
+                seq,
+                time,
+                ssrc: port.ssrc,
+                payload,
+            });
         }
         // Encoders no listener used this tick go.
         self.shared.retain(|s| s.used);
@@ -254,6 +277,7 @@ impl Room {
 
 #[cfg(test)]
 mod tests {
+    use super::super::codec::{OpusIn, OpusOut};
     use super::*;
 
     const RATE: u32 = 16_000;
@@ -299,8 +323,8 @@ mod tests {
         let mut heard: HashMap<u64, Vec<i16>> = HashMap::new();
         let mut frame = vec![0i16; N];
         for t in 0..ticks {
-            room.packet(1, base + t as u64, a[t].clone());
-            room.packet(2, base + t as u64, b[t].clone());
+            room.packet(1, MixCodec::Opus, base + t as u64, a[t].clone());
+            room.packet(2, MixCodec::Opus, base + t as u64, b[t].clone());
             room.tick(&mut |f: MixFrame| {
                 let dec = decoders.get_mut(&f.port).expect("a port");
                 dec.frame(super::super::jitter::Next::Packet(f.payload), &mut frame);
@@ -314,7 +338,7 @@ mod tests {
     fn everyone_hears_the_others_and_not_themselves() {
         let mut room = Room::new(RATE);
         for id in 1..=3 {
-            room.join(id, 0, PortSettings::default()).expect("join");
+            room.join(id, 0, MixCodec::Opus, PortSettings::default()).expect("join");
         }
         let heard = run(&mut room, 50, 0);
         let tail = |id: u64| heard[&id][N * 10..].to_vec();
@@ -327,9 +351,12 @@ mod tests {
     #[test]
     fn muted_and_deaf_and_gain_take_effect() {
         let mut room = Room::new(RATE);
-        room.join(1, 0, PortSettings { muted: true, ..PortSettings::default() }).expect("join");
-        room.join(2, 0, PortSettings { gain_percent: 50, ..PortSettings::default() }).expect("join");
-        room.join(3, 0, PortSettings { deaf: true, ..PortSettings::default() }).expect("join");
+        room.join(1, 0, MixCodec::Opus, PortSettings { muted: true, ..PortSettings::default() })
+            .expect("join");
+        room.join(2, 0, MixCodec::Opus, PortSettings { gain_percent: 50, ..PortSettings::default() })
+            .expect("join");
+        room.join(3, 0, MixCodec::Opus, PortSettings { deaf: true, ..PortSettings::default() })
+            .expect("join");
         let heard = run(&mut room, 50, 0);
         assert!(!heard.contains_key(&3), "a deaf participant gets nothing");
         let tail = |id: u64| heard[&id][N * 10..].to_vec();
@@ -346,12 +373,12 @@ mod tests {
     fn listeners_share_one_encode() {
         let mut room = Room::new(RATE);
         for id in 1..=5 {
-            room.join(id, 0, PortSettings::default()).expect("join");
+            room.join(id, 0, MixCodec::Opus, PortSettings::default()).expect("join");
         }
         let talk = encoded_tone(440.0, 10);
         let mut payloads: HashMap<u64, Arc<[u8]>> = HashMap::new();
         for (t, p) in talk.iter().enumerate() {
-            room.packet(1, t as u64, p.clone());
+            room.packet(1, MixCodec::Opus, t as u64, p.clone());
             payloads.clear();
             room.tick(&mut |f: MixFrame| {
                 payloads.insert(f.port, f.payload);

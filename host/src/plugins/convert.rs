@@ -100,6 +100,15 @@ pub fn endpoint(e: wit::Endpoint) -> vocab::Endpoint {
     }
 }
 
+/// A mix codec as the gateway's.
+pub fn mix_codec(c: wit::MixCodec) -> vocab::MixCodec {
+    match c {
+        wit::MixCodec::Opus => vocab::MixCodec::Opus,
+        wit::MixCodec::Pcmu => vocab::MixCodec::Pcmu,
+        wit::MixCodec::Pcma => vocab::MixCodec::Pcma,
+    }
+}
+
 /// A participant's mix settings as the gateway's.
 pub fn mix_settings(s: &wit::MixSettings) -> vocab::PortSettings {
     vocab::PortSettings {

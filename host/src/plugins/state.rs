@@ -13,7 +13,8 @@ use super::bindings::types::{
     RtpTarget,
 };
 use super::convert::{
-    api_handle, endpoint, kind, leg_codec, leg_remote, mix_settings, srtp_key, srtp_suite, wit_srtp_key,
+    api_handle, endpoint, kind, leg_codec, leg_remote, mix_codec, mix_settings, srtp_key, srtp_suite,
+    wit_srtp_key,
 };
 use super::legs::LegTable;
 use super::limits::Limits;
@@ -696,6 +697,7 @@ impl host::Host for StoreState {
         &mut self,
         mixer: u64,
         owner: HandleRef,
+        codec: wit::MixCodec,
         settings: wit::MixSettings,
     ) -> Result<u64, String> {
         self.own(owner)?;
@@ -703,7 +705,7 @@ impl host::Host for StoreState {
             return Err(format!("no such mixer {mixer}"));
         }
         self.below_max_legs()?;
-        let port = self.shared.core.media().mixer_join(mixer, mix_settings(&settings))?;
+        let port = self.shared.core.media().mixer_join(mixer, mix_codec(codec), mix_settings(&settings))?;
         self.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).add_port(port, mixer, api_handle(owner));
         self.account.made_since_checkpoint.push(Made::Port(port));
         Ok(port)

@@ -140,7 +140,12 @@ impl crate::vocab::MediaControl for RuleLog {
     fn mixer_create(&self, _: crate::vocab::MixerSpec) -> Result<u64, String> {
         Err("none".into())
     }
-    fn mixer_join(&self, _: u64, _: crate::vocab::PortSettings) -> Result<u64, String> {
+    fn mixer_join(
+        &self,
+        _: u64,
+        _: crate::vocab::MixCodec,
+        _: crate::vocab::PortSettings,
+    ) -> Result<u64, String> {
         Err("none".into())
     }
     fn mixer_set(&self, _: u64, _: crate::vocab::PortSettings) {}

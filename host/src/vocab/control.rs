@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::{
     AnswerPolicy, DescriptionError, ForwardRule, HandleRef, InputLocal, InputSpec, LegLocal, LegRemote,
-    LegSpec, MediaKind, MixerSpec, OfferItem, PortSettings,
+    LegSpec, MediaKind, MixCodec, MixerSpec, OfferItem, PortSettings,
 };
 
 /// What the media engine answers when it is missing.
@@ -84,7 +84,7 @@ pub trait MediaControl: Send + Sync {
     fn mixer_create(&self, spec: MixerSpec) -> Result<u64, String>;
     /// Adds a participant to a mixer: a port, an endpoint (`Endpoint::Mix`) rules feed with the
     /// participant's audio and take the mix of everyone else from.
-    fn mixer_join(&self, mixer: u64, settings: PortSettings) -> Result<u64, String>;
+    fn mixer_join(&self, mixer: u64, codec: MixCodec, settings: PortSettings) -> Result<u64, String>;
     /// Changes a participant's settings.
     fn mixer_set(&self, port: u64, settings: PortSettings);
     /// Starts a participant's decoding over (`resetdecoder`).
@@ -145,7 +145,7 @@ impl MediaControl for NoMedia {
     fn mixer_create(&self, _: MixerSpec) -> Result<u64, String> {
         Err(NO_MEDIA.into())
     }
-    fn mixer_join(&self, _: u64, _: PortSettings) -> Result<u64, String> {
+    fn mixer_join(&self, _: u64, _: MixCodec, _: PortSettings) -> Result<u64, String> {
         Err(NO_MEDIA.into())
     }
     fn mixer_set(&self, _: u64, _: PortSettings) {}

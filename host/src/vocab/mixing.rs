@@ -4,6 +4,17 @@
 /// inputs in one space.
 pub const MIX_BIT: u64 = 1 << 60;
 
+/// The codec a participant sends and gets its mix in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MixCodec {
+    /// Opus (48 kHz RTP clock).
+    Opus,
+    /// G.711 μ-law (8 kHz).
+    Pcmu,
+    /// G.711 A-law (8 kHz).
+    Pcma,
+}
+
 /// A mixer (an AudioBridge room).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MixerSpec {

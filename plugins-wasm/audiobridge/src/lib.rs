@@ -15,9 +15,10 @@
 //! Plain-RTP participants (`allow_rtp_participants`, `join` with `rtp`) send and receive Opus on
 //! a host leg joined to their port; without `ip` and `port` they only send.
 //!
+//! Participants speak Opus or G.711 (`codec`: `pcmu`, `pcma`), over WebRTC or plain RTP.
+//!
 //! Not yet (each answers a clear error): `rtp_forward` of the mix, announcements (`play_file`),
-//! recording, groups, spatial audio, G.711 participants (`codec` other than opus) and
-//! `generate_offer`.
+//! recording, groups, spatial audio and `generate_offer`.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -87,6 +88,9 @@ struct Participant {
     setup: bool,
     /// Talking, when the room watches audio levels.
     talking: Option<bool>,
+    /// `opus`, `pcmu` or `pcma`.
+    #[serde(default = "opus")]
+    codec: String,
     /// `volume` (percent), `quality` (1-10), `bitrate` (0: automatic), `expected_loss`.
     volume: u32,
     quality: u8,
@@ -123,6 +127,19 @@ pub struct AudioBridge {
     pending: Keyed<(u64, u64), Pending>,
     /// Handles whose PeerConnection is up.
     connected: Keyed<u64, bool>,
+}
+
+fn opus() -> String {
+    "opus".to_owned()
+}
+
+/// A participant's codec as the host's.
+fn mix_codec(name: &str) -> portunus_sdk::MixCodec {
+    match name {
+        "pcmu" => portunus_sdk::MixCodec::Pcmu,
+        "pcma" => portunus_sdk::MixCodec::Pcma,
+        _ => portunus_sdk::MixCodec::Opus,
+    }
 }
 
 fn err(code: u32, text: impl Into<String>) -> PluginError {

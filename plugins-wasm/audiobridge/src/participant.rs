@@ -64,8 +64,7 @@ fn encoder_settings(body: &Map<String, Value>, p: &mut Participant) -> Result<()
 /// Fields this gateway cannot do yet, refused clearly.
 fn refuse_missing_features(body: &Map<String, Value>) -> Result<(), PluginError> {
     match str_of(body, "codec").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("opus") => {}
-        Some("pcmu" | "pcma") => return Err(err(code::UNKNOWN, "G.711 participants are not supported yet")),
+        None | Some("opus" | "pcmu" | "pcma") => {}
         Some(_) => return Err(err(code::INVALID_ELEMENT, "Invalid element (codec must opus, pcmu or pcma)")),
     }
     if body.get("generate_offer").and_then(Value::as_bool) == Some(true) {
@@ -134,7 +133,8 @@ impl AudioBridge {
                 m
             }
         };
-        p.port = host::mixer_join(mixer, handle, self.mix_settings(&p)).map_err(|e| err(code::UNKNOWN, e))?;
+        p.port = host::mixer_join(mixer, handle, crate::mix_codec(&p.codec), self.mix_settings(&p))
+            .map_err(|e| err(code::UNKNOWN, e))?;
         if self.connected.contains_key(&handle.handle) {
             p.setup = true;
             p.rules = connect(handle, p.port);
@@ -161,6 +161,7 @@ impl AudioBridge {
             id: id.clone(),
             display: str_of(body, "display").map(str::to_owned),
             muted: body.get("muted").and_then(Value::as_bool).unwrap_or(false),
+            codec: str_of(body, "codec").map_or_else(|| "opus".to_owned(), str::to_ascii_lowercase),
             setup: false,
             talking: None,
             volume: 100,
@@ -181,6 +182,7 @@ impl AudioBridge {
             return Err(err(code::INVALID_SDP, "Unsupported SDP type (only offers are accepted)"));
         }
         let newcomer = Self::describe(&p);
+        let codec = p.codec.clone();
         self.enter(handle, p)?;
         let others: Vec<Value> = self
             .members_of(&room_id)
@@ -202,7 +204,7 @@ impl AudioBridge {
             }
         }
         match jsep {
-            Some(offer) => self.answer(msg, &offer.sdp, joined)?,
+            Some(offer) => self.answer(msg, &offer.sdp, joined, &codec)?,
             None => push(handle, Some(&msg.transaction), &joined, None),
         }
         let event = audiobridge("joined", json!({"room": room_id.to_json(), "participants": [newcomer]}));
@@ -210,13 +212,14 @@ impl AudioBridge {
         Ok(())
     }
 
-    /// Answers a client's offer (audio only, Opus); `event` goes out with the answer.
-    fn answer(&mut self, msg: &Message, sdp: &str, event: Value) -> Result<(), PluginError> {
+    /// Answers a client's offer (audio only, in the participant's codec); `event` goes out with
+    /// the answer.
+    fn answer(&mut self, msg: &Message, sdp: &str, event: Value, codec: &str) -> Result<(), PluginError> {
         let policy = AnswerPolicy {
             audio: true,
             video: false,
             data: false,
-            audio_codecs: vec!["opus".to_owned()],
+            audio_codecs: vec![codec.to_owned()],
             video_codecs: Vec::new(),
             simulcast: false,
             direction: Direction::Sendrecv,
@@ -257,8 +260,10 @@ impl AudioBridge {
             self.notify(&room, Some(handle.handle), &event);
         }
         let result = audiobridge("event", json!({"result": "ok"}));
+        let codec =
+            self.participants.get(&handle.handle).map_or_else(|| "opus".to_owned(), |p| p.codec.clone());
         match jsep {
-            Some(offer) => self.answer(msg, &offer.sdp, result),
+            Some(offer) => self.answer(msg, &offer.sdp, result, &codec),
             None => {
                 push(handle, Some(&msg.transaction), &result, None);
                 Ok(())
@@ -332,7 +337,13 @@ impl AudioBridge {
     /// A plain-RTP participant's leg, joined to its port: what it sends goes into the mix, and
     /// the mix goes to `ip:port` when given. Returns Janus's `rtp` object (our address).
     fn plain_rtp(&mut self, handle: HandleRef, rtp: &Rtp) -> Result<Value, PluginError> {
-        let codec = LegCodec { pt: rtp.pt, name: "opus".to_owned(), clock: 48_000 };
+        let name = self.participants.get(&handle.handle).map_or("opus", |p| p.codec.as_str()).to_owned();
+        let (pt, clock) = match name.as_str() {
+            "pcmu" => (rtp.pt.unwrap_or(0), 8_000),
+            "pcma" => (rtp.pt.unwrap_or(8), 8_000),
+            _ => (rtp.pt.unwrap_or(100), 48_000),
+        };
+        let codec = LegCodec { pt, name, clock };
         let options = LegOptions { kind: MediaKind::Audio, codecs: vec![codec.clone()], srtp: None };
         let local = host::rtp_leg_open(handle, &options).map_err(|e| err(code::UNKNOWN, e))?;
         if let Some(p) = self.participants.get_mut(&handle.handle) {
@@ -360,7 +371,7 @@ impl AudioBridge {
             p.rules = rules.into_iter().flatten().collect();
         }
         let (ip, port) = local.address.rsplit_once(':').unwrap_or((&local.address, "0"));
-        Ok(json!({"ip": ip, "port": port.parse::<u16>().unwrap_or(0), "payload_type": rtp.pt}))
+        Ok(json!({"ip": ip, "port": port.parse::<u16>().unwrap_or(0), "payload_type": pt}))
     }
 
     /// Takes a handle out of its room (its port closes, and its rules with it); the others
@@ -459,7 +470,7 @@ fn forward(handle: HandleRef, src: Endpoint, dst: Endpoint) -> Option<u64> {
 /// payload type of its Opus.
 struct Rtp {
     to: Option<String>,
-    pt: u8,
+    pt: Option<u8>,
 }
 
 /// The `rtp` object of a join, checked (Janus's names and texts).
@@ -473,8 +484,8 @@ fn rtp_of(body: &Map<String, Value>) -> Result<Option<Rtp>, PluginError> {
     ];
     let Some(rtp) = body.get("rtp").and_then(Value::as_object) else { return Ok(None) };
     portunus_sdk::validate(rtp, RTP, &CODES)?;
-    let pt = rtp.get("payload_type").and_then(Value::as_u64).unwrap_or(100);
-    if pt > 127 {
+    let pt = rtp.get("payload_type").and_then(Value::as_u64);
+    if pt.is_some_and(|pt| pt > 127) {
         return Err(err(code::INVALID_ELEMENT, "Invalid element (payload_type)"));
     }
     let to = match (str_of(rtp, "ip"), rtp.get("port").and_then(Value::as_u64)) {
@@ -483,5 +494,5 @@ fn rtp_of(body: &Map<String, Value>) -> Result<Option<Rtp>, PluginError> {
         }
         _ => None,
     };
-    Ok(Some(Rtp { to, pt: pt as u8 }))
+    Ok(Some(Rtp { to, pt: pt.map(|pt| pt as u8) }))
 }

@@ -142,12 +142,13 @@ declare module 'portunus:plugin/host@0.5.0' {
   /**
    * Adds a participant owned by `owner` to a mixer and returns its port, an endpoint
    * (`endpoint::mix`): forward the participant's audio to it and the port to the
-   * participant, who then hears everyone else (Opus both ways; a jitter buffer, concealment
-   * and FEC on the way in; its own encode on the way out while it talks, one encode shared
-   * by the listeners of equal settings). Offers name the port's stream with
+   * participant, who then hears everyone else (in `codec` both ways; a jitter buffer, and
+   * for Opus concealment and FEC, on the way in; its own encode on the way out while it
+   * talks, one encode shared by the listeners of equal codec and settings). Packets in
+   * another codec carry nothing. Offers name the port's stream with
    * `offered-stream::forward`. The port closes with its owner and counts towards `max_legs`.
    */
-  export function mixerJoin(mixer: bigint, owner: HandleRef, settings: MixSettings): bigint;
+  export function mixerJoin(mixer: bigint, owner: HandleRef, codec: MixCodec, settings: MixSettings): bigint;
   /**
    * Changes a participant's settings (mute, gain, encoder...).
    */
@@ -256,5 +257,6 @@ declare module 'portunus:plugin/host@0.5.0' {
   export type InputOptions = import('portunus:plugin/types@0.5.0').InputOptions;
   export type InputLocal = import('portunus:plugin/types@0.5.0').InputLocal;
   export type InputStreamStatus = import('portunus:plugin/types@0.5.0').InputStreamStatus;
+  export type MixCodec = import('portunus:plugin/types@0.5.0').MixCodec;
   export type MixSettings = import('portunus:plugin/types@0.5.0').MixSettings;
 }

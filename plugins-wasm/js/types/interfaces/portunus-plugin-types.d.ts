@@ -511,6 +511,18 @@ declare module 'portunus:plugin/types@0.5.0' {
     tag: 'data',
   }
   /**
+   * The codec a mix participant speaks: Opus, or G.711 (8 kHz, converted to and from the
+   * room's rate).
+   * # Variants
+   * 
+   * ## `"opus"`
+   * 
+   * ## `"pcmu"`
+   * 
+   * ## `"pcma"`
+   */
+  export type MixCodec = 'opus' | 'pcmu' | 'pcma';
+  /**
    * How a participant takes part in a mix (AudioBridge's settings per participant).
    */
   export interface MixSettings {

@@ -1,0 +1,133 @@
+//! A participant's voice in its codec: Opus (`codec.rs`) at the room's rate, or G.711 at
+//! 8 kHz converted to and from the room's rate (`resample.rs`).
+
+use super::codec::{EncoderKey, OpusIn, OpusOut};
+use super::g711;
+use super::jitter::Next;
+use super::resample::Resampler;
+use crate::vocab::MixCodec;
+
+/// G.711 runs at 8 kHz: a tick is 160 samples (and 160 bytes).
+const G711_TICK: usize = 160;
+
+/// What decodes a participant's packets into the room's samples.
+pub enum VoiceIn {
+    /// Opus, decoded at the room's rate.
+    Opus(Box<OpusIn>),
+    /// G.711: bytes to 8 kHz samples, converted to the room's rate.
+    G711 {
+        /// μ-law (PCMU) or A-law (PCMA).
+        codec: MixCodec,
+        /// Decoded 8 kHz samples not played yet.
+        pending: Vec<i16>,
+        /// One tick at 8 kHz.
+        block: Vec<i16>,
+        /// 8 kHz to the room's rate.
+        up: Resampler,
+    },
+}
+
+impl VoiceIn {
+    /// A decoder for `codec` into a room at `rate` Hz.
+    pub fn new(codec: MixCodec, rate: u32) -> Result<Self, String> {
+        Ok(match codec {
+            MixCodec::Opus => Self::Opus(Box::new(OpusIn::new(rate)?)),
+            _ => Self::G711 {
+                codec,
+                pending: Vec::with_capacity(G711_TICK * 8),
+                block: vec![0; G711_TICK],
+                up: Resampler::new(8_000, rate),
+            },
+        })
+    }
+
+    /// Fills `out` (one tick at the room's rate); false when there was nothing to play.
+    pub fn frame(&mut self, next: Next, out: &mut [i16]) -> bool {
+        let (codec, pending, block, up) = match self {
+            Self::Opus(o) => return o.frame(next, out),
+            Self::G711 { codec, pending, block, up } => (*codec, pending, block, up),
+        };
+        let decode = if codec == MixCodec::Pcma { g711::alaw_decode } else { g711::ulaw_decode };
+        match next {
+            // At most a few ticks' worth: a huge packet is cut, not buffered.
+            Next::Packet(p) => pending.extend(p.iter().take(G711_TICK * 6).map(|&b| decode(b))),
+            // G.711 has no concealment: a lost tick is silence.
+            Next::Lost { .. } => pending.resize(pending.len().max(G711_TICK), 0),
+            Next::Nothing if pending.is_empty() => return false,
+            Next::Nothing => {}
+        }
+        let take = G711_TICK.min(pending.len());
+        block[..take].copy_from_slice(&pending[..take]);
+        block[take..].fill(0);
+        pending.drain(..take);
+        up.process(block, out);
+        true
+    }
+
+    /// Forgets buffered samples and decoder state (`resetdecoder`).
+    pub fn reset(&mut self, rate: u32) {
+        match self {
+            Self::Opus(o) => o.reset(rate),
+            Self::G711 { pending, up, .. } => {
+                pending.clear();
+                *up = Resampler::new(8_000, rate);
+            }
+        }
+    }
+
+    /// Packets the decoder refused.
+    pub fn errors(&self) -> u64 {
+        match self {
+            Self::Opus(o) => o.errors,
+            Self::G711 { .. } => 0,
+        }
+    }
+}
+
+/// What encodes a participant's mix in its codec.
+pub enum VoiceOut {
+    /// Opus with the participant's settings.
+    Opus(Box<OpusOut>),
+    /// G.711: the room's rate down to 8 kHz, a byte per sample.
+    G711 {
+        /// μ-law (PCMU) or A-law (PCMA).
+        codec: MixCodec,
+        /// One tick at 8 kHz.
+        block: Vec<i16>,
+        /// The room's rate to 8 kHz.
+        down: Resampler,
+    },
+}
+
+impl VoiceOut {
+    /// An encoder for `codec` from a room at `rate` Hz (Opus with the settings of `key`).
+    pub fn new(codec: MixCodec, rate: u32, key: EncoderKey) -> Result<Self, String> {
+        Ok(match codec {
+            MixCodec::Opus => Self::Opus(Box::new(OpusOut::new(rate, key)?)),
+            _ => Self::G711 { codec, block: vec![0; G711_TICK], down: Resampler::new(rate, 8_000) },
+        })
+    }
+
+    /// Encodes one tick into `out`; the packet's length (0 on failure).
+    pub fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> usize {
+        match self {
+            Self::Opus(o) => o.encode(pcm, out),
+            Self::G711 { codec, block, down } => {
+                down.process(pcm, block);
+                let encode = if *codec == MixCodec::Pcma { g711::alaw_encode } else { g711::ulaw_encode };
+                for (o, &s) in out.iter_mut().zip(block.iter()) {
+                    *o = encode(s);
+                }
+                block.len().min(out.len())
+            }
+        }
+    }
+}
+
+/// RTP timestamp units per tick, and the clock, of a codec.
+pub fn clock(codec: MixCodec) -> (u32, u32) {
+    match codec {
+        MixCodec::Opus => (960, 48_000),
+        _ => (160, 8_000),
+    }
+}
