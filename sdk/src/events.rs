@@ -38,8 +38,14 @@ pub fn ack(hint: Option<&str>) -> Reply {
 ///
 /// [`json!`]: crate::json
 pub fn event(plugin: &str, fields: Value) -> Value {
+    tagged(plugin, "event", fields)
+}
+
+/// `{"<plugin's short name>": kind, …fields}`: an answer or event of any kind (`joined`,
+/// `success`, `created`…), as Janus's plugins tag their data.
+pub fn tagged(plugin: &str, kind: &str, fields: Value) -> Value {
     let mut object = Map::new();
-    object.insert(short_name(plugin).to_owned(), Value::from("event"));
+    object.insert(short_name(plugin).to_owned(), Value::from(kind));
     if let Value::Object(fields) = fields {
         object.extend(fields);
     }
@@ -61,6 +67,19 @@ pub fn push_event<T: Serialize + ?Sized>(
 ) -> Result<(), String> {
     let json = serde_json::to_string(event).map_err(|err| format!("event: {err}"))?;
     crate::host::push_event(handle, transaction, &json, jsep)
+}
+
+/// [`push_event`], logging (not failing) when the host refuses the event: for events whose
+/// refusal the plugin can do nothing about (the handle left meanwhile).
+pub fn push_event_logged<T: Serialize + ?Sized>(
+    handle: HandleRef,
+    transaction: Option<&str>,
+    event: &T,
+    jsep: Option<&str>,
+) {
+    if let Err(err) = push_event(handle, transaction, event, jsep) {
+        crate::warn!("[{}] could not push an event: {err}", handle.handle);
+    }
 }
 
 /// Sends one event to many handles' clients (a room broadcast), serialised once; handles that

@@ -147,6 +147,18 @@ pub fn number(v: &Value) -> Option<u64> {
     }
 }
 
+/// The members of `room` in a map keyed by (room, member id), in id order: (id, value). Costs
+/// the room's members, not the map's size.
+pub fn members_in<'a, V>(
+    members: &'a crate::Keyed<(Id, Id), V>,
+    room: &'a Id,
+) -> impl Iterator<Item = (&'a Id, &'a V)> + 'a {
+    members
+        .range((room.clone(), Id::MIN)..)
+        .take_while(move |((r, _), _)| r == room)
+        .map(|((_, id), v)| (id, v))
+}
+
 /// A room's section of a config file: its id and keys.
 pub type RoomSection = (Id, Map<String, Value>);
 

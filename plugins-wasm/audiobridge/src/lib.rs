@@ -146,19 +146,11 @@ fn err(code: u32, text: impl Into<String>) -> PluginError {
     PluginError::new(code, text)
 }
 
-/// Pushes an event, logging (not failing) when the host refuses it.
-fn push(handle: HandleRef, transaction: Option<&str>, data: &Value, jsep: Option<&str>) {
-    if let Err(e) = portunus_sdk::push_event(handle, transaction, data, jsep) {
-        portunus_sdk::warn!("[{}] could not push an event: {e}", handle.handle);
-    }
-}
+// Events whose refusal the plugin can do nothing about are logged, not failed.
+use portunus_sdk::push_event_logged as push;
 
 fn audiobridge(kind: &str, fields: Value) -> Value {
-    let mut data = json!({ "audiobridge": kind });
-    if let (Some(obj), Value::Object(extra)) = (data.as_object_mut(), fields) {
-        obj.extend(extra);
-    }
-    data
+    portunus_sdk::tagged(PACKAGE, kind, fields)
 }
 
 /// A field of a validated body.
@@ -189,10 +181,7 @@ impl AudioBridge {
 
     /// The participants of a room: (id, handle).
     fn members_of<'a>(&'a self, room: &'a Id) -> impl Iterator<Item = (&'a Id, HandleRef)> + 'a {
-        self.members
-            .range((room.clone(), Id::MIN)..)
-            .take_while(move |((r, _), _)| r == room)
-            .map(|((_, id), h)| (id, *h))
+        portunus_sdk::rooms::members_in(&self.members, room).map(|(id, h)| (id, *h))
     }
 
     /// Sends an event to the participants of a room, but `except` (one host call).

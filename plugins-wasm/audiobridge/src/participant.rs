@@ -184,12 +184,7 @@ impl AudioBridge {
         let newcomer = Self::describe(&p);
         let codec = p.codec.clone();
         self.enter(handle, p)?;
-        let others: Vec<Value> = self
-            .members_of(&room_id)
-            .filter(|(_, h)| h.handle != handle.handle)
-            .filter_map(|(_, h)| self.participants.get(&h.handle))
-            .map(Self::describe)
-            .collect();
+        let others = self.others_in(&room_id, handle);
         let mut joined = audiobridge(
             "joined",
             json!({"room": room_id.to_json(), "id": id.to_json(), "participants": others}),
@@ -210,6 +205,15 @@ impl AudioBridge {
         let event = audiobridge("joined", json!({"room": room_id.to_json(), "participants": [newcomer]}));
         self.notify(&room_id, Some(handle.handle), &event);
         Ok(())
+    }
+
+    /// The participants of a room but `handle`, as lists show them.
+    fn others_in(&self, room: &Id, handle: HandleRef) -> Vec<Value> {
+        self.members_of(room)
+            .filter(|(_, h)| h.handle != handle.handle)
+            .filter_map(|(_, h)| self.participants.get(&h.handle))
+            .map(Self::describe)
+            .collect()
     }
 
     /// Answers a client's offer (audio only, in the participant's codec); `event` goes out with
@@ -301,12 +305,7 @@ impl AudioBridge {
         let newcomer =
             Self::describe(&Participant { setup: self.connected.contains_key(&handle.handle), ..p.clone() });
         self.enter(handle, p)?;
-        let others: Vec<Value> = self
-            .members_of(&room_id)
-            .filter(|(_, h)| h.handle != handle.handle)
-            .filter_map(|(_, h)| self.participants.get(&h.handle))
-            .map(Self::describe)
-            .collect();
+        let others = self.others_in(&room_id, handle);
         let changed = audiobridge(
             "roomchanged",
             json!({"room": room_id.to_json(), "id": id.to_json(), "participants": others}),

@@ -216,12 +216,8 @@ fn layer_event(codec: Option<&str>, key: &str, layer: u8) -> Value {
     event(PACKAGE, fields)
 }
 
-/// Pushes an event, logging (not failing) when the host refuses it.
-fn push(handle: HandleRef, transaction: Option<&str>, event: &Value, jsep: Option<&str>) {
-    if let Err(err) = portunus_sdk::push_event(handle, transaction, event, jsep) {
-        portunus_sdk::warn!("[{}] could not push an event: {err}", handle.handle);
-    }
-}
+// Events whose refusal the plugin can do nothing about are logged, not failed.
+use portunus_sdk::push_event_logged as push;
 
 impl EchoTest {
     /// The asynchronous part of a request: everything after the `ack`. Returns the event to

@@ -69,12 +69,8 @@ fn result(result: Value) -> Value {
     json!({"nosip": "event", "result": result})
 }
 
-/// Pushes an event, logging (not failing) when the host refuses it.
-fn push(handle: HandleRef, transaction: Option<&str>, data: &Value, jsep: Option<&str>) {
-    if let Err(e) = portunus_sdk::push_event(handle, transaction, data, jsep) {
-        portunus_sdk::warn!("[{}] could not push an event: {e}", handle.handle);
-    }
-}
+// Events whose refusal the plugin can do nothing about are logged, not failed.
+use portunus_sdk::push_event_logged as push;
 
 impl Plugin for NoSip {
     fn init(&mut self, _config: &Value) -> Result<PluginInfo, String> {

@@ -163,11 +163,7 @@ fn err(code: u32, text: impl Into<String>) -> PluginError {
 
 /// `{"textroom": kind, …fields}`.
 fn textroom(kind: &str, fields: Value) -> Value {
-    let mut data = json!({ "textroom": kind });
-    if let (Some(obj), Value::Object(extra)) = (data.as_object_mut(), fields) {
-        obj.extend(extra);
-    }
-    data
+    portunus_sdk::tagged(PACKAGE, kind, fields)
 }
 
 /// An error as TextRoom answers it.
