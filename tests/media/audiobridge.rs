@@ -312,3 +312,72 @@ async fn a_plain_rtp_participant_hears_and_is_heard() {
 async fn a_g711_participant_hears_and_is_heard() {
     plain_rtp_participant(Phone::Pcmu).await;
 }
+
+/// `rtp_forward` sends the room's mix as plain RTP (a listener of the room's own): a UDP socket
+/// hears the WebRTC peer's tone; `listforwarders` lists it as Janus does; `stop_rtp_forward`
+/// ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mix_is_forwarded_as_rtp() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
+    admin.request(json!({"request": "create", "room": ROOM, "secret": "s"})).await;
+    let web = join(&gw, "web", 440.0).await;
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("a socket");
+    let port = socket.local_addr().expect("an address").port();
+
+    let r = admin.request(json!({"request": "rtp_forward", "room": ROOM, "secret": "s", "port": port})).await;
+    assert_eq!(
+        r,
+        json!({"audiobridge": "event", "error_code": 483, "error": "Missing mandatory element (host)"})
+    );
+    let r = admin
+        .request(json!({"request": "rtp_forward", "room": ROOM, "secret": "s", "host": "127.0.0.1", "port": port, "codec": "g722"}))
+        .await;
+    assert_eq!(r, json!({"audiobridge": "event", "error_code": 484, "error": "Unsupported codec (g722)"}));
+    let r = admin
+        .request(
+            json!({"request": "rtp_forward", "room": ROOM, "secret": "s", "host": "127.0.0.1", "port": port}),
+        )
+        .await;
+    assert_eq!(
+        (&r["audiobridge"], &r["room"], &r["port"]),
+        (&json!("success"), &json!(ROOM), &json!(port)),
+        "{r}"
+    );
+    let stream = r["stream_id"].as_u64().unwrap_or_else(|| panic!("{r}"));
+    let listed = admin.request(json!({"request": "listforwarders", "room": ROOM, "secret": "s"})).await;
+    assert_eq!(
+        listed,
+        json!({"audiobridge": "forwarders", "room": ROOM, "rtp_forwarders": [
+            {"stream_id": stream, "ip": "127.0.0.1", "port": port, "ssrc": stream, "codec": "opus", "ptype": 100, "always_on": false}
+        ]})
+    );
+
+    let mut received = Vec::new();
+    let mut buf = [0u8; 1500];
+    while received.len() < 100 {
+        let (n, _) =
+            tokio::time::timeout(WAIT, socket.recv_from(&mut buf)).await.expect("the mix").expect("recv");
+        assert_eq!(buf[1] & 0x7f, 100, "the payload type asked for");
+        if let Some(p) = rtp_payload(&buf[..n]) {
+            received.push(bytes::Bytes::copy_from_slice(p));
+        }
+    }
+    let pcm = decode(&received[received.len() / 2..]);
+    assert!(power(&pcm, 440.0) > 1e5, "the forwarded mix holds the peer's tone: {:.0}", power(&pcm, 440.0));
+    drop(web);
+
+    let r = admin
+        .request(json!({"request": "stop_rtp_forward", "room": ROOM, "secret": "s", "stream_id": stream}))
+        .await;
+    assert_eq!(r, json!({"audiobridge": "success", "room": ROOM, "stream_id": stream}));
+    let listed = admin.request(json!({"request": "listforwarders", "room": ROOM, "secret": "s"})).await;
+    assert_eq!(listed["rtp_forwarders"], json!([]), "{listed}");
+    // What was on its way drains; then nothing more comes.
+    while tokio::time::timeout(std::time::Duration::from_millis(200), socket.recv_from(&mut buf))
+        .await
+        .is_ok()
+    {}
+    let more = tokio::time::timeout(std::time::Duration::from_millis(500), socket.recv_from(&mut buf)).await;
+    assert!(more.is_err(), "the forwarder stopped");
+}

@@ -36,11 +36,13 @@ impl MixerTable {
         self.rooms.remove(&id).is_some()
     }
 
-    /// Records a port of `mixer` owned by `owner`.
-    pub fn add_port(&mut self, port: u64, mixer: u64, owner: HandleRef) {
+    /// Records a port of `mixer` owned by `owner` (none: by the plugin, until its mixer goes).
+    pub fn add_port(&mut self, port: u64, mixer: u64, owner: Option<HandleRef>) {
         self.rooms.entry(mixer).or_default().insert(port);
         self.room_of.insert(port, mixer);
-        self.owners.add(port, owner);
+        if let Some(owner) = owner {
+            self.owners.add(port, owner);
+        }
     }
 
     /// Whether the plugin holds this port.
@@ -54,7 +56,8 @@ impl MixerTable {
         if let Some(ports) = self.rooms.get_mut(&mixer) {
             ports.remove(&port);
         }
-        self.owners.remove(port)
+        self.owners.remove(port);
+        true
     }
 
     /// The ports a handle owns.

@@ -696,17 +696,23 @@ impl host::Host for StoreState {
     fn mixer_join(
         &mut self,
         mixer: u64,
-        owner: HandleRef,
+        owner: Option<HandleRef>,
         codec: wit::MixCodec,
         settings: wit::MixSettings,
     ) -> Result<u64, String> {
-        self.own(owner)?;
+        if let Some(owner) = owner {
+            self.own(owner)?;
+        }
         if !self.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).has_mixer(mixer) {
             return Err(format!("no such mixer {mixer}"));
         }
         self.below_max_legs()?;
         let port = self.shared.core.media().mixer_join(mixer, mix_codec(codec), mix_settings(&settings))?;
-        self.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).add_port(port, mixer, api_handle(owner));
+        self.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).add_port(
+            port,
+            mixer,
+            owner.map(api_handle),
+        );
         self.account.made_since_checkpoint.push(Made::Port(port));
         Ok(port)
     }

@@ -17,12 +17,16 @@
 //!
 //! Participants speak Opus or G.711 (`codec`: `pcmu`, `pcma`), over WebRTC or plain RTP.
 //!
-//! Not yet (each answers a clear error): `rtp_forward` of the mix, announcements (`play_file`),
+//! `rtp_forward` sends a room's mix as plain RTP (Opus or G.711), from a listener port of the
+//! plugin's own.
+//!
+//! Not yet (each answers a clear error): announcements (`play_file`),
 //! recording, groups, spatial audio and `generate_offer`.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+mod forward;
 mod manage;
 mod participant;
 mod room;
@@ -127,6 +131,8 @@ pub struct AudioBridge {
     pending: Keyed<(u64, u64), Pending>,
     /// Handles whose PeerConnection is up.
     connected: Keyed<u64, bool>,
+    /// The forwarders of the rooms' mixes: (room, stream id).
+    forwarders: Keyed<(Id, u32), forward::Forwarder>,
 }
 
 fn opus() -> String {
@@ -251,13 +257,13 @@ const SYNC: &[&str] = &[
     "kick",
     "kick_all",
     "resetdecoder",
+    "rtp_forward",
+    "stop_rtp_forward",
+    "listforwarders",
 ];
 
 /// Requests of Janus's that wait for features the gateway does not have yet.
 const NOT_YET: &[(&str, &str)] = &[
-    ("rtp_forward", "Forwarding the mix as RTP is not supported yet"),
-    ("stop_rtp_forward", "Forwarding the mix as RTP is not supported yet"),
-    ("listforwarders", "Forwarding the mix as RTP is not supported yet"),
     ("play_file", "Announcements are not supported yet"),
     ("is_playing", "Announcements are not supported yet"),
     ("stop_file", "Announcements are not supported yet"),
@@ -317,6 +323,9 @@ impl Plugin for AudioBridge {
                 "kick" => self.kick(&body),
                 "kick_all" => self.kick_all(&body),
                 "resetdecoder" => self.reset_decoder(msg.handle),
+                "rtp_forward" => self.rtp_forward(&body),
+                "stop_rtp_forward" => self.stop_rtp_forward(&body),
+                "listforwarders" => self.list_forwarders(&body),
                 other => Err(err(code::INVALID_REQUEST, format!("Unknown request '{other}'"))),
             };
             return match answer {
@@ -380,6 +389,7 @@ impl Plugin for AudioBridge {
         self.participants.save("participant/", full, &mut out);
         self.pending.save("pending/", full, &mut out);
         self.connected.save("connected/", full, &mut out);
+        self.forwarders.save("forwarder/", full, &mut out);
         out
     }
 
@@ -388,7 +398,8 @@ impl Plugin for AudioBridge {
         self.members.load("member/", &entries)?;
         self.participants.load("participant/", &entries)?;
         self.pending.load("pending/", &entries)?;
-        self.connected.load("connected/", &entries)
+        self.connected.load("connected/", &entries)?;
+        self.forwarders.load("forwarder/", &entries)
     }
 }
 

@@ -135,6 +135,7 @@ impl AudioBridge {
                 host::mixer_destroy(mixer);
             }
         }
+        self.drop_forwarders(&id);
         portunus_sdk::info!("destroyed room {id}");
         Ok(audiobridge("destroyed", json!({"room": id.to_json(), "permanent": permanent})))
     }

@@ -123,17 +123,8 @@ impl AudioBridge {
     /// none yet), its place among the members, and, with a PeerConnection up, its rules.
     fn enter(&mut self, handle: HandleRef, mut p: Participant) -> Result<(), PluginError> {
         let room = self.rooms.get(&p.room).cloned().ok_or_else(|| err(code::NO_SUCH_ROOM, "No such room"))?;
-        let mixer = match room.mixer {
-            Some(m) => m,
-            None => {
-                let m = host::mixer_create(room.sampling_rate).map_err(|e| err(code::UNKNOWN, e))?;
-                let mut room = room.clone();
-                room.mixer = Some(m);
-                self.rooms.insert(room.id.clone(), room);
-                m
-            }
-        };
-        p.port = host::mixer_join(mixer, handle, crate::mix_codec(&p.codec), self.mix_settings(&p))
+        let mixer = self.mixer_of(&room.id)?;
+        p.port = host::mixer_join(mixer, Some(handle), crate::mix_codec(&p.codec), self.mix_settings(&p))
             .map_err(|e| err(code::UNKNOWN, e))?;
         if self.connected.contains_key(&handle.handle) {
             p.setup = true;

@@ -255,7 +255,9 @@ impl VideoRoom {
             (_, Role::Idle) => Err(err(code::JOIN_FIRST, "Invalid request on unconfigured participant")),
             (_, Role::Left) => Err(err(code::NO_SUCH_ROOM, "No such room")),
             ("configure" | "publish", Role::Publisher(p)) => {
-                if request == "publish" && p.active {
+                // Published once its answer is made (Janus checks for its SDP), not only once
+                // its PeerConnection is up: a second publish in between is refused too.
+                if request == "publish" && (p.active || !p.streams.is_empty()) {
                     return Err(err(code::ALREADY_PUBLISHED, "Can't publish, already published"));
                 }
                 self.configure_publisher(msg, body, None)

@@ -140,15 +140,18 @@ declare module 'portunus:plugin/host@0.5.0' {
    */
   export function mixerCreate(sampleRate: number): bigint;
   /**
-   * Adds a participant owned by `owner` to a mixer and returns its port, an endpoint
+   * Adds a participant to a mixer and returns its port, an endpoint
    * (`endpoint::mix`): forward the participant's audio to it and the port to the
    * participant, who then hears everyone else (in `codec` both ways; a jitter buffer, and
    * for Opus concealment and FEC, on the way in; its own encode on the way out while it
    * talks, one encode shared by the listeners of equal codec and settings). Packets in
    * another codec carry nothing. Offers name the port's stream with
    * `offered-stream::forward`. The port closes with its owner and counts towards `max_legs`.
+   * A port with no owner belongs to the plugin until `mixer-leave` or its mixer goes: a
+   * listener whose mix is forwarded (`forward-rtp`, AudioBridge's `rtp_forward`), or a
+   * source such as an RTP input playing a file (an announcement).
    */
-  export function mixerJoin(mixer: bigint, owner: HandleRef, codec: MixCodec, settings: MixSettings): bigint;
+  export function mixerJoin(mixer: bigint, owner: HandleRef | undefined, codec: MixCodec, settings: MixSettings): bigint;
   /**
    * Changes a participant's settings (mute, gain, encoder...).
    */

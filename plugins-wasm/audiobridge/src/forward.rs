@@ -1,0 +1,157 @@
+//! `rtp_forward` of a room's mix: a listener port of the room's mixer (the plugin's own, no
+//! handle) whose mix the host sends as plain RTP, in Opus or G.711 (`stop_rtp_forward`,
+//! `listforwarders`).
+
+use portunus_sdk::{
+    host, json, Endpoint, Field, ForwardOptions, Id, JsonType, PluginError, RtpTarget, Value,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
+
+use crate::{audiobridge, code, err, mix_codec, str_of, AudioBridge, CODES};
+
+/// A forwarder of a room's mix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forwarder {
+    /// The listener port and the rule that sends its mix.
+    port: u64,
+    rule: u64,
+    host: String,
+    to_port: u16,
+    ssrc: u32,
+    codec: String,
+    ptype: u8,
+    always_on: bool,
+}
+
+impl AudioBridge {
+    /// The room's mixer, made now if it has none yet.
+    pub(crate) fn mixer_of(&mut self, room: &Id) -> Result<u64, PluginError> {
+        let r =
+            self.rooms.get(room).ok_or_else(|| err(code::NO_SUCH_ROOM, format!("No such room ({room})")))?;
+        if let Some(m) = r.mixer {
+            return Ok(m);
+        }
+        let m = host::mixer_create(r.sampling_rate).map_err(|e| err(code::UNKNOWN, e))?;
+        let mut r = r.clone();
+        r.mixer = Some(m);
+        self.rooms.insert(room.clone(), r);
+        Ok(m)
+    }
+
+    /// The forwarders of a room: (stream id, forwarder).
+    fn forwarders_of<'a>(&'a self, room: &'a Id) -> impl Iterator<Item = (u32, &'a Forwarder)> + 'a {
+        self.forwarders.range((room.clone(), 0)..=(room.clone(), u32::MAX)).map(|((_, id), f)| (*id, f))
+    }
+
+    pub(crate) fn rtp_forward(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        const FORWARD: &[Field] = &[
+            Field::new("host", JsonType::String).required(),
+            Field::new("port", JsonType::Integer).positive().required(),
+            Field::new("ssrc", JsonType::Integer).positive(),
+            Field::new("ptype", JsonType::Integer).positive(),
+            Field::new("codec", JsonType::String),
+            Field::new("group", JsonType::String),
+            Field::new("host_family", JsonType::String),
+            Field::new("always_on", JsonType::Bool),
+        ];
+        let (room, _) = self.room_with_secret(body)?;
+        portunus_sdk::validate(body, FORWARD, &CODES)?;
+        let codec = str_of(body, "codec").unwrap_or("opus").to_ascii_lowercase();
+        let default_pt = match codec.as_str() {
+            "opus" => 100,
+            "pcmu" => 0,
+            "pcma" => 8,
+            other => return Err(err(code::INVALID_ELEMENT, format!("Unsupported codec ({other})"))),
+        };
+        if body.contains_key("group") {
+            return Err(err(code::UNKNOWN, "Groups are not supported yet"));
+        }
+        let host_name = str_of(body, "host").unwrap_or_default().to_owned();
+        let to_port =
+            body.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
+        let ptype = body.get("ptype").and_then(Value::as_u64).map_or(default_pt, |p| (p & 0x7f) as u8);
+        let stream_id = loop {
+            let id = (portunus_sdk::rooms::random_u64() as u32).max(1);
+            if !self.forwarders.contains_key(&(room.clone(), id)) {
+                break id;
+            }
+        };
+        // Janus's default SSRC is the stream id.
+        let ssrc = body.get("ssrc").and_then(Value::as_u64).map_or(stream_id, |s| s as u32);
+        let mixer = self.mixer_of(&room)?;
+        // A listener: it adds nothing and hears the whole room.
+        let settings = portunus_sdk::MixSettings {
+            muted: true,
+            deaf: false,
+            suspended: false,
+            gain_percent: 100,
+            bitrate: 0,
+            complexity: 4,
+            expected_loss: 0,
+            dtx: false,
+        };
+        let port =
+            host::mixer_join(mixer, None, mix_codec(&codec), settings).map_err(|e| err(code::UNKNOWN, e))?;
+        let target = RtpTarget {
+            host: host_name.clone(),
+            port: to_port,
+            ssrc: Some(ssrc),
+            payload_type: Some(ptype),
+            srtp: None,
+        };
+        let options = ForwardOptions { substream: None, temporal: None, kinds: Vec::new() };
+        let rule = match host::forward_rtp(Endpoint::Mix(port), "", &target, &options) {
+            Ok(rule) => rule,
+            Err(e) => {
+                host::mixer_leave(port);
+                return Err(err(code::UNKNOWN, format!("Error forwarding: {e}")));
+            }
+        };
+        let always_on = body.get("always_on").and_then(Value::as_bool).unwrap_or(false);
+        let forwarder =
+            Forwarder { port, rule, host: host_name.clone(), to_port, ssrc, codec, ptype, always_on };
+        self.forwarders.insert((room.clone(), stream_id), forwarder);
+        Ok(audiobridge(
+            "success",
+            json!({"room": room.to_json(), "stream_id": stream_id, "host": host_name, "port": to_port}),
+        ))
+    }
+
+    pub(crate) fn stop_rtp_forward(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (room, _) = self.room_with_secret(body)?;
+        portunus_sdk::validate(
+            body,
+            &[Field::new("stream_id", JsonType::Integer).positive().required()],
+            &CODES,
+        )?;
+        let stream_id = body.get("stream_id").and_then(Value::as_u64).unwrap_or(0);
+        // An unknown stream id is not an error (as in Janus).
+        if let Some(f) =
+            u32::try_from(stream_id).ok().and_then(|id| self.forwarders.remove(&(room.clone(), id)))
+        {
+            host::mixer_leave(f.port);
+        }
+        Ok(audiobridge("success", json!({"room": room.to_json(), "stream_id": stream_id})))
+    }
+
+    pub(crate) fn list_forwarders(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (room, _) = self.room_with_secret(body)?;
+        let list: Vec<Value> = self
+            .forwarders_of(&room)
+            .map(|(id, f)| {
+                json!({"stream_id": id, "ip": f.host, "port": f.to_port, "ssrc": f.ssrc, "codec": f.codec,
+                       "ptype": f.ptype, "always_on": f.always_on})
+            })
+            .collect();
+        Ok(audiobridge("forwarders", json!({"room": room.to_json(), "rtp_forwarders": list})))
+    }
+
+    /// A destroyed room's forwarders go (their ports went with its mixer).
+    pub(crate) fn drop_forwarders(&mut self, room: &Id) {
+        let ids: Vec<u32> = self.forwarders_of(room).map(|(id, _)| id).collect();
+        for id in ids {
+            self.forwarders.remove(&(room.clone(), id));
+        }
+    }
+}
