@@ -381,3 +381,84 @@ async fn the_mix_is_forwarded_as_rtp() {
     let more = tokio::time::timeout(std::time::Duration::from_millis(500), socket.recv_from(&mut buf)).await;
     assert!(more.is_err(), "the forwarder stopped");
 }
+
+/// An Opus-in-Ogg file of `seconds` of `freq` Hz (48 kHz mono, 20 ms packets).
+fn ogg_tone(freq: f64, seconds: u32) -> Vec<u8> {
+    let mut encoder = ropus::Encoder::builder(48_000, ropus::Channels::Mono, ropus::Application::Voip)
+        .build()
+        .expect("encoder");
+    let mut out = Vec::new();
+    let mut w = ogg::PacketWriter::new(&mut out);
+    let mut head = b"OpusHead".to_vec();
+    head.extend_from_slice(&[1, 1, 0x38, 0x01, 0x80, 0xbb, 0, 0, 0, 0, 0]);
+    w.write_packet(head, 7, ogg::PacketWriteEndInfo::EndPage, 0).expect("head");
+    w.write_packet(b"OpusTags\0\0\0\0\0\0\0\0".to_vec(), 7, ogg::PacketWriteEndInfo::EndPage, 0)
+        .expect("tags");
+    let packets = seconds * 50;
+    let mut buf = [0u8; 1500];
+    for n in 0..packets {
+        let pcm: Vec<i16> = (0..960)
+            .map(|i| {
+                (8000.0 * (std::f64::consts::TAU * freq * f64::from(n * 960 + i) / 48_000.0).sin()) as i16
+            })
+            .collect();
+        let len = encoder.encode(&pcm, &mut buf).expect("encode");
+        let end = if n + 1 == packets {
+            ogg::PacketWriteEndInfo::EndStream
+        } else {
+            ogg::PacketWriteEndInfo::NormalPacket
+        };
+        w.write_packet(buf[..len].to_vec(), 7, end, u64::from(n + 1) * 960).expect("packet");
+    }
+    drop(w);
+    out
+}
+
+/// `play_file`: an Opus-in-Ogg file is heard by everyone in the room, `is_playing` says so, and
+/// its end is `announcement-stopped`; a file that cannot be read is Janus's "Error opening file".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_announcement_is_heard_by_the_room_and_ends() {
+    let dir = std::env::temp_dir().join(format!("portunus-announce-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let file = dir.join("hello.opus");
+    std::fs::write(&file, ogg_tone(1000.0, 2)).expect("the file");
+    let mut conf = crate::harness::Conf::default();
+    conf.extra.push((
+        "janus.plugin.audiobridge.jcfg".to_owned(),
+        format!("sandbox: {{ read_dir = \"{}\" }}\n", dir.display()),
+    ));
+    let gw = Gateway::with(conf);
+    let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
+    admin.request(json!({"request": "create", "room": ROOM})).await;
+    let mut web = join(&gw, "web", 440.0).await;
+
+    let missing = dir.join("nothing.opus").display().to_string();
+    let r = admin.request(json!({"request": "play_file", "room": ROOM, "filename": missing})).await;
+    assert_eq!(r, json!({"audiobridge": "event", "error_code": 499, "error": "Error opening file"}));
+
+    web.peer.take_audio();
+    let r = admin
+        .request(json!({"request": "play_file", "room": ROOM, "file_id": "hello", "filename": file.display().to_string()}))
+        .await;
+    assert_eq!(r, json!({"audiobridge": "success", "room": ROOM, "file_id": "hello"}));
+    let started = web.client.event("the announcement", |d| d["audiobridge"] == "announcement-started").await;
+    assert_eq!(started, json!({"audiobridge": "announcement-started", "room": ROOM, "file_id": "hello"}));
+    let r = admin.request(json!({"request": "is_playing", "room": ROOM, "file_id": "hello"})).await;
+    assert_eq!(r, json!({"audiobridge": "success", "room": ROOM, "file_id": "hello", "playing": true}));
+    let start = web.peer.stats().recv(Kind::Audio).packets;
+    web.peer
+        .wait_until("a second of the announcement", WAIT, |s| s.recv(Kind::Audio).packets >= start + 60)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    let heard = decode(&web.peer.take_audio());
+    let tail = &heard[heard.len() / 3..];
+    let (p440, p1000) = (power(tail, 440.0), power(tail, 1000.0));
+    assert!(p1000 > 1e5 && p1000 > 30.0 * p440, "the peer hears the file, not itself: {p440:.0} {p1000:.0}");
+
+    let stopped =
+        web.client.event("the announcement's end", |d| d["audiobridge"] == "announcement-stopped").await;
+    assert_eq!(stopped, json!({"audiobridge": "announcement-stopped", "room": ROOM, "file_id": "hello"}));
+    let r = admin.request(json!({"request": "is_playing", "room": ROOM, "file_id": "hello"})).await;
+    assert_eq!(r["playing"], false, "{r}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1533,12 +1533,12 @@ impl<T: Transmitter> MediaCore<T> {
                 if homes.src == self.index {
                     self.keyframe(rule.src.id());
                     self.replay_keyframe(id);
-                    // A destination already up on this thread: a file played for it starts.
-                    if rule
-                        .dst
-                        .endpoint()
-                        .is_some_and(|d| self.peers.get(&d.id()).is_some_and(|p| p.connected))
-                    {
+                    // A destination already up on this thread (a mixer port always is): a file
+                    // played for it starts.
+                    let up = |d: Endpoint| {
+                        matches!(d, Endpoint::Mix(_)) || self.peers.get(&d.id()).is_some_and(|p| p.connected)
+                    };
+                    if rule.dst.endpoint().is_some_and(up) {
                         self.start_file(id, now);
                     }
                 } else if let (Endpoint::Input(_), Some(dst)) = (rule.src, rule.dst.endpoint()) {

@@ -20,12 +20,15 @@
 //! `rtp_forward` sends a room's mix as plain RTP (Opus or G.711), from a listener port of the
 //! plugin's own.
 //!
-//! Not yet (each answers a clear error): announcements (`play_file`),
+//! `play_file` plays an Opus-in-Ogg file into a room (`is_playing`, `stop_file`, `loop`).
+//!
+//! Not yet (each answers a clear error):
 //! recording, groups, spatial audio and `generate_offer`.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+mod announce;
 mod forward;
 mod manage;
 mod participant;
@@ -133,6 +136,8 @@ pub struct AudioBridge {
     connected: Keyed<u64, bool>,
     /// The forwarders of the rooms' mixes: (room, stream id).
     forwarders: Keyed<(Id, u32), forward::Forwarder>,
+    /// The files playing into rooms: (room, file id).
+    announcements: Keyed<(Id, String), announce::Announcement>,
 }
 
 fn opus() -> String {
@@ -260,13 +265,13 @@ const SYNC: &[&str] = &[
     "rtp_forward",
     "stop_rtp_forward",
     "listforwarders",
+    "play_file",
+    "is_playing",
+    "stop_file",
 ];
 
 /// Requests of Janus's that wait for features the gateway does not have yet.
 const NOT_YET: &[(&str, &str)] = &[
-    ("play_file", "Announcements are not supported yet"),
-    ("is_playing", "Announcements are not supported yet"),
-    ("stop_file", "Announcements are not supported yet"),
     ("enable_recording", "Recording is not supported yet"),
     ("enable_mjrs", "Recording is not supported yet"),
 ];
@@ -326,6 +331,9 @@ impl Plugin for AudioBridge {
                 "rtp_forward" => self.rtp_forward(&body),
                 "stop_rtp_forward" => self.stop_rtp_forward(&body),
                 "listforwarders" => self.list_forwarders(&body),
+                "play_file" => self.play_file(&body),
+                "is_playing" => self.is_playing(&body),
+                "stop_file" => self.stop_file(&body),
                 other => Err(err(code::INVALID_REQUEST, format!("Unknown request '{other}'"))),
             };
             return match answer {
@@ -365,6 +373,13 @@ impl Plugin for AudioBridge {
         }
     }
 
+    /// A file announcement's input stopped sending: the file ended.
+    fn input_media(&mut self, input: u64, _mid: String, receiving: bool) {
+        if !receiving {
+            self.file_ended(input);
+        }
+    }
+
     fn destroy_handle(&mut self, handle: HandleRef) {
         self.connected.remove(&handle.handle);
         self.remove_participant(handle, true);
@@ -390,6 +405,7 @@ impl Plugin for AudioBridge {
         self.pending.save("pending/", full, &mut out);
         self.connected.save("connected/", full, &mut out);
         self.forwarders.save("forwarder/", full, &mut out);
+        self.announcements.save("announcement/", full, &mut out);
         out
     }
 
@@ -399,7 +415,8 @@ impl Plugin for AudioBridge {
         self.participants.load("participant/", &entries)?;
         self.pending.load("pending/", &entries)?;
         self.connected.load("connected/", &entries)?;
-        self.forwarders.load("forwarder/", &entries)
+        self.forwarders.load("forwarder/", &entries)?;
+        self.announcements.load("announcement/", &entries)
     }
 }
 

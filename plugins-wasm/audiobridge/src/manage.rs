@@ -136,6 +136,7 @@ impl AudioBridge {
             }
         }
         self.drop_forwarders(&id);
+        self.stop_announcements(&id);
         portunus_sdk::info!("destroyed room {id}");
         Ok(audiobridge("destroyed", json!({"room": id.to_json(), "permanent": permanent})))
     }

@@ -1,0 +1,151 @@
+//! Announcements: `play_file` plays an Opus-in-Ogg file into a room (from a folder the plugin's
+//! `sandbox.read_dir` allows), `is_playing`, `stop_file`. A file is an RTP input of the host's
+//! (it reads and paces the file) forwarded into a port of the room's mixer that the plugin
+//! owns: everyone hears it; the room hears `announcement-started` and `announcement-stopped`.
+
+use portunus_sdk::{
+    host, json, Endpoint, Field, ForwardOptions, Id, InputOptions, InputStream, JsonType, LegCodec,
+    MediaKind, PluginError, Value,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
+
+use crate::{audiobridge, code, err, str_of, AudioBridge, CODES};
+
+/// The stream name of a file input.
+const MID: &str = "a";
+
+/// A file playing into a room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Announcement {
+    input: u64,
+    port: u64,
+    looped: bool,
+}
+
+impl AudioBridge {
+    pub(crate) fn play_file(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        const PLAY: &[Field] = &[
+            Field::new("filename", JsonType::String).required(),
+            Field::new("file_id", JsonType::String),
+            Field::new("loop", JsonType::Bool),
+            Field::new("group", JsonType::String),
+        ];
+        let (room, _) = self.room_with_secret(body)?;
+        portunus_sdk::validate(body, PLAY, &CODES)?;
+        if body.contains_key("group") {
+            return Err(err(code::UNKNOWN, "Groups are not supported yet"));
+        }
+        let file_id = match str_of(body, "file_id") {
+            Some(id) => id.to_owned(),
+            None => format!("{:016x}", portunus_sdk::rooms::random_u64()),
+        };
+        if self.announcements.contains_key(&(room.clone(), file_id.clone())) {
+            return Err(err(code::UNKNOWN, format!("File {file_id} is already playing")));
+        }
+        let looped = body.get("loop").and_then(Value::as_bool).unwrap_or(false);
+        let options = InputOptions {
+            bind: None,
+            source: None,
+            streams: vec![InputStream {
+                mid: MID.to_owned(),
+                kind: MediaKind::Audio,
+                codec: LegCodec { pt: 111, name: "opus".to_owned(), clock: 48_000 },
+                fmtp: None,
+                ports: Vec::new(),
+                ssrcs: Vec::new(),
+            }],
+            no_media_ms: 0,
+            srtp: None,
+            file: str_of(body, "filename").map(str::to_owned),
+            loop_file: looped,
+        };
+        let input = host::rtp_input_open(&options)
+            .map_err(|e| {
+                portunus_sdk::warn!("room {room}: cannot play {:?}: {e}", str_of(body, "filename"));
+                err(code::UNKNOWN, "Error opening file")
+            })?
+            .id;
+        let mixer = self.mixer_of(&room)?;
+        // A source: it is heard and hears nothing.
+        let settings = portunus_sdk::MixSettings {
+            muted: false,
+            deaf: true,
+            suspended: false,
+            gain_percent: 100,
+            bitrate: 0,
+            complexity: 4,
+            expected_loss: 0,
+            dtx: false,
+        };
+        let joined = host::mixer_join(mixer, None, portunus_sdk::MixCodec::Opus, settings);
+        let port = match joined {
+            Ok(port) => port,
+            Err(e) => {
+                host::rtp_input_close(input);
+                return Err(err(code::UNKNOWN, e));
+            }
+        };
+        let options = ForwardOptions { substream: None, temporal: None, kinds: vec![MediaKind::Audio] };
+        if let Err(e) = host::forward(Endpoint::Input(input), Some(MID), Endpoint::Mix(port), None, &options)
+        {
+            host::rtp_input_close(input);
+            host::mixer_leave(port);
+            return Err(err(code::UNKNOWN, e));
+        }
+        self.announcements.insert((room.clone(), file_id.clone()), Announcement { input, port, looped });
+        let started =
+            audiobridge("announcement-started", json!({"room": room.to_json(), "file_id": file_id}));
+        self.notify(&room, None, &started);
+        Ok(audiobridge("success", json!({"room": room.to_json(), "file_id": file_id})))
+    }
+
+    pub(crate) fn is_playing(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (room, _) = self.room_with_secret(body)?;
+        portunus_sdk::validate(body, &[Field::new("file_id", JsonType::String).required()], &CODES)?;
+        let file_id = str_of(body, "file_id").unwrap_or_default().to_owned();
+        let playing = self.announcements.contains_key(&(room.clone(), file_id.clone()));
+        Ok(audiobridge("success", json!({"room": room.to_json(), "file_id": file_id, "playing": playing})))
+    }
+
+    pub(crate) fn stop_file(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (room, _) = self.room_with_secret(body)?;
+        portunus_sdk::validate(body, &[Field::new("file_id", JsonType::String).required()], &CODES)?;
+        let file_id = str_of(body, "file_id").unwrap_or_default().to_owned();
+        // An unknown file is not an error (as in Janus).
+        self.stop_announcement(&room, &file_id);
+        Ok(audiobridge("success", json!({"room": room.to_json(), "file_id": file_id})))
+    }
+
+    /// Ends an announcement: its input and port close, and the room hears it.
+    pub(crate) fn stop_announcement(&mut self, room: &Id, file_id: &str) {
+        let Some(a) = self.announcements.remove(&(room.clone(), file_id.to_owned())) else { return };
+        host::rtp_input_close(a.input);
+        host::mixer_leave(a.port);
+        let stopped =
+            audiobridge("announcement-stopped", json!({"room": room.to_json(), "file_id": file_id}));
+        self.notify(room, None, &stopped);
+    }
+
+    /// A file input stopped sending: a file played once has ended.
+    pub(crate) fn file_ended(&mut self, input: u64) {
+        let ended =
+            self.announcements.iter().find(|(_, a)| a.input == input && !a.looped).map(|(k, _)| k.clone());
+        if let Some((room, file_id)) = ended {
+            self.stop_announcement(&room, &file_id);
+        }
+    }
+
+    /// The announcements of a room, stopped (a destroyed room).
+    pub(crate) fn stop_announcements(&mut self, room: &Id) {
+        let ids: Vec<String> = self
+            .announcements
+            .range((room.clone(), String::new())..)
+            .take_while(|((r, _), _)| r == room)
+            .map(|((_, id), _)| id.clone())
+            .collect();
+        for id in ids {
+            self.stop_announcement(room, &id);
+        }
+    }
+}
