@@ -445,6 +445,8 @@ async fn an_announcement_is_heard_by_the_room_and_ends() {
     assert_eq!(started, json!({"audiobridge": "announcement-started", "room": ROOM, "file_id": "hello"}));
     let r = admin.request(json!({"request": "is_playing", "room": ROOM, "file_id": "hello"})).await;
     assert_eq!(r, json!({"audiobridge": "success", "room": ROOM, "file_id": "hello", "playing": true}));
+    let listed = admin.request(json!({"request": "listannouncements", "room": ROOM})).await;
+    assert_eq!(listed["announcements"][0]["file_id"], "hello", "{listed}");
     let start = web.peer.stats().recv(Kind::Audio).packets;
     web.peer
         .wait_until("a second of the announcement", WAIT, |s| s.recv(Kind::Audio).packets >= start + 60)
@@ -460,5 +462,21 @@ async fn an_announcement_is_heard_by_the_room_and_ends() {
     assert_eq!(stopped, json!({"audiobridge": "announcement-stopped", "room": ROOM, "file_id": "hello"}));
     let r = admin.request(json!({"request": "is_playing", "room": ROOM, "file_id": "hello"})).await;
     assert_eq!(r["playing"], false, "{r}");
+    // A looped file plays until stop_all_files.
+    let path = file.display().to_string();
+    admin
+        .request(
+            json!({"request": "play_file", "room": ROOM, "file_id": "loop", "loop": true, "filename": path}),
+        )
+        .await;
+    let r = admin.request(json!({"request": "stop_all_files", "room": ROOM})).await;
+    assert_eq!(r, json!({"audiobridge": "success", "room": ROOM}));
+    let stopped = web
+        .client
+        .event("the loop's end", |d| d["file_id"] == "loop" && d["audiobridge"] == "announcement-stopped")
+        .await;
+    assert_eq!(stopped["room"], ROOM);
+    let listed = admin.request(json!({"request": "listannouncements", "room": ROOM})).await;
+    assert_eq!(listed, json!({"audiobridge": "announcements", "room": ROOM, "announcements": []}));
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -8,6 +8,8 @@
 //! - `mixer`: an audio mixer (an AudioBridge room) of N participants, three of them talking:
 //!   the mixing thread's work per 20 ms tick (jitter buffers, Opus decode, sums, encodes), and
 //!   how many participants one core mixes in real time.
+//! - `codec`: the mixer's Opus (ropus, pure Rust) beside libopus (through
+//!   `tests/media/libopus.py`, in turns): microseconds to encode and decode a 20 ms frame.
 //!
 //! Prints forwarded packets per second on this one thread (the core's work only: the clients'
 //! encryption and decryption are outside the measurement) and what the core allocates per
@@ -154,6 +156,68 @@ fn mixer(n: usize) {
     );
 }
 
+/// ropus and libopus on the same 10 s of a voice-like signal (48 kHz mono, 32 kb/s), in turns.
+fn codec() {
+    use portunus::mixer::codec::{EncoderKey, OpusIn, OpusOut};
+    use portunus::mixer::jitter::Next;
+    use portunus::vocab::PortSettings;
+    let pcm: Vec<i16> = (0..480_000)
+        .map(|i| {
+            let t = f64::from(i) / 48_000.0;
+            (3000.0 * (std::f64::consts::TAU * 220.0 * t).sin()
+                + 2000.0 * (std::f64::consts::TAU * 1250.0 * t).sin()) as i16
+        })
+        .collect();
+    let path = std::env::temp_dir().join(format!("portunus-bench-codec-{}.pcm", std::process::id()));
+    let bytes: Vec<u8> = pcm.iter().flat_map(|s| s.to_le_bytes()).collect();
+    if let Err(e) = std::fs::write(&path, bytes) {
+        return println!("codec: cannot write {}: {e}", path.display());
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/media/libopus.py");
+    println!("codec: Opus, 48 kHz mono, 32 kb/s, 500 frames of 20 ms; ropus and libopus in turns");
+    for round in 1..=3 {
+        let key =
+            EncoderKey::of(&PortSettings { bitrate: 32_000, complexity: 10, ..PortSettings::default() });
+        let mut enc = OpusOut::new(48_000, key).expect("encoder");
+        let mut buf = [0u8; 1500];
+        let start = Instant::now();
+        let packets: Vec<std::sync::Arc<[u8]>> = pcm
+            .chunks_exact(960)
+            .map(|f| {
+                let n = enc.encode(f, &mut buf);
+                std::sync::Arc::from(&buf[..n])
+            })
+            .collect();
+        let encode = start.elapsed() / packets.len() as u32;
+        let mut dec = OpusIn::new(48_000).expect("decoder");
+        let mut out = vec![0i16; 960];
+        let start = Instant::now();
+        for p in &packets {
+            dec.frame(Next::Packet(p.clone()), &mut out);
+        }
+        let decode = start.elapsed() / packets.len() as u32;
+        let libopus = std::process::Command::new("python3")
+            .arg(&script)
+            .args(["bench", &path.display().to_string(), "48000", "32000"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok());
+        let (lib_enc, lib_dec) = libopus
+            .map(|v| (v["encode_us"].as_f64().unwrap_or(0.0), v["decode_us"].as_f64().unwrap_or(0.0)))
+            .unwrap_or((0.0, 0.0));
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        println!(
+            "  round {round}: ropus encode {:>6.1} us, decode {:>5.1} us | libopus encode {lib_enc:>6.1} us, decode {lib_dec:>5.1} us | ratio encode {:.2}, decode {:.2}",
+            us(encode),
+            us(decode),
+            us(encode) / lib_enc.max(f64::MIN_POSITIVE),
+            us(decode) / lib_dec.max(f64::MIN_POSITIVE),
+        );
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
 /// The mixer's tick, ms.
 const TICK_MS: f64 = 20.0;
 
@@ -297,6 +361,10 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let _runtime = rt.enter();
     for path in paths {
+        if path == "codec" {
+            codec();
+            continue;
+        }
         if path == "mixer" {
             println!("mixer: one room at 16 kHz, N participants, 3 talking (Opus 32 kb/s tones), the rest sending silence (no DTX, as browsers)");
             for &n in &sizes {

@@ -21,6 +21,7 @@ pub struct Announcement {
     input: u64,
     port: u64,
     looped: bool,
+    filename: String,
 }
 
 impl AudioBridge {
@@ -93,7 +94,9 @@ impl AudioBridge {
             host::mixer_leave(port);
             return Err(err(code::UNKNOWN, e));
         }
-        self.announcements.insert((room.clone(), file_id.clone()), Announcement { input, port, looped });
+        let filename = str_of(body, "filename").unwrap_or_default().to_owned();
+        self.announcements
+            .insert((room.clone(), file_id.clone()), Announcement { input, port, looped, filename });
         let started =
             audiobridge("announcement-started", json!({"room": room.to_json(), "file_id": file_id}));
         self.notify(&room, None, &started);
@@ -117,6 +120,34 @@ impl AudioBridge {
         Ok(audiobridge("success", json!({"room": room.to_json(), "file_id": file_id})))
     }
 
+    /// `stop_all_files` (Janus 1.2 and later): every file of the room stops.
+    pub(crate) fn stop_all_files(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (room, _) = self.room_with_secret(body)?;
+        self.stop_announcements(&room);
+        Ok(audiobridge("success", json!({"room": room.to_json()})))
+    }
+
+    /// `listannouncements` (Janus 1.2 and later): the files playing in a room.
+    pub(crate) fn list_announcements(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (room, _) = self.room_with_secret(body)?;
+        let list: Vec<Value> = self
+            .announcements_of(&room)
+            .map(|(id, a)| json!({"file_id": id, "filename": a.filename, "playing": true, "loop": a.looped}))
+            .collect();
+        Ok(audiobridge("announcements", json!({"room": room.to_json(), "announcements": list})))
+    }
+
+    /// The announcements of a room: (file id, announcement).
+    fn announcements_of<'a>(
+        &'a self,
+        room: &'a Id,
+    ) -> impl Iterator<Item = (&'a String, &'a Announcement)> + 'a {
+        self.announcements
+            .range((room.clone(), String::new())..)
+            .take_while(move |((r, _), _)| r == room)
+            .map(|((_, id), a)| (id, a))
+    }
+
     /// Ends an announcement: its input and port close, and the room hears it.
     pub(crate) fn stop_announcement(&mut self, room: &Id, file_id: &str) {
         let Some(a) = self.announcements.remove(&(room.clone(), file_id.to_owned())) else { return };
@@ -138,12 +169,7 @@ impl AudioBridge {
 
     /// The announcements of a room, stopped (a destroyed room).
     pub(crate) fn stop_announcements(&mut self, room: &Id) {
-        let ids: Vec<String> = self
-            .announcements
-            .range((room.clone(), String::new())..)
-            .take_while(|((r, _), _)| r == room)
-            .map(|((_, id), _)| id.clone())
-            .collect();
+        let ids: Vec<String> = self.announcements_of(room).map(|(id, _)| id.clone()).collect();
         for id in ids {
             self.stop_announcement(room, &id);
         }

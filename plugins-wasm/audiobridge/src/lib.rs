@@ -20,7 +20,8 @@
 //! `rtp_forward` sends a room's mix as plain RTP (Opus or G.711), from a listener port of the
 //! plugin's own.
 //!
-//! `play_file` plays an Opus-in-Ogg file into a room (`is_playing`, `stop_file`, `loop`).
+//! `play_file` plays an Opus-in-Ogg file into a room (`is_playing`, `stop_file`, `loop`, and
+//! Janus 1.2's `stop_all_files` and `listannouncements`).
 //!
 //! Not yet (each answers a clear error):
 //! recording, groups, spatial audio and `generate_offer`.
@@ -268,6 +269,8 @@ const SYNC: &[&str] = &[
     "play_file",
     "is_playing",
     "stop_file",
+    "stop_all_files",
+    "listannouncements",
 ];
 
 /// Requests of Janus's that wait for features the gateway does not have yet.
@@ -334,6 +337,8 @@ impl Plugin for AudioBridge {
                 "play_file" => self.play_file(&body),
                 "is_playing" => self.is_playing(&body),
                 "stop_file" => self.stop_file(&body),
+                "stop_all_files" => self.stop_all_files(&body),
+                "listannouncements" => self.list_announcements(&body),
                 other => Err(err(code::INVALID_REQUEST, format!("Unknown request '{other}'"))),
             };
             return match answer {
