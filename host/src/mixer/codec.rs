@@ -1,5 +1,5 @@
 //! Opus for the mixer, through `ropus` (a pure-Rust port of libopus, chosen by measurement:
-//! see docs/audiobridge.md): packets from the network are decoded in memory-safe code, and
+//! see "Mixer ports" in docs/architecture.md): packets from the network are decoded in memory-safe code, and
 //! `cargo run` needs nothing but the Rust toolchain.
 
 use ropus::{Application, Bitrate, Channels, DecodeMode, Decoder, Encoder, InbandFec, Signal};
@@ -80,8 +80,6 @@ impl OpusIn {
 /// An encoder with a participant's settings.
 pub struct OpusOut {
     encoder: Encoder,
-    /// The settings it was made with.
-    pub key: EncoderKey,
 }
 
 /// What tells two encoders apart: listeners with equal keys share one.
@@ -117,7 +115,7 @@ impl OpusOut {
             .dtx(key.dtx)
             .build()
             .map_err(|e| format!("opus encoder: {e}"))?;
-        Ok(Self { encoder, key })
+        Ok(Self { encoder })
     }
 
     /// Encodes one tick into `out`; the packet's length (0 on failure).

@@ -1,5 +1,6 @@
-//! The plain RTP legs a plugin opened, by id and by owner handle: host facts like rules (a
-//! handle's departure closes its legs; a crash closes those opened since the checkpoint).
+//! The plain RTP legs a plugin opened (and, in `mixers.rs`, its mixer ports), by id and by
+//! owner handle: host facts like rules (a handle's departure closes its legs; a crash closes
+//! those opened since the checkpoint).
 
 use std::collections::{BTreeSet, HashMap};
 
