@@ -138,6 +138,7 @@ pub use bindings::Guest;
 pub use serde_json::{json, Value};
 
 mod body;
+pub mod bridge;
 mod error;
 mod events;
 mod jsep;

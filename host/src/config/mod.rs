@@ -295,11 +295,12 @@ const EMBEDDED: [(&str, &str); 3] = [
 ];
 
 /// The embedded plugin configurations (package, text).
-const EMBEDDED_PLUGINS: [(&str, &str); 4] = [
+const EMBEDDED_PLUGINS: [(&str, &str); 5] = [
     ("janus.plugin.videoroom", include_str!("../../../conf/janus.plugin.videoroom.jcfg")),
     ("janus.plugin.audiobridge", include_str!("../../../conf/janus.plugin.audiobridge.jcfg")),
     ("janus.plugin.textroom", include_str!("../../../conf/janus.plugin.textroom.jcfg")),
     ("janus.plugin.streaming", include_str!("../../../conf/janus.plugin.streaming.jcfg")),
+    ("janus.plugin.sip", include_str!("../../../conf/janus.plugin.sip.jcfg")),
 ];
 
 impl Config {

@@ -205,7 +205,14 @@ pub fn prepare(
         .instantiate_pre(component)
         .map_err(|e| format!("does not match the plugin contract: {e:#}"))?;
     let pre = PluginPre::new(pre).map_err(|e| format!("does not export the plugin world: {e:#}"))?;
-    let (_, info) = instantiate(engine, &pre, shared, config)?;
+    let (canary, info) = instantiate(engine, &pre, shared, config)?;
+    // The canary's own sockets close: the instance that runs binds its own in its `init` (an
+    // address the running version holds was given back, not made, and stays).
+    for made in &canary.store.data().account.made_since_checkpoint {
+        if let Made::Socket(id) = *made {
+            shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).close(id);
+        }
+    }
     Ok(Artifact { pre, info, path })
 }
 
@@ -316,6 +323,7 @@ impl Actor {
             Ok((inst, info)) => {
                 self.inst = Some(inst);
                 self.stats().info = Some(info);
+                self.start_readers();
             }
             Err(e) => self.stats().failed = Some(e),
         }
@@ -744,8 +752,18 @@ impl Actor {
             tracing::warn!(plugin = %self.shared.package, "restore refused ({refused}); starting from init");
         }
         self.inst = Some(inst);
+        self.start_readers();
         self.mark_dirty();
         Ok(())
+    }
+
+    /// Starts the readers of the sockets the new instance's `init` bound (its effects are not
+    /// run as a call's are).
+    fn start_readers(&mut self) {
+        let unread = self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).unread_ids();
+        for id in unread {
+            self.read_socket(id);
+        }
     }
 
     /// Gives a new instance the saved state and makes its handles the host's: those attached
@@ -822,6 +840,7 @@ impl Actor {
             }
         }
         self.inst = Some(inst);
+        self.start_readers();
         self.artifact = artifact;
         self.crash_times.clear();
         self.mark_dirty();

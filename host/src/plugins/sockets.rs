@@ -151,6 +151,13 @@ impl SocketTable {
     }
 
     /// Closes a socket (its reader stops); unknown ids are ignored.
+    /// The sockets no reader reads yet (bound during `init`, whose effects wait for the
+    /// instance to be running).
+    pub fn unread_ids(&self) -> Vec<u32> {
+        self.open.iter().filter(|(_, s)| s.unread.is_some()).map(|(id, _)| *id).collect()
+    }
+
+    /// Closes a socket (its reader stops); false for an unknown id.
     pub fn close(&mut self, id: u32) -> bool {
         let Some(s) = self.open.remove(&id) else { return false };
         if let Some(r) = s.reader {

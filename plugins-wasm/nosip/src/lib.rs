@@ -111,7 +111,7 @@ impl Plugin for NoSip {
 
     fn query_handle(&self, handle: HandleRef) -> Value {
         match self.sessions.get(&handle.handle) {
-            Some(s) => json!({"legs": s.legs.len(), "stage": format!("{:?}", s.stage)}),
+            Some(s) => json!({"legs": s.bridge.legs.len(), "stage": format!("{:?}", s.bridge.stage)}),
             None => json!({}),
         }
     }

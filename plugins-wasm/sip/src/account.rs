@@ -1,0 +1,334 @@
+//! Accounts: one per handle, registered at a registrar (`register`, `unregister`), refreshed
+//! before the registration expires, answering digest challenges.
+
+use ezk_sip_types::Method;
+use portunus_sdk::bridge::Bridge;
+use portunus_sdk::{Field, HandleRef, JsonType, Message, PluginError, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
+
+use crate::call::Call;
+use crate::digest::{self, Credentials, Secret};
+use crate::msg::{self, Builder};
+use crate::txn::{Job, Purpose};
+use crate::{code, err, event, json, push, token, Sip, CODES};
+
+/// Where a registration is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reg {
+    /// Not registered.
+    None,
+    /// A REGISTER is out.
+    Registering,
+    /// Registered (or a guest, who does not register).
+    Registered,
+    /// A REGISTER with Expires 0 is out.
+    Unregistering,
+}
+
+/// A handle's SIP account, and its call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    /// The handle.
+    pub handle: HandleRef,
+    /// The account's URI (`username`), as given.
+    pub username: String,
+    /// Its user part: incoming INVITEs for it come to this handle.
+    pub user: String,
+    /// `display_name`.
+    pub display: Option<String>,
+    /// How it authenticates (none: it does not).
+    pub creds: Option<Credentials>,
+    /// The REGISTER's Request-URI (the registrar: `proxy`, else the account's domain).
+    pub registrar: String,
+    /// Where every request goes (`outbound_proxy`, else `proxy`; none: the request's target).
+    pub proxy: Option<String>,
+    /// The registration lifetime asked for, seconds.
+    pub ttl: u32,
+    /// Where the registration is.
+    pub reg: Reg,
+    /// A guest (`type: guest`, or `send_register: false`): never sends REGISTER.
+    pub guest: bool,
+    /// The REGISTERs' Call-ID, From tag and last CSeq (one registration, §10.2).
+    pub reg_call_id: String,
+    pub reg_tag: String,
+    pub reg_cseq: u32,
+    /// The nonce the last REGISTER answered (a second challenge of it is a failure).
+    pub reg_nonce: Option<String>,
+    /// The refresh timer.
+    pub refresh: u64,
+    /// The call, when there is one.
+    pub call: Option<Call>,
+    /// The media bridge of the call.
+    pub bridge: Bridge,
+}
+
+impl Account {
+    /// An account that is not registered.
+    pub fn new(handle: HandleRef) -> Self {
+        Account {
+            handle,
+            username: String::new(),
+            user: String::new(),
+            display: None,
+            creds: None,
+            registrar: String::new(),
+            proxy: None,
+            ttl: 0,
+            reg: Reg::None,
+            guest: false,
+            reg_call_id: String::new(),
+            reg_tag: String::new(),
+            reg_cseq: 0,
+            reg_nonce: None,
+            refresh: 0,
+            call: None,
+            bridge: Bridge::new(handle),
+        }
+    }
+
+    /// Incoming calls may come to it.
+    pub fn is_reachable(&self) -> bool {
+        self.reg == Reg::Registered && !self.user.is_empty()
+    }
+
+    /// Admin `handle_info`.
+    pub fn info(&self) -> Value {
+        json!({
+            "username": self.username,
+            "registration_status": format!("{:?}", self.reg).to_ascii_lowercase(),
+            "guest": self.guest,
+            "call_id": self.call.as_ref().map(|c| c.call_id.clone()),
+            "call_status": self.call.as_ref().map(|c| format!("{:?}", c.state).to_ascii_lowercase()),
+            "legs": self.bridge.legs.len(),
+        })
+    }
+
+    /// Where a request to `uri` goes: the proxy, else the URI's own address.
+    pub fn next_hop(&self, uri: &str) -> Result<String, msg::Malformed> {
+        match &self.proxy {
+            Some(p) => Ok(p.clone()),
+            None => msg::address_of(&msg::uri(uri)?),
+        }
+    }
+}
+
+impl Sip {
+    /// `register`.
+    pub(crate) fn register(&mut self, msg: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
+        const FIELDS: &[Field] = &[
+            Field::new("username", JsonType::String).required(),
+            Field::new("secret", JsonType::String),
+            Field::new("ha1_secret", JsonType::String),
+            Field::new("authuser", JsonType::String),
+            Field::new("display_name", JsonType::String),
+            Field::new("proxy", JsonType::String),
+            Field::new("outbound_proxy", JsonType::String),
+            Field::new("type", JsonType::String),
+            Field::new("send_register", JsonType::Bool),
+            Field::new("register_ttl", JsonType::Integer),
+            Field::new("headers", JsonType::Object),
+        ];
+        portunus_sdk::validate(body, FIELDS, &CODES)?;
+        let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+        let handle = msg.handle;
+        if self.account(handle).reg != Reg::None {
+            return Err(err(code::ALREADY_REGISTERED, "Already registered"));
+        }
+        let username = s("username").unwrap_or_default();
+        let uri = msg::uri(&username).map_err(|_| err(code::INVALID_ADDRESS, "Invalid user address"))?;
+        let user = msg::user_of(&uri).ok_or_else(|| err(code::INVALID_ADDRESS, "Invalid user address"))?;
+        let guest = match s("type").as_deref() {
+            None => body.get("send_register").and_then(Value::as_bool) == Some(false),
+            Some("guest") => true,
+            Some(other) => {
+                return Err(err(code::INVALID_ELEMENT, format!("Unsupported account type {other}")))
+            }
+        };
+        let secret = match (s("secret"), s("ha1_secret")) {
+            (Some(p), _) => Some(Secret::Password(p)),
+            (None, Some(h)) => Some(Secret::Ha1(h)),
+            (None, None) if guest => None,
+            (None, None) => return Err(err(code::MISSING_ELEMENT, "Missing element (secret or ha1_secret)")),
+        };
+        let hop = |k: &str| -> Result<Option<(String, String)>, PluginError> {
+            let Some(p) = s(k) else { return Ok(None) };
+            let bad = || err(code::INVALID_ADDRESS, format!("Invalid {k} address"));
+            let u = msg::uri(&p).map_err(|_| bad())?;
+            Ok(Some((p.clone(), msg::address_of(&u).map_err(|e| err(code::INVALID_ADDRESS, e.0))?)))
+        };
+        let proxy = hop("proxy")?;
+        let outbound = hop("outbound_proxy")?;
+        let domain = msg::host_of(&uri);
+        let registrar = proxy.as_ref().map(|(u, _)| u.clone()).unwrap_or_else(|| format!("sip:{domain}"));
+        let next = outbound.or(proxy).map(|(_, a)| a);
+        let default_ttl = self.conf().register_ttl;
+        let a = self.account(handle);
+        a.username = username;
+        a.user = user.clone();
+        a.display = s("display_name");
+        a.creds = secret.map(|secret| Credentials { user: s("authuser").unwrap_or(user), secret });
+        a.registrar = registrar;
+        a.proxy = next;
+        a.ttl = body.get("register_ttl").and_then(Value::as_u64).map_or(0, |t| t as u32);
+        a.guest = guest;
+        a.reg_call_id = token();
+        a.reg_tag = token();
+        a.reg_nonce = None;
+        if guest {
+            a.reg = Reg::Registered;
+            let user = a.user.clone();
+            self.users.insert(user.clone(), handle.handle);
+            let registered = json!({"event": "registered", "username": user, "register_sent": false});
+            push(handle, Some(&msg.transaction), &event(None, registered), None);
+            return Ok(());
+        }
+        if a.ttl == 0 {
+            a.ttl = default_ttl;
+        }
+        self.account(handle).reg = Reg::Registering;
+        if let Err(e) = self.send_register(handle.handle, None) {
+            self.account(handle).reg = Reg::None;
+            return Err(err(code::INVALID_ADDRESS, e));
+        }
+        push(handle, Some(&msg.transaction), &event(None, json!({"event": "registering"})), None);
+        Ok(())
+    }
+
+    /// `unregister`: REGISTER with Expires 0.
+    pub(crate) fn unregister(&mut self, msg: &Message) -> Result<(), PluginError> {
+        let a = self.account(msg.handle);
+        if a.reg != Reg::Registered || a.guest {
+            return Err(err(code::WRONG_STATE, "Wrong state (not registered)"));
+        }
+        a.reg = Reg::Unregistering;
+        a.reg_nonce = None;
+        let refresh = std::mem::take(&mut a.refresh);
+        self.unschedule(refresh);
+        self.send_register(msg.handle.handle, None).map_err(|e| err(code::INVALID_ADDRESS, e))?;
+        push(msg.handle, Some(&msg.transaction), &event(None, json!({"event": "unregistering"})), None);
+        Ok(())
+    }
+
+    /// Sends the account's REGISTER (Expires 0 when unregistering), answering `challenge`.
+    fn send_register(&mut self, handle: u64, auth: Option<(String, bool)>) -> Result<(), String> {
+        let local = self.local();
+        let agent = self.conf().user_agent.clone();
+        let Some(a) = self.accounts.get_mut(&handle) else { return Ok(()) };
+        a.reg_cseq += 1;
+        let expires = if a.reg == Reg::Unregistering { 0 } else { a.ttl };
+        let to = a.proxy.clone().map_or_else(|| msg::uri(&a.registrar).and_then(|u| msg::address_of(&u)), Ok);
+        let to = to.map_err(|e| e.0)?;
+        let registrar = msg::uri(&a.registrar).map_err(|e| e.0)?;
+        let aor = msg::uri(&a.username).map_err(|e| e.0)?;
+        let branch = format!("z9hG4bK{}", token());
+        let mut b = Builder::request(Method::REGISTER, &registrar)
+            .named(&msg::via(&local, &branch))
+            .header("Max-Forwards", "70")
+            .typed(ezk_sip_types::Name::FROM, &msg::from_to(&aor, a.display.as_deref(), Some(&a.reg_tag)))
+            .typed(ezk_sip_types::Name::TO, &msg::from_to(&aor, a.display.as_deref(), None))
+            .named(&msg::call_id(&a.reg_call_id))
+            .header("CSeq", format!("{} REGISTER", a.reg_cseq))
+            .header("Contact", format!("<sip:{}@{local}>", a.user))
+            .header("Expires", expires.to_string())
+            .header("User-Agent", agent);
+        if let Some((value, proxy)) = auth {
+            b = b.header(if proxy { "Proxy-Authorization" } else { "Authorization" }, value);
+        }
+        let text = b.finish(None, "");
+        self.start_client(handle, Purpose::Register, &branch, "REGISTER", text, to);
+        Ok(())
+    }
+
+    /// The registrar answered.
+    pub(crate) fn register_response(&mut self, handle: u64, m: &msg::SipMessage, code: u16) {
+        if code < 200 {
+            return;
+        }
+        let Some(a) = self.accounts.get_mut(&handle) else { return };
+        let h = a.handle;
+        let unregistering = a.reg == Reg::Unregistering;
+        if code == 401 || code == 407 {
+            if let (Some((c, proxy)), Some(creds)) = (digest::challenge(&m.headers), a.creds.clone()) {
+                if a.reg_nonce.as_deref() != Some(c.nonce.as_str()) {
+                    a.reg_nonce = Some(c.nonce.to_string());
+                    let answer = digest::answer(&c, &creds, "REGISTER", &a.registrar, &token());
+                    if self.send_register(handle, Some((answer, proxy))).is_ok() {
+                        return;
+                    }
+                }
+            }
+        }
+        let reason = m.status().and_then(|s| s.reason.as_ref()).map(|r| r.to_string()).unwrap_or_default();
+        let Some(a) = self.accounts.get_mut(&handle) else { return };
+        a.reg_nonce = None;
+        if (200..300).contains(&code) {
+            if unregistering {
+                a.reg = Reg::None;
+                let user = std::mem::take(&mut a.user);
+                if self.users.get(&user) == Some(&handle) {
+                    self.users.remove(&user);
+                }
+                push(h, None, &event(None, json!({"event": "unregistered", "username": user})), None);
+                return;
+            }
+            a.reg = Reg::Registered;
+            let expires = granted_expires(m).unwrap_or(a.ttl).max(1);
+            let user = a.user.clone();
+            self.users.insert(user.clone(), handle);
+            // Refresh ahead of expiry: 30 s before, or half way for short ones.
+            let at = if expires > 60 { expires - 30 } else { expires.div_ceil(2) };
+            let refresh = self.schedule(Job::Reregister(handle), at.saturating_mul(1000));
+            if let Some(a) = self.accounts.get_mut(&handle) {
+                a.refresh = refresh;
+            }
+            let registered = json!({"event": "registered", "username": user, "register_sent": true});
+            push(h, None, &event(None, registered), None);
+            return;
+        }
+        // A refusal: unregistered (Janus tells `registration_failed` either way).
+        let was = a.reg;
+        a.reg = Reg::None;
+        if self.users.get(&a.user) == Some(&handle) {
+            let user = a.user.clone();
+            self.users.remove(&user);
+        }
+        let what = if was == Reg::Unregistering { "unregistered" } else { "registration_failed" };
+        let failed = json!({"event": what, "code": code, "reason": reason});
+        push(h, None, &event(None, failed), None);
+    }
+
+    /// Time to refresh a registration.
+    pub(crate) fn reregister(&mut self, handle: u64) {
+        let Some(a) = self.accounts.get_mut(&handle) else { return };
+        if a.reg != Reg::Registered || a.guest {
+            return;
+        }
+        a.refresh = 0;
+        a.reg_nonce = None;
+        if let Err(e) = self.send_register(handle, None) {
+            portunus_sdk::warn!("[{handle}] cannot refresh the registration: {e}");
+        }
+    }
+
+    /// A request of ours got no final answer in 64·T1.
+    pub(crate) fn timed_out(&mut self, handle: u64, purpose: Purpose) {
+        match purpose {
+            Purpose::Register => {
+                let Some(a) = self.accounts.get_mut(&handle) else { return };
+                let h = a.handle;
+                let was = std::mem::replace(&mut a.reg, Reg::None);
+                let what = if was == Reg::Unregistering { "unregistered" } else { "registration_failed" };
+                let failed = json!({"event": what, "code": 408, "reason": "Request Timeout"});
+                push(h, None, &event(None, failed), None);
+            }
+            Purpose::Invite => self.call_failed(handle, 408, "Request Timeout"),
+            Purpose::Bye | Purpose::Cancel => self.end_response(handle, purpose, 408),
+        }
+    }
+}
+
+/// The lifetime the registrar granted: our Contact's `expires`, else `Expires`.
+fn granted_expires(m: &msg::SipMessage) -> Option<u32> {
+    msg::contact_expires(m).or_else(|| m.header("Expires")?.trim().parse().ok())
+}

@@ -1,0 +1,704 @@
+//! Calls: an INVITE dialog (§12, §13) per account, its media on the account's bridge.
+//!
+//! Outgoing: `call` has the host answer the browser's offer; once the legs are open our SDP
+//! goes out in the INVITE (`calling`); 180 is `ringing`, an 18x with SDP `progress` (early
+//! media), the 2xx is ACKed and the browser gets its answer with `accepted`.
+//! Incoming: an INVITE for a registered user opens the legs from its SDP, the browser gets
+//! the offer with `incomingcall` (the caller hears 180), and `accept` with the browser's
+//! answer sends our 200 (`accepted`), `decline` an error. BYE and CANCEL end a call from
+//! either side (`hangup`).
+
+use ezk_sip_types::Method;
+use portunus_sdk::bridge::{BridgeError, Negotiation, Stage};
+use portunus_sdk::plain_sdp;
+use portunus_sdk::{
+    host, Field, HandleRef, JsonType, Message, NegotiationResult, PluginError, StreamInfo, Value,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
+
+use crate::digest;
+use crate::msg::{self, Builder, SipMessage};
+use crate::txn::Purpose;
+use crate::{code, err, event, json, push, token, Sip, CODES};
+
+/// Our SDPs' session name.
+const SDP_NAME: &str = "Portunus SIP";
+
+/// Where a call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CallState {
+    /// Outgoing: the host is answering the browser; the INVITE waits for the legs.
+    Starting,
+    /// Outgoing: the INVITE is out.
+    Inviting,
+    /// Incoming: waiting for `accept` or `decline`.
+    Incoming,
+    /// Both sides agreed.
+    Confirmed,
+    /// Ending: BYE or CANCEL out.
+    Ending,
+}
+
+/// A call's dialog (§12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    /// Call-ID.
+    pub call_id: String,
+    /// We called.
+    pub outgoing: bool,
+    /// Where it is.
+    pub state: CallState,
+    /// Our URI and tag.
+    pub local_uri: String,
+    pub local_tag: String,
+    /// The far end's URI, display name and tag.
+    pub remote_uri: String,
+    pub remote_display: Option<String>,
+    pub remote_tag: Option<String>,
+    /// Where in-dialog requests go (its Contact; the callee's URI until one comes).
+    pub target: String,
+    /// The route set, in the order requests carry it.
+    pub route: Vec<String>,
+    /// Our last CSeq.
+    pub cseq: u32,
+    /// Our INVITE (for CANCEL), or the far end's (to answer it), as text.
+    pub invite: String,
+    /// Where the far end's INVITE came from (answers go back there).
+    pub peer: String,
+    /// The nonce our INVITE answered (a second challenge of it is a failure).
+    pub nonce: Option<String>,
+    /// The Janus transaction of the request in progress.
+    pub transaction: Option<String>,
+    /// The far end answered with SDP already (early media).
+    pub early: bool,
+    /// `hangup` was asked for before the far end answered: CANCEL once it does.
+    #[serde(default)]
+    pub cancel: bool,
+}
+
+fn reason_of(m: &SipMessage) -> String {
+    m.status().and_then(|s| s.reason.as_ref()).map(|r| r.to_string()).unwrap_or_default()
+}
+
+impl Sip {
+    /// `call`: the browser's offer, to `uri`.
+    pub(crate) fn call(&mut self, msg: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
+        const FIELDS: &[Field] = &[
+            Field::new("uri", JsonType::String).required(),
+            Field::new("call_id", JsonType::String),
+            Field::new("srtp", JsonType::String),
+            Field::new("srtp_profile", JsonType::String),
+            Field::new("headers", JsonType::Object),
+        ];
+        portunus_sdk::validate(body, FIELDS, &CODES)?;
+        let handle = msg.handle;
+        let a = self.account(handle);
+        if a.reg != crate::account::Reg::Registered {
+            return Err(err(code::WRONG_STATE, "Wrong state (register first)"));
+        }
+        if a.call.is_some() {
+            return Err(err(code::WRONG_STATE, "Wrong state (already in a call?)"));
+        }
+        let uri = body.get("uri").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let parsed = msg::uri(&uri).map_err(|_| err(code::INVALID_ADDRESS, "Invalid user address"))?;
+        a.next_hop(&uri).map_err(|e| err(code::INVALID_ADDRESS, e.0))?;
+        let Some(jsep) = msg.parsed_jsep().filter(|j| !j.sdp.is_empty()) else {
+            return Err(err(code::MISSING_SDP, "Missing SDP"));
+        };
+        if !jsep.is_offer() {
+            return Err(err(code::MISSING_SDP, "Missing SDP offer"));
+        }
+        let call_id = body.get("call_id").and_then(Value::as_str).map_or_else(token, str::to_owned);
+        if self.calls.contains_key(&call_id) {
+            return Err(err(code::INVALID_ELEMENT, "Invalid element (call_id already in use)"));
+        }
+        let srtp = portunus_sdk::bridge::srtp_of(body, code::INVALID_ELEMENT)?;
+        let a = self.account(handle);
+        a.bridge.browser_offer(&jsep.sdp, srtp).map_err(coded)?;
+        let _ = parsed;
+        a.call = Some(Call {
+            call_id: call_id.clone(),
+            outgoing: true,
+            state: CallState::Starting,
+            local_uri: a.username.clone(),
+            local_tag: token(),
+            remote_uri: uri.clone(),
+            remote_display: None,
+            remote_tag: None,
+            target: uri,
+            route: Vec::new(),
+            cseq: 0,
+            invite: String::new(),
+            peer: String::new(),
+            nonce: None,
+            transaction: Some(msg.transaction.clone()),
+            early: false,
+            cancel: false,
+        });
+        self.calls.insert(call_id, handle.handle);
+        Ok(())
+    }
+
+    /// The browser's streams are known: an outgoing call's INVITE goes out with our SDP.
+    pub(crate) fn negotiated(&mut self, handle: HandleRef, streams: &[StreamInfo]) {
+        let Some(a) = self.accounts.get_mut(&handle.handle) else { return };
+        let Some(sdp) = a.bridge.negotiated(streams, SDP_NAME) else { return };
+        let Some(c) = a.call.as_mut().filter(|c| c.state == CallState::Starting) else { return };
+        c.state = CallState::Inviting;
+        let (call_id, transaction) = (c.call_id.clone(), c.transaction.take());
+        self.send_invite(handle.handle, &sdp, None);
+        let calling = json!({"event": "calling", "call_id": call_id});
+        push(handle, transaction.as_deref(), &event(Some(&call_id), calling), None);
+    }
+
+    /// The host's negotiation with the browser: an incoming call's offer is ready
+    /// (`incomingcall`), or it failed.
+    pub(crate) fn negotiation_done(&mut self, handle: HandleRef, outcome: NegotiationResult) {
+        let Some(a) = self.accounts.get_mut(&handle.handle) else { return };
+        match a.bridge.negotiation(outcome) {
+            Negotiation::Pending => {}
+            Negotiation::BrowserOffer(jsep) => {
+                let Some(c) = &a.call else { return };
+                let mut incoming = json!({
+                    "event": "incomingcall",
+                    "username": c.remote_uri,
+                    "callee": c.local_uri,
+                });
+                if let Some(d) = &c.remote_display {
+                    incoming["displayname"] = json!(d);
+                }
+                if a.bridge.srtp.is_some() {
+                    incoming["srtp"] =
+                        json!(if a.bridge.remote_secure { "sdes_mandatory" } else { "sdes_optional" });
+                }
+                push(handle, None, &event(Some(&c.call_id), incoming), jsep.as_deref());
+            }
+            Negotiation::Failed(reason) => {
+                let Some(c) = a.call.clone() else { return };
+                portunus_sdk::warn!("[{}] call {}: {reason}", handle.handle, c.call_id);
+                if c.outgoing {
+                    err(code::UNKNOWN, reason).push_logged(handle, c.transaction.as_deref(), crate::PACKAGE);
+                    self.end_call(handle.handle, None);
+                } else {
+                    self.refuse_incoming(handle.handle, 488, "Not Acceptable Here");
+                }
+            }
+        }
+    }
+
+    /// Sends (or, answering a challenge, sends again) the INVITE of an outgoing call.
+    fn send_invite(&mut self, handle: u64, sdp: &str, auth: Option<(String, bool)>) {
+        let local = self.local();
+        let agent = self.conf().user_agent.clone();
+        let Some(a) = self.accounts.get_mut(&handle) else { return };
+        let (display, user, hop) = (
+            a.display.clone(),
+            a.user.clone(),
+            a.next_hop(&a.call.as_ref().map(|c| c.target.clone()).unwrap_or_default()),
+        );
+        let Some(c) = a.call.as_mut() else { return };
+        let (Ok(target), Ok(local_uri), Ok(hop)) = (msg::uri(&c.target), msg::uri(&c.local_uri), hop) else {
+            return;
+        };
+        c.cseq += 1;
+        let branch = format!("z9hG4bK{}", token());
+        let mut b = Builder::request(Method::INVITE, &target)
+            .named(&msg::via(&local, &branch))
+            .header("Max-Forwards", "70")
+            .typed(
+                ezk_sip_types::Name::FROM,
+                &msg::from_to(&local_uri, display.as_deref(), Some(&c.local_tag)),
+            )
+            .typed(ezk_sip_types::Name::TO, &msg::from_to(&target, None, None))
+            .named(&msg::call_id(&c.call_id))
+            .header("CSeq", format!("{} INVITE", c.cseq))
+            .header("Contact", format!("<sip:{user}@{local}>"))
+            .header("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
+            .header("User-Agent", agent);
+        if let Some((value, proxy)) = auth {
+            b = b.header(if proxy { "Proxy-Authorization" } else { "Authorization" }, value);
+        }
+        let text = b.finish(Some("application/sdp"), sdp);
+        c.invite = text.clone();
+        self.start_client(handle, Purpose::Invite, &branch, "INVITE", text, hop);
+    }
+
+    /// An answer to our INVITE.
+    pub(crate) fn invite_response(&mut self, handle: u64, m: &SipMessage, code: u16) {
+        let Some(a) = self.accounts.get_mut(&handle) else { return };
+        let h = a.handle;
+        let Some(c) = a.call.as_mut() else {
+            // The call is gone: a late 2xx is ACKed and ended (§15).
+            return;
+        };
+        let call_id = c.call_id.clone();
+        if code < 200 {
+            if code == 100 {
+                return;
+            }
+            if c.cancel {
+                self.send_cancel(handle);
+                return;
+            }
+            let sdp = m.sdp();
+            if let (Some(sdp), Stage::Offered) = (&sdp, a.bridge.stage) {
+                if let Ok(media) = plain_sdp::parse(sdp) {
+                    if let Ok(answer) = a.bridge.remote_answer(&media, None) {
+                        c.early = true;
+                        let progress = json!({"event": "progress", "username": c.remote_uri});
+                        push(h, None, &event(Some(&call_id), progress), answer.as_deref());
+                        return;
+                    }
+                }
+            }
+            let what = if code == 180 { "ringing" } else { "proceeding" };
+            push(h, None, &event(Some(&call_id), json!({"event": what, "code": code})), None);
+            return;
+        }
+        if (200..300).contains(&code) {
+            c.remote_tag = m.to().ok().and_then(|t| t.tag.map(|t| t.to_string()));
+            if let Some(contact) = m.contact() {
+                c.target = contact;
+            }
+            c.route = m.record_route().into_iter().rev().collect();
+            self.send_ack(handle);
+            let Some(a) = self.accounts.get_mut(&handle) else { return };
+            let Some(c) = a.call.as_mut() else { return };
+            if c.cancel || c.state == CallState::Ending {
+                self.send_bye(handle);
+                return;
+            }
+            c.state = CallState::Confirmed;
+            let mut answer = None;
+            if a.bridge.stage == Stage::Offered {
+                let media = m.sdp().map(|s| plain_sdp::parse(&s));
+                match media {
+                    Some(Ok(media)) => match a.bridge.remote_answer(&media, None) {
+                        Ok(jsep) => answer = jsep,
+                        Err(e) => portunus_sdk::warn!("[{handle}] the answer cannot be bridged: {e}"),
+                    },
+                    _ => portunus_sdk::warn!("[{handle}] a 2xx without a usable SDP"),
+                }
+            }
+            let remote = c.remote_uri.clone();
+            let accepted = json!({"event": "accepted", "username": remote});
+            push(h, None, &event(Some(&call_id), accepted), answer.as_deref());
+            return;
+        }
+        if (code == 401 || code == 407) && c.state == CallState::Inviting && !c.cancel {
+            if let (Some((ch, proxy)), Some(creds)) = (digest::challenge(&m.headers), a.creds.clone()) {
+                if c.nonce.as_deref() != Some(ch.nonce.as_str()) {
+                    c.nonce = Some(ch.nonce.to_string());
+                    let answer = digest::answer(&ch, &creds, "INVITE", &c.target, &token());
+                    let sdp = msg::parse(c.invite.as_bytes()).ok().and_then(|i| i.sdp()).unwrap_or_default();
+                    self.send_invite(handle, &sdp, Some((answer, proxy)));
+                    return;
+                }
+            }
+        }
+        self.call_failed(handle, code, &reason_of(m));
+    }
+
+    /// The call ends with an error answer (or a timeout): `hangup` with its code.
+    pub(crate) fn call_failed(&mut self, handle: u64, code: u16, reason: &str) {
+        let Some(a) = self.accounts.get(&handle) else { return };
+        let Some(c) = &a.call else { return };
+        let hangup = json!({"event": "hangup", "code": code, "reason": reason});
+        push(a.handle, None, &event(Some(&c.call_id.clone()), hangup), None);
+        self.end_call(handle, None);
+    }
+
+    /// The ACK of our INVITE's 2xx (§13.2.2.4): a request of the dialog of its own.
+    fn send_ack(&mut self, handle: u64) {
+        let Some((text, to)) = self.in_dialog(handle, Method::ACK, None) else { return };
+        self.send(&to, &text);
+    }
+
+    /// A 2xx came again: ACK it again.
+    pub(crate) fn reack(&mut self, m: &SipMessage) {
+        let Ok(id) = m.call_id() else { return };
+        let Some(&handle) = self.calls.get(&id) else { return };
+        self.send_ack(handle);
+    }
+
+    /// A request within the dialog (ACK, BYE): its text and where it goes. The ACK of a 2xx
+    /// carries the INVITE's CSeq number; other requests a new one.
+    fn in_dialog(&mut self, handle: u64, method: Method, branch: Option<&str>) -> Option<(String, String)> {
+        let local = self.local();
+        let agent = self.conf().user_agent.clone();
+        let a = self.accounts.get_mut(&handle)?;
+        let proxy = a.proxy.clone();
+        let user = a.user.clone();
+        let c = a.call.as_mut()?;
+        let target = msg::uri(&c.target).ok()?;
+        if method != Method::ACK {
+            c.cseq += 1;
+        }
+        let (from_uri, from_tag, to_uri, to_tag) =
+            (&c.local_uri, Some(c.local_tag.as_str()), &c.remote_uri, c.remote_tag.as_deref());
+        let branch = branch.map_or_else(|| format!("z9hG4bK{}", token()), str::to_owned);
+        let mut b = Builder::request(method.clone(), &target)
+            .named(&msg::via(&local, &branch))
+            .header("Max-Forwards", "70")
+            .typed(ezk_sip_types::Name::FROM, &msg::from_to(&msg::uri(from_uri).ok()?, None, from_tag))
+            .typed(ezk_sip_types::Name::TO, &msg::from_to(&msg::uri(to_uri).ok()?, None, to_tag))
+            .named(&msg::call_id(&c.call_id))
+            .header("CSeq", format!("{} {method}", c.cseq));
+        for r in &c.route {
+            b = b.header("Route", r.clone());
+        }
+        if method != Method::ACK {
+            b = b.header("Contact", format!("<sip:{user}@{local}>")).header("User-Agent", agent);
+        }
+        // Loose routing: the first route's address, else the proxy, else the target's.
+        let first_route = c.route.first().and_then(|r| {
+            let inner = r.trim().trim_start_matches('<');
+            let inner = inner.split('>').next()?;
+            msg::address_of(&msg::uri(inner).ok()?).ok()
+        });
+        let to = if c.outgoing || first_route.is_some() {
+            first_route.or(proxy).or_else(|| msg::address_of(&target).ok())?
+        } else {
+            // The caller's Contact, else where its INVITE came from.
+            msg::address_of(&target).ok().unwrap_or_else(|| c.peer.clone())
+        };
+        Some((b.finish(None, ""), to))
+    }
+
+    fn send_bye(&mut self, handle: u64) {
+        let branch = format!("z9hG4bK{}", token());
+        let Some((text, to)) = self.in_dialog(handle, Method::BYE, Some(&branch)) else {
+            self.end_call(handle, None);
+            return;
+        };
+        if let Some(c) = self.accounts.get_mut(&handle).and_then(|a| a.call.as_mut()) {
+            c.state = CallState::Ending;
+        }
+        self.start_client(handle, Purpose::Bye, &branch, "BYE", text, to);
+    }
+
+    /// CANCEL of our INVITE (§9.1): its Request-URI, Via, From, To, Call-ID, CSeq number.
+    fn send_cancel(&mut self, handle: u64) {
+        let Some(c) = self.accounts.get_mut(&handle).and_then(|a| a.call.as_mut()) else { return };
+        c.state = CallState::Ending;
+        let Ok(inv) = msg::parse(c.invite.as_bytes()) else { return };
+        let (Some(line), Ok(cseq)) = (inv.request(), inv.cseq()) else { return };
+        let mut b = Builder::request(Method::CANCEL, &line.uri);
+        for name in ["Via", "From", "To", "Call-ID"] {
+            if let Some(v) = inv.header(name) {
+                b = b.header(name, v);
+            }
+        }
+        let text =
+            b.header("Max-Forwards", "70").header("CSeq", format!("{} CANCEL", cseq.cseq)).finish(None, "");
+        let to = self.clients.iter().find(|(_, t)| t.handle == handle && t.purpose == Purpose::Invite);
+        let Some(to) = to.map(|(_, t)| t.to.clone()) else { return };
+        self.start_client(handle, Purpose::Cancel, &inv.branch(), "CANCEL", text, to);
+    }
+
+    /// BYE or CANCEL answered (or timed out): the call is over.
+    pub(crate) fn end_response(&mut self, handle: u64, purpose: Purpose, code: u16) {
+        if purpose == Purpose::Cancel {
+            // The INVITE's own answer (487) ends the call.
+            if code >= 300 {
+                self.call_failed(handle, 487, "Request Terminated");
+            }
+            return;
+        }
+        let Some(a) = self.accounts.get(&handle) else { return };
+        let Some(c) = &a.call else { return };
+        let reason = if code < 300 { "Session Terminated" } else { "Request Timeout" };
+        let hangup = json!({"event": "hangup", "code": code, "reason": reason});
+        push(a.handle, None, &event(Some(&c.call_id.clone()), hangup), None);
+        self.end_call(handle, None);
+    }
+
+    /// The call is over here: the bridge and the PeerConnection close.
+    pub(crate) fn end_call(&mut self, handle: u64, _why: Option<&str>) {
+        let Some(a) = self.accounts.get_mut(&handle) else { return };
+        let h = a.handle;
+        let had_media = !a.bridge.legs.is_empty() || a.bridge.stage != Stage::Idle;
+        a.bridge.close();
+        if let Some(c) = a.call.take() {
+            self.calls.remove(&c.call_id);
+        }
+        if had_media {
+            host::close_pc(h);
+        }
+    }
+
+    /// A request that no transaction of ours knows.
+    pub(crate) fn new_request(&mut self, from: &str, m: &SipMessage) {
+        let Some(req) = m.request() else { return };
+        let method = req.method.clone();
+        let call_id = m.call_id().unwrap_or_default();
+        let in_call = self.calls.get(&call_id).copied();
+        match method {
+            Method::INVITE if m.to().is_ok_and(|t| t.tag.is_none()) => self.incoming(from, m),
+            Method::INVITE => {
+                // A re-INVITE: not taken yet.
+                self.respond(in_call.unwrap_or(0), m, from, 488, "Not Acceptable Here", None, &[], None)
+            }
+            Method::BYE => match in_call {
+                Some(handle) => {
+                    self.respond(handle, m, from, 200, "OK", None, &[], None);
+                    self.remote_hangup(handle, 200, "BYE");
+                }
+                None => self.respond(0, m, from, 481, "Call/Transaction Does Not Exist", None, &[], None),
+            },
+            Method::CANCEL => {
+                let ringing = in_call.filter(|h| {
+                    self.accounts
+                        .get(h)
+                        .and_then(|a| a.call.as_ref())
+                        .is_some_and(|c| c.state == CallState::Incoming)
+                });
+                match ringing {
+                    Some(handle) => {
+                        self.respond(handle, m, from, 200, "OK", None, &[], None);
+                        self.refuse_incoming(handle, 487, "Request Terminated");
+                        self.remote_hangup(handle, 487, "Request Terminated");
+                    }
+                    None => self.respond(0, m, from, 481, "Call/Transaction Does Not Exist", None, &[], None),
+                }
+            }
+            Method::OPTIONS => {
+                let allow = [("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS".to_owned())];
+                self.respond(0, m, from, 200, "OK", None, &allow, None)
+            }
+            _ => self.respond(0, m, from, 405, "Method Not Allowed", None, &[], None),
+        }
+    }
+
+    /// The far end ended the call (BYE, CANCEL): `hangup`.
+    fn remote_hangup(&mut self, handle: u64, code: u16, reason: &str) {
+        let Some(a) = self.accounts.get(&handle) else { return };
+        if let Some(c) = &a.call {
+            let hangup = json!({"event": "hangup", "code": code, "reason": reason});
+            push(a.handle, None, &event(Some(&c.call_id.clone()), hangup), None);
+        }
+        self.end_call(handle, None);
+    }
+
+    /// A new INVITE: for a registered user, ringing; for a busy one, 486 and `missed_call`.
+    fn incoming(&mut self, from: &str, m: &SipMessage) {
+        let Some(req) = m.request() else { return };
+        let user = msg::user_of(&req.uri).unwrap_or_default();
+        let Some(&handle) = self.users.get(&user) else {
+            self.respond(0, m, from, 404, "Not Found", None, &[], None);
+            return;
+        };
+        let (Ok(caller), Ok(callee), Ok(call_id)) = (m.from(), m.to(), m.call_id()) else { return };
+        let caller_uri = msg::name_addr_uri(&caller);
+        let display = caller.uri.name.as_ref().map(|n| n.to_string());
+        let Some(a) = self.accounts.get(&handle) else { return };
+        let h = a.handle;
+        if a.call.is_some() {
+            self.respond(handle, m, from, 486, "Busy Here", Some(&token()), &[], None);
+            let mut missed =
+                json!({"event": "missed_call", "caller": caller_uri, "callee": msg::name_addr_uri(&callee)});
+            if let Some(d) = &display {
+                missed["displayname"] = json!(d);
+            }
+            push(h, None, &event(Some(&call_id), missed), None);
+            return;
+        }
+        let media = m.sdp().map(|s| plain_sdp::parse(&s));
+        let Some(Ok(media)) = media else {
+            // An INVITE without SDP (the offer in our answer): not taken yet.
+            self.respond(handle, m, from, 488, "Not Acceptable Here", Some(&token()), &[], None);
+            return;
+        };
+        let local_tag = token();
+        let call = Call {
+            call_id: call_id.clone(),
+            outgoing: false,
+            state: CallState::Incoming,
+            local_uri: msg::name_addr_uri(&callee),
+            local_tag: local_tag.clone(),
+            remote_uri: caller_uri,
+            remote_display: display,
+            remote_tag: caller.tag.as_ref().map(|t| t.to_string()),
+            target: m.contact().unwrap_or_default(),
+            route: m.record_route(),
+            cseq: 0,
+            invite: String::from_utf8_lossy(&m.raw).into_owned(),
+            peer: from.to_owned(),
+            nonce: None,
+            transaction: None,
+            early: false,
+            cancel: false,
+        };
+        let Some(a) = self.accounts.get_mut(&handle) else { return };
+        if let Err(e) = a.bridge.remote_offer(&media, None, None) {
+            portunus_sdk::warn!("[{handle}] incoming call {call_id} cannot be bridged: {e}");
+            self.respond(handle, m, from, 488, "Not Acceptable Here", Some(&local_tag), &[], None);
+            return;
+        }
+        a.call = Some(call);
+        self.calls.insert(call_id, handle);
+        let contact = [("Contact", format!("<sip:{user}@{}>", self.local()))];
+        self.respond(handle, m, from, 180, "Ringing", Some(&local_tag), &contact, None);
+    }
+
+    /// Answers the ringing INVITE with an error and forgets the call.
+    fn refuse_incoming(&mut self, handle: u64, code: u16, reason: &str) {
+        let Some(c) = self.accounts.get(&handle).and_then(|a| a.call.clone()) else { return };
+        if let Ok(inv) = msg::parse(c.invite.as_bytes()) {
+            self.respond(handle, &inv, &c.peer, code, reason, Some(&c.local_tag), &[], None);
+        }
+        self.end_call(handle, None);
+    }
+
+    /// `accept` (200) and `progress` (183): our answer to the ringing INVITE, with the SDP of
+    /// the browser's answer.
+    pub(crate) fn accept(
+        &mut self,
+        msg: &Message,
+        body: &Map<String, Value>,
+        early: bool,
+    ) -> Result<(), PluginError> {
+        const FIELDS: &[Field] = &[
+            Field::new("srtp", JsonType::String),
+            Field::new("srtp_profile", JsonType::String),
+            Field::new("headers", JsonType::Object),
+            Field::new("autoaccept_reinvites", JsonType::Bool),
+        ];
+        portunus_sdk::validate(body, FIELDS, &CODES)?;
+        let handle = msg.handle;
+        let local = self.local();
+        let a = self.account(handle);
+        let user = a.user.clone();
+        let Some(c) = a.call.as_ref().filter(|c| c.state == CallState::Incoming) else {
+            return Err(err(code::WRONG_STATE, "Wrong state (no incoming call?)"));
+        };
+        let c = c.clone();
+        if msg.parsed_jsep().is_none_or(|j| j.sdp.is_empty()) {
+            return Err(err(code::MISSING_SDP, "Missing SDP"));
+        }
+        let sdp = if a.bridge.stage == Stage::Up {
+            a.bridge.sdp(SDP_NAME, a.bridge.remote_secure)
+        } else {
+            a.bridge.browser_answer(SDP_NAME).map_err(coded)?
+        };
+        let inv = msg::parse(c.invite.as_bytes()).map_err(|e| err(code::UNKNOWN, e.0))?;
+        let contact = [("Contact", format!("<sip:{user}@{local}>"))];
+        let (status, reason) = if early { (183, "Session Progress") } else { (200, "OK") };
+        self.respond(handle.handle, &inv, &c.peer, status, reason, Some(&c.local_tag), &contact, Some(&sdp));
+        if !early {
+            if let Some(c) = self.account(handle).call.as_mut() {
+                c.state = CallState::Confirmed;
+            }
+        }
+        let what = if early { "progressed" } else { "accepted" };
+        push(handle, Some(&msg.transaction), &event(Some(&c.call_id), json!({"event": what})), None);
+        Ok(())
+    }
+
+    /// `decline`: the ringing INVITE gets `code` (486).
+    pub(crate) fn decline(&mut self, msg: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
+        const FIELDS: &[Field] =
+            &[Field::new("code", JsonType::Integer), Field::new("headers", JsonType::Object)];
+        portunus_sdk::validate(body, FIELDS, &CODES)?;
+        let code = body.get("code").and_then(Value::as_u64).unwrap_or(486);
+        if !(300..700).contains(&code) {
+            return Err(err(code::INVALID_ELEMENT, format!("Invalid SIP response code specified ({code})")));
+        }
+        let a = self.account(msg.handle);
+        let Some(c) = a.call.clone().filter(|c| c.state == CallState::Incoming) else {
+            return Err(err(code::WRONG_STATE, "Wrong state (no incoming call?)"));
+        };
+        let reason = msg::reason_phrase(code as u16);
+        self.refuse_incoming(msg.handle.handle, code as u16, reason);
+        let declining = json!({"event": "declining", "code": code});
+        push(msg.handle, Some(&msg.transaction), &event(Some(&c.call_id), declining), None);
+        Ok(())
+    }
+
+    /// `hangup`: BYE, or CANCEL before the far end answered.
+    pub(crate) fn hangup(&mut self, msg: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
+        const FIELDS: &[Field] = &[Field::new("headers", JsonType::Object)];
+        portunus_sdk::validate(body, FIELDS, &CODES)?;
+        let a = self.account(msg.handle);
+        let Some(c) = a.call.clone().filter(|c| c.state != CallState::Ending) else {
+            return Err(err(code::WRONG_STATE, "Wrong state (no call?)"));
+        };
+        self.hang_up_call(msg.handle.handle);
+        push(
+            msg.handle,
+            Some(&msg.transaction),
+            &event(Some(&c.call_id), json!({"event": "hangingup"})),
+            None,
+        );
+        Ok(())
+    }
+
+    /// Ends our side of the call as its state asks.
+    fn hang_up_call(&mut self, handle: u64) {
+        let Some(c) = self.accounts.get_mut(&handle).and_then(|a| a.call.as_mut()) else { return };
+        match c.state {
+            CallState::Confirmed => self.send_bye(handle),
+            CallState::Inviting => {
+                let proceeding = self
+                    .clients
+                    .iter()
+                    .any(|(_, t)| t.handle == handle && t.purpose == Purpose::Invite && t.proceeding);
+                if proceeding {
+                    self.send_cancel(handle);
+                } else {
+                    // §9.1: no CANCEL before a provisional answer; it goes when one comes.
+                    c.cancel = true;
+                }
+            }
+            CallState::Incoming => self.refuse_incoming(handle, 480, "Temporarily Unavailable"),
+            CallState::Starting => {
+                let id = c.call_id.clone();
+                let hangup = json!({"event": "hangup", "code": 487, "reason": "Request Terminated"});
+                if let Some(a) = self.accounts.get(&handle) {
+                    push(a.handle, None, &event(Some(&id), hangup), None);
+                }
+                self.end_call(handle, None);
+            }
+            CallState::Ending => {}
+        }
+        // The media stops now, whatever the far end says.
+        if let Some(a) = self.accounts.get_mut(&handle) {
+            let h = a.handle;
+            if !a.bridge.legs.is_empty() {
+                a.bridge.close();
+                host::close_pc(h);
+            }
+        }
+    }
+
+    /// An ACK of our 2xx came.
+    pub(crate) fn acked(&mut self, _m: &SipMessage) {}
+
+    /// Our 2xx got no ACK (timer H): the call ends with a BYE.
+    pub(crate) fn no_ack(&mut self, handle: u64) {
+        if self
+            .accounts
+            .get(&handle)
+            .and_then(|a| a.call.as_ref())
+            .is_some_and(|c| c.state == CallState::Confirmed)
+        {
+            self.send_bye(handle);
+        }
+    }
+
+    /// The PeerConnection or the handle is gone: the call ends too.
+    pub(crate) fn peer_gone(&mut self, handle: HandleRef) {
+        self.hang_up_call(handle.handle);
+    }
+}
+
+fn coded(e: BridgeError) -> PluginError {
+    let code = match e {
+        BridgeError::WrongState(_) => code::WRONG_STATE,
+        BridgeError::InvalidSdp(_) | BridgeError::Host(_) => code::MISSING_SDP,
+        BridgeError::Io(_) => code::IO_ERROR,
+        BridgeError::TooStrict(_) => code::TOO_STRICT,
+    };
+    err(code, e.to_string())
+}

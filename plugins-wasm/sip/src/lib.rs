@@ -1,0 +1,315 @@
+//! `janus.plugin.sip`: a SIP user agent per handle, bridging the browser's PeerConnection to
+//! SIP calls, as Janus's SIP plugin.
+//!
+//! The whole user agent runs here: messages come and go as datagrams on one UDP socket of the
+//! host's (`udp-bind`), read and written with `ezk-sip-types`; transactions retransmit and
+//! time out on the host's timers (RFC 3261 §17 over UDP); each handle is an account that
+//! registers (digest auth), calls and is called. The media never comes here: the SDK's
+//! [`Bridge`](portunus_sdk::bridge::Bridge) opens a plain RTP leg of the host per stream and
+//! forwards it to and from the browser, and our SDP is the legs' sections.
+//!
+//! Requests, events and error codes are Janus 1.1's (`janus-api.md` §4.4).
+
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod account;
+mod call;
+mod digest;
+mod msg;
+mod txn;
+
+use std::collections::HashMap;
+
+use portunus_sdk::{
+    host, json, ErrorCodes, HandleRef, Keyed, MediaEvent, Message, Plugin, PluginError, PluginInfo, Reply,
+    StateChange, StateEntry, Value,
+};
+use serde::{Deserialize, Serialize};
+
+use account::Account;
+use txn::{ClientTxn, Job, ServerTxn};
+
+const PACKAGE: &str = "janus.plugin.sip";
+const NAME: &str = "JANUS SIP plugin";
+const AUTHOR: &str = "Portunus";
+const DESCRIPTION: &str = "This is a simple SIP plugin for Janus, allowing WebRTC peers to register at a SIP server and call SIP user agents through a Janus instance.";
+
+/// Janus's SIP error codes.
+mod code {
+    pub const UNKNOWN: u32 = 499;
+    pub const NO_MESSAGE: u32 = 440;
+    pub const INVALID_JSON: u32 = 441;
+    pub const INVALID_REQUEST: u32 = 442;
+    pub const MISSING_ELEMENT: u32 = 443;
+    pub const INVALID_ELEMENT: u32 = 444;
+    pub const ALREADY_REGISTERED: u32 = 445;
+    pub const INVALID_ADDRESS: u32 = 446;
+    pub const WRONG_STATE: u32 = 447;
+    pub const MISSING_SDP: u32 = 448;
+    pub const IO_ERROR: u32 = 450;
+    pub const RECORDING_ERROR: u32 = 451;
+    pub const TOO_STRICT: u32 = 452;
+}
+
+const CODES: ErrorCodes = ErrorCodes {
+    invalid_json: code::INVALID_JSON,
+    missing_element: code::MISSING_ELEMENT,
+    invalid_element: code::INVALID_ELEMENT,
+};
+
+/// The `general` section of `janus.plugin.sip.jcfg`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conf {
+    /// The address SIP binds to and names in Via and Contact (`local_ip`).
+    pub local_ip: String,
+    /// Its port (`local_port`, ours; 0: a free one, as Janus picks).
+    pub local_port: u16,
+    /// `User-Agent`.
+    pub user_agent: String,
+    /// Default registration lifetime, seconds (`register_ttl`).
+    pub register_ttl: u32,
+}
+
+impl Conf {
+    fn from_config(config: &Value) -> Conf {
+        let g = &config["general"];
+        let text = |k: &str, d: &str| g[k].as_str().filter(|s| !s.is_empty()).unwrap_or(d).to_owned();
+        let number = |k: &str, d: u64| match &g[k] {
+            Value::Number(n) => n.as_u64().unwrap_or(d),
+            Value::String(s) => s.trim().parse().unwrap_or(d),
+            _ => d,
+        };
+        Conf {
+            local_ip: text("local_ip", "127.0.0.1"),
+            local_port: u16::try_from(number("local_port", 0)).unwrap_or(0),
+            user_agent: text("user_agent", "Portunus SIP gateway"),
+            register_ttl: u32::try_from(number("register_ttl", 3600)).unwrap_or(3600),
+        }
+    }
+}
+
+/// The plugin: the accounts (one per handle), the transactions in flight and their timers.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Sip {
+    #[serde(skip)]
+    conf: Option<Conf>,
+    /// The socket and the address it is bound to.
+    #[serde(skip)]
+    socket: Option<(u32, String)>,
+    /// Per handle.
+    accounts: Keyed<u64, Account>,
+    /// Client transactions by branch.
+    clients: Keyed<String, ClientTxn>,
+    /// Server transactions: INVITE ones by `Call-ID CSeq`, others by branch.
+    servers: Keyed<String, ServerTxn>,
+    /// Timers by token.
+    timers: Keyed<u64, Job>,
+    /// Call-ID → handle, for the calls in progress (from the accounts).
+    #[serde(skip)]
+    calls: HashMap<String, u64>,
+    /// Registered user → handle (from the accounts).
+    #[serde(skip)]
+    users: HashMap<String, u64>,
+}
+
+fn err(code: u32, text: impl Into<String>) -> PluginError {
+    PluginError::new(code, text)
+}
+
+/// `{"sip": "event", "call_id"?, "result": result}`.
+fn event(call_id: Option<&str>, result: Value) -> Value {
+    let mut e = json!({"sip": "event", "result": result});
+    if let Some(id) = call_id {
+        e["call_id"] = json!(id);
+    }
+    e
+}
+
+use portunus_sdk::push_event_logged as push;
+
+/// A fresh random token (tags, branches, Call-IDs), hex.
+fn token() -> String {
+    format!("{:016x}", portunus_sdk::rooms::random_u64())
+}
+
+impl Sip {
+    fn conf(&self) -> &Conf {
+        static DEFAULT: std::sync::OnceLock<Conf> = std::sync::OnceLock::new();
+        self.conf.as_ref().unwrap_or_else(|| DEFAULT.get_or_init(|| Conf::from_config(&Value::Null)))
+    }
+
+    /// Where SIP is bound (`ip:port`).
+    fn local(&self) -> String {
+        self.socket.as_ref().map(|(_, a)| a.clone()).unwrap_or_default()
+    }
+
+    /// Sends a message; a failure is logged (UDP loses datagrams anyway, and the transaction
+    /// retransmits).
+    fn send(&self, to: &str, text: &str) {
+        let Some((socket, _)) = &self.socket else { return };
+        portunus_sdk::debug!("SIP to {to}:\n{text}");
+        if let Err(e) = host::udp_send(*socket, to, text.as_bytes()) {
+            portunus_sdk::warn!("SIP send to {to}: {e}");
+        }
+    }
+
+    /// Rebuilds the indexes from the accounts (after a restore).
+    fn reindex(&mut self) {
+        self.calls.clear();
+        self.users.clear();
+        for (h, a) in self.accounts.iter() {
+            if let Some(c) = &a.call {
+                self.calls.insert(c.call_id.clone(), *h);
+            }
+            if a.is_reachable() {
+                self.users.insert(a.user.clone(), *h);
+            }
+        }
+    }
+
+    fn account(&mut self, handle: HandleRef) -> &mut Account {
+        if !self.accounts.contains_key(&handle.handle) {
+            self.accounts.insert(handle.handle, Account::new(handle));
+        }
+        self.accounts.get_mut(&handle.handle).expect("just inserted")
+    }
+
+    fn process(&mut self, msg: &Message, body: &serde_json::Map<String, Value>) -> Result<(), PluginError> {
+        let request = body.get("request").and_then(Value::as_str).ok_or_else(|| {
+            if body.contains_key("request") {
+                PluginError::invalid_type(code::INVALID_ELEMENT, "request", "string")
+            } else {
+                PluginError::missing(code::MISSING_ELEMENT, "request")
+            }
+        })?;
+        match request.to_ascii_lowercase().as_str() {
+            "register" => self.register(msg, body),
+            "unregister" => self.unregister(msg),
+            "call" => self.call(msg, body),
+            "accept" => self.accept(msg, body, false),
+            "progress" => self.accept(msg, body, true),
+            "decline" => self.decline(msg, body),
+            "hangup" => self.hangup(msg, body),
+            "recording" => Err(err(code::RECORDING_ERROR, "Recording is not supported yet")),
+            other => Err(err(code::INVALID_REQUEST, format!("Unknown request '{other}'"))),
+        }
+    }
+
+    /// A datagram on our socket: a response goes to its client transaction, a request to its
+    /// server transaction, dialog or account. What does not parse is dropped (UDP: no one to
+    /// tell); a request that parses but is wrong gets its SIP error.
+    fn on_datagram(&mut self, from: &str, data: &[u8]) {
+        let m = match msg::parse(data) {
+            Ok(m) => m,
+            Err(e) => {
+                if data.iter().any(|b| !b.is_ascii_whitespace()) {
+                    portunus_sdk::debug!("SIP from {from} dropped: {e}");
+                }
+                return;
+            }
+        };
+        portunus_sdk::debug!("SIP from {from}:\n{}", String::from_utf8_lossy(data));
+        if m.status().is_some() {
+            self.on_response(&m);
+        } else {
+            self.on_request(from, &m);
+        }
+    }
+}
+
+impl Plugin for Sip {
+    fn init(&mut self, config: &Value) -> Result<PluginInfo, String> {
+        let conf = Conf::from_config(config);
+        let bind = format!("{}:{}", conf.local_ip, conf.local_port);
+        let socket = host::udp_bind(&bind).map_err(|e| format!("cannot bind SIP to {bind}: {e}"))?;
+        portunus_sdk::info!("SIP on {}", socket.local);
+        self.socket = Some((socket.id, socket.local));
+        self.conf = Some(conf);
+        Ok(PluginInfo {
+            package: PACKAGE.to_owned(),
+            name: NAME.to_owned(),
+            author: AUTHOR.to_owned(),
+            description: DESCRIPTION.to_owned(),
+            version: 1,
+            version_string: "0.0.1".to_owned(),
+        })
+    }
+
+    fn create_handle(&mut self, handle: HandleRef) -> Result<(), String> {
+        self.account(handle);
+        Ok(())
+    }
+
+    fn handle_message(&mut self, msg: Message) -> Reply {
+        msg.ack_then(PACKAGE, &CODES, code::NO_MESSAGE, |body| self.process(&msg, body))
+    }
+
+    fn media_event(&mut self, handle: HandleRef, event: MediaEvent) {
+        match event {
+            MediaEvent::Negotiation(outcome) => self.negotiation_done(handle, outcome),
+            MediaEvent::Negotiated(streams) => self.negotiated(handle, &streams),
+            MediaEvent::Hangup(_) => self.peer_gone(handle),
+            _ => {}
+        }
+    }
+
+    fn timer(&mut self, token: u64) {
+        if let Some(job) = self.timers.remove(&token) {
+            self.on_timer(job);
+        }
+    }
+
+    fn datagram(&mut self, _socket: u32, from: String, data: Vec<u8>) {
+        self.on_datagram(&from, &data);
+    }
+
+    fn destroy_handle(&mut self, handle: HandleRef) {
+        self.peer_gone(handle);
+        if let Some(a) = self.accounts.remove(&handle.handle) {
+            if self.users.get(&a.user) == Some(&handle.handle) {
+                self.users.remove(&a.user);
+            }
+        }
+    }
+
+    fn query_handle(&self, handle: HandleRef) -> Value {
+        match self.accounts.get(&handle.handle) {
+            Some(a) => a.info(),
+            None => json!({}),
+        }
+    }
+
+    fn checkpoint(&mut self, full: bool) -> Vec<StateChange> {
+        let mut out = Vec::new();
+        self.accounts.save("account/", full, &mut out);
+        self.clients.save("client/", full, &mut out);
+        self.servers.save("server/", full, &mut out);
+        self.timers.save("timer/", full, &mut out);
+        out
+    }
+
+    fn restore(&mut self, entries: Vec<StateEntry>) -> Result<(), String> {
+        self.accounts.load("account/", &entries)?;
+        self.clients.load("client/", &entries)?;
+        self.servers.load("server/", &entries)?;
+        self.timers.load("timer/", &entries)?;
+        self.reindex();
+        Ok(())
+    }
+}
+
+/// The SIP datagram path as the plugin takes it, for the fuzz target: parse, and for what
+/// parses the reads a transaction makes. Never panics.
+pub fn fuzz_datagram(data: &[u8]) {
+    if let Ok(m) = msg::parse(data) {
+        let _ = (m.branch(), m.contact(), m.record_route(), m.sdp(), m.header("Expires"));
+        if let Some(sdp) = m.sdp() {
+            let _ = portunus_sdk::plain_sdp::parse(&sdp);
+        }
+        let _ = digest::challenge(&m.headers);
+    }
+}
+
+portunus_sdk::export_plugin!(Sip);

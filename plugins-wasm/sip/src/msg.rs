@@ -1,0 +1,432 @@
+//! SIP messages: read from a datagram and written for one, with `ezk-sip-types` doing the
+//! grammar (start lines, headers, URIs, digest challenges); this module only frames them and
+//! bounds what a datagram may hold.
+
+use bytes::Bytes;
+use bytesstr::BytesStr;
+use ezk_sip_types::header::typed::{CSeq, CallID, Contact, FromTo, Routing, Via};
+use ezk_sip_types::header::HeaderError;
+use ezk_sip_types::msg::{Line, MessageLine, PullParser, RequestLine, StatusLine};
+use ezk_sip_types::parse::Parse;
+use ezk_sip_types::print::{AppendCtx, PrintCtx, UriContext};
+use ezk_sip_types::uri::SipUri;
+use ezk_sip_types::{Headers, Method, Name, StatusCode};
+
+/// The most a message may be (a UDP datagram of the host's).
+pub const MAX_BYTES: usize = 65_507;
+/// The most header lines a message may have.
+pub const MAX_HEADERS: usize = 128;
+
+/// A message read from the network.
+#[derive(Debug, Clone)]
+pub struct SipMessage {
+    /// Its start line.
+    pub line: MessageLine,
+    /// Its headers.
+    pub headers: Headers,
+    /// Its body.
+    pub body: Bytes,
+    /// The datagram it came in.
+    pub raw: Bytes,
+}
+
+/// Why a datagram is not a SIP message we can use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed(pub String);
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn bad(text: impl Into<String>) -> Malformed {
+    Malformed(text.into())
+}
+
+impl From<HeaderError> for Malformed {
+    fn from(e: HeaderError) -> Self {
+        bad(e.to_string())
+    }
+}
+
+/// Reads one message from a datagram. Keep-alives (blank lines) and anything that is not a
+/// whole SIP message with the headers every transaction needs (Via, From, To, Call-ID, CSeq)
+/// are errors.
+pub fn parse(data: &[u8]) -> Result<SipMessage, Malformed> {
+    if data.len() > MAX_BYTES {
+        return Err(bad("too large"));
+    }
+    let start = data.iter().position(|b| !b.is_ascii_whitespace()).ok_or_else(|| bad("blank"))?;
+    let data = &data[start..];
+    let mut lines = PullParser::new(data, 0);
+    let mut count = 0;
+    for line in lines.by_ref() {
+        line.map_err(|_| bad("incomplete head"))?;
+        count += 1;
+        if count > MAX_HEADERS + 1 {
+            return Err(bad("too many headers"));
+        }
+    }
+    let head_end = lines.head_end();
+    let head = Bytes::copy_from_slice(&data[..head_end]);
+    let text = std::str::from_utf8(&head).map_err(|_| bad("head is not UTF-8"))?;
+    let mut lines = PullParser::new(text.as_bytes(), 0);
+    let first = lines.next().ok_or_else(|| bad("empty"))?.map_err(|_| bad("incomplete"))?;
+    let first = std::str::from_utf8(first).map_err(|_| bad("start line is not UTF-8"))?;
+    let (_, line) = MessageLine::parse(&head)(first).map_err(|_| bad("bad start line"))?;
+    let mut headers = Headers::with_capacity(count);
+    for l in lines {
+        let l = l.map_err(|_| bad("incomplete"))?;
+        let l = std::str::from_utf8(l).map_err(|_| bad("header is not UTF-8"))?;
+        let (_, Line { name, value }) = Line::parse(&head, l).map_err(|_| bad("bad header line"))?;
+        headers.insert(name, value);
+    }
+    let rest = &data[head_end..];
+    let body = match headers.get_raw(&Name::CONTENT_LENGTH).next() {
+        Some(len) => {
+            let len: usize = len.trim().parse().map_err(|_| bad("bad Content-Length"))?;
+            if len > rest.len() {
+                return Err(bad("body shorter than Content-Length"));
+            }
+            Bytes::copy_from_slice(&rest[..len])
+        }
+        None => Bytes::copy_from_slice(rest),
+    };
+    let msg = SipMessage { line, headers, body, raw: Bytes::copy_from_slice(data) };
+    // What every transaction and dialog reads must be there and parse.
+    msg.via()?;
+    msg.from()?;
+    msg.to()?;
+    msg.call_id()?;
+    msg.cseq()?;
+    Ok(msg)
+}
+
+impl SipMessage {
+    /// The top Via.
+    pub fn via(&self) -> Result<Via, Malformed> {
+        Ok(self.headers.get_named::<Via>()?)
+    }
+
+    /// The top Via's branch.
+    pub fn branch(&self) -> String {
+        self.via().ok().and_then(|v| v.params.get_val("branch").map(|b| b.to_string())).unwrap_or_default()
+    }
+
+    /// From.
+    pub fn from(&self) -> Result<FromTo, Malformed> {
+        Ok(self.headers.get::<FromTo>(Name::FROM)?)
+    }
+
+    /// To.
+    pub fn to(&self) -> Result<FromTo, Malformed> {
+        Ok(self.headers.get::<FromTo>(Name::TO)?)
+    }
+
+    /// Call-ID.
+    pub fn call_id(&self) -> Result<String, Malformed> {
+        Ok(self.headers.get_named::<CallID>()?.0.to_string())
+    }
+
+    /// CSeq.
+    pub fn cseq(&self) -> Result<CSeq, Malformed> {
+        Ok(self.headers.get_named::<CSeq>()?)
+    }
+
+    /// The first Contact's URI.
+    pub fn contact(&self) -> Option<String> {
+        let c = self.headers.get_named::<Vec<Contact>>().ok()?;
+        let ctx = PrintCtx { method: None, uri: Some(UriContext::Contact) };
+        c.first().map(|c| c.uri.uri.print_ctx(ctx).to_string())
+    }
+
+    /// Record-Route, each entry as printed.
+    pub fn record_route(&self) -> Vec<String> {
+        let routes = self.headers.get::<Vec<Routing>>(Name::RECORD_ROUTE).unwrap_or_default();
+        let ctx = PrintCtx { method: None, uri: Some(UriContext::Routing) };
+        routes.iter().map(|r| r.print_ctx(ctx).to_string()).collect()
+    }
+
+    /// A header's raw values.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get_raw(&Name::from(BytesStr::from(name))).next().map(|v| v.to_string())
+    }
+
+    /// All values of a header, in order.
+    pub fn header_all(&self, name: &str) -> Vec<String> {
+        self.headers.get_raw(&Name::from(BytesStr::from(name))).map(|v| v.to_string()).collect()
+    }
+
+    /// The request line, for a request.
+    pub fn request(&self) -> Option<&RequestLine> {
+        match &self.line {
+            MessageLine::Request(r) => Some(r),
+            MessageLine::Response(_) => None,
+        }
+    }
+
+    /// The response's status line.
+    pub fn status(&self) -> Option<&StatusLine> {
+        match &self.line {
+            MessageLine::Response(s) => Some(s),
+            MessageLine::Request(_) => None,
+        }
+    }
+
+    /// The body as text (SDP), if any.
+    pub fn sdp(&self) -> Option<String> {
+        let is_sdp = self
+            .header("Content-Type")
+            .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("application/sdp"));
+        (is_sdp && !self.body.is_empty()).then(|| String::from_utf8_lossy(&self.body).into_owned())
+    }
+}
+
+/// A response's status code as a number.
+pub fn code_of(status: &StatusLine) -> u16 {
+    status.code.into_u16()
+}
+
+/// Parses a SIP URI (`sip:user@ip:port;params`).
+pub fn uri(text: &str) -> Result<SipUri, Malformed> {
+    SipUri::from_str_checked(text)
+}
+
+/// URIs parse through `FromStr` (ezk's nom grammar).
+trait FromStrChecked: Sized {
+    fn from_str_checked(text: &str) -> Result<Self, Malformed>;
+}
+
+impl FromStrChecked for SipUri {
+    fn from_str_checked(text: &str) -> Result<Self, Malformed> {
+        text.trim().parse::<SipUri>().map_err(|_| bad(format!("not a SIP URI: {text}")))
+    }
+}
+
+/// The `ip:port` a URI points at (port 5060 when none); an error for a name (the plugin looks
+/// no names up).
+pub fn address_of(uri: &SipUri) -> Result<String, Malformed> {
+    let ip = uri.host_port.ip().ok_or_else(|| bad("the plugin looks no names up: give an IP address"))?;
+    let port = uri.host_port.port.unwrap_or(5060);
+    Ok(match ip {
+        std::net::IpAddr::V4(v4) => format!("{v4}:{port}"),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    })
+}
+
+/// A URI's `host[:port]`, as written.
+pub fn host_of(uri: &SipUri) -> String {
+    use ezk_sip_types::print::AppendCtx;
+    uri.host_port.default_print_ctx().to_string()
+}
+
+/// The URI of a From or To, as text.
+pub fn name_addr_uri(ft: &FromTo) -> String {
+    let ctx = PrintCtx { method: None, uri: Some(UriContext::FromTo) };
+    ft.uri.uri.print_ctx(ctx).to_string()
+}
+
+/// The `expires` of the first Contact, if it has one.
+pub fn contact_expires(m: &SipMessage) -> Option<u32> {
+    let c = m.headers.get_named::<Vec<Contact>>().ok()?;
+    c.first()?.params.get_val("expires")?.trim().parse().ok()
+}
+
+/// The standard reason phrase of a status code.
+pub fn reason_phrase(code: u16) -> &'static str {
+    StatusCode::from(code).text().unwrap_or("Unknown")
+}
+
+/// The user part of a URI.
+pub fn user_of(uri: &SipUri) -> Option<String> {
+    use ezk_sip_types::uri::SipUriUserPart;
+    match &uri.user_part {
+        SipUriUserPart::Empty => None,
+        SipUriUserPart::User(u) => Some(u.to_string()),
+        SipUriUserPart::UserPw(up) => Some(up.user.to_string()),
+    }
+}
+
+/// Builds a message: start line, headers in order, body.
+#[derive(Debug)]
+pub struct Builder {
+    line: String,
+    headers: Headers,
+    method: Option<Method>,
+}
+
+impl Builder {
+    /// A request of `method` to `uri` (already a SIP URI's text).
+    pub fn request(method: Method, uri: &SipUri) -> Self {
+        let line = RequestLine { method: method.clone(), uri: uri.clone() };
+        let ctx = PrintCtx { method: Some(&method), uri: Some(UriContext::ReqUri) };
+        let line = line.print_ctx(ctx).to_string();
+        Builder { line, headers: Headers::new(), method: Some(method) }
+    }
+
+    /// A response with `code` to `req`: its Via, From, To (with `to_tag` added when it has
+    /// none), Call-ID and CSeq, as RFC 3261 §8.2.6 copies them.
+    pub fn response(req: &SipMessage, code: u16, reason: Option<&str>, to_tag: Option<&str>) -> Self {
+        let status =
+            StatusLine { code: StatusCode::from(code), reason: reason.map(|r| BytesStr::from(r.to_owned())) };
+        let mut headers = Headers::new();
+        for name in [Name::VIA, Name::FROM] {
+            for v in req.headers.get_raw(&name) {
+                headers.insert(name.clone(), v.clone());
+            }
+        }
+        if let Ok(mut to) = req.to() {
+            if to.tag.is_none() {
+                to.tag = to_tag.map(|t| BytesStr::from(t.to_owned()));
+            }
+            headers.insert_type(Name::TO, &to);
+        }
+        for name in [Name::CALL_ID, Name::CSEQ] {
+            for v in req.headers.get_raw(&name) {
+                headers.insert(name.clone(), v.clone());
+            }
+        }
+        if (100..200).contains(&code) {
+            // A provisional response copies Timestamp as well (§8.2.6.1); nothing else is needed.
+        }
+        Builder { line: status.to_string(), headers, method: None }
+    }
+
+    /// Adds a header from its text.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.insert(Name::from(BytesStr::from(name.to_owned())), BytesStr::from(value.into()));
+        self
+    }
+
+    /// Adds a typed header under `name` (From, To, Route...).
+    pub fn typed<H: ezk_sip_types::header::ExtendValues>(mut self, name: Name, h: &H) -> Self {
+        self.headers.insert_type(name, h);
+        self
+    }
+
+    /// Adds a typed header under its own name (Via, CSeq, Call-ID...).
+    pub fn named<H: ezk_sip_types::header::ExtendValues + ezk_sip_types::header::DynNamed>(
+        mut self,
+        h: &H,
+    ) -> Self {
+        self.headers.insert_named(h);
+        self
+    }
+
+    /// The message's text with `body` (`content_type` names it) and Content-Length.
+    pub fn finish(mut self, content_type: Option<&str>, body: &str) -> String {
+        let _ = &self.method;
+        if let Some(t) = content_type.filter(|_| !body.is_empty()) {
+            self.headers.insert(Name::CONTENT_TYPE, BytesStr::from(t.to_owned()));
+        }
+        self.headers.insert(Name::CONTENT_LENGTH, BytesStr::from(body.len().to_string()));
+        format!("{}\r\n{}\r\n{}", self.line, self.headers, body)
+    }
+}
+
+/// A Call-ID header value.
+pub fn call_id(id: &str) -> CallID {
+    CallID::new(BytesStr::from(id.to_owned()))
+}
+
+/// A From or To.
+pub fn from_to(uri: &SipUri, display: Option<&str>, tag: Option<&str>) -> FromTo {
+    use ezk_sip_types::uri::NameAddr;
+    let name = NameAddr { name: display.map(|d| BytesStr::from(d.to_owned())), uri: uri.clone() };
+    FromTo::new(name, tag.map(|t| BytesStr::from(t.to_owned())))
+}
+
+/// A Via of ours (`SIP/2.0/UDP local;branch=...;rport`).
+pub fn via(local: &str, branch: &str) -> Via {
+    let mut v = Via::new("UDP", host_port(local), BytesStr::from(branch.to_owned()));
+    v.params.push(ezk_sip_types::uri::params::Param::name("rport"));
+    v
+}
+
+/// `ip:port` as ezk's HostPort.
+pub fn host_port(addr: &str) -> ezk_sip_types::host::HostPort {
+    let sock: std::net::SocketAddr = addr.parse().unwrap_or_else(|_| ([127, 0, 0, 1], 5060).into());
+    let host = match sock.ip() {
+        std::net::IpAddr::V4(v4) => ezk_sip_types::host::Host::IP4(v4),
+        std::net::IpAddr::V6(v6) => ezk_sip_types::host::Host::IP6(v6),
+    };
+    ezk_sip_types::host::HostPort { host, port: Some(sock.port()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INVITE: &str = "INVITE sip:bob@127.0.0.1:5070 SIP/2.0\r\n\
+        Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK776asdhds;rport\r\n\
+        Max-Forwards: 70\r\n\
+        To: Bob <sip:bob@127.0.0.1>\r\n\
+        From: Alice <sip:alice@127.0.0.1>;tag=1928301774\r\n\
+        Call-ID: a84b4c76e66710@pc33\r\n\
+        CSeq: 314159 INVITE\r\n\
+        Contact: <sip:alice@127.0.0.1:5080>\r\n\
+        Content-Type: application/sdp\r\n\
+        Content-Length: 4\r\n\r\nv=0\r\n";
+
+    #[test]
+    fn a_request_parses_with_its_headers_and_body() {
+        let m = parse(INVITE.as_bytes()).unwrap();
+        assert_eq!(m.request().unwrap().method, Method::INVITE);
+        assert_eq!(m.branch(), "z9hG4bK776asdhds");
+        assert_eq!(m.call_id().unwrap(), "a84b4c76e66710@pc33");
+        assert_eq!(m.cseq().unwrap().cseq, 314159);
+        assert_eq!(m.from().unwrap().tag.unwrap(), "1928301774");
+        assert_eq!(m.contact().unwrap(), "sip:alice@127.0.0.1:5080");
+        assert_eq!(&m.body[..], b"v=0\r");
+        assert_eq!(m.sdp().unwrap(), "v=0\r");
+    }
+
+    #[test]
+    fn a_response_copies_the_request_and_adds_a_tag() {
+        let m = parse(INVITE.as_bytes()).unwrap();
+        let text = Builder::response(&m, 180, Some("Ringing"), Some("xyz")).finish(None, "");
+        let r = parse(text.as_bytes()).unwrap();
+        assert_eq!(code_of(r.status().unwrap()), 180);
+        assert_eq!(r.to().unwrap().tag.unwrap(), "xyz");
+        assert_eq!(r.branch(), "z9hG4bK776asdhds");
+        assert!(text.ends_with("Content-Length: 0\r\n\r\n"), "{text}");
+    }
+
+    #[test]
+    fn bad_datagrams_are_errors() {
+        for data in [&b""[..], b"\r\n\r\n", b"INVITE sip:x SIP/2.0\r\n", b"HELLO\r\n\r\n"] {
+            assert!(parse(data).is_err(), "{data:?}");
+        }
+        let no_via = INVITE.replace("Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK776asdhds;rport\r\n", "");
+        assert!(parse(no_via.as_bytes()).is_err());
+        let long = INVITE.replace("Content-Length: 4", "Content-Length: 400");
+        assert!(parse(long.as_bytes()).is_err());
+    }
+
+    /// Random and mutated datagrams: the parser answers, it never panics.
+    #[test]
+    fn the_parser_survives_mutations() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let mut data = INVITE.as_bytes().to_vec();
+            for _ in 0..(next() % 8) {
+                let i = (next() as usize) % data.len();
+                match next() % 3 {
+                    0 => data[i] = next() as u8,
+                    1 => {
+                        data.remove(i);
+                    }
+                    _ => data.insert(i, b":;<>@\r\n \"\\%"[(next() % 11) as usize]),
+                }
+            }
+            crate::fuzz_datagram(&data);
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! RFC 3261 §17 transactions over UDP, on the host's timers.
+//!
+//! - Client: a request is retransmitted from T1 (500 ms), doubling (INVITE: timer A; others:
+//!   timer E, capped at T2 = 4 s, and at T2 once a provisional answer came), until a final
+//!   answer or 64·T1 (timers B and F: the user hears 408). A provisional answer stops an
+//!   INVITE's retransmissions. A non-2xx final answer to an INVITE is ACKed here, and again
+//!   for each retransmission of it for 64·T1 (timer D).
+//! - Server: the last answer to a request is kept, and a retransmitted request gets it again;
+//!   a final answer to an INVITE is retransmitted (timer G) until its ACK or 64·T1 (timer H);
+//!   a non-INVITE's answer is kept for 64·T1 (timer J).
+
+use portunus_sdk::host;
+use serde::{Deserialize, Serialize};
+
+use crate::msg::{self, Builder, SipMessage};
+use crate::Sip;
+
+/// T1, ms.
+pub const T1: u32 = 500;
+/// T2, ms.
+pub const T2: u32 = 4_000;
+/// 64·T1, ms.
+pub const TIMEOUT: u32 = 64 * T1;
+
+/// What a timer is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Job {
+    /// A client transaction's retransmission or timeout (by key).
+    Client(String),
+    /// A server INVITE transaction's retransmission of its final answer (by key).
+    Server(String),
+    /// A finished transaction is forgotten (timers D and J).
+    Forget { client: bool, key: String },
+    /// An account registers again before its registration expires.
+    Reregister(u64),
+}
+
+/// What a client transaction is for: who hears its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Purpose {
+    /// REGISTER (or an unregistration: Expires 0).
+    Register,
+    /// INVITE (or re-INVITE).
+    Invite,
+    /// BYE.
+    Bye,
+    /// CANCEL.
+    Cancel,
+}
+
+/// A request of ours waiting for its final answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientTxn {
+    /// The account's handle.
+    pub handle: u64,
+    /// What it is for.
+    pub purpose: Purpose,
+    /// The request as sent.
+    pub request: String,
+    /// Where it goes (`ip:port`).
+    pub to: String,
+    /// The next retransmission interval, ms.
+    pub interval: u32,
+    /// Time since it was sent, ms.
+    pub elapsed: u32,
+    /// A provisional answer came.
+    pub proceeding: bool,
+    /// Its timer.
+    pub timer: u64,
+    /// Completed (a non-2xx answer to an INVITE): the ACK, sent again for retransmissions.
+    pub ack: Option<String>,
+}
+
+/// The answer we gave a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerTxn {
+    /// The answer as sent.
+    pub response: String,
+    /// Where it went.
+    pub to: String,
+    /// It is final.
+    pub complete: bool,
+    /// An INVITE's final answer still waiting for its ACK: retransmitted.
+    pub awaiting_ack: bool,
+    /// The next retransmission interval, ms.
+    pub interval: u32,
+    /// Time since it was sent, ms.
+    pub elapsed: u32,
+    /// Its timer (0: none).
+    pub timer: u64,
+    /// The account's handle (0: none).
+    pub handle: u64,
+}
+
+/// The key of a client transaction: the branch and the method (a CANCEL shares its INVITE's
+/// branch, §9.1).
+pub fn client_key(branch: &str, method: &str) -> String {
+    format!("{branch} {method}")
+}
+
+/// The key of a server transaction: an INVITE's (which its ACK, with another branch after a
+/// 2xx, must find) is `Call-ID CSeq`, another's its branch and method.
+pub fn server_key(m: &SipMessage) -> Option<String> {
+    let cseq = m.cseq().ok()?;
+    if matches!(cseq.method, ezk_sip_types::Method::INVITE | ezk_sip_types::Method::ACK) {
+        Some(format!("{} {}", m.call_id().ok()?, cseq.cseq))
+    } else {
+        Some(client_key(&m.branch(), &cseq.method.to_string()))
+    }
+}
+
+impl Sip {
+    /// Starts a timer for `job` in `ms`.
+    pub(crate) fn schedule(&mut self, job: Job, ms: u32) -> u64 {
+        let token = portunus_sdk::rooms::random_u64() | 1;
+        host::set_timer(token, ms);
+        self.timers.insert(token, job);
+        token
+    }
+
+    /// Stops a timer.
+    pub(crate) fn unschedule(&mut self, token: u64) {
+        if token != 0 {
+            host::cancel_timer(token);
+            self.timers.remove(&token);
+        }
+    }
+
+    /// Sends a request of ours as a new client transaction (`branch` is its Via's).
+    pub(crate) fn start_client(
+        &mut self,
+        handle: u64,
+        purpose: Purpose,
+        branch: &str,
+        method: &str,
+        request: String,
+        to: String,
+    ) {
+        self.send(&to, &request);
+        let key = client_key(branch, method);
+        let timer = self.schedule(Job::Client(key.clone()), T1);
+        let t = ClientTxn {
+            handle,
+            purpose,
+            request,
+            to,
+            interval: T1,
+            elapsed: 0,
+            proceeding: false,
+            timer,
+            ack: None,
+        };
+        if let Some(old) = self.clients.insert(key, t) {
+            self.unschedule(old.timer);
+        }
+    }
+
+    /// A timer fired.
+    pub(crate) fn on_timer(&mut self, job: Job) {
+        match job {
+            Job::Client(key) => self.client_timer(&key),
+            Job::Server(key) => self.server_timer(&key),
+            Job::Forget { client: true, key } => {
+                self.clients.remove(&key);
+            }
+            Job::Forget { client: false, key } => {
+                self.servers.remove(&key);
+            }
+            Job::Reregister(handle) => self.reregister(handle),
+        }
+    }
+
+    fn client_timer(&mut self, key: &str) {
+        let Some(t) = self.clients.get_mut(&key.to_owned()) else { return };
+        t.elapsed += t.interval;
+        if t.elapsed >= TIMEOUT {
+            let t = self.clients.remove(&key.to_owned()).expect("there");
+            // Timers B and F: no final answer.
+            self.timed_out(t.handle, t.purpose);
+            return;
+        }
+        let invite = t.purpose == Purpose::Invite;
+        if invite && t.proceeding {
+            return;
+        }
+        t.interval = if invite { t.interval * 2 } else { (t.interval * 2).min(T2) };
+        if t.proceeding {
+            t.interval = T2;
+        }
+        let (to, request, interval) = (t.to.clone(), t.request.clone(), t.interval);
+        self.send(&to, &request);
+        let timer = self.schedule(Job::Client(key.to_owned()), interval);
+        if let Some(t) = self.clients.get_mut(&key.to_owned()) {
+            t.timer = timer;
+        }
+    }
+
+    fn server_timer(&mut self, key: &str) {
+        let Some(t) = self.servers.get_mut(&key.to_owned()) else { return };
+        if !t.awaiting_ack {
+            return;
+        }
+        t.elapsed += t.interval;
+        if t.elapsed >= TIMEOUT {
+            // Timer H: no ACK came. A 2xx's call ends (§13.3.1.4).
+            let t = self.servers.remove(&key.to_owned()).expect("there");
+            if t.response.starts_with("SIP/2.0 2") {
+                self.no_ack(t.handle);
+            }
+            return;
+        }
+        t.interval = (t.interval * 2).min(T2);
+        let (to, response, interval) = (t.to.clone(), t.response.clone(), t.interval);
+        self.send(&to, &response);
+        let timer = self.schedule(Job::Server(key.to_owned()), interval);
+        if let Some(t) = self.servers.get_mut(&key.to_owned()) {
+            t.timer = timer;
+        }
+    }
+
+    /// A response came: to its client transaction, then to whoever started it. Responses no
+    /// transaction waits for are dropped, except an INVITE's retransmitted 2xx, which the
+    /// dialog ACKs again.
+    pub(crate) fn on_response(&mut self, m: &SipMessage) {
+        let (Some(status), Ok(cseq)) = (m.status(), m.cseq()) else { return };
+        let code = msg::code_of(status);
+        let key = client_key(&m.branch(), &cseq.method.to_string());
+        let Some(t) = self.clients.get_mut(&key) else {
+            if (200..300).contains(&code) && cseq.method == ezk_sip_types::Method::INVITE {
+                self.reack(m);
+            }
+            return;
+        };
+        if let Some(ack) = &t.ack {
+            let (to, ack) = (t.to.clone(), ack.clone());
+            self.send(&to, &ack);
+            return;
+        }
+        let (handle, purpose) = (t.handle, t.purpose);
+        if code < 200 {
+            t.proceeding = true;
+        } else {
+            let t = self.clients.remove(&key).expect("there");
+            self.unschedule(t.timer);
+            if purpose == Purpose::Invite && code >= 300 {
+                // §17.1.1.3: the ACK of a non-2xx answer belongs to the transaction.
+                if let Some(ack) = ack_for(&t.request, m) {
+                    self.send(&t.to, &ack);
+                    let forget = self.schedule(Job::Forget { client: true, key: key.clone() }, TIMEOUT);
+                    self.clients.insert(key, ClientTxn { ack: Some(ack), timer: forget, ..t });
+                }
+            }
+        }
+        match purpose {
+            Purpose::Register => self.register_response(handle, m, code),
+            Purpose::Invite => self.invite_response(handle, m, code),
+            Purpose::Bye | Purpose::Cancel => self.end_response(handle, purpose, code),
+        }
+    }
+
+    /// A request: a retransmission gets our answer again; an ACK ends its INVITE's server
+    /// transaction; the rest is new.
+    pub(crate) fn on_request(&mut self, from: &str, m: &SipMessage) {
+        let Some(req) = m.request() else { return };
+        let is_ack = req.method == ezk_sip_types::Method::ACK;
+        if let Some(key) = server_key(m) {
+            if let Some(t) = self.servers.get_mut(&key) {
+                if !is_ack {
+                    let response = t.response.clone();
+                    self.send(from, &response);
+                } else if t.awaiting_ack {
+                    let timer = std::mem::take(&mut t.timer);
+                    self.unschedule(timer);
+                    self.servers.remove(&key);
+                    self.acked(m);
+                }
+                return;
+            }
+        }
+        if is_ack {
+            return;
+        }
+        self.new_request(from, m);
+    }
+
+    /// Answers a request (§8.2.6) and keeps the answer for its retransmissions.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn respond(
+        &mut self,
+        handle: u64,
+        req: &SipMessage,
+        to: &str,
+        code: u16,
+        reason: &str,
+        to_tag: Option<&str>,
+        extra: &[(&str, String)],
+        sdp: Option<&str>,
+    ) {
+        let mut b = Builder::response(req, code, Some(reason), to_tag);
+        for (name, value) in extra {
+            b = b.header(name, value.clone());
+        }
+        b = b.header("User-Agent", self.conf().user_agent.clone());
+        let response = match sdp {
+            Some(sdp) => b.finish(Some("application/sdp"), sdp),
+            None => b.finish(None, ""),
+        };
+        self.send(to, &response);
+        let Some(key) = server_key(req) else { return };
+        let invite = req.request().is_some_and(|r| r.method == ezk_sip_types::Method::INVITE);
+        let complete = code >= 200;
+        if let Some(old) = self.servers.remove(&key) {
+            self.unschedule(old.timer);
+        }
+        let mut t = ServerTxn {
+            response,
+            to: to.to_owned(),
+            complete,
+            awaiting_ack: invite && complete,
+            interval: T1,
+            elapsed: 0,
+            timer: 0,
+            handle,
+        };
+        t.timer = if t.awaiting_ack {
+            self.schedule(Job::Server(key.clone()), T1)
+        } else if complete {
+            self.schedule(Job::Forget { client: false, key: key.clone() }, TIMEOUT)
+        } else {
+            0
+        };
+        self.servers.insert(key, t);
+    }
+}
+
+/// The ACK of a non-2xx answer to `invite` (§17.1.1.3): the INVITE's Request-URI, top Via,
+/// From, Call-ID and Route, the answer's To, CSeq of the INVITE's number.
+fn ack_for(invite: &str, response: &SipMessage) -> Option<String> {
+    let inv = msg::parse(invite.as_bytes()).ok()?;
+    let line = inv.request()?;
+    let mut b = Builder::request(ezk_sip_types::Method::ACK, &line.uri);
+    b = b.header("Via", inv.header("Via")?);
+    b = b.header("Max-Forwards", "70");
+    b = b.header("From", inv.header("From")?);
+    b = b.header("To", response.header("To")?);
+    b = b.header("Call-ID", inv.header("Call-ID")?);
+    b = b.header("CSeq", format!("{} ACK", inv.cseq().ok()?.cseq));
+    for route in inv.header_all("Route") {
+        b = b.header("Route", route);
+    }
+    Some(b.finish(None, ""))
+}

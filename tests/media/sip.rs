@@ -1,0 +1,205 @@
+//! SIP: the gateway's SIP plugin against sipp (Debian `sip-tester`) on loopback, with the
+//! scenarios in `tests/sip/`, and a webrtc-rs peer on the browser side. Media is checked end to
+//! end: sipp runs with `-rtp_echo`, so the peer's own marked PCMU packets must come back.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+
+use super::WAIT;
+use crate::harness::{Conf, Gateway, PluginClient as Client};
+use crate::peer::{AudioCodec, Kind, Peer};
+
+const SIP: &str = "janus.plugin.sip";
+
+/// A free UDP port on loopback (bound and released: sipp binds it next).
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Whether sipp is installed; under CI its absence fails the test, elsewhere it is skipped loudly.
+fn have_sipp() -> bool {
+    let found = std::process::Command::new("sipp").arg("-v").output().is_ok();
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "sipp is needed under CI: apt-get install sip-tester");
+        eprintln!("SKIPPED: the SIP tests need sipp (Debian package sip-tester)");
+    }
+    found
+}
+
+/// A gateway whose SIP plugin listens on a port of its own; returns it and that port.
+fn gateway() -> (Gateway, u16) {
+    let port = free_udp_port();
+    let sip = format!(
+        "general: {{\n\tlocal_ip = \"127.0.0.1\"\n\tlocal_port = {port}\n\tuser_agent = \"Portunus test\"\n}}\n\
+         sandbox: {{ udp_bind = \"127.0.0.1:*\" }}\n"
+    );
+    let conf = Conf { extra: vec![("janus.plugin.sip.jcfg".to_owned(), sip)], ..Conf::default() };
+    (Gateway::with(conf), port)
+}
+
+/// A running sipp.
+struct Sipp {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Sipp {
+    /// Runs `scenario` (a file of `tests/sip/`) once, on loopback, with RTP echo; `remote` is
+    /// the gateway's SIP address for a UAC; `service` the user a UAC calls.
+    fn start(scenario: &str, remote: Option<u16>, service: &str) -> Sipp {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/sip");
+        let (port, media_port) = (free_udp_port(), free_udp_port());
+        let log = std::env::temp_dir().join(format!("portunus-sipp-{port}.log"));
+        let mut cmd = Command::new("sipp");
+        cmd.arg("-sf")
+            .arg(dir.join(scenario))
+            .args(["-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-mp", &media_port.to_string(), "-rtp_echo", "-m", "1", "-nostdin"])
+            .args(["-timeout", "60s", "-s", service])
+            .arg("-trace_err")
+            .arg("-error_file")
+            .arg(&log)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        if let Some(remote) = remote {
+            cmd.arg(format!("127.0.0.1:{remote}"));
+        }
+        let child = cmd.spawn().expect("run sipp");
+        Sipp { child, port, log }
+    }
+
+    /// Waits for the scenario to end; asserts it passed.
+    async fn passes(mut self) {
+        let status =
+            tokio::time::timeout(WAIT * 3, self.child.wait()).await.expect("sipp ends").expect("sipp status");
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        assert!(status.success(), "sipp failed ({status}):\n{log}");
+    }
+}
+
+/// `result` of a SIP event's plugin data.
+fn result(data: &Value) -> &Value {
+    &data["result"]
+}
+
+/// The next SIP event named `name` (its whole message, for the JSEP).
+async fn sip_event(c: &mut Client, name: &str) -> Value {
+    c.message(name, |m| m["janus"] == "event" && m["plugindata"]["data"]["result"]["event"] == name).await
+}
+
+/// Until the peer has had `n` of its own audio packets back.
+async fn echoed(peer: &Peer, n: u64) {
+    peer.wait_until("the phone's echo", WAIT, |s| s.recv(Kind::Audio).valid_markers >= n)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+}
+
+/// REGISTER is challenged, answered with digest (qop=auth) and accepted: `registering`, then
+/// `registered`; a wrong password is `registration_failed` with the registrar's 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_answers_a_digest_challenge() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    for (secret, outcome) in [("secret", "registered"), ("wrong", "registration_failed")] {
+        let sipp = Sipp::start("register_auth.xml", None, "x");
+        let mut c = Client::new(&gw, SIP).await;
+        let username = format!("sip:alice@127.0.0.1:{}", sipp.port);
+        let r = c.send(json!({"request": "register", "username": username, "secret": secret}), None).await;
+        assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
+        let e = c.event(outcome, |d| result(d)["event"] == outcome).await;
+        if outcome == "registered" {
+            assert_eq!(result(&e)["username"], "alice", "{e}");
+            assert_eq!(result(&e)["register_sent"], true, "{e}");
+        } else {
+            assert_eq!(result(&e)["code"], 403, "{e}");
+        }
+        sipp.passes().await;
+    }
+}
+
+/// An outgoing call to a phone that answers with PCMU: `calling`, `ringing`, `accepted` with
+/// the answer; the peer's audio comes back through the phone's echo; `hangup` sends BYE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outgoing_call_carries_audio_both_ways() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let sipp = Sipp::start("uas_answer.xml", None, "x");
+    let mut c = Client::new(&gw, SIP).await;
+    let r = c
+        .send(json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest"}), None)
+        .await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registered", "{r}");
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let uri = format!("sip:bob@127.0.0.1:{}", sipp.port);
+    let r =
+        c.send(json!({"request": "call", "uri": uri}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    let calling = &r["plugindata"]["data"];
+    assert_eq!(result(calling)["event"], "calling", "{r}");
+    let call_id = calling["call_id"].as_str().expect("call_id").to_owned();
+    sip_event(&mut c, "ringing").await;
+    let accepted = sip_event(&mut c, "accepted").await;
+    assert_eq!(accepted["plugindata"]["data"]["call_id"], call_id.as_str(), "{accepted}");
+    assert_eq!(result(&accepted["plugindata"]["data"])["username"], uri.as_str(), "{accepted}");
+    let answer = accepted["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no answer: {accepted}"));
+    assert!(answer.contains("PCMU/8000"), "{answer}");
+    peer.set_answer(answer).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    echoed(&peer, 25).await;
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    assert_eq!(result(&hangup)["code"], 200, "{hangup}");
+    sipp.passes().await;
+    peer.close().await.ok();
+}
+
+/// An incoming call from a phone to a registered user: `incomingcall` with the offer, `accept`
+/// with the peer's answer (the phone gets 200 with our SDP and ACKs it), audio both ways; the
+/// browser's `hangup` sends the phone a BYE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incoming_call_is_accepted_from_the_browser() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, sip_port) = gateway();
+    let mut c = Client::new(&gw, SIP).await;
+    let r = c
+        .send(json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest"}), None)
+        .await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registered", "{r}");
+    let sipp = Sipp::start("uac_call.xml", Some(sip_port), "alice");
+    let incoming = sip_event(&mut c, "incomingcall").await;
+    let data = &incoming["plugindata"]["data"];
+    assert!(
+        result(data)["username"].as_str().is_some_and(|u| u.starts_with("sip:bob@127.0.0.1")),
+        "{incoming}"
+    );
+    assert_eq!(result(data)["displayname"], "Bob Phone", "{incoming}");
+    let offer = incoming["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {incoming}"));
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
+    let r = c.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepted", "{r}");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    echoed(&peer, 25).await;
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    sipp.passes().await;
+    peer.close().await.ok();
+}
