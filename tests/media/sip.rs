@@ -188,7 +188,7 @@ async fn an_incoming_call_is_accepted_from_the_browser() {
         result(data)["username"].as_str().is_some_and(|u| u.starts_with("sip:bob@127.0.0.1")),
         "{incoming}"
     );
-    assert_eq!(result(data)["displayname"], "Bob Phone", "{incoming}");
+    assert_eq!(result(data)["displayname"], "\"Bob Phone\"", "{incoming}");
     let offer = incoming["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {incoming}"));
     let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
     let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
@@ -202,4 +202,160 @@ async fn an_incoming_call_is_accepted_from_the_browser() {
     c.event("hangup", |d| result(d)["event"] == "hangup").await;
     sipp.passes().await;
     peer.close().await.ok();
+}
+
+/// A guest account on a new handle.
+async fn guest(gw: &Gateway, user: &str) -> Client {
+    let mut c = Client::new(gw, SIP).await;
+    let username = format!("sip:{user}@127.0.0.1");
+    let r = c.send(json!({"request": "register", "username": username, "type": "guest"}), None).await;
+    let registered = &r["plugindata"]["data"];
+    assert_eq!(result(registered)["event"], "registered", "{r}");
+    assert_eq!(result(registered)["register_sent"], false, "{r}");
+    assert!(result(registered)["master_id"].as_u64().is_some_and(|id| id > 0), "{r}");
+    c
+}
+
+/// `call` to the phone of `sipp` with a PCMU peer's offer; returns the peer and the `calling`.
+async fn call(c: &mut Client, sipp: &Sipp) -> (Peer, Value) {
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let uri = format!("sip:bob@127.0.0.1:{}", sipp.port);
+    let r =
+        c.send(json!({"request": "call", "uri": uri}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
+    (peer, r)
+}
+
+/// A 486 from the phone: `hangup` with its code and reason, and the 486 is ACKed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_phone_ends_the_call() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let sipp = Sipp::start("uas_busy.xml", None, "x");
+    let mut c = guest(&gw, "alice").await;
+    let (peer, _) = call(&mut c, &sipp).await;
+    let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    assert_eq!(
+        (&result(&hangup)["code"], &result(&hangup)["reason"]),
+        (&json!(486), &json!("Busy Here")),
+        "{hangup}"
+    );
+    c.message("the PeerConnection's hangup", |m| m["janus"] == "hangup").await;
+    sipp.passes().await;
+    peer.close().await.ok();
+}
+
+/// `hangup` while the phone rings sends CANCEL; its 487 ends the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hangup_while_ringing_cancels() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let sipp = Sipp::start("uas_cancelled.xml", None, "x");
+    let mut c = guest(&gw, "alice").await;
+    let (peer, _) = call(&mut c, &sipp).await;
+    sip_event(&mut c, "ringing").await;
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    assert_eq!(result(&hangup)["code"], 487, "{hangup}");
+    sipp.passes().await;
+    peer.close().await.ok();
+}
+
+/// The phone hangs up: its BYE gets 200 and the browser side hears `hangup`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phone_hangs_up() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let sipp = Sipp::start("uas_hangs_up.xml", None, "x");
+    let mut c = guest(&gw, "alice").await;
+    let (peer, _) = call(&mut c, &sipp).await;
+    let accepted = sip_event(&mut c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    peer.start_media().await;
+    let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    assert_eq!(result(&hangup)["code"], 200, "{hangup}");
+    c.message("the PeerConnection's hangup", |m| m["janus"] == "hangup").await;
+    sipp.passes().await;
+    peer.close().await.ok();
+}
+
+/// An INVITE for a user already ringing is refused with 486 and told as `missed_call`; the
+/// ringing call is declined: `declining`, `hangup` 486, and the phone gets the 486.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_users_miss_calls_and_decline() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, sip_port) = gateway();
+    let mut c = guest(&gw, "alice").await;
+    let first = Sipp::start("uac_refused.xml", Some(sip_port), "alice");
+    let incoming = sip_event(&mut c, "incomingcall").await;
+    let call_id = incoming["plugindata"]["data"]["call_id"].clone();
+    assert_eq!(result(&incoming["plugindata"]["data"])["call_id"], call_id, "{incoming}");
+    let callee = format!("sip:alice@127.0.0.1:{sip_port}");
+    assert_eq!(result(&incoming["plugindata"]["data"])["callee"], callee.as_str(), "{incoming}");
+    let second = Sipp::start("uac_refused.xml", Some(sip_port), "alice");
+    let missed = c.event("missed_call", |d| result(d)["event"] == "missed_call").await;
+    assert_eq!(result(&missed)["displayname"], "\"Bob Phone\"", "{missed}");
+    assert!(
+        result(&missed)["caller"].as_str().is_some_and(|u| u.starts_with("sip:bob@127.0.0.1:")),
+        "{missed}"
+    );
+    second.passes().await;
+    let r = c.send(json!({"request": "decline"}), None).await;
+    let declining = &r["plugindata"]["data"];
+    assert_eq!(
+        (&result(declining)["event"], &result(declining)["code"]),
+        (&json!("declining"), &json!(486)),
+        "{r}"
+    );
+    let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    assert_eq!(
+        (&result(&hangup)["code"], &result(&hangup)["reason"]),
+        (&json!(486), &json!("Busy Here")),
+        "{hangup}"
+    );
+    first.passes().await;
+}
+
+/// Requests a client can get wrong, with Janus's codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_janus_codes() {
+    let (gw, _) = gateway();
+    let mut c = Client::new(&gw, SIP).await;
+    let error = |r: &Value| r["plugindata"]["data"]["error_code"].clone();
+    let r = c.send(json!({"request": "register", "username": "alice"}), None).await;
+    assert_eq!(error(&r), 446, "{r}");
+    let r = c.send(json!({"request": "register", "username": "sip:alice@127.0.0.1"}), None).await;
+    assert_eq!(error(&r), 443, "{r}");
+    let r = c.send(json!({"request": "unregister"}), None).await;
+    assert_eq!(error(&r), 447, "{r}");
+    let r = c.send(json!({"request": "call", "uri": "sip:bob@127.0.0.1"}), None).await;
+    assert_eq!(error(&r), 447, "register first: {r}");
+    let r = c.send(json!({"request": "accept"}), None).await;
+    assert_eq!(error(&r), 447, "{r}");
+    let r = c.send(json!({"request": "foo"}), None).await;
+    assert_eq!(error(&r), 442, "{r}");
+    let r = c.send(json!({"request": "register", "username": 5}), None).await;
+    assert_eq!(error(&r), 444, "{r}");
+    let r = c
+        .send(json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest"}), None)
+        .await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registered", "{r}");
+    let r = c.send(json!({"request": "call", "uri": "sip:bob@127.0.0.1"}), None).await;
+    assert_eq!(error(&r), 448, "no offer: {r}");
+    let r = c.send(json!({"request": "call", "uri": "bob"}), None).await;
+    assert_eq!(error(&r), 446, "{r}");
+    let r = c.send(json!({"request": "decline", "code": 99}), None).await;
+    assert_eq!(error(&r), 444, "not an error code: {r}");
+    let r = c.send(json!({"request": "decline"}), None).await;
+    assert_eq!(error(&r), 447, "no call: {r}");
 }

@@ -57,6 +57,9 @@ pub struct Account {
     pub reg_nonce: Option<String>,
     /// The refresh timer.
     pub refresh: u64,
+    /// Janus's `master_id`: the account's id for helper handles.
+    #[serde(default)]
+    pub master_id: u32,
     /// The call, when there is one.
     pub call: Option<Call>,
     /// The media bridge of the call.
@@ -82,6 +85,7 @@ impl Account {
             reg_cseq: 0,
             reg_nonce: None,
             refresh: 0,
+            master_id: 0,
             call: None,
             bridge: Bridge::new(handle),
         }
@@ -132,12 +136,16 @@ impl Sip {
         portunus_sdk::validate(body, FIELDS, &CODES)?;
         let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
         let handle = msg.handle;
-        if self.account(handle).reg != Reg::None {
+        // A guest registers again at will, as in Janus; a REGISTER in flight or done is 445.
+        let a = self.account(handle);
+        if a.reg == Reg::Registering || a.reg == Reg::Unregistering || (a.reg == Reg::Registered && !a.guest)
+        {
             return Err(err(code::ALREADY_REGISTERED, "Already registered"));
         }
         let username = s("username").unwrap_or_default();
-        let uri = msg::uri(&username).map_err(|_| err(code::INVALID_ADDRESS, "Invalid user address"))?;
-        let user = msg::user_of(&uri).ok_or_else(|| err(code::INVALID_ADDRESS, "Invalid user address"))?;
+        let invalid = || err(code::INVALID_ADDRESS, format!("Invalid user address {username}"));
+        let uri = msg::uri(&username).map_err(|_| invalid())?;
+        let user = msg::user_of(&uri).ok_or_else(invalid)?;
         let guest = match s("type").as_deref() {
             None => body.get("send_register").and_then(Value::as_bool) == Some(false),
             Some("guest") => true,
@@ -175,11 +183,15 @@ impl Sip {
         a.reg_call_id = token();
         a.reg_tag = token();
         a.reg_nonce = None;
+        if a.master_id == 0 {
+            a.master_id = (portunus_sdk::rooms::random_u64() as u32).max(1);
+        }
+        let master_id = a.master_id;
         if guest {
             a.reg = Reg::Registered;
             let user = a.user.clone();
             self.users.insert(user.clone(), handle.handle);
-            let registered = json!({"event": "registered", "username": user, "register_sent": false});
+            let registered = json!({"event": "registered", "username": user, "register_sent": false, "master_id": master_id});
             push(handle, Some(&msg.transaction), &event(None, registered), None);
             return Ok(());
         }
@@ -274,7 +286,7 @@ impl Sip {
             }
             a.reg = Reg::Registered;
             let expires = granted_expires(m).unwrap_or(a.ttl).max(1);
-            let user = a.user.clone();
+            let (user, master_id) = (a.user.clone(), a.master_id);
             self.users.insert(user.clone(), handle);
             // Refresh ahead of expiry: 30 s before, or half way for short ones.
             let at = if expires > 60 { expires - 30 } else { expires.div_ceil(2) };
@@ -282,7 +294,7 @@ impl Sip {
             if let Some(a) = self.accounts.get_mut(&handle) {
                 a.refresh = refresh;
             }
-            let registered = json!({"event": "registered", "username": user, "register_sent": true});
+            let registered = json!({"event": "registered", "username": user, "register_sent": true, "master_id": master_id});
             push(h, None, &event(None, registered), None);
             return;
         }

@@ -52,6 +52,9 @@ pub struct Call {
     /// Our URI and tag.
     pub local_uri: String,
     pub local_tag: String,
+    /// Who was called (the Request-URI of an incoming INVITE).
+    #[serde(default)]
+    pub callee: String,
     /// The far end's URI, display name and tag.
     pub remote_uri: String,
     pub remote_display: Option<String>,
@@ -101,7 +104,7 @@ impl Sip {
             return Err(err(code::WRONG_STATE, "Wrong state (already in a call?)"));
         }
         let uri = body.get("uri").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let parsed = msg::uri(&uri).map_err(|_| err(code::INVALID_ADDRESS, "Invalid user address"))?;
+        msg::uri(&uri).map_err(|_| err(code::INVALID_ADDRESS, format!("Invalid user address {uri}")))?;
         a.next_hop(&uri).map_err(|e| err(code::INVALID_ADDRESS, e.0))?;
         let Some(jsep) = msg.parsed_jsep().filter(|j| !j.sdp.is_empty()) else {
             return Err(err(code::MISSING_SDP, "Missing SDP"));
@@ -116,12 +119,12 @@ impl Sip {
         let srtp = portunus_sdk::bridge::srtp_of(body, code::INVALID_ELEMENT)?;
         let a = self.account(handle);
         a.bridge.browser_offer(&jsep.sdp, srtp).map_err(coded)?;
-        let _ = parsed;
         a.call = Some(Call {
             call_id: call_id.clone(),
             outgoing: true,
             state: CallState::Starting,
             local_uri: a.username.clone(),
+            callee: uri.clone(),
             local_tag: token(),
             remote_uri: uri.clone(),
             remote_display: None,
@@ -163,10 +166,11 @@ impl Sip {
                 let mut incoming = json!({
                     "event": "incomingcall",
                     "username": c.remote_uri,
-                    "callee": c.local_uri,
+                    "call_id": c.call_id,
+                    "callee": c.callee,
                 });
                 if let Some(d) = &c.remote_display {
-                    incoming["displayname"] = json!(d);
+                    incoming["displayname"] = json!(format!("\"{d}\""));
                 }
                 if a.bridge.srtp.is_some() {
                     incoming["srtp"] =
@@ -252,8 +256,11 @@ impl Sip {
                     }
                 }
             }
-            let what = if code == 180 { "ringing" } else { "proceeding" };
-            push(h, None, &event(Some(&call_id), json!({"event": what, "code": code})), None);
+            // Janus tells a 180 twice: `ringing`, and `proceeding` with the code as for any 18x.
+            if code == 180 {
+                push(h, None, &event(Some(&call_id), json!({"event": "ringing"})), None);
+            }
+            push(h, None, &event(Some(&call_id), json!({"event": "proceeding", "code": code})), None);
             return;
         }
         if (200..300).contains(&code) {
@@ -408,7 +415,7 @@ impl Sip {
         }
         let Some(a) = self.accounts.get(&handle) else { return };
         let Some(c) = &a.call else { return };
-        let reason = if code < 300 { "Session Terminated" } else { "Request Timeout" };
+        let reason = if code < 300 { "to BYE" } else { "Request Timeout" };
         let hangup = json!({"event": "hangup", "code": code, "reason": reason});
         push(a.handle, None, &event(Some(&c.call_id.clone()), hangup), None);
         self.end_call(handle, None);
@@ -497,9 +504,9 @@ impl Sip {
         if a.call.is_some() {
             self.respond(handle, m, from, 486, "Busy Here", Some(&token()), &[], None);
             let mut missed =
-                json!({"event": "missed_call", "caller": caller_uri, "callee": msg::name_addr_uri(&callee)});
+                json!({"event": "missed_call", "caller": caller_uri, "callee": msg::uri_text(&req.uri)});
             if let Some(d) = &display {
-                missed["displayname"] = json!(d);
+                missed["displayname"] = json!(format!("\"{d}\""));
             }
             push(h, None, &event(Some(&call_id), missed), None);
             return;
@@ -516,6 +523,7 @@ impl Sip {
             outgoing: false,
             state: CallState::Incoming,
             local_uri: msg::name_addr_uri(&callee),
+            callee: msg::uri_text(&req.uri),
             local_tag: local_tag.clone(),
             remote_uri: caller_uri,
             remote_display: display,
@@ -571,7 +579,9 @@ impl Sip {
         let a = self.account(handle);
         let user = a.user.clone();
         let Some(c) = a.call.as_ref().filter(|c| c.state == CallState::Incoming) else {
-            return Err(err(code::WRONG_STATE, "Wrong state (no incoming call?)"));
+            let status =
+                a.call.as_ref().map_or("idle".to_owned(), |c| format!("{:?}", c.state).to_ascii_lowercase());
+            return Err(err(code::WRONG_STATE, format!("Wrong state (not invited? status={status})")));
         };
         let c = c.clone();
         if msg.parsed_jsep().is_none_or(|j| j.sdp.is_empty()) {
@@ -610,9 +620,11 @@ impl Sip {
             return Err(err(code::WRONG_STATE, "Wrong state (no incoming call?)"));
         };
         let reason = msg::reason_phrase(code as u16);
-        self.refuse_incoming(msg.handle.handle, code as u16, reason);
-        let declining = json!({"event": "declining", "code": code});
+        let declining = json!({"event": "declining", "code": code, "call_id": c.call_id});
         push(msg.handle, Some(&msg.transaction), &event(Some(&c.call_id), declining), None);
+        let hangup = json!({"event": "hangup", "code": code, "reason": reason});
+        push(msg.handle, None, &event(Some(&c.call_id), hangup), None);
+        self.refuse_incoming(msg.handle.handle, code as u16, reason);
         Ok(())
     }
 

@@ -193,7 +193,7 @@ impl Sip {
             "decline" => self.decline(msg, body),
             "hangup" => self.hangup(msg, body),
             "recording" => Err(err(code::RECORDING_ERROR, "Recording is not supported yet")),
-            other => Err(err(code::INVALID_REQUEST, format!("Unknown request '{other}'"))),
+            other => Err(err(code::INVALID_REQUEST, format!("Unknown request ({other})"))),
         }
     }
 

@@ -221,10 +221,14 @@ pub fn host_of(uri: &SipUri) -> String {
     uri.host_port.default_print_ctx().to_string()
 }
 
-/// The URI of a From or To, as text.
+/// The URI of a From or To, as text (with its port, as Janus reports it).
 pub fn name_addr_uri(ft: &FromTo) -> String {
-    let ctx = PrintCtx { method: None, uri: Some(UriContext::FromTo) };
-    ft.uri.uri.print_ctx(ctx).to_string()
+    uri_text(&ft.uri.uri)
+}
+
+/// A URI as text, with its port and parameters.
+pub fn uri_text(uri: &SipUri) -> String {
+    uri.default_print_ctx().to_string()
 }
 
 /// The `expires` of the first Contact, if it has one.
