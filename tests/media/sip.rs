@@ -359,3 +359,143 @@ async fn bad_requests_get_janus_codes() {
     let r = c.send(json!({"request": "decline"}), None).await;
     assert_eq!(error(&r), 447, "no call: {r}");
 }
+
+/// A UDP relay on loopback between the gateway and a phone that loses, once each, the first
+/// datagram starting with each of `lose` (`"INVITE"`, `"SIP/2.0 200"`): returns its port and
+/// how many it lost. Datagrams from `phone` go to whoever last sent to the relay, others to
+/// `phone`.
+async fn lossy_relay(
+    phone: u16,
+    lose: &'static [&'static str],
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("relay");
+    let port = socket.local_addr().expect("relay address").port();
+    let lost = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = lost.clone();
+    let phone: std::net::SocketAddr = ([127, 0, 0, 1], phone).into();
+    tokio::spawn(async move {
+        let mut pending: Vec<&str> = lose.to_vec();
+        let mut other = None;
+        let mut buf = vec![0u8; 65_536];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            let data = &buf[..n];
+            if let Some(i) = pending.iter().position(|p| data.starts_with(p.as_bytes())) {
+                pending.remove(i);
+                counter.fetch_add(1, Ordering::SeqCst);
+                continue;
+            }
+            let to = if from == phone {
+                match other {
+                    Some(to) => to,
+                    None => continue,
+                }
+            } else {
+                other = Some(from);
+                phone
+            };
+            let _ = socket.send_to(data, to).await;
+        }
+    });
+    (port, lost)
+}
+
+/// Lost datagrams are sent again: our INVITE (timer A) and our 200 to an incoming INVITE
+/// (timer G, until the ACK) each get through on their second try.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_requests_and_answers_are_sent_again() {
+    use std::sync::atomic::Ordering;
+    if !have_sipp() {
+        return;
+    }
+    let (gw, sip_port) = gateway();
+    // Outgoing: the first INVITE is lost on its way to the phone.
+    let sipp = Sipp::start("uas_answer.xml", None, "x");
+    let (relay, lost) = lossy_relay(sipp.port, &["INVITE"]).await;
+    let mut c = guest(&gw, "alice").await;
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let uri = format!("sip:bob@127.0.0.1:{relay}");
+    let r =
+        c.send(json!({"request": "call", "uri": uri}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
+    sip_event(&mut c, "accepted").await;
+    assert_eq!(lost.load(Ordering::SeqCst), 1, "the first INVITE was lost");
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    sipp.passes().await;
+    peer.close().await.ok();
+
+    // Incoming: our first 200 is lost on its way to the phone.
+    let (relay, lost) = lossy_relay(sip_port, &["SIP/2.0 200"]).await;
+    let mut c = guest(&gw, "carol").await;
+    let sipp = Sipp::start("uac_call.xml", Some(relay), "carol");
+    let incoming = sip_event(&mut c, "incomingcall").await;
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let answer =
+        peer.answer_offer(incoming["jsep"]["sdp"].as_str().expect("offer"), WAIT).await.expect("answer");
+    let r = c.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepted", "{r}");
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    assert_eq!(lost.load(Ordering::SeqCst), 1, "the first 200 was lost");
+    sipp.passes().await;
+    peer.close().await.ok();
+}
+
+/// MESSAGE both ways outside a call (`messagesent` and `messagedelivery`; `message`), and in a
+/// call INFO both ways (the phone's DTMF digit as `info`; `dtmf_info` to it, `dtmfsent`) and a
+/// MESSAGE in the dialog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_and_info_both_ways() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, sip_port) = gateway();
+    let mut c = guest(&gw, "alice").await;
+    let sipp = Sipp::start("uas_message.xml", None, "x");
+    let uri = format!("sip:bob@127.0.0.1:{}", sipp.port);
+    let r = c.send(json!({"request": "message", "uri": uri, "content": "hi bob"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "messagesent", "{r}");
+    let delivery = c.event("messagedelivery", |d| result(d)["event"] == "messagedelivery").await;
+    assert_eq!(
+        (&result(&delivery)["code"], &result(&delivery)["reason"]),
+        (&json!(200), &json!("OK")),
+        "{delivery}"
+    );
+    sipp.passes().await;
+
+    let sipp = Sipp::start("uac_message.xml", Some(sip_port), "alice");
+    let m = c.event("message", |d| result(d)["event"] == "message").await;
+    assert_eq!(result(&m)["content"], "Hello from the phone\r\n", "{m}");
+    assert_eq!(result(&m)["content_type"], "text/plain", "{m}");
+    assert_eq!(result(&m)["displayname"], "\"Bob Phone\"", "{m}");
+    sipp.passes().await;
+
+    let r = c.send(json!({"request": "info", "type": "text/plain", "content": "x"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 447, "not in a call: {r}");
+    let sipp = Sipp::start("uac_call_info.xml", Some(sip_port), "alice");
+    let incoming = sip_event(&mut c, "incomingcall").await;
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let answer =
+        peer.answer_offer(incoming["jsep"]["sdp"].as_str().expect("offer"), WAIT).await.expect("answer");
+    let r = c.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepted", "{r}");
+    let info = c.event("info", |d| result(d)["event"] == "info").await;
+    assert_eq!(result(&info)["type"], "application/dtmf-relay", "{info}");
+    assert_eq!(result(&info)["content"], "Signal=7\r\nDuration=160\r\n", "{info}");
+    assert_eq!(info["call_id"], incoming["plugindata"]["data"]["call_id"], "{info}");
+    let r = c.send(json!({"request": "dtmf_info", "digit": "x"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 444, "{r}");
+    let r = c.send(json!({"request": "dtmf_info", "digit": "3", "duration": 200}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "dtmfsent", "{r}");
+    let r = c.send(json!({"request": "message", "content": "in the call"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "messagesent", "{r}");
+    c.event("messagedelivery", |d| result(d)["event"] == "messagedelivery").await;
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    sipp.passes().await;
+    peer.close().await.ok();
+}

@@ -149,6 +149,7 @@ impl Sip {
         let guest = match s("type").as_deref() {
             None => body.get("send_register").and_then(Value::as_bool) == Some(false),
             Some("guest") => true,
+            Some("helper") => return Err(err(code::HELPER_ERROR, "Helper sessions are not supported yet")),
             Some(other) => {
                 return Err(err(code::INVALID_ELEMENT, format!("Unsupported account type {other}")))
             }
@@ -336,6 +337,12 @@ impl Sip {
             }
             Purpose::Invite => self.call_failed(handle, 408, "Request Timeout"),
             Purpose::Bye | Purpose::Cancel => self.end_response(handle, purpose, 408),
+            Purpose::Message => {
+                let Some(a) = self.accounts.get(&handle) else { return };
+                let delivery = json!({"event": "messagedelivery", "code": 408, "reason": "Request Timeout"});
+                push(a.handle, None, &event(None, delivery), None);
+            }
+            Purpose::Info => {}
         }
     }
 }

@@ -78,6 +78,9 @@ pub struct Call {
     /// `hangup` was asked for before the far end answered: CANCEL once it does.
     #[serde(default)]
     pub cancel: bool,
+    /// `hangup` was asked for before the ACK of our 2xx came: BYE once it does (§15).
+    #[serde(default)]
+    pub bye_on_ack: bool,
 }
 
 fn reason_of(m: &SipMessage) -> String {
@@ -138,6 +141,7 @@ impl Sip {
             transaction: Some(msg.transaction.clone()),
             early: false,
             cancel: false,
+            bye_on_ack: false,
         });
         self.calls.insert(call_id, handle.handle);
         Ok(())
@@ -318,7 +322,7 @@ impl Sip {
 
     /// The ACK of our INVITE's 2xx (§13.2.2.4): a request of the dialog of its own.
     fn send_ack(&mut self, handle: u64) {
-        let Some((text, to)) = self.in_dialog(handle, Method::ACK, None) else { return };
+        let Some((text, to)) = self.in_dialog(handle, Method::ACK, None, None) else { return };
         self.send(&to, &text);
     }
 
@@ -329,9 +333,16 @@ impl Sip {
         self.send_ack(handle);
     }
 
-    /// A request within the dialog (ACK, BYE): its text and where it goes. The ACK of a 2xx
-    /// carries the INVITE's CSeq number; other requests a new one.
-    fn in_dialog(&mut self, handle: u64, method: Method, branch: Option<&str>) -> Option<(String, String)> {
+    /// A request within the dialog (ACK, BYE, INFO...), with `body` (its type and text): its
+    /// text and where it goes. The ACK of a 2xx carries the INVITE's CSeq number; other
+    /// requests a new one.
+    pub(crate) fn in_dialog(
+        &mut self,
+        handle: u64,
+        method: Method,
+        branch: Option<&str>,
+        body: Option<(&str, &str)>,
+    ) -> Option<(String, String)> {
         let local = self.local();
         let agent = self.conf().user_agent.clone();
         let a = self.accounts.get_mut(&handle)?;
@@ -370,12 +381,16 @@ impl Sip {
             // The caller's Contact, else where its INVITE came from.
             msg::address_of(&target).ok().unwrap_or_else(|| c.peer.clone())
         };
-        Some((b.finish(None, ""), to))
+        let text = match body {
+            Some((kind, body)) => b.finish(Some(kind), body),
+            None => b.finish(None, ""),
+        };
+        Some((text, to))
     }
 
     fn send_bye(&mut self, handle: u64) {
         let branch = format!("z9hG4bK{}", token());
-        let Some((text, to)) = self.in_dialog(handle, Method::BYE, Some(&branch)) else {
+        let Some((text, to)) = self.in_dialog(handle, Method::BYE, Some(&branch), None) else {
             self.end_call(handle, None);
             return;
         };
@@ -470,6 +485,7 @@ impl Sip {
                     None => self.respond(0, m, from, 481, "Call/Transaction Does Not Exist", None, &[], None),
                 }
             }
+            Method::MESSAGE | Method::INFO => self.incoming_message(from, m, in_call),
             Method::OPTIONS => {
                 let allow = [("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS".to_owned())];
                 self.respond(0, m, from, 200, "OK", None, &allow, None)
@@ -537,6 +553,7 @@ impl Sip {
             transaction: None,
             early: false,
             cancel: false,
+            bye_on_ack: false,
         };
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         if let Err(e) = a.bridge.remote_offer(&media, None, None) {
@@ -650,6 +667,7 @@ impl Sip {
     fn hang_up_call(&mut self, handle: u64) {
         let Some(c) = self.accounts.get_mut(&handle).and_then(|a| a.call.as_mut()) else { return };
         match c.state {
+            CallState::Confirmed if !c.outgoing && awaiting_ack(&self.servers, c) => c.bye_on_ack = true,
             CallState::Confirmed => self.send_bye(handle),
             CallState::Inviting => {
                 let proceeding = self
@@ -684,8 +702,14 @@ impl Sip {
         }
     }
 
-    /// An ACK of our 2xx came.
-    pub(crate) fn acked(&mut self, _m: &SipMessage) {}
+    /// An ACK of our 2xx came: a `hangup` that waited for it goes out now.
+    pub(crate) fn acked(&mut self, m: &SipMessage) {
+        let Some(&handle) = m.call_id().ok().and_then(|id| self.calls.get(&id)) else { return };
+        let waiting = self.accounts.get(&handle).and_then(|a| a.call.as_ref()).is_some_and(|c| c.bye_on_ack);
+        if waiting {
+            self.send_bye(handle);
+        }
+    }
 
     /// Our 2xx got no ACK (timer H): the call ends with a BYE.
     pub(crate) fn no_ack(&mut self, handle: u64) {
@@ -713,4 +737,10 @@ fn coded(e: BridgeError) -> PluginError {
         BridgeError::TooStrict(_) => code::TOO_STRICT,
     };
     err(code, e.to_string())
+}
+
+/// Whether our 2xx to the call's INVITE still waits for its ACK.
+fn awaiting_ack(servers: &portunus_sdk::Keyed<String, crate::txn::ServerTxn>, c: &Call) -> bool {
+    let Ok(cseq) = msg::parse(c.invite.as_bytes()).and_then(|i| i.cseq()) else { return false };
+    servers.get(&format!("{} {}", c.call_id, cseq.cseq)).is_some_and(|t| t.awaiting_ack)
 }

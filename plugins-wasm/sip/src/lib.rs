@@ -16,6 +16,7 @@
 mod account;
 mod call;
 mod digest;
+mod messaging;
 mod msg;
 mod txn;
 
@@ -50,6 +51,7 @@ mod code {
     pub const IO_ERROR: u32 = 450;
     pub const RECORDING_ERROR: u32 = 451;
     pub const TOO_STRICT: u32 = 452;
+    pub const HELPER_ERROR: u32 = 453;
 }
 
 const CODES: ErrorCodes = ErrorCodes {
@@ -192,7 +194,15 @@ impl Sip {
             "progress" => self.accept(msg, body, true),
             "decline" => self.decline(msg, body),
             "hangup" => self.hangup(msg, body),
+            "message" => self.message(msg, body),
+            "info" => self.info(msg, body, false),
+            "dtmf_info" => self.info(msg, body, true),
             "recording" => Err(err(code::RECORDING_ERROR, "Recording is not supported yet")),
+            // Janus requests this plugin does not do yet: a clear error, not "unknown".
+            r @ ("update" | "hold" | "unhold" | "transfer" | "subscribe" | "unsubscribe" | "keyframe"
+            | "rtp_forward" | "stop_rtp_forward" | "listforwarders" | "send_ringing" | "reset") => {
+                Err(err(code::UNKNOWN, format!("'{r}' is not supported yet")))
+            }
             other => Err(err(code::INVALID_REQUEST, format!("Unknown request ({other})"))),
         }
     }

@@ -46,6 +46,10 @@ pub enum Purpose {
     Bye,
     /// CANCEL.
     Cancel,
+    /// MESSAGE (its answer is `messagedelivery`).
+    Message,
+    /// INFO (`info`, `dtmf_info`: nothing tells its answer).
+    Info,
 }
 
 /// A request of ours waiting for its final answer.
@@ -255,6 +259,8 @@ impl Sip {
             Purpose::Register => self.register_response(handle, m, code),
             Purpose::Invite => self.invite_response(handle, m, code),
             Purpose::Bye | Purpose::Cancel => self.end_response(handle, purpose, code),
+            Purpose::Message => self.message_response(handle, m, code),
+            Purpose::Info => {}
         }
     }
 
