@@ -187,6 +187,7 @@ pub async fn relay_notices(
             }
             MediaEvent::Negotiated(_)
             | MediaEvent::Talking { .. }
+            | MediaEvent::Dtmf { .. }
             | MediaEvent::Negotiation { .. }
             | MediaEvent::LayerChanged { .. }
             | MediaEvent::InputMedia { .. }

@@ -33,6 +33,21 @@ pub const CODECS: &[(&str, u8, u32)] = &[
     ("vp9", 98, 90000),
 ];
 
+/// The payload type our plain offers give RFC 4733 telephone events.
+pub const DTMF_PT: u8 = 101;
+
+/// What a leg of `kind` carries: `codec`, and for audio RFC 4733 telephone events at its
+/// clock with payload type `dtmf_pt` (DTMF goes through both ways): ours in our offers, the
+/// far end's in our answers when it offered them.
+fn leg_codecs(kind: MediaKind, codec: LegCodec, dtmf_pt: Option<u8>) -> Vec<LegCodec> {
+    let events = dtmf_pt.filter(|pt| kind == MediaKind::Audio && *pt != codec.pt).map(|pt| LegCodec {
+        pt,
+        name: "telephone-event".to_owned(),
+        clock: codec.clock,
+    });
+    std::iter::once(codec).chain(events).collect()
+}
+
 /// The codec names of [`CODECS`].
 fn codec_names() -> Vec<&'static str> {
     CODECS.iter().map(|(n, _, _)| *n).collect()
@@ -209,7 +224,11 @@ impl Bridge {
             }
             let Some((codec, pt, clock)) = CODECS.iter().find(|(n, _, _)| *n == st.codec) else { continue };
             let codec = LegCodec { pt: *pt, name: (*codec).to_owned(), clock: *clock };
-            let options = LegOptions { kind: st.kind, codecs: vec![codec], srtp: self.srtp };
+            let options = LegOptions {
+                kind: st.kind,
+                codecs: leg_codecs(st.kind, codec, Some(DTMF_PT)),
+                srtp: self.srtp,
+            };
             match host::rtp_leg_open(self.handle, &options) {
                 Ok(local) => self.legs.push(Leg {
                     id: local.id,
@@ -272,7 +291,8 @@ impl Bridge {
             let (Some(kind), Some(remote)) = (m.kind, remote_of(m, &latch)) else { continue };
             let suite = m.crypto.as_ref().map(|k| k.suite).or(asked.map(|(s, _)| s));
             srtp = srtp.or(suite);
-            let options = LegOptions { kind, codecs: vec![remote.codec.clone()], srtp: suite };
+            let codecs = leg_codecs(kind, remote.codec.clone(), remote.dtmf_pt);
+            let options = LegOptions { kind, codecs, srtp: suite };
             let local = host::rtp_leg_open(self.handle, &options).map_err(|e| {
                 close(&legs);
                 BridgeError::Io(e)
@@ -312,6 +332,33 @@ impl Bridge {
         self.stage = Stage::Up;
         self.connect();
         Ok(self.sdp(name, self.remote_secure))
+    }
+
+    /// The far end changed its SDP in a call (a re-INVITE or its answer): the legs point at
+    /// where it now says; the rules stay.
+    pub fn remote_update(
+        &mut self,
+        media: &[PlainMedia],
+        latch: Option<Option<String>>,
+    ) -> Result<(), BridgeError> {
+        if self.stage != Stage::Up {
+            return Err(BridgeError::WrongState("Wrong state (not in a call)"));
+        }
+        let audio_video: Vec<&PlainMedia> = media.iter().filter(|m| m.kind.is_some()).collect();
+        for (leg, m) in self.legs.iter().zip(&audio_video) {
+            if m.port == 0 || m.kind != Some(leg.kind) {
+                continue;
+            }
+            let Some(remote) = remote_of(m, &latch) else { continue };
+            host::rtp_leg_connect(leg.id, &remote).map_err(BridgeError::InvalidSdp)?;
+        }
+        Ok(())
+    }
+
+    /// Our plain SDP with `direction` (`sendrecv`, `sendonly`, `recvonly`, `inactive`) in each
+    /// section: hold, and the answer to the far end's hold.
+    pub fn sdp_with_direction(&self, name: &str, secure: bool, direction: &str) -> String {
+        self.sdp(name, secure).replace("a=sendrecv\r\n", &format!("a={direction}\r\n"))
     }
 
     /// Our plain SDP: the legs' sections. SDES that is only offered goes as RTP/AVP with

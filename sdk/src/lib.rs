@@ -127,9 +127,9 @@ pub use wit_bindgen as __wit_bindgen;
 pub use bindings::export_guest;
 pub use bindings::portunus::plugin::host;
 pub use bindings::portunus::plugin::types::{
-    AnswerPolicy, Direction, Endpoint, ForwardOptions, ForwardSource, HandleRef, InputLocal, InputOptions,
-    InputStream, LayerChange, LegCodec, LegLocal, LegOptions, LegRemote, LogLevel, MediaEvent, MediaKind,
-    MediaState, Message, MixCodec, MixSettings, NegotiationDone, NegotiationResult, OfferedStream,
+    AnswerPolicy, Direction, DtmfEvent, Endpoint, ForwardOptions, ForwardSource, HandleRef, InputLocal,
+    InputOptions, InputStream, LayerChange, LegCodec, LegLocal, LegOptions, LegRemote, LogLevel, MediaEvent,
+    MediaKind, MediaState, Message, MixCodec, MixSettings, NegotiationDone, NegotiationResult, OfferedStream,
     PluginInfo, Reply, RtpTarget, SlowLink, SrtpKey, SrtpSuite, StateChange, StateEntry, StreamInfo,
     UdpSocket,
 };

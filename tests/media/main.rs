@@ -881,11 +881,13 @@ fn answered_pt(answer: &str, rtpmap: &str) -> u8 {
         .unwrap_or_else(|| panic!("{rtpmap} in the answer"))
 }
 
-/// A plain RTP packet as a phone sends it: an Opus TOC and a test marker with `nonce`.
-fn phone_packet(seq: u16, ssrc: u32, nonce: [u8; 4], counter: u32) -> Vec<u8> {
-    let mut p = vec![0x80, 111];
+/// A plain RTP packet of 20 ms as a phone sends it in payload type `pt` (111: Opus at 48 kHz;
+/// any other: 8 kHz): an Opus TOC and a test marker with `nonce`.
+fn phone_packet(pt: u8, seq: u16, ssrc: u32, nonce: [u8; 4], counter: u32) -> Vec<u8> {
+    let mut p = vec![0x80, pt];
+    let step = if pt == 111 { 960 } else { 160 };
     p.extend_from_slice(&seq.to_be_bytes());
-    p.extend_from_slice(&(u32::from(seq) * 960).to_be_bytes());
+    p.extend_from_slice(&(u32::from(seq) * step).to_be_bytes());
     p.extend_from_slice(&ssrc.to_be_bytes());
     p.push(0xfc);
     p.extend_from_slice(peer::MAGIC);
@@ -897,9 +899,20 @@ fn phone_packet(seq: u16, ssrc: u32, nonce: [u8; 4], counter: u32) -> Vec<u8> {
     p
 }
 
-/// Sends 20 ms of phone audio from `sock` to `to` until the returned sender is dropped; with
-/// `srtp`, protected by webrtc-rs.
+/// Sends 20 ms of phone audio (Opus) from `sock` to `to` until the returned sender is
+/// dropped; with `srtp`, protected by webrtc-rs.
 fn phone_talks(
+    sock: std::sync::Arc<tokio::net::UdpSocket>,
+    to: std::net::SocketAddr,
+    nonce: [u8; 4],
+    srtp: Option<rtc::srtp::context::Context>,
+) -> tokio::sync::oneshot::Sender<()> {
+    phone_talks_in(111, sock, to, nonce, srtp)
+}
+
+/// As [`phone_talks`], in payload type `pt`.
+fn phone_talks_in(
+    pt: u8,
     sock: std::sync::Arc<tokio::net::UdpSocket>,
     to: std::net::SocketAddr,
     nonce: [u8; 4],
@@ -913,7 +926,7 @@ fn phone_talks(
                 _ = tick.tick() => {}
                 _ = &mut stopped => return,
             }
-            let packet = phone_packet(n as u16, 0x5151, nonce, n);
+            let packet = phone_packet(pt, n as u16, 0x5151, nonce, n);
             let packet = match &mut srtp {
                 Some(ctx) => ctx.encrypt_rtp(&packet).expect("SRTP").to_vec(),
                 None => packet,

@@ -54,6 +54,11 @@ impl Sipp {
     /// Runs `scenario` (a file of `tests/sip/`) once, on loopback, with RTP echo; `remote` is
     /// the gateway's SIP address for a UAC; `service` the user a UAC calls.
     fn start(scenario: &str, remote: Option<u16>, service: &str) -> Sipp {
+        Self::start_with(scenario, remote, service, &[])
+    }
+
+    /// As [`Sipp::start`], with the scenario's variables `vars` (`[$name]` in it) set.
+    fn start_with(scenario: &str, remote: Option<u16>, service: &str, vars: &[(&str, &str)]) -> Sipp {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/sip");
         let (port, media_port) = (free_udp_port(), free_udp_port());
         let log = std::env::temp_dir().join(format!("portunus-sipp-{port}.log"));
@@ -63,6 +68,7 @@ impl Sipp {
             .args(["-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", &port.to_string()])
             .args(["-mp", &media_port.to_string(), "-rtp_echo", "-m", "1", "-nostdin"])
             .args(["-timeout", "60s", "-s", service])
+            .args(vars.iter().flat_map(|(name, value)| ["-set", name, value]))
             .arg("-trace_err")
             .arg("-error_file")
             .arg(&log)
@@ -102,6 +108,41 @@ async fn echoed(peer: &Peer, n: u64) {
         .unwrap_or_else(|e| panic!("{}", e.0));
 }
 
+/// The peer sends DTMF `1#` as RFC 4733 telephone events; the phone echoes them, so the
+/// gateway reports each digit once (`dtmf`, from the SIP leg, with the phone's URI) and the
+/// peer gets its events back in its own payload type.
+async fn dtmf_round_trip(c: &mut Client, peer: &Peer, phone: &str) {
+    peer.send_dtmf("1#");
+    for digit in ["1", "#"] {
+        let e = c.event("a dtmf event", |d| result(d)["event"] == "dtmf").await;
+        assert_eq!(result(&e)["signal"], digit, "{e}");
+        assert!(result(&e)["duration"].as_u64().is_some_and(|d| d > 0), "{e}");
+        assert!(result(&e)["sender"].as_str().is_some_and(|s| s.starts_with(phone)), "{e}");
+    }
+    peer.wait_until("the echoed telephone events", WAIT, |s| {
+        [1, 11]
+            .iter()
+            .all(|&code| s.audio.telephone_events.iter().any(|(_, e)| e[0] == code && e[1] & 0x80 != 0))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{}", e.0));
+}
+
+/// The plugin's `hangup` event and the core's `hangup` (the PeerConnection closed), which
+/// come by different paths and so in either order; returns the event's plugin data.
+async fn both_hangups(c: &mut Client) -> Value {
+    let (event, closed) = (std::cell::RefCell::new(Value::Null), std::cell::Cell::new(false));
+    c.message("the hangup event and the PeerConnection's hangup", |m| {
+        closed.set(closed.get() || m["janus"] == "hangup");
+        if m["janus"] == "event" && result(&m["plugindata"]["data"])["event"] == "hangup" {
+            *event.borrow_mut() = m["plugindata"]["data"].clone();
+        }
+        closed.get() && !event.borrow().is_null()
+    })
+    .await;
+    event.into_inner()
+}
+
 /// REGISTER is challenged, answered with digest (qop=auth) and accepted: `registering`, then
 /// `registered`; a wrong password is `registration_failed` with the registrar's 403.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,8 +168,9 @@ async fn register_answers_a_digest_challenge() {
     }
 }
 
-/// An outgoing call to a phone that answers with PCMU: `calling`, `ringing`, `accepted` with
-/// the answer; the peer's audio comes back through the phone's echo; `hangup` sends BYE.
+/// An outgoing call to a phone that answers with PCMU and telephone events: `calling`,
+/// `ringing`, `accepted` with the answer; the peer's audio and DTMF come back through the
+/// phone's echo; `hangup` sends BYE.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outgoing_call_carries_audio_both_ways() {
     if !have_sipp() {
@@ -159,6 +201,7 @@ async fn an_outgoing_call_carries_audio_both_ways() {
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("connected");
     echoed(&peer, 25).await;
+    dtmf_round_trip(&mut c, &peer, "sip:bob@127.0.0.1").await;
     let r = c.send(json!({"request": "hangup"}), None).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
     let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
@@ -197,6 +240,7 @@ async fn an_incoming_call_is_accepted_from_the_browser() {
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("connected");
     echoed(&peer, 25).await;
+    dtmf_round_trip(&mut c, &peer, "sip:bob@127.0.0.1").await;
     let r = c.send(json!({"request": "hangup"}), None).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
     c.event("hangup", |d| result(d)["event"] == "hangup").await;
@@ -237,13 +281,12 @@ async fn a_busy_phone_ends_the_call() {
     let sipp = Sipp::start("uas_busy.xml", None, "x");
     let mut c = guest(&gw, "alice").await;
     let (peer, _) = call(&mut c, &sipp).await;
-    let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    let hangup = both_hangups(&mut c).await;
     assert_eq!(
         (&result(&hangup)["code"], &result(&hangup)["reason"]),
         (&json!(486), &json!("Busy Here")),
         "{hangup}"
     );
-    c.message("the PeerConnection's hangup", |m| m["janus"] == "hangup").await;
     sipp.passes().await;
     peer.close().await.ok();
 }
@@ -280,9 +323,8 @@ async fn the_phone_hangs_up() {
     let accepted = sip_event(&mut c, "accepted").await;
     peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
     peer.start_media().await;
-    let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    let hangup = both_hangups(&mut c).await;
     assert_eq!(result(&hangup)["code"], 200, "{hangup}");
-    c.message("the PeerConnection's hangup", |m| m["janus"] == "hangup").await;
     sipp.passes().await;
     peer.close().await.ok();
 }
@@ -496,6 +538,189 @@ async fn messages_and_info_both_ways() {
     c.event("messagedelivery", |d| result(d)["event"] == "messagedelivery").await;
     let r = c.send(json!({"request": "hangup"}), None).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    sipp.passes().await;
+    peer.close().await.ok();
+}
+
+/// `hold` re-INVITEs the phone with a=sendonly (`holding`), `unhold` with a=sendrecv
+/// (`resuming`); the phone checks each offer's direction and tells with a MESSAGE when each
+/// re-INVITE is done. Audio still comes back after the unhold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_and_unhold_reinvite_the_phone() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let sipp = Sipp::start("uas_hold.xml", None, "x");
+    let mut c = guest(&gw, "alice").await;
+    let (peer, _) = call(&mut c, &sipp).await;
+    let accepted = sip_event(&mut c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    let r = c.send(json!({"request": "hold", "direction": "sideways"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 444, "{r}");
+    let r = c.send(json!({"request": "hold"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "holding", "{r}");
+    let held = c.event("the phone's 'held'", |d| result(d)["event"] == "message").await;
+    assert_eq!(result(&held)["content"], "held\r\n", "{held}");
+    let r = c.send(json!({"request": "unhold"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "resuming", "{r}");
+    c.event("the phone's 'resumed'", |d| {
+        result(d)["event"] == "message" && result(d)["content"] == "resumed\r\n"
+    })
+    .await;
+    echoed(&peer, 25).await;
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    sipp.passes().await;
+    peer.close().await.ok();
+}
+
+/// The phone puts the call on hold: its re-INVITE (a=sendonly) is answered a=recvonly at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phone_holds_the_call() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, sip_port) = gateway();
+    let mut c = guest(&gw, "alice").await;
+    let sipp = Sipp::start("uac_holds.xml", Some(sip_port), "alice");
+    let incoming = sip_event(&mut c, "incomingcall").await;
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let answer =
+        peer.answer_offer(incoming["jsep"]["sdp"].as_str().expect("offer"), WAIT).await.expect("answer");
+    let r = c.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepted", "{r}");
+    c.event("the phone's 'on hold'", |d| result(d)["event"] == "message").await;
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    sipp.passes().await;
+    peer.close().await.ok();
+}
+
+/// `call` with `srtp: sdes_mandatory` to a phone whose media is this test's own socket with
+/// webrtc-rs's SRTP (an implementation no one here wrote): the offer is RTP/SAVP with
+/// a=crypto (the phone checks), the phone's SRTP reaches the browser peer decrypted, and the
+/// peer's audio reaches the phone in SRTP that decrypts with the key the gateway offered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdes_srtp_with_an_independent_implementation() {
+    use rtc::srtp::protection_profile::ProtectionProfile::Aes128CmHmacSha1_80 as Profile;
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let phone = std::sync::Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+    let phone_key: Vec<u8> = (0..30u8).map(|i| i.wrapping_mul(13).wrapping_add(7)).collect();
+    let (rtp_port, key) =
+        (phone.local_addr().expect("addr").port().to_string(), data_encoding::BASE64.encode(&phone_key));
+    let sipp = Sipp::start_with("uas_srtp.xml", None, "x", &[("rtpport", &rtp_port), ("key", &key)]);
+    let mut c = guest(&gw, "alice").await;
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let uri = format!("sip:bob@127.0.0.1:{}", sipp.port);
+    let body = json!({"request": "call", "uri": uri, "srtp": "sdes_mandatory"});
+    let r = c.send(body, Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
+    let accepted = sip_event(&mut c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    let handed = c.event("the gateway's key", |d| result(d)["event"] == "message").await;
+    let gw_key = result(&handed)["content"].as_str().expect("content").trim().to_owned();
+    let gw_key = data_encoding::BASE64.decode(gw_key.as_bytes()).expect("a base64 key");
+
+    // The peer's audio reaches the phone in SRTP; the phone talks back to where it comes from
+    // (the leg's address, which the gateway's INVITE gave).
+    let mut rx = crate::srtp_context(&gw_key, Profile);
+    let mut phone_srtp = Some(crate::srtp_context(&phone_key, Profile));
+    let mut talking = None;
+    let mut buf = [0u8; 2048];
+    for _ in 0..25 {
+        let (n, leg) =
+            tokio::time::timeout(WAIT, phone.recv_from(&mut buf)).await.expect("SRTP").expect("recv");
+        let plain = rx.decrypt_rtp(&buf[..n]).expect("authenticates with the gateway's key");
+        let (from, tag, ..) = crate::peer::read_marker(&plain[12..]).expect("the peer's marker");
+        assert_eq!((from, tag), (peer.nonce(), b'A'));
+        assert!(crate::peer::read_marker(&buf[12..n - 10]).is_none(), "the payload went out in the clear");
+        talking.get_or_insert_with(|| {
+            crate::phone_talks_in(0, phone.clone(), leg, [4, 3, 2, 1], phone_srtp.take())
+        });
+    }
+    peer.wait_until("the phone's SRTP audio at the peer", WAIT, |s| {
+        s.audio.foreign_markers.get(&[4, 3, 2, 1]).copied().unwrap_or(0) >= 25
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{}", e.0));
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    sipp.passes().await;
+    peer.close().await.ok();
+}
+
+/// `update` with the browser's new offer: `updating`, a re-INVITE the phone answers, then
+/// `accepted` with the answer for the browser; the audio goes on. Without an offer it is 448.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_reinvites_the_phone_with_the_browsers_new_offer() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let sipp = Sipp::start("uas_reinvited.xml", None, "x");
+    let mut c = guest(&gw, "alice").await;
+    let (peer, _) = call(&mut c, &sipp).await;
+    let accepted = sip_event(&mut c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    echoed(&peer, 10).await;
+    let r = c.send(json!({"request": "update"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 448, "{r}");
+    let offer = peer.create_offer(WAIT).await.expect("the new offer");
+    let r = c.send(json!({"request": "update"}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "updating", "{r}");
+    let accepted = sip_event(&mut c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("the new answer")).await.expect("set it");
+    let before = peer.stats().recv(Kind::Audio).valid_markers;
+    echoed(&peer, before + 25).await;
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    sipp.passes().await;
+    peer.close().await.ok();
+}
+
+/// `incoming_header_prefixes` shows the phone's non-standard headers that match (in any
+/// case) in `incomingcall` and `hangup`; `headers` of `accept` go into the 200 (the phone
+/// checks), and one that would inject a header line is skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_headers_both_ways() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, sip_port) = gateway();
+    let mut c = Client::new(&gw, SIP).await;
+    let register = json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest",
+                          "incoming_header_prefixes": ["x-"]});
+    let r = c.send(register, None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registered", "{r}");
+    let sipp = Sipp::start("uac_headers.xml", Some(sip_port), "alice");
+    let incoming = sip_event(&mut c, "incomingcall").await;
+    assert_eq!(result(&incoming["plugindata"]["data"])["headers"], json!({"X-Account": "42"}), "{incoming}");
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let answer =
+        peer.answer_offer(incoming["jsep"]["sdp"].as_str().expect("offer"), WAIT).await.expect("answer");
+    let headers = json!({"X-Answered-By": "alice", "X-Evil": "a\r\nVia: SIP/2.0/UDP 10.0.0.1"});
+    let r = c
+        .send(
+            json!({"request": "accept", "headers": headers}),
+            Some(json!({"type": "answer", "sdp": answer})),
+        )
+        .await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepted", "{r}");
+    let hangup = c.event("the phone's BYE", |d| result(d)["event"] == "hangup").await;
+    assert_eq!(result(&hangup)["headers"], json!({"X-Why": "done"}), "{hangup}");
+    let r = c.send(json!({"request": "accept", "headers": "X-A: b"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 444, "{r}");
     sipp.passes().await;
     peer.close().await.ok();
 }

@@ -1360,7 +1360,13 @@ impl<T: Transmitter> MediaCore<T> {
         let codec = match &leg.remote {
             Some(r) if h.pt == r.codec.pt => leg.codec,
             Some(r) if Some(h.pt) == r.dtmf_pt => {
-                Some(RxCodec { codec: str0m::format::Codec::Tele, clock: r.codec.clock })
+                let clock = r.codec.clock;
+                let payload = &buf[h.payload_at..h.payload_end.min(len)];
+                if let Some((digit, duration)) = leg.heard.ended(h.time, payload) {
+                    let event = MediaEvent::Dtmf { leg: id, digit, duration };
+                    let _ = self.notices.send(Notice::new(leg.owner, event));
+                }
+                Some(RxCodec { codec: str0m::format::Codec::Tele, clock })
             }
             _ => return,
         };

@@ -12,7 +12,7 @@ use super::peer::RxCodec;
 use super::ready::{Ready, Watched};
 use super::router::Rewrite;
 use super::srtp::{SrtpReceiver, SrtpSender};
-use crate::vocab::{Latch, LegCodec, LegRemote, MediaKind, SrtpKey};
+use crate::vocab::{HandleRef, Latch, LegCodec, LegRemote, MediaKind, SrtpKey};
 
 /// What the media engine hands a media thread to open a leg: the sockets bound when the
 /// plugin asked.
@@ -20,6 +20,8 @@ use crate::vocab::{Latch, LegCodec, LegRemote, MediaKind, SrtpKey};
 pub struct LegSetup {
     /// The leg's id.
     pub id: u64,
+    /// The handle it belongs to.
+    pub owner: HandleRef,
     /// Audio or video.
     pub kind: MediaKind,
     /// RTP socket.
@@ -80,6 +82,28 @@ pub struct Leg {
     pub report: Report,
     /// Telephone events to generate.
     pub dtmf: Dtmf,
+    /// The handle it belongs to (it hears of the telephone events received).
+    pub owner: HandleRef,
+    /// The telephone events received, to report each once.
+    pub heard: HeardDtmf,
+}
+
+/// The last telephone event a leg reported (its code and timestamp): an event's end packet
+/// goes three times (RFC 4733 §2.5.1.4), the report once.
+#[derive(Debug, Default)]
+pub struct HeardDtmf(Option<(u8, u32)>);
+
+impl HeardDtmf {
+    /// A telephone-event payload (§2.3: event, E bit, volume, duration) with its RTP
+    /// timestamp: the digit and duration when it ends a DTMF event not reported yet.
+    pub fn ended(&mut self, time: u32, payload: &[u8]) -> Option<(char, u16)> {
+        let &[event, flags, d0, d1, ..] = payload else { return None };
+        if flags & 0x80 == 0 || self.0 == Some((event, time)) {
+            return None;
+        }
+        self.0 = Some((event, time));
+        Some((crate::vocab::dtmf_digit(event)?, u16::from_be_bytes([d0, d1])))
+    }
 }
 
 /// How often a telephone event being generated is sent again with its duration so far (RFC
@@ -305,6 +329,8 @@ impl Leg {
             refused: 0,
             report: Report::default(),
             dtmf: Dtmf::default(),
+            owner: setup.owner,
+            heard: HeardDtmf::default(),
         })
     }
 
@@ -507,6 +533,17 @@ pub fn sdp_section(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_telephone_event_is_heard_once_at_its_end() {
+        let mut heard = HeardDtmf::default();
+        assert_eq!(heard.ended(160, &[11, 0x0a, 0, 80]), None, "not ended yet");
+        assert_eq!(heard.ended(160, &[11, 0x8a, 3, 32]), Some(('#', 800)));
+        assert_eq!(heard.ended(160, &[11, 0x8a, 3, 32]), None, "its end sent again");
+        assert_eq!(heard.ended(960, &[1, 0x80, 0, 160]), Some(('1', 160)));
+        assert_eq!(heard.ended(1760, &[16, 0x80, 0, 160]), None, "not a DTMF digit");
+        assert_eq!(heard.ended(2560, &[1, 0x80]), None, "too short");
+    }
 
     #[test]
     fn headers_and_rollover() {

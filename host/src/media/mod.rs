@@ -577,7 +577,7 @@ impl MediaControl for MediaEngine {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(id, vec![leg_stream(spec.kind, first)]);
-        let setup = legs::LegSetup { id, kind: spec.kind, rtp, rtcp, srtp: srtp.clone() };
+        let setup = legs::LegSetup { id, owner: spec.owner, kind: spec.kind, rtp, rtcp, srtp: srtp.clone() };
         let _ = self.threads[self.home(id)].send(Command::LegOpen(Box::new(setup)));
         Ok(LegLocal { id, rtp: SocketAddr::new(self.legs.advertised, local.port()), srtp, sdp })
     }

@@ -68,6 +68,9 @@ pub fn wit_media_event(event: MediaEvent) -> Option<wit::MediaEvent> {
         MediaEvent::Talking { mid, talking, level } => {
             wit::MediaEvent::Talking(wit::Talking { mid, talking, level })
         }
+        MediaEvent::Dtmf { leg, digit, duration } => {
+            wit::MediaEvent::Dtmf(wit::DtmfEvent { leg, digit: digit.to_string(), duration: duration.into() })
+        }
         MediaEvent::Negotiation { id, outcome } => wit::MediaEvent::Negotiation(wit::NegotiationResult {
             id,
             outcome: outcome.map(|done| wit::NegotiationDone {

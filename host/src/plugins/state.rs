@@ -747,7 +747,8 @@ impl host::Host for StoreState {
         for c in &codecs {
             c.check(true)?;
         }
-        let spec = media::LegSpec { kind, codecs, srtp: options.srtp.map(srtp_suite) };
+        let spec =
+            media::LegSpec { owner: api_handle(owner), kind, codecs, srtp: options.srtp.map(srtp_suite) };
         self.below_max_legs()?;
         let local = self.shared.core.media().leg_open(spec)?;
         self.shared.legs.lock().unwrap_or_else(|e| e.into_inner()).add(local.id, api_handle(owner));

@@ -56,6 +56,16 @@ pub enum MediaEvent {
         /// The window's average level (dBov magnitude: 0 loudest, 127 silence).
         level: u8,
     },
+    /// A plain RTP leg of the handle received an RFC 4733 telephone event (reported once, at
+    /// its end).
+    Dtmf {
+        /// The leg.
+        leg: u64,
+        /// The digit: `0`-`9`, `*`, `#`, `A`-`D`.
+        digit: char,
+        /// Its duration in the clock's units, as the packet carries it.
+        duration: u16,
+    },
     /// Full trickle: one of our candidates (`None`: all were sent), for the client.
     Trickle {
         /// The stream the candidate is given for (the bundle's first).

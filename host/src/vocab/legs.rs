@@ -38,6 +38,8 @@ impl LegCodec {
 /// How a leg is opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegSpec {
+    /// The handle the leg belongs to (it hears the leg's media events).
+    pub owner: super::HandleRef,
     /// Audio or video.
     pub kind: MediaKind,
     /// Codecs to offer, best first (they go into the SDP fragment).
@@ -97,6 +99,17 @@ pub fn dtmf_event(digit: char) -> Option<u8> {
         '*' => Some(10),
         '#' => Some(11),
         d @ 'A'..='D' => Some(d as u8 - b'A' + 12),
+        _ => None,
+    }
+}
+
+/// The DTMF digit of an RFC 4733 event code (0-15), the inverse of [`dtmf_event`].
+pub fn dtmf_digit(event: u8) -> Option<char> {
+    match event {
+        0..=9 => Some(char::from(b'0' + event)),
+        10 => Some('*'),
+        11 => Some('#'),
+        12..=15 => Some(char::from(b'A' + event - 12)),
         _ => None,
     }
 }

@@ -519,7 +519,7 @@ impl Plugin for EchoTest {
             MediaEvent::SubstreamChanged(change) => self.layer_changed(handle, &change, "substream"),
             MediaEvent::TemporalChanged(change) => self.layer_changed(handle, &change, "temporal"),
             MediaEvent::Negotiation(result) => self.answered(handle, result),
-            MediaEvent::Talking(_) => {}
+            MediaEvent::Talking(_) | MediaEvent::Dtmf(_) => {}
         }
     }
 

@@ -277,6 +277,7 @@ const MEDIA_EVENTS = {
   'temporal-changed': 'onTemporalChanged',
   negotiation: 'onNegotiation',
   talking: 'onTalking',
+  dtmf: 'onDtmf',
 };
 
 function rethrow(err) {

@@ -220,6 +220,7 @@ _MEDIA_EVENTS = {
     types.MediaEvent_TemporalChanged: "on_temporal_changed",
     types.MediaEvent_Negotiation: "on_negotiation",
     types.MediaEvent_Talking: "on_talking",
+    types.MediaEvent_Dtmf: "on_dtmf",
 }
 
 

@@ -9,6 +9,7 @@ use serde_json::Map;
 
 use crate::call::Call;
 use crate::digest::{self, Credentials, Secret};
+use crate::headers;
 use crate::msg::{self, Builder};
 use crate::txn::{Job, Purpose};
 use crate::{code, err, event, json, push, token, Sip, CODES};
@@ -60,6 +61,12 @@ pub struct Account {
     /// Janus's `master_id`: the account's id for helper handles.
     #[serde(default)]
     pub master_id: u32,
+    /// The application's headers for the REGISTERs (`headers`).
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// The far end's headers events show (`incoming_header_prefixes`).
+    #[serde(default)]
+    pub header_prefixes: Vec<String>,
     /// The call, when there is one.
     pub call: Option<Call>,
     /// The media bridge of the call.
@@ -86,6 +93,8 @@ impl Account {
             reg_nonce: None,
             refresh: 0,
             master_id: 0,
+            headers: Vec::new(),
+            header_prefixes: Vec::new(),
             call: None,
             bridge: Bridge::new(handle),
         }
@@ -132,6 +141,7 @@ impl Sip {
             Field::new("send_register", JsonType::Bool),
             Field::new("register_ttl", JsonType::Integer),
             Field::new("headers", JsonType::Object),
+            Field::new("incoming_header_prefixes", JsonType::Array),
         ];
         portunus_sdk::validate(body, FIELDS, &CODES)?;
         let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -181,6 +191,8 @@ impl Sip {
         a.proxy = next;
         a.ttl = body.get("register_ttl").and_then(Value::as_u64).map_or(0, |t| t as u32);
         a.guest = guest;
+        a.headers = headers::custom(body);
+        a.header_prefixes = headers::prefixes(body);
         a.reg_call_id = token();
         a.reg_tag = token();
         a.reg_nonce = None;
@@ -244,7 +256,8 @@ impl Sip {
             .header("CSeq", format!("{} REGISTER", a.reg_cseq))
             .header("Contact", format!("<sip:{}@{local}>", a.user))
             .header("Expires", expires.to_string())
-            .header("User-Agent", agent);
+            .header("User-Agent", agent)
+            .custom(&a.headers);
         if let Some((value, proxy)) = auth {
             b = b.header(if proxy { "Proxy-Authorization" } else { "Authorization" }, value);
         }
@@ -295,7 +308,10 @@ impl Sip {
             if let Some(a) = self.accounts.get_mut(&handle) {
                 a.refresh = refresh;
             }
-            let registered = json!({"event": "registered", "username": user, "register_sent": true, "master_id": master_id});
+            let mut registered = json!({"event": "registered", "username": user, "register_sent": true, "master_id": master_id});
+            if let Some(a) = self.accounts.get(&handle) {
+                headers::tag(&mut registered, m, &a.header_prefixes);
+            }
             push(h, None, &event(None, registered), None);
             return;
         }
@@ -307,7 +323,8 @@ impl Sip {
             self.users.remove(&user);
         }
         let what = if was == Reg::Unregistering { "unregistered" } else { "registration_failed" };
-        let failed = json!({"event": what, "code": code, "reason": reason});
+        let mut failed = json!({"event": what, "code": code, "reason": reason});
+        headers::tag(&mut failed, m, &a.header_prefixes);
         push(h, None, &event(None, failed), None);
     }
 

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Map;
 
 use crate::digest;
+use crate::headers;
 use crate::msg::{self, Builder, SipMessage};
 use crate::txn::Purpose;
 use crate::{code, err, event, json, push, token, Sip, CODES};
@@ -38,6 +39,15 @@ pub enum CallState {
     Confirmed,
     /// Ending: BYE or CANCEL out.
     Ending,
+}
+
+/// What a re-INVITE of ours is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reinvite {
+    /// `hold` or `unhold`: only the direction changes.
+    Hold,
+    /// `update`: the browser renegotiated; its answer waits for the far end's.
+    Update,
 }
 
 /// A call's dialog (§12).
@@ -81,6 +91,19 @@ pub struct Call {
     /// `hangup` was asked for before the ACK of our 2xx came: BYE once it does (§15).
     #[serde(default)]
     pub bye_on_ack: bool,
+    /// A re-INVITE of ours is under way, and what asked for it.
+    #[serde(default)]
+    pub reinvite: Option<Reinvite>,
+    /// The direction we last offered (`hold`): none for sendrecv.
+    #[serde(default)]
+    pub hold: Option<String>,
+    /// The application's headers for the requests of ours that go out later (the INVITE and
+    /// its retries, a re-INVITE for `update`, the BYE or CANCEL of `hangup`).
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// The CSeq the next ACK carries (a re-INVITE's, when other requests came after it).
+    #[serde(default)]
+    pub ack_cseq: Option<u32>,
 }
 
 fn reason_of(m: &SipMessage) -> String {
@@ -142,6 +165,10 @@ impl Sip {
             early: false,
             cancel: false,
             bye_on_ack: false,
+            reinvite: None,
+            headers: headers::custom(body),
+            hold: None,
+            ack_cseq: None,
         });
         self.calls.insert(call_id, handle.handle);
         Ok(())
@@ -151,6 +178,10 @@ impl Sip {
     pub(crate) fn negotiated(&mut self, handle: HandleRef, streams: &[StreamInfo]) {
         let Some(a) = self.accounts.get_mut(&handle.handle) else { return };
         let Some(sdp) = a.bridge.negotiated(streams, SDP_NAME) else { return };
+        if a.call.as_ref().is_some_and(|c| c.reinvite == Some(Reinvite::Update)) {
+            self.send_reinvite(handle.handle, &sdp);
+            return;
+        }
         let Some(c) = a.call.as_mut().filter(|c| c.state == CallState::Starting) else { return };
         c.state = CallState::Inviting;
         let (call_id, transaction) = (c.call_id.clone(), c.transaction.take());
@@ -176,6 +207,9 @@ impl Sip {
                 if let Some(d) = &c.remote_display {
                     incoming["displayname"] = json!(format!("\"{d}\""));
                 }
+                if let Ok(invite) = msg::parse(c.invite.as_bytes()) {
+                    headers::tag(&mut incoming, &invite, &a.header_prefixes);
+                }
                 if a.bridge.srtp.is_some() {
                     incoming["srtp"] =
                         json!(if a.bridge.remote_secure { "sdes_mandatory" } else { "sdes_optional" });
@@ -185,7 +219,11 @@ impl Sip {
             Negotiation::Failed(reason) => {
                 let Some(c) = a.call.clone() else { return };
                 portunus_sdk::warn!("[{}] call {}: {reason}", handle.handle, c.call_id);
-                if c.outgoing {
+                if c.state == CallState::Confirmed {
+                    // A renegotiation the host could not answer: the call ends.
+                    err(code::UNKNOWN, reason).push_logged(handle, None, crate::PACKAGE);
+                    self.hang_up_call(handle.handle);
+                } else if c.outgoing {
                     err(code::UNKNOWN, reason).push_logged(handle, c.transaction.as_deref(), crate::PACKAGE);
                     self.end_call(handle.handle, None);
                 } else {
@@ -223,7 +261,8 @@ impl Sip {
             .header("CSeq", format!("{} INVITE", c.cseq))
             .header("Contact", format!("<sip:{user}@{local}>"))
             .header("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
-            .header("User-Agent", agent);
+            .header("User-Agent", agent)
+            .custom(&c.headers);
         if let Some((value, proxy)) = auth {
             b = b.header(if proxy { "Proxy-Authorization" } else { "Authorization" }, value);
         }
@@ -241,6 +280,10 @@ impl Sip {
             return;
         };
         let call_id = c.call_id.clone();
+        if c.state == CallState::Confirmed && c.reinvite.is_some() {
+            self.reinvite_response(handle, m, code);
+            return;
+        }
         if code < 200 {
             if code == 100 {
                 return;
@@ -254,7 +297,8 @@ impl Sip {
                 if let Ok(media) = plain_sdp::parse(sdp) {
                     if let Ok(answer) = a.bridge.remote_answer(&media, None) {
                         c.early = true;
-                        let progress = json!({"event": "progress", "username": c.remote_uri});
+                        let mut progress = json!({"event": "progress", "username": c.remote_uri});
+                        headers::tag(&mut progress, m, &a.header_prefixes);
                         push(h, None, &event(Some(&call_id), progress), answer.as_deref());
                         return;
                     }
@@ -262,7 +306,9 @@ impl Sip {
             }
             // Janus tells a 180 twice: `ringing`, and `proceeding` with the code as for any 18x.
             if code == 180 {
-                push(h, None, &event(Some(&call_id), json!({"event": "ringing"})), None);
+                let mut ringing = json!({"event": "ringing"});
+                headers::tag(&mut ringing, m, &a.header_prefixes);
+                push(h, None, &event(Some(&call_id), ringing), None);
             }
             push(h, None, &event(Some(&call_id), json!({"event": "proceeding", "code": code})), None);
             return;
@@ -273,7 +319,7 @@ impl Sip {
                 c.target = contact;
             }
             c.route = m.record_route().into_iter().rev().collect();
-            self.send_ack(handle);
+            self.send_ack(handle, None);
             let Some(a) = self.accounts.get_mut(&handle) else { return };
             let Some(c) = a.call.as_mut() else { return };
             if c.cancel || c.state == CallState::Ending {
@@ -293,7 +339,8 @@ impl Sip {
                 }
             }
             let remote = c.remote_uri.clone();
-            let accepted = json!({"event": "accepted", "username": remote});
+            let mut accepted = json!({"event": "accepted", "username": remote});
+            headers::tag(&mut accepted, m, &a.header_prefixes);
             push(h, None, &event(Some(&call_id), accepted), answer.as_deref());
             return;
         }
@@ -321,8 +368,11 @@ impl Sip {
     }
 
     /// The ACK of our INVITE's 2xx (§13.2.2.4): a request of the dialog of its own.
-    fn send_ack(&mut self, handle: u64) {
-        let Some((text, to)) = self.in_dialog(handle, Method::ACK, None, None) else { return };
+    pub(crate) fn send_ack(&mut self, handle: u64, cseq: Option<u32>) {
+        if let Some(c) = self.accounts.get_mut(&handle).and_then(|a| a.call.as_mut()) {
+            c.ack_cseq = cseq;
+        }
+        let Some((text, to)) = self.in_dialog(handle, Method::ACK, None, None, &[]) else { return };
         self.send(&to, &text);
     }
 
@@ -330,18 +380,19 @@ impl Sip {
     pub(crate) fn reack(&mut self, m: &SipMessage) {
         let Ok(id) = m.call_id() else { return };
         let Some(&handle) = self.calls.get(&id) else { return };
-        self.send_ack(handle);
+        self.send_ack(handle, m.cseq().ok().map(|c| c.cseq));
     }
 
-    /// A request within the dialog (ACK, BYE, INFO...), with `body` (its type and text): its
-    /// text and where it goes. The ACK of a 2xx carries the INVITE's CSeq number; other
-    /// requests a new one.
+    /// A request within the dialog (ACK, BYE, INFO...), with `body` (its type and text) and the
+    /// application's `headers`: its text and where it goes. The ACK of a 2xx carries the
+    /// INVITE's CSeq number; other requests a new one.
     pub(crate) fn in_dialog(
         &mut self,
         handle: u64,
         method: Method,
         branch: Option<&str>,
         body: Option<(&str, &str)>,
+        headers: &[(String, String)],
     ) -> Option<(String, String)> {
         let local = self.local();
         let agent = self.conf().user_agent.clone();
@@ -353,6 +404,7 @@ impl Sip {
         if method != Method::ACK {
             c.cseq += 1;
         }
+        let cseq = if method == Method::ACK { c.ack_cseq.take().unwrap_or(c.cseq) } else { c.cseq };
         let (from_uri, from_tag, to_uri, to_tag) =
             (&c.local_uri, Some(c.local_tag.as_str()), &c.remote_uri, c.remote_tag.as_deref());
         let branch = branch.map_or_else(|| format!("z9hG4bK{}", token()), str::to_owned);
@@ -362,12 +414,15 @@ impl Sip {
             .typed(ezk_sip_types::Name::FROM, &msg::from_to(&msg::uri(from_uri).ok()?, None, from_tag))
             .typed(ezk_sip_types::Name::TO, &msg::from_to(&msg::uri(to_uri).ok()?, None, to_tag))
             .named(&msg::call_id(&c.call_id))
-            .header("CSeq", format!("{} {method}", c.cseq));
+            .header("CSeq", format!("{cseq} {method}"));
         for r in &c.route {
             b = b.header("Route", r.clone());
         }
         if method != Method::ACK {
-            b = b.header("Contact", format!("<sip:{user}@{local}>")).header("User-Agent", agent);
+            b = b
+                .header("Contact", format!("<sip:{user}@{local}>"))
+                .header("User-Agent", agent)
+                .custom(headers);
         }
         // Loose routing: the first route's address, else the proxy, else the target's.
         let first_route = c.route.first().and_then(|r| {
@@ -390,7 +445,8 @@ impl Sip {
 
     fn send_bye(&mut self, handle: u64) {
         let branch = format!("z9hG4bK{}", token());
-        let Some((text, to)) = self.in_dialog(handle, Method::BYE, Some(&branch), None) else {
+        let headers = self.call_headers(handle);
+        let Some((text, to)) = self.in_dialog(handle, Method::BYE, Some(&branch), None, &headers) else {
             self.end_call(handle, None);
             return;
         };
@@ -398,6 +454,15 @@ impl Sip {
             c.state = CallState::Ending;
         }
         self.start_client(handle, Purpose::Bye, &branch, "BYE", text, to);
+    }
+
+    /// The application's headers for the call's next request of ours.
+    pub(crate) fn call_headers(&self, handle: u64) -> Vec<(String, String)> {
+        self.accounts
+            .get(&handle)
+            .and_then(|a| a.call.as_ref())
+            .map(|c| c.headers.clone())
+            .unwrap_or_default()
     }
 
     /// CANCEL of our INVITE (§9.1): its Request-URI, Via, From, To, Call-ID, CSeq number.
@@ -412,8 +477,8 @@ impl Sip {
                 b = b.header(name, v);
             }
         }
-        let text =
-            b.header("Max-Forwards", "70").header("CSeq", format!("{} CANCEL", cseq.cseq)).finish(None, "");
+        let b = b.header("Max-Forwards", "70").header("CSeq", format!("{} CANCEL", cseq.cseq));
+        let text = b.custom(&c.headers).finish(None, "");
         let to = self.clients.iter().find(|(_, t)| t.handle == handle && t.purpose == Purpose::Invite);
         let Some(to) = to.map(|(_, t)| t.to.clone()) else { return };
         self.start_client(handle, Purpose::Cancel, &inv.branch(), "CANCEL", text, to);
@@ -458,14 +523,11 @@ impl Sip {
         let in_call = self.calls.get(&call_id).copied();
         match method {
             Method::INVITE if m.to().is_ok_and(|t| t.tag.is_none()) => self.incoming(from, m),
-            Method::INVITE => {
-                // A re-INVITE: not taken yet.
-                self.respond(in_call.unwrap_or(0), m, from, 488, "Not Acceptable Here", None, &[], None)
-            }
+            Method::INVITE => self.incoming_reinvite(from, m, in_call),
             Method::BYE => match in_call {
                 Some(handle) => {
                     self.respond(handle, m, from, 200, "OK", None, &[], None);
-                    self.remote_hangup(handle, 200, "BYE");
+                    self.remote_hangup(handle, m, 200, "BYE");
                 }
                 None => self.respond(0, m, from, 481, "Call/Transaction Does Not Exist", None, &[], None),
             },
@@ -480,7 +542,7 @@ impl Sip {
                     Some(handle) => {
                         self.respond(handle, m, from, 200, "OK", None, &[], None);
                         self.refuse_incoming(handle, 487, "Request Terminated");
-                        self.remote_hangup(handle, 487, "Request Terminated");
+                        self.remote_hangup(handle, m, 487, "Request Terminated");
                     }
                     None => self.respond(0, m, from, 481, "Call/Transaction Does Not Exist", None, &[], None),
                 }
@@ -494,11 +556,12 @@ impl Sip {
         }
     }
 
-    /// The far end ended the call (BYE, CANCEL): `hangup`.
-    fn remote_hangup(&mut self, handle: u64, code: u16, reason: &str) {
+    /// The far end ended the call with `m` (BYE, CANCEL): `hangup`.
+    fn remote_hangup(&mut self, handle: u64, m: &SipMessage, code: u16, reason: &str) {
         let Some(a) = self.accounts.get(&handle) else { return };
         if let Some(c) = &a.call {
-            let hangup = json!({"event": "hangup", "code": code, "reason": reason});
+            let mut hangup = json!({"event": "hangup", "code": code, "reason": reason});
+            headers::tag(&mut hangup, m, &a.header_prefixes);
             push(a.handle, None, &event(Some(&c.call_id.clone()), hangup), None);
         }
         self.end_call(handle, None);
@@ -554,6 +617,10 @@ impl Sip {
             early: false,
             cancel: false,
             bye_on_ack: false,
+            reinvite: None,
+            headers: Vec::new(),
+            hold: None,
+            ack_cseq: None,
         };
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         if let Err(e) = a.bridge.remote_offer(&media, None, None) {
@@ -571,7 +638,8 @@ impl Sip {
     fn refuse_incoming(&mut self, handle: u64, code: u16, reason: &str) {
         let Some(c) = self.accounts.get(&handle).and_then(|a| a.call.clone()) else { return };
         if let Ok(inv) = msg::parse(c.invite.as_bytes()) {
-            self.respond(handle, &inv, &c.peer, code, reason, Some(&c.local_tag), &[], None);
+            let extra = headers::with(Vec::new(), &c.headers);
+            self.respond(handle, &inv, &c.peer, code, reason, Some(&c.local_tag), &extra, None);
         }
         self.end_call(handle, None);
     }
@@ -610,9 +678,10 @@ impl Sip {
             a.bridge.browser_answer(SDP_NAME).map_err(coded)?
         };
         let inv = msg::parse(c.invite.as_bytes()).map_err(|e| err(code::UNKNOWN, e.0))?;
-        let contact = [("Contact", format!("<sip:{user}@{local}>"))];
+        let custom = headers::custom(body);
+        let extra = headers::with(vec![("Contact", format!("<sip:{user}@{local}>"))], &custom);
         let (status, reason) = if early { (183, "Session Progress") } else { (200, "OK") };
-        self.respond(handle.handle, &inv, &c.peer, status, reason, Some(&c.local_tag), &contact, Some(&sdp));
+        self.respond(handle.handle, &inv, &c.peer, status, reason, Some(&c.local_tag), &extra, Some(&sdp));
         if !early {
             if let Some(c) = self.account(handle).call.as_mut() {
                 c.state = CallState::Confirmed;
@@ -633,9 +702,11 @@ impl Sip {
             return Err(err(code::INVALID_ELEMENT, format!("Invalid SIP response code specified ({code})")));
         }
         let a = self.account(msg.handle);
-        let Some(c) = a.call.clone().filter(|c| c.state == CallState::Incoming) else {
+        let Some(c) = a.call.as_mut().filter(|c| c.state == CallState::Incoming) else {
             return Err(err(code::WRONG_STATE, "Wrong state (no incoming call?)"));
         };
+        c.headers = headers::custom(body);
+        let c = c.clone();
         let reason = msg::reason_phrase(code as u16);
         let declining = json!({"event": "declining", "code": code, "call_id": c.call_id});
         push(msg.handle, Some(&msg.transaction), &event(Some(&c.call_id), declining), None);
@@ -650,21 +721,18 @@ impl Sip {
         const FIELDS: &[Field] = &[Field::new("headers", JsonType::Object)];
         portunus_sdk::validate(body, FIELDS, &CODES)?;
         let a = self.account(msg.handle);
-        let Some(c) = a.call.clone().filter(|c| c.state != CallState::Ending) else {
+        let Some(c) = a.call.as_mut().filter(|c| c.state != CallState::Ending) else {
             return Err(err(code::WRONG_STATE, "Wrong state (no call?)"));
         };
+        c.headers = headers::custom(body);
+        let call_id = c.call_id.clone();
         self.hang_up_call(msg.handle.handle);
-        push(
-            msg.handle,
-            Some(&msg.transaction),
-            &event(Some(&c.call_id), json!({"event": "hangingup"})),
-            None,
-        );
+        push(msg.handle, Some(&msg.transaction), &event(Some(&call_id), json!({"event": "hangingup"})), None);
         Ok(())
     }
 
     /// Ends our side of the call as its state asks.
-    fn hang_up_call(&mut self, handle: u64) {
+    pub(crate) fn hang_up_call(&mut self, handle: u64) {
         let Some(c) = self.accounts.get_mut(&handle).and_then(|a| a.call.as_mut()) else { return };
         match c.state {
             CallState::Confirmed if !c.outgoing && awaiting_ack(&self.servers, c) => c.bye_on_ack = true,

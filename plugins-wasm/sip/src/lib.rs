@@ -16,8 +16,10 @@
 mod account;
 mod call;
 mod digest;
+mod headers;
 mod messaging;
 mod msg;
+mod reinvite;
 mod txn;
 
 use std::collections::HashMap;
@@ -194,13 +196,16 @@ impl Sip {
             "progress" => self.accept(msg, body, true),
             "decline" => self.decline(msg, body),
             "hangup" => self.hangup(msg, body),
+            "update" => self.update(msg, body),
+            "hold" => self.hold(msg, body, true),
+            "unhold" => self.hold(msg, body, false),
             "message" => self.message(msg, body),
             "info" => self.info(msg, body, false),
             "dtmf_info" => self.info(msg, body, true),
             "recording" => Err(err(code::RECORDING_ERROR, "Recording is not supported yet")),
             // Janus requests this plugin does not do yet: a clear error, not "unknown".
-            r @ ("update" | "hold" | "unhold" | "transfer" | "subscribe" | "unsubscribe" | "keyframe"
-            | "rtp_forward" | "stop_rtp_forward" | "listforwarders" | "send_ringing" | "reset") => {
+            r @ ("transfer" | "subscribe" | "unsubscribe" | "keyframe" | "rtp_forward"
+            | "stop_rtp_forward" | "listforwarders" | "send_ringing" | "reset") => {
                 Err(err(code::UNKNOWN, format!("'{r}' is not supported yet")))
             }
             other => Err(err(code::INVALID_REQUEST, format!("Unknown request ({other})"))),
@@ -261,6 +266,7 @@ impl Plugin for Sip {
             MediaEvent::Negotiation(outcome) => self.negotiation_done(handle, outcome),
             MediaEvent::Negotiated(streams) => self.negotiated(handle, &streams),
             MediaEvent::Hangup(_) => self.peer_gone(handle),
+            MediaEvent::Dtmf(d) => self.dtmf_heard(handle.handle, &d),
             _ => {}
         }
     }

@@ -2,9 +2,10 @@
 //! (`info`, and `dtmf_info` as `application/dtmf-relay`), both ways.
 
 use ezk_sip_types::Method;
-use portunus_sdk::{Field, JsonType, Message, PluginError, Value};
+use portunus_sdk::{DtmfEvent, Field, JsonType, Message, PluginError, Value};
 use serde_json::Map;
 
+use crate::headers;
 use crate::msg::{self, Builder, SipMessage};
 use crate::txn::Purpose;
 use crate::{code, err, event, json, push, token, Sip, CODES};
@@ -33,9 +34,14 @@ impl Sip {
         let (call_id, top) = match (s("uri"), in_call) {
             (None, Some(id)) => {
                 let branch = format!("z9hG4bK{}", token());
-                let Some((text, to)) =
-                    self.in_dialog(handle.handle, Method::MESSAGE, Some(&branch), Some((&kind, &content)))
-                else {
+                let sip_body = Some((kind.as_str(), content.as_str()));
+                let Some((text, to)) = self.in_dialog(
+                    handle.handle,
+                    Method::MESSAGE,
+                    Some(&branch),
+                    sip_body,
+                    &headers::custom(body),
+                ) else {
                     return Err(err(code::WRONG_STATE, "Wrong state (not in a call?)"));
                 };
                 self.start_client(handle.handle, Purpose::Message, &branch, "MESSAGE", text, to);
@@ -62,6 +68,7 @@ impl Sip {
                     .named(&msg::call_id(&call_id))
                     .header("CSeq", "1 MESSAGE")
                     .header("User-Agent", self.conf().user_agent.clone())
+                    .custom(&headers::custom(body))
                     .finish(Some(&kind), &content);
                 self.start_client(handle.handle, Purpose::Message, &branch, "MESSAGE", text, to);
                 (call_id, None)
@@ -125,7 +132,13 @@ impl Sip {
             .ok_or_else(|| err(code::WRONG_STATE, "Wrong state (not in a call?)"))?;
         let branch = format!("z9hG4bK{}", token());
         let (text, to) = self
-            .in_dialog(handle.handle, Method::INFO, Some(&branch), Some((&kind, &content)))
+            .in_dialog(
+                handle.handle,
+                Method::INFO,
+                Some(&branch),
+                Some((&kind, &content)),
+                &headers::custom(body),
+            )
             .ok_or_else(|| err(code::WRONG_STATE, "Wrong state (not in a call?)"))?;
         self.start_client(handle.handle, Purpose::Info, &branch, "INFO", text, to);
         let sent = json!({"event": if dtmf { "dtmfsent" } else { "infosent" }});
@@ -163,7 +176,17 @@ impl Sip {
         } else {
             (e["event"], e["content"], e["content_type"]) = (json!("message"), json!(content), json!(kind));
         }
+        headers::tag(&mut e, m, &a.header_prefixes);
         let call_id = in_call.and_then(|_| m.call_id().ok());
         push(a.handle, None, &event(call_id.as_deref(), e), None);
+    }
+
+    /// The far end sent a DTMF digit as an RFC 4733 telephone event on the call's media:
+    /// `dtmf` with who sent it, the digit and its duration (in clock units, as Janus tells it).
+    pub(crate) fn dtmf_heard(&self, handle: u64, d: &DtmfEvent) {
+        let Some(a) = self.accounts.get(&handle) else { return };
+        let Some(c) = &a.call else { return };
+        let e = json!({"event": "dtmf", "sender": c.remote_uri, "signal": d.digit, "duration": d.duration});
+        push(a.handle, None, &event(Some(&c.call_id), e), None);
     }
 }

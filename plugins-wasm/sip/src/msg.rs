@@ -297,6 +297,14 @@ impl Builder {
         Builder { line: status.to_string(), headers, method: None }
     }
 
+    /// Adds the application's headers (`headers` of a request, already checked).
+    pub fn custom(mut self, headers: &[(String, String)]) -> Self {
+        for (name, value) in headers {
+            self = self.header(name, value.clone());
+        }
+        self
+    }
+
     /// Adds a header from its text.
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.insert(Name::from(BytesStr::from(name.to_owned())), BytesStr::from(value.into()));

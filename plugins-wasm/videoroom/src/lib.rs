@@ -476,7 +476,7 @@ impl Plugin for VideoRoom {
             MediaEvent::SubstreamChanged(change) => self.layer_changed(handle, &change, "substream"),
             MediaEvent::TemporalChanged(change) => self.layer_changed(handle, &change, "temporal"),
             MediaEvent::Talking(t) => self.talking(handle, &t.mid, t.talking, t.level),
-            MediaEvent::Media(_) | MediaEvent::SlowLink(_) => {}
+            MediaEvent::Media(_) | MediaEvent::SlowLink(_) | MediaEvent::Dtmf(_) => {}
         }
     }
 

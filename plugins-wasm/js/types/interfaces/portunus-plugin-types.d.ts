@@ -145,6 +145,23 @@ declare module 'portunus:plugin/types@0.5.0' {
     rids: Array<string>,
   }
   /**
+   * Payload of `media-event::dtmf`: reported once per event, when it ends.
+   */
+  export interface DtmfEvent {
+    /**
+     * The leg.
+     */
+    leg: bigint,
+    /**
+     * The digit: `0`-`9`, `*`, `#`, `A`-`D`.
+     */
+    digit: string,
+    /**
+     * Its duration in the clock's units, as the packet carries it.
+     */
+    duration: number,
+  }
+  /**
    * Payload of `media-event::talking`.
    */
   export interface Talking {
@@ -297,7 +314,7 @@ declare module 'portunus:plugin/types@0.5.0' {
   /**
    * Something that happened to a handle's media, as the host saw it.
    */
-  export type MediaEvent = MediaEventWebrtcUp | MediaEventMedia | MediaEventSlowLink | MediaEventHangup | MediaEventNegotiated | MediaEventSubstreamChanged | MediaEventTemporalChanged | MediaEventNegotiation | MediaEventTalking;
+  export type MediaEvent = MediaEventWebrtcUp | MediaEventMedia | MediaEventSlowLink | MediaEventHangup | MediaEventNegotiated | MediaEventSubstreamChanged | MediaEventTemporalChanged | MediaEventNegotiation | MediaEventTalking | MediaEventDtmf;
   /**
    * ICE and DTLS are up (Janus `webrtcup`).
    */
@@ -360,6 +377,13 @@ declare module 'portunus:plugin/types@0.5.0' {
   export interface MediaEventTalking {
     tag: 'talking',
     val: Talking,
+  }
+  /**
+   * A plain RTP leg of the handle received a DTMF digit as an RFC 4733 telephone event.
+   */
+  export interface MediaEventDtmf {
+    tag: 'dtmf',
+    val: DtmfEvent,
   }
   /**
    * One entry of a plugin's saved state.
