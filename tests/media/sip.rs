@@ -724,3 +724,155 @@ async fn custom_headers_both_ways() {
     sipp.passes().await;
     peer.close().await.ok();
 }
+
+/// A helper handle of `master`'s account (`type: helper` with its `master_id`).
+async fn helper(gw: &Gateway, master_id: &Value) -> Client {
+    let mut c = Client::new(gw, SIP).await;
+    let body = json!({"request": "register", "type": "helper", "username": "sip:alice@127.0.0.1",
+                      "master_id": master_id});
+    let r = c.send(body, None).await;
+    let registered = result(&r["plugindata"]["data"]);
+    assert_eq!(
+        (&registered["event"], &registered["helper"], &registered["master_id"]),
+        (&json!("registered"), &json!(true), master_id),
+        "{r}"
+    );
+    c
+}
+
+/// Attended transfer: the account has a call to one phone on its handle and one to another
+/// on a helper (`call_id` given); `transfer` with `replace` sends the first phone a REFER whose
+/// Refer-To carries a Replaces for the helper's call (the phone checks), `transferring`, and
+/// the phone's NOTIFYs come as `notify`. Errors: a helper of no account, an unknown `replace`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attended_transfer_refers_with_replaces() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let (transferee, target) =
+        (Sipp::start("uas_refer.xml", None, "x"), Sipp::start("uas_answer.xml", None, "x"));
+    let mut c = Client::new(&gw, SIP).await;
+    let r = c
+        .send(json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest"}), None)
+        .await;
+    let master_id = result(&r["plugindata"]["data"])["master_id"].clone();
+    let mut lost = Client::new(&gw, SIP).await;
+    let body =
+        json!({"request": "register", "type": "helper", "username": "sip:x@127.0.0.1", "master_id": 1});
+    let r = lost.send(body, None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 453, "{r}");
+    let mut h = helper(&gw, &master_id).await;
+
+    let (peer, _) = call(&mut c, &transferee).await;
+    let accepted = sip_event(&mut c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    let peer2 = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let offer = peer2.create_offer(WAIT).await.expect("offer");
+    let uri = format!("sip:bob@127.0.0.1:{}", target.port);
+    let body = json!({"request": "call", "uri": uri, "call_id": "replaced-call-7f3"});
+    let r = h.send(body, Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
+    let accepted = sip_event(&mut h, "accepted").await;
+    peer2.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+
+    let r = c.send(json!({"request": "transfer", "uri": uri, "replace": "no-such-call"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 454, "{r}");
+    let r = c.send(json!({"request": "transfer", "uri": uri, "replace": "replaced-call-7f3"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "transferring", "{r}");
+    for (content, substate) in [("SIP/2.0 100 Trying", "active"), ("SIP/2.0 200 OK", "terminated")] {
+        let n = c.event("a notify", |d| result(d)["event"] == "notify").await;
+        let n = result(&n);
+        assert_eq!((&n["notify"], &n["substate"]), (&json!("refer"), &json!(substate)), "{n}");
+        assert!(n["content"].as_str().is_some_and(|s| s.starts_with(content)), "{n}");
+    }
+    for client in [&mut c, &mut h] {
+        let r = client.send(json!({"request": "hangup"}), None).await;
+        assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    }
+    transferee.passes().await;
+    target.passes().await;
+    peer.close().await.ok();
+    peer2.close().await.ok();
+}
+
+/// A blind transfer asked of us: the phone's REFER is accepted (`transfer` with `refer_id`,
+/// `refer_to` and `referred_by`); a helper handle calls the target with that `refer_id`, and
+/// the phone gets NOTIFYs of the call's 100, 180 and 200 (it checks them). Declining an
+/// unknown transfer is 447.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_asked_of_us_is_followed_by_a_helper() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, sip_port) = gateway();
+    let carol = Sipp::start("uas_answer.xml", None, "x");
+    let target = format!("sip:carol@127.0.0.1:{}", carol.port);
+    let mut c = Client::new(&gw, SIP).await;
+    let r = c
+        .send(json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest"}), None)
+        .await;
+    let master_id = result(&r["plugindata"]["data"])["master_id"].clone();
+    let transferor = Sipp::start_with("uac_refers.xml", Some(sip_port), "alice", &[("target", &target)]);
+    let incoming = sip_event(&mut c, "incomingcall").await;
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let answer =
+        peer.answer_offer(incoming["jsep"]["sdp"].as_str().expect("offer"), WAIT).await.expect("answer");
+    let r = c.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepted", "{r}");
+    let transfer = c.event("the transfer", |d| result(d)["event"] == "transfer").await;
+    let t = result(&transfer);
+    assert_eq!(t["refer_to"], target.as_str(), "{transfer}");
+    assert!(t["referred_by"].as_str().is_some_and(|b| b.contains("sip:bob@127.0.0.1")), "{transfer}");
+    let refer_id = t["refer_id"].clone();
+    assert!(refer_id.as_u64().is_some_and(|id| id > 0), "{transfer}");
+    let r = c.send(json!({"request": "decline", "refer_id": 12345}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 447, "{r}");
+
+    let mut h = helper(&gw, &master_id).await;
+    let peer2 = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let offer = peer2.create_offer(WAIT).await.expect("offer");
+    let body = json!({"request": "call", "uri": target, "refer_id": refer_id});
+    let r = h.send(body, Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
+    let accepted = sip_event(&mut h, "accepted").await;
+    peer2.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    peer2.start_media().await;
+    echoed(&peer2, 10).await;
+    c.event("the transferor's BYE", |d| result(d)["event"] == "hangup").await;
+    let r = h.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    transferor.passes().await;
+    carol.passes().await;
+    peer.close().await.ok();
+    peer2.close().await.ok();
+}
+
+/// An incoming call for an account whose handle is ringing goes to its free helper
+/// (`incomingcall` there); with every handle busy, the next is a `missed_call`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_account_rings_its_helper() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, sip_port) = gateway();
+    let mut c = Client::new(&gw, SIP).await;
+    let r = c
+        .send(json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest"}), None)
+        .await;
+    let master_id = result(&r["plugindata"]["data"])["master_id"].clone();
+    let mut h = helper(&gw, &master_id).await;
+    let first = Sipp::start("uac_refused.xml", Some(sip_port), "alice");
+    sip_event(&mut c, "incomingcall").await;
+    let second = Sipp::start("uac_refused.xml", Some(sip_port), "alice");
+    sip_event(&mut h, "incomingcall").await;
+    let third = Sipp::start("uac_refused.xml", Some(sip_port), "alice");
+    c.event("missed_call", |d| result(d)["event"] == "missed_call").await;
+    third.passes().await;
+    for client in [&mut c, &mut h] {
+        let r = client.send(json!({"request": "decline"}), None).await;
+        assert_eq!(result(&r["plugindata"]["data"])["event"], "declining", "{r}");
+    }
+    first.passes().await;
+    second.passes().await;
+}

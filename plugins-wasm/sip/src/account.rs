@@ -61,6 +61,9 @@ pub struct Account {
     /// Janus's `master_id`: the account's id for helper handles.
     #[serde(default)]
     pub master_id: u32,
+    /// A helper handle of the account with `master_id`.
+    #[serde(default)]
+    pub helper: bool,
     /// The application's headers for the REGISTERs (`headers`).
     #[serde(default)]
     pub headers: Vec<(String, String)>,
@@ -93,6 +96,7 @@ impl Account {
             reg_nonce: None,
             refresh: 0,
             master_id: 0,
+            helper: false,
             headers: Vec::new(),
             header_prefixes: Vec::new(),
             call: None,
@@ -111,6 +115,8 @@ impl Account {
             "username": self.username,
             "registration_status": format!("{:?}", self.reg).to_ascii_lowercase(),
             "guest": self.guest,
+            "helper": self.helper,
+            "master_id": self.master_id,
             "call_id": self.call.as_ref().map(|c| c.call_id.clone()),
             "call_status": self.call.as_ref().map(|c| format!("{:?}", c.state).to_ascii_lowercase()),
             "legs": self.bridge.legs.len(),
@@ -159,7 +165,7 @@ impl Sip {
         let guest = match s("type").as_deref() {
             None => body.get("send_register").and_then(Value::as_bool) == Some(false),
             Some("guest") => true,
-            Some("helper") => return Err(err(code::HELPER_ERROR, "Helper sessions are not supported yet")),
+            Some("helper") => return self.register_helper(msg, body),
             Some(other) => {
                 return Err(err(code::INVALID_ELEMENT, format!("Unsupported account type {other}")))
             }
@@ -196,10 +202,15 @@ impl Sip {
         a.reg_call_id = token();
         a.reg_tag = token();
         a.reg_nonce = None;
+        if a.helper {
+            return Err(err(code::HELPER_ERROR, "Can't register on a helper session"));
+        }
         if a.master_id == 0 {
             a.master_id = (portunus_sdk::rooms::random_u64() as u32).max(1);
         }
         let master_id = a.master_id;
+        self.masters.insert(master_id, handle.handle);
+        let a = self.account(handle);
         if guest {
             a.reg = Reg::Registered;
             let user = a.user.clone();
@@ -359,7 +370,7 @@ impl Sip {
                 let delivery = json!({"event": "messagedelivery", "code": 408, "reason": "Request Timeout"});
                 push(a.handle, None, &event(None, delivery), None);
             }
-            Purpose::Info => {}
+            Purpose::Quiet => {}
         }
     }
 }

@@ -26,6 +26,9 @@ use crate::{code, err, event, json, push, token, Sip, CODES};
 /// Our SDPs' session name.
 const SDP_NAME: &str = "Portunus SIP";
 
+/// The methods we take (`Allow`).
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO, REFER, NOTIFY";
+
 /// Where a call is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CallState {
@@ -104,6 +107,9 @@ pub struct Call {
     /// The CSeq the next ACK carries (a re-INVITE's, when other requests came after it).
     #[serde(default)]
     pub ack_cseq: Option<u32>,
+    /// The transfer (`refer_id`) this call was made for: its progress goes to the transferor.
+    #[serde(default)]
+    pub refer_id: Option<u32>,
 }
 
 fn reason_of(m: &SipMessage) -> String {
@@ -119,9 +125,15 @@ impl Sip {
             Field::new("srtp", JsonType::String),
             Field::new("srtp_profile", JsonType::String),
             Field::new("headers", JsonType::Object),
+            Field::new("refer_id", JsonType::Integer),
         ];
         portunus_sdk::validate(body, FIELDS, &CODES)?;
         let handle = msg.handle;
+        let refer_id = body.get("refer_id").and_then(Value::as_u64).map(|id| id as u32).filter(|id| *id != 0);
+        let mut headers = headers::custom(body);
+        if let Some(id) = refer_id {
+            headers.extend(self.refer_headers(id)?);
+        }
         let a = self.account(handle);
         if a.reg != crate::account::Reg::Registered {
             return Err(err(code::WRONG_STATE, "Wrong state (register first)"));
@@ -166,9 +178,10 @@ impl Sip {
             cancel: false,
             bye_on_ack: false,
             reinvite: None,
-            headers: headers::custom(body),
+            headers,
             hold: None,
             ack_cseq: None,
+            refer_id,
         });
         self.calls.insert(call_id, handle.handle);
         Ok(())
@@ -260,7 +273,7 @@ impl Sip {
             .named(&msg::call_id(&c.call_id))
             .header("CSeq", format!("{} INVITE", c.cseq))
             .header("Contact", format!("<sip:{user}@{local}>"))
-            .header("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
+            .header("Allow", ALLOW)
             .header("User-Agent", agent)
             .custom(&c.headers);
         if let Some((value, proxy)) = auth {
@@ -284,6 +297,12 @@ impl Sip {
             self.reinvite_response(handle, m, code);
             return;
         }
+        if let (Some(id), true) = (c.refer_id, code > 100 && c.state != CallState::Confirmed) {
+            // A call a transfer asked for: the transferor hears how it goes.
+            self.notify_transferor(id, code, &reason_of(m));
+        }
+        let Some(a) = self.accounts.get_mut(&handle) else { return };
+        let Some(c) = a.call.as_mut() else { return };
         if code < 200 {
             if code == 100 {
                 return;
@@ -383,9 +402,8 @@ impl Sip {
         self.send_ack(handle, m.cseq().ok().map(|c| c.cseq));
     }
 
-    /// A request within the dialog (ACK, BYE, INFO...), with `body` (its type and text) and the
-    /// application's `headers`: its text and where it goes. The ACK of a 2xx carries the
-    /// INVITE's CSeq number; other requests a new one.
+    /// A request within the call's dialog (ACK, BYE, INFO...), with `body` (its type and text)
+    /// and the application's `headers`: its text and where it goes.
     pub(crate) fn in_dialog(
         &mut self,
         handle: u64,
@@ -397,50 +415,8 @@ impl Sip {
         let local = self.local();
         let agent = self.conf().user_agent.clone();
         let a = self.accounts.get_mut(&handle)?;
-        let proxy = a.proxy.clone();
-        let user = a.user.clone();
-        let c = a.call.as_mut()?;
-        let target = msg::uri(&c.target).ok()?;
-        if method != Method::ACK {
-            c.cseq += 1;
-        }
-        let cseq = if method == Method::ACK { c.ack_cseq.take().unwrap_or(c.cseq) } else { c.cseq };
-        let (from_uri, from_tag, to_uri, to_tag) =
-            (&c.local_uri, Some(c.local_tag.as_str()), &c.remote_uri, c.remote_tag.as_deref());
-        let branch = branch.map_or_else(|| format!("z9hG4bK{}", token()), str::to_owned);
-        let mut b = Builder::request(method.clone(), &target)
-            .named(&msg::via(&local, &branch))
-            .header("Max-Forwards", "70")
-            .typed(ezk_sip_types::Name::FROM, &msg::from_to(&msg::uri(from_uri).ok()?, None, from_tag))
-            .typed(ezk_sip_types::Name::TO, &msg::from_to(&msg::uri(to_uri).ok()?, None, to_tag))
-            .named(&msg::call_id(&c.call_id))
-            .header("CSeq", format!("{cseq} {method}"));
-        for r in &c.route {
-            b = b.header("Route", r.clone());
-        }
-        if method != Method::ACK {
-            b = b
-                .header("Contact", format!("<sip:{user}@{local}>"))
-                .header("User-Agent", agent)
-                .custom(headers);
-        }
-        // Loose routing: the first route's address, else the proxy, else the target's.
-        let first_route = c.route.first().and_then(|r| {
-            let inner = r.trim().trim_start_matches('<');
-            let inner = inner.split('>').next()?;
-            msg::address_of(&msg::uri(inner).ok()?).ok()
-        });
-        let to = if c.outgoing || first_route.is_some() {
-            first_route.or(proxy).or_else(|| msg::address_of(&target).ok())?
-        } else {
-            // The caller's Contact, else where its INVITE came from.
-            msg::address_of(&target).ok().unwrap_or_else(|| c.peer.clone())
-        };
-        let text = match body {
-            Some((kind, body)) => b.finish(Some(kind), body),
-            None => b.finish(None, ""),
-        };
-        Some((text, to))
+        let us = Us { local, agent, proxy: a.proxy.clone(), user: a.user.clone() };
+        dialog_request(a.call.as_mut()?, &us, method, branch, body, headers)
     }
 
     fn send_bye(&mut self, handle: u64) {
@@ -509,6 +485,7 @@ impl Sip {
         a.bridge.close();
         if let Some(c) = a.call.take() {
             self.calls.remove(&c.call_id);
+            self.call_ended(handle, &c);
         }
         if had_media {
             host::close_pc(h);
@@ -548,8 +525,10 @@ impl Sip {
                 }
             }
             Method::MESSAGE | Method::INFO => self.incoming_message(from, m, in_call),
+            Method::REFER => self.incoming_refer(from, m, in_call),
+            Method::NOTIFY => self.incoming_notify(from, m, in_call),
             Method::OPTIONS => {
-                let allow = [("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS".to_owned())];
+                let allow = [("Allow", ALLOW.to_owned())];
                 self.respond(0, m, from, 200, "OK", None, &allow, None)
             }
             _ => self.respond(0, m, from, 405, "Method Not Allowed", None, &[], None),
@@ -571,10 +550,11 @@ impl Sip {
     fn incoming(&mut self, from: &str, m: &SipMessage) {
         let Some(req) = m.request() else { return };
         let user = msg::user_of(&req.uri).unwrap_or_default();
-        let Some(&handle) = self.users.get(&user) else {
+        let Some(&master) = self.users.get(&user) else {
             self.respond(0, m, from, 404, "Not Found", None, &[], None);
             return;
         };
+        let handle = self.free_line(master).unwrap_or(master);
         let (Ok(caller), Ok(callee), Ok(call_id)) = (m.from(), m.to(), m.call_id()) else { return };
         let caller_uri = msg::name_addr_uri(&caller);
         let display = caller.uri.name.as_ref().map(|n| n.to_string());
@@ -621,6 +601,7 @@ impl Sip {
             headers: Vec::new(),
             hold: None,
             ack_cseq: None,
+            refer_id: None,
         };
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         if let Err(e) = a.bridge.remote_offer(&media, None, None) {
@@ -694,9 +675,15 @@ impl Sip {
 
     /// `decline`: the ringing INVITE gets `code` (486).
     pub(crate) fn decline(&mut self, msg: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
-        const FIELDS: &[Field] =
-            &[Field::new("code", JsonType::Integer), Field::new("headers", JsonType::Object)];
+        const FIELDS: &[Field] = &[
+            Field::new("code", JsonType::Integer),
+            Field::new("headers", JsonType::Object),
+            Field::new("refer_id", JsonType::Integer),
+        ];
         portunus_sdk::validate(body, FIELDS, &CODES)?;
+        if let Some(id) = body.get("refer_id").and_then(Value::as_u64).filter(|id| *id != 0) {
+            return self.decline_transfer(msg, id as u32, body.get("code").and_then(Value::as_u64));
+        }
         let code = body.get("code").and_then(Value::as_u64).unwrap_or(486);
         if !(300..700).contains(&code) {
             return Err(err(code::INVALID_ELEMENT, format!("Invalid SIP response code specified ({code})")));
@@ -811,4 +798,66 @@ fn coded(e: BridgeError) -> PluginError {
 fn awaiting_ack(servers: &portunus_sdk::Keyed<String, crate::txn::ServerTxn>, c: &Call) -> bool {
     let Ok(cseq) = msg::parse(c.invite.as_bytes()).and_then(|i| i.cseq()) else { return false };
     servers.get(&format!("{} {}", c.call_id, cseq.cseq)).is_some_and(|t| t.awaiting_ack)
+}
+
+/// Who sends a request of ours: our address, `User-Agent`, outbound proxy and user.
+pub(crate) struct Us {
+    pub local: String,
+    pub agent: String,
+    pub proxy: Option<String>,
+    pub user: String,
+}
+
+/// A request within dialog `c` (§12.2.1.1), with `body` (its type and text) and the
+/// application's `headers`: its text and where it goes. The ACK of a 2xx carries the INVITE's
+/// CSeq number; other requests a new one.
+pub(crate) fn dialog_request(
+    c: &mut Call,
+    us: &Us,
+    method: Method,
+    branch: Option<&str>,
+    body: Option<(&str, &str)>,
+    headers: &[(String, String)],
+) -> Option<(String, String)> {
+    let target = msg::uri(&c.target).ok()?;
+    if method != Method::ACK {
+        c.cseq += 1;
+    }
+    let cseq = if method == Method::ACK { c.ack_cseq.take().unwrap_or(c.cseq) } else { c.cseq };
+    let (from_uri, from_tag, to_uri, to_tag) =
+        (&c.local_uri, Some(c.local_tag.as_str()), &c.remote_uri, c.remote_tag.as_deref());
+    let branch = branch.map_or_else(|| format!("z9hG4bK{}", token()), str::to_owned);
+    let mut b = Builder::request(method.clone(), &target)
+        .named(&msg::via(&us.local, &branch))
+        .header("Max-Forwards", "70")
+        .typed(ezk_sip_types::Name::FROM, &msg::from_to(&msg::uri(from_uri).ok()?, None, from_tag))
+        .typed(ezk_sip_types::Name::TO, &msg::from_to(&msg::uri(to_uri).ok()?, None, to_tag))
+        .named(&msg::call_id(&c.call_id))
+        .header("CSeq", format!("{cseq} {method}"));
+    for r in &c.route {
+        b = b.header("Route", r.clone());
+    }
+    if method != Method::ACK {
+        b = b
+            .header("Contact", format!("<sip:{}@{}>", us.user, us.local))
+            .header("User-Agent", us.agent.clone())
+            .custom(headers);
+    }
+    // Loose routing: the first route's address, else the proxy, else the target's.
+    let first_route = c.route.first().and_then(|r| {
+        let inner = r.trim().trim_start_matches('<');
+        let inner = inner.split('>').next()?;
+        msg::address_of(&msg::uri(inner).ok()?).ok()
+    });
+    let to = if c.outgoing || first_route.is_some() {
+        first_route.or_else(|| us.proxy.clone()).or_else(|| msg::address_of(&target).ok())?
+    } else {
+        // The caller's Contact, else where its INVITE came from.
+        msg::address_of(&target).ok().unwrap_or_else(|| c.peer.clone())
+    };
+    let text = match body {
+        Some((kind, body)) => b.finish(Some(kind), body),
+        None => b.finish(None, ""),
+    };
+    Some((text, to))
 }

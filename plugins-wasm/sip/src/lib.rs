@@ -17,9 +17,11 @@ mod account;
 mod call;
 mod digest;
 mod headers;
+mod helper;
 mod messaging;
 mod msg;
 mod reinvite;
+mod transfer;
 mod txn;
 
 use std::collections::HashMap;
@@ -54,6 +56,7 @@ mod code {
     pub const RECORDING_ERROR: u32 = 451;
     pub const TOO_STRICT: u32 = 452;
     pub const HELPER_ERROR: u32 = 453;
+    pub const NO_SUCH_CALLID: u32 = 454;
 }
 
 const CODES: ErrorCodes = ErrorCodes {
@@ -110,12 +113,20 @@ pub struct Sip {
     servers: Keyed<String, ServerTxn>,
     /// Timers by token.
     timers: Keyed<u64, Job>,
+    /// REFERs we accepted, by `refer_id`.
+    transfers: Keyed<u32, transfer::Transfer>,
     /// Call-ID → handle, for the calls in progress (from the accounts).
     #[serde(skip)]
     calls: HashMap<String, u64>,
     /// Registered user → handle (from the accounts).
     #[serde(skip)]
     users: HashMap<String, u64>,
+    /// `master_id` → the account's handle (from the accounts).
+    #[serde(skip)]
+    masters: HashMap<u32, u64>,
+    /// `master_id` → its helper handles (from the accounts).
+    #[serde(skip)]
+    helpers: HashMap<u32, Vec<u64>>,
 }
 
 fn err(code: u32, text: impl Into<String>) -> PluginError {
@@ -163,11 +174,18 @@ impl Sip {
     fn reindex(&mut self) {
         self.calls.clear();
         self.users.clear();
+        self.masters.clear();
+        self.helpers.clear();
         for (h, a) in self.accounts.iter() {
             if let Some(c) = &a.call {
                 self.calls.insert(c.call_id.clone(), *h);
             }
-            if a.is_reachable() {
+            if a.helper {
+                self.helpers.entry(a.master_id).or_default().push(*h);
+            } else if a.master_id != 0 {
+                self.masters.insert(a.master_id, *h);
+            }
+            if a.is_reachable() && !a.helper {
                 self.users.insert(a.user.clone(), *h);
             }
         }
@@ -197,6 +215,7 @@ impl Sip {
             "decline" => self.decline(msg, body),
             "hangup" => self.hangup(msg, body),
             "update" => self.update(msg, body),
+            "transfer" => self.transfer(msg, body),
             "hold" => self.hold(msg, body, true),
             "unhold" => self.hold(msg, body, false),
             "message" => self.message(msg, body),
@@ -204,8 +223,8 @@ impl Sip {
             "dtmf_info" => self.info(msg, body, true),
             "recording" => Err(err(code::RECORDING_ERROR, "Recording is not supported yet")),
             // Janus requests this plugin does not do yet: a clear error, not "unknown".
-            r @ ("transfer" | "subscribe" | "unsubscribe" | "keyframe" | "rtp_forward"
-            | "stop_rtp_forward" | "listforwarders" | "send_ringing" | "reset") => {
+            r @ ("subscribe" | "unsubscribe" | "keyframe" | "rtp_forward" | "stop_rtp_forward"
+            | "listforwarders" | "send_ringing" | "reset") => {
                 Err(err(code::UNKNOWN, format!("'{r}' is not supported yet")))
             }
             other => Err(err(code::INVALID_REQUEST, format!("Unknown request ({other})"))),
@@ -283,6 +302,7 @@ impl Plugin for Sip {
 
     fn destroy_handle(&mut self, handle: HandleRef) {
         self.peer_gone(handle);
+        self.leave_account(handle.handle);
         if let Some(a) = self.accounts.remove(&handle.handle) {
             if self.users.get(&a.user) == Some(&handle.handle) {
                 self.users.remove(&a.user);
@@ -303,6 +323,7 @@ impl Plugin for Sip {
         self.clients.save("client/", full, &mut out);
         self.servers.save("server/", full, &mut out);
         self.timers.save("timer/", full, &mut out);
+        self.transfers.save("transfer/", full, &mut out);
         out
     }
 
@@ -311,6 +332,7 @@ impl Plugin for Sip {
         self.clients.load("client/", &entries)?;
         self.servers.load("server/", &entries)?;
         self.timers.load("timer/", &entries)?;
+        self.transfers.load("transfer/", &entries)?;
         self.reindex();
         Ok(())
     }

@@ -140,7 +140,7 @@ impl Sip {
                 &headers::custom(body),
             )
             .ok_or_else(|| err(code::WRONG_STATE, "Wrong state (not in a call?)"))?;
-        self.start_client(handle.handle, Purpose::Info, &branch, "INFO", text, to);
+        self.start_client(handle.handle, Purpose::Quiet, &branch, "INFO", text, to);
         let sent = json!({"event": if dtmf { "dtmfsent" } else { "infosent" }});
         push(handle, Some(&req.transaction), &event(Some(&call_id), sent), None);
         Ok(())

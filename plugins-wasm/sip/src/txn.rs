@@ -48,8 +48,8 @@ pub enum Purpose {
     Cancel,
     /// MESSAGE (its answer is `messagedelivery`).
     Message,
-    /// INFO (`info`, `dtmf_info`: nothing tells its answer).
-    Info,
+    /// INFO (`info`, `dtmf_info`), REFER, NOTIFY: nothing tells their answer.
+    Quiet,
 }
 
 /// A request of ours waiting for its final answer.
@@ -260,7 +260,7 @@ impl Sip {
             Purpose::Invite => self.invite_response(handle, m, code),
             Purpose::Bye | Purpose::Cancel => self.end_response(handle, purpose, code),
             Purpose::Message => self.message_response(handle, m, code),
-            Purpose::Info => {}
+            Purpose::Quiet => {}
         }
     }
 
