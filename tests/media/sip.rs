@@ -876,3 +876,59 @@ async fn a_busy_account_rings_its_helper() {
     first.passes().await;
     second.passes().await;
 }
+
+/// `subscribe` to a presence server that challenges with 401: `subscribing`, the digest
+/// answered, `subscribe_succeeded`; its NOTIFY is `notify` with the document; `unsubscribe`
+/// sends Expires 0 (`unsubscribing`) and the last NOTIFY ends it. Unsubscribing from a
+/// package never subscribed is 447; without `event`, 443.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_and_unsubscribe_with_digest() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let server = Sipp::start("uas_subscribe.xml", None, "x");
+    let mut c = Client::new(&gw, SIP).await;
+    let register = json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest",
+                          "secret": "secret"});
+    let r = c.send(register, None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registered", "{r}");
+    let r = c.send(json!({"request": "subscribe"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 443, "{r}");
+    let r = c.send(json!({"request": "unsubscribe", "event": "presence"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 447, "{r}");
+    let to = format!("sip:bob@127.0.0.1:{}", server.port);
+    let body = json!({"request": "subscribe", "event": "presence", "to": to,
+                      "accept": "application/pidf+xml", "subscribe_ttl": 600});
+    let r = c.send(body, None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "subscribing", "{r}");
+    let ok = c.event("subscribe_succeeded", |d| result(d)["event"] == "subscribe_succeeded").await;
+    assert_eq!(result(&ok)["code"], 200, "{ok}");
+    let n = c.event("the NOTIFY", |d| result(d)["event"] == "notify").await;
+    let n = result(&n);
+    assert_eq!(
+        (&n["notify"], &n["substate"], &n["content-type"]),
+        (&json!("presence"), &json!("active"), &json!("application/pidf+xml")),
+        "{n}"
+    );
+    assert!(n["content"].as_str().is_some_and(|c| c.contains(">open<")), "{n}");
+    let r = c.send(json!({"request": "unsubscribe", "event": "presence"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "unsubscribing", "{r}");
+    let n = c.event("the last NOTIFY", |d| result(d)["event"] == "notify").await;
+    assert_eq!(result(&n)["substate"], "terminated", "{n}");
+    server.passes().await;
+
+    let refuser = Sipp::start("uas_bad_event.xml", None, "x");
+    let to = format!("sip:bob@127.0.0.1:{}", refuser.port);
+    let r = c.send(json!({"request": "subscribe", "event": "dialog", "to": to}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "subscribing", "{r}");
+    let failed = c.event("subscribe_failed", |d| result(d)["event"] == "subscribe_failed").await;
+    assert_eq!(
+        (&result(&failed)["code"], &result(&failed)["reason"]),
+        (&json!(489), &json!("Bad Event")),
+        "{failed}"
+    );
+    let r = c.send(json!({"request": "unsubscribe", "event": "dialog"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 447, "{r}");
+    refuser.passes().await;
+}

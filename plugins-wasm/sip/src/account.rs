@@ -11,6 +11,7 @@ use crate::call::Call;
 use crate::digest::{self, Credentials, Secret};
 use crate::headers;
 use crate::msg::{self, Builder};
+use crate::subscribe::Subscription;
 use crate::txn::{Job, Purpose};
 use crate::{code, err, event, json, push, token, Sip, CODES};
 
@@ -70,6 +71,9 @@ pub struct Account {
     /// The far end's headers events show (`incoming_header_prefixes`).
     #[serde(default)]
     pub header_prefixes: Vec<String>,
+    /// Its subscriptions, one per event package.
+    #[serde(default)]
+    pub subscriptions: Vec<Subscription>,
     /// The call, when there is one.
     pub call: Option<Call>,
     /// The media bridge of the call.
@@ -99,6 +103,7 @@ impl Account {
             helper: false,
             headers: Vec::new(),
             header_prefixes: Vec::new(),
+            subscriptions: Vec::new(),
             call: None,
             bridge: Bridge::new(handle),
         }
@@ -353,7 +358,7 @@ impl Sip {
     }
 
     /// A request of ours got no final answer in 64·T1.
-    pub(crate) fn timed_out(&mut self, handle: u64, purpose: Purpose) {
+    pub(crate) fn timed_out(&mut self, handle: u64, purpose: Purpose, request: &str) {
         match purpose {
             Purpose::Register => {
                 let Some(a) = self.accounts.get_mut(&handle) else { return };
@@ -369,6 +374,11 @@ impl Sip {
                 let Some(a) = self.accounts.get(&handle) else { return };
                 let delivery = json!({"event": "messagedelivery", "code": 408, "reason": "Request Timeout"});
                 push(a.handle, None, &event(None, delivery), None);
+            }
+            Purpose::Subscribe => {
+                if let Ok(call_id) = msg::parse(request.as_bytes()).and_then(|r| r.call_id()) {
+                    self.subscription_failed(handle, &call_id, 408, "Request Timeout", None);
+                }
             }
             Purpose::Quiet => {}
         }

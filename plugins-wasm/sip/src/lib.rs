@@ -21,6 +21,7 @@ mod helper;
 mod messaging;
 mod msg;
 mod reinvite;
+mod subscribe;
 mod transfer;
 mod txn;
 
@@ -121,6 +122,9 @@ pub struct Sip {
     /// Registered user → handle (from the accounts).
     #[serde(skip)]
     users: HashMap<String, u64>,
+    /// A subscription's Call-ID → its handle (from the accounts).
+    #[serde(skip)]
+    subs: HashMap<String, u64>,
     /// `master_id` → the account's handle (from the accounts).
     #[serde(skip)]
     masters: HashMap<u32, u64>,
@@ -176,7 +180,11 @@ impl Sip {
         self.users.clear();
         self.masters.clear();
         self.helpers.clear();
+        self.subs.clear();
         for (h, a) in self.accounts.iter() {
+            for s in &a.subscriptions {
+                self.subs.insert(s.dialog.call_id.clone(), *h);
+            }
             if let Some(c) = &a.call {
                 self.calls.insert(c.call_id.clone(), *h);
             }
@@ -216,6 +224,8 @@ impl Sip {
             "hangup" => self.hangup(msg, body),
             "update" => self.update(msg, body),
             "transfer" => self.transfer(msg, body),
+            "subscribe" => self.subscribe(msg, body),
+            "unsubscribe" => self.unsubscribe(msg, body),
             "hold" => self.hold(msg, body, true),
             "unhold" => self.hold(msg, body, false),
             "message" => self.message(msg, body),
@@ -223,10 +233,8 @@ impl Sip {
             "dtmf_info" => self.info(msg, body, true),
             "recording" => Err(err(code::RECORDING_ERROR, "Recording is not supported yet")),
             // Janus requests this plugin does not do yet: a clear error, not "unknown".
-            r @ ("subscribe" | "unsubscribe" | "keyframe" | "rtp_forward" | "stop_rtp_forward"
-            | "listforwarders" | "send_ringing" | "reset") => {
-                Err(err(code::UNKNOWN, format!("'{r}' is not supported yet")))
-            }
+            r @ ("keyframe" | "rtp_forward" | "stop_rtp_forward" | "listforwarders" | "send_ringing"
+            | "reset") => Err(err(code::UNKNOWN, format!("'{r}' is not supported yet"))),
             other => Err(err(code::INVALID_REQUEST, format!("Unknown request ({other})"))),
         }
     }
@@ -303,6 +311,7 @@ impl Plugin for Sip {
     fn destroy_handle(&mut self, handle: HandleRef) {
         self.peer_gone(handle);
         self.leave_account(handle.handle);
+        self.drop_subscriptions(handle.handle);
         if let Some(a) = self.accounts.remove(&handle.handle) {
             if self.users.get(&a.user) == Some(&handle.handle) {
                 self.users.remove(&a.user);

@@ -242,9 +242,10 @@ impl Sip {
         }
     }
 
-    /// A NOTIFY (of the implicit subscription of a REFER of ours): 200, and `notify`.
+    /// A NOTIFY (of the implicit subscription of a REFER of ours, or of a `subscribe`): 200,
+    /// and `notify`.
     pub(crate) fn incoming_notify(&mut self, from: &str, m: &SipMessage, in_call: Option<u64>) {
-        let Some(handle) = in_call else {
+        let Some(handle) = in_call.or_else(|| self.subscription_notify(m)) else {
             self.respond(0, m, from, 481, "Subscription Does Not Exist", Some(&token()), &[], None);
             return;
         };

@@ -33,6 +33,8 @@ pub enum Job {
     Forget { client: bool, key: String },
     /// An account registers again before its registration expires.
     Reregister(u64),
+    /// A subscription is refreshed before it expires (or, ended, forgotten).
+    Resubscribe { handle: u64, call_id: String },
 }
 
 /// What a client transaction is for: who hears its answer.
@@ -48,6 +50,8 @@ pub enum Purpose {
     Cancel,
     /// MESSAGE (its answer is `messagedelivery`).
     Message,
+    /// SUBSCRIBE (`subscribe_succeeded`, `subscribe_failed`).
+    Subscribe,
     /// INFO (`info`, `dtmf_info`), REFER, NOTIFY: nothing tells their answer.
     Quiet,
 }
@@ -171,6 +175,7 @@ impl Sip {
                 self.servers.remove(&key);
             }
             Job::Reregister(handle) => self.reregister(handle),
+            Job::Resubscribe { handle, call_id } => self.resubscribe(handle, &call_id),
         }
     }
 
@@ -180,7 +185,7 @@ impl Sip {
         if t.elapsed >= TIMEOUT {
             let t = self.clients.remove(&key.to_owned()).expect("there");
             // Timers B and F: no final answer.
-            self.timed_out(t.handle, t.purpose);
+            self.timed_out(t.handle, t.purpose, &t.request);
             return;
         }
         let invite = t.purpose == Purpose::Invite;
@@ -260,6 +265,7 @@ impl Sip {
             Purpose::Invite => self.invite_response(handle, m, code),
             Purpose::Bye | Purpose::Cancel => self.end_response(handle, purpose, code),
             Purpose::Message => self.message_response(handle, m, code),
+            Purpose::Subscribe => self.subscribe_response(handle, m, code),
             Purpose::Quiet => {}
         }
     }
