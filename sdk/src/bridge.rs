@@ -258,14 +258,7 @@ impl Bridge {
         if self.stage != Stage::Offered {
             return Err(BridgeError::WrongState("Wrong state (no offer to answer)"));
         }
-        let audio_video: Vec<&PlainMedia> = media.iter().filter(|m| m.kind.is_some()).collect();
-        for (leg, m) in self.legs.iter().zip(&audio_video) {
-            if m.port == 0 || m.kind != Some(leg.kind) {
-                continue;
-            }
-            let Some(remote) = remote_of(m, &latch) else { continue };
-            host::rtp_leg_connect(leg.id, &remote).map_err(BridgeError::InvalidSdp)?;
-        }
+        self.point_legs(media, &latch)?;
         self.stage = Stage::Up;
         self.connect();
         Ok(self.answer.take())
@@ -344,12 +337,18 @@ impl Bridge {
         if self.stage != Stage::Up {
             return Err(BridgeError::WrongState("Wrong state (not in a call)"));
         }
-        let audio_video: Vec<&PlainMedia> = media.iter().filter(|m| m.kind.is_some()).collect();
-        for (leg, m) in self.legs.iter().zip(&audio_video) {
+        self.point_legs(media, &latch)
+    }
+
+    /// Points each leg at the far end's section of its kind, in order (a port 0 section is
+    /// left alone).
+    fn point_legs(&self, media: &[PlainMedia], latch: &Option<Option<String>>) -> Result<(), BridgeError> {
+        let audio_video = media.iter().filter(|m| m.kind.is_some());
+        for (leg, m) in self.legs.iter().zip(audio_video) {
             if m.port == 0 || m.kind != Some(leg.kind) {
                 continue;
             }
-            let Some(remote) = remote_of(m, &latch) else { continue };
+            let Some(remote) = remote_of(m, latch) else { continue };
             host::rtp_leg_connect(leg.id, &remote).map_err(BridgeError::InvalidSdp)?;
         }
         Ok(())

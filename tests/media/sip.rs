@@ -34,9 +34,14 @@ fn have_sipp() -> bool {
 
 /// A gateway whose SIP plugin listens on a port of its own; returns it and that port.
 fn gateway() -> (Gateway, u16) {
+    gateway_with("")
+}
+
+/// As [`gateway`], with more `general` settings of `janus.plugin.sip.jcfg`.
+fn gateway_with(general: &str) -> (Gateway, u16) {
     let port = free_udp_port();
     let sip = format!(
-        "general: {{\n\tlocal_ip = \"127.0.0.1\"\n\tlocal_port = {port}\n\tuser_agent = \"Portunus test\"\n}}\n\
+        "general: {{\n\tlocal_ip = \"127.0.0.1\"\n\tlocal_port = {port}\n\tuser_agent = \"Portunus test\"\n{general}\n}}\n\
          sandbox: {{ udp_bind = \"127.0.0.1:*\" }}\n"
     );
     let conf = Conf { extra: vec![("janus.plugin.sip.jcfg".to_owned(), sip)], ..Conf::default() };
@@ -178,11 +183,7 @@ async fn an_outgoing_call_carries_audio_both_ways() {
     }
     let (gw, _) = gateway();
     let sipp = Sipp::start("uas_answer.xml", None, "x");
-    let mut c = Client::new(&gw, SIP).await;
-    let r = c
-        .send(json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest"}), None)
-        .await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "registered", "{r}");
+    let mut c = guest(&gw, "alice").await;
     let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
     let offer = peer.create_offer(WAIT).await.expect("offer");
     let uri = format!("sip:bob@127.0.0.1:{}", sipp.port);
@@ -219,11 +220,7 @@ async fn an_incoming_call_is_accepted_from_the_browser() {
         return;
     }
     let (gw, sip_port) = gateway();
-    let mut c = Client::new(&gw, SIP).await;
-    let r = c
-        .send(json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest"}), None)
-        .await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "registered", "{r}");
+    let mut c = guest(&gw, "alice").await;
     let sipp = Sipp::start("uac_call.xml", Some(sip_port), "alice");
     let incoming = sip_event(&mut c, "incomingcall").await;
     let data = &incoming["plugindata"]["data"];
@@ -250,14 +247,20 @@ async fn an_incoming_call_is_accepted_from_the_browser() {
 
 /// A guest account on a new handle.
 async fn guest(gw: &Gateway, user: &str) -> Client {
+    guest_account(gw, user).await.0
+}
+
+/// A guest account on a new handle, and its `master_id` (for helpers).
+async fn guest_account(gw: &Gateway, user: &str) -> (Client, Value) {
     let mut c = Client::new(gw, SIP).await;
     let username = format!("sip:{user}@127.0.0.1");
     let r = c.send(json!({"request": "register", "username": username, "type": "guest"}), None).await;
     let registered = &r["plugindata"]["data"];
     assert_eq!(result(registered)["event"], "registered", "{r}");
     assert_eq!(result(registered)["register_sent"], false, "{r}");
-    assert!(result(registered)["master_id"].as_u64().is_some_and(|id| id > 0), "{r}");
-    c
+    let master_id = result(registered)["master_id"].clone();
+    assert!(master_id.as_u64().is_some_and(|id| id > 0), "{r}");
+    (c, master_id)
 }
 
 /// `call` to the phone of `sipp` with a PCMU peer's offer; returns the peer and the `calling`.
@@ -752,11 +755,7 @@ async fn an_attended_transfer_refers_with_replaces() {
     let (gw, _) = gateway();
     let (transferee, target) =
         (Sipp::start("uas_refer.xml", None, "x"), Sipp::start("uas_answer.xml", None, "x"));
-    let mut c = Client::new(&gw, SIP).await;
-    let r = c
-        .send(json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest"}), None)
-        .await;
-    let master_id = result(&r["plugindata"]["data"])["master_id"].clone();
+    let (mut c, master_id) = guest_account(&gw, "alice").await;
     let mut lost = Client::new(&gw, SIP).await;
     let body =
         json!({"request": "register", "type": "helper", "username": "sip:x@127.0.0.1", "master_id": 1});
@@ -808,11 +807,7 @@ async fn a_transfer_asked_of_us_is_followed_by_a_helper() {
     let (gw, sip_port) = gateway();
     let carol = Sipp::start("uas_answer.xml", None, "x");
     let target = format!("sip:carol@127.0.0.1:{}", carol.port);
-    let mut c = Client::new(&gw, SIP).await;
-    let r = c
-        .send(json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest"}), None)
-        .await;
-    let master_id = result(&r["plugindata"]["data"])["master_id"].clone();
+    let (mut c, master_id) = guest_account(&gw, "alice").await;
     let transferor = Sipp::start_with("uac_refers.xml", Some(sip_port), "alice", &[("target", &target)]);
     let incoming = sip_event(&mut c, "incomingcall").await;
     let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
@@ -856,11 +851,7 @@ async fn a_busy_account_rings_its_helper() {
         return;
     }
     let (gw, sip_port) = gateway();
-    let mut c = Client::new(&gw, SIP).await;
-    let r = c
-        .send(json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest"}), None)
-        .await;
-    let master_id = result(&r["plugindata"]["data"])["master_id"].clone();
+    let (mut c, master_id) = guest_account(&gw, "alice").await;
     let mut h = helper(&gw, &master_id).await;
     let first = Sipp::start("uac_refused.xml", Some(sip_port), "alice");
     sip_event(&mut c, "incomingcall").await;
@@ -931,4 +922,52 @@ async fn subscribe_and_unsubscribe_with_digest() {
     let r = c.send(json!({"request": "unsubscribe", "event": "dialog"}), None).await;
     assert_eq!(r["plugindata"]["data"]["error_code"], 447, "{r}");
     refuser.passes().await;
+}
+
+/// An INVITE without SDP: `incomingcall` without an offer; `accept` with the browser's offer
+/// (`accepting`) puts our offer in the 200 (the phone checks it), the phone's ACK answers it
+/// (`accepted` with the browser's answer), and audio comes back through the phone's echo.
+/// `progress` cannot carry that offer (447).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invite_without_sdp_gets_our_offer() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, sip_port) = gateway();
+    let mut c = guest(&gw, "alice").await;
+    let sipp = Sipp::start("uac_offerless.xml", Some(sip_port), "alice");
+    let incoming = sip_event(&mut c, "incomingcall").await;
+    assert!(incoming["jsep"].is_null(), "{incoming}");
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let offer = json!({"type": "offer", "sdp": peer.create_offer(WAIT).await.expect("offer")});
+    let r = c.send(json!({"request": "progress"}), Some(offer.clone())).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 447, "{r}");
+    let r = c.send(json!({"request": "accept"}), Some(offer)).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepting", "{r}");
+    let accepted = sip_event(&mut c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("the answer")).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    echoed(&peer, 25).await;
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    sipp.passes().await;
+    peer.close().await.ok();
+}
+
+/// With `keepalive_interval`, a registered account sends its registrar keep-alive OPTIONS
+/// (the registrar waits for two).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_account_sends_keepalives() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway_with("\tkeepalive_interval = 1");
+    let registrar = Sipp::start("register_keepalive.xml", None, "x");
+    let mut c = Client::new(&gw, SIP).await;
+    let username = format!("sip:alice@127.0.0.1:{}", registrar.port);
+    let r = c.send(json!({"request": "register", "username": username, "secret": "secret"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
+    c.event("registered", |d| result(d)["event"] == "registered").await;
+    registrar.passes().await;
 }

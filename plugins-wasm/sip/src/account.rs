@@ -59,6 +59,9 @@ pub struct Account {
     pub reg_nonce: Option<String>,
     /// The refresh timer.
     pub refresh: u64,
+    /// The keep-alive timer (`keepalive_interval`).
+    #[serde(default)]
+    pub keepalive: u64,
     /// Janus's `master_id`: the account's id for helper handles.
     #[serde(default)]
     pub master_id: u32,
@@ -99,6 +102,7 @@ impl Account {
             reg_cseq: 0,
             reg_nonce: None,
             refresh: 0,
+            keepalive: 0,
             master_id: 0,
             helper: false,
             headers: Vec::new(),
@@ -245,7 +249,9 @@ impl Sip {
         a.reg = Reg::Unregistering;
         a.reg_nonce = None;
         let refresh = std::mem::take(&mut a.refresh);
+        let keepalive = std::mem::take(&mut a.keepalive);
         self.unschedule(refresh);
+        self.unschedule(keepalive);
         self.send_register(msg.handle.handle, None).map_err(|e| err(code::INVALID_ADDRESS, e))?;
         push(msg.handle, Some(&msg.transaction), &event(None, json!({"event": "unregistering"})), None);
         Ok(())
@@ -321,8 +327,18 @@ impl Sip {
             // Refresh ahead of expiry: 30 s before, or half way for short ones.
             let at = if expires > 60 { expires - 30 } else { expires.div_ceil(2) };
             let refresh = self.schedule(Job::Reregister(handle), at.saturating_mul(1000));
+            let interval = self.conf().keepalive_interval;
+            let keepalive = match self.accounts.get(&handle) {
+                Some(a) if a.keepalive == 0 && interval > 0 => {
+                    self.schedule(Job::Keepalive(handle), interval.saturating_mul(1000))
+                }
+                _ => 0,
+            };
             if let Some(a) = self.accounts.get_mut(&handle) {
                 a.refresh = refresh;
+                if keepalive != 0 {
+                    a.keepalive = keepalive;
+                }
             }
             let mut registered = json!({"event": "registered", "username": user, "register_sent": true, "master_id": master_id});
             if let Some(a) = self.accounts.get(&handle) {
@@ -354,6 +370,40 @@ impl Sip {
         a.reg_nonce = None;
         if let Err(e) = self.send_register(handle, None) {
             portunus_sdk::warn!("[{handle}] cannot refresh the registration: {e}");
+        }
+    }
+
+    /// Time for a keep-alive (`keepalive_interval`): an OPTIONS to the registrar (or the
+    /// outbound proxy) keeps NAT bindings on the way open, while the account is registered.
+    pub(crate) fn keepalive(&mut self, handle: u64) {
+        let local = self.local();
+        let agent = self.conf().user_agent.clone();
+        let interval = self.conf().keepalive_interval;
+        let Some(a) = self.accounts.get_mut(&handle) else { return };
+        a.keepalive = 0;
+        if a.reg != Reg::Registered || a.guest || interval == 0 {
+            return;
+        }
+        let to = a.proxy.clone().map_or_else(|| msg::uri(&a.registrar).and_then(|u| msg::address_of(&u)), Ok);
+        let (Ok(to), Ok(registrar), Ok(aor)) = (to, msg::uri(&a.registrar), msg::uri(&a.username)) else {
+            return;
+        };
+        // In the registration's Call-ID, with its next CSeq.
+        a.reg_cseq += 1;
+        let branch = format!("z9hG4bK{}", token());
+        let text = Builder::request(Method::OPTIONS, &registrar)
+            .named(&msg::via(&local, &branch))
+            .header("Max-Forwards", "70")
+            .typed(ezk_sip_types::Name::FROM, &msg::from_to(&aor, None, Some(&a.reg_tag)))
+            .typed(ezk_sip_types::Name::TO, &msg::from_to(&registrar, None, None))
+            .named(&msg::call_id(&a.reg_call_id))
+            .header("CSeq", format!("{} OPTIONS", a.reg_cseq))
+            .header("User-Agent", agent)
+            .finish(None, "");
+        self.start_client(handle, Purpose::Quiet, &branch, "OPTIONS", text, to);
+        let next = self.schedule(Job::Keepalive(handle), interval.saturating_mul(1000));
+        if let Some(a) = self.accounts.get_mut(&handle) {
+            a.keepalive = next;
         }
     }
 

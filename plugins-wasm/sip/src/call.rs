@@ -110,6 +110,50 @@ pub struct Call {
     /// The transfer (`refer_id`) this call was made for: its progress goes to the transferor.
     #[serde(default)]
     pub refer_id: Option<u32>,
+    /// An incoming INVITE without SDP: our 200 carries the offer (from the browser's, at
+    /// `accept`), the ACK the answer.
+    #[serde(default)]
+    pub offerless: bool,
+}
+
+impl Call {
+    /// A dialog with nothing exchanged yet: `call_id`, our URI (with a new tag) and the far
+    /// end's, where requests go until it gives a Contact.
+    pub fn new(
+        call_id: String,
+        outgoing: bool,
+        state: CallState,
+        local_uri: String,
+        remote_uri: String,
+    ) -> Call {
+        Call {
+            call_id,
+            outgoing,
+            state,
+            local_uri,
+            local_tag: token(),
+            callee: remote_uri.clone(),
+            remote_uri: remote_uri.clone(),
+            remote_display: None,
+            remote_tag: None,
+            target: remote_uri,
+            route: Vec::new(),
+            cseq: 0,
+            invite: String::new(),
+            peer: String::new(),
+            nonce: None,
+            transaction: None,
+            early: false,
+            cancel: false,
+            bye_on_ack: false,
+            reinvite: None,
+            headers: Vec::new(),
+            hold: None,
+            ack_cseq: None,
+            refer_id: None,
+            offerless: false,
+        }
+    }
 }
 
 fn reason_of(m: &SipMessage) -> String {
@@ -158,30 +202,10 @@ impl Sip {
         let a = self.account(handle);
         a.bridge.browser_offer(&jsep.sdp, srtp).map_err(coded)?;
         a.call = Some(Call {
-            call_id: call_id.clone(),
-            outgoing: true,
-            state: CallState::Starting,
-            local_uri: a.username.clone(),
-            callee: uri.clone(),
-            local_tag: token(),
-            remote_uri: uri.clone(),
-            remote_display: None,
-            remote_tag: None,
-            target: uri,
-            route: Vec::new(),
-            cseq: 0,
-            invite: String::new(),
-            peer: String::new(),
-            nonce: None,
             transaction: Some(msg.transaction.clone()),
-            early: false,
-            cancel: false,
-            bye_on_ack: false,
-            reinvite: None,
             headers,
-            hold: None,
-            ack_cseq: None,
             refer_id,
+            ..Call::new(call_id.clone(), true, CallState::Starting, a.username.clone(), uri)
         });
         self.calls.insert(call_id, handle.handle);
         Ok(())
@@ -193,6 +217,10 @@ impl Sip {
         let Some(sdp) = a.bridge.negotiated(streams, SDP_NAME) else { return };
         if a.call.as_ref().is_some_and(|c| c.reinvite == Some(Reinvite::Update)) {
             self.send_reinvite(handle.handle, &sdp);
+            return;
+        }
+        if a.call.as_ref().is_some_and(|c| c.offerless && c.state == CallState::Incoming) {
+            self.answer_offerless(handle.handle, &sdp);
             return;
         }
         let Some(c) = a.call.as_mut().filter(|c| c.state == CallState::Starting) else { return };
@@ -209,26 +237,7 @@ impl Sip {
         let Some(a) = self.accounts.get_mut(&handle.handle) else { return };
         match a.bridge.negotiation(outcome) {
             Negotiation::Pending => {}
-            Negotiation::BrowserOffer(jsep) => {
-                let Some(c) = &a.call else { return };
-                let mut incoming = json!({
-                    "event": "incomingcall",
-                    "username": c.remote_uri,
-                    "call_id": c.call_id,
-                    "callee": c.callee,
-                });
-                if let Some(d) = &c.remote_display {
-                    incoming["displayname"] = json!(format!("\"{d}\""));
-                }
-                if let Ok(invite) = msg::parse(c.invite.as_bytes()) {
-                    headers::tag(&mut incoming, &invite, &a.header_prefixes);
-                }
-                if a.bridge.srtp.is_some() {
-                    incoming["srtp"] =
-                        json!(if a.bridge.remote_secure { "sdes_mandatory" } else { "sdes_optional" });
-                }
-                push(handle, None, &event(Some(&c.call_id), incoming), jsep.as_deref());
-            }
+            Negotiation::BrowserOffer(jsep) => self.tell_incoming(handle.handle, jsep.as_deref()),
             Negotiation::Failed(reason) => {
                 let Some(c) = a.call.clone() else { return };
                 portunus_sdk::warn!("[{}] call {}: {reason}", handle.handle, c.call_id);
@@ -244,6 +253,28 @@ impl Sip {
                 }
             }
         }
+    }
+
+    /// `incomingcall`, with the host's offer for the browser (none: the INVITE had no SDP).
+    fn tell_incoming(&self, handle: u64, jsep: Option<&str>) {
+        let Some(a) = self.accounts.get(&handle) else { return };
+        let Some(c) = &a.call else { return };
+        let mut incoming = json!({
+            "event": "incomingcall",
+            "username": c.remote_uri,
+            "call_id": c.call_id,
+            "callee": c.callee,
+        });
+        if let Some(d) = &c.remote_display {
+            incoming["displayname"] = json!(format!("\"{d}\""));
+        }
+        if let Ok(invite) = msg::parse(c.invite.as_bytes()) {
+            headers::tag(&mut incoming, &invite, &a.header_prefixes);
+        }
+        if a.bridge.srtp.is_some() {
+            incoming["srtp"] = json!(if a.bridge.remote_secure { "sdes_mandatory" } else { "sdes_optional" });
+        }
+        push(a.handle, None, &event(Some(&c.call_id), incoming), jsep);
     }
 
     /// Sends (or, answering a challenge, sends again) the INVITE of an outgoing call.
@@ -570,47 +601,41 @@ impl Sip {
             push(h, None, &event(Some(&call_id), missed), None);
             return;
         }
-        let media = m.sdp().map(|s| plain_sdp::parse(&s));
-        let Some(Ok(media)) = media else {
-            // An INVITE without SDP (the offer in our answer): not taken yet.
-            self.respond(handle, m, from, 488, "Not Acceptable Here", Some(&token()), &[], None);
-            return;
+        // Without SDP, the offer goes in our 200 (from the browser's, at `accept`).
+        let sdp = m.sdp().filter(|s| !s.trim().is_empty());
+        let offerless = sdp.is_none();
+        let media = match sdp.map(|s| plain_sdp::parse(&s)) {
+            None => Vec::new(),
+            Some(Ok(media)) => media,
+            Some(Err(_)) => {
+                self.respond(handle, m, from, 488, "Not Acceptable Here", Some(&token()), &[], None);
+                return;
+            }
         };
         let local_tag = token();
         let call = Call {
-            call_id: call_id.clone(),
-            outgoing: false,
-            state: CallState::Incoming,
-            local_uri: msg::name_addr_uri(&callee),
             callee: msg::uri_text(&req.uri),
             local_tag: local_tag.clone(),
-            remote_uri: caller_uri,
             remote_display: display,
             remote_tag: caller.tag.as_ref().map(|t| t.to_string()),
             target: m.contact().unwrap_or_default(),
             route: m.record_route(),
-            cseq: 0,
             invite: String::from_utf8_lossy(&m.raw).into_owned(),
             peer: from.to_owned(),
-            nonce: None,
-            transaction: None,
-            early: false,
-            cancel: false,
-            bye_on_ack: false,
-            reinvite: None,
-            headers: Vec::new(),
-            hold: None,
-            ack_cseq: None,
-            refer_id: None,
+            offerless,
+            ..Call::new(call_id.clone(), false, CallState::Incoming, msg::name_addr_uri(&callee), caller_uri)
         };
         let Some(a) = self.accounts.get_mut(&handle) else { return };
-        if let Err(e) = a.bridge.remote_offer(&media, None, None) {
+        if let (false, Err(e)) = (offerless, a.bridge.remote_offer(&media, None, None)) {
             portunus_sdk::warn!("[{handle}] incoming call {call_id} cannot be bridged: {e}");
             self.respond(handle, m, from, 488, "Not Acceptable Here", Some(&local_tag), &[], None);
             return;
         }
         a.call = Some(call);
         self.calls.insert(call_id, handle);
+        if offerless {
+            self.tell_incoming(handle, None);
+        }
         let contact = [("Contact", format!("<sip:{user}@{}>", self.local()))];
         self.respond(handle, m, from, 180, "Ringing", Some(&local_tag), &contact, None);
     }
@@ -650,8 +675,11 @@ impl Sip {
             return Err(err(code::WRONG_STATE, format!("Wrong state (not invited? status={status})")));
         };
         let c = c.clone();
-        if msg.parsed_jsep().is_none_or(|j| j.sdp.is_empty()) {
+        let Some(jsep) = msg.parsed_jsep().filter(|j| !j.sdp.is_empty()) else {
             return Err(err(code::MISSING_SDP, "Missing SDP"));
+        };
+        if c.offerless {
+            return self.accept_offerless(msg, body, early, &jsep);
         }
         let sdp = if a.bridge.stage == Stage::Up {
             a.bridge.sdp(SDP_NAME, a.bridge.remote_secure)
@@ -671,6 +699,49 @@ impl Sip {
         let what = if early { "progressed" } else { "accepted" };
         push(handle, Some(&msg.transaction), &event(Some(&c.call_id), json!({"event": what})), None);
         Ok(())
+    }
+
+    /// `accept` of an INVITE without SDP, with the browser's offer: the host answers it, and
+    /// once the legs are open our 200 carries the offer (`accepting`); the ACK brings the
+    /// answer (`accepted`).
+    fn accept_offerless(
+        &mut self,
+        msg: &Message,
+        body: &Map<String, Value>,
+        early: bool,
+        jsep: &portunus_sdk::Jsep,
+    ) -> Result<(), PluginError> {
+        if early {
+            // An offer in a 183 needs reliable provisional answers (RFC 3262), which we do not do.
+            return Err(err(
+                code::WRONG_STATE,
+                "Wrong state (an INVITE without SDP is answered with accept)",
+            ));
+        }
+        if !jsep.is_offer() {
+            return Err(err(code::MISSING_SDP, "Missing SDP offer (the INVITE had none)"));
+        }
+        let srtp = portunus_sdk::bridge::srtp_of(body, code::INVALID_ELEMENT)?;
+        let a = self.account(msg.handle);
+        a.bridge.browser_offer(&jsep.sdp, srtp).map_err(coded)?;
+        let Some(c) = a.call.as_mut() else { return Err(err(code::WRONG_STATE, "Wrong state (no call?)")) };
+        c.headers = headers::custom(body);
+        let call_id = c.call_id.clone();
+        push(msg.handle, Some(&msg.transaction), &event(Some(&call_id), json!({"event": "accepting"})), None);
+        Ok(())
+    }
+
+    /// Our offer for an INVITE without SDP is ready: it goes in the 200.
+    fn answer_offerless(&mut self, handle: u64, sdp: &str) {
+        let local = self.local();
+        let Some(a) = self.accounts.get_mut(&handle) else { return };
+        let user = a.user.clone();
+        let Some(c) = a.call.as_mut() else { return };
+        c.state = CallState::Confirmed;
+        let c = c.clone();
+        let Ok(inv) = msg::parse(c.invite.as_bytes()) else { return };
+        let extra = headers::with(vec![("Contact", format!("<sip:{user}@{local}>"))], &c.headers);
+        self.respond(handle, &inv, &c.peer, 200, "OK", Some(&c.local_tag), &extra, Some(sdp));
     }
 
     /// `decline`: the ringing INVITE gets `code` (486).
@@ -757,9 +828,34 @@ impl Sip {
         }
     }
 
-    /// An ACK of our 2xx came: a `hangup` that waited for it goes out now.
+    /// An ACK of our 2xx came: a `hangup` that waited for it goes out now; for an INVITE
+    /// without SDP it carries the answer to our offer (`accepted` with the browser's answer).
     pub(crate) fn acked(&mut self, m: &SipMessage) {
         let Some(&handle) = m.call_id().ok().and_then(|id| self.calls.get(&id)) else { return };
+        if let Some(a) = self.accounts.get_mut(&handle) {
+            if a.call.as_ref().is_some_and(|c| c.offerless) && a.bridge.stage == Stage::Offered {
+                let media = m.sdp().map(|s| plain_sdp::parse(&s));
+                let answered = match media {
+                    Some(Ok(media)) => a.bridge.remote_answer(&media, None).map_err(|e| e.to_string()),
+                    _ => Err("an ACK without SDP".to_owned()),
+                };
+                let Some(c) = &a.call else { return };
+                match answered {
+                    Ok(jsep) => {
+                        let mut accepted = json!({"event": "accepted", "username": c.remote_uri});
+                        headers::tag(&mut accepted, m, &a.header_prefixes);
+                        push(a.handle, None, &event(Some(&c.call_id), accepted), jsep.as_deref());
+                    }
+                    Err(e) => {
+                        portunus_sdk::warn!(
+                            "[{handle}] the offer in our 200 got no usable answer ({e}): the call ends"
+                        );
+                        self.send_bye(handle);
+                        return;
+                    }
+                }
+            }
+        }
         let waiting = self.accounts.get(&handle).and_then(|a| a.call.as_ref()).is_some_and(|c| c.bye_on_ack);
         if waiting {
             self.send_bye(handle);

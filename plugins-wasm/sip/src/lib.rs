@@ -77,6 +77,8 @@ pub struct Conf {
     pub user_agent: String,
     /// Default registration lifetime, seconds (`register_ttl`).
     pub register_ttl: u32,
+    /// Seconds between keep-alives of a registered account (`keepalive_interval`; 0: none).
+    pub keepalive_interval: u32,
 }
 
 impl Conf {
@@ -93,6 +95,7 @@ impl Conf {
             local_port: u16::try_from(number("local_port", 0)).unwrap_or(0),
             user_agent: text("user_agent", "Portunus SIP gateway"),
             register_ttl: u32::try_from(number("register_ttl", 3600)).unwrap_or(3600),
+            keepalive_interval: u32::try_from(number("keepalive_interval", 120)).unwrap_or(120),
         }
     }
 }

@@ -68,32 +68,7 @@ impl Sip {
             .filter(|t| *t > 0)
             .map_or(DEFAULT_TTL, |t| t as u32);
         let call_id = s("call_id").unwrap_or_else(token);
-        let dialog = Call {
-            call_id: call_id.clone(),
-            outgoing: true,
-            state: CallState::Inviting,
-            local_uri: a.username.clone(),
-            local_tag: token(),
-            callee: to.clone(),
-            remote_uri: to.clone(),
-            remote_display: None,
-            remote_tag: None,
-            target: to,
-            route: Vec::new(),
-            cseq: 0,
-            invite: String::new(),
-            peer: String::new(),
-            nonce: None,
-            transaction: None,
-            early: false,
-            cancel: false,
-            bye_on_ack: false,
-            reinvite: None,
-            headers: Vec::new(),
-            hold: None,
-            ack_cseq: None,
-            refer_id: None,
-        };
+        let dialog = Call::new(call_id.clone(), true, CallState::Inviting, a.username.clone(), to);
         let content = match (s("content_type"), s("content")) {
             (Some(t), Some(c)) => Some((t, c)),
             _ => None,

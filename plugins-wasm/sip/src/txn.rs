@@ -33,6 +33,8 @@ pub enum Job {
     Forget { client: bool, key: String },
     /// An account registers again before its registration expires.
     Reregister(u64),
+    /// An account sends a keep-alive (`keepalive_interval`).
+    Keepalive(u64),
     /// A subscription is refreshed before it expires (or, ended, forgotten).
     Resubscribe { handle: u64, call_id: String },
 }
@@ -175,6 +177,7 @@ impl Sip {
                 self.servers.remove(&key);
             }
             Job::Reregister(handle) => self.reregister(handle),
+            Job::Keepalive(handle) => self.keepalive(handle),
             Job::Resubscribe { handle, call_id } => self.resubscribe(handle, &call_id),
         }
     }
