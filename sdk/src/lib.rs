@@ -146,6 +146,7 @@ mod logging;
 pub mod plain_sdp;
 mod plugin;
 pub mod rooms;
+pub mod rtp_target;
 mod state;
 
 pub use body::{parse_body, parse_object, request_of, validate, ErrorCodes, Field, JsonType};

@@ -519,6 +519,15 @@ impl PluginClient {
         .await
     }
 
+    /// An asynchronous request that is only acknowledged (no event follows, as for Janus's
+    /// SIP `send_ringing`).
+    #[allow(dead_code)] // the media tests use it
+    pub async fn send_acked(&mut self, body: Value) {
+        let msg = json!({"janus": "message", "session_id": self.sid, "handle_id": self.hid, "body": body});
+        let r = self.exchange(msg, |_| true).await;
+        assert_eq!(r["janus"], "ack", "{r}");
+    }
+
     /// Janus API `hangup`: the handle's PeerConnection closes.
     #[allow(dead_code)] // the media tests use it
     pub async fn hangup(&mut self) {

@@ -971,3 +971,97 @@ async fn a_registered_account_sends_keepalives() {
     c.event("registered", |d| result(d)["event"] == "registered").await;
     registrar.passes().await;
 }
+
+/// `sdp_ip` puts that address in our SDP's `c=` and `o=` lines (the phone checks); `reset`
+/// answers `reset`; `send_ringing` rings the caller again (it waits for two 180s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdp_ip_reset_and_send_ringing() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, sip_port) = gateway_with("\tsdp_ip = \"192.0.2.10\"");
+    let busy = Sipp::start("uas_busy_checks_sdp_ip.xml", None, "x");
+    let mut c = guest(&gw, "alice").await;
+    let (peer, _) = call(&mut c, &busy).await;
+    let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    assert_eq!(result(&hangup)["code"], 486, "{hangup}");
+    busy.passes().await;
+    peer.close().await.ok();
+
+    let r = c.send(json!({"request": "reset"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "reset", "{r}");
+    let r = c.send(json!({"request": "send_ringing"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 447, "{r}");
+    let caller = Sipp::start("uac_rung_twice.xml", Some(sip_port), "alice");
+    sip_event(&mut c, "incomingcall").await;
+    // With a header of ours, so that the phone can tell it from the first 180 again.
+    c.send_acked(json!({"request": "send_ringing", "headers": {"X-Ring": "2"}})).await;
+    let r = c.send(json!({"request": "decline"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "declining", "{r}");
+    caller.passes().await;
+}
+
+/// `rtp_forward` in a call: the browser's audio (`audio`) and the phone's (`peer_audio`, here
+/// the browser's echoed, with the SSRC and payload type asked for) reach plain sockets;
+/// `listforwarders` lists them, `stop_rtp_forward` stops one (the other goes on), an unknown
+/// `stream_id` is 455, a `type` of nothing is 444, and outside a call it is 447.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtp_forwarders_copy_both_sides_of_a_call() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let mut c = guest(&gw, "alice").await;
+    let browser = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let phone = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let port = |s: &tokio::net::UdpSocket| s.local_addr().expect("addr").port();
+    let streams = json!([{"type": "audio", "host": "127.0.0.1", "port": port(&browser)},
+                         {"type": "peer_audio", "host": "127.0.0.1", "port": port(&phone), "ssrc": 1234, "pt": 99}]);
+    let r = c.send(json!({"request": "rtp_forward", "streams": streams.clone()}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 447, "{r}");
+    let sipp = Sipp::start("uas_answer.xml", None, "x");
+    let (peer, _) = call(&mut c, &sipp).await;
+    let accepted = sip_event(&mut c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    let bad = json!([{"type": "screen", "host": "127.0.0.1", "port": 9}]);
+    let r = c.send(json!({"request": "rtp_forward", "streams": bad}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 444, "{r}");
+    let r = c.send(json!({"request": "rtp_forward", "streams": streams}), None).await;
+    let done = result(&r["plugindata"]["data"]);
+    assert_eq!(done["event"], "rtp_forward", "{r}");
+    let ids: Vec<u64> = done["forwarders"]
+        .as_array()
+        .expect("forwarders")
+        .iter()
+        .filter_map(|f| f["stream_id"].as_u64())
+        .collect();
+    assert_eq!(ids.len(), 2, "{r}");
+    let nonce = peer.nonce();
+    let mine = |p: &crate::Rtp| crate::peer::read_marker(&p.payload).is_some_and(|m| m.0 == nonce);
+    let got =
+        crate::receive_rtp(&browser, "the browser's audio", |p| p.iter().filter(|p| mine(p)).count() >= 10)
+            .await;
+    assert!(got.iter().all(|p| p.pt == 0), "PCMU as negotiated");
+    let got =
+        crate::receive_rtp(&phone, "the phone's audio", |p| p.iter().filter(|p| mine(p)).count() >= 10).await;
+    assert!(got.iter().all(|p| (p.ssrc, p.pt) == (1234, 99)), "the SSRC and payload type asked for");
+    let r = c.send(json!({"request": "listforwarders"}), None).await;
+    let list = result(&r["plugindata"]["data"]);
+    assert_eq!(
+        (&list["event"], list["rtp_forwarders"].as_array().map(Vec::len)),
+        (&json!("forwarders"), Some(2)),
+        "{r}"
+    );
+    let r = c.send(json!({"request": "stop_rtp_forward", "stream_id": ids[0]}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "stop_rtp_forward", "{r}");
+    let r = c.send(json!({"request": "stop_rtp_forward", "stream_id": ids[0]}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 455, "{r}");
+    crate::wait_quiet(&browser, "the stopped forwarder").await;
+    crate::receive_rtp(&phone, "the phone's audio still", |p| p.len() >= 10).await;
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    sipp.passes().await;
+    peer.close().await.ok();
+}

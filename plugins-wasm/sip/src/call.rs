@@ -279,6 +279,7 @@ impl Sip {
 
     /// Sends (or, answering a challenge, sends again) the INVITE of an outgoing call.
     fn send_invite(&mut self, handle: u64, sdp: &str, auth: Option<(String, bool)>) {
+        let sdp_out = self.sdp_out(sdp);
         let local = self.local();
         let agent = self.conf().user_agent.clone();
         let Some(a) = self.accounts.get_mut(&handle) else { return };
@@ -310,7 +311,7 @@ impl Sip {
         if let Some((value, proxy)) = auth {
             b = b.header(if proxy { "Proxy-Authorization" } else { "Authorization" }, value);
         }
-        let text = b.finish(Some("application/sdp"), sdp);
+        let text = b.finish(Some("application/sdp"), &sdp_out);
         c.invite = text.clone();
         self.start_client(handle, Purpose::Invite, &branch, "INVITE", text, hop);
     }
@@ -514,7 +515,9 @@ impl Sip {
         let h = a.handle;
         let had_media = !a.bridge.legs.is_empty() || a.bridge.stage != Stage::Idle;
         a.bridge.close();
-        if let Some(c) = a.call.take() {
+        let call = a.call.take();
+        self.stop_forwarders(handle);
+        if let Some(c) = call {
             self.calls.remove(&c.call_id);
             self.call_ended(handle, &c);
         }
@@ -638,6 +641,27 @@ impl Sip {
         }
         let contact = [("Contact", format!("<sip:{user}@{}>", self.local()))];
         self.respond(handle, m, from, 180, "Ringing", Some(&local_tag), &contact, None);
+    }
+
+    /// `send_ringing`: a 180 again for the ringing INVITE (nothing tells it, as in Janus),
+    /// with `headers`, as other requests take them.
+    pub(crate) fn send_ringing(
+        &mut self,
+        msg: &Message,
+        body: &Map<String, Value>,
+    ) -> Result<(), PluginError> {
+        portunus_sdk::validate(body, &[Field::new("headers", JsonType::Object)], &CODES)?;
+        let local = self.local();
+        let a = self.account(msg.handle);
+        let user = a.user.clone();
+        let Some(c) = a.call.clone().filter(|c| c.state == CallState::Incoming) else {
+            return Err(err(code::WRONG_STATE, "Wrong state (not in a call?)"));
+        };
+        let inv = msg::parse(c.invite.as_bytes()).map_err(|e| err(code::UNKNOWN, e.0))?;
+        let custom = headers::custom(body);
+        let extra = headers::with(vec![("Contact", format!("<sip:{user}@{local}>"))], &custom);
+        self.respond(msg.handle.handle, &inv, &c.peer, 180, "Ringing", Some(&c.local_tag), &extra, None);
+        Ok(())
     }
 
     /// Answers the ringing INVITE with an error and forgets the call.

@@ -16,6 +16,7 @@
 mod account;
 mod call;
 mod digest;
+mod forward;
 mod headers;
 mod helper;
 mod messaging;
@@ -58,6 +59,7 @@ mod code {
     pub const TOO_STRICT: u32 = 452;
     pub const HELPER_ERROR: u32 = 453;
     pub const NO_SUCH_CALLID: u32 = 454;
+    pub const NO_SUCH_STREAM: u32 = 455;
 }
 
 const CODES: ErrorCodes = ErrorCodes {
@@ -79,6 +81,8 @@ pub struct Conf {
     pub register_ttl: u32,
     /// Seconds between keep-alives of a registered account (`keepalive_interval`; 0: none).
     pub keepalive_interval: u32,
+    /// The address our SDP gives for media (`sdp_ip`), when not the host's own (a NAT's).
+    pub sdp_ip: Option<std::net::IpAddr>,
 }
 
 impl Conf {
@@ -96,6 +100,7 @@ impl Conf {
             user_agent: text("user_agent", "Portunus SIP gateway"),
             register_ttl: u32::try_from(number("register_ttl", 3600)).unwrap_or(3600),
             keepalive_interval: u32::try_from(number("keepalive_interval", 120)).unwrap_or(120),
+            sdp_ip: g["sdp_ip"].as_str().and_then(|ip| ip.trim().parse().ok()),
         }
     }
 }
@@ -167,6 +172,30 @@ impl Sip {
         self.socket.as_ref().map(|(_, a)| a.clone()).unwrap_or_default()
     }
 
+    /// Our SDP as it goes out: with `sdp_ip`, its `c=` and `o=` lines give that address.
+    fn sdp_out(&self, sdp: &str) -> String {
+        let Some(ip) = self.conf.as_ref().and_then(|c| c.sdp_ip) else { return sdp.to_owned() };
+        let family = if ip.is_ipv4() { "IP4" } else { "IP6" };
+        let mut out = String::with_capacity(sdp.len());
+        for line in sdp.split_inclusive("\r\n") {
+            if line.starts_with("c=IN ") {
+                out.push_str(&format!("c=IN {family} {ip}\r\n"));
+            } else if let Some(o) = line.strip_prefix("o=") {
+                // o=<user> <id> <version> IN <family> <address>
+                let fields: Vec<&str> = o.trim_end().split(' ').collect();
+                match fields.as_slice() {
+                    [user, id, version, "IN", _, _] => {
+                        out.push_str(&format!("o={user} {id} {version} IN {family} {ip}\r\n"))
+                    }
+                    _ => out.push_str(line),
+                }
+            } else {
+                out.push_str(line);
+            }
+        }
+        out
+    }
+
     /// Sends a message; a failure is logged (UDP loses datagrams anyway, and the transaction
     /// retransmits).
     fn send(&self, to: &str, text: &str) {
@@ -228,6 +257,12 @@ impl Sip {
             "update" => self.update(msg, body),
             "transfer" => self.transfer(msg, body),
             "subscribe" => self.subscribe(msg, body),
+            "send_ringing" => self.send_ringing(msg, body),
+            // Janus's way out of a stuck "establishing" flag; our calls have no such flag.
+            "reset" => {
+                push(msg.handle, Some(&msg.transaction), &event(None, json!({"event": "reset"})), None);
+                Ok(())
+            }
             "unsubscribe" => self.unsubscribe(msg, body),
             "hold" => self.hold(msg, body, true),
             "unhold" => self.hold(msg, body, false),
@@ -236,8 +271,10 @@ impl Sip {
             "dtmf_info" => self.info(msg, body, true),
             "recording" => Err(err(code::RECORDING_ERROR, "Recording is not supported yet")),
             // Janus requests this plugin does not do yet: a clear error, not "unknown".
-            r @ ("keyframe" | "rtp_forward" | "stop_rtp_forward" | "listforwarders" | "send_ringing"
-            | "reset") => Err(err(code::UNKNOWN, format!("'{r}' is not supported yet"))),
+            "rtp_forward" => self.rtp_forward(msg, body),
+            "stop_rtp_forward" => self.stop_rtp_forward(msg, body),
+            "listforwarders" => self.list_forwarders(msg),
+            "keyframe" => Err(err(code::UNKNOWN, "'keyframe' is not supported yet")),
             other => Err(err(code::INVALID_REQUEST, format!("Unknown request ({other})"))),
         }
     }

@@ -108,7 +108,8 @@ impl Sip {
     /// Sends the re-INVITE with `sdp` (and the headers of the request that asked for it).
     pub(crate) fn send_reinvite(&mut self, handle: u64, sdp: &str) {
         let branch = format!("z9hG4bK{}", token());
-        let body = Some(("application/sdp", sdp));
+        let sdp = self.sdp_out(sdp);
+        let body = Some(("application/sdp", sdp.as_str()));
         let headers = self.call_headers(handle);
         if let Some((text, to)) = self.in_dialog(handle, Method::INVITE, Some(&branch), body, &headers) {
             self.start_client(handle, Purpose::Invite, &branch, "INVITE", text, to);

@@ -317,7 +317,7 @@ impl Sip {
         }
         b = b.header("User-Agent", self.conf().user_agent.clone());
         let response = match sdp {
-            Some(sdp) => b.finish(Some("application/sdp"), sdp),
+            Some(sdp) => b.finish(Some("application/sdp"), &self.sdp_out(sdp)),
             None => b.finish(None, ""),
         };
         self.send(to, &response);
