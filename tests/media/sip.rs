@@ -1065,3 +1065,29 @@ async fn rtp_forwarders_copy_both_sides_of_a_call() {
     sipp.passes().await;
     peer.close().await.ok();
 }
+
+/// The phone refreshes the session with a re-INVITE without SDP: our 200 carries our SDP as an
+/// offer (a=sendrecv; the phone checks), its ACK the answer, and the audio goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reinvite_without_sdp_gets_our_offer() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, sip_port) = gateway();
+    let mut c = guest(&gw, "alice").await;
+    let sipp = Sipp::start("uac_refresh.xml", Some(sip_port), "alice");
+    let incoming = sip_event(&mut c, "incomingcall").await;
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let answer =
+        peer.answer_offer(incoming["jsep"]["sdp"].as_str().expect("offer"), WAIT).await.expect("answer");
+    let r = c.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepted", "{r}");
+    peer.start_media().await;
+    c.event("the phone's 'refreshed'", |d| result(d)["event"] == "message").await;
+    let before = peer.stats().recv(Kind::Audio).valid_markers;
+    echoed(&peer, before + 25).await;
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    sipp.passes().await;
+    peer.close().await.ok();
+}

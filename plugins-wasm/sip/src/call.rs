@@ -114,6 +114,10 @@ pub struct Call {
     /// `accept`), the ACK the answer.
     #[serde(default)]
     pub offerless: bool,
+    /// Our last 2xx carried an offer (an INVITE or re-INVITE without SDP): its ACK brings the
+    /// answer.
+    #[serde(default)]
+    pub offer_in_2xx: bool,
 }
 
 impl Call {
@@ -152,6 +156,7 @@ impl Call {
             ack_cseq: None,
             refer_id: None,
             offerless: false,
+            offer_in_2xx: false,
         }
     }
 }
@@ -761,7 +766,7 @@ impl Sip {
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         let user = a.user.clone();
         let Some(c) = a.call.as_mut() else { return };
-        c.state = CallState::Confirmed;
+        (c.state, c.offer_in_2xx) = (CallState::Confirmed, true);
         let c = c.clone();
         let Ok(inv) = msg::parse(c.invite.as_bytes()) else { return };
         let extra = headers::with(vec![("Contact", format!("<sip:{user}@{local}>"))], &c.headers);
@@ -852,12 +857,27 @@ impl Sip {
         }
     }
 
-    /// An ACK of our 2xx came: a `hangup` that waited for it goes out now; for an INVITE
-    /// without SDP it carries the answer to our offer (`accepted` with the browser's answer).
+    /// An ACK of our 2xx came: a `hangup` that waited for it goes out now; after an INVITE
+    /// without SDP it carries the answer to our offer (`accepted` with the browser's answer),
+    /// after such a re-INVITE the far end's new SDP.
     pub(crate) fn acked(&mut self, m: &SipMessage) {
         let Some(&handle) = m.call_id().ok().and_then(|id| self.calls.get(&id)) else { return };
-        if let Some(a) = self.accounts.get_mut(&handle) {
-            if a.call.as_ref().is_some_and(|c| c.offerless) && a.bridge.stage == Stage::Offered {
+        let answers = self
+            .accounts
+            .get_mut(&handle)
+            .and_then(|a| a.call.as_mut())
+            .is_some_and(|c| std::mem::take(&mut c.offer_in_2xx));
+        if let (true, Some(a)) = (answers, self.accounts.get_mut(&handle)) {
+            if a.bridge.stage == Stage::Up {
+                match m.sdp().map(|s| plain_sdp::parse(&s)) {
+                    Some(Ok(media)) => {
+                        if let Err(e) = a.bridge.remote_update(&media, None) {
+                            portunus_sdk::warn!("[{handle}] the ACK's answer cannot be applied: {e}");
+                        }
+                    }
+                    _ => portunus_sdk::warn!("[{handle}] the ACK brought no usable answer to our offer"),
+                }
+            } else if a.bridge.stage == Stage::Offered {
                 let media = m.sdp().map(|s| plain_sdp::parse(&s));
                 let answered = match media {
                     Some(Ok(media)) => a.bridge.remote_answer(&media, None).map_err(|e| e.to_string()),

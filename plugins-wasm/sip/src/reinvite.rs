@@ -183,11 +183,23 @@ impl Sip {
             return;
         }
         let ours = c.hold.clone();
-        let media = m.sdp().map(|s| plain_sdp::parse(&s));
-        let Some(Ok(media)) = media else {
-            // A re-INVITE without SDP (an offer in our answer): not taken yet.
-            self.respond(handle, m, from, 488, "Not Acceptable Here", None, &[], None);
-            return;
+        let contact = [("Contact", format!("<sip:{user}@{local}>"))];
+        let media = match m.sdp().filter(|s| !s.trim().is_empty()).map(|s| plain_sdp::parse(&s)) {
+            Some(Ok(media)) => media,
+            Some(Err(_)) => {
+                self.respond(handle, m, from, 488, "Not Acceptable Here", None, &[], None);
+                return;
+            }
+            None => {
+                // Without SDP (a session refresh, say): our SDP as the offer, the ACK answers.
+                let direction = ours.as_deref().unwrap_or("sendrecv");
+                let sdp = a.bridge.sdp_with_direction(SDP_NAME, a.bridge.remote_secure, direction);
+                if let Some(c) = a.call.as_mut() {
+                    c.offer_in_2xx = true;
+                }
+                self.respond(handle, m, from, 200, "OK", None, &contact, Some(&sdp));
+                return;
+            }
         };
         if let Err(e) = a.bridge.remote_update(&media, None) {
             portunus_sdk::warn!("[{handle}] re-INVITE not applied: {e}");
@@ -203,7 +215,6 @@ impl Sip {
             _ => "inactive",
         };
         let sdp = a.bridge.sdp_with_direction(SDP_NAME, a.bridge.remote_secure, direction);
-        let contact = [("Contact", format!("<sip:{user}@{local}>"))];
         self.respond(handle, m, from, 200, "OK", None, &contact, Some(&sdp));
     }
 }
