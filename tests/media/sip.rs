@@ -1091,3 +1091,64 @@ async fn a_reinvite_without_sdp_gets_our_offer() {
     sipp.passes().await;
     peer.close().await.ok();
 }
+
+/// `keyframe` in a video call: `peer` sends the phone (this test's sockets) an RTCP PLI for
+/// the video it sends, `user` one to the browser peer; both answer `keyframesent`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyframe_asks_either_side() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let bind = || async { tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind") };
+    let (audio, video, video_rtcp) = (bind().await, bind().await, bind().await);
+    let port = |s: &tokio::net::UdpSocket| s.local_addr().expect("addr").port().to_string();
+    let vars = [("aport", port(&audio)), ("vport", port(&video)), ("vrtcp", port(&video_rtcp))];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let sipp = Sipp::start_with("uas_video.xml", None, "x", &vars);
+    let mut c = guest(&gw, "alice").await;
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), true, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let uri = format!("sip:bob@127.0.0.1:{}", sipp.port);
+    let r =
+        c.send(json!({"request": "call", "uri": uri}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
+    let accepted = sip_event(&mut c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+
+    // The phone hears the browser's video and sends some of its own, so the leg knows its SSRC.
+    let mut buf = [0u8; 2048];
+    let (_, leg) = tokio::time::timeout(WAIT, video.recv_from(&mut buf)).await.expect("video").expect("recv");
+    for seq in 0..5u16 {
+        let mut p = vec![0x80, 96];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&(u32::from(seq) * 3000).to_be_bytes());
+        p.extend_from_slice(&0x7777_0001u32.to_be_bytes());
+        p.extend_from_slice(&[0x10, 0, 0x9d, 0x01, 0x2a]);
+        video.send_to(&p, leg).await.expect("send");
+    }
+    let r = c.send(json!({"request": "keyframe", "peer": true}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "keyframesent", "{r}");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let (n, _) =
+            tokio::time::timeout(left, video_rtcp.recv_from(&mut buf)).await.expect("a PLI").expect("recv");
+        // RTCP PSFB (206) FMT 1, for the phone's SSRC.
+        if n >= 12 && buf[1] == 206 && buf[0] & 0x1f == 1 && buf[8..12] == 0x7777_0001u32.to_be_bytes() {
+            break;
+        }
+    }
+    let before = peer.stats().rtcp.pli;
+    let r = c.send(json!({"request": "keyframe", "user": true}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "keyframesent", "{r}");
+    peer.wait_until("a PLI at the browser", WAIT, |s| s.rtcp.pli > before)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    sipp.passes().await;
+    peer.close().await.ok();
+}

@@ -599,6 +599,10 @@ impl MediaControl for MediaEngine {
         let _ = self.threads[self.home(leg)].send(Command::LegDtmf(leg, events, length, gap));
     }
 
+    fn leg_keyframe(&self, leg: u64) {
+        let _ = self.threads[self.home(leg)].send(Command::KeyframeOf(leg));
+    }
+
     fn input_open(&self, spec: InputSpec) -> Result<InputLocal, String> {
         let ip = spec.bind.unwrap_or(self.legs.bind);
         let mut sockets = Vec::new();

@@ -773,6 +773,14 @@ impl host::Host for StoreState {
         Ok(())
     }
 
+    fn rtp_leg_keyframe(&mut self, leg: u64) -> Result<(), String> {
+        if !self.shared.legs.lock().unwrap_or_else(|e| e.into_inner()).holds(leg) {
+            return Err(format!("no such leg {leg}"));
+        }
+        self.shared.core.media().leg_keyframe(leg);
+        Ok(())
+    }
+
     fn rtp_leg_dtmf(
         &mut self,
         leg: u64,

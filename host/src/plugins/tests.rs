@@ -130,6 +130,7 @@ impl crate::vocab::MediaControl for RuleLog {
     fn leg_connect(&self, _: u64, _: crate::vocab::LegRemote) {}
     fn leg_close(&self, _: u64) {}
     fn leg_dtmf(&self, _: u64, _: Vec<u8>, _: std::time::Duration, _: std::time::Duration) {}
+    fn leg_keyframe(&self, _: u64) {}
     fn input_open(&self, _: crate::vocab::InputSpec) -> Result<crate::vocab::InputLocal, String> {
         Err("no media here".into())
     }

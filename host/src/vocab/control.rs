@@ -73,6 +73,8 @@ pub trait MediaControl: Send + Sync {
     /// Sends RFC 4733 telephone events (codes) on a leg, each `length` long and `gap` apart
     /// (nothing when the far end negotiated no telephone events).
     fn leg_dtmf(&self, leg: u64, events: Vec<u8>, length: std::time::Duration, gap: std::time::Duration);
+    /// Asks a video leg's far end for a keyframe (RTCP PLI).
+    fn leg_keyframe(&self, leg: u64);
     /// Opens an RTP input: its ports are bound now.
     fn input_open(&self, spec: InputSpec) -> Result<InputLocal, String>;
     /// Per stream of an input: its mid, how long ago its last packet came (ms) and from where; none
@@ -135,6 +137,7 @@ impl MediaControl for NoMedia {
     fn leg_connect(&self, _: u64, _: LegRemote) {}
     fn leg_close(&self, _: u64) {}
     fn leg_dtmf(&self, _: u64, _: Vec<u8>, _: std::time::Duration, _: std::time::Duration) {}
+    fn leg_keyframe(&self, _: u64) {}
     fn input_open(&self, _: InputSpec) -> Result<InputLocal, String> {
         Err(NO_MEDIA.into())
     }

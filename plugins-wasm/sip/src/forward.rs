@@ -1,7 +1,7 @@
-//! RTP forwarders of a call (`rtp_forward`, `stop_rtp_forward`, `listforwarders`), as Janus's
-//! SIP plugin has them: the browser's audio or video (`audio`, `video`) or the far end's
-//! (`peer_audio`, `peer_video`) copied to a plain RTP address, on the host's RTP outputs. They
-//! end with the call.
+//! RTP forwarders of a call (`rtp_forward`, `stop_rtp_forward`, `listforwarders`) and keyframe
+//! requests (`keyframe`), as Janus's SIP plugin has them. A forwarder copies the browser's
+//! audio or video (`audio`, `video`) or the far end's (`peer_audio`, `peer_video`) to a plain
+//! RTP address, on the host's RTP outputs; it ends with the call.
 
 use portunus_sdk::{host, Endpoint, Field, ForwardOptions, JsonType, MediaKind, Message, PluginError, Value};
 use serde::{Deserialize, Serialize};
@@ -149,6 +149,36 @@ impl Sip {
         let list: Vec<Value> = self.account(req.handle).forwarders.iter().map(Forwarder::summary).collect();
         let done = json!({"event": "forwarders", "rtp_forwarders": list});
         push(req.handle, Some(&req.transaction), &event(None, done), None);
+        Ok(())
+    }
+
+    /// `keyframe{user?, peer?}`: a PLI to the browser, to the far end (its video legs), or
+    /// both (`keyframesent`).
+    pub(crate) fn keyframe(&mut self, req: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
+        let fields = [Field::new("user", JsonType::Bool), Field::new("peer", JsonType::Bool)];
+        portunus_sdk::validate(body, &fields, &CODES)?;
+        let flag = |k: &str| body.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let a = self.account(req.handle);
+        let Some(c) = a.call.as_ref().filter(|c| c.state == CallState::Confirmed) else {
+            return Err(err(code::WRONG_STATE, "Wrong state (not in a call?)"));
+        };
+        let call_id = c.call_id.clone();
+        if flag("user") {
+            host::request_keyframe(req.handle, None);
+        }
+        if flag("peer") {
+            for leg in a.bridge.legs.iter().filter(|l| l.kind == MediaKind::Video) {
+                if let Err(e) = host::rtp_leg_keyframe(leg.id) {
+                    portunus_sdk::warn!("[{}] no keyframe request to the far end: {e}", req.handle.handle);
+                }
+            }
+        }
+        push(
+            req.handle,
+            Some(&req.transaction),
+            &event(Some(&call_id), json!({"event": "keyframesent"})),
+            None,
+        );
         Ok(())
     }
 

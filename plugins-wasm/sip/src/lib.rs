@@ -274,7 +274,7 @@ impl Sip {
             "rtp_forward" => self.rtp_forward(msg, body),
             "stop_rtp_forward" => self.stop_rtp_forward(msg, body),
             "listforwarders" => self.list_forwarders(msg),
-            "keyframe" => Err(err(code::UNKNOWN, "'keyframe' is not supported yet")),
+            "keyframe" => self.keyframe(msg, body),
             other => Err(err(code::INVALID_REQUEST, format!("Unknown request ({other})"))),
         }
     }

@@ -195,6 +195,11 @@ declare module 'portunus:plugin/host@0.5.0' {
    */
   export function rtpLegDtmf(leg: bigint, digits: string, durationMs: number, gapMs: number): void;
   /**
+   * Asks a video leg's far end for a keyframe: an RTCP PLI, once the leg has heard the far
+   * end's SSRC (nothing for audio legs). An error for a leg that is not the plugin's.
+   */
+  export function rtpLegKeyframe(leg: bigint): void;
+  /**
    * Opens an RTP input (a Streaming mountpoint): binds each stream's ports now (0: a free
    * one from `rtp_port_range`; a given port must be allowed by `sandbox.udp_bind`) and
    * returns the input's id and, per stream, its ports. Viewers are offered its streams
