@@ -142,6 +142,9 @@ pub struct Bridge {
     /// The negotiation under way renegotiates a call.
     #[serde(default)]
     pub update: bool,
+    /// Where the legs bind and what their SDP gives (none: the host's media address).
+    #[serde(default)]
+    pub local_ip: Option<String>,
 }
 
 impl Bridge {
@@ -156,6 +159,7 @@ impl Bridge {
             srtp_required: false,
             remote_secure: false,
             update: false,
+            local_ip: None,
         }
     }
 
@@ -228,6 +232,7 @@ impl Bridge {
                 kind: st.kind,
                 codecs: leg_codecs(st.kind, codec, Some(DTMF_PT)),
                 srtp: self.srtp,
+                local_ip: self.local_ip.clone(),
             };
             match host::rtp_leg_open(self.handle, &options) {
                 Ok(local) => self.legs.push(Leg {
@@ -285,7 +290,7 @@ impl Bridge {
             let suite = m.crypto.as_ref().map(|k| k.suite).or(asked.map(|(s, _)| s));
             srtp = srtp.or(suite);
             let codecs = leg_codecs(kind, remote.codec.clone(), remote.dtmf_pt);
-            let options = LegOptions { kind, codecs, srtp: suite };
+            let options = LegOptions { kind, codecs, srtp: suite, local_ip: self.local_ip.clone() };
             let local = host::rtp_leg_open(self.handle, &options).map_err(|e| {
                 close(&legs);
                 BridgeError::Io(e)
@@ -397,7 +402,7 @@ impl Bridge {
         for leg in &self.legs {
             host::rtp_leg_close(leg.id);
         }
-        *self = Bridge::new(self.handle);
+        *self = Bridge { local_ip: self.local_ip.take(), ..Bridge::new(self.handle) };
     }
 }
 

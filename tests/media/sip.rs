@@ -1152,3 +1152,52 @@ async fn keyframe_asks_either_side() {
     sipp.passes().await;
     peer.close().await.ok();
 }
+
+/// With `behind_nat`, the address the registrar saw (its 200's Via `received` and `rport`)
+/// becomes the Contact: the account registers again with it (the registrar checks).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_nat_registers_the_address_the_registrar_saw() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway_with("\tbehind_nat = true");
+    let registrar = Sipp::start("register_nat.xml", None, "x");
+    let mut c = Client::new(&gw, SIP).await;
+    let username = format!("sip:alice@127.0.0.1:{}", registrar.port);
+    let r = c.send(json!({"request": "register", "username": username, "secret": "secret"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
+    c.event("registered", |d| result(d)["event"] == "registered").await;
+    registrar.passes().await;
+}
+
+/// `local_media_ip`: the call's legs bind there and our SDP gives it (the phone checks); the
+/// browser's audio reaches the phone from that address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_media_ip_binds_the_legs() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway_with("\tlocal_media_ip = \"127.0.0.2\"");
+    let phone = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let aport = phone.local_addr().expect("addr").port().to_string();
+    let sipp = Sipp::start_with("uas_local_media.xml", None, "x", &[("aport", &aport)]);
+    let mut c = guest(&gw, "alice").await;
+    let (peer, _) = call(&mut c, &sipp).await;
+    let accepted = sip_event(&mut c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    peer.start_media().await;
+    let mut buf = [0u8; 2048];
+    let mut heard = 0;
+    while heard < 10 {
+        let (n, from) =
+            tokio::time::timeout(WAIT, phone.recv_from(&mut buf)).await.expect("audio").expect("recv");
+        assert_eq!(from.ip().to_string(), "127.0.0.2", "the leg's address");
+        if crate::peer::read_marker(&buf[12..n]).is_some_and(|m| m.0 == peer.nonce()) {
+            heard += 1;
+        }
+    }
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    sipp.passes().await;
+    peer.close().await.ok();
+}

@@ -561,16 +561,16 @@ impl MediaControl for MediaEngine {
     }
 
     fn leg_open(&self, spec: LegSpec) -> Result<LegLocal, String> {
-        let (rtp, rtcp) = bind_pair(self.legs.bind, self.legs.range)
-            .map_err(|e| format!("cannot bind the leg's ports: {e}"))?;
+        let (bind, advertised) = spec.local_ip.map_or((self.legs.bind, self.legs.advertised), |ip| (ip, ip));
+        let (rtp, rtcp) =
+            bind_pair(bind, self.legs.range).map_err(|e| format!("cannot bind the leg's ports: {e}"))?;
         for s in [&rtp, &rtcp] {
             s.set_nonblocking(true).map_err(|e| format!("leg socket: {e}"))?;
         }
         let local = rtp.local_addr().map_err(|e| format!("leg socket: {e}"))?;
         let id = self.legs.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) | LEG_BIT;
         let srtp = spec.srtp.map(|suite| SrtpKey { suite, key: MasterKey::random() });
-        let sdp =
-            legs::sdp_section(spec.kind, self.legs.advertised, local.port(), &spec.codecs, srtp.as_ref());
+        let sdp = legs::sdp_section(spec.kind, advertised, local.port(), &spec.codecs, srtp.as_ref());
         // What a peer can be offered from it (`offered-stream::two-way`): its one stream, no mid.
         let first = spec.codecs.first().map(|c| c.name.clone()).unwrap_or_default();
         self.streams
@@ -579,7 +579,7 @@ impl MediaControl for MediaEngine {
             .insert(id, vec![leg_stream(spec.kind, first)]);
         let setup = legs::LegSetup { id, owner: spec.owner, kind: spec.kind, rtp, rtcp, srtp: srtp.clone() };
         let _ = self.threads[self.home(id)].send(Command::LegOpen(Box::new(setup)));
-        Ok(LegLocal { id, rtp: SocketAddr::new(self.legs.advertised, local.port()), srtp, sdp })
+        Ok(LegLocal { id, rtp: SocketAddr::new(advertised, local.port()), srtp, sdp })
     }
 
     fn leg_connect(&self, leg: u64, remote: LegRemote) {

@@ -743,12 +743,21 @@ impl host::Host for StoreState {
         if kind == media::MediaKind::Data {
             return Err("a leg carries audio or video".to_owned());
         }
+        let local_ip = match options.local_ip.as_deref() {
+            Some(ip) => Some(ip.parse().map_err(|_| format!("local-ip {ip} is not an IP address"))?),
+            None => None,
+        };
         let codecs: Vec<media::LegCodec> = options.codecs.iter().map(leg_codec).collect();
         for c in &codecs {
             c.check(true)?;
         }
-        let spec =
-            media::LegSpec { owner: api_handle(owner), kind, codecs, srtp: options.srtp.map(srtp_suite) };
+        let spec = media::LegSpec {
+            owner: api_handle(owner),
+            kind,
+            codecs,
+            srtp: options.srtp.map(srtp_suite),
+            local_ip,
+        };
         self.below_max_legs()?;
         let local = self.shared.core.media().leg_open(spec)?;
         self.shared.legs.lock().unwrap_or_else(|e| e.into_inner()).add(local.id, api_handle(owner));

@@ -46,6 +46,8 @@ pub struct LegSpec {
     pub codecs: Vec<LegCodec>,
     /// SDES-SRTP with a fresh key of this suite (none: plain RTP).
     pub srtp: Option<Suite>,
+    /// The address to bind and advertise (none: the host's media address).
+    pub local_ip: Option<IpAddr>,
 }
 
 /// What the host opened.

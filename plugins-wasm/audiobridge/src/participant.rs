@@ -334,7 +334,8 @@ impl AudioBridge {
             _ => (rtp.pt.unwrap_or(100), 48_000),
         };
         let codec = LegCodec { pt, name, clock };
-        let options = LegOptions { kind: MediaKind::Audio, codecs: vec![codec.clone()], srtp: None };
+        let options =
+            LegOptions { kind: MediaKind::Audio, codecs: vec![codec.clone()], srtp: None, local_ip: None };
         let local = host::rtp_leg_open(handle, &options).map_err(|e| err(code::UNKNOWN, e))?;
         if let Some(p) = self.participants.get_mut(&handle.handle) {
             p.leg = Some(local.id);

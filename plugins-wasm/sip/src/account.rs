@@ -59,6 +59,10 @@ pub struct Account {
     pub reg_nonce: Option<String>,
     /// The refresh timer.
     pub refresh: u64,
+    /// Our address as the registrar saw it (`behind_nat`): the Contact gives it instead of
+    /// ours.
+    #[serde(default)]
+    pub public: Option<String>,
     /// The keep-alive timer (`keepalive_interval`).
     #[serde(default)]
     pub keepalive: u64,
@@ -106,6 +110,7 @@ impl Account {
             reg_nonce: None,
             refresh: 0,
             keepalive: 0,
+            public: None,
             master_id: 0,
             helper: false,
             headers: Vec::new(),
@@ -115,6 +120,11 @@ impl Account {
             call: None,
             bridge: Bridge::new(handle),
         }
+    }
+
+    /// Our Contact: our address (`local`), or the one the registrar saw (`behind_nat`).
+    pub fn contact(&self, local: &str) -> String {
+        format!("<sip:{}@{}>", self.user, self.public.as_deref().unwrap_or(local))
     }
 
     /// Incoming calls may come to it.
@@ -280,7 +290,7 @@ impl Sip {
             .typed(ezk_sip_types::Name::TO, &msg::from_to(&aor, a.display.as_deref(), None))
             .named(&msg::call_id(&a.reg_call_id))
             .header("CSeq", format!("{} REGISTER", a.reg_cseq))
-            .header("Contact", format!("<sip:{}@{local}>", a.user))
+            .header("Contact", a.contact(&local))
             .header("Expires", expires.to_string())
             .header("User-Agent", agent)
             .custom(&a.headers);
@@ -312,6 +322,7 @@ impl Sip {
             }
         }
         let reason = m.status().and_then(|s| s.reason.as_ref()).map(|r| r.to_string()).unwrap_or_default();
+        let (behind_nat, local) = (self.conf.as_ref().is_some_and(|c| c.behind_nat), self.local());
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         a.reg_nonce = None;
         if (200..300).contains(&code) {
@@ -326,8 +337,17 @@ impl Sip {
             }
             a.reg = Reg::Registered;
             let expires = granted_expires(m).unwrap_or(a.ttl).max(1);
-            let (user, master_id) = (a.user.clone(), a.master_id);
+            let (user, master_id, old_refresh) = (a.user.clone(), a.master_id, a.refresh);
+            // Behind a NAT, the registrar saw another address than ours: the Contact gives
+            // that one from now on, and the registration is made again with it.
+            let seen = m.seen_at().filter(|s| behind_nat && *s != local);
+            let moved = seen.filter(|s| a.public.as_ref() != Some(s));
+            if let Some(public) = &moved {
+                portunus_sdk::info!("[{handle}] the registrar sees us at {public}: registering that Contact");
+                a.public = moved.clone();
+            }
             self.users.insert(user.clone(), handle);
+            self.unschedule(old_refresh);
             // Refresh ahead of expiry: 30 s before, or half way for short ones.
             let at = if expires > 60 { expires - 30 } else { expires.div_ceil(2) };
             let refresh = self.schedule(Job::Reregister(handle), at.saturating_mul(1000));
@@ -349,6 +369,11 @@ impl Sip {
                 headers::tag(&mut registered, m, &a.header_prefixes);
             }
             push(h, None, &event(None, registered), None);
+            if moved.is_some() {
+                if let Err(e) = self.send_register(handle, None) {
+                    portunus_sdk::warn!("[{handle}] cannot register the public Contact: {e}");
+                }
+            }
             return;
         }
         // A refusal: unregistered (Janus tells `registration_failed` either way).

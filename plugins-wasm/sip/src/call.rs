@@ -288,9 +288,9 @@ impl Sip {
         let local = self.local();
         let agent = self.conf().user_agent.clone();
         let Some(a) = self.accounts.get_mut(&handle) else { return };
-        let (display, user, hop) = (
+        let (display, contact, hop) = (
             a.display.clone(),
-            a.user.clone(),
+            a.contact(&local),
             a.next_hop(&a.call.as_ref().map(|c| c.target.clone()).unwrap_or_default()),
         );
         let Some(c) = a.call.as_mut() else { return };
@@ -309,7 +309,7 @@ impl Sip {
             .typed(ezk_sip_types::Name::TO, &msg::from_to(&target, None, None))
             .named(&msg::call_id(&c.call_id))
             .header("CSeq", format!("{} INVITE", c.cseq))
-            .header("Contact", format!("<sip:{user}@{local}>"))
+            .header("Contact", contact.clone())
             .header("Allow", ALLOW)
             .header("User-Agent", agent)
             .custom(&c.headers);
@@ -452,7 +452,7 @@ impl Sip {
         let local = self.local();
         let agent = self.conf().user_agent.clone();
         let a = self.accounts.get_mut(&handle)?;
-        let us = Us { local, agent, proxy: a.proxy.clone(), user: a.user.clone() };
+        let us = Us { contact: a.contact(&local), local, agent, proxy: a.proxy.clone() };
         dialog_request(a.call.as_mut()?, &us, method, branch, body, headers)
     }
 
@@ -644,7 +644,9 @@ impl Sip {
         if offerless {
             self.tell_incoming(handle, None);
         }
-        let contact = [("Contact", format!("<sip:{user}@{}>", self.local()))];
+        let local = self.local();
+        let contact = self.accounts.get(&handle).map(|a| a.contact(&local)).unwrap_or_default();
+        let contact = [("Contact", contact)];
         self.respond(handle, m, from, 180, "Ringing", Some(&local_tag), &contact, None);
     }
 
@@ -658,13 +660,13 @@ impl Sip {
         portunus_sdk::validate(body, &[Field::new("headers", JsonType::Object)], &CODES)?;
         let local = self.local();
         let a = self.account(msg.handle);
-        let user = a.user.clone();
+        let contact = a.contact(&local);
         let Some(c) = a.call.clone().filter(|c| c.state == CallState::Incoming) else {
             return Err(err(code::WRONG_STATE, "Wrong state (not in a call?)"));
         };
         let inv = msg::parse(c.invite.as_bytes()).map_err(|e| err(code::UNKNOWN, e.0))?;
         let custom = headers::custom(body);
-        let extra = headers::with(vec![("Contact", format!("<sip:{user}@{local}>"))], &custom);
+        let extra = headers::with(vec![("Contact", contact.clone())], &custom);
         self.respond(msg.handle.handle, &inv, &c.peer, 180, "Ringing", Some(&c.local_tag), &extra, None);
         Ok(())
     }
@@ -697,7 +699,7 @@ impl Sip {
         let handle = msg.handle;
         let local = self.local();
         let a = self.account(handle);
-        let user = a.user.clone();
+        let contact = a.contact(&local);
         let Some(c) = a.call.as_ref().filter(|c| c.state == CallState::Incoming) else {
             let status =
                 a.call.as_ref().map_or("idle".to_owned(), |c| format!("{:?}", c.state).to_ascii_lowercase());
@@ -717,7 +719,7 @@ impl Sip {
         };
         let inv = msg::parse(c.invite.as_bytes()).map_err(|e| err(code::UNKNOWN, e.0))?;
         let custom = headers::custom(body);
-        let extra = headers::with(vec![("Contact", format!("<sip:{user}@{local}>"))], &custom);
+        let extra = headers::with(vec![("Contact", contact.clone())], &custom);
         let (status, reason) = if early { (183, "Session Progress") } else { (200, "OK") };
         self.respond(handle.handle, &inv, &c.peer, status, reason, Some(&c.local_tag), &extra, Some(&sdp));
         if !early {
@@ -764,12 +766,12 @@ impl Sip {
     fn answer_offerless(&mut self, handle: u64, sdp: &str) {
         let local = self.local();
         let Some(a) = self.accounts.get_mut(&handle) else { return };
-        let user = a.user.clone();
+        let contact = a.contact(&local);
         let Some(c) = a.call.as_mut() else { return };
         (c.state, c.offer_in_2xx) = (CallState::Confirmed, true);
         let c = c.clone();
         let Ok(inv) = msg::parse(c.invite.as_bytes()) else { return };
-        let extra = headers::with(vec![("Contact", format!("<sip:{user}@{local}>"))], &c.headers);
+        let extra = headers::with(vec![("Contact", contact.clone())], &c.headers);
         self.respond(handle, &inv, &c.peer, 200, "OK", Some(&c.local_tag), &extra, Some(sdp));
     }
 
@@ -940,12 +942,12 @@ fn awaiting_ack(servers: &portunus_sdk::Keyed<String, crate::txn::ServerTxn>, c:
     servers.get(&format!("{} {}", c.call_id, cseq.cseq)).is_some_and(|t| t.awaiting_ack)
 }
 
-/// Who sends a request of ours: our address, `User-Agent`, outbound proxy and user.
+/// Who sends a request of ours: our address (Via), `User-Agent`, outbound proxy and Contact.
 pub(crate) struct Us {
     pub local: String,
     pub agent: String,
     pub proxy: Option<String>,
-    pub user: String,
+    pub contact: String,
 }
 
 /// A request within dialog `c` (§12.2.1.1), with `body` (its type and text) and the
@@ -978,10 +980,7 @@ pub(crate) fn dialog_request(
         b = b.header("Route", r.clone());
     }
     if method != Method::ACK {
-        b = b
-            .header("Contact", format!("<sip:{}@{}>", us.user, us.local))
-            .header("User-Agent", us.agent.clone())
-            .custom(headers);
+        b = b.header("Contact", us.contact.clone()).header("User-Agent", us.agent.clone()).custom(headers);
     }
     // Loose routing: the first route's address, else the proxy, else the target's.
     let first_route = c.route.first().and_then(|r| {

@@ -83,6 +83,12 @@ pub struct Conf {
     pub keepalive_interval: u32,
     /// The address our SDP gives for media (`sdp_ip`), when not the host's own (a NAT's).
     pub sdp_ip: Option<std::net::IpAddr>,
+    /// Behind a NAT (`behind_nat`): the Contact gives the address the registrar saw (the
+    /// `received` and `rport` of its answers' Via).
+    pub behind_nat: bool,
+    /// Where calls' media binds, and what our SDP gives unless `sdp_ip` does
+    /// (`local_media_ip`; none: the host's media address).
+    pub local_media_ip: Option<String>,
 }
 
 impl Conf {
@@ -101,6 +107,12 @@ impl Conf {
             register_ttl: u32::try_from(number("register_ttl", 3600)).unwrap_or(3600),
             keepalive_interval: u32::try_from(number("keepalive_interval", 120)).unwrap_or(120),
             sdp_ip: g["sdp_ip"].as_str().and_then(|ip| ip.trim().parse().ok()),
+            local_media_ip: g["local_media_ip"]
+                .as_str()
+                .filter(|ip| ip.trim().parse::<std::net::IpAddr>().is_ok())
+                .map(|ip| ip.trim().to_owned()),
+            behind_nat: matches!(&g["behind_nat"], Value::Bool(true))
+                || g["behind_nat"].as_str().is_some_and(|s| matches!(s.trim(), "true" | "yes" | "1")),
         }
     }
 }
@@ -233,7 +245,9 @@ impl Sip {
 
     fn account(&mut self, handle: HandleRef) -> &mut Account {
         if !self.accounts.contains_key(&handle.handle) {
-            self.accounts.insert(handle.handle, Account::new(handle));
+            let mut a = Account::new(handle);
+            a.bridge.local_ip = self.conf.as_ref().and_then(|c| c.local_media_ip.clone());
+            self.accounts.insert(handle.handle, a);
         }
         self.accounts.get_mut(&handle.handle).expect("just inserted")
     }

@@ -109,6 +109,22 @@ impl SipMessage {
         Ok(self.headers.get_named::<Via>()?)
     }
 
+    /// Where the top Via says the far end saw us (`received`, `rport`), if it says so.
+    pub fn seen_at(&self) -> Option<String> {
+        let via = self.via().ok()?;
+        let received = via.params.get_val("received").map(|r| r.to_string());
+        let rport = via.params.get_val("rport").and_then(|p| p.parse::<u16>().ok());
+        if received.is_none() && rport.is_none() {
+            return None;
+        }
+        let ip = match received {
+            Some(r) => r.parse().ok()?,
+            None => via.sent_by.ip()?,
+        };
+        let port = rport.or(via.sent_by.port).unwrap_or(5060);
+        Some(std::net::SocketAddr::new(ip, port).to_string())
+    }
+
     /// The top Via's branch.
     pub fn branch(&self) -> String {
         self.via().ok().and_then(|v| v.params.get_val("branch").map(|b| b.to_string())).unwrap_or_default()

@@ -173,7 +173,7 @@ impl Sip {
             return;
         };
         let Some(a) = self.accounts.get_mut(&handle) else { return };
-        let user = a.user.clone();
+        let contact = a.contact(&local);
         let Some(c) = a.call.as_ref().filter(|c| c.state == CallState::Confirmed) else {
             self.respond(handle, m, from, 491, "Request Pending", None, &[], None);
             return;
@@ -183,7 +183,7 @@ impl Sip {
             return;
         }
         let ours = c.hold.clone();
-        let contact = [("Contact", format!("<sip:{user}@{local}>"))];
+        let contact = [("Contact", contact.clone())];
         let media = match m.sdp().filter(|s| !s.trim().is_empty()).map(|s| plain_sdp::parse(&s)) {
             Some(Ok(media)) => media,
             Some(Err(_)) => {

@@ -135,7 +135,7 @@ impl Sip {
         let local = self.local();
         let agent = self.conf().user_agent.clone();
         let Some(a) = self.accounts.get_mut(&handle) else { return };
-        let us = Us { local, agent, proxy: a.proxy.clone(), user: a.user.clone() };
+        let us = Us { contact: a.contact(&local), local, agent, proxy: a.proxy.clone() };
         let Some(sub) = a.subscriptions.iter_mut().find(|s| s.dialog.call_id == call_id) else { return };
         let expires = if sub.ending { 0 } else { sub.ttl };
         let mut extra =

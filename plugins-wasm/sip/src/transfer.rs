@@ -209,7 +209,7 @@ impl Sip {
             self.transfers.remove(&refer_id);
             return;
         };
-        let us = Us { local, agent, proxy: a.proxy.clone(), user: a.user.clone() };
+        let us = Us { contact: a.contact(&local), local, agent, proxy: a.proxy.clone() };
         let done = code >= 200;
         let state =
             if done { "terminated;reason=noresource".to_owned() } else { "active;expires=60".to_owned() };

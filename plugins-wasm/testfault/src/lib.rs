@@ -533,7 +533,12 @@ impl TestFault {
                 };
                 let codecs =
                     body.get("codecs").and_then(Value::as_array).map(|a| a.iter().map(leg_codec).collect());
-                let options = LegOptions { kind, codecs: codecs.unwrap_or_default(), srtp: suite(&body) };
+                let options = LegOptions {
+                    kind,
+                    codecs: codecs.unwrap_or_default(),
+                    srtp: suite(&body),
+                    local_ip: None,
+                };
                 Ok(portunus_sdk::ok(&match host::rtp_leg_open(handle, &options) {
                     Ok(l) => json!({"testfault": "leg", "leg": l.id, "address": l.address, "sdp": l.sdp,
                                     "srtp_crypto": l.srtp.map(|k| k.key)}),

@@ -616,6 +616,11 @@ declare module 'portunus:plugin/types@0.5.0' {
      * SDES-SRTP with a fresh key of this suite (none: plain RTP).
      */
     srtp?: SrtpSuite,
+    /**
+     * The IP address to bind the leg's ports to and give in its SDP section (Janus SIP's
+     * `local_media_ip`); none: the host's media address.
+     */
+    localIp?: string,
   }
   /**
    * What the host opened.
