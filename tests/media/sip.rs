@@ -1201,3 +1201,34 @@ async fn local_media_ip_binds_the_legs() {
     sipp.passes().await;
     peer.close().await.ok();
 }
+
+/// With `autoaccept_reinvites: false`, the phone's re-INVITE (its hold) waits for the browser:
+/// `updatingcall` with a new offer, and `update` with the browser's answer (`updated`) lets our
+/// 200 go (a=recvonly; the phone checks).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reinvite_waits_for_the_browser_without_autoaccept() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let sipp = Sipp::start("uas_reinvites.xml", None, "x");
+    let mut c = guest(&gw, "alice").await;
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let uri = format!("sip:bob@127.0.0.1:{}", sipp.port);
+    let body = json!({"request": "call", "uri": uri, "autoaccept_reinvites": false});
+    let r = c.send(body, Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
+    let accepted = sip_event(&mut c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    peer.start_media().await;
+    let updating = sip_event(&mut c, "updatingcall").await;
+    let offer = updating["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {updating}"));
+    let answer = peer.answer_offer(offer, WAIT).await.expect("the browser's answer");
+    let r = c.send(json!({"request": "update"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "updated", "{r}");
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    sipp.passes().await;
+    peer.close().await.ok();
+}

@@ -118,6 +118,12 @@ pub struct Call {
     /// answer.
     #[serde(default)]
     pub offer_in_2xx: bool,
+    /// `autoaccept_reinvites: false`: the far end's re-INVITEs go to the browser first.
+    #[serde(default)]
+    pub manual_reinvites: bool,
+    /// The far end's re-INVITE waiting for the browser's answer.
+    #[serde(default)]
+    pub reinvited: Option<crate::reinvite::Reinvited>,
 }
 
 impl Call {
@@ -157,6 +163,8 @@ impl Call {
             refer_id: None,
             offerless: false,
             offer_in_2xx: false,
+            manual_reinvites: false,
+            reinvited: None,
         }
     }
 }
@@ -175,9 +183,11 @@ impl Sip {
             Field::new("srtp_profile", JsonType::String),
             Field::new("headers", JsonType::Object),
             Field::new("refer_id", JsonType::Integer),
+            Field::new("autoaccept_reinvites", JsonType::Bool),
         ];
         portunus_sdk::validate(body, FIELDS, &CODES)?;
         let handle = msg.handle;
+        let manual_reinvites = body.get("autoaccept_reinvites").and_then(Value::as_bool) == Some(false);
         let refer_id = body.get("refer_id").and_then(Value::as_u64).map(|id| id as u32).filter(|id| *id != 0);
         let mut headers = headers::custom(body);
         if let Some(id) = refer_id {
@@ -210,6 +220,7 @@ impl Sip {
             transaction: Some(msg.transaction.clone()),
             headers,
             refer_id,
+            manual_reinvites,
             ..Call::new(call_id.clone(), true, CallState::Starting, a.username.clone(), uri)
         });
         self.calls.insert(call_id, handle.handle);
@@ -239,6 +250,9 @@ impl Sip {
     /// The host's negotiation with the browser: an incoming call's offer is ready
     /// (`incomingcall`), or it failed.
     pub(crate) fn negotiation_done(&mut self, handle: HandleRef, outcome: NegotiationResult) {
+        if self.reoffer_done(handle.handle, &outcome) {
+            return;
+        }
         let Some(a) = self.accounts.get_mut(&handle.handle) else { return };
         match a.bridge.negotiation(outcome) {
             Negotiation::Pending => {}
@@ -722,8 +736,10 @@ impl Sip {
         let extra = headers::with(vec![("Contact", contact.clone())], &custom);
         let (status, reason) = if early { (183, "Session Progress") } else { (200, "OK") };
         self.respond(handle.handle, &inv, &c.peer, status, reason, Some(&c.local_tag), &extra, Some(&sdp));
-        if !early {
-            if let Some(c) = self.account(handle).call.as_mut() {
+        let manual_reinvites = body.get("autoaccept_reinvites").and_then(Value::as_bool) == Some(false);
+        if let Some(c) = self.account(handle).call.as_mut() {
+            c.manual_reinvites = manual_reinvites;
+            if !early {
                 c.state = CallState::Confirmed;
             }
         }

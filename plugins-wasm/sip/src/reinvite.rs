@@ -4,13 +4,14 @@
 //! at once with the direction that mirrors its own, as Janus's `autoaccept_reinvites` does.
 
 use ezk_sip_types::Method;
-use portunus_sdk::plain_sdp;
-use portunus_sdk::{Field, JsonType, Message, PluginError, Value};
+use portunus_sdk::plain_sdp::{self, PlainMedia};
+use portunus_sdk::{host, Field, JsonType, Message, NegotiationResult, PluginError, Value};
+use serde::{Deserialize, Serialize};
 use serde_json::Map;
 
 use crate::call::{CallState, Reinvite};
 use crate::headers;
-use crate::msg::SipMessage;
+use crate::msg::{self, SipMessage};
 use crate::txn::Purpose;
 use crate::{code, err, event, json, push, token, Sip, CODES};
 
@@ -69,9 +70,7 @@ impl Sip {
             return Err(err(code::MISSING_SDP, "Missing SDP update"));
         };
         if !jsep.is_offer() {
-            // We answer the far end's re-INVITEs ourselves (autoaccept): no offer waits here.
-            let e = format!("SDP type {} is incompatible with session status incall", jsep.kind);
-            return Err(err(code::MISSING_SDP, e));
+            return self.answer_updatingcall(req);
         }
         let handle = req.handle;
         let call_id = self.start_reinvite(handle.handle, Reinvite::Update)?;
@@ -201,13 +200,41 @@ impl Sip {
                 return;
             }
         };
-        if let Err(e) = a.bridge.remote_update(&media, None) {
+        if c.manual_reinvites {
+            // `autoaccept_reinvites: false`: the browser gets a new offer (`updatingcall`) and
+            // answers it with `update`; the phone waits meanwhile.
+            self.respond(handle, m, from, 100, "Trying", None, &[], None);
+            let Some(a) = self.accounts.get_mut(&handle) else { return };
+            match host::offer(a.handle, &[]) {
+                Ok(offer_id) => {
+                    if let Some(c) = a.call.as_mut() {
+                        let invite = String::from_utf8_lossy(&m.raw).into_owned();
+                        c.reinvited = Some(Reinvited { invite, from: from.to_owned(), offer_id });
+                    }
+                }
+                Err(e) => {
+                    portunus_sdk::warn!("[{handle}] no new offer for the browser: {e}");
+                    self.respond(handle, m, from, 488, "Not Acceptable Here", None, &[], None);
+                }
+            }
+            return;
+        }
+        self.answer_reinvite(handle, m, from, &media);
+    }
+
+    /// Our 200 to the far end's re-INVITE `m` with `media`: the legs point where it says, and
+    /// our SDP answers in the mirrored direction (the stricter one when we hold too).
+    fn answer_reinvite(&mut self, handle: u64, m: &SipMessage, from: &str, media: &[PlainMedia]) {
+        let local = self.local();
+        let Some(a) = self.accounts.get_mut(&handle) else { return };
+        let contact = [("Contact", a.contact(&local))];
+        if let Err(e) = a.bridge.remote_update(media, None) {
             portunus_sdk::warn!("[{handle}] re-INVITE not applied: {e}");
             self.respond(handle, m, from, 488, "Not Acceptable Here", None, &[], None);
             return;
         }
+        let ours = a.call.as_ref().and_then(|c| c.hold.clone());
         let theirs = media.iter().find(|m| m.kind.is_some()).map_or("sendrecv", |m| m.direction.as_str());
-        // When we hold too, the stricter of the two.
         let direction = match (mirror(theirs), ours.as_deref()) {
             (d, None | Some("sendrecv")) => d,
             ("sendrecv", Some(o)) => o,
@@ -217,4 +244,67 @@ impl Sip {
         let sdp = a.bridge.sdp_with_direction(SDP_NAME, a.bridge.remote_secure, direction);
         self.respond(handle, m, from, 200, "OK", None, &contact, Some(&sdp));
     }
+
+    /// The host's new offer for the browser after the far end's re-INVITE is ready
+    /// (`updatingcall` with it), or failed (the re-INVITE gets 488). False when `outcome` is
+    /// not that offer's.
+    pub(crate) fn reoffer_done(&mut self, handle: u64, outcome: &NegotiationResult) -> bool {
+        let Some(a) = self.accounts.get_mut(&handle) else { return false };
+        let Some(c) = a.call.as_mut() else { return false };
+        if c.reinvited.as_ref().is_none_or(|r| r.offer_id != outcome.id) {
+            return false;
+        }
+        match &outcome.outcome {
+            Ok(done) => {
+                let mut e = json!({"event": "updatingcall", "username": c.remote_uri, "call_id": c.call_id,
+                                   "callee": c.callee});
+                if let Some(d) = &c.remote_display {
+                    e["displayname"] = json!(format!("\"{d}\""));
+                }
+                if let Some(invite) = c.reinvited.as_ref().and_then(|r| msg::parse(r.invite.as_bytes()).ok())
+                {
+                    headers::tag(&mut e, &invite, &a.header_prefixes);
+                }
+                push(a.handle, None, &event(Some(&c.call_id), e), done.jsep.as_deref());
+            }
+            Err(reason) => {
+                portunus_sdk::warn!("[{handle}] no new offer for the browser: {reason}");
+                let Some(r) = c.reinvited.take() else { return true };
+                if let Ok(invite) = msg::parse(r.invite.as_bytes()) {
+                    self.respond(handle, &invite, &r.from, 488, "Not Acceptable Here", None, &[], None);
+                }
+            }
+        }
+        true
+    }
+
+    /// `update` with the browser's answer to `updatingcall` (the host applied it already): the
+    /// far end's re-INVITE gets our 200 (`updated`).
+    fn answer_updatingcall(&mut self, req: &Message) -> Result<(), PluginError> {
+        let a = self.account(req.handle);
+        let Some(c) = a.call.as_mut() else {
+            return Err(err(code::WRONG_STATE, "Wrong state (not in a call?)"));
+        };
+        let call_id = c.call_id.clone();
+        let Some(r) = c.reinvited.take() else {
+            let e = "SDP type answer is incompatible with session status incall";
+            return Err(err(code::MISSING_SDP, e));
+        };
+        let invite = msg::parse(r.invite.as_bytes()).map_err(|e| err(code::UNKNOWN, e.0))?;
+        let media = invite.sdp().map(|s| plain_sdp::parse(&s)).and_then(Result::ok).unwrap_or_default();
+        self.answer_reinvite(req.handle.handle, &invite, &r.from, &media);
+        push(req.handle, Some(&req.transaction), &event(Some(&call_id), json!({"event": "updated"})), None);
+        Ok(())
+    }
+}
+
+/// The far end's re-INVITE waiting for the browser's answer (`autoaccept_reinvites: false`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reinvited {
+    /// The re-INVITE, as it came.
+    pub invite: String,
+    /// Where from.
+    pub from: String,
+    /// The host's negotiation of the new offer for the browser.
+    pub offer_id: u64,
 }
