@@ -956,6 +956,19 @@ impl Peer {
         }
     }
 
+    /// As [`Peer::create_offer`], with new ICE credentials: an ICE restart (gathering again).
+    pub async fn create_restart_offer(&self, timeout: Duration) -> PeerResult<String> {
+        let options = rtc::peer_connection::configuration::RTCOfferOptions { ice_restart: true };
+        self.shared.update(|st| st.gathering_complete = false);
+        let offer = self.pc.create_offer(Some(options)).await?;
+        self.pc.set_local_description(offer).await?;
+        self.wait_until("ICE gathering complete", timeout, |s| s.gathering_complete).await?;
+        match self.pc.local_description().await {
+            Some(desc) => Ok(desc.sdp),
+            None => err("no local description after gathering"),
+        }
+    }
+
     /// Applies a remote offer, answers it, waits for ICE gathering and returns the answer SDP
     /// with the candidates in it.
     pub async fn answer_offer(&self, sdp: &str, timeout: Duration) -> PeerResult<String> {

@@ -661,8 +661,9 @@ async fn sdes_srtp_with_an_independent_implementation() {
     peer.close().await.ok();
 }
 
-/// `update` with the browser's new offer: `updating`, a re-INVITE the phone answers, then
-/// `accepted` with the answer for the browser; the audio goes on. Without an offer it is 448.
+/// `update` with the browser's new offer (an ICE restart): `updating`, a re-INVITE the phone
+/// answers, then `accepted` with the answer for the browser; the audio goes on over the new
+/// ICE session. Without an offer it is 448.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_reinvites_the_phone_with_the_browsers_new_offer() {
     if !have_sipp() {
@@ -679,7 +680,7 @@ async fn update_reinvites_the_phone_with_the_browsers_new_offer() {
     echoed(&peer, 10).await;
     let r = c.send(json!({"request": "update"}), None).await;
     assert_eq!(r["plugindata"]["data"]["error_code"], 448, "{r}");
-    let offer = peer.create_offer(WAIT).await.expect("the new offer");
+    let offer = peer.create_restart_offer(WAIT).await.expect("the new offer");
     let r = c.send(json!({"request": "update"}), Some(json!({"type": "offer", "sdp": offer}))).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "updating", "{r}");
     let accepted = sip_event(&mut c, "accepted").await;
@@ -1229,6 +1230,31 @@ async fn a_reinvite_waits_for_the_browser_without_autoaccept() {
     assert_eq!(result(&r["plugindata"]["data"])["event"], "updated", "{r}");
     let r = c.send(json!({"request": "hangup"}), None).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    sipp.passes().await;
+    peer.close().await.ok();
+}
+
+/// A request in the call with a CSeq below the far end's last one is out of order: 500
+/// (RFC 3261 §12.2.2; the phone waits for it), and the call goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_out_of_order_request_gets_500() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, sip_port) = gateway();
+    let mut c = guest(&gw, "alice").await;
+    let sipp = Sipp::start("uac_out_of_order.xml", Some(sip_port), "alice");
+    let incoming = sip_event(&mut c, "incomingcall").await;
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let answer =
+        peer.answer_offer(incoming["jsep"]["sdp"].as_str().expect("offer"), WAIT).await.expect("answer");
+    let r = c.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepted", "{r}");
+    let m = c.event("the in-order MESSAGE", |d| result(d)["event"] == "message").await;
+    assert_eq!(result(&m)["content"], "in order\r\n", "{m}");
+    // The phone hangs up once it has its 500.
+    let hangup = both_hangups(&mut c).await;
+    assert_eq!(result(&hangup)["code"], 200, "{hangup}");
     sipp.passes().await;
     peer.close().await.ok();
 }

@@ -124,6 +124,9 @@ pub struct Call {
     /// The far end's re-INVITE waiting for the browser's answer.
     #[serde(default)]
     pub reinvited: Option<crate::reinvite::Reinvited>,
+    /// The far end's last CSeq in the dialog (requests below it are out of order).
+    #[serde(default)]
+    pub remote_cseq: Option<u32>,
 }
 
 impl Call {
@@ -165,6 +168,7 @@ impl Call {
             offer_in_2xx: false,
             manual_reinvites: false,
             reinvited: None,
+            remote_cseq: None,
         }
     }
 }
@@ -551,6 +555,12 @@ impl Sip {
         let method = req.method.clone();
         let call_id = m.call_id().unwrap_or_default();
         let in_call = self.calls.get(&call_id).copied();
+        if let (Some(handle), false) = (in_call, matches!(method, Method::ACK | Method::CANCEL)) {
+            if !self.in_order(handle, m) {
+                self.respond(handle, m, from, 500, "Server Internal Error", None, &[], None);
+                return;
+            }
+        }
         match method {
             Method::INVITE if m.to().is_ok_and(|t| t.tag.is_none()) => self.incoming(from, m),
             Method::INVITE => self.incoming_reinvite(from, m, in_call),
@@ -586,6 +596,23 @@ impl Sip {
             }
             _ => self.respond(0, m, from, 405, "Method Not Allowed", None, &[], None),
         }
+    }
+
+    /// Whether a request of the far end in the call comes in order: a CSeq below its last one
+    /// is out of order (§12.2.2: 500); an in-order one becomes the last.
+    fn in_order(&mut self, handle: u64, m: &SipMessage) -> bool {
+        let (Some(c), Ok(cseq)) = (self.accounts.get_mut(&handle).and_then(|a| a.call.as_mut()), m.cseq())
+        else {
+            return true;
+        };
+        if m.to().is_ok_and(|t| t.tag.is_none()) {
+            return true;
+        }
+        if c.remote_cseq.is_some_and(|last| cseq.cseq < last) {
+            return false;
+        }
+        c.remote_cseq = Some(cseq.cseq);
+        true
     }
 
     /// The far end ended the call with `m` (BYE, CANCEL): `hangup`.
@@ -645,6 +672,7 @@ impl Sip {
             invite: String::from_utf8_lossy(&m.raw).into_owned(),
             peer: from.to_owned(),
             offerless,
+            remote_cseq: m.cseq().ok().map(|c| c.cseq),
             ..Call::new(call_id.clone(), false, CallState::Incoming, msg::name_addr_uri(&callee), caller_uri)
         };
         let Some(a) = self.accounts.get_mut(&handle) else { return };
