@@ -1119,27 +1119,26 @@ async fn keyframe_asks_either_side() {
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("connected");
 
-    // The phone hears the browser's video and sends some of its own, so the leg knows its SSRC.
+    // The phone hears the browser's video and sends its own, so the leg knows its SSRC; a
+    // request may reach the host before the phone's first packet: it is asked again until a
+    // PLI comes (within WAIT).
+    let video = std::sync::Arc::new(video);
     let mut buf = [0u8; 2048];
     let (_, leg) = tokio::time::timeout(WAIT, video.recv_from(&mut buf)).await.expect("video").expect("recv");
-    for seq in 0..5u16 {
-        let mut p = vec![0x80, 96];
-        p.extend_from_slice(&seq.to_be_bytes());
-        p.extend_from_slice(&(u32::from(seq) * 3000).to_be_bytes());
-        p.extend_from_slice(&0x7777_0001u32.to_be_bytes());
-        p.extend_from_slice(&[0x10, 0, 0x9d, 0x01, 0x2a]);
-        video.send_to(&p, leg).await.expect("send");
-    }
-    let r = c.send(json!({"request": "keyframe", "peer": true}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "keyframesent", "{r}");
+    let _sending = crate::phone_talks_in(96, video.clone(), leg, [7, 7, 7, 1], None);
     let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let (n, _) =
-            tokio::time::timeout(left, video_rtcp.recv_from(&mut buf)).await.expect("a PLI").expect("recv");
-        // RTCP PSFB (206) FMT 1, for the phone's SSRC.
-        if n >= 12 && buf[1] == 206 && buf[0] & 0x1f == 1 && buf[8..12] == 0x7777_0001u32.to_be_bytes() {
-            break;
+    'asked: loop {
+        assert!(tokio::time::Instant::now() < deadline, "no PLI reached the phone");
+        let r = c.send(json!({"request": "keyframe", "peer": true}), None).await;
+        assert_eq!(result(&r["plugindata"]["data"])["event"], "keyframesent", "{r}");
+        while let Ok(got) =
+            tokio::time::timeout(std::time::Duration::from_millis(500), video_rtcp.recv_from(&mut buf)).await
+        {
+            let (n, _) = got.expect("recv");
+            // RTCP PSFB (206) FMT 1, for the phone's SSRC.
+            if n >= 12 && buf[1] == 206 && buf[0] & 0x1f == 1 && buf[8..12] == 0x5151u32.to_be_bytes() {
+                break 'asked;
+            }
         }
     }
     let before = peer.stats().rtcp.pli;

@@ -19,6 +19,8 @@ use crate::Sip;
 pub const T1: u32 = 500;
 /// T2, ms.
 pub const T2: u32 = 4_000;
+/// T4, ms: how long the network may hold a message.
+pub const T4: u32 = 5_000;
 /// 64·T1, ms.
 pub const TIMEOUT: u32 = 64 * T1;
 
@@ -79,6 +81,10 @@ pub struct ClientTxn {
     pub timer: u64,
     /// Completed (a non-2xx answer to an INVITE): the ACK, sent again for retransmissions.
     pub ack: Option<String>,
+    /// Completed (the final answer to another request): answers sent again are absorbed
+    /// until timer K.
+    #[serde(default)]
+    pub completed: bool,
 }
 
 /// The answer we gave a request.
@@ -159,6 +165,7 @@ impl Sip {
             proceeding: false,
             timer,
             ack: None,
+            completed: false,
         };
         if let Some(old) = self.clients.insert(key, t) {
             self.unschedule(old.timer);
@@ -248,6 +255,9 @@ impl Sip {
             self.send(&to, &ack);
             return;
         }
+        if t.completed {
+            return;
+        }
         let (handle, purpose) = (t.handle, t.purpose);
         if code < 200 {
             t.proceeding = true;
@@ -261,6 +271,10 @@ impl Sip {
                     let forget = self.schedule(Job::Forget { client: true, key: key.clone() }, TIMEOUT);
                     self.clients.insert(key, ClientTxn { ack: Some(ack), timer: forget, ..t });
                 }
+            } else if purpose != Purpose::Invite {
+                // §17.1.2.2: completed, the transaction absorbs answers sent again (timer K).
+                let forget = self.schedule(Job::Forget { client: true, key: key.clone() }, T4);
+                self.clients.insert(key, ClientTxn { completed: true, timer: forget, ..t });
             }
         }
         match purpose {
@@ -284,9 +298,14 @@ impl Sip {
                     let response = t.response.clone();
                     self.send(from, &response);
                 } else if t.awaiting_ack {
+                    // §17.2.1: confirmed, the transaction absorbs ACKs sent again (timer I).
+                    t.awaiting_ack = false;
                     let timer = std::mem::take(&mut t.timer);
                     self.unschedule(timer);
-                    self.servers.remove(&key);
+                    let forget = self.schedule(Job::Forget { client: false, key: key.clone() }, T4);
+                    if let Some(t) = self.servers.get_mut(&key) {
+                        t.timer = forget;
+                    }
                     self.acked(m);
                 }
                 return;
