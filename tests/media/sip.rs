@@ -203,8 +203,7 @@ async fn an_outgoing_call_carries_audio_both_ways() {
     peer.wait_connected(WAIT).await.expect("connected");
     echoed(&peer, 25).await;
     dtmf_round_trip(&mut c, &peer, "sip:bob@127.0.0.1").await;
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
     assert_eq!(result(&hangup)["code"], 200, "{hangup}");
     sipp.passes().await;
@@ -238,11 +237,26 @@ async fn an_incoming_call_is_accepted_from_the_browser() {
     peer.wait_connected(WAIT).await.expect("connected");
     echoed(&peer, 25).await;
     dtmf_round_trip(&mut c, &peer, "sip:bob@127.0.0.1").await;
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     c.event("hangup", |d| result(d)["event"] == "hangup").await;
     sipp.passes().await;
     peer.close().await.ok();
+}
+
+/// `hangup` of the handle's call: `hangingup`.
+async fn hang_up(c: &mut Client) {
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+}
+
+/// alice registered (with a password) at `registrar`, on a new handle.
+async fn registered_at(gw: &Gateway, registrar: &Sipp) -> Client {
+    let mut c = Client::new(gw, SIP).await;
+    let username = format!("sip:alice@127.0.0.1:{}", registrar.port);
+    let r = c.send(json!({"request": "register", "username": username, "secret": "secret"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
+    c.event("registered", |d| result(d)["event"] == "registered").await;
+    c
 }
 
 /// A guest account on a new handle.
@@ -305,8 +319,7 @@ async fn hangup_while_ringing_cancels() {
     let mut c = guest(&gw, "alice").await;
     let (peer, _) = call(&mut c, &sipp).await;
     sip_event(&mut c, "ringing").await;
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
     assert_eq!(result(&hangup)["code"], 487, "{hangup}");
     sipp.passes().await;
@@ -466,8 +479,7 @@ async fn lost_requests_and_answers_are_sent_again() {
     assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
     sip_event(&mut c, "accepted").await;
     assert_eq!(lost.load(Ordering::SeqCst), 1, "the first INVITE was lost");
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     c.event("hangup", |d| result(d)["event"] == "hangup").await;
     sipp.passes().await;
     peer.close().await.ok();
@@ -482,8 +494,7 @@ async fn lost_requests_and_answers_are_sent_again() {
         peer.answer_offer(incoming["jsep"]["sdp"].as_str().expect("offer"), WAIT).await.expect("answer");
     let r = c.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "accepted", "{r}");
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     c.event("hangup", |d| result(d)["event"] == "hangup").await;
     assert_eq!(lost.load(Ordering::SeqCst), 1, "the first 200 was lost");
     sipp.passes().await;
@@ -539,8 +550,7 @@ async fn messages_and_info_both_ways() {
     let r = c.send(json!({"request": "message", "content": "in the call"}), None).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "messagesent", "{r}");
     c.event("messagedelivery", |d| result(d)["event"] == "messagedelivery").await;
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     sipp.passes().await;
     peer.close().await.ok();
 }
@@ -574,8 +584,7 @@ async fn hold_and_unhold_reinvite_the_phone() {
     })
     .await;
     echoed(&peer, 25).await;
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     sipp.passes().await;
     peer.close().await.ok();
 }
@@ -596,8 +605,7 @@ async fn the_phone_holds_the_call() {
     let r = c.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "accepted", "{r}");
     c.event("the phone's 'on hold'", |d| result(d)["event"] == "message").await;
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     sipp.passes().await;
     peer.close().await.ok();
 }
@@ -655,8 +663,7 @@ async fn sdes_srtp_with_an_independent_implementation() {
     })
     .await
     .unwrap_or_else(|e| panic!("{}", e.0));
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     sipp.passes().await;
     peer.close().await.ok();
 }
@@ -687,8 +694,7 @@ async fn update_reinvites_the_phone_with_the_browsers_new_offer() {
     peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("the new answer")).await.expect("set it");
     let before = peer.stats().recv(Kind::Audio).valid_markers;
     echoed(&peer, before + 25).await;
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     sipp.passes().await;
     peer.close().await.ok();
 }
@@ -787,8 +793,7 @@ async fn an_attended_transfer_refers_with_replaces() {
         assert!(n["content"].as_str().is_some_and(|s| s.starts_with(content)), "{n}");
     }
     for client in [&mut c, &mut h] {
-        let r = client.send(json!({"request": "hangup"}), None).await;
-        assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+        hang_up(client).await;
     }
     transferee.passes().await;
     target.passes().await;
@@ -836,8 +841,7 @@ async fn a_transfer_asked_of_us_is_followed_by_a_helper() {
     peer2.start_media().await;
     echoed(&peer2, 10).await;
     c.event("the transferor's BYE", |d| result(d)["event"] == "hangup").await;
-    let r = h.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut h).await;
     transferor.passes().await;
     carol.passes().await;
     peer.close().await.ok();
@@ -950,8 +954,7 @@ async fn an_invite_without_sdp_gets_our_offer() {
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("connected");
     echoed(&peer, 25).await;
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     sipp.passes().await;
     peer.close().await.ok();
 }
@@ -965,11 +968,7 @@ async fn a_registered_account_sends_keepalives() {
     }
     let (gw, _) = gateway_with("\tkeepalive_interval = 1");
     let registrar = Sipp::start("register_keepalive.xml", None, "x");
-    let mut c = Client::new(&gw, SIP).await;
-    let username = format!("sip:alice@127.0.0.1:{}", registrar.port);
-    let r = c.send(json!({"request": "register", "username": username, "secret": "secret"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
-    c.event("registered", |d| result(d)["event"] == "registered").await;
+    let _alice = registered_at(&gw, &registrar).await;
     registrar.passes().await;
 }
 
@@ -1061,8 +1060,7 @@ async fn rtp_forwarders_copy_both_sides_of_a_call() {
     assert_eq!(r["plugindata"]["data"]["error_code"], 455, "{r}");
     crate::wait_quiet(&browser, "the stopped forwarder").await;
     crate::receive_rtp(&phone, "the phone's audio still", |p| p.len() >= 10).await;
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     sipp.passes().await;
     peer.close().await.ok();
 }
@@ -1087,8 +1085,7 @@ async fn a_reinvite_without_sdp_gets_our_offer() {
     c.event("the phone's 'refreshed'", |d| result(d)["event"] == "message").await;
     let before = peer.stats().recv(Kind::Audio).valid_markers;
     echoed(&peer, before + 25).await;
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     sipp.passes().await;
     peer.close().await.ok();
 }
@@ -1147,8 +1144,7 @@ async fn keyframe_asks_either_side() {
     peer.wait_until("a PLI at the browser", WAIT, |s| s.rtcp.pli > before)
         .await
         .unwrap_or_else(|e| panic!("{}", e.0));
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     sipp.passes().await;
     peer.close().await.ok();
 }
@@ -1162,11 +1158,7 @@ async fn behind_nat_registers_the_address_the_registrar_saw() {
     }
     let (gw, _) = gateway_with("\tbehind_nat = true");
     let registrar = Sipp::start("register_nat.xml", None, "x");
-    let mut c = Client::new(&gw, SIP).await;
-    let username = format!("sip:alice@127.0.0.1:{}", registrar.port);
-    let r = c.send(json!({"request": "register", "username": username, "secret": "secret"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
-    c.event("registered", |d| result(d)["event"] == "registered").await;
+    let _alice = registered_at(&gw, &registrar).await;
     registrar.passes().await;
 }
 
@@ -1196,8 +1188,7 @@ async fn local_media_ip_binds_the_legs() {
             heard += 1;
         }
     }
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     sipp.passes().await;
     peer.close().await.ok();
 }
@@ -1227,8 +1218,7 @@ async fn a_reinvite_waits_for_the_browser_without_autoaccept() {
     let answer = peer.answer_offer(offer, WAIT).await.expect("the browser's answer");
     let r = c.send(json!({"request": "update"}), Some(json!({"type": "answer", "sdp": answer}))).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "updated", "{r}");
-    let r = c.send(json!({"request": "hangup"}), None).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+    hang_up(&mut c).await;
     sipp.passes().await;
     peer.close().await.ok();
 }
