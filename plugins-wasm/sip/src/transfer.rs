@@ -237,8 +237,17 @@ impl Sip {
     /// The call of handle `handle` ends: the dialog copies of its transfers go on from its
     /// last CSeq.
     pub(crate) fn call_ended(&mut self, handle: u64, c: &Call) {
-        for t in self.transfers.values_mut().filter(|t| t.handle == handle && t.dialog.call_id == c.call_id) {
-            t.dialog.cseq = t.dialog.cseq.max(c.cseq);
+        // Only the transfers of this call are marked changed (a checkpoint writes those).
+        let ids: Vec<u32> = self
+            .transfers
+            .iter()
+            .filter(|(_, t)| t.handle == handle && t.dialog.call_id == c.call_id)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            if let Some(t) = self.transfers.get_mut(&id) {
+                t.dialog.cseq = t.dialog.cseq.max(c.cseq);
+            }
         }
     }
 
