@@ -69,6 +69,27 @@ pub fn mix_packets(data: &[u8]) {
     }
 }
 
+/// What an RTSP server sends the gateway's client: the connection's bytes read item by item
+/// (responses, the server's requests, interleaved frames), each answer's challenge, and a
+/// DESCRIBE's SDP; what parses is bounded.
+pub fn rtsp(data: &[u8]) {
+    use crate::media::rtsp::{auth::Challenge, describe, message};
+    let mut at = 0;
+    while let Ok(Some((item, used))) = message::parse(&data[at..]) {
+        assert!(used > 0 && at + used <= data.len());
+        at += used;
+        if let message::Item::Message(m) = item {
+            assert!(m.body.len() <= message::MAX_BODY);
+            if let Some(c) = Challenge::pick(m.headers_named("WWW-Authenticate")) {
+                let _ = c.answer("u", "p", "DESCRIBE", "rtsp://h/x", 1);
+            }
+            if let Ok(s) = describe::parse(&String::from_utf8_lossy(&m.body), "rtsp://h/x") {
+                assert!(s.media.len() <= describe::MAX_MEDIA);
+            }
+        }
+    }
+}
+
 /// SDES: an `a=crypto` value as a plain RTP leg's SDP carries it; what parses writes back as
 /// the same attribute.
 pub fn crypto_attr(data: &[u8]) {
@@ -210,6 +231,25 @@ mod tests {
         mix_packets(&seed);
         for _ in 0..200 {
             mix_packets(&rng.mutate(&seed));
+        }
+    }
+
+    #[test]
+    fn rtsp_answers_survive_mutation() {
+        let mut rng = Rng(0x5eed_0009);
+        let sdp =
+            "v=0\r\na=control:*\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\na=control:stream=0\r\n\
+                   m=audio 0 RTP/AVP 111\r\na=rtpmap:111 OPUS/48000/2\r\na=fmtp:111 sprop-stereo=0\r\n";
+        let mut seed = format!(
+            "RTSP/1.0 401 Unauthorized\r\nCSeq: 1\r\nWWW-Authenticate: Digest realm=\"r\", nonce=\"n\", qop=\"auth\"\r\n\r\n\
+             RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Base: rtsp://h/x/\r\nContent-Length: {}\r\n\r\n{sdp}",
+            sdp.len()
+        )
+        .into_bytes();
+        seed.extend_from_slice(&[b'$', 0, 0, 4, 0x80, 96, 0, 1]);
+        rtsp(&seed);
+        for _ in 0..1000 {
+            rtsp(&rng.mutate(&seed));
         }
     }
 

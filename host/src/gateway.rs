@@ -155,8 +155,8 @@ pub async fn relay_notices(
     no_media_timer: u64,
 ) {
     while let Some(Notice { handle, event }) = notices.recv().await {
-        if let MediaEvent::InputMedia { input, mid, receiving } = event {
-            core.input_media(input, mid, receiving);
+        if let MediaEvent::InputMedia { input, .. } | MediaEvent::InputSource { input, .. } = event {
+            core.input_event(input, event);
             continue;
         }
         // The client's Janus event, if it gets one.
@@ -191,6 +191,7 @@ pub async fn relay_notices(
             | MediaEvent::Negotiation { .. }
             | MediaEvent::LayerChanged { .. }
             | MediaEvent::InputMedia { .. }
+            | MediaEvent::InputSource { .. }
             | MediaEvent::Data { .. } => {}
         }
         // The plugin's media event, unless it hears of it otherwise.

@@ -69,6 +69,12 @@ pub trait Plugin: Default + Serialize + DeserializeOwned + 'static {
         let _ = (input, mid, receiving);
     }
 
+    /// The RTSP source of an input (`input-options.rtsp`) plays (with the streams it got) or
+    /// was lost (why; the host connects again).
+    fn input_source(&mut self, input: u64, state: crate::SourceState) {
+        let _ = (input, state);
+    }
+
     /// A datagram arrived on a socket opened with [`host::udp_bind`](crate::host::udp_bind).
     fn datagram(&mut self, socket: u32, from: String, data: Vec<u8>) {
         let _ = (socket, from, data);
@@ -228,6 +234,9 @@ macro_rules! export_plugin {
                 }
                 fn input_media(input: u64, mid: ::std::string::String, receiving: bool) {
                     with_plugin(|p| $crate::Plugin::input_media(p, input, mid, receiving))
+                }
+                fn input_source(input: u64, state: $crate::SourceState) {
+                    with_plugin(|p| $crate::Plugin::input_source(p, input, state))
                 }
                 fn datagram(socket: u32, from: ::std::string::String, data: ::std::vec::Vec<u8>) {
                     with_plugin(|p| $crate::Plugin::datagram(p, socket, from, data))

@@ -11,7 +11,7 @@ const AUDIOBRIDGE: &str = "janus.plugin.audiobridge";
 const ROOM: u64 = 4321;
 
 /// Power of `freq` Hz in 48 kHz samples (Goertzel), per sample.
-fn power(pcm: &[i16], freq: f64) -> f64 {
+pub(crate) fn power(pcm: &[i16], freq: f64) -> f64 {
     let w = 2.0 * std::f64::consts::PI * freq / 48_000.0;
     let (mut s1, mut s2) = (0.0f64, 0.0f64);
     for &x in pcm {
@@ -23,7 +23,7 @@ fn power(pcm: &[i16], freq: f64) -> f64 {
 }
 
 /// Decodes Opus payloads (48 kHz mono).
-fn decode(payloads: &[bytes::Bytes]) -> Vec<i16> {
+pub(crate) fn decode(payloads: &[bytes::Bytes]) -> Vec<i16> {
     let mut decoder = ropus::Decoder::new(48_000, ropus::Channels::Mono).expect("opus decoder");
     let mut pcm = Vec::new();
     let mut frame = vec![0i16; 5760];

@@ -9,6 +9,7 @@ mod harness;
 mod nosip;
 mod opus_interop;
 mod peer;
+mod rtsp;
 mod sip;
 mod streaming;
 mod textroom;

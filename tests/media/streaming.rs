@@ -43,7 +43,7 @@ async fn phone(port: u16, nonce: [u8; 4]) -> tokio::sync::oneshot::Sender<()> {
 }
 
 /// A viewer of mountpoint `id`: watch, answer, start; returns its client and peer.
-async fn watch(gw: &Gateway, id: u64, extra: Value) -> (Client, Peer) {
+pub(crate) async fn watch(gw: &Gateway, id: u64, extra: Value) -> (Client, Peer) {
     let mut c = Client::new(gw, STREAMING).await;
     let mut body = json!({"request": "watch", "id": id});
     body.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());

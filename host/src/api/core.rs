@@ -140,9 +140,10 @@ impl Core {
         h.plugin.destroy_handle(h.handle_ref())
     }
 
-    /// Tells the plugin that owns an RTP input that a stream stopped or started receiving.
-    pub fn input_media(&self, input: u64, mid: String, receiving: bool) {
-        self.plugins().input_media(input, mid, receiving);
+    /// Tells the plugin that owns an RTP input what happened to it (a stream stopped or
+    /// started receiving; its RTSP source plays or was lost).
+    pub fn input_event(&self, input: u64, event: crate::vocab::MediaEvent) {
+        self.plugins().input_event(input, event);
     }
 
     pub(super) fn plugins(&self) -> Arc<dyn PluginRegistry> {

@@ -128,9 +128,9 @@ pub trait PluginRegistry: Send + Sync {
     fn status(&self) -> Value {
         Value::Object(serde_json::Map::new())
     }
-    /// Packets stopped or started arriving on a stream of an RTP input: its plugin hears of it.
-    fn input_media(&self, input: u64, mid: String, receiving: bool) {
-        let _ = (input, mid, receiving);
+    /// Something happened to an RTP input (`InputMedia`, `InputSource`): its plugin hears of it.
+    fn input_event(&self, input: u64, event: crate::vocab::MediaEvent) {
+        let _ = (input, event);
     }
     /// Hot-reloads a plugin (admin `reload_plugin`), from `path` or its own file.
     fn reload(

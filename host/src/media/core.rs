@@ -75,6 +75,7 @@ fn command_peer(c: &Command) -> Option<u64> {
         | Command::LegDtmf(..)
         | Command::InputOpen(_)
         | Command::InputClose(_)
+        | Command::InputDescribed(..)
         | Command::ReplayKeyframe(_)
         | Command::MixOut(_) => None,
         Command::KeyframeOf(id) => Some(*id),
@@ -1533,6 +1534,11 @@ impl<T: Transmitter> MediaCore<T> {
             Command::InputClose(id) => {
                 self.router.remove_handle(id);
                 self.inputs.remove(&id);
+            }
+            Command::InputDescribed(id, codecs, from) => {
+                if let Some(input) = self.inputs.get_mut(&id) {
+                    input.described(&codecs, from);
+                }
             }
             Command::Forward(id, rule, homes) => {
                 self.router.add(id, &rule, homes);

@@ -181,7 +181,9 @@ impl Input {
                 mid: Mid::from(stream.mid.as_str()),
                 kind: stream.kind,
                 codec: rx_codec(&stream.codec),
-                pt: stream.codec.pt,
+                // (An RTSP stream takes nothing until its source is described: no RTP
+                // payload type is 255.)
+                pt: if spec.rtsp.is_some() { u8::MAX } else { stream.codec.pt },
                 sockets: watched,
                 ssrcs: stream.ssrcs.clone(),
                 highest: vec![None; n],
@@ -211,6 +213,20 @@ impl Input {
             no_media,
             refused: 0,
         })
+    }
+
+    /// An RTSP source (re)described its streams: their codecs, and where packets come from.
+    /// Each session starts its sequence numbers anew, and its keyframes are its own.
+    pub fn described(&mut self, codecs: &[Option<crate::vocab::LegCodec>], from: IpAddr) {
+        self.source = Some(from);
+        for (stream, codec) in self.streams.iter_mut().zip(codecs) {
+            if let Some(codec) = codec {
+                stream.codec = rx_codec(codec);
+                stream.pt = codec.pt;
+            }
+            stream.highest.iter_mut().for_each(|h| *h = None);
+            stream.keyframes.iter_mut().for_each(|k| *k = KeyframeBuffer::default());
+        }
     }
 
     /// A socket by key index.

@@ -18,6 +18,7 @@ mod peer;
 mod policy;
 mod ready;
 mod router;
+pub mod rtsp;
 pub mod sim;
 pub mod srtp;
 mod summary;
@@ -116,6 +117,9 @@ pub enum Command {
     InputOpen(Box<inputs::InputSetup>),
     /// Close an input.
     InputClose(u64),
+    /// An RTSP input's source described its streams (per stream, its codec if it got one)
+    /// and sends from this address.
+    InputDescribed(u64, Vec<Option<crate::vocab::LegCodec>>, std::net::IpAddr),
     /// A destination of this rule (from an input this thread owns) wants a keyframe.
     ReplayKeyframe(u64),
     /// What the mixer made for ports this thread owns, one tick's batch.
@@ -139,6 +143,10 @@ pub struct MediaEngine {
     input_status: Mutex<HashMap<u64, Arc<inputs::InputStatus>>>,
     /// The mixing threads.
     mixer: crate::mixer::Pool,
+    /// Where RTSP clients run (the runtime that started the engine).
+    runtime: Option<tokio::runtime::Handle>,
+    /// The RTSP clients, by input: dropping one's sender stops it.
+    pulls: Mutex<HashMap<u64, tokio::sync::oneshot::Sender<()>>>,
 }
 
 /// Where plain RTP legs bind and what they advertise.
@@ -365,6 +373,8 @@ impl MediaEngine {
                 legs,
                 input_status: Mutex::default(),
                 mixer,
+                runtime: tokio::runtime::Handle::try_current().ok(),
+                pulls: Mutex::default(),
             },
             note_rx,
         ))
@@ -605,11 +615,18 @@ impl MediaControl for MediaEngine {
 
     fn input_open(&self, spec: InputSpec) -> Result<InputLocal, String> {
         let ip = spec.bind.unwrap_or(self.legs.bind);
+        let runtime = match (&spec.rtsp, &self.runtime) {
+            (Some(_), None) => return Err("RTSP sources need the gateway's runtime".to_owned()),
+            (Some(_), Some(rt)) => Some(rt.clone()),
+            (None, _) => None,
+        };
         let mut sockets = Vec::new();
         let mut ports = Vec::new();
         for stream in &spec.streams {
             let mut socks = Vec::new();
-            for port in &stream.ports {
+            // An RTSP stream listens on one free port.
+            let wanted = if spec.rtsp.is_some() { &[0][..] } else { &stream.ports[..] };
+            for port in wanted {
                 let sock = bind_one(ip, *port, self.legs.range)
                     .map_err(|e| format!("cannot bind {ip}:{port}: {e}"))?;
                 sock.set_nonblocking(true).map_err(|e| format!("input socket: {e}"))?;
@@ -636,8 +653,42 @@ impl MediaControl for MediaEngine {
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).insert(id, infos);
         let status = Arc::new(inputs::InputStatus::new(spec.streams.iter().map(|s| s.mid.as_str())));
         self.input_status.lock().unwrap_or_else(PoisonError::into_inner).insert(id, status.clone());
+        let pull = spec.rtsp.clone().zip(runtime).map(|(source, rt)| {
+            let home = self.threads[self.home(id)].clone();
+            let streams = self.streams.clone();
+            let described = move |specs: Vec<Option<crate::vocab::InputStreamSpec>>, from| {
+                if let Some(infos) = streams.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&id) {
+                    for (info, spec) in infos.iter_mut().zip(&specs) {
+                        if let Some(spec) = spec {
+                            info.codec = spec.codec.name.clone();
+                            info.fmtp = spec.fmtp.clone();
+                        }
+                    }
+                }
+                let codecs = specs.into_iter().map(|s| s.map(|s| s.codec)).collect();
+                let _ = home.send(Command::InputDescribed(id, codecs, from));
+            };
+            let pull = rtsp::Pull {
+                id,
+                source,
+                wanted: spec.streams.iter().map(|s| (s.mid.clone(), s.kind)).collect(),
+                ports: ports
+                    .iter()
+                    .map(|p: &Vec<u16>| SocketAddr::new(ip, p.first().copied().unwrap_or(0)))
+                    .collect(),
+                status: status.clone(),
+                described: Box::new(described),
+                notices: self.notices.clone(),
+            };
+            (pull, rt)
+        });
         let setup = inputs::InputSetup { id, spec, sockets, status };
         let _ = self.threads[self.home(id)].send(Command::InputOpen(Box::new(setup)));
+        if let Some((pull, rt)) = pull {
+            let (stop, stopped) = tokio::sync::oneshot::channel();
+            self.pulls.lock().unwrap_or_else(PoisonError::into_inner).insert(id, stop);
+            rt.spawn(rtsp::run(pull, stopped));
+        }
         Ok(InputLocal { id, ports })
     }
 
@@ -647,6 +698,9 @@ impl MediaControl for MediaEngine {
     }
 
     fn input_close(&self, input: u64) {
+        if let Some(stop) = self.pulls.lock().unwrap_or_else(PoisonError::into_inner).remove(&input) {
+            let _ = stop.send(());
+        }
         self.input_status.lock().unwrap_or_else(PoisonError::into_inner).remove(&input);
         let _ = self.threads[self.home(input)].send(Command::InputClose(input));
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&input);

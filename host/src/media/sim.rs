@@ -375,6 +375,7 @@ impl Sim {
             no_media_ms: 0,
             srtp: None,
             file: None,
+            rtsp: None,
         };
         let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
         socket.set_nonblocking(true)?;

@@ -131,8 +131,8 @@ pub enum Job {
     Reload(Arc<Artifact>, oneshot::Sender<Result<Value, String>>),
     /// Nothing: wakes the actor to look at its urgent lane.
     Wake,
-    /// A stream of one of the plugin's inputs stopped or started receiving.
-    InputMedia(u64, String, bool),
+    /// Something happened to one of the plugin's inputs (`InputMedia`, `InputSource`).
+    Input(u64, MediaEvent),
     /// A datagram on one of the plugin's sockets: the socket, the sender, the bytes.
     Datagram(u32, std::net::SocketAddr, Vec<u8>),
 }
@@ -493,9 +493,18 @@ impl Actor {
                 let _ = reply.send(self.swap(artifact));
             }
             Job::Wake => {}
-            Job::InputMedia(input, mid, receiving) => {
+            Job::Input(input, event) => {
                 if self.shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).contains(&input) {
-                    let _ = self.call(|b, s| b.call_input_media(s, input, &mid, receiving));
+                    let _ = match event {
+                        MediaEvent::InputMedia { mid, receiving, .. } => {
+                            self.call(|b, s| b.call_input_media(s, input, &mid, receiving))
+                        }
+                        MediaEvent::InputSource { state, .. } => {
+                            let state = super::convert::source_state(state);
+                            self.call(|b, s| b.call_input_source(s, input, &state))
+                        }
+                        _ => return,
+                    };
                     self.flush_events();
                 }
             }

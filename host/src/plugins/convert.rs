@@ -84,8 +84,29 @@ pub fn wit_media_event(event: MediaEvent) -> Option<wit::MediaEvent> {
         MediaEvent::Trickle { .. }
         | MediaEvent::IceFailed
         | MediaEvent::Data { .. }
-        | MediaEvent::InputMedia { .. } => return None,
+        | MediaEvent::InputMedia { .. }
+        | MediaEvent::InputSource { .. } => return None,
     })
+}
+
+/// What an RTSP client tells of its source, as the WIT says it.
+pub fn source_state(state: vocab::SourceState) -> wit::SourceState {
+    match state {
+        vocab::SourceState::Lost(why) => wit::SourceState::Lost(why),
+        vocab::SourceState::Playing(streams) => wit::SourceState::Playing(
+            streams
+                .into_iter()
+                .map(|s| wit::InputStream {
+                    mid: s.mid,
+                    kind: wit_kind(s.kind),
+                    codec: wit::LegCodec { pt: s.codec.pt, name: s.codec.name, clock: s.codec.clock },
+                    fmtp: s.fmtp,
+                    ports: s.ports,
+                    ssrcs: s.ssrcs,
+                })
+                .collect(),
+        ),
+    }
 }
 
 /// An SRTP key as the gateway uses it; an error for a key that is not 30 bytes of base64.

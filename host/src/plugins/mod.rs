@@ -522,13 +522,13 @@ impl PluginRegistry for Registry {
         self.0.proxy(package).map(|p| p as Arc<dyn Plugin>)
     }
 
-    fn input_media(&self, input: u64, mid: String, receiving: bool) {
+    fn input_event(&self, input: u64, event: MediaEvent) {
         let plugins = self.0.plugins.read().unwrap_or_else(|e| e.into_inner());
         let owner = plugins
             .values()
             .find(|p| p.shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).contains(&input));
         if let Some(p) = owner {
-            p.mailbox.send(Job::InputMedia(input, mid, receiving));
+            p.mailbox.send(Job::Input(input, event));
         }
     }
 

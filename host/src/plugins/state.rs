@@ -837,10 +837,18 @@ impl host::Host for StoreState {
         };
         let bind: Option<std::net::IpAddr> = ip("bind", &options.bind)?;
         let source = ip("source", &options.source)?;
+        let rtsp = options.rtsp.as_ref().map(rtsp_source).transpose()?;
+        if rtsp.is_some() && (options.file.is_some() || options.srtp.is_some()) {
+            return Err("an RTSP input has no file and no SRTP key".to_owned());
+        }
         let mut streams = Vec::new();
         for st in &options.streams {
             let kind = kind(st.kind);
+            if rtsp.is_some() && kind == media::MediaKind::Data {
+                return Err(format!("stream {}: an RTSP source gives audio and video", st.mid));
+            }
             let ports_ok = options.file.is_some()
+                || rtsp.is_some()
                 || match kind {
                     media::MediaKind::Video => {
                         matches!((st.ports.len(), st.ssrcs.len()), (1, 0 | 3) | (3, 0))
@@ -861,7 +869,7 @@ impl host::Host for StoreState {
                 }
             }
             let codec = leg_codec(&st.codec);
-            if kind != media::MediaKind::Data {
+            if kind != media::MediaKind::Data && rtsp.is_none() {
                 codec.check(false).map_err(|e| format!("stream {}: {e}", st.mid))?;
             }
             streams.push(media::InputStreamSpec {
@@ -887,6 +895,7 @@ impl host::Host for StoreState {
             no_media_ms: options.no_media_ms,
             srtp: options.srtp.as_ref().map(srtp_key).transpose()?,
             file,
+            rtsp,
         };
         self.below_max_legs()?;
         let local = self.shared.core.media().input_open(spec)?;
@@ -997,4 +1006,18 @@ impl host::Host for StoreState {
     fn udp_close(&mut self, socket: u32) {
         self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).close(socket);
     }
+}
+
+/// An RTSP source as the gateway takes it: an error for a URL that is not `rtsp://`.
+fn rtsp_source(r: &wit::RtspSource) -> Result<media::RtspSource, String> {
+    crate::media::rtsp::Url::parse(&r.url)?;
+    let ms = |v: u32, default: u64| Duration::from_millis(if v == 0 { default } else { u64::from(v) });
+    Ok(media::RtspSource {
+        url: r.url.clone(),
+        user: r.user.clone(),
+        password: r.password.clone(),
+        interleaved: r.interleaved,
+        timeout: ms(r.timeout_ms, 10_000),
+        reconnect: ms(r.reconnect_ms, 5_000),
+    })
 }

@@ -93,6 +93,14 @@ pub enum MediaEvent {
         /// Whether packets arrive.
         receiving: bool,
     },
+    /// What the RTSP client of an input (`InputSpec::rtsp`) knows of its source (the
+    /// notice's handle is [`HandleRef::NONE`](super::HandleRef::NONE)).
+    InputSource {
+        /// The input.
+        input: u64,
+        /// Playing, or lost.
+        state: super::SourceState,
+    },
     /// A data-channel message from the client.
     Data {
         /// The channel's label.

@@ -2,6 +2,7 @@
 //! camera), on ports the host binds, for WebRTC viewers to subscribe to.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use super::{LegCodec, MediaKind, SrtpKey};
 
@@ -37,6 +38,35 @@ pub struct InputSpec {
     pub srtp: Option<SrtpKey>,
     /// Packets to play instead of listening (one audio stream, no ports).
     pub file: Option<InputFile>,
+    /// An RTSP source to pull: the host's RTSP client sets the streams' codecs from its
+    /// description (each stream one free port).
+    pub rtsp: Option<RtspSource>,
+}
+
+/// An RTSP source an input pulls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RtspSource {
+    /// `rtsp://[user[:password]@]host[:port]/path`.
+    pub url: String,
+    /// Credentials (over those in the URL).
+    pub user: Option<String>,
+    /// See `user`.
+    pub password: Option<String>,
+    /// RTP interleaved on the RTSP connection, rather than over UDP.
+    pub interleaved: bool,
+    /// How long to wait for the connection, each answer, and media once playing.
+    pub timeout: Duration,
+    /// How long to wait before connecting again after a failure.
+    pub reconnect: Duration,
+}
+
+/// What the RTSP client tells the plugin about an input's source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceState {
+    /// Described, set up and playing: the streams it got, with the source's codecs.
+    Playing(Vec<InputStreamSpec>),
+    /// The connection failed or the session ended (why); the client tries again.
+    Lost(String),
 }
 
 /// A file an input plays: its packets, each with its length in samples, and whether it loops.

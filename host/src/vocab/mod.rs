@@ -14,7 +14,7 @@ pub mod srtp;
 
 pub use self::control::{InputStreamReport, MediaControl, NoMedia, NO_MEDIA};
 pub use self::events::{MediaEvent, Notice};
-pub use self::inputs::{InputFile, InputLocal, InputSpec, InputStreamSpec};
+pub use self::inputs::{InputFile, InputLocal, InputSpec, InputStreamSpec, RtspSource, SourceState};
 pub use self::legs::{dtmf_digit, dtmf_event, Latch, LegCodec, LegLocal, LegRemote, LegSpec, LEG_CODECS};
 pub use self::mixing::{MixCodec, MixerSpec, PortSettings, MIX_BIT};
 pub use self::negotiation::{

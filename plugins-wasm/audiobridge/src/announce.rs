@@ -60,6 +60,7 @@ impl AudioBridge {
             srtp: None,
             file: str_of(body, "filename").map(str::to_owned),
             loop_file: looped,
+            rtsp: None,
         };
         let input = host::rtp_input_open(&options)
             .map_err(|e| {

@@ -303,6 +303,6 @@ class EchoTest {
 }
 
 export const {
-  init, createHandle, handleMessage, handleAdminMessage, mediaEvent, incomingData, timer, inputMedia,
+  init, createHandle, handleMessage, handleAdminMessage, mediaEvent, incomingData, timer, inputMedia, inputSource,
   datagram, destroyHandle, queryHandle, checkpoint, restore,
 } = definePlugin(EchoTest);

@@ -37,6 +37,6 @@ class TestFault {
 }
 
 export const {
-  init, createHandle, handleMessage, handleAdminMessage, mediaEvent, incomingData, timer, inputMedia,
+  init, createHandle, handleMessage, handleAdminMessage, mediaEvent, incomingData, timer, inputMedia, inputSource,
   datagram, destroyHandle, queryHandle, checkpoint, restore,
 } = definePlugin(TestFault);

@@ -8,6 +8,7 @@ declare module 'portunus:plugin/plugin@0.5.0' {
   export type MediaEvent = import('portunus:plugin/types@0.5.0').MediaEvent;
   export type StateEntry = import('portunus:plugin/types@0.5.0').StateEntry;
   export type StateChange = import('portunus:plugin/types@0.5.0').StateChange;
+  export type SourceState = import('portunus:plugin/types@0.5.0').SourceState;
   export type * as PortunusPluginHost050 from 'portunus:plugin/host@0.5.0'; // import portunus:plugin/host@0.5.0
   export type * as PortunusPluginTypes050 from 'portunus:plugin/types@0.5.0'; // import portunus:plugin/types@0.5.0
   /**
@@ -44,6 +45,10 @@ declare module 'portunus:plugin/plugin@0.5.0' {
   * Packets stopped or started arriving on a stream of an RTP input.
   */
   export function inputMedia(input: bigint, mid: string, receiving: boolean): void;
+  /**
+  * The RTSP source of an input (`input-options.rtsp`) plays, or was lost.
+  */
+  export function inputSource(input: bigint, state: SourceState): void;
   /**
   * A datagram arrived on a socket opened with `udp-bind`.
   */

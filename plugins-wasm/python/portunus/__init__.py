@@ -192,6 +192,10 @@ class Plugin:
     def input_media(self, input_id: int, mid: str, receiving: bool) -> None:
         """An RTP input's stream started or stopped receiving."""
 
+    def input_source(self, input_id: int, state) -> None:
+        """An RTSP input's source plays (`state.value`: its streams) or was lost (`state.value`:
+        why); `state` is a `types.SourceState_Playing` or `types.SourceState_Lost`."""
+
     def datagram(self, socket: int, source: str, data: bytes) -> None:
         """A datagram on a socket from `host.udp_bind`."""
 
@@ -300,6 +304,9 @@ def export(plugin_class):
         def input_media(self, input: int, mid: str, receiving: bool) -> None:
             plugin.input_media(input, mid, receiving)
 
+        def input_source(self, input: int, state) -> None:
+            plugin.input_source(input, state)
+
         def datagram(self, socket: int, from_: str, data: bytes) -> None:
             plugin.datagram(socket, from_, bytes(data))
 
@@ -322,7 +329,8 @@ def export(plugin_class):
             except Exception as exc:
                 raise Err(f"restore: {exc}") from None
 
-    for name in ("handle_message", "media_event", "incoming_data", "timer", "input_media", "datagram",
+    for name in ("handle_message", "media_event", "incoming_data", "timer", "input_media", "input_source",
+                 "datagram",
                  "destroy_handle", "query_handle", "checkpoint"):
         setattr(Exports, name, _logged(getattr(Exports, name)))
     Exports.__name__ = "WitWorld"

@@ -19,19 +19,26 @@
 //! the file (from a folder the plugin's `sandbox.read_dir` allows) and sends its packets at
 //! their own pace, as an input that listens on no port.
 //!
-//! Not available yet, with a clear 456 at `create`: `rtsp` mountpoints (the host has no RTSP
-//! client yet); `recording` answers 459.
+//! An `rtsp` mountpoint's source is pulled by the host's RTSP client (RTP over UDP, or
+//! interleaved with `rtsp_interleaved`), which reconnects on its own: the plugin hears when
+//! the source plays (with the codecs it describes) and when it is lost. Its `create` is
+//! answered once the source plays (or with 456 when it cannot be reached, unless
+//! `rtsp_failcheck` is false): `ack`, then the `created` event with the request's
+//! transaction, so the plugin never waits on the network.
+//!
+//! `recording` answers 459 (not supported yet).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
 mod manage;
 mod mountpoint;
+mod source;
 mod viewer;
 
 use portunus_sdk::{
     ack, json, ok, ErrorCodes, HandleRef, Id, Keyed, MediaEvent, Message, Plugin, PluginError, PluginInfo,
-    Reply, RoomsConfig, StateChange, StateEntry, Value,
+    Reply, RoomsConfig, SourceState, StateChange, StateEntry, Value,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -93,6 +100,8 @@ pub struct Streaming {
     viewers: Keyed<u64, Viewer>,
     /// Offers the host is making: (handle, negotiation) → the request's transaction.
     pending: Keyed<(u64, u64), String>,
+    /// `rtsp` mountpoints whose `create` waits for their source, by input.
+    creating: Keyed<u64, source::Creating>,
     /// The config's mountpoints have their inputs (see [`Streaming::check_inputs`]).
     #[serde(skip)]
     inputs_checked: bool,
@@ -175,11 +184,17 @@ impl Plugin for Streaming {
             Ok(r) => (r.to_ascii_lowercase(), r.to_owned()),
             Err(e) => return e.into_reply(PACKAGE),
         };
+        if request == "create" {
+            return match self.create(&body, (msg.handle, &msg.transaction)) {
+                Ok(Some(data)) => ok(&data),
+                Ok(None) => ack(None),
+                Err(e) => e.into_reply(PACKAGE),
+            };
+        }
         if SYNC.contains(&request.as_str()) {
             let answer = match request.as_str() {
                 "list" => self.list(&body),
                 "info" => self.info(&body),
-                "create" => self.create(&body),
                 "edit" => self.edit(&body),
                 "destroy" => self.destroy(&body),
                 "enable" => self.enable(&body, true),
@@ -222,6 +237,10 @@ impl Plugin for Streaming {
         }
     }
 
+    fn input_source(&mut self, input: u64, state: SourceState) {
+        self.source(input, state);
+    }
+
     fn destroy_handle(&mut self, handle: HandleRef) {
         self.viewer_gone(handle);
         self.viewers.remove(&handle.handle);
@@ -245,6 +264,7 @@ impl Plugin for Streaming {
         self.watching.save("watching/", full, &mut out);
         self.viewers.save("viewer/", full, &mut out);
         self.pending.save("pending/", full, &mut out);
+        self.creating.save("creating/", full, &mut out);
         out
     }
 
@@ -253,7 +273,8 @@ impl Plugin for Streaming {
         self.inputs.load("input/", &entries)?;
         self.watching.load("watching/", &entries)?;
         self.viewers.load("viewer/", &entries)?;
-        self.pending.load("pending/", &entries)
+        self.pending.load("pending/", &entries)?;
+        self.creating.load("creating/", &entries)
     }
 }
 

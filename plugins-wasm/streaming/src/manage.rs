@@ -3,10 +3,11 @@
 //! the config file first; when that fails, nothing changes and the request says why.
 
 use portunus_sdk::rooms::{check_key, flag, id_field, Id, RoomsConfig};
-use portunus_sdk::{host, json, Field, InputOptions, InputStream, JsonType, PluginError, Value};
+use portunus_sdk::{host, json, Field, HandleRef, InputOptions, InputStream, JsonType, PluginError, Value};
 use serde_json::Map;
 
 use crate::mountpoint::{self, Mountpoint};
+use crate::source::Creating;
 use crate::{code, err, result, str_of, Streaming, CODES};
 
 /// The keys of `create` Janus checks the types of.
@@ -131,7 +132,13 @@ impl Streaming {
         Ok(json!({"streaming": "info", "info": info}))
     }
 
-    pub(crate) fn create(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+    /// `create`: the answer, or none when it comes later as an event (an `rtsp` mountpoint
+    /// with `rtsp_failcheck`, once its source plays or fails: see [`Streaming::source`]).
+    pub(crate) fn create(
+        &mut self,
+        body: &Map<String, Value>,
+        asker: (HandleRef, &str),
+    ) -> Result<Option<Value>, PluginError> {
         if let Some(key) = &self.settings.admin_key {
             check_key(body, "admin_key", Some(key), &CODES, code::UNAUTHORIZED)?;
         }
@@ -139,7 +146,10 @@ impl Streaming {
         portunus_sdk::validate(body, &[id_field("id", self.settings.string_ids)], &CODES)?;
         let asked = Id::from_json(body.get("id"), self.settings.string_ids).filter(|id| *id != Id::Num(0));
         let id = match asked {
-            Some(id) if self.mountpoints.contains_key(&id) => {
+            Some(id)
+                if self.mountpoints.contains_key(&id)
+                    || self.creating.values().any(|c| c.mountpoint.id == id) =>
+            {
                 return Err(err(code::CANT_CREATE, "A stream with the provided ID already exists"))
             }
             Some(id) => id,
@@ -165,10 +175,32 @@ impl Streaming {
         let mut mp = mountpoint::parse(id.clone(), body)?;
         mp.permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
         // Its name names its section of the config file: it must be unique there.
-        if self.settings.file.has_section(&mp.name) || self.mountpoints.values().any(|m| m.name == mp.name) {
+        let taken = |m: &Mountpoint| m.name == mp.name;
+        if self.settings.file.has_section(&mp.name)
+            || self.mountpoints.values().any(taken)
+            || self.creating.values().any(|c| taken(&c.mountpoint))
+        {
             return Err(err(code::CANT_CREATE, format!("A stream with the name {} already exists", mp.name)));
         }
         open_shared_input(&mut mp)?;
+        if mp.rtsp.as_ref().is_some_and(|r| r.failcheck) {
+            // Answered once the source plays (or fails): the host does not block on the network.
+            let answer = created_answer(&id, &mp, body);
+            let (handle, transaction) = asker;
+            self.creating.insert(
+                mp.input,
+                Creating { mountpoint: mp, handle, transaction: transaction.to_owned(), answer },
+            );
+            return Ok(None);
+        }
+        let answer = created_answer(&id, &mp, body);
+        self.add_created(mp)?;
+        Ok(Some(answer))
+    }
+
+    /// A new mountpoint joins the others (written to the config file first if permanent).
+    pub(crate) fn add_created(&mut self, mp: Mountpoint) -> Result<(), PluginError> {
+        let id = mp.id.clone();
         if mp.permanent {
             if let Err(e) = self.save_config(self.mountpoints.values().chain([&mp])) {
                 if mp.input != 0 {
@@ -177,28 +209,12 @@ impl Streaming {
                 return Err(e);
             }
         }
-        let mut stream = json!({"id": id.to_json(), "type": "live", "description": mp.description, "is_private": mp.is_private});
-        let legacy = !body.contains_key("media") && mp.file.is_none();
-        if legacy {
-            // The older form's answer: a port per kind, and Janus's warning.
-            for m in &mp.media {
-                stream[format!("{}_port", m.listed()["type"].as_str().unwrap_or_default())] =
-                    json!(m.bound.first());
-            }
-        } else if mp.file.is_none() {
-            stream["ports"] = json!(mp.media.iter().map(|m| m.created()).collect::<Vec<_>>());
-        }
-        let mut answer =
-            json!({"streaming": "created", "created": mp.name, "permanent": mp.permanent, "stream": stream});
-        if legacy {
-            answer["warning"] = json!("deprecated_api");
-        }
         if mp.input != 0 {
             self.inputs.insert(mp.input, id.clone());
         }
         self.mountpoints.insert(id.clone(), mp);
         portunus_sdk::info!("created mountpoint {id}");
-        Ok(answer)
+        Ok(())
     }
 
     pub(crate) fn edit(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
@@ -315,6 +331,27 @@ impl Streaming {
     }
 }
 
+/// `create`'s answer, as Janus gives it (the older form's adds a port per kind and a warning).
+fn created_answer(id: &Id, mp: &Mountpoint, body: &Map<String, Value>) -> Value {
+    let mut stream = json!({"id": id.to_json(), "type": "live", "description": mp.description, "is_private": mp.is_private});
+    let legacy = !body.contains_key("media") && mp.file.is_none() && mp.rtsp.is_none();
+    if legacy {
+        // The older form's answer: a port per kind, and Janus's warning.
+        for m in &mp.media {
+            stream[format!("{}_port", m.listed()["type"].as_str().unwrap_or_default())] =
+                json!(m.bound.first());
+        }
+    } else if mp.file.is_none() {
+        stream["ports"] = json!(mp.media.iter().map(|m| m.created()).collect::<Vec<_>>());
+    }
+    let mut answer =
+        json!({"streaming": "created", "created": mp.name, "permanent": mp.permanent, "stream": stream});
+    if legacy {
+        answer["warning"] = json!("deprecated_api");
+    }
+    answer
+}
+
 /// Opens an input for a mountpoint (its ports are bound now; a file input starts playing):
 /// its id and, per stream, its ports.
 pub(crate) fn open_input(mp: &Mountpoint) -> Result<portunus_sdk::InputLocal, PluginError> {
@@ -338,6 +375,7 @@ pub(crate) fn open_input(mp: &Mountpoint) -> Result<portunus_sdk::InputLocal, Pl
         srtp: mp.srtp.clone(),
         file: mp.file.clone(),
         loop_file: !mp.ondemand,
+        rtsp: mp.rtsp.as_ref().map(mountpoint::Rtsp::source),
     };
     host::rtp_input_open(&options).map_err(|e| {
         err(code::CANT_CREATE, format!("Can't create mountpoint, error creating data source: {e}"))

@@ -146,6 +146,40 @@ fn clock_of(codec: &str) -> u32 {
 const CODECS: &[&str] =
     &["opus", "multiopus", "pcmu", "pcma", "g722", "l16", "l16-48", "vp8", "vp9", "h264", "av1", "h265"];
 
+/// The source of an `rtsp` mountpoint, with Janus's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rtsp {
+    pub url: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// RTP interleaved on the RTSP connection (`rtsp_interleaved`, ours), not over UDP.
+    pub interleaved: bool,
+    /// `create` fails when the first connection does (`rtsp_failcheck`, default true).
+    pub failcheck: bool,
+    /// Viewers hear `rtsp-disconnected` and `rtsp-reconnected` (`rtsp_notify_changes`).
+    pub notify_changes: bool,
+    /// Seconds before connecting again (`rtsp_reconnect_delay`, 5).
+    pub reconnect_delay: u32,
+    /// Seconds to wait for the server, and for media once playing (`rtsp_timeout`, 10).
+    pub timeout: u32,
+    /// The source plays now.
+    pub playing: bool,
+}
+
+impl Rtsp {
+    /// The source as the host's RTSP client takes it.
+    pub fn source(&self) -> portunus_sdk::RtspSource {
+        portunus_sdk::RtspSource {
+            url: self.url.clone(),
+            user: self.user.clone(),
+            password: self.password.clone(),
+            interleaved: self.interleaved,
+            timeout_ms: self.timeout.saturating_mul(1000),
+            reconnect_ms: self.reconnect_delay.saturating_mul(1000),
+        }
+    }
+}
+
 /// A mountpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mountpoint {
@@ -167,6 +201,9 @@ pub struct Mountpoint {
     /// `ondemand`: each viewer gets the file from its start (an input of its own).
     #[serde(default)]
     pub ondemand: bool,
+    /// The source an `rtsp` mountpoint pulls.
+    #[serde(default)]
+    pub rtsp: Option<Rtsp>,
     /// The host's input.
     pub input: u64,
     /// Viewers now.
@@ -180,6 +217,7 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
     let kind = keys.get("type").and_then(text).unwrap_or_default().to_ascii_lowercase();
     let text_of = |name: &str| keys.get(name).and_then(text).filter(|s| !s.is_empty());
     let mut file = None;
+    let mut rtsp = None;
     let mut media = Vec::new();
     match kind.as_str() {
         "rtp" => {}
@@ -210,12 +248,54 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
             file = Some(filename);
         }
         "rtsp" => {
-            let text = format!("Can't add '{kind}' stream: not available in this gateway yet");
-            return Err(err(code::CANT_CREATE, text));
+            // The host pulls the URL; the source's description gives each stream's codec.
+            let Some(url) = text_of("url") else {
+                return Err(err(code::MISSING_ELEMENT, "Missing mandatory element (url)"));
+            };
+            let seconds = |name: &str, default: u32| {
+                keys.get(name).and_then(number).and_then(|n| u32::try_from(n).ok()).unwrap_or(default)
+            };
+            rtsp = Some(Rtsp {
+                url,
+                user: text_of("rtsp_user"),
+                password: text_of("rtsp_pwd"),
+                interleaved: keys.get("rtsp_interleaved").and_then(flag).unwrap_or(false),
+                failcheck: keys
+                    .get("rtsp_failcheck")
+                    .or(keys.get("rtsp_check"))
+                    .and_then(flag)
+                    .unwrap_or(true),
+                notify_changes: keys.get("rtsp_notify_changes").and_then(flag).unwrap_or(false),
+                reconnect_delay: seconds("rtsp_reconnect_delay", 5),
+                timeout: seconds("rtsp_timeout", 10),
+                playing: false,
+            });
+            for (prefix, mid, kind) in [("audio", "a", MediaKind::Audio), ("video", "v", MediaKind::Video)] {
+                if keys.get(prefix).and_then(flag) == Some(true) {
+                    media.push(Media {
+                        mid: mid.into(),
+                        kind,
+                        label: Some(prefix.into()),
+                        msid: None,
+                        ports: Vec::new(),
+                        bound: Vec::new(),
+                        pt: 0,
+                        codec: String::new(),
+                        fmtp: None,
+                        receiving: false,
+                    });
+                }
+            }
+            if media.is_empty() {
+                return Err(err(
+                    code::CANT_CREATE,
+                    "Can't add 'rtsp' stream, no audio or video have to be streamed...",
+                ));
+            }
         }
         other => return Err(err(code::INVALID_ELEMENT, format!("Unknown stream type '{other}'...\n"))),
     }
-    match keys.get("media").filter(|_| file.is_none()) {
+    match keys.get("media").filter(|_| file.is_none() && rtsp.is_none()) {
         Some(Value::Array(list)) => {
             for (i, m) in list.iter().enumerate() {
                 let Some(m) = m.as_object() else {
@@ -229,8 +309,9 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
         }
         Some(_) => return Err(err(code::INVALID_ELEMENT, "Invalid element type (media should be an array)")),
         None => {
-            for (prefix, mid) in
-                [("audio", "a"), ("video", "v"), ("data", "d")].into_iter().filter(|_| file.is_none())
+            for (prefix, mid) in [("audio", "a"), ("video", "v"), ("data", "d")]
+                .into_iter()
+                .filter(|_| file.is_none() && rtsp.is_none())
             {
                 if keys.get(prefix).and_then(flag) == Some(true) {
                     let mut m = media_of(keys, prefix, mid)?;
@@ -281,6 +362,7 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
         srtp,
         ondemand: kind == "ondemand",
         file,
+        rtsp,
         input: 0,
         viewers: 0,
         id,
@@ -405,6 +487,17 @@ impl Mountpoint {
         if self.srtp.is_some() {
             d["srtp"] = json!(true);
         }
+        if let Some(rtsp) = &self.rtsp {
+            d["rtsp"] = json!(true);
+            if admin {
+                d["url"] = json!(rtsp.url);
+                for (key, value) in [("rtsp_user", &rtsp.user), ("rtsp_pwd", &rtsp.password)] {
+                    if let Some(v) = value {
+                        d[key] = json!(v);
+                    }
+                }
+            }
+        }
         d
     }
 
@@ -427,14 +520,31 @@ impl Mountpoint {
     pub fn to_config(&self) -> Value {
         let mut c =
             json!({"id": self.id.to_json(), "description": self.description, "is_private": self.is_private});
-        match &self.file {
-            Some(file) => {
+        match (&self.file, &self.rtsp) {
+            (_, Some(rtsp)) => {
+                c["type"] = json!("rtsp");
+                c["url"] = json!(rtsp.url);
+                for (key, value) in [("rtsp_user", &rtsp.user), ("rtsp_pwd", &rtsp.password)] {
+                    if let Some(v) = value {
+                        c[key] = json!(v);
+                    }
+                }
+                for m in &self.media {
+                    c[kind_name(m.kind)] = json!(true);
+                }
+                c["rtsp_interleaved"] = json!(rtsp.interleaved);
+                c["rtsp_failcheck"] = json!(rtsp.failcheck);
+                c["rtsp_notify_changes"] = json!(rtsp.notify_changes);
+                c["rtsp_reconnect_delay"] = json!(rtsp.reconnect_delay);
+                c["rtsp_timeout"] = json!(rtsp.timeout);
+            }
+            (Some(file), None) => {
                 c["type"] = json!(if self.ondemand { "ondemand" } else { "live" });
                 c["filename"] = json!(file);
                 c["audio"] = json!(true);
                 c["audiopt"] = json!(self.media.first().map_or(111, |m| m.pt));
             }
-            None => {
+            (None, None) => {
                 c["type"] = json!("rtp");
                 c["media"] = json!(self.media.iter().map(Media::to_config).collect::<Vec<_>>());
             }
@@ -468,6 +578,10 @@ mod tests {
         let old = json!({"type": "rtp", "audio": true, "audioport": "5002", "audiopt": 111, "audiortpmap": "opus/48000/2",
                          "video": true, "videoport": 5004, "videopt": 100, "videocodec": "vp8"});
         let m = parse(Id::Num(1), old.as_object().unwrap()).expect("older keys");
+        let rtsp = json!({"type": "rtsp", "url": "rtsp://h/x", "audio": true, "video": true, "rtsp_reconnect_delay": 1});
+        let r = parse(Id::Num(2), rtsp.as_object().unwrap()).expect("an rtsp mountpoint");
+        assert_eq!(r.rtsp.as_ref().map(|r| (r.reconnect_delay, r.timeout, r.failcheck)), Some((1, 10, true)));
+        assert_eq!(parse(Id::Num(2), r.to_config().as_object().unwrap()).unwrap().rtsp, r.rtsp);
         let mids: Vec<&str> = m.media.iter().map(|m| m.mid.as_str()).collect();
         assert_eq!(mids, ["a", "v"]);
         assert_eq!((m.media[0].codec.as_str(), m.media[0].ports[0]), ("opus", 5002));
@@ -483,6 +597,8 @@ mod tests {
         );
         let rtsp = json!({"type": "rtsp", "url": "rtsp://x"});
         assert_eq!(parse(Id::Num(1), rtsp.as_object().unwrap()).unwrap_err().code, code::CANT_CREATE);
+        let rtsp = json!({"type": "rtsp", "video": true});
+        assert_eq!(parse(Id::Num(1), rtsp.as_object().unwrap()).unwrap_err().code, code::MISSING_ELEMENT);
         let dup = json!({"type": "rtp", "media": [{"type": "data", "mid": "x", "port": 1}, {"type": "data", "mid": "x", "port": 2}]});
         assert_eq!(parse(Id::Num(1), dup.as_object().unwrap()).unwrap_err().code, code::CANT_CREATE);
         let foo = json!({"type": "foo"});

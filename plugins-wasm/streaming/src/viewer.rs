@@ -139,7 +139,12 @@ impl Streaming {
             .iter()
             .filter(|m| wanted.as_ref().is_none_or(|w| w.contains(&m.mid.as_str())))
             .filter(|m| offered_kind(m.kind))
+            // (An `rtsp` stream its source has not described yet has no codec.)
+            .filter(|m| m.kind == MediaKind::Data || !m.codec.is_empty())
             .collect();
+        if picked.is_empty() && mp.rtsp.as_ref().is_some_and(|r| !r.playing) {
+            return Err(crate::source::not_described());
+        }
         if picked.is_empty() {
             let text = "Can't offer an SDP with no audio, video or data for this mountpoint";
             return Err(err(code::INVALID_REQUEST, text));

@@ -624,6 +624,7 @@ impl TestFault {
                     srtp: None,
                     file: None,
                     loop_file: false,
+                    rtsp: None,
                 };
                 *self.timer_handle = Some((handle.session, handle.handle));
                 Ok(portunus_sdk::ok(&match host::rtp_input_open(&options) {

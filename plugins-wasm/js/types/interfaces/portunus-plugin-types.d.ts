@@ -717,6 +717,40 @@ declare module 'portunus:plugin/types@0.5.0' {
     ssrcs: Uint32Array,
   }
   /**
+   * An RTSP source an input pulls. The host connects, DESCRIBEs (answering Digest or Basic
+   * challenges), SETs UP each stream (RTP over UDP to the input's ports, or interleaved on
+   * the connection) and PLAYs, keeps the session alive, and when the connection drops or
+   * media stops for `timeout-ms` reports `source-state::lost` and connects again after
+   * `reconnect-ms`, on the same ports, until the input is closed (then TEARDOWN).
+   */
+  export interface RtspSource {
+    /**
+     * `rtsp://[user[:password]@]host[:port]/path`.
+     */
+    url: string,
+    /**
+     * Credentials, over those in the URL.
+     */
+    user?: string,
+    /**
+     * See `user`.
+     */
+    password?: string,
+    /**
+     * RTP interleaved on the RTSP connection instead of UDP.
+     */
+    interleaved: boolean,
+    /**
+     * How long to wait for the connection, each answer, and media once playing, ms (0:
+     * 10000).
+     */
+    timeoutMs: number,
+    /**
+     * How long to wait before connecting again, ms (0: 5000).
+     */
+    reconnectMs: number,
+  }
+  /**
    * How an RTP input is opened.
    */
   export interface InputOptions {
@@ -750,6 +784,33 @@ declare module 'portunus:plugin/types@0.5.0' {
      * Start the file again at its end (Janus's `live` file mountpoints).
      */
     loopFile: boolean,
+    /**
+     * Pull this RTSP source instead of waiting for RTP (Janus's `rtsp` mountpoints): each
+     * stream gets one free port (its `ports` are ignored) and takes the codec the source
+     * describes for the first unused stream of its kind (its `codec` is ignored); the
+     * plugin hears through `input-source` when it plays and when it is lost.
+     */
+    rtsp?: RtspSource,
+  }
+  /**
+   * What the host's RTSP client knows of an input's source (`input-source`).
+   */
+  export type SourceState = SourceStatePlaying | SourceStateLost;
+  /**
+   * Described, set up and playing: the streams it got (the input's mids, each with its
+   * port and the source's codec and format parameters). Streams the source could not
+   * give are missing.
+   */
+  export interface SourceStatePlaying {
+    tag: 'playing',
+    val: Array<InputStream>,
+  }
+  /**
+   * The connection failed or the session ended (why); the host tries again.
+   */
+  export interface SourceStateLost {
+    tag: 'lost',
+    val: string,
   }
   /**
    * How one stream of an RTP input is doing (`rtp-input-status`).

@@ -1,0 +1,433 @@
+//! The host's RTSP client (RFC 2326), for Streaming's `rtsp` mountpoints: an RTP input whose
+//! source it pulls. It connects, DESCRIBEs (answering Digest or Basic challenges), SETs UP
+//! each stream the plugin asked for (RTP over UDP to the input's own ports, or interleaved
+//! on the connection), PLAYs, keeps the session alive, and notices when it ends: the
+//! connection drops, or no packet arrives for the timeout. Then it tells the plugin
+//! ([`SourceState::Lost`]) and starts again after the reconnect delay, on the same ports, so
+//! the input, its rules and its viewers carry on. The plugin decides what a failure means;
+//! the host owns the connection.
+//!
+//! Interleaved RTP is relayed over loopback to the input's own socket: one path for packets,
+//! whichever way they come.
+
+pub mod auth;
+pub mod describe;
+pub mod message;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
+
+use self::auth::Challenge;
+use self::describe::Described;
+use self::message::{Item, Message};
+use super::inputs::InputStatus;
+use crate::vocab::{
+    HandleRef, InputStreamSpec, LegCodec, MediaEvent, MediaKind, Notice, RtspSource, SourceState,
+};
+
+/// The session timeout a server that names none gets (RFC 2326 §12.37).
+const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the client is given: the input, its streams and ports, and where to report.
+pub struct Pull {
+    /// The input's id.
+    pub id: u64,
+    /// The source.
+    pub source: RtspSource,
+    /// The streams the plugin asked for (their mids and kinds), in order.
+    pub wanted: Vec<(String, MediaKind)>,
+    /// Where each stream's socket listens.
+    pub ports: Vec<SocketAddr>,
+    /// What the input's thread records of its packets (to notice that media stopped).
+    pub status: Arc<InputStatus>,
+    /// Tells the input's thread (and offers) the codecs the source described.
+    pub described: Box<dyn Fn(Vec<Option<InputStreamSpec>>, IpAddr) + Send + Sync>,
+    /// Where the plugin hears of the source.
+    pub notices: UnboundedSender<Notice>,
+}
+
+/// Runs a pull until `stop` fires or is dropped; then tears the session down.
+pub async fn run(pull: Pull, mut stop: oneshot::Receiver<()>) {
+    let mut first = true;
+    loop {
+        if !first {
+            tokio::select! {
+                _ = tokio::time::sleep(pull.source.reconnect) => {}
+                _ = &mut stop => return,
+            }
+        }
+        first = false;
+        let reason = match session(&pull, &mut stop).await {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        tracing::info!(input = pull.id, url = %pull.source.url, "RTSP source lost: {reason}");
+        let event = MediaEvent::InputSource { input: pull.id, state: SourceState::Lost(reason) };
+        let _ = pull.notices.send(Notice::new(HandleRef::NONE, event));
+    }
+}
+
+/// One session, from connecting to its end: `Ok` when stopped, else why it ended.
+async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), String> {
+    let source = &pull.source;
+    let url = Url::parse(&source.url)?;
+    let connect = async {
+        let addr = tokio::net::lookup_host((url.host.as_str(), url.port))
+            .await
+            .map_err(|e| format!("cannot resolve {}: {e}", url.host))?
+            .next()
+            .ok_or_else(|| format!("cannot resolve {}", url.host))?;
+        TcpStream::connect(addr).await.map_err(|e| format!("cannot connect to {addr}: {e}"))
+    };
+    let tcp = tokio::time::timeout(source.timeout, connect)
+        .await
+        .map_err(|_| format!("no connection within {} ms", source.timeout.as_millis()))??;
+    let server = tcp.peer_addr().map_err(|e| e.to_string())?;
+    let mut conn = Conn {
+        tcp,
+        buf: Vec::new(),
+        cseq: 0,
+        challenge: None,
+        nc: 0,
+        session: None,
+        user: source.user.clone().or(url.user.clone()),
+        password: source.password.clone().or(url.password.clone()),
+        timeout: source.timeout,
+    };
+    // DESCRIBE: the streams, matched to what the plugin asked for, in its order.
+    let described = conn.call("DESCRIBE", &url.request_uri, &[("Accept", "application/sdp")]).await?;
+    let base = described
+        .header("Content-Base")
+        .or(described.header("Content-Location"))
+        .map_or_else(|| url.request_uri.clone(), str::to_owned);
+    let sdp = String::from_utf8_lossy(&described.body);
+    let session = describe::parse(&sdp, &base)?;
+    let chosen = choose(&pull.wanted, &session.media);
+    if chosen.iter().all(Option::is_none) {
+        return Err("the source has no stream in a codec the mountpoint can take".to_owned());
+    }
+    // The relay for interleaved RTP, and the address its packets come from.
+    let relay = if source.interleaved {
+        let ip = pull.ports.first().map_or(IpAddr::from([127, 0, 0, 1]), |a| loopback_if_any(a.ip()));
+        Some(UdpSocket::bind((ip, 0)).await.map_err(|e| format!("relay socket: {e}"))?)
+    } else {
+        None
+    };
+    let from = match &relay {
+        Some(r) => r.local_addr().map_err(|e| e.to_string())?.ip(),
+        None => server.ip(),
+    };
+    // SETUP each chosen stream.
+    let mut keepalive = DEFAULT_SESSION_TIMEOUT / 2;
+    for (i, d) in chosen.iter().enumerate() {
+        let Some(d) = d else { continue };
+        let port = pull.ports.get(i).map_or(0, SocketAddr::port);
+        let transport = if source.interleaved {
+            format!("RTP/AVP/TCP;unicast;interleaved={}-{}", 2 * i, 2 * i + 1)
+        } else {
+            format!("RTP/AVP;unicast;client_port={port}-{}", port.saturating_add(1))
+        };
+        let reply = conn.call("SETUP", &d.control, &[("Transport", &transport)]).await?;
+        if conn.session.is_none() {
+            let value = reply.header("Session").ok_or("SETUP: the server gave no Session")?;
+            let mut parts = value.split(';');
+            conn.session = parts.next().map(|s| s.trim().to_owned());
+            if let Some(t) = parts.find_map(|p| p.trim().strip_prefix("timeout=")?.trim().parse::<u64>().ok())
+            {
+                keepalive = Duration::from_secs(t.max(2) / 2);
+            }
+        }
+    }
+    let specs: Vec<Option<InputStreamSpec>> = pull
+        .wanted
+        .iter()
+        .zip(&chosen)
+        .zip(&pull.ports)
+        .map(|(((mid, kind), d), port)| {
+            d.map(|d| InputStreamSpec {
+                mid: mid.clone(),
+                kind: *kind,
+                codec: LegCodec { pt: d.pt, name: d.codec.clone(), clock: d.clock },
+                fmtp: d.fmtp.clone(),
+                ports: vec![port.port()],
+                ssrcs: Vec::new(),
+            })
+        })
+        .collect();
+    (pull.described)(specs.clone(), from);
+    conn.call("PLAY", &session.control, &[("Range", "npt=0.000-")]).await?;
+    let playing = Instant::now();
+    let event = MediaEvent::InputSource {
+        input: pull.id,
+        state: SourceState::Playing(specs.into_iter().flatten().collect()),
+    };
+    let _ = pull.notices.send(Notice::new(HandleRef::NONE, event));
+    tracing::info!(input = pull.id, url = %source.url, "RTSP source playing");
+
+    // Playing: relay frames, answer the server, keep alive, watch the media.
+    let mut alive = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+    let mut check = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            item = conn.next() => match item? {
+                Item::Frame(channel, data) => {
+                    let stream = usize::from(channel / 2);
+                    if let (Some(relay), Some(to), 0) = (&relay, pull.ports.get(stream), channel % 2) {
+                        let _ = relay.send_to(&data, SocketAddr::new(loopback_if_any(to.ip()), to.port())).await;
+                    }
+                }
+                Item::Message(m) if m.status == 0 => conn.send(&message::not_implemented(&m)).await?,
+                Item::Message(m) if m.status == 454 => return Err("the server lost the session".to_owned()),
+                Item::Message(_) => {}
+            },
+            _ = alive.tick() => {
+                let uri = session.control.clone();
+                conn.send_request("OPTIONS", &uri, &[]).await?;
+            }
+            _ = check.tick() => {
+                let newest = pull.status.report().iter().filter_map(|(_, age, _)| *age).min();
+                let quiet = newest.map_or(playing.elapsed(), Duration::from_millis);
+                if quiet > source.timeout {
+                    return Err(format!("no media for {} ms", quiet.as_millis()));
+                }
+            }
+            _ = &mut *stop => {
+                let uri = session.control.clone();
+                let _ = tokio::time::timeout(Duration::from_secs(1), conn.send_request("TEARDOWN", &uri, &[])).await;
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// For each stream asked for, the source's first unused one of its kind in a codec viewers
+/// can be offered.
+fn choose<'a>(wanted: &[(String, MediaKind)], media: &'a [Described]) -> Vec<Option<&'a Described>> {
+    let mut used = vec![false; media.len()];
+    wanted
+        .iter()
+        .map(|(mid, kind)| {
+            let i = media.iter().enumerate().position(|(i, d)| {
+                !used[i]
+                    && d.kind == *kind
+                    && LegCodec { pt: d.pt, name: d.codec.clone(), clock: d.clock }.check(false).is_ok()
+            });
+            if i.is_none() {
+                tracing::warn!(mid, "the RTSP source has no {} stream the viewers could take", kind.as_str());
+            }
+            i.map(|i| {
+                used[i] = true;
+                &media[i]
+            })
+        })
+        .collect()
+}
+
+fn loopback_if_any(ip: IpAddr) -> IpAddr {
+    if ip.is_unspecified() {
+        IpAddr::from([127, 0, 0, 1])
+    } else {
+        ip
+    }
+}
+
+/// The parts of an `rtsp://[user[:password]@]host[:port]/path` URL the client needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    /// The host (a name or an address, without brackets).
+    pub host: String,
+    /// The port (554 when not given).
+    pub port: u16,
+    /// Credentials in the URL.
+    pub user: Option<String>,
+    /// See `user`.
+    pub password: Option<String>,
+    /// The URL as requests name it: without the credentials.
+    pub request_uri: String,
+}
+
+impl Url {
+    /// Parses an `rtsp://` URL.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let bad = || format!("'{url}' is not an rtsp:// URL");
+        let rest = url.strip_prefix("rtsp://").ok_or_else(bad)?;
+        if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+        let (creds, hostport) = authority.rsplit_once('@').map_or((None, authority), |(c, h)| (Some(c), h));
+        let (user, password) = match creds {
+            Some(c) => {
+                let (u, p) = c.split_once(':').map_or((c, None), |(u, p)| (u, Some(p.to_owned())));
+                (Some(u.to_owned()), p)
+            }
+            None => (None, None),
+        };
+        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+            let (h, after) = v6.split_once(']').ok_or_else(bad)?;
+            (h, after.strip_prefix(':'))
+        } else {
+            hostport.split_once(':').map_or((hostport, None), |(h, p)| (h, Some(p)))
+        };
+        let port = match port {
+            Some(p) => p.parse().map_err(|_| bad())?,
+            None => 554,
+        };
+        if host.is_empty() {
+            return Err(bad());
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+            user,
+            password,
+            request_uri: format!("rtsp://{hostport}{path}"),
+        })
+    }
+}
+
+/// The connection: requests out, the server's bytes in.
+struct Conn {
+    tcp: TcpStream,
+    buf: Vec<u8>,
+    cseq: u32,
+    challenge: Option<Challenge>,
+    nc: u32,
+    session: Option<String>,
+    user: Option<String>,
+    password: Option<String>,
+    timeout: Duration,
+}
+
+impl Conn {
+    /// Sends a request and waits for its answer (frames before it are dropped), answering an
+    /// authentication challenge once; anything but 2xx is an error.
+    async fn call(&mut self, method: &str, uri: &str, headers: &[(&str, &str)]) -> Result<Message, String> {
+        for attempt in 0..2 {
+            let cseq = self.send_request(method, uri, headers).await?;
+            let reply = tokio::time::timeout(self.timeout, self.answer_to(cseq))
+                .await
+                .map_err(|_| format!("{method}: no answer within {} ms", self.timeout.as_millis()))??;
+            if reply.status == 401 && attempt == 0 && self.user.is_some() {
+                if let Some(c) = Challenge::pick(reply.headers_named("WWW-Authenticate")) {
+                    self.challenge = Some(c);
+                    self.nc = 0;
+                    continue;
+                }
+            }
+            if !(200..300).contains(&reply.status) {
+                return Err(format!("{method}: {} {}", reply.status, reply.reason));
+            }
+            return Ok(reply);
+        }
+        Err(format!("{method}: the server refused the credentials"))
+    }
+
+    /// Writes a request (with the session and credentials it needs); returns its CSeq.
+    async fn send_request(
+        &mut self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<u32, String> {
+        self.cseq += 1;
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        let session = self.session.clone();
+        if let Some(s) = &session {
+            all.push(("Session", s));
+        }
+        let authorization = match (&self.challenge, &self.user) {
+            (Some(c), Some(user)) => {
+                self.nc += 1;
+                Some(c.answer(user, self.password.as_deref().unwrap_or(""), method, uri, self.nc))
+            }
+            _ => None,
+        };
+        if let Some(a) = &authorization {
+            all.push(("Authorization", a));
+        }
+        let bytes = message::request(method, uri, self.cseq, &all);
+        self.send(&bytes).await?;
+        Ok(self.cseq)
+    }
+
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        tokio::time::timeout(self.timeout, self.tcp.write_all(bytes))
+            .await
+            .map_err(|_| "the server does not read".to_owned())?
+            .map_err(|e| format!("the connection failed: {e}"))
+    }
+
+    /// The response with this CSeq.
+    async fn answer_to(&mut self, cseq: u32) -> Result<Message, String> {
+        loop {
+            match self.next().await? {
+                Item::Message(m) if m.status == 0 => self.send(&message::not_implemented(&m)).await?,
+                Item::Message(m) if m.cseq() == Some(cseq) => return Ok(m),
+                _ => {}
+            }
+        }
+    }
+
+    /// The next item on the connection.
+    async fn next(&mut self) -> Result<Item, String> {
+        loop {
+            if let Some((item, used)) = message::parse(&self.buf).map_err(|e| e.to_string())? {
+                self.buf.drain(..used);
+                return Ok(item);
+            }
+            let mut chunk = [0u8; 8192];
+            let n = self.tcp.read(&mut chunk).await.map_err(|e| format!("the connection failed: {e}"))?;
+            if n == 0 {
+                return Err("the server closed the connection".to_owned());
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let u = Url::parse("rtsp://bob:secret@127.0.0.1:8554/cam/1").unwrap();
+        assert_eq!((u.host.as_str(), u.port), ("127.0.0.1", 8554));
+        assert_eq!((u.user.as_deref(), u.password.as_deref()), (Some("bob"), Some("secret")));
+        assert_eq!(u.request_uri, "rtsp://127.0.0.1:8554/cam/1");
+        assert_eq!(Url::parse("rtsp://[::1]/x").unwrap().port, 554);
+        assert_eq!(Url::parse("rtsp://[::1]:9/x").unwrap().host, "::1");
+        for bad in ["http://a/b", "rtsp://", "rtsp://a:x/b", "rtsp://a b/c", "rtsp://a/b\r\nX: y"] {
+            assert!(Url::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn streams_are_matched_by_kind_in_order() {
+        let d = |kind, codec: &str| Described {
+            kind,
+            control: String::new(),
+            pt: 96,
+            codec: codec.to_owned(),
+            clock: 90_000,
+            fmtp: None,
+        };
+        let media = [d(MediaKind::Video, "mp4v-es"), d(MediaKind::Video, "vp8"), d(MediaKind::Audio, "opus")];
+        let wanted = [
+            ("a".to_owned(), MediaKind::Audio),
+            ("v".to_owned(), MediaKind::Video),
+            ("v2".to_owned(), MediaKind::Video),
+        ];
+        let got = choose(&wanted, &media);
+        assert_eq!(got[0].map(|d| d.codec.as_str()), Some("opus"));
+        assert_eq!(got[1].map(|d| d.codec.as_str()), Some("vp8"));
+        assert!(got[2].is_none());
+    }
+}
