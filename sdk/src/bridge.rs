@@ -304,7 +304,12 @@ impl Bridge {
                 source: Endpoint::Leg(local.id),
                 mid: String::new(),
             }));
-            legs.push(Leg { id: local.id, kind, mid: String::new(), sdp: local.sdp, rules: Vec::new() });
+            // Our `a=crypto` answers the one we took, so it repeats its tag (RFC 4568).
+            let sdp = match m.crypto {
+                Some(_) => local.sdp.replacen("a=crypto:1 ", &format!("a=crypto:{} ", m.crypto_tag), 1),
+                None => local.sdp,
+            };
+            legs.push(Leg { id: local.id, kind, mid: String::new(), sdp, rules: Vec::new() });
         }
         if legs.is_empty() {
             return Err(BridgeError::TooStrict("No audio or video stream in a codec the gateway can bridge"));
@@ -343,6 +348,26 @@ impl Bridge {
             return Err(BridgeError::WrongState("Wrong state (not in a call)"));
         }
         self.point_legs(media, &latch)
+    }
+
+    /// The far end offers again in a call (NoSIP's `process` of an offer): the legs point
+    /// where it now says, and the browser gets a new offer (the host's, restarting ICE), so
+    /// `negotiation` gives [`Negotiation::BrowserOffer`] and `browser_answer` our plain
+    /// answer, both marked `update`.
+    pub fn remote_reoffer(
+        &mut self,
+        media: &[PlainMedia],
+        latch: Option<Option<String>>,
+    ) -> Result<(), BridgeError> {
+        if self.stage != Stage::Up {
+            return Err(BridgeError::WrongState("Wrong state (not in a call)"));
+        }
+        self.point_legs(media, &latch)?;
+        host::offer(self.handle, &[]).map_err(BridgeError::Host)?;
+        self.remote_secure = media.iter().any(|m| m.secure);
+        self.stage = Stage::Offering;
+        self.update = true;
+        Ok(())
     }
 
     /// Points each leg at the far end's section of its kind, in order (a port 0 section is

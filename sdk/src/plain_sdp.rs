@@ -26,6 +26,8 @@ pub struct PlainMedia {
     pub dtmf_pt: Option<u8>,
     /// The first usable `a=crypto` (a suite the host supports).
     pub crypto: Option<SrtpKey>,
+    /// That `a=crypto`'s tag, which an answer accepting it repeats (RFC 4568 §5.1.2).
+    pub crypto_tag: u32,
     /// RTP and RTCP share the port.
     pub rtcp_mux: bool,
     /// `a=rtcp:<port>` (with its address when it gives one).
@@ -138,6 +140,7 @@ fn media_line(value: &str, address: String) -> Result<PlainMedia, String> {
         codecs,
         dtmf_pt: None,
         crypto: None,
+        crypto_tag: 1,
         rtcp_mux: false,
         rtcp: None,
         direction: "sendrecv".into(),
@@ -165,7 +168,8 @@ fn attribute(m: &mut PlainMedia, value: &str) {
         }
         "crypto" if m.crypto.is_none() => {
             // `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:<key>[|…]`
-            let mut parts = rest.split_whitespace().skip(1);
+            let mut parts = rest.split_whitespace();
+            let tag = parts.next().and_then(|t| t.parse::<u32>().ok()).unwrap_or(1);
             let suite = match parts.next() {
                 Some("AES_CM_128_HMAC_SHA1_80") => SrtpSuite::AesCm128HmacSha180,
                 Some("AES_CM_128_HMAC_SHA1_32") => SrtpSuite::AesCm128HmacSha132,
@@ -177,6 +181,7 @@ fn attribute(m: &mut PlainMedia, value: &str) {
                 .map(|k| k.split('|').next().unwrap_or(k));
             if let Some(key) = key.filter(|k| !k.is_empty()) {
                 m.crypto = Some(SrtpKey { suite, key: key.to_owned() });
+                m.crypto_tag = tag;
             }
         }
         "rtcp-mux" => m.rtcp_mux = true,

@@ -34,7 +34,12 @@ fn audio_port(sdp: &str) -> u16 {
 
 /// Both ways: the phone gets the peer's audio, the peer gets the phone's.
 async fn audio_both_ways(phone: Arc<UdpSocket>, leg_port: u16, peer: &Peer) {
-    let _talking = phone_talks(phone.clone(), ([127, 0, 0, 1], leg_port).into(), [4, 4, 4, 4], None);
+    audio_both_ways_marked(phone, leg_port, peer, [4, 4, 4, 4]).await;
+}
+
+/// As [`audio_both_ways`], the phone marking its audio with `nonce`.
+async fn audio_both_ways_marked(phone: Arc<UdpSocket>, leg_port: u16, peer: &Peer, nonce: [u8; 4]) {
+    let _talking = phone_talks(phone.clone(), ([127, 0, 0, 1], leg_port).into(), nonce, None);
     let mut buf = [0u8; 2048];
     let mut heard = 0;
     while heard < 10 {
@@ -47,7 +52,7 @@ async fn audio_both_ways(phone: Arc<UdpSocket>, leg_port: u16, peer: &Peer) {
         }
     }
     peer.wait_until("the phone's audio", WAIT, |s| {
-        s.recv(Kind::Audio).foreign_markers.get(&[4, 4, 4, 4]).copied().unwrap_or(0) >= 25
+        s.recv(Kind::Audio).foreign_markers.get(&nonce).copied().unwrap_or(0) >= 25
     })
     .await
     .unwrap_or_else(|e| panic!("{}", e.0));
@@ -98,7 +103,22 @@ async fn a_phone_offers_and_the_browser_answers() {
     assert_eq!((&generated["event"], &generated["type"]), (&json!("generated"), &json!("answer")), "{r}");
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("connected");
-    audio_both_ways(phone, audio_port(generated["sdp"].as_str().unwrap_or_default()), &peer).await;
+    let leg_port = audio_port(generated["sdp"].as_str().unwrap_or_default());
+    audio_both_ways(phone, leg_port, &peer).await;
+
+    // The phone offers again, from another port: `processed` (update) with a new offer for
+    // the browser; `generate` with its answer gives the barebones answer (update, the same
+    // port), and the audio goes both ways with the phone where it now is.
+    let moved = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("phone"));
+    let offer = phone_sdp(moved.local_addr().unwrap().port());
+    let r = c.send(json!({"request": "process", "type": "offer", "sdp": offer}), None).await;
+    assert_eq!(result(&r), &json!({"event": "processed", "update": true}), "{r}");
+    let answer = peer.answer_offer(r["jsep"]["sdp"].as_str().unwrap(), WAIT).await.expect("answer");
+    let r = c.send(json!({"request": "generate"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    let generated = result(&r);
+    assert_eq!((&generated["type"], &generated["update"]), (&json!("answer"), &json!(true)), "{r}");
+    assert_eq!(audio_port(generated["sdp"].as_str().unwrap_or_default()), leg_port, "{r}");
+    audio_both_ways_marked(moved, leg_port, &peer, [5, 5, 5, 5]).await;
     peer.close().await.ok();
 }
 

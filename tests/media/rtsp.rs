@@ -161,8 +161,10 @@ async fn an_rtsp_source_reaches_two_viewers() {
     p2.close().await.ok();
 }
 
-/// Interleaved RTP on the RTSP connection; the server dies and a new one comes up on its port:
-/// the viewer hears `rtsp-disconnected`, then `rtsp-reconnected`, and the picture resumes.
+/// Interleaved RTP on the RTSP connection; the server dies and, after an outage longer than
+/// `rtsp_timeout`, a new one comes up on its port: the viewer hears `rtsp-disconnected`, then
+/// `rtsp-reconnected`, and the picture and the tone resume (the silence of before the outage
+/// does not count against the new session).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_rtsp_source_that_goes_away_comes_back() {
     if !have_gst_rtsp() {
@@ -173,7 +175,7 @@ async fn an_rtsp_source_that_goes_away_comes_back() {
     let gw = Gateway::start();
     let mut admin = Client::new(&gw, STREAMING).await;
     let body = json!({"id": 91, "url": server.url, "audio": true, "video": true, "rtsp_interleaved": true,
-                      "rtsp_reconnect_delay": 1, "rtsp_notify_changes": true});
+                      "rtsp_reconnect_delay": 1, "rtsp_timeout": 2, "rtsp_notify_changes": true});
     assert_eq!(create(&mut admin, body).await["streaming"], "created");
     let (mut viewer, peer) = watch(&gw, 91, json!({})).await;
     keyframes(&peer, 2, "the source's keyframes").await;
@@ -183,6 +185,8 @@ async fn an_rtsp_source_that_goes_away_comes_back() {
     drop(server);
     let lost = viewer.event("rtsp-disconnected", |d| d["event"] == "rtsp-disconnected").await;
     assert_eq!(lost, json!({"event": "rtsp-disconnected", "id": 91}));
+    // The outage itself: longer than rtsp_timeout (not a wait for anything).
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     let _again = Server::start(&["--port", &port, "--protocols", "tcp", "--tone", "660"]);
     let back = viewer.event("rtsp-reconnected", |d| d["event"] == "rtsp-reconnected").await;
     assert_eq!(back, json!({"event": "rtsp-reconnected", "id": 91}));

@@ -177,6 +177,17 @@ async fn a_viewer_switches_between_mountpoints() {
     let r = v.send(json!({"request": "switch", "id": 3}), None).await;
     let data = &r["plugindata"]["data"];
     assert_eq!(data["error_code"], 458, "{r}");
+    // `watch` again: another mountpoint is 460; the same one, started, renegotiates
+    // (`preparing` with a new offer), and the sound goes on once answered.
+    let r = v.send(json!({"request": "watch", "id": 1}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 460, "{r}");
+    assert_eq!(r["plugindata"]["data"]["error"], "Already watching mountpoint 2", "{r}");
+    let r = v.send(json!({"request": "watch", "id": 2}), None).await;
+    assert_eq!(result(&r), &json!({"status": "preparing"}), "{r}");
+    let offer = r["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("a new offer: {r}"));
+    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
+    v.send(json!({"request": "start"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    more(&peer, Kind::Audio, [2, 2, 2, 2], 25, "mountpoint 2 after the renegotiation").await;
     let info = admin.request(json!({"request": "info", "id": 2})).await;
     assert_eq!(info["info"]["viewers"], 1, "{info}");
     peer.close().await.ok();

@@ -1055,6 +1055,7 @@ impl<T: Transmitter> MediaCore<T> {
             return self.input_data(id, s, from, &buf[..len]);
         }
         let h = legs::parse_rtp(&buf[..len]);
+        let salt = input.salt;
         let Some(stream) = input.streams.get_mut(s) else { return };
         let Some((h, layer)) =
             h.filter(|h| h.pt == stream.pt).and_then(|h| Some((h, stream.layer_of(layer, h.ssrc)?)))
@@ -1075,7 +1076,8 @@ impl<T: Transmitter> MediaCore<T> {
         let payload: Arc<[u8]> = Arc::from(&buf[h.payload_at..h.payload_end.min(len)]);
         let video = stream.kind == MediaKind::Video;
         if video {
-            let kept = Kept { seq, time: h.time, marker: h.marker, ssrc: h.ssrc, payload: payload.clone() };
+            let kept =
+                Kept { seq, time: h.time, marker: h.marker, ssrc: h.ssrc ^ salt, payload: payload.clone() };
             stream.keep(layer, &kept);
         }
         if self.router.rules_from(id).is_empty() {
@@ -1088,7 +1090,7 @@ impl<T: Transmitter> MediaCore<T> {
                 mid: stream.mid,
                 codec: stream.codec,
                 pt: Pt::from(h.pt),
-                ssrc: h.ssrc,
+                ssrc: h.ssrc ^ salt,
                 seq,
                 time: h.time,
                 wallclock: now,

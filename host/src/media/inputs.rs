@@ -162,6 +162,10 @@ pub struct Input {
     pub sources: Vec<Option<std::net::SocketAddr>>,
     /// The file it plays, if it plays one (its one stream).
     pub player: Option<super::file::Player>,
+    /// Mixed into its packets' SSRCs as destinations' rewriting sees them: a new RTSP session
+    /// changes it, so each destination's numbering carries on from where it was even when the
+    /// source kept its SSRC.
+    pub salt: u32,
 }
 
 impl Input {
@@ -212,6 +216,7 @@ impl Input {
             srtp: spec.srtp.as_ref().map(|k| SrtpReceiver::new(k.suite, &k.key)),
             no_media,
             refused: 0,
+            salt: 0,
         })
     }
 
@@ -219,6 +224,7 @@ impl Input {
     /// Each session starts its sequence numbers anew, and its keyframes are its own.
     pub fn described(&mut self, codecs: &[Option<crate::vocab::LegCodec>], from: IpAddr) {
         self.source = Some(from);
+        self.salt = self.salt.wrapping_add(0x9e37_79b9);
         for (stream, codec) in self.streams.iter_mut().zip(codecs) {
             if let Some(codec) = codec {
                 stream.codec = rx_codec(codec);

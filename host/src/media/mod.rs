@@ -622,10 +622,19 @@ impl MediaControl for MediaEngine {
         };
         let mut sockets = Vec::new();
         let mut ports = Vec::new();
+        // An RTSP stream listens on a pair of free ports (its RTCP port held, its reports
+        // not read).
+        let mut rtcp = Vec::new();
         for stream in &spec.streams {
             let mut socks = Vec::new();
-            // An RTSP stream listens on one free port.
-            let wanted = if spec.rtsp.is_some() { &[0][..] } else { &stream.ports[..] };
+            if spec.rtsp.is_some() {
+                let (rtp, report) = bind_pair(ip, self.legs.range)
+                    .map_err(|e| format!("cannot bind an RTP port pair: {e}"))?;
+                rtp.set_nonblocking(true).map_err(|e| format!("input socket: {e}"))?;
+                socks.push(rtp);
+                rtcp.push(report);
+            }
+            let wanted = if spec.rtsp.is_some() { &[][..] } else { &stream.ports[..] };
             for port in wanted {
                 let sock = bind_one(ip, *port, self.legs.range)
                     .map_err(|e| format!("cannot bind {ip}:{port}: {e}"))?;
@@ -677,6 +686,7 @@ impl MediaControl for MediaEngine {
                     .map(|p: &Vec<u16>| SocketAddr::new(ip, p.first().copied().unwrap_or(0)))
                     .collect(),
                 status: status.clone(),
+                rtcp,
                 described: Box::new(described),
                 notices: self.notices.clone(),
             };

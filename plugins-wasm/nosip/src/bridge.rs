@@ -73,7 +73,10 @@ impl NoSip {
                 }
                 // The browser's answer to our offer (the host applied it): the plain answer.
                 let sdp = s.bridge.browser_answer(SDP_NAME).map_err(coded)?;
-                let generated = json!({"event": "generated", "type": "answer", "sdp": sdp});
+                let mut generated = json!({"event": "generated", "type": "answer", "sdp": sdp});
+                if s.bridge.update {
+                    generated["update"] = json!(true);
+                }
                 push(handle, Some(&msg.transaction), &result(generated), None);
                 Ok(())
             }
@@ -141,6 +144,9 @@ impl NoSip {
                 if s.bridge.srtp.is_some() {
                     processed["srtp"] = srtp_name(&s.bridge);
                 }
+                if s.bridge.update {
+                    processed["update"] = json!(true);
+                }
                 push(handle, s.transaction.as_deref(), &result(processed), jsep.as_deref());
             }
             Negotiation::Failed(reason) => {
@@ -179,8 +185,8 @@ impl NoSip {
         Ok(())
     }
 
-    /// `process` with the other side's offer (Flow B): the browser gets an offer (`processed`
-    /// goes with it).
+    /// `process` with the other side's offer (Flow B; in a call, a renegotiation): the browser
+    /// gets an offer (`processed` goes with it).
     fn remote_offer(
         &mut self,
         msg: &Message,
@@ -188,7 +194,11 @@ impl NoSip {
         media: &[PlainMedia],
     ) -> Result<(), PluginError> {
         let s = self.session(msg.handle);
-        s.bridge.remote_offer(media, asked, None).map_err(coded)?;
+        if s.bridge.stage == portunus_sdk::bridge::Stage::Up {
+            s.bridge.remote_reoffer(media, None).map_err(coded)?;
+        } else {
+            s.bridge.remote_offer(media, asked, None).map_err(coded)?;
+        }
         s.transaction = Some(msg.transaction.clone());
         Ok(())
     }

@@ -9,7 +9,9 @@
 //! and video stream runs through a plain RTP leg of the host (SDES-SRTP with `srtp`), with one
 //! rule each way between the leg and the browser's stream; the plugin never sees a packet. In a
 //! call, `generate` with a new browser offer renegotiates (`update`): the streams it keeps keep
-//! their legs and ports. A re-offer from the plain RTP side is not supported yet (445).
+//! their legs and ports; so does `process` with a new offer of the other side (the legs point
+//! where it says, the browser gets a new offer, and `generate` with its answer gives the
+//! barebones answer, each marked `update`).
 //!
 //! Requests, events and error codes are Janus 1.1's (`janus-api.md` §4.9).
 

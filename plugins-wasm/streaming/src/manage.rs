@@ -341,7 +341,7 @@ fn created_answer(id: &Id, mp: &Mountpoint, body: &Map<String, Value>) -> Value 
             stream[format!("{}_port", m.listed()["type"].as_str().unwrap_or_default())] =
                 json!(m.bound.first());
         }
-    } else if mp.file.is_none() {
+    } else if mp.file.is_none() && mp.rtsp.is_none() {
         stream["ports"] = json!(mp.media.iter().map(|m| m.created()).collect::<Vec<_>>());
     }
     let mut answer =

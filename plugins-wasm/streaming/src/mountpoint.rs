@@ -275,7 +275,7 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
                     media.push(Media {
                         mid: mid.into(),
                         kind,
-                        label: Some(prefix.into()),
+                        label: Some(format!("RTSP {prefix}")),
                         msid: None,
                         ports: Vec::new(),
                         bound: Vec::new(),

@@ -42,6 +42,9 @@ pub struct Viewer {
     /// It offered (WHEP-style): its streams get their mids from its negotiated m-lines.
     #[serde(default)]
     pub answered: bool,
+    /// The offer under way renegotiates a second `watch` (`preparing`), not a `restart`.
+    #[serde(default)]
+    pub renegotiating: bool,
 }
 
 impl Streaming {
@@ -56,14 +59,29 @@ impl Streaming {
         let transaction = Some(msg.transaction.as_str());
         let watching = self.viewers.get(&handle.handle).and_then(|v| v.mountpoint.clone());
         match (request, watching) {
-            // `restart` on what it watches: an ICE restart (`updating` with the new offer).
-            ("watch", Some(id)) if body.get("restart").and_then(Value::as_bool) == Some(true) => {
+            // `watch` of what it watches: with `restart`, an ICE restart (`updating` with the
+            // new offer); without, once started, a new offer (`preparing`), as Janus does.
+            ("watch", Some(id)) => {
+                let restart = body.get("restart").and_then(Value::as_bool) == Some(true);
+                let started = self.viewers.get(&handle.handle).is_some_and(|v| v.started);
+                if self.mountpoint_id(body)? != id || !(restart || started) {
+                    return Err(err(code::INVALID_STATE, format!("Already watching mountpoint {id}")));
+                }
+                if self.pending.range((handle.handle, 0)..=(handle.handle, u64::MAX)).next().is_some() {
+                    return Err(err(code::INVALID_STATE, format!("Already renegotiating mountpoint {id}")));
+                }
+                // (The host's offer with nothing to add restarts ICE: a renegotiation too.)
                 let negotiation = host::offer(handle, &[]).map_err(|e| err(code::UNKNOWN, e))?;
                 self.pending.insert((handle.handle, negotiation), msg.transaction.clone());
-                portunus_sdk::debug!("[{}] ICE restart on mountpoint {id}", handle.handle);
+                if let Some(v) = self.viewers.get_mut(&handle.handle) {
+                    v.renegotiating = !restart;
+                }
+                portunus_sdk::debug!(
+                    "[{}] new offer for mountpoint {id} (restart: {restart})",
+                    handle.handle
+                );
                 Ok(())
             }
-            ("watch", Some(id)) => Err(err(code::INVALID_STATE, format!("Already watching mountpoint {id}"))),
             ("watch", None) => self.watch(msg, body),
             // Not watching: Janus's texts (`pause` says "start" too); `stop` is answered by nothing.
             ("start" | "pause", None) => Err(err(code::NO_SUCH_MOUNTPOINT, "Can't start: no mountpoint set")),
@@ -213,6 +231,7 @@ impl Streaming {
             up: false,
             input: own,
             answered: client_offer.is_some(),
+            renegotiating: false,
         };
         self.viewers.insert(handle.handle, viewer);
         self.watching.insert((id.clone(), handle.handle), handle);
@@ -239,13 +258,16 @@ impl Streaming {
                     );
                     return;
                 }
+                let mut renegotiating = false;
                 if let Some(v) = self.viewers.get_mut(&handle.handle) {
                     for (s, mid) in v.streams.iter_mut().zip(&done.mids) {
                         s.mid = mid.clone();
                     }
+                    renegotiating = std::mem::take(&mut v.renegotiating);
                 }
-                // An ICE restart offers no streams: `updating`, as from Janus.
-                let status = if done.mids.is_empty() { "updating" } else { "preparing" };
+                // An ICE restart offers no streams: `updating`, as from Janus (a second
+                // `watch` is `preparing`).
+                let status = if done.mids.is_empty() && !renegotiating { "updating" } else { "preparing" };
                 push(handle, Some(&transaction), &result(json!({ "status": status })), done.jsep.as_deref());
             }
             Err(reason) => {

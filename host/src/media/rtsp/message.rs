@@ -62,6 +62,14 @@ pub enum ReadError {
 /// Parses one item at the start of `buf`: the item and how many bytes it took, or `None` when
 /// more bytes are needed.
 pub fn parse(buf: &[u8]) -> Result<Option<(Item, usize)>, ReadError> {
+    // Some servers send a stray line end after a body: skipped.
+    let skip = buf.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+    if skip > MAX_HEAD {
+        return Err(ReadError::TooLarge("header"));
+    }
+    if skip > 0 {
+        return Ok(parse(&buf[skip..])?.map(|(item, used)| (item, used + skip)));
+    }
     if buf.first() == Some(&b'$') {
         let Some(head) = buf.get(..4) else { return Ok(None) };
         let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
@@ -152,6 +160,7 @@ mod tests {
         assert!(parse(b"RTSP/1.0 200 OK\r\nContent-Length: 99999999\r\n\r\n").is_err());
         assert!(parse(b"HTTP/1.1 200 OK\r\n\r\n").is_err());
         assert!(parse(b"RTSP/1.0 2x OK\r\n\r\n").is_err());
+        assert!(matches!(parse(b"\r\n$\x00\x00\x01\x07"), Ok(Some((Item::Frame(0, _), 7)))));
         let Some((Item::Message(m), _)) =
             parse(b"GET_PARAMETER rtsp://a RTSP/1.0\r\nCSeq: 7\r\n\r\n").unwrap()
         else {

@@ -46,6 +46,8 @@ pub struct Pull {
     pub ports: Vec<SocketAddr>,
     /// What the input's thread records of its packets (to notice that media stopped).
     pub status: Arc<InputStatus>,
+    /// The RTCP port of each stream's pair, held while the pull runs.
+    pub rtcp: Vec<std::net::UdpSocket>,
     /// Tells the input's thread (and offers) the codecs the source described.
     pub described: Box<dyn Fn(Vec<Option<InputStreamSpec>>, IpAddr) + Send + Sync>,
     /// Where the plugin hears of the source.
@@ -67,7 +69,8 @@ pub async fn run(pull: Pull, mut stop: oneshot::Receiver<()>) {
             Ok(()) => return,
             Err(e) => e,
         };
-        tracing::info!(input = pull.id, url = %pull.source.url, "RTSP source lost: {reason}");
+        let url = Url::parse(&pull.source.url).map(|u| u.request_uri).unwrap_or_default();
+        tracing::info!(input = pull.id, url, "RTSP source lost: {reason}");
         let event = MediaEvent::InputSource { input: pull.id, state: SourceState::Lost(reason) };
         let _ = pull.notices.send(Notice::new(HandleRef::NONE, event));
     }
@@ -78,12 +81,17 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
     let source = &pull.source;
     let url = Url::parse(&source.url)?;
     let connect = async {
-        let addr = tokio::net::lookup_host((url.host.as_str(), url.port))
+        let addrs = tokio::net::lookup_host((url.host.as_str(), url.port))
             .await
-            .map_err(|e| format!("cannot resolve {}: {e}", url.host))?
-            .next()
-            .ok_or_else(|| format!("cannot resolve {}", url.host))?;
-        TcpStream::connect(addr).await.map_err(|e| format!("cannot connect to {addr}: {e}"))
+            .map_err(|e| format!("cannot resolve {}: {e}", url.host))?;
+        let mut why = format!("cannot resolve {}", url.host);
+        for addr in addrs {
+            match TcpStream::connect(addr).await {
+                Ok(tcp) => return Ok(tcp),
+                Err(e) => why = format!("cannot connect to {addr}: {e}"),
+            }
+        }
+        Err(why)
     };
     let tcp = tokio::time::timeout(source.timeout, connect)
         .await
@@ -123,8 +131,11 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
         Some(r) => r.local_addr().map_err(|e| e.to_string())?.ip(),
         None => server.ip(),
     };
-    // SETUP each chosen stream.
+    // SETUP each chosen stream; the answer's Transport may name other interleaved channels
+    // or another source address.
     let mut keepalive = DEFAULT_SESSION_TIMEOUT / 2;
+    let mut channels: Vec<(u8, usize)> = Vec::new();
+    let mut from = from;
     for (i, d) in chosen.iter().enumerate() {
         let Some(d) = d else { continue };
         let port = pull.ports.get(i).map_or(0, SocketAddr::port);
@@ -134,13 +145,19 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
             format!("RTP/AVP;unicast;client_port={port}-{}", port.saturating_add(1))
         };
         let reply = conn.call("SETUP", &d.control, &[("Transport", &transport)]).await?;
+        let given = reply.header("Transport").map(Transport::parse).unwrap_or_default();
+        if source.interleaved {
+            channels.push((given.channel.unwrap_or((2 * i) as u8), i));
+        } else if let Some(ip) = given.source {
+            from = ip;
+        }
         if conn.session.is_none() {
             let value = reply.header("Session").ok_or("SETUP: the server gave no Session")?;
             let mut parts = value.split(';');
             conn.session = parts.next().map(|s| s.trim().to_owned());
             if let Some(t) = parts.find_map(|p| p.trim().strip_prefix("timeout=")?.trim().parse::<u64>().ok())
             {
-                keepalive = Duration::from_secs(t.max(2) / 2);
+                keepalive = Duration::from_secs(t.clamp(2, 3600) / 2);
             }
         }
     }
@@ -168,7 +185,7 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
         state: SourceState::Playing(specs.into_iter().flatten().collect()),
     };
     let _ = pull.notices.send(Notice::new(HandleRef::NONE, event));
-    tracing::info!(input = pull.id, url = %source.url, "RTSP source playing");
+    tracing::info!(input = pull.id, url = url.request_uri, "RTSP source playing");
 
     // Playing: relay frames, answer the server, keep alive, watch the media.
     let mut alive = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
@@ -177,8 +194,8 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
         tokio::select! {
             item = conn.next() => match item? {
                 Item::Frame(channel, data) => {
-                    let stream = usize::from(channel / 2);
-                    if let (Some(relay), Some(to), 0) = (&relay, pull.ports.get(stream), channel % 2) {
+                    let stream = channels.iter().find(|(c, _)| *c == channel).map(|(_, i)| *i);
+                    if let (Some(relay), Some(to)) = (&relay, stream.and_then(|i| pull.ports.get(i))) {
                         let _ = relay.send_to(&data, SocketAddr::new(loopback_if_any(to.ip()), to.port())).await;
                     }
                 }
@@ -191,9 +208,13 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
                 conn.send_request("OPTIONS", &uri, &[]).await?;
             }
             _ = check.tick() => {
+                // Only this session's packets count (not those of before a reconnection).
                 let newest = pull.status.report().iter().filter_map(|(_, age, _)| *age).min();
-                let quiet = newest.map_or(playing.elapsed(), Duration::from_millis);
+                let quiet = newest.map_or(playing.elapsed(), |age| Duration::from_millis(age).min(playing.elapsed()));
                 if quiet > source.timeout {
+                    // The server may still be sending: the session ends before another starts.
+                    let uri = session.control.clone();
+                    let _ = tokio::time::timeout(Duration::from_secs(1), conn.send_request("TEARDOWN", &uri, &[])).await;
                     return Err(format!("no media for {} ms", quiet.as_millis()));
                 }
             }
@@ -203,6 +224,28 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
                 return Ok(());
             }
         }
+    }
+}
+
+/// What a SETUP answer's `Transport` tells: the interleaved channel of RTP, and where the
+/// server sends from.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Transport {
+    channel: Option<u8>,
+    source: Option<IpAddr>,
+}
+
+impl Transport {
+    fn parse(value: &str) -> Self {
+        let mut t = Transport::default();
+        for p in value.split(',').next().unwrap_or_default().split(';').map(str::trim) {
+            if let Some(c) = p.strip_prefix("interleaved=") {
+                t.channel = c.split('-').next().and_then(|c| c.trim().parse().ok());
+            } else if let Some(ip) = p.strip_prefix("source=") {
+                t.source = ip.trim().parse().ok();
+            }
+        }
+        t
     }
 }
 
@@ -407,6 +450,15 @@ mod tests {
         for bad in ["http://a/b", "rtsp://", "rtsp://a:x/b", "rtsp://a b/c", "rtsp://a/b\r\nX: y"] {
             assert!(Url::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn setup_answers() {
+        let t = Transport::parse("RTP/AVP/TCP;unicast;interleaved=4-5;ssrc=1;mode=\"PLAY\"");
+        assert_eq!(t, Transport { channel: Some(4), source: None });
+        let t = Transport::parse("RTP/AVP;unicast;client_port=5000-5001;server_port=7-8;source=10.0.0.9");
+        assert_eq!(t.source, Some(IpAddr::from([10, 0, 0, 9])));
+        assert_eq!(Transport::parse("garbage"), Transport::default());
     }
 
     #[test]
