@@ -188,6 +188,22 @@ async fn sdes_is_offered_as_janus_writes_it() {
         assert!(sdp.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"), "{srtp}: {sdp}");
         peer.close().await.ok();
     }
+    // The phone offers SDES under tag 2 (after a suite the gateway does not do): the answer
+    // takes the suite it can and repeats its tag (RFC 4568).
+    let mut c = Client::new(&gw, NOSIP).await;
+    let offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=phone\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+                 m=audio 40000 RTP/SAVP 111\r\na=rtpmap:111 opus/48000/2\r\n\
+                 a=crypto:1 AEAD_AES_256_GCM inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKiss\r\n\
+                 a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\r\n";
+    let r = c.send(json!({"request": "process", "type": "offer", "sdp": offer}), None).await;
+    assert_eq!(result(&r)["event"], "processed", "{r}");
+    let peer = Peer::new(true, false, false).await.expect("peer");
+    let answer = peer.answer_offer(r["jsep"]["sdp"].as_str().unwrap(), WAIT).await.expect("answer");
+    let r = c.send(json!({"request": "generate"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    let sdp = result(&r)["sdp"].as_str().unwrap_or_default();
+    assert!(sdp.contains("a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"), "{sdp}");
+    assert!(!sdp.contains("a=crypto:1 "), "{sdp}");
+    peer.close().await.ok();
 }
 
 /// Bad input: Janus's codes.
