@@ -1018,6 +1018,9 @@ fn rtsp_source(r: &wit::RtspSource) -> Result<media::RtspSource, String> {
         password: r.password.clone(),
         interleaved: r.interleaved,
         timeout: ms(r.timeout_ms, 10_000),
+        connect_timeout: ms(r.connect_timeout_ms, 5_000),
         reconnect: ms(r.reconnect_ms, 5_000),
+        keepalive: (r.keepalive_ms > 0).then(|| Duration::from_millis(u64::from(r.keepalive_ms).max(1000))),
+        path_only_retry: r.path_only_retry,
     })
 }

@@ -54,10 +54,16 @@ pub struct RtspSource {
     pub password: Option<String>,
     /// RTP interleaved on the RTSP connection, rather than over UDP.
     pub interleaved: bool,
-    /// How long to wait for the connection, each answer, and media once playing.
+    /// How long to wait for each answer.
     pub timeout: Duration,
-    /// How long to wait before connecting again after a failure.
+    /// How long to wait for the connection.
+    pub connect_timeout: Duration,
+    /// How long without media ends a session, and how long to wait before connecting again.
     pub reconnect: Duration,
+    /// The keep-alive period (at most half the server's session timeout); none: half of it.
+    pub keepalive: Option<Duration>,
+    /// A DESCRIBE answered 404 is tried again with the URL's path alone.
+    pub path_only_retry: bool,
 }
 
 /// What the RTSP client tells the plugin about an input's source.

@@ -368,7 +368,7 @@ pub(crate) fn open_input(mp: &Mountpoint) -> Result<portunus_sdk::InputLocal, Pl
         })
         .collect();
     let options = InputOptions {
-        bind: None,
+        bind: mp.rtsp.as_ref().and_then(|r| r.iface.clone()),
         source: None,
         streams,
         no_media_ms: 0,

@@ -160,8 +160,20 @@ pub struct Rtsp {
     pub notify_changes: bool,
     /// Seconds before connecting again (`rtsp_reconnect_delay`, 5).
     pub reconnect_delay: u32,
-    /// Seconds to wait for the server, and for media once playing (`rtsp_timeout`, 10).
+    /// Seconds to wait for each answer (`rtsp_timeout`, 10).
     pub timeout: u32,
+    /// Seconds to wait for the connection (`rtsp_conn_timeout`, 5).
+    #[serde(default)]
+    pub conn_timeout: u32,
+    /// The keep-alive period's cap, seconds (`rtsp_session_timeout`; 0: half the server's).
+    #[serde(default)]
+    pub session_timeout: u32,
+    /// A DESCRIBE answered 404 is tried again with the path alone (`rtsp_quirk`).
+    #[serde(default)]
+    pub quirk: bool,
+    /// The address the streams' ports bind (`rtspiface`).
+    #[serde(default)]
+    pub iface: Option<String>,
     /// The source plays now.
     pub playing: bool,
 }
@@ -175,7 +187,10 @@ impl Rtsp {
             password: self.password.clone(),
             interleaved: self.interleaved,
             timeout_ms: self.timeout.saturating_mul(1000),
+            connect_timeout_ms: self.conn_timeout.saturating_mul(1000),
             reconnect_ms: self.reconnect_delay.saturating_mul(1000),
+            keepalive_ms: self.session_timeout.saturating_mul(1000),
+            path_only_retry: self.quirk,
         }
     }
 }
@@ -268,6 +283,17 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
                 notify_changes: keys.get("rtsp_notify_changes").and_then(flag).unwrap_or(false),
                 reconnect_delay: seconds("rtsp_reconnect_delay", 5),
                 timeout: seconds("rtsp_timeout", 10),
+                conn_timeout: seconds("rtsp_conn_timeout", 5),
+                session_timeout: seconds("rtsp_session_timeout", 0),
+                quirk: keys.get("rtsp_quirk").and_then(flag).unwrap_or(false),
+                iface: match text_of("rtspiface") {
+                    Some(ip) if ip.parse::<std::net::IpAddr>().is_err() => {
+                        // (This gateway binds to an address; interface names are not looked up.)
+                        let text = "Invalid network interface configuration for stream";
+                        return Err(err(code::CANT_CREATE, text));
+                    }
+                    ip => ip,
+                },
                 playing: false,
             });
             for (prefix, mid, kind) in [("audio", "a", MediaKind::Audio), ("video", "v", MediaKind::Video)] {
@@ -496,6 +522,9 @@ impl Mountpoint {
                         d[key] = json!(v);
                     }
                 }
+                if rtsp.quirk {
+                    d["rtsp_quirk"] = json!(true);
+                }
             }
         }
         d
@@ -537,6 +566,14 @@ impl Mountpoint {
                 c["rtsp_notify_changes"] = json!(rtsp.notify_changes);
                 c["rtsp_reconnect_delay"] = json!(rtsp.reconnect_delay);
                 c["rtsp_timeout"] = json!(rtsp.timeout);
+                c["rtsp_conn_timeout"] = json!(rtsp.conn_timeout);
+                c["rtsp_session_timeout"] = json!(rtsp.session_timeout);
+                if rtsp.quirk {
+                    c["rtsp_quirk"] = json!(true);
+                }
+                if let Some(iface) = &rtsp.iface {
+                    c["rtspiface"] = json!(iface);
+                }
             }
             (Some(file), None) => {
                 c["type"] = json!(if self.ondemand { "ondemand" } else { "live" });

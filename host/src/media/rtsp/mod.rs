@@ -93,9 +93,9 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
         }
         Err(why)
     };
-    let tcp = tokio::time::timeout(source.timeout, connect)
+    let tcp = tokio::time::timeout(source.connect_timeout, connect)
         .await
-        .map_err(|_| format!("no connection within {} ms", source.timeout.as_millis()))??;
+        .map_err(|_| format!("no connection within {} ms", source.connect_timeout.as_millis()))??;
     let server = tcp.peer_addr().map_err(|e| e.to_string())?;
     let mut conn = Conn {
         tcp,
@@ -109,11 +109,17 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
         timeout: source.timeout,
     };
     // DESCRIBE: the streams, matched to what the plugin asked for, in its order.
-    let described = conn.call("DESCRIBE", &url.request_uri, &[("Accept", "application/sdp")]).await?;
-    let base = described
-        .header("Content-Base")
-        .or(described.header("Content-Location"))
-        .map_or_else(|| url.request_uri.clone(), str::to_owned);
+    let accept = [("Accept", "application/sdp")];
+    let mut uri = url.request_uri.clone();
+    let mut described = conn.exchange("DESCRIBE", &uri, &accept).await?;
+    if described.status == 404 && source.path_only_retry {
+        // Some servers know a stream by its path alone.
+        uri = url.path.clone();
+        described = conn.exchange("DESCRIBE", &uri, &accept).await?;
+    }
+    let described = ok(described, "DESCRIBE")?;
+    let base =
+        described.header("Content-Base").or(described.header("Content-Location")).unwrap_or(&uri).to_owned();
     let sdp = String::from_utf8_lossy(&described.body);
     let session = describe::parse(&sdp, &base)?;
     let chosen = choose(&pull.wanted, &session.media);
@@ -161,6 +167,7 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
             }
         }
     }
+    let keepalive = source.keepalive.map_or(keepalive, |k| k.min(keepalive));
     let specs: Vec<Option<InputStreamSpec>> = pull
         .wanted
         .iter()
@@ -211,7 +218,7 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
                 // Only this session's packets count (not those of before a reconnection).
                 let newest = pull.status.report().iter().filter_map(|(_, age, _)| *age).min();
                 let quiet = newest.map_or(playing.elapsed(), |age| Duration::from_millis(age).min(playing.elapsed()));
-                if quiet > source.timeout {
+                if quiet > source.reconnect {
                     // The server may still be sending: the session ends before another starts.
                     let uri = session.control.clone();
                     let _ = tokio::time::timeout(Duration::from_secs(1), conn.send_request("TEARDOWN", &uri, &[])).await;
@@ -224,6 +231,15 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
                 return Ok(());
             }
         }
+    }
+}
+
+/// A 2xx answer, or an error naming the status.
+fn ok(reply: Message, method: &str) -> Result<Message, String> {
+    if (200..300).contains(&reply.status) {
+        Ok(reply)
+    } else {
+        Err(format!("{method}: {} {}", reply.status, reply.reason))
     }
 }
 
@@ -293,6 +309,8 @@ pub struct Url {
     pub password: Option<String>,
     /// The URL as requests name it: without the credentials.
     pub request_uri: String,
+    /// Its path (and query), `/` when it has none.
+    pub path: String,
 }
 
 impl Url {
@@ -331,6 +349,7 @@ impl Url {
             user,
             password,
             request_uri: format!("rtsp://{hostport}{path}"),
+            path: if path.is_empty() { "/".to_owned() } else { path.to_owned() },
         })
     }
 }
@@ -352,24 +371,33 @@ impl Conn {
     /// Sends a request and waits for its answer (frames before it are dropped), answering an
     /// authentication challenge once; anything but 2xx is an error.
     async fn call(&mut self, method: &str, uri: &str, headers: &[(&str, &str)]) -> Result<Message, String> {
-        for attempt in 0..2 {
+        let reply = self.exchange(method, uri, headers).await?;
+        ok(reply, method)
+    }
+
+    /// As `call`, with the answer whatever its status.
+    async fn exchange(
+        &mut self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Message, String> {
+        let mut attempt = 0;
+        loop {
             let cseq = self.send_request(method, uri, headers).await?;
             let reply = tokio::time::timeout(self.timeout, self.answer_to(cseq))
                 .await
                 .map_err(|_| format!("{method}: no answer within {} ms", self.timeout.as_millis()))??;
-            if reply.status == 401 && attempt == 0 && self.user.is_some() {
+            attempt += 1;
+            if reply.status == 401 && attempt == 1 && self.user.is_some() {
                 if let Some(c) = Challenge::pick(reply.headers_named("WWW-Authenticate")) {
                     self.challenge = Some(c);
                     self.nc = 0;
                     continue;
                 }
             }
-            if !(200..300).contains(&reply.status) {
-                return Err(format!("{method}: {} {}", reply.status, reply.reason));
-            }
             return Ok(reply);
         }
-        Err(format!("{method}: the server refused the credentials"))
     }
 
     /// Writes a request (with the session and credentials it needs); returns its CSeq.
@@ -450,6 +478,89 @@ mod tests {
         for bad in ["http://a/b", "rtsp://", "rtsp://a:x/b", "rtsp://a b/c", "rtsp://a/b\r\nX: y"] {
             assert!(Url::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A scripted server that knows its stream by path only (Janus's `rtsp_quirk`), names a
+    /// session timeout of 4 s, and expects keep-alives and the TEARDOWN.
+    #[tokio::test]
+    async fn a_session_with_a_quirky_server() {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (kept_alive, alive) = oneshot::channel();
+        let server = tokio::spawn(async move {
+            let mut kept_alive = Some(kept_alive);
+            let (tcp, _) = listener.accept().await.unwrap();
+            let (read, mut write) = tcp.into_split();
+            let mut lines = BufReader::new(read).lines();
+            let mut seen = Vec::new();
+            let mut request = Vec::new();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if !line.is_empty() {
+                    request.push(line);
+                    continue;
+                }
+                let first = std::mem::take(&mut request);
+                let cseq = first.iter().find_map(|l| l.strip_prefix("CSeq: ")).unwrap_or("0").to_owned();
+                let line = first[0].clone();
+                seen.push(line.clone());
+                let sdp = "v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\na=control:trackID=1\r\n";
+                let answer = match line.split(' ').take(2).collect::<Vec<_>>()[..] {
+                    ["DESCRIBE", "/cam"] => format!(
+                        "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nContent-Base: rtsp://127.0.0.1:{port}/cam/\r\nContent-Length: {}\r\n\r\n{sdp}",
+                        sdp.len()
+                    ),
+                    ["DESCRIBE", _] => format!("RTSP/1.0 404 Not Found\r\nCSeq: {cseq}\r\n\r\n"),
+                    ["SETUP", _] => format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nSession: s1;timeout=4\r\n\r\n"),
+                    ["TEARDOWN", _] => break,
+                    ["OPTIONS", _] => {
+                        kept_alive.take().map(|k| k.send(()));
+                        format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n")
+                    }
+                    _ => format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\n\r\n"),
+                };
+                write.write_all(answer.as_bytes()).await.unwrap();
+            }
+            seen
+        });
+        let (notices, mut heard) = tokio::sync::mpsc::unbounded_channel();
+        let source = RtspSource {
+            url: format!("rtsp://127.0.0.1:{port}/cam"),
+            user: None,
+            password: None,
+            interleaved: false,
+            timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            reconnect: Duration::from_secs(30),
+            keepalive: None,
+            path_only_retry: true,
+        };
+        let pull = Pull {
+            id: 7,
+            source,
+            wanted: vec![("v".to_owned(), MediaKind::Video)],
+            ports: vec![SocketAddr::from(([127, 0, 0, 1], 40_000))],
+            status: Arc::new(InputStatus::new(["v"].into_iter())),
+            rtcp: Vec::new(),
+            described: Box::new(|_, _| {}),
+            notices,
+        };
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(run(pull, stopped));
+        let playing = tokio::time::timeout(Duration::from_secs(5), heard.recv()).await.unwrap().unwrap();
+        let MediaEvent::InputSource { state: SourceState::Playing(streams), .. } = playing.event else {
+            panic!("{playing:?}")
+        };
+        assert_eq!((streams[0].codec.name.as_str(), streams[0].codec.pt), ("vp8", 96));
+        // A keep-alive comes within half the session timeout.
+        tokio::time::timeout(Duration::from_secs(3), alive).await.expect("a keep-alive").unwrap();
+        stop.send(()).unwrap();
+        task.await.unwrap();
+        let seen = server.await.unwrap();
+        let methods: Vec<&str> = seen.iter().map(|l| l.split(' ').next().unwrap_or("")).collect();
+        assert_eq!(methods, ["DESCRIBE", "DESCRIBE", "SETUP", "PLAY", "OPTIONS", "TEARDOWN"], "{seen:?}");
+        assert!(seen[1].starts_with("DESCRIBE /cam "), "{seen:?}");
+        assert!(seen[2].starts_with(&format!("SETUP rtsp://127.0.0.1:{port}/cam/trackID=1 ")), "{seen:?}");
     }
 
     #[test]

@@ -720,7 +720,7 @@ declare module 'portunus:plugin/types@0.5.0' {
    * An RTSP source an input pulls. The host connects, DESCRIBEs (answering Digest or Basic
    * challenges), SETs UP each stream (RTP over UDP to the input's ports, or interleaved on
    * the connection) and PLAYs, keeps the session alive, and when the connection drops or
-   * media stops for `timeout-ms` reports `source-state::lost` and connects again after
+   * media stops for `reconnect-ms` reports `source-state::lost` and connects again after
    * `reconnect-ms`, on the same ports, until the input is closed (then TEARDOWN).
    */
   export interface RtspSource {
@@ -741,14 +741,28 @@ declare module 'portunus:plugin/types@0.5.0' {
      */
     interleaved: boolean,
     /**
-     * How long to wait for the connection, each answer, and media once playing, ms (0:
-     * 10000).
+     * How long to wait for each answer, ms (0: 10000).
      */
     timeoutMs: number,
     /**
-     * How long to wait before connecting again, ms (0: 5000).
+     * How long to wait for the connection, ms (0: 5000).
+     */
+    connectTimeoutMs: number,
+    /**
+     * How long without media ends a session, and how long to wait before connecting
+     * again, ms (0: 5000).
      */
     reconnectMs: number,
+    /**
+     * The keep-alive period, ms, at most half the server's session timeout (0: half of
+     * it; 30000 when it names none).
+     */
+    keepaliveMs: number,
+    /**
+     * A DESCRIBE answered 404 is tried again with the URL's path alone (Janus's
+     * `rtsp_quirk`), which then names the session.
+     */
+    pathOnlyRetry: boolean,
   }
   /**
    * How an RTP input is opened.
