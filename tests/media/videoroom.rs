@@ -571,3 +571,90 @@ async fn bitrate_cap_is_a_ceiling_for_publishers() {
     assert_eq!(remb_of(&s), Some(128_000), "raised only to the room's cap");
     pa.close().await.ok();
 }
+
+/// Joins room `room` and publishes with `e2ee` in the JSEP, as janus.js does with end-to-end
+/// encryption; returns the client, the peer, its id and the answer event.
+async fn publish_e2ee(gw: &Gateway, room: u64, display: &str) -> (Client, Peer, u64, Value) {
+    let mut c = Client::new(gw, VIDEOROOM).await;
+    let joined = c
+        .send(json!({"request": "join", "ptype": "publisher", "room": room, "display": display}), None)
+        .await;
+    let id = joined["plugindata"]["data"]["id"].as_u64().unwrap_or_else(|| panic!("join: {joined}"));
+    let peer = Peer::new(true, true, false).await.expect("publisher peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let jsep = json!({"type": "offer", "sdp": offer, "e2ee": true});
+    let ev = c.send(json!({"request": "publish"}), Some(jsep)).await;
+    assert_eq!((&ev["jsep"]["type"], &ev["jsep"]["e2ee"]), (&json!("answer"), &json!(true)), "{ev}");
+    peer.set_answer(ev["jsep"]["sdp"].as_str().unwrap()).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("publisher connected");
+    c.message("the publisher's webrtcup", |m| m["janus"] == "webrtcup").await;
+    (c, peer, id, ev)
+}
+
+/// End-to-end encryption (janus.js's `e2ee`): an encrypting publisher's answer and its
+/// subscribers' offers say `e2ee`, and its media reaches them as it is; a subscription is all
+/// encrypted or not at all (438); a `require_e2ee` room refuses a publisher that does not
+/// encrypt (433).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn end_to_end_encrypted_media_stays_apart() {
+    let gw = gateway();
+    let (_sc, secret, secret_id, _) = publish_e2ee(&gw, 1234, "secret").await;
+    let (mut pc, plain, plain_id, configured) = publish(&gw, "plain").await;
+    pc.message("the plain publisher's webrtcup", |m| m["janus"] == "webrtcup").await;
+    let mut c = Client::new(&gw, VIDEOROOM).await;
+    let code =
+        |r: &Value| (r["plugindata"]["data"]["error_code"].clone(), r["plugindata"]["data"]["error"].clone());
+    for (first, second, text) in [
+        (
+            secret_id,
+            plain_id,
+            format!("Can't have not end-to-end encrypted feed in this subscription ({plain_id})"),
+        ),
+        (
+            plain_id,
+            secret_id,
+            format!("Can't have end-to-end encrypted feed in this subscription ({secret_id})"),
+        ),
+    ] {
+        let join = json!({"request": "join", "ptype": "subscriber", "room": 1234,
+                          "streams": [{"feed": first}, {"feed": second}]});
+        assert_eq!(code(&c.send(join, None).await), (json!(438), json!(text)));
+    }
+    let join =
+        json!({"request": "join", "ptype": "subscriber", "room": 1234, "streams": [{"feed": secret_id}]});
+    let attached = c.send(join, None).await;
+    assert_eq!(
+        (&attached["jsep"]["type"], &attached["jsep"]["e2ee"]),
+        (&json!("offer"), &json!(true)),
+        "{attached}"
+    );
+    let peer = Peer::new(false, false, false).await.expect("subscriber peer");
+    let answer = peer.answer_offer(attached["jsep"]["sdp"].as_str().unwrap(), WAIT).await.expect("answer");
+    c.send(json!({"request": "start"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    peer.wait_until("the encrypting publisher's video", WAIT, |s| {
+        s.recv(Kind::Video).foreign_markers.get(&secret.nonce()).copied().unwrap_or(0) >= 30
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{}", e.0));
+    let mix = c.send(json!({"request": "subscribe", "streams": [{"feed": plain_id}]}), None).await;
+    let mixing = (json!(438), json!("Can't mix normal and end-to-end encrypted subscriptions"));
+    assert_eq!(code(&mix), mixing);
+    let sub_mid = &attached["plugindata"]["data"]["streams"][0]["mid"];
+    let mid = &configured["streams"][0]["mid"];
+    let switch =
+        json!({"request": "switch", "streams": [{"feed": plain_id, "mid": mid, "sub_mid": sub_mid}]});
+    assert_eq!(code(&c.send(switch, None).await), mixing);
+
+    // A room that requires it.
+    pc.request(json!({"request": "create", "room": 77, "require_e2ee": true})).await;
+    let mut d = Client::new(&gw, VIDEOROOM).await;
+    d.send(json!({"request": "join", "ptype": "publisher", "room": 77}), None).await;
+    let offer = Peer::new(true, true, false).await.expect("peer").create_offer(WAIT).await.expect("offer");
+    let r = d.send(json!({"request": "publish"}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(code(&r), (json!(433), json!("Room requires end-to-end encrypted media")));
+    let (_ec, encrypting, _, _) = publish_e2ee(&gw, 77, "encrypting").await;
+    for p in [secret, plain, peer, encrypting] {
+        p.close().await.ok();
+    }
+}

@@ -67,6 +67,7 @@ mod code {
     pub const NOT_PUBLISHED: u32 = 435;
     pub const ID_EXISTS: u32 = 436;
     pub const INVALID_SDP: u32 = 437;
+    pub const INVALID_FEED: u32 = 438;
 }
 
 const CODES: ErrorCodes = ErrorCodes {
@@ -316,7 +317,21 @@ impl VideoRoom {
         let mut event = pending.event.clone();
         self.publisher_answered(handle, &mut event, &done);
         self.subscriber_offered(handle, &mut event, &done);
-        push(handle, transaction, &event, done.jsep.as_deref());
+        // End-to-end encrypted media: the client's JSEP says so (janus.js sets up its
+        // transforms by it).
+        let e2ee = match self.handles.get(&handle.handle) {
+            Some(Role::Publisher(p)) => p.e2ee,
+            Some(Role::Subscriber(s)) => s.e2ee,
+            _ => false,
+        };
+        let jsep = match done.jsep.as_deref().map(portunus_sdk::Jsep::parse) {
+            Some(Ok(mut j)) if e2ee => {
+                j.extra.insert("e2ee".into(), json!(true));
+                Some(j.to_json())
+            }
+            _ => done.jsep,
+        };
+        push(handle, transaction, &event, jsep.as_deref());
     }
 
     fn hangup(&mut self, handle: HandleRef) {
@@ -505,7 +520,8 @@ impl Plugin for VideoRoom {
         match self.handles.get(&handle.handle) {
             Some(Role::Publisher(p)) => json!({
                 "type": "publisher", "room": p.room.to_json(), "id": p.id.to_json(),
-                "display": p.display, "active": p.active, "streams": Self::describe_publisher(p, false)["streams"],
+                "display": p.display, "active": p.active, "e2ee": p.e2ee,
+                "streams": Self::describe_publisher(p, false)["streams"],
             }),
             Some(Role::Subscriber(s)) => json!({
                 "type": "subscriber", "room": s.room.to_json(), "started": s.started,

@@ -51,6 +51,10 @@ pub(crate) struct Publisher {
     /// Its audio is louder than the room's `audio_level_average` (`audiolevel_event` rooms).
     #[serde(default)]
     pub(crate) talking: bool,
+    /// Its media is end-to-end encrypted (its offer's JSEP said `e2ee`): the gateway forwards
+    /// it as it is, and its answer and its subscribers' offers say `e2ee` too.
+    #[serde(default)]
+    pub(crate) e2ee: bool,
 }
 
 impl VideoRoom {
@@ -173,6 +177,7 @@ impl VideoRoom {
             forwarders: BTreeMap::new(),
             ever_published: false,
             talking: false,
+            e2ee: false,
         };
         let mut joined = videoroom(
             "joined",
@@ -312,6 +317,12 @@ impl VideoRoom {
             .rooms
             .get(&room_id)
             .ok_or_else(|| err(code::NO_SUCH_ROOM, format!("No such room ({room_id})")))?;
+        // End-to-end encryption, as the JSEP says (`require_e2ee` rooms take nothing else).
+        let e2ee = jsep.extra.get("e2ee").and_then(Value::as_bool) == Some(true)
+            || self.publisher(handle.handle).is_some_and(|p| p.e2ee);
+        if room.require_e2ee && !e2ee {
+            return Err(err(code::UNAUTHORIZED, "Room requires end-to-end encrypted media"));
+        }
         // The codecs asked for, or the room's; a room's H.264 or VP9 profile goes with them.
         let preferred = |asked: Option<&str>, codecs: &[String]| {
             let codecs: Vec<String> = match asked {
@@ -331,6 +342,9 @@ impl VideoRoom {
         };
         let room_bitrate = room.bitrate;
         let negotiation = host::answer(handle, &jsep.sdp, &policy).map_err(|e| err(code::INVALID_SDP, e))?;
+        if let Some(p) = self.publisher_mut(handle.handle) {
+            p.e2ee = e2ee;
+        }
         let event = joined
             .unwrap_or_else(|| videoroom("event", json!({"room": room_id.to_json(), "configured": "ok"})));
         self.pending.insert(

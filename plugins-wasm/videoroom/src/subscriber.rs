@@ -64,6 +64,9 @@ pub(crate) struct Subscriber {
     pub(crate) queued: (Vec<Value>, Vec<Value>),
     /// A new offer when a publisher goes.
     pub(crate) autoupdate: bool,
+    /// Its feeds are end-to-end encrypted (all of them, or none).
+    #[serde(default)]
+    pub(crate) e2ee: bool,
 }
 
 impl VideoRoom {
@@ -245,6 +248,7 @@ impl VideoRoom {
         if streams.is_empty() {
             return Err(err(code::INVALID_ELEMENT, "Can't offer an SDP with no stream"));
         }
+        let e2ee = self.subscription_e2ee(room.require_e2ee, &streams)?;
         if let (Some(display), true) = (&streams[0].feed_display, attached.get("id").is_some()) {
             attached["display"] = json!(display);
         }
@@ -255,6 +259,7 @@ impl VideoRoom {
             busy: false,
             queued: (Vec::new(), Vec::new()),
             autoupdate: body.get("autoupdate").and_then(Value::as_bool).unwrap_or(true),
+            e2ee,
         };
         let before = self.handles.insert(msg.handle.handle, Role::Subscriber(Box::new(sub)));
         self.subscribers.insert((room_id.clone(), msg.handle.handle), msg.handle);
@@ -265,6 +270,34 @@ impl VideoRoom {
             self.handles.insert(msg.handle.handle, before.unwrap_or(Role::Idle));
         }
         offered
+    }
+
+    /// Whether a new subscription to these streams is end-to-end encrypted: as the room
+    /// requires, or as its first feed is; a feed that differs is Janus's 438.
+    fn subscription_e2ee(&self, required: bool, streams: &[SubStream]) -> Result<bool, PluginError> {
+        let mut e2ee = required;
+        for (i, s) in streams.iter().enumerate() {
+            let feed = s.feed_id.as_ref().map(Id::to_string).unwrap_or_default();
+            match (e2ee, self.feed_e2ee(s)) {
+                (true, false) => {
+                    let text =
+                        format!("Can't have not end-to-end encrypted feed in this subscription ({feed})");
+                    return Err(err(code::INVALID_FEED, text));
+                }
+                (false, true) if i == 0 => e2ee = true,
+                (false, true) => {
+                    let text = format!("Can't have end-to-end encrypted feed in this subscription ({feed})");
+                    return Err(err(code::INVALID_FEED, text));
+                }
+                _ => {}
+            }
+        }
+        Ok(e2ee)
+    }
+
+    /// Whether a stream's publisher encrypts end to end.
+    fn feed_e2ee(&self, s: &SubStream) -> bool {
+        s.feed.and_then(|h| self.publisher(h.handle)).is_some_and(|p| p.e2ee)
     }
 
     /// The publishers' streams a `streams` list names, as new subscriber streams, with Janus's
@@ -349,6 +382,10 @@ impl VideoRoom {
         }
         let stop = self.matching(handle.handle, &remove)?;
         let added = self.resolve_streams(&room, &add)?;
+        let e2ee = matches!(self.handles.get(&handle.handle), Some(Role::Subscriber(s)) if s.e2ee);
+        if added.iter().any(|s| self.feed_e2ee(s) != e2ee) {
+            return Err(err(code::INVALID_FEED, "Can't mix normal and end-to-end encrypted subscriptions"));
+        }
         let updated = videoroom("updated", json!({"room": room.to_json()}));
         if stop.is_empty() && added.is_empty() {
             let Some(Role::Subscriber(sub)) = self.handles.get(&handle.handle) else { return Ok(()) };
@@ -598,6 +635,12 @@ impl VideoRoom {
             let Some(new) = streams.pop().filter(|_| streams.is_empty()) else {
                 return Err(err(code::MISSING_ELEMENT, "Missing mandatory element (mid)"));
             };
+            if self.feed_e2ee(&new) != sub.e2ee {
+                return Err(err(
+                    code::INVALID_FEED,
+                    "Can't mix normal and end-to-end encrypted subscriptions",
+                ));
+            }
             let old = &sub.streams[index];
             if new.kind != old.kind || new.codec != old.codec {
                 return Err(err(
