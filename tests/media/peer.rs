@@ -252,6 +252,8 @@ pub struct RemoteTrackInfo {
     pub kind: Kind,
     pub ssrcs: Vec<u32>,
     pub mime_type: Option<String>,
+    /// The stream the track belongs to (the `a=msid` stream id).
+    pub stream_id: String,
 }
 
 /// A snapshot of everything the peer observed.
@@ -703,7 +705,8 @@ impl PeerConnectionEventHandler for Handler {
             if kind == Kind::Video {
                 *shared.remote_video.lock().unwrap() = Some(track.clone());
             }
-            shared.update(|st| st.remote_tracks.push(RemoteTrackInfo { kind, ssrcs, mime_type }));
+            let stream_id = track.stream_id().await;
+            shared.update(|st| st.remote_tracks.push(RemoteTrackInfo { kind, ssrcs, mime_type, stream_id }));
             while let Some(evt) = track.poll().await {
                 match evt {
                     TrackRemoteEvent::OnRtpPacket(pkt) => shared.record_rtp(kind, &pkt),

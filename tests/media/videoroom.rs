@@ -658,3 +658,41 @@ async fn end_to_end_encrypted_media_stays_apart() {
         p.close().await.ok();
     }
 }
+
+/// A room's switches reach the publisher's answer as Janus writes them: `opus_dtx` asks for
+/// DTX (`usedtx=1`), and an RTP extension turned off (`audiolevel_ext: false`) is left out,
+/// where the default room keeps it. A subscriber with `use_msid` gets its publisher's tracks
+/// in a stream named after the publisher.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rooms_opus_and_extension_switches_shape_the_answer() {
+    let gw = gateway();
+    let (mut c, peer, id, _) = publish(&gw, "default").await;
+    c.message("the publisher's webrtcup", |m| m["janus"] == "webrtcup").await;
+    let (_s, viewer, _) = subscribe(&gw, json!({"streams": [{"feed": id}], "use_msid": true})).await;
+    let stats = viewer
+        .wait_until("both tracks", WAIT, |s| s.remote_tracks.len() >= 2)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    for t in &stats.remote_tracks {
+        assert_eq!(t.stream_id, id.to_string(), "{:?}", stats.remote_tracks);
+    }
+    viewer.close().await.ok();
+    let offer = Peer::new(true, true, false).await.expect("peer").create_offer(WAIT).await.expect("offer");
+    c.request(json!({"request": "create", "room": 55, "opus_dtx": true, "audiolevel_ext": false})).await;
+    let mut d = Client::new(&gw, VIDEOROOM).await;
+    d.send(json!({"request": "join", "ptype": "publisher", "room": 55}), None).await;
+    let r = d.send(json!({"request": "publish"}), Some(json!({"type": "offer", "sdp": offer.clone()}))).await;
+    let switched = r["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an answer: {r}")).to_owned();
+    // The same offer in room 1234.
+    let mut e = Client::new(&gw, VIDEOROOM).await;
+    e.send(json!({"request": "join", "ptype": "publisher", "room": 1234}), None).await;
+    let r = e.send(json!({"request": "publish"}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    let plain = r["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an answer: {r}")).to_owned();
+    let opus_fmtp =
+        |sdp: &str| sdp.lines().find(|l| l.starts_with("a=fmtp:111")).unwrap_or_default().to_owned();
+    assert!(opus_fmtp(&switched).contains("usedtx=1"), "{switched}");
+    assert!(!opus_fmtp(&plain).contains("usedtx"), "{plain}");
+    assert!(plain.contains("urn:ietf:params:rtp-hdrext:ssrc-audio-level"), "{plain}");
+    assert!(!switched.contains("urn:ietf:params:rtp-hdrext:ssrc-audio-level"), "{switched}");
+    peer.close().await.ok();
+}

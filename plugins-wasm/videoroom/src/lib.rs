@@ -317,16 +317,31 @@ impl VideoRoom {
         let mut event = pending.event.clone();
         self.publisher_answered(handle, &mut event, &done);
         self.subscriber_offered(handle, &mut event, &done);
-        // End-to-end encrypted media: the client's JSEP says so (janus.js sets up its
-        // transforms by it).
-        let e2ee = match self.handles.get(&handle.handle) {
-            Some(Role::Publisher(p)) => p.e2ee,
-            Some(Role::Subscriber(s)) => s.e2ee,
-            _ => false,
+        // The room's switches go into the SDP; end-to-end encrypted media is said in the JSEP
+        // (janus.js sets up its transforms by it).
+        let (room, e2ee, answer, msids) = match self.handles.get(&handle.handle) {
+            Some(Role::Publisher(p)) => (self.rooms.get(&p.room), p.e2ee, true, None),
+            Some(Role::Subscriber(s)) => {
+                // `use_msid`: each stream's publisher, by mid.
+                let msids = s.use_msid.then(|| {
+                    s.streams
+                        .iter()
+                        .filter_map(|st| Some((st.mid.clone()?, st.feed_id.as_ref()?.to_string())))
+                        .collect::<Vec<_>>()
+                });
+                (self.rooms.get(&s.room), s.e2ee, false, msids)
+            }
+            _ => (None, false, false, None),
         };
-        let jsep = match done.jsep.as_deref().map(portunus_sdk::Jsep::parse) {
-            Some(Ok(mut j)) if e2ee => {
-                j.extra.insert("e2ee".into(), json!(true));
+        let jsep = match (done.jsep.as_deref().map(portunus_sdk::Jsep::parse), room) {
+            (Some(Ok(mut j)), Some(room)) => {
+                j.sdp = sdp::with_room_switches(&j.sdp, room, answer);
+                if let Some(msids) = &msids {
+                    j.sdp = sdp::with_msids(&j.sdp, msids);
+                }
+                if e2ee {
+                    j.extra.insert("e2ee".into(), json!(true));
+                }
                 Some(j.to_json())
             }
             _ => done.jsep,

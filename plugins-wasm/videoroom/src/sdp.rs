@@ -1,8 +1,69 @@
-//! What a publisher sends, read from the answer the host made for its offer.
+//! What a publisher sends, read from the answer the host made for its offer; and a room's
+//! switches written into the SDPs the host makes.
 
 use portunus_sdk::MediaKind;
 
 use crate::publisher::PubStream;
+use crate::room::Room;
+
+/// A room's switch: whether it keeps something.
+type Switch = fn(&Room) -> bool;
+
+/// The RTP header extensions a room can leave out, by the switch that keeps them.
+const EXTENSIONS: &[(&str, Switch)] = &[
+    ("urn:ietf:params:rtp-hdrext:ssrc-audio-level", |r| r.audiolevel_ext),
+    ("urn:3gpp:video-orientation", |r| r.videoorient_ext),
+    ("http://www.webrtc.org/experiments/rtp-hdrext/playout-delay", |r| r.playoutdelay_ext),
+    ("http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01", |r| {
+        r.transport_wide_cc_ext
+    }),
+];
+
+/// A room's switches on an SDP the host made, as Janus writes them into its own: the RTP
+/// extensions it turns off are left out (`audiolevel_ext`, `videoorient_ext`,
+/// `playoutdelay_ext`, `transport_wide_cc_ext`), and a publisher's answer (`answer`) asks for
+/// Opus in-band FEC (`opus_fec`) and DTX (`opus_dtx`) or not.
+pub fn with_room_switches(sdp: &str, room: &Room, answer: bool) -> String {
+    let opus: Vec<&str> = sdp
+        .lines()
+        .filter_map(|l| l.strip_prefix("a=rtpmap:"))
+        .filter_map(|r| r.split_once(' '))
+        .filter(|(_, name)| name.to_ascii_lowercase().starts_with("opus/"))
+        .map(|(pt, _)| pt)
+        .collect();
+    let mut out = String::with_capacity(sdp.len() + 32);
+    for line in sdp.lines().map(str::trim_end) {
+        if let Some(ext) = line.strip_prefix("a=extmap:") {
+            let uri = ext.split_whitespace().nth(1).unwrap_or("");
+            if EXTENSIONS.iter().any(|(u, on)| *u == uri && !on(room)) {
+                continue;
+            }
+        }
+        let opus_fmtp = line
+            .strip_prefix("a=fmtp:")
+            .and_then(|f| f.split_once(' '))
+            .filter(|(pt, _)| answer && opus.contains(pt));
+        match opus_fmtp {
+            Some((pt, params)) => {
+                let mut kept: Vec<&str> = params
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty() && !p.starts_with("useinbandfec=") && !p.starts_with("usedtx="))
+                    .collect();
+                if room.opus_fec {
+                    kept.push("useinbandfec=1");
+                }
+                if room.opus_dtx {
+                    kept.push("usedtx=1");
+                }
+                out.push_str(&format!("a=fmtp:{pt} {}", kept.join(";")));
+            }
+            None => out.push_str(line),
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
 
 /// The streams an answer accepts (port not 0), in order: mid, kind, the codec of its first
 /// payload type, and whether simulcast was kept.
@@ -44,9 +105,76 @@ pub fn published_streams(answer: &str) -> Vec<PubStream> {
     out
 }
 
+/// `use_msid`: each m-line of a subscriber's offer whose mid `feeds` maps names its publisher
+/// as the stream and its mid as the track (`a=msid:<publisher> <mid>`), as Janus does, so a
+/// client groups the tracks of one publisher.
+pub fn with_msids(sdp: &str, feeds: &[(String, String)]) -> String {
+    let lines: Vec<&str> = sdp.lines().map(str::trim_end).collect();
+    let mut out = String::with_capacity(sdp.len() + 64 * feeds.len());
+    let mut start = 0;
+    while start < lines.len() {
+        let end = lines[start + 1..]
+            .iter()
+            .position(|l| l.starts_with("m="))
+            .map_or(lines.len(), |p| start + 1 + p);
+        let section = &lines[start..end];
+        let feed = section
+            .iter()
+            .find_map(|l| l.strip_prefix("a=mid:"))
+            .and_then(|mid| feeds.iter().find(|(m, _)| m == mid))
+            .filter(|_| section[0].starts_with("m="));
+        for line in section {
+            let is_msid = line.starts_with("a=msid:")
+                || line
+                    .strip_prefix("a=ssrc:")
+                    .is_some_and(|s| s.split_once(' ').is_some_and(|(_, a)| a.starts_with("msid:")));
+            if feed.is_some() && is_msid {
+                continue;
+            }
+            out.push_str(line);
+            out.push_str("\r\n");
+            if let (Some((mid, publisher)), true) = (feed, line.starts_with("a=mid:")) {
+                out.push_str(&format!("a=msid:{publisher} {mid}\r\n"));
+            }
+        }
+        start = end;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn msids_name_the_publishers() {
+        let sdp = "v=0\r\nm=audio 9 X 111\r\na=mid:0\r\na=msid:abc def\r\na=ssrc:1 cname:x\r\na=ssrc:1 msid:abc def\r\n\
+                   m=video 9 X 96\r\na=msid:abc ghi\r\na=mid:1\r\n";
+        let out = with_msids(sdp, &[("1".to_owned(), "4242".to_owned())]);
+        assert_eq!(
+            out,
+            "v=0\r\nm=audio 9 X 111\r\na=mid:0\r\na=msid:abc def\r\na=ssrc:1 cname:x\r\na=ssrc:1 msid:abc def\r\n\
+             m=video 9 X 96\r\na=mid:1\r\na=msid:4242 1\r\n"
+        );
+    }
+
+    #[test]
+    fn a_rooms_switches_shape_the_sdp() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n\
+                   a=fmtp:111 minptime=10;useinbandfec=1\r\na=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\na=extmap:3 urn:3gpp:video-orientation\r\n";
+        let mut room = Room::default();
+        assert_eq!(with_room_switches(sdp, &room, true), sdp);
+        room.opus_dtx = true;
+        room.videoorient_ext = false;
+        let out = with_room_switches(sdp, &room, true);
+        assert!(out.contains("a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1\r\n"), "{out}");
+        assert!(!out.contains("video-orientation") && out.contains("ssrc-audio-level"), "{out}");
+        room.opus_fec = false;
+        assert!(with_room_switches(sdp, &room, true).contains("a=fmtp:111 minptime=10;usedtx=1\r\n"));
+        // A subscriber's offer keeps its Opus parameters.
+        assert!(with_room_switches(sdp, &room, false).contains("a=fmtp:111 minptime=10;useinbandfec=1\r\n"));
+    }
 
     #[test]
     fn an_answer_gives_the_streams_it_accepts() {

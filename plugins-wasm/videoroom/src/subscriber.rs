@@ -67,6 +67,9 @@ pub(crate) struct Subscriber {
     /// Its feeds are end-to-end encrypted (all of them, or none).
     #[serde(default)]
     pub(crate) e2ee: bool,
+    /// Its offers name each stream's publisher in `a=msid` (`use_msid`).
+    #[serde(default)]
+    pub(crate) use_msid: bool,
 }
 
 impl VideoRoom {
@@ -260,6 +263,7 @@ impl VideoRoom {
             queued: (Vec::new(), Vec::new()),
             autoupdate: body.get("autoupdate").and_then(Value::as_bool).unwrap_or(true),
             e2ee,
+            use_msid: body.get("use_msid").and_then(Value::as_bool) == Some(true),
         };
         let before = self.handles.insert(msg.handle.handle, Role::Subscriber(Box::new(sub)));
         self.subscribers.insert((room_id.clone(), msg.handle.handle), msg.handle);
