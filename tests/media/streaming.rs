@@ -193,6 +193,71 @@ async fn a_viewer_switches_between_mountpoints() {
     peer.close().await.ok();
 }
 
+/// A VP8 camera with three temporal layers (frames of layer 0, 2, 1, 2, …, each layer's frames
+/// marked with nonce `[9, 9, 9, layer]`, a key frame every 30 frames) to a local port, until
+/// the returned sender is dropped.
+async fn temporal_camera(port: u16) -> tokio::sync::oneshot::Sender<()> {
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let sock = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(33));
+        for frame in 0..100_000u32 {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut stopped => return,
+            }
+            let tid: u8 = [0, 2, 1, 2][frame as usize % 4];
+            let mut p = vec![0x80, 0x80 | 100];
+            p.extend_from_slice(&(frame as u16).to_be_bytes());
+            p.extend_from_slice(&(frame * 3000).to_be_bytes());
+            p.extend_from_slice(&0x2000u32.to_be_bytes());
+            // VP8 descriptor: X and S, then T (a TID byte), then the frame tag.
+            let keyframe = frame % 30 == 0;
+            p.extend_from_slice(&[0x90, 0x20, tid << 6, if keyframe { 0x10 } else { 0x11 }, 0x19, 0x00]);
+            if keyframe {
+                p.extend_from_slice(&[0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]);
+            }
+            p.extend_from_slice(crate::peer::MAGIC);
+            p.extend_from_slice(&[9, 9, 9, tid]);
+            p.push(b'V');
+            p.extend_from_slice(&frame.to_be_bytes());
+            p.extend_from_slice(&frame.to_be_bytes());
+            p.resize(300, 0x33);
+            let _ = sock.send_to(&p, ("127.0.0.1", port)).await;
+        }
+    });
+    stop
+}
+
+/// VP8 temporal layers: a viewer gets all three, then `configure` with `temporal` keeps only
+/// the layers up to the one it names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_picks_a_temporal_layer() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let ports =
+        create(&mut admin, 12, json!([{"type": "video", "mid": "v", "port": 0, "pt": 100, "codec": "vp8"}]))
+            .await;
+    let _camera = temporal_camera(ports[0].1[0]).await;
+    let (mut v, peer) = watch(&gw, 12, json!({})).await;
+    more(&peer, Kind::Video, [9, 9, 9, 2], 10, "layer 2 at first").await;
+    for (top, what) in [(0u8, "layer 0 alone"), (1, "layers 0 and 1")] {
+        let r =
+            v.send(json!({"request": "configure", "streams": [{"mid": "v", "temporal": top}]}), None).await;
+        assert_eq!(result(&r)["event"], "configured", "{r}");
+        // What was under way passes; then only the layers kept grow.
+        more(&peer, Kind::Video, [9, 9, 9, 0], 3, what).await;
+        let before: Vec<u64> = (0..3).map(|t| count(&peer.stats(), Kind::Video, [9, 9, 9, t])).collect();
+        more(&peer, Kind::Video, [9, 9, 9, 0], 8, what).await;
+        let after: Vec<u64> = (0..3).map(|t| count(&peer.stats(), Kind::Video, [9, 9, 9, t])).collect();
+        for t in 0..3u8 {
+            let grew = after[t as usize] > before[t as usize];
+            assert_eq!(grew, t <= top, "{what}: layer {t} {before:?} -> {after:?}");
+        }
+    }
+    peer.close().await.ok();
+}
+
 /// A simulcast mountpoint (three ports): a viewer gets the highest substream, and `configure`
 /// picks another.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
