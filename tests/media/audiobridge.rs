@@ -43,6 +43,11 @@ struct Member {
 
 /// Joins the room with an offer from a peer that sends `freq` Hz.
 async fn join(gw: &Gateway, display: &str, freq: f64) -> Member {
+    join_in(gw, ROOM, display, freq).await
+}
+
+/// As [`join`], in room `room`.
+async fn join_in(gw: &Gateway, room: u64, display: &str, freq: f64) -> Member {
     let mut client = Client::new(gw, AUDIOBRIDGE).await;
     let peer = Peer::new(true, false, false).await.expect("a peer");
     peer.set_tone(freq, 8000.0);
@@ -50,13 +55,13 @@ async fn join(gw: &Gateway, display: &str, freq: f64) -> Member {
     let offer = peer.create_offer(WAIT).await.expect("offer");
     let r = client
         .send(
-            json!({"request": "join", "room": ROOM, "display": display}),
+            json!({"request": "join", "room": room, "display": display}),
             Some(json!({"type": "offer", "sdp": offer})),
         )
         .await;
     let data = &r["plugindata"]["data"];
     assert_eq!(data["audiobridge"], "joined", "{r}");
-    assert_eq!(data["room"], ROOM, "{r}");
+    assert_eq!(data["room"], room, "{r}");
     assert!(data.get("display").is_none(), "Janus 1.1's joined has no display: {r}");
     let id = data["id"].as_u64().unwrap_or_else(|| panic!("an id: {r}"));
     peer.set_answer(r["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an answer: {r}")))
@@ -236,6 +241,54 @@ async fn plain_rtp_participant(phone: Phone) {
     let gateway: std::net::SocketAddr = format!("{ip}:{port}").parse().expect("the gateway's address");
 
     // Three seconds of 1000 Hz from the socket, and what comes back to it.
+    let mut received = phone_says_1k(&socket, gateway, phone, 0, 60).await;
+    web.peer.take_audio();
+    received.extend(phone_says_1k(&socket, gateway, phone, 60, 90).await);
+    assert!(received.len() > 50, "the mix comes back to the RTP participant: {} packets", received.len());
+    let (p440, p1000) = phone_hears(phone, &received, (440.0, 1000.0));
+    assert!(p440 > 30.0 * p1000, "the phone hears the web peer, not itself: {p440:.0} {p1000:.0}");
+    assert!(p440 > 1e4, "the phone hears the web peer: {p440:.0}");
+    let heard = decode(&web.peer.take_audio());
+    let (p440, p1000) = (power(&heard, 440.0), power(&heard, 1000.0));
+    assert!(
+        p1000 > 1e5 && p1000 > 30.0 * p440,
+        "the web peer hears the phone, not itself: {p440:.0} {p1000:.0}"
+    );
+
+    // changeroom: the phone keeps its leg (the same address both ways) and is in the other
+    // room's mix now: it hears 660 Hz there, and that room's peer hears it.
+    admin.request(json!({"request": "create", "room": ROOM + 2, "sampling_rate": 16000, "allow_rtp_participants": true})).await;
+    let other = join_in(&gw, ROOM + 2, "other", 660.0).await;
+    let r = rtp.send(json!({"request": "changeroom", "room": ROOM + 2}), None).await;
+    assert_eq!(r["plugindata"]["data"]["audiobridge"], "roomchanged", "{r}");
+    phone_says_1k(&socket, gateway, phone, 150, 40).await;
+    other.peer.take_audio();
+    let received = phone_says_1k(&socket, gateway, phone, 190, 60).await;
+    let (p660, p440) = phone_hears(phone, &received, (660.0, 440.0));
+    assert!(p660 > 1e4 && p660 > 30.0 * p440, "the phone hears the other room: {p660:.0} {p440:.0}");
+    let heard = decode(&other.peer.take_audio());
+    let (p1000, p660) = (power(&heard, 1000.0), power(&heard, 660.0));
+    assert!(p1000 > 1e5 && p1000 > 30.0 * p660, "the other room hears the phone: {p1000:.0} {p660:.0}");
+
+    // A room without the option refuses plain RTP, as Janus does.
+    admin.request(json!({"request": "create", "room": ROOM + 1})).await;
+    let mut other = Client::new(&gw, AUDIOBRIDGE).await;
+    let r = other.send(json!({"request": "join", "room": ROOM + 1, "rtp": {}}), None).await;
+    assert_eq!(
+        r["plugindata"]["data"],
+        json!({"audiobridge": "event", "error_code": 489, "error": "Plain RTP participants not allowed in this room"})
+    );
+}
+
+/// Sends `frames` frames of 1000 Hz in `phone`'s codec from `socket` to `gateway`, one every
+/// 20 ms, numbered from `first`; returns the payloads that came back meanwhile.
+async fn phone_says_1k(
+    socket: &tokio::net::UdpSocket,
+    gateway: std::net::SocketAddr,
+    phone: Phone,
+    first: u32,
+    frames: u32,
+) -> Vec<bytes::Bytes> {
     let rate = phone.rate();
     let frame = rate / 50;
     let mut encoder = ropus::Encoder::builder(48_000, ropus::Channels::Mono, ropus::Application::Voip)
@@ -244,7 +297,7 @@ async fn plain_rtp_participant(phone: Phone) {
     let mut buf = [0u8; 1500];
     let mut received = Vec::new();
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
-    for n in 0..150u32 {
+    for n in first..first + frames {
         tick.tick().await;
         let pcm: Vec<i16> = (0..frame)
             .map(|i| {
@@ -269,37 +322,22 @@ async fn plain_rtp_participant(phone: Phone) {
                 received.push(bytes::Bytes::copy_from_slice(p));
             }
         }
-        if n == 60 {
-            web.peer.take_audio();
-        }
     }
-    assert!(received.len() > 50, "the mix comes back to the RTP participant: {} packets", received.len());
+    received
+}
+
+/// What the phone heard (the last two thirds of `received`): the power at each of `freqs`.
+fn phone_hears(phone: Phone, received: &[bytes::Bytes], freqs: (f64, f64)) -> (f64, f64) {
+    let rate = phone.rate();
     let pcm = match phone {
-        Phone::Opus => decode(&received),
+        Phone::Opus => decode(received),
         Phone::Pcmu => {
             received.iter().flat_map(|p| p.iter().map(|&b| portunus::mixer::g711::ulaw_decode(b))).collect()
         }
     };
     let tail = &pcm[pcm.len() / 3..];
-    let at = |freq: f64| power(tail, freq * 48_000.0 / f64::from(rate));
-    let (p440, p1000) = (at(440.0), at(1000.0));
-    assert!(p440 > 30.0 * p1000, "the phone hears the web peer, not itself: {p440:.0} {p1000:.0}");
-    assert!(p440 > 1e4, "the phone hears the web peer: {p440:.0}");
-    let heard = decode(&web.peer.take_audio());
-    let (p440, p1000) = (power(&heard, 440.0), power(&heard, 1000.0));
-    assert!(
-        p1000 > 1e5 && p1000 > 30.0 * p440,
-        "the web peer hears the phone, not itself: {p440:.0} {p1000:.0}"
-    );
-
-    // A room without the option refuses plain RTP, as Janus does.
-    admin.request(json!({"request": "create", "room": ROOM + 1})).await;
-    let mut other = Client::new(&gw, AUDIOBRIDGE).await;
-    let r = other.send(json!({"request": "join", "room": ROOM + 1, "rtp": {}}), None).await;
-    assert_eq!(
-        r["plugindata"]["data"],
-        json!({"audiobridge": "event", "error_code": 489, "error": "Plain RTP participants not allowed in this room"})
-    );
+    let at = |f: f64| power(tail, f * 48_000.0 / f64::from(rate));
+    (at(freqs.0), at(freqs.1))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

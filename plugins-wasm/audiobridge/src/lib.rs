@@ -109,6 +109,9 @@ struct Participant {
     /// A plain-RTP participant's leg.
     #[serde(default)]
     leg: Option<u64>,
+    /// Its leg gets the mix too (the join's `rtp` had an address), not only sends.
+    #[serde(default)]
+    leg_hears: bool,
     /// The rules between its PeerConnection and its port.
     rules: Vec<u64>,
 }

@@ -161,6 +161,7 @@ impl AudioBridge {
             expected_loss,
             port: 0,
             leg: None,
+            leg_hears: false,
             rules: Vec::new(),
         };
         encoder_settings(body, &mut p)?;
@@ -287,15 +288,24 @@ impl AudioBridge {
             setup: false,
             talking: None,
             port: 0,
-            leg: None,
             rules: Vec::new(),
             ..current
         };
         encoder_settings(body, &mut p)?;
+        // A plain-RTP participant keeps its leg (and its address): only its port changes.
+        if let Some(old) = self.participants.get_mut(&handle.handle) {
+            old.leg = None;
+        }
         self.remove_participant(handle, true);
-        let newcomer =
-            Self::describe(&Participant { setup: self.connected.contains_key(&handle.handle), ..p.clone() });
+        let newcomer = Self::describe(&Participant {
+            setup: self.connected.contains_key(&handle.handle) || p.leg.is_some(),
+            ..p.clone()
+        });
+        let leg = p.leg.map(|leg| (leg, p.leg_hears));
         self.enter(handle, p)?;
+        if let Some((leg, hears)) = leg {
+            self.connect_leg(handle, leg, hears);
+        }
         let others = self.others_in(&room_id, handle);
         let changed = audiobridge(
             "roomchanged",
@@ -353,16 +363,23 @@ impl AudioBridge {
             latch_ip: None,
         };
         host::rtp_leg_connect(local.id, &remote).map_err(|e| err(code::INVALID_ELEMENT, e))?;
-        let port = self.participants.get(&handle.handle).map_or(0, |p| p.port);
-        let mut rules = vec![forward(handle, Endpoint::Leg(local.id), Endpoint::Mix(port))];
-        if rtp.to.is_some() {
-            rules.push(forward(handle, Endpoint::Mix(port), Endpoint::Leg(local.id)));
-        }
-        if let Some(p) = self.participants.get_mut(&handle.handle) {
-            p.rules = rules.into_iter().flatten().collect();
-        }
+        self.connect_leg(handle, local.id, rtp.to.is_some());
         let (ip, port) = local.address.rsplit_once(':').unwrap_or((&local.address, "0"));
         Ok(json!({"ip": ip, "port": port.parse::<u16>().unwrap_or(0), "payload_type": pt}))
+    }
+
+    /// The rules between a plain-RTP participant's leg and its port: what it sends goes into
+    /// the mix, and, when it `hears`, the mix goes back to it.
+    fn connect_leg(&mut self, handle: HandleRef, leg: u64, hears: bool) {
+        let Some(p) = self.participants.get_mut(&handle.handle) else { return };
+        let mut rules = vec![forward(handle, Endpoint::Leg(leg), Endpoint::Mix(p.port))];
+        if hears {
+            rules.push(forward(handle, Endpoint::Mix(p.port), Endpoint::Leg(leg)));
+        }
+        p.leg = Some(leg);
+        p.leg_hears = hears;
+        p.setup = true;
+        p.rules = rules.into_iter().flatten().collect();
     }
 
     /// Takes a handle out of its room (its port closes, and its rules with it); the others
