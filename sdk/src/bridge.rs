@@ -359,7 +359,7 @@ impl Bridge {
         media: &[PlainMedia],
         latch: Option<Option<String>>,
     ) -> Result<(), BridgeError> {
-        if self.stage != Stage::Up {
+        if !self.in_call() {
             return Err(BridgeError::WrongState("Wrong state (not in a call)"));
         }
         self.point_legs(media, &latch)?;
@@ -368,6 +368,13 @@ impl Bridge {
         self.stage = Stage::Offering;
         self.update = true;
         Ok(())
+    }
+
+    /// In a call: media flowed, and nothing but a re-offer of the far end (which the browser
+    /// may not have answered, or answered with what the host refused) is under way.
+    pub fn in_call(&self) -> bool {
+        self.stage == Stage::Up
+            || (self.stage == Stage::BrowserOffered && self.update && !self.legs.is_empty())
     }
 
     /// Points each leg at the far end's section of its kind, in order (a port 0 section is

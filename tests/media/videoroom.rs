@@ -653,7 +653,13 @@ async fn end_to_end_encrypted_media_stays_apart() {
     let offer = Peer::new(true, true, false).await.expect("peer").create_offer(WAIT).await.expect("offer");
     let r = d.send(json!({"request": "publish"}), Some(json!({"type": "offer", "sdp": offer}))).await;
     assert_eq!(code(&r), (json!(433), json!("Room requires end-to-end encrypted media")));
-    let (_ec, encrypting, _, _) = publish_e2ee(&gw, 77, "encrypting").await;
+    let (mut ec, encrypting, _, _) = publish_e2ee(&gw, 77, "encrypting").await;
+    // Unpublished, it is no longer marked: publishing again without e2ee is refused there.
+    let r = ec.send(json!({"request": "unpublish"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["unpublished"], "ok", "{r}");
+    let offer = Peer::new(true, true, false).await.expect("peer").create_offer(WAIT).await.expect("offer");
+    let r = ec.send(json!({"request": "publish"}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(code(&r), (json!(433), json!("Room requires end-to-end encrypted media")));
     for p in [secret, plain, peer, encrypting] {
         p.close().await.ok();
     }

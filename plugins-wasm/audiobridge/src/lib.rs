@@ -421,6 +421,12 @@ impl Plugin for AudioBridge {
         self.rooms.load("room/", &entries)?;
         self.members.load("member/", &entries)?;
         self.participants.load("participant/", &entries)?;
+        // State saved before `leg_hears` existed: a leg with two rules hears the mix.
+        for p in
+            self.participants.values_mut().filter(|p| p.leg.is_some() && !p.leg_hears && p.rules.len() >= 2)
+        {
+            p.leg_hears = true;
+        }
         self.pending.load("pending/", &entries)?;
         self.connected.load("connected/", &entries)?;
         self.forwarders.load("forwarder/", &entries)?;

@@ -302,7 +302,11 @@ impl AudioBridge {
             ..p.clone()
         });
         let leg = p.leg.map(|leg| (leg, p.leg_hears));
-        self.enter(handle, p)?;
+        if let Err(e) = self.enter(handle, p) {
+            // Out of every room: its leg goes too.
+            leg.into_iter().for_each(|(leg, _)| host::rtp_leg_close(leg));
+            return Err(e);
+        }
         if let Some((leg, hears)) = leg {
             self.connect_leg(handle, leg, hears);
         }

@@ -194,7 +194,7 @@ impl NoSip {
         media: &[PlainMedia],
     ) -> Result<(), PluginError> {
         let s = self.session(msg.handle);
-        if s.bridge.stage == portunus_sdk::bridge::Stage::Up {
+        if s.bridge.in_call() {
             s.bridge.remote_reoffer(media, None).map_err(coded)?;
         } else {
             s.bridge.remote_offer(media, asked, None).map_err(coded)?;

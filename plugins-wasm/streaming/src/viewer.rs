@@ -63,8 +63,9 @@ impl Streaming {
             // new offer); without, once started, a new offer (`preparing`), as Janus does.
             ("watch", Some(id)) => {
                 let restart = body.get("restart").and_then(Value::as_bool) == Some(true);
-                let started = self.viewers.get(&handle.handle).is_some_and(|v| v.started);
-                if self.mountpoint_id(body)? != id || !(restart || started) {
+                // (Janus renegotiates only once the PeerConnection is up.)
+                let up = self.viewers.get(&handle.handle).is_some_and(|v| v.up);
+                if self.mountpoint_id(body)? != id || !(restart || up) {
                     return Err(err(code::INVALID_STATE, format!("Already watching mountpoint {id}")));
                 }
                 if self.pending.range((handle.handle, 0)..=(handle.handle, u64::MAX)).next().is_some() {
@@ -249,6 +250,9 @@ impl Streaming {
             Ok(done) => {
                 let answered = self.viewers.get(&handle.handle).is_some_and(|v| v.answered);
                 if answered {
+                    if let Some(v) = self.viewers.get_mut(&handle.handle) {
+                        v.renegotiating = false;
+                    }
                     // Our answer to its offer: `starting`; media once its streams are known.
                     push(
                         handle,

@@ -326,6 +326,8 @@ impl VideoRoom {
                 let msids = s.use_msid.then(|| {
                     s.streams
                         .iter()
+                        .filter(|st| st.kind != MediaKind::Data)
+                        .filter(|st| st.feed.is_some_and(|h| self.publisher(h.handle).is_some()))
                         .filter_map(|st| Some((st.mid.clone()?, st.feed_id.as_ref()?.to_string())))
                         .collect::<Vec<_>>()
                 });
@@ -539,7 +541,7 @@ impl Plugin for VideoRoom {
                 "streams": Self::describe_publisher(p, false)["streams"],
             }),
             Some(Role::Subscriber(s)) => json!({
-                "type": "subscriber", "room": s.room.to_json(), "started": s.started,
+                "type": "subscriber", "room": s.room.to_json(), "started": s.started, "e2ee": s.e2ee,
                 "streams": Self::describe_streams(s),
             }),
             _ => json!({"type": "none"}),

@@ -364,6 +364,7 @@ impl VideoRoom {
         let Some(p) = self.publisher_mut(handle) else { return false };
         let was_active = std::mem::replace(&mut p.active, false);
         p.streams.clear();
+        p.e2ee = false;
         let forwarders = std::mem::take(&mut p.forwarders);
         let (room, id) = (p.room.clone(), p.id.clone());
         for rule in forwarders.keys() {

@@ -33,6 +33,10 @@ pub fn with_room_switches(sdp: &str, room: &Room, answer: bool) -> String {
         .collect();
     let mut out = String::with_capacity(sdp.len() + 32);
     for line in sdp.lines().map(str::trim_end) {
+        let transport_cc = line.starts_with("a=rtcp-fb:") && line.ends_with(" transport-cc");
+        if transport_cc && !room.transport_wide_cc_ext {
+            continue;
+        }
         if let Some(ext) = line.strip_prefix("a=extmap:") {
             let uri = ext.split_whitespace().nth(1).unwrap_or("");
             if EXTENSIONS.iter().any(|(u, on)| *u == uri && !on(room)) {
@@ -55,6 +59,9 @@ pub fn with_room_switches(sdp: &str, room: &Room, answer: bool) -> String {
                 }
                 if room.opus_dtx {
                     kept.push("usedtx=1");
+                }
+                if kept.is_empty() {
+                    continue;
                 }
                 out.push_str(&format!("a=fmtp:{pt} {}", kept.join(";")));
             }
@@ -172,6 +179,9 @@ mod tests {
         assert!(!out.contains("video-orientation") && out.contains("ssrc-audio-level"), "{out}");
         room.opus_fec = false;
         assert!(with_room_switches(sdp, &room, true).contains("a=fmtp:111 minptime=10;usedtx=1\r\n"));
+        let twcc = "m=video 9 X 96\r\na=rtcp-fb:96 transport-cc\r\na=rtcp-fb:96 nack\r\n";
+        room.transport_wide_cc_ext = false;
+        assert_eq!(with_room_switches(twcc, &room, true), "m=video 9 X 96\r\na=rtcp-fb:96 nack\r\n");
         // A subscriber's offer keeps its Opus parameters.
         assert!(with_room_switches(sdp, &room, false).contains("a=fmtp:111 minptime=10;useinbandfec=1\r\n"));
     }
