@@ -60,7 +60,8 @@ impl Streaming {
         let watching = self.viewers.get(&handle.handle).and_then(|v| v.mountpoint.clone());
         match (request, watching) {
             // `watch` of what it watches: with `restart`, an ICE restart (`updating` with the
-            // new offer); without, once started, a new offer (`preparing`), as Janus does.
+            // new offer); without, once its PeerConnection is up, a new offer (`preparing`), as
+            // Janus does.
             ("watch", Some(id)) => {
                 let restart = body.get("restart").and_then(Value::as_bool) == Some(true);
                 // (Janus renegotiates only once the PeerConnection is up.)
