@@ -121,8 +121,11 @@ async fn an_rtsp_source_reaches_two_viewers() {
         Server::start(&["--tone", "1000", "--user", "bob", "--password", "s3cret", "--protocols", "udp"]);
     let gw = Gateway::start();
     let mut admin = Client::new(&gw, STREAMING).await;
+    // The audio's format parameters are the mountpoint's (Janus's `audiofmtp`), not the
+    // source's; the video's payload type is named (`videopt`: what the source sends).
     let body = json!({"id": 88, "url": server.url, "rtsp_user": "bob", "rtsp_pwd": "s3cret",
-                      "audio": true, "video": true, "secret": "adm"});
+                      "audio": true, "video": true, "secret": "adm",
+                      "audiofmtp": "minptime=10;useinbandfec=1", "videopt": 96});
     let created = create(&mut admin, body).await;
     assert_eq!(created["streaming"], "created", "{created}");
     assert_eq!(created["stream"]["id"], 88, "{created}");
@@ -143,6 +146,10 @@ async fn an_rtsp_source_reaches_two_viewers() {
     );
     let codecs: Vec<&Value> = i["media"].as_array().expect("media").iter().map(|m| &m["codec"]).collect();
     assert_eq!(codecs, [&json!("opus"), &json!("vp8")], "{info}");
+    assert_eq!(
+        (&i["media"][0]["fmtp"], &i["media"][1]["pt"]),
+        (&json!("minptime=10;useinbandfec=1"), &json!(96))
+    );
     assert!(i["media"][1]["source"].as_str().is_some_and(|s| s.starts_with("127.0.0.1:")), "{info}");
 
     // A wrong password, and a server that is not there.

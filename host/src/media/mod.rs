@@ -680,7 +680,7 @@ impl MediaControl for MediaEngine {
             let pull = rtsp::Pull {
                 id,
                 source,
-                wanted: spec.streams.iter().map(|s| (s.mid.clone(), s.kind)).collect(),
+                wanted: spec.streams.clone(),
                 ports: ports
                     .iter()
                     .map(|p: &Vec<u16>| SocketAddr::new(ip, p.first().copied().unwrap_or(0)))

@@ -358,13 +358,22 @@ pub(crate) fn open_input(mp: &Mountpoint) -> Result<portunus_sdk::InputLocal, Pl
     let streams = mp
         .media
         .iter()
-        .map(|m| InputStream {
-            mid: m.mid.clone(),
-            kind: m.kind,
-            codec: m.leg_codec(),
-            fmtp: m.fmtp.clone(),
-            ports: m.ports.clone(),
-            ssrcs: Vec::new(),
+        .map(|m| {
+            let mut stream = InputStream {
+                mid: m.mid.clone(),
+                kind: m.kind,
+                codec: m.leg_codec(),
+                fmtp: m.fmtp.clone(),
+                ports: m.ports.clone(),
+                ssrcs: Vec::new(),
+            };
+            // An `rtsp` stream's codec comes from its source, but for what the mountpoint
+            // overrides.
+            if let Some(rtsp) = &mp.rtsp {
+                let o = rtsp.override_of(m.kind);
+                (stream.codec.pt, stream.fmtp) = (o.pt, o.fmtp.clone());
+            }
+            stream
         })
         .collect();
     let options = InputOptions {

@@ -174,11 +174,35 @@ pub struct Rtsp {
     /// The address the streams' ports bind (`rtspiface`).
     #[serde(default)]
     pub iface: Option<String>,
+    /// What overrides the description of the audio stream (`audiopt`, `audiofmtp`).
+    #[serde(default)]
+    pub audio: Override,
+    /// What overrides the description of the video stream (`videopt`, `videofmtp`).
+    #[serde(default)]
+    pub video: Override,
     /// The source plays now.
     pub playing: bool,
 }
 
+/// What a mountpoint says of an `rtsp` stream over its source's description: the payload
+/// type its packets carry (0: the described one) and the format parameters viewers are
+/// offered (none: the described ones).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Override {
+    pub pt: u8,
+    pub fmtp: Option<String>,
+}
+
 impl Rtsp {
+    /// The overrides of a stream of this kind.
+    pub fn override_of(&self, kind: MediaKind) -> &Override {
+        if kind == MediaKind::Audio {
+            &self.audio
+        } else {
+            &self.video
+        }
+    }
+
     /// The source as the host's RTSP client takes it.
     pub fn source(&self) -> portunus_sdk::RtspSource {
         portunus_sdk::RtspSource {
@@ -270,6 +294,23 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
             let seconds = |name: &str, default: u32| {
                 keys.get(name).and_then(number).and_then(|n| u32::try_from(n).ok()).unwrap_or(default)
             };
+            // `audiopt`/`videopt` and `audiofmtp`/`videofmtp` override the description.
+            let overrides = |prefix: &str| -> Result<Override, PluginError> {
+                let key = format!("{prefix}pt");
+                let pt = match keys.get(&key) {
+                    None => 0,
+                    Some(v) => number(v)
+                        .and_then(|n| u8::try_from(n).ok())
+                        .filter(|pt| *pt < 128)
+                        .ok_or_else(|| {
+                            err(
+                                code::INVALID_ELEMENT,
+                                format!("Invalid element type ({key} should be a positive integer)"),
+                            )
+                        })?,
+                };
+                Ok(Override { pt, fmtp: text_of(&format!("{prefix}fmtp")) })
+            };
             rtsp = Some(Rtsp {
                 url,
                 user: text_of("rtsp_user"),
@@ -294,6 +335,8 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
                     }
                     ip => ip,
                 },
+                audio: overrides("audio")?,
+                video: overrides("video")?,
                 playing: false,
             });
             for (prefix, mid, kind) in [("audio", "a", MediaKind::Audio), ("video", "v", MediaKind::Video)] {
@@ -574,6 +617,14 @@ impl Mountpoint {
                 if let Some(iface) = &rtsp.iface {
                     c["rtspiface"] = json!(iface);
                 }
+                for (prefix, o) in [("audio", &rtsp.audio), ("video", &rtsp.video)] {
+                    if o.pt != 0 {
+                        c[format!("{prefix}pt")] = json!(o.pt);
+                    }
+                    if let Some(fmtp) = &o.fmtp {
+                        c[format!("{prefix}fmtp")] = json!(fmtp);
+                    }
+                }
             }
             (Some(file), None) => {
                 c["type"] = json!(if self.ondemand { "ondemand" } else { "live" });
@@ -619,6 +670,12 @@ mod tests {
         let r = parse(Id::Num(2), rtsp.as_object().unwrap()).expect("an rtsp mountpoint");
         assert_eq!(r.rtsp.as_ref().map(|r| (r.reconnect_delay, r.timeout, r.failcheck)), Some((1, 10, true)));
         assert_eq!(parse(Id::Num(2), r.to_config().as_object().unwrap()).unwrap().rtsp, r.rtsp);
+        let over =
+            json!({"type": "rtsp", "url": "rtsp://h/x", "video": true, "videopt": 100, "videofmtp": "x=1"});
+        let o = parse(Id::Num(3), over.as_object().unwrap()).expect("overrides");
+        let video = o.rtsp.as_ref().map(|r| r.video.clone());
+        assert_eq!(video, Some(Override { pt: 100, fmtp: Some("x=1".into()) }));
+        assert_eq!(parse(Id::Num(3), o.to_config().as_object().unwrap()).unwrap().rtsp, o.rtsp);
         let mids: Vec<&str> = m.media.iter().map(|m| m.mid.as_str()).collect();
         assert_eq!(mids, ["a", "v"]);
         assert_eq!((m.media[0].codec.as_str(), m.media[0].ports[0]), ("opus", 5002));
@@ -634,6 +691,11 @@ mod tests {
         );
         let rtsp = json!({"type": "rtsp", "url": "rtsp://x"});
         assert_eq!(parse(Id::Num(1), rtsp.as_object().unwrap()).unwrap_err().code, code::CANT_CREATE);
+        let rtsp = json!({"type": "rtsp", "url": "rtsp://x", "video": true, "videopt": 300});
+        assert_eq!(
+            parse(Id::Num(1), rtsp.as_object().unwrap()).unwrap_err().text,
+            "Invalid element type (videopt should be a positive integer)"
+        );
         let rtsp = json!({"type": "rtsp", "video": true});
         assert_eq!(parse(Id::Num(1), rtsp.as_object().unwrap()).unwrap_err().code, code::MISSING_ELEMENT);
         let dup = json!({"type": "rtp", "media": [{"type": "data", "mid": "x", "port": 1}, {"type": "data", "mid": "x", "port": 2}]});

@@ -27,9 +27,7 @@ use self::auth::Challenge;
 use self::describe::Described;
 use self::message::{Item, Message};
 use super::inputs::InputStatus;
-use crate::vocab::{
-    HandleRef, InputStreamSpec, LegCodec, MediaEvent, MediaKind, Notice, RtspSource, SourceState,
-};
+use crate::vocab::{HandleRef, InputStreamSpec, LegCodec, MediaEvent, Notice, RtspSource, SourceState};
 
 /// The session timeout a server that names none gets (RFC 2326 §12.37).
 const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(60);
@@ -40,8 +38,9 @@ pub struct Pull {
     pub id: u64,
     /// The source.
     pub source: RtspSource,
-    /// The streams the plugin asked for (their mids and kinds), in order.
-    pub wanted: Vec<(String, MediaKind)>,
+    /// The streams the plugin asked for, in order: their mids and kinds, and what overrides
+    /// the source's description (a payload type other than 0, format parameters).
+    pub wanted: Vec<InputStreamSpec>,
     /// Where each stream's socket listens.
     pub ports: Vec<SocketAddr>,
     /// What the input's thread records of its packets (to notice that media stopped).
@@ -173,12 +172,16 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
         .iter()
         .zip(&chosen)
         .zip(&pull.ports)
-        .map(|(((mid, kind), d), port)| {
+        .map(|((w, d), port)| {
             d.map(|d| InputStreamSpec {
-                mid: mid.clone(),
-                kind: *kind,
-                codec: LegCodec { pt: d.pt, name: d.codec.clone(), clock: d.clock },
-                fmtp: d.fmtp.clone(),
+                mid: w.mid.clone(),
+                kind: w.kind,
+                codec: LegCodec {
+                    pt: if w.codec.pt == 0 { d.pt } else { w.codec.pt },
+                    name: d.codec.clone(),
+                    clock: d.clock,
+                },
+                fmtp: w.fmtp.clone().or_else(|| d.fmtp.clone()),
                 ports: vec![port.port()],
                 ssrcs: Vec::new(),
             })
@@ -267,11 +270,11 @@ impl Transport {
 
 /// For each stream asked for, the source's first unused one of its kind in a codec viewers
 /// can be offered.
-fn choose<'a>(wanted: &[(String, MediaKind)], media: &'a [Described]) -> Vec<Option<&'a Described>> {
+fn choose<'a>(wanted: &[InputStreamSpec], media: &'a [Described]) -> Vec<Option<&'a Described>> {
     let mut used = vec![false; media.len()];
     wanted
         .iter()
-        .map(|(mid, kind)| {
+        .map(|InputStreamSpec { mid, kind, .. }| {
             let i = media.iter().enumerate().position(|(i, d)| {
                 !used[i]
                     && d.kind == *kind
@@ -466,6 +469,7 @@ impl Conn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::MediaKind;
 
     #[test]
     fn urls() {
@@ -538,7 +542,9 @@ mod tests {
         let pull = Pull {
             id: 7,
             source,
-            wanted: vec![("v".to_owned(), MediaKind::Video)],
+            // Overrides of the described payload type and format parameters (Janus's
+            // `videopt`, `videofmtp`).
+            wanted: vec![wanted("v", MediaKind::Video, 100, Some("x=1"))],
             ports: vec![SocketAddr::from(([127, 0, 0, 1], 40_000))],
             status: Arc::new(InputStatus::new(["v"].into_iter())),
             rtcp: Vec::new(),
@@ -551,7 +557,8 @@ mod tests {
         let MediaEvent::InputSource { state: SourceState::Playing(streams), .. } = playing.event else {
             panic!("{playing:?}")
         };
-        assert_eq!((streams[0].codec.name.as_str(), streams[0].codec.pt), ("vp8", 96));
+        let s = &streams[0];
+        assert_eq!((s.codec.name.as_str(), s.codec.pt, s.fmtp.as_deref()), ("vp8", 100, Some("x=1")));
         // A keep-alive comes within half the session timeout.
         tokio::time::timeout(Duration::from_secs(3), alive).await.expect("a keep-alive").unwrap();
         stop.send(()).unwrap();
@@ -572,6 +579,18 @@ mod tests {
         assert_eq!(Transport::parse("garbage"), Transport::default());
     }
 
+    /// A stream the plugin asks for, with its overrides (payload type 0: none).
+    fn wanted(mid: &str, kind: MediaKind, pt: u8, fmtp: Option<&str>) -> InputStreamSpec {
+        InputStreamSpec {
+            mid: mid.to_owned(),
+            kind,
+            codec: LegCodec { pt, name: String::new(), clock: 0 },
+            fmtp: fmtp.map(str::to_owned),
+            ports: Vec::new(),
+            ssrcs: Vec::new(),
+        }
+    }
+
     #[test]
     fn streams_are_matched_by_kind_in_order() {
         let d = |kind, codec: &str| Described {
@@ -584,9 +603,9 @@ mod tests {
         };
         let media = [d(MediaKind::Video, "mp4v-es"), d(MediaKind::Video, "vp8"), d(MediaKind::Audio, "opus")];
         let wanted = [
-            ("a".to_owned(), MediaKind::Audio),
-            ("v".to_owned(), MediaKind::Video),
-            ("v2".to_owned(), MediaKind::Video),
+            wanted("a", MediaKind::Audio, 0, None),
+            wanted("v", MediaKind::Video, 0, None),
+            wanted("v2", MediaKind::Video, 0, None),
         ];
         let got = choose(&wanted, &media);
         assert_eq!(got[0].map(|d| d.codec.as_str()), Some("opus"));

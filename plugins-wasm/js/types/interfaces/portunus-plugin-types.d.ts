@@ -801,8 +801,10 @@ declare module 'portunus:plugin/types@0.5.0' {
     /**
      * Pull this RTSP source instead of waiting for RTP (Janus's `rtsp` mountpoints): each
      * stream gets one free port (its `ports` are ignored) and takes the codec the source
-     * describes for the first unused stream of its kind (its `codec` is ignored); the
-     * plugin hears through `input-source` when it plays and when it is lost.
+     * describes for the first unused stream of its kind (its codec name is ignored; a
+     * payload type other than 0 and `fmtp` override the description's: the payload type
+     * the source's packets carry, the format parameters viewers are offered); the plugin
+     * hears through `input-source` when it plays and when it is lost.
      */
     rtsp?: RtspSource,
   }
