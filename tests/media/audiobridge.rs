@@ -340,6 +340,93 @@ fn phone_hears(phone: Phone, received: &[bytes::Bytes], freqs: (f64, f64)) -> (f
     (at(freqs.0), at(freqs.1))
 }
 
+/// `generate_offer`: the gateway offers and the client answers in a `configure`, for a WebRTC
+/// participant (then again with `update`) and for a plain-RTP one, which gives its address
+/// after learning the gateway's; an offer on such a session is refused, as Janus does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_offers_when_asked() {
+    let gw = Gateway::start();
+    let room = ROOM + 5;
+    let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
+    admin
+        .request(json!({"request": "create", "room": room, "sampling_rate": 16000, "allow_rtp_participants": true}))
+        .await;
+    let web = join_in(&gw, room, "web", 440.0).await;
+
+    let mut client = Client::new(&gw, AUDIOBRIDGE).await;
+    let r = client
+        .send(json!({"request": "join", "room": room, "display": "dave", "generate_offer": true}), None)
+        .await;
+    assert_eq!(r["plugindata"]["data"]["audiobridge"], "joined", "{r}");
+    assert_eq!(r["jsep"]["type"], "offer", "{r}");
+    let id = r["plugindata"]["data"]["id"].as_u64().unwrap_or_else(|| panic!("an id: {r}"));
+    let peer = Peer::new(true, false, false).await.expect("a peer");
+    peer.set_tone(1000.0, 8000.0);
+    peer.keep_audio();
+    let offer = r["jsep"]["sdp"].as_str().expect("an offer").to_owned();
+    let answer = peer.answer_offer(&offer, WAIT).await.expect("an answer");
+    let r =
+        client.send(json!({"request": "configure"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(r["plugindata"]["data"], json!({"audiobridge": "event", "result": "ok"}), "{r}");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    let dave = Member { client, peer, id };
+    let heard = listen(&[&web, &dave]).await;
+    let [(w440, w1000), (d440, d1000)] = heard[..] else { panic!("two") };
+    assert!(w1000 > 1e5 && w1000 > 30.0 * w440, "web hears dave: 440 {w440:.0}, 1000 {w1000:.0}");
+    assert!(d440 > 1e5 && d440 > 30.0 * d1000, "dave hears web: 440 {d440:.0}, 1000 {d1000:.0}");
+
+    // `update`: the gateway offers again (an ICE restart), the client answers again.
+    let mut dave = dave;
+    let r = dave.client.send(json!({"request": "configure", "update": true}), None).await;
+    assert_eq!(r["jsep"]["type"], "offer", "{r}");
+    let answer = dave.peer.answer_offer(r["jsep"]["sdp"].as_str().expect("sdp"), WAIT).await.expect("answer");
+    let r = dave
+        .client
+        .send(json!({"request": "configure"}), Some(json!({"type": "answer", "sdp": answer})))
+        .await;
+    assert_eq!(r["plugindata"]["data"], json!({"audiobridge": "event", "result": "ok"}), "{r}");
+    let heard = listen(&[&dave]).await;
+    assert!(heard[0].0 > 1e5, "dave still hears web after the update: {:?}", heard[0]);
+    // The client may not offer on a session the gateway offers on.
+    let r =
+        dave.client.send(json!({"request": "configure"}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(
+        r["plugindata"]["data"],
+        json!({"audiobridge": "event", "error_code": 493, "error": "Received an offer on a plugin-offered session"}),
+        "{r}"
+    );
+
+    // A plain-RTP participant learns the gateway's address first, and gives its own later.
+    let phone = Phone::Opus;
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("a socket");
+    let ours = socket.local_addr().expect("an address");
+    let mut rtp = Client::new(&gw, AUDIOBRIDGE).await;
+    let r = rtp
+        .send(
+            json!({"request": "join", "room": room, "display": "phone", "generate_offer": true,
+                   "rtp": {"payload_type": phone.pt()}}),
+            None,
+        )
+        .await;
+    let joined = &r["plugindata"]["data"];
+    assert_eq!(joined["rtp"]["payload_type"], phone.pt(), "{r}");
+    let gateway: std::net::SocketAddr =
+        format!("{}:{}", joined["rtp"]["ip"].as_str().expect("ip"), joined["rtp"]["port"])
+            .parse()
+            .expect("address");
+    let before = phone_says_1k(&socket, gateway, phone, 0, 25).await;
+    assert!(before.is_empty(), "no mix before the phone gave its address: {} packets", before.len());
+    let r = rtp
+        .send(json!({"request": "configure", "rtp": {"ip": "127.0.0.1", "port": ours.port()}}), None)
+        .await;
+    assert_eq!(r["plugindata"]["data"], json!({"audiobridge": "event", "result": "ok"}), "{r}");
+    let received = phone_says_1k(&socket, gateway, phone, 25, 75).await;
+    assert!(received.len() > 40, "the mix comes to the phone now: {} packets", received.len());
+    let (p440, _) = phone_hears(phone, &received, (440.0, 1000.0));
+    assert!(p440 > 1e4, "the phone hears the web peer: {p440:.0}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_rtp_participant_hears_and_is_heard() {
     plain_rtp_participant(Phone::Opus).await;

@@ -24,7 +24,7 @@
 //! Janus 1.2's `stop_all_files` and `listannouncements`).
 //!
 //! Not yet (each answers a clear error):
-//! recording, groups, spatial audio and `generate_offer`.
+//! recording, groups and spatial audio.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -112,6 +112,13 @@ struct Participant {
     /// Its leg gets the mix too (the join's `rtp` had an address), not only sends.
     #[serde(default)]
     leg_hears: bool,
+    /// The payload type of its leg's codec (the join's `payload_type`).
+    #[serde(default)]
+    leg_pt: Option<u8>,
+    /// The gateway offers and the client answers (`generate_offer`), renegotiations too; a
+    /// plain-RTP participant gives its address in a later `configure`.
+    #[serde(default)]
+    plugin_offer: bool,
     /// The rules between its PeerConnection and its port.
     rules: Vec<u64>,
 }

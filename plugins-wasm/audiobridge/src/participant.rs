@@ -1,10 +1,12 @@
 //! The participants' requests (`join`, `configure`, `changeroom`, `leave`, `hangup`) and their
-//! media: an offer is answered audio-only in Opus, and once negotiated two rules join the
+//! media: an offer is answered audio-only in Opus (or, with `generate_offer`, the gateway
+//! offers and the client answers in a `configure`), and once negotiated two rules join the
 //! PeerConnection to the participant's mixer port (its voice in, the others' mix out).
 
 use portunus_sdk::{
-    host, json, AnswerPolicy, Direction, Endpoint, Field, ForwardOptions, HandleRef, Id, JsonType, LegCodec,
-    LegOptions, LegRemote, MediaKind, Message, NegotiationResult, PluginError, Value,
+    host, json, AnswerPolicy, Direction, Endpoint, Field, ForwardOptions, ForwardSource, HandleRef, Id,
+    JsonType, LegCodec, LegOptions, LegRemote, MediaKind, Message, NegotiationResult, OfferedStream,
+    PluginError, Value,
 };
 use serde_json::Map;
 
@@ -30,6 +32,7 @@ const JOIN_FIELDS: &[Field] = &[
     Field::new("generate_offer", JsonType::Bool),
     Field::new("rtp", JsonType::Object),
     Field::new("group", JsonType::String),
+    Field::new("update", JsonType::Bool),
 ];
 
 /// The encoder settings a body sets, checked as Janus checks them.
@@ -66,9 +69,6 @@ fn refuse_missing_features(body: &Map<String, Value>) -> Result<(), PluginError>
     match str_of(body, "codec").map(str::to_ascii_lowercase).as_deref() {
         None | Some("opus" | "pcmu" | "pcma") => {}
         Some(_) => return Err(err(code::INVALID_ELEMENT, "Invalid element (codec must opus, pcmu or pcma)")),
-    }
-    if body.get("generate_offer").and_then(Value::as_bool) == Some(true) {
-        return Err(err(code::UNKNOWN, "generate_offer is not supported yet"));
     }
     if body.get("record").and_then(Value::as_bool) == Some(true) {
         return Err(err(code::UNKNOWN, "Recording is not supported yet"));
@@ -162,17 +162,19 @@ impl AudioBridge {
             port: 0,
             leg: None,
             leg_hears: false,
+            leg_pt: None,
+            plugin_offer: body.get("generate_offer").and_then(Value::as_bool) == Some(true),
             rules: Vec::new(),
         };
         encoder_settings(body, &mut p)?;
-        let rtp = rtp_of(body)?;
+        // With `generate_offer`, a plain-RTP participant's address comes in a later `configure`.
+        let rtp = rtp_of(body)?.map(|r| Rtp { to: r.to.filter(|_| !p.plugin_offer), ..r });
         let jsep = msg.parsed_jsep();
         if rtp.is_some() && jsep.is_some() {
             return Err(err(code::INVALID_ELEMENT, "A plain RTP participant sends no JSEP"));
         }
-        if jsep.as_ref().is_some_and(|j| !j.is_offer()) {
-            return Err(err(code::INVALID_SDP, "Unsupported SDP type (only offers are accepted)"));
-        }
+        check_jsep_role(jsep.as_ref().map(|j| j.is_offer()), p.plugin_offer)?;
+        let offer_now = p.plugin_offer && rtp.is_none();
         let newcomer = Self::describe(&p);
         let codec = p.codec.clone();
         self.enter(handle, p)?;
@@ -192,6 +194,12 @@ impl AudioBridge {
         }
         match jsep {
             Some(offer) => self.answer(msg, &offer.sdp, joined, &codec)?,
+            None if offer_now => {
+                if let Err(e) = self.offer(msg, joined) {
+                    self.remove_participant(handle, false);
+                    return Err(e);
+                }
+            }
             None => push(handle, Some(&msg.transaction), &joined, None),
         }
         let event = audiobridge("joined", json!({"room": room_id.to_json(), "participants": [newcomer]}));
@@ -228,6 +236,25 @@ impl AudioBridge {
         Ok(())
     }
 
+    /// Offers the participant's client its audio (`generate_offer`), both ways in its codec, or,
+    /// on a PeerConnection already up, renegotiates it (an ICE restart); `event` goes out with
+    /// the offer, and the client's answer comes in a `configure`.
+    fn offer(&mut self, msg: &Message, event: Value) -> Result<(), PluginError> {
+        let handle = msg.handle;
+        let Some(p) = self.participants.get(&handle.handle) else {
+            return Err(err(code::NOT_JOINED, "Can't offer (not in a room)"));
+        };
+        let streams = if self.connected.contains_key(&handle.handle) {
+            Vec::new()
+        } else {
+            vec![OfferedStream::TwoWay(ForwardSource { source: Endpoint::Mix(p.port), mid: String::new() })]
+        };
+        let negotiation = host::offer(handle, &streams).map_err(|e| err(code::UNKNOWN, e))?;
+        self.pending
+            .insert((handle.handle, negotiation), Pending { transaction: msg.transaction.clone(), event });
+        Ok(())
+    }
+
     pub(crate) fn configure(&mut self, msg: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
         let handle = msg.handle;
         let Some(current) = self.participants.get(&handle.handle) else {
@@ -238,9 +265,25 @@ impl AudioBridge {
         let mut p = current.clone();
         encoder_settings(body, &mut p)?;
         let jsep = msg.parsed_jsep();
-        if jsep.as_ref().is_some_and(|j| !j.is_offer()) {
-            return Err(err(code::INVALID_SDP, "Unsupported SDP type (only offers are accepted)"));
+        check_jsep_role(jsep.as_ref().map(|j| j.is_offer()), p.plugin_offer)?;
+        // A plain-RTP participant that had the gateway's address first gives its own now.
+        let rtp = rtp_of(body)?.filter(|_| p.plugin_offer && p.leg.is_some());
+        if let (Some(Rtp { to: Some(to), pt }), Some(leg)) = (rtp, p.leg) {
+            let codec = leg_codec(&p.codec, pt.or(p.leg_pt));
+            host::rtp_leg_connect(leg, &leg_remote(codec, Some(to)))
+                .map_err(|e| err(code::INVALID_ELEMENT, e))?;
+            if !p.leg_hears {
+                p.rules.extend(forward(handle, Endpoint::Mix(p.port), Endpoint::Leg(leg)));
+                p.leg_hears = true;
+            }
         }
+        // The gateway offers again (`update` after its first offer), or for the first time.
+        let webrtc = p.leg.is_none();
+        let offer_now = webrtc
+            && jsep.is_none()
+            && ((p.plugin_offer && body.get("update").and_then(Value::as_bool) == Some(true))
+                || body.get("generate_offer").and_then(Value::as_bool) == Some(true));
+        p.plugin_offer |= offer_now;
         if let Some(m) = body.get("muted").and_then(Value::as_bool) {
             p.muted = m;
         }
@@ -259,8 +302,10 @@ impl AudioBridge {
         let codec =
             self.participants.get(&handle.handle).map_or_else(|| "opus".to_owned(), |p| p.codec.clone());
         match jsep {
-            Some(offer) => self.answer(msg, &offer.sdp, result, &codec),
-            None => {
+            // (An answer was applied by the host before this request reached the plugin.)
+            Some(offer) if offer.is_offer() => self.answer(msg, &offer.sdp, result, &codec),
+            None if offer_now => self.offer(msg, result),
+            _ => {
                 push(handle, Some(&msg.transaction), &result, None);
                 Ok(())
             }
@@ -342,31 +387,18 @@ impl AudioBridge {
     /// the mix goes to `ip:port` when given. Returns Janus's `rtp` object (our address).
     fn plain_rtp(&mut self, handle: HandleRef, rtp: &Rtp) -> Result<Value, PluginError> {
         let name = self.participants.get(&handle.handle).map_or("opus", |p| p.codec.as_str()).to_owned();
-        let (pt, clock) = match name.as_str() {
-            "pcmu" => (rtp.pt.unwrap_or(0), 8_000),
-            "pcma" => (rtp.pt.unwrap_or(8), 8_000),
-            _ => (rtp.pt.unwrap_or(100), 48_000),
-        };
-        let codec = LegCodec { pt, name, clock };
+        let codec = leg_codec(&name, rtp.pt);
+        let pt = codec.pt;
         let options =
             LegOptions { kind: MediaKind::Audio, codecs: vec![codec.clone()], srtp: None, local_ip: None };
         let local = host::rtp_leg_open(handle, &options).map_err(|e| err(code::UNKNOWN, e))?;
         if let Some(p) = self.participants.get_mut(&handle.handle) {
             p.leg = Some(local.id);
+            p.leg_pt = rtp.pt;
             p.setup = true;
         }
-        // Without an address it only sends: the leg takes its first packet's source.
-        let remote = LegRemote {
-            address: rtp.to.clone().unwrap_or_else(|| "0.0.0.0:9".to_owned()),
-            rtcp_address: None,
-            rtcp_mux: false,
-            codec,
-            dtmf_pt: None,
-            srtp: None,
-            latch: rtp.to.is_none(),
-            latch_ip: None,
-        };
-        host::rtp_leg_connect(local.id, &remote).map_err(|e| err(code::INVALID_ELEMENT, e))?;
+        host::rtp_leg_connect(local.id, &leg_remote(codec, rtp.to.clone()))
+            .map_err(|e| err(code::INVALID_ELEMENT, e))?;
         self.connect_leg(handle, local.id, rtp.to.is_some());
         let (ip, port) = local.address.rsplit_once(':').unwrap_or((&local.address, "0"));
         Ok(json!({"ip": ip, "port": port.parse::<u16>().unwrap_or(0), "payload_type": pt}))
@@ -456,6 +488,45 @@ impl AudioBridge {
         for id in ids {
             self.pending.remove(&id);
         }
+    }
+}
+
+/// A plain-RTP participant's codec: its name, and the payload type asked for or the usual one.
+fn leg_codec(name: &str, pt: Option<u8>) -> LegCodec {
+    let (pt, clock) = match name {
+        "pcmu" => (pt.unwrap_or(0), 8_000),
+        "pcma" => (pt.unwrap_or(8), 8_000),
+        _ => (pt.unwrap_or(100), 48_000),
+    };
+    LegCodec { pt, name: name.to_owned(), clock }
+}
+
+/// Where a plain-RTP participant's leg sends the mix; without an address it only sends (the
+/// leg takes its first packet's source).
+fn leg_remote(codec: LegCodec, to: Option<String>) -> LegRemote {
+    LegRemote {
+        address: to.clone().unwrap_or_else(|| "0.0.0.0:9".to_owned()),
+        rtcp_address: None,
+        rtcp_mux: false,
+        codec,
+        dtmf_pt: None,
+        srtp: None,
+        latch: to.is_none(),
+        latch_ip: None,
+    }
+}
+
+/// A request's JSEP (an offer, or not) against who offers: the client, or, after
+/// `generate_offer`, the gateway (Janus's 493s).
+fn check_jsep_role(offer: Option<bool>, plugin_offer: bool) -> Result<(), PluginError> {
+    match offer {
+        Some(true) if plugin_offer => {
+            Err(err(code::INVALID_SDP, "Received an offer on a plugin-offered session"))
+        }
+        Some(false) if !plugin_offer => {
+            Err(err(code::INVALID_SDP, "Received an answer when we didn't send an offer"))
+        }
+        _ => Ok(()),
     }
 }
 
