@@ -5,6 +5,7 @@
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use nix::sys::socket::{recvmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
@@ -108,34 +109,105 @@ impl<'s> SendBatch<'s> {
     }
 }
 
+/// UDP segmentation offload (`UDP_SEGMENT`, Linux 4.18+) is used until the kernel refuses it
+/// this many times (a device or route that cannot take it): then datagrams go one by one.
+const GSO_FAILURES_TO_STOP: u32 = 3;
+static GSO_FAILURES: AtomicU32 = AtomicU32::new(0);
+/// At most this many bytes in one segmented send (the kernel's limit is 64 KB).
+const GSO_MAX_BYTES: usize = 60_000;
+
+/// The control message of a segmented send: `UDP_SEGMENT` with the datagrams' size.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Segmented {
+    header: libc::cmsghdr,
+    size: u16,
+}
+
+// SAFETY (both): `CMSG_LEN` and `CMSG_SPACE` are arithmetic on their argument; they read and
+// write no memory.
+const SEGMENT_LEN: usize = unsafe { libc::CMSG_LEN(2) } as usize;
+const SEGMENT_SPACE: usize = unsafe { libc::CMSG_SPACE(2) } as usize;
+// The size sits where the kernel reads a control message's data, and the kernel reads no
+// further than the struct goes.
+const _: () = assert!(std::mem::offset_of!(Segmented, size) + 2 == SEGMENT_LEN);
+const _: () = assert!(std::mem::size_of::<Segmented>() >= SEGMENT_SPACE);
+
 /// Sends datagrams on `socket` with `sendmmsg` until all went or its buffer is full; returns
-/// how many went. A datagram the kernel refuses outright (no route) is skipped and counted as
-/// gone.
+/// how many went. A run of datagrams to one address, all of one size but a shorter last one (a
+/// video frame's packets to one viewer), goes as one segmented message: the kernel walks its
+/// stack once for the run and cuts it into the same datagrams. A datagram the kernel refuses
+/// outright (no route) is skipped and counted as gone.
 fn send_many(socket: &UdpSocket, slots: &[[u8; SLOT]], lens: &[usize], addrs: &[Option<SockAddr>]) -> usize {
-    let queued = slots.len().min(BATCH);
+    let gso = GSO_FAILURES.load(Ordering::Relaxed) < GSO_FAILURES_TO_STOP;
+    send_runs(socket, &slots[..slots.len().min(BATCH)], lens, addrs, gso)
+}
+
+/// [`send_many`], with runs segmented or not (`gso`).
+fn send_runs(
+    socket: &UdpSocket,
+    slots: &[[u8; SLOT]],
+    lens: &[usize],
+    addrs: &[Option<SockAddr>],
+    gso: bool,
+) -> usize {
+    let queued = slots.len();
     let mut iovs = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; BATCH];
-    // SAFETY: `mmsghdr` is a plain C struct of integers and raw pointers, for which all
-    // zero bytes (null pointers, zero lengths) is a valid value.
+    // SAFETY: `mmsghdr` and `cmsghdr` are plain C structs of integers and raw pointers, for
+    // which all zero bytes (null pointers, zero lengths) is a valid value.
     let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-    for i in 0..queued {
-        let Some(addr) = &addrs[i] else { continue };
-        iovs[i] = libc::iovec { iov_base: slots[i].as_ptr() as *mut libc::c_void, iov_len: lens[i] };
-        let h = &mut msgs[i].msg_hdr;
-        h.msg_name = addr.as_ptr() as *mut libc::c_void;
-        h.msg_namelen = addr.len();
-        h.msg_iov = &mut iovs[i];
-        h.msg_iovlen = 1;
+    // SAFETY: as above, `Segmented` being a `cmsghdr` and an integer.
+    let mut controls: [Segmented; BATCH] = unsafe { std::mem::zeroed() };
+    // Per message: one past its last datagram. (A run has at most `BATCH` datagrams, under
+    // the kernel's 64 segments.)
+    let mut ends = [0usize; BATCH];
+    let mut count = 0;
+    let mut i = 0;
+    while i < queued {
+        let mut j = i + 1;
+        if gso && addrs[i].is_some() {
+            let size = lens[i];
+            while j < queued && addrs[j] == addrs[i] && lens[j] <= size && (j - i + 1) * size <= GSO_MAX_BYTES
+            {
+                j += 1;
+                if lens[j - 1] < size {
+                    break;
+                }
+            }
+        }
+        for k in i..j {
+            iovs[k] = libc::iovec { iov_base: slots[k].as_ptr() as *mut libc::c_void, iov_len: lens[k] };
+        }
+        if let Some(addr) = &addrs[i] {
+            let h = &mut msgs[count].msg_hdr;
+            h.msg_name = addr.as_ptr() as *mut libc::c_void;
+            h.msg_namelen = addr.len();
+            h.msg_iov = &mut iovs[i];
+            h.msg_iovlen = j - i;
+            if j - i > 1 {
+                let c = &mut controls[count];
+                c.header.cmsg_len = SEGMENT_LEN as _;
+                c.header.cmsg_level = libc::SOL_UDP;
+                c.header.cmsg_type = libc::UDP_SEGMENT;
+                c.size = lens[i] as u16;
+                h.msg_control = c as *mut Segmented as *mut libc::c_void;
+                h.msg_controllen = SEGMENT_SPACE as _;
+            }
+        }
+        ends[count] = j;
+        count += 1;
+        i = j;
     }
     let fd = socket.as_raw_fd();
     let mut sent = 0;
-    while sent < queued {
-        let rest = &mut msgs[sent..queued];
+    while sent < count {
+        let rest = &mut msgs[sent..count];
         let r = socket.try_io(Interest::WRITABLE, || {
-            // SAFETY: every pointer in `rest` points into `iovs`, `slots` and `addrs`, which
-            // live until after this call and are not touched during it; each `iov_len` and
-            // `msg_namelen` is the length of the buffer it describes; the count is
-            // `rest.len()`. The kernel only reads those buffers and writes each message's
-            // `msg_len`, a field of `rest`.
+            // SAFETY: every pointer in `rest` points into `iovs`, `controls`, `slots` and
+            // `addrs`, which live until after this call and are not touched during it; each
+            // `iov_len`, `msg_iovlen`, `msg_controllen` and `msg_namelen` is the length of what
+            // it describes; the count is `rest.len()`. The kernel only reads those buffers and
+            // writes each message's `msg_len`, a field of `rest`.
             let n = unsafe { libc::sendmmsg(fd, rest.as_mut_ptr(), rest.len() as libc::c_uint, 0) };
             if n < 0 {
                 Err(io::Error::last_os_error())
@@ -143,17 +215,30 @@ fn send_many(socket: &UdpSocket, slots: &[[u8; SLOT]], lens: &[usize], addrs: &[
                 Ok(n as usize)
             }
         });
+        let first = if sent == 0 { 0 } else { ends[sent - 1] };
         match r {
             Ok(0) => break,
             Ok(k) => sent += k,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if ends[sent] - first > 1 => {
+                // The kernel refused the segmented run: it and the rest go one by one.
+                if GSO_FAILURES.fetch_add(1, Ordering::Relaxed) + 1 == GSO_FAILURES_TO_STOP {
+                    tracing::info!("UDP segmentation refused ({e}): datagrams go one by one from now on");
+                }
+                let r = first..queued;
+                return first + send_runs(socket, &slots[r.clone()], &lens[r.clone()], &addrs[r], false);
+            }
             Err(e) => {
                 tracing::trace!("media send: {e}; one datagram dropped");
                 sent += 1;
             }
         }
     }
-    sent
+    if sent == 0 {
+        0
+    } else {
+        ends[sent - 1]
+    }
 }
 
 /// Outgoing datagrams of the sockets a thread's legs own, sent together at the end of a
@@ -342,6 +427,59 @@ mod tests {
         }
         let want: Vec<u32> = (0..ROUNDS * BATCH as u32).collect();
         assert_eq!(got, want, "every datagram, in order");
+    }
+
+    /// Runs of datagrams to one address go segmented (one size, a shorter last one): each
+    /// destination gets every datagram, whole, in order, whatever the sizes and how they
+    /// interleave.
+    #[tokio::test]
+    async fn segmented_runs_arrive_as_the_same_datagrams() {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        sender.writable().await.unwrap();
+        let mut batch = SendBatch::new(&sender);
+        // (destination, size): a run of three with a shorter last, one that grows (two runs),
+        // another address between, one alone.
+        let plan: [(u8, usize); 10] = [
+            (0, 1000),
+            (0, 1000),
+            (0, 900),
+            (1, 500),
+            (0, 1000),
+            (0, 1000),
+            (0, 1001),
+            (0, 1001),
+            (1, 200),
+            (0, 30),
+        ];
+        let to = [a.local_addr().unwrap(), b.local_addr().unwrap()];
+        for (n, (dst, size)) in plan.iter().enumerate() {
+            batch.transmit(to[usize::from(*dst)], &vec![n as u8; *size]);
+        }
+        batch.flush();
+        assert!(!batch.pending());
+        assert_eq!(GSO_FAILURES.load(Ordering::Relaxed), 0, "the kernel took the segmented runs");
+        for (i, socket) in [&a, &b].into_iter().enumerate() {
+            let want: Vec<(u8, usize)> = plan
+                .iter()
+                .enumerate()
+                .filter(|(_, (d, _))| usize::from(*d) == i)
+                .map(|(n, (_, s))| (n as u8, *s))
+                .collect();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 2048];
+            for _ in 0..want.len() {
+                let (n, _) =
+                    tokio::time::timeout(std::time::Duration::from_secs(2), socket.recv_from(&mut buf))
+                        .await
+                        .expect("every datagram")
+                        .unwrap();
+                assert!(buf[..n].iter().all(|b| *b == buf[0]), "datagram {} whole", buf[0]);
+                got.push((buf[0], n));
+            }
+            assert_eq!(got, want, "destination {i}");
+        }
     }
 
     /// Datagrams of several sockets, interleaved: each reaches its destination from its own
