@@ -155,8 +155,12 @@ pub async fn relay_notices(
     no_media_timer: u64,
 ) {
     while let Some(Notice { handle, event }) = notices.recv().await {
-        if let MediaEvent::InputMedia { input, .. } | MediaEvent::InputSource { input, .. } = event {
-            core.input_event(input, event);
+        // An input's or a mixer's news goes to the plugin that owns it.
+        if let MediaEvent::InputMedia { input: id, .. }
+        | MediaEvent::InputSource { input: id, .. }
+        | MediaEvent::MixerRecordFailed { mixer: id, .. } = event
+        {
+            core.input_event(id, event);
             continue;
         }
         // The client's Janus event, if it gets one.
@@ -192,6 +196,7 @@ pub async fn relay_notices(
             | MediaEvent::LayerChanged { .. }
             | MediaEvent::InputMedia { .. }
             | MediaEvent::InputSource { .. }
+            | MediaEvent::MixerRecordFailed { .. }
             | MediaEvent::Data { .. } => {}
         }
         // The plugin's media event, unless it hears of it otherwise.

@@ -75,6 +75,12 @@ pub trait Plugin: Default + Serialize + DeserializeOwned + 'static {
         let _ = (input, state);
     }
 
+    /// A mixer's recording ([`host::mixer_record`](crate::host::mixer_record)) stopped because
+    /// writing failed: why.
+    fn mixer_record_failed(&mut self, mixer: u64, why: String) {
+        let _ = (mixer, why);
+    }
+
     /// A datagram arrived on a socket opened with [`host::udp_bind`](crate::host::udp_bind).
     fn datagram(&mut self, socket: u32, from: String, data: Vec<u8>) {
         let _ = (socket, from, data);
@@ -237,6 +243,9 @@ macro_rules! export_plugin {
                 }
                 fn input_source(input: u64, state: $crate::SourceState) {
                     with_plugin(|p| $crate::Plugin::input_source(p, input, state))
+                }
+                fn mixer_record_failed(mixer: u64, why: ::std::string::String) {
+                    with_plugin(|p| $crate::Plugin::mixer_record_failed(p, mixer, why))
                 }
                 fn datagram(socket: u32, from: ::std::string::String, data: ::std::vec::Vec<u8>) {
                     with_plugin(|p| $crate::Plugin::datagram(p, socket, from, data))

@@ -427,6 +427,79 @@ async fn the_gateway_offers_when_asked() {
     assert!(p440 > 1e4, "the phone hears the web peer: {p440:.0}");
 }
 
+/// A room records its mix (`record` on `create`, `enable_recording`) to a WAV file in a folder
+/// the plugin's `sandbox.write_dir` allows: the file holds both talkers' tones; a folder outside
+/// it is refused; a full disk stops the recording (the room says `record: false`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_records_its_mix_to_a_wav_file() {
+    let dir = std::env::temp_dir().join(format!("portunus-record-{}-{}", std::process::id(), ROOM));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let mut conf = crate::harness::Conf::default();
+    conf.extra.push((
+        "janus.plugin.audiobridge.jcfg".to_owned(),
+        format!("sandbox: {{ write_dir = \"{}, /dev\" }}\n", dir.display()),
+    ));
+    let gw = Gateway::with(conf);
+    let room = ROOM + 6;
+    let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
+    let created = admin
+        .request(json!({"request": "create", "room": room, "sampling_rate": 16000, "record": true,
+                        "record_file": "mix.wav", "record_dir": dir.display().to_string()}))
+        .await;
+    assert_eq!(created["audiobridge"], "created", "{created}");
+    let recording = |list: &Value| {
+        list["list"]
+            .as_array()
+            .and_then(|l| l.iter().find(|r| r["room"] == room))
+            .map(|r| r["record"].clone())
+    };
+    assert_eq!(recording(&admin.request(json!({"request": "list"})).await), Some(json!(true)));
+    let alice = join_in(&gw, room, "alice", 440.0).await;
+    let bob = join_in(&gw, room, "bob", 1000.0).await;
+    listen(&[&alice, &bob]).await;
+    let stopped = admin.request(json!({"request": "enable_recording", "room": room, "record": false})).await;
+    assert_eq!(stopped, json!({"audiobridge": "success", "record": false}));
+
+    // The file is complete once its writer is done: sizes in the header match.
+    let path = dir.join("mix.wav");
+    let deadline = std::time::Instant::now() + WAIT;
+    let wav = loop {
+        let b = std::fs::read(&path).unwrap_or_default();
+        if b.len() > 44 && u32::from_le_bytes([b[40], b[41], b[42], b[43]]) as usize == b.len() - 44 {
+            break b;
+        }
+        assert!(std::time::Instant::now() < deadline, "the WAV file is completed ({} bytes)", b.len());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(&wav[..4], b"RIFF");
+    assert_eq!(u32::from_le_bytes([wav[24], wav[25], wav[26], wav[27]]), 16_000, "the room's rate");
+    assert_eq!(u16::from_le_bytes([wav[22], wav[23]]), 1, "mono");
+    let pcm: Vec<i16> = wav[44..].chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
+    assert!(pcm.len() > 16_000, "over a second recorded: {} samples", pcm.len());
+    let at = |f: f64| power(&pcm, f * 3.0);
+    let (p440, p1000, p700) = (at(440.0), at(1000.0), at(700.0));
+    assert!(p440 > 1e5 && p1000 > 1e5, "both talkers are in the recording: {p440:.0} {p1000:.0}");
+    assert!(p700 < p440 / 100.0, "and little else: 700 Hz {p700:.0}");
+
+    // A folder the sandbox does not allow.
+    let refused = admin
+        .request(json!({"request": "enable_recording", "room": room, "record": true, "record_dir": "/etc"}))
+        .await;
+    assert_eq!(refused["error_code"], 499, "{refused}");
+    assert!(refused["error"].as_str().is_some_and(|e| e.contains("write_dir")), "{refused}");
+    // A full disk: the recording stops on its own.
+    let full = admin
+        .request(json!({"request": "enable_recording", "room": room, "record": true, "record_dir": "/dev", "record_file": "full"}))
+        .await;
+    assert_eq!(full, json!({"audiobridge": "success", "record": true}));
+    let deadline = std::time::Instant::now() + WAIT;
+    while recording(&admin.request(json!({"request": "list"})).await) != Some(json!(false)) {
+        assert!(std::time::Instant::now() < deadline, "a full disk stops the recording");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_rtp_participant_hears_and_is_heard() {
     plain_rtp_participant(Phone::Opus).await;

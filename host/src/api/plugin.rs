@@ -128,7 +128,8 @@ pub trait PluginRegistry: Send + Sync {
     fn status(&self) -> Value {
         Value::Object(serde_json::Map::new())
     }
-    /// Something happened to an RTP input (`InputMedia`, `InputSource`): its plugin hears of it.
+    /// Something happened to an RTP input (`InputMedia`, `InputSource`) or a mixer
+    /// (`MixerRecordFailed`): the plugin that owns it hears of it.
     fn input_event(&self, input: u64, event: crate::vocab::MediaEvent) {
         let _ = (input, event);
     }

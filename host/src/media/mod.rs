@@ -761,6 +761,15 @@ impl MediaControl for MediaEngine {
     fn mixer_destroy(&self, mixer: u64) {
         self.mixer.send(mixer, mixer::Job::Destroy(mixer));
     }
+
+    fn mixer_record(&self, mixer: u64, file: Option<std::fs::File>) {
+        let notices = self.notices.clone();
+        let failed = Box::new(move |why: String| {
+            tracing::error!(mixer, "recording stopped: {why}");
+            let _ = notices.send(Notice::new(HandleRef::NONE, MediaEvent::MixerRecordFailed { mixer, why }));
+        });
+        self.mixer.send(mixer, mixer::Job::Record(mixer, file, failed));
+    }
 }
 
 /// A leg's one stream as offers see it (no mid; its codec once known).

@@ -8,6 +8,7 @@ pub mod codec;
 pub mod g711;
 pub mod jitter;
 pub mod pool;
+pub mod record;
 pub mod resample;
 pub mod room;
 pub mod voice;

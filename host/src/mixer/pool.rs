@@ -44,6 +44,8 @@ pub enum Job {
     Packets(Vec<MixIn>),
     /// A participant's counters.
     Stats(u64, Sender<Option<PortStats>>),
+    /// A mixer's whole mix is recorded to a file (none: no longer), with who hears a failure.
+    Record(u64, Option<std::fs::File>, super::record::Failed),
 }
 
 /// Where mixed frames go: a media thread's index and its batch.
@@ -160,6 +162,11 @@ impl Rooms {
                     if let Some(room) = self.room_of(p.port) {
                         room.packet(p.port, p.codec, p.seq, p.payload);
                     }
+                }
+            }
+            Job::Record(mixer, file, failed) => {
+                if let Some(room) = self.rooms.get_mut(&mixer) {
+                    room.record(file, failed);
                 }
             }
             Job::Stats(port, reply) => {

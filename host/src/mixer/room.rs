@@ -76,6 +76,8 @@ pub struct Room {
     mix: Vec<i16>,
     packet: Vec<u8>,
     shared: Vec<Shared>,
+    /// Where the whole mix is recorded, if it is.
+    recorder: Option<super::record::Recorder>,
 }
 
 /// What a participant's counters show.
@@ -99,6 +101,19 @@ impl Room {
             mix: vec![0; n],
             packet: vec![0; MAX_PACKET],
             shared: Vec::new(),
+            recorder: None,
+        }
+    }
+
+    /// Records the whole mix to `file` from the next tick on (a recording under way stops and
+    /// its file is completed); none stops recording. `failed` hears why, should writing fail.
+    pub fn record(&mut self, file: Option<std::fs::File>, failed: super::record::Failed) {
+        self.recorder = None;
+        if let Some(file) = file {
+            match super::record::Recorder::start(file, self.rate, failed) {
+                Ok(r) => self.recorder = Some(r),
+                Err(e) => tracing::warn!("cannot start recording: {e}"),
+            }
         }
     }
 
@@ -211,6 +226,14 @@ impl Room {
         for shared in &mut self.shared {
             shared.packet = None;
             shared.used = false;
+        }
+        if let Some(recorder) = &mut self.recorder {
+            for (m, &s) in self.mix.iter_mut().zip(&self.sum) {
+                *m = s.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+            }
+            if !recorder.push(&self.mix) {
+                self.recorder = None;
+            }
         }
         for port in &mut self.ports {
             let (seq, time) = (port.seq, port.time);

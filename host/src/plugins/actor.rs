@@ -131,7 +131,8 @@ pub enum Job {
     Reload(Arc<Artifact>, oneshot::Sender<Result<Value, String>>),
     /// Nothing: wakes the actor to look at its urgent lane.
     Wake,
-    /// Something happened to one of the plugin's inputs (`InputMedia`, `InputSource`).
+    /// Something happened to one of the plugin's inputs (`InputMedia`, `InputSource`) or
+    /// mixers (`MixerRecordFailed`).
     Input(u64, MediaEvent),
     /// A datagram on one of the plugin's sockets: the socket, the sender, the bytes.
     Datagram(u32, std::net::SocketAddr, Vec<u8>),
@@ -494,7 +495,9 @@ impl Actor {
             }
             Job::Wake => {}
             Job::Input(input, event) => {
-                if self.shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).contains(&input) {
+                let owned = self.shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).contains(&input)
+                    || self.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).has_mixer(input);
+                if owned {
                     let _ = match event {
                         MediaEvent::InputMedia { mid, receiving, .. } => {
                             self.call(|b, s| b.call_input_media(s, input, &mid, receiving))
@@ -502,6 +505,9 @@ impl Actor {
                         MediaEvent::InputSource { state, .. } => {
                             let state = super::convert::source_state(state);
                             self.call(|b, s| b.call_input_source(s, input, &state))
+                        }
+                        MediaEvent::MixerRecordFailed { why, .. } => {
+                            self.call(|b, s| b.call_mixer_record_failed(s, input, &why))
                         }
                         _ => return,
                     };

@@ -85,7 +85,8 @@ pub fn wit_media_event(event: MediaEvent) -> Option<wit::MediaEvent> {
         | MediaEvent::IceFailed
         | MediaEvent::Data { .. }
         | MediaEvent::InputMedia { .. }
-        | MediaEvent::InputSource { .. } => return None,
+        | MediaEvent::InputSource { .. }
+        | MediaEvent::MixerRecordFailed { .. } => return None,
     })
 }
 

@@ -42,6 +42,9 @@ pub struct Limits {
     /// The folders whose files the plugin may play (`read_dir`, comma-separated; default:
     /// none): Streaming's file mountpoints.
     pub read_dir: Vec<std::path::PathBuf>,
+    /// The folders where the host may write files for the plugin (`write_dir`,
+    /// comma-separated; default: none): AudioBridge's recordings.
+    pub write_dir: Vec<std::path::PathBuf>,
     /// Sockets open at once (`max_sockets`, default 16).
     pub max_sockets: usize,
     /// Plain RTP legs and RTP inputs open at once (`max_legs`, default 1000).
@@ -69,6 +72,7 @@ impl Default for Limits {
             send_to: AddrPolicy::any(),
             udp_bind: BindPolicy::default(),
             read_dir: Vec::new(),
+            write_dir: Vec::new(),
             max_sockets: 16,
             max_legs: 1000,
             udp_rate: 1000,
@@ -103,7 +107,7 @@ impl Limits {
                     l.udp_bind = policy(package, key, value, BindPolicy::parse).unwrap_or_default();
                     continue;
                 }
-                "read_dir" => {
+                "read_dir" | "write_dir" => {
                     let dirs = value
                         .as_str()
                         .unwrap_or_default()
@@ -111,7 +115,12 @@ impl Limits {
                         .map(str::trim)
                         .filter(|d| !d.is_empty());
                     // Compared with canonical paths: what does not exist allows nothing.
-                    l.read_dir = dirs.filter_map(|d| std::fs::canonicalize(d).ok()).collect();
+                    let dirs = dirs.filter_map(|d| std::fs::canonicalize(d).ok()).collect();
+                    if key == "read_dir" {
+                        l.read_dir = dirs;
+                    } else {
+                        l.write_dir = dirs;
+                    }
                     continue;
                 }
                 _ => {}

@@ -524,9 +524,10 @@ impl PluginRegistry for Registry {
 
     fn input_event(&self, input: u64, event: MediaEvent) {
         let plugins = self.0.plugins.read().unwrap_or_else(|e| e.into_inner());
-        let owner = plugins
-            .values()
-            .find(|p| p.shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).contains(&input));
+        let owner = plugins.values().find(|p| {
+            p.shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).contains(&input)
+                || p.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).has_mixer(input)
+        });
         if let Some(p) = owner {
             p.mailbox.send(Job::Input(input, event));
         }

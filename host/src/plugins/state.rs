@@ -422,6 +422,25 @@ impl StoreState {
         Ok(media::InputFile { packets: file.packets, looped })
     }
 
+    /// Where a file the host writes for the plugin goes: `file` in one of its
+    /// `sandbox.write_dir` folders (a relative path in the first one; its folder compared
+    /// canonically, so `..` and links do not lead out).
+    fn writable(&self, file: &str) -> Result<std::path::PathBuf, String> {
+        let dirs = &self.shared.limits.write_dir;
+        let Some(first) = dirs.first() else {
+            return Err("the plugin's sandbox.write_dir allows no folder".to_owned());
+        };
+        let path = first.join(file);
+        let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(format!("{file} is not a file name"));
+        };
+        let real = std::fs::canonicalize(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        if !dirs.iter().any(|dir| real.starts_with(dir)) {
+            return Err(format!("the plugin's sandbox.write_dir does not allow {file}"));
+        }
+        Ok(real.join(name))
+    }
+
     /// An error when the plugin holds `max_legs` legs and inputs already.
     fn below_max_legs(&self) -> Result<(), String> {
         let max = self.shared.limits.max_legs;
@@ -735,6 +754,21 @@ impl host::Host for StoreState {
 
     fn mixer_destroy(&mut self, mixer: u64) {
         destroy_mixer(&self.shared, mixer);
+    }
+
+    fn mixer_record(&mut self, mixer: u64, file: Option<String>) -> Result<String, String> {
+        if !self.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).has_mixer(mixer) {
+            return Err(format!("no such mixer {mixer}"));
+        }
+        let media = self.shared.core.media();
+        let Some(file) = file else {
+            media.mixer_record(mixer, None);
+            return Ok(String::new());
+        };
+        let path = self.writable(&file)?;
+        let created = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        media.mixer_record(mixer, Some(created));
+        Ok(path.to_string_lossy().into_owned())
     }
 
     fn rtp_leg_open(&mut self, owner: HandleRef, options: wit::LegOptions) -> Result<wit::LegLocal, String> {

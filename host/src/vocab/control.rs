@@ -95,6 +95,9 @@ pub trait MediaControl: Send + Sync {
     fn mixer_leave(&self, port: u64);
     /// Destroys a mixer (its ports are left by the caller first).
     fn mixer_destroy(&self, mixer: u64);
+    /// Records a mixer's whole mix to `file` (just created), or stops (none); a failure to
+    /// write stops it and is reported (`MediaEvent::MixerRecordFailed`).
+    fn mixer_record(&self, mixer: u64, file: Option<std::fs::File>);
 }
 
 /// A stream of an input as [`MediaControl::input_status`] gives it: mid, age (ms), source.
@@ -155,4 +158,5 @@ impl MediaControl for NoMedia {
     fn mixer_reset(&self, _: u64) {}
     fn mixer_leave(&self, _: u64) {}
     fn mixer_destroy(&self, _: u64) {}
+    fn mixer_record(&self, _: u64, _: Option<std::fs::File>) {}
 }

@@ -101,6 +101,14 @@ pub enum MediaEvent {
         /// Playing, or lost.
         state: super::SourceState,
     },
+    /// A mixer's recording stopped because writing failed (the notice's handle is
+    /// [`HandleRef::NONE`](super::HandleRef::NONE)).
+    MixerRecordFailed {
+        /// The mixer.
+        mixer: u64,
+        /// Why.
+        why: String,
+    },
     /// A data-channel message from the client.
     Data {
         /// The channel's label.

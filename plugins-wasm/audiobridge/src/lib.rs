@@ -24,7 +24,8 @@
 //! Janus 1.2's `stop_all_files` and `listannouncements`).
 //!
 //! Not yet (each answers a clear error):
-//! recording, groups and spatial audio.
+//! recording each participant (`record` on `join`, `enable_mjrs`), groups and spatial audio.
+//! The room's mix is recorded to a WAV file (`record`, `enable_recording`).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -33,6 +34,7 @@ mod announce;
 mod forward;
 mod manage;
 mod participant;
+mod record;
 mod room;
 
 use portunus_sdk::{
@@ -281,13 +283,11 @@ const SYNC: &[&str] = &[
     "stop_file",
     "stop_all_files",
     "listannouncements",
+    "enable_recording",
 ];
 
 /// Requests of Janus's that wait for features the gateway does not have yet.
-const NOT_YET: &[(&str, &str)] = &[
-    ("enable_recording", "Recording is not supported yet"),
-    ("enable_mjrs", "Recording is not supported yet"),
-];
+const NOT_YET: &[(&str, &str)] = &[("enable_mjrs", "Recording participants is not supported yet")];
 
 /// The requests answered with an event.
 const ASYNC: &[&str] = &["join", "configure", "changeroom", "leave", "hangup"];
@@ -307,8 +307,8 @@ impl Plugin for AudioBridge {
             name: NAME.to_owned(),
             author: AUTHOR.to_owned(),
             description: DESCRIPTION.to_owned(),
-            version: 12,
-            version_string: "0.0.12".to_owned(),
+            version: 13,
+            version_string: "0.0.13".to_owned(),
         })
     }
 
@@ -349,6 +349,7 @@ impl Plugin for AudioBridge {
                 "stop_file" => self.stop_file(&body),
                 "stop_all_files" => self.stop_all_files(&body),
                 "listannouncements" => self.list_announcements(&body),
+                "enable_recording" => self.enable_recording(&body),
                 other => Err(err(code::INVALID_REQUEST, format!("Unknown request '{other}'"))),
             };
             return match answer {
@@ -393,6 +394,10 @@ impl Plugin for AudioBridge {
         if !receiving {
             self.file_ended(input);
         }
+    }
+
+    fn mixer_record_failed(&mut self, mixer: u64, why: String) {
+        self.recording_failed(mixer, &why);
     }
 
     fn destroy_handle(&mut self, handle: HandleRef) {

@@ -46,13 +46,8 @@ impl AudioBridge {
                 return Err(err(code::UNKNOWN, format!("Unsupported sampling rate {rate}")));
             }
         }
-        for (key, what) in [
-            ("record", "Recording is not supported yet"),
-            ("spatial_audio", "Spatial audio is not supported yet"),
-        ] {
-            if body.get(key).and_then(Value::as_bool) == Some(true) {
-                return Err(err(code::UNKNOWN, what));
-            }
+        if body.get("spatial_audio").and_then(Value::as_bool) == Some(true) {
+            return Err(err(code::UNKNOWN, "Spatial audio is not supported yet"));
         }
         if body.get("groups").and_then(Value::as_array).is_some_and(|g| !g.is_empty()) {
             return Err(err(code::UNKNOWN, "Groups are not supported yet"));
@@ -71,10 +66,25 @@ impl AudioBridge {
         };
         let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
         let room = Room { permanent, ..Room::from_keys(id.clone(), body) };
-        if permanent {
-            self.save_config(self.rooms.values().chain([&room]))?;
-        }
+        let record = room.record;
         self.rooms.insert(id.clone(), room);
+        if record {
+            // A recording that cannot start fails the room, as a folder Janus cannot make does.
+            if let Err(e) = self.start_recording(&id) {
+                if let Some(m) = self.rooms.remove(&id).and_then(|r| r.mixer) {
+                    host::mixer_destroy(m);
+                }
+                return Err(e);
+            }
+        }
+        if permanent {
+            if let Err(e) = self.save_config(self.rooms.values()) {
+                if let Some(m) = self.rooms.remove(&id).and_then(|r| r.mixer) {
+                    host::mixer_destroy(m);
+                }
+                return Err(e);
+            }
+        }
         portunus_sdk::info!("created room {id}");
         Ok(audiobridge("created", json!({"room": id.to_json(), "permanent": permanent})))
     }

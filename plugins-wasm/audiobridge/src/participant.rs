@@ -71,7 +71,10 @@ fn refuse_missing_features(body: &Map<String, Value>) -> Result<(), PluginError>
         Some(_) => return Err(err(code::INVALID_ELEMENT, "Invalid element (codec must opus, pcmu or pcma)")),
     }
     if body.get("record").and_then(Value::as_bool) == Some(true) {
-        return Err(err(code::UNKNOWN, "Recording is not supported yet"));
+        return Err(err(
+            code::UNKNOWN,
+            "Recording participants is not supported yet (rooms record their mix)",
+        ));
     }
     Ok(())
 }
@@ -124,6 +127,13 @@ impl AudioBridge {
     fn enter(&mut self, handle: HandleRef, mut p: Participant) -> Result<(), PluginError> {
         let room = self.rooms.get(&p.room).cloned().ok_or_else(|| err(code::NO_SUCH_ROOM, "No such room"))?;
         let mixer = self.mixer_of(&room.id)?;
+        // A room of the configuration file that says `record` records from its first join.
+        if room.record && room.recording.is_none() {
+            if let Err(e) = self.start_recording(&room.id) {
+                portunus_sdk::warn!("{}", e.text);
+                self.stop_recording(&room.id);
+            }
+        }
         p.port = host::mixer_join(mixer, Some(handle), crate::mix_codec(&p.codec), self.mix_settings(&p))
             .map_err(|e| err(code::UNKNOWN, e))?;
         if self.connected.contains_key(&handle.handle) {

@@ -60,6 +60,13 @@ pub struct Room {
     pub permanent: bool,
     /// The host's mixer, made when the first participant joins.
     pub mixer: Option<u64>,
+    /// Its mix is recorded (`record`), in `record_file` (a name of Janus's form without it)
+    /// in `record_dir` (the plugin's first `sandbox.write_dir` without it).
+    pub record: bool,
+    pub record_file: Option<String>,
+    pub record_dir: Option<String>,
+    /// The file being written.
+    pub recording: Option<String>,
 }
 
 impl Default for Room {
@@ -83,6 +90,10 @@ impl Default for Room {
             muted: false,
             permanent: false,
             mixer: None,
+            record: false,
+            record_file: None,
+            record_dir: None,
+            recording: None,
         }
     }
 }
@@ -110,6 +121,15 @@ impl Room {
         }
         if let Some(v) = get("pin").and_then(text) {
             self.pin = optional(Some(v));
+        }
+        if let Some(v) = get("record").and_then(flag) {
+            self.record = v;
+        }
+        if let Some(v) = get("record_file").and_then(text) {
+            self.record_file = optional(Some(v));
+        }
+        if let Some(v) = get("record_dir").and_then(text) {
+            self.record_dir = optional(Some(v));
         }
         if let Some(v) = get("is_private").and_then(flag) {
             self.is_private = v;
@@ -152,7 +172,7 @@ impl Room {
             "sampling_rate": self.sampling_rate,
             "spatial_audio": self.spatial_audio,
             "pin_required": self.pin.is_some(),
-            "record": false,
+            "record": self.record,
             "muted": self.muted,
             "num_participants": participants,
         })
@@ -194,6 +214,15 @@ impl Room {
         }
         if self.allow_rtp_participants {
             put("allow_rtp_participants", json!(true));
+        }
+        if self.record {
+            put("record", json!(true));
+        }
+        if let Some(f) = &self.record_file {
+            put("record_file", json!(f));
+        }
+        if let Some(d) = &self.record_dir {
+            put("record_dir", json!(d));
         }
         if let Some(allowed) = &self.allowed {
             put("allowed", json!(allowed));

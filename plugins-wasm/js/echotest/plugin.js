@@ -303,6 +303,6 @@ class EchoTest {
 }
 
 export const {
-  init, createHandle, handleMessage, handleAdminMessage, mediaEvent, incomingData, timer, inputMedia, inputSource,
+  init, createHandle, handleMessage, handleAdminMessage, mediaEvent, incomingData, timer, inputMedia, inputSource, mixerRecordFailed,
   datagram, destroyHandle, queryHandle, checkpoint, restore,
 } = definePlugin(EchoTest);

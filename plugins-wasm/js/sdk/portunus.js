@@ -9,7 +9,7 @@
 //     handleMessage(msg) { return { hello: msg.body.name ?? 'world' }; }
 //   }
 //   export const { init, createHandle, handleMessage, handleAdminMessage, mediaEvent,
-//     incomingData, timer, inputMedia, inputSource, datagram, destroyHandle, queryHandle, checkpoint,
+//     incomingData, timer, inputMedia, inputSource, mixerRecordFailed, datagram, destroyHandle, queryHandle, checkpoint,
 //     restore } = definePlugin(Hello);
 //
 // What the SDK does for the author:
@@ -355,6 +355,7 @@ export function definePlugin(PluginClass) {
     timer: (token) => call('timer', token),
     inputMedia: (input, mid, receiving) => call('inputMedia', input, mid, receiving),
     inputSource: (input, state) => call('inputSource', input, state),
+    mixerRecordFailed: (mixer, why) => call('mixerRecordFailed', mixer, why),
     datagram: (socket, from, data) => call('datagram', socket, from, data),
     destroyHandle: (handle) => call('destroyHandle', handle),
     queryHandle: (handle) => toJson(call('queryHandle', handle) ?? {}),

@@ -37,6 +37,6 @@ class TestFault {
 }
 
 export const {
-  init, createHandle, handleMessage, handleAdminMessage, mediaEvent, incomingData, timer, inputMedia, inputSource,
+  init, createHandle, handleMessage, handleAdminMessage, mediaEvent, incomingData, timer, inputMedia, inputSource, mixerRecordFailed,
   datagram, destroyHandle, queryHandle, checkpoint, restore,
 } = definePlugin(TestFault);

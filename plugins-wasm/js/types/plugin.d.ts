@@ -50,6 +50,10 @@ declare module 'portunus:plugin/plugin@0.5.0' {
   */
   export function inputSource(input: bigint, state: SourceState): void;
   /**
+  * A mixer's recording (`mixer-record`) stopped because writing failed: why.
+  */
+  export function mixerRecordFailed(mixer: bigint, why: string): void;
+  /**
   * A datagram arrived on a socket opened with `udp-bind`.
   */
   export function datagram(socket: number, from: string, data: Uint8Array): void;

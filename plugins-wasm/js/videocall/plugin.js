@@ -425,6 +425,6 @@ class VideoCall {
 }
 
 export const {
-  init, createHandle, handleMessage, handleAdminMessage, mediaEvent, incomingData, timer, inputMedia, inputSource,
+  init, createHandle, handleMessage, handleAdminMessage, mediaEvent, incomingData, timer, inputMedia, inputSource, mixerRecordFailed,
   datagram, destroyHandle, queryHandle, checkpoint, restore,
 } = definePlugin(VideoCall);

@@ -196,6 +196,9 @@ class Plugin:
         """An RTSP input's source plays (`state.value`: its streams) or was lost (`state.value`:
         why); `state` is a `types.SourceState_Playing` or `types.SourceState_Lost`."""
 
+    def mixer_record_failed(self, mixer: int, why: str) -> None:
+        """A mixer's recording (`host.mixer_record`) stopped because writing failed."""
+
     def datagram(self, socket: int, source: str, data: bytes) -> None:
         """A datagram on a socket from `host.udp_bind`."""
 
@@ -307,6 +310,9 @@ def export(plugin_class):
         def input_source(self, input: int, state) -> None:
             plugin.input_source(input, state)
 
+        def mixer_record_failed(self, mixer: int, why: str) -> None:
+            plugin.mixer_record_failed(mixer, why)
+
         def datagram(self, socket: int, from_: str, data: bytes) -> None:
             plugin.datagram(socket, from_, bytes(data))
 
@@ -330,7 +336,7 @@ def export(plugin_class):
                 raise Err(f"restore: {exc}") from None
 
     for name in ("handle_message", "media_event", "incoming_data", "timer", "input_media", "input_source",
-                 "datagram",
+                 "mixer_record_failed", "datagram",
                  "destroy_handle", "query_handle", "checkpoint"):
         setattr(Exports, name, _logged(getattr(Exports, name)))
     Exports.__name__ = "WitWorld"

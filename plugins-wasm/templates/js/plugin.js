@@ -34,6 +34,6 @@ class Hello {
 }
 
 export const {
-  init, createHandle, handleMessage, handleAdminMessage, mediaEvent, incomingData, timer, inputMedia, inputSource,
+  init, createHandle, handleMessage, handleAdminMessage, mediaEvent, incomingData, timer, inputMedia, inputSource, mixerRecordFailed,
   datagram, destroyHandle, queryHandle, checkpoint, restore,
 } = definePlugin(Hello);

@@ -170,6 +170,17 @@ declare module 'portunus:plugin/host@0.5.0' {
    */
   export function mixerDestroy(mixer: bigint): void;
   /**
+   * Records a mixer's whole mix (everyone, as a listener who adds nothing hears the room)
+   * to a WAV file (16-bit PCM, mono, at the mixer's rate), or stops (none; the file is
+   * complete then, and when the mixer goes). `file` must be in a folder of the plugin's
+   * `sandbox.write_dir` (a relative path is taken in its first one); the file is created or
+   * replaced now, and its absolute path returned. The host writes it on a thread of its own,
+   * so the mixing never waits for the disk; when writing fails (a full disk) the recording
+   * stops and the plugin hears `mixer-record-failed`. Errors now: a mixer that is not the
+   * plugin's, a path outside `write_dir`, a file that cannot be created.
+   */
+  export function mixerRecord(mixer: bigint, file: string | undefined): string;
+  /**
    * Opens a plain RTP leg for a SIP call or a plain-RTP participant: the host binds its RTP
    * and RTCP ports (from `rtp_port_range`) now and returns the leg's id, its address, the
    * SRTP key it sends with (when asked for) and the SDP media section for the plugin's offer
