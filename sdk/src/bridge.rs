@@ -304,11 +304,7 @@ impl Bridge {
                 source: Endpoint::Leg(local.id),
                 mid: String::new(),
             }));
-            // Our `a=crypto` answers the one we took, so it repeats its tag (RFC 4568).
-            let sdp = match m.crypto {
-                Some(_) => local.sdp.replacen("a=crypto:1 ", &format!("a=crypto:{} ", m.crypto_tag), 1),
-                None => local.sdp,
-            };
+            let sdp = answering_crypto(local.sdp, m);
             legs.push(Leg { id: local.id, kind, mid: String::new(), sdp, rules: Vec::new() });
         }
         if legs.is_empty() {
@@ -378,15 +374,20 @@ impl Bridge {
     }
 
     /// Points each leg at the far end's section of its kind, in order (a port 0 section is
-    /// left alone).
-    fn point_legs(&self, media: &[PlainMedia], latch: &Option<Option<String>>) -> Result<(), BridgeError> {
+    /// left alone); our sections' `a=crypto` then answer its (their tags).
+    fn point_legs(
+        &mut self,
+        media: &[PlainMedia],
+        latch: &Option<Option<String>>,
+    ) -> Result<(), BridgeError> {
         let audio_video = media.iter().filter(|m| m.kind.is_some());
-        for (leg, m) in self.legs.iter().zip(audio_video) {
+        for (leg, m) in self.legs.iter_mut().zip(audio_video) {
             if m.port == 0 || m.kind != Some(leg.kind) {
                 continue;
             }
             let Some(remote) = remote_of(m, latch) else { continue };
             host::rtp_leg_connect(leg.id, &remote).map_err(BridgeError::InvalidSdp)?;
+            leg.sdp = answering_crypto(std::mem::take(&mut leg.sdp), m);
         }
         Ok(())
     }
@@ -467,6 +468,22 @@ pub fn srtp_of(
 }
 
 /// The far end of a stream, in a codec we carry; `latch` as [`crate::LegRemote::latch`].
+/// A leg's media section as the answer to `m`: its `a=crypto` answers the one the far end
+/// offers, so it repeats that tag (RFC 4568), whatever tag it had.
+fn answering_crypto(sdp: String, m: &PlainMedia) -> String {
+    if m.crypto.is_none() {
+        return sdp;
+    }
+    let mut out = String::with_capacity(sdp.len());
+    for line in sdp.split_inclusive('\n') {
+        match line.strip_prefix("a=crypto:").and_then(|rest| rest.split_once(' ')) {
+            Some((_, rest)) => out.push_str(&format!("a=crypto:{} {rest}", m.crypto_tag)),
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
 fn remote_of(m: &PlainMedia, latch: &Option<Option<String>>) -> Option<crate::LegRemote> {
     let mut remote = m.remote(&codec_names(), latch.is_some())?;
     if let Some(ip) = latch {

@@ -203,6 +203,15 @@ async fn sdes_is_offered_as_janus_writes_it() {
     let sdp = result(&r)["sdp"].as_str().unwrap_or_default();
     assert!(sdp.contains("a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"), "{sdp}");
     assert!(!sdp.contains("a=crypto:1 "), "{sdp}");
+    // It offers again with another tag: the new answer repeats that one.
+    let reoffer = offer.replace("a=crypto:2 ", "a=crypto:7 ");
+    let r = c.send(json!({"request": "process", "type": "offer", "sdp": reoffer}), None).await;
+    assert_eq!(result(&r), &json!({"event": "processed", "srtp": "sdes_optional", "update": true}), "{r}");
+    let answer = peer.answer_offer(r["jsep"]["sdp"].as_str().unwrap(), WAIT).await.expect("answer");
+    let r = c.send(json!({"request": "generate"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    let sdp = result(&r)["sdp"].as_str().unwrap_or_default();
+    assert!(sdp.contains("a=crypto:7 AES_CM_128_HMAC_SHA1_32 inline:"), "{sdp}");
+    assert!(!sdp.contains("a=crypto:2 "), "{sdp}");
     peer.close().await.ok();
 }
 
