@@ -13,7 +13,10 @@
 //! portunus-bench-room [--media-threads 1] [--seconds 10] 10 100 300      # a Portunus it starts
 //! portunus-bench-room --janus ws://127.0.0.1:8188 --pid <janus pid> 10 100  # e.g. janus-ref
 //! portunus-bench-room --streaming 100 500                                  # Streaming fan-out
+//! portunus-bench-room --audiobridge --seconds 20 10 50 200                 # an AudioBridge room
 //! ```
+//!
+//! With `--audiobridge` it measures an AudioBridge room instead (see [`audio`]).
 //!
 //! Against another gateway (`--janus`), it uses its room 1234 (janus-ref's sample config has
 //! it, 6 publishers) and must be told the gateway's process id for the CPU and RSS figures.
@@ -35,6 +38,8 @@ use tokio::net::UdpSocket;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
+
+mod audio;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -532,6 +537,7 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let (mut janus, mut pid, mut threads, mut seconds, mut sizes) = (None, None, 1, 10, Vec::new());
     let mut source = Source::Room;
+    let mut audiobridge = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--janus" => janus = args.next(),
@@ -539,6 +545,7 @@ fn main() -> anyhow::Result<()> {
             "--media-threads" => threads = args.next().and_then(|p| p.parse().ok()).unwrap_or(1),
             "--seconds" => seconds = args.next().and_then(|p| p.parse().ok()).unwrap_or(10),
             "--streaming" => source = Source::Mountpoint,
+            "--audiobridge" => audiobridge = true,
             n => sizes.push(n.parse::<usize>()?),
         }
     }
@@ -551,12 +558,20 @@ fn main() -> anyhow::Result<()> {
             Some(url) => {
                 let pid = pid.ok_or_else(|| anyhow::anyhow!("--pid <the gateway's process id> is needed"))?;
                 println!("{url} (pid {pid}):");
-                rt.block_on(run(url, pid, n, seconds, source))?;
+                if audiobridge {
+                    rt.block_on(audio::run(url, pid, n, seconds))?;
+                } else {
+                    rt.block_on(run(url, pid, n, seconds, source))?;
+                }
             }
             None => {
                 let (mut child, url) = start_portunus(threads)?;
                 println!("portunus, {threads} media thread(s):");
-                let r = rt.block_on(run(&url, child.id(), n, seconds, source));
+                let r = if audiobridge {
+                    rt.block_on(audio::run(&url, child.id(), n, seconds))
+                } else {
+                    rt.block_on(run(&url, child.id(), n, seconds, source))
+                };
                 let _ = child.kill();
                 let _ = child.wait();
                 r?;
