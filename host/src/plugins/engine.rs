@@ -53,7 +53,9 @@ impl PluginEngine {
     /// the engine's compatibility hash.
     pub fn compile(&self, wasm: &[u8]) -> wasmtime::Result<Component> {
         let Some(dir) = &self.cache_dir else {
-            return Component::new(&self.engine, wasm);
+            let component = Component::new(&self.engine, wasm);
+            trim_heap();
+            return component;
         };
         let path = dir.join(format!("{}.cwasm", self.cache_key(wasm)));
         if path.exists() {
@@ -68,7 +70,9 @@ impl PluginEngine {
                 Err(e) => tracing::warn!("cached {} unusable ({e}); recompiling", path.display()),
             }
         }
-        let bytes = self.engine.precompile_component(wasm)?;
+        let bytes = self.engine.precompile_component(wasm);
+        trim_heap();
+        let bytes = bytes?;
         let tmp = path.with_extension("tmp");
         if let Err(e) = std::fs::write(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, &path)) {
             tracing::warn!("cannot write plugin cache {}: {e}", path.display());
@@ -84,6 +88,17 @@ impl PluginEngine {
         let digest = Sha256::digest(wasm);
         let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
         format!("{hex}-{:016x}", engine_hash.finish())
+    }
+}
+
+/// Gives the memory a compilation freed back to the system: glibc keeps freed heap pages, and a
+/// gateway that compiled its plugins stayed some 300 MB bigger for the rest of its life.
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` returns free heap memory to the system; it takes no pointer and
+    // leaves every live allocation where it is.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
