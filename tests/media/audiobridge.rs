@@ -289,6 +289,20 @@ async fn phone_says_1k(
     first: u32,
     frames: u32,
 ) -> Vec<bytes::Bytes> {
+    phone_says_1k_over(socket, gateway, phone, first, frames, false).await
+}
+
+/// As [`phone_says_1k`], over a bad network when `impaired`: every seventh packet is lost, and
+/// of every ten the sixth comes before the fifth.
+async fn phone_says_1k_over(
+    socket: &tokio::net::UdpSocket,
+    gateway: std::net::SocketAddr,
+    phone: Phone,
+    first: u32,
+    frames: u32,
+    impaired: bool,
+) -> Vec<bytes::Bytes> {
+    let mut held: Option<Vec<u8>> = None;
     let rate = phone.rate();
     let frame = rate / 50;
     let mut encoder = ropus::Encoder::builder(48_000, ropus::Channels::Mono, ropus::Application::Voip)
@@ -313,7 +327,16 @@ async fn phone_says_1k(
             Phone::Pcmu => pcm.iter().map(|&s| portunus::mixer::g711::ulaw_encode(s)).collect(),
         };
         let packet = rtp_packet(phone.pt(), n as u16, n * frame, 0x1234_5678, &payload);
-        socket.send_to(&packet, gateway).await.expect("send");
+        match (impaired, n % 7 == 3, n % 10) {
+            (true, true, _) => {}
+            (true, false, 5) => held = Some(packet),
+            _ => {
+                socket.send_to(&packet, gateway).await.expect("send");
+                if let Some(p) = held.take() {
+                    socket.send_to(&p, gateway).await.expect("send");
+                }
+            }
+        }
         let mut incoming = [0u8; 1500];
         while let Ok(Ok((got, _))) =
             tokio::time::timeout(std::time::Duration::from_millis(1), socket.recv_from(&mut incoming)).await
@@ -324,6 +347,63 @@ async fn phone_says_1k(
         }
     }
     received
+}
+
+/// A phone over a bad network (loss, reordering): what the room hears of it has no gaps. Each
+/// 20 ms packet of the mix a WebRTC listener decodes holds the phone's tone at no less than a
+/// tenth of its usual power: the jitter buffer reorders, and the mixer conceals G.711's losses.
+async fn a_phone_over_a_bad_network_is_heard_without_gaps(phone: Phone) {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
+    let created = admin
+        .request(json!({"request": "create", "room": ROOM, "sampling_rate": 16000, "allow_rtp_participants": true}))
+        .await;
+    assert_eq!(created["audiobridge"], "created", "{created}");
+    let web = join(&gw, "web", 440.0).await;
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("a socket");
+    let mut rtp = Client::new(&gw, AUDIOBRIDGE).await;
+    let r = rtp
+        .send(
+            json!({"request": "join", "room": ROOM, "display": "phone", "codec": phone.name(),
+                   "rtp": {"payload_type": phone.pt()}}),
+            None,
+        )
+        .await;
+    let joined = &r["plugindata"]["data"];
+    let gateway: std::net::SocketAddr =
+        format!("{}:{}", joined["rtp"]["ip"].as_str().expect("ip"), joined["rtp"]["port"])
+            .parse()
+            .expect("address");
+    phone_says_1k_over(&socket, gateway, phone, 0, 50, true).await;
+    web.peer.take_audio();
+    phone_says_1k_over(&socket, gateway, phone, 50, 150, true).await;
+    let heard = web.peer.take_audio();
+    let mut decoder = ropus::Decoder::new(48_000, ropus::Channels::Mono).expect("opus decoder");
+    let mut frame = vec![0i16; 5760];
+    let powers: Vec<f64> = heard
+        .iter()
+        .map(|p| {
+            let n = decoder.decode(p, &mut frame, ropus::DecodeMode::Normal).expect("the mix decodes");
+            power(&frame[..n], 1000.0)
+        })
+        .collect();
+    assert!(powers.len() > 100, "the mix came: {} packets", powers.len());
+    // The steady part (the ends may hold the start and the stop).
+    let steady = &powers[10..powers.len() - 10];
+    let mut sorted = steady.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    assert!(median > 1e5, "{}: the phone is heard ({median:.0})", phone.name());
+    let gaps = steady.iter().filter(|p| **p < median / 10.0).count();
+    assert_eq!(gaps, 0, "{}: frames of the mix with a gap (median {median:.0}): {steady:.0?}", phone.name());
+}
+
+// (An Opus phone over the same network is not tested so: after a lost packet ropus's decoder
+// gives the next tick some 23 dB down, recovering over about five ticks; libopus's is 9 dB
+// down. Browsers send in-band FEC, which the jitter buffer uses.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_g711_phone_over_a_bad_network_is_heard_without_gaps() {
+    a_phone_over_a_bad_network_is_heard_without_gaps(Phone::Pcmu).await;
 }
 
 /// What the phone heard (the last two thirds of `received`): the power at each of `freqs`.

@@ -5,6 +5,7 @@
 //! from the room's rate).
 
 pub mod codec;
+pub mod conceal;
 pub mod g711;
 pub mod jitter;
 pub mod pool;

@@ -2,6 +2,7 @@
 //! 8 kHz converted to and from the room's rate (`resample.rs`).
 
 use super::codec::{EncoderKey, OpusIn, OpusOut};
+use super::conceal::Conceal;
 use super::g711;
 use super::jitter::Next;
 use super::resample::Resampler;
@@ -24,6 +25,8 @@ pub enum VoiceIn {
         block: Vec<i16>,
         /// 8 kHz to the room's rate.
         up: Resampler,
+        /// What fills a lost tick.
+        conceal: Box<Conceal>,
     },
 }
 
@@ -37,29 +40,38 @@ impl VoiceIn {
                 pending: Vec::with_capacity(G711_TICK * 8),
                 block: vec![0; G711_TICK],
                 up: Resampler::new(8_000, rate),
+                conceal: Box::default(),
             },
         })
     }
 
     /// Fills `out` (one tick at the room's rate); false when there was nothing to play.
     pub fn frame(&mut self, next: Next, out: &mut [i16]) -> bool {
-        let (codec, pending, block, up) = match self {
+        let (codec, pending, block, up, conceal) = match self {
             Self::Opus(o) => return o.frame(next, out),
-            Self::G711 { codec, pending, block, up } => (*codec, pending, block, up),
+            Self::G711 { codec, pending, block, up, conceal } => (*codec, pending, block, up, conceal),
         };
         let decode = if codec == MixCodec::Pcma { g711::alaw_decode } else { g711::ulaw_decode };
-        match next {
+        let lost = match next {
             // At most a few ticks' worth: a huge packet is cut, not buffered.
-            Next::Packet(p) => pending.extend(p.iter().take(G711_TICK * 6).map(|&b| decode(b))),
-            // G.711 has no concealment: a lost tick is silence.
-            Next::Lost { .. } => pending.resize(pending.len().max(G711_TICK), 0),
+            Next::Packet(p) => {
+                pending.extend(p.iter().take(G711_TICK * 6).map(|&b| decode(b)));
+                false
+            }
+            // A lost tick with nothing buffered to play is concealed.
+            Next::Lost { .. } => pending.len() < G711_TICK,
             Next::Nothing if pending.is_empty() => return false,
-            Next::Nothing => {}
+            Next::Nothing => false,
+        };
+        if lost {
+            conceal.fill(block);
+        } else {
+            let take = G711_TICK.min(pending.len());
+            block[..take].copy_from_slice(&pending[..take]);
+            block[take..].fill(0);
+            pending.drain(..take);
+            conceal.heard(block);
         }
-        let take = G711_TICK.min(pending.len());
-        block[..take].copy_from_slice(&pending[..take]);
-        block[take..].fill(0);
-        pending.drain(..take);
         up.process(block, out);
         true
     }
@@ -68,9 +80,10 @@ impl VoiceIn {
     pub fn reset(&mut self, rate: u32) {
         match self {
             Self::Opus(o) => o.reset(rate),
-            Self::G711 { pending, up, .. } => {
+            Self::G711 { pending, up, conceal, .. } => {
                 pending.clear();
                 *up = Resampler::new(8_000, rate);
+                conceal.reset();
             }
         }
     }
