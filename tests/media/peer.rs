@@ -193,6 +193,8 @@ pub struct RecvStats {
     pub marker_bits: u64,
     /// VP8 packets whose frame tag said "key frame".
     pub keyframes: u64,
+    /// VP8 packets by the temporal layer (TID) their payload descriptor names, when it does.
+    pub temporal: [u64; 4],
     pub first_keyframe_at: Option<Instant>,
     /// (our counter, RTP sequence number, RTP timestamp) of the first valid packet received, to
     /// compare with what we sent and see what the far end rewrote.
@@ -336,6 +338,8 @@ struct Shared {
     sent_audio_counter: AtomicU32,
     sent_video_counter: AtomicU32,
     keyframe_requested: AtomicBool,
+    /// The video is sent in three temporal layers (see [`Peer::send_temporal_layers`]).
+    temporal: AtomicBool,
     /// What the audio track sends.
     audio_codec: AudioCodec,
     /// The last remote video track, for keyframe requests.
@@ -424,6 +428,7 @@ impl Shared {
         let parsed = parse_marker(payload, &self.nonce);
         let sent_so_far = self.sent_counter(kind).load(Ordering::Acquire);
         let keyframe = kind == Kind::Video && vp8_is_keyframe(payload);
+        let tid = if kind == Kind::Video { vp8_tid(payload) } else { None };
         self.update(|st| {
             let r = st.recv_mut(kind);
             r.packets += 1;
@@ -443,6 +448,9 @@ impl Shared {
             if keyframe {
                 r.keyframes += 1;
                 r.first_keyframe_at.get_or_insert(now);
+            }
+            if let Some(t) = tid {
+                r.temporal[usize::from(t & 3)] += 1;
             }
             match parsed {
                 Some((tag, counter)) if tag == kind.tag() && counter < sent_so_far => {
@@ -535,6 +543,22 @@ fn parse_marker(payload: &[u8], nonce: &[u8; 4]) -> Option<(u8, u32)> {
     let tag = rest[4];
     let counter = u32::from_be_bytes([rest[5], rest[6], rest[7], rest[8]]);
     Some((tag, counter))
+}
+
+/// VP8 (RFC 7741): the temporal layer (TID) the payload descriptor names, if it names one.
+pub fn vp8_tid(payload: &[u8]) -> Option<u8> {
+    let (&b0, &ext) = (payload.first()?, payload.get(1)?);
+    if b0 & 0x80 == 0 || ext & 0x20 == 0 {
+        return None;
+    }
+    let mut off = 2;
+    if ext & 0x80 != 0 {
+        off += if payload.get(off)? & 0x80 != 0 { 2 } else { 1 };
+    }
+    if ext & 0x40 != 0 {
+        off += 1;
+    }
+    Some(payload.get(off)? >> 6)
 }
 
 /// VP8 (RFC 7741): skip the payload descriptor; on the first packet of a frame (S=1, PID=0) the
@@ -817,6 +841,7 @@ impl Peer {
             sent_audio_counter: AtomicU32::new(0),
             sent_video_counter: AtomicU32::new(0),
             keyframe_requested: AtomicBool::new(false),
+            temporal: AtomicBool::new(false),
             audio_codec,
             remote_video: StdMutex::new(None),
             dtmf: StdMutex::new(VecDeque::new()),
@@ -1214,6 +1239,13 @@ impl Peer {
         let _ = self.stop_tx.send(true);
     }
 
+    /// From now on the video goes in three temporal layers, as a VP8 encoder with
+    /// `L1T3` does: frames of TID 0, 2, 1, 2, … (key frames 0), named in each payload
+    /// descriptor.
+    pub fn send_temporal_layers(&self) {
+        self.shared.temporal.store(true, Ordering::Relaxed);
+    }
+
     /// Asks the sender of the remote video for a keyframe (RTCP PLI), as a browser does when it
     /// cannot decode what it gets.
     pub async fn request_keyframe(&self) -> PeerResult<()> {
@@ -1333,6 +1365,9 @@ async fn send_media(
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut frame: u32 = 0;
+    // With temporal layers: each frame's TID (0, 2, 1, 2, …; key frames 0) and the index of
+    // the last layer-0 frame.
+    let mut tl0: u8 = 0;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -1362,6 +1397,13 @@ async fn send_media(
             && (frame < 3
                 || frame.is_multiple_of(30)
                 || shared.keyframe_requested.swap(false, Ordering::AcqRel));
+        let layer = (video && shared.temporal.load(Ordering::Relaxed)).then(|| {
+            let tid = if keyframe { 0 } else { [0, 2, 1, 2][frame as usize % 4] };
+            if tid == 0 {
+                tl0 = tl0.wrapping_add(1);
+            }
+            (tl0, tid)
+        });
         for i in 0..packets {
             let last = i + 1 == packets;
             let counter = shared.sent_counter(kind).load(Ordering::Acquire);
@@ -1376,10 +1418,10 @@ async fn send_media(
                 // Opus TOC: config 31 (CELT FB 20 ms), stereo, 1 frame; for G.711 one sample.
                 buf.put_u8(0xfc);
             } else if i == 0 {
-                put_vp8_frame_start(&mut buf, keyframe);
+                put_vp8_frame_start(&mut buf, keyframe, layer);
             } else {
                 // Continuation of the same partition: S=0.
-                buf.put_u8(0x00);
+                put_vp8_descriptor(&mut buf, false, layer);
             }
             put_marker(&mut buf, &shared.nonce, kind, counter, frame);
             pad_to(&mut buf, len);
@@ -1403,10 +1445,23 @@ async fn send_media(
     }
 }
 
+/// A VP8 payload descriptor (S for a frame's first packet, PID 0), with the temporal layer's
+/// fields when there is one (`layer`: TL0PICIDX and TID; Y set: each frame refers to layer 0
+/// only).
+fn put_vp8_descriptor(buf: &mut BytesMut, start: bool, layer: Option<(u8, u8)>) {
+    let s = if start { 0x10 } else { 0x00 };
+    match layer {
+        None => buf.put_u8(s),
+        Some((tl0, tid)) => {
+            // X, then L and T present, TL0PICIDX, TID|Y.
+            buf.put_slice(&[0x80 | s, 0x60, tl0, (tid << 6) | 0x20]);
+        }
+    }
+}
+
 /// The start of a VP8 frame: payload descriptor and frame tag (plus the key frame header).
-fn put_vp8_frame_start(buf: &mut BytesMut, keyframe: bool) {
-    // VP8 payload descriptor: X=0 R=0 N=0 S=1 PID=0
-    buf.put_u8(0x10);
+fn put_vp8_frame_start(buf: &mut BytesMut, keyframe: bool, layer: Option<(u8, u8)>) {
+    put_vp8_descriptor(buf, true, layer);
     // Frame tag: P (0 = key frame), version 0, show_frame 1, first partition size.
     let size: u32 = 200;
     let p = if keyframe { 0 } else { 1 };

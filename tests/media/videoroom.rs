@@ -192,6 +192,51 @@ async fn a_subscriber_pauses_and_starts_again() {
     p.close().await.ok();
 }
 
+/// VP8 temporal layers: a publisher sends three (TIDs 0, 2, 1, 2, …); its subscriber gets them
+/// all, `configure` with a stream's `temporal` keeps layer 0 alone, then layers 0 and 1, and the
+/// subscriber hears each change (`temporal` in an event).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_picks_a_temporal_layer() {
+    let gw = gateway();
+    let (_alice, pa, alice_id, _) = publish(&gw, "alice").await;
+    pa.send_temporal_layers();
+    let (mut s, p, attached) = subscribe(&gw, json!({"streams": [{"feed": alice_id}]})).await;
+    let mid = attached["streams"]
+        .as_array()
+        .and_then(|l| l.iter().find(|s| s["type"] == "video"))
+        .and_then(|s| s["mid"].as_str())
+        .unwrap_or_else(|| panic!("a video stream in {attached}"))
+        .to_owned();
+    let layers = |st: &PeerStats| st.recv(Kind::Video).temporal;
+    p.wait_until("every layer", WAIT, |st| layers(st)[..3].iter().all(|n| *n >= 10))
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    for (top, what) in [(0u8, "layer 0 alone"), (1, "layers 0 and 1")] {
+        let r =
+            s.send(json!({"request": "configure", "streams": [{"mid": mid, "temporal": top}]}), None).await;
+        assert_eq!(r["plugindata"]["data"]["configured"], "ok", "{r}");
+        let heard = s.event("the layer change", |d| d["temporal"] == top).await;
+        assert_eq!(heard["mid"], mid, "{heard}");
+        // What was under way passes; then only the layers kept grow.
+        let base = layers(&p.stats())[0];
+        p.wait_until(what, WAIT, |st| layers(st)[0] >= base + 6).await.unwrap_or_else(|e| panic!("{}", e.0));
+        let before = layers(&p.stats());
+        p.wait_until(what, WAIT, |st| layers(st)[0] >= before[0] + 24)
+            .await
+            .unwrap_or_else(|e| panic!("{}", e.0));
+        let after = layers(&p.stats());
+        for t in 0..3 {
+            assert_eq!(
+                after[t] > before[t],
+                t <= usize::from(top),
+                "{what}: layer {t} {before:?} -> {after:?}"
+            );
+        }
+    }
+    pa.close().await.ok();
+    p.close().await.ok();
+}
+
 /// Answers an offer the subscriber got (`updated`) and starts: `started`.
 async fn answer_update(c: &mut Client, peer: &Peer, updated: &Value) {
     let offer = updated["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer in {updated}"));
