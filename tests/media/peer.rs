@@ -342,6 +342,8 @@ struct Shared {
     temporal: AtomicBool,
     /// What the audio track sends.
     audio_codec: AudioCodec,
+    /// What the video track sends.
+    video_codec: VideoCodec,
     /// The last remote video track, for keyframe requests.
     remote_video: StdMutex<Option<Arc<dyn TrackRemote>>>,
     /// DTMF digits (RFC 4733 event codes) the audio sender is to send next.
@@ -782,6 +784,32 @@ pub struct Peer {
 /// The H.264 payload type the test peer registers.
 pub const H264_PT: u8 = 102;
 
+/// The video codec a test peer offers and sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VideoCodec {
+    /// VP8 (H.264 is offered after it, to receive).
+    Vp8,
+    /// H.264 alone (constrained baseline), each packet a single NAL unit: IDR slices for key
+    /// frames, others non-IDR.
+    H264,
+}
+
+impl VideoCodec {
+    fn rtp_codec(self) -> RTCRtpCodec {
+        match self {
+            Self::Vp8 => vp8_codec(),
+            Self::H264 => h264_codec(),
+        }
+    }
+
+    fn pt(self) -> u8 {
+        match self {
+            Self::Vp8 => VP8_PT,
+            Self::H264 => H264_PT,
+        }
+    }
+}
+
 fn h264_codec() -> RTCRtpCodec {
     RTCRtpCodec {
         mime_type: "video/H264".to_owned(),
@@ -830,7 +858,17 @@ impl Peer {
 
     /// As [`Peer::new`], with audio in the given codec (none: no audio section).
     pub async fn with_audio(audio: Option<AudioCodec>, video: bool, data: bool) -> PeerResult<Peer> {
+        Self::with_codecs(audio, video.then_some(VideoCodec::Vp8), data).await
+    }
+
+    /// As [`Peer::new`], with audio and video in the given codecs (none: no such section).
+    pub async fn with_codecs(
+        audio: Option<AudioCodec>,
+        video: Option<VideoCodec>,
+        data: bool,
+    ) -> PeerResult<Peer> {
         let audio_codec = audio.unwrap_or(AudioCodec::Opus);
+        let video_codec = video.unwrap_or(VideoCodec::Vp8);
         let mut nonce = [0u8; 4];
         nonce.copy_from_slice(&random_u64().to_be_bytes()[..4]);
         let (bump, _) = watch::channel(0u64);
@@ -843,6 +881,7 @@ impl Peer {
             keyframe_requested: AtomicBool::new(false),
             temporal: AtomicBool::new(false),
             audio_codec,
+            video_codec,
             remote_video: StdMutex::new(None),
             dtmf: StdMutex::new(VecDeque::new()),
             audio_level: AtomicU8::new(127),
@@ -864,10 +903,12 @@ impl Peer {
             },
             RtpCodecKind::Audio,
         )?;
-        media_engine.register_codec(
-            RTCRtpCodecParameters { rtp_codec: vp8_codec(), payload_type: VP8_PT },
-            RtpCodecKind::Video,
-        )?;
+        if video_codec == VideoCodec::Vp8 {
+            media_engine.register_codec(
+                RTCRtpCodecParameters { rtp_codec: vp8_codec(), payload_type: VP8_PT },
+                RtpCodecKind::Video,
+            )?;
+        }
         // H.264 too (after VP8, which stays preferred): a viewer of an H.264 source must be
         // offered only H.264 to end up with it.
         media_engine.register_codec(
@@ -945,13 +986,13 @@ impl Peer {
             audio_track = Some(t);
         }
         let mut video_track = None;
-        if video {
+        if video.is_some() {
             let ssrc = random_ssrc();
-            let t = Arc::new(local_track(RtpCodecKind::Video, vp8_codec(), ssrc, "video"));
+            let t = Arc::new(local_track(RtpCodecKind::Video, video_codec.rtp_codec(), ssrc, "video"));
             pc.add_transceiver_from_track(t.clone(), sendrecv()).await?;
             shared.update(|st| {
                 st.sent_video.ssrc = ssrc;
-                st.sent_video.payload_type = VP8_PT;
+                st.sent_video.payload_type = video_codec.pt();
             });
             video_track = Some(t);
         }
@@ -1030,7 +1071,7 @@ impl Peer {
     async fn negotiated_pt(&self, kind: Kind, default: u8) -> u8 {
         let mime = match kind {
             Kind::Audio => self.shared.audio_codec.rtp_codec().mime_type,
-            Kind::Video => "video/VP8".to_owned(),
+            Kind::Video => self.shared.video_codec.rtp_codec().mime_type,
         };
         self.negotiated_pt_of(&mime).await.unwrap_or(default)
     }
@@ -1123,7 +1164,7 @@ impl Peer {
     /// Starts sending on a video track added by [`Peer::add_video`] (once negotiated).
     pub async fn start_video(&self) {
         let Some(track) = self.video_track.clone() else { return };
-        let pt = self.negotiated_pt(Kind::Video, VP8_PT).await;
+        let pt = self.negotiated_pt(Kind::Video, self.shared.video_codec.pt()).await;
         let h = tokio::spawn(send_media(
             track,
             self.shared.clone(),
@@ -1148,7 +1189,7 @@ impl Peer {
             self.tasks.lock().unwrap().push(h);
         }
         if let Some(track) = self.video_track.clone() {
-            let pt = self.negotiated_pt(Kind::Video, VP8_PT).await;
+            let pt = self.negotiated_pt(Kind::Video, self.shared.video_codec.pt()).await;
             let h = tokio::spawn(send_media(
                 track,
                 self.shared.clone(),
@@ -1417,6 +1458,9 @@ async fn send_media(
             if !video {
                 // Opus TOC: config 31 (CELT FB 20 ms), stereo, 1 frame; for G.711 one sample.
                 buf.put_u8(0xfc);
+            } else if shared.video_codec == VideoCodec::H264 {
+                // A single NAL unit: an IDR slice in a key frame, else a non-IDR one.
+                buf.put_u8(if keyframe { 0x65 } else { 0x41 });
             } else if i == 0 {
                 put_vp8_frame_start(&mut buf, keyframe, layer);
             } else {

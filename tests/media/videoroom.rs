@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::{receive_rtp, wait_media_from, whole_frames, WAIT};
 use crate::harness::{Conf, Gateway, PluginClient as Client};
-use crate::peer::{Kind, Peer, PeerStats};
+use crate::peer::{AudioCodec, Kind, Peer, PeerStats, VideoCodec};
 
 const VIDEOROOM: &str = "janus.plugin.videoroom";
 
@@ -233,6 +233,40 @@ async fn a_subscriber_picks_a_temporal_layer() {
             );
         }
     }
+    pa.close().await.ok();
+    p.close().await.ok();
+}
+
+/// H.264 end to end: in a room whose `videocodec` is `h264`, a publisher that offers only
+/// H.264 (constrained baseline) is answered in it, and a subscriber is offered only H.264 and
+/// gets the publisher's video in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h264_goes_through_a_room_that_asks_for_it() {
+    let gw = gateway_with("videocodec = \"h264\"");
+    let mut c = Client::new(&gw, VIDEOROOM).await;
+    let joined =
+        c.send(json!({"request": "join", "ptype": "publisher", "room": 1234, "display": "cam"}), None).await;
+    let id = joined["plugindata"]["data"]["id"].as_u64().unwrap_or_else(|| panic!("join: {joined}"));
+    let pa =
+        Peer::with_codecs(Some(AudioCodec::Opus), Some(VideoCodec::H264), false).await.expect("publisher");
+    let offer = pa.create_offer(WAIT).await.expect("offer");
+    assert!(offer.contains("H264/90000") && !offer.contains("VP8/90000"), "{offer}");
+    let ev = c.send(json!({"request": "publish"}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    let answer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an answer: {ev}"));
+    assert!(answer.contains("H264/90000"), "{answer}");
+    pa.set_answer(answer).await.expect("set answer");
+    pa.start_media().await;
+    pa.wait_connected(WAIT).await.expect("publisher connected");
+
+    let (_s, p, attached) = subscribe(&gw, json!({"streams": [{"feed": id}]})).await;
+    let video = attached["streams"].as_array().and_then(|l| l.iter().find(|s| s["type"] == "video")).cloned();
+    assert_eq!(video.as_ref().map(|v| &v["codec"]), Some(&json!("h264")), "{attached}");
+    wait_media_from(&p, pa.nonce(), "the H.264 publisher's media").await;
+    let got = p.stats();
+    let mimes: Vec<String> = got.remote_tracks.iter().filter_map(|t| t.mime_type.clone()).collect();
+    assert!(mimes.iter().any(|m| m.eq_ignore_ascii_case("video/H264")), "the subscriber's track: {mimes:?}");
+    assert!(!mimes.iter().any(|m| m.eq_ignore_ascii_case("video/VP8")), "{mimes:?}");
+    assert_eq!(got.recv(Kind::Video).payload_types.len(), 1, "one video payload type: {:?}", got.video);
     pa.close().await.ok();
     p.close().await.ok();
 }
