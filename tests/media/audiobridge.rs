@@ -12,14 +12,7 @@ const ROOM: u64 = 4321;
 
 /// Power of `freq` Hz in 48 kHz samples (Goertzel), per sample.
 pub(crate) fn power(pcm: &[i16], freq: f64) -> f64 {
-    let w = 2.0 * std::f64::consts::PI * freq / 48_000.0;
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &x in pcm {
-        let s = f64::from(x) + 2.0 * w.cos() * s1 - s2;
-        s2 = s1;
-        s1 = s;
-    }
-    (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2) / pcm.len().max(1) as f64
+    portunus::mixer::tone::power(pcm, freq, 48_000)
 }
 
 /// Decodes Opus payloads (48 kHz mono).

@@ -12,6 +12,7 @@ pub mod pool;
 pub mod record;
 pub mod resample;
 pub mod room;
+pub mod tone;
 pub mod voice;
 
 pub use pool::{Job, MixIn, Outlet, Pool, TICK};

@@ -86,16 +86,9 @@ mod tests {
             .collect()
     }
 
+    /// Per sample squared: independent of the rate.
     fn power(pcm: &[i16], freq: f64, rate: u32) -> f64 {
-        let w = std::f64::consts::TAU * freq / f64::from(rate);
-        let (mut s1, mut s2) = (0.0, 0.0);
-        for &x in pcm {
-            let s = f64::from(x) + 2.0 * w.cos() * s1 - s2;
-            s2 = s1;
-            s1 = s;
-        }
-        // Per sample squared: independent of the rate.
-        (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2) / (pcm.len() as f64).powi(2)
+        super::super::tone::power(pcm, freq, rate) / pcm.len() as f64
     }
 
     /// A tone converted tick by tick keeps its power, in every direction the mixer uses, and

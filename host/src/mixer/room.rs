@@ -324,16 +324,9 @@ mod tests {
             .collect()
     }
 
-    /// Power of `freq` in `pcm` (Goertzel), normalised per sample.
+    /// Power of `freq` in `pcm` at the room's rate.
     fn power(pcm: &[i16], freq: f64) -> f64 {
-        let w = 2.0 * std::f64::consts::PI * freq / f64::from(RATE);
-        let (mut s1, mut s2) = (0.0, 0.0);
-        for &x in pcm {
-            let s = f64::from(x) + 2.0 * w.cos() * s1 - s2;
-            s2 = s1;
-            s1 = s;
-        }
-        (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2) / pcm.len() as f64
+        super::super::tone::power(pcm, freq, RATE)
     }
 
     /// Runs `ticks` ticks with ports 1 and 2 talking (440 and 1000 Hz) and port 3 listening;

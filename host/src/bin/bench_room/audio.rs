@@ -10,14 +10,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use portunus::mixer::tone::power;
 use serde_json::json;
 use str0m::change::SdpAnswer;
 use str0m::media::{Direction, MediaKind, Mid, Pt};
-use str0m::net::{Protocol, Receive};
 use str0m::rtp::RtpWrite;
-use str0m::{Event, Input, Output};
+use str0m::{Event, Input};
 
-use super::{cpu_and_rss, percentile, Api, Client};
+use super::{cpu_and_rss, percentile, Api, Client, Turn};
 
 /// The talkers' tones, Hz; the first comes in bursts (for the latency).
 const TONES: [f64; 3] = [440.0, 660.0, 880.0];
@@ -55,18 +55,6 @@ enum Role {
     Listener(Option<Kept>),
 }
 
-/// Power of `freq` Hz in 48 kHz samples (Goertzel), per sample.
-fn power(pcm: &[i16], freq: f64) -> f64 {
-    let w = 2.0 * std::f64::consts::PI * freq / 48_000.0;
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &x in pcm {
-        let s = f64::from(x) + 2.0 * w.cos() * s1 - s2;
-        s2 = s1;
-        s1 = s;
-    }
-    (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2) / pcm.len().max(1) as f64
-}
-
 fn encoder() -> anyhow::Result<ropus::Encoder> {
     ropus::Encoder::builder(48_000, ropus::Channels::Mono, ropus::Application::Voip)
         .build()
@@ -86,43 +74,29 @@ async fn drive(mut c: Client, mid: Mid, role: Role, silence: Arc<[u8]>, shared: 
     let (mut n, mut was_on) = (0u64, false);
     let started = Instant::now();
     loop {
-        let deadline = loop {
-            match c.rtc.poll_output() {
-                Ok(Output::Timeout(t)) => break t,
-                Ok(Output::Transmit(t)) => {
-                    let _ = c.socket.try_send_to(&t.contents, t.destination);
-                }
-                Ok(Output::Event(Event::RtpPacket(p))) => {
-                    shared.packets.fetch_add(1, Ordering::Relaxed);
-                    if let Role::Listener(Some(kept)) = &role {
-                        if shared.measuring.load(Ordering::Relaxed) {
-                            kept.lock().unwrap().push((Instant::now(), p.payload.clone()));
-                        }
+        let turn = c
+            .turn(&mut buf, Some(&mut tick), |e| {
+                let Event::RtpPacket(p) = e else { return };
+                shared.packets.fetch_add(1, Ordering::Relaxed);
+                if let Role::Listener(Some(kept)) = &role {
+                    if shared.measuring.load(Ordering::Relaxed) {
+                        kept.lock().unwrap().push((Instant::now(), p.payload.clone()));
                     }
                 }
-                Ok(Output::Event(_)) => {}
-                Err(_) => return,
-            }
-        };
-        let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline.max(Instant::now())));
-        tokio::select! {
-            r = c.socket.recv_from(&mut buf) => {
-                let Ok((len, from)) = r else { return };
-                if let Ok(recv) = Receive::new(Protocol::Udp, from, c.local, &buf[..len]) {
-                    let _ = c.rtc.handle_input(Input::Receive(Instant::now(), recv));
-                }
-            }
-            _ = sleep => {
-                let _ = c.rtc.handle_input(Input::Timeout(Instant::now()));
-            }
-            _ = tick.tick() => {
+            })
+            .await;
+        match turn {
+            Turn::Done => return,
+            Turn::Other => continue,
+            Turn::Tick => {
                 if !shared.sending.load(Ordering::Relaxed) {
                     continue;
                 }
                 let now = Instant::now();
                 let payload: Vec<u8> = match (&role, enc.as_mut()) {
                     (Role::Talker(freq, bursts), Some(enc)) => {
-                        let on = !*bursts || ((now - started).as_millis() / BURST.as_millis()).is_multiple_of(2);
+                        let on =
+                            !*bursts || ((now - started).as_millis() / BURST.as_millis()).is_multiple_of(2);
                         if on && !was_on && *bursts && shared.measuring.load(Ordering::Relaxed) {
                             shared.bursts.lock().unwrap().push(now);
                         }
@@ -130,7 +104,11 @@ async fn drive(mut c: Client, mid: Mid, role: Role, silence: Arc<[u8]>, shared: 
                         let pcm: Vec<i16> = (0..FRAME)
                             .map(|i| {
                                 let t = (n as usize * FRAME + i) as f64 / 48_000.0;
-                                if on { (8000.0 * (std::f64::consts::TAU * freq * t).sin()) as i16 } else { 0 }
+                                if on {
+                                    (8000.0 * (std::f64::consts::TAU * freq * t).sin()) as i16
+                                } else {
+                                    0
+                                }
                             })
                             .collect();
                         match enc.encode(&pcm, &mut out) {
@@ -243,14 +221,14 @@ pub async fn run(url: &str, pid: u32, n: usize, seconds: u64) -> anyhow::Result<
             match decoder.decode(p, &mut frame, ropus::DecodeMode::Normal) {
                 Ok(k) => {
                     // A frame loud at the bursting tone, after a quiet one: a burst arrived.
-                    loud_at.push((*at, power(&frame[..k], TONES[0]) > LOUD));
+                    loud_at.push((*at, power(&frame[..k], TONES[0], 48_000) > LOUD));
                     pcm.extend_from_slice(&frame[..k]);
                 }
                 Err(e) => decoder_error = Some(format!("{e:?}")),
             }
         }
-        let floor = power(&pcm, FLOOR).max(1.0);
-        heard_all &= TONES.iter().all(|f| power(&pcm, *f) > 100.0 * floor);
+        let floor = power(&pcm, FLOOR, 48_000).max(1.0);
+        heard_all &= TONES.iter().all(|f| power(&pcm, *f, 48_000) > 100.0 * floor);
         for pair in loud_at.windows(2) {
             if let [(_, false), (at, true)] = pair {
                 // The burst it belongs to: the last one sent before it arrived.

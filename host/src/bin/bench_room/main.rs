@@ -128,6 +128,16 @@ struct Client {
     local: SocketAddr,
 }
 
+/// What one turn of a client's loop came to.
+enum Turn {
+    /// The caller's tick: time to send.
+    Tick,
+    /// A datagram or a timer, handled.
+    Other,
+    /// The client or its socket failed.
+    Done,
+}
+
 impl Client {
     async fn new() -> anyhow::Result<Client> {
         let socket = UdpSocket::bind("127.0.0.1:0").await?;
@@ -135,6 +145,49 @@ impl Client {
         let mut rtc = RtcConfig::new().set_rtp_mode(true).build(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, "udp")?);
         Ok(Client { rtc, socket, local })
+    }
+
+    /// One turn: sends what the client has queued and hands `event` each of its events, then
+    /// waits for a datagram (handed to the client), its timer or `tick` (when given).
+    async fn turn(
+        &mut self,
+        buf: &mut [u8],
+        tick: Option<&mut tokio::time::Interval>,
+        mut event: impl FnMut(Event),
+    ) -> Turn {
+        let deadline = loop {
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => break t,
+                Ok(Output::Transmit(t)) => {
+                    let _ = self.socket.try_send_to(&t.contents, t.destination);
+                }
+                Ok(Output::Event(e)) => event(e),
+                Err(_) => return Turn::Done,
+            }
+        };
+        let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline.max(Instant::now())));
+        let ticked = async {
+            match tick {
+                Some(t) => {
+                    t.tick().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            r = self.socket.recv_from(buf) => {
+                let Ok((len, from)) = r else { return Turn::Done };
+                if let Ok(recv) = Receive::new(Protocol::Udp, from, self.local, &buf[..len]) {
+                    let _ = self.rtc.handle_input(Input::Receive(Instant::now(), recv));
+                }
+                Turn::Other
+            }
+            _ = sleep => {
+                let _ = self.rtc.handle_input(Input::Timeout(Instant::now()));
+                Turn::Other
+            }
+            _ = ticked => Turn::Tick,
+        }
     }
 }
 
@@ -155,13 +208,10 @@ async fn drive(
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let (mut n, mut keyframe) = (0u64, true);
     loop {
-        let deadline = loop {
-            match c.rtc.poll_output() {
-                Ok(Output::Timeout(t)) => break t,
-                Ok(Output::Transmit(t)) => {
-                    let _ = c.socket.try_send_to(&t.contents, t.destination);
-                }
-                Ok(Output::Event(Event::RtpPacket(p))) if p.payload.len() >= 16 => {
+        let ticking = send.is_some().then_some(&mut tick);
+        let turn = c
+            .turn(&mut buf, ticking, |e| match e {
+                Event::RtpPacket(p) if p.payload.len() >= 16 => {
                     let count = received.packets.fetch_add(1, Ordering::Relaxed);
                     if count.is_multiple_of(10) && received.measuring.load(Ordering::Relaxed) {
                         let at = &p.payload[p.payload.len() - 16..p.payload.len() - 8];
@@ -170,23 +220,14 @@ async fn drive(
                         received.latency.lock().unwrap().push(us as u32);
                     }
                 }
-                Ok(Output::Event(Event::KeyframeRequest(_))) => keyframe = true,
-                Ok(Output::Event(_)) => {}
-                Err(_) => return,
-            }
-        };
-        let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline.max(Instant::now())));
-        tokio::select! {
-            r = c.socket.recv_from(&mut buf) => {
-                let Ok((len, from)) = r else { return };
-                if let Ok(recv) = Receive::new(Protocol::Udp, from, c.local, &buf[..len]) {
-                    let _ = c.rtc.handle_input(Input::Receive(Instant::now(), recv));
-                }
-            }
-            _ = sleep => {
-                let _ = c.rtc.handle_input(Input::Timeout(Instant::now()));
-            }
-            _ = tick.tick(), if send.is_some() => {
+                Event::KeyframeRequest(_) => keyframe = true,
+                _ => {}
+            })
+            .await;
+        match turn {
+            Turn::Done => return,
+            Turn::Other => continue,
+            Turn::Tick => {
                 let Some((audio, video, sent)) = &send else { continue };
                 if !received.sending.load(Ordering::Relaxed) {
                     continue;
@@ -211,7 +252,10 @@ async fn drive(
                         // Each stream numbers its own packets, without gaps.
                         let seq = if pt == 96 { n * 3 + k } else { n };
                         let time = (n * clock / 50) as u32;
-                        tx.write_rtp(RtpWrite::new(Pt::from(pt), seq.into(), time, now, payload).marker(k + 1 == packets));
+                        tx.write_rtp(
+                            RtpWrite::new(Pt::from(pt), seq.into(), time, now, payload)
+                                .marker(k + 1 == packets),
+                        );
                         sent.fetch_add(1, Ordering::Relaxed);
                     }
                 }
