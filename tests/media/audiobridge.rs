@@ -205,16 +205,22 @@ impl Phone {
     }
 }
 
-/// A plain-RTP participant (Janus's `rtp` join) in `phone`'s codec: a UDP socket sends 1000 Hz
-/// into a room where a WebRTC peer sends 440 Hz; each hears the other and not itself.
-async fn plain_rtp_participant(phone: Phone) {
-    let gw = Gateway::start();
-    let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
+/// Room `ROOM` (16 kHz, plain RTP allowed) with a WebRTC peer in it that sends 440 Hz: the
+/// admin's client and that member.
+async fn room_for_phones(gw: &Gateway) -> (Client, Member) {
+    let mut admin = Client::new(gw, AUDIOBRIDGE).await;
     let created = admin
         .request(json!({"request": "create", "room": ROOM, "sampling_rate": 16000, "allow_rtp_participants": true}))
         .await;
     assert_eq!(created["audiobridge"], "created", "{created}");
-    let web = join(&gw, "web", 440.0).await;
+    (admin, join(gw, "web", 440.0).await)
+}
+
+/// A plain-RTP participant (Janus's `rtp` join) in `phone`'s codec: a UDP socket sends 1000 Hz
+/// into a room where a WebRTC peer sends 440 Hz; each hears the other and not itself.
+async fn plain_rtp_participant(phone: Phone) {
+    let gw = Gateway::start();
+    let (mut admin, web) = room_for_phones(&gw).await;
 
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("a socket");
     let ours = socket.local_addr().expect("an address");
@@ -347,12 +353,7 @@ async fn phone_says_1k_over(
 /// tenth of its usual power: the jitter buffer reorders, and the mixer conceals G.711's losses.
 async fn a_phone_over_a_bad_network_is_heard_without_gaps(phone: Phone) {
     let gw = Gateway::start();
-    let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
-    let created = admin
-        .request(json!({"request": "create", "room": ROOM, "sampling_rate": 16000, "allow_rtp_participants": true}))
-        .await;
-    assert_eq!(created["audiobridge"], "created", "{created}");
-    let web = join(&gw, "web", 440.0).await;
+    let (_admin, web) = room_for_phones(&gw).await;
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("a socket");
     let mut rtp = Client::new(&gw, AUDIOBRIDGE).await;
     let r = rtp
