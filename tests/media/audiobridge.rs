@@ -561,6 +561,14 @@ async fn a_room_records_its_mix_to_a_wav_file() {
         .await;
     assert_eq!(refused["error_code"], 499, "{refused}");
     assert!(refused["error"].as_str().is_some_and(|e| e.contains("write_dir")), "{refused}");
+    // Nor does a link in the allowed folder lead out of it.
+    let outside = std::env::temp_dir().join(format!("portunus-outside-{}.wav", std::process::id()));
+    std::os::unix::fs::symlink(&outside, dir.join("link.wav")).expect("a link");
+    let refused = admin
+        .request(json!({"request": "enable_recording", "room": room, "record": true, "record_dir": dir.display().to_string(), "record_file": "link.wav"}))
+        .await;
+    assert_eq!(refused["error_code"], 499, "{refused}");
+    assert!(!outside.exists(), "nothing written through the link");
     // A full disk: the recording stops on its own.
     let full = admin
         .request(json!({"request": "enable_recording", "room": room, "record": true, "record_dir": "/dev", "record_file": "full"}))

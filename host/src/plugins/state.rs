@@ -766,7 +766,15 @@ impl host::Host for StoreState {
             return Ok(String::new());
         };
         let path = self.writable(&file)?;
-        let created = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        // A link in the folder does not lead out of it either.
+        use std::os::unix::fs::OpenOptionsExt;
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         media.mixer_record(mixer, Some(created));
         Ok(path.to_string_lossy().into_owned())
     }
