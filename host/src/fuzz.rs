@@ -46,13 +46,18 @@ pub fn ogg_opus(data: &[u8]) {
 
 /// Packets as a mixer port takes them from the network: each chunk of the input (split at
 /// `0xff 0xff`) is a participant's packet, with sequence numbers from its first bytes (late,
-/// repeated, far ahead), into an Opus and a G.711 participant of one room, mixed tick by tick.
+/// repeated, far ahead), into an Opus and a G.711 participant of one stereo room (in two
+/// groups, one listened to alone), mixed tick by tick.
 pub fn mix_packets(data: &[u8]) {
     use crate::mixer::room::Room;
-    use crate::vocab::{MixCodec, PortSettings};
-    let mut room = Room::new(16_000);
-    for (id, codec) in [(1, MixCodec::Opus), (2, MixCodec::Pcmu), (3, MixCodec::Opus)] {
-        if room.join(id, 0, codec, PortSettings { expected_loss: 10, ..PortSettings::default() }).is_err() {
+    use crate::vocab::{MixCodec, MixerSpec, PortSettings};
+    let mut room = Room::new(MixerSpec { rate: 16_000, stereo: true });
+    for (id, codec, group, hears_group) in
+        [(1, MixCodec::Opus, 1, 0), (2, MixCodec::Pcmu, 2, 0), (3, MixCodec::Opus, 0, 1)]
+    {
+        let settings =
+            PortSettings { expected_loss: 10, group, hears_group, pan: 30, ..PortSettings::default() };
+        if room.join(id, 0, codec, settings).is_err() {
             return;
         }
     }

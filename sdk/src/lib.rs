@@ -135,6 +135,26 @@ pub use bindings::portunus::plugin::types::{
 };
 pub use bindings::Guest;
 
+impl Default for MixSettings {
+    /// A participant heard and hearing, at its own volume, mono-centred, in no group, its mix
+    /// encoded as the encoder chooses (complexity 4, Janus's default `quality`).
+    fn default() -> Self {
+        Self {
+            muted: false,
+            deaf: false,
+            suspended: false,
+            gain_percent: 100,
+            bitrate: 0,
+            complexity: 4,
+            expected_loss: 0,
+            dtx: false,
+            group: 0,
+            hears_group: 0,
+            pan: 50,
+        }
+    }
+}
+
 pub use serde_json::{json, Value};
 
 mod body;

@@ -158,3 +158,54 @@ async fn participants_join_are_moderated_and_leave_as_janus_tells_it() {
     let listed = alice.request(json!({"request": "listparticipants", "room": 7100})).await;
     assert_eq!(listed, json!({"audiobridge": "participants", "room": 7100, "participants": []}));
 }
+
+/// `permanent` rooms go to `janus.plugin.audiobridge.jcfg`, with their groups and spatial
+/// audio, and come back after a restart; edits and destroys reach the file too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_room_survives_a_restart() {
+    let gw = Gateway::start();
+    let mut c = Client::new(&gw, AUDIOBRIDGE).await;
+    let create = json!({"request": "create", "room": 7000, "description": "kept", "secret": "s", "pin": "p",
+                        "sampling_rate": 24000, "spatial_audio": true, "groups": ["a", "b"], "permanent": true});
+    assert_eq!(c.request(create).await, json!({"audiobridge": "created", "room": 7000, "permanent": true}));
+    let edit = json!({"request": "edit", "room": 7000, "secret": "s", "new_description": "kept and edited",
+                      "permanent": true});
+    assert_eq!(c.request(edit).await, json!({"audiobridge": "edited", "room": 7000, "permanent": true}));
+    c.request(json!({"request": "create", "room": 7001, "permanent": true})).await;
+    let destroy = json!({"request": "destroy", "room": 7001, "permanent": true});
+    assert_eq!(
+        c.request(destroy).await,
+        json!({"audiobridge": "destroyed", "room": 7001, "permanent": true})
+    );
+    c.request(json!({"request": "create", "room": 7002})).await;
+    drop(c);
+
+    let dir = gw.stop_keeping_folder();
+    let text = std::fs::read_to_string(dir.join("janus.plugin.audiobridge.jcfg")).expect("the config file");
+    assert!(
+        text.contains("room-7000") && !text.contains("room-7001") && !text.contains("room-7002"),
+        "{text}"
+    );
+    let gw = Gateway::in_folder(dir);
+    let mut c = Client::new(&gw, AUDIOBRIDGE).await;
+    for (room, exists) in [(7000, true), (7001, false), (7002, false)] {
+        let r = c.request(json!({"request": "exists", "room": room})).await;
+        assert_eq!(r["exists"], exists, "room {room}: {r}");
+    }
+    let list = c.request(json!({"request": "list"})).await;
+    let kept = list["list"].as_array().expect("a list").iter().find(|r| r["room"] == 7000).cloned();
+    assert_eq!(
+        kept,
+        Some(
+            json!({"room": 7000, "description": "kept and edited", "sampling_rate": 24000, "spatial_audio": true,
+                    "pin_required": true, "record": false, "muted": false, "num_participants": 0})
+        )
+    );
+    // Its groups came back: a join must name one of them.
+    let r = c.send(json!({"request": "join", "room": 7000, "pin": "p", "group": "c"}), None).await;
+    assert_eq!(r["plugindata"]["data"], error(494, "No such group (c)"));
+    let r = c.send(json!({"request": "join", "room": 7000, "pin": "p", "group": "b"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["audiobridge"], "joined", "{r}");
+    let listed = c.request(json!({"request": "listparticipants", "room": 7000})).await;
+    assert_eq!(listed["participants"][0]["spatial_position"], 50, "{listed}");
+}

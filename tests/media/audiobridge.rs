@@ -17,21 +17,34 @@ pub(crate) fn power(pcm: &[i16], freq: f64) -> f64 {
 
 /// Decodes Opus payloads (48 kHz mono).
 pub(crate) fn decode(payloads: &[bytes::Bytes]) -> Vec<i16> {
-    let mut decoder = ropus::Decoder::new(48_000, ropus::Channels::Mono).expect("opus decoder");
+    decode_in(payloads, ropus::Channels::Mono)
+}
+
+/// Decodes Opus payloads at 48 kHz into `channels` (stereo: interleaved).
+fn decode_in(payloads: &[bytes::Bytes], channels: ropus::Channels) -> Vec<i16> {
+    let mut decoder = ropus::Decoder::new(48_000, channels).expect("opus decoder");
+    let width = if channels == ropus::Channels::Stereo { 2 } else { 1 };
     let mut pcm = Vec::new();
-    let mut frame = vec![0i16; 5760];
+    let mut frame = vec![0i16; 5760 * width];
     for p in payloads {
         let n = decoder.decode(p, &mut frame, ropus::DecodeMode::Normal).expect("the mix decodes");
-        pcm.extend_from_slice(&frame[..n]);
+        pcm.extend_from_slice(&frame[..n * width]);
     }
     pcm
 }
 
-/// A participant: its client, its peer sending a tone at `freq`, and its id.
+/// The left (or right) side of interleaved stereo samples.
+fn side(pcm: &[i16], right: bool) -> Vec<i16> {
+    pcm.chunks_exact(2).map(|lr| lr[usize::from(right)]).collect()
+}
+
+/// A participant: its client, its peer sending a tone at `freq`, its id, and the gateway's
+/// SDP.
 struct Member {
     client: Client,
     peer: Peer,
     id: u64,
+    sdp: String,
 }
 
 /// Joins the room with an offer from a peer that sends `freq` Hz.
@@ -41,32 +54,32 @@ async fn join(gw: &Gateway, display: &str, freq: f64) -> Member {
 
 /// As [`join`], in room `room`.
 async fn join_in(gw: &Gateway, room: u64, display: &str, freq: f64) -> Member {
+    join_with(gw, json!({"request": "join", "room": room, "display": display}), freq).await
+}
+
+/// As [`join`], with this `join` request.
+async fn join_with(gw: &Gateway, request: Value, freq: f64) -> Member {
+    let room = request["room"].clone();
     let mut client = Client::new(gw, AUDIOBRIDGE).await;
     let peer = Peer::new(true, false, false).await.expect("a peer");
     peer.set_tone(freq, 8000.0);
     peer.keep_audio();
     let offer = peer.create_offer(WAIT).await.expect("offer");
-    let r = client
-        .send(
-            json!({"request": "join", "room": room, "display": display}),
-            Some(json!({"type": "offer", "sdp": offer})),
-        )
-        .await;
+    let r = client.send(request, Some(json!({"type": "offer", "sdp": offer}))).await;
     let data = &r["plugindata"]["data"];
     assert_eq!(data["audiobridge"], "joined", "{r}");
     assert_eq!(data["room"], room, "{r}");
     assert!(data.get("display").is_none(), "Janus 1.1's joined has no display: {r}");
     let id = data["id"].as_u64().unwrap_or_else(|| panic!("an id: {r}"));
-    peer.set_answer(r["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an answer: {r}")))
-        .await
-        .expect("answer");
+    let sdp = r["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an answer: {r}")).to_owned();
+    peer.set_answer(&sdp).await.expect("answer");
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("connected");
-    Member { client, peer, id }
+    Member { client, peer, id, sdp }
 }
 
-/// What each member hears over the next second or so: (power at 440 Hz, at 1000 Hz).
-async fn listen(members: &[&Member]) -> Vec<(f64, f64)> {
+/// The Opus payloads each member receives over the next second or so.
+async fn a_second_of(members: &[&Member]) -> Vec<Vec<bytes::Bytes>> {
     for m in members {
         m.peer.take_audio();
     }
@@ -77,10 +90,16 @@ async fn listen(members: &[&Member]) -> Vec<(f64, f64)> {
             .await
             .unwrap_or_else(|e| panic!("{}", e.0));
     }
-    members
+    members.iter().map(|m| m.peer.take_audio()).collect()
+}
+
+/// What each member hears over the next second or so: (power at 440 Hz, at 1000 Hz).
+async fn listen(members: &[&Member]) -> Vec<(f64, f64)> {
+    a_second_of(members)
+        .await
         .iter()
-        .map(|m| {
-            let pcm = decode(&m.peer.take_audio());
+        .map(|payloads| {
+            let pcm = decode(payloads);
             // The first frames may still hold what came before.
             let tail = &pcm[pcm.len().min(48_000 * 3 / 10)..];
             (power(tail, 440.0), power(tail, 1000.0))
@@ -444,7 +463,7 @@ async fn the_gateway_offers_when_asked() {
     assert_eq!(r["plugindata"]["data"], json!({"audiobridge": "event", "result": "ok"}), "{r}");
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("connected");
-    let dave = Member { client, peer, id };
+    let dave = Member { client, peer, id, sdp: offer.clone() };
     let heard = listen(&[&web, &dave]).await;
     let [(w440, w1000), (d440, d1000)] = heard[..] else { panic!("two") };
     assert!(w1000 > 1e5 && w1000 > 30.0 * w440, "web hears dave: 440 {w440:.0}, 1000 {w1000:.0}");
@@ -593,6 +612,22 @@ async fn a_g711_participant_hears_and_is_heard() {
     plain_rtp_participant(Phone::Pcmu).await;
 }
 
+/// The second half of the Opus payloads of the next `count` packets a forwarder sends to
+/// `socket` (payload type 100, Janus's default).
+async fn forwarded(socket: &tokio::net::UdpSocket, count: usize) -> Vec<bytes::Bytes> {
+    let mut received = Vec::new();
+    let mut buf = [0u8; 1500];
+    while received.len() < count {
+        let (n, _) =
+            tokio::time::timeout(WAIT, socket.recv_from(&mut buf)).await.expect("the mix").expect("recv");
+        assert_eq!(buf[1] & 0x7f, 100, "the payload type asked for");
+        if let Some(p) = rtp_payload(&buf[..n]) {
+            received.push(bytes::Bytes::copy_from_slice(p));
+        }
+    }
+    received.split_off(count / 2)
+}
+
 /// `rtp_forward` sends the room's mix as plain RTP (a listener of the room's own): a UDP socket
 /// hears the WebRTC peer's tone; `listforwarders` lists it as Janus does; `stop_rtp_forward`
 /// ends it.
@@ -633,19 +668,10 @@ async fn the_mix_is_forwarded_as_rtp() {
         ]})
     );
 
-    let mut received = Vec::new();
-    let mut buf = [0u8; 1500];
-    while received.len() < 100 {
-        let (n, _) =
-            tokio::time::timeout(WAIT, socket.recv_from(&mut buf)).await.expect("the mix").expect("recv");
-        assert_eq!(buf[1] & 0x7f, 100, "the payload type asked for");
-        if let Some(p) = rtp_payload(&buf[..n]) {
-            received.push(bytes::Bytes::copy_from_slice(p));
-        }
-    }
-    let pcm = decode(&received[received.len() / 2..]);
+    let pcm = decode(&forwarded(&socket, 100).await);
     assert!(power(&pcm, 440.0) > 1e5, "the forwarded mix holds the peer's tone: {:.0}", power(&pcm, 440.0));
     drop(web);
+    let mut buf = [0u8; 1500];
 
     let r = admin
         .request(json!({"request": "stop_rtp_forward", "room": ROOM, "secret": "s", "stream_id": stream}))
@@ -759,4 +785,110 @@ async fn an_announcement_is_heard_by_the_room_and_ends() {
     let listed = admin.request(json!({"request": "listannouncements", "room": ROOM})).await;
     assert_eq!(listed, json!({"audiobridge": "announcements", "room": ROOM, "announcements": []}));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `spatial_audio`: the room mixes in stereo, each participant placed by `spatial_position`.
+/// A listener's answer says `stereo=1`, and what it decodes has alice's tone on the left and
+/// bob's on the right; moving alice (`configure`) moves her tone, and the others hear of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spatial_audio_places_each_participant() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
+    let created = admin.request(json!({"request": "create", "room": ROOM, "spatial_audio": true})).await;
+    assert_eq!(created["audiobridge"], "created", "{created}");
+    let listed = admin.request(json!({"request": "list"})).await;
+    assert_eq!(listed["list"][0]["spatial_audio"], true, "{listed}");
+    let join = |display: &str, position: u64| json!({"request": "join", "room": ROOM, "display": display, "spatial_position": position});
+    let mut alice = join_with(&gw, join("alice", 0), 440.0).await;
+    let bob = join_with(&gw, join("bob", 100), 1000.0).await;
+    let mut carol = join_with(&gw, json!({"request": "join", "room": ROOM, "display": "carol"}), 0.0).await;
+    assert!(carol.sdp.contains("stereo=1;sprop-stereo=1"), "the answer says stereo: {}", carol.sdp);
+
+    let listed = admin.request(json!({"request": "listparticipants", "room": ROOM})).await;
+    let position = |name: &str| {
+        listed["participants"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|p| p["display"] == name)
+            .map(|p| p["spatial_position"].clone())
+    };
+    assert_eq!(
+        (position("alice"), position("bob"), position("carol")),
+        (Some(json!(0)), Some(json!(100)), Some(json!(50))),
+        "{listed}"
+    );
+
+    // Carol's second of the mix: 440 and 1000 Hz on the left, then on the right.
+    let hear = |payloads: &[Vec<bytes::Bytes>]| {
+        let pcm = decode_in(&payloads[0], ropus::Channels::Stereo);
+        let tail = &pcm[pcm.len().min(48_000 * 2 * 3 / 10)..];
+        let (left, right) = (side(tail, false), side(tail, true));
+        [power(&left, 440.0), power(&left, 1000.0), power(&right, 440.0), power(&right, 1000.0)]
+    };
+    let [l440, l1000, r440, r1000] = hear(&a_second_of(&[&carol]).await);
+    assert!(l440 > 1e5 && l440 > 100.0 * r440, "alice on the left: left {l440:.0}, right {r440:.0}");
+    assert!(r1000 > 1e5 && r1000 > 100.0 * l1000, "bob on the right: left {l1000:.0}, right {r1000:.0}");
+
+    // alice moves to the right.
+    let r = alice.client.send(json!({"request": "configure", "spatial_position": 100}), None).await;
+    assert_eq!(r["plugindata"]["data"], json!({"audiobridge": "event", "result": "ok"}), "{r}");
+    let moved = carol.client.event("alice moved", |d| d["participants"][0]["spatial_position"] == 100).await;
+    assert_eq!(moved["participants"][0]["id"], alice.id, "{moved}");
+    let [l440, _, r440, _] = hear(&a_second_of(&[&carol]).await);
+    assert!(r440 > 1e5 && r440 > 100.0 * l440, "alice now on the right: left {l440:.0}, right {r440:.0}");
+    drop(bob);
+}
+
+/// `groups`: a room's participants are tagged with groups; everyone hears every group, and a
+/// forwarder of one group sends only that group's voices. A join must name a group the room
+/// has; `listforwarders` shows the group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarder_of_a_group_sends_only_that_group() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
+    let six = json!(["a", "b", "c", "d", "e", "f"]);
+    let r = admin.request(json!({"request": "create", "room": ROOM, "groups": six})).await;
+    assert_eq!(
+        r,
+        json!({"audiobridge": "event", "error_code": 484, "error": "Too many groups specified (max 5 allowed)"})
+    );
+    let r = admin.request(json!({"request": "create", "room": ROOM, "groups": ["a", 2]})).await;
+    assert_eq!(r["error_code"], 484, "{r}");
+    let created = admin.request(json!({"request": "create", "room": ROOM, "groups": ["a", "b"]})).await;
+    assert_eq!(created["audiobridge"], "created", "{created}");
+
+    let mut stray = Client::new(&gw, AUDIOBRIDGE).await;
+    let r = stray.send(json!({"request": "join", "room": ROOM}), None).await;
+    assert_eq!(
+        r["plugindata"]["data"],
+        json!({"audiobridge": "event", "error_code": 483, "error": "Missing mandatory element (group)"})
+    );
+    let r = stray.send(json!({"request": "join", "room": ROOM, "group": "z"}), None).await;
+    assert_eq!(
+        r["plugindata"]["data"],
+        json!({"audiobridge": "event", "error_code": 494, "error": "No such group (z)"})
+    );
+
+    let group = |name: &str, display: &str| json!({"request": "join", "room": ROOM, "display": display, "group": name});
+    let alice = join_with(&gw, group("a", "alice"), 440.0).await;
+    let bob = join_with(&gw, group("b", "bob"), 1000.0).await;
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("a socket");
+    let port = socket.local_addr().expect("an address").port();
+    let forward = |group: &str| json!({"request": "rtp_forward", "room": ROOM, "host": "127.0.0.1", "port": port, "group": group});
+    let r = admin.request(forward("z")).await;
+    assert_eq!(r, json!({"audiobridge": "event", "error_code": 494, "error": "No such group"}));
+    let r = admin.request(forward("b")).await;
+    assert_eq!((&r["audiobridge"], &r["group"]), (&json!("success"), &json!("b")), "{r}");
+    let stream = r["stream_id"].clone();
+    let listed = admin.request(json!({"request": "listforwarders", "room": ROOM})).await;
+    assert_eq!(listed["rtp_forwarders"][0]["stream_id"], stream, "{listed}");
+    assert_eq!(listed["rtp_forwarders"][0]["group"], "b", "{listed}");
+
+    let pcm = decode(&forwarded(&socket, 100).await);
+    let (p440, p1000) = (power(&pcm, 440.0), power(&pcm, 1000.0));
+    assert!(p1000 > 1e5 && p1000 > 100.0 * p440, "group b alone: 440 {p440:.0}, 1000 {p1000:.0}");
+    // Everyone hears every group.
+    let heard = listen(&[&alice, &bob]).await;
+    assert!(heard[0].1 > 1e5 && heard[1].0 > 1e5, "alice hears bob and bob alice: {heard:?}");
 }

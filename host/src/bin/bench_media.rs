@@ -86,7 +86,8 @@ fn mixer(n: usize) {
         .iter()
         .map(|freq: &f64| {
             let key = EncoderKey::of(&PortSettings { bitrate: 32_000, ..PortSettings::default() });
-            let mut enc = OpusOut::new(RATE, key).expect("encoder");
+            let mut enc =
+                OpusOut::new(portunus::vocab::MixerSpec { rate: RATE, stereo: false }, key).expect("encoder");
             let mut buf = [0u8; 1500];
             (0..TICKS)
                 .map(|t| {
@@ -102,7 +103,7 @@ fn mixer(n: usize) {
                 .collect()
         })
         .collect();
-    let mut room = Room::new(RATE);
+    let mut room = Room::new(portunus::vocab::MixerSpec { rate: RATE, stereo: false });
     for id in 0..n as u64 {
         room.join(id, 0, portunus::vocab::MixCodec::Opus, PortSettings::default()).expect("join");
     }
@@ -178,7 +179,8 @@ fn codec() {
     for round in 1..=3 {
         let key =
             EncoderKey::of(&PortSettings { bitrate: 32_000, complexity: 10, ..PortSettings::default() });
-        let mut enc = OpusOut::new(48_000, key).expect("encoder");
+        let mut enc =
+            OpusOut::new(portunus::vocab::MixerSpec { rate: 48_000, stereo: false }, key).expect("encoder");
         let mut buf = [0u8; 1500];
         let start = Instant::now();
         let packets: Vec<std::sync::Arc<[u8]>> = pcm

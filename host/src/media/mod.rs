@@ -143,6 +143,8 @@ pub struct MediaEngine {
     input_status: Mutex<HashMap<u64, Arc<inputs::InputStatus>>>,
     /// The mixing threads.
     mixer: crate::mixer::Pool,
+    /// The stereo mixers: offers of their Opus ports say `stereo=1`.
+    stereo_mixers: Mutex<std::collections::HashSet<u64>>,
     /// Where RTSP clients run (the runtime that started the engine).
     runtime: Option<tokio::runtime::Handle>,
     /// The RTSP clients, by input: dropping one's sender stops it.
@@ -375,6 +377,7 @@ impl MediaEngine {
                 mixer,
                 runtime: tokio::runtime::Handle::try_current().ok(),
                 pulls: Mutex::default(),
+                stereo_mixers: Mutex::default(),
             },
             note_rx,
         ))
@@ -723,6 +726,9 @@ impl MediaControl for MediaEngine {
         }
         let n = self.legs.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let id = self.mixer.id(n, None);
+        if spec.stereo {
+            self.stereo_mixers.lock().unwrap_or_else(PoisonError::into_inner).insert(id);
+        }
         self.mixer.send(id, mixer::Job::Create(id, spec));
         Ok(id)
     }
@@ -736,10 +742,13 @@ impl MediaControl for MediaEngine {
             MixCodec::Pcmu => "pcmu",
             MixCodec::Pcma => "pcma",
         };
-        self.streams
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(port, vec![leg_stream(MediaKind::Audio, name.to_owned())]);
+        let mut stream = leg_stream(MediaKind::Audio, name.to_owned());
+        if codec == MixCodec::Opus
+            && self.stereo_mixers.lock().unwrap_or_else(PoisonError::into_inner).contains(&mixer)
+        {
+            stream.fmtp = Some(policy::STEREO.to_owned());
+        }
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner).insert(port, vec![stream]);
         self.mixer.send(port, mixer::Job::Join(port, mixer, self.home(port), codec, settings));
         Ok(port)
     }
@@ -759,6 +768,7 @@ impl MediaControl for MediaEngine {
     }
 
     fn mixer_destroy(&self, mixer: u64) {
+        self.stereo_mixers.lock().unwrap_or_else(PoisonError::into_inner).remove(&mixer);
         self.mixer.send(mixer, mixer::Job::Destroy(mixer));
     }
 

@@ -357,7 +357,10 @@ impl Peer {
         for c in std::mem::take(&mut self.early_candidates) {
             remote.extend(self.add_remote_candidate(&c));
         }
-        let answer = self.add_missing_send_streams(answer.to_sdp_string());
+        let mut answer = self.add_missing_send_streams(answer.to_sdp_string());
+        if super::policy::wants_stereo(policy) {
+            answer = super::policy::stereo_opus(&answer, None);
+        }
         self.local_sdp = Some(answer.clone());
         self.remote_sdp = Some(received);
         Ok((answer, remote))
@@ -482,7 +485,15 @@ impl Peer {
         }
         let (offer, pending) = api.apply().ok_or("nothing to offer")?;
         // Each stream only in the codec its source sends: nothing else could reach the client.
-        let offer = super::policy::narrow_offer(&offer.to_sdp_string(), &codecs);
+        let mut offer = super::policy::narrow_offer(&offer.to_sdp_string(), &codecs);
+        let stereo: Vec<String> = codecs
+            .iter()
+            .filter(|(_, _, fmtp)| fmtp.as_deref() == Some(super::policy::STEREO))
+            .map(|(mid, ..)| mid.clone())
+            .collect();
+        if !stereo.is_empty() {
+            offer = super::policy::stereo_opus(&offer, Some(&stereo));
+        }
         let data_mid = crate::sdp::check(&offer)
             .ok()
             .and_then(|s| s.media.into_iter().find(|m| m.kind == crate::sdp::MediaKind::Data))

@@ -20,17 +20,13 @@ use crate::vocab::AnswerPolicy;
 /// (measured: 200 ms lost to the client's retransmission timer).
 pub fn apply_policy(offer: &str, policy: &AnswerPolicy) -> String {
     let offer = offer.replace("a=setup:actpass", "a=setup:passive");
-    let lines: Vec<&str> =
-        offer.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).filter(|l| !l.is_empty()).collect();
+    let lines = sdp_lines(&offer);
     let first_media = lines.iter().position(|l| l.starts_with("m=")).unwrap_or(lines.len());
-    let (session, mut rest) = lines.split_at(first_media);
+    let (session, media) = lines.split_at(first_media);
     let mut refused: Vec<&str> = Vec::new();
     let mut out: Vec<String> = Vec::new();
-    while !rest.is_empty() {
-        let end = rest.iter().skip(1).position(|l| l.starts_with("m=")).map_or(rest.len(), |i| i + 1);
-        let (section, tail) = rest.split_at(end);
+    for section in sections(media) {
         narrow_section(section, policy, &mut out, &mut refused);
-        rest = tail;
     }
     let mut sdp = String::with_capacity(offer.len());
     for line in session {
@@ -50,6 +46,85 @@ pub fn apply_policy(offer: &str, policy: &AnswerPolicy) -> String {
     sdp
 }
 
+/// An SDP's lines, without their line ends and without empty ones.
+fn sdp_lines(sdp: &str) -> Vec<&str> {
+    sdp.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).filter(|l| !l.is_empty()).collect()
+}
+
+/// Lines cut before each `m=` line: the session part (when there is one), then each media
+/// section.
+fn sections<'a>(lines: &'a [&'a str]) -> impl Iterator<Item = &'a [&'a str]> {
+    let mut rest = lines;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest.iter().skip(1).position(|l| l.starts_with("m=")).map_or(rest.len(), |i| i + 1);
+        let (section, tail) = rest.split_at(end);
+        rest = tail;
+        Some(section)
+    })
+}
+
+/// The Opus format parameters of stereo (a stereo mixer's ports).
+pub const STEREO: &str = "stereo=1;sprop-stereo=1";
+
+/// Whether a policy asks for stereo Opus (an audio codec `opus stereo=1`).
+pub fn wants_stereo(policy: &AnswerPolicy) -> bool {
+    policy.audio_codecs.iter().flat_map(|c| c.split(',')).any(|c| {
+        let mut words = c.split_whitespace();
+        words.next().is_some_and(|w| w.eq_ignore_ascii_case("opus")) && words.any(|w| w == "stereo=1")
+    })
+}
+
+/// `sdp` with the Opus payload types of its audio sections (of the mids listed, or all when
+/// `mids` is none) saying [`STEREO`] in their format parameters.
+pub fn stereo_opus(sdp: &str, mids: Option<&[String]>) -> String {
+    let lines = sdp_lines(sdp);
+    let mut out = String::with_capacity(sdp.len() + 64);
+    for section in sections(&lines) {
+        let mid = section.iter().find_map(|l| l.strip_prefix("a=mid:")).map(str::trim);
+        let chosen = section[0].starts_with("m=audio")
+            && mids.is_none_or(|mids| mid.is_some_and(|m| mids.iter().any(|x| x == m)));
+        let opus: Vec<&str> = section
+            .iter()
+            .filter_map(|l| l.strip_prefix("a=rtpmap:"))
+            .filter_map(|v| v.split_once(' '))
+            .filter(|(_, codec)| chosen && codec.to_ascii_lowercase().starts_with("opus/"))
+            .map(|(pt, _)| pt)
+            .collect();
+        for line in section {
+            let fmtp = line.strip_prefix("a=fmtp:").and_then(|v| v.split_once(' '));
+            match fmtp {
+                Some((pt, params)) if opus.contains(&pt) => {
+                    let kept: Vec<&str> = params
+                        .split(';')
+                        .map(str::trim)
+                        .filter(|p| {
+                            !p.is_empty() && !p.starts_with("stereo=") && !p.starts_with("sprop-stereo=")
+                        })
+                        .chain([STEREO])
+                        .collect();
+                    out.push_str(&format!("a=fmtp:{pt} {}\r\n", kept.join(";")));
+                }
+                _ => {
+                    out.push_str(line);
+                    out.push_str("\r\n");
+                }
+            }
+            // An Opus payload type without format parameters gets them.
+            let rtpmap = line.strip_prefix("a=rtpmap:").and_then(|v| v.split_once(' '));
+            if let Some((pt, _)) = rtpmap.filter(|(pt, _)| opus.contains(pt)) {
+                let prefix = format!("a=fmtp:{pt} ");
+                if !section.iter().any(|l| l.starts_with(&prefix)) {
+                    out.push_str(&format!("{prefix}{STEREO}\r\n"));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Our offer with each listed stream (by mid) narrowed to one codec (with its RTX): the codec
 /// its source sends, so that the client cannot answer one the source does not have (there is
 /// no transcoding). A section without that codec is left as it is.
@@ -57,14 +132,9 @@ pub fn narrow_offer(offer: &str, codecs: &[(String, String, Option<String>)]) ->
     if codecs.is_empty() {
         return offer.to_owned();
     }
-    let lines: Vec<&str> =
-        offer.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).filter(|l| !l.is_empty()).collect();
+    let lines = sdp_lines(offer);
     let mut out = String::with_capacity(offer.len());
-    let mut rest = &lines[..];
-    while !rest.is_empty() {
-        let end = rest.iter().skip(1).position(|l| l.starts_with("m=")).map_or(rest.len(), |i| i + 1);
-        let (section, tail) = rest.split_at(end);
-        rest = tail;
+    for section in sections(&lines) {
         let mid = section.iter().find_map(|l| l.strip_prefix("a=mid:")).map(str::trim);
         let codec = codecs.iter().find(|(m, ..)| Some(m.as_str()) == mid);
         let kept = match codec {
@@ -439,5 +509,30 @@ mod tests {
         // We send only: the client only receives.
         let sdp = apply_policy(OFFER, &only(Direction::SendOnly));
         assert_eq!(sdp.matches("a=recvonly").count(), 2, "{sdp}");
+    }
+
+    #[test]
+    fn stereo_opus_is_said_where_asked() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\n\
+                   a=fmtp:111 minptime=10;stereo=0;useinbandfec=1\r\na=rtpmap:0 PCMU/8000\r\n\
+                   m=audio 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=rtpmap:96 OPUS/48000/2\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 97\r\na=mid:2\r\na=rtpmap:97 VP8/90000\r\n";
+        let all = stereo_opus(sdp, None);
+        assert!(all.contains("a=fmtp:111 minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1\r\n"), "{all}");
+        assert!(all.contains("a=rtpmap:96 OPUS/48000/2\r\na=fmtp:96 stereo=1;sprop-stereo=1\r\n"), "{all}");
+        assert_eq!(all.matches(";sprop-stereo=1").count(), 2, "{all}");
+        let one = stereo_opus(sdp, Some(&["1".to_owned()]));
+        assert!(one.contains("a=fmtp:111 minptime=10;stereo=0;useinbandfec=1\r\n"), "{one}");
+        assert!(one.contains("a=fmtp:96 stereo=1;sprop-stereo=1"), "{one}");
+        let policy = |c: &str| AnswerPolicy { audio_codecs: vec![c.into()], ..AnswerPolicy::everything() };
+        assert!(wants_stereo(&policy("opus stereo=1")) && wants_stereo(&policy("pcmu,OPUS stereo=1")));
+        assert!(!wants_stereo(&policy("opus")) && !wants_stereo(&policy("pcmu stereo=1")));
+        // A policy naming stereo still answers Opus.
+        let offer = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\n\
+                     a=rtpmap:0 PCMU/8000\r\n";
+        assert_eq!(
+            media_line(&apply_policy(offer, &policy("opus stereo=1")), "audio"),
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111"
+        );
     }
 }

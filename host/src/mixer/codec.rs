@@ -5,7 +5,7 @@
 use ropus::{Application, Bitrate, Channels, DecodeMode, Decoder, Encoder, InbandFec, Signal};
 
 use super::jitter::Next;
-use crate::vocab::PortSettings;
+use crate::vocab::{MixerSpec, PortSettings};
 
 /// The longest Opus packet decodes to 120 ms.
 const MAX_FRAME_MS: usize = 120;
@@ -99,22 +99,27 @@ impl EncoderKey {
 }
 
 impl OpusOut {
-    /// An encoder at `rate` Hz (mono, VoIP) with these settings.
-    pub fn new(rate: u32, key: EncoderKey) -> Result<Self, String> {
+    /// An encoder of a mixer's rate and channels (VoIP) with these settings; a stereo
+    /// encoder takes interleaved samples.
+    pub fn new(spec: MixerSpec, key: EncoderKey) -> Result<Self, String> {
         let bitrate = if key.bitrate == 0 {
             Bitrate::Auto
         } else {
             Bitrate::try_bits(key.bitrate.clamp(500, 512_000)).map_err(|e| format!("opus bitrate: {e}"))?
         };
-        let encoder = Encoder::builder(rate, Channels::Mono, Application::Voip)
-            .bitrate(bitrate)
-            .complexity(key.complexity.clamp(1, 10))
-            .signal(Signal::Voice)
-            .packet_loss_perc(key.expected_loss.min(100))
-            .inband_fec(if key.expected_loss > 0 { InbandFec::Enabled } else { InbandFec::Disabled })
-            .dtx(key.dtx)
-            .build()
-            .map_err(|e| format!("opus encoder: {e}"))?;
+        let encoder = Encoder::builder(
+            spec.rate,
+            if spec.stereo { Channels::Stereo } else { Channels::Mono },
+            Application::Voip,
+        )
+        .bitrate(bitrate)
+        .complexity(key.complexity.clamp(1, 10))
+        .signal(Signal::Voice)
+        .packet_loss_perc(key.expected_loss.min(100))
+        .inband_fec(if key.expected_loss > 0 { InbandFec::Enabled } else { InbandFec::Disabled })
+        .dtx(key.dtx)
+        .build()
+        .map_err(|e| format!("opus encoder: {e}"))?;
         Ok(Self { encoder })
     }
 
@@ -140,7 +145,7 @@ mod tests {
         let rate = 16_000;
         let n = rate as usize / 50;
         let key = EncoderKey { bitrate: 32_000, complexity: 5, expected_loss: 10, dtx: false };
-        let mut enc = OpusOut::new(rate, key).expect("encoder");
+        let mut enc = OpusOut::new(MixerSpec { rate, stereo: false }, key).expect("encoder");
         let mut dec = OpusIn::new(rate).expect("decoder");
         let mut buf = [0u8; 1500];
         let mut out = vec![0i16; n];

@@ -123,7 +123,7 @@ impl Rooms {
     fn apply(&mut self, job: Job) {
         match job {
             Job::Create(id, spec) => {
-                self.rooms.entry(id).or_insert_with(|| Room::new(spec.rate));
+                self.rooms.entry(id).or_insert_with(|| Room::new(spec));
             }
             Job::Destroy(id) => {
                 if let Some(room) = self.rooms.remove(&id) {

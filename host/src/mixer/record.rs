@@ -1,5 +1,5 @@
 //! A mixer's recording (AudioBridge's `record`): the whole mix of each tick, as a listener who
-//! adds nothing hears the room, written to a WAV file (16-bit PCM, mono, at the mixer's rate)
+//! adds nothing hears the room, written to a WAV file (16-bit PCM, mono or stereo, at the mixer's rate)
 //! by a thread of its own. The mixing thread only hands over a buffer and never waits for the
 //! disk: when the writer falls behind by more than [`BACKLOG`] ticks, ticks are lost (and
 //! counted) rather than the mix delayed. When writing fails (a full disk) the writer stops and
@@ -9,6 +9,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, Instant};
+
+use crate::vocab::MixerSpec;
 
 /// Ticks that may wait for the writer (10 s).
 pub const BACKLOG: usize = 500;
@@ -30,12 +32,12 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts a writer for `file` (just created) of a mixer at `rate` Hz.
-    pub fn start(file: File, rate: u32, failed: Failed) -> io::Result<Self> {
+    /// Starts a writer for `file` (just created) of a mixer of `spec`.
+    pub fn start(file: File, spec: MixerSpec, failed: Failed) -> io::Result<Self> {
         let (frames, queued) = sync_channel(BACKLOG);
         let (done, spare) = sync_channel(BACKLOG);
         std::thread::Builder::new().name("recorder".into()).spawn(move || {
-            if let Err(e) = write(file, rate, &queued, &done) {
+            if let Err(e) = write(file, spec, &queued, &done) {
                 failed(e.to_string());
             }
         })?;
@@ -65,18 +67,19 @@ impl Recorder {
     }
 }
 
-/// The 44-byte header of a PCM WAV file with `data` bytes of 16-bit mono samples.
-fn header(rate: u32, data: u32) -> [u8; HEADER_LEN as usize] {
+/// The 44-byte header of a PCM WAV file with `data` bytes of 16-bit samples.
+fn header(spec: MixerSpec, data: u32) -> [u8; HEADER_LEN as usize] {
     let mut h = [0u8; HEADER_LEN as usize];
     h[0..4].copy_from_slice(b"RIFF");
     h[4..8].copy_from_slice(&(data.saturating_add(HEADER_LEN - 8)).to_le_bytes());
     h[8..16].copy_from_slice(b"WAVEfmt ");
     h[16..20].copy_from_slice(&16u32.to_le_bytes());
     h[20..22].copy_from_slice(&1u16.to_le_bytes()); // PCM
-    h[22..24].copy_from_slice(&1u16.to_le_bytes()); // mono
-    h[24..28].copy_from_slice(&rate.to_le_bytes());
-    h[28..32].copy_from_slice(&(rate * 2).to_le_bytes());
-    h[32..34].copy_from_slice(&2u16.to_le_bytes());
+    let channels = spec.channels() as u16;
+    h[22..24].copy_from_slice(&channels.to_le_bytes());
+    h[24..28].copy_from_slice(&spec.rate.to_le_bytes());
+    h[28..32].copy_from_slice(&(spec.rate * 2 * u32::from(channels)).to_le_bytes());
+    h[32..34].copy_from_slice(&(2 * channels).to_le_bytes());
     h[34..36].copy_from_slice(&16u16.to_le_bytes());
     h[36..40].copy_from_slice(b"data");
     h[40..44].copy_from_slice(&data.to_le_bytes());
@@ -85,9 +88,14 @@ fn header(rate: u32, data: u32) -> [u8; HEADER_LEN as usize] {
 
 /// The writer: the header, each tick as it comes, the sizes every second and at the end (when
 /// the recording stops or its mixer goes).
-fn write(file: File, rate: u32, queued: &Receiver<Vec<i16>>, done: &SyncSender<Vec<i16>>) -> io::Result<()> {
+fn write(
+    file: File,
+    spec: MixerSpec,
+    queued: &Receiver<Vec<i16>>,
+    done: &SyncSender<Vec<i16>>,
+) -> io::Result<()> {
     let mut out = BufWriter::new(file);
-    out.write_all(&header(rate, 0))?;
+    out.write_all(&header(spec, 0))?;
     let mut data: u32 = 0;
     let mut bytes = Vec::new();
     let mut sized = Instant::now();
@@ -103,19 +111,19 @@ fn write(file: File, rate: u32, queued: &Receiver<Vec<i16>>, done: &SyncSender<V
         out.write_all(&bytes)?;
         if sized.elapsed() >= HEADER_EVERY {
             sized = Instant::now();
-            write_sizes(&mut out, rate, data)?;
+            write_sizes(&mut out, spec, data)?;
         }
     }
-    write_sizes(&mut out, rate, data)?;
+    write_sizes(&mut out, spec, data)?;
     out.into_inner().map_err(io::IntoInnerError::into_error)?.sync_data()
 }
 
 /// Writes the header with `data` bytes of samples, and goes back to the end.
-fn write_sizes(out: &mut BufWriter<File>, rate: u32, data: u32) -> io::Result<()> {
+fn write_sizes(out: &mut BufWriter<File>, spec: MixerSpec, data: u32) -> io::Result<()> {
     out.flush()?;
     let file = out.get_mut();
     file.seek(SeekFrom::Start(0))?;
-    file.write_all(&header(rate, data))?;
+    file.write_all(&header(spec, data))?;
     file.seek(SeekFrom::End(0))?;
     Ok(())
 }
@@ -124,6 +132,8 @@ fn write_sizes(out: &mut BufWriter<File>, rate: u32, data: u32) -> io::Result<()
 mod tests {
     use super::*;
 
+    const MONO: MixerSpec = MixerSpec { rate: 16_000, stereo: false };
+
     #[test]
     fn a_recording_is_a_wav_file_of_every_tick() {
         let dir = std::env::temp_dir().join(format!("portunus-record-{}", std::process::id()));
@@ -131,7 +141,7 @@ mod tests {
         let path = dir.join("mix.wav");
         let (tx, rx) = std::sync::mpsc::channel();
         let mut r =
-            Recorder::start(File::create(&path).unwrap(), 16_000, Box::new(move |e| tx.send(e).unwrap()))
+            Recorder::start(File::create(&path).unwrap(), MONO, Box::new(move |e| tx.send(e).unwrap()))
                 .unwrap();
         for t in 0..50i16 {
             assert!(r.push(&[t; 320]));
@@ -163,7 +173,7 @@ mod tests {
             return;
         };
         let (tx, rx) = std::sync::mpsc::channel();
-        let mut r = Recorder::start(full, 16_000, Box::new(move |e| tx.send(e).unwrap())).unwrap();
+        let mut r = Recorder::start(full, MONO, Box::new(move |e| tx.send(e).unwrap())).unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         while r.push(&[1; 320]) {
             assert!(Instant::now() < deadline, "the recording stops");

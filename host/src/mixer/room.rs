@@ -3,6 +3,11 @@
 //! tick share one encode of the whole sum per encoder setting, so a room of hundreds costs an
 //! encode per talker, not per listener. The buffers are made when a participant joins; a tick
 //! allocates nothing but the encoded packets it hands out.
+//!
+//! A stereo mixer places each voice between left and right by its `pan` (Janus's linear law:
+//! left gets `100 - pan` percent, right `pan`). A listener of one group (`hears_group`, an
+//! AudioBridge forwarder of a group) hears only the voices of that group; everyone else hears
+//! every group.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +15,7 @@ use std::sync::Arc;
 use super::codec::EncoderKey;
 use super::jitter::{Jitter, JitterStats};
 use super::voice::{clock, VoiceIn, VoiceOut};
-use crate::vocab::{MixCodec, PortSettings};
+use crate::vocab::{MixCodec, MixerSpec, PortSettings};
 /// The largest encoded tick.
 const MAX_PACKET: usize = 1275;
 /// Samples no louder than this (about -60 dBFS) are silence: a participant whose tick is all
@@ -44,7 +49,8 @@ struct Port {
     codec: MixCodec,
     jitter: Jitter,
     decoder: VoiceIn,
-    /// This tick's decoded samples, and the same with its gain (what it adds to the sum).
+    /// This tick's decoded samples (mono), and what it adds to the sum: with its gain, and
+    /// in a stereo room placed by its pan (interleaved).
     pcm: Vec<i16>,
     added: Vec<i32>,
     /// It adds to this tick's sum.
@@ -61,6 +67,8 @@ struct Port {
 struct Shared {
     codec: MixCodec,
     key: EncoderKey,
+    /// The group its listeners hear (0: everyone).
+    group: u8,
     encoder: VoiceOut,
     packet: Option<Arc<[u8]>>,
     used: bool,
@@ -68,10 +76,12 @@ struct Shared {
 
 /// A mixer.
 pub struct Room {
-    rate: u32,
+    spec: MixerSpec,
     ports: Vec<Port>,
     index: HashMap<u64, usize>,
     sum: Vec<i32>,
+    /// The sums of the groups someone listens to alone (group, sum); kept once made.
+    groups: Vec<(u8, Vec<i32>)>,
     /// Scratch: one participant's mix as 16-bit samples, and an encoded packet.
     mix: Vec<i16>,
     packet: Vec<u8>,
@@ -90,14 +100,15 @@ pub struct PortStats {
 }
 
 impl Room {
-    /// A mixer at `rate` Hz.
-    pub fn new(rate: u32) -> Self {
-        let n = rate as usize / 50;
+    /// A mixer of `spec`.
+    pub fn new(spec: MixerSpec) -> Self {
+        let n = spec.rate as usize / 50 * spec.channels();
         Self {
-            rate,
+            spec,
             ports: Vec::new(),
             index: HashMap::new(),
             sum: vec![0; n],
+            groups: Vec::new(),
             mix: vec![0; n],
             packet: vec![0; MAX_PACKET],
             shared: Vec::new(),
@@ -110,7 +121,7 @@ impl Room {
     pub fn record(&mut self, file: Option<std::fs::File>, failed: super::record::Failed) {
         self.recorder = None;
         if let Some(file) = file {
-            match super::record::Recorder::start(file, self.rate, failed) {
+            match super::record::Recorder::start(file, self.spec, failed) {
                 Ok(r) => self.recorder = Some(r),
                 Err(e) => tracing::warn!("cannot start recording: {e}"),
             }
@@ -135,8 +146,8 @@ impl Room {
             settings,
             codec,
             jitter: Jitter::default(),
-            decoder: VoiceIn::new(codec, self.rate)?,
-            pcm: vec![0; n],
+            decoder: VoiceIn::new(codec, self.spec.rate)?,
+            pcm: vec![0; n / self.spec.channels()],
             added: vec![0; n],
             active: false,
             encoder: None,
@@ -169,7 +180,7 @@ impl Room {
 
     /// Forgets a participant's buffered packets and decoder state (`resetdecoder`).
     pub fn reset_decoder(&mut self, id: u64) {
-        let rate = self.rate;
+        let rate = self.spec.rate;
         if let Some(port) = self.port_mut(id) {
             port.jitter.reset();
             port.decoder.reset(rate);
@@ -210,17 +221,33 @@ impl Room {
     /// Mixes one tick and hands each participant's packet to `out`.
     pub fn tick(&mut self, out: &mut impl FnMut(MixFrame)) {
         self.sum.fill(0);
+        self.prepare_groups();
+        let stereo = self.spec.stereo;
         for port in &mut self.ports {
             let next = port.jitter.pop();
             let sounding = port.decoder.frame(next, &mut port.pcm)
                 && port.pcm.iter().any(|s| s.unsigned_abs() > SILENCE);
             port.active = sounding && !port.settings.muted && !port.settings.suspended;
-            if port.active {
-                let gain = port.settings.gain_percent as i32;
-                for ((added, &s), sum) in port.added.iter_mut().zip(&port.pcm).zip(&mut self.sum) {
-                    *added = i32::from(s) * gain / 100;
-                    *sum += *added;
+            if !port.active {
+                continue;
+            }
+            let gain = port.settings.gain_percent as i32;
+            if stereo {
+                let pan = i32::from(port.settings.pan.min(100));
+                let (left, right) = (gain * (100 - pan), gain * pan);
+                for (lr, &s) in port.added.chunks_exact_mut(2).zip(&port.pcm) {
+                    lr[0] = i32::from(s) * left / 10_000;
+                    lr[1] = i32::from(s) * right / 10_000;
                 }
+            } else {
+                for (added, &s) in port.added.iter_mut().zip(&port.pcm) {
+                    *added = i32::from(s) * gain / 100;
+                }
+            }
+            add(&mut self.sum, &port.added);
+            let group = port.settings.group;
+            if let Some((_, sum)) = self.groups.iter_mut().find(|(g, _)| group != 0 && *g == group) {
+                add(sum, &port.added);
             }
         }
         for shared in &mut self.shared {
@@ -228,9 +255,7 @@ impl Room {
             shared.used = false;
         }
         if let Some(recorder) = &mut self.recorder {
-            for (m, &s) in self.mix.iter_mut().zip(&self.sum) {
-                *m = s.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
-            }
+            clamp(&mut self.mix, &self.sum, None);
             if !recorder.push(&self.mix) {
                 self.recorder = None;
             }
@@ -241,14 +266,21 @@ impl Room {
             if port.settings.deaf || port.settings.suspended {
                 continue;
             }
+            let group = port.settings.hears_group;
+            let sum = match group {
+                0 => &self.sum,
+                g => match self.groups.iter().find(|(h, _)| *h == g) {
+                    Some((_, sum)) => sum,
+                    None => continue,
+                },
+            };
             let key = EncoderKey::of(&port.settings);
-            let payload = if port.active {
+            let heard_self = port.active && (group == 0 || port.settings.group == group);
+            let payload = if heard_self {
                 // Everyone but itself.
-                for ((m, &s), &own) in self.mix.iter_mut().zip(&self.sum).zip(&port.added) {
-                    *m = (s - own).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
-                }
+                clamp(&mut self.mix, sum, Some(&port.added));
                 if port.encoder.is_none() || port.key != Some(key) {
-                    port.encoder = VoiceOut::new(port.codec, self.rate, key).ok();
+                    port.encoder = VoiceOut::new(port.codec, self.spec, key).ok();
                     port.key = Some(key);
                 }
                 let Some(encoder) = port.encoder.as_mut() else { continue };
@@ -256,11 +288,15 @@ impl Room {
                 Arc::from(&self.packet[..len])
             } else {
                 let codec = port.codec;
-                let i = match self.shared.iter().position(|s| s.key == key && s.codec == codec) {
+                let i = match self
+                    .shared
+                    .iter()
+                    .position(|s| s.key == key && s.codec == codec && s.group == group)
+                {
                     Some(i) => i,
                     None => {
-                        let Ok(encoder) = VoiceOut::new(codec, self.rate, key) else { continue };
-                        self.shared.push(Shared { codec, key, encoder, packet: None, used: false });
+                        let Ok(encoder) = VoiceOut::new(codec, self.spec, key) else { continue };
+                        self.shared.push(Shared { codec, key, group, encoder, packet: None, used: false });
                         self.shared.len() - 1
                     }
                 };
@@ -269,9 +305,7 @@ impl Room {
                 match &shared.packet {
                     Some(p) => p.clone(),
                     None => {
-                        for (m, &s) in self.mix.iter_mut().zip(&self.sum) {
-                            *m = s.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
-                        }
+                        clamp(&mut self.mix, sum, None);
                         let len = shared.encoder.encode(&self.mix, &mut self.packet);
                         let p: Arc<[u8]> = Arc::from(&self.packet[..len]);
                         shared.packet = Some(p.clone());
@@ -296,19 +330,59 @@ impl Room {
         // Encoders no listener used this tick go.
         self.shared.retain(|s| s.used);
     }
+
+    /// Makes (once) and zeroes the sums of the groups someone listens to alone this tick.
+    fn prepare_groups(&mut self) {
+        let ports = &self.ports;
+        self.groups.retain(|(g, _)| ports.iter().any(|p| p.settings.hears_group == *g));
+        for port in ports {
+            let g = port.settings.hears_group;
+            if g != 0 && !self.groups.iter().any(|(h, _)| *h == g) {
+                self.groups.push((g, vec![0; self.sum.len()]));
+            }
+        }
+        for (_, sum) in &mut self.groups {
+            sum.fill(0);
+        }
+    }
+}
+
+/// Adds a voice to a sum.
+fn add(sum: &mut [i32], voice: &[i32]) {
+    for (s, &v) in sum.iter_mut().zip(voice) {
+        *s += v;
+    }
+}
+
+/// A sum, less a voice if given, as 16-bit samples.
+fn clamp(out: &mut [i16], sum: &[i32], less: Option<&[i32]>) {
+    let limit = |s: i32| s.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+    match less {
+        Some(own) => {
+            for ((m, &s), &o) in out.iter_mut().zip(sum).zip(own) {
+                *m = limit(s - o);
+            }
+        }
+        None => {
+            for (m, &s) in out.iter_mut().zip(sum) {
+                *m = limit(s);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::codec::{OpusIn, OpusOut};
+    use super::super::codec::OpusOut;
     use super::*;
 
     const RATE: u32 = 16_000;
     const N: usize = RATE as usize / 50;
+    const MONO: MixerSpec = MixerSpec { rate: RATE, stereo: false };
 
     fn encoded_tone(freq: f64, ticks: usize) -> Vec<Arc<[u8]>> {
         let key = EncoderKey::of(&PortSettings { bitrate: 32_000, ..PortSettings::default() });
-        let mut enc = OpusOut::new(RATE, key).expect("encoder");
+        let mut enc = OpusOut::new(MONO, key).expect("encoder");
         let mut buf = [0u8; MAX_PACKET];
         (0..ticks)
             .map(|t| {
@@ -329,22 +403,36 @@ mod tests {
         super::super::tone::power(pcm, freq, RATE)
     }
 
-    /// Runs `ticks` ticks with ports 1 and 2 talking (440 and 1000 Hz) and port 3 listening;
-    /// returns what each port received, decoded.
+    /// Runs `ticks` ticks with ports 1 and 2 talking (440 and 1000 Hz) and the others
+    /// listening; returns what each port received, decoded (in a stereo room, interleaved).
     fn run(room: &mut Room, ticks: usize, base: u64) -> HashMap<u64, Vec<i16>> {
         let a = encoded_tone(440.0, ticks);
         let b = encoded_tone(1000.0, ticks);
-        let mut decoders: HashMap<u64, OpusIn> =
-            (1..=3).map(|p| (p, OpusIn::new(RATE).expect("dec"))).collect();
+        let channels = if room.spec.stereo { ropus::Channels::Stereo } else { ropus::Channels::Mono };
+        let mut decoders: HashMap<u64, ropus::Decoder> = HashMap::new();
         let mut heard: HashMap<u64, Vec<i16>> = HashMap::new();
-        let mut frame = vec![0i16; N];
+        let ch = room.spec.channels();
+        let mut frame = vec![0i16; N * ch];
         for t in 0..ticks {
             room.packet(1, MixCodec::Opus, base + t as u64, a[t].clone());
             room.packet(2, MixCodec::Opus, base + t as u64, b[t].clone());
             room.tick(&mut |f: MixFrame| {
-                let dec = decoders.get_mut(&f.port).expect("a port");
-                dec.frame(super::super::jitter::Next::Packet(f.payload), &mut frame);
-                heard.entry(f.port).or_default().extend_from_slice(&frame);
+                let dec = decoders
+                    .entry(f.port)
+                    .or_insert_with(|| ropus::Decoder::new(RATE, channels).expect("decoder"));
+                let got = match f.codec {
+                    MixCodec::Opus => {
+                        ch * dec.decode(&f.payload, &mut frame, ropus::DecodeMode::Normal).expect("decode")
+                    }
+                    _ => {
+                        // G.711 at 8 kHz: each sample twice, back to the room's rate.
+                        for (pair, &b) in frame.chunks_exact_mut(2).zip(f.payload.iter()) {
+                            pair.fill(super::super::g711::ulaw_decode(b));
+                        }
+                        N
+                    }
+                };
+                heard.entry(f.port).or_default().extend_from_slice(&frame[..got]);
             });
         }
         heard
@@ -352,7 +440,7 @@ mod tests {
 
     #[test]
     fn everyone_hears_the_others_and_not_themselves() {
-        let mut room = Room::new(RATE);
+        let mut room = Room::new(MONO);
         for id in 1..=3 {
             room.join(id, 0, MixCodec::Opus, PortSettings::default()).expect("join");
         }
@@ -366,7 +454,7 @@ mod tests {
 
     #[test]
     fn muted_and_deaf_and_gain_take_effect() {
-        let mut room = Room::new(RATE);
+        let mut room = Room::new(MONO);
         room.join(1, 0, MixCodec::Opus, PortSettings { muted: true, ..PortSettings::default() })
             .expect("join");
         room.join(2, 0, MixCodec::Opus, PortSettings { gain_percent: 50, ..PortSettings::default() })
@@ -387,7 +475,7 @@ mod tests {
 
     #[test]
     fn listeners_share_one_encode() {
-        let mut room = Room::new(RATE);
+        let mut room = Room::new(MONO);
         for id in 1..=5 {
             room.join(id, 0, MixCodec::Opus, PortSettings::default()).expect("join");
         }
@@ -403,5 +491,55 @@ mod tests {
         assert!(Arc::ptr_eq(&payloads[&2], &payloads[&5]), "the listeners' packets are one");
         assert!(!Arc::ptr_eq(&payloads[&1], &payloads[&2]), "the talker's mix is its own");
         assert!(room.leave(3) && !room.leave(3) && room.has(5));
+    }
+
+    /// The left or right channel of interleaved samples.
+    fn side(pcm: &[i16], right: bool) -> Vec<i16> {
+        pcm.chunks_exact(2).map(|lr| lr[usize::from(right)]).collect()
+    }
+
+    #[test]
+    fn a_stereo_room_places_each_voice_and_g711_hears_both() {
+        let mut room = Room::new(MixerSpec { rate: RATE, stereo: true });
+        room.join(1, 0, MixCodec::Opus, PortSettings { pan: 0, ..PortSettings::default() }).expect("join");
+        room.join(2, 0, MixCodec::Opus, PortSettings { pan: 100, ..PortSettings::default() }).expect("join");
+        room.join(3, 0, MixCodec::Opus, PortSettings::default()).expect("join");
+        room.join(4, 0, MixCodec::Pcmu, PortSettings::default()).expect("join");
+        let heard = run(&mut room, 50, 0);
+        let tail = &heard[&3][N * 2 * 10..];
+        let (left, right) = (side(tail, false), side(tail, true));
+        assert!(power(&left, 440.0) > 100.0 * power(&left, 1000.0), "1 on the left");
+        assert!(power(&right, 1000.0) > 100.0 * power(&right, 440.0), "2 on the right");
+        assert!(power(&left, 440.0) > 1e5 && power(&right, 1000.0) > 1e5, "both heard");
+        let phone = &heard[&4][N * 10..];
+        assert!(power(phone, 440.0) > 1e5 && power(phone, 1000.0) > 1e5, "a G.711 phone hears both, in mono");
+        // 1 hears 2 on the right only, and not itself.
+        let one = &heard[&1][N * 2 * 10..];
+        assert!(power(&side(one, true), 1000.0) > 100.0 * power(&side(one, false), 1000.0));
+        assert!(power(&side(one, true), 1000.0) > 100.0 * power(&side(one, true), 440.0));
+    }
+
+    #[test]
+    fn a_listener_of_a_group_hears_only_that_group() {
+        let mut room = Room::new(MONO);
+        room.join(1, 0, MixCodec::Opus, PortSettings { group: 1, ..PortSettings::default() }).expect("join");
+        room.join(2, 0, MixCodec::Opus, PortSettings { group: 2, ..PortSettings::default() }).expect("join");
+        let forwarder = PortSettings { muted: true, hears_group: 2, ..PortSettings::default() };
+        room.join(3, 0, MixCodec::Opus, forwarder).expect("join");
+        room.join(4, 0, MixCodec::Opus, PortSettings::default()).expect("join");
+        room.join(5, 0, MixCodec::Opus, PortSettings { hears_group: 1, ..PortSettings::default() })
+            .expect("join");
+        let heard = run(&mut room, 50, 0);
+        let tail = |id: u64| heard[&id][N * 10..].to_vec();
+        let (p440, p1000) = (|id| power(&tail(id), 440.0), |id| power(&tail(id), 1000.0));
+        assert!(p1000(3) > 1e5 && p1000(3) > 100.0 * p440(3), "3 hears group 2 alone");
+        assert!(p440(5) > 1e5 && p440(5) > 100.0 * p1000(5), "5 hears group 1 alone");
+        assert!(p440(4) > 1e5 && p1000(4) > 1e5, "4 hears every group");
+        assert!(p440(2) > 1e5 && p1000(2) < p440(2) / 100.0, "2 hears 1, not itself");
+        // Groups nobody listens to alone are not summed.
+        room.leave(3);
+        room.leave(5);
+        run(&mut room, 1, 50);
+        assert!(room.groups.is_empty());
     }
 }

@@ -6,7 +6,7 @@ use super::conceal::Conceal;
 use super::g711;
 use super::jitter::Next;
 use super::resample::Resampler;
-use crate::vocab::MixCodec;
+use crate::vocab::{MixCodec, MixerSpec};
 
 /// G.711 runs at 8 kHz: a tick is 160 samples (and 160 bytes).
 const G711_TICK: usize = 160;
@@ -109,15 +109,21 @@ pub enum VoiceOut {
         block: Vec<i16>,
         /// The room's rate to 8 kHz.
         down: Resampler,
+        /// A stereo room's tick made mono (empty in a mono room).
+        mono: Vec<i16>,
     },
 }
 
 impl VoiceOut {
-    /// An encoder for `codec` from a room at `rate` Hz (Opus with the settings of `key`).
-    pub fn new(codec: MixCodec, rate: u32, key: EncoderKey) -> Result<Self, String> {
+    /// An encoder for `codec` from a room of `spec` (Opus with the settings of `key`, stereo
+    /// in a stereo room; G.711 is mono, a stereo room's left and right averaged).
+    pub fn new(codec: MixCodec, spec: MixerSpec, key: EncoderKey) -> Result<Self, String> {
+        let mono = if spec.stereo { vec![0; spec.rate as usize / 50] } else { Vec::new() };
         Ok(match codec {
-            MixCodec::Opus => Self::Opus(Box::new(OpusOut::new(rate, key)?)),
-            _ => Self::G711 { codec, block: vec![0; G711_TICK], down: Resampler::new(rate, 8_000) },
+            MixCodec::Opus => Self::Opus(Box::new(OpusOut::new(spec, key)?)),
+            _ => {
+                Self::G711 { codec, block: vec![0; G711_TICK], down: Resampler::new(spec.rate, 8_000), mono }
+            }
         })
     }
 
@@ -125,8 +131,15 @@ impl VoiceOut {
     pub fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> usize {
         match self {
             Self::Opus(o) => o.encode(pcm, out),
-            Self::G711 { codec, block, down } => {
-                down.process(pcm, block);
+            Self::G711 { codec, block, down, mono } => {
+                if mono.is_empty() {
+                    down.process(pcm, block);
+                } else {
+                    for (m, lr) in mono.iter_mut().zip(pcm.chunks_exact(2)) {
+                        *m = ((i32::from(lr[0]) + i32::from(lr[1])) / 2) as i16;
+                    }
+                    down.process(mono, block);
+                }
                 let encode = if *codec == MixCodec::Pcma { g711::alaw_encode } else { g711::ulaw_encode };
                 for (o, &s) in out.iter_mut().zip(block.iter()) {
                     *o = encode(s);

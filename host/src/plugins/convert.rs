@@ -145,6 +145,9 @@ pub fn mix_settings(s: &wit::MixSettings) -> vocab::PortSettings {
         complexity: s.complexity,
         expected_loss: s.expected_loss,
         dtx: s.dtx,
+        group: s.group,
+        hears_group: s.hears_group,
+        pan: s.pan.min(100),
     }
 }
 

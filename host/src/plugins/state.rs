@@ -704,9 +704,9 @@ impl host::Host for StoreState {
         self.timed(|s| s.send_data_to(targets, label, data, is_text));
     }
 
-    fn mixer_create(&mut self, sample_rate: u32) -> Result<u64, String> {
+    fn mixer_create(&mut self, sample_rate: u32, stereo: bool) -> Result<u64, String> {
         self.below_max_legs()?;
-        let id = self.shared.core.media().mixer_create(media::MixerSpec { rate: sample_rate })?;
+        let id = self.shared.core.media().mixer_create(media::MixerSpec { rate: sample_rate, stereo })?;
         self.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).add_mixer(id);
         self.account.made_since_checkpoint.push(Made::Mixer(id));
         Ok(id)

@@ -20,11 +20,23 @@ pub enum MixCodec {
 pub struct MixerSpec {
     /// Samples per second it mixes at: 8000, 12000, 16000, 24000 or 48000.
     pub rate: u32,
+    /// It mixes in stereo, each participant placed left to right by its `pan` (AudioBridge's
+    /// `spatial_audio`); else mono.
+    pub stereo: bool,
 }
 
 impl MixerSpec {
     /// The rates a mixer can run at (Opus's).
     pub const RATES: [u32; 5] = [8_000, 12_000, 16_000, 24_000, 48_000];
+
+    /// Samples per instant: 2 in stereo, else 1.
+    pub fn channels(&self) -> usize {
+        if self.stereo {
+            2
+        } else {
+            1
+        }
+    }
 }
 
 /// How one participant takes part in the mix.
@@ -46,6 +58,13 @@ pub struct PortSettings {
     pub expected_loss: u8,
     /// Discontinuous transmission for its mix.
     pub dtx: bool,
+    /// The group its voice is in (0: none): listeners of one group hear only its voices
+    /// (AudioBridge's `groups`, for forwarders).
+    pub group: u8,
+    /// The group whose voices it hears (0: everyone's).
+    pub hears_group: u8,
+    /// Where a stereo mixer places its voice: 0 left, 50 centre, 100 right (`spatial_position`).
+    pub pan: u8,
 }
 
 impl Default for PortSettings {
@@ -59,6 +78,9 @@ impl Default for PortSettings {
             complexity: 4,
             expected_loss: 0,
             dtx: false,
+            group: 0,
+            hears_group: 0,
+            pan: 50,
         }
     }
 }

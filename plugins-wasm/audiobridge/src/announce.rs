@@ -34,9 +34,11 @@ impl AudioBridge {
         ];
         let (room, _) = self.room_with_secret(body)?;
         portunus_sdk::validate(body, PLAY, &CODES)?;
-        if body.contains_key("group") {
-            return Err(err(code::UNKNOWN, "Groups are not supported yet"));
-        }
+        // In a room with groups, an announcement plays in one (for its forwarders).
+        let group = match self.rooms.get(&room) {
+            Some(r) => r.group_number(self.group_in(r, body, true)?.as_deref()),
+            None => 0,
+        };
         let file_id = match str_of(body, "file_id") {
             Some(id) => id.to_owned(),
             None => format!("{:016x}", portunus_sdk::rooms::random_u64()),
@@ -70,16 +72,7 @@ impl AudioBridge {
             .id;
         let mixer = self.mixer_of(&room)?;
         // A source: it is heard and hears nothing.
-        let settings = portunus_sdk::MixSettings {
-            muted: false,
-            deaf: true,
-            suspended: false,
-            gain_percent: 100,
-            bitrate: 0,
-            complexity: 4,
-            expected_loss: 0,
-            dtx: false,
-        };
+        let settings = portunus_sdk::MixSettings { deaf: true, group, ..Default::default() };
         let joined = host::mixer_join(mixer, None, portunus_sdk::MixCodec::Opus, settings);
         let port = match joined {
             Ok(port) => port,

@@ -22,6 +22,9 @@ pub struct Forwarder {
     codec: String,
     ptype: u8,
     always_on: bool,
+    /// The group it forwards (none: the whole mix).
+    #[serde(default)]
+    group: Option<String>,
 }
 
 impl AudioBridge {
@@ -32,7 +35,7 @@ impl AudioBridge {
         if let Some(m) = r.mixer {
             return Ok(m);
         }
-        let m = host::mixer_create(r.sampling_rate).map_err(|e| err(code::UNKNOWN, e))?;
+        let m = host::mixer_create(r.sampling_rate, r.spatial_audio).map_err(|e| err(code::UNKNOWN, e))?;
         let mut r = r.clone();
         r.mixer = Some(m);
         self.rooms.insert(room.clone(), r);
@@ -64,9 +67,14 @@ impl AudioBridge {
             "pcma" => 8,
             other => return Err(err(code::INVALID_ELEMENT, format!("Unsupported codec ({other})"))),
         };
-        if body.contains_key("group") {
-            return Err(err(code::UNKNOWN, "Groups are not supported yet"));
-        }
+        // A forwarder of a group sends that group's voices; without one, the whole mix.
+        let group = match self.rooms.get(&room) {
+            Some(r) => {
+                self.group_in(r, body, false).map_err(|_| err(code::NO_SUCH_GROUP, "No such group"))?
+            }
+            None => None,
+        };
+        let hears_group = self.rooms.get(&room).map_or(0, |r| r.group_number(group.as_deref()));
         let host_name = str_of(body, "host").unwrap_or_default().to_owned();
         let to_port =
             body.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
@@ -80,17 +88,8 @@ impl AudioBridge {
         // Janus's default SSRC is the stream id.
         let ssrc = body.get("ssrc").and_then(Value::as_u64).map_or(stream_id, |s| s as u32);
         let mixer = self.mixer_of(&room)?;
-        // A listener: it adds nothing and hears the whole room.
-        let settings = portunus_sdk::MixSettings {
-            muted: true,
-            deaf: false,
-            suspended: false,
-            gain_percent: 100,
-            bitrate: 0,
-            complexity: 4,
-            expected_loss: 0,
-            dtx: false,
-        };
+        // A listener: it adds nothing and hears the room (or one group).
+        let settings = portunus_sdk::MixSettings { muted: true, hears_group, ..Default::default() };
         let port =
             host::mixer_join(mixer, None, mix_codec(&codec), settings).map_err(|e| err(code::UNKNOWN, e))?;
         let target = RtpTarget {
@@ -109,13 +108,15 @@ impl AudioBridge {
             }
         };
         let always_on = body.get("always_on").and_then(Value::as_bool).unwrap_or(false);
+        let mut response =
+            json!({"room": room.to_json(), "stream_id": stream_id, "host": host_name, "port": to_port});
+        if let Some(g) = &group {
+            response["group"] = json!(g);
+        }
         let forwarder =
-            Forwarder { port, rule, host: host_name.clone(), to_port, ssrc, codec, ptype, always_on };
+            Forwarder { port, rule, host: host_name, to_port, ssrc, codec, ptype, always_on, group };
         self.forwarders.insert((room.clone(), stream_id), forwarder);
-        Ok(audiobridge(
-            "success",
-            json!({"room": room.to_json(), "stream_id": stream_id, "host": host_name, "port": to_port}),
-        ))
+        Ok(audiobridge("success", response))
     }
 
     pub(crate) fn stop_rtp_forward(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
@@ -140,8 +141,12 @@ impl AudioBridge {
         let list: Vec<Value> = self
             .forwarders_of(&room)
             .map(|(id, f)| {
-                json!({"stream_id": id, "ip": f.host, "port": f.to_port, "ssrc": f.ssrc, "codec": f.codec,
-                       "ptype": f.ptype, "always_on": f.always_on})
+                let mut entry = json!({"stream_id": id, "ip": f.host, "port": f.to_port, "ssrc": f.ssrc,
+                       "codec": f.codec, "ptype": f.ptype, "always_on": f.always_on});
+                if let Some(g) = &f.group {
+                    entry["group"] = json!(g);
+                }
+                entry
             })
             .collect();
         Ok(audiobridge("forwarders", json!({"room": room.to_json(), "rtp_forwarders": list})))

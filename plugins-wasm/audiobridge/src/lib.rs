@@ -23,9 +23,16 @@
 //! `play_file` plays an Opus-in-Ogg file into a room (`is_playing`, `stop_file`, `loop`, and
 //! Janus 1.2's `stop_all_files` and `listannouncements`).
 //!
-//! Not yet (each answers a clear error):
-//! recording each participant (`record` on `join`, `enable_mjrs`), groups and spatial audio.
+//! `spatial_audio` rooms mix in stereo, each participant placed by its `spatial_position` (0
+//! left, 50 centre, 100 right); their Opus participants are answered `stereo=1`.
+//!
+//! `groups` tag participants (and announcements) for forwarding: everyone hears every group,
+//! and an `rtp_forward` of a group sends only that group's voices.
+//!
 //! The room's mix is recorded to a WAV file (`record`, `enable_recording`).
+//!
+//! Not yet (each answers a clear error): recording each participant (`record` on `join`,
+//! `enable_mjrs`).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -68,6 +75,7 @@ mod code {
     pub const ALREADY_JOINED: u32 = 491;
     pub const NO_SUCH_USER: u32 = 492;
     pub const INVALID_SDP: u32 = 493;
+    pub const NO_SUCH_GROUP: u32 = 494;
 }
 
 const CODES: ErrorCodes = ErrorCodes {
@@ -123,6 +131,12 @@ struct Participant {
     plugin_offer: bool,
     /// The rules between its PeerConnection and its port.
     rules: Vec<u64>,
+    /// Its group, in a room with groups.
+    #[serde(default)]
+    group: Option<String>,
+    /// Its place left to right (0–100), in a `spatial_audio` room.
+    #[serde(default)]
+    spatial_position: Option<u8>,
 }
 
 /// A negotiation the host is doing for a request: the event that goes out with its answer.
@@ -208,6 +222,25 @@ impl AudioBridge {
         portunus_sdk::rooms::members_in(&self.members, room).map(|(id, h)| (id, *h))
     }
 
+    /// The group a request names in a room with groups (none in a room without): 494 for
+    /// one the room lacks, 483 when `required` and missing.
+    fn group_in(
+        &self,
+        room: &Room,
+        body: &Map<String, Value>,
+        required: bool,
+    ) -> Result<Option<String>, PluginError> {
+        if room.groups.is_empty() {
+            return Ok(None);
+        }
+        match str_of(body, "group") {
+            None if required => Err(err(code::MISSING_ELEMENT, "Missing mandatory element (group)")),
+            None => Ok(None),
+            Some(name) if room.groups.iter().any(|g| g == name) => Ok(Some(name.to_owned())),
+            Some(name) => Err(err(code::NO_SUCH_GROUP, format!("No such group ({name})"))),
+        }
+    }
+
     /// Sends an event to the participants of a room, but `except` (one host call).
     fn notify(&self, room: &Id, except: Option<u64>, data: &Value) {
         let handles: Vec<HandleRef> =
@@ -228,6 +261,9 @@ impl AudioBridge {
         }
         obj.insert("setup".into(), json!(p.setup));
         obj.insert("muted".into(), json!(p.muted));
+        if let Some(position) = p.spatial_position {
+            obj.insert("spatial_position".into(), json!(position));
+        }
         if let Some(t) = p.talking {
             obj.insert("talking".into(), json!(t));
         }
@@ -236,8 +272,12 @@ impl AudioBridge {
 
     /// What the host mixes for a participant: its own settings and the room's mute.
     fn mix_settings(&self, p: &Participant) -> portunus_sdk::MixSettings {
-        let room_muted = self.rooms.get(&p.room).is_some_and(|r| r.muted);
+        let room = self.rooms.get(&p.room);
+        let room_muted = room.is_some_and(|r| r.muted);
         portunus_sdk::MixSettings {
+            group: room.map_or(0, |r| r.group_number(p.group.as_deref())),
+            hears_group: 0,
+            pan: p.spatial_position.unwrap_or(50),
             muted: p.muted || room_muted,
             deaf: false,
             suspended: false,

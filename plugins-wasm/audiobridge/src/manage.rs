@@ -46,12 +46,6 @@ impl AudioBridge {
                 return Err(err(code::UNKNOWN, format!("Unsupported sampling rate {rate}")));
             }
         }
-        if body.get("spatial_audio").and_then(Value::as_bool) == Some(true) {
-            return Err(err(code::UNKNOWN, "Spatial audio is not supported yet"));
-        }
-        if body.get("groups").and_then(Value::as_array).is_some_and(|g| !g.is_empty()) {
-            return Err(err(code::UNKNOWN, "Groups are not supported yet"));
-        }
         let id = match Id::from_json(body.get("room"), self.settings.string_ids) {
             Some(id) if self.rooms.contains_key(&id) => {
                 return Err(err(code::ROOM_EXISTS, format!("Room {id} already exists")))
@@ -89,8 +83,15 @@ impl AudioBridge {
         Ok(audiobridge("created", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
-    /// The `allowed` and `groups` arrays hold strings (Janus's texts).
+    /// The `allowed` and `groups` arrays hold strings, and there are at most
+    /// [`crate::room::MAX_GROUPS`] groups (Janus's texts).
     fn check_lists(&self, body: &Map<String, Value>) -> Result<(), PluginError> {
+        if body.get("groups").and_then(Value::as_array).is_some_and(|g| g.len() > crate::room::MAX_GROUPS) {
+            return Err(err(
+                code::INVALID_ELEMENT,
+                format!("Too many groups specified (max {} allowed)", crate::room::MAX_GROUPS),
+            ));
+        }
         for name in ["allowed", "groups"] {
             if let Some(Value::Array(list)) = body.get(name) {
                 if list.iter().any(|v| !v.is_string()) {

@@ -64,6 +64,13 @@ fn encoder_settings(body: &Map<String, Value>, p: &mut Participant) -> Result<()
     Ok(())
 }
 
+/// Where a body places a participant of a `spatial_audio` room (none in another room):
+/// `spatial_position`, at most 100, else `current` or the centre.
+fn spatial_position(room: &crate::room::Room, body: &Map<String, Value>, current: Option<u8>) -> Option<u8> {
+    let asked = body.get("spatial_position").and_then(Value::as_u64).map(|p| p.min(100) as u8);
+    room.spatial_audio.then(|| asked.or(current).unwrap_or(50))
+}
+
 /// Fields this gateway cannot do yet, refused clearly.
 fn refuse_missing_features(body: &Map<String, Value>) -> Result<(), PluginError> {
     match str_of(body, "codec").map(str::to_ascii_lowercase).as_deref() {
@@ -155,8 +162,10 @@ impl AudioBridge {
             return Err(err(code::ALREADY_JOINED, "Already in a room (use changeroom to join another one)"));
         }
         let (room_id, id) = self.admit(body)?;
-        let expected_loss = self.rooms.get(&room_id).map_or(0, |r| r.default_expectedloss);
-        let default_bitrate = self.rooms.get(&room_id).map_or(0, |r| r.default_bitrate);
+        let room = self.rooms.get(&room_id).ok_or_else(|| err(code::NO_SUCH_ROOM, "No such room"))?;
+        let (expected_loss, default_bitrate) = (room.default_expectedloss, room.default_bitrate);
+        let group = self.group_in(room, body, true)?;
+        let spatial_position = spatial_position(room, body, None);
         let mut p = Participant {
             room: room_id.clone(),
             id: id.clone(),
@@ -175,6 +184,8 @@ impl AudioBridge {
             leg_pt: None,
             plugin_offer: body.get("generate_offer").and_then(Value::as_bool) == Some(true),
             rules: Vec::new(),
+            group,
+            spatial_position,
         };
         encoder_settings(body, &mut p)?;
         // With `generate_offer`, a plain-RTP participant's address comes in a later `configure`.
@@ -226,9 +237,11 @@ impl AudioBridge {
             .collect()
     }
 
-    /// Answers a client's offer (audio only, in the participant's codec); `event` goes out with
-    /// the answer.
+    /// Answers a client's offer (audio only, in the participant's codec, Opus in stereo in a
+    /// `spatial_audio` room); `event` goes out with the answer.
     fn answer(&mut self, msg: &Message, sdp: &str, event: Value, codec: &str) -> Result<(), PluginError> {
+        let spatial = self.participants.get(&msg.handle.handle).is_some_and(|p| p.spatial_position.is_some());
+        let codec = if spatial && codec == "opus" { "opus stereo=1" } else { codec };
         let policy = AnswerPolicy {
             audio: true,
             video: false,
@@ -274,6 +287,13 @@ impl AudioBridge {
         refuse_missing_features(body)?;
         let mut p = current.clone();
         encoder_settings(body, &mut p)?;
+        if let Some(room) = self.rooms.get(&p.room) {
+            if let Some(group) = self.group_in(room, body, false)? {
+                p.group = Some(group);
+            }
+            p.spatial_position = spatial_position(room, body, p.spatial_position);
+        }
+        let moved = p.spatial_position != current.spatial_position;
         let jsep = msg.parsed_jsep();
         check_jsep_role(jsep.as_ref().map(|j| j.is_offer()), p.plugin_offer)?;
         // A plain-RTP participant that had the gateway's address first gives its own now.
@@ -304,7 +324,7 @@ impl AudioBridge {
         let entry = Self::describe(&p);
         self.participants.insert(handle.handle, p);
         self.remix(handle.handle);
-        if body.contains_key("muted") || body.contains_key("display") {
+        if body.contains_key("muted") || body.contains_key("display") || moved {
             let event = audiobridge("event", json!({"room": room.to_json(), "participants": [entry]}));
             self.notify(&room, Some(handle.handle), &event);
         }
@@ -335,9 +355,14 @@ impl AudioBridge {
             return Err(err(code::ALREADY_JOINED, "Already in this room"));
         }
         let (room_id, id) = self.admit(body)?;
+        let room = self.rooms.get(&room_id).ok_or_else(|| err(code::NO_SUCH_ROOM, "No such room"))?;
+        let group = self.group_in(room, body, true)?;
+        let spatial_position = spatial_position(room, body, None);
         let mut p = Participant {
             room: room_id.clone(),
             id: id.clone(),
+            group,
+            spatial_position,
             display: str_of(body, "display").map(str::to_owned).or(current.display.clone()),
             muted: body.get("muted").and_then(Value::as_bool).unwrap_or(current.muted),
             setup: false,

@@ -31,6 +31,9 @@ pub const ROOM_FIELDS: &[Field] = &[
     Field::new("permanent", JsonType::Bool),
 ];
 
+/// The most groups a room has (Janus's).
+pub const MAX_GROUPS: usize = 5;
+
 /// The rates Janus's AudioBridge mixes at.
 pub const RATES: &[u64] = &[8_000, 12_000, 16_000, 24_000, 48_000];
 
@@ -55,6 +58,9 @@ pub struct Room {
     pub default_expectedloss: u8,
     pub default_bitrate: u32,
     pub allow_rtp_participants: bool,
+    /// The groups participants are tagged with, for forwarders of one group (`groups`; none:
+    /// groups are off). A group's number in the mixer is its place here plus one.
+    pub groups: Vec<String>,
     /// `mute_room`: nobody is heard.
     pub muted: bool,
     pub permanent: bool,
@@ -87,6 +93,7 @@ impl Default for Room {
             default_expectedloss: 0,
             default_bitrate: 0,
             allow_rtp_participants: false,
+            groups: Vec::new(),
             muted: false,
             permanent: false,
             mixer: None,
@@ -136,6 +143,14 @@ impl Room {
         }
         if let Some(Value::Array(list)) = get("allowed") {
             self.allowed = Some(list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect());
+        }
+        if let Some(Value::Array(list)) = get("groups") {
+            self.groups.clear();
+            for name in list.iter().filter_map(Value::as_str) {
+                if !self.groups.iter().any(|g| g == name) && self.groups.len() < MAX_GROUPS {
+                    self.groups.push(name.to_owned());
+                }
+            }
         }
         if let Some(v) = get("sampling_rate").and_then(number) {
             self.sampling_rate = u32::try_from(v).unwrap_or(16_000);
@@ -227,6 +242,14 @@ impl Room {
         if let Some(allowed) = &self.allowed {
             put("allowed", json!(allowed));
         }
+        if !self.groups.is_empty() {
+            put("groups", json!(self.groups));
+        }
         section
+    }
+
+    /// The mixer's number of a group (0: none, or groups are off).
+    pub fn group_number(&self, name: Option<&str>) -> u8 {
+        name.and_then(|n| self.groups.iter().position(|g| g == n)).map_or(0, |i| i as u8 + 1)
     }
 }

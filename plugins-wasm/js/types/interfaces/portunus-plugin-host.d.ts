@@ -136,9 +136,12 @@ declare module 'portunus:plugin/host@0.5.0' {
    * Creates an audio mixer (an AudioBridge room) that mixes at `sample-rate` (8000, 12000,
    * 16000, 24000 or 48000) on the host's mixing threads, every 20 ms; returns its id. Mixers belong
    * to the plugin, survive reloads, and count towards `max_legs`; a crash destroys those made
-   * since the last checkpoint.
+   * since the last checkpoint. A `stereo` mixer (AudioBridge's `spatial_audio`) places each
+   * voice by its `pan`, sends Opus participants stereo (answer their offers with the audio
+   * codec `opus stereo=1`, so that their clients play it as such), G.711 participants the
+   * two sides averaged, and records stereo.
    */
-  export function mixerCreate(sampleRate: number): bigint;
+  export function mixerCreate(sampleRate: number, stereo: boolean): bigint;
   /**
    * Adds a participant to a mixer and returns its port, an endpoint
    * (`endpoint::mix`): forward the participant's audio to it and the port to the

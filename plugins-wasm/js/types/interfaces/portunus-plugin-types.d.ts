@@ -263,7 +263,9 @@ declare module 'portunus:plugin/types@0.5.0' {
      * Audio codecs by Janus name (`opus`, `pcmu`, `pcma`, `g722`, …), best first; an entry
      * may be a comma-separated list. The first one the offer has is the only codec
      * answered (with its RTX); an offer with none of them gets its audio refused (port 0).
-     * Empty: every codec the host supports, in the offer's order.
+     * Empty: every codec the host supports, in the offer's order. `opus stereo=1`
+     * answers Opus with `stereo=1; sprop-stereo=1` (the client receives and may send
+     * stereo).
      */
     audioCodecs: Array<string>,
     /**
@@ -582,6 +584,21 @@ declare module 'portunus:plugin/types@0.5.0' {
      * Discontinuous transmission for its mix.
      */
     dtx: boolean,
+    /**
+     * The group its voice is in (0: none), for listeners of one group (AudioBridge's
+     * `groups`: a forwarder of a group sends only that group's voices).
+     */
+    group: number,
+    /**
+     * The group whose voices it hears (0: everyone's, every group included).
+     */
+    hearsGroup: number,
+    /**
+     * Where a stereo mixer places its voice: 0 left, 50 centre, 100 right (AudioBridge's
+     * `spatial_position`; Janus's linear law, so left gets `100 - pan` percent and right
+     * `pan`). Ignored by a mono mixer.
+     */
+    pan: number,
   }
   /**
    * A codec on a plain RTP leg, as an SDP `a=rtpmap` names it.
