@@ -892,3 +892,158 @@ async fn a_forwarder_of_a_group_sends_only_that_group() {
     let heard = listen(&[&alice, &bob]).await;
     assert!(heard[0].1 > 1e5 && heard[1].0 > 1e5, "alice hears bob and bob alice: {heard:?}");
 }
+
+/// 50 participants in one room stay in sync for a minute. They are plain-RTP phones (Opus), so
+/// that the test's own work stays small: one says a 200 ms burst of 1000 Hz every second and
+/// the 49 others say silence, all every 20 ms. Every listener hears every burst; for each
+/// burst, all listeners hear it within a tick of each other (they share one encode of the mix);
+/// and the delay from the burst leaving the talker to its arrival does not grow over the
+/// minute (no buffer fills up, no clock slips).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_participants_stay_in_sync_for_a_minute() {
+    const PEOPLE: usize = 50;
+    const SECONDS: usize = 60;
+    const TICKS: usize = SECONDS * 50;
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
+    let created = admin
+        .request(json!({"request": "create", "room": ROOM, "sampling_rate": 16000, "allow_rtp_participants": true}))
+        .await;
+    assert_eq!(created["audiobridge"], "created", "{created}");
+    let mut people = Vec::new();
+    for n in 0..PEOPLE {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("a socket");
+        let ours = socket.local_addr().expect("an address");
+        let mut client = Client::new(&gw, AUDIOBRIDGE).await;
+        let r = client
+            .send(
+                json!({"request": "join", "room": ROOM, "display": format!("p{n}"), "codec": "opus",
+                       "rtp": {"ip": "127.0.0.1", "port": ours.port(), "payload_type": 111}}),
+                None,
+            )
+            .await;
+        let joined = &r["plugindata"]["data"];
+        assert_eq!(joined["audiobridge"], "joined", "{r}");
+        let gateway: std::net::SocketAddr =
+            format!("{}:{}", joined["rtp"]["ip"].as_str().expect("ip"), joined["rtp"]["port"])
+                .parse()
+                .expect("address");
+        people.push((client, std::sync::Arc::new(socket), gateway));
+    }
+
+    // A second of the talker (a burst, then silence), and the others' silence, encoded once.
+    let mut encoder = ropus::Encoder::builder(48_000, ropus::Channels::Mono, ropus::Application::Voip)
+        .build()
+        .expect("encoder");
+    let mut buf = [0u8; 1500];
+    let cycle: Vec<Vec<u8>> = (0..50usize)
+        .map(|f| {
+            let pcm: Vec<i16> = (f * 960..(f + 1) * 960)
+                .map(|i| {
+                    let tone = (std::f64::consts::TAU * 1000.0 * i as f64 / 48_000.0).sin();
+                    if f < 10 {
+                        (8000.0 * tone) as i16
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            let len = encoder.encode(&pcm, &mut buf).expect("encode");
+            buf[..len].to_vec()
+        })
+        .collect();
+    let silence = cycle[49].clone();
+
+    // Each listener notes when each burst starts in what it hears (a 20 ms packet loud at
+    // 1000 Hz after a quiet one).
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let listeners: Vec<_> = people[1..]
+        .iter()
+        .map(|(_, socket, _)| {
+            let (socket, done) = (socket.clone(), done.clone());
+            tokio::spawn(async move {
+                let mut decoder = ropus::Decoder::new(48_000, ropus::Channels::Mono).expect("decoder");
+                let (mut frame, mut incoming) = (vec![0i16; 5760], [0u8; 1500]);
+                let (mut onsets, mut loud) = (Vec::new(), false);
+                let wait = std::time::Duration::from_millis(200);
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let Ok(got) = tokio::time::timeout(wait, socket.recv_from(&mut incoming)).await else {
+                        continue;
+                    };
+                    let n = got.expect("recv").0;
+                    let at = std::time::Instant::now();
+                    let Some(payload) = rtp_payload(&incoming[..n]) else { continue };
+                    let got = decoder.decode(payload, &mut frame, ropus::DecodeMode::Normal).expect("decode");
+                    let now_loud = power(&frame[..got], 1000.0) > 1e5;
+                    if now_loud && !loud {
+                        onsets.push(at);
+                    }
+                    loud = now_loud;
+                }
+                onsets
+            })
+        })
+        .collect();
+
+    let mut sent = Vec::new();
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
+    for k in 0..TICKS {
+        tick.tick().await;
+        if k % 50 == 0 {
+            sent.push(std::time::Instant::now());
+        }
+        for (n, (_, socket, gateway)) in people.iter().enumerate() {
+            let payload = if n == 0 { &cycle[k % 50] } else { &silence };
+            let packet = rtp_packet(111, k as u16, (k * 960) as u32, 0x5000 + n as u32, payload);
+            socket.send_to(&packet, gateway).await.expect("send");
+        }
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut heard = Vec::new();
+    for l in listeners {
+        heard.push(l.await.expect("a listener"));
+    }
+
+    // delays[listener][burst], in ms: the burst's first loud packet after it was sent.
+    let delays: Vec<Vec<f64>> = heard
+        .iter()
+        .map(|onsets| {
+            sent.iter()
+                .map(|s| {
+                    onsets
+                        .iter()
+                        .find(|o| **o > *s && o.duration_since(*s).as_millis() < 500)
+                        .map_or(f64::NAN, |o| o.duration_since(*s).as_secs_f64() * 1000.0)
+                })
+                .collect()
+        })
+        .collect();
+    // The first two seconds are the room filling its jitter buffers.
+    for (l, d) in delays.iter().enumerate() {
+        let missed: Vec<usize> = (2..SECONDS).filter(|b| d[*b].is_nan()).collect();
+        assert!(missed.is_empty(), "listener {l} missed bursts {missed:?}: {d:.0?}");
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mut worst_spread = 0.0f64;
+    for b in 2..SECONDS {
+        let at: Vec<f64> = delays.iter().map(|d| d[b]).collect();
+        let spread =
+            at.iter().cloned().fold(f64::MIN, f64::max) - at.iter().cloned().fold(f64::MAX, f64::min);
+        worst_spread = worst_spread.max(spread);
+    }
+    let early = median(delays.iter().flat_map(|d| d[2..12].to_vec()).collect());
+    let late = median(delays.iter().flat_map(|d| d[SECONDS - 10..].to_vec()).collect());
+    eprintln!("50 in a room for a minute: delay {early:.1} ms at first, {late:.1} ms at the end; listeners at most {worst_spread:.1} ms apart");
+    assert!(
+        worst_spread < 20.0,
+        "every listener hears each burst within a tick of the others: {worst_spread:.1} ms"
+    );
+    assert!(
+        (late - early).abs() < 20.0,
+        "the delay does not drift: {early:.1} ms at first, {late:.1} ms at the end"
+    );
+    assert!(late < 150.0, "the delay stays small: {late:.1} ms");
+}
