@@ -151,6 +151,8 @@ impl Default for MixSettings {
             group: 0,
             hears_group: 0,
             pan: 50,
+            talk_packets: 0,
+            talk_threshold: 25,
         }
     }
 }

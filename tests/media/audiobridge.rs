@@ -33,6 +33,12 @@ fn decode_in(payloads: &[bytes::Bytes], channels: ropus::Channels) -> Vec<i16> {
     pcm
 }
 
+/// A field of the participant named `display` in a `listparticipants` answer.
+fn field_of(listed: &Value, display: &str, field: &str) -> Option<Value> {
+    let list = listed["participants"].as_array().expect("a list");
+    list.iter().find(|p| p["display"] == display).map(|p| p[field].clone())
+}
+
 /// The left (or right) side of interleaved stereo samples.
 fn side(pcm: &[i16], right: bool) -> Vec<i16> {
     pcm.chunks_exact(2).map(|lr| lr[usize::from(right)]).collect()
@@ -805,14 +811,7 @@ async fn spatial_audio_places_each_participant() {
     assert!(carol.sdp.contains("stereo=1;sprop-stereo=1"), "the answer says stereo: {}", carol.sdp);
 
     let listed = admin.request(json!({"request": "listparticipants", "room": ROOM})).await;
-    let position = |name: &str| {
-        listed["participants"]
-            .as_array()
-            .expect("a list")
-            .iter()
-            .find(|p| p["display"] == name)
-            .map(|p| p["spatial_position"].clone())
-    };
+    let position = |name: &str| field_of(&listed, name, "spatial_position");
     assert_eq!(
         (position("alice"), position("bob"), position("carol")),
         (Some(json!(0)), Some(json!(100)), Some(json!(50))),
@@ -1046,4 +1045,51 @@ async fn fifty_participants_stay_in_sync_for_a_minute() {
         "the delay does not drift: {early:.1} ms at first, {late:.1} ms at the end"
     );
     assert!(late < 150.0, "the delay stays small: {late:.1} ms");
+}
+
+/// `audiolevel_event`: talking events from the level the mixer measures of what each
+/// participant says. A WebRTC peer and a plain-RTP phone (no audio-level extension) each start
+/// and stop talking; the room, the talker included, hears `talking` and `stopped-talking` with
+/// Janus's fields, and `listparticipants` shows who talks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn talking_events_come_from_the_measured_level() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
+    let created = admin
+        .request(json!({"request": "create", "room": ROOM, "allow_rtp_participants": true, "audiolevel_event": true,
+                        "audio_active_packets": 10, "audio_level_average": 40}))
+        .await;
+    assert_eq!(created["audiobridge"], "created", "{created}");
+    let mut alice = join(&gw, "alice", 440.0).await;
+    let mut bob = join(&gw, "bob", 0.0).await;
+    let talking = bob.client.event("alice talking", |d| d["audiobridge"] == "talking").await;
+    assert_eq!(talking, json!({"audiobridge": "talking", "room": ROOM, "id": alice.id}));
+    alice.client.event("alice hears herself talking", |d| d["audiobridge"] == "talking").await;
+    let listed = admin.request(json!({"request": "listparticipants", "room": ROOM})).await;
+    let talks = |name: &str| field_of(&listed, name, "talking");
+    assert_eq!((talks("alice"), talks("bob")), (Some(json!(true)), Some(json!(false))), "{listed}");
+    alice.peer.set_tone(0.0, 0.0);
+    let stopped = bob.client.event("alice stopped", |d| d["audiobridge"] == "stopped-talking").await;
+    assert_eq!(stopped, json!({"audiobridge": "stopped-talking", "room": ROOM, "id": alice.id}));
+
+    // A phone talks for 600 ms, then sends nothing.
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("a socket");
+    let mut rtp = Client::new(&gw, AUDIOBRIDGE).await;
+    let r = rtp
+        .send(
+            json!({"request": "join", "room": ROOM, "display": "phone", "rtp": {"payload_type": 111}}),
+            None,
+        )
+        .await;
+    let joined = &r["plugindata"]["data"];
+    let phone = joined["id"].clone();
+    let gateway: std::net::SocketAddr =
+        format!("{}:{}", joined["rtp"]["ip"].as_str().expect("ip"), joined["rtp"]["port"])
+            .parse()
+            .expect("address");
+    phone_says_1k(&socket, gateway, Phone::Opus, 0, 30).await;
+    let talking = bob.client.event("the phone talking", |d| d["audiobridge"] == "talking").await;
+    assert_eq!(talking, json!({"audiobridge": "talking", "room": ROOM, "id": phone}));
+    let stopped = bob.client.event("the phone stopped", |d| d["audiobridge"] == "stopped-talking").await;
+    assert_eq!(stopped, json!({"audiobridge": "stopped-talking", "room": ROOM, "id": phone}));
 }

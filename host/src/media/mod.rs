@@ -22,7 +22,7 @@ pub mod rtsp;
 pub mod sim;
 pub mod srtp;
 mod summary;
-mod talk;
+pub(crate) mod talk;
 mod udp;
 mod worker;
 
@@ -319,7 +319,12 @@ impl MediaEngine {
             }
         });
         let mixers = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1));
-        let mixer = crate::mixer::Pool::start(mixers, outlet)?;
+        // And the owners of ports the news of them (talking).
+        let to_owners = note_tx.clone();
+        let told: crate::mixer::Told = Arc::new(move |owner, event| {
+            let _ = to_owners.send(Notice::new(owner, event));
+        });
+        let mixer = crate::mixer::Pool::start(mixers, outlet, told)?;
         let mut locals = Vec::new();
         for (index, commands) in receivers.into_iter().enumerate() {
             let std_socket = bind(ip, media)?;
@@ -733,7 +738,13 @@ impl MediaControl for MediaEngine {
         Ok(id)
     }
 
-    fn mixer_join(&self, mixer: u64, codec: MixCodec, settings: PortSettings) -> Result<u64, String> {
+    fn mixer_join(
+        &self,
+        mixer: u64,
+        owner: Option<HandleRef>,
+        codec: MixCodec,
+        settings: PortSettings,
+    ) -> Result<u64, String> {
         let n = self.legs.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let port = self.mixer.id(n, Some(mixer)) | MIX_BIT;
         // Offers take the port's one stream, in its codec, both ways.
@@ -749,7 +760,7 @@ impl MediaControl for MediaEngine {
             stream.fmtp = Some(policy::STEREO.to_owned());
         }
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).insert(port, vec![stream]);
-        self.mixer.send(port, mixer::Job::Join(port, mixer, self.home(port), codec, settings));
+        self.mixer.send(port, mixer::Job::Join(port, mixer, self.home(port), owner, codec, settings));
         Ok(port)
     }
 

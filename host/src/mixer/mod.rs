@@ -15,5 +15,5 @@ pub mod room;
 pub mod tone;
 pub mod voice;
 
-pub use pool::{Job, MixIn, Outlet, Pool, TICK};
+pub use pool::{Job, MixIn, Outlet, Pool, Told, TICK};
 pub use room::{MixFrame, PortStats};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::room::{MixFrame, PortStats, Room};
-use crate::vocab::{MixCodec, MixerSpec, PortSettings};
+use crate::vocab::{HandleRef, MediaEvent, MixCodec, MixerSpec, PortSettings};
 
 /// A tick.
 pub const TICK: Duration = Duration::from_millis(20);
@@ -32,8 +32,9 @@ pub enum Job {
     Create(u64, MixerSpec),
     /// A mixer goes, with its participants.
     Destroy(u64),
-    /// A participant joins a mixer: port, mixer, its media thread, its codec, settings.
-    Join(u64, u64, usize, MixCodec, PortSettings),
+    /// A participant joins a mixer: port, mixer, its media thread, its owner, its codec,
+    /// settings.
+    Join(u64, u64, usize, Option<HandleRef>, MixCodec, PortSettings),
     /// A participant's settings change.
     Set(u64, PortSettings),
     /// A participant's decoder starts over.
@@ -51,6 +52,9 @@ pub enum Job {
 /// Where mixed frames go: a media thread's index and its batch.
 pub type Outlet = Arc<dyn Fn(usize, Vec<MixFrame>) + Send + Sync>;
 
+/// Where a port's news goes: its owner's media event (`talking`).
+pub type Told = Arc<dyn Fn(HandleRef, MediaEvent) + Send + Sync>;
+
 /// The pool: one job queue per thread. A mixer and its ports live on one thread, named by the
 /// low byte of their ids.
 #[derive(Clone)]
@@ -63,12 +67,12 @@ const THREAD_BITS: u32 = 8;
 
 impl Pool {
     /// Starts `count` mixing threads (at most 255).
-    pub fn start(count: usize, outlet: Outlet) -> std::io::Result<Self> {
+    pub fn start(count: usize, outlet: Outlet, told: Told) -> std::io::Result<Self> {
         let mut threads = Vec::new();
         for i in 0..count.clamp(1, 255) {
             let (tx, rx) = channel();
-            let outlet = outlet.clone();
-            std::thread::Builder::new().name(format!("mixer-{i}")).spawn(move || run(rx, outlet))?;
+            let (outlet, told) = (outlet.clone(), told.clone());
+            std::thread::Builder::new().name(format!("mixer-{i}")).spawn(move || run(rx, outlet, told))?;
             threads.push(tx);
         }
         Ok(Self { threads })
@@ -112,6 +116,8 @@ struct Rooms {
     rooms: HashMap<u64, Room>,
     /// Which room each port is in.
     port_room: HashMap<u64, u64>,
+    /// Who owns each port that has an owner.
+    owners: HashMap<u64, HandleRef>,
 }
 
 impl Rooms {
@@ -129,14 +135,18 @@ impl Rooms {
                 if let Some(room) = self.rooms.remove(&id) {
                     for port in room.ports() {
                         self.port_room.remove(&port);
+                        self.owners.remove(&port);
                     }
                 }
             }
-            Job::Join(port, mixer, home, codec, settings) => {
+            Job::Join(port, mixer, home, owner, codec, settings) => {
                 let Some(room) = self.rooms.get_mut(&mixer) else { return };
                 match room.join(port, home, codec, settings) {
                     Ok(()) => {
                         self.port_room.insert(port, mixer);
+                        if let Some(owner) = owner {
+                            self.owners.insert(port, owner);
+                        }
                     }
                     Err(e) => tracing::warn!("mixer {mixer}: {e}"),
                 }
@@ -156,6 +166,7 @@ impl Rooms {
                     room.leave(port);
                 }
                 self.port_room.remove(&port);
+                self.owners.remove(&port);
             }
             Job::Packets(packets) => {
                 for p in packets {
@@ -178,7 +189,7 @@ impl Rooms {
 }
 
 /// A mixing thread: jobs between ticks, every room each tick.
-fn run(rx: Receiver<Job>, outlet: Outlet) {
+fn run(rx: Receiver<Job>, outlet: Outlet, told: Told) {
     let mut rooms = Rooms::default();
     let mut batches: Vec<Vec<MixFrame>> = Vec::new();
     let mut due = Instant::now() + TICK;
@@ -205,6 +216,11 @@ fn run(rx: Receiver<Job>, outlet: Outlet) {
                 }
                 batches[f.home].push(f);
             });
+            for (port, talking, level) in room.talks() {
+                if let Some(owner) = rooms.owners.get(&port) {
+                    told(*owner, MediaEvent::Talking { mid: String::new(), talking, level });
+                }
+            }
         }
         for (home, batch) in batches.iter_mut().enumerate() {
             if !batch.is_empty() {

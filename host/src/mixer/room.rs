@@ -15,6 +15,7 @@ use std::sync::Arc;
 use super::codec::EncoderKey;
 use super::jitter::{Jitter, JitterStats};
 use super::voice::{clock, VoiceIn, VoiceOut};
+use crate::media::talk::{level_of, Level};
 use crate::vocab::{MixCodec, MixerSpec, PortSettings};
 /// The largest encoded tick.
 const MAX_PACKET: usize = 1275;
@@ -55,6 +56,8 @@ struct Port {
     added: Vec<i32>,
     /// It adds to this tick's sum.
     active: bool,
+    /// Its talking, when watched (`talk_packets`).
+    talk: Option<Level>,
     /// Its own encoder, made the first time it talks, and the settings it was made with.
     encoder: Option<VoiceOut>,
     key: Option<EncoderKey>,
@@ -88,6 +91,8 @@ pub struct Room {
     shared: Vec<Shared>,
     /// Where the whole mix is recorded, if it is.
     recorder: Option<super::record::Recorder>,
+    /// This tick's changes of talking: (port, talking, average level).
+    talks: Vec<(u64, bool, u8)>,
 }
 
 /// What a participant's counters show.
@@ -113,6 +118,7 @@ impl Room {
             packet: vec![0; MAX_PACKET],
             shared: Vec::new(),
             recorder: None,
+            talks: Vec::new(),
         }
     }
 
@@ -150,6 +156,7 @@ impl Room {
             pcm: vec![0; n / self.spec.channels()],
             added: vec![0; n],
             active: false,
+            talk: watch(&settings, None),
             encoder: None,
             key: None,
             seq: u64::from(rand::random::<u16>()),
@@ -174,6 +181,7 @@ impl Room {
     /// Changes a participant's settings; false when unknown.
     pub fn set(&mut self, id: u64, settings: PortSettings) -> bool {
         let Some(port) = self.port_mut(id) else { return false };
+        port.talk = watch(&settings, port.talk.take());
         port.settings = settings;
         true
     }
@@ -225,8 +233,15 @@ impl Room {
         let stereo = self.spec.stereo;
         for port in &mut self.ports {
             let next = port.jitter.pop();
-            let sounding = port.decoder.frame(next, &mut port.pcm)
-                && port.pcm.iter().any(|s| s.unsigned_abs() > SILENCE);
+            let decoded = port.decoder.frame(next, &mut port.pcm);
+            if let Some(talk) = port.talk.as_mut() {
+                // Nothing to play is silence: a participant who stops sending stops talking.
+                let level = if decoded { level_of(&port.pcm) } else { 127 };
+                if let Some((talking, level)) = talk.add(level) {
+                    self.talks.push((port.id, talking, level));
+                }
+            }
+            let sounding = decoded && port.pcm.iter().any(|s| s.unsigned_abs() > SILENCE);
             port.active = sounding && !port.settings.muted && !port.settings.suspended;
             if !port.active {
                 continue;
@@ -331,6 +346,11 @@ impl Room {
         self.shared.retain(|s| s.used);
     }
 
+    /// The changes of talking of the last tick: (port, talking, average level).
+    pub fn talks(&mut self) -> std::vec::Drain<'_, (u64, bool, u8)> {
+        self.talks.drain(..)
+    }
+
     /// Makes (once) and zeroes the sums of the groups someone listens to alone this tick.
     fn prepare_groups(&mut self) {
         let ports = &self.ports;
@@ -345,6 +365,15 @@ impl Room {
             sum.fill(0);
         }
     }
+}
+
+/// A port's talking under `settings`: the one it had if they did not change it.
+fn watch(settings: &PortSettings, had: Option<Level>) -> Option<Level> {
+    let (packets, threshold) = (settings.talk_packets, settings.talk_threshold);
+    if packets == 0 {
+        return None;
+    }
+    had.filter(|l| l.is(packets, threshold)).or_else(|| Some(Level::new(packets, threshold)))
 }
 
 /// Adds a voice to a sum.

@@ -148,6 +148,8 @@ pub fn mix_settings(s: &wit::MixSettings) -> vocab::PortSettings {
         group: s.group,
         hears_group: s.hears_group,
         pan: s.pan.min(100),
+        talk_packets: s.talk_packets,
+        talk_threshold: s.talk_threshold.min(127),
     }
 }
 

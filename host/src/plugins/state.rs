@@ -726,12 +726,10 @@ impl host::Host for StoreState {
             return Err(format!("no such mixer {mixer}"));
         }
         self.below_max_legs()?;
-        let port = self.shared.core.media().mixer_join(mixer, mix_codec(codec), mix_settings(&settings))?;
-        self.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).add_port(
-            port,
-            mixer,
-            owner.map(api_handle),
-        );
+        let owner = owner.map(api_handle);
+        let port =
+            self.shared.core.media().mixer_join(mixer, owner, mix_codec(codec), mix_settings(&settings))?;
+        self.shared.mixers.lock().unwrap_or_else(|e| e.into_inner()).add_port(port, mixer, owner);
         self.account.made_since_checkpoint.push(Made::Port(port));
         Ok(port)
     }

@@ -144,6 +144,7 @@ impl crate::vocab::MediaControl for RuleLog {
     fn mixer_join(
         &self,
         _: u64,
+        _: Option<HandleRef>,
         _: crate::vocab::MixCodec,
         _: crate::vocab::PortSettings,
     ) -> Result<u64, String> {

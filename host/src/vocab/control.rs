@@ -86,7 +86,13 @@ pub trait MediaControl: Send + Sync {
     fn mixer_create(&self, spec: MixerSpec) -> Result<u64, String>;
     /// Adds a participant to a mixer: a port, an endpoint (`Endpoint::Mix`) rules feed with the
     /// participant's audio and take the mix of everyone else from.
-    fn mixer_join(&self, mixer: u64, codec: MixCodec, settings: PortSettings) -> Result<u64, String>;
+    fn mixer_join(
+        &self,
+        mixer: u64,
+        owner: Option<HandleRef>,
+        codec: MixCodec,
+        settings: PortSettings,
+    ) -> Result<u64, String>;
     /// Changes a participant's settings.
     fn mixer_set(&self, port: u64, settings: PortSettings);
     /// Starts a participant's decoding over (`resetdecoder`).
@@ -151,7 +157,7 @@ impl MediaControl for NoMedia {
     fn mixer_create(&self, _: MixerSpec) -> Result<u64, String> {
         Err(NO_MEDIA.into())
     }
-    fn mixer_join(&self, _: u64, _: MixCodec, _: PortSettings) -> Result<u64, String> {
+    fn mixer_join(&self, _: u64, _: Option<HandleRef>, _: MixCodec, _: PortSettings) -> Result<u64, String> {
         Err(NO_MEDIA.into())
     }
     fn mixer_set(&self, _: u64, _: PortSettings) {}

@@ -65,6 +65,12 @@ pub struct PortSettings {
     pub hears_group: u8,
     /// Where a stereo mixer places its voice: 0 left, 50 centre, 100 right (`spatial_position`).
     pub pan: u8,
+    /// Its owner hears when it starts and stops talking, from the level of what it says,
+    /// averaged over this many packets (0: not watched; AudioBridge's `audio_active_packets`).
+    pub talk_packets: u32,
+    /// The average level it talks above (a dBov magnitude: 0 loudest, 127 silence;
+    /// `audio_level_average`).
+    pub talk_threshold: u8,
 }
 
 impl Default for PortSettings {
@@ -81,6 +87,8 @@ impl Default for PortSettings {
             group: 0,
             hears_group: 0,
             pan: 50,
+            talk_packets: 0,
+            talk_threshold: 25,
         }
     }
 }

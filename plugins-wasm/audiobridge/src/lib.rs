@@ -10,7 +10,9 @@
 //! `listparticipants`, `allowed`, permanent rooms in `janus.plugin.audiobridge.jcfg`),
 //! participants (`join` with or without an offer, `configure`, `changeroom`, `leave`,
 //! `hangup`), moderation (`mute`, `unmute`, `mute_room`, `unmute_room`, `kick`, `kick_all`),
-//! `resetdecoder`, and `talking`/`stopped-talking` from the participants' audio levels.
+//! `resetdecoder`, and `talking`/`stopped-talking` (`audiolevel_event`) from the level the host's
+//! mixer measures of what each participant says, so plain-RTP participants and clients without
+//! the audio-level extension too (Janus reads that extension).
 //!
 //! Plain-RTP participants (`allow_rtp_participants`, `join` with `rtp`) send and receive Opus on
 //! a host leg joined to their port; without `ip` and `port` they only send.
@@ -137,6 +139,11 @@ struct Participant {
     /// Its place left to right (0–100), in a `spatial_audio` room.
     #[serde(default)]
     spatial_position: Option<u8>,
+    /// Its own `audio_active_packets` and `audio_level_average`, over the room's.
+    #[serde(default)]
+    audio_active_packets: Option<u32>,
+    #[serde(default)]
+    audio_level_average: Option<u8>,
 }
 
 /// A negotiation the host is doing for a request: the event that goes out with its answer.
@@ -278,6 +285,19 @@ impl AudioBridge {
             group: room.map_or(0, |r| r.group_number(p.group.as_deref())),
             hears_group: 0,
             pan: p.spatial_position.unwrap_or(50),
+            // Talking, from the level the mixer measures (Janus: from the audio-level
+            // extension), averaged over `audio_active_packets` packets.
+            talk_packets: match room {
+                Some(r) if r.audiolevel_event => {
+                    p.audio_active_packets.filter(|n| *n > 0).unwrap_or(r.audio_active_packets)
+                }
+                _ => 0,
+            },
+            talk_threshold: p
+                .audio_level_average
+                .filter(|n| *n > 0)
+                .or(room.map(|r| r.audio_level_average.min(127) as u8))
+                .unwrap_or(25),
             muted: p.muted || room_muted,
             deaf: false,
             suspended: false,

@@ -141,15 +141,13 @@ impl AudioBridge {
                 self.stop_recording(&room.id);
             }
         }
+        // With `audiolevel_event`, the mixer tells when the participant talks.
+        p.talking = room.audiolevel_event.then_some(false);
         p.port = host::mixer_join(mixer, Some(handle), crate::mix_codec(&p.codec), self.mix_settings(&p))
             .map_err(|e| err(code::UNKNOWN, e))?;
         if self.connected.contains_key(&handle.handle) {
             p.setup = true;
             p.rules = connect(handle, p.port);
-        }
-        if room.audiolevel_event {
-            p.talking = Some(false);
-            host::watch_talking(handle, room.audio_active_packets, room.audio_level_average.min(127) as u8);
         }
         self.members.insert((p.room.clone(), p.id.clone()), handle);
         self.participants.insert(handle.handle, p);
@@ -186,6 +184,11 @@ impl AudioBridge {
             rules: Vec::new(),
             group,
             spatial_position,
+            audio_active_packets: body.get("audio_active_packets").and_then(Value::as_u64).map(|n| n as u32),
+            audio_level_average: body
+                .get("audio_level_average")
+                .and_then(Value::as_u64)
+                .map(|n| n.min(127) as u8),
         };
         encoder_settings(body, &mut p)?;
         // With `generate_offer`, a plain-RTP participant's address comes in a later `configure`.
@@ -461,9 +464,6 @@ impl AudioBridge {
         host::mixer_leave(p.port);
         if let Some(leg) = p.leg {
             host::rtp_leg_close(leg);
-        }
-        if p.talking.is_some() {
-            host::watch_talking(handle, 0, 0);
         }
         if tell {
             let event = audiobridge("event", json!({"room": p.room.to_json(), "leaving": p.id.to_json()}));

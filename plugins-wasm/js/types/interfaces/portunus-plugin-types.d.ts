@@ -599,6 +599,16 @@ declare module 'portunus:plugin/types@0.5.0' {
      * `pan`). Ignored by a mono mixer.
      */
     pan: number,
+    /**
+     * Its owner hears (media event `talking`, with no mid) when it starts and stops
+     * talking, from the level the mixer measures of what it says, averaged over this many
+     * packets (0: not watched), as `watch-talking` does from the audio-level extension.
+     */
+    talkPackets: number,
+    /**
+     * The average level it talks above (a dBov magnitude: 0 loudest, 127 silence).
+     */
+    talkThreshold: number,
   }
   /**
    * A codec on a plain RTP leg, as an SDP `a=rtpmap` names it.
