@@ -288,6 +288,8 @@ async fn a_permanent_room_survives_a_restart() {
     let gw = gateway();
     let mut c = Client::new(&gw, VIDEOROOM).await;
     let create = json!({"request": "create", "room": 4444, "description": "kept", "secret": "s", "publishers": 9,
+                        "videocodec": "vp8,h264", "dummy_publisher": true,
+                        "dummy_streams": [{"codec": "opus"}, {"codec": "h264", "fmtp": "profile-level-id=42e01f"}],
                         "permanent": true});
     assert_eq!(c.request(create).await, json!({"videoroom": "created", "room": 4444, "permanent": true}));
     let edit = json!({"request": "edit", "room": 4444, "secret": "s", "new_description": "kept and edited",
@@ -319,6 +321,18 @@ async fn a_permanent_room_survives_a_restart() {
     );
     let r = c.request(json!({"request": "edit", "room": 4444, "secret": "wrong"})).await;
     error(&r, 433, "Unauthorized (wrong secret)");
+    // Its dummy publisher came back with the streams `dummy_streams` names (Janus's fields).
+    assert_eq!(kept["dummy_publisher"], true, "{kept}");
+    let joined = c.send(json!({"request": "join", "ptype": "publisher", "room": 4444}), None).await;
+    let mut dummy = joined["plugindata"]["data"]["publishers"][0].clone();
+    assert!(dummy["id"].is_u64(), "{joined}");
+    dummy.as_object_mut().unwrap().remove("id");
+    assert_eq!(
+        dummy,
+        json!({"display": "Dummy publisher", "dummy": true, "audio_codec": "opus", "video_codec": "h264",
+               "streams": [{"type": "audio", "mindex": 0, "mid": "0", "codec": "opus"},
+                           {"type": "video", "mindex": 1, "mid": "1", "codec": "h264", "h264_profile": "42e01f"}]})
+    );
 }
 
 /// With `string_ids`, rooms and participants have string ids, as in Janus.

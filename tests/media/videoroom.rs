@@ -43,6 +43,18 @@ async fn publish_with(gw: &Gateway, display: &str, data: bool) -> (Client, Peer,
     peer.set_answer(ev["jsep"]["sdp"].as_str().unwrap()).await.expect("set answer");
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("publisher connected");
+    // The room counts it as publishing once the gateway saw its PeerConnection up, a moment
+    // after the peer did: until then it is no feed to subscribe to (as in Janus).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let listed = c.request(json!({"request": "listparticipants", "room": 1234})).await;
+        let list = listed["participants"].as_array().cloned().unwrap_or_default();
+        if list.iter().any(|p| p["id"] == id && p["publisher"] == true) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{display} never counts as publishing: {listed}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     (c, peer, id, ev["plugindata"]["data"].clone())
 }
 
@@ -779,5 +791,73 @@ async fn a_rooms_opus_and_extension_switches_shape_the_answer() {
     assert!(!opus_fmtp(&plain).contains("usedtx"), "{plain}");
     assert!(plain.contains("urn:ietf:params:rtp-hdrext:ssrc-audio-level"), "{plain}");
     assert!(!switched.contains("urn:ietf:params:rtp-hdrext:ssrc-audio-level"), "{switched}");
+    peer.close().await.ok();
+}
+
+/// `dummy_publisher`: a room's placeholder publisher. It is listed (`dummy: true`) with a
+/// stream per codec of the room and cannot be kicked; a subscriber takes its streams (one
+/// offer, an m-line per room codec, nothing flowing), then `switch`es them to a real
+/// publisher's without SDP and gets that publisher's audio and video.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dummy_publisher_holds_places_for_a_switch() {
+    let gw = gateway_with("dummy_publisher = true");
+    let mut admin = Client::new(&gw, VIDEOROOM).await;
+    let listed = admin.request(json!({"request": "listparticipants", "room": 1234})).await;
+    let dummy = &listed["participants"][0];
+    assert_eq!(
+        (&dummy["display"], &dummy["dummy"], &dummy["publisher"]),
+        (&json!("Dummy publisher"), &json!(true), &json!(true)),
+        "{listed}"
+    );
+    let dummy_id = dummy["id"].as_u64().expect("an id");
+    let kick = json!({"request": "kick", "room": 1234, "secret": "adminpwd", "id": dummy_id});
+    assert_eq!(
+        admin.request(kick).await,
+        json!({"videoroom": "event", "error_code": 428, "error": "Can't kick dummy users"})
+    );
+
+    let (mut c, peer, attached) = subscribe(&gw, json!({"streams": [{"feed": dummy_id}]})).await;
+    let streams = streams_of(&attached);
+    assert_eq!(
+        streams,
+        [("audio".to_owned(), true, json!(dummy_id)), ("video".to_owned(), true, json!(dummy_id))],
+        "{attached}"
+    );
+    assert_eq!(
+        (&attached["streams"][0]["codec"], &attached["streams"][1]["codec"]),
+        (&json!("opus"), &json!("vp8"))
+    );
+    let sub_mids: Vec<Value> =
+        attached["streams"].as_array().unwrap().iter().map(|s| s["mid"].clone()).collect();
+
+    // Alice joins: the room's publishers she is told of include the dummy.
+    let (_alice, pa, alice_id, _) = publish(&gw, "alice").await;
+    let mut bob = Client::new(&gw, VIDEOROOM).await;
+    let joined = bob
+        .send(json!({"request": "join", "ptype": "publisher", "room": 1234, "display": "bob"}), None)
+        .await;
+    let publishers = joined["plugindata"]["data"]["publishers"].as_array().cloned().unwrap_or_default();
+    let listed_dummy = publishers.iter().find(|p| p["id"] == dummy_id).unwrap_or_else(|| panic!("{joined}"));
+    assert_eq!(
+        (&listed_dummy["dummy"], &listed_dummy["audio_codec"]),
+        (&json!(true), &json!("opus")),
+        "{joined}"
+    );
+    assert_eq!(peer.stats().video.foreign_markers.get(&pa.nonce()), None, "nothing flows on a placeholder");
+
+    let switch = json!({"request": "switch", "streams": [
+        {"feed": alice_id, "mid": "0", "sub_mid": sub_mids[0]},
+        {"feed": alice_id, "mid": "1", "sub_mid": sub_mids[1]}]});
+    let switched = c.send(switch, None).await;
+    let data = &switched["plugindata"]["data"];
+    assert_eq!((&data["switched"], &data["changes"]), (&json!("ok"), &json!(2)), "{switched}");
+    assert!(switched.get("jsep").is_none(), "no SDP for a switch");
+    peer.wait_until("alice's audio and video on the placeholders", WAIT, |s| {
+        s.video.foreign_markers.get(&pa.nonce()).copied().unwrap_or(0) >= 60
+            && s.recv(Kind::Audio).packets >= 50
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{}", e.0));
+    pa.close().await.ok();
     peer.close().await.ok();
 }

@@ -475,6 +475,14 @@ impl MediaControl for MediaEngine {
                 .iter()
                 .map(|item| match item {
                     OfferItem::Data => Ok(OfferedKind { kind: MediaKind::Data, codec: None, two_way: false }),
+                    OfferItem::Placeholder { kind: MediaKind::Data, .. } => {
+                        Err("a placeholder is audio or video".to_owned())
+                    }
+                    OfferItem::Placeholder { kind, codec, fmtp } => Ok(OfferedKind {
+                        kind: *kind,
+                        codec: Some((codec.clone(), fmtp.clone())),
+                        two_way: false,
+                    }),
                     OfferItem::Forward { source, mid, two_way } => streams
                         .get(&source.id())
                         .and_then(|s| s.iter().find(|s| s.mid == *mid || s.mid.is_empty()))

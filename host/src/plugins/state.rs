@@ -577,6 +577,9 @@ impl host::Host for StoreState {
                     media::OfferItem::Forward { source: endpoint(f.source), mid: f.mid, two_way: true }
                 }
                 OfferedStream::Data => media::OfferItem::Data,
+                OfferedStream::Placeholder(p) => {
+                    media::OfferItem::Placeholder { kind: kind(p.kind), codec: p.codec, fmtp: p.fmtp }
+                }
             })
             .collect();
         let id = next_negotiation();

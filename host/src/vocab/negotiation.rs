@@ -54,6 +54,16 @@ pub enum OfferItem {
     },
     /// A data channel.
     Data,
+    /// An m-line of this kind and codec (with format parameters to match) that nothing is
+    /// forwarded to yet.
+    Placeholder {
+        /// Audio or video.
+        kind: super::MediaKind,
+        /// Its codec (Janus's name).
+        codec: String,
+        /// Format parameters its codec must match.
+        fmtp: Option<String>,
+    },
 }
 
 /// A negotiated stream of a handle's PeerConnection.

@@ -15,7 +15,11 @@
 //! the audio-level extension too (Janus reads that extension).
 //!
 //! Plain-RTP participants (`allow_rtp_participants`, `join` with `rtp`) send and receive Opus on
-//! a host leg joined to their port; without `ip` and `port` they only send.
+//! a host leg joined to their port; without `ip` and `port` they only send. Their `rtp` may name
+//! `audiolevel_ext` and `fec`, as Janus's: talking comes from the level the mixer measures
+//! instead of the extension, and their mix carries in-band FEC when `expected_loss` is above
+//! 0 (as libopus's FEC does nothing without an expected loss, `fec` alone changes nothing in
+//! Janus either).
 //!
 //! Participants speak Opus or G.711 (`codec`: `pcmu`, `pcma`), over WebRTC or plain RTP.
 //!

@@ -19,6 +19,11 @@
 //! `janus.plugin.videoroom.jcfg` (through the host's `save-config`); when that fails, nothing
 //! changes and the request says why.
 //!
+//! A room with `dummy_publisher` has a publisher without a client ("Dummy publisher", listed
+//! with `dummy: true`, never kicked): a placeholder stream per codec of the room (or of
+//! `dummy_streams`). Subscribers take its streams as empty m-lines and later `switch` them to
+//! real publishers' streams without renegotiating, as in Janus.
+//!
 //! Not supported yet, each with a clear error (499): recording (`record`, `enable_recording`)
 //! and remote publishers (`publish_remotely` and the others of room cascading).
 
@@ -139,6 +144,14 @@ pub struct VideoRoom {
     pending: Keyed<(u64, u64), Pending>,
 }
 
+/// Set in a dummy publisher's handle (which no client has: ours are below 2^53).
+const DUMMY_BIT: u64 = 1 << 62;
+
+/// Whether a publisher's handle is a room's dummy publisher's.
+fn is_dummy(handle: HandleRef) -> bool {
+    handle.handle & DUMMY_BIT != 0
+}
+
 fn err(code: u32, text: impl Into<String>) -> PluginError {
     PluginError::new(code, text)
 }
@@ -222,8 +235,11 @@ impl VideoRoom {
 
     /// Sends an event to the publishers of a room, but `except` (one host call).
     fn notify(&self, room: &Id, except: Option<u64>, data: &Value) {
-        let handles: Vec<HandleRef> =
-            self.members_of(room).map(|(_, h)| h).filter(|h| Some(h.handle) != except).collect();
+        let handles: Vec<HandleRef> = self
+            .members_of(room)
+            .map(|(_, h)| h)
+            .filter(|h| Some(h.handle) != except && !is_dummy(*h))
+            .collect();
         if !handles.is_empty() {
             if let Err(e) = portunus_sdk::push_event_many(&handles, data) {
                 portunus_sdk::warn!("room {room}: could not notify: {e}");

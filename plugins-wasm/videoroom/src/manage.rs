@@ -42,6 +42,7 @@ impl VideoRoom {
             self.save_config(self.rooms.values().chain([&room]))?;
         }
         self.rooms.insert(id.clone(), room);
+        self.ensure_dummy(&id);
         portunus_sdk::info!("created room {id}");
         Ok(videoroom("created", json!({"room": id.to_json(), "permanent": permanent})))
     }
@@ -86,6 +87,10 @@ impl VideoRoom {
         for (member, handle) in members {
             self.members.remove(&(id.clone(), member));
             self.unpublish_streams(handle.handle);
+            if crate::is_dummy(handle) {
+                self.handles.remove(&handle.handle);
+                continue;
+            }
             self.handles.insert(handle.handle, Role::Left);
             host::close_pc(handle);
         }
@@ -179,6 +184,9 @@ impl VideoRoom {
         let Some(handle) = self.members.get(&(room.clone(), id.clone())).copied() else {
             return Err(err(code::NO_SUCH_FEED, format!("No such user {id} in room {room}")));
         };
+        if crate::is_dummy(handle) {
+            return Err(err(code::NO_SUCH_FEED, "Can't kick dummy users"));
+        }
         push(
             handle,
             None,
@@ -202,6 +210,9 @@ impl VideoRoom {
                 }
                 if let Some(metadata) = &p.metadata {
                     d["metadata"] = metadata.clone();
+                }
+                if p.dummy {
+                    d["dummy"] = json!(true);
                 }
                 d["publisher"] = json!(p.active);
                 if p.active {
@@ -328,7 +339,8 @@ impl VideoRoom {
         self.settings.file = file;
         for (id, keys) in rooms {
             let room = Room::from_keys(id.clone(), &keys);
-            self.rooms.insert(id, Room { permanent: true, ..room });
+            self.rooms.insert(id.clone(), Room { permanent: true, ..room });
+            self.ensure_dummy(&id);
         }
     }
 

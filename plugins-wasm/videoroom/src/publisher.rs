@@ -27,6 +27,9 @@ pub(crate) struct PubStream {
     /// Muted by a moderator: not forwarded to subscribers.
     #[serde(default)]
     pub(crate) muted: bool,
+    /// Its H.264 or VP9 profile, when known (a dummy publisher's, from `dummy_streams`).
+    #[serde(default)]
+    pub(crate) profile: Option<String>,
 }
 
 /// A participant that joined as a publisher.
@@ -55,18 +58,26 @@ pub(crate) struct Publisher {
     /// it as it is, and its answer and its subscribers' offers say `e2ee` too.
     #[serde(default)]
     pub(crate) e2ee: bool,
+    /// A room's dummy publisher (`dummy_publisher`): placeholder streams, no client.
+    #[serde(default)]
+    pub(crate) dummy: bool,
 }
 
 impl VideoRoom {
     /// A publisher as others see it (Janus's `P`); `talking` adds the talking flags Janus
     /// puts in a `joined` event's list.
     pub(crate) fn describe_publisher(p: &Publisher, talking: bool) -> Value {
+        // A dummy publisher has no audio level to tell (Janus: no audio-level extension).
+        let talking = talking && !p.dummy;
         let mut d = json!({ "id": p.id.to_json() });
         if let Some(display) = &p.display {
             d["display"] = json!(display);
         }
         if let Some(metadata) = &p.metadata {
             d["metadata"] = metadata.clone();
+        }
+        if p.dummy {
+            d["dummy"] = json!(true);
         }
         for (key, kind) in [("audio_codec", MediaKind::Audio), ("video_codec", MediaKind::Video)] {
             if let Some(s) = p.streams.iter().find(|s| s.kind == kind) {
@@ -83,6 +94,11 @@ impl VideoRoom {
                 }
                 if let Some(d) = &s.description {
                     st["description"] = json!(d);
+                }
+                match (s.codec.as_str(), &s.profile) {
+                    ("h264", Some(profile)) => st["h264_profile"] = json!(profile),
+                    ("vp9", Some(profile)) => st["vp9_profile"] = json!(profile),
+                    _ => {}
                 }
                 if s.simulcast {
                     st["simulcast"] = json!(true);
@@ -101,6 +117,58 @@ impl VideoRoom {
             d["talking"] = json!(p.talking);
         }
         d
+    }
+
+    /// Gives a room with `dummy_publisher` its dummy publisher, unless it has one: a publisher
+    /// without a client ("Dummy publisher"), publishing a placeholder stream per codec of the
+    /// room (or of `dummy_streams`) that subscribers can take and later `switch`.
+    pub(crate) fn ensure_dummy(&mut self, room_id: &Id) {
+        let Some(room) = self.rooms.get(room_id).filter(|r| r.dummy_publisher) else { return };
+        if self.members_of(room_id).any(|(_, h)| crate::is_dummy(h)) {
+            return;
+        }
+        let streams = room
+            .dummy_streams()
+            .into_iter()
+            .enumerate()
+            .map(|(mindex, (kind, codec, profile))| PubStream {
+                mindex,
+                mid: mindex.to_string(),
+                kind,
+                profile,
+                codec,
+                simulcast: false,
+                description: None,
+                muted: false,
+            })
+            .collect();
+        let e2ee = room.require_e2ee || room.dummy_e2ee;
+        let id = loop {
+            let id = Id::random(self.settings.string_ids);
+            if !self.members.contains_key(&(room_id.clone(), id.clone())) {
+                break id;
+            }
+        };
+        let handle =
+            HandleRef { session: 0, handle: crate::DUMMY_BIT | (portunus_sdk::rooms::random_u64() >> 11) };
+        let publisher = Publisher {
+            room: room_id.clone(),
+            id: id.clone(),
+            private_id: 0,
+            display: Some("Dummy publisher".to_owned()),
+            metadata: None,
+            active: true,
+            streams,
+            descriptions: BTreeMap::new(),
+            bitrate: 0,
+            forwarders: BTreeMap::new(),
+            ever_published: true,
+            talking: false,
+            e2ee,
+            dummy: true,
+        };
+        self.handles.insert(handle.handle, Role::Publisher(Box::new(publisher)));
+        self.members.insert((room_id.clone(), id), handle);
     }
 
     /// The active publishers of a room, but `except`.
@@ -178,6 +246,7 @@ impl VideoRoom {
             ever_published: false,
             talking: false,
             e2ee: false,
+            dummy: false,
         };
         let mut joined = videoroom(
             "joined",
@@ -414,8 +483,11 @@ impl VideoRoom {
 
     pub(crate) fn publishers_full(&self, room: &Id) -> bool {
         let max = self.rooms.get(room).map_or(0, |r| r.publishers);
-        let active =
-            self.members_of(room).filter_map(|(_, h)| self.publisher(h.handle)).filter(|p| p.active).count();
+        let active = self
+            .members_of(room)
+            .filter_map(|(_, h)| self.publisher(h.handle))
+            .filter(|p| p.active && !p.dummy)
+            .count();
         active as u64 >= max
     }
 
@@ -435,6 +507,7 @@ impl VideoRoom {
                 simulcast: !s.rids.is_empty(),
                 description: p.descriptions.get(&s.mid).cloned(),
                 muted: muted(&s.mid),
+                profile: None,
             })
             .collect();
         p.streams = streams;

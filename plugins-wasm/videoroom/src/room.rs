@@ -41,7 +41,18 @@ pub const ROOM_FIELDS: &[Field] = &[
     Field::new("notify_joining", JsonType::Bool),
     Field::new("require_e2ee", JsonType::Bool),
     Field::new("dummy_publisher", JsonType::Bool),
+    Field::new("dummy_streams", JsonType::Array),
+    Field::new("dummy_e2ee", JsonType::Bool),
 ];
+
+/// A placeholder stream of a room's dummy publisher (`dummy_streams`): a codec of the room's,
+/// with format parameters (a profile) to match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DummyStream {
+    pub codec: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fmtp: Option<String>,
+}
 
 /// The audio and video codecs a room accepts, best first (Janus allows up to 5 of each).
 const AUDIO_CODECS: &[&str] =
@@ -62,7 +73,12 @@ pub struct Room {
     pub allowed: Option<BTreeSet<String>>,
     pub require_pvtid: bool,
     pub require_e2ee: bool,
+    /// The room has a dummy publisher, whose placeholder streams subscribers may take before
+    /// `switch`ing them to real ones: one per codec of the room, or those of `dummy_streams`.
     pub dummy_publisher: bool,
+    pub dummy_streams: Vec<DummyStream>,
+    /// The dummy publisher's streams count as end-to-end encrypted.
+    pub dummy_e2ee: bool,
     /// Most publishers at once.
     pub publishers: u64,
     /// Cap on publishers' bitrate (REMB), 0 for none.
@@ -103,6 +119,8 @@ impl Default for Room {
             require_pvtid: false,
             require_e2ee: false,
             dummy_publisher: false,
+            dummy_streams: Vec::new(),
+            dummy_e2ee: false,
             publishers: 3,
             bitrate: 0,
             bitrate_cap: false,
@@ -126,6 +144,27 @@ impl Default for Room {
             notify_joining: false,
             permanent: false,
         }
+    }
+}
+
+/// The profile an fmtp names for a codec: H.264's `profile-level-id`, VP9's `profile-id`.
+fn profile_of(codec: &str, fmtp: &str) -> Option<String> {
+    let key = match codec {
+        "h264" => "profile-level-id",
+        "vp9" => "profile-id",
+        _ => return None,
+    };
+    let mut params = fmtp.split(';').filter_map(|kv| kv.trim().split_once('='));
+    params.find(|(k, _)| *k == key).map(|(_, v)| v.to_owned())
+}
+
+/// The format parameters the host matches for a codec's profile: H.264 in packetization mode
+/// 1 (as Janus offers it), VP9's profile id.
+pub fn profile_fmtp(codec: &str, profile: &str) -> Option<String> {
+    match codec {
+        "h264" => Some(format!("profile-level-id={profile};packetization-mode=1")),
+        "vp9" => Some(format!("profile-id={profile}")),
+        _ => None,
     }
 }
 
@@ -169,11 +208,12 @@ impl Room {
         if let Some(Value::Array(list)) = get("allowed") {
             self.allowed = Some(list.iter().filter_map(text).collect());
         }
-        let flags: [(&str, &mut bool); 16] = [
+        let flags: [(&str, &mut bool); 17] = [
             ("is_private", &mut self.is_private),
             ("require_pvtid", &mut self.require_pvtid),
             ("require_e2ee", &mut self.require_e2ee),
             ("dummy_publisher", &mut self.dummy_publisher),
+            ("dummy_e2ee", &mut self.dummy_e2ee),
             ("bitrate_cap", &mut self.bitrate_cap),
             ("opus_fec", &mut self.opus_fec),
             ("opus_dtx", &mut self.opus_dtx),
@@ -223,6 +263,38 @@ impl Room {
         if let Some(v) = get("rec_dir").and_then(text) {
             self.rec_dir = Some(v);
         }
+        if let Some(Value::Array(list)) = get("dummy_streams") {
+            // Janus skips items without a codec.
+            self.dummy_streams = list
+                .iter()
+                .filter_map(|s| {
+                    let codec = s.get("codec").and_then(text)?.to_ascii_lowercase();
+                    Some(DummyStream { codec, fmtp: s.get("fmtp").and_then(text) })
+                })
+                .collect();
+        }
+    }
+
+    /// The dummy publisher's streams: (kind, codec, profile), audio first, each codec of the room
+    /// that `dummy_streams` names (all of them without it), as Janus makes them.
+    /// (A video codec's profile is the one its `fmtp` names, else the room's.)
+    pub fn dummy_streams(&self) -> Vec<(portunus_sdk::MediaKind, String, Option<String>)> {
+        let kinds = [
+            (portunus_sdk::MediaKind::Audio, &self.audiocodecs),
+            (portunus_sdk::MediaKind::Video, &self.videocodecs),
+        ];
+        let mut out = Vec::new();
+        for (kind, codecs) in kinds {
+            for codec in codecs {
+                let asked = self.dummy_streams.iter().find(|d| d.codec == *codec);
+                if !self.dummy_streams.is_empty() && asked.is_none() {
+                    continue;
+                }
+                let profile = asked.and_then(|d| d.fmtp.as_deref()).and_then(|f| profile_of(codec, f));
+                out.push((kind, codec.clone(), profile.or_else(|| self.profile(codec).map(str::to_owned))));
+            }
+        }
+        out
     }
 
     /// The room as a config section (`room-<id>`), with Janus's keys.
@@ -244,11 +316,15 @@ impl Room {
                 c[key] = json!(v);
             }
         }
+        if !self.dummy_streams.is_empty() {
+            c["dummy_streams"] = json!(self.dummy_streams);
+        }
         let defaults = Room::default();
         let flags = [
             ("bitrate_cap", self.bitrate_cap, defaults.bitrate_cap),
             ("require_e2ee", self.require_e2ee, defaults.require_e2ee),
             ("dummy_publisher", self.dummy_publisher, defaults.dummy_publisher),
+            ("dummy_e2ee", self.dummy_e2ee, defaults.dummy_e2ee),
             ("opus_fec", self.opus_fec, defaults.opus_fec),
             ("opus_dtx", self.opus_dtx, defaults.opus_dtx),
             ("audiolevel_ext", self.audiolevel_ext, defaults.audiolevel_ext),
@@ -270,10 +346,18 @@ impl Room {
     /// (`h264_profile`, `vp9_profile`), so that a publisher offering several profiles is answered
     /// the room's.
     pub fn with_profile(&self, codec: &str) -> String {
-        match (codec, &self.h264_profile, &self.vp9_profile) {
-            ("h264", Some(p), _) => format!("h264 profile-level-id={p};packetization-mode=1"),
-            ("vp9", _, Some(p)) => format!("vp9 profile-id={p}"),
-            _ => codec.to_owned(),
+        match self.profile(codec).and_then(|p| profile_fmtp(codec, p)) {
+            Some(fmtp) => format!("{codec} {fmtp}"),
+            None => codec.to_owned(),
+        }
+    }
+
+    /// The room's profile for a video codec (`h264_profile`, `vp9_profile`).
+    fn profile(&self, codec: &str) -> Option<&str> {
+        match codec {
+            "h264" => self.h264_profile.as_deref(),
+            "vp9" => self.vp9_profile.as_deref(),
+            _ => None,
         }
     }
 

@@ -104,7 +104,16 @@ pub fn published_streams(answer: &str) -> Vec<PubStream> {
                 .map(|name| name.split('/').next().unwrap_or("").to_ascii_lowercase())
                 .unwrap_or_default();
             let simulcast = section.iter().any(|l| l.starts_with("a=simulcast:"));
-            out.push(PubStream { mindex, mid, kind, codec, simulcast, description: None, muted: false });
+            out.push(PubStream {
+                mindex,
+                mid,
+                kind,
+                codec,
+                simulcast,
+                description: None,
+                muted: false,
+                profile: None,
+            });
         }
         mindex += 1;
         i = end;

@@ -9,7 +9,7 @@
 
 use portunus_sdk::{
     host, json, Endpoint, Field, ForwardOptions, ForwardSource, HandleRef, Id, JsonType, LayerChange,
-    MediaKind, Message, NegotiationDone, OfferedStream, PluginError, Value,
+    MediaKind, Message, NegotiationDone, OfferedStream, PlaceholderStream, PluginError, Value,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -437,6 +437,13 @@ impl VideoRoom {
         event: Value,
     ) -> Result<(), PluginError> {
         let before = self.watched(handle.handle);
+        // A dummy publisher's streams are offered as placeholders, with the room's fmtp.
+        let placeholders = match self.handles.get(&handle.handle) {
+            Some(Role::Subscriber(sub)) => {
+                self.rooms.get(&sub.room).map(|r| r.dummy_streams()).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
         let Some(sub) = self.subscriber_mut(handle.handle) else { return Ok(()) };
         // One data channel carries every feed's data: a data stream takes the one there is (or
         // the first one this offer adds).
@@ -458,8 +465,21 @@ impl VideoRoom {
                     data_mid = Some((None, 0));
                 }
                 _ => {
-                    let source = Endpoint::Peer(s.feed.expect("a new stream has its feed"));
-                    offered.push(OfferedStream::Forward(ForwardSource { source, mid: s.feed_mid.clone() }));
+                    let feed = s.feed.expect("a new stream has its feed");
+                    offered.push(if crate::is_dummy(feed) {
+                        let fmtp = placeholders
+                            .iter()
+                            .find(|(_, c, _)| *c == s.codec)
+                            .and_then(|(_, c, profile)| crate::room::profile_fmtp(c, profile.as_deref()?));
+                        OfferedStream::Placeholder(PlaceholderStream {
+                            kind: s.kind,
+                            codec: s.codec.clone(),
+                            fmtp,
+                        })
+                    } else {
+                        let source = Endpoint::Peer(feed);
+                        OfferedStream::Forward(ForwardSource { source, mid: s.feed_mid.clone() })
+                    });
                 }
             }
         }
@@ -704,6 +724,10 @@ impl VideoRoom {
         for i in due {
             let s = &mut sub.streams[i];
             let (Some(feed), Some(mid)) = (s.feed, &s.mid) else { continue };
+            // A dummy publisher sends nothing: its placeholders wait for a `switch`.
+            if crate::is_dummy(feed) {
+                continue;
+            }
             let options = ForwardOptions { kinds: Vec::new(), substream: s.substream, temporal: s.temporal };
             match host::forward(
                 Endpoint::Peer(feed),

@@ -285,6 +285,23 @@ declare module 'portunus:plugin/types@0.5.0' {
     direction: Direction,
   }
   /**
+   * An m-line offered empty (`offered-stream::placeholder`).
+   */
+  export interface PlaceholderStream {
+    /**
+     * Audio or video.
+     */
+    kind: MediaKind,
+    /**
+     * Its codec, by Janus name (`opus`, `vp8`, `h264`, …).
+     */
+    codec: string,
+    /**
+     * Format parameters its codec must match (a profile: `profile-level-id=42e01f`).
+     */
+    fmtp?: string,
+  }
+  /**
    * A negotiation the host finished.
    */
   export interface NegotiationDone {
@@ -513,7 +530,7 @@ declare module 'portunus:plugin/types@0.5.0' {
   /**
    * A stream the gateway offers to a client.
    */
-  export type OfferedStream = OfferedStreamForward | OfferedStreamTwoWay | OfferedStreamData;
+  export type OfferedStream = OfferedStreamForward | OfferedStreamTwoWay | OfferedStreamData | OfferedStreamPlaceholder;
   /**
    * Media from another handle's stream (`mid`), to be forwarded to this client.
    */
@@ -535,6 +552,15 @@ declare module 'portunus:plugin/types@0.5.0' {
    */
   export interface OfferedStreamData {
     tag: 'data',
+  }
+  /**
+   * A placeholder: a sendonly m-line of a kind and codec that nothing is forwarded to
+   * yet; a later `forward` of a source in that codec fills it, without a new offer
+   * (VideoRoom's `dummy_publisher`).
+   */
+  export interface OfferedStreamPlaceholder {
+    tag: 'placeholder',
+    val: PlaceholderStream,
   }
   /**
    * The codec a mix participant speaks: Opus, or G.711 (8 kHz, converted to and from the
