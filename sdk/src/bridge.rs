@@ -118,6 +118,8 @@ pub enum Negotiation {
     BrowserOffer(Option<String>),
     /// The host could not negotiate: the bridge is closed.
     Failed(String),
+    /// The host could not renegotiate a call: the call goes on as it was.
+    UpdateFailed(String),
 }
 
 /// A handle's bridge.
@@ -203,6 +205,12 @@ impl Bridge {
                 }
                 self.stage = Stage::BrowserOffered;
                 Negotiation::BrowserOffer(done.jsep)
+            }
+            // A renegotiation that fails leaves the call as it was (a re-INVITE refused does
+            // not end the dialog, RFC 3261 §14.1).
+            (Err(reason), Stage::Answering | Stage::Offering) if self.update && !self.legs.is_empty() => {
+                (self.stage, self.update, self.answer) = (Stage::Up, false, None);
+                Negotiation::UpdateFailed(reason)
             }
             (Err(reason), _) => {
                 self.close();

@@ -246,3 +246,36 @@ async fn bad_requests_get_janus_codes() {
     assert_eq!(code(&c.send(json!({"request": "keyframe"}), None).await), 442);
     assert_eq!(code(&c.send(json!({"request": "dance"}), None).await), 442);
 }
+
+/// A renegotiation the gateway cannot take (the browser's new offer moves the audio m-line
+/// behind a new video one, which no answer may do) is refused with an error, and the call goes
+/// on as it was: audio still flows both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_renegotiation_leaves_the_call_as_it_was() {
+    let gw = Gateway::start();
+    let mut c = Client::new(&gw, NOSIP).await;
+    let mut peer = Peer::new(true, false, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let r = c.send(json!({"request": "generate"}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    let leg_port = audio_port(result(&r)["sdp"].as_str().unwrap_or_default());
+    let phone = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("phone"));
+    let phone_port = phone.local_addr().unwrap().port();
+    let r = c.send(json!({"request": "process", "type": "answer", "sdp": phone_sdp(phone_port)}), None).await;
+    peer.set_answer(r["jsep"]["sdp"].as_str().unwrap()).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    audio_both_ways(phone.clone(), leg_port, &peer).await;
+
+    peer.add_video().await.expect("a camera");
+    let offer = peer.create_offer(WAIT).await.expect("the new offer");
+    // The video section first, the audio after it.
+    let at = offer.find("m=audio").expect("audio");
+    let video = offer.find("m=video").expect("video");
+    let moved = format!("{}{}{}", &offer[..at], &offer[video..], &offer[at..video]);
+    let r = c.send(json!({"request": "generate"}), Some(json!({"type": "offer", "sdp": moved}))).await;
+    let data = &r["plugindata"]["data"];
+    assert_eq!(data["error_code"], 447, "{r}");
+    assert!(data["error"].as_str().unwrap_or_default().contains("goes on"), "{r}");
+    audio_both_ways_marked(phone, leg_port, &peer, [5, 5, 5, 5]).await;
+    peer.close().await.ok();
+}

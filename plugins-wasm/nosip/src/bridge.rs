@@ -154,6 +154,10 @@ impl NoSip {
                 e.push_logged(handle, s.transaction.as_deref(), crate::PACKAGE);
                 self.hang_up(handle, None);
             }
+            Negotiation::UpdateFailed(reason) => {
+                let e = err(code::INVALID_SDP, format!("The call goes on unchanged: {reason}"));
+                e.push_logged(handle, s.transaction.take().as_deref(), crate::PACKAGE);
+            }
         }
     }
 

@@ -261,11 +261,17 @@ impl Sip {
         match a.bridge.negotiation(outcome) {
             Negotiation::Pending => {}
             Negotiation::BrowserOffer(jsep) => self.tell_incoming(handle.handle, jsep.as_deref()),
+            Negotiation::UpdateFailed(reason) => {
+                // A renegotiation the host could not answer: the call goes on as it was.
+                portunus_sdk::warn!("[{}] update: {reason}", handle.handle);
+                let e = err(code::UNKNOWN, format!("The call goes on unchanged: {reason}"));
+                e.push_logged(handle, None, crate::PACKAGE);
+            }
             Negotiation::Failed(reason) => {
                 let Some(c) = a.call.clone() else { return };
                 portunus_sdk::warn!("[{}] call {}: {reason}", handle.handle, c.call_id);
                 if c.state == CallState::Confirmed {
-                    // A renegotiation the host could not answer: the call ends.
+                    // The bridge closed under a confirmed call: the call ends.
                     err(code::UNKNOWN, reason).push_logged(handle, None, crate::PACKAGE);
                     self.hang_up_call(handle.handle);
                 } else if c.outgoing {
