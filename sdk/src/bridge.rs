@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::plain_sdp::PlainMedia;
 use crate::{
     host, AnswerPolicy, Direction, Endpoint, ForwardOptions, ForwardSource, HandleRef, LegCodec, LegOptions,
-    MediaKind, NegotiationResult, OfferedStream, SrtpSuite, StreamInfo,
+    MediaKind, NegotiationResult, OfferedStream, SrtpSuite, StreamDirection, StreamInfo,
 };
 
 /// The codecs a leg carries (no transcoding: the browser's codec goes through as it is), with
@@ -122,6 +122,16 @@ pub enum Negotiation {
     UpdateFailed(String),
 }
 
+/// The direction that answers `theirs` (RFC 3264 §6.1): `recvonly` for `sendonly`, and so on.
+pub fn mirror(theirs: &str) -> &'static str {
+    match theirs {
+        "sendonly" => "recvonly",
+        "recvonly" => "sendonly",
+        "inactive" => "inactive",
+        _ => "sendrecv",
+    }
+}
+
 /// A handle's bridge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bridge {
@@ -147,6 +157,9 @@ pub struct Bridge {
     /// Where the legs bind and what their SDP gives (none: the host's media address).
     #[serde(default)]
     pub local_ip: Option<String>,
+    /// The far end's direction in its last offer (its hold), which our answer mirrors.
+    #[serde(default)]
+    pub remote_direction: Option<String>,
 }
 
 impl Bridge {
@@ -162,6 +175,7 @@ impl Bridge {
             remote_secure: false,
             update: false,
             local_ip: None,
+            remote_direction: None,
         }
     }
 
@@ -338,7 +352,8 @@ impl Bridge {
         }
         self.stage = Stage::Up;
         self.connect();
-        Ok(self.sdp(name, self.remote_secure))
+        let direction = mirror(self.remote_direction.as_deref().unwrap_or("sendrecv"));
+        Ok(self.sdp_with_direction(name, self.remote_secure, direction))
     }
 
     /// The far end changed its SDP in a call (a re-INVITE or its answer): the legs point at
@@ -367,11 +382,33 @@ impl Bridge {
             return Err(BridgeError::WrongState("Wrong state (not in a call)"));
         }
         self.point_legs(media, &latch)?;
-        host::offer(self.handle, &[]).map_err(BridgeError::Host)?;
+        host::redirect(self.handle, &self.browser_directions(media)).map_err(BridgeError::Host)?;
+        self.remote_direction = media.iter().find(|m| m.kind.is_some()).map(|m| m.direction.clone());
         self.remote_secure = media.iter().any(|m| m.secure);
         self.stage = Stage::Offering;
         self.update = true;
         Ok(())
+    }
+
+    /// The directions the browser's streams take after the far end's offer `media`: ours
+    /// towards the browser is what the far end does (it holds with `sendonly`: the browser
+    /// then only receives), per leg in order of kind, as `point_legs` pairs them.
+    pub fn browser_directions(&self, media: &[PlainMedia]) -> Vec<StreamDirection> {
+        let audio_video = media.iter().filter(|m| m.kind.is_some());
+        self.legs
+            .iter()
+            .zip(audio_video)
+            .filter(|(leg, m)| !leg.mid.is_empty() && m.port != 0 && m.kind == Some(leg.kind))
+            .map(|(leg, m)| StreamDirection {
+                mid: leg.mid.clone(),
+                direction: match m.direction.as_str() {
+                    "sendonly" => Direction::Sendonly,
+                    "recvonly" => Direction::Recvonly,
+                    "inactive" => Direction::Inactive,
+                    _ => Direction::Sendrecv,
+                },
+            })
+            .collect()
     }
 
     /// In a call: media flowed, and nothing but a re-offer of the far end (which the browser

@@ -131,7 +131,7 @@ pub use bindings::portunus::plugin::types::{
     InputOptions, InputStream, LayerChange, LegCodec, LegLocal, LegOptions, LegRemote, LogLevel, MediaEvent,
     MediaKind, MediaState, Message, MixCodec, MixSettings, NegotiationDone, NegotiationResult, OfferedStream,
     PlaceholderStream, PluginInfo, Reply, RtpTarget, RtspSource, SlowLink, SourceState, SrtpKey, SrtpSuite,
-    StateChange, StateEntry, StreamInfo, UdpSocket,
+    StateChange, StateEntry, StreamDirection, StreamInfo, UdpSocket,
 };
 pub use bindings::Guest;
 

@@ -118,7 +118,32 @@ async fn a_phone_offers_and_the_browser_answers() {
     let generated = result(&r);
     assert_eq!((&generated["type"], &generated["update"]), (&json!("answer"), &json!(true)), "{r}");
     assert_eq!(audio_port(generated["sdp"].as_str().unwrap_or_default()), leg_port, "{r}");
-    audio_both_ways_marked(moved, leg_port, &peer, [5, 5, 5, 5]).await;
+    audio_both_ways_marked(moved.clone(), leg_port, &peer, [5, 5, 5, 5]).await;
+
+    // The phone holds (it only sends): the browser's new offer only sends to it, and the
+    // phone's answer only receives; the phone is still heard. Then it resumes.
+    let port = moved.local_addr().unwrap().port();
+    for (direction, browser, answer) in
+        [("sendonly", "a=sendonly", "a=recvonly"), ("sendrecv", "a=sendrecv", "a=sendrecv")]
+    {
+        let offer = phone_sdp(port).replace("a=sendrecv", &format!("a={direction}"));
+        let r = c.send(json!({"request": "process", "type": "offer", "sdp": offer}), None).await;
+        let browser_offer = r["jsep"]["sdp"].as_str().unwrap_or_default().to_owned();
+        let audio = &browser_offer[browser_offer.find("m=audio").expect("audio")..];
+        assert!(audio.contains(browser), "{direction}: the browser is offered {browser}: {browser_offer}");
+        let reply = peer.answer_offer(&browser_offer, WAIT).await.expect("answer");
+        let r = c.send(json!({"request": "generate"}), Some(json!({"type": "answer", "sdp": reply}))).await;
+        let sdp = result(&r)["sdp"].as_str().unwrap_or_default();
+        assert!(sdp.contains(answer), "{direction}: the phone's answer says {answer}: {sdp}");
+        let nonce = if direction == "sendonly" { [6; 4] } else { [7; 4] };
+        let _talking = phone_talks(moved.clone(), ([127, 0, 0, 1], leg_port).into(), nonce, None);
+        peer.wait_until("the phone's audio", WAIT, |s| {
+            s.recv(Kind::Audio).foreign_markers.get(&nonce).copied().unwrap_or(0) >= 25
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    }
+    audio_both_ways_marked(moved, leg_port, &peer, [8, 8, 8, 8]).await;
     peer.close().await.ok();
 }
 

@@ -1449,11 +1449,11 @@ impl<T: Transmitter> MediaCore<T> {
                     p.talk = (packets > 0).then(|| super::talk::TalkWatch::new(packets, threshold));
                 }
             }
-            Command::Offer(h, stop, kinds, reply) => {
+            Command::Offer(h, stop, directions, kinds, reply) => {
                 self.ensure_peer(h, now);
                 let advertised = self.advertised.clone();
                 let r = match self.peers.get_mut(&h.handle_id) {
-                    Some(p) => contain(|| p.offer(&stop, &kinds, &advertised))
+                    Some(p) => contain(|| p.offer(&stop, &directions, &kinds, &advertised))
                         .unwrap_or_else(|_| Err("the WebRTC stack failed".into())),
                     None => Err("no PeerConnection".into()),
                 };

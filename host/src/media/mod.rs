@@ -55,6 +55,9 @@ pub struct OfferedKind {
     pub two_way: bool,
 }
 
+/// Streams (mids) that take a new direction in an offer (ours).
+pub type Directions = Vec<(String, crate::sdp::Direction)>;
+
 /// Where a command's result goes: a caller waiting on a channel, or a notice.
 pub type Reply<T> = Box<dyn FnOnce(T) + Send>;
 
@@ -76,7 +79,7 @@ pub enum Command {
     /// Offer the client streams of these kinds (sendonly) and data channels, and make the
     /// streams listed first (mids) inactive.
     /// (Each stream's kind and, when known, the codec its source sends.)
-    Offer(HandleRef, Vec<String>, Vec<OfferedKind>, Reply<Result<(String, Vec<String>), String>>),
+    Offer(HandleRef, Vec<String>, Directions, Vec<OfferedKind>, Reply<Result<(String, Vec<String>), String>>),
     /// Answer the pending offer.
     Answer(HandleRef, AnswerPolicy, Reply<Result<String, String>>),
     /// A trickled candidate line.
@@ -466,6 +469,7 @@ impl MediaControl for MediaEngine {
         &self,
         handle: HandleRef,
         stop: Vec<String>,
+        directions: Vec<(String, crate::sdp::Direction)>,
         items: Vec<OfferItem>,
         id: u64,
     ) -> Result<(), String> {
@@ -498,7 +502,7 @@ impl MediaControl for MediaEngine {
         let reply = self.report(handle, id, |r: Result<(String, Vec<String>), String>| {
             r.map(|(sdp, mids)| NegotiationDone { sdp: Some(sdp), offer: true, mids })
         });
-        self.negotiate(handle, id, Command::Offer(handle, stop, kinds, reply));
+        self.negotiate(handle, id, Command::Offer(handle, stop, directions, kinds, reply));
         Ok(())
     }
 

@@ -407,15 +407,16 @@ impl Peer {
     pub fn offer(
         &mut self,
         stop: &[String],
+        directions: &super::Directions,
         kinds: &[super::OfferedKind],
         candidates: &[SocketAddr],
     ) -> Result<(String, Vec<String>), String> {
         if self.pending_offer.is_some() || self.remote_offer.is_some() {
             return Err("a negotiation is already in progress on this handle".into());
         }
-        for mid in stop {
+        for mid in stop.iter().chain(directions.iter().map(|(mid, _)| mid)) {
             if !self.media.iter().any(|(m, _)| **m == *mid.as_str()) {
-                return Err(format!("no stream {mid:?} to stop"));
+                return Err(format!("no active stream {mid:?}"));
             }
         }
         self.add_local_candidates(candidates)?;
@@ -435,10 +436,28 @@ impl Peer {
                     .collect()
             })
             .collect();
+        // The streams whose direction changes.
+        let redirected: Vec<(Mid, Direction)> = directions
+            .iter()
+            .map(|(mid, direction)| {
+                let direction = match direction {
+                    crate::sdp::Direction::SendRecv => Direction::SendRecv,
+                    crate::sdp::Direction::SendOnly => Direction::SendOnly,
+                    crate::sdp::Direction::RecvOnly => Direction::RecvOnly,
+                    crate::sdp::Direction::Inactive => Direction::Inactive,
+                };
+                (Mid::from(mid.as_str()), direction)
+            })
+            .filter(|(mid, direction)| self.rtc.media(*mid).is_some_and(|m| m.direction() != *direction))
+            .collect();
         let mut api = self.rtc.sdp_api();
-        // Nothing to add or stop, once negotiated: the offer restarts ICE (Janus's `restart`).
-        if kinds.is_empty() && stop.is_empty() && self.negotiated {
+        // Nothing to add, stop or redirect, once negotiated: the offer restarts ICE (Janus's
+        // `restart`).
+        if kinds.is_empty() && stop.is_empty() && redirected.is_empty() && self.negotiated {
             api.ice_restart(true);
+        }
+        for (mid, direction) in redirected {
+            api.set_direction(mid, direction);
         }
         for mid in stop {
             if let Some(i) = self.media.iter().position(|(m, _)| **m == *mid.as_str()) {

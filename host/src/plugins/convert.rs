@@ -134,6 +134,16 @@ pub fn mix_codec(c: wit::MixCodec) -> vocab::MixCodec {
     }
 }
 
+/// A WIT direction as the gateway's.
+pub fn direction(d: wit::Direction) -> crate::sdp::Direction {
+    match d {
+        wit::Direction::Sendrecv => crate::sdp::Direction::SendRecv,
+        wit::Direction::Sendonly => crate::sdp::Direction::SendOnly,
+        wit::Direction::Recvonly => crate::sdp::Direction::RecvOnly,
+        wit::Direction::Inactive => crate::sdp::Direction::Inactive,
+    }
+}
+
 /// A participant's mix settings as the gateway's.
 pub fn mix_settings(s: &wit::MixSettings) -> vocab::PortSettings {
     vocab::PortSettings {

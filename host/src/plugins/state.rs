@@ -9,12 +9,11 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::portunus::plugin::host;
 use super::bindings::types::{
-    self as wit, AnswerPolicy, Direction, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferedStream,
-    RtpTarget,
+    self as wit, AnswerPolicy, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferedStream, RtpTarget,
 };
 use super::convert::{
-    api_handle, endpoint, kind, leg_codec, leg_remote, mix_codec, mix_settings, srtp_key, srtp_suite,
-    wit_srtp_key,
+    api_handle, direction, endpoint, kind, leg_codec, leg_remote, mix_codec, mix_settings, srtp_key,
+    srtp_suite, wit_srtp_key,
 };
 use super::legs::LegTable;
 use super::limits::Limits;
@@ -538,12 +537,7 @@ impl host::Host for StoreState {
             simulcast: policy.simulcast,
             audio_codecs: policy.audio_codecs,
             video_codecs: policy.video_codecs,
-            direction: match policy.direction {
-                Direction::Sendrecv => crate::sdp::Direction::SendRecv,
-                Direction::Sendonly => crate::sdp::Direction::SendOnly,
-                Direction::Recvonly => crate::sdp::Direction::RecvOnly,
-                Direction::Inactive => crate::sdp::Direction::Inactive,
-            },
+            direction: direction(policy.direction),
         };
         self.own(handle)?;
         let id = next_negotiation();
@@ -583,7 +577,15 @@ impl host::Host for StoreState {
             })
             .collect();
         let id = next_negotiation();
-        self.shared.core.media().offer(api_handle(handle), stop, items, id)?;
+        self.shared.core.media().offer(api_handle(handle), stop, Vec::new(), items, id)?;
+        Ok(id)
+    }
+
+    fn redirect(&mut self, handle: HandleRef, directions: Vec<wit::StreamDirection>) -> Result<u64, String> {
+        self.own(handle)?;
+        let directions = directions.into_iter().map(|d| (d.mid, direction(d.direction))).collect();
+        let id = next_negotiation();
+        self.shared.core.media().offer(api_handle(handle), Vec::new(), directions, Vec::new(), id)?;
         Ok(id)
     }
 

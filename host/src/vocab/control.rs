@@ -29,13 +29,15 @@ pub trait MediaControl: Send + Sync {
     fn answer(&self, handle: HandleRef, policy: AnswerPolicy, id: u64) -> Result<(), String>;
     /// Offers the handle's client these streams (added to what it already has, each on an
     /// inactive stream of its kind when there is one, as Janus recycles m-lines) and makes the
-    /// streams `stop` (mids) inactive; negotiation `id` reports the offer SDP and the mid of
-    /// each item, in order. An item whose source has not negotiated that stream is an error
+    /// streams `stop` (mids) inactive, and others take a new direction (`directions`: ours,
+    /// a far end's hold); negotiation `id` reports the offer SDP and the mid of each item, in
+    /// order. Nothing to add, stop or redirect restarts ICE. An item whose source has not negotiated that stream is an error
     /// now.
     fn offer(
         &self,
         handle: HandleRef,
         stop: Vec<String>,
+        directions: Vec<(String, crate::sdp::Direction)>,
         items: Vec<OfferItem>,
         id: u64,
     ) -> Result<(), String>;
@@ -123,7 +125,14 @@ impl MediaControl for NoMedia {
     fn answer(&self, _: HandleRef, _: AnswerPolicy, _: u64) -> Result<(), String> {
         Err(NO_MEDIA.into())
     }
-    fn offer(&self, _: HandleRef, _: Vec<String>, _: Vec<OfferItem>, _: u64) -> Result<(), String> {
+    fn offer(
+        &self,
+        _: HandleRef,
+        _: Vec<String>,
+        _: Vec<(String, crate::sdp::Direction)>,
+        _: Vec<OfferItem>,
+        _: u64,
+    ) -> Result<(), String> {
         Err(NO_MEDIA.into())
     }
     fn watch_talking(&self, _: HandleRef, _: u32, _: u8) {}

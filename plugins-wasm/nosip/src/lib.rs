@@ -11,7 +11,9 @@
 //! call, `generate` with a new browser offer renegotiates (`update`): the streams it keeps keep
 //! their legs and ports; so does `process` with a new offer of the other side (the legs point
 //! where it says, the browser gets a new offer, and `generate` with its answer gives the
-//! barebones answer, each marked `update`).
+//! barebones answer, each marked `update`). The other side's hold (`sendonly`, `inactive`)
+//! reaches the browser in that offer, and the barebones answer mirrors it. A renegotiation the
+//! gateway cannot take is refused and the call goes on as it was.
 //!
 //! Requests, events and error codes are Janus 1.1's (`janus-api.md` §4.9).
 

@@ -4,6 +4,7 @@
 //! at once with the direction that mirrors its own, as Janus's `autoaccept_reinvites` does.
 
 use ezk_sip_types::Method;
+use portunus_sdk::bridge::mirror;
 use portunus_sdk::plain_sdp::{self, PlainMedia};
 use portunus_sdk::{host, Field, JsonType, Message, NegotiationResult, PluginError, Value};
 use serde::{Deserialize, Serialize};
@@ -17,16 +18,6 @@ use crate::{code, err, event, json, push, token, Sip, CODES};
 
 /// Our SDPs' session name.
 const SDP_NAME: &str = "Portunus SIP";
-
-/// The direction that answers `theirs`.
-fn mirror(theirs: &str) -> &'static str {
-    match theirs {
-        "sendonly" => "recvonly",
-        "recvonly" => "sendonly",
-        "inactive" => "inactive",
-        _ => "sendrecv",
-    }
-}
 
 impl Sip {
     /// `hold` (`direction`: `sendonly`, the default, `recvonly` or `inactive`) and `unhold`:
@@ -205,7 +196,8 @@ impl Sip {
             // answers it with `update`; the phone waits meanwhile.
             self.respond(handle, m, from, 100, "Trying", None, &[], None);
             let Some(a) = self.accounts.get_mut(&handle) else { return };
-            match host::offer(a.handle, &[]) {
+            let directions = a.bridge.browser_directions(&media);
+            match host::redirect(a.handle, &directions) {
                 Ok(offer_id) => {
                     if let Some(c) = a.call.as_mut() {
                         let invite = String::from_utf8_lossy(&m.raw).into_owned();

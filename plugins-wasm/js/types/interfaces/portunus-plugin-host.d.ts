@@ -59,6 +59,14 @@ declare module 'portunus:plugin/host@0.5.0' {
    */
   export function renegotiate(handle: HandleRef, stop: Array<string>, streams: Array<OfferedStream>): bigint;
   /**
+   * Offers the handle's client its streams again with our side's direction of some of them
+   * changed (a far end that holds: `sendonly` when it only sends, `inactive`), and the
+   * others as they are; no ICE restart. Returns a negotiation id, as `offer`; the client
+   * answers with `accept-answer`. Errors now: as `offer`, or a mid that is not an active
+   * stream.
+   */
+  export function redirect(handle: HandleRef, directions: Array<StreamDirection>): bigint;
+  /**
    * Watches the levels of the handle's audio streams (the RFC 6464 audio-level extension
    * its client sends): each stream's levels are averaged over `packets` packets, and the
    * media event `talking` tells when a stream's average gets louder than `threshold` (a dBov
@@ -268,6 +276,7 @@ declare module 'portunus:plugin/host@0.5.0' {
   export type LogLevel = import('portunus:plugin/types@0.5.0').LogLevel;
   export type AnswerPolicy = import('portunus:plugin/types@0.5.0').AnswerPolicy;
   export type OfferedStream = import('portunus:plugin/types@0.5.0').OfferedStream;
+  export type StreamDirection = import('portunus:plugin/types@0.5.0').StreamDirection;
   export type ForwardOptions = import('portunus:plugin/types@0.5.0').ForwardOptions;
   export type MediaKind = import('portunus:plugin/types@0.5.0').MediaKind;
   export type RtpTarget = import('portunus:plugin/types@0.5.0').RtpTarget;

@@ -285,6 +285,19 @@ declare module 'portunus:plugin/types@0.5.0' {
     direction: Direction,
   }
   /**
+   * A stream's direction from the gateway's side (`redirect`).
+   */
+  export interface StreamDirection {
+    /**
+     * The stream.
+     */
+    mid: string,
+    /**
+     * Its direction.
+     */
+    direction: Direction,
+  }
+  /**
    * An m-line offered empty (`offered-stream::placeholder`).
    */
   export interface PlaceholderStream {
