@@ -58,6 +58,23 @@ async fn audio_both_ways_marked(phone: Arc<UdpSocket>, leg_port: u16, peer: &Pee
     .unwrap_or_else(|e| panic!("{}", e.0));
 }
 
+/// An audio call the browser offered and a phone answered, media up: the client, the browser,
+/// the phone and the barebones offer.
+async fn browser_calls_phone(gw: &Gateway) -> (Client, Peer, Arc<UdpSocket>, String) {
+    let mut c = Client::new(gw, NOSIP).await;
+    let peer = Peer::new(true, false, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let r = c.send(json!({"request": "generate"}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    let first = result(&r)["sdp"].as_str().unwrap_or_default().to_owned();
+    let phone = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("phone"));
+    let phone_port = phone.local_addr().unwrap().port();
+    let r = c.send(json!({"request": "process", "type": "answer", "sdp": phone_sdp(phone_port)}), None).await;
+    peer.set_answer(r["jsep"]["sdp"].as_str().unwrap()).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    (c, peer, phone, first)
+}
+
 /// The browser offers: `generate` gives the barebones offer, the phone answers through
 /// `process`, and the browser gets its answer with `processed`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,17 +170,8 @@ async fn a_phone_offers_and_the_browser_answers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renegotiation_adds_video() {
     let gw = Gateway::start();
-    let mut c = Client::new(&gw, NOSIP).await;
-    let mut peer = Peer::new(true, false, false).await.expect("peer");
-    let offer = peer.create_offer(WAIT).await.expect("offer");
-    let r = c.send(json!({"request": "generate"}), Some(json!({"type": "offer", "sdp": offer}))).await;
-    let first = result(&r)["sdp"].as_str().unwrap_or_default().to_owned();
-    let phone = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("phone"));
+    let (mut c, mut peer, phone, first) = browser_calls_phone(&gw).await;
     let phone_port = phone.local_addr().unwrap().port();
-    let r = c.send(json!({"request": "process", "type": "answer", "sdp": phone_sdp(phone_port)}), None).await;
-    peer.set_answer(r["jsep"]["sdp"].as_str().unwrap()).await.expect("set answer");
-    peer.start_media().await;
-    peer.wait_connected(WAIT).await.expect("connected");
 
     peer.add_video().await.expect("a camera");
     let offer = peer.create_offer(WAIT).await.expect("the new offer");
@@ -278,17 +286,8 @@ async fn bad_requests_get_janus_codes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_renegotiation_leaves_the_call_as_it_was() {
     let gw = Gateway::start();
-    let mut c = Client::new(&gw, NOSIP).await;
-    let mut peer = Peer::new(true, false, false).await.expect("peer");
-    let offer = peer.create_offer(WAIT).await.expect("offer");
-    let r = c.send(json!({"request": "generate"}), Some(json!({"type": "offer", "sdp": offer}))).await;
-    let leg_port = audio_port(result(&r)["sdp"].as_str().unwrap_or_default());
-    let phone = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("phone"));
-    let phone_port = phone.local_addr().unwrap().port();
-    let r = c.send(json!({"request": "process", "type": "answer", "sdp": phone_sdp(phone_port)}), None).await;
-    peer.set_answer(r["jsep"]["sdp"].as_str().unwrap()).await.expect("set answer");
-    peer.start_media().await;
-    peer.wait_connected(WAIT).await.expect("connected");
+    let (mut c, mut peer, phone, first) = browser_calls_phone(&gw).await;
+    let leg_port = audio_port(&first);
     audio_both_ways(phone.clone(), leg_port, &peer).await;
 
     peer.add_video().await.expect("a camera");
