@@ -168,6 +168,27 @@ async fn an_rtsp_source_reaches_two_viewers() {
     p2.close().await.ok();
 }
 
+/// A server that sends no RTP over UDP answers the SETUP with 461: the gateway asks again for
+/// RTP interleaved on the connection (not asked for by the mountpoint), and the picture and
+/// the tone arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_without_udp_is_pulled_interleaved() {
+    if !have_gst_rtsp() {
+        return;
+    }
+    let server = Server::start(&["--protocols", "tcp", "--tone", "880"]);
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let body = json!({"id": 93, "url": server.url, "audio": true, "video": true});
+    let created = create(&mut admin, body).await;
+    assert_eq!(created["streaming"], "created", "{created}");
+    let (_viewer, peer) = watch(&gw, 93, json!({})).await;
+    keyframes(&peer, 2, "the source's keyframes").await;
+    let (wanted, other) = tone(&peer, 880.0).await;
+    assert!(wanted > 100.0 * other.max(1.0), "no 880 Hz tone: {wanted} against {other}");
+    peer.close().await.ok();
+}
+
 /// Interleaved RTP on the RTSP connection; the server dies and, after an outage longer than
 /// `rtsp_timeout`, a new one comes up on its port: the viewer hears `rtsp-disconnected`, then
 /// `rtsp-reconnected`, and the picture and the tone resume (the silence of before the outage

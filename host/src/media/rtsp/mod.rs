@@ -125,14 +125,11 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
     if chosen.iter().all(Option::is_none) {
         return Err("the source has no stream in a codec the mountpoint can take".to_owned());
     }
-    // The relay for interleaved RTP, and the address its packets come from.
-    let relay = if source.interleaved {
-        let ip = pull.ports.first().map_or(IpAddr::from([127, 0, 0, 1]), |a| loopback_if_any(a.ip()));
-        Some(UdpSocket::bind((ip, 0)).await.map_err(|e| format!("relay socket: {e}"))?)
-    } else {
-        None
-    };
-    let from = match &relay {
+    // The relay for interleaved RTP (its address is where the packets come from), or the
+    // server's address.
+    let mut interleaved = source.interleaved;
+    let mut relay = if interleaved { Some(relay_socket(&pull.ports).await?) } else { None };
+    let mut from = match &relay {
         Some(r) => r.local_addr().map_err(|e| e.to_string())?.ip(),
         None => server.ip(),
     };
@@ -140,18 +137,29 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
     // or another source address.
     let mut keepalive = DEFAULT_SESSION_TIMEOUT / 2;
     let mut channels: Vec<(u8, usize)> = Vec::new();
-    let mut from = from;
     for (i, d) in chosen.iter().enumerate() {
         let Some(d) = d else { continue };
         let port = pull.ports.get(i).map_or(0, SocketAddr::port);
-        let transport = if source.interleaved {
-            format!("RTP/AVP/TCP;unicast;interleaved={}-{}", 2 * i, 2 * i + 1)
-        } else {
-            format!("RTP/AVP;unicast;client_port={port}-{}", port.saturating_add(1))
+        let transport = |interleaved: bool| {
+            if interleaved {
+                format!("RTP/AVP/TCP;unicast;interleaved={}-{}", 2 * i, 2 * i + 1)
+            } else {
+                format!("RTP/AVP;unicast;client_port={port}-{}", port.saturating_add(1))
+            }
         };
-        let reply = conn.call("SETUP", &d.control, &[("Transport", &transport)]).await?;
+        let mut reply = conn.exchange("SETUP", &d.control, &[("Transport", &transport(interleaved))]).await?;
+        // A server that sends no RTP over UDP (461 Unsupported Transport) is asked again for it
+        // interleaved on the connection, before any stream is set up.
+        if reply.status == 461 && !interleaved && conn.session.is_none() {
+            tracing::info!(input = pull.id, "RTSP: no RTP over UDP from the server, interleaved instead");
+            let r = relay_socket(&pull.ports).await?;
+            from = r.local_addr().map_err(|e| e.to_string())?.ip();
+            (relay, interleaved) = (Some(r), true);
+            reply = conn.exchange("SETUP", &d.control, &[("Transport", &transport(true))]).await?;
+        }
+        let reply = ok(reply, "SETUP")?;
         let given = reply.header("Transport").map(Transport::parse).unwrap_or_default();
-        if source.interleaved {
+        if interleaved {
             channels.push((given.channel.unwrap_or((2 * i) as u8), i));
         } else if let Some(ip) = given.source {
             from = ip;
@@ -244,6 +252,12 @@ fn ok(reply: Message, method: &str) -> Result<Message, String> {
     } else {
         Err(format!("{method}: {} {}", reply.status, reply.reason))
     }
+}
+
+/// A socket that relays interleaved RTP to the input's ports, over loopback.
+async fn relay_socket(ports: &[SocketAddr]) -> Result<UdpSocket, String> {
+    let ip = ports.first().map_or(IpAddr::from([127, 0, 0, 1]), |a| loopback_if_any(a.ip()));
+    UdpSocket::bind((ip, 0)).await.map_err(|e| format!("relay socket: {e}"))
 }
 
 /// What a SETUP answer's `Transport` tells: the interleaved channel of RTP, and where the
