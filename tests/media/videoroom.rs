@@ -43,19 +43,24 @@ async fn publish_with(gw: &Gateway, display: &str, data: bool) -> (Client, Peer,
     peer.set_answer(ev["jsep"]["sdp"].as_str().unwrap()).await.expect("set answer");
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("publisher connected");
-    // The room counts it as publishing once the gateway saw its PeerConnection up, a moment
-    // after the peer did: until then it is no feed to subscribe to (as in Janus).
+    until_publishing(&mut c, 1234, id).await;
+    (c, peer, id, ev["plugindata"]["data"].clone())
+}
+
+/// Waits until room `room` counts publisher `id` as publishing: once the gateway saw its
+/// PeerConnection up, a moment after the peer did. Until then it is no feed to subscribe to
+/// (as in Janus).
+async fn until_publishing(c: &mut Client, room: u64, id: u64) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let listed = c.request(json!({"request": "listparticipants", "room": 1234})).await;
+        let listed = c.request(json!({"request": "listparticipants", "room": room})).await;
         let list = listed["participants"].as_array().cloned().unwrap_or_default();
         if list.iter().any(|p| p["id"] == id && p["publisher"] == true) {
-            break;
+            return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{display} never counts as publishing: {listed}");
+        assert!(tokio::time::Instant::now() < deadline, "{id} never counts as publishing: {listed}");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    (c, peer, id, ev["plugindata"]["data"].clone())
 }
 
 /// Joins room 1234 as a subscriber with `join` (its `streams` or `feed`), answers the offer
@@ -679,7 +684,7 @@ async fn publish_e2ee(gw: &Gateway, room: u64, display: &str) -> (Client, Peer, 
     peer.set_answer(ev["jsep"]["sdp"].as_str().unwrap()).await.expect("set answer");
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("publisher connected");
-    c.message("the publisher's webrtcup", |m| m["janus"] == "webrtcup").await;
+    until_publishing(&mut c, room, id).await;
     (c, peer, id, ev)
 }
 
