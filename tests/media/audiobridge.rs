@@ -811,6 +811,13 @@ async fn spatial_audio_places_each_participant() {
     let bob = join_with(&gw, join("bob", 100), 1000.0).await;
     let mut carol = join_with(&gw, json!({"request": "join", "room": ROOM, "display": "carol"}), 0.0).await;
     assert!(carol.sdp.contains("stereo=1;sprop-stereo=1"), "the answer says stereo: {}", carol.sdp);
+    // The gateway's own offer (`generate_offer`) says stereo too.
+    let mut dave = Client::new(&gw, AUDIOBRIDGE).await;
+    let r = dave
+        .send(json!({"request": "join", "room": ROOM, "display": "dave", "generate_offer": true}), None)
+        .await;
+    let offer = r["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an offer: {r}"));
+    assert!(offer.contains("stereo=1;sprop-stereo=1"), "the offer says stereo: {offer}");
 
     let listed = admin.request(json!({"request": "listparticipants", "room": ROOM})).await;
     let position = |name: &str| field_of(&listed, name, "spatial_position");
