@@ -138,21 +138,33 @@ async fn participants_join_are_moderated_and_leave_as_janus_tells_it() {
     let heard = bob.event("the room muted", |d| d.get("muted").is_some()).await;
     assert_eq!(heard, json!({"audiobridge": "event", "room": 7100, "muted": true}));
 
+    // carol joins suspended, her events paused: the others see it.
+    let mut carol = Client::new(&gw, AUDIOBRIDGE).await;
+    let join = json!({"request": "join", "room": 7100, "pin": "1234", "id": 3, "display": "Carol",
+                      "suspended": true, "pause_events": true});
+    assert_eq!(data(carol.send(join, None).await)["audiobridge"], "joined");
+    let heard = alice.event("carol joining", |d| d["audiobridge"] == "joined").await;
+    assert_eq!(heard["participants"][0]["suspended"], true, "{heard}");
+
     let listed = alice.request(json!({"request": "listparticipants", "room": 7100})).await;
-    assert_eq!(listed["participants"].as_array().map(Vec::len), Some(2), "{listed}");
+    assert_eq!(listed["participants"].as_array().map(Vec::len), Some(3), "{listed}");
     assert_eq!(alice.request(json!({"request": "resetdecoder"})).await, json!({"audiobridge": "success"}));
 
-    // Kicked: everyone hears `kicked`, the others then `leaving`.
+    // Kicked: everyone hears `kicked` (carol too, her events paused), the others then `leaving`.
     let r = alice.request(json!({"request": "kick", "room": 7100, "id": 2, "secret": "adm"})).await;
     assert_eq!(r, json!({"audiobridge": "success"}));
     let heard = bob.event("his kick", |d| d.get("kicked").is_some()).await;
+    assert_eq!(heard, json!({"audiobridge": "event", "room": 7100, "kicked": 2}));
+    let heard = carol.event("bob's kick", |d| d.get("kicked").is_some()).await;
     assert_eq!(heard, json!({"audiobridge": "event", "room": 7100, "kicked": 2}));
     let heard = alice.event("bob leaving", |d| d.get("leaving").is_some()).await;
     assert_eq!(heard, json!({"audiobridge": "event", "room": 7100, "leaving": 2}));
     let r = data(bob.send(json!({"request": "leave"}), None).await);
     assert_eq!(r, error(487, "Can't leave (not in a room)"));
 
-    // alice leaves.
+    // carol and alice leave.
+    let r = data(carol.send(json!({"request": "leave"}), None).await);
+    assert_eq!(r, json!({"audiobridge": "left", "room": 7100, "id": 3}));
     let r = data(alice.send(json!({"request": "leave"}), None).await);
     assert_eq!(r, json!({"audiobridge": "left", "room": 7100, "id": 1}));
     let listed = alice.request(json!({"request": "listparticipants", "room": 7100})).await;

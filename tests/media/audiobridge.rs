@@ -1102,3 +1102,87 @@ async fn talking_events_come_from_the_measured_level() {
     let stopped = bob.client.event("the phone stopped", |d| d["audiobridge"] == "stopped-talking").await;
     assert_eq!(stopped, json!({"audiobridge": "stopped-talking", "room": ROOM, "id": phone}));
 }
+
+/// Packets a member receives while `others` receive about a second of the mix.
+async fn received_meanwhile(member: &Member, others: &[&Member]) -> u64 {
+    let before = member.peer.stats().recv(Kind::Audio).packets;
+    a_second_of(others).await;
+    member.peer.stats().recv(Kind::Audio).packets - before
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_participant_neither_hears_nor_is_heard_until_resumed() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
+    let created = admin.request(json!({"request": "create", "room": ROOM, "secret": "adm"})).await;
+    assert_eq!(created["audiobridge"], "created", "{created}");
+    let mut alice = join(&gw, "alice", 440.0).await;
+    let mut bob = join(&gw, "bob", 1000.0).await;
+    let mut carol = join(&gw, "carol", 0.0).await;
+    let heard = listen(&[&carol]).await;
+    assert!(heard[0].0 > 1e5 && heard[0].1 > 1e5, "carol hears both: {heard:?}");
+
+    // Bad requests: no secret for someone else, an unknown participant, a wrong type.
+    let r = bob.client.request(json!({"request": "suspend", "room": ROOM, "id": alice.id})).await;
+    assert_eq!(r["error_code"], 483, "someone else needs the secret: {r}");
+    let suspend = json!({"request": "suspend", "room": ROOM, "id": 999_999, "secret": "adm"});
+    assert_eq!(admin.request(suspend).await["error_code"], 492);
+    let bad = json!({"request": "suspend", "room": ROOM, "id": alice.id, "secret": "adm", "pause_events": 1});
+    assert_eq!(admin.request(bad).await["error_code"], 484);
+
+    // The moderator suspends alice, her events paused: the others hear of it, she does not.
+    let suspend =
+        json!({"request": "suspend", "room": ROOM, "id": alice.id, "secret": "adm", "pause_events": true});
+    assert_eq!(admin.request(suspend).await, json!({"audiobridge": "success"}));
+    let seen = bob.client.event("alice suspended", |d| d.get("suspended").is_some()).await;
+    assert_eq!(seen, json!({"audiobridge": "event", "room": ROOM, "suspended": alice.id}));
+    let listed = admin.request(json!({"request": "listparticipants", "room": ROOM})).await;
+    assert_eq!(field_of(&listed, "alice", "suspended"), Some(json!(true)), "{listed}");
+    assert_eq!(
+        field_of(&listed, "bob", "suspended"),
+        Some(Value::Null),
+        "shown only when suspended: {listed}"
+    );
+
+    // She is not heard, and hears nothing.
+    let got = received_meanwhile(&alice, &[&carol]).await;
+    let heard = listen(&[&carol]).await;
+    assert!(heard[0].0 < heard[0].1 / 1e4, "carol no longer hears alice: {heard:?}");
+    assert!(got < 10, "a suspended participant gets no mix: {got} packets in a second");
+
+    // carol renames herself while alice's events are paused.
+    let r = carol.client.send(json!({"request": "configure", "display": "carol2"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["result"], "ok", "{r}");
+    bob.client.event("carol renamed", |d| d["participants"][0]["display"] == "carol2").await;
+
+    // alice resumes herself (no secret needed): she gets a recap instead of what she missed.
+    let r = alice.client.request(json!({"request": "resume", "room": ROOM, "id": alice.id})).await;
+    assert_eq!(r, json!({"audiobridge": "success"}));
+    let recap = alice
+        .client
+        .message("the recap", |m| {
+            let d = &m["plugindata"]["data"];
+            let missed = d.get("suspended").is_some() || d["participants"][0]["display"] == "carol2";
+            assert!(d.get("resumed").is_some() || !missed, "paused events reached alice: {m}");
+            d.get("resumed").is_some()
+        })
+        .await;
+    let recap = &recap["plugindata"]["data"];
+    assert_eq!(recap["resumed"], alice.id, "{recap}");
+    let mut names: Vec<&str> = recap["participants"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|p| p["display"].as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["bob", "carol2"], "{recap}");
+    let seen = bob.client.event("alice resumed", |d| d.get("resumed").is_some()).await;
+    assert_eq!(seen, json!({"audiobridge": "event", "room": ROOM, "resumed": alice.id}));
+
+    // Back in the mix both ways.
+    let heard = listen(&[&alice, &carol]).await;
+    let [(_, a1000), (c440, _)] = heard[..] else { panic!("two") };
+    assert!(a1000 > 1e5, "alice hears bob again: {heard:?}");
+    assert!(c440 > 1e5, "carol hears alice again: {heard:?}");
+}

@@ -180,8 +180,14 @@ impl Room {
 
     /// Changes a participant's settings; false when unknown.
     pub fn set(&mut self, id: u64, settings: PortSettings) -> bool {
+        let rate = self.spec.rate;
         let Some(port) = self.port_mut(id) else { return false };
         port.talk = watch(&settings, port.talk.take());
+        if settings.suspended && !port.settings.suspended {
+            // What it said before is not played after it comes back.
+            port.jitter.reset();
+            port.decoder.reset(rate);
+        }
         port.settings = settings;
         true
     }
@@ -232,8 +238,11 @@ impl Room {
         self.prepare_groups();
         let stereo = self.spec.stereo;
         for port in &mut self.ports {
-            let next = port.jitter.pop();
-            let decoded = port.decoder.frame(next, &mut port.pcm);
+            // A suspended participant costs no decode, and is silent to the talk watcher.
+            let decoded = !port.settings.suspended && {
+                let next = port.jitter.pop();
+                port.decoder.frame(next, &mut port.pcm)
+            };
             if let Some(talk) = port.talk.as_mut() {
                 // Nothing to play is silence: a participant who stops sending stops talking.
                 let level = if decoded { level_of(&port.pcm) } else { 127 };
@@ -242,7 +251,7 @@ impl Room {
                 }
             }
             let sounding = decoded && port.pcm.iter().any(|s| s.unsigned_abs() > SILENCE);
-            port.active = sounding && !port.settings.muted && !port.settings.suspended;
+            port.active = sounding && !port.settings.muted;
             if !port.active {
                 continue;
             }
@@ -500,6 +509,25 @@ mod tests {
         let full = power(&heard[&1][N * 10..], 1000.0);
         let ratio = full / half;
         assert!((3.0..5.5).contains(&ratio), "gain 50% is a quarter of the power: {ratio}");
+    }
+
+    #[test]
+    fn a_suspended_participant_is_neither_heard_nor_hearing_until_resumed() {
+        let mut room = Room::new(MONO);
+        let suspended = PortSettings { suspended: true, ..PortSettings::default() };
+        room.join(1, 0, MixCodec::Opus, suspended).expect("join");
+        for id in 2..=3 {
+            room.join(id, 0, MixCodec::Opus, PortSettings::default()).expect("join");
+        }
+        let heard = run(&mut room, 50, 0);
+        assert!(!heard.contains_key(&1), "a suspended participant gets nothing");
+        let tail = |heard: &HashMap<u64, Vec<i16>>, id: u64| heard[&id][N * 10..].to_vec();
+        assert!(power(&tail(&heard, 3), 440.0) < 1e3, "1 is not heard: {}", power(&tail(&heard, 3), 440.0));
+        assert!(power(&tail(&heard, 3), 1000.0) > 1e5, "2 is heard");
+        room.set(1, PortSettings::default());
+        let heard = run(&mut room, 50, 50);
+        assert!(power(&tail(&heard, 3), 440.0) > 1e5, "1 is heard once resumed");
+        assert!(power(&tail(&heard, 1), 1000.0) > 1e5, "1 hears 2 once resumed");
     }
 
     #[test]

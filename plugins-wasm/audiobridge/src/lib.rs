@@ -9,7 +9,9 @@
 //! against janus-ref): rooms (`create`, `edit`, `destroy`, `exists`, `list`,
 //! `listparticipants`, `allowed`, permanent rooms in `janus.plugin.audiobridge.jcfg`),
 //! participants (`join` with or without an offer, `configure`, `changeroom`, `leave`,
-//! `hangup`), moderation (`mute`, `unmute`, `mute_room`, `unmute_room`, `kick`, `kick_all`),
+//! `hangup`), moderation (`mute`, `unmute`, `mute_room`, `unmute_room`, `kick`, `kick_all`,
+//! `suspend` and `resume`: a suspended participant stays in the room, neither heard nor hearing,
+//! its room events paused on request with a recap when it comes back),
 //! `resetdecoder`, and `talking`/`stopped-talking` (`audiolevel_event`) from the level the host's
 //! mixer measures of what each participant says, so plain-RTP participants and clients without
 //! the audio-level extension too (Janus reads that extension).
@@ -37,8 +39,8 @@
 //!
 //! The room's mix is recorded to a WAV file (`record`, `enable_recording`).
 //!
-//! Not yet (each answers a clear error): recording each participant (`record` on `join`,
-//! `enable_mjrs`).
+//! Not yet (each answers a clear error): recording each participant (`record` on `join` and
+//! `resume`, `enable_mjrs`).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -148,6 +150,12 @@ struct Participant {
     audio_active_packets: Option<u32>,
     #[serde(default)]
     audio_level_average: Option<u8>,
+    /// Out of the mix both ways, still in the room (`suspend`).
+    #[serde(default)]
+    suspended: bool,
+    /// Room events are not sent to it while suspended (`pause_events`).
+    #[serde(default)]
+    paused_events: bool,
 }
 
 /// A negotiation the host is doing for a request: the event that goes out with its answer.
@@ -252,10 +260,21 @@ impl AudioBridge {
         }
     }
 
-    /// Sends an event to the participants of a room, but `except` (one host call).
+    /// Sends an event to the participants of a room, but `except` and those whose events are
+    /// paused (one host call).
     fn notify(&self, room: &Id, except: Option<u64>, data: &Value) {
-        let handles: Vec<HandleRef> =
-            self.members_of(room).map(|(_, h)| h).filter(|h| Some(h.handle) != except).collect();
+        let paused = |h: &HandleRef| self.participants.get(&h.handle).is_some_and(|p| p.paused_events);
+        self.notify_where(room, data, |h| Some(h.handle) != except && !paused(h));
+    }
+
+    /// Sends an event to every participant of a room, events paused or not (`kicked`,
+    /// `destroyed`).
+    fn notify_everyone(&self, room: &Id, data: &Value) {
+        self.notify_where(room, data, |_| true);
+    }
+
+    fn notify_where(&self, room: &Id, data: &Value, to: impl Fn(&HandleRef) -> bool) {
+        let handles: Vec<HandleRef> = self.members_of(room).map(|(_, h)| h).filter(to).collect();
         if !handles.is_empty() {
             if let Err(e) = portunus_sdk::push_event_many(&handles, data) {
                 portunus_sdk::warn!("room {room}: could not notify: {e}");
@@ -277,6 +296,9 @@ impl AudioBridge {
         }
         if let Some(t) = p.talking {
             obj.insert("talking".into(), json!(t));
+        }
+        if p.suspended {
+            obj.insert("suspended".into(), json!(true));
         }
         entry
     }
@@ -304,7 +326,7 @@ impl AudioBridge {
                 .unwrap_or(25),
             muted: p.muted || room_muted,
             deaf: false,
-            suspended: false,
+            suspended: p.suspended,
             gain_percent: p.volume,
             bitrate: p.bitrate,
             complexity: p.quality,
@@ -336,6 +358,8 @@ const SYNC: &[&str] = &[
     "unmute",
     "mute_room",
     "unmute_room",
+    "suspend",
+    "resume",
     "kick",
     "kick_all",
     "resetdecoder",
@@ -402,6 +426,7 @@ impl Plugin for AudioBridge {
                 "listparticipants" => self.list_participants(&body),
                 "mute" | "unmute" => self.mute(&body, request == "mute"),
                 "mute_room" | "unmute_room" => self.mute_room(&body, request == "mute_room"),
+                "suspend" | "resume" => self.suspend(msg.handle, &body, request == "suspend"),
                 "kick" => self.kick(&body),
                 "kick_all" => self.kick_all(&body),
                 "resetdecoder" => self.reset_decoder(msg.handle),

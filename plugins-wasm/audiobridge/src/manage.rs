@@ -136,7 +136,7 @@ impl AudioBridge {
             self.save_config(self.rooms.values().filter(|r| r.id != id))?;
         }
         // Everyone in it hears `destroyed` and is out.
-        self.notify(&id, None, &audiobridge("destroyed", json!({"room": id.to_json()})));
+        self.notify_everyone(&id, &audiobridge("destroyed", json!({"room": id.to_json()})));
         let handles: Vec<HandleRef> = self.members_of(&id).map(|(_, h)| h).collect();
         for h in handles {
             self.remove_participant(h, false);
@@ -261,7 +261,7 @@ impl AudioBridge {
         let (room, id, handle) = self.moderated(body)?;
         // Everyone hears it (the kicked one too), then the others hear it leave.
         let event = audiobridge("event", json!({"room": room.to_json(), "kicked": id.to_json()}));
-        self.notify(&room, None, &event);
+        self.notify_everyone(&room, &event);
         self.remove_participant(handle, true);
         host::close_pc(handle);
         Ok(audiobridge("success", json!({})))
@@ -275,6 +275,59 @@ impl AudioBridge {
             push(handle, None, &event, None);
             self.remove_participant(handle, true);
             host::close_pc(handle);
+        }
+        Ok(audiobridge("success", json!({})))
+    }
+
+    /// `suspend` and `resume`: the participant stays in the room, out of the mix both ways
+    /// while suspended. A participant may do it to itself; anyone else needs the room's secret.
+    pub(crate) fn suspend(
+        &mut self,
+        requester: HandleRef,
+        body: &Map<String, Value>,
+        suspend: bool,
+    ) -> Result<Value, PluginError> {
+        portunus_sdk::validate(body, &[Field::new("secret", JsonType::String)], &CODES)?;
+        let (room, _) = self.room(body)?;
+        let id = portunus_sdk::rooms::id_of(body, "id", self.settings.string_ids, &CODES)?;
+        let Some(handle) = self.members.get(&(room.clone(), id.clone())).copied() else {
+            return Err(err(code::NO_SUCH_USER, format!("No such user {id} in room {room}")));
+        };
+        if handle.handle != requester.handle {
+            self.room_with_secret(body)?;
+        }
+        let fields: &[Field] = if suspend {
+            &[Field::new("pause_events", JsonType::Bool), Field::new("stop_record", JsonType::Bool)]
+        } else {
+            &[Field::new("record", JsonType::Bool), Field::new("filename", JsonType::String)]
+        };
+        portunus_sdk::validate(body, fields, &CODES)?;
+        if !suspend && body.get("record").and_then(Value::as_bool) == Some(true) {
+            return Err(err(
+                code::UNKNOWN,
+                "Recording participants is not supported yet (rooms record their mix)",
+            ));
+        }
+        let Some(p) = self.participants.get_mut(&handle.handle) else {
+            return Err(err(code::NO_SUCH_USER, format!("No such user {id} in room {room}")));
+        };
+        if p.suspended == suspend {
+            return Ok(audiobridge("success", json!({})));
+        }
+        p.suspended = suspend;
+        let recap = !suspend && p.paused_events;
+        p.paused_events = suspend && body.get("pause_events").and_then(Value::as_bool) == Some(true);
+        self.remix(handle.handle);
+        let kind = if suspend { "suspended" } else { "resumed" };
+        let event = audiobridge("event", json!({"room": room.to_json(), kind: id.to_json()}));
+        if recap {
+            // Its events were paused: it gets the room as it is now instead.
+            let mut recap = event.clone();
+            recap["participants"] = json!(self.others_in(&room, handle));
+            push(handle, None, &recap, None);
+            self.notify(&room, Some(handle.handle), &event);
+        } else {
+            self.notify(&room, None, &event);
         }
         Ok(audiobridge("success", json!({})))
     }

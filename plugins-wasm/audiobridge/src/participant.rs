@@ -17,6 +17,8 @@ const JOIN_FIELDS: &[Field] = &[
     Field::new("display", JsonType::String),
     Field::new("token", JsonType::String),
     Field::new("muted", JsonType::Bool),
+    Field::new("suspended", JsonType::Bool),
+    Field::new("pause_events", JsonType::Bool),
     Field::new("codec", JsonType::String),
     Field::new("bitrate", JsonType::Integer).positive(),
     Field::new("quality", JsonType::Integer).positive(),
@@ -62,6 +64,15 @@ fn encoder_settings(body: &Map<String, Value>, p: &mut Participant) -> Result<()
         p.volume = u32::try_from(v).unwrap_or(u32::MAX).min(1000);
     }
     Ok(())
+}
+
+/// `suspended` on `join` and `changeroom`: it starts suspended (and stays so in another room),
+/// its room events paused with `pause_events`.
+fn suspend_as_asked(body: &Map<String, Value>, p: &mut Participant) {
+    if body.get("suspended").and_then(Value::as_bool) == Some(true) {
+        p.suspended = true;
+        p.paused_events |= body.get("pause_events").and_then(Value::as_bool) == Some(true);
+    }
 }
 
 /// Where a body places a participant of a `spatial_audio` room (none in another room):
@@ -189,7 +200,10 @@ impl AudioBridge {
                 .get("audio_level_average")
                 .and_then(Value::as_u64)
                 .map(|n| n.min(127) as u8),
+            suspended: false,
+            paused_events: false,
         };
+        suspend_as_asked(body, &mut p);
         encoder_settings(body, &mut p)?;
         // With `generate_offer`, a plain-RTP participant's address comes in a later `configure`.
         let rtp = rtp_of(body)?.map(|r| Rtp { to: r.to.filter(|_| !p.plugin_offer), ..r });
@@ -232,7 +246,7 @@ impl AudioBridge {
     }
 
     /// The participants of a room but `handle`, as lists show them.
-    fn others_in(&self, room: &Id, handle: HandleRef) -> Vec<Value> {
+    pub(crate) fn others_in(&self, room: &Id, handle: HandleRef) -> Vec<Value> {
         self.members_of(room)
             .filter(|(_, h)| h.handle != handle.handle)
             .filter_map(|(_, h)| self.participants.get(&h.handle))
@@ -374,6 +388,7 @@ impl AudioBridge {
             rules: Vec::new(),
             ..current
         };
+        suspend_as_asked(body, &mut p);
         encoder_settings(body, &mut p)?;
         // A plain-RTP participant keeps its leg (and its address): only its port changes.
         if let Some(old) = self.participants.get_mut(&handle.handle) {
