@@ -11,6 +11,11 @@ use wasmtime::{Config, Engine};
 /// How often the epoch advances; CPU limits are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// The most the compiled-code cache keeps: past it, the entries used longest ago go. Every
+/// rebuild of a plugin is a new entry (a JavaScript plugin's is some 50 MB), so without a
+/// bound the folder only grows.
+const CACHE_CAP: u64 = 1 << 30;
+
 /// The engine shared by every plugin.
 #[derive(Clone)]
 pub struct PluginEngine {
@@ -66,7 +71,12 @@ impl PluginEngine {
             // compatibility hash, so a file there is always our own output for this wasm
             // and this engine configuration.
             match unsafe { Component::deserialize_file(&self.engine, &path) } {
-                Ok(c) => return Ok(c),
+                Ok(c) => {
+                    // Used now: the last to be evicted.
+                    let _ = std::fs::File::open(&path)
+                        .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+                    return Ok(c);
+                }
                 Err(e) => tracing::warn!("cached {} unusable ({e}); recompiling", path.display()),
             }
         }
@@ -77,6 +87,7 @@ impl PluginEngine {
         if let Err(e) = std::fs::write(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, &path)) {
             tracing::warn!("cannot write plugin cache {}: {e}", path.display());
         }
+        evict(dir, CACHE_CAP);
         // SAFETY: `bytes` was produced just now by `precompile_component` on this engine.
         unsafe { Component::deserialize(&self.engine, &bytes) }
     }
@@ -102,8 +113,61 @@ fn trim_heap() {
     }
 }
 
+/// Deletes the cache's entries used longest ago (by modification time, which a hit renews)
+/// until the rest fit in `cap` bytes.
+fn evict(dir: &Path, cap: u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            Some((meta.modified().ok()?, meta.len(), e.path()))
+        })
+        .collect();
+    files.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut kept = 0u64;
+    for (_, len, path) in files {
+        kept += len;
+        if kept > cap {
+            match std::fs::remove_file(&path) {
+                Ok(()) => tracing::debug!("plugin cache: evicted {}", path.display()),
+                Err(e) => tracing::warn!("plugin cache: cannot evict {}: {e}", path.display()),
+            }
+        }
+    }
+}
+
 fn prepare_cache_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(dir)?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_keeps_the_entries_used_last_within_its_cap() {
+        let dir = std::env::temp_dir().join(format!("portunus-evict-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a folder");
+        let now = std::time::SystemTime::now();
+        for (i, name) in ["old", "middle", "new"].iter().enumerate() {
+            let path = dir.join(format!("{name}.cwasm"));
+            std::fs::write(&path, [0u8; 100]).expect("written");
+            let f = std::fs::File::options().write(true).open(&path).expect("open");
+            f.set_modified(now - Duration::from_secs(100 * (3 - i as u64))).expect("mtime");
+        }
+        std::fs::write(dir.join("other.txt"), [0u8; 1000]).expect("written");
+        evict(&dir, 250);
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .expect("read")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(left, ["middle.cwasm", "new.cwasm", "other.txt"]);
+    }
 }
