@@ -125,7 +125,7 @@ fn evict(dir: &Path, cap: u64) {
             Some((meta.modified().ok()?, meta.len(), e.path()))
         })
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     let mut kept = 0u64;
     for (_, len, path) in files {
         kept += len;
