@@ -402,3 +402,87 @@ fn rand_suffix() -> u64 {
     h.write_u8(0);
     h.finish()
 }
+
+/// Collects the RTCP PLIs `socket` receives: when each came, and its media SSRC.
+fn plis_on(socket: Arc<UdpSocket>) -> Arc<std::sync::Mutex<Vec<(std::time::Instant, u32)>>> {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let into = seen.clone();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, _)) = socket.recv_from(&mut buf).await {
+            // Version 2, FMT 1 (PLI), payload-specific feedback (206).
+            if n >= 12 && buf[0] == 0x81 && buf[1] == 206 {
+                let ssrc = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
+                into.lock().unwrap().push((std::time::Instant::now(), ssrc));
+            }
+        }
+    });
+    seen
+}
+
+/// Waits for a PLI that came after `since`.
+async fn pli_after(
+    plis: &std::sync::Mutex<Vec<(std::time::Instant, u32)>>,
+    since: std::time::Instant,
+    what: &str,
+) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !plis.lock().unwrap().iter().any(|(t, _)| *t > since) {
+        assert!(std::time::Instant::now() < deadline, "no keyframe request {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// A mountpoint with `rtcpport` learns where the camera's RTCP comes from and asks it for a
+/// keyframe (PLI) when a viewer starts and when a viewer asks, at most once a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_with_rtcp_is_asked_for_keyframes() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let r = admin
+        .request(json!({"request": "create", "type": "rtp", "id": 78, "media": [
+            {"type": "video", "mid": "v", "port": 0, "rtcpport": 0, "pt": 100, "codec": "vp8"}]}))
+        .await;
+    let stream = &r["stream"]["ports"][0];
+    let (rtp_port, rtcp_port) = (stream["port"].as_u64(), stream["rtcp_port"].as_u64());
+    let (Some(rtp_port), Some(rtcp_port)) = (rtp_port, rtcp_port) else { panic!("two ports: {r}") };
+    assert_ne!(rtp_port, rtcp_port, "{r}");
+
+    // The camera sends VP8 (a keyframe at first only) and, from its RTCP port, receiver reports.
+    let rtcp = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+    let plis = plis_on(rtcp.clone());
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let sock = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(33));
+        for frame in 0..100_000u32 {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut stopped => return,
+            }
+            let p = super::camera_packet(100, frame as u16, 0xcafe, frame, frame < 3, [8, 8, 8, 0]);
+            let _ = sock.send_to(&p, ("127.0.0.1", rtp_port as u16)).await;
+            if frame % 3 == 0 {
+                let rr = [0x80, 201, 0, 1, 0, 0, 0xca, 0xfe];
+                let _ = rtcp.send_to(&rr, ("127.0.0.1", rtcp_port as u16)).await;
+            }
+        }
+    });
+    let before = std::time::Instant::now();
+    let (_viewer, peer) = watch(&gw, 78, json!({})).await;
+    pli_after(&plis, before, "when a viewer starts").await;
+    more(&peer, Kind::Video, [8, 8, 8, 0], 10, "the camera's frames").await;
+
+    // The viewer asks (twice at once): the camera is asked again, but never twice in a second.
+    let asked = std::time::Instant::now();
+    peer.request_keyframe().await.expect("PLI");
+    peer.request_keyframe().await.expect("PLI");
+    pli_after(&plis, asked, "when the viewer asks").await;
+    let plis = plis.lock().unwrap().clone();
+    assert!(plis.iter().all(|(_, ssrc)| *ssrc == 0xcafe), "they name the camera's SSRC: {plis:?}");
+    for pair in plis.windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!(gap >= std::time::Duration::from_millis(900), "requests {gap:?} apart: {plis:?}");
+    }
+    drop(stop);
+}

@@ -452,6 +452,15 @@ impl<T: Transmitter> MediaCore<T> {
     pub fn housekeeping(&mut self, now: Instant) {
         self.now = now;
         self.inputs_without_media(now);
+        let waiting: Vec<u64> = self
+            .inputs
+            .iter()
+            .filter(|(_, i)| i.streams.iter().any(|s| s.feedback.as_ref().is_some_and(|f| f.pending)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in waiting {
+            self.input_keyframe_requests(id, None, now);
+        }
         self.leg_reports(now);
         let timer = self.no_media_timer;
         for (id, p) in self.peers.iter_mut() {
@@ -1040,6 +1049,17 @@ impl<T: Transmitter> MediaCore<T> {
             refuse(&mut input.refused, "input", id, from);
             return;
         }
+        if index % 4 == 3 {
+            // RTCP with the sender: where its RTP or RTCP comes from is where keyframe requests
+            // go (as Janus latches); what it reports is not read.
+            let stream = input.streams.get_mut(usize::from(index / 4));
+            if let Some(f) = stream.and_then(|s| s.feedback.as_mut()) {
+                if buf.len() >= 8 && buf[0] >> 6 == 2 {
+                    f.to = Some(from);
+                }
+            }
+            return;
+        }
         let len = match &mut input.srtp {
             Some(srtp) => match srtp.unprotect_rtp(buf) {
                 Ok((len, _)) => len,
@@ -1065,6 +1085,9 @@ impl<T: Transmitter> MediaCore<T> {
         };
         let seq = stream.extend(layer, h.seq);
         stream.last = Some(now);
+        if let Some(f) = stream.feedback.as_mut() {
+            f.ssrc = h.ssrc;
+        }
         if let Some(known) = input.sources.get_mut(s) {
             input.status.packet(s, now, from, known);
         }
@@ -1174,6 +1197,8 @@ impl<T: Transmitter> MediaCore<T> {
     fn replay_keyframe(&mut self, rule: u64) {
         let Some(route) = self.router.route(rule) else { return };
         let (src, src_mid, target) = (route.src, route.src_mid, route.select.target);
+        // A sender with RTCP is asked for a fresh keyframe too.
+        self.input_keyframe_requests(src, Some(src_mid), self.now);
         let Some(input) = self.inputs.get(&src) else { return };
         let mut packets = Vec::new();
         for stream in &input.streams {
@@ -1209,6 +1234,26 @@ impl<T: Transmitter> MediaCore<T> {
         }
         for packet in packets {
             self.fan_out_to(src, Some(rule), packet);
+        }
+    }
+
+    /// Asks an input's senders for keyframes (RTCP PLI, at most one a [`PLI_INTERVAL`] per
+    /// stream): of the video stream `mid` names (`Some(None)`: every one), or only those whose
+    /// request waits for the interval (`None`).
+    ///
+    /// [`PLI_INTERVAL`]: super::inputs
+    fn input_keyframe_requests(&mut self, src: u64, mid: Option<Option<Mid>>, now: Instant) {
+        let Some(input) = self.inputs.get_mut(&src) else { return };
+        for stream in &mut input.streams {
+            let asked = mid.is_some_and(|m| m.is_none_or(|m| m == stream.mid));
+            let Some(f) = stream.feedback.as_mut().filter(|_| stream.kind == MediaKind::Video) else {
+                continue;
+            };
+            if let (true, Some(to)) = (f.due(now, asked), f.to) {
+                let buf = &mut self.rtp_out;
+                legs::pli(buf, 1, f.ssrc);
+                self.leg_out.push(&f.socket.socket, to, buf);
+            }
         }
     }
 

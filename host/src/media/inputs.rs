@@ -1,7 +1,11 @@
 //! RTP inputs on a media thread (Streaming mountpoints): the streams' sockets (three for a
 //! simulcast stream, one per substream), the source filter, SRTP, the rollover of each
 //! substream's sequence numbers, the last keyframe of each video substream (so a new viewer
-//! starts at once) and whether packets arrive.
+//! starts at once), whether packets arrive, and RTCP with the sender (keyframe requests).
+
+/// Keyframe requests to a sender are this far apart at least (as Janus's Streaming plugin
+/// sends them): one asked sooner goes when the interval has passed.
+const PLI_INTERVAL: Duration = Duration::from_secs(1);
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -28,6 +32,8 @@ pub struct InputSetup {
     pub spec: InputSpec,
     /// Per stream, its sockets (lowest substream first).
     pub sockets: Vec<Vec<std::net::UdpSocket>>,
+    /// Per stream, its RTCP socket with the sender, if any.
+    pub rtcp: Vec<Option<std::net::UdpSocket>>,
     /// What the plugin can ask of it while it runs.
     pub status: Arc<InputStatus>,
 }
@@ -142,6 +148,39 @@ pub struct InputStream {
     pub last: Option<Instant>,
     /// Whether packets arrive (what the plugin was told last).
     pub receiving: bool,
+    /// RTCP with the sender: its socket (key index `stream * 4 + 3`), and how to ask it for
+    /// keyframes.
+    pub feedback: Option<Feedback>,
+}
+
+/// RTCP with an input's sender: where it sends from, and the keyframe requests it gets.
+pub struct Feedback {
+    /// The socket (bound to the stream's `rtcp_port`).
+    pub socket: Watched,
+    /// Where the sender's RTCP comes from (latched on its first RTP or RTCP packet there).
+    pub to: Option<std::net::SocketAddr>,
+    /// The SSRC the requests name: the stream's last.
+    pub ssrc: u32,
+    /// When the last request went.
+    pub last: Option<Instant>,
+    /// A request waits for [`PLI_INTERVAL`] to pass.
+    pub pending: bool,
+}
+
+impl Feedback {
+    /// Whether a keyframe request should go now, at `now` (else one waits, when `ask`).
+    pub fn due(&mut self, now: Instant, ask: bool) -> bool {
+        if self.to.is_none() || !(ask || self.pending) {
+            return false;
+        }
+        if self.last.is_some_and(|t| now.duration_since(t) < PLI_INTERVAL) {
+            self.pending = true;
+            return false;
+        }
+        self.pending = false;
+        self.last = Some(now);
+        true
+    }
 }
 
 /// An input.
@@ -171,9 +210,20 @@ pub struct Input {
 impl Input {
     /// Opens an input on this thread: socket `s` of stream `i` has key index `i * 4 + s`.
     pub fn open(setup: InputSetup, ready: &Arc<Ready>) -> std::io::Result<Self> {
-        let InputSetup { id, spec, sockets, status } = setup;
+        let InputSetup { id, spec, sockets, rtcp, status } = setup;
         let mut streams = Vec::new();
+        let mut rtcp = rtcp.into_iter();
         for (i, (stream, socks)) in spec.streams.iter().zip(sockets).enumerate() {
+            let feedback = match rtcp.next().flatten() {
+                Some(sock) => Some(Feedback {
+                    socket: Watched::new(sock, (id, (i * 4 + 3) as u8), ready)?,
+                    to: None,
+                    ssrc: 0,
+                    last: None,
+                    pending: false,
+                }),
+                None => None,
+            };
             // Substreams: one per port, or one per SSRC on a single port (a file: one).
             let n = socks.len().max(stream.ssrcs.len()).max(1);
             let watched = socks
@@ -194,6 +244,7 @@ impl Input {
                 keyframes: (0..n).map(|_| KeyframeBuffer::default()).collect(),
                 last: None,
                 receiving: false,
+                feedback,
             });
         }
         let no_media =
@@ -235,9 +286,13 @@ impl Input {
         }
     }
 
-    /// A socket by key index.
+    /// A socket by key index (3: the stream's RTCP socket).
     pub fn socket(&self, index: u8) -> Option<&Watched> {
-        self.streams.get(usize::from(index / 4))?.sockets.get(usize::from(index % 4))
+        let stream = self.streams.get(usize::from(index / 4))?;
+        match index % 4 {
+            3 => stream.feedback.as_ref().map(|f| &f.socket),
+            s => stream.sockets.get(usize::from(s)),
+        }
     }
 }
 

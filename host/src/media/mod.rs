@@ -645,6 +645,8 @@ impl MediaControl for MediaEngine {
         // An RTSP stream listens on a pair of free ports (its RTCP port held, its reports
         // not read).
         let mut rtcp = Vec::new();
+        // RTCP with a plain sender (`rtcp_port`): read on the input's thread.
+        let (mut feedback, mut rtcp_ports) = (Vec::new(), Vec::new());
         for stream in &spec.streams {
             let mut socks = Vec::new();
             if spec.rtsp.is_some() {
@@ -663,6 +665,17 @@ impl MediaControl for MediaEngine {
             }
             ports.push(socks.iter().map(|s| s.local_addr().map_or(0, |a| a.port())).collect());
             sockets.push(socks);
+            let sock = match stream.rtcp_port.filter(|_| spec.rtsp.is_none()) {
+                Some(port) => {
+                    let sock = bind_one(ip, port, self.legs.range)
+                        .map_err(|e| format!("cannot bind {ip}:{port} for RTCP: {e}"))?;
+                    sock.set_nonblocking(true).map_err(|e| format!("input socket: {e}"))?;
+                    Some(sock)
+                }
+                None => None,
+            };
+            rtcp_ports.push(sock.as_ref().map(|s| s.local_addr().map_or(0, |a| a.port())));
+            feedback.push(sock);
         }
         let id = self.legs.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) | INPUT_BIT;
         // What subscribers are offered: one stream per input stream, by kind.
@@ -712,14 +725,14 @@ impl MediaControl for MediaEngine {
             };
             (pull, rt)
         });
-        let setup = inputs::InputSetup { id, spec, sockets, status };
+        let setup = inputs::InputSetup { id, spec, sockets, rtcp: feedback, status };
         let _ = self.threads[self.home(id)].send(Command::InputOpen(Box::new(setup)));
         if let Some((pull, rt)) = pull {
             let (stop, stopped) = tokio::sync::oneshot::channel();
             self.pulls.lock().unwrap_or_else(PoisonError::into_inner).insert(id, stop);
             rt.spawn(rtsp::run(pull, stopped));
         }
-        Ok(InputLocal { id, ports })
+        Ok(InputLocal { id, ports, rtcp_ports })
     }
 
     fn input_status(&self, input: u64) -> Option<Vec<crate::vocab::InputStreamReport>> {

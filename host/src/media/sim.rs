@@ -367,6 +367,7 @@ impl Sim {
             fmtp: None,
             ports: vec![0],
             ssrcs: Vec::new(),
+            rtcp_port: None,
         };
         let spec = crate::vocab::InputSpec {
             bind: None,
@@ -381,7 +382,8 @@ impl Sim {
         socket.set_nonblocking(true)?;
         let status =
             std::sync::Arc::new(super::inputs::InputStatus::new(spec.streams.iter().map(|s| s.mid.as_str())));
-        let setup = super::inputs::InputSetup { id, spec, sockets: vec![vec![socket]], status };
+        let setup =
+            super::inputs::InputSetup { id, spec, sockets: vec![vec![socket]], rtcp: vec![None], status };
         self.core.command(self.now, Command::InputOpen(Box::new(setup)));
         for i in 1..self.clients.len() {
             let rule = ForwardRule {

@@ -104,6 +104,7 @@ pub fn source_state(state: vocab::SourceState) -> wit::SourceState {
                     fmtp: s.fmtp,
                     ports: s.ports,
                     ssrcs: s.ssrcs,
+                    rtcp_port: s.rtcp_port,
                 })
                 .collect(),
         ),

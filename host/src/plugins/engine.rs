@@ -73,8 +73,8 @@ impl PluginEngine {
             match unsafe { Component::deserialize_file(&self.engine, &path) } {
                 Ok(c) => {
                     // Used now: the last to be evicted.
-                    let _ = std::fs::File::open(&path)
-                        .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+                    let _ =
+                        std::fs::File::open(&path).and_then(|f| f.set_modified(std::time::SystemTime::now()));
                     return Ok(c);
                 }
                 Err(e) => tracing::warn!("cached {} unusable ({e}); recompiling", path.display()),

@@ -906,7 +906,7 @@ impl host::Host for StoreState {
                     st.mid
                 ));
             }
-            for port in st.ports.iter().filter(|p| **p != 0) {
+            for port in st.ports.iter().chain(&st.rtcp_port).filter(|p| **p != 0) {
                 let at =
                     std::net::SocketAddr::new(bind.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into()), *port);
                 if !self.shared.limits.udp_bind.allows(at) {
@@ -924,6 +924,7 @@ impl host::Host for StoreState {
                 fmtp: st.fmtp.clone(),
                 ports: st.ports.clone(),
                 ssrcs: st.ssrcs.clone(),
+                rtcp_port: st.rtcp_port.filter(|_| rtsp.is_none() && kind != media::MediaKind::Data),
             });
         }
         if streams.is_empty() {
@@ -946,7 +947,7 @@ impl host::Host for StoreState {
         let local = self.shared.core.media().input_open(spec)?;
         self.shared.inputs.lock().unwrap_or_else(|e| e.into_inner()).insert(local.id);
         self.account.made_since_checkpoint.push(Made::Input(local.id));
-        Ok(wit::InputLocal { id: local.id, ports: local.ports })
+        Ok(wit::InputLocal { id: local.id, ports: local.ports, rtcp_ports: local.rtcp_ports })
     }
 
     fn rtp_input_status(&mut self, input: u64) -> Result<Vec<wit::InputStreamStatus>, String> {

@@ -21,6 +21,8 @@ pub struct InputStreamSpec {
     pub ports: Vec<u16>,
     /// Simulcast on one port: the substreams' SSRCs, lowest quality first (empty: none).
     pub ssrcs: Vec<u32>,
+    /// A port for RTCP with the sender (0: any free one): keyframe requests go there.
+    pub rtcp_port: Option<u16>,
 }
 
 /// How an input is opened.
@@ -91,4 +93,6 @@ pub struct InputLocal {
     pub id: u64,
     /// Per stream, the ports bound.
     pub ports: Vec<Vec<u16>>,
+    /// Per stream, its RTCP port, when it has one.
+    pub rtcp_ports: Vec<Option<u16>>,
 }

@@ -57,6 +57,7 @@ impl AudioBridge {
                 fmtp: None,
                 ports: Vec::new(),
                 ssrcs: Vec::new(),
+                rtcp_port: None,
             }],
             no_media_ms: 0,
             srtp: None,

@@ -7,7 +7,10 @@
 //! streams; or answers the viewer's own offer, WHEP-style, as Janus 1.1.4 does), answers with
 //! `start`, and can `pause`, `configure` each stream (`send`,
 //! `substream`, `temporal`), `switch` to another mountpoint with the same codecs without a new
-//! negotiation, and `stop`.
+//! negotiation, and `stop`. A stream with `rtcpport` (`videortcpport` in the older form) has
+//! RTCP with its sender: the host learns the sender's address from what arrives there and asks
+//! it for a keyframe when a viewer starts or asks for one, at most once a second (Janus's PLI;
+//! not its REMB).
 //!
 //! Management requests (`list`, `info`, `create`, `edit`, `destroy`, `enable`, `disable`,
 //! `kick_all`) answer at once; the others `ack` and answer with an event. Answers, events and

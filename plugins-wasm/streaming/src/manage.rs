@@ -338,8 +338,11 @@ fn created_answer(id: &Id, mp: &Mountpoint, body: &Map<String, Value>) -> Value 
     if legacy {
         // The older form's answer: a port per kind, and Janus's warning.
         for m in &mp.media {
-            stream[format!("{}_port", m.listed()["type"].as_str().unwrap_or_default())] =
-                json!(m.bound.first());
+            let kind = m.listed()["type"].as_str().unwrap_or_default().to_owned();
+            stream[format!("{kind}_port")] = json!(m.bound.first());
+            if let Some(port) = m.rtcp_bound {
+                stream[format!("{kind}_rtcp_port")] = json!(port);
+            }
         }
     } else if mp.file.is_none() && mp.rtsp.is_none() {
         stream["ports"] = json!(mp.media.iter().map(|m| m.created()).collect::<Vec<_>>());
@@ -366,6 +369,7 @@ pub(crate) fn open_input(mp: &Mountpoint) -> Result<portunus_sdk::InputLocal, Pl
                 fmtp: m.fmtp.clone(),
                 ports: m.ports.clone(),
                 ssrcs: Vec::new(),
+                rtcp_port: m.rtcp_port,
             };
             // An `rtsp` stream's codec comes from its source, but for what the mountpoint
             // overrides.
@@ -400,8 +404,9 @@ fn open_shared_input(mp: &mut Mountpoint) -> Result<(), PluginError> {
         return Ok(());
     }
     mp.input = local.id;
-    for (m, ports) in mp.media.iter_mut().zip(local.ports) {
+    for ((m, ports), rtcp) in mp.media.iter_mut().zip(local.ports).zip(local.rtcp_ports) {
         m.bound = ports;
+        m.rtcp_bound = rtcp;
     }
     Ok(())
 }

@@ -20,6 +20,12 @@ pub struct Media {
     /// The ports the input got.
     #[serde(default)]
     pub bound: Vec<u16>,
+    /// The port asked for RTCP with the sender (`rtcpport`; 0: any free one), and the one
+    /// bound.
+    #[serde(default)]
+    pub rtcp_port: Option<u16>,
+    #[serde(default)]
+    pub rtcp_bound: Option<u16>,
     pub pt: u8,
     /// Janus's codec name (`opus`, `vp8`, …); empty for data.
     pub codec: String,
@@ -67,6 +73,9 @@ impl Media {
         }
         if admin {
             self.ports_into(&mut d, ["port", "port2", "port3"]);
+            if let Some(port) = self.rtcp_bound {
+                d["rtcpport"] = json!(port);
+            }
         }
         d
     }
@@ -78,6 +87,9 @@ impl Media {
             d["msid"] = json!(msid);
         }
         self.ports_into(&mut d, ["port", "port_2", "port_3"]);
+        if let Some(port) = self.rtcp_bound {
+            d["rtcp_port"] = json!(port);
+        }
         d
     }
 
@@ -116,6 +128,9 @@ impl Media {
             c["simulcast"] = json!(true);
             c["port2"] = json!(self.bound[1]);
             c["port3"] = json!(self.bound[2]);
+        }
+        if let Some(port) = self.rtcp_bound {
+            c["rtcpport"] = json!(port);
         }
         c
     }
@@ -279,6 +294,8 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
                 msid: None,
                 ports: Vec::new(),
                 bound: Vec::new(),
+                rtcp_port: None,
+                rtcp_bound: None,
                 pt,
                 codec: "opus".into(),
                 fmtp: None,
@@ -348,6 +365,8 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
                         msid: None,
                         ports: Vec::new(),
                         bound: Vec::new(),
+                        rtcp_port: None,
+                        rtcp_bound: None,
                         pt: 0,
                         codec: String::new(),
                         fmtp: None,
@@ -466,6 +485,8 @@ fn media_of(m: &Map<String, Value>, prefix: &str, default_mid: &str) -> Result<M
         return Err(err(code::MISSING_ELEMENT, format!("Missing mandatory element ({})", key("port"))));
     };
     let simulcast = get("simulcast").and_then(flag) == Some(true);
+    // RTCP with the sender: `rtcpport` in a `media` entry, `<kind>rtcpport` in the older form.
+    let rtcp_port = if kind == MediaKind::Data { None } else { port("rtcpport")? };
     let mut ports = vec![first];
     if simulcast && kind == MediaKind::Video {
         ports.push(port("port2")?.unwrap_or(0));
@@ -497,6 +518,8 @@ fn media_of(m: &Map<String, Value>, prefix: &str, default_mid: &str) -> Result<M
         msid: get("msid").and_then(text),
         ports,
         bound: Vec::new(),
+        rtcp_port,
+        rtcp_bound: None,
         pt,
         codec,
         fmtp: get("fmtp").and_then(text),
@@ -678,6 +701,15 @@ mod tests {
         assert_eq!(parse(Id::Num(3), o.to_config().as_object().unwrap()).unwrap().rtsp, o.rtsp);
         let mids: Vec<&str> = m.media.iter().map(|m| m.mid.as_str()).collect();
         assert_eq!(mids, ["a", "v"]);
+        // RTCP with the sender: `rtcpport`, or `videortcpport` in the older form; a permanent
+        // mountpoint keeps the port it got.
+        let old = json!({"type": "rtp", "video": true, "videoport": 5004, "videortcpport": 5005, "videopt": 100,
+                         "videocodec": "vp8"});
+        let mut with_rtcp = parse(Id::Num(4), old.as_object().unwrap()).expect("older keys with RTCP");
+        assert_eq!(with_rtcp.media[0].rtcp_port, Some(5005));
+        with_rtcp.media[0].rtcp_bound = Some(6000);
+        let again = parse(Id::Num(4), with_rtcp.to_config().as_object().unwrap()).expect("its config");
+        assert_eq!(again.media[0].rtcp_port, Some(6000));
         assert_eq!((m.media[0].codec.as_str(), m.media[0].ports[0]), ("opus", 5002));
     }
 

@@ -192,6 +192,7 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
                 fmtp: w.fmtp.clone().or_else(|| d.fmtp.clone()),
                 ports: vec![port.port()],
                 ssrcs: Vec::new(),
+                rtcp_port: None,
             })
         })
         .collect();
@@ -602,6 +603,7 @@ mod tests {
             fmtp: fmtp.map(str::to_owned),
             ports: Vec::new(),
             ssrcs: Vec::new(),
+            rtcp_port: None,
         }
     }
 

@@ -1,4 +1,4 @@
-declare module 'portunus:plugin/types@0.5.0' {
+declare module 'portunus:plugin/types@0.6.0' {
   /**
    * A Janus handle, with the session that owns it.
    */
@@ -781,6 +781,13 @@ declare module 'portunus:plugin/types@0.5.0' {
      * Simulcast video on one port: the three substreams' SSRCs, lowest first (empty: none).
      */
     ssrcs: Uint32Array,
+    /**
+     * RTCP with the sender (Janus's `rtcpport`): bind this port too (0: a free one). The
+     * sender's RTCP address is learnt from what it sends there, and the host asks it for
+     * keyframes there (PLI), when a viewer starts or asks for one, at most once a second.
+     * None: no RTCP.
+     */
+    rtcpPort?: number,
   }
   /**
    * An RTSP source an input pulls. The host connects, DESCRIBEs (answering Digest or Basic
@@ -923,6 +930,10 @@ declare module 'portunus:plugin/types@0.5.0' {
      * Per stream, the ports bound.
      */
     ports: Array<Uint16Array>,
+    /**
+     * Per stream, the RTCP port bound (`rtcp-port`).
+     */
+    rtcpPorts: Array<number | undefined>,
   }
   /**
    * A socket bound with `udp-bind`.
