@@ -41,6 +41,8 @@ fn have_gst_rtsp() -> bool {
 struct Server {
     child: Child,
     url: String,
+    /// Keyframe requests it got (with `--keyframe-requests`).
+    keyframe_requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Server {
@@ -56,10 +58,14 @@ impl Server {
             .expect("start tests/rtsp/server.py");
         let stdout = child.stdout.take().expect("its stdout");
         let (tx, rx) = std::sync::mpsc::channel();
+        let keyframe_requests = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let requests = keyframe_requests.clone();
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(url) = line.strip_prefix("READY ") {
                     let _ = tx.send(url.to_owned());
+                } else if line == "KEYFRAME-REQUEST" {
+                    requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
             }
         });
@@ -67,7 +73,7 @@ impl Server {
             let _ = child.kill();
             panic!("the RTSP server did not start")
         });
-        Self { child, url }
+        Self { child, url, keyframe_requests }
     }
 }
 
@@ -186,6 +192,51 @@ async fn a_source_without_udp_is_pulled_interleaved() {
     keyframes(&peer, 2, "the source's keyframes").await;
     let (wanted, other) = tone(&peer, 880.0).await;
     assert!(wanted > 100.0 * other.max(1.0), "no 880 Hz tone: {wanted} against {other}");
+    peer.close().await.ok();
+}
+
+/// The source's encoder makes no keyframe of its own after the first: the gateway asks the
+/// server for one over RTCP (PLI to the RTCP port its SETUP answer named) when a viewer starts
+/// and when the viewer asks, and the server's encoder is told to make one each time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rtsp_source_is_asked_for_keyframes() {
+    if !have_gst_rtsp() {
+        return;
+    }
+    let server = Server::start(&[
+        "--protocols",
+        "udp",
+        "--no-audio",
+        "--keyframe-max-dist",
+        "100000",
+        "--keyframe-requests",
+    ]);
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let created = create(&mut admin, json!({"id": 94, "url": server.url, "video": true})).await;
+    assert_eq!(created["streaming"], "created", "{created}");
+    let requests = || server.keyframe_requests.load(std::sync::atomic::Ordering::Relaxed);
+    let before = requests();
+    let (_viewer, peer) = watch(&gw, 94, json!({})).await;
+    let until = |what: &str, n: u64| {
+        let what = what.to_owned();
+        async move {
+            let deadline = std::time::Instant::now() + WAIT;
+            while requests() < n {
+                assert!(std::time::Instant::now() < deadline, "the server got no keyframe request {what}");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+    until("when the viewer started", before + 1).await;
+    // The viewer gets the fresh keyframe too, after the one the gateway kept (the source
+    // makes no other).
+    peer.wait_until("a kept and a fresh keyframe", WAIT, |s| s.recv(Kind::Video).keyframes >= 2)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    let asked = requests();
+    peer.request_keyframe().await.expect("PLI");
+    until("when the viewer asked", asked + 1).await;
     peer.close().await.ok();
 }
 

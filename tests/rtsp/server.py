@@ -14,6 +14,9 @@ Usage:
 
 Prints exactly one line on stdout once it listens (then flushes):
   READY rtsp://127.0.0.1:PORT/PATH
+and then, with --keyframe-requests, one line per keyframe request (an RTCP PLI or FIR from
+a client, which GStreamer turns into a force-key-unit event towards the encoder):
+  KEYFRAME-REQUEST
 --port 0 (the default) picks a free port. Exits 0 on SIGTERM/SIGINT.
 
 Needs: python3-gi, gir1.2-gst-rtsp-server-1.0, gstreamer1.0-plugins-base
@@ -63,8 +66,8 @@ def build_launch(args):
         parts.append(
             "videotestsrc is-live=true pattern={pat} "
             "! video/x-raw,width=320,height=240,framerate=15/1 "
-            "! vp8enc deadline=1 keyframe-max-dist=15 "
-            "! rtpvp8pay pt=96 name=pay0".format(pat=args.pattern)
+            "! vp8enc deadline=1 keyframe-max-dist={kf} "
+            "! rtpvp8pay pt=96 name=pay0".format(pat=args.pattern, kf=args.keyframe_max_dist)
         )
     if not args.no_audio:
         # pay index must be contiguous from 0: audio is pay1 with video, pay0 without
@@ -100,6 +103,10 @@ def main():
     ap.add_argument("--verbose", action="store_true",
                     help="log every successful request (method, uri, Session, Transport, ...) to stderr")
     ap.add_argument("--no-audio", action="store_true")
+    ap.add_argument("--keyframe-max-dist", type=int, default=15,
+                    help="frames between the encoder's own keyframes")
+    ap.add_argument("--keyframe-requests", action="store_true",
+                    help="print KEYFRAME-REQUEST when a client asks the video for a keyframe")
     ap.add_argument("--no-video", action="store_true")
     args = ap.parse_args()
     if bool(args.user) != bool(args.password is not None):
@@ -141,6 +148,19 @@ def main():
         factory.set_permissions(perms)
 
     server.get_mount_points().add_factory(args.path, factory)
+
+    if args.keyframe_requests and not args.no_video:
+        def on_upstream(_pad, info):
+            event = info.get_event()
+            s = event.get_structure() if event else None
+            if s is not None and s.get_name() == "GstForceKeyUnit":
+                print("KEYFRAME-REQUEST", flush=True)
+            return Gst.PadProbeReturn.OK
+
+        def on_configure(_factory, media):
+            pay = media.get_element().get_by_name("pay0")
+            pay.get_static_pad("sink").add_probe(Gst.PadProbeType.EVENT_UPSTREAM, on_upstream)
+        factory.connect("media-configure", on_configure)
 
     timeout_s = args.session_timeout if args.session_timeout > 0 else 60
     clients = {}  # RTSPClient -> {"last": monotonic s, "played": bool}

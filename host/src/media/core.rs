@@ -1582,9 +1582,9 @@ impl<T: Transmitter> MediaCore<T> {
                 self.router.remove_handle(id);
                 self.inputs.remove(&id);
             }
-            Command::InputDescribed(id, codecs, from) => {
+            Command::InputDescribed(id, codecs, from, rtcp) => {
                 if let Some(input) = self.inputs.get_mut(&id) {
-                    input.described(&codecs, from);
+                    input.described(&codecs, from, &rtcp);
                 }
             }
             Command::Forward(id, rule, homes) => {

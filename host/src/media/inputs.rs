@@ -271,11 +271,23 @@ impl Input {
         })
     }
 
-    /// An RTSP source (re)described its streams: their codecs, and where packets come from.
+    /// An RTSP source (re)described its streams: their codecs, where packets come from, and
+    /// per stream its RTCP port (where keyframe requests go, until its reports say otherwise).
     /// Each session starts its sequence numbers anew, and its keyframes are its own.
-    pub fn described(&mut self, codecs: &[Option<crate::vocab::LegCodec>], from: IpAddr) {
+    pub fn described(
+        &mut self,
+        codecs: &[Option<crate::vocab::LegCodec>],
+        from: IpAddr,
+        rtcp: &[Option<u16>],
+    ) {
         self.source = Some(from);
         self.salt = self.salt.wrapping_add(0x9e37_79b9);
+        for (i, stream) in self.streams.iter_mut().enumerate() {
+            if let Some(f) = stream.feedback.as_mut() {
+                f.to = rtcp.get(i).copied().flatten().map(|port| std::net::SocketAddr::new(from, port));
+                f.pending = false;
+            }
+        }
         for (stream, codec) in self.streams.iter_mut().zip(codecs) {
             if let Some(codec) = codec {
                 stream.codec = rx_codec(codec);

@@ -121,8 +121,8 @@ pub enum Command {
     /// Close an input.
     InputClose(u64),
     /// An RTSP input's source described its streams (per stream, its codec if it got one)
-    /// and sends from this address.
-    InputDescribed(u64, Vec<Option<crate::vocab::LegCodec>>, std::net::IpAddr),
+    /// and sends from this address (per stream, its RTCP port when over UDP).
+    InputDescribed(u64, Vec<Option<crate::vocab::LegCodec>>, std::net::IpAddr, Vec<Option<u16>>),
     /// A destination of this rule (from an input this thread owns) wants a keyframe.
     ReplayKeyframe(u64),
     /// What the mixer made for ports this thread owns, one tick's batch.
@@ -642,10 +642,9 @@ impl MediaControl for MediaEngine {
         };
         let mut sockets = Vec::new();
         let mut ports = Vec::new();
-        // An RTSP stream listens on a pair of free ports (its RTCP port held, its reports
-        // not read).
-        let mut rtcp = Vec::new();
-        // RTCP with a plain sender (`rtcp_port`): read on the input's thread.
+        // RTCP with the sender, read on the input's thread: an RTSP stream's pair of free
+        // ports (the server's reports latch its address, keyframe requests go to it), or a
+        // plain sender's `rtcp_port`.
         let (mut feedback, mut rtcp_ports) = (Vec::new(), Vec::new());
         for stream in &spec.streams {
             let mut socks = Vec::new();
@@ -653,8 +652,10 @@ impl MediaControl for MediaEngine {
                 let (rtp, report) = bind_pair(ip, self.legs.range)
                     .map_err(|e| format!("cannot bind an RTP port pair: {e}"))?;
                 rtp.set_nonblocking(true).map_err(|e| format!("input socket: {e}"))?;
+                report.set_nonblocking(true).map_err(|e| format!("input socket: {e}"))?;
                 socks.push(rtp);
-                rtcp.push(report);
+                feedback.push(Some(report));
+                rtcp_ports.push(None);
             }
             let wanted = if spec.rtsp.is_some() { &[][..] } else { &stream.ports[..] };
             for port in wanted {
@@ -665,7 +666,10 @@ impl MediaControl for MediaEngine {
             }
             ports.push(socks.iter().map(|s| s.local_addr().map_or(0, |a| a.port())).collect());
             sockets.push(socks);
-            let sock = match stream.rtcp_port.filter(|_| spec.rtsp.is_none()) {
+            if spec.rtsp.is_some() {
+                continue;
+            }
+            let sock = match stream.rtcp_port {
                 Some(port) => {
                     let sock = bind_one(ip, port, self.legs.range)
                         .map_err(|e| format!("cannot bind {ip}:{port} for RTCP: {e}"))?;
@@ -698,7 +702,7 @@ impl MediaControl for MediaEngine {
         let pull = spec.rtsp.clone().zip(runtime).map(|(source, rt)| {
             let home = self.threads[self.home(id)].clone();
             let streams = self.streams.clone();
-            let described = move |specs: Vec<Option<crate::vocab::InputStreamSpec>>, from| {
+            let described = move |specs: Vec<Option<crate::vocab::InputStreamSpec>>, from, rtcp| {
                 if let Some(infos) = streams.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&id) {
                     for (info, spec) in infos.iter_mut().zip(&specs) {
                         if let Some(spec) = spec {
@@ -708,7 +712,7 @@ impl MediaControl for MediaEngine {
                     }
                 }
                 let codecs = specs.into_iter().map(|s| s.map(|s| s.codec)).collect();
-                let _ = home.send(Command::InputDescribed(id, codecs, from));
+                let _ = home.send(Command::InputDescribed(id, codecs, from, rtcp));
             };
             let pull = rtsp::Pull {
                 id,
@@ -719,7 +723,6 @@ impl MediaControl for MediaEngine {
                     .map(|p: &Vec<u16>| SocketAddr::new(ip, p.first().copied().unwrap_or(0)))
                     .collect(),
                 status: status.clone(),
-                rtcp,
                 described: Box::new(described),
                 notices: self.notices.clone(),
             };

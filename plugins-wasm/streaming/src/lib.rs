@@ -27,7 +27,9 @@
 //! the source plays (with the codecs it describes) and when it is lost. Its `create` is
 //! answered once the source plays (or with 456 when it cannot be reached, unless
 //! `rtsp_failcheck` is false): `ack`, then the `created` event with the request's
-//! transaction, so the plugin never waits on the network.
+//! transaction, so the plugin never waits on the network. Over UDP the host asks the server
+//! for keyframes as it asks an `rtp` sender with `rtcpport` (PLI to the RTCP port of its SETUP
+//! answer), as Janus does.
 //!
 //! `recording` answers 459 (not supported yet).
 

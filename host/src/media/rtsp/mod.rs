@@ -45,13 +45,16 @@ pub struct Pull {
     pub ports: Vec<SocketAddr>,
     /// What the input's thread records of its packets (to notice that media stopped).
     pub status: Arc<InputStatus>,
-    /// The RTCP port of each stream's pair, held while the pull runs.
-    pub rtcp: Vec<std::net::UdpSocket>,
-    /// Tells the input's thread (and offers) the codecs the source described.
-    pub described: Box<dyn Fn(Vec<Option<InputStreamSpec>>, IpAddr) + Send + Sync>,
+    /// Tells the input's thread (and offers) the codecs the source described, where it sends
+    /// from, and each stream's RTCP port at the server (over UDP).
+    pub described: Box<OnPlaying>,
     /// Where the plugin hears of the source.
     pub notices: UnboundedSender<Notice>,
 }
+
+/// What a pull tells when its source plays: per stream the spec it got (none: the source
+/// gave nothing for it), the address media comes from, and per stream the server's RTCP port.
+pub type OnPlaying = dyn Fn(Vec<Option<InputStreamSpec>>, IpAddr, Vec<Option<u16>>) + Send + Sync;
 
 /// Runs a pull until `stop` fires or is dropped; then tears the session down.
 pub async fn run(pull: Pull, mut stop: oneshot::Receiver<()>) {
@@ -137,6 +140,7 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
     // or another source address.
     let mut keepalive = DEFAULT_SESSION_TIMEOUT / 2;
     let mut channels: Vec<(u8, usize)> = Vec::new();
+    let mut rtcp = vec![None; chosen.len()];
     for (i, d) in chosen.iter().enumerate() {
         let Some(d) = d else { continue };
         let port = pull.ports.get(i).map_or(0, SocketAddr::port);
@@ -161,8 +165,11 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
         let given = reply.header("Transport").map(Transport::parse).unwrap_or_default();
         if interleaved {
             channels.push((given.channel.unwrap_or((2 * i) as u8), i));
-        } else if let Some(ip) = given.source {
-            from = ip;
+        } else {
+            if let Some(ip) = given.source {
+                from = ip;
+            }
+            rtcp[i] = given.server_rtcp;
         }
         if conn.session.is_none() {
             let value = reply.header("Session").ok_or("SETUP: the server gave no Session")?;
@@ -196,7 +203,11 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
             })
         })
         .collect();
-    (pull.described)(specs.clone(), from);
+    // (A stream set up over UDP before a 461 turned the session interleaved has no RTCP.)
+    if interleaved {
+        rtcp.iter_mut().for_each(|p| *p = None);
+    }
+    (pull.described)(specs.clone(), from, rtcp);
     conn.call("PLAY", &session.control, &[("Range", "npt=0.000-")]).await?;
     let playing = Instant::now();
     let event = MediaEvent::InputSource {
@@ -267,6 +278,8 @@ async fn relay_socket(ports: &[SocketAddr]) -> Result<UdpSocket, String> {
 struct Transport {
     channel: Option<u8>,
     source: Option<IpAddr>,
+    /// The server's RTCP port (`server_port`'s second, or the one after its first).
+    server_rtcp: Option<u16>,
 }
 
 impl Transport {
@@ -277,6 +290,10 @@ impl Transport {
                 t.channel = c.split('-').next().and_then(|c| c.trim().parse().ok());
             } else if let Some(ip) = p.strip_prefix("source=") {
                 t.source = ip.trim().parse().ok();
+            } else if let Some(ports) = p.strip_prefix("server_port=") {
+                let mut ports = ports.split('-').map(|p| p.trim().parse::<u16>().ok());
+                let rtp = ports.next().flatten();
+                t.server_rtcp = ports.next().flatten().or(rtp.and_then(|p| p.checked_add(1)));
             }
         }
         t
@@ -562,8 +579,7 @@ mod tests {
             wanted: vec![wanted("v", MediaKind::Video, 100, Some("x=1"))],
             ports: vec![SocketAddr::from(([127, 0, 0, 1], 40_000))],
             status: Arc::new(InputStatus::new(["v"].into_iter())),
-            rtcp: Vec::new(),
-            described: Box::new(|_, _| {}),
+            described: Box::new(|_, _, _| {}),
             notices,
         };
         let (stop, stopped) = oneshot::channel();
@@ -588,9 +604,11 @@ mod tests {
     #[test]
     fn setup_answers() {
         let t = Transport::parse("RTP/AVP/TCP;unicast;interleaved=4-5;ssrc=1;mode=\"PLAY\"");
-        assert_eq!(t, Transport { channel: Some(4), source: None });
+        assert_eq!(t, Transport { channel: Some(4), source: None, server_rtcp: None });
         let t = Transport::parse("RTP/AVP;unicast;client_port=5000-5001;server_port=7-8;source=10.0.0.9");
-        assert_eq!(t.source, Some(IpAddr::from([10, 0, 0, 9])));
+        assert_eq!((t.source, t.server_rtcp), (Some(IpAddr::from([10, 0, 0, 9])), Some(8)));
+        assert_eq!(Transport::parse("RTP/AVP;server_port=70").server_rtcp, Some(71));
+        assert_eq!(Transport::parse("RTP/AVP;server_port=65535").server_rtcp, None);
         assert_eq!(Transport::parse("garbage"), Transport::default());
     }
 
