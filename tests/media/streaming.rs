@@ -486,3 +486,34 @@ async fn a_camera_with_rtcp_is_asked_for_keyframes() {
     }
     drop(stop);
 }
+
+/// A mountpoint's stream with `mcast` receives the group's datagrams (joined on `iface`) and
+/// not those sent to its port unicast.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multicast_mountpoint_receives_its_group() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let group = std::net::Ipv4Addr::new(239, 255, 77, 1);
+    let r = admin
+        .request(json!({"request": "create", "type": "rtp", "id": 79, "media": [
+            {"type": "audio", "mid": "a", "port": 0, "mcast": group.to_string(), "iface": "127.0.0.1",
+             "pt": 111, "codec": "opus"}]}))
+        .await;
+    let stream = &r["stream"]["ports"][0];
+    assert_eq!(stream["host"], group.to_string(), "{r}");
+    let port = stream["port"].as_u64().unwrap_or_else(|| panic!("a port: {r}")) as u16;
+
+    // One phone sends to the group (out of the loopback interface), another to the port unicast.
+    let sender = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).expect("socket");
+    sender.set_multicast_if_v4(&std::net::Ipv4Addr::LOCALHOST).expect("multicast interface");
+    sender.set_multicast_loop_v4(true).expect("multicast loop");
+    sender.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into()).expect("bind");
+    sender.set_nonblocking(true).expect("nonblocking");
+    let sender = UdpSocket::from_std(sender.into()).expect("tokio socket");
+    let _group = phone_talks(Arc::new(sender), (group, port).into(), [6, 6, 6, 1], None);
+    let _unicast = phone(port, [6, 6, 6, 2]).await;
+
+    let (_viewer, peer) = watch(&gw, 79, json!({})).await;
+    let stats = more(&peer, Kind::Audio, [6, 6, 6, 1], 25, "the group's sound").await;
+    assert_eq!(count(&stats, Kind::Audio, [6, 6, 6, 2]), 0, "a unicast sender to the port is not heard");
+}

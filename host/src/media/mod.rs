@@ -27,7 +27,7 @@ mod udp;
 mod worker;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -251,6 +251,24 @@ fn bind_one(
         }
         _ => std::net::UdpSocket::bind((ip, port)),
     }
+}
+
+/// Binds `port` (0: a free one) of multicast `group`, shared with other sockets of the group,
+/// and joins the group on `iface` (unspecified: the system's choice). Only the group's
+/// datagrams arrive, not those of other groups on the same port.
+fn bind_multicast(
+    group: std::net::Ipv4Addr,
+    port: u16,
+    iface: std::net::Ipv4Addr,
+) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_reuse_address(true)?;
+    #[cfg(target_os = "linux")]
+    socket.set_multicast_all_v4(false)?;
+    socket.bind(&std::net::SocketAddr::from((group, port)).into())?;
+    socket.join_multicast_v4(&group, &iface)?;
+    Ok(socket.into())
 }
 
 /// Binds a leg's RTP port (even) and its RTCP port (the next one), within `range` when given.
@@ -659,8 +677,13 @@ impl MediaControl for MediaEngine {
             }
             let wanted = if spec.rtsp.is_some() { &[][..] } else { &stream.ports[..] };
             for port in wanted {
-                let sock = bind_one(ip, *port, self.legs.range)
-                    .map_err(|e| format!("cannot bind {ip}:{port}: {e}"))?;
+                let sock = match (stream.mcast, ip) {
+                    (Some(group), IpAddr::V4(iface)) => bind_multicast(group, *port, iface)
+                        .map_err(|e| format!("cannot receive {group}:{port} on {iface}: {e}"))?,
+                    (Some(_), IpAddr::V6(_)) => return Err("multicast is IPv4 only".to_owned()),
+                    (None, _) => bind_one(ip, *port, self.legs.range)
+                        .map_err(|e| format!("cannot bind {ip}:{port}: {e}"))?,
+                };
                 sock.set_nonblocking(true).map_err(|e| format!("input socket: {e}"))?;
                 socks.push(sock);
             }

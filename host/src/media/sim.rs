@@ -368,6 +368,7 @@ impl Sim {
             ports: vec![0],
             ssrcs: Vec::new(),
             rtcp_port: None,
+            mcast: None,
         };
         let spec = crate::vocab::InputSpec {
             bind: None,

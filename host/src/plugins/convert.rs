@@ -105,6 +105,7 @@ pub fn source_state(state: vocab::SourceState) -> wit::SourceState {
                     ports: s.ports,
                     ssrcs: s.ssrcs,
                     rtcp_port: s.rtcp_port,
+                    mcast: s.mcast.map(|g| g.to_string()),
                 })
                 .collect(),
         ),

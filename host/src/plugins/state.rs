@@ -913,6 +913,15 @@ impl host::Host for StoreState {
                     return Err(format!("the plugin's sandbox.udp_bind does not allow port {port}"));
                 }
             }
+            let mcast = match &st.mcast {
+                Some(g) => match g.parse::<std::net::Ipv4Addr>() {
+                    Ok(g) if g.is_multicast() && rtsp.is_none() && options.file.is_none() => Some(g),
+                    _ => {
+                        return Err(format!("stream {}: mcast '{g}' is not an IPv4 multicast group", st.mid))
+                    }
+                },
+                None => None,
+            };
             let codec = leg_codec(&st.codec);
             if kind != media::MediaKind::Data && rtsp.is_none() {
                 codec.check(false).map_err(|e| format!("stream {}: {e}", st.mid))?;
@@ -925,6 +934,7 @@ impl host::Host for StoreState {
                 ports: st.ports.clone(),
                 ssrcs: st.ssrcs.clone(),
                 rtcp_port: st.rtcp_port.filter(|_| rtsp.is_none() && kind != media::MediaKind::Data),
+                mcast,
             });
         }
         if streams.is_empty() {

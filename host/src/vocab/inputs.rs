@@ -23,6 +23,8 @@ pub struct InputStreamSpec {
     pub ssrcs: Vec<u32>,
     /// A port for RTCP with the sender (0: any free one): keyframe requests go there.
     pub rtcp_port: Option<u16>,
+    /// An IPv4 multicast group its ports receive from.
+    pub mcast: Option<std::net::Ipv4Addr>,
 }
 
 /// How an input is opened.

@@ -58,6 +58,7 @@ impl AudioBridge {
                 ports: Vec::new(),
                 ssrcs: Vec::new(),
                 rtcp_port: None,
+                mcast: None,
             }],
             no_media_ms: 0,
             srtp: None,

@@ -10,7 +10,8 @@
 //! negotiation, and `stop`. A stream with `rtcpport` (`videortcpport` in the older form) has
 //! RTCP with its sender: the host learns the sender's address from what arrives there and asks
 //! it for a keyframe when a viewer starts or asks for one, at most once a second (Janus's PLI;
-//! not its REMB).
+//! not its REMB). A stream with `mcast` receives that IPv4 multicast group, joined on `iface`
+//! (an address; Janus also takes an interface's name).
 //!
 //! Management requests (`list`, `info`, `create`, `edit`, `destroy`, `enable`, `disable`,
 //! `kick_all`) answer at once; the others `ack` and answer with an event. Answers, events and

@@ -370,6 +370,7 @@ pub(crate) fn open_input(mp: &Mountpoint) -> Result<portunus_sdk::InputLocal, Pl
                 ports: m.ports.clone(),
                 ssrcs: Vec::new(),
                 rtcp_port: m.rtcp_port,
+                mcast: m.mcast.clone(),
             };
             // An `rtsp` stream's codec comes from its source, but for what the mountpoint
             // overrides.
@@ -381,7 +382,10 @@ pub(crate) fn open_input(mp: &Mountpoint) -> Result<portunus_sdk::InputLocal, Pl
         })
         .collect();
     let options = InputOptions {
-        bind: mp.rtsp.as_ref().and_then(|r| r.iface.clone()),
+        bind: match &mp.rtsp {
+            Some(r) => r.iface.clone(),
+            None => mp.media.iter().find_map(|m| m.iface.clone()),
+        },
         source: None,
         streams,
         no_media_ms: 0,

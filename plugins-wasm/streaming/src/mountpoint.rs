@@ -26,6 +26,12 @@ pub struct Media {
     pub rtcp_port: Option<u16>,
     #[serde(default)]
     pub rtcp_bound: Option<u16>,
+    /// The IPv4 multicast group it receives from (`mcast`), and the address of the
+    /// interface to bind and join on (`iface`).
+    #[serde(default)]
+    pub mcast: Option<String>,
+    #[serde(default)]
+    pub iface: Option<String>,
     pub pt: u8,
     /// Janus's codec name (`opus`, `vp8`, …); empty for data.
     pub codec: String,
@@ -72,6 +78,9 @@ impl Media {
             d["videosimulcast"] = json!(true);
         }
         if admin {
+            if let Some(group) = &self.mcast {
+                d["host"] = json!(group);
+            }
             self.ports_into(&mut d, ["port", "port2", "port3"]);
             if let Some(port) = self.rtcp_bound {
                 d["rtcpport"] = json!(port);
@@ -85,6 +94,9 @@ impl Media {
         let mut d = json!({"type": self.kind_name(), "mid": self.mid});
         if let Some(msid) = &self.msid {
             d["msid"] = json!(msid);
+        }
+        if let Some(group) = &self.mcast {
+            d["host"] = json!(group);
         }
         self.ports_into(&mut d, ["port", "port_2", "port_3"]);
         if let Some(port) = self.rtcp_bound {
@@ -131,6 +143,11 @@ impl Media {
         }
         if let Some(port) = self.rtcp_bound {
             c["rtcpport"] = json!(port);
+        }
+        for (key, value) in [("mcast", &self.mcast), ("iface", &self.iface)] {
+            if let Some(v) = value {
+                c[key] = json!(v);
+            }
         }
         c
     }
@@ -296,6 +313,8 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
                 bound: Vec::new(),
                 rtcp_port: None,
                 rtcp_bound: None,
+                mcast: None,
+                iface: None,
                 pt,
                 codec: "opus".into(),
                 fmtp: None,
@@ -367,6 +386,8 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
                         bound: Vec::new(),
                         rtcp_port: None,
                         rtcp_bound: None,
+                        mcast: None,
+                        iface: None,
                         pt: 0,
                         codec: String::new(),
                         fmtp: None,
@@ -487,6 +508,16 @@ fn media_of(m: &Map<String, Value>, prefix: &str, default_mid: &str) -> Result<M
     let simulcast = get("simulcast").and_then(flag) == Some(true);
     // RTCP with the sender: `rtcpport` in a `media` entry, `<kind>rtcpport` in the older form.
     let rtcp_port = if kind == MediaKind::Data { None } else { port("rtcpport")? };
+    // A multicast group to receive from, and the interface's address (`mcast`, `iface`; the
+    // older form's `<kind>mcast`, `<kind>iface`).
+    let mcast = get("mcast").and_then(text);
+    if mcast.as_deref().is_some_and(|g| !g.parse::<std::net::Ipv4Addr>().is_ok_and(|g| g.is_multicast())) {
+        return Err(err(code::CANT_CREATE, format!("Invalid multicast address ({})", key("mcast"))));
+    }
+    let iface = get("iface").and_then(text);
+    if iface.as_deref().is_some_and(|a| a.parse::<std::net::IpAddr>().is_err()) {
+        return Err(err(code::CANT_CREATE, format!("Invalid network interface ({})", key("iface"))));
+    }
     let mut ports = vec![first];
     if simulcast && kind == MediaKind::Video {
         ports.push(port("port2")?.unwrap_or(0));
@@ -520,6 +551,8 @@ fn media_of(m: &Map<String, Value>, prefix: &str, default_mid: &str) -> Result<M
         bound: Vec::new(),
         rtcp_port,
         rtcp_bound: None,
+        mcast,
+        iface,
         pt,
         codec,
         fmtp: get("fmtp").and_then(text),
@@ -710,6 +743,22 @@ mod tests {
         with_rtcp.media[0].rtcp_bound = Some(6000);
         let again = parse(Id::Num(4), with_rtcp.to_config().as_object().unwrap()).expect("its config");
         assert_eq!(again.media[0].rtcp_port, Some(6000));
+        // Multicast: `mcast` and `iface`, or `<kind>mcast` and `<kind>iface`; kept in the file.
+        let old = json!({"type": "rtp", "audio": true, "audioport": 5002, "audiomcast": "239.1.1.1",
+                         "audioiface": "127.0.0.1", "audiopt": 111, "audiocodec": "opus"});
+        let group = parse(Id::Num(5), old.as_object().unwrap()).expect("multicast");
+        assert_eq!(
+            (group.media[0].mcast.as_deref(), group.media[0].iface.as_deref()),
+            (Some("239.1.1.1"), Some("127.0.0.1"))
+        );
+        let again = parse(Id::Num(5), group.to_config().as_object().unwrap()).expect("its config");
+        assert_eq!(
+            (again.media[0].mcast.clone(), again.media[0].iface.clone()),
+            (group.media[0].mcast.clone(), group.media[0].iface.clone())
+        );
+        let unicast = json!({"type": "rtp", "media": [{"type": "audio", "mid": "a", "port": 1, "mcast": "10.0.0.1",
+                             "pt": 111, "codec": "opus"}]});
+        assert_eq!(parse(Id::Num(6), unicast.as_object().unwrap()).unwrap_err().code, code::CANT_CREATE);
         assert_eq!((m.media[0].codec.as_str(), m.media[0].ports[0]), ("opus", 5002));
     }
 

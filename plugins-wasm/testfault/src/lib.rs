@@ -614,6 +614,7 @@ impl TestFault {
                             .map(|a| a.iter().filter_map(|s| s.as_u64()).map(|s| s as u32).collect())
                             .unwrap_or_default(),
                         rtcp_port: st.get("rtcp_port").and_then(Value::as_u64).map(|p| p as u16),
+                        mcast: st.get("mcast").and_then(Value::as_str).map(str::to_owned),
                     })
                     .collect();
                 let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);

@@ -200,6 +200,7 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
                 ports: vec![port.port()],
                 ssrcs: Vec::new(),
                 rtcp_port: None,
+                mcast: None,
             })
         })
         .collect();
@@ -622,6 +623,7 @@ mod tests {
             ports: Vec::new(),
             ssrcs: Vec::new(),
             rtcp_port: None,
+            mcast: None,
         }
     }
 

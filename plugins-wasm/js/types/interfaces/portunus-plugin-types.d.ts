@@ -788,6 +788,12 @@ declare module 'portunus:plugin/types@0.6.0' {
      * None: no RTCP.
      */
     rtcpPort?: number,
+    /**
+     * An IPv4 multicast group to receive from (Janus's `mcast`): the stream's ports are
+     * bound on the group (shared with other sockets of the group) and join it on the
+     * input's `bind` address as the interface (none: the system's choice).
+     */
+    mcast?: string,
   }
   /**
    * An RTSP source an input pulls. The host connects, DESCRIBEs (answering Digest or Basic
