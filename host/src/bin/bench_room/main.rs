@@ -577,6 +577,9 @@ fn start_portunus(media_threads: u32) -> anyhow::Result<(std::process::Child, St
     Ok((child, url))
 }
 
+const USAGE: &str = "usage: portunus-bench-room [--media-threads N] [--seconds S] \
+[--streaming | --audiobridge] [--janus ws://HOST:PORT --pid PID] SIZE...";
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let (mut janus, mut pid, mut threads, mut seconds, mut sizes) = (None, None, 1, 10, Vec::new());
@@ -590,7 +593,10 @@ fn main() -> anyhow::Result<()> {
             "--seconds" => seconds = args.next().and_then(|p| p.parse().ok()).unwrap_or(10),
             "--streaming" => source = Source::Mountpoint,
             "--audiobridge" => audiobridge = true,
-            n => sizes.push(n.parse::<usize>()?),
+            n => match n.parse::<usize>() {
+                Ok(n) => sizes.push(n),
+                Err(_) => anyhow::bail!("{USAGE}"),
+            },
         }
     }
     if sizes.is_empty() {
