@@ -281,6 +281,11 @@ fn janode_drives_the_audiobridge() {
     assert_eq!(seen["bobJoined"]["participants"][0]["feed"], 1, "{seen}");
     assert_eq!(seen["aliceHeard"]["feed"], 2, "alice heard bob join: {seen}");
     assert_eq!(seen["participants"], json!(["alice", "bob"]), "{seen}");
+    assert_eq!(seen["suspend"]["feed"], 2, "{seen}");
+    assert_eq!(seen["suspended"]["feed"], 2, "bob hears he is suspended: {seen}");
+    assert_eq!(seen["peerSuspended"]["feed"], 2, "alice hears bob is: {seen}");
+    assert_eq!(seen["suspendedListed"]["suspended"], true, "{seen}");
+    assert_eq!(seen["resumed"]["feed"], 2, "bob resumed himself: {seen}");
     assert_eq!(seen["kicked"]["feed"], 2, "{seen}");
     assert_eq!(seen["left"]["feed"], 1, "{seen}");
     assert_eq!(seen["destroyed"]["room"], 4242, "{seen}");
