@@ -75,7 +75,7 @@ async fn drive(mut c: Client, mid: Mid, role: Role, silence: Arc<[u8]>, shared: 
     let started = Instant::now();
     loop {
         let turn = c
-            .turn(&mut buf, Some(&mut tick), |e| {
+            .turn(&mut buf, Some(&mut tick), |e, _| {
                 let Event::RtpPacket(p) = e else { return };
                 shared.packets.fetch_add(1, Ordering::Relaxed);
                 if let Role::Listener(Some(kept)) = &role {

@@ -5,7 +5,9 @@
 //! clients are its viewers. For each N it prints
 //! the packets forwarded per second, the gateway's CPU seconds per million forwarded packets
 //! (from `/proc`), this generator's own CPU beside it, the gateway's RSS, the loss and the added
-//! latency (p50, p99: send to receive through the gateway). The subscribers join before the
+//! latency (p50, p99: from the publisher's send to the datagram's arrival in the subscriber's
+//! socket, as the kernel stamps it, so the generator's own queueing is left out; the time to
+//! the subscriber's event, queueing included, beside it). The subscribers join before the
 //! media starts, one after another, and the median join among the first tenth and among the
 //! last shows whether a join costs more in a fuller room.
 //!
@@ -23,6 +25,7 @@
 //! Run the two in turns: this machine's speed drifts.
 
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -114,8 +117,10 @@ impl Api {
 #[derive(Default)]
 struct Received {
     packets: AtomicU64,
-    /// Latency samples (µs), every tenth packet, while measuring.
-    latency: Mutex<Vec<u32>>,
+    /// Latency samples (µs), every tenth packet, while measuring: to the datagram's arrival in
+    /// the subscriber's socket, and to its event in the subscriber (this generator's queueing
+    /// included).
+    latency: Mutex<Vec<(u32, u32)>>,
     measuring: std::sync::atomic::AtomicBool,
     /// The publisher sends (not while the subscribers join: a join is timed in a quiet room).
     sending: std::sync::atomic::AtomicBool,
@@ -126,6 +131,8 @@ struct Client {
     rtc: Rtc,
     socket: UdpSocket,
     local: SocketAddr,
+    /// When the last datagram arrived, as the kernel stamped it (ns since the Unix epoch).
+    arrived: Option<u64>,
 }
 
 /// What one turn of a client's loop came to.
@@ -141,19 +148,21 @@ enum Turn {
 impl Client {
     async fn new() -> anyhow::Result<Client> {
         let socket = UdpSocket::bind("127.0.0.1:0").await?;
+        stamp_arrivals(&socket)?;
         let local = socket.local_addr()?;
         let mut rtc = RtcConfig::new().set_rtp_mode(true).build(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, "udp")?);
-        Ok(Client { rtc, socket, local })
+        Ok(Client { rtc, socket, local, arrived: None })
     }
 
-    /// One turn: sends what the client has queued and hands `event` each of its events, then
-    /// waits for a datagram (handed to the client), its timer or `tick` (when given).
+    /// One turn: sends what the client has queued and hands `event` each of its events (with
+    /// when the datagram behind it arrived), then waits for a datagram (handed to the client),
+    /// its timer or `tick` (when given).
     async fn turn(
         &mut self,
         buf: &mut [u8],
         tick: Option<&mut tokio::time::Interval>,
-        mut event: impl FnMut(Event),
+        mut event: impl FnMut(Event, Option<u64>),
     ) -> Turn {
         let deadline = loop {
             match self.rtc.poll_output() {
@@ -161,7 +170,7 @@ impl Client {
                 Ok(Output::Transmit(t)) => {
                     let _ = self.socket.try_send_to(&t.contents, t.destination);
                 }
-                Ok(Output::Event(e)) => event(e),
+                Ok(Output::Event(e)) => event(e, self.arrived),
                 Err(_) => return Turn::Done,
             }
         };
@@ -174,9 +183,12 @@ impl Client {
                 None => std::future::pending::<()>().await,
             }
         };
+        let socket = &self.socket;
+        let fd = socket.as_raw_fd();
         tokio::select! {
-            r = self.socket.recv_from(buf) => {
-                let Ok((len, from)) = r else { return Turn::Done };
+            r = socket.async_io(tokio::io::Interest::READABLE, || recv_stamped(fd, buf)) => {
+                let Ok((len, from, arrived)) = r else { return Turn::Done };
+                self.arrived = arrived;
                 if let Ok(recv) = Receive::new(Protocol::Udp, from, self.local, &buf[..len]) {
                     let _ = self.rtc.handle_input(Input::Receive(Instant::now(), recv));
                 }
@@ -191,33 +203,97 @@ impl Client {
     }
 }
 
-/// Nanoseconds since the process's epoch, as the packets carry their send time.
-fn now_ns(epoch: Instant) -> u64 {
-    epoch.elapsed().as_nanos() as u64
+/// Nanoseconds since the Unix epoch (the wall clock, as the kernel stamps arrivals), as the
+/// packets carry their send time.
+fn now_ns() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Asks the kernel to stamp each datagram's arrival on `socket` (`SO_TIMESTAMPNS`).
+fn stamp_arrivals(socket: &UdpSocket) -> std::io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from `&on`, a live `c_int`, for a
+    // socket this process holds open; it keeps no pointer after it returns.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            std::ptr::from_ref(&on).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Receives one datagram from the non-blocking socket `fd` into `buf`: its length, its sender
+/// (IPv4) and when the kernel took it in (ns since the Unix epoch), read from the
+/// `SCM_TIMESTAMPNS` control message.
+fn recv_stamped(fd: std::os::fd::RawFd, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr, Option<u64>)> {
+    let mut name = [0u8; 128];
+    let mut control = [0u64; 16];
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    // SAFETY: an all-zero `msghdr` is valid (null pointers, zero lengths); the fields set next
+    // point into `name`, `iov` (over `buf`) and `control`, which outlive the call below.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = name.as_mut_ptr().cast();
+    msg.msg_namelen = name.len() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: `msg` describes buffers of the lengths given, all initialized and exclusively
+    // borrowed here; the kernel writes at most those lengths and keeps no pointer.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT) };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // sockaddr_in: family, port (big-endian), address.
+    let port = u16::from_be_bytes([name[2], name[3]]);
+    let from = SocketAddr::from(([name[4], name[5], name[6], name[7]], port));
+    // The control messages: cmsghdr (length as usize, level, type) then the data, 8-aligned.
+    let bytes: Vec<u8> = control.iter().flat_map(|w| w.to_ne_bytes()).collect();
+    let used = (msg.msg_controllen as usize).min(bytes.len());
+    let (mut at, mut arrived) = (0, None);
+    while at + 16 <= used {
+        let len = usize::from_ne_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+        let level = i32::from_ne_bytes(bytes[at + 8..at + 12].try_into().unwrap_or_default());
+        let kind = i32::from_ne_bytes(bytes[at + 12..at + 16].try_into().unwrap_or_default());
+        if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS && at + 32 <= used {
+            let sec = i64::from_ne_bytes(bytes[at + 16..at + 24].try_into().unwrap_or_default());
+            let nsec = i64::from_ne_bytes(bytes[at + 24..at + 32].try_into().unwrap_or_default());
+            arrived = Some(sec as u64 * 1_000_000_000 + nsec as u64);
+        }
+        if len < 16 {
+            break;
+        }
+        at += len.div_ceil(8) * 8;
+    }
+    Ok((n as usize, from, arrived))
 }
 
 /// Drives a client until the end of the run: its datagrams, timers and events; a publisher
 /// (`send`) writes its video and audio every 20 ms.
-async fn drive(
-    mut c: Client,
-    epoch: Instant,
-    received: Arc<Received>,
-    send: Option<(Mid, Mid, Arc<AtomicU64>)>,
-) {
+async fn drive(mut c: Client, received: Arc<Received>, send: Option<(Mid, Mid, Arc<AtomicU64>)>) {
     let mut buf = vec![0u8; 2048];
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let (mut n, mut keyframe) = (0u64, true);
     loop {
         let ticking = send.is_some().then_some(&mut tick);
         let turn = c
-            .turn(&mut buf, ticking, |e| match e {
+            .turn(&mut buf, ticking, |e, arrived| match e {
                 Event::RtpPacket(p) if p.payload.len() >= 16 => {
                     let count = received.packets.fetch_add(1, Ordering::Relaxed);
                     if count.is_multiple_of(10) && received.measuring.load(Ordering::Relaxed) {
                         let at = &p.payload[p.payload.len() - 16..p.payload.len() - 8];
                         let sent = u64::from_be_bytes(at.try_into().unwrap_or_default());
-                        let us = now_ns(epoch).saturating_sub(sent) / 1000;
-                        received.latency.lock().unwrap().push(us as u32);
+                        let now = now_ns();
+                        let us = |t: u64| (t.saturating_sub(sent) / 1000) as u32;
+                        received.latency.lock().unwrap().push((us(arrived.unwrap_or(now)), us(now)));
                     }
                 }
                 Event::KeyframeRequest(_) => keyframe = true,
@@ -247,7 +323,7 @@ async fn drive(
                         } else {
                             payload[0] = 0xfc;
                         }
-                        payload[bytes - 16..bytes - 8].copy_from_slice(&now_ns(epoch).to_be_bytes());
+                        payload[bytes - 16..bytes - 8].copy_from_slice(&now_ns().to_be_bytes());
                         payload[bytes - 8..].copy_from_slice(&n.to_be_bytes());
                         // Each stream numbers its own packets, without gaps.
                         let seq = if pt == 96 { n * 3 + k } else { n };
@@ -269,13 +345,7 @@ async fn drive(
 
 /// A camera and a microphone as a plain RTP source into a mountpoint's ports: the same packets
 /// as the publisher's (three VP8 packets and one Opus packet every 20 ms, send time inside).
-async fn plain_source(
-    video: SocketAddr,
-    audio: SocketAddr,
-    epoch: Instant,
-    received: Arc<Received>,
-    sent: Arc<AtomicU64>,
-) {
+async fn plain_source(video: SocketAddr, audio: SocketAddr, received: Arc<Received>, sent: Arc<AtomicU64>) {
     let Ok(socket) = UdpSocket::bind("127.0.0.1:0").await else { return };
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let mut n = 0u64;
@@ -304,7 +374,7 @@ async fn plain_source(
                 } else {
                     payload[0] = 0xfc;
                 }
-                payload[bytes - 16..bytes - 8].copy_from_slice(&now_ns(epoch).to_be_bytes());
+                payload[bytes - 16..bytes - 8].copy_from_slice(&now_ns().to_be_bytes());
                 payload[bytes - 8..].copy_from_slice(&n.to_be_bytes());
                 let _ = socket.send_to(&p, to).await;
                 sent.fetch_add(1, Ordering::Relaxed);
@@ -354,13 +424,12 @@ enum Source {
 /// One run: a publisher and `n` subscribers in room 1234 of the gateway at `url` (pid `pid`),
 /// or a mountpoint and `n` viewers.
 async fn run(url: &str, pid: u32, n: usize, seconds: u64, source: Source) -> anyhow::Result<()> {
-    let epoch = Instant::now();
     let received = Arc::new(Received::default());
     let sent = Arc::new(AtomicU64::new(0));
     let mut api = Api::connect(url).await?;
     let (mut tasks, watch) = match source {
-        Source::Room => publish(&mut api, epoch, &received, &sent).await?,
-        Source::Mountpoint => mountpoint(&mut api, epoch, &received, &sent).await?,
+        Source::Room => publish(&mut api, &received, &sent).await?,
+        Source::Mountpoint => mountpoint(&mut api, &received, &sent).await?,
     };
     let plugin = if source == Source::Room { "janus.plugin.videoroom" } else { "janus.plugin.streaming" };
 
@@ -378,7 +447,7 @@ async fn run(url: &str, pid: u32, n: usize, seconds: u64, source: Source) -> any
         let jsep = json!({"type": "answer", "sdp": answer.to_sdp_string()});
         api.message(handle, json!({"request": "start", "room": ROOM}), Some(jsep)).await?;
         joins.push(join_started.elapsed());
-        tasks.push(tokio::spawn(drive(c, epoch, received.clone(), None)));
+        tasks.push(tokio::spawn(drive(c, received.clone(), None)));
         if i % 50 == 49 {
             api.call(json!({"janus": "keepalive"})).await?;
         }
@@ -399,7 +468,6 @@ struct Measure {
 /// body of its viewers.
 async fn mountpoint(
     api: &mut Api,
-    epoch: Instant,
     received: &Arc<Received>,
     sent: &Arc<AtomicU64>,
 ) -> anyhow::Result<(Vec<tokio::task::JoinHandle<()>>, Value)> {
@@ -420,14 +488,13 @@ async fn mountpoint(
         Ok(SocketAddr::from(([127, 0, 0, 1], u16::try_from(p)?)))
     };
     let (video, audio) = (port(0)?, port(1)?);
-    let task = tokio::spawn(plain_source(video, audio, epoch, received.clone(), sent.clone()));
+    let task = tokio::spawn(plain_source(video, audio, received.clone(), sent.clone()));
     Ok((vec![task], json!({"request": "watch", "id": id})))
 }
 
 /// A VideoRoom publisher: its PeerConnection's task, and the `join` body of its subscribers.
 async fn publish(
     api: &mut Api,
-    epoch: Instant,
     received: &Arc<Received>,
     sent: &Arc<AtomicU64>,
 ) -> anyhow::Result<(Vec<tokio::task::JoinHandle<()>>, Value)> {
@@ -451,7 +518,7 @@ async fn publish(
         .await?;
     let answer = ev["jsep"]["sdp"].as_str().ok_or_else(|| anyhow::anyhow!("no answer: {ev}"))?;
     pc.rtc.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(answer)?)?;
-    let tasks = vec![tokio::spawn(drive(pc, epoch, received.clone(), Some((audio, video, sent.clone()))))];
+    let tasks = vec![tokio::spawn(drive(pc, received.clone(), Some((audio, video, sent.clone()))))];
     // The room announces a publisher once its PeerConnection is up.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -500,8 +567,11 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
     let (gw1, rss) = cpu_and_rss(pid);
     let (me1, _) = cpu_and_rss(std::process::id());
     received.measuring.store(false, Ordering::Relaxed);
-    let mut lat = std::mem::take(&mut *received.latency.lock().unwrap());
+    let samples = std::mem::take(&mut *received.latency.lock().unwrap());
+    let mut lat: Vec<u32> = samples.iter().map(|s| s.0).collect();
+    let mut seen: Vec<u32> = samples.iter().map(|s| s.1).collect();
     lat.sort_unstable();
+    seen.sort_unstable();
     let expected = sent_n as f64 * n as f64;
     let per_million = |cpu: f64| cpu / (got as f64 / 1e6);
     // The median join among the first tenth of the subscribers and among the last.
@@ -514,7 +584,8 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
     let (first_joins, last_joins) = (median(&joins[..tenth]), median(&joins[joins.len() - tenth..]));
     println!(
         "{n:>5} subscribers: {:>8.0} pkt/s forwarded, gateway {:>6.1} CPU s per million packets (generator {:>6.1}), \
-         RSS {:>5} MB, loss {:>5.1} %, latency p50 {:.2} ms p99 {:.2} ms (setup {:.1} s; a join: \
+         RSS {:>5} MB, loss {:>5.1} %, latency p50 {:.2} ms p99 {:.2} ms (to the subscriber's event: \
+         p50 {:.2} ms p99 {:.2} ms; setup {:.1} s; a join: \
          {first_joins:.1} ms among the first tenth, {last_joins:.1} ms among the last)",
         got as f64 / elapsed,
         per_million(gw1 - gw0),
@@ -523,6 +594,8 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
         100.0 * (1.0 - got as f64 / expected.max(1.0)),
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
+        percentile(&seen, 0.5),
+        percentile(&seen, 0.99),
         setup.as_secs_f64(),
     );
     for t in tasks {
