@@ -39,6 +39,14 @@ fn field_of(listed: &Value, display: &str, field: &str) -> Option<Value> {
     list.iter().find(|p| p["display"] == display).map(|p| p[field].clone())
 }
 
+/// The display names of a list of participants (`participants`), sorted.
+fn displays(listed: &Value) -> Vec<&str> {
+    let list = listed["participants"].as_array().expect("a list");
+    let mut names: Vec<&str> = list.iter().filter_map(|p| p["display"].as_str()).collect();
+    names.sort_unstable();
+    names
+}
+
 /// The left (or right) side of interleaved stereo samples.
 fn side(pcm: &[i16], right: bool) -> Vec<i16> {
     pcm.chunks_exact(2).map(|lr| lr[usize::from(right)]).collect()
@@ -144,14 +152,7 @@ async fn participants_hear_each_other_and_not_themselves() {
     assert!(c440 > loud && c1000 > loud, "carol hears both: 440 {c440:.0}, 1000 {c1000:.0}");
 
     let listed = admin.request(json!({"request": "listparticipants", "room": ROOM})).await;
-    let mut names: Vec<&str> = listed["participants"]
-        .as_array()
-        .expect("a list")
-        .iter()
-        .filter_map(|p| p["display"].as_str())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["alice", "bob", "carol"], "{listed}");
+    assert_eq!(displays(&listed), ["alice", "bob", "carol"], "{listed}");
     assert!(
         listed["participants"].as_array().expect("a list").iter().all(|p| p["setup"] == true),
         "{listed}"
@@ -1169,14 +1170,7 @@ async fn a_suspended_participant_neither_hears_nor_is_heard_until_resumed() {
         .await;
     let recap = &recap["plugindata"]["data"];
     assert_eq!(recap["resumed"], alice.id, "{recap}");
-    let mut names: Vec<&str> = recap["participants"]
-        .as_array()
-        .expect("a list")
-        .iter()
-        .filter_map(|p| p["display"].as_str())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["bob", "carol2"], "{recap}");
+    assert_eq!(displays(recap), ["bob", "carol2"], "{recap}");
     let seen = bob.client.event("alice resumed", |d| d.get("resumed").is_some()).await;
     assert_eq!(seen, json!({"audiobridge": "event", "room": ROOM, "resumed": alice.id}));
 
