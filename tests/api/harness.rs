@@ -189,6 +189,12 @@ impl Gateway {
         *self.addrs.get(name).unwrap_or_else(|| panic!("no {name} listener"))
     }
 
+    /// The gateway's process id.
+    #[allow(dead_code)] // the api tests use it, not the media tests
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Everything the gateway logged so far.
     pub fn logs(&self) -> String {
         self.stderr.try_iter().collect::<Vec<_>>().join("\n")

@@ -622,3 +622,35 @@ async fn plugins_see_client_sdp_without_ice_and_dtls() {
     let r = offer_jsep(&offer.replace("opus/48000/2", "foo/48000/2")).await;
     assert_eq!(r["plugindata"]["data"]["jsep"]["type"], "offer", "{r}");
 }
+
+/// The times the threads of process `pid` gave up the CPU so far (each a wake-up after).
+fn wake_ups(pid: u32) -> u64 {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("/proc");
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.starts_with("voluntary_ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
+/// An idle gateway sleeps: no thread ticks for nothing (the epoch ticker only while a plugin
+/// call runs, a mixing thread only while it has rooms). It woke some 170 times a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_gateway_sleeps() {
+    let gw = Gateway::start();
+    // Settled: one request answered (the plugins are up).
+    let mut ws = gw.ws().await;
+    ws.create().await;
+    let before = wake_ups(gw.pid());
+    let window = std::time::Duration::from_secs(2);
+    tokio::time::sleep(window).await;
+    let per_second = (wake_ups(gw.pid()) - before) as f64 / window.as_secs_f64();
+    eprintln!("an idle gateway woke {per_second:.0} times a second");
+    assert!(per_second < 60.0, "an idle gateway woke {per_second:.0} times a second");
+}

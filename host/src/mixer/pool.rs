@@ -198,6 +198,16 @@ fn run(rx: Receiver<Job>, outlet: Outlet, told: Told) {
     let mut batches: Vec<Vec<MixFrame>> = Vec::new();
     let mut due = Instant::now() + TICK;
     loop {
+        if rooms.rooms.is_empty() {
+            // No room on this thread: nothing to tick until a job comes (an idle gateway does
+            // not wake 50 times a second).
+            match rx.recv() {
+                Ok(job) => rooms.apply(job),
+                Err(_) => return,
+            }
+            due = Instant::now() + TICK;
+            continue;
+        }
         let now = Instant::now();
         if now < due {
             std::thread::sleep(due - now);

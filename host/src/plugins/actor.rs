@@ -181,7 +181,7 @@ pub(super) fn instantiate(
             Ok(wasmtime::UpdateDeadline::Continue(ticks(account.left_ms())))
         }
     });
-    begin_call(&mut store);
+    let _busy = begin_call(&mut store);
     let bindings = pre.instantiate(&mut store).map_err(|e| format!("instantiation failed: {e:#}"))?;
     let info = bindings
         .call_init(&mut store, config)
@@ -221,8 +221,11 @@ fn ticks(cpu_ms: u64) -> u64 {
     cpu_ms.div_ceil(EPOCH_TICK.as_millis() as u64) + 1
 }
 
-/// Starts a call's accounting: the clock, the host time, the deliveries, the deadline.
-fn begin_call(store: &mut Store<StoreState>) {
+/// Starts a call's accounting: the clock, the host time, the deliveries, the deadline. The
+/// epoch advances while the returned guard lives: hold it for the call.
+#[must_use = "the epoch stops advancing when the guard is dropped"]
+fn begin_call(store: &mut Store<StoreState>) -> super::engine::Busy {
+    let busy = store.data().shared.ticker.busy();
     let budget = store.data().account.budget;
     let account = &mut store.data_mut().account;
     account.started = Instant::now();
@@ -230,6 +233,7 @@ fn begin_call(store: &mut Store<StoreState>) {
     account.deliveries = 0;
     account.delivered_bytes = 0;
     store.set_epoch_deadline(ticks(budget.as_millis() as u64));
+    busy
 }
 
 /// Turns a wasmtime error into a short reason.
@@ -536,7 +540,7 @@ impl Actor {
         let Some(inst) = self.inst.as_mut() else {
             return Err(format!("plugin {} is not running", self.shared.package));
         };
-        begin_call(&mut inst.store);
+        let _busy = begin_call(&mut inst.store);
         match f(&inst.bindings, &mut inst.store) {
             Ok(r) => {
                 self.mark_dirty();
@@ -793,7 +797,7 @@ impl Actor {
         let mut restored = false;
         let mut refusal = Ok(());
         if self.saved.taken() {
-            begin_call(&mut inst.store);
+            let _busy = begin_call(&mut inst.store);
             match inst.bindings.call_restore(&mut inst.store, &self.saved.entries()) {
                 Ok(Ok(())) => restored = true,
                 Ok(Err(e)) if strict => return Ok(Err(e)),
@@ -809,11 +813,11 @@ impl Actor {
             (self.handles.iter().copied().collect(), Vec::new())
         };
         for h in attach {
-            begin_call(&mut inst.store);
+            let _busy = begin_call(&mut inst.store);
             let _ = inst.bindings.call_create_handle(&mut inst.store, wit_handle(h));
         }
         for h in detach {
-            begin_call(&mut inst.store);
+            let _busy = begin_call(&mut inst.store);
             let _ = inst.bindings.call_destroy_handle(&mut inst.store, wit_handle(h));
         }
         inst.store.data_mut().events.clear();
@@ -828,7 +832,7 @@ impl Actor {
         // A last checkpoint of the running version, so that the new one gets everything.
         if self.inst.is_some() && self.stats().failed.is_none() {
             let inst = self.inst.as_mut().ok_or("no instance")?;
-            begin_call(&mut inst.store);
+            let _busy = begin_call(&mut inst.store);
             let full = self.saved.stale;
             let changes = inst
                 .bindings

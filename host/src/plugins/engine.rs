@@ -21,7 +21,48 @@ const CACHE_CAP: u64 = 1 << 30;
 pub struct PluginEngine {
     /// The wasmtime engine.
     pub engine: Engine,
+    /// Advances the engine's epoch while calls run.
+    pub ticker: Arc<Ticker>,
     cache_dir: Option<Arc<PathBuf>>,
+}
+
+/// Advances the epoch every [`EPOCH_TICK`] while some plugin call runs, and sleeps while none
+/// does: an idle gateway does not wake 100 times a second. A call's CPU budget is counted in
+/// ticks from its start, so ticks while no call runs would count for nothing.
+pub struct Ticker {
+    /// Calls running now.
+    busy: std::sync::atomic::AtomicUsize,
+    /// The ticking thread (unparked when the first call starts).
+    thread: std::sync::OnceLock<std::thread::Thread>,
+    /// Epoch increments so far.
+    ticks: std::sync::atomic::AtomicU64,
+}
+
+/// A running call: the epoch advances until it is dropped.
+pub struct Busy(Arc<Ticker>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl Ticker {
+    /// A call starts: the epoch advances until the guard is dropped.
+    pub fn busy(self: &Arc<Self>) -> Busy {
+        if self.busy.fetch_add(1, std::sync::atomic::Ordering::AcqRel) == 0 {
+            if let Some(t) = self.thread.get() {
+                t.unpark();
+            }
+        }
+        Busy(self.clone())
+    }
+
+    /// How many times the epoch advanced.
+    #[cfg(test)]
+    pub fn ticks(&self) -> u64 {
+        self.ticks.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl PluginEngine {
@@ -34,16 +75,34 @@ impl PluginEngine {
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
         let engine = Engine::new(&config)?;
         let weak = engine.weak();
-        std::thread::Builder::new()
+        let ticker = Arc::new(Ticker {
+            busy: std::sync::atomic::AtomicUsize::new(0),
+            thread: std::sync::OnceLock::new(),
+            ticks: std::sync::atomic::AtomicU64::new(0),
+        });
+        let ticking = Arc::downgrade(&ticker);
+        let thread = std::thread::Builder::new()
             .name("wasm-epoch".into())
             .spawn(move || loop {
+                let Some(t) = ticking.upgrade() else { break };
+                if t.busy.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                    // (An unpark from a call that started meanwhile makes this return at once.)
+                    drop(t);
+                    std::thread::park_timeout(Duration::from_secs(1));
+                    continue;
+                }
+                drop(t);
                 std::thread::sleep(EPOCH_TICK);
-                match weak.upgrade() {
-                    Some(e) => e.increment_epoch(),
-                    None => break,
+                match (weak.upgrade(), ticking.upgrade()) {
+                    (Some(e), Some(t)) => {
+                        e.increment_epoch();
+                        t.ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    _ => break,
                 }
             })
             .map_err(|e| wasmtime::format_err!("cannot start the epoch thread: {e}"))?;
+        let _ = ticker.thread.set(thread.thread().clone());
         let cache_dir = cache_dir.and_then(|d| match prepare_cache_dir(&d) {
             Ok(()) => Some(Arc::new(d)),
             Err(e) => {
@@ -51,7 +110,7 @@ impl PluginEngine {
                 None
             }
         });
-        Ok(Self { engine, cache_dir })
+        Ok(Self { engine, ticker, cache_dir })
     }
 
     /// Compiles a component, or loads it from the `.cwasm` cache keyed by the wasm's hash and
@@ -147,6 +206,26 @@ fn prepare_cache_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_epoch_advances_only_while_a_call_runs() {
+        let engine = PluginEngine::new(None).expect("an engine");
+        let ticker = engine.ticker.clone();
+        let idle = ticker.ticks();
+        std::thread::sleep(EPOCH_TICK * 10);
+        assert_eq!(ticker.ticks(), idle, "no call, no tick");
+        let busy = ticker.busy();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while ticker.ticks() < idle + 3 {
+            assert!(std::time::Instant::now() < deadline, "a running call gets ticks");
+            std::thread::sleep(EPOCH_TICK);
+        }
+        drop(busy);
+        std::thread::sleep(EPOCH_TICK * 2);
+        let after = ticker.ticks();
+        std::thread::sleep(EPOCH_TICK * 10);
+        assert_eq!(ticker.ticks(), after, "idle again");
+    }
 
     #[test]
     fn the_cache_keeps_the_entries_used_last_within_its_cap() {

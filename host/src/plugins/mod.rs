@@ -291,6 +291,7 @@ impl PluginHost {
             inputs: Mutex::default(),
             mixers: Mutex::default(),
             config_file: self.configs_folder.as_ref().map(|f| f.join(format!("{package}.jcfg"))),
+            ticker: self.engine.ticker.clone(),
         });
         (shared, config.to_string())
     }

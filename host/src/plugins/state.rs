@@ -52,6 +52,8 @@ pub struct PluginShared {
     /// The file `save-config` writes (`<configs folder>/<package>.jcfg`); none with the embedded
     /// configuration.
     pub config_file: Option<std::path::PathBuf>,
+    /// Keeps the engine's epoch (CPU budgets) advancing while a call runs.
+    pub ticker: Arc<super::engine::Ticker>,
 }
 
 /// A host fact a call made; a crash that rolls the plugin back past it undoes it.
