@@ -517,3 +517,46 @@ async fn a_multicast_mountpoint_receives_its_group() {
     let stats = more(&peer, Kind::Audio, [6, 6, 6, 1], 25, "the group's sound").await;
     assert_eq!(count(&stats, Kind::Audio, [6, 6, 6, 2]), 0, "a unicast sender to the port is not heard");
 }
+
+/// A VP8 camera of its own SSRC sending to a local port (a keyframe every 10 frames) until the
+/// returned sender is dropped.
+fn camera_of(port: u16, ssrc: u32, nonce: [u8; 4]) -> tokio::sync::oneshot::Sender<()> {
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let sock = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(33));
+        for frame in 0..100_000u32 {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut stopped => return,
+            }
+            let p = super::camera_packet(100, frame as u16, ssrc, frame, frame % 10 == 0, nonce);
+            let _ = sock.send_to(&p, ("127.0.0.1", port)).await;
+        }
+    });
+    stop
+}
+
+/// With `collision`, a second camera on a stream's port is not forwarded while the first
+/// sends; once the first has stopped that long, the second's picture is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sender_waits_for_the_first_with_collision() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let r = admin
+        .request(json!({"request": "create", "type": "rtp", "id": 80, "collision": 500, "media": [
+            {"type": "video", "mid": "v", "port": 0, "pt": 100, "codec": "vp8"}]}))
+        .await;
+    let port = r["stream"]["ports"][0]["port"].as_u64().unwrap_or_else(|| panic!("a port: {r}")) as u16;
+    let info = admin.request(json!({"request": "info", "id": 80})).await;
+    assert_eq!(info["info"]["collision"], 500, "{info}");
+    let (first, second) = ([5, 5, 5, 1], [5, 5, 5, 2]);
+    let stop_first = camera_of(port, 0xaaaa, first);
+    let (_viewer, peer) = watch(&gw, 80, json!({})).await;
+    more(&peer, Kind::Video, first, 10, "the first camera").await;
+    let _second = camera_of(port, 0xbbbb, second);
+    let stats = more(&peer, Kind::Video, first, 20, "the first camera, with the second sending").await;
+    assert_eq!(count(&stats, Kind::Video, second), 0, "the second camera collided");
+    drop(stop_first);
+    more(&peer, Kind::Video, second, 10, "the second camera, the first gone").await;
+}

@@ -1075,10 +1075,12 @@ impl<T: Transmitter> MediaCore<T> {
             return self.input_data(id, s, from, &buf[..len]);
         }
         let h = legs::parse_rtp(&buf[..len]);
-        let salt = input.salt;
+        let (salt, collision) = (input.salt, input.collision);
         let Some(stream) = input.streams.get_mut(s) else { return };
-        let Some((h, layer)) =
-            h.filter(|h| h.pt == stream.pt).and_then(|h| Some((h, stream.layer_of(layer, h.ssrc)?)))
+        let Some((h, layer)) = h
+            .filter(|h| h.pt == stream.pt)
+            .and_then(|h| Some((h, stream.layer_of(layer, h.ssrc)?)))
+            .filter(|(h, layer)| stream.takes(*layer, h.ssrc, now, collision))
         else {
             refuse(&mut input.refused, "input", id, from);
             return;

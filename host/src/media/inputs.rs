@@ -144,6 +144,8 @@ pub struct InputStream {
     highest: Vec<Option<u64>>,
     /// Per substream, the last keyframe (video).
     pub keyframes: Vec<KeyframeBuffer>,
+    /// Per substream, the SSRC it takes and when its last packet came (with `collision`).
+    pub taken: Vec<Option<(u32, Instant)>>,
     /// When the last packet came.
     pub last: Option<Instant>,
     /// Whether packets arrive (what the plugin was told last).
@@ -193,6 +195,8 @@ pub struct Input {
     pub srtp: Option<SrtpReceiver>,
     /// How long without packets makes a stream not receiving.
     pub no_media: Duration,
+    /// Another SSRC is taken only once a stream's own stopped this long (none: every SSRC).
+    pub collision: Option<Duration>,
     /// Packets refused (other sources, failing SRTP, malformed, another payload type).
     pub refused: u64,
     /// What the rest of the gateway can see of it.
@@ -242,6 +246,7 @@ impl Input {
                 ssrcs: stream.ssrcs.clone(),
                 highest: vec![None; n],
                 keyframes: (0..n).map(|_| KeyframeBuffer::default()).collect(),
+                taken: vec![None; n],
                 last: None,
                 receiving: false,
                 feedback,
@@ -266,6 +271,7 @@ impl Input {
             source: spec.source,
             srtp: spec.srtp.as_ref().map(|k| SrtpReceiver::new(k.suite, &k.key)),
             no_media,
+            collision: spec.collision,
             refused: 0,
             salt: 0,
         })
@@ -326,6 +332,20 @@ impl InputStream {
             Some(socket)
         } else {
             self.ssrcs.iter().position(|s| *s == ssrc)
+        }
+    }
+
+    /// Whether substream `layer` takes a packet of `ssrc` at `now`: with `collision`, another
+    /// SSRC than its current one only once its own stopped for that long (then it is its own).
+    pub fn takes(&mut self, layer: usize, ssrc: u32, now: Instant, collision: Option<Duration>) -> bool {
+        let Some(window) = collision else { return true };
+        let Some(taken) = self.taken.get_mut(layer) else { return true };
+        match taken {
+            Some((own, last)) if *own != ssrc && now.saturating_duration_since(*last) < window => false,
+            _ => {
+                *taken = Some((ssrc, now));
+                true
+            }
         }
     }
 

@@ -375,6 +375,7 @@ impl Sim {
             source: None,
             streams: vec![stream],
             no_media_ms: 0,
+            collision: None,
             srtp: None,
             file: None,
             rtsp: None,

@@ -951,6 +951,8 @@ impl host::Host for StoreState {
             source,
             streams,
             no_media_ms: options.no_media_ms,
+            collision: (options.collision_ms > 0)
+                .then(|| std::time::Duration::from_millis(u64::from(options.collision_ms))),
             srtp: options.srtp.as_ref().map(srtp_key).transpose()?,
             file,
             rtsp,

@@ -38,6 +38,9 @@ pub struct InputSpec {
     pub streams: Vec<InputStreamSpec>,
     /// Report a stream as not receiving after this long without packets, ms (0: 1000).
     pub no_media_ms: u32,
+    /// Packets of another SSRC than a stream's current one are dropped until its own stopped
+    /// this long (Janus's `collision`; none: every packet is taken).
+    pub collision: Option<Duration>,
     /// SDES-SRTP the sender protects with.
     pub srtp: Option<SrtpKey>,
     /// Packets to play instead of listening (one audio stream, no ports).

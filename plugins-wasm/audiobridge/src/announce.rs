@@ -61,6 +61,7 @@ impl AudioBridge {
                 mcast: None,
             }],
             no_media_ms: 0,
+            collision_ms: 0,
             srtp: None,
             file: str_of(body, "filename").map(str::to_owned),
             loop_file: looped,

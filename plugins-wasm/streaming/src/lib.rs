@@ -11,7 +11,8 @@
 //! RTCP with its sender: the host learns the sender's address from what arrives there and asks
 //! it for a keyframe when a viewer starts or asks for one, at most once a second (Janus's PLI;
 //! not its REMB). A stream with `mcast` receives that IPv4 multicast group, joined on `iface`
-//! (an address; Janus also takes an interface's name).
+//! (an address; Janus also takes an interface's name). With `collision` (ms), packets of a
+//! second SSRC on a stream are dropped until the first has stopped for that long.
 //!
 //! Management requests (`list`, `info`, `create`, `edit`, `destroy`, `enable`, `disable`,
 //! `kick_all`) answer at once; the others `ack` and answer with an event. Answers, events and

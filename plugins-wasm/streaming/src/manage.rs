@@ -389,6 +389,7 @@ pub(crate) fn open_input(mp: &Mountpoint) -> Result<portunus_sdk::InputLocal, Pl
         source: None,
         streams,
         no_media_ms: 0,
+        collision_ms: mp.collision,
         srtp: mp.srtp.clone(),
         file: mp.file.clone(),
         loop_file: !mp.ondemand,

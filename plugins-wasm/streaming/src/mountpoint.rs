@@ -266,6 +266,10 @@ pub struct Mountpoint {
     pub media: Vec<Media>,
     /// SDES-SRTP the source protects with.
     pub srtp: Option<SrtpKey>,
+    /// Janus's `collision` (ms, 0: off): packets of a second SSRC on a stream are dropped
+    /// until the first stopped this long.
+    #[serde(default)]
+    pub collision: u32,
     /// The Opus-in-Ogg file a `live` or `ondemand` mountpoint plays.
     #[serde(default)]
     pub file: Option<String>,
@@ -452,6 +456,12 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
             ))
         }
     };
+    let collision = match keys.get("collision") {
+        None => 0,
+        Some(v) => number(v).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
+            err(code::INVALID_ELEMENT, "Invalid element type (collision should be a positive integer)")
+        })?,
+    };
     // Janus's defaults: `mp-<id>`, and a name that starts with a digit gets the prefix too.
     let name = match text_of("name") {
         Some(n) if !n.starts_with(|c: char| c.is_ascii_digit()) => n,
@@ -467,6 +477,7 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
         is_private: keys.get("is_private").and_then(flag).unwrap_or(false),
         enabled: keys.get("enabled").and_then(flag).unwrap_or(true),
         permanent: false,
+        collision,
         media,
         srtp,
         ondemand: kind == "ondemand",
@@ -612,6 +623,9 @@ impl Mountpoint {
         if self.srtp.is_some() {
             d["srtp"] = json!(true);
         }
+        if self.collision > 0 {
+            d["collision"] = json!(self.collision);
+        }
         if let Some(rtsp) = &self.rtsp {
             d["rtsp"] = json!(true);
             if admin {
@@ -703,6 +717,9 @@ impl Mountpoint {
             c["srtpsuite"] = json!(suite);
             c["srtpcrypto"] = json!(key.key);
         }
+        if self.collision > 0 {
+            c["collision"] = json!(self.collision);
+        }
         c
     }
 }
@@ -759,6 +776,14 @@ mod tests {
         let unicast = json!({"type": "rtp", "media": [{"type": "audio", "mid": "a", "port": 1, "mcast": "10.0.0.1",
                              "pt": 111, "codec": "opus"}]});
         assert_eq!(parse(Id::Num(6), unicast.as_object().unwrap()).unwrap_err().code, code::CANT_CREATE);
+        // `collision`, kept in the file; not a number is 484.
+        let body = json!({"type": "rtp", "collision": 500, "media": [{"type": "audio", "mid": "a", "port": 1,
+                          "pt": 111, "codec": "opus"}]});
+        let c = parse(Id::Num(7), body.as_object().unwrap()).expect("collision");
+        assert_eq!(parse(Id::Num(7), c.to_config().as_object().unwrap()).unwrap().collision, 500);
+        let bad = json!({"type": "rtp", "collision": "x", "media": [{"type": "audio", "mid": "a", "port": 1,
+                         "pt": 111, "codec": "opus"}]});
+        assert_eq!(parse(Id::Num(7), bad.as_object().unwrap()).unwrap_err().code, code::INVALID_ELEMENT);
         assert_eq!((m.media[0].codec.as_str(), m.media[0].ports[0]), ("opus", 5002));
     }
 

@@ -623,6 +623,7 @@ impl TestFault {
                     source: text("source"),
                     streams,
                     no_media_ms: body.get("no_media_ms").and_then(Value::as_u64).unwrap_or(0) as u32,
+                    collision_ms: 0,
                     srtp: None,
                     file: None,
                     loop_file: false,

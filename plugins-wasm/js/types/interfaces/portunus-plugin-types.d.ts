@@ -864,6 +864,12 @@ declare module 'portunus:plugin/types@0.6.0' {
      */
     noMediaMs: number,
     /**
+     * Janus's `collision`: a stream (each substream) that gets packets of another SSRC than
+     * the one it takes drops them, until its own have stopped for this long, ms; then the
+     * new SSRC is the one it takes (0: every packet is taken).
+     */
+    collisionMs: number,
+    /**
      * SDES-SRTP the sender protects with.
      */
     srtp?: SrtpKey,
