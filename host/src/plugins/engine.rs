@@ -143,12 +143,23 @@ impl PluginEngine {
         trim_heap();
         let bytes = bytes?;
         let tmp = path.with_extension("tmp");
-        if let Err(e) = std::fs::write(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, &path)) {
-            tracing::warn!("cannot write plugin cache {}: {e}", path.display());
-        }
+        let written = std::fs::write(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, &path));
         evict(dir, CACHE_CAP);
-        // SAFETY: `bytes` was produced just now by `precompile_component` on this engine.
-        unsafe { Component::deserialize(&self.engine, &bytes) }
+        match written {
+            // Mapped from the file, as on a later start: only the code pages used are resident
+            // (from the bytes, all of a JavaScript plugin's 48 MB were, for the gateway's life).
+            Ok(()) => {
+                drop(bytes);
+                // SAFETY: the file was written just now from `precompile_component`'s output on
+                // this engine, in the owner-only cache folder (see above).
+                unsafe { Component::deserialize_file(&self.engine, &path) }
+            }
+            Err(e) => {
+                tracing::warn!("cannot write plugin cache {}: {e}", path.display());
+                // SAFETY: `bytes` was produced just now by `precompile_component` on this engine.
+                unsafe { Component::deserialize(&self.engine, &bytes) }
+            }
+        }
     }
 
     fn cache_key(&self, wasm: &[u8]) -> String {
