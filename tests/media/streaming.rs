@@ -448,24 +448,16 @@ async fn a_camera_with_rtcp_is_asked_for_keyframes() {
     let (Some(rtp_port), Some(rtcp_port)) = (rtp_port, rtcp_port) else { panic!("two ports: {r}") };
     assert_ne!(rtp_port, rtcp_port, "{r}");
 
-    // The camera sends VP8 (a keyframe at first only) and, from its RTCP port, receiver reports.
+    // The camera sends VP8 and, from its RTCP port, receiver reports.
     let rtcp = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
     let plis = plis_on(rtcp.clone());
-    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let sock = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
-        let mut tick = tokio::time::interval(std::time::Duration::from_millis(33));
-        for frame in 0..100_000u32 {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = &mut stopped => return,
-            }
-            let p = super::camera_packet(100, frame as u16, 0xcafe, frame, frame < 3, [8, 8, 8, 0]);
-            let _ = sock.send_to(&p, ("127.0.0.1", rtp_port as u16)).await;
-            if frame % 3 == 0 {
-                let rr = [0x80, 201, 0, 1, 0, 0, 0xca, 0xfe];
-                let _ = rtcp.send_to(&rr, ("127.0.0.1", rtcp_port as u16)).await;
-            }
+    let _camera = camera_of(rtp_port as u16, 0xcafe, [8, 8, 8, 0]);
+    let reports = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+        loop {
+            tick.tick().await;
+            let rr = [0x80, 201, 0, 1, 0, 0, 0xca, 0xfe];
+            let _ = rtcp.send_to(&rr, ("127.0.0.1", rtcp_port as u16)).await;
         }
     });
     let before = std::time::Instant::now();
@@ -484,7 +476,7 @@ async fn a_camera_with_rtcp_is_asked_for_keyframes() {
         let gap = pair[1].0 - pair[0].0;
         assert!(gap >= std::time::Duration::from_millis(900), "requests {gap:?} apart: {plis:?}");
     }
-    drop(stop);
+    reports.abort();
 }
 
 /// A mountpoint's stream with `mcast` receives the group's datagrams (joined on `iface`) and

@@ -42,7 +42,9 @@ use crate::vocab::{
     MediaEvent, MediaKind, NegotiationDone, NegotiationOutcome, Notice, OfferItem, SrtpKey, StreamInfo,
     LEG_BIT,
 };
-use crate::vocab::{InputLocal, InputSpec, MixCodec, MixerSpec, PortSettings, INPUT_BIT, MIX_BIT};
+use crate::vocab::{
+    Directions, InputLocal, InputSpec, MixCodec, MixerSpec, PortSettings, INPUT_BIT, MIX_BIT,
+};
 pub use router::Homes;
 
 /// A stream to offer.
@@ -54,9 +56,6 @@ pub struct OfferedKind {
     /// The client may send on it too (sendrecv).
     pub two_way: bool,
 }
-
-/// Streams (mids) that take a new direction in an offer (ours).
-pub type Directions = Vec<(String, crate::sdp::Direction)>;
 
 /// Where a command's result goes: a caller waiting on a channel, or a notice.
 pub type Reply<T> = Box<dyn FnOnce(T) + Send>;
@@ -487,7 +486,7 @@ impl MediaControl for MediaEngine {
         &self,
         handle: HandleRef,
         stop: Vec<String>,
-        directions: Vec<(String, crate::sdp::Direction)>,
+        directions: Directions,
         items: Vec<OfferItem>,
         id: u64,
     ) -> Result<(), String> {

@@ -407,7 +407,7 @@ impl Peer {
     pub fn offer(
         &mut self,
         stop: &[String],
-        directions: &super::Directions,
+        directions: &crate::vocab::Directions,
         kinds: &[super::OfferedKind],
         candidates: &[SocketAddr],
     ) -> Result<(String, Vec<String>), String> {

@@ -916,8 +916,11 @@ impl host::Host for StoreState {
                 }
             }
             let mcast = match &st.mcast {
+                Some(_) if rtsp.is_some() || options.file.is_some() => {
+                    return Err(format!("stream {}: an RTSP or file input takes no mcast", st.mid))
+                }
                 Some(g) => match g.parse::<std::net::Ipv4Addr>() {
-                    Ok(g) if g.is_multicast() && rtsp.is_none() && options.file.is_none() => Some(g),
+                    Ok(g) if g.is_multicast() => Some(g),
                     _ => {
                         return Err(format!("stream {}: mcast '{g}' is not an IPv4 multicast group", st.mid))
                     }

@@ -102,7 +102,7 @@ impl crate::vocab::MediaControl for RuleLog {
         &self,
         _: HandleRef,
         _: Vec<String>,
-        _: Vec<(String, crate::sdp::Direction)>,
+        _: crate::vocab::Directions,
         _: Vec<crate::vocab::OfferItem>,
         _: u64,
     ) -> Result<(), String> {

@@ -7,6 +7,9 @@ use super::{
     LegSpec, MediaKind, MixCodec, MixerSpec, OfferItem, PortSettings,
 };
 
+/// Streams (mids) that take a new direction in an offer of ours.
+pub type Directions = Vec<(String, crate::sdp::Direction)>;
+
 /// What the media engine answers when it is missing.
 pub const NO_MEDIA: &str = "not available: media engine";
 
@@ -31,13 +34,13 @@ pub trait MediaControl: Send + Sync {
     /// inactive stream of its kind when there is one, as Janus recycles m-lines) and makes the
     /// streams `stop` (mids) inactive, and others take a new direction (`directions`: ours,
     /// a far end's hold); negotiation `id` reports the offer SDP and the mid of each item, in
-    /// order. Nothing to add, stop or redirect restarts ICE. An item whose source has not negotiated that stream is an error
-    /// now.
+    /// order. Nothing to add, stop or redirect restarts ICE. An item whose source has not
+    /// negotiated that stream is an error now.
     fn offer(
         &self,
         handle: HandleRef,
         stop: Vec<String>,
-        directions: Vec<(String, crate::sdp::Direction)>,
+        directions: Directions,
         items: Vec<OfferItem>,
         id: u64,
     ) -> Result<(), String>;
@@ -129,7 +132,7 @@ impl MediaControl for NoMedia {
         &self,
         _: HandleRef,
         _: Vec<String>,
-        _: Vec<(String, crate::sdp::Direction)>,
+        _: Directions,
         _: Vec<OfferItem>,
         _: u64,
     ) -> Result<(), String> {

@@ -445,6 +445,15 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
     if mids.windows(2).any(|w| w[0] == w[1]) {
         return Err(err(code::CANT_CREATE, "Can't add 'rtp' stream, two streams have the same mid"));
     }
+    // The host binds all of a mountpoint's streams on one address.
+    let mut ifaces = media.iter().filter_map(|m| m.iface.as_deref());
+    if let Some(first) = ifaces.next() {
+        if ifaces.any(|i| i != first) {
+            let text =
+                "Can't add 'rtp' stream, its streams name different interfaces (one iface per mountpoint)";
+            return Err(err(code::CANT_CREATE, text));
+        }
+    }
     let srtp = match (keys.get("srtpsuite").and_then(number), text_of("srtpcrypto")) {
         (None, None) => None,
         (Some(32), Some(key)) => Some(SrtpKey { suite: SrtpSuite::AesCm128HmacSha132, key }),
@@ -776,6 +785,10 @@ mod tests {
         let unicast = json!({"type": "rtp", "media": [{"type": "audio", "mid": "a", "port": 1, "mcast": "10.0.0.1",
                              "pt": 111, "codec": "opus"}]});
         assert_eq!(parse(Id::Num(6), unicast.as_object().unwrap()).unwrap_err().code, code::CANT_CREATE);
+        let two = json!({"type": "rtp", "media": [
+            {"type": "audio", "mid": "a", "port": 1, "iface": "127.0.0.1", "pt": 111, "codec": "opus"},
+            {"type": "video", "mid": "v", "port": 2, "iface": "127.0.0.2", "pt": 100, "codec": "vp8"}]});
+        assert_eq!(parse(Id::Num(6), two.as_object().unwrap()).unwrap_err().code, code::CANT_CREATE);
         // `collision`, kept in the file; not a number is 484.
         let body = json!({"type": "rtp", "collision": 500, "media": [{"type": "audio", "mid": "a", "port": 1,
                           "pt": 111, "codec": "opus"}]});
