@@ -86,6 +86,11 @@ async fn join_with(gw: &Gateway, request: Value, freq: f64) -> Member {
     assert!(data.get("display").is_none(), "Janus 1.1's joined has no display: {r}");
     let id = data["id"].as_u64().unwrap_or_else(|| panic!("an id: {r}"));
     let sdp = r["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an answer: {r}")).to_owned();
+    // Of what the peer offers (transport-cc among it), audio levels only, as Janus's
+    // AudioBridge answers.
+    assert!(crate::peer::sdp_extensions(&offer).contains(&"transport-cc".to_owned()), "{offer}");
+    let extensions = crate::peer::sdp_extensions(&sdp);
+    assert!(extensions.iter().all(|e| e == "mid" || e == "audio-level"), "{extensions:?}");
     peer.set_answer(&sdp).await.expect("answer");
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("connected");

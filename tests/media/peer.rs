@@ -1535,6 +1535,28 @@ pub fn sdp_candidate_addresses(sdp: &str) -> Vec<String> {
     out
 }
 
+/// The RTP header extensions an SDP negotiates, by the short names Janus's docs use
+/// (`audio-level`, `transport-cc`, `abs-send-time`, `video-orientation`, `mid`, …; others by
+/// their URI), each once.
+pub fn sdp_extensions(sdp: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for uri in sdp.lines().filter_map(|l| l.trim().strip_prefix("a=extmap:")?.split_whitespace().nth(1)) {
+        let name = match uri {
+            "urn:ietf:params:rtp-hdrext:ssrc-audio-level" => "audio-level",
+            "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01" => "transport-cc",
+            "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time" => "abs-send-time",
+            "urn:3gpp:video-orientation" => "video-orientation",
+            "urn:ietf:params:rtp-hdrext:sdes:mid" => "mid",
+            other => other,
+        };
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_owned());
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Parse SSRCs announced in `a=ssrc:` lines, per m= section kind.
 pub fn sdp_ssrcs(sdp: &str) -> HashMap<String, Vec<u32>> {
     let mut out: HashMap<String, Vec<u32>> = HashMap::new();

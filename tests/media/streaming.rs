@@ -50,6 +50,10 @@ pub(crate) async fn watch(gw: &Gateway, id: u64, extra: Value) -> (Client, Peer)
     let r = c.send(body, None).await;
     assert_eq!(result(&r), &json!({"status": "preparing"}), "{r}");
     let offer = r["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an offer: {r}"));
+    // Janus's Streaming offers no transport-cc and no audio levels.
+    let extensions = crate::peer::sdp_extensions(offer);
+    assert!(["abs-send-time", "mid"].iter().all(|e| extensions.contains(&e.to_string())), "{extensions:?}");
+    assert!(!extensions.iter().any(|e| e == "transport-cc" || e == "audio-level"), "{offer}");
     let peer = Peer::new(false, false, false).await.expect("viewer");
     let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
     let r = c.send(json!({"request": "start"}), Some(json!({"type": "answer", "sdp": answer}))).await;
@@ -300,6 +304,10 @@ async fn a_viewer_that_offers_gets_an_answer() {
     let r = v.send(json!({"request": "watch", "id": 88}), Some(json!({"type": "offer", "sdp": offer}))).await;
     assert_eq!(result(&r), &json!({"status": "starting"}), "{r}");
     assert_eq!(r["jsep"]["type"], "answer", "{r}");
+    // The viewer offered transport-cc; the answer leaves it out, as Janus's Streaming does.
+    assert!(crate::peer::sdp_extensions(&offer).contains(&"transport-cc".to_owned()), "{offer}");
+    let extensions = crate::peer::sdp_extensions(r["jsep"]["sdp"].as_str().unwrap());
+    assert!(!extensions.iter().any(|e| e == "transport-cc" || e == "audio-level"), "{extensions:?}");
     peer.set_answer(r["jsep"]["sdp"].as_str().unwrap()).await.expect("set answer");
     peer.wait_connected(WAIT).await.expect("connected");
     more(&peer, Kind::Audio, [3, 3, 3, 3], 25, "the mountpoint's sound").await;

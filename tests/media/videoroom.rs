@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::{receive_rtp, wait_media_from, whole_frames, WAIT};
 use crate::harness::{Conf, Gateway, PluginClient as Client};
-use crate::peer::{AudioCodec, Kind, Peer, PeerStats, VideoCodec};
+use crate::peer::{sdp_extensions, AudioCodec, Kind, Peer, PeerStats, VideoCodec};
 
 const VIDEOROOM: &str = "janus.plugin.videoroom";
 
@@ -71,6 +71,9 @@ async fn subscribe(gw: &Gateway, join: Value) -> (Client, Peer, Value) {
     body.as_object_mut().unwrap().extend(join.as_object().unwrap().clone());
     let attached = c.send(body, None).await;
     assert_eq!(attached["jsep"]["type"], "offer", "{attached}");
+    // As Janus offers subscribers of a default room: transport-cc and abs-send-time too.
+    let extensions = sdp_extensions(attached["jsep"]["sdp"].as_str().unwrap_or_default());
+    assert!(["transport-cc", "abs-send-time", "mid"].iter().all(|e| extensions.contains(&e.to_string())));
     let peer = Peer::new(false, false, false).await.expect("subscriber peer");
     let answer = peer.answer_offer(attached["jsep"]["sdp"].as_str().unwrap(), WAIT).await.expect("answer");
     let started = c.send(json!({"request": "start"}), Some(json!({"type": "answer", "sdp": answer}))).await;
@@ -780,7 +783,9 @@ async fn a_rooms_opus_and_extension_switches_shape_the_answer() {
     }
     viewer.close().await.ok();
     let offer = Peer::new(true, true, false).await.expect("peer").create_offer(WAIT).await.expect("offer");
-    c.request(json!({"request": "create", "room": 55, "opus_dtx": true, "audiolevel_ext": false})).await;
+    c.request(json!({"request": "create", "room": 55, "opus_dtx": true, "audiolevel_ext": false,
+        "transport_wide_cc_ext": false}))
+        .await;
     let mut d = Client::new(&gw, VIDEOROOM).await;
     d.send(json!({"request": "join", "ptype": "publisher", "room": 55}), None).await;
     let r = d.send(json!({"request": "publish"}), Some(json!({"type": "offer", "sdp": offer.clone()}))).await;
@@ -794,8 +799,10 @@ async fn a_rooms_opus_and_extension_switches_shape_the_answer() {
         |sdp: &str| sdp.lines().find(|l| l.starts_with("a=fmtp:111")).unwrap_or_default().to_owned();
     assert!(opus_fmtp(&switched).contains("usedtx=1"), "{switched}");
     assert!(!opus_fmtp(&plain).contains("usedtx"), "{plain}");
-    assert!(plain.contains("urn:ietf:params:rtp-hdrext:ssrc-audio-level"), "{plain}");
-    assert!(!switched.contains("urn:ietf:params:rtp-hdrext:ssrc-audio-level"), "{switched}");
+    let (plain, switched) = (sdp_extensions(&plain), sdp_extensions(&switched));
+    assert!(["audio-level", "transport-cc"].iter().all(|e| plain.contains(&e.to_string())), "{plain:?}");
+    assert!(!plain.contains(&"abs-send-time".to_owned()), "publishers are not asked for it: {plain:?}");
+    assert!(!switched.iter().any(|e| e == "audio-level" || e == "transport-cc"), "{switched:?}");
     peer.close().await.ok();
 }
 

@@ -59,6 +59,7 @@ fn command_peer(c: &Command) -> Option<u64> {
         | Command::RemoteAnswer(h, ..)
         | Command::Offer(h, ..)
         | Command::WatchTalking(h, ..)
+        | Command::RtpExtensions(h, _)
         | Command::Answer(h, ..)
         | Command::Trickle(h, _)
         | Command::Hangup(h, _)
@@ -1489,6 +1490,12 @@ impl<T: Transmitter> MediaCore<T> {
                 reply(r);
                 if done {
                     self.negotiated(id);
+                }
+            }
+            Command::RtpExtensions(h, extensions) => {
+                self.ensure_peer(h, now);
+                if let Some(p) = self.peers.get_mut(&h.handle_id) {
+                    p.extensions = extensions;
                 }
             }
             Command::WatchTalking(h, packets, threshold) => {

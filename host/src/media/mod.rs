@@ -75,6 +75,8 @@ pub enum Command {
     RemoteAnswer(HandleRef, String, Reply<Result<(), DescriptionError>>),
     /// Watch the peer's audio levels (packets, threshold; 0 packets: stop).
     WatchTalking(HandleRef, u32, u8),
+    /// The header extensions the peer's next negotiations use.
+    RtpExtensions(HandleRef, crate::vocab::RtpExtensions),
     /// Offer the client streams of these kinds (sendonly) and data channels, and make the
     /// streams listed first (mids) inactive.
     /// (Each stream's kind and, when known, the codec its source sends.)
@@ -525,6 +527,10 @@ impl MediaControl for MediaEngine {
 
     fn watch_talking(&self, handle: HandleRef, packets: u32, threshold: u8) {
         self.send(handle, Command::WatchTalking(handle, packets, threshold));
+    }
+
+    fn set_rtp_extensions(&self, handle: HandleRef, extensions: crate::vocab::RtpExtensions) {
+        self.send(handle, Command::RtpExtensions(handle, extensions));
     }
 
     fn accept_answer(&self, handle: HandleRef, sdp: &str, id: u64) -> Result<(), String> {

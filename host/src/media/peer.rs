@@ -73,6 +73,8 @@ pub struct Peer {
     pub channels: super::channels::Channels<str0m::channel::ChannelId>,
     /// The client's pending offer (full SDP), for the plugin's `answer`.
     pub remote_offer: Option<String>,
+    /// The header extensions negotiations offer and accept (`set-rtp-extensions`).
+    pub extensions: crate::vocab::RtpExtensions,
     /// Candidates that arrived before the remote description.
     pub early_candidates: Vec<String>,
     /// Whether a remote description has been applied.
@@ -269,6 +271,7 @@ impl Peer {
             pli_pending: Vec::new(),
             channels: Default::default(),
             remote_offer: None,
+            extensions: crate::vocab::RtpExtensions::ALL,
             early_candidates: Vec::new(),
             negotiated: false,
             media: Vec::new(),
@@ -331,7 +334,8 @@ impl Peer {
             .flat_map(|l| [l, "\r\n"])
             .collect();
         self.held_until = Some(now + HOLD_CANDIDATES);
-        let offer = super::policy::apply_policy(&offer, policy);
+        let offer =
+            super::policy::drop_extensions(&super::policy::apply_policy(&offer, policy), self.extensions);
         let summary = crate::sdp::check(&offer).map_err(|e| e.0)?;
         self.media.clear();
         self.rids.clear();
@@ -357,7 +361,8 @@ impl Peer {
         for c in std::mem::take(&mut self.early_candidates) {
             remote.extend(self.add_remote_candidate(&c));
         }
-        let mut answer = self.add_missing_send_streams(answer.to_sdp_string());
+        let answer = super::policy::drop_extensions(&answer.to_sdp_string(), self.extensions);
+        let mut answer = self.add_missing_send_streams(answer);
         if super::policy::wants_stereo(policy) {
             answer = super::policy::stereo_opus(&answer, None);
         }
@@ -504,7 +509,8 @@ impl Peer {
         }
         let (offer, pending) = api.apply().ok_or("nothing to offer")?;
         // Each stream only in the codec its source sends: nothing else could reach the client.
-        let mut offer = super::policy::narrow_offer(&offer.to_sdp_string(), &codecs);
+        let offer = super::policy::drop_extensions(&offer.to_sdp_string(), self.extensions);
+        let mut offer = super::policy::narrow_offer(&offer, &codecs);
         let stereo: Vec<String> = codecs
             .iter()
             .filter(|(_, _, fmtp)| fmtp.as_deref() == Some(super::policy::STEREO))
@@ -532,8 +538,10 @@ impl Peer {
     pub fn accept_answer(&mut self, sdp: &str) -> Result<Vec<SocketAddr>, DescriptionError> {
         let (pending, added) = self.pending_offer.take().ok_or(DescriptionError::UnexpectedAnswer)?;
         let summary = crate::sdp::check(sdp).map_err(|e| DescriptionError::Invalid(e.0))?;
-        let answer = str0m::change::SdpAnswer::from_sdp_string(sdp)
-            .map_err(|e| DescriptionError::Invalid(format!("invalid answer: {e}")))?;
+        // Only what we offered: a client that answers more does not get it.
+        let answer =
+            str0m::change::SdpAnswer::from_sdp_string(&super::policy::drop_extensions(sdp, self.extensions))
+                .map_err(|e| DescriptionError::Invalid(format!("invalid answer: {e}")))?;
         self.rtc
             .sdp_api()
             .accept_answer(pending, answer)

@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 
 use crate::sdp::Direction;
-use crate::vocab::AnswerPolicy;
+use crate::vocab::{AnswerPolicy, RtpExtensions};
 
 /// The offer as str0m should see it under `policy`. An `actpass` offer is read as `passive`,
 /// so we take the DTLS client role as Janus does: our ClientHello goes out as soon as ICE is
@@ -44,6 +44,30 @@ pub fn apply_policy(offer: &str, policy: &AnswerPolicy) -> String {
         sdp.push_str("\r\n");
     }
     sdp
+}
+
+/// The SDP without the header extensions `allowed` leaves out (their `a=extmap` lines, and
+/// `a=rtcp-fb:* transport-cc` with transport-cc): an offer str0m answers, or one we make.
+pub fn drop_extensions(sdp: &str, allowed: RtpExtensions) -> String {
+    if allowed == RtpExtensions::ALL {
+        return sdp.to_owned();
+    }
+    let mut out = String::with_capacity(sdp.len());
+    for line in sdp_lines(sdp) {
+        let dropped = match line.strip_prefix("a=extmap:") {
+            Some(map) => map.split_whitespace().nth(1).is_some_and(|uri| !allowed.allows(uri)),
+            None => {
+                !allowed.transport_cc
+                    && line.starts_with("a=rtcp-fb:")
+                    && line.split_whitespace().nth(1) == Some("transport-cc")
+            }
+        };
+        if !dropped {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out
 }
 
 /// An SDP's lines, without their line ends and without empty ones.
@@ -367,6 +391,29 @@ fn kept_payload_types(section: &[&str], preferred: &[String]) -> Result<Option<H
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extensions_left_out_go_with_their_feedback() {
+        let sdp = "v=0\r\nm=audio 9 X 111\r\na=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n\
+                   a=extmap:3/sendrecv http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n\
+                   a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\na=rtcp-fb:111 transport-cc\r\n\
+                   m=video 9 X 96\r\na=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n\
+                   a=extmap:13 urn:3gpp:video-orientation\r\na=rtcp-fb:96 nack\r\n";
+        assert_eq!(drop_extensions(sdp, RtpExtensions::ALL), sdp);
+        let levels = RtpExtensions { audio_level: true, ..RtpExtensions::NONE };
+        assert_eq!(
+            drop_extensions(sdp, levels),
+            "v=0\r\nm=audio 9 X 111\r\na=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n\
+             a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\nm=video 9 X 96\r\na=rtcp-fb:96 nack\r\n"
+        );
+        let no_twcc = RtpExtensions { transport_cc: false, ..RtpExtensions::ALL };
+        let out = drop_extensions(sdp, no_twcc);
+        assert!(
+            !out.contains("transport-cc")
+                && out.contains("abs-send-time")
+                && out.contains("video-orientation")
+        );
+    }
 
     #[test]
     fn an_offer_narrowed_to_the_sources_codec() {

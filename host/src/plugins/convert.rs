@@ -13,6 +13,16 @@ pub fn wit_handle(h: vocab::HandleRef) -> wit::HandleRef {
     wit::HandleRef { session: h.session_id, handle: h.handle_id }
 }
 
+/// The WIT's header extensions as the gateway's.
+pub fn rtp_extensions(e: wit::RtpExtensions) -> vocab::RtpExtensions {
+    vocab::RtpExtensions {
+        audio_level: e.contains(wit::RtpExtensions::AUDIO_LEVEL),
+        video_orientation: e.contains(wit::RtpExtensions::VIDEO_ORIENTATION),
+        transport_cc: e.contains(wit::RtpExtensions::TRANSPORT_CC),
+        abs_send_time: e.contains(wit::RtpExtensions::ABS_SEND_TIME),
+    }
+}
+
 /// A WIT media kind as the gateway's.
 pub fn kind(k: wit::MediaKind) -> vocab::MediaKind {
     match k {

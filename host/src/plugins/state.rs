@@ -12,8 +12,8 @@ use super::bindings::types::{
     self as wit, AnswerPolicy, ForwardOptions, HandleRef, LogLevel, MediaKind, OfferedStream, RtpTarget,
 };
 use super::convert::{
-    api_handle, direction, endpoint, kind, leg_codec, leg_remote, mix_codec, mix_settings, srtp_key,
-    srtp_suite, wit_srtp_key,
+    api_handle, direction, endpoint, kind, leg_codec, leg_remote, mix_codec, mix_settings, rtp_extensions,
+    srtp_key, srtp_suite, wit_srtp_key,
 };
 use super::legs::LegTable;
 use super::limits::Limits;
@@ -1034,6 +1034,12 @@ impl host::Host for StoreState {
     fn watch_talking(&mut self, handle: HandleRef, packets: u32, threshold: u8) {
         if self.own(handle).is_ok() {
             self.shared.core.media().watch_talking(api_handle(handle), packets, threshold);
+        }
+    }
+
+    fn set_rtp_extensions(&mut self, handle: HandleRef, extensions: wit::RtpExtensions) {
+        if self.own(handle).is_ok() {
+            self.shared.core.media().set_rtp_extensions(api_handle(handle), rtp_extensions(extensions));
         }
     }
 

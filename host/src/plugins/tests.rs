@@ -98,6 +98,7 @@ impl crate::vocab::MediaControl for RuleLog {
         Err("no media here".into())
     }
     fn watch_talking(&self, _: HandleRef, _: u32, _: u8) {}
+    fn set_rtp_extensions(&self, _: HandleRef, _: crate::vocab::RtpExtensions) {}
     fn offer(
         &self,
         _: HandleRef,

@@ -47,6 +47,8 @@ pub trait MediaControl: Send + Sync {
     /// Reports when the handle's audio streams start and stop talking (`MediaEvent::Talking`):
     /// levels averaged over `packets` packets against `threshold`; `packets` 0 stops it.
     fn watch_talking(&self, handle: HandleRef, packets: u32, threshold: u8);
+    /// The RTP header extensions the handle's next negotiations offer and accept.
+    fn set_rtp_extensions(&self, handle: HandleRef, extensions: super::RtpExtensions);
     /// Applies an answer (SDP) a plugin got some other way to the handle's pending offer;
     /// negotiation `id` reports the outcome. An error now: no media engine to ask.
     fn accept_answer(&self, handle: HandleRef, sdp: &str, id: u64) -> Result<(), String>;
@@ -139,6 +141,7 @@ impl MediaControl for NoMedia {
         Err(NO_MEDIA.into())
     }
     fn watch_talking(&self, _: HandleRef, _: u32, _: u8) {}
+    fn set_rtp_extensions(&self, _: HandleRef, _: super::RtpExtensions) {}
     fn accept_answer(&self, _: HandleRef, _: &str, _: u64) -> Result<(), String> {
         Err(NO_MEDIA.into())
     }

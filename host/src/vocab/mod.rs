@@ -18,7 +18,7 @@ pub use self::inputs::{InputFile, InputLocal, InputSpec, InputStreamSpec, RtspSo
 pub use self::legs::{dtmf_digit, dtmf_event, Latch, LegCodec, LegLocal, LegRemote, LegSpec, LEG_CODECS};
 pub use self::mixing::{MixCodec, MixerSpec, PortSettings, MIX_BIT};
 pub use self::negotiation::{
-    AnswerPolicy, DescriptionError, NegotiationDone, NegotiationOutcome, OfferItem, StreamInfo,
+    AnswerPolicy, DescriptionError, NegotiationDone, NegotiationOutcome, OfferItem, RtpExtensions, StreamInfo,
 };
 pub use self::rules::{Endpoint, ForwardRule, LayerChange, RtpTarget, Sink, INPUT_BIT, LEG_BIT};
 pub use self::srtp::SrtpKey;

@@ -3,6 +3,47 @@
 
 use super::MediaKind;
 
+/// RTP header extensions a PeerConnection may negotiate besides `mid` and the simulcast
+/// `rid`s (always): Janus's plugins each negotiate their own set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtpExtensions {
+    /// RFC 6464 audio levels.
+    pub audio_level: bool,
+    /// Video orientation (3GPP).
+    pub video_orientation: bool,
+    /// Transport-wide sequence numbers (the client's congestion feedback).
+    pub transport_cc: bool,
+    /// `abs-send-time`.
+    pub abs_send_time: bool,
+}
+
+impl RtpExtensions {
+    /// Every extension the host knows.
+    pub const ALL: Self =
+        Self { audio_level: true, video_orientation: true, transport_cc: true, abs_send_time: true };
+    /// None of them.
+    pub const NONE: Self =
+        Self { audio_level: false, video_orientation: false, transport_cc: false, abs_send_time: false };
+
+    /// Whether an extension, by its `a=extmap` URI, may be negotiated: those of this set that
+    /// are allowed, and any other (`mid`, the `rid`s, and what the WebRTC stack ignores).
+    pub fn allows(&self, uri: &str) -> bool {
+        match uri {
+            "urn:ietf:params:rtp-hdrext:ssrc-audio-level" => self.audio_level,
+            "urn:3gpp:video-orientation" => self.video_orientation,
+            "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01" => self.transport_cc,
+            "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time" => self.abs_send_time,
+            _ => true,
+        }
+    }
+}
+
+impl Default for RtpExtensions {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
 /// How the plugin wants a client offer answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnswerPolicy {

@@ -6,7 +6,7 @@
 use portunus_sdk::{
     host, json, AnswerPolicy, Direction, Endpoint, Field, ForwardOptions, ForwardSource, HandleRef, Id,
     JsonType, LegCodec, LegOptions, LegRemote, MediaKind, Message, NegotiationResult, OfferedStream,
-    PluginError, Value,
+    PluginError, RtpExtensions, Value,
 };
 use serde_json::Map;
 
@@ -254,6 +254,17 @@ impl AudioBridge {
             .collect()
     }
 
+    /// Audio levels only (with the room's `audiolevel_ext`), as Janus's AudioBridge negotiates.
+    fn negotiate_extensions(&self, handle: HandleRef) {
+        let levels = self
+            .participants
+            .get(&handle.handle)
+            .and_then(|p| self.rooms.get(&p.room))
+            .is_none_or(|r| r.audiolevel_ext);
+        let extensions = if levels { RtpExtensions::AUDIO_LEVEL } else { RtpExtensions::empty() };
+        host::set_rtp_extensions(handle, extensions);
+    }
+
     /// Answers a client's offer (audio only, in the participant's codec, Opus in stereo in a
     /// `spatial_audio` room); `event` goes out with the answer.
     fn answer(&mut self, msg: &Message, sdp: &str, event: Value, codec: &str) -> Result<(), PluginError> {
@@ -268,6 +279,7 @@ impl AudioBridge {
             simulcast: false,
             direction: Direction::Sendrecv,
         };
+        self.negotiate_extensions(msg.handle);
         let negotiation = host::answer(msg.handle, sdp, &policy).map_err(|e| err(code::INVALID_SDP, e))?;
         self.pending.insert(
             (msg.handle.handle, negotiation),
@@ -289,6 +301,7 @@ impl AudioBridge {
         } else {
             vec![OfferedStream::TwoWay(ForwardSource { source: Endpoint::Mix(p.port), mid: String::new() })]
         };
+        self.negotiate_extensions(handle);
         let negotiation = host::offer(handle, &streams).map_err(|e| err(code::UNKNOWN, e))?;
         self.pending
             .insert((handle.handle, negotiation), Pending { transaction: msg.transaction.clone(), event });

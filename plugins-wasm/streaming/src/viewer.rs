@@ -3,7 +3,7 @@
 
 use portunus_sdk::{
     host, AnswerPolicy, Direction, Endpoint, ForwardOptions, ForwardSource, HandleRef, Id, LayerChange,
-    MediaKind, Message, NegotiationResult, OfferedStream, PluginError, StreamInfo, Value,
+    MediaKind, Message, NegotiationResult, OfferedStream, PluginError, RtpExtensions, StreamInfo, Value,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -197,6 +197,8 @@ impl Streaming {
             own.into_iter().for_each(host::rtp_input_close);
             return Err(err(code::INVALID_SDP, "User provided SDP for a watch request must be an offer"));
         }
+        // What Janus's Streaming plugin negotiates: no audio levels, no transport-cc.
+        host::set_rtp_extensions(handle, RtpExtensions::ABS_SEND_TIME);
         let negotiated = match &client_offer {
             Some(jsep) => {
                 let codecs = |kind: MediaKind| -> Vec<String> {

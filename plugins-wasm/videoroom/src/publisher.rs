@@ -410,6 +410,7 @@ impl VideoRoom {
             direction: Direction::Recvonly,
         };
         let room_bitrate = room.bitrate;
+        host::set_rtp_extensions(handle, room.rtp_extensions(false));
         let negotiation = host::answer(handle, &jsep.sdp, &policy).map_err(|e| err(code::INVALID_SDP, e))?;
         if let Some(p) = self.publisher_mut(handle.handle) {
             p.e2ee = e2ee;

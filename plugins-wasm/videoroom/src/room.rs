@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use portunus_sdk::rooms::{flag, number, text};
-use portunus_sdk::{json, Field, Id, JsonType, Value};
+use portunus_sdk::{json, Field, Id, JsonType, RtpExtensions, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
 
@@ -273,6 +273,21 @@ impl Room {
                 })
                 .collect();
         }
+    }
+
+    /// The RTP header extensions its PeerConnections negotiate, by the room's `audiolevel_ext`,
+    /// `videoorient_ext` and `transport_wide_cc_ext`; subscribers also get abs-send-time,
+    /// which publishers are not asked for (as Janus's offers and answers).
+    pub fn rtp_extensions(&self, subscriber: bool) -> RtpExtensions {
+        [
+            (RtpExtensions::AUDIO_LEVEL, self.audiolevel_ext),
+            (RtpExtensions::VIDEO_ORIENTATION, self.videoorient_ext),
+            (RtpExtensions::TRANSPORT_CC, self.transport_wide_cc_ext),
+            (RtpExtensions::ABS_SEND_TIME, subscriber),
+        ]
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .fold(RtpExtensions::empty(), |all, (e, _)| all | e)
     }
 
     /// The dummy publisher's streams: (kind, codec, profile), audio first, each codec of the room

@@ -6,23 +6,9 @@ use portunus_sdk::MediaKind;
 use crate::publisher::PubStream;
 use crate::room::Room;
 
-/// A room's switch: whether it keeps something.
-type Switch = fn(&Room) -> bool;
-
-/// The RTP header extensions a room can leave out, by the switch that keeps them.
-const EXTENSIONS: &[(&str, Switch)] = &[
-    ("urn:ietf:params:rtp-hdrext:ssrc-audio-level", |r| r.audiolevel_ext),
-    ("urn:3gpp:video-orientation", |r| r.videoorient_ext),
-    ("http://www.webrtc.org/experiments/rtp-hdrext/playout-delay", |r| r.playoutdelay_ext),
-    ("http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01", |r| {
-        r.transport_wide_cc_ext
-    }),
-];
-
-/// A room's switches on an SDP the host made, as Janus writes them into its own: the RTP
-/// extensions it turns off are left out (`audiolevel_ext`, `videoorient_ext`,
-/// `playoutdelay_ext`, `transport_wide_cc_ext`), and a publisher's answer (`answer`) asks for
-/// Opus in-band FEC (`opus_fec`) and DTX (`opus_dtx`) or not.
+/// A room's Opus switches on a publisher's answer (`answer`), as Janus writes them into its
+/// own: in-band FEC (`opus_fec`) and DTX (`opus_dtx`) asked for or not. (The RTP extensions
+/// the room turns off, the host leaves out: see `Room::rtp_extensions`.)
 pub fn with_room_switches(sdp: &str, room: &Room, answer: bool) -> String {
     let opus: Vec<&str> = sdp
         .lines()
@@ -33,16 +19,6 @@ pub fn with_room_switches(sdp: &str, room: &Room, answer: bool) -> String {
         .collect();
     let mut out = String::with_capacity(sdp.len() + 32);
     for line in sdp.lines().map(str::trim_end) {
-        let transport_cc = line.starts_with("a=rtcp-fb:") && line.ends_with(" transport-cc");
-        if transport_cc && !room.transport_wide_cc_ext {
-            continue;
-        }
-        if let Some(ext) = line.strip_prefix("a=extmap:") {
-            let uri = ext.split_whitespace().nth(1).unwrap_or("");
-            if EXTENSIONS.iter().any(|(u, on)| *u == uri && !on(room)) {
-                continue;
-            }
-        }
         let opus_fmtp = line
             .strip_prefix("a=fmtp:")
             .and_then(|f| f.split_once(' '))
@@ -182,15 +158,10 @@ mod tests {
         let mut room = Room::default();
         assert_eq!(with_room_switches(sdp, &room, true), sdp);
         room.opus_dtx = true;
-        room.videoorient_ext = false;
         let out = with_room_switches(sdp, &room, true);
         assert!(out.contains("a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1\r\n"), "{out}");
-        assert!(!out.contains("video-orientation") && out.contains("ssrc-audio-level"), "{out}");
         room.opus_fec = false;
         assert!(with_room_switches(sdp, &room, true).contains("a=fmtp:111 minptime=10;usedtx=1\r\n"));
-        let twcc = "m=video 9 X 96\r\na=rtcp-fb:96 transport-cc\r\na=rtcp-fb:96 nack\r\n";
-        room.transport_wide_cc_ext = false;
-        assert_eq!(with_room_switches(twcc, &room, true), "m=video 9 X 96\r\na=rtcp-fb:96 nack\r\n");
         // A subscriber's offer keeps its Opus parameters.
         assert!(with_room_switches(sdp, &room, false).contains("a=fmtp:111 minptime=10;useinbandfec=1\r\n"));
     }

@@ -9,7 +9,7 @@
 
 use portunus_sdk::{
     host, json, Endpoint, Field, ForwardOptions, ForwardSource, HandleRef, Id, JsonType, LayerChange,
-    MediaKind, Message, NegotiationDone, OfferedStream, PlaceholderStream, PluginError, Value,
+    MediaKind, Message, NegotiationDone, OfferedStream, PlaceholderStream, PluginError, RtpExtensions, Value,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -438,12 +438,14 @@ impl VideoRoom {
     ) -> Result<(), PluginError> {
         let before = self.watched(handle.handle);
         // A dummy publisher's streams are offered as placeholders, with the room's fmtp.
-        let placeholders = match self.handles.get(&handle.handle) {
-            Some(Role::Subscriber(sub)) => {
-                self.rooms.get(&sub.room).map(|r| r.dummy_streams()).unwrap_or_default()
-            }
-            _ => Vec::new(),
+        let (placeholders, extensions) = match self.handles.get(&handle.handle) {
+            Some(Role::Subscriber(sub)) => match self.rooms.get(&sub.room) {
+                Some(r) => (r.dummy_streams(), r.rtp_extensions(true)),
+                None => (Vec::new(), RtpExtensions::empty()),
+            },
+            _ => (Vec::new(), RtpExtensions::empty()),
         };
+        host::set_rtp_extensions(handle, extensions);
         let Some(sub) = self.subscriber_mut(handle.handle) else { return Ok(()) };
         // One data channel carries every feed's data: a data stream takes the one there is (or
         // the first one this offer adds).

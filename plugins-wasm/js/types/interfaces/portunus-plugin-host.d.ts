@@ -1,5 +1,5 @@
 /// <reference path="./portunus-plugin-types.d.ts" />
-declare module 'portunus:plugin/host@0.6.0' {
+declare module 'portunus:plugin/host@0.7.0' {
   /**
    * Sends a Janus `event` to the client of `handle`: `plugindata.data` is `event` (a JSON
    * object), `jsep` (JSON) is attached when given. `transaction` ties the event to the
@@ -74,6 +74,13 @@ declare module 'portunus:plugin/host@0.6.0' {
    * `audio_active_packets` and `audio_level_average`. `packets` 0 stops watching.
    */
   export function watchTalking(handle: HandleRef, packets: number, threshold: number): void;
+  /**
+   * The RTP header extensions the handle's next negotiations offer and accept (all of
+   * `rtp-extensions` until this is called): an answer leaves the others out of what the
+   * client offered, an offer does not carry them. What a PeerConnection negotiated before
+   * stays until it renegotiates.
+   */
+  export function setRtpExtensions(handle: HandleRef, extensions: RtpExtensions): void;
   /**
    * Writes the plugin's configuration file (`janus.plugin.<name>.jcfg` in the gateway's
    * configs folder, `-F`) from `config`, a JSON object of sections as `init` got it: the whole
@@ -272,22 +279,23 @@ declare module 'portunus:plugin/host@0.6.0' {
    * Closes a socket; unknown ids are ignored.
    */
   export function udpClose(socket: number): void;
-  export type HandleRef = import('portunus:plugin/types@0.6.0').HandleRef;
-  export type LogLevel = import('portunus:plugin/types@0.6.0').LogLevel;
-  export type AnswerPolicy = import('portunus:plugin/types@0.6.0').AnswerPolicy;
-  export type OfferedStream = import('portunus:plugin/types@0.6.0').OfferedStream;
-  export type StreamDirection = import('portunus:plugin/types@0.6.0').StreamDirection;
-  export type ForwardOptions = import('portunus:plugin/types@0.6.0').ForwardOptions;
-  export type MediaKind = import('portunus:plugin/types@0.6.0').MediaKind;
-  export type RtpTarget = import('portunus:plugin/types@0.6.0').RtpTarget;
-  export type UdpSocket = import('portunus:plugin/types@0.6.0').UdpSocket;
-  export type Endpoint = import('portunus:plugin/types@0.6.0').Endpoint;
-  export type LegOptions = import('portunus:plugin/types@0.6.0').LegOptions;
-  export type LegLocal = import('portunus:plugin/types@0.6.0').LegLocal;
-  export type LegRemote = import('portunus:plugin/types@0.6.0').LegRemote;
-  export type InputOptions = import('portunus:plugin/types@0.6.0').InputOptions;
-  export type InputLocal = import('portunus:plugin/types@0.6.0').InputLocal;
-  export type InputStreamStatus = import('portunus:plugin/types@0.6.0').InputStreamStatus;
-  export type MixCodec = import('portunus:plugin/types@0.6.0').MixCodec;
-  export type MixSettings = import('portunus:plugin/types@0.6.0').MixSettings;
+  export type HandleRef = import('portunus:plugin/types@0.7.0').HandleRef;
+  export type LogLevel = import('portunus:plugin/types@0.7.0').LogLevel;
+  export type AnswerPolicy = import('portunus:plugin/types@0.7.0').AnswerPolicy;
+  export type RtpExtensions = import('portunus:plugin/types@0.7.0').RtpExtensions;
+  export type OfferedStream = import('portunus:plugin/types@0.7.0').OfferedStream;
+  export type StreamDirection = import('portunus:plugin/types@0.7.0').StreamDirection;
+  export type ForwardOptions = import('portunus:plugin/types@0.7.0').ForwardOptions;
+  export type MediaKind = import('portunus:plugin/types@0.7.0').MediaKind;
+  export type RtpTarget = import('portunus:plugin/types@0.7.0').RtpTarget;
+  export type UdpSocket = import('portunus:plugin/types@0.7.0').UdpSocket;
+  export type Endpoint = import('portunus:plugin/types@0.7.0').Endpoint;
+  export type LegOptions = import('portunus:plugin/types@0.7.0').LegOptions;
+  export type LegLocal = import('portunus:plugin/types@0.7.0').LegLocal;
+  export type LegRemote = import('portunus:plugin/types@0.7.0').LegRemote;
+  export type InputOptions = import('portunus:plugin/types@0.7.0').InputOptions;
+  export type InputLocal = import('portunus:plugin/types@0.7.0').InputLocal;
+  export type InputStreamStatus = import('portunus:plugin/types@0.7.0').InputStreamStatus;
+  export type MixCodec = import('portunus:plugin/types@0.7.0').MixCodec;
+  export type MixSettings = import('portunus:plugin/types@0.7.0').MixSettings;
 }

@@ -1,4 +1,4 @@
-declare module 'portunus:plugin/types@0.6.0' {
+declare module 'portunus:plugin/types@0.7.0' {
   /**
    * A Janus handle, with the session that owns it.
    */
@@ -229,6 +229,30 @@ declare module 'portunus:plugin/types@0.6.0' {
      * The layer now forwarded.
      */
     layer: number,
+  }
+  /**
+   * RTP header extensions a PeerConnection may negotiate besides `mid` and the simulcast
+   * `rid`s, which it always does: each of Janus's plugins negotiates its own set (the
+   * Streaming plugin no transport-cc, the AudioBridge only audio levels, the VideoRoom
+   * what its room's `*_ext` options say).
+   */
+  export interface RtpExtensions {
+    /**
+     * `urn:ietf:params:rtp-hdrext:ssrc-audio-level` (RFC 6464), audio only.
+     */
+    audioLevel?: boolean,
+    /**
+     * `urn:3gpp:video-orientation`, video only.
+     */
+    videoOrientation?: boolean,
+    /**
+     * Transport-wide sequence numbers, on which the client sends congestion feedback.
+     */
+    transportCc?: boolean,
+    /**
+     * `abs-send-time`.
+     */
+    absSendTime?: boolean,
   }
   /**
    * A media direction from the gateway's side.
