@@ -36,6 +36,9 @@ const LEG_RTCP_INTERVAL: Duration = Duration::from_secs(5);
 /// (a multiple of [`BATCH`]).
 const PACKETS_PER_WAKE: usize = 2 * BATCH;
 
+/// Rounds of a peer's timers run at once when they are already due as it is drained.
+const DUE_AT_ONCE: usize = 2;
+
 /// Housekeeping period: media timers, REMB refresh.
 pub const TICK: Duration = Duration::from_millis(250);
 /// How long ICE may stay disconnected before the PeerConnection is given up (`ice-failed`, then
@@ -355,6 +358,16 @@ impl<T: Transmitter> MediaCore<T> {
 
     /// One datagram from the network (its consequences are carried out before this returns).
     pub fn datagram(&mut self, now: Instant, source: SocketAddr, buf: &[u8]) {
+        self.receive(now, source, buf);
+        self.flush();
+    }
+
+    /// One datagram of a batch read from the socket: the peer it is for is drained at once
+    /// (str0m must be drained after each input: a second packet fed first can replace the
+    /// first one's pending event, seen as half the video never forwarded), the peers it
+    /// forwards to when the batch is done ([`MediaCore::flush`]), so that what a burst (a
+    /// video frame) brings each of them leaves in one segmented message.
+    pub fn receive(&mut self, now: Instant, source: SocketAddr, buf: &[u8]) {
         self.now = now;
         let id = match self.by_addr.get(&source) {
             // A STUN request naming (with valid integrity) another peer than the one the address
@@ -371,13 +384,10 @@ impl<T: Transmitter> MediaCore<T> {
         if let Some(p) = self.peers.get_mut(&id) {
             let fed = contain(|| p.receive(now, source, local, buf));
             match fed {
-                Ok(_) => self.dirty.push(id),
+                Ok(_) => self.drain_peer(id),
                 Err(_) => self.peer_panicked(id),
             }
         }
-        // str0m must be drained after each input: a second packet fed first can replace the
-        // first one's pending event (seen as half the video never forwarded).
-        self.flush();
     }
 
     /// A datagram from an address we do not know: a STUN request names its peer by our ufrag
@@ -538,7 +548,21 @@ impl<T: Transmitter> MediaCore<T> {
         let out = &mut self.out;
         let mut events = std::mem::take(&mut self.events);
         let mut send = |to: SocketAddr, data: &[u8]| out.transmit(to, data);
-        let r = contain(|| p.drain(&mut send, &mut events));
+        let now = self.now;
+        let r = contain(|| {
+            p.drain(&mut send, &mut events)?;
+            // A timer already due runs now, not on the loop's next turn: str0m sends the
+            // media just written to a stream only after a timeout (its pacer's queue snapshot),
+            // so each forwarded packet would otherwise cost every subscriber a second wake.
+            for _ in 0..DUE_AT_ONCE {
+                if p.timeout > now {
+                    break;
+                }
+                p.handle_timeout(now).map_err(|e| e.to_string())?;
+                p.drain(&mut send, &mut events)?;
+            }
+            Ok::<(), String>(())
+        });
         match r {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::debug!(handle = id, "peer output: {e}"),

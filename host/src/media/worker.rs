@@ -26,7 +26,7 @@ trait Reader {
 
 impl Reader for MediaCore<SendBatch<'_>> {
     fn datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
-        MediaCore::datagram(self, now, from, datagram);
+        self.receive(now, from, datagram);
     }
 
     fn batch_done(&mut self) {
