@@ -2,6 +2,7 @@
 //! components. The binary is `portunus`; this library holds its parts so benchmarks and
 //! tests can reach them.
 
+pub mod alloc_count;
 pub mod api;
 pub mod config;
 pub mod fuzz;
@@ -13,3 +14,8 @@ pub mod plugins;
 pub mod sdp;
 pub mod transport;
 pub mod vocab;
+
+/// The lib's tests count allocations (a mixer tick allocates nothing).
+#[cfg(test)]
+#[global_allocator]
+static COUNTING: alloc_count::Counting = alloc_count::Counting;

@@ -19,57 +19,14 @@
 //! cargo run --release --bin portunus-bench-media [-- [peers|rtp-forward|input|mixer] 1 10 100 300]
 //! ```
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use portunus::alloc_count::{self, counting, counts};
 use portunus::media::core::TICK;
 use portunus::media::sim::{Sim, PAYLOAD};
 
-/// Counts what is allocated while `COUNTING` is on (the benchmark runs on one thread).
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-static BYTES: AtomicU64 = AtomicU64::new(0);
-
-fn count(size: usize) {
-    if COUNTING.load(Ordering::Relaxed) {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        BYTES.fetch_add(size as u64, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every method forwards its arguments unchanged to the system allocator, which upholds
-// the `GlobalAlloc` contract; the only addition is updating atomic counters, which neither
-// allocates nor touches the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size());
-        // SAFETY: same layout as received; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count(layout.size());
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` with this layout (every allocation goes through us).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size);
-        // SAFETY: `ptr` came from `System` with `layout`; the caller upholds `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc_count::Counting = alloc_count::Counting;
 
 /// A room of `n` mixed for 10 s of audio (500 ticks): time and allocations per tick.
 // The tick number is also the packets' sequence number and indexes every talker's packets.
@@ -118,9 +75,8 @@ fn mixer(n: usize) {
             room.packet(id as u64, portunus::vocab::MixCodec::Opus, t as u64, talk[id.min(3)][t].clone());
         }
         let mut last = None;
-        ALLOCS.store(0, Ordering::Relaxed);
-        BYTES.store(0, Ordering::Relaxed);
-        COUNTING.store(t >= 10, Ordering::Relaxed);
+        let before = counts();
+        counting(t >= 10);
         let start = Instant::now();
         room.tick(&mut |f| {
             sent += 1;
@@ -131,9 +87,9 @@ fn mixer(n: usize) {
         if t >= 10 {
             elapsed += start.elapsed();
         }
-        COUNTING.store(false, Ordering::Relaxed);
-        allocs += ALLOCS.load(Ordering::Relaxed);
-        bytes += BYTES.load(Ordering::Relaxed);
+        counting(false);
+        allocs += counts().allocs - before.allocs;
+        bytes += counts().bytes - before.bytes;
         // The last participant (a listener) hears the talkers.
         if let Some(p) = last {
             listener.frame(portunus::mixer::jitter::Next::Packet(p), &mut heard);
@@ -248,10 +204,10 @@ fn measure(b: &mut Sim, path: Path, packets: &[Vec<u8>]) -> Figures {
     let mut buf = vec![0u8; 2048];
     b.core.transmitter().keep = false;
     let sent_before = b.core.transmitter().rtp_sent;
-    let (a0, b0) = (ALLOCS.load(Ordering::Relaxed), BYTES.load(Ordering::Relaxed));
+    let before = counts();
     let mut last_tick = b.now;
     let started = Instant::now();
-    COUNTING.store(true, Ordering::Relaxed);
+    counting(true);
     for p in packets {
         b.now += Duration::from_millis(1);
         match path {
@@ -270,13 +226,13 @@ fn measure(b: &mut Sim, path: Path, packets: &[Vec<u8>]) -> Figures {
         }
         b.core.flush();
     }
-    COUNTING.store(false, Ordering::Relaxed);
+    counting(false);
     let elapsed = started.elapsed();
     Figures {
         forwarded: b.core.transmitter().rtp_sent - sent_before,
         elapsed,
-        allocs: ALLOCS.load(Ordering::Relaxed) - a0,
-        bytes: BYTES.load(Ordering::Relaxed) - b0,
+        allocs: counts().allocs - before.allocs,
+        bytes: counts().bytes - before.bytes,
     }
 }
 

@@ -490,6 +490,40 @@ mod tests {
         assert!(p440(3) > 1e5 && p1000(3) > 1e5, "3 hears both: {} {}", p440(3), p1000(3));
     }
 
+    /// A tick (jitter buffers, decoding with loss concealment and FEC, mixing, encoding)
+    /// allocates nothing but the packets it sends, in SILK's rooms (8 and 16 kHz). (Counted
+    /// once the encoders are made: a participant that starts talking gets its own, which
+    /// allocates; CELT, in rooms of 24 kHz and more, still allocates per frame.)
+    #[test]
+    fn a_tick_allocates_only_its_packets() {
+        use crate::alloc_count::{counting, counts};
+        for rate in [8_000, 16_000] {
+            let mut room = Room::new(MixerSpec { rate, stereo: false });
+            let fec = PortSettings { expected_loss: 10, ..PortSettings::default() };
+            for id in 1..=3 {
+                room.join(id, 0, MixCodec::Opus, if id == 2 { fec } else { PortSettings::default() })
+                    .expect("join");
+            }
+            let (a, b) = (encoded_tone(440.0, 60), encoded_tone(1000.0, 60));
+            let (mut sent, mut allocs) = (0u64, 0u64);
+            for t in 0..60 {
+                room.packet(1, MixCodec::Opus, t as u64, a[t].clone());
+                // Port 2 loses every seventh packet: concealed, or restored from FEC.
+                if t % 7 != 3 {
+                    room.packet(2, MixCodec::Opus, t as u64, b[t].clone());
+                }
+                let before = counts().allocs;
+                counting(t >= 40);
+                room.tick(&mut |_| sent += u64::from(t >= 40));
+                counting(false);
+                allocs += counts().allocs - before;
+            }
+            // Each packet is one allocation (its bytes, shared by whoever gets them).
+            assert_eq!(sent, 20 * 3, "{rate} Hz");
+            assert_eq!(allocs, sent, "allocations in 20 ticks at {rate} Hz, beyond their packets");
+        }
+    }
+
     #[test]
     fn muted_and_deaf_and_gain_take_effect() {
         let mut room = Room::new(MONO);

@@ -1,0 +1,4 @@
+pub mod common;
+pub mod decoder;
+pub mod encoder;
+pub mod tables;
