@@ -491,13 +491,13 @@ mod tests {
     }
 
     /// A tick (jitter buffers, decoding with loss concealment and FEC, mixing, encoding)
-    /// allocates nothing but the packets it sends, in SILK's rooms (8 and 16 kHz). (Counted
-    /// once the encoders are made: a participant that starts talking gets its own, which
-    /// allocates; CELT, in rooms of 24 kHz and more, still allocates per frame.)
+    /// allocates nothing but the packets it sends, at every rate (SILK, hybrid and CELT).
+    /// Counted once the encoders are made: a participant that starts talking gets its own,
+    /// which allocates. (Stereo rooms still allocate per frame.)
     #[test]
     fn a_tick_allocates_only_its_packets() {
         use crate::alloc_count::{counting, counts};
-        for rate in [8_000, 16_000] {
+        for rate in [8_000, 16_000, 24_000, 48_000] {
             let mut room = Room::new(MixerSpec { rate, stereo: false });
             let fec = PortSettings { expected_loss: 10, ..PortSettings::default() };
             for id in 1..=3 {

@@ -1560,12 +1560,11 @@ fn special_hybrid_folding(
     let src_start = (2 * n1 - n2) as usize;
     let dst_start = n1 as usize;
     let copy_len = (n2 - n1) as usize;
-    // Use intermediate buffer to handle potential overlap
-    let tmp: Vec<i32> = norm[src_start..src_start + copy_len].to_vec();
-    norm[dst_start..dst_start + copy_len].copy_from_slice(&tmp);
+    // Overlapping ranges: `copy_within` copies as through an intermediate buffer
+    // (Portunus: no heap copy).
+    norm.copy_within(src_start..src_start + copy_len, dst_start);
     if dual_stereo {
-        let tmp: Vec<i32> = norm2[src_start..src_start + copy_len].to_vec();
-        norm2[dst_start..dst_start + copy_len].copy_from_slice(&tmp);
+        norm2.copy_within(src_start..src_start + copy_len, dst_start);
     }
 }
 

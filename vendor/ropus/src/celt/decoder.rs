@@ -351,7 +351,8 @@ fn deemphasis(
             }
         } else {
             // Downsampling path: filter all samples, pick every downsample-th
-            let mut scratch = vec![0i32; n as usize];
+            let (scratch_stack, scratch_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+            let scratch = crate::silk::encoder::stack_or_heap(scratch_stack, scratch_heap, n as usize);
             for j in 0..n as usize {
                 let tmp = saturate(x[j] + VERY_SMALL + m, SIG_SAT);
                 m = mult16_32_q15(coef0, tmp);
@@ -766,7 +767,8 @@ impl CeltDecoder {
     fn plc_pitch_search(&self) -> i32 {
         let buf_size = DECODE_BUFFER_SIZE as usize;
         let lp_len = buf_size >> 1;
-        let mut lp_pitch_buf = vec![0i32; lp_len];
+        let (lp_pitch_buf_stack, lp_pitch_buf_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+        let mut lp_pitch_buf = crate::silk::encoder::stack_or_heap(lp_pitch_buf_stack, lp_pitch_buf_heap, lp_len);
         let cc = self.channels as usize;
 
         // Collect per-channel decode_mem references for pitch_downsample
@@ -896,7 +898,8 @@ impl CeltDecoder {
 
         // 48 kHz → 16 kHz (3:1 decimation) with the sinc filter.
         let offset = decode_buffer_size - Self::SINC_ORDER - 1 - 3 * (plc_update_samples - 1);
-        let mut buf16k = vec![0i16; plc_update_samples];
+        let (buf16k_stack, buf16k_heap) = (&mut [0i16; 2048], &mut Vec::new()); // Portunus: stack, not heap
+        let buf16k = crate::silk::encoder::stack_or_heap(buf16k_stack, buf16k_heap, plc_update_samples);
         for i in 0..plc_update_samples {
             let mut sum = 0.0f32;
             for j in 0..=Self::SINC_ORDER {
@@ -964,7 +967,8 @@ impl CeltDecoder {
             let eff_end = imax(start, imin(end, mode.eff_ebands));
             let ebands = mode.ebands;
 
-            let mut x = vec![0i32; cc as usize * n as usize];
+            let (x_stack, x_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+            let mut x = crate::silk::encoder::stack_or_heap(x_stack, x_heap, cc as usize * n as usize);
 
             // Shift decode memory left by N samples
             for c in 0..cc as usize {
@@ -975,7 +979,9 @@ impl CeltDecoder {
             }
 
             if self.prefilter_and_fold {
-                let offsets: Vec<usize> = (0..cc as usize).map(|c| self.ch_off(c)).collect();
+                // Portunus: an array of the (at most two) channels, not a Vec.
+                let offsets_all = [self.ch_off(0), if cc > 1 { self.ch_off(1) } else { 0 }];
+                let offsets = &offsets_all[..cc as usize];
                 prefilter_and_fold(
                     &mut self.decode_mem,
                     &offsets,
@@ -1023,8 +1029,9 @@ impl CeltDecoder {
             self.rng = seed;
 
             // Synthesis
-            let out_syn_offsets: Vec<usize> =
-                (0..cc as usize).map(|c| self.out_syn_off(c, n)).collect();
+            // Portunus: an array of the (at most two) channels, not a Vec.
+            let syn_all = [self.out_syn_off(0, n), if cc > 1 { self.out_syn_off(1, n) } else { 0 }];
+            let out_syn_offsets = &syn_all[..cc as usize];
             celt_synthesis(
                 mode,
                 &mut x,
@@ -1124,7 +1131,8 @@ impl CeltDecoder {
                 let decode_buffer_size = DECODE_BUFFER_SIZE as usize;
 
                 // Extract excitation samples from decode_mem
-                let mut _exc = vec![0i32; (max_period + CELT_LPC_ORDER as i32) as usize];
+                let (_exc_stack, _exc_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+                let mut _exc = crate::silk::encoder::stack_or_heap(_exc_stack, _exc_heap, (max_period + CELT_LPC_ORDER as i32) as usize);
                 let exc_base = CELT_LPC_ORDER; // exc[0] corresponds to _exc[CELT_LPC_ORDER]
                 for i in 0..(max_period + CELT_LPC_ORDER as i32) as usize {
                     let src_idx =
@@ -1134,7 +1142,8 @@ impl CeltDecoder {
 
                 if self.last_frame_type != FRAME_PLC_PERIODIC {
                     // Compute LPC coefficients
-                    let mut ac = vec![0i32; CELT_LPC_ORDER + 1];
+                    let (ac_stack, ac_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+                    let mut ac = crate::silk::encoder::stack_or_heap(ac_stack, ac_heap, CELT_LPC_ORDER + 1);
                     let exc_ref = &_exc[exc_base..exc_base + max_period as usize];
 
                     // Build window reference for autocorrelation
@@ -1189,7 +1198,8 @@ impl CeltDecoder {
                 // So we pass starting from (fir_start - ord) to include the LPC history.
                 {
                     let lpc_off = c * CELT_LPC_ORDER;
-                    let mut fir_tmp = vec![0i32; exc_length as usize];
+                    let (fir_tmp_stack, fir_tmp_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+                    let mut fir_tmp = crate::silk::encoder::stack_or_heap(fir_tmp_stack, fir_tmp_heap, exc_length as usize);
                     let fir_start = exc_base + max_period as usize - exc_length as usize;
                     let fir_input_start = fir_start - CELT_LPC_ORDER;
                     celt_fir(

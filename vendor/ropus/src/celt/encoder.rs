@@ -386,7 +386,8 @@ pub(crate) fn clt_mdct_forward(
 
     // Step 1: Window, shuffle, fold into f[0..N/2-1]
     // Matches C clt_mdct_forward_c() using signed index arithmetic.
-    let mut f = vec![0i32; n2];
+    let (f_stack, f_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+    let f = crate::silk::encoder::stack_or_heap(f_stack, f_heap, n2);
     {
         let half_ov = (ov >> 1) as i32;
         let n2i = n2 as i32;
@@ -446,7 +447,8 @@ pub(crate) fn clt_mdct_forward(
 
     // Step 2: Pre-rotation using pre-computed trig table
     // C: t0 = t[i], t1 = t[N4+i] (from mdct_lookup.trig)
-    let mut f2 = vec![KissFftCpx::default(); n4];
+    let (f2_stack, f2_heap) = (&mut [KissFftCpx::default(); 512], &mut Vec::new()); // Portunus: stack
+    let f2 = crate::silk::encoder::stack_or_heap(f2_stack, f2_heap, n4);
     let mut maxval = 1i32;
     for i in 0..n4 {
         let t0 = trig[i] as i32;
@@ -471,7 +473,7 @@ pub(crate) fn clt_mdct_forward(
     let headroom = 0i32.max(scale_shift.min(28 - celt_ilog2(maxval)));
 
     // Step 3: N/4-point complex FFT
-    opus_fft_impl(fft_state, &mut f2, scale_shift - headroom);
+    opus_fft_impl(fft_state, f2, scale_shift - headroom);
 
     // Step 4: Post-rotation using same trig table
     // C: t0 = t[i], t1 = t[N4+i] (non-QEXT path)
@@ -686,7 +688,8 @@ fn transient_analysis(
     // Normalize input to avoid overflow in filter (C: celt_encoder.c:299)
     let in_shift = 0i32.max(celt_ilog2(1 + celt_maxabs32(&input[..cc as usize * len])) - 14);
 
-    let mut tmp = vec![0i32; len];
+    let (tmp_stack, tmp_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+    let tmp = crate::silk::encoder::stack_or_heap(tmp_stack, tmp_heap, len);
 
     for c in 0..cc as usize {
         let mut mem0: i32 = 0;
@@ -902,14 +905,19 @@ fn tf_analysis(
         max16(-qconst16(0.25, 14), qconst16(0.5, 14) - tf_estimate),
     );
 
-    let mut metric = vec![0i32; len as usize];
-    let mut path0 = vec![0i32; len as usize];
-    let mut path1 = vec![0i32; len as usize];
+    let (metric_stack, metric_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+    let metric = crate::silk::encoder::stack_or_heap(metric_stack, metric_heap, len as usize);
+    let (path0_stack, path0_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+    let path0 = crate::silk::encoder::stack_or_heap(path0_stack, path0_heap, len as usize);
+    let (path1_stack, path1_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+    let path1 = crate::silk::encoder::stack_or_heap(path1_stack, path1_heap, len as usize);
 
     // Allocate tmp buffers sized for the largest band
     let max_band_size = ((m.ebands[len as usize] - m.ebands[len as usize - 1]) << lm) as usize;
-    let mut tmp = vec![0i32; max_band_size];
-    let mut tmp_1 = vec![0i32; max_band_size];
+    let (tmp_stack, tmp_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+    let tmp = crate::silk::encoder::stack_or_heap(tmp_stack, tmp_heap, max_band_size);
+    let (tmp_1_stack, tmp_1_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+    let tmp_1 = crate::silk::encoder::stack_or_heap(tmp_1_stack, tmp_1_heap, max_band_size);
 
     // Compute metric per band
     for i in 0..len as usize {
@@ -1373,8 +1381,10 @@ fn dynalloc_analysis(
         offsets[i] = 0;
     }
 
-    let mut follower = vec![0i32; c as usize * nbu];
-    let mut noise_floor = vec![0i32; nbu];
+    let (follower_stack, follower_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+    let follower = crate::silk::encoder::stack_or_heap(follower_stack, follower_heap, c as usize * nbu);
+    let (noise_floor_stack, noise_floor_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+    let noise_floor = crate::silk::encoder::stack_or_heap(noise_floor_stack, noise_floor_heap, nbu);
 
     // Compute noise floor per band (C: lines 1076-1083)
     // noise_floor[i] = GCONST(0.0625)*logN[i] + GCONST(0.5) + SHL32(9-lsb_depth,DB_SHIFT)
@@ -1395,8 +1405,10 @@ fn dynalloc_analysis(
 
     // Masking model for spread_weight (C: lines 1089-1124)
     {
-        let mut mask = vec![0i32; nbu];
-        let mut sig = vec![0i32; nbu];
+        let (mask_stack, mask_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+        let mask = crate::silk::encoder::stack_or_heap(mask_stack, mask_heap, nbu);
+        let (sig_stack, sig_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+        let sig = crate::silk::encoder::stack_or_heap(sig_stack, sig_heap, nbu);
         for i in 0..end as usize {
             mask[i] = band_log_e[i] - noise_floor[i];
         }
@@ -1424,7 +1436,8 @@ fn dynalloc_analysis(
     // Main dynalloc computation (C: lines 1128-1276)
     // Guard: only compute when we have enough bytes (C: effectiveBytes >= 30+5*LM)
     if effective_bytes >= (30 + 5 * lm) && lfe == 0 {
-        let mut band_log_e3 = vec![0i32; nbu];
+        let (band_log_e3_stack, band_log_e3_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+        let band_log_e3 = crate::silk::encoder::stack_or_heap(band_log_e3_stack, band_log_e3_heap, nbu);
         let mut last = 0i32;
 
         // Per-channel follower computation (C: lines 1131-1173)
@@ -1707,7 +1720,8 @@ fn tone_lpc(x: &[i16], len: usize, delay: usize, lpc: &mut [i32; 2]) -> bool {
 /// Returns detected tone frequency (Q13) or -1 if no tone.
 fn tone_detect(input: &[i32], cc: i32, n: i32, toneishness: &mut i32, fs: i32) -> i32 {
     let nu = n as usize;
-    let mut x = vec![0i16; nu];
+    let (x_stack, x_heap) = (&mut [0i16; 2048], &mut Vec::new()); // Portunus: stack, not heap
+    let mut x = crate::silk::encoder::stack_or_heap(x_stack, x_heap, nu);
 
     // Downscale input
     if cc == 2 {
@@ -1776,15 +1790,20 @@ fn run_prefilter(
 
     // --- Build work buffer: pre[c] = prefilter_mem[c] ++ input[c][overlap..] ---
     // Allocate per-channel work buffers (unfiltered signal with history prepended)
-    let mut pre: Vec<Vec<i32>> = Vec::with_capacity(cc as usize);
+    // Portunus: on the stack, one per channel (the heap only for a longer frame).
+    let (pre_stack0, pre_heap0) = (&mut [0i32; 2048], &mut Vec::new());
+    let (pre_stack1, pre_heap1) = (&mut [0i32; 2048], &mut Vec::new());
+    let pre: [&mut [i32]; 2] = [
+        crate::silk::encoder::stack_or_heap(pre_stack0, pre_heap0, nu + mpu),
+        crate::silk::encoder::stack_or_heap(pre_stack1, pre_heap1, if cc > 1 { nu + mpu } else { 0 }),
+    ];
     for c in 0..cc as usize {
-        let mut buf = vec![0i32; nu + mpu];
+        let buf = &mut *pre[c];
         // Copy history from prefilter_mem
         buf[..mpu].copy_from_slice(&st.prefilter_mem[c * mpu..(c + 1) * mpu]);
         // Copy current frame (after overlap region)
         let in_off = c * (nu + ovu) + ovu;
         buf[mpu..mpu + nu].copy_from_slice(&input[in_off..in_off + nu]);
-        pre.push(buf);
     }
 
     // =========================================================================
@@ -1819,11 +1838,12 @@ fn run_prefilter(
     // Path 2: Standard pitch search (enabled && complexity >= 5)
     else if enabled && complexity >= 5 {
         let pb_len = ((max_period + n) >> 1) as usize;
-        let mut pitch_buf = vec![0i32; pb_len];
+        let (pitch_buf_stack, pitch_buf_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+        let mut pitch_buf = crate::silk::encoder::stack_or_heap(pitch_buf_stack, pitch_buf_heap, pb_len);
 
         // pitch_downsample takes full-resolution pre[] refs, outputs half-res pitch_buf
-        let pre_refs: Vec<&[i32]> = pre.iter().map(|v| v.as_slice()).collect();
-        pitch_downsample(&pre_refs, &mut pitch_buf, pb_len, cc as usize, 2);
+        let pre_refs: [&[i32]; 2] = [&*pre[0], &*pre[1]];
+        pitch_downsample(&pre_refs[..cc as usize], &mut pitch_buf, pb_len, cc as usize, 2);
 
         // Coarse pitch search: pass full-resolution N and max_period-3*min_period
         let search_result = pitch_search(
@@ -1949,7 +1969,8 @@ fn run_prefilter(
 
         // Segment 1: constant old filter (offset samples, 0 for 48kHz)
         if offset > 0 {
-            let mut out_seg = vec![0i32; offset];
+            let (out_seg_stack, out_seg_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+            let mut out_seg = crate::silk::encoder::stack_or_heap(out_seg_stack, out_seg_heap, offset);
             comb_filter(
                 &mut out_seg,
                 &pre[c],
@@ -1969,7 +1990,8 @@ fn run_prefilter(
 
         // Segment 2: crossfade old→new (N-offset samples)
         let seg2_len = nu - offset;
-        let mut out_seg2 = vec![0i32; seg2_len];
+        let (out_seg2_stack, out_seg2_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+        let mut out_seg2 = crate::silk::encoder::stack_or_heap(out_seg2_stack, out_seg2_heap, seg2_len);
         comb_filter(
             &mut out_seg2,
             &pre[c],
@@ -2026,7 +2048,8 @@ fn run_prefilter(
             input[in_base + ovu..in_base + ovu + nu].copy_from_slice(&pre[c][mpu..mpu + nu]);
 
             // Apply one final crossfade: old_gain → 0 (only overlap samples)
-            let mut out_seg = vec![0i32; ovu];
+            let (out_seg_stack, out_seg_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+            let mut out_seg = crate::silk::encoder::stack_or_heap(out_seg_stack, out_seg_heap, ovu);
             comb_filter(
                 &mut out_seg,
                 &pre[c],
@@ -2350,7 +2373,12 @@ fn celt_encode_core(
 
     // Silence detection (Bug 11: overlap_max tracking, C lines 1969-1973)
     let mut silence = false;
-    let pcm_as_i32: Vec<i32> = pcm.iter().map(|&x| x as i32).collect();
+    // Portunus: on the stack (the heap only for more than 20 ms of stereo at 48 kHz).
+    let (pcm_stack, pcm_heap) = (&mut [0i32; 2048], &mut Vec::new());
+    let pcm_as_i32 = crate::silk::encoder::stack_or_heap(pcm_stack, pcm_heap, pcm.len());
+    for (o, &x) in pcm_as_i32.iter_mut().zip(pcm) {
+        *o = x as i32;
+    }
     let mut sample_max = st.overlap_max.max(celt_maxabs16(
         &pcm_as_i32[..(cc * (n - overlap) / st.upsample) as usize],
     ));

@@ -171,15 +171,17 @@ pub fn clt_mdct_backward(
         let fft_len = n4 as usize;
 
         // Build a temporary KissFftCpx buffer from the output pairs
-        let mut fft_buf: Vec<KissFftCpx> = Vec::with_capacity(fft_len);
+        // Portunus: on the stack (the heap only for a longer transform).
+        let (fft_stack, fft_heap) = (&mut [KissFftCpx::default(); 512], &mut Vec::new());
+        let fft_buf = crate::silk::encoder::stack_or_heap(fft_stack, fft_heap, fft_len);
         for j in 0..fft_len {
-            fft_buf.push(KissFftCpx {
+            fft_buf[j] = KissFftCpx {
                 r: uc!(output, half_ov + 2 * j),
                 i: uc!(output, half_ov + 2 * j + 1),
-            });
+            };
         }
 
-        opus_fft_impl(st, &mut fft_buf, fft_shift);
+        opus_fft_impl(st, fft_buf, fft_shift);
 
         for j in 0..fft_len {
             uc_set!(output, half_ov + 2 * j, uc!(fft_buf, j).r);

@@ -441,8 +441,10 @@ pub fn quant_coarse_energy(
     let enc_start_snapshot = enc.snapshot();
 
     // Temporary buffers for the intra pass
-    let mut old_e_bands_intra = vec![0i32; total_bands];
-    let mut error_intra = vec![0i32; total_bands];
+    let (old_e_bands_intra_stack, old_e_bands_intra_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+    let mut old_e_bands_intra = crate::silk::encoder::stack_or_heap(old_e_bands_intra_stack, old_e_bands_intra_heap, total_bands);
+    let (error_intra_stack, error_intra_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
+    let mut error_intra = crate::silk::encoder::stack_or_heap(error_intra_stack, error_intra_heap, total_bands);
     old_e_bands_intra[..total_bands].copy_from_slice(&old_e_bands[..total_bands]);
 
     let mut badness1: i32 = 0;
@@ -476,7 +478,8 @@ pub fn quant_coarse_energy(
         let intra_byte_count = nintra_bytes - nstart_bytes;
 
         // Save the intra-coded bytes from the buffer
-        let mut intra_bits = vec![0u8; intra_byte_count.max(1)];
+        let (intra_bits_stack, intra_bits_heap) = (&mut [0u8; 1280], &mut Vec::new()); // Portunus: stack, not heap
+        let intra_bits = crate::silk::encoder::stack_or_heap(intra_bits_stack, intra_bits_heap, intra_byte_count.max(1));
         if intra_byte_count > 0 {
             intra_bits[..intra_byte_count]
                 .copy_from_slice(&enc.buffer()[nstart_bytes..nintra_bytes]);

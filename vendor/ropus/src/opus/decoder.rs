@@ -1369,7 +1369,8 @@ impl OpusDecoder {
                 }
             }
         }
-        let mut out = vec![0i16; actual_frame_size as usize * self.channels as usize];
+        let (out_stack, out_heap) = (&mut [0i16; 2048], &mut Vec::new()); // Portunus: stack, not heap
+        let mut out = crate::silk::encoder::stack_or_heap(out_stack, out_heap, actual_frame_size as usize * self.channels as usize);
         let ret = self.decode_native(data, &mut out, actual_frame_size, decode_fec, false, None)?;
         // Convert i16 → i32 (24-bit): SHL32(EXTEND32(a), 8)
         let n = ret as usize * self.channels as usize;
@@ -1401,7 +1402,8 @@ impl OpusDecoder {
                 }
             }
         }
-        let mut out = vec![0i16; actual_frame_size as usize * self.channels as usize];
+        let (out_stack, out_heap) = (&mut [0i16; 2048], &mut Vec::new()); // Portunus: stack, not heap
+        let mut out = crate::silk::encoder::stack_or_heap(out_stack, out_heap, actual_frame_size as usize * self.channels as usize);
         let ret = self.decode_native(data, &mut out, actual_frame_size, decode_fec, false, None)?;
         // Convert i16 → f32: a / 32768.0
         let n = ret as usize * self.channels as usize;

@@ -1706,7 +1706,8 @@ impl OpusEncoder {
         }
         // Convert float to i16 for the main encode path.
         let n = (frame_size * self.channels) as usize;
-        let mut pcm16 = vec![0i16; n];
+        let (pcm16_stack, pcm16_heap) = (&mut [0i16; 2048], &mut Vec::new()); // Portunus: stack, not heap
+        let pcm16 = crate::silk::encoder::stack_or_heap(pcm16_stack, pcm16_heap, n);
         for i in 0..n {
             pcm16[i] = float2int16(pcm[i]);
         }
@@ -3427,7 +3428,10 @@ impl OpusEncoder {
 
                     // Encode if there's room
                     if enc.tell() <= 8 * nb_compr_bytes {
-                        let mut dummy_buf = vec![0u8; nb_compr_bytes as usize + 1];
+                        // Portunus: on the stack (the longest Opus packet; the heap beyond).
+                        let (dummy_stack, dummy_heap) = (&mut [0u8; 1280], &mut Vec::new());
+                        let mut dummy_buf =
+                            crate::silk::encoder::stack_or_heap(dummy_stack, dummy_heap, nb_compr_bytes as usize + 1);
                         ret = celt_encode_with_ec(
                             celt,
                             &pcm_buf,
