@@ -3303,8 +3303,10 @@ pub fn silk_stereo_lr_to_ms(
 
     // Step 1: Convert L/R to basic M/S
     // C uses x1[-2]..x1[frame_length-1] via pointer aliasing. We use explicit buffers.
-    let mut mid = vec![0i16; frame_length + 2];
-    let mut side = vec![0i16; frame_length + 2];
+    let (mid_stack, mid_heap) = (&mut [0i16; 1024], &mut Vec::new()); // Portunus: stack, not heap
+    let mut mid = stack_or_heap(mid_stack, mid_heap, frame_length + 2);
+    let (side_stack, side_heap) = (&mut [0i16; 1024], &mut Vec::new()); // Portunus: stack, not heap
+    let mut side = stack_or_heap(side_stack, side_heap, frame_length + 2);
 
     for n in 0..frame_length + 2 {
         // x1[n-2] and x2[n-2]: for n<2, these are overlap from previous frame
@@ -3339,10 +3341,14 @@ pub fn silk_stereo_lr_to_ms(
     state.s_side[1] = side[frame_length + 1];
 
     // Step 3-4: LP/HP filter mid and side signals
-    let mut lp_mid = vec![0i16; frame_length];
-    let mut hp_mid = vec![0i16; frame_length];
-    let mut lp_side = vec![0i16; frame_length];
-    let mut hp_side = vec![0i16; frame_length];
+    let (lp_mid_stack, lp_mid_heap) = (&mut [0i16; 1024], &mut Vec::new()); // Portunus: stack, not heap
+    let mut lp_mid = stack_or_heap(lp_mid_stack, lp_mid_heap, frame_length);
+    let (hp_mid_stack, hp_mid_heap) = (&mut [0i16; 1024], &mut Vec::new()); // Portunus: stack, not heap
+    let mut hp_mid = stack_or_heap(hp_mid_stack, hp_mid_heap, frame_length);
+    let (lp_side_stack, lp_side_heap) = (&mut [0i16; 1024], &mut Vec::new()); // Portunus: stack, not heap
+    let mut lp_side = stack_or_heap(lp_side_stack, lp_side_heap, frame_length);
+    let (hp_side_stack, hp_side_heap) = (&mut [0i16; 1024], &mut Vec::new()); // Portunus: stack, not heap
+    let mut hp_side = stack_or_heap(hp_side_stack, hp_side_heap, frame_length);
 
     for n in 0..frame_length {
         // silk_ADD_LSHIFT32(mid[n] + mid[n+2], mid[n+1], 1) = mid[n]+mid[n+2] + 2*mid[n+1]
@@ -8331,10 +8337,14 @@ pub fn silk_encode(
                     enc.state_fxx[0].s_cmn.resampler_state.clone();
             }
             for n in 0..2 {
-                let input: Vec<i16> = (0..n_samples_from_input)
-                    .map(|i| api_in[i * 2 + n])
-                    .collect();
-                let mut buf = vec![0i16; n_samples_to_buffer];
+                // Portunus: stack buffers (the heap only were they longer).
+                let (in_stack, in_heap) = (&mut [0i16; AUTOCORR_STACK], &mut Vec::new());
+                let input = stack_or_heap(in_stack, in_heap, n_samples_from_input);
+                for (i, x) in input.iter_mut().enumerate() {
+                    *x = api_in[i * 2 + n];
+                }
+                let (buf_stack, buf_heap) = (&mut [0i16; AUTOCORR_STACK], &mut Vec::new());
+                let mut buf = stack_or_heap(buf_stack, buf_heap, n_samples_to_buffer);
                 silk_resampler_run(
                     &mut enc.state_fxx[n].s_cmn.resampler_state,
                     &mut buf,
@@ -8347,20 +8357,23 @@ pub fn silk_encode(
                 enc.state_fxx[n].s_cmn.input_buf_ix += n_samples_to_buffer as i32;
             }
         } else if enc_control.n_channels_api == 2 && n_channels_internal == 1 {
-            let input: Vec<i16> = (0..n_samples_from_input)
-                .map(|i| {
-                    let sum = api_in[i * 2] as i32 + api_in[i * 2 + 1] as i32;
-                    silk_rshift_round(sum, 1) as i16
-                })
-                .collect();
-            let mut buf = vec![0i16; n_samples_to_buffer];
+            // Portunus: stack buffers (the heap only were they longer).
+            let (in_stack, in_heap) = (&mut [0i16; AUTOCORR_STACK], &mut Vec::new());
+            let input = stack_or_heap(in_stack, in_heap, n_samples_from_input);
+            for (i, x) in input.iter_mut().enumerate() {
+                let sum = api_in[i * 2] as i32 + api_in[i * 2 + 1] as i32;
+                *x = silk_rshift_round(sum, 1) as i16;
+            }
+            let (buf_stack, buf_heap) = (&mut [0i16; AUTOCORR_STACK], &mut Vec::new());
+            let mut buf = stack_or_heap(buf_stack, buf_heap, n_samples_to_buffer);
             silk_resampler_run(
                 &mut enc.state_fxx[0].s_cmn.resampler_state,
                 &mut buf,
                 &input,
             );
             if enc.n_prev_channels_internal == 2 && enc.state_fxx[0].s_cmn.n_frames_encoded == 0 {
-                let mut buf2 = vec![0i16; n_samples_to_buffer];
+                let (buf2_stack, buf2_heap) = (&mut [0i16; AUTOCORR_STACK], &mut Vec::new());
+                let mut buf2 = stack_or_heap(buf2_stack, buf2_heap, n_samples_to_buffer);
                 silk_resampler_run(
                     &mut enc.state_fxx[1].s_cmn.resampler_state,
                     &mut buf2,
@@ -8591,8 +8604,12 @@ pub fn silk_encode(
                 let to_mono = enc_control.to_mono != 0;
                 let fl = frame_length as usize;
 
-                let mut x1_buf = enc.state_fxx[0].s_cmn.input_buf[2..2 + fl].to_vec();
-                let mut x2_buf = enc.state_fxx[1].s_cmn.input_buf[2..2 + fl].to_vec();
+                // Portunus: copies on the stack.
+                let (mut x1_arr, mut x2_arr) = ([0i16; MAX_FRAME_LENGTH], [0i16; MAX_FRAME_LENGTH]);
+                let mut x1_buf = &mut x1_arr[..fl];
+                let mut x2_buf = &mut x2_arr[..fl];
+                x1_buf.copy_from_slice(&enc.state_fxx[0].s_cmn.input_buf[2..2 + fl]);
+                x2_buf.copy_from_slice(&enc.state_fxx[1].s_cmn.input_buf[2..2 + fl]);
                 let mut pred_ix = enc.s_stereo.pred_ix[n_frames_enc];
                 let mut mid_only_flag = enc.s_stereo.mid_only_flags[n_frames_enc];
 
@@ -8640,8 +8657,10 @@ pub fn silk_encode(
                         enc.state_fxx[1].s_cmn.s_nsq.prev_gain_q16 = 65536;
                         enc.state_fxx[1].s_cmn.first_frame_after_reset = 1;
                     }
-                    let input_copy = enc.state_fxx[1].s_cmn.input_buf[1..1 + fl].to_vec();
-                    silk_vad_get_sa_q8(&mut enc.state_fxx[1].s_cmn, &input_copy);
+                    let mut copy = [0i16; MAX_FRAME_LENGTH]; // Portunus: on the stack
+                    let input_copy = &mut copy[..fl];
+                    input_copy.copy_from_slice(&enc.state_fxx[1].s_cmn.input_buf[1..1 + fl]);
+                    silk_vad_get_sa_q8(&mut enc.state_fxx[1].s_cmn, input_copy);
                     silk_encode_do_vad_fix(&mut enc.state_fxx[1], activity);
                 } else {
                     enc.state_fxx[1].s_cmn.vad_flags[n_frames_enc] = 0;
