@@ -160,4 +160,10 @@ async fn debian_janus_samples_load() {
     let info = gw.http().get("/info").await.json();
     assert_eq!(info["janus"], "server_info");
     assert_eq!(info["session-timeout"], 60);
+    // Every plugin loads, though Janus's files have no `sandbox` sections (SIP binds a socket).
+    for name in ["echotest", "videoroom", "audiobridge", "streaming", "textroom", "sip", "nosip", "videocall"]
+    {
+        let package = format!("janus.plugin.{name}");
+        assert!(info["plugins"].get(&package).is_some(), "{package} not loaded: {}", gw.logs());
+    }
 }

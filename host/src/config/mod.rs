@@ -329,7 +329,8 @@ impl Config {
             }
         };
         let texts = [read(CORE_FILE)?, read(HTTP_FILE)?, read(WS_FILE)?];
-        let plugins = read_plugin_files(folder)?;
+        let mut plugins = read_plugin_files(folder)?;
+        default_sandboxes(&mut plugins)?;
         Self::from_texts(&texts, plugins, Some(folder.to_path_buf()))
     }
 
@@ -375,6 +376,22 @@ fn read_plugin_files(folder: &Path) -> Result<BTreeMap<String, serde_json::Value
         plugins.insert(package.to_owned(), plugin_json(&shown, &text)?);
     }
     Ok(plugins)
+}
+
+/// Gives a built-in plugin whose file has no `sandbox` section (or no file: a Janus user's
+/// configs folder has neither) the one its shipped file has: the SIP plugin's socket, say,
+/// which Janus's plugin binds without asking.
+fn default_sandboxes(plugins: &mut BTreeMap<String, serde_json::Value>) -> Result<(), ConfigError> {
+    for (package, text) in EMBEDDED_PLUGINS {
+        let shipped = plugin_json(&format!("<embedded>/{package}.jcfg"), text)?;
+        let Some(sandbox) = shipped.get("sandbox") else { continue };
+        let config = plugins.entry(package.to_owned()).or_insert_with(|| serde_json::json!({}));
+        if let Some(map) = config.as_object_mut().filter(|m| !m.contains_key("sandbox")) {
+            tracing::info!("{package}: no sandbox section; the shipped one applies");
+            map.insert("sandbox".to_owned(), sandbox.clone());
+        }
+    }
+    Ok(())
 }
 
 /// A plugin's configuration file as the JSON its `init` gets.
@@ -606,6 +623,28 @@ mod tests {
         assert_eq!(c.http.admin.ip, "127.0.0.1");
         assert_eq!(c.http.admin_base_path, "/admin");
         assert_eq!(c.general.session_timeout, 60);
+    }
+
+    #[test]
+    fn a_janus_folder_gets_the_shipped_sandboxes() {
+        let dir = std::env::temp_dir().join(format!("portunus-sandbox-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Janus's own SIP file: no sandbox section. VideoRoom: an operator's own section.
+        std::fs::write(dir.join("janus.plugin.sip.jcfg"), "general: { local_port = 5060 }\n").unwrap();
+        let own = "sandbox: { memory_mb = 32 }\n";
+        std::fs::write(dir.join("janus.plugin.videoroom.jcfg"), own).unwrap();
+        let c = Config::load_folder(&dir).expect("the folder loads");
+        std::fs::remove_dir_all(&dir).unwrap();
+        let sip = &c.plugins["janus.plugin.sip"];
+        assert_eq!(sip["general"]["local_port"], 5060);
+        assert_eq!(sip["sandbox"]["udp_bind"], "*:*", "{sip}");
+        assert_eq!(c.plugins["janus.plugin.videoroom"]["sandbox"], serde_json::json!({"memory_mb": 32}));
+        // No file at all: the shipped sandbox alone; none where the shipped file has none.
+        assert_eq!(
+            c.plugins["janus.plugin.streaming"],
+            serde_json::json!({"sandbox": {"udp_bind": "*:5002-5004"}})
+        );
+        assert!(!c.plugins.contains_key("janus.plugin.textroom"));
     }
 
     #[test]
