@@ -497,8 +497,12 @@ mod tests {
     #[test]
     fn a_tick_allocates_only_its_packets() {
         use crate::alloc_count::{counting, counts};
-        for rate in [8_000, 16_000, 24_000, 48_000] {
-            let mut room = Room::new(MixerSpec { rate, stereo: false });
+        let specs = [8_000, 16_000, 24_000, 48_000]
+            .into_iter()
+            .flat_map(|rate| [false, true].map(|stereo| MixerSpec { rate, stereo }));
+        for spec in specs {
+            let rate = format!("{} Hz{}", spec.rate, if spec.stereo { " stereo" } else { "" });
+            let mut room = Room::new(spec);
             let fec = PortSettings { expected_loss: 10, ..PortSettings::default() };
             for id in 1..=3 {
                 room.join(id, 0, MixCodec::Opus, if id == 2 { fec } else { PortSettings::default() })
@@ -519,8 +523,8 @@ mod tests {
                 allocs += counts().allocs - before;
             }
             // Each packet is one allocation (its bytes, shared by whoever gets them).
-            assert_eq!(sent, 20 * 3, "{rate} Hz");
-            assert_eq!(allocs, sent, "allocations in 20 ticks at {rate} Hz, beyond their packets");
+            assert_eq!(sent, 20 * 3, "{rate}");
+            assert_eq!(allocs, sent, "allocations in 20 ticks at {rate}, beyond their packets");
         }
     }
 

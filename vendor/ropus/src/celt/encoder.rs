@@ -2373,9 +2373,11 @@ fn celt_encode_core(
 
     // Silence detection (Bug 11: overlap_max tracking, C lines 1969-1973)
     let mut silence = false;
-    // Portunus: on the stack (the heap only for more than 20 ms of stereo at 48 kHz).
+    // Portunus: on the stack, and only the frame's samples, the part read below (`pcm` holds
+    // the Opus layer's delay too: 2304 samples of 20 ms stereo at 48 kHz, which took the heap).
     let (pcm_stack, pcm_heap) = (&mut [0i32; 2048], &mut Vec::new());
-    let pcm_as_i32 = crate::silk::encoder::stack_or_heap(pcm_stack, pcm_heap, pcm.len());
+    let frame = ((cc * n / st.upsample) as usize).min(pcm.len());
+    let pcm_as_i32 = crate::silk::encoder::stack_or_heap(pcm_stack, pcm_heap, frame);
     for (o, &x) in pcm_as_i32.iter_mut().zip(pcm) {
         *o = x as i32;
     }
