@@ -1297,6 +1297,16 @@ impl Peer {
         track.write_rtcp(vec![Box::new(pli)]).await.map_err(|e| PeerError(e.to_string()))
     }
 
+    /// Tells the sender of the remote video how many bits a second it may send (RTCP REMB), as
+    /// a browser's bandwidth estimate does.
+    pub async fn send_remb(&self, bps: u64) -> PeerResult<()> {
+        let track = self.shared.remote_video.lock().unwrap().clone();
+        let track = track.ok_or_else(|| PeerError("no remote video track".into()))?;
+        let ssrcs = track.ssrcs().await;
+        let remb = ReceiverEstimatedMaximumBitrate { sender_ssrc: 0, bitrate: bps as f32, ssrcs };
+        track.write_rtcp(vec![Box::new(remb)]).await.map_err(|e| PeerError(e.to_string()))
+    }
+
     pub async fn close(&self) -> PeerResult<()> {
         self.stop_media();
         self.pc.close().await?;

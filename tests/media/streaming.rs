@@ -487,6 +487,63 @@ async fn a_camera_with_rtcp_is_asked_for_keyframes() {
     reports.abort();
 }
 
+/// Each second, a camera with `rtcpport` is sent the lowest REMB its viewers sent meanwhile
+/// (as Janus's Streaming does), naming its SSRC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_with_rtcp_hears_its_viewers_lowest_remb() {
+    let gw = Gateway::start();
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let r = admin
+        .request(json!({"request": "create", "type": "rtp", "id": 80, "media": [
+            {"type": "video", "mid": "v", "port": 0, "rtcpport": 0, "pt": 100, "codec": "vp8"}]}))
+        .await;
+    let stream = &r["stream"]["ports"][0];
+    let (Some(rtp_port), Some(rtcp_port)) = (stream["port"].as_u64(), stream["rtcp_port"].as_u64()) else {
+        panic!("two ports: {r}")
+    };
+    let rtcp = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+    let _camera = camera_of(rtp_port as u16, 0xcafe, [8, 8, 9, 0]);
+    // The camera's first report tells the gateway where its RTCP comes from.
+    let rr = [0x80, 201, 0, 1, 0, 0, 0xca, 0xfe];
+    rtcp.send_to(&rr, ("127.0.0.1", rtcp_port as u16)).await.expect("send");
+    let (_v1, p1) = watch(&gw, 80, json!({})).await;
+    let (_v2, p2) = watch(&gw, 80, json!({})).await;
+    more(&p1, Kind::Video, [8, 8, 9, 0], 5, "the camera's frames").await;
+    more(&p2, Kind::Video, [8, 8, 9, 0], 5, "the camera's frames").await;
+
+    // The viewers keep telling their estimates; the camera gets the lower, once a second.
+    let viewers = tokio::spawn(async move {
+        loop {
+            let _ = p1.send_remb(900_000).await;
+            let _ = p2.send_remb(300_000).await;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+    let mut rembs: Vec<(std::time::Instant, u64, u32)> = Vec::new();
+    let mut buf = [0u8; 1500];
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while rembs.len() < 3 {
+        let got = tokio::time::timeout_at(deadline, rtcp.recv_from(&mut buf)).await;
+        let Ok(Ok((n, _))) = got else { panic!("REMBs to the camera: {rembs:?}") };
+        // Version 2, FMT 15, payload-specific feedback (206), "REMB", one SSRC.
+        if n == 24 && buf[0] == 0x8f && buf[1] == 206 && &buf[12..16] == b"REMB" && buf[16] == 1 {
+            let word = u32::from_be_bytes([0, buf[17], buf[18], buf[19]]);
+            let bps = u64::from(word & 0x3ffff) << (word >> 18);
+            let ssrc = u32::from_be_bytes([buf[20], buf[21], buf[22], buf[23]]);
+            rembs.push((std::time::Instant::now(), bps, ssrc));
+        }
+    }
+    viewers.abort();
+    for (_, bps, ssrc) in &rembs {
+        assert_eq!(*ssrc, 0xcafe, "the camera's SSRC: {rembs:?}");
+        assert!((299_000..=300_000).contains(bps), "the lowest estimate: {rembs:?}");
+    }
+    for pair in rembs.windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!(gap >= std::time::Duration::from_millis(800), "REMBs {gap:?} apart: {rembs:?}");
+    }
+}
+
 /// A mountpoint's stream with `mcast` receives the group's datagrams (joined on `iface`) and
 /// not those sent to its port unicast.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
+use str0m::bwe::BweKind;
 use str0m::media::{Mid, Pt};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, VideoOrientation};
 use str0m::{Event, IceConnectionState, RtcConfig};
@@ -81,6 +82,7 @@ fn command_peer(c: &Command) -> Option<u64> {
         | Command::InputClose(_)
         | Command::InputDescribed(..)
         | Command::ReplayKeyframe(_)
+        | Command::InputRemb(..)
         | Command::MixOut(_) => None,
         Command::KeyframeOf(id) => Some(*id),
         Command::Forward(..) | Command::Unforward(_) | Command::Layers(..) => None,
@@ -508,6 +510,7 @@ impl<T: Transmitter> MediaCore<T> {
         }
         if now.duration_since(self.last_remb) >= REMB_PERIOD {
             self.last_remb = now;
+            self.input_rembs();
             let capped: Vec<u64> =
                 self.peers.iter().filter(|(_, p)| p.bitrate_cap > 0).map(|(id, _)| *id).collect();
             for id in capped {
@@ -617,6 +620,9 @@ impl<T: Transmitter> MediaCore<T> {
             Event::Closed => self.hangup(id, "DTLS alert", true),
             Event::RtpPacket(pkt) => self.rtp(id, pkt),
             Event::KeyframeRequest(_) => self.keyframe_for_sources_of(id),
+            Event::EgressBitrateEstimate(BweKind::Remb { estimate, .. }) => {
+                self.remb_for_inputs_into(id, estimate.as_u64());
+            }
             Event::ChannelOpen(cid, label) => {
                 // Messages that waited for a channel we opened go now.
                 for (data, binary) in p.channels.opened(label, cid) {
@@ -976,6 +982,46 @@ impl<T: Transmitter> MediaCore<T> {
                 self.start_file(rule, self.now);
             } else if let Some(thread) = self.siblings.get(home) {
                 let _ = thread.send(Command::ReplayKeyframe(rule));
+            }
+        }
+    }
+
+    /// A destination's REMB goes to the inputs that feed it, as Janus's Streaming keeps the
+    /// lowest of its viewers' for the sender.
+    fn remb_for_inputs_into(&mut self, dst: u64, bps: u64) {
+        for (rule, home) in self.router.input_rules_into(dst) {
+            if home == self.index {
+                self.input_remb(rule, bps);
+            } else if let Some(thread) = self.siblings.get(home) {
+                let _ = thread.send(Command::InputRemb(rule, bps));
+            }
+        }
+    }
+
+    /// Keeps `bps` for the video streams with RTCP of this rule's input, if it is their lowest
+    /// since the last REMB they sent.
+    fn input_remb(&mut self, rule: u64, bps: u64) {
+        let Some(route) = self.router.route(rule) else { return };
+        let (src, src_mid) = (route.src, route.src_mid);
+        let Some(input) = self.inputs.get_mut(&src) else { return };
+        for stream in &mut input.streams {
+            if stream.kind != MediaKind::Video || src_mid.is_some_and(|m| m != stream.mid) {
+                continue;
+            }
+            if let Some(f) = stream.feedback.as_mut().filter(|_| bps > 0) {
+                f.lowest_bps = Some(f.lowest_bps.map_or(bps, |b| b.min(bps)));
+            }
+        }
+    }
+
+    /// Sends each input's sender the lowest REMB its viewers sent since the last, once a
+    /// [`REMB_PERIOD`] (a 24-byte RTCP REMB to its RTCP port, from SSRC 1, as Janus does).
+    fn input_rembs(&mut self) {
+        for input in self.inputs.values_mut() {
+            for f in input.streams.iter_mut().filter_map(|s| s.feedback.as_mut()) {
+                let (Some(to), Some(bps)) = (f.to, f.lowest_bps.take()) else { continue };
+                legs::remb(&mut self.rtp_out, 1, bps, f.ssrc);
+                self.leg_out.push(&f.socket.socket, to, &self.rtp_out);
             }
         }
     }
@@ -1659,6 +1705,7 @@ impl<T: Transmitter> MediaCore<T> {
                 self.replay_keyframe(rule);
                 self.start_file(rule, now);
             }
+            Command::InputRemb(rule, bps) => self.input_remb(rule, bps),
             Command::Unforward(id) => self.router.remove(id),
             Command::Layers(id, substream, temporal) => {
                 let Some(route) = self.router.route_mut(id) else { return };

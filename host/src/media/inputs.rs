@@ -167,6 +167,8 @@ pub struct Feedback {
     pub last: Option<Instant>,
     /// A request waits for [`PLI_INTERVAL`] to pass.
     pub pending: bool,
+    /// The lowest REMB of the viewers since the last one sent to the sender (bits a second).
+    pub lowest_bps: Option<u64>,
 }
 
 impl Feedback {
@@ -225,6 +227,7 @@ impl Input {
                     ssrc: 0,
                     last: None,
                     pending: false,
+                    lowest_bps: None,
                 }),
                 None => None,
             };

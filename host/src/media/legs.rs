@@ -498,6 +498,20 @@ pub fn pli(out: &mut Vec<u8>, sender: u32, media: u32) {
     out.extend_from_slice(&media.to_be_bytes());
 }
 
+/// Writes an RTCP REMB from `sender` into `out`: `bps` for the stream `media` (the
+/// draft-alvestrand-rmcat-remb layout: an 18-bit mantissa and a 6-bit exponent).
+pub fn remb(out: &mut Vec<u8>, sender: u32, bps: u64, media: u32) {
+    let exp = (64 - bps.leading_zeros()).saturating_sub(18);
+    let mantissa = (bps >> exp) as u32;
+    out.clear();
+    out.extend_from_slice(&[0x8f, 206, 0, 5]);
+    out.extend_from_slice(&sender.to_be_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(b"REMB");
+    out.extend_from_slice(&((1 << 24) | (exp << 18) | mantissa).to_be_bytes());
+    out.extend_from_slice(&media.to_be_bytes());
+}
+
 /// The SDP media section of a leg: what the plugin puts in its offer or answer.
 pub fn sdp_section(
     kind: MediaKind,
@@ -533,6 +547,23 @@ pub fn sdp_section(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remb_carries_its_bitrate_in_mantissa_and_exponent() {
+        let mut out = Vec::new();
+        for bps in [0u64, 1, 262_143, 262_144, 300_000, 1_500_000, 10_000_000] {
+            remb(&mut out, 1, bps, 0xcafe);
+            assert_eq!(out.len(), 24);
+            assert_eq!(&out[..4], &[0x8f, 206, 0, 5]);
+            assert_eq!(&out[12..16], b"REMB");
+            assert_eq!(out[16], 1, "one SSRC");
+            let word = u32::from_be_bytes([0, out[17], out[18], out[19]]);
+            let (exp, mantissa) = (word >> 18, u64::from(word & 0x3ffff));
+            let got = mantissa << exp;
+            assert!(got <= bps && bps - got < 1 << exp, "{bps}: {got}");
+            assert_eq!(&out[20..], &0xcafeu32.to_be_bytes());
+        }
+    }
 
     #[test]
     fn a_telephone_event_is_heard_once_at_its_end() {

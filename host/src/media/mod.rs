@@ -126,6 +126,9 @@ pub enum Command {
     InputDescribed(u64, Vec<Option<crate::vocab::LegCodec>>, std::net::IpAddr, Vec<Option<u16>>),
     /// A destination of this rule (from an input this thread owns) wants a keyframe.
     ReplayKeyframe(u64),
+    /// A destination of this rule (from an input this thread owns) estimates it can take this
+    /// many bits a second (its REMB).
+    InputRemb(u64, u64),
     /// What the mixer made for ports this thread owns, one tick's batch.
     MixOut(Vec<crate::mixer::MixFrame>),
 }
