@@ -11,8 +11,14 @@
 //! media starts, one after another, and the median join among the first tenth and among the
 //! last shows whether a join costs more in a fuller room.
 //!
+//! With `--light`, nine subscribers in ten, once connected, count the RTP packets they get by
+//! their headers (in the clear under SRTP) instead of decrypting them, and so send no RTCP:
+//! the generator then costs a fraction of the gateway, which a fan-out to a thousand on two
+//! cores needs to be measured at all. Every tenth stays a full client (the latency is theirs).
+//!
 //! ```sh
 //! portunus-bench-room [--media-threads 1] [--seconds 10] 10 100 300      # a Portunus it starts
+//! portunus-bench-room --light 1000                                         # a light generator
 //! portunus-bench-room --janus ws://127.0.0.1:8188 --pid <janus pid> 10 100  # e.g. janus-ref
 //! portunus-bench-room --streaming 100 500                                  # Streaming fan-out
 //! portunus-bench-room --audiobridge --seconds 20 10 50 200                 # an AudioBridge room
@@ -133,6 +139,10 @@ struct Client {
     local: SocketAddr,
     /// When the last datagram arrived, as the kernel stamped it (ns since the Unix epoch).
     arrived: Option<u64>,
+    /// Counts RTP by its header instead of handing it to `rtc` (see `--light`).
+    light: bool,
+    /// RTP packets counted so (taken by the caller).
+    counted: u64,
 }
 
 /// What one turn of a client's loop came to.
@@ -152,7 +162,7 @@ impl Client {
         let local = socket.local_addr()?;
         let mut rtc = RtcConfig::new().set_rtp_mode(true).build(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, "udp")?);
-        Ok(Client { rtc, socket, local, arrived: None })
+        Ok(Client { rtc, socket, local, arrived: None, light: false, counted: 0 })
     }
 
     /// One turn: sends what the client has queued and hands `event` each of its events (with
@@ -187,7 +197,21 @@ impl Client {
         let fd = socket.as_raw_fd();
         tokio::select! {
             r = socket.async_io(tokio::io::Interest::READABLE, || recv_stamped(fd, buf)) => {
-                let Ok((len, from, arrived)) = r else { return Turn::Done };
+                let Ok((mut len, mut from, mut arrived)) = r else { return Turn::Done };
+                if self.light && is_rtp(&buf[..len]) {
+                    // And every other RTP packet waiting, up to the first that is not.
+                    self.counted += 1;
+                    loop {
+                        match recv_stamped(fd, buf) {
+                            Ok(got) if is_rtp(&buf[..got.0]) => self.counted += 1,
+                            Ok(got) => {
+                                (len, from, arrived) = got;
+                                break;
+                            }
+                            Err(_) => return Turn::Other,
+                        }
+                    }
+                }
                 self.arrived = arrived;
                 if let Ok(recv) = Receive::new(Protocol::Udp, from, self.local, &buf[..len]) {
                     let _ = self.rtc.handle_input(Input::Receive(Instant::now(), recv));
@@ -201,6 +225,12 @@ impl Client {
             _ = ticked => Turn::Tick,
         }
     }
+}
+
+/// Whether a datagram is RTP (not RTCP, STUN or DTLS): version 2, and a payload type outside
+/// RTCP's packet types 192–223 (RFC 5761).
+fn is_rtp(d: &[u8]) -> bool {
+    d.len() >= 12 && d[0] >> 6 == 2 && !(64..96).contains(&(d[1] & 0x7f))
 }
 
 /// Nanoseconds since the Unix epoch (the wall clock, as the kernel stamps arrivals), as the
@@ -300,6 +330,10 @@ async fn drive(mut c: Client, received: Arc<Received>, send: Option<(Mid, Mid, A
                 _ => {}
             })
             .await;
+        let counted = std::mem::take(&mut c.counted);
+        if counted > 0 {
+            received.packets.fetch_add(counted, Ordering::Relaxed);
+        }
         match turn {
             Turn::Done => return,
             Turn::Other => continue,
@@ -423,7 +457,7 @@ enum Source {
 
 /// One run: a publisher and `n` subscribers in room 1234 of the gateway at `url` (pid `pid`),
 /// or a mountpoint and `n` viewers.
-async fn run(url: &str, pid: u32, n: usize, seconds: u64, source: Source) -> anyhow::Result<()> {
+async fn run(url: &str, pid: u32, n: usize, seconds: u64, source: Source, light: bool) -> anyhow::Result<()> {
     let received = Arc::new(Received::default());
     let sent = Arc::new(AtomicU64::new(0));
     let mut api = Api::connect(url).await?;
@@ -443,6 +477,7 @@ async fn run(url: &str, pid: u32, n: usize, seconds: u64, source: Source) -> any
         let ev = api.message(handle, watch.clone(), None).await?;
         let offer = ev["jsep"]["sdp"].as_str().ok_or_else(|| anyhow::anyhow!("no offer: {ev}"))?;
         let mut c = Client::new().await?;
+        c.light = light && i % 10 != 0;
         let answer = c.rtc.sdp_api().accept_offer(SdpOffer::from_sdp_string(offer)?)?;
         let jsep = json!({"type": "answer", "sdp": answer.to_sdp_string()});
         api.message(handle, json!({"request": "start", "room": ROOM}), Some(jsep)).await?;
@@ -651,13 +686,13 @@ fn start_portunus(media_threads: u32) -> anyhow::Result<(std::process::Child, St
 }
 
 const USAGE: &str = "usage: portunus-bench-room [--media-threads N] [--seconds S] \
-[--streaming | --audiobridge] [--janus ws://HOST:PORT --pid PID] SIZE...";
+[--streaming | --audiobridge] [--light] [--janus ws://HOST:PORT --pid PID] SIZE...";
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let (mut janus, mut pid, mut threads, mut seconds, mut sizes) = (None, None, 1, 10, Vec::new());
     let mut source = Source::Room;
-    let mut audiobridge = false;
+    let (mut audiobridge, mut light) = (false, false);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--janus" => janus = args.next(),
@@ -666,6 +701,7 @@ fn main() -> anyhow::Result<()> {
             "--seconds" => seconds = args.next().and_then(|p| p.parse().ok()).unwrap_or(10),
             "--streaming" => source = Source::Mountpoint,
             "--audiobridge" => audiobridge = true,
+            "--light" => light = true,
             n => match n.parse::<usize>() {
                 Ok(n) => sizes.push(n),
                 Err(_) => anyhow::bail!("{USAGE}"),
@@ -684,7 +720,7 @@ fn main() -> anyhow::Result<()> {
                 if audiobridge {
                     rt.block_on(audio::run(url, pid, n, seconds))?;
                 } else {
-                    rt.block_on(run(url, pid, n, seconds, source))?;
+                    rt.block_on(run(url, pid, n, seconds, source, light))?;
                 }
             }
             None => {
@@ -693,7 +729,7 @@ fn main() -> anyhow::Result<()> {
                 let r = if audiobridge {
                     rt.block_on(audio::run(&url, child.id(), n, seconds))
                 } else {
-                    rt.block_on(run(&url, child.id(), n, seconds, source))
+                    rt.block_on(run(&url, child.id(), n, seconds, source, light))
                 };
                 let _ = child.kill();
                 let _ = child.wait();
