@@ -49,6 +49,7 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
         network: Network {
             local_ip: crate::media::local_ip(&config.media, &config.nat),
             ipv6: config.media.ipv6,
+            nack_queue_ms: config.media.min_nack_queue,
         },
         transports: transports(&config),
         set_log_level: Box::new(move |level| logging.set_level(level)),

@@ -50,6 +50,8 @@ pub struct Network {
     pub local_ip: Option<std::net::IpAddr>,
     /// IPv6 candidates are gathered.
     pub ipv6: bool,
+    /// How long sent video is kept for retransmissions, ms (`min-nack-queue`).
+    pub nack_queue_ms: u64,
 }
 
 /// The transport-agnostic Janus API core. Cheap to clone.

@@ -148,10 +148,18 @@ pub struct Media {
     pub threads: usize,
     /// `slowlink_threshold`: lost packets per second that make a `slowlink` event (0: off).
     pub slowlink_threshold: u32,
+    /// `min_nack_queue`: how long sent video is kept to answer NACKs, ms (0: not kept, no
+    /// retransmissions). Janus keeps it for the RTT and 100 ms, between this and 1 s; Portunus
+    /// keeps it this long (at most 1 s).
+    pub min_nack_queue: u64,
     /// `socket_buffer_kb` (Portunus): the receive and send buffer asked for each media socket,
     /// KiB (0: the system's default). The kernel may grant less; the gateway logs what it got.
     pub socket_buffer_kb: u32,
 }
+
+/// `min_nack_queue` when not set, ms: retransmissions for RTTs up to 400 ms (Janus's rule of
+/// the RTT and 100 ms), and a memory that follows the bitrate (75 packets of 1.5 Mbit/s video).
+pub const DEFAULT_NACK_QUEUE_MS: u64 = 500;
 
 /// Media threads when `media_threads` is not set: one per core, at most 4.
 fn default_media_threads() -> usize {
@@ -167,6 +175,7 @@ impl Default for Media {
             no_media_timer: 1,
             threads: default_media_threads(),
             slowlink_threshold: 0,
+            min_nack_queue: DEFAULT_NACK_QUEUE_MS,
             socket_buffer_kb: DEFAULT_SOCKET_BUFFER_KB,
         }
     }
@@ -482,6 +491,10 @@ fn read_core(
             n => n as usize,
         },
         slowlink_threshold: m.int("slowlink_threshold", 0, 0, 1_000_000)? as u32,
+        // Janus takes more than its longest queue, 1 s, as 1 s.
+        min_nack_queue: (m.int("min_nack_queue", DEFAULT_NACK_QUEUE_MS as i64, 0, i64::from(u16::MAX))?
+            as u64)
+            .min(1000),
         socket_buffer_kb: m.int("socket_buffer_kb", i64::from(DEFAULT_SOCKET_BUFFER_KB), 0, 1 << 20)? as u32,
     };
     m.finish();
@@ -645,6 +658,23 @@ mod tests {
             serde_json::json!({"sandbox": {"udp_bind": "*:5002-5004"}})
         );
         assert!(!c.plugins.contains_key("janus.plugin.textroom"));
+    }
+
+    #[test]
+    fn min_nack_queue_is_read_and_capped_at_a_second() {
+        let media = |text: &str| {
+            let texts = [
+                ("a.jcfg".to_owned(), Some(text.to_owned())),
+                ("b".to_owned(), None),
+                ("c".to_owned(), None),
+            ];
+            Config::from_texts(&texts, BTreeMap::new(), None).map(|c| c.media.min_nack_queue)
+        };
+        assert_eq!(media("").unwrap(), DEFAULT_NACK_QUEUE_MS);
+        assert_eq!(media("media: { min_nack_queue = 200 }").unwrap(), 200);
+        assert_eq!(media("media: { min_nack_queue = 0 }").unwrap(), 0);
+        assert_eq!(media("media: { min_nack_queue = 3000 }").unwrap(), 1000);
+        assert!(media("media: { min_nack_queue = -1 }").is_err());
     }
 
     #[test]

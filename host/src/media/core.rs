@@ -179,6 +179,8 @@ pub struct CoreSetup {
     pub no_media_timer: Duration,
     /// `slowlink_threshold` (0: no `slowlink` events).
     pub slowlink_threshold: u32,
+    /// `min_nack_queue`: how long sent video is kept to answer NACKs.
+    pub nack_queue: Duration,
     /// Full trickle: our candidates go out as `trickle` events, not in the SDP.
     pub full_trickle: bool,
     /// Where negotiated streams are published.
@@ -233,6 +235,7 @@ pub struct MediaCore<T: Transmitter> {
     notices: UnboundedSender<Notice>,
     no_media_timer: Duration,
     slowlink_threshold: u32,
+    nack_queue: Duration,
     full_trickle: bool,
     streams: Streams,
     events: Vec<Event>,
@@ -256,6 +259,7 @@ impl<T: Transmitter> MediaCore<T> {
             notices,
             no_media_timer,
             slowlink_threshold,
+            nack_queue,
             full_trickle,
             streams,
             mixer,
@@ -291,6 +295,7 @@ impl<T: Transmitter> MediaCore<T> {
             notices,
             no_media_timer,
             slowlink_threshold,
+            nack_queue,
             full_trickle,
             streams,
             events: Vec::new(),
@@ -946,6 +951,7 @@ impl<T: Transmitter> MediaCore<T> {
             self.by_ufrag.remove(&old);
             self.by_ufrag.insert(p.ufrag.clone(), id);
         }
+        p.bound_retransmissions(self.nack_queue);
         let streams = p.streams();
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).insert(id, streams.clone());
         let _ = self.notices.send(Notice::new(p.handle, MediaEvent::Negotiated(streams)));

@@ -178,10 +178,7 @@ struct Homing {
 }
 
 /// What `info` reports of the WebRTC stack, in Janus's terms (str0m 0.25's own settings, which
-/// Portunus does not change): how long sent packets are kept for retransmission
-/// (`min-nack-queue`), ms.
-pub const NACK_QUEUE_MS: u64 = 3_000;
-/// How often transport-wide congestion control feedback goes out (`twcc-period`), ms.
+/// Portunus does not change): how often transport-wide congestion control feedback goes out (`twcc-period`), ms.
 pub const TWCC_PERIOD_MS: u64 = 50;
 /// The DTLS and SCTP datagram size str0m aims for (`dtls-mtu`), bytes.
 pub const DTLS_MTU: usize = 1_150;
@@ -369,6 +366,7 @@ impl MediaEngine {
                 notices: note_tx.clone(),
                 no_media_timer,
                 slowlink_threshold: media.slowlink_threshold,
+                nack_queue: Duration::from_millis(media.min_nack_queue),
                 full_trickle: nat.full_trickle,
                 streams: streams.clone(),
                 mixer: Some(mixer.clone()),

@@ -125,6 +125,8 @@ pub struct Peer {
     pub counters_in: HashMap<(Mid, Option<str0m::media::Rid>), Counters>,
     /// See `counters_in`.
     pub counters_out: HashMap<(Mid, Option<str0m::media::Rid>), Counters>,
+    /// Send streams whose retransmission cache is bounded by time already (by SSRC).
+    rtx_bounded: Vec<Ssrc>,
     /// Test only: the next datagram makes this peer panic (as a bug in the WebRTC stack would).
     #[cfg(test)]
     pub panic_on_input: bool,
@@ -207,7 +209,7 @@ pub const NO_CAP_BPS: u64 = 10_000_000;
 /// How long the client's candidates wait for its first connectivity check.
 const HOLD_CANDIDATES: Duration = Duration::from_millis(100);
 
-/// Video packets a stream keeps to answer NACKs.
+/// Video packets a stream keeps to answer NACKs, at most.
 const RETRANSMIT_PACKETS: usize = 200;
 
 /// Builds the `RtcConfig` every peer starts from.
@@ -226,7 +228,7 @@ pub fn template(cert: str0m::config::DtlsCert, ice_lite: bool) -> RtcConfig {
         // What a video stream keeps for retransmissions: str0m's default of 1000 packets is
         // ~1.2 MB per stream once full, the bulk of a subscriber's memory (measured with
         // portunus-bench-room). 200 packets are 1.3 s of 1.5 Mbit/s video and 0.5 s of
-        // 4 Mbit/s, more than Janus keeps (200 ms, `min_nack_queue`).
+        // 4 Mbit/s; a negotiation then bounds them by age too (`bound_retransmissions`).
         .set_send_buffer_video(RETRANSMIT_PACKETS);
     // RFC 4733 telephone events (a browser's DTMF), one payload type per audio clock, with
     // the numbers Chromium uses: Opus's 48 kHz and G.711's and G.722's 8 kHz.
@@ -295,6 +297,7 @@ impl Peer {
             controlling: None,
             counters_in: HashMap::new(),
             counters_out: HashMap::new(),
+            rtx_bounded: Vec::new(),
             #[cfg(test)]
             panic_on_input: false,
         }
@@ -566,6 +569,22 @@ impl Peer {
             }
         }
         Ok(addrs)
+    }
+
+    /// Bounds what each new video send stream keeps for retransmissions by age, as Janus's
+    /// NACK queue is (`min_nack_queue`; str0m keeps its 200 packets 3 s). The memory then
+    /// follows the bitrate: half a second of 1.5 Mbit/s video is 75 packets, some 40 KB a
+    /// subscriber's stream against 94 KB for 200.
+    pub fn bound_retransmissions(&mut self, age: Duration) {
+        let mut api = self.rtc.direct_api();
+        for (mid, _) in self.media.iter().filter(|(_, video)| *video) {
+            let Some(tx) = api.stream_tx_by_mid(*mid, None) else { continue };
+            if !self.rtx_bounded.contains(&tx.ssrc()) {
+                self.rtx_bounded.push(tx.ssrc());
+                // 0.15: str0m's default cap on the share of retransmissions.
+                tx.set_rtx_cache(RETRANSMIT_PACKETS, age, Some(0.15));
+            }
+        }
     }
 
     /// The negotiated streams, as plugins see them.

@@ -145,6 +145,7 @@ impl Sim {
             notices: tx,
             no_media_timer: Duration::from_secs(1),
             slowlink_threshold,
+            nack_queue: Duration::from_millis(crate::config::DEFAULT_NACK_QUEUE_MS),
             full_trickle: false,
             streams: Default::default(),
             mixer: None,
