@@ -22,7 +22,7 @@ use super::layers::{frame_info, FrameInfo};
 use super::legs::{self, Admit, Leg};
 use super::peer::{Counters, Peer, Receiving, RxCodec};
 use super::ready::{Ready, Watched};
-use super::router::{Dest, Rewrite, Router, OWN};
+use super::router::{takes, Dest, Rewrite, Router, OWN};
 use super::udp::{RecvBatch, SocketBatch, BATCH};
 use super::{Command, Streams};
 use crate::mixer::{MixFrame, MixIn, Pool};
@@ -87,6 +87,15 @@ fn command_peer(c: &Command) -> Option<u64> {
         Command::KeyframeOf(id) => Some(*id),
         Command::Forward(..) | Command::Unforward(_) | Command::Layers(..) => None,
     }
+}
+
+/// Which of an input's video streams a keyframe request is for.
+#[derive(Clone, Copy)]
+enum Asked {
+    /// Those whose earlier request waits for the interval.
+    Waiting,
+    /// Those a rule takes from the input (by its source stream filter).
+    Rule(Option<Mid>),
 }
 
 /// One RTP packet as the router moves it (its payload is shared by all destinations, not
@@ -477,7 +486,7 @@ impl<T: Transmitter> MediaCore<T> {
             .map(|(id, _)| *id)
             .collect();
         for id in waiting {
-            self.input_keyframe_requests(id, None, now);
+            self.input_keyframe_requests(id, Asked::Waiting, now);
         }
         self.leg_reports(now);
         let timer = self.no_media_timer;
@@ -740,7 +749,7 @@ impl<T: Transmitter> MediaCore<T> {
             }
             let Some(route) = self.router.route_mut(*id) else { continue };
             let kind_passes = if pkt.packet.video { route.video } else { route.audio };
-            if !kind_passes || route.src_mid.is_some_and(|m| m != pkt.packet.mid) {
+            if !kind_passes || !route.takes(pkt.packet.mid) {
                 continue;
             }
             let mut changed = None;
@@ -1011,7 +1020,7 @@ impl<T: Transmitter> MediaCore<T> {
         let (src, src_mid) = (route.src, route.src_mid);
         let Some(input) = self.inputs.get_mut(&src) else { return };
         for stream in &mut input.streams {
-            if stream.kind != MediaKind::Video || src_mid.is_some_and(|m| m != stream.mid) {
+            if stream.kind != MediaKind::Video || !takes(src_mid, stream.mid) {
                 continue;
             }
             if let Some(f) = stream.feedback.as_mut().filter(|_| bps > 0) {
@@ -1244,7 +1253,7 @@ impl<T: Transmitter> MediaCore<T> {
         for rule in &ids {
             let Some(route) = self.router.route(*rule) else { continue };
             let (Dest::Peer { id: dst, .. }, Some(handle)) = (&route.dst, route.notify) else { continue };
-            if route.src_mid.is_some_and(|m| m != mid) {
+            if !route.takes(mid) {
                 continue;
             }
             let (dst, home) = (*dst, route.homes.dst);
@@ -1277,11 +1286,11 @@ impl<T: Transmitter> MediaCore<T> {
         let Some(route) = self.router.route(rule) else { return };
         let (src, src_mid, target) = (route.src, route.src_mid, route.select.target);
         // A sender with RTCP is asked for a fresh keyframe too.
-        self.input_keyframe_requests(src, Some(src_mid), self.now);
+        self.input_keyframe_requests(src, Asked::Rule(src_mid), self.now);
         let Some(input) = self.inputs.get(&src) else { return };
         let mut packets = Vec::new();
         for stream in &input.streams {
-            if stream.kind != MediaKind::Video || src_mid.is_some_and(|m| m != stream.mid) {
+            if stream.kind != MediaKind::Video || !takes(src_mid, stream.mid) {
                 continue;
             }
             let layers = stream.layers();
@@ -1317,14 +1326,13 @@ impl<T: Transmitter> MediaCore<T> {
     }
 
     /// Asks an input's senders for keyframes (RTCP PLI, at most one a [`PLI_INTERVAL`] per
-    /// stream): of the video stream `mid` names (`Some(None)`: every one), or only those whose
-    /// request waits for the interval (`None`).
+    /// stream): of the video streams a rule takes, or those whose request waits.
     ///
     /// [`PLI_INTERVAL`]: super::inputs
-    fn input_keyframe_requests(&mut self, src: u64, mid: Option<Option<Mid>>, now: Instant) {
+    fn input_keyframe_requests(&mut self, src: u64, asked: Asked, now: Instant) {
         let Some(input) = self.inputs.get_mut(&src) else { return };
         for stream in &mut input.streams {
-            let asked = mid.is_some_and(|m| m.is_none_or(|m| m == stream.mid));
+            let asked = matches!(asked, Asked::Rule(src_mid) if takes(src_mid, stream.mid));
             let Some(f) = stream.feedback.as_mut().filter(|_| stream.kind == MediaKind::Video) else {
                 continue;
             };

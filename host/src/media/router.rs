@@ -40,6 +40,18 @@ pub struct Route {
     pub pt_map: HashMap<Pt, Pt>,
 }
 
+impl Route {
+    /// Whether the rule takes its source's stream `mid` (all of them without a filter).
+    pub fn takes(&self, mid: Mid) -> bool {
+        takes(self.src_mid, mid)
+    }
+}
+
+/// Whether a rule whose source stream filter is `src_mid` takes the stream `mid`.
+pub fn takes(src_mid: Option<Mid>, mid: Mid) -> bool {
+    src_mid.is_none_or(|m| m == mid)
+}
+
 /// A rule's destination as the router keeps it.
 #[derive(Debug)]
 pub enum Dest {
