@@ -3,6 +3,7 @@
 mod admin;
 mod audiobridge;
 mod auth;
+mod benches;
 mod config;
 mod harness;
 mod http;

@@ -266,6 +266,8 @@ fn run(path: &str, destinations: usize, packets: usize) -> anyhow::Result<()> {
     let check = source_packets(&mut b, 20, first_checked)?;
     let camera = std::net::SocketAddr::from(([127, 0, 0, 1], 5004));
     let before: Vec<usize> = b.clients.iter().map(|c| c.got_seq.len()).collect();
+    // Kept from the first check packet on: the flush below sends it, before `pump` would ask.
+    b.core.transmitter().keep = true;
     for p in &check {
         b.now += Duration::from_millis(1);
         match path {
