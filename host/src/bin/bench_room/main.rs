@@ -641,8 +641,22 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
     Ok(())
 }
 
+/// A Portunus this bench started, on a configs folder of its own; both go when it is dropped.
+struct Started {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Starts a Portunus with room 1234 on free ports; returns it and its WebSocket URL.
-fn start_portunus(media_threads: u32) -> anyhow::Result<(std::process::Child, String)> {
+fn start_portunus(media_threads: u32) -> anyhow::Result<(Started, String)> {
     use std::io::BufRead;
     let dir = std::env::temp_dir().join(format!("portunus-bench-room-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -663,14 +677,22 @@ fn start_portunus(media_threads: u32) -> anyhow::Result<(std::process::Child, St
     )?;
     std::fs::write(dir.join("janus.plugin.videoroom.jcfg"), "room-1234: { publishers = 6 }\n")?;
     let exe = std::env::current_exe()?.with_file_name("portunus");
-    let mut child = std::process::Command::new(&exe)
+    let child = std::process::Command::new(&exe)
         .arg("-F")
         .arg(&dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| anyhow::anyhow!("cannot start {}: {e} (cargo build --release first)", exe.display()))?;
-    let out = std::io::BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?);
+        .spawn();
+    let child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            anyhow::bail!("cannot start {}: {e} (cargo build --release first)", exe.display());
+        }
+    };
+    let mut started = Started { child, dir };
+    let stdout = started.child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let out = std::io::BufReader::new(stdout);
     let mut url = None;
     for line in out.lines() {
         let line = line?;
@@ -682,7 +704,7 @@ fn start_portunus(media_threads: u32) -> anyhow::Result<(std::process::Child, St
         }
     }
     let url = url.ok_or_else(|| anyhow::anyhow!("the gateway did not say where it listens"))?;
-    Ok((child, url))
+    Ok((started, url))
 }
 
 const USAGE: &str = "usage: portunus-bench-room [--media-threads N] [--seconds S] \
@@ -724,15 +746,15 @@ fn main() -> anyhow::Result<()> {
                 }
             }
             None => {
-                let (mut child, url) = start_portunus(threads)?;
+                let (gateway, url) = start_portunus(threads)?;
                 println!("portunus, {threads} media thread(s):");
+                let pid = gateway.child.id();
                 let r = if audiobridge {
-                    rt.block_on(audio::run(&url, child.id(), n, seconds))
+                    rt.block_on(audio::run(&url, pid, n, seconds))
                 } else {
-                    rt.block_on(run(&url, child.id(), n, seconds, source, light))
+                    rt.block_on(run(&url, pid, n, seconds, source, light))
                 };
-                let _ = child.kill();
-                let _ = child.wait();
+                drop(gateway);
                 r?;
             }
         }
