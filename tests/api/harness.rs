@@ -27,6 +27,34 @@ pub const STARTUP_WAIT: Duration = Duration::from_secs(90);
 
 static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
 
+/// A fresh folder under the system's temporary folder, removed with what it holds when dropped
+/// (a test that fails too).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// An empty folder named for `what`, this process and a counter.
+    pub fn new(what: &str) -> Self {
+        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("portunus-{what}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a temporary folder");
+        Self(dir)
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A configs folder for one gateway.
 pub struct Conf {
     /// Extra lines for `janus.jcfg`'s `general` section.
@@ -39,6 +67,8 @@ pub struct Conf {
     pub admin: bool,
     /// More files to write, by name.
     pub extra: Vec<(String, String)>,
+    /// Folders the configuration names (plugins, say), removed when the gateway goes.
+    pub owned: Vec<TempDir>,
 }
 
 impl Default for Conf {
@@ -49,11 +79,18 @@ impl Default for Conf {
             http: String::new(),
             admin: true,
             extra: Vec::new(),
+            owned: Vec::new(),
         }
     }
 }
 
 impl Conf {
+    /// This configuration, whose gateway removes `dir` when it goes.
+    pub fn owning(mut self, dir: TempDir) -> Self {
+        self.owned.push(dir);
+        self
+    }
+
     /// The default test configuration plus these `general` lines.
     pub fn general(lines: &str) -> Self {
         Self { general: lines.to_owned(), ..Self::default() }
@@ -99,6 +136,8 @@ pub struct Gateway {
     /// Addresses by listener name (`http`, `ws`, `admin-http`, `admin-ws`).
     pub addrs: HashMap<String, SocketAddr>,
     stderr: mpsc::Receiver<String>,
+    /// Folders removed once the gateway is stopped.
+    owned: Vec<TempDir>,
 }
 
 /// Writes a configs folder and returns its path.
@@ -134,7 +173,16 @@ impl Gateway {
 
     /// Starts a gateway with this configuration and waits until it is ready.
     pub fn with(conf: Conf) -> Self {
-        Self::in_folder(write_conf(&conf.files()))
+        let mut gateway = Self::in_folder(write_conf(&conf.files()));
+        gateway.owned = conf.owned;
+        gateway
+    }
+
+    /// The gateway, which now removes `dir` when it goes (after it stopped).
+    #[allow(dead_code)] // the media tests use it, not the api tests
+    pub fn owning(mut self, dir: TempDir) -> Self {
+        self.owned.push(dir);
+        self
     }
 
     /// Starts a gateway on a configs folder (removed when the gateway is dropped).
@@ -181,7 +229,7 @@ impl Gateway {
                 addrs.insert(name.to_owned(), addr.parse().expect("address"));
             }
         }
-        Self { child, dir, addrs, stderr: erx }
+        Self { child, dir, addrs, stderr: erx, owned: Vec::new() }
     }
 
     /// The address of a listener.
@@ -624,11 +672,8 @@ impl Lang {
     }
 
     /// A fresh plugins folder holding these plugins of this language (as `<name>.wasm`).
-    pub fn plugins_folder(self, names: &[&str]) -> PathBuf {
-        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("portunus-plugins-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create plugins dir");
+    pub fn plugins_folder(self, names: &[&str]) -> TempDir {
+        let dir = TempDir::new("plugins");
         for name in names {
             std::fs::copy(self.plugin(name), dir.join(format!("{name}.wasm"))).expect("copy a plugin");
         }
@@ -640,7 +685,7 @@ impl Conf {
     /// The default test configuration with the EchoTest of `lang` as the only plugin.
     pub fn echotest(lang: Lang) -> Self {
         let dir = lang.plugins_folder(&["echotest"]);
-        Self::general(&format!("wasm_plugins_folder = \"{}\"", dir.display()))
+        Self::general(&format!("wasm_plugins_folder = \"{}\"", dir.display())).owning(dir)
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, per_language, Conf, Gateway, Lang, WsClient, WAIT};
+use crate::harness::{assert_error, per_language, Conf, Gateway, Lang, TempDir, WsClient, WAIT};
 
 /// The test-only plugins built by `host/build.rs`.
 pub(crate) fn test_plugin(name: &str) -> PathBuf {
@@ -18,16 +18,13 @@ fn builtin_plugin(name: &str) -> PathBuf {
 }
 
 /// A gateway whose plugins folder holds echotest and testfault, with tight sandbox limits.
-pub(crate) fn gateway_with_testfault(sandbox: &str) -> (Gateway, PathBuf) {
+pub(crate) fn gateway_with_testfault(sandbox: &str) -> (Gateway, TempDir) {
     testfault_gateway("", sandbox, "")
 }
 
 /// A fresh temporary folder.
-fn temp_dir(what: &str) -> PathBuf {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let dir = std::env::temp_dir().join(format!("portunus-{what}-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(what: &str) -> TempDir {
+    TempDir::new(what)
 }
 
 /// A gateway with echotest and testfault; `plugin_general` goes into testfault's `general`
@@ -36,7 +33,7 @@ pub(crate) fn testfault_gateway(
     plugin_general: &str,
     sandbox: &str,
     core_general: &str,
-) -> (Gateway, PathBuf) {
+) -> (Gateway, TempDir) {
     let dir = temp_dir("plugins");
     std::fs::copy(builtin_plugin("echotest.wasm"), dir.join("echotest.wasm")).unwrap();
     std::fs::copy(test_plugin("testfault.wasm"), dir.join("testfault.wasm")).unwrap();

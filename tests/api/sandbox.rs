@@ -3,12 +3,11 @@
 //! crash leaves host and plugin agreeing.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, Gateway, WsClient};
+use crate::harness::{assert_error, Gateway, TempDir, WsClient};
 use crate::plugins::{
     attach_ws, fault, gateway_with_testfault, plugin_status, test_plugin, testfault_gateway,
     wait_checkpointed, wait_saved, ws_message,
@@ -19,7 +18,7 @@ const ECHOTEST: &str = "janus.plugin.echotest";
 
 /// A gateway with testfault under these `sandbox` limits, and a WebSocket client with a session
 /// and a testfault handle.
-async fn faulty_session(sandbox: &str) -> (Gateway, PathBuf, WsClient, u64, u64) {
+async fn faulty_session(sandbox: &str) -> (Gateway, TempDir, WsClient, u64, u64) {
     let (gw, dir) = gateway_with_testfault(sandbox);
     let mut ws = gw.ws().await;
     let sid = ws.create().await;

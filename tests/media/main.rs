@@ -322,16 +322,14 @@ async fn hostile_datagrams(media: std::net::SocketAddr) {
 
 /// A gateway with the test-only plugin beside the EchoTest.
 fn gateway_with_testfault() -> Gateway {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let dir = std::env::temp_dir().join(format!("portunus-media-plugins-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = harness::TempDir::new("media-plugins");
     for (built, plugin) in [
         (env!("PORTUNUS_TEST_PLUGINS_DIR"), "testfault.wasm"),
         (env!("PORTUNUS_BUILTIN_PLUGINS_DIR"), "echotest.wasm"),
     ] {
         std::fs::copy(std::path::Path::new(built).join(plugin), dir.join(plugin)).unwrap();
     }
-    Gateway::with(Conf::general(&format!("wasm_plugins_folder = \"{}\"", dir.display())))
+    Gateway::with(Conf::general(&format!("wasm_plugins_folder = \"{}\"", dir.display()))).owning(dir)
 }
 
 /// Asks testfault on handle `from` for a rule forwarding its media to `to` (the `kinds` given,
