@@ -441,20 +441,27 @@ async fn pli_after(
     }
 }
 
-/// A mountpoint with `rtcpport` learns where the camera's RTCP comes from and asks it for a
-/// keyframe (PLI) when a viewer starts and when a viewer asks, at most once a second.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_camera_with_rtcp_is_asked_for_keyframes() {
-    let gw = Gateway::start();
-    let mut admin = Client::new(&gw, STREAMING).await;
+/// Creates mountpoint `id`: one VP8 stream on a free port with RTCP on another (`rtcpport`);
+/// its RTP and RTCP ports.
+async fn mountpoint_with_rtcp(gw: &Gateway, id: u64) -> (u64, u64) {
+    let mut admin = Client::new(gw, STREAMING).await;
     let r = admin
-        .request(json!({"request": "create", "type": "rtp", "id": 78, "media": [
+        .request(json!({"request": "create", "type": "rtp", "id": id, "media": [
             {"type": "video", "mid": "v", "port": 0, "rtcpport": 0, "pt": 100, "codec": "vp8"}]}))
         .await;
     let stream = &r["stream"]["ports"][0];
     let (rtp_port, rtcp_port) = (stream["port"].as_u64(), stream["rtcp_port"].as_u64());
     let (Some(rtp_port), Some(rtcp_port)) = (rtp_port, rtcp_port) else { panic!("two ports: {r}") };
     assert_ne!(rtp_port, rtcp_port, "{r}");
+    (rtp_port, rtcp_port)
+}
+
+/// A mountpoint with `rtcpport` learns where the camera's RTCP comes from and asks it for a
+/// keyframe (PLI) when a viewer starts and when a viewer asks, at most once a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_with_rtcp_is_asked_for_keyframes() {
+    let gw = Gateway::start();
+    let (rtp_port, rtcp_port) = mountpoint_with_rtcp(&gw, 78).await;
 
     // The camera sends VP8 and, from its RTCP port, receiver reports.
     let rtcp = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
@@ -492,15 +499,7 @@ async fn a_camera_with_rtcp_is_asked_for_keyframes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_camera_with_rtcp_hears_its_viewers_lowest_remb() {
     let gw = Gateway::start();
-    let mut admin = Client::new(&gw, STREAMING).await;
-    let r = admin
-        .request(json!({"request": "create", "type": "rtp", "id": 80, "media": [
-            {"type": "video", "mid": "v", "port": 0, "rtcpport": 0, "pt": 100, "codec": "vp8"}]}))
-        .await;
-    let stream = &r["stream"]["ports"][0];
-    let (Some(rtp_port), Some(rtcp_port)) = (stream["port"].as_u64(), stream["rtcp_port"].as_u64()) else {
-        panic!("two ports: {r}")
-    };
+    let (rtp_port, rtcp_port) = mountpoint_with_rtcp(&gw, 80).await;
     let rtcp = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
     let _camera = camera_of(rtp_port as u16, 0xcafe, [8, 8, 9, 0]);
     // The camera's first report tells the gateway where its RTCP comes from.
