@@ -1983,14 +1983,13 @@ impl DREDEnc {
     /// `self.fs`, contributed by the Opus encoder's frame layout.
     pub fn compute_latents(&mut self, pcm: &[f32], frame_size: i32, extra_delay: i32) {
         debug_assert!(self.loaded);
-        // TODO(stage-8.x): the channel-stride pointer arithmetic below
-        // matches the C reference's pcm+1 / pcm+2 stride pattern in
-        // `convert_to_16k`, but bit-exactness has only been validated for
-        // mono input. Revisit against the C reference before enabling
-        // stereo DRED.
+        // Portunus (upstream's note, reworded): the channel-stride pointer
+        // arithmetic below matches the C reference's pcm+1 / pcm+2 stride
+        // pattern in `convert_to_16k`, but upstream validated bit-exactness
+        // for mono input only. The mixer never enables DRED.
         debug_assert!(
             self.channels == 1,
-            "TODO(stage-8.x): verify DRED stereo against C ref"
+            "DRED stereo is not validated against the C reference (upstream ropus)"
         );
         // The C reference maintains `curr_offset16k` across the loop but
         // never reads it after the initial `dred_offset` computation.
@@ -2459,7 +2458,7 @@ impl OpusDred {
         // Per-chunk latent decode. The encoder stored newest → oldest; this
         // matches the C comment "decode newest to oldest and store oldest to
         // newest". `num_bytes` is the raw byte length; the 7-bit trailing-
-        // slack fast-exit matches the C `FIXME`.
+        // slack fast exit is the C reference's own.
         let num_bytes = bytes.len() as i32;
         let cap = DRED_NUM_REDUNDANCY_FRAMES.min(((min_feature_frames + 1) / 2) as usize) as i32;
         let mut i = 0i32;

@@ -666,14 +666,14 @@ impl OpusDecoder {
     /// (rdovae) ships with Stage 8. Passing `None` increments the skip
     /// counter so the queue stays aligned when the caller knows a slot
     /// exists but the features aren't reconstructible.
-    // TODO(stage-8): wire to the real DRED decoder once `rdovae` lands.
+    // Portunus: upstream has no DRED decoder (rdovae) yet; the mixer never calls this.
     pub fn fec_add(&mut self, features: Option<&[f32]>) {
         self.lpcnet.fec_add(features);
     }
 
     /// Drop all queued DRED features. Typically called after a good frame
     /// arrives, so stale predictions don't fire.
-    // TODO(stage-8): keep in lockstep with DRED decoder's frame boundary.
+    // Portunus: to follow the DRED decoder's frame boundary once upstream has one.
     pub fn fec_clear(&mut self) {
         self.lpcnet.fec_clear();
     }

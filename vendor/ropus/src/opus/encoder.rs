@@ -305,7 +305,7 @@ pub struct OpusEncoder {
     /// `None` when unset (matches C `st->energy_masking == NULL` default).
     /// Read at encode time by (1) L2057 HB_gain gate, (2) L2329 stereo-width
     /// reduction gate. The L2069/L2091 surround-masking rate adjustment path
-    /// is not yet ported; see TODO in `encode_native`.
+    /// is not ported upstream (surround masking: multistream encoders only).
     ///
     /// Sized `21 * channels` when populated (42 bytes stereo, 21 mono),
     /// matching `opus_multistream_encoder.c` L993/L1008.
