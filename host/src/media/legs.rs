@@ -423,6 +423,12 @@ pub fn is_rtcp(buf: &[u8]) -> bool {
     buf.len() >= 8 && (192..=223).contains(&buf[1])
 }
 
+/// Whether a datagram is RTP: version 2 and not RTCP (STUN's and DTLS's first bytes are not
+/// version 2).
+pub fn is_rtp(buf: &[u8]) -> bool {
+    buf.len() >= 12 && buf[0] >> 6 == 2 && !is_rtcp(buf)
+}
+
 /// An RTP header as a leg reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {

@@ -31,6 +31,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+pub use legs::is_rtp;
+
 use serde_json::Value;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
@@ -178,7 +180,8 @@ struct Homing {
 }
 
 /// What `info` reports of the WebRTC stack, in Janus's terms (str0m 0.25's own settings, which
-/// Portunus does not change): how often transport-wide congestion control feedback goes out (`twcc-period`), ms.
+/// Portunus does not change): how often transport-wide congestion control feedback goes out
+/// (`twcc-period`), ms.
 pub const TWCC_PERIOD_MS: u64 = 50;
 /// The DTLS and SCTP datagram size str0m aims for (`dtls-mtu`), bytes.
 pub const DTLS_MTU: usize = 1_150;

@@ -29,9 +29,7 @@ pub struct Wire {
 
 impl Transmitter for Wire {
     fn transmit(&mut self, to: SocketAddr, data: &[u8]) {
-        // RTCP packet types are 192..=223 in the second byte (RFC 5761); everything else with
-        // version 2 is RTP.
-        if data.len() >= 12 && data[0] >> 6 == 2 && !(192..=223).contains(&data[1]) {
+        if crate::media::is_rtp(data) {
             self.rtp_sent += 1;
         }
         if self.keep {
@@ -73,6 +71,8 @@ pub const SIMULCAST_RIDS: [&str; 3] = ["h", "m", "l"];
 pub struct SimOptions {
     /// `slowlink_threshold` of the core.
     pub slowlink_threshold: u32,
+    /// `min_nack_queue` of the core (none: the default).
+    pub nack_queue: Option<Duration>,
     /// Client 0 sends simulcast ([`SIMULCAST_RIDS`]).
     pub simulcast: bool,
     /// Client 0 estimates its bandwidth from the gateway's TWCC feedback (its pacer then
@@ -131,7 +131,14 @@ impl Sim {
 
     /// As [`Sim::new`], with options.
     pub fn with(peers: usize, options: SimOptions) -> anyhow::Result<Self> {
-        let SimOptions { slowlink_threshold, simulcast, source_bwe, second_video, one_to_one_nat } = options;
+        let SimOptions {
+            slowlink_threshold,
+            nack_queue,
+            simulcast,
+            source_bwe,
+            second_video,
+            one_to_one_nat,
+        } = options;
         let seen_at = if one_to_one_nat { PUBLIC } else { GATEWAY };
         let now = Instant::now();
         let (tx, notices) = tokio::sync::mpsc::unbounded_channel();
@@ -145,7 +152,7 @@ impl Sim {
             notices: tx,
             no_media_timer: Duration::from_secs(1),
             slowlink_threshold,
-            nack_queue: Duration::from_millis(crate::config::DEFAULT_NACK_QUEUE_MS),
+            nack_queue: nack_queue.unwrap_or(Duration::from_millis(crate::config::DEFAULT_NACK_QUEUE_MS)),
             full_trickle: false,
             streams: Default::default(),
             mixer: None,
@@ -207,7 +214,7 @@ impl Sim {
         self.core.flush();
         for (to, data) in std::mem::take(&mut self.core.transmitter().out) {
             let Some(&i) = self.by_addr.get(&to) else { continue };
-            let rtp = data.len() >= 12 && !(192..=223).contains(&data[1]);
+            let rtp = crate::media::is_rtp(&data);
             if let (true, Some((client, n))) = (rtp, self.lose_rtp_to) {
                 if client == i {
                     self.lose_rtp_to = n.checked_sub(1).map(|n| (client, n));
@@ -540,7 +547,7 @@ mod tests {
             .transmitter()
             .out
             .iter()
-            .filter(|(_, d)| d.len() >= 12 && d[0] >> 6 == 2 && !(192..=223).contains(&d[1]))
+            .filter(|(_, d)| crate::media::is_rtp(d))
             .map(|(to, _)| *to)
             .collect();
         assert_eq!(rtp.len(), 12, "four packets to each of three subscribers: {rtp:?}");
@@ -555,7 +562,24 @@ mod tests {
 
     #[test]
     fn a_lost_packet_is_retransmitted_on_nack() {
-        let mut sim = Sim::new(2).expect("sim");
+        let got = received_after_a_loss(SimOptions::default());
+        assert_eq!(got, (500..540).collect::<Vec<u64>>(), "the receiver's NACK brought it back");
+    }
+
+    /// `min_nack_queue = 0`, as in Janus: sent video is not kept, a lost packet stays lost.
+    #[test]
+    fn nothing_is_retransmitted_without_a_nack_queue() {
+        let got =
+            received_after_a_loss(SimOptions { nack_queue: Some(Duration::ZERO), ..SimOptions::default() });
+        // `lose_rtp_to` lets ten packets through and drops the eleventh.
+        let expected: Vec<u64> = (500..540).filter(|n| *n != 510).collect();
+        assert_eq!(got, expected, "the packet lost on the way never came back");
+    }
+
+    /// The counters client 1 got of 40 packets forwarded from client 0, the eleventh lost on the
+    /// way to it, after time enough for its NACK to be answered.
+    fn received_after_a_loss(options: SimOptions) -> Vec<u64> {
+        let mut sim = Sim::with(2, options).expect("sim");
         sim.connect().expect("connected");
         sim.forward_from_first();
         let packets = sim.source_packets(40, 500).expect("packets");
@@ -574,7 +598,7 @@ mod tests {
         let mut got: Vec<u64> = sim.clients[1].got.iter().copied().filter(|n| *n >= 500).collect();
         got.sort_unstable();
         got.dedup();
-        assert_eq!(got, (500..540).collect::<Vec<u64>>(), "the receiver's NACK brought it back");
+        got
     }
 
     #[test]

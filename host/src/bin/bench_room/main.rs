@@ -37,6 +37,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use portunus::media::is_rtp;
 use serde_json::{json, Value};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::{Direction, MediaKind, Mid, Pt};
@@ -225,12 +226,6 @@ impl Client {
             _ = ticked => Turn::Tick,
         }
     }
-}
-
-/// Whether a datagram is RTP (not RTCP, STUN or DTLS): version 2, and a payload type outside
-/// RTCP's packet types 192–223 (RFC 5761).
-fn is_rtp(d: &[u8]) -> bool {
-    d.len() >= 12 && d[0] >> 6 == 2 && !(64..96).contains(&(d[1] & 0x7f))
 }
 
 /// Nanoseconds since the Unix epoch (the wall clock, as the kernel stamps arrivals), as the
