@@ -493,7 +493,7 @@ mod tests {
     /// A tick (jitter buffers, decoding with loss concealment and FEC, mixing, encoding)
     /// allocates nothing but the packets it sends, at every rate (SILK, hybrid and CELT).
     /// Counted once the encoders are made: a participant that starts talking gets its own,
-    /// which allocates. (A stereo room's CELT encoder still allocates once a frame.)
+    /// which allocates.
     #[test]
     fn a_tick_allocates_only_its_packets() {
         use crate::alloc_count::{counting, counts};
