@@ -276,3 +276,27 @@ async fn an_rtsp_source_that_goes_away_comes_back() {
     );
     peer.close().await.ok();
 }
+
+/// A plugin that crashes on the news that its source plays is rebuilt from before that news
+/// (a Streaming `rtsp` create would wait for it for ever): the host connects the source
+/// again, so the rebuilt plugin hears it lost, naming the crash, and then playing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_that_crashes_on_a_playing_source_hears_it_anew() {
+    if !have_gst_rtsp() {
+        return;
+    }
+    let server = Server::start(&["--tone", "440", "--protocols", "udp"]);
+    let gw = super::gateway_with_testfault();
+    let mut tf = Client::new(&gw, super::TESTFAULT).await;
+    let open = json!({"request": "input_open", "rtsp": server.url, "reconnect_ms": 500, "trap_playing": true,
+                      "streams": [{"mid": "a", "kind": "audio", "codec": {"pt": 0, "name": "opus", "clock": 48000}}]});
+    let r = tf.request(open).await;
+    let input = r["input"].as_u64().unwrap_or_else(|| panic!("{r}"));
+    let source = |d: &Value| d["input_source"]["input"] == input;
+    let lost = tf.event("the source lost", source).await;
+    assert_eq!(lost["input_source"]["playing"], false, "{lost}");
+    let why = lost["input_source"]["why"].as_str().unwrap_or_default();
+    assert!(why.contains("janus.plugin.testfault crashed"), "{lost}");
+    let playing = tf.event("the source playing again", source).await;
+    assert_eq!(playing["input_source"]["playing"], true, "{playing}");
+}

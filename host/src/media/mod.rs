@@ -157,7 +157,7 @@ pub struct MediaEngine {
     /// Where RTSP clients run (the runtime that started the engine).
     runtime: Option<tokio::runtime::Handle>,
     /// The RTSP clients, by input: dropping one's sender stops it.
-    pulls: Mutex<HashMap<u64, tokio::sync::oneshot::Sender<()>>>,
+    pulls: Mutex<HashMap<u64, tokio::sync::mpsc::UnboundedSender<rtsp::PullControl>>>,
 }
 
 /// Where plain RTP legs bind and what they advertise.
@@ -763,9 +763,9 @@ impl MediaControl for MediaEngine {
         let setup = inputs::InputSetup { id, spec, sockets, rtcp: feedback, status };
         let _ = self.threads[self.home(id)].send(Command::InputOpen(Box::new(setup)));
         if let Some((pull, rt)) = pull {
-            let (stop, stopped) = tokio::sync::oneshot::channel();
-            self.pulls.lock().unwrap_or_else(PoisonError::into_inner).insert(id, stop);
-            rt.spawn(rtsp::run(pull, stopped));
+            let (control, controlled) = tokio::sync::mpsc::unbounded_channel();
+            self.pulls.lock().unwrap_or_else(PoisonError::into_inner).insert(id, control);
+            rt.spawn(rtsp::run(pull, controlled));
         }
         Ok(InputLocal { id, ports, rtcp_ports })
     }
@@ -775,10 +775,15 @@ impl MediaControl for MediaEngine {
         status.map(|s| s.report())
     }
 
-    fn input_close(&self, input: u64) {
-        if let Some(stop) = self.pulls.lock().unwrap_or_else(PoisonError::into_inner).remove(&input) {
-            let _ = stop.send(());
+    fn input_restart(&self, input: u64, why: String) {
+        if let Some(control) = self.pulls.lock().unwrap_or_else(PoisonError::into_inner).get(&input) {
+            let _ = control.send(rtsp::PullControl::Restart(why));
         }
+    }
+
+    fn input_close(&self, input: u64) {
+        // Dropping its control stops the pull.
+        self.pulls.lock().unwrap_or_else(PoisonError::into_inner).remove(&input);
         self.input_status.lock().unwrap_or_else(PoisonError::into_inner).remove(&input);
         let _ = self.threads[self.home(input)].send(Command::InputClose(input));
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).remove(&input);

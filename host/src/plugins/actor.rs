@@ -507,8 +507,21 @@ impl Actor {
                             self.call(|b, s| b.call_input_media(s, input, &mid, receiving))
                         }
                         MediaEvent::InputSource { state, .. } => {
+                            let playing = matches!(state, crate::vocab::SourceState::Playing(_));
                             let state = super::convert::source_state(state);
-                            self.call(|b, s| b.call_input_source(s, input, &state))
+                            let crashes = self.stats().crashes;
+                            let r = self.call(|b, s| b.call_input_source(s, input, &state));
+                            // The rebuilt instance went back to before the news that the
+                            // source plays (an `rtsp` create still waits for it): the source
+                            // is connected again, so that it hears the source lost and then
+                            // playing, as the host sees it.
+                            if let Err(why) = &r {
+                                let rebuilt = self.stats().crashes > crashes && self.inst.is_some();
+                                if playing && rebuilt && self.stats().failed.is_none() {
+                                    self.shared.core.media().input_restart(input, why.clone());
+                                }
+                            }
+                            r
                         }
                         MediaEvent::MixerRecordFailed { why, .. } => {
                             self.call(|b, s| b.call_mixer_record_failed(s, input, &why))

@@ -139,6 +139,7 @@ impl crate::vocab::MediaControl for RuleLog {
     fn input_status(&self, _: u64) -> Option<Vec<crate::vocab::InputStreamReport>> {
         None
     }
+    fn input_restart(&self, _: u64, _: String) {}
     fn input_close(&self, _: u64) {}
     fn mixer_create(&self, _: crate::vocab::MixerSpec) -> Result<u64, String> {
         Err("none".into())

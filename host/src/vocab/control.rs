@@ -87,6 +87,9 @@ pub trait MediaControl: Send + Sync {
     /// Per stream of an input: its mid, how long ago its last packet came (ms) and from where; none
     /// for an unknown input.
     fn input_status(&self, input: u64) -> Option<Vec<InputStreamReport>>;
+    /// Connects an input's source again (an RTSP pull: torn down, reported lost for `why`,
+    /// and set up anew after its reconnect delay); nothing for other inputs.
+    fn input_restart(&self, input: u64, why: String);
     /// Closes an input (its rules are removed by the caller).
     fn input_close(&self, input: u64);
     /// Creates an audio mixer; its id.
@@ -168,6 +171,7 @@ impl MediaControl for NoMedia {
     fn input_status(&self, _: u64) -> Option<Vec<InputStreamReport>> {
         None
     }
+    fn input_restart(&self, _: u64, _: String) {}
     fn input_close(&self, _: u64) {}
     fn mixer_create(&self, _: MixerSpec) -> Result<u64, String> {
         Err(NO_MEDIA.into())

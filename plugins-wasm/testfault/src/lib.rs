@@ -41,7 +41,7 @@
 //! | `leg_close` `{leg}` | closes a leg |
 //! | `leg_dtmf` `{leg, digits, duration?, gap?}` | sends DTMF on a leg: ok `{"testfault":"leg_dtmf","error":…}` |
 //! | `forward_ep` `{src, dst, src_mid?, dst_mid?}` | a rule between endpoints (`{"peer":[session,handle]}` or `{"leg":id}`): ok `{"testfault":"forward_ep","rule":id}` or `{…,"error":…}` |
-//! | `input_open` `{streams:[{mid,kind,codec,ports}], source?, bind?, no_media_ms?}` | opens an RTP input: ok `{"testfault":"input","input":id,"ports":[[…]]}`; its `input-media` events come to this handle as `{"input_media":{input,mid,receiving}}` |
+//! | `input_open` `{streams:[{mid,kind,codec,ports}], source?, bind?, no_media_ms?, rtsp?, reconnect_ms?, trap_playing?}` | opens an RTP input (pulling the `rtsp` URL if given): ok `{"testfault":"input","input":id,"ports":[[…]]}`; its `input-media` and `input-source` events come to this handle as `{"input_media":{input,mid,receiving}}` and `{"input_source":{input,playing,why}}`; with `trap_playing`, this instance traps on the news that the source plays (a rebuilt one does not) |
 //! | `input_close` `{input}` | closes an input |
 //! | `end_later` | ends this handle from a 10 ms timer |
 //! | `last_hangup` | ok `{"testfault":"last_hangup","reason":text\|null}`: the reason of the last `hangup` media event |
@@ -60,8 +60,8 @@ use std::hint::black_box;
 use portunus_sdk::{
     ack, event, host, json, request_of, AnswerPolicy, Direction, Endpoint, ErrorCodes, Field, ForwardOptions,
     ForwardSource, HandleRef, InputOptions, InputStream, JsonType, Keyed, LegCodec, LegOptions, LegRemote,
-    MediaEvent, MediaKind, Message, OfferedStream, Plugin, PluginError, PluginInfo, Reply, RtpTarget, Saved,
-    SrtpKey, SrtpSuite, StateChange, StateEntry, Value,
+    MediaEvent, MediaKind, Message, OfferedStream, Plugin, PluginError, PluginInfo, Reply, RtpTarget,
+    RtspSource, Saved, SourceState, SrtpKey, SrtpSuite, StateChange, StateEntry, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -134,6 +134,9 @@ pub struct TestFault {
     last_hangup: Saved<Option<String>>,
     #[serde(skip)]
     config: Value,
+    /// Trap on the news that an input's source plays (never saved: a rebuilt instance does not).
+    #[serde(skip)]
+    trap_playing: bool,
 }
 
 /// A negotiation the host is making for a request.
@@ -627,8 +630,19 @@ impl TestFault {
                     srtp: None,
                     file: None,
                     loop_file: false,
-                    rtsp: None,
+                    rtsp: text("rtsp").map(|url| RtspSource {
+                        url,
+                        user: None,
+                        password: None,
+                        interleaved: false,
+                        timeout_ms: 0,
+                        connect_timeout_ms: 0,
+                        reconnect_ms: body.get("reconnect_ms").and_then(Value::as_u64).unwrap_or(0) as u32,
+                        keepalive_ms: 0,
+                        path_only_retry: false,
+                    }),
                 };
+                self.trap_playing = body.get("trap_playing").is_some_and(is_true);
                 *self.timer_handle = Some((handle.session, handle.handle));
                 Ok(portunus_sdk::ok(&match host::rtp_input_open(&options) {
                     Ok(l) => json!({"testfault": "input", "input": l.id, "ports": l.ports}),
@@ -719,6 +733,23 @@ impl Plugin for TestFault {
             HandleRef { session, handle },
             None,
             &event(PACKAGE, json!({"timer": token})),
+            None,
+        );
+    }
+
+    fn input_source(&mut self, input: u64, state: SourceState) {
+        let (playing, why) = match state {
+            SourceState::Playing(_) => (true, None),
+            SourceState::Lost(why) => (false, Some(why)),
+        };
+        if playing && self.trap_playing {
+            panic!("testfault: trapping on the news that input {input} plays");
+        }
+        let Some((session, handle)) = *self.timer_handle else { return };
+        let _ = portunus_sdk::push_event(
+            HandleRef { session, handle },
+            None,
+            &event(PACKAGE, json!({"input_source": {"input": input, "playing": playing, "why": why}})),
             None,
         );
     }

@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
-use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::oneshot;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use self::auth::Challenge;
 use self::describe::Described;
@@ -56,18 +55,32 @@ pub struct Pull {
 /// gave nothing for it), the address media comes from, and per stream the server's RTCP port.
 pub type OnPlaying = dyn Fn(Vec<Option<InputStreamSpec>>, IpAddr, Vec<Option<u16>>) + Send + Sync;
 
-/// Runs a pull until `stop` fires or is dropped; then tears the session down.
-pub async fn run(pull: Pull, mut stop: oneshot::Receiver<()>) {
+/// What the pull's owner may ask of it; dropping the sender stops it.
+#[derive(Debug)]
+pub enum PullControl {
+    /// Tear the session down (the plugin hears it lost, for this reason) and start again
+    /// after the reconnect delay: after the plugin crashed on the news that it plays, so that
+    /// its rebuilt instance hears the source's state anew.
+    Restart(String),
+}
+
+/// Runs a pull until its control sender is dropped; then tears the session down.
+pub async fn run(pull: Pull, mut control: UnboundedReceiver<PullControl>) {
     let mut first = true;
     loop {
         if !first {
-            tokio::select! {
-                _ = tokio::time::sleep(pull.source.reconnect) => {}
-                _ = &mut stop => return,
+            let wait = tokio::time::sleep(pull.source.reconnect);
+            tokio::pin!(wait);
+            loop {
+                tokio::select! {
+                    _ = &mut wait => break,
+                    // Between sessions the plugin already heard the source lost.
+                    c = control.recv() => if c.is_none() { return },
+                }
             }
         }
         first = false;
-        let reason = match session(&pull, &mut stop).await {
+        let reason = match session(&pull, &mut control).await {
             Ok(()) => return,
             Err(e) => e,
         };
@@ -79,7 +92,7 @@ pub async fn run(pull: Pull, mut stop: oneshot::Receiver<()>) {
 }
 
 /// One session, from connecting to its end: `Ok` when stopped, else why it ended.
-async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), String> {
+async fn session(pull: &Pull, control: &mut UnboundedReceiver<PullControl>) -> Result<(), String> {
     let source = &pull.source;
     let url = Url::parse(&source.url)?;
     let connect = async {
@@ -249,10 +262,13 @@ async fn session(pull: &Pull, stop: &mut oneshot::Receiver<()>) -> Result<(), St
                     return Err(format!("no media for {} ms", quiet.as_millis()));
                 }
             }
-            _ = &mut *stop => {
+            c = control.recv() => {
                 let uri = session.control.clone();
                 let _ = tokio::time::timeout(Duration::from_secs(1), conn.send_request("TEARDOWN", &uri, &[])).await;
-                return Ok(());
+                return match c {
+                    Some(PullControl::Restart(why)) => Err(why),
+                    None => Ok(()),
+                };
             }
         }
     }
@@ -518,13 +534,14 @@ mod tests {
     }
 
     /// A scripted server that knows its stream by path only (Janus's `rtsp_quirk`), names a
-    /// session timeout of 4 s, and expects keep-alives and the TEARDOWN.
+    /// session timeout of 4 s, and expects keep-alives, and the TEARDOWN when the pull is
+    /// restarted.
     #[tokio::test]
     async fn a_session_with_a_quirky_server() {
         use tokio::io::{AsyncBufReadExt, BufReader};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (kept_alive, alive) = oneshot::channel();
+        let (kept_alive, alive) = tokio::sync::oneshot::channel();
         let server = tokio::spawn(async move {
             let mut kept_alive = Some(kept_alive);
             let (tcp, _) = listener.accept().await.unwrap();
@@ -583,8 +600,8 @@ mod tests {
             described: Box::new(|_, _, _| {}),
             notices,
         };
-        let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(run(pull, stopped));
+        let (control, controlled) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(run(pull, controlled));
         let playing = tokio::time::timeout(Duration::from_secs(5), heard.recv()).await.unwrap().unwrap();
         let MediaEvent::InputSource { state: SourceState::Playing(streams), .. } = playing.event else {
             panic!("{playing:?}")
@@ -593,9 +610,17 @@ mod tests {
         assert_eq!((s.codec.name.as_str(), s.codec.pt, s.fmtp.as_deref()), ("vp8", 100, Some("x=1")));
         // A keep-alive comes within half the session timeout.
         tokio::time::timeout(Duration::from_secs(3), alive).await.expect("a keep-alive").unwrap();
-        stop.send(()).unwrap();
-        task.await.unwrap();
+        // Restarted (its plugin crashed on the news): torn down, and the plugin hears why.
+        control.send(PullControl::Restart("the plugin crashed".into())).unwrap();
+        let lost = tokio::time::timeout(Duration::from_secs(5), heard.recv()).await.unwrap().unwrap();
+        assert!(
+            matches!(&lost.event, MediaEvent::InputSource { state: SourceState::Lost(why), .. } if why == "the plugin crashed"),
+            "{lost:?}"
+        );
         let seen = server.await.unwrap();
+        // Stopped while waiting to connect again.
+        drop(control);
+        tokio::time::timeout(Duration::from_secs(5), task).await.expect("stopped").unwrap();
         let methods: Vec<&str> = seen.iter().map(|l| l.split(' ').next().unwrap_or("")).collect();
         assert_eq!(methods, ["DESCRIBE", "DESCRIBE", "SETUP", "PLAY", "OPTIONS", "TEARDOWN"], "{seen:?}");
         assert!(seen[1].starts_with("DESCRIBE /cam "), "{seen:?}");
