@@ -4,7 +4,7 @@ check Portunus's Opus against it. Packets files hold each packet as a big-endian
 its bytes; PCM files are mono signed 16-bit little-endian samples.
 
     libopus.py encode <in.pcm> <out.packets> <rate> <bitrate>   (20 ms frames)
-    libopus.py decode <in.packets> <out.pcm> <rate>
+    libopus.py decode <in.packets> <out.pcm> <rate>   (an empty packet is a lost one)
     libopus.py bench <in.pcm> <rate> <bitrate>   (prints encode (complexity 10) and decode
                                                  microseconds per 20 ms frame, as JSON; the
                                                  benchmark beside ropus)
@@ -59,7 +59,9 @@ def main():
             (size,) = struct.unpack(">H", data[at:at + 2])
             packet = data[at + 2:at + 2 + size]
             at += 2 + size
-            got = lib.opus_decode(ctypes.c_void_p(dec), packet, size, frame, max_samples, 0)
+            # An empty record is a lost packet: concealed.
+            got = lib.opus_decode(ctypes.c_void_p(dec), packet if size else None, size, frame,
+                                  max_samples if size else rate // 50, 0)
             assert got > 0, got
             out += bytes(frame)[:got * 2]
         open(dst, "wb").write(out)

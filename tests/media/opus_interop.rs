@@ -9,11 +9,16 @@ use std::process::Command;
 const RATE: u32 = 48_000;
 const N: usize = RATE as usize / 50;
 
-/// Two seconds of a voice-like signal: three tones and a slow sweep.
+/// Two seconds of a voice-like signal at 48 kHz: three tones and a slow sweep.
 fn signal() -> Vec<i16> {
-    (0..RATE as usize * 2)
+    signal_at(RATE)
+}
+
+/// [`signal`] sampled at `rate`.
+fn signal_at(rate: u32) -> Vec<i16> {
+    (0..rate as usize * 2)
         .map(|i| {
-            let t = i as f64 / f64::from(RATE);
+            let t = i as f64 / f64::from(rate);
             let tau = 2.0 * std::f64::consts::PI;
             let x = 3000.0 * (tau * 220.0 * t).sin()
                 + 2000.0 * (tau * 1250.0 * t).sin()
@@ -62,12 +67,16 @@ fn pcm_of(bytes: &[u8]) -> Vec<i16> {
 }
 
 fn ropus_encode(pcm: &[i16]) -> Vec<Vec<u8>> {
-    let mut enc = ropus::Encoder::builder(RATE, ropus::Channels::Mono, ropus::Application::Voip)
-        .bitrate(ropus::Bitrate::try_bits(32_000).expect("bitrate"))
+    ropus_encode_at(RATE, ropus::Bitrate::try_bits(32_000).expect("bitrate"), pcm)
+}
+
+fn ropus_encode_at(rate: u32, bitrate: ropus::Bitrate, pcm: &[i16]) -> Vec<Vec<u8>> {
+    let mut enc = ropus::Encoder::builder(rate, ropus::Channels::Mono, ropus::Application::Voip)
+        .bitrate(bitrate)
         .build()
         .expect("encoder");
     let mut buf = [0u8; 1500];
-    pcm.chunks_exact(N)
+    pcm.chunks_exact(rate as usize / 50)
         .map(|f| {
             let len = enc.encode(f, &mut buf).expect("encode");
             buf[..len].to_vec()
@@ -76,11 +85,18 @@ fn ropus_encode(pcm: &[i16]) -> Vec<Vec<u8>> {
 }
 
 fn ropus_decode(packets: &[Vec<u8>]) -> Vec<i16> {
-    let mut dec = ropus::Decoder::new(RATE, ropus::Channels::Mono).expect("decoder");
+    ropus_decode_at(RATE, packets)
+}
+
+/// Decodes at `rate`; an empty packet is a lost one (concealed).
+fn ropus_decode_at(rate: u32, packets: &[Vec<u8>]) -> Vec<i16> {
+    let mut dec = ropus::Decoder::new(rate, ropus::Channels::Mono).expect("decoder");
     let mut frame = vec![0i16; 5760];
     let mut out = Vec::new();
     for p in packets {
-        let n = dec.decode(p, &mut frame, ropus::DecodeMode::Normal).expect("decode");
+        let lost = rate as usize / 50;
+        let frame = if p.is_empty() { &mut frame[..lost] } else { &mut frame[..] };
+        let n = dec.decode(p, frame, ropus::DecodeMode::Normal).expect("decode");
         out.extend_from_slice(&frame[..n]);
     }
     out
@@ -132,4 +148,35 @@ fn ropus_and_libopus_understand_each_other() {
     assert!(agree > 50.0, "ropus decodes libopus's packets as libopus does: {agree:.1} dB");
     let _ = std::fs::remove_dir_all(&dir);
     eprintln!("decoders agree; libopus vs ropus on libopus's packets: {agree:.1} dB");
+}
+
+/// A lost SILK frame is concealed as libopus conceals it, and the next frame is faded in as
+/// libopus fades it: narrowband voice at 8 kHz, one packet in seven lost in the first second,
+/// and once two in a row. (The vendored ropus built the pitch continuation from an empty
+/// history and faded the next frame in at the wrong scale: its lost frames were -0.2 to 8 dB
+/// from libopus's. A loss after a frame without voice activity, where comfort noise is added,
+/// still differs: vendor/README.md.)
+#[test]
+fn a_lost_frame_is_concealed_as_libopus_conceals_it() {
+    let dir: PathBuf = std::env::temp_dir().join(format!("portunus-opus-loss-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let rate = 8000;
+    let mut packets = ropus_encode_at(rate, ropus::Bitrate::Auto, &signal_at(rate));
+    assert!(packets.iter().all(|p| p[0] >> 3 < 4), "narrowband SILK packets");
+    for (i, p) in packets.iter_mut().enumerate() {
+        if i < 50 && (i % 7 == 3 || i == 39) {
+            p.clear();
+        }
+    }
+    write_packets(&dir.join("lossy.packets"), &packets);
+    let Some(()) = libopus(&dir, &["decode", "lossy.packets", "lossy.pcm", "8000"]) else { return };
+    let reference = pcm_of(&std::fs::read(dir.join("lossy.pcm")).expect("decoded"));
+    let ours = ropus_decode_at(rate, &packets);
+    assert_eq!(reference.len(), ours.len());
+    let n = rate as usize / 50;
+    for (i, (a, b)) in reference.chunks(n).zip(ours.chunks(n)).enumerate() {
+        let agree = snr(a, b);
+        assert!(agree > 60.0, "frame {i} (lost: {}): {agree:.1} dB from libopus", packets[i].is_empty());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1233,27 +1233,38 @@ fn silk_plc_rand_offset(
     }
 }
 
+// Portunus: a line-by-line port of the reference's `silk_PLC_conceal` (PLC.c), without deep
+// PLC. Upstream's version built the pitch continuation from an empty history (it skipped the
+// reference's rewhitening of the last output into the LTP state) and restarted the attenuation
+// of the LTP coefficients at every lost frame: a lost voiced frame was concealed 5 dB weaker
+// than libopus's at 8 kHz, and a second one 25 dB weaker at 48 kHz.
 fn silk_plc_conceal(dec: &mut SilkDecoderState, frame: &mut [i16]) {
+    const LTP_MEM: usize = LTP_MEM_LENGTH_MS * 16;
     let frame_length = dec.frame_length;
-    let subfr_length = dec.subfr_length;
-    let nb_subfr = dec.nb_subfr;
+    let ltp_mem_length = dec.ltp_mem_length.min(LTP_MEM);
     let lpc_order = dec.lpc_order;
 
-    // Zero LPC coefficients after reset (no valid LPC state to conceal with)
+    let prev_gain_q10 = [dec.s_plc.prev_gain_q16[0] >> 6, dec.s_plc.prev_gain_q16[1] >> 6];
+
     if dec.first_frame_after_reset {
         dec.s_plc.prev_lpc_q12 = [0i16; MAX_LPC_ORDER];
     }
 
-    // Apply bandwidth expansion to saved LPC coefficients (in-place, so next PLC call sees expanded coefficients)
-    silk_bwexpander(&mut dec.s_plc.prev_lpc_q12, lpc_order, BWE_COEF_Q16);
-    let a_q12 = dec.s_plc.prev_lpc_q12;
+    // The random excitation comes from the lower-energy one of the last two subframes.
+    let rand_offset = silk_plc_rand_offset(
+        &dec.exc_q14,
+        &prev_gain_q10,
+        dec.subfr_length,
+        dec.nb_subfr,
+        dec.s_plc.nb_subfr as usize,
+        dec.s_plc.subfr_length as usize,
+    );
+    let rand_at = |idx: usize| dec.exc_q14.get(rand_offset + idx).copied().unwrap_or(0);
 
-    let mut b_q14 = dec.s_plc.ltp_coef_q14;
-    let mut rand_seed = dec.s_plc.rand_seed;
-    let mut rand_scale_q14 = dec.s_plc.rand_scale_q14 as i32;
+    let mut rand_scale_q14 = dec.s_plc.rand_scale_q14;
 
-    // Get attenuation indices (clamp at NB_ATT-1)
-    let att_idx = imin(dec.loss_cnt as i32, NB_ATT as i32 - 1) as usize;
+    // Attenuation gains.
+    let att_idx = imin(dec.loss_cnt, NB_ATT as i32 - 1) as usize;
     let harm_gain_q15 = HARM_ATT_Q15[att_idx];
     let mut rand_gain_q15 = if dec.prev_signal_type == TYPE_VOICED {
         PLC_RAND_ATTENUATE_V_Q15[att_idx]
@@ -1261,198 +1272,145 @@ fn silk_plc_conceal(dec: &mut SilkDecoderState, frame: &mut [i16]) {
         PLC_RAND_ATTENUATE_UV_Q15[att_idx]
     };
 
-    // Initialize concealment
+    // LPC concealment: bandwidth expansion of the previous LPC (kept for the next lost frame).
+    silk_bwexpander(&mut dec.s_plc.prev_lpc_q12, lpc_order, BWE_COEF_Q16);
+    let a_q12 = dec.s_plc.prev_lpc_q12;
+
+    // First lost frame.
     if dec.loss_cnt == 0 {
-        // First lost frame
         rand_scale_q14 = 1 << 14;
         if dec.prev_signal_type == TYPE_VOICED {
-            // Reduce random gain by LTP gain
-            let mut ltp_sum: i32 = 0;
-            for i in 0..LTP_ORDER {
-                ltp_sum += b_q14[i] as i32;
+            // Less noise for voiced frames.
+            for &b in &dec.s_plc.ltp_coef_q14 {
+                rand_scale_q14 = rand_scale_q14.wrapping_sub(b);
             }
-            rand_scale_q14 -= ltp_sum;
-            rand_scale_q14 = imax(rand_scale_q14, 3277); // Min 0.2 in Q14
+            rand_scale_q14 = rand_scale_q14.max(3277); // 0.2
             rand_scale_q14 =
-                ((rand_scale_q14 as i64 * dec.s_plc.prev_ltp_scale_q14 as i64) >> 14) as i32;
+                (silk_smulbb(rand_scale_q14 as i32, dec.s_plc.prev_ltp_scale_q14 as i32) >> 14) as i16;
         } else {
-            // Reduce random noise for unvoiced frames with high LPC gain
+            // Less noise for unvoiced frames with a high LPC gain.
             let inv_gain_q30 = silk_lpc_inverse_pred_gain(&a_q12, lpc_order);
-            let mut down_scale_q30 =
-                imin(1i32 << (30 - LOG2_INV_LPC_GAIN_HIGH_THRES), inv_gain_q30);
+            let mut down_scale_q30 = imin(1i32 << (30 - LOG2_INV_LPC_GAIN_HIGH_THRES), inv_gain_q30);
             down_scale_q30 = imax(1i32 << (30 - LOG2_INV_LPC_GAIN_LOW_THRES), down_scale_q30);
             down_scale_q30 <<= LOG2_INV_LPC_GAIN_HIGH_THRES;
             rand_gain_q15 = silk_smulwb_i32(down_scale_q30, rand_gain_q15) >> 14;
         }
     }
 
-    let prev_gain_q10 = [
-        dec.s_plc.prev_gain_q16[0] >> 6,
-        dec.s_plc.prev_gain_q16[1] >> 6,
-    ];
+    // The pitch lag, within the LTP state (always so for a decoder that decoded a frame: lags
+    // reach 18 ms, the state is 20 ms).
+    let longest = ltp_mem_length.saturating_sub(lpc_order + LTP_ORDER / 2 + 1);
+    if longest <= LTP_ORDER || frame_length > MAX_FRAME_LENGTH {
+        let n = frame_length.min(frame.len());
+        frame[..n].fill(0);
+        return;
+    }
+    let lag_of = |pitch_l_q8: i32| (silk_rshift_round(pitch_l_q8, 8).max(0) as usize).clamp(LTP_ORDER, longest);
+    let mut rand_seed = dec.s_plc.rand_seed;
+    let mut lag = lag_of(dec.s_plc.pitch_l_q8);
+    let mut s_ltp_buf_idx = ltp_mem_length;
 
-    // Select noise source subframe based on energy comparison
-    let rand_ptr_offset = silk_plc_rand_offset(
-        &dec.exc_q14,
-        &prev_gain_q10,
-        subfr_length,
-        nb_subfr,
-        dec.s_plc.nb_subfr as usize,
-        dec.s_plc.subfr_length as usize,
+    // The LTP state: the last output rewhitened by the LPC and scaled by the last gain,
+    // followed by this frame's excitation.
+    let mut s_ltp = [0i16; LTP_MEM];
+    let mut s_ltp_q14 = [0i32; LTP_MEM + MAX_FRAME_LENGTH];
+    let idx = ltp_mem_length - (lag + lpc_order + LTP_ORDER / 2);
+    silk_lpc_analysis_filter(
+        &mut s_ltp[idx..ltp_mem_length],
+        &dec.out_buf[idx..ltp_mem_length],
+        &a_q12,
+        ltp_mem_length - idx,
+        lpc_order,
     );
+    let inv_gain_q30 = imin(silk_inverse32_var_q(dec.s_plc.prev_gain_q16[1], 46), i32::MAX >> 1);
+    for i in idx + lpc_order..ltp_mem_length {
+        s_ltp_q14[i] = silk_smulwb(inv_gain_q30, s_ltp[i]);
+    }
 
-    // LPC state
-    let (s_lpc_q14_stack, s_lpc_q14_heap) = (&mut [0i32; 1024], &mut Vec::new()); // Portunus: stack, not heap
-    let s_lpc_q14 = crate::silk::encoder::stack_or_heap(s_lpc_q14_stack, s_lpc_q14_heap, subfr_length + MAX_LPC_ORDER);
-    s_lpc_q14[..MAX_LPC_ORDER].copy_from_slice(&dec.s_lpc_q14_buf);
-
-    // LTP state for voiced concealment
-    let mut pitch_lag = silk_rshift_round(dec.s_plc.pitch_l_q8, 8).max(1);
-    let (s_ltp_q14_stack, s_ltp_q14_heap) = (&mut [0i32; 2048], &mut Vec::new()); // Portunus: stack, not heap
-    let s_ltp_q14 = crate::silk::encoder::stack_or_heap(s_ltp_q14_stack, s_ltp_q14_heap, frame_length + pitch_lag as usize + LTP_ORDER);
-
-    let mut frame_offset = 0;
-
-    for _k in 0..nb_subfr {
-        // Generate concealment excitation
-        for i in 0..subfr_length {
+    // LTP synthesis.
+    let b_q14 = &mut dec.s_plc.ltp_coef_q14;
+    for _ in 0..dec.nb_subfr {
+        // The taps centred on `lag` back (at least LTP_ORDER / 2 + 1 behind this sample).
+        let mut pred_lag = s_ltp_buf_idx + LTP_ORDER / 2 - lag;
+        for _ in 0..dec.subfr_length {
+            let mut ltp_pred_q12: i32 = 2;
+            for (j, &b) in b_q14.iter().enumerate() {
+                ltp_pred_q12 = silk_smlawb(ltp_pred_q12, s_ltp_q14[pred_lag - j], b);
+            }
+            pred_lag += 1;
             rand_seed = silk_rand(rand_seed);
             let idx = ((rand_seed >> 25) as usize) & RAND_BUF_MASK;
-            let buf_idx = rand_ptr_offset + idx;
-            let rand_val = if buf_idx < dec.exc_q14.len() {
-                dec.exc_q14[buf_idx]
-            } else {
-                0
-            };
-
-            // LTP prediction. Always starts at the +2 rounding bias (C PLC.c:337
-            // "Avoids introducing a bias because silk_SMLAWB() always rounds to
-            // -inf"). For unvoiced frames the B_Q14 coefficients are all zero
-            // (see C PLC.c:178 silk_PLC_update) so the loop below contributes
-            // nothing and pred stays at 2. Dropping the bias (e.g. returning 0
-            // for unvoiced) produces a consistent 8-unit bias in `exc` per sample
-            // (via `shl32(ltp_pred, 2)`), which compounds through the LPC
-            // synthesis filter.
-            let mut ltp_pred: i32 = 2;
-            if dec.prev_signal_type == TYPE_VOICED {
-                for j in 0..LTP_ORDER {
-                    let s_idx = frame_offset as i64 + i as i64 - pitch_lag as i64
-                        + (LTP_ORDER / 2) as i64
-                        - j as i64;
-                    if s_idx >= 0 && (s_idx as usize) < s_ltp_q14.len() {
-                        ltp_pred = (ltp_pred as i64
-                            + ((s_ltp_q14[s_idx as usize] as i64 * b_q14[j] as i64) >> 16))
-                            as i32;
-                    }
-                }
-            }
-
-            // Combine: LTP_pred + rand_noise * rand_scale
-            let exc = shl32(ltp_pred, 2) + ((rand_val as i64 * rand_scale_q14 as i64 >> 14) as i32);
-
-            if frame_offset + i < s_ltp_q14.len() {
-                s_ltp_q14[frame_offset + i] = exc;
-            }
-
-            // LPC synthesis
-            let mut lpc_pred_q10: i32 = (lpc_order >> 1) as i32;
-            for j in 0..lpc_order {
-                let idx = MAX_LPC_ORDER + i - j - 1;
-                if idx < s_lpc_q14.len() {
-                    lpc_pred_q10 = (lpc_pred_q10 as i64
-                        + ((s_lpc_q14[idx] as i64 * a_q12[j] as i64) >> 16))
-                        as i32;
-                }
-            }
-
-            s_lpc_q14[MAX_LPC_ORDER + i] = silk_add_sat32(exc, silk_lshift_sat32(lpc_pred_q10, 4));
-
-            // Scale and output
-            let out_val = silk_rshift_round(
-                silk_smulww(s_lpc_q14[MAX_LPC_ORDER + i], prev_gain_q10[1]),
-                8,
-            );
-            frame[frame_offset + i] = sat16(out_val);
+            s_ltp_q14[s_ltp_buf_idx] = silk_smlawb(ltp_pred_q12, rand_at(idx), rand_scale_q14) << 2;
+            s_ltp_buf_idx += 1;
         }
-
-        // Attenuate LTP gains
-        for j in 0..LTP_ORDER {
-            b_q14[j] = ((b_q14[j] as i32 * harm_gain_q15) >> 15) as i16;
+        // The LTP gain and the excitation gain decrease, the pitch lag slowly grows.
+        for b in b_q14.iter_mut() {
+            *b = (silk_smulbb(harm_gain_q15, *b as i32) >> 15) as i16;
         }
-        rand_scale_q14 = (rand_scale_q14 * rand_gain_q15) >> 15;
-
-        // Drift pitch upward
-        let pitch_incr = ((dec.s_plc.pitch_l_q8 as i64 * PITCH_DRIFT_FAC_Q16 as i64) >> 16) as i32;
-        dec.s_plc.pitch_l_q8 += pitch_incr;
+        rand_scale_q14 = (silk_smulbb(rand_scale_q14 as i32, rand_gain_q15) >> 15) as i16;
+        dec.s_plc.pitch_l_q8 = silk_smlawb(dec.s_plc.pitch_l_q8, dec.s_plc.pitch_l_q8, PITCH_DRIFT_FAC_Q16 as i16);
         dec.s_plc.pitch_l_q8 = imin(dec.s_plc.pitch_l_q8, (MAX_PITCH_LAG_MS * dec.fs_khz) << 8);
-        pitch_lag = silk_rshift_round(dec.s_plc.pitch_l_q8, 8).max(1);
-
-        // Shift LPC state
-        for i in 0..MAX_LPC_ORDER {
-            s_lpc_q14[i] = s_lpc_q14[subfr_length + i];
-        }
-        frame_offset += subfr_length;
+        lag = lag_of(dec.s_plc.pitch_l_q8);
     }
 
-    // Save state
-    dec.s_lpc_q14_buf
-        .copy_from_slice(&s_lpc_q14[..MAX_LPC_ORDER]);
+    // LPC synthesis, over the excitation in place (its state just before it).
+    let s_lpc = &mut s_ltp_q14[ltp_mem_length - MAX_LPC_ORDER..];
+    s_lpc[..MAX_LPC_ORDER].copy_from_slice(&dec.s_lpc_q14_buf);
+    for i in 0..frame_length {
+        let mut lpc_pred_q10 = (lpc_order >> 1) as i32;
+        for (j, &a) in a_q12[..lpc_order].iter().enumerate() {
+            lpc_pred_q10 = silk_smlawb(lpc_pred_q10, s_lpc[MAX_LPC_ORDER + i - j - 1], a);
+        }
+        s_lpc[MAX_LPC_ORDER + i] =
+            silk_add_sat32(s_lpc[MAX_LPC_ORDER + i], silk_lshift_sat32(lpc_pred_q10, 4));
+        frame[i] = sat16(silk_rshift_round(silk_smulww(s_lpc[MAX_LPC_ORDER + i], prev_gain_q10[1]), 8));
+    }
+
+    // State for the next frame.
+    dec.s_lpc_q14_buf.copy_from_slice(&s_lpc[frame_length..frame_length + MAX_LPC_ORDER]);
     dec.s_plc.rand_seed = rand_seed;
-    dec.s_plc.rand_scale_q14 = rand_scale_q14 as i16;
+    dec.s_plc.rand_scale_q14 = rand_scale_q14;
 }
 
+// Portunus: a line-by-line port of the reference's `silk_PLC_glue_frames` (PLC.c) as libopus
+// builds it by default (without deep PLC). Upstream's version normalised the two energies the
+// wrong way round, computed the starting gain at another scale, and skipped the fade at 16 kHz
+// (as the reference does only when built with deep PLC): the first frame after a loss came out
+// 3 dB weaker than libopus's at 8 kHz.
 fn silk_plc_glue_frames(dec: &mut SilkDecoderState, frame: &mut [i16], length: usize) {
+    let plc = &mut dec.s_plc;
     if dec.loss_cnt > 0 {
-        // Transitioning from loss to good: compute concealment energy
-        let (energy, shift) = silk_sum_sqr_shift(&frame[..length]);
-        dec.s_plc.conc_energy = energy;
-        dec.s_plc.conc_energy_shift = shift;
-    } else if dec.s_plc.last_frame_lost != 0 {
-        // First good frame after loss: fade in if needed
-        let (new_energy, new_shift) = silk_sum_sqr_shift(&frame[..length]);
-
-        if new_energy > 0 && dec.s_plc.conc_energy > 0 {
-            // Normalize energies to same shift
-            let shift_diff = dec.s_plc.conc_energy_shift - new_shift;
-            let conc_e = if shift_diff > 0 {
-                dec.s_plc.conc_energy >> shift_diff
-            } else {
-                dec.s_plc.conc_energy << (-shift_diff)
-            };
-
-            if conc_e < new_energy {
-                // New frame louder than concealment: fade in.
-                // C: `silk_PLC_glue_frames` (reference/silk/PLC.c:477-479) —
-                // when DEEP_PLC is enabled AND the internal SILK rate is 16 kHz
-                // the fade-in loop is SKIPPED (the neural PLC already produces
-                // a continuous signal, so energy-mismatch smoothing would just
-                // attenuate the first good frame for no benefit). We must
-                // mirror that here or we apply a 2x-plus amplitude squash to
-                // the first good frame every time the conc_energy is much
-                // smaller than the new energy, which blows through tier-2 SNR.
-                //
-                // In Rust, DEEP_PLC is always enabled (no compile-time gate)
-                // so the C co-condition `#ifdef ENABLE_DEEP_PLC` is implicitly
-                // satisfied; we only need to test `fs_khz != 16`.
-                let compute_gain = dec.s_plc.fs_khz != 16;
-                if compute_gain {
-                    let gain_q16 =
-                        silk_sqrt_approx(((conc_e as i64) << 16) as i32 / imax(new_energy, 1));
-                    let mut slope_q16 =
-                        ((65536 - gain_q16) as i64 / imax(length as i32, 1) as i64) as i32;
-                    slope_q16 = shl32(slope_q16, 2); // 4x steeper
-
-                    let mut cur_gain_q16 = gain_q16;
-                    for i in 0..length {
-                        frame[i] = ((frame[i] as i32 * cur_gain_q16) >> 16) as i16;
-                        cur_gain_q16 += slope_q16;
-                        cur_gain_q16 = imin(cur_gain_q16, 65536);
-                    }
+        // The energy of the concealed signal.
+        (plc.conc_energy, plc.conc_energy_shift) = silk_sum_sqr_shift(&frame[..length]);
+        plc.last_frame_lost = 1;
+        return;
+    }
+    if plc.last_frame_lost != 0 {
+        // The first good frame after a loss: fade in from the concealment's energy.
+        let (mut energy, energy_shift) = silk_sum_sqr_shift(&frame[..length]);
+        if energy_shift > plc.conc_energy_shift {
+            plc.conc_energy >>= energy_shift - plc.conc_energy_shift;
+        } else if energy_shift < plc.conc_energy_shift {
+            energy >>= plc.conc_energy_shift - energy_shift;
+        }
+        if energy > plc.conc_energy {
+            let lz = silk_clz32(plc.conc_energy) - 1;
+            plc.conc_energy <<= lz;
+            energy >>= imax(24 - lz, 0);
+            let frac_q24 = plc.conc_energy / imax(energy, 1);
+            let mut gain_q16 = silk_sqrt_approx(frac_q24) << 4;
+            // Four times steeper, not to miss onsets after DTX.
+            let slope_q16 = (((1 << 16) - gain_q16) / length.max(1) as i32) << 2;
+            for sample in &mut frame[..length] {
+                *sample = silk_smulwb(gain_q16, *sample) as i16;
+                gain_q16 += slope_q16;
+                if gain_q16 > 1 << 16 {
+                    break;
                 }
             }
         }
     }
-    dec.s_plc.last_frame_lost = if dec.loss_cnt > 0 { 1 } else { 0 };
+    plc.last_frame_lost = 0;
 }
 
 // ===========================================================================
@@ -3507,6 +3465,7 @@ mod tests {
     fn test_plc_conceal_first_loss_voiced() {
         let mut dec = SilkDecoderState::new();
         dec.frame_length = 160;
+        dec.ltp_mem_length = 160; // Portunus: as for any decoder at 8 kHz
         dec.subfr_length = 40;
         dec.nb_subfr = 4;
         dec.lpc_order = 10;
