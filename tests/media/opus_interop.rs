@@ -154,8 +154,8 @@ fn ropus_and_libopus_understand_each_other() {
 /// libopus fades it: narrowband voice at 8 kHz, one packet in seven lost in the first second,
 /// and once two in a row. (The vendored ropus built the pitch continuation from an empty
 /// history and faded the next frame in at the wrong scale: its lost frames were -0.2 to 8 dB
-/// from libopus's. A loss after a frame without voice activity, where comfort noise is added,
-/// still differs: vendor/README.md.)
+/// from libopus's. Losses later in the signal follow frames without voice activity, where
+/// Debian's libopus 1.3.1 conceals as libopus did before two later changes: vendor/README.md.)
 #[test]
 fn a_lost_frame_is_concealed_as_libopus_conceals_it() {
     let dir: PathBuf = std::env::temp_dir().join(format!("portunus-opus-loss-{}", std::process::id()));

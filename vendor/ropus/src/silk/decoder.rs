@@ -1548,8 +1548,9 @@ fn silk_cng(
             dec.s_cng.cng_synth_state[i] = cng_sig_q14[length + i];
         }
     } else {
-        // No loss: zero the synth state
-        dec.s_cng.cng_synth_state = [0; MAX_LPC_ORDER];
+        // No loss: zero the synth state. Portunus: its first `lpc_order` entries, as the
+        // reference does (the rest, which the next loss's synthesis reads, stay as they were).
+        dec.s_cng.cng_synth_state[..lpc_order].fill(0);
     }
 }
 
