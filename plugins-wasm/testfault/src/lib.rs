@@ -168,6 +168,14 @@ fn is_true(value: &Value) -> bool {
 }
 
 impl TestFault {
+    /// An event to the handle whose `timers`, `udp_bind` or `input_open` came last.
+    fn tell(&self, body: Value) {
+        if let Some((session, handle)) = *self.timer_handle {
+            let _ =
+                portunus_sdk::push_event(HandleRef { session, handle }, None, &event(PACKAGE, body), None);
+        }
+    }
+
     fn request(&mut self, msg: &Message) -> Result<Reply, PluginError> {
         let body = msg.body_object(&CODES)?;
         let handle = msg.handle;
@@ -745,34 +753,16 @@ impl Plugin for TestFault {
         if playing && self.trap_playing {
             panic!("testfault: trapping on the news that input {input} plays");
         }
-        let Some((session, handle)) = *self.timer_handle else { return };
-        let _ = portunus_sdk::push_event(
-            HandleRef { session, handle },
-            None,
-            &event(PACKAGE, json!({"input_source": {"input": input, "playing": playing, "why": why}})),
-            None,
-        );
+        self.tell(json!({"input_source": {"input": input, "playing": playing, "why": why}}));
     }
 
     fn input_media(&mut self, input: u64, mid: String, receiving: bool) {
-        let Some((session, handle)) = *self.timer_handle else { return };
-        let _ = portunus_sdk::push_event(
-            HandleRef { session, handle },
-            None,
-            &event(PACKAGE, json!({"input_media": {"input": input, "mid": mid, "receiving": receiving}})),
-            None,
-        );
+        self.tell(json!({"input_media": {"input": input, "mid": mid, "receiving": receiving}}));
     }
 
     fn datagram(&mut self, socket: u32, from: String, data: Vec<u8>) {
-        let Some((session, handle)) = *self.timer_handle else { return };
         let data = String::from_utf8_lossy(&data);
-        let _ = portunus_sdk::push_event(
-            HandleRef { session, handle },
-            None,
-            &event(PACKAGE, json!({"datagram": {"socket": socket, "from": from, "data": data}})),
-            None,
-        );
+        self.tell(json!({"datagram": {"socket": socket, "from": from, "data": data}}));
     }
 
     fn handle_message(&mut self, msg: Message) -> Reply {
