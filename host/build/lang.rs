@@ -25,6 +25,12 @@
 //!   (`cargo install`, about 6 minutes of two cores), as componentize-js's own download of it
 //!   from GitHub is not something a build may rely on.
 //!
+//! - A build is kept (`<wasm target dir>/lang-tools/built/`) under a hash of its inputs (its
+//!   language's folder, the template's folder, the WIT, the pinned weval) and reused while they
+//!   are unchanged: componentize-py and componentize-js do not make the same bytes twice, so
+//!   every rerun of this script (each new commit) would otherwise ship a new component, which
+//!   the gateway compiles again at start and keeps another copy of in its cache.
+//!
 //! All builds run at once (each takes seconds of one core).
 
 use std::fs;
@@ -97,15 +103,20 @@ pub fn build(
         js_install?;
         weval.join().unwrap_or_else(|_| Err("the weval install panicked".into()))
     })?;
+    let built = tools_dir.join("built");
     std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .iter()
             .map(|job| {
                 let (wit, python, py_tools, js, js_tools) = (&wit, &python, &py_tools, &js, &js_tools);
-                let weval = weval.as_path();
-                scope.spawn(move || match job.lang {
-                    "py" => build_python(job, wit, python, py_tools),
-                    _ => build_js(job, wit, js, js_tools, weval),
+                let (weval, built) = (weval.as_path(), built.as_path());
+                scope.spawn(move || {
+                    let root = if job.lang == "py" { python } else { js };
+                    let key = inputs_key(&[root, &job.dir, wit], &[job.lang, WEVAL]);
+                    reuse_or_build(job, built, key, || match job.lang {
+                        "py" => build_python(job, wit, python, py_tools),
+                        _ => build_js(job, wit, js, js_tools, weval),
+                    })
                 })
             })
             .collect();
@@ -121,6 +132,78 @@ pub fn build(
             Err(errors.join("\n\n"))
         }
     })
+}
+
+/// A hash of the files under `dirs` (names and bytes; installed packages and bytecode left
+/// out) and of `also`.
+fn inputs_key(dirs: &[&Path], also: &[&str]) -> u64 {
+    // FNV-1a: the same on every build, unlike std's hashers.
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for text in also {
+        eat(text.as_bytes());
+        eat(&[0]);
+    }
+    let mut files = Vec::new();
+    for dir in dirs {
+        files_under(dir, &mut files);
+    }
+    files.sort();
+    files.dedup();
+    for file in files {
+        eat(file.to_string_lossy().as_bytes());
+        eat(&[0]);
+        eat(&fs::read(&file).unwrap_or_default());
+    }
+    hash
+}
+
+/// Every file under `dir`, but for `node_modules` and `__pycache__`.
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        let name = entry.file_name();
+        if path.is_dir() {
+            if name != "node_modules" && name != "__pycache__" {
+                files_under(&path, out);
+            }
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// Puts the build kept for `key` in place, or builds it and keeps it (the one before of that
+/// output goes).
+fn reuse_or_build(
+    job: &Job,
+    built: &Path,
+    key: u64,
+    build: impl FnOnce() -> Result<(), String>,
+) -> Result<(), String> {
+    let name = job.out.file_name().and_then(|n| n.to_str()).ok_or("a plugin output has no name")?;
+    let prefix = format!("{name}-");
+    let kept = built.join(format!("{prefix}{key:016x}"));
+    if let Ok(bytes) = fs::read(&kept) {
+        if fs::read(&job.out).is_ok_and(|old| old == bytes) {
+            return Ok(());
+        }
+        return write(&job.out, &bytes);
+    }
+    build()?;
+    fs::create_dir_all(built).map_err(|e| format!("cannot create {}: {e}", built.display()))?;
+    for old in fs::read_dir(built).into_iter().flatten().filter_map(Result::ok) {
+        if old.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)) {
+            let _ = fs::remove_file(old.path());
+        }
+    }
+    let bytes = fs::read(&job.out).map_err(|e| format!("cannot read {}: {e}", job.out.display()))?;
+    write(&kept, &bytes)
 }
 
 /// The source folders the build script watches.
