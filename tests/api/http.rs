@@ -32,7 +32,7 @@ async fn info_and_ping_over_get_and_post() {
     assert_eq!(info["auth_token"], false);
     assert!(info["transports"]["janus.transport.http"].is_object());
     // The WebRTC stack's real settings and the commit built, not placeholders.
-    assert_eq!((info["min-nack-queue"].as_u64(), info["twcc-period"].as_u64()), (Some(500), Some(50)));
+    assert_eq!((info["min-nack-queue"].as_u64(), info["twcc-period"].as_u64()), (Some(200), Some(50)));
     assert_eq!(info["dtls-mtu"], 1150);
     let commit = info["commit-hash"].as_str().unwrap();
     assert!(

@@ -148,18 +148,18 @@ pub struct Media {
     pub threads: usize,
     /// `slowlink_threshold`: lost packets per second that make a `slowlink` event (0: off).
     pub slowlink_threshold: u32,
-    /// `min_nack_queue`: how long sent video is kept to answer NACKs, ms (0: not kept, no
-    /// retransmissions). Janus keeps it for the RTT and 100 ms, between this and 1 s; Portunus
-    /// keeps it this long (at most 1 s).
+    /// `min_nack_queue`: how long sent video is kept at least to answer NACKs, ms (0: not kept,
+    /// no retransmissions). As in Janus, a subscriber's is its RTT and 100 ms, between this and
+    /// 1 s.
     pub min_nack_queue: u64,
     /// `socket_buffer_kb` (Portunus): the receive and send buffer asked for each media socket,
     /// KiB (0: the system's default). The kernel may grant less; the gateway logs what it got.
     pub socket_buffer_kb: u32,
 }
 
-/// `min_nack_queue` when not set, ms: retransmissions for RTTs up to 400 ms (Janus's rule of
-/// the RTT and 100 ms), and a memory that follows the bitrate (75 packets of 1.5 Mbit/s video).
-pub const DEFAULT_NACK_QUEUE_MS: u64 = 500;
+/// `min_nack_queue` when not set, ms: Janus's (its `info` reports 200). Longer round trips
+/// keep more (the RTT and 100 ms, up to 1 s).
+pub const DEFAULT_NACK_QUEUE_MS: u64 = 200;
 
 /// Media threads when `media_threads` is not set: one per core, at most 4.
 fn default_media_threads() -> usize {

@@ -618,6 +618,10 @@ impl<T: Transmitter> MediaCore<T> {
                 };
             }
             Event::MediaEgressStats(s) => {
+                if let Some(rtt) = s.rtt {
+                    p.rtt = Some(rtt);
+                    p.bound_retransmissions(self.nack_queue);
+                }
                 let lost = p.losses.egress(&s);
                 let counters = Counters { packets: s.packets, bytes: s.bytes, nacks: s.nacks };
                 p.counters_out.insert((s.mid, s.rid), counters);

@@ -127,6 +127,11 @@ pub struct Peer {
     pub counters_out: HashMap<(Mid, Option<str0m::media::Rid>), Counters>,
     /// Send streams whose retransmission cache is bounded by time already (by SSRC).
     rtx_bounded: Vec<Ssrc>,
+    /// How long the send streams keep video for retransmissions (see
+    /// [`Peer::bound_retransmissions`]).
+    rtx_age: Duration,
+    /// The round trip the client's last receiver report gave.
+    pub rtt: Option<Duration>,
     /// Test only: the next datagram makes this peer panic (as a bug in the WebRTC stack would).
     #[cfg(test)]
     pub panic_on_input: bool,
@@ -211,6 +216,12 @@ const HOLD_CANDIDATES: Duration = Duration::from_millis(100);
 
 /// Video packets a stream keeps to answer NACKs, at most.
 const RETRANSMIT_PACKETS: usize = 200;
+/// What the NACK queue adds to the round trip (Janus's margin).
+const NACK_QUEUE_MARGIN: Duration = Duration::from_millis(100);
+/// The longest NACK queue (Janus's).
+const MAX_NACK_QUEUE: Duration = Duration::from_secs(1);
+/// The least change of round trip that changes the NACK queue.
+const NACK_QUEUE_STEP: Duration = Duration::from_millis(100);
 
 /// Builds the `RtcConfig` every peer starts from.
 pub fn template(cert: str0m::config::DtlsCert, ice_lite: bool) -> RtcConfig {
@@ -298,6 +309,8 @@ impl Peer {
             counters_in: HashMap::new(),
             counters_out: HashMap::new(),
             rtx_bounded: Vec::new(),
+            rtx_age: Duration::ZERO,
+            rtt: None,
             #[cfg(test)]
             panic_on_input: false,
         }
@@ -571,18 +584,34 @@ impl Peer {
         Ok(addrs)
     }
 
-    /// Bounds what each new video send stream keeps for retransmissions by age, as Janus's
-    /// NACK queue is (`min_nack_queue`; str0m keeps its 200 packets 3 s). The memory then
-    /// follows the bitrate: half a second of 1.5 Mbit/s video is 75 packets, some 40 KB a
-    /// subscriber's stream against 94 KB for 200.
-    pub fn bound_retransmissions(&mut self, age: Duration) {
+    /// How long sent video is kept for retransmissions, as Janus's NACK queue: the round trip
+    /// and 100 ms, between `min` (`min_nack_queue`) and 1 s; nothing when `min` is zero.
+    pub fn nack_queue(&self, min: Duration) -> Duration {
+        if min.is_zero() {
+            return min;
+        }
+        let wanted = self.rtt.map_or(min, |rtt| rtt + NACK_QUEUE_MARGIN);
+        wanted.min(MAX_NACK_QUEUE).max(min)
+    }
+
+    /// Bounds what each video send stream keeps for retransmissions by age
+    /// ([`Peer::nack_queue`]; str0m keeps its 200 packets 3 s), after each negotiation and
+    /// each new round trip. The memory then follows the bitrate: 200 ms of 1.5 Mbit/s video is
+    /// 30 packets, some 16 KB a subscriber's stream against 94 KB for 200.
+    pub fn bound_retransmissions(&mut self, min: Duration) {
+        let age = self.nack_queue(min);
+        // str0m makes a stream's cache anew (empty) for a new bound: only on a real change.
+        if self.rtx_age.abs_diff(age) >= NACK_QUEUE_STEP {
+            self.rtx_age = age;
+            self.rtx_bounded.clear();
+        }
         let mut api = self.rtc.direct_api();
         for (mid, _) in self.media.iter().filter(|(_, video)| *video) {
             let Some(tx) = api.stream_tx_by_mid(*mid, None) else { continue };
             if !self.rtx_bounded.contains(&tx.ssrc()) {
                 self.rtx_bounded.push(tx.ssrc());
                 // 0.15: str0m's default cap on the share of retransmissions.
-                tx.set_rtx_cache(RETRANSMIT_PACKETS, age, Some(0.15));
+                tx.set_rtx_cache(RETRANSMIT_PACKETS, self.rtx_age, Some(0.15));
             }
         }
     }

@@ -121,6 +121,10 @@ pub struct Sim {
     seen_at: SocketAddr,
     /// A client address whose datagrams no longer reach the gateway (a network change).
     pub cut_off: Option<SocketAddr>,
+    /// What the core sends this client arrives this much later: (client, delay).
+    pub delay_to: Option<(usize, Duration)>,
+    /// Datagrams on their way under `delay_to`: (when they arrive, client, bytes).
+    delayed: std::collections::VecDeque<(Instant, usize, Vec<u8>)>,
 }
 
 impl Sim {
@@ -196,7 +200,18 @@ impl Sim {
             });
         }
         let by_addr = clients.iter().enumerate().map(|(i, c)| (c.addr, i)).collect();
-        Ok(Self { core, notices, clients, by_addr, now, lose_rtp_to: None, seen_at, cut_off: None })
+        Ok(Self {
+            core,
+            notices,
+            clients,
+            by_addr,
+            now,
+            lose_rtp_to: None,
+            seen_at,
+            cut_off: None,
+            delay_to: None,
+            delayed: Default::default(),
+        })
     }
 
     /// Moves datagrams both ways once and runs the timers that are due.
@@ -212,8 +227,20 @@ impl Sim {
             self.core.timeouts(self.now);
         }
         self.core.flush();
+        // What arrives now: the delayed datagrams that are due, then the new ones not delayed.
+        let mut out = Vec::new();
+        while self.delayed.front().is_some_and(|(at, ..)| *at <= self.now) {
+            out.extend(self.delayed.pop_front().map(|(_, i, data)| (i, data)));
+        }
         for (to, data) in std::mem::take(&mut self.core.transmitter().out) {
             let Some(&i) = self.by_addr.get(&to) else { continue };
+            match self.delay_to {
+                Some((client, delay)) if client == i => self.delayed.push_back((self.now + delay, i, data)),
+                _ => out.push((i, data)),
+            }
+        }
+        for (i, data) in out {
+            let to = self.clients[i].addr;
             let rtp = crate::media::is_rtp(&data);
             if let (true, Some((client, n))) = (rtp, self.lose_rtp_to) {
                 if client == i {
@@ -576,26 +603,61 @@ mod tests {
         assert_eq!(got, expected, "the packet lost on the way never came back");
     }
 
+    /// A subscriber far away (400 ms on the way to it, so a round trip of 400 ms): its receiver
+    /// reports make its NACK queue the round trip and 100 ms, longer than `min_nack_queue`
+    /// (200 ms by default), as Janus's; a packet lost on the way to it comes back on its NACK,
+    /// which reaches the gateway some 400 ms after the packet left.
+    #[test]
+    fn a_far_subscriber_keeps_sent_video_for_its_round_trip() {
+        let far = Some(Duration::from_millis(400));
+        let got = received_after_a_loss_over(SimOptions::default(), far);
+        assert_eq!(got, (1000..1200).collect::<Vec<u64>>(), "the receiver's NACK brought it back");
+    }
+
     /// The counters client 1 got of 40 packets forwarded from client 0, the eleventh lost on the
     /// way to it, after time enough for its NACK to be answered.
     fn received_after_a_loss(options: SimOptions) -> Vec<u64> {
+        received_after_a_loss_over(options, None)
+    }
+
+    /// As [`received_after_a_loss`], with a `delay` on the way to client 1: after three seconds
+    /// of video (numbered from 0, whose reports tell the gateway the round trip), a second of
+    /// video numbered from 1000 (it goes on while the NACK is on its way: the cache is bounded
+    /// as packets come).
+    fn received_after_a_loss_over(options: SimOptions, delay: Option<Duration>) -> Vec<u64> {
         let mut sim = Sim::with(2, options).expect("sim");
         sim.connect().expect("connected");
         sim.forward_from_first();
-        let packets = sim.source_packets(40, 500).expect("packets");
-        sim.lose_rtp_to = Some((1, 10));
         let src = sim.clients[0].addr;
-        for p in &packets {
-            sim.now += Duration::from_millis(5);
-            sim.core.datagram(sim.now, src, p);
-            sim.pump().expect("pump");
+        let send = |sim: &mut Sim, packets: &[Vec<u8>]| {
+            for p in packets {
+                sim.now += Duration::from_millis(5);
+                sim.core.datagram(sim.now, src, p);
+                sim.pump().expect("pump");
+            }
+        };
+        if let Some(delay) = delay {
+            sim.delay_to = Some((1, delay));
+            let video = sim.source_packets(600, 0).expect("packets");
+            send(&mut sim, &video);
+            // What is on its way arrives.
+            for _ in 0..delay.as_millis() / 5 + 10 {
+                sim.now += Duration::from_millis(5);
+                sim.pump().expect("pump");
+            }
         }
-        for _ in 0..100 {
+        let (first, count) = if delay.is_some() { (1000, 200) } else { (500, 40) };
+        let packets = sim.source_packets(count, first).expect("packets");
+        sim.lose_rtp_to = Some((1, 10));
+        send(&mut sim, &packets);
+        let wait = 100 + delay.map_or(0, |d| 2 * d.as_millis() as usize / 5);
+        for _ in 0..wait {
             sim.now += Duration::from_millis(5);
             sim.pump().expect("pump");
         }
         assert!(sim.lose_rtp_to.is_none(), "a packet was lost on the way");
-        let mut got: Vec<u64> = sim.clients[1].got.iter().copied().filter(|n| *n >= 500).collect();
+        let mut got: Vec<u64> =
+            sim.clients[1].got.iter().copied().filter(|n| (first..first + 1000).contains(n)).collect();
         got.sort_unstable();
         got.dedup();
         got
