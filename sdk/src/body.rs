@@ -196,7 +196,29 @@ fn serde_error(err: &serde_json::Error, codes: &ErrorCodes) -> PluginError {
     PluginError::new(codes.invalid_element, format!("Invalid element ({text})"))
 }
 
+/// A message's body and the verb it asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// The body.
+    pub body: Map<String, Value>,
+    /// `request`, lower case: Janus's plugins compare requests without case.
+    pub verb: String,
+    /// `request` as sent, for error texts (`Unknown request 'X'`).
+    pub sent: String,
+}
+
 impl Message {
+    /// The body and its `request`: an empty body is `no_message` ("No message??"), one that is
+    /// not an object or has no string `request` is the errors of `codes` (see [`request_of`]).
+    pub fn request(&self, codes: &ErrorCodes, no_message: u32) -> Result<Request, PluginError> {
+        if self.body.trim().is_empty() {
+            return Err(PluginError::new(no_message, "No message??"));
+        }
+        let body = self.body_object(codes)?;
+        let sent = request_of(&body, codes)?.to_owned();
+        Ok(Request { verb: sent.to_ascii_lowercase(), sent, body })
+    }
+
     /// The body as a JSON object (see [`parse_object`]).
     pub fn body_object(&self, codes: &ErrorCodes) -> Result<Map<String, Value>, PluginError> {
         parse_object(&self.body, codes)
@@ -382,5 +404,21 @@ mod tests {
         assert_eq!(msg.body_object(&CODES).unwrap()["room"], 7);
         let body: Configure = msg.parse_body(CONFIGURE, &CODES).unwrap();
         assert_eq!(body.room, 7);
+    }
+
+    #[test]
+    fn a_request_is_its_verb_in_any_case() {
+        let msg = |body: &str| Message {
+            handle: crate::HandleRef { session: 1, handle: 2 },
+            transaction: "t".into(),
+            body: body.into(),
+            jsep: None,
+        };
+        let r = msg(r#"{"request":"Create","room":7}"#).request(&CODES, 411).unwrap();
+        assert_eq!((r.verb.as_str(), r.sent.as_str(), &r.body["room"]), ("create", "Create", &json!(7)));
+        let e = msg(" ").request(&CODES, 411).unwrap_err();
+        assert_eq!((e.code, e.text.as_str()), (411, "No message??"));
+        assert_eq!(msg("[1]").request(&CODES, 411).unwrap_err().code, 412);
+        assert_eq!(msg(r#"{"room":7}"#).request(&CODES, 411).unwrap_err().code, 456);
     }
 }

@@ -171,7 +171,7 @@ pub mod rooms;
 pub mod rtp_target;
 mod state;
 
-pub use body::{parse_body, parse_object, request_of, validate, ErrorCodes, Field, JsonType};
+pub use body::{parse_body, parse_object, request_of, validate, ErrorCodes, Field, JsonType, Request};
 pub use error::PluginError;
 pub use events::{ack, event, ok, push_event, push_event_logged, push_event_many, tagged};
 pub use jsep::Jsep;

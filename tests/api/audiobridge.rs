@@ -62,6 +62,7 @@ async fn rooms_are_created_listed_and_destroyed_as_janus_does() {
     );
     assert_eq!(c.request(json!({})).await, error(483, "Missing mandatory element (request)"));
     assert_eq!(c.request(json!({"request": "frobnicate"})).await, error(482, "Unknown request 'frobnicate'"));
+    assert_eq!(c.request(json!({"request": "FrobNicate"})).await, error(482, "Unknown request 'FrobNicate'"));
 }
 
 #[tokio::test]

@@ -53,6 +53,9 @@ async fn rooms_are_managed_as_janus_does() {
     );
     assert_eq!(c.request(json!({"request": "exists", "room": 99999})).await["exists"], false);
     error(&c.request(json!({"request": "exists"})).await, 429, "Missing mandatory element (room)");
+    // Janus compares requests without case; an unknown one is named as sent.
+    assert_eq!(c.request(json!({"request": "Exists", "room": 1234})).await["exists"], true);
+    error(&c.request(json!({"request": "FOO"})).await, 423, "Unknown request 'FOO'");
 
     let created = c.request(json!({"request": "create"})).await;
     assert_eq!(created["videoroom"], "created", "{created}");

@@ -54,7 +54,7 @@ mod room;
 
 use portunus_sdk::{
     ack, host, json, ok, ErrorCodes, HandleRef, Id, Keyed, MediaEvent, Message, Plugin, PluginError,
-    PluginInfo, Reply, RoomsConfig, StateChange, StateEntry, Value,
+    PluginInfo, Reply, Request, RoomsConfig, StateChange, StateEntry, Value,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -401,15 +401,8 @@ impl Plugin for AudioBridge {
     }
 
     fn handle_message(&mut self, msg: Message) -> Reply {
-        if msg.body.trim().is_empty() {
-            return err(code::NO_MESSAGE, "No message??").into_reply(PACKAGE);
-        }
-        let body = match msg.body_object(&CODES) {
-            Ok(body) => body,
-            Err(e) => return e.into_reply(PACKAGE),
-        };
-        let request = match portunus_sdk::request_of(&body, &CODES) {
-            Ok(r) => r.to_ascii_lowercase(),
+        let Request { body, verb: request, sent } = match msg.request(&CODES, code::NO_MESSAGE) {
+            Ok(r) => r,
             Err(e) => return e.into_reply(PACKAGE),
         };
         if let Some((_, why)) = NOT_YET.iter().find(|(r, _)| *r == request) {
@@ -447,7 +440,7 @@ impl Plugin for AudioBridge {
             };
         }
         if !ASYNC.contains(&request.as_str()) {
-            return err(code::INVALID_REQUEST, format!("Unknown request '{request}'")).into_reply(PACKAGE);
+            return err(code::INVALID_REQUEST, format!("Unknown request '{sent}'")).into_reply(PACKAGE);
         }
         let outcome = match request.as_str() {
             "join" => self.join(&msg, &body),

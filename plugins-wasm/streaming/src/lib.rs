@@ -45,7 +45,7 @@ mod viewer;
 
 use portunus_sdk::{
     ack, json, ok, ErrorCodes, HandleRef, Id, Keyed, MediaEvent, Message, Plugin, PluginError, PluginInfo,
-    Reply, RoomsConfig, SourceState, StateChange, StateEntry, Value,
+    Reply, Request, RoomsConfig, SourceState, StateChange, StateEntry, Value,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -180,15 +180,8 @@ impl Plugin for Streaming {
 
     fn handle_message(&mut self, msg: Message) -> Reply {
         self.check_inputs();
-        if msg.body.trim().is_empty() {
-            return err(code::NO_MESSAGE, "No message??").into_reply(PACKAGE);
-        }
-        let body = match msg.body_object(&CODES) {
-            Ok(body) => body,
-            Err(e) => return e.into_reply(PACKAGE),
-        };
-        let (request, as_sent) = match portunus_sdk::request_of(&body, &CODES) {
-            Ok(r) => (r.to_ascii_lowercase(), r.to_owned()),
+        let Request { body, verb: request, sent: as_sent } = match msg.request(&CODES, code::NO_MESSAGE) {
+            Ok(r) => r,
             Err(e) => return e.into_reply(PACKAGE),
         };
         if request == "create" {

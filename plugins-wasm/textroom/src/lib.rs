@@ -35,7 +35,8 @@ mod room;
 
 use portunus_sdk::{
     ack, host, json, ok, ErrorCodes, Field, HandleRef, Id, JsonType, Keyed, MediaEvent, Message,
-    OfferedStream, Plugin, PluginError, PluginInfo, Reply, RoomsConfig, StateChange, StateEntry, Value,
+    OfferedStream, Plugin, PluginError, PluginInfo, Reply, Request, RoomsConfig, StateChange, StateEntry,
+    Value,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -419,15 +420,8 @@ impl Plugin for TextRoom {
     fn handle_message(&mut self, msg: Message) -> Reply {
         // What is wrong with the request itself is a `textroom: event` error, what the verb
         // finds wrong a `textroom: error` one (as from Janus).
-        if msg.body.trim().is_empty() {
-            return err(code::NO_MESSAGE, "No message??").into_reply(PACKAGE);
-        }
-        let body = match msg.body_object(&CODES) {
-            Ok(body) => body,
-            Err(e) => return e.into_reply(PACKAGE),
-        };
-        let request = match portunus_sdk::request_of(&body, &CODES) {
-            Ok(r) => r.to_ascii_lowercase(),
+        let Request { body, verb: request, sent } = match msg.request(&CODES, code::NO_MESSAGE) {
+            Ok(r) => r,
             Err(e) => return e.into_reply(PACKAGE),
         };
         if matches!(request.as_str(), "setup" | "ack" | "restart") {
@@ -441,7 +435,7 @@ impl Plugin for TextRoom {
             return ack(None);
         }
         if !VERBS.contains(&request.as_str()) {
-            return err(code::INVALID_REQUEST, format!("Unknown request '{request}'")).into_reply(PACKAGE);
+            return err(code::INVALID_REQUEST, format!("Unknown request '{sent}'")).into_reply(PACKAGE);
         }
         match self.request(msg.handle, &request, &body, Origin::Api) {
             Ok(Some(answer)) => ok(&answer),

@@ -38,7 +38,8 @@ mod subscriber;
 
 use portunus_sdk::{
     ack, host, json, ok, ErrorCodes, Field, HandleRef, Id, Keyed, MediaEvent, MediaKind, Message,
-    NegotiationResult, Plugin, PluginError, PluginInfo, Reply, RoomsConfig, StateChange, StateEntry, Value,
+    NegotiationResult, Plugin, PluginError, PluginInfo, Reply, Request, RoomsConfig, StateChange, StateEntry,
+    Value,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -468,15 +469,8 @@ impl Plugin for VideoRoom {
     }
 
     fn handle_message(&mut self, msg: Message) -> Reply {
-        if msg.body.trim().is_empty() {
-            return err(code::NO_MESSAGE, "No message??").into_reply(PACKAGE);
-        }
-        let body = match msg.body_object(&CODES) {
-            Ok(body) => body,
-            Err(e) => return e.into_reply(PACKAGE),
-        };
-        let request = match portunus_sdk::request_of(&body, &CODES) {
-            Ok(r) => r.to_owned(),
+        let Request { body, verb: request, sent } = match msg.request(&CODES, code::NO_MESSAGE) {
+            Ok(r) => r,
             Err(e) => return e.into_reply(PACKAGE),
         };
         if let Some((_, why)) = NOT_YET.iter().find(|(r, _)| *r == request) {
@@ -504,7 +498,7 @@ impl Plugin for VideoRoom {
             };
         }
         if !ASYNC.contains(&request.as_str()) {
-            return err(code::INVALID_REQUEST, format!("Unknown request '{request}'")).into_reply(PACKAGE);
+            return err(code::INVALID_REQUEST, format!("Unknown request '{sent}'")).into_reply(PACKAGE);
         }
         if let Err(e) = self.process(&msg, &request, &body) {
             e.push_logged(msg.handle, Some(&msg.transaction), PACKAGE);
