@@ -219,6 +219,9 @@ pub struct MediaCore<T: Transmitter> {
     rule_ids: Vec<u64>,
     /// Reused buffer: one packet of an RTP output or a leg.
     rtp_out: Vec<u8>,
+    /// The header extensions a plugin chose for a handle (`set-rtp-extensions`), kept until
+    /// the handle goes: its PeerConnections, now or after a hangup, negotiate those.
+    extensions: HashMap<u64, crate::vocab::RtpExtensions>,
     /// Plain RTP legs homed on this thread.
     legs: HashMap<u64, Leg>,
     /// RTP inputs homed on this thread.
@@ -283,6 +286,7 @@ impl<T: Transmitter> MediaCore<T> {
             changes: Vec::new(),
             rule_ids: Vec::new(),
             rtp_out: Vec::with_capacity(2048),
+            extensions: HashMap::new(),
             legs: HashMap::new(),
             inputs: HashMap::new(),
             ready: Arc::default(),
@@ -1580,8 +1584,9 @@ impl<T: Transmitter> MediaCore<T> {
                     self.negotiated(id);
                 }
             }
+            // Kept for the handle: no PeerConnection is made before a negotiation needs one.
             Command::RtpExtensions(h, extensions) => {
-                self.ensure_peer(h, now);
+                self.extensions.insert(h.handle_id, extensions);
                 if let Some(p) = self.peers.get_mut(&h.handle_id) {
                     p.extensions = extensions;
                 }
@@ -1636,6 +1641,7 @@ impl<T: Transmitter> MediaCore<T> {
             Command::Gone(h) => {
                 self.router.remove_handle(h.handle_id);
                 self.drop_peer(h.handle_id);
+                self.extensions.remove(&h.handle_id);
             }
             Command::LegOpen(setup) => {
                 let id = setup.id;
@@ -1794,7 +1800,10 @@ impl<T: Transmitter> MediaCore<T> {
     fn ensure_peer(&mut self, h: HandleRef, now: Instant) {
         let id = h.handle_id;
         if !self.peers.contains_key(&id) {
-            let p = Peer::new(h, &self.template, now);
+            let mut p = Peer::new(h, &self.template, now);
+            if let Some(extensions) = self.extensions.get(&id) {
+                p.extensions = *extensions;
+            }
             self.by_ufrag.insert(p.ufrag.clone(), id);
             self.peers.insert(id, p);
             self.schedule(id);

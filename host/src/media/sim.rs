@@ -614,6 +614,35 @@ mod tests {
         assert_eq!(got, (1000..1200).collect::<Vec<u64>>(), "the receiver's NACK brought it back");
     }
 
+    /// `set-rtp-extensions` makes no PeerConnection (a handle that never negotiates holds
+    /// none); the handle's negotiations, also one after a hangup, answer with what was set.
+    #[test]
+    fn a_handles_extensions_wait_for_its_negotiations() {
+        let mut sim = Sim::new(0).expect("sim");
+        let h = handle(7);
+        sim.core.command(sim.now, Command::RtpExtensions(h, crate::vocab::RtpExtensions::NONE));
+        assert!(sim.core.peer_mut(h.handle_id).is_none(), "no PeerConnection before a negotiation");
+        let answer = |sim: &mut Sim| {
+            let mut rtc = RtcConfig::new().set_rtp_mode(true).build(sim.now);
+            let mut change = rtc.sdp_api();
+            change.add_media(str0m::media::MediaKind::Audio, Direction::SendRecv, None, None, None);
+            let (offer, _) = change.apply().expect("an offer");
+            let offer = offer.to_sdp_string();
+            assert!(offer.contains("ssrc-audio-level"), "the client offers the audio level: {offer}");
+            sim.core.command(sim.now, Command::RemoteOffer(h, offer));
+            let (reply, answer) = std::sync::mpsc::channel();
+            let policy = AnswerPolicy { data: false, ..AnswerPolicy::everything() };
+            sim.core.command(sim.now, Command::Answer(h, policy, crate::media::reply_to(reply)));
+            sim.core.flush();
+            answer.recv().expect("an answer").expect("answered")
+        };
+        for round in ["first", "after a hangup"] {
+            let sdp = answer(&mut sim);
+            assert!(sdp.contains("m=audio") && !sdp.contains("ssrc-audio-level"), "{round}: {sdp}");
+            sim.core.command(sim.now, Command::Hangup(h, "test".into()));
+        }
+    }
+
     /// The counters client 1 got of 40 packets forwarded from client 0, the eleventh lost on the
     /// way to it, after time enough for its NACK to be answered.
     fn received_after_a_loss(options: SimOptions) -> Vec<u64> {
