@@ -12,6 +12,9 @@ const SLOTS: usize = 16;
 pub const PREBUFFER: u64 = 2;
 /// More than this many packets waiting means the sender ran ahead: the oldest go.
 const MOST: u64 = 8;
+/// Ticks concealed while nothing newer has come (a loss when the buffer holds a single
+/// packet, the next one still on its way) before it counts as an underrun: 40 ms.
+const CONCEAL_TICKS: u8 = 2;
 
 /// What the next tick plays.
 #[derive(Debug, PartialEq, Eq)]
@@ -48,6 +51,8 @@ pub struct Jitter {
     highest: u64,
     /// Playout runs (false until the prebuffer fills, and again after an underrun).
     playing: bool,
+    /// Ticks concealed in a row with nothing newer received.
+    concealed: u8,
     /// What happened so far.
     pub stats: JitterStats,
 }
@@ -97,17 +102,27 @@ impl Jitter {
         }
         if let Some(p) = self.take(next) {
             self.next = Some(next.saturating_add(1));
+            self.concealed = 0;
             return Next::Packet(p);
         }
         if self.highest > next {
-            // Missing, and later ones are here: conceal it.
+            // Missing, and later ones are here: conceal it, from the next one's FEC.
             self.stats.lost += 1;
             self.next = Some(next.saturating_add(1));
             let after = self.peek(next.saturating_add(1));
             return Next::Lost { after };
         }
+        if self.concealed < CONCEAL_TICKS {
+            // Nothing newer yet, but it may be a moment away (a buffer down to one packet): a
+            // tick is concealed and the missing packet keeps its turn, so the buffer grows by a
+            // tick. It plays next if it was only late, from the next one's FEC if it was lost.
+            // (A gap in the mix otherwise, and the prebuffer to fill again.)
+            self.concealed += 1;
+            return Next::Lost { after: None };
+        }
         // Nothing buffered: an underrun (or DTX); play out again once the prebuffer refills.
         self.playing = false;
+        self.concealed = 0;
         Next::Nothing
     }
 
@@ -153,7 +168,35 @@ mod tests {
         assert_eq!(j.pop(), Next::Packet(p(10)));
         assert_eq!(j.pop(), Next::Packet(p(11)));
         assert_eq!(j.pop(), Next::Packet(p(12)));
+        // The sender stopped: a few ticks concealed, then an underrun.
+        assert_eq!(j.pop(), Next::Lost { after: None });
+        assert_eq!(j.pop(), Next::Lost { after: None });
         assert_eq!(j.pop(), Next::Nothing);
+    }
+
+    /// A packet missing when the buffer held one (the next one arrives after its tick): a tick
+    /// is concealed, then the missing one is played from the next one's FEC, or plays itself
+    /// if it was only late; no gap, no new prebuffer.
+    #[test]
+    fn a_loss_at_a_shallow_buffer_is_concealed_not_an_underrun() {
+        let mut j = Jitter::default();
+        j.push(1, p(1));
+        j.push(2, p(2));
+        assert_eq!(j.pop(), Next::Packet(p(1)));
+        j.push(3, p(3));
+        assert_eq!(j.pop(), Next::Packet(p(2)));
+        assert_eq!(j.pop(), Next::Packet(p(3)));
+        // 4 is lost; 5 comes after 4's tick, which is concealed while 4 keeps its turn.
+        assert_eq!(j.pop(), Next::Lost { after: None });
+        j.push(5, p(5));
+        assert_eq!(j.pop(), Next::Lost { after: Some(p(5)) }, "4 from 5's FEC");
+        assert_eq!(j.pop(), Next::Packet(p(5)));
+        assert_eq!(j.stats.lost, 1);
+        // 6 is only late: it still plays.
+        assert_eq!(j.pop(), Next::Lost { after: None });
+        j.push(6, p(6));
+        assert_eq!(j.pop(), Next::Packet(p(6)));
+        assert_eq!(j.stats, JitterStats { late: 0, lost: 1, skipped: 0 });
     }
 
     #[test]
