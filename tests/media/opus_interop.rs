@@ -3,7 +3,7 @@
 //! what libopus encodes into the same audio libopus gets (`libopus.py`, libopus through
 //! Python's ctypes, in the tests only).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const RATE: u32 = 48_000;
@@ -119,8 +119,7 @@ fn libopus(dir: &Path, args: &[&str]) -> Option<()> {
 
 #[test]
 fn ropus_and_libopus_understand_each_other() {
-    let dir: PathBuf = std::env::temp_dir().join(format!("portunus-opus-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = crate::harness::TempDir::new("opus");
     let input = signal();
     std::fs::write(dir.join("in.pcm"), pcm_bytes(&input)).expect("write pcm");
 
@@ -146,7 +145,6 @@ fn ropus_and_libopus_understand_each_other() {
     let reference = pcm_of(&std::fs::read(dir.join("theirs.pcm")).expect("decoded"));
     let agree = snr(&reference, &ropus_decode(&theirs));
     assert!(agree > 50.0, "ropus decodes libopus's packets as libopus does: {agree:.1} dB");
-    let _ = std::fs::remove_dir_all(&dir);
     eprintln!("decoders agree; libopus vs ropus on libopus's packets: {agree:.1} dB");
 }
 
@@ -158,8 +156,7 @@ fn ropus_and_libopus_understand_each_other() {
 /// Debian's libopus 1.3.1 conceals as libopus did before two later changes: vendor/README.md.)
 #[test]
 fn a_lost_frame_is_concealed_as_libopus_conceals_it() {
-    let dir: PathBuf = std::env::temp_dir().join(format!("portunus-opus-loss-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = crate::harness::TempDir::new("opus-loss");
     let rate = 8000;
     let mut packets = ropus_encode_at(rate, ropus::Bitrate::Auto, &signal_at(rate));
     assert!(packets.iter().all(|p| p[0] >> 3 < 4), "narrowband SILK packets");
@@ -178,5 +175,4 @@ fn a_lost_frame_is_concealed_as_libopus_conceals_it() {
         let agree = snr(a, b);
         assert!(agree > 60.0, "frame {i} (lost: {}): {agree:.1} dB from libopus", packets[i].is_empty());
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
