@@ -189,11 +189,8 @@ fn reuse_or_build(
     let name = job.out.file_name().and_then(|n| n.to_str()).ok_or("a plugin output has no name")?;
     let prefix = format!("{name}-");
     let kept = built.join(format!("{prefix}{key:016x}"));
-    if let Ok(bytes) = fs::read(&kept) {
-        if fs::read(&job.out).is_ok_and(|old| old == bytes) {
-            return Ok(());
-        }
-        return write(&job.out, &bytes);
+    if kept.is_file() {
+        return super::copy_if_changed(&kept, &job.out);
     }
     build()?;
     fs::create_dir_all(built).map_err(|e| format!("cannot create {}: {e}", built.display()))?;
