@@ -112,7 +112,7 @@ pub fn build(
                 let (weval, built) = (weval.as_path(), built.as_path());
                 scope.spawn(move || {
                     let root = if job.lang == "py" { python } else { js };
-                    let key = inputs_key(&[root, &job.dir, wit], &[job.lang, WEVAL]);
+                    let key = inputs_key(repo, &[root, &job.dir, wit], &[job.lang, WEVAL]);
                     reuse_or_build(job, built, key, || match job.lang {
                         "py" => build_python(job, wit, python, py_tools),
                         _ => build_js(job, wit, js, js_tools, weval),
@@ -134,9 +134,10 @@ pub fn build(
     })
 }
 
-/// A hash of the files under `dirs` (names and bytes; installed packages and bytecode left
-/// out) and of `also`.
-fn inputs_key(dirs: &[&Path], also: &[&str]) -> u64 {
+/// A hash of the files under `dirs` (their names within `repo` and their bytes; installed
+/// packages and bytecode left out) and of `also`: the same in every checkout of the same
+/// sources, which may share a target directory.
+fn inputs_key(repo: &Path, dirs: &[&Path], also: &[&str]) -> u64 {
     // FNV-1a: the same on every build, unlike std's hashers.
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
     let mut eat = |bytes: &[u8]| {
@@ -155,7 +156,7 @@ fn inputs_key(dirs: &[&Path], also: &[&str]) -> u64 {
     files.sort();
     files.dedup();
     for file in files {
-        eat(file.to_string_lossy().as_bytes());
+        eat(file.strip_prefix(repo).unwrap_or(&file).to_string_lossy().as_bytes());
         eat(&[0]);
         eat(&fs::read(&file).unwrap_or_default());
     }
