@@ -276,6 +276,48 @@ async fn misbehaving_plugin_is_contained_and_recovers() {
     assert_eq!(ev["plugindata"]["data"]["result"], "later", "{ev}");
 }
 
+/// A request the plugin acknowledged, then lost with the state a crash rolled back, gets a
+/// late error with its transaction; before, its client waited for ever.
+#[tokio::test]
+async fn a_crash_answers_the_acknowledged_requests_it_lost() {
+    // No checkpoint under load: the accepted request stays unsaved until the crash.
+    let (gw, _dir) = gateway_with_testfault("cpu_ms_per_call = 2000\nbusy_checkpoint_ms = 60000");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let owing = attach_ws(&mut ws, sid, "janus.plugin.testfault").await;
+    let crashing = attach_ws(&mut ws, sid, "janus.plugin.testfault").await;
+    let message = |hid: u64, tx: &str, body: Value| json!({"janus": "message", "session_id": sid, "handle_id": hid, "transaction": tx, "body": body});
+    // One connection hands its requests to the plugin in order: the crash is queued behind the
+    // accepted request, which keeps the plugin busy for 200 ms, so no checkpoint comes between.
+    ws.send(&message(owing, "owed", json!({"request": "accept", "ms": 200}))).await;
+    ws.send(&message(crashing, "crash", json!({"request": "panic"}))).await;
+    let mut got = std::collections::HashMap::new();
+    while got.len() < 3 {
+        let m = ws.recv().await;
+        let key =
+            format!("{} {}", m["janus"].as_str().unwrap_or("?"), m["transaction"].as_str().unwrap_or("?"));
+        got.insert(key, m);
+    }
+    assert!(got.contains_key("ack owed"), "{got:?}");
+    assert_error(&got["error crash"], 462);
+    let late = &got["error owed"];
+    assert_error(late, 462);
+    assert!(late["error"]["reason"].as_str().unwrap_or("").contains("crashed after accepting"), "{late}");
+    // A request whose state was saved before the crash is not answered twice.
+    let saved = ws_message(&mut ws, sid, owing, json!({"request": "accept", "ms": 1})).await;
+    assert_eq!(saved["janus"], "ack", "{saved}");
+    wait_saved(&gw).await;
+    assert_error(&ws_message(&mut ws, sid, crashing, json!({"request": "panic"})).await, 462);
+    // An error for it would have come before the crash's reply: the next message is the ping's.
+    ws.send(&message(owing, "after", json!({"request": "ping"}))).await;
+    let next = ws.recv().await;
+    assert_eq!(
+        (next["janus"].as_str(), next["transaction"].as_str()),
+        (Some("success"), Some("after")),
+        "{next}"
+    );
+}
+
 #[tokio::test]
 async fn repeated_crashes_fail_closed_until_reload() {
     let (gw, _dir) = gateway_with_testfault("cpu_ms_per_call = 30\nmax_crashes = 2");

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::auth::{Auth, Credentials};
-use super::envelope::reply;
+use super::envelope::{error_reply, reply};
 use super::error::{ApiError, ApiResult, ErrorCode};
 use super::plugin::{BoxFuture, NoPlugins, PluginRegistry};
 use super::session::{lock, ClientKey, EventSink, Handle, Owner, Session};
@@ -421,6 +421,14 @@ impl Core {
     /// The plugin of a live handle.
     pub fn plugin_of(&self, h: HandleRef) -> Option<Arc<dyn super::plugin::Plugin>> {
         self.session(h.session_id)?.handle(h.handle_id).map(|x| x.plugin.clone())
+    }
+
+    /// Sends a late `error` answering `transaction` on a handle's session, as the reply to a
+    /// request whose acknowledged work was lost (the plugin crashed before answering it).
+    pub fn push_error(&self, handle: HandleRef, transaction: &str, error: ApiError) {
+        if let Some(session) = self.session(handle.session_id) {
+            session.send(error_reply(&error, session.id, Some(transaction)));
+        }
     }
 
     /// Sends a core event about a handle (`detached`, `hangup`, `webrtcup`, ...) with

@@ -18,6 +18,7 @@ use super::convert::{wit_handle, wit_media_event};
 use super::engine::EPOCH_TICK;
 use super::saved::SavedState;
 use super::state::{close_endpoint, destroy_mixer, AfterCall, Made, PluginShared, StoreState};
+use crate::api::error::{ApiError, ErrorCode};
 use crate::api::plugin::{Effect, MessageOutcome, PluginEvent, PluginInfo, PluginMessage, PluginReply};
 use crate::vocab::Endpoint;
 use crate::vocab::{HandleRef, MediaEvent};
@@ -58,9 +59,6 @@ fn wait_for_job(rx: &Receiver<Job>) -> Option<Job> {
     }
     rx.recv().ok()
 }
-
-/// Under constant load (the mailbox never empty) state is still checkpointed this often.
-const BUSY_CHECKPOINT_PERIOD: Duration = Duration::from_millis(100);
 
 /// Compiled, type-checked plugin code, ready to instantiate.
 pub struct Artifact {
@@ -265,6 +263,9 @@ pub struct Actor {
     handles: BTreeSet<HandleRef>,
     created_since: BTreeSet<HandleRef>,
     destroyed_since: BTreeSet<HandleRef>,
+    /// Requests acknowledged since the last checkpoint whose answering event has not gone out:
+    /// a crash now rolls the plugin back to before them, and their clients get an error.
+    unanswered: Vec<(HandleRef, String)>,
     crash_times: VecDeque<Instant>,
     /// Pending timers by token, with the generation each was set with.
     timers: HashMap<u64, (u64, tokio::task::AbortHandle)>,
@@ -300,6 +301,7 @@ impl Actor {
             handles: BTreeSet::new(),
             created_since: BTreeSet::new(),
             destroyed_since: BTreeSet::new(),
+            unanswered: Vec::new(),
             crash_times: VecDeque::new(),
             timers: HashMap::new(),
             timer_generation: 0,
@@ -356,7 +358,8 @@ impl Actor {
             let started = Instant::now();
             self.handle(job);
             // A mailbox that never runs dry still gets checkpoints.
-            if self.dirty && self.last_checkpoint.elapsed() >= BUSY_CHECKPOINT_PERIOD {
+            let period = Duration::from_millis(self.shared.limits.busy_checkpoint_ms);
+            if self.dirty && self.last_checkpoint.elapsed() >= period {
                 self.take_checkpoint();
             }
             let mut stats = self.stats();
@@ -386,7 +389,7 @@ impl Actor {
             Job::Message(msg, reply) => {
                 let wit_msg = Message {
                     handle: wit_handle(msg.handle),
-                    transaction: msg.transaction,
+                    transaction: msg.transaction.clone(),
                     body: msg.body.to_string(),
                     jsep: msg.jsep.map(|j| j.to_string()),
                 };
@@ -405,6 +408,12 @@ impl Actor {
                     Err(e) => PluginReply::Error(e),
                 };
                 let events = self.take_events();
+                let answered = |e: &PluginEvent| {
+                    e.handle == msg.handle && e.transaction.as_deref() == Some(msg.transaction.as_str())
+                };
+                if matches!(reply_value, PluginReply::Ack { .. }) && !events.iter().any(answered) {
+                    self.unanswered.push((msg.handle, msg.transaction));
+                }
                 if let Err(unanswered) = reply.send(MessageOutcome { reply: reply_value, events, effects }) {
                     // The caller gave up waiting (call_timeout_ms): what the call did still
                     // happens.
@@ -569,7 +578,14 @@ impl Actor {
     }
 
     fn take_events(&mut self) -> Vec<PluginEvent> {
-        self.inst.as_mut().map(|i| std::mem::take(&mut i.store.data_mut().events)).unwrap_or_default()
+        let events =
+            self.inst.as_mut().map(|i| std::mem::take(&mut i.store.data_mut().events)).unwrap_or_default();
+        if !self.unanswered.is_empty() {
+            self.unanswered.retain(|(h, tx)| {
+                !events.iter().any(|e| e.handle == *h && e.transaction.as_deref() == Some(tx.as_str()))
+            });
+        }
+        events
     }
 
     fn flush_events(&mut self) {
@@ -705,6 +721,8 @@ impl Actor {
             Ok(()) => {
                 self.created_since.clear();
                 self.destroyed_since.clear();
+                // The plugin's saved state now holds what it owes those clients.
+                self.unanswered.clear();
                 if let Some(inst) = self.inst.as_mut() {
                     inst.store.data_mut().account.made_since_checkpoint.clear();
                 }
@@ -749,6 +767,15 @@ impl Actor {
                     Made::Port(id) => close_endpoint(&self.shared, Endpoint::Mix(id)),
                     Made::Mixer(id) => destroy_mixer(&self.shared, id),
                 }
+            }
+        }
+        // Acknowledged requests the rolled-back state no longer knows get the answer a crash
+        // during the request itself gets.
+        for (h, tx) in std::mem::take(&mut self.unanswered) {
+            if self.handles.contains(&h) {
+                let why =
+                    format!("Plugin {pkg} crashed after accepting the request, which was lost: {reason}");
+                self.shared.core.push_error(h, &tx, ApiError::new(ErrorCode::PluginMessage, why));
             }
         }
         let now = Instant::now();

@@ -33,6 +33,9 @@ pub struct Limits {
     /// How long a request waits for the plugin's answer before the client gets an error,
     /// milliseconds (`call_timeout_ms`, default 5000); the request still runs later.
     pub call_timeout_ms: u64,
+    /// How often the state is checkpointed while the mailbox never runs dry, milliseconds
+    /// (`busy_checkpoint_ms`, default 100): at most this much work is lost to a crash then.
+    pub busy_checkpoint_ms: u64,
     /// Where the plugin may send media as plain RTP (`forward-rtp`): `send_to`, `*` (the
     /// default) or a list of addresses and CIDR blocks.
     pub send_to: AddrPolicy,
@@ -69,6 +72,7 @@ impl Default for Limits {
             max_timers: 10_000,
             max_queued: 10_000,
             call_timeout_ms: 5_000,
+            busy_checkpoint_ms: 100,
             send_to: AddrPolicy::any(),
             udp_bind: BindPolicy::default(),
             read_dir: Vec::new(),
@@ -143,6 +147,7 @@ impl Limits {
                 "max_timers" => l.max_timers = n_usize,
                 "max_queued" => l.max_queued = n_usize,
                 "call_timeout_ms" => l.call_timeout_ms = n,
+                "busy_checkpoint_ms" => l.busy_checkpoint_ms = n,
                 "max_sockets" => l.max_sockets = n_usize,
                 "max_legs" => l.max_legs = n_usize,
                 "udp_rate" => l.udp_rate = u32::try_from(n).unwrap_or(u32::MAX),
@@ -161,9 +166,10 @@ mod tests {
 
     #[test]
     fn reads_sandbox_section() {
-        let c = json!({"sandbox": {"memory_mb": 8, "cpu_ms_per_call": "20", "max_rules": 0}});
+        let c = json!({"sandbox": {"memory_mb": 8, "cpu_ms_per_call": "20", "max_rules": 0, "busy_checkpoint_ms": 5}});
         let l = Limits::from_config("p", &c);
         assert_eq!(l.memory_bytes, 8 << 20);
+        assert_eq!(l.busy_checkpoint_ms, 5);
         assert_eq!(l.cpu_ms_per_call, 20);
         assert_eq!(l.max_rules, Limits::default().max_rules);
         assert!(l.send_to.allows("192.0.2.1".parse().unwrap()), "any by default");

@@ -316,6 +316,16 @@ impl TestFault {
                     "error": first_error,
                 })))
             }
+            "accept" => {
+                // Works `ms` of CPU (waiting would trap), then accepts the request without
+                // ever answering it: as a request whose answer a crash would lose.
+                let Sleep { ms } = msg.parse_body(SLEEP, &CODES)?;
+                let until = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+                while std::time::Instant::now() < until {
+                    black_box(());
+                }
+                Ok(ack(None))
+            }
             "async" => {
                 if let Err(err) = msg.push_event(&event(PACKAGE, json!({"result": "later"})), None) {
                     portunus_sdk::warn!("async: could not push the event: {err}");
