@@ -242,12 +242,11 @@ pub async fn run(url: &str, pid: u32, n: usize, seconds: u64) -> anyhow::Result<
     let cpu_share = (gw1 - gw0) / elapsed;
     println!(
         "{n:>5} participants: gateway {:>5.1} % of a core, {:>6.3} ms CPU per participant per second \
-         (generator {:>5.1} %), RSS {:>5} MB, {:>5.1} packets per listener per second, every talker heard: {}, \
+         (generator {:>5.1} %), {rss}, {:>5.1} packets per listener per second, every talker heard: {}, \
          mix latency p50 {:.1} ms p99 {:.1} ms ({} bursts; setup {:.1} s){}",
         100.0 * cpu_share,
         1000.0 * cpu_share / n as f64,
         100.0 * (me1 - me0) / elapsed,
-        rss / 1024,
         got as f64 / elapsed / n as f64,
         if heard_all { "yes" } else { "NO" },
         percentile(&latencies, 0.5),

@@ -4,7 +4,7 @@
 //! the same media comes as plain RTP into a Streaming mountpoint the bench creates, and the N
 //! clients are its viewers. For each N it prints
 //! the packets forwarded per second, the gateway's CPU seconds per million forwarded packets
-//! (from `/proc`), this generator's own CPU beside it, the gateway's RSS, the loss and the added
+//! (from `/proc`), this generator's own CPU beside it, the gateway's RSS (and its anonymous part), the loss and the added
 //! latency (p50, p99: from the publisher's send to the datagram's arrival in the subscriber's
 //! socket, as the kernel stamps it, so the generator's own queueing is left out; the time to
 //! the subscriber's event, queueing included, beside it). The subscribers join before the
@@ -413,8 +413,23 @@ async fn plain_source(video: SocketAddr, audio: SocketAddr, received: Arc<Receiv
     }
 }
 
-/// A process's CPU seconds so far (user + system) and its RSS (KiB).
-fn cpu_and_rss(pid: u32) -> (f64, u64) {
+/// A process's resident memory: all of it, and the anonymous part (its heap and stacks: what
+/// is its own, where the rest are pages of files, the binary's and compiled plugins', that the
+/// page cache shares and may reclaim).
+#[derive(Debug, Clone, Copy, Default)]
+struct Rss {
+    total_kb: u64,
+    anon_kb: u64,
+}
+
+impl std::fmt::Display for Rss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RSS {:>5} MB (anonymous {:>4} MB)", self.total_kb / 1024, self.anon_kb / 1024)
+    }
+}
+
+/// A process's CPU seconds so far (user + system) and its resident memory.
+fn cpu_and_rss(pid: u32) -> (f64, Rss) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
     let fields: Vec<&str> =
@@ -422,12 +437,14 @@ fn cpu_and_rss(pid: u32) -> (f64, u64) {
     let cpu = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
         + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0);
-    (cpu / CLOCK_TICKS, rss)
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    (cpu / CLOCK_TICKS, Rss { total_kb: kb("VmRSS:"), anon_kb: kb("RssAnon:") })
 }
 
 /// Clock ticks per second of `/proc/*/stat` times (Linux's `USER_HZ`).
@@ -614,13 +631,12 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
     let (first_joins, last_joins) = (median(&joins[..tenth]), median(&joins[joins.len() - tenth..]));
     println!(
         "{n:>5} subscribers: {:>8.0} pkt/s forwarded, gateway {:>6.1} CPU s per million packets (generator {:>6.1}), \
-         RSS {:>5} MB, loss {:>5.1} %, latency p50 {:.2} ms p99 {:.2} ms (to the subscriber's event: \
+         {rss}, loss {:>5.1} %, latency p50 {:.2} ms p99 {:.2} ms (to the subscriber's event: \
          p50 {:.2} ms p99 {:.2} ms; setup {:.1} s; a join: \
          {first_joins:.1} ms among the first tenth, {last_joins:.1} ms among the last)",
         got as f64 / elapsed,
         per_million(gw1 - gw0),
         per_million(me1 - me0),
-        rss / 1024,
         100.0 * (1.0 - got as f64 / expected.max(1.0)),
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
