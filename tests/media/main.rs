@@ -322,6 +322,11 @@ async fn hostile_datagrams(media: std::net::SocketAddr) {
 
 /// A gateway with the test-only plugin beside the EchoTest.
 fn gateway_with_testfault() -> Gateway {
+    gateway_with_testfault_sandbox("")
+}
+
+/// [`gateway_with_testfault`] with lines for testfault's `sandbox` section.
+fn gateway_with_testfault_sandbox(sandbox: &str) -> Gateway {
     let dir = harness::TempDir::new("media-plugins");
     for (built, plugin) in [
         (env!("PORTUNUS_TEST_PLUGINS_DIR"), "testfault.wasm"),
@@ -329,7 +334,9 @@ fn gateway_with_testfault() -> Gateway {
     ] {
         std::fs::copy(std::path::Path::new(built).join(plugin), dir.join(plugin)).unwrap();
     }
-    Gateway::with(Conf::general(&format!("wasm_plugins_folder = \"{}\"", dir.display()))).owning(dir)
+    let mut conf = Conf::general(&format!("wasm_plugins_folder = \"{}\"", dir.display()));
+    conf.extra.push(("janus.plugin.testfault.jcfg".into(), format!("sandbox: {{\n{sandbox}\n}}\n")));
+    Gateway::with(conf).owning(dir)
 }
 
 /// Asks testfault on handle `from` for a rule forwarding its media to `to` (the `kinds` given,
@@ -371,6 +378,36 @@ async fn answered_by_testfault(ws: &mut WsClient, sid: u64, name: &str, body: Va
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("connected");
     (hid, peer, answer)
+}
+
+/// A crash right after the plugin accepted a client's offer does not fail the request: the
+/// negotiation under way completes, and the restored plugin sends the answer (no late error
+/// for the request, which a crash that loses an accepted request gives).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_an_accepted_offer_still_answers_it() {
+    // No checkpoint between the accepted offer and the crash queued behind it.
+    let gw = gateway_with_testfault_sandbox("cpu_ms_per_call = 2000\nbusy_checkpoint_ms = 60000");
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach(&mut ws, sid, TESTFAULT).await;
+    let crashing = attach(&mut ws, sid, TESTFAULT).await;
+    let peer = Peer::new(true, true, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let message = |hid: u64, tx: &str, body: Value| json!({"janus": "message", "session_id": sid, "handle_id": hid, "transaction": tx, "body": body});
+    // One connection hands its requests to the plugin in order: the first keeps it busy while
+    // the offer and the crash queue behind it.
+    ws.send(&message(crashing, "hold", json!({"request": "accept", "ms": 200}))).await;
+    let mut answer = message(hid, "offer", json!({"request": "answer"}));
+    answer["jsep"] = json!({"type": "offer", "sdp": offer});
+    ws.send(&answer).await;
+    ws.send(&message(crashing, "crash", json!({"request": "panic"}))).await;
+    let jsep = wait_for(&mut ws, "the answer", |v| {
+        assert!(!(v["janus"] == "error" && v["transaction"] == "offer"), "the accepted offer failed: {v}");
+        v["sender"] == hid && v["jsep"].is_object()
+    })
+    .await;
+    peer.set_answer(jsep["jsep"]["sdp"].as_str().expect("sdp")).await.expect("set answer");
+    peer.wait_connected(WAIT).await.expect("connected");
 }
 
 per_language!(a_client_closing_its_peerconnection_is_hung_up, closing_pc);

@@ -750,6 +750,7 @@ impl Actor {
         tracing::warn!(plugin = %pkg, "plugin instance crashed: {reason}; rebuilding");
         // The plugin goes back to its last checkpoint: rules made since are unknown to it, so
         // they go too (events and timers of the crashed call never left its store).
+        let mut negotiating = Vec::new();
         if let Some(inst) = self.inst.take() {
             let media = self.shared.core.media();
             for made in &inst.store.data().account.made_since_checkpoint {
@@ -766,13 +767,15 @@ impl Actor {
                     Made::Input(id) => close_endpoint(&self.shared, Endpoint::Input(id)),
                     Made::Port(id) => close_endpoint(&self.shared, Endpoint::Mix(id)),
                     Made::Mixer(id) => destroy_mixer(&self.shared, id),
+                    Made::Negotiation(h) => negotiating.push(h),
                 }
             }
         }
         // Acknowledged requests the rolled-back state no longer knows get the answer a crash
-        // during the request itself gets.
+        // during the request itself gets; but where a negotiation is under way, its event
+        // reaches the restored instance, which answers.
         for (h, tx) in std::mem::take(&mut self.unanswered) {
-            if self.handles.contains(&h) {
+            if self.handles.contains(&h) && !negotiating.contains(&h) {
                 let why =
                     format!("Plugin {pkg} crashed after accepting the request, which was lost: {reason}");
                 self.shared.core.push_error(h, &tx, ApiError::new(ErrorCode::PluginMessage, why));

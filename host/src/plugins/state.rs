@@ -71,6 +71,9 @@ pub enum Made {
     Mixer(u64),
     /// A mixer port.
     Port(u64),
+    /// A negotiation of the handle's media. It is not undone: it completes, and its event
+    /// reaches the restored instance, which answers the request that started it.
+    Negotiation(ApiHandle),
 }
 
 /// Closes a plugin's leg, input or mixer port and removes its rules, here and in the media
@@ -487,6 +490,12 @@ impl StoreState {
             Err(format!("no such handle {}", h.handle))
         }
     }
+
+    /// Notes a negotiation this call started on a handle; returns its id.
+    fn negotiating(&mut self, h: HandleRef, id: u64) -> u64 {
+        self.account.made_since_checkpoint.push(Made::Negotiation(api_handle(h)));
+        id
+    }
 }
 
 impl wit::Host for StoreState {}
@@ -544,7 +553,7 @@ impl host::Host for StoreState {
         self.own(handle)?;
         let id = next_negotiation();
         self.shared.core.media().answer(api_handle(handle), policy, id)?;
-        Ok(id)
+        Ok(self.negotiating(handle, id))
     }
 
     fn offer(&mut self, handle: HandleRef, streams: Vec<OfferedStream>) -> Result<u64, String> {
@@ -580,7 +589,7 @@ impl host::Host for StoreState {
             .collect();
         let id = next_negotiation();
         self.shared.core.media().offer(api_handle(handle), stop, Vec::new(), items, id)?;
-        Ok(id)
+        Ok(self.negotiating(handle, id))
     }
 
     fn redirect(&mut self, handle: HandleRef, directions: Vec<wit::StreamDirection>) -> Result<u64, String> {
@@ -588,14 +597,14 @@ impl host::Host for StoreState {
         let directions = directions.into_iter().map(|d| (d.mid, direction(d.direction))).collect();
         let id = next_negotiation();
         self.shared.core.media().offer(api_handle(handle), Vec::new(), directions, Vec::new(), id)?;
-        Ok(id)
+        Ok(self.negotiating(handle, id))
     }
 
     fn accept_answer(&mut self, handle: HandleRef, answer: String) -> Result<u64, String> {
         self.own(handle)?;
         let id = next_negotiation();
         self.shared.core.media().accept_answer(api_handle(handle), &answer, id)?;
-        Ok(id)
+        Ok(self.negotiating(handle, id))
     }
 
     fn forward(

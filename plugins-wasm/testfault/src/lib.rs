@@ -790,11 +790,19 @@ impl Plugin for TestFault {
         json!({"version": VERSION.0, "count": *self.count})
     }
 
-    fn media_event(&mut self, _handle: HandleRef, media_event: MediaEvent) {
+    fn media_event(&mut self, handle: HandleRef, media_event: MediaEvent) {
         match media_event {
             MediaEvent::Hangup(reason) => *self.last_hangup = Some(reason),
             MediaEvent::Negotiation(result) => {
-                let Some(pending) = self.negotiating.remove(&result.id) else { return };
+                let Some(pending) = self.negotiating.remove(&result.id) else {
+                    // Asked for before a crash rolled this instance back: the JSEP still goes
+                    // to its handle, without the transaction it no longer knows.
+                    if let Ok(done) = result.outcome {
+                        let data = event(PACKAGE, json!({"result": "negotiated"}));
+                        let _ = portunus_sdk::push_event(handle, None, &data, done.jsep.as_deref());
+                    }
+                    return;
+                };
                 let (handle, tx) = (pending.handle, Some(pending.transaction.as_str()));
                 let pushed = match (result.outcome, pending.offered) {
                     (Ok(done), None) => portunus_sdk::push_event(
