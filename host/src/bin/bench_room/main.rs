@@ -57,6 +57,8 @@ const ROOM: u64 = 1234;
 /// Video: 150 packets a second of this many bytes; audio: 50 of [`AUDIO_BYTES`].
 const VIDEO_BYTES: usize = 1100;
 const AUDIO_BYTES: usize = 120;
+/// How much later than the sending the arrivals are counted (longer than a packet's trip).
+const ARRIVAL_LAG: Duration = Duration::from_millis(100);
 
 /// One Janus API connection with one session, used one request at a time.
 struct Api {
@@ -602,17 +604,23 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
     received.measuring.store(true, Ordering::Relaxed);
     let (gw0, _) = cpu_and_rss(pid);
     let (me0, _) = cpu_and_rss(std::process::id());
-    let (got0, sent0) = (received.packets.load(Ordering::Relaxed), sent.load(Ordering::Relaxed));
+    let sent0 = sent.load(Ordering::Relaxed);
     let start = Instant::now();
+    // What arrives is counted from a moment later than what is sent, by more than a packet's
+    // trip: a burst sent just before the window is not counted as received in it (which
+    // showed as a negative loss), one sent at its end is.
+    tokio::time::sleep(ARRIVAL_LAG).await;
+    let got0 = received.packets.load(Ordering::Relaxed);
     while start.elapsed() < Duration::from_secs(seconds) {
         api.drain().await;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let (got, sent_n) =
-        (received.packets.load(Ordering::Relaxed) - got0, sent.load(Ordering::Relaxed) - sent0);
+    let sent_n = sent.load(Ordering::Relaxed) - sent0;
     let (gw1, rss) = cpu_and_rss(pid);
     let (me1, _) = cpu_and_rss(std::process::id());
+    tokio::time::sleep(ARRIVAL_LAG).await;
+    let got = received.packets.load(Ordering::Relaxed) - got0;
     received.measuring.store(false, Ordering::Relaxed);
     let samples = std::mem::take(&mut *received.latency.lock().unwrap());
     let mut lat: Vec<u32> = samples.iter().map(|s| s.0).collect();
