@@ -430,6 +430,31 @@ impl std::fmt::Display for Rss {
     }
 }
 
+/// Datagrams the kernel dropped so far because a process's UDP sockets were full (the `drops`
+/// of `/proc/net/udp` for the sockets among its open files): where a loss happened, in the
+/// gateway or in this generator.
+fn udp_drops(pid: u32) -> u64 {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return 0 };
+    let inodes: std::collections::HashSet<String> = fds
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|link| Some(link.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned()))
+        .collect();
+    ["/proc/net/udp", "/proc/net/udp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|text| {
+            text.lines()
+                .skip(1)
+                .filter_map(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    let (inode, drops) = (fields.get(9)?, fields.last()?);
+                    inodes.contains(*inode).then(|| drops.parse::<u64>().ok())?
+                })
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
 /// A process's CPU seconds so far (user + system) and its resident memory.
 fn cpu_and_rss(pid: u32) -> (f64, Rss) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -605,6 +630,7 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
     let (gw0, _) = cpu_and_rss(pid);
     let (me0, _) = cpu_and_rss(std::process::id());
     let sent0 = sent.load(Ordering::Relaxed);
+    let drops0 = (udp_drops(pid), udp_drops(std::process::id()));
     let start = Instant::now();
     // What arrives is counted from a moment later than what is sent, by more than a packet's
     // trip: a burst sent just before the window is not counted as received in it (which
@@ -621,6 +647,8 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
     let (me1, _) = cpu_and_rss(std::process::id());
     tokio::time::sleep(ARRIVAL_LAG).await;
     let got = received.packets.load(Ordering::Relaxed) - got0;
+    let drops =
+        (udp_drops(pid).saturating_sub(drops0.0), udp_drops(std::process::id()).saturating_sub(drops0.1));
     received.measuring.store(false, Ordering::Relaxed);
     let samples = std::mem::take(&mut *received.latency.lock().unwrap());
     let mut lat: Vec<u32> = samples.iter().map(|s| s.0).collect();
@@ -639,13 +667,15 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
     let (first_joins, last_joins) = (median(&joins[..tenth]), median(&joins[joins.len() - tenth..]));
     println!(
         "{n:>5} subscribers: {:>8.0} pkt/s forwarded, gateway {:>6.1} CPU s per million packets (generator {:>6.1}), \
-         {rss}, loss {:>5.1} %, latency p50 {:.2} ms p99 {:.2} ms (to the subscriber's event: \
+         {rss}, loss {:>5.1} % (datagrams dropped by full sockets: gateway {}, generator {}), latency p50 {:.2} ms p99 {:.2} ms (to the subscriber's event: \
          p50 {:.2} ms p99 {:.2} ms; setup {:.1} s; a join: \
          {first_joins:.1} ms among the first tenth, {last_joins:.1} ms among the last)",
         got as f64 / elapsed,
         per_million(gw1 - gw0),
         per_million(me1 - me0),
         100.0 * (1.0 - got as f64 / expected.max(1.0)),
+        drops.0,
+        drops.1,
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
         percentile(&seen, 0.5),
