@@ -57,8 +57,9 @@ const ROOM: u64 = 1234;
 /// Video: 150 packets a second of this many bytes; audio: 50 of [`AUDIO_BYTES`].
 const VIDEO_BYTES: usize = 1100;
 const AUDIO_BYTES: usize = 120;
-/// How much later than the sending the arrivals are counted (longer than a packet's trip).
-const ARRIVAL_LAG: Duration = Duration::from_millis(100);
+/// How much later than the sending the arrivals are counted (longer than a packet's trip, even
+/// through a saturated gateway).
+const ARRIVAL_LAG: Duration = Duration::from_millis(500);
 
 /// One Janus API connection with one session, used one request at a time.
 struct Api {
