@@ -250,6 +250,9 @@ pub fn describe_trap(e: &wasmtime::Error) -> String {
     }
 }
 
+/// Acknowledged requests remembered between two checkpoints (see `Actor::unanswered`).
+const MAX_UNANSWERED: usize = 1024;
+
 /// The actor state, owned by its thread.
 pub struct Actor {
     engine: Engine,
@@ -412,6 +415,10 @@ impl Actor {
                     e.handle == msg.handle && e.transaction.as_deref() == Some(msg.transaction.as_str())
                 };
                 if matches!(reply_value, PluginReply::Ack { .. }) && !events.iter().any(answered) {
+                    // Bounded: a plugin whose checkpoints keep failing forgets the oldest.
+                    if self.unanswered.len() == MAX_UNANSWERED {
+                        self.unanswered.remove(0);
+                    }
                     self.unanswered.push((msg.handle, msg.transaction));
                 }
                 if let Err(unanswered) = reply.send(MessageOutcome { reply: reply_value, events, effects }) {
