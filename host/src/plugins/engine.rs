@@ -131,6 +131,7 @@ impl PluginEngine {
             // and this engine configuration.
             match unsafe { Component::deserialize_file(&self.engine, &path) } {
                 Ok(c) => {
+                    map_sparsely(&c, &path);
                     // Used now: the last to be evicted.
                     let _ =
                         std::fs::File::open(&path).and_then(|f| f.set_modified(std::time::SystemTime::now()));
@@ -152,7 +153,9 @@ impl PluginEngine {
                 drop(bytes);
                 // SAFETY: the file was written just now from `precompile_component`'s output on
                 // this engine, in the owner-only cache folder (see above).
-                unsafe { Component::deserialize_file(&self.engine, &path) }
+                let component = unsafe { Component::deserialize_file(&self.engine, &path) }?;
+                map_sparsely(&component, &path);
+                Ok(component)
             }
             Err(e) => {
                 tracing::warn!("cannot write plugin cache {}: {e}", path.display());
@@ -181,6 +184,40 @@ fn trim_heap() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// Keeps a plugin's resident code to the pages it runs. On a page fault the kernel also maps
+/// the neighbours the page cache holds, up to 64 KiB around it, and the cache holds the whole
+/// file (just written, or read by an earlier start): a plugin whose code runs here and there
+/// had most of it resident, 20 of a JavaScript plugin's 28 MB. With random-access advice on
+/// the mapping and the file's unmapped pages dropped from the cache, a fault brings in its
+/// own page (read from the file when it is not cached).
+fn map_sparsely(component: &Component, path: &Path) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let range = component.image_range();
+        // SAFETY: `sysconf` reads a constant of the system.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096).max(1);
+        let start = range.start as usize / page * page;
+        let len = range.end as usize - start;
+        // SAFETY: MADV_RANDOM is advice: it changes how the kernel reads these pages in, never
+        // their contents or the mapping. The range is the component's image, mapped while
+        // `component` lives (a range outside a mapping only makes the call fail, ignored).
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, len, libc::MADV_RANDOM);
+        }
+        if let Ok(file) = std::fs::File::open(path) {
+            // SAFETY: the descriptor is open during the call. POSIX_FADV_DONTNEED drops the
+            // file's clean cached pages that nothing maps; the kernel reads them again if
+            // they are needed.
+            unsafe {
+                libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (component, path);
 }
 
 /// Deletes the cache's entries used longest ago (by modification time, which a hit renews)
