@@ -250,6 +250,11 @@ pub fn describe_trap(e: &wasmtime::Error) -> String {
     }
 }
 
+/// Whether an event answers the request `transaction` on `handle`.
+fn answers(event: &PluginEvent, handle: HandleRef, transaction: &str) -> bool {
+    event.handle == handle && event.transaction.as_deref() == Some(transaction)
+}
+
 /// Acknowledged requests remembered between two checkpoints (see `Actor::unanswered`).
 const MAX_UNANSWERED: usize = 1024;
 
@@ -411,10 +416,8 @@ impl Actor {
                     Err(e) => PluginReply::Error(e),
                 };
                 let events = self.take_events();
-                let answered = |e: &PluginEvent| {
-                    e.handle == msg.handle && e.transaction.as_deref() == Some(msg.transaction.as_str())
-                };
-                if matches!(reply_value, PluginReply::Ack { .. }) && !events.iter().any(answered) {
+                let answered = events.iter().any(|e| answers(e, msg.handle, &msg.transaction));
+                if matches!(reply_value, PluginReply::Ack { .. }) && !answered {
                     // Bounded: a plugin whose checkpoints keep failing forgets the oldest.
                     if self.unanswered.len() == MAX_UNANSWERED {
                         self.unanswered.remove(0);
@@ -588,9 +591,7 @@ impl Actor {
         let events =
             self.inst.as_mut().map(|i| std::mem::take(&mut i.store.data_mut().events)).unwrap_or_default();
         if !self.unanswered.is_empty() {
-            self.unanswered.retain(|(h, tx)| {
-                !events.iter().any(|e| e.handle == *h && e.transaction.as_deref() == Some(tx.as_str()))
-            });
+            self.unanswered.retain(|(h, tx)| !events.iter().any(|e| answers(e, *h, tx)));
         }
         events
     }
