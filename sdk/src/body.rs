@@ -211,12 +211,18 @@ impl Message {
     /// The body and its `request`: an empty body is `no_message` ("No message??"), one that is
     /// not an object or has no string `request` is the errors of `codes` (see [`request_of`]).
     pub fn request(&self, codes: &ErrorCodes, no_message: u32) -> Result<Request, PluginError> {
+        let body = self.message_object(codes, no_message)?;
+        let sent = request_of(&body, codes)?.to_owned();
+        Ok(Request { verb: sent.to_ascii_lowercase(), sent, body })
+    }
+
+    /// The body as a JSON object, where an empty body is `no_message` ("No message??", as
+    /// Janus's plugins say).
+    fn message_object(&self, codes: &ErrorCodes, no_message: u32) -> Result<Map<String, Value>, PluginError> {
         if self.body.trim().is_empty() {
             return Err(PluginError::new(no_message, "No message??"));
         }
-        let body = self.body_object(codes)?;
-        let sent = request_of(&body, codes)?.to_owned();
-        Ok(Request { verb: sent.to_ascii_lowercase(), sent, body })
+        self.body_object(codes)
     }
 
     /// The body as a JSON object (see [`parse_object`]).
@@ -243,11 +249,7 @@ impl Message {
         no_message: u32,
         handle: impl FnOnce(&Map<String, Value>) -> Result<(), PluginError>,
     ) -> crate::Reply {
-        let outcome = if self.body.trim().is_empty() {
-            Err(PluginError::new(no_message, "No message??"))
-        } else {
-            self.body_object(codes).and_then(|body| handle(&body))
-        };
+        let outcome = self.message_object(codes, no_message).and_then(|body| handle(&body));
         if let Err(e) = outcome {
             e.push_logged(self.handle, Some(&self.transaction), plugin);
         }

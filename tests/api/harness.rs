@@ -636,6 +636,11 @@ impl PluginClient {
     }
 }
 
+/// A plugin `message` request on handle `hid` of session `sid`.
+pub fn message(sid: u64, hid: u64, transaction: &str, body: Value) -> Value {
+    json!({"janus": "message", "session_id": sid, "handle_id": hid, "transaction": transaction, "body": body})
+}
+
 /// Asserts a Janus error reply with this code.
 #[track_caller]
 pub fn assert_error(reply: &Value, code: u64) {

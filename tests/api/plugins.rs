@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, per_language, Conf, Gateway, Lang, TempDir, WsClient, WAIT};
+use crate::harness::{assert_error, message, per_language, Conf, Gateway, Lang, TempDir, WsClient, WAIT};
 
 /// The test-only plugins built by `host/build.rs`.
 pub(crate) fn test_plugin(name: &str) -> PathBuf {
@@ -286,11 +286,10 @@ async fn a_crash_answers_the_acknowledged_requests_it_lost() {
     let sid = ws.create().await;
     let owing = attach_ws(&mut ws, sid, "janus.plugin.testfault").await;
     let crashing = attach_ws(&mut ws, sid, "janus.plugin.testfault").await;
-    let message = |hid: u64, tx: &str, body: Value| json!({"janus": "message", "session_id": sid, "handle_id": hid, "transaction": tx, "body": body});
     // One connection hands its requests to the plugin in order: the crash is queued behind the
     // accepted request, which keeps the plugin busy for 200 ms, so no checkpoint comes between.
-    ws.send(&message(owing, "owed", json!({"request": "accept", "ms": 200}))).await;
-    ws.send(&message(crashing, "crash", json!({"request": "panic"}))).await;
+    ws.send(&message(sid, owing, "owed", json!({"request": "accept", "ms": 200}))).await;
+    ws.send(&message(sid, crashing, "crash", json!({"request": "panic"}))).await;
     let mut got = std::collections::HashMap::new();
     while got.len() < 3 {
         let m = ws.recv().await;
@@ -309,7 +308,7 @@ async fn a_crash_answers_the_acknowledged_requests_it_lost() {
     wait_saved(&gw).await;
     assert_error(&ws_message(&mut ws, sid, crashing, json!({"request": "panic"})).await, 462);
     // An error for it would have come before the crash's reply: the next message is the ping's.
-    ws.send(&message(owing, "after", json!({"request": "ping"}))).await;
+    ws.send(&message(sid, owing, "after", json!({"request": "ping"}))).await;
     let next = ws.recv().await;
     assert_eq!(
         (next["janus"].as_str(), next["transaction"].as_str()),

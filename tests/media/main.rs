@@ -18,7 +18,7 @@ mod videoroom;
 
 use std::time::Duration;
 
-use harness::{per_language, Conf, Gateway, Lang, WsClient};
+use harness::{message, per_language, Conf, Gateway, Lang, WsClient};
 use peer::{AudioCodec, DataMessage, Kind, Peer};
 use serde_json::{json, Value};
 
@@ -60,8 +60,7 @@ async fn echotest(
     body: Value,
     jsep: Option<Value>,
 ) -> Value {
-    let mut req =
-        json!({"janus": "message", "session_id": sid, "handle_id": hid, "transaction": tx, "body": body});
+    let mut req = message(sid, hid, tx, body);
     if let Some(j) = jsep {
         req["jsep"] = j;
     }
@@ -393,14 +392,13 @@ async fn a_crash_after_an_accepted_offer_still_answers_it() {
     let crashing = attach(&mut ws, sid, TESTFAULT).await;
     let peer = Peer::new(true, true, false).await.expect("peer");
     let offer = peer.create_offer(WAIT).await.expect("offer");
-    let message = |hid: u64, tx: &str, body: Value| json!({"janus": "message", "session_id": sid, "handle_id": hid, "transaction": tx, "body": body});
     // One connection hands its requests to the plugin in order: the first keeps it busy while
     // the offer and the crash queue behind it.
-    ws.send(&message(crashing, "hold", json!({"request": "accept", "ms": 200}))).await;
-    let mut answer = message(hid, "offer", json!({"request": "answer"}));
+    ws.send(&message(sid, crashing, "hold", json!({"request": "accept", "ms": 200}))).await;
+    let mut answer = message(sid, hid, "offer", json!({"request": "answer"}));
     answer["jsep"] = json!({"type": "offer", "sdp": offer});
     ws.send(&answer).await;
-    ws.send(&message(crashing, "crash", json!({"request": "panic"}))).await;
+    ws.send(&message(sid, crashing, "crash", json!({"request": "panic"}))).await;
     let jsep = wait_for(&mut ws, "the answer", |v| {
         assert!(!(v["janus"] == "error" && v["transaction"] == "offer"), "the accepted offer failed: {v}");
         v["sender"] == hid && v["jsep"].is_object()
