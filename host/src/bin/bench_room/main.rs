@@ -26,6 +26,9 @@
 //!
 //! With `--audiobridge` it measures an AudioBridge room instead (see [`audio`]).
 //!
+//! The generator's thread runs as `SCHED_BATCH` while it measures (see [`Batch`]): its wake-ups
+//! do not preempt the gateway, whichever gateway it is.
+//!
 //! Against another gateway (`--janus`), it uses its room 1234 (janus-ref's sample config has
 //! it, 6 publishers) and must be told the gateway's process id for the CPU and RSS figures.
 //! Run the two in turns: this machine's speed drifts.
@@ -757,6 +760,34 @@ fn start_portunus(media_threads: u32) -> anyhow::Result<(Started, String)> {
     Ok((started, url))
 }
 
+/// While it lives, this thread (the generator's) runs as `SCHED_BATCH`: same share of the CPU,
+/// but its wake-ups (a datagram the gateway sent it) no longer preempt the gateway's thread on
+/// the same core, which would charge the gateway the switches and the cold caches of the
+/// generator's work. Gateways started meanwhile would inherit it: none is.
+struct Batch;
+
+impl Batch {
+    fn enter() -> Self {
+        set_policy(libc::SCHED_BATCH);
+        Batch
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        set_policy(libc::SCHED_OTHER);
+    }
+}
+
+fn set_policy(policy: libc::c_int) {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid `sched_param` that outlives the call, which only reads it;
+    // pid 0 is the calling thread. A failure leaves the policy as it was, which is reported.
+    if unsafe { libc::sched_setscheduler(0, policy, &param) } != 0 {
+        eprintln!("scheduling policy {policy}: {}", std::io::Error::last_os_error());
+    }
+}
+
 const USAGE: &str = "usage: portunus-bench-room [--media-threads N] [--seconds S] \
 [--streaming | --audiobridge] [--light] [--janus ws://HOST:PORT --pid PID] SIZE...";
 
@@ -789,6 +820,7 @@ fn main() -> anyhow::Result<()> {
             Some(url) => {
                 let pid = pid.ok_or_else(|| anyhow::anyhow!("--pid <the gateway's process id> is needed"))?;
                 println!("{url} (pid {pid}):");
+                let _batch = Batch::enter();
                 if audiobridge {
                     rt.block_on(audio::run(url, pid, n, seconds))?;
                 } else {
@@ -799,11 +831,13 @@ fn main() -> anyhow::Result<()> {
                 let (gateway, url) = start_portunus(threads)?;
                 println!("portunus, {threads} media thread(s):");
                 let pid = gateway.child.id();
+                let batch = Batch::enter();
                 let r = if audiobridge {
                     rt.block_on(audio::run(&url, pid, n, seconds))
                 } else {
                     rt.block_on(run(&url, pid, n, seconds, source, light))
                 };
+                drop(batch);
                 drop(gateway);
                 r?;
             }
