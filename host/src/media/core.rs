@@ -4,11 +4,12 @@
 //! in-process benchmark with a simulated clock).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
+use foldhash::{HashMap, HashMapExt};
 use str0m::bwe::BweKind;
 use str0m::media::{Mid, Pt};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, VideoOrientation};
@@ -571,6 +572,9 @@ impl<T: Transmitter> MediaCore<T> {
         let mut send = |to: SocketAddr, data: &[u8]| out.transmit(to, data);
         let now = self.now;
         let r = contain(|| {
+            if p.wrote_media {
+                p.handle_timeout(now).map_err(|e| e.to_string())?;
+            }
             p.drain(&mut send, &mut events)?;
             // A timer already due runs now, not on the loop's next turn: str0m sends the
             // media just written to a stream only after a timeout (its pacer's queue snapshot),
@@ -926,7 +930,9 @@ impl<T: Transmitter> MediaCore<T> {
             #[cfg(test)]
             assert!(!dst.panic_on_input, "test: the peer's stack panics");
             let mut api = dst.rtc.direct_api();
-            api.stream_tx_by_mid(dst_mid, None).map(|tx| tx.write_rtp(write)).is_some()
+            let written = api.stream_tx_by_mid(dst_mid, None).map(|tx| tx.write_rtp(write)).is_some();
+            dst.wrote_media |= written;
+            written
         });
         match written {
             Ok(true) => self.dirty.push(d.dst),

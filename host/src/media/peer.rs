@@ -1,9 +1,9 @@
 //! One handle's PeerConnection: a str0m `Rtc` in RTP mode and what the engine tracks about it.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use foldhash::{HashMap, HashMapExt};
 use str0m::format::{Codec, FormatParams};
 use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaKind, Mid, Pt};
 use str0m::net::Receive;
@@ -47,6 +47,9 @@ pub struct Peer {
     pub ufrag: String,
     /// When `rtc` next wants `Input::Timeout`.
     pub timeout: Instant,
+    /// Media was written to `rtc` since its last timeout: str0m queues what is written and
+    /// releases it on a timeout, so a drain starts with one (no poll that would only say so).
+    pub wrote_media: bool,
     /// The deadline of this peer's live entry in its core's timer heap, if it has one.
     pub filed: Option<Instant>,
     /// ICE and DTLS are up.
@@ -272,6 +275,7 @@ impl Peer {
             rtc,
             ufrag,
             timeout: now,
+            wrote_media: false,
             filed: None,
             connected: false,
             rx: HashMap::new(),
@@ -729,6 +733,7 @@ impl Peer {
 
     /// Time has come: runs the `Rtc`'s timers (and releases held candidates when their wait is over).
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), str0m::RtcError> {
+        self.wrote_media = false;
         if self.held_until.is_some_and(|t| t <= now) {
             self.release_candidates();
         }

@@ -2,9 +2,9 @@
 //! Lookups happen per packet; everything that allocates happens when a rule changes. A rule's
 //! destination is a peer's stream or a plain RTP output.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
+use foldhash::{HashMap, HashMapExt};
 use str0m::media::{Mid, Pt};
 
 use super::layers::LayerSelect;

@@ -5,7 +5,7 @@
 //! Keys are derived once per context; protecting or unprotecting a packet works in the
 //! caller's buffer and allocates nothing (a receiver keeps a small table per SSRC).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 pub use crate::vocab::srtp::{MasterKey, Suite};
 use crate::vocab::srtp::{KEY_LEN, SALT_LEN};

@@ -77,7 +77,7 @@ pub fn describe(p: &mut Peer, ice_lite: bool) -> Value {
             if !s.rids.is_empty() {
                 m.insert("rid-simulcast".into(), json!({"rid": s.rids}));
             }
-            let sum = |side: &std::collections::HashMap<(Mid, Option<str0m::media::Rid>), Counters>| {
+            let sum = |side: &foldhash::HashMap<(Mid, Option<str0m::media::Rid>), Counters>| {
                 let mut total = Counters::default();
                 for ((m, _), c) in side {
                     if *m == mid {
