@@ -322,7 +322,7 @@ impl<T: Transmitter> MediaCore<T> {
 
     /// Hands the deliveries gathered for other media threads over, one batch per thread; call
     /// after each round of the calls above (the worker does, with the batched UDP send).
-    pub fn send_deliveries(&mut self) {
+    fn send_deliveries(&mut self) {
         for (home, out) in self.outbox.iter_mut().enumerate() {
             if out.is_empty() {
                 continue;
@@ -559,9 +559,19 @@ impl<T: Transmitter> MediaCore<T> {
         }
     }
 
+    /// Ends a round of the calls above: other media threads get their deliveries first (they
+    /// fan out while this one does), then the changed peers are drained, what that routed
+    /// elsewhere crosses over, and the legs send.
+    pub fn finish_round(&mut self) {
+        self.send_deliveries();
+        self.flush();
+        self.send_deliveries();
+        self.flush_legs();
+    }
+
     /// Sends what the legs queued this round ([`MediaCore::flush`] runs after every datagram;
     /// this once per round, so a frame's packets to a leg leave in one system call).
-    pub fn flush_legs(&mut self) {
+    fn flush_legs(&mut self) {
         self.leg_out.flush();
     }
 

@@ -30,11 +30,7 @@ impl Reader for MediaCore<SendBatch<'_>> {
     }
 
     fn batch_done(&mut self) {
-        // Other media threads get their share first: they fan out while this one does.
-        self.send_deliveries();
-        self.flush();
-        self.send_deliveries();
-        self.flush_legs();
+        self.finish_round();
     }
 }
 
@@ -108,11 +104,8 @@ pub async fn run(
             _ = tokio::time::sleep_until(deadline) => core.timeouts(Instant::now()),
             _ = tick.tick() => core.housekeeping(Instant::now()),
         }
-        core.send_deliveries();
-        core.flush();
-        core.send_deliveries();
+        core.finish_round();
         core.transmitter().flush();
-        core.flush_legs();
     }
 }
 
