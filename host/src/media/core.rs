@@ -494,6 +494,7 @@ impl<T: Transmitter> MediaCore<T> {
             self.input_keyframe_requests(id, Asked::Waiting, now);
         }
         self.leg_reports(now);
+        self.router.flush_recordings();
         let timer = self.no_media_timer;
         for (id, p) in self.peers.iter_mut() {
             if p.pending_keyframes(now) {
@@ -886,6 +887,21 @@ impl<T: Transmitter> MediaCore<T> {
                 if let Some(out) = self.mix_out.get_mut(pool.thread_of(*id)) {
                     out.push(MixIn { port: *id, codec, seq: d.packet.seq, payload: d.packet.payload });
                 }
+                return;
+            }
+            Dest::Record { mjr } => {
+                let Some(codec) = d.packet.codec.and_then(|c| super::mjr::codec_name(c.codec)) else {
+                    return;
+                };
+                let source = (d.rule, d.packet.ssrc);
+                let rewrite = mjr.rewrite.get_or_insert_with(|| {
+                    Rewrite::start(source, d.packet.seq, d.packet.time, d.packet.wallclock)
+                });
+                let (seq, time) =
+                    rewrite.map(source, d.packet.seq, d.packet.time, d.packet.wallclock, d.packet.clock());
+                let buf = &mut self.rtp_out;
+                write_rtp(buf, *d.packet.pt, d.packet.marker, seq, time, mjr.ssrc, &d.packet.payload);
+                mjr.frame(self.now, d.packet.video, codec, buf);
                 return;
             }
             Dest::Rtp { target, rewrite, srtp } => {

@@ -14,6 +14,7 @@ pub(crate) mod file;
 pub(crate) mod inputs;
 pub mod layers;
 pub(crate) mod legs;
+mod mjr;
 mod peer;
 mod policy;
 mod ready;
@@ -47,6 +48,7 @@ use crate::vocab::{
 use crate::vocab::{
     Directions, InputLocal, InputSpec, MixCodec, MixerSpec, PortSettings, INPUT_BIT, MIX_BIT,
 };
+pub use mjr::MAGIC as MJR_MAGIC;
 pub use router::Homes;
 
 /// A stream to offer.

@@ -72,6 +72,11 @@ pub enum Dest {
         /// Its id.
         id: u64,
     },
+    /// An .mjr recording, written from the source's media thread.
+    Record {
+        /// The recording.
+        mjr: Box<super::mjr::Mjr>,
+    },
     /// Plain RTP sent from the source's media thread.
     Rtp {
         /// Where, with which SSRC and payload type.
@@ -88,7 +93,7 @@ impl Dest {
     pub fn endpoint(&self) -> Option<u64> {
         match self {
             Self::Peer { id, .. } | Self::Leg { id } | Self::Mix { id } => Some(*id),
-            Self::Rtp { .. } => None,
+            Self::Rtp { .. } | Self::Record { .. } => None,
         }
     }
 }
@@ -182,6 +187,8 @@ pub struct Router {
     /// The rules into each destination (a keyframe request finds its sources here, without
     /// scanning every rule).
     by_dst: HashMap<u64, Vec<u64>>,
+    /// The rules that record (flushed every housekeeping tick).
+    recordings: Vec<u64>,
 }
 
 /// Adds a rule id to an index entry.
@@ -213,6 +220,10 @@ impl Router {
                 let srtp = target.srtp.as_ref().map(|k| Box::new(SrtpSender::new(k.suite, &k.key)));
                 (Dest::Rtp { target: target.clone(), rewrite: None, srtp }, rule.src.handle())
             }
+            Sink::Record(file) => {
+                self.recordings.push(id);
+                (Dest::Record { mjr: Box::new(super::mjr::Mjr::new(file.0.clone())) }, rule.src.handle())
+            }
         };
         let route = Route {
             id,
@@ -236,9 +247,22 @@ impl Router {
     /// Removes a rule; unknown ids are ignored.
     pub fn remove(&mut self, id: u64) {
         let Some(route) = self.routes.remove(&id) else { return };
+        if matches!(route.dst, Dest::Record { .. }) {
+            self.recordings.retain(|r| *r != id);
+        }
         unindex(&mut self.by_src, route.src, id);
         if let Some(dst) = route.dst.endpoint() {
             unindex(&mut self.by_dst, dst, id);
+        }
+    }
+
+    /// Hands what the recordings buffered to their writer (the rest of a quiet stream's last
+    /// second does not wait for more packets).
+    pub fn flush_recordings(&mut self) {
+        for id in &self.recordings {
+            if let Some(Route { dst: Dest::Record { mjr }, .. }) = self.routes.get_mut(id) {
+                mjr.flush();
+            }
         }
     }
 

@@ -498,6 +498,19 @@ impl StoreState {
     }
 }
 
+/// Creates (or empties) a file the host writes for a plugin, at a path `writable` allowed: a
+/// link in the folder does not lead out of it either.
+fn create_file(path: &std::path::Path) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 impl wit::Host for StoreState {}
 
 impl host::Host for StoreState {
@@ -672,6 +685,37 @@ impl host::Host for StoreState {
         self.add_rule(rule)
     }
 
+    fn forward_record(
+        &mut self,
+        src: wit::Endpoint,
+        src_mid: String,
+        file: String,
+        options: ForwardOptions,
+    ) -> Result<u64, String> {
+        let src = self.own_endpoint(src)?;
+        let path = self.writable(&file)?;
+        let mut created = create_file(&path)?;
+        use std::io::Write;
+        created.write_all(crate::media::MJR_MAGIC).map_err(|e| format!("{}: {e}", path.display()))?;
+        let rule = media::ForwardRule {
+            src,
+            // A leg and a mixer port have one stream; an empty mid takes the source's streams of
+            // `options.kinds`.
+            src_mid: (!src_mid.is_empty()
+                && !matches!(src, media::Endpoint::Leg(_) | media::Endpoint::Mix(_)))
+            .then_some(src_mid),
+            dst: media::Sink::Record(media::RecordRef(Arc::new(media::RecordFile {
+                path,
+                file: created,
+                failed: Default::default(),
+            }))),
+            substream: options.substream,
+            temporal: options.temporal,
+            kinds: options.kinds.iter().map(|k| kind(*k)).filter(|k| *k != media::MediaKind::Data).collect(),
+        };
+        self.add_rule(rule)
+    }
+
     fn unforward(&mut self, rule: u64) {
         // Only this plugin's rules.
         if self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).remove(rule) {
@@ -780,16 +824,7 @@ impl host::Host for StoreState {
             return Ok(String::new());
         };
         let path = self.writable(&file)?;
-        // A link in the folder does not lead out of it either.
-        use std::os::unix::fs::OpenOptionsExt;
-        let created = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        media.mixer_record(mixer, Some(created));
+        media.mixer_record(mixer, Some(create_file(&path)?));
         Ok(path.to_string_lossy().into_owned())
     }
 

@@ -20,7 +20,9 @@ pub use self::mixing::{MixCodec, MixerSpec, PortSettings, MIX_BIT};
 pub use self::negotiation::{
     AnswerPolicy, DescriptionError, NegotiationDone, NegotiationOutcome, OfferItem, RtpExtensions, StreamInfo,
 };
-pub use self::rules::{Endpoint, ForwardRule, LayerChange, RtpTarget, Sink, INPUT_BIT, LEG_BIT};
+pub use self::rules::{
+    Endpoint, ForwardRule, LayerChange, RecordFile, RecordRef, RtpTarget, Sink, INPUT_BIT, LEG_BIT,
+};
 pub use self::srtp::SrtpKey;
 
 /// A Janus handle: the unit media is negotiated, forwarded and reported for.

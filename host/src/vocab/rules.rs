@@ -75,7 +75,33 @@ pub enum Sink {
     Mix(u64),
     /// Plain RTP to an address (Janus's `rtp_forward`).
     Rtp(RtpTarget),
+    /// An .mjr recording (Janus's format).
+    Record(RecordRef),
 }
+
+/// A recording's file, created (with the .mjr file's first bytes) when the rule was made; it
+/// closes when the last rule and write holding it are gone.
+#[derive(Debug)]
+pub struct RecordFile {
+    /// Its absolute path.
+    pub path: std::path::PathBuf,
+    /// The open file.
+    pub file: std::fs::File,
+    /// Writing it failed (the recording stopped).
+    pub failed: std::sync::atomic::AtomicBool,
+}
+
+/// Rules compare recordings by file.
+#[derive(Debug, Clone)]
+pub struct RecordRef(pub std::sync::Arc<RecordFile>);
+
+impl PartialEq for RecordRef {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for RecordRef {}
 
 impl Sink {
     /// The receiving endpoint, if the sink is one.
@@ -84,7 +110,7 @@ impl Sink {
             Self::Peer { handle, .. } => Some(Endpoint::Peer(*handle)),
             Self::Leg(id) => Some(Endpoint::Leg(*id)),
             Self::Mix(id) => Some(Endpoint::Mix(*id)),
-            Self::Rtp(_) => None,
+            Self::Rtp(_) | Self::Record(_) => None,
         }
     }
 }

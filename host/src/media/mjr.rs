@@ -1,0 +1,229 @@
+//! Recording a stream to an .mjr file, Janus's recording format, so that Janus's own tools
+//! (`janus-pp-rec`) turn it into a playable file: the magic `MJR00002`, then, with the first
+//! packet, a JSON header (`t` the kind, `c` the codec, `s` when the file was made and `u` when
+//! the first packet came, in microseconds since the epoch), then each RTP packet as
+//! `MEET`, the milliseconds since the first packet and the packet's length (big-endian, 4 and
+//! 2 bytes), and the packet.
+//!
+//! The media thread appends packets to a buffer; full buffers (and, every housekeeping tick,
+//! what there is) go to one writer thread for all recordings, which hands the buffers back to
+//! be filled again: the media thread never waits for the disk and allocates nothing per
+//! packet. When the writer falls behind by [`QUEUE`] buffers, buffers are lost and counted
+//! rather than the media delayed; when writing fails (a full disk) that recording stops.
+
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, OnceLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use str0m::format::Codec;
+
+use super::router::Rewrite;
+use crate::vocab::RecordFile;
+
+/// The file's first bytes.
+pub const MAGIC: &[u8] = b"MJR00002";
+/// Each packet's first bytes.
+const FRAME: &[u8] = b"MEET";
+/// A buffer goes to the writer when it holds this much.
+const CHUNK: usize = 64 * 1024;
+/// Buffers that may wait for the writer, all recordings together.
+const QUEUE: usize = 1024;
+
+/// A buffer for the writer, and where to hand it back.
+struct Chunk {
+    file: Arc<RecordFile>,
+    data: Vec<u8>,
+    back: SyncSender<Vec<u8>>,
+}
+
+/// The writer thread's queue, started with the first recording.
+fn writer() -> &'static SyncSender<Chunk> {
+    static WRITER: OnceLock<SyncSender<Chunk>> = OnceLock::new();
+    WRITER.get_or_init(|| {
+        let (tx, rx) = sync_channel::<Chunk>(QUEUE);
+        let spawned = std::thread::Builder::new().name("mjr-writer".into()).spawn(move || {
+            for mut c in rx {
+                if !c.file.failed.load(Ordering::Relaxed) {
+                    if let Err(e) = (&c.file.file).write_all(&c.data) {
+                        c.file.failed.store(true, Ordering::Relaxed);
+                        tracing::warn!("recording {} stopped: {e}", c.file.path.display());
+                    }
+                }
+                c.data.clear();
+                let _ = c.back.try_send(c.data);
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("no recording writer: {e}");
+        }
+        tx
+    })
+}
+
+/// The .mjr name of a codec, for the ones Janus records.
+pub fn codec_name(codec: Codec) -> Option<&'static str> {
+    Some(match codec {
+        Codec::Opus => "opus",
+        Codec::PCMU => "pcmu",
+        Codec::PCMA => "pcma",
+        Codec::G722 => "g722",
+        Codec::Vp8 => "vp8",
+        Codec::Vp9 => "vp9",
+        Codec::H264 => "h264",
+        Codec::H265 => "h265",
+        Codec::Av1 => "av1",
+        _ => return None,
+    })
+}
+
+fn micros_since_epoch(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
+/// A recording as a rule's destination: the media thread's end.
+#[derive(Debug)]
+pub struct Mjr {
+    file: Arc<RecordFile>,
+    buf: Vec<u8>,
+    spare: Receiver<Vec<u8>>,
+    back: SyncSender<Vec<u8>>,
+    created: SystemTime,
+    /// When the first packet came (the header is written then).
+    first: Option<Instant>,
+    /// How the packets' numbers are made from the sources' (set by the first packet).
+    pub rewrite: Option<Rewrite>,
+    /// The SSRC the packets are recorded with.
+    pub ssrc: u32,
+    /// Buffers lost to a writer that fell behind.
+    lost: u64,
+}
+
+impl Mjr {
+    /// A recording into `file` (whose magic is written already).
+    pub fn new(file: Arc<RecordFile>) -> Self {
+        let (back, spare) = sync_channel(4);
+        Self {
+            file,
+            buf: Vec::with_capacity(CHUNK),
+            spare,
+            back,
+            created: SystemTime::now(),
+            first: None,
+            rewrite: None,
+            ssrc: rand::random(),
+            lost: 0,
+        }
+    }
+
+    /// Appends an RTP packet (`rtp`, header and payload) of a `video` or audio stream in `codec`.
+    pub fn frame(&mut self, now: Instant, video: bool, codec: &str, rtp: &[u8]) {
+        if self.file.failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(len) = u16::try_from(rtp.len()) else { return };
+        let first = *self.first.get_or_insert_with(|| {
+            let header = serde_json::json!({
+                "t": if video { "v" } else { "a" },
+                "c": codec,
+                "s": micros_since_epoch(self.created),
+                "u": micros_since_epoch(SystemTime::now()),
+            })
+            .to_string();
+            self.buf.extend_from_slice(&(header.len() as u16).to_be_bytes());
+            self.buf.extend_from_slice(header.as_bytes());
+            now
+        });
+        let ms = u32::try_from(now.duration_since(first).as_millis()).unwrap_or(u32::MAX);
+        self.buf.extend_from_slice(FRAME);
+        self.buf.extend_from_slice(&ms.to_be_bytes());
+        self.buf.extend_from_slice(&len.to_be_bytes());
+        self.buf.extend_from_slice(rtp);
+        if self.buf.len() >= CHUNK {
+            self.flush();
+        }
+    }
+
+    /// Hands what is buffered to the writer.
+    pub fn flush(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+        let data = std::mem::replace(&mut self.buf, next);
+        let chunk = Chunk { file: self.file.clone(), data, back: self.back.clone() };
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = writer().try_send(chunk) {
+            if crate::logging::time_to_report(&mut self.lost) {
+                tracing::warn!(
+                    "recording {}: {} buffers lost, the disk is behind",
+                    self.file.path.display(),
+                    self.lost
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Mjr {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    /// Packets come out as Janus lays them: magic, header, then `MEET`, time, length, packet.
+    #[test]
+    fn a_recording_is_laid_out_as_janus_reads_it() {
+        let path = std::env::temp_dir().join(format!(
+            "portunus-mjr-{}-{:?}.mjr",
+            std::process::id(),
+            Instant::now()
+        ));
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(MAGIC).unwrap();
+        let file = Arc::new(RecordFile { path: path.clone(), file, failed: AtomicBool::new(false) });
+        let t0 = Instant::now();
+        let mut mjr = Mjr::new(file.clone());
+        mjr.frame(t0, false, "opus", &[0x80, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xfc]);
+        mjr.frame(
+            t0 + Duration::from_millis(20),
+            false,
+            "opus",
+            &[0x80, 111, 0, 2, 0, 0, 3, 0xc0, 0, 0, 0, 1],
+        );
+        drop(mjr);
+        // The writer is done when the file is the last Arc's.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Arc::strong_count(&file) > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(&bytes[..8], MAGIC);
+        let hlen = u16::from_be_bytes([bytes[8], bytes[9]]) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&bytes[10..10 + hlen]).unwrap();
+        assert_eq!(header["t"], "a");
+        assert_eq!(header["c"], "opus");
+        assert!(header["u"].as_u64().unwrap() >= header["s"].as_u64().unwrap());
+        let mut at = 10 + hlen;
+        let mut frames = Vec::new();
+        while at < bytes.len() {
+            assert_eq!(&bytes[at..at + 4], FRAME);
+            let ms = u32::from_be_bytes(bytes[at + 4..at + 8].try_into().unwrap());
+            let len = u16::from_be_bytes([bytes[at + 8], bytes[at + 9]]) as usize;
+            frames.push((ms, bytes[at + 10..at + 10 + len].to_vec()));
+            at += 10 + len;
+        }
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].0, 0);
+        assert_eq!(frames[1].0, 20);
+        assert_eq!(frames[0].1.last(), Some(&0xfc));
+        assert_eq!(frames[1].1.len(), 12);
+    }
+}
