@@ -617,6 +617,93 @@ async fn a_room_records_its_mix_to_a_wav_file() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Whether Janus's `janus-pp-rec` is installed; under CI its absence fails the test, elsewhere
+/// it is skipped loudly.
+fn have_pp_rec() -> bool {
+    let found = std::process::Command::new("janus-pp-rec").arg("--help").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "janus-pp-rec is needed under CI: apt-get install janus-tools"
+        );
+        eprintln!("SKIPPED: the .mjr recording test needs janus-pp-rec (Debian package janus-tools)");
+    }
+    found
+}
+
+/// The Opus packets of an Ogg Opus file, past its two header packets.
+fn ogg_opus_packets(path: &std::path::Path) -> Vec<bytes::Bytes> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = ogg::PacketReader::new(std::io::BufReader::new(file));
+    let mut packets = Vec::new();
+    while let Some(p) = reader.read_packet().expect("an Ogg file") {
+        packets.push(bytes::Bytes::from(p.data));
+    }
+    packets.split_off(2.min(packets.len()))
+}
+
+/// A participant's own audio is recorded to an .mjr file (`record` and `filename` on `join`,
+/// stopped by `configure`) that Janus's own `janus-pp-rec` turns into an Opus file holding
+/// its tone and not the others'.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_is_recorded_for_janus_pp_rec() {
+    if !have_pp_rec() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("portunus-mjr-{}-{}", std::process::id(), ROOM));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let mut conf = crate::harness::Conf::default();
+    conf.extra.push((
+        "janus.plugin.audiobridge.jcfg".to_owned(),
+        format!("sandbox: {{ write_dir = \"{}\" }}\n", dir.display()),
+    ));
+    let gw = Gateway::with(conf);
+    let room = ROOM + 9;
+    let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
+    let created = admin.request(json!({"request": "create", "room": room, "sampling_rate": 16000})).await;
+    assert_eq!(created["audiobridge"], "created", "{created}");
+    let join =
+        json!({"request": "join", "room": room, "display": "alice", "record": true, "filename": "alice"});
+    let mut alice = join_with(&gw, join, 440.0).await;
+    let bob = join_in(&gw, room, "bob", 1000.0).await;
+    listen(&[&alice, &bob]).await;
+    listen(&[&alice, &bob]).await;
+    let r = alice.client.send(json!({"request": "configure", "record": false}), None).await;
+    assert_eq!(r["plugindata"]["data"], json!({"audiobridge": "event", "result": "ok"}), "{r}");
+
+    // The file is complete once the writer has it all: janus-pp-rec reads it then.
+    let (mjr, opus) = (dir.join("alice.mjr"), dir.join("alice.opus"));
+    let deadline = std::time::Instant::now() + WAIT;
+    let packets = loop {
+        let _ = std::fs::remove_file(&opus);
+        let out =
+            std::process::Command::new("janus-pp-rec").arg(&mjr).arg(&opus).output().expect("janus-pp-rec");
+        let packets =
+            if out.status.success() && opus.exists() { ogg_opus_packets(&opus) } else { Vec::new() };
+        // Two seconds of 20 ms packets, at least.
+        if packets.len() >= 90 {
+            break packets;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "janus-pp-rec reads the recording ({} packets): {}",
+            packets.len(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let header =
+        std::process::Command::new("janus-pp-rec").arg("--header").arg(&mjr).output().expect("janus-pp-rec");
+    let said = String::from_utf8_lossy(&header.stdout).to_string() + &String::from_utf8_lossy(&header.stderr);
+    assert!(said.contains("opus"), "an Opus audio recording: {said}");
+    let pcm = decode(&packets);
+    let tail = &pcm[pcm.len() / 4..];
+    let (p440, p1000) = (power(tail, 440.0), power(tail, 1000.0));
+    assert!(p440 > 1e5, "alice's own tone is recorded: {p440:.0}");
+    assert!(p1000 < p440 / 100.0, "and not bob's (a participant's recording is its own audio): {p1000:.0}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_rtp_participant_hears_and_is_heard() {
     plain_rtp_participant(Phone::Opus).await;

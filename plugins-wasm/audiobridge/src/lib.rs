@@ -39,8 +39,11 @@
 //!
 //! The room's mix is recorded to a WAV file (`record`, `enable_recording`).
 //!
-//! Not yet (each answers a clear error): recording each participant (`record` on `join` and
-//! `resume`, `enable_mjrs`).
+//! A participant's own audio is recorded to an .mjr file with `record` (and `filename`, its
+//! name without `.mjr`) on `join`, `configure` and `resume`, for `janus-pp-rec` as Janus's.
+//!
+//! Not yet (answers a clear error): recording every participant of a room (`mjrs`,
+//! `enable_mjrs`).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -156,6 +159,12 @@ struct Participant {
     /// Room events are not sent to it while suspended (`pause_events`).
     #[serde(default)]
     paused_events: bool,
+    /// Its own audio is recorded (`record`) to this .mjr file, once its media is up.
+    #[serde(default)]
+    record: Option<String>,
+    /// The rule recording it, while it does.
+    #[serde(default)]
+    recording: Option<u64>,
 }
 
 /// A negotiation the host is doing for a request: the event that goes out with its answer.

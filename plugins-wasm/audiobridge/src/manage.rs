@@ -302,18 +302,19 @@ impl AudioBridge {
             &[Field::new("record", JsonType::Bool), Field::new("filename", JsonType::String)]
         };
         portunus_sdk::validate(body, fields, &CODES)?;
-        if !suspend && body.get("record").and_then(Value::as_bool) == Some(true) {
-            return Err(err(
-                code::UNKNOWN,
-                "Recording participants is not supported yet (rooms record their mix)",
-            ));
-        }
         let Some(p) = self.participants.get_mut(&handle.handle) else {
             return Err(err(code::NO_SUCH_USER, format!("No such user {id} in room {room}")));
         };
         if p.suspended == suspend {
             return Ok(audiobridge("success", json!({})));
         }
+        // Its own recording stops with `stop_record`, and starts again with `record`.
+        if suspend && body.get("stop_record").and_then(Value::as_bool) == Some(true) {
+            p.record = None;
+        } else if !suspend {
+            crate::participant::record_as_asked(body, p);
+        }
+        crate::participant::record(handle, p);
         p.suspended = suspend;
         let recap = !suspend && p.paused_events;
         p.paused_events = suspend && body.get("pause_events").and_then(Value::as_bool) == Some(true);

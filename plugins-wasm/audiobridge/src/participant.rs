@@ -88,12 +88,6 @@ fn refuse_missing_features(body: &Map<String, Value>) -> Result<(), PluginError>
         None | Some("opus" | "pcmu" | "pcma") => {}
         Some(_) => return Err(err(code::INVALID_ELEMENT, "Invalid element (codec must opus, pcmu or pcma)")),
     }
-    if body.get("record").and_then(Value::as_bool) == Some(true) {
-        return Err(err(
-            code::UNKNOWN,
-            "Recording participants is not supported yet (rooms record their mix)",
-        ));
-    }
     Ok(())
 }
 
@@ -159,6 +153,7 @@ impl AudioBridge {
         if self.connected.contains_key(&handle.handle) {
             p.setup = true;
             p.rules = connect(handle, p.port);
+            record(handle, &mut p);
         }
         self.members.insert((p.room.clone(), p.id.clone()), handle);
         self.participants.insert(handle.handle, p);
@@ -202,7 +197,10 @@ impl AudioBridge {
                 .map(|n| n.min(127) as u8),
             suspended: false,
             paused_events: false,
+            record: None,
+            recording: None,
         };
+        record_as_asked(body, &mut p);
         suspend_as_asked(body, &mut p);
         encoder_settings(body, &mut p)?;
         // With `generate_offer`, a plain-RTP participant's address comes in a later `configure`.
@@ -350,6 +348,12 @@ impl AudioBridge {
         if let Some(d) = str_of(body, "display") {
             p.display = Some(d.to_owned());
         }
+        record_as_asked(body, &mut p);
+        if p.record != current.record {
+            // Another file (or none): the recording so far is complete.
+            stop_recording(&mut p);
+        }
+        record(handle, &mut p);
         let room = p.room.clone();
         let entry = Self::describe(&p);
         self.participants.insert(handle.handle, p);
@@ -482,12 +486,14 @@ impl AudioBridge {
         p.leg_hears = hears;
         p.setup = true;
         p.rules = rules.into_iter().flatten().collect();
+        record(handle, p);
     }
 
     /// Takes a handle out of its room (its port closes, and its rules with it); the others
     /// hear `leaving` when `tell`.
     pub(crate) fn remove_participant(&mut self, handle: HandleRef, tell: bool) {
-        let Some(p) = self.participants.remove(&handle.handle) else { return };
+        let Some(mut p) = self.participants.remove(&handle.handle) else { return };
+        stop_recording(&mut p);
         self.members.remove(&(p.room.clone(), p.id.clone()));
         host::mixer_leave(p.port);
         if let Some(leg) = p.leg {
@@ -520,6 +526,7 @@ impl AudioBridge {
         if p.rules.is_empty() {
             p.rules = connect(handle, p.port);
         }
+        record(handle, p);
         let (room, entry) = (p.room.clone(), Self::describe(p));
         let event = audiobridge("event", json!({"room": room.to_json(), "participants": [entry]}));
         self.notify(&room, Some(handle.handle), &event);
@@ -594,6 +601,48 @@ fn check_jsep_role(offer: Option<bool>, plugin_offer: bool) -> Result<(), Plugin
 }
 
 /// The two rules between a PeerConnection and its port: its audio in, the mix out.
+/// What a body asks of the participant's own recording: `record` on (to `filename`.mjr, or a
+/// name of Janus's pattern) or off; nothing without `record`.
+pub(crate) fn record_as_asked(body: &Map<String, Value>, p: &mut Participant) {
+    match body.get("record").and_then(Value::as_bool) {
+        Some(true) => {
+            let name = str_of(body, "filename").map(str::to_owned).unwrap_or_else(|| {
+                let now =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+                format!("audiobridge-{}-user-{}-{}", p.room, p.id, now.as_micros())
+            });
+            p.record = Some(format!("{name}.mjr"));
+        }
+        Some(false) => p.record = None,
+        None => {}
+    }
+}
+
+/// Starts or stops the participant's own recording as `record` says, once its media is up.
+pub(crate) fn record(handle: HandleRef, p: &mut Participant) {
+    if p.record.is_none() || !p.setup {
+        stop_recording(p);
+        return;
+    }
+    if p.recording.is_some() {
+        return;
+    }
+    let Some(file) = p.record.clone() else { return };
+    let src = p.leg.map_or(Endpoint::Peer(handle), Endpoint::Leg);
+    let options = ForwardOptions { substream: None, temporal: None, kinds: vec![MediaKind::Audio] };
+    match host::forward_record(src, "", &file, &options) {
+        Ok(rule) => p.recording = Some(rule),
+        Err(e) => portunus_sdk::warn!("[{}] cannot record to {file}: {e}", handle.handle),
+    }
+}
+
+/// Ends the participant's own recording, if it records.
+pub(crate) fn stop_recording(p: &mut Participant) {
+    if let Some(rule) = p.recording.take() {
+        host::unforward(rule);
+    }
+}
+
 fn connect(handle: HandleRef, port: u64) -> Vec<u64> {
     let pairs =
         [(Endpoint::Peer(handle), Endpoint::Mix(port)), (Endpoint::Mix(port), Endpoint::Peer(handle))];
