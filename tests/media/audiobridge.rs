@@ -644,7 +644,7 @@ fn ogg_opus_packets(path: &std::path::Path) -> Vec<bytes::Bytes> {
 
 /// A participant's own audio is recorded to an .mjr file (`record` and `filename` on `join`,
 /// stopped by `configure`) that Janus's own `janus-pp-rec` turns into an Opus file holding
-/// its tone and not the others'.
+/// its tone and not the others'; `enable_mjrs` records every participant, each to its own file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_participant_is_recorded_for_janus_pp_rec() {
     if !have_pp_rec() {
@@ -671,13 +671,39 @@ async fn a_participant_is_recorded_for_janus_pp_rec() {
     let r = alice.client.send(json!({"request": "configure", "record": false}), None).await;
     assert_eq!(r["plugindata"]["data"], json!({"audiobridge": "event", "result": "ok"}), "{r}");
 
-    // The file is complete once the writer has it all: janus-pp-rec reads it then.
-    let (mjr, opus) = (dir.join("alice.mjr"), dir.join("alice.opus"));
+    let (p440, p1000) = tones_recorded(&dir.join("alice.mjr")).await;
+    assert!(p440 > 1e5, "alice's own tone is recorded: {p440:.0}");
+    assert!(p1000 < p440 / 100.0, "and not bob's (a participant's recording is its own audio): {p1000:.0}");
+
+    // `enable_mjrs` records everyone in the room, each to a file of its own in `mjrs_dir`.
+    std::fs::create_dir_all(dir.join("all")).expect("a folder");
+    let on =
+        admin.request(json!({"request": "enable_mjrs", "room": room, "mjrs": true, "mjrs_dir": "all"})).await;
+    assert_eq!(on, json!({"audiobridge": "success", "mjrs": true}));
+    listen(&[&alice, &bob]).await;
+    listen(&[&alice, &bob]).await;
+    let off = admin.request(json!({"request": "enable_mjrs", "room": room, "mjrs": false})).await;
+    assert_eq!(off, json!({"audiobridge": "success", "mjrs": false}));
+    let mut files: Vec<_> =
+        std::fs::read_dir(dir.join("all")).expect("the folder").flatten().map(|e| e.path()).collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "a file for each participant: {files:?}");
+    let bobs = format!("-user-{}-", bob.id);
+    let bob_file = files.iter().find(|f| f.to_string_lossy().contains(&bobs)).expect("bob's file");
+    let (p440, p1000) = tones_recorded(bob_file).await;
+    assert!(p1000 > 1e5 && p440 < p1000 / 100.0, "bob's file holds bob's tone: {p1000:.0} {p440:.0}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The power of 440 and 1000 Hz in a finished .mjr recording as `janus-pp-rec` extracts it
+/// (the file is complete once the writer has it all: janus-pp-rec reads it then).
+async fn tones_recorded(mjr: &std::path::Path) -> (f64, f64) {
+    let opus = mjr.with_extension("opus");
     let deadline = std::time::Instant::now() + WAIT;
     let packets = loop {
         let _ = std::fs::remove_file(&opus);
         let out =
-            std::process::Command::new("janus-pp-rec").arg(&mjr).arg(&opus).output().expect("janus-pp-rec");
+            std::process::Command::new("janus-pp-rec").arg(mjr).arg(&opus).output().expect("janus-pp-rec");
         let packets =
             if out.status.success() && opus.exists() { ogg_opus_packets(&opus) } else { Vec::new() };
         // Two seconds of 20 ms packets, at least.
@@ -686,22 +712,20 @@ async fn a_participant_is_recorded_for_janus_pp_rec() {
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "janus-pp-rec reads the recording ({} packets): {}",
+            "janus-pp-rec reads {} ({} packets): {}",
+            mjr.display(),
             packets.len(),
             String::from_utf8_lossy(&out.stderr)
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     let header =
-        std::process::Command::new("janus-pp-rec").arg("--header").arg(&mjr).output().expect("janus-pp-rec");
+        std::process::Command::new("janus-pp-rec").arg("--header").arg(mjr).output().expect("janus-pp-rec");
     let said = String::from_utf8_lossy(&header.stdout).to_string() + &String::from_utf8_lossy(&header.stderr);
     assert!(said.contains("opus"), "an Opus audio recording: {said}");
     let pcm = decode(&packets);
     let tail = &pcm[pcm.len() / 4..];
-    let (p440, p1000) = (power(tail, 440.0), power(tail, 1000.0));
-    assert!(p440 > 1e5, "alice's own tone is recorded: {p440:.0}");
-    assert!(p1000 < p440 / 100.0, "and not bob's (a participant's recording is its own audio): {p1000:.0}");
-    std::fs::remove_dir_all(&dir).ok();
+    (power(tail, 440.0), power(tail, 1000.0))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,10 +40,9 @@
 //! The room's mix is recorded to a WAV file (`record`, `enable_recording`).
 //!
 //! A participant's own audio is recorded to an .mjr file with `record` (and `filename`, its
-//! name without `.mjr`) on `join`, `configure` and `resume`, for `janus-pp-rec` as Janus's.
-//!
-//! Not yet (answers a clear error): recording every participant of a room (`mjrs`,
-//! `enable_mjrs`).
+//! name without `.mjr`) on `join`, `configure` and `resume`, every participant's with the
+//! room's `mjrs` (`create`, `enable_mjrs`), in the room's `mjrs_dir`: for `janus-pp-rec`, as
+//! Janus's.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -381,10 +380,8 @@ const SYNC: &[&str] = &[
     "stop_all_files",
     "listannouncements",
     "enable_recording",
+    "enable_mjrs",
 ];
-
-/// Requests of Janus's that wait for features the gateway does not have yet.
-const NOT_YET: &[(&str, &str)] = &[("enable_mjrs", "Recording participants is not supported yet")];
 
 /// The requests answered with an event.
 const ASYNC: &[&str] = &["join", "configure", "changeroom", "leave", "hangup"];
@@ -414,9 +411,6 @@ impl Plugin for AudioBridge {
             Ok(r) => r,
             Err(e) => return e.into_reply(PACKAGE),
         };
-        if let Some((_, why)) = NOT_YET.iter().find(|(r, _)| *r == request) {
-            return err(code::UNKNOWN, *why).into_reply(PACKAGE);
-        }
         if SYNC.contains(&request.as_str()) {
             let answer = match request.as_str() {
                 "create" => self.create(&body),
@@ -441,6 +435,7 @@ impl Plugin for AudioBridge {
                 "stop_all_files" => self.stop_all_files(&body),
                 "listannouncements" => self.list_announcements(&body),
                 "enable_recording" => self.enable_recording(&body),
+                "enable_mjrs" => self.enable_mjrs(&body),
                 other => Err(err(code::INVALID_REQUEST, format!("Unknown request '{other}'"))),
             };
             return match answer {

@@ -314,7 +314,7 @@ impl AudioBridge {
         } else if !suspend {
             crate::participant::record_as_asked(body, p);
         }
-        crate::participant::record(handle, p);
+        crate::participant::record(handle, p, self.rooms.get(&room));
         p.suspended = suspend;
         let recap = !suspend && p.paused_events;
         p.paused_events = suspend && body.get("pause_events").and_then(Value::as_bool) == Some(true);

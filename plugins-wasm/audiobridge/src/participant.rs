@@ -153,7 +153,7 @@ impl AudioBridge {
         if self.connected.contains_key(&handle.handle) {
             p.setup = true;
             p.rules = connect(handle, p.port);
-            record(handle, &mut p);
+            record(handle, &mut p, Some(&room));
         }
         self.members.insert((p.room.clone(), p.id.clone()), handle);
         self.participants.insert(handle.handle, p);
@@ -353,8 +353,8 @@ impl AudioBridge {
             // Another file (or none): the recording so far is complete.
             stop_recording(&mut p);
         }
-        record(handle, &mut p);
         let room = p.room.clone();
+        record(handle, &mut p, self.rooms.get(&room));
         let entry = Self::describe(&p);
         self.participants.insert(handle.handle, p);
         self.remix(handle.handle);
@@ -486,7 +486,7 @@ impl AudioBridge {
         p.leg_hears = hears;
         p.setup = true;
         p.rules = rules.into_iter().flatten().collect();
-        record(handle, p);
+        record(handle, p, self.rooms.get(&p.room));
     }
 
     /// Takes a handle out of its room (its port closes, and its rules with it); the others
@@ -526,7 +526,7 @@ impl AudioBridge {
         if p.rules.is_empty() {
             p.rules = connect(handle, p.port);
         }
-        record(handle, p);
+        record(handle, p, self.rooms.get(&p.room));
         let (room, entry) = (p.room.clone(), Self::describe(p));
         let event = audiobridge("event", json!({"room": room.to_json(), "participants": [entry]}));
         self.notify(&room, Some(handle.handle), &event);
@@ -600,34 +600,40 @@ fn check_jsep_role(offer: Option<bool>, plugin_offer: bool) -> Result<(), Plugin
     }
 }
 
-/// The two rules between a PeerConnection and its port: its audio in, the mix out.
 /// What a body asks of the participant's own recording: `record` on (to `filename`.mjr, or a
 /// name of Janus's pattern) or off; nothing without `record`.
 pub(crate) fn record_as_asked(body: &Map<String, Value>, p: &mut Participant) {
     match body.get("record").and_then(Value::as_bool) {
         Some(true) => {
-            let name = str_of(body, "filename").map(str::to_owned).unwrap_or_else(|| {
-                let now =
-                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-                format!("audiobridge-{}-user-{}-{}", p.room, p.id, now.as_micros())
-            });
-            p.record = Some(format!("{name}.mjr"));
+            p.record = Some(str_of(body, "filename").map_or_else(|| default_name(p), str::to_owned))
         }
         Some(false) => p.record = None,
         None => {}
     }
 }
 
-/// Starts or stops the participant's own recording as `record` says, once its media is up.
-pub(crate) fn record(handle: HandleRef, p: &mut Participant) {
-    if p.record.is_none() || !p.setup {
+/// A participant's recording as Janus names it when no `filename` is given.
+fn default_name(p: &Participant) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    format!("audiobridge-{}-user-{}-{}", p.room, p.id, now.as_micros())
+}
+
+/// Starts or stops the participant's own recording, once its media is up, as its `record`
+/// and its room's `mjrs` say: to `<name>.mjr` in the room's `mjrs_dir`.
+pub(crate) fn record(handle: HandleRef, p: &mut Participant, room: Option<&crate::room::Room>) {
+    let mjrs = room.is_some_and(|r| r.mjrs);
+    if (p.record.is_none() && !mjrs) || !p.setup {
         stop_recording(p);
         return;
     }
     if p.recording.is_some() {
         return;
     }
-    let Some(file) = p.record.clone() else { return };
+    let name = p.record.clone().unwrap_or_else(|| default_name(p));
+    let file = match room.and_then(|r| r.mjrs_dir.as_deref()) {
+        Some(dir) => format!("{}/{name}.mjr", dir.trim_end_matches('/')),
+        None => format!("{name}.mjr"),
+    };
     let src = p.leg.map_or(Endpoint::Peer(handle), Endpoint::Leg);
     let options = ForwardOptions { substream: None, temporal: None, kinds: vec![MediaKind::Audio] };
     match host::forward_record(src, "", &file, &options) {
@@ -643,6 +649,7 @@ pub(crate) fn stop_recording(p: &mut Participant) {
     }
 }
 
+/// The two rules between a PeerConnection and its port: its audio in, the mix out.
 fn connect(handle: HandleRef, port: u64) -> Vec<u64> {
     let pairs =
         [(Endpoint::Peer(handle), Endpoint::Mix(port)), (Endpoint::Mix(port), Endpoint::Peer(handle))];

@@ -70,6 +70,30 @@ impl AudioBridge {
         Ok(audiobridge("success", json!({"record": record})))
     }
 
+    /// `enable_mjrs`: starts or stops recording every participant of a room to its own .mjr
+    /// file (in `mjrs_dir`, when given).
+    pub(crate) fn enable_mjrs(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        const FIELDS: &[Field] =
+            &[Field::new("mjrs", JsonType::Bool).required(), Field::new("mjrs_dir", JsonType::String)];
+        portunus_sdk::validate(body, FIELDS, &CODES)?;
+        let (id, _) = self.room_with_secret(body)?;
+        let mjrs = body.get("mjrs").and_then(Value::as_bool) == Some(true);
+        let Some(room) = self.rooms.get_mut(&id) else {
+            return Err(err(code::NO_SUCH_ROOM, format!("No such room ({id})")));
+        };
+        room.mjrs = mjrs;
+        if let (true, Some(dir)) = (mjrs, str_of(body, "mjrs_dir")) {
+            room.mjrs_dir = Some(dir.to_owned());
+        }
+        let handles: Vec<portunus_sdk::HandleRef> = self.members_of(&id).map(|(_, h)| h).collect();
+        for handle in handles {
+            if let Some(p) = self.participants.get_mut(&handle.handle) {
+                crate::participant::record(handle, p, self.rooms.get(&id));
+            }
+        }
+        Ok(audiobridge("success", json!({"mjrs": mjrs})))
+    }
+
     /// The host could not write a room's recording (a full disk): it stopped.
     pub(crate) fn recording_failed(&mut self, mixer: u64, why: &str) {
         let Some(r) = self.rooms.values_mut().find(|r| r.mixer == Some(mixer)) else { return };

@@ -26,6 +26,8 @@ pub const ROOM_FIELDS: &[Field] = &[
     Field::new("record", JsonType::Bool),
     Field::new("record_file", JsonType::String),
     Field::new("record_dir", JsonType::String),
+    Field::new("mjrs", JsonType::Bool),
+    Field::new("mjrs_dir", JsonType::String),
     Field::new("allow_rtp_participants", JsonType::Bool),
     Field::new("groups", JsonType::Array),
     Field::new("permanent", JsonType::Bool),
@@ -73,6 +75,10 @@ pub struct Room {
     pub record_dir: Option<String>,
     /// The file being written.
     pub recording: Option<String>,
+    /// Every participant's own audio is recorded to an .mjr file (`mjrs`), in `mjrs_dir` (the
+    /// plugin's first `sandbox.write_dir` without it) as a participant's own `record` is too.
+    pub mjrs: bool,
+    pub mjrs_dir: Option<String>,
 }
 
 impl Default for Room {
@@ -101,6 +107,8 @@ impl Default for Room {
             record_file: None,
             record_dir: None,
             recording: None,
+            mjrs: false,
+            mjrs_dir: None,
         }
     }
 }
@@ -137,6 +145,12 @@ impl Room {
         }
         if let Some(v) = get("record_dir").and_then(text) {
             self.record_dir = optional(Some(v));
+        }
+        if let Some(v) = get("mjrs").and_then(flag) {
+            self.mjrs = v;
+        }
+        if let Some(v) = get("mjrs_dir").and_then(text) {
+            self.mjrs_dir = optional(Some(v));
         }
         if let Some(v) = get("is_private").and_then(flag) {
             self.is_private = v;
@@ -238,6 +252,12 @@ impl Room {
         }
         if let Some(d) = &self.record_dir {
             put("record_dir", json!(d));
+        }
+        if self.mjrs {
+            put("mjrs", json!(true));
+        }
+        if let Some(d) = &self.mjrs_dir {
+            put("mjrs_dir", json!(d));
         }
         if let Some(allowed) = &self.allowed {
             put("allowed", json!(allowed));
