@@ -113,6 +113,18 @@ declare module 'portunus:plugin/host@0.7.0' {
    */
   export function forwardRtp(src: Endpoint, srcMid: string, target: RtpTarget, options: ForwardOptions): bigint;
   /**
+   * Records one audio or video stream of `src` (`src-mid`; empty: its stream of
+   * `options.kinds`, which should name one kind) to `file`, an .mjr file (Janus's recording
+   * format: the RTP packets as they came, which Janus's `janus-pp-rec` turns into .opus,
+   * .wav, .webm or .mp4). `file` must be in a folder of the plugin's `sandbox.write_dir` (a
+   * relative path is taken in its first one); it is created or replaced now. Returns a rule
+   * id: the recording ends (the file complete) with `unforward` or when `src` goes, and
+   * takes `set-layers` like any rule. The host writes on a thread of its own, so media never
+   * waits for the disk; when writing fails (a full disk) the recording stops and the host
+   * logs why. Errors now: a path outside `write_dir`, a file that cannot be created.
+   */
+  export function forwardRecord(src: Endpoint, srcMid: string, file: string, options: ForwardOptions): bigint;
+  /**
    * Removes a rule; unknown ids are ignored.
    */
   export function unforward(rule: bigint): void;
