@@ -619,7 +619,7 @@ async fn a_room_records_its_mix_to_a_wav_file() {
 
 /// Whether Janus's `janus-pp-rec` is installed; under CI its absence fails the test, elsewhere
 /// it is skipped loudly.
-fn have_pp_rec() -> bool {
+pub(crate) fn have_pp_rec() -> bool {
     let found = std::process::Command::new("janus-pp-rec").arg("--help").output().is_ok();
     if !found {
         assert!(
@@ -697,7 +697,7 @@ async fn a_participant_is_recorded_for_janus_pp_rec() {
 
 /// The power of 440 and 1000 Hz in a finished .mjr recording as `janus-pp-rec` extracts it
 /// (the file is complete once the writer has it all: janus-pp-rec reads it then).
-async fn tones_recorded(mjr: &std::path::Path) -> (f64, f64) {
+pub(crate) async fn tones_recorded(mjr: &std::path::Path) -> (f64, f64) {
     let opus = mjr.with_extension("opus");
     let deadline = std::time::Instant::now() + WAIT;
     let packets = loop {

@@ -24,14 +24,18 @@
 //! `dummy_streams`). Subscribers take its streams as empty m-lines and later `switch` them to
 //! real publishers' streams without renegotiating, as in Janus.
 //!
-//! Not supported yet, each with a clear error (499): recording (`record`, `enable_recording`)
-//! and remote publishers (`publish_remotely` and the others of room cascading).
+//! Publishers are recorded to .mjr files (`record`, `filename`, the room's `record`, `rec_dir`,
+//! `lock_record`, `enable_recording`), as Janus records them: see `record.rs`.
+//!
+//! Not supported yet, each with a clear error (499): remote publishers (`publish_remotely` and
+//! the others of room cascading).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
 mod manage;
 mod publisher;
+mod record;
 mod room;
 mod sdp;
 mod subscriber;
@@ -411,11 +415,11 @@ const SYNC: &[&str] = &[
     "listforwarders",
     "rtp_forward",
     "stop_rtp_forward",
+    "enable_recording",
 ];
 
 /// Requests of Janus's that wait for features the gateway does not have yet.
 const NOT_YET: &[(&str, &str)] = &[
-    ("enable_recording", "Recording is not supported yet"),
     ("publish_remotely", "Remote publishers are not supported yet"),
     ("unpublish_remotely", "Remote publishers are not supported yet"),
     ("listremotes", "Remote publishers are not supported yet"),
@@ -488,6 +492,7 @@ impl Plugin for VideoRoom {
                 "moderate" => self.moderate(&body),
                 "listparticipants" => self.list_participants(&body),
                 "listforwarders" => self.list_forwarders(&body),
+                "enable_recording" => self.enable_recording(&body),
                 "rtp_forward" => self.rtp_forward(&body),
                 "stop_rtp_forward" => self.stop_rtp_forward(&body),
                 other => Err(err(code::INVALID_REQUEST, format!("Unknown request '{other}'"))),

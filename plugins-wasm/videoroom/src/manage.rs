@@ -21,9 +21,6 @@ impl VideoRoom {
         }
         portunus_sdk::validate(body, &[self.id_field("room")], &CODES)?;
         portunus_sdk::validate(body, ROOM_FIELDS, &CODES)?;
-        if body.get("record").and_then(Value::as_bool) == Some(true) {
-            return Err(err(code::UNKNOWN, "Recording is not supported yet"));
-        }
         let id = match Id::from_json(body.get("room"), self.settings.string_ids) {
             Some(id) if self.rooms.contains_key(&id) => {
                 return Err(err(code::ROOM_EXISTS, format!("Room {id} already exists")))

@@ -61,6 +61,14 @@ pub(crate) struct Publisher {
     /// A room's dummy publisher (`dummy_publisher`): placeholder streams, no client.
     #[serde(default)]
     pub(crate) dummy: bool,
+    /// It asked to be recorded (`record`), to files named from `filename` when given.
+    #[serde(default)]
+    pub(crate) record: bool,
+    #[serde(default)]
+    pub(crate) filename: Option<String>,
+    /// The rules recording its streams, by mid.
+    #[serde(default)]
+    pub(crate) recordings: BTreeMap<String, u64>,
 }
 
 impl VideoRoom {
@@ -166,6 +174,9 @@ impl VideoRoom {
             talking: false,
             e2ee,
             dummy: true,
+            record: false,
+            filename: None,
+            recordings: BTreeMap::new(),
         };
         self.handles.insert(handle.handle, Role::Publisher(Box::new(publisher)));
         self.members.insert((room_id.clone(), id), handle);
@@ -247,6 +258,9 @@ impl VideoRoom {
             talking: false,
             e2ee: false,
             dummy: false,
+            record: false,
+            filename: None,
+            recordings: BTreeMap::new(),
         };
         let mut joined = videoroom(
             "joined",
@@ -316,10 +330,21 @@ impl VideoRoom {
             Field::new("filename", JsonType::String),
         ];
         portunus_sdk::validate(body, CONFIGURE, &CODES)?;
-        if body.get("record").and_then(Value::as_bool) == Some(true) {
-            return Err(err(code::UNKNOWN, "Recording is not supported yet"));
-        }
         let handle = msg.handle;
+        if body.contains_key("record") {
+            // A room with `lock_record` takes its secret to change what is recorded.
+            if let Some(room) = self.publisher(handle.handle).and_then(|p| self.rooms.get(&p.room)) {
+                if room.lock_record && room.secret.is_some() {
+                    portunus_sdk::rooms::check_key(
+                        body,
+                        "secret",
+                        room.secret.as_deref(),
+                        &CODES,
+                        code::UNAUTHORIZED,
+                    )?;
+                }
+            }
+        }
         let jsep = msg.parsed_jsep().filter(|j| !j.sdp.is_empty());
         // With `bitrate_cap`, the room's bitrate is a ceiling publishers cannot raise.
         let ceiling = self
@@ -350,6 +375,12 @@ impl VideoRoom {
                 }
             }
         }
+        if let Some(record) = body.get("record").and_then(Value::as_bool) {
+            p.record = record;
+        }
+        if let Some(name) = str_of(body, "filename") {
+            p.filename = Some(name.to_owned());
+        }
         // Others hear of a new display or metadata (Janus's event has no `room`).
         let mut changed = json!({"id": p.id.to_json()});
         let mut renamed = false;
@@ -366,6 +397,9 @@ impl VideoRoom {
         // (Not for the display a participant joins with.)
         if renamed && joined.is_none() {
             self.notify(&room_id, Some(handle.handle), &videoroom("event", changed));
+        }
+        if body.contains_key("record") {
+            self.record_publisher(handle.handle);
         }
         let Some(jsep) = jsep else {
             let data = joined.unwrap_or_else(|| {
@@ -436,8 +470,9 @@ impl VideoRoom {
         p.streams.clear();
         p.e2ee = false;
         let forwarders = std::mem::take(&mut p.forwarders);
+        let recordings = std::mem::take(&mut p.recordings);
         let (room, id) = (p.room.clone(), p.id.clone());
-        for rule in forwarders.keys() {
+        for rule in forwarders.keys().chain(recordings.values()) {
             host::unforward(*rule);
         }
         self.feed_gone(handle);
@@ -513,6 +548,8 @@ impl VideoRoom {
             .collect();
         p.streams = streams;
         if p.active {
+            self.record_publisher(handle.handle);
+            let Some(p) = self.publisher_mut(handle.handle) else { return };
             // A renegotiation: the room hears the new streams.
             let (room, described) = (p.room.clone(), Self::describe_publisher(p, false));
             self.notify(
@@ -551,6 +588,7 @@ impl VideoRoom {
             Some(handle.handle),
             &videoroom("event", json!({"room": room.to_json(), "publishers": [described]})),
         );
+        self.record_publisher(handle.handle);
     }
 
     /// The host made a publisher's answer: what it accepts is what the publisher sends, and
