@@ -616,3 +616,48 @@ async fn a_second_sender_waits_for_the_first_with_collision() {
     drop(stop_first);
     more(&peer, Kind::Video, second, 10, "the second camera, the first gone").await;
 }
+
+/// `recording` records a live mountpoint's streams to .mjr files that Janus's `janus-pp-rec`
+/// reads (the phone's own packets in the audio, the camera's frames in the video), as Janus's
+/// answers say: starting a stream twice, no stream named or an unknown action are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mountpoint_is_recorded_for_janus_pp_rec() {
+    if !crate::audiobridge::have_pp_rec() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("portunus-st-mjr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let mut conf = crate::harness::Conf::default();
+    conf.extra.push((
+        "janus.plugin.streaming.jcfg".to_owned(),
+        format!("sandbox: {{ write_dir = \"{}\" }}\n", dir.display()),
+    ));
+    let gw = Gateway::with(conf);
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let media = json!([
+        {"type": "video", "mid": "v", "port": 0, "pt": 100, "codec": "vp8"},
+        {"type": "audio", "mid": "a", "port": 0, "pt": 111, "codec": "opus"}]);
+    let ports = create(&mut admin, 78, media).await;
+    let (_camera, _) = camera("127.0.0.1", vec![ports[0].1[0]]);
+    let _microphone = phone(ports[1].1[0], [7, 7, 7, 7]).await;
+    let start = json!({"request": "recording", "action": "start", "id": 78, "media": [
+        {"mid": "v", "filename": "mp-video"}, {"mid": "a", "filename": "mp-audio"}]});
+    assert_eq!(admin.request(start.clone()).await, json!({"streaming": "ok"}));
+    let again = admin.request(start).await;
+    assert_eq!(again["error_code"], 452, "{again}");
+    let nothing = admin.request(json!({"request": "recording", "action": "start", "id": 78})).await;
+    assert_eq!(nothing["error_code"], 452, "{nothing}");
+    let pause = admin.request(json!({"request": "recording", "action": "pause", "id": 78})).await;
+    assert_eq!(pause["error_code"], 454, "{pause}");
+    crate::videoroom::video_packets_recorded(&dir.join("mp-video.mjr"), 150).await;
+    let stop = json!({"request": "recording", "action": "stop", "id": 78, "audio": true, "video": true});
+    assert_eq!(admin.request(stop).await, json!({"streaming": "ok"}));
+    // The phone's packets, each with its nonce, in the Opus file janus-pp-rec makes.
+    let (mjr, opus) = (dir.join("mp-audio.mjr"), dir.join("mp-audio.opus"));
+    let out = std::process::Command::new("janus-pp-rec").arg(&mjr).arg(&opus).output().expect("janus-pp-rec");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&opus).expect("the Opus file");
+    let marked = bytes.windows(4).filter(|w| *w == [7, 7, 7, 7]).count();
+    assert!(marked >= 50, "the phone's packets are in the recording: {marked}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -876,7 +876,7 @@ async fn a_dummy_publisher_holds_places_for_a_switch() {
 
 /// What `janus-pp-rec` makes of a video .mjr file: the packets of frames it counted, once the
 /// file holds at least `packets` of them (the writer flushes as it goes; 90 a second here).
-async fn video_packets_recorded(mjr: &std::path::Path, packets: u64) -> u64 {
+pub(crate) async fn video_packets_recorded(mjr: &std::path::Path, packets: u64) -> u64 {
     let webm = mjr.with_extension("webm");
     let deadline = std::time::Instant::now() + WAIT;
     loop {

@@ -33,13 +33,14 @@
 //! for keyframes as it asks an `rtp` sender with `rtcpport` (PLI to the RTCP port of its SETUP
 //! answer), as Janus does.
 //!
-//! `recording` answers 459 (not supported yet).
+//! `recording` records a live mountpoint's audio and video streams to .mjr files (see `record.rs`).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
 mod manage;
 mod mountpoint;
+mod record;
 mod source;
 mod viewer;
 
@@ -200,7 +201,7 @@ impl Plugin for Streaming {
                 "enable" => self.enable(&body, true),
                 "disable" => self.enable(&body, false),
                 "kick_all" => self.kick_all(&body),
-                _ => Err(err(code::CANT_RECORD, "Recording is not supported yet")),
+                _ => self.recording(&body),
             };
             return match answer {
                 Ok(data) => ok(&data),

@@ -38,7 +38,7 @@ impl Streaming {
     }
 
     /// The mountpoint, if `secret` opens it.
-    fn with_secret(&self, body: &Map<String, Value>) -> Result<(Id, &Mountpoint), PluginError> {
+    pub(crate) fn with_secret(&self, body: &Map<String, Value>) -> Result<(Id, &Mountpoint), PluginError> {
         let (id, mp) = self.mountpoint(body)?;
         check_key(body, "secret", mp.secret.as_deref(), &CODES, code::UNAUTHORIZED)?;
         Ok((id, mp))

@@ -284,6 +284,9 @@ pub struct Mountpoint {
     /// Viewers now.
     #[serde(default)]
     pub viewers: usize,
+    /// Its streams being recorded (`recording`): the rule of each, by mid.
+    #[serde(default)]
+    pub recordings: std::collections::BTreeMap<String, u64>,
 }
 
 /// A mountpoint's settings and media from a `create` body or a config section: Janus's
@@ -494,6 +497,7 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
         rtsp,
         input: 0,
         viewers: 0,
+        recordings: Default::default(),
         id,
     })
 }
