@@ -218,3 +218,31 @@ async fn calls_are_refused_as_janus_does() {
     error(&alice.send(json!({"request": "accept"}), None).await, 481, "No incoming call to accept");
     error(&alice.send(json!({"request": "dance"}), None).await, 472, "Unknown request (dance)");
 }
+
+/// `set` with `record` records what the user sends in the call, each stream to an .mjr file
+/// that Janus's `janus-pp-rec` reads (the tone in the audio, the frames in the video); the
+/// hangup completes the files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_is_recorded_for_janus_pp_rec() {
+    if !crate::audiobridge::have_pp_rec() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("portunus-vc-mjr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let mut conf = crate::harness::Conf::default();
+    conf.extra.push((
+        "janus.plugin.videocall.jcfg".to_owned(),
+        format!("sandbox: {{ write_dir = \"{}\" }}\n", dir.display()),
+    ));
+    let gw = Gateway::with(conf);
+    let (mut alice, pa, _bob, _pb) = call(&gw).await;
+    pa.set_tone(440.0, 8000.0);
+    let r = alice.send(json!({"request": "set", "record": true, "filename": "alice-call"}), None).await;
+    assert_eq!(result(&r), &json!({"event": "set"}), "{r}");
+    crate::videoroom::video_packets_recorded(&dir.join("alice-call-video.mjr"), 210).await;
+    let r = alice.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r)["event"], "hangup", "{r}");
+    let (p440, p1000) = crate::audiobridge::tones_recorded(&dir.join("alice-call-audio.mjr")).await;
+    assert!(p440 > 1e5 && p1000 < p440 / 100.0, "alice's tone: {p440:.0} {p1000:.0}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -12,8 +12,10 @@
 // through forwarding rules in the host, both ways; the plugin never sees a packet. Data-channel
 // messages are relayed by the plugin.
 //
-// Requests, events and error codes are Janus 1.1's (`janus-api.md` §4.7). Not supported:
-// recording (`record: true` is refused with a clear 499).
+// Requests, events and error codes are Janus 1.1's (`janus-api.md` §4.7). `set` with `record`
+// records what the user sends during a call, each audio and video stream to an .mjr file
+// (`<filename>-audio.mjr`, `-video.mjr`; without `filename`, Janus's
+// `videocall-<user>-<peer>-<µs>`), for Janus's `janus-pp-rec`; the call's end ends it.
 
 import {
   BOOL, INTEGER, STRING, Keyed, PluginError, ack, definePlugin, errorText, field, handleKey, host, info,
@@ -275,6 +277,38 @@ class VideoCall {
         log.debug(`[${handle.handle}] no rule for ${s.mine} yet: ${errorText(err)}`);
       }
     }
+    this.record(handle);
+  }
+
+  // Records the audio and video a user in a call sends, when it asked (`record`), each stream
+  // that is not recorded yet to a file of its own.
+  record(handle) {
+    const user = this.user(handle.handle);
+    const call = user?.call;
+    if (call?.stage !== 'up' || !user.record) return;
+    const base = user.record.base ?? `videocall-${user.username ?? 'unknown'}-${call.peerName ?? 'unknown'}-${Date.now() * 1000}`;
+    const seen = { audio: 0, video: 0 };
+    for (const s of call.streams) {
+      if (s.kind !== 'audio' && s.kind !== 'video') continue;
+      const n = seen[s.kind]++;
+      if (s.recording != null) continue;
+      const file = `${base}-${s.kind}${n > 0 ? `-${n}` : ''}.mjr`;
+      try {
+        s.recording = Number(host.forwardRecord(peerOf(handle), s.mine, file, { kinds: [], substream: undefined, temporal: undefined }));
+      } catch (err) {
+        log.warn(`[${handle.handle}] cannot record to ${file}: ${errorText(err)}`);
+      }
+    }
+  }
+
+  // Ends a user's recordings.
+  stopRecording(handle) {
+    for (const s of this.user(handle.handle)?.call?.streams ?? []) {
+      if (s.recording != null) {
+        host.unforward(BigInt(s.recording));
+        s.recording = null;
+      }
+    }
   }
 
   // Removes a user's rules of one kind (all kinds: none).
@@ -300,12 +334,15 @@ class VideoCall {
     if ('fallback' in body && !(Number.isInteger(body.fallback) && body.fallback >= 0)) {
       throw new PluginError(E.INVALID_ELEMENT, 'Invalid value (fallback should be a positive integer)');
     }
-    if (body.record === true) throw new PluginError(E.UNKNOWN, 'Recording is not supported yet');
     if (typeof body.audio === 'boolean') user.audio = body.audio;
     if (typeof body.video === 'boolean') user.video = body.video;
     if ('substream' in body) user.substream = body.substream;
     if ('temporal' in body) user.temporal = body.temporal;
     if ('bitrate' in body) host.setBitrateCap(msg.handle, Math.min(body.bitrate, 0xffffffff));
+    if (typeof body.record === 'boolean') {
+      this.stopRecording(handle);
+      user.record = body.record ? { base: body.filename ?? null } : null;
+    }
     if (!user.audio) this.disconnect(handle, 'audio');
     if (!user.video) this.disconnect(handle, 'video');
     this.connect(handle);
@@ -368,8 +405,12 @@ class VideoCall {
     this.disconnect(handle);
     this.disconnect(call.peer);
     for (const h of [handle, call.peer]) {
+      this.stopRecording(h);
       const u = this.user(h.handle);
-      if (u) u.call = null;
+      if (u) {
+        u.call = null;
+        u.record = null;
+      }
       // Negotiations of the call that are still out are for nothing now.
       this.forget(h);
     }
