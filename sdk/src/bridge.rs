@@ -160,6 +160,9 @@ pub struct Bridge {
     /// The far end's direction in its last offer (its hold), which our answer mirrors.
     #[serde(default)]
     pub remote_direction: Option<String>,
+    /// Its recordings (Janus's `recording`), by what they record: (the far end's side, kind).
+    #[serde(default)]
+    pub recordings: Vec<((bool, MediaKind), u64)>,
 }
 
 impl Bridge {
@@ -176,7 +179,47 @@ impl Bridge {
             update: false,
             local_ip: None,
             remote_direction: None,
+            recordings: Vec::new(),
         }
+    }
+
+    /// Starts (or stops) recording what the browser sends (`peer` false: Janus's `audio`,
+    /// `video`) and what the far end sends (`peer` true: `peer_audio`, `peer_video`), each kind
+    /// asked for to the .mjr file `file` names, from the stream of that kind the call has; a
+    /// stream already recorded, or none of that kind, is left as it is. Returns what the host
+    /// refused.
+    pub fn record(
+        &mut self,
+        start: bool,
+        asked: &[(bool, MediaKind)],
+        file: impl Fn(bool, MediaKind) -> String,
+    ) -> Vec<String> {
+        let mut refused = Vec::new();
+        for &(peer, kind) in asked {
+            let at = self.recordings.iter().position(|(what, _)| *what == (peer, kind));
+            if !start {
+                if let Some(at) = at {
+                    host::unforward(self.recordings.remove(at).1);
+                }
+                continue;
+            }
+            let Some(leg) = self.legs.iter().find(|l| l.kind == kind) else { continue };
+            if at.is_some() {
+                continue;
+            }
+            let (src, mid) = if peer {
+                (Endpoint::Leg(leg.id), "")
+            } else {
+                (Endpoint::Peer(self.handle), leg.mid.as_str())
+            };
+            let options = ForwardOptions { kinds: vec![kind], substream: None, temporal: None };
+            let name = file(peer, kind);
+            match host::forward_record(src, mid, &name, &options) {
+                Ok(rule) => self.recordings.push(((peer, kind), rule)),
+                Err(e) => refused.push(format!("{name}: {e}")),
+            }
+        }
+        refused
     }
 
     /// The browser offered (`sdp`): the host answers it with the codecs a leg carries; in a
@@ -479,6 +522,9 @@ impl Bridge {
     pub fn close(&mut self) {
         for leg in &self.legs {
             host::rtp_leg_close(leg.id);
+        }
+        for (_, rule) in &self.recordings {
+            host::unforward(*rule);
         }
         *self = Bridge { local_ip: self.local_ip.take(), ..Bridge::new(self.handle) };
     }

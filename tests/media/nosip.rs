@@ -303,3 +303,49 @@ async fn a_failed_renegotiation_leaves_the_call_as_it_was() {
     audio_both_ways_marked(phone, leg_port, &peer, [5, 5, 5, 5]).await;
     peer.close().await.ok();
 }
+
+/// `recording` records what the browser sends (`audio`) and what the phone sends
+/// (`peer_audio`) to .mjr files that Janus's `janus-pp-rec` reads, named as Janus's NoSIP names
+/// them; the hangup completes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_is_recorded_for_janus_pp_rec() {
+    if !crate::audiobridge::have_pp_rec() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("portunus-nosip-mjr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let mut conf = crate::harness::Conf::default();
+    conf.extra.push((
+        "janus.plugin.nosip.jcfg".to_owned(),
+        format!("sandbox: {{ write_dir = \"{}\" }}\n", dir.display()),
+    ));
+    let gw = Gateway::with(conf);
+    let (mut c, peer, phone, offer) = browser_calls_phone(&gw).await;
+    audio_both_ways(phone.clone(), audio_port(&offer), &peer).await;
+    peer.set_tone(440.0, 8000.0);
+    let bad = c.send(json!({"request": "recording", "action": "start"}), None).await;
+    assert_eq!(bad["plugindata"]["data"]["error_code"], 444, "nothing asked: {bad}");
+    let start = json!({"request": "recording", "action": "start", "audio": true, "peer_audio": true, "filename": "call"});
+    let r = c.send(start, None).await;
+    assert_eq!(result(&r), &json!({"event": "recordingupdated"}), "{r}");
+    let _talking = phone_talks(phone, ([127, 0, 0, 1], audio_port(&offer)).into(), [6, 6, 6, 6], None);
+    let (p440, p1000) = crate::audiobridge::tones_recorded(&dir.join("call-user-audio.mjr")).await;
+    assert!(p440 > 1e5 && p1000 < p440 / 100.0, "the browser's tone: {p440:.0} {p1000:.0}");
+    let r = c.send(json!({"request": "hangup"}), None).await;
+    assert_eq!(result(&r), &json!({"event": "hangingup"}), "{r}");
+    // The phone's packets, each with its nonce, in the Opus file janus-pp-rec makes.
+    let (mjr, opus) = (dir.join("call-peer-audio.mjr"), dir.join("call-peer-audio.opus"));
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let out =
+            std::process::Command::new("janus-pp-rec").arg(&mjr).arg(&opus).output().expect("janus-pp-rec");
+        let marked =
+            std::fs::read(&opus).unwrap_or_default().windows(4).filter(|w| *w == [6, 6, 6, 6]).count();
+        if out.status.success() && marked >= 25 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the phone's packets in its recording: {marked}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
