@@ -183,21 +183,14 @@ impl Bridge {
         }
     }
 
-    /// Starts (or stops) recording what the browser sends (`peer` false: Janus's `audio`,
-    /// `video`) and what the far end sends (`peer` true: `peer_audio`, `peer_video`), each kind
-    /// asked for to the .mjr file `file` names, from the stream of that kind the call has; a
-    /// stream already recorded, or none of that kind, is left as it is. Returns what the host
-    /// refused.
-    pub fn record(
-        &mut self,
-        start: bool,
-        asked: &[(bool, MediaKind)],
-        file: impl Fn(bool, MediaKind) -> String,
-    ) -> Vec<String> {
+    /// Starts (or stops) recording what a `recording` request asks: each kind from the stream
+    /// of that kind the call has; a stream already recorded, or none of that kind, is left as
+    /// it is. Returns what the host refused.
+    pub fn record(&mut self, request: &RecordingRequest) -> Vec<String> {
         let mut refused = Vec::new();
-        for &(peer, kind) in asked {
+        for &(peer, kind) in &request.asked {
             let at = self.recordings.iter().position(|(what, _)| *what == (peer, kind));
-            if !start {
+            if !request.start {
                 if let Some(at) = at {
                     host::unforward(self.recordings.remove(at).1);
                 }
@@ -213,7 +206,7 @@ impl Bridge {
                 (Endpoint::Peer(self.handle), leg.mid.as_str())
             };
             let options = ForwardOptions { kinds: vec![kind], substream: None, temporal: None };
-            let name = file(peer, kind);
+            let name = request.file(peer, kind);
             match host::forward_record(src, mid, &name, &options) {
                 Ok(rule) => self.recordings.push(((peer, kind), rule)),
                 Err(e) => refused.push(format!("{name}: {e}")),
@@ -527,6 +520,80 @@ impl Bridge {
             host::unforward(*rule);
         }
         *self = Bridge { local_ip: self.local_ip.take(), ..Bridge::new(self.handle) };
+    }
+}
+
+/// Janus's `recording` request of NoSIP and SIP: `action` (`start`, `stop`), what the browser
+/// sends (`audio`, `video`) and what the far end sends (`peer_audio`, `peer_video`), into
+/// `<filename>-user-audio.mjr`, `-peer-video.mjr`, … (without `filename`,
+/// `<plugin>-<handle>-<µs>-own-audio.mjr`, `-peer-audio.mjr`, …, as Janus names them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingRequest {
+    /// Start (or stop).
+    pub start: bool,
+    /// What to record: (the far end's side, kind).
+    pub asked: Vec<(bool, MediaKind)>,
+    filename: Option<String>,
+    default_base: String,
+}
+
+impl RecordingRequest {
+    /// Parses a request for `plugin` (`nosip`, `sip`) on `handle`, with its error codes.
+    pub fn parse(
+        body: &serde_json::Map<String, crate::Value>,
+        codes: &crate::ErrorCodes,
+        plugin: &str,
+        handle: HandleRef,
+    ) -> Result<Self, crate::PluginError> {
+        use crate::{Field, JsonType, PluginError, Value};
+        const FIELDS: &[Field] = &[
+            Field::new("action", JsonType::String).required(),
+            Field::new("audio", JsonType::Bool),
+            Field::new("video", JsonType::Bool),
+            Field::new("peer_audio", JsonType::Bool),
+            Field::new("peer_video", JsonType::Bool),
+            Field::new("filename", JsonType::String),
+        ];
+        crate::validate(body, FIELDS, codes)?;
+        let start = match body.get("action").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+            Some("start") => true,
+            Some("stop") => false,
+            _ => {
+                return Err(PluginError::new(codes.invalid_element, "Invalid action (should be start|stop)"))
+            }
+        };
+        let asked: Vec<(bool, MediaKind)> = [
+            ("audio", false, MediaKind::Audio),
+            ("video", false, MediaKind::Video),
+            ("peer_audio", true, MediaKind::Audio),
+            ("peer_video", true, MediaKind::Video),
+        ]
+        .into_iter()
+        .filter(|(key, _, _)| body.get(*key).and_then(Value::as_bool) == Some(true))
+        .map(|(_, peer, kind)| (peer, kind))
+        .collect();
+        if asked.is_empty() {
+            return Err(PluginError::new(
+                codes.invalid_element,
+                "Invalid request (at least one of audio, video, peer_audio and peer_video should be true)",
+            ));
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Ok(RecordingRequest {
+            start,
+            asked,
+            filename: body.get("filename").and_then(Value::as_str).map(str::to_owned),
+            default_base: format!("{plugin}-{}-{}", handle.handle, now.as_micros()),
+        })
+    }
+
+    /// The file of one side's kind.
+    pub fn file(&self, peer: bool, kind: MediaKind) -> String {
+        let kind = if kind == MediaKind::Audio { "audio" } else { "video" };
+        match &self.filename {
+            Some(base) => format!("{base}-{}-{kind}.mjr", if peer { "peer" } else { "user" }),
+            None => format!("{}-{}-{kind}.mjr", self.default_base, if peer { "peer" } else { "own" }),
+        }
     }
 }
 

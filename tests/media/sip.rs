@@ -39,10 +39,15 @@ fn gateway() -> (Gateway, u16) {
 
 /// As [`gateway`], with more `general` settings of `janus.plugin.sip.jcfg`.
 fn gateway_with(general: &str) -> (Gateway, u16) {
+    gateway_sandboxed(general, "")
+}
+
+/// As [`gateway_with`], with more `sandbox` settings.
+fn gateway_sandboxed(general: &str, sandbox: &str) -> (Gateway, u16) {
     let port = free_udp_port();
     let sip = format!(
         "general: {{\n\tlocal_ip = \"127.0.0.1\"\n\tlocal_port = {port}\n\tuser_agent = \"Portunus test\"\n{general}\n}}\n\
-         sandbox: {{ udp_bind = \"127.0.0.1:*\" }}\n"
+         sandbox: {{ udp_bind = \"127.0.0.1:*\" {sandbox} }}\n"
     );
     let conf = Conf { extra: vec![("janus.plugin.sip.jcfg".to_owned(), sip)], ..Conf::default() };
     (Gateway::with(conf), port)
@@ -1246,4 +1251,58 @@ async fn an_out_of_order_request_gets_500() {
     assert_eq!(result(&hangup)["code"], 200, "{hangup}");
     sipp.passes().await;
     peer.close().await.ok();
+}
+
+/// `recording` in a call records the browser's audio (`audio`) and the phone's (`peer_audio`,
+/// here the browser's echoed) to .mjr files that Janus's `janus-pp-rec` reads (G.711 to WAV);
+/// outside a call it is 447, with nothing asked 444.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_is_recorded_for_janus_pp_rec() {
+    if !have_sipp() || !crate::audiobridge::have_pp_rec() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("portunus-sip-mjr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let (gw, _) = gateway_sandboxed("", &format!("write_dir = \"{}\"", dir.display()));
+    let mut c = guest(&gw, "alice").await;
+    let start = json!({"request": "recording", "action": "start", "audio": true, "peer_audio": true, "filename": "call"});
+    let r = c.send(start.clone(), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 447, "{r}");
+    let sipp = Sipp::start("uas_answer.xml", None, "x");
+    let (peer, _) = call(&mut c, &sipp).await;
+    let accepted = sip_event(&mut c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    let r = c.send(json!({"request": "recording", "action": "start"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 444, "{r}");
+    let r = c.send(start, None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "recordingupdated", "{r}");
+    for side in ["user", "peer"] {
+        let (mjr, wav) =
+            (dir.join(format!("call-{side}-audio.mjr")), dir.join(format!("call-{side}-audio.wav")));
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let out = std::process::Command::new("janus-pp-rec")
+                .arg(&mjr)
+                .arg(&wav)
+                .output()
+                .expect("janus-pp-rec");
+            // A second of 8 kHz samples after the 44-byte header, at least.
+            let samples = wav.metadata().map_or(0, |m| m.len().saturating_sub(44) / 2);
+            if out.status.success() && samples >= 8_000 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "janus-pp-rec makes a WAV of {side}'s audio ({samples} samples): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    hang_up(&mut c).await;
+    sipp.passes().await;
+    peer.close().await.ok();
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -1,11 +1,10 @@
 //! NoSIP's requests on the SDK's [`Bridge`]: `generate` and `process` carry the two SDP flows,
 //! and the events say where each stands.
 
-use portunus_sdk::bridge::{Bridge, BridgeError, Negotiation};
+use portunus_sdk::bridge::{Bridge, BridgeError, Negotiation, RecordingRequest};
 use portunus_sdk::plain_sdp::{self, PlainMedia};
 use portunus_sdk::{
-    host, Field, HandleRef, JsonType, MediaKind, Message, NegotiationResult, PluginError, SrtpSuite,
-    StreamInfo, Value,
+    host, Field, HandleRef, JsonType, Message, NegotiationResult, PluginError, SrtpSuite, StreamInfo, Value,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -213,56 +212,12 @@ impl NoSip {
     /// names them (`<filename>-user-audio.mjr`, …; without `filename`,
     /// `nosip-<handle>-<µs>-own-audio.mjr`, …); stopping never fails.
     fn recording(&mut self, msg: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
-        const RECORDING: &[Field] = &[
-            Field::new("action", JsonType::String).required(),
-            Field::new("audio", JsonType::Bool),
-            Field::new("video", JsonType::Bool),
-            Field::new("peer_audio", JsonType::Bool),
-            Field::new("peer_video", JsonType::Bool),
-            Field::new("filename", JsonType::String),
-        ];
-        portunus_sdk::validate(body, RECORDING, &CODES)?;
-        let start = match body.get("action").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
-            Some("start") => true,
-            Some("stop") => false,
-            _ => return Err(err(code::INVALID_ELEMENT, "Invalid action (should be start|stop)")),
-        };
-        let asked: Vec<(bool, MediaKind)> = [
-            ("audio", false, MediaKind::Audio),
-            ("video", false, MediaKind::Video),
-            ("peer_audio", true, MediaKind::Audio),
-            ("peer_video", true, MediaKind::Video),
-        ]
-        .into_iter()
-        .filter(|(key, _, _)| body.get(*key).and_then(Value::as_bool) == Some(true))
-        .map(|(_, peer, kind)| (peer, kind))
-        .collect();
-        if asked.is_empty() {
-            return Err(err(
-                code::INVALID_ELEMENT,
-                "Invalid request (at least one of audio, video, peer_audio and peer_video should be true)",
-            ));
-        }
-        let handle = msg.handle;
-        let base = body.get("filename").and_then(Value::as_str).map(str::to_owned);
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let file = |peer: bool, kind: MediaKind| {
-            let kind = if kind == MediaKind::Audio { "audio" } else { "video" };
-            match &base {
-                Some(b) => format!("{b}-{}-{kind}.mjr", if peer { "peer" } else { "user" }),
-                None => format!(
-                    "nosip-{}-{}-{}-{kind}.mjr",
-                    handle.handle,
-                    now.as_micros(),
-                    if peer { "peer" } else { "own" }
-                ),
-            }
-        };
-        let refused = self.session(handle).bridge.record(start, &asked, file);
+        let request = RecordingRequest::parse(body, &CODES, "nosip", msg.handle)?;
+        let refused = self.session(msg.handle).bridge.record(&request);
         if let Some(why) = refused.first() {
             return Err(err(code::RECORDING_ERROR, format!("Error starting recorder: {why}")));
         }
-        push(handle, Some(&msg.transaction), &result(json!({"event": "recordingupdated"})), None);
+        push(msg.handle, Some(&msg.transaction), &result(json!({"event": "recordingupdated"})), None);
         Ok(())
     }
 

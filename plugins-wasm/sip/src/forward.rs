@@ -1,8 +1,9 @@
-//! RTP forwarders of a call (`rtp_forward`, `stop_rtp_forward`, `listforwarders`) and keyframe
-//! requests (`keyframe`), as Janus's SIP plugin has them. A forwarder copies the browser's
+//! RTP forwarders of a call (`rtp_forward`, `stop_rtp_forward`, `listforwarders`), its
+//! recordings (`recording`) and keyframe requests (`keyframe`), as Janus's SIP plugin has them. A forwarder copies the browser's
 //! audio or video (`audio`, `video`) or the far end's (`peer_audio`, `peer_video`) to a plain
 //! RTP address, on the host's RTP outputs; it ends with the call.
 
+use portunus_sdk::bridge::RecordingRequest;
 use portunus_sdk::{host, Endpoint, Field, ForwardOptions, JsonType, MediaKind, Message, PluginError, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -179,6 +180,23 @@ impl Sip {
             &event(Some(&call_id), json!({"event": "keyframesent"})),
             None,
         );
+        Ok(())
+    }
+
+    /// `recording`: the call's media to .mjr files, as Janus's SIP plugin records it (see
+    /// [`RecordingRequest`]); the call's end ends it.
+    pub(crate) fn recording(&mut self, req: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
+        let a = self.account(req.handle);
+        let Some(c) = a.call.as_ref().filter(|c| c.state == CallState::Confirmed) else {
+            return Err(err(code::WRONG_STATE, "Wrong state (not in a call?)"));
+        };
+        let call_id = c.call_id.clone();
+        let request = RecordingRequest::parse(body, &CODES, "sip", req.handle)?;
+        if let Some(why) = a.bridge.record(&request).first() {
+            return Err(err(code::RECORDING_ERROR, format!("Error starting recorder: {why}")));
+        }
+        let updated = event(Some(&call_id), json!({"event": "recordingupdated"}));
+        push(req.handle, Some(&req.transaction), &updated, None);
         Ok(())
     }
 

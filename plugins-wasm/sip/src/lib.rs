@@ -283,7 +283,7 @@ impl Sip {
             "message" => self.message(msg, body),
             "info" => self.info(msg, body, false),
             "dtmf_info" => self.info(msg, body, true),
-            "recording" => Err(err(code::RECORDING_ERROR, "Recording is not supported yet")),
+            "recording" => self.recording(msg, body),
             // Janus requests this plugin does not do yet: a clear error, not "unknown".
             "rtp_forward" => self.rtp_forward(msg, body),
             "stop_rtp_forward" => self.stop_rtp_forward(msg, body),
