@@ -177,9 +177,9 @@ async fn mountpoints_are_managed_as_janus_does() {
     );
     error(&c.request(json!({"request": "destroy", "id": 500})).await, 455, "No such mountpoint/stream 500");
     error(
-        &c.request(json!({"request": "recording", "id": 1, "action": "start"})).await,
-        459,
-        "Recording is not supported yet",
+        &c.request(json!({"request": "recording", "id": 99999, "action": "start"})).await,
+        455,
+        "No such mountpoint/stream 99999",
     );
     error(&c.request(json!({"request": "foo"})).await, 452, "Unknown request 'foo'");
     error(&c.request(json!({})).await, 453, "Missing mandatory element (request)");

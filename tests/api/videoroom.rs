@@ -121,16 +121,21 @@ async fn rooms_are_managed_as_janus_does() {
         "No such room (4321)",
     );
     error(&c.request(json!({"request": "foo"})).await, 423, "Unknown request 'foo'");
-    // What waits for features the gateway does not have yet says so.
-    let r = c
-        .request(json!({"request": "enable_recording", "room": 1234, "secret": "adminpwd", "record": true}))
-        .await;
-    error(&r, 499, "Recording is not supported yet");
+    // Recording a room, as janus-ref answers it.
+    for record in [true, false] {
+        let r = c
+            .request(
+                json!({"request": "enable_recording", "room": 1234, "secret": "adminpwd", "record": record}),
+            )
+            .await;
+        assert_eq!(r, json!({"videoroom": "success", "record": record}));
+    }
     error(
-        &c.request(json!({"request": "create", "record": true})).await,
-        499,
-        "Recording is not supported yet",
+        &c.request(json!({"request": "enable_recording", "room": 1234, "record": false})).await,
+        429,
+        "Missing mandatory element (secret)",
     );
+    // What waits for features the gateway does not have yet says so.
     error(
         &c.request(json!({"request": "add_remote_publisher", "room": 1234})).await,
         499,
