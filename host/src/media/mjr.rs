@@ -226,4 +226,25 @@ mod tests {
         assert_eq!(frames[0].1.last(), Some(&0xfc));
         assert_eq!(frames[1].1.len(), 12);
     }
+
+    /// A full disk stops the recording (and says so), it does not stall the media thread or
+    /// take more packets.
+    #[test]
+    fn a_full_disk_stops_the_recording() {
+        let Ok(file) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+            eprintln!("SKIPPED: no /dev/full here");
+            return;
+        };
+        let file = Arc::new(RecordFile { path: "/dev/full".into(), file, failed: AtomicBool::new(false) });
+        let mut mjr = Mjr::new(file.clone());
+        mjr.frame(Instant::now(), false, "opus", &[0x80, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xfc]);
+        mjr.flush();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !file.failed.load(Ordering::Relaxed) {
+            assert!(Instant::now() < deadline, "the writer saw the disk full");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        mjr.frame(Instant::now(), false, "opus", &[0x80, 111, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0xfc]);
+        assert!(mjr.buf.is_empty(), "a stopped recording takes no more packets");
+    }
 }
