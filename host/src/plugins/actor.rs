@@ -226,8 +226,7 @@ fn begin_call(store: &mut Store<StoreState>) -> super::engine::Busy {
     let busy = store.data().shared.ticker.busy();
     let budget = store.data().account.budget;
     let account = &mut store.data_mut().account;
-    account.started = Instant::now();
-    account.in_host = Duration::ZERO;
+    account.start();
     account.deliveries = 0;
     account.delivered_bytes = 0;
     store.set_epoch_deadline(ticks(budget.as_millis() as u64));

@@ -1,7 +1,7 @@
 //! What a plugin instance's `Store` holds, and the host imports it calls.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use wasmtime::component::ResourceTable;
@@ -117,9 +117,9 @@ pub fn destroy_mixer(shared: &PluginShared, mixer: u64) {
 /// for undoing host facts after a crash.
 #[derive(Debug)]
 pub struct CallAccount {
-    /// When the current call started.
-    pub started: Instant,
-    /// Time the current call spent inside host imports (not counted against its budget).
+    /// The calling thread's CPU time when the current call started.
+    pub started: Duration,
+    /// CPU time the current call spent inside host imports (not counted against its budget).
     pub in_host: Duration,
     /// The guest's own time allowed per call.
     pub budget: Duration,
@@ -135,7 +135,7 @@ pub struct CallAccount {
 impl CallAccount {
     fn new(budget: Duration) -> Self {
         Self {
-            started: Instant::now(),
+            started: thread_cpu(),
             in_host: Duration::ZERO,
             budget,
             deliveries: 0,
@@ -144,28 +144,47 @@ impl CallAccount {
         }
     }
 
+    /// A call starts on this thread.
+    pub fn start(&mut self) {
+        self.started = thread_cpu();
+        self.in_host = Duration::ZERO;
+    }
+
+    /// The thread's CPU time in this call so far, host imports included.
+    fn spent(&self) -> Duration {
+        thread_cpu().saturating_sub(self.started)
+    }
+
     /// The guest's own execution time so far in this call.
     pub fn guest_time(&self) -> Duration {
-        self.started.elapsed().saturating_sub(self.in_host)
+        self.spent().saturating_sub(self.in_host)
     }
 
     /// Whether the call is over its budget: its own execution beyond `budget`, or in all (with
-    /// the work it made the host do) beyond [`WALL_FACTOR`] times that, so that a guest cannot
+    /// the work it made the host do) beyond [`TOTAL_FACTOR`] times that, so that a guest cannot
     /// keep the host busy without end by calling imports in a loop.
     pub fn over_budget(&self) -> bool {
-        self.guest_time() >= self.budget || self.started.elapsed() >= self.budget * WALL_FACTOR
+        self.guest_time() >= self.budget || self.spent() >= self.budget * TOTAL_FACTOR
     }
 
     /// Milliseconds left before [`CallAccount::over_budget`] (0 when over).
     pub fn left_ms(&self) -> u64 {
         let own = self.budget.saturating_sub(self.guest_time());
-        let all = (self.budget * WALL_FACTOR).saturating_sub(self.started.elapsed());
+        let all = (self.budget * TOTAL_FACTOR).saturating_sub(self.spent());
         own.min(all).as_millis() as u64
     }
 }
 
 /// A call may take this many times its CPU budget in all, host imports included.
-pub const WALL_FACTOR: u32 = 10;
+pub const TOTAL_FACTOR: u32 = 10;
+
+/// The calling thread's CPU time. Budgets count it, not the time on the wall: a plugin thread
+/// that waits for a core (a loaded machine) has not used its budget. (Zero if the clock cannot
+/// be read, which Linux does not refuse for the calling thread.)
+pub fn thread_cpu() -> Duration {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map_or(Duration::ZERO, |t| Duration::new(t.tv_sec() as u64, t.tv_nsec() as u32))
+}
 
 /// Caps all of an instance's linear memories and tables together (wasmtime's own limiter
 /// caps each memory alone).
@@ -300,9 +319,9 @@ impl StoreState {
     /// Runs the work of an import (parsing events, routing), keeping its time off the
     /// guest's CPU budget.
     fn timed<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
-        let started = Instant::now();
+        let started = thread_cpu();
         let r = f(self);
-        self.account.in_host += started.elapsed();
+        self.account.in_host += thread_cpu().saturating_sub(started);
         r
     }
 
@@ -1136,4 +1155,26 @@ fn rtsp_source(r: &wit::RtspSource) -> Result<media::RtspSource, String> {
         keepalive: (r.keepalive_ms > 0).then(|| Duration::from_millis(u64::from(r.keepalive_ms).max(1000))),
         path_only_retry: r.path_only_retry,
     })
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+
+    /// A call whose thread waits (a loaded machine, the core given to others) has not used its
+    /// budget; one that computes has.
+    #[test]
+    fn the_budget_counts_the_threads_cpu_not_the_wall() {
+        let mut account = CallAccount::new(Duration::from_millis(50));
+        account.start();
+        std::thread::sleep(Duration::from_millis(120));
+        assert!(!account.over_budget(), "waiting is not running: {:?}", account.guest_time());
+        let start = std::time::Instant::now();
+        let mut x = 0u64;
+        while !account.over_budget() {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            assert!(start.elapsed() < Duration::from_secs(5), "computing uses the budget ({x})");
+        }
+        assert!(account.guest_time() >= Duration::from_millis(50));
+    }
 }
