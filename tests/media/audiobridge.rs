@@ -631,6 +631,21 @@ pub(crate) fn have_pp_rec() -> bool {
     found
 }
 
+/// A gateway whose `plugin` writes into a fresh folder (its `sandbox.write_dir`), with
+/// `sections` more of its configuration; none without janus-pp-rec (the test skipped, loudly,
+/// outside CI).
+pub(crate) fn recording_gateway(plugin: &str, sections: &str) -> Option<(Gateway, std::path::PathBuf)> {
+    if !have_pp_rec() {
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("portunus-mjr-{}-{plugin}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let mut conf = crate::harness::Conf::default();
+    let jcfg = format!("{sections}sandbox: {{ write_dir = \"{}\" }}\n", dir.display());
+    conf.extra.push((format!("{plugin}.jcfg"), jcfg));
+    Some((Gateway::with(conf), dir))
+}
+
 /// The Opus packets of an Ogg Opus file, past its two header packets.
 fn ogg_opus_packets(path: &std::path::Path) -> Vec<bytes::Bytes> {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -647,17 +662,9 @@ fn ogg_opus_packets(path: &std::path::Path) -> Vec<bytes::Bytes> {
 /// its tone and not the others'; `enable_mjrs` records every participant, each to its own file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_participant_is_recorded_for_janus_pp_rec() {
-    if !have_pp_rec() {
+    let Some((gw, dir)) = recording_gateway("janus.plugin.audiobridge", "") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("portunus-mjr-{}-{}", std::process::id(), ROOM));
-    std::fs::create_dir_all(&dir).expect("a folder");
-    let mut conf = crate::harness::Conf::default();
-    conf.extra.push((
-        "janus.plugin.audiobridge.jcfg".to_owned(),
-        format!("sandbox: {{ write_dir = \"{}\" }}\n", dir.display()),
-    ));
-    let gw = Gateway::with(conf);
+    };
     let room = ROOM + 9;
     let mut admin = Client::new(&gw, AUDIOBRIDGE).await;
     let created = admin.request(json!({"request": "create", "room": room, "sampling_rate": 16000})).await;

@@ -309,17 +309,9 @@ async fn a_failed_renegotiation_leaves_the_call_as_it_was() {
 /// them; the hangup completes them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_is_recorded_for_janus_pp_rec() {
-    if !crate::audiobridge::have_pp_rec() {
+    let Some((gw, dir)) = crate::audiobridge::recording_gateway("janus.plugin.nosip", "") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("portunus-nosip-mjr-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a folder");
-    let mut conf = crate::harness::Conf::default();
-    conf.extra.push((
-        "janus.plugin.nosip.jcfg".to_owned(),
-        format!("sandbox: {{ write_dir = \"{}\" }}\n", dir.display()),
-    ));
-    let gw = Gateway::with(conf);
+    };
     let (mut c, peer, phone, offer) = browser_calls_phone(&gw).await;
     audio_both_ways(phone.clone(), audio_port(&offer), &peer).await;
     peer.set_tone(440.0, 8000.0);

@@ -622,17 +622,9 @@ async fn a_second_sender_waits_for_the_first_with_collision() {
 /// answers say: starting a stream twice, no stream named or an unknown action are refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mountpoint_is_recorded_for_janus_pp_rec() {
-    if !crate::audiobridge::have_pp_rec() {
+    let Some((gw, dir)) = crate::audiobridge::recording_gateway("janus.plugin.streaming", "") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("portunus-st-mjr-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a folder");
-    let mut conf = crate::harness::Conf::default();
-    conf.extra.push((
-        "janus.plugin.streaming.jcfg".to_owned(),
-        format!("sandbox: {{ write_dir = \"{}\" }}\n", dir.display()),
-    ));
-    let gw = Gateway::with(conf);
+    };
     let mut admin = Client::new(&gw, STREAMING).await;
     let media = json!([
         {"type": "video", "mid": "v", "port": 0, "pt": 100, "codec": "vp8"},

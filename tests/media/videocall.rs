@@ -224,17 +224,9 @@ async fn calls_are_refused_as_janus_does() {
 /// hangup completes the files.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_is_recorded_for_janus_pp_rec() {
-    if !crate::audiobridge::have_pp_rec() {
+    let Some((gw, dir)) = crate::audiobridge::recording_gateway("janus.plugin.videocall", "") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("portunus-vc-mjr-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a folder");
-    let mut conf = crate::harness::Conf::default();
-    conf.extra.push((
-        "janus.plugin.videocall.jcfg".to_owned(),
-        format!("sandbox: {{ write_dir = \"{}\" }}\n", dir.display()),
-    ));
-    let gw = Gateway::with(conf);
+    };
     let (mut alice, pa, _bob, _pb) = call(&gw).await;
     pa.set_tone(440.0, 8000.0);
     let r = alice.send(json!({"request": "set", "record": true, "filename": "alice-call"}), None).await;

@@ -904,21 +904,9 @@ pub(crate) async fn video_packets_recorded(mjr: &std::path::Path, packets: u64) 
 /// `enable_recording` records every publisher of the room, under Janus's default names.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishers_are_recorded_for_janus_pp_rec() {
-    if !crate::audiobridge::have_pp_rec() {
+    let Some((gw, dir)) = crate::audiobridge::recording_gateway("janus.plugin.videoroom", "room-1234: { description = \"Demo Room\" secret = \"adminpwd\" publishers = 6 lock_record = true }\n") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("portunus-vr-mjr-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a folder");
-    let mut conf = Conf::default();
-    conf.extra.push((
-        "janus.plugin.videoroom.jcfg".to_owned(),
-        format!(
-            "room-1234: {{ description = \"Demo Room\" secret = \"adminpwd\" publishers = 6 lock_record = true }}\n\
-             sandbox: {{ write_dir = \"{}\" }}\n",
-            dir.display()
-        ),
-    ));
-    let gw = Gateway::with(conf);
+    };
     let (mut alice, alice_peer, _, _) = publish(&gw, "alice").await;
     alice_peer.set_tone(440.0, 8000.0);
     let wrong = json!({"request": "configure", "record": true, "filename": "alice", "secret": "nope"});

@@ -128,6 +128,14 @@ impl Packet {
     fn clock(&self) -> u32 {
         self.codec.map_or(if self.video { 90_000 } else { 48_000 }, |c| c.clock)
     }
+
+    /// Its sequence number and timestamp on a destination stream that `rewrite` numbers (set
+    /// by the first packet), coming by rule `rule`.
+    fn renumbered(&self, rule: u64, rewrite: &mut Option<Rewrite>) -> (u64, u32) {
+        let source = (rule, self.ssrc);
+        let r = rewrite.get_or_insert_with(|| Rewrite::start(source, self.seq, self.time, self.wallclock));
+        r.map(source, self.seq, self.time, self.wallclock, self.clock())
+    }
 }
 
 /// A packet from a source (a peer's stream, a leg, an input), as the router takes it.
@@ -860,12 +868,7 @@ impl<T: Transmitter> MediaCore<T> {
                     },
                     _ => return,
                 };
-                let source = (d.rule, d.packet.ssrc);
-                let rewrite = leg.rewrite.get_or_insert_with(|| {
-                    Rewrite::start(source, d.packet.seq, d.packet.time, d.packet.wallclock)
-                });
-                let (seq, time) =
-                    rewrite.map(source, d.packet.seq, d.packet.time, d.packet.wallclock, d.packet.clock());
+                let (seq, time) = d.packet.renumbered(d.rule, &mut leg.rewrite);
                 let buf = &mut self.rtp_out;
                 write_rtp(buf, pt, d.packet.marker, seq, time, leg.ssrc, &d.packet.payload);
                 if let Some(srtp) = &mut leg.srtp_tx {
@@ -893,24 +896,14 @@ impl<T: Transmitter> MediaCore<T> {
                 let Some(codec) = d.packet.codec.and_then(|c| super::mjr::codec_name(c.codec)) else {
                     return;
                 };
-                let source = (d.rule, d.packet.ssrc);
-                let rewrite = mjr.rewrite.get_or_insert_with(|| {
-                    Rewrite::start(source, d.packet.seq, d.packet.time, d.packet.wallclock)
-                });
-                let (seq, time) =
-                    rewrite.map(source, d.packet.seq, d.packet.time, d.packet.wallclock, d.packet.clock());
+                let (seq, time) = d.packet.renumbered(d.rule, &mut mjr.rewrite);
                 let buf = &mut self.rtp_out;
                 write_rtp(buf, *d.packet.pt, d.packet.marker, seq, time, mjr.ssrc, &d.packet.payload);
                 mjr.frame(self.now, d.packet.video, codec, buf);
                 return;
             }
             Dest::Rtp { target, rewrite, srtp } => {
-                let source = (d.rule, d.packet.ssrc);
-                let rewrite = rewrite.get_or_insert_with(|| {
-                    Rewrite::start(source, d.packet.seq, d.packet.time, d.packet.wallclock)
-                });
-                let (seq, time) =
-                    rewrite.map(source, d.packet.seq, d.packet.time, d.packet.wallclock, d.packet.clock());
+                let (seq, time) = d.packet.renumbered(d.rule, rewrite);
                 let pt = target.payload_type.unwrap_or(*d.packet.pt);
                 let buf = &mut self.rtp_out;
                 write_rtp(buf, pt, d.packet.marker, seq, time, target.ssrc, &d.packet.payload);
