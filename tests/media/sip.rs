@@ -293,6 +293,16 @@ async fn call(c: &mut Client, sipp: &Sipp) -> (Peer, Value) {
     (peer, r)
 }
 
+/// [`call`], the phone's answer taken, media up: the browser's peer.
+async fn call_up(c: &mut Client, sipp: &Sipp) -> Peer {
+    let (peer, _) = call(c, sipp).await;
+    let accepted = sip_event(c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    peer
+}
+
 /// A 486 from the phone: `hangup` with its code and reason, and the 486 is ACKed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_phone_ends_the_call() {
@@ -571,11 +581,7 @@ async fn hold_and_unhold_reinvite_the_phone() {
     let (gw, _) = gateway();
     let sipp = Sipp::start("uas_hold.xml", None, "x");
     let mut c = guest(&gw, "alice").await;
-    let (peer, _) = call(&mut c, &sipp).await;
-    let accepted = sip_event(&mut c, "accepted").await;
-    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
-    peer.start_media().await;
-    peer.wait_connected(WAIT).await.expect("connected");
+    let peer = call_up(&mut c, &sipp).await;
     let r = c.send(json!({"request": "hold", "direction": "sideways"}), None).await;
     assert_eq!(r["plugindata"]["data"]["error_code"], 444, "{r}");
     let r = c.send(json!({"request": "hold"}), None).await;
@@ -684,11 +690,7 @@ async fn update_reinvites_the_phone_with_the_browsers_new_offer() {
     let (gw, _) = gateway();
     let sipp = Sipp::start("uas_reinvited.xml", None, "x");
     let mut c = guest(&gw, "alice").await;
-    let (peer, _) = call(&mut c, &sipp).await;
-    let accepted = sip_event(&mut c, "accepted").await;
-    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
-    peer.start_media().await;
-    peer.wait_connected(WAIT).await.expect("connected");
+    let peer = call_up(&mut c, &sipp).await;
     echoed(&peer, 10).await;
     let r = c.send(json!({"request": "update"}), None).await;
     assert_eq!(r["plugindata"]["data"]["error_code"], 448, "{r}");
@@ -1025,11 +1027,7 @@ async fn rtp_forwarders_copy_both_sides_of_a_call() {
     let r = c.send(json!({"request": "rtp_forward", "streams": streams.clone()}), None).await;
     assert_eq!(r["plugindata"]["data"]["error_code"], 447, "{r}");
     let sipp = Sipp::start("uas_answer.xml", None, "x");
-    let (peer, _) = call(&mut c, &sipp).await;
-    let accepted = sip_event(&mut c, "accepted").await;
-    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
-    peer.start_media().await;
-    peer.wait_connected(WAIT).await.expect("connected");
+    let peer = call_up(&mut c, &sipp).await;
     let bad = json!([{"type": "screen", "host": "127.0.0.1", "port": 9}]);
     let r = c.send(json!({"request": "rtp_forward", "streams": bad}), None).await;
     assert_eq!(r["plugindata"]["data"]["error_code"], 444, "{r}");
@@ -1269,11 +1267,7 @@ async fn a_call_is_recorded_for_janus_pp_rec() {
     let r = c.send(start.clone(), None).await;
     assert_eq!(r["plugindata"]["data"]["error_code"], 447, "{r}");
     let sipp = Sipp::start("uas_answer.xml", None, "x");
-    let (peer, _) = call(&mut c, &sipp).await;
-    let accepted = sip_event(&mut c, "accepted").await;
-    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
-    peer.start_media().await;
-    peer.wait_connected(WAIT).await.expect("connected");
+    let peer = call_up(&mut c, &sipp).await;
     let r = c.send(json!({"request": "recording", "action": "start"}), None).await;
     assert_eq!(r["plugindata"]["data"]["error_code"], 444, "{r}");
     let r = c.send(start, None).await;
