@@ -26,7 +26,9 @@ use crate::vocab::RecordFile;
 pub const MAGIC: &[u8] = b"MJR00002";
 /// Each packet's first bytes.
 const FRAME: &[u8] = b"MEET";
-/// A buffer goes to the writer when it holds this much.
+/// What goes before each packet: `MEET`, the time, the length.
+const FRAME_HEADER: usize = FRAME.len() + 4 + 2;
+/// A buffer goes to the writer when the next packet would not fit in this much.
 const CHUNK: usize = 64 * 1024;
 /// Buffers that may wait for the writer, all recordings together.
 const QUEUE: usize = 1024;
@@ -123,6 +125,10 @@ impl Mjr {
             return;
         }
         let Ok(len) = u16::try_from(rtp.len()) else { return };
+        // A packet that would grow the buffer goes in the next one: no allocation here.
+        if self.buf.len() + FRAME_HEADER + rtp.len() > self.buf.capacity() {
+            self.flush();
+        }
         let first = *self.first.get_or_insert_with(|| {
             let header = serde_json::json!({
                 "t": if video { "v" } else { "a" },
@@ -140,9 +146,6 @@ impl Mjr {
         self.buf.extend_from_slice(&ms.to_be_bytes());
         self.buf.extend_from_slice(&len.to_be_bytes());
         self.buf.extend_from_slice(rtp);
-        if self.buf.len() >= CHUNK {
-            self.flush();
-        }
     }
 
     /// Hands what is buffered to the writer.
@@ -225,6 +228,20 @@ mod tests {
         assert_eq!(frames[1].0, 20);
         assert_eq!(frames[0].1.last(), Some(&0xfc));
         assert_eq!(frames[1].1.len(), 12);
+    }
+
+    /// The buffer never grows: a packet that would not fit goes in the next buffer (the
+    /// media thread allocates nothing per packet).
+    #[test]
+    fn packets_never_grow_the_buffer() {
+        let Ok(file) = std::fs::OpenOptions::new().write(true).open("/dev/null") else { return };
+        let file = Arc::new(RecordFile { path: "/dev/null".into(), file, failed: AtomicBool::new(false) });
+        let mut mjr = Mjr::new(file);
+        let packet = vec![0x80u8; 1200];
+        for _ in 0..500 {
+            mjr.frame(Instant::now(), true, "vp8", &packet);
+            assert_eq!(mjr.buf.capacity(), CHUNK, "at {} bytes", mjr.buf.len());
+        }
     }
 
     /// A full disk stops the recording (and says so), it does not stall the media thread or
