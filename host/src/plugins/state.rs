@@ -517,6 +517,11 @@ impl StoreState {
     }
 }
 
+/// The audio and video kinds a rule's options name (data is not forwarded by rules).
+fn media_kinds(options: &ForwardOptions) -> Vec<media::MediaKind> {
+    options.kinds.iter().map(|k| kind(*k)).filter(|k| *k != media::MediaKind::Data).collect()
+}
+
 /// Creates (or empties) a file the host writes for a plugin, at a path `writable` allowed: a
 /// link in the folder does not lead out of it either.
 fn create_file(path: &std::path::Path) -> Result<std::fs::File, String> {
@@ -666,7 +671,7 @@ impl host::Host for StoreState {
             dst,
             substream: options.substream,
             temporal: options.temporal,
-            kinds: options.kinds.iter().map(|k| kind(*k)).filter(|k| *k != media::MediaKind::Data).collect(),
+            kinds: media_kinds(&options),
         };
         self.add_rule(rule)
     }
@@ -730,7 +735,7 @@ impl host::Host for StoreState {
             }))),
             substream: options.substream,
             temporal: options.temporal,
-            kinds: options.kinds.iter().map(|k| kind(*k)).filter(|k| *k != media::MediaKind::Data).collect(),
+            kinds: media_kinds(&options),
         };
         self.add_rule(rule)
     }
