@@ -578,12 +578,11 @@ impl RecordingRequest {
                 "Invalid request (at least one of audio, video, peer_audio and peer_video should be true)",
             ));
         }
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         Ok(RecordingRequest {
             start,
             asked,
             filename: body.get("filename").and_then(Value::as_str).map(str::to_owned),
-            default_base: format!("{plugin}-{}-{}", handle.handle, now.as_micros()),
+            default_base: format!("{plugin}-{}-{}", handle.handle, crate::files::micros_now()),
         })
     }
 

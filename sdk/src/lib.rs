@@ -163,6 +163,7 @@ mod body;
 pub mod bridge;
 mod error;
 mod events;
+pub mod files;
 mod jsep;
 mod logging;
 pub mod plain_sdp;

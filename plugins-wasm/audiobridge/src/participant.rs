@@ -614,8 +614,7 @@ pub(crate) fn record_as_asked(body: &Map<String, Value>, p: &mut Participant) {
 
 /// A participant's recording as Janus names it when no `filename` is given.
 fn default_name(p: &Participant) -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    format!("audiobridge-{}-user-{}-{}", p.room, p.id, now.as_micros())
+    format!("audiobridge-{}-user-{}-{}", p.room, p.id, portunus_sdk::files::micros_now())
 }
 
 /// Starts or stops the participant's own recording, once its media is up, as its `record`
@@ -630,10 +629,8 @@ pub(crate) fn record(handle: HandleRef, p: &mut Participant, room: Option<&crate
         return;
     }
     let name = p.record.clone().unwrap_or_else(|| default_name(p));
-    let file = match room.and_then(|r| r.mjrs_dir.as_deref()) {
-        Some(dir) => format!("{}/{name}.mjr", dir.trim_end_matches('/')),
-        None => format!("{name}.mjr"),
-    };
+    let file =
+        portunus_sdk::files::in_folder(room.and_then(|r| r.mjrs_dir.as_deref()), &format!("{name}.mjr"));
     let src = p.leg.map_or(Endpoint::Peer(handle), Endpoint::Leg);
     let options = ForwardOptions { substream: None, temporal: None, kinds: vec![MediaKind::Audio] };
     match host::forward_record(src, "", &file, &options) {

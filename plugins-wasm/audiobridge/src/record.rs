@@ -15,14 +15,11 @@ impl AudioBridge {
         let Some(r) = self.rooms.get_mut(room) else {
             return Err(err(code::NO_SUCH_ROOM, format!("No such room ({room})")));
         };
-        let name = r.record_file.clone().unwrap_or_else(|| {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-            format!("janus-audioroom-{room}-{}.wav", now.as_micros())
-        });
-        let file = match &r.record_dir {
-            Some(dir) => format!("{}/{name}", dir.trim_end_matches('/')),
-            None => name,
-        };
+        let name = r
+            .record_file
+            .clone()
+            .unwrap_or_else(|| format!("janus-audioroom-{room}-{}.wav", portunus_sdk::files::micros_now()));
+        let file = portunus_sdk::files::in_folder(r.record_dir.as_deref(), &name);
         let path = host::mixer_record(mixer, Some(&file))
             .map_err(|e| err(code::UNKNOWN, format!("Can't record room {room}: {e}")))?;
         portunus_sdk::info!("room {room}: recording to {path}");

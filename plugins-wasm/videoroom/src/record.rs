@@ -36,11 +36,8 @@ impl VideoRoom {
             keep
         });
         let Some(owner) = owner else { return };
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let base = p
-            .filename
-            .clone()
-            .unwrap_or_else(|| format!("videoroom-{}-user-{}-{}", p.room, p.id, now.as_micros()));
+        let now = portunus_sdk::files::micros_now();
+        let base = p.filename.clone().unwrap_or_else(|| format!("videoroom-{}-user-{}-{now}", p.room, p.id));
         let options = ForwardOptions { substream: None, temporal: None, kinds: Vec::new() };
         for s in p.streams.iter().filter(|s| recorded.contains(&s.mid)) {
             if p.recordings.contains_key(&s.mid) {
@@ -48,10 +45,7 @@ impl VideoRoom {
             }
             let kind = if s.kind == MediaKind::Audio { "audio" } else { "video" };
             let name = format!("{base}-{kind}-{}.mjr", s.mindex);
-            let file = match &dir {
-                Some(dir) => format!("{}/{name}", dir.trim_end_matches('/')),
-                None => name,
-            };
+            let file = portunus_sdk::files::in_folder(dir.as_deref(), &name);
             match host::forward_record(Endpoint::Peer(owner), &s.mid, &file, &options) {
                 Ok(rule) => {
                     p.recordings.insert(s.mid.clone(), rule);
