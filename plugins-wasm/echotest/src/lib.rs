@@ -13,8 +13,13 @@
 //! (`set-media-enabled`, `set-bitrate-cap`, `set-layers`). The answer is made on a media thread:
 //! the event with its JSEP goes out when the host reports it done.
 //!
-//! Differences from Janus: recording (`record`, `filename`) is accepted and ignored, and so are
-//! `videoprofile` and `opusred`, which the host's answer policy cannot express yet, the
+//! `record` records what the client sends, as Janus does: its audio to `<filename>-audio.mjr`
+//! and its video to `<filename>-video.mjr` (without `filename`, `echotest-<handle>-<µs>`), in
+//! the plugin's `sandbox.write_dir`, from the moment the stream is negotiated until
+//! `record: false` or the hangup; `janus-pp-rec` reads the files.
+//!
+//! Differences from Janus: the data channel is not recorded (no `-data.mjr`); `videoprofile`
+//! and `opusred`, which the host's answer policy cannot express yet, the
 //! playout-delay hints `min_delay`/`max_delay`, and `fallback` (the host falls back to a lower
 //! substream after 1 s without packets of the wanted one, whatever the value).
 
@@ -117,6 +122,11 @@ struct Session {
     rule: Option<u64>,
     /// Losses reported by the host.
     slowlink_count: u32,
+    /// Recording asked for (`record`): the files' base name.
+    record_base: Option<String>,
+    /// The rules recording the client's audio and video.
+    audio_recording: Option<u64>,
+    video_recording: Option<u64>,
 }
 
 impl Default for Session {
@@ -138,6 +148,9 @@ impl Default for Session {
             max_delay: -1,
             rule: None,
             slowlink_count: 0,
+            record_base: None,
+            audio_recording: None,
+            video_recording: None,
         }
     }
 }
@@ -146,6 +159,32 @@ impl Session {
     /// Back to the state of a handle without a PeerConnection (Janus's `hangup_media`).
     fn reset_media(&mut self) {
         *self = Session { slowlink_count: self.slowlink_count, ..Session::default() };
+    }
+
+    /// Records every negotiated stream that recording was asked for and is not recorded yet.
+    fn record(&mut self, handle: HandleRef) {
+        let Some(base) = &self.record_base else { return };
+        for (kind, codec, rule) in [
+            (MediaKind::Audio, &self.audio_codec, &mut self.audio_recording),
+            (MediaKind::Video, &self.video_codec, &mut self.video_recording),
+        ] {
+            if codec.is_none() || rule.is_some() {
+                continue;
+            }
+            let file = format!("{base}-{}.mjr", if kind == MediaKind::Audio { "audio" } else { "video" });
+            let options = ForwardOptions { kinds: vec![kind], substream: None, temporal: None };
+            match host::forward_record(Endpoint::Peer(handle), "", &file, &options) {
+                Ok(id) => *rule = Some(id),
+                Err(err) => portunus_sdk::warn!("[{}] cannot record to {file}: {err}", handle.handle),
+            }
+        }
+    }
+
+    /// Ends the recordings (the files complete).
+    fn stop_recording(&mut self) {
+        for rule in [self.audio_recording.take(), self.video_recording.take()].into_iter().flatten() {
+            host::unforward(rule);
+        }
     }
 
     /// The handle's state for admin `handle_info`, with Janus's keys.
@@ -315,12 +354,15 @@ impl EchoTest {
         if let Some(opusred) = request.opusred {
             session.opusred = opusred;
         }
-        if request.record == Some(true) {
-            portunus_sdk::info!(
-                "[{}] recording is not supported yet (filename {:?}); ignored",
-                handle.handle,
-                request.filename
-            );
+        if let Some(record) = request.record {
+            // A new `record: true` starts new files, as in Janus.
+            session.stop_recording();
+            session.record_base = record.then(|| {
+                request.filename.clone().filter(|name| !name.is_empty()).unwrap_or_else(|| {
+                    format!("echotest-{}-{}", handle.handle, portunus_sdk::files::micros_now())
+                })
+            });
+            session.record(handle);
         }
 
         let asked_anything = request.audio.is_some()
@@ -414,6 +456,7 @@ impl EchoTest {
         session.audio_codec = codec_of(MediaKind::Audio);
         session.video_codec = codec_of(MediaKind::Video);
         session.simulcast = streams.iter().any(|s| s.kind == MediaKind::Video && !s.rids.is_empty());
+        session.record(handle);
     }
 
     fn slow_link(&mut self, handle: HandleRef, link: &SlowLink) {
@@ -458,6 +501,7 @@ impl EchoTest {
         if let Some(rule) = session.rule {
             host::unforward(rule);
         }
+        session.stop_recording();
         session.reset_media();
     }
 }

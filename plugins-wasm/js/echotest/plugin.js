@@ -8,8 +8,10 @@
 // carried an offer) or `{"echotest": "event", "error_code": N, "error": "..."}`. When the
 // PeerConnection goes away: `{"echotest": "event", "result": "done"}`. The plugin never touches
 // a packet: an offer becomes an answer made by the host and a forwarding rule from the handle to
-// itself; the switches become intents. Recording, `videoprofile`, `opusred`, the playout delays
-// and `fallback` are accepted and have no effect, as in the Rust build.
+// itself; the switches become intents. `record` records what the client sends to
+// `<filename>-audio.mjr` and `<filename>-video.mjr` (the host writes them); `videoprofile`,
+// `opusred`, the playout delays and `fallback` are accepted and have no effect, as in the Rust
+// build.
 
 import {
   BOOL, INTEGER, STRING, Keyed, PluginError, ack, definePlugin, errorText, event, field, handleKey,
@@ -52,7 +54,31 @@ function newSession(slowlinkCount = 0) {
     audio_active: true, video_active: true, bitrate: 0, audio_codec: null, video_codec: null,
     opusred: false, simulcast: false, substream_target: null, temporal_target: null, substream: null,
     temporal: null, fallback: null, min_delay: -1, max_delay: -1, rule: null, slowlink_count: slowlinkCount,
+    record_base: null, audio_recording: null, video_recording: null,
   };
+}
+
+/** Records every negotiated stream that recording was asked for and is not recorded yet. */
+function record(handle, session) {
+  const base = session.record_base;
+  if (base == null) return;
+  for (const kind of ['audio', 'video']) {
+    if (session[`${kind}_codec`] == null || session[`${kind}_recording`] != null) continue;
+    const file = `${base}-${kind}.mjr`;
+    try {
+      session[`${kind}_recording`] = Number(host.forwardRecord({ tag: 'peer', val: handle }, '', file, { kinds: [kind], substream: undefined, temporal: undefined }));
+    } catch (err) {
+      log.warn(`[${handle.handle}] cannot record to ${file}: ${errorText(err)}`);
+    }
+  }
+}
+
+/** Ends the recordings (the files complete). */
+function stopRecording(session) {
+  for (const key of ['audio_recording', 'video_recording']) {
+    if (session[key] != null) host.unforward(BigInt(session[key]));
+    session[key] = null;
+  }
 }
 
 const okEvent = () => event(PACKAGE, { result: 'ok' });
@@ -151,7 +177,12 @@ class EchoTest {
       else [session.max_delay, session.min_delay] = [high, Math.min(session.min_delay, high)];
     }
     if (has('opusred')) session.opusred = request.opusred;
-    if (request.record === true) log.info(`[${handle.handle}] recording is not supported yet (filename ${JSON.stringify(request.filename ?? null)}); ignored`);
+    if (has('record')) {
+      // A new `record: true` starts new files, as in Janus.
+      stopRecording(session);
+      session.record_base = request.record ? (request.filename || `echotest-${handle.handle}-${Date.now() * 1000}`) : null;
+      record(handle, session);
+    }
 
     if (!ASKS.some(has) && !jsep) throw new PluginError(ERROR_INVALID_ELEMENT, 'Message error: no supported attributes found');
     if (!jsep) return okEvent();
@@ -206,6 +237,7 @@ class EchoTest {
     session.audio_codec = codecOf('audio');
     session.video_codec = codecOf('video');
     session.simulcast = streams.some((s) => s.kind === 'video' && s.rids.length > 0);
+    record(handle, session);
   }
 
   onWebrtcUp(handle) {
@@ -249,6 +281,7 @@ class EchoTest {
     if (!session) return;
     pushEvent(handle, null, event(PACKAGE, { result: 'done' }));
     if (session.rule != null) host.unforward(BigInt(session.rule));
+    stopRecording(session);
     this.sessions.set(handle.handle, newSession(session.slowlink_count));
   }
 

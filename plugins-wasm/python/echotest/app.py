@@ -8,9 +8,12 @@ are all optional; an `ack` ("I'm taking my time!"), then an event with the same 
 or `{"echotest": "event", "error_code": N, "error": "..."}`. When the PeerConnection goes away:
 `{"echotest": "event", "result": "done"}`. The plugin never touches a packet: an offer becomes an
 answer made by the host and a forwarding rule from the handle to itself; the switches become
-intents. Recording, `videoprofile`, `opusred`, the playout delays and `fallback` are accepted and
-have no effect, as in the Rust build.
+intents. `record` records what the client sends to `<filename>-audio.mjr` and
+`<filename>-video.mjr` (the host writes them); `videoprofile`, `opusred`, the playout delays and
+`fallback` are accepted and have no effect, as in the Rust build.
 """
+
+import time
 
 import portunus
 from portunus import BOOL, INTEGER, STRING, Field, PluginError, host, log, types
@@ -53,7 +56,32 @@ def new_session(slowlink_count=0):
         "video_codec": None, "opusred": False, "simulcast": False, "substream_target": None,
         "temporal_target": None, "substream": None, "temporal": None, "fallback": None,
         "min_delay": -1, "max_delay": -1, "rule": None, "slowlink_count": slowlink_count,
+        "record_base": None, "audio_recording": None, "video_recording": None,
     }
+
+
+def record(handle, session):
+    """Records every negotiated stream that recording was asked for and is not recorded yet."""
+    base = session.get("record_base")
+    if base is None:
+        return
+    for kind, name in ((types.MediaKind.AUDIO, "audio"), (types.MediaKind.VIDEO, "video")):
+        if session[f"{name}_codec"] is None or session.get(f"{name}_recording") is not None:
+            continue
+        file = f"{base}-{name}.mjr"
+        try:
+            session[f"{name}_recording"] = host.forward_record(
+                types.Endpoint_Peer(handle), "", file, types.ForwardOptions([kind], None, None))
+        except portunus.Err as err:
+            log.warn(f"[{handle.handle}] cannot record to {file}: {err.value}")
+
+
+def stop_recording(session):
+    """Ends the recordings (the files complete)."""
+    for key in ("audio_recording", "video_recording"):
+        if session.get(key) is not None:
+            host.unforward(session[key])
+        session[key] = None
 
 
 def ok_event():
@@ -161,8 +189,13 @@ class EchoTest(portunus.Plugin):
                 session["max_delay"], session["min_delay"] = high, min(session["min_delay"], high)
         if "opusred" in request:
             session["opusred"] = request["opusred"]
-        if request.get("record") is True:
-            log.info(f"[{handle.handle}] recording is not supported yet (filename {request.get('filename')!r}); ignored")
+        if "record" in request:
+            # A new `record: true` starts new files, as in Janus.
+            stop_recording(session)
+            session["record_base"] = None
+            if request["record"]:
+                session["record_base"] = request.get("filename") or f"echotest-{handle.handle}-{time.time_ns() // 1000}"
+            record(handle, session)
 
         if not any(key in request for key in ASKS) and jsep is None:
             raise PluginError(ERROR_INVALID_ELEMENT, "Message error: no supported attributes found")
@@ -218,6 +251,7 @@ class EchoTest(portunus.Plugin):
         session["audio_codec"] = codec_of(types.MediaKind.AUDIO)
         session["video_codec"] = codec_of(types.MediaKind.VIDEO)
         session["simulcast"] = any(s.kind == types.MediaKind.VIDEO and s.rids for s in streams)
+        record(handle, session)
 
     def on_webrtc_up(self, handle):
         log.debug(f"[{handle.handle}] WebRTC media is now available")
@@ -260,6 +294,7 @@ class EchoTest(portunus.Plugin):
         portunus.push_event(handle, None, portunus.event(PACKAGE, result="done"))
         if session["rule"] is not None:
             host.unforward(session["rule"])
+        stop_recording(session)
         self.sessions[handle.handle] = new_session(session["slowlink_count"])
 
     def incoming_data(self, handle, label, data, is_text):

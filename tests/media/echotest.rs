@@ -1,0 +1,72 @@
+//! The EchoTest records what the client sends (`record`, `filename`), in every language.
+
+use serde_json::json;
+
+use crate::harness::{per_language, Conf, Gateway, Lang};
+use crate::peer::Peer;
+use crate::{attach, echotest, ECHOTEST, WAIT};
+
+per_language!(a_client_is_recorded_for_janus_pp_rec, recorded);
+
+/// The size of a file (0 when it is not there).
+fn size(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// `record` with the offer: once the streams are negotiated, the client's audio and video go
+/// to `<filename>-audio.mjr` and `-video.mjr`, which Janus's janus-pp-rec reads (the client's
+/// tone, its VP8 frames); `record: false` ends them; `record: true` without a filename records
+/// under Janus's default name, `echotest-<handle>-<µs>-video.mjr`.
+async fn recorded(lang: Lang) {
+    if !crate::audiobridge::have_pp_rec() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("portunus-mjr-{}-echotest-{lang:?}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let mut conf = Conf::echotest(lang);
+    let sandbox = format!("sandbox: {{ write_dir = \"{}\" }}\n", dir.display());
+    conf.extra.push(("janus.plugin.echotest.jcfg".into(), sandbox));
+    let gw = Gateway::with(conf);
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach(&mut ws, sid, ECHOTEST).await;
+    let peer = Peer::new(true, true, false).await.expect("peer");
+    peer.set_tone(440.0, 8000.0);
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let jsep = json!({"type": "offer", "sdp": offer});
+    let body = json!({"record": true, "filename": "echo"});
+    let ev = echotest(&mut ws, sid, hid, "offer", body, Some(jsep)).await;
+    assert_eq!(ev["plugindata"]["data"]["result"], "ok", "{ev}");
+    peer.set_answer(ev["jsep"]["sdp"].as_str().expect("an answer")).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    let packets = crate::videoroom::video_packets_recorded(&dir.join("echo-video.mjr"), 60).await;
+    assert!(packets >= 60, "{lang:?}: {packets} video packets recorded");
+    let (p440, p1000) = crate::audiobridge::tones_recorded(&dir.join("echo-audio.mjr")).await;
+    assert!(p440 > 1e5 && p1000 < p440 / 100.0, "{lang:?}: the client's tone: {p440:.0} {p1000:.0}");
+
+    let ev = echotest(&mut ws, sid, hid, "stop", json!({"record": false}), None).await;
+    assert_eq!(ev["plugindata"]["data"]["result"], "ok", "{ev}");
+    let ev = echotest(&mut ws, sid, hid, "again", json!({"record": true}), None).await;
+    assert_eq!(ev["plugindata"]["data"]["result"], "ok", "{ev}");
+    let prefix = format!("echotest-{hid}-");
+    let deadline = std::time::Instant::now() + WAIT;
+    let default_video = loop {
+        let found = std::fs::read_dir(&dir).expect("the folder").flatten().map(|e| e.path()).find(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy().to_string();
+            name.starts_with(&prefix) && name.ends_with("-video.mjr")
+        });
+        if let Some(f) = found {
+            break f;
+        }
+        assert!(std::time::Instant::now() < deadline, "{lang:?}: a recording under the default name");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    // A second of new recording later, the stopped file is complete: it grows no more.
+    crate::videoroom::video_packets_recorded(&default_video, 30).await;
+    let stopped = size(&dir.join("echo-audio.mjr"));
+    crate::videoroom::video_packets_recorded(&default_video, 60).await;
+    assert_eq!(size(&dir.join("echo-audio.mjr")), stopped, "{lang:?}: recording went on after record: false");
+    peer.close().await.ok();
+    std::fs::remove_dir_all(&dir).ok();
+}
