@@ -6,6 +6,7 @@ mod auth;
 mod benches;
 mod config;
 mod harness;
+mod hostile_bodies;
 mod http;
 mod languages;
 mod plugins;
