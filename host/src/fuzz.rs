@@ -95,6 +95,45 @@ pub fn rtsp(data: &[u8]) {
     }
 }
 
+/// A Janus API request as a transport hands it to the core (the first byte says which ids an
+/// HTTP path adds): the JSON object, its envelope, a JSEP's first checks; every refusal builds
+/// the error reply the client gets.
+pub fn janus_request(data: &[u8]) {
+    use crate::api::envelope::{self, PathIds};
+    let Some((&path, body)) = data.split_first() else { return };
+    let ids = PathIds {
+        session: (path & 1 != 0).then_some(u64::from(path >> 2)),
+        handle: (path & 2 != 0).then_some(7),
+    };
+    let refused = match envelope::parse_object(body) {
+        Err(e) => envelope::error_reply(&e, 0, None),
+        Ok(obj) => match envelope::read(obj, ids, ("session_id", "handle_id")) {
+            Err(r) => envelope::error_reply(&r.error, r.session_id, r.transaction.as_deref()),
+            Ok(env) => match env.body.get("jsep") {
+                Some(serde_json::Value::Object(jsep)) => match crate::api::jsep::check(jsep) {
+                    Err(e) => envelope::error_reply(&e, env.session_id, Some(&env.transaction)),
+                    Ok(_) => return,
+                },
+                _ => return,
+            },
+        },
+    };
+    assert!(refused["error"]["code"].as_u64().is_some(), "{refused}");
+}
+
+/// A `.jcfg` configuration: what parses converts to JSON, and that JSON written back (as a
+/// `permanent` room is) parses to the same JSON.
+pub fn jcfg(data: &[u8]) {
+    use crate::config::{jcfg, write};
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(group) = jcfg::parse(text) else { return };
+    let json = group.to_json();
+    if let Ok(written) = write::to_jcfg(&json) {
+        let again = jcfg::parse(&written).unwrap_or_else(|e| panic!("{e}:\n{written}"));
+        assert_eq!(again.to_json(), json, "written back:\n{written}");
+    }
+}
+
 /// SDES: an `a=crypto` value as a plain RTP leg's SDP carries it; what parses writes back as
 /// the same attribute.
 pub fn crypto_attr(data: &[u8]) {
@@ -255,6 +294,35 @@ mod tests {
         rtsp(&seed);
         for _ in 0..1000 {
             rtsp(&rng.mutate(&seed));
+        }
+    }
+
+    #[test]
+    fn janus_requests_survive_mutation() {
+        let mut rng = Rng(0x5eed_000b);
+        let seeds: [&[u8]; 3] = [
+            b"\x03{\"janus\":\"message\",\"transaction\":\"t\",\"session_id\":1,\"handle_id\":7,\
+              \"body\":{\"request\":\"join\"},\"jsep\":{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"}}",
+            b"\x00{\"janus\":\"attach\",\"transaction\":\"x\",\"plugin\":\"janus.plugin.echotest\",\"id\":-1}",
+            b"\x01[{\"janus\":\"keepalive\"}]",
+        ];
+        for i in 0..3000 {
+            janus_request(&rng.mutate(seeds[i % seeds.len()]));
+        }
+    }
+
+    #[test]
+    fn jcfg_files_survive_mutation_and_write_back_alike() {
+        let mut rng = Rng(0x5eed_000d);
+        let seed = b"general: {\n\tname = \"a \\\"b\\\" \\x41\" # c\n\tn = -12\n\tf = 1.5e3\n}\n\
+            room-1234: { description = \"Demo\" \"Room\"; publishers = 6 list = ( { a = true }, [1, 2] ) \
+            arr = [\"x\", \"y\"] empty = () }\n// comment\n/* block */ z = false;\n";
+        let parsed =
+            crate::config::jcfg::parse(std::str::from_utf8(seed).expect("text")).expect("the seed parses");
+        assert_eq!(parsed.to_json()["room-1234"]["description"], "DemoRoom");
+        jcfg(seed);
+        for _ in 0..3000 {
+            jcfg(&rng.mutate(seed));
         }
     }
 
