@@ -60,6 +60,9 @@ const ROOM: u64 = 1234;
 /// Video: 150 packets a second of this many bytes; audio: 50 of [`AUDIO_BYTES`].
 const VIDEO_BYTES: usize = 1100;
 const AUDIO_BYTES: usize = 120;
+/// What a source sends every 20 ms (a video frame of three packets and an audio packet): the
+/// window counts whole ticks sent, so the loss is known to within one tick's packets.
+const PACKETS_PER_TICK: u64 = 4;
 /// How much later than the sending the arrivals are counted (longer than a packet's trip, even
 /// through a saturated gateway).
 const ARRIVAL_LAG: Duration = Duration::from_millis(500);
@@ -137,6 +140,8 @@ struct Received {
     measuring: std::sync::atomic::AtomicBool,
     /// The publisher sends (not while the subscribers join: a join is timed in a quiet room).
     sending: std::sync::atomic::AtomicBool,
+    /// What each subscriber received, to tell a loss spread over all from one of a few.
+    each: Mutex<Vec<Arc<AtomicU64>>>,
 }
 
 /// A str0m client on its own socket.
@@ -310,6 +315,10 @@ fn recv_stamped(fd: std::os::fd::RawFd, buf: &mut [u8]) -> std::io::Result<(usiz
 /// Drives a client until the end of the run: its datagrams, timers and events; a publisher
 /// (`send`) writes its video and audio every 20 ms.
 async fn drive(mut c: Client, received: Arc<Received>, send: Option<(Mid, Mid, Arc<AtomicU64>)>) {
+    let mine = Arc::new(AtomicU64::new(0));
+    if send.is_none() {
+        received.each.lock().unwrap().push(mine.clone());
+    }
     let mut buf = vec![0u8; 2048];
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let (mut n, mut keyframe) = (0u64, true);
@@ -319,6 +328,7 @@ async fn drive(mut c: Client, received: Arc<Received>, send: Option<(Mid, Mid, A
             .turn(&mut buf, ticking, |e, arrived| match e {
                 Event::RtpPacket(p) if p.payload.len() >= 16 => {
                     let count = received.packets.fetch_add(1, Ordering::Relaxed);
+                    mine.fetch_add(1, Ordering::Relaxed);
                     if count.is_multiple_of(10) && received.measuring.load(Ordering::Relaxed) {
                         let at = &p.payload[p.payload.len() - 16..p.payload.len() - 8];
                         let sent = u64::from_be_bytes(at.try_into().unwrap_or_default());
@@ -334,6 +344,7 @@ async fn drive(mut c: Client, received: Arc<Received>, send: Option<(Mid, Mid, A
         let counted = std::mem::take(&mut c.counted);
         if counted > 0 {
             received.packets.fetch_add(counted, Ordering::Relaxed);
+            mine.fetch_add(counted, Ordering::Relaxed);
         }
         match turn {
             Turn::Done => return,
@@ -641,6 +652,10 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
     // showed as a negative loss), one sent at its end is.
     tokio::time::sleep(ARRIVAL_LAG).await;
     let got0 = received.packets.load(Ordering::Relaxed);
+    let each = |r: &Received| -> Vec<u64> {
+        r.each.lock().unwrap().iter().map(|c| c.load(Ordering::Relaxed)).collect()
+    };
+    let each0 = each(&received);
     while start.elapsed() < Duration::from_secs(seconds) {
         api.drain().await;
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -651,6 +666,8 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
     let (me1, _) = cpu_and_rss(std::process::id());
     tokio::time::sleep(ARRIVAL_LAG).await;
     let got = received.packets.load(Ordering::Relaxed) - got0;
+    // Subscribers that got under half of what was sent in the window.
+    let short = each(&received).iter().zip(&each0).filter(|(b, a)| (*b - *a) * 2 < sent_n).count();
     let drops =
         (udp_drops(pid).saturating_sub(drops0.0), udp_drops(std::process::id()).saturating_sub(drops0.1));
     received.measuring.store(false, Ordering::Relaxed);
@@ -671,13 +688,14 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
     let (first_joins, last_joins) = (median(&joins[..tenth]), median(&joins[joins.len() - tenth..]));
     println!(
         "{n:>5} subscribers: {:>8.0} pkt/s forwarded, gateway {:>6.1} CPU s per million packets (generator {:>6.1}), \
-         {rss}, loss {:>5.1} % (datagrams dropped by full sockets: gateway {}, generator {}), latency p50 {:.2} ms p99 {:.2} ms (to the subscriber's event: \
+         {rss}, loss {:>5.1} % (±{:.1}; {short} subscribers under half; datagrams dropped by full sockets: gateway {}, generator {}), latency p50 {:.2} ms p99 {:.2} ms (to the subscriber's event: \
          p50 {:.2} ms p99 {:.2} ms; setup {:.1} s; a join: \
          {first_joins:.1} ms among the first tenth, {last_joins:.1} ms among the last)",
         got as f64 / elapsed,
         per_million(gw1 - gw0),
         per_million(me1 - me0),
         100.0 * (1.0 - got as f64 / expected.max(1.0)),
+        100.0 * PACKETS_PER_TICK as f64 / sent_n.max(1) as f64,
         drops.0,
         drops.1,
         percentile(&lat, 0.5),
@@ -805,9 +823,16 @@ fn main() -> anyhow::Result<()> {
             "--streaming" => source = Source::Mountpoint,
             "--audiobridge" => audiobridge = true,
             "--light" => light = true,
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
             n => match n.parse::<usize>() {
                 Ok(n) => sizes.push(n),
-                Err(_) => anyhow::bail!("{USAGE}"),
+                Err(_) => {
+                    eprintln!("{USAGE}");
+                    std::process::exit(2);
+                }
             },
         }
     }
