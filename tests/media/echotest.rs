@@ -13,9 +13,10 @@ fn size(path: &std::path::Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
-/// `record` with the offer: once the streams are negotiated, the client's audio and video go
-/// to `<filename>-audio.mjr` and `-video.mjr`, which Janus's janus-pp-rec reads (the client's
-/// tone, its VP8 frames); `record: false` ends them; `record: true` without a filename records
+/// `record` with the offer: once the streams are negotiated, the client's audio, video and
+/// data go to `<filename>-audio.mjr`, `-video.mjr` and `-data.mjr`, which Janus's janus-pp-rec
+/// reads (the client's tone, its VP8 frames, its messages as subtitles); `record: false` ends
+/// them; `record: true` without a filename records
 /// under Janus's default name, `echotest-<handle>-<µs>-video.mjr`.
 async fn recorded(lang: Lang) {
     if !crate::audiobridge::have_pp_rec() {
@@ -30,7 +31,7 @@ async fn recorded(lang: Lang) {
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
     let hid = attach(&mut ws, sid, ECHOTEST).await;
-    let peer = Peer::new(true, true, false).await.expect("peer");
+    let peer = Peer::new(true, true, true).await.expect("peer");
     peer.set_tone(440.0, 8000.0);
     let offer = peer.create_offer(WAIT).await.expect("offer");
     let jsep = json!({"type": "offer", "sdp": offer});
@@ -40,6 +41,11 @@ async fn recorded(lang: Lang) {
     peer.set_answer(ev["jsep"]["sdp"].as_str().expect("an answer")).await.expect("set answer");
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("connected");
+    crate::videoroom::video_packets_recorded(&dir.join("echo-video.mjr"), 10).await;
+    peer.wait_data_open(WAIT).await.expect("data channel open");
+    for n in 0..3 {
+        peer.send_text(&format!("line {n}")).await.expect("send text");
+    }
     let packets = crate::videoroom::video_packets_recorded(&dir.join("echo-video.mjr"), 60).await;
     assert!(packets >= 60, "{lang:?}: {packets} video packets recorded");
     let (p440, p1000) = crate::audiobridge::tones_recorded(&dir.join("echo-audio.mjr")).await;
@@ -47,6 +53,20 @@ async fn recorded(lang: Lang) {
 
     let ev = echotest(&mut ws, sid, hid, "stop", json!({"record": false}), None).await;
     assert_eq!(ev["plugindata"]["data"]["result"], "ok", "{ev}");
+    let (mjr, srt) = (dir.join("echo-data.mjr"), dir.join("echo-data.srt"));
+    let deadline = std::time::Instant::now() + WAIT;
+    let subtitles = loop {
+        let out =
+            std::process::Command::new("janus-pp-rec").arg(&mjr).arg(&srt).output().expect("janus-pp-rec");
+        let text = std::fs::read_to_string(&srt).unwrap_or_default();
+        if out.status.success() && text.contains("line 2") {
+            break text;
+        }
+        assert!(std::time::Instant::now() < deadline, "{lang:?}: the data recording: {text}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let lines: Vec<&str> = subtitles.lines().filter(|l| l.starts_with("line ")).collect();
+    assert_eq!(lines, ["line 0", "line 1", "line 2"], "{lang:?}: {subtitles}");
     let ev = echotest(&mut ws, sid, hid, "again", json!({"record": true}), None).await;
     assert_eq!(ev["plugindata"]["data"]["result"], "ok", "{ev}");
     let prefix = format!("echotest-{hid}-");

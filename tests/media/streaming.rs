@@ -628,12 +628,14 @@ async fn a_mountpoint_is_recorded_for_janus_pp_rec() {
     let mut admin = Client::new(&gw, STREAMING).await;
     let media = json!([
         {"type": "video", "mid": "v", "port": 0, "pt": 100, "codec": "vp8"},
-        {"type": "audio", "mid": "a", "port": 0, "pt": 111, "codec": "opus"}]);
+        {"type": "audio", "mid": "a", "port": 0, "pt": 111, "codec": "opus"},
+        {"type": "data", "mid": "d", "port": 0}]);
     let ports = create(&mut admin, 78, media).await;
     let (_camera, _) = camera("127.0.0.1", vec![ports[0].1[0]]);
     let _microphone = phone(ports[1].1[0], [7, 7, 7, 7]).await;
     let start = json!({"request": "recording", "action": "start", "id": 78, "media": [
-        {"mid": "v", "filename": "mp-video"}, {"mid": "a", "filename": "mp-audio"}]});
+        {"mid": "v", "filename": "mp-video"}, {"mid": "a", "filename": "mp-audio"},
+        {"mid": "d", "filename": "mp-data"}]});
     assert_eq!(admin.request(start.clone()).await, json!({"streaming": "ok"}));
     let again = admin.request(start).await;
     assert_eq!(again["error_code"], 452, "{again}");
@@ -641,8 +643,15 @@ async fn a_mountpoint_is_recorded_for_janus_pp_rec() {
     assert_eq!(nothing["error_code"], 452, "{nothing}");
     let pause = admin.request(json!({"request": "recording", "action": "pause", "id": 78})).await;
     assert_eq!(pause["error_code"], 454, "{pause}");
+    // The data stream's messages (once the recording runs), each a subtitle of the .srt
+    // janus-pp-rec makes.
+    crate::videoroom::video_packets_recorded(&dir.join("mp-video.mjr"), 10).await;
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    for n in 0..5 {
+        sender.send_to(format!("line {n}").as_bytes(), ("127.0.0.1", ports[2].1[0])).expect("send");
+    }
     crate::videoroom::video_packets_recorded(&dir.join("mp-video.mjr"), 150).await;
-    let stop = json!({"request": "recording", "action": "stop", "id": 78, "audio": true, "video": true});
+    let stop = json!({"request": "recording", "action": "stop", "id": 78, "audio": true, "video": true, "data": true});
     assert_eq!(admin.request(stop).await, json!({"streaming": "ok"}));
     // The phone's packets, each with its nonce, in the Opus file janus-pp-rec makes.
     let (mjr, opus) = (dir.join("mp-audio.mjr"), dir.join("mp-audio.opus"));
@@ -651,5 +660,11 @@ async fn a_mountpoint_is_recorded_for_janus_pp_rec() {
     let bytes = std::fs::read(&opus).expect("the Opus file");
     let marked = bytes.windows(4).filter(|w| *w == [7, 7, 7, 7]).count();
     assert!(marked >= 50, "the phone's packets are in the recording: {marked}");
+    let (mjr, srt) = (dir.join("mp-data.mjr"), dir.join("mp-data.srt"));
+    let out = std::process::Command::new("janus-pp-rec").arg(&mjr).arg(&srt).output().expect("janus-pp-rec");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let subtitles = std::fs::read_to_string(&srt).expect("the subtitles");
+    let lines: Vec<&str> = subtitles.lines().filter(|l| l.starts_with("line ")).collect();
+    assert_eq!(lines, ["line 0", "line 1", "line 2", "line 3", "line 4"], "{subtitles}");
     std::fs::remove_dir_all(&dir).ok();
 }

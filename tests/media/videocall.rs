@@ -25,8 +25,13 @@ fn result(m: &Value) -> &Value {
 
 /// alice calls bob, bob accepts: both peers up, each sending.
 async fn call(gw: &Gateway) -> (Client, Peer, Client, Peer) {
+    call_with(gw, false).await
+}
+
+/// As [`call`], with data channels when `data`.
+async fn call_with(gw: &Gateway, data: bool) -> (Client, Peer, Client, Peer) {
     let (mut alice, mut bob) = (user(gw, "alice").await, user(gw, "bob").await);
-    let pa = Peer::new(true, true, false).await.expect("alice's peer");
+    let pa = Peer::new(true, true, data).await.expect("alice's peer");
     let offer = pa.create_offer(WAIT).await.expect("offer");
     let r = alice
         .send(json!({"request": "call", "username": "bob"}), Some(json!({"type": "offer", "sdp": offer})))
@@ -35,7 +40,7 @@ async fn call(gw: &Gateway) -> (Client, Peer, Client, Peer) {
     let ring = bob.message("the incoming call", |m| result(m)["event"] == "incomingcall").await;
     assert_eq!(result(&ring), &json!({"event": "incomingcall", "username": "alice"}), "{ring}");
     assert_eq!(ring["jsep"]["type"], "offer", "{ring}");
-    let pb = Peer::new(true, true, false).await.expect("bob's peer");
+    let pb = Peer::new(true, true, data).await.expect("bob's peer");
     let answer = pb.answer_offer(ring["jsep"]["sdp"].as_str().unwrap(), WAIT).await.expect("bob's answer");
     let r = bob.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
     assert_eq!(result(&r), &json!({"event": "accepted"}), "{r}");
@@ -227,14 +232,25 @@ async fn a_caller_is_recorded_for_janus_pp_rec() {
     let Some((gw, dir)) = crate::audiobridge::recording_gateway("janus.plugin.videocall", "") else {
         return;
     };
-    let (mut alice, pa, _bob, _pb) = call(&gw).await;
+    let (mut alice, pa, _bob, _pb) = call_with(&gw, true).await;
     pa.set_tone(440.0, 8000.0);
     let r = alice.send(json!({"request": "set", "record": true, "filename": "alice-call"}), None).await;
     assert_eq!(result(&r), &json!({"event": "set"}), "{r}");
+    crate::videoroom::video_packets_recorded(&dir.join("alice-call-video.mjr"), 10).await;
+    pa.wait_data_open(WAIT).await.expect("data channel open");
+    for n in 0..3 {
+        pa.send_text(&format!("line {n}")).await.expect("send text");
+    }
     crate::videoroom::video_packets_recorded(&dir.join("alice-call-video.mjr"), 210).await;
     let r = alice.send(json!({"request": "hangup"}), None).await;
     assert_eq!(result(&r)["event"], "hangup", "{r}");
     let (p440, p1000) = crate::audiobridge::tones_recorded(&dir.join("alice-call-audio.mjr")).await;
     assert!(p440 > 1e5 && p1000 < p440 / 100.0, "alice's tone: {p440:.0} {p1000:.0}");
+    let (mjr, srt) = (dir.join("alice-call-data.mjr"), dir.join("alice-call-data.srt"));
+    let out = std::process::Command::new("janus-pp-rec").arg(&mjr).arg(&srt).output().expect("janus-pp-rec");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let subtitles = std::fs::read_to_string(&srt).expect("the subtitles");
+    let lines: Vec<&str> = subtitles.lines().filter(|l| l.starts_with("line ")).collect();
+    assert_eq!(lines, ["line 0", "line 1", "line 2"], "{subtitles}");
     std::fs::remove_dir_all(&dir).ok();
 }

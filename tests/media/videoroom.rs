@@ -907,7 +907,7 @@ async fn publishers_are_recorded_for_janus_pp_rec() {
     let Some((gw, dir)) = crate::audiobridge::recording_gateway("janus.plugin.videoroom", "room-1234: { description = \"Demo Room\" secret = \"adminpwd\" publishers = 6 lock_record = true }\n") else {
         return;
     };
-    let (mut alice, alice_peer, _, _) = publish(&gw, "alice").await;
+    let (mut alice, alice_peer, _, _) = publish_with(&gw, "alice", true).await;
     alice_peer.set_tone(440.0, 8000.0);
     let wrong = json!({"request": "configure", "record": true, "filename": "alice", "secret": "nope"});
     let refused = alice.send(wrong, None).await;
@@ -915,6 +915,12 @@ async fn publishers_are_recorded_for_janus_pp_rec() {
     let record = json!({"request": "configure", "record": true, "filename": "alice", "secret": "adminpwd"});
     let r = alice.send(record, None).await;
     assert_eq!(r["plugindata"]["data"]["configured"], "ok", "{r}");
+    // Her data channel's messages, once the recording runs.
+    video_packets_recorded(&dir.join("alice-video-1.mjr"), 10).await;
+    alice_peer.wait_data_open(WAIT).await.expect("data channel open");
+    for n in 0..3 {
+        alice_peer.send_text(&format!("line {n}")).await.expect("send text");
+    }
     let packets = video_packets_recorded(&dir.join("alice-video-1.mjr"), 210).await;
     let stop = json!({"request": "configure", "record": false, "secret": "adminpwd"});
     let r = alice.send(stop, None).await;
@@ -922,6 +928,12 @@ async fn publishers_are_recorded_for_janus_pp_rec() {
     assert!(packets >= 210, "over two seconds of video: {packets} packets");
     let (p440, p1000) = crate::audiobridge::tones_recorded(&dir.join("alice-audio-0.mjr")).await;
     assert!(p440 > 1e5 && p1000 < p440 / 100.0, "the publisher's tone: {p440:.0} {p1000:.0}");
+    let (mjr, srt) = (dir.join("alice-data-2.mjr"), dir.join("alice-data-2.srt"));
+    let out = std::process::Command::new("janus-pp-rec").arg(&mjr).arg(&srt).output().expect("janus-pp-rec");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let subtitles = std::fs::read_to_string(&srt).expect("the subtitles");
+    let lines: Vec<&str> = subtitles.lines().filter(|l| l.starts_with("line ")).collect();
+    assert_eq!(lines, ["line 0", "line 1", "line 2"], "{subtitles}");
 
     // The whole room, under Janus's default names.
     let (mut bob, _bob_peer, bob_id, _) = publish(&gw, "bob").await;

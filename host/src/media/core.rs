@@ -1251,16 +1251,25 @@ impl<T: Transmitter> MediaCore<T> {
     }
 
     /// A data-channel message from peer `src`: each RTP output of its data stream (`mid`) gets
-    /// it as one UDP datagram, as Janus's `rtp_forward` with a `data_port` does.
+    /// it as one UDP datagram, as Janus's `rtp_forward` with a `data_port` does; each recording
+    /// of it, as a frame.
     fn forward_data(&mut self, src: u64, mid: Mid, data: &[u8]) {
-        for rule in self.router.rules_from(src) {
-            let Some(route) = self.router.route(*rule) else { continue };
-            if let (Dest::Rtp { target, .. }, Some(m)) = (&route.dst, route.src_mid) {
+        let mut ids = std::mem::take(&mut self.rule_ids);
+        ids.clear();
+        ids.extend_from_slice(self.router.rules_from(src));
+        for rule in &ids {
+            let Some(route) = self.router.route_mut(*rule) else { continue };
+            if route.records_data(mid) {
+                if let Dest::Record { mjr } = &mut route.dst {
+                    mjr.message(self.now, data);
+                }
+            } else if let (Dest::Rtp { target, .. }, Some(m)) = (&route.dst, route.src_mid) {
                 if m == mid {
                     self.out.transmit(target.addr, data);
                 }
             }
         }
+        self.rule_ids = ids;
     }
 
     /// A datagram on an input's data stream: a data-channel message (text when it is UTF-8) to
@@ -1284,7 +1293,13 @@ impl<T: Transmitter> MediaCore<T> {
         ids.clear();
         ids.extend_from_slice(self.router.rules_from(id));
         for rule in &ids {
-            let Some(route) = self.router.route(*rule) else { continue };
+            let Some(route) = self.router.route_mut(*rule) else { continue };
+            if route.records_data(mid) {
+                if let Dest::Record { mjr } = &mut route.dst {
+                    mjr.message(now, data);
+                }
+                continue;
+            }
             let (Dest::Peer { id: dst, .. }, Some(handle)) = (&route.dst, route.notify) else { continue };
             if !route.takes(mid) {
                 continue;

@@ -3,7 +3,9 @@
 //! packet, a JSON header (`t` the kind, `c` the codec, `s` when the file was made and `u` when
 //! the first packet came, in microseconds since the epoch), then each RTP packet as
 //! `MEET`, the milliseconds since the first packet and the packet's length (big-endian, 4 and
-//! 2 bytes), and the packet.
+//! 2 bytes), and the packet. A data stream's recording (`t` `d`, codec `text`) holds each
+//! data-channel message the same way, after the time it came (microseconds since the epoch,
+//! 8 bytes), as Janus records data channels.
 //!
 //! The media thread appends packets to a buffer; full buffers (and, every housekeeping tick,
 //! what there is) go to one writer thread for all recordings, which hands the buffers back to
@@ -28,6 +30,8 @@ pub const MAGIC: &[u8] = b"MJR00002";
 const FRAME: &[u8] = b"MEET";
 /// What goes before each packet: `MEET`, the time, the length.
 const FRAME_HEADER: usize = FRAME.len() + 4 + 2;
+/// Room kept for the file's JSON header before the first frame.
+const HEADER_ROOM: usize = 256;
 /// A buffer goes to the writer when the next packet would not fit in this much.
 const CHUNK: usize = 64 * 1024;
 /// Buffers that may wait for the writer, all recordings together.
@@ -121,17 +125,35 @@ impl Mjr {
 
     /// Appends an RTP packet (`rtp`, header and payload) of a `video` or audio stream in `codec`.
     pub fn frame(&mut self, now: Instant, video: bool, codec: &str, rtp: &[u8]) {
+        self.append(now, if video { "v" } else { "a" }, codec, None, rtp);
+    }
+
+    /// Appends a data-channel message (a data stream's recording).
+    pub fn message(&mut self, now: Instant, data: &[u8]) {
+        self.append(now, "d", "text", Some(micros_since_epoch(SystemTime::now())), data);
+    }
+
+    /// Appends a frame: the header first in a new file (`kind`, `codec`), then `MEET`, the
+    /// time, the length, `stamp` (a message's arrival) if any, and `body`.
+    fn append(&mut self, now: Instant, kind: &str, codec: &str, stamp: Option<u64>, body: &[u8]) {
         if self.file.failed.load(Ordering::Relaxed) {
             return;
         }
-        let Ok(len) = u16::try_from(rtp.len()) else { return };
-        // A packet that would grow the buffer goes in the next one: no allocation here.
-        if self.buf.len() + FRAME_HEADER + rtp.len() > self.buf.capacity() {
+        let extra = if stamp.is_some() { 8 } else { 0 };
+        let Ok(len) = u16::try_from(body.len() + extra) else { return };
+        // A frame that would grow the buffer goes in the next one: no allocation here (a
+        // message larger than a buffer is left out: Janus's frames hold at most 64 KiB too).
+        // (The file's header, first, takes well under `HEADER_ROOM`.)
+        let need = FRAME_HEADER + usize::from(len) + if self.first.is_none() { HEADER_ROOM } else { 0 };
+        if self.buf.len() + need > self.buf.capacity() {
             self.flush();
+            if need > self.buf.capacity() {
+                return;
+            }
         }
         let first = *self.first.get_or_insert_with(|| {
             let header = serde_json::json!({
-                "t": if video { "v" } else { "a" },
+                "t": kind,
                 "c": codec,
                 "s": micros_since_epoch(self.created),
                 "u": micros_since_epoch(SystemTime::now()),
@@ -145,7 +167,10 @@ impl Mjr {
         self.buf.extend_from_slice(FRAME);
         self.buf.extend_from_slice(&ms.to_be_bytes());
         self.buf.extend_from_slice(&len.to_be_bytes());
-        self.buf.extend_from_slice(rtp);
+        if let Some(stamp) = stamp {
+            self.buf.extend_from_slice(&stamp.to_be_bytes());
+        }
+        self.buf.extend_from_slice(body);
     }
 
     /// Hands what is buffered to the writer.
@@ -228,6 +253,45 @@ mod tests {
         assert_eq!(frames[1].0, 20);
         assert_eq!(frames[0].1.last(), Some(&0xfc));
         assert_eq!(frames[1].1.len(), 12);
+    }
+
+    /// A data stream's messages are laid out as Janus records data channels: header `t` `d`,
+    /// codec `text`, each frame's length counting the 8-byte arrival time before the message.
+    #[test]
+    fn data_messages_are_laid_out_as_janus_reads_them() {
+        let path = std::env::temp_dir().join(format!("portunus-mjr-data-{}.mjr", std::process::id()));
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(MAGIC).unwrap();
+        let file = Arc::new(RecordFile { path: path.clone(), file, failed: AtomicBool::new(false) });
+        let before = micros_since_epoch(SystemTime::now());
+        let mut mjr = Mjr::new(file.clone());
+        let t0 = Instant::now();
+        mjr.message(t0, b"hello");
+        mjr.message(t0 + Duration::from_millis(1500), "wörld".as_bytes());
+        // Too large for a frame: left out, nothing else lost.
+        mjr.message(t0, &vec![b'x'; 70_000]);
+        drop(mjr);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Arc::strong_count(&file) > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        let hlen = u16::from_be_bytes([bytes[8], bytes[9]]) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&bytes[10..10 + hlen]).unwrap();
+        assert_eq!((&header["t"], &header["c"]), (&serde_json::json!("d"), &serde_json::json!("text")));
+        let mut at = 10 + hlen;
+        let mut frames = Vec::new();
+        while at < bytes.len() {
+            assert_eq!(&bytes[at..at + 4], FRAME);
+            let ms = u32::from_be_bytes(bytes[at + 4..at + 8].try_into().unwrap());
+            let len = u16::from_be_bytes([bytes[at + 8], bytes[at + 9]]) as usize;
+            let stamp = u64::from_be_bytes(bytes[at + 10..at + 18].try_into().unwrap());
+            assert!(stamp >= before, "{stamp} {before}");
+            frames.push((ms, bytes[at + 18..at + 10 + len].to_vec()));
+            at += 10 + len;
+        }
+        assert_eq!(frames, [(0, b"hello".to_vec()), (1500, "wörld".as_bytes().to_vec())]);
     }
 
     /// The buffer never grows: a packet that would not fit goes in the next buffer (the

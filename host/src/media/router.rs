@@ -34,6 +34,9 @@ pub struct Route {
     pub audio: bool,
     /// See `audio`.
     pub video: bool,
+    /// Whether the rule names data (its kinds say so): a recording takes its source's
+    /// data-channel messages then, or when its stream filter is the data stream.
+    pub data: bool,
     /// Source side: which simulcast stream and temporal layers pass.
     pub select: LayerSelect,
     /// Payload type of the destination for a source payload type.
@@ -44,6 +47,12 @@ impl Route {
     /// Whether the rule takes its source's stream `mid` (all of them without a filter).
     pub fn takes(&self, mid: Mid) -> bool {
         takes(self.src_mid, mid)
+    }
+
+    /// Whether the rule records its source's data stream `mid` (named by its stream filter,
+    /// or by its kinds).
+    pub fn records_data(&self, mid: Mid) -> bool {
+        matches!(self.dst, Dest::Record { .. }) && self.takes(mid) && (self.src_mid.is_some() || self.data)
     }
 }
 
@@ -234,6 +243,7 @@ impl Router {
             homes,
             audio: rule.kinds.is_empty() || rule.kinds.contains(&MediaKind::Audio),
             video: rule.kinds.is_empty() || rule.kinds.contains(&MediaKind::Video),
+            data: rule.kinds.contains(&MediaKind::Data),
             select: LayerSelect::new(rule.substream, rule.temporal),
             pt_map: HashMap::new(),
         };

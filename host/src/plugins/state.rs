@@ -735,7 +735,8 @@ impl host::Host for StoreState {
             }))),
             substream: options.substream,
             temporal: options.temporal,
-            kinds: media_kinds(&options),
+            // Data too: a recording of the data stream.
+            kinds: options.kinds.iter().map(|k| kind(*k)).collect(),
         };
         self.add_rule(rule)
     }

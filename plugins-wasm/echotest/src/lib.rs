@@ -13,13 +13,13 @@
 //! (`set-media-enabled`, `set-bitrate-cap`, `set-layers`). The answer is made on a media thread:
 //! the event with its JSEP goes out when the host reports it done.
 //!
-//! `record` records what the client sends, as Janus does: its audio to `<filename>-audio.mjr`
-//! and its video to `<filename>-video.mjr` (without `filename`, `echotest-<handle>-<µs>`), in
-//! the plugin's `sandbox.write_dir`, from the moment the stream is negotiated until
-//! `record: false` or the hangup; `janus-pp-rec` reads the files.
+//! `record` records what the client sends, as Janus does: its audio to `<filename>-audio.mjr`,
+//! its video to `<filename>-video.mjr` and its data channel's messages to `<filename>-data.mjr`
+//! (without `filename`, `echotest-<handle>-<µs>`), in the plugin's `sandbox.write_dir`, from
+//! the moment the stream is negotiated until `record: false` or the hangup; `janus-pp-rec`
+//! reads the files.
 //!
-//! Differences from Janus: the data channel is not recorded (no `-data.mjr`); `videoprofile`
-//! and `opusred`, which the host's answer policy cannot express yet, the
+//! Differences from Janus: `videoprofile` and `opusred`, which the host's answer policy cannot express yet, the
 //! playout-delay hints `min_delay`/`max_delay`, and `fallback` (the host falls back to a lower
 //! substream after 1 s without packets of the wanted one, whatever the value).
 
@@ -108,6 +108,8 @@ struct Session {
     opusred: bool,
     /// The client sends simulcast.
     simulcast: bool,
+    /// A data channel is negotiated.
+    has_data: bool,
     /// The substream / temporal layer asked for, and the ones the rule forwards now.
     substream_target: Option<u8>,
     temporal_target: Option<u8>,
@@ -124,9 +126,10 @@ struct Session {
     slowlink_count: u32,
     /// Recording asked for (`record`): the files' base name.
     record_base: Option<String>,
-    /// The rules recording the client's audio and video.
+    /// The rules recording the client's audio, video and data.
     audio_recording: Option<u64>,
     video_recording: Option<u64>,
+    data_recording: Option<u64>,
 }
 
 impl Default for Session {
@@ -139,6 +142,7 @@ impl Default for Session {
             video_codec: None,
             opusred: false,
             simulcast: false,
+            has_data: false,
             substream_target: None,
             temporal_target: None,
             substream: None,
@@ -151,6 +155,7 @@ impl Default for Session {
             record_base: None,
             audio_recording: None,
             video_recording: None,
+            data_recording: None,
         }
     }
 }
@@ -164,14 +169,15 @@ impl Session {
     /// Records every negotiated stream that recording was asked for and is not recorded yet.
     fn record(&mut self, handle: HandleRef) {
         let Some(base) = &self.record_base else { return };
-        for (kind, codec, rule) in [
-            (MediaKind::Audio, &self.audio_codec, &mut self.audio_recording),
-            (MediaKind::Video, &self.video_codec, &mut self.video_recording),
+        for (kind, name, negotiated, rule) in [
+            (MediaKind::Audio, "audio", self.audio_codec.is_some(), &mut self.audio_recording),
+            (MediaKind::Video, "video", self.video_codec.is_some(), &mut self.video_recording),
+            (MediaKind::Data, "data", self.has_data, &mut self.data_recording),
         ] {
-            if codec.is_none() || rule.is_some() {
+            if !negotiated || rule.is_some() {
                 continue;
             }
-            let file = format!("{base}-{}.mjr", if kind == MediaKind::Audio { "audio" } else { "video" });
+            let file = format!("{base}-{name}.mjr");
             let options = ForwardOptions { kinds: vec![kind], substream: None, temporal: None };
             match host::forward_record(Endpoint::Peer(handle), "", &file, &options) {
                 Ok(id) => *rule = Some(id),
@@ -182,7 +188,8 @@ impl Session {
 
     /// Ends the recordings (the files complete).
     fn stop_recording(&mut self) {
-        for rule in [self.audio_recording.take(), self.video_recording.take()].into_iter().flatten() {
+        let rules = [self.audio_recording.take(), self.video_recording.take(), self.data_recording.take()];
+        for rule in rules.into_iter().flatten() {
             host::unforward(rule);
         }
     }
@@ -456,6 +463,7 @@ impl EchoTest {
         session.audio_codec = codec_of(MediaKind::Audio);
         session.video_codec = codec_of(MediaKind::Video);
         session.simulcast = streams.iter().any(|s| s.kind == MediaKind::Video && !s.rids.is_empty());
+        session.has_data = streams.iter().any(|s| s.kind == MediaKind::Data);
         session.record(handle);
     }
 

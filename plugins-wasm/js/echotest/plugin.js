@@ -9,7 +9,7 @@
 // PeerConnection goes away: `{"echotest": "event", "result": "done"}`. The plugin never touches
 // a packet: an offer becomes an answer made by the host and a forwarding rule from the handle to
 // itself; the switches become intents. `record` records what the client sends to
-// `<filename>-audio.mjr` and `<filename>-video.mjr` (the host writes them); `videoprofile`,
+// `<filename>-audio.mjr`, `-video.mjr` and `-data.mjr` (the host writes them); `videoprofile`,
 // `opusred`, the playout delays and `fallback` are accepted and have no effect, as in the Rust
 // build.
 
@@ -52,9 +52,9 @@ const ASKS = ['audio', 'video', 'videocodec', 'videoprofile', 'opusred', 'bitrat
 function newSession(slowlinkCount = 0) {
   return {
     audio_active: true, video_active: true, bitrate: 0, audio_codec: null, video_codec: null,
-    opusred: false, simulcast: false, substream_target: null, temporal_target: null, substream: null,
+    opusred: false, simulcast: false, has_data: false, substream_target: null, temporal_target: null, substream: null,
     temporal: null, fallback: null, min_delay: -1, max_delay: -1, rule: null, slowlink_count: slowlinkCount,
-    record_base: null, audio_recording: null, video_recording: null,
+    record_base: null, audio_recording: null, video_recording: null, data_recording: null,
   };
 }
 
@@ -62,8 +62,9 @@ function newSession(slowlinkCount = 0) {
 function record(handle, session) {
   const base = session.record_base;
   if (base == null) return;
-  for (const kind of ['audio', 'video']) {
-    if (session[`${kind}_codec`] == null || session[`${kind}_recording`] != null) continue;
+  const negotiated = { audio: session.audio_codec != null, video: session.video_codec != null, data: !!session.has_data };
+  for (const kind of ['audio', 'video', 'data']) {
+    if (!negotiated[kind] || session[`${kind}_recording`] != null) continue;
     const file = `${base}-${kind}.mjr`;
     try {
       session[`${kind}_recording`] = Number(host.forwardRecord({ tag: 'peer', val: handle }, '', file, { kinds: [kind], substream: undefined, temporal: undefined }));
@@ -75,7 +76,7 @@ function record(handle, session) {
 
 /** Ends the recordings (the files complete). */
 function stopRecording(session) {
-  for (const key of ['audio_recording', 'video_recording']) {
+  for (const key of ['audio_recording', 'video_recording', 'data_recording']) {
     if (session[key] != null) host.unforward(BigInt(session[key]));
     session[key] = null;
   }
@@ -237,6 +238,7 @@ class EchoTest {
     session.audio_codec = codecOf('audio');
     session.video_codec = codecOf('video');
     session.simulcast = streams.some((s) => s.kind === 'video' && s.rids.length > 0);
+    session.has_data = streams.some((s) => s.kind === 'data');
     record(handle, session);
   }
 

@@ -13,8 +13,8 @@
 // messages are relayed by the plugin.
 //
 // Requests, events and error codes are Janus 1.1's (`janus-api.md` §4.7). `set` with `record`
-// records what the user sends during a call, each audio and video stream to an .mjr file
-// (`<filename>-audio.mjr`, `-video.mjr`; without `filename`, Janus's
+// records what the user sends during a call, each audio, video and data stream to an .mjr file
+// (`<filename>-audio.mjr`, `-video.mjr`, `-data.mjr`; without `filename`, Janus's
 // `videocall-<user>-<peer>-<µs>`), for Janus's `janus-pp-rec`; the call's end ends it.
 
 import {
@@ -280,16 +280,16 @@ class VideoCall {
     this.record(handle);
   }
 
-  // Records the audio and video a user in a call sends, when it asked (`record`), each stream
-  // that is not recorded yet to a file of its own.
+  // Records the audio, video and data a user in a call sends, when it asked (`record`), each
+  // stream that is not recorded yet to a file of its own.
   record(handle) {
     const user = this.user(handle.handle);
     const call = user?.call;
     if (call?.stage !== 'up' || !user.record) return;
     const base = user.record.base ?? `videocall-${user.username ?? 'unknown'}-${call.peerName ?? 'unknown'}-${Date.now() * 1000}`;
-    const seen = { audio: 0, video: 0 };
+    const seen = { audio: 0, video: 0, data: 0 };
     for (const s of call.streams) {
-      if (s.kind !== 'audio' && s.kind !== 'video') continue;
+      if (!(s.kind in seen)) continue;
       const n = seen[s.kind]++;
       if (s.recording != null) continue;
       const file = `${base}-${s.kind}${n > 0 ? `-${n}` : ''}.mjr`;

@@ -8,8 +8,8 @@ are all optional; an `ack` ("I'm taking my time!"), then an event with the same 
 or `{"echotest": "event", "error_code": N, "error": "..."}`. When the PeerConnection goes away:
 `{"echotest": "event", "result": "done"}`. The plugin never touches a packet: an offer becomes an
 answer made by the host and a forwarding rule from the handle to itself; the switches become
-intents. `record` records what the client sends to `<filename>-audio.mjr` and
-`<filename>-video.mjr` (the host writes them); `videoprofile`, `opusred`, the playout delays and
+intents. `record` records what the client sends to `<filename>-audio.mjr`, `-video.mjr` and
+`-data.mjr` (the host writes them); `videoprofile`, `opusred`, the playout delays and
 `fallback` are accepted and have no effect, as in the Rust build.
 """
 
@@ -53,10 +53,10 @@ def new_session(slowlink_count=0):
     """A handle without a PeerConnection (the Rust build's `Session`, field for field)."""
     return {
         "audio_active": True, "video_active": True, "bitrate": 0, "audio_codec": None,
-        "video_codec": None, "opusred": False, "simulcast": False, "substream_target": None,
+        "video_codec": None, "opusred": False, "simulcast": False, "has_data": False, "substream_target": None,
         "temporal_target": None, "substream": None, "temporal": None, "fallback": None,
         "min_delay": -1, "max_delay": -1, "rule": None, "slowlink_count": slowlink_count,
-        "record_base": None, "audio_recording": None, "video_recording": None,
+        "record_base": None, "audio_recording": None, "video_recording": None, "data_recording": None,
     }
 
 
@@ -65,8 +65,12 @@ def record(handle, session):
     base = session.get("record_base")
     if base is None:
         return
-    for kind, name in ((types.MediaKind.AUDIO, "audio"), (types.MediaKind.VIDEO, "video")):
-        if session[f"{name}_codec"] is None or session.get(f"{name}_recording") is not None:
+    for kind, name, negotiated in (
+        (types.MediaKind.AUDIO, "audio", session["audio_codec"] is not None),
+        (types.MediaKind.VIDEO, "video", session["video_codec"] is not None),
+        (types.MediaKind.DATA, "data", session.get("has_data", False)),
+    ):
+        if not negotiated or session.get(f"{name}_recording") is not None:
             continue
         file = f"{base}-{name}.mjr"
         try:
@@ -78,7 +82,7 @@ def record(handle, session):
 
 def stop_recording(session):
     """Ends the recordings (the files complete)."""
-    for key in ("audio_recording", "video_recording"):
+    for key in ("audio_recording", "video_recording", "data_recording"):
         if session.get(key) is not None:
             host.unforward(session[key])
         session[key] = None
@@ -251,6 +255,7 @@ class EchoTest(portunus.Plugin):
         session["audio_codec"] = codec_of(types.MediaKind.AUDIO)
         session["video_codec"] = codec_of(types.MediaKind.VIDEO)
         session["simulcast"] = any(s.kind == types.MediaKind.VIDEO and s.rids for s in streams)
+        session["has_data"] = any(s.kind == types.MediaKind.DATA for s in streams)
         record(handle, session)
 
     def on_webrtc_up(self, handle):

@@ -1,8 +1,9 @@
 //! `recording`: a live RTP (or RTSP) mountpoint's streams recorded to .mjr files, as Janus's
 //! Streaming plugin does: `action: "start"` with `media: [{mid, filename}]` (or the older
-//! `audio`, `video` strings naming the files of the first stream of each kind), `"stop"` with
-//! `media: [{mid}]` (or `audio`, `video` flags). A file is `filename` plus `.mjr`, in a folder
-//! the plugin's `sandbox.write_dir` allows. Data streams are not recorded.
+//! `audio`, `video`, `data` strings naming the files of the first stream of each kind),
+//! `"stop"` with `media: [{mid}]` (or `audio`, `video`, `data` flags). A file is `filename` plus
+//! `.mjr`, in a folder the plugin's `sandbox.write_dir` allows; a data stream's file holds its
+//! messages, as Janus records data.
 
 use portunus_sdk::{host, json, Endpoint, Field, ForwardOptions, JsonType, MediaKind, PluginError, Value};
 use serde_json::Map;
@@ -58,12 +59,6 @@ impl Streaming {
         for (mid, _) in &named {
             match mp.media.iter().find(|m| m.mid == *mid) {
                 None => return Err(err(code::NO_SUCH_MOUNTPOINT, format!("No such stream {mid}"))),
-                Some(m) if start && m.kind == MediaKind::Data => {
-                    return Err(err(
-                        code::CANT_RECORD,
-                        format!("Stream {mid} is data: only audio and video are recorded"),
-                    ))
-                }
                 Some(_) if start && mp.recordings.contains_key(mid) => {
                     return Err(err(code::INVALID_REQUEST, "Recording started for this stream"))
                 }

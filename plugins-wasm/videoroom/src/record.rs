@@ -1,10 +1,10 @@
-//! Recording publishers, as Janus's VideoRoom does: each audio and video stream of a
-//! publisher to an .mjr file of its own (`<base>-<audio|video>-<mindex>.mjr`, in the room's
+//! Recording publishers, as Janus's VideoRoom does: each audio, video and data stream of a
+//! publisher to an .mjr file of its own (`<base>-<audio|video|data>-<mindex>.mjr`, in the room's
 //! `rec_dir`), where `base` is the publisher's `filename` or
 //! `videoroom-<room>-user-<id>-<µs since 1970>`. A publisher is recorded while it publishes
 //! and either it asked (`record` on `publish` or `configure`; with the room's secret when the
 //! room has `lock_record`) or its room records everyone (`record`, `enable_recording`).
-//! The host writes the files; data channels are not recorded.
+//! The host writes the files (a data channel's messages as Janus records them).
 
 use portunus_sdk::{host, json, Endpoint, Field, ForwardOptions, JsonType, MediaKind, PluginError, Value};
 use serde_json::Map;
@@ -21,12 +21,8 @@ impl VideoRoom {
         let dir = room.and_then(|r| r.rec_dir.clone());
         let owner = self.members.get(&(p.room.clone(), p.id.clone())).copied();
         let Some(p) = self.publisher_mut(handle) else { return };
-        let recorded: Vec<String> = p
-            .streams
-            .iter()
-            .filter(|s| wanted && matches!(s.kind, MediaKind::Audio | MediaKind::Video))
-            .map(|s| s.mid.clone())
-            .collect();
+        let recorded: Vec<String> =
+            if wanted { p.streams.iter().map(|s| s.mid.clone()).collect() } else { Vec::new() };
         // What is recorded and should not be (or no longer exists) ends.
         p.recordings.retain(|mid, rule| {
             let keep = recorded.contains(mid);
@@ -43,7 +39,11 @@ impl VideoRoom {
             if p.recordings.contains_key(&s.mid) {
                 continue;
             }
-            let kind = if s.kind == MediaKind::Audio { "audio" } else { "video" };
+            let kind = match s.kind {
+                MediaKind::Audio => "audio",
+                MediaKind::Video => "video",
+                MediaKind::Data => "data",
+            };
             let name = format!("{base}-{kind}-{}.mjr", s.mindex);
             let file = portunus_sdk::files::in_folder(dir.as_deref(), &name);
             match host::forward_record(Endpoint::Peer(owner), &s.mid, &file, &options) {
