@@ -617,35 +617,6 @@ async fn a_room_records_its_mix_to_a_wav_file() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// Whether Janus's `janus-pp-rec` is installed; under CI its absence fails the test, elsewhere
-/// it is skipped loudly.
-pub(crate) fn have_pp_rec() -> bool {
-    let found = std::process::Command::new("janus-pp-rec").arg("--help").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "janus-pp-rec is needed under CI: apt-get install janus-tools"
-        );
-        eprintln!("SKIPPED: the .mjr recording test needs janus-pp-rec (Debian package janus-tools)");
-    }
-    found
-}
-
-/// A gateway whose `plugin` writes into a fresh folder (its `sandbox.write_dir`), with
-/// `sections` more of its configuration; none without janus-pp-rec (the test skipped, loudly,
-/// outside CI).
-pub(crate) fn recording_gateway(plugin: &str, sections: &str) -> Option<(Gateway, std::path::PathBuf)> {
-    if !have_pp_rec() {
-        return None;
-    }
-    let dir = std::env::temp_dir().join(format!("portunus-mjr-{}-{plugin}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a folder");
-    let mut conf = crate::harness::Conf::default();
-    let jcfg = format!("{sections}sandbox: {{ write_dir = \"{}\" }}\n", dir.display());
-    conf.extra.push((format!("{plugin}.jcfg"), jcfg));
-    Some((Gateway::with(conf), dir))
-}
-
 /// The Opus packets of an Ogg Opus file, past its two header packets.
 fn ogg_opus_packets(path: &std::path::Path) -> Vec<bytes::Bytes> {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -662,7 +633,7 @@ fn ogg_opus_packets(path: &std::path::Path) -> Vec<bytes::Bytes> {
 /// its tone and not the others'; `enable_mjrs` records every participant, each to its own file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_participant_is_recorded_for_janus_pp_rec() {
-    let Some((gw, dir)) = recording_gateway("janus.plugin.audiobridge", "") else {
+    let Some((gw, dir)) = crate::recorded::recording_gateway("janus.plugin.audiobridge", "") else {
         return;
     };
     let room = ROOM + 9;

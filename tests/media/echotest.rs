@@ -2,8 +2,9 @@
 
 use serde_json::json;
 
-use crate::harness::{per_language, Conf, Gateway, Lang};
+use crate::harness::{per_language, Conf, Lang};
 use crate::peer::Peer;
+use crate::recorded::{messages_recorded, recorded_file, recording_gateway_with, video_packets_recorded};
 use crate::{attach, echotest, ECHOTEST, WAIT};
 
 per_language!(a_client_is_recorded_for_janus_pp_rec, recorded);
@@ -16,18 +17,12 @@ fn size(path: &std::path::Path) -> u64 {
 /// `record` with the offer: once the streams are negotiated, the client's audio, video and
 /// data go to `<filename>-audio.mjr`, `-video.mjr` and `-data.mjr`, which Janus's janus-pp-rec
 /// reads (the client's tone, its VP8 frames, its messages as subtitles); `record: false` ends
-/// them; `record: true` without a filename records
-/// under Janus's default name, `echotest-<handle>-<µs>-video.mjr`.
+/// them; `record: true` without a filename records under Janus's default name,
+/// `echotest-<handle>-<µs>-video.mjr`.
 async fn recorded(lang: Lang) {
-    if !crate::audiobridge::have_pp_rec() {
+    let Some((gw, dir)) = recording_gateway_with(Conf::echotest(lang), ECHOTEST, "") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("portunus-mjr-{}-echotest-{lang:?}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a folder");
-    let mut conf = Conf::echotest(lang);
-    let sandbox = format!("sandbox: {{ write_dir = \"{}\" }}\n", dir.display());
-    conf.extra.push(("janus.plugin.echotest.jcfg".into(), sandbox));
-    let gw = Gateway::with(conf);
+    };
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
     let hid = attach(&mut ws, sid, ECHOTEST).await;
@@ -41,51 +36,27 @@ async fn recorded(lang: Lang) {
     peer.set_answer(ev["jsep"]["sdp"].as_str().expect("an answer")).await.expect("set answer");
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("connected");
-    crate::videoroom::video_packets_recorded(&dir.join("echo-video.mjr"), 10).await;
+    video_packets_recorded(&dir.join("echo-video.mjr"), 10).await;
     peer.wait_data_open(WAIT).await.expect("data channel open");
     for n in 0..3 {
         peer.send_text(&format!("line {n}")).await.expect("send text");
     }
-    let packets = crate::videoroom::video_packets_recorded(&dir.join("echo-video.mjr"), 60).await;
+    let packets = video_packets_recorded(&dir.join("echo-video.mjr"), 60).await;
     assert!(packets >= 60, "{lang:?}: {packets} video packets recorded");
     let (p440, p1000) = crate::audiobridge::tones_recorded(&dir.join("echo-audio.mjr")).await;
     assert!(p440 > 1e5 && p1000 < p440 / 100.0, "{lang:?}: the client's tone: {p440:.0} {p1000:.0}");
 
     let ev = echotest(&mut ws, sid, hid, "stop", json!({"record": false}), None).await;
     assert_eq!(ev["plugindata"]["data"]["result"], "ok", "{ev}");
-    let (mjr, srt) = (dir.join("echo-data.mjr"), dir.join("echo-data.srt"));
-    let deadline = std::time::Instant::now() + WAIT;
-    let subtitles = loop {
-        let out =
-            std::process::Command::new("janus-pp-rec").arg(&mjr).arg(&srt).output().expect("janus-pp-rec");
-        let text = std::fs::read_to_string(&srt).unwrap_or_default();
-        if out.status.success() && text.contains("line 2") {
-            break text;
-        }
-        assert!(std::time::Instant::now() < deadline, "{lang:?}: the data recording: {text}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
-    let lines: Vec<&str> = subtitles.lines().filter(|l| l.starts_with("line ")).collect();
-    assert_eq!(lines, ["line 0", "line 1", "line 2"], "{lang:?}: {subtitles}");
+    let messages = messages_recorded(&dir.join("echo-data.mjr"), 3).await;
+    assert_eq!(messages, ["line 0", "line 1", "line 2"], "{lang:?}");
     let ev = echotest(&mut ws, sid, hid, "again", json!({"record": true}), None).await;
     assert_eq!(ev["plugindata"]["data"]["result"], "ok", "{ev}");
-    let prefix = format!("echotest-{hid}-");
-    let deadline = std::time::Instant::now() + WAIT;
-    let default_video = loop {
-        let found = std::fs::read_dir(&dir).expect("the folder").flatten().map(|e| e.path()).find(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy().to_string();
-            name.starts_with(&prefix) && name.ends_with("-video.mjr")
-        });
-        if let Some(f) = found {
-            break f;
-        }
-        assert!(std::time::Instant::now() < deadline, "{lang:?}: a recording under the default name");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let default_video = recorded_file(&dir, &format!("echotest-{hid}-"), "-video.mjr").await;
     // A second of new recording later, the stopped file is complete: it grows no more.
-    crate::videoroom::video_packets_recorded(&default_video, 30).await;
+    video_packets_recorded(&default_video, 30).await;
     let stopped = size(&dir.join("echo-audio.mjr"));
-    crate::videoroom::video_packets_recorded(&default_video, 60).await;
+    video_packets_recorded(&default_video, 60).await;
     assert_eq!(size(&dir.join("echo-audio.mjr")), stopped, "{lang:?}: recording went on after record: false");
     peer.close().await.ok();
     std::fs::remove_dir_all(&dir).ok();

@@ -10,6 +10,7 @@ mod harness;
 mod nosip;
 mod opus_interop;
 mod peer;
+mod recorded;
 mod rtsp;
 mod sip;
 mod streaming;

@@ -309,7 +309,7 @@ async fn a_failed_renegotiation_leaves_the_call_as_it_was() {
 /// them; the hangup completes them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_is_recorded_for_janus_pp_rec() {
-    let Some((gw, dir)) = crate::audiobridge::recording_gateway("janus.plugin.nosip", "") else {
+    let Some((gw, dir)) = crate::recorded::recording_gateway("janus.plugin.nosip", "") else {
         return;
     };
     let (mut c, peer, phone, offer) = browser_calls_phone(&gw).await;

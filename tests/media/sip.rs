@@ -1256,7 +1256,7 @@ async fn an_out_of_order_request_gets_500() {
 /// outside a call it is 447, with nothing asked 444.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_is_recorded_for_janus_pp_rec() {
-    if !have_sipp() || !crate::audiobridge::have_pp_rec() {
+    if !have_sipp() || !crate::recorded::have_pp_rec() {
         return;
     }
     let dir = std::env::temp_dir().join(format!("portunus-sip-mjr-{}", std::process::id()));

@@ -874,37 +874,13 @@ async fn a_dummy_publisher_holds_places_for_a_switch() {
     peer.close().await.ok();
 }
 
-/// What `janus-pp-rec` makes of a video .mjr file: the packets of frames it counted, once the
-/// file holds at least `packets` of them (the writer flushes as it goes; 90 a second here).
-pub(crate) async fn video_packets_recorded(mjr: &std::path::Path, packets: u64) -> u64 {
-    let webm = mjr.with_extension("webm");
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let _ = std::fs::remove_file(&webm);
-        let out =
-            std::process::Command::new("janus-pp-rec").arg(mjr).arg(&webm).output().expect("janus-pp-rec");
-        let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-        let counted = said
-            .lines()
-            .find_map(|l| {
-                l.trim().strip_prefix("Counted ")?.strip_suffix(" frame packets")?.parse::<u64>().ok()
-            })
-            .unwrap_or(0);
-        if out.status.success() && webm.metadata().is_ok_and(|m| m.len() > 0) && counted >= packets {
-            return counted;
-        }
-        assert!(std::time::Instant::now() < deadline, "janus-pp-rec reads {}: {said}", mjr.display());
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
 /// A publisher asks to be recorded (`record`, `filename` on `configure`; the room's
 /// `lock_record` wants its secret for that): each stream goes to an .mjr file of its own that
 /// Janus's `janus-pp-rec` reads, the tone in the audio and the VP8 frames in the video.
 /// `enable_recording` records every publisher of the room, under Janus's default names.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishers_are_recorded_for_janus_pp_rec() {
-    let Some((gw, dir)) = crate::audiobridge::recording_gateway("janus.plugin.videoroom", "room-1234: { description = \"Demo Room\" secret = \"adminpwd\" publishers = 6 lock_record = true }\n") else {
+    let Some((gw, dir)) = crate::recorded::recording_gateway("janus.plugin.videoroom", "room-1234: { description = \"Demo Room\" secret = \"adminpwd\" publishers = 6 lock_record = true }\n") else {
         return;
     };
     let (mut alice, alice_peer, _, _) = publish_with(&gw, "alice", true).await;
@@ -916,24 +892,20 @@ async fn publishers_are_recorded_for_janus_pp_rec() {
     let r = alice.send(record, None).await;
     assert_eq!(r["plugindata"]["data"]["configured"], "ok", "{r}");
     // Her data channel's messages, once the recording runs.
-    video_packets_recorded(&dir.join("alice-video-1.mjr"), 10).await;
+    crate::recorded::video_packets_recorded(&dir.join("alice-video-1.mjr"), 10).await;
     alice_peer.wait_data_open(WAIT).await.expect("data channel open");
     for n in 0..3 {
         alice_peer.send_text(&format!("line {n}")).await.expect("send text");
     }
-    let packets = video_packets_recorded(&dir.join("alice-video-1.mjr"), 210).await;
+    let packets = crate::recorded::video_packets_recorded(&dir.join("alice-video-1.mjr"), 210).await;
     let stop = json!({"request": "configure", "record": false, "secret": "adminpwd"});
     let r = alice.send(stop, None).await;
     assert_eq!(r["plugindata"]["data"]["configured"], "ok", "{r}");
     assert!(packets >= 210, "over two seconds of video: {packets} packets");
     let (p440, p1000) = crate::audiobridge::tones_recorded(&dir.join("alice-audio-0.mjr")).await;
     assert!(p440 > 1e5 && p1000 < p440 / 100.0, "the publisher's tone: {p440:.0} {p1000:.0}");
-    let (mjr, srt) = (dir.join("alice-data-2.mjr"), dir.join("alice-data-2.srt"));
-    let out = std::process::Command::new("janus-pp-rec").arg(&mjr).arg(&srt).output().expect("janus-pp-rec");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let subtitles = std::fs::read_to_string(&srt).expect("the subtitles");
-    let lines: Vec<&str> = subtitles.lines().filter(|l| l.starts_with("line ")).collect();
-    assert_eq!(lines, ["line 0", "line 1", "line 2"], "{subtitles}");
+    let messages = crate::recorded::messages_recorded(&dir.join("alice-data-2.mjr"), 3).await;
+    assert_eq!(messages, ["line 0", "line 1", "line 2"]);
 
     // The whole room, under Janus's default names.
     let (mut bob, _bob_peer, bob_id, _) = publish(&gw, "bob").await;
@@ -942,19 +914,8 @@ async fn publishers_are_recorded_for_janus_pp_rec() {
         .await;
     assert_eq!(on, json!({"videoroom": "success", "record": true}));
     let prefix = format!("videoroom-1234-user-{bob_id}-");
-    let deadline = std::time::Instant::now() + WAIT;
-    let bobs_video = loop {
-        let found = std::fs::read_dir(&dir).expect("the folder").flatten().map(|e| e.path()).find(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy().to_string();
-            name.starts_with(&prefix) && name.ends_with("-video-1.mjr")
-        });
-        if let Some(f) = found {
-            break f;
-        }
-        assert!(std::time::Instant::now() < deadline, "bob's video is recorded");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    video_packets_recorded(&bobs_video, 30).await;
+    let bobs_video = crate::recorded::recorded_file(&dir, &prefix, "-video-1.mjr").await;
+    crate::recorded::video_packets_recorded(&bobs_video, 30).await;
     let off = bob
         .request(json!({"request": "enable_recording", "room": 1234, "secret": "adminpwd", "record": false}))
         .await;

@@ -1259,11 +1259,10 @@ impl<T: Transmitter> MediaCore<T> {
         ids.extend_from_slice(self.router.rules_from(src));
         for rule in &ids {
             let Some(route) = self.router.route_mut(*rule) else { continue };
-            if route.records_data(mid) {
-                if let Dest::Record { mjr } = &mut route.dst {
-                    mjr.message(self.now, data);
-                }
-            } else if let (Dest::Rtp { target, .. }, Some(m)) = (&route.dst, route.src_mid) {
+            if route.record_message(mid, self.now, data) {
+                continue;
+            }
+            if let (Dest::Rtp { target, .. }, Some(m)) = (&route.dst, route.src_mid) {
                 if m == mid {
                     self.out.transmit(target.addr, data);
                 }
@@ -1294,10 +1293,7 @@ impl<T: Transmitter> MediaCore<T> {
         ids.extend_from_slice(self.router.rules_from(id));
         for rule in &ids {
             let Some(route) = self.router.route_mut(*rule) else { continue };
-            if route.records_data(mid) {
-                if let Dest::Record { mjr } = &mut route.dst {
-                    mjr.message(now, data);
-                }
+            if route.record_message(mid, now, data) {
                 continue;
             }
             let (Dest::Peer { id: dst, .. }, Some(handle)) = (&route.dst, route.notify) else { continue };

@@ -205,26 +205,15 @@ mod tests {
     use std::sync::atomic::AtomicBool;
     use std::time::Duration;
 
-    /// Packets come out as Janus lays them: magic, header, then `MEET`, time, length, packet.
-    #[test]
-    fn a_recording_is_laid_out_as_janus_reads_it() {
-        let path = std::env::temp_dir().join(format!(
-            "portunus-mjr-{}-{:?}.mjr",
-            std::process::id(),
-            Instant::now()
-        ));
+    /// What a recording fed by `feed` wrote, once the writer is done: the JSON header and each
+    /// frame's time and bytes (after the magic and the 10-byte frame header).
+    fn recorded(name: &str, feed: impl FnOnce(&mut Mjr)) -> (serde_json::Value, Vec<(u32, Vec<u8>)>) {
+        let path = std::env::temp_dir().join(format!("portunus-mjr-{name}-{}.mjr", std::process::id()));
         let mut file = std::fs::File::create(&path).unwrap();
         file.write_all(MAGIC).unwrap();
         let file = Arc::new(RecordFile { path: path.clone(), file, failed: AtomicBool::new(false) });
-        let t0 = Instant::now();
         let mut mjr = Mjr::new(file.clone());
-        mjr.frame(t0, false, "opus", &[0x80, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xfc]);
-        mjr.frame(
-            t0 + Duration::from_millis(20),
-            false,
-            "opus",
-            &[0x80, 111, 0, 2, 0, 0, 3, 0xc0, 0, 0, 0, 1],
-        );
+        feed(&mut mjr);
         drop(mjr);
         // The writer is done when the file is the last Arc's.
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -236,9 +225,6 @@ mod tests {
         assert_eq!(&bytes[..8], MAGIC);
         let hlen = u16::from_be_bytes([bytes[8], bytes[9]]) as usize;
         let header: serde_json::Value = serde_json::from_slice(&bytes[10..10 + hlen]).unwrap();
-        assert_eq!(header["t"], "a");
-        assert_eq!(header["c"], "opus");
-        assert!(header["u"].as_u64().unwrap() >= header["s"].as_u64().unwrap());
         let mut at = 10 + hlen;
         let mut frames = Vec::new();
         while at < bytes.len() {
@@ -248,6 +234,21 @@ mod tests {
             frames.push((ms, bytes[at + 10..at + 10 + len].to_vec()));
             at += 10 + len;
         }
+        (header, frames)
+    }
+
+    /// Packets come out as Janus lays them: magic, header, then `MEET`, time, length, packet.
+    #[test]
+    fn a_recording_is_laid_out_as_janus_reads_it() {
+        let (header, frames) = recorded("rtp", |mjr| {
+            let t0 = Instant::now();
+            mjr.frame(t0, false, "opus", &[0x80, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xfc]);
+            let second = [0x80, 111, 0, 2, 0, 0, 3, 0xc0, 0, 0, 0, 1];
+            mjr.frame(t0 + Duration::from_millis(20), false, "opus", &second);
+        });
+        assert_eq!(header["t"], "a");
+        assert_eq!(header["c"], "opus");
+        assert!(header["u"].as_u64().unwrap() >= header["s"].as_u64().unwrap());
         assert_eq!(frames.len(), 2);
         assert_eq!(frames[0].0, 0);
         assert_eq!(frames[1].0, 20);
@@ -259,39 +260,24 @@ mod tests {
     /// codec `text`, each frame's length counting the 8-byte arrival time before the message.
     #[test]
     fn data_messages_are_laid_out_as_janus_reads_them() {
-        let path = std::env::temp_dir().join(format!("portunus-mjr-data-{}.mjr", std::process::id()));
-        let mut file = std::fs::File::create(&path).unwrap();
-        file.write_all(MAGIC).unwrap();
-        let file = Arc::new(RecordFile { path: path.clone(), file, failed: AtomicBool::new(false) });
         let before = micros_since_epoch(SystemTime::now());
-        let mut mjr = Mjr::new(file.clone());
-        let t0 = Instant::now();
-        mjr.message(t0, b"hello");
-        mjr.message(t0 + Duration::from_millis(1500), "wörld".as_bytes());
-        // Too large for a frame: left out, nothing else lost.
-        mjr.message(t0, &vec![b'x'; 70_000]);
-        drop(mjr);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Arc::strong_count(&file) > 1 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let bytes = std::fs::read(&path).unwrap();
-        let _ = std::fs::remove_file(&path);
-        let hlen = u16::from_be_bytes([bytes[8], bytes[9]]) as usize;
-        let header: serde_json::Value = serde_json::from_slice(&bytes[10..10 + hlen]).unwrap();
+        let (header, frames) = recorded("data", |mjr| {
+            let t0 = Instant::now();
+            mjr.message(t0, b"hello");
+            mjr.message(t0 + Duration::from_millis(1500), "wörld".as_bytes());
+            // Too large for a frame: left out, nothing else lost.
+            mjr.message(t0, &vec![b'x'; 70_000]);
+        });
         assert_eq!((&header["t"], &header["c"]), (&serde_json::json!("d"), &serde_json::json!("text")));
-        let mut at = 10 + hlen;
-        let mut frames = Vec::new();
-        while at < bytes.len() {
-            assert_eq!(&bytes[at..at + 4], FRAME);
-            let ms = u32::from_be_bytes(bytes[at + 4..at + 8].try_into().unwrap());
-            let len = u16::from_be_bytes([bytes[at + 8], bytes[at + 9]]) as usize;
-            let stamp = u64::from_be_bytes(bytes[at + 10..at + 18].try_into().unwrap());
-            assert!(stamp >= before, "{stamp} {before}");
-            frames.push((ms, bytes[at + 18..at + 10 + len].to_vec()));
-            at += 10 + len;
-        }
-        assert_eq!(frames, [(0, b"hello".to_vec()), (1500, "wörld".as_bytes().to_vec())]);
+        let messages: Vec<(u32, &[u8])> = frames
+            .iter()
+            .map(|(ms, bytes)| {
+                let stamp = u64::from_be_bytes(bytes[..8].try_into().unwrap());
+                assert!(stamp >= before, "{stamp} {before}");
+                (*ms, &bytes[8..])
+            })
+            .collect();
+        assert_eq!(messages, [(0, &b"hello"[..]), (1500, "wörld".as_bytes())]);
     }
 
     /// The buffer never grows: a packet that would not fit goes in the next buffer (the

@@ -49,10 +49,17 @@ impl Route {
         takes(self.src_mid, mid)
     }
 
-    /// Whether the rule records its source's data stream `mid` (named by its stream filter,
-    /// or by its kinds).
-    pub fn records_data(&self, mid: Mid) -> bool {
-        matches!(self.dst, Dest::Record { .. }) && self.takes(mid) && (self.src_mid.is_some() || self.data)
+    /// When the rule records its source's data stream `mid` (named by its stream filter, or by
+    /// its kinds), records `message` that came `now`; returns whether it did.
+    pub fn record_message(&mut self, mid: Mid, now: std::time::Instant, message: &[u8]) -> bool {
+        let named = self.takes(mid) && (self.src_mid.is_some() || self.data);
+        match &mut self.dst {
+            Dest::Record { mjr } if named => {
+                mjr.message(now, message);
+                true
+            }
+            _ => false,
+        }
     }
 }
 
