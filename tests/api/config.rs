@@ -167,3 +167,41 @@ async fn debian_janus_samples_load() {
         assert!(info["plugins"].get(&package).is_some(), "{package} not loaded: {}", gw.logs());
     }
 }
+
+/// `plugins: { disable }` in `janus.jcfg`, with Janus's library names: those plugins are not
+/// loaded (not in `info`, attaching gives Janus's 460), the others are, and the key is not
+/// warned about as unsupported.
+#[tokio::test]
+async fn disabled_plugins_are_not_loaded() {
+    let conf = Conf {
+        core_sections: "plugins: { disable = \"libjanus_videocall.so,libjanus_nosip.so\" }\n".into(),
+        ..Conf::default()
+    };
+    let gw = Gateway::with(conf);
+    let http = gw.http();
+    let info = http.post("", &json!({"janus": "info", "transaction": "i"})).await;
+    let plugins = info["plugins"].as_object().expect("plugins");
+    assert!(plugins.contains_key("janus.plugin.echotest"), "{info}");
+    assert!(
+        !plugins.contains_key("janus.plugin.videocall") && !plugins.contains_key("janus.plugin.nosip"),
+        "{info}"
+    );
+    let sid = http.create().await;
+    let r = http
+        .post(
+            &format!("/{sid}"),
+            &json!({"janus": "attach", "transaction": "a", "plugin": "janus.plugin.videocall"}),
+        )
+        .await;
+    crate::harness::assert_error(&r, 460);
+    let r = http
+        .post(
+            &format!("/{sid}"),
+            &json!({"janus": "attach", "transaction": "a", "plugin": "janus.plugin.echotest"}),
+        )
+        .await;
+    assert_eq!(r["janus"], "success", "{r}");
+    let logs = gw.logs();
+    assert!(logs.contains("disabled (plugins.disable)"), "{logs}");
+    assert!(!logs.contains("'disable'"), "the key is known: {logs}");
+}

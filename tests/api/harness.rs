@@ -59,6 +59,8 @@ impl Drop for TempDir {
 pub struct Conf {
     /// Extra lines for `janus.jcfg`'s `general` section.
     pub general: String,
+    /// More sections for `janus.jcfg`.
+    pub core_sections: String,
     /// Extra lines for `janus.transport.http.jcfg`'s `cors` section.
     pub cors: String,
     /// Extra lines for `janus.transport.http.jcfg`'s `general` section.
@@ -75,6 +77,7 @@ impl Default for Conf {
     fn default() -> Self {
         Self {
             general: String::new(),
+            core_sections: String::new(),
             cors: String::new(),
             http: String::new(),
             admin: true,
@@ -103,8 +106,8 @@ impl Conf {
                 "janus.jcfg".to_owned(),
                 format!(
                     "general: {{\n\tadmin_secret = \"janusoverlord\"\n\tdebug_level = 4\n{}\n}}\n\
-                     nat: {{ ice_enforce_list = \"lo\" }}\nmedia: {{ media_threads = 2 }}\n",
-                    self.general
+                     nat: {{ ice_enforce_list = \"lo\" }}\nmedia: {{ media_threads = 2 }}\n{}",
+                    self.general, self.core_sections
                 ),
             ),
             (

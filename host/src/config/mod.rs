@@ -89,6 +89,10 @@ pub struct General {
     /// light, and one thread answers with the fewest cross-core wake-ups; media and plugins have
     /// threads of their own).
     pub api_threads: usize,
+    /// Plugins not to load (`plugins: { disable = "…" }`, as Janus's): their packages, from
+    /// Janus's library names (`libjanus_videocall.so`), file names (`videocall.wasm`), names
+    /// (`videocall`) or packages (`janus.plugin.videocall`).
+    pub disabled_plugins: Vec<String>,
 }
 
 impl Default for General {
@@ -112,6 +116,7 @@ impl Default for General {
             plugin_cache_folder: None,
             watch_plugins: true,
             api_threads: 1,
+            disabled_plugins: Vec::new(),
         }
     }
 }
@@ -184,6 +189,18 @@ impl Default for Media {
 /// Media socket buffers when `socket_buffer_kb` is not set: room for a burst of a few thousand
 /// packets (Linux's default of ~200 KiB drops a keyframe burst to a room of hundreds).
 pub const DEFAULT_SOCKET_BUFFER_KB: u32 = 4096;
+
+/// The package a name in `plugins.disable` means: Janus's library name, a file name, a name or
+/// a package.
+pub fn plugin_package(name: &str) -> String {
+    let stem = name.strip_prefix("libjanus_").unwrap_or(name);
+    let stem = stem.strip_suffix(".so").or_else(|| stem.strip_suffix(".wasm")).unwrap_or(stem);
+    if stem.starts_with("janus.plugin.") {
+        stem.to_owned()
+    } else {
+        format!("janus.plugin.{stem}")
+    }
+}
 
 fn list(value: Option<String>) -> Vec<String> {
     value
@@ -452,6 +469,12 @@ fn read_core(
         plugin_cache_folder,
         watch_plugins: s.bool("watch_plugins", d.watch_plugins)?,
         api_threads: s.int("api_threads", d.api_threads as i64, 1, 64)? as usize,
+        disabled_plugins: {
+            let mut p = Section::new(file, root, "plugins");
+            let disabled = list(p.non_empty("disable")?).iter().map(|n| plugin_package(n)).collect();
+            p.finish();
+            disabled
+        },
     };
     // Janus's folders and logging switches: Portunus logs to stdout and has no
     // loadable transports, so these have no effect and need no warning.
@@ -498,7 +521,7 @@ fn read_core(
         socket_buffer_kb: m.int("socket_buffer_kb", i64::from(DEFAULT_SOCKET_BUFFER_KB), 0, 1 << 20)? as u32,
     };
     m.finish();
-    for name in CORE_SECTIONS.iter().filter(|n| !matches!(**n, "general" | "nat" | "media")) {
+    for name in CORE_SECTIONS.iter().filter(|n| !matches!(**n, "general" | "nat" | "media" | "plugins")) {
         Section::new(file, root, name).finish();
     }
     warn_unknown_sections(file, root, &CORE_SECTIONS);
@@ -636,6 +659,22 @@ mod tests {
         assert_eq!(c.http.admin.ip, "127.0.0.1");
         assert_eq!(c.http.admin_base_path, "/admin");
         assert_eq!(c.general.session_timeout, 60);
+    }
+
+    /// `plugins: { disable }` names plugins as Janus does (its library names) or as Portunus's
+    /// files and packages are named.
+    #[test]
+    fn disabled_plugins_are_named_as_in_janus() {
+        let text =
+            "plugins: { disable = \"libjanus_videocall.so, echotest.wasm,nosip, janus.plugin.sip\" }\n";
+        let root = jcfg::parse(text).expect("parses");
+        let (general, _, _) = read_core("janus.jcfg", &root, None).expect("reads");
+        assert_eq!(
+            general.disabled_plugins,
+            ["janus.plugin.videocall", "janus.plugin.echotest", "janus.plugin.nosip", "janus.plugin.sip"]
+        );
+        let none = read_core("janus.jcfg", &jcfg::parse("plugins: {}\n").unwrap(), None).unwrap();
+        assert!(none.0.disabled_plugins.is_empty());
     }
 
     #[test]

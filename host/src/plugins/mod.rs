@@ -363,15 +363,22 @@ impl PluginHost {
         Ok(info)
     }
 
-    /// Loads every `.wasm` file in a folder; failures are logged and skipped. The folder is
-    /// then where `reload_plugin` may load from.
-    pub fn load_folder(&self, folder: &Path) -> Vec<PluginInfo> {
+    /// Loads every `.wasm` file in a folder but the `disabled` packages' (by file name);
+    /// failures are logged and skipped. The folder is then where `reload_plugin` may load from.
+    pub fn load_folder(&self, folder: &Path, disabled: &[String]) -> Vec<PluginInfo> {
         *self.folder.lock().unwrap_or_else(|e| e.into_inner()) = Some(folder.to_path_buf());
         let mut files: Vec<PathBuf> = match std::fs::read_dir(folder) {
             Ok(entries) => entries
                 .flatten()
                 .map(|e| e.path())
                 .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+                .filter(|p| {
+                    let off = disabled.contains(&package_for_file(p));
+                    if off {
+                        tracing::info!("plugin {} disabled (plugins.disable)", p.display());
+                    }
+                    !off
+                })
                 .collect(),
             Err(e) => {
                 tracing::warn!("plugins folder {} unreadable: {e}", folder.display());
