@@ -93,6 +93,10 @@ pub struct General {
     /// Janus's library names (`libjanus_videocall.so`), file names (`videocall.wasm`), names
     /// (`videocall`) or packages (`janus.plugin.videocall`).
     pub disabled_plugins: Vec<String>,
+    /// Transports not to start (`transports: { disable = "…" }`, as Janus's): `http` and
+    /// `websockets` (from `libjanus_http.so`, `libjanus_websockets.so`) turn off that
+    /// transport's Janus and admin listeners; Janus's other transports are not Portunus's.
+    pub disabled_transports: Vec<String>,
 }
 
 impl Default for General {
@@ -117,6 +121,7 @@ impl Default for General {
             watch_plugins: true,
             api_threads: 1,
             disabled_plugins: Vec::new(),
+            disabled_transports: Vec::new(),
         }
     }
 }
@@ -190,11 +195,16 @@ impl Default for Media {
 /// packets (Linux's default of ~200 KiB drops a keyframe burst to a room of hundreds).
 pub const DEFAULT_SOCKET_BUFFER_KB: u32 = 4096;
 
+/// `videocall` from Janus's `libjanus_videocall.so` or a file's `videocall.wasm`.
+fn library_stem(name: &str) -> &str {
+    let stem = name.strip_prefix("libjanus_").unwrap_or(name);
+    stem.strip_suffix(".so").or_else(|| stem.strip_suffix(".wasm")).unwrap_or(stem)
+}
+
 /// The package a name in `plugins.disable` means: Janus's library name, a file name, a name or
 /// a package.
 pub fn plugin_package(name: &str) -> String {
-    let stem = name.strip_prefix("libjanus_").unwrap_or(name);
-    let stem = stem.strip_suffix(".so").or_else(|| stem.strip_suffix(".wasm")).unwrap_or(stem);
+    let stem = library_stem(name);
     if stem.starts_with("janus.plugin.") {
         stem.to_owned()
     } else {
@@ -370,15 +380,15 @@ impl Config {
             .map(|(file, text)| parse_file(file, text.as_deref().unwrap_or("")))
             .collect::<Result<Vec<_>, _>>()?;
         let (general, nat, media) = read_core(&texts[0].0, &parsed[0], folder.as_deref())?;
-        Ok(Self {
-            general,
-            nat,
-            media,
-            http: read_http(&texts[1].0, &parsed[1])?,
-            ws: read_ws(&texts[2].0, &parsed[2])?,
-            plugins,
-            folder,
-        })
+        let (mut http, mut ws) = (read_http(&texts[1].0, &parsed[1])?, read_ws(&texts[2].0, &parsed[2])?);
+        for transport in &general.disabled_transports {
+            match transport.as_str() {
+                "http" => (http.api.enabled, http.admin.enabled) = (false, false),
+                "websockets" => (ws.api.enabled, ws.admin.enabled) = (false, false),
+                other => tracing::info!("transports.disable: {other} is not a Portunus transport"),
+            }
+        }
+        Ok(Self { general, nat, media, http, ws, plugins, folder })
     }
 }
 
@@ -475,6 +485,12 @@ fn read_core(
             p.finish();
             disabled
         },
+        disabled_transports: {
+            let mut t = Section::new(file, root, "transports");
+            let names = list(t.non_empty("disable")?);
+            t.finish();
+            names.iter().map(|n| library_stem(n).to_owned()).collect()
+        },
     };
     // Janus's folders and logging switches: Portunus logs to stdout and has no
     // loadable transports, so these have no effect and need no warning.
@@ -521,7 +537,10 @@ fn read_core(
         socket_buffer_kb: m.int("socket_buffer_kb", i64::from(DEFAULT_SOCKET_BUFFER_KB), 0, 1 << 20)? as u32,
     };
     m.finish();
-    for name in CORE_SECTIONS.iter().filter(|n| !matches!(**n, "general" | "nat" | "media" | "plugins")) {
+    for name in CORE_SECTIONS
+        .iter()
+        .filter(|n| !matches!(**n, "general" | "nat" | "media" | "plugins" | "transports"))
+    {
         Section::new(file, root, name).finish();
     }
     warn_unknown_sections(file, root, &CORE_SECTIONS);
@@ -675,6 +694,22 @@ mod tests {
         );
         let none = read_core("janus.jcfg", &jcfg::parse("plugins: {}\n").unwrap(), None).unwrap();
         assert!(none.0.disabled_plugins.is_empty());
+    }
+
+    /// `transports: { disable }` with Janus's library names turns Portunus's HTTP or WebSocket
+    /// listeners off (Janus API and admin); Janus's other transports are not there to disable.
+    #[test]
+    fn disabled_transports_are_not_started() {
+        let core = "transports: { disable = \"libjanus_websockets.so,libjanus_rabbitmq.so\" }\n";
+        let texts = [
+            ("janus.jcfg".to_owned(), Some(core.to_owned())),
+            ("http".to_owned(), Some("general: { http = true }\nadmin: { admin_http = true }\n".to_owned())),
+            ("ws".to_owned(), Some("general: { ws = true }\nadmin: { admin_ws = true }\n".to_owned())),
+        ];
+        let c = Config::from_texts(&texts, BTreeMap::new(), None).expect("loads");
+        assert!(c.http.api.enabled && c.http.admin.enabled);
+        assert!(!c.ws.api.enabled && !c.ws.admin.enabled);
+        assert_eq!(c.general.disabled_transports, ["websockets", "rabbitmq"]);
     }
 
     #[test]
