@@ -61,6 +61,10 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     let loaded = host.load_folder(&folder, &config.general.disabled_plugins);
     tracing::info!("{} plugin(s) loaded from {}", loaded.len(), folder.display());
     core.set_plugins(Arc::new(plugins::Registry(host.clone())));
+    // A configured DTLS identity that cannot be used stops the start, as Janus's does.
+    if let Some(files) = &config.media.certificate {
+        crate::media::certificate::load(files).map_err(|e| anyhow::anyhow!("certificates: {e:#}"))?;
+    }
     match MediaEngine::start(&config.media, &config.nat) {
         Ok((engine, notices)) => {
             for (i, local) in engine.locals.iter().enumerate() {

@@ -205,3 +205,24 @@ async fn disabled_plugins_are_not_loaded() {
     assert!(logs.contains("disabled (plugins.disable)"), "{logs}");
     assert!(!logs.contains("'disable'"), "the key is known: {logs}");
 }
+
+/// The DTLS identity's files in `certificates`: a key the DTLS stack cannot sign with (RSA),
+/// half a pair, or an encrypted key stop the start with the reason.
+#[test]
+fn an_unusable_dtls_identity_stops_startup_with_the_reason() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/dtls");
+    let (cert, rsa) = (fixtures.join("cert.pem"), fixtures.join("rsa-key.pem"));
+    let core =
+        format!("certificates: {{ cert_pem = \"{}\" cert_key = \"{}\" }}\n", cert.display(), rsa.display());
+    let (code, stderr) = run_to_exit(&with_core(&core));
+    assert_ne!(code, 0, "{stderr}");
+    assert!(stderr.contains("certificates") && stderr.contains("ECDSA"), "{stderr}");
+    let half = format!("certificates: {{ cert_pem = \"{}\" }}\n", cert.display());
+    let (code, stderr) = run_to_exit(&with_core(&half));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("certificates.cert_pem: cert_key is needed"), "{stderr}");
+    let encrypted = half.replace(" }", " cert_key = \"k.pem\" cert_pwd = \"secret\" }");
+    let (code, stderr) = run_to_exit(&with_core(&encrypted));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("certificates.cert_pwd"), "{stderr}");
+}

@@ -165,6 +165,18 @@ pub struct Media {
     /// `socket_buffer_kb` (Portunus): the receive and send buffer asked for each media socket,
     /// KiB (0: the system's default). The kernel may grant less; the gateway logs what it got.
     pub socket_buffer_kb: u32,
+    /// `certificates: { cert_pem, cert_key }`: the DTLS identity's files (none: a fresh one
+    /// each start, as Janus makes).
+    pub certificate: Option<CertificateFiles>,
+}
+
+/// A DTLS certificate and its key, PEM files (`certificates.cert_pem`, `certificates.cert_key`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateFiles {
+    /// The certificate.
+    pub cert_pem: PathBuf,
+    /// Its private key (not encrypted).
+    pub cert_key: PathBuf,
 }
 
 /// `min_nack_queue` when not set, ms: Janus's (its `info` reports 200). Longer round trips
@@ -187,6 +199,7 @@ impl Default for Media {
             slowlink_threshold: 0,
             min_nack_queue: DEFAULT_NACK_QUEUE_MS,
             socket_buffer_kb: DEFAULT_SOCKET_BUFFER_KB,
+            certificate: None,
         }
     }
 }
@@ -535,16 +548,52 @@ fn read_core(
             as u64)
             .min(1000),
         socket_buffer_kb: m.int("socket_buffer_kb", i64::from(DEFAULT_SOCKET_BUFFER_KB), 0, 1 << 20)? as u32,
+        certificate: certificate_files(file, root, folder)?,
     };
     m.finish();
     for name in CORE_SECTIONS
         .iter()
-        .filter(|n| !matches!(**n, "general" | "nat" | "media" | "plugins" | "transports"))
+        .filter(|n| !matches!(**n, "general" | "nat" | "media" | "plugins" | "transports" | "certificates"))
     {
         Section::new(file, root, name).finish();
     }
     warn_unknown_sections(file, root, &CORE_SECTIONS);
     Ok((general, nat, media))
+}
+
+/// `certificates`: the DTLS certificate's files, both or neither; an encrypted key
+/// (`cert_pwd`) is refused. Janus's other keys there have no effect (the DTLS stack picks its
+/// ciphers, and peers' self-signed certificates are accepted as Janus's default does).
+fn certificate_files(
+    file: &str,
+    root: &jcfg::Group,
+    folder: Option<&Path>,
+) -> Result<Option<CertificateFiles>, ConfigError> {
+    let mut c = Section::new(file, root, "certificates");
+    let (pem, key, pwd) = (c.non_empty("cert_pem")?, c.non_empty("cert_key")?, c.non_empty("cert_pwd")?);
+    c.accept(&["dtls_accept_selfsigned", "dtls_ciphers", "rsa_private_key"]);
+    c.finish();
+    let line = |key: &str| root.group("certificates").and_then(|g| g.get(key)).map_or(0, |n| n.line);
+    let refuse = |key: &str, message: &str| ConfigError::Value {
+        file: file.to_owned(),
+        line: line(key),
+        key: format!("certificates.{key}"),
+        message: message.to_owned(),
+    };
+    if pwd.is_some() {
+        return Err(refuse(
+            "cert_pwd",
+            "encrypted keys are not supported: decrypt it (openssl pkey) and drop cert_pwd",
+        ));
+    }
+    match (pem, key) {
+        (Some(pem), Some(key)) => {
+            Ok(Some(CertificateFiles { cert_pem: resolve(folder, &pem), cert_key: resolve(folder, &key) }))
+        }
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(refuse("cert_pem", "cert_key is needed with it")),
+        (None, Some(_)) => Err(refuse("cert_key", "cert_pem is needed with it")),
+    }
 }
 
 fn resolve(folder: Option<&Path>, path: &str) -> PathBuf {

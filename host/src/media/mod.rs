@@ -5,6 +5,7 @@
 //! happens (`webrtcup`, `media`, `hangup`, data) as [`Notice`]s on a channel the gateway wires.
 
 mod addresses;
+pub mod certificate;
 mod channels;
 pub(crate) mod contain;
 pub mod core;
@@ -311,12 +312,19 @@ fn bind_pair(
     Err(last.unwrap_or_else(|| std::io::Error::other("no port pair in rtp_port_range")))
 }
 
-/// The `RtcConfig` every peer of an engine starts from (RTP mode, one fresh DTLS certificate).
-pub fn rtc_template(ice_lite: bool) -> anyhow::Result<str0m::RtcConfig> {
-    let cert = str0m::crypto::from_feature_flags()
-        .dtls_provider
-        .generate_certificate()
-        .ok_or_else(|| anyhow::anyhow!("cannot create the DTLS certificate"))?;
+/// The `RtcConfig` every peer of an engine starts from (RTP mode, the DTLS certificate of
+/// `certificate`'s files, or a fresh one).
+pub fn rtc_template(
+    ice_lite: bool,
+    certificate: Option<&crate::config::CertificateFiles>,
+) -> anyhow::Result<str0m::RtcConfig> {
+    let cert = match certificate {
+        Some(files) => certificate::load(files)?,
+        None => str0m::crypto::from_feature_flags()
+            .dtls_provider
+            .generate_certificate()
+            .ok_or_else(|| anyhow::anyhow!("cannot create the DTLS certificate"))?,
+    };
     Ok(peer::template(cert, ice_lite))
 }
 
@@ -332,7 +340,7 @@ impl MediaEngine {
         let ip = local_ip(media, nat).ok_or_else(|| {
             anyhow::anyhow!("no usable address for ICE candidates (check interface and ice_enforce_list)")
         })?;
-        let template = rtc_template(nat.ice_lite)?;
+        let template = rtc_template(nat.ice_lite, media.certificate.as_ref())?;
         let (note_tx, note_rx) = unbounded_channel();
         let no_media_timer = Duration::from_secs(media.no_media_timer);
         let count = media.threads.max(1);

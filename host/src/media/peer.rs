@@ -932,7 +932,7 @@ mod tests {
             m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendrecv\r\na=rtcp-mux\r\n\
             a=rtpmap:96 VP8/90000\r\n";
         let now = Instant::now();
-        let template = crate::media::rtc_template(false).expect("certificate");
+        let template = crate::media::rtc_template(false, None).expect("certificate");
         let mut peer = Peer::new(HandleRef { session_id: 1, handle_id: 1 }, &template, now);
         assert_eq!(peer.codec_of(Pt::new_with_value(0)), None, "nothing negotiated yet");
         peer.remote_offer = Some(offer.into());

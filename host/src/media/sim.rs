@@ -146,7 +146,7 @@ impl Sim {
         let seen_at = if one_to_one_nat { PUBLIC } else { GATEWAY };
         let now = Instant::now();
         let (tx, notices) = tokio::sync::mpsc::unbounded_channel();
-        let template = rtc_template(false)?;
+        let template = rtc_template(false, None)?;
         let setup = CoreSetup {
             index: 0,
             siblings: Vec::new(),
