@@ -121,6 +121,14 @@ pub fn janus_request(data: &[u8]) {
     assert!(refused["error"]["code"].as_u64().is_some(), "{refused}");
 }
 
+/// A STUN server's answer to the gateway's Binding request (`nat.stun_server`): the mapped
+/// address is read, or nothing, from whatever comes (the transaction id taken from the bytes
+/// themselves, so that the attributes are reached).
+pub fn stun_response(data: &[u8]) {
+    let id: [u8; 12] = data.get(8..20).and_then(|b| b.try_into().ok()).unwrap_or([0; 12]);
+    let _ = crate::media::public_address::mapped_address(data, &id);
+}
+
 /// A `.jcfg` configuration: what parses converts to JSON, and that JSON written back (as a
 /// `permanent` room is) parses to the same JSON.
 pub fn jcfg(data: &[u8]) {
@@ -308,6 +316,21 @@ mod tests {
         ];
         for i in 0..3000 {
             janus_request(&rng.mutate(seeds[i % seeds.len()]));
+        }
+    }
+
+    #[test]
+    fn stun_responses_survive_mutation() {
+        let mut rng = Rng(0x5eed_000f);
+        let mut seed = vec![0x01, 0x01, 0, 20, 0x21, 0x12, 0xa4, 0x42];
+        seed.extend([9u8; 12]);
+        seed.extend([0x80, 0x22, 0, 3, b'a', b'b', b'c', 0]);
+        seed.extend([0, 0x20, 0, 8, 0, 1, 0x9c, 0x40, 0xea, 0x12, 0xd5, 0x4b]);
+        let id: [u8; 12] = seed[8..20].try_into().unwrap();
+        assert!(crate::media::public_address::mapped_address(&seed, &id).is_some(), "the seed parses");
+        stun_response(&seed);
+        for _ in 0..3000 {
+            stun_response(&rng.mutate(&seed));
         }
     }
 

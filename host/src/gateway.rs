@@ -76,6 +76,8 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
             core.set_media(Arc::new(engine));
             tasks.push(tokio::spawn(relay_notices(core.clone(), notices, config.media.no_media_timer)));
         }
+        // An unreachable STUN server stops the start, as Janus's does.
+        Err(e) if e.downcast_ref::<crate::media::UnreachableStun>().is_some() => return Err(e),
         Err(e) => tracing::error!("media engine not started, WebRTC is unavailable: {e:#}"),
     }
     if config.general.watch_plugins {

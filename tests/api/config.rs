@@ -226,3 +226,24 @@ fn an_unusable_dtls_identity_stops_startup_with_the_reason() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("certificates.cert_pwd"), "{stderr}");
 }
+
+/// A STUN server that does not answer stops the start, as in Janus, unless
+/// `ignore_unreachable_ice_server` lets the gateway start without its public address.
+#[test]
+fn an_unreachable_stun_server_stops_startup_unless_ignored() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let nat = |more: &str| {
+        format!(
+            "nat: {{ ice_enforce_list = \"lo\" stun_server = \"127.0.0.1\" stun_port = {port} {more} }}\n\
+             media: {{ media_threads = 1 }}\n"
+        )
+    };
+    let (code, stderr) = run_to_exit(&with_core(&nat("")));
+    assert_ne!(code, 0, "{stderr}");
+    assert!(stderr.contains("STUN") && stderr.contains("ignore_unreachable_ice_server"), "{stderr}");
+    let gw = Gateway::in_folder(crate::harness::write_conf(&with_core(&nat(
+        "ignore_unreachable_ice_server = true",
+    ))));
+    assert!(gw.logs().contains("started without its public address"), "{}", gw.logs());
+}

@@ -61,6 +61,8 @@ pub struct Conf {
     pub general: String,
     /// More sections for `janus.jcfg`.
     pub core_sections: String,
+    /// Extra lines for `janus.jcfg`'s `nat` section.
+    pub nat: String,
     /// Extra lines for `janus.transport.http.jcfg`'s `cors` section.
     pub cors: String,
     /// Extra lines for `janus.transport.http.jcfg`'s `general` section.
@@ -78,6 +80,7 @@ impl Default for Conf {
         Self {
             general: String::new(),
             core_sections: String::new(),
+            nat: String::new(),
             cors: String::new(),
             http: String::new(),
             admin: true,
@@ -106,8 +109,8 @@ impl Conf {
                 "janus.jcfg".to_owned(),
                 format!(
                     "general: {{\n\tadmin_secret = \"janusoverlord\"\n\tdebug_level = 4\n{}\n}}\n\
-                     nat: {{ ice_enforce_list = \"lo\" }}\nmedia: {{ media_threads = 2 }}\n{}",
-                    self.general, self.core_sections
+                     nat: {{ ice_enforce_list = \"lo\"\n{}\n}}\nmedia: {{ media_threads = 2 }}\n{}",
+                    self.general, self.nat, self.core_sections
                 ),
             ),
             (

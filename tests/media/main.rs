@@ -11,6 +11,7 @@ mod harness;
 mod nosip;
 mod opus_interop;
 mod peer;
+mod public_address;
 mod recorded;
 mod rtsp;
 mod sip;

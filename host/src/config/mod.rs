@@ -141,6 +141,12 @@ pub struct Nat {
     pub ice_enforce_list: Vec<String>,
     /// `ice_ignore_list`: interfaces (names or address prefixes) never used (default "vmnet").
     pub ice_ignore_list: Vec<String>,
+    /// `stun_server` and `stun_port` (default 3478): the STUN server each media socket asks for
+    /// its public address at start-up, advertised beside the local one.
+    pub stun_server: Option<(String, u16)>,
+    /// `ignore_unreachable_ice_server`: start without the public address when the STUN server
+    /// does not answer (by default the gateway does not start, as Janus does not).
+    pub ignore_unreachable_ice_server: bool,
 }
 
 /// `janus.jcfg` → `media` (and `general.interface`).
@@ -530,6 +536,12 @@ fn read_core(
         ice_ignore_list: n
             .non_empty("ice_ignore_list")?
             .map_or_else(|| vec!["vmnet".to_owned()], |v| list(Some(v))),
+        stun_server: {
+            let server = n.non_empty("stun_server")?;
+            let port = n.int("stun_port", 3478, 1, 65_535)? as u16;
+            server.map(|s| (s, port))
+        },
+        ignore_unreachable_ice_server: n.bool("ignore_unreachable_ice_server", false)?,
     };
     n.finish();
     let mut m = Section::new(file, root, "media");

@@ -18,6 +18,7 @@ pub(crate) mod legs;
 mod mjr;
 mod peer;
 mod policy;
+pub mod public_address;
 mod ready;
 mod router;
 pub mod rtsp;
@@ -328,6 +329,31 @@ pub fn rtc_template(
     Ok(peer::template(cert, ice_lite))
 }
 
+/// The STUN server did not answer a media socket (and `ignore_unreachable_ice_server` is off):
+/// the gateway does not start, as Janus does not.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} (set nat.ignore_unreachable_ice_server to start without it)")]
+pub struct UnreachableStun(pub String);
+
+/// `nat.stun_server`'s address, of the family of the media sockets' `ip` (a name is resolved
+/// once, now).
+fn stun_server(nat: &Nat, ip: IpAddr) -> anyhow::Result<Option<SocketAddr>> {
+    let Some((host, port)) = &nat.stun_server else { return Ok(None) };
+    use std::net::ToSocketAddrs;
+    let found =
+        (host.as_str(), *port).to_socket_addrs().map(|mut all| all.find(|a| a.is_ipv4() == ip.is_ipv4()));
+    let why = match found {
+        Ok(Some(addr)) => return Ok(Some(addr)),
+        Ok(None) => "no address of the media's family".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    if nat.ignore_unreachable_ice_server {
+        tracing::error!("STUN server {host}:{port}: {why}; started without it");
+        return Ok(None);
+    }
+    Err(UnreachableStun(format!("STUN server {host}:{port}: {why}")).into())
+}
+
 /// The local address the media sockets bind to (the first usable one; see
 /// `addresses::candidate_addresses`).
 pub fn local_ip(media: &Media, nat: &Nat) -> Option<std::net::IpAddr> {
@@ -360,21 +386,37 @@ impl MediaEngine {
             let _ = to_owners.send(Notice::new(owner, event));
         });
         let mixer = crate::mixer::Pool::start(mixers, outlet, told)?;
+        let stun = stun_server(nat, ip)?;
         let mut locals = Vec::new();
         for (index, commands) in receivers.into_iter().enumerate() {
             let std_socket = bind(ip, media)?;
+            let local = std_socket.local_addr()?;
+            let mut advertised: Vec<SocketAddr> = addresses::advertised(ip, nat)
+                .into_iter()
+                .map(|a| SocketAddr::new(a, local.port()))
+                .collect();
+            if let Some(server) = stun {
+                match public_address::query(&std_socket, server, public_address::GIVE_UP) {
+                    Ok(public) => {
+                        tracing::info!("media socket {local}: public address {public} (STUN {server})");
+                        if !advertised.contains(&public) {
+                            advertised.push(public);
+                        }
+                    }
+                    Err(e) if nat.ignore_unreachable_ice_server => {
+                        tracing::error!("media socket {local}: {e}; started without its public address")
+                    }
+                    Err(e) => return Err(UnreachableStun(format!("media socket {local}: {e}")).into()),
+                }
+            }
             std_socket.set_nonblocking(true)?;
             size_buffers(&std_socket, media.socket_buffer_kb, index == 0);
-            let local = std_socket.local_addr()?;
             locals.push(local);
             let setup = core::CoreSetup {
                 index,
                 siblings: senders.clone(),
                 local,
-                advertised: addresses::advertised(ip, nat)
-                    .into_iter()
-                    .map(|a| SocketAddr::new(a, local.port()))
-                    .collect(),
+                advertised,
                 template: template.clone(),
                 notices: note_tx.clone(),
                 no_media_timer,
