@@ -1,10 +1,6 @@
 //! The gateway's DTLS identity from `certificates: { cert_pem, cert_key }`, as Janus's.
 
-use serde_json::json;
-
-use crate::harness::{Conf, Gateway};
-use crate::peer::{Kind, Peer};
-use crate::{attach, echotest, ECHOTEST, WAIT};
+use crate::harness::Conf;
 
 /// What `openssl x509 -fingerprint -sha256` prints for `tests/fixtures/dtls/cert.pem`.
 const FINGERPRINT: &str =
@@ -23,18 +19,8 @@ async fn the_configured_certificate_is_the_gateways_dtls_identity() {
         ),
         ..Conf::default()
     };
-    let gw = Gateway::with(conf);
-    let mut ws = gw.ws().await;
-    let sid = ws.create().await;
-    let hid = attach(&mut ws, sid, ECHOTEST).await;
-    let peer = Peer::new(true, true, false).await.expect("peer");
-    let offer = peer.create_offer(WAIT).await.expect("offer");
-    let ev = echotest(&mut ws, sid, hid, "o", json!({}), Some(json!({"type": "offer", "sdp": offer}))).await;
-    let answer = ev["jsep"]["sdp"].as_str().expect("an answer");
-    assert!(answer.contains(&format!("a=fingerprint:sha-256 {FINGERPRINT}")), "{answer}");
-    peer.set_answer(answer).await.expect("set answer");
-    peer.start_media().await;
-    peer.wait_connected(WAIT).await.expect("connected");
-    peer.wait_packets(Kind::Video, 30, WAIT).await.expect("echoed video");
-    peer.close().await.ok();
+    crate::checked_echo(conf, |answer| {
+        assert!(answer.contains(&format!("a=fingerprint:sha-256 {FINGERPRINT}")), "{answer}");
+    })
+    .await;
 }

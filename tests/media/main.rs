@@ -72,6 +72,25 @@ async fn echotest(
     wait_for(ws, "the echotest event", |v| v["janus"] == "event" && v["transaction"] == tx).await
 }
 
+/// An EchoTest call on a gateway with `conf`: `check` looks at the answer, then the peer
+/// connects and gets its video back.
+async fn checked_echo(conf: Conf, check: impl FnOnce(&str)) {
+    let gw = Gateway::with(conf);
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach(&mut ws, sid, ECHOTEST).await;
+    let peer = Peer::new(true, true, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let ev = echotest(&mut ws, sid, hid, "o", json!({}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    let answer = ev["jsep"]["sdp"].as_str().expect("an answer");
+    check(answer);
+    peer.set_answer(answer).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    peer.wait_packets(Kind::Video, 30, WAIT).await.expect("echoed video");
+    peer.close().await.ok();
+}
+
 per_language!(echotest_returns_our_audio_and_video, echo_call);
 
 async fn echo_call(lang: Lang) {

@@ -1,11 +1,7 @@
 //! The gateway behind a NAT learns its public address from a STUN server, as Janus does with
 //! `nat: { stun_server, stun_port }`, and advertises it beside its local one.
 
-use serde_json::json;
-
-use crate::harness::{Conf, Gateway};
-use crate::peer::{Kind, Peer};
-use crate::{attach, echotest, ECHOTEST, WAIT};
+use crate::harness::Conf;
 
 /// The address this test's STUN server says every asker has, with the asker's own port.
 const PUBLIC_IP: &str = "203.0.113.9";
@@ -43,27 +39,17 @@ fn stun_server() -> u16 {
 async fn the_public_address_from_stun_is_advertised() {
     let port = stun_server();
     let conf = Conf { nat: format!("stun_server = \"127.0.0.1\"\nstun_port = {port}"), ..Conf::default() };
-    let gw = Gateway::with(conf);
-    let mut ws = gw.ws().await;
-    let sid = ws.create().await;
-    let hid = attach(&mut ws, sid, ECHOTEST).await;
-    let peer = Peer::new(true, true, false).await.expect("peer");
-    let offer = peer.create_offer(WAIT).await.expect("offer");
-    let ev = echotest(&mut ws, sid, hid, "o", json!({}), Some(json!({"type": "offer", "sdp": offer}))).await;
-    let answer = ev["jsep"]["sdp"].as_str().expect("an answer");
-    let candidates: Vec<&str> = answer.lines().filter(|l| l.starts_with("a=candidate:")).collect();
-    let local = candidates.iter().find_map(|c| {
-        let f: Vec<&str> = c.split_whitespace().collect();
-        (f.get(4) == Some(&"127.0.0.1")).then(|| f[5].to_owned())
-    });
-    let local = local.unwrap_or_else(|| panic!("no local candidate: {answer}"));
-    assert!(
-        candidates.iter().any(|c| c.contains(&format!(" {PUBLIC_IP} {local} "))),
-        "the public address with the media port: {answer}"
-    );
-    peer.set_answer(answer).await.expect("set answer");
-    peer.start_media().await;
-    peer.wait_connected(WAIT).await.expect("connected");
-    peer.wait_packets(Kind::Video, 30, WAIT).await.expect("echoed video");
-    peer.close().await.ok();
+    crate::checked_echo(conf, |answer| {
+        let candidates: Vec<&str> = answer.lines().filter(|l| l.starts_with("a=candidate:")).collect();
+        let local = candidates.iter().find_map(|c| {
+            let f: Vec<&str> = c.split_whitespace().collect();
+            (f.get(4) == Some(&"127.0.0.1")).then(|| f[5].to_owned())
+        });
+        let local = local.unwrap_or_else(|| panic!("no local candidate: {answer}"));
+        assert!(
+            candidates.iter().any(|c| c.contains(&format!(" {PUBLIC_IP} {local} "))),
+            "the public address with the media port: {answer}"
+        );
+    })
+    .await;
 }
