@@ -61,10 +61,6 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     let loaded = host.load_folder(&folder, &config.general.disabled_plugins);
     tracing::info!("{} plugin(s) loaded from {}", loaded.len(), folder.display());
     core.set_plugins(Arc::new(plugins::Registry(host.clone())));
-    // A configured DTLS identity that cannot be used stops the start, as Janus's does.
-    if let Some(files) = &config.media.certificate {
-        crate::media::certificate::load(files).map_err(|e| anyhow::anyhow!("certificates: {e:#}"))?;
-    }
     match MediaEngine::start(&config.media, &config.nat) {
         Ok((engine, notices)) => {
             for (i, local) in engine.locals.iter().enumerate() {
@@ -76,8 +72,8 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
             core.set_media(Arc::new(engine));
             tasks.push(tokio::spawn(relay_notices(core.clone(), notices, config.media.no_media_timer)));
         }
-        // An unreachable STUN server stops the start, as Janus's does.
-        Err(e) if e.downcast_ref::<crate::media::UnreachableStun>().is_some() => return Err(e),
+        // What the configuration asks and cannot be done stops the start, as in Janus.
+        Err(e) if e.downcast_ref::<crate::media::StartRefused>().is_some() => return Err(e),
         Err(e) => tracing::error!("media engine not started, WebRTC is unavailable: {e:#}"),
     }
     if config.general.watch_plugins {

@@ -320,7 +320,7 @@ pub fn rtc_template(
     certificate: Option<&crate::config::CertificateFiles>,
 ) -> anyhow::Result<str0m::RtcConfig> {
     let cert = match certificate {
-        Some(files) => certificate::load(files)?,
+        Some(files) => certificate::load(files).map_err(|e| StartRefused(format!("certificates: {e:#}")))?,
         None => str0m::crypto::from_feature_flags()
             .dtls_provider
             .generate_certificate()
@@ -329,11 +329,15 @@ pub fn rtc_template(
     Ok(peer::template(cert, ice_lite))
 }
 
-/// The STUN server did not answer a media socket (and `ignore_unreachable_ice_server` is off):
-/// the gateway does not start, as Janus does not.
+/// What the configuration asks of the media cannot be done, and the gateway does not start, as
+/// Janus does not: a DTLS identity it cannot use, a STUN server that does not answer (without
+/// `ignore_unreachable_ice_server`).
 #[derive(Debug, thiserror::Error)]
-#[error("{0} (set nat.ignore_unreachable_ice_server to start without it)")]
-pub struct UnreachableStun(pub String);
+#[error("{0}")]
+pub struct StartRefused(pub String);
+
+/// The hint after a STUN failure that stops the start.
+const STUN_HINT: &str = "(set nat.ignore_unreachable_ice_server to start without it)";
 
 /// `nat.stun_server`'s address, of the family of the media sockets' `ip` (a name is resolved
 /// once, now).
@@ -351,7 +355,7 @@ fn stun_server(nat: &Nat, ip: IpAddr) -> anyhow::Result<Option<SocketAddr>> {
         tracing::error!("STUN server {host}:{port}: {why}; started without it");
         return Ok(None);
     }
-    Err(UnreachableStun(format!("STUN server {host}:{port}: {why}")).into())
+    Err(StartRefused(format!("STUN server {host}:{port}: {why} {STUN_HINT}")).into())
 }
 
 /// The local address the media sockets bind to (the first usable one; see
@@ -406,7 +410,9 @@ impl MediaEngine {
                     Err(e) if nat.ignore_unreachable_ice_server => {
                         tracing::error!("media socket {local}: {e}; started without its public address")
                     }
-                    Err(e) => return Err(UnreachableStun(format!("media socket {local}: {e}")).into()),
+                    Err(e) => {
+                        return Err(StartRefused(format!("media socket {local}: {e} {STUN_HINT}")).into())
+                    }
                 }
             }
             std_socket.set_nonblocking(true)?;

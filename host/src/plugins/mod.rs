@@ -233,12 +233,7 @@ fn lock_path(p: &PluginProxy) -> std::sync::MutexGuard<'_, Loaded> {
 /// The package whose config file belongs to a wasm file: `echotest.wasm` →
 /// `janus.plugin.echotest`.
 fn package_for_file(path: &Path) -> String {
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    if stem.starts_with("janus.plugin.") {
-        stem
-    } else {
-        format!("janus.plugin.{stem}")
-    }
+    crate::config::plugin_package(&path.file_name().map(|s| s.to_string_lossy()).unwrap_or_default())
 }
 
 impl PluginHost {

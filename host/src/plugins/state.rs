@@ -522,6 +522,26 @@ fn media_kinds(options: &ForwardOptions) -> Vec<media::MediaKind> {
     options.kinds.iter().map(|k| kind(*k)).filter(|k| *k != media::MediaKind::Data).collect()
 }
 
+/// The stream filter of a recording: `src_mid`, or none for a leg or a mixer port (one stream
+/// each) or for a source's stream of the one kind `options` names; a file holds one stream, so
+/// an empty mid with no kind or several is refused.
+fn recorded_stream(
+    src: media::Endpoint,
+    src_mid: String,
+    options: &ForwardOptions,
+) -> Result<Option<String>, String> {
+    if matches!(src, media::Endpoint::Leg(_) | media::Endpoint::Mix(_)) {
+        return Ok(None);
+    }
+    if !src_mid.is_empty() {
+        return Ok(Some(src_mid));
+    }
+    if options.kinds.len() == 1 {
+        return Ok(None);
+    }
+    Err("a recording holds one stream: name it (src-mid) or one kind (options.kinds)".to_owned())
+}
+
 /// Creates (or empties) a file the host writes for a plugin, at a path `writable` allowed: a
 /// link in the folder does not lead out of it either.
 fn create_file(path: &std::path::Path) -> Result<std::fs::File, String> {
@@ -717,17 +737,14 @@ impl host::Host for StoreState {
         options: ForwardOptions,
     ) -> Result<u64, String> {
         let src = self.own_endpoint(src)?;
+        let src_mid = recorded_stream(src, src_mid, &options)?;
         let path = self.writable(&file)?;
         let mut created = create_file(&path)?;
         use std::io::Write;
         created.write_all(crate::media::MJR_MAGIC).map_err(|e| format!("{}: {e}", path.display()))?;
         let rule = media::ForwardRule {
             src,
-            // A leg and a mixer port have one stream; an empty mid takes the source's streams of
-            // `options.kinds`.
-            src_mid: (!src_mid.is_empty()
-                && !matches!(src, media::Endpoint::Leg(_) | media::Endpoint::Mix(_)))
-            .then_some(src_mid),
+            src_mid,
             dst: media::Sink::Record(media::RecordRef(Arc::new(media::RecordFile {
                 path,
                 file: created,
@@ -1166,6 +1183,20 @@ fn rtsp_source(r: &wit::RtspSource) -> Result<media::RtspSource, String> {
 #[cfg(test)]
 mod account_tests {
     use super::*;
+
+    /// A recording names its stream: by mid, by one kind, or by having one (a leg).
+    #[test]
+    fn a_recording_names_one_stream() {
+        let peer = media::Endpoint::Peer(crate::vocab::HandleRef { session_id: 1, handle_id: 2 });
+        let kinds = |kinds: Vec<MediaKind>| ForwardOptions { kinds, substream: None, temporal: None };
+        assert_eq!(recorded_stream(peer, "v".into(), &kinds(vec![])), Ok(Some("v".into())));
+        assert_eq!(recorded_stream(peer, String::new(), &kinds(vec![MediaKind::Audio])), Ok(None));
+        assert_eq!(recorded_stream(media::Endpoint::Leg(3), "x".into(), &kinds(vec![])), Ok(None));
+        for unnamed in [vec![], vec![MediaKind::Audio, MediaKind::Video]] {
+            let refused = recorded_stream(peer, String::new(), &kinds(unnamed)).expect_err("no stream named");
+            assert!(refused.contains("one stream"), "{refused}");
+        }
+    }
 
     /// A call whose thread waits (a loaded machine, the core given to others) has not used its
     /// budget; one that computes has.

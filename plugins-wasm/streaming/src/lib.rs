@@ -33,7 +33,7 @@
 //! for keyframes as it asks an `rtp` sender with `rtcpport` (PLI to the RTCP port of its SETUP
 //! answer), as Janus does.
 //!
-//! `recording` records a live mountpoint's audio and video streams to .mjr files (see `record.rs`).
+//! `recording` records a live mountpoint's audio, video and data streams to .mjr files (see `record.rs`).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

@@ -114,7 +114,7 @@ declare module 'portunus:plugin/host@0.7.0' {
   export function forwardRtp(src: Endpoint, srcMid: string, target: RtpTarget, options: ForwardOptions): bigint;
   /**
    * Records one audio, video or data stream of `src` (`src-mid`; empty: its stream of
-   * `options.kinds`, which should name one kind) to `file`, an .mjr file (Janus's recording
+   * `options.kinds`, which must name one kind) to `file`, an .mjr file (Janus's recording
    * format: the RTP packets as they came, which Janus's `janus-pp-rec` turns into .opus,
    * .wav, .webm or .mp4; a data stream's messages as Janus records data channels, which
    * `janus-pp-rec` turns into .srt). `file` must be in a folder of the plugin's `sandbox.write_dir` (a
