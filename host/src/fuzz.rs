@@ -129,6 +129,15 @@ pub fn stun_response(data: &[u8]) {
     let _ = crate::media::public_address::mapped_address(data, &id);
 }
 
+/// A backend URL a plugin posts to (`http-post`; TextRoom's `post`, which any client creating a
+/// room may give): what parses makes a valid request.
+pub fn http_post_url(data: &[u8]) {
+    let Ok(url) = std::str::from_utf8(data) else { return };
+    if let Ok(backend) = crate::plugins::http_post::Backend::parse(url) {
+        backend.request(bytes::Bytes::new()).unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
+}
+
 /// A `.jcfg` configuration: what parses converts to JSON, and that JSON written back (as a
 /// `permanent` room is) parses to the same JSON.
 pub fn jcfg(data: &[u8]) {
@@ -331,6 +340,15 @@ mod tests {
         stun_response(&seed);
         for _ in 0..3000 {
             stun_response(&rng.mutate(&seed));
+        }
+    }
+
+    #[test]
+    fn http_post_urls_survive_mutation() {
+        let mut rng = Rng(0x5eed_0011);
+        let seeds: [&[u8]; 2] = [b"http://backend.example:8080/rooms/7?key=a%20b#x", b"http://[::1]/"];
+        for i in 0..3000 {
+            http_post_url(&rng.mutate(seeds[i % seeds.len()]));
         }
     }
 

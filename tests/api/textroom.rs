@@ -2,9 +2,13 @@
 //! error codes Janus 1.1.2 gives (recorded from janus-ref), permanent rooms, and participants
 //! that join and talk through the API and hear the room as plugin events.
 
-use serde_json::{json, Value};
+use std::net::SocketAddr;
 
-use crate::harness::{Conf, Gateway, PluginClient as Client};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+use crate::harness::{Conf, Gateway, PluginClient as Client, WAIT};
 
 const TEXTROOM: &str = "janus.plugin.textroom";
 
@@ -68,8 +72,6 @@ async fn rooms_are_managed_as_janus_does() {
         414,
         "Invalid element in the allowed array (not a string)",
     );
-    let post = c.request(json!({"request": "create", "post": "http://127.0.0.1:9/x"})).await;
-    error(&post, 499, "post is not supported: the gateway gives plugins no HTTP client");
 
     let edit = json!({"request": "edit", "room": 4321, "secret": "s", "new_description": "y"});
     assert_eq!(c.request(edit).await, json!({"textroom": "edited", "room": 4321, "permanent": false}));
@@ -268,4 +270,159 @@ async fn a_hot_reload_keeps_rooms_members_and_history() {
     let room = list["list"].as_array().unwrap().iter().find(|r| r["room"] == 5555).cloned().unwrap();
     assert_eq!(room["num_participants"], 3, "{room}");
     assert_eq!(bob.request(json!({"request": "leave", "room": 5555})).await, json!({"textroom": "success"}));
+}
+
+/// A request an HTTP backend got: its path, `Content-Type` and `Accept`, and its JSON body.
+#[derive(Debug)]
+struct Posted {
+    path: String,
+    content_type: String,
+    accept: String,
+    body: Value,
+}
+
+/// An HTTP/1.1 backend on `ip` that answers every POST with 200 and reports it, keeping
+/// connections alive as a backend does.
+async fn backend(ip: &str) -> (SocketAddr, mpsc::UnboundedReceiver<Posted>) {
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind a backend");
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut conn = BufReader::new(conn);
+                loop {
+                    let mut line = String::new();
+                    if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                    assert!(line.starts_with("POST "), "{line}");
+                    let (mut length, mut content_type, mut accept) = (0, String::new(), String::new());
+                    loop {
+                        let mut header = String::new();
+                        conn.read_line(&mut header).await.unwrap();
+                        let Some((name, value)) = header.trim_end().split_once(':') else { break };
+                        let value = value.trim().to_owned();
+                        match name.to_ascii_lowercase().as_str() {
+                            "content-length" => length = value.parse().unwrap(),
+                            "content-type" => content_type = value,
+                            "accept" => accept = value,
+                            _ => {}
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    conn.read_exact(&mut body).await.unwrap();
+                    let body = serde_json::from_slice(&body).expect("a JSON body");
+                    let _ = tx.send(Posted { path, content_type, accept, body });
+                    conn.get_mut().write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await.unwrap();
+                }
+            });
+        }
+    });
+    (addr, rx)
+}
+
+/// The next post a backend gets.
+async fn next_post(posts: &mut mpsc::UnboundedReceiver<Posted>) -> Posted {
+    tokio::time::timeout(WAIT, posts.recv()).await.expect("a post in time").expect("the backend runs")
+}
+
+/// Waits until the gateway's log has a line with `needle`.
+async fn logged(gw: &Gateway, seen: &mut String, needle: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !seen.contains(needle) {
+        assert!(tokio::time::Instant::now() < deadline, "no log line with '{needle}' in:\n{seen}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        seen.push_str(&gw.logs());
+    }
+}
+
+/// A room with `post` has its public messages posted to that backend, as Janus does: the
+/// message's JSON, as the room hears it. Whispers and announcements are not posted; `edit`'s
+/// `new_post` moves the backend; the address must be one `sandbox.send_to` allows; a backend
+/// that is down does not hold the others up; a permanent room keeps its `post`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_messages_are_posted_to_the_rooms_backend() {
+    let (at, mut posts) = backend("127.0.0.1").await;
+    let (forbidden, mut refused) = backend("127.0.0.3").await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let port = at.port();
+    let mut conf = Conf::default();
+    // The configured room names its backend by name, resolved when it posts.
+    let rooms = format!(
+        "general: {{}}\nsandbox: {{ send_to = \"127.0.0.1\" }}\n\
+         room-7: {{ post = \"http://localhost:{port}/config-room\" }}\n"
+    );
+    conf.extra.push(("janus.plugin.textroom.jcfg".to_owned(), rooms));
+    let gw = Gateway::with(conf);
+    let mut seen = String::new();
+    let (mut alice, mut bob) = (Client::new(&gw, TEXTROOM).await, Client::new(&gw, TEXTROOM).await);
+    let join = |room: u64, name: &str| json!({"request": "join", "room": room, "username": name});
+    let say = |room: u64, text: &str| json!({"request": "message", "room": room, "text": text});
+
+    assert_eq!(alice.request(join(7, "alice")).await["textroom"], "success");
+    assert_eq!(alice.request(say(7, "from a configured room")).await, json!({"textroom": "success"}));
+    let got = next_post(&mut posts).await;
+    assert_eq!((got.path.as_str(), got.content_type.as_str()), ("/config-room", "application/json"));
+    assert_eq!(got.accept, "application/json");
+    let date = got.body["date"].clone();
+    assert!(date.as_str().is_some_and(|d| d.len() >= 20), "{}", got.body);
+    assert_eq!(
+        got.body,
+        json!({"textroom": "message", "room": 7, "from": "alice", "date": date, "text": "from a configured room"})
+    );
+
+    let url = format!("http://127.0.0.1:{port}/created?room=8");
+    let create = json!({"request": "create", "room": 8, "secret": "s", "post": url});
+    assert_eq!(alice.request(create).await["textroom"], "created");
+    assert_eq!(alice.request(join(8, "alice")).await["textroom"], "success");
+    assert_eq!(bob.request(join(8, "bob")).await["textroom"], "success");
+    let whisper = json!({"request": "message", "room": 8, "text": "psst", "to": "alice"});
+    assert_eq!(bob.request(whisper).await["sent"], json!({"alice": true}));
+    let announce = json!({"request": "announcement", "room": 8, "secret": "s", "text": "news"});
+    assert_eq!(alice.request(announce).await, json!({"textroom": "success"}));
+    assert_eq!(bob.request(say(8, "for everyone")).await, json!({"textroom": "success"}));
+    // Posts go in order: the first to come is the public message.
+    let got = next_post(&mut posts).await;
+    assert_eq!(got.path, "/created?room=8");
+    assert_eq!((&got.body["from"], &got.body["text"]), (&json!("bob"), &json!("for everyone")));
+    let heard = alice.event("bob's message", |d| d["text"] == "for everyone").await;
+    assert_eq!(heard["from"], "bob");
+
+    let moved = format!("http://127.0.0.1:{port}/edited");
+    let edit = json!({"request": "edit", "room": 8, "secret": "s", "new_post": moved});
+    assert_eq!(alice.request(edit).await["textroom"], "edited");
+    assert_eq!(alice.request(say(8, "after the edit")).await, json!({"textroom": "success"}));
+    let got = next_post(&mut posts).await;
+    assert_eq!((got.path.as_str(), &got.body["text"]), ("/edited", &json!("after the edit")));
+
+    // A backend send_to does not allow: the message still reaches the room, the post is
+    // refused with the reason. One that is down: logged, and later posts still go.
+    for (room, backend) in [(9, format!("http://{forbidden}/")), (10, format!("http://{dead}/"))] {
+        assert_eq!(
+            alice.request(json!({"request": "create", "room": room, "post": backend})).await["textroom"],
+            "created"
+        );
+        assert_eq!(alice.request(join(room, "alice")).await["textroom"], "success");
+        assert_eq!(bob.request(join(room, "bob")).await["textroom"], "success");
+        assert_eq!(alice.request(say(room, "lost")).await, json!({"textroom": "success"}));
+        let heard = bob.event("alice's message", |d| d["text"] == "lost" && d["room"] == room).await;
+        assert_eq!(heard["from"], "alice");
+    }
+    logged(&gw, &mut seen, "sandbox.send_to does not allow 127.0.0.3").await;
+    assert_eq!(alice.request(say(8, "still posted")).await, json!({"textroom": "success"}));
+    let got = next_post(&mut posts).await;
+    assert_eq!(got.body["text"], "still posted");
+    logged(&gw, &mut seen, &format!("http-post to http://{dead}/")).await;
+    assert!(refused.try_recv().is_err(), "the refused backend got a post");
+
+    let permanent = json!({"request": "create", "room": 11, "post": url, "permanent": true});
+    assert_eq!(alice.request(permanent).await["textroom"], "created");
+    drop((alice, bob));
+    let dir = gw.stop_keeping_folder();
+    let text = std::fs::read_to_string(dir.join("janus.plugin.textroom.jcfg")).expect("the config file");
+    assert!(text.contains(&format!("post = \"{url}\"")), "{text}");
+    let _ = std::fs::remove_dir_all(dir);
 }

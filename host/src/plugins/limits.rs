@@ -36,8 +36,8 @@ pub struct Limits {
     /// How often the state is checkpointed while the mailbox never runs dry, milliseconds
     /// (`busy_checkpoint_ms`, default 100): at most this much work is lost to a crash then.
     pub busy_checkpoint_ms: u64,
-    /// Where the plugin may send media as plain RTP (`forward-rtp`): `send_to`, `*` (the
-    /// default) or a list of addresses and CIDR blocks.
+    /// Where the plugin may send media as plain RTP (`forward-rtp`), datagrams and HTTP posts
+    /// (`send_to`): `*` (the default) or a list of addresses and CIDR blocks.
     pub send_to: AddrPolicy,
     /// Where the plugin may bind UDP sockets (`udp_bind`, e.g. `"0.0.0.0:5060, 127.0.0.1:*"`;
     /// default: nowhere). Datagrams it sends go only where `send_to` allows.

@@ -5,6 +5,7 @@ mod actor;
 mod bindings;
 mod convert;
 mod engine;
+pub(crate) mod http_post;
 mod legs;
 pub mod limits;
 mod mixers;
@@ -276,10 +277,12 @@ impl PluginHost {
 
     fn shared_for(&self, package: &str) -> (Arc<PluginShared>, String) {
         let config = self.configs.get(package).cloned().unwrap_or_else(|| json!({}));
+        let limits = Limits::from_config(package, &config);
         let shared = Arc::new(PluginShared {
             core: self.core.clone(),
             package: package.to_owned(),
-            limits: Limits::from_config(package, &config),
+            poster: http_post::Poster::new(package, limits.send_to.clone(), self.rt.clone()),
+            limits,
             rules: Mutex::new(rules::RuleTable::default()),
             sockets: Mutex::new(sockets::SocketTable::default()),
             legs: Mutex::new(legs::LegTable::default()),

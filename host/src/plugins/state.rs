@@ -54,6 +54,8 @@ pub struct PluginShared {
     pub config_file: Option<std::path::PathBuf>,
     /// Keeps the engine's epoch (CPU budgets) advancing while a call runs.
     pub ticker: Arc<super::engine::Ticker>,
+    /// Sends `http-post`'s posts.
+    pub poster: super::http_post::Poster,
 }
 
 /// A host fact a call made; a crash that rolls the plugin back past it undoes it.
@@ -266,6 +268,8 @@ pub enum AfterCall {
     CancelTimer(u64),
     /// A socket bound by `udp-bind`: its reader starts.
     ReadSocket(u32),
+    /// `http-post`, checked.
+    HttpPost(super::http_post::Backend, String),
 }
 
 /// The data of one instance's `Store`.
@@ -1115,6 +1119,12 @@ impl host::Host for StoreState {
         self.timed(|s| {
             s.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).send(socket, to, &data, rate)
         })
+    }
+
+    fn http_post(&mut self, url: String, body: String) -> Result<(), String> {
+        let to = self.shared.poster.check(&url, &body)?;
+        self.after.push(AfterCall::HttpPost(to, body));
+        Ok(())
     }
 
     fn watch_talking(&mut self, handle: HandleRef, packets: u32, threshold: u8) {

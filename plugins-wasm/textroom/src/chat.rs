@@ -161,6 +161,12 @@ impl TextRoom {
             answer["sent"] = Value::Object(sent);
         } else {
             self.tell(&id, &message);
+            // The room's HTTP backend gets public messages too, as in Janus.
+            if let Some(url) = self.rooms.get(&id).and_then(|r| r.post.as_deref()) {
+                if let Err(e) = host::http_post(url, &message.to_string()) {
+                    portunus_sdk::warn!("room {id}: cannot post to {url}: {e}");
+                }
+            }
             // The kept copy names the sender's display too, as in Janus.
             let mut kept = message;
             if let Some(display) = self.members.get(&(id.clone(), from)).and_then(|m| m.display.clone()) {

@@ -22,8 +22,9 @@
 //! Replies and events are compact JSON (Janus 1.1's `json = "indented"` setting is not read;
 //! newer Janus versions default to compact too).
 //!
-//! Not supported: `post` (Janus forwards each message to an HTTP backend; the gateway gives
-//! plugins no HTTP client), refused with a clear error.
+//! A room with `post` (an `http://` URL) has its public messages posted there too, as Janus
+//! does (the host's `http-post`; the backend's address must be allowed by the plugin's
+//! `sandbox.send_to`).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -394,11 +395,6 @@ impl Plugin for TextRoom {
             file,
         };
         for (id, keys) in rooms {
-            if keys.contains_key("post") {
-                portunus_sdk::warn!(
-                    "room {id}: `post` is not supported (no HTTP client for plugins); ignored"
-                );
-            }
             // A config room without a description is named for its section, as in Janus.
             let mut room = Room::from_keys(id.clone(), &keys);
             if !keys.contains_key("description") {

@@ -9,9 +9,6 @@ use crate::chat::who;
 use crate::room::{Room, EDIT_FIELDS, ROOM_FIELDS};
 use crate::{code, err, str_of, textroom, Origin, TextRoom, CODES};
 
-/// Janus forwards messages to an HTTP backend with `post`; plugins here have no HTTP client.
-const NO_POST: &str = "post is not supported: the gateway gives plugins no HTTP client";
-
 impl TextRoom {
     /// The answer to `create`, `edit` and `destroy`: `success` on the data channel, the verb's
     /// own name (`created`, …) over the Janus API, as from Janus.
@@ -37,9 +34,6 @@ impl TextRoom {
         portunus_sdk::validate(body, &[self.id_field("room")], &CODES)?;
         portunus_sdk::validate(body, ROOM_FIELDS, &CODES)?;
         self.admin(body, true)?;
-        if body.contains_key("post") {
-            return Err(err(code::UNKNOWN, NO_POST));
-        }
         check_tokens(body)?;
         // Room 0 (or none): a random one.
         let asked = Id::from_json(body.get("room"), self.settings.string_ids).filter(|id| *id != Id::Num(0));
@@ -68,9 +62,6 @@ impl TextRoom {
     pub(crate) fn edit(&mut self, body: &Map<String, Value>, origin: Origin) -> Result<Value, PluginError> {
         portunus_sdk::validate(body, EDIT_FIELDS, &CODES)?;
         let (id, room) = self.room_with_secret(body)?;
-        if body.contains_key("new_post") {
-            return Err(err(code::UNKNOWN, NO_POST));
-        }
         let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
         let mut edited = room.clone();
         edited.edit(body);

@@ -41,6 +41,8 @@ pub struct Room {
     pub description: String,
     pub secret: Option<String>,
     pub pin: Option<String>,
+    /// The HTTP backend that public messages are posted to (`post`).
+    pub post: Option<String>,
     pub is_private: bool,
     /// Joining needs one of the `allowed` tokens.
     pub check_tokens: bool,
@@ -63,6 +65,7 @@ impl Room {
             description: text_of("description").unwrap_or_else(|| format!("Room {id}")),
             secret: text_of("secret"),
             pin: text_of("pin"),
+            post: text_of("post"),
             is_private: keys.get("is_private").and_then(flag).unwrap_or(false),
             check_tokens: keys.contains_key("allowed"),
             allowed: match keys.get("allowed") {
@@ -87,6 +90,9 @@ impl Room {
         if let Some(v) = text_of("new_pin") {
             self.pin = Some(v);
         }
+        if let Some(v) = text_of("new_post") {
+            self.post = Some(v);
+        }
         if let Some(v) = keys.get("new_is_private").and_then(flag) {
             self.is_private = v;
         }
@@ -106,7 +112,7 @@ impl Room {
     /// The room as a config section (`room-<id>`), with Janus's keys.
     pub fn to_config(&self) -> Value {
         let mut c = json!({"description": self.description, "is_private": self.is_private});
-        for (key, value) in [("secret", &self.secret), ("pin", &self.pin)] {
+        for (key, value) in [("secret", &self.secret), ("pin", &self.pin), ("post", &self.post)] {
             if let Some(v) = value {
                 c[key] = json!(v);
             }

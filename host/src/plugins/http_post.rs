@@ -1,0 +1,250 @@
+//! `http-post`: a plugin's JSON posts to an HTTP backend, as Janus's plugins post with libcurl
+//! (TextRoom's `post`: every public message of a room). The plugin never waits: a post is
+//! queued when its call ends well (a call that traps posts nothing) and one task per plugin
+//! sends the queue in order, over one kept-alive connection per backend, each post within
+//! [`POST_TIMEOUT`]. What the backend answers is not the plugin's business, as in Janus: a
+//! failure or a status other than 2xx is logged. The backend's addresses must be allowed by the
+//! plugin's `sandbox.send_to`, like every other address a plugin sends to.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Request, Uri};
+use hyper_util::rt::TokioIo;
+use tokio::sync::mpsc;
+
+use super::policy::AddrPolicy;
+use crate::logging::time_to_report;
+
+/// Posts waiting to be sent, at most; beyond, a post is dropped and counted.
+pub const QUEUE: usize = 1024;
+/// How long one post may take, connection included.
+pub const POST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest body a plugin may post.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// Where a post goes: an `http://` URL taken apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backend {
+    host: String,
+    port: u16,
+    /// `host[:port]`, the `Host` header and the key of a kept connection.
+    authority: String,
+    path: String,
+}
+
+impl Backend {
+    /// Reads an `http://host[:port][/path][?query]` URL.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let uri: Uri = url.parse().map_err(|_| format!("'{url}' is not a URL"))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(format!("'{url}': https is not available (the host's HTTP client has no TLS)"))
+            }
+            _ => return Err(format!("'{url}' is not an http:// URL")),
+        }
+        let authority = uri.authority().ok_or_else(|| format!("'{url}' names no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(format!("'{url}': credentials in the URL are not sent"));
+        }
+        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_owned();
+        if host.is_empty() {
+            return Err(format!("'{url}' names no host"));
+        }
+        let path = uri.path_and_query().map_or("", |p| p.as_str());
+        // `http://host?q` asks for `/?q`.
+        let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
+        let backend = Self {
+            host,
+            port: authority.port_u16().unwrap_or(80),
+            authority: authority.as_str().to_owned(),
+            path,
+        };
+        backend.request(Bytes::new()).map_err(|e| format!("'{url}': {e}"))?;
+        Ok(backend)
+    }
+
+    /// The backend's address when the URL names one (no name to resolve).
+    fn literal(&self) -> Option<std::net::IpAddr> {
+        self.host.parse().ok()
+    }
+
+    /// The POST of `body` to this backend, with Janus's headers.
+    pub fn request(&self, body: Bytes) -> Result<Request<Full<Bytes>>, String> {
+        Request::post(self.path.as_str())
+            .header(hyper::header::HOST, self.authority.as_str())
+            .header(hyper::header::ACCEPT, "application/json")
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header("charsets", "utf-8")
+            .body(Full::new(body))
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// One post.
+struct Post {
+    to: Backend,
+    body: String,
+}
+
+/// A plugin's posts: the queue, and the task that sends it (started with the first post).
+pub struct Poster {
+    package: String,
+    send_to: AddrPolicy,
+    rt: tokio::runtime::Handle,
+    queue: OnceLock<mpsc::Sender<Post>>,
+    /// Posts dropped, and posts that failed: for reports that do not flood the log.
+    counts: Arc<Mutex<Counts>>,
+}
+
+#[derive(Default)]
+struct Counts {
+    dropped: u64,
+    failed: u64,
+}
+
+impl Poster {
+    /// A plugin's poster; nothing runs until the first post.
+    pub fn new(package: &str, send_to: AddrPolicy, rt: tokio::runtime::Handle) -> Self {
+        Self { package: package.to_owned(), send_to, rt, queue: OnceLock::new(), counts: Arc::default() }
+    }
+
+    /// Checks a post before it is queued: the URL, the size, and a literal address against
+    /// `sandbox.send_to` (a name is checked when it is resolved).
+    pub fn check(&self, url: &str, body: &str) -> Result<Backend, String> {
+        let to = Backend::parse(url)?;
+        if body.len() > MAX_BODY {
+            return Err(format!("a post of {} bytes is more than {MAX_BODY}", body.len()));
+        }
+        if let Some(ip) = to.literal().filter(|ip| !self.send_to.allows(*ip)) {
+            return Err(format!("the plugin's sandbox.send_to does not allow {ip}"));
+        }
+        Ok(to)
+    }
+
+    /// Queues a checked post; a full queue drops it (counted, reported).
+    pub fn post(&self, to: Backend, body: String) {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            let sender = Sender {
+                package: self.package.clone(),
+                send_to: self.send_to.clone(),
+                counts: self.counts.clone(),
+                kept: None,
+            };
+            self.rt.spawn(sender.run(rx));
+            tx
+        });
+        if queue.try_send(Post { to, body }).is_err() {
+            let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+            if time_to_report(&mut counts.dropped) {
+                tracing::warn!(plugin = %self.package, "http-post queue full: posts dropped ({} so far)", counts.dropped);
+            }
+        }
+    }
+}
+
+/// The task that sends a plugin's posts.
+struct Sender {
+    package: String,
+    send_to: AddrPolicy,
+    counts: Arc<Mutex<Counts>>,
+    /// The connection of the last post, kept for the next one to the same backend.
+    kept: Option<(String, SendRequest<Full<Bytes>>)>,
+}
+
+impl Sender {
+    async fn run(mut self, mut queue: mpsc::Receiver<Post>) {
+        while let Some(post) = queue.recv().await {
+            let outcome = match tokio::time::timeout(POST_TIMEOUT, self.send(&post)).await {
+                Ok(Ok(status)) if status.is_success() => continue,
+                Ok(Ok(status)) => format!("answered {status}"),
+                Ok(Err(e)) => e,
+                Err(_) => format!("no answer within {} s", POST_TIMEOUT.as_secs()),
+            };
+            self.kept = None;
+            let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+            if time_to_report(&mut counts.failed) {
+                tracing::warn!(
+                    plugin = %self.package,
+                    "http-post to http://{}{}: {outcome} ({} failed so far)",
+                    post.to.authority,
+                    post.to.path,
+                    counts.failed
+                );
+            }
+        }
+    }
+
+    /// Sends one post (on the kept connection when it is to the same backend and still
+    /// open), and reads the whole answer so that the connection can serve the next one.
+    async fn send(&mut self, post: &Post) -> Result<hyper::StatusCode, String> {
+        let mut conn = match self.kept.take() {
+            Some((authority, conn)) if authority == post.to.authority && !conn.is_closed() => conn,
+            _ => self.connect(&post.to).await?,
+        };
+        conn.ready().await.map_err(|e| e.to_string())?;
+        let request = post.to.request(Bytes::from(post.body.clone()))?;
+        let answer = conn.send_request(request).await.map_err(|e| e.to_string())?;
+        let status = answer.status();
+        answer.into_body().collect().await.map_err(|e| e.to_string())?;
+        self.kept = Some((post.to.authority.clone(), conn));
+        Ok(status)
+    }
+
+    /// A new connection to the first of the backend's addresses that `send_to` allows.
+    async fn connect(&self, to: &Backend) -> Result<SendRequest<Full<Bytes>>, String> {
+        let found: Vec<SocketAddr> = tokio::net::lookup_host((to.host.as_str(), to.port))
+            .await
+            .map_err(|e| format!("cannot resolve {}: {e}", to.host))?
+            .collect();
+        let addr = found
+            .iter()
+            .find(|a| self.send_to.allows(a.ip()))
+            .ok_or_else(|| format!("the plugin's sandbox.send_to allows none of {found:?}"))?;
+        let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("{addr}: {e}"))?;
+        let _ = stream.set_nodelay(true);
+        let (conn, driver) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        tokio::spawn(async move {
+            let _ = driver.await;
+        });
+        Ok(conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_are_read_from_http_urls() {
+        let b = Backend::parse("http://127.0.0.1:8080/rooms/1?x=y").unwrap();
+        assert_eq!((b.host.as_str(), b.port, b.path.as_str()), ("127.0.0.1", 8080, "/rooms/1?x=y"));
+        assert_eq!(b.authority, "127.0.0.1:8080");
+        let b = Backend::parse("http://backend.example").unwrap();
+        assert_eq!((b.host.as_str(), b.port, b.path.as_str()), ("backend.example", 80, "/"));
+        assert_eq!(Backend::parse("http://[::1]?").unwrap().path, "/?");
+        let b = Backend::parse("http://[::1]:9/").unwrap();
+        assert_eq!((b.host.as_str(), b.literal()), ("::1", Some("::1".parse().unwrap())));
+        for bad in ["", "backend:80", "ftp://x/", "http://", "http://u:p@host/", "https://host/"] {
+            assert!(Backend::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn literal_addresses_outside_send_to_are_refused_at_once() {
+        let poster =
+            Poster::new("p", AddrPolicy::parse("10.0.0.0/8").unwrap(), tokio::runtime::Handle::current());
+        assert!(poster.check("http://10.1.2.3/x", "{}").is_ok());
+        let e = poster.check("http://127.0.0.1/x", "{}").unwrap_err();
+        assert!(e.contains("sandbox.send_to"), "{e}");
+        let e = poster.check("http://10.1.2.3/x", &"x".repeat(MAX_BODY + 1)).unwrap_err();
+        assert!(e.contains("more than"), "{e}");
+    }
+}
