@@ -73,6 +73,8 @@ pub struct Conf {
     pub extra: Vec<(String, String)>,
     /// Folders the configuration names (plugins, say), removed when the gateway goes.
     pub owned: Vec<TempDir>,
+    /// Environment variables for the gateway's process.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for Conf {
@@ -86,6 +88,7 @@ impl Default for Conf {
             admin: true,
             extra: Vec::new(),
             owned: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -179,7 +182,7 @@ impl Gateway {
 
     /// Starts a gateway with this configuration and waits until it is ready.
     pub fn with(conf: Conf) -> Self {
-        let mut gateway = Self::in_folder(write_conf(&conf.files()));
+        let mut gateway = Self::spawn(write_conf(&conf.files()), &conf.env);
         gateway.owned = conf.owned;
         gateway
     }
@@ -193,7 +196,13 @@ impl Gateway {
 
     /// Starts a gateway on a configs folder (removed when the gateway is dropped).
     pub fn in_folder(dir: PathBuf) -> Self {
+        Self::spawn(dir, &[])
+    }
+
+    /// Starts a gateway on a configs folder with these environment variables.
+    fn spawn(dir: PathBuf, env: &[(String, String)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_portunus"))
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .arg("-F")
             .arg(&dir)
             .stdin(Stdio::null())

@@ -281,47 +281,83 @@ struct Posted {
     body: Value,
 }
 
-/// An HTTP/1.1 backend on `ip` that answers every POST with 200 and reports it, keeping
-/// connections alive as a backend does.
-async fn backend(ip: &str) -> (SocketAddr, mpsc::UnboundedReceiver<Posted>) {
+/// The test CA and the backend certificate it signed (for `localhost` and `127.0.0.1`).
+fn https_fixture(file: &str) -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/https");
+    dir.join(file).display().to_string()
+}
+
+/// An HTTP/1.1 backend on `ip` (over TLS with the fixture's certificate when `tls`) that
+/// answers every POST with 200 and reports it, keeping connections alive as a backend does.
+async fn backend(ip: &str, tls: bool) -> (SocketAddr, mpsc::UnboundedReceiver<Posted>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind a backend");
     let addr = listener.local_addr().unwrap();
+    let acceptor = tls.then(|| {
+        let certs: Vec<_> =
+            CertificateDer::pem_file_iter(https_fixture("server.pem")).unwrap().map(Result::unwrap).collect();
+        let key = PrivateKeyDer::from_pem_file(https_fixture("server.key")).unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
+    });
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Ok((conn, _)) = listener.accept().await {
-            let tx = tx.clone();
+            let (tx, acceptor) = (tx.clone(), acceptor.clone());
             tokio::spawn(async move {
-                let mut conn = BufReader::new(conn);
-                loop {
-                    let mut line = String::new();
-                    if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
-                    assert!(line.starts_with("POST "), "{line}");
-                    let (mut length, mut content_type, mut accept) = (0, String::new(), String::new());
-                    loop {
-                        let mut header = String::new();
-                        conn.read_line(&mut header).await.unwrap();
-                        let Some((name, value)) = header.trim_end().split_once(':') else { break };
-                        let value = value.trim().to_owned();
-                        match name.to_ascii_lowercase().as_str() {
-                            "content-length" => length = value.parse().unwrap(),
-                            "content-type" => content_type = value,
-                            "accept" => accept = value,
-                            _ => {}
+                match acceptor {
+                    None => serve(conn, tx).await,
+                    Some(a) => {
+                        if let Ok(conn) = a.accept(conn).await {
+                            serve(conn, tx).await;
                         }
                     }
-                    let mut body = vec![0; length];
-                    conn.read_exact(&mut body).await.unwrap();
-                    let body = serde_json::from_slice(&body).expect("a JSON body");
-                    let _ = tx.send(Posted { path, content_type, accept, body });
-                    conn.get_mut().write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await.unwrap();
                 }
             });
         }
     });
     (addr, rx)
+}
+
+/// Serves one backend connection: each POST reported, answered 200.
+async fn serve<S>(conn: S, tx: mpsc::UnboundedSender<Posted>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut conn = BufReader::new(conn);
+    loop {
+        let mut line = String::new();
+        if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
+            return;
+        }
+        let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+        assert!(line.starts_with("POST "), "{line}");
+        let (mut length, mut content_type, mut accept) = (0, String::new(), String::new());
+        loop {
+            let mut header = String::new();
+            conn.read_line(&mut header).await.unwrap();
+            let Some((name, value)) = header.trim_end().split_once(':') else { break };
+            let value = value.trim().to_owned();
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.parse().unwrap(),
+                "content-type" => content_type = value,
+                "accept" => accept = value,
+                _ => {}
+            }
+        }
+        let mut body = vec![0; length];
+        conn.read_exact(&mut body).await.unwrap();
+        let body = serde_json::from_slice(&body).expect("a JSON body");
+        let _ = tx.send(Posted { path, content_type, accept, body });
+        conn.get_mut().write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await.unwrap();
+    }
 }
 
 /// The next post a backend gets.
@@ -342,20 +378,24 @@ async fn logged(gw: &Gateway, seen: &mut String, needle: &str) {
 /// A room with `post` has its public messages posted to that backend, as Janus does: the
 /// message's JSON, as the room hears it. Whispers and announcements are not posted; `edit`'s
 /// `new_post` moves the backend; the address must be one `sandbox.send_to` allows; a backend
-/// that is down does not hold the others up; a permanent room keeps its `post`.
+/// that is down does not hold the others up; an `https://` backend is verified against the
+/// trusted certificates; a permanent room keeps its `post`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_messages_are_posted_to_the_rooms_backend() {
-    let (at, mut posts) = backend("127.0.0.1").await;
-    let (forbidden, mut refused) = backend("127.0.0.3").await;
+    let (at, mut posts) = backend("127.0.0.1", false).await;
+    let (forbidden, mut refused) = backend("127.0.0.3", false).await;
+    let (secure, mut secure_posts) = backend("127.0.0.1", true).await;
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let port = at.port();
     let mut conf = Conf::default();
     // The configured room names its backend by name, resolved when it posts.
     let rooms = format!(
-        "general: {{}}\nsandbox: {{ send_to = \"127.0.0.1\" }}\n\
+        "general: {{}}\nsandbox: {{ send_to = \"127.0.0.1, 127.0.0.2\" }}\n\
          room-7: {{ post = \"http://localhost:{port}/config-room\" }}\n"
     );
     conf.extra.push(("janus.plugin.textroom.jcfg".to_owned(), rooms));
+    // The gateway trusts the test CA as libcurl would: through SSL_CERT_FILE.
+    conf.env.push(("SSL_CERT_FILE".to_owned(), https_fixture("ca.pem")));
     let gw = Gateway::with(conf);
     let mut seen = String::new();
     let (mut alice, mut bob) = (Client::new(&gw, TEXTROOM).await, Client::new(&gw, TEXTROOM).await);
@@ -417,6 +457,33 @@ async fn public_messages_are_posted_to_the_rooms_backend() {
     assert_eq!(got.body["text"], "still posted");
     logged(&gw, &mut seen, &format!("http-post to http://{dead}/")).await;
     assert!(refused.try_recv().is_err(), "the refused backend got a post");
+
+    // An https backend, its certificate verified against the trusted CA, by name and by address.
+    for (room, host) in [(12, "localhost"), (13, "127.0.0.1")] {
+        let https = format!("https://{host}:{}/secure", secure.port());
+        assert_eq!(
+            alice.request(json!({"request": "create", "room": room, "post": https})).await["textroom"],
+            "created"
+        );
+        assert_eq!(alice.request(join(room, "alice")).await["textroom"], "success");
+        assert_eq!(alice.request(say(room, "over TLS")).await, json!({"textroom": "success"}));
+        let got = next_post(&mut secure_posts).await;
+        assert_eq!(
+            (got.path.as_str(), &got.body["room"], &got.body["text"]),
+            ("/secure", &json!(room), &json!("over TLS"))
+        );
+    }
+    // One whose certificate does not name it is not posted to.
+    let (unnamed, mut unverified) = backend("127.0.0.2", true).await;
+    let https = format!("https://{unnamed}/");
+    assert_eq!(
+        alice.request(json!({"request": "create", "room": 14, "post": https})).await["textroom"],
+        "created"
+    );
+    assert_eq!(alice.request(join(14, "alice")).await["textroom"], "success");
+    assert_eq!(alice.request(say(14, "unverified")).await, json!({"textroom": "success"}));
+    logged(&gw, &mut seen, &format!("http-post to https://{unnamed}/: TLS with {unnamed}")).await;
+    assert!(unverified.try_recv().is_err(), "a backend with another's certificate got a post");
 
     let permanent = json!({"request": "create", "room": 11, "post": url, "permanent": true});
     assert_eq!(alice.request(permanent).await["textroom"], "created");

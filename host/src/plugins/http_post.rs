@@ -4,7 +4,9 @@
 //! sends the queue in order, over one kept-alive connection per backend, each post within
 //! [`POST_TIMEOUT`]. What the backend answers is not the plugin's business, as in Janus: a
 //! failure or a status other than 2xx is logged. The backend's addresses must be allowed by the
-//! plugin's `sandbox.send_to`, like every other address a plugin sends to.
+//! plugin's `sandbox.send_to`, like every other address a plugin sends to. An `https://`
+//! backend is verified against the system's trusted certificates, as libcurl does (or those of
+//! `SSL_CERT_FILE` / `SSL_CERT_DIR`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -15,6 +17,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, RootCertStore};
 use tokio::sync::mpsc;
 
 use super::policy::AddrPolicy;
@@ -27,27 +31,26 @@ pub const POST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest body a plugin may post.
 pub const MAX_BODY: usize = 1 << 20;
 
-/// Where a post goes: an `http://` URL taken apart.
+/// Where a post goes: an `http://` or `https://` URL taken apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backend {
+    tls: bool,
     host: String,
     port: u16,
-    /// `host[:port]`, the `Host` header and the key of a kept connection.
+    /// `host[:port]`, the `Host` header.
     authority: String,
     path: String,
 }
 
 impl Backend {
-    /// Reads an `http://host[:port][/path][?query]` URL.
+    /// Reads an `http[s]://host[:port][/path][?query]` URL.
     pub fn parse(url: &str) -> Result<Self, String> {
         let uri: Uri = url.parse().map_err(|_| format!("'{url}' is not a URL"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(format!("'{url}': https is not available (the host's HTTP client has no TLS)"))
-            }
-            _ => return Err(format!("'{url}' is not an http:// URL")),
-        }
+        let tls = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(format!("'{url}' is not an http:// or https:// URL")),
+        };
         let authority = uri.authority().ok_or_else(|| format!("'{url}' names no host"))?;
         if authority.as_str().contains('@') {
             return Err(format!("'{url}': credentials in the URL are not sent"));
@@ -59,14 +62,15 @@ impl Backend {
         let path = uri.path_and_query().map_or("", |p| p.as_str());
         // `http://host?q` asks for `/?q`.
         let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
-        let backend = Self {
-            host,
-            port: authority.port_u16().unwrap_or(80),
-            authority: authority.as_str().to_owned(),
-            path,
-        };
+        let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let backend = Self { tls, host, port, authority: authority.as_str().to_owned(), path };
         backend.request(Bytes::new()).map_err(|e| format!("'{url}': {e}"))?;
         Ok(backend)
+    }
+
+    /// The URL without its path: a kept connection serves the posts to the same one.
+    fn origin(&self) -> String {
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.authority)
     }
 
     /// The backend's address when the URL names one (no name to resolve).
@@ -154,7 +158,7 @@ struct Sender {
     package: String,
     send_to: AddrPolicy,
     counts: Arc<Mutex<Counts>>,
-    /// The connection of the last post, kept for the next one to the same backend.
+    /// The connection of the last post and its origin, kept for the next one to the same.
     kept: Option<(String, SendRequest<Full<Bytes>>)>,
 }
 
@@ -172,8 +176,8 @@ impl Sender {
             if time_to_report(&mut counts.failed) {
                 tracing::warn!(
                     plugin = %self.package,
-                    "http-post to http://{}{}: {outcome} ({} failed so far)",
-                    post.to.authority,
+                    "http-post to {}{}: {outcome} ({} failed so far)",
+                    post.to.origin(),
                     post.to.path,
                     counts.failed
                 );
@@ -185,7 +189,7 @@ impl Sender {
     /// open), and reads the whole answer so that the connection can serve the next one.
     async fn send(&mut self, post: &Post) -> Result<hyper::StatusCode, String> {
         let mut conn = match self.kept.take() {
-            Some((authority, conn)) if authority == post.to.authority && !conn.is_closed() => conn,
+            Some((origin, conn)) if origin == post.to.origin() && !conn.is_closed() => conn,
             _ => self.connect(&post.to).await?,
         };
         conn.ready().await.map_err(|e| e.to_string())?;
@@ -193,7 +197,7 @@ impl Sender {
         let answer = conn.send_request(request).await.map_err(|e| e.to_string())?;
         let status = answer.status();
         answer.into_body().collect().await.map_err(|e| e.to_string())?;
-        self.kept = Some((post.to.authority.clone(), conn));
+        self.kept = Some((post.to.origin(), conn));
         Ok(status)
     }
 
@@ -209,13 +213,55 @@ impl Sender {
             .ok_or_else(|| format!("the plugin's sandbox.send_to allows none of {found:?}"))?;
         let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("{addr}: {e}"))?;
         let _ = stream.set_nodelay(true);
-        let (conn, driver) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
-        tokio::spawn(async move {
-            let _ = driver.await;
-        });
-        Ok(conn)
+        if !to.tls {
+            return handshake(stream).await;
+        }
+        let name = ServerName::try_from(to.host.clone()).map_err(|e| format!("{}: {e}", to.host))?;
+        let stream = tokio_rustls::TlsConnector::from(tls_config()?)
+            .connect(name, stream)
+            .await
+            .map_err(|e| format!("TLS with {}: {e}", to.authority))?;
+        handshake(stream).await
     }
+}
+
+/// HTTP/1.1 over a connected stream; its connection runs on a task of its own until closed.
+async fn handshake<S>(stream: S) -> Result<SendRequest<Full<Bytes>>, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (conn, driver) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = driver.await;
+    });
+    Ok(conn)
+}
+
+/// The TLS client of every plugin's posts: the system's trusted certificates (read once, at the
+/// first `https://` post; `SSL_CERT_FILE` and `SSL_CERT_DIR` name others), on aws-lc.
+fn tls_config() -> Result<Arc<ClientConfig>, String> {
+    static CONFIG: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let found = rustls_native_certs::load_native_certs();
+            let mut roots = RootCertStore::empty();
+            let (added, _) = roots.add_parsable_certificates(found.certs);
+            if added == 0 {
+                return Err(format!(
+                    "no trusted certificates to verify https backends with ({:?})",
+                    found.errors
+                ));
+            }
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let config = ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Ok(Arc::new(config))
+        })
+        .clone()
 }
 
 #[cfg(test)]
@@ -232,7 +278,9 @@ mod tests {
         assert_eq!(Backend::parse("http://[::1]?").unwrap().path, "/?");
         let b = Backend::parse("http://[::1]:9/").unwrap();
         assert_eq!((b.host.as_str(), b.literal()), ("::1", Some("::1".parse().unwrap())));
-        for bad in ["", "backend:80", "ftp://x/", "http://", "http://u:p@host/", "https://host/"] {
+        let b = Backend::parse("https://backend.example/hook").unwrap();
+        assert_eq!((b.tls, b.port, b.origin().as_str()), (true, 443, "https://backend.example"));
+        for bad in ["", "backend:80", "ftp://x/", "http://", "http://u:p@host/", "https://"] {
             assert!(Backend::parse(bad).is_err(), "{bad}");
         }
     }
