@@ -1,8 +1,8 @@
-//! `api_secret` and stored-token authentication on every transport.
+//! `api_secret`, stored-token and signed-token authentication on every transport.
 
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, Conf, Gateway};
+use crate::harness::{assert_error, Conf, Gateway, PluginClient};
 
 #[tokio::test]
 async fn api_secret_on_http_ws_and_long_poll() {
@@ -92,4 +92,110 @@ async fn secret_or_token_either_is_enough() {
     let by_token = http.post("", &json!({"janus": "create", "transaction": "c", "token": "tok"})).await;
     assert_eq!(by_token["janus"], "success");
     assert_error(&http.post("", &json!({"janus": "create", "transaction": "c"})).await, 403);
+}
+
+/// A token signed as Janus's `token_auth_secret` tokens are: `<expiry>,<realm>,<descriptors>`
+/// and the base64 HMAC-SHA1 of that, valid for an hour (or expired in 1970).
+fn signed(secret: &str, realm: &str, descriptors: &[&str], expired: bool) -> String {
+    use aws_lc_rs::hmac;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let expiry = if expired { 1000 } else { now + 3600 };
+    let data =
+        [expiry.to_string(), realm.to_owned()].into_iter().chain(descriptors.iter().map(|d| d.to_string()));
+    let data = data.collect::<Vec<_>>().join(",");
+    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, secret.as_bytes());
+    format!("{data}:{}", data_encoding::BASE64.encode(hmac::sign(&key, data.as_bytes()).as_ref()))
+}
+
+/// `token_auth_secret`: tokens are signed by the application and checked, not stored; the
+/// answers are janus-ref's (Janus 1.1.2 with `token_auth_secret = "janus"`), VideoRoom's
+/// `signed_tokens` rooms included.
+#[tokio::test]
+async fn signed_tokens_as_janus_checks_them() {
+    let gw = Gateway::with(Conf::general("token_auth = true\ntoken_auth_secret = \"janus\""));
+    let http = gw.http();
+    let adm = gw.admin_http();
+    assert_eq!(http.get("/info").await.json()["auth_token"], true);
+    let good = signed("janus", "janus", &["janus.plugin.videoroom", "janus.plugin.echotest"], false);
+    let create = |token: &str| json!({"janus": "create", "transaction": "c", "token": token});
+    let unauthorized = "Unauthorized request (wrong or missing secret/token)";
+    for bad in [
+        signed("janus", "janus", &["janus.plugin.videoroom"], true),
+        signed("other secret", "janus", &["janus.plugin.videoroom"], false),
+        signed("janus", "janus.plugin.videoroom", &[], false),
+        good.replace("janus.plugin.echotest", "janus.plugin.textroom"),
+        "garbage".to_owned(),
+    ] {
+        let r = http.post("", &create(&bad)).await;
+        assert_error(&r, 403);
+        assert_eq!(r["error"]["reason"], unauthorized, "{bad}");
+    }
+    assert_error(&http.post("", &json!({"janus": "create", "transaction": "c"})).await, 403);
+    let sid = http.post("", &create(&good)).await["data"]["id"].as_u64().expect("a session");
+    let attach =
+        |plugin: &str| json!({"janus": "attach", "transaction": "a", "plugin": plugin, "token": good});
+    let r = http.post(&format!("/{sid}"), &attach("janus.plugin.textroom")).await;
+    assert_error(&r, 405);
+    assert_eq!(r["error"]["reason"], "Provided token can't access plugin 'janus.plugin.textroom'");
+    let r = http.post(&format!("/{sid}"), &attach("janus.plugin.echotest")).await;
+    assert_eq!(r["janus"], "success", "{r}");
+    // No stored tokens in this mode.
+    for verb in ["add_token", "list_tokens"] {
+        let r = adm.post("", &admin(verb, json!({"token": "abc"}))).await;
+        assert_error(&r, 490);
+        assert_eq!(r["error"]["reason"], "Stored-Token based authentication disabled");
+    }
+
+    // A VideoRoom room with signed_tokens: joining needs a token of the plugin's realm that
+    // names the room, before its pin is looked at.
+    const VR: &str = "janus.plugin.videoroom";
+    let mut owner = PluginClient::with_token(&gw, VR, Some(&good)).await;
+    let room = json!({"request": "create", "room": 903, "signed_tokens": true, "pin": "p", "secret": "s"});
+    assert_eq!(owner.request(room).await["videoroom"], "created");
+    let join = |ptype: &str, token: Option<String>| {
+        let mut j = json!({"request": "join", "room": 903, "ptype": ptype, "pin": "p"});
+        if let Some(t) = token {
+            j["token"] = json!(t);
+        }
+        if ptype == "subscriber" {
+            j["streams"] = json!([{"feed": 1}]);
+        }
+        j
+    };
+    let room_token = |realm: &str, room: &str, expired: bool| Some(signed("janus", realm, &[room], expired));
+    for (ptype, token) in [
+        ("publisher", None),
+        ("publisher", room_token(VR, "room=904", false)),
+        ("publisher", room_token("janus", "room=903", false)),
+        ("publisher", room_token(VR, "room=903", true)),
+        ("subscriber", None),
+    ] {
+        let mut c = PluginClient::with_token(&gw, VR, Some(&good)).await;
+        let r = c.send(join(ptype, token.clone()), None).await["plugindata"]["data"].clone();
+        assert_eq!(
+            (&r["error_code"], &r["error"]),
+            (&json!(433), &json!("Unauthorized (wrong token)")),
+            "{token:?}: {r}"
+        );
+    }
+    let mut c = PluginClient::with_token(&gw, VR, Some(&good)).await;
+    let mut no_pin = join("publisher", room_token(VR, "room=903", false));
+    no_pin.as_object_mut().unwrap().remove("pin");
+    let r = c.send(no_pin, None).await["plugindata"]["data"].clone();
+    assert_eq!(
+        (&r["error_code"], &r["error"]),
+        (&json!(429), &json!("Missing mandatory element (pin)")),
+        "{r}"
+    );
+    let mut typed = join("publisher", None);
+    typed["token"] = json!(5);
+    let r = c.send(typed, None).await["plugindata"]["data"].clone();
+    assert_eq!(
+        (&r["error_code"], &r["error"]),
+        (&json!(430), &json!("Invalid element type (token should be a string)")),
+        "{r}"
+    );
+    let token = Some(signed("janus", VR, &["x", "room=903", "y"], false));
+    let r = c.send(join("publisher", token), None).await["plugindata"]["data"].clone();
+    assert_eq!(r["videoroom"], "joined", "{r}");
 }

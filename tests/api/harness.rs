@@ -538,16 +538,25 @@ pub struct PluginClient {
     next: u64,
     /// Messages that came while waiting for something else.
     held: std::collections::VecDeque<Value>,
+    /// The `token` every request carries (`token_auth`).
+    token: Option<String>,
 }
 
 impl PluginClient {
     /// Connects, creates a session and attaches `plugin`.
     pub async fn new(gw: &Gateway, plugin: &str) -> Self {
+        Self::with_token(gw, plugin, None).await
+    }
+
+    /// As [`PluginClient::new`], with a `token` on every request.
+    pub async fn with_token(gw: &Gateway, plugin: &str, token: Option<&str>) -> Self {
         let mut ws = WsClient::connect(gw.addr("ws"), Some("janus-protocol")).await;
-        let sid = ws.create().await;
-        let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": plugin})).await;
+        let r = ws.call(json!({"janus": "create", "token": token})).await;
+        let sid = r["data"]["id"].as_u64().unwrap_or_else(|| panic!("create: {r}"));
+        let r =
+            ws.call(json!({"janus": "attach", "session_id": sid, "plugin": plugin, "token": token})).await;
         let hid = r["data"]["id"].as_u64().unwrap_or_else(|| panic!("attach: {r}"));
-        Self { ws, sid, hid, next: 0, held: Default::default() }
+        Self { ws, sid, hid, next: 0, held: Default::default(), token: token.map(str::to_owned) }
     }
 
     /// The handle id.
@@ -611,6 +620,9 @@ impl PluginClient {
         self.next += 1;
         let tx = format!("pc{}", self.next);
         msg["transaction"] = json!(tx);
+        if let Some(token) = &self.token {
+            msg["token"] = json!(token);
+        }
         self.ws.send(&msg).await;
         loop {
             let m = self.ws.recv().await;

@@ -101,7 +101,11 @@ impl Core {
     pub fn new(options: CoreOptions) -> Self {
         let general = options.general;
         let inner = Inner {
-            auth: Auth::new(general.api_secret.clone(), general.token_auth),
+            auth: Auth::new(
+                general.api_secret.clone(),
+                general.token_auth,
+                general.token_auth_secret.as_deref(),
+            ),
             session_timeout: AtomicU64::new(general.session_timeout),
             accept_new_sessions: AtomicBool::new(general.accept_new_sessions),
             log_level: AtomicU8::new(general.debug_level),
@@ -127,6 +131,13 @@ impl Core {
     /// Installs the media engine.
     pub fn set_media(&self, media: Arc<dyn MediaControl>) {
         *self.inner.media.write().unwrap_or_else(|e| e.into_inner()) = media;
+    }
+
+    /// Whether `token` is signed with `token_auth_secret` for a plugin (`realm`: its package),
+    /// unexpired, and lists `descriptor` (Janus's `auth_signature_contains`); false without
+    /// signed tokens.
+    pub fn plugin_token_contains(&self, realm: &str, token: &str, descriptor: &str) -> bool {
+        self.inner.auth.signature_valid(token, realm, Some(descriptor))
     }
 
     /// The media engine (intents go here).

@@ -56,8 +56,11 @@ pub struct General {
     pub server_name: String,
     /// `api_secret`: required on every API request when set.
     pub api_secret: Option<String>,
-    /// `token_auth`: stored-token authentication on.
+    /// `token_auth`: token authentication on (stored tokens, or signed ones with
+    /// `token_auth_secret`).
     pub token_auth: bool,
+    /// `token_auth_secret`: tokens are signed with this secret (HMAC-SHA1), not stored.
+    pub token_auth_secret: Option<String>,
     /// `admin_secret`: required on admin requests (but `info`/`ping`) when set.
     pub admin_secret: Option<String>,
     /// Seconds without activity before a session expires; 0 = never.
@@ -106,6 +109,7 @@ impl Default for General {
             server_name: "Portunus".into(),
             api_secret: None,
             token_auth: false,
+            token_auth_secret: None,
             admin_secret: None,
             session_timeout: 60,
             reclaim_session_timeout: 0,
@@ -474,6 +478,7 @@ fn read_core(
         server_name: s.non_empty("server_name")?.unwrap_or(d.server_name),
         api_secret: s.non_empty("api_secret")?,
         token_auth: s.bool("token_auth", d.token_auth)?,
+        token_auth_secret: s.non_empty("token_auth_secret")?,
         admin_secret: s.non_empty("admin_secret")?,
         session_timeout: s.int("session_timeout", 60, 0, 86_400 * 365)? as u64,
         reclaim_session_timeout: s.int("reclaim_session_timeout", 0, 0, 86_400 * 365)? as u64,

@@ -1121,6 +1121,10 @@ impl host::Host for StoreState {
         })
     }
 
+    fn auth_signature_contains(&mut self, token: String, descriptor: String) -> bool {
+        self.shared.core.plugin_token_contains(&self.shared.package, &token, &descriptor)
+    }
+
     fn http_post(&mut self, url: String, body: String) -> Result<(), String> {
         let to = self.shared.poster.check(&url, &body)?;
         self.after.push(AfterCall::HttpPost(to, body));

@@ -41,7 +41,7 @@ mod sdp;
 mod subscriber;
 
 use portunus_sdk::{
-    ack, host, json, ok, ErrorCodes, Field, HandleRef, Id, Keyed, MediaEvent, MediaKind, Message,
+    ack, host, json, ok, ErrorCodes, Field, HandleRef, Id, JsonType, Keyed, MediaEvent, MediaKind, Message,
     NegotiationResult, Plugin, PluginError, PluginInfo, Reply, Request, RoomsConfig, StateChange, StateEntry,
     Value,
 };
@@ -176,8 +176,17 @@ fn kind_name(kind: MediaKind) -> &'static str {
     }
 }
 
-/// A room's pin, when it has one: missing is 429, wrong is 433.
+/// What a room asks of those who join, before anything else: with `signed_tokens`, a `token`
+/// signed for this plugin that names the room (`room=<id>`), else 433; then its pin, when it
+/// has one (missing is 429, wrong is 433).
 fn check_pin(room: &Room, body: &Map<String, Value>) -> Result<(), PluginError> {
+    portunus_sdk::validate(body, &[Field::new("token", JsonType::String)], &CODES)?;
+    if room.signed_tokens {
+        let token = str_of(body, "token").unwrap_or_default();
+        if !host::auth_signature_contains(token, &format!("room={}", room.id)) {
+            return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong token)"));
+        }
+    }
     portunus_sdk::rooms::check_key(body, "pin", room.pin.as_deref(), &CODES, code::UNAUTHORIZED)
 }
 

@@ -72,6 +72,8 @@ pub struct Room {
     /// The tokens a participant must show to join, when checking is on.
     pub allowed: Option<BTreeSet<String>>,
     pub require_pvtid: bool,
+    /// Joining needs a token signed for the room (`token_auth_secret`).
+    pub signed_tokens: bool,
     pub require_e2ee: bool,
     /// The room has a dummy publisher, whose placeholder streams subscribers may take before
     /// `switch`ing them to real ones: one per codec of the room, or those of `dummy_streams`.
@@ -117,6 +119,7 @@ impl Default for Room {
             is_private: false,
             allowed: None,
             require_pvtid: false,
+            signed_tokens: false,
             require_e2ee: false,
             dummy_publisher: false,
             dummy_streams: Vec::new(),
@@ -190,6 +193,8 @@ impl Room {
     pub fn from_keys(id: Id, keys: &Map<String, Value>) -> Room {
         let mut room = Room { description: format!("Room {id}"), id, ..Room::default() };
         room.apply(keys, "");
+        // Set at creation only: `edit` has no `new_signed_tokens` in Janus.
+        room.signed_tokens = keys.get("signed_tokens").and_then(flag).unwrap_or(false);
         room
     }
 
@@ -326,6 +331,9 @@ impl Room {
             "notify_joining": self.notify_joining,
             "record": self.record,
         });
+        if self.signed_tokens {
+            c["signed_tokens"] = json!(true);
+        }
         for (key, value) in [("secret", &self.secret), ("pin", &self.pin), ("rec_dir", &self.rec_dir)] {
             if let Some(v) = value {
                 c[key] = json!(v);

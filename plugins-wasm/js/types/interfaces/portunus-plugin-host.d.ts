@@ -303,6 +303,14 @@ declare module 'portunus:plugin/host@0.7.0' {
    * `http://` or `https://` URL, a body over 1 MiB, or an address `send_to` does not allow.
    */
   export function httpPost(url: string, body: string): void;
+  /**
+   * Janus's `auth_signature_contains`: whether `token` is signed with the gateway's
+   * `token_auth_secret` (HMAC-SHA1, `<expiry>,<realm>,<descriptor>…:<base64 signature>`)
+   * for this plugin (its realm is the plugin's package), unexpired, and lists `descriptor`
+   * (VideoRoom's `signed_tokens` rooms want `room=<id>`). False when the gateway does not
+   * use signed tokens.
+   */
+  export function authSignatureContains(token: string, descriptor: string): boolean;
   export type HandleRef = import('portunus:plugin/types@0.7.0').HandleRef;
   export type LogLevel = import('portunus:plugin/types@0.7.0').LogLevel;
   export type AnswerPolicy = import('portunus:plugin/types@0.7.0').AnswerPolicy;
