@@ -129,6 +129,16 @@ pub fn stun_response(data: &[u8]) {
     let _ = crate::media::public_address::mapped_address(data, &id);
 }
 
+/// A token a client sends with `token_auth_secret` on (`<expiry>,<realm>,<descriptor>…:<signature>`):
+/// checked as the core checks it and as a plugin asks (`room=1`).
+pub fn signed_token(data: &[u8]) {
+    use crate::api::auth::Auth;
+    let Ok(token) = std::str::from_utf8(data) else { return };
+    let auth = Auth::new(None, true, Some("secret"));
+    let _ = auth.signature_valid(token, "janus", None);
+    let _ = auth.signature_valid(token, "janus.plugin.videoroom", Some("room=1"));
+}
+
 /// A backend URL a plugin posts to (`http-post`; TextRoom's `post`, which any client creating a
 /// room may give): what parses makes a valid request.
 pub fn http_post_url(data: &[u8]) {
@@ -340,6 +350,15 @@ mod tests {
         stun_response(&seed);
         for _ in 0..3000 {
             stun_response(&rng.mutate(&seed));
+        }
+    }
+
+    #[test]
+    fn signed_tokens_survive_mutation() {
+        let mut rng = Rng(0x5eed_0013);
+        let seed = b"4102444800,janus.plugin.videoroom,room=1,x:3Q8p4a5Ck3lCdmHPPsHx1PGIgL4=";
+        for _ in 0..3000 {
+            signed_token(&rng.mutate(seed));
         }
     }
 
