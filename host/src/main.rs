@@ -38,6 +38,19 @@ fn main() -> std::process::ExitCode {
         config.general.debug_level = level;
     }
     logging.set_level(config.general.debug_level);
+    let g = &config.general;
+    if let Err(e) = logging.set_outputs(g.log_to_stdout, g.log_to_file.as_deref(), &g.log_prefix) {
+        let file = g.log_to_file.as_deref().unwrap_or(std::path::Path::new("")).display();
+        eprintln!("portunus: cannot open the log file {file}: {e}");
+        return std::process::ExitCode::from(2);
+    }
+    let pid_file = match config.general.pid_file.as_deref().map(PidFile::create).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("portunus: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.general.api_threads)
         .thread_name("api")
@@ -50,11 +63,45 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(gateway::run(config, logging)) {
+    let outcome = runtime.block_on(gateway::run(config, logging));
+    drop(pid_file);
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("portunus: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// `pid_file`, as Janus keeps it: the process id, in a file locked while the gateway runs (a
+/// second gateway with the same file does not start) and removed when it stops.
+struct PidFile {
+    path: PathBuf,
+    _locked: std::fs::File,
+}
+
+impl PidFile {
+    fn create(path: &std::path::Path) -> Result<Self, String> {
+        use std::io::Write;
+        let shown = path.display();
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| format!("cannot create the pid file {shown}: {e}"))?;
+        file.try_lock()
+            .map_err(|_| format!("the pid file {shown} is locked: is another gateway running?"))?;
+        file.set_len(0)
+            .and_then(|()| writeln!(file, "{}", std::process::id()))
+            .map_err(|e| format!("cannot write the pid file {shown}: {e}"))?;
+        Ok(Self { path: path.to_owned(), _locked: file })
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::harness::{run_to_exit, Conf, Gateway};
+use crate::harness::{run_to_exit, Conf, Gateway, TempDir};
 
 /// A `janus.jcfg` written the way Janus's own samples are: every section, lists, comments of
 /// every kind, quoted numbers and yes/no booleans.
@@ -246,4 +246,42 @@ fn an_unreachable_stun_server_stops_startup_unless_ignored() {
         "ignore_unreachable_ice_server = true",
     ))));
     assert!(gw.logs().contains("started without its public address"), "{}", gw.logs());
+}
+
+/// `log_to_file`, `log_prefix`, `log_to_stdout` and `pid_file`, as Janus has them: every log line
+/// goes to the file after the prefix and none to the console; the pid file holds the gateway's
+/// process id while it runs, keeps a second gateway with the same file from starting, and goes
+/// when the gateway stops.
+#[tokio::test]
+async fn the_log_and_the_pid_go_where_janus_jcfg_says() {
+    let dir = TempDir::new("logs");
+    let (log, pid) = (dir.join("gateway.log"), dir.join("gateway.pid"));
+    let pid_line = format!("pid_file = \"{}\"", pid.display());
+    let general = format!(
+        "log_to_file = \"{}\"\nlog_prefix = \"[gw] \"\nlog_to_stdout = false\n{pid_line}",
+        log.display()
+    );
+    let mut gw = Gateway::with(Conf::general(&general));
+    assert_eq!(gw.http().post("", &json!({"janus": "ping", "transaction": "t"})).await["janus"], "pong");
+    assert_eq!(std::fs::read_to_string(&pid).expect("the pid file").trim(), gw.pid().to_string());
+
+    let (code, stderr) = run_to_exit(&with_core(&format!("general: {{ {pid_line} }}")));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&format!("the pid file {} is locked", pid.display())), "{stderr}");
+
+    assert!(gw.terminate().success());
+    assert!(!pid.exists(), "the pid file outlived the gateway");
+    let text = std::fs::read_to_string(&log).expect("the log file");
+    assert!(text.contains("shutting down"), "{text}");
+    assert!(text.lines().all(|l| l.starts_with("[gw] ")), "{text}");
+    let console = gw.logs();
+    assert!(!console.contains("shutting down"), "logged to the console: {console}");
+}
+
+/// A log file that cannot be opened stops the start with the reason, as in Janus.
+#[test]
+fn an_unwritable_log_file_stops_startup() {
+    let (code, stderr) = run_to_exit(&with_core("general: { log_to_file = \"/nonexistent/dir/x.log\" }"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("cannot open the log file /nonexistent/dir/x.log"), "{stderr}");
 }

@@ -61,6 +61,15 @@ pub struct General {
     pub token_auth: bool,
     /// `token_auth_secret`: tokens are signed with this secret (HMAC-SHA1), not stored.
     pub token_auth_secret: Option<String>,
+    /// `log_to_stdout`: log to the console (stderr; default true).
+    pub log_to_stdout: bool,
+    /// `log_to_file`: also append the log to this file.
+    pub log_to_file: Option<PathBuf>,
+    /// `log_prefix`: put before every log line.
+    pub log_prefix: String,
+    /// `pid_file`: the gateway's process id is written there (and the file locked) while it
+    /// runs.
+    pub pid_file: Option<PathBuf>,
     /// `admin_secret`: required on admin requests (but `info`/`ping`) when set.
     pub admin_secret: Option<String>,
     /// Seconds without activity before a session expires; 0 = never.
@@ -110,6 +119,10 @@ impl Default for General {
             api_secret: None,
             token_auth: false,
             token_auth_secret: None,
+            log_to_stdout: true,
+            log_to_file: None,
+            log_prefix: String::new(),
+            pid_file: None,
             admin_secret: None,
             session_timeout: 60,
             reclaim_session_timeout: 0,
@@ -479,6 +492,10 @@ fn read_core(
         api_secret: s.non_empty("api_secret")?,
         token_auth: s.bool("token_auth", d.token_auth)?,
         token_auth_secret: s.non_empty("token_auth_secret")?,
+        log_to_stdout: s.bool("log_to_stdout", d.log_to_stdout)?,
+        log_to_file: s.non_empty("log_to_file")?.map(PathBuf::from),
+        log_prefix: s.string("log_prefix")?.unwrap_or_default(),
+        pid_file: s.non_empty("pid_file")?.map(PathBuf::from),
         admin_secret: s.non_empty("admin_secret")?,
         session_timeout: s.int("session_timeout", 60, 0, 86_400 * 365)? as u64,
         reclaim_session_timeout: s.int("reclaim_session_timeout", 0, 0, 86_400 * 365)? as u64,
@@ -516,15 +533,14 @@ fn read_core(
             names.iter().map(|n| library_stem(n).to_owned()).collect()
         },
     };
-    // Janus's folders and logging switches: Portunus logs to stdout and has no
-    // loadable transports, so these have no effect and need no warning.
+    // Janus's folders and console switches: Portunus has no loadable transports and no
+    // colours, so these have no effect and need no warning.
     s.accept(&[
         "configs_folder",
         "plugins_folder",
         "transports_folder",
         "events_folder",
         "loggers_folder",
-        "log_to_stdout",
         "debug_timestamps",
         "debug_colors",
         "debug_locks",
