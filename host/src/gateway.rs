@@ -58,6 +58,9 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     let folder = config.general.plugins_folder.clone().unwrap_or_else(plugins::builtin_plugins_dir);
     let cache = config.general.plugin_cache_folder.clone().or_else(default_cache_dir);
     let host = PluginHost::new(core.clone(), config.plugins.clone(), config.folder.clone(), cache)?;
+    if let Some(ext) = &config.general.recordings_tmp_ext {
+        host.set_recordings_tmp_ext(ext);
+    }
     let loaded = host.load_folder(&folder, &config.general.disabled_plugins);
     tracing::info!("{} plugin(s) loaded from {}", loaded.len(), folder.display());
     core.set_plugins(Arc::new(plugins::Registry(host.clone())));

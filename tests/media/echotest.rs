@@ -61,3 +61,41 @@ async fn recorded(lang: Lang) {
     peer.close().await.ok();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Janus's `recordings_tmp_ext`: a recording is written as `<file>.mjr.<ext>` and renamed to
+/// `<file>.mjr` once complete, so that whatever watches the folder takes only whole files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recordings_are_renamed_when_complete() {
+    let conf = Conf::general("recordings_tmp_ext = \"part\"");
+    let Some((gw, dir)) = recording_gateway_with(conf, ECHOTEST, "") else {
+        return;
+    };
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach(&mut ws, sid, ECHOTEST).await;
+    let peer = Peer::new(true, true, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let jsep = json!({"type": "offer", "sdp": offer});
+    let ev =
+        echotest(&mut ws, sid, hid, "offer", json!({"record": true, "filename": "tmp"}), Some(jsep)).await;
+    assert_eq!(ev["plugindata"]["data"]["result"], "ok", "{ev}");
+    peer.set_answer(ev["jsep"]["sdp"].as_str().expect("an answer")).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    let (writing, complete) = (dir.join("tmp-video.mjr.part"), dir.join("tmp-video.mjr"));
+    video_packets_recorded(&writing, 20).await;
+    assert!(!complete.exists(), "a recording under way has its final name");
+
+    let ev = echotest(&mut ws, sid, hid, "stop", json!({"record": false}), None).await;
+    assert_eq!(ev["plugindata"]["data"]["result"], "ok", "{ev}");
+    let deadline = std::time::Instant::now() + WAIT;
+    while !complete.exists() {
+        assert!(std::time::Instant::now() < deadline, "the finished recording was not renamed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!writing.exists(), "the temporary name stayed");
+    assert!(video_packets_recorded(&complete, 20).await >= 20);
+    assert!(dir.join("tmp-audio.mjr").exists(), "the audio recording was not renamed");
+    peer.close().await.ok();
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -67,6 +67,9 @@ pub struct General {
     pub log_to_file: Option<PathBuf>,
     /// `log_prefix`: put before every log line.
     pub log_prefix: String,
+    /// `recordings_tmp_ext`: recordings are written as `<file>.<ext>` and renamed to `<file>`
+    /// when complete.
+    pub recordings_tmp_ext: Option<String>,
     /// `pid_file`: the gateway's process id is written there (and the file locked) while it
     /// runs.
     pub pid_file: Option<PathBuf>,
@@ -123,6 +126,7 @@ impl Default for General {
             log_to_file: None,
             log_prefix: String::new(),
             pid_file: None,
+            recordings_tmp_ext: None,
             admin_secret: None,
             session_timeout: 60,
             reclaim_session_timeout: 0,
@@ -496,6 +500,7 @@ fn read_core(
         log_to_file: s.non_empty("log_to_file")?.map(PathBuf::from),
         log_prefix: s.string("log_prefix")?.unwrap_or_default(),
         pid_file: s.non_empty("pid_file")?.map(PathBuf::from),
+        recordings_tmp_ext: s.extension("recordings_tmp_ext")?,
         admin_secret: s.non_empty("admin_secret")?,
         session_timeout: s.int("session_timeout", 60, 0, 86_400 * 365)? as u64,
         reclaim_session_timeout: s.int("reclaim_session_timeout", 0, 0, 86_400 * 365)? as u64,

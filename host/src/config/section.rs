@@ -97,6 +97,16 @@ impl<'a> Section<'a> {
         Ok(self.string(key)?.filter(|s| !s.is_empty()))
     }
 
+    /// A file name extension (`recordings_tmp_ext`): a non-empty string without `/`.
+    pub fn extension(&mut self, key: &'a str) -> Result<Option<String>, ConfigError> {
+        match (self.non_empty(key)?, self.group.and_then(|g| g.get(key))) {
+            (Some(ext), Some(node)) if ext.contains('/') => {
+                Err(self.bad(node, key, "an extension without '/'"))
+            }
+            (ext, _) => Ok(ext),
+        }
+    }
+
     /// Marks keys as understood without reading them (they are read elsewhere, or
     /// deliberately have no effect and need no warning).
     pub fn accept(&mut self, keys: &[&'a str]) {

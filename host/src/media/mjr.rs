@@ -211,7 +211,12 @@ mod tests {
         let path = std::env::temp_dir().join(format!("portunus-mjr-{name}-{}.mjr", std::process::id()));
         let mut file = std::fs::File::create(&path).unwrap();
         file.write_all(MAGIC).unwrap();
-        let file = Arc::new(RecordFile { path: path.clone(), file, failed: AtomicBool::new(false) });
+        let file = Arc::new(RecordFile {
+            path: path.clone(),
+            file,
+            failed: AtomicBool::new(false),
+            complete_as: None,
+        });
         let mut mjr = Mjr::new(file.clone());
         feed(&mut mjr);
         drop(mjr);
@@ -285,7 +290,12 @@ mod tests {
     #[test]
     fn packets_never_grow_the_buffer() {
         let Ok(file) = std::fs::OpenOptions::new().write(true).open("/dev/null") else { return };
-        let file = Arc::new(RecordFile { path: "/dev/null".into(), file, failed: AtomicBool::new(false) });
+        let file = Arc::new(RecordFile {
+            path: "/dev/null".into(),
+            file,
+            failed: AtomicBool::new(false),
+            complete_as: None,
+        });
         let mut mjr = Mjr::new(file);
         let packet = vec![0x80u8; 1200];
         for _ in 0..500 {
@@ -302,7 +312,12 @@ mod tests {
             eprintln!("SKIPPED: no /dev/full here");
             return;
         };
-        let file = Arc::new(RecordFile { path: "/dev/full".into(), file, failed: AtomicBool::new(false) });
+        let file = Arc::new(RecordFile {
+            path: "/dev/full".into(),
+            file,
+            failed: AtomicBool::new(false),
+            complete_as: None,
+        });
         let mut mjr = Mjr::new(file.clone());
         mjr.frame(Instant::now(), false, "opus", &[0x80, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xfc]);
         mjr.flush();

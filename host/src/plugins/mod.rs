@@ -211,6 +211,8 @@ pub struct PluginHost {
     /// The plugins folder, once loaded.
     folder: Mutex<Option<PathBuf>>,
     rt: tokio::runtime::Handle,
+    /// Janus's `recordings_tmp_ext`, for the plugins loaded after it is set.
+    recordings_tmp_ext: std::sync::OnceLock<String>,
 }
 
 /// A file's modification time and size, to tell when it changed.
@@ -272,7 +274,14 @@ impl PluginHost {
             plugins: RwLock::new(BTreeMap::new()),
             folder: Mutex::new(None),
             rt: tokio::runtime::Handle::current(),
+            recordings_tmp_ext: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Janus's `recordings_tmp_ext`: the plugins loaded from now on write their recordings as
+    /// `<file>.<ext>`, renamed to `<file>` when complete.
+    pub fn set_recordings_tmp_ext(&self, ext: &str) {
+        let _ = self.recordings_tmp_ext.set(ext.to_owned());
     }
 
     fn shared_for(&self, package: &str) -> (Arc<PluginShared>, String) {
@@ -282,6 +291,7 @@ impl PluginHost {
             core: self.core.clone(),
             package: package.to_owned(),
             poster: http_post::Poster::new(package, limits.send_to.clone(), self.rt.clone()),
+            recordings_tmp_ext: self.recordings_tmp_ext.get().cloned(),
             limits,
             rules: Mutex::new(rules::RuleTable::default()),
             sockets: Mutex::new(sockets::SocketTable::default()),

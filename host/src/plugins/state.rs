@@ -56,6 +56,9 @@ pub struct PluginShared {
     pub ticker: Arc<super::engine::Ticker>,
     /// Sends `http-post`'s posts.
     pub poster: super::http_post::Poster,
+    /// Janus's `recordings_tmp_ext`: recordings are written as `<file>.<ext>` and renamed when
+    /// complete.
+    pub recordings_tmp_ext: Option<String>,
 }
 
 /// A host fact a call made; a crash that rolls the plugin back past it undoes it.
@@ -548,6 +551,14 @@ fn recorded_stream(
 
 /// Creates (or empties) a file the host writes for a plugin, at a path `writable` allowed: a
 /// link in the folder does not lead out of it either.
+/// `file.mjr` with `ext` added: `file.mjr.<ext>`.
+fn with_extension_added(path: &std::path::Path, ext: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(ext);
+    name.into()
+}
+
 fn create_file(path: &std::path::Path) -> Result<std::fs::File, String> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
@@ -743,6 +754,11 @@ impl host::Host for StoreState {
         let src = self.own_endpoint(src)?;
         let src_mid = recorded_stream(src, src_mid, &options)?;
         let path = self.writable(&file)?;
+        // With `recordings_tmp_ext`, written as `<file>.<ext>` and renamed when complete.
+        let (path, complete_as) = match &self.shared.recordings_tmp_ext {
+            Some(ext) => (with_extension_added(&path, ext), Some(path)),
+            None => (path, None),
+        };
         let mut created = create_file(&path)?;
         use std::io::Write;
         created.write_all(crate::media::MJR_MAGIC).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -753,6 +769,7 @@ impl host::Host for StoreState {
                 path,
                 file: created,
                 failed: Default::default(),
+                complete_as,
             }))),
             substream: options.substream,
             temporal: options.temporal,

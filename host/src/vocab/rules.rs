@@ -80,15 +80,28 @@ pub enum Sink {
 }
 
 /// A recording's file, created (with the .mjr file's first bytes) when the rule was made; it
-/// closes when the last rule and write holding it are gone.
+/// closes when the last rule and write holding it are gone, and is then renamed to
+/// `complete_as` when it was written under a temporary name (Janus's `recordings_tmp_ext`).
 #[derive(Debug)]
 pub struct RecordFile {
-    /// Its absolute path.
+    /// Its absolute path while it is written.
     pub path: std::path::PathBuf,
     /// The open file.
     pub file: std::fs::File,
     /// Writing it failed (the recording stopped).
     pub failed: std::sync::atomic::AtomicBool,
+    /// Its name once complete, when it is written under another.
+    pub complete_as: Option<std::path::PathBuf>,
+}
+
+impl Drop for RecordFile {
+    fn drop(&mut self) {
+        if let Some(to) = &self.complete_as {
+            if let Err(e) = std::fs::rename(&self.path, to) {
+                tracing::warn!("recording {} not renamed to {}: {e}", self.path.display(), to.display());
+            }
+        }
+    }
 }
 
 /// Rules compare recordings by file.
