@@ -569,6 +569,13 @@ fn read_core(
         },
         ignore_unreachable_ice_server: n.bool("ignore_unreachable_ice_server", false)?,
     };
+    // mDNS (.local) candidates are never resolved (`info` says `mdns-enabled: false`), as with
+    // Janus's `ignore_mdns = true`; `false` asks for what this gateway does not do.
+    if !n.bool("ignore_mdns", true)? {
+        tracing::warn!(
+            "{file}: nat.ignore_mdns = false: mDNS (.local) candidates are not resolved; peers connect through their others"
+        );
+    }
     n.finish();
     let mut m = Section::new(file, root, "media");
     let media = Media {
