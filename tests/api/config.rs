@@ -119,7 +119,7 @@ async fn unknown_keys_are_warned_about_once_and_ignored() {
     assert_eq!(gw.http().post("", &json!({"janus": "ping", "transaction": "t"})).await["janus"], "pong");
     let mut gw = gw;
     gw.terminate();
-    let logs = gw.logs();
+    let logs = gw.wait_log("shutting down");
     let warnings = logs.matches("general.frobnicate").count();
     assert_eq!(warnings, 1, "{logs}");
 }
@@ -130,7 +130,7 @@ async fn sigterm_shuts_down_cleanly() {
     gw.http().create().await;
     let status = gw.terminate();
     assert!(status.success(), "exit status {status:?}");
-    assert!(gw.logs().contains("shutting down"));
+    gw.wait_log("shutting down");
 }
 
 /// The Debian `janus` package's own configuration folder (its core file and every plugin file)
@@ -201,8 +201,7 @@ async fn disabled_plugins_are_not_loaded() {
         )
         .await;
     assert_eq!(r["janus"], "success", "{r}");
-    let logs = gw.logs();
-    assert!(logs.contains("disabled (plugins.disable)"), "{logs}");
+    let logs = gw.wait_log("disabled (plugins.disable)");
     assert!(!logs.contains("'disable'"), "the key is known: {logs}");
 }
 
@@ -245,7 +244,7 @@ fn an_unreachable_stun_server_stops_startup_unless_ignored() {
     let gw = Gateway::in_folder(crate::harness::write_conf(&with_core(&nat(
         "ignore_unreachable_ice_server = true",
     ))));
-    assert!(gw.logs().contains("started without its public address"), "{}", gw.logs());
+    gw.wait_log("started without its public address");
 }
 
 /// `log_to_file`, `log_prefix`, `log_to_stdout` and `pid_file`, as Janus has them: every log line

@@ -263,6 +263,26 @@ impl Gateway {
         self.stderr.try_iter().collect::<Vec<_>>().join("\n")
     }
 
+    /// Waits (at most [`WAIT`]) for a log line with `needle` and returns the log read until
+    /// then, that line last (consumed: [`Gateway::logs`] gives what comes after). The log comes
+    /// on its own pipe, so a line logged before `ready`, or before the process ended, may be
+    /// read after it.
+    pub fn wait_log(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + WAIT;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => {
+                    seen.push(line);
+                    return seen.join("\n");
+                }
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("no log line with '{needle}' in:\n{}", seen.join("\n")),
+            }
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();

@@ -123,11 +123,8 @@ async fn contained(lang: Lang) {
     }
     if lang != Lang::Rust {
         // The SDK logged the uncaught exception with its trace, for the author.
-        let logs = gw.logs();
-        assert!(
-            logs.contains("uncaught") && logs.contains("on request"),
-            "{lang:?}: no trace in the log:\n{logs}"
-        );
+        let logs = tokio::task::block_in_place(|| gw.wait_log("on request"));
+        assert!(logs.contains("uncaught"), "{lang:?}: no trace in the log:\n{logs}");
     }
 }
 

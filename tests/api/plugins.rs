@@ -584,7 +584,7 @@ async fn plugin_whose_init_fails_is_not_loaded() {
     assert_error(&r, 460);
     let mut gw = gw;
     gw.terminate();
-    assert!(gw.logs().contains("fail_init is set"), "the log does not say why");
+    gw.wait_log("fail_init is set");
 }
 
 #[tokio::test]

@@ -365,16 +365,6 @@ async fn next_post(posts: &mut mpsc::UnboundedReceiver<Posted>) -> Posted {
     tokio::time::timeout(WAIT, posts.recv()).await.expect("a post in time").expect("the backend runs")
 }
 
-/// Waits until the gateway's log has a line with `needle`.
-async fn logged(gw: &Gateway, seen: &mut String, needle: &str) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !seen.contains(needle) {
-        assert!(tokio::time::Instant::now() < deadline, "no log line with '{needle}' in:\n{seen}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        seen.push_str(&gw.logs());
-    }
-}
-
 /// A room with `post` has its public messages posted to that backend, as Janus does: the
 /// message's JSON, as the room hears it. Whispers and announcements are not posted; `edit`'s
 /// `new_post` moves the backend; the address must be one `sandbox.send_to` allows; a backend
@@ -397,7 +387,6 @@ async fn public_messages_are_posted_to_the_rooms_backend() {
     // The gateway trusts the test CA as libcurl would: through SSL_CERT_FILE.
     conf.env.push(("SSL_CERT_FILE".to_owned(), https_fixture("ca.pem")));
     let gw = Gateway::with(conf);
-    let mut seen = String::new();
     let (mut alice, mut bob) = (Client::new(&gw, TEXTROOM).await, Client::new(&gw, TEXTROOM).await);
     let join = |room: u64, name: &str| json!({"request": "join", "room": room, "username": name});
     let say = |room: u64, text: &str| json!({"request": "message", "room": room, "text": text});
@@ -451,11 +440,11 @@ async fn public_messages_are_posted_to_the_rooms_backend() {
         let heard = bob.event("alice's message", |d| d["text"] == "lost" && d["room"] == room).await;
         assert_eq!(heard["from"], "alice");
     }
-    logged(&gw, &mut seen, "sandbox.send_to does not allow 127.0.0.3").await;
+    tokio::task::block_in_place(|| gw.wait_log("sandbox.send_to does not allow 127.0.0.3"));
     assert_eq!(alice.request(say(8, "still posted")).await, json!({"textroom": "success"}));
     let got = next_post(&mut posts).await;
     assert_eq!(got.body["text"], "still posted");
-    logged(&gw, &mut seen, &format!("http-post to http://{dead}/")).await;
+    tokio::task::block_in_place(|| gw.wait_log(&format!("http-post to http://{dead}/")));
     assert!(refused.try_recv().is_err(), "the refused backend got a post");
 
     // An https backend, its certificate verified against the trusted CA, by name and by address.
@@ -482,7 +471,9 @@ async fn public_messages_are_posted_to_the_rooms_backend() {
     );
     assert_eq!(alice.request(join(14, "alice")).await["textroom"], "success");
     assert_eq!(alice.request(say(14, "unverified")).await, json!({"textroom": "success"}));
-    logged(&gw, &mut seen, &format!("http-post to https://{unnamed}/: TLS with {unnamed}")).await;
+    tokio::task::block_in_place(|| {
+        gw.wait_log(&format!("http-post to https://{unnamed}/: TLS with {unnamed}"))
+    });
     assert!(unverified.try_recv().is_err(), "a backend with another's certificate got a post");
 
     let permanent = json!({"request": "create", "room": 11, "post": url, "permanent": true});
