@@ -112,10 +112,32 @@ fn run() -> Result<(), String> {
     lang::build(&repo, &target_dir.join("lang-tools"), &outputs, &plugins)?;
 
     println!("cargo:rustc-env=PORTUNUS_COMMIT={}", commit_hash(&repo));
+    println!("cargo:rustc-env=PORTUNUS_DEPENDENCIES={}", dependencies(&repo.join("Cargo.lock")));
     println!("cargo:rustc-env=PORTUNUS_LANG_PLUGINS_DIR={}", absolute(&lang_dir).display());
     println!("cargo:rustc-env=PORTUNUS_BUILTIN_PLUGINS_DIR={}", absolute(&builtin_dir).display());
     println!("cargo:rustc-env=PORTUNUS_TEST_PLUGINS_DIR={}", absolute(&test_dir).display());
     Ok(())
+}
+
+/// The crates `info` names under `dependencies` (as Janus names its libraries), with the
+/// versions `Cargo.lock` has: `name=version,…`.
+fn dependencies(lock: &Path) -> String {
+    const NAMED: &[&str] = &["str0m", "dimpl", "aws-lc-rs", "wasmtime", "tokio", "hyper", "rustls"];
+    watch(lock);
+    let text = fs::read_to_string(lock).unwrap_or_default();
+    let mut found = Vec::new();
+    let mut name = None;
+    for line in text.lines() {
+        if let Some(n) = line.strip_prefix("name = ") {
+            name = Some(n.trim_matches('"'));
+        } else if let (Some(n), Some(v)) = (name.take(), line.strip_prefix("version = ")) {
+            if NAMED.contains(&n) && !found.iter().any(|(f, _)| *f == n) {
+                found.push((n, v.trim_matches('"')));
+            }
+        }
+    }
+    found.sort_by_key(|(n, _)| NAMED.iter().position(|x| x == n));
+    found.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(",")
 }
 
 fn env_var(name: &str) -> Result<OsString, String> {

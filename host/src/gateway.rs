@@ -61,7 +61,10 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     if let Some(ext) = &config.general.recordings_tmp_ext {
         host.set_recordings_tmp_ext(ext);
     }
-    let loaded = host.load_folder(&folder, &config.general.disabled_plugins);
+    let (loaded, failed) = host.load_folder(&folder, &config.general.disabled_plugins);
+    if let Some(why) = failed.first().filter(|_| config.general.exit_on_dl_error) {
+        anyhow::bail!("{why} (exit_on_dl_error)");
+    }
     tracing::info!("{} plugin(s) loaded from {}", loaded.len(), folder.display());
     core.set_plugins(Arc::new(plugins::Registry(host.clone())));
     match MediaEngine::start(&config.media, &config.nat) {

@@ -284,3 +284,28 @@ fn an_unwritable_log_file_stops_startup() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("cannot open the log file /nonexistent/dir/x.log"), "{stderr}");
 }
+
+/// `info` names the libraries the gateway is built on under `dependencies`, as Janus's does,
+/// unless `hide_dependencies`.
+#[tokio::test]
+async fn info_names_the_dependencies_unless_hidden() {
+    let gw = Gateway::start();
+    let info = gw.http().get("/info").await.json();
+    assert_eq!(info["dependencies"]["str0m"], "0.25.0", "{info}");
+    assert!(info["dependencies"]["wasmtime"].as_str().is_some_and(|v| v.starts_with("48.")), "{info}");
+    let hidden = Gateway::with(Conf::general("hide_dependencies = true"));
+    let info = hidden.http().get("/info").await.json();
+    assert!(info.get("dependencies").is_none() && info["plugins"].is_object(), "{info}");
+}
+
+/// `exit_on_dl_error`: a plugin that cannot be loaded stops the start, with the reason.
+#[test]
+fn a_plugin_that_does_not_load_stops_startup_with_exit_on_dl_error() {
+    let dir = TempDir::new("broken-plugin");
+    std::fs::write(dir.join("broken.wasm"), b"\0asm not really").unwrap();
+    let general =
+        format!("general: {{ wasm_plugins_folder = \"{}\" exit_on_dl_error = true }}", dir.display());
+    let (code, stderr) = run_to_exit(&with_core(&general));
+    assert_ne!(code, 0, "{stderr}");
+    assert!(stderr.contains("broken.wasm not loaded") && stderr.contains("(exit_on_dl_error)"), "{stderr}");
+}

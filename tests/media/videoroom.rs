@@ -277,6 +277,7 @@ async fn h264_goes_through_a_room_that_asks_for_it() {
     pa.set_answer(answer).await.expect("set answer");
     pa.start_media().await;
     pa.wait_connected(WAIT).await.expect("publisher connected");
+    until_publishing(&mut c, 1234, id).await;
 
     let (_s, p, attached) = subscribe(&gw, json!({"streams": [{"feed": id}]})).await;
     let video = attached["streams"].as_array().and_then(|l| l.iter().find(|s| s["type"] == "video")).cloned();

@@ -436,7 +436,7 @@ impl Core {
             "auth_token": self.inner.auth.token_auth(),
             "event_handlers": false,
             "opaqueid_in_api": g.opaqueid_in_api,
-            "dependencies": {},
+            "dependencies": dependencies(),
             "transports": transports,
             "events": {},
             "loggers": {},
@@ -444,6 +444,9 @@ impl Core {
         });
         if let Value::Object(f) = fields {
             r.extend(f);
+        }
+        if g.hide_dependencies {
+            r.shift_remove("dependencies");
         }
         // As Janus: the first public address, all of them when there are several, and whether
         // link-local IPv6 is used when IPv6 is on (never, here).
@@ -466,4 +469,11 @@ fn crate_version_number() -> u64 {
     let mut parts = env!("CARGO_PKG_VERSION").split('.').map(|p| p.parse::<u64>().unwrap_or(0));
     let (a, b, c) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     a * 100 + b * 10 + c
+}
+
+/// The crates the gateway is built on and their versions, as Janus's `info` names its
+/// libraries (from `Cargo.lock`, at build time).
+fn dependencies() -> Value {
+    let named = env!("PORTUNUS_DEPENDENCIES").split(',').filter_map(|d| d.split_once('='));
+    Value::Object(named.map(|(name, version)| (name.to_owned(), json!(version))).collect())
 }

@@ -70,6 +70,10 @@ pub struct General {
     /// `recordings_tmp_ext`: recordings are written as `<file>.<ext>` and renamed to `<file>`
     /// when complete.
     pub recordings_tmp_ext: Option<String>,
+    /// `hide_dependencies`: `info` does not list the libraries the gateway is built on.
+    pub hide_dependencies: bool,
+    /// `exit_on_dl_error`: a plugin that cannot be loaded stops the start.
+    pub exit_on_dl_error: bool,
     /// `pid_file`: the gateway's process id is written there (and the file locked) while it
     /// runs.
     pub pid_file: Option<PathBuf>,
@@ -126,6 +130,8 @@ impl Default for General {
             log_to_file: None,
             log_prefix: String::new(),
             pid_file: None,
+            hide_dependencies: false,
+            exit_on_dl_error: false,
             recordings_tmp_ext: None,
             admin_secret: None,
             session_timeout: 60,
@@ -500,6 +506,8 @@ fn read_core(
         log_to_file: s.non_empty("log_to_file")?.map(PathBuf::from),
         log_prefix: s.string("log_prefix")?.unwrap_or_default(),
         pid_file: s.non_empty("pid_file")?.map(PathBuf::from),
+        hide_dependencies: s.bool("hide_dependencies", false)?,
+        exit_on_dl_error: s.bool("exit_on_dl_error", false)?,
         recordings_tmp_ext: s.extension("recordings_tmp_ext")?,
         admin_secret: s.non_empty("admin_secret")?,
         session_timeout: s.int("session_timeout", 60, 0, 86_400 * 365)? as u64,

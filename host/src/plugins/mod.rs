@@ -373,7 +373,9 @@ impl PluginHost {
 
     /// Loads every `.wasm` file in a folder but the `disabled` packages' (by file name);
     /// failures are logged and skipped. The folder is then where `reload_plugin` may load from.
-    pub fn load_folder(&self, folder: &Path, disabled: &[String]) -> Vec<PluginInfo> {
+    /// Loads every plugin of `folder` but the `disabled` ones; returns those loaded, and the
+    /// reasons of those that could not be.
+    pub fn load_folder(&self, folder: &Path, disabled: &[String]) -> (Vec<PluginInfo>, Vec<String>) {
         *self.folder.lock().unwrap_or_else(|e| e.into_inner()) = Some(folder.to_path_buf());
         let mut files: Vec<PathBuf> = match std::fs::read_dir(folder) {
             Ok(entries) => entries
@@ -389,21 +391,24 @@ impl PluginHost {
                 })
                 .collect(),
             Err(e) => {
-                tracing::warn!("plugins folder {} unreadable: {e}", folder.display());
-                return Vec::new();
+                let why = format!("plugins folder {} unreadable: {e}", folder.display());
+                tracing::warn!("{why}");
+                return (Vec::new(), vec![why]);
             }
         };
         files.sort();
-        files
-            .iter()
-            .filter_map(|p| match self.load(p) {
-                Ok(info) => Some(info),
+        let (mut loaded, mut failed) = (Vec::new(), Vec::new());
+        for p in &files {
+            match self.load(p) {
+                Ok(info) => loaded.push(info),
                 Err(e) => {
-                    tracing::error!("plugin {} not loaded: {e}", p.display());
-                    None
+                    let why = format!("plugin {} not loaded: {e}", p.display());
+                    tracing::error!("{why}");
+                    failed.push(why);
                 }
-            })
-            .collect()
+            }
+        }
+        (loaded, failed)
     }
 
     fn proxy(&self, package: &str) -> Option<Arc<PluginProxy>> {
