@@ -290,6 +290,12 @@ fn https_fixture(file: &str) -> String {
 /// An HTTP/1.1 backend on `ip` (over TLS with the fixture's certificate when `tls`) that
 /// answers every POST with 200 and reports it, keeping connections alive as a backend does.
 async fn backend(ip: &str, tls: bool) -> (SocketAddr, mpsc::UnboundedReceiver<Posted>) {
+    backend_with(ip, tls, false).await
+}
+
+/// As [`backend`]; with `one_each`, a connection answers one POST, then drops the next
+/// unanswered, as a backend whose idle timeout closes a connection as a request arrives.
+async fn backend_with(ip: &str, tls: bool, one_each: bool) -> (SocketAddr, mpsc::UnboundedReceiver<Posted>) {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind a backend");
@@ -313,10 +319,10 @@ async fn backend(ip: &str, tls: bool) -> (SocketAddr, mpsc::UnboundedReceiver<Po
             let (tx, acceptor) = (tx.clone(), acceptor.clone());
             tokio::spawn(async move {
                 match acceptor {
-                    None => serve(conn, tx).await,
+                    None => serve(conn, tx, one_each).await,
                     Some(a) => {
                         if let Ok(conn) = a.accept(conn).await {
-                            serve(conn, tx).await;
+                            serve(conn, tx, one_each).await;
                         }
                     }
                 }
@@ -326,15 +332,16 @@ async fn backend(ip: &str, tls: bool) -> (SocketAddr, mpsc::UnboundedReceiver<Po
     (addr, rx)
 }
 
-/// Serves one backend connection: each POST reported, answered 200.
-async fn serve<S>(conn: S, tx: mpsc::UnboundedSender<Posted>)
+/// Serves one backend connection: each POST reported, answered 200 (with `one_each`, only
+/// the first: the next one's connection is dropped).
+async fn serve<S>(conn: S, tx: mpsc::UnboundedSender<Posted>, one_each: bool)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let mut conn = BufReader::new(conn);
-    loop {
+    for answered in 0.. {
         let mut line = String::new();
-        if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
+        if conn.read_line(&mut line).await.unwrap_or(0) == 0 || (one_each && answered == 1) {
             return;
         }
         let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
@@ -373,6 +380,7 @@ async fn next_post(posts: &mut mpsc::UnboundedReceiver<Posted>) -> Posted {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_messages_are_posted_to_the_rooms_backend() {
     let (at, mut posts) = backend("127.0.0.1", false).await;
+    let (closing, mut closing_posts) = backend_with("127.0.0.1", false, true).await;
     let (forbidden, mut refused) = backend("127.0.0.3", false).await;
     let (secure, mut secure_posts) = backend("127.0.0.1", true).await;
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
@@ -446,6 +454,18 @@ async fn public_messages_are_posted_to_the_rooms_backend() {
     assert_eq!(got.body["text"], "still posted");
     tokio::task::block_in_place(|| gw.wait_log(&format!("http-post to http://{dead}/")));
     assert!(refused.try_recv().is_err(), "the refused backend got a post");
+
+    // A backend that drops a kept connection as the next post comes still gets every post.
+    let url_closing = format!("http://{closing}/");
+    assert_eq!(
+        alice.request(json!({"request": "create", "room": 15, "post": url_closing})).await["textroom"],
+        "created"
+    );
+    assert_eq!(alice.request(join(15, "alice")).await["textroom"], "success");
+    for text in ["one", "two", "three"] {
+        assert_eq!(alice.request(say(15, text)).await, json!({"textroom": "success"}));
+        assert_eq!(next_post(&mut closing_posts).await.body["text"], text);
+    }
 
     // An https backend, its certificate verified against the trusted CA, by name and by address.
     for (room, host) in [(12, "localhost"), (13, "127.0.0.1")] {

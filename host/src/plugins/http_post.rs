@@ -1,7 +1,8 @@
 //! `http-post`: a plugin's JSON posts to an HTTP backend, as Janus's plugins post with libcurl
 //! (TextRoom's `post`: every public message of a room). The plugin never waits: a post is
 //! queued when its call ends well (a call that traps posts nothing) and one task per plugin
-//! sends the queue in order, over one kept-alive connection per backend, each post within
+//! sends the queue in order, over one kept-alive connection per backend (one the backend
+//! closed meanwhile is replaced, the post sent again once), each post within
 //! [`POST_TIMEOUT`]. What the backend answers is not the plugin's business, as in Janus: a
 //! failure or a status other than 2xx is logged. The backend's addresses must be allowed by the
 //! plugin's `sandbox.send_to`, like every other address a plugin sends to. An `https://`
@@ -185,13 +186,27 @@ impl Sender {
         }
     }
 
-    /// Sends one post (on the kept connection when it is to the same backend and still
-    /// open), and reads the whole answer so that the connection can serve the next one.
+    /// Sends one post on the kept connection when it is to the same backend, else on a new
+    /// one, and reads the whole answer so that the connection can serve the next post. A kept
+    /// connection the backend closed meanwhile (an idle timeout) fails before any answer: the
+    /// post then goes again on a new connection, once.
     async fn send(&mut self, post: &Post) -> Result<hyper::StatusCode, String> {
-        let mut conn = match self.kept.take() {
-            Some((origin, conn)) if origin == post.to.origin() && !conn.is_closed() => conn,
-            _ => self.connect(&post.to).await?,
-        };
+        let kept = self.kept.take().filter(|(origin, conn)| *origin == post.to.origin() && !conn.is_closed());
+        if let Some((_, conn)) = kept {
+            if let Ok(status) = self.exchange(conn, post).await {
+                return Ok(status);
+            }
+        }
+        let conn = self.connect(&post.to).await?;
+        self.exchange(conn, post).await
+    }
+
+    /// One request and its whole answer on `conn`, which is kept for the next post.
+    async fn exchange(
+        &mut self,
+        mut conn: SendRequest<Full<Bytes>>,
+        post: &Post,
+    ) -> Result<hyper::StatusCode, String> {
         conn.ready().await.map_err(|e| e.to_string())?;
         let request = post.to.request(Bytes::from(post.body.clone()))?;
         let answer = conn.send_request(request).await.map_err(|e| e.to_string())?;
