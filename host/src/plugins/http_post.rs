@@ -27,6 +27,8 @@ use crate::logging::time_to_report;
 
 /// Posts waiting to be sent, at most; beyond, a post is dropped and counted.
 pub const QUEUE: usize = 1024;
+/// Bytes of posts waiting to be sent, at most, for a backend slower than the room.
+pub const QUEUE_BYTES: usize = 16 << 20;
 /// How long one post may take, connection included.
 pub const POST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest body a plugin may post.
@@ -111,6 +113,8 @@ pub struct Poster {
 struct Counts {
     dropped: u64,
     failed: u64,
+    /// Bytes of the posts queued and not yet sent.
+    waiting: usize,
 }
 
 impl Poster {
@@ -132,7 +136,8 @@ impl Poster {
         Ok(to)
     }
 
-    /// Queues a checked post; a full queue drops it (counted, reported).
+    /// Queues a checked post; a full queue ([`QUEUE`] posts or [`QUEUE_BYTES`]) drops it
+    /// (counted, reported).
     pub fn post(&self, to: Backend, body: String) {
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
@@ -145,12 +150,19 @@ impl Poster {
             self.rt.spawn(sender.run(rx));
             tx
         });
-        if queue.try_send(Post { to, body }).is_err() {
-            let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-            if time_to_report(&mut counts.dropped) {
-                tracing::warn!(plugin = %self.package, "http-post queue full: posts dropped ({} so far)", counts.dropped);
-            }
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let len = body.len();
+        if counts.waiting + len <= QUEUE_BYTES && queue.try_send(Post { to, body }).is_ok() {
+            counts.waiting += len;
+        } else if time_to_report(&mut counts.dropped) {
+            tracing::warn!(plugin = %self.package, "http-post queue full: posts dropped ({} so far)", counts.dropped);
         }
+    }
+
+    /// Bytes of the posts waiting to be sent.
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner()).waiting
     }
 }
 
@@ -167,13 +179,15 @@ impl Sender {
     async fn run(mut self, mut queue: mpsc::Receiver<Post>) {
         while let Some(post) = queue.recv().await {
             let outcome = match tokio::time::timeout(POST_TIMEOUT, self.send(&post)).await {
-                Ok(Ok(status)) if status.is_success() => continue,
-                Ok(Ok(status)) => format!("answered {status}"),
-                Ok(Err(e)) => e,
-                Err(_) => format!("no answer within {} s", POST_TIMEOUT.as_secs()),
+                Ok(Ok(status)) if status.is_success() => None,
+                Ok(Ok(status)) => Some(format!("answered {status}")),
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some(format!("no answer within {} s", POST_TIMEOUT.as_secs())),
             };
-            self.kept = None;
             let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+            counts.waiting -= post.body.len();
+            let Some(outcome) = outcome else { continue };
+            self.kept = None;
             if time_to_report(&mut counts.failed) {
                 tracing::warn!(
                     plugin = %self.package,
@@ -309,5 +323,28 @@ mod tests {
         assert!(e.contains("sandbox.send_to"), "{e}");
         let e = poster.check("http://10.1.2.3/x", &"x".repeat(MAX_BODY + 1)).unwrap_err();
         assert!(e.contains("more than"), "{e}");
+    }
+
+    /// A backend that takes posts and never answers holds at most QUEUE_BYTES of them in the
+    /// gateway: the rest are dropped, and what was sent is no longer counted.
+    #[tokio::test]
+    async fn a_stuck_backend_holds_a_bounded_queue() {
+        let stuck = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", stuck.local_addr().unwrap());
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((conn, _)) = stuck.accept().await {
+                open.push(conn);
+            }
+        });
+        let poster = Poster::new("p", AddrPolicy::any(), tokio::runtime::Handle::current());
+        let body = "x".repeat(MAX_BODY);
+        for _ in 0..40 {
+            poster.post(poster.check(&url, &body).unwrap(), body.clone());
+        }
+        let waiting = poster.waiting();
+        assert!((QUEUE_BYTES - MAX_BODY..=QUEUE_BYTES).contains(&waiting), "{waiting}");
+        assert_eq!(poster.counts.lock().unwrap().dropped, 40 - (waiting / MAX_BODY) as u64);
+        held.abort();
     }
 }
