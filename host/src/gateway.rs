@@ -130,6 +130,9 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     if tokio::time::timeout(SHUTDOWN_GRACE, core.destroy_all_sessions()).await.is_err() {
         tracing::warn!("sessions not all destroyed within {SHUTDOWN_GRACE:?}; exiting anyway");
     }
+    // Recordings not tied to a session (a mountpoint's) end too: their files complete.
+    let media = core.media();
+    tokio::task::block_in_place(|| media.end_recordings(SHUTDOWN_GRACE));
     Ok(())
 }
 

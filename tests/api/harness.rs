@@ -263,6 +263,12 @@ impl Gateway {
         self.stderr.try_iter().collect::<Vec<_>>().join("\n")
     }
 
+    /// Everything the gateway logged, once it has exited (its log pipe read to the end).
+    #[allow(dead_code)] // the api tests use it, not the media tests
+    pub fn logs_after_exit(&self) -> String {
+        self.stderr.iter().collect::<Vec<_>>().join("\n")
+    }
+
     /// Waits (at most [`WAIT`]) for a log line with `needle` and returns the log read until
     /// then, that line last (consumed: [`Gateway::logs`] gives what comes after). The log comes
     /// on its own pipe, so a line logged before `ready`, or before the process ended, may be

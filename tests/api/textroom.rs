@@ -372,8 +372,8 @@ async fn next_post(posts: &mut mpsc::UnboundedReceiver<Posted>) -> Posted {
     tokio::time::timeout(WAIT, posts.recv()).await.expect("a post in time").expect("the backend runs")
 }
 
-/// A room with `post` has its public messages posted to that backend, as Janus does: the
-/// message's JSON, as the room hears it. Whispers and announcements are not posted; `edit`'s
+/// A room with `post` has its public messages and announcements posted to that backend, as
+/// Janus does: the JSON the room hears. Whispers are not posted; `edit`'s
 /// `new_post` moves the backend; the address must be one `sandbox.send_to` allows; a backend
 /// that is down does not hold the others up; an `https://` backend is verified against the
 /// trusted certificates; a permanent room keeps its `post`.
@@ -421,9 +421,12 @@ async fn public_messages_are_posted_to_the_rooms_backend() {
     let announce = json!({"request": "announcement", "room": 8, "secret": "s", "text": "news"});
     assert_eq!(alice.request(announce).await, json!({"textroom": "success"}));
     assert_eq!(bob.request(say(8, "for everyone")).await, json!({"textroom": "success"}));
-    // Posts go in order: the first to come is the public message.
+    // Posts go in order: the whisper is not posted; the announcement is, then the message.
     let got = next_post(&mut posts).await;
     assert_eq!(got.path, "/created?room=8");
+    let date = got.body["date"].clone();
+    assert_eq!(got.body, json!({"textroom": "announcement", "room": 8, "date": date, "text": "news"}));
+    let got = next_post(&mut posts).await;
     assert_eq!((&got.body["from"], &got.body["text"]), (&json!("bob"), &json!("for everyone")));
     let heard = alice.event("bob's message", |d| d["text"] == "for everyone").await;
     assert_eq!(heard["from"], "bob");

@@ -370,3 +370,16 @@ async fn string_ids_name_rooms_and_participants() {
         json!({"videoroom": "participants", "room": "lobby", "participants": [{"id": "alice", "publisher": false}]})
     );
 }
+
+/// `signed_tokens` on a gateway without signed tokens: the room is made, and the flag is
+/// dropped with a warning, as Janus does ("signed-mode not in use"): anyone may join.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_tokens_need_the_gateways_signed_mode() {
+    let gw = gateway();
+    let mut c = Client::new(&gw, VIDEOROOM).await;
+    let created = c.request(json!({"request": "create", "room": 905, "signed_tokens": true})).await;
+    assert_eq!(created["videoroom"], "created", "{created}");
+    let joined = c.send(json!({"request": "join", "ptype": "publisher", "room": 905}), None).await;
+    assert_eq!(joined["plugindata"]["data"]["videoroom"], "joined", "{joined}");
+    tokio::task::block_in_place(|| gw.wait_log("can't enforce signed tokens, signed-mode not in use"));
+}

@@ -63,11 +63,12 @@ async fn recorded(lang: Lang) {
 }
 
 /// Janus's `recordings_tmp_ext`: a recording is written as `<file>.mjr.<ext>` and renamed to
-/// `<file>.mjr` once complete, so that whatever watches the folder takes only whole files.
+/// `<file>.mjr` once complete, so that whatever watches the folder takes only whole files; one
+/// under way when the gateway stops is completed then.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recordings_are_renamed_when_complete() {
     let conf = Conf::general("recordings_tmp_ext = \"part\"");
-    let Some((gw, dir)) = recording_gateway_with(conf, ECHOTEST, "") else {
+    let Some((mut gw, dir)) = recording_gateway_with(conf, ECHOTEST, "") else {
         return;
     };
     let mut ws = gw.ws().await;
@@ -88,14 +89,24 @@ async fn recordings_are_renamed_when_complete() {
 
     let ev = echotest(&mut ws, sid, hid, "stop", json!({"record": false}), None).await;
     assert_eq!(ev["plugindata"]["data"]["result"], "ok", "{ev}");
+    // Each stream's file is renamed when its last write is done.
     let deadline = std::time::Instant::now() + WAIT;
-    while !complete.exists() {
-        assert!(std::time::Instant::now() < deadline, "the finished recording was not renamed");
+    let audio = dir.join("tmp-audio.mjr");
+    while !complete.exists() || !audio.exists() {
+        assert!(std::time::Instant::now() < deadline, "the finished recordings were not renamed");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert!(!writing.exists(), "the temporary name stayed");
+    assert!(!writing.exists() && !dir.join("tmp-audio.mjr.part").exists(), "a temporary name stayed");
     assert!(video_packets_recorded(&complete, 20).await >= 20);
-    assert!(dir.join("tmp-audio.mjr").exists(), "the audio recording was not renamed");
+
+    // A recording under way when the gateway stops is completed and renamed too.
+    let ev = echotest(&mut ws, sid, hid, "again", json!({"record": true, "filename": "atexit"}), None).await;
+    assert_eq!(ev["plugindata"]["data"]["result"], "ok", "{ev}");
+    let recorded = video_packets_recorded(&dir.join("atexit-video.mjr.part"), 20).await;
+    assert!(gw.terminate().success());
+    let at_exit = dir.join("atexit-video.mjr");
+    assert!(at_exit.exists() && !dir.join("atexit-video.mjr.part").exists(), "not renamed at the stop");
+    assert!(video_packets_recorded(&at_exit, recorded).await >= recorded);
     peer.close().await.ok();
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -193,13 +193,15 @@ impl Auth {
 
 /// The number a token's expiry starts with, as C's `strtoll` reads it (none: 0).
 fn leading_integer(text: &str) -> i64 {
-    let text = text.trim_start();
+    let text = text.trim_start_matches(|c: char| c.is_ascii_whitespace());
     let (sign, digits) = match text.strip_prefix('-') {
         Some(rest) => (-1, rest),
         None => (1, text.strip_prefix('+').unwrap_or(text)),
     };
     let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
-    digits[..end].parse::<i64>().map_or(if end == 0 { 0 } else { i64::MAX }, |n| sign * n)
+    // Too large: strtoll's LLONG_MAX or LLONG_MIN.
+    let overflow = if sign < 0 { i64::MIN } else { i64::MAX };
+    digits[..end].parse::<i64>().map_or(if end == 0 { 0 } else { overflow }, |n| sign * n)
 }
 
 /// Compares a secret with what a client sent in time that does not depend on where they
@@ -252,6 +254,8 @@ mod tests {
             auth.signature_valid(&sign("janus", &format!("{later}abc,janus")), "janus", None),
             "as strtoll reads it"
         );
+        let huge_negative = sign("janus", "-99999999999999999999,janus");
+        assert!(!auth.signature_valid(&huge_negative, "janus", None), "strtoll's LLONG_MIN: expired");
         assert_eq!(
             auth.add_token("t", BTreeSet::new()).unwrap_err().code,
             ErrorCode::Unknown,

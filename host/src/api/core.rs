@@ -133,6 +133,11 @@ impl Core {
         *self.inner.media.write().unwrap_or_else(|e| e.into_inner()) = media;
     }
 
+    /// Whether tokens are signed ones (`token_auth_secret`).
+    pub fn tokens_signed(&self) -> bool {
+        self.inner.auth.signed()
+    }
+
     /// Whether `token` is signed with `token_auth_secret` for a plugin (`realm`: its package),
     /// unexpired, and lists `descriptor` (Janus's `auth_signature_contains`); false without
     /// signed tokens.

@@ -86,7 +86,9 @@ fn command_peer(c: &Command) -> Option<u64> {
         | Command::InputRemb(..)
         | Command::MixOut(_) => None,
         Command::KeyframeOf(id) => Some(*id),
-        Command::Forward(..) | Command::Unforward(_) | Command::Layers(..) => None,
+        Command::Forward(..) | Command::Unforward(_) | Command::Layers(..) | Command::EndRecordings(_) => {
+            None
+        }
     }
 }
 
@@ -1767,6 +1769,10 @@ impl<T: Transmitter> MediaCore<T> {
             }
             Command::InputRemb(rule, bps) => self.input_remb(rule, bps),
             Command::Unforward(id) => self.router.remove(id),
+            Command::EndRecordings(done) => {
+                self.router.remove_recordings();
+                let _ = done.send(());
+            }
             Command::Layers(id, substream, temporal) => {
                 let Some(route) = self.router.route_mut(id) else { return };
                 route.select.target = substream;

@@ -44,13 +44,29 @@ struct Chunk {
     back: SyncSender<Vec<u8>>,
 }
 
-/// The writer thread's queue, started with the first recording.
-fn writer() -> &'static SyncSender<Chunk> {
-    static WRITER: OnceLock<SyncSender<Chunk>> = OnceLock::new();
+/// What the writer thread is given: a buffer to write, or a mark to say when it got there.
+enum Job {
+    Write(Chunk),
+    Mark(std::sync::mpsc::Sender<()>),
+}
+
+/// The writer thread's queue, once started.
+static WRITER: OnceLock<SyncSender<Job>> = OnceLock::new();
+
+/// The writer thread's queue, started with the first recording. A file is complete (and
+/// renamed, when it has a temporary name) when its last buffer has been written here.
+fn writer() -> &'static SyncSender<Job> {
     WRITER.get_or_init(|| {
-        let (tx, rx) = sync_channel::<Chunk>(QUEUE);
+        let (tx, rx) = sync_channel::<Job>(QUEUE);
         let spawned = std::thread::Builder::new().name("mjr-writer".into()).spawn(move || {
-            for mut c in rx {
+            for job in rx {
+                let mut c = match job {
+                    Job::Write(c) => c,
+                    Job::Mark(reached) => {
+                        let _ = reached.send(());
+                        continue;
+                    }
+                };
                 if !c.file.failed.load(Ordering::Relaxed) {
                     if let Err(e) = (&c.file.file).write_all(&c.data) {
                         c.file.failed.store(true, Ordering::Relaxed);
@@ -66,6 +82,27 @@ fn writer() -> &'static SyncSender<Chunk> {
         }
         tx
     })
+}
+
+/// Waits (at most `within`) until the writer has written everything handed to it so far;
+/// false when it did not in time.
+pub fn written(within: std::time::Duration) -> bool {
+    let Some(writer) = WRITER.get() else { return true };
+    let (reached, mark) = std::sync::mpsc::channel();
+    let deadline = std::time::Instant::now() + within;
+    let mut job = Job::Mark(reached);
+    // The queue may be full: try until there is room.
+    loop {
+        match writer.try_send(job) {
+            Ok(()) => break,
+            Err(TrySendError::Full(j)) if std::time::Instant::now() < deadline => {
+                job = j;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(_) => return false,
+        }
+    }
+    mark.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())).is_ok()
 }
 
 /// The .mjr name of a codec, for the ones Janus records.
@@ -181,7 +218,9 @@ impl Mjr {
         let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
         let data = std::mem::replace(&mut self.buf, next);
         let chunk = Chunk { file: self.file.clone(), data, back: self.back.clone() };
-        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = writer().try_send(chunk) {
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+            writer().try_send(Job::Write(chunk))
+        {
             if crate::logging::time_to_report(&mut self.lost) {
                 tracing::warn!(
                     "recording {}: {} buffers lost, the disk is behind",

@@ -99,6 +99,8 @@ pub enum Command {
     Forward(u64, ForwardRule, Homes),
     /// Remove a rule.
     Unforward(u64),
+    /// Remove every recording rule, then say so.
+    EndRecordings(std::sync::mpsc::Sender<()>),
     /// Change a rule's simulcast substream and temporal-layer targets.
     Layers(u64, Option<u8>, Option<u8>),
     /// REMB cap.
@@ -642,6 +644,22 @@ impl MediaControl for MediaEngine {
 
     fn unforward(&self, id: u64) {
         self.broadcast(|| Command::Unforward(id));
+    }
+
+    fn end_recordings(&self, within: std::time::Duration) {
+        let deadline = std::time::Instant::now() + within;
+        let (done, ended) = std::sync::mpsc::channel();
+        self.broadcast(|| Command::EndRecordings(done.clone()));
+        for _ in &self.threads {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if ended.recv_timeout(left).is_err() {
+                tracing::warn!("recordings not all ended within {within:?}");
+                return;
+            }
+        }
+        if !mjr::written(deadline.saturating_duration_since(std::time::Instant::now())) {
+            tracing::warn!("recordings not all written within {within:?}");
+        }
     }
 
     fn set_layers(&self, id: u64, substream: Option<u8>, temporal: Option<u8>) {

@@ -273,6 +273,14 @@ impl Router {
         }
     }
 
+    /// Removes every recording rule: each hands what it buffered to the writer, and its file
+    /// completes once written.
+    pub fn remove_recordings(&mut self) {
+        for id in std::mem::take(&mut self.recordings) {
+            self.remove(id);
+        }
+    }
+
     /// Hands what the recordings buffered to their writer (the rest of a quiet stream's last
     /// second does not wait for more packets).
     pub fn flush_recordings(&mut self) {

@@ -673,7 +673,7 @@ impl Actor {
                     }
                 }
                 AfterCall::ReadSocket(id) => self.read_socket(id),
-                AfterCall::HttpPost(to, body) => self.shared.poster.post(to, body),
+                AfterCall::HttpPost(post) => self.shared.poster.post(post),
                 AfterCall::EndHandle(h) => self.effect(Effect::EndHandle(h)),
                 AfterCall::ClosePc(h) => self.effect(Effect::ClosePc(h)),
             }

@@ -259,7 +259,7 @@ impl wasmtime::ResourceLimiter for TotalLimiter {
 }
 
 /// Work a call asked for that runs after it returns.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum AfterCall {
     /// `end-handle`.
     EndHandle(ApiHandle),
@@ -272,7 +272,7 @@ pub enum AfterCall {
     /// A socket bound by `udp-bind`: its reader starts.
     ReadSocket(u32),
     /// `http-post`, checked.
-    HttpPost(super::http_post::Backend, String),
+    HttpPost(super::http_post::Post),
 }
 
 /// The data of one instance's `Store`.
@@ -549,8 +549,6 @@ fn recorded_stream(
     Err("a recording holds one stream: name it (src-mid) or one kind (options.kinds)".to_owned())
 }
 
-/// Creates (or empties) a file the host writes for a plugin, at a path `writable` allowed: a
-/// link in the folder does not lead out of it either.
 /// `file.mjr` with `ext` added: `file.mjr.<ext>`.
 fn with_extension_added(path: &std::path::Path, ext: &str) -> std::path::PathBuf {
     let mut name = path.as_os_str().to_owned();
@@ -559,6 +557,8 @@ fn with_extension_added(path: &std::path::Path, ext: &str) -> std::path::PathBuf
     name.into()
 }
 
+/// Creates (or empties) a file the host writes for a plugin, at a path `writable` allowed: a
+/// link in the folder does not lead out of it either.
 fn create_file(path: &std::path::Path) -> Result<std::fs::File, String> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
@@ -1138,13 +1138,17 @@ impl host::Host for StoreState {
         })
     }
 
+    fn auth_is_signed(&mut self) -> bool {
+        self.shared.core.tokens_signed()
+    }
+
     fn auth_signature_contains(&mut self, token: String, descriptor: String) -> bool {
         self.shared.core.plugin_token_contains(&self.shared.package, &token, &descriptor)
     }
 
     fn http_post(&mut self, url: String, body: String) -> Result<(), String> {
-        let to = self.shared.poster.check(&url, &body)?;
-        self.after.push(AfterCall::HttpPost(to, body));
+        let post = self.shared.poster.check(&url, body)?;
+        self.after.push(AfterCall::HttpPost(post));
         Ok(())
     }
 

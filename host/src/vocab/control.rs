@@ -56,6 +56,9 @@ pub trait MediaControl: Send + Sync {
     fn forward(&self, id: u64, rule: ForwardRule);
     /// Stops a rule.
     fn unforward(&self, id: u64);
+    /// Ends every recording and waits (at most `within`) until their files are complete, as at
+    /// shutdown: what they buffered written, temporary names (`recordings_tmp_ext`) renamed.
+    fn end_recordings(&self, _within: std::time::Duration) {}
     /// Changes a rule's simulcast substream (0 lowest; none: highest) and top temporal layer
     /// (none: all).
     fn set_layers(&self, id: u64, substream: Option<u8>, temporal: Option<u8>);

@@ -161,12 +161,7 @@ impl TextRoom {
             answer["sent"] = Value::Object(sent);
         } else {
             self.tell(&id, &message);
-            // The room's HTTP backend gets public messages too, as in Janus.
-            if let Some(url) = self.rooms.get(&id).and_then(|r| r.post.as_deref()) {
-                if let Err(e) = host::http_post(url, &message.to_string()) {
-                    portunus_sdk::warn!("room {id}: cannot post to {url}: {e}");
-                }
-            }
+            self.post(&id, &message);
             // The kept copy names the sender's display too, as in Janus.
             let mut kept = message;
             if let Some(display) = self.members.get(&(id.clone(), from)).and_then(|m| m.display.clone()) {
@@ -187,8 +182,25 @@ impl TextRoom {
             json!({"room": id.to_json(), "date": crate::date::now(), "text": str_of(body, "text")}),
         );
         self.tell(&id, &event);
+        self.post(&id, &event);
         self.keep(&id, &event);
         Ok(textroom("success", json!({})))
+    }
+
+    /// Posts a public message or an announcement to the room's HTTP backend (`post`), as
+    /// Janus does. The host logs what fails later; what it refuses now is logged here, once per
+    /// reason and room until it changes.
+    fn post(&mut self, id: &Id, event: &Value) {
+        let Some(room) = self.rooms.get_mut(id) else { return };
+        let Some(url) = room.post.as_deref() else { return };
+        match host::http_post(url, &event.to_string()) {
+            Ok(()) => room.post_refused = None,
+            Err(e) if room.post_refused.as_deref() != Some(e.as_str()) => {
+                portunus_sdk::warn!("room {id}: cannot post to {url}: {e}");
+                room.post_refused = Some(e);
+            }
+            Err(_) => {}
+        }
     }
 
     /// Keeps a public message for those who join, if the room keeps any.

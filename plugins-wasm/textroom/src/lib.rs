@@ -22,9 +22,9 @@
 //! Replies and events are compact JSON (Janus 1.1's `json = "indented"` setting is not read;
 //! newer Janus versions default to compact too).
 //!
-//! A room with `post` (an `http://` or `https://` URL) has its public messages posted there too, as Janus
-//! does (the host's `http-post`; the backend's address must be allowed by the plugin's
-//! `sandbox.send_to`).
+//! A room with `post` (an `http://` or `https://` URL) has its public messages and
+//! announcements posted there too, as Janus does (the host's `http-post`; the backend's address
+//! must be allowed by the plugin's `sandbox.send_to`).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

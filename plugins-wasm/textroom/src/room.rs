@@ -41,8 +41,10 @@ pub struct Room {
     pub description: String,
     pub secret: Option<String>,
     pub pin: Option<String>,
-    /// The HTTP backend that public messages are posted to (`post`).
+    /// The HTTP backend that public messages and announcements are posted to (`post`).
     pub post: Option<String>,
+    /// Why the last post was refused, when it was (logged once).
+    pub post_refused: Option<String>,
     pub is_private: bool,
     /// Joining needs one of the `allowed` tokens.
     pub check_tokens: bool,

@@ -176,9 +176,9 @@ fn kind_name(kind: MediaKind) -> &'static str {
     }
 }
 
-/// What a room asks of those who join, before anything else: with `signed_tokens`, a `token`
-/// signed for this plugin that names the room (`room=<id>`), else 433; then its pin, when it
-/// has one (missing is 429, wrong is 433).
+/// What a room asks of those who join, before anything else: with `signed_tokens` (kept only
+/// while the gateway uses signed tokens), a `token` signed for this plugin that names the room
+/// (`room=<id>`), else 433; then its pin, when it has one (missing is 429, wrong is 433).
 fn check_pin(room: &Room, body: &Map<String, Value>) -> Result<(), PluginError> {
     portunus_sdk::validate(body, &[Field::new("token", JsonType::String)], &CODES)?;
     if room.signed_tokens {

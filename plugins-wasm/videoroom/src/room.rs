@@ -193,8 +193,14 @@ impl Room {
     pub fn from_keys(id: Id, keys: &Map<String, Value>) -> Room {
         let mut room = Room { description: format!("Room {id}"), id, ..Room::default() };
         room.apply(keys, "");
-        // Set at creation only: `edit` has no `new_signed_tokens` in Janus.
-        room.signed_tokens = keys.get("signed_tokens").and_then(flag).unwrap_or(false);
+        // Set at creation only (`edit` has no `new_signed_tokens` in Janus), and only when the
+        // gateway uses signed tokens, as in Janus.
+        if keys.get("signed_tokens").and_then(flag) == Some(true) {
+            room.signed_tokens = portunus_sdk::host::auth_is_signed();
+            if !room.signed_tokens {
+                portunus_sdk::warn!("room {}: can't enforce signed tokens, signed-mode not in use", room.id);
+            }
+        }
         room
     }
 

@@ -311,6 +311,11 @@ declare module 'portunus:plugin/host@0.7.0' {
    * use signed tokens.
    */
   export function authSignatureContains(token: string, descriptor: string): boolean;
+  /**
+   * Janus's `auth_is_signed`: whether the gateway uses signed tokens (`token_auth` with
+   * `token_auth_secret`). VideoRoom enforces a room's `signed_tokens` only then.
+   */
+  export function authIsSigned(): boolean;
   export type HandleRef = import('portunus:plugin/types@0.7.0').HandleRef;
   export type LogLevel = import('portunus:plugin/types@0.7.0').LogLevel;
   export type AnswerPolicy = import('portunus:plugin/types@0.7.0').AnswerPolicy;
