@@ -302,7 +302,8 @@ async fn info_names_the_dependencies_unless_hidden() {
     assert!(info.get("dependencies").is_none() && info["plugins"].is_object(), "{info}");
 }
 
-/// `exit_on_dl_error`: a plugin that cannot be loaded stops the start, with the reason.
+/// `exit_on_dl_error`: a file that is no plugin stops the start, with the reason (a plugin
+/// whose `init` fails does not: `plugins::plugin_whose_init_fails_is_not_loaded`).
 #[test]
 fn a_plugin_that_does_not_load_stops_startup_with_exit_on_dl_error() {
     let dir = TempDir::new("broken-plugin");

@@ -72,7 +72,8 @@ pub struct General {
     pub recordings_tmp_ext: Option<String>,
     /// `hide_dependencies`: `info` does not list the libraries the gateway is built on.
     pub hide_dependencies: bool,
-    /// `exit_on_dl_error`: a plugin that cannot be loaded stops the start.
+    /// `exit_on_dl_error`: a file that is no plugin stops the start (one whose `init` fails is
+    /// skipped, as in Janus).
     pub exit_on_dl_error: bool,
     /// `pid_file`: the gateway's process id is written there (and the file locked) while it
     /// runs.

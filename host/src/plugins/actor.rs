@@ -199,12 +199,14 @@ pub fn prepare(
     shared: &Arc<PluginShared>,
     config: &str,
     path: std::path::PathBuf,
-) -> Result<Artifact, String> {
+) -> Result<Artifact, super::LoadError> {
+    use super::LoadError::{NotAPlugin, Refused};
     let pre = linker
         .instantiate_pre(component)
-        .map_err(|e| format!("does not match the plugin contract: {e:#}"))?;
-    let pre = PluginPre::new(pre).map_err(|e| format!("does not export the plugin world: {e:#}"))?;
-    let (canary, info) = instantiate(engine, &pre, shared, config)?;
+        .map_err(|e| NotAPlugin(format!("does not match the plugin contract: {e:#}")))?;
+    let pre =
+        PluginPre::new(pre).map_err(|e| NotAPlugin(format!("does not export the plugin world: {e:#}")))?;
+    let (canary, info) = instantiate(engine, &pre, shared, config).map_err(Refused)?;
     // The canary's own sockets close: the instance that runs binds its own in its `init` (an
     // address the running version holds was given back, not made, and stays).
     for made in &canary.store.data().account.made_since_checkpoint {

@@ -233,6 +233,24 @@ fn lock_path(p: &PluginProxy) -> std::sync::MutexGuard<'_, Loaded> {
     p.path.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Why a plugin file was not loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The file is no plugin: unreadable, not a component, or not the plugin contract (what
+    /// Janus's failing `dlopen` or `dlsym` is).
+    NotAPlugin(String),
+    /// The plugin refused to start: its `init` failed, or its package is loaded already.
+    Refused(String),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotAPlugin(why) | Self::Refused(why) => f.write_str(why),
+        }
+    }
+}
+
 /// The package whose config file belongs to a wasm file: `echotest.wasm` →
 /// `janus.plugin.echotest`.
 fn package_for_file(path: &Path) -> String {
@@ -305,15 +323,24 @@ impl PluginHost {
     }
 
     /// Compiles and canaries a wasm file (blocking; run off the signaling path).
-    fn build(&self, path: &Path, shared: &Arc<PluginShared>, config: &str) -> Result<Artifact, String> {
-        let wasm = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let component =
-            self.engine.compile(&wasm).map_err(|e| format!("{} does not compile: {e:#}", path.display()))?;
+    fn build(&self, path: &Path, shared: &Arc<PluginShared>, config: &str) -> Result<Artifact, LoadError> {
+        let not_a_plugin = LoadError::NotAPlugin;
+        let wasm =
+            std::fs::read(path).map_err(|e| not_a_plugin(format!("cannot read {}: {e}", path.display())))?;
+        let component = self
+            .engine
+            .compile(&wasm)
+            .map_err(|e| not_a_plugin(format!("{} does not compile: {e:#}", path.display())))?;
         actor::prepare(&self.engine.engine, &self.linker, &component, shared, config, path.to_path_buf())
     }
 
     /// Loads one plugin file and starts its actor.
     pub fn load(&self, path: &Path) -> Result<PluginInfo, String> {
+        self.load_file(path).map_err(|e| e.to_string())
+    }
+
+    /// As [`PluginHost::load`], saying why a file was not loaded.
+    fn load_file(&self, path: &Path) -> Result<PluginInfo, LoadError> {
         let expected = package_for_file(path);
         let (shared, config) = self.shared_for(&expected);
         let artifact = self.build(path, &shared, &config)?;
@@ -324,9 +351,9 @@ impl PluginHost {
             // The component names another package: use that package's config and limits.
             let (s, c) = self.shared_for(&info.package);
             let artifact_again = self.build(path, &s, &c)?;
-            return self.start(artifact_again, s, c);
+            return self.start(artifact_again, s, c).map_err(LoadError::Refused);
         };
-        self.start(artifact, shared, config)?;
+        self.start(artifact, shared, config).map_err(LoadError::Refused)?;
         Ok(info)
     }
 
@@ -373,8 +400,9 @@ impl PluginHost {
 
     /// Loads every `.wasm` file in a folder but the `disabled` packages' (by file name);
     /// failures are logged and skipped. The folder is then where `reload_plugin` may load from.
-    /// Loads every plugin of `folder` but the `disabled` ones; returns those loaded, and the
-    /// reasons of those that could not be.
+    /// Loads every plugin of `folder` but the `disabled` ones; returns those loaded, and why
+    /// the files that are no plugin (Janus's library errors, for `exit_on_dl_error`) were not;
+    /// a plugin that refused to start is only logged, as Janus skips it.
     pub fn load_folder(&self, folder: &Path, disabled: &[String]) -> (Vec<PluginInfo>, Vec<String>) {
         *self.folder.lock().unwrap_or_else(|e| e.into_inner()) = Some(folder.to_path_buf());
         let mut files: Vec<PathBuf> = match std::fs::read_dir(folder) {
@@ -399,12 +427,14 @@ impl PluginHost {
         files.sort();
         let (mut loaded, mut failed) = (Vec::new(), Vec::new());
         for p in &files {
-            match self.load(p) {
+            match self.load_file(p) {
                 Ok(info) => loaded.push(info),
                 Err(e) => {
                     let why = format!("plugin {} not loaded: {e}", p.display());
                     tracing::error!("{why}");
-                    failed.push(why);
+                    if matches!(e, LoadError::NotAPlugin(_)) {
+                        failed.push(why);
+                    }
                 }
             }
         }
@@ -451,7 +481,8 @@ impl PluginHost {
         let read = stamp(&path);
         let artifact = tokio::task::spawn_blocking(move || this.build(&source, &shared, &config))
             .await
-            .map_err(|e| format!("reload task failed: {e}"))??;
+            .map_err(|e| format!("reload task failed: {e}"))?
+            .map_err(|e| e.to_string())?;
         if artifact.info.package != package {
             return Err(format!("{} is {}, not {package}", artifact.path.display(), artifact.info.package));
         }
