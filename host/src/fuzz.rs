@@ -140,12 +140,10 @@ pub fn signed_token(data: &[u8]) {
 }
 
 /// A backend URL a plugin posts to (`http-post`; TextRoom's `post`, which any client creating a
-/// room may give): what parses makes a valid request.
+/// room may give), read as `http-post` reads it (which also builds its request).
 pub fn http_post_url(data: &[u8]) {
     let Ok(url) = std::str::from_utf8(data) else { return };
-    if let Ok(backend) = crate::plugins::http_post::Backend::parse(url) {
-        backend.request(bytes::Bytes::new()).unwrap_or_else(|e| panic!("{url}: {e}"));
-    }
+    let _ = crate::plugins::http_post::Backend::parse(url);
 }
 
 /// A `.jcfg` configuration: what parses converts to JSON, and that JSON written back (as a

@@ -89,7 +89,7 @@ impl Backend {
     }
 
     /// The POST of `body` to this backend, with Janus's headers.
-    pub fn request(&self, body: Bytes) -> Result<Request<Full<Bytes>>, String> {
+    fn request(&self, body: Bytes) -> Result<Request<Full<Bytes>>, String> {
         Request::post(self.path.as_str())
             .header(hyper::header::HOST, self.authority.as_str())
             .header(hyper::header::ACCEPT, "application/json")

@@ -296,11 +296,13 @@ declare module 'portunus:plugin/host@0.7.0' {
    * Posts `body` (JSON) to an HTTP backend at `url` (`http[s]://host[:port][/path]`), as
    * Janus's plugins post with libcurl (TextRoom's `post`), with the headers Janus sends
    * (`Content-Type` and `Accept: application/json`). Never waits: the post goes when the
-   * call ends (a call that traps posts nothing), after the plugin's earlier posts, within
-   * 10 s; the backend's answer is not returned, and a failure is logged. The backend's
+   * call ends (a call that traps posts nothing), after the plugin's earlier posts to the
+   * same backend, within 10 s (a backend that gave no answer in time gets no posts for
+   * 30 s); the backend's answer is not returned, and a failure is logged. The backend's
    * address must be allowed by `sandbox.send_to`; an `https` backend's certificate is
    * verified against the system's trusted ones (or `SSL_CERT_FILE`'s). Errors now: not an
-   * `http://` or `https://` URL, a body over 1 MiB, or an address `send_to` does not allow.
+   * `http://` or `https://` URL, a body over 1 MiB, an address `send_to` does not allow, or
+   * a full queue (1024 posts or 16 MiB waiting).
    */
   export function httpPost(url: string, body: string): void;
   /**
