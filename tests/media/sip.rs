@@ -53,6 +53,32 @@ fn gateway_sandboxed(general: &str, sandbox: &str) -> (Gateway, u16) {
     (Gateway::with(conf), port)
 }
 
+/// Whether process `pid` holds UDP sockets bound to all of `ports` (from `/proc/net/udp`, whose
+/// socket inodes the process's descriptors name).
+fn holds_udp_ports(pid: u32, ports: &[u16]) -> bool {
+    let table = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
+    let owned: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|link| {
+            let link = link.to_string_lossy().into_owned();
+            Some(link.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    let bound: Vec<u16> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let port = u16::from_str_radix(fields.get(1)?.rsplit(':').next()?, 16).ok()?;
+            owned.contains(*fields.get(9)?).then_some(port)
+        })
+        .collect();
+    ports.iter().all(|p| bound.contains(p))
+}
+
 /// A running sipp.
 struct Sipp {
     child: Child,
@@ -68,10 +94,45 @@ impl Sipp {
     }
 
     /// As [`Sipp::start`], with the scenario's variables `vars` (`[$name]` in it) set.
+    ///
+    /// sipp binds its SIP port, the RTP echo port and that port + 2; the ports are free when
+    /// picked, but another test may bind one before sipp does (then sipp exits at once,
+    /// "Unable to bind"). So this returns only once sipp holds all three, and picks new ports
+    /// when it could not bind them.
     fn start_with(scenario: &str, remote: Option<u16>, service: &str, vars: &[(&str, &str)]) -> Sipp {
+        for _ in 0..5 {
+            let (port, media_port) = (free_udp_port(), free_udp_port());
+            let mut sipp = Self::spawn(scenario, remote, service, vars, port, media_port);
+            let deadline = std::time::Instant::now() + WAIT;
+            while std::time::Instant::now() < deadline {
+                if let Some(status) = sipp.child.try_wait().expect("sipp status") {
+                    let log = std::fs::read_to_string(&sipp.log).unwrap_or_default();
+                    assert!(log.contains("Unable to bind"), "sipp ended at its start ({status}):\n{log}");
+                    break;
+                }
+                let pid = sipp.child.id().expect("sipp's pid");
+                if holds_udp_ports(pid, &[port, media_port, media_port + 2]) {
+                    return sipp;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            assert!(std::time::Instant::now() < deadline, "sipp did not bind its ports within {WAIT:?}");
+        }
+        panic!("sipp found no free ports in five tries")
+    }
+
+    /// Runs sipp on the given ports.
+    fn spawn(
+        scenario: &str,
+        remote: Option<u16>,
+        service: &str,
+        vars: &[(&str, &str)],
+        port: u16,
+        media_port: u16,
+    ) -> Sipp {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/sip");
-        let (port, media_port) = (free_udp_port(), free_udp_port());
         let log = std::env::temp_dir().join(format!("portunus-sipp-{port}.log"));
+        let _ = std::fs::remove_file(&log);
         let mut cmd = Command::new("sipp");
         cmd.arg("-sf")
             .arg(dir.join(scenario))
