@@ -4,7 +4,7 @@
 use crate::api::{Core, CoreOptions, Network, TransportInfo};
 use crate::config::Config;
 use crate::logging::Logging;
-use crate::media::MediaEngine;
+use crate::media::{MediaEngine, Tunables};
 use crate::plugins::{self, PluginHost};
 use crate::vocab::{MediaEvent, Notice};
 use serde_json::{json, Value};
@@ -19,40 +19,64 @@ fn default_cache_dir() -> Option<PathBuf> {
     Some(base.join("portunus").join("cwasm"))
 }
 use crate::transport::demo::Demo;
+use crate::transport::state::{Kind, TransportState};
 use crate::transport::{self, http, ws};
 
-fn transports(config: &Config) -> Vec<TransportInfo> {
-    let mut list = Vec::new();
-    if config.http.api.enabled || config.http.admin.enabled {
-        list.push(TransportInfo {
-            package: "janus.transport.http",
-            name: "JANUS REST (HTTP/HTTPS) transport plugin",
-            description: "This transport plugin adds REST (HTTP/HTTPS) support to the Janus API via hyper.",
-        });
+/// The transports' live states (JSON style, open connections), for their listeners and the
+/// admin API's `query_transport`.
+struct Transports {
+    http: Arc<TransportState>,
+    ws: Arc<TransportState>,
+}
+
+impl Transports {
+    fn new(config: &Config) -> Self {
+        let (h, w) = (&config.http, &config.ws);
+        Self {
+            http: Arc::new(TransportState::new(Kind::Http, h.json, (h.api.enabled, h.admin.enabled))),
+            ws: Arc::new(TransportState::new(Kind::WebSockets, w.json, (w.api.enabled, w.admin.enabled))),
+        }
     }
-    if config.ws.api.enabled || config.ws.admin.enabled {
-        list.push(TransportInfo {
-            package: "janus.transport.websockets",
-            name: "JANUS WebSockets transport plugin",
-            description:
-                "This transport plugin adds WebSockets support to the Janus API via tokio-tungstenite.",
-        });
+
+    /// The running transports, as `info` lists them.
+    fn info(&self, config: &Config) -> Vec<TransportInfo> {
+        let mut list = Vec::new();
+        if config.http.api.enabled || config.http.admin.enabled {
+            list.push(TransportInfo {
+                package: "janus.transport.http",
+                name: "JANUS REST (HTTP/HTTPS) transport plugin",
+                description:
+                    "This transport plugin adds REST (HTTP/HTTPS) support to the Janus API via hyper.",
+                query: self.http.clone(),
+            });
+        }
+        if config.ws.api.enabled || config.ws.admin.enabled {
+            list.push(TransportInfo {
+                package: "janus.transport.websockets",
+                name: "JANUS WebSockets transport plugin",
+                description:
+                    "This transport plugin adds WebSockets support to the Janus API via tokio-tungstenite.",
+                query: self.ws.clone(),
+            });
+        }
+        list
     }
-    list
 }
 
 /// Runs the gateway until SIGINT or SIGTERM.
 pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
+    let tunables = Arc::new(Tunables::new(&config.media));
+    let states = Transports::new(&config);
     let core = Core::new(CoreOptions {
         general: config.general.clone(),
         nat: config.nat.clone(),
         network: Network {
             local_ip: crate::media::local_ip(&config.media, &config.nat),
             ipv6: config.media.ipv6,
-            nack_queue_ms: config.media.min_nack_queue,
         },
-        transports: transports(&config),
+        transports: states.info(&config),
         set_log_level: Box::new(move |level| logging.set_level(level)),
+        tunables: tunables.clone(),
     });
     let mut tasks = vec![core.spawn_watchdog()];
     let folder = config.general.plugins_folder.clone().unwrap_or_else(plugins::builtin_plugins_dir);
@@ -67,7 +91,7 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     }
     tracing::info!("{} plugin(s) loaded from {}", loaded.len(), folder.display());
     core.set_plugins(Arc::new(plugins::Registry(host.clone())));
-    match MediaEngine::start(&config.media, &config.nat) {
+    match MediaEngine::start(&config.media, &config.nat, tunables.clone()) {
         Ok((engine, notices)) => {
             for (i, local) in engine.locals.iter().enumerate() {
                 match i {
@@ -76,7 +100,7 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
                 }
             }
             core.set_media(Arc::new(engine));
-            tasks.push(tokio::spawn(relay_notices(core.clone(), notices, config.media.no_media_timer)));
+            tasks.push(tokio::spawn(relay_notices(core.clone(), notices, tunables)));
         }
         // What the configuration asks and cannot be done stops the start, as in Janus.
         Err(e) if e.downcast_ref::<crate::media::StartRefused>().is_some() => return Err(e),
@@ -91,12 +115,24 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     if w.api.enabled {
         let l = transport::bind("ws", &w.api.ip, w.api.port).await?;
         ws_port = Some(l.local_addr()?.port());
-        tasks.push(tokio::spawn(ws::serve(l, core.clone(), ws::Api::Janus, w.json, w.max_connections)));
+        tasks.push(tokio::spawn(ws::serve(
+            l,
+            core.clone(),
+            ws::Api::Janus,
+            states.ws.clone(),
+            w.max_connections,
+        )));
     }
     if w.admin.enabled {
         let l = transport::bind("admin-ws", &w.admin.ip, w.admin.port).await?;
         warn_open_admin(&l, config.general.admin_secret.as_deref());
-        tasks.push(tokio::spawn(ws::serve(l, core.clone(), ws::Api::Admin, w.json, w.max_connections)));
+        tasks.push(tokio::spawn(ws::serve(
+            l,
+            core.clone(),
+            ws::Api::Admin,
+            states.ws.clone(),
+            w.max_connections,
+        )));
     }
     let h = &config.http;
     if h.api.enabled {
@@ -112,12 +148,26 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
             }
             tracing::info!("demo pages at http://{at}/demo/ (and /demo/videoroom.html, /demo/textroom.html, /demo/streaming.html)");
         }
-        tasks.push(tokio::spawn(http::serve(l, core.clone(), h.clone(), http::Api::Janus, demo)));
+        tasks.push(tokio::spawn(http::serve(
+            l,
+            core.clone(),
+            states.http.clone(),
+            h.clone(),
+            http::Api::Janus,
+            demo,
+        )));
     }
     if h.admin.enabled {
         let l = transport::bind("admin-http", &h.admin.ip, h.admin.port).await?;
         warn_open_admin(&l, config.general.admin_secret.as_deref());
-        tasks.push(tokio::spawn(http::serve(l, core.clone(), h.clone(), http::Api::Admin, None)));
+        tasks.push(tokio::spawn(http::serve(
+            l,
+            core.clone(),
+            states.http.clone(),
+            h.clone(),
+            http::Api::Admin,
+            None,
+        )));
     }
     println!("ready");
     tracing::info!("Portunus {} ready", env!("CARGO_PKG_VERSION"));
@@ -164,7 +214,7 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 pub async fn relay_notices(
     core: Core,
     mut notices: tokio::sync::mpsc::UnboundedReceiver<Notice>,
-    no_media_timer: u64,
+    tunables: Arc<Tunables>,
 ) {
     while let Some(Notice { handle, event }) = notices.recv().await {
         // An input's or a mixer's news goes to the plugin that owns it.
@@ -180,6 +230,7 @@ pub async fn relay_notices(
             MediaEvent::WebrtcUp => core.push_handle_event(handle, "webrtcup", Value::Null),
             MediaEvent::Media { mid, kind, receiving } => {
                 let mut fields = json!({"mid": mid, "type": kind.as_str(), "receiving": receiving});
+                let no_media_timer = tunables.no_media_timer_s();
                 if !receiving && no_media_timer > 1 {
                     fields["seconds"] = json!(no_media_timer);
                 }

@@ -1,13 +1,83 @@
 //! Logging with `tracing`, at a Janus `debug_level` (0..=7) that can change at run time, to the
-//! console (stderr) and, as Janus's `log_to_file`, a file, each line after `log_prefix`.
+//! console (stderr) and, as Janus's `log_to_file`, a file, each line after `log_prefix`; with
+//! or without the time and colours (`debug_timestamps`, `debug_colors`), which the admin API
+//! may also change at run time.
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use tracing::{Event, Subscriber};
 use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::fmt::format::{self, Format, FormatEvent, FormatFields, Writer};
+use tracing_subscriber::fmt::time::SystemTime;
+use tracing_subscriber::fmt::FmtContext;
 use tracing_subscriber::prelude::*;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::reload;
+
+/// Whether log lines start with the time.
+static TIMESTAMPS: AtomicBool = AtomicBool::new(true);
+/// Whether log levels are coloured.
+static COLORS: AtomicBool = AtomicBool::new(false);
+
+/// Starts log lines with the time, or not (`debug_timestamps`, admin `set_log_timestamps`).
+pub fn set_timestamps(on: bool) {
+    TIMESTAMPS.store(on, Ordering::Relaxed);
+}
+
+/// Whether log lines start with the time.
+pub fn timestamps() -> bool {
+    TIMESTAMPS.load(Ordering::Relaxed)
+}
+
+/// Colours the log, or not (`debug_colors`, admin `set_log_colors`).
+pub fn set_colors(on: bool) {
+    COLORS.store(on, Ordering::Relaxed);
+}
+
+/// Whether the log is coloured.
+pub fn colors() -> bool {
+    COLORS.load(Ordering::Relaxed)
+}
+
+/// The line format: the plain one, with or without the time and colours, as the switches
+/// stand when the line is written.
+struct Switched {
+    timed: [Format<format::Full, SystemTime>; 2],
+    untimed: [Format<format::Full, ()>; 2],
+}
+
+impl Switched {
+    fn new() -> Self {
+        let base = format::format().with_target(false);
+        Self {
+            timed: [base.clone().with_ansi(false), base.clone().with_ansi(true)],
+            untimed: [base.clone().without_time().with_ansi(false), base.without_time().with_ansi(true)],
+        }
+    }
+}
+
+impl<S, N> FormatEvent<S, N> for Switched
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let colored = usize::from(colors());
+        if timestamps() {
+            self.timed[colored].format_event(ctx, writer, event)
+        } else {
+            self.untimed[colored].format_event(ctx, writer, event)
+        }
+    }
+}
 
 /// Changes the log level of the running logger.
 #[derive(Clone)]
@@ -63,7 +133,7 @@ impl Write for Sink {
 /// Installs the global logger (stderr) at a Janus level.
 pub fn init(level: u8) -> Logging {
     let (filter, handle) = reload::Layer::new(level_filter(level));
-    let fmt = tracing_subscriber::fmt::layer().with_writer(|| Sink).with_ansi(false).with_target(false);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(|| Sink).event_format(Switched::new());
     // A second init (in tests) keeps the first logger; the handle still works for ours.
     let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
     Logging { handle }

@@ -17,6 +17,12 @@ struct Args {
     /// Log level 0 (none) .. 7 (debug), overriding `debug_level`.
     #[arg(short = 'd', long = "debug-level", value_parser = clap::value_parser!(u8).range(0..=7))]
     debug_level: Option<u8>,
+    /// Start each log line with the time, overriding `debug_timestamps`.
+    #[arg(short = 'D', long = "debug-timestamps")]
+    debug_timestamps: bool,
+    /// No colours in the log, overriding `debug_colors`.
+    #[arg(short = 'o', long = "disable-colors")]
+    disable_colors: bool,
 }
 
 fn main() -> std::process::ExitCode {
@@ -38,6 +44,11 @@ fn main() -> std::process::ExitCode {
         config.general.debug_level = level;
     }
     logging.set_level(config.general.debug_level);
+    let g = &mut config.general;
+    g.debug_timestamps |= args.debug_timestamps;
+    g.debug_colors &= !args.disable_colors;
+    portunus::logging::set_timestamps(g.debug_timestamps);
+    portunus::logging::set_colors(g.debug_colors);
     let g = &config.general;
     if let Err(e) = logging.set_outputs(g.log_to_stdout, g.log_to_file.as_deref(), &g.log_prefix) {
         let file = g.log_to_file.as_deref().unwrap_or(std::path::Path::new("")).display();

@@ -26,7 +26,7 @@ async fn info_and_ping_need_no_secret_the_rest_do() {
     assert_eq!(status["janus"], "success");
     assert_eq!(status["status"]["session_timeout"], 60);
     assert_eq!(status["status"]["token_auth"], false);
-    assert_error(&admin.post("", &req("nonsense")).await, 453);
+    assert_error(&admin.post("", &req("nonsense")).await, 457);
     assert_error(&admin.post("", &req("list_handles")).await, 457);
 }
 
@@ -137,4 +137,254 @@ async fn admin_over_websocket() {
         r
     });
     assert_eq!(handles.await["handles"], json!([]));
+}
+
+/// An admin request with fields.
+fn req_with(verb: &str, fields: Value) -> Value {
+    let mut r = req(verb);
+    r.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+    r
+}
+
+/// `get_status` has Janus's fields, and every `set_*` changes what it reports, with Janus's
+/// replies and errors; the log's time and colours change at once.
+#[tokio::test]
+async fn settings_change_at_run_time_as_in_janus() {
+    let gw = Gateway::start();
+    let admin = gw.admin_http();
+    let status = admin.post("", &req("get_status")).await["status"].clone();
+    for (key, want) in [
+        ("log_timestamps", json!(true)),
+        ("log_colors", json!(false)),
+        ("locking_debug", json!(false)),
+        ("refcount_debug", json!(false)),
+        ("min_nack_queue", json!(200)),
+        ("nack-optimizations", json!(false)),
+        ("no_media_timer", json!(1)),
+        ("slowlink_threshold", json!(0)),
+    ] {
+        assert_eq!(status[key], want, "{key}: {status}");
+    }
+    // Each setter: its reply, then what get_status says.
+    for (verb, fields, reply_key, replied) in [
+        ("set_min_nack_queue", json!({"min_nack_queue": 300}), "min_nack_queue", json!(300)),
+        ("set_min_nack_queue", json!({"min_nack_queue": 3000}), "min_nack_queue", json!(1000)),
+        ("set_no_media_timer", json!({"no_media_timer": 0}), "no_media_timer", json!(0)),
+        ("set_slowlink_threshold", json!({"slowlink_threshold": 4}), "slowlink_threshold", json!(4)),
+        ("set_locking_debug", json!({"debug": true}), "locking_debug", json!(false)),
+        ("set_refcount_debug", json!({"debug": true}), "refcount_debug", json!(false)),
+        ("set_nack_optimizations", json!({"nack_optimizations": true}), "nack-optimizations", json!(false)),
+    ] {
+        let r = admin.post("", &req_with(verb, fields)).await;
+        assert_eq!(r["janus"], "success", "{verb}: {r}");
+        assert_eq!(r[reply_key], replied, "{verb}: {r}");
+        let status = admin.post("", &req("get_status")).await;
+        assert_eq!(status["status"][reply_key], replied, "{verb}: {status}");
+    }
+    assert_eq!(gw.http().get("/info").await.json()["min-nack-queue"], 1000);
+    for (verb, fields, code, reason) in [
+        ("set_locking_debug", json!({}), 456, "Missing mandatory element (debug)"),
+        ("set_locking_debug", json!({"debug": 1}), 467, "Invalid element type (debug should be a boolean)"),
+        (
+            "set_min_nack_queue",
+            json!({"min_nack_queue": -1}),
+            467,
+            "Invalid element type (min_nack_queue should be a positive integer)",
+        ),
+        (
+            "set_slowlink_threshold",
+            json!({"slowlink_threshold": "x"}),
+            467,
+            "Invalid element type (slowlink_threshold should be a positive integer)",
+        ),
+        ("set_log_timestamps", json!({}), 456, "Missing mandatory element (timestamps)"),
+        (
+            "set_log_colors",
+            json!({"colors": "yes"}),
+            467,
+            "Invalid element type (colors should be a boolean)",
+        ),
+        (
+            "custom_logline",
+            json!({"line": "x", "level": -1}),
+            467,
+            "Invalid element type (level should be a positive integer)",
+        ),
+    ] {
+        let r = admin.post("", &req_with(verb, fields)).await;
+        assert_error(&r, code);
+        assert_eq!(r["error"]["reason"], reason, "{verb}: {r}");
+    }
+    // The log: a line with the time, then without it, then in colour.
+    let logline = |line: &str| req_with("custom_logline", json!({"line": line, "level": 4}));
+    assert_eq!(admin.post("", &logline("timed-line")).await["janus"], "success");
+    let line = |log: String, needle: &str| log.lines().find(|l| l.contains(needle)).unwrap().to_owned();
+    assert!(line(gw.wait_log("timed-line"), "timed-line").starts_with("20"), "no time");
+    let off = admin.post("", &req_with("set_log_timestamps", json!({"timestamps": false}))).await;
+    assert_eq!(off["log_timestamps"], false, "{off}");
+    admin.post("", &logline("untimed-line")).await;
+    let untimed = line(gw.wait_log("untimed-line"), "untimed-line");
+    assert!(untimed.trim_start().starts_with("INFO"), "{untimed}");
+    let on = admin.post("", &req_with("set_log_colors", json!({"colors": true}))).await;
+    assert_eq!(on["log_colors"], true, "{on}");
+    admin.post("", &logline("coloured-line")).await;
+    assert!(line(gw.wait_log("coloured-line"), "coloured-line").contains('\u{1b}'), "no colour");
+    // Level 0 logs nothing; the level beyond 7 is info.
+    admin.post("", &req_with("custom_logline", json!({"line": "silent-line", "level": 0}))).await;
+    admin.post("", &req_with("custom_logline", json!({"line": "loud-line", "level": 99}))).await;
+    assert!(!gw.wait_log("loud-line").contains("silent-line"));
+    let status = admin.post("", &req("get_status")).await["status"].clone();
+    assert_eq!((status["log_timestamps"].clone(), status["log_colors"].clone()), (json!(false), json!(true)));
+}
+
+/// `query_transport` reaches the HTTP and WebSockets transports: `connections` counts the open
+/// ones, `configure` changes the JSON style of the replies; the modules Portunus has none of
+/// (event handlers, loggers) are not found; `custom_event` is checked; unknown requests are
+/// unhandled at this path (457), as in Janus.
+#[tokio::test]
+async fn transports_answer_queries_and_change_their_json() {
+    let gw = Gateway::start();
+    let admin = gw.admin_http();
+    let query = |transport: &str, request: Value| {
+        req_with("query_transport", json!({"transport": transport, "request": request}))
+    };
+    let ws = gw.ws().await;
+    let r = admin.post("", &query("janus.transport.websockets", json!({"request": "connections"}))).await;
+    assert_eq!(r["response"], json!({"result": 200, "connections": 1}), "{r}");
+    ws.close().await;
+    let r = admin.post("", &query("janus.transport.http", json!({"request": "connections"}))).await;
+    assert_eq!(r["response"]["result"], 200, "{r}");
+    // This request's own connection is open on the admin listener (the last ones may still be
+    // closing), and it is being served.
+    assert!(r["response"]["connections"]["admin_http"].as_u64().is_some_and(|n| n >= 1), "{r}");
+    assert!(r["response"]["connections"]["http"].is_u64(), "{r}");
+    assert_eq!(r["response"]["messages"], 1, "{r}");
+    // JSON styles: plain, indented, then back to compact.
+    let raw = |body: Value| {
+        let admin = gw.admin_http();
+        async move {
+            String::from_utf8(admin.request("POST", "", &[], body.to_string().as_bytes()).await.body).unwrap()
+        }
+    };
+    let r = admin
+        .post("", &query("janus.transport.http", json!({"request": "configure", "json": "plain"})))
+        .await;
+    assert_eq!(r["response"], json!({"result": 200}), "{r}");
+    let plain = raw(req("get_status")).await;
+    assert!(plain.starts_with("{\"janus\": \"success\", ") && !plain.contains('\n'), "{plain}");
+    raw(query("janus.transport.http", json!({"request": "configure", "json": "indented"}))).await;
+    assert!(raw(req("get_status")).await.contains("\n  "), "not indented");
+    let r: Value = serde_json::from_str(
+        &raw(query(
+            "janus.transport.http",
+            json!({"request": "configure", "json": "compact", "events": true}),
+        ))
+        .await,
+    )
+    .unwrap();
+    assert_eq!(r["response"]["notes"], json!(["Event handlers disabled at the core level"]), "{r}");
+    assert!(raw(req("get_status")).await.starts_with("{\"janus\":\"success\","));
+    let r = admin
+        .post("", &query("janus.transport.http", json!({"request": "configure", "json": "weird"})))
+        .await;
+    assert_eq!(r["response"]["notes"], json!(["Ignored unsupported indentation format"]), "{r}");
+    // The transport's own errors, in the response.
+    let r = admin.post("", &query("janus.transport.http", json!({"request": "bogus"}))).await;
+    assert_eq!(r["response"], json!({"error_code": 411, "error": "Unknown request 'bogus'"}), "{r}");
+    let r = admin.post("", &req_with("query_transport", json!({"transport": "janus.transport.http"}))).await;
+    assert_eq!(
+        r["response"],
+        json!({"error_code": 412, "error": "Missing mandatory element (request)"}),
+        "{r}"
+    );
+    // The core's errors.
+    for (verb, fields, code, reason) in [
+        ("query_transport", json!({"transport": "janus.transport.nope"}), 460, "Invalid transport"),
+        ("query_transport", json!({"request": {}}), 456, "Missing mandatory element (transport)"),
+        (
+            "query_transport",
+            json!({"transport": "janus.transport.http", "request": 1}),
+            467,
+            "Invalid element type (request should be an object)",
+        ),
+        (
+            "query_eventhandler",
+            json!({"handler": "janus.eventhandler.sampleevh"}),
+            460,
+            "Invalid event handler",
+        ),
+        ("query_logger", json!({"logger": "janus.logger.jsonlog", "request": {}}), 460, "Invalid logger"),
+        ("custom_event", json!({"schema": "my.schema"}), 456, "Missing mandatory element (data)"),
+        (
+            "custom_event",
+            json!({"schema": "my.schema", "data": 3}),
+            467,
+            "Invalid element type (data should be an object)",
+        ),
+        ("bogus_thing", json!({}), 457, "Unhandled request 'bogus_thing' at this path"),
+    ] {
+        let r = admin.post("", &req_with(verb, fields)).await;
+        assert_error(&r, code);
+        assert_eq!(r["error"]["reason"], reason, "{verb}: {r}");
+    }
+    let r = admin.post("", &req_with("custom_event", json!({"schema": "my.schema", "data": {"a": 1}}))).await;
+    assert_eq!(r, json!({"janus": "success", "transaction": "a"}));
+    assert_eq!(admin.post("", &req("loops_info")).await["loops"], json!([]));
+}
+
+/// `resolve_address` and `test_stun` (against a STUN server in this test), as Janus answers.
+#[tokio::test]
+async fn addresses_resolve_and_stun_servers_are_tested() {
+    let gw = Gateway::start();
+    let admin = gw.admin_http();
+    let r = admin.post("", &req_with("resolve_address", json!({"address": "127.0.0.1"}))).await;
+    assert_eq!(r["ip"], "127.0.0.1", "{r}");
+    assert!(r["elapsed"].is_u64(), "{r}");
+    let r = admin.post("", &req_with("resolve_address", json!({"address": "localhost"}))).await;
+    assert!(r["ip"] == "127.0.0.1" || r["ip"] == "::1", "{r}");
+    let r = admin.post("", &req_with("resolve_address", json!({"address": "no.such.host.invalid"}))).await;
+    assert_error(&r, 490);
+    assert_eq!(r["error"]["reason"], "Could not resolve address");
+    // A STUN server that maps every asker to 203.0.113.9 and its own port.
+    let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = server.recv_from(&mut buf) {
+            if n < 20 || buf[..2] != [0, 1] {
+                continue;
+            }
+            let cookie = [0x21u8, 0x12, 0xa4, 0x42];
+            let mut r = vec![0x01, 0x01, 0, 12];
+            r.extend_from_slice(&buf[4..20]);
+            r.extend_from_slice(&[0, 0x20, 0, 8, 0, 1]);
+            r.extend_from_slice(&(from.port() ^ 0x2112).to_be_bytes());
+            r.extend([203u8, 0, 113, 9].iter().zip(cookie).map(|(b, m)| b ^ m));
+            let _ = server.send_to(&r, from);
+        }
+    });
+    let local = std::net::UdpSocket::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port();
+    let r = admin
+        .post("", &req_with("test_stun", json!({"address": "127.0.0.1", "port": port, "localport": local})))
+        .await;
+    assert_eq!(r["janus"], "success", "{r}");
+    assert_eq!(
+        (r["public_ip"].clone(), r["public_port"].clone()),
+        (json!("203.0.113.9"), json!(local)),
+        "{r}"
+    );
+    // A server that never answers: Janus's 5 s, then an error.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let fields = json!({"address": "127.0.0.1", "port": silent.local_addr().unwrap().port()});
+    let r = admin.post("", &req_with("test_stun", fields)).await;
+    assert_error(&r, 490);
+    assert_eq!(r["error"]["reason"], "STUN request failed");
+    for (fields, code) in [
+        (json!({"address": "127.0.0.1"}), 456),
+        (json!({"address": "127.0.0.1", "port": 70000}), 467),
+        (json!({"port": 3478}), 456),
+        (json!({"address": "no.such.host.invalid", "port": 3478}), 490),
+    ] {
+        assert_error(&admin.post("", &req_with("test_stun", fields)).await, code);
+    }
 }

@@ -687,7 +687,7 @@ async fn ice_lite_port_range_and_public_address() {
 async fn full_trickle_candidates_then_media_stopping_with_seconds() {
     let core = "general: { admin_secret = \"janusoverlord\" }\n\
                 nat: { ice_enforce_list = \"lo\"\nfull_trickle = true }\n\
-                media: { media_threads = 2\nno_media_timer = 2 }\n";
+                media: { media_threads = 2\nno_media_timer = 1 }\n";
     let gw = Gateway::with(Conf { extra: vec![("janus.jcfg".into(), core.into())], ..Conf::default() });
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
@@ -731,12 +731,24 @@ async fn full_trickle_candidates_then_media_stopping_with_seconds() {
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("connected");
     peer.wait_packets(Kind::Video, 30, WAIT).await.expect("echoed video");
-    // The client stops sending: after no_media_timer (2 s) the media events say so, with the
-    // seconds, as Janus does when the timer is above 1 s.
+    // The admin API raises no_media_timer from 1 s to 3 s on the running gateway; the client
+    // stops sending: after 3 s, not 1, both media threads' events say so, with the seconds, as
+    // Janus does when the timer is above 1 s.
+    let admin = gw.admin_http();
+    let set = admin
+        .post(
+            "",
+            &json!({"janus": "set_no_media_timer", "no_media_timer": 3, "transaction": "t",
+                           "admin_secret": "janusoverlord"}),
+        )
+        .await;
+    assert_eq!(set["no_media_timer"], 3, "{set}");
+    let stopped_at = std::time::Instant::now();
     peer.stop_media();
     let stopped =
         wait_for(&mut ws, "media stopping", |v| v["janus"] == "media" && v["receiving"] == false).await;
-    assert_eq!(stopped["seconds"], 2, "{stopped}");
+    assert_eq!(stopped["seconds"], 3, "{stopped}");
+    assert!(stopped_at.elapsed() >= Duration::from_millis(2500), "reported after {:?}", stopped_at.elapsed());
     assert_eq!(stopped["sender"], hid, "{stopped}");
     peer.close().await.ok();
 }

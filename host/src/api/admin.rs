@@ -79,7 +79,7 @@ impl Core {
         self.admin_handle(env, &session, &handle).await
     }
 
-    fn success(&self, env: &Envelope, extra: Value) -> Value {
+    pub(super) fn success(&self, env: &Envelope, extra: Value) -> Value {
         let mut r = reply("success", env.session_id, Some(&env.transaction));
         if env.handle_id != 0 {
             r.insert("handle_id".into(), json!(env.handle_id));
@@ -101,34 +101,13 @@ impl Core {
             // Janus refuses token calls before looking at their fields when tokens are off.
             auth.require_stored()?;
         }
+        if let Some(answer) = self.admin_setting(env) {
+            return answer;
+        }
+        if let Some(answer) = self.admin_tool(env).await {
+            return answer;
+        }
         match env.verb.as_str() {
-            "get_status" => Ok(self.success(env, json!({"status": self.status()}))),
-            "set_session_timeout" => {
-                let timeout = match b.get("timeout") {
-                    None => return Err(ApiError::missing("timeout")),
-                    Some(v) => {
-                        v.as_u64().ok_or_else(|| ApiError::wrong_type("timeout", "a positive integer"))?
-                    }
-                };
-                self.inner.session_timeout.store(timeout, Ordering::Relaxed);
-                Ok(self.success(env, json!({"timeout": timeout})))
-            }
-            "set_log_level" => {
-                let level = match b.get("level") {
-                    None => return Err(ApiError::missing("level")),
-                    Some(v) => {
-                        v.as_u64().ok_or_else(|| ApiError::wrong_type("level", "a positive integer"))?
-                    }
-                };
-                if level > 7 {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidElementType,
-                        "Invalid element type (level should be between 0 and 7)",
-                    ));
-                }
-                self.set_log_level(level as u8);
-                Ok(self.success(env, json!({"level": level})))
-            }
             "accept_new_sessions" => {
                 let accept = fields::req_bool(b, "accept")?;
                 self.inner.accept_new_sessions.store(accept, Ordering::Relaxed);
@@ -211,29 +190,9 @@ impl Core {
                     .map_err(|e| ApiError::new(ErrorCode::PluginMessage, e))?;
                 Ok(self.success(env, json!({"response": response})))
             }
-            "list_handles" | "destroy_session" | "handle_info" | "detach_handle" | "hangup_webrtc" => {
-                Err(Self::unhandled(env))
-            }
-            other => Err(ApiError::new(ErrorCode::UnknownRequest, format!("Unknown request '{other}'"))),
+            // Janus: a request it does not know of here is "unhandled at this path" (457).
+            _ => Err(Self::unhandled(env)),
         }
-    }
-
-    fn status(&self) -> Value {
-        let g = &self.inner.general;
-        json!({
-            "token_auth": self.inner.auth.token_auth(),
-            "api_secret": self.inner.auth.has_api_secret(),
-            "admin_secret": g.admin_secret.is_some(),
-            "session_timeout": self.inner.session_timeout.load(Ordering::Relaxed),
-            "reclaim_session_timeout": g.reclaim_session_timeout,
-            "candidates_timeout": g.candidates_timeout,
-            "log_level": self.inner.log_level.load(Ordering::Relaxed),
-            "log_timestamps": true,
-            "log_colors": false,
-            "accepting_new_sessions": self.inner.accept_new_sessions.load(Ordering::Relaxed),
-            "sessions": self.session_count(),
-            "plugins": self.plugins().status(),
-        })
     }
 
     async fn admin_session(&self, env: &Envelope, session: &Arc<Session>) -> ApiResult<Value> {

@@ -13,6 +13,7 @@ use super::error::{ApiError, ApiResult, ErrorCode};
 use super::plugin::{BoxFuture, NoPlugins, PluginRegistry};
 use super::session::{lock, ClientKey, EventSink, Handle, Owner, Session};
 use crate::config::{General, Nat};
+use crate::media::Tunables;
 use crate::vocab::{HandleRef, MediaControl, NoMedia};
 
 /// How often the watchdog looks for expired sessions and candidates.
@@ -27,6 +28,14 @@ pub struct TransportInfo {
     pub name: &'static str,
     /// Description.
     pub description: &'static str,
+    /// Answers admin `query_transport`.
+    pub query: Arc<dyn TransportQuery>,
+}
+
+/// A transport's side of admin `query_transport`.
+pub trait TransportQuery: Send + Sync + std::fmt::Debug {
+    /// The `response` to the query's `request` (absent when the query had none).
+    fn query(&self, request: Option<&Value>) -> Value;
 }
 
 /// What the core needs to know at start-up.
@@ -41,6 +50,8 @@ pub struct CoreOptions {
     pub transports: Vec<TransportInfo>,
     /// Applies a new Janus log level (0..=7) to the logger.
     pub set_log_level: Box<dyn Fn(u8) + Send + Sync>,
+    /// The media settings the admin API changes, shared with the media engine.
+    pub tunables: Arc<Tunables>,
 }
 
 /// Where the media engine is, as `info` reports it.
@@ -50,8 +61,6 @@ pub struct Network {
     pub local_ip: Option<std::net::IpAddr>,
     /// IPv6 candidates are gathered.
     pub ipv6: bool,
-    /// How long sent video is kept for retransmissions, ms (`min-nack-queue`).
-    pub nack_queue_ms: u64,
 }
 
 /// The transport-agnostic Janus API core. Cheap to clone.
@@ -70,6 +79,7 @@ pub(super) struct Inner {
     pub(super) accept_new_sessions: AtomicBool,
     pub(super) log_level: AtomicU8,
     set_log_level: Box<dyn Fn(u8) + Send + Sync>,
+    pub(super) tunables: Arc<Tunables>,
     pub(super) sessions: Mutex<HashMap<u64, Arc<Session>>>,
     clients: Mutex<HashMap<ClientKey, usize>>,
     pub(super) plugins: RwLock<Arc<dyn PluginRegistry>>,
@@ -110,6 +120,7 @@ impl Core {
             accept_new_sessions: AtomicBool::new(general.accept_new_sessions),
             log_level: AtomicU8::new(general.debug_level),
             set_log_level: options.set_log_level,
+            tunables: options.tunables,
             general,
             nat: options.nat,
             network: options.network,

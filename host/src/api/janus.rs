@@ -428,7 +428,7 @@ impl Core {
             "ice-tcp": false,
             "full-trickle": self.inner.nat.full_trickle,
             "mdns-enabled": false,
-            "min-nack-queue": net.nack_queue_ms,
+            "min-nack-queue": self.inner.tunables.min_nack_queue_ms(),
             "twcc-period": crate::media::TWCC_PERIOD_MS,
             "dtls-mtu": crate::media::DTLS_MTU,
             "static-event-loops": 0,

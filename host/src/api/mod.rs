@@ -3,6 +3,8 @@
 //! events reach them through [`session::EventSink`] or the session's queue.
 
 mod admin;
+mod admin_settings;
+mod admin_tools;
 pub mod auth;
 mod core;
 pub mod envelope;
@@ -13,7 +15,7 @@ pub mod jsep;
 pub mod plugin;
 pub mod session;
 
-pub use self::core::{random_id, Core, CoreOptions, Network, PollError, TransportInfo};
+pub use self::core::{random_id, Core, CoreOptions, Network, PollError, TransportInfo, TransportQuery};
 pub use self::envelope::PathIds;
 pub use self::error::{ApiError, ErrorCode};
 pub use self::janus::{ApiReply, Deferred, RequestCtx};

@@ -27,8 +27,9 @@ use portunus::api::plugin::{PluginMessage, PluginReply};
 use portunus::api::session::{ClientKey, EventSink};
 use portunus::api::{Core, CoreOptions, PathIds, RequestCtx};
 use portunus::config::{General, JsonStyle, Media, Nat};
-use portunus::media::MediaEngine;
+use portunus::media::{MediaEngine, Tunables};
 use portunus::plugins::{PluginHost, Registry};
+use portunus::transport::state::{Kind, TransportState};
 use portunus::transport::{self, ws};
 use portunus::vocab::HandleRef;
 use serde_json::{json, Value};
@@ -299,7 +300,8 @@ async fn basics(core: &Core, host: &Arc<PluginHost>, rounds: usize) -> anyhow::R
 
     let listener = transport::bind("ws", "127.0.0.1", 0).await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(ws::serve(listener, core.clone(), ws::Api::Janus, JsonStyle::Compact, 1000));
+    let state = Arc::new(TransportState::new(Kind::WebSockets, JsonStyle::Compact, (true, false)));
+    tokio::spawn(ws::serve(listener, core.clone(), ws::Api::Janus, state, 1000));
     let mut req = format!("ws://{addr}/").into_client_request()?;
     req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("janus-protocol"));
     let (mut sock, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;
@@ -352,19 +354,21 @@ fn gateway(cache: Option<std::path::PathBuf>) -> anyhow::Result<(Core, Arc<Plugi
         ..General::default()
     };
     let nat = Nat { ice_enforce_list: vec!["lo".into()], ..Nat::default() };
+    let media = Media { threads: 1, ..Media::default() };
+    let tunables = Arc::new(Tunables::new(&media));
     let core = Core::new(CoreOptions {
         general,
         nat: nat.clone(),
         network: Default::default(),
         transports: Vec::new(),
         set_log_level: Box::new(|_| {}),
+        tunables: tunables.clone(),
     });
     let host = PluginHost::new(core.clone(), BTreeMap::new(), None, cache)?;
     core.set_plugins(Arc::new(Registry(host.clone())));
-    let media = Media { threads: 1, ..Media::default() };
-    let (engine, notices) = MediaEngine::start(&media, &nat)?;
+    let (engine, notices) = MediaEngine::start(&media, &nat, tunables.clone())?;
     core.set_media(Arc::new(engine));
-    tokio::spawn(portunus::gateway::relay_notices(core.clone(), notices, media.no_media_timer));
+    tokio::spawn(portunus::gateway::relay_notices(core.clone(), notices, tunables));
     Ok((core, host))
 }
 

@@ -67,6 +67,10 @@ pub struct General {
     pub log_to_file: Option<PathBuf>,
     /// `log_prefix`: put before every log line.
     pub log_prefix: String,
+    /// `debug_timestamps`: each log line starts with the time (Portunus's default: true).
+    pub debug_timestamps: bool,
+    /// `debug_colors`: log levels in colour (ANSI escapes; default false).
+    pub debug_colors: bool,
     /// `recordings_tmp_ext`: recordings are written as `<file>.<ext>` and renamed to `<file>`
     /// when complete.
     pub recordings_tmp_ext: Option<String>,
@@ -130,6 +134,8 @@ impl Default for General {
             log_to_stdout: true,
             log_to_file: None,
             log_prefix: String::new(),
+            debug_timestamps: true,
+            debug_colors: false,
             pid_file: None,
             hide_dependencies: false,
             exit_on_dl_error: false,
@@ -288,9 +294,23 @@ fn port_range(
 pub enum JsonStyle {
     /// Pretty-printed.
     Indented,
-    /// Compact, one line.
+    /// One line, a space after each `:` and `,` (Janus's `plain`).
+    Plain,
+    /// One line, no spaces.
     #[default]
     Compact,
+}
+
+impl JsonStyle {
+    /// The style a transport's `json` names (`indented`, `plain`, `compact`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "indented" => Some(Self::Indented),
+            "plain" => Some(Self::Plain),
+            "compact" => Some(Self::Compact),
+            _ => None,
+        }
+    }
 }
 
 /// One listener: enabled flag, address and port.
@@ -506,6 +526,8 @@ fn read_core(
         log_to_stdout: s.bool("log_to_stdout", d.log_to_stdout)?,
         log_to_file: s.non_empty("log_to_file")?.map(PathBuf::from),
         log_prefix: s.string("log_prefix")?.unwrap_or_default(),
+        debug_timestamps: s.bool("debug_timestamps", d.debug_timestamps)?,
+        debug_colors: s.bool("debug_colors", d.debug_colors)?,
         pid_file: s.non_empty("pid_file")?.map(PathBuf::from),
         hide_dependencies: s.bool("hide_dependencies", false)?,
         exit_on_dl_error: s.bool("exit_on_dl_error", false)?,
@@ -547,16 +569,14 @@ fn read_core(
             names.iter().map(|n| library_stem(n).to_owned()).collect()
         },
     };
-    // Janus's folders and console switches: Portunus has no loadable transports and no
-    // colours, so these have no effect and need no warning.
+    // Janus's folders and lock debugging: Portunus has no loadable transports and no locks
+    // to trace, so these have no effect and need no warning.
     s.accept(&[
         "configs_folder",
         "plugins_folder",
         "transports_folder",
         "events_folder",
         "loggers_folder",
-        "debug_timestamps",
-        "debug_colors",
         "debug_locks",
         "protected_folders",
     ]);
@@ -659,10 +679,7 @@ fn resolve(folder: Option<&Path>, path: &str) -> PathBuf {
 }
 
 fn json_style(s: &mut Section<'_>) -> Result<JsonStyle, ConfigError> {
-    Ok(match s.string("json")?.as_deref() {
-        Some("indented") => JsonStyle::Indented,
-        _ => JsonStyle::Compact,
-    })
+    Ok(s.string("json")?.as_deref().and_then(JsonStyle::from_name).unwrap_or_default())
 }
 
 fn read_http(file: &str, root: &jcfg::Group) -> Result<Http, ConfigError> {

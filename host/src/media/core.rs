@@ -25,7 +25,7 @@ use super::peer::{Counters, Peer, Receiving, RxCodec};
 use super::ready::{Ready, Watched};
 use super::router::{takes, Dest, Rewrite, Router, OWN};
 use super::udp::{RecvBatch, SocketBatch, BATCH};
-use super::{Command, Streams};
+use super::{Command, Streams, Tunables};
 use crate::mixer::{MixFrame, MixIn, Pool};
 use crate::vocab::{
     DescriptionError, Endpoint, HandleRef, LayerChange, MediaEvent, MediaKind, MixCodec, Notice, INPUT_BIT,
@@ -195,12 +195,9 @@ pub struct CoreSetup {
     pub template: RtcConfig,
     /// Where notices go.
     pub notices: UnboundedSender<Notice>,
-    /// `no_media_timer`.
-    pub no_media_timer: Duration,
-    /// `slowlink_threshold` (0: no `slowlink` events).
-    pub slowlink_threshold: u32,
-    /// `min_nack_queue`: how long sent video is kept to answer NACKs.
-    pub nack_queue: Duration,
+    /// `no_media_timer`, `slowlink_threshold` and `min_nack_queue`, which the admin API may
+    /// change.
+    pub tunables: Arc<Tunables>,
     /// Full trickle: our candidates go out as `trickle` events, not in the SDP.
     pub full_trickle: bool,
     /// Where negotiated streams are published.
@@ -256,9 +253,7 @@ pub struct MediaCore<T: Transmitter> {
     by_ufrag: HashMap<String, u64>,
     router: Router,
     notices: UnboundedSender<Notice>,
-    no_media_timer: Duration,
-    slowlink_threshold: u32,
-    nack_queue: Duration,
+    tunables: Arc<Tunables>,
     full_trickle: bool,
     streams: Streams,
     events: Vec<Event>,
@@ -280,9 +275,7 @@ impl<T: Transmitter> MediaCore<T> {
             advertised,
             template,
             notices,
-            no_media_timer,
-            slowlink_threshold,
-            nack_queue,
+            tunables,
             full_trickle,
             streams,
             mixer,
@@ -317,9 +310,7 @@ impl<T: Transmitter> MediaCore<T> {
             by_ufrag: HashMap::new(),
             router: Router::default(),
             notices,
-            no_media_timer,
-            slowlink_threshold,
-            nack_queue,
+            tunables,
             full_trickle,
             streams,
             events: Vec::new(),
@@ -505,7 +496,7 @@ impl<T: Transmitter> MediaCore<T> {
         }
         self.leg_reports(now);
         self.router.flush_recordings();
-        let timer = self.no_media_timer;
+        let timer = self.tunables.no_media_timer();
         for (id, p) in self.peers.iter_mut() {
             if p.pending_keyframes(now) {
                 self.dirty.push(*id);
@@ -649,7 +640,7 @@ impl<T: Transmitter> MediaCore<T> {
             Event::MediaEgressStats(s) => {
                 if let Some(rtt) = s.rtt {
                     p.rtt = Some(rtt);
-                    p.bound_retransmissions(self.nack_queue);
+                    p.bound_retransmissions(self.tunables.min_nack_queue());
                 }
                 let lost = p.losses.egress(&s);
                 let counters = Counters { packets: s.packets, bytes: s.bytes, nacks: s.nacks };
@@ -995,7 +986,7 @@ impl<T: Transmitter> MediaCore<T> {
             self.by_ufrag.remove(&old);
             self.by_ufrag.insert(p.ufrag.clone(), id);
         }
-        p.bound_retransmissions(self.nack_queue);
+        p.bound_retransmissions(self.tunables.min_nack_queue());
         let streams = p.streams();
         self.streams.lock().unwrap_or_else(PoisonError::into_inner).insert(id, streams.clone());
         let _ = self.notices.send(Notice::new(p.handle, MediaEvent::Negotiated(streams)));
@@ -1003,7 +994,7 @@ impl<T: Transmitter> MediaCore<T> {
 
     /// Reports losses of the last second when they reach `slowlink_threshold`.
     fn slow_link(&mut self, id: u64, mid: Mid, uplink: bool, lost: u64) {
-        let threshold = u64::from(self.slowlink_threshold);
+        let threshold = u64::from(self.tunables.slowlink_threshold());
         if threshold == 0 || lost < threshold {
             return;
         }

@@ -26,6 +26,7 @@ pub mod sim;
 pub mod srtp;
 mod summary;
 pub(crate) mod talk;
+mod tunables;
 mod udp;
 mod worker;
 
@@ -52,6 +53,7 @@ use crate::vocab::{
 };
 pub use mjr::MAGIC as MJR_MAGIC;
 pub use router::Homes;
+pub use tunables::{Tunables, MAX_MIN_NACK_QUEUE_MS};
 
 /// A stream to offer.
 #[derive(Debug, Clone)]
@@ -367,14 +369,18 @@ pub fn local_ip(media: &Media, nat: &Nat) -> Option<std::net::IpAddr> {
 }
 
 impl MediaEngine {
-    /// Starts the media thread; notices arrive on the returned channel.
-    pub fn start(media: &Media, nat: &Nat) -> anyhow::Result<(Self, UnboundedReceiver<Notice>)> {
+    /// Starts the media threads; notices arrive on the returned channel. `tunables` are the
+    /// settings the admin API may change, shared with the core.
+    pub fn start(
+        media: &Media,
+        nat: &Nat,
+        tunables: Arc<Tunables>,
+    ) -> anyhow::Result<(Self, UnboundedReceiver<Notice>)> {
         let ip = local_ip(media, nat).ok_or_else(|| {
             anyhow::anyhow!("no usable address for ICE candidates (check interface and ice_enforce_list)")
         })?;
         let template = rtc_template(nat.ice_lite, media.certificate.as_ref())?;
         let (note_tx, note_rx) = unbounded_channel();
-        let no_media_timer = Duration::from_secs(media.no_media_timer);
         let count = media.threads.max(1);
         let streams = Streams::default();
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..count).map(|_| unbounded_channel()).unzip();
@@ -427,9 +433,7 @@ impl MediaEngine {
                 advertised,
                 template: template.clone(),
                 notices: note_tx.clone(),
-                no_media_timer,
-                slowlink_threshold: media.slowlink_threshold,
-                nack_queue: Duration::from_millis(media.min_nack_queue),
+                tunables: tunables.clone(),
                 full_trickle: nat.full_trickle,
                 streams: streams.clone(),
                 mixer: Some(mixer.clone()),

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::change::SdpAnswer;
@@ -13,7 +14,7 @@ use str0m::rtp::{ExtensionValues, RtpWrite, VideoOrientation};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
 use super::core::{CoreSetup, MediaCore, Transmitter};
-use super::{rtc_template, Command, Homes};
+use super::{rtc_template, Command, Homes, Tunables};
 use crate::vocab::{AnswerPolicy, Endpoint, ForwardRule, HandleRef, MediaEvent, Notice, RtpTarget, Sink};
 
 /// The gateway's side of the wire: counts RTP sent, keeps datagrams only when asked.
@@ -154,9 +155,13 @@ impl Sim {
             advertised: vec![seen_at],
             template,
             notices: tx,
-            no_media_timer: Duration::from_secs(1),
-            slowlink_threshold,
-            nack_queue: nack_queue.unwrap_or(Duration::from_millis(crate::config::DEFAULT_NACK_QUEUE_MS)),
+            tunables: Arc::new(Tunables::new(&crate::config::Media {
+                no_media_timer: 1,
+                slowlink_threshold,
+                min_nack_queue: nack_queue
+                    .map_or(crate::config::DEFAULT_NACK_QUEUE_MS, |q| q.as_millis() as u64),
+                ..crate::config::Media::default()
+            })),
             full_trickle: false,
             streams: Default::default(),
             mixer: None,

@@ -24,6 +24,7 @@ fn core() -> Core {
         network: Default::default(),
         transports: Vec::new(),
         set_log_level: Box::new(|_| {}),
+        tunables: Default::default(),
     })
 }
 

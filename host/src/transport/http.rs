@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 use super::demo::Demo;
+use super::state::TransportState;
 use super::to_text;
 use crate::api::auth::Credentials;
 use crate::api::session::ClientKey;
@@ -38,6 +39,7 @@ pub enum Api {
 
 struct Server {
     core: Core,
+    state: Arc<TransportState>,
     config: HttpConfig,
     api: Api,
     base: String,
@@ -46,8 +48,16 @@ struct Server {
 
 type Reply = Response<Full<Bytes>>;
 
-/// Serves one HTTP listener until the task is dropped (with the demo pages, when given).
-pub async fn serve(listener: TcpListener, core: Core, config: HttpConfig, api: Api, demo: Option<Demo>) {
+/// Serves one HTTP listener until the task is dropped (with the demo pages, when given);
+/// `state` is the transport's.
+pub async fn serve(
+    listener: TcpListener,
+    core: Core,
+    state: Arc<TransportState>,
+    config: HttpConfig,
+    api: Api,
+    demo: Option<Demo>,
+) {
     let base = match api {
         Api::Janus => config.base_path.clone(),
         Api::Admin => config.admin_base_path.clone(),
@@ -55,8 +65,9 @@ pub async fn serve(listener: TcpListener, core: Core, config: HttpConfig, api: A
     let max_connections = config.max_connections;
     let header_timeout = Duration::from_secs(config.header_timeout);
     let idle_timeout = Duration::from_secs(config.idle_timeout);
-    let server = Arc::new(Server { core, config, api, base, demo });
-    super::accept_loop(listener, "http", max_connections, move |stream, peer| {
+    let open = super::Open { state: state.clone(), admin: api == Api::Admin };
+    let server = Arc::new(Server { core, state, config, api, base, demo });
+    super::accept_loop(listener, "http", max_connections, open, move |stream, peer| {
         let server = server.clone();
         async move {
             // Requests in progress, and when the last one ended: a keep-alive connection with
@@ -68,7 +79,9 @@ pub async fn serve(listener: TcpListener, core: Core, config: HttpConfig, api: A
                 let activity = tracked.clone();
                 async move {
                     activity.begin();
+                    let serving = server.state.serving();
                     let response = server.route(req, peer).await;
+                    drop(serving);
                     activity.end();
                     Ok::<_, Infallible>(response)
                 }
@@ -281,7 +294,7 @@ impl Server {
     }
 
     fn json(&self, status: StatusCode, value: &Value) -> Reply {
-        let mut r = Response::new(Full::new(Bytes::from(to_text(value, self.config.json))));
+        let mut r = Response::new(Full::new(Bytes::from(to_text(value, self.state.style()))));
         *r.status_mut() = status;
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         r

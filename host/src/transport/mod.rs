@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod http;
+pub mod state;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -15,19 +16,55 @@ use crate::config::JsonStyle;
 pub fn to_text(value: &Value, style: JsonStyle) -> String {
     let text = match style {
         JsonStyle::Indented => serde_json::to_string_pretty(value),
+        JsonStyle::Plain => {
+            let mut out = Vec::with_capacity(128);
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, Plain);
+            serde::Serialize::serialize(value, &mut ser).map(|()| String::from_utf8(out).unwrap_or_default())
+        }
         JsonStyle::Compact => serde_json::to_string(value),
     };
     // Serialising a `Value` cannot fail: its keys are strings and numbers are finite.
     text.unwrap_or_default()
 }
 
+/// Janus's `plain` JSON: one line, with a space after each `:` and `,`.
+struct Plain;
+
+impl serde_json::ser::Formatter for Plain {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.begin_array_value(w, first)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+}
+
 /// Accepts connections forever (retrying after transient errors such as running out of file
 /// descriptors) and hands each one, with `TCP_NODELAY` set, to `serve`. At most
 /// `max_connections` are served at once; beyond that a new connection is closed at once.
+/// `open` counts the connections being served.
 pub async fn accept_loop<F, Fut>(
     listener: tokio::net::TcpListener,
     what: &'static str,
     max_connections: usize,
+    open: Open,
     serve: F,
 ) where
     F: Fn(tokio::net::TcpStream, SocketAddr) -> Fut,
@@ -52,9 +89,10 @@ pub async fn accept_loop<F, Fut>(
                     tracing::debug!("cannot set TCP_NODELAY for {peer}: {e}");
                 }
                 let connection = serve(stream, peer);
+                let counted = open.count();
                 tokio::spawn(async move {
                     connection.await;
-                    drop(slot);
+                    drop((slot, counted));
                 });
             }
             Err(e) => {
@@ -62,6 +100,32 @@ pub async fn accept_loop<F, Fut>(
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
         }
+    }
+}
+
+/// Where a listener counts its open connections: its transport's state, as the API (`admin`
+/// false) or the admin listener.
+pub struct Open {
+    /// The transport.
+    pub state: std::sync::Arc<state::TransportState>,
+    /// Whether this is the admin listener.
+    pub admin: bool,
+}
+
+impl Open {
+    /// One more connection, until the returned guard drops.
+    fn count(&self) -> Counted {
+        self.state.connections(self.admin).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Counted(Open { state: self.state.clone(), admin: self.admin })
+    }
+}
+
+/// An open connection, counted until dropped (even when its task panics).
+struct Counted(Open);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.state.connections(self.0.admin).fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -75,4 +139,23 @@ pub async fn bind(name: &str, ip: &str, port: u16) -> anyhow::Result<tokio::net:
     println!("listening: {name} {addr}");
     tracing::info!("{name} listening on {addr}");
     Ok(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_json_style_formats_as_janus_names_it() {
+        let v = serde_json::json!({"janus": "success", "list": [1, {"a": null}]});
+        assert_eq!(to_text(&v, JsonStyle::Compact), r#"{"janus":"success","list":[1,{"a":null}]}"#);
+        assert_eq!(to_text(&v, JsonStyle::Plain), r#"{"janus": "success", "list": [1, {"a": null}]}"#);
+        assert!(to_text(&v, JsonStyle::Indented).contains("\n  \"list\": [\n"));
+        for (name, style) in
+            [("indented", JsonStyle::Indented), ("PLAIN", JsonStyle::Plain), ("compact", JsonStyle::Compact)]
+        {
+            assert_eq!(JsonStyle::from_name(name), Some(style));
+        }
+        assert_eq!(JsonStyle::from_name("weird"), None);
+    }
 }

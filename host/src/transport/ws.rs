@@ -16,11 +16,11 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::state::TransportState;
 use super::to_text;
 use crate::api::plugin::BoxFuture;
 use crate::api::session::{ClientKey, EventSink};
 use crate::api::{envelope, ApiError, Core, Deferred, PathIds, RequestCtx};
-use crate::config::JsonStyle;
 
 /// Which API a WebSocket listener serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,12 +88,12 @@ fn request(
 struct Connection {
     id: u64,
     out: mpsc::Sender<Message>,
-    style: JsonStyle,
+    state: Arc<TransportState>,
 }
 
 impl EventSink for Connection {
     fn deliver(&self, event: &Value) -> bool {
-        match self.out.try_send(Message::text(to_text(event, self.style))) {
+        match self.out.try_send(Message::text(to_text(event, self.state.style()))) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::warn!(connection = self.id, "websocket too slow, event dropped");
@@ -108,12 +108,19 @@ impl EventSink for Connection {
     }
 }
 
-/// Serves one WebSocket listener until the task is dropped.
-pub async fn serve(listener: TcpListener, core: Core, api: Api, style: JsonStyle, max_connections: usize) {
-    super::accept_loop(listener, "websocket", max_connections, move |stream, peer| {
-        let core = core.clone();
+/// Serves one WebSocket listener until the task is dropped; `state` is the transport's.
+pub async fn serve(
+    listener: TcpListener,
+    core: Core,
+    api: Api,
+    state: Arc<TransportState>,
+    max_connections: usize,
+) {
+    let open = super::Open { state: state.clone(), admin: api == Api::Admin };
+    super::accept_loop(listener, "websocket", max_connections, open, move |stream, peer| {
+        let (core, state) = (core.clone(), state.clone());
         async move {
-            if let Err(e) = connection(stream, core, api, style).await {
+            if let Err(e) = connection(stream, core, api, state).await {
                 tracing::debug!("websocket from {peer} ended: {e}");
             }
         }
@@ -138,7 +145,12 @@ fn negotiate(api: Api, req: &Request, mut resp: Response) -> Result<Response, Er
     Ok(resp)
 }
 
-async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -> anyhow::Result<()> {
+async fn connection(
+    stream: TcpStream,
+    core: Core,
+    api: Api,
+    state: Arc<TransportState>,
+) -> anyhow::Result<()> {
     let limit = core.general().max_request_size;
     let config = WebSocketConfig::default().max_message_size(Some(limit)).max_frame_size(Some(limit));
     // The callback's error type is tungstenite's; it is never returned here.
@@ -154,7 +166,8 @@ async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -
         .map_err(|_| anyhow::anyhow!("no WebSocket handshake within {HANDSHAKE_TIMEOUT:?}"))??;
     let mut ws = ws;
     let (tx, mut rx) = mpsc::channel::<Message>(OUTGOING_CAPACITY);
-    let conn = Arc::new(Connection { id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed), out: tx, style });
+    let id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
+    let conn = Arc::new(Connection { id, out: tx, state: state.clone() });
     let ctx = RequestCtx {
         sink: Some(conn.clone() as Arc<dyn EventSink>),
         client: ClientKey::Connection(conn.id),
@@ -171,7 +184,7 @@ async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -
         tokio::select! {
             biased;
             Some((reply, deferred)) = in_flight.next(), if !in_flight.is_empty() => {
-                let sent = ws.send(Message::text(to_text(&reply, style))).await.is_ok();
+                let sent = ws.send(Message::text(to_text(&reply, state.style()))).await.is_ok();
                 // What the request caused happens even if its reply could not be sent.
                 core.deliver(deferred);
                 if !sent {
@@ -201,7 +214,7 @@ async fn connection(stream: TcpStream, core: Core, api: Api, style: JsonStyle) -
                 // The first poll runs the request up to its first wait, in arrival order.
                 match std::future::poll_fn(|cx| Poll::Ready(request.as_mut().poll(cx))).await {
                     Poll::Ready((reply, deferred)) => {
-                        let sent = ws.send(Message::text(to_text(&reply, style))).await.is_ok();
+                        let sent = ws.send(Message::text(to_text(&reply, state.style()))).await.is_ok();
                         core.deliver(deferred);
                         if !sent {
                             break;

@@ -1,0 +1,79 @@
+//! The media settings the admin API changes while the gateway runs, as Janus's
+//! `set_no_media_timer`, `set_slowlink_threshold` and `set_min_nack_queue` do: one shared value
+//! each, read by every media thread where it is used, so a change holds from the next check on.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::config::Media;
+
+/// The most `min_nack_queue` may be, ms: Janus's cap.
+pub const MAX_MIN_NACK_QUEUE_MS: u64 = 1000;
+
+/// `no_media_timer`, `slowlink_threshold` and `min_nack_queue`, shared.
+#[derive(Debug)]
+pub struct Tunables {
+    no_media_timer_s: AtomicU64,
+    slowlink_threshold: AtomicU32,
+    min_nack_queue_ms: AtomicU64,
+}
+
+impl Default for Tunables {
+    fn default() -> Self {
+        Self::new(&Media::default())
+    }
+}
+
+impl Tunables {
+    /// The values of the configuration.
+    pub fn new(media: &Media) -> Self {
+        Self {
+            no_media_timer_s: AtomicU64::new(media.no_media_timer),
+            slowlink_threshold: AtomicU32::new(media.slowlink_threshold),
+            min_nack_queue_ms: AtomicU64::new(media.min_nack_queue.min(MAX_MIN_NACK_QUEUE_MS)),
+        }
+    }
+
+    /// Seconds without packets before a stream is reported as not receiving (0: never).
+    pub fn no_media_timer_s(&self) -> u64 {
+        self.no_media_timer_s.load(Ordering::Relaxed)
+    }
+
+    /// [`Tunables::no_media_timer_s`] as a duration.
+    pub fn no_media_timer(&self) -> Duration {
+        Duration::from_secs(self.no_media_timer_s())
+    }
+
+    /// Sets `no_media_timer`.
+    pub fn set_no_media_timer(&self, seconds: u64) {
+        self.no_media_timer_s.store(seconds, Ordering::Relaxed);
+    }
+
+    /// Losses a second that make a `slowlink` event (0: none).
+    pub fn slowlink_threshold(&self) -> u32 {
+        self.slowlink_threshold.load(Ordering::Relaxed)
+    }
+
+    /// Sets `slowlink_threshold`.
+    pub fn set_slowlink_threshold(&self, lost: u32) {
+        self.slowlink_threshold.store(lost, Ordering::Relaxed);
+    }
+
+    /// How long sent video is kept at least for retransmissions, ms.
+    pub fn min_nack_queue_ms(&self) -> u64 {
+        self.min_nack_queue_ms.load(Ordering::Relaxed)
+    }
+
+    /// [`Tunables::min_nack_queue_ms`] as a duration.
+    pub fn min_nack_queue(&self) -> Duration {
+        Duration::from_millis(self.min_nack_queue_ms())
+    }
+
+    /// Sets `min_nack_queue`, capped at [`MAX_MIN_NACK_QUEUE_MS`] as in Janus; returns the
+    /// value set.
+    pub fn set_min_nack_queue(&self, ms: u64) -> u64 {
+        let ms = ms.min(MAX_MIN_NACK_QUEUE_MS);
+        self.min_nack_queue_ms.store(ms, Ordering::Relaxed);
+        ms
+    }
+}

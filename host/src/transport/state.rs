@@ -1,0 +1,183 @@
+//! What a transport shares with the admin API's `query_transport`, answered as Janus's HTTP
+//! and WebSockets transports answer it: `configure` changes the JSON style of the replies
+//! (and `events`, which needs event handlers, is noted as ignored); `connections` counts the
+//! open connections.
+
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+
+use serde_json::{json, Map, Value};
+
+use crate::api::TransportQuery;
+use crate::config::JsonStyle;
+
+/// The transport-level error codes of Janus's transports.
+const INVALID_REQUEST: u16 = 411;
+const MISSING_ELEMENT: u16 = 412;
+const INVALID_ELEMENT: u16 = 413;
+
+/// Which transport a [`TransportState`] is: their `connections` answers differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `janus.transport.http`: connections by listener, and the requests being served.
+    Http,
+    /// `janus.transport.websockets`: one count of connections.
+    WebSockets,
+}
+
+/// One transport's live state.
+#[derive(Debug)]
+pub struct TransportState {
+    kind: Kind,
+    /// Whether the API and the admin listeners run.
+    listeners: (bool, bool),
+    style: AtomicU8,
+    /// Open connections to the Janus API listener and to the admin listener.
+    api: AtomicUsize,
+    admin: AtomicUsize,
+    /// Requests being served (HTTP), long polls included.
+    requests: AtomicUsize,
+}
+
+impl TransportState {
+    /// A transport's state, replying in `style`, with its API and admin listeners running
+    /// or not (`listeners`).
+    pub fn new(kind: Kind, style: JsonStyle, listeners: (bool, bool)) -> Self {
+        Self {
+            kind,
+            listeners,
+            style: AtomicU8::new(style as u8),
+            api: AtomicUsize::new(0),
+            admin: AtomicUsize::new(0),
+            requests: AtomicUsize::new(0),
+        }
+    }
+
+    /// How replies are formatted now.
+    pub fn style(&self) -> JsonStyle {
+        match self.style.load(Ordering::Relaxed) {
+            s if s == JsonStyle::Indented as u8 => JsonStyle::Indented,
+            s if s == JsonStyle::Plain as u8 => JsonStyle::Plain,
+            _ => JsonStyle::Compact,
+        }
+    }
+
+    /// The open-connection count of the API (`admin` false) or admin listener.
+    pub fn connections(&self, admin: bool) -> &AtomicUsize {
+        if admin {
+            &self.admin
+        } else {
+            &self.api
+        }
+    }
+
+    /// Counts one request being served until the returned guard drops.
+    pub fn serving(&self) -> Serving<'_> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        Serving(&self.requests)
+    }
+
+    fn answer(&self, request: Option<&Value>) -> Result<Map<String, Value>, (u16, String)> {
+        let empty = Map::new();
+        let request = match request {
+            None | Some(Value::Null) => &empty,
+            Some(Value::Object(r)) => r,
+            Some(_) => {
+                return Err((INVALID_ELEMENT, "Invalid element type (request should be an object)".into()))
+            }
+        };
+        let verb = match request.get("request") {
+            None => return Err((MISSING_ELEMENT, "Missing mandatory element (request)".into())),
+            Some(Value::String(v)) => v.to_ascii_lowercase(),
+            Some(_) => {
+                return Err((INVALID_ELEMENT, "Invalid element type (request should be a string)".into()))
+            }
+        };
+        let mut response = Map::new();
+        match verb.as_str() {
+            "configure" => {
+                let events = match request.get("events") {
+                    None => false,
+                    Some(Value::Bool(b)) => *b,
+                    Some(_) => {
+                        return Err((
+                            INVALID_ELEMENT,
+                            "Invalid element type (events should be a boolean)".into(),
+                        ))
+                    }
+                };
+                let json = match request.get("json") {
+                    None => None,
+                    Some(Value::String(j)) => Some(j.to_ascii_lowercase()),
+                    Some(_) => {
+                        return Err((
+                            INVALID_ELEMENT,
+                            "Invalid element type (json should be a string)".into(),
+                        ))
+                    }
+                };
+                response.insert("result".into(), json!(200));
+                let mut notes = Vec::new();
+                // Portunus has no event handlers, as a Janus whose core has them disabled.
+                if events {
+                    notes.push("Event handlers disabled at the core level");
+                }
+                if let Some(json) = json {
+                    match JsonStyle::from_name(&json) {
+                        Some(style) => self.style.store(style as u8, Ordering::Relaxed),
+                        None => {
+                            tracing::warn!("unsupported JSON format option '{json}', ignoring tweak");
+                            notes.push("Ignored unsupported indentation format");
+                        }
+                    }
+                }
+                if !notes.is_empty() {
+                    response.insert("notes".into(), json!(notes));
+                }
+            }
+            "connections" => {
+                response.insert("result".into(), json!(200));
+                let (api, admin) = (self.api.load(Ordering::Relaxed), self.admin.load(Ordering::Relaxed));
+                match self.kind {
+                    Kind::Http => {
+                        let mut by_listener = Map::new();
+                        if self.listeners.0 {
+                            by_listener.insert("http".into(), json!(api));
+                        }
+                        if self.listeners.1 {
+                            by_listener.insert("admin_http".into(), json!(admin));
+                        }
+                        response.insert("connections".into(), Value::Object(by_listener));
+                        response.insert("messages".into(), json!(self.requests.load(Ordering::Relaxed)));
+                    }
+                    Kind::WebSockets => {
+                        response.insert("connections".into(), json!(api + admin));
+                    }
+                }
+            }
+            _ => {
+                let verb = request["request"].as_str().unwrap_or_default();
+                return Err((INVALID_REQUEST, format!("Unknown request '{verb}'")));
+            }
+        }
+        Ok(response)
+    }
+}
+
+impl TransportQuery for TransportState {
+    /// Answers `query_transport`'s `request` (Janus's `response`: a result or an error).
+    fn query(&self, request: Option<&Value>) -> Value {
+        match self.answer(request) {
+            Ok(response) => Value::Object(response),
+            Err((code, error)) => json!({"error_code": code, "error": error}),
+        }
+    }
+}
+
+/// A request being served; counted until dropped.
+pub struct Serving<'a>(&'a AtomicUsize);
+
+impl Drop for Serving<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
