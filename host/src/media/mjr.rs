@@ -7,20 +7,15 @@
 //! data-channel message the same way, after the time it came (microseconds since the epoch,
 //! 8 bytes), as Janus records data channels.
 //!
-//! The media thread appends packets to a buffer; full buffers (and, every housekeeping tick,
-//! what there is) go to one writer thread for all recordings, which hands the buffers back to
-//! be filled again: the media thread never waits for the disk and allocates nothing per
-//! packet. When the writer falls behind by [`QUEUE`] buffers, buffers are lost and counted
-//! rather than the media delayed; when writing fails (a full disk) that recording stops.
+//! The media thread appends to the file through an [`Appender`], so it never waits for the
+//! disk and allocates nothing per packet.
 
-use std::io::Write;
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use str0m::format::Codec;
 
+use super::appender::Appender;
 use super::router::Rewrite;
 use crate::vocab::RecordFile;
 
@@ -32,79 +27,6 @@ const FRAME: &[u8] = b"MEET";
 const FRAME_HEADER: usize = FRAME.len() + 4 + 2;
 /// Room kept for the file's JSON header before the first frame.
 const HEADER_ROOM: usize = 256;
-/// A buffer goes to the writer when the next packet would not fit in this much.
-const CHUNK: usize = 64 * 1024;
-/// Buffers that may wait for the writer, all recordings together.
-const QUEUE: usize = 1024;
-
-/// A buffer for the writer, and where to hand it back.
-struct Chunk {
-    file: Arc<RecordFile>,
-    data: Vec<u8>,
-    back: SyncSender<Vec<u8>>,
-}
-
-/// What the writer thread is given: a buffer to write, or a mark to say when it got there.
-enum Job {
-    Write(Chunk),
-    Mark(std::sync::mpsc::Sender<()>),
-}
-
-/// The writer thread's queue, once started.
-static WRITER: OnceLock<SyncSender<Job>> = OnceLock::new();
-
-/// The writer thread's queue, started with the first recording. A file is complete (and
-/// renamed, when it has a temporary name) when its last buffer has been written here.
-fn writer() -> &'static SyncSender<Job> {
-    WRITER.get_or_init(|| {
-        let (tx, rx) = sync_channel::<Job>(QUEUE);
-        let spawned = std::thread::Builder::new().name("mjr-writer".into()).spawn(move || {
-            for job in rx {
-                let mut c = match job {
-                    Job::Write(c) => c,
-                    Job::Mark(reached) => {
-                        let _ = reached.send(());
-                        continue;
-                    }
-                };
-                if !c.file.failed.load(Ordering::Relaxed) {
-                    if let Err(e) = (&c.file.file).write_all(&c.data) {
-                        c.file.failed.store(true, Ordering::Relaxed);
-                        tracing::warn!("recording {} stopped: {e}", c.file.path.display());
-                    }
-                }
-                c.data.clear();
-                let _ = c.back.try_send(c.data);
-            }
-        });
-        if let Err(e) = spawned {
-            tracing::warn!("no recording writer: {e}");
-        }
-        tx
-    })
-}
-
-/// Waits (at most `within`) until the writer has written everything handed to it so far;
-/// false when it did not in time.
-pub fn written(within: std::time::Duration) -> bool {
-    let Some(writer) = WRITER.get() else { return true };
-    let (reached, mark) = std::sync::mpsc::channel();
-    let deadline = std::time::Instant::now() + within;
-    let mut job = Job::Mark(reached);
-    // The queue may be full: try until there is room.
-    loop {
-        match writer.try_send(job) {
-            Ok(()) => break,
-            Err(TrySendError::Full(j)) if std::time::Instant::now() < deadline => {
-                job = j;
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            Err(_) => return false,
-        }
-    }
-    mark.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())).is_ok()
-}
-
 /// The .mjr name of a codec, for the ones Janus records.
 pub fn codec_name(codec: Codec) -> Option<&'static str> {
     Some(match codec {
@@ -128,10 +50,7 @@ fn micros_since_epoch(t: SystemTime) -> u64 {
 /// A recording as a rule's destination: the media thread's end.
 #[derive(Debug)]
 pub struct Mjr {
-    file: Arc<RecordFile>,
-    buf: Vec<u8>,
-    spare: Receiver<Vec<u8>>,
-    back: SyncSender<Vec<u8>>,
+    out: Appender,
     created: SystemTime,
     /// When the first packet came (the header is written then).
     first: Option<Instant>,
@@ -139,24 +58,17 @@ pub struct Mjr {
     pub rewrite: Option<Rewrite>,
     /// The SSRC the packets are recorded with.
     pub ssrc: u32,
-    /// Buffers lost to a writer that fell behind.
-    lost: u64,
 }
 
 impl Mjr {
     /// A recording into `file` (whose magic is written already).
     pub fn new(file: Arc<RecordFile>) -> Self {
-        let (back, spare) = sync_channel(4);
         Self {
-            file,
-            buf: Vec::with_capacity(CHUNK),
-            spare,
-            back,
+            out: Appender::new(file, "recording"),
             created: SystemTime::now(),
             first: None,
             rewrite: None,
             ssrc: rand::random(),
-            lost: 0,
         }
     }
 
@@ -173,21 +85,12 @@ impl Mjr {
     /// Appends a frame: the header first in a new file (`kind`, `codec`), then `MEET`, the
     /// time, the length, `stamp` (a message's arrival) if any, and `body`.
     fn append(&mut self, now: Instant, kind: &str, codec: &str, stamp: Option<u64>, body: &[u8]) {
-        if self.file.failed.load(Ordering::Relaxed) {
-            return;
-        }
         let extra = if stamp.is_some() { 8 } else { 0 };
         let Ok(len) = u16::try_from(body.len() + extra) else { return };
-        // A frame that would grow the buffer goes in the next one: no allocation here (a
-        // message larger than a buffer is left out: Janus's frames hold at most 64 KiB too).
+        // A message larger than a buffer is left out: Janus's frames hold at most 64 KiB too.
         // (The file's header, first, takes well under `HEADER_ROOM`.)
         let need = FRAME_HEADER + usize::from(len) + if self.first.is_none() { HEADER_ROOM } else { 0 };
-        if self.buf.len() + need > self.buf.capacity() {
-            self.flush();
-            if need > self.buf.capacity() {
-                return;
-            }
-        }
+        let Some(buf) = self.out.room(need) else { return };
         let first = *self.first.get_or_insert_with(|| {
             let header = serde_json::json!({
                 "t": kind,
@@ -196,52 +99,31 @@ impl Mjr {
                 "u": micros_since_epoch(SystemTime::now()),
             })
             .to_string();
-            self.buf.extend_from_slice(&(header.len() as u16).to_be_bytes());
-            self.buf.extend_from_slice(header.as_bytes());
+            buf.extend_from_slice(&(header.len() as u16).to_be_bytes());
+            buf.extend_from_slice(header.as_bytes());
             now
         });
         let ms = u32::try_from(now.duration_since(first).as_millis()).unwrap_or(u32::MAX);
-        self.buf.extend_from_slice(FRAME);
-        self.buf.extend_from_slice(&ms.to_be_bytes());
-        self.buf.extend_from_slice(&len.to_be_bytes());
+        buf.extend_from_slice(FRAME);
+        buf.extend_from_slice(&ms.to_be_bytes());
+        buf.extend_from_slice(&len.to_be_bytes());
         if let Some(stamp) = stamp {
-            self.buf.extend_from_slice(&stamp.to_be_bytes());
+            buf.extend_from_slice(&stamp.to_be_bytes());
         }
-        self.buf.extend_from_slice(body);
+        buf.extend_from_slice(body);
     }
 
     /// Hands what is buffered to the writer.
     pub fn flush(&mut self) {
-        if self.buf.is_empty() {
-            return;
-        }
-        let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
-        let data = std::mem::replace(&mut self.buf, next);
-        let chunk = Chunk { file: self.file.clone(), data, back: self.back.clone() };
-        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
-            writer().try_send(Job::Write(chunk))
-        {
-            if crate::logging::time_to_report(&mut self.lost) {
-                tracing::warn!(
-                    "recording {}: {} buffers lost, the disk is behind",
-                    self.file.path.display(),
-                    self.lost
-                );
-            }
-        }
-    }
-}
-
-impl Drop for Mjr {
-    fn drop(&mut self) {
-        self.flush();
+        self.out.flush();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicBool;
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;
 
     /// What a recording fed by `feed` wrote, once the writer is done: the JSON header and each
@@ -339,7 +221,7 @@ mod tests {
         let packet = vec![0x80u8; 1200];
         for _ in 0..500 {
             mjr.frame(Instant::now(), true, "vp8", &packet);
-            assert_eq!(mjr.buf.capacity(), CHUNK, "at {} bytes", mjr.buf.len());
+            assert_eq!(mjr.out.capacity(), super::super::appender::CHUNK, "at {} bytes", mjr.out.len());
         }
     }
 
@@ -366,6 +248,6 @@ mod tests {
             std::thread::sleep(Duration::from_millis(5));
         }
         mjr.frame(Instant::now(), false, "opus", &[0x80, 111, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0xfc]);
-        assert!(mjr.buf.is_empty(), "a stopped recording takes no more packets");
+        assert_eq!(mjr.out.len(), 0, "a stopped recording takes no more packets");
     }
 }

@@ -5,6 +5,7 @@
 //! happens (`webrtcup`, `media`, `hangup`, data) as [`Notice`]s on a channel the gateway wires.
 
 mod addresses;
+mod appender;
 pub mod certificate;
 mod channels;
 pub(crate) mod contain;
@@ -661,7 +662,7 @@ impl MediaControl for MediaEngine {
                 return;
             }
         }
-        if !mjr::written(deadline.saturating_duration_since(std::time::Instant::now())) {
+        if !appender::written(deadline.saturating_duration_since(std::time::Instant::now())) {
             tracing::warn!("recordings not all written within {within:?}");
         }
     }
