@@ -3,6 +3,7 @@
 //! events, and the effect of the EchoTest's switches.
 
 mod audiobridge;
+mod capture;
 mod dtls_identity;
 mod echotest;
 #[path = "../api/harness.rs"]

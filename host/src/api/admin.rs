@@ -251,6 +251,14 @@ impl Core {
                 }
                 Ok(self.success(env, Value::Null))
             }
+            "start_pcap" | "start_text2pcap" => {
+                self.start_capture(h, &env.body, env.verb == "start_text2pcap")?;
+                Ok(self.success(env, Value::Null))
+            }
+            "stop_pcap" | "stop_text2pcap" => {
+                self.stop_capture(h)?;
+                Ok(self.success(env, Value::Null))
+            }
             "hangup_webrtc" => {
                 // The PeerConnection is closed now; the plugin hears of it when it gets to it.
                 self.media().hangup(h.handle_ref(), "Admin API");
@@ -286,6 +294,15 @@ impl Core {
         info.insert("current_time".into(), json!(self.now_us()));
         info.insert("plugin".into(), json!(h.package));
         info.insert("plugin_specific".into(), plugin_specific);
+        if let Some(capturing) = &*lock(&h.capture) {
+            let (flag, file) = if capturing.text {
+                ("dump-to-text2pcap", "text2pcap-file")
+            } else {
+                ("dump-to-pcap", "pcap-file")
+            };
+            info.insert(flag.into(), json!(true));
+            info.insert(file.into(), json!(capturing.path.display().to_string()));
+        }
         // The PeerConnection's side (flags, ICE and DTLS state, SDPs, streams) comes from the
         // media thread that owns it; without one, Janus's flags all say no.
         let pc = self.media().describe(h.handle_ref()).unwrap_or_else(|| {

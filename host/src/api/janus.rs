@@ -254,6 +254,7 @@ impl Core {
             created_us: self.now_us(),
             pending_candidates: Mutex::new(Vec::new()),
             trickle_completed: false.into(),
+            capture: Mutex::new(None),
         });
         lock(&session.handles).insert(id, handle.clone());
         if let Err(e) = plugin.create_handle(handle.handle_ref()).await {

@@ -3,6 +3,7 @@
 //! events reach them through [`session::EventSink`] or the session's queue.
 
 mod admin;
+mod admin_capture;
 mod admin_settings;
 mod admin_tools;
 pub mod auth;

@@ -143,6 +143,17 @@ pub struct Handle {
     pub pending_candidates: Mutex<Vec<(u64, Value)>>,
     /// Whether the client said it finished trickling.
     pub trickle_completed: AtomicBool,
+    /// The packet capture admin `start_pcap` began, if any.
+    pub capture: Mutex<Option<Capturing>>,
+}
+
+/// A handle's packet capture: text (`start_text2pcap`) or pcap, into this file.
+#[derive(Debug, Clone)]
+pub struct Capturing {
+    /// Text for `text2pcap`, not pcap.
+    pub text: bool,
+    /// The file.
+    pub path: std::path::PathBuf,
 }
 
 impl Handle {

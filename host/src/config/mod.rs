@@ -67,6 +67,9 @@ pub struct General {
     pub log_to_file: Option<PathBuf>,
     /// `log_prefix`: put before every log line.
     pub log_prefix: String,
+    /// `protected_folders`: folders the admin API's packet captures may not be written in
+    /// (plugins write only where their sandbox lets them).
+    pub protected_folders: Vec<PathBuf>,
     /// `debug_timestamps`: each log line starts with the time (Portunus's default: true).
     pub debug_timestamps: bool,
     /// `debug_colors`: log levels in colour (ANSI escapes; default false).
@@ -134,6 +137,7 @@ impl Default for General {
             log_to_stdout: true,
             log_to_file: None,
             log_prefix: String::new(),
+            protected_folders: Vec::new(),
             debug_timestamps: true,
             debug_colors: false,
             pid_file: None,
@@ -526,6 +530,7 @@ fn read_core(
         log_to_stdout: s.bool("log_to_stdout", d.log_to_stdout)?,
         log_to_file: s.non_empty("log_to_file")?.map(PathBuf::from),
         log_prefix: s.string("log_prefix")?.unwrap_or_default(),
+        protected_folders: s.strings("protected_folders")?.into_iter().map(PathBuf::from).collect(),
         debug_timestamps: s.bool("debug_timestamps", d.debug_timestamps)?,
         debug_colors: s.bool("debug_colors", d.debug_colors)?,
         pid_file: s.non_empty("pid_file")?.map(PathBuf::from),
@@ -578,7 +583,6 @@ fn read_core(
         "events_folder",
         "loggers_folder",
         "debug_locks",
-        "protected_folders",
     ]);
     s.finish();
     let mut n = Section::new(file, root, "nat");

@@ -92,6 +92,24 @@ impl<'a> Section<'a> {
         }
     }
 
+    /// A list or array of strings (`[ "a", "b" ]`); a single string is a list of one.
+    pub fn strings(&mut self, key: &'a str) -> Result<Vec<String>, ConfigError> {
+        let Some(node) = self.node(key) else {
+            return Ok(Vec::new());
+        };
+        match &node.value {
+            Value::Str(s) => Ok(vec![s.clone()]),
+            Value::List(items) => items
+                .iter()
+                .map(|item| match &item.value {
+                    Value::Str(s) => Ok(s.clone()),
+                    _ => Err(self.bad(item, key, "a string in the list")),
+                })
+                .collect(),
+            _ => Err(self.bad(node, key, "a list of strings")),
+        }
+    }
+
     /// A non-empty string (an empty one counts as unset).
     pub fn non_empty(&mut self, key: &'a str) -> Result<Option<String>, ConfigError> {
         Ok(self.string(key)?.filter(|s| !s.is_empty()))

@@ -16,6 +16,7 @@ use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, VideoOrientation};
 use str0m::{Event, IceConnectionState, RtcConfig};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::capture::{Capture, RtpFields};
 use super::contain::contain;
 use super::demux::stun_local_ufrag;
 use super::inputs::{Input, Kept};
@@ -73,7 +74,8 @@ fn command_peer(c: &Command) -> Option<u64> {
         | Command::Keyframe(h, _)
         | Command::Describe(h, _)
         | Command::Relay(h, ..)
-        | Command::Data(h, ..) => Some(h.handle_id),
+        | Command::Data(h, ..)
+        | Command::Capture(h, _) => Some(h.handle_id),
         Command::Deliver(_)
         | Command::LegOpen(_)
         | Command::LegConnect(..)
@@ -230,6 +232,8 @@ pub struct MediaCore<T: Transmitter> {
     /// The header extensions a plugin chose for a handle (`set-rtp-extensions`), kept until
     /// the handle goes: its PeerConnections, now or after a hangup, negotiate those.
     extensions: HashMap<u64, crate::vocab::RtpExtensions>,
+    /// Packet captures of handles homed on this thread (admin `start_pcap`), by handle.
+    captures: HashMap<u64, Capture>,
     /// Plain RTP legs homed on this thread.
     legs: HashMap<u64, Leg>,
     /// RTP inputs homed on this thread.
@@ -291,6 +295,7 @@ impl<T: Transmitter> MediaCore<T> {
             rule_ids: Vec::new(),
             rtp_out: Vec::with_capacity(2048),
             extensions: HashMap::new(),
+            captures: HashMap::new(),
             legs: HashMap::new(),
             inputs: HashMap::new(),
             ready: Arc::default(),
@@ -496,6 +501,7 @@ impl<T: Transmitter> MediaCore<T> {
         }
         self.leg_reports(now);
         self.router.flush_recordings();
+        self.captures.values_mut().for_each(Capture::flush);
         let timer = self.tunables.no_media_timer();
         for (id, p) in self.peers.iter_mut() {
             if p.pending_keyframes(now) {
@@ -692,6 +698,17 @@ impl<T: Transmitter> MediaCore<T> {
         let now = self.now;
         let Some(p) = self.peers.get_mut(&src) else { return };
         let Some(stream) = p.rx_stream(pkt.header.ssrc) else { return };
+        if let Some(capture) = self.captures.get_mut(&src) {
+            let h = &pkt.header;
+            let fields = RtpFields {
+                pt: *h.payload_type,
+                marker: h.marker,
+                seq: h.sequence_number,
+                time: h.timestamp,
+                ssrc: *h.ssrc,
+            };
+            capture.rtp(true, fields, &pkt.payload);
+        }
         let r =
             p.receiving.entry(stream.mid).or_insert(Receiving { video: stream.video, last: now, up: false });
         r.last = now;
@@ -933,6 +950,13 @@ impl<T: Transmitter> MediaCore<T> {
             video_orientation: d.packet.video_orientation,
             ..ExtensionValues::default()
         };
+        if let Some(capture) = self.captures.get_mut(&d.dst) {
+            let ssrc = dst.rtc.direct_api().stream_tx_by_mid(dst_mid, None).map(|tx| *tx.ssrc());
+            if let Some(ssrc) = ssrc {
+                let fields = RtpFields { pt: *pt, marker: d.packet.marker, seq: seq as u16, time, ssrc };
+                capture.rtp(false, fields, &d.packet.payload);
+            }
+        }
         let write = RtpWrite::new(pt, seq.into(), time, d.packet.wallclock, d.packet.payload)
             .marker(d.packet.marker)
             .ext_vals(ext)
@@ -1667,7 +1691,16 @@ impl<T: Transmitter> MediaCore<T> {
             }
             // The core tells the plugin itself about hangups it asked for.
             Command::Hangup(h, reason) => self.hangup(h.handle_id, &reason, false),
+            Command::Capture(h, spec) => match spec {
+                Some(spec) => {
+                    self.captures.insert(h.handle_id, Capture::new(spec, h));
+                }
+                None => {
+                    self.captures.remove(&h.handle_id);
+                }
+            },
             Command::Gone(h) => {
+                self.captures.remove(&h.handle_id);
                 self.router.remove_handle(h.handle_id);
                 self.drop_peer(h.handle_id);
                 self.extensions.remove(&h.handle_id);
@@ -1762,6 +1795,7 @@ impl<T: Transmitter> MediaCore<T> {
             Command::Unforward(id) => self.router.remove(id),
             Command::EndRecordings(done) => {
                 self.router.remove_recordings();
+                self.captures.clear();
                 let _ = done.send(());
             }
             Command::Layers(id, substream, temporal) => {

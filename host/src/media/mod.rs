@@ -6,6 +6,7 @@
 
 mod addresses;
 mod appender;
+mod capture;
 pub mod certificate;
 mod channels;
 pub(crate) mod contain;
@@ -116,6 +117,8 @@ pub enum Command {
     Relay(HandleRef, MediaKind, bool),
     /// Send data-channel bytes (dropped, with a debug log, without an open channel).
     Data(HandleRef, Option<String>, Vec<u8>, bool),
+    /// Capture the handle's packets, or stop.
+    Capture(HandleRef, Option<crate::vocab::CaptureSpec>),
     /// Routed packets for destinations this thread owns (from another media thread, in batches).
     Deliver(Vec<core::Delivery>),
     /// A destination on another thread wants a keyframe from this source handle.
@@ -927,6 +930,10 @@ impl MediaControl for MediaEngine {
     fn mixer_destroy(&self, mixer: u64) {
         self.stereo_mixers.lock().unwrap_or_else(PoisonError::into_inner).remove(&mixer);
         self.mixer.send(mixer, mixer::Job::Destroy(mixer));
+    }
+
+    fn capture(&self, handle: HandleRef, spec: Option<crate::vocab::CaptureSpec>) {
+        self.send(handle, Command::Capture(handle, spec));
     }
 
     fn mixer_record(&self, mixer: u64, file: Option<std::fs::File>) {

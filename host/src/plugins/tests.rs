@@ -159,6 +159,7 @@ impl crate::vocab::MediaControl for RuleLog {
     fn mixer_leave(&self, _: u64) {}
     fn mixer_destroy(&self, _: u64) {}
     fn mixer_record(&self, _: u64, _: Option<std::fs::File>) {}
+    fn capture(&self, _: HandleRef, _: Option<crate::vocab::CaptureSpec>) {}
 }
 
 /// A rule can reach the media engine after the engine dropped its handle (the plugin made it

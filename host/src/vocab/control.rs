@@ -10,6 +10,21 @@ use super::{
 /// Streams (mids) that take a new direction in an offer of ours.
 pub type Directions = Vec<(String, crate::sdp::Direction)>;
 
+/// A packet capture for a handle (admin `start_pcap`, `start_text2pcap`): its file, opened
+/// for appending, as pcap or as text, each packet cut to `truncate` bytes (0: whole); `fresh`
+/// when the file was empty (a pcap file then gets its header).
+#[derive(Debug)]
+pub struct CaptureSpec {
+    /// The file.
+    pub file: std::sync::Arc<super::RecordFile>,
+    /// Text for `text2pcap`, not pcap.
+    pub text: bool,
+    /// Bytes kept of each packet (0: all).
+    pub truncate: usize,
+    /// The file was empty.
+    pub fresh: bool,
+}
+
 /// What the media engine answers when it is missing.
 pub const NO_MEDIA: &str = "not available: media engine";
 
@@ -117,6 +132,10 @@ pub trait MediaControl: Send + Sync {
     /// Records a mixer's whole mix to `file` (just created), or stops (none); a failure to
     /// write stops it and is reported (`MediaEvent::MixerRecordFailed`).
     fn mixer_record(&self, mixer: u64, file: Option<std::fs::File>);
+
+    /// Captures the handle's packets as `spec` says, or stops (none; the file is complete once
+    /// the writer has written what was captured).
+    fn capture(&self, handle: HandleRef, spec: Option<CaptureSpec>);
 }
 
 /// A stream of an input as [`MediaControl::input_status`] gives it: mid, age (ms), source.
@@ -187,4 +206,5 @@ impl MediaControl for NoMedia {
     fn mixer_leave(&self, _: u64) {}
     fn mixer_destroy(&self, _: u64) {}
     fn mixer_record(&self, _: u64, _: Option<std::fs::File>) {}
+    fn capture(&self, _: HandleRef, _: Option<CaptureSpec>) {}
 }

@@ -12,7 +12,7 @@ mod negotiation;
 mod rules;
 pub mod srtp;
 
-pub use self::control::{Directions, InputStreamReport, MediaControl, NoMedia, NO_MEDIA};
+pub use self::control::{CaptureSpec, Directions, InputStreamReport, MediaControl, NoMedia, NO_MEDIA};
 pub use self::events::{MediaEvent, Notice};
 pub use self::inputs::{InputFile, InputLocal, InputSpec, InputStreamSpec, RtspSource, SourceState};
 pub use self::legs::{dtmf_digit, dtmf_event, Latch, LegCodec, LegLocal, LegRemote, LegSpec, LEG_CODECS};
