@@ -698,7 +698,8 @@ impl<T: Transmitter> MediaCore<T> {
         let now = self.now;
         let Some(p) = self.peers.get_mut(&src) else { return };
         let Some(stream) = p.rx_stream(pkt.header.ssrc) else { return };
-        if let Some(capture) = self.captures.get_mut(&src) {
+        // Captures are rare: the media path pays one length check for them.
+        if let Some(capture) = (!self.captures.is_empty()).then(|| self.captures.get_mut(&src)).flatten() {
             let h = &pkt.header;
             let fields = RtpFields {
                 pt: *h.payload_type,
@@ -950,7 +951,7 @@ impl<T: Transmitter> MediaCore<T> {
             video_orientation: d.packet.video_orientation,
             ..ExtensionValues::default()
         };
-        if let Some(capture) = self.captures.get_mut(&d.dst) {
+        if let Some(capture) = (!self.captures.is_empty()).then(|| self.captures.get_mut(&d.dst)).flatten() {
             let ssrc = dst.rtc.direct_api().stream_tx_by_mid(dst_mid, None).map(|tx| *tx.ssrc());
             if let Some(ssrc) = ssrc {
                 let fields = RtpFields { pt: *pt, marker: d.packet.marker, seq: seq as u16, time, ssrc };
