@@ -143,7 +143,7 @@ pub fn signed_token(data: &[u8]) {
 /// room may give), read as `http-post` reads it (which also builds its request).
 pub fn http_post_url(data: &[u8]) {
     let Ok(url) = std::str::from_utf8(data) else { return };
-    let _ = crate::plugins::http_post::Backend::parse(url);
+    let _ = crate::http_client::Backend::parse(url);
 }
 
 /// A `.jcfg` configuration: what parses converts to JSON, and that JSON written back (as a

@@ -3,6 +3,7 @@
 
 use crate::api::{Core, CoreOptions, Network, TransportInfo};
 use crate::config::Config;
+use crate::events::{About, Events, Kind};
 use crate::logging::Logging;
 use crate::media::{MediaEngine, Tunables};
 use crate::plugins::{self, PluginHost};
@@ -19,7 +20,7 @@ fn default_cache_dir() -> Option<PathBuf> {
     Some(base.join("portunus").join("cwasm"))
 }
 use crate::transport::demo::Demo;
-use crate::transport::state::{Kind, TransportState};
+use crate::transport::state::{self, TransportState};
 use crate::transport::{self, http, ws};
 
 /// The transports' live states (JSON style, open connections), for their listeners and the
@@ -33,8 +34,12 @@ impl Transports {
     fn new(config: &Config) -> Self {
         let (h, w) = (&config.http, &config.ws);
         Self {
-            http: Arc::new(TransportState::new(Kind::Http, h.json, (h.api.enabled, h.admin.enabled))),
-            ws: Arc::new(TransportState::new(Kind::WebSockets, w.json, (w.api.enabled, w.admin.enabled))),
+            http: Arc::new(TransportState::new(state::Kind::Http, h.json, (h.api.enabled, h.admin.enabled))),
+            ws: Arc::new(TransportState::new(
+                state::Kind::WebSockets,
+                w.json,
+                (w.api.enabled, w.admin.enabled),
+            )),
         }
     }
 
@@ -67,6 +72,7 @@ impl Transports {
 pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     let tunables = Arc::new(Tunables::new(&config.media));
     let states = Transports::new(&config);
+    let events = Events::start(&config);
     let core = Core::new(CoreOptions {
         general: config.general.clone(),
         nat: config.nat.clone(),
@@ -77,6 +83,7 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
         transports: states.info(&config),
         set_log_level: Box::new(move |level| logging.set_level(level)),
         tunables: tunables.clone(),
+        events: events.clone(),
     });
     let mut tasks = vec![core.spawn_watchdog()];
     let folder = config.general.plugins_folder.clone().unwrap_or_else(plugins::builtin_plugins_dir);
@@ -171,8 +178,10 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     }
     println!("ready");
     tracing::info!("Portunus {} ready", env!("CARGO_PKG_VERSION"));
-    shutdown_signal().await;
+    events.notify(Kind::Core, 1, About::default(), json!({"status": "started", "info": core.info()}));
+    let signum = shutdown_signal().await;
     tracing::info!("shutting down");
+    events.notify(Kind::Core, 2, About::default(), json!({"status": "shutdown", "signum": signum}));
     for t in &tasks {
         t.abort();
     }
@@ -183,6 +192,8 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     // Recordings not tied to a session (a mountpoint's) end too: their files complete.
     let media = core.media();
     tokio::task::block_in_place(|| media.end_recordings(SHUTDOWN_GRACE));
+    // The event handlers send what they hold (the `shutdown` event with it).
+    events.drain(SHUTDOWN_GRACE).await;
     Ok(())
 }
 
@@ -262,6 +273,26 @@ pub async fn relay_notices(
             | MediaEvent::MixerRecordFailed { .. }
             | MediaEvent::Data { .. } => {}
         }
+        // The event handlers' (Janus's webrtc subtype 6 and media subtypes 1 and 2).
+        let for_handlers = match &event {
+            MediaEvent::WebrtcUp => Some((Kind::Webrtc, 6, json!({"connection": "webrtcup"}))),
+            MediaEvent::Hangup { reason, .. } => {
+                Some((Kind::Webrtc, 6, json!({"connection": "hangup", "reason": reason})))
+            }
+            MediaEvent::Media { mid, kind, receiving } => {
+                Some((Kind::Media, 1, json!({"mid": mid, "media": kind.as_str(), "receiving": receiving})))
+            }
+            MediaEvent::SlowLink { mid, kind, uplink, lost } => Some((
+                Kind::Media,
+                2,
+                json!({"mid": mid, "media": kind.as_str(), "slow_link": if *uplink { "uplink" } else { "downlink" },
+                       "lost_lastsec": lost}),
+            )),
+            _ => None,
+        };
+        if let Some((kind, subtype, body)) = for_handlers {
+            core.media_event(handle, kind, subtype, body);
+        }
         // The plugin's media event, unless it hears of it otherwise.
         let plugin_hears = match &event {
             MediaEvent::Trickle { .. } | MediaEvent::IceFailed => false,
@@ -274,18 +305,19 @@ pub async fn relay_notices(
     }
 }
 
-async fn shutdown_signal() {
+/// Waits for SIGINT or SIGTERM; returns which (its number).
+async fn shutdown_signal() -> i32 {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!("cannot watch SIGTERM: {e}");
             let _ = tokio::signal::ctrl_c().await;
-            return;
+            return libc::SIGINT;
         }
     };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => libc::SIGINT,
+        _ = term.recv() => libc::SIGTERM,
     }
 }

@@ -5,8 +5,10 @@
 pub mod alloc_count;
 pub mod api;
 pub mod config;
+pub mod events;
 pub mod fuzz;
 pub mod gateway;
+pub mod http_client;
 pub mod logging;
 pub mod media;
 pub mod mixer;

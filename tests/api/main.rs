@@ -3,8 +3,10 @@
 mod admin;
 mod audiobridge;
 mod auth;
+mod backend;
 mod benches;
 mod config;
+mod events;
 mod harness;
 mod hostile_bodies;
 mod http;

@@ -2,13 +2,10 @@
 //! error codes Janus 1.1.2 gives (recorded from janus-ref), permanent rooms, and participants
 //! that join and talk through the API and hear the room as plugin events.
 
-use std::net::SocketAddr;
-
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc;
 
-use crate::harness::{Conf, Gateway, PluginClient as Client, WAIT};
+use crate::backend::{backend, backend_with, https_fixture, next_post};
+use crate::harness::{Conf, Gateway, PluginClient as Client};
 
 const TEXTROOM: &str = "janus.plugin.textroom";
 
@@ -270,106 +267,6 @@ async fn a_hot_reload_keeps_rooms_members_and_history() {
     let room = list["list"].as_array().unwrap().iter().find(|r| r["room"] == 5555).cloned().unwrap();
     assert_eq!(room["num_participants"], 3, "{room}");
     assert_eq!(bob.request(json!({"request": "leave", "room": 5555})).await, json!({"textroom": "success"}));
-}
-
-/// A request an HTTP backend got: its path, `Content-Type` and `Accept`, and its JSON body.
-#[derive(Debug)]
-struct Posted {
-    path: String,
-    content_type: String,
-    accept: String,
-    body: Value,
-}
-
-/// The test CA and the backend certificate it signed (for `localhost` and `127.0.0.1`).
-fn https_fixture(file: &str) -> String {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/https");
-    dir.join(file).display().to_string()
-}
-
-/// An HTTP/1.1 backend on `ip` (over TLS with the fixture's certificate when `tls`) that
-/// answers every POST with 200 and reports it, keeping connections alive as a backend does.
-async fn backend(ip: &str, tls: bool) -> (SocketAddr, mpsc::UnboundedReceiver<Posted>) {
-    backend_with(ip, tls, false).await
-}
-
-/// As [`backend`]; with `one_each`, a connection answers one POST, then drops the next
-/// unanswered, as a backend whose idle timeout closes a connection as a request arrives.
-async fn backend_with(ip: &str, tls: bool, one_each: bool) -> (SocketAddr, mpsc::UnboundedReceiver<Posted>) {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind a backend");
-    let addr = listener.local_addr().unwrap();
-    let acceptor = tls.then(|| {
-        let certs: Vec<_> =
-            CertificateDer::pem_file_iter(https_fixture("server.pem")).unwrap().map(Result::unwrap).collect();
-        let key = PrivateKeyDer::from_pem_file(https_fixture("server.key")).unwrap();
-        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .unwrap();
-        tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
-    });
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((conn, _)) = listener.accept().await {
-            let (tx, acceptor) = (tx.clone(), acceptor.clone());
-            tokio::spawn(async move {
-                match acceptor {
-                    None => serve(conn, tx, one_each).await,
-                    Some(a) => {
-                        if let Ok(conn) = a.accept(conn).await {
-                            serve(conn, tx, one_each).await;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    (addr, rx)
-}
-
-/// Serves one backend connection: each POST reported, answered 200 (with `one_each`, only
-/// the first: the next one's connection is dropped).
-async fn serve<S>(conn: S, tx: mpsc::UnboundedSender<Posted>, one_each: bool)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    let mut conn = BufReader::new(conn);
-    for answered in 0.. {
-        let mut line = String::new();
-        if conn.read_line(&mut line).await.unwrap_or(0) == 0 || (one_each && answered == 1) {
-            return;
-        }
-        let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
-        assert!(line.starts_with("POST "), "{line}");
-        let (mut length, mut content_type, mut accept) = (0, String::new(), String::new());
-        loop {
-            let mut header = String::new();
-            conn.read_line(&mut header).await.unwrap();
-            let Some((name, value)) = header.trim_end().split_once(':') else { break };
-            let value = value.trim().to_owned();
-            match name.to_ascii_lowercase().as_str() {
-                "content-length" => length = value.parse().unwrap(),
-                "content-type" => content_type = value,
-                "accept" => accept = value,
-                _ => {}
-            }
-        }
-        let mut body = vec![0; length];
-        conn.read_exact(&mut body).await.unwrap();
-        let body = serde_json::from_slice(&body).expect("a JSON body");
-        let _ = tx.send(Posted { path, content_type, accept, body });
-        conn.get_mut().write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await.unwrap();
-    }
-}
-
-/// The next post a backend gets.
-async fn next_post(posts: &mut mpsc::UnboundedReceiver<Posted>) -> Posted {
-    tokio::time::timeout(WAIT, posts.recv()).await.expect("a post in time").expect("the backend runs")
 }
 
 /// A room with `post` has its public messages and announcements posted to that backend, as

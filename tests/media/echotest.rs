@@ -20,7 +20,7 @@ fn size(path: &std::path::Path) -> u64 {
 /// them; `record: true` without a filename records under Janus's default name,
 /// `echotest-<handle>-<µs>-video.mjr`.
 async fn recorded(lang: Lang) {
-    let Some((gw, dir)) = recording_gateway_with(Conf::echotest(lang), ECHOTEST, "") else {
+    let Some((gw, dir)) = recording_gateway_with(Conf::echotest(lang), ECHOTEST, "", "") else {
         return;
     };
     let mut ws = gw.ws().await;
@@ -68,7 +68,7 @@ async fn recorded(lang: Lang) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recordings_are_renamed_when_complete() {
     let conf = Conf::general("recordings_tmp_ext = \"part\"");
-    let Some((mut gw, dir)) = recording_gateway_with(conf, ECHOTEST, "") else {
+    let Some((mut gw, dir)) = recording_gateway_with(conf, ECHOTEST, "", "") else {
         return;
     };
     let mut ws = gw.ws().await;

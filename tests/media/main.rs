@@ -3,9 +3,13 @@
 //! events, and the effect of the EchoTest's switches.
 
 mod audiobridge;
+#[path = "../api/backend.rs"]
+#[allow(dead_code)]
+mod backend;
 mod capture;
 mod dtls_identity;
 mod echotest;
+mod events;
 #[path = "../api/harness.rs"]
 #[allow(dead_code)]
 mod harness;

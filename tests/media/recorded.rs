@@ -26,14 +26,15 @@ pub(crate) fn have_pp_rec() -> bool {
 /// `sections` more of its configuration; none without janus-pp-rec (the test skipped, loudly,
 /// outside CI).
 pub(crate) fn recording_gateway(plugin: &str, sections: &str) -> Option<(Gateway, PathBuf)> {
-    recording_gateway_with(Conf::default(), plugin, sections)
+    recording_gateway_with(Conf::default(), plugin, sections, "")
 }
 
-/// As [`recording_gateway`], on `conf`.
+/// As [`recording_gateway`], on `conf`, with more `sandbox` settings for the plugin.
 pub(crate) fn recording_gateway_with(
     mut conf: Conf,
     plugin: &str,
     sections: &str,
+    sandbox: &str,
 ) -> Option<(Gateway, PathBuf)> {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     if !have_pp_rec() {
@@ -42,7 +43,7 @@ pub(crate) fn recording_gateway_with(
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("portunus-mjr-{}-{plugin}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a folder");
-    let jcfg = format!("{sections}sandbox: {{ write_dir = \"{}\" }}\n", dir.display());
+    let jcfg = format!("{sections}sandbox: {{ write_dir = \"{}\" {sandbox} }}\n", dir.display());
     conf.extra.push((format!("{plugin}.jcfg"), jcfg));
     Some((Gateway::with(conf), dir))
 }

@@ -875,6 +875,33 @@ async fn a_dummy_publisher_holds_places_for_a_switch() {
     peer.close().await.ok();
 }
 
+/// A recording the plugin's `max_rules` cannot take leaves no file behind: the publisher's
+/// audio and video are recorded, the data stream (a third rule) is refused, and its file,
+/// made before the refusal, is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_recording_leaves_no_file() {
+    let room = "room-1234: { description = \"Demo Room\" publishers = 6 }\n";
+    let Some((gw, dir)) = crate::recorded::recording_gateway_with(
+        Conf::default(),
+        "janus.plugin.videoroom",
+        room,
+        "max_rules = 2",
+    ) else {
+        return;
+    };
+    let (mut alice, _alice_peer, _, _) = publish_with(&gw, "alice", true).await;
+    let r = alice.send(json!({"request": "configure", "record": true, "filename": "alice"}), None).await;
+    assert_eq!(r["janus"], "event", "{r}");
+    crate::recorded::video_packets_recorded(&dir.join("alice-video-1.mjr"), 10).await;
+    assert!(dir.join("alice-audio-0.mjr").exists());
+    let files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!files.iter().any(|f| f.starts_with("alice-data")), "{files:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A publisher asks to be recorded (`record`, `filename` on `configure`; the room's
 /// `lock_record` wants its secret for that): each stream goes to an .mjr file of its own that
 /// Janus's `janus-pp-rec` reads, the tone in the audio and the VP8 frames in the video.

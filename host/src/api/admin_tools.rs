@@ -22,10 +22,10 @@ impl Core {
         let b = &env.body;
         let answer = match env.verb.as_str() {
             "query_transport" => self.query_transport(b),
-            // Portunus has no event handlers and no logger plugins: none is found.
-            "query_eventhandler" => query_missing(b, "handler", "Invalid event handler"),
+            "query_eventhandler" => self.query_eventhandler(b),
+            // Portunus has no logger plugins: none is found.
             "query_logger" => query_missing(b, "logger", "Invalid logger"),
-            "custom_event" => custom_event(b),
+            "custom_event" => self.custom_event(b),
             "custom_logline" => custom_logline(b),
             "resolve_address" => resolve_address(b).await,
             "test_stun" => test_stun(b).await,
@@ -48,6 +48,30 @@ impl Core {
             .ok_or_else(|| ApiError::new(ErrorCode::PluginNotFound, "Invalid transport"))?;
         Ok(json!({"response": transport.query.query(request)}))
     }
+
+    /// `query_eventhandler{handler, request}`: the handler's own answer.
+    fn query_eventhandler(&self, b: &Obj) -> ApiResult<Value> {
+        let package = fields::req_str(b, "handler")?;
+        let request = optional_object(b, "request")?;
+        match self.events().query(package, request) {
+            Some(response) => Ok(json!({"response": response})),
+            None => Err(ApiError::new(ErrorCode::PluginNotFound, "Invalid event handler")),
+        }
+    }
+
+    /// `custom_event{schema, data}`: an external event for the event handlers (checked and
+    /// accepted when there are none, as by Janus).
+    fn custom_event(&self, b: &Obj) -> ApiResult<Value> {
+        let schema = fields::req_str(b, "schema")?;
+        let data = match b.get("data") {
+            None => return Err(ApiError::missing("data")),
+            Some(data @ Value::Object(_)) => data,
+            Some(_) => return Err(ApiError::wrong_type("data", "an object")),
+        };
+        let body = json!({"schema": schema, "data": data});
+        self.events().notify(crate::events::Kind::External, 0, crate::events::About::default(), body);
+        Ok(Value::Null)
+    }
 }
 
 /// `request`, an optional object.
@@ -59,23 +83,12 @@ fn optional_object<'a>(b: &'a Obj, name: &str) -> ApiResult<Option<&'a Value>> {
     }
 }
 
-/// A query of a module kind Portunus has none of: the request is checked as Janus checks it,
-/// then the module is not found (460).
+/// A query of a module kind Portunus has none of (logger plugins): the request is checked
+/// as Janus checks it, then the module is not found (460).
 fn query_missing(b: &Obj, field: &str, not_found: &str) -> ApiResult<Value> {
     fields::req_str(b, field)?;
     optional_object(b, "request")?;
     Err(ApiError::new(ErrorCode::PluginNotFound, not_found))
-}
-
-/// `custom_event{schema, data}`: for event handlers, which Portunus has none of; checked and
-/// accepted, as Janus with its event handlers disabled.
-fn custom_event(b: &Obj) -> ApiResult<Value> {
-    fields::req_str(b, "schema")?;
-    match b.get("data") {
-        None => Err(ApiError::missing("data")),
-        Some(Value::Object(_)) => Ok(Value::Null),
-        Some(_) => Err(ApiError::wrong_type("data", "an object")),
-    }
 }
 
 /// `custom_logline{line, level?}`: the line goes into the log at that Janus level (4, info,

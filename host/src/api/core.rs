@@ -13,6 +13,7 @@ use super::error::{ApiError, ApiResult, ErrorCode};
 use super::plugin::{BoxFuture, NoPlugins, PluginRegistry};
 use super::session::{lock, ClientKey, EventSink, Handle, Owner, Session};
 use crate::config::{General, Nat};
+use crate::events::{About, Events, Kind};
 use crate::media::Tunables;
 use crate::vocab::{HandleRef, MediaControl, NoMedia};
 
@@ -52,6 +53,8 @@ pub struct CoreOptions {
     pub set_log_level: Box<dyn Fn(u8) + Send + Sync>,
     /// The media settings the admin API changes, shared with the media engine.
     pub tunables: Arc<Tunables>,
+    /// The event handlers the core tells what happens (none: events are off).
+    pub events: Events,
 }
 
 /// Where the media engine is, as `info` reports it.
@@ -80,6 +83,7 @@ pub(super) struct Inner {
     pub(super) log_level: AtomicU8,
     set_log_level: Box<dyn Fn(u8) + Send + Sync>,
     pub(super) tunables: Arc<Tunables>,
+    pub(super) events: Events,
     pub(super) sessions: Mutex<HashMap<u64, Arc<Session>>>,
     clients: Mutex<HashMap<ClientKey, usize>>,
     pub(super) plugins: RwLock<Arc<dyn PluginRegistry>>,
@@ -121,6 +125,7 @@ impl Core {
             log_level: AtomicU8::new(general.debug_level),
             set_log_level: options.set_log_level,
             tunables: options.tunables,
+            events: options.events,
             general,
             nat: options.nat,
             network: options.network,
@@ -166,6 +171,7 @@ impl Core {
     /// plugin to have handled it, so dropping it loses nothing.
     pub(super) fn release_handle(&self, h: &Handle) -> BoxFuture<'static, ()> {
         self.media().handle_gone(h.handle_ref());
+        self.handle_event(h, "detached");
         h.plugin.destroy_handle(h.handle_ref())
     }
 
@@ -246,7 +252,23 @@ impl Core {
         let session =
             Arc::new(Session::new(id, client, owner, self.now_us(), self.inner.general.event_queue_size));
         sessions.insert(id, session.clone());
+        drop(sessions);
         tracing::debug!(session = id, "session created");
+        if self.inner.events.wants(Kind::Session) {
+            let transport = match client {
+                ClientKey::Connection(c) => {
+                    json!({"transport": "janus.transport.websockets", "id": c.to_string()})
+                }
+                ClientKey::Addr(ip) => json!({"transport": "janus.transport.http", "id": ip.to_string()}),
+            };
+            let about = About { session: Some(id), ..About::default() };
+            self.inner.events.notify(
+                Kind::Session,
+                0,
+                about,
+                json!({"name": "created", "transport": transport}),
+            );
+        }
         Ok(session)
     }
 
@@ -284,6 +306,8 @@ impl Core {
         let released: Vec<_> = handles.iter().map(|h| self.release_handle(h)).collect();
         session.queue.wake_all();
         tracing::debug!(session = id, "session destroyed");
+        let about = About { session: Some(id), ..About::default() };
+        self.inner.events.notify(Kind::Session, 0, about, json!({"name": "destroyed"}));
         Some(Box::pin(async move {
             futures_util::future::join_all(released).await;
         }))
@@ -327,6 +351,8 @@ impl Core {
                 self.spawn_destroy(s.id, None);
             } else if timeout_us > 0 && now.saturating_sub(s.last_activity_us()) >= timeout_us {
                 tracing::info!(session = s.id, "session timed out");
+                let about = About { session: Some(s.id), ..About::default() };
+                self.inner.events.notify(Kind::Session, 0, about, json!({"name": "timeout"}));
                 let event = Value::Object(reply("timeout", s.id, None));
                 self.spawn_destroy(s.id, Some(event));
             } else {
@@ -418,6 +444,7 @@ impl Core {
             .ok_or_else(|| ApiError::default_for(ErrorCode::HandleNotFound))?;
         let mut event = self.plugin_reply("event", session.id, transaction, &h, data);
         if let Some(j) = jsep {
+            self.jsep_event(&h, "local", &j);
             event.insert("jsep".into(), j);
         }
         session.send(Value::Object(event));
@@ -443,6 +470,54 @@ impl Core {
         }
         r.insert("plugindata".into(), json!({"plugin": h.package, "data": data}));
         r
+    }
+
+    /// The event handlers.
+    pub fn events(&self) -> &Events {
+        &self.inner.events
+    }
+
+    /// A handle's event for the event handlers (`attached`, `detached`).
+    pub(super) fn handle_event(&self, h: &Handle, name: &str) {
+        if !self.inner.events.wants(Kind::Handle) {
+            return;
+        }
+        let mut body = json!({"name": name, "plugin": h.package});
+        if let Some(o) = &h.opaque_id {
+            body["opaque_id"] = json!(o);
+        }
+        if let Some(t) = &h.token {
+            body["token"] = json!(t);
+        }
+        let about =
+            About { session: Some(h.session_id), handle: Some(h.id), opaque_id: h.opaque_id.as_deref() };
+        self.inner.events.notify(Kind::Handle, 0, about, body);
+    }
+
+    /// A negotiation's SDP for the event handlers: the client's (`remote`) or ours (`local`).
+    pub(super) fn jsep_event(&self, h: &Handle, owner: &str, jsep: &Value) {
+        if !self.inner.events.wants(Kind::Jsep) {
+            return;
+        }
+        let jsep = json!({"type": jsep["type"], "sdp": jsep["sdp"]});
+        let about =
+            About { session: Some(h.session_id), handle: Some(h.id), opaque_id: h.opaque_id.as_deref() };
+        self.inner.events.notify(Kind::Jsep, 0, about, json!({"owner": owner, "jsep": jsep}));
+    }
+
+    /// A PeerConnection's or media's news for the event handlers (`kind` Webrtc or Media).
+    pub fn media_event(&self, handle: HandleRef, kind: Kind, subtype: u8, body: Value) {
+        if !self.inner.events.wants(kind) {
+            return;
+        }
+        let h = self.session(handle.session_id).and_then(|s| s.handle(handle.handle_id));
+        let opaque_id = h.as_ref().and_then(|h| h.opaque_id.clone());
+        let about = About {
+            session: Some(handle.session_id),
+            handle: Some(handle.handle_id),
+            opaque_id: opaque_id.as_deref(),
+        };
+        self.inner.events.notify(kind, subtype, about, body);
     }
 
     /// The plugin of a live handle.

@@ -271,6 +271,7 @@ impl Core {
             self.release_handle(&handle).await;
             return Err(ErrorCode::SessionNotFound.into());
         }
+        self.handle_event(&handle, "attached");
         let mut r = reply("success", session.id, Some(&env.transaction));
         r.insert("data".into(), json!({"id": id}));
         Ok(Value::Object(r))
@@ -304,6 +305,7 @@ impl Core {
             Some(Value::Object(j)) => {
                 let plain = jsep::check(j)?;
                 self.remote_description(h, j)?;
+                self.jsep_event(h, "remote", &env.body["jsep"]);
                 Some(plain)
             }
             Some(_) => return Err(ApiError::new(ErrorCode::InvalidJsonObject, "Invalid jsep object")),
@@ -380,6 +382,11 @@ impl Core {
     }
 
     /// The `server_info` reply.
+    /// What `info` answers (without a transaction).
+    pub fn info(&self) -> Value {
+        self.server_info(None)
+    }
+
     pub(super) fn server_info(&self, tx: Option<&str>) -> Value {
         let g = &self.inner.general;
         let mut r: Map<String, Value> = reply("server_info", 0, tx);
@@ -405,6 +412,20 @@ impl Core {
                     "version_string": env!("CARGO_PKG_VERSION"), "version": crate_version_number(),
                 });
                 (t.package.to_owned(), v)
+            })
+            .collect();
+        let events: Map<String, Value> = self
+            .inner
+            .events
+            .packages()
+            .into_iter()
+            .map(|package| {
+                let v = json!({
+                    "name": "JANUS SampleEventHandler plugin", "author": "Portunus",
+                    "description": "This is a trivial sample event handler plugin for Janus, which posts events to an HTTP backend.",
+                    "version_string": env!("CARGO_PKG_VERSION"), "version": crate_version_number(),
+                });
+                (package.to_owned(), v)
             })
             .collect();
         let net = &self.inner.network;
@@ -435,11 +456,11 @@ impl Core {
             "static-event-loops": 0,
             "api_secret": self.inner.auth.has_api_secret(),
             "auth_token": self.inner.auth.token_auth(),
-            "event_handlers": false,
+            "event_handlers": self.inner.events.enabled(),
             "opaqueid_in_api": g.opaqueid_in_api,
             "dependencies": dependencies(),
             "transports": transports,
-            "events": {},
+            "events": events,
             "loggers": {},
             "plugins": plugins,
         });

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fields;
 mod janus;
 pub mod jsep;
+pub mod module_query;
 pub mod plugin;
 pub mod session;
 

@@ -363,6 +363,7 @@ fn gateway(cache: Option<std::path::PathBuf>) -> anyhow::Result<(Core, Arc<Plugi
         transports: Vec::new(),
         set_log_level: Box::new(|_| {}),
         tunables: tunables.clone(),
+        events: Default::default(),
     });
     let host = PluginHost::new(core.clone(), BTreeMap::new(), None, cache)?;
     core.set_plugins(Arc::new(Registry(host.clone())));

@@ -5,6 +5,7 @@
 //! file that is missing leaves Janus's defaults in place. Without a folder the files in the
 //! repository's `conf/` (embedded in the binary) are used.
 
+pub mod events;
 pub mod jcfg;
 mod section;
 pub mod write;
@@ -386,6 +387,8 @@ pub struct Config {
     pub ws: Ws,
     /// Plugin configuration files, by package name (`janus.plugin.echotest`), as JSON.
     pub plugins: BTreeMap<String, serde_json::Value>,
+    /// Event handlers (`events`, and their files).
+    pub events: events::Events,
     /// The configs folder, when one was given.
     pub folder: Option<PathBuf>,
 }
@@ -451,6 +454,7 @@ impl Config {
             .map(|(file, text)| parse_file(file, text.as_deref().unwrap_or("")))
             .collect::<Result<Vec<_>, _>>()?;
         let (general, nat, media) = read_core(&texts[0].0, &parsed[0], folder.as_deref())?;
+        let events = events::read(&texts[0].0, &parsed[0], folder.as_deref())?;
         let (mut http, mut ws) = (read_http(&texts[1].0, &parsed[1])?, read_ws(&texts[2].0, &parsed[2])?);
         for transport in &general.disabled_transports {
             match transport.as_str() {
@@ -459,7 +463,7 @@ impl Config {
                 other => tracing::info!("transports.disable: {other} is not a Portunus transport"),
             }
         }
-        Ok(Self { general, nat, media, http, ws, plugins, folder })
+        Ok(Self { general, nat, media, http, ws, plugins, events, folder })
     }
 }
 
@@ -629,10 +633,9 @@ fn read_core(
         certificate: certificate_files(file, root, folder)?,
     };
     m.finish();
-    for name in CORE_SECTIONS
-        .iter()
-        .filter(|n| !matches!(**n, "general" | "nat" | "media" | "plugins" | "transports" | "certificates"))
-    {
+    for name in CORE_SECTIONS.iter().filter(|n| {
+        !matches!(**n, "general" | "nat" | "media" | "plugins" | "transports" | "certificates" | "events")
+    }) {
         Section::new(file, root, name).finish();
     }
     warn_unknown_sections(file, root, &CORE_SECTIONS);

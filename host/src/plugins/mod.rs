@@ -9,7 +9,7 @@ pub(crate) mod http_post;
 mod legs;
 pub mod limits;
 mod mixers;
-mod policy;
+pub(crate) mod policy;
 pub mod rules;
 mod saved;
 mod sockets;

@@ -22,9 +22,7 @@ pub struct RuleTable {
 impl RuleTable {
     /// Adds a rule unless the plugin already holds `max` rules.
     pub fn add(&mut self, rule: Rule, max: usize) -> Result<u64, String> {
-        if self.rules.len() >= max {
-            return Err(format!("too many forwarding rules (limit {max})"));
-        }
+        self.room(max)?;
         let id = NEXT_RULE.fetch_add(1, Ordering::Relaxed);
         self.by_endpoint.entry(rule.src).or_default().insert(id);
         if let Some(dst) = rule.dst.endpoint() {
@@ -32,6 +30,14 @@ impl RuleTable {
         }
         self.rules.insert(id, rule);
         Ok(id)
+    }
+
+    /// Whether one more rule fits under `max`.
+    pub fn room(&self, max: usize) -> Result<(), String> {
+        if self.rules.len() >= max {
+            return Err(format!("too many forwarding rules (limit {max})"));
+        }
+        Ok(())
     }
 
     fn unindex(&mut self, e: Endpoint, id: u64) {

@@ -759,6 +759,8 @@ impl host::Host for StoreState {
             Some(ext) => (with_extension_added(&path, ext), Some(path)),
             None => (path, None),
         };
+        // A rule that will be refused makes no file (nor empties one of the same name).
+        self.shared.rules.lock().unwrap_or_else(|e| e.into_inner()).room(self.shared.limits.max_rules)?;
         let mut created = create_file(&path)?;
         use std::io::Write;
         created.write_all(crate::media::MJR_MAGIC).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -25,6 +25,7 @@ fn core() -> Core {
         transports: Vec::new(),
         set_log_level: Box::new(|_| {}),
         tunables: Default::default(),
+        events: Default::default(),
     })
 }
 

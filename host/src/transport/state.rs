@@ -7,13 +7,9 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use serde_json::{json, Map, Value};
 
+use crate::api::module_query::{self as q, QueryResult};
 use crate::api::TransportQuery;
 use crate::config::JsonStyle;
-
-/// The transport-level error codes of Janus's transports.
-const INVALID_REQUEST: u16 = 411;
-const MISSING_ELEMENT: u16 = 412;
-const INVALID_ELEMENT: u16 = 413;
 
 /// Which transport a [`TransportState`] is: their `connections` answers differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,45 +72,13 @@ impl TransportState {
         Serving(&self.requests)
     }
 
-    fn answer(&self, request: Option<&Value>) -> Result<Map<String, Value>, (u16, String)> {
-        let empty = Map::new();
-        let request = match request {
-            None | Some(Value::Null) => &empty,
-            Some(Value::Object(r)) => r,
-            Some(_) => {
-                return Err((INVALID_ELEMENT, "Invalid element type (request should be an object)".into()))
-            }
-        };
-        let verb = match request.get("request") {
-            None => return Err((MISSING_ELEMENT, "Missing mandatory element (request)".into())),
-            Some(Value::String(v)) => v.to_ascii_lowercase(),
-            Some(_) => {
-                return Err((INVALID_ELEMENT, "Invalid element type (request should be a string)".into()))
-            }
-        };
+    fn answer(&self, request: Option<&Value>) -> QueryResult<Map<String, Value>> {
+        let (request, verb) = q::request_of(request)?;
         let mut response = Map::new();
         match verb.as_str() {
             "configure" => {
-                let events = match request.get("events") {
-                    None => false,
-                    Some(Value::Bool(b)) => *b,
-                    Some(_) => {
-                        return Err((
-                            INVALID_ELEMENT,
-                            "Invalid element type (events should be a boolean)".into(),
-                        ))
-                    }
-                };
-                let json = match request.get("json") {
-                    None => None,
-                    Some(Value::String(j)) => Some(j.to_ascii_lowercase()),
-                    Some(_) => {
-                        return Err((
-                            INVALID_ELEMENT,
-                            "Invalid element type (json should be a string)".into(),
-                        ))
-                    }
-                };
+                let events = q::opt_bool(request, "events")?.unwrap_or(false);
+                let json = q::opt_str(request, "json")?;
                 response.insert("result".into(), json!(200));
                 let mut notes = Vec::new();
                 // Portunus has no event handlers, as a Janus whose core has them disabled.
@@ -122,7 +86,7 @@ impl TransportState {
                     notes.push("Event handlers disabled at the core level");
                 }
                 if let Some(json) = json {
-                    match JsonStyle::from_name(&json) {
+                    match JsonStyle::from_name(json) {
                         Some(style) => self.style.store(style as u8, Ordering::Relaxed),
                         None => {
                             tracing::warn!("unsupported JSON format option '{json}', ignoring tweak");
@@ -154,10 +118,7 @@ impl TransportState {
                     }
                 }
             }
-            _ => {
-                let verb = request["request"].as_str().unwrap_or_default();
-                return Err((INVALID_REQUEST, format!("Unknown request '{verb}'")));
-            }
+            _ => return Err(q::unknown(request)),
         }
         Ok(response)
     }
@@ -166,10 +127,7 @@ impl TransportState {
 impl TransportQuery for TransportState {
     /// Answers `query_transport`'s `request` (Janus's `response`: a result or an error).
     fn query(&self, request: Option<&Value>) -> Value {
-        match self.answer(request) {
-            Ok(response) => Value::Object(response),
-            Err((code, error)) => json!({"error_code": code, "error": error}),
-        }
+        q::response(self.answer(request))
     }
 }
 

@@ -1,0 +1,133 @@
+//! Event handlers' configuration, as Janus reads it: `janus.jcfg`'s `events` section
+//! (`broadcast` turns them on, `disable` names handlers not to load) and each handler's own
+//! file. Portunus has Janus's sample event handler (`janus.eventhandler.sampleevh.jcfg`: events
+//! posted to an HTTP backend); the others' files are read only to say, when one is enabled,
+//! that it is not there.
+
+use std::path::Path;
+
+use super::section::Section;
+use super::{jcfg, parse_file, ConfigError, JsonStyle};
+
+/// The sample event handler's package, and its file's.
+pub const SAMPLEEVH: &str = "janus.eventhandler.sampleevh";
+
+/// Janus's other event handlers, whose files a Janus configs folder holds.
+const OTHERS: [&str; 6] = [
+    "janus.eventhandler.wsevh",
+    "janus.eventhandler.rabbitmqevh",
+    "janus.eventhandler.mqttevh",
+    "janus.eventhandler.nanomsgevh",
+    "janus.eventhandler.gelfevh",
+    "janus.eventhandler.natsevh",
+];
+
+/// `events` of `janus.jcfg`, and the handlers' files.
+#[derive(Debug, Clone, Default)]
+pub struct Events {
+    /// `broadcast`: the core tells event handlers what happens (default false, as Janus).
+    pub broadcast: bool,
+    /// The sample event handler, when its file enables it (and `disable` does not name it).
+    pub sampleevh: Option<SampleEvh>,
+}
+
+/// `janus.eventhandler.sampleevh.jcfg`'s `general`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleEvh {
+    /// `backend`: the URL events are posted to.
+    pub backend: String,
+    /// `backend_user` and `backend_pwd`: HTTP basic authentication, when both are set.
+    pub credentials: Option<(String, String)>,
+    /// `events`: the kinds to send ("all", "none" or a list of Janus's names).
+    pub events: String,
+    /// `grouping`: events go in arrays of up to 100 (default true), not one per post.
+    pub grouping: bool,
+    /// `json`: how posts are formatted (default indented).
+    pub json: JsonStyle,
+    /// `max_retransmissions` (default 5): tries after a post that failed to go.
+    pub max_retransmissions: u32,
+    /// `retransmissions_backoff` (default 100): ms before the first retry, doubled each time.
+    pub retransmissions_backoff_ms: u64,
+}
+
+/// Reads `events` from `janus.jcfg` (`file`, `root`) and the handlers' files in `folder`.
+pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Events, ConfigError> {
+    let mut s = Section::new(file, root, "events");
+    let broadcast = s.bool("broadcast", false)?;
+    let disabled = s.non_empty("disable")?.unwrap_or_default();
+    s.accept(&["stats_period"]);
+    s.finish();
+    let Some(folder) = folder else { return Ok(Events { broadcast, sampleevh: None }) };
+    let is_disabled = |package: &str| {
+        let short = package.trim_start_matches("janus.eventhandler.");
+        disabled.split(',').map(str::trim).any(|d| d.contains(short))
+    };
+    for other in OTHERS {
+        if let Some((shown, root)) = handler_file(folder, other)? {
+            let mut g = Section::new(&shown, &root, "general");
+            if g.bool("enabled", false)? && broadcast && !is_disabled(other) {
+                tracing::warn!("{shown}: {other} is not a Portunus event handler; it is not loaded");
+            }
+        }
+    }
+    let sampleevh = match handler_file(folder, SAMPLEEVH)? {
+        Some((shown, root)) if !is_disabled(SAMPLEEVH) => read_sampleevh(&shown, &root)?,
+        _ => None,
+    };
+    Ok(Events { broadcast, sampleevh })
+}
+
+/// A handler's file in `folder`, parsed, if there is one.
+fn handler_file(folder: &Path, package: &str) -> Result<Option<(String, jcfg::Group)>, ConfigError> {
+    let path = folder.join(format!("{package}.jcfg"));
+    let shown = path.display().to_string();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some((shown.clone(), parse_file(&shown, &text)?))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Io { file: shown, source }),
+    }
+}
+
+/// The sample handler's settings, when `enabled`.
+fn read_sampleevh(file: &str, root: &jcfg::Group) -> Result<Option<SampleEvh>, ConfigError> {
+    let mut g = Section::new(file, root, "general");
+    if !g.bool("enabled", false)? {
+        g.accept(&[
+            "events",
+            "grouping",
+            "json",
+            "backend",
+            "backend_user",
+            "backend_pwd",
+            "max_retransmissions",
+            "retransmissions_backoff",
+            "compress",
+            "compression",
+        ]);
+        return Ok(None);
+    }
+    let backend = g.non_empty("backend")?.unwrap_or_default();
+    let (user, pwd) = (g.non_empty("backend_user")?, g.non_empty("backend_pwd")?);
+    let evh = SampleEvh {
+        credentials: user.zip(pwd),
+        events: g.non_empty("events")?.unwrap_or_else(|| "all".to_owned()),
+        grouping: g.bool("grouping", true)?,
+        json: g
+            .string("json")?
+            .as_deref()
+            .map_or(Some(JsonStyle::Indented), JsonStyle::from_name)
+            .unwrap_or_else(|| {
+                tracing::warn!("{file}: unsupported json format, using indented");
+                JsonStyle::Indented
+            }),
+        max_retransmissions: g.int("max_retransmissions", 5, 0, 1000)? as u32,
+        retransmissions_backoff_ms: g.int("retransmissions_backoff", 100, 1, 3_600_000)? as u64,
+        backend,
+    };
+    if g.bool("compress", false)? {
+        tracing::warn!("{file}: compress is not supported by Portunus; events are posted uncompressed");
+    }
+    g.accept(&["compression"]);
+    g.finish();
+    Ok(Some(evh))
+}

@@ -1,0 +1,270 @@
+//! Event handlers, as Janus's: with `events: { broadcast = true }` in `janus.jcfg` and a
+//! handler enabled in its own file, the core tells the handler what happens, as Janus's JSON
+//! events (`emitter`, `type`, `subtype`, `timestamp`, `session_id`, `handle_id`, `opaque_id`,
+//! `event`): sessions created, destroyed and timed out; handles attached and detached; the
+//! SDPs of each negotiation; PeerConnections up and hung up; media starting and stopping and
+//! slow links; the admin API's `custom_event`; the gateway's start and stop. The handler is
+//! Janus's sample one ([`sampleevh`]): it posts them to an HTTP backend.
+//!
+//! Without handlers, a notification costs one check.
+
+pub mod sampleevh;
+
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+use tokio::sync::mpsc;
+
+/// Events waiting for a handler, at most; beyond, they are dropped and counted.
+pub const QUEUE: usize = 10_000;
+
+/// Janus's event types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A session was created, destroyed or timed out.
+    Session,
+    /// A handle was attached or detached.
+    Handle,
+    /// The admin API's `custom_event`.
+    External,
+    /// An SDP of a negotiation, the client's (`remote`) or the gateway's (`local`).
+    Jsep,
+    /// A PeerConnection came up or was hung up.
+    Webrtc,
+    /// Media started or stopped coming, or a link is slow.
+    Media,
+    /// A plugin's own event.
+    Plugin,
+    /// A transport's own event.
+    Transport,
+    /// The gateway started or is stopping.
+    Core,
+}
+
+impl Kind {
+    const ALL: [Kind; 9] = [
+        Kind::Session,
+        Kind::Handle,
+        Kind::External,
+        Kind::Jsep,
+        Kind::Webrtc,
+        Kind::Media,
+        Kind::Plugin,
+        Kind::Transport,
+        Kind::Core,
+    ];
+
+    /// Janus's number for the type.
+    pub const fn code(self) -> u32 {
+        match self {
+            Kind::Session => 1,
+            Kind::Handle => 2,
+            Kind::External => 4,
+            Kind::Jsep => 8,
+            Kind::Webrtc => 16,
+            Kind::Media => 32,
+            Kind::Plugin => 64,
+            Kind::Transport => 128,
+            Kind::Core => 256,
+        }
+    }
+
+    /// Its name in a handler's `events` list.
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Session => "sessions",
+            Kind::Handle => "handles",
+            Kind::External => "external",
+            Kind::Jsep => "jsep",
+            Kind::Webrtc => "webrtc",
+            Kind::Media => "media",
+            Kind::Plugin => "plugins",
+            Kind::Transport => "transports",
+            Kind::Core => "core",
+        }
+    }
+
+    /// The mask of an `events` setting: `all`, `none`, or names separated by commas.
+    pub fn mask(list: &str) -> Result<u32, String> {
+        match list.trim().to_ascii_lowercase().as_str() {
+            "all" => return Ok(Kind::ALL.iter().map(|k| k.code()).sum()),
+            "none" => return Ok(0),
+            _ => {}
+        }
+        list.split(',').map(str::trim).filter(|n| !n.is_empty()).try_fold(0, |mask, name| {
+            let name = name.to_ascii_lowercase();
+            Kind::ALL
+                .iter()
+                .find(|k| k.name() == name)
+                .map(|k| mask | k.code())
+                .ok_or_else(|| format!("unknown event type '{name}'"))
+        })
+    }
+}
+
+/// What an event is about: its session, handle and the handle's `opaque_id`, as known.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct About<'a> {
+    /// The session.
+    pub session: Option<u64>,
+    /// The handle.
+    pub handle: Option<u64>,
+    /// The handle's `opaque_id`.
+    pub opaque_id: Option<&'a str>,
+}
+
+/// One handler as the core sees it: the kinds it takes and its queue.
+struct Handler {
+    package: &'static str,
+    mask: Arc<AtomicU32>,
+    queue: mpsc::Sender<Value>,
+    /// Events queued or being sent.
+    pending: Arc<AtomicUsize>,
+    dropped: AtomicU64,
+}
+
+/// The handlers the core tells (none: events are off). Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Events {
+    inner: Option<Arc<Inner>>,
+}
+
+struct Inner {
+    /// `server_name`, each event's `emitter`.
+    emitter: String,
+    handlers: Vec<Handler>,
+    /// The sample handler's live settings, for `query_eventhandler`.
+    sampleevh: Option<Arc<sampleevh::Shared>>,
+}
+
+impl Events {
+    /// The handlers of `config` that are on (`broadcast` and an enabled handler file), started
+    /// on the current runtime; a handler whose settings are wrong is logged and left out.
+    pub fn start(config: &crate::config::Config) -> Self {
+        let events = &config.events;
+        let Some(evh) = events.sampleevh.as_ref().filter(|_| events.broadcast) else {
+            return Self::default();
+        };
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let pending = Arc::new(AtomicUsize::new(0));
+        let shared = match sampleevh::Shared::new(evh) {
+            Ok(shared) => Arc::new(shared),
+            Err(e) => {
+                tracing::error!("{}: {e}; not loaded", crate::config::events::SAMPLEEVH);
+                return Self::default();
+            }
+        };
+        tokio::spawn(sampleevh::run(shared.clone(), rx, pending.clone()));
+        tracing::info!("event handler {} posts to {}", crate::config::events::SAMPLEEVH, evh.backend);
+        let handler = Handler {
+            package: crate::config::events::SAMPLEEVH,
+            mask: shared.mask.clone(),
+            queue: tx,
+            pending,
+            dropped: AtomicU64::new(0),
+        };
+        Self {
+            inner: Some(Arc::new(Inner {
+                emitter: config.general.server_name.clone(),
+                handlers: vec![handler],
+                sampleevh: Some(shared),
+            })),
+        }
+    }
+
+    /// Whether any handler runs.
+    pub fn enabled(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    /// Whether a handler takes events of `kind` (so that the caller need not make one).
+    pub fn wants(&self, kind: Kind) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(|i| i.handlers.iter().any(|h| h.mask.load(Ordering::Relaxed) & kind.code() != 0))
+    }
+
+    /// The running handlers' packages.
+    pub fn packages(&self) -> Vec<&'static str> {
+        self.inner.as_ref().map_or_else(Vec::new, |i| i.handlers.iter().map(|h| h.package).collect())
+    }
+
+    /// Tells the handlers that take `kind`: an event of Janus's shape around `body`.
+    pub fn notify(&self, kind: Kind, subtype: u8, about: About<'_>, body: Value) {
+        let Some(inner) = &self.inner else { return };
+        if !self.wants(kind) {
+            return;
+        }
+        let mut event = Map::new();
+        event.insert("emitter".into(), json!(inner.emitter));
+        event.insert("type".into(), json!(kind.code()));
+        if subtype > 0 {
+            event.insert("subtype".into(), json!(subtype));
+        }
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        event.insert("timestamp".into(), json!(now.as_micros() as u64));
+        if let Some(session) = about.session {
+            event.insert("session_id".into(), json!(session));
+        }
+        if let Some(handle) = about.handle {
+            event.insert("handle_id".into(), json!(handle));
+        }
+        if let Some(opaque) = about.opaque_id {
+            event.insert("opaque_id".into(), json!(opaque));
+        }
+        event.insert("event".into(), body);
+        let event = Value::Object(event);
+        for h in inner.handlers.iter().filter(|h| h.mask.load(Ordering::Relaxed) & kind.code() != 0) {
+            h.pending.fetch_add(1, Ordering::Relaxed);
+            if h.queue.try_send(event.clone()).is_err() {
+                h.pending.fetch_sub(1, Ordering::Relaxed);
+                let mut dropped = h.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                if crate::logging::time_to_report(&mut dropped) {
+                    tracing::warn!(
+                        "event handler {}: its queue is full ({dropped} events dropped)",
+                        h.package
+                    );
+                }
+            }
+        }
+    }
+
+    /// Answers admin `query_eventhandler` for `package` (none: no such handler).
+    pub fn query(&self, package: &str, request: Option<&Value>) -> Option<Value> {
+        let shared = self.inner.as_ref()?.sampleevh.as_ref()?;
+        (package == crate::config::events::SAMPLEEVH).then(|| shared.query(request))
+    }
+
+    /// Waits (at most `within`) until the handlers have sent what they were given: the
+    /// `shutdown` event goes out before the gateway exits.
+    pub async fn drain(&self, within: Duration) {
+        let Some(inner) = &self.inner else { return };
+        let deadline = tokio::time::Instant::now() + within;
+        while inner.handlers.iter().any(|h| h.pending.load(Ordering::Relaxed) > 0) {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("event handlers did not send everything within {within:?}");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_lists_read_as_janus_reads_them() {
+        assert_eq!(Kind::mask("all").unwrap(), 511);
+        assert_eq!(Kind::mask("none").unwrap(), 0);
+        assert_eq!(Kind::mask("sessions, handles,jsep").unwrap(), 1 | 2 | 8);
+        assert_eq!(
+            Kind::mask("Media,webrtc,core,external,plugins,transports").unwrap(),
+            32 | 16 | 256 | 4 | 64 | 128
+        );
+        assert!(Kind::mask("sessions, nonsense").is_err());
+    }
+}

@@ -1,0 +1,180 @@
+//! `janus.eventhandler.sampleevh`, Janus's sample event handler: events are posted as JSON
+//! to an HTTP backend (`backend`, with basic authentication when `backend_user` and
+//! `backend_pwd` are set), grouped in arrays of up to [`GROUP`] (`grouping`, the default) or
+//! one a post. A post that cannot be sent (no connection, no answer within [`POST_TIMEOUT`])
+//! is tried again `max_retransmissions` times, after `retransmissions_backoff` ms, doubled each
+//! time, then dropped; the backend's answer itself is not looked at, as in Janus. Admin
+//! `query_eventhandler` with `{"request": "tweak", …}` changes the settings while it runs.
+
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+use tokio::sync::mpsc;
+
+use super::Kind;
+use crate::api::module_query::{self as q, QueryResult};
+use crate::config::events::SampleEvh;
+use crate::config::JsonStyle;
+use crate::http_client::{Backend, Client};
+use crate::plugins::policy::AddrPolicy;
+
+/// Most events in one post when grouping (Janus's 100).
+pub const GROUP: usize = 100;
+/// How long one post may take: Janus's 10 s.
+pub const POST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The settings the handler runs with, which `tweak` changes.
+#[derive(Debug, Clone)]
+struct Settings {
+    backend: Backend,
+    /// `Basic …`, from `backend_user` and `backend_pwd`.
+    authorization: Option<String>,
+    grouping: bool,
+    json: JsonStyle,
+    max_retransmissions: u32,
+    backoff: Duration,
+}
+
+/// What the core and the handler's task share.
+pub struct Shared {
+    /// The event types it takes.
+    pub mask: Arc<AtomicU32>,
+    settings: Mutex<Settings>,
+    /// `backend_user` and `backend_pwd`, kept apart so a tweak may change one.
+    credentials: Mutex<(Option<String>, Option<String>)>,
+}
+
+/// `Basic <base64 of user:password>`.
+fn basic(user: &str, password: &str) -> String {
+    format!("Basic {}", data_encoding::BASE64.encode(format!("{user}:{password}").as_bytes()))
+}
+
+impl Shared {
+    /// The handler's settings from its file; an error for a wrong `backend` or `events`.
+    pub fn new(evh: &SampleEvh) -> Result<Self, String> {
+        let backend = Backend::parse(&evh.backend).map_err(|e| format!("backend: {e}"))?;
+        let mask = Kind::mask(&evh.events).map_err(|e| format!("events: {e}"))?;
+        let (user, password) = evh.credentials.clone().unzip();
+        Ok(Self {
+            mask: Arc::new(AtomicU32::new(mask)),
+            settings: Mutex::new(Settings {
+                backend,
+                authorization: evh.credentials.as_ref().map(|(u, p)| basic(u, p)),
+                grouping: evh.grouping,
+                json: evh.json,
+                max_retransmissions: evh.max_retransmissions,
+                backoff: Duration::from_millis(evh.retransmissions_backoff_ms),
+            }),
+            credentials: Mutex::new((user, password)),
+        })
+    }
+
+    fn settings(&self) -> Settings {
+        self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Answers admin `query_eventhandler` (`tweak` is the only request, as in Janus).
+    pub fn query(&self, request: Option<&Value>) -> Value {
+        q::response(self.tweak(request))
+    }
+
+    fn tweak(&self, request: Option<&Value>) -> QueryResult<Map<String, Value>> {
+        let (request, verb) = q::request_of(request)?;
+        if verb != "tweak" {
+            return Err(q::unknown(request));
+        }
+        let events = q::opt_str(request, "events")?;
+        let grouping = q::opt_bool(request, "grouping")?;
+        let backend = q::opt_str(request, "backend")?;
+        let user = q::opt_str(request, "backend_user")?;
+        let password = q::opt_str(request, "backend_pwd")?;
+        let retransmissions = q::opt_u64(request, "max_retransmissions")?;
+        let backoff = q::opt_u64(request, "retransmissions_backoff")?;
+        let mask = events.map(Kind::mask).transpose().map_err(|e| (q::INVALID_ELEMENT, e))?;
+        let backend = backend
+            .map(|url| {
+                Backend::parse(url).map_err(|_| (q::INVALID_ELEMENT, format!("Invalid HTTP URI '{url}'")))
+            })
+            .transpose()?;
+        if let Some(mask) = mask {
+            self.mask.store(mask, Ordering::Relaxed);
+        }
+        let mut s = self.settings.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(grouping) = grouping {
+            s.grouping = grouping;
+        }
+        if let Some(backend) = backend {
+            s.backend = backend;
+        }
+        if user.is_some() || password.is_some() {
+            let mut credentials = self.credentials.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(user) = user {
+                credentials.0 = Some(user.to_owned());
+            }
+            if let Some(password) = password {
+                credentials.1 = Some(password.to_owned());
+            }
+            s.authorization = match &*credentials {
+                (Some(user), Some(password)) => Some(basic(user, password)),
+                _ => None,
+            };
+        }
+        if let Some(n) = retransmissions {
+            s.max_retransmissions = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if let Some(ms) = backoff {
+            s.backoff = Duration::from_millis(ms);
+        }
+        let mut response = Map::new();
+        response.insert("result".into(), json!(200));
+        Ok(response)
+    }
+}
+
+/// The handler's task: takes events off the queue, a group at a time, and posts them.
+/// `pending` counts the events not yet sent (or dropped).
+pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending: Arc<AtomicUsize>) {
+    // The backend is the operator's own: any address.
+    let mut client = Client::new(AddrPolicy::any(), "the address policy");
+    let mut lost = 0u64;
+    while let Some(first) = queue.recv().await {
+        let settings = shared.settings();
+        let mut events = vec![first];
+        while settings.grouping && events.len() < GROUP {
+            match queue.try_recv() {
+                Ok(event) => events.push(event),
+                Err(_) => break,
+            }
+        }
+        let count = events.len();
+        let body = if settings.grouping { Value::Array(events) } else { events.remove(0) };
+        let text = bytes::Bytes::from(crate::transport::to_text(&body, settings.json));
+        let mut tries = 0u32;
+        loop {
+            let settings = shared.settings();
+            let sent = client.post(&settings.backend, text.clone(), settings.authorization.as_deref());
+            let failed = match tokio::time::timeout(POST_TIMEOUT, sent).await {
+                Ok(Ok(_)) => break,
+                Ok(Err(e)) => e,
+                Err(_) => format!("no answer within {} s", POST_TIMEOUT.as_secs()),
+            };
+            client.drop_connection();
+            if tries >= settings.max_retransmissions {
+                lost += count as u64;
+                tracing::warn!(
+                    "event handler: couldn't post to {}{}: {failed}; {count} event(s) lost ({lost} so far)",
+                    settings.backend.origin(),
+                    settings.backend.path()
+                );
+                break;
+            }
+            let wait = settings.backoff * 2u32.saturating_pow(tries);
+            tracing::debug!("event handler: couldn't post ({failed}), trying again in {wait:?}");
+            tokio::time::sleep(wait).await;
+            tries += 1;
+        }
+        pending.fetch_sub(count, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,164 @@
+//! An HTTP/1.1 backend for the gateway's posts (TextRoom's `post`, the event handler), over
+//! TLS too, that reports each POST it gets.
+
+use std::net::SocketAddr;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+use crate::harness::WAIT;
+
+/// A request an HTTP backend got: its path, `Content-Type`, `Accept` and `Authorization`,
+/// and its JSON body.
+#[derive(Debug)]
+pub struct Posted {
+    /// The request's path.
+    pub path: String,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// `Accept`.
+    pub accept: String,
+    /// `Authorization`, if any.
+    pub authorization: Option<String>,
+    /// The body.
+    pub body: Value,
+}
+
+/// The test CA and the backend certificate it signed (for `localhost` and `127.0.0.1`).
+pub fn https_fixture(file: &str) -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/https");
+    dir.join(file).display().to_string()
+}
+
+/// An HTTP/1.1 backend on `ip` (over TLS with the fixture's certificate when `tls`) that
+/// answers every POST with 200 and reports it, keeping connections alive as a backend does.
+pub async fn backend(ip: &str, tls: bool) -> (SocketAddr, mpsc::UnboundedReceiver<Posted>) {
+    backend_with(ip, tls, false).await
+}
+
+/// As [`backend`]; with `one_each`, a connection answers one POST, then drops the next
+/// unanswered, as a backend whose idle timeout closes a connection as a request arrives.
+pub async fn backend_with(
+    ip: &str,
+    tls: bool,
+    one_each: bool,
+) -> (SocketAddr, mpsc::UnboundedReceiver<Posted>) {
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.expect("bind a backend");
+    backend_serving(listener, tls, one_each)
+}
+
+/// As [`backend`], on a listener already bound.
+pub async fn backend_on(
+    listener: tokio::net::TcpListener,
+    tls: bool,
+) -> (SocketAddr, mpsc::UnboundedReceiver<Posted>) {
+    backend_serving(listener, tls, false)
+}
+
+fn backend_serving(
+    listener: tokio::net::TcpListener,
+    tls: bool,
+    one_each: bool,
+) -> (SocketAddr, mpsc::UnboundedReceiver<Posted>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let addr = listener.local_addr().unwrap();
+    let acceptor = tls.then(|| {
+        let certs: Vec<_> =
+            CertificateDer::pem_file_iter(https_fixture("server.pem")).unwrap().map(Result::unwrap).collect();
+        let key = PrivateKeyDer::from_pem_file(https_fixture("server.key")).unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
+    });
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            let (tx, acceptor) = (tx.clone(), acceptor.clone());
+            tokio::spawn(async move {
+                match acceptor {
+                    None => serve(conn, tx, one_each).await,
+                    Some(a) => {
+                        if let Ok(conn) = a.accept(conn).await {
+                            serve(conn, tx, one_each).await;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (addr, rx)
+}
+
+/// Serves one backend connection: each POST reported, answered 200 (with `one_each`, only
+/// the first: the next one's connection is dropped).
+async fn serve<S>(conn: S, tx: mpsc::UnboundedSender<Posted>, one_each: bool)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut conn = BufReader::new(conn);
+    for answered in 0.. {
+        let mut line = String::new();
+        if conn.read_line(&mut line).await.unwrap_or(0) == 0 || (one_each && answered == 1) {
+            return;
+        }
+        let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+        assert!(line.starts_with("POST "), "{line}");
+        let (mut length, mut content_type, mut accept, mut authorization) =
+            (0, String::new(), String::new(), None);
+        loop {
+            let mut header = String::new();
+            conn.read_line(&mut header).await.unwrap();
+            let Some((name, value)) = header.trim_end().split_once(':') else { break };
+            let value = value.trim().to_owned();
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.parse().unwrap(),
+                "content-type" => content_type = value,
+                "accept" => accept = value,
+                "authorization" => authorization = Some(value),
+                _ => {}
+            }
+        }
+        let mut body = vec![0; length];
+        conn.read_exact(&mut body).await.unwrap();
+        let body = serde_json::from_slice(&body).expect("a JSON body");
+        let _ = tx.send(Posted { path, content_type, accept, authorization, body });
+        conn.get_mut().write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await.unwrap();
+    }
+}
+
+/// The next post a backend gets.
+pub async fn next_post(posts: &mut mpsc::UnboundedReceiver<Posted>) -> Posted {
+    tokio::time::timeout(WAIT, posts.recv()).await.expect("a post in time").expect("the backend runs")
+}
+
+/// The event handler's events the backend gets until one satisfies `want` (grouped posts
+/// are taken apart; each post has basic authentication `u:p`); returns them all, that one last.
+pub async fn events_until(
+    posts: &mut mpsc::UnboundedReceiver<Posted>,
+    want: impl Fn(&Value) -> bool,
+) -> Vec<Value> {
+    let mut seen = Vec::new();
+    loop {
+        let post = next_post(posts).await;
+        assert_eq!(post.authorization.as_deref(), Some("Basic dTpw"), "basic authentication u:p");
+        assert_eq!(post.content_type, "application/json");
+        let events = match post.body {
+            Value::Array(events) => events,
+            one => vec![one],
+        };
+        for e in events {
+            let done = want(&e);
+            seen.push(e);
+            if done {
+                return seen;
+            }
+        }
+    }
+}

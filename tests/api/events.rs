@@ -1,0 +1,146 @@
+//! Janus's sample event handler: with `events: { broadcast = true }` and
+//! `janus.eventhandler.sampleevh.jcfg` enabled, what happens is posted to an HTTP backend as
+//! Janus's events, and admin `query_eventhandler` tweaks it while it runs.
+
+use serde_json::{json, Value};
+
+use crate::backend::{backend, events_until, next_post};
+use crate::harness::{assert_error, Conf, Gateway};
+
+/// A gateway whose event handler posts to `backend` (`http://…`), with these settings.
+pub fn gateway_with_events(backend: &str, settings: &str) -> Gateway {
+    let evh = format!(
+        "general: {{\n\tenabled = true\n\tbackend = \"{backend}\"\n\tbackend_user = \"u\"\n\tbackend_pwd = \"p\"\n{settings}\n}}\n"
+    );
+    Gateway::with(Conf {
+        core_sections: "events: { broadcast = true }\n".into(),
+        extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
+        ..Conf::default()
+    })
+}
+
+fn admin(verb: &str, fields: Value) -> Value {
+    let mut r = json!({"janus": verb, "transaction": "e", "admin_secret": "janusoverlord"});
+    r.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_handles_and_custom_events_reach_the_backend() {
+    let (addr, mut posts) = backend("127.0.0.1", false).await;
+    let mut gw = gateway_with_events(&format!("http://{addr}/events"), "\tjson = \"plain\"");
+    // The start, with the server's info.
+    let started = events_until(&mut posts, |e| e["type"] == 256).await.pop().unwrap();
+    assert_eq!(
+        (started["subtype"].clone(), started["event"]["status"].clone()),
+        (json!(1), json!("started"))
+    );
+    assert_eq!(started["emitter"], "Portunus", "{started}");
+    assert_eq!(started["event"]["info"]["event_handlers"], true, "{started}");
+    assert!(started["event"]["info"]["events"]["janus.eventhandler.sampleevh"].is_object(), "{started}");
+    assert!(started["timestamp"].as_u64().is_some_and(|t| t > 1_700_000_000_000_000), "{started}");
+    // A session over HTTP, and a handle with an opaque id.
+    let http = gw.http();
+    let sid = http.create().await;
+    let created = events_until(&mut posts, |e| e["type"] == 1).await.pop().unwrap();
+    assert_eq!(created["session_id"], sid, "{created}");
+    assert_eq!(created["event"]["name"], "created", "{created}");
+    assert_eq!(created["event"]["transport"]["transport"], "janus.transport.http", "{created}");
+    let attach = json!({"janus": "attach", "plugin": "janus.plugin.echotest", "opaque_id": "evt-1", "transaction": "a"});
+    let hid = http.post(&format!("/{sid}"), &attach).await["data"]["id"].as_u64().unwrap();
+    let attached = events_until(&mut posts, |e| e["type"] == 2).await.pop().unwrap();
+    assert_eq!((attached["session_id"].clone(), attached["handle_id"].clone()), (json!(sid), json!(hid)));
+    assert_eq!(attached["opaque_id"], "evt-1", "{attached}");
+    assert_eq!(
+        attached["event"],
+        json!({"name": "attached", "plugin": "janus.plugin.echotest", "opaque_id": "evt-1"}),
+        "{attached}"
+    );
+    // An external event from the admin API.
+    let admin_http = gw.admin_http();
+    let r =
+        admin_http.post("", &admin("custom_event", json!({"schema": "my.schema", "data": {"n": 1}}))).await;
+    assert_eq!(r["janus"], "success", "{r}");
+    let external = events_until(&mut posts, |e| e["type"] == 4).await.pop().unwrap();
+    assert_eq!(external["event"], json!({"schema": "my.schema", "data": {"n": 1}}), "{external}");
+    assert!(external.get("session_id").is_none(), "{external}");
+    // Tweaked: sessions only, one event a post.
+    let tweak = |request: Value| {
+        admin("query_eventhandler", json!({"handler": "janus.eventhandler.sampleevh", "request": request}))
+    };
+    let r = admin_http
+        .post("", &tweak(json!({"request": "tweak", "events": "sessions", "grouping": false})))
+        .await;
+    assert_eq!(r["response"], json!({"result": 200}), "{r}");
+    let detach = json!({"janus": "detach", "transaction": "d"});
+    assert_eq!(http.post(&format!("/{sid}/{hid}"), &detach).await["janus"], "success");
+    let destroy = json!({"janus": "destroy", "transaction": "x"});
+    assert_eq!(http.post(&format!("/{sid}"), &destroy).await["janus"], "success");
+    let post = next_post(&mut posts).await;
+    assert!(post.body.is_object(), "not grouped: {}", post.body);
+    assert_eq!(
+        (post.body["type"].clone(), post.body["event"]["name"].clone()),
+        (json!(1), json!("destroyed"))
+    );
+    // The handler's own errors, and the core's.
+    let r = admin_http.post("", &tweak(json!({"request": "bogus"}))).await;
+    assert_eq!(r["response"], json!({"error_code": 411, "error": "Unknown request 'bogus'"}), "{r}");
+    let r = admin_http.post("", &tweak(json!({"request": "tweak", "backend": "ftp://x"}))).await;
+    assert_eq!(r["response"], json!({"error_code": 413, "error": "Invalid HTTP URI 'ftp://x'"}), "{r}");
+    let r = admin_http.post("", &tweak(json!({"request": "tweak", "grouping": "yes"}))).await;
+    assert_eq!(r["response"]["error_code"], 413, "{r}");
+    let r = admin_http
+        .post("", &admin("query_eventhandler", json!({"handler": "janus.eventhandler.wsevh"})))
+        .await;
+    assert_error(&r, 460);
+    // Everything again, then the stop: its event is posted before the gateway exits.
+    let r = admin_http.post("", &tweak(json!({"request": "tweak", "events": "all"}))).await;
+    assert_eq!(r["response"], json!({"result": 200}), "{r}");
+    gw.terminate();
+    let stopped = events_until(&mut posts, |e| e["type"] == 256).await.pop().unwrap();
+    assert_eq!(stopped["event"], json!({"status": "shutdown", "signum": 15}), "{stopped}");
+}
+
+/// A backend that is down: the post is tried again (`max_retransmissions`), and the events
+/// arrive once it is up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_are_sent_again_until_the_backend_answers() {
+    // A port that refuses connections until the backend binds it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let gw = gateway_with_events(
+        &format!("http://127.0.0.1:{port}/"),
+        "\tmax_retransmissions = 20\n\tretransmissions_backoff = 50\n\tevents = \"sessions\"",
+    );
+    let sid = gw.http().create().await;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("the port is still free");
+    let (addr, mut posts) = crate::backend::backend_on(listener, false).await;
+    assert_eq!(addr.port(), port);
+    let created = events_until(&mut posts, |e| e["type"] == 1).await.pop().unwrap();
+    assert_eq!(
+        (created["session_id"].clone(), created["event"]["name"].clone()),
+        (json!(sid), json!("created"))
+    );
+}
+
+/// Without `broadcast`, the handler's file does nothing: `info` says there are no event
+/// handlers, and the tweak finds none.
+#[tokio::test]
+async fn without_broadcast_there_are_no_event_handlers() {
+    let gw = Gateway::with(Conf {
+        extra: vec![(
+            "janus.eventhandler.sampleevh.jcfg".into(),
+            "general: { enabled = true backend = \"http://127.0.0.1:9/\" }\n".into(),
+        )],
+        ..Conf::default()
+    });
+    let info = gw.http().get("/info").await.json();
+    assert_eq!((info["event_handlers"].clone(), info["events"].clone()), (json!(false), json!({})), "{info}");
+    let r = gw
+        .admin_http()
+        .post(
+            "",
+            &admin("query_eventhandler", json!({"handler": "janus.eventhandler.sampleevh", "request": {}})),
+        )
+        .await;
+    assert_error(&r, 460);
+}
