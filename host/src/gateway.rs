@@ -31,15 +31,14 @@ struct Transports {
 }
 
 impl Transports {
-    fn new(config: &Config) -> Self {
+    fn new(config: &Config, events: &Events) -> Self {
         let (h, w) = (&config.http, &config.ws);
+        let make = |kind, json, listeners: (bool, bool), notify| {
+            Arc::new(TransportState::new(kind, json, listeners, events.clone(), notify))
+        };
         Self {
-            http: Arc::new(TransportState::new(state::Kind::Http, h.json, (h.api.enabled, h.admin.enabled))),
-            ws: Arc::new(TransportState::new(
-                state::Kind::WebSockets,
-                w.json,
-                (w.api.enabled, w.admin.enabled),
-            )),
+            http: make(state::Kind::Http, h.json, (h.api.enabled, h.admin.enabled), h.events),
+            ws: make(state::Kind::WebSockets, w.json, (w.api.enabled, w.admin.enabled), w.events),
         }
     }
 
@@ -71,8 +70,8 @@ impl Transports {
 /// Runs the gateway until SIGINT or SIGTERM.
 pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     let tunables = Arc::new(Tunables::new(&config.media));
-    let states = Transports::new(&config);
     let events = Events::start(&config);
+    let states = Transports::new(&config, &events);
     let core = Core::new(CoreOptions {
         general: config.general.clone(),
         nat: config.nat.clone(),

@@ -42,8 +42,18 @@ async fn sessions_handles_and_custom_events_reach_the_backend() {
     // A session over HTTP, and a handle with an opaque id.
     let http = gw.http();
     let sid = http.create().await;
-    let created = events_until(&mut posts, |e| e["type"] == 1).await.pop().unwrap();
+    let mut seen = events_until(&mut posts, |e| e["type"] == 1).await;
+    let created = seen.pop().unwrap();
     assert_eq!(created["session_id"], sid, "{created}");
+    // The HTTP transport told of the request first.
+    let request = seen.iter().rev().find(|e| e["type"] == 128).expect("the transport's event");
+    assert_eq!(request["event"]["transport"], "janus.transport.http", "{request}");
+    assert_eq!(request["event"]["data"]["event"], "request", "{request}");
+    assert_eq!(
+        (request["event"]["data"]["admin_api"].clone(), request["event"]["data"]["ip"].clone()),
+        (json!(false), json!("127.0.0.1"))
+    );
+    assert!(request.get("session_id").is_none(), "{request}");
     assert_eq!(created["event"]["name"], "created", "{created}");
     assert_eq!(created["event"]["transport"]["transport"], "janus.transport.http", "{created}");
     let attach = json!({"janus": "attach", "plugin": "janus.plugin.echotest", "opaque_id": "evt-1", "transaction": "a"});
@@ -64,6 +74,16 @@ async fn sessions_handles_and_custom_events_reach_the_backend() {
     let external = events_until(&mut posts, |e| e["type"] == 4).await.pop().unwrap();
     assert_eq!(external["event"], json!({"schema": "my.schema", "data": {"n": 1}}), "{external}");
     assert!(external.get("session_id").is_none(), "{external}");
+    // A WebSocket connects and goes.
+    let ws = gw.ws().await;
+    let connected =
+        events_until(&mut posts, |e| e["event"]["data"]["event"] == "connected").await.pop().unwrap();
+    assert_eq!(connected["event"]["transport"], "janus.transport.websockets", "{connected}");
+    let id = connected["event"]["id"].clone();
+    ws.close().await;
+    let gone =
+        events_until(&mut posts, |e| e["event"]["data"]["event"] == "disconnected").await.pop().unwrap();
+    assert_eq!(gone["event"]["id"], id, "{gone}");
     // Tweaked: sessions only, one event a post.
     let tweak = |request: Value| {
         admin("query_eventhandler", json!({"handler": "janus.eventhandler.sampleevh", "request": request}))
@@ -76,10 +96,16 @@ async fn sessions_handles_and_custom_events_reach_the_backend() {
     assert_eq!(http.post(&format!("/{sid}/{hid}"), &detach).await["janus"], "success");
     let destroy = json!({"janus": "destroy", "transaction": "x"});
     assert_eq!(http.post(&format!("/{sid}"), &destroy).await["janus"], "success");
-    let post = next_post(&mut posts).await;
-    assert!(post.body.is_object(), "not grouped: {}", post.body);
+    // (The tweak's own request was told of before the tweak.)
+    let destroyed = loop {
+        let post = next_post(&mut posts).await;
+        assert!(post.body.is_object(), "not grouped: {}", post.body);
+        if post.body["type"] != 128 {
+            break post.body;
+        }
+    };
     assert_eq!(
-        (post.body["type"].clone(), post.body["event"]["name"].clone()),
+        (destroyed["type"].clone(), destroyed["event"]["name"].clone()),
         (json!(1), json!("destroyed"))
     );
     // The handler's own errors, and the core's.

@@ -300,7 +300,13 @@ async fn basics(core: &Core, host: &Arc<PluginHost>, rounds: usize) -> anyhow::R
 
     let listener = transport::bind("ws", "127.0.0.1", 0).await?;
     let addr = listener.local_addr()?;
-    let state = Arc::new(TransportState::new(Kind::WebSockets, JsonStyle::Compact, (true, false)));
+    let state = Arc::new(TransportState::new(
+        Kind::WebSockets,
+        JsonStyle::Compact,
+        (true, false),
+        Default::default(),
+        false,
+    ));
     tokio::spawn(ws::serve(listener, core.clone(), ws::Api::Janus, state, 1000));
     let mut req = format!("ws://{addr}/").into_client_request()?;
     req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("janus-protocol"));

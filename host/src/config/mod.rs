@@ -346,6 +346,8 @@ pub struct Http {
     pub enforce_cors: bool,
     /// Reply formatting.
     pub json: JsonStyle,
+    /// `events`: tell the event handlers of each request (default true, as Janus).
+    pub events: bool,
     /// `demo` (Portunus): serve the demo pages at `/demo/` on the Janus API listener.
     pub demo: bool,
     /// `demo_assets` (Portunus): a `node_modules` folder holding `janus-gateway` and
@@ -368,6 +370,8 @@ pub struct Ws {
     pub admin: Listener,
     /// Reply formatting.
     pub json: JsonStyle,
+    /// `events`: tell the event handlers of each connection (default true, as Janus).
+    pub events: bool,
     /// `max_connections` (Portunus): open connections per listener; more are closed at once.
     pub max_connections: usize,
 }
@@ -698,6 +702,7 @@ fn read_http(file: &str, root: &jcfg::Group) -> Result<Http, ConfigError> {
     };
     let base_path = g.non_empty("base_path")?.unwrap_or_else(|| "/janus".into());
     let json = json_style(&mut g)?;
+    let events = g.bool("events", true)?;
     let demo = g.bool("demo", true)?;
     let demo_assets = g.non_empty("demo_assets")?.map(PathBuf::from);
     let header_timeout = g.int("header_timeout", 10, 1, 3600)? as u64;
@@ -730,6 +735,7 @@ fn read_http(file: &str, root: &jcfg::Group) -> Result<Http, ConfigError> {
         allow_origin,
         enforce_cors,
         json,
+        events,
         demo,
         demo_assets,
         header_timeout,
@@ -746,6 +752,7 @@ fn read_ws(file: &str, root: &jcfg::Group) -> Result<Ws, ConfigError> {
         port: g.port("ws_port", 8188)?,
     };
     let json = json_style(&mut g)?;
+    let events = g.bool("events", true)?;
     let max_connections = g.int("max_connections", 10_000, 1, 1 << 24)? as usize;
     warn_tls(&mut g, file, "wss")?;
     g.accept(&["wss_port", "ws_logging"]);
@@ -762,7 +769,7 @@ fn read_ws(file: &str, root: &jcfg::Group) -> Result<Ws, ConfigError> {
     Section::new(file, root, "cors").finish();
     Section::new(file, root, "certificates").finish();
     warn_unknown_sections(file, root, &["general", "admin", "cors", "certificates"]);
-    Ok(Ws { api, admin, json, max_connections })
+    Ok(Ws { api, admin, json, events, max_connections })
 }
 
 /// Portunus has no TLS listeners yet: turning one on is warned about (terminate TLS in front).

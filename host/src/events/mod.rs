@@ -131,6 +131,12 @@ pub struct Events {
     inner: Option<Arc<Inner>>,
 }
 
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events").field("handlers", &self.packages()).finish()
+    }
+}
+
 struct Inner {
     /// `server_name`, each event's `emitter`.
     emitter: String,

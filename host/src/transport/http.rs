@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +28,9 @@ use crate::config::Http as HttpConfig;
 const LONG_POLL_WAIT: Duration = Duration::from_secs(30);
 /// Most events one long poll may ask for.
 const MAX_EVENTS_PER_POLL: usize = 100;
+
+/// Each request's id in its transport events.
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
 
 /// Which API a listener serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +84,10 @@ pub async fn serve(
                 async move {
                     activity.begin();
                     let serving = server.state.serving();
+                    server.state.notify(NEXT_REQUEST.fetch_add(1, Ordering::Relaxed), || {
+                        let admin_api = server.api == Api::Admin;
+                        json!({"event": "request", "admin_api": admin_api, "ip": peer.ip().to_string(), "port": peer.port()})
+                    });
                     let response = server.route(req, peer).await;
                     drop(serving);
                     activity.end();

@@ -1,15 +1,16 @@
 //! What a transport shares with the admin API's `query_transport`, answered as Janus's HTTP
-//! and WebSockets transports answer it: `configure` changes the JSON style of the replies
-//! (and `events`, which needs event handlers, is noted as ignored); `connections` counts the
-//! open connections.
+//! and WebSockets transports answer it: `configure` changes the JSON style of the replies and
+//! whether the transport tells the event handlers of its requests and connections (`events`);
+//! `connections` counts the open connections.
 
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 use serde_json::{json, Map, Value};
 
 use crate::api::module_query::{self as q, QueryResult};
 use crate::api::TransportQuery;
 use crate::config::JsonStyle;
+use crate::events::{About, Events};
 
 /// Which transport a [`TransportState`] is: their `connections` answers differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,12 +33,16 @@ pub struct TransportState {
     admin: AtomicUsize,
     /// Requests being served (HTTP), long polls included.
     requests: AtomicUsize,
+    /// The event handlers, and whether this transport tells them of its requests and
+    /// connections (Janus's default: it does).
+    events: Events,
+    notify: AtomicBool,
 }
 
 impl TransportState {
     /// A transport's state, replying in `style`, with its API and admin listeners running
-    /// or not (`listeners`).
-    pub fn new(kind: Kind, style: JsonStyle, listeners: (bool, bool)) -> Self {
+    /// or not (`listeners`), telling `events` of its requests and connections or not (`notify`).
+    pub fn new(kind: Kind, style: JsonStyle, listeners: (bool, bool), events: Events, notify: bool) -> Self {
         Self {
             kind,
             listeners,
@@ -45,7 +50,24 @@ impl TransportState {
             api: AtomicUsize::new(0),
             admin: AtomicUsize::new(0),
             requests: AtomicUsize::new(0),
+            events,
+            notify: AtomicBool::new(notify),
         }
+    }
+
+    /// Tells the event handlers what happened on instance `id` (an HTTP request, a WebSocket
+    /// connection): Janus's transport event, `data` being `event`, `admin_api`, `ip`, ….
+    pub fn notify(&self, id: u64, data: impl FnOnce() -> Value) {
+        let kind = crate::events::Kind::Transport;
+        if !self.notify.load(Ordering::Relaxed) || !self.events.wants(kind) {
+            return;
+        }
+        let transport = match self.kind {
+            Kind::Http => "janus.transport.http",
+            Kind::WebSockets => "janus.transport.websockets",
+        };
+        let body = json!({"transport": transport, "id": id.to_string(), "data": data()});
+        self.events.notify(kind, 0, About::default(), body);
     }
 
     /// How replies are formatted now.
@@ -81,10 +103,10 @@ impl TransportState {
                 let json = q::opt_str(request, "json")?;
                 response.insert("result".into(), json!(200));
                 let mut notes = Vec::new();
-                // Portunus has no event handlers, as a Janus whose core has them disabled.
-                if events {
+                if events && !self.events.enabled() {
                     notes.push("Event handlers disabled at the core level");
                 }
+                self.notify.store(events, Ordering::Relaxed);
                 if let Some(json) = json {
                     match JsonStyle::from_name(json) {
                         Some(style) => self.style.store(style as u8, Ordering::Relaxed),

@@ -8,7 +8,7 @@ use std::task::Poll;
 
 use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -120,7 +120,7 @@ pub async fn serve(
     super::accept_loop(listener, "websocket", max_connections, open, move |stream, peer| {
         let (core, state) = (core.clone(), state.clone());
         async move {
-            if let Err(e) = connection(stream, core, api, state).await {
+            if let Err(e) = connection(stream, peer, core, api, state).await {
                 tracing::debug!("websocket from {peer} ended: {e}");
             }
         }
@@ -147,6 +147,7 @@ fn negotiate(api: Api, req: &Request, mut resp: Response) -> Result<Response, Er
 
 async fn connection(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     core: Core,
     api: Api,
     state: Arc<TransportState>,
@@ -167,6 +168,10 @@ async fn connection(
     let mut ws = ws;
     let (tx, mut rx) = mpsc::channel::<Message>(OUTGOING_CAPACITY);
     let id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
+    state.notify(
+        id,
+        || json!({"event": "connected", "admin_api": api == Api::Admin, "ip": peer.ip().to_string()}),
+    );
     let conn = Arc::new(Connection { id, out: tx, state: state.clone() });
     let ctx = RequestCtx {
         sink: Some(conn.clone() as Arc<dyn EventSink>),
@@ -236,5 +241,6 @@ async fn connection(
     }
     drop(ctx);
     core.connection_closed(conn.id).await;
+    state.notify(conn.id, || json!({"event": "disconnected"}));
     Ok(())
 }
