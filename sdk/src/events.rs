@@ -89,6 +89,22 @@ pub fn push_event_many<T: Serialize + ?Sized>(handles: &[HandleRef], event: &T) 
     crate::host::push_event_many(handles, &json)
 }
 
+/// Janus's `notify_event`: tells the gateway's event handlers about `handle` (or about
+/// nothing in particular), when they take plugin events; `data` is made only then. A refusal
+/// (too large, not an object) is logged: event handlers are for monitoring, they never change
+/// what the plugin does.
+pub fn notify_event<T: Serialize>(handle: Option<HandleRef>, data: impl FnOnce() -> T) {
+    if !crate::host::events_enabled() {
+        return;
+    }
+    let refused = serde_json::to_string(&data())
+        .map_err(|err| format!("data: {err}"))
+        .and_then(|json| crate::host::notify_event(handle, &json));
+    if let Err(err) = refused {
+        crate::warn!("could not notify the event handlers: {err}");
+    }
+}
+
 impl Message {
     /// Pushes an event that answers this message: to its handle, with its transaction (see
     /// [`push_event`]).

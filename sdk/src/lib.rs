@@ -174,7 +174,7 @@ mod state;
 
 pub use body::{parse_body, parse_object, request_of, validate, ErrorCodes, Field, JsonType, Request};
 pub use error::PluginError;
-pub use events::{ack, event, ok, push_event, push_event_logged, push_event_many, tagged};
+pub use events::{ack, event, notify_event, ok, push_event, push_event_logged, push_event_many, tagged};
 pub use jsep::Jsep;
 pub use logging::log;
 pub use plugin::{Plugin, WHOLE_STATE_KEY};

@@ -170,3 +170,39 @@ async fn without_broadcast_there_are_no_event_handlers() {
         .await;
     assert_error(&r, 460);
 }
+
+/// VideoRoom tells the event handler its rooms' lives and its participants', as Janus's does:
+/// `created`, `joined` (about the publisher's handle), `leaving`, `destroyed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn videoroom_tells_the_event_handler() {
+    use crate::harness::PluginClient as Client;
+    let (addr, mut posts) = backend("127.0.0.1", false).await;
+    let gw = gateway_with_events(&format!("http://{addr}/"), "\tevents = \"plugins\"\n\tgrouping = false");
+    let plugin_event = |e: &Value| e["type"] == 64;
+    let mut admin = Client::new(&gw, "janus.plugin.videoroom").await;
+    let created = admin.request(json!({"request": "create", "room": 4321})).await;
+    assert_eq!(created["videoroom"], "created", "{created}");
+    let e = events_until(&mut posts, plugin_event).await.pop().unwrap();
+    assert_eq!(
+        e["event"],
+        json!({"plugin": "janus.plugin.videoroom", "data": {"event": "created", "room": 4321}})
+    );
+    assert!(e.get("session_id").is_none() && e.get("handle_id").is_none(), "{e}");
+    let mut alice = Client::new(&gw, "janus.plugin.videoroom").await;
+    let join = json!({"request": "join", "ptype": "publisher", "room": 4321, "display": "Alice"});
+    let joined = alice.send(join, None).await;
+    let data = &joined["plugindata"]["data"];
+    assert_eq!(data["videoroom"], "joined", "{joined}");
+    let e = events_until(&mut posts, plugin_event).await.pop().unwrap();
+    assert_eq!(e["handle_id"], alice.handle(), "{e}");
+    assert_eq!(
+        e["event"]["data"],
+        json!({"event": "joined", "room": 4321, "id": data["id"], "private_id": data["private_id"], "display": "Alice"})
+    );
+    alice.send(json!({"request": "leave"}), None).await;
+    let e = events_until(&mut posts, plugin_event).await.pop().unwrap();
+    assert_eq!(e["event"]["data"], json!({"event": "leaving", "room": 4321, "id": data["id"]}), "{e}");
+    admin.request(json!({"request": "destroy", "room": 4321})).await;
+    let e = events_until(&mut posts, plugin_event).await.pop().unwrap();
+    assert_eq!(e["event"]["data"], json!({"event": "destroyed", "room": 4321}), "{e}");
+}

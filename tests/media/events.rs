@@ -1,6 +1,6 @@
-//! The event handler hears an EchoTest call's WebRTC side, as Janus tells it: both SDPs (the
-//! client's offer as `remote`, the answer as `local`), the PeerConnection up, media coming,
-//! and the hangup.
+//! The event handler hears an EchoTest call, as Janus tells it: both SDPs (the client's offer
+//! as `remote`, the answer as `local`), the plugin's own event (its settings), the
+//! PeerConnection up, media coming, and the hangup.
 
 use serde_json::{json, Value};
 
@@ -13,7 +13,7 @@ use crate::peer::{Kind, Peer};
 async fn an_echotest_call_is_told_to_the_event_handler() {
     let (addr, mut posts) = backend("127.0.0.1", false).await;
     let evh = format!(
-        "general: {{ enabled = true backend = \"http://{addr}/\" events = \"jsep, webrtc, media\" grouping = false }}\n"
+        "general: {{ enabled = true backend = \"http://{addr}/\" events = \"jsep, webrtc, media, plugins\" grouping = false }}\n"
     );
     let gw = Gateway::with(Conf {
         core_sections: "events: { broadcast = true }\n".into(),
@@ -47,6 +47,11 @@ async fn an_echotest_call_is_told_to_the_event_handler() {
     assert_eq!(events[remote]["event"]["jsep"], json!({"type": "offer", "sdp": offer}));
     let local = find("local answer", &|e| e["type"] == 8 && e["event"]["owner"] == "local");
     assert_eq!(events[local]["event"]["jsep"], json!({"type": "answer", "sdp": answer}));
+    let plugin = find("the plugin's event", &|e| e["type"] == 64);
+    assert_eq!(
+        events[plugin]["event"],
+        json!({"plugin": "janus.plugin.echotest", "data": {"audio_active": true, "video_active": true, "bitrate": 0}})
+    );
     let up = find("webrtcup", &|e| e["type"] == 16 && e["event"]["connection"] == "webrtcup");
     assert_eq!(events[up]["subtype"], 6);
     let media = find("media", &|e| e["type"] == 32 && e["event"]["receiving"] == true);

@@ -520,6 +520,17 @@ impl Core {
         self.inner.events.notify(kind, subtype, about, body);
     }
 
+    /// A plugin's own event for the event handlers (`notify-event`), about a handle or none.
+    pub fn plugin_event(&self, package: &str, handle: Option<HandleRef>, data: Value) {
+        let h = handle.and_then(|h| self.session(h.session_id)?.handle(h.handle_id));
+        let about = About {
+            session: handle.map(|h| h.session_id),
+            handle: handle.map(|h| h.handle_id),
+            opaque_id: h.as_ref().and_then(|h| h.opaque_id.as_deref()),
+        };
+        self.inner.events.notify(Kind::Plugin, 0, about, json!({"plugin": package, "data": data}));
+    }
+
     /// The plugin of a live handle.
     pub fn plugin_of(&self, h: HandleRef) -> Option<Arc<dyn super::plugin::Plugin>> {
         self.session(h.session_id)?.handle(h.handle_id).map(|x| x.plugin.clone())

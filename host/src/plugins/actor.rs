@@ -676,6 +676,9 @@ impl Actor {
                 }
                 AfterCall::ReadSocket(id) => self.read_socket(id),
                 AfterCall::HttpPost(post) => self.shared.poster.post(post),
+                AfterCall::Notify(handle, data) => {
+                    self.shared.core.plugin_event(&self.shared.package, handle, data)
+                }
                 AfterCall::EndHandle(h) => self.effect(Effect::EndHandle(h)),
                 AfterCall::ClosePc(h) => self.effect(Effect::ClosePc(h)),
             }

@@ -310,6 +310,14 @@ impl PluginHost {
             package: package.to_owned(),
             poster: http_post::Poster::new(package, limits.send_to.clone(), self.rt.clone()),
             recordings_tmp_ext: self.recordings_tmp_ext.get().cloned(),
+            // Janus reads `events` as a boolean or "yes"/"no".
+            notify_events: match &config["general"]["events"] {
+                serde_json::Value::Bool(b) => *b,
+                serde_json::Value::String(s) => {
+                    !matches!(s.to_ascii_lowercase().as_str(), "no" | "false" | "0")
+                }
+                _ => true,
+            },
             limits,
             rules: Mutex::new(rules::RuleTable::default()),
             sockets: Mutex::new(sockets::SocketTable::default()),

@@ -59,6 +59,9 @@ pub struct PluginShared {
     /// Janus's `recordings_tmp_ext`: recordings are written as `<file>.<ext>` and renamed when
     /// complete.
     pub recordings_tmp_ext: Option<String>,
+    /// The plugin file's `general.events` (default true, as Janus's plugins): whether its
+    /// `notify-event`s go to the event handlers.
+    pub notify_events: bool,
 }
 
 /// A host fact a call made; a crash that rolls the plugin back past it undoes it.
@@ -273,6 +276,8 @@ pub enum AfterCall {
     ReadSocket(u32),
     /// `http-post`, checked.
     HttpPost(super::http_post::Post),
+    /// `notify-event`, checked: the data for the event handlers, about a handle or none.
+    Notify(Option<ApiHandle>, Value),
 }
 
 /// The data of one instance's `Store`.
@@ -1146,6 +1151,23 @@ impl host::Host for StoreState {
 
     fn auth_signature_contains(&mut self, token: String, descriptor: String) -> bool {
         self.shared.core.plugin_token_contains(&self.shared.package, &token, &descriptor)
+    }
+
+    fn events_enabled(&mut self) -> bool {
+        self.shared.notify_events && self.shared.core.events().wants(crate::events::Kind::Plugin)
+    }
+
+    fn notify_event(&mut self, handle: Option<HandleRef>, data: String) -> Result<(), String> {
+        let size = self.event_size(data.len())?;
+        if let Some(h) = handle {
+            self.own(h)?;
+        }
+        self.count_deliveries(1, size)?;
+        let data = parse_object(&data, "data")?;
+        if self.shared.notify_events {
+            self.after.push(AfterCall::Notify(handle.map(api_handle), data));
+        }
+        Ok(())
     }
 
     fn http_post(&mut self, url: String, body: String) -> Result<(), String> {

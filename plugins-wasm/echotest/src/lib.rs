@@ -186,6 +186,33 @@ impl Session {
         }
     }
 
+    /// What the event handlers hear after a `configure`: the settings, the simulcast layers
+    /// and the recordings' files, as Janus's EchoTest tells them.
+    fn handler_event(&self) -> Value {
+        let mut info = json!({
+            "audio_active": self.audio_active,
+            "video_active": self.video_active,
+            "bitrate": self.bitrate,
+        });
+        if let Some(substream) = self.substream {
+            info["simulcast"] = json!({"substream": substream, "temporal-layer": self.temporal});
+        }
+        if let Some(base) = &self.record_base {
+            let mut recording = json!({});
+            for (name, rule) in [
+                ("audio", self.audio_recording),
+                ("video", self.video_recording),
+                ("data", self.data_recording),
+            ] {
+                if rule.is_some() {
+                    recording[name] = json!(format!("{base}-{name}.mjr"));
+                }
+            }
+            info["recording"] = recording;
+        }
+        info
+    }
+
     /// Ends the recordings (the files complete).
     fn stop_recording(&mut self) {
         let rules = [self.audio_recording.take(), self.video_recording.take(), self.data_recording.take()];
@@ -391,6 +418,8 @@ impl EchoTest {
                 "Message error: no supported attributes found",
             ));
         }
+        // The event handlers hear of the settings, as Janus's EchoTest tells them.
+        portunus_sdk::notify_event(Some(handle), || session.handler_event());
 
         let Some(jsep) = jsep else {
             return Ok(Outcome::Event(ok_event()));

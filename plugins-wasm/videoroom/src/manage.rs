@@ -41,6 +41,7 @@ impl VideoRoom {
         self.rooms.insert(id.clone(), room);
         self.ensure_dummy(&id);
         portunus_sdk::info!("created room {id}");
+        portunus_sdk::notify_event(None, || json!({"event": "created", "room": id.to_json()}));
         Ok(videoroom("created", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
@@ -68,6 +69,7 @@ impl VideoRoom {
             self.save_config(self.rooms.values().map(|r| if r.id == id { &edited } else { r }))?;
         }
         self.rooms.insert(id.clone(), edited);
+        portunus_sdk::notify_event(None, || json!({"event": "edited", "room": id.to_json()}));
         Ok(videoroom("edited", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
@@ -100,6 +102,7 @@ impl VideoRoom {
         }
         self.rooms.remove(&id);
         portunus_sdk::info!("destroyed room {id}");
+        portunus_sdk::notify_event(None, || json!({"event": "destroyed", "room": id.to_json()}));
         Ok(videoroom("destroyed", json!({"room": id.to_json(), "permanent": permanent})))
     }
 

@@ -71,6 +71,18 @@ pub(crate) struct Publisher {
     pub(crate) recordings: BTreeMap<String, u64>,
 }
 
+impl Publisher {
+    /// Adds its `display` and `metadata`, when it has them, to what others hear of it.
+    fn identify(&self, info: &mut Value) {
+        if let Some(display) = &self.display {
+            info["display"] = json!(display);
+        }
+        if let Some(metadata) = &self.metadata {
+            info["metadata"] = metadata.clone();
+        }
+    }
+}
+
 impl VideoRoom {
     /// A publisher as others see it (Janus's `P`); `talking` adds the talking flags Janus
     /// puts in a `joined` event's list.
@@ -78,12 +90,7 @@ impl VideoRoom {
         // A dummy publisher has no audio level to tell (Janus: no audio-level extension).
         let talking = talking && !p.dummy;
         let mut d = json!({ "id": p.id.to_json() });
-        if let Some(display) = &p.display {
-            d["display"] = json!(display);
-        }
-        if let Some(metadata) = &p.metadata {
-            d["metadata"] = metadata.clone();
-        }
+        p.identify(&mut d);
         if p.dummy {
             d["dummy"] = json!(true);
         }
@@ -287,18 +294,19 @@ impl VideoRoom {
                 .collect();
             joined["attendees"] = json!(attendees);
             let mut joining = json!({"id": id.to_json()});
-            if let Some(display) = &publisher.display {
-                joining["display"] = json!(display);
-            }
-            if let Some(metadata) = &publisher.metadata {
-                joining["metadata"] = metadata.clone();
-            }
+            publisher.identify(&mut joining);
             self.notify(
                 &room_id,
                 None,
                 &videoroom("event", json!({"room": room_id.to_json(), "joining": joining})),
             );
         }
+        portunus_sdk::notify_event(Some(handle), || {
+            let mut info = json!({"event": "joined", "room": room_id.to_json(), "id": id.to_json(),
+                                  "private_id": publisher.private_id});
+            publisher.identify(&mut info);
+            info
+        });
         self.members.insert((room_id.clone(), id.clone()), handle);
         self.handles.insert(handle.handle, Role::Publisher(Box::new(publisher)));
         portunus_sdk::info!("[{}] joined room {room_id} as publisher {id}", handle.handle);
@@ -477,6 +485,11 @@ impl VideoRoom {
         }
         self.feed_gone(handle);
         if was_active {
+            let member = self.members.get(&(room.clone(), id.clone())).copied();
+            portunus_sdk::notify_event(
+                member,
+                || json!({"event": "unpublished", "room": room.to_json(), "id": id.to_json()}),
+            );
             self.notify(
                 &room,
                 Some(handle),
@@ -499,6 +512,10 @@ impl VideoRoom {
                     self.notify(&room, None, &videoroom("event", unpublished));
                 }
                 let key = if how == Leaving::Kicked { "kicked" } else { "leaving" };
+                portunus_sdk::notify_event(
+                    Some(handle),
+                    || json!({"event": key, "room": room.to_json(), "id": id.to_json()}),
+                );
                 self.notify(
                     &room,
                     None,
@@ -552,12 +569,24 @@ impl VideoRoom {
             let Some(p) = self.publisher_mut(handle.handle) else { return };
             // A renegotiation: the room hears the new streams.
             let (room, described) = (p.room.clone(), Self::describe_publisher(p, false));
+            Self::notify_handlers(handle, "updated", &room, &described);
             self.notify(
                 &room,
                 Some(handle.handle),
                 &videoroom("event", json!({"room": room.to_json(), "publishers": [described]})),
             );
         }
+    }
+
+    /// Tells the event handlers a publisher's streams (`published`, `updated`), as the room
+    /// hears them (`described`), as Janus's VideoRoom tells them.
+    fn notify_handlers(handle: HandleRef, event: &str, room: &Id, described: &Value) {
+        portunus_sdk::notify_event(Some(handle), || {
+            let mut info = described.clone();
+            info["event"] = json!(event);
+            info["room"] = room.to_json();
+            info
+        });
     }
 
     /// A publisher's PeerConnection is up: the room hears about it.
@@ -570,6 +599,7 @@ impl VideoRoom {
         p.ever_published = true;
         let (room, described) = (p.room.clone(), Self::describe_publisher(p, false));
         portunus_sdk::info!("[{}] publisher {} is up in room {room}", handle.handle, p.id);
+        Self::notify_handlers(handle, "published", &room, &described);
         let Some(r) = self.rooms.get(&room) else { return };
         // Keyframes every `fir_freq` seconds, as Janus asks its publishers.
         if r.fir_freq > 0 {

@@ -318,6 +318,18 @@ declare module 'portunus:plugin/host@0.7.0' {
    * `token_auth_secret`). VideoRoom enforces a room's `signed_tokens` only then.
    */
   export function authIsSigned(): boolean;
+  /**
+   * Janus's `events_is_enabled`: whether the gateway's event handlers take plugin events
+   * (when not, a plugin need not make them).
+   */
+  export function eventsEnabled(): boolean;
+  /**
+   * Janus's `notify_event`: `data` (a JSON object) goes to the event handlers as this
+   * plugin's event (Janus's type 64, `{"plugin": …, "data": …}`), about `handle` when given.
+   * Like an event, it goes when the call ends well. Errors: not a JSON object, more than
+   * the sandbox's `max_event_bytes`, a handle that is not the plugin's.
+   */
+  export function notifyEvent(handle: HandleRef | undefined, data: string): void;
   export type HandleRef = import('portunus:plugin/types@0.7.0').HandleRef;
   export type LogLevel = import('portunus:plugin/types@0.7.0').LogLevel;
   export type AnswerPolicy = import('portunus:plugin/types@0.7.0').AnswerPolicy;
