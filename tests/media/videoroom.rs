@@ -950,3 +950,44 @@ async fn publishers_are_recorded_for_janus_pp_rec() {
     assert_eq!(off, json!({"videoroom": "success", "record": false}));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The event handler hears a publisher's life, as Janus's VideoRoom tells it: `published`
+/// with its streams once its PeerConnection is up, `unpublished`, then `kicked`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publisher_is_told_to_the_event_handler() {
+    let (addr, mut posts) = crate::backend::backend("127.0.0.1", false).await;
+    let mut conf = Conf { core_sections: "events: { broadcast = true }\n".into(), ..Conf::default() };
+    conf.extra.push((
+        "janus.plugin.videoroom.jcfg".to_owned(),
+        "room-1234: { description = \"Demo Room\" secret = \"adminpwd\" publishers = 6 }\n".to_owned(),
+    ));
+    conf.extra.push((
+        "janus.eventhandler.sampleevh.jcfg".to_owned(),
+        format!(
+            "general: {{ enabled = true backend = \"http://{addr}/\" backend_user = \"u\" backend_pwd = \"p\" events = \"plugins\" }}\n"
+        ),
+    ));
+    let gw = Gateway::with(conf);
+    let (mut alice, _peer, id, _) = publish(&gw, "Alice").await;
+    let said = |event: &'static str| move |e: &Value| e["event"]["data"]["event"] == event;
+    let published = crate::backend::events_until(&mut posts, said("published")).await.pop().unwrap();
+    let data = &published["event"]["data"];
+    assert_eq!(
+        (data["room"].clone(), data["id"].clone(), data["display"].clone()),
+        (json!(1234), json!(id), json!("Alice"))
+    );
+    let kinds: Vec<&str> =
+        data["streams"].as_array().unwrap().iter().filter_map(|s| s["type"].as_str()).collect();
+    assert!(kinds.contains(&"audio") && kinds.contains(&"video"), "{published}");
+    assert_eq!(published["handle_id"], alice.handle(), "{published}");
+    let r = alice.send(json!({"request": "unpublish"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["unpublished"], "ok", "{r}");
+    let unpublished = crate::backend::events_until(&mut posts, said("unpublished")).await.pop().unwrap();
+    assert_eq!(unpublished["event"]["data"], json!({"event": "unpublished", "room": 1234, "id": id}));
+    let mut moderator = Client::new(&gw, VIDEOROOM).await;
+    let kicked =
+        moderator.request(json!({"request": "kick", "room": 1234, "secret": "adminpwd", "id": id})).await;
+    assert_eq!(kicked["videoroom"], "success", "{kicked}");
+    let kicked = crate::backend::events_until(&mut posts, said("kicked")).await.pop().unwrap();
+    assert_eq!(kicked["event"]["data"], json!({"event": "kicked", "room": 1234, "id": id}));
+}
