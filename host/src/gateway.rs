@@ -279,7 +279,12 @@ pub async fn relay_notices(
                 Some((Kind::Webrtc, 6, json!({"connection": "hangup", "reason": reason})))
             }
             MediaEvent::Media { mid, kind, receiving } => {
-                Some((Kind::Media, 1, json!({"mid": mid, "media": kind.as_str(), "receiving": receiving})))
+                let mut body = json!({"mid": mid, "media": kind.as_str(), "receiving": receiving});
+                let no_media_timer = tunables.no_media_timer_s();
+                if !receiving && no_media_timer > 1 {
+                    body["seconds"] = json!(no_media_timer);
+                }
+                Some((Kind::Media, 1, body))
             }
             MediaEvent::SlowLink { mid, kind, uplink, lost } => Some((
                 Kind::Media,

@@ -89,8 +89,9 @@ pub struct Client {
     allows: AddrPolicy,
     /// What `allows` is, for the error when it lets none through.
     policy: &'static str,
-    /// The connection of the last post, kept for the next one.
-    kept: Option<SendRequest<Full<Bytes>>>,
+    /// The connection of the last post, and the origin it is to, kept for the next post
+    /// to that origin.
+    kept: Option<(String, SendRequest<Full<Bytes>>)>,
 }
 
 impl Client {
@@ -113,7 +114,8 @@ impl Client {
         body: Bytes,
         authorization: Option<&str>,
     ) -> Result<hyper::StatusCode, String> {
-        if let Some(conn) = self.kept.take().filter(|c| !c.is_closed()) {
+        let origin = to.origin();
+        if let Some((_, conn)) = self.kept.take().filter(|(o, c)| *o == origin && !c.is_closed()) {
             if let Ok(status) = self.exchange(conn, to, body.clone(), authorization).await {
                 return Ok(status);
             }
@@ -136,7 +138,7 @@ impl Client {
         let answer = conn.send_request(request).await.map_err(|e| e.to_string())?;
         let status = answer.status();
         if answer.into_body().collect().await.is_ok() {
-            self.kept = Some(conn);
+            self.kept = Some((to.origin(), conn));
         }
         Ok(status)
     }

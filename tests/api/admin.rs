@@ -2,10 +2,10 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, Gateway};
+use crate::harness::{admin_request, assert_error, Gateway};
 
 fn req(verb: &str) -> Value {
-    json!({"janus": verb, "transaction": "a", "admin_secret": "janusoverlord"})
+    admin_request(verb, Value::Null)
 }
 
 #[tokio::test]
@@ -139,13 +139,6 @@ async fn admin_over_websocket() {
     assert_eq!(handles.await["handles"], json!([]));
 }
 
-/// An admin request with fields.
-fn req_with(verb: &str, fields: Value) -> Value {
-    let mut r = req(verb);
-    r.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
-    r
-}
-
 /// `get_status` has Janus's fields, and every `set_*` changes what it reports, with Janus's
 /// replies and errors; the log's time and colours change at once.
 #[tokio::test]
@@ -175,7 +168,7 @@ async fn settings_change_at_run_time_as_in_janus() {
         ("set_refcount_debug", json!({"debug": true}), "refcount_debug", json!(false)),
         ("set_nack_optimizations", json!({"nack_optimizations": true}), "nack-optimizations", json!(false)),
     ] {
-        let r = admin.post("", &req_with(verb, fields)).await;
+        let r = admin.post("", &admin_request(verb, fields)).await;
         assert_eq!(r["janus"], "success", "{verb}: {r}");
         assert_eq!(r[reply_key], replied, "{verb}: {r}");
         let status = admin.post("", &req("get_status")).await;
@@ -211,27 +204,27 @@ async fn settings_change_at_run_time_as_in_janus() {
             "Invalid element type (level should be a positive integer)",
         ),
     ] {
-        let r = admin.post("", &req_with(verb, fields)).await;
+        let r = admin.post("", &admin_request(verb, fields)).await;
         assert_error(&r, code);
         assert_eq!(r["error"]["reason"], reason, "{verb}: {r}");
     }
     // The log: a line with the time, then without it, then in colour.
-    let logline = |line: &str| req_with("custom_logline", json!({"line": line, "level": 4}));
+    let logline = |line: &str| admin_request("custom_logline", json!({"line": line, "level": 4}));
     assert_eq!(admin.post("", &logline("timed-line")).await["janus"], "success");
     let line = |log: String, needle: &str| log.lines().find(|l| l.contains(needle)).unwrap().to_owned();
     assert!(line(gw.wait_log("timed-line"), "timed-line").starts_with("20"), "no time");
-    let off = admin.post("", &req_with("set_log_timestamps", json!({"timestamps": false}))).await;
+    let off = admin.post("", &admin_request("set_log_timestamps", json!({"timestamps": false}))).await;
     assert_eq!(off["log_timestamps"], false, "{off}");
     admin.post("", &logline("untimed-line")).await;
     let untimed = line(gw.wait_log("untimed-line"), "untimed-line");
     assert!(untimed.trim_start().starts_with("INFO"), "{untimed}");
-    let on = admin.post("", &req_with("set_log_colors", json!({"colors": true}))).await;
+    let on = admin.post("", &admin_request("set_log_colors", json!({"colors": true}))).await;
     assert_eq!(on["log_colors"], true, "{on}");
     admin.post("", &logline("coloured-line")).await;
     assert!(line(gw.wait_log("coloured-line"), "coloured-line").contains('\u{1b}'), "no colour");
     // Level 0 logs nothing; the level beyond 7 is info.
-    admin.post("", &req_with("custom_logline", json!({"line": "silent-line", "level": 0}))).await;
-    admin.post("", &req_with("custom_logline", json!({"line": "loud-line", "level": 99}))).await;
+    admin.post("", &admin_request("custom_logline", json!({"line": "silent-line", "level": 0}))).await;
+    admin.post("", &admin_request("custom_logline", json!({"line": "loud-line", "level": 99}))).await;
     assert!(!gw.wait_log("loud-line").contains("silent-line"));
     let status = admin.post("", &req("get_status")).await["status"].clone();
     assert_eq!((status["log_timestamps"].clone(), status["log_colors"].clone()), (json!(false), json!(true)));
@@ -246,7 +239,7 @@ async fn transports_answer_queries_and_change_their_json() {
     let gw = Gateway::start();
     let admin = gw.admin_http();
     let query = |transport: &str, request: Value| {
-        req_with("query_transport", json!({"transport": transport, "request": request}))
+        admin_request("query_transport", json!({"transport": transport, "request": request}))
     };
     let ws = gw.ws().await;
     let r = admin.post("", &query("janus.transport.websockets", json!({"request": "connections"}))).await;
@@ -291,7 +284,8 @@ async fn transports_answer_queries_and_change_their_json() {
     // The transport's own errors, in the response.
     let r = admin.post("", &query("janus.transport.http", json!({"request": "bogus"}))).await;
     assert_eq!(r["response"], json!({"error_code": 411, "error": "Unknown request 'bogus'"}), "{r}");
-    let r = admin.post("", &req_with("query_transport", json!({"transport": "janus.transport.http"}))).await;
+    let r =
+        admin.post("", &admin_request("query_transport", json!({"transport": "janus.transport.http"}))).await;
     assert_eq!(
         r["response"],
         json!({"error_code": 412, "error": "Missing mandatory element (request)"}),
@@ -323,11 +317,13 @@ async fn transports_answer_queries_and_change_their_json() {
         ),
         ("bogus_thing", json!({}), 457, "Unhandled request 'bogus_thing' at this path"),
     ] {
-        let r = admin.post("", &req_with(verb, fields)).await;
+        let r = admin.post("", &admin_request(verb, fields)).await;
         assert_error(&r, code);
         assert_eq!(r["error"]["reason"], reason, "{verb}: {r}");
     }
-    let r = admin.post("", &req_with("custom_event", json!({"schema": "my.schema", "data": {"a": 1}}))).await;
+    let r = admin
+        .post("", &admin_request("custom_event", json!({"schema": "my.schema", "data": {"a": 1}})))
+        .await;
     assert_eq!(r, json!({"janus": "success", "transaction": "a"}));
     assert_eq!(admin.post("", &req("loops_info")).await["loops"], json!([]));
 }
@@ -337,12 +333,13 @@ async fn transports_answer_queries_and_change_their_json() {
 async fn addresses_resolve_and_stun_servers_are_tested() {
     let gw = Gateway::start();
     let admin = gw.admin_http();
-    let r = admin.post("", &req_with("resolve_address", json!({"address": "127.0.0.1"}))).await;
+    let r = admin.post("", &admin_request("resolve_address", json!({"address": "127.0.0.1"}))).await;
     assert_eq!(r["ip"], "127.0.0.1", "{r}");
     assert!(r["elapsed"].is_u64(), "{r}");
-    let r = admin.post("", &req_with("resolve_address", json!({"address": "localhost"}))).await;
+    let r = admin.post("", &admin_request("resolve_address", json!({"address": "localhost"}))).await;
     assert!(r["ip"] == "127.0.0.1" || r["ip"] == "::1", "{r}");
-    let r = admin.post("", &req_with("resolve_address", json!({"address": "no.such.host.invalid"}))).await;
+    let r =
+        admin.post("", &admin_request("resolve_address", json!({"address": "no.such.host.invalid"}))).await;
     assert_error(&r, 490);
     assert_eq!(r["error"]["reason"], "Could not resolve address");
     // A STUN server that maps every asker to 203.0.113.9 and its own port.
@@ -363,9 +360,12 @@ async fn addresses_resolve_and_stun_servers_are_tested() {
             let _ = server.send_to(&r, from);
         }
     });
-    let local = std::net::UdpSocket::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port();
+    let local = crate::harness::quiet_port();
     let r = admin
-        .post("", &req_with("test_stun", json!({"address": "127.0.0.1", "port": port, "localport": local})))
+        .post(
+            "",
+            &admin_request("test_stun", json!({"address": "127.0.0.1", "port": port, "localport": local})),
+        )
         .await;
     assert_eq!(r["janus"], "success", "{r}");
     assert_eq!(
@@ -376,7 +376,7 @@ async fn addresses_resolve_and_stun_servers_are_tested() {
     // A server that never answers: Janus's 5 s, then an error.
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let fields = json!({"address": "127.0.0.1", "port": silent.local_addr().unwrap().port()});
-    let r = admin.post("", &req_with("test_stun", fields)).await;
+    let r = admin.post("", &admin_request("test_stun", fields)).await;
     assert_error(&r, 490);
     assert_eq!(r["error"]["reason"], "STUN request failed");
     for (fields, code) in [
@@ -385,6 +385,6 @@ async fn addresses_resolve_and_stun_servers_are_tested() {
         (json!({"port": 3478}), 456),
         (json!({"address": "no.such.host.invalid", "port": 3478}), 490),
     ] {
-        assert_error(&admin.post("", &req_with("test_stun", fields)).await, code);
+        assert_error(&admin.post("", &admin_request("test_stun", fields)).await, code);
     }
 }

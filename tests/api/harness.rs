@@ -694,6 +694,38 @@ pub fn message(sid: u64, hid: u64, transaction: &str, body: Value) -> Value {
     json!({"janus": "message", "session_id": sid, "handle_id": hid, "transaction": transaction, "body": body})
 }
 
+/// An admin API request `verb` with these `fields`, the test configuration's admin secret and
+/// transaction `a`.
+pub fn admin_request(verb: &str, fields: Value) -> Value {
+    let mut r = json!({"janus": verb, "transaction": "a", "admin_secret": "janusoverlord"});
+    if let Value::Object(fields) = fields {
+        r.as_object_mut().expect("an object").extend(fields);
+    }
+    r
+}
+
+/// A port below the system's ephemeral range (where binding port 0 never lands), free on
+/// loopback for TCP and on every address for UDP when picked: for a test that needs a port to
+/// stay unused until it binds it.
+pub fn quiet_port() -> u16 {
+    let (low, high) = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| {
+            let mut it = r.split_whitespace().map(|n| n.parse::<u16>().ok());
+            Some((it.next()??, it.next()??))
+        })
+        .unwrap_or((32768, 60999));
+    let (from, to) = if low > 11_000 { (10_000, low) } else { (high.saturating_add(1), u16::MAX) };
+    loop {
+        let port = from + rand::random::<u16>() % (to - from);
+        let free = std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && std::net::UdpSocket::bind(("0.0.0.0", port)).is_ok();
+        if free {
+            return port;
+        }
+    }
+}
+
 /// Asserts a Janus error reply with this code.
 #[track_caller]
 pub fn assert_error(reply: &Value, code: u64) {

@@ -7,26 +7,19 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{attach, echotest, wait_for, ECHOTEST, WAIT};
+use super::{echo_call_on, EchoCall, WAIT};
 use crate::harness::{assert_error, Conf, Gateway, TempDir};
-use crate::peer::{Kind, Peer};
+use crate::peer::Kind;
 
-/// Whether tcpdump is installed; under CI its absence fails the test, elsewhere it is skipped
-/// loudly.
+/// Whether tcpdump is installed.
 fn have_tcpdump() -> bool {
     let found = std::process::Command::new("tcpdump").arg("--version").output().is_ok();
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "tcpdump is needed under CI: apt-get install tcpdump");
-        eprintln!("SKIPPED: the capture test reads pcap files with tcpdump (Debian package tcpdump)");
-    }
-    found
+    crate::tool_present(found, "apt-get install tcpdump", "the capture test reads pcap files with tcpdump")
 }
 
 /// A handle's admin request with fields.
 async fn handle_admin(gw: &Gateway, sid: u64, hid: u64, verb: &str, fields: Value) -> Value {
-    let mut r = json!({"janus": verb, "transaction": "c", "admin_secret": "janusoverlord"});
-    r.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
-    gw.admin_http().post(&format!("/{sid}/{hid}"), &r).await
+    gw.admin_http().post(&format!("/{sid}/{hid}"), &crate::harness::admin_request(verb, fields)).await
 }
 
 /// The file's contents once it holds at least `lines` lines (for text) or `bytes` bytes: the
@@ -52,18 +45,7 @@ async fn an_echotest_handle_is_captured_as_pcap_and_text() {
     let locked = dir.join("locked");
     let conf = Conf::general(&format!("protected_folders = [ \"{}\" ]", locked.display()));
     let gw = Gateway::with(conf);
-    let mut ws = gw.ws().await;
-    let sid = ws.create().await;
-    let hid = attach(&mut ws, sid, ECHOTEST).await;
-    let peer = Peer::new(true, true, false).await.expect("peer");
-    let offer = peer.create_offer(WAIT).await.expect("offer");
-    let ev = echotest(&mut ws, sid, hid, "o", json!({}), Some(json!({"type": "offer", "sdp": offer}))).await;
-    let answer = ev["jsep"]["sdp"].as_str().expect("an answer");
-    peer.set_answer(answer).await.expect("set answer");
-    peer.start_media().await;
-    peer.wait_connected(WAIT).await.expect("connected");
-    wait_for(&mut ws, "webrtcup", |v| v["janus"] == "webrtcup").await;
-    peer.wait_packets(Kind::Video, 10, WAIT).await.expect("echoed video");
+    let EchoCall { ws: _ws, sid, hid, peer, .. } = echo_call_on(&gw).await;
 
     // Not started yet; a protected folder is refused, and nothing is made there.
     let r = handle_admin(&gw, sid, hid, "stop_pcap", json!({})).await;

@@ -4,10 +4,9 @@
 
 use serde_json::{json, Value};
 
-use super::{attach, echotest, wait_for, ECHOTEST, WAIT};
+use super::{echo_call_on, wait_for, EchoCall};
 use crate::backend::{backend, next_post};
 use crate::harness::{Conf, Gateway};
-use crate::peer::{Kind, Peer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_echotest_call_is_told_to_the_event_handler() {
@@ -20,17 +19,7 @@ async fn an_echotest_call_is_told_to_the_event_handler() {
         extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
         ..Conf::default()
     });
-    let mut ws = gw.ws().await;
-    let sid = ws.create().await;
-    let hid = attach(&mut ws, sid, ECHOTEST).await;
-    let peer = Peer::new(true, true, false).await.expect("peer");
-    let offer = peer.create_offer(WAIT).await.expect("offer");
-    let ev = echotest(&mut ws, sid, hid, "o", json!({}), Some(json!({"type": "offer", "sdp": offer}))).await;
-    let answer = ev["jsep"]["sdp"].as_str().expect("an answer").to_owned();
-    peer.set_answer(&answer).await.expect("set answer");
-    peer.start_media().await;
-    peer.wait_connected(WAIT).await.expect("connected");
-    peer.wait_packets(Kind::Video, 10, WAIT).await.expect("echoed video");
+    let EchoCall { mut ws, sid, hid, peer, offer, answer } = echo_call_on(&gw).await;
     ws.send(&json!({"janus": "hangup", "session_id": sid, "handle_id": hid, "transaction": "h"})).await;
     wait_for(&mut ws, "the hangup", |v| v["janus"] == "hangup").await;
     // Everything the backend heard of the handle, in order, until the hangup.

@@ -35,6 +35,17 @@ const ECHOTEST: &str = "janus.plugin.echotest";
 const TESTFAULT: &str = "janus.plugin.testfault";
 const WAIT: Duration = Duration::from_secs(10);
 
+/// Whether an outside tool a test needs is there (`found`); under CI its absence fails the
+/// test (`install` says how to get it), elsewhere the test is skipped loudly (`what` says
+/// which and why).
+pub fn tool_present(found: bool, install: &str, what: &str) -> bool {
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "{what} under CI: {install}");
+        eprintln!("SKIPPED: {what} ({install})");
+    }
+    found
+}
+
 /// Attaches a handle to a plugin; returns its id.
 async fn attach(ws: &mut WsClient, sid: u64, plugin: &str) -> u64 {
     let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": plugin})).await;
@@ -77,21 +88,38 @@ async fn echotest(
     wait_for(ws, "the echotest event", |v| v["janus"] == "event" && v["transaction"] == tx).await
 }
 
-/// An EchoTest call on a gateway with `conf`: `check` looks at the answer, then the peer
-/// connects and gets its video back.
-async fn checked_echo(conf: Conf, check: impl FnOnce(&str)) {
-    let gw = Gateway::with(conf);
+/// An EchoTest call with audio and video on a new handle of `gw`: the peer has connected and
+/// had 10 video packets back. Returns the WebSocket, session, handle, peer, offer and answer.
+struct EchoCall {
+    ws: WsClient,
+    sid: u64,
+    hid: u64,
+    peer: Peer,
+    offer: String,
+    answer: String,
+}
+
+async fn echo_call_on(gw: &Gateway) -> EchoCall {
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
     let hid = attach(&mut ws, sid, ECHOTEST).await;
     let peer = Peer::new(true, true, false).await.expect("peer");
     let offer = peer.create_offer(WAIT).await.expect("offer");
     let ev = echotest(&mut ws, sid, hid, "o", json!({}), Some(json!({"type": "offer", "sdp": offer}))).await;
-    let answer = ev["jsep"]["sdp"].as_str().expect("an answer");
-    check(answer);
-    peer.set_answer(answer).await.expect("set answer");
+    let answer = ev["jsep"]["sdp"].as_str().expect("an answer").to_owned();
+    peer.set_answer(&answer).await.expect("set answer");
     peer.start_media().await;
     peer.wait_connected(WAIT).await.expect("connected");
+    peer.wait_packets(Kind::Video, 10, WAIT).await.expect("echoed video");
+    EchoCall { ws, sid, hid, peer, offer, answer }
+}
+
+/// An EchoTest call on a gateway with `conf`: `check` looks at the answer, and the peer gets
+/// its video back.
+async fn checked_echo(conf: Conf, check: impl FnOnce(&str)) {
+    let gw = Gateway::with(conf);
+    let EchoCall { ws: _ws, peer, answer, .. } = echo_call_on(&gw).await;
+    check(&answer);
     peer.wait_packets(Kind::Video, 30, WAIT).await.expect("echoed video");
     peer.close().await.ok();
 }

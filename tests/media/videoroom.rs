@@ -983,11 +983,19 @@ async fn a_publisher_is_told_to_the_event_handler() {
     let r = alice.send(json!({"request": "unpublish"}), None).await;
     assert_eq!(r["plugindata"]["data"]["unpublished"], "ok", "{r}");
     let unpublished = crate::backend::events_until(&mut posts, said("unpublished")).await.pop().unwrap();
-    assert_eq!(unpublished["event"]["data"], json!({"event": "unpublished", "room": 1234, "id": id}));
+    // Janus tells these about no handle, with the display.
+    assert_eq!(
+        unpublished["event"]["data"],
+        json!({"event": "unpublished", "room": 1234, "id": id, "display": "Alice"})
+    );
+    assert!(unpublished.get("handle_id").is_none(), "{unpublished}");
     let mut moderator = Client::new(&gw, VIDEOROOM).await;
     let kicked =
         moderator.request(json!({"request": "kick", "room": 1234, "secret": "adminpwd", "id": id})).await;
     assert_eq!(kicked["videoroom"], "success", "{kicked}");
     let kicked = crate::backend::events_until(&mut posts, said("kicked")).await.pop().unwrap();
-    assert_eq!(kicked["event"]["data"], json!({"event": "kicked", "room": 1234, "id": id}));
+    assert_eq!(
+        kicked["event"]["data"],
+        json!({"event": "kicked", "room": 1234, "id": id, "display": "Alice"})
+    );
 }

@@ -203,7 +203,7 @@ impl Core {
             }
             "destroy_session" => {
                 // Gone at once; the plugins hear of it without the admin waiting for them.
-                if let Some(released) = self.end_session(session.id, None) {
+                if let Some(released) = self.end_session(session.id, None, Some("destroyed")) {
                     tokio::spawn(released);
                 }
                 Ok(self.success(env, Value::Null))

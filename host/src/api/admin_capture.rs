@@ -32,6 +32,11 @@ impl Core {
         *capture = Some(Capturing { text, path: file.path.clone() });
         let truncate = usize::try_from(truncate).unwrap_or(usize::MAX);
         self.media().capture(h.handle_ref(), Some(CaptureSpec { file, text, truncate, fresh }));
+        // A handle that went meanwhile may have been released before the capture reached its
+        // media thread: released again, its capture goes too (a later release comes after it).
+        if self.session(h.session_id).and_then(|s| s.handle(h.id)).is_none() {
+            self.media().handle_gone(h.handle_ref());
+        }
         Ok(())
     }
 
@@ -57,10 +62,11 @@ impl Core {
                 format!("janus-text2pcap-{}.{}", rand::random::<u32>(), if text { "txt" } else { "pcap" })
             }
         };
+        // `folder/filename`, as Janus puts them together (an absolute name stays in the folder).
         let path = match folder {
             Some(folder) => {
                 std::fs::create_dir_all(folder).map_err(|e| format!("cannot make {folder}: {e}"))?;
-                Path::new(folder).join(&name)
+                PathBuf::from(format!("{folder}/{name}"))
             }
             None => PathBuf::from(&name),
         };
@@ -77,16 +83,19 @@ impl Core {
         Ok((Arc::new(file), fresh))
     }
 
-    /// The `protected_folders` entry `path` is in, if any, as Janus tells (the real path of
-    /// the file's folder, then the file's name, starts with the entry).
+    /// The `protected_folders` entry `path` is in, if any, as Janus tells (the file's real
+    /// path starts with the entry).
     fn protected_folder_of(&self, path: &Path) -> Option<PathBuf> {
         let protected = &self.inner.general.protected_folders;
         if protected.is_empty() {
             return None;
         }
+        // The file's real path (through links), or its folder's and its name when it is new.
         let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let real = match std::fs::canonicalize(folder) {
-            Ok(real) => real.join(path.file_name().unwrap_or_default()),
+        let real = match std::fs::canonicalize(path)
+            .or_else(|_| std::fs::canonicalize(folder).map(|f| f.join(path.file_name().unwrap_or_default())))
+        {
+            Ok(real) => real,
             // A folder that cannot be resolved is not written in.
             Err(_) => return Some(folder.to_owned()),
         };

@@ -223,6 +223,7 @@ impl Core {
         requested: Option<u64>,
         client: ClientKey,
         owner: Owner,
+        instance: super::janus::Instance,
     ) -> ApiResult<Arc<Session>> {
         let cap = self.inner.general.max_sessions_per_client;
         let mut sessions = lock(&self.inner.sessions);
@@ -255,27 +256,17 @@ impl Core {
         drop(sessions);
         tracing::debug!(session = id, "session created");
         if self.inner.events.wants(Kind::Session) {
-            let transport = match client {
-                ClientKey::Connection(c) => {
-                    json!({"transport": "janus.transport.websockets", "id": c.to_string()})
-                }
-                ClientKey::Addr(ip) => json!({"transport": "janus.transport.http", "id": ip.to_string()}),
-            };
             let about = About { session: Some(id), ..About::default() };
-            self.inner.events.notify(
-                Kind::Session,
-                0,
-                about,
-                json!({"name": "created", "transport": transport}),
-            );
+            let created = json!({"name": "created", "transport": instance.to_json()});
+            self.inner.events.notify(Kind::Session, 0, about, created);
         }
         Ok(session)
     }
 
     /// Removes a session and detaches its handles. `notice` is sent to its transport first
     /// (the `timeout` event). Returns false if it was already gone.
-    pub async fn destroy_session(&self, id: u64, notice: Option<Value>) -> bool {
-        match self.end_session(id, notice) {
+    pub async fn destroy_session(&self, id: u64, notice: Option<Value>, why: Option<&str>) -> bool {
+        match self.end_session(id, notice, why) {
             Some(released) => {
                 released.await;
                 true
@@ -287,7 +278,12 @@ impl Core {
     /// Removes a session and releases its handles now (PeerConnections dropped, plugins' jobs
     /// queued); the future only waits for the plugins to have handled them, so a caller that
     /// stops waiting leaves nothing behind. `None` if the session was already gone.
-    pub(super) fn end_session(&self, id: u64, notice: Option<Value>) -> Option<BoxFuture<'static, ()>> {
+    pub(super) fn end_session(
+        &self,
+        id: u64,
+        notice: Option<Value>,
+        why: Option<&str>,
+    ) -> Option<BoxFuture<'static, ()>> {
         let session = lock(&self.inner.sessions).remove(&id)?;
         session.destroyed.store(true, Ordering::SeqCst);
         {
@@ -306,8 +302,12 @@ impl Core {
         let released: Vec<_> = handles.iter().map(|h| self.release_handle(h)).collect();
         session.queue.wake_all();
         tracing::debug!(session = id, "session destroyed");
-        let about = About { session: Some(id), ..About::default() };
-        self.inner.events.notify(Kind::Session, 0, about, json!({"name": "destroyed"}));
+        // The event handlers hear why (`destroyed`, `timeout`), as Janus tells them (not at
+        // the gateway's stop).
+        if let Some(why) = why {
+            let about = About { session: Some(id), ..About::default() };
+            self.inner.events.notify(Kind::Session, 0, about, json!({"name": why}));
+        }
         Some(Box::pin(async move {
             futures_util::future::join_all(released).await;
         }))
@@ -316,7 +316,7 @@ impl Core {
     /// Destroys every session (clean shutdown), all at once.
     pub async fn destroy_all_sessions(&self) {
         let ids: Vec<u64> = lock(&self.inner.sessions).keys().copied().collect();
-        futures_util::future::join_all(ids.into_iter().map(|id| self.destroy_session(id, None))).await;
+        futures_util::future::join_all(ids.into_iter().map(|id| self.destroy_session(id, None, None))).await;
     }
 
     /// A plugin ended a handle (`end-handle`): it is detached and the client gets `detached`.
@@ -341,20 +341,18 @@ impl Core {
         let now = self.now_us();
         let sessions: Vec<Arc<Session>> = lock(&self.inner.sessions).values().cloned().collect();
         for s in sessions {
-            let timeout_us = self.timeout_of(&s) * 1_000_000;
+            let timeout_us = self.timeout_of(&s).saturating_mul(1_000_000);
             let orphan_deadline = match &*lock(&s.owner) {
                 Owner::Orphan { deadline_us } => Some(*deadline_us),
                 _ => None,
             };
             if orphan_deadline.is_some_and(|d| now >= d) {
                 tracing::info!(session = s.id, "session not reclaimed in time, destroying");
-                self.spawn_destroy(s.id, None);
+                self.spawn_destroy(s.id, None, "timeout");
             } else if timeout_us > 0 && now.saturating_sub(s.last_activity_us()) >= timeout_us {
                 tracing::info!(session = s.id, "session timed out");
-                let about = About { session: Some(s.id), ..About::default() };
-                self.inner.events.notify(Kind::Session, 0, about, json!({"name": "timeout"}));
                 let event = Value::Object(reply("timeout", s.id, None));
-                self.spawn_destroy(s.id, Some(event));
+                self.spawn_destroy(s.id, Some(event), "timeout");
             } else {
                 self.expire_candidates(&s, now);
             }
@@ -362,10 +360,10 @@ impl Core {
     }
 
     /// Destroys a session in a task of its own.
-    fn spawn_destroy(&self, id: u64, notice: Option<Value>) {
+    fn spawn_destroy(&self, id: u64, notice: Option<Value>, why: &'static str) {
         let core = self.clone();
         tokio::spawn(async move {
-            core.destroy_session(id, notice).await;
+            core.destroy_session(id, notice, Some(why)).await;
         });
     }
 
@@ -399,7 +397,7 @@ impl Core {
                 let deadline_us = self.now_us() + reclaim * 1_000_000;
                 *lock(&s.owner) = Owner::Orphan { deadline_us };
             } else {
-                self.destroy_session(s.id, None).await;
+                self.destroy_session(s.id, None, Some("destroyed")).await;
             }
         }
     }
@@ -477,9 +475,15 @@ impl Core {
         &self.inner.events
     }
 
-    /// A handle's event for the event handlers (`attached`, `detached`).
+    /// A handle's event for the event handlers: `attached`, then `detached` once, as Janus
+    /// tells them (a handle whose attach failed is told of neither).
     pub(super) fn handle_event(&self, h: &Handle, name: &str) {
-        if !self.inner.events.wants(Kind::Handle) {
+        let told = if name == "attached" {
+            !h.attached_told.swap(true, Ordering::SeqCst)
+        } else {
+            h.attached_told.swap(false, Ordering::SeqCst)
+        };
+        if !told || !self.inner.events.wants(Kind::Handle) {
             return;
         }
         let mut body = json!({"name": name, "plugin": h.package});
@@ -489,9 +493,7 @@ impl Core {
         if let Some(t) = &h.token {
             body["token"] = json!(t);
         }
-        let about =
-            About { session: Some(h.session_id), handle: Some(h.id), opaque_id: h.opaque_id.as_deref() };
-        self.inner.events.notify(Kind::Handle, 0, about, body);
+        self.inner.events.notify(Kind::Handle, 0, h.about(), body);
     }
 
     /// A negotiation's SDP for the event handlers: the client's (`remote`) or ours (`local`).
@@ -500,35 +502,33 @@ impl Core {
             return;
         }
         let jsep = json!({"type": jsep["type"], "sdp": jsep["sdp"]});
-        let about =
-            About { session: Some(h.session_id), handle: Some(h.id), opaque_id: h.opaque_id.as_deref() };
-        self.inner.events.notify(Kind::Jsep, 0, about, json!({"owner": owner, "jsep": jsep}));
+        self.inner.events.notify(Kind::Jsep, 0, h.about(), json!({"owner": owner, "jsep": jsep}));
     }
 
     /// A PeerConnection's or media's news for the event handlers (`kind` Webrtc or Media).
     pub fn media_event(&self, handle: HandleRef, kind: Kind, subtype: u8, body: Value) {
-        if !self.inner.events.wants(kind) {
-            return;
-        }
-        let h = self.session(handle.session_id).and_then(|s| s.handle(handle.handle_id));
-        let opaque_id = h.as_ref().and_then(|h| h.opaque_id.clone());
-        let about = About {
-            session: Some(handle.session_id),
-            handle: Some(handle.handle_id),
-            opaque_id: opaque_id.as_deref(),
-        };
-        self.inner.events.notify(kind, subtype, about, body);
+        self.handle_news(Some(handle), kind, subtype, body);
     }
 
     /// A plugin's own event for the event handlers (`notify-event`), about a handle or none.
     pub fn plugin_event(&self, package: &str, handle: Option<HandleRef>, data: Value) {
+        self.handle_news(handle, Kind::Plugin, 0, json!({"plugin": package, "data": data}));
+    }
+
+    /// An event about a handle (known by its reference, if it is still there) or about none.
+    fn handle_news(&self, handle: Option<HandleRef>, kind: Kind, subtype: u8, body: Value) {
+        if !self.inner.events.wants(kind) {
+            return;
+        }
         let h = handle.and_then(|h| self.session(h.session_id)?.handle(h.handle_id));
-        let about = About {
-            session: handle.map(|h| h.session_id),
-            handle: handle.map(|h| h.handle_id),
-            opaque_id: h.as_ref().and_then(|h| h.opaque_id.as_deref()),
+        let about = match (&h, handle) {
+            (Some(h), _) => h.about(),
+            (None, Some(r)) => {
+                About { session: Some(r.session_id), handle: Some(r.handle_id), opaque_id: None }
+            }
+            (None, None) => About::default(),
         };
-        self.inner.events.notify(Kind::Plugin, 0, about, json!({"plugin": package, "data": data}));
+        self.inner.events.notify(kind, subtype, about, body);
     }
 
     /// The plugin of a live handle.

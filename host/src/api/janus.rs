@@ -24,6 +24,26 @@ pub struct RequestCtx {
     pub client: ClientKey,
     /// Ids from the HTTP path.
     pub path: PathIds,
+    /// The transport instance the request came on.
+    pub instance: Instance,
+}
+
+/// A transport instance, as the event handlers name it (a session's `transport`, the
+/// transport's own events): the transport's package and the instance's id (an HTTP request,
+/// a WebSocket connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Instance {
+    /// `janus.transport.http` or `janus.transport.websockets`.
+    pub transport: &'static str,
+    /// The request's or connection's id.
+    pub id: u64,
+}
+
+impl Instance {
+    /// Its `transport` object in a session's `created` event.
+    pub fn to_json(self) -> Value {
+        json!({"transport": self.transport, "id": self.id.to_string()})
+    }
 }
 
 /// Most trickle candidates kept per handle before the media engine takes them.
@@ -169,7 +189,7 @@ impl Core {
             }
             ("attach", None) => self.attach(env, &session).await,
             ("destroy", None) => {
-                self.destroy_session(sid, None).await;
+                self.destroy_session(sid, None, Some("destroyed")).await;
                 Ok(Value::Object(reply("success", sid, tx)))
             }
             ("detach", Some(h)) => {
@@ -206,7 +226,7 @@ impl Core {
             Some(s) => Owner::Socket(s.clone()),
             None => Owner::Http,
         };
-        let session = match self.create_session(requested, ctx.client, owner) {
+        let session = match self.create_session(requested, ctx.client, owner, ctx.instance) {
             Ok(s) => s,
             // Janus's conflict reply names the id that was asked for.
             Err(e) if e.code == ErrorCode::SessionConflict => {
@@ -255,6 +275,7 @@ impl Core {
             pending_candidates: Mutex::new(Vec::new()),
             trickle_completed: false.into(),
             capture: Mutex::new(None),
+            attached_told: false.into(),
         });
         lock(&session.handles).insert(id, handle.clone());
         if let Err(e) = plugin.create_handle(handle.handle_ref()).await {

@@ -20,4 +20,4 @@ pub mod session;
 pub use self::core::{random_id, Core, CoreOptions, Network, PollError, TransportInfo, TransportQuery};
 pub use self::envelope::PathIds;
 pub use self::error::{ApiError, ErrorCode};
-pub use self::janus::{ApiReply, Deferred, RequestCtx};
+pub use self::janus::{ApiReply, Deferred, Instance, RequestCtx};

@@ -145,6 +145,8 @@ pub struct Handle {
     pub trickle_completed: AtomicBool,
     /// The packet capture admin `start_pcap` began, if any.
     pub capture: Mutex<Option<Capturing>>,
+    /// The event handlers were told it was attached (so they are told once that it went).
+    pub attached_told: AtomicBool,
 }
 
 /// A handle's packet capture: text (`start_text2pcap`) or pcap, into this file.
@@ -160,6 +162,15 @@ impl Handle {
     /// The handle as plugins address it.
     pub fn handle_ref(&self) -> HandleRef {
         HandleRef { session_id: self.session_id, handle_id: self.id }
+    }
+
+    /// What the event handlers are told an event is about: this handle.
+    pub fn about(&self) -> crate::events::About<'_> {
+        crate::events::About {
+            session: Some(self.session_id),
+            handle: Some(self.id),
+            opaque_id: self.opaque_id.as_deref(),
+        }
     }
 }
 

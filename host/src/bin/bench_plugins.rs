@@ -113,6 +113,7 @@ impl Client {
             sink: Some(sink.clone() as Arc<dyn EventSink>),
             client: ClientKey::Connection(sink.id),
             path: PathIds::default(),
+            instance: portunus::api::Instance { transport: "janus.transport.websockets", id: sink.id },
         };
         Self { core: core.clone(), ctx, sink }
     }

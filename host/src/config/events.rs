@@ -120,8 +120,18 @@ fn read_sampleevh(file: &str, root: &jcfg::Group) -> Result<Option<SampleEvh>, C
                 tracing::warn!("{file}: unsupported json format, using indented");
                 JsonStyle::Indented
             }),
-        max_retransmissions: g.int("max_retransmissions", 5, 0, 1000)? as u32,
-        retransmissions_backoff_ms: g.int("retransmissions_backoff", 100, 1, 3_600_000)? as u64,
+        max_retransmissions: g.int(
+            "max_retransmissions",
+            5,
+            0,
+            crate::events::sampleevh::MAX_RETRANSMISSIONS.into(),
+        )? as u32,
+        retransmissions_backoff_ms: g.int(
+            "retransmissions_backoff",
+            100,
+            1,
+            crate::events::sampleevh::MAX_BACKOFF_MS as i64,
+        )? as u64,
         backend,
     };
     if g.bool("compress", false)? {

@@ -86,21 +86,32 @@ impl Kind {
         }
     }
 
-    /// The mask of an `events` setting: `all`, `none`, or names separated by commas.
-    pub fn mask(list: &str) -> Result<u32, String> {
+    /// The mask of an `events` setting (`all`, `none`, or names separated by commas), and
+    /// the names it does not know.
+    pub fn mask_known(list: &str) -> (u32, Vec<String>) {
         match list.trim().to_ascii_lowercase().as_str() {
-            "all" => return Ok(Kind::ALL.iter().map(|k| k.code()).sum()),
-            "none" => return Ok(0),
+            "all" => return (Kind::ALL.iter().map(|k| k.code()).sum(), Vec::new()),
+            "none" => return (0, Vec::new()),
             _ => {}
         }
-        list.split(',').map(str::trim).filter(|n| !n.is_empty()).try_fold(0, |mask, name| {
+        let mut unknown = Vec::new();
+        let mut mask = 0;
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             let name = name.to_ascii_lowercase();
-            Kind::ALL
-                .iter()
-                .find(|k| k.name() == name)
-                .map(|k| mask | k.code())
-                .ok_or_else(|| format!("unknown event type '{name}'"))
-        })
+            match Kind::ALL.iter().find(|k| k.name() == name) {
+                Some(k) => mask |= k.code(),
+                None => unknown.push(name),
+            }
+        }
+        (mask, unknown)
+    }
+
+    /// [`Kind::mask_known`], refusing names it does not know.
+    pub fn mask(list: &str) -> Result<u32, String> {
+        match Kind::mask_known(list) {
+            (mask, unknown) if unknown.is_empty() => Ok(mask),
+            (_, unknown) => Err(format!("unknown event type '{}'", unknown[0])),
+        }
     }
 }
 
@@ -226,7 +237,8 @@ impl Events {
             h.pending.fetch_add(1, Ordering::Relaxed);
             if h.queue.try_send(event.clone()).is_err() {
                 h.pending.fetch_sub(1, Ordering::Relaxed);
-                let mut dropped = h.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                // The count before this one: `time_to_report` adds it.
+                let mut dropped = h.dropped.fetch_add(1, Ordering::Relaxed);
                 if crate::logging::time_to_report(&mut dropped) {
                     tracing::warn!(
                         "event handler {}: its queue is full ({dropped} events dropped)",
@@ -272,5 +284,6 @@ mod tests {
             32 | 16 | 256 | 4 | 64 | 128
         );
         assert!(Kind::mask("sessions, nonsense").is_err());
+        assert_eq!(Kind::mask_known("sessions, nonsense"), (1, vec!["nonsense".to_owned()]));
     }
 }

@@ -24,6 +24,12 @@ use crate::plugins::policy::AddrPolicy;
 pub const GROUP: usize = 100;
 /// How long one post may take: Janus's 10 s.
 pub const POST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most `max_retransmissions` may be.
+pub const MAX_RETRANSMISSIONS: u32 = 1000;
+/// The most `retransmissions_backoff` may be, ms.
+pub const MAX_BACKOFF_MS: u64 = 3_600_000;
+/// The longest wait before trying a post again.
+const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 /// The settings the handler runs with, which `tweak` changes.
 #[derive(Debug, Clone)]
@@ -55,7 +61,11 @@ impl Shared {
     /// The handler's settings from its file; an error for a wrong `backend` or `events`.
     pub fn new(evh: &SampleEvh) -> Result<Self, String> {
         let backend = Backend::parse(&evh.backend).map_err(|e| format!("backend: {e}"))?;
-        let mask = Kind::mask(&evh.events).map_err(|e| format!("events: {e}"))?;
+        // As Janus, names it does not know are left out (and said).
+        let (mask, unknown) = Kind::mask_known(&evh.events);
+        if !unknown.is_empty() {
+            tracing::warn!("sampleevh events: unknown event types {unknown:?} left out");
+        }
         let (user, password) = evh.credentials.clone().unzip();
         Ok(Self {
             mask: Arc::new(AtomicU32::new(mask)),
@@ -121,11 +131,12 @@ impl Shared {
                 _ => None,
             };
         }
+        // The bounds of the file's settings.
         if let Some(n) = retransmissions {
-            s.max_retransmissions = u32::try_from(n).unwrap_or(u32::MAX);
+            s.max_retransmissions = n.min(MAX_RETRANSMISSIONS.into()) as u32;
         }
         if let Some(ms) = backoff {
-            s.backoff = Duration::from_millis(ms);
+            s.backoff = Duration::from_millis(ms.clamp(1, MAX_BACKOFF_MS));
         }
         let mut response = Map::new();
         response.insert("result".into(), json!(200));
@@ -170,7 +181,7 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
                 );
                 break;
             }
-            let wait = settings.backoff * 2u32.saturating_pow(tries);
+            let wait = settings.backoff.saturating_mul(2u32.saturating_pow(tries)).min(MAX_WAIT);
             tracing::debug!("event handler: couldn't post ({failed}), trying again in {wait:?}");
             tokio::time::sleep(wait).await;
             tries += 1;

@@ -161,3 +161,32 @@ impl Drop for Appender {
         self.flush();
     }
 }
+
+/// Files for tests of what the media thread writes.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use crate::vocab::RecordFile;
+
+    /// A new file in the temporary folder, named for `name`.
+    pub fn file(name: &str) -> Arc<RecordFile> {
+        let path = std::env::temp_dir().join(format!("portunus-{name}-{}", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        Arc::new(RecordFile { path, file, failed: AtomicBool::new(false), complete_as: None })
+    }
+
+    /// What was written to `file` once nothing else holds it (the writer has written its last
+    /// buffer then); the file is removed.
+    pub fn written(file: Arc<RecordFile>) -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Arc::strong_count(&file) > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let bytes = std::fs::read(&file.path).unwrap();
+        let _ = std::fs::remove_file(&file.path);
+        bytes
+    }
+}

@@ -92,12 +92,7 @@ impl Capture {
 
     /// Captures an RTP packet the handle received (`incoming`) or sent.
     pub fn rtp(&mut self, incoming: bool, rtp: RtpFields, payload: &[u8]) {
-        let mut header = [0u8; 12];
-        header[0] = 0x80;
-        header[1] = rtp.pt & 0x7f | u8::from(rtp.marker) << 7;
-        header[2..4].copy_from_slice(&rtp.seq.to_be_bytes());
-        header[4..8].copy_from_slice(&rtp.time.to_be_bytes());
-        header[8..12].copy_from_slice(&rtp.ssrc.to_be_bytes());
+        let header = super::core::rtp_header(rtp.pt, rtp.marker, rtp.seq, rtp.time, rtp.ssrc);
         let len = header.len() + payload.len();
         let kept = if self.truncate == 0 { len } else { len.min(self.truncate) };
         let bytes = header.iter().chain(payload.iter()).take(kept);
@@ -138,34 +133,17 @@ impl Capture {
 
 #[cfg(test)]
 mod tests {
+    use super::super::appender::testing;
     use super::*;
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
-
-    use crate::vocab::RecordFile;
 
     /// What a capture fed by `feed` wrote, once the writer is done.
     fn captured(name: &str, text: bool, truncate: usize, feed: impl FnOnce(&mut Capture)) -> Vec<u8> {
-        let path = std::env::temp_dir().join(format!("portunus-capture-{name}-{}", std::process::id()));
-        let file = std::fs::File::create(&path).unwrap();
-        let file = Arc::new(RecordFile {
-            path: path.clone(),
-            file,
-            failed: AtomicBool::new(false),
-            complete_as: None,
-        });
+        let file = testing::file(&format!("capture-{name}"));
         let spec = CaptureSpec { file: file.clone(), text, truncate, fresh: true };
         let mut capture = Capture::new(spec, HandleRef { session_id: 7, handle_id: 9 });
         feed(&mut capture);
         drop(capture);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Arc::strong_count(&file) > 1 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let bytes = std::fs::read(&path).unwrap();
-        let _ = std::fs::remove_file(&path);
-        bytes
+        testing::written(file)
     }
 
     const RTP: RtpFields =

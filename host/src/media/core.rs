@@ -159,13 +159,21 @@ fn refuse(counter: &mut u64, what: &str, id: u64, from: SocketAddr) {
     }
 }
 
+/// An RTP header with no CSRCs and no extensions.
+pub(super) fn rtp_header(pt: u8, marker: bool, seq: u16, time: u32, ssrc: u32) -> [u8; 12] {
+    let mut h = [0u8; 12];
+    h[0] = 0x80;
+    h[1] = pt & 0x7f | u8::from(marker) << 7;
+    h[2..4].copy_from_slice(&seq.to_be_bytes());
+    h[4..8].copy_from_slice(&time.to_be_bytes());
+    h[8..12].copy_from_slice(&ssrc.to_be_bytes());
+    h
+}
+
 /// Writes an RTP packet (no CSRCs, no extensions) into `buf`.
 fn write_rtp(buf: &mut Vec<u8>, pt: u8, marker: bool, seq: u64, time: u32, ssrc: u32, payload: &[u8]) {
     buf.clear();
-    buf.extend_from_slice(&[0x80, pt & 0x7f | u8::from(marker) << 7]);
-    buf.extend_from_slice(&(seq as u16).to_be_bytes());
-    buf.extend_from_slice(&time.to_be_bytes());
-    buf.extend_from_slice(&ssrc.to_be_bytes());
+    buf.extend_from_slice(&rtp_header(pt, marker, seq as u16, time, ssrc));
     buf.extend_from_slice(payload);
 }
 

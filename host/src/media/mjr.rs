@@ -121,6 +121,7 @@ impl Mjr {
 
 #[cfg(test)]
 mod tests {
+    use super::super::appender::testing;
     use super::*;
     use std::io::Write;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -129,25 +130,12 @@ mod tests {
     /// What a recording fed by `feed` wrote, once the writer is done: the JSON header and each
     /// frame's time and bytes (after the magic and the 10-byte frame header).
     fn recorded(name: &str, feed: impl FnOnce(&mut Mjr)) -> (serde_json::Value, Vec<(u32, Vec<u8>)>) {
-        let path = std::env::temp_dir().join(format!("portunus-mjr-{name}-{}.mjr", std::process::id()));
-        let mut file = std::fs::File::create(&path).unwrap();
-        file.write_all(MAGIC).unwrap();
-        let file = Arc::new(RecordFile {
-            path: path.clone(),
-            file,
-            failed: AtomicBool::new(false),
-            complete_as: None,
-        });
+        let file = testing::file(&format!("mjr-{name}"));
+        (&file.file).write_all(MAGIC).unwrap();
         let mut mjr = Mjr::new(file.clone());
         feed(&mut mjr);
         drop(mjr);
-        // The writer is done when the file is the last Arc's.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Arc::strong_count(&file) > 1 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let bytes = std::fs::read(&path).unwrap();
-        let _ = std::fs::remove_file(&path);
+        let bytes = testing::written(file);
         assert_eq!(&bytes[..8], MAGIC);
         let hlen = u16::from_be_bytes([bytes[8], bytes[9]]) as usize;
         let header: serde_json::Value = serde_json::from_slice(&bytes[10..10 + hlen]).unwrap();

@@ -313,8 +313,9 @@ impl PluginHost {
             // Janus reads `events` as a boolean or "yes"/"no".
             notify_events: match &config["general"]["events"] {
                 serde_json::Value::Bool(b) => *b,
+                serde_json::Value::Number(n) => n.as_i64() != Some(0),
                 serde_json::Value::String(s) => {
-                    !matches!(s.to_ascii_lowercase().as_str(), "no" | "false" | "0")
+                    !matches!(s.trim().to_ascii_lowercase().as_str(), "no" | "false" | "0" | "off")
                 }
                 _ => true,
             },

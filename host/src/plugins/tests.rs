@@ -30,7 +30,8 @@ fn core() -> Core {
 }
 
 async fn api(core: &Core, req: serde_json::Value) -> serde_json::Value {
-    let ctx = RequestCtx { sink: None, client: ClientKey::Connection(1), path: PathIds::default() };
+    let instance = crate::api::Instance { transport: "test", id: 1 };
+    let ctx = RequestCtx { sink: None, client: ClientKey::Connection(1), path: PathIds::default(), instance };
     core.handle_api(req.to_string().as_bytes(), &ctx).await.body
 }
 

@@ -17,11 +17,11 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 use super::demo::Demo;
-use super::state::TransportState;
+use super::state::{Counted, TransportState};
 use super::to_text;
 use crate::api::auth::Credentials;
 use crate::api::session::ClientKey;
-use crate::api::{Core, PathIds, PollError, RequestCtx};
+use crate::api::{Core, Instance, PathIds, PollError, RequestCtx};
 use crate::config::Http as HttpConfig;
 
 /// How long a long poll waits for events before answering with a keepalive.
@@ -69,7 +69,7 @@ pub async fn serve(
     let max_connections = config.max_connections;
     let header_timeout = Duration::from_secs(config.header_timeout);
     let idle_timeout = Duration::from_secs(config.idle_timeout);
-    let open = super::Open { state: state.clone(), admin: api == Api::Admin };
+    let open = (state.clone(), if api == Api::Admin { Counted::Admin } else { Counted::Api });
     let server = Arc::new(Server { core, state, config, api, base, demo });
     super::accept_loop(listener, "http", max_connections, open, move |stream, peer| {
         let server = server.clone();
@@ -83,11 +83,14 @@ pub async fn serve(
                 let activity = tracked.clone();
                 async move {
                     activity.begin();
-                    let serving = server.state.serving();
-                    server.state.notify(NEXT_REQUEST.fetch_add(1, Ordering::Relaxed), || {
+                    let serving = server.state.count(Counted::Request);
+                    let id = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
+                    server.state.notify(id, || {
                         let admin_api = server.api == Api::Admin;
                         json!({"event": "request", "admin_api": admin_api, "ip": peer.ip().to_string(), "port": peer.port()})
                     });
+                    let mut req = req;
+                    req.extensions_mut().insert(Instance { transport: server.state.package(), id });
                     let response = server.route(req, peer).await;
                     drop(serving);
                     activity.end();
@@ -250,8 +253,13 @@ impl Server {
         let body = br#"{"janus":"info","transaction":"info"}"#;
         match self.api {
             Api::Janus => {
-                let ctx =
-                    RequestCtx { sink: None, client: ClientKey::Connection(0), path: PathIds::default() };
+                let instance = Instance { transport: self.state.package(), id: 0 };
+                let ctx = RequestCtx {
+                    sink: None,
+                    client: ClientKey::Connection(0),
+                    path: PathIds::default(),
+                    instance,
+                };
                 self.core.handle_api(body, &ctx).await.body
             }
             Api::Admin => self.core.handle_admin(body, PathIds::default()).await,
@@ -259,6 +267,11 @@ impl Server {
     }
 
     async fn post(&self, req: Request<Incoming>, path: PathIds, peer: SocketAddr) -> Reply {
+        let instance = req
+            .extensions()
+            .get::<Instance>()
+            .copied()
+            .unwrap_or(Instance { transport: self.state.package(), id: 0 });
         let limit = self.core.general().max_request_size;
         let bytes = match Limited::new(req.into_body(), limit).collect().await {
             Ok(b) => b.to_bytes(),
@@ -273,7 +286,7 @@ impl Server {
         };
         let reply = match self.api {
             Api::Janus => {
-                let ctx = RequestCtx { sink: None, client: ClientKey::Addr(peer.ip()), path };
+                let ctx = RequestCtx { sink: None, client: ClientKey::Addr(peer.ip()), path, instance };
                 let reply = self.core.handle_api(&bytes, &ctx).await;
                 self.core.deliver(reply.deferred);
                 reply.body

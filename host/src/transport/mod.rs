@@ -89,7 +89,7 @@ pub async fn accept_loop<F, Fut>(
                     tracing::debug!("cannot set TCP_NODELAY for {peer}: {e}");
                 }
                 let connection = serve(stream, peer);
-                let counted = open.count();
+                let counted = open.0.count(open.1);
                 tokio::spawn(async move {
                     connection.await;
                     drop((slot, counted));
@@ -103,31 +103,9 @@ pub async fn accept_loop<F, Fut>(
     }
 }
 
-/// Where a listener counts its open connections: its transport's state, as the API (`admin`
-/// false) or the admin listener.
-pub struct Open {
-    /// The transport.
-    pub state: std::sync::Arc<state::TransportState>,
-    /// Whether this is the admin listener.
-    pub admin: bool,
-}
-
-impl Open {
-    /// One more connection, until the returned guard drops.
-    fn count(&self) -> Counted {
-        self.state.connections(self.admin).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Counted(Open { state: self.state.clone(), admin: self.admin })
-    }
-}
-
-/// An open connection, counted until dropped (even when its task panics).
-struct Counted(Open);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.state.connections(self.0.admin).fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    }
-}
+/// Where a listener counts its open connections: its transport's state, as the API or the
+/// admin listener.
+pub type Open = (std::sync::Arc<state::TransportState>, state::Counted);
 
 /// Binds a TCP listener and announces it on stdout as `listening: <name> <addr>`
 /// (tests and scripts read this line to learn ports chosen with port 0).

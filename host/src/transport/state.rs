@@ -4,6 +4,7 @@
 //! `connections` counts the open connections.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
@@ -62,12 +63,16 @@ impl TransportState {
         if !self.notify.load(Ordering::Relaxed) || !self.events.wants(kind) {
             return;
         }
-        let transport = match self.kind {
+        let body = json!({"transport": self.package(), "id": id.to_string(), "data": data()});
+        self.events.notify(kind, 0, About::default(), body);
+    }
+
+    /// The transport's package.
+    pub fn package(&self) -> &'static str {
+        match self.kind {
             Kind::Http => "janus.transport.http",
             Kind::WebSockets => "janus.transport.websockets",
-        };
-        let body = json!({"transport": transport, "id": id.to_string(), "data": data()});
-        self.events.notify(kind, 0, About::default(), body);
+        }
     }
 
     /// How replies are formatted now.
@@ -79,19 +84,19 @@ impl TransportState {
         }
     }
 
-    /// The open-connection count of the API (`admin` false) or admin listener.
-    pub fn connections(&self, admin: bool) -> &AtomicUsize {
-        if admin {
-            &self.admin
-        } else {
-            &self.api
+    fn counter(&self, what: Counted) -> &AtomicUsize {
+        match what {
+            Counted::Api => &self.api,
+            Counted::Admin => &self.admin,
+            Counted::Request => &self.requests,
         }
     }
 
-    /// Counts one request being served until the returned guard drops.
-    pub fn serving(&self) -> Serving<'_> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        Serving(&self.requests)
+    /// Counts one more open connection or request being served, until the guard drops (even
+    /// when its task panics).
+    pub fn count(self: &Arc<Self>, what: Counted) -> Counting {
+        self.counter(what).fetch_add(1, Ordering::Relaxed);
+        Counting(self.clone(), what)
     }
 
     fn answer(&self, request: Option<&Value>) -> QueryResult<Map<String, Value>> {
@@ -153,11 +158,23 @@ impl TransportQuery for TransportState {
     }
 }
 
-/// A request being served; counted until dropped.
-pub struct Serving<'a>(&'a AtomicUsize);
+/// What a transport counts: open connections to its API and its admin listeners, and
+/// requests being served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// A connection to the Janus API listener.
+    Api,
+    /// A connection to the admin listener.
+    Admin,
+    /// A request being served (HTTP), long polls included.
+    Request,
+}
 
-impl Drop for Serving<'_> {
+/// One counted connection or request; the count goes down when it drops.
+pub struct Counting(Arc<TransportState>, Counted);
+
+impl Drop for Counting {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.counter(self.1).fetch_sub(1, Ordering::Relaxed);
     }
 }

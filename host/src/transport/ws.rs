@@ -16,11 +16,11 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::state::TransportState;
+use super::state::{Counted, TransportState};
 use super::to_text;
 use crate::api::plugin::BoxFuture;
 use crate::api::session::{ClientKey, EventSink};
-use crate::api::{envelope, ApiError, Core, Deferred, PathIds, RequestCtx};
+use crate::api::{envelope, ApiError, Core, Deferred, Instance, PathIds, RequestCtx};
 
 /// Which API a WebSocket listener serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +116,7 @@ pub async fn serve(
     state: Arc<TransportState>,
     max_connections: usize,
 ) {
-    let open = super::Open { state: state.clone(), admin: api == Api::Admin };
+    let open = (state.clone(), if api == Api::Admin { Counted::Admin } else { Counted::Api });
     super::accept_loop(listener, "websocket", max_connections, open, move |stream, peer| {
         let (core, state) = (core.clone(), state.clone());
         async move {
@@ -177,6 +177,7 @@ async fn connection(
         sink: Some(conn.clone() as Arc<dyn EventSink>),
         client: ClientKey::Connection(conn.id),
         path: PathIds::default(),
+        instance: Instance { transport: state.package(), id: conn.id },
     };
     // One task per connection reads requests, writes replies and forwards the events other
     // tasks queue for this socket. A request runs at once up to the point where it waits (for
@@ -240,7 +241,8 @@ async fn connection(
         });
     }
     drop(ctx);
-    core.connection_closed(conn.id).await;
+    // The event handlers hear of it first, as Janus tells them before the sessions go.
     state.notify(conn.id, || json!({"event": "disconnected"}));
+    core.connection_closed(conn.id).await;
     Ok(())
 }

@@ -485,11 +485,7 @@ impl VideoRoom {
         }
         self.feed_gone(handle);
         if was_active {
-            let member = self.members.get(&(room.clone(), id.clone())).copied();
-            portunus_sdk::notify_event(
-                member,
-                || json!({"event": "unpublished", "room": room.to_json(), "id": id.to_json()}),
-            );
+            self.notify_gone("unpublished", handle);
             self.notify(
                 &room,
                 Some(handle),
@@ -512,10 +508,7 @@ impl VideoRoom {
                     self.notify(&room, None, &videoroom("event", unpublished));
                 }
                 let key = if how == Leaving::Kicked { "kicked" } else { "leaving" };
-                portunus_sdk::notify_event(
-                    Some(handle),
-                    || json!({"event": key, "room": room.to_json(), "id": id.to_json()}),
-                );
+                self.notify_gone(key, handle.handle);
                 self.notify(
                     &room,
                     None,
@@ -576,6 +569,17 @@ impl VideoRoom {
                 &videoroom("event", json!({"room": room.to_json(), "publishers": [described]})),
             );
         }
+    }
+
+    /// Tells the event handlers a publisher `unpublished`, is `leaving` or was `kicked`, as
+    /// Janus's VideoRoom tells them: about no handle, with its display and metadata.
+    fn notify_gone(&self, event: &str, handle: u64) {
+        let Some(p) = self.publisher(handle) else { return };
+        portunus_sdk::notify_event(None, || {
+            let mut info = json!({"event": event, "room": p.room.to_json(), "id": p.id.to_json()});
+            p.identify(&mut info);
+            info
+        });
     }
 
     /// Tells the event handlers a publisher's streams (`published`, `updated`), as the room
