@@ -209,3 +209,44 @@ async fn videoroom_tells_the_event_handler() {
     let e = events_until(&mut posts, plugin_event).await.pop().unwrap();
     assert_eq!(e["event"]["data"], json!({"event": "destroyed", "room": 4321}), "{e}");
 }
+
+/// TextRoom tells the event handler as Janus's does: `created`, `join`, `leave`, `kicked`
+/// (about the kicked one's handle) and `destroyed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn textroom_tells_the_event_handler() {
+    use crate::harness::PluginClient as Client;
+    let (addr, mut posts) = backend("127.0.0.1", false).await;
+    let gw = gateway_with_events(&format!("http://{addr}/"), "\tevents = \"plugins\"");
+    let mut next = async || events_until(&mut posts, |e| e["type"] == 64).await.pop().unwrap();
+    let (mut admin, mut eve) =
+        (Client::new(&gw, "janus.plugin.textroom").await, Client::new(&gw, "janus.plugin.textroom").await);
+    let r = admin.request(json!({"request": "create", "room": 777, "secret": "s"})).await;
+    assert_eq!(r["textroom"], "created", "{r}");
+    let e = next().await;
+    assert_eq!(
+        e["event"],
+        json!({"plugin": "janus.plugin.textroom", "data": {"event": "created", "room": 777}})
+    );
+    assert_eq!(e["handle_id"], admin.handle(), "{e}");
+    let join = json!({"request": "join", "room": 777, "username": "eve", "display": "Eve"});
+    assert_eq!(eve.request(join.clone()).await["textroom"], "success");
+    let e = next().await;
+    assert_eq!(
+        e["event"]["data"],
+        json!({"event": "join", "room": 777, "username": "eve", "display": "Eve"})
+    );
+    assert_eq!(eve.request(json!({"request": "leave", "room": 777})).await["textroom"], "success");
+    assert_eq!(next().await["event"]["data"], json!({"event": "leave", "room": 777, "username": "eve"}));
+    assert_eq!(eve.request(join).await["textroom"], "success");
+    next().await;
+    let kick = json!({"request": "kick", "room": 777, "secret": "s", "username": "eve"});
+    assert_eq!(admin.request(kick).await["textroom"], "success");
+    let e = next().await;
+    assert_eq!(e["event"]["data"], json!({"textroom": "kicked", "room": 777, "username": "eve"}));
+    assert_eq!(e["handle_id"], eve.handle(), "{e}");
+    assert_eq!(
+        admin.request(json!({"request": "destroy", "room": 777, "secret": "s"})).await["textroom"],
+        "destroyed"
+    );
+    assert_eq!(next().await["event"]["data"], json!({"event": "destroyed", "room": 777}));
+}

@@ -68,6 +68,11 @@ impl TextRoom {
                 self.handles.insert(handle.handle, s);
             }
         }
+        portunus_sdk::notify_event(Some(handle), || {
+            let mut info = joined.clone();
+            info["event"] = json!("join");
+            info
+        });
         self.tell(&id, &textroom("join", joined));
         portunus_sdk::info!("[{}] joined room {id}", handle.handle);
         Ok(textroom("success", json!({ "participants": participants })))
@@ -90,6 +95,10 @@ impl TextRoom {
         let Some(name) = self.handles.get(&handle.handle).and_then(|s| s.rooms.get(room)).cloned() else {
             return;
         };
+        portunus_sdk::notify_event(
+            Some(handle),
+            || json!({"event": "leave", "room": room.to_json(), "username": name}),
+        );
         self.tell(room, &textroom("leave", json!({"room": room.to_json(), "username": name})));
         self.drop_member(room, name);
     }

@@ -293,6 +293,14 @@ impl TextRoom {
             "kick" => self.kick(body)?,
             other => return Err(err(code::INVALID_REQUEST, format!("Unsupported request {other}"))),
         };
+        // The event handlers hear of rooms made, changed and gone, as Janus's TextRoom tells
+        // them (about the handle that asked).
+        if matches!(verb, "create" | "edit" | "destroy") {
+            portunus_sdk::notify_event(
+                Some(handle),
+                || json!({"event": answer["textroom"], "room": answer["room"]}),
+            );
+        }
         Ok(Some(answer))
     }
 

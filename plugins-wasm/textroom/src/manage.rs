@@ -176,9 +176,14 @@ impl TextRoom {
         let (id, _) = self.room_with_secret(body)?;
         portunus_sdk::validate(body, &[Field::new("username", JsonType::String).required()], &CODES)?;
         let username = str_of(body, "username").unwrap_or_default().to_owned();
-        if !self.members.contains_key(&(id.clone(), username.clone())) {
+        let Some(member) = self.members.get(&(id.clone(), username.clone())) else {
             return Err(err(code::NO_SUCH_USER, format!("No such user {username} in room {id}")));
-        }
+        };
+        // Janus's TextRoom tells the event handlers `textroom: kicked`, about the kicked one.
+        portunus_sdk::notify_event(
+            Some(member.handle),
+            || json!({"textroom": "kicked", "room": id.to_json(), "username": username}),
+        );
         self.tell(&id, &textroom("kicked", json!({"room": id.to_json(), "username": username})));
         self.drop_member(&id, username);
         Ok(textroom("success", json!({})))
