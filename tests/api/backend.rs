@@ -138,27 +138,51 @@ pub async fn next_post(posts: &mut mpsc::UnboundedReceiver<Posted>) -> Posted {
     tokio::time::timeout(WAIT, posts.recv()).await.expect("a post in time").expect("the backend runs")
 }
 
-/// The event handler's events the backend gets until one satisfies `want` (grouped posts
-/// are taken apart; each post has basic authentication `u:p`); returns them all, that one last.
-pub async fn events_until(
-    posts: &mut mpsc::UnboundedReceiver<Posted>,
-    want: impl Fn(&Value) -> bool,
-) -> Vec<Value> {
-    let mut seen = Vec::new();
-    loop {
-        let post = next_post(posts).await;
-        assert_eq!(post.authorization.as_deref(), Some("Basic dTpw"), "basic authentication u:p");
-        assert_eq!(post.content_type, "application/json");
-        let events = match post.body {
-            Value::Array(events) => events,
-            one => vec![one],
-        };
-        for e in events {
-            let done = want(&e);
-            seen.push(e);
-            if done {
-                return seen;
+/// The event handler's events as a backend gets them, taken apart from their groups; those
+/// after the one a test waited for are kept for the next wait.
+pub struct Heard {
+    posts: mpsc::UnboundedReceiver<Posted>,
+    pending: std::collections::VecDeque<Value>,
+}
+
+impl Heard {
+    /// The events of these posts.
+    pub fn new(posts: mpsc::UnboundedReceiver<Posted>) -> Self {
+        Self { posts, pending: Default::default() }
+    }
+
+    /// The next post itself (when no event of an earlier one waits).
+    pub async fn next_post(&mut self) -> Posted {
+        assert!(self.pending.is_empty(), "events of an earlier post wait: {:?}", self.pending);
+        next_post(&mut self.posts).await
+    }
+
+    /// The events until one satisfies `want` (each post has basic authentication `u:p`);
+    /// returns them all, that one last.
+    pub async fn until(&mut self, want: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            if self.pending.is_empty() {
+                let post = next_post(&mut self.posts).await;
+                assert_eq!(post.authorization.as_deref(), Some("Basic dTpw"), "basic authentication u:p");
+                assert_eq!(post.content_type, "application/json");
+                match post.body {
+                    Value::Array(events) => self.pending.extend(events),
+                    one => self.pending.push_back(one),
+                }
+            }
+            while let Some(e) = self.pending.pop_front() {
+                let done = want(&e);
+                seen.push(e);
+                if done {
+                    return seen;
+                }
             }
         }
     }
+}
+
+/// [`Heard::until`].
+pub async fn events_until(heard: &mut Heard, want: impl Fn(&Value) -> bool) -> Vec<Value> {
+    heard.until(want).await
 }

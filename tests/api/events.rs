@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::backend::{backend, events_until, next_post};
+use crate::backend::{backend, events_until, Heard};
 use crate::harness::{assert_error, Conf, Gateway};
 
 /// A gateway whose event handler posts to `backend` (`http://…`), with these settings.
@@ -23,7 +23,8 @@ use crate::harness::admin_request as admin;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_handles_and_custom_events_reach_the_backend() {
-    let (addr, mut posts) = backend("127.0.0.1", false).await;
+    let (addr, posts) = backend("127.0.0.1", false).await;
+    let mut posts = Heard::new(posts);
     let mut gw = gateway_with_events(&format!("http://{addr}/events"), "\tjson = \"plain\"");
     // The start, with the server's info.
     let started = events_until(&mut posts, |e| e["type"] == 256).await.pop().unwrap();
@@ -95,7 +96,7 @@ async fn sessions_handles_and_custom_events_reach_the_backend() {
     // The tweak's own request was told of before the tweak (maybe in a group): skipped.
     let transport = |e: &Value| e["type"] == 128;
     let destroyed = loop {
-        let body = next_post(&mut posts).await.body;
+        let body = posts.next_post().await.body;
         match &body {
             Value::Array(all) if all.iter().all(transport) => continue,
             one if transport(one) => continue,
@@ -138,7 +139,8 @@ async fn posts_are_sent_again_until_the_backend_answers() {
     );
     let sid = gw.http().create().await;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("the port is still free");
-    let (addr, mut posts) = crate::backend::backend_on(listener, false).await;
+    let (addr, posts) = crate::backend::backend_on(listener, false).await;
+    let mut posts = Heard::new(posts);
     assert_eq!(addr.port(), port);
     let created = events_until(&mut posts, |e| e["type"] == 1).await.pop().unwrap();
     assert_eq!(
@@ -175,7 +177,8 @@ async fn without_broadcast_there_are_no_event_handlers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn videoroom_tells_the_event_handler() {
     use crate::harness::PluginClient as Client;
-    let (addr, mut posts) = backend("127.0.0.1", false).await;
+    let (addr, posts) = backend("127.0.0.1", false).await;
+    let mut posts = Heard::new(posts);
     let gw = gateway_with_events(&format!("http://{addr}/"), "\tevents = \"plugins\"\n\tgrouping = false");
     let plugin_event = |e: &Value| e["type"] == 64;
     let mut admin = Client::new(&gw, "janus.plugin.videoroom").await;
@@ -215,7 +218,8 @@ async fn videoroom_tells_the_event_handler() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn textroom_tells_the_event_handler() {
     use crate::harness::PluginClient as Client;
-    let (addr, mut posts) = backend("127.0.0.1", false).await;
+    let (addr, posts) = backend("127.0.0.1", false).await;
+    let mut posts = Heard::new(posts);
     let gw = gateway_with_events(&format!("http://{addr}/"), "\tevents = \"plugins\"");
     let mut next = async || events_until(&mut posts, |e| e["type"] == 64).await.pop().unwrap();
     let (mut admin, mut eve) =

@@ -250,3 +250,42 @@ async fn a_caller_is_recorded_for_janus_pp_rec() {
     assert_eq!(messages, ["line 0", "line 1", "line 2"]);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The event handler hears a call as Janus's VideoCall tells it: each `registered`, the
+/// caller's `calling`, the callee's `accepted`, then `hangup` (explicit for the one who hung
+/// up, remote for the other).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_is_told_to_the_event_handler() {
+    let (addr, posts) = crate::backend::backend("127.0.0.1", false).await;
+    let mut posts = crate::backend::Heard::new(posts);
+    let evh = format!(
+        "general: {{ enabled = true backend = \"http://{addr}/\" backend_user = \"u\" backend_pwd = \"p\" events = \"plugins\" }}\n"
+    );
+    let gw = Gateway::with(crate::harness::Conf {
+        core_sections: "events: { broadcast = true }\n".into(),
+        extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
+        ..Default::default()
+    });
+    let (mut alice, pa, bob, pb) = call(&gw).await;
+    alice.send(json!({"request": "hangup"}), None).await;
+    let mut heard: Vec<(u64, Value)> = Vec::new();
+    let told = |heard: &[(u64, Value)], reason: &str| heard.iter().any(|(_, d)| d["reason"] == reason);
+    while !(told(&heard, "Explicit hangup") && told(&heard, "Remote hangup")) {
+        let e = crate::backend::events_until(&mut posts, |e| e["type"] == 64).await.pop().unwrap();
+        assert_eq!(e["event"]["plugin"], "janus.plugin.videocall", "{e}");
+        heard.push((e["handle_id"].as_u64().unwrap_or(0), e["event"]["data"].clone()));
+    }
+    let (a, b) = (alice.handle(), bob.handle());
+    for want in [
+        (a, json!({"event": "registered", "username": "alice"})),
+        (b, json!({"event": "registered", "username": "bob"})),
+        (a, json!({"event": "calling"})),
+        (b, json!({"event": "accepted"})),
+        (a, json!({"event": "hangup", "reason": "Explicit hangup"})),
+        (b, json!({"event": "hangup", "reason": "Remote hangup"})),
+    ] {
+        assert!(heard.contains(&want), "no {want:?} in {heard:?}");
+    }
+    pa.close().await.ok();
+    pb.close().await.ok();
+}

@@ -955,7 +955,8 @@ async fn publishers_are_recorded_for_janus_pp_rec() {
 /// with its streams once its PeerConnection is up, `unpublished`, then `kicked`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publisher_is_told_to_the_event_handler() {
-    let (addr, mut posts) = crate::backend::backend("127.0.0.1", false).await;
+    let (addr, posts) = crate::backend::backend("127.0.0.1", false).await;
+    let mut posts = crate::backend::Heard::new(posts);
     let mut conf = Conf { core_sections: "events: { broadcast = true }\n".into(), ..Conf::default() };
     conf.extra.push((
         "janus.plugin.videoroom.jcfg".to_owned(),

@@ -105,6 +105,20 @@ export function pushEvent(handle, transaction, ev, jsep) {
   }
 }
 
+/**
+ * Janus's `notify_event`: tells the gateway's event handlers `make()` (a JSON object) about
+ * `handle` (a handle reference, or null), when they take plugin events (`make` runs only then).
+ * A refusal is logged: event handlers are for monitoring and never change what the plugin does.
+ */
+export function notifyEvent(handle, make) {
+  if (!host.eventsEnabled()) return;
+  try {
+    host.notifyEvent(handle ?? undefined, toJson(make()));
+  } catch (err) {
+    log.warn(`could not notify the event handlers: ${errorText(err)}`);
+  }
+}
+
 /** Log lines under the plugin's name. */
 export const log = {
   error: (text) => host.log('error', String(text)),

@@ -19,7 +19,7 @@
 
 import {
   BOOL, INTEGER, STRING, Keyed, PluginError, ack, definePlugin, errorText, field, handleKey, host, info,
-  isOffer, log, parseObject, pushEvent, validate,
+  isOffer, log, notifyEvent, parseObject, pushEvent, validate,
 } from '../sdk/portunus.js';
 
 const PACKAGE = 'janus.plugin.videocall';
@@ -54,6 +54,8 @@ const ref = (h) => ({ session: BigInt(h.session), handle: BigInt(h.handle) });
 const peerOf = (h) => ({ tag: 'peer', val: ref(h) });
 const mirror = (s) => ({ kind: s.kind, codec: s.codec, mine: s.theirs, theirs: s.mine, rule: null });
 const push = (handle, transaction, fields, jsep) => pushEvent(ref(handle), transaction, result(fields), jsep);
+// What the event handlers hear about a handle, as Janus's VideoCall tells them.
+const notify = (handle, fields) => notifyEvent(ref(handle), () => fields);
 
 class VideoCall {
   constructor() {
@@ -107,6 +109,7 @@ class VideoCall {
         if (this.names.has(body.username)) throw new PluginError(E.USERNAME_TAKEN, `Username '${body.username}' already taken`);
         this.names.set(body.username, handle.handle);
         user.username = body.username;
+        notify(handle, { event: 'registered', username: body.username });
         return push(handle, tx, { event: 'registered', username: body.username });
       }
       case 'call':
@@ -137,6 +140,7 @@ class VideoCall {
     if (callee.call) {
       // Busy: a hangup (with the caller's name, as from Janus); the callee hears nothing.
       push(handle, msg.transaction, { event: 'hangup', username: me, reason: 'User busy' });
+      notify(handle, { event: 'hangup', reason: 'User busy' });
       host.closePc(msg.handle);
       return;
     }
@@ -154,6 +158,7 @@ class VideoCall {
     user.call = call(callee.handle, calleeName, true);
     callee.call = call(handle, me, false);
     push(handle, msg.transaction, { event: 'calling' });
+    notify(handle, { event: 'calling' });
   }
 
   // The host answered the caller (the answer waits for `accept`), offered the callee (who hears
@@ -258,6 +263,7 @@ class VideoCall {
     this.connect(call.peer);
     push(handle, msg.transaction, { event: 'accepted' });
     push(call.peer, null, { event: 'accepted', username: user.username ?? '' }, answer);
+    notify(handle, { event: 'accepted' });
   }
 
   // Rules from a user's streams to its peer's, where the user sends that kind (`set`) and there
@@ -415,6 +421,13 @@ class VideoCall {
       this.forget(h);
     }
     const gone = 'Remote WebRTC hangup';
+    // The event handlers: who hung up, and the other side's end.
+    if (reason != null) {
+      notify(handle, { event: 'hangup', reason: 'Explicit hangup' });
+      notify(call.peer, { event: 'hangup', reason: 'Remote hangup' });
+    } else {
+      notify(call.peer, { event: 'hangup', reason: gone });
+    }
     if (reason != null) push(handle, transaction, hangup(me, reason));
     push(call.peer, null, hangup(me, peerReason));
     push(handle, null, hangup(call.peerName, gone));
