@@ -144,7 +144,16 @@ impl PluginEngine {
         trim_heap();
         let bytes = bytes?;
         let tmp = path.with_extension("tmp");
-        let written = std::fs::write(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, &path));
+        // Written out to the disk before it is mapped: the page cache's copy is then clean, and
+        // `map_sparsely` can drop it (dirty pages stay cached, and a fault maps their
+        // neighbours: most of a just-compiled plugin was resident).
+        let written = std::fs::File::create(&tmp)
+            .and_then(|mut f| {
+                use std::io::Write;
+                f.write_all(&bytes)?;
+                f.sync_data()
+            })
+            .and_then(|()| std::fs::rename(&tmp, &path));
         evict(dir, CACHE_CAP);
         match written {
             // Mapped from the file, as on a later start: only the code pages used are resident
