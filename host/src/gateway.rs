@@ -47,7 +47,7 @@ impl Transports {
         let mut list = Vec::new();
         if config.http.api.enabled || config.http.admin.enabled {
             list.push(TransportInfo {
-                package: "janus.transport.http",
+                package: self.http.package(),
                 name: "JANUS REST (HTTP/HTTPS) transport plugin",
                 description:
                     "This transport plugin adds REST (HTTP/HTTPS) support to the Janus API via hyper.",
@@ -56,7 +56,7 @@ impl Transports {
         }
         if config.ws.api.enabled || config.ws.admin.enabled {
             list.push(TransportInfo {
-                package: "janus.transport.websockets",
+                package: self.ws.package(),
                 name: "JANUS WebSockets transport plugin",
                 description:
                     "This transport plugin adds WebSockets support to the Janus API via tokio-tungstenite.",
@@ -240,9 +240,8 @@ pub async fn relay_notices(
             MediaEvent::WebrtcUp => core.push_handle_event(handle, "webrtcup", Value::Null),
             MediaEvent::Media { mid, kind, receiving } => {
                 let mut fields = json!({"mid": mid, "type": kind.as_str(), "receiving": receiving});
-                let no_media_timer = tunables.no_media_timer_s();
-                if !receiving && no_media_timer > 1 {
-                    fields["seconds"] = json!(no_media_timer);
+                if let Some(seconds) = stopped_after(*receiving, &tunables) {
+                    fields["seconds"] = json!(seconds);
                 }
                 core.push_handle_event(handle, "media", fields);
             }
@@ -272,17 +271,18 @@ pub async fn relay_notices(
             | MediaEvent::MixerRecordFailed { .. }
             | MediaEvent::Data { .. } => {}
         }
-        // The event handlers' (Janus's webrtc subtype 6 and media subtypes 1 and 2).
+        // The event handlers' (Janus's webrtc subtype 6 and media subtypes 1 and 2), made only
+        // when there are handlers.
         let for_handlers = match &event {
+            _ if !core.events().enabled() => None,
             MediaEvent::WebrtcUp => Some((Kind::Webrtc, 6, json!({"connection": "webrtcup"}))),
             MediaEvent::Hangup { reason, .. } => {
                 Some((Kind::Webrtc, 6, json!({"connection": "hangup", "reason": reason})))
             }
             MediaEvent::Media { mid, kind, receiving } => {
                 let mut body = json!({"mid": mid, "media": kind.as_str(), "receiving": receiving});
-                let no_media_timer = tunables.no_media_timer_s();
-                if !receiving && no_media_timer > 1 {
-                    body["seconds"] = json!(no_media_timer);
+                if let Some(seconds) = stopped_after(*receiving, &tunables) {
+                    body["seconds"] = json!(seconds);
                 }
                 Some((Kind::Media, 1, body))
             }
@@ -307,6 +307,13 @@ pub async fn relay_notices(
             p.media_event(handle, event);
         }
     }
+}
+
+/// The `seconds` of a media-stopped event: `no_media_timer`, which Janus gives when it is
+/// above 1 s.
+fn stopped_after(receiving: bool, tunables: &Tunables) -> Option<u64> {
+    let timer = tunables.no_media_timer_s();
+    (!receiving && timer > 1).then_some(timer)
 }
 
 /// Waits for SIGINT or SIGTERM; returns which (its number).

@@ -314,3 +314,13 @@ fn a_plugin_that_does_not_load_stops_startup_with_exit_on_dl_error() {
     assert_ne!(code, 0, "{stderr}");
     assert!(stderr.contains("broken.wasm not loaded") && stderr.contains("(exit_on_dl_error)"), "{stderr}");
 }
+
+/// `debug_timestamps = false` and `debug_colors = true` shape every log line, as in Janus.
+#[tokio::test]
+async fn log_lines_follow_debug_timestamps_and_debug_colors() {
+    let gw = Gateway::with(Conf::general("debug_timestamps = false\ndebug_colors = true"));
+    let logs = gw.wait_log("ready");
+    let line = logs.lines().find(|l| l.contains("ready")).expect("the ready line");
+    assert!(!line.starts_with("20"), "no time: {line}");
+    assert!(line.contains('\u{1b}'), "coloured: {line:?}");
+}
