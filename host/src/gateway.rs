@@ -10,6 +10,7 @@ use crate::plugins::{self, PluginHost};
 use crate::vocab::{MediaEvent, Notice};
 use serde_json::{json, Value};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,6 +72,9 @@ impl Transports {
 pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     let tunables = Arc::new(Tunables::new(&config.media));
     let events = Events::start(&config);
+    if events.enabled() {
+        tunables.tell_handlers(config.events.stats_period, config.events.combine_media_stats);
+    }
     let states = Transports::new(&config, &events);
     let core = Core::new(CoreOptions {
         general: config.general.clone(),
@@ -104,6 +108,15 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
                     0 => println!("listening: media {local}"),
                     _ => println!("listening: media-{i} {local}"),
                 }
+            }
+            if events.enabled() {
+                let status = status_updates(
+                    core.clone(),
+                    events.clone(),
+                    engine.connected.clone(),
+                    config.events.stats_period,
+                );
+                tasks.push(tokio::spawn(status));
             }
             core.set_media(Arc::new(engine));
             tasks.push(tokio::spawn(relay_notices(core.clone(), notices, tunables)));
@@ -235,6 +248,11 @@ pub async fn relay_notices(
             core.input_event(id, event);
             continue;
         }
+        // News only the event handlers hear.
+        if let MediaEvent::ForHandlers { kind, subtype, body } = event {
+            core.media_event(handle, kind, subtype, body);
+            continue;
+        }
         // The client's Janus event, if it gets one.
         match &event {
             MediaEvent::WebrtcUp => core.push_handle_event(handle, "webrtcup", Value::Null),
@@ -262,6 +280,7 @@ pub async fn relay_notices(
                 core.push_handle_event(handle, "hangup", json!({"reason": reason}))
             }
             MediaEvent::Negotiated(_)
+            | MediaEvent::ForHandlers { .. }
             | MediaEvent::Talking { .. }
             | MediaEvent::Dtmf { .. }
             | MediaEvent::Negotiation { .. }
@@ -306,6 +325,26 @@ pub async fn relay_notices(
         if let (true, Some(p)) = (plugin_hears, core.plugin_of(handle)) {
             p.media_event(handle, event);
         }
+    }
+}
+
+/// How often the event handlers are told how many sessions, handles and PeerConnections
+/// there are (Janus's).
+const STATUS_PERIOD: Duration = Duration::from_secs(15);
+
+/// Tells the event handlers every [`STATUS_PERIOD`] how many sessions, handles and
+/// PeerConnections there are (Janus's core event `update`).
+async fn status_updates(core: Core, events: Events, connected: Arc<AtomicUsize>, stats_period: u64) {
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + STATUS_PERIOD, STATUS_PERIOD);
+    loop {
+        every.tick().await;
+        let info = json!({
+            "sessions": core.session_count(),
+            "handles": core.handle_count(),
+            "peerconnections": connected.load(Ordering::Relaxed),
+            "stats-period": stats_period,
+        });
+        events.notify(Kind::Core, 1, About::default(), json!({"status": "update", "info": info}));
     }
 }
 

@@ -153,8 +153,16 @@ impl Heard {
 
     /// The next post itself (when no event of an earlier one waits).
     pub async fn next_post(&mut self) -> Posted {
+        self.next_post_within(WAIT).await
+    }
+
+    /// As [`Heard::next_post`], waiting up to `wait`.
+    pub async fn next_post_within(&mut self, wait: std::time::Duration) -> Posted {
         assert!(self.pending.is_empty(), "events of an earlier post wait: {:?}", self.pending);
-        next_post(&mut self.posts).await
+        tokio::time::timeout(wait, self.posts.recv())
+            .await
+            .expect("a post in time")
+            .expect("the backend runs")
     }
 
     /// The events until one satisfies `want` (each post has basic authentication `u:p`);

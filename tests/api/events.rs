@@ -9,11 +9,16 @@ use crate::harness::{assert_error, Conf, Gateway};
 
 /// A gateway whose event handler posts to `backend` (`http://…`), with these settings.
 pub fn gateway_with_events(backend: &str, settings: &str) -> Gateway {
+    gateway_with_events_in("events: { broadcast = true }\n", backend, settings)
+}
+
+/// As [`gateway_with_events`], with this `events` section of `janus.jcfg`.
+pub fn gateway_with_events_in(section: &str, backend: &str, settings: &str) -> Gateway {
     let evh = format!(
         "general: {{\n\tenabled = true\n\tbackend = \"{backend}\"\n\tbackend_user = \"u\"\n\tbackend_pwd = \"p\"\n{settings}\n}}\n"
     );
     Gateway::with(Conf {
-        core_sections: "events: { broadcast = true }\n".into(),
+        core_sections: section.into(),
         extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
         ..Conf::default()
     })
@@ -125,6 +130,40 @@ async fn sessions_handles_and_custom_events_reach_the_backend() {
     gw.terminate();
     let stopped = events_until(&mut posts, |e| e["type"] == 256).await.pop().unwrap();
     assert_eq!(stopped["event"], json!({"status": "shutdown", "signum": 15}), "{stopped}");
+}
+
+/// Every 15 s, as Janus, the core tells how many sessions, handles and PeerConnections there
+/// are, and the statistics period (`stats_period`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_core_tells_its_counts_every_15_seconds() {
+    let (addr, posts) = backend("127.0.0.1", false).await;
+    let mut posts = Heard::new(posts);
+    let section = "events: { broadcast = true stats_period = 3 }\n";
+    let gw = gateway_with_events_in(section, &format!("http://{addr}/"), "\tevents = \"core\"");
+    events_until(&mut posts, |e| e["event"]["status"] == "started").await;
+    let http = gw.http();
+    let sid = http.create().await;
+    let attach = json!({"janus": "attach", "plugin": "janus.plugin.echotest", "transaction": "a"});
+    for _ in 0..2 {
+        assert_eq!(http.post(&format!("/{sid}"), &attach).await["janus"], "success");
+    }
+    let started = std::time::Instant::now();
+    let update = loop {
+        let events = match posts.next_post_within(std::time::Duration::from_secs(25)).await.body {
+            Value::Array(all) => all,
+            one => vec![one],
+        };
+        if let Some(e) = events.into_iter().find(|e| e["event"]["status"] == "update") {
+            break e;
+        }
+    };
+    assert!(started.elapsed() < std::time::Duration::from_secs(16), "{update}");
+    assert_eq!((update["type"].clone(), update["subtype"].clone()), (json!(256), json!(1)), "{update}");
+    assert_eq!(
+        update["event"]["info"],
+        json!({"sessions": 1, "handles": 2, "peerconnections": 0, "stats-period": 3}),
+        "{update}"
+    );
 }
 
 /// A backend that is down: the post is tried again (`max_retransmissions`), and the events

@@ -1,6 +1,7 @@
 //! The event handler hears an EchoTest call, as Janus tells it: both SDPs (the client's offer
-//! as `remote`, the answer as `local`), the plugin's own event (its settings), the
-//! PeerConnection up, media coming, and the hangup.
+//! as `remote`, the answer as `local`), the plugin's own event (its settings), ICE states,
+//! both sides' candidates, the selected pair, DTLS states, the PeerConnection up, media
+//! coming, each stream's statistics every `stats_period`, and the hangup.
 
 use serde_json::{json, Value};
 
@@ -15,19 +16,30 @@ async fn an_echotest_call_is_told_to_the_event_handler() {
         "general: {{ enabled = true backend = \"http://{addr}/\" events = \"jsep, webrtc, media, plugins\" grouping = false }}\n"
     );
     let gw = Gateway::with(Conf {
-        core_sections: "events: { broadcast = true }\n".into(),
+        core_sections: "events: { broadcast = true stats_period = 1 }\n".into(),
         extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
         ..Conf::default()
     });
     let EchoCall { mut ws, sid, hid, peer, offer, answer } = echo_call_on(&gw).await;
+    // Everything the backend heard of the handle, in order, until the hangup; the call goes
+    // on until the statistics say media came back.
+    let mut events: Vec<Value> = Vec::new();
+    let echoed = |e: &Value| {
+        e["type"] == 32
+            && e["subtype"] == 3
+            && e["event"]["packets-received"].as_u64() > Some(0)
+            && e["event"]["packets-sent"].as_u64() > Some(0)
+    };
+    while !events.iter().any(echoed) {
+        events.push(next_post(&mut posts).await.body);
+    }
     ws.send(&json!({"janus": "hangup", "session_id": sid, "handle_id": hid, "transaction": "h"})).await;
     wait_for(&mut ws, "the hangup", |v| v["janus"] == "hangup").await;
-    // Everything the backend heard of the handle, in order, until the hangup.
-    let mut events: Vec<Value> = Vec::new();
     while !events.iter().any(|e| e["event"]["connection"] == "hangup") {
-        let e = next_post(&mut posts).await.body;
+        events.push(next_post(&mut posts).await.body);
+    }
+    for e in &events {
         assert_eq!((e["session_id"].clone(), e["handle_id"].clone()), (json!(sid), json!(hid)), "{e}");
-        events.push(e);
     }
     let find = |what: &str, pred: &dyn Fn(&Value) -> bool| {
         events.iter().position(pred).unwrap_or_else(|| panic!("no {what} in {events:#?}"))
@@ -49,6 +61,49 @@ async fn an_echotest_call_is_told_to_the_event_handler() {
         ["audio", "video"].contains(&events[media]["event"]["media"].as_str().unwrap_or("")),
         "{events:#?}"
     );
+    // ICE and DTLS, as Janus names their states.
+    let states =
+        |key: &str| -> Vec<&str> { events.iter().filter_map(|e| e["event"][key].as_str()).collect() };
+    let ice = states("ice");
+    let at = |s: &str| ice.iter().position(|x| *x == s).unwrap_or_else(|| panic!("no ICE {s}: {ice:?}"));
+    assert!(at("gathering") < at("connecting") && at("connecting") < at("connected"), "{ice:?}");
+    assert_eq!(states("dtls"), ["trying", "connected"], "{events:#?}");
+    let local = find("our candidate", &|e| e["subtype"] == 2);
+    let ours = events[local]["event"]["local-candidate"].as_str().unwrap_or_default();
+    assert!(ours.ends_with("typ host") && !ours.starts_with("candidate:"), "{ours}");
+    find("the client's candidate", &|e| e["subtype"] == 3 && e["event"]["remote-candidate"].is_string());
+    let pair = &events[find("the selected pair", &|e| e["subtype"] == 4)]["event"];
+    let text = pair["selected-pair"].as_str().unwrap_or_default();
+    let (port, theirs) = (pair["candidates"]["local"]["port"].clone(), &pair["candidates"]["remote"]);
+    assert!(text.starts_with("127.0.0.1:") && text.contains(" [host,udp] <-> 127.0.0.1:"), "{pair}");
+    assert_eq!(port, json!(gw.addr("media").port()), "{pair}");
+    assert_eq!(
+        (theirs["address"].as_str(), theirs["transport"].as_str()),
+        (Some("127.0.0.1"), Some("udp")),
+        "{pair}"
+    );
+    // Statistics of both streams, each with Janus's fields.
+    let stats: Vec<&Value> = events.iter().filter(|e| e["type"] == 32 && e["subtype"] == 3).collect();
+    for s in &stats {
+        let s = &s["event"];
+        for key in [
+            "mid",
+            "mindex",
+            "media",
+            "codec",
+            "base",
+            "lost",
+            "jitter-local",
+            "in-link-quality",
+            "packets-received",
+            "bytes-sent-lastsec",
+            "nacks-received",
+        ] {
+            assert!(!s[key].is_null(), "{key} missing: {s}");
+        }
+    }
+    let codecs: Vec<&str> = stats.iter().filter_map(|s| s["event"]["codec"].as_str()).collect();
+    assert!(codecs.contains(&"opus") && codecs.contains(&"vp8"), "{codecs:?}");
     let hangup = find("hangup", &|e| e["event"]["connection"] == "hangup");
     assert!(events[hangup]["event"]["reason"].is_string(), "{events:#?}");
     assert!(remote < local && local < up && up < hangup, "out of order: {events:#?}");

@@ -345,6 +345,12 @@ async fn check_handle_info(gw: &Gateway, sid: u64, hid: u64, offer: &str, answer
     let reported = dtls["remote-fingerprint"].as_str().unwrap_or_default().to_uppercase();
     assert!(reported.contains(&theirs), "{reported} vs {theirs}");
     let media = info["webrtc"]["media"].as_object().expect("media");
+    // Each stream's m-line index in our answer.
+    let mids: Vec<&str> = answer.split("\nm=").skip(1).filter_map(|m| m.split("a=mid:").nth(1)).collect();
+    for (mid, m) in media {
+        let index = mids.iter().position(|x| x.trim_start().starts_with(&format!("{mid}\r")));
+        assert_eq!(m["mindex"].as_u64(), index.map(|i| i as u64), "{mid}: {m} in {answer}");
+    }
     let audio = media.values().find(|m| m["type"] == "audio").expect("an audio stream");
     assert_eq!(audio["codecs"]["codec"], "opus", "{audio}");
     assert_eq!(audio["ssrc"]["ssrc-peer"], peer.stats().sent_audio.ssrc, "{audio}");

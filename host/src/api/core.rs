@@ -216,6 +216,12 @@ impl Core {
         lock(&self.inner.sessions).len()
     }
 
+    /// Number of live handles (counted through every session).
+    pub fn handle_count(&self) -> usize {
+        let sessions: Vec<Arc<Session>> = lock(&self.inner.sessions).values().cloned().collect();
+        sessions.iter().map(|s| lock(&s.handles).len()).sum()
+    }
+
     /// Creates a session (after the caller's 472/403 checks): 468 on an id conflict,
     /// 490 when the client holds too many sessions.
     pub(super) fn create_session(

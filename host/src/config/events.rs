@@ -29,7 +29,16 @@ pub struct Events {
     pub broadcast: bool,
     /// The sample event handler, when its file enables it (and `disable` does not name it).
     pub sampleevh: Option<SampleEvh>,
+    /// `stats_period`: seconds between two media statistics events of a PeerConnection
+    /// (default 1, as Janus's; 0: none).
+    pub stats_period: u64,
+    /// `combine_media_stats`: a PeerConnection's statistics go in one event (an array), not
+    /// one per stream (default false).
+    pub combine_media_stats: bool,
 }
+
+/// The longest `stats_period` taken, seconds (an hour).
+const MAX_STATS_PERIOD: i64 = 3600;
 
 /// `janus.eventhandler.sampleevh.jcfg`'s `general`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,9 +64,11 @@ pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Eve
     let mut s = Section::new(file, root, "events");
     let broadcast = s.bool("broadcast", false)?;
     let disabled = s.non_empty("disable")?.unwrap_or_default();
-    s.accept(&["stats_period"]);
+    let stats_period = s.int("stats_period", 1, 0, MAX_STATS_PERIOD)? as u64;
+    let combine_media_stats = s.bool("combine_media_stats", false)?;
     s.finish();
-    let Some(folder) = folder else { return Ok(Events { broadcast, sampleevh: None }) };
+    let events = |sampleevh| Events { broadcast, sampleevh, stats_period, combine_media_stats };
+    let Some(folder) = folder else { return Ok(events(None)) };
     let is_disabled = |package: &str| {
         let short = package.trim_start_matches("janus.eventhandler.");
         disabled.split(',').map(str::trim).any(|d| d.contains(short))
@@ -74,7 +85,7 @@ pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Eve
         Some((shown, root)) if !is_disabled(SAMPLEEVH) => read_sampleevh(&shown, &root)?,
         _ => None,
     };
-    Ok(Events { broadcast, sampleevh })
+    Ok(events(sampleevh))
 }
 
 /// A handler's file in `folder`, parsed, if there is one.

@@ -6,6 +6,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -214,6 +215,8 @@ pub struct CoreSetup {
     pub streams: Streams,
     /// The mixing threads (none: no mixer ports).
     pub mixer: Option<Pool>,
+    /// PeerConnections up on every media thread.
+    pub connected: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The state of one media thread.
@@ -275,6 +278,8 @@ pub struct MediaCore<T: Transmitter> {
     /// The datagram a playing file's packet is built in (reused: nothing allocated per packet).
     file_buf: Vec<u8>,
     last_remb: Instant,
+    /// PeerConnections up on every media thread.
+    connected: Arc<AtomicUsize>,
 }
 
 impl<T: Transmitter> MediaCore<T> {
@@ -291,6 +296,7 @@ impl<T: Transmitter> MediaCore<T> {
             full_trickle,
             streams,
             mixer,
+            connected,
         } = setup;
         Self {
             index,
@@ -331,6 +337,7 @@ impl<T: Transmitter> MediaCore<T> {
             scratch: Vec::new(),
             file_buf: Vec::with_capacity(2048),
             last_remb: now,
+            connected,
         }
     }
 
@@ -511,9 +518,18 @@ impl<T: Transmitter> MediaCore<T> {
         self.router.flush_recordings();
         self.captures.values_mut().for_each(Capture::flush);
         let timer = self.tunables.no_media_timer();
+        let stats_period = Duration::from_secs(self.tunables.stats_period_s());
+        let combine = self.tunables.combine_media_stats();
         for (id, p) in self.peers.iter_mut() {
             if p.pending_keyframes(now) {
                 self.dirty.push(*id);
+            }
+            if p.news.as_ref().is_some_and(|n| n.stats_due(now, stats_period)) {
+                let streams = p.stream_descs();
+                if let Some(news) = &mut p.news {
+                    news.stats(now, stats_period, combine, &streams, u64::from(p.bitrate_cap));
+                }
+                hand_on_news(&self.notices, p);
             }
             for (mid, r) in p.receiving.iter_mut() {
                 if r.up && !timer.is_zero() && now.duration_since(r.last) >= timer {
@@ -536,10 +552,14 @@ impl<T: Transmitter> MediaCore<T> {
             .map(|(id, _)| *id)
             .collect();
         for id in failed {
-            if let Some(p) = self.peers.get(&id) {
+            if let Some(p) = self.peers.get_mut(&id) {
+                if let Some(news) = &mut p.news {
+                    news.ice("failed");
+                }
                 if p.negotiated {
                     let _ = self.notices.send(Notice::new(p.handle, MediaEvent::IceFailed));
                 }
+                self.tell_handlers(id);
                 self.hangup(id, "ICE failed", true);
             }
         }
@@ -593,9 +613,14 @@ impl<T: Transmitter> MediaCore<T> {
 
     fn drain_peer(&mut self, id: u64) {
         let Some(p) = self.peers.get_mut(&id) else { return };
+        let news = p.news.is_some();
         let out = &mut self.out;
         let mut events = std::mem::take(&mut self.events);
-        let mut send = |to: SocketAddr, data: &[u8]| out.transmit(to, data);
+        let mut sent_to = None;
+        let mut send = |to: SocketAddr, data: &[u8]| {
+            sent_to = Some(to);
+            out.transmit(to, data)
+        };
         let now = self.now;
         let r = contain(|| {
             if p.wrote_media {
@@ -631,6 +656,33 @@ impl<T: Transmitter> MediaCore<T> {
             }
         }
         self.events = events;
+        if news {
+            if let Some(to) = sent_to {
+                self.tell_pair(id, to);
+            }
+            self.tell_handlers(id);
+        }
+    }
+
+    /// Once ICE connected, the pair it chose: our address and where the peer's datagrams go.
+    fn tell_pair(&mut self, id: u64, to: SocketAddr) {
+        let local = self.local;
+        let Some(p) = self.peers.get_mut(&id) else { return };
+        let Some(news) = p.news.as_mut().filter(|n| n.pair_wanted) else { return };
+        let kind = p
+            .remote_candidates
+            .iter()
+            .filter_map(|c| str0m::Candidate::from_sdp_string(c.strip_prefix("a=").unwrap_or(c)).ok())
+            .find(|c| c.addr() == to)
+            .map_or_else(|| "prflx".to_owned(), |c| c.kind().to_string());
+        news.pair(local, to, &kind);
+    }
+
+    /// Hands what a peer told the event handlers on.
+    fn tell_handlers(&mut self, id: u64) {
+        if let Some(p) = self.peers.get_mut(&id) {
+            hand_on_news(&self.notices, p);
+        }
     }
 
     fn event(&mut self, id: u64, e: Event) {
@@ -638,12 +690,35 @@ impl<T: Transmitter> MediaCore<T> {
         let handle = p.handle;
         match e {
             Event::Connected => {
+                if !p.connected {
+                    self.connected.fetch_add(1, Ordering::Relaxed);
+                }
                 p.connected = true;
+                if let Some(news) = &mut p.news {
+                    news.dtls("connected");
+                }
                 let _ = self.notices.send(Notice::new(handle, MediaEvent::WebrtcUp));
                 // A receiver that just came up wants a keyframe from whoever feeds it.
                 self.keyframe_for_sources_of(id);
             }
             Event::IceConnectionStateChange(state) => {
+                if let Some(news) = &mut p.news {
+                    let up = |s: Option<IceConnectionState>| {
+                        matches!(s, Some(IceConnectionState::Connected | IceConnectionState::Completed))
+                    };
+                    let coming_up = up(Some(state)) && !up(p.ice_state);
+                    // str0m may go from checking to completed at once; Janus says connected first.
+                    if coming_up && state == IceConnectionState::Completed {
+                        news.ice("connected");
+                    }
+                    news.ice(super::news::ice_name(state));
+                    if coming_up {
+                        news.pair_wanted = true;
+                        if !p.connected {
+                            news.dtls("trying");
+                        }
+                    }
+                }
                 p.ice_state = Some(state);
                 // Given up only if it stays so (see `housekeeping`).
                 p.disconnected_at = match state {
@@ -657,12 +732,18 @@ impl<T: Transmitter> MediaCore<T> {
                     p.bound_retransmissions(self.tunables.min_nack_queue());
                 }
                 let lost = p.losses.egress(&s);
+                if let Some(news) = &mut p.news {
+                    news.egress(self.now, &s);
+                }
                 let counters = Counters { packets: s.packets, bytes: s.bytes, nacks: s.nacks };
                 p.counters_out.insert((s.mid, s.rid), counters);
                 self.slow_link(id, s.mid, true, lost);
             }
             Event::MediaIngressStats(s) => {
                 let lost = p.losses.ingress(&s);
+                if let Some(news) = &mut p.news {
+                    news.ingress(self.now, &s, lost);
+                }
                 let counters = Counters { packets: s.packets, bytes: s.bytes, nacks: s.nacks };
                 p.counters_in.insert((s.mid, s.rid), counters);
                 self.slow_link(id, s.mid, false, lost);
@@ -1877,6 +1958,9 @@ impl<T: Transmitter> MediaCore<T> {
         let id = h.handle_id;
         if !self.peers.contains_key(&id) {
             let mut p = Peer::new(h, &self.template, now);
+            if self.tunables.handler_news() {
+                p.news = Some(Box::default());
+            }
             if let Some(extensions) = self.extensions.get(&id) {
                 p.extensions = *extensions;
             }
@@ -1904,6 +1988,7 @@ impl<T: Transmitter> MediaCore<T> {
             // Tell a connected client at once (RTCP BYE, SCTP shutdown, DTLS close_notify), as
             // Janus's DTLS alert does, instead of leaving it to notice by consent timeout.
             if p.connected {
+                self.connected.fetch_sub(1, Ordering::Relaxed);
                 let out = &mut self.out;
                 let closed = contain(|| {
                     p.rtc.close().map_err(|e| e.to_string())?;
@@ -1917,5 +2002,13 @@ impl<T: Transmitter> MediaCore<T> {
             self.by_ufrag.remove(&p.ufrag);
             self.by_addr.retain(|_, v| *v != id);
         }
+    }
+}
+
+/// Hands what a peer told the event handlers on, as notices.
+fn hand_on_news(notices: &UnboundedSender<Notice>, p: &mut Peer) {
+    let Some(news) = p.news.as_mut().filter(|n| !n.told.is_empty()) else { return };
+    for (kind, subtype, body) in news.told.drain(..) {
+        let _ = notices.send(Notice::new(p.handle, MediaEvent::ForHandlers { kind, subtype, body }));
     }
 }

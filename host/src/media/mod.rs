@@ -18,6 +18,7 @@ pub(crate) mod inputs;
 pub mod layers;
 pub(crate) mod legs;
 mod mjr;
+mod news;
 mod peer;
 mod policy;
 pub mod public_address;
@@ -156,6 +157,8 @@ pub struct MediaEngine {
     notices: UnboundedSender<Notice>,
     /// Each media thread's socket address.
     pub locals: Vec<SocketAddr>,
+    /// PeerConnections up (ICE and DTLS done) on every media thread.
+    pub connected: Arc<std::sync::atomic::AtomicUsize>,
     homes: Mutex<Homing>,
     streams: Streams,
     /// Where legs bind, and the address their SDP gives (a 1:1 NAT's public one).
@@ -387,6 +390,7 @@ impl MediaEngine {
         let (note_tx, note_rx) = unbounded_channel();
         let count = media.threads.max(1);
         let streams = Streams::default();
+        let connected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..count).map(|_| unbounded_channel()).unzip();
         // The mixing threads hand each media thread the ticks of the ports it owns.
         let to_media = senders.clone();
@@ -441,6 +445,7 @@ impl MediaEngine {
                 full_trickle: nat.full_trickle,
                 streams: streams.clone(),
                 mixer: Some(mixer.clone()),
+                connected: connected.clone(),
             };
             std::thread::Builder::new().name(format!("media-{index}")).spawn(move || {
                 let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -469,6 +474,7 @@ impl MediaEngine {
                 threads: senders,
                 notices: note_tx,
                 locals,
+                connected,
                 homes: Mutex::default(),
                 streams,
                 legs,

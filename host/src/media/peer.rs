@@ -135,6 +135,10 @@ pub struct Peer {
     rtx_age: Duration,
     /// The round trip the client's last receiver report gave.
     pub rtt: Option<Duration>,
+    /// What the event handlers hear of this PeerConnection (none: there are no handlers).
+    pub news: Option<Box<super::news::PeerNews>>,
+    /// Each stream's m-line index in the last SDP we gave the client.
+    mindexes: Vec<(Mid, usize)>,
     /// Test only: the next datagram makes this peer panic (as a bug in the WebRTC stack would).
     #[cfg(test)]
     pub panic_on_input: bool,
@@ -315,6 +319,8 @@ impl Peer {
             rtx_bounded: Vec::new(),
             rtx_age: Duration::ZERO,
             rtt: None,
+            news: None,
+            mindexes: Vec::new(),
             #[cfg(test)]
             panic_on_input: false,
         }
@@ -386,7 +392,7 @@ impl Peer {
         if super::policy::wants_stereo(policy) {
             answer = super::policy::stereo_opus(&answer, None);
         }
-        self.local_sdp = Some(answer.clone());
+        self.set_local_sdp(answer.clone());
         self.remote_sdp = Some(received);
         Ok((answer, remote))
     }
@@ -417,9 +423,15 @@ impl Peer {
         if self.candidates_added {
             return Ok(());
         }
+        if let Some(news) = &mut self.news {
+            news.ice("gathering");
+        }
         for addr in candidates {
             let c = Candidate::host(*addr, "udp").map_err(|e| format!("bad local candidate {addr}: {e}"))?;
-            self.rtc.add_local_candidate(c);
+            let added = self.rtc.add_local_candidate(c);
+            if let (Some(news), Some(c)) = (&mut self.news, added) {
+                news.local_candidate(&c.to_sdp_string());
+            }
         }
         self.candidates_added = true;
         Ok(())
@@ -544,7 +556,7 @@ impl Peer {
             .and_then(|s| s.media.into_iter().find(|m| m.kind == crate::sdp::MediaKind::Data))
             .and_then(|m| m.mid);
         self.pending_offer = Some((pending, added));
-        self.local_sdp = Some(offer.clone());
+        self.set_local_sdp(offer.clone());
         self.controlling.get_or_insert(true);
         let mids = mids
             .into_iter()
@@ -626,13 +638,9 @@ impl Peer {
             .media
             .iter()
             .map(|(mid, video)| {
-                let media = self.rtc.media(*mid);
-                let direction = media.map_or(Direction::Inactive, |m| m.direction());
-                let codec = media
-                    .and_then(|m| m.remote_pts().first().copied())
-                    .and_then(|pt| self.codec_of(pt))
-                    .map(|c| c.codec.to_string().to_lowercase())
-                    .unwrap_or_default();
+                let direction = self.rtc.media(*mid).map_or(Direction::Inactive, |m| m.direction());
+                let codec =
+                    self.stream_codec(*mid).map(|c| c.codec.to_string().to_lowercase()).unwrap_or_default();
                 StreamInfo {
                     mid: mid.to_string(),
                     kind: vocab::MediaKind::video(*video),
@@ -685,8 +693,44 @@ impl Peer {
         }
     }
 
+    /// Keeps the SDP we give the client, and where each of its streams is in it.
+    fn set_local_sdp(&mut self, sdp: String) {
+        self.mindexes.clear();
+        let mut index = None;
+        for line in sdp.lines() {
+            if line.starts_with("m=") {
+                index = Some(index.map_or(0, |i| i + 1));
+            } else if let (Some(mid), Some(i)) = (line.trim_end().strip_prefix("a=mid:"), index) {
+                self.mindexes.push((Mid::from(mid), i));
+            }
+        }
+        self.local_sdp = Some(sdp);
+    }
+
+    /// A stream's m-line index in the last SDP we gave the client.
+    pub fn mindex(&self, mid: Mid) -> Option<usize> {
+        self.mindexes.iter().find(|(m, _)| *m == mid).map(|(_, i)| *i)
+    }
+
+    /// What the statistics of the event handlers say of each audio and video stream.
+    pub fn stream_descs(&self) -> Vec<super::news::StreamDesc> {
+        self.media
+            .iter()
+            .map(|(mid, video)| super::news::StreamDesc {
+                mid: *mid,
+                mindex: self.mindex(*mid).unwrap_or_default(),
+                video: *video,
+                codec: self.stream_codec(*mid).map(|c| (c.codec.to_string().to_lowercase(), c.clock)),
+                rids: self.rids.get(mid).cloned().unwrap_or_default(),
+            })
+            .collect()
+    }
+
     /// Keeps a client candidate's text for admin `handle_info` (at most [`MAX_HELD`]).
     fn note_remote_candidate(&mut self, text: String) {
+        if let Some(news) = &mut self.news {
+            news.remote_candidate(&text);
+        }
         if self.remote_candidates.len() < MAX_HELD {
             self.remote_candidates.push(text);
         }
@@ -878,6 +922,11 @@ impl Peer {
     /// The codec of one of this peer's payload types.
     pub fn codec_of(&self, pt: str0m::media::Pt) -> Option<RxCodec> {
         self.codecs.iter().find(|(p, _)| *p == pt).map(|(_, c)| *c)
+    }
+
+    /// The codec a stream negotiated (its first payload type's).
+    fn stream_codec(&self, mid: Mid) -> Option<RxCodec> {
+        self.rtc.media(mid).and_then(|m| m.remote_pts().first().copied()).and_then(|pt| self.codec_of(pt))
     }
 
     /// Reads the payload types a negotiation settled on.

@@ -84,6 +84,8 @@ pub struct SimOptions {
     /// The gateway is behind a 1:1 NAT: it advertises [`PUBLIC`] only (`nat_1_1_mapping`),
     /// and the clients reach it there.
     pub one_to_one_nat: bool,
+    /// Event handlers are on: (`stats_period` in seconds, `combine_media_stats`).
+    pub handler_news: Option<(u64, bool)>,
 }
 
 /// The gateway's address on the wire.
@@ -111,6 +113,8 @@ pub struct Sim {
     pub core: MediaCore<Wire>,
     /// What the core reported.
     pub notices: tokio::sync::mpsc::UnboundedReceiver<Notice>,
+    /// What the core reported while [`Sim::connect`] waited.
+    pub seen_connecting: Vec<Notice>,
     /// The clients; client 0 is the source in [`Sim::forward_from_first`].
     pub clients: Vec<Client>,
     by_addr: HashMap<SocketAddr, usize>,
@@ -143,11 +147,21 @@ impl Sim {
             source_bwe,
             second_video,
             one_to_one_nat,
+            handler_news,
         } = options;
         let seen_at = if one_to_one_nat { PUBLIC } else { GATEWAY };
         let now = Instant::now();
         let (tx, notices) = tokio::sync::mpsc::unbounded_channel();
         let template = rtc_template(false, None)?;
+        let tunables = Arc::new(Tunables::new(&crate::config::Media {
+            no_media_timer: 1,
+            slowlink_threshold,
+            min_nack_queue: nack_queue.map_or(crate::config::DEFAULT_NACK_QUEUE_MS, |q| q.as_millis() as u64),
+            ..crate::config::Media::default()
+        }));
+        if let Some((period, combine)) = handler_news {
+            tunables.tell_handlers(period, combine);
+        }
         let setup = CoreSetup {
             index: 0,
             siblings: Vec::new(),
@@ -155,16 +169,11 @@ impl Sim {
             advertised: vec![seen_at],
             template,
             notices: tx,
-            tunables: Arc::new(Tunables::new(&crate::config::Media {
-                no_media_timer: 1,
-                slowlink_threshold,
-                min_nack_queue: nack_queue
-                    .map_or(crate::config::DEFAULT_NACK_QUEUE_MS, |q| q.as_millis() as u64),
-                ..crate::config::Media::default()
-            })),
+            tunables,
             full_trickle: false,
             streams: Default::default(),
             mixer: None,
+            connected: Default::default(),
         };
         let mut core = MediaCore::new(setup, Wire::default(), now);
         let mut clients = Vec::new();
@@ -216,6 +225,7 @@ impl Sim {
             cut_off: None,
             delay_to: None,
             delayed: Default::default(),
+            seen_connecting: Vec::new(),
         })
     }
 
@@ -301,6 +311,7 @@ impl Sim {
             self.pump()?;
             while let Ok(n) = self.notices.try_recv() {
                 up += usize::from(matches!(n.event, MediaEvent::WebrtcUp));
+                self.seen_connecting.push(n);
             }
             if up == self.clients.len() && self.clients.iter().all(|c| c.connected) {
                 return Ok(self.now - start);
@@ -695,6 +706,106 @@ mod tests {
         got.sort_unstable();
         got.dedup();
         got
+    }
+
+    /// The event handlers' news of a PeerConnection, as Janus's: ICE states, candidates, the
+    /// selected pair, DTLS, then each stream's statistics every `stats_period`.
+    #[test]
+    fn event_handlers_hear_ice_dtls_and_statistics() {
+        let news = |ns: &[Notice], h: HandleRef| -> Vec<(crate::events::Kind, u8, serde_json::Value)> {
+            ns.iter()
+                .filter(|n| n.handle == h)
+                .filter_map(|n| match &n.event {
+                    MediaEvent::ForHandlers { kind, subtype, body } => Some((*kind, *subtype, body.clone())),
+                    _ => None,
+                })
+                .collect()
+        };
+        let options = SimOptions { handler_news: Some((2, false)), ..SimOptions::default() };
+        let mut sim = Sim::with(2, options).expect("sim");
+        sim.connect().expect("connected");
+        let told = news(&sim.seen_connecting, handle(1));
+        let values = |subtype: u8, key: &str| -> Vec<String> {
+            told.iter()
+                .filter(|(k, s, _)| *k == crate::events::Kind::Webrtc && *s == subtype)
+                .map(|(_, _, b)| b[key].as_str().unwrap_or_default().to_owned())
+                .collect()
+        };
+        let ice = values(1, "ice");
+        assert_eq!(ice.first().map(String::as_str), Some("gathering"), "{told:?}");
+        assert!(ice.iter().any(|s| s == "connected"), "{told:?}");
+        let local = values(2, "local-candidate");
+        assert_eq!(local.len(), 1, "{told:?}");
+        assert!(local[0].ends_with(&format!("{} {} typ host", GATEWAY.ip(), GATEWAY.port())), "{local:?}");
+        let remote = values(3, "remote-candidate");
+        let client = sim.clients[1].addr;
+        assert!(remote.iter().any(|c| c.contains(&format!("{} {}", client.ip(), client.port()))), "{told:?}");
+        assert!(
+            !remote.iter().any(|c| c.starts_with("candidate:")),
+            "without the prefix, as Janus: {remote:?}"
+        );
+        assert_eq!(values(5, "dtls"), ["trying", "connected"], "{told:?}");
+        let pair = format!("{GATEWAY} [host,udp] <-> {client} [host,udp]");
+        assert_eq!(values(4, "selected-pair"), [pair], "{told:?}");
+        assert!(told.iter().all(|(_, _, b)| b["stream_id"] == 1 && b["component_id"] == 1));
+
+        // Video from client 0 to client 1 for a few seconds; statistics every 2 s.
+        sim.forward_from_first();
+        let mut stats = Vec::new();
+        for second in 0..5u64 {
+            sim.send_from(0, 100, second * 100).expect("sent");
+            sim.run_for(995).expect("ran");
+            sim.core.housekeeping(sim.now);
+            let ns = notices(&mut sim);
+            stats.extend(
+                news(&ns, handle(0))
+                    .into_iter()
+                    .chain(news(&ns, handle(1)))
+                    .filter(|(k, s, _)| *k == crate::events::Kind::Media && *s == 3),
+            );
+        }
+        let of = |key: &str, h: usize| -> Vec<u64> {
+            stats
+                .iter()
+                .filter(|(_, _, b)| b["mid"] == sim.clients[h].mid.to_string())
+                .map(|(_, _, b)| b[key].as_u64().unwrap_or(0))
+                .collect()
+        };
+        let body = &stats.first().expect("statistics told").2;
+        assert_eq!(
+            (body["media"].as_str(), body["codec"].as_str(), body["base"].as_u64()),
+            (Some("video"), Some("vp8"), Some(90000)),
+            "{body}"
+        );
+        assert_eq!(body["mindex"], 0, "{body}");
+        // Two or three reports each (every 2 s of 5), counters growing.
+        let received = of("packets-received", 0);
+        assert!((2..=3).contains(&received.len()), "{stats:?}");
+        assert!(received.iter().max().copied().unwrap_or(0) >= 300, "the source's packets: {received:?}");
+        assert!(of("packets-sent", 1).iter().max().copied().unwrap_or(0) >= 300, "{stats:?}");
+        assert!(of("bytes-sent-lastsec", 1).iter().any(|b| *b >= 100 * PAYLOAD as u64), "{stats:?}");
+        assert!(of("in-link-quality", 0).contains(&100), "nothing lost: {stats:?}");
+    }
+
+    /// `combine_media_stats`: a PeerConnection's statistics in one event, an array.
+    #[test]
+    fn combined_statistics_come_as_one_array() {
+        let options = SimOptions { handler_news: Some((1, true)), ..SimOptions::default() };
+        let mut sim = Sim::with(2, options).expect("sim");
+        sim.connect().expect("connected");
+        sim.forward_from_first();
+        sim.send_from(0, 50, 0).expect("sent");
+        sim.run_for(1000).expect("ran");
+        sim.core.housekeeping(sim.now);
+        let stats: Vec<serde_json::Value> = notices(&mut sim)
+            .into_iter()
+            .filter_map(|n| match n.event {
+                MediaEvent::ForHandlers { kind: crate::events::Kind::Media, subtype: 3, body } => Some(body),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(stats.len(), 2, "one per PeerConnection: {stats:?}");
+        assert!(stats.iter().all(|s| s.as_array().is_some_and(|a| a.len() == 1)), "{stats:?}");
     }
 
     #[test]

@@ -49,17 +49,10 @@ pub fn describe(p: &mut Peer, ice_lite: bool) -> Value {
     dtls.insert("dtls-state".into(), json!(if p.connected { "connected" } else { "trying" }));
     dtls.insert("valid".into(), json!(p.connected));
     dtls.insert("ready".into(), json!(p.connected));
-    // The m-line index of each mid, from the SDP we sent.
-    let mids: Vec<Option<String>> = p
-        .local_sdp
-        .as_deref()
-        .and_then(|s| crate::sdp::check(s).ok())
-        .map(|s| s.media.into_iter().map(|m| m.mid).collect())
-        .unwrap_or_default();
     let mut media = Map::new();
     for s in &streams {
-        let index = mids.iter().position(|m| m.as_deref() == Some(s.mid.as_str()));
         let mid = Mid::from(s.mid.as_str());
+        let index = p.mindex(mid);
         let mut m = Map::new();
         let kind = match s.kind {
             MediaKind::Audio => "audio",

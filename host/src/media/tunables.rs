@@ -1,8 +1,9 @@
 //! The media settings the admin API changes while the gateway runs, as Janus's
 //! `set_no_media_timer`, `set_slowlink_threshold` and `set_min_nack_queue` do: one shared value
 //! each, read by every media thread where it is used, so a change holds from the next check on.
+//! Beside them, what the event handlers want of the media threads (set once they start).
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::config::Media;
@@ -16,6 +17,12 @@ pub struct Tunables {
     no_media_timer_s: AtomicU64,
     slowlink_threshold: AtomicU32,
     min_nack_queue_ms: AtomicU64,
+    /// The event handlers hear of ICE, DTLS and media statistics.
+    handler_news: AtomicBool,
+    /// Seconds between two media statistics events (0: none).
+    stats_period_s: AtomicU64,
+    /// A PeerConnection's statistics go in one event, not one per stream.
+    combine_media_stats: AtomicBool,
 }
 
 impl Default for Tunables {
@@ -31,6 +38,9 @@ impl Tunables {
             no_media_timer_s: AtomicU64::new(media.no_media_timer),
             slowlink_threshold: AtomicU32::new(media.slowlink_threshold),
             min_nack_queue_ms: AtomicU64::new(media.min_nack_queue.min(MAX_MIN_NACK_QUEUE_MS)),
+            handler_news: AtomicBool::new(false),
+            stats_period_s: AtomicU64::new(0),
+            combine_media_stats: AtomicBool::new(false),
         }
     }
 
@@ -75,5 +85,29 @@ impl Tunables {
         let ms = ms.min(MAX_MIN_NACK_QUEUE_MS);
         self.min_nack_queue_ms.store(ms, Ordering::Relaxed);
         ms
+    }
+
+    /// Has the media threads tell the event handlers of ICE, DTLS and, every `stats_period_s`
+    /// seconds (0: never), of each stream's statistics (`combine`: in one event per
+    /// PeerConnection).
+    pub fn tell_handlers(&self, stats_period_s: u64, combine: bool) {
+        self.stats_period_s.store(stats_period_s, Ordering::Relaxed);
+        self.combine_media_stats.store(combine, Ordering::Relaxed);
+        self.handler_news.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the event handlers hear of ICE, DTLS and media statistics.
+    pub fn handler_news(&self) -> bool {
+        self.handler_news.load(Ordering::Relaxed)
+    }
+
+    /// Seconds between two media statistics events (0: none).
+    pub fn stats_period_s(&self) -> u64 {
+        self.stats_period_s.load(Ordering::Relaxed)
+    }
+
+    /// Whether a PeerConnection's statistics go in one event.
+    pub fn combine_media_stats(&self) -> bool {
+        self.combine_media_stats.load(Ordering::Relaxed)
     }
 }

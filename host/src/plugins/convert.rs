@@ -93,6 +93,7 @@ pub fn wit_media_event(event: MediaEvent) -> Option<wit::MediaEvent> {
         }),
         MediaEvent::Trickle { .. }
         | MediaEvent::IceFailed
+        | MediaEvent::ForHandlers { .. }
         | MediaEvent::Data { .. }
         | MediaEvent::InputMedia { .. }
         | MediaEvent::InputSource { .. }

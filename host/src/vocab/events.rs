@@ -75,6 +75,17 @@ pub enum MediaEvent {
     },
     /// ICE failed (the consent checks stopped being answered); a hangup follows.
     IceFailed,
+    /// News only the event handlers hear: ICE and DTLS states, candidates, the selected pair
+    /// (Janus's webrtc subtypes 1 to 5) and media statistics (media subtype 3).
+    ForHandlers {
+        /// Janus's event type: [`Kind::Webrtc`](crate::events::Kind::Webrtc) or
+        /// [`Kind::Media`](crate::events::Kind::Media).
+        kind: crate::events::Kind,
+        /// Janus's subtype.
+        subtype: u8,
+        /// The event's body.
+        body: serde_json::Value,
+    },
     /// The PeerConnection is gone, with Janus's reason.
     Hangup {
         /// Janus's reason.
