@@ -361,6 +361,12 @@ impl<T: Transmitter> MediaCore<T> {
         }
     }
 
+    /// Test only: how many client addresses are routed to peers.
+    #[cfg(test)]
+    pub fn routed_addresses(&self) -> usize {
+        self.by_addr.len()
+    }
+
     /// Test only: a handle's peer.
     #[cfg(test)]
     pub fn peer_mut(&mut self, handle_id: u64) -> Option<&mut Peer> {
@@ -441,7 +447,7 @@ impl<T: Transmitter> MediaCore<T> {
         if !peer.accepts(now, source, self.local, buf) {
             return None;
         }
-        self.by_addr.insert(source, id);
+        self.learn_addr(source, id, true);
         Some(id)
     }
 
@@ -661,6 +667,24 @@ impl<T: Transmitter> MediaCore<T> {
                 self.tell_pair(id, to);
             }
             self.tell_handlers(id);
+        }
+    }
+
+    /// Datagrams from `addr` go to peer `id` from now on; unless `settled` (its STUN proved
+    /// it), only when the address is no one's yet.
+    fn learn_addr(&mut self, addr: SocketAddr, id: u64, settled: bool) {
+        let Some(p) = self.peers.get_mut(&id) else { return };
+        match self.by_addr.entry(addr) {
+            std::collections::hash_map::Entry::Occupied(mut e) if settled => {
+                e.insert(id);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => return,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(id);
+            }
+        }
+        if !p.addrs.contains(&addr) {
+            p.addrs.push(addr);
         }
     }
 
@@ -1717,7 +1741,7 @@ impl<T: Transmitter> MediaCore<T> {
                     // Full ICE: the answers to our own checks carry no USERNAME, so the
                     // client's candidates are learnt now.
                     for addr in remote {
-                        self.by_addr.entry(addr).or_insert(id);
+                        self.learn_addr(addr, id, false);
                     }
                     self.trickle_ours(h, sdp)
                 });
@@ -1760,7 +1784,7 @@ impl<T: Transmitter> MediaCore<T> {
                 };
                 let r = r.map(|remote| {
                     for addr in remote {
-                        self.by_addr.entry(addr).or_insert(id);
+                        self.learn_addr(addr, id, false);
                     }
                 });
                 let done = r.is_ok();
@@ -1775,7 +1799,7 @@ impl<T: Transmitter> MediaCore<T> {
                 if let Some(addr) = p.add_remote_candidate(&candidate) {
                     // Full ICE: our checks' responses carry no USERNAME; learn the address now
                     // (unless it is known already: the STUN of its owner settles it).
-                    self.by_addr.entry(addr).or_insert(h.handle_id);
+                    self.learn_addr(addr, h.handle_id, false);
                 }
                 self.dirty.push(h.handle_id);
             }
@@ -2000,7 +2024,11 @@ impl<T: Transmitter> MediaCore<T> {
             }
             p.rtc.disconnect();
             self.by_ufrag.remove(&p.ufrag);
-            self.by_addr.retain(|_, v| *v != id);
+            for a in &p.addrs {
+                if self.by_addr.get(a) == Some(&id) {
+                    self.by_addr.remove(a);
+                }
+            }
         }
     }
 }

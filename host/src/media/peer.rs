@@ -139,6 +139,8 @@ pub struct Peer {
     pub news: Option<Box<super::news::PeerNews>>,
     /// Each stream's m-line index in the last SDP we gave the client.
     mindexes: Vec<(Mid, usize)>,
+    /// The addresses the core routes to this peer (its `by_addr` entries).
+    pub addrs: Vec<SocketAddr>,
     /// Test only: the next datagram makes this peer panic (as a bug in the WebRTC stack would).
     #[cfg(test)]
     pub panic_on_input: bool,
@@ -321,6 +323,7 @@ impl Peer {
             rtt: None,
             news: None,
             mindexes: Vec::new(),
+            addrs: Vec::new(),
             #[cfg(test)]
             panic_on_input: false,
         }

@@ -787,6 +787,21 @@ mod tests {
         assert!(of("in-link-quality", 0).contains(&100), "nothing lost: {stats:?}");
     }
 
+    /// A peer that goes takes its addresses with it (and only its own).
+    #[test]
+    fn a_hangup_forgets_the_peers_addresses() {
+        let mut sim = Sim::new(3).expect("sim");
+        sim.connect().expect("connected");
+        let routed = sim.core.routed_addresses();
+        assert!(routed >= 3, "{routed}");
+        sim.core.command(sim.now, Command::Hangup(handle(1), "test".into()));
+        assert_eq!(sim.core.routed_addresses(), routed - 1);
+        for h in [0, 2] {
+            sim.core.command(sim.now, Command::Hangup(handle(h), "test".into()));
+        }
+        assert_eq!(sim.core.routed_addresses(), 0);
+    }
+
     /// `combine_media_stats`: a PeerConnection's statistics in one event, an array.
     #[test]
     fn combined_statistics_come_as_one_array() {
