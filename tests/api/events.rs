@@ -293,3 +293,63 @@ async fn textroom_tells_the_event_handler() {
     );
     assert_eq!(next().await["event"]["data"], json!({"event": "destroyed", "room": 777}));
 }
+
+/// AudioBridge tells the event handler as Janus's does (compared with Janus 1.1.2's posts):
+/// rooms made, participants joining, moderated, changing room, kicked (then `left` about no
+/// handle), each about the handle Janus names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audiobridge_tells_the_event_handler() {
+    use crate::harness::PluginClient as Client;
+    let (addr, posts) = backend("127.0.0.1", false).await;
+    let mut posts = Heard::new(posts);
+    let gw = gateway_with_events(&format!("http://{addr}/"), "\tevents = \"plugins\"\n\tgrouping = false");
+    let mut a = Client::new(&gw, "janus.plugin.audiobridge").await;
+    let mut b = Client::new(&gw, "janus.plugin.audiobridge").await;
+    let mut next = async |posts: &mut Heard| {
+        let e = events_until(posts, |e| e["type"] == 64).await.pop().unwrap();
+        assert_eq!(e["event"]["plugin"], "janus.plugin.audiobridge", "{e}");
+        (e["handle_id"].as_u64(), e["event"]["data"].clone())
+    };
+    let (ha, hb) = (Some(a.handle()), Some(b.handle()));
+    for room in [778, 779] {
+        a.request(json!({"request": "create", "room": room})).await;
+        assert_eq!(next(&mut posts).await, (ha, json!({"event": "created", "room": room})));
+    }
+    let joined = a.send(json!({"request": "join", "room": 778, "display": "A"}), None).await;
+    let id_a = joined["plugindata"]["data"]["id"].clone();
+    let told =
+        json!({"event": "joined", "room": 778, "id": id_a, "display": "A", "setup": false, "muted": false});
+    assert_eq!(next(&mut posts).await, (ha, told));
+    b.send(json!({"request": "join", "room": 778, "display": "B", "id": 42}), None).await;
+    let told =
+        json!({"event": "joined", "room": 778, "id": 42, "display": "B", "setup": false, "muted": false});
+    assert_eq!(next(&mut posts).await, (hb, told));
+    b.send(json!({"request": "configure", "muted": true}), None).await;
+    let told =
+        json!({"event": "configured", "room": 778, "id": 42, "display": "B", "muted": true, "quality": 4});
+    assert_eq!(next(&mut posts).await, (hb, told));
+    for verb in ["unmute", "mute"] {
+        a.request(json!({"request": verb, "room": 778, "id": 42})).await;
+        assert_eq!(next(&mut posts).await, (ha, json!({"event": verb, "room": 778, "id": 42})));
+    }
+    a.request(json!({"request": "mute_room", "room": 778})).await;
+    assert_eq!(next(&mut posts).await, (ha, json!({"event": "mute_room", "room": 778})));
+    b.send(json!({"request": "changeroom", "room": 779, "display": "B2", "id": 55}), None).await;
+    assert_eq!(next(&mut posts).await, (hb, json!({"event": "left", "room": 778, "id": 42, "display": "B"})));
+    let told = json!({"event": "joined", "room": 779, "id": 55, "display": "B2", "muted": false});
+    assert_eq!(next(&mut posts).await, (hb, told));
+    a.request(json!({"request": "kick", "room": 779, "id": 55})).await;
+    assert_eq!(next(&mut posts).await, (ha, json!({"event": "kicked", "room": 779, "id": 55})));
+    assert_eq!(
+        next(&mut posts).await,
+        (None, json!({"event": "left", "room": 779, "id": 55, "display": "B2"}))
+    );
+    a.request(json!({"request": "kick_all", "room": 778})).await;
+    assert_eq!(next(&mut posts).await, (ha, json!({"event": "kicked_all", "room": 778, "id": id_a})));
+    assert_eq!(
+        next(&mut posts).await,
+        (None, json!({"event": "left", "room": 778, "id": id_a, "display": "A"}))
+    );
+    a.request(json!({"request": "destroy", "room": 779})).await;
+    assert_eq!(next(&mut posts).await, (ha, json!({"event": "destroyed", "room": 779})));
+}

@@ -97,6 +97,10 @@ impl AudioBridge {
         let started =
             audiobridge("announcement-started", json!({"room": room.to_json(), "file_id": file_id}));
         self.notify(&room, None, &started);
+        portunus_sdk::notify_event(
+            None,
+            || json!({"event": "announcement-started", "room": room.to_json(), "file_id": file_id}),
+        );
         Ok(audiobridge("success", json!({"room": room.to_json(), "file_id": file_id})))
     }
 
@@ -153,6 +157,10 @@ impl AudioBridge {
         let stopped =
             audiobridge("announcement-stopped", json!({"room": room.to_json(), "file_id": file_id}));
         self.notify(room, None, &stopped);
+        portunus_sdk::notify_event(
+            None,
+            || json!({"event": "announcement-stopped", "room": room.to_json(), "file_id": file_id}),
+        );
     }
 
     /// A file input stopped sending: a file played once has ended.

@@ -290,6 +290,41 @@ impl AudioBridge {
         }
     }
 
+    /// A participant as the event handlers hear of it: Janus's `joined` (with `setup` unless
+    /// after a room change), `configured` and `left`.
+    fn told(event: &str, p: &Participant, with_setup: bool) -> Value {
+        let mut told = json!({"event": event, "room": p.room.to_json(), "id": p.id.to_json()});
+        if let Some(d) = &p.display {
+            told["display"] = json!(d);
+        }
+        match event {
+            "joined" if with_setup => told["setup"] = json!(p.setup),
+            "joined" => {}
+            "configured" => {
+                if p.bitrate > 0 {
+                    told["bitrate"] = json!(p.bitrate);
+                }
+                told["quality"] = json!(p.quality);
+            }
+            _ => return told,
+        }
+        told["muted"] = json!(p.muted);
+        if let Some(position) = p.spatial_position {
+            told["spatial_position"] = json!(position);
+        }
+        if p.suspended {
+            told["suspended"] = json!(true);
+        }
+        told
+    }
+
+    /// Tells the event handlers about the participant of `handle`, if it is one.
+    fn tell_of(&self, handle: HandleRef, about: Option<HandleRef>, event: &str, with_setup: bool) {
+        if let Some(p) = self.participants.get(&handle.handle) {
+            portunus_sdk::notify_event(about, || Self::told(event, p, with_setup));
+        }
+    }
+
     /// A participant as lists and events show it.
     fn describe(p: &Participant) -> Value {
         let mut entry = json!({"id": p.id.to_json()});
@@ -413,18 +448,18 @@ impl Plugin for AudioBridge {
         };
         if SYNC.contains(&request.as_str()) {
             let answer = match request.as_str() {
-                "create" => self.create(&body),
-                "edit" => self.edit(&body),
-                "destroy" => self.destroy(&body),
+                "create" => self.create(msg.handle, &body),
+                "edit" => self.edit(msg.handle, &body),
+                "destroy" => self.destroy(msg.handle, &body),
                 "exists" => self.exists(&body),
                 "list" => self.list(&body),
                 "allowed" => self.allowed(&body),
                 "listparticipants" => self.list_participants(&body),
-                "mute" | "unmute" => self.mute(&body, request == "mute"),
-                "mute_room" | "unmute_room" => self.mute_room(&body, request == "mute_room"),
+                "mute" | "unmute" => self.mute(msg.handle, &body, request == "mute"),
+                "mute_room" | "unmute_room" => self.mute_room(msg.handle, &body, request == "mute_room"),
                 "suspend" | "resume" => self.suspend(msg.handle, &body, request == "suspend"),
-                "kick" => self.kick(&body),
-                "kick_all" => self.kick_all(&body),
+                "kick" => self.kick(msg.handle, &body),
+                "kick_all" => self.kick_all(msg.handle, &body),
                 "resetdecoder" => self.reset_decoder(msg.handle),
                 "rtp_forward" => self.rtp_forward(&body),
                 "stop_rtp_forward" => self.stop_rtp_forward(&body),

@@ -27,7 +27,11 @@ impl AudioBridge {
             .map_err(|e| err(code::UNKNOWN, format!("Error saving the room to the configuration: {e}")))
     }
 
-    pub(crate) fn create(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+    pub(crate) fn create(
+        &mut self,
+        requester: HandleRef,
+        body: &Map<String, Value>,
+    ) -> Result<Value, PluginError> {
         if let Some(key) = &self.settings.admin_key {
             portunus_sdk::validate(body, &[Field::new("admin_key", JsonType::String).required()], &CODES)?;
             if str_of(body, "admin_key") != Some(key.as_str()) {
@@ -80,6 +84,7 @@ impl AudioBridge {
             }
         }
         portunus_sdk::info!("created room {id}");
+        portunus_sdk::notify_event(Some(requester), || json!({"event": "created", "room": id.to_json()}));
         Ok(audiobridge("created", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
@@ -105,7 +110,11 @@ impl AudioBridge {
         Ok(())
     }
 
-    pub(crate) fn edit(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+    pub(crate) fn edit(
+        &mut self,
+        requester: HandleRef,
+        body: &Map<String, Value>,
+    ) -> Result<Value, PluginError> {
         const EDIT: &[Field] = &[
             Field::new("new_description", JsonType::String),
             Field::new("new_secret", JsonType::String),
@@ -125,10 +134,15 @@ impl AudioBridge {
             self.save_config(self.rooms.values().map(|r| if r.id == id { &edited } else { r }))?;
         }
         self.rooms.insert(id.clone(), edited);
+        portunus_sdk::notify_event(Some(requester), || json!({"event": "edited", "room": id.to_json()}));
         Ok(audiobridge("edited", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
-    pub(crate) fn destroy(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+    pub(crate) fn destroy(
+        &mut self,
+        requester: HandleRef,
+        body: &Map<String, Value>,
+    ) -> Result<Value, PluginError> {
         portunus_sdk::validate(body, &[Field::new("permanent", JsonType::Bool)], &CODES)?;
         let (id, _) = self.room_with_secret(body)?;
         let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
@@ -141,14 +155,16 @@ impl AudioBridge {
         for h in handles {
             self.remove_participant(h, false);
         }
+        self.stop_announcements(&id);
+        self.stop_recording(&id);
         if let Some(room) = self.rooms.remove(&id) {
             if let Some(mixer) = room.mixer {
                 host::mixer_destroy(mixer);
             }
         }
         self.drop_forwarders(&id);
-        self.stop_announcements(&id);
         portunus_sdk::info!("destroyed room {id}");
+        portunus_sdk::notify_event(Some(requester), || json!({"event": "destroyed", "room": id.to_json()}));
         Ok(audiobridge("destroyed", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
@@ -224,8 +240,13 @@ impl AudioBridge {
         }
     }
 
-    pub(crate) fn mute(&mut self, body: &Map<String, Value>, mute: bool) -> Result<Value, PluginError> {
-        let (room, _, handle) = self.moderated(body)?;
+    pub(crate) fn mute(
+        &mut self,
+        requester: HandleRef,
+        body: &Map<String, Value>,
+        mute: bool,
+    ) -> Result<Value, PluginError> {
+        let (room, id, handle) = self.moderated(body)?;
         let Some(p) = self.participants.get_mut(&handle.handle) else {
             return Err(err(code::NO_SUCH_USER, "No such user"));
         };
@@ -238,10 +259,19 @@ impl AudioBridge {
         // Everyone hears it, the muted one too.
         let event = audiobridge("event", json!({"room": room.to_json(), "participants": [entry]}));
         self.notify(&room, None, &event);
+        portunus_sdk::notify_event(
+            Some(requester),
+            || json!({"event": if mute { "mute" } else { "unmute" }, "room": room.to_json(), "id": id.to_json()}),
+        );
         Ok(audiobridge("success", json!({"room": room.to_json()})))
     }
 
-    pub(crate) fn mute_room(&mut self, body: &Map<String, Value>, mute: bool) -> Result<Value, PluginError> {
+    pub(crate) fn mute_room(
+        &mut self,
+        requester: HandleRef,
+        body: &Map<String, Value>,
+        mute: bool,
+    ) -> Result<Value, PluginError> {
         let (id, room) = self.room_with_secret(body)?;
         if room.muted == mute {
             return Ok(audiobridge("success", json!({})));
@@ -254,27 +284,50 @@ impl AudioBridge {
             self.remix(h);
         }
         self.notify(&id, None, &audiobridge("event", json!({"room": id.to_json(), "muted": mute})));
+        let event = if mute { "mute_room" } else { "unmute_room" };
+        portunus_sdk::notify_event(Some(requester), || json!({"event": event, "room": id.to_json()}));
         Ok(audiobridge("success", json!({"room": id.to_json()})))
     }
 
-    pub(crate) fn kick(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+    pub(crate) fn kick(
+        &mut self,
+        requester: HandleRef,
+        body: &Map<String, Value>,
+    ) -> Result<Value, PluginError> {
         let (room, id, handle) = self.moderated(body)?;
         // Everyone hears it (the kicked one too), then the others hear it leave.
         let event = audiobridge("event", json!({"room": room.to_json(), "kicked": id.to_json()}));
         self.notify_everyone(&room, &event);
-        self.remove_participant(handle, true);
-        host::close_pc(handle);
+        self.kicked(requester, handle, "kicked");
         Ok(audiobridge("success", json!({})))
     }
 
-    pub(crate) fn kick_all(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+    /// A participant kicked out (`kick`, `kick_all`): out of the room, its PeerConnection
+    /// closed; the event handlers hear `event` about the requester, then `left` about no handle,
+    /// as Janus's.
+    fn kicked(&mut self, requester: HandleRef, handle: HandleRef, event: &str) {
+        if let Some(p) = self.participants.get(&handle.handle) {
+            portunus_sdk::notify_event(
+                Some(requester),
+                || json!({"event": event, "room": p.room.to_json(), "id": p.id.to_json()}),
+            );
+        }
+        self.tell_of(handle, None, "left", false);
+        self.remove_participant(handle, true);
+        host::close_pc(handle);
+    }
+
+    pub(crate) fn kick_all(
+        &mut self,
+        requester: HandleRef,
+        body: &Map<String, Value>,
+    ) -> Result<Value, PluginError> {
         let (room, _) = self.room_with_secret(body)?;
         let members: Vec<(Id, HandleRef)> = self.members_of(&room).map(|(id, h)| (id.clone(), h)).collect();
         for (id, handle) in members {
             let event = audiobridge("event", json!({"room": room.to_json(), "kicked_all": id.to_json()}));
             push(handle, None, &event, None);
-            self.remove_participant(handle, true);
-            host::close_pc(handle);
+            self.kicked(requester, handle, "kicked_all");
         }
         Ok(audiobridge("success", json!({})))
     }
@@ -320,6 +373,10 @@ impl AudioBridge {
         p.paused_events = suspend && body.get("pause_events").and_then(Value::as_bool) == Some(true);
         self.remix(handle.handle);
         let kind = if suspend { "suspended" } else { "resumed" };
+        portunus_sdk::notify_event(
+            Some(requester),
+            || json!({"event": kind, "room": room.to_json(), "id": id.to_json()}),
+        );
         let event = audiobridge("event", json!({"room": room.to_json(), kind: id.to_json()}));
         if recap {
             // Its events were paused: it gets the room as it is now instead.

@@ -238,6 +238,7 @@ impl AudioBridge {
             }
             None => push(handle, Some(&msg.transaction), &joined, None),
         }
+        self.tell_of(handle, Some(handle), "joined", true);
         let event = audiobridge("joined", json!({"room": room_id.to_json(), "participants": [newcomer]}));
         self.notify(&room_id, Some(handle.handle), &event);
         Ok(())
@@ -362,6 +363,7 @@ impl AudioBridge {
             let event = audiobridge("event", json!({"room": room.to_json(), "participants": [entry]}));
             self.notify(&room, Some(handle.handle), &event);
         }
+        self.tell_of(handle, Some(handle), "configured", false);
         let result = audiobridge("event", json!({"result": "ok"}));
         let codec =
             self.participants.get(&handle.handle).map_or_else(|| "opus".to_owned(), |p| p.codec.clone());
@@ -398,7 +400,8 @@ impl AudioBridge {
             group,
             spatial_position,
             display: str_of(body, "display").map(str::to_owned).or(current.display.clone()),
-            muted: body.get("muted").and_then(Value::as_bool).unwrap_or(current.muted),
+            // Unmuted in the new room unless asked, as in Janus.
+            muted: body.get("muted").and_then(Value::as_bool).unwrap_or(false),
             setup: false,
             talking: None,
             port: 0,
@@ -411,6 +414,7 @@ impl AudioBridge {
         if let Some(old) = self.participants.get_mut(&handle.handle) {
             old.leg = None;
         }
+        self.tell_of(handle, Some(handle), "left", false);
         self.remove_participant(handle, true);
         let newcomer = Self::describe(&Participant {
             setup: self.connected.contains_key(&handle.handle) || p.leg.is_some(),
@@ -431,6 +435,7 @@ impl AudioBridge {
             json!({"room": room_id.to_json(), "id": id.to_json(), "participants": others}),
         );
         push(handle, Some(&msg.transaction), &changed, None);
+        self.tell_of(handle, Some(handle), "joined", false);
         let event = audiobridge("joined", json!({"room": room_id.to_json(), "participants": [newcomer]}));
         self.notify(&room_id, Some(handle.handle), &event);
         Ok(())
@@ -441,6 +446,7 @@ impl AudioBridge {
             return Err(err(code::NOT_JOINED, "Can't leave (not in a room)"));
         };
         let event = audiobridge("left", json!({"room": p.room.to_json(), "id": p.id.to_json()}));
+        self.tell_of(msg.handle, Some(msg.handle), "left", false);
         self.remove_participant(msg.handle, true);
         push(msg.handle, Some(&msg.transaction), &event, None);
         Ok(())
@@ -449,6 +455,8 @@ impl AudioBridge {
     /// `hangup`: the PeerConnection closes (the participant leaves with it, as in Janus).
     pub(crate) fn hangup_request(&mut self, msg: &Message) {
         push(msg.handle, Some(&msg.transaction), &audiobridge("hangingup", json!({})), None);
+        // Janus tells this one about no handle.
+        self.tell_of(msg.handle, None, "left", false);
         self.remove_participant(msg.handle, true);
         host::close_pc(msg.handle);
     }
@@ -535,6 +543,7 @@ impl AudioBridge {
     /// The PeerConnection is gone: the participant leaves its room, as in Janus.
     pub(crate) fn media_gone(&mut self, handle: HandleRef) {
         self.connected.remove(&handle.handle);
+        self.tell_of(handle, None, "left", false);
         self.remove_participant(handle, true);
         self.drop_pending(handle.handle);
     }
@@ -548,6 +557,10 @@ impl AudioBridge {
         p.talking = Some(talking);
         let (room, id) = (p.room.clone(), p.id.to_json());
         let kind = if talking { "talking" } else { "stopped-talking" };
+        portunus_sdk::notify_event(
+            Some(handle),
+            || json!({"audiobridge": kind, "room": room.to_json(), "id": id}),
+        );
         self.notify(&room, None, &audiobridge(kind, json!({"room": room.to_json(), "id": id})));
     }
 

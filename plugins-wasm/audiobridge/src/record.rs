@@ -34,6 +34,10 @@ impl AudioBridge {
         if let (Some(mixer), Some(path)) = (r.mixer, r.recording.take()) {
             let _ = host::mixer_record(mixer, None);
             portunus_sdk::info!("room {room}: recorded {path}");
+            portunus_sdk::notify_event(
+                None,
+                || json!({"event": "recordingdone", "room": room.to_json(), "record_file": path}),
+            );
         }
         r.record = false;
     }
