@@ -305,7 +305,7 @@ async fn audiobridge_tells_the_event_handler() {
     let gw = gateway_with_events(&format!("http://{addr}/"), "\tevents = \"plugins\"\n\tgrouping = false");
     let mut a = Client::new(&gw, "janus.plugin.audiobridge").await;
     let mut b = Client::new(&gw, "janus.plugin.audiobridge").await;
-    let mut next = async |posts: &mut Heard| {
+    let next = async |posts: &mut Heard| {
         let e = events_until(posts, |e| e["type"] == 64).await.pop().unwrap();
         assert_eq!(e["event"]["plugin"], "janus.plugin.audiobridge", "{e}");
         (e["handle_id"].as_u64(), e["event"]["data"].clone())
