@@ -212,7 +212,8 @@ async fn without_broadcast_there_are_no_event_handlers() {
 }
 
 /// VideoRoom tells the event handler its rooms' lives and its participants', as Janus's does:
-/// `created`, `joined` (about the publisher's handle), `leaving`, `destroyed`.
+/// `created` (about the handle that asked), `joined` (about the publisher's handle), `leaving`,
+/// `destroyed`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn videoroom_tells_the_event_handler() {
     use crate::harness::PluginClient as Client;
@@ -228,7 +229,8 @@ async fn videoroom_tells_the_event_handler() {
         e["event"],
         json!({"plugin": "janus.plugin.videoroom", "data": {"event": "created", "room": 4321}})
     );
-    assert!(e.get("session_id").is_none() && e.get("handle_id").is_none(), "{e}");
+    // About the handle that asked, as Janus's.
+    assert_eq!(e["handle_id"], admin.handle(), "{e}");
     let mut alice = Client::new(&gw, "janus.plugin.videoroom").await;
     let join = json!({"request": "join", "ptype": "publisher", "room": 4321, "display": "Alice"});
     let joined = alice.send(join, None).await;

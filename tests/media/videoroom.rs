@@ -952,7 +952,9 @@ async fn publishers_are_recorded_for_janus_pp_rec() {
 }
 
 /// The event handler hears a publisher's life, as Janus's VideoRoom tells it: `published`
-/// with its streams once its PeerConnection is up, `unpublished`, then `kicked`.
+/// with its streams once its PeerConnection is up, `configured`, `moderated`, forwarders, a
+/// subscriber's `subscribing`, `subscribed`, `switched` and `unsubscribed`, `unpublished`,
+/// then `kicked`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publisher_is_told_to_the_event_handler() {
     let (addr, posts) = crate::backend::backend("127.0.0.1", false).await;
@@ -981,6 +983,74 @@ async fn a_publisher_is_told_to_the_event_handler() {
         data["streams"].as_array().unwrap().iter().filter_map(|s| s["type"].as_str()).collect();
     assert!(kinds.contains(&"audio") && kinds.contains(&"video"), "{published}");
     assert_eq!(published["handle_id"], alice.handle(), "{published}");
+    let audio_mid =
+        data["streams"].as_array().unwrap().iter().find(|s| s["type"] == "audio").unwrap()["mid"].clone();
+    // The publisher configures.
+    alice.send(json!({"request": "configure", "bitrate": 128000}), None).await;
+    let configured = crate::backend::events_until(&mut posts, said("configured")).await.pop().unwrap();
+    assert_eq!(
+        configured["event"]["data"],
+        json!({"event": "configured", "room": 1234, "id": id, "bitrate": 128000})
+    );
+    assert_eq!(configured["handle_id"], alice.handle(), "{configured}");
+    // A moderator mutes its audio, then forwards it (about no handle).
+    let mut moderator = Client::new(&gw, VIDEOROOM).await;
+    let moderate = json!({"request": "moderate", "room": 1234, "secret": "adminpwd", "id": id, "mid": audio_mid, "mute": true});
+    assert_eq!(moderator.request(moderate).await["videoroom"], "success");
+    let moderated =
+        crate::backend::events_until(&mut posts, |e| e["event"]["data"]["videoroom"] == "moderated")
+            .await
+            .pop()
+            .unwrap();
+    assert_eq!(
+        moderated["event"]["data"],
+        json!({"videoroom": "moderated", "room": 1234, "id": id, "mid": audio_mid, "moderation": "muted"})
+    );
+    assert!(moderated.get("handle_id").is_none(), "{moderated}");
+    let port = crate::harness::quiet_port();
+    let forward = json!({"request": "rtp_forward", "room": 1234, "secret": "adminpwd", "publisher_id": id, "host": "127.0.0.1",
+                         "streams": [{"mid": audio_mid, "port": port}]});
+    let r = moderator.request(forward).await;
+    assert_eq!(r["videoroom"], "rtp_forward", "{r}");
+    let stream_id = r["forwarders"][0]["stream_id"].clone();
+    let fwd = crate::backend::events_until(&mut posts, said("rtp_forward")).await.pop().unwrap();
+    assert_eq!(
+        fwd["event"]["data"],
+        json!({"event": "rtp_forward", "room": 1234, "publisher_id": id, "media": "audio", "codec": "opus",
+               "stream_id": stream_id, "type": "audio", "host": "127.0.0.1", "port": port})
+    );
+    let stop = json!({"request": "stop_rtp_forward", "room": 1234, "secret": "adminpwd", "publisher_id": id, "stream_id": stream_id});
+    moderator.request(stop).await;
+    let stopped = crate::backend::events_until(&mut posts, said("stop_rtp_forward")).await.pop().unwrap();
+    assert_eq!(
+        stopped["event"]["data"],
+        json!({"event": "stop_rtp_forward", "room": 1234, "publisher_id": id, "stream_id": stream_id})
+    );
+    // A subscriber comes, switches (to what it has), and goes.
+    let (mut bob, bob_peer, attached) = subscribe(&gw, json!({"streams": [{"feed": id}]})).await;
+    let subscribing = crate::backend::events_until(&mut posts, said("subscribing")).await.pop().unwrap();
+    assert_eq!(subscribing["handle_id"], bob.handle(), "{subscribing}");
+    assert_eq!(
+        subscribing["event"]["data"],
+        json!({"event": "subscribing", "room": 1234, "streams": attached["streams"], "private_id": 0})
+    );
+    let subscribed = crate::backend::events_until(&mut posts, said("subscribed")).await.pop().unwrap();
+    assert_eq!(subscribed["event"]["data"], json!({"event": "subscribed", "room": 1234}));
+    let video =
+        attached["streams"].as_array().unwrap().iter().find(|s| s["type"] == "video").unwrap().clone();
+    let switch = json!({"request": "switch", "streams": [{"feed": id, "mid": video["feed_mid"], "sub_mid": video["mid"]}]});
+    bob.send(switch, None).await;
+    let switched = crate::backend::events_until(&mut posts, said("switched")).await.pop().unwrap();
+    assert_eq!(switched["event"]["data"], json!({"event": "switched", "room": 1234}));
+    bob.hangup().await;
+    let unsubscribed = crate::backend::events_until(&mut posts, said("unsubscribed")).await;
+    let unsubscribed = unsubscribed.last().unwrap();
+    assert_eq!(unsubscribed["handle_id"], bob.handle(), "{unsubscribed}");
+    assert_eq!(
+        (unsubscribed["event"]["data"]["feed"].clone(), unsubscribed["event"]["data"]["room"].clone()),
+        (json!(id), json!(1234))
+    );
+    drop(bob_peer);
     let r = alice.send(json!({"request": "unpublish"}), None).await;
     assert_eq!(r["plugindata"]["data"]["unpublished"], "ok", "{r}");
     let unpublished = crate::backend::events_until(&mut posts, said("unpublished")).await.pop().unwrap();
@@ -990,7 +1060,6 @@ async fn a_publisher_is_told_to_the_event_handler() {
         json!({"event": "unpublished", "room": 1234, "id": id, "display": "Alice"})
     );
     assert!(unpublished.get("handle_id").is_none(), "{unpublished}");
-    let mut moderator = Client::new(&gw, VIDEOROOM).await;
     let kicked =
         moderator.request(json!({"request": "kick", "room": 1234, "secret": "adminpwd", "id": id})).await;
     assert_eq!(kicked["videoroom"], "success", "{kicked}");

@@ -347,6 +347,7 @@ impl VideoRoom {
         let mut event = pending.event.clone();
         self.publisher_answered(handle, &mut event, &done);
         self.subscriber_offered(handle, &mut event, &done);
+        self.tell_offer(handle, &event);
         // The room's switches go into the SDP; end-to-end encrypted media is said in the JSEP
         // (janus.js sets up its transforms by it).
         let (room, e2ee, answer, msids) = match self.handles.get(&handle.handle) {
@@ -386,7 +387,16 @@ impl VideoRoom {
             Some(Role::Publisher(_)) => {
                 self.unpublish_streams(handle.handle);
             }
-            Some(Role::Subscriber(_)) => {
+            Some(Role::Subscriber(sub)) => {
+                // Janus tells the event handlers of each stream the subscriber had.
+                for s in sub.streams.iter().filter(|s| s.kind != MediaKind::Data) {
+                    if let Some(feed) = &s.feed_id {
+                        portunus_sdk::notify_event(Some(handle), || {
+                            json!({"event": "unsubscribed", "room": sub.room.to_json(), "feed": feed.to_json(),
+                                   "mid": s.feed_mid})
+                        });
+                    }
+                }
                 self.stop_flowing(handle.handle);
                 // An offer that was out is gone with the PeerConnection, and so is what waited.
                 self.subscriber_offer_failed(handle);
@@ -491,9 +501,9 @@ impl Plugin for VideoRoom {
         }
         if SYNC.contains(&request.as_str()) {
             let answer = match request.as_str() {
-                "create" => self.create(&body),
-                "edit" => self.edit(&body),
-                "destroy" => self.destroy(&body),
+                "create" => self.create(msg.handle, &body),
+                "edit" => self.edit(msg.handle, &body),
+                "destroy" => self.destroy(msg.handle, &body),
                 "exists" => self.exists(&body),
                 "list" => self.list(&body),
                 "allowed" => self.allowed(&body),
@@ -522,7 +532,10 @@ impl Plugin for VideoRoom {
 
     fn media_event(&mut self, handle: HandleRef, event: MediaEvent) {
         match event {
-            MediaEvent::WebrtcUp => self.webrtc_up(handle),
+            MediaEvent::WebrtcUp => {
+                self.webrtc_up(handle);
+                self.subscriber_up(handle);
+            }
             MediaEvent::Hangup(reason) => {
                 portunus_sdk::debug!("[{}] no WebRTC media anymore ({reason})", handle.handle);
                 self.hangup(handle);

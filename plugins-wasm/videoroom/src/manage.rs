@@ -12,7 +12,11 @@ use crate::room::{Room, ROOM_FIELDS};
 use crate::{code, err, kind_name, push, str_of, videoroom, Leaving, Role, VideoRoom, CODES};
 
 impl VideoRoom {
-    pub(crate) fn create(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+    pub(crate) fn create(
+        &mut self,
+        requester: HandleRef,
+        body: &Map<String, Value>,
+    ) -> Result<Value, PluginError> {
         if let Some(key) = &self.settings.admin_key {
             portunus_sdk::validate(body, &[Field::new("admin_key", JsonType::String).required()], &CODES)?;
             if str_of(body, "admin_key") != Some(key.as_str()) {
@@ -41,11 +45,15 @@ impl VideoRoom {
         self.rooms.insert(id.clone(), room);
         self.ensure_dummy(&id);
         portunus_sdk::info!("created room {id}");
-        portunus_sdk::notify_event(None, || json!({"event": "created", "room": id.to_json()}));
+        portunus_sdk::notify_event(Some(requester), || json!({"event": "created", "room": id.to_json()}));
         Ok(videoroom("created", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
-    pub(crate) fn edit(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+    pub(crate) fn edit(
+        &mut self,
+        requester: HandleRef,
+        body: &Map<String, Value>,
+    ) -> Result<Value, PluginError> {
         const EDIT: &[Field] = &[
             Field::new("new_description", JsonType::String).nonempty(),
             Field::new("new_secret", JsonType::String),
@@ -69,11 +77,15 @@ impl VideoRoom {
             self.save_config(self.rooms.values().map(|r| if r.id == id { &edited } else { r }))?;
         }
         self.rooms.insert(id.clone(), edited);
-        portunus_sdk::notify_event(None, || json!({"event": "edited", "room": id.to_json()}));
+        portunus_sdk::notify_event(Some(requester), || json!({"event": "edited", "room": id.to_json()}));
         Ok(videoroom("edited", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
-    pub(crate) fn destroy(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+    pub(crate) fn destroy(
+        &mut self,
+        requester: HandleRef,
+        body: &Map<String, Value>,
+    ) -> Result<Value, PluginError> {
         let (id, _) = self.room_with_secret(body)?;
         let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
         if permanent {
@@ -102,7 +114,7 @@ impl VideoRoom {
         }
         self.rooms.remove(&id);
         portunus_sdk::info!("destroyed room {id}");
-        portunus_sdk::notify_event(None, || json!({"event": "destroyed", "room": id.to_json()}));
+        portunus_sdk::notify_event(Some(requester), || json!({"event": "destroyed", "room": id.to_json()}));
         Ok(videoroom("destroyed", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
@@ -260,10 +272,11 @@ impl VideoRoom {
             let ssrc = s.get("ssrc").and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok());
             let pt = s.get("pt").and_then(Value::as_u64).and_then(|v| u8::try_from(v).ok());
             let substream = s.get("substream").and_then(Value::as_u64).and_then(|v| u8::try_from(v).ok());
-            made.push((mid, stream.kind, target_host, port, ssrc, pt, substream));
+            let codec = (!stream.codec.is_empty()).then(|| stream.codec.clone());
+            made.push((mid, stream.kind, codec, target_host, port, ssrc, pt, substream));
         }
         let mut forwarders = Vec::new();
-        for (mid, kind, target_host, port, ssrc, pt, substream) in made {
+        for (mid, kind, codec, target_host, port, ssrc, pt, substream) in made {
             let target = RtpTarget { host: target_host.clone(), port, ssrc, payload_type: pt, srtp: None };
             let options = ForwardOptions { kinds: Vec::new(), substream, temporal: None };
             let rule = host::forward_rtp(Endpoint::Peer(handle), &mid, &target, &options)
@@ -280,6 +293,20 @@ impl VideoRoom {
                 listed["substream"] = json!(sub);
             }
             forwarders.push(listed.clone());
+            portunus_sdk::notify_event(None, || {
+                let mut told = listed.clone();
+                told["event"] = json!("rtp_forward");
+                told["room"] = room.to_json();
+                told["publisher_id"] = publisher_id.to_json();
+                told["media"] = json!(kind_name(kind));
+                if let Some(codec) = &codec {
+                    told["codec"] = json!(codec);
+                }
+                if let Some(sub) = substream {
+                    told["video_substream"] = json!(sub);
+                }
+                told
+            });
             if let Some(p) = self.publisher_mut(handle.handle) {
                 p.forwarders.insert(rule, (mid, listed));
             }
@@ -308,6 +335,10 @@ impl VideoRoom {
             return Err(err(code::NO_SUCH_FEED, format!("No such stream ({stream_id})")));
         }
         host::unforward(stream_id);
+        portunus_sdk::notify_event(None, || {
+            json!({"event": "stop_rtp_forward", "room": room.to_json(), "publisher_id": publisher_id.to_json(),
+                   "stream_id": stream_id})
+        });
         Ok(videoroom(
             "stop_rtp_forward",
             json!({"room": room.to_json(), "publisher_id": publisher_id.to_json(), "stream_id": stream_id}),
@@ -370,6 +401,7 @@ impl VideoRoom {
         }
         let moderation = if mute { "muted" } else { "unmuted" };
         let event = json!({"room": room.to_json(), "id": id.to_json(), "mid": mid, "moderation": moderation});
+        portunus_sdk::notify_event(None, || videoroom("moderated", event.clone()));
         self.notify(&room, None, &videoroom("event", event));
         Ok(videoroom("success", json!({})))
     }

@@ -409,6 +409,12 @@ impl VideoRoom {
         if body.contains_key("record") {
             self.record_publisher(handle.handle);
         }
+        if let (None, Some(p)) = (&joined, self.publisher(handle.handle)) {
+            portunus_sdk::notify_event(
+                Some(handle),
+                || json!({"event": "configured", "room": p.room.to_json(), "id": p.id.to_json(), "bitrate": p.bitrate}),
+            );
+        }
         let Some(jsep) = jsep else {
             let data = joined.unwrap_or_else(|| {
                 videoroom("event", json!({"room": room_id.to_json(), "configured": "ok"}))
@@ -676,6 +682,12 @@ impl VideoRoom {
         let kind = if talking { "talking" } else { "stopped-talking" };
         let event =
             json!({"room": room.to_json(), "id": id, "mid": mid, "audio-level-dBov-avg": f64::from(level)});
+        let mindex = p.streams.iter().find(|s| s.mid == mid).map(|s| s.mindex);
+        portunus_sdk::notify_event(Some(handle), || {
+            let mut told = videoroom(kind, event.clone());
+            told["mindex"] = json!(mindex);
+            told
+        });
         self.notify(&room, None, &videoroom(kind, event));
     }
 }

@@ -70,6 +70,9 @@ pub(crate) struct Subscriber {
     /// Its offers name each stream's publisher in `a=msid` (`use_msid`).
     #[serde(default)]
     pub(crate) use_msid: bool,
+    /// The `private_id` it joined with (0: none), for the event handlers.
+    #[serde(default)]
+    pub(crate) private_id: u64,
 }
 
 impl VideoRoom {
@@ -193,6 +196,7 @@ impl VideoRoom {
                 let changes = self.switch(handle, &list_of(body, "streams")?)?;
                 let Some(Role::Subscriber(sub)) = self.handles.get(&handle.handle) else { return Ok(()) };
                 reply(json!({"switched": "ok", "changes": changes, "streams": Self::describe_streams(sub)}));
+                portunus_sdk::notify_event(Some(handle), || json!({"event": "switched", "room": room}));
                 Ok(())
             }
             "leave" => {
@@ -264,6 +268,7 @@ impl VideoRoom {
             autoupdate: body.get("autoupdate").and_then(Value::as_bool).unwrap_or(true),
             e2ee,
             use_msid: body.get("use_msid").and_then(Value::as_bool) == Some(true),
+            private_id: body.get("private_id").and_then(Value::as_u64).unwrap_or(0),
         };
         let before = self.handles.insert(msg.handle.handle, Role::Subscriber(Box::new(sub)));
         self.subscribers.insert((room_id.clone(), msg.handle.handle), msg.handle);
@@ -578,6 +583,31 @@ impl VideoRoom {
         sub.streams.sort_by_key(|s| s.mindex);
         event["streams"] = json!(Self::describe_streams(sub));
         self.start_flowing(handle);
+    }
+
+    /// A subscriber's offer went out: the event handlers hear `subscribing` (its first) or
+    /// `updated`, with its streams.
+    pub(crate) fn tell_offer(&self, handle: HandleRef, event: &Value) {
+        let Some(Role::Subscriber(sub)) = self.handles.get(&handle.handle) else { return };
+        let told = match event["videoroom"].as_str() {
+            Some("attached") => "subscribing",
+            Some("updated") => "updated",
+            _ => return,
+        };
+        portunus_sdk::notify_event(
+            Some(handle),
+            || json!({"event": told, "room": sub.room.to_json(), "streams": event["streams"], "private_id": sub.private_id}),
+        );
+    }
+
+    /// A subscriber's PeerConnection is up: the event handlers hear `subscribed`.
+    pub(crate) fn subscriber_up(&self, handle: HandleRef) {
+        if let Some(Role::Subscriber(sub)) = self.handles.get(&handle.handle) {
+            portunus_sdk::notify_event(
+                Some(handle),
+                || json!({"event": "subscribed", "room": sub.room.to_json()}),
+            );
+        }
     }
 
     /// The host could not make the offer: the streams it was to add are dropped.
