@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tokio::net::UdpSocket;
 
 use super::{camera, phone_talks, WAIT};
-use crate::harness::{Gateway, PluginClient as Client};
+use crate::harness::{Conf, Gateway, PluginClient as Client};
 use crate::peer::{Kind, Peer, PeerStats};
 
 const STREAMING: &str = "janus.plugin.streaming";
@@ -194,6 +194,55 @@ async fn a_viewer_switches_between_mountpoints() {
     more(&peer, Kind::Audio, [2, 2, 2, 2], 25, "mountpoint 2 after the renegotiation").await;
     let info = admin.request(json!({"request": "info", "id": 2})).await;
     assert_eq!(info["info"]["viewers"], 1, "{info}");
+    peer.close().await.ok();
+}
+
+/// The event handler hears mountpoints made, edited, emptied and destroyed (about the handle
+/// that asked) and a viewer's status, as Janus's Streaming tells them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_handler_hears_mountpoints_and_viewers() {
+    let (addr, posts) = crate::backend::backend("127.0.0.1", false).await;
+    let mut posts = crate::backend::Heard::new(posts);
+    let evh = format!(
+        "general: {{ enabled = true backend = \"http://{addr}/\" backend_user = \"u\" backend_pwd = \"p\" events = \"plugins\" }}\n"
+    );
+    let gw = Gateway::with(Conf {
+        core_sections: "events: { broadcast = true }\n".into(),
+        extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
+        ..Conf::default()
+    });
+    let mut next = async || {
+        let e = crate::backend::events_until(&mut posts, |e| e["type"] == 64).await.pop().unwrap();
+        (e["handle_id"].as_u64(), e["event"]["data"].clone())
+    };
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let me = Some(admin.handle());
+    let opus = json!([{"type": "audio", "mid": "a", "port": 0, "pt": 111, "codec": "opus"}]);
+    let one = create(&mut admin, 1, opus.clone()).await;
+    assert_eq!(next().await, (me, json!({"event": "created", "id": 1, "type": "live"})));
+    create(&mut admin, 2, opus).await;
+    assert_eq!(next().await, (me, json!({"event": "created", "id": 2, "type": "live"})));
+    let _phone = phone(one[0].1[0], [1, 1, 1, 1]).await;
+    let (mut v, peer) = watch(&gw, 1, json!({})).await;
+    let viewer = Some(v.handle());
+    let mut statuses = vec![next().await, next().await];
+    statuses.sort_by_key(|(_, e)| e["status"].as_str().map(str::to_owned));
+    assert_eq!(
+        statuses,
+        [(viewer, json!({"status": "started", "id": 1})), (viewer, json!({"status": "starting", "id": 1}))]
+    );
+    v.send(json!({"request": "switch", "id": 2}), None).await;
+    assert_eq!(next().await, (viewer, json!({"status": "switching", "id": 2})));
+    v.send(json!({"request": "pause"}), None).await;
+    assert_eq!(next().await, (viewer, json!({"status": "pausing", "id": 2})));
+    v.send(json!({"request": "stop"}), None).await;
+    assert_eq!(next().await, (viewer, json!({"status": "stopping", "id": 2})));
+    admin.request(json!({"request": "edit", "id": 1, "new_description": "one"})).await;
+    assert_eq!(next().await, (me, json!({"event": "edited", "id": 1})));
+    admin.request(json!({"request": "kick_all", "id": 1})).await;
+    assert_eq!(next().await, (me, json!({"event": "kicked_all", "id": 1})));
+    admin.request(json!({"request": "destroy", "id": 1})).await;
+    assert_eq!(next().await, (me, json!({"event": "destroyed", "id": 1})));
     peer.close().await.ok();
 }
 

@@ -196,11 +196,11 @@ impl Plugin for Streaming {
             let answer = match request.as_str() {
                 "list" => self.list(&body),
                 "info" => self.info(&body),
-                "edit" => self.edit(&body),
-                "destroy" => self.destroy(&body),
+                "edit" => self.edit(msg.handle, &body),
+                "destroy" => self.destroy(msg.handle, &body),
                 "enable" => self.enable(&body, true),
                 "disable" => self.enable(&body, false),
-                "kick_all" => self.kick_all(&body),
+                "kick_all" => self.kick_all(msg.handle, &body),
                 _ => self.recording(&body),
             };
             return match answer {

@@ -194,13 +194,15 @@ impl Streaming {
             return Ok(None);
         }
         let answer = created_answer(&id, &mp, body);
-        self.add_created(mp)?;
+        self.add_created(mp, asker.0)?;
         Ok(Some(answer))
     }
 
-    /// A new mountpoint joins the others (written to the config file first if permanent).
-    pub(crate) fn add_created(&mut self, mp: Mountpoint) -> Result<(), PluginError> {
+    /// A new mountpoint joins the others (written to the config file first if permanent);
+    /// the event handlers hear of it about the handle that asked.
+    pub(crate) fn add_created(&mut self, mp: Mountpoint, asker: HandleRef) -> Result<(), PluginError> {
         let id = mp.id.clone();
+        let kind = if mp.ondemand { "on demand" } else { "live" };
         if mp.permanent {
             if let Err(e) = self.save_config(self.mountpoints.values().chain([&mp])) {
                 if mp.input != 0 {
@@ -214,10 +216,18 @@ impl Streaming {
         }
         self.mountpoints.insert(id.clone(), mp);
         portunus_sdk::info!("created mountpoint {id}");
+        portunus_sdk::notify_event(
+            Some(asker),
+            || json!({"event": "created", "id": id.to_json(), "type": kind}),
+        );
         Ok(())
     }
 
-    pub(crate) fn edit(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+    pub(crate) fn edit(
+        &mut self,
+        requester: HandleRef,
+        body: &Map<String, Value>,
+    ) -> Result<Value, PluginError> {
         const EDIT: &[Field] = &[
             Field::new("new_description", JsonType::String),
             Field::new("new_metadata", JsonType::String),
@@ -263,11 +273,16 @@ impl Streaming {
             }
         }
         self.mountpoints.insert(id.clone(), edited);
+        portunus_sdk::notify_event(Some(requester), || json!({"event": "edited", "id": id.to_json()}));
         Ok(json!({"streaming": "edited", "id": id.to_json(), "permanent": permanent}))
     }
 
     /// `destroy`: its viewers hear `stopped` and lose their PeerConnection; the input closes.
-    pub(crate) fn destroy(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+    pub(crate) fn destroy(
+        &mut self,
+        requester: HandleRef,
+        body: &Map<String, Value>,
+    ) -> Result<Value, PluginError> {
         let (id, _) = self.with_secret(body)?;
         portunus_sdk::validate(body, &[Field::new("permanent", JsonType::Bool)], &CODES)?;
         let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
@@ -280,6 +295,7 @@ impl Streaming {
             self.inputs.remove(&mp.input);
         }
         portunus_sdk::info!("destroyed mountpoint {id}");
+        portunus_sdk::notify_event(Some(requester), || json!({"event": "destroyed", "id": id.to_json()}));
         Ok(json!({"streaming": "destroyed", "destroyed": id.to_json()}))
     }
 
@@ -304,9 +320,14 @@ impl Streaming {
 
     /// `kick_all`: every viewer of the mountpoint hears `kicked_all` and loses its
     /// PeerConnection.
-    pub(crate) fn kick_all(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+    pub(crate) fn kick_all(
+        &mut self,
+        requester: HandleRef,
+        body: &Map<String, Value>,
+    ) -> Result<Value, PluginError> {
         let (id, _) = self.with_secret(body)?;
         self.kick(&id, "kicked_all");
+        portunus_sdk::notify_event(Some(requester), || json!({"event": "kicked_all", "id": id.to_json()}));
         Ok(json!({"streaming": "kicked_all"}))
     }
 

@@ -23,7 +23,7 @@ impl Streaming {
     pub(crate) fn source(&mut self, input: u64, state: SourceState) {
         if let Some(Creating { mountpoint, handle, transaction, answer }) = self.creating.remove(&input) {
             let outcome = match &state {
-                SourceState::Playing(_) => self.add_created(mountpoint).map(|()| answer),
+                SourceState::Playing(_) => self.add_created(mountpoint, handle).map(|()| answer),
                 SourceState::Lost(why) => {
                     host::rtp_input_close(input);
                     portunus_sdk::warn!("RTSP mountpoint {}: {why}", mountpoint.id);
@@ -52,6 +52,9 @@ impl Streaming {
                 "rtsp-disconnected"
             }
         };
+        if changed {
+            portunus_sdk::notify_event(None, || json!({"event": event, "id": id.to_json()}));
+        }
         // With `rtsp_notify_changes`, its viewers hear of it (Janus's event has no `streaming`).
         if notify {
             let event = json!({"event": event, "id": id.to_json()});

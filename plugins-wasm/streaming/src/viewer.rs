@@ -99,6 +99,7 @@ impl Streaming {
                 // A resume (the PeerConnection is up) is `started` at once.
                 let status = if up == Some(true) { "started" } else { "starting" };
                 push(handle, transaction, &result(json!({ "status": status })), None);
+                self.tell_status(handle, status, None);
                 Ok(())
             }
             ("pause", Some(_)) => {
@@ -107,6 +108,7 @@ impl Streaming {
                     v.started = false;
                 }
                 push(handle, transaction, &result(json!({"status": "pausing"})), None);
+                self.tell_status(handle, "pausing", None);
                 Ok(())
             }
             ("configure", Some(_)) => {
@@ -117,10 +119,12 @@ impl Streaming {
             ("switch", Some(from)) => {
                 let to = self.switch(handle, &from, body)?;
                 push(handle, transaction, &result(json!({"switched": "ok", "id": to.to_json()})), None);
+                self.tell_status(handle, "switching", Some(&to));
                 Ok(())
             }
             (_, Some(_)) => {
                 // `stop`.
+                self.tell_status(handle, "stopping", None);
                 self.viewer_gone(handle);
                 push(handle, transaction, &result(json!({"status": "stopping"})), None);
                 host::close_pc(handle);
@@ -301,6 +305,18 @@ impl Streaming {
         self.flow(handle);
     }
 
+    /// Tells the event handlers a viewer's `status`, with its mountpoint (or `to`), as Janus's.
+    fn tell_status(&self, handle: HandleRef, status: &str, to: Option<&Id>) {
+        let id = to.or_else(|| self.viewers.get(&handle.handle)?.mountpoint.as_ref());
+        portunus_sdk::notify_event(Some(handle), || {
+            let mut told = json!({ "status": status });
+            if let Some(id) = id {
+                told["id"] = id.to_json();
+            }
+            told
+        });
+    }
+
     /// Media flows to a viewer: `started`.
     pub(crate) fn webrtc_up(&mut self, handle: HandleRef) {
         let Some(v) = self.viewers.get_mut(&handle.handle) else { return };
@@ -308,6 +324,7 @@ impl Streaming {
         if v.started {
             push(handle, None, &result(json!({"status": "started"})), None);
         }
+        self.tell_status(handle, "started", None);
     }
 
     /// Rules for a started viewer's streams that should flow and have none (none while the
