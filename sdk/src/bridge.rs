@@ -163,6 +163,9 @@ pub struct Bridge {
     /// Its recordings (Janus's `recording`), by what they record: (the far end's side, kind).
     #[serde(default)]
     pub recordings: Vec<((bool, MediaKind), u64)>,
+    /// Its RTP forwarders (`rtp_forward`).
+    #[serde(default)]
+    pub forwarders: Vec<crate::forwarders::Forwarder>,
 }
 
 impl Bridge {
@@ -180,6 +183,7 @@ impl Bridge {
             local_ip: None,
             remote_direction: None,
             recordings: Vec::new(),
+            forwarders: Vec::new(),
         }
     }
 
@@ -519,6 +523,7 @@ impl Bridge {
         for (_, rule) in &self.recordings {
             host::unforward(*rule);
         }
+        self.stop_forwarders();
         *self = Bridge { local_ip: self.local_ip.take(), ..Bridge::new(self.handle) };
     }
 }

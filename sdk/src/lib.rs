@@ -164,6 +164,7 @@ pub mod bridge;
 mod error;
 mod events;
 pub mod files;
+pub mod forwarders;
 mod jsep;
 mod logging;
 pub mod plain_sdp;

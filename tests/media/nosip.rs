@@ -276,7 +276,8 @@ async fn bad_requests_get_janus_codes() {
         json!({"request": "process", "type": "offer", "sdp": phone_sdp(9), "srtp": "sdes_mandatory"});
     assert_eq!(code(&c.send(mandatory, None).await), 450);
     assert_eq!(code(&c.send(json!({"request": "process", "type": "answer"}), None).await), 443);
-    assert_eq!(code(&c.send(json!({"request": "keyframe"}), None).await), 442);
+    // `keyframe` (Janus 1.3's) with a wrong type.
+    assert_eq!(code(&c.send(json!({"request": "keyframe", "user": "yes"}), None).await), 444);
     assert_eq!(code(&c.send(json!({"request": "dance"}), None).await), 442);
 }
 
@@ -340,4 +341,84 @@ async fn a_call_is_recorded_for_janus_pp_rec() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Janus 1.3's forwarders and keyframes in a call: `rtp_forward` copies the browser's audio
+/// (`audio`) and the phone's (`peer_audio`) to plain sockets, `listforwarders` lists them,
+/// `stop_rtp_forward` stops one (an unknown one is 451), `keyframe` is `keyframesent`. The
+/// event handler hears the SDPs `generated` and `processed` (with the session's
+/// `unique_id`) and each forwarder made and stopped (about no handle).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarders_keyframes_and_events_in_a_call() {
+    let (addr, posts) = crate::backend::backend("127.0.0.1", false).await;
+    let mut posts = crate::backend::Heard::new(posts);
+    let evh = format!(
+        "general: {{ enabled = true backend = \"http://{addr}/\" backend_user = \"u\" backend_pwd = \"p\" events = \"plugins\" }}\n"
+    );
+    let gw = Gateway::with(crate::harness::Conf {
+        core_sections: "events: { broadcast = true }\n".into(),
+        extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
+        ..crate::harness::Conf::default()
+    });
+    let (mut c, peer, phone, offer) = browser_calls_phone(&gw).await;
+    let mut next = async || {
+        let e = crate::backend::events_until(&mut posts, |e| e["type"] == 64).await.pop().unwrap();
+        (e["handle_id"].as_u64(), e["event"]["data"].clone())
+    };
+    let (who, generated) = next().await;
+    assert_eq!(who, Some(c.handle()));
+    assert_eq!(
+        (&generated["event"], &generated["type"], &generated["sdp"]),
+        (&json!("generated"), &json!("offer"), &json!(offer))
+    );
+    let unique_id = generated["unique_id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(unique_id.len(), 36, "a UUID: {generated}");
+    let (who, processed) = next().await;
+    assert_eq!(who, Some(c.handle()));
+    let phone_port = phone.local_addr().unwrap().port();
+    assert_eq!(
+        processed,
+        json!({"event": "processed", "type": "answer", "sdp": phone_sdp(phone_port), "unique_id": unique_id})
+    );
+    let browser = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let far = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let port = |s: &tokio::net::UdpSocket| s.local_addr().expect("addr").port();
+    let streams = json!([{"type": "audio", "host": "127.0.0.1", "port": port(&browser)},
+                         {"type": "peer_audio", "host": "127.0.0.1", "port": port(&far), "ssrc": 1234}]);
+    let r = c.send(json!({"request": "rtp_forward", "streams": streams}), None).await;
+    let done = result(&r);
+    assert_eq!(done["event"], "rtp_forward", "{r}");
+    let ids: Vec<u64> = done["forwarders"]
+        .as_array()
+        .expect("forwarders")
+        .iter()
+        .filter_map(|f| f["stream_id"].as_u64())
+        .collect();
+    assert_eq!(ids.len(), 2, "{r}");
+    for (id, kind) in ids.iter().zip(["audio", "peer_audio"]) {
+        let (who, told) = next().await;
+        assert_eq!(
+            (who, &told["event"], &told["stream_id"], &told["type"]),
+            (None, &json!("rtp_forward"), &json!(id), &json!(kind)),
+            "{told}"
+        );
+    }
+    // The browser's audio, and the phone's.
+    let nonce = peer.nonce();
+    let mine = |p: &crate::Rtp| crate::peer::read_marker(&p.payload).is_some_and(|m| m.0 == nonce);
+    crate::receive_rtp(&browser, "the browser's audio", |p| p.iter().filter(|p| mine(p)).count() >= 10).await;
+    let _talking =
+        phone_talks(phone.clone(), ([127, 0, 0, 1], audio_port(&offer)).into(), [6, 6, 6, 6], None);
+    let got = crate::receive_rtp(&far, "the phone's audio", |p| p.len() >= 10).await;
+    assert!(got.iter().all(|p| p.ssrc == 1234), "the SSRC asked for");
+    let r = c.send(json!({"request": "listforwarders"}), None).await;
+    assert_eq!(result(&r)["rtp_forwarders"].as_array().map(Vec::len), Some(2), "{r}");
+    let r = c.send(json!({"request": "stop_rtp_forward", "stream_id": ids[0]}), None).await;
+    assert_eq!(result(&r), &json!({"event": "stop_rtp_forward", "stream_id": ids[0]}), "{r}");
+    assert_eq!(next().await, (None, json!({"event": "stop_rtp_forward", "stream_id": ids[0]})));
+    let r = c.send(json!({"request": "stop_rtp_forward", "stream_id": ids[0]}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 451, "{r}");
+    let r = c.send(json!({"request": "keyframe", "user": true, "peer": true}), None).await;
+    assert_eq!(result(&r), &json!({"event": "keyframesent"}), "{r}");
+    peer.close().await.ok();
 }

@@ -2,6 +2,7 @@
 //! and the events say where each stands.
 
 use portunus_sdk::bridge::{Bridge, BridgeError, Negotiation, RecordingRequest};
+use portunus_sdk::forwarders::ForwardCodes;
 use portunus_sdk::plain_sdp::{self, PlainMedia};
 use portunus_sdk::{
     host, Field, HandleRef, JsonType, Message, NegotiationResult, PluginError, SrtpSuite, StreamInfo, Value,
@@ -22,13 +23,46 @@ pub struct Session {
     pub bridge: Bridge,
     /// The request waiting for the host (`generate` or `process`).
     pub transaction: Option<String>,
+    /// Janus's `unique_id` of the session, which the event handlers hear.
+    #[serde(default = "unique_id")]
+    pub unique_id: String,
 }
 
 impl Session {
     pub fn new(handle: HandleRef) -> Self {
-        Session { bridge: Bridge::new(handle), transaction: None }
+        Session { bridge: Bridge::new(handle), transaction: None, unique_id: unique_id() }
+    }
+
+    /// Tells the event handlers of an SDP `generated` or `processed` (not of a renegotiation's,
+    /// as Janus).
+    fn tell(&self, event: &str, kind: &str, sdp: &str) {
+        if !self.bridge.update {
+            portunus_sdk::notify_event(
+                Some(self.bridge.handle),
+                || json!({"event": event, "type": kind, "sdp": sdp, "unique_id": self.unique_id}),
+            );
+        }
     }
 }
+
+/// A random UUID (version 4), as Janus names a session.
+fn unique_id() -> String {
+    let (a, b) = (portunus_sdk::rooms::random_u64(), portunus_sdk::rooms::random_u64());
+    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    let a = (a & 0xffff_ffff_ffff_0fff) | 0x4000;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xffff,
+        b >> 48,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// The error codes of the forwarder requests.
+const FORWARD: ForwardCodes =
+    ForwardCodes { body: CODES, no_such_stream: code::NO_SUCH_STREAM, unknown: code::UNKNOWN };
 
 /// NoSIP's error code for a bridge error.
 fn coded(e: BridgeError) -> PluginError {
@@ -73,6 +107,7 @@ impl NoSip {
                 }
                 // The browser's answer to our offer (the host applied it): the plain answer.
                 let sdp = s.bridge.browser_answer(SDP_NAME).map_err(coded)?;
+                s.tell("generated", "answer", &sdp);
                 let mut generated = json!({"event": "generated", "type": "answer", "sdp": sdp});
                 if s.bridge.update {
                     generated["update"] = json!(true);
@@ -112,10 +147,35 @@ impl NoSip {
                     return Err(err(code::TOO_STRICT, text));
                 }
                 if kind == "answer" {
-                    self.remote_answer(msg, &media)
+                    self.remote_answer(msg, &media)?;
                 } else {
-                    self.remote_offer(msg, asked, &media)
+                    self.remote_offer(msg, asked, &media)?;
                 }
+                self.session(handle).tell("processed", &kind, sdp);
+                Ok(())
+            }
+            "keyframe" => {
+                self.session(handle).bridge.keyframe(body, &CODES)?;
+                push(handle, Some(&msg.transaction), &result(json!({"event": "keyframesent"})), None);
+                Ok(())
+            }
+            "rtp_forward" => {
+                let made = self.session(handle).bridge.forward(body, FORWARD)?;
+                let done = json!({"event": "rtp_forward", "forwarders": made});
+                push(handle, Some(&msg.transaction), &result(done), None);
+                Ok(())
+            }
+            "stop_rtp_forward" => {
+                let stream_id = self.session(handle).bridge.stop_forward(body, FORWARD)?;
+                let done = json!({"event": "stop_rtp_forward", "stream_id": stream_id});
+                push(handle, Some(&msg.transaction), &result(done), None);
+                Ok(())
+            }
+            "listforwarders" => {
+                let list = self.session(handle).bridge.forwarder_list();
+                let done = json!({"event": "forwarders", "rtp_forwarders": list});
+                push(handle, Some(&msg.transaction), &result(done), None);
+                Ok(())
             }
             "hangup" => {
                 self.hang_up(handle, Some(&msg.transaction));
@@ -165,6 +225,7 @@ impl NoSip {
     pub(crate) fn negotiated(&mut self, handle: HandleRef, streams: &[StreamInfo]) {
         let Some(s) = self.sessions.get_mut(&handle.handle) else { return };
         let Some(sdp) = s.bridge.negotiated(streams, SDP_NAME) else { return };
+        s.tell("generated", "offer", &sdp);
         let mut generated = json!({"event": "generated", "type": "offer", "sdp": sdp});
         if s.bridge.update {
             generated["update"] = json!(true);

@@ -49,6 +49,7 @@ mod code {
     pub const IO_ERROR: u32 = 448;
     pub const RECORDING_ERROR: u32 = 449;
     pub const TOO_STRICT: u32 = 450;
+    pub const NO_SUCH_STREAM: u32 = 451;
 }
 
 const CODES: ErrorCodes = ErrorCodes {

@@ -78,9 +78,6 @@ pub struct Account {
     /// The far end's headers events show (`incoming_header_prefixes`).
     #[serde(default)]
     pub header_prefixes: Vec<String>,
-    /// The call's RTP forwarders.
-    #[serde(default)]
-    pub forwarders: Vec<crate::forward::Forwarder>,
     /// Its subscriptions, one per event package.
     #[serde(default)]
     pub subscriptions: Vec<Subscription>,
@@ -116,7 +113,6 @@ impl Account {
             headers: Vec::new(),
             header_prefixes: Vec::new(),
             subscriptions: Vec::new(),
-            forwarders: Vec::new(),
             call: None,
             bridge: Bridge::new(handle),
         }
