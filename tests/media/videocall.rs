@@ -252,8 +252,8 @@ async fn a_caller_is_recorded_for_janus_pp_rec() {
 }
 
 /// The event handler hears a call as Janus's VideoCall tells it: each `registered`, the
-/// caller's `calling`, the callee's `accepted`, then `hangup` (explicit for the one who hung
-/// up, remote for the other).
+/// caller's `calling`, the callee's `accepted`, what a `set` left (`configured`), then
+/// `hangup` (explicit for the one who hung up, remote for the other).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_is_told_to_the_event_handler() {
     let (addr, posts) = crate::backend::backend("127.0.0.1", false).await;
@@ -266,7 +266,8 @@ async fn a_call_is_told_to_the_event_handler() {
         extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
         ..Default::default()
     });
-    let (mut alice, pa, bob, pb) = call(&gw).await;
+    let (mut alice, pa, mut bob, pb) = call(&gw).await;
+    bob.send(json!({"request": "set", "video": false, "bitrate": 256000}), None).await;
     alice.send(json!({"request": "hangup"}), None).await;
     let mut heard: Vec<(u64, Value)> = Vec::new();
     let told = |heard: &[(u64, Value)], reason: &str| heard.iter().any(|(_, d)| d["reason"] == reason);
@@ -281,6 +282,7 @@ async fn a_call_is_told_to_the_event_handler() {
         (b, json!({"event": "registered", "username": "bob"})),
         (a, json!({"event": "calling"})),
         (b, json!({"event": "accepted"})),
+        (b, json!({"event": "configured", "audio_active": true, "video_active": false, "bitrate": 256000})),
         (a, json!({"event": "hangup", "reason": "Explicit hangup"})),
         (b, json!({"event": "hangup", "reason": "Remote hangup"})),
     ] {

@@ -301,6 +301,7 @@ class VideoCall {
       const file = `${base}-${s.kind}${n > 0 ? `-${n}` : ''}.mjr`;
       try {
         s.recording = Number(host.forwardRecord(peerOf(handle), s.mine, file, { kinds: [], substream: undefined, temporal: undefined }));
+        s.recordingFile = file;
       } catch (err) {
         log.warn(`[${handle.handle}] cannot record to ${file}: ${errorText(err)}`);
       }
@@ -313,6 +314,7 @@ class VideoCall {
       if (s.recording != null) {
         host.unforward(BigInt(s.recording));
         s.recording = null;
+        s.recordingFile = null;
       }
     }
   }
@@ -344,7 +346,10 @@ class VideoCall {
     if (typeof body.video === 'boolean') user.video = body.video;
     if ('substream' in body) user.substream = body.substream;
     if ('temporal' in body) user.temporal = body.temporal;
-    if ('bitrate' in body) host.setBitrateCap(msg.handle, Math.min(body.bitrate, 0xffffffff));
+    if ('bitrate' in body) {
+      user.bitrate = Math.min(body.bitrate, 0xffffffff);
+      host.setBitrateCap(msg.handle, user.bitrate);
+    }
     if (typeof body.record === 'boolean') {
       this.stopRecording(handle);
       user.record = body.record ? { base: body.filename ?? null } : null;
@@ -364,6 +369,7 @@ class VideoCall {
         }
       }
     }
+    this.tellConfigured(handle, user);
     const jsep = msg.jsep?.sdp ? msg.jsep : null;
     if (jsep && !isOffer(jsep)) {
       // The answer to an `update` (the host applied it): media flows on the new streams, and
@@ -386,6 +392,20 @@ class VideoCall {
       return;
     }
     push(handle, msg.transaction, { event: 'set' });
+  }
+
+  // Tells the event handlers what `set` left, as Janus's `configured`: what the user sends,
+  // its bitrate cap (0: none) and the files it is recorded to.
+  tellConfigured(handle, user) {
+    notifyEvent(ref(handle), () => {
+      const told = { event: 'configured', audio_active: user.audio, video_active: user.video, bitrate: user.bitrate ?? 0 };
+      const recording = {};
+      for (const s of user.call?.streams ?? []) {
+        if (s.recordingFile && !(s.kind in recording)) recording[s.kind] = s.recordingFile;
+      }
+      if (Object.keys(recording).length > 0) told.recording = recording;
+      return told;
+    });
   }
 
   // Drops the negotiations still out for a handle.
