@@ -118,6 +118,20 @@ pub fn random_u64() -> u64 {
     h.finish()
 }
 
+/// A random UUID (version 4), as Janus names a plugin's sessions (`unique_id`).
+pub fn random_uuid() -> String {
+    let a = (random_u64() & 0xffff_ffff_ffff_0fff) | 0x4000;
+    let b = (random_u64() & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xffff,
+        b >> 48,
+        b & 0xffff_ffff_ffff
+    )
+}
+
 /// A config or request value as a string (config files may quote anything).
 pub fn text(v: &Value) -> Option<String> {
     match v {

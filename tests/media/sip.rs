@@ -40,12 +40,17 @@ fn gateway_with(general: &str) -> (Gateway, u16) {
 
 /// As [`gateway_with`], with more `sandbox` settings.
 fn gateway_sandboxed(general: &str, sandbox: &str) -> (Gateway, u16) {
+    gateway_in(general, sandbox, Conf::default())
+}
+
+/// As [`gateway_sandboxed`], on top of `conf`.
+fn gateway_in(general: &str, sandbox: &str, mut conf: Conf) -> (Gateway, u16) {
     let port = free_udp_port();
     let sip = format!(
         "general: {{\n\tlocal_ip = \"127.0.0.1\"\n\tlocal_port = {port}\n\tuser_agent = \"Portunus test\"\n{general}\n}}\n\
          sandbox: {{ udp_bind = \"127.0.0.1:*\" {sandbox} }}\n"
     );
-    let conf = Conf { extra: vec![("janus.plugin.sip.jcfg".to_owned(), sip)], ..Conf::default() };
+    conf.extra.push(("janus.plugin.sip.jcfg".to_owned(), sip));
     (Gateway::with(conf), port)
 }
 
@@ -1356,4 +1361,70 @@ async fn a_call_is_recorded_for_janus_pp_rec() {
     sipp.passes().await;
     peer.close().await.ok();
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The event handler hears a call as Janus's SIP plugin tells it: the guest `registered` (with
+/// its identity and `unique_id`), `calling` with the SDP of the INVITE, each SIP message sent
+/// (`sip-out`) and received (`sip-in`), `accepted`, and `hangup` with the code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_is_told_to_the_event_handler() {
+    if !have_sipp() {
+        return;
+    }
+    let (addr, posts) = crate::backend::backend("127.0.0.1", false).await;
+    let mut posts = crate::backend::Heard::new(posts);
+    let evh = format!(
+        "general: {{ enabled = true backend = \"http://{addr}/\" backend_user = \"u\" backend_pwd = \"p\" events = \"plugins\" }}\n"
+    );
+    let conf = Conf {
+        core_sections: "events: { broadcast = true }\n".into(),
+        extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
+        ..Conf::default()
+    };
+    let (gw, _) = gateway_in("", "", conf);
+    let mut c = guest(&gw, "alice").await;
+    let sipp = Sipp::start("uas_answer.xml", None, "x");
+    let callee = format!("sip:bob@127.0.0.1:{}", sipp.port);
+    let peer = call_up(&mut c, &sipp).await;
+    hang_up(&mut c).await;
+    sipp.passes().await;
+    let mut heard: Vec<Value> = Vec::new();
+    while !heard.iter().any(|e| e["event"] == "hangup") {
+        let e = crate::backend::events_until(&mut posts, |e| e["type"] == 64).await.pop().unwrap();
+        assert_eq!(
+            (e["event"]["plugin"].as_str(), e["handle_id"].as_u64()),
+            (Some(SIP), Some(c.handle())),
+            "{e}"
+        );
+        heard.push(e["event"]["data"].clone());
+    }
+    let find = |event: &str| {
+        heard.iter().find(|e| e["event"] == event).unwrap_or_else(|| panic!("no {event} in {heard:#?}"))
+    };
+    let registered = find("registered");
+    assert_eq!(
+        (registered["identity"].as_str(), registered["type"].as_str()),
+        (Some("sip:alice@127.0.0.1"), Some("guest"))
+    );
+    assert_eq!(registered["unique_id"].as_str().map(str::len), Some(36), "{registered}");
+    let calling = find("calling");
+    let call_id = calling["call-id"].clone();
+    assert_eq!(calling["callee"], callee, "{calling}");
+    assert!(calling["sdp"].as_str().is_some_and(|s| s.contains("m=audio")), "{calling}");
+    let sent = |start: &str| {
+        heard
+            .iter()
+            .any(|e| e["event"] == "sip-out" && e["sip"].as_str().is_some_and(|m| m.starts_with(start)))
+    };
+    let got = |start: &str| {
+        heard
+            .iter()
+            .any(|e| e["event"] == "sip-in" && e["sip"].as_str().is_some_and(|m| m.starts_with(start)))
+    };
+    assert!(sent("INVITE ") && sent("ACK ") && sent("BYE "), "{heard:#?}");
+    assert!(got("SIP/2.0 200"), "{heard:#?}");
+    assert_eq!(find("accepted")["call-id"], call_id);
+    let hangup = find("hangup");
+    assert_eq!((&hangup["call-id"], &hangup["code"]), (&call_id, &json!(200)), "{hangup}");
+    peer.close().await.ok();
 }

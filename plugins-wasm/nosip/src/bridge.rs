@@ -24,13 +24,17 @@ pub struct Session {
     /// The request waiting for the host (`generate` or `process`).
     pub transaction: Option<String>,
     /// Janus's `unique_id` of the session, which the event handlers hear.
-    #[serde(default = "unique_id")]
+    #[serde(default = "portunus_sdk::rooms::random_uuid")]
     pub unique_id: String,
 }
 
 impl Session {
     pub fn new(handle: HandleRef) -> Self {
-        Session { bridge: Bridge::new(handle), transaction: None, unique_id: unique_id() }
+        Session {
+            bridge: Bridge::new(handle),
+            transaction: None,
+            unique_id: portunus_sdk::rooms::random_uuid(),
+        }
     }
 
     /// Tells the event handlers of an SDP `generated` or `processed` (not of a renegotiation's,
@@ -43,21 +47,6 @@ impl Session {
             );
         }
     }
-}
-
-/// A random UUID (version 4), as Janus names a session.
-fn unique_id() -> String {
-    let (a, b) = (portunus_sdk::rooms::random_u64(), portunus_sdk::rooms::random_u64());
-    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-    let a = (a & 0xffff_ffff_ffff_0fff) | 0x4000;
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xffff,
-        b >> 48,
-        b & 0xffff_ffff_ffff
-    )
 }
 
 /// The error codes of the forwarder requests.

@@ -83,6 +83,9 @@ pub struct Account {
     pub subscriptions: Vec<Subscription>,
     /// The call, when there is one.
     pub call: Option<Call>,
+    /// Janus's `unique_id` of the session, which the event handlers hear.
+    #[serde(default = "portunus_sdk::rooms::random_uuid")]
+    pub unique_id: String,
     /// The media bridge of the call.
     pub bridge: Bridge,
 }
@@ -114,6 +117,7 @@ impl Account {
             header_prefixes: Vec::new(),
             subscriptions: Vec::new(),
             call: None,
+            unique_id: portunus_sdk::rooms::random_uuid(),
             bridge: Bridge::new(handle),
         }
     }
@@ -232,10 +236,14 @@ impl Sip {
         let a = self.account(handle);
         if guest {
             a.reg = Reg::Registered;
-            let user = a.user.clone();
+            let (user, identity, unique_id) = (a.user.clone(), a.username.clone(), a.unique_id.clone());
             self.users.insert(user.clone(), handle.handle);
             let registered = json!({"event": "registered", "username": user, "register_sent": false, "master_id": master_id});
             push(handle, Some(&msg.transaction), &event(None, registered), None);
+            portunus_sdk::notify_event(Some(handle), || {
+                json!({"event": "registered", "identity": identity, "type": "guest", "master_id": master_id,
+                       "unique_id": unique_id})
+            });
             return Ok(());
         }
         if a.ttl == 0 {
@@ -329,6 +337,9 @@ impl Sip {
                     self.users.remove(&user);
                 }
                 push(h, None, &event(None, json!({"event": "unregistered", "username": user})), None);
+                portunus_sdk::notify_event(Some(h), || {
+                    told_registration("unregistered", &a.username, a.proxy.as_deref())
+                });
                 return;
             }
             a.reg = Reg::Registered;
@@ -363,6 +374,9 @@ impl Sip {
             let mut registered = json!({"event": "registered", "username": user, "register_sent": true, "master_id": master_id});
             if let Some(a) = self.accounts.get(&handle) {
                 headers::tag(&mut registered, m, &a.header_prefixes);
+                portunus_sdk::notify_event(Some(h), || {
+                    told_registration("registered", &a.username, a.proxy.as_deref())
+                });
             }
             push(h, None, &event(None, registered), None);
             if moved.is_some() {
@@ -383,6 +397,10 @@ impl Sip {
         let mut failed = json!({"event": what, "code": code, "reason": reason});
         headers::tag(&mut failed, m, &a.header_prefixes);
         push(h, None, &event(None, failed), None);
+        portunus_sdk::notify_event(
+            Some(h),
+            || json!({"event": "registration_failed", "code": code, "reason": reason}),
+        );
     }
 
     /// Time to refresh a registration.
@@ -442,6 +460,10 @@ impl Sip {
                 let what = if was == Reg::Unregistering { "unregistered" } else { "registration_failed" };
                 let failed = json!({"event": what, "code": 408, "reason": "Request Timeout"});
                 push(h, None, &event(None, failed), None);
+                portunus_sdk::notify_event(
+                    Some(h),
+                    || json!({"event": "registration_failed", "code": 408, "reason": "Request Timeout"}),
+                );
             }
             Purpose::Invite => self.call_failed(handle, 408, "Request Timeout"),
             Purpose::Bye | Purpose::Cancel => self.end_response(handle, purpose, 408),
@@ -463,4 +485,14 @@ impl Sip {
 /// The lifetime the registrar granted: our Contact's `expires`, else `Expires`.
 fn granted_expires(m: &msg::SipMessage) -> Option<u32> {
     msg::contact_expires(m).or_else(|| m.header("Expires")?.trim().parse().ok())
+}
+
+/// What the event handlers hear of a registration that went through (Janus's `registered`,
+/// `unregistered`): the account's identity and its proxy.
+fn told_registration(event: &str, identity: &str, proxy: Option<&str>) -> Value {
+    let mut told = json!({"event": event, "identity": identity});
+    if let Some(proxy) = proxy {
+        told["proxy"] = json!(proxy);
+    }
+    told
 }

@@ -247,6 +247,14 @@ impl Sip {
         c.state = CallState::Inviting;
         let (call_id, transaction) = (c.call_id.clone(), c.transaction.take());
         self.send_invite(handle.handle, &sdp, None);
+        if let Some(c) = self.accounts.get(&handle.handle).and_then(|a| a.call.as_ref()) {
+            // Janus tells the SDP that went in the INVITE.
+            let sent = msg::parse(c.invite.as_bytes()).ok().and_then(|i| i.sdp()).unwrap_or_default();
+            portunus_sdk::notify_event(
+                Some(handle),
+                || json!({"event": "calling", "callee": c.remote_uri, "call-id": call_id, "sdp": sent}),
+            );
+        }
         let calling = json!({"event": "calling", "call_id": call_id});
         push(handle, transaction.as_deref(), &event(Some(&call_id), calling), None);
     }
@@ -304,6 +312,7 @@ impl Sip {
             incoming["srtp"] = json!(if a.bridge.remote_secure { "sdes_mandatory" } else { "sdes_optional" });
         }
         push(a.handle, None, &event(Some(&c.call_id), incoming), jsep);
+        portunus_sdk::notify_event(Some(a.handle), || told_incoming("incomingcall", c));
     }
 
     /// Sends (or, answering a challenge, sends again) the INVITE of an outgoing call.
@@ -379,6 +388,10 @@ impl Sip {
                         c.early = true;
                         let mut progress = json!({"event": "progress", "username": c.remote_uri});
                         headers::tag(&mut progress, m, &a.header_prefixes);
+                        portunus_sdk::notify_event(
+                            Some(h),
+                            || json!({"event": "progress", "call-id": call_id, "username": c.remote_uri}),
+                        );
                         push(h, None, &event(Some(&call_id), progress), answer.as_deref());
                         return;
                     }
@@ -391,6 +404,10 @@ impl Sip {
                 push(h, None, &event(Some(&call_id), ringing), None);
             }
             push(h, None, &event(Some(&call_id), json!({"event": "proceeding", "code": code})), None);
+            portunus_sdk::notify_event(
+                Some(h),
+                || json!({"event": "proceeding", "call-id": call_id, "code": code}),
+            );
             return;
         }
         if (200..300).contains(&code) {
@@ -419,6 +436,10 @@ impl Sip {
                 }
             }
             let remote = c.remote_uri.clone();
+            portunus_sdk::notify_event(
+                Some(h),
+                || json!({"event": "accepted", "call-id": call_id, "username": remote}),
+            );
             let mut accepted = json!({"event": "accepted", "username": remote});
             headers::tag(&mut accepted, m, &a.header_prefixes);
             push(h, None, &event(Some(&call_id), accepted), answer.as_deref());
@@ -440,11 +461,24 @@ impl Sip {
 
     /// The call ends with an error answer (or a timeout): `hangup` with its code.
     pub(crate) fn call_failed(&mut self, handle: u64, code: u16, reason: &str) {
+        self.tell_hangup(handle, code, reason, None);
+        self.end_call(handle, None);
+    }
+
+    /// Tells the browser and the event handlers that the call ended: `hangup` with `code`,
+    /// `reason` and the far end's headers of `m` (the event handlers get Janus's `call-id`).
+    fn tell_hangup(&self, handle: u64, code: u16, reason: &str, m: Option<&SipMessage>) {
         let Some(a) = self.accounts.get(&handle) else { return };
         let Some(c) = &a.call else { return };
-        let hangup = json!({"event": "hangup", "code": code, "reason": reason});
-        push(a.handle, None, &event(Some(&c.call_id.clone()), hangup), None);
-        self.end_call(handle, None);
+        let mut hangup = json!({"event": "hangup", "code": code, "reason": reason});
+        if let Some(m) = m {
+            headers::tag(&mut hangup, m, &a.header_prefixes);
+        }
+        push(a.handle, None, &event(Some(&c.call_id), hangup), None);
+        portunus_sdk::notify_event(
+            Some(a.handle),
+            || json!({"event": "hangup", "call-id": c.call_id, "code": code, "reason": reason}),
+        );
     }
 
     /// The ACK of our INVITE's 2xx (§13.2.2.4): a request of the dialog of its own.
@@ -453,7 +487,7 @@ impl Sip {
             c.ack_cseq = cseq;
         }
         let Some((text, to)) = self.in_dialog(handle, Method::ACK, None, None, &[]) else { return };
-        self.send(&to, &text);
+        self.send(handle, &to, &text);
     }
 
     /// A 2xx came again: ACK it again.
@@ -530,11 +564,8 @@ impl Sip {
             }
             return;
         }
-        let Some(a) = self.accounts.get(&handle) else { return };
-        let Some(c) = &a.call else { return };
         let reason = if code < 300 { "to BYE" } else { "Request Timeout" };
-        let hangup = json!({"event": "hangup", "code": code, "reason": reason});
-        push(a.handle, None, &event(Some(&c.call_id.clone()), hangup), None);
+        self.tell_hangup(handle, code, reason, None);
         self.end_call(handle, None);
     }
 
@@ -623,12 +654,7 @@ impl Sip {
 
     /// The far end ended the call with `m` (BYE, CANCEL): `hangup`.
     fn remote_hangup(&mut self, handle: u64, m: &SipMessage, code: u16, reason: &str) {
-        let Some(a) = self.accounts.get(&handle) else { return };
-        if let Some(c) = &a.call {
-            let mut hangup = json!({"event": "hangup", "code": code, "reason": reason});
-            headers::tag(&mut hangup, m, &a.header_prefixes);
-            push(a.handle, None, &event(Some(&c.call_id.clone()), hangup), None);
-        }
+        self.tell_hangup(handle, code, reason, Some(m));
         self.end_call(handle, None);
     }
 
@@ -654,6 +680,10 @@ impl Sip {
                 missed["displayname"] = json!(format!("\"{d}\""));
             }
             push(h, None, &event(Some(&call_id), missed), None);
+            portunus_sdk::notify_event(
+                Some(h),
+                || json!({"event": "missed_call", "caller": caller_uri, "callee": msg::uri_text(&req.uri)}),
+            );
             return;
         }
         // Without SDP, the offer goes in our 200 (from the browser's, at `accept`).
@@ -779,6 +809,7 @@ impl Sip {
         }
         let what = if early { "progressed" } else { "accepted" };
         push(handle, Some(&msg.transaction), &event(Some(&c.call_id), json!({"event": what})), None);
+        portunus_sdk::notify_event(Some(handle), || json!({"event": what, "call-id": c.call_id}));
         Ok(())
     }
 
@@ -809,6 +840,7 @@ impl Sip {
         c.headers = headers::custom(body);
         let call_id = c.call_id.clone();
         push(msg.handle, Some(&msg.transaction), &event(Some(&call_id), json!({"event": "accepting"})), None);
+        portunus_sdk::notify_event(Some(msg.handle), || json!({"event": "accepting", "call-id": call_id}));
         Ok(())
     }
 
@@ -849,8 +881,11 @@ impl Sip {
         let reason = msg::reason_phrase(code as u16);
         let declining = json!({"event": "declining", "code": code, "call_id": c.call_id});
         push(msg.handle, Some(&msg.transaction), &event(Some(&c.call_id), declining), None);
-        let hangup = json!({"event": "hangup", "code": code, "reason": reason});
-        push(msg.handle, None, &event(Some(&c.call_id), hangup), None);
+        portunus_sdk::notify_event(
+            Some(msg.handle),
+            || json!({"event": "declined", "callee": c.remote_uri, "call-id": c.call_id, "code": code}),
+        );
+        self.tell_hangup(msg.handle.handle, code as u16, reason, None);
         self.refuse_incoming(msg.handle.handle, code as u16, reason);
         Ok(())
     }
@@ -890,11 +925,7 @@ impl Sip {
             }
             CallState::Incoming => self.refuse_incoming(handle, 480, "Temporarily Unavailable"),
             CallState::Starting => {
-                let id = c.call_id.clone();
-                let hangup = json!({"event": "hangup", "code": 487, "reason": "Request Terminated"});
-                if let Some(a) = self.accounts.get(&handle) {
-                    push(a.handle, None, &event(Some(&id), hangup), None);
-                }
+                self.tell_hangup(handle, 487, "Request Terminated", None);
                 self.end_call(handle, None);
             }
             CallState::Ending => {}
@@ -938,6 +969,10 @@ impl Sip {
                 let Some(c) = &a.call else { return };
                 match answered {
                     Ok(jsep) => {
+                        portunus_sdk::notify_event(
+                            Some(a.handle),
+                            || json!({"event": "accepted", "call-id": c.call_id, "username": c.remote_uri}),
+                        );
                         let mut accepted = json!({"event": "accepted", "username": c.remote_uri});
                         headers::tag(&mut accepted, m, &a.header_prefixes);
                         push(a.handle, None, &event(Some(&c.call_id), accepted), jsep.as_deref());
@@ -1049,4 +1084,14 @@ pub(crate) fn dialog_request(
         None => b.finish(None, ""),
     };
     Some((text, to))
+}
+
+/// What the event handlers hear of a call coming in (Janus's `incomingcall`) or of the far
+/// end's renegotiation (`updatingcall`).
+pub(crate) fn told_incoming(kind: &str, c: &Call) -> Value {
+    let mut told = json!({"event": kind, "call-id": c.call_id, "username": c.remote_uri, "callee": c.callee});
+    if let Some(d) = &c.remote_display {
+        told["displayname"] = json!(format!("\"{d}\""));
+    }
+    told
 }

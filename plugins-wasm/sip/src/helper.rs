@@ -57,6 +57,12 @@ impl Sip {
         let registered = json!({"event": "registered", "username": master.user, "register_sent": false,
                                 "helper": true, "master_id": master_id});
         push(handle, Some(&msg.transaction), &event(None, registered), None);
+        let a = self.account(handle);
+        let (identity, unique_id) = (a.username.clone(), a.unique_id.clone());
+        portunus_sdk::notify_event(Some(handle), || {
+            json!({"event": "registered", "identity": identity, "type": "guest", "helper": true,
+                   "master_id": master_id, "unique_id": unique_id})
+        });
         Ok(())
     }
 

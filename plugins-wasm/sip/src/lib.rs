@@ -35,6 +35,7 @@ use portunus_sdk::{
 use serde::{Deserialize, Serialize};
 
 use account::Account;
+use msg::SipMessage;
 use txn::{ClientTxn, Job, ServerTxn};
 
 const PACKAGE: &str = "janus.plugin.sip";
@@ -208,14 +209,41 @@ impl Sip {
         out
     }
 
-    /// Sends a message; a failure is logged (UDP loses datagrams anyway, and the transaction
-    /// retransmits).
-    fn send(&self, to: &str, text: &str) {
+    /// Sends a message for the account of `handle` (0: none); a failure is logged (UDP loses
+    /// datagrams anyway, and the transaction retransmits). The event handlers hear it
+    /// (`sip-out`), but OPTIONS, as Janus's.
+    fn send(&self, handle: u64, to: &str, text: &str) {
         let Some((socket, _)) = &self.socket else { return };
         portunus_sdk::debug!("SIP to {to}:\n{text}");
+        if !text.starts_with("OPTIONS ") {
+            self.tell_sip(handle, "sip-out", text);
+        }
         if let Err(e) = host::udp_send(*socket, to, text.as_bytes()) {
             portunus_sdk::warn!("SIP send to {to}: {e}");
         }
+    }
+
+    /// Tells the event handlers a SIP message sent or received for the account of `handle`.
+    fn tell_sip(&self, handle: u64, event: &str, text: &str) {
+        if let Some(a) = self.accounts.get(&handle) {
+            portunus_sdk::notify_event(Some(a.handle), || json!({"event": event, "sip": text}));
+        }
+    }
+
+    /// The account a message received is for: a response's transaction's, a request's
+    /// dialog's or subscription's (by Call-ID), or its user's.
+    fn account_of(&self, m: &SipMessage) -> Option<u64> {
+        if m.status().is_some() {
+            let cseq = m.cseq().ok()?;
+            let key = txn::client_key(&m.branch(), &cseq.method.to_string());
+            return self.clients.get(&key).map(|t| t.handle);
+        }
+        let call_id = m.call_id().ok()?;
+        if let Some(h) = self.calls.get(call_id.as_str()).or_else(|| self.subs.get(call_id.as_str())) {
+            return Some(*h);
+        }
+        let user = msg::user_of(&m.request()?.uri)?;
+        self.users.get(&user).copied()
     }
 
     /// Rebuilds the indexes from the accounts (after a restore).
@@ -307,6 +335,11 @@ impl Sip {
             }
         };
         portunus_sdk::debug!("SIP from {from}:\n{}", String::from_utf8_lossy(data));
+        if portunus_sdk::host::events_enabled() {
+            if let Some(handle) = self.account_of(&m) {
+                self.tell_sip(handle, "sip-in", &String::from_utf8_lossy(data));
+            }
+        }
         if m.status().is_some() {
             self.on_response(&m);
         } else {

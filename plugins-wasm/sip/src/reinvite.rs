@@ -258,6 +258,7 @@ impl Sip {
                     headers::tag(&mut e, &invite, &a.header_prefixes);
                 }
                 push(a.handle, None, &event(Some(&c.call_id), e), done.jsep.as_deref());
+                portunus_sdk::notify_event(Some(a.handle), || crate::call::told_incoming("updatingcall", c));
             }
             Err(reason) => {
                 portunus_sdk::warn!("[{handle}] no new offer for the browser: {reason}");

@@ -194,6 +194,10 @@ impl Sip {
         let code = code.filter(|c| (400..700).contains(c)).unwrap_or(603) as u16;
         self.notify_transferor(refer_id, code, msg::reason_phrase(code));
         let declining = json!({"event": "declining", "refer_id": refer_id, "code": code});
+        portunus_sdk::notify_event(
+            Some(req.handle),
+            || json!({"event": "declined", "refer_id": refer_id, "code": code}),
+        );
         push(req.handle, Some(&req.transaction), &event(None, declining), None);
         Ok(())
     }

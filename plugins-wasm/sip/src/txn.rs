@@ -152,7 +152,7 @@ impl Sip {
         request: String,
         to: String,
     ) {
-        self.send(&to, &request);
+        self.send(handle, &to, &request);
         let key = client_key(branch, method);
         let timer = self.schedule(Job::Client(key.clone()), T1);
         let t = ClientTxn {
@@ -206,8 +206,8 @@ impl Sip {
         if t.proceeding {
             t.interval = T2;
         }
-        let (to, request, interval) = (t.to.clone(), t.request.clone(), t.interval);
-        self.send(&to, &request);
+        let (to, request, interval, handle) = (t.to.clone(), t.request.clone(), t.interval, t.handle);
+        self.send(handle, &to, &request);
         let timer = self.schedule(Job::Client(key.to_owned()), interval);
         if let Some(t) = self.clients.get_mut(&key.to_owned()) {
             t.timer = timer;
@@ -229,8 +229,8 @@ impl Sip {
             return;
         }
         t.interval = (t.interval * 2).min(T2);
-        let (to, response, interval) = (t.to.clone(), t.response.clone(), t.interval);
-        self.send(&to, &response);
+        let (to, response, interval, handle) = (t.to.clone(), t.response.clone(), t.interval, t.handle);
+        self.send(handle, &to, &response);
         let timer = self.schedule(Job::Server(key.to_owned()), interval);
         if let Some(t) = self.servers.get_mut(&key.to_owned()) {
             t.timer = timer;
@@ -251,8 +251,8 @@ impl Sip {
             return;
         };
         if let Some(ack) = &t.ack {
-            let (to, ack) = (t.to.clone(), ack.clone());
-            self.send(&to, &ack);
+            let (to, ack, handle) = (t.to.clone(), ack.clone(), t.handle);
+            self.send(handle, &to, &ack);
             return;
         }
         if t.completed {
@@ -267,7 +267,7 @@ impl Sip {
             if purpose == Purpose::Invite && code >= 300 {
                 // §17.1.1.3: the ACK of a non-2xx answer belongs to the transaction.
                 if let Some(ack) = ack_for(&t.request, m) {
-                    self.send(&t.to, &ack);
+                    self.send(t.handle, &t.to, &ack);
                     let forget = self.schedule(Job::Forget { client: true, key: key.clone() }, TIMEOUT);
                     self.clients.insert(key, ClientTxn { ack: Some(ack), timer: forget, ..t });
                 }
@@ -295,8 +295,8 @@ impl Sip {
         if let Some(key) = server_key(m) {
             if let Some(t) = self.servers.get_mut(&key) {
                 if !is_ack {
-                    let response = t.response.clone();
-                    self.send(from, &response);
+                    let (response, handle) = (t.response.clone(), t.handle);
+                    self.send(handle, from, &response);
                 } else if t.awaiting_ack {
                     // §17.2.1: confirmed, the transaction absorbs ACKs sent again (timer I).
                     t.awaiting_ack = false;
@@ -339,7 +339,7 @@ impl Sip {
             Some(sdp) => b.finish(Some("application/sdp"), &self.sdp_out(sdp)),
             None => b.finish(None, ""),
         };
-        self.send(to, &response);
+        self.send(handle, to, &response);
         let Some(key) = server_key(req) else { return };
         let invite = req.request().is_some_and(|r| r.method == ezk_sip_types::Method::INVITE);
         let complete = code >= 200;
