@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-use crate::harness::WAIT;
+use crate::harness::{Conf, WAIT};
 
 /// A request an HTTP backend got: its path, `Content-Type`, `Accept` and `Authorization`,
 /// and its JSON body.
@@ -193,4 +193,25 @@ impl Heard {
 /// [`Heard::until`].
 pub async fn events_until(heard: &mut Heard, want: impl Fn(&Value) -> bool) -> Vec<Value> {
     heard.until(want).await
+}
+
+/// A gateway configuration whose sample event handler posts to the backend at `backend`
+/// (`http://…`), with basic authentication `u`/`p`; `settings` are more lines of its
+/// `general` (`events`, `grouping`, …).
+#[allow(dead_code)] // each test crate uses part of this file
+pub fn handler_conf(backend: &str, settings: &str) -> Conf {
+    let evh = format!(
+        "general: {{\n\tenabled = true\n\tbackend = \"{backend}\"\n\tbackend_user = \"u\"\n\tbackend_pwd = \"p\"\n{settings}\n}}\n"
+    );
+    Conf {
+        core_sections: "events: { broadcast = true }\n".into(),
+        extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
+        ..Conf::default()
+    }
+}
+
+/// [`handler_conf`] for one event a post of the plugins' events.
+#[allow(dead_code)] // each test crate uses part of this file
+pub fn plugin_events_conf(backend: &str) -> Conf {
+    handler_conf(backend, "\tevents = \"plugins\"\n\tgrouping = false")
 }

@@ -14,14 +14,8 @@ pub fn gateway_with_events(backend: &str, settings: &str) -> Gateway {
 
 /// As [`gateway_with_events`], with this `events` section of `janus.jcfg`.
 pub fn gateway_with_events_in(section: &str, backend: &str, settings: &str) -> Gateway {
-    let evh = format!(
-        "general: {{\n\tenabled = true\n\tbackend = \"{backend}\"\n\tbackend_user = \"u\"\n\tbackend_pwd = \"p\"\n{settings}\n}}\n"
-    );
-    Gateway::with(Conf {
-        core_sections: section.into(),
-        extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
-        ..Conf::default()
-    })
+    let conf = crate::backend::handler_conf(backend, settings);
+    Gateway::with(Conf { core_sections: section.into(), ..conf })
 }
 
 use crate::harness::admin_request as admin;

@@ -12,13 +12,11 @@ use crate::harness::{Conf, Gateway};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_echotest_call_is_told_to_the_event_handler() {
     let (addr, mut posts) = backend("127.0.0.1", false).await;
-    let evh = format!(
-        "general: {{ enabled = true backend = \"http://{addr}/\" events = \"jsep, webrtc, media, plugins\" grouping = false }}\n"
-    );
+    let settings = "\tevents = \"jsep, webrtc, media, plugins\"\n\tgrouping = false";
+    let conf = crate::backend::handler_conf(&format!("http://{addr}/"), settings);
     let gw = Gateway::with(Conf {
         core_sections: "events: { broadcast = true stats_period = 1 }\n".into(),
-        extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
-        ..Conf::default()
+        ..conf
     });
     let EchoCall { mut ws, sid, hid, peer, offer, answer } = echo_call_on(&gw).await;
     // Everything the backend heard of the handle, in order, until the hangup; the call goes
@@ -66,7 +64,8 @@ async fn an_echotest_call_is_told_to_the_event_handler() {
         |key: &str| -> Vec<&str> { events.iter().filter_map(|e| e["event"][key].as_str()).collect() };
     let ice = states("ice");
     let at = |s: &str| ice.iter().position(|x| *x == s).unwrap_or_else(|| panic!("no ICE {s}: {ice:?}"));
-    assert!(at("gathering") < at("connecting") && at("connecting") < at("connected"), "{ice:?}");
+    let webrtc: Vec<&Value> = events.iter().filter(|e| e["type"] == 16).collect();
+    assert!(at("gathering") < at("connecting") && at("connecting") < at("connected"), "{ice:?} {webrtc:#?}");
     assert_eq!(states("dtls"), ["trying", "connected"], "{events:#?}");
     let local = find("our candidate", &|e| e["subtype"] == 2);
     let ours = events[local]["event"]["local-candidate"].as_str().unwrap_or_default();

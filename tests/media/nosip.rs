@@ -352,14 +352,7 @@ async fn a_call_is_recorded_for_janus_pp_rec() {
 async fn forwarders_keyframes_and_events_in_a_call() {
     let (addr, posts) = crate::backend::backend("127.0.0.1", false).await;
     let mut posts = crate::backend::Heard::new(posts);
-    let evh = format!(
-        "general: {{ enabled = true backend = \"http://{addr}/\" backend_user = \"u\" backend_pwd = \"p\" events = \"plugins\" }}\n"
-    );
-    let gw = Gateway::with(crate::harness::Conf {
-        core_sections: "events: { broadcast = true }\n".into(),
-        extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
-        ..crate::harness::Conf::default()
-    });
+    let gw = Gateway::with(crate::backend::plugin_events_conf(&format!("http://{addr}/")));
     let (mut c, peer, phone, offer) = browser_calls_phone(&gw).await;
     let mut next = async || {
         let e = crate::backend::events_until(&mut posts, |e| e["type"] == 64).await.pop().unwrap();

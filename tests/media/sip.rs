@@ -1373,15 +1373,7 @@ async fn a_call_is_told_to_the_event_handler() {
     }
     let (addr, posts) = crate::backend::backend("127.0.0.1", false).await;
     let mut posts = crate::backend::Heard::new(posts);
-    let evh = format!(
-        "general: {{ enabled = true backend = \"http://{addr}/\" backend_user = \"u\" backend_pwd = \"p\" events = \"plugins\" }}\n"
-    );
-    let conf = Conf {
-        core_sections: "events: { broadcast = true }\n".into(),
-        extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
-        ..Conf::default()
-    };
-    let (gw, _) = gateway_in("", "", conf);
+    let (gw, _) = gateway_in("", "", crate::backend::plugin_events_conf(&format!("http://{addr}/")));
     let mut c = guest(&gw, "alice").await;
     let sipp = Sipp::start("uas_answer.xml", None, "x");
     let callee = format!("sip:bob@127.0.0.1:{}", sipp.port);

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tokio::net::UdpSocket;
 
 use super::{camera, phone_talks, WAIT};
-use crate::harness::{Conf, Gateway, PluginClient as Client};
+use crate::harness::{Gateway, PluginClient as Client};
 use crate::peer::{Kind, Peer, PeerStats};
 
 const STREAMING: &str = "janus.plugin.streaming";
@@ -203,14 +203,7 @@ async fn a_viewer_switches_between_mountpoints() {
 async fn the_event_handler_hears_mountpoints_and_viewers() {
     let (addr, posts) = crate::backend::backend("127.0.0.1", false).await;
     let mut posts = crate::backend::Heard::new(posts);
-    let evh = format!(
-        "general: {{ enabled = true backend = \"http://{addr}/\" backend_user = \"u\" backend_pwd = \"p\" events = \"plugins\" }}\n"
-    );
-    let gw = Gateway::with(Conf {
-        core_sections: "events: { broadcast = true }\n".into(),
-        extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
-        ..Conf::default()
-    });
+    let gw = Gateway::with(crate::backend::plugin_events_conf(&format!("http://{addr}/")));
     let mut next = async || {
         let e = crate::backend::events_until(&mut posts, |e| e["type"] == 64).await.pop().unwrap();
         (e["handle_id"].as_u64(), e["event"]["data"].clone())

@@ -258,14 +258,7 @@ async fn a_caller_is_recorded_for_janus_pp_rec() {
 async fn a_call_is_told_to_the_event_handler() {
     let (addr, posts) = crate::backend::backend("127.0.0.1", false).await;
     let mut posts = crate::backend::Heard::new(posts);
-    let evh = format!(
-        "general: {{ enabled = true backend = \"http://{addr}/\" backend_user = \"u\" backend_pwd = \"p\" events = \"plugins\" }}\n"
-    );
-    let gw = Gateway::with(crate::harness::Conf {
-        core_sections: "events: { broadcast = true }\n".into(),
-        extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
-        ..Default::default()
-    });
+    let gw = Gateway::with(crate::backend::plugin_events_conf(&format!("http://{addr}/")));
     let (mut alice, pa, mut bob, pb) = call(&gw).await;
     bob.send(json!({"request": "set", "video": false, "bitrate": 256000}), None).await;
     alice.send(json!({"request": "hangup"}), None).await;

@@ -959,16 +959,10 @@ async fn publishers_are_recorded_for_janus_pp_rec() {
 async fn a_publisher_is_told_to_the_event_handler() {
     let (addr, posts) = crate::backend::backend("127.0.0.1", false).await;
     let mut posts = crate::backend::Heard::new(posts);
-    let mut conf = Conf { core_sections: "events: { broadcast = true }\n".into(), ..Conf::default() };
+    let mut conf = crate::backend::plugin_events_conf(&format!("http://{addr}/"));
     conf.extra.push((
         "janus.plugin.videoroom.jcfg".to_owned(),
         "room-1234: { description = \"Demo Room\" secret = \"adminpwd\" publishers = 6 }\n".to_owned(),
-    ));
-    conf.extra.push((
-        "janus.eventhandler.sampleevh.jcfg".to_owned(),
-        format!(
-            "general: {{ enabled = true backend = \"http://{addr}/\" backend_user = \"u\" backend_pwd = \"p\" events = \"plugins\" }}\n"
-        ),
     ));
     let gw = Gateway::with(conf);
     let (mut alice, _peer, id, _) = publish(&gw, "Alice").await;

@@ -726,7 +726,9 @@ impl<T: Transmitter> MediaCore<T> {
                 self.keyframe_for_sources_of(id);
             }
             Event::IceConnectionStateChange(state) => {
-                if let Some(news) = &mut p.news {
+                // (Before gathering, the state is told with it.)
+                let gathered = p.gathered();
+                if let Some(news) = p.news.as_mut().filter(|_| gathered) {
                     let up = |s: Option<IceConnectionState>| {
                         matches!(s, Some(IceConnectionState::Connected | IceConnectionState::Completed))
                     };

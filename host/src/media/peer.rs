@@ -421,6 +421,11 @@ impl Peer {
         sdp
     }
 
+    /// Whether our host candidates were given (ICE has gathered, as Janus says).
+    pub fn gathered(&self) -> bool {
+        self.candidates_added
+    }
+
     /// Our host candidates, once per peer.
     fn add_local_candidates(&mut self, candidates: &[SocketAddr]) -> Result<(), String> {
         if self.candidates_added {
@@ -437,6 +442,12 @@ impl Peer {
             }
         }
         self.candidates_added = true;
+        // A state ICE reached before (str0m checks from its start) is told after gathering.
+        if let (Some(news), Some(state)) = (&mut self.news, self.ice_state) {
+            if state != str0m::IceConnectionState::New {
+                news.ice(super::news::ice_name(state));
+            }
+        }
         Ok(())
     }
 
