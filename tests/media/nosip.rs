@@ -381,12 +381,7 @@ async fn forwarders_keyframes_and_events_in_a_call() {
     let r = c.send(json!({"request": "rtp_forward", "streams": streams}), None).await;
     let done = result(&r);
     assert_eq!(done["event"], "rtp_forward", "{r}");
-    let ids: Vec<u64> = done["forwarders"]
-        .as_array()
-        .expect("forwarders")
-        .iter()
-        .filter_map(|f| f["stream_id"].as_u64())
-        .collect();
+    let ids = crate::forwarder_ids(done);
     assert_eq!(ids.len(), 2, "{r}");
     for (id, kind) in ids.iter().zip(["audio", "peer_audio"]) {
         let (who, told) = next().await;

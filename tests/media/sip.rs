@@ -1096,12 +1096,7 @@ async fn rtp_forwarders_copy_both_sides_of_a_call() {
     let r = c.send(json!({"request": "rtp_forward", "streams": streams}), None).await;
     let done = result(&r["plugindata"]["data"]);
     assert_eq!(done["event"], "rtp_forward", "{r}");
-    let ids: Vec<u64> = done["forwarders"]
-        .as_array()
-        .expect("forwarders")
-        .iter()
-        .filter_map(|f| f["stream_id"].as_u64())
-        .collect();
+    let ids = crate::forwarder_ids(done);
     assert_eq!(ids.len(), 2, "{r}");
     let nonce = peer.nonce();
     let mine = |p: &crate::Rtp| crate::peer::read_marker(&p.payload).is_some_and(|m| m.0 == nonce);
