@@ -46,13 +46,13 @@ pub fn tool_present(found: bool, install: &str, what: &str) -> bool {
     found
 }
 
-/// Attaches a handle to a plugin; returns its id.
 /// The `stream_id`s of the forwarders an `rtp_forward` made (its `forwarders`).
 fn forwarder_ids(done: &Value) -> Vec<u64> {
     let list = done["forwarders"].as_array().unwrap_or_else(|| panic!("no forwarders in {done}"));
     list.iter().filter_map(|f| f["stream_id"].as_u64()).collect()
 }
 
+/// Attaches a handle to a plugin; returns its id.
 async fn attach(ws: &mut WsClient, sid: u64, plugin: &str) -> u64 {
     let r = ws.call(json!({"janus": "attach", "session_id": sid, "plugin": plugin})).await;
     r["data"]["id"].as_u64().unwrap_or_else(|| panic!("attach: {r}"))

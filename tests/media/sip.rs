@@ -461,6 +461,26 @@ async fn busy_users_miss_calls_and_decline() {
     first.passes().await;
 }
 
+/// The phone gives up while the call rings (CANCEL): 200 for it, 487 for the INVITE, and the
+/// browser hears `hangup` 487 (as Janus's; it heard nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_gives_up_ends_the_ringing_call() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, sip_port) = gateway();
+    let mut c = guest(&gw, "alice").await;
+    let caller = Sipp::start("uac_cancels.xml", Some(sip_port), "alice");
+    sip_event(&mut c, "incomingcall").await;
+    let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    assert_eq!(
+        (&result(&hangup)["code"], &result(&hangup)["reason"]),
+        (&json!(487), &json!("Request Terminated")),
+        "{hangup}"
+    );
+    caller.passes().await;
+}
+
 /// Requests a client can get wrong, with Janus's codes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_janus_codes() {

@@ -1036,7 +1036,7 @@ async fn a_publisher_is_told_to_the_event_handler() {
     bob.send(switch, None).await;
     let switched = crate::backend::events_until(&mut posts, said("switched")).await.pop().unwrap();
     assert_eq!(switched["event"]["data"], json!({"event": "switched", "room": 1234}));
-    bob.hangup().await;
+    bob.send(json!({"request": "leave"}), None).await;
     let unsubscribed = crate::backend::events_until(&mut posts, said("unsubscribed")).await;
     let unsubscribed = unsubscribed.last().unwrap();
     assert_eq!(unsubscribed["handle_id"], bob.handle(), "{unsubscribed}");

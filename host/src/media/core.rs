@@ -624,7 +624,10 @@ impl<T: Transmitter> MediaCore<T> {
         let mut events = std::mem::take(&mut self.events);
         let mut sent_to = None;
         let mut send = |to: SocketAddr, data: &[u8]| {
-            sent_to = Some(to);
+            // DTLS and media go to the selected pair only (STUN, first byte below 20, to any).
+            if data.first().is_some_and(|b| *b >= 20) {
+                sent_to = Some(to);
+            }
             out.transmit(to, data)
         };
         let now = self.now;

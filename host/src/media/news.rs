@@ -102,6 +102,8 @@ pub struct PeerNews {
     next_stats: Option<Instant>,
     /// ICE connected: the selected pair is told with the next datagram sent.
     pub pair_wanted: bool,
+    /// The client's side of the pair told last.
+    told_pair: Option<SocketAddr>,
 }
 
 impl PeerNews {
@@ -134,6 +136,10 @@ impl PeerNews {
     /// `remote_type`.
     pub fn pair(&mut self, local: SocketAddr, remote: SocketAddr, remote_type: &str) {
         self.pair_wanted = false;
+        // Only a new pair, as Janus.
+        if self.told_pair.replace(remote) == Some(remote) {
+            return;
+        }
         let side = |a: SocketAddr, kind: &str| {
             json!({"address": a.ip().to_string(), "port": a.port(), "type": kind, "transport": "udp",
                    "family": if a.is_ipv4() { 4 } else { 6 }})
@@ -319,5 +325,10 @@ mod tests {
         assert_eq!(body["candidates"]["remote"]["type"], "prflx");
         assert_eq!(body["candidates"]["local"]["family"], 4);
         assert_eq!(body["stream_id"], 1);
+        // The same pair again (ICE back after a moment) is not told twice; a new one is.
+        n.pair("10.0.0.1:4000".parse().unwrap(), "10.0.0.2:5000".parse().unwrap(), "prflx");
+        assert_eq!(n.told.len(), 1);
+        n.pair("10.0.0.1:4000".parse().unwrap(), "10.0.0.3:5000".parse().unwrap(), "host");
+        assert_eq!(n.told.len(), 2);
     }
 }

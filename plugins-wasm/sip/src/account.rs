@@ -45,6 +45,9 @@ pub struct Account {
     pub registrar: String,
     /// Where every request goes (`outbound_proxy`, else `proxy`; none: the request's target).
     pub proxy: Option<String>,
+    /// `proxy` as given (the event handlers hear it).
+    #[serde(default)]
+    pub proxy_uri: Option<String>,
     /// The registration lifetime asked for, seconds.
     pub ttl: u32,
     /// Where the registration is.
@@ -101,6 +104,7 @@ impl Account {
             creds: None,
             registrar: String::new(),
             proxy: None,
+            proxy_uri: None,
             ttl: 0,
             reg: Reg::None,
             guest: false,
@@ -208,7 +212,8 @@ impl Sip {
         let proxy = hop("proxy")?;
         let outbound = hop("outbound_proxy")?;
         let domain = msg::host_of(&uri);
-        let registrar = proxy.as_ref().map(|(u, _)| u.clone()).unwrap_or_else(|| format!("sip:{domain}"));
+        let proxy_uri = proxy.as_ref().map(|(u, _)| u.clone());
+        let registrar = proxy_uri.clone().unwrap_or_else(|| format!("sip:{domain}"));
         let next = outbound.or(proxy).map(|(_, a)| a);
         let default_ttl = self.conf().register_ttl;
         let a = self.account(handle);
@@ -218,6 +223,7 @@ impl Sip {
         a.creds = secret.map(|secret| Credentials { user: s("authuser").unwrap_or(user), secret });
         a.registrar = registrar;
         a.proxy = next;
+        a.proxy_uri = proxy_uri;
         a.ttl = body.get("register_ttl").and_then(Value::as_u64).map_or(0, |t| t as u32);
         a.guest = guest;
         a.headers = headers::custom(body);
@@ -338,7 +344,7 @@ impl Sip {
                 }
                 push(h, None, &event(None, json!({"event": "unregistered", "username": user})), None);
                 portunus_sdk::notify_event(Some(h), || {
-                    told_registration("unregistered", &a.username, a.proxy.as_deref())
+                    told_registration("unregistered", &a.username, a.proxy_uri.as_deref())
                 });
                 return;
             }
@@ -375,7 +381,7 @@ impl Sip {
             if let Some(a) = self.accounts.get(&handle) {
                 headers::tag(&mut registered, m, &a.header_prefixes);
                 portunus_sdk::notify_event(Some(h), || {
-                    told_registration("registered", &a.username, a.proxy.as_deref())
+                    told_registration("registered", &a.username, a.proxy_uri.as_deref())
                 });
             }
             push(h, None, &event(None, registered), None);

@@ -249,11 +249,10 @@ impl Sip {
         self.send_invite(handle.handle, &sdp, None);
         if let Some(c) = self.accounts.get(&handle.handle).and_then(|a| a.call.as_ref()) {
             // Janus tells the SDP that went in the INVITE.
-            let sent = msg::parse(c.invite.as_bytes()).ok().and_then(|i| i.sdp()).unwrap_or_default();
-            portunus_sdk::notify_event(
-                Some(handle),
-                || json!({"event": "calling", "callee": c.remote_uri, "call-id": call_id, "sdp": sent}),
-            );
+            portunus_sdk::notify_event(Some(handle), || {
+                let sent = msg::parse(c.invite.as_bytes()).ok().and_then(|i| i.sdp()).unwrap_or_default();
+                json!({"event": "calling", "callee": c.remote_uri, "call-id": call_id, "sdp": sent})
+            });
         }
         let calling = json!({"event": "calling", "call_id": call_id});
         push(handle, transaction.as_deref(), &event(Some(&call_id), calling), None);
@@ -619,7 +618,6 @@ impl Sip {
                     Some(handle) => {
                         self.respond(handle, m, from, 200, "OK", None, &[], None);
                         self.refuse_incoming(handle, 487, "Request Terminated");
-                        self.remote_hangup(handle, m, 487, "Request Terminated");
                     }
                     None => self.respond(0, m, from, 481, "Call/Transaction Does Not Exist", None, &[], None),
                 }
@@ -675,14 +673,14 @@ impl Sip {
         if a.call.is_some() {
             self.respond(handle, m, from, 486, "Busy Here", Some(&token()), &[], None);
             let mut missed =
-                json!({"event": "missed_call", "caller": caller_uri, "callee": msg::uri_text(&req.uri)});
+                json!({"event": "missed_call", "caller": caller_uri, "callee": msg::name_addr_uri(&callee)});
             if let Some(d) = &display {
                 missed["displayname"] = json!(format!("\"{d}\""));
             }
             push(h, None, &event(Some(&call_id), missed), None);
             portunus_sdk::notify_event(
                 Some(h),
-                || json!({"event": "missed_call", "caller": caller_uri, "callee": msg::uri_text(&req.uri)}),
+                || json!({"event": "missed_call", "caller": caller_uri, "callee": msg::name_addr_uri(&callee)}),
             );
             return;
         }
@@ -699,7 +697,8 @@ impl Sip {
         };
         let local_tag = token();
         let call = Call {
-            callee: msg::uri_text(&req.uri),
+            // Janus's `callee`: the To URI (behind a registrar, the Request-URI is our Contact).
+            callee: msg::name_addr_uri(&callee),
             local_tag: local_tag.clone(),
             remote_display: display,
             remote_tag: caller.tag.as_ref().map(|t| t.to_string()),
@@ -749,13 +748,14 @@ impl Sip {
         Ok(())
     }
 
-    /// Answers the ringing INVITE with an error and forgets the call.
+    /// Answers the ringing INVITE with an error and forgets the call (`hangup`).
     fn refuse_incoming(&mut self, handle: u64, code: u16, reason: &str) {
         let Some(c) = self.accounts.get(&handle).and_then(|a| a.call.clone()) else { return };
         if let Ok(inv) = msg::parse(c.invite.as_bytes()) {
             let extra = headers::with(Vec::new(), &c.headers);
             self.respond(handle, &inv, &c.peer, code, reason, Some(&c.local_tag), &extra, None);
         }
+        self.tell_hangup(handle, code, reason, None);
         self.end_call(handle, None);
     }
 
@@ -885,7 +885,6 @@ impl Sip {
             Some(msg.handle),
             || json!({"event": "declined", "callee": c.remote_uri, "call-id": c.call_id, "code": code}),
         );
-        self.tell_hangup(msg.handle.handle, code as u16, reason, None);
         self.refuse_incoming(msg.handle.handle, code as u16, reason);
         Ok(())
     }

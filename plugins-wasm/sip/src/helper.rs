@@ -48,6 +48,7 @@ impl Sip {
         a.creds = master.creds;
         a.registrar = master.registrar;
         a.proxy = master.proxy;
+        a.proxy_uri = master.proxy_uri;
         a.header_prefixes = prefixes;
         a.master_id = master_id;
         a.helper = true;

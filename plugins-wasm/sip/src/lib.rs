@@ -235,6 +235,10 @@ impl Sip {
     fn account_of(&self, m: &SipMessage) -> Option<u64> {
         if m.status().is_some() {
             let cseq = m.cseq().ok()?;
+            // (Not the answers to our keep-alive OPTIONS, as Janus.)
+            if cseq.method == ezk_sip_types::Method::OPTIONS {
+                return None;
+            }
             let key = txn::client_key(&m.branch(), &cseq.method.to_string());
             return self.clients.get(&key).map(|t| t.handle);
         }

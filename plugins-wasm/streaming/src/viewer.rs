@@ -123,8 +123,10 @@ impl Streaming {
                 Ok(())
             }
             (_, Some(_)) => {
-                // `stop`.
-                self.tell_status(handle, "stopping", None);
+                // `stop` (Janus tells it only of a viewer whose PeerConnection is up).
+                if self.viewers.get(&handle.handle).is_some_and(|v| v.up) {
+                    self.tell_status(handle, "stopping", None);
+                }
                 self.viewer_gone(handle);
                 push(handle, transaction, &result(json!({"status": "stopping"})), None);
                 host::close_pc(handle);

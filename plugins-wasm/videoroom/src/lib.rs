@@ -387,16 +387,8 @@ impl VideoRoom {
             Some(Role::Publisher(_)) => {
                 self.unpublish_streams(handle.handle);
             }
-            Some(Role::Subscriber(sub)) => {
-                // Janus tells the event handlers of each stream the subscriber had.
-                for s in sub.streams.iter().filter(|s| s.kind != MediaKind::Data) {
-                    if let Some(feed) = &s.feed_id {
-                        portunus_sdk::notify_event(Some(handle), || {
-                            json!({"event": "unsubscribed", "room": sub.room.to_json(), "feed": feed.to_json(),
-                                   "mid": s.feed_mid})
-                        });
-                    }
-                }
+            Some(Role::Subscriber(_)) => {
+                self.tell_unsubscribed(handle);
                 self.stop_flowing(handle.handle);
                 // An offer that was out is gone with the PeerConnection, and so is what waited.
                 self.subscriber_offer_failed(handle);

@@ -523,6 +523,7 @@ impl VideoRoom {
             }
             Some(Role::Subscriber(s)) => {
                 let (room, feeds) = (s.room.clone(), self.watched(handle.handle));
+                self.tell_unsubscribed(handle);
                 self.stop_flowing(handle.handle);
                 self.subscribers.remove(&(room, handle.handle));
                 self.handles.insert(handle.handle, Role::Left);

@@ -73,6 +73,9 @@ pub(crate) struct Subscriber {
     /// The `private_id` it joined with (0: none), for the event handlers.
     #[serde(default)]
     pub(crate) private_id: u64,
+    /// Its PeerConnection is up (the event handlers heard `subscribed`).
+    #[serde(default)]
+    pub(crate) connected: bool,
 }
 
 impl VideoRoom {
@@ -269,6 +272,7 @@ impl VideoRoom {
             e2ee,
             use_msid: body.get("use_msid").and_then(Value::as_bool) == Some(true),
             private_id: body.get("private_id").and_then(Value::as_u64).unwrap_or(0),
+            connected: false,
         };
         let before = self.handles.insert(msg.handle.handle, Role::Subscriber(Box::new(sub)));
         self.subscribers.insert((room_id.clone(), msg.handle.handle), msg.handle);
@@ -601,12 +605,26 @@ impl VideoRoom {
     }
 
     /// A subscriber's PeerConnection is up: the event handlers hear `subscribed`.
-    pub(crate) fn subscriber_up(&self, handle: HandleRef) {
-        if let Some(Role::Subscriber(sub)) = self.handles.get(&handle.handle) {
-            portunus_sdk::notify_event(
-                Some(handle),
-                || json!({"event": "subscribed", "room": sub.room.to_json()}),
-            );
+    pub(crate) fn subscriber_up(&mut self, handle: HandleRef) {
+        if let Some(sub) = self.subscriber_mut(handle.handle) {
+            sub.connected = true;
+            let room = sub.room.to_json();
+            portunus_sdk::notify_event(Some(handle), || json!({"event": "subscribed", "room": room}));
+        }
+    }
+
+    /// A subscriber's PeerConnection goes (hangup, leave, detach): the event handlers hear
+    /// `unsubscribed` for each stream it had, once, as Janus's.
+    pub(crate) fn tell_unsubscribed(&mut self, handle: HandleRef) {
+        let Some(sub) = self.subscriber_mut(handle.handle).filter(|s| s.connected) else { return };
+        sub.connected = false;
+        for s in sub.streams.iter().filter(|s| s.kind != MediaKind::Data) {
+            if let Some(feed) = &s.feed_id {
+                portunus_sdk::notify_event(Some(handle), || {
+                    json!({"event": "unsubscribed", "room": sub.room.to_json(), "feed": feed.to_json(),
+                           "mid": s.feed_mid})
+                });
+            }
         }
     }
 
