@@ -74,6 +74,7 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     let events = Events::start(&config);
     if events.enabled() {
         tunables.tell_handlers(config.events.stats_period, config.events.combine_media_stats);
+        tunables.set_handlers(events.clone());
     }
     let states = Transports::new(&config, &events);
     let core = Core::new(CoreOptions {

@@ -524,7 +524,11 @@ impl<T: Transmitter> MediaCore<T> {
         self.router.flush_recordings();
         self.captures.values_mut().for_each(Capture::flush);
         let timer = self.tunables.no_media_timer();
-        let stats_period = Duration::from_secs(self.tunables.stats_period_s());
+        // (None made when no handler takes media events.)
+        let stats_period = match self.tunables.stats_wanted() {
+            true => Duration::from_secs(self.tunables.stats_period_s()),
+            false => Duration::ZERO,
+        };
         let combine = self.tunables.combine_media_stats();
         for (id, p) in self.peers.iter_mut() {
             if p.pending_keyframes(now) {

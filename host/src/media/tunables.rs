@@ -23,6 +23,8 @@ pub struct Tunables {
     stats_period_s: AtomicU64,
     /// A PeerConnection's statistics go in one event, not one per stream.
     combine_media_stats: AtomicBool,
+    /// The event handlers, whose masks say whether statistics are wanted (none: they are).
+    handlers: std::sync::OnceLock<crate::events::Events>,
 }
 
 impl Default for Tunables {
@@ -41,6 +43,7 @@ impl Tunables {
             handler_news: AtomicBool::new(false),
             stats_period_s: AtomicU64::new(0),
             combine_media_stats: AtomicBool::new(false),
+            handlers: std::sync::OnceLock::new(),
         }
     }
 
@@ -94,6 +97,17 @@ impl Tunables {
         self.stats_period_s.store(stats_period_s, Ordering::Relaxed);
         self.combine_media_stats.store(combine, Ordering::Relaxed);
         self.handler_news.store(true, Ordering::Relaxed);
+    }
+
+    /// The event handlers whose masks [`Tunables::stats_wanted`] reads (set once).
+    pub fn set_handlers(&self, events: crate::events::Events) {
+        let _ = self.handlers.set(events);
+    }
+
+    /// Whether a handler takes media events now (its mask may change with admin
+    /// `query_eventhandler`): statistics are made only then.
+    pub fn stats_wanted(&self) -> bool {
+        self.handler_news() && self.handlers.get().is_none_or(|e| e.wants(crate::events::Kind::Media))
     }
 
     /// Whether the event handlers hear of ICE, DTLS and media statistics.
