@@ -216,7 +216,7 @@ pub struct CoreSetup {
     /// The mixing threads (none: no mixer ports).
     pub mixer: Option<Pool>,
     /// PeerConnections up on every media thread.
-    pub connected: Arc<std::sync::atomic::AtomicUsize>,
+    pub connected: Arc<AtomicUsize>,
 }
 
 /// The state of one media thread.
