@@ -108,3 +108,27 @@ async fn an_echotest_call_is_told_to_the_event_handler() {
     assert!(remote < local && local < up && up < hangup, "out of order: {events:#?}");
     peer.close().await.ok();
 }
+
+/// The core's update every 15 s counts the PeerConnections that are up (an EchoTest call's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_core_update_counts_a_call() {
+    let (addr, mut posts) = backend("127.0.0.1", false).await;
+    let conf =
+        crate::backend::handler_conf(&format!("http://{addr}/"), "\tevents = \"core\"\n\tgrouping = false");
+    let gw = Gateway::with(conf);
+    let EchoCall { ws: _ws, peer, .. } = echo_call_on(&gw).await;
+    let update = loop {
+        let posted = tokio::time::timeout(std::time::Duration::from_secs(25), posts.recv()).await;
+        let e = posted.expect("an update within 25 s").expect("the backend runs").body;
+        if e["event"]["status"] == "update" {
+            break e;
+        }
+    };
+    let info = &update["event"]["info"];
+    assert_eq!(
+        (info["sessions"].as_u64(), info["handles"].as_u64(), info["peerconnections"].as_u64()),
+        (Some(1), Some(1), Some(1)),
+        "{update}"
+    );
+    peer.close().await.ok();
+}
