@@ -73,8 +73,8 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     let tunables = Arc::new(Tunables::new(&config.media));
     let events = Events::start(&config);
     if events.enabled() {
-        tunables.tell_handlers(config.events.stats_period, config.events.combine_media_stats);
-        tunables.set_handlers(events.clone());
+        let (period, combine) = (config.events.stats_period, config.events.combine_media_stats);
+        tunables.tell_handlers(period, combine, Some(events.clone()));
     }
     let states = Transports::new(&config, &events);
     let core = Core::new(CoreOptions {
@@ -102,6 +102,8 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     }
     tracing::info!("{} plugin(s) loaded from {}", loaded.len(), folder.display());
     core.set_plugins(Arc::new(plugins::Registry(host.clone())));
+    // PeerConnections up (none without a media engine).
+    let mut connected = Arc::new(AtomicUsize::new(0));
     match MediaEngine::start(&config.media, &config.nat, tunables.clone()) {
         Ok((engine, notices)) => {
             for (i, local) in engine.locals.iter().enumerate() {
@@ -110,21 +112,17 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
                     _ => println!("listening: media-{i} {local}"),
                 }
             }
-            if events.enabled() {
-                let status = status_updates(
-                    core.clone(),
-                    events.clone(),
-                    engine.connected.clone(),
-                    config.events.stats_period,
-                );
-                tasks.push(tokio::spawn(status));
-            }
+            connected = engine.connected.clone();
             core.set_media(Arc::new(engine));
             tasks.push(tokio::spawn(relay_notices(core.clone(), notices, tunables)));
         }
         // What the configuration asks and cannot be done stops the start, as in Janus.
         Err(e) if e.downcast_ref::<crate::media::StartRefused>().is_some() => return Err(e),
         Err(e) => tracing::error!("media engine not started, WebRTC is unavailable: {e:#}"),
+    }
+    if events.enabled() {
+        let status = status_updates(core.clone(), events.clone(), connected, config.events.stats_period);
+        tasks.push(tokio::spawn(status));
     }
     if config.general.watch_plugins {
         tasks.push(host.spawn_watcher(Duration::from_millis(500)));
@@ -189,10 +187,11 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
             None,
         )));
     }
+    let signals = watch_signals();
     println!("ready");
     tracing::info!("Portunus {} ready", env!("CARGO_PKG_VERSION"));
     events.notify(Kind::Core, 1, About::default(), json!({"status": "started", "info": core.info()}));
-    let signum = shutdown_signal().await;
+    let signum = shutdown_signal(signals).await;
     tracing::info!("shutting down");
     events.notify(Kind::Core, 2, About::default(), json!({"status": "shutdown", "signum": signum}));
     for t in &tasks {
@@ -357,18 +356,23 @@ fn stopped_after(receiving: bool, tunables: &Tunables) -> Option<u64> {
 }
 
 /// Waits for SIGINT or SIGTERM; returns which (its number).
-async fn shutdown_signal() -> i32 {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!("cannot watch SIGTERM: {e}");
-            let _ = tokio::signal::ctrl_c().await;
-            return libc::SIGINT;
-        }
+async fn shutdown_signal(watch: Signals) -> i32 {
+    let (Ok(mut int), Ok(mut term)) = watch else {
+        tracing::warn!("cannot watch SIGINT and SIGTERM: they stop the gateway without its clean shutdown");
+        return std::future::pending().await;
     };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => libc::SIGINT,
+        _ = int.recv() => libc::SIGINT,
         _ = term.recv() => libc::SIGTERM,
     }
+}
+
+/// The streams of SIGINT and SIGTERM (or why not).
+type Signals = (std::io::Result<tokio::signal::unix::Signal>, std::io::Result<tokio::signal::unix::Signal>);
+
+/// Starts catching SIGINT and SIGTERM: from now on they stop the gateway cleanly (before
+/// `ready`, so that one sent right after it is not the default, fatal one).
+fn watch_signals() -> Signals {
+    use tokio::signal::unix::{signal, SignalKind};
+    (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
 }
