@@ -180,8 +180,8 @@ impl Bridge {
         Ok(())
     }
 
-    /// The call's forwarders stop.
-    pub fn stop_forwarders(&mut self) {
+    /// The call's forwarders stop (when the bridge closes).
+    pub(crate) fn stop_forwarders(&mut self) {
         for f in self.forwarders.drain(..) {
             host::unforward(f.rule);
         }

@@ -160,7 +160,7 @@ impl Sim {
             ..crate::config::Media::default()
         }));
         if let Some((period, combine)) = handler_news {
-            tunables.tell_handlers(period, combine);
+            tunables.tell_handlers(period, combine, None);
         }
         let setup = CoreSetup {
             index: 0,

@@ -92,16 +92,14 @@ impl Tunables {
 
     /// Has the media threads tell the event handlers of ICE, DTLS and, every `stats_period_s`
     /// seconds (0: never), of each stream's statistics (`combine`: in one event per
-    /// PeerConnection).
-    pub fn tell_handlers(&self, stats_period_s: u64, combine: bool) {
+    /// PeerConnection) while one of `handlers` takes media events (none: always; a test's).
+    pub fn tell_handlers(&self, stats_period_s: u64, combine: bool, handlers: Option<crate::events::Events>) {
         self.stats_period_s.store(stats_period_s, Ordering::Relaxed);
         self.combine_media_stats.store(combine, Ordering::Relaxed);
+        if let Some(events) = handlers {
+            let _ = self.handlers.set(events);
+        }
         self.handler_news.store(true, Ordering::Relaxed);
-    }
-
-    /// The event handlers whose masks [`Tunables::stats_wanted`] reads (set once).
-    pub fn set_handlers(&self, events: crate::events::Events) {
-        let _ = self.handlers.set(events);
     }
 
     /// Whether a handler takes media events now (its mask may change with admin

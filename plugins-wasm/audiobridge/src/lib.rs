@@ -293,28 +293,26 @@ impl AudioBridge {
     /// A participant as the event handlers hear of it: Janus's `joined` (with `setup` unless
     /// after a room change), `configured` and `left`.
     fn told(event: &str, p: &Participant, with_setup: bool) -> Value {
-        let mut told = json!({"event": event, "room": p.room.to_json(), "id": p.id.to_json()});
-        if let Some(d) = &p.display {
-            told["display"] = json!(d);
-        }
+        // As lists show it, without its talking, and `left` with its name only.
+        let mut told = Self::describe(p);
+        let obj = told.as_object_mut().expect("an object");
+        obj.remove("talking");
         match event {
-            "joined" if with_setup => told["setup"] = json!(p.setup),
-            "joined" => {}
-            "configured" => {
-                if p.bitrate > 0 {
-                    told["bitrate"] = json!(p.bitrate);
-                }
-                told["quality"] = json!(p.quality);
+            "joined" if with_setup => {}
+            "joined" => {
+                obj.remove("setup");
             }
-            _ => return told,
+            "configured" => {
+                obj.remove("setup");
+                if p.bitrate > 0 {
+                    obj.insert("bitrate".into(), json!(p.bitrate));
+                }
+                obj.insert("quality".into(), json!(p.quality));
+            }
+            _ => obj.retain(|k, _| k == "id" || k == "display"),
         }
-        told["muted"] = json!(p.muted);
-        if let Some(position) = p.spatial_position {
-            told["spatial_position"] = json!(position);
-        }
-        if p.suspended {
-            told["suspended"] = json!(true);
-        }
+        obj.insert("event".into(), json!(event));
+        obj.insert("room".into(), p.room.to_json());
         told
     }
 

@@ -573,9 +573,9 @@ impl Sip {
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         let h = a.handle;
         let had_media = !a.bridge.legs.is_empty() || a.bridge.stage != Stage::Idle;
+        // (Its forwarders stop with the bridge.)
         a.bridge.close();
         let call = a.call.take();
-        self.stop_forwarders(handle);
         if let Some(c) = call {
             self.calls.remove(&c.call_id);
             self.call_ended(handle, &c);

@@ -83,11 +83,4 @@ impl Sip {
         push(req.handle, Some(&req.transaction), &updated, None);
         Ok(())
     }
-
-    /// The call ended: its forwarders stop.
-    pub(crate) fn stop_forwarders(&mut self, handle: u64) {
-        if let Some(a) = self.accounts.get_mut(&handle) {
-            a.bridge.stop_forwarders();
-        }
-    }
 }
