@@ -138,9 +138,18 @@ async fn the_core_tells_its_counts_every_15_seconds() {
     let http = gw.http();
     let sid = http.create().await;
     let attach = json!({"janus": "attach", "plugin": "janus.plugin.echotest", "transaction": "a"});
-    for _ in 0..2 {
-        assert_eq!(http.post(&format!("/{sid}"), &attach).await["janus"], "success");
+    // Three handles, one detached; another session's handle goes with its session.
+    let mut handles = Vec::new();
+    for _ in 0..3 {
+        let answer = http.post(&format!("/{sid}"), &attach).await;
+        handles.push(answer["data"]["id"].as_u64().expect("handle id"));
     }
+    let detach = json!({"janus": "detach", "transaction": "d"});
+    assert_eq!(http.post(&format!("/{sid}/{}", handles[0]), &detach).await["janus"], "success");
+    let other = http.create().await;
+    assert_eq!(http.post(&format!("/{other}"), &attach).await["janus"], "success");
+    let destroy = json!({"janus": "destroy", "transaction": "x"});
+    assert_eq!(http.post(&format!("/{other}"), &destroy).await["janus"], "success");
     let started = std::time::Instant::now();
     let update = loop {
         let events = match posts.next_post_within(std::time::Duration::from_secs(25)).await.body {

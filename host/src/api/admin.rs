@@ -244,7 +244,7 @@ impl Core {
                 Ok(self.success(env, json!({"info": info})))
             }
             "detach_handle" => {
-                if lock(&session.handles).remove(&h.id).is_some() {
+                if lock(&session.handles).remove(h.id).is_some() {
                     // The plugin's job is queued now; the admin does not wait for it.
                     drop(self.release_handle(h));
                     self.push_handle_event(h.handle_ref(), "detached", Value::Null);

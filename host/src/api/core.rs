@@ -85,6 +85,8 @@ pub(super) struct Inner {
     pub(super) tunables: Arc<Tunables>,
     pub(super) events: Events,
     pub(super) sessions: Mutex<HashMap<u64, Arc<Session>>>,
+    /// Handles alive in all sessions (each session's [`super::session::HandleTable`] counts).
+    pub(super) handles_live: Arc<std::sync::atomic::AtomicUsize>,
     clients: Mutex<HashMap<ClientKey, usize>>,
     pub(super) plugins: RwLock<Arc<dyn PluginRegistry>>,
     media: RwLock<Arc<dyn MediaControl>>,
@@ -131,6 +133,7 @@ impl Core {
             network: options.network,
             transports: options.transports,
             sessions: Mutex::new(HashMap::new()),
+            handles_live: Arc::default(),
             clients: Mutex::new(HashMap::new()),
             plugins: RwLock::new(Arc::new(NoPlugins)),
             media: RwLock::new(Arc::new(NoMedia)),
@@ -216,10 +219,9 @@ impl Core {
         lock(&self.inner.sessions).len()
     }
 
-    /// Number of live handles (counted through every session).
+    /// Number of live handles (kept as they come and go).
     pub fn handle_count(&self) -> usize {
-        let sessions: Vec<Arc<Session>> = lock(&self.inner.sessions).values().cloned().collect();
-        sessions.iter().map(|s| lock(&s.handles).len()).sum()
+        self.inner.handles_live.load(Ordering::Relaxed)
     }
 
     /// Creates a session (after the caller's 472/403 checks): 468 on an id conflict,
@@ -256,8 +258,14 @@ impl Core {
             }
             *count += 1;
         }
-        let session =
-            Arc::new(Session::new(id, client, owner, self.now_us(), self.inner.general.event_queue_size));
+        let session = Arc::new(Session::new(
+            id,
+            client,
+            owner,
+            self.now_us(),
+            self.inner.general.event_queue_size,
+            self.inner.handles_live.clone(),
+        ));
         sessions.insert(id, session.clone());
         drop(sessions);
         tracing::debug!(session = id, "session created");
@@ -304,7 +312,7 @@ impl Core {
         if let Some(event) = notice {
             session.send(event);
         }
-        let handles: Vec<Arc<Handle>> = lock(&session.handles).drain().map(|(_, h)| h).collect();
+        let handles = lock(&session.handles).take_all();
         let released: Vec<_> = handles.iter().map(|h| self.release_handle(h)).collect();
         session.queue.wake_all();
         tracing::debug!(session = id, "session destroyed");
@@ -328,7 +336,7 @@ impl Core {
     /// A plugin ended a handle (`end-handle`): it is detached and the client gets `detached`.
     pub async fn end_handle(&self, h: HandleRef) {
         let Some(session) = self.session(h.session_id) else { return };
-        let Some(handle) = lock(&session.handles).remove(&h.handle_id) else { return };
+        let Some(handle) = lock(&session.handles).remove(h.handle_id) else { return };
         self.release_handle(&handle).await;
         self.push_handle_event(h, "detached", Value::Null);
     }

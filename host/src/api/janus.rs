@@ -279,7 +279,7 @@ impl Core {
         });
         lock(&session.handles).insert(id, handle.clone());
         if let Err(e) = plugin.create_handle(handle.handle_ref()).await {
-            lock(&session.handles).remove(&id);
+            lock(&session.handles).remove(id);
             // A plugin that answered too late may still attach it: it hears of its end.
             self.release_handle(&handle).await;
             return Err(ApiError::new(
@@ -299,7 +299,7 @@ impl Core {
     }
 
     async fn detach(&self, session: &Session, h: &Arc<Handle>, tx: Option<&str>) -> ApiResult<Value> {
-        if lock(&session.handles).remove(&h.id).is_none() {
+        if lock(&session.handles).remove(h.id).is_none() {
             return Err(ApiError::new(
                 ErrorCode::HandleNotFound,
                 format!("No such handle {} in session {}", h.id, session.id),

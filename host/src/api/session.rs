@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -190,14 +190,72 @@ pub struct Session {
     /// Events waiting for an HTTP long poll (or a claim).
     pub queue: EventQueue,
     /// Its handles.
-    pub handles: Mutex<HashMap<u64, Arc<Handle>>>,
+    pub handles: Mutex<HandleTable>,
     /// Set once the session is being destroyed.
     pub destroyed: AtomicBool,
 }
 
+/// A session's handles by id. Reading goes through the map; adding and removing go through
+/// this table, which keeps the gateway's count of live handles (shared by every session), so
+/// that counting them never walks the sessions.
+pub struct HandleTable {
+    map: HashMap<u64, Arc<Handle>>,
+    live: Arc<AtomicUsize>,
+}
+
+impl HandleTable {
+    /// An empty table counting into `live`.
+    pub fn new(live: Arc<AtomicUsize>) -> Self {
+        Self { map: HashMap::new(), live }
+    }
+
+    /// Adds a handle (an id already present is replaced, and counted once).
+    pub fn insert(&mut self, id: u64, handle: Arc<Handle>) {
+        if self.map.insert(id, handle).is_none() {
+            self.live.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes a handle out.
+    pub fn remove(&mut self, id: u64) -> Option<Arc<Handle>> {
+        let gone = self.map.remove(&id);
+        if gone.is_some() {
+            self.live.fetch_sub(1, Ordering::Relaxed);
+        }
+        gone
+    }
+
+    /// Takes every handle out.
+    pub fn take_all(&mut self) -> Vec<Arc<Handle>> {
+        self.live.fetch_sub(self.map.len(), Ordering::Relaxed);
+        self.map.drain().map(|(_, h)| h).collect()
+    }
+}
+
+impl std::ops::Deref for HandleTable {
+    type Target = HashMap<u64, Arc<Handle>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
+impl Drop for HandleTable {
+    fn drop(&mut self) {
+        self.live.fetch_sub(self.map.len(), Ordering::Relaxed);
+    }
+}
+
 impl Session {
     /// A new session.
-    pub fn new(id: u64, client: ClientKey, owner: Owner, now_us: u64, queue_capacity: usize) -> Self {
+    pub fn new(
+        id: u64,
+        client: ClientKey,
+        owner: Owner,
+        now_us: u64,
+        queue_capacity: usize,
+        handles_live: Arc<AtomicUsize>,
+    ) -> Self {
         Self {
             id,
             client,
@@ -206,7 +264,7 @@ impl Session {
             timeout_override: AtomicI64::new(-1),
             owner: Mutex::new(owner),
             queue: EventQueue::new(queue_capacity),
-            handles: Mutex::new(HashMap::new()),
+            handles: Mutex::new(HandleTable::new(handles_live)),
             destroyed: AtomicBool::new(false),
         }
     }
