@@ -381,6 +381,12 @@ async fn a_busy_phone_ends_the_call() {
         (&json!(486), &json!("Busy Here")),
         "{hangup}"
     );
+    // The answer's Reason header, as Janus gives it.
+    assert_eq!(
+        [&result(&hangup)["reason_header_protocol"], &result(&hangup)["reason_header_cause"]],
+        [&json!("SIP"), &json!("486")],
+        "{hangup}"
+    );
     sipp.passes().await;
     peer.close().await.ok();
 }
@@ -418,6 +424,13 @@ async fn the_phone_hangs_up() {
     peer.start_media().await;
     let hangup = both_hangups(&mut c).await;
     assert_eq!(result(&hangup)["code"], 200, "{hangup}");
+    // The BYE's Reason header, its text unquoted (Janus's `reason_header*`).
+    assert_eq!(
+        [&result(&hangup)["reason_header_protocol"], &result(&hangup)["reason_header_cause"]],
+        [&json!("Q.850"), &json!("16")],
+        "{hangup}"
+    );
+    assert_eq!(result(&hangup)["reason_header"], "Normal call clearing", "{hangup}");
     sipp.passes().await;
     peer.close().await.ok();
 }
@@ -478,6 +491,7 @@ async fn a_caller_that_gives_up_ends_the_ringing_call() {
         (&json!(487), &json!("Request Terminated")),
         "{hangup}"
     );
+    assert_eq!(result(&hangup)["reason_header"], "Caller gave up", "{hangup}");
     caller.passes().await;
 }
 
@@ -1380,7 +1394,8 @@ async fn a_call_is_recorded_for_janus_pp_rec() {
 
 /// The event handler hears a call as Janus's SIP plugin tells it: the guest `registered` (with
 /// its identity and `unique_id`), `calling` with the SDP of the INVITE, each SIP message sent
-/// (`sip-out`) and received (`sip-in`), `accepted`, and `hangup` with the code.
+/// (`sip-out`) and received (`sip-in`), `accepted`, and the phone's `hangup` with the code and
+/// its BYE's Reason header.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_is_told_to_the_event_handler() {
     if !have_sipp() {
@@ -1390,10 +1405,12 @@ async fn a_call_is_told_to_the_event_handler() {
     let mut posts = crate::backend::Heard::new(posts);
     let (gw, _) = gateway_in("", "", crate::backend::plugin_events_conf(&format!("http://{addr}/")));
     let mut c = guest(&gw, "alice").await;
-    let sipp = Sipp::start("uas_answer.xml", None, "x");
+    let sipp = Sipp::start("uas_hangs_up.xml", None, "x");
     let callee = format!("sip:bob@127.0.0.1:{}", sipp.port);
-    let peer = call_up(&mut c, &sipp).await;
-    hang_up(&mut c).await;
+    let (peer, _) = call(&mut c, &sipp).await;
+    let accepted = sip_event(&mut c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    both_hangups(&mut c).await;
     sipp.passes().await;
     let mut heard: Vec<Value> = Vec::new();
     while !heard.iter().any(|e| e["event"] == "hangup") {
@@ -1414,6 +1431,15 @@ async fn a_call_is_told_to_the_event_handler() {
         (Some("sip:alice@127.0.0.1"), Some("guest"))
     );
     assert_eq!(registered["unique_id"].as_str().map(str::len), Some(36), "{registered}");
+    // `calling` comes before the INVITE's `sip-out`, as Janus tells them.
+    let position = |pred: &dyn Fn(&Value) -> bool| heard.iter().position(pred).expect("heard");
+    assert!(
+        position(&|e| e["event"] == "calling")
+            < position(
+                &|e| e["event"] == "sip-out" && e["sip"].as_str().is_some_and(|m| m.starts_with("INVITE "))
+            ),
+        "{heard:#?}"
+    );
     let calling = find("calling");
     let call_id = calling["call-id"].clone();
     assert_eq!(calling["callee"], callee, "{calling}");
@@ -1428,10 +1454,15 @@ async fn a_call_is_told_to_the_event_handler() {
             .iter()
             .any(|e| e["event"] == "sip-in" && e["sip"].as_str().is_some_and(|m| m.starts_with(start)))
     };
-    assert!(sent("INVITE ") && sent("ACK ") && sent("BYE "), "{heard:#?}");
-    assert!(got("SIP/2.0 200"), "{heard:#?}");
+    assert!(sent("INVITE ") && sent("ACK ") && sent("SIP/2.0 200"), "{heard:#?}");
+    assert!(got("SIP/2.0 200") && got("BYE "), "{heard:#?}");
     assert_eq!(find("accepted")["call-id"], call_id);
     let hangup = find("hangup");
-    assert_eq!((&hangup["call-id"], &hangup["code"]), (&call_id, &json!(200)), "{hangup}");
+    assert_eq!(
+        hangup,
+        &json!({"event": "hangup", "call-id": call_id, "code": 200, "reason": "BYE",
+                "reason_header": "Normal call clearing", "reason_header_protocol": "Q.850",
+                "reason_header_cause": "16"}),
+    );
     peer.close().await.ok();
 }

@@ -471,7 +471,7 @@ impl Sip {
                     || json!({"event": "registration_failed", "code": 408, "reason": "Request Timeout"}),
                 );
             }
-            Purpose::Invite => self.call_failed(handle, 408, "Request Timeout"),
+            Purpose::Invite => self.call_failed(handle, 408, "Request Timeout", None),
             Purpose::Bye | Purpose::Cancel => self.end_response(handle, purpose, 408),
             Purpose::Message => {
                 let Some(a) = self.accounts.get(&handle) else { return };

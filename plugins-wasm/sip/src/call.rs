@@ -246,14 +246,13 @@ impl Sip {
         let Some(c) = a.call.as_mut().filter(|c| c.state == CallState::Starting) else { return };
         c.state = CallState::Inviting;
         let (call_id, transaction) = (c.call_id.clone(), c.transaction.take());
+        // As Janus, the event handlers hear of the call (with the INVITE's SDP) before the INVITE goes.
+        let callee = c.remote_uri.clone();
+        portunus_sdk::notify_event(
+            Some(handle),
+            || json!({"event": "calling", "callee": callee, "call-id": call_id, "sdp": self.sdp_out(&sdp)}),
+        );
         self.send_invite(handle.handle, &sdp, None);
-        if let Some(c) = self.accounts.get(&handle.handle).and_then(|a| a.call.as_ref()) {
-            // Janus tells the SDP that went in the INVITE.
-            portunus_sdk::notify_event(Some(handle), || {
-                let sent = msg::parse(c.invite.as_bytes()).ok().and_then(|i| i.sdp()).unwrap_or_default();
-                json!({"event": "calling", "callee": c.remote_uri, "call-id": call_id, "sdp": sent})
-            });
-        }
         let calling = json!({"event": "calling", "call_id": call_id});
         push(handle, transaction.as_deref(), &event(Some(&call_id), calling), None);
     }
@@ -285,7 +284,7 @@ impl Sip {
                     err(code::UNKNOWN, reason).push_logged(handle, c.transaction.as_deref(), crate::PACKAGE);
                     self.end_call(handle.handle, None);
                 } else {
-                    self.refuse_incoming(handle.handle, 488, "Not Acceptable Here");
+                    self.refuse_incoming(handle.handle, 488, "Not Acceptable Here", None);
                 }
             }
         }
@@ -455,29 +454,33 @@ impl Sip {
                 }
             }
         }
-        self.call_failed(handle, code, &reason_of(m));
+        self.call_failed(handle, code, &reason_of(m), Some(m));
     }
 
-    /// The call ends with an error answer (or a timeout): `hangup` with its code.
-    pub(crate) fn call_failed(&mut self, handle: u64, code: u16, reason: &str) {
-        self.tell_hangup(handle, code, reason, None);
+    /// The call ends with an error answer `m` (or a timeout, or no answer to it): `hangup`
+    /// with its code.
+    pub(crate) fn call_failed(&mut self, handle: u64, code: u16, reason: &str, m: Option<&SipMessage>) {
+        self.tell_hangup(handle, code, reason, m);
         self.end_call(handle, None);
     }
 
     /// Tells the browser and the event handlers that the call ended: `hangup` with `code`,
-    /// `reason` and the far end's headers of `m` (the event handlers get Janus's `call-id`).
+    /// `reason`, and the far end's `Reason` and asked-for headers of `m` (the event handlers
+    /// get Janus's `call-id` too).
     fn tell_hangup(&self, handle: u64, code: u16, reason: &str, m: Option<&SipMessage>) {
         let Some(a) = self.accounts.get(&handle) else { return };
         let Some(c) = &a.call else { return };
         let mut hangup = json!({"event": "hangup", "code": code, "reason": reason});
         if let Some(m) = m {
+            headers::tag_reason(&mut hangup, m);
             headers::tag(&mut hangup, m, &a.header_prefixes);
         }
+        portunus_sdk::notify_event(Some(a.handle), || {
+            let mut told = hangup.clone();
+            told["call-id"] = json!(c.call_id);
+            told
+        });
         push(a.handle, None, &event(Some(&c.call_id), hangup), None);
-        portunus_sdk::notify_event(
-            Some(a.handle),
-            || json!({"event": "hangup", "call-id": c.call_id, "code": code, "reason": reason}),
-        );
     }
 
     /// The ACK of our INVITE's 2xx (§13.2.2.4): a request of the dialog of its own.
@@ -559,7 +562,7 @@ impl Sip {
         if purpose == Purpose::Cancel {
             // The INVITE's own answer (487) ends the call.
             if code >= 300 {
-                self.call_failed(handle, 487, "Request Terminated");
+                self.call_failed(handle, 487, "Request Terminated", None);
             }
             return;
         }
@@ -617,7 +620,7 @@ impl Sip {
                 match ringing {
                     Some(handle) => {
                         self.respond(handle, m, from, 200, "OK", None, &[], None);
-                        self.refuse_incoming(handle, 487, "Request Terminated");
+                        self.refuse_incoming(handle, 487, "Request Terminated", Some(m));
                     }
                     None => self.respond(0, m, from, 481, "Call/Transaction Does Not Exist", None, &[], None),
                 }
@@ -748,14 +751,15 @@ impl Sip {
         Ok(())
     }
 
-    /// Answers the ringing INVITE with an error and forgets the call (`hangup`).
-    fn refuse_incoming(&mut self, handle: u64, code: u16, reason: &str) {
+    /// Answers the ringing INVITE with an error and forgets the call (`hangup`, with what the
+    /// caller's CANCEL `cancel` says).
+    fn refuse_incoming(&mut self, handle: u64, code: u16, reason: &str, cancel: Option<&SipMessage>) {
         let Some(c) = self.accounts.get(&handle).and_then(|a| a.call.clone()) else { return };
         if let Ok(inv) = msg::parse(c.invite.as_bytes()) {
             let extra = headers::with(Vec::new(), &c.headers);
             self.respond(handle, &inv, &c.peer, code, reason, Some(&c.local_tag), &extra, None);
         }
-        self.tell_hangup(handle, code, reason, None);
+        self.tell_hangup(handle, code, reason, cancel);
         self.end_call(handle, None);
     }
 
@@ -885,7 +889,7 @@ impl Sip {
             Some(msg.handle),
             || json!({"event": "declined", "callee": c.remote_uri, "call-id": c.call_id, "code": code}),
         );
-        self.refuse_incoming(msg.handle.handle, code as u16, reason);
+        self.refuse_incoming(msg.handle.handle, code as u16, reason, None);
         Ok(())
     }
 
@@ -922,7 +926,7 @@ impl Sip {
                     c.cancel = true;
                 }
             }
-            CallState::Incoming => self.refuse_incoming(handle, 480, "Temporarily Unavailable"),
+            CallState::Incoming => self.refuse_incoming(handle, 480, "Temporarily Unavailable", None),
             CallState::Starting => {
                 self.tell_hangup(handle, 487, "Request Terminated", None);
                 self.end_call(handle, None);

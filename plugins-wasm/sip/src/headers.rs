@@ -71,6 +71,26 @@ pub fn tag(result: &mut Value, m: &SipMessage, prefixes: &[String]) {
     }
 }
 
+/// Adds to a `hangup` what the far end's first `Reason` header (RFC 3326: `protocol ;cause=N
+/// ;text="..."`) of `m` says, as Janus does: `reason_header` (the text, unquoted),
+/// `reason_header_protocol` and `reason_header_cause`, each when present.
+pub fn tag_reason(result: &mut Value, m: &SipMessage) {
+    let Some(reason) = m.header("Reason") else { return };
+    let mut parts = reason.split(';').map(str::trim);
+    if let Some(protocol) = parts.next().filter(|p| !p.is_empty()) {
+        result["reason_header_protocol"] = Value::String(protocol.to_owned());
+    }
+    for param in parts {
+        let Some((name, value)) = param.split_once('=') else { continue };
+        let value = value.trim();
+        match name.trim().to_ascii_lowercase().as_str() {
+            "cause" => result["reason_header_cause"] = Value::String(value.to_owned()),
+            "text" => result["reason_header"] = Value::String(value.replace('"', "")),
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +113,30 @@ mod tests {
         assert_eq!(incoming(&m, &[]), None);
         let got = incoming(&m, &["X-".to_owned(), "Call".to_owned()]).unwrap();
         assert_eq!(got, json!({"X-Account": "42", "x-trace": "t"}));
+    }
+
+    #[test]
+    fn reason_header_parts() {
+        let bye = |reason: &str| {
+            let text = format!(
+                "BYE sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1\r\n\
+                 From: <sip:b@127.0.0.1>;tag=1\r\nTo: <sip:a@127.0.0.1>;tag=2\r\nCall-ID: c\r\n\
+                 CSeq: 2 BYE\r\n{reason}Content-Length: 0\r\n\r\n"
+            );
+            let m = crate::msg::parse(text.as_bytes()).unwrap();
+            let mut result = json!({"event": "hangup"});
+            tag_reason(&mut result, &m);
+            result
+        };
+        assert_eq!(
+            bye("Reason: Q.850 ;cause=16 ;text=\"Normal call clearing\"\r\n"),
+            json!({"event": "hangup", "reason_header_protocol": "Q.850", "reason_header_cause": "16",
+                   "reason_header": "Normal call clearing"})
+        );
+        assert_eq!(
+            bye("Reason: SIP;cause=600\r\n"),
+            json!({"event": "hangup", "reason_header_protocol": "SIP", "reason_header_cause": "600"})
+        );
+        assert_eq!(bye(""), json!({"event": "hangup"}));
     }
 }

@@ -148,7 +148,7 @@ impl Sip {
         if code == 481 || code == 408 {
             let reason =
                 m.status().and_then(|s| s.reason.as_ref()).map(|r| r.to_string()).unwrap_or_default();
-            self.call_failed(handle, code, &reason);
+            self.call_failed(handle, code, &reason, Some(m));
         } else {
             portunus_sdk::warn!("[{handle}] re-INVITE refused with {code}: the call goes on as it was");
         }
