@@ -132,3 +132,46 @@ async fn the_core_update_counts_a_call() {
     );
     peer.close().await.ok();
 }
+
+/// A data channel's statistics, as Janus tells them: the `data` m-line's packets and bytes each
+/// way (the DTLS datagrams that carry the SCTP), every `stats_period`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_channel_is_in_the_statistics() {
+    let (addr, mut posts) = backend("127.0.0.1", false).await;
+    let conf =
+        crate::backend::handler_conf(&format!("http://{addr}/"), "\tevents = \"media\"\n\tgrouping = false");
+    let gw = Gateway::with(Conf {
+        core_sections: "events: { broadcast = true stats_period = 1 }\n".into(),
+        ..conf
+    });
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = super::attach(&mut ws, sid, super::ECHOTEST).await;
+    let peer = super::Peer::new(false, false, true).await.expect("peer");
+    let offer = peer.create_offer(super::WAIT).await.expect("offer");
+    let ev = super::echotest(&mut ws, sid, hid, "o", json!({}), Some(json!({"type": "offer", "sdp": offer})))
+        .await;
+    peer.set_answer(ev["jsep"]["sdp"].as_str().expect("an answer")).await.expect("set answer");
+    peer.wait_data_open(super::WAIT).await.expect("data channel open");
+    peer.send_text("hello").await.expect("send");
+    peer.wait_data_message(super::WAIT, |_| true).await.expect("the echo");
+    // Until the statistics count the message both ways (beyond the handshake).
+    let stats = loop {
+        let e = next_post(&mut posts).await.body;
+        if e["type"] == 32 && e["subtype"] == 3 && e["event"]["media"] == "data" {
+            let s = &e["event"];
+            if s["packets-received"].as_u64() > Some(3) && s["packets-sent"].as_u64() > Some(3) {
+                break e;
+            }
+        }
+    };
+    assert_eq!((&stats["session_id"], &stats["handle_id"]), (&json!(sid), &json!(hid)), "{stats}");
+    let s = &stats["event"];
+    assert_eq!((s["mid"].as_str(), s["mindex"].as_u64()), (Some("0"), Some(0)), "{stats}");
+    assert!(
+        s["bytes-received"].as_u64() > s["packets-received"].as_u64()
+            && s["bytes-sent"].as_u64() > s["packets-sent"].as_u64(),
+        "{stats}"
+    );
+    peer.close().await.ok();
+}

@@ -19,7 +19,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::capture::{Capture, RtpFields};
 use super::contain::contain;
-use super::demux::stun_local_ufrag;
+use super::demux::{is_dtls, stun_local_ufrag};
 use super::inputs::{Input, Kept};
 use super::layers::{frame_info, FrameInfo};
 use super::legs::{self, Admit, Leg};
@@ -535,9 +535,9 @@ impl<T: Transmitter> MediaCore<T> {
                 self.dirty.push(*id);
             }
             if p.news.as_ref().is_some_and(|n| n.stats_due(now, stats_period)) {
-                let streams = p.stream_descs();
+                let (streams, data) = (p.stream_descs(), p.data_line());
                 if let Some(news) = &mut p.news {
-                    news.stats(now, stats_period, combine, &streams, u64::from(p.bitrate_cap));
+                    news.stats(now, stats_period, combine, &streams, data, u64::from(p.bitrate_cap));
                 }
                 hand_on_news(&self.notices, p);
             }
@@ -627,10 +627,15 @@ impl<T: Transmitter> MediaCore<T> {
         let out = &mut self.out;
         let mut events = std::mem::take(&mut self.events);
         let mut sent_to = None;
+        // DTLS datagrams sent (count, bytes), for the data channels' statistics.
+        let mut dtls_out = (0, 0);
         let mut send = |to: SocketAddr, data: &[u8]| {
             // DTLS and media go to the selected pair only (STUN, first byte below 20, to any).
             if data.first().is_some_and(|b| *b >= 20) {
                 sent_to = Some(to);
+                if news && is_dtls(data) {
+                    dtls_out = (dtls_out.0 + 1, dtls_out.1 + data.len());
+                }
             }
             out.transmit(to, data)
         };
@@ -670,6 +675,9 @@ impl<T: Transmitter> MediaCore<T> {
         }
         self.events = events;
         if news {
+            if let Some(news) = self.peers.get_mut(&id).and_then(|p| p.news.as_mut()) {
+                news.dtls_out(now, dtls_out.0, dtls_out.1);
+            }
             if let Some(to) = sent_to {
                 self.tell_pair(id, to);
             }

@@ -23,6 +23,11 @@ pub fn stun_local_ufrag(buf: &[u8]) -> Option<&str> {
     None
 }
 
+/// Whether a datagram is DTLS (RFC 7983: its first byte is 20 to 63).
+pub fn is_dtls(buf: &[u8]) -> bool {
+    buf.first().is_some_and(|b| (20..64).contains(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,6 +104,10 @@ pub struct PeerNews {
     pub pair_wanted: bool,
     /// The client's side of the pair told last.
     told_pair: Option<SocketAddr>,
+    /// DTLS datagrams (the data channels' SCTP, and the handshake) received and sent:
+    /// (count, bytes) each way, as Janus counts a data stream's packets.
+    dtls_in: (u64, u64),
+    dtls_out: (u64, u64),
 }
 
 impl PeerNews {
@@ -191,20 +195,36 @@ impl PeerNews {
         st.egress = Some(s.clone());
     }
 
+    /// A DTLS datagram of `len` bytes came.
+    pub fn dtls_in(&mut self, now: Instant, len: usize) {
+        self.next_stats.get_or_insert(now);
+        self.dtls_in = (self.dtls_in.0 + 1, self.dtls_in.1 + len as u64);
+    }
+
+    /// `count` DTLS datagrams of `bytes` in all went.
+    pub fn dtls_out(&mut self, now: Instant, count: u64, bytes: usize) {
+        if count > 0 {
+            self.next_stats.get_or_insert(now);
+            self.dtls_out = (self.dtls_out.0 + count, self.dtls_out.1 + bytes as u64);
+        }
+    }
+
     /// Whether the statistics event is due (`period` 0: never).
     pub fn stats_due(&self, now: Instant, period: Duration) -> bool {
         !period.is_zero() && self.next_stats.is_some_and(|t| now >= t)
     }
 
     /// Tells each stream's statistics, in one event (`combine`) or one per stream and
-    /// substream, as Janus; the next are due `period` later. `remb` is the bitrate the client
-    /// was last asked to keep under (0: none).
+    /// substream, as Janus, with the data channels' m-line (`data`: its mid and index) among
+    /// them; the next are due `period` later. `remb` is the bitrate the client was last asked
+    /// to keep under (0: none).
     pub fn stats(
         &mut self,
         now: Instant,
         period: Duration,
         combine: bool,
         streams: &[StreamDesc],
+        data: Option<(Mid, usize)>,
         remb: u64,
     ) {
         self.next_stats = Some(now + period);
@@ -223,6 +243,17 @@ impl PeerNews {
                 }
                 all.push(stream_stats(d, index, st, sent, remb));
             }
+        }
+        if let Some((mid, mindex)) = data {
+            let mut m = json!({"mid": mid.to_string(), "mindex": mindex, "media": "data",
+                "packets-received": self.dtls_in.0, "packets-sent": self.dtls_out.0,
+                "bytes-received": self.dtls_in.1, "bytes-sent": self.dtls_out.1});
+            if mindex == 0 && remb > 0 {
+                m["remb-bitrate"] = json!(remb);
+            }
+            // In m-line order, as Janus lists them.
+            let at = all.partition_point(|s| s["mindex"].as_u64().is_some_and(|i| i < mindex as u64));
+            all.insert(at, m);
         }
         if all.is_empty() {
             return;

@@ -10,6 +10,7 @@ use str0m::net::Receive;
 use str0m::rtp::Ssrc;
 use str0m::{Candidate, Event, IceCreds, Input, Output, Rtc, RtcConfig};
 
+use super::demux::is_dtls;
 use crate::vocab::HandleRef;
 use crate::vocab::{self, AnswerPolicy, DescriptionError, StreamInfo};
 
@@ -139,6 +140,8 @@ pub struct Peer {
     pub news: Option<Box<super::news::PeerNews>>,
     /// Each stream's m-line index in the last SDP we gave the client.
     mindexes: Vec<(Mid, usize)>,
+    /// The data channels' m-line in that SDP (its mid and index), if it has one.
+    data_line: Option<(Mid, usize)>,
     /// The addresses the core routes to this peer (its `by_addr` entries).
     pub addrs: Vec<SocketAddr>,
     /// Test only: the next datagram makes this peer panic (as a bug in the WebRTC stack would).
@@ -323,6 +326,7 @@ impl Peer {
             rtt: None,
             news: None,
             mindexes: Vec::new(),
+            data_line: None,
             addrs: Vec::new(),
             #[cfg(test)]
             panic_on_input: false,
@@ -710,12 +714,18 @@ impl Peer {
     /// Keeps the SDP we give the client, and where each of its streams is in it.
     fn set_local_sdp(&mut self, sdp: String) {
         self.mindexes.clear();
+        self.data_line = None;
         let mut index = None;
+        let mut application = false;
         for line in sdp.lines() {
             if line.starts_with("m=") {
                 index = Some(index.map_or(0, |i| i + 1));
+                application = line.starts_with("m=application ");
             } else if let (Some(mid), Some(i)) = (line.trim_end().strip_prefix("a=mid:"), index) {
                 self.mindexes.push((Mid::from(mid), i));
+                if application {
+                    self.data_line = Some((Mid::from(mid), i));
+                }
             }
         }
         self.local_sdp = Some(sdp);
@@ -724,6 +734,11 @@ impl Peer {
     /// A stream's m-line index in the last SDP we gave the client.
     pub fn mindex(&self, mid: Mid) -> Option<usize> {
         self.mindexes.iter().find(|(m, _)| *m == mid).map(|(_, i)| *i)
+    }
+
+    /// The data channels' m-line (its mid and index), for the event handlers' statistics.
+    pub fn data_line(&self) -> Option<(Mid, usize)> {
+        self.data_line
     }
 
     /// What the statistics of the event handlers say of each audio and video stream.
@@ -772,6 +787,9 @@ impl Peer {
             return false;
         };
         let stun = buf.first().is_some_and(|b| *b < 2);
+        if let (Some(news), true) = (&mut self.news, is_dtls(buf)) {
+            news.dtls_in(now, buf.len());
+        }
         let first_check = self.held_until.is_some() && is_binding_request(buf);
         let input = Input::Receive(now, recv);
         // DTLS, RTP and RTCP only from an address ICE has validated (the nominated one or a
