@@ -51,7 +51,7 @@ impl Backend {
         let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
         let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
         let backend = Self { tls, host, port, authority: authority.as_str().to_owned(), path };
-        backend.request(Bytes::new(), None).map_err(|e| format!("'{url}': {e}"))?;
+        backend.request(Bytes::new(), PostHeaders::default()).map_err(|e| format!("'{url}': {e}"))?;
         Ok(backend)
     }
 
@@ -70,18 +70,30 @@ impl Backend {
         &self.path
     }
 
-    /// The POST of `body` to this backend, with Janus's headers (and `authorization`).
-    fn request(&self, body: Bytes, authorization: Option<&str>) -> Result<Request<Full<Bytes>>, String> {
+    /// The POST of `body` to this backend, with Janus's headers (and those `with` asks for).
+    fn request(&self, body: Bytes, with: PostHeaders<'_>) -> Result<Request<Full<Bytes>>, String> {
         let mut request = Request::post(self.path.as_str())
             .header(hyper::header::HOST, self.authority.as_str())
             .header(hyper::header::ACCEPT, "application/json")
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .header("charsets", "utf-8");
-        if let Some(value) = authorization {
+        if let Some(value) = with.authorization {
             request = request.header(hyper::header::AUTHORIZATION, value);
+        }
+        if with.gzipped {
+            request = request.header(hyper::header::CONTENT_ENCODING, "gzip");
         }
         request.body(Full::new(body)).map_err(|e| e.to_string())
     }
+}
+
+/// What a post carries besides its JSON body.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PostHeaders<'a> {
+    /// The `Authorization` header's value.
+    pub authorization: Option<&'a str>,
+    /// The body is gzipped (`Content-Encoding: gzip`).
+    pub gzipped: bool,
 }
 
 /// Posts to backends over a kept connection, to the addresses `allows` lets through.
@@ -112,16 +124,16 @@ impl Client {
         &mut self,
         to: &Backend,
         body: Bytes,
-        authorization: Option<&str>,
+        with: PostHeaders<'_>,
     ) -> Result<hyper::StatusCode, String> {
         let origin = to.origin();
         if let Some((_, conn)) = self.kept.take().filter(|(o, c)| *o == origin && !c.is_closed()) {
-            if let Ok(status) = self.exchange(conn, to, body.clone(), authorization).await {
+            if let Ok(status) = self.exchange(conn, to, body.clone(), with).await {
                 return Ok(status);
             }
         }
         let conn = self.connect(to).await?;
-        self.exchange(conn, to, body, authorization).await
+        self.exchange(conn, to, body, with).await
     }
 
     /// One request on `conn`: an error only before the answer's head came (so that sending
@@ -131,10 +143,10 @@ impl Client {
         mut conn: SendRequest<Full<Bytes>>,
         to: &Backend,
         body: Bytes,
-        authorization: Option<&str>,
+        with: PostHeaders<'_>,
     ) -> Result<hyper::StatusCode, String> {
         conn.ready().await.map_err(|e| e.to_string())?;
-        let request = to.request(body, authorization)?;
+        let request = to.request(body, with)?;
         let answer = conn.send_request(request).await.map_err(|e| e.to_string())?;
         let status = answer.status();
         if answer.into_body().collect().await.is_ok() {

@@ -9,8 +9,8 @@ use tokio::sync::mpsc;
 
 use crate::harness::{Conf, WAIT};
 
-/// A request an HTTP backend got: its path, `Content-Type`, `Accept` and `Authorization`,
-/// and its JSON body.
+/// A request an HTTP backend got: its path, `Content-Type`, `Accept`, `Authorization` and
+/// `Content-Encoding`, and its JSON body (gunzipped when it came gzipped).
 #[derive(Debug)]
 pub struct Posted {
     /// The request's path.
@@ -21,6 +21,8 @@ pub struct Posted {
     pub accept: String,
     /// `Authorization`, if any.
     pub authorization: Option<String>,
+    /// `Content-Encoding`, if any.
+    pub content_encoding: Option<String>,
     /// The body.
     pub body: Value,
 }
@@ -110,8 +112,8 @@ where
         }
         let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
         assert!(line.starts_with("POST "), "{line}");
-        let (mut length, mut content_type, mut accept, mut authorization) =
-            (0, String::new(), String::new(), None);
+        let (mut length, mut content_type, mut accept, mut authorization, mut content_encoding) =
+            (0, String::new(), String::new(), None, None);
         loop {
             let mut header = String::new();
             conn.read_line(&mut header).await.unwrap();
@@ -122,13 +124,20 @@ where
                 "content-type" => content_type = value,
                 "accept" => accept = value,
                 "authorization" => authorization = Some(value),
+                "content-encoding" => content_encoding = Some(value),
                 _ => {}
             }
         }
         let mut body = vec![0; length];
         conn.read_exact(&mut body).await.unwrap();
+        if content_encoding.as_deref() == Some("gzip") {
+            let mut plain = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain)
+                .expect("gzip");
+            body = plain;
+        }
         let body = serde_json::from_slice(&body).expect("a JSON body");
-        let _ = tx.send(Posted { path, content_type, accept, authorization, body });
+        let _ = tx.send(Posted { path, content_type, accept, authorization, content_encoding, body });
         conn.get_mut().write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await.unwrap();
     }
 }

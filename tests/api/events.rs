@@ -358,3 +358,36 @@ async fn audiobridge_tells_the_event_handler() {
     a.request(json!({"request": "destroy", "room": 779})).await;
     assert_eq!(next(&mut posts).await, (ha, json!({"event": "destroyed", "room": 779})));
 }
+
+/// `compress`: posts come gzipped (`Content-Encoding: gzip`) at the `compression` level; a
+/// tweak turns it off and on again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_posts_come_gzipped() {
+    let (addr, posts) = backend("127.0.0.1", false).await;
+    let mut posts = Heard::new(posts);
+    let settings = "\tcompress = true\n\tcompression = 9\n\tgrouping = false\n\tevents = \"sessions\"";
+    let gw = gateway_with_events(&format!("http://{addr}/"), settings);
+    let http = gw.http();
+    let first = new_session_told(&http, &mut posts).await;
+    assert_eq!(first.content_encoding.as_deref(), Some("gzip"));
+    assert_eq!(
+        (first.body["type"].clone(), first.body["event"]["name"].clone()),
+        (json!(1), json!("created"))
+    );
+    let tweak = |compress: bool| {
+        let request = json!({"request": "tweak", "compress": compress, "compression": 1});
+        admin("query_eventhandler", json!({"handler": "janus.eventhandler.sampleevh", "request": request}))
+    };
+    let admin_http = gw.admin_http();
+    assert_eq!(admin_http.post("", &tweak(false)).await["response"], json!({"result": 200}));
+    let plain = new_session_told(&http, &mut posts).await;
+    assert_eq!((plain.content_encoding, plain.body["event"]["name"].clone()), (None, json!("created")));
+    assert_eq!(admin_http.post("", &tweak(true)).await["response"], json!({"result": 200}));
+    assert_eq!(new_session_told(&http, &mut posts).await.content_encoding.as_deref(), Some("gzip"));
+}
+
+/// Creates a session: the post that tells it.
+async fn new_session_told(http: &crate::harness::HttpClient, posts: &mut Heard) -> crate::backend::Posted {
+    http.create().await;
+    posts.next_post().await
+}

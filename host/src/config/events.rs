@@ -57,6 +57,9 @@ pub struct SampleEvh {
     pub max_retransmissions: u32,
     /// `retransmissions_backoff` (default 100): ms before the first retry, doubled each time.
     pub retransmissions_backoff_ms: u64,
+    /// `compress` with its `compression` level (0 to 9, default 6): posts are gzipped
+    /// (`Content-Encoding: gzip`). None: they are not (the default).
+    pub gzip_level: Option<u32>,
 }
 
 /// Reads `events` from `janus.jcfg` (`file`, `root`) and the handlers' files in `folder`.
@@ -144,11 +147,10 @@ fn read_sampleevh(file: &str, root: &jcfg::Group) -> Result<Option<SampleEvh>, C
             crate::events::sampleevh::MAX_BACKOFF_MS as i64,
         )? as u64,
         backend,
+        gzip_level: None,
     };
-    if g.bool("compress", false)? {
-        tracing::warn!("{file}: compress is not supported by Portunus; events are posted uncompressed");
-    }
-    g.accept(&["compression"]);
+    let level = g.int("compression", 6, 0, 9)? as u32;
+    let evh = SampleEvh { gzip_level: g.bool("compress", false)?.then_some(level), ..evh };
     g.finish();
     Ok(Some(evh))
 }

@@ -3,7 +3,8 @@
 //! `backend_pwd` are set), grouped in arrays of up to [`GROUP`] (`grouping`, the default) or
 //! one a post. A post that cannot be sent (no connection, no answer within [`POST_TIMEOUT`])
 //! is tried again `max_retransmissions` times, after `retransmissions_backoff` ms, doubled each
-//! time, then dropped; the backend's answer itself is not looked at, as in Janus. Admin
+//! time, then dropped; the backend's answer itself is not looked at, as in Janus. With
+//! `compress`, a post is gzipped at level `compression` (`Content-Encoding: gzip`). Admin
 //! `query_eventhandler` with `{"request": "tweak", …}` changes the settings while it runs.
 
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -17,7 +18,7 @@ use super::Kind;
 use crate::api::module_query::{self as q, QueryResult};
 use crate::config::events::SampleEvh;
 use crate::config::JsonStyle;
-use crate::http_client::{Backend, Client};
+use crate::http_client::{Backend, Client, PostHeaders};
 use crate::plugins::policy::AddrPolicy;
 
 /// Most events in one post when grouping (Janus's 100).
@@ -28,6 +29,8 @@ pub const POST_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_RETRANSMISSIONS: u32 = 1000;
 /// The most `retransmissions_backoff` may be, ms.
 pub const MAX_BACKOFF_MS: u64 = 3_600_000;
+/// `compression` when the file gives none (zlib's default, as Janus).
+const DEFAULT_COMPRESSION: u32 = 6;
 /// The longest wait before trying a post again.
 const MAX_WAIT: Duration = Duration::from_secs(3600);
 
@@ -41,6 +44,10 @@ struct Settings {
     json: JsonStyle,
     max_retransmissions: u32,
     backoff: Duration,
+    /// `compress`: whether posts are gzipped.
+    compress: bool,
+    /// `compression`: the gzip level, 0 to 9.
+    compression: u32,
 }
 
 /// What the core and the handler's task share.
@@ -76,6 +83,8 @@ impl Shared {
                 json: evh.json,
                 max_retransmissions: evh.max_retransmissions,
                 backoff: Duration::from_millis(evh.retransmissions_backoff_ms),
+                compress: evh.gzip_level.is_some(),
+                compression: evh.gzip_level.unwrap_or(DEFAULT_COMPRESSION),
             }),
             credentials: Mutex::new((user, password)),
         })
@@ -102,6 +111,8 @@ impl Shared {
         let password = q::opt_str(request, "backend_pwd")?;
         let retransmissions = q::opt_u64(request, "max_retransmissions")?;
         let backoff = q::opt_u64(request, "retransmissions_backoff")?;
+        let compress = q::opt_bool(request, "compress")?;
+        let compression = q::opt_u64(request, "compression")?;
         let mask = events.map(Kind::mask).transpose().map_err(|e| (q::INVALID_ELEMENT, e))?;
         let backend = backend
             .map(|url| {
@@ -138,6 +149,13 @@ impl Shared {
         if let Some(ms) = backoff {
             s.backoff = Duration::from_millis(ms.clamp(1, MAX_BACKOFF_MS));
         }
+        if let Some(compress) = compress {
+            s.compress = compress;
+        }
+        // As Janus, a level outside 0 to 9 is ignored.
+        if let Some(level) = compression.filter(|l| *l <= 9) {
+            s.compression = level as u32;
+        }
         let mut response = Map::new();
         response.insert("result".into(), json!(200));
         Ok(response)
@@ -161,11 +179,18 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
         }
         let count = events.len();
         let body = if settings.grouping { Value::Array(events) } else { events.remove(0) };
-        let text = bytes::Bytes::from(crate::transport::to_text(&body, settings.json));
+        let text = crate::transport::to_text(&body, settings.json);
+        // (Gzipped or not as the settings were when the post was made, retries too.)
+        let gzipped = settings.compress;
+        let text = bytes::Bytes::from(match gzipped {
+            true => gzip(text.as_bytes(), settings.compression),
+            false => text.into_bytes(),
+        });
         let mut tries = 0u32;
         loop {
             let settings = shared.settings();
-            let sent = client.post(&settings.backend, text.clone(), settings.authorization.as_deref());
+            let with = PostHeaders { authorization: settings.authorization.as_deref(), gzipped };
+            let sent = client.post(&settings.backend, text.clone(), with);
             let failed = match tokio::time::timeout(POST_TIMEOUT, sent).await {
                 Ok(Ok(_)) => break,
                 Ok(Err(e)) => e,
@@ -187,5 +212,31 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
             tries += 1;
         }
         pending.fetch_sub(count, Ordering::Relaxed);
+    }
+}
+
+/// `data` gzipped at `level` (0 to 9).
+fn gzip(data: &[u8], level: u32) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+    // Writing to a Vec cannot fail.
+    encoder.write_all(data).and_then(|()| encoder.finish()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_round_trips() {
+        use std::io::Read;
+        let text = br#"[{"type":1,"event":{"name":"created"}}]"#.repeat(50);
+        for level in [0, 6, 9] {
+            let packed = gzip(&text, level);
+            let mut back = Vec::new();
+            flate2::read::GzDecoder::new(&packed[..]).read_to_end(&mut back).expect("gzip");
+            assert_eq!(back, text);
+            assert!(level == 0 || packed.len() < text.len() / 4, "level {level}: {}", packed.len());
+        }
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::policy::AddrPolicy;
-use crate::http_client::{Backend, Client};
+use crate::http_client::{Backend, Client, PostHeaders};
 use crate::logging::time_to_report;
 
 /// Posts waiting to be sent, at most; beyond, a post is dropped and counted.
@@ -180,7 +180,7 @@ impl Sender {
                 self.failed += 1;
                 continue;
             }
-            let sent = self.client.post(&post.to, post.body.clone().into(), None);
+            let sent = self.client.post(&post.to, post.body.clone().into(), PostHeaders::default());
             let outcome = match tokio::time::timeout(self.timeout, sent).await {
                 Ok(Ok(status)) if status.is_success() => continue,
                 Ok(Ok(status)) => format!("answered {status}"),
