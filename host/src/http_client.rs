@@ -157,6 +157,13 @@ impl Client {
 
     /// A new connection to the first of the backend's addresses that `allows` lets through.
     async fn connect(&self, to: &Backend) -> Result<SendRequest<Full<Bytes>>, String> {
+        handshake(self.stream(to).await?).await
+    }
+
+    /// A byte stream to the first of the backend's addresses that `allows` lets through,
+    /// over TLS (verified) for an `https://` one: for other protocols over HTTP's
+    /// connection (a WebSocket).
+    pub async fn stream(&self, to: &Backend) -> Result<Box<dyn Stream>, String> {
         let found: Vec<SocketAddr> = tokio::net::lookup_host((to.host.as_str(), to.port))
             .await
             .map_err(|e| format!("cannot resolve {}: {e}", to.host))?
@@ -168,16 +175,21 @@ impl Client {
         let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("{addr}: {e}"))?;
         let _ = stream.set_nodelay(true);
         if !to.tls {
-            return handshake(stream).await;
+            return Ok(Box::new(stream));
         }
         let name = ServerName::try_from(to.host.clone()).map_err(|e| format!("{}: {e}", to.host))?;
         let stream = tokio_rustls::TlsConnector::from(tls_config()?)
             .connect(name, stream)
             .await
             .map_err(|e| format!("TLS with {}: {e}", to.authority))?;
-        handshake(stream).await
+        Ok(Box::new(stream))
     }
 }
+
+/// A connection's byte stream, plain or TLS.
+pub trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Stream for S {}
 
 /// HTTP/1.1 over a connected stream; its connection runs on a task of its own until closed.
 async fn handshake<S>(stream: S) -> Result<SendRequest<Full<Bytes>>, String>

@@ -224,3 +224,64 @@ pub fn handler_conf(backend: &str, settings: &str) -> Conf {
 pub fn plugin_events_conf(backend: &str) -> Conf {
     handler_conf(backend, "\tevents = \"plugins\"\n\tgrouping = false")
 }
+
+/// A text message a WebSocket backend got: the number of its connection (from 0), the
+/// subprotocol the connection asked for, and the message's JSON.
+#[derive(Debug)]
+pub struct Said {
+    /// Which connection, in the order they came.
+    pub connection: usize,
+    /// `Sec-WebSocket-Protocol` of the connection's request.
+    pub subprotocol: String,
+    /// The message (null: the server closed the connection, and the close handshake is over).
+    pub body: Value,
+}
+
+/// A WebSocket server for the WebSockets event handler on 127.0.0.1: it takes the subprotocol
+/// asked for and reports each text message; with `close_first_after`, the first connection is
+/// closed after that many messages (a server that goes away), which is reported too once the
+/// client answered the close.
+#[allow(dead_code)] // each test crate uses part of this file
+#[allow(clippy::result_large_err)] // the handshake callback's error type is tungstenite's
+pub async fn ws_backend(close_first_after: Option<usize>) -> (SocketAddr, mpsc::UnboundedReceiver<Said>) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a backend");
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        for connection in 0.. {
+            let Ok((conn, _)) = listener.accept().await else { return };
+            let mut subprotocol = String::new();
+            let accept = |request: &Request, mut response: Response| {
+                if let Some(p) = request.headers().get("sec-websocket-protocol") {
+                    subprotocol = p.to_str().unwrap_or_default().to_owned();
+                    response.headers_mut().insert("sec-websocket-protocol", p.clone());
+                }
+                Ok(response)
+            };
+            let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(conn, accept).await else { continue };
+            let tx = tx.clone();
+            let limit = if connection == 0 { close_first_after } else { None };
+            tokio::spawn(async move {
+                let mut heard = 0;
+                while let Some(Ok(message)) = ws.next().await {
+                    let Ok(text) = message.to_text() else { continue };
+                    if text.is_empty() {
+                        continue;
+                    }
+                    let body = serde_json::from_str(text).expect("a JSON message");
+                    let _ = tx.send(Said { connection, subprotocol: subprotocol.clone(), body });
+                    heard += 1;
+                    if limit == Some(heard) {
+                        let _ = ws.close(None).await;
+                        while ws.next().await.is_some() {}
+                        let _ = tx.send(Said { connection, subprotocol, body: Value::Null });
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, rx)
+}

@@ -391,3 +391,55 @@ async fn new_session_told(http: &crate::harness::HttpClient, posts: &mut Heard) 
     http.create().await;
     posts.next_post().await
 }
+
+/// The WebSockets event handler: events come as compact JSON messages on a connection that
+/// asked for the `janus-event-handlers` subprotocol; when the server goes, the handler connects
+/// again and sends what happened meanwhile; `tweak` groups them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_websockets_handler_sends_and_reconnects() {
+    let (addr, mut said) = crate::backend::ws_backend(Some(1)).await;
+    let wsevh = format!(
+        "general: {{\n\tenabled = true\n\tbackend = \"ws://{addr}/events\"\n\tevents = \"sessions\"\n\tgrouping = false\n}}\n"
+    );
+    let gw = Gateway::with(Conf {
+        core_sections: "events: { broadcast = true }\n".into(),
+        extra: vec![("janus.eventhandler.wsevh.jcfg".into(), wsevh)],
+        ..Conf::default()
+    });
+    let http = gw.http();
+    let first = http.create().await;
+    let heard = next_said(&mut said).await;
+    assert_eq!((heard.connection, heard.subprotocol.as_str()), (0, "janus-event-handlers"));
+    assert_eq!(
+        (&heard.body["type"], &heard.body["session_id"], &heard.body["event"]["name"]),
+        (&json!(1), &json!(first), &json!("created")),
+        "{}",
+        heard.body
+    );
+    // The server closed that connection: the next session is told on the next one.
+    assert_eq!(next_said(&mut said).await.body, Value::Null, "the close");
+    let second = http.create().await;
+    let heard = next_said(&mut said).await;
+    assert_eq!((heard.connection, &heard.body["session_id"]), (1, &json!(second)), "{}", heard.body);
+    // Tweaked to group: an array.
+    let tweak = json!({"request": "tweak", "grouping": true});
+    let r = gw
+        .admin_http()
+        .post(
+            "",
+            &admin("query_eventhandler", json!({"handler": "janus.eventhandler.wsevh", "request": tweak})),
+        )
+        .await;
+    assert_eq!(r["response"], json!({"result": 200}), "{r}");
+    let third = http.create().await;
+    let heard = next_said(&mut said).await;
+    assert_eq!(heard.body[0]["session_id"], json!(third), "{}", heard.body);
+}
+
+/// The WebSocket backend's next message (within 15 s: a reconnection may take 1 s).
+async fn next_said(
+    said: &mut tokio::sync::mpsc::UnboundedReceiver<crate::backend::Said>,
+) -> crate::backend::Said {
+    let within = std::time::Duration::from_secs(15);
+    tokio::time::timeout(within, said.recv()).await.expect("a message in time").expect("the backend runs")
+}

@@ -1,7 +1,8 @@
 //! Event handlers' configuration, as Janus reads it: `janus.jcfg`'s `events` section
 //! (`broadcast` turns them on, `disable` names handlers not to load) and each handler's own
 //! file. Portunus has Janus's sample event handler (`janus.eventhandler.sampleevh.jcfg`: events
-//! posted to an HTTP backend); the others' files are read only to say, when one is enabled,
+//! posted to an HTTP backend) and its WebSockets one (`janus.eventhandler.wsevh.jcfg`: events
+//! sent to a WebSocket server); the others' files are read only to say, when one is enabled,
 //! that it is not there.
 
 use std::path::Path;
@@ -12,9 +13,11 @@ use super::{jcfg, parse_file, ConfigError, JsonStyle};
 /// The sample event handler's package, and its file's.
 pub const SAMPLEEVH: &str = "janus.eventhandler.sampleevh";
 
+/// The WebSockets event handler's package, and its file's.
+pub const WSEVH: &str = "janus.eventhandler.wsevh";
+
 /// Janus's other event handlers, whose files a Janus configs folder holds.
-const OTHERS: [&str; 6] = [
-    "janus.eventhandler.wsevh",
+const OTHERS: [&str; 5] = [
     "janus.eventhandler.rabbitmqevh",
     "janus.eventhandler.mqttevh",
     "janus.eventhandler.nanomsgevh",
@@ -29,6 +32,8 @@ pub struct Events {
     pub broadcast: bool,
     /// The sample event handler, when its file enables it (and `disable` does not name it).
     pub sampleevh: Option<SampleEvh>,
+    /// The WebSockets event handler, likewise.
+    pub wsevh: Option<WsEvh>,
     /// `stats_period`: seconds between two media statistics events of a PeerConnection
     /// (default 1, as Janus's; 0: none).
     pub stats_period: u64,
@@ -39,6 +44,24 @@ pub struct Events {
 
 /// The longest `stats_period` taken, seconds (an hour).
 const MAX_STATS_PERIOD: i64 = 3600;
+
+/// `janus.eventhandler.wsevh.jcfg`'s `general`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsEvh {
+    /// `backend`: the `ws://` or `wss://` URL of the server events are sent to.
+    pub backend: String,
+    /// `subprotocol`: the WebSocket subprotocol asked for (default `janus-event-handlers`).
+    pub subprotocol: String,
+    /// `events`: the kinds to send ("all", "none" or a list of Janus's names).
+    pub events: String,
+    /// `grouping`: events go in arrays of up to 100 (default true), not one per message.
+    pub grouping: bool,
+    /// `json`: how messages are formatted (default compact, as Janus's handler).
+    pub json: JsonStyle,
+    /// `events_cap_on_reconnect`: while the server is away, only the newest this many
+    /// events are kept (default 0: all of them, up to the handler's queue).
+    pub events_cap_on_reconnect: u32,
+}
 
 /// `janus.eventhandler.sampleevh.jcfg`'s `general`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,8 +93,8 @@ pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Eve
     let stats_period = s.int("stats_period", 1, 0, MAX_STATS_PERIOD)? as u64;
     let combine_media_stats = s.bool("combine_media_stats", false)?;
     s.finish();
-    let events = |sampleevh| Events { broadcast, sampleevh, stats_period, combine_media_stats };
-    let Some(folder) = folder else { return Ok(events(None)) };
+    let events = |sampleevh, wsevh| Events { broadcast, sampleevh, wsevh, stats_period, combine_media_stats };
+    let Some(folder) = folder else { return Ok(events(None, None)) };
     let is_disabled = |package: &str| {
         let short = package.trim_start_matches("janus.eventhandler.");
         disabled.split(',').map(str::trim).any(|d| d.contains(short))
@@ -88,7 +111,11 @@ pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Eve
         Some((shown, root)) if !is_disabled(SAMPLEEVH) => read_sampleevh(&shown, &root)?,
         _ => None,
     };
-    Ok(events(sampleevh))
+    let wsevh = match handler_file(folder, WSEVH)? {
+        Some((shown, root)) if !is_disabled(WSEVH) => read_wsevh(&shown, &root)?,
+        _ => None,
+    };
+    Ok(events(sampleevh, wsevh))
 }
 
 /// A handler's file in `folder`, parsed, if there is one.
@@ -100,6 +127,37 @@ fn handler_file(folder: &Path, package: &str) -> Result<Option<(String, jcfg::Gr
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(ConfigError::Io { file: shown, source }),
     }
+}
+
+/// `json` of a handler's file (`default` when not given; an unknown style is warned about).
+fn json_style(g: &mut Section<'_>, file: &str, default: JsonStyle) -> Result<JsonStyle, ConfigError> {
+    Ok(g.string("json")?.as_deref().map_or(Some(default), JsonStyle::from_name).unwrap_or_else(|| {
+        tracing::warn!("{file}: unsupported json format, using {default:?}");
+        default
+    }))
+}
+
+/// The WebSockets handler's settings, when `enabled`.
+fn read_wsevh(file: &str, root: &jcfg::Group) -> Result<Option<WsEvh>, ConfigError> {
+    let mut g = Section::new(file, root, "general");
+    let keys =
+        ["events", "grouping", "json", "backend", "subprotocol", "events_cap_on_reconnect", "ws_logging"];
+    if !g.bool("enabled", false)? {
+        g.accept(&keys);
+        return Ok(None);
+    }
+    let evh = WsEvh {
+        backend: g.non_empty("backend")?.unwrap_or_default(),
+        subprotocol: g.non_empty("subprotocol")?.unwrap_or_else(|| "janus-event-handlers".to_owned()),
+        events: g.non_empty("events")?.unwrap_or_else(|| "all".to_owned()),
+        grouping: g.bool("grouping", true)?,
+        json: json_style(&mut g, file, JsonStyle::Compact)?,
+        events_cap_on_reconnect: g.int("events_cap_on_reconnect", 0, 0, i64::from(u32::MAX))? as u32,
+    };
+    // (libwebsockets' own logging: there is none here.)
+    g.accept(&["ws_logging"]);
+    g.finish();
+    Ok(Some(evh))
 }
 
 /// The sample handler's settings, when `enabled`.
@@ -126,14 +184,7 @@ fn read_sampleevh(file: &str, root: &jcfg::Group) -> Result<Option<SampleEvh>, C
         credentials: user.zip(pwd),
         events: g.non_empty("events")?.unwrap_or_else(|| "all".to_owned()),
         grouping: g.bool("grouping", true)?,
-        json: g
-            .string("json")?
-            .as_deref()
-            .map_or(Some(JsonStyle::Indented), JsonStyle::from_name)
-            .unwrap_or_else(|| {
-                tracing::warn!("{file}: unsupported json format, using indented");
-                JsonStyle::Indented
-            }),
+        json: json_style(&mut g, file, JsonStyle::Indented)?,
         max_retransmissions: g.int(
             "max_retransmissions",
             5,

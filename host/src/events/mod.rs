@@ -3,12 +3,14 @@
 //! events (`emitter`, `type`, `subtype`, `timestamp`, `session_id`, `handle_id`, `opaque_id`,
 //! `event`): sessions created, destroyed and timed out; handles attached and detached; the
 //! SDPs of each negotiation; PeerConnections up and hung up; media starting and stopping and
-//! slow links; the admin API's `custom_event`; the gateway's start and stop. The handler is
-//! Janus's sample one ([`sampleevh`]): it posts them to an HTTP backend.
+//! slow links; the admin API's `custom_event`; the gateway's start and stop. The handlers are
+//! Janus's sample one ([`sampleevh`]), which posts them to an HTTP backend, and its WebSockets
+//! one ([`wsevh`]), which sends them to a WebSocket server.
 //!
 //! Without handlers, a notification costs one check.
 
 pub mod sampleevh;
+pub mod wsevh;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -126,10 +128,50 @@ pub struct About<'a> {
     pub opaque_id: Option<&'a str>,
 }
 
-/// One handler as the core sees it: the kinds it takes and its queue.
+/// A handler made from its settings (`made`; an error is logged and it is left out), its
+/// task (`run`) started on its queue.
+fn load<S, R, F>(
+    package: &'static str,
+    made: Result<S, String>,
+    mask: fn(&S) -> Arc<AtomicU32>,
+    query: fn(&S, Option<&Value>) -> Value,
+    run: R,
+) -> Option<Handler>
+where
+    S: Send + Sync + 'static,
+    R: FnOnce(Arc<S>, mpsc::Receiver<Value>, Arc<AtomicUsize>) -> F,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let shared = match made {
+        Ok(shared) => Arc::new(shared),
+        Err(e) => {
+            tracing::error!("{package}: {e}; not loaded");
+            return None;
+        }
+    };
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let pending = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(run(shared.clone(), rx, pending.clone()));
+    tracing::info!("event handler {package} started");
+    Some(Handler {
+        package,
+        mask: mask(&shared),
+        query: Box::new(move |request| query(&shared, request)),
+        queue: tx,
+        pending,
+        dropped: AtomicU64::new(0),
+    })
+}
+
+/// Answers admin `query_eventhandler` for a handler.
+type Query = Box<dyn Fn(Option<&Value>) -> Value + Send + Sync>;
+
+/// One handler as the core sees it: the kinds it takes, its queue and its answers to admin
+/// queries.
 struct Handler {
     package: &'static str,
     mask: Arc<AtomicU32>,
+    query: Query,
     queue: mpsc::Sender<Value>,
     /// Events queued or being sent.
     pending: Arc<AtomicUsize>,
@@ -152,43 +194,36 @@ struct Inner {
     /// `server_name`, each event's `emitter`.
     emitter: String,
     handlers: Vec<Handler>,
-    /// The sample handler's live settings, for `query_eventhandler`.
-    sampleevh: Option<Arc<sampleevh::Shared>>,
 }
 
 impl Events {
     /// The handlers of `config` that are on (`broadcast` and an enabled handler file), started
     /// on the current runtime; a handler whose settings are wrong is logged and left out.
     pub fn start(config: &crate::config::Config) -> Self {
+        use crate::config::events::{SAMPLEEVH, WSEVH};
         let events = &config.events;
-        let Some(evh) = events.sampleevh.as_ref().filter(|_| events.broadcast) else {
+        if !events.broadcast {
             return Self::default();
-        };
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let pending = Arc::new(AtomicUsize::new(0));
-        let shared = match sampleevh::Shared::new(evh) {
-            Ok(shared) => Arc::new(shared),
-            Err(e) => {
-                tracing::error!("{}: {e}; not loaded", crate::config::events::SAMPLEEVH);
-                return Self::default();
-            }
-        };
-        tokio::spawn(sampleevh::run(shared.clone(), rx, pending.clone()));
-        tracing::info!("event handler {} posts to {}", crate::config::events::SAMPLEEVH, evh.backend);
-        let handler = Handler {
-            package: crate::config::events::SAMPLEEVH,
-            mask: shared.mask.clone(),
-            queue: tx,
-            pending,
-            dropped: AtomicU64::new(0),
-        };
-        Self {
-            inner: Some(Arc::new(Inner {
-                emitter: config.general.server_name.clone(),
-                handlers: vec![handler],
-                sampleevh: Some(shared),
-            })),
         }
+        let mut handlers = Vec::new();
+        if let Some(evh) = &events.sampleevh {
+            let shared = sampleevh::Shared::new(evh);
+            handlers.extend(load(
+                SAMPLEEVH,
+                shared,
+                |s| s.mask.clone(),
+                sampleevh::Shared::query,
+                sampleevh::run,
+            ));
+        }
+        if let Some(evh) = &events.wsevh {
+            let shared = wsevh::Shared::new(evh);
+            handlers.extend(load(WSEVH, shared, |s| s.mask.clone(), wsevh::Shared::query, wsevh::run));
+        }
+        if handlers.is_empty() {
+            return Self::default();
+        }
+        Self { inner: Some(Arc::new(Inner { emitter: config.general.server_name.clone(), handlers })) }
     }
 
     /// Whether any handler runs.
@@ -251,8 +286,8 @@ impl Events {
 
     /// Answers admin `query_eventhandler` for `package` (none: no such handler).
     pub fn query(&self, package: &str, request: Option<&Value>) -> Option<Value> {
-        let shared = self.inner.as_ref()?.sampleevh.as_ref()?;
-        (package == crate::config::events::SAMPLEEVH).then(|| shared.query(request))
+        let handler = self.inner.as_ref()?.handlers.iter().find(|h| h.package == package)?;
+        Some((handler.query)(request))
     }
 
     /// Waits (at most `within`) until the handlers have sent what they were given: the
