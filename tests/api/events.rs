@@ -392,7 +392,7 @@ async fn new_session_told(http: &crate::harness::HttpClient, posts: &mut Heard) 
     posts.next_post().await
 }
 
-/// The WebSockets event handler: events come as compact JSON messages on a connection that
+/// The WebSockets event handler: events come as JSON messages on a connection that
 /// asked for the `janus-event-handlers` subprotocol; when the server goes, the handler connects
 /// again and sends what happened meanwhile; `tweak` groups them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -442,4 +442,94 @@ async fn next_said(
 ) -> crate::backend::Said {
     let within = std::time::Duration::from_secs(15);
     tokio::time::timeout(within, said.recv()).await.expect("a message in time").expect("the backend runs")
+}
+
+/// The GELF handler: each event a GELF 1.1 message as Janus writes it, over UDP in chunks when
+/// longer than `max_message_len`, gzipped with `compress`, and over TCP ended by a zero byte;
+/// `tweak` moves it (`backend` and `port` required, as Janus's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gelf_handler_sends_gelf_messages() {
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let port = udp.local_addr().unwrap().port();
+    let gelfevh = format!(
+        "general: {{\n\tenabled = true\n\tbackend = \"127.0.0.1\"\n\tport = \"{port}\"\n\tprotocol = \"udp\"\n\tmax_message_len = 100\n\tevents = \"sessions\"\n}}\n"
+    );
+    let gw = Gateway::with(Conf {
+        core_sections: "events: { broadcast = true }\n".into(),
+        extra: vec![("janus.eventhandler.gelfevh.jcfg".into(), gelfevh)],
+        ..Conf::default()
+    });
+    let http = gw.http();
+    let sid = http.create().await;
+    let (message, datagrams) = gelf_over_udp(&udp).await;
+    assert!(datagrams > 1, "chunked: {datagrams} datagrams");
+    assert_eq!(
+        (&message["version"], &message["level"], &message["short_message"]),
+        (&json!("1.1"), &json!(1), &json!("Sessions")),
+        "{message}"
+    );
+    let full = &message["full_message"];
+    assert_eq!((&full["session_id"], &full["event"]["name"]), (&json!(sid), &json!("created")), "{message}");
+    assert_eq!(message["host"], full["emitter"], "{message}");
+    assert!(message["timestamp"].as_f64().is_some_and(|t| t > 1.7e9), "{message}");
+    // Gzipped, in one datagram.
+    let admin_http = gw.admin_http();
+    let tweak = |request: Value| {
+        admin("query_eventhandler", json!({"handler": "janus.eventhandler.gelfevh", "request": request}))
+    };
+    let compressed = json!({"request": "tweak", "backend": "127.0.0.1", "port": port.to_string(),
+                            "protocol": "udp", "compress": true, "max_message_len": 1400});
+    assert_eq!(admin_http.post("", &tweak(compressed)).await["response"], json!({"result": 200}));
+    let sid = http.create().await;
+    let (message, datagrams) = gelf_over_udp(&udp).await;
+    assert_eq!((datagrams, &message["full_message"]["session_id"]), (1, &json!(sid)), "{message}");
+    // Over TCP.
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let over_tcp = json!({"request": "tweak", "backend": "127.0.0.1",
+                          "port": tcp.local_addr().unwrap().port().to_string(), "protocol": "tcp"});
+    assert_eq!(admin_http.post("", &tweak(over_tcp)).await["response"], json!({"result": 200}));
+    let sid = http.create().await;
+    let within = std::time::Duration::from_secs(10);
+    let (conn, _) = tokio::time::timeout(within, tcp.accept()).await.expect("a connection").expect("accept");
+    let mut text = Vec::new();
+    let mut reader = tokio::io::BufReader::new(conn);
+    let read = tokio::io::AsyncBufReadExt::read_until(&mut reader, 0, &mut text);
+    tokio::time::timeout(within, read).await.expect("a message").expect("read");
+    assert_eq!(text.pop(), Some(0), "ended by a zero byte");
+    let message: Value = serde_json::from_slice(&text).expect("JSON");
+    assert_eq!(message["full_message"]["session_id"], json!(sid), "{message}");
+    // Janus's tweak needs both backend and port.
+    let r = admin_http.post("", &tweak(json!({"request": "tweak", "backend": "127.0.0.1"}))).await;
+    assert_eq!(r["response"]["error_code"], 413, "{r}");
+}
+
+/// The next GELF message on `udp` (its chunks put together, gunzipped when gzipped), and the
+/// datagrams it came in.
+async fn gelf_over_udp(udp: &tokio::net::UdpSocket) -> (Value, usize) {
+    let within = std::time::Duration::from_secs(10);
+    let mut parts: Vec<Option<Vec<u8>>> = Vec::new();
+    let mut datagrams = 0;
+    let whole = loop {
+        let mut buf = vec![0u8; 65536];
+        let n = tokio::time::timeout(within, udp.recv(&mut buf)).await.expect("a datagram").expect("recv");
+        buf.truncate(n);
+        datagrams += 1;
+        if buf[..2] != [0x1e, 0x0f] {
+            break buf;
+        }
+        let (seq, total) = (usize::from(buf[10]), usize::from(buf[11]));
+        parts.resize(total, None);
+        parts[seq] = Some(buf[12..].to_vec());
+        if parts.iter().all(Option::is_some) {
+            break parts.into_iter().flatten().flatten().collect();
+        }
+    };
+    let whole = if whole.starts_with(&[0x1f, 0x8b]) {
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&whole[..]), &mut plain).expect("gzip");
+        plain
+    } else {
+        whole
+    };
+    (serde_json::from_slice(&whole).expect("a JSON message"), datagrams)
 }

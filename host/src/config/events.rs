@@ -1,9 +1,10 @@
 //! Event handlers' configuration, as Janus reads it: `janus.jcfg`'s `events` section
 //! (`broadcast` turns them on, `disable` names handlers not to load) and each handler's own
 //! file. Portunus has Janus's sample event handler (`janus.eventhandler.sampleevh.jcfg`: events
-//! posted to an HTTP backend) and its WebSockets one (`janus.eventhandler.wsevh.jcfg`: events
-//! sent to a WebSocket server); the others' files are read only to say, when one is enabled,
-//! that it is not there.
+//! posted to an HTTP backend), its WebSockets one (`janus.eventhandler.wsevh.jcfg`: events
+//! sent to a WebSocket server) and its GELF one (`janus.eventhandler.gelfevh.jcfg`: events sent
+//! to a Graylog server); the others' files are read only to say, when one is enabled, that it
+//! is not there.
 
 use std::path::Path;
 
@@ -16,12 +17,14 @@ pub const SAMPLEEVH: &str = "janus.eventhandler.sampleevh";
 /// The WebSockets event handler's package, and its file's.
 pub const WSEVH: &str = "janus.eventhandler.wsevh";
 
+/// The GELF event handler's package, and its file's.
+pub const GELFEVH: &str = "janus.eventhandler.gelfevh";
+
 /// Janus's other event handlers, whose files a Janus configs folder holds.
-const OTHERS: [&str; 5] = [
+const OTHERS: [&str; 4] = [
     "janus.eventhandler.rabbitmqevh",
     "janus.eventhandler.mqttevh",
     "janus.eventhandler.nanomsgevh",
-    "janus.eventhandler.gelfevh",
     "janus.eventhandler.natsevh",
 ];
 
@@ -34,6 +37,8 @@ pub struct Events {
     pub sampleevh: Option<SampleEvh>,
     /// The WebSockets event handler, likewise.
     pub wsevh: Option<WsEvh>,
+    /// The GELF event handler, likewise.
+    pub gelfevh: Option<GelfEvh>,
     /// `stats_period`: seconds between two media statistics events of a PeerConnection
     /// (default 1, as Janus's; 0: none).
     pub stats_period: u64,
@@ -56,11 +61,31 @@ pub struct WsEvh {
     pub events: String,
     /// `grouping`: events go in arrays of up to 100 (default true), not one per message.
     pub grouping: bool,
-    /// `json`: how messages are formatted (default compact, as Janus's handler).
+    /// `json`: how messages are formatted (default indented, as Janus 1.1.2's handler sends
+    /// them when its file names none; its sample file says compact).
     pub json: JsonStyle,
     /// `events_cap_on_reconnect`: while the server is away, only the newest this many
     /// events are kept (default 0: all of them, up to the handler's queue).
     pub events_cap_on_reconnect: u32,
+}
+
+/// `janus.eventhandler.gelfevh.jcfg`'s `general`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GelfEvh {
+    /// `backend`: the Graylog server's name or address.
+    pub backend: String,
+    /// `port`: its GELF input's port.
+    pub port: u16,
+    /// `protocol`: TCP (messages ended by a zero byte), else UDP (the default; chunked).
+    pub tcp: bool,
+    /// `max_message_len` (default 500): the most bytes of a message in one UDP datagram;
+    /// longer ones go in GELF chunks.
+    pub max_message_len: usize,
+    /// `events`: the kinds to send ("all", "none" or a list of Janus's names).
+    pub events: String,
+    /// `compress` with its `compression` level (0 to 9, default 6): UDP messages are
+    /// gzipped. None: they are not (the default; never over TCP).
+    pub gzip_level: Option<u32>,
 }
 
 /// `janus.eventhandler.sampleevh.jcfg`'s `general`.
@@ -93,8 +118,15 @@ pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Eve
     let stats_period = s.int("stats_period", 1, 0, MAX_STATS_PERIOD)? as u64;
     let combine_media_stats = s.bool("combine_media_stats", false)?;
     s.finish();
-    let events = |sampleevh, wsevh| Events { broadcast, sampleevh, wsevh, stats_period, combine_media_stats };
-    let Some(folder) = folder else { return Ok(events(None, None)) };
+    let events = |sampleevh, wsevh, gelfevh| Events {
+        broadcast,
+        sampleevh,
+        wsevh,
+        gelfevh,
+        stats_period,
+        combine_media_stats,
+    };
+    let Some(folder) = folder else { return Ok(events(None, None, None)) };
     let is_disabled = |package: &str| {
         let short = package.trim_start_matches("janus.eventhandler.");
         disabled.split(',').map(str::trim).any(|d| d.contains(short))
@@ -115,7 +147,11 @@ pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Eve
         Some((shown, root)) if !is_disabled(WSEVH) => read_wsevh(&shown, &root)?,
         _ => None,
     };
-    Ok(events(sampleevh, wsevh))
+    let gelfevh = match handler_file(folder, GELFEVH)? {
+        Some((shown, root)) if !is_disabled(GELFEVH) => read_gelfevh(&shown, &root)?,
+        _ => None,
+    };
+    Ok(events(sampleevh, wsevh, gelfevh))
 }
 
 /// A handler's file in `folder`, parsed, if there is one.
@@ -137,6 +173,38 @@ fn json_style(g: &mut Section<'_>, file: &str, default: JsonStyle) -> Result<Jso
     }))
 }
 
+/// The GELF handler's settings, when `enabled`.
+fn read_gelfevh(file: &str, root: &jcfg::Group) -> Result<Option<GelfEvh>, ConfigError> {
+    let mut g = Section::new(file, root, "general");
+    if !g.bool("enabled", false)? {
+        g.accept(&["events", "backend", "port", "protocol", "max_message_len", "compress", "compression"]);
+        return Ok(None);
+    }
+    let tcp = match g.string("protocol")?.map(|p| p.to_ascii_lowercase()).as_deref() {
+        None | Some("udp") => false,
+        Some("tcp") => true,
+        Some(other) => {
+            tracing::warn!("{file}: protocol '{other}' is neither tcp nor udp; using udp");
+            false
+        }
+    };
+    let level = g.int("compression", 6, 0, 9)? as u32;
+    let compress = g.bool("compress", false)?;
+    if compress && tcp {
+        tracing::warn!("{file}: compress is for UDP only (as Janus); messages over TCP go as they are");
+    }
+    let evh = GelfEvh {
+        backend: g.non_empty("backend")?.unwrap_or_default(),
+        port: g.int("port", 12201, 1, 65535)? as u16,
+        tcp,
+        max_message_len: g.int("max_message_len", 500, 1, 65_000)? as usize,
+        events: g.non_empty("events")?.unwrap_or_else(|| "all".to_owned()),
+        gzip_level: (compress && !tcp).then_some(level),
+    };
+    g.finish();
+    Ok(Some(evh))
+}
+
 /// The WebSockets handler's settings, when `enabled`.
 fn read_wsevh(file: &str, root: &jcfg::Group) -> Result<Option<WsEvh>, ConfigError> {
     let mut g = Section::new(file, root, "general");
@@ -151,7 +219,7 @@ fn read_wsevh(file: &str, root: &jcfg::Group) -> Result<Option<WsEvh>, ConfigErr
         subprotocol: g.non_empty("subprotocol")?.unwrap_or_else(|| "janus-event-handlers".to_owned()),
         events: g.non_empty("events")?.unwrap_or_else(|| "all".to_owned()),
         grouping: g.bool("grouping", true)?,
-        json: json_style(&mut g, file, JsonStyle::Compact)?,
+        json: json_style(&mut g, file, JsonStyle::Indented)?,
         events_cap_on_reconnect: g.int("events_cap_on_reconnect", 0, 0, i64::from(u32::MAX))? as u32,
     };
     // (libwebsockets' own logging: there is none here.)

@@ -4,11 +4,13 @@
 //! `event`): sessions created, destroyed and timed out; handles attached and detached; the
 //! SDPs of each negotiation; PeerConnections up and hung up; media starting and stopping and
 //! slow links; the admin API's `custom_event`; the gateway's start and stop. The handlers are
-//! Janus's sample one ([`sampleevh`]), which posts them to an HTTP backend, and its WebSockets
-//! one ([`wsevh`]), which sends them to a WebSocket server.
+//! Janus's sample one ([`sampleevh`]), which posts them to an HTTP backend, its WebSockets
+//! one ([`wsevh`]), which sends them to a WebSocket server, and its GELF one ([`gelfevh`]),
+//! which sends them to a Graylog server.
 //!
 //! Without handlers, a notification costs one check.
 
+pub mod gelfevh;
 pub mod sampleevh;
 pub mod wsevh;
 
@@ -70,6 +72,26 @@ impl Kind {
             Kind::Plugin => 64,
             Kind::Transport => 128,
             Kind::Core => 256,
+        }
+    }
+
+    /// The type of Janus's number.
+    pub fn of_code(code: u64) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| u64::from(k.code()) == code)
+    }
+
+    /// Its title, as Janus's GELF handler gives it (`short_message`).
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::Session => "Sessions",
+            Kind::Handle => "Handles",
+            Kind::External => "External",
+            Kind::Jsep => "Jsep",
+            Kind::Webrtc => "WebRTC",
+            Kind::Media => "Media",
+            Kind::Plugin => "Plugins",
+            Kind::Transport => "Transports",
+            Kind::Core => "Core",
         }
     }
 
@@ -200,7 +222,7 @@ impl Events {
     /// The handlers of `config` that are on (`broadcast` and an enabled handler file), started
     /// on the current runtime; a handler whose settings are wrong is logged and left out.
     pub fn start(config: &crate::config::Config) -> Self {
-        use crate::config::events::{SAMPLEEVH, WSEVH};
+        use crate::config::events::{GELFEVH, SAMPLEEVH, WSEVH};
         let events = &config.events;
         if !events.broadcast {
             return Self::default();
@@ -219,6 +241,10 @@ impl Events {
         if let Some(evh) = &events.wsevh {
             let shared = wsevh::Shared::new(evh);
             handlers.extend(load(WSEVH, shared, |s| s.mask.clone(), wsevh::Shared::query, wsevh::run));
+        }
+        if let Some(evh) = &events.gelfevh {
+            let shared = Ok(gelfevh::Shared::new(evh));
+            handlers.extend(load(GELFEVH, shared, |s| s.mask.clone(), gelfevh::Shared::query, gelfevh::run));
         }
         if handlers.is_empty() {
             return Self::default();
@@ -305,9 +331,30 @@ impl Events {
     }
 }
 
+/// `data` gzipped at `level` (0 to 9), for the handlers that compress.
+pub(crate) fn gzip(data: &[u8], level: u32) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+    // Writing to a Vec cannot fail.
+    encoder.write_all(data).and_then(|()| encoder.finish()).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_round_trips() {
+        use std::io::Read;
+        let text = br#"[{"type":1,"event":{"name":"created"}}]"#.repeat(50);
+        for level in [0, 6, 9] {
+            let packed = gzip(&text, level);
+            let mut back = Vec::new();
+            flate2::read::GzDecoder::new(&packed[..]).read_to_end(&mut back).expect("gzip");
+            assert_eq!(back, text);
+            assert!(level == 0 || packed.len() < text.len() / 4, "level {level}: {}", packed.len());
+        }
+    }
 
     #[test]
     fn event_lists_read_as_janus_reads_them() {

@@ -183,7 +183,7 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
         // (Gzipped or not as the settings were when the post was made, retries too.)
         let gzipped = settings.compress;
         let text = bytes::Bytes::from(match gzipped {
-            true => gzip(text.as_bytes(), settings.compression),
+            true => super::gzip(text.as_bytes(), settings.compression),
             false => text.into_bytes(),
         });
         let mut tries = 0u32;
@@ -212,31 +212,5 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
             tries += 1;
         }
         pending.fetch_sub(count, Ordering::Relaxed);
-    }
-}
-
-/// `data` gzipped at `level` (0 to 9).
-fn gzip(data: &[u8], level: u32) -> Vec<u8> {
-    use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
-    // Writing to a Vec cannot fail.
-    encoder.write_all(data).and_then(|()| encoder.finish()).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gzip_round_trips() {
-        use std::io::Read;
-        let text = br#"[{"type":1,"event":{"name":"created"}}]"#.repeat(50);
-        for level in [0, 6, 9] {
-            let packed = gzip(&text, level);
-            let mut back = Vec::new();
-            flate2::read::GzDecoder::new(&packed[..]).read_to_end(&mut back).expect("gzip");
-            assert_eq!(back, text);
-            assert!(level == 0 || packed.len() < text.len() / 4, "level {level}: {}", packed.len());
-        }
     }
 }

@@ -1,6 +1,7 @@
 //! `janus.eventhandler.wsevh`, Janus's WebSockets event handler: events are sent as JSON text
 //! messages to a WebSocket server (`backend`, `ws://` or `wss://`, with the `subprotocol` asked
-//! for), grouped in arrays of up to [`GROUP`] (`grouping`, the default) or one a message. When
+//! for; checked against Janus 1.1.2's), grouped in arrays of up to [`GROUP`] (`grouping`, the
+//! default) or one a message. When
 //! the server cannot be reached or goes away, the handler connects again after 1 s, then 2, 4
 //! and 8 (Janus's back-off) and keeps the events meanwhile: all of them (up to the handler's
 //! queue), or only the newest `events_cap_on_reconnect`. A message the server did not take is
