@@ -2,9 +2,10 @@
 //! (`broadcast` turns them on, `disable` names handlers not to load) and each handler's own
 //! file. Portunus has Janus's sample event handler (`janus.eventhandler.sampleevh.jcfg`: events
 //! posted to an HTTP backend), its WebSockets one (`janus.eventhandler.wsevh.jcfg`: events
-//! sent to a WebSocket server) and its GELF one (`janus.eventhandler.gelfevh.jcfg`: events sent
-//! to a Graylog server); the others' files are read only to say, when one is enabled, that it
-//! is not there.
+//! sent to a WebSocket server), its GELF one (`janus.eventhandler.gelfevh.jcfg`: events sent
+//! to a Graylog server) and its MQTT one (`janus.eventhandler.mqttevh.jcfg`: events published
+//! to an MQTT broker); the others' files are read only to say, when one is enabled, that it is
+//! not there.
 
 use std::path::Path;
 
@@ -20,13 +21,11 @@ pub const WSEVH: &str = "janus.eventhandler.wsevh";
 /// The GELF event handler's package, and its file's.
 pub const GELFEVH: &str = "janus.eventhandler.gelfevh";
 
+/// The MQTT event handler's package, and its file's.
+pub const MQTTEVH: &str = "janus.eventhandler.mqttevh";
+
 /// Janus's other event handlers, whose files a Janus configs folder holds.
-const OTHERS: [&str; 4] = [
-    "janus.eventhandler.rabbitmqevh",
-    "janus.eventhandler.mqttevh",
-    "janus.eventhandler.nanomsgevh",
-    "janus.eventhandler.natsevh",
-];
+const OTHERS: [&str; 2] = ["janus.eventhandler.rabbitmqevh", "janus.eventhandler.nanomsgevh"];
 
 /// `events` of `janus.jcfg`, and the handlers' files.
 #[derive(Debug, Clone, Default)]
@@ -39,6 +38,8 @@ pub struct Events {
     pub wsevh: Option<WsEvh>,
     /// The GELF event handler, likewise.
     pub gelfevh: Option<GelfEvh>,
+    /// The MQTT event handler, likewise.
+    pub mqttevh: Option<MqttEvh>,
     /// `stats_period`: seconds between two media statistics events of a PeerConnection
     /// (default 1, as Janus's; 0: none).
     pub stats_period: u64,
@@ -88,6 +89,42 @@ pub struct GelfEvh {
     pub gzip_level: Option<u32>,
 }
 
+/// `janus.eventhandler.mqttevh.jcfg`'s `general`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttEvh {
+    /// `url`: the broker, `tcp://host:port` (default `tcp://localhost:1883`), or `ssl://` /
+    /// `mqtts://` for TLS (verified against the system's certificates).
+    pub url: String,
+    /// `client_id` (default `guest`).
+    pub client_id: String,
+    /// `username` and `password`, when given.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// `keep_alive_interval`, seconds (default 30).
+    pub keep_alive_s: u16,
+    /// `cleansession` (default off).
+    pub clean_session: bool,
+    /// `topic`: the base topic (default `/janus/events`).
+    pub topic: String,
+    /// `addevent` (default on): each event goes to `<topic>/<its type's name>`.
+    pub add_event: bool,
+    /// `qos` (Janus's default when absent: 1) and `retain` (default off) of the events.
+    pub qos: u8,
+    pub retain: bool,
+    /// `connect_status` and `disconnect_status`: what `<topic>/status` says when the handler
+    /// connects and when it stops (or, with `will_enabled`, when the broker loses it).
+    pub connect_status: String,
+    pub disconnect_status: String,
+    /// `will_enabled` (default off), `will_retain` (default on), `will_qos` (default 0).
+    pub will: bool,
+    pub will_retain: bool,
+    pub will_qos: u8,
+    /// `events`: the kinds to send ("all", "none" or a list of Janus's names).
+    pub events: String,
+    /// `json` (default indented, as Janus 1.1.2 publishes when its file names none).
+    pub json: JsonStyle,
+}
+
 /// `janus.eventhandler.sampleevh.jcfg`'s `general`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampleEvh {
@@ -118,15 +155,16 @@ pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Eve
     let stats_period = s.int("stats_period", 1, 0, MAX_STATS_PERIOD)? as u64;
     let combine_media_stats = s.bool("combine_media_stats", false)?;
     s.finish();
-    let events = |sampleevh, wsevh, gelfevh| Events {
+    let events = |sampleevh, wsevh, gelfevh, mqttevh| Events {
         broadcast,
         sampleevh,
         wsevh,
         gelfevh,
+        mqttevh,
         stats_period,
         combine_media_stats,
     };
-    let Some(folder) = folder else { return Ok(events(None, None, None)) };
+    let Some(folder) = folder else { return Ok(events(None, None, None, None)) };
     let is_disabled = |package: &str| {
         let short = package.trim_start_matches("janus.eventhandler.");
         disabled.split(',').map(str::trim).any(|d| d.contains(short))
@@ -151,7 +189,11 @@ pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Eve
         Some((shown, root)) if !is_disabled(GELFEVH) => read_gelfevh(&shown, &root)?,
         _ => None,
     };
-    Ok(events(sampleevh, wsevh, gelfevh))
+    let mqttevh = match handler_file(folder, MQTTEVH)? {
+        Some((shown, root)) if !is_disabled(MQTTEVH) => read_mqttevh(&shown, &root)?,
+        _ => None,
+    };
+    Ok(events(sampleevh, wsevh, gelfevh, mqttevh))
 }
 
 /// A handler's file in `folder`, parsed, if there is one.
@@ -171,6 +213,92 @@ fn json_style(g: &mut Section<'_>, file: &str, default: JsonStyle) -> Result<Jso
         tracing::warn!("{file}: unsupported json format, using {default:?}");
         default
     }))
+}
+
+/// The MQTT handler's settings, when `enabled`.
+fn read_mqttevh(file: &str, root: &jcfg::Group) -> Result<Option<MqttEvh>, ConfigError> {
+    let mut g = Section::new(file, root, "general");
+    // Read and not acted on: MQTT 3.1.1 is spoken; one message in flight at a time, the
+    // handler's queue buffers; TLS verifies with the system's certificates only.
+    const IGNORED: [&str; 13] = [
+        "mqtt_version",
+        "max_inflight",
+        "max_buffered",
+        "disconnect_timeout",
+        "tls_enable",
+        "tls_verify_peer",
+        "tls_verify_hostname",
+        "tls_cacert",
+        "tls_client_cert",
+        "tls_client_key",
+        "tls_ciphers",
+        "tls_version",
+        "add_user_properties",
+    ];
+    const USED: [&str; 17] = [
+        "events",
+        "json",
+        "url",
+        "client_id",
+        "username",
+        "password",
+        "keep_alive_interval",
+        "cleansession",
+        "topic",
+        "addevent",
+        "qos",
+        "retain",
+        "connect_status",
+        "disconnect_status",
+        "will_enabled",
+        "will_retain",
+        "will_qos",
+    ];
+    if !g.bool("enabled", false)? {
+        g.accept(&USED);
+        g.accept(&IGNORED);
+        return Ok(None);
+    }
+    if let Some(v) = g.string("mqtt_version")?.filter(|v| v != "3.1.1") {
+        tracing::warn!("{file}: mqtt_version {v} is not spoken here; MQTT 3.1.1 is");
+    }
+    for key in ["tls_cacert", "tls_client_cert", "tls_client_key", "tls_ciphers", "tls_version"] {
+        if g.string(key)?.is_some() {
+            tracing::warn!("{file}: {key} is not supported; TLS verifies with the system's certificates");
+        }
+    }
+    g.accept(&IGNORED);
+    let evh = MqttEvh {
+        url: g.non_empty("url")?.unwrap_or_else(|| "tcp://localhost:1883".to_owned()),
+        client_id: g.non_empty("client_id")?.unwrap_or_else(|| "guest".to_owned()),
+        username: g.non_empty("username")?,
+        password: g.string("password")?,
+        keep_alive_s: g.int("keep_alive_interval", 30, 0, 65535)? as u16,
+        clean_session: g.bool("cleansession", false)?,
+        topic: g.non_empty("topic")?.unwrap_or_else(|| "/janus/events".to_owned()),
+        add_event: g.bool("addevent", true)?,
+        qos: match g.int("qos", 1, 0, 2)? {
+            2 => {
+                tracing::warn!("{file}: qos 2 is not spoken here; events are published at QoS 1");
+                1
+            }
+            q => q as u8,
+        },
+        retain: g.bool("retain", false)?,
+        connect_status: g
+            .string("connect_status")?
+            .unwrap_or_else(|| format!("{{\"event\": \"connected\", \"eventhandler\": \"{MQTTEVH}\"}}")),
+        disconnect_status: g
+            .string("disconnect_status")?
+            .unwrap_or_else(|| "{\"event\": \"disconnected\"}".to_owned()),
+        will: g.bool("will_enabled", false)?,
+        will_retain: g.bool("will_retain", true)?,
+        will_qos: g.int("will_qos", 0, 0, 1)? as u8,
+        events: g.non_empty("events")?.unwrap_or_else(|| "all".to_owned()),
+        json: json_style(&mut g, file, JsonStyle::Indented)?,
+    };
+    g.finish();
+    Ok(Some(evh))
 }
 
 /// The GELF handler's settings, when `enabled`.

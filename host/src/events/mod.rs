@@ -5,12 +5,14 @@
 //! SDPs of each negotiation; PeerConnections up and hung up; media starting and stopping and
 //! slow links; the admin API's `custom_event`; the gateway's start and stop. The handlers are
 //! Janus's sample one ([`sampleevh`]), which posts them to an HTTP backend, its WebSockets
-//! one ([`wsevh`]), which sends them to a WebSocket server, and its GELF one ([`gelfevh`]),
-//! which sends them to a Graylog server.
+//! one ([`wsevh`]), which sends them to a WebSocket server, its GELF one ([`gelfevh`]), which
+//! sends them to a Graylog server, and its MQTT one ([`mqttevh`]), which publishes them to a
+//! broker.
 //!
 //! Without handlers, a notification costs one check.
 
 pub mod gelfevh;
+pub mod mqttevh;
 pub mod sampleevh;
 pub mod wsevh;
 
@@ -222,7 +224,7 @@ impl Events {
     /// The handlers of `config` that are on (`broadcast` and an enabled handler file), started
     /// on the current runtime; a handler whose settings are wrong is logged and left out.
     pub fn start(config: &crate::config::Config) -> Self {
-        use crate::config::events::{GELFEVH, SAMPLEEVH, WSEVH};
+        use crate::config::events::{GELFEVH, MQTTEVH, SAMPLEEVH, WSEVH};
         let events = &config.events;
         if !events.broadcast {
             return Self::default();
@@ -245,6 +247,10 @@ impl Events {
         if let Some(evh) = &events.gelfevh {
             let shared = Ok(gelfevh::Shared::new(evh));
             handlers.extend(load(GELFEVH, shared, |s| s.mask.clone(), gelfevh::Shared::query, gelfevh::run));
+        }
+        if let Some(evh) = &events.mqttevh {
+            let shared = mqttevh::Shared::new(evh);
+            handlers.extend(load(MQTTEVH, shared, |s| s.mask.clone(), mqttevh::Shared::query, mqttevh::run));
         }
         if handlers.is_empty() {
             return Self::default();

@@ -1,0 +1,400 @@
+//! `janus.eventhandler.mqttevh`, Janus's MQTT event handler: each event is published to an
+//! MQTT broker (`url`, `tcp://` or `ssl://`/`mqtts://`; MQTT 3.1.1) on `<topic>/<its type's
+//! name>` (`addevent`, the default) or on `topic`, with Janus's `eventtype` added (topics,
+//! payloads and status checked against Janus 1.1.2's through mosquitto), at `qos` 0 or 1 (at
+//! 1 the broker's PUBACK is awaited) and `retain`. On connecting, `connect_status` is published
+//! (retained as `will_retain`) on `<topic>/status`; with `will_enabled`, the broker publishes
+//! `disconnect_status` there when it loses the handler (Janus also publishes it when it stops;
+//! this handler does not). When the broker cannot be
+//! reached or goes away, the handler connects again after 1, 2, 4, 8 s; the events wait in its
+//! queue, and the one being published goes again. Idle, it pings every `keep_alive_interval`.
+//! Admin `query_eventhandler` with `{"request": "tweak", "events": …}` changes the events.
+
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use super::Kind;
+use crate::api::module_query::{self as q, QueryResult};
+use crate::config::events::MqttEvh;
+use crate::http_client::{Backend, Client, Stream};
+use crate::plugins::policy::AddrPolicy;
+
+/// The longest wait between two connection attempts.
+const MAX_RETRY: Duration = Duration::from_secs(8);
+/// How long the broker may take to answer (CONNACK, PUBACK, PINGRESP).
+const ANSWER: Duration = Duration::from_secs(10);
+
+/// What the core and the handler's task share.
+pub struct Shared {
+    /// The event types it takes.
+    pub mask: Arc<AtomicU32>,
+    evh: MqttEvh,
+    backend: Backend,
+}
+
+impl Shared {
+    /// The handler's settings from its file; an error for a wrong `url`.
+    pub fn new(evh: &MqttEvh) -> Result<Self, String> {
+        let as_http = match evh.url.split_once("://") {
+            Some(("tcp" | "mqtt", rest)) => format!("http://{rest}"),
+            Some(("ssl" | "mqtts" | "tls", rest)) => format!("https://{rest}"),
+            _ => return Err(format!("url: '{}' is not a tcp:// or ssl:// URL", evh.url)),
+        };
+        let backend = Backend::parse(&as_http).map_err(|e| format!("url: {e}"))?;
+        if evh.client_id.len() > usize::from(u16::MAX) || evh.topic.len() > 60_000 {
+            return Err("client_id or topic too long".into());
+        }
+        let (mask, unknown) = Kind::mask_known(&evh.events);
+        if !unknown.is_empty() {
+            tracing::warn!("mqttevh events: unknown event types {unknown:?} left out");
+        }
+        Ok(Self { mask: Arc::new(AtomicU32::new(mask)), evh: evh.clone(), backend })
+    }
+
+    /// Answers admin `query_eventhandler` (`tweak` with `events`, as Janus).
+    pub fn query(&self, request: Option<&Value>) -> Value {
+        q::response(self.tweak(request))
+    }
+
+    fn tweak(&self, request: Option<&Value>) -> QueryResult<Map<String, Value>> {
+        let (request, verb) = q::request_of(request)?;
+        if verb != "tweak" {
+            return Err(q::unknown(request));
+        }
+        let events = q::opt_str(request, "events")?;
+        let mask = events.map(Kind::mask).transpose().map_err(|e| (q::INVALID_ELEMENT, e))?;
+        if let Some(mask) = mask {
+            self.mask.store(mask, Ordering::Relaxed);
+        }
+        let mut response = Map::new();
+        response.insert("result".into(), json!(200));
+        Ok(response)
+    }
+
+    /// The topic of `<topic>/status`.
+    fn status_topic(&self) -> String {
+        format!("{}/status", self.evh.topic)
+    }
+}
+
+/// MQTT's control packet types (the fixed header's high nibble).
+mod packet {
+    pub const CONNECT: u8 = 1;
+    pub const CONNACK: u8 = 2;
+    pub const PUBLISH: u8 = 3;
+    pub const PUBACK: u8 = 4;
+    pub const PINGREQ: u8 = 12;
+    pub const PINGRESP: u8 = 13;
+}
+
+/// A packet: its fixed header's first byte, the remaining length, then `body`.
+fn framed(first: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![first];
+    let mut n = body.len();
+    loop {
+        let mut byte = (n % 128) as u8;
+        n /= 128;
+        if n > 0 {
+            byte |= 0x80;
+        }
+        out.push(byte);
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// An MQTT string (or binary): its length on two bytes, then it.
+fn put_str(out: &mut Vec<u8>, s: &[u8]) {
+    let s = &s[..s.len().min(usize::from(u16::MAX))];
+    out.extend_from_slice(&(s.len() as u16).to_be_bytes());
+    out.extend_from_slice(s);
+}
+
+/// CONNECT (MQTT 3.1.1), with the will when asked for.
+fn connect_packet(shared: &Shared) -> Vec<u8> {
+    let e = &shared.evh;
+    let mut flags = 0u8;
+    if e.clean_session {
+        flags |= 0x02;
+    }
+    if e.will {
+        flags |= 0x04 | (e.will_qos << 3);
+        if e.will_retain {
+            flags |= 0x20;
+        }
+    }
+    if e.username.is_some() {
+        flags |= 0x80;
+        if e.password.is_some() {
+            flags |= 0x40;
+        }
+    }
+    let mut body = Vec::new();
+    put_str(&mut body, b"MQTT");
+    body.push(4);
+    body.push(flags);
+    body.extend_from_slice(&e.keep_alive_s.to_be_bytes());
+    put_str(&mut body, e.client_id.as_bytes());
+    if e.will {
+        put_str(&mut body, shared.status_topic().as_bytes());
+        put_str(&mut body, e.disconnect_status.as_bytes());
+    }
+    if let Some(user) = &e.username {
+        put_str(&mut body, user.as_bytes());
+        if let Some(password) = &e.password {
+            put_str(&mut body, password.as_bytes());
+        }
+    }
+    framed(packet::CONNECT << 4, &body)
+}
+
+/// PUBLISH of `payload` on `topic` (packet `id` at QoS 1).
+fn publish_packet(topic: &str, payload: &[u8], qos: u8, retain: bool, id: u16, dup: bool) -> Vec<u8> {
+    let mut body = Vec::with_capacity(topic.len() + payload.len() + 4);
+    put_str(&mut body, topic.as_bytes());
+    if qos > 0 {
+        body.extend_from_slice(&id.to_be_bytes());
+    }
+    body.extend_from_slice(payload);
+    let first = packet::PUBLISH << 4 | u8::from(dup) << 3 | qos << 1 | u8::from(retain);
+    framed(first, &body)
+}
+
+/// What CONNACK's return code means.
+fn refusal(code: u8) -> &'static str {
+    match code {
+        1 => "unacceptable protocol version",
+        2 => "client identifier rejected",
+        3 => "server unavailable",
+        4 => "bad user name or password",
+        5 => "not authorized",
+        _ => "refused",
+    }
+}
+
+/// A connection to the broker.
+struct Session {
+    stream: Box<dyn Stream>,
+    next_id: u16,
+}
+
+impl Session {
+    /// Connects and waits for the broker's CONNACK.
+    async fn open(client: &Client, shared: &Shared) -> Result<Self, String> {
+        let stream = client.stream(&shared.backend).await?;
+        let mut s = Session { stream, next_id: 0 };
+        s.write(&connect_packet(shared)).await?;
+        let (kind, body) = s.read_packet().await?;
+        match (kind >> 4, body.as_slice()) {
+            (packet::CONNACK, [_, 0]) => Ok(s),
+            (packet::CONNACK, [_, code]) => Err(format!("the broker refused: {}", refusal(*code))),
+            _ => Err(format!("the broker answered CONNECT with packet type {}", kind >> 4)),
+        }
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.stream.write_all(bytes).await.map_err(|e| e.to_string())?;
+        self.stream.flush().await.map_err(|e| e.to_string())
+    }
+
+    /// The next packet from the broker (within [`ANSWER`]): its first byte and its body.
+    async fn read_packet(&mut self) -> Result<(u8, Vec<u8>), String> {
+        let read = async {
+            let first = self.stream.read_u8().await?;
+            let (mut len, mut shift) = (0usize, 0);
+            loop {
+                let b = self.stream.read_u8().await?;
+                len |= usize::from(b & 0x7f) << shift;
+                shift += 7;
+                if b & 0x80 == 0 || shift > 21 {
+                    break;
+                }
+            }
+            let mut body = vec![0; len.min(1 << 20)];
+            self.stream.read_exact(&mut body).await?;
+            Ok::<_, std::io::Error>((first, body))
+        };
+        match tokio::time::timeout(ANSWER, read).await {
+            Ok(Ok(p)) => Ok(p),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {ANSWER:?}")),
+        }
+    }
+
+    /// Waits for a packet of `kind` (with `id` when given), skipping others.
+    async fn await_packet(&mut self, kind: u8, id: Option<u16>) -> Result<(), String> {
+        loop {
+            let (first, body) = self.read_packet().await?;
+            if first >> 4 == kind && id.is_none_or(|id| body.get(..2) == Some(&id.to_be_bytes()[..])) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Publishes; at QoS 1, once the broker acknowledged it.
+    async fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: u8,
+        retain: bool,
+        dup: bool,
+    ) -> Result<(), String> {
+        self.next_id = self.next_id.checked_add(1).unwrap_or(1);
+        let id = self.next_id;
+        self.write(&publish_packet(topic, payload, qos, retain, id, dup)).await?;
+        if qos > 0 {
+            self.await_packet(packet::PUBACK, Some(id)).await?;
+        }
+        Ok(())
+    }
+
+    async fn ping(&mut self) -> Result<(), String> {
+        self.write(&[packet::PINGREQ << 4, 0]).await?;
+        self.await_packet(packet::PINGRESP, None).await
+    }
+}
+
+/// The handler's task: connects, publishes the events as they come, connects again when the
+/// broker goes. `pending` counts the events not yet published.
+pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending: Arc<AtomicUsize>) {
+    // The broker is the operator's own: any address.
+    let client = Client::new(AddrPolicy::any(), "the address policy");
+    let e = &shared.evh;
+    let idle = match e.keep_alive_s {
+        0 => Duration::MAX,
+        s => Duration::from_secs(u64::from(s)),
+    };
+    let mut unsent: Option<(String, Vec<u8>)> = None;
+    let mut delay = Duration::ZERO;
+    loop {
+        let mut session = match Session::open(&client, &shared).await {
+            Ok(s) => s,
+            Err(err) => {
+                delay = (delay * 2).clamp(Duration::from_secs(1), MAX_RETRY);
+                tracing::warn!("event handler: couldn't connect to {}: {err} (next try in {delay:?})", e.url);
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+        };
+        delay = Duration::ZERO;
+        tracing::info!("event handler connected to {}", e.url);
+        let status = shared.status_topic();
+        if let Err(err) =
+            session.publish(&status, e.connect_status.as_bytes(), e.qos, e.will_retain, false).await
+        {
+            tracing::warn!("event handler: {} went away ({err})", e.url);
+            continue;
+        }
+        let mut dup = unsent.is_some();
+        loop {
+            let (topic, payload) = match unsent.take() {
+                Some(message) => message,
+                None => {
+                    let next = tokio::time::timeout(idle, queue.recv()).await;
+                    match next {
+                        Ok(Some(event)) => message(&shared, event),
+                        Ok(None) => return,
+                        Err(_) => match session.ping().await {
+                            Ok(()) => continue,
+                            Err(err) => {
+                                tracing::warn!("event handler: {} went away ({err})", e.url);
+                                break;
+                            }
+                        },
+                    }
+                }
+            };
+            match session.publish(&topic, &payload, e.qos, e.retain, dup).await {
+                Ok(()) => {
+                    pending.fetch_sub(1, Ordering::Relaxed);
+                    dup = false;
+                }
+                Err(err) => {
+                    tracing::warn!("event handler: {} went away ({err})", e.url);
+                    unsent = Some((topic, payload));
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// An event's topic and payload, as Janus's handler publishes it (with `eventtype`).
+fn message(shared: &Shared, mut event: Value) -> (String, Vec<u8>) {
+    let kind = event["type"].as_u64().and_then(Kind::of_code);
+    if let (Some(kind), Some(fields)) = (kind, event.as_object_mut()) {
+        fields.insert("eventtype".into(), json!(kind.title()));
+    }
+    let topic = match kind {
+        Some(kind) if shared.evh.add_event => format!("{}/{}", shared.evh.topic, kind.name()),
+        _ => shared.evh.topic.clone(),
+    };
+    (topic, crate::transport::to_text(&event, shared.evh.json).into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::JsonStyle;
+
+    fn evh() -> MqttEvh {
+        MqttEvh {
+            url: "tcp://127.0.0.1:1883".into(),
+            client_id: "janus".into(),
+            username: Some("u".into()),
+            password: Some("p".into()),
+            keep_alive_s: 30,
+            clean_session: true,
+            topic: "/janus/events".into(),
+            add_event: true,
+            qos: 1,
+            retain: false,
+            connect_status: "up".into(),
+            disconnect_status: "down".into(),
+            will: true,
+            will_retain: true,
+            will_qos: 0,
+            events: "all".into(),
+            json: JsonStyle::Compact,
+        }
+    }
+
+    #[test]
+    fn packets_are_mqtt_3_1_1() {
+        let shared = Shared::new(&evh()).unwrap();
+        let c = connect_packet(&shared);
+        assert_eq!(c[0], 0x10);
+        assert_eq!(usize::from(c[1]), c.len() - 2);
+        assert_eq!(&c[2..9], b"\0\x04MQTT\x04");
+        // user, password, will retain, will, clean session.
+        assert_eq!(c[9], 0x80 | 0x40 | 0x20 | 0x04 | 0x02);
+        assert_eq!(&c[10..12], &30u16.to_be_bytes());
+        assert!(c.ends_with(b"\0\x01u\0\x01p"));
+        let p = publish_packet("t/x", b"{}", 1, false, 7, true);
+        assert_eq!(p, [0x3a, 9, 0, 3, b't', b'/', b'x', 0, 7, b'{', b'}']);
+        // A remaining length past 127 takes two bytes.
+        let long = framed(0x30, &[0; 200]);
+        assert_eq!(&long[..3], &[0x30, 0xc8, 0x01]);
+        assert!(Shared::new(&MqttEvh { url: "http://x".into(), ..evh() }).is_err());
+    }
+
+    #[test]
+    fn events_go_to_their_types_topic() {
+        let shared = Shared::new(&evh()).unwrap();
+        let (topic, payload) = message(&shared, json!({"type": 16, "event": {}}));
+        assert_eq!(topic, "/janus/events/webrtc");
+        let sent: Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(sent["eventtype"], "WebRTC");
+        let flat = Shared::new(&MqttEvh { add_event: false, ..evh() }).unwrap();
+        assert_eq!(message(&flat, json!({"type": 1})).0, "/janus/events");
+    }
+}
