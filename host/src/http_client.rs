@@ -161,9 +161,16 @@ impl Client {
     }
 
     /// A byte stream to the first of the backend's addresses that `allows` lets through,
-    /// over TLS (verified) for an `https://` one: for other protocols over HTTP's
-    /// connection (a WebSocket).
+    /// over TLS (verified) for an `https://` one, within [`CONNECT_TIMEOUT`]: for other
+    /// protocols over HTTP's connection (a WebSocket, MQTT).
     pub async fn stream(&self, to: &Backend) -> Result<Box<dyn Stream>, String> {
+        match tokio::time::timeout(CONNECT_TIMEOUT, self.stream_now(to)).await {
+            Ok(stream) => stream,
+            Err(_) => Err(format!("{}: not connected within {CONNECT_TIMEOUT:?}", to.authority)),
+        }
+    }
+
+    async fn stream_now(&self, to: &Backend) -> Result<Box<dyn Stream>, String> {
         let found: Vec<SocketAddr> = tokio::net::lookup_host((to.host.as_str(), to.port))
             .await
             .map_err(|e| format!("cannot resolve {}: {e}", to.host))?
@@ -185,6 +192,9 @@ impl Client {
         Ok(Box::new(stream))
     }
 }
+
+/// How long a connection (and its TLS handshake) may take.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A connection's byte stream, plain or TLS.
 pub trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}

@@ -240,10 +240,14 @@ pub struct Said {
 /// A WebSocket server for the WebSockets event handler on 127.0.0.1: it takes the subprotocol
 /// asked for and reports each text message; with `close_first_after`, the first connection is
 /// closed after that many messages (a server that goes away), which is reported too once the
-/// client answered the close.
+/// client answered the close. Unless `names_subprotocol`, its answer names none (as some
+/// servers answer).
 #[allow(dead_code)] // each test crate uses part of this file
 #[allow(clippy::result_large_err)] // the handshake callback's error type is tungstenite's
-pub async fn ws_backend(close_first_after: Option<usize>) -> (SocketAddr, mpsc::UnboundedReceiver<Said>) {
+pub async fn ws_backend(
+    close_first_after: Option<usize>,
+    names_subprotocol: bool,
+) -> (SocketAddr, mpsc::UnboundedReceiver<Said>) {
     use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a backend");
@@ -256,7 +260,9 @@ pub async fn ws_backend(close_first_after: Option<usize>) -> (SocketAddr, mpsc::
             let accept = |request: &Request, mut response: Response| {
                 if let Some(p) = request.headers().get("sec-websocket-protocol") {
                     subprotocol = p.to_str().unwrap_or_default().to_owned();
-                    response.headers_mut().insert("sec-websocket-protocol", p.clone());
+                    if names_subprotocol {
+                        response.headers_mut().insert("sec-websocket-protocol", p.clone());
+                    }
                 }
                 Ok(response)
             };

@@ -397,7 +397,7 @@ async fn new_session_told(http: &crate::harness::HttpClient, posts: &mut Heard) 
 /// again and sends what happened meanwhile; `tweak` groups them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_websockets_handler_sends_and_reconnects() {
-    let (addr, mut said) = crate::backend::ws_backend(Some(1)).await;
+    let (addr, mut said) = crate::backend::ws_backend(Some(1), true).await;
     let wsevh = format!(
         "general: {{\n\tenabled = true\n\tbackend = \"ws://{addr}/events\"\n\tevents = \"sessions\"\n\tgrouping = false\n}}\n"
     );
@@ -434,6 +434,24 @@ async fn the_websockets_handler_sends_and_reconnects() {
     let third = http.create().await;
     let heard = next_said(&mut said).await;
     assert_eq!(heard.body[0]["session_id"], json!(third), "{}", heard.body);
+}
+
+/// A WebSocket server that takes the connection without naming the subprotocol asked for
+/// still gets the events (the handler asks again without it, as Janus's goes on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_websockets_handler_takes_a_server_without_the_subprotocol() {
+    let (addr, mut said) = crate::backend::ws_backend(None, false).await;
+    let wsevh = format!(
+        "general: {{\n\tenabled = true\n\tbackend = \"ws://{addr}/\"\n\tevents = \"sessions\"\n\tgrouping = false\n}}\n"
+    );
+    let gw = Gateway::with(Conf {
+        core_sections: "events: { broadcast = true }\n".into(),
+        extra: vec![("janus.eventhandler.wsevh.jcfg".into(), wsevh)],
+        ..Conf::default()
+    });
+    let sid = gw.http().create().await;
+    let heard = next_said(&mut said).await;
+    assert_eq!((heard.subprotocol.as_str(), &heard.body["session_id"]), ("", &json!(sid)), "{}", heard.body);
 }
 
 /// The WebSocket backend's next message (within 15 s: a reconnection may take 1 s).

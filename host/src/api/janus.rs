@@ -289,6 +289,7 @@ impl Core {
         }
         if session.destroyed.load(Ordering::SeqCst) {
             // The session went away while the plugin was attaching.
+            lock(&session.handles).remove(id);
             self.release_handle(&handle).await;
             return Err(ErrorCode::SessionNotFound.into());
         }

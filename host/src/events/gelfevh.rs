@@ -43,13 +43,17 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// The handler's settings from its file.
-    pub fn new(evh: &GelfEvh) -> Self {
+    /// The handler's settings from its file; an error without `backend` (Janus does not load
+    /// then either).
+    pub fn new(evh: &GelfEvh) -> Result<Self, String> {
+        if evh.backend.trim().is_empty() {
+            return Err("no backend".into());
+        }
         let (mask, unknown) = Kind::mask_known(&evh.events);
         if !unknown.is_empty() {
             tracing::warn!("gelfevh events: unknown event types {unknown:?} left out");
         }
-        Self {
+        Ok(Self {
             mask: Arc::new(AtomicU32::new(mask)),
             settings: Mutex::new(Settings {
                 backend: evh.backend.clone(),
@@ -58,7 +62,7 @@ impl Shared {
                 max_message_len: evh.max_message_len,
                 gzip_level: evh.gzip_level,
             }),
-        }
+        })
     }
 
     fn settings(&self) -> Settings {
@@ -67,15 +71,10 @@ impl Shared {
 
     /// Answers admin `query_eventhandler` (`tweak` is the only request, as in Janus).
     pub fn query(&self, request: Option<&Value>) -> Value {
-        q::response(self.tweak(request))
+        super::tweak(request, &self.mask, |request| self.tweak(request))
     }
 
-    fn tweak(&self, request: Option<&Value>) -> QueryResult<Map<String, Value>> {
-        let (request, verb) = q::request_of(request)?;
-        if verb != "tweak" {
-            return Err(q::unknown(request));
-        }
-        let events = q::opt_str(request, "events")?;
+    fn tweak(&self, request: &Map<String, Value>) -> QueryResult<()> {
         let backend = q::opt_str(request, "backend")?;
         let port = q::opt_str(request, "port")?;
         let protocol = q::opt_str(request, "protocol")?;
@@ -86,10 +85,6 @@ impl Shared {
             let uri = format!("{}:{}", backend.unwrap_or("(null)"), port.unwrap_or("(null)"));
             return Err((q::INVALID_ELEMENT, format!("Invalid backend URI '{uri}'")));
         };
-        let mask = events.map(Kind::mask).transpose().map_err(|e| (q::INVALID_ELEMENT, e))?;
-        if let Some(mask) = mask {
-            self.mask.store(mask, Ordering::Relaxed);
-        }
         let mut s = self.settings.lock().unwrap_or_else(|e| e.into_inner());
         (s.backend, s.port) = (backend.to_owned(), port);
         // As Janus, a protocol that is neither is UDP.
@@ -102,9 +97,7 @@ impl Shared {
             true if !s.tcp => Some(level),
             _ => None,
         };
-        let mut response = Map::new();
-        response.insert("result".into(), json!(200));
-        Ok(response)
+        Ok(())
     }
 }
 
@@ -201,6 +194,8 @@ async fn send(link: &mut Link, s: &Settings, text: String) -> std::io::Result<()
 /// events not yet sent (or dropped).
 pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending: Arc<AtomicUsize>) {
     let mut current: Option<(Settings, Link)> = None;
+    // Events not sent, for a warning on the 1st, 2nd, 4th… (not one a line).
+    let mut lost = 0u64;
     while let Some(event) = queue.recv().await {
         let settings = shared.settings();
         let text = crate::transport::to_text(&gelf(&event), JsonStyle::Compact);
@@ -210,11 +205,13 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
                 match link(&settings).await {
                     Ok(l) => current = Some((settings.clone(), l)),
                     Err(e) => {
-                        tracing::warn!(
-                            "event handler: no link to {}:{}: {e}",
-                            settings.backend,
-                            settings.port
-                        );
+                        if crate::logging::time_to_report(&mut lost) {
+                            tracing::warn!(
+                                "event handler: no link to {}:{}: {e} ({lost} events not sent)",
+                                settings.backend,
+                                settings.port
+                            );
+                        }
                         current = None;
                         break;
                     }
@@ -230,8 +227,11 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
                         settings.port
                     );
                     current = None;
-                    if attempt == 1 {
-                        tracing::warn!("event handler: an event was not sent to {}: {e}", settings.backend);
+                    if attempt == 1 && crate::logging::time_to_report(&mut lost) {
+                        tracing::warn!(
+                            "event handler: an event was not sent to {}: {e} ({lost} in all)",
+                            settings.backend
+                        );
                     }
                 }
             }

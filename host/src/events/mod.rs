@@ -23,6 +23,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
+use crate::api::module_query::{self as q, QueryResult};
+
 /// Events waiting for a handler, at most; beyond, they are dropped and counted.
 pub const QUEUE: usize = 10_000;
 
@@ -245,7 +247,7 @@ impl Events {
             handlers.extend(load(WSEVH, shared, |s| s.mask.clone(), wsevh::Shared::query, wsevh::run));
         }
         if let Some(evh) = &events.gelfevh {
-            let shared = Ok(gelfevh::Shared::new(evh));
+            let shared = gelfevh::Shared::new(evh);
             handlers.extend(load(GELFEVH, shared, |s| s.mask.clone(), gelfevh::Shared::query, gelfevh::run));
         }
         if let Some(evh) = &events.mqttevh {
@@ -335,6 +337,32 @@ impl Events {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
+}
+
+/// Answers a handler's admin `query_eventhandler`: `tweak` is the only request (as with
+/// Janus's handlers); its `events` change `mask`, and `apply` reads and applies the handler's
+/// own settings (when one is wrong, the answer is its error and nothing changes).
+fn tweak(
+    request: Option<&Value>,
+    mask: &AtomicU32,
+    apply: impl FnOnce(&Map<String, Value>) -> QueryResult<()>,
+) -> Value {
+    let answer = || {
+        let (request, verb) = q::request_of(request)?;
+        if verb != "tweak" {
+            return Err(q::unknown(request));
+        }
+        let events = q::opt_str(request, "events")?;
+        let new_mask = events.map(Kind::mask).transpose().map_err(|e| (q::INVALID_ELEMENT, e))?;
+        apply(request)?;
+        if let Some(new_mask) = new_mask {
+            mask.store(new_mask, Ordering::Relaxed);
+        }
+        let mut response = Map::new();
+        response.insert("result".into(), json!(200));
+        Ok(response)
+    };
+    q::response(answer())
 }
 
 /// `data` gzipped at `level` (0 to 9), for the handlers that compress.

@@ -7,25 +7,27 @@
 //! `disconnect_status` there when it loses the handler (Janus also publishes it when it stops;
 //! this handler does not). When the broker cannot be
 //! reached or goes away, the handler connects again after 1, 2, 4, 8 s; the events wait in its
-//! queue, and the one being published goes again. Idle, it pings every `keep_alive_interval`.
+//! queue, and the one being published goes again (at most 5 times). One message is in flight
+//! at a time (Janus's paho client allows 10). Idle, it pings every `keep_alive_interval`.
 //! Admin `query_eventhandler` with `{"request": "tweak", "events": …}` changes the events.
 
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::Kind;
-use crate::api::module_query::{self as q, QueryResult};
 use crate::config::events::MqttEvh;
 use crate::http_client::{Backend, Client, Stream};
 use crate::plugins::policy::AddrPolicy;
 
 /// The longest wait between two connection attempts.
 const MAX_RETRY: Duration = Duration::from_secs(8);
+/// How many times one event is published before it is given up.
+const MAX_TRIES: u32 = 5;
 /// How long the broker may take to answer (CONNACK, PUBACK, PINGRESP).
 const ANSWER: Duration = Duration::from_secs(10);
 
@@ -40,10 +42,18 @@ pub struct Shared {
 impl Shared {
     /// The handler's settings from its file; an error for a wrong `url`.
     pub fn new(evh: &MqttEvh) -> Result<Self, String> {
-        let as_http = match evh.url.split_once("://") {
-            Some(("tcp" | "mqtt", rest)) => format!("http://{rest}"),
-            Some(("ssl" | "mqtts" | "tls", rest)) => format!("https://{rest}"),
+        let (scheme, default_port, rest) = match evh.url.split_once("://") {
+            Some(("tcp" | "mqtt", rest)) => ("http", 1883, rest),
+            Some(("ssl" | "mqtts" | "tls", rest)) => ("https", 8883, rest),
             _ => return Err(format!("url: '{}' is not a tcp:// or ssl:// URL", evh.url)),
+        };
+        // MQTT's ports when the URL names none.
+        let authority = rest.split('/').next().unwrap_or_default();
+        let has_port =
+            authority.rsplit_once(':').is_some_and(|(host, _)| !host.starts_with('[') || host.ends_with(']'));
+        let as_http = match has_port {
+            true => format!("{scheme}://{rest}"),
+            false => format!("{scheme}://{authority}:{default_port}"),
         };
         let backend = Backend::parse(&as_http).map_err(|e| format!("url: {e}"))?;
         if evh.client_id.len() > usize::from(u16::MAX) || evh.topic.len() > 60_000 {
@@ -58,22 +68,7 @@ impl Shared {
 
     /// Answers admin `query_eventhandler` (`tweak` with `events`, as Janus).
     pub fn query(&self, request: Option<&Value>) -> Value {
-        q::response(self.tweak(request))
-    }
-
-    fn tweak(&self, request: Option<&Value>) -> QueryResult<Map<String, Value>> {
-        let (request, verb) = q::request_of(request)?;
-        if verb != "tweak" {
-            return Err(q::unknown(request));
-        }
-        let events = q::opt_str(request, "events")?;
-        let mask = events.map(Kind::mask).transpose().map_err(|e| (q::INVALID_ELEMENT, e))?;
-        if let Some(mask) = mask {
-            self.mask.store(mask, Ordering::Relaxed);
-        }
-        let mut response = Map::new();
-        response.insert("result".into(), json!(200));
-        Ok(response)
+        super::tweak(request, &self.mask, |_| Ok(()))
     }
 
     /// The topic of `<topic>/status`.
@@ -164,7 +159,8 @@ fn publish_packet(topic: &str, payload: &[u8], qos: u8, retain: bool, id: u16, d
         body.extend_from_slice(&id.to_be_bytes());
     }
     body.extend_from_slice(payload);
-    let first = packet::PUBLISH << 4 | u8::from(dup) << 3 | qos << 1 | u8::from(retain);
+    // (DUP only at QoS 1: MQTT-3.3.1-2.)
+    let first = packet::PUBLISH << 4 | u8::from(dup && qos > 0) << 3 | qos << 1 | u8::from(retain);
     framed(first, &body)
 }
 
@@ -218,7 +214,10 @@ impl Session {
                     break;
                 }
             }
-            let mut body = vec![0; len.min(1 << 20)];
+            if len > 1 << 20 {
+                return Err(std::io::Error::other(format!("a packet of {len} bytes from the broker")));
+            }
+            let mut body = vec![0; len];
             self.stream.read_exact(&mut body).await?;
             Ok::<_, std::io::Error>((first, body))
         };
@@ -274,18 +273,22 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
         s => Duration::from_secs(u64::from(s)),
     };
     let mut unsent: Option<(String, Vec<u8>)> = None;
+    // Tries of the message in `unsent`: one the broker keeps refusing is dropped.
+    let mut tries = 0;
     let mut delay = Duration::ZERO;
     loop {
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        // Until a publish succeeds, the next attempt waits longer (1, 2, 4, 8 s).
+        delay = (delay * 2).clamp(Duration::from_secs(1), MAX_RETRY);
         let mut session = match Session::open(&client, &shared).await {
             Ok(s) => s,
             Err(err) => {
-                delay = (delay * 2).clamp(Duration::from_secs(1), MAX_RETRY);
                 tracing::warn!("event handler: couldn't connect to {}: {err} (next try in {delay:?})", e.url);
-                tokio::time::sleep(delay).await;
                 continue;
             }
         };
-        delay = Duration::ZERO;
         tracing::info!("event handler connected to {}", e.url);
         let status = shared.status_topic();
         if let Err(err) =
@@ -294,6 +297,7 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
             tracing::warn!("event handler: {} went away ({err})", e.url);
             continue;
         }
+        delay = Duration::ZERO;
         let mut dup = unsent.is_some();
         loop {
             let (topic, payload) = match unsent.take() {
@@ -316,15 +320,26 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
             match session.publish(&topic, &payload, e.qos, e.retain, dup).await {
                 Ok(()) => {
                     pending.fetch_sub(1, Ordering::Relaxed);
-                    dup = false;
+                    (dup, tries) = (false, 0);
                 }
                 Err(err) => {
                     tracing::warn!("event handler: {} went away ({err})", e.url);
-                    unsent = Some((topic, payload));
+                    tries += 1;
+                    if tries < MAX_TRIES {
+                        unsent = Some((topic, payload));
+                    } else {
+                        tracing::warn!(
+                            "event handler: an event on {topic} was refused {tries} times; dropped"
+                        );
+                        pending.fetch_sub(1, Ordering::Relaxed);
+                        tries = 0;
+                    }
                     break;
                 }
             }
         }
+        // The broker went: the next connection waits a second at least.
+        delay = delay.max(Duration::from_secs(1));
     }
 }
 

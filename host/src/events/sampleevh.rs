@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use super::Kind;
@@ -96,15 +96,10 @@ impl Shared {
 
     /// Answers admin `query_eventhandler` (`tweak` is the only request, as in Janus).
     pub fn query(&self, request: Option<&Value>) -> Value {
-        q::response(self.tweak(request))
+        super::tweak(request, &self.mask, |request| self.tweak(request))
     }
 
-    fn tweak(&self, request: Option<&Value>) -> QueryResult<Map<String, Value>> {
-        let (request, verb) = q::request_of(request)?;
-        if verb != "tweak" {
-            return Err(q::unknown(request));
-        }
-        let events = q::opt_str(request, "events")?;
+    fn tweak(&self, request: &Map<String, Value>) -> QueryResult<()> {
         let grouping = q::opt_bool(request, "grouping")?;
         let backend = q::opt_str(request, "backend")?;
         let user = q::opt_str(request, "backend_user")?;
@@ -113,15 +108,11 @@ impl Shared {
         let backoff = q::opt_u64(request, "retransmissions_backoff")?;
         let compress = q::opt_bool(request, "compress")?;
         let compression = q::opt_u64(request, "compression")?;
-        let mask = events.map(Kind::mask).transpose().map_err(|e| (q::INVALID_ELEMENT, e))?;
         let backend = backend
             .map(|url| {
                 Backend::parse(url).map_err(|_| (q::INVALID_ELEMENT, format!("Invalid HTTP URI '{url}'")))
             })
             .transpose()?;
-        if let Some(mask) = mask {
-            self.mask.store(mask, Ordering::Relaxed);
-        }
         let mut s = self.settings.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(grouping) = grouping {
             s.grouping = grouping;
@@ -156,9 +147,7 @@ impl Shared {
         if let Some(level) = compression.filter(|l| *l <= 9) {
             s.compression = level as u32;
         }
-        let mut response = Map::new();
-        response.insert("result".into(), json!(200));
-        Ok(response)
+        Ok(())
     }
 }
 

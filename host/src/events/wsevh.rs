@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::sampleevh::GROUP;
 use super::Kind;
-use crate::api::module_query::{self as q, QueryResult};
+use crate::api::module_query as q;
 use crate::config::events::WsEvh;
 use crate::config::JsonStyle;
 use crate::http_client::{Backend, Client};
@@ -82,31 +82,18 @@ impl Shared {
 
     /// Answers admin `query_eventhandler` (`tweak` is the only request, as in Janus).
     pub fn query(&self, request: Option<&Value>) -> Value {
-        q::response(self.tweak(request))
-    }
-
-    fn tweak(&self, request: Option<&Value>) -> QueryResult<Map<String, Value>> {
-        let (request, verb) = q::request_of(request)?;
-        if verb != "tweak" {
-            return Err(q::unknown(request));
-        }
-        let events = q::opt_str(request, "events")?;
-        let grouping = q::opt_bool(request, "grouping")?;
-        let cap = q::opt_u64(request, "events_cap_on_reconnect")?;
-        let mask = events.map(Kind::mask).transpose().map_err(|e| (q::INVALID_ELEMENT, e))?;
-        if let Some(mask) = mask {
-            self.mask.store(mask, Ordering::Relaxed);
-        }
-        let mut s = self.settings.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(grouping) = grouping {
-            s.grouping = grouping;
-        }
-        if let Some(cap) = cap {
-            s.cap = u32::try_from(cap).unwrap_or(u32::MAX);
-        }
-        let mut response = Map::new();
-        response.insert("result".into(), json!(200));
-        Ok(response)
+        super::tweak(request, &self.mask, |request| {
+            let grouping = q::opt_bool(request, "grouping")?;
+            let cap = q::opt_u64(request, "events_cap_on_reconnect")?;
+            let mut s = self.settings.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(grouping) = grouping {
+                s.grouping = grouping;
+            }
+            if let Some(cap) = cap {
+                s.cap = u32::try_from(cap).unwrap_or(u32::MAX);
+            }
+            Ok(())
+        })
     }
 }
 
@@ -118,11 +105,15 @@ struct Held {
 }
 
 impl Held {
-    /// Takes what the queue has (without waiting); while the server is away, only the newest
-    /// `cap` are kept (0: all).
+    /// Takes what the queue has (without waiting; at most the queue's size in all, so that
+    /// memory stays bounded: the rest waits in the queue, which drops the newest when full);
+    /// while the server is away, only the newest `cap` are kept (0: all).
     fn take_queued(&mut self, queue: &mut mpsc::Receiver<Value>, cap: u32, pending: &AtomicUsize) {
-        while let Ok(event) = queue.try_recv() {
-            self.events.push_back(event);
+        while self.events.len() < super::QUEUE {
+            match queue.try_recv() {
+                Ok(event) => self.events.push_back(event),
+                Err(_) => break,
+            }
         }
         let cap = cap as usize;
         while cap > 0 && self.events.len() > cap {
@@ -161,34 +152,36 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
     let mut unsent: Option<(String, usize)> = None;
     let mut delay = Duration::ZERO;
     loop {
+        if !delay.is_zero() {
+            // Meanwhile the events wait (capped).
+            let until = tokio::time::Instant::now() + delay;
+            loop {
+                held.take_queued(&mut queue, shared.settings().cap, &pending);
+                tokio::select! {
+                    () = tokio::time::sleep_until(until) => break,
+                    more = queue.recv(), if held.events.len() < super::QUEUE => match more {
+                        Some(event) => held.events.push_back(event),
+                        None if held.events.is_empty() && unsent.is_none() => return,
+                        None => {
+                            tokio::time::sleep_until(until).await;
+                            break;
+                        }
+                    },
+                }
+            }
+        }
+        // Until a message goes, the next attempt waits longer (1, 2, 4, 8 s).
+        delay = (delay * 2).clamp(Duration::from_secs(1), MAX_RETRY);
         let ws = match connect(&client, &shared).await {
             Ok(ws) => ws,
             Err(e) => {
-                delay = (delay * 2).clamp(Duration::from_secs(1), MAX_RETRY);
                 tracing::warn!(
                     "event handler: couldn't connect to {}: {e} (next try in {delay:?})",
                     shared.url
                 );
-                // Meanwhile the events wait (capped).
-                let until = tokio::time::Instant::now() + delay;
-                loop {
-                    held.take_queued(&mut queue, shared.settings().cap, &pending);
-                    tokio::select! {
-                        () = tokio::time::sleep_until(until) => break,
-                        more = queue.recv() => match more {
-                            Some(event) => held.events.push_back(event),
-                            None if held.events.is_empty() && unsent.is_none() => return,
-                            None => {
-                                tokio::time::sleep_until(until).await;
-                                break;
-                            }
-                        },
-                    }
-                }
                 continue;
             }
         };
-        delay = Duration::ZERO;
         if held.dropped > 0 {
             tracing::info!("event handler: {} events lost while {} was away", held.dropped, shared.url);
             held.dropped = 0;
@@ -206,6 +199,7 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
                     break;
                 }
                 pending.fetch_sub(count, Ordering::Relaxed);
+                delay = Duration::ZERO;
                 continue;
             }
             // Nothing to send: wait for an event, or for the server to go.
@@ -227,6 +221,8 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
                 },
             }
         }
+        // As Janus, a second at least before connecting again.
+        delay = delay.max(Duration::from_secs(1));
     }
 }
 
@@ -234,21 +230,53 @@ type Ws = tokio_tungstenite::WebSocketStream<Box<dyn crate::http_client::Stream>
 
 /// A WebSocket to the server, with the subprotocol asked for.
 async fn connect(client: &Client, shared: &Shared) -> Result<Ws, String> {
-    let mut request = shared.url.as_str().into_client_request().map_err(|e| e.to_string())?;
-    let protocol = HeaderValue::from_str(&shared.subprotocol).map_err(|e| e.to_string())?;
-    request.headers_mut().insert("sec-websocket-protocol", protocol);
-    let stream = client.stream(&shared.backend).await?;
+    use tokio_tungstenite::tungstenite::error::{Error, ProtocolError};
+    match handshake(client, shared, true).await {
+        // A server that takes the connection without naming the subprotocol (tungstenite
+        // refuses that answer; libwebsockets, Janus's, goes on): asked again without it.
+        Err(Failed::Ws(Error::Protocol(ProtocolError::SecWebSocketSubProtocolError(_)))) => {
+            tracing::warn!("event handler: {} names no subprotocol; connecting without asking", shared.url);
+            handshake(client, shared, false).await.map_err(|e| e.to_string())
+        }
+        other => other.map_err(|e| e.to_string()),
+    }
+}
+
+/// Why a handshake failed: the connection, or the WebSocket's own.
+enum Failed {
+    Link(String),
+    Ws(tokio_tungstenite::tungstenite::Error),
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failed::Link(e) => f.write_str(e),
+            Failed::Ws(e) => e.fmt(f),
+        }
+    }
+}
+
+/// One WebSocket handshake, asking for the subprotocol when `ask`.
+async fn handshake(client: &Client, shared: &Shared, ask: bool) -> Result<Ws, Failed> {
+    let mut request = shared.url.as_str().into_client_request().map_err(Failed::Ws)?;
+    if ask {
+        let protocol = HeaderValue::from_str(&shared.subprotocol).map_err(|e| Failed::Link(e.to_string()))?;
+        request.headers_mut().insert("sec-websocket-protocol", protocol);
+    }
+    let stream = client.stream(&shared.backend).await.map_err(Failed::Link)?;
     let connecting = tokio_tungstenite::client_async(request, stream);
     match tokio::time::timeout(super::sampleevh::POST_TIMEOUT, connecting).await {
         Ok(Ok((ws, _))) => Ok(ws),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("no handshake within 10 s".into()),
+        Ok(Err(e)) => Err(Failed::Ws(e)),
+        Err(_) => Err(Failed::Link("no handshake within 10 s".into())),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn backends_are_websocket_urls() {

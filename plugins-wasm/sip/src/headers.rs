@@ -76,7 +76,7 @@ pub fn tag(result: &mut Value, m: &SipMessage, prefixes: &[String]) {
 /// `reason_header_protocol` and `reason_header_cause`, each when present.
 pub fn tag_reason(result: &mut Value, m: &SipMessage) {
     let Some(reason) = m.header("Reason") else { return };
-    let mut parts = reason.split(';').map(str::trim);
+    let mut parts = first_reason_parts(&reason).into_iter().map(str::trim);
     if let Some(protocol) = parts.next().filter(|p| !p.is_empty()) {
         result["reason_header_protocol"] = Value::String(protocol.to_owned());
     }
@@ -85,10 +85,36 @@ pub fn tag_reason(result: &mut Value, m: &SipMessage) {
         let value = value.trim();
         match name.trim().to_ascii_lowercase().as_str() {
             "cause" => result["reason_header_cause"] = Value::String(value.to_owned()),
-            "text" => result["reason_header"] = Value::String(value.replace('"', "")),
+            "text" => {
+                let text = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+                result["reason_header"] = Value::String(text.to_owned());
+            }
             _ => {}
         }
     }
+}
+
+/// The `;`-separated parts of the first reason of a `Reason` list (`SIP;cause=200, Q.850;
+/// cause=16`); a `;` or `,` inside a quoted text is the text's.
+fn first_reason_parts(reason: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, c) in reason.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                parts.push(&reason[start..i]);
+                start = i + 1;
+            }
+            ',' if !quoted => {
+                parts.push(&reason[start..i]);
+                return parts;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&reason[start..]);
+    parts
 }
 
 #[cfg(test)]
@@ -138,5 +164,11 @@ mod tests {
             json!({"event": "hangup", "reason_header_protocol": "SIP", "reason_header_cause": "600"})
         );
         assert_eq!(bye(""), json!({"event": "hangup"}));
+        // The first of a list; separators inside the quoted text are the text's.
+        assert_eq!(
+            bye("Reason: SIP;cause=200;text=\"Call completed; elsewhere, too\", Q.850;cause=16\r\n"),
+            json!({"event": "hangup", "reason_header_protocol": "SIP", "reason_header_cause": "200",
+                   "reason_header": "Call completed; elsewhere, too"})
+        );
     }
 }
