@@ -209,12 +209,21 @@ pub async fn events_until(heard: &mut Heard, want: impl Fn(&Value) -> bool) -> V
 /// `general` (`events`, `grouping`, …).
 #[allow(dead_code)] // each test crate uses part of this file
 pub fn handler_conf(backend: &str, settings: &str) -> Conf {
-    let evh = format!(
-        "general: {{\n\tenabled = true\n\tbackend = \"{backend}\"\n\tbackend_user = \"u\"\n\tbackend_pwd = \"p\"\n{settings}\n}}\n"
-    );
+    let general =
+        format!("\tbackend = \"{backend}\"\n\tbackend_user = \"u\"\n\tbackend_pwd = \"p\"\n{settings}");
+    evh_conf("sampleevh", &general)
+}
+
+/// A gateway configuration with events on and Janus's event handler `janus.eventhandler.<name>`
+/// enabled with `general` (lines of its file's `general`).
+#[allow(dead_code)] // each test crate uses part of this file
+pub fn evh_conf(name: &str, general: &str) -> Conf {
     Conf {
         core_sections: "events: { broadcast = true }\n".into(),
-        extra: vec![("janus.eventhandler.sampleevh.jcfg".into(), evh)],
+        extra: vec![(
+            format!("janus.eventhandler.{name}.jcfg"),
+            format!("general: {{\n\tenabled = true\n{general}\n}}\n"),
+        )],
         ..Conf::default()
     }
 }

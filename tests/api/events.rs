@@ -398,14 +398,8 @@ async fn new_session_told(http: &crate::harness::HttpClient, posts: &mut Heard) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_websockets_handler_sends_and_reconnects() {
     let (addr, mut said) = crate::backend::ws_backend(Some(1), true).await;
-    let wsevh = format!(
-        "general: {{\n\tenabled = true\n\tbackend = \"ws://{addr}/events\"\n\tevents = \"sessions\"\n\tgrouping = false\n}}\n"
-    );
-    let gw = Gateway::with(Conf {
-        core_sections: "events: { broadcast = true }\n".into(),
-        extra: vec![("janus.eventhandler.wsevh.jcfg".into(), wsevh)],
-        ..Conf::default()
-    });
+    let wsevh = format!("\tbackend = \"ws://{addr}/events\"\n\tevents = \"sessions\"\n\tgrouping = false");
+    let gw = Gateway::with(crate::backend::evh_conf("wsevh", &wsevh));
     let http = gw.http();
     let first = http.create().await;
     let heard = next_said(&mut said).await;
@@ -441,14 +435,8 @@ async fn the_websockets_handler_sends_and_reconnects() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_websockets_handler_takes_a_server_without_the_subprotocol() {
     let (addr, mut said) = crate::backend::ws_backend(None, false).await;
-    let wsevh = format!(
-        "general: {{\n\tenabled = true\n\tbackend = \"ws://{addr}/\"\n\tevents = \"sessions\"\n\tgrouping = false\n}}\n"
-    );
-    let gw = Gateway::with(Conf {
-        core_sections: "events: { broadcast = true }\n".into(),
-        extra: vec![("janus.eventhandler.wsevh.jcfg".into(), wsevh)],
-        ..Conf::default()
-    });
+    let wsevh = format!("\tbackend = \"ws://{addr}/\"\n\tevents = \"sessions\"\n\tgrouping = false");
+    let gw = Gateway::with(crate::backend::evh_conf("wsevh", &wsevh));
     let sid = gw.http().create().await;
     let heard = next_said(&mut said).await;
     assert_eq!((heard.subprotocol.as_str(), &heard.body["session_id"]), ("", &json!(sid)), "{}", heard.body);
@@ -469,14 +457,8 @@ async fn next_said(
 async fn the_gelf_handler_sends_gelf_messages() {
     let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
     let port = udp.local_addr().unwrap().port();
-    let gelfevh = format!(
-        "general: {{\n\tenabled = true\n\tbackend = \"127.0.0.1\"\n\tport = \"{port}\"\n\tprotocol = \"udp\"\n\tmax_message_len = 100\n\tevents = \"sessions\"\n}}\n"
-    );
-    let gw = Gateway::with(Conf {
-        core_sections: "events: { broadcast = true }\n".into(),
-        extra: vec![("janus.eventhandler.gelfevh.jcfg".into(), gelfevh)],
-        ..Conf::default()
-    });
+    let gelfevh = format!("\tbackend = \"127.0.0.1\"\n\tport = \"{port}\"\n\tprotocol = \"udp\"\n\tmax_message_len = 100\n\tevents = \"sessions\"");
+    let gw = Gateway::with(crate::backend::evh_conf("gelfevh", &gelfevh));
     let http = gw.http();
     let sid = http.create().await;
     let (message, datagrams) = gelf_over_udp(&udp).await;

@@ -209,14 +209,8 @@ async fn the_mqtt_handler_publishes_to_a_broker() {
         assert!(std::time::Instant::now() < deadline, "mosquitto did not listen");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await; // polls the port, bounded by WAIT
     }
-    let mqttevh = format!(
-        "general: {{\n\tenabled = true\n\turl = \"tcp://127.0.0.1:{port}\"\n\tclient_id = \"portunus-test\"\n\tevents = \"sessions\"\n\tqos = 1\n\tjson = \"compact\"\n}}\n"
-    );
-    let gw = Gateway::with(Conf {
-        core_sections: "events: { broadcast = true }\n".into(),
-        extra: vec![("janus.eventhandler.mqttevh.jcfg".into(), mqttevh)],
-        ..Conf::default()
-    });
+    let mqttevh = format!("\turl = \"tcp://127.0.0.1:{port}\"\n\tclient_id = \"portunus-test\"\n\tevents = \"sessions\"\n\tqos = 1\n\tjson = \"compact\"");
+    let gw = Gateway::with(crate::backend::evh_conf("mqttevh", &mqttevh));
     // Lines of `topic payload` from a subscriber to everything under the base topic.
     let mut sub = std::process::Command::new("mosquitto_sub");
     sub.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "/janus/events/#", "-v", "-q", "1"]);
