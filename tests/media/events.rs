@@ -232,6 +232,15 @@ async fn the_mqtt_handler_publishes_to_a_broker() {
     assert_eq!(event["session_id"], json!(sid), "{event}");
     assert_eq!((&event["type"], &event["eventtype"]), (&json!(1), &json!("Sessions")), "{event}");
     assert_eq!(event["event"]["name"], "created", "{event}");
+    // A burst: several await their PUBACK at once, and every one arrives.
+    let mut created = std::collections::HashSet::new();
+    for _ in 0..30 {
+        created.insert(http.create().await);
+    }
+    while !created.is_empty() {
+        let event = next_on(&mut lines, "/janus/events/sessions").await;
+        created.remove(&event["session_id"].as_u64().expect("a session id"));
+    }
 }
 
 /// The payload (JSON) of the next `topic payload` line on `topic`.

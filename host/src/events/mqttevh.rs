@@ -7,10 +7,11 @@
 //! `disconnect_status` there when it loses the handler (Janus also publishes it when it stops;
 //! this handler does not). When the broker cannot be
 //! reached or goes away, the handler connects again after 1, 2, 4, 8 s; the events wait in its
-//! queue, and the one being published goes again (at most 5 times). One message is in flight
-//! at a time (Janus's paho client allows 10). Idle, it pings every `keep_alive_interval`.
+//! queue, and those not acknowledged go again (at most 5 times each). At QoS 1, up to 10
+//! messages await their PUBACK at once (Janus's `max_inflight`). Idle, it pings every `keep_alive_interval`.
 //! Admin `query_eventhandler` with `{"request": "tweak", "events": …}` changes the events.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,8 @@ use crate::plugins::policy::AddrPolicy;
 const MAX_RETRY: Duration = Duration::from_secs(8);
 /// How many times one event is published before it is given up.
 const MAX_TRIES: u32 = 5;
+/// How many QoS 1 messages await their PUBACK at most (Janus's `max_inflight` default).
+const MAX_IN_FLIGHT: usize = 10;
 /// How long the broker may take to answer (CONNACK, PUBACK, PINGRESP).
 const ANSWER: Duration = Duration::from_secs(10);
 
@@ -179,102 +182,73 @@ fn refusal(code: u8) -> &'static str {
 /// A connection to the broker.
 struct Session {
     stream: Box<dyn Stream>,
-    next_id: u16,
 }
 
 impl Session {
     /// Connects and waits for the broker's CONNACK.
     async fn open(client: &Client, shared: &Shared) -> Result<Self, String> {
-        let stream = client.stream(&shared.backend).await?;
-        let mut s = Session { stream, next_id: 0 };
-        s.write(&connect_packet(shared)).await?;
-        let (kind, body) = s.read_packet().await?;
+        let mut stream = client.stream(&shared.backend).await?;
+        write(&mut stream, &connect_packet(shared)).await?;
+        let answer = tokio::time::timeout(ANSWER, read_packet(&mut stream)).await;
+        let (kind, body) = answer.map_err(|_| format!("no CONNACK within {ANSWER:?}"))??;
         match (kind >> 4, body.as_slice()) {
-            (packet::CONNACK, [_, 0]) => Ok(s),
+            (packet::CONNACK, [_, 0]) => Ok(Session { stream }),
             (packet::CONNACK, [_, code]) => Err(format!("the broker refused: {}", refusal(*code))),
             _ => Err(format!("the broker answered CONNECT with packet type {}", kind >> 4)),
         }
     }
-
-    async fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.stream.write_all(bytes).await.map_err(|e| e.to_string())?;
-        self.stream.flush().await.map_err(|e| e.to_string())
-    }
-
-    /// The next packet from the broker (within [`ANSWER`]): its first byte and its body.
-    async fn read_packet(&mut self) -> Result<(u8, Vec<u8>), String> {
-        let read = async {
-            let first = self.stream.read_u8().await?;
-            let (mut len, mut shift) = (0usize, 0);
-            loop {
-                let b = self.stream.read_u8().await?;
-                len |= usize::from(b & 0x7f) << shift;
-                shift += 7;
-                if b & 0x80 == 0 || shift > 21 {
-                    break;
-                }
-            }
-            if len > 1 << 20 {
-                return Err(std::io::Error::other(format!("a packet of {len} bytes from the broker")));
-            }
-            let mut body = vec![0; len];
-            self.stream.read_exact(&mut body).await?;
-            Ok::<_, std::io::Error>((first, body))
-        };
-        match tokio::time::timeout(ANSWER, read).await {
-            Ok(Ok(p)) => Ok(p),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!("no answer within {ANSWER:?}")),
-        }
-    }
-
-    /// Waits for a packet of `kind` (with `id` when given), skipping others.
-    async fn await_packet(&mut self, kind: u8, id: Option<u16>) -> Result<(), String> {
-        loop {
-            let (first, body) = self.read_packet().await?;
-            if first >> 4 == kind && id.is_none_or(|id| body.get(..2) == Some(&id.to_be_bytes()[..])) {
-                return Ok(());
-            }
-        }
-    }
-
-    /// Publishes; at QoS 1, once the broker acknowledged it.
-    async fn publish(
-        &mut self,
-        topic: &str,
-        payload: &[u8],
-        qos: u8,
-        retain: bool,
-        dup: bool,
-    ) -> Result<(), String> {
-        self.next_id = self.next_id.checked_add(1).unwrap_or(1);
-        let id = self.next_id;
-        self.write(&publish_packet(topic, payload, qos, retain, id, dup)).await?;
-        if qos > 0 {
-            self.await_packet(packet::PUBACK, Some(id)).await?;
-        }
-        Ok(())
-    }
-
-    async fn ping(&mut self) -> Result<(), String> {
-        self.write(&[packet::PINGREQ << 4, 0]).await?;
-        self.await_packet(packet::PINGRESP, None).await
-    }
 }
 
-/// The handler's task: connects, publishes the events as they come, connects again when the
-/// broker goes. `pending` counts the events not yet published.
+async fn write(stream: &mut (impl tokio::io::AsyncWrite + Unpin), bytes: &[u8]) -> Result<(), String> {
+    stream.write_all(bytes).await.map_err(|e| e.to_string())?;
+    stream.flush().await.map_err(|e| e.to_string())
+}
+
+/// The next packet from the broker: its first byte and its body.
+async fn read_packet(stream: &mut (impl tokio::io::AsyncRead + Unpin)) -> Result<(u8, Vec<u8>), String> {
+    let read = async {
+        let first = stream.read_u8().await?;
+        let (mut len, mut shift) = (0usize, 0);
+        loop {
+            let b = stream.read_u8().await?;
+            len |= usize::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 || shift > 21 {
+                break;
+            }
+        }
+        if len > 1 << 20 {
+            return Err(std::io::Error::other(format!("a packet of {len} bytes from the broker")));
+        }
+        let mut body = vec![0; len];
+        stream.read_exact(&mut body).await?;
+        Ok::<_, std::io::Error>((first, body))
+    };
+    read.await.map_err(|e| e.to_string())
+}
+
+/// A message to publish: its topic, its payload, how many times and when last it was sent.
+struct Message {
+    topic: String,
+    payload: Vec<u8>,
+    tries: u32,
+    sent: tokio::time::Instant,
+}
+
+/// The handler's task: connects, publishes the events as they come (at QoS 1, up to
+/// [`MAX_IN_FLIGHT`] awaiting their PUBACK), connects again when the broker goes. `pending`
+/// counts the events not yet published.
 pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending: Arc<AtomicUsize>) {
     // The broker is the operator's own: any address.
     let client = Client::new(AddrPolicy::any(), "the address policy");
     let e = &shared.evh;
     let idle = match e.keep_alive_s {
-        0 => Duration::MAX,
+        0 => Duration::from_secs(3600),
         s => Duration::from_secs(u64::from(s)),
     };
-    let mut unsent: Option<(String, Vec<u8>)> = None;
-    // Tries of the message in `unsent`: one the broker keeps refusing is dropped.
-    let mut tries = 0;
+    // Sent and not acknowledged (when the connection went: to send again first), oldest first.
+    let mut unacked: VecDeque<(u16, Message)> = VecDeque::new();
+    let mut next_id = 0u16;
     let mut delay = Duration::ZERO;
     loop {
         if !delay.is_zero() {
@@ -282,7 +256,7 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
         }
         // Until a publish succeeds, the next attempt waits longer (1, 2, 4, 8 s).
         delay = (delay * 2).clamp(Duration::from_secs(1), MAX_RETRY);
-        let mut session = match Session::open(&client, &shared).await {
+        let session = match Session::open(&client, &shared).await {
             Ok(s) => s,
             Err(err) => {
                 tracing::warn!("event handler: couldn't connect to {}: {err} (next try in {delay:?})", e.url);
@@ -290,56 +264,105 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
             }
         };
         tracing::info!("event handler connected to {}", e.url);
-        let status = shared.status_topic();
-        if let Err(err) =
-            session.publish(&status, e.connect_status.as_bytes(), e.qos, e.will_retain, false).await
-        {
-            tracing::warn!("event handler: {} went away ({err})", e.url);
-            continue;
-        }
-        delay = Duration::ZERO;
-        let mut dup = unsent.is_some();
-        loop {
-            let (topic, payload) = match unsent.take() {
-                Some(message) => message,
-                None => {
-                    let next = tokio::time::timeout(idle, queue.recv()).await;
-                    match next {
-                        Ok(Some(event)) => message(&shared, event),
-                        Ok(None) => return,
-                        Err(_) => match session.ping().await {
-                            Ok(()) => continue,
-                            Err(err) => {
-                                tracing::warn!("event handler: {} went away ({err})", e.url);
-                                break;
-                            }
-                        },
-                    }
-                }
-            };
-            match session.publish(&topic, &payload, e.qos, e.retain, dup).await {
-                Ok(()) => {
-                    pending.fetch_sub(1, Ordering::Relaxed);
-                    (dup, tries) = (false, 0);
-                }
-                Err(err) => {
-                    tracing::warn!("event handler: {} went away ({err})", e.url);
-                    tries += 1;
-                    if tries < MAX_TRIES {
-                        unsent = Some((topic, payload));
-                    } else {
-                        tracing::warn!(
-                            "event handler: an event on {topic} was refused {tries} times; dropped"
-                        );
-                        pending.fetch_sub(1, Ordering::Relaxed);
-                        tries = 0;
-                    }
+        let (mut reader, mut writer) = tokio::io::split(session.stream);
+        // The broker's packets, read apart (a read is not cut short by the other branches).
+        let (acks_tx, mut acks) = mpsc::channel(64);
+        let reading = tokio::spawn(async move {
+            while let Ok(p) = read_packet(&mut reader).await {
+                if acks_tx.send(p).await.is_err() {
                     break;
                 }
             }
+        });
+        let status =
+            publish_packet(&shared.status_topic(), e.connect_status.as_bytes(), 0, e.will_retain, 0, false);
+        let went = write(&mut writer, &status).await.err();
+        // What was not acknowledged on the last connection goes first (DUP), with a try more.
+        let mut resend: VecDeque<(u16, Message)> = std::mem::take(&mut unacked);
+        let mut awaiting_ping = false;
+        let mut last_sent = tokio::time::Instant::now();
+        let mut went = went;
+        while went.is_none() {
+            if let Some((id, mut m)) = resend.pop_front() {
+                m.tries += 1;
+                if m.tries > MAX_TRIES {
+                    tracing::warn!(
+                        "event handler: an event on {} was refused {MAX_TRIES} times; dropped",
+                        m.topic
+                    );
+                    pending.fetch_sub(1, Ordering::Relaxed);
+                    continue;
+                }
+                went = write(&mut writer, &publish_packet(&m.topic, &m.payload, e.qos, e.retain, id, true))
+                    .await
+                    .err();
+                (last_sent, m.sent) = (tokio::time::Instant::now(), tokio::time::Instant::now());
+                if e.qos == 0 && went.is_none() {
+                    pending.fetch_sub(1, Ordering::Relaxed);
+                } else {
+                    unacked.push_back((id, m));
+                }
+                continue;
+            }
+            let oldest_due = unacked.front().map(|(_, m)| m.sent + ANSWER);
+            tokio::select! {
+                event = queue.recv(), if unacked.len() < MAX_IN_FLIGHT => {
+                    let Some(event) = event else { return };
+                    let (topic, payload) = message(&shared, event);
+                    // A packet id no message awaiting its PUBACK has.
+                    next_id = next_id.checked_add(1).unwrap_or(1);
+                    while unacked.iter().any(|(id, _)| *id == next_id) {
+                        next_id = next_id.checked_add(1).unwrap_or(1);
+                    }
+                    went = write(&mut writer, &publish_packet(&topic, &payload, e.qos, e.retain, next_id, false)).await.err();
+                    last_sent = tokio::time::Instant::now();
+                    let m = Message { topic, payload, tries: 1, sent: last_sent };
+                    if e.qos == 0 && went.is_none() {
+                        pending.fetch_sub(1, Ordering::Relaxed);
+                        delay = Duration::ZERO;
+                    } else {
+                        unacked.push_back((next_id, m));
+                    }
+                }
+                packet = acks.recv() => match packet {
+                    Some((first, body)) if first >> 4 == packet::PUBACK => {
+                        let id = body.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+                        if let Some(at) = unacked.iter().position(|(i, _)| Some(*i) == id) {
+                            unacked.remove(at);
+                            pending.fetch_sub(1, Ordering::Relaxed);
+                            delay = Duration::ZERO;
+                        }
+                    }
+                    Some((first, _)) if first >> 4 == packet::PINGRESP => awaiting_ping = false,
+                    Some(_) => {}
+                    None => went = Some("the connection closed".into()),
+                },
+                () = sleep_until_or_never(oldest_due) => went = Some(format!("no PUBACK within {ANSWER:?}")),
+                () = tokio::time::sleep_until(last_sent + idle) => {
+                    if awaiting_ping {
+                        went = Some(format!("no PINGRESP within {idle:?}"));
+                    } else {
+                        went = write(&mut writer, &[packet::PINGREQ << 4, 0]).await.err();
+                        (awaiting_ping, last_sent) = (true, tokio::time::Instant::now());
+                    }
+                }
+            }
         }
-        // The broker went: the next connection waits a second at least.
+        reading.abort();
+        if let Some(err) = went {
+            tracing::warn!("event handler: {} went away ({err})", e.url);
+        }
+        unacked.extend(resend);
+        // The next connection waits a second at least.
         delay = delay.max(Duration::from_secs(1));
+    }
+}
+
+/// Sleeps until `at`, or for ever.
+async fn sleep_until_or_never(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
