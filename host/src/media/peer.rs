@@ -787,9 +787,6 @@ impl Peer {
             return false;
         };
         let stun = buf.first().is_some_and(|b| *b < 2);
-        if let (Some(news), true) = (&mut self.news, is_dtls(buf)) {
-            news.dtls_in(now, buf.len());
-        }
         let first_check = self.held_until.is_some() && is_binding_request(buf);
         let input = Input::Receive(now, recv);
         // DTLS, RTP and RTCP only from an address ICE has validated (the nominated one or a
@@ -797,6 +794,10 @@ impl Peer {
         if !stun && !self.rtc.accepts(&input) {
             tracing::trace!(handle = self.handle.handle_id, "dropped a datagram from unvalidated {source}");
             return true;
+        }
+        // (The statistics count what came from a validated address, as Janus's what ICE passed on.)
+        if let (Some(news), true) = (&mut self.news, is_dtls(buf)) {
+            news.dtls_in(now, buf.len());
         }
         if let Err(e) = self.rtc.handle_input(input) {
             tracing::debug!(handle = self.handle.handle_id, "datagram refused: {e}");
