@@ -199,9 +199,16 @@ impl Session {
     }
 }
 
+/// Writes a packet (within [`ANSWER`]: a stalled connection is a lost one).
 async fn write(stream: &mut (impl tokio::io::AsyncWrite + Unpin), bytes: &[u8]) -> Result<(), String> {
-    stream.write_all(bytes).await.map_err(|e| e.to_string())?;
-    stream.flush().await.map_err(|e| e.to_string())
+    let written = async {
+        stream.write_all(bytes).await?;
+        stream.flush().await
+    };
+    match tokio::time::timeout(ANSWER, written).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("not written within {ANSWER:?}")),
+    }
 }
 
 /// The next packet from the broker: its first byte and its body.
@@ -279,7 +286,8 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
         let went = write(&mut writer, &status).await.err();
         // What was not acknowledged on the last connection goes first (DUP), with a try more.
         let mut resend: VecDeque<(u16, Message)> = std::mem::take(&mut unacked);
-        let mut awaiting_ping = false;
+        // When the PINGRESP of the PINGREQ sent is due.
+        let mut ping_due: Option<tokio::time::Instant> = None;
         let mut last_sent = tokio::time::Instant::now();
         let mut went = went;
         while went.is_none() {
@@ -306,8 +314,28 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
             }
             let oldest_due = unacked.front().map(|(_, m)| m.sent + ANSWER);
             tokio::select! {
+                // The broker's answers first: a PUBACK ready with its deadline counts.
+                biased;
+                packet = acks.recv() => match packet {
+                    Some(p) => {
+                        if acknowledged(p, &mut unacked, &mut ping_due, &pending) {
+                            delay = Duration::ZERO;
+                        }
+                    }
+                    None => went = Some("the connection closed".into()),
+                },
+                () = sleep_until_or_never(oldest_due) => went = Some(format!("no PUBACK within {ANSWER:?}")),
+                () = sleep_until_or_never(ping_due) => went = Some(format!("no PINGRESP within {ANSWER:?}")),
+                () = tokio::time::sleep_until(last_sent + idle), if ping_due.is_none() => {
+                    went = write(&mut writer, &[packet::PINGREQ << 4, 0]).await.err();
+                    last_sent = tokio::time::Instant::now();
+                    ping_due = Some(last_sent + ANSWER);
+                }
                 event = queue.recv(), if unacked.len() < MAX_IN_FLIGHT => {
-                    let Some(event) = event else { return };
+                    let Some(event) = event else {
+                        reading.abort();
+                        return;
+                    };
                     let (topic, payload) = message(&shared, event);
                     // A packet id no message awaiting its PUBACK has.
                     next_id = next_id.checked_add(1).unwrap_or(1);
@@ -324,29 +352,11 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
                         unacked.push_back((next_id, m));
                     }
                 }
-                packet = acks.recv() => match packet {
-                    Some((first, body)) if first >> 4 == packet::PUBACK => {
-                        let id = body.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]));
-                        if let Some(at) = unacked.iter().position(|(i, _)| Some(*i) == id) {
-                            unacked.remove(at);
-                            pending.fetch_sub(1, Ordering::Relaxed);
-                            delay = Duration::ZERO;
-                        }
-                    }
-                    Some((first, _)) if first >> 4 == packet::PINGRESP => awaiting_ping = false,
-                    Some(_) => {}
-                    None => went = Some("the connection closed".into()),
-                },
-                () = sleep_until_or_never(oldest_due) => went = Some(format!("no PUBACK within {ANSWER:?}")),
-                () = tokio::time::sleep_until(last_sent + idle) => {
-                    if awaiting_ping {
-                        went = Some(format!("no PINGRESP within {idle:?}"));
-                    } else {
-                        went = write(&mut writer, &[packet::PINGREQ << 4, 0]).await.err();
-                        (awaiting_ping, last_sent) = (true, tokio::time::Instant::now());
-                    }
-                }
             }
+        }
+        // PUBACKs that came before the end still count.
+        while let Ok(p) = acks.try_recv() {
+            acknowledged(p, &mut unacked, &mut ping_due, &pending);
         }
         reading.abort();
         if let Some(err) = went {
@@ -355,6 +365,30 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
         unacked.extend(resend);
         // The next connection waits a second at least.
         delay = delay.max(Duration::from_secs(1));
+    }
+}
+
+/// Takes a packet from the broker: a PUBACK acknowledges its message (true), a PINGRESP its
+/// ping.
+fn acknowledged(
+    (first, body): (u8, Vec<u8>),
+    unacked: &mut VecDeque<(u16, Message)>,
+    ping_due: &mut Option<tokio::time::Instant>,
+    pending: &AtomicUsize,
+) -> bool {
+    match first >> 4 {
+        packet::PUBACK => {
+            let id = body.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+            let Some(at) = unacked.iter().position(|(i, _)| Some(*i) == id) else { return false };
+            unacked.remove(at);
+            pending.fetch_sub(1, Ordering::Relaxed);
+            true
+        }
+        packet::PINGRESP => {
+            *ping_due = None;
+            false
+        }
+        _ => false,
     }
 }
 
