@@ -28,6 +28,12 @@ use crate::api::module_query::{self as q, QueryResult};
 /// Events waiting for a handler, at most; beyond, they are dropped and counted.
 pub const QUEUE: usize = 10_000;
 
+/// The wait before a handler's next connection attempt after `delay`: 1 s, then doubled up
+/// to 8 s (Janus's back-off).
+fn next_retry(delay: Duration) -> Duration {
+    (delay * 2).clamp(Duration::from_secs(1), Duration::from_secs(8))
+}
+
 /// Janus's event types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -376,6 +382,16 @@ pub(crate) fn gzip(data: &[u8], level: u32) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reconnections_back_off_as_janus() {
+        let waits: Vec<u64> = std::iter::successors(Some(Duration::ZERO), |d| Some(next_retry(*d)))
+            .skip(1)
+            .take(5)
+            .map(|d| d.as_secs())
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 8]);
+    }
 
     #[test]
     fn gzip_round_trips() {

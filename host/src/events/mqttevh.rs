@@ -25,8 +25,6 @@ use crate::config::events::MqttEvh;
 use crate::http_client::{Backend, Client, Stream};
 use crate::plugins::policy::AddrPolicy;
 
-/// The longest wait between two connection attempts.
-const MAX_RETRY: Duration = Duration::from_secs(8);
 /// How many times one event is published before it is given up.
 const MAX_TRIES: u32 = 5;
 /// How many QoS 1 messages await their PUBACK at most (Janus's `max_inflight` default).
@@ -179,23 +177,16 @@ fn refusal(code: u8) -> &'static str {
     }
 }
 
-/// A connection to the broker.
-struct Session {
-    stream: Box<dyn Stream>,
-}
-
-impl Session {
-    /// Connects and waits for the broker's CONNACK.
-    async fn open(client: &Client, shared: &Shared) -> Result<Self, String> {
-        let mut stream = client.stream(&shared.backend).await?;
-        write(&mut stream, &connect_packet(shared)).await?;
-        let answer = tokio::time::timeout(ANSWER, read_packet(&mut stream)).await;
-        let (kind, body) = answer.map_err(|_| format!("no CONNACK within {ANSWER:?}"))??;
-        match (kind >> 4, body.as_slice()) {
-            (packet::CONNACK, [_, 0]) => Ok(Session { stream }),
-            (packet::CONNACK, [_, code]) => Err(format!("the broker refused: {}", refusal(*code))),
-            _ => Err(format!("the broker answered CONNECT with packet type {}", kind >> 4)),
-        }
+/// Connects and waits for the broker's CONNACK.
+async fn connect(client: &Client, shared: &Shared) -> Result<Box<dyn Stream>, String> {
+    let mut stream = client.stream(&shared.backend).await?;
+    write(&mut stream, &connect_packet(shared)).await?;
+    let answer = tokio::time::timeout(ANSWER, read_packet(&mut stream)).await;
+    let (kind, body) = answer.map_err(|_| format!("no CONNACK within {ANSWER:?}"))??;
+    match (kind >> 4, body.as_slice()) {
+        (packet::CONNACK, [_, 0]) => Ok(stream),
+        (packet::CONNACK, [_, code]) => Err(format!("the broker refused: {}", refusal(*code))),
+        _ => Err(format!("the broker answered CONNECT with packet type {}", kind >> 4)),
     }
 }
 
@@ -262,8 +253,8 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
             tokio::time::sleep(delay).await;
         }
         // Until a publish succeeds, the next attempt waits longer (1, 2, 4, 8 s).
-        delay = (delay * 2).clamp(Duration::from_secs(1), MAX_RETRY);
-        let session = match Session::open(&client, &shared).await {
+        delay = super::next_retry(delay);
+        let stream = match connect(&client, &shared).await {
             Ok(s) => s,
             Err(err) => {
                 tracing::warn!("event handler: couldn't connect to {}: {err} (next try in {delay:?})", e.url);
@@ -271,7 +262,7 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
             }
         };
         tracing::info!("event handler connected to {}", e.url);
-        let (mut reader, mut writer) = tokio::io::split(session.stream);
+        let (mut reader, mut writer) = tokio::io::split(stream);
         // The broker's packets, read apart (a read is not cut short by the other branches).
         let (acks_tx, mut acks) = mpsc::channel(64);
         let reading = tokio::spawn(async move {

@@ -1,9 +1,8 @@
 //! `janus.eventhandler.wsevh`, Janus's WebSockets event handler: events are sent as JSON text
 //! messages to a WebSocket server (`backend`, `ws://` or `wss://`, with the `subprotocol` asked
 //! for; checked against Janus 1.1.2's), grouped in arrays of up to [`GROUP`] (`grouping`, the
-//! default) or one a message. When
-//! the server cannot be reached or goes away, the handler connects again after 1 s, then 2, 4
-//! and 8 (Janus's back-off) and keeps the events meanwhile: all of them (up to the handler's
+//! default) or one a message. When the server cannot be reached or goes away, the handler
+//! connects again after 1 s, then 2, 4 and 8 (Janus's back-off) and keeps the events meanwhile: all of them (up to the handler's
 //! queue), or only the newest `events_cap_on_reconnect`. A message the server did not take is
 //! sent again on the next connection. Admin `query_eventhandler` with `{"request": "tweak", …}`
 //! changes `events`, `grouping` and `events_cap_on_reconnect` while it runs.
@@ -27,9 +26,6 @@ use crate::config::events::WsEvh;
 use crate::config::JsonStyle;
 use crate::http_client::{Backend, Client};
 use crate::plugins::policy::AddrPolicy;
-
-/// The longest wait between two connection attempts (Janus's 8 s).
-const MAX_RETRY: Duration = Duration::from_secs(8);
 
 /// The settings `tweak` changes.
 #[derive(Debug, Clone, Copy)]
@@ -171,7 +167,7 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
             }
         }
         // Until a message goes, the next attempt waits longer (1, 2, 4, 8 s).
-        delay = (delay * 2).clamp(Duration::from_secs(1), MAX_RETRY);
+        delay = super::next_retry(delay);
         let ws = match connect(&client, &shared).await {
             Ok(ws) => ws,
             Err(e) => {
