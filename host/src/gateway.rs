@@ -22,24 +22,26 @@ fn default_cache_dir() -> Option<PathBuf> {
 }
 use crate::transport::demo::Demo;
 use crate::transport::state::{self, TransportState};
-use crate::transport::{self, http, ws};
+use crate::transport::{self, http, unix, ws};
 
 /// The transports' live states (JSON style, open connections), for their listeners and the
 /// admin API's `query_transport`.
 struct Transports {
     http: Arc<TransportState>,
     ws: Arc<TransportState>,
+    unix: Arc<TransportState>,
 }
 
 impl Transports {
     fn new(config: &Config, events: &Events) -> Self {
-        let (h, w) = (&config.http, &config.ws);
+        let (h, w, u) = (&config.http, &config.ws, &config.unix);
         let make = |kind, json, listeners: (bool, bool), notify| {
             Arc::new(TransportState::new(kind, json, listeners, events.clone(), notify))
         };
         Self {
             http: make(state::Kind::Http, h.json, (h.api.enabled, h.admin.enabled), h.events),
             ws: make(state::Kind::WebSockets, w.json, (w.api.enabled, w.admin.enabled), w.events),
+            unix: make(state::Kind::UnixSockets, u.json, (u.api.is_some(), u.admin.is_some()), u.events),
         }
     }
 
@@ -62,6 +64,14 @@ impl Transports {
                 description:
                     "This transport plugin adds WebSockets support to the Janus API via tokio-tungstenite.",
                 query: self.ws.clone(),
+            });
+        }
+        if config.unix.api.is_some() || config.unix.admin.is_some() {
+            list.push(TransportInfo {
+                package: self.unix.package(),
+                name: "JANUS Unix Sockets transport plugin",
+                description: "This transport plugin adds Unix Sockets support to the Janus API.",
+                query: self.unix.clone(),
             });
         }
         list
@@ -136,7 +146,7 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
         tasks.push(tokio::spawn(ws::serve(
             l,
             core.clone(),
-            ws::Api::Janus,
+            transport::Api::Janus,
             states.ws.clone(),
             w.max_connections,
         )));
@@ -147,7 +157,7 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
         tasks.push(tokio::spawn(ws::serve(
             l,
             core.clone(),
-            ws::Api::Admin,
+            transport::Api::Admin,
             states.ws.clone(),
             w.max_connections,
         )));
@@ -171,7 +181,7 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
             core.clone(),
             states.http.clone(),
             h.clone(),
-            http::Api::Janus,
+            transport::Api::Janus,
             demo,
         )));
     }
@@ -183,9 +193,20 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
             core.clone(),
             states.http.clone(),
             h.clone(),
-            http::Api::Admin,
+            transport::Api::Admin,
             None,
         )));
+    }
+    // The Unix sockets' paths are removed when `bound` drops, at the end of this function.
+    let mut bound = Vec::new();
+    let u = &config.unix;
+    for (name, listener, api) in
+        [("unix", &u.api, transport::Api::Janus), ("admin-unix", &u.admin, transport::Api::Admin)]
+    {
+        let Some(listener) = listener else { continue };
+        let (l, path) = unix::bind(name, listener)?;
+        bound.push(path);
+        tasks.push(tokio::spawn(unix::serve(l, core.clone(), api, states.unix.clone(), u.max_connections)));
     }
     let signals = watch_signals();
     println!("ready");

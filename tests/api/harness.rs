@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -144,6 +144,8 @@ pub struct Gateway {
     dir: PathBuf,
     /// Addresses by listener name (`http`, `ws`, `admin-http`, `admin-ws`).
     pub addrs: HashMap<String, SocketAddr>,
+    /// Unix sockets' paths by listener name (`unix`, `admin-unix`).
+    paths: HashMap<String, PathBuf>,
     stderr: mpsc::Receiver<String>,
     /// Folders removed once the gateway is stopped.
     owned: Vec<TempDir>,
@@ -226,7 +228,7 @@ impl Gateway {
                 let _ = etx.send(line);
             }
         });
-        let mut addrs = HashMap::new();
+        let (mut addrs, mut paths) = (HashMap::new(), HashMap::new());
         loop {
             let line = match rx.recv_timeout(STARTUP_WAIT) {
                 Ok(l) => l,
@@ -241,15 +243,25 @@ impl Gateway {
             }
             if let Some(rest) = line.strip_prefix("listening: ") {
                 let (name, addr) = rest.split_once(' ').expect("listening line");
-                addrs.insert(name.to_owned(), addr.parse().expect("address"));
+                // Unix sockets are listed by their paths.
+                if addr.starts_with('/') {
+                    paths.insert(name.to_owned(), PathBuf::from(addr));
+                } else {
+                    addrs.insert(name.to_owned(), addr.parse().expect("address"));
+                }
             }
         }
-        Self { child, dir, addrs, stderr: erx, owned: Vec::new() }
+        Self { child, dir, addrs, paths, stderr: erx, owned: Vec::new() }
     }
 
     /// The address of a listener.
     pub fn addr(&self, name: &str) -> SocketAddr {
         *self.addrs.get(name).unwrap_or_else(|| panic!("no {name} listener"))
+    }
+
+    /// The path of a Unix-socket listener.
+    pub fn unix_path(&self, name: &str) -> &Path {
+        self.paths.get(name).unwrap_or_else(|| panic!("no {name} listener"))
     }
 
     /// The gateway's process id.

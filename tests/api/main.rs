@@ -15,5 +15,6 @@ mod plugins;
 mod sandbox;
 mod streaming;
 mod textroom;
+mod unix;
 mod videoroom;
 mod ws;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::{Conf, Gateway};
+use harness::{Conf, Gateway, TempDir};
 use serde_json::{json, Value};
 
 /// How long the page may take from load to decoded echoed video.
@@ -54,7 +54,13 @@ fn demo_gateway() -> Option<Gateway> {
     }
     let assets = here().join("node_modules");
     let rooms = "room-1234: { description = \"Demo Room\" publishers = 6 }\n".to_owned();
-    Some(Gateway::with(Conf {
+    // The Janus API on a Unix socket too (SOCK_DGRAM, as janode's `file://` transport speaks).
+    let sockets = TempDir::new("demo-unix");
+    let unix = format!(
+        "general: {{ enabled = true, path = \"{}\", type = \"SOCK_DGRAM\" }}\n",
+        sockets.join("janus").display()
+    );
+    let conf = Conf {
         http: format!("demo_assets = \"{}\"", assets.display()),
         extra: vec![
             ("janus.plugin.videoroom.jcfg".to_owned(), rooms),
@@ -63,9 +69,11 @@ fn demo_gateway() -> Option<Gateway> {
                 "room-1234: { description = \"Demo Room\" history = 10 }\n".to_owned(),
             ),
             ("janus.plugin.streaming.jcfg".to_owned(), MOUNTPOINT.to_owned()),
+            ("janus.transport.pfunix.jcfg".to_owned(), unix),
         ],
         ..Conf::default()
-    }))
+    };
+    Some(Gateway::with(conf.owning(sockets)))
 }
 
 /// The demo gateway's mountpoint, on free ports, with the payload types the VideoRoom page's
@@ -213,9 +221,14 @@ fn janus_js_textroom_pages_chat_in_chromium() {
     assert_eq!(seen["a"]["participants"], serde_json::json!(["bob"]), "{seen}");
 }
 
-/// Runs a janode scenario (`tests/browser/<script>`) against a demo gateway: what it printed,
-/// or none when janode is missing outside CI.
+/// Runs a janode scenario (`tests/browser/<script>`) against a demo gateway over its
+/// WebSocket: what it printed, or none when janode is missing outside CI.
 fn janode(script: &str) -> Option<Value> {
+    janode_over(script, |gw| format!("ws://{}", gw.addr("ws")))
+}
+
+/// As [`janode`], reaching the gateway at the URL `url` gives.
+fn janode_over(script: &str, url: impl Fn(&Gateway) -> String) -> Option<Value> {
     let gw = demo_gateway()?;
     let janode = here().join("node_modules/janode/src/janode.js");
     if !janode.exists() {
@@ -225,7 +238,7 @@ fn janode(script: &str) -> Option<Value> {
     }
     let out = Command::new("node")
         .arg(here().join(script))
-        .arg(format!("ws://{}", gw.addr("ws")))
+        .arg(url(&gw))
         .stdin(Stdio::null())
         .output()
         .expect("run node");
@@ -266,6 +279,18 @@ fn janode_drives_the_textroom() {
     // janode parses no `textroom: error` answer (Janus 1.1.2 answers the same): it reports
     // the refused kick as unexpected.
     assert_eq!(seen["kick"], "unexpected response to kick request", "{seen}");
+    assert_eq!(seen["destroyed"]["room"], 4242, "{seen}");
+}
+
+/// janode's Unix-socket transport (`file://`, SOCK_DGRAM) drives the TextRoom as its
+/// WebSocket does: the gateway's Unix-sockets transport (Janus's `pfunix`).
+#[test]
+fn janode_drives_the_textroom_over_a_unix_socket() {
+    let url = |gw: &Gateway| format!("file://{}", gw.unix_path("unix").display());
+    let Some(seen) = janode_over("janode_textroom.mjs", url) else { return };
+    assert_eq!(seen["offer"], true, "{seen}");
+    assert_eq!(seen["created"]["room"], 4242, "{seen}");
+    assert_eq!(seen["listed"], true, "{seen}");
     assert_eq!(seen["destroyed"]["room"], 4242, "{seen}");
 }
 

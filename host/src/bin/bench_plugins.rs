@@ -308,7 +308,7 @@ async fn basics(core: &Core, host: &Arc<PluginHost>, rounds: usize) -> anyhow::R
         Default::default(),
         false,
     ));
-    tokio::spawn(ws::serve(listener, core.clone(), ws::Api::Janus, state, 1000));
+    tokio::spawn(ws::serve(listener, core.clone(), portunus::transport::Api::Janus, state, 1000));
     let mut req = format!("ws://{addr}/").into_client_request()?;
     req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("janus-protocol"));
     let (mut sock, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;

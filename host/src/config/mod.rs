@@ -121,9 +121,10 @@ pub struct General {
     /// Janus's library names (`libjanus_videocall.so`), file names (`videocall.wasm`), names
     /// (`videocall`) or packages (`janus.plugin.videocall`).
     pub disabled_plugins: Vec<String>,
-    /// Transports not to start (`transports: { disable = "…" }`, as Janus's): `http` and
-    /// `websockets` (from `libjanus_http.so`, `libjanus_websockets.so`) turn off that
-    /// transport's Janus and admin listeners; Janus's other transports are not Portunus's.
+    /// Transports not to start (`transports: { disable = "…" }`, as Janus's): `http`,
+    /// `websockets` and `pfunix` (from `libjanus_http.so`, `libjanus_websockets.so`,
+    /// `libjanus_pfunix.so`) turn off that transport's Janus and admin listeners; Janus's
+    /// other transports are not Portunus's.
     pub disabled_transports: Vec<String>,
 }
 
@@ -376,6 +377,32 @@ pub struct Ws {
     pub max_connections: usize,
 }
 
+/// One Unix-sockets listener of `janus.transport.pfunix.jcfg`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnixListener {
+    /// The socket's path (replaced when it exists, removed when the gateway stops).
+    pub path: PathBuf,
+    /// `SOCK_DGRAM` (each client known by the path it sends from) rather than
+    /// `SOCK_SEQPACKET` (a connection per client, Janus's default).
+    pub datagram: bool,
+}
+
+/// `janus.transport.pfunix.jcfg`: the Janus API and the admin API on Unix sockets (off
+/// unless enabled with a path, as in Janus).
+#[derive(Debug, Clone)]
+pub struct Unix {
+    /// The Janus API listener (`general`: `enabled`, `path`, `type`).
+    pub api: Option<UnixListener>,
+    /// The admin API listener (`admin`: `admin_enabled`, `admin_path`, `admin_type`).
+    pub admin: Option<UnixListener>,
+    /// Reply formatting (Janus's default here: compact).
+    pub json: JsonStyle,
+    /// `events`: tell the event handlers of each connection (default true, as Janus).
+    pub events: bool,
+    /// `max_connections` (Portunus): clients served at once per listener.
+    pub max_connections: usize,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -389,6 +416,8 @@ pub struct Config {
     pub http: Http,
     /// WebSocket transport.
     pub ws: Ws,
+    /// Unix-sockets transport.
+    pub unix: Unix,
     /// Plugin configuration files, by package name (`janus.plugin.echotest`), as JSON.
     pub plugins: BTreeMap<String, serde_json::Value>,
     /// Event handlers (`events`, and their files).
@@ -400,6 +429,7 @@ pub struct Config {
 const CORE_FILE: &str = "janus.jcfg";
 const HTTP_FILE: &str = "janus.transport.http.jcfg";
 const WS_FILE: &str = "janus.transport.websockets.jcfg";
+const UNIX_FILE: &str = "janus.transport.pfunix.jcfg";
 
 /// The embedded default files (the repository's `conf/`).
 const EMBEDDED: [(&str, &str); 3] = [
@@ -442,7 +472,18 @@ impl Config {
                 Err(source) => Err(ConfigError::Io { file: shown, source }),
             }
         };
-        let texts = [read(CORE_FILE)?, read(HTTP_FILE)?, read(WS_FILE)?];
+        let texts = [read(CORE_FILE)?, read(HTTP_FILE)?, read(WS_FILE)?, read(UNIX_FILE)?];
+        // Janus's other transports are not Portunus's: an enabled one is warned about.
+        for name in
+            ["janus.transport.mqtt.jcfg", "janus.transport.rabbitmq.jcfg", "janus.transport.nanomsg.jcfg"]
+        {
+            if let (file, Some(text)) = read(name)? {
+                let root = parse_file(&file, &text)?;
+                if Section::new(&file, &root, "general").bool("enabled", false)? {
+                    tracing::warn!("{file}: this Janus transport is not in Portunus; not started");
+                }
+            }
+        }
         let mut plugins = read_plugin_files(folder)?;
         default_sandboxes(&mut plugins)?;
         Self::from_texts(&texts, plugins, Some(folder.to_path_buf()))
@@ -460,14 +501,26 @@ impl Config {
         let (general, nat, media) = read_core(&texts[0].0, &parsed[0], folder.as_deref())?;
         let events = events::read(&texts[0].0, &parsed[0], folder.as_deref())?;
         let (mut http, mut ws) = (read_http(&texts[1].0, &parsed[1])?, read_ws(&texts[2].0, &parsed[2])?);
+        // The embedded configuration has no Unix-sockets file: the transport is off.
+        let mut unix = match (texts.get(3), parsed.get(3)) {
+            (Some((file, _)), Some(root)) => read_unix(file, root)?,
+            _ => Unix {
+                api: None,
+                admin: None,
+                json: JsonStyle::Compact,
+                events: true,
+                max_connections: 10_000,
+            },
+        };
         for transport in &general.disabled_transports {
             match transport.as_str() {
                 "http" => (http.api.enabled, http.admin.enabled) = (false, false),
                 "websockets" => (ws.api.enabled, ws.admin.enabled) = (false, false),
+                "pfunix" => (unix.api, unix.admin) = (None, None),
                 other => tracing::info!("transports.disable: {other} is not a Portunus transport"),
             }
         }
-        Ok(Self { general, nat, media, http, ws, plugins, events, folder })
+        Ok(Self { general, nat, media, http, ws, unix, plugins, events, folder })
     }
 }
 
@@ -772,6 +825,49 @@ fn read_ws(file: &str, root: &jcfg::Group) -> Result<Ws, ConfigError> {
     Ok(Ws { api, admin, json, events, max_connections })
 }
 
+fn read_unix(file: &str, root: &jcfg::Group) -> Result<Unix, ConfigError> {
+    let mut g = Section::new(file, root, "general");
+    let json = json_style(&mut g)?;
+    let events = g.bool("events", true)?;
+    let max_connections = g.int("max_connections", 10_000, 1, 1 << 24)? as usize;
+    let api = unix_listener(file, &mut g, ["enabled", "path", "type"], "Janus API")?;
+    g.finish();
+    let mut a = Section::new(file, root, "admin");
+    let admin = unix_listener(file, &mut a, ["admin_enabled", "admin_path", "admin_type"], "admin API")?;
+    a.finish();
+    warn_unknown_sections(file, root, &["general", "admin"]);
+    Ok(Unix { api, admin, json, events, max_connections })
+}
+
+/// One listener of the Unix-sockets file from its `enabled`, `path` and `type` keys: none when
+/// it is not enabled, or has no path (warned, as Janus does); an unknown type means
+/// `SOCK_SEQPACKET` (warned, as Janus does).
+fn unix_listener<'a>(
+    file: &str,
+    s: &mut Section<'a>,
+    [enabled, path, kind]: [&'a str; 3],
+    what: &str,
+) -> Result<Option<UnixListener>, ConfigError> {
+    let on = s.bool(enabled, false)?;
+    let (path, kind) = (s.non_empty(path)?, s.non_empty(kind)?);
+    if !on {
+        return Ok(None);
+    }
+    let Some(path) = path else {
+        tracing::warn!("{file}: no path configured, the Unix-sockets {what} is not started");
+        return Ok(None);
+    };
+    let datagram = match kind.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        None | Some("SOCK_SEQPACKET") => false,
+        Some("SOCK_DGRAM") => true,
+        Some(other) => {
+            tracing::warn!("{file}: unknown type {other}, assuming SOCK_SEQPACKET");
+            false
+        }
+    };
+    Ok(Some(UnixListener { path: PathBuf::from(path), datagram }))
+}
+
 /// Portunus has no TLS listeners yet: turning one on is warned about (terminate TLS in front).
 fn warn_tls<'a>(s: &mut Section<'a>, file: &str, key: &'a str) -> Result<(), ConfigError> {
     if s.bool(key, false)? {
@@ -844,6 +940,34 @@ mod tests {
         assert!(c.http.api.enabled && c.http.admin.enabled);
         assert!(!c.ws.api.enabled && !c.ws.admin.enabled);
         assert_eq!(c.general.disabled_transports, ["websockets", "rabbitmq"]);
+    }
+
+    /// The Unix-sockets file as Janus reads it: a listener needs `enabled` and a path, an
+    /// unknown type means SOCK_SEQPACKET; `libjanus_pfunix.so` in `transports.disable` turns
+    /// both off.
+    #[test]
+    fn unix_sockets_are_read_as_janus_reads_them() {
+        let unix = |core: &str, file: &str| {
+            let texts = [
+                ("janus.jcfg".to_owned(), Some(core.to_owned())),
+                ("http".to_owned(), None),
+                ("ws".to_owned(), None),
+                ("pfunix".to_owned(), Some(file.to_owned())),
+            ];
+            Config::from_texts(&texts, BTreeMap::new(), None).expect("loads").unix
+        };
+        let file =
+            "general: { enabled = true, path = \"/run/j\", type = \"sock_dgram\", json = \"plain\" }\n\
+                    admin: { admin_enabled = true, admin_path = \"/run/a\", admin_type = \"SOCK_STREAM\" }\n";
+        let u = unix("", file);
+        assert_eq!(u.api, Some(UnixListener { path: "/run/j".into(), datagram: true }));
+        assert_eq!(u.admin, Some(UnixListener { path: "/run/a".into(), datagram: false }));
+        assert_eq!((u.json, u.events), (JsonStyle::Plain, true));
+        let u = unix("", "general: { enabled = true }\nadmin: { admin_path = \"/run/a\" }\n");
+        assert_eq!((u.api, u.admin), (None, None), "no path, or not enabled");
+        let u = unix("transports: { disable = \"libjanus_pfunix.so\" }\n", file);
+        assert_eq!((u.api, u.admin), (None, None));
+        assert_eq!(Config::embedded().unwrap().unix.api, None);
     }
 
     #[test]

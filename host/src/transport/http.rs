@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 
 use super::demo::Demo;
 use super::state::{Counted, TransportState};
-use super::to_text;
+use super::{to_text, Api};
 use crate::api::auth::Credentials;
 use crate::api::session::ClientKey;
 use crate::api::{Core, Instance, PathIds, PollError, RequestCtx};
@@ -31,15 +31,6 @@ const MAX_EVENTS_PER_POLL: usize = 100;
 
 /// Each request's id in its transport events.
 static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
-
-/// Which API a listener serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Api {
-    /// The Janus API (`/janus`).
-    Janus,
-    /// The admin API (`/admin`).
-    Admin,
-}
 
 struct Server {
     core: Core,

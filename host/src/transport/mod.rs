@@ -1,9 +1,12 @@
-//! Transports: HTTP (REST + long poll + CORS), WebSocket (`janus-protocol`) and the admin API
-//! over both. They parse nothing but paths and frames; the API core answers everything.
+//! Transports: HTTP (REST + long poll + CORS), WebSocket (`janus-protocol`), Unix sockets
+//! (Janus's `pfunix`) and the admin API over each. They parse nothing but paths and frames; the
+//! API core answers everything.
 
 pub mod demo;
 pub mod http;
+pub mod messages;
 pub mod state;
+pub mod unix;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -11,6 +14,15 @@ use std::net::SocketAddr;
 use serde_json::Value;
 
 use crate::config::JsonStyle;
+
+/// Which API a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// The Janus API.
+    Janus,
+    /// The admin API.
+    Admin,
+}
 
 /// Serialises a reply in the configured style.
 pub fn to_text(value: &Value, style: JsonStyle) -> String {

@@ -20,6 +20,8 @@ pub enum Kind {
     Http,
     /// `janus.transport.websockets`: one count of connections.
     WebSockets,
+    /// `janus.transport.pfunix`: one count of clients.
+    UnixSockets,
 }
 
 /// One transport's live state.
@@ -72,6 +74,7 @@ impl TransportState {
         match self.kind {
             Kind::Http => "janus.transport.http",
             Kind::WebSockets => "janus.transport.websockets",
+            Kind::UnixSockets => "janus.transport.pfunix",
         }
     }
 
@@ -140,7 +143,7 @@ impl TransportState {
                         response.insert("connections".into(), Value::Object(by_listener));
                         response.insert("messages".into(), json!(self.requests.load(Ordering::Relaxed)));
                     }
-                    Kind::WebSockets => {
+                    Kind::WebSockets | Kind::UnixSockets => {
                         response.insert("connections".into(), json!(api + admin));
                     }
                 }

@@ -1,110 +1,58 @@
 //! The WebSocket transport: `janus-protocol` for the Janus API, `janus-admin-protocol` for the
 //! admin API. One JSON request per message; replies and events go back on the same socket.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use std::task::Poll;
-
-use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
 
+use super::messages::{self, Messages};
 use super::state::{Counted, TransportState};
-use super::to_text;
-use crate::api::plugin::BoxFuture;
-use crate::api::session::{ClientKey, EventSink};
-use crate::api::{envelope, ApiError, Core, Deferred, Instance, PathIds, RequestCtx};
+use super::Api;
+use crate::api::Core;
 
-/// Which API a WebSocket listener serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Api {
-    /// `janus-protocol`.
-    Janus,
-    /// `janus-admin-protocol`.
-    Admin,
-}
-
-impl Api {
-    fn subprotocol(self) -> &'static str {
-        match self {
-            Api::Janus => "janus-protocol",
-            Api::Admin => "janus-admin-protocol",
-        }
+fn subprotocol(api: Api) -> &'static str {
+    match api {
+        Api::Janus => "janus-protocol",
+        Api::Admin => "janus-admin-protocol",
     }
 }
-
-static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
-
-/// Outgoing frames waiting for the socket; beyond this the connection is too slow and
-/// events are dropped (the client is told nothing, as with a full Janus queue).
-const OUTGOING_CAPACITY: usize = 4096;
-
-/// Requests of one connection that may wait at once; beyond this the socket is not read
-/// until one finishes.
-const MAX_IN_FLIGHT: usize = 256;
 
 /// How long a new connection may take to complete its WebSocket handshake.
 const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Janus answers a JSON array over WebSocket with 456 (it looks for the transaction in it),
-/// where HTTP says 455: clients of either see what they saw from Janus.
-fn array_reply(bytes: &[u8]) -> Option<Value> {
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[') {
-        return None;
-    }
-    serde_json::from_slice::<Value>(bytes).ok().filter(Value::is_array)?;
-    Some(envelope::error_reply(&ApiError::missing("transaction"), 0, None))
-}
+/// A WebSocket as a message connection: text and binary messages are requests (pings are
+/// answered by tungstenite), replies and events go as text.
+struct Socket(WebSocketStream<TcpStream>, u64);
 
-/// One request of a connection, as a future that owns what it needs.
-fn request(
-    core: Core,
-    api: Api,
-    bytes: Vec<u8>,
-    ctx: RequestCtx,
-) -> BoxFuture<'static, (Value, Vec<Deferred>)> {
-    Box::pin(async move {
-        if let Some(reply) = array_reply(&bytes) {
-            return (reply, Vec::new());
-        }
-        match api {
-            Api::Janus => {
-                let r = core.handle_api(&bytes, &ctx).await;
-                (r.body, r.deferred)
+impl Messages for Socket {
+    async fn recv(&mut self) -> Option<Vec<u8>> {
+        loop {
+            match self.0.next().await? {
+                Ok(Message::Text(t)) => return Some(t.as_bytes().to_vec()),
+                Ok(Message::Binary(b)) => return Some(b.to_vec()),
+                Ok(Message::Close(_)) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(connection = self.1, "websocket read error: {e}");
+                    return None;
+                }
             }
-            Api::Admin => (core.handle_admin(&bytes, PathIds::default()).await, Vec::new()),
-        }
-    })
-}
-
-/// One WebSocket connection as an event sink.
-struct Connection {
-    id: u64,
-    out: mpsc::Sender<Message>,
-    state: Arc<TransportState>,
-}
-
-impl EventSink for Connection {
-    fn deliver(&self, event: &Value) -> bool {
-        match self.out.try_send(Message::text(to_text(event, self.state.style()))) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(connection = self.id, "websocket too slow, event dropped");
-                true
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
     }
 
-    fn connection_id(&self) -> u64 {
-        self.id
+    async fn send(&mut self, text: String) -> bool {
+        self.0.send(Message::text(text)).await.is_ok()
+    }
+
+    async fn close(&mut self) {
+        let _ = self.0.close(None).await;
     }
 }
 
@@ -131,7 +79,7 @@ pub async fn serve(
 /// Accepts the handshake, choosing our subprotocol when the client offers it.
 #[allow(clippy::result_large_err)] // the callback signature is tungstenite's
 fn negotiate(api: Api, req: &Request, mut resp: Response) -> Result<Response, ErrorResponse> {
-    let wanted = api.subprotocol();
+    let wanted = subprotocol(api);
     let offered = req
         .headers()
         .get_all("sec-websocket-protocol")
@@ -165,84 +113,8 @@ async fn connection(
     let ws = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
         .await
         .map_err(|_| anyhow::anyhow!("no WebSocket handshake within {HANDSHAKE_TIMEOUT:?}"))??;
-    let mut ws = ws;
-    let (tx, mut rx) = mpsc::channel::<Message>(OUTGOING_CAPACITY);
-    let id = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
-    state.notify(
-        id,
-        || json!({"event": "connected", "admin_api": api == Api::Admin, "ip": peer.ip().to_string()}),
-    );
-    let conn = Arc::new(Connection { id, out: tx, state: state.clone() });
-    let ctx = RequestCtx {
-        sink: Some(conn.clone() as Arc<dyn EventSink>),
-        client: ClientKey::Connection(conn.id),
-        path: PathIds::default(),
-        instance: Instance { transport: state.package(), id: conn.id },
-    };
-    // One task per connection reads requests, writes replies and forwards the events other
-    // tasks queue for this socket. A request runs at once up to the point where it waits (for
-    // a plugin, say), so requests reach plugins in the order they came; the wait itself goes
-    // into `in_flight`, and the socket keeps serving other requests and events meanwhile.
-    let mut in_flight: FuturesUnordered<BoxFuture<'static, (Value, Vec<Deferred>)>> = FuturesUnordered::new();
-    loop {
-        // Finished requests first: an event a plugin pushed after it answered (a JSEP once the
-        // media thread made it, say) is queued after the answer was ready, so it goes after.
-        tokio::select! {
-            biased;
-            Some((reply, deferred)) = in_flight.next(), if !in_flight.is_empty() => {
-                let sent = ws.send(Message::text(to_text(&reply, state.style()))).await.is_ok();
-                // What the request caused happens even if its reply could not be sent.
-                core.deliver(deferred);
-                if !sent {
-                    break;
-                }
-            }
-            out = rx.recv() => match out {
-                Some(m) => {
-                    if ws.send(m).await.is_err() {
-                        break;
-                    }
-                }
-                None => break,
-            },
-            msg = ws.next(), if in_flight.len() < MAX_IN_FLIGHT => {
-                let bytes = match msg {
-                    Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
-                    Some(Ok(Message::Binary(b))) => b.to_vec(),
-                    Some(Ok(Message::Close(_))) | None => break,
-                    Some(Ok(_)) => continue,
-                    Some(Err(e)) => {
-                        tracing::debug!(connection = conn.id, "websocket read error: {e}");
-                        break;
-                    }
-                };
-                let mut request = request(core.clone(), api, bytes, ctx.clone());
-                // The first poll runs the request up to its first wait, in arrival order.
-                match std::future::poll_fn(|cx| Poll::Ready(request.as_mut().poll(cx))).await {
-                    Poll::Ready((reply, deferred)) => {
-                        let sent = ws.send(Message::text(to_text(&reply, state.style()))).await.is_ok();
-                        core.deliver(deferred);
-                        if !sent {
-                            break;
-                        }
-                    }
-                    Poll::Pending => in_flight.push(request),
-                }
-            }
-        }
-    }
-    let _ = ws.close(None).await;
-    // Requests still running finish (a destroy, a hangup), with no one to answer.
-    for request in in_flight {
-        let core = core.clone();
-        tokio::spawn(async move {
-            let (_, deferred) = request.await;
-            core.deliver(deferred);
-        });
-    }
-    drop(ctx);
-    // The event handlers hear of it first, as Janus tells them before the sessions go.
-    state.notify(conn.id, || json!({"event": "disconnected"}));
-    core.connection_closed(conn.id).await;
+    let id = messages::next_connection_id();
+    let about = json!({"event": "connected", "admin_api": api == Api::Admin, "ip": peer.ip().to_string()});
+    messages::serve(Socket(ws, id), id, core, api, state, about).await;
     Ok(())
 }
