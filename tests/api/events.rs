@@ -401,6 +401,10 @@ async fn the_websockets_handler_sends_and_reconnects() {
     let wsevh = format!("\tbackend = \"ws://{addr}/events\"\n\tevents = \"sessions\"\n\tgrouping = false");
     let gw = Gateway::with(crate::backend::evh_conf("wsevh", &wsevh));
     let http = gw.http();
+    // `info` names the handler as Janus does.
+    let info = http.get("/info").await.json();
+    let listed = &info["events"]["janus.eventhandler.wsevh"];
+    assert_eq!(listed["name"], "JANUS WebSocketsEventHandler plugin", "{info}");
     let first = http.create().await;
     let heard = next_said(&mut said).await;
     assert_eq!((heard.connection, heard.subprotocol.as_str()), (0, "janus-event-handlers"));

@@ -13,6 +13,7 @@ use super::fields;
 use super::jsep;
 use super::plugin::{Effect, PluginEvent, PluginMessage, PluginReply};
 use super::session::{lock, ClientKey, EventSink, Handle, Owner, Session};
+use crate::events::Events;
 use crate::vocab::{DescriptionError, HandleRef};
 
 /// Who sent a request and where its events go.
@@ -442,9 +443,9 @@ impl Core {
             .packages()
             .into_iter()
             .map(|package| {
+                let (name, description) = Events::title(package);
                 let v = json!({
-                    "name": "JANUS SampleEventHandler plugin", "author": "Portunus",
-                    "description": "This is a trivial sample event handler plugin for Janus, which posts events to an HTTP backend.",
+                    "name": name, "author": "Portunus", "description": description,
                     "version_string": env!("CARGO_PKG_VERSION"), "version": crate_version_number(),
                 });
                 (package.to_owned(), v)

@@ -278,6 +278,25 @@ impl Events {
             .is_some_and(|i| i.handlers.iter().any(|h| h.mask.load(Ordering::Relaxed) & kind.code() != 0))
     }
 
+    /// A handler's name and description in `info`, Janus's for its package.
+    pub fn title(package: &str) -> (&'static str, &'static str) {
+        match package {
+            "janus.eventhandler.wsevh" => (
+                "JANUS WebSocketsEventHandler plugin",
+                "This is a trivial WebSockets event handler plugin for Janus.",
+            ),
+            "janus.eventhandler.gelfevh" => (
+                "JANUS GelfEventHandler plugin",
+                "This is event handler plugin for Janus, which forwards events via TCP/UDP to GELF server.",
+            ),
+            "janus.eventhandler.mqttevh" => ("JANUS MQTTEventHandler plugin", "An MQTT event handler plugin for Janus."),
+            _ => (
+                "JANUS SampleEventHandler plugin",
+                "This is a trivial sample event handler plugin for Janus, which forwards events via HTTP POST.",
+            ),
+        }
+    }
+
     /// The running handlers' packages.
     pub fn packages(&self) -> Vec<&'static str> {
         self.inner.as_ref().map_or_else(Vec::new, |i| i.handlers.iter().map(|h| h.package).collect())
