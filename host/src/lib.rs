@@ -12,6 +12,7 @@ pub mod http_client;
 pub mod logging;
 pub mod media;
 pub mod mixer;
+pub mod mqtt;
 pub mod plugins;
 pub mod sdp;
 pub mod transport;

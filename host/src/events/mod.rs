@@ -30,7 +30,7 @@ pub const QUEUE: usize = 10_000;
 
 /// The wait before a handler's next connection attempt after `delay`: 1 s, then doubled up
 /// to 8 s (Janus's back-off).
-fn next_retry(delay: Duration) -> Duration {
+pub(crate) fn next_retry(delay: Duration) -> Duration {
     (delay * 2).clamp(Duration::from_secs(1), Duration::from_secs(8))
 }
 
