@@ -30,6 +30,7 @@ struct Transports {
     http: Arc<TransportState>,
     ws: Arc<TransportState>,
     unix: Arc<TransportState>,
+    mqtt: Arc<TransportState>,
 }
 
 impl Transports {
@@ -42,6 +43,10 @@ impl Transports {
             http: make(state::Kind::Http, h.json, (h.api.enabled, h.admin.enabled), h.events),
             ws: make(state::Kind::WebSockets, w.json, (w.api.enabled, w.admin.enabled), w.events),
             unix: make(state::Kind::UnixSockets, u.json, (u.api.is_some(), u.admin.is_some()), u.events),
+            mqtt: match &config.mqtt {
+                Some(m) => make(state::Kind::Mqtt, m.json, (m.api.is_some(), m.admin.is_some()), m.events),
+                None => make(state::Kind::Mqtt, Default::default(), (false, false), false),
+            },
         }
     }
 
@@ -72,6 +77,14 @@ impl Transports {
                 name: "JANUS Unix Sockets transport plugin",
                 description: "This transport plugin adds Unix Sockets support to the Janus API.",
                 query: self.unix.clone(),
+            });
+        }
+        if config.mqtt.is_some() {
+            list.push(TransportInfo {
+                package: self.mqtt.package(),
+                name: "JANUS MQTT transport plugin",
+                description: "This transport plugin adds MQTT support to the Janus API.",
+                query: self.mqtt.clone(),
             });
         }
         list
@@ -207,6 +220,9 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
         let (l, path) = unix::bind(name, listener)?;
         bound.push(path);
         tasks.push(tokio::spawn(unix::serve(l, core.clone(), api, states.unix.clone(), u.max_connections)));
+    }
+    if let Some(m) = &config.mqtt {
+        tasks.push(tokio::spawn(transport::mqtt::serve(m.clone(), core.clone(), states.mqtt.clone())));
     }
     let signals = watch_signals();
     println!("ready");

@@ -819,3 +819,90 @@ macro_rules! per_language {
 }
 #[allow(unused_imports)]
 pub(crate) use per_language;
+
+/// A child process killed when dropped.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A mosquitto broker on a free loopback port, stopped when dropped.
+pub struct Mosquitto {
+    _broker: Killed,
+    /// Its port.
+    pub port: u16,
+    _conf: TempDir,
+}
+
+impl Mosquitto {
+    /// Starts a broker and waits until it listens; `None` when mosquitto or its clients are
+    /// missing (outside CI only, said loudly; under CI that fails).
+    pub async fn start(what: &str) -> Option<Self> {
+        let found = ["mosquitto", "mosquitto_sub", "mosquitto_pub"]
+            .iter()
+            .all(|tool| Command::new(tool).arg("--help").output().is_ok());
+        if !found {
+            let install = "apt-get install mosquitto mosquitto-clients";
+            assert!(std::env::var_os("CI").is_none(), "{what} needs mosquitto under CI: {install}");
+            eprintln!("SKIPPED: {what} needs mosquitto ({install})");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let conf = TempDir::new("mosquitto");
+        let file = conf.join("mosquitto.conf");
+        std::fs::write(&file, format!("listener {port} 127.0.0.1\nallow_anonymous true\n")).expect("conf");
+        let broker =
+            Command::new("mosquitto").arg("-c").arg(&file).stderr(Stdio::null()).spawn().expect("mosquitto");
+        let broker = Killed(broker);
+        let deadline = std::time::Instant::now() + STARTUP_WAIT;
+        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "mosquitto did not listen");
+            tokio::time::sleep(Duration::from_millis(20)).await; // polls the port, bounded
+        }
+        Some(Self { _broker: broker, port, _conf: conf })
+    }
+
+    /// A subscriber to `filter` (at QoS 1): the lines `topic payload` it prints, as they come.
+    pub fn subscribe(&self, filter: &str) -> (Killed, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        let mut sub = Command::new("mosquitto_sub");
+        sub.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-t", filter, "-v", "-q", "1"]);
+        let mut sub = Killed(sub.stdout(Stdio::piped()).spawn().expect("mosquitto_sub"));
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        let out = sub.0.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        (sub, lines)
+    }
+
+    /// Publishes `payload` on `topic` at QoS 1 (mosquitto_pub, which returns once it is sent).
+    pub fn publish(&self, topic: &str, payload: &str) {
+        let status = Command::new("mosquitto_pub")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-t", topic, "-q", "1", "-m", payload])
+            .status()
+            .expect("mosquitto_pub");
+        assert!(status.success(), "mosquitto_pub failed");
+    }
+}
+
+/// The payload (JSON) of the next `topic payload` line on `topic` (within 10 s).
+pub async fn next_on(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>, topic: &str) -> Value {
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.recv())
+            .await
+            .unwrap_or_else(|_| panic!("a message on {topic} within 10 s"))
+            .expect("the subscriber runs");
+        if let Some(payload) = line.strip_prefix(topic).and_then(|l| l.strip_prefix(' ')) {
+            return serde_json::from_str(payload).expect("JSON");
+        }
+    }
+}

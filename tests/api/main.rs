@@ -11,6 +11,7 @@ mod harness;
 mod hostile_bodies;
 mod http;
 mod languages;
+mod mqtt;
 mod plugins;
 mod sandbox;
 mod streaming;

@@ -176,59 +176,24 @@ async fn a_data_channel_is_in_the_statistics() {
     peer.close().await.ok();
 }
 
-/// A child process killed when the test ends.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The MQTT handler publishes to a real broker (mosquitto), as Janus's: the connect status on
 /// `<topic>/status`, then each event on `<topic>/<its type>` with Janus's `eventtype`, at QoS 1;
 /// mosquitto_sub hears them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mqtt_handler_publishes_to_a_broker() {
-    let found = ["mosquitto", "mosquitto_sub"]
-        .iter()
-        .all(|tool| std::process::Command::new(tool).arg("--help").output().is_ok());
-    let install = "apt-get install mosquitto mosquitto-clients";
-    if !super::tool_present(found, install, "the MQTT event handler test needs mosquitto") {
-        return;
-    }
-    let port = super::rtsp::free_port();
-    let conf = std::env::temp_dir().join(format!("portunus-mosquitto-{port}.conf"));
-    std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\n")).expect("conf");
-    let mut mosquitto = std::process::Command::new("mosquitto");
-    mosquitto.arg("-c").arg(&conf).stderr(std::process::Stdio::null());
-    let _broker = Child(mosquitto.spawn().expect("mosquitto"));
-    let deadline = std::time::Instant::now() + super::WAIT;
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(std::time::Instant::now() < deadline, "mosquitto did not listen");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await; // polls the port, bounded by WAIT
-    }
+    let Some(broker) = crate::harness::Mosquitto::start("the MQTT event handler test").await else { return };
+    let port = broker.port;
     let mqttevh = format!("\turl = \"tcp://127.0.0.1:{port}\"\n\tclient_id = \"portunus-test\"\n\tevents = \"sessions\"\n\tqos = 1\n\tjson = \"compact\"");
     let gw = Gateway::with(crate::backend::evh_conf("mqttevh", &mqttevh));
     // Lines of `topic payload` from a subscriber to everything under the base topic.
-    let mut sub = std::process::Command::new("mosquitto_sub");
-    sub.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "/janus/events/#", "-v", "-q", "1"]);
-    let mut sub = Child(sub.stdout(std::process::Stdio::piped()).spawn().expect("mosquitto_sub"));
-    let (tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
-    let out = sub.0.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(out)).map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let (_sub, mut lines) = broker.subscribe("/janus/events/#");
     // The connect status is retained: the subscriber gets it whenever it subscribed.
-    let status = next_on(&mut lines, "/janus/events/status").await;
+    let status = crate::harness::next_on(&mut lines, "/janus/events/status").await;
     assert_eq!(status, json!({"event": "connected", "eventhandler": "janus.eventhandler.mqttevh"}));
     // A session created after the subscription: its event on the sessions topic.
     let http = gw.http();
     let sid = http.create().await;
-    let event = next_on(&mut lines, "/janus/events/sessions").await;
+    let event = crate::harness::next_on(&mut lines, "/janus/events/sessions").await;
     assert_eq!(event["session_id"], json!(sid), "{event}");
     assert_eq!((&event["type"], &event["eventtype"]), (&json!(1), &json!("Sessions")), "{event}");
     assert_eq!(event["event"]["name"], "created", "{event}");
@@ -238,17 +203,7 @@ async fn the_mqtt_handler_publishes_to_a_broker() {
         created.insert(http.create().await);
     }
     while !created.is_empty() {
-        let event = next_on(&mut lines, "/janus/events/sessions").await;
+        let event = crate::harness::next_on(&mut lines, "/janus/events/sessions").await;
         created.remove(&event["session_id"].as_u64().expect("a session id"));
-    }
-}
-
-/// The payload (JSON) of the next `topic payload` line on `topic`.
-async fn next_on(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>, topic: &str) -> Value {
-    loop {
-        let line = tokio::time::timeout(super::WAIT, lines.recv()).await.expect("a message").expect("runs");
-        if let Some(payload) = line.strip_prefix(topic).and_then(|l| l.strip_prefix(' ')) {
-            return serde_json::from_str(payload).expect("JSON");
-        }
     }
 }

@@ -395,12 +395,70 @@ pub struct Unix {
     pub api: Option<UnixListener>,
     /// The admin API listener (`admin`: `admin_enabled`, `admin_path`, `admin_type`).
     pub admin: Option<UnixListener>,
-    /// Reply formatting (Janus's default here: compact).
+    /// Reply formatting (default indented, as Janus 1.1.2 answers here).
     pub json: JsonStyle,
     /// `events`: tell the event handlers of each connection (default true, as Janus).
     pub events: bool,
     /// `max_connections` (Portunus): clients served at once per listener.
     pub max_connections: usize,
+}
+
+/// One API's topics in `janus.transport.mqtt.jcfg`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttTopics {
+    /// `subscribe_topic`: where requests come (an MQTT topic filter).
+    pub subscribe: String,
+    /// `subscribe_qos` (default 1; 2 is taken as 1).
+    pub subscribe_qos: u8,
+    /// `publish_topic`: where replies and events go.
+    pub publish: String,
+    /// `publish_qos` (default 1; 2 is taken as 1).
+    pub publish_qos: u8,
+}
+
+/// `janus.transport.mqtt.jcfg`'s `status` section, when enabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttStatus {
+    /// `topic` (default `status`).
+    pub topic: String,
+    /// `connect_message`: published on each connection.
+    pub connect_message: Option<String>,
+    /// `disconnect_message`: the will, published by the broker when it loses the gateway.
+    pub disconnect_message: Option<String>,
+    /// `qos` (default 1) and `retain` (default off).
+    pub qos: u8,
+    /// Whether the broker keeps the status for later subscribers.
+    pub retain: bool,
+}
+
+/// `janus.transport.mqtt.jcfg`: the Janus API and the admin API over an MQTT broker (MQTT
+/// 3.1.1), off unless enabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mqtt {
+    /// `url` (default `tcp://localhost:1883`; `ssl://` for TLS).
+    pub url: String,
+    /// `client_id`, `username` and `password` (each `guest` by default, as Janus's).
+    pub client_id: String,
+    /// The user name sent.
+    pub username: String,
+    /// The password sent.
+    pub password: String,
+    /// `keep_alive_interval`, seconds (default 20).
+    pub keep_alive_s: u16,
+    /// `cleansession` (default off).
+    pub clean_session: bool,
+    /// `max_inflight` (default 10).
+    pub max_inflight: usize,
+    /// The Janus API's topics (`general`: `enabled`, `subscribe_topic`, `publish_topic`, …).
+    pub api: Option<MqttTopics>,
+    /// The admin API's topics (`admin`: `admin_enabled`, `subscribe_topic`, …).
+    pub admin: Option<MqttTopics>,
+    /// The `status` section, when enabled.
+    pub status: Option<MqttStatus>,
+    /// Reply formatting (default indented, as Janus 1.1.2 answers here).
+    pub json: JsonStyle,
+    /// `events`: tell the event handlers of the transport's requests (default true).
+    pub events: bool,
 }
 
 /// The whole configuration.
@@ -418,6 +476,8 @@ pub struct Config {
     pub ws: Ws,
     /// Unix-sockets transport.
     pub unix: Unix,
+    /// MQTT transport, when enabled.
+    pub mqtt: Option<Mqtt>,
     /// Plugin configuration files, by package name (`janus.plugin.echotest`), as JSON.
     pub plugins: BTreeMap<String, serde_json::Value>,
     /// Event handlers (`events`, and their files).
@@ -430,6 +490,7 @@ const CORE_FILE: &str = "janus.jcfg";
 const HTTP_FILE: &str = "janus.transport.http.jcfg";
 const WS_FILE: &str = "janus.transport.websockets.jcfg";
 const UNIX_FILE: &str = "janus.transport.pfunix.jcfg";
+const MQTT_FILE: &str = "janus.transport.mqtt.jcfg";
 
 /// The embedded default files (the repository's `conf/`).
 const EMBEDDED: [(&str, &str); 3] = [
@@ -472,11 +533,9 @@ impl Config {
                 Err(source) => Err(ConfigError::Io { file: shown, source }),
             }
         };
-        let texts = [read(CORE_FILE)?, read(HTTP_FILE)?, read(WS_FILE)?, read(UNIX_FILE)?];
+        let texts = [read(CORE_FILE)?, read(HTTP_FILE)?, read(WS_FILE)?, read(UNIX_FILE)?, read(MQTT_FILE)?];
         // Janus's other transports are not Portunus's: an enabled one is warned about.
-        for name in
-            ["janus.transport.mqtt.jcfg", "janus.transport.rabbitmq.jcfg", "janus.transport.nanomsg.jcfg"]
-        {
+        for name in ["janus.transport.rabbitmq.jcfg", "janus.transport.nanomsg.jcfg"] {
             if let (file, Some(text)) = read(name)? {
                 let root = parse_file(&file, &text)?;
                 if Section::new(&file, &root, "general").bool("enabled", false)? {
@@ -512,15 +571,20 @@ impl Config {
                 max_connections: 10_000,
             },
         };
+        let mut mqtt = match (texts.get(4), parsed.get(4)) {
+            (Some((file, _)), Some(root)) => read_mqtt(file, root)?,
+            _ => None,
+        };
         for transport in &general.disabled_transports {
             match transport.as_str() {
                 "http" => (http.api.enabled, http.admin.enabled) = (false, false),
                 "websockets" => (ws.api.enabled, ws.admin.enabled) = (false, false),
                 "pfunix" => (unix.api, unix.admin) = (None, None),
+                "mqtt" => mqtt = None,
                 other => tracing::info!("transports.disable: {other} is not a Portunus transport"),
             }
         }
-        Ok(Self { general, nat, media, http, ws, unix, plugins, events, folder })
+        Ok(Self { general, nat, media, http, ws, unix, mqtt, plugins, events, folder })
     }
 }
 
@@ -746,6 +810,12 @@ fn json_style(s: &mut Section<'_>) -> Result<JsonStyle, ConfigError> {
     Ok(s.string("json")?.as_deref().and_then(JsonStyle::from_name).unwrap_or_default())
 }
 
+/// `json` of the Unix-sockets and MQTT transports: Janus 1.1.2 indents when the file names no
+/// style (observed; its code's constant says compact).
+fn indented_unless_named(s: &mut Section<'_>) -> Result<JsonStyle, ConfigError> {
+    Ok(s.string("json")?.as_deref().and_then(JsonStyle::from_name).unwrap_or(JsonStyle::Indented))
+}
+
 fn read_http(file: &str, root: &jcfg::Group) -> Result<Http, ConfigError> {
     let mut g = Section::new(file, root, "general");
     let api = Listener {
@@ -827,7 +897,7 @@ fn read_ws(file: &str, root: &jcfg::Group) -> Result<Ws, ConfigError> {
 
 fn read_unix(file: &str, root: &jcfg::Group) -> Result<Unix, ConfigError> {
     let mut g = Section::new(file, root, "general");
-    let json = json_style(&mut g)?;
+    let json = indented_unless_named(&mut g)?;
     let events = g.bool("events", true)?;
     let max_connections = g.int("max_connections", 10_000, 1, 1 << 24)? as usize;
     let api = unix_listener(file, &mut g, ["enabled", "path", "type"], "Janus API")?;
@@ -837,6 +907,107 @@ fn read_unix(file: &str, root: &jcfg::Group) -> Result<Unix, ConfigError> {
     a.finish();
     warn_unknown_sections(file, root, &["general", "admin"]);
     Ok(Unix { api, admin, json, events, max_connections })
+}
+
+fn read_mqtt(file: &str, root: &jcfg::Group) -> Result<Option<Mqtt>, ConfigError> {
+    let mut g = Section::new(file, root, "general");
+    let api = match g.bool("enabled", false)? {
+        true => mqtt_topics(file, &mut g, "Janus API")?,
+        false => None,
+    };
+    let json = indented_unless_named(&mut g)?;
+    let events = g.bool("events", true)?;
+    let url = g.non_empty("url")?.unwrap_or_else(|| "tcp://localhost:1883".into());
+    let guest = |v: Option<String>| v.unwrap_or_else(|| "guest".into());
+    let (client_id, username, password) =
+        (guest(g.non_empty("client_id")?), guest(g.string("username")?), guest(g.string("password")?));
+    let keep_alive_s = g.int("keep_alive_interval", 20, 0, 65535)? as u16;
+    let clean_session = g.int("cleansession", 0, 0, 1)? == 1;
+    let max_inflight = g.int("max_inflight", 10, 1, 65535)? as usize;
+    let version = g.non_empty("mqtt_version")?;
+    if g.bool("ssl_enabled", false)? {
+        tracing::warn!("{file}: ssl_enabled: the URL's ssl:// scheme turns TLS on, verified with the system's certificates (cacertfile, certfile, keyfile, verify_peer are not used)");
+    }
+    g.accept(&[
+        "cacertfile",
+        "certfile",
+        "keyfile",
+        "verify_peer",
+        "max_buffered",
+        "disconnect_timeout",
+        "vacuum_interval",
+        "proxy_transaction_user_properties",
+        "add_transaction_user_properties",
+    ]);
+    g.finish();
+    let mut a = Section::new(file, root, "admin");
+    let admin = match a.bool("admin_enabled", false)? {
+        true => mqtt_topics(file, &mut a, "admin API")?,
+        false => None,
+    };
+    a.finish();
+    let mut st = Section::new(file, root, "status");
+    let status = match st.bool("enabled", false)? {
+        true => Some(MqttStatus {
+            topic: st.non_empty("topic")?.unwrap_or_else(|| "status".into()),
+            connect_message: st.string("connect_message")?,
+            disconnect_message: st.string("disconnect_message")?,
+            qos: mqtt_qos(&mut st, "qos")?,
+            retain: st.bool("retain", false)?,
+        }),
+        false => None,
+    };
+    st.finish();
+    warn_unknown_sections(file, root, &["general", "admin", "status"]);
+    match version.as_deref() {
+        None | Some("3.1.1") => {}
+        Some("3.1") => tracing::warn!("{file}: mqtt_version 3.1: the transport speaks MQTT 3.1.1"),
+        Some(other) => {
+            tracing::warn!(
+                "{file}: mqtt_version {other} is not supported (3.1.1 is); the MQTT transport is not started"
+            );
+            return Ok(None);
+        }
+    }
+    if api.is_none() && admin.is_none() {
+        return Ok(None);
+    }
+    let mqtt = Mqtt {
+        url,
+        client_id,
+        username,
+        password,
+        keep_alive_s,
+        clean_session,
+        max_inflight,
+        api,
+        admin,
+        status,
+        json,
+        events,
+    };
+    Ok(Some(mqtt))
+}
+
+/// A QoS (default 1; 2 is taken as 1: the client speaks QoS 0 and 1).
+fn mqtt_qos<'a>(s: &mut Section<'a>, key: &'a str) -> Result<u8, ConfigError> {
+    Ok(s.int(key, 1, 0, 2)?.min(1) as u8)
+}
+
+/// An API's topics: both are needed (Janus does not start the transport without them; here
+/// that API is left out, warned).
+fn mqtt_topics(file: &str, s: &mut Section<'_>, what: &str) -> Result<Option<MqttTopics>, ConfigError> {
+    let (subscribe, publish) = (s.non_empty("subscribe_topic")?, s.non_empty("publish_topic")?);
+    let (subscribe_qos, publish_qos) = (mqtt_qos(s, "subscribe_qos")?, mqtt_qos(s, "publish_qos")?);
+    match (subscribe, publish) {
+        (Some(subscribe), Some(publish)) => {
+            Ok(Some(MqttTopics { subscribe, subscribe_qos, publish, publish_qos }))
+        }
+        _ => {
+            tracing::warn!("{file}: the {what} needs subscribe_topic and publish_topic; not started");
+            Ok(None)
+        }
+    }
 }
 
 /// One listener of the Unix-sockets file from its `enabled`, `path` and `type` keys: none when
@@ -968,6 +1139,47 @@ mod tests {
         let u = unix("transports: { disable = \"libjanus_pfunix.so\" }\n", file);
         assert_eq!((u.api, u.admin), (None, None));
         assert_eq!(Config::embedded().unwrap().unix.api, None);
+    }
+
+    /// The MQTT transport's file as Janus reads it: Janus's defaults, an API needs both its
+    /// topics, MQTT 5 is not started.
+    #[test]
+    fn the_mqtt_transport_is_read_as_janus_reads_it() {
+        let mqtt = |core: &str, file: &str| {
+            let texts = [
+                ("janus.jcfg".to_owned(), Some(core.to_owned())),
+                ("http".to_owned(), None),
+                ("ws".to_owned(), None),
+                ("pfunix".to_owned(), None),
+                ("mqtt".to_owned(), Some(file.to_owned())),
+            ];
+            Config::from_texts(&texts, BTreeMap::new(), None).expect("loads").mqtt
+        };
+        let file = "general: { enabled = true, subscribe_topic = \"in\", publish_topic = \"out\", publish_qos = 2 }\n\
+                    admin: { admin_enabled = true, subscribe_topic = \"in-admin\" }\n\
+                    status: { enabled = true, connect_message = \"up\" }\n";
+        let m = mqtt("", file).expect("enabled");
+        let topics =
+            MqttTopics { subscribe: "in".into(), subscribe_qos: 1, publish: "out".into(), publish_qos: 1 };
+        assert_eq!((m.api, m.admin), (Some(topics), None), "the admin API lacks its publish topic");
+        assert_eq!(
+            (m.url.as_str(), m.client_id.as_str(), m.username.as_str()),
+            ("tcp://localhost:1883", "guest", "guest")
+        );
+        assert_eq!(
+            (m.keep_alive_s, m.clean_session, m.max_inflight, m.json),
+            (20, false, 10, JsonStyle::Indented)
+        );
+        let status = m.status.expect("status");
+        assert_eq!(
+            (status.topic.as_str(), status.connect_message.as_deref(), status.qos),
+            ("status", Some("up"), 1)
+        );
+        assert_eq!(status.disconnect_message, None);
+        let version_5 = file.replace("publish_qos = 2", "mqtt_version = \"5\"");
+        assert_eq!(mqtt("", &version_5), None);
+        assert_eq!(mqtt("transports: { disable = \"libjanus_mqtt.so\" }\n", file), None);
+        assert_eq!(mqtt("", "general: { enabled = false }\n"), None);
     }
 
     #[test]

@@ -105,17 +105,21 @@ impl EventSink for Connection {
 }
 
 /// Serves one connection until it ends: the event handlers hear `connected` (with `about`'s
-/// fields) and `disconnected`, and the sessions it owns are closed (or wait for a claim) after.
+/// fields) and `disconnected` (nothing without `about`), and the sessions it owns are closed
+/// (or wait for a claim) after.
 pub async fn serve<M: Messages>(
     mut socket: M,
     id: u64,
     core: Core,
     api: Api,
     state: Arc<TransportState>,
-    about: Value,
+    about: Option<Value>,
 ) {
+    let told = about.is_some();
     let (tx, mut rx) = mpsc::channel::<String>(OUTGOING_CAPACITY);
-    state.notify(id, || about);
+    if let Some(about) = about {
+        state.notify(id, || about);
+    }
     let conn = Arc::new(Connection { id, out: tx, state: state.clone() });
     let ctx = RequestCtx {
         sink: Some(conn.clone() as Arc<dyn EventSink>),
@@ -177,6 +181,8 @@ pub async fn serve<M: Messages>(
     }
     drop(ctx);
     // The event handlers hear of it first, as Janus tells them before the sessions go.
-    state.notify(id, || serde_json::json!({"event": "disconnected"}));
+    if told {
+        state.notify(id, || serde_json::json!({"event": "disconnected"}));
+    }
     core.connection_closed(id).await;
 }

@@ -22,6 +22,8 @@ pub enum Kind {
     WebSockets,
     /// `janus.transport.pfunix`: one count of clients.
     UnixSockets,
+    /// `janus.transport.mqtt`: no connections to count (Janus's answers `configure` only).
+    Mqtt,
 }
 
 /// One transport's live state.
@@ -75,6 +77,7 @@ impl TransportState {
             Kind::Http => "janus.transport.http",
             Kind::WebSockets => "janus.transport.websockets",
             Kind::UnixSockets => "janus.transport.pfunix",
+            Kind::Mqtt => "janus.transport.mqtt",
         }
     }
 
@@ -128,7 +131,7 @@ impl TransportState {
                     response.insert("notes".into(), json!(notes));
                 }
             }
-            "connections" => {
+            "connections" if self.kind != Kind::Mqtt => {
                 response.insert("result".into(), json!(200));
                 let (api, admin) = (self.api.load(Ordering::Relaxed), self.admin.load(Ordering::Relaxed));
                 match self.kind {
@@ -143,7 +146,7 @@ impl TransportState {
                         response.insert("connections".into(), Value::Object(by_listener));
                         response.insert("messages".into(), json!(self.requests.load(Ordering::Relaxed)));
                     }
-                    Kind::WebSockets | Kind::UnixSockets => {
+                    Kind::WebSockets | Kind::UnixSockets | Kind::Mqtt => {
                         response.insert("connections".into(), json!(api + admin));
                     }
                 }

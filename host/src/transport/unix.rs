@@ -133,7 +133,7 @@ async fn accept_loop(
         let about = json!({"event": "connected", "admin_api": api == Api::Admin, "fd": raw});
         let limit = core.general().max_request_size;
         let connection =
-            messages::serve(SeqPacket { fd, limit }, id, core.clone(), api, state.clone(), about);
+            messages::serve(SeqPacket { fd, limit }, id, core.clone(), api, state.clone(), Some(about));
         let count = state.count(counted(api));
         tokio::spawn(async move {
             connection.await;
@@ -270,7 +270,7 @@ async fn datagram_loop(socket: UnixDatagram, core: Core, api: Api, state: Arc<Tr
         let client = Datagram { socket: socket.clone(), to: path.clone(), from: rx, idle };
         let about =
             json!({"event": "connected", "admin_api": api == Api::Admin, "fd": -1, "type": "SOCK_DGRAM"});
-        let connection = messages::serve(client, id, core.clone(), api, state.clone(), about);
+        let connection = messages::serve(client, id, core.clone(), api, state.clone(), Some(about));
         let (count, clients) = (state.count(counted(api)), clients.clone());
         tokio::spawn(async move {
             connection.await;

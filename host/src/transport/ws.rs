@@ -115,6 +115,6 @@ async fn connection(
         .map_err(|_| anyhow::anyhow!("no WebSocket handshake within {HANDSHAKE_TIMEOUT:?}"))??;
     let id = messages::next_connection_id();
     let about = json!({"event": "connected", "admin_api": api == Api::Admin, "ip": peer.ip().to_string()});
-    messages::serve(Socket(ws, id), id, core, api, state, about).await;
+    messages::serve(Socket(ws, id), id, core, api, state, Some(about)).await;
     Ok(())
 }
