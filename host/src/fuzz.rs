@@ -146,6 +146,12 @@ pub fn http_post_url(data: &[u8]) {
     let _ = crate::http_client::Backend::parse(url);
 }
 
+/// What an MQTT broker sends the gateway (the MQTT event handler and transport): packets read
+/// and taken as the client takes them.
+pub fn mqtt_packets(data: &[u8]) {
+    crate::mqtt::take_from_broker(data);
+}
+
 /// A `.jcfg` configuration: what parses converts to JSON, and that JSON written back (as a
 /// `permanent` room is) parses to the same JSON.
 pub fn jcfg(data: &[u8]) {
@@ -333,6 +339,20 @@ mod tests {
         ];
         for i in 0..3000 {
             janus_request(&rng.mutate(seeds[i % seeds.len()]));
+        }
+    }
+
+    #[test]
+    fn mqtt_packets_survive_mutation() {
+        let mut rng = Rng(0x5eed_0013);
+        // CONNACK, SUBACK (one refusal), a PUBLISH at QoS 1, PUBACK, PINGRESP.
+        let seed: &[u8] = &[
+            0x20, 2, 0, 0, 0x90, 4, 0, 1, 1, 0x80, 0x32, 9, 0, 3, b't', b'/', b'x', 0, 7, b'{', b'}', 0x40,
+            2, 0, 7, 0xd0, 0,
+        ];
+        mqtt_packets(seed);
+        for _ in 0..3000 {
+            mqtt_packets(&rng.mutate(seed));
         }
     }
 

@@ -457,6 +457,25 @@ fn acknowledged(
     }
 }
 
+/// What a broker sends, read packet by packet as the client takes it (the fuzz target's entry:
+/// whatever comes, nothing panics).
+pub fn take_from_broker(data: &[u8]) {
+    use futures_util::FutureExt;
+    let mut stream = data;
+    let (mut unacked, mut ping_due) = (VecDeque::new(), None);
+    // Reading from bytes in memory never waits.
+    while let Some(Ok((first, body))) = read_packet(&mut stream).now_or_never() {
+        match first >> 4 {
+            packet::PUBLISH => {
+                let _ = parse_publish(first, &body);
+            }
+            _ => {
+                acknowledged((first, body), &mut unacked, &mut ping_due, &|| {}, "fuzz");
+            }
+        }
+    }
+}
+
 /// Sleeps until `at`, or for ever.
 async fn sleep_until_or_never(at: Option<tokio::time::Instant>) {
     match at {

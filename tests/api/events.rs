@@ -537,3 +537,98 @@ async fn gelf_over_udp(udp: &tokio::net::UdpSocket) -> (Value, usize) {
     };
     (serde_json::from_slice(&whole).expect("a JSON message"), datagrams)
 }
+
+/// A `nanocat` subscriber: the messages it prints (one a line, `--ascii`), as they come.
+fn nanocat(args: &[&str]) -> Option<(crate::harness::Killed, tokio::sync::mpsc::UnboundedReceiver<String>)> {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let found = Command::new("nanocat").arg("--help").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the Nanomsg handler's test needs nanocat under CI (apt-get install nanomsg-utils)"
+        );
+        eprintln!("SKIPPED: the Nanomsg handler's test needs nanocat (apt-get install nanomsg-utils)");
+        return None;
+    }
+    let mut child =
+        Command::new("nanocat").args(args).arg("--ascii").stdout(Stdio::piped()).spawn().expect("nanocat");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    Some((crate::harness::Killed(child), lines))
+}
+
+/// Creates sessions until the subscriber hears one (events before the subscriber is connected
+/// are dropped, as by nanomsg's PUB socket); then each new session is heard: its event, alone or
+/// the first of an array.
+async fn nanomsg_hears_sessions(
+    http: &crate::harness::HttpClient,
+    lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "the subscriber heard no session");
+        http.create().await;
+        if let Ok(Some(_)) = tokio::time::timeout(std::time::Duration::from_millis(200), lines.recv()).await {
+            break;
+        }
+    }
+    let sid = http.create().await;
+    loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.recv()).await;
+        let message: Value = serde_json::from_str(&line.expect("a message").expect("runs")).expect("JSON");
+        let first = message.as_array().map_or(&message, |a| &a[0]).clone();
+        if first["session_id"] == json!(sid) {
+            return message;
+        }
+    }
+}
+
+/// The Nanomsg handler publishes on a PUB socket that nanomsg's own `nanocat --sub` reads: it
+/// connects to the subscriber's IPC address (Janus's default mode), or binds a TCP one the
+/// subscriber connects to; `grouping` makes arrays, and a tweak turns it off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nanomsg_handler_publishes_to_a_subscriber() {
+    let dir = crate::harness::TempDir::new("nanomsg");
+    let ipc = format!("ipc://{}", dir.join("evh.ipc").display());
+    let Some((_sub, mut lines)) = nanocat(&["--sub", "--bind", &ipc]) else { return };
+    let settings =
+        format!("\taddress = \"{ipc}\"\n\tevents = \"sessions\"\n\tgrouping = false\n\tjson = \"compact\"");
+    let gw = Gateway::with(crate::backend::evh_conf("nanomsgevh", &settings).owning(dir));
+    let heard = nanomsg_hears_sessions(&gw.http(), &mut lines).await;
+    assert_eq!((&heard["type"], &heard["event"]["name"]), (&json!(1), &json!("created")), "{heard}");
+    let info = gw.http().get("/info").await.json();
+    assert_eq!(
+        info["events"]["janus.eventhandler.nanomsgevh"]["name"], "JANUS NanomsgEventHandler plugin",
+        "{info}"
+    );
+    drop(gw);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).unwrap().port();
+    let tcp = format!("tcp://127.0.0.1:{port}");
+    let settings =
+        format!("\taddress = \"{tcp}\"\n\tmode = \"bind\"\n\tevents = \"sessions\"\n\tjson = \"compact\"");
+    let gw = Gateway::with(crate::backend::evh_conf("nanomsgevh", &settings));
+    let Some((_sub, mut lines)) = nanocat(&["--sub", "--connect", &tcp]) else { return };
+    let heard = nanomsg_hears_sessions(&gw.http(), &mut lines).await;
+    assert!(heard.is_array(), "grouped by default: {heard}");
+    let tweak = json!({"request": "tweak", "grouping": false});
+    let r = gw
+        .admin_http()
+        .post(
+            "",
+            &admin(
+                "query_eventhandler",
+                json!({"handler": "janus.eventhandler.nanomsgevh", "request": tweak}),
+            ),
+        )
+        .await;
+    assert_eq!(r["response"], json!({"result": 200}), "{r}");
+    let heard = nanomsg_hears_sessions(&gw.http(), &mut lines).await;
+    assert!(heard.is_object(), "one event a message after the tweak: {heard}");
+}

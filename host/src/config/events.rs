@@ -3,9 +3,10 @@
 //! file. Portunus has Janus's sample event handler (`janus.eventhandler.sampleevh.jcfg`: events
 //! posted to an HTTP backend), its WebSockets one (`janus.eventhandler.wsevh.jcfg`: events
 //! sent to a WebSocket server), its GELF one (`janus.eventhandler.gelfevh.jcfg`: events sent
-//! to a Graylog server) and its MQTT one (`janus.eventhandler.mqttevh.jcfg`: events published
-//! to an MQTT broker); the others' files are read only to say, when one is enabled, that it is
-//! not there.
+//! to a Graylog server), its MQTT one (`janus.eventhandler.mqttevh.jcfg`: events published
+//! to an MQTT broker) and its Nanomsg one (`janus.eventhandler.nanomsgevh.jcfg`: events
+//! published on a Nanomsg PUB socket); RabbitMQ's file is read only to say, when it is enabled,
+//! that it is not there.
 
 use std::path::Path;
 
@@ -24,8 +25,11 @@ pub const GELFEVH: &str = "janus.eventhandler.gelfevh";
 /// The MQTT event handler's package, and its file's.
 pub const MQTTEVH: &str = "janus.eventhandler.mqttevh";
 
+/// The Nanomsg event handler's package, and its file's.
+pub const NANOMSGEVH: &str = "janus.eventhandler.nanomsgevh";
+
 /// Janus's other event handlers, whose files a Janus configs folder holds.
-const OTHERS: [&str; 2] = ["janus.eventhandler.rabbitmqevh", "janus.eventhandler.nanomsgevh"];
+const OTHERS: [&str; 1] = ["janus.eventhandler.rabbitmqevh"];
 
 /// `events` of `janus.jcfg`, and the handlers' files.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +42,8 @@ pub struct Events {
     pub wsevh: Option<WsEvh>,
     /// The GELF event handler, likewise.
     pub gelfevh: Option<GelfEvh>,
+    /// The Nanomsg event handler, likewise.
+    pub nanomsgevh: Option<NanomsgEvh>,
     /// The MQTT event handler, likewise.
     pub mqttevh: Option<MqttEvh>,
     /// `stats_period`: seconds between two media statistics events of a PeerConnection
@@ -125,6 +131,22 @@ pub struct MqttEvh {
     pub json: JsonStyle,
 }
 
+/// `janus.eventhandler.nanomsgevh.jcfg`'s `general`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NanomsgEvh {
+    /// `address`: `ipc:///path` or `tcp://host:port` (`tcp://*:port` to bind every address).
+    pub address: String,
+    /// `mode`: `bind` (subscribers connect to the handler) or `connect` (the default: the
+    /// handler connects to a subscriber's bound socket).
+    pub bind: bool,
+    /// `events`: the kinds to send ("all", "none" or a list of Janus's names).
+    pub events: String,
+    /// `grouping`: events go in arrays of up to 100 (default true), not one per message.
+    pub grouping: bool,
+    /// `json` (default indented, as Janus 1.1.2 publishes when its file names none).
+    pub json: JsonStyle,
+}
+
 /// `janus.eventhandler.sampleevh.jcfg`'s `general`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampleEvh {
@@ -155,16 +177,17 @@ pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Eve
     let stats_period = s.int("stats_period", 1, 0, MAX_STATS_PERIOD)? as u64;
     let combine_media_stats = s.bool("combine_media_stats", false)?;
     s.finish();
-    let events = |sampleevh, wsevh, gelfevh, mqttevh| Events {
+    let events = |sampleevh, wsevh, gelfevh, mqttevh, nanomsgevh| Events {
         broadcast,
         sampleevh,
         wsevh,
         gelfevh,
         mqttevh,
+        nanomsgevh,
         stats_period,
         combine_media_stats,
     };
-    let Some(folder) = folder else { return Ok(events(None, None, None, None)) };
+    let Some(folder) = folder else { return Ok(events(None, None, None, None, None)) };
     let is_disabled = |package: &str| {
         let short = package.trim_start_matches("janus.eventhandler.");
         disabled.split(',').map(str::trim).any(|d| d.contains(short))
@@ -193,7 +216,38 @@ pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Eve
         Some((shown, root)) if !is_disabled(MQTTEVH) => read_mqttevh(&shown, &root)?,
         _ => None,
     };
-    Ok(events(sampleevh, wsevh, gelfevh, mqttevh))
+    let nanomsgevh = match handler_file(folder, NANOMSGEVH)? {
+        Some((shown, root)) if !is_disabled(NANOMSGEVH) => read_nanomsgevh(&shown, &root)?,
+        _ => None,
+    };
+    Ok(events(sampleevh, wsevh, gelfevh, mqttevh, nanomsgevh))
+}
+
+/// The Nanomsg handler's settings, when `enabled`.
+fn read_nanomsgevh(file: &str, root: &jcfg::Group) -> Result<Option<NanomsgEvh>, ConfigError> {
+    let mut g = Section::new(file, root, "general");
+    if !g.bool("enabled", false)? {
+        g.accept(&["events", "grouping", "json", "address", "mode"]);
+        return Ok(None);
+    }
+    let bind = match g.string("mode")?.map(|m| m.to_ascii_lowercase()).as_deref() {
+        None | Some("connect") => false,
+        Some("bind") => true,
+        Some(other) => {
+            tracing::warn!("{file}: mode '{other}' is neither bind nor connect; the handler is not loaded");
+            g.accept(&["events", "grouping", "json", "address"]);
+            return Ok(None);
+        }
+    };
+    let evh = NanomsgEvh {
+        address: g.non_empty("address")?.unwrap_or_default(),
+        bind,
+        events: g.non_empty("events")?.unwrap_or_else(|| "all".to_owned()),
+        grouping: g.bool("grouping", true)?,
+        json: json_style(&mut g, file, JsonStyle::Indented)?,
+    };
+    g.finish();
+    Ok(Some(evh))
 }
 
 /// A handler's file in `folder`, parsed, if there is one.

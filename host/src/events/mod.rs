@@ -6,13 +6,14 @@
 //! slow links; the admin API's `custom_event`; the gateway's start and stop. The handlers are
 //! Janus's sample one ([`sampleevh`]), which posts them to an HTTP backend, its WebSockets
 //! one ([`wsevh`]), which sends them to a WebSocket server, its GELF one ([`gelfevh`]), which
-//! sends them to a Graylog server, and its MQTT one ([`mqttevh`]), which publishes them to a
-//! broker.
+//! sends them to a Graylog server, its MQTT one ([`mqttevh`]), which publishes them to a
+//! broker, and its Nanomsg one ([`nanomsgevh`]), which publishes them on a PUB socket.
 //!
 //! Without handlers, a notification costs one check.
 
 pub mod gelfevh;
 pub mod mqttevh;
+pub mod nanomsgevh;
 pub mod sampleevh;
 pub mod wsevh;
 
@@ -232,7 +233,7 @@ impl Events {
     /// The handlers of `config` that are on (`broadcast` and an enabled handler file), started
     /// on the current runtime; a handler whose settings are wrong is logged and left out.
     pub fn start(config: &crate::config::Config) -> Self {
-        use crate::config::events::{GELFEVH, MQTTEVH, SAMPLEEVH, WSEVH};
+        use crate::config::events::{GELFEVH, MQTTEVH, NANOMSGEVH, SAMPLEEVH, WSEVH};
         let events = &config.events;
         if !events.broadcast {
             return Self::default();
@@ -259,6 +260,11 @@ impl Events {
         if let Some(evh) = &events.mqttevh {
             let shared = mqttevh::Shared::new(evh);
             handlers.extend(load(MQTTEVH, shared, |s| s.mask.clone(), mqttevh::Shared::query, mqttevh::run));
+        }
+        if let Some(evh) = &events.nanomsgevh {
+            let shared = nanomsgevh::Shared::new(evh);
+            let query = nanomsgevh::Shared::query;
+            handlers.extend(load(NANOMSGEVH, shared, |s| s.mask.clone(), query, nanomsgevh::run));
         }
         if handlers.is_empty() {
             return Self::default();
@@ -290,6 +296,10 @@ impl Events {
                 "This is event handler plugin for Janus, which forwards events via TCP/UDP to GELF server.",
             ),
             "janus.eventhandler.mqttevh" => ("JANUS MQTTEventHandler plugin", "An MQTT event handler plugin for Janus."),
+            "janus.eventhandler.nanomsgevh" => (
+                "JANUS NanomsgEventHandler plugin",
+                "This is a trivial Nanomsg event handler plugin for Janus.",
+            ),
             _ => (
                 "JANUS SampleEventHandler plugin",
                 "This is a trivial sample event handler plugin for Janus, which forwards events via HTTP POST.",
