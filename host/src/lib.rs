@@ -13,6 +13,7 @@ pub mod logging;
 pub mod media;
 pub mod mixer;
 pub mod mqtt;
+pub mod nanomsg;
 pub mod plugins;
 pub mod sdp;
 pub mod transport;
