@@ -31,6 +31,7 @@ struct Transports {
     ws: Arc<TransportState>,
     unix: Arc<TransportState>,
     mqtt: Arc<TransportState>,
+    nanomsg: Arc<TransportState>,
 }
 
 impl Transports {
@@ -46,6 +47,10 @@ impl Transports {
             mqtt: match &config.mqtt {
                 Some(m) => make(state::Kind::Mqtt, m.json, (m.api.is_some(), m.admin.is_some()), m.events),
                 None => make(state::Kind::Mqtt, Default::default(), (false, false), false),
+            },
+            nanomsg: match &config.nanomsg {
+                Some(n) => make(state::Kind::Nanomsg, n.json, (n.api.is_some(), n.admin.is_some()), n.events),
+                None => make(state::Kind::Nanomsg, Default::default(), (false, false), false),
             },
         }
     }
@@ -85,6 +90,14 @@ impl Transports {
                 name: "JANUS MQTT transport plugin",
                 description: "This transport plugin adds MQTT support to the Janus API.",
                 query: self.mqtt.clone(),
+            });
+        }
+        if config.nanomsg.is_some() {
+            list.push(TransportInfo {
+                package: self.nanomsg.package(),
+                name: "JANUS Nanomsg transport plugin",
+                description: "This transport plugin adds Nanomsg support to the Janus API.",
+                query: self.nanomsg.clone(),
             });
         }
         list
@@ -223,6 +236,9 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     }
     if let Some(m) = &config.mqtt {
         tasks.push(tokio::spawn(transport::mqtt::serve(m.clone(), core.clone(), states.mqtt.clone())));
+    }
+    if let Some(n) = &config.nanomsg {
+        tasks.push(tokio::spawn(transport::nanomsg::serve(n.clone(), core.clone(), states.nanomsg.clone())));
     }
     let signals = watch_signals();
     println!("ready");

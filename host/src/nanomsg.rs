@@ -49,8 +49,8 @@ impl Address {
         out
     }
 
-    /// Reads one message framed as [`Address::frame`] frames it; longer than `limit` is an
-    /// error (the connection cannot go on: the rest of it would be read as messages).
+    /// Reads one message framed as [`Address::frame`] frames it. One longer than `limit` is
+    /// skipped and read as empty (a request the core then refuses with 454).
     pub async fn read_message(
         &self,
         from: &mut (impl AsyncRead + Unpin),
@@ -64,7 +64,12 @@ impl Address {
         }
         let len = from.read_u64().await?;
         if len > limit as u64 {
-            return Err(std::io::Error::other(format!("a message of {len} bytes (at most {limit} taken)")));
+            tracing::warn!("nanomsg: a message of {len} bytes (at most {limit} taken) skipped");
+            let skipped = tokio::io::copy(&mut (&mut *from).take(len), &mut tokio::io::sink()).await?;
+            if skipped < len {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            return Ok(Vec::new());
         }
         let mut message = vec![0; len as usize];
         from.read_exact(&mut message).await?;
@@ -187,8 +192,10 @@ mod tests {
             assert_eq!(address.read_message(&mut from, 10).await.unwrap(), b"one");
             assert_eq!(address.read_message(&mut from, 10).await.unwrap(), b"");
             assert!(address.read_message(&mut from, 10).await.is_err(), "the end");
-            let long = address.frame(&[0; 11]);
-            assert!(address.read_message(&mut long.as_slice(), 10).await.is_err(), "over the limit");
+            let long = [address.frame(&[0; 11]), address.frame(b"two")].concat();
+            let mut from = long.as_slice();
+            assert_eq!(address.read_message(&mut from, 10).await.unwrap(), b"", "over the limit: skipped");
+            assert_eq!(address.read_message(&mut from, 10).await.unwrap(), b"two");
         }
     }
 }

@@ -538,31 +538,6 @@ async fn gelf_over_udp(udp: &tokio::net::UdpSocket) -> (Value, usize) {
     (serde_json::from_slice(&whole).expect("a JSON message"), datagrams)
 }
 
-/// A `nanocat` subscriber: the messages it prints (one a line, `--ascii`), as they come.
-fn nanocat(args: &[&str]) -> Option<(crate::harness::Killed, tokio::sync::mpsc::UnboundedReceiver<String>)> {
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
-    let found = Command::new("nanocat").arg("--help").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the Nanomsg handler's test needs nanocat under CI (apt-get install nanomsg-utils)"
-        );
-        eprintln!("SKIPPED: the Nanomsg handler's test needs nanocat (apt-get install nanomsg-utils)");
-        return None;
-    }
-    let mut child =
-        Command::new("nanocat").args(args).arg("--ascii").stdout(Stdio::piped()).spawn().expect("nanocat");
-    let out = child.stdout.take().expect("stdout");
-    let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    Some((crate::harness::Killed(child), lines))
-}
-
 /// Creates sessions until the subscriber hears one (events before the subscriber is connected
 /// are dropped, as by nanomsg's PUB socket); then each new session is heard: its event, alone or
 /// the first of an array.
@@ -596,7 +571,7 @@ async fn nanomsg_hears_sessions(
 async fn the_nanomsg_handler_publishes_to_a_subscriber() {
     let dir = crate::harness::TempDir::new("nanomsg");
     let ipc = format!("ipc://{}", dir.join("evh.ipc").display());
-    let Some((_sub, mut lines)) = nanocat(&["--sub", "--bind", &ipc]) else { return };
+    let Some((_sub, mut lines)) = crate::harness::nanocat(&["--sub", "--bind", &ipc]) else { return };
     let settings =
         format!("\taddress = \"{ipc}\"\n\tevents = \"sessions\"\n\tgrouping = false\n\tjson = \"compact\"");
     let gw = Gateway::with(crate::backend::evh_conf("nanomsgevh", &settings).owning(dir));
@@ -614,7 +589,7 @@ async fn the_nanomsg_handler_publishes_to_a_subscriber() {
     let settings =
         format!("\taddress = \"{tcp}\"\n\tmode = \"bind\"\n\tevents = \"sessions\"\n\tjson = \"compact\"");
     let gw = Gateway::with(crate::backend::evh_conf("nanomsgevh", &settings));
-    let Some((_sub, mut lines)) = nanocat(&["--sub", "--connect", &tcp]) else { return };
+    let Some((_sub, mut lines)) = crate::harness::nanocat(&["--sub", "--connect", &tcp]) else { return };
     let heard = nanomsg_hears_sessions(&gw.http(), &mut lines).await;
     assert!(heard.is_array(), "grouped by default: {heard}");
     let tweak = json!({"request": "tweak", "grouping": false});

@@ -906,3 +906,29 @@ pub async fn next_on(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>, t
         }
     }
 }
+
+/// nanomsg's `nanocat` with these arguments: the messages it prints (one a line, `--ascii`), as
+/// they come; `None` when it is missing (outside CI only, said loudly).
+pub fn nanocat(args: &[&str]) -> Option<(Killed, tokio::sync::mpsc::UnboundedReceiver<String>)> {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let found = Command::new("nanocat").arg("--help").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the Nanomsg tests need nanocat under CI (apt-get install nanomsg-utils)"
+        );
+        eprintln!("SKIPPED: the Nanomsg tests need nanocat (apt-get install nanomsg-utils)");
+        return None;
+    }
+    let mut child =
+        Command::new("nanocat").args(args).arg("--ascii").stdout(Stdio::piped()).spawn().expect("nanocat");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    Some((Killed(child), lines))
+}

@@ -12,6 +12,7 @@ mod hostile_bodies;
 mod http;
 mod languages;
 mod mqtt;
+mod nanomsg;
 mod plugins;
 mod sandbox;
 mod streaming;

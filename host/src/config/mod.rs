@@ -461,6 +461,28 @@ pub struct Mqtt {
     pub events: bool,
 }
 
+/// One API's socket in `janus.transport.nanomsg.jcfg`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NanomsgSocket {
+    /// `address` (`admin_address`): `ipc://<path>` or `tcp://<host>:<port>`.
+    pub address: String,
+    /// `mode` (`admin_mode`): `bind` (the default) or `connect`.
+    pub bind: bool,
+}
+
+/// `janus.transport.nanomsg.jcfg`: the Janus API and the admin API on Nanomsg PAIR sockets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nanomsg {
+    /// The Janus API's socket (`general`: `enabled`, `address`, `mode`).
+    pub api: Option<NanomsgSocket>,
+    /// The admin API's socket (`admin`: `admin_enabled`, `admin_address`, `admin_mode`).
+    pub admin: Option<NanomsgSocket>,
+    /// Reply formatting (default indented, as Janus 1.1.2 answers).
+    pub json: JsonStyle,
+    /// `events`: tell the event handlers of the transport's requests (default true).
+    pub events: bool,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -478,6 +500,8 @@ pub struct Config {
     pub unix: Unix,
     /// MQTT transport, when enabled.
     pub mqtt: Option<Mqtt>,
+    /// Nanomsg transport, when enabled.
+    pub nanomsg: Option<Nanomsg>,
     /// Plugin configuration files, by package name (`janus.plugin.echotest`), as JSON.
     pub plugins: BTreeMap<String, serde_json::Value>,
     /// Event handlers (`events`, and their files).
@@ -491,6 +515,7 @@ const HTTP_FILE: &str = "janus.transport.http.jcfg";
 const WS_FILE: &str = "janus.transport.websockets.jcfg";
 const UNIX_FILE: &str = "janus.transport.pfunix.jcfg";
 const MQTT_FILE: &str = "janus.transport.mqtt.jcfg";
+const NANOMSG_FILE: &str = "janus.transport.nanomsg.jcfg";
 
 /// The embedded default files (the repository's `conf/`).
 const EMBEDDED: [(&str, &str); 3] = [
@@ -533,9 +558,16 @@ impl Config {
                 Err(source) => Err(ConfigError::Io { file: shown, source }),
             }
         };
-        let texts = [read(CORE_FILE)?, read(HTTP_FILE)?, read(WS_FILE)?, read(UNIX_FILE)?, read(MQTT_FILE)?];
+        let texts = [
+            read(CORE_FILE)?,
+            read(HTTP_FILE)?,
+            read(WS_FILE)?,
+            read(UNIX_FILE)?,
+            read(MQTT_FILE)?,
+            read(NANOMSG_FILE)?,
+        ];
         // Janus's other transports are not Portunus's: an enabled one is warned about.
-        for name in ["janus.transport.rabbitmq.jcfg", "janus.transport.nanomsg.jcfg"] {
+        for name in ["janus.transport.rabbitmq.jcfg"] {
             if let (file, Some(text)) = read(name)? {
                 let root = parse_file(&file, &text)?;
                 if Section::new(&file, &root, "general").bool("enabled", false)? {
@@ -575,16 +607,21 @@ impl Config {
             (Some((file, _)), Some(root)) => read_mqtt(file, root)?,
             _ => None,
         };
+        let mut nanomsg = match (texts.get(5), parsed.get(5)) {
+            (Some((file, _)), Some(root)) => read_nanomsg(file, root)?,
+            _ => None,
+        };
         for transport in &general.disabled_transports {
             match transport.as_str() {
                 "http" => (http.api.enabled, http.admin.enabled) = (false, false),
                 "websockets" => (ws.api.enabled, ws.admin.enabled) = (false, false),
                 "pfunix" => (unix.api, unix.admin) = (None, None),
                 "mqtt" => mqtt = None,
+                "nanomsg" => nanomsg = None,
                 other => tracing::info!("transports.disable: {other} is not a Portunus transport"),
             }
         }
-        Ok(Self { general, nat, media, http, ws, unix, mqtt, plugins, events, folder })
+        Ok(Self { general, nat, media, http, ws, unix, mqtt, nanomsg, plugins, events, folder })
     }
 }
 
@@ -987,6 +1024,47 @@ fn read_mqtt(file: &str, root: &jcfg::Group) -> Result<Option<Mqtt>, ConfigError
         events,
     };
     Ok(Some(mqtt))
+}
+
+fn read_nanomsg(file: &str, root: &jcfg::Group) -> Result<Option<Nanomsg>, ConfigError> {
+    let mut g = Section::new(file, root, "general");
+    let api = nanomsg_socket(file, &mut g, ["enabled", "address", "mode"], "Janus API")?;
+    let json = indented_unless_named(&mut g)?;
+    let events = g.bool("events", true)?;
+    g.finish();
+    let mut a = Section::new(file, root, "admin");
+    let admin = nanomsg_socket(file, &mut a, ["admin_enabled", "admin_address", "admin_mode"], "admin API")?;
+    a.finish();
+    warn_unknown_sections(file, root, &["general", "admin"]);
+    Ok((api.is_some() || admin.is_some()).then_some(Nanomsg { api, admin, json, events }))
+}
+
+/// One API's socket from its `enabled`, `address` and `mode` keys: none when it is not enabled,
+/// or has no address or an unknown mode (warned: Janus does not start it either).
+fn nanomsg_socket<'a>(
+    file: &str,
+    s: &mut Section<'a>,
+    [enabled, address, mode]: [&'a str; 3],
+    what: &str,
+) -> Result<Option<NanomsgSocket>, ConfigError> {
+    let on = s.bool(enabled, false)?;
+    let (address, mode) = (s.non_empty(address)?, s.non_empty(mode)?);
+    if !on {
+        return Ok(None);
+    }
+    let Some(address) = address else {
+        tracing::warn!("{file}: no address for the Nanomsg {what}; not started");
+        return Ok(None);
+    };
+    let bind = match mode.map(|m| m.to_ascii_lowercase()).as_deref() {
+        None | Some("bind") => true,
+        Some("connect") => false,
+        Some(other) => {
+            tracing::warn!("{file}: unsupported mode '{other}' for the Nanomsg {what}; not started");
+            return Ok(None);
+        }
+    };
+    Ok(Some(NanomsgSocket { address, bind }))
 }
 
 /// A QoS (default 1; 2 is taken as 1: the client speaks QoS 0 and 1).

@@ -1,11 +1,12 @@
 //! Transports: HTTP (REST + long poll + CORS), WebSocket (`janus-protocol`), Unix sockets
-//! (Janus's `pfunix`), MQTT and the admin API over each. They parse nothing but paths and frames; the
+//! (Janus's `pfunix`), MQTT, Nanomsg and the admin API over each. They parse nothing but paths and frames; the
 //! API core answers everything.
 
 pub mod demo;
 pub mod http;
 pub mod messages;
 pub mod mqtt;
+pub mod nanomsg;
 pub mod state;
 pub mod unix;
 pub mod ws;

@@ -24,6 +24,8 @@ pub enum Kind {
     UnixSockets,
     /// `janus.transport.mqtt`: no connections to count (Janus's answers `configure` only).
     Mqtt,
+    /// `janus.transport.nanomsg`: likewise.
+    Nanomsg,
 }
 
 /// One transport's live state.
@@ -78,6 +80,7 @@ impl TransportState {
             Kind::WebSockets => "janus.transport.websockets",
             Kind::UnixSockets => "janus.transport.pfunix",
             Kind::Mqtt => "janus.transport.mqtt",
+            Kind::Nanomsg => "janus.transport.nanomsg",
         }
     }
 
@@ -131,7 +134,7 @@ impl TransportState {
                     response.insert("notes".into(), json!(notes));
                 }
             }
-            "connections" if self.kind != Kind::Mqtt => {
+            "connections" if !matches!(self.kind, Kind::Mqtt | Kind::Nanomsg) => {
                 response.insert("result".into(), json!(200));
                 let (api, admin) = (self.api.load(Ordering::Relaxed), self.admin.load(Ordering::Relaxed));
                 match self.kind {
@@ -146,7 +149,7 @@ impl TransportState {
                         response.insert("connections".into(), Value::Object(by_listener));
                         response.insert("messages".into(), json!(self.requests.load(Ordering::Relaxed)));
                     }
-                    Kind::WebSockets | Kind::UnixSockets | Kind::Mqtt => {
+                    Kind::WebSockets | Kind::UnixSockets | Kind::Mqtt | Kind::Nanomsg => {
                         response.insert("connections".into(), json!(api + admin));
                     }
                 }
