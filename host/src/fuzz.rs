@@ -152,6 +152,12 @@ pub fn mqtt_packets(data: &[u8]) {
     crate::mqtt::take_from_broker(data);
 }
 
+/// What an AMQP broker sends the gateway (the RabbitMQ event handler): frames read and taken as
+/// the client takes them.
+pub fn amqp_frames(data: &[u8]) {
+    crate::amqp::take_from_broker(data);
+}
+
 /// A `.jcfg` configuration: what parses converts to JSON, and that JSON written back (as a
 /// `permanent` room is) parses to the same JSON.
 pub fn jcfg(data: &[u8]) {
@@ -353,6 +359,20 @@ mod tests {
         mqtt_packets(seed);
         for _ in 0..3000 {
             mqtt_packets(&rng.mutate(seed));
+        }
+    }
+
+    #[test]
+    fn amqp_frames_survive_mutation() {
+        let mut rng = Rng(0x5eed_0017);
+        // A heartbeat, then Channel.Close (320 "bye").
+        let seed: &[u8] = &[
+            8, 0, 0, 0, 0, 0, 0, 0xce, 1, 0, 1, 0, 0, 0, 14, 0, 20, 0, 40, 0x01, 0x40, 3, b'b', b'y', b'e',
+            0, 0, 0, 0, 0xce,
+        ];
+        amqp_frames(seed);
+        for _ in 0..3000 {
+            amqp_frames(&rng.mutate(seed));
         }
     }
 

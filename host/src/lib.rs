@@ -3,6 +3,7 @@
 //! tests can reach them.
 
 pub mod alloc_count;
+pub mod amqp;
 pub mod api;
 pub mod config;
 pub mod events;

@@ -607,3 +607,57 @@ async fn the_nanomsg_handler_publishes_to_a_subscriber() {
     let heard = nanomsg_hears_sessions(&gw.http(), &mut lines).await;
     assert!(heard.is_object(), "one event a message after the tweak: {heard}");
 }
+
+/// The RabbitMQ handler publishes to a real broker (rabbitmq-server) that amqp-tools' consumer
+/// reads: on the default exchange with the routing key, to the queue of that name, as Janus's
+/// default file does; `grouping` makes arrays, and a tweak turns it off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rabbitmq_handler_publishes_to_a_broker() {
+    use std::io::BufRead;
+    let Some(broker) = crate::harness::RabbitMq::start("the RabbitMQ handler's test").await else { return };
+    let declared =
+        broker.tool("amqp-declare-queue", &["-q", "janus-events"]).output().expect("amqp-declare-queue");
+    assert!(declared.status.success(), "{declared:?}");
+    // Each message on a line of its own.
+    let mut consume = broker.tool("amqp-consume", &["-q", "janus-events", "--", "sh", "-c", "cat; echo"]);
+    let mut consumer =
+        crate::harness::Killed(consume.stdout(std::process::Stdio::piped()).spawn().expect("amqp-consume"));
+    let out = consumer.0.stdout.take().expect("stdout");
+    let (tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let settings = format!(
+        "\thost = \"127.0.0.1\"\n\tport = {}\n\troute_key = \"janus-events\"\n\tevents = \"sessions\"\n\tjson = \"compact\"\n\theartbeat = 30",
+        broker.port
+    );
+    let gw = Gateway::with(crate::backend::evh_conf("rabbitmqevh", &settings));
+    let http = gw.http();
+    let sid = http.create().await;
+    let heard = next_line_json(&mut lines).await;
+    assert!(heard.is_array(), "grouped by default: {heard}");
+    assert_eq!((&heard[0]["type"], &heard[0]["session_id"]), (&json!(1), &json!(sid)), "{heard}");
+    let tweak = json!({"request": "tweak", "grouping": false});
+    let r = gw
+        .admin_http()
+        .post(
+            "",
+            &admin(
+                "query_eventhandler",
+                json!({"handler": "janus.eventhandler.rabbitmqevh", "request": tweak}),
+            ),
+        )
+        .await;
+    assert_eq!(r["response"], json!({"result": 200}), "{r}");
+    let sid = http.create().await;
+    let heard = next_line_json(&mut lines).await;
+    assert_eq!((&heard["session_id"], &heard["event"]["name"]), (&json!(sid), &json!("created")), "{heard}");
+}
+
+/// The next line's JSON (within 10 s).
+async fn next_line_json(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> Value {
+    let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.recv()).await;
+    serde_json::from_str(&line.expect("a message within 10 s").expect("runs")).expect("JSON")
+}

@@ -932,3 +932,90 @@ pub fn nanocat(args: &[&str]) -> Option<(Killed, tokio::sync::mpsc::UnboundedRec
     });
     Some((Killed(child), lines))
 }
+
+/// A RabbitMQ broker of its own (a node in a temporary folder, on a free port), stopped when
+/// dropped.
+pub struct RabbitMq {
+    node: Child,
+    /// Its AMQP port.
+    pub port: u16,
+    /// Where the node writes its process id (it runs in a session of its own).
+    pid_file: PathBuf,
+    _dir: TempDir,
+}
+
+impl RabbitMq {
+    /// Starts a broker and waits until it listens (it takes seconds); `None` when
+    /// rabbitmq-server or amqp-tools are missing (outside CI only, said loudly).
+    pub async fn start(what: &str) -> Option<Self> {
+        let found = std::path::Path::new("/usr/sbin/rabbitmq-server").exists()
+            && Command::new("amqp-consume").arg("--help").output().is_ok();
+        if !found {
+            let install = "apt-get install rabbitmq-server amqp-tools";
+            assert!(std::env::var_os("CI").is_none(), "{what} needs RabbitMQ under CI: {install}");
+            eprintln!("SKIPPED: {what} needs RabbitMQ ({install})");
+            return None;
+        }
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port()
+        };
+        let (port, dist) = (free(), free());
+        let dir = TempDir::new("rabbitmq");
+        for sub in ["mnesia", "log"] {
+            std::fs::create_dir_all(dir.join(sub)).expect("a folder");
+        }
+        std::fs::write(dir.join("plugins"), "[].\n").expect("plugins file");
+        // The server script runs the node as the rabbitmq user: it must write here.
+        let _ = Command::new("chmod").args(["-R", "777"]).arg(&*dir).status();
+        let d = |name: &str| dir.join(name).display().to_string();
+        let mut node = Command::new("rabbitmq-server");
+        node.env("HOME", &*dir)
+            .env("RABBITMQ_NODENAME", format!("portunus-{port}@localhost"))
+            .env("RABBITMQ_NODE_PORT", port.to_string())
+            .env("RABBITMQ_DIST_PORT", dist.to_string())
+            .env("RABBITMQ_MNESIA_BASE", d("mnesia"))
+            .env("RABBITMQ_LOG_BASE", d("log"))
+            .env("RABBITMQ_ENABLED_PLUGINS_FILE", d("plugins"))
+            .env("RABBITMQ_FEATURE_FLAGS_FILE", d("feature_flags"))
+            .env("RABBITMQ_PLUGINS_EXPAND_DIR", d("plugins-expand"))
+            .env("RABBITMQ_PID_FILE", d("pid"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // Its own process group, so that the node the script starts goes with it.
+        std::os::unix::process::CommandExt::process_group(&mut node, 0);
+        let node = node.spawn().expect("rabbitmq-server");
+        let pid_file = dir.join("pid");
+        let broker = Self { node, port, pid_file, _dir: dir };
+        let deadline = std::time::Instant::now() + STARTUP_WAIT;
+        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "RabbitMQ did not listen");
+            tokio::time::sleep(Duration::from_millis(100)).await; // polls the port, bounded
+        }
+        Some(broker)
+    }
+
+    /// Runs an amqp-tools command (`amqp-declare-queue`, …) against the broker.
+    pub fn tool(&self, tool: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(tool);
+        c.args(["-s", "127.0.0.1", "--port", &self.port.to_string()]).args(args);
+        c
+    }
+}
+
+impl Drop for RabbitMq {
+    fn drop(&mut self) {
+        let node = std::fs::read_to_string(&self.pid_file).ok().and_then(|p| p.trim().parse::<i32>().ok());
+        // SAFETY: kill(2) only sends a signal (to the node's process, and with a negative pid to
+        // the script's process group); it reads and writes no memory of ours.
+        unsafe {
+            if let Some(pid) = node.filter(|p| *p > 0) {
+                libc::kill(pid, libc::SIGKILL);
+            }
+            libc::kill(-(self.node.id() as i32), libc::SIGKILL);
+        }
+        let _ = self.node.wait();
+    }
+}

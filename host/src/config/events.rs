@@ -5,8 +5,8 @@
 //! sent to a WebSocket server), its GELF one (`janus.eventhandler.gelfevh.jcfg`: events sent
 //! to a Graylog server), its MQTT one (`janus.eventhandler.mqttevh.jcfg`: events published
 //! to an MQTT broker) and its Nanomsg one (`janus.eventhandler.nanomsgevh.jcfg`: events
-//! published on a Nanomsg PUB socket); RabbitMQ's file is read only to say, when it is enabled,
-//! that it is not there.
+//! published on a Nanomsg PUB socket) and its RabbitMQ one
+//! (`janus.eventhandler.rabbitmqevh.jcfg`: events published to an AMQP exchange).
 
 use std::path::Path;
 
@@ -28,8 +28,8 @@ pub const MQTTEVH: &str = "janus.eventhandler.mqttevh";
 /// The Nanomsg event handler's package, and its file's.
 pub const NANOMSGEVH: &str = "janus.eventhandler.nanomsgevh";
 
-/// Janus's other event handlers, whose files a Janus configs folder holds.
-const OTHERS: [&str; 1] = ["janus.eventhandler.rabbitmqevh"];
+/// The RabbitMQ event handler's package, and its file's.
+pub const RABBITMQEVH: &str = "janus.eventhandler.rabbitmqevh";
 
 /// `events` of `janus.jcfg`, and the handlers' files.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +44,8 @@ pub struct Events {
     pub gelfevh: Option<GelfEvh>,
     /// The Nanomsg event handler, likewise.
     pub nanomsgevh: Option<NanomsgEvh>,
+    /// The RabbitMQ event handler, likewise.
+    pub rabbitmqevh: Option<RabbitMqEvh>,
     /// The MQTT event handler, likewise.
     pub mqttevh: Option<MqttEvh>,
     /// `stats_period`: seconds between two media statistics events of a PeerConnection
@@ -147,6 +149,40 @@ pub struct NanomsgEvh {
     pub json: JsonStyle,
 }
 
+/// `janus.eventhandler.rabbitmqevh.jcfg`'s `general`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RabbitMqEvh {
+    /// `host` (default `localhost`) and `port` (default 5672) of the broker.
+    pub host: String,
+    /// The broker's port.
+    pub port: u16,
+    /// `username` and `password` (default `guest` each) and `vhost` (default `/`).
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// The virtual host.
+    pub vhost: String,
+    /// `exchange`: declared (of `exchange_type`, default `fanout`) and published to; none: the
+    /// default exchange.
+    pub exchange: Option<String>,
+    /// The exchange's type.
+    pub exchange_type: String,
+    /// `route_key`: the routing key (and the queue `declare_outgoing_queue` declares).
+    pub route_key: String,
+    /// `declare_outgoing_queue` (default true).
+    pub declare_queue: bool,
+    /// `heartbeat`, seconds (default 0: none).
+    pub heartbeat_s: u16,
+    /// `ssl_enable`: TLS, verified with the system's certificates.
+    pub tls: bool,
+    /// `events`: the kinds to send ("all", "none" or a list of Janus's names).
+    pub events: String,
+    /// `grouping`: events go in arrays of up to 100 (default true), not one per message.
+    pub grouping: bool,
+    /// `json` (default indented).
+    pub json: JsonStyle,
+}
+
 /// `janus.eventhandler.sampleevh.jcfg`'s `general`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampleEvh {
@@ -177,29 +213,22 @@ pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Eve
     let stats_period = s.int("stats_period", 1, 0, MAX_STATS_PERIOD)? as u64;
     let combine_media_stats = s.bool("combine_media_stats", false)?;
     s.finish();
-    let events = |sampleevh, wsevh, gelfevh, mqttevh, nanomsgevh| Events {
+    let events = |sampleevh, wsevh, gelfevh, mqttevh, nanomsgevh, rabbitmqevh| Events {
         broadcast,
         sampleevh,
         wsevh,
         gelfevh,
         mqttevh,
         nanomsgevh,
+        rabbitmqevh,
         stats_period,
         combine_media_stats,
     };
-    let Some(folder) = folder else { return Ok(events(None, None, None, None, None)) };
+    let Some(folder) = folder else { return Ok(events(None, None, None, None, None, None)) };
     let is_disabled = |package: &str| {
         let short = package.trim_start_matches("janus.eventhandler.");
         disabled.split(',').map(str::trim).any(|d| d.contains(short))
     };
-    for other in OTHERS {
-        if let Some((shown, root)) = handler_file(folder, other)? {
-            let mut g = Section::new(&shown, &root, "general");
-            if g.bool("enabled", false)? && broadcast && !is_disabled(other) {
-                tracing::warn!("{shown}: {other} is not a Portunus event handler; it is not loaded");
-            }
-        }
-    }
     let sampleevh = match handler_file(folder, SAMPLEEVH)? {
         Some((shown, root)) if !is_disabled(SAMPLEEVH) => read_sampleevh(&shown, &root)?,
         _ => None,
@@ -220,7 +249,69 @@ pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Eve
         Some((shown, root)) if !is_disabled(NANOMSGEVH) => read_nanomsgevh(&shown, &root)?,
         _ => None,
     };
-    Ok(events(sampleevh, wsevh, gelfevh, mqttevh, nanomsgevh))
+    let rabbitmqevh = match handler_file(folder, RABBITMQEVH)? {
+        Some((shown, root)) if !is_disabled(RABBITMQEVH) => read_rabbitmqevh(&shown, &root)?,
+        _ => None,
+    };
+    Ok(events(sampleevh, wsevh, gelfevh, mqttevh, nanomsgevh, rabbitmqevh))
+}
+
+/// The RabbitMQ handler's settings, when `enabled` (and given a `route_key`: Janus does not
+/// load it without one).
+fn read_rabbitmqevh(file: &str, root: &jcfg::Group) -> Result<Option<RabbitMqEvh>, ConfigError> {
+    let mut g = Section::new(file, root, "general");
+    const KEYS: [&str; 13] = [
+        "events",
+        "grouping",
+        "json",
+        "host",
+        "port",
+        "username",
+        "password",
+        "vhost",
+        "exchange",
+        "exchange_type",
+        "route_key",
+        "declare_outgoing_queue",
+        "heartbeat",
+    ];
+    const TLS: [&str; 5] = ["ssl_cacert", "ssl_cert", "ssl_key", "ssl_verify_peer", "ssl_verify_hostname"];
+    if !g.bool("enabled", false)? {
+        g.accept(&KEYS);
+        g.accept(&TLS);
+        g.accept(&["ssl_enable"]);
+        return Ok(None);
+    }
+    let Some(route_key) = g.non_empty("route_key")? else {
+        tracing::warn!("{file}: no route_key; the RabbitMQ event handler is not loaded (as Janus's)");
+        g.accept(&KEYS);
+        g.accept(&TLS);
+        g.accept(&["ssl_enable"]);
+        return Ok(None);
+    };
+    let tls = g.bool("ssl_enable", false)?;
+    if tls {
+        tracing::warn!("{file}: ssl_enable: the broker is verified with the system's certificates (the ssl_* files are not used)");
+    }
+    g.accept(&TLS);
+    let evh = RabbitMqEvh {
+        host: g.non_empty("host")?.unwrap_or_else(|| "localhost".to_owned()),
+        port: g.int("port", 5672, 1, 65535)? as u16,
+        username: g.string("username")?.unwrap_or_else(|| "guest".to_owned()),
+        password: g.string("password")?.unwrap_or_else(|| "guest".to_owned()),
+        vhost: g.non_empty("vhost")?.unwrap_or_else(|| "/".to_owned()),
+        exchange: g.non_empty("exchange")?,
+        exchange_type: g.non_empty("exchange_type")?.unwrap_or_else(|| "fanout".to_owned()),
+        route_key,
+        declare_queue: g.bool("declare_outgoing_queue", true)?,
+        heartbeat_s: g.int("heartbeat", 0, 0, 65535)? as u16,
+        tls,
+        events: g.non_empty("events")?.unwrap_or_else(|| "all".to_owned()),
+        grouping: g.bool("grouping", true)?,
+        json: json_style(&mut g, file, JsonStyle::Indented)?,
+    };
+    g.finish();
+    Ok(Some(evh))
 }
 
 /// The Nanomsg handler's settings, when `enabled`.

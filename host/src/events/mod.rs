@@ -7,13 +7,15 @@
 //! Janus's sample one ([`sampleevh`]), which posts them to an HTTP backend, its WebSockets
 //! one ([`wsevh`]), which sends them to a WebSocket server, its GELF one ([`gelfevh`]), which
 //! sends them to a Graylog server, its MQTT one ([`mqttevh`]), which publishes them to a
-//! broker, and its Nanomsg one ([`nanomsgevh`]), which publishes them on a PUB socket.
+//! broker, its Nanomsg one ([`nanomsgevh`]), which publishes them on a PUB socket, and its
+//! RabbitMQ one ([`rabbitmqevh`]), which publishes them to an AMQP exchange.
 //!
 //! Without handlers, a notification costs one check.
 
 pub mod gelfevh;
 pub mod mqttevh;
 pub mod nanomsgevh;
+pub mod rabbitmqevh;
 pub mod sampleevh;
 pub mod wsevh;
 
@@ -233,7 +235,7 @@ impl Events {
     /// The handlers of `config` that are on (`broadcast` and an enabled handler file), started
     /// on the current runtime; a handler whose settings are wrong is logged and left out.
     pub fn start(config: &crate::config::Config) -> Self {
-        use crate::config::events::{GELFEVH, MQTTEVH, NANOMSGEVH, SAMPLEEVH, WSEVH};
+        use crate::config::events::{GELFEVH, MQTTEVH, NANOMSGEVH, RABBITMQEVH, SAMPLEEVH, WSEVH};
         let events = &config.events;
         if !events.broadcast {
             return Self::default();
@@ -266,6 +268,11 @@ impl Events {
             let query = nanomsgevh::Shared::query;
             handlers.extend(load(NANOMSGEVH, shared, |s| s.mask.clone(), query, nanomsgevh::run));
         }
+        if let Some(evh) = &events.rabbitmqevh {
+            let shared = rabbitmqevh::Shared::new(evh);
+            let query = rabbitmqevh::Shared::query;
+            handlers.extend(load(RABBITMQEVH, shared, |s| s.mask.clone(), query, rabbitmqevh::run));
+        }
         if handlers.is_empty() {
             return Self::default();
         }
@@ -296,6 +303,10 @@ impl Events {
                 "This is event handler plugin for Janus, which forwards events via TCP/UDP to GELF server.",
             ),
             "janus.eventhandler.mqttevh" => ("JANUS MQTTEventHandler plugin", "An MQTT event handler plugin for Janus."),
+            "janus.eventhandler.rabbitmqevh" => (
+                "JANUS RabbitMQEventHandler plugin",
+                "This is a trivial RabbitMQ event handler plugin for Janus.",
+            ),
             "janus.eventhandler.nanomsgevh" => (
                 "JANUS NanomsgEventHandler plugin",
                 "This is a trivial Nanomsg event handler plugin for Janus.",
