@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+
+pub use crate::http_client::write_in_time as write;
 
 /// How long the broker may take to answer a method.
 pub const ANSWER: Duration = Duration::from_secs(10);
@@ -259,18 +261,6 @@ pub fn take((kind, _channel, payload): (u8, u16, Vec<u8>)) -> Incoming {
             Incoming::Closed(close_reason(args))
         }
         _ => Incoming::Nothing,
-    }
-}
-
-/// Writes (within [`ANSWER`]: a stalled connection is a lost one).
-pub async fn write(stream: &mut (impl AsyncWrite + Unpin), bytes: &[u8]) -> Result<(), String> {
-    let written = async {
-        stream.write_all(bytes).await?;
-        stream.flush().await
-    };
-    match tokio::time::timeout(ANSWER, written).await {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(_) => Err(format!("not written within {ANSWER:?}")),
     }
 }
 

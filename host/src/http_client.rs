@@ -196,6 +196,23 @@ impl Client {
 /// How long a connection (and its TLS handshake) may take.
 pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Writes and flushes `bytes` on a stream of [`Client::stream`]'s within [`CONNECT_TIMEOUT`]
+/// (for the brokers' clients: a stalled connection is a lost one).
+pub async fn write_in_time(
+    stream: &mut (impl tokio::io::AsyncWrite + Unpin),
+    bytes: &[u8],
+) -> Result<(), String> {
+    use tokio::io::AsyncWriteExt;
+    let written = async {
+        stream.write_all(bytes).await?;
+        stream.flush().await
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, written).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("not written within {CONNECT_TIMEOUT:?}")),
+    }
+}
+
 /// A connection's byte stream, plain or TLS.
 pub trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
 

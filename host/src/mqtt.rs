@@ -8,11 +8,11 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
 use crate::events::next_retry;
-use crate::http_client::{Backend, Client, Stream};
+use crate::http_client::{write_in_time as write, Backend, Client, Stream};
 use crate::plugins::policy::AddrPolicy;
 
 /// How many times one message is published before it is given up.
@@ -229,18 +229,6 @@ async fn connect(client: &Client, o: &Options) -> Result<Box<dyn Stream>, String
         (packet::CONNACK, [_, 0]) => Ok(stream),
         (packet::CONNACK, [_, code]) => Err(format!("the broker refused: {}", refusal(*code))),
         _ => Err(format!("the broker answered CONNECT with packet type {}", kind >> 4)),
-    }
-}
-
-/// Writes a packet (within [`ANSWER`]: a stalled connection is a lost one).
-async fn write(stream: &mut (impl tokio::io::AsyncWrite + Unpin), bytes: &[u8]) -> Result<(), String> {
-    let written = async {
-        stream.write_all(bytes).await?;
-        stream.flush().await
-    };
-    match tokio::time::timeout(ANSWER, written).await {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(_) => Err(format!("not written within {ANSWER:?}")),
     }
 }
 

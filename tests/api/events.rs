@@ -592,18 +592,7 @@ async fn the_nanomsg_handler_publishes_to_a_subscriber() {
     let Some((_sub, mut lines)) = crate::harness::nanocat(&["--sub", "--connect", &tcp]) else { return };
     let heard = nanomsg_hears_sessions(&gw.http(), &mut lines).await;
     assert!(heard.is_array(), "grouped by default: {heard}");
-    let tweak = json!({"request": "tweak", "grouping": false});
-    let r = gw
-        .admin_http()
-        .post(
-            "",
-            &admin(
-                "query_eventhandler",
-                json!({"handler": "janus.eventhandler.nanomsgevh", "request": tweak}),
-            ),
-        )
-        .await;
-    assert_eq!(r["response"], json!({"result": 200}), "{r}");
+    ungroup(&gw, "janus.eventhandler.nanomsgevh").await;
     let heard = nanomsg_hears_sessions(&gw.http(), &mut lines).await;
     assert!(heard.is_object(), "one event a message after the tweak: {heard}");
 }
@@ -639,18 +628,7 @@ async fn the_rabbitmq_handler_publishes_to_a_broker() {
     let heard = next_line_json(&mut lines).await;
     assert!(heard.is_array(), "grouped by default: {heard}");
     assert_eq!((&heard[0]["type"], &heard[0]["session_id"]), (&json!(1), &json!(sid)), "{heard}");
-    let tweak = json!({"request": "tweak", "grouping": false});
-    let r = gw
-        .admin_http()
-        .post(
-            "",
-            &admin(
-                "query_eventhandler",
-                json!({"handler": "janus.eventhandler.rabbitmqevh", "request": tweak}),
-            ),
-        )
-        .await;
-    assert_eq!(r["response"], json!({"result": 200}), "{r}");
+    ungroup(&gw, "janus.eventhandler.rabbitmqevh").await;
     let sid = http.create().await;
     let heard = next_line_json(&mut lines).await;
     assert_eq!((&heard["session_id"], &heard["event"]["name"]), (&json!(sid), &json!("created")), "{heard}");
@@ -660,4 +638,12 @@ async fn the_rabbitmq_handler_publishes_to_a_broker() {
 async fn next_line_json(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> Value {
     let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.recv()).await;
     serde_json::from_str(&line.expect("a message within 10 s").expect("runs")).expect("JSON")
+}
+
+/// Tweaks a handler's `grouping` off.
+async fn ungroup(gw: &Gateway, handler: &str) {
+    let tweak = json!({"request": "tweak", "grouping": false});
+    let request = admin("query_eventhandler", json!({"handler": handler, "request": tweak}));
+    let r = gw.admin_http().post("", &request).await;
+    assert_eq!(r["response"], json!({"result": 200}), "{r}");
 }
