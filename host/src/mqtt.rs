@@ -224,7 +224,7 @@ async fn connect(client: &Client, o: &Options) -> Result<Box<dyn Stream>, String
     let mut stream = client.stream(&o.broker).await?;
     write(&mut stream, &connect_packet(o)).await?;
     let answer = tokio::time::timeout(ANSWER, read_packet(&mut stream)).await;
-    let (kind, body) = answer.map_err(|_| format!("no CONNACK within {ANSWER:?}"))??;
+    let (kind, body, _) = answer.map_err(|_| format!("no CONNACK within {ANSWER:?}"))??;
     match (kind >> 4, body.as_slice()) {
         (packet::CONNACK, [_, 0]) => Ok(stream),
         (packet::CONNACK, [_, code]) => Err(format!("the broker refused: {}", refusal(*code))),
@@ -232,8 +232,11 @@ async fn connect(client: &Client, o: &Options) -> Result<Box<dyn Stream>, String
     }
 }
 
-/// The next packet from the broker: its first byte and its body.
-async fn read_packet(stream: &mut (impl tokio::io::AsyncRead + Unpin)) -> Result<(u8, Vec<u8>), String> {
+/// The next packet from the broker: its first byte, its body, and whether the body was cut
+/// (longer than [`MAX_PACKET`]).
+async fn read_packet(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+) -> Result<(u8, Vec<u8>, bool), String> {
     let read = async {
         let first = stream.read_u8().await?;
         let (mut len, mut shift) = (0usize, 0);
@@ -245,12 +248,21 @@ async fn read_packet(stream: &mut (impl tokio::io::AsyncRead + Unpin)) -> Result
                 break;
             }
         }
-        if len > MAX_PACKET {
-            return Err(std::io::Error::other(format!("a packet of {len} bytes from the broker")));
-        }
-        let mut body = vec![0; len];
+        // A longer packet keeps its head (a PUBLISH's topic and packet id, to be acknowledged)
+        // and loses the rest: it is not taken, and the connection goes on.
+        let kept = len.min(MAX_PACKET);
+        let mut body = vec![0; kept];
         stream.read_exact(&mut body).await?;
-        Ok::<_, std::io::Error>((first, body))
+        if kept < len {
+            let skipped =
+                tokio::io::copy(&mut (&mut *stream).take((len - kept) as u64), &mut tokio::io::sink())
+                    .await?;
+            if skipped < (len - kept) as u64 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            return Ok((first, body, true));
+        }
+        Ok::<_, std::io::Error>((first, body, false))
     };
     read.await.map_err(|e| e.to_string())
 }
@@ -354,7 +366,7 @@ pub async fn run<T>(
                 // The broker's packets first: a PUBACK ready with its deadline counts.
                 biased;
                 packet = from_broker.recv() => match packet {
-                    Some((first, body)) if first >> 4 == packet::PUBLISH => {
+                    Some((first, body, cut)) if first >> 4 == packet::PUBLISH => {
                         let Some((topic, id, payload)) = parse_publish(first, &body) else {
                             went = Some("a malformed PUBLISH".into());
                             continue;
@@ -362,11 +374,14 @@ pub async fn run<T>(
                         if let Some(id) = id {
                             went = write(&mut writer, &framed(packet::PUBACK << 4, &id.to_be_bytes())).await.err();
                         }
-                        if let Some(incoming) = &incoming {
-                            let _ = incoming.send((topic, payload)).await;
+                        // Never waits: a stalled taker must not stop the pings and PUBACKs.
+                        let taken = !cut && incoming.as_ref().is_none_or(|i| i.try_send((topic.clone(), payload)).is_ok());
+                        if !taken {
+                            tracing::warn!("{}: a message on {topic} not taken (over {MAX_PACKET} bytes, or too many waiting)", o.who);
                         }
                     }
-                    Some(p) => {
+                    Some((first, body, _)) => {
+                        let p = (first, body);
                         if acknowledged(p, &mut unacked, &mut ping_due, &done, o.who) {
                             delay = Duration::ZERO;
                         }
@@ -401,8 +416,8 @@ pub async fn run<T>(
             }
         }
         // PUBACKs that came before the end still count.
-        while let Ok(p) = from_broker.try_recv() {
-            acknowledged(p, &mut unacked, &mut ping_due, &done, o.who);
+        while let Ok((first, body, _)) = from_broker.try_recv() {
+            acknowledged((first, body), &mut unacked, &mut ping_due, &done, o.who);
         }
         reading.abort();
         if let Some(err) = went {
@@ -452,7 +467,7 @@ pub fn take_from_broker(data: &[u8]) {
     let mut stream = data;
     let (mut unacked, mut ping_due) = (VecDeque::new(), None);
     // Reading from bytes in memory never waits.
-    while let Some(Ok((first, body))) = read_packet(&mut stream).now_or_never() {
+    while let Some(Ok((first, body, _))) = read_packet(&mut stream).now_or_never() {
         match first >> 4 {
             packet::PUBLISH => {
                 let _ = parse_publish(first, &body);
@@ -521,6 +536,19 @@ mod tests {
         for broken in [&[][..], &[0, 5, b't'], &[0, 1, b't', 0]] {
             assert_eq!(parse_publish(0x32, broken), None);
         }
+    }
+
+    /// A packet over the limit keeps its head (to acknowledge a PUBLISH) and is flagged; the
+    /// next packet is read whole.
+    #[tokio::test]
+    async fn a_packet_over_the_limit_is_cut_and_the_next_one_read() {
+        let big = Publication { topic: "t".into(), payload: vec![7; MAX_PACKET + 10], qos: 1, retain: false };
+        let bytes = [publish_packet(&big, 9, false), vec![0xd0, 0]].concat();
+        let mut from = bytes.as_slice();
+        let (first, body, cut) = read_packet(&mut from).await.unwrap();
+        assert!(cut && body.len() == MAX_PACKET);
+        assert_eq!(parse_publish(first, &body).map(|p| (p.0, p.1)), Some(("t".into(), Some(9))));
+        assert_eq!(read_packet(&mut from).await.unwrap(), (0xd0, Vec::new(), false));
     }
 
     #[test]

@@ -401,6 +401,11 @@ impl Core {
         })
     }
 
+    /// Whether a connection owns a session (its events go there).
+    pub fn owns_sessions(&self, connection_id: u64) -> bool {
+        lock(&self.inner.sessions).values().any(|s| s.owned_by(connection_id))
+    }
+
     /// A WebSocket closed: its sessions are destroyed, or kept for `reclaim_session_timeout`.
     pub async fn connection_closed(&self, connection_id: u64) {
         let owned: Vec<Arc<Session>> =

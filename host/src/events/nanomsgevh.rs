@@ -77,13 +77,13 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
     let mut subscribers: Vec<Subscriber> = Vec::new();
     loop {
         tokio::select! {
-            s = joining.recv() => if let Some(s) = s {
-                subscribers.push(s);
-            },
+            // (Off once no peer task is left, a bind that failed say: no busy loop.)
+            Some(s) = joining.recv() => subscribers.push(s),
             event = queue.recv() => {
                 let Some(first) = event else { break };
                 let mut events = vec![first];
-                if shared.grouping.load(Ordering::Relaxed) {
+                let grouping = shared.grouping.load(Ordering::Relaxed);
+                if grouping {
                     while events.len() < GROUP {
                         match queue.try_recv() {
                             Ok(e) => events.push(e),
@@ -92,7 +92,7 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
                     }
                 }
                 let count = events.len();
-                let body = match shared.grouping.load(Ordering::Relaxed) {
+                let body = match grouping {
                     true => Value::Array(events),
                     false => events.remove(0),
                 };

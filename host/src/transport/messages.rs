@@ -171,6 +171,9 @@ pub async fn serve<M: Messages>(
         }
     }
     socket.close().await;
+    // Gone before the sessions are: a transport that hands this connection its messages sees
+    // it closed and makes a new one for what comes next.
+    drop(socket);
     // Requests still running finish (a destroy, a hangup), with no one to answer.
     for request in in_flight {
         let core = core.clone();

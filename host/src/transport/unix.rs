@@ -224,13 +224,9 @@ const CLIENT_QUEUE: usize = 256;
 async fn datagram_loop(socket: UnixDatagram, core: Core, api: Api, state: Arc<TransportState>, max: usize) {
     let socket = Arc::new(socket);
     let clients: Clients = Arc::default();
-    // A client that sent nothing for twice the session timeout has no live session left
-    // here (each needs a request within the timeout): it is forgotten. With no session
-    // timeout, clients are kept.
-    let idle = match core.general().session_timeout {
-        0 => None,
-        s => Some(Duration::from_secs(2 * s)),
-    };
+    // A client silent for twice the session timeout (two minutes without one) is forgotten
+    // unless it still owns a session (another transport may keep those alive).
+    let idle = Duration::from_secs(2 * core.general().session_timeout.max(60));
     let mut buf = vec![0u8; core.general().max_request_size];
     let mut refused = 0u64;
     loop {
@@ -267,7 +263,8 @@ async fn datagram_loop(socket: UnixDatagram, core: Core, api: Api, state: Arc<Tr
         let id = messages::next_connection_id();
         known.insert(path.clone(), (id, tx));
         drop(known);
-        let client = Datagram { socket: socket.clone(), to: path.clone(), from: rx, idle };
+        let client =
+            Datagram { socket: socket.clone(), to: path.clone(), from: rx, idle, core: core.clone(), id };
         let about =
             json!({"event": "connected", "admin_api": api == Api::Admin, "fd": -1, "type": "SOCK_DGRAM"});
         let connection = messages::serve(client, id, core.clone(), api, state.clone(), Some(about));
@@ -285,19 +282,24 @@ async fn datagram_loop(socket: UnixDatagram, core: Core, api: Api, state: Arc<Tr
 
 /// One client of a `SOCK_DGRAM` listener: its requests come from the listener's loop, its
 /// replies and events go to its path. It ends when its path is gone (a send finds no one
-/// there) or it stayed silent for `idle`.
+/// there), or when it stayed silent for `idle` and owns no session.
 struct Datagram {
     socket: Arc<UnixDatagram>,
     to: PathBuf,
     from: mpsc::Receiver<Vec<u8>>,
-    idle: Option<Duration>,
+    idle: Duration,
+    core: Core,
+    id: u64,
 }
 
 impl Messages for Datagram {
     async fn recv(&mut self) -> Option<Vec<u8>> {
-        match self.idle {
-            Some(idle) => tokio::time::timeout(idle, self.from.recv()).await.ok().flatten(),
-            None => self.from.recv().await,
+        loop {
+            match tokio::time::timeout(self.idle, self.from.recv()).await {
+                Ok(message) => return message,
+                Err(_) if self.core.owns_sessions(self.id) => {}
+                Err(_) => return None,
+            }
         }
     }
 
