@@ -1,6 +1,7 @@
-//! An AMQP 0-9-1 client of our own, as much as Janus's RabbitMQ event handler needs: it logs in
-//! (PLAIN, a virtual host, the heartbeat asked for), opens a channel, declares an exchange and
-//! a queue, and publishes (with a content type), answering the broker's heartbeats and closes.
+//! An AMQP 0-9-1 client of our own, as much as Janus's RabbitMQ event handler and transport
+//! need: it logs in (PLAIN, a virtual host, the heartbeat asked for), opens a channel, declares
+//! exchanges and queues, binds and consumes queues, publishes (content type, correlation id,
+//! reply-to) and puts deliveries back together, noticing the broker's closes.
 
 use std::time::Duration;
 
@@ -178,10 +179,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     /// Declares a queue (not durable, not exclusive, not auto-deleted: as Janus's handler).
     pub async fn declare_queue(&mut self, name: &str) -> Result<(), String> {
+        self.declare_queue_as(name, QueueFlags::default()).await
+    }
+
+    /// Declares a queue with these flags.
+    pub async fn declare_queue_as(&mut self, name: &str, flags: QueueFlags) -> Result<(), String> {
+        let bits =
+            u8::from(flags.durable) << 1 | u8::from(flags.exclusive) << 2 | u8::from(flags.auto_delete) << 3;
         let mut declare = Args::method(50, 10);
-        declare.short(0).shortstr(name).octet(0).empty_table();
+        declare.short(0).shortstr(name).octet(bits).empty_table();
         self.send_method(1, declare).await?;
         self.expect(1, 50, 11).await.map(drop)
+    }
+
+    /// Binds a queue to an exchange with a routing key.
+    pub async fn bind_queue(&mut self, queue: &str, exchange: &str, routing_key: &str) -> Result<(), String> {
+        let mut bind = Args::method(50, 20);
+        bind.short(0).shortstr(queue).shortstr(exchange).shortstr(routing_key).octet(0).empty_table();
+        self.send_method(1, bind).await?;
+        self.expect(1, 50, 21).await.map(drop)
+    }
+
+    /// Consumes a queue without acknowledgements (as Janus's transport): the consumer tag
+    /// the broker gave, which its deliveries carry.
+    pub async fn consume(&mut self, queue: &str) -> Result<String, String> {
+        let mut consume = Args::method(60, 20);
+        consume.short(0).shortstr(queue).shortstr("").octet(0x02).empty_table();
+        self.send_method(1, consume).await?;
+        let ok = self.expect(1, 60, 21).await?;
+        Ok(shortstr(&ok, &mut 0).unwrap_or_default())
     }
 
     /// The stream, to read the broker's frames apart (see [`take`]) and write what
@@ -216,6 +242,95 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     }
 }
 
+/// A queue's flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueFlags {
+    /// It survives a broker restart.
+    pub durable: bool,
+    /// Only this connection uses it.
+    pub exclusive: bool,
+    /// It goes when its last consumer does.
+    pub auto_delete: bool,
+}
+
+/// A short string at `at` (moved past it).
+fn shortstr(args: &[u8], at: &mut usize) -> Option<String> {
+    let len = usize::from(*args.get(*at)?);
+    let s = args.get(*at + 1..*at + 1 + len)?;
+    *at += 1 + len;
+    Some(String::from_utf8_lossy(s).into_owned())
+}
+
+/// A message's properties the client writes and reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Properties {
+    /// `content-type`.
+    pub content_type: Option<String>,
+    /// `correlation-id`.
+    pub correlation_id: Option<String>,
+    /// `reply-to`.
+    pub reply_to: Option<String>,
+}
+
+/// Property flags (the content header's, highest bit first).
+mod flag {
+    pub const CONTENT_TYPE: u16 = 0x8000;
+    pub const CONTENT_ENCODING: u16 = 0x4000;
+    pub const HEADERS: u16 = 0x2000;
+    pub const DELIVERY_MODE: u16 = 0x1000;
+    pub const PRIORITY: u16 = 0x0800;
+    pub const CORRELATION_ID: u16 = 0x0400;
+    pub const REPLY_TO: u16 = 0x0200;
+}
+
+impl Properties {
+    /// Reads what a content header's properties say (those before `reply-to` skipped).
+    fn read(flags: u16, list: &[u8]) -> Option<Self> {
+        let mut at = 0;
+        let mut p = Self::default();
+        if flags & flag::CONTENT_TYPE != 0 {
+            p.content_type = Some(shortstr(list, &mut at)?);
+        }
+        if flags & flag::CONTENT_ENCODING != 0 {
+            shortstr(list, &mut at)?;
+        }
+        if flags & flag::HEADERS != 0 {
+            let len = u32::from_be_bytes(list.get(at..at + 4)?.try_into().ok()?) as usize;
+            at = at.checked_add(4)?.checked_add(len)?;
+        }
+        if flags & flag::DELIVERY_MODE != 0 {
+            at += 1;
+        }
+        if flags & flag::PRIORITY != 0 {
+            at += 1;
+        }
+        if flags & flag::CORRELATION_ID != 0 {
+            p.correlation_id = Some(shortstr(list, &mut at)?);
+        }
+        if flags & flag::REPLY_TO != 0 {
+            p.reply_to = Some(shortstr(list, &mut at)?);
+        }
+        Some(p)
+    }
+
+    fn write(&self, out: &mut Args) {
+        let mut flags = 0;
+        for (set, bit) in [
+            (&self.content_type, flag::CONTENT_TYPE),
+            (&self.correlation_id, flag::CORRELATION_ID),
+            (&self.reply_to, flag::REPLY_TO),
+        ] {
+            if set.is_some() {
+                flags |= bit;
+            }
+        }
+        out.short(flags);
+        for v in [&self.content_type, &self.correlation_id, &self.reply_to].into_iter().flatten() {
+            out.shortstr(v);
+        }
+    }
+}
+
 /// Makes the frames of what is sent on an open connection's channel 1.
 #[derive(Debug, Clone, Copy)]
 pub struct Publisher {
@@ -226,12 +341,25 @@ impl Publisher {
     /// Basic.Publish of `body` to `exchange` (`""`: the default one) with `routing_key`, as
     /// `content_type`: the method, the content header and the body in frames.
     pub fn publish(&self, exchange: &str, routing_key: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
+        let properties = Properties { content_type: Some(content_type.to_owned()), ..Properties::default() };
+        self.publish_with(exchange, routing_key, &properties, body)
+    }
+
+    /// As [`Publisher::publish`], with these properties.
+    pub fn publish_with(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        properties: &Properties,
+        body: &[u8],
+    ) -> Vec<u8> {
         let mut publish = Args::method(60, 40);
         publish.short(0).shortstr(exchange).shortstr(routing_key).octet(0);
         let mut out = framed(frame::METHOD, 1, &publish.0);
-        // The content header: class 60, weight 0, the body's size, then the content type only.
+        // The content header: class 60, weight 0, the body's size, then the properties.
         let mut header = Args::default();
-        header.short(60).short(0).longlong(body.len() as u64).short(0x8000).shortstr(content_type);
+        header.short(60).short(0).longlong(body.len() as u64);
+        properties.write(&mut header);
         out.extend_from_slice(&framed(frame::HEADER, 1, &header.0));
         for chunk in body.chunks((self.frame_max - 8) as usize) {
             out.extend_from_slice(&framed(frame::BODY, 1, chunk));
@@ -248,19 +376,77 @@ impl Publisher {
 /// What the broker sends once the connection is open, as the client takes it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Incoming {
-    /// A heartbeat, or anything else the client does not act on.
+    /// A heartbeat, part of a delivery, or anything else the client does not act on.
     Nothing,
     /// The broker closes the connection or the channel: why.
     Closed(String),
+    /// A message from a queue consumed: the consumer's tag, its properties and its body.
+    Delivered {
+        /// Which consumer (queue) it is for.
+        consumer_tag: String,
+        /// Its properties.
+        properties: Properties,
+        /// Its body.
+        body: Vec<u8>,
+    },
 }
 
-/// Takes one frame from the broker.
-pub fn take((kind, _channel, payload): (u8, u16, Vec<u8>)) -> Incoming {
-    match (kind, method_of(&payload)) {
-        (frame::METHOD, Some((10, 50, args))) | (frame::METHOD, Some((20, 40, args))) => {
-            Incoming::Closed(close_reason(args))
+/// Takes one frame from the broker (for a connection that consumes nothing).
+pub fn take(f: (u8, u16, Vec<u8>)) -> Incoming {
+    Deliveries::default().take(f, usize::MAX)
+}
+
+/// A delivery being put together: its method, then its header, then its body frames.
+#[derive(Debug, Default)]
+pub struct Deliveries {
+    consumer_tag: Option<String>,
+    header: Option<(u64, Properties)>,
+    body: Vec<u8>,
+}
+
+impl Deliveries {
+    /// Takes one frame; a delivery longer than `limit` is read and dropped.
+    pub fn take(&mut self, (kind, _channel, payload): (u8, u16, Vec<u8>), limit: usize) -> Incoming {
+        match (kind, method_of(&payload)) {
+            (frame::METHOD, Some((10, 50, args))) | (frame::METHOD, Some((20, 40, args))) => {
+                return Incoming::Closed(close_reason(args));
+            }
+            (frame::METHOD, Some((60, 60, args))) => {
+                *self = Self { consumer_tag: shortstr(args, &mut 0), ..Self::default() };
+            }
+            (frame::HEADER, _) if self.consumer_tag.is_some() && self.header.is_none() => {
+                let size = payload.get(4..12).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes);
+                let flags = payload.get(12..14).map(|b| u16::from_be_bytes([b[0], b[1]]));
+                let properties = flags.and_then(|f| Properties::read(f, &payload[14..]));
+                match (size, properties) {
+                    (Some(size), Some(p)) => self.header = Some((size, p)),
+                    _ => *self = Self::default(),
+                }
+            }
+            (frame::BODY, _) if self.header.is_some() => {
+                // Kept up to one byte over the limit: enough to know it is too long.
+                let room = (limit.saturating_add(1)).saturating_sub(self.body.len());
+                self.body.extend_from_slice(&payload[..payload.len().min(room)]);
+                if let Some((size, _)) = &mut self.header {
+                    *size = size.saturating_sub(payload.len().saturating_sub(payload.len().min(room)) as u64);
+                }
+            }
+            _ => return Incoming::Nothing,
         }
-        _ => Incoming::Nothing,
+        match &self.header {
+            Some((size, _)) if self.body.len() as u64 >= *size => {
+                let done = std::mem::take(self);
+                let (Some(consumer_tag), Some((_, properties))) = (done.consumer_tag, done.header) else {
+                    return Incoming::Nothing;
+                };
+                if done.body.len() > limit {
+                    tracing::warn!("amqp: a message over {limit} bytes dropped");
+                    return Incoming::Nothing;
+                }
+                Incoming::Delivered { consumer_tag, properties, body: done.body }
+            }
+            _ => Incoming::Nothing,
+        }
     }
 }
 
@@ -268,8 +454,9 @@ pub fn take((kind, _channel, payload): (u8, u16, Vec<u8>)) -> Incoming {
 pub fn take_from_broker(data: &[u8]) {
     use futures_util::FutureExt;
     let mut stream = data;
+    let mut deliveries = Deliveries::default();
     while let Some(Ok(f)) = read_frame(&mut stream).now_or_never() {
-        let _ = take(f);
+        let _ = deliveries.take(f, 4096);
     }
 }
 
@@ -297,6 +484,42 @@ mod tests {
         let close = [0, 20, 0, 40, 0x01, 0x40, 3, b'b', b'y', b'e', 0, 0, 0, 0];
         assert_eq!(take((frame::METHOD, 1, close.to_vec())), Incoming::Closed("320 bye".into()));
         assert_eq!(take((frame::HEARTBEAT, 0, Vec::new())), Incoming::Nothing);
+    }
+
+    /// What a publisher writes comes back as a delivery, its properties with it, whatever the
+    /// body's frames; one over the limit is dropped.
+    #[test]
+    fn deliveries_are_put_back_together() {
+        let p = Publisher { frame_max: 4096 };
+        let props = Properties {
+            content_type: Some("application/json".into()),
+            correlation_id: Some("c-1".into()),
+            reply_to: Some("Janus".into()),
+        };
+        let body = vec![b'x'; 9000];
+        let out = p.publish_with("", "to-janus", &props, &body);
+        let mut frames = Vec::new();
+        let mut rest = out.as_slice();
+        while let Some(Ok(f)) = futures_util::FutureExt::now_or_never(read_frame(&mut rest)) {
+            frames.push(f);
+        }
+        // The broker's Basic.Deliver in place of our Basic.Publish.
+        let mut deliver = Args::method(60, 60);
+        deliver.shortstr("tag-1").longlong(1).octet(0).shortstr("").shortstr("to-janus");
+        frames[0] = (frame::METHOD, 1, deliver.0);
+        let delivered = Incoming::Delivered {
+            consumer_tag: "tag-1".into(),
+            properties: props.clone(),
+            body: body.clone(),
+        };
+        let mut d = Deliveries::default();
+        let got: Vec<Incoming> = frames.iter().cloned().map(|f| d.take(f, 10_000)).collect();
+        assert_eq!(got.last(), Some(&delivered));
+        let mut d = Deliveries::default();
+        assert!(frames.iter().cloned().all(|f| d.take(f, 100) == Incoming::Nothing), "over the limit");
+        // The next delivery after a dropped one is taken.
+        let again: Vec<Incoming> = frames.iter().cloned().map(|f| d.take(f, 10_000)).collect();
+        assert_eq!(again.last(), Some(&delivered));
     }
 
     #[tokio::test]
