@@ -98,6 +98,23 @@ pub async fn read_frame(from: &mut (impl AsyncRead + Unpin)) -> Result<(u8, u16,
     read.await.map_err(|e| e.to_string())
 }
 
+/// Reads the next frame of a connection whose heartbeat is `heartbeat_s`: two heartbeats
+/// with nothing from the broker mean it is gone (AMQP 0-9-1); with none agreed, it may stay
+/// silent for ever.
+pub async fn read_frame_alive(
+    from: &mut (impl AsyncRead + Unpin),
+    heartbeat_s: u16,
+) -> Result<(u8, u16, Vec<u8>), String> {
+    if heartbeat_s == 0 {
+        return read_frame(from).await;
+    }
+    let silence = std::time::Duration::from_secs(2 * u64::from(heartbeat_s));
+    match tokio::time::timeout(silence, read_frame(from)).await {
+        Ok(frame) => frame,
+        Err(_) => Err(format!("nothing from the broker for {silence:?}")),
+    }
+}
+
 /// A method frame's class and method ids, and its arguments.
 fn method_of(payload: &[u8]) -> Option<(u16, u16, &[u8])> {
     let class = u16::from_be_bytes([*payload.first()?, *payload.get(1)?]);

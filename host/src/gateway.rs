@@ -32,6 +32,7 @@ struct Transports {
     unix: Arc<TransportState>,
     mqtt: Arc<TransportState>,
     nanomsg: Arc<TransportState>,
+    rabbitmq: Arc<TransportState>,
 }
 
 impl Transports {
@@ -51,6 +52,12 @@ impl Transports {
             nanomsg: match &config.nanomsg {
                 Some(n) => make(state::Kind::Nanomsg, n.json, (n.api.is_some(), n.admin.is_some()), n.events),
                 None => make(state::Kind::Nanomsg, Default::default(), (false, false), false),
+            },
+            rabbitmq: match &config.rabbitmq {
+                Some(r) => {
+                    make(state::Kind::RabbitMq, r.json, (r.api.is_some(), r.admin.is_some()), r.events)
+                }
+                None => make(state::Kind::RabbitMq, Default::default(), (false, false), false),
             },
         }
     }
@@ -98,6 +105,14 @@ impl Transports {
                 name: "JANUS Nanomsg transport plugin",
                 description: "This transport plugin adds Nanomsg support to the Janus API.",
                 query: self.nanomsg.clone(),
+            });
+        }
+        if config.rabbitmq.is_some() {
+            list.push(TransportInfo {
+                package: self.rabbitmq.package(),
+                name: "JANUS RabbitMQ transport plugin",
+                description: "This transport plugin adds RabbitMQ support to the Janus API.",
+                query: self.rabbitmq.clone(),
             });
         }
         list
@@ -239,6 +254,13 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     }
     if let Some(n) = &config.nanomsg {
         tasks.push(tokio::spawn(transport::nanomsg::serve(n.clone(), core.clone(), states.nanomsg.clone())));
+    }
+    if let Some(r) = &config.rabbitmq {
+        tasks.push(tokio::spawn(transport::rabbitmq::serve(
+            r.clone(),
+            core.clone(),
+            states.rabbitmq.clone(),
+        )));
     }
     let signals = watch_signals();
     println!("ready");

@@ -14,6 +14,7 @@ mod languages;
 mod mqtt;
 mod nanomsg;
 mod plugins;
+mod rabbitmq;
 mod sandbox;
 mod streaming;
 mod textroom;

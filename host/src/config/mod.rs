@@ -483,6 +483,58 @@ pub struct Nanomsg {
     pub events: bool,
 }
 
+/// One API's queues in `janus.transport.rabbitmq.jcfg`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RabbitMqQueues {
+    /// `queue_name` (`queue_name_admin`): the incoming queue's name when it is bound to the
+    /// exchange with `to_janus` as its key.
+    pub queue_name: Option<String>,
+    /// `to_janus`: the incoming queue (or the binding key, with `queue_name`).
+    pub to_janus: String,
+    /// `from_janus`: the routing key of what goes out (and the queue declared for it).
+    pub from_janus: String,
+    /// `declare_outgoing_queue` (default true).
+    pub declare_outgoing_queue: bool,
+    /// `queue_durable`, `queue_exclusive`, `queue_autodelete` of the incoming queue.
+    pub durable: bool,
+    /// Only the gateway's connection uses it.
+    pub exclusive: bool,
+    /// It goes when the gateway does.
+    pub auto_delete: bool,
+}
+
+/// `janus.transport.rabbitmq.jcfg`: the Janus API and the admin API over a RabbitMQ broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RabbitMq {
+    /// `host` (default `localhost`) and `port` (5672).
+    pub host: String,
+    /// The broker's port.
+    pub port: u16,
+    /// `username`, `password` (`guest` each) and `vhost` (`/`).
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// The virtual host.
+    pub vhost: String,
+    /// `janus_exchange` (declared, of `janus_exchange_type`, default fanout); none: the default
+    /// exchange.
+    pub exchange: Option<String>,
+    /// The exchange's type.
+    pub exchange_type: String,
+    /// `heartbeat`, seconds (default 0: none).
+    pub heartbeat_s: u16,
+    /// `ssl_enabled`: TLS, verified with the system's certificates.
+    pub tls: bool,
+    /// The Janus API's queues.
+    pub api: Option<RabbitMqQueues>,
+    /// The admin API's queues.
+    pub admin: Option<RabbitMqQueues>,
+    /// Reply formatting (default indented).
+    pub json: JsonStyle,
+    /// `events`: tell the event handlers of the transport's requests (default true).
+    pub events: bool,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -502,6 +554,8 @@ pub struct Config {
     pub mqtt: Option<Mqtt>,
     /// Nanomsg transport, when enabled.
     pub nanomsg: Option<Nanomsg>,
+    /// RabbitMQ transport, when enabled.
+    pub rabbitmq: Option<RabbitMq>,
     /// Plugin configuration files, by package name (`janus.plugin.echotest`), as JSON.
     pub plugins: BTreeMap<String, serde_json::Value>,
     /// Event handlers (`events`, and their files).
@@ -516,6 +570,7 @@ const WS_FILE: &str = "janus.transport.websockets.jcfg";
 const UNIX_FILE: &str = "janus.transport.pfunix.jcfg";
 const MQTT_FILE: &str = "janus.transport.mqtt.jcfg";
 const NANOMSG_FILE: &str = "janus.transport.nanomsg.jcfg";
+const RABBITMQ_FILE: &str = "janus.transport.rabbitmq.jcfg";
 
 /// The embedded default files (the repository's `conf/`).
 const EMBEDDED: [(&str, &str); 3] = [
@@ -565,16 +620,8 @@ impl Config {
             read(UNIX_FILE)?,
             read(MQTT_FILE)?,
             read(NANOMSG_FILE)?,
+            read(RABBITMQ_FILE)?,
         ];
-        // Janus's other transports are not Portunus's: an enabled one is warned about.
-        for name in ["janus.transport.rabbitmq.jcfg"] {
-            if let (file, Some(text)) = read(name)? {
-                let root = parse_file(&file, &text)?;
-                if Section::new(&file, &root, "general").bool("enabled", false)? {
-                    tracing::warn!("{file}: this Janus transport is not in Portunus; not started");
-                }
-            }
-        }
         let mut plugins = read_plugin_files(folder)?;
         default_sandboxes(&mut plugins)?;
         Self::from_texts(&texts, plugins, Some(folder.to_path_buf()))
@@ -611,6 +658,10 @@ impl Config {
             (Some((file, _)), Some(root)) => read_nanomsg(file, root)?,
             _ => None,
         };
+        let mut rabbitmq = match (texts.get(6), parsed.get(6)) {
+            (Some((file, _)), Some(root)) => read_rabbitmq(file, root)?,
+            _ => None,
+        };
         for transport in &general.disabled_transports {
             match transport.as_str() {
                 "http" => (http.api.enabled, http.admin.enabled) = (false, false),
@@ -618,10 +669,11 @@ impl Config {
                 "pfunix" => (unix.api, unix.admin) = (None, None),
                 "mqtt" => mqtt = None,
                 "nanomsg" => nanomsg = None,
+                "rabbitmq" => rabbitmq = None,
                 other => tracing::info!("transports.disable: {other} is not a Portunus transport"),
             }
         }
-        Ok(Self { general, nat, media, http, ws, unix, mqtt, nanomsg, plugins, events, folder })
+        Ok(Self { general, nat, media, http, ws, unix, mqtt, nanomsg, rabbitmq, plugins, events, folder })
     }
 }
 
@@ -1026,6 +1078,94 @@ fn read_mqtt(file: &str, root: &jcfg::Group) -> Result<Option<Mqtt>, ConfigError
     Ok(Some(mqtt))
 }
 
+fn read_rabbitmq(file: &str, root: &jcfg::Group) -> Result<Option<RabbitMq>, ConfigError> {
+    let mut g = Section::new(file, root, "general");
+    let api = match g.bool("enabled", false)? {
+        true => rabbitmq_queues(file, &mut g, API_QUEUES, "Janus API")?,
+        false => None,
+    };
+    let tls = g.bool("ssl_enabled", false)?;
+    if tls {
+        tracing::warn!("{file}: ssl_enabled: the broker is verified with the system's certificates (the ssl_* files are not used)");
+    }
+    g.accept(&["ssl_cacert", "ssl_cert", "ssl_key", "ssl_verify_peer", "ssl_verify_hostname"]);
+    let config = RabbitMq {
+        host: g.non_empty("host")?.unwrap_or_else(|| "localhost".into()),
+        port: g.int("port", 5672, 1, 65535)? as u16,
+        username: g.string("username")?.unwrap_or_else(|| "guest".into()),
+        password: g.string("password")?.unwrap_or_else(|| "guest".into()),
+        vhost: g.non_empty("vhost")?.unwrap_or_else(|| "/".into()),
+        exchange: g.non_empty("janus_exchange")?,
+        exchange_type: g.non_empty("janus_exchange_type")?.unwrap_or_else(|| "fanout".into()),
+        heartbeat_s: g.int("heartbeat", 0, 0, 65535)? as u16,
+        tls,
+        api,
+        admin: None,
+        json: indented_unless_named(&mut g)?,
+        events: g.bool("events", true)?,
+    };
+    g.finish();
+    let mut a = Section::new(file, root, "admin");
+    let admin = match a.bool("admin_enabled", false)? {
+        true => rabbitmq_queues(file, &mut a, ADMIN_QUEUES, "admin API")?,
+        false => None,
+    };
+    a.finish();
+    warn_unknown_sections(file, root, &["general", "admin"]);
+    Ok((config.api.is_some() || admin.is_some()).then_some(RabbitMq { admin, ..config }))
+}
+
+/// The keys of the Janus API's queues, and of the admin API's.
+const API_QUEUES: [&str; 7] = [
+    "queue_name",
+    "to_janus",
+    "from_janus",
+    "declare_outgoing_queue",
+    "queue_durable",
+    "queue_exclusive",
+    "queue_autodelete",
+];
+const ADMIN_QUEUES: [&str; 7] = [
+    "queue_name_admin",
+    "to_janus_admin",
+    "from_janus_admin",
+    "declare_outgoing_queue_admin",
+    "queue_durable_admin",
+    "queue_exclusive_admin",
+    "queue_autodelete_admin",
+];
+
+/// An API's queues from its keys: `to_janus` and `from_janus` are needed (Janus does not start
+/// the transport without them; here that API is left out, warned).
+fn rabbitmq_queues(
+    file: &str,
+    s: &mut Section<'_>,
+    [name, to, from, declare, durable, exclusive, auto_delete]: [&'static str; 7],
+    what: &str,
+) -> Result<Option<RabbitMqQueues>, ConfigError> {
+    let queue_name = s.non_empty(name)?;
+    let (to_janus, from_janus) = (s.non_empty(to)?, s.non_empty(from)?);
+    let declare_outgoing_queue = s.bool(declare, true)?;
+    let durable = s.bool(durable, false)?;
+    let exclusive = s.bool(exclusive, false)?;
+    let auto_delete = s.bool(auto_delete, false)?;
+    match (to_janus, from_janus) {
+        (Some(to_janus), Some(from_janus)) => Ok(Some(RabbitMqQueues {
+            queue_name,
+            to_janus,
+            from_janus,
+            declare_outgoing_queue,
+            durable,
+            exclusive,
+            auto_delete,
+        })),
+        _ => {
+            tracing::warn!("{file}: the {what} needs {to} and {from}; not started");
+            Ok(None)
+        }
+    }
+}
+
 fn read_nanomsg(file: &str, root: &jcfg::Group) -> Result<Option<Nanomsg>, ConfigError> {
     let mut g = Section::new(file, root, "general");
     let api = nanomsg_socket(file, &mut g, ["enabled", "address", "mode"], "Janus API")?;
@@ -1258,6 +1398,40 @@ mod tests {
         assert_eq!(mqtt("", &version_5), None);
         assert_eq!(mqtt("transports: { disable = \"libjanus_mqtt.so\" }\n", file), None);
         assert_eq!(mqtt("", "general: { enabled = false }\n"), None);
+    }
+
+    /// The RabbitMQ transport's file as Janus reads it: its defaults, both queues needed.
+    #[test]
+    fn the_rabbitmq_transport_is_read_as_janus_reads_it() {
+        let rabbitmq = |file: &str| {
+            let texts = [
+                ("janus.jcfg".to_owned(), None),
+                ("http".to_owned(), None),
+                ("ws".to_owned(), None),
+                ("pfunix".to_owned(), None),
+                ("mqtt".to_owned(), None),
+                ("nanomsg".to_owned(), None),
+                ("rabbitmq".to_owned(), Some(file.to_owned())),
+            ];
+            Config::from_texts(&texts, BTreeMap::new(), None).expect("loads").rabbitmq
+        };
+        let r = rabbitmq(
+            "general: { enabled = true, to_janus = \"in\", from_janus = \"out\", queue_durable = true }\n\
+             admin: { admin_enabled = true, to_janus_admin = \"in-admin\" }\n",
+        )
+        .expect("enabled");
+        let api = r.api.expect("the Janus API");
+        assert_eq!(
+            (api.to_janus.as_str(), api.from_janus.as_str(), api.durable, api.declare_outgoing_queue),
+            ("in", "out", true, true)
+        );
+        assert_eq!(r.admin, None, "the admin API lacks its outgoing key");
+        assert_eq!(
+            (r.host.as_str(), r.port, r.username.as_str(), r.vhost.as_str()),
+            ("localhost", 5672, "guest", "/")
+        );
+        assert_eq!((r.exchange, r.exchange_type.as_str(), r.json), (None, "fanout", JsonStyle::Indented));
+        assert_eq!(rabbitmq("general: { enabled = true, to_janus = \"in\" }\n"), None);
     }
 
     #[test]

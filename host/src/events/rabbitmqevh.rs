@@ -124,27 +124,15 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
         let (mut reader, mut writer) = tokio::io::split(stream);
         // The broker's frames, read apart (a read is not cut short by the other branches).
         let (closed_tx, mut closed) = mpsc::channel::<String>(1);
-        // With a heartbeat agreed, two missed from the broker mean it is gone (AMQP 0-9-1);
-        // without, the broker may stay silent for ever.
-        let silence = match agreed {
-            0 => Duration::MAX,
-            s => Duration::from_secs(2 * u64::from(s)),
-        };
         let reading = tokio::spawn(async move {
             let why = loop {
-                let next = amqp::read_frame(&mut reader);
-                let frame = match silence {
-                    Duration::MAX => Ok(next.await),
-                    _ => tokio::time::timeout(silence, next).await,
-                };
-                match frame {
-                    Ok(Ok(f)) => {
+                match amqp::read_frame_alive(&mut reader, agreed).await {
+                    Ok(f) => {
                         if let Incoming::Closed(why) = amqp::take(f) {
                             break format!("the broker closed: {why}");
                         }
                     }
-                    Ok(Err(e)) => break e,
-                    Err(_) => break format!("nothing from the broker for {silence:?}"),
+                    Err(e) => break e,
                 }
             };
             let _ = closed_tx.send(why).await;

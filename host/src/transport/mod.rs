@@ -1,5 +1,5 @@
 //! Transports: HTTP (REST + long poll + CORS), WebSocket (`janus-protocol`), Unix sockets
-//! (Janus's `pfunix`), MQTT, Nanomsg and the admin API over each. They parse nothing but paths and frames; the
+//! (Janus's `pfunix`), MQTT, Nanomsg, RabbitMQ and the admin API over each. They parse nothing but paths and frames; the
 //! API core answers everything.
 
 pub mod demo;
@@ -7,6 +7,7 @@ pub mod http;
 pub mod messages;
 pub mod mqtt;
 pub mod nanomsg;
+pub mod rabbitmq;
 pub mod state;
 pub mod unix;
 pub mod ws;

@@ -26,6 +26,8 @@ pub enum Kind {
     Mqtt,
     /// `janus.transport.nanomsg`: likewise.
     Nanomsg,
+    /// `janus.transport.rabbitmq`: likewise.
+    RabbitMq,
 }
 
 /// One transport's live state.
@@ -81,6 +83,7 @@ impl TransportState {
             Kind::UnixSockets => "janus.transport.pfunix",
             Kind::Mqtt => "janus.transport.mqtt",
             Kind::Nanomsg => "janus.transport.nanomsg",
+            Kind::RabbitMq => "janus.transport.rabbitmq",
         }
     }
 
@@ -134,7 +137,7 @@ impl TransportState {
                     response.insert("notes".into(), json!(notes));
                 }
             }
-            "connections" if !matches!(self.kind, Kind::Mqtt | Kind::Nanomsg) => {
+            "connections" if !matches!(self.kind, Kind::Mqtt | Kind::Nanomsg | Kind::RabbitMq) => {
                 response.insert("result".into(), json!(200));
                 let (api, admin) = (self.api.load(Ordering::Relaxed), self.admin.load(Ordering::Relaxed));
                 match self.kind {
@@ -149,7 +152,7 @@ impl TransportState {
                         response.insert("connections".into(), Value::Object(by_listener));
                         response.insert("messages".into(), json!(self.requests.load(Ordering::Relaxed)));
                     }
-                    Kind::WebSockets | Kind::UnixSockets | Kind::Mqtt | Kind::Nanomsg => {
+                    Kind::WebSockets | Kind::UnixSockets | Kind::Mqtt | Kind::Nanomsg | Kind::RabbitMq => {
                         response.insert("connections".into(), json!(api + admin));
                     }
                 }
