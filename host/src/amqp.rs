@@ -143,6 +143,32 @@ pub struct Login {
     pub heartbeat_s: u16,
 }
 
+/// Connects to a configured broker, logs in, opens channel 1 and declares its exchange if it
+/// names one.
+pub async fn connect(
+    client: &crate::http_client::Client,
+    broker: &crate::config::AmqpBroker,
+) -> Result<Connection<Box<dyn crate::http_client::Stream>>, String> {
+    let scheme = if broker.tls { "https" } else { "http" };
+    let host = match broker.host.contains(':') {
+        true => format!("[{}]", broker.host),
+        false => broker.host.clone(),
+    };
+    let backend = crate::http_client::Backend::parse(&format!("{scheme}://{host}:{}", broker.port))
+        .map_err(|e| format!("host: {e}"))?;
+    let login = Login {
+        username: broker.username.clone(),
+        password: broker.password.clone(),
+        vhost: broker.vhost.clone(),
+        heartbeat_s: broker.heartbeat_s,
+    };
+    let mut c = Connection::open(client.stream(&backend).await?, &login).await?;
+    if let Some(exchange) = &broker.exchange {
+        c.declare_exchange(exchange, &broker.exchange_type).await?;
+    }
+    Ok(c)
+}
+
 /// An open connection with channel 1 open.
 pub struct Connection<S> {
     stream: S,

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use super::section::Section;
-use super::{jcfg, parse_file, ConfigError, JsonStyle};
+use super::{jcfg, parse_file, AmqpBroker, ConfigError, JsonStyle};
 
 /// The sample event handler's package, and its file's.
 pub const SAMPLEEVH: &str = "janus.eventhandler.sampleevh";
@@ -152,29 +152,12 @@ pub struct NanomsgEvh {
 /// `janus.eventhandler.rabbitmqevh.jcfg`'s `general`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RabbitMqEvh {
-    /// `host` (default `localhost`) and `port` (default 5672) of the broker.
-    pub host: String,
-    /// The broker's port.
-    pub port: u16,
-    /// `username` and `password` (default `guest` each) and `vhost` (default `/`).
-    pub username: String,
-    /// The password.
-    pub password: String,
-    /// The virtual host.
-    pub vhost: String,
-    /// `exchange`: declared (of `exchange_type`, default `fanout`) and published to; none: the
-    /// default exchange.
-    pub exchange: Option<String>,
-    /// The exchange's type.
-    pub exchange_type: String,
+    /// The broker (its `exchange` is published to).
+    pub broker: AmqpBroker,
     /// `route_key`: the routing key (and the queue `declare_outgoing_queue` declares).
     pub route_key: String,
     /// `declare_outgoing_queue` (default true).
     pub declare_queue: bool,
-    /// `heartbeat`, seconds (default 0: none).
-    pub heartbeat_s: u16,
-    /// `ssl_enable`: TLS, verified with the system's certificates.
-    pub tls: bool,
     /// `events`: the kinds to send ("all", "none" or a list of Janus's names).
     pub events: String,
     /// `grouping`: events go in arrays of up to 100 (default true), not one per message.
@@ -289,23 +272,10 @@ fn read_rabbitmqevh(file: &str, root: &jcfg::Group) -> Result<Option<RabbitMqEvh
         g.accept(&["ssl_enable"]);
         return Ok(None);
     };
-    let tls = g.bool("ssl_enable", false)?;
-    if tls {
-        tracing::warn!("{file}: ssl_enable: the broker is verified with the system's certificates (the ssl_* files are not used)");
-    }
-    g.accept(&TLS);
     let evh = RabbitMqEvh {
-        host: g.non_empty("host")?.unwrap_or_else(|| "localhost".to_owned()),
-        port: g.int("port", 5672, 1, 65535)? as u16,
-        username: g.string("username")?.unwrap_or_else(|| "guest".to_owned()),
-        password: g.string("password")?.unwrap_or_else(|| "guest".to_owned()),
-        vhost: g.non_empty("vhost")?.unwrap_or_else(|| "/".to_owned()),
-        exchange: g.non_empty("exchange")?,
-        exchange_type: g.non_empty("exchange_type")?.unwrap_or_else(|| "fanout".to_owned()),
+        broker: AmqpBroker::read(file, &mut g, ["exchange", "exchange_type"], "ssl_enable")?,
         route_key,
         declare_queue: g.bool("declare_outgoing_queue", true)?,
-        heartbeat_s: g.int("heartbeat", 0, 0, 65535)? as u16,
-        tls,
         events: g.non_empty("events")?.unwrap_or_else(|| "all".to_owned()),
         grouping: g.bool("grouping", true)?,
         json: json_style(&mut g, file, JsonStyle::Indented)?,

@@ -503,9 +503,9 @@ pub struct RabbitMqQueues {
     pub auto_delete: bool,
 }
 
-/// `janus.transport.rabbitmq.jcfg`: the Janus API and the admin API over a RabbitMQ broker.
+/// A RabbitMQ broker as Janus's RabbitMQ transport and event handler name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RabbitMq {
+pub struct AmqpBroker {
     /// `host` (default `localhost`) and `port` (5672).
     pub host: String,
     /// The broker's port.
@@ -516,15 +516,50 @@ pub struct RabbitMq {
     pub password: String,
     /// The virtual host.
     pub vhost: String,
-    /// `janus_exchange` (declared, of `janus_exchange_type`, default fanout); none: the default
-    /// exchange.
+    /// The exchange (the transport's `janus_exchange`, the handler's `exchange`), declared of
+    /// its type (default fanout); none: the default exchange.
     pub exchange: Option<String>,
     /// The exchange's type.
     pub exchange_type: String,
     /// `heartbeat`, seconds (default 0: none).
     pub heartbeat_s: u16,
-    /// `ssl_enabled`: TLS, verified with the system's certificates.
+    /// TLS (`ssl_enabled`, the handler's `ssl_enable`), verified with the system's certificates.
     pub tls: bool,
+}
+
+impl AmqpBroker {
+    /// Reads the broker's keys; `exchange` names the exchange's key (its type's is
+    /// `<exchange>_type`) and `ssl` the TLS switch's.
+    pub(crate) fn read<'a>(
+        file: &str,
+        g: &mut Section<'a>,
+        [exchange, exchange_type]: [&'a str; 2],
+        ssl: &'a str,
+    ) -> Result<Self, ConfigError> {
+        let tls = g.bool(ssl, false)?;
+        if tls {
+            tracing::warn!("{file}: {ssl}: the broker is verified with the system's certificates (the ssl_* files are not used)");
+        }
+        g.accept(&["ssl_cacert", "ssl_cert", "ssl_key", "ssl_verify_peer", "ssl_verify_hostname"]);
+        Ok(Self {
+            host: g.non_empty("host")?.unwrap_or_else(|| "localhost".into()),
+            port: g.int("port", 5672, 1, 65535)? as u16,
+            username: g.string("username")?.unwrap_or_else(|| "guest".into()),
+            password: g.string("password")?.unwrap_or_else(|| "guest".into()),
+            vhost: g.non_empty("vhost")?.unwrap_or_else(|| "/".into()),
+            exchange: g.non_empty(exchange)?,
+            exchange_type: g.non_empty(exchange_type)?.unwrap_or_else(|| "fanout".into()),
+            heartbeat_s: g.int("heartbeat", 0, 0, 65535)? as u16,
+            tls,
+        })
+    }
+}
+
+/// `janus.transport.rabbitmq.jcfg`: the Janus API and the admin API over a RabbitMQ broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RabbitMq {
+    /// The broker.
+    pub broker: AmqpBroker,
     /// The Janus API's queues.
     pub api: Option<RabbitMqQueues>,
     /// The admin API's queues.
@@ -1084,21 +1119,8 @@ fn read_rabbitmq(file: &str, root: &jcfg::Group) -> Result<Option<RabbitMq>, Con
         true => rabbitmq_queues(file, &mut g, API_QUEUES, "Janus API")?,
         false => None,
     };
-    let tls = g.bool("ssl_enabled", false)?;
-    if tls {
-        tracing::warn!("{file}: ssl_enabled: the broker is verified with the system's certificates (the ssl_* files are not used)");
-    }
-    g.accept(&["ssl_cacert", "ssl_cert", "ssl_key", "ssl_verify_peer", "ssl_verify_hostname"]);
     let config = RabbitMq {
-        host: g.non_empty("host")?.unwrap_or_else(|| "localhost".into()),
-        port: g.int("port", 5672, 1, 65535)? as u16,
-        username: g.string("username")?.unwrap_or_else(|| "guest".into()),
-        password: g.string("password")?.unwrap_or_else(|| "guest".into()),
-        vhost: g.non_empty("vhost")?.unwrap_or_else(|| "/".into()),
-        exchange: g.non_empty("janus_exchange")?,
-        exchange_type: g.non_empty("janus_exchange_type")?.unwrap_or_else(|| "fanout".into()),
-        heartbeat_s: g.int("heartbeat", 0, 0, 65535)? as u16,
-        tls,
+        broker: AmqpBroker::read(file, &mut g, ["janus_exchange", "janus_exchange_type"], "ssl_enabled")?,
         api,
         admin: None,
         json: indented_unless_named(&mut g)?,
@@ -1426,11 +1448,15 @@ mod tests {
             ("in", "out", true, true)
         );
         assert_eq!(r.admin, None, "the admin API lacks its outgoing key");
+        let b = &r.broker;
         assert_eq!(
-            (r.host.as_str(), r.port, r.username.as_str(), r.vhost.as_str()),
+            (b.host.as_str(), b.port, b.username.as_str(), b.vhost.as_str()),
             ("localhost", 5672, "guest", "/")
         );
-        assert_eq!((r.exchange, r.exchange_type.as_str(), r.json), (None, "fanout", JsonStyle::Indented));
+        assert_eq!(
+            (b.exchange.as_deref(), b.exchange_type.as_str(), r.json),
+            (None, "fanout", JsonStyle::Indented)
+        );
         assert_eq!(rabbitmq("general: { enabled = true, to_janus = \"in\" }\n"), None);
     }
 

@@ -17,10 +17,10 @@ use tokio::sync::mpsc;
 
 use super::sampleevh::GROUP;
 use super::Kind;
-use crate::amqp::{self, Connection, Incoming, Login};
+use crate::amqp::{self, Connection, Incoming};
 use crate::api::module_query as q;
 use crate::config::events::RabbitMqEvh;
-use crate::http_client::{Backend, Client};
+use crate::http_client::Client;
 use crate::plugins::policy::AddrPolicy;
 
 /// What the core and the handler's task share.
@@ -29,36 +29,19 @@ pub struct Shared {
     pub mask: Arc<AtomicU32>,
     grouping: AtomicBool,
     evh: RabbitMqEvh,
-    broker: Backend,
-    login: Login,
 }
 
 impl Shared {
-    /// The handler's settings from its file; an error for a wrong host.
+    /// The handler's settings from its file.
     pub fn new(evh: &RabbitMqEvh) -> Result<Self, String> {
-        let scheme = if evh.tls { "https" } else { "http" };
-        let host = match evh.host.contains(':') {
-            true => format!("[{}]", evh.host),
-            false => evh.host.clone(),
-        };
-        let broker =
-            Backend::parse(&format!("{scheme}://{host}:{}", evh.port)).map_err(|e| format!("host: {e}"))?;
         let (mask, unknown) = Kind::mask_known(&evh.events);
         if !unknown.is_empty() {
             tracing::warn!("rabbitmqevh events: unknown event types {unknown:?} left out");
         }
-        let login = Login {
-            username: evh.username.clone(),
-            password: evh.password.clone(),
-            vhost: evh.vhost.clone(),
-            heartbeat_s: evh.heartbeat_s,
-        };
         Ok(Self {
             mask: Arc::new(AtomicU32::new(mask)),
             grouping: AtomicBool::new(evh.grouping),
             evh: evh.clone(),
-            broker,
-            login,
         })
     }
 
@@ -77,11 +60,7 @@ impl Shared {
         &self,
         client: &Client,
     ) -> Result<Connection<Box<dyn crate::http_client::Stream>>, String> {
-        let stream = client.stream(&self.broker).await?;
-        let mut c = Connection::open(stream, &self.login).await?;
-        if let Some(exchange) = &self.evh.exchange {
-            c.declare_exchange(exchange, &self.evh.exchange_type).await?;
-        }
+        let mut c = amqp::connect(client, &self.evh.broker).await?;
         if self.evh.declare_queue {
             c.declare_queue(&self.evh.route_key).await?;
         }
@@ -95,8 +74,8 @@ pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending:
     // The broker is the operator's own: any address.
     let client = Client::new(AddrPolicy::any(), "the address policy");
     let e = &shared.evh;
-    let where_ = format!("{}:{}", e.host, e.port);
-    let exchange = e.exchange.as_deref().unwrap_or("");
+    let where_ = format!("{}:{}", e.broker.host, e.broker.port);
+    let exchange = e.broker.exchange.as_deref().unwrap_or("");
     // A message that could not be written, and how many events it holds.
     let mut unsent: Option<(Vec<u8>, usize)> = None;
     let mut delay = Duration::ZERO;

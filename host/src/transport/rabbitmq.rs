@@ -17,10 +17,10 @@ use tokio::sync::mpsc;
 use super::messages::{self, Messages};
 use super::state::TransportState;
 use super::Api;
-use crate::amqp::{self, Connection, Deliveries, Incoming, Login, Properties, QueueFlags};
+use crate::amqp::{self, Deliveries, Incoming, Properties, QueueFlags};
 use crate::api::Core;
 use crate::config::{RabbitMq, RabbitMqQueues};
-use crate::http_client::{Backend, Client};
+use crate::http_client::Client;
 use crate::plugins::policy::AddrPolicy;
 
 /// Replies and events waiting for the broker; beyond this they are dropped.
@@ -79,15 +79,6 @@ impl Messages for Queues {
 
 /// Runs the transport until the task is dropped.
 pub async fn serve(config: RabbitMq, core: Core, state: Arc<TransportState>) {
-    let scheme = if config.tls { "https" } else { "http" };
-    let host = if config.host.contains(':') { format!("[{}]", config.host) } else { config.host.clone() };
-    let broker = match Backend::parse(&format!("{scheme}://{host}:{}", config.port)) {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::error!("RabbitMQ transport: host: {e}; not started");
-            return;
-        }
-    };
     let (to_broker, outgoing) = mpsc::channel::<Outgoing>(OUTGOING);
     let mut apis = Vec::new();
     let mut routes = Vec::new();
@@ -107,27 +98,21 @@ pub async fn serve(config: RabbitMq, core: Core, state: Arc<TransportState>) {
     }
     drop(to_broker);
     let limit = core.general().max_request_size;
-    tokio::join!(join_all(apis), broker_loop(&config, &broker, routes, outgoing, limit));
+    tokio::join!(join_all(apis), broker_loop(&config, routes, outgoing, limit));
 }
 
 /// Connects, declares and consumes what the settings say, then carries requests in and replies
 /// out until the broker goes; and again.
 async fn broker_loop(
     config: &RabbitMq,
-    broker: &Backend,
     routes: Vec<(Api, RabbitMqQueues, mpsc::Sender<Request>)>,
     mut outgoing: mpsc::Receiver<Outgoing>,
     limit: usize,
 ) {
     let client = Client::new(AddrPolicy::any(), "the address policy");
-    let login = Login {
-        username: config.username.clone(),
-        password: config.password.clone(),
-        vhost: config.vhost.clone(),
-        heartbeat_s: config.heartbeat_s,
-    };
-    let exchange = config.exchange.as_deref().unwrap_or("");
-    let where_ = format!("{}:{}", config.host, config.port);
+    let broker = &config.broker;
+    let exchange = broker.exchange.as_deref().unwrap_or("");
+    let where_ = format!("{}:{}", broker.host, broker.port);
     // A message that could not be written.
     let mut unsent: Option<Vec<u8>> = None;
     let mut delay = Duration::ZERO;
@@ -137,18 +122,15 @@ async fn broker_loop(
         }
         delay = crate::events::next_retry(delay);
         let opened = async {
-            let mut c = Connection::open(client.stream(broker).await?, &login).await?;
+            let mut c = amqp::connect(&client, broker).await?;
             let mut consumers = Vec::new();
-            if let Some(x) = &config.exchange {
-                c.declare_exchange(x, &config.exchange_type).await?;
-            }
             for (api, q, to_core) in &routes {
                 let flags =
                     QueueFlags { durable: q.durable, exclusive: q.exclusive, auto_delete: q.auto_delete };
-                let incoming = match (&q.queue_name, &config.exchange) {
+                let incoming = match (&q.queue_name, &broker.exchange) {
                     (Some(name), Some(x)) => {
                         c.declare_queue_as(name, flags).await?;
-                        if matches!(config.exchange_type.as_str(), "topic" | "direct") {
+                        if matches!(broker.exchange_type.as_str(), "topic" | "direct") {
                             c.bind_queue(name, x, &q.to_janus).await?;
                         }
                         name.clone()
