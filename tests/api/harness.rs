@@ -842,6 +842,11 @@ impl Mosquitto {
     /// Starts a broker and waits until it listens; `None` when mosquitto or its clients are
     /// missing (outside CI only, said loudly; under CI that fails).
     pub async fn start(what: &str) -> Option<Self> {
+        Self::start_on(what, None).await
+    }
+
+    /// As [`Mosquitto::start`], on a given port (a broker that comes back) or a free one.
+    pub async fn start_on(what: &str, port: Option<u16>) -> Option<Self> {
         let found = ["mosquitto", "mosquitto_sub", "mosquitto_pub"]
             .iter()
             .all(|tool| Command::new(tool).arg("--help").output().is_ok());
@@ -851,10 +856,13 @@ impl Mosquitto {
             eprintln!("SKIPPED: {what} needs mosquitto ({install})");
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port()
+        };
+        let port = port.unwrap_or_else(free);
         let conf = TempDir::new("mosquitto");
         let file = conf.join("mosquitto.conf");
         std::fs::write(&file, format!("listener {port} 127.0.0.1\nallow_anonymous true\n")).expect("conf");
@@ -886,8 +894,19 @@ impl Mosquitto {
 
     /// Publishes `payload` on `topic` at QoS 1 (mosquitto_pub, which returns once it is sent).
     pub fn publish(&self, topic: &str, payload: &str) {
+        self.publish_with(topic, payload, &[]);
+    }
+
+    /// As [`Mosquitto::publish`], retained by the broker for later subscribers.
+    #[allow(dead_code)] // the media tests use it, not the api tests
+    pub fn publish_retained(&self, topic: &str, payload: &str) {
+        self.publish_with(topic, payload, &["-r"]);
+    }
+
+    fn publish_with(&self, topic: &str, payload: &str, more: &[&str]) {
         let status = Command::new("mosquitto_pub")
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-t", topic, "-q", "1", "-m", payload])
+            .args(more)
             .status()
             .expect("mosquitto_pub");
         assert!(status.success(), "mosquitto_pub failed");

@@ -207,3 +207,41 @@ async fn the_mqtt_handler_publishes_to_a_broker() {
         created.remove(&event["session_id"].as_u64().expect("a session id"));
     }
 }
+
+/// The MQTT handler outlives its broker: while the broker is away the events wait, and once a
+/// broker listens there again the handler connects again and publishes every one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mqtt_handler_publishes_what_waited_when_the_broker_comes_back() {
+    let Some(broker) = crate::harness::Mosquitto::start("the MQTT event handler test").await else { return };
+    let port = broker.port;
+    let mqttevh = format!("\turl = \"tcp://127.0.0.1:{port}\"\n\tclient_id = \"portunus-restart\"\n\tevents = \"sessions\"\n\tqos = 1\n\tjson = \"compact\"");
+    let gw = Gateway::with(crate::backend::evh_conf("mqttevh", &mqttevh));
+    let (sub, mut lines) = broker.subscribe("/janus/events/#");
+    crate::harness::next_on(&mut lines, "/janus/events/status").await;
+    // The broker goes; sessions come meanwhile.
+    drop((sub, broker));
+    let http = gw.http();
+    let mut created = std::collections::HashSet::new();
+    for _ in 0..3 {
+        created.insert(http.create().await);
+    }
+    // A broker on the same port, and a subscriber known to be there (it hears a retained
+    // probe) before the handler comes back.
+    let broker = crate::harness::Mosquitto::start_on("the MQTT event handler test", Some(port))
+        .await
+        .expect("mosquitto");
+    broker.publish_retained("/janus/events/probe", "{}");
+    let (_sub, mut lines) = broker.subscribe("/janus/events/#");
+    crate::harness::next_on(&mut lines, "/janus/events/probe").await;
+    // The handler's back-off is at most 8 s: within the bound below, every event arrives.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !created.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "sessions never told: {created:?}");
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.recv()).await;
+        let line = line.expect("a message").expect("the subscriber runs");
+        if let Some(event) = line.strip_prefix("/janus/events/sessions ") {
+            let event: Value = serde_json::from_str(event).expect("JSON");
+            created.remove(&event["session_id"].as_u64().expect("a session id"));
+        }
+    }
+}
