@@ -243,14 +243,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self.expect(1, 50, 21).await.map(drop)
     }
 
-    /// Consumes a queue without acknowledgements (as Janus's transport): the consumer tag
-    /// the broker gave, which its deliveries carry.
-    pub async fn consume(&mut self, queue: &str) -> Result<String, String> {
+    /// Consumes a queue without acknowledgements (as Janus's transport) under our `tag`,
+    /// which its deliveries carry. No answer is awaited (no-wait): deliveries may follow at
+    /// once, and a wait for an answer would skip them; a refusal comes as the channel's close.
+    pub async fn consume(&mut self, queue: &str, tag: &str) -> Result<(), String> {
         let mut consume = Args::method(60, 20);
-        consume.short(0).shortstr(queue).shortstr("").octet(0x02).empty_table();
-        self.send_method(1, consume).await?;
-        let ok = self.expect(1, 60, 21).await?;
-        Ok(shortstr(&ok, &mut 0).unwrap_or_default())
+        consume.short(0).shortstr(queue).shortstr(tag).octet(0x02 | 0x08).empty_table();
+        self.send_method(1, consume).await
     }
 
     /// The stream, to read the broker's frames apart (see [`take`]) and write what
@@ -340,6 +339,9 @@ impl Properties {
         if flags & flag::HEADERS != 0 {
             let len = u32::from_be_bytes(list.get(at..at + 4)?.try_into().ok()?) as usize;
             at = at.checked_add(4)?.checked_add(len)?;
+            if at > list.len() {
+                return None;
+            }
         }
         if flags & flag::DELIVERY_MODE != 0 {
             at += 1;

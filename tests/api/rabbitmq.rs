@@ -58,13 +58,20 @@ async fn requests_on_the_incoming_queue_are_answered_with_their_correlation_id()
          admin: {{ admin_enabled = true, to_janus_admin = \"to-janus-admin\", from_janus_admin = \"from-janus-admin\" }}\n",
         broker.port
     );
-    let _gw = Gateway::with(Conf {
-        extra: vec![("janus.transport.rabbitmq.jcfg".into(), file)],
-        ..Conf::default()
-    });
+    // A request waiting in the queue before the gateway comes: answered too (deliveries may
+    // come as soon as the first queue is consumed, while the admin API's is being set up).
+    let early = json!({"janus": "ping", "transaction": "early"}).to_string();
+    let published =
+        broker.tool("amqp-publish", &["-r", "to-janus", "-b", &early]).output().expect("amqp-publish");
+    assert!(published.status.success(), "{published:?}");
+    let extra = vec![("janus.transport.rabbitmq.jcfg".into(), file)];
+    let _gw = Gateway::with(Conf { extra, ..Conf::default() });
     let requests =
         [json!({"janus": "info", "transaction": "i"}), json!({"janus": "create", "transaction": "c"})];
-    let heard = exchange(&broker, "to-janus", "from-janus", &requests, 2).await;
+    let heard = exchange(&broker, "to-janus", "from-janus", &requests, 3).await;
+    let pong =
+        heard.iter().find(|m| m["body"]["transaction"] == "early").expect("the early request's answer");
+    assert_eq!((&pong["body"]["janus"], &pong["correlation_id"]), (&json!("pong"), &Value::Null), "{pong}");
     let info = heard.iter().find(|m| m["body"]["transaction"] == "i").expect("the info");
     assert_eq!(
         (&info["correlation_id"], &info["reply_to"], &info["content_type"]),

@@ -6,7 +6,7 @@
 //! Janus each API is one client of the core (one transport session). When the broker goes, the
 //! gateway connects again after 1, 2, 4, 8 s; replies and events wait meanwhile (4096 at most).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,36 +36,57 @@ type Request = (Vec<u8>, Option<String>);
 type Outgoing = (Api, String, Option<String>);
 
 /// One API's traffic as a message connection. A reply is known by its request's transaction:
-/// the first message with that transaction after the request carries its correlation id.
+/// the first message with that transaction after the request that is not an event carries
+/// its correlation id (requests with the same transaction are answered in order).
 struct Queues {
     api: Api,
     from: mpsc::Receiver<Request>,
     to: mpsc::Sender<Outgoing>,
-    awaiting: HashMap<String, String>,
+    awaiting: HashMap<String, VecDeque<String>>,
 }
 
-fn transaction(json: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(json).ok()?;
-    v.get("transaction")?.as_str().map(str::to_owned)
+/// A message's `janus` and `transaction`.
+fn kind_and_transaction(json: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(v) = serde_json::from_slice::<Value>(json) else { return (None, None) };
+    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    (text("janus"), text("transaction"))
+}
+
+impl Queues {
+    /// The correlation id of the request a message answers, if it answers one.
+    fn correlation_of(&mut self, text: &str) -> Option<String> {
+        if self.awaiting.is_empty() {
+            return None;
+        }
+        let (kind, transaction) = kind_and_transaction(text.as_bytes());
+        // Events answer no request (Janus gives them no correlation id).
+        if kind.as_deref() == Some("event") {
+            return None;
+        }
+        let transaction = transaction?;
+        let ids = self.awaiting.get_mut(&transaction)?;
+        let id = ids.pop_front();
+        if ids.is_empty() {
+            self.awaiting.remove(&transaction);
+        }
+        id
+    }
 }
 
 impl Messages for Queues {
     async fn recv(&mut self) -> Option<Vec<u8>> {
         let (body, correlation) = self.from.recv().await?;
-        if let (Some(id), Some(t)) = (correlation, transaction(&body)) {
+        if let (Some(id), (_, Some(t))) = (correlation, kind_and_transaction(&body)) {
             if self.awaiting.len() >= AWAITING {
                 self.awaiting.clear();
             }
-            self.awaiting.insert(t, id);
+            self.awaiting.entry(t).or_default().push_back(id);
         }
         Some(body)
     }
 
     async fn send(&mut self, text: String) -> bool {
-        let correlation = match self.awaiting.is_empty() {
-            true => None,
-            false => transaction(text.as_bytes()).and_then(|t| self.awaiting.remove(&t)),
-        };
+        let correlation = self.correlation_of(&text);
         match self.to.try_send((self.api, text, correlation)) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -99,6 +120,14 @@ pub async fn serve(config: RabbitMq, core: Core, state: Arc<TransportState>) {
     drop(to_broker);
     let limit = core.general().max_request_size;
     tokio::join!(join_all(apis), broker_loop(&config, routes, outgoing, limit));
+}
+
+/// Our consumer tag for an API's incoming queue.
+fn api_tag(api: Api) -> &'static str {
+    match api {
+        Api::Janus => "janus",
+        Api::Admin => "admin",
+    }
 }
 
 /// Connects, declares and consumes what the settings say, then carries requests in and replies
@@ -143,9 +172,14 @@ async fn broker_loop(
                 if q.declare_outgoing_queue {
                     c.declare_queue(&q.from_janus).await?;
                 }
-                let tag = c.consume(&incoming).await?;
-                consumers.push((tag, *api, to_core.clone()));
+                consumers.push((incoming, api_tag(*api), to_core.clone()));
             }
+            // Consumed once everything is declared: deliveries may come at once, and an
+            // answer awaited after that would skip them.
+            for (queue, tag, _) in &consumers {
+                c.consume(queue, tag).await?;
+            }
+            let consumers: Vec<_> = consumers.into_iter().map(|(_, tag, to_core)| (tag, to_core)).collect();
             Ok::<_, String>((c, consumers))
         };
         let (connection, consumers) = match opened.await {
@@ -171,7 +205,7 @@ async fn broker_loop(
                 match deliveries.take(frame, limit) {
                     Incoming::Closed(why) => break format!("the broker closed: {why}"),
                     Incoming::Delivered { consumer_tag, properties, body } => {
-                        let Some((_, _, to_core)) = consumers.iter().find(|(tag, _, _)| *tag == consumer_tag)
+                        let Some((_, to_core)) = consumers.iter().find(|(tag, _)| *tag == consumer_tag)
                         else {
                             continue;
                         };
