@@ -2,7 +2,7 @@
 //! cleanly on SIGINT/SIGTERM.
 
 use crate::api::{Core, CoreOptions, Network, TransportInfo};
-use crate::config::Config;
+use crate::config::{Config, JsonStyle};
 use crate::events::{About, Events, Kind};
 use crate::logging::Logging;
 use crate::media::{MediaEngine, Tunables};
@@ -41,81 +41,41 @@ impl Transports {
         let make = |kind, json, listeners: (bool, bool), notify| {
             Arc::new(TransportState::new(kind, json, listeners, events.clone(), notify))
         };
+        // A broker transport's (json, its APIs on, events), when its file enables it.
+        let broker = |kind, on: Option<(JsonStyle, (bool, bool), bool)>| {
+            let (json, listeners, notify) = on.unwrap_or_default();
+            make(kind, json, listeners, notify)
+        };
+        let (m, n, r) = (&config.mqtt, &config.nanomsg, &config.rabbitmq);
         Self {
             http: make(state::Kind::Http, h.json, (h.api.enabled, h.admin.enabled), h.events),
             ws: make(state::Kind::WebSockets, w.json, (w.api.enabled, w.admin.enabled), w.events),
             unix: make(state::Kind::UnixSockets, u.json, (u.api.is_some(), u.admin.is_some()), u.events),
-            mqtt: match &config.mqtt {
-                Some(m) => make(state::Kind::Mqtt, m.json, (m.api.is_some(), m.admin.is_some()), m.events),
-                None => make(state::Kind::Mqtt, Default::default(), (false, false), false),
-            },
-            nanomsg: match &config.nanomsg {
-                Some(n) => make(state::Kind::Nanomsg, n.json, (n.api.is_some(), n.admin.is_some()), n.events),
-                None => make(state::Kind::Nanomsg, Default::default(), (false, false), false),
-            },
-            rabbitmq: match &config.rabbitmq {
-                Some(r) => {
-                    make(state::Kind::RabbitMq, r.json, (r.api.is_some(), r.admin.is_some()), r.events)
-                }
-                None => make(state::Kind::RabbitMq, Default::default(), (false, false), false),
-            },
+            mqtt: broker(
+                state::Kind::Mqtt,
+                m.as_ref().map(|m| (m.json, (m.api.is_some(), m.admin.is_some()), m.events)),
+            ),
+            nanomsg: broker(
+                state::Kind::Nanomsg,
+                n.as_ref().map(|n| (n.json, (n.api.is_some(), n.admin.is_some()), n.events)),
+            ),
+            rabbitmq: broker(
+                state::Kind::RabbitMq,
+                r.as_ref().map(|r| (r.json, (r.api.is_some(), r.admin.is_some()), r.events)),
+            ),
         }
     }
 
     /// The running transports, as `info` lists them.
-    fn info(&self, config: &Config) -> Vec<TransportInfo> {
-        let mut list = Vec::new();
-        if config.http.api.enabled || config.http.admin.enabled {
-            list.push(TransportInfo {
-                package: self.http.package(),
-                name: "JANUS REST (HTTP/HTTPS) transport plugin",
-                description:
-                    "This transport plugin adds REST (HTTP/HTTPS) support to the Janus API via hyper.",
-                query: self.http.clone(),
-            });
-        }
-        if config.ws.api.enabled || config.ws.admin.enabled {
-            list.push(TransportInfo {
-                package: self.ws.package(),
-                name: "JANUS WebSockets transport plugin",
-                description:
-                    "This transport plugin adds WebSockets support to the Janus API via tokio-tungstenite.",
-                query: self.ws.clone(),
-            });
-        }
-        if config.unix.api.is_some() || config.unix.admin.is_some() {
-            list.push(TransportInfo {
-                package: self.unix.package(),
-                name: "JANUS Unix Sockets transport plugin",
-                description: "This transport plugin adds Unix Sockets support to the Janus API.",
-                query: self.unix.clone(),
-            });
-        }
-        if config.mqtt.is_some() {
-            list.push(TransportInfo {
-                package: self.mqtt.package(),
-                name: "JANUS MQTT transport plugin",
-                description: "This transport plugin adds MQTT support to the Janus API.",
-                query: self.mqtt.clone(),
-            });
-        }
-        if config.nanomsg.is_some() {
-            list.push(TransportInfo {
-                package: self.nanomsg.package(),
-                name: "JANUS Nanomsg transport plugin",
-                description: "This transport plugin adds Nanomsg support to the Janus API.",
-                query: self.nanomsg.clone(),
-            });
-        }
-        if config.rabbitmq.is_some() {
-            list.push(TransportInfo {
-                package: self.rabbitmq.package(),
-                name: "JANUS RabbitMQ transport plugin",
-                description: "This transport plugin adds RabbitMQ support to the Janus API.",
-                query: self.rabbitmq.clone(),
-            });
-        }
-        list
+    fn info(&self) -> Vec<TransportInfo> {
+        [&self.http, &self.ws, &self.unix, &self.mqtt, &self.nanomsg, &self.rabbitmq]
+            .into_iter()
+            .filter(|s| s.running())
+            .map(|s| {
+                let (name, description) = s.title();
+                TransportInfo { package: s.package(), name, description, query: s.clone() }
+            })
+            .collect()
     }
 }
 
@@ -135,7 +95,7 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
             local_ip: crate::media::local_ip(&config.media, &config.nat),
             ipv6: config.media.ipv6,
         },
-        transports: states.info(&config),
+        transports: states.info(),
         set_log_level: Box::new(move |level| logging.set_level(level)),
         tunables: tunables.clone(),
         events: events.clone(),

@@ -584,7 +584,7 @@ async fn the_nanomsg_handler_publishes_to_a_subscriber() {
     );
     drop(gw);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).unwrap().port();
+    let port = crate::harness::free_port();
     let tcp = format!("tcp://127.0.0.1:{port}");
     let settings =
         format!("\taddress = \"{tcp}\"\n\tmode = \"bind\"\n\tevents = \"sessions\"\n\tjson = \"compact\"");

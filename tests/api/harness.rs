@@ -820,6 +820,25 @@ macro_rules! per_language {
 #[allow(unused_imports)]
 pub(crate) use per_language;
 
+/// Whether an outside tool a test needs is there (`found`); under CI its absence fails the
+/// test (`install` says how to get it), elsewhere the test is skipped loudly (`what` says
+/// which and why).
+pub fn tool_present(found: bool, install: &str, what: &str) -> bool {
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "{what} under CI: {install}");
+        eprintln!("SKIPPED: {what} ({install})");
+    }
+    found
+}
+
+/// A free TCP port on the loopback (free when asked).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 /// A child process killed when dropped.
 pub struct Killed(pub Child);
 
@@ -850,19 +869,14 @@ impl Mosquitto {
         let found = ["mosquitto", "mosquitto_sub", "mosquitto_pub"]
             .iter()
             .all(|tool| Command::new(tool).arg("--help").output().is_ok());
-        if !found {
-            let install = "apt-get install mosquitto mosquitto-clients";
-            assert!(std::env::var_os("CI").is_none(), "{what} needs mosquitto under CI: {install}");
-            eprintln!("SKIPPED: {what} needs mosquitto ({install})");
+        if !tool_present(
+            found,
+            "apt-get install mosquitto mosquitto-clients",
+            &format!("{what} needs mosquitto"),
+        ) {
             return None;
         }
-        let free = || {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port")
-                .port()
-        };
-        let port = port.unwrap_or_else(free);
+        let port = port.unwrap_or_else(free_port);
         let conf = TempDir::new("mosquitto");
         let file = conf.join("mosquitto.conf");
         std::fs::write(&file, format!("listener {port} 127.0.0.1\nallow_anonymous true\n")).expect("conf");
@@ -932,12 +946,7 @@ pub fn nanocat(args: &[&str]) -> Option<(Killed, tokio::sync::mpsc::UnboundedRec
     use std::io::BufRead;
     use std::process::{Command, Stdio};
     let found = Command::new("nanocat").arg("--help").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the Nanomsg tests need nanocat under CI (apt-get install nanomsg-utils)"
-        );
-        eprintln!("SKIPPED: the Nanomsg tests need nanocat (apt-get install nanomsg-utils)");
+    if !tool_present(found, "apt-get install nanomsg-utils", "the Nanomsg tests need nanocat") {
         return None;
     }
     let mut child =
@@ -969,19 +978,14 @@ impl RabbitMq {
     pub async fn start(what: &str) -> Option<Self> {
         let found = std::path::Path::new("/usr/sbin/rabbitmq-server").exists()
             && Command::new("amqp-consume").arg("--help").output().is_ok();
-        if !found {
-            let install = "apt-get install rabbitmq-server amqp-tools";
-            assert!(std::env::var_os("CI").is_none(), "{what} needs RabbitMQ under CI: {install}");
-            eprintln!("SKIPPED: {what} needs RabbitMQ ({install})");
+        if !tool_present(
+            found,
+            "apt-get install rabbitmq-server amqp-tools",
+            &format!("{what} needs RabbitMQ"),
+        ) {
             return None;
         }
-        let free = || {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port")
-                .port()
-        };
-        let (port, dist) = (free(), free());
+        let (port, dist) = (free_port(), free_port());
         let dir = TempDir::new("rabbitmq");
         for sub in ["mnesia", "log"] {
             std::fs::create_dir_all(dir.join(sub)).expect("a folder");

@@ -87,7 +87,7 @@ async fn a_pair_peer_drives_the_api_and_the_admin_api() {
 /// With `mode = connect`, the gateway connects to the client's bound PAIR socket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_connects_to_a_bound_peer() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).unwrap().port();
+    let port = crate::harness::free_port();
     let address = format!("tcp://127.0.0.1:{port}");
     let file = format!(
         "general: {{ enabled = true, address = \"{address}\", mode = \"connect\", json = \"compact\" }}\n"

@@ -27,24 +27,13 @@ mod videoroom;
 
 use std::time::Duration;
 
-use harness::{message, per_language, Conf, Gateway, Lang, WsClient};
+use harness::{message, per_language, tool_present, Conf, Gateway, Lang, WsClient};
 use peer::{AudioCodec, DataMessage, Kind, Peer};
 use serde_json::{json, Value};
 
 const ECHOTEST: &str = "janus.plugin.echotest";
 const TESTFAULT: &str = "janus.plugin.testfault";
 const WAIT: Duration = Duration::from_secs(10);
-
-/// Whether an outside tool a test needs is there (`found`); under CI its absence fails the
-/// test (`install` says how to get it), elsewhere the test is skipped loudly (`what` says
-/// which and why).
-pub fn tool_present(found: bool, install: &str, what: &str) -> bool {
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "{what} under CI: {install}");
-        eprintln!("SKIPPED: {what} ({install})");
-    }
-    found
-}
 
 /// The `stream_id`s of the forwarders an `rtp_forward` made (its `forwarders`).
 fn forwarder_ids(done: &Value) -> Vec<u64> {

@@ -79,11 +79,6 @@ impl Drop for Server {
     }
 }
 
-/// A free TCP port on loopback.
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a port")
-}
-
 /// `create` of an rtsp mountpoint: `ack`, then the answer as an event once the source plays
 /// (or fails); returns the answer's plugin data.
 async fn create(c: &mut Client, body: Value) -> Value {
@@ -158,7 +153,7 @@ async fn an_rtsp_source_reaches_two_viewers() {
     let refused = create(&mut admin, bad).await;
     assert_eq!(refused["error_code"], 456, "{refused}");
     assert!(refused["error"].as_str().is_some_and(|e| e.contains("401")), "{refused}");
-    let nobody = json!({"id": 90, "url": format!("rtsp://127.0.0.1:{}/x", free_port()), "video": true});
+    let nobody = json!({"id": 90, "url": format!("rtsp://127.0.0.1:{}/x", crate::harness::free_port()), "video": true});
     assert_eq!(create(&mut admin, nobody).await["error_code"], 456);
     let list = admin.request(json!({"request": "list"})).await;
     let ids: Vec<&Value> = list["list"].as_array().expect("list").iter().map(|m| &m["id"]).collect();
@@ -243,7 +238,7 @@ async fn an_rtsp_source_that_goes_away_comes_back() {
     if !have_gst_rtsp() {
         return;
     }
-    let port = free_port().to_string();
+    let port = crate::harness::free_port().to_string();
     let server = Server::start(&["--port", &port, "--protocols", "tcp", "--tone", "660"]);
     let gw = Gateway::start();
     let mut admin = Client::new(&gw, STREAMING).await;

@@ -674,29 +674,16 @@ impl Config {
         let (general, nat, media) = read_core(&texts[0].0, &parsed[0], folder.as_deref())?;
         let events = events::read(&texts[0].0, &parsed[0], folder.as_deref())?;
         let (mut http, mut ws) = (read_http(&texts[1].0, &parsed[1])?, read_ws(&texts[2].0, &parsed[2])?);
-        // The embedded configuration has no Unix-sockets file: the transport is off.
-        let mut unix = match (texts.get(3), parsed.get(3)) {
-            (Some((file, _)), Some(root)) => read_unix(file, root)?,
-            _ => Unix {
-                api: None,
-                admin: None,
-                json: JsonStyle::Compact,
-                events: true,
-                max_connections: 10_000,
-            },
+        // The other transports' files, when given (the embedded configuration has none: an
+        // absent file reads as an empty one, which enables nothing).
+        let none = jcfg::Group::default();
+        let file = |k: usize| {
+            texts.get(k).map(|(f, _)| f.as_str()).zip(parsed.get(k)).unwrap_or(("<embedded>", &none))
         };
-        let mut mqtt = match (texts.get(4), parsed.get(4)) {
-            (Some((file, _)), Some(root)) => read_mqtt(file, root)?,
-            _ => None,
-        };
-        let mut nanomsg = match (texts.get(5), parsed.get(5)) {
-            (Some((file, _)), Some(root)) => read_nanomsg(file, root)?,
-            _ => None,
-        };
-        let mut rabbitmq = match (texts.get(6), parsed.get(6)) {
-            (Some((file, _)), Some(root)) => read_rabbitmq(file, root)?,
-            _ => None,
-        };
+        let mut unix = read_unix(file(3).0, file(3).1)?;
+        let mut mqtt = read_mqtt(file(4).0, file(4).1)?;
+        let mut nanomsg = read_nanomsg(file(5).0, file(5).1)?;
+        let mut rabbitmq = read_rabbitmq(file(6).0, file(6).1)?;
         for transport in &general.disabled_transports {
             match transport.as_str() {
                 "http" => (http.api.enabled, http.admin.enabled) = (false, false),

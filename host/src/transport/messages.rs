@@ -76,6 +76,20 @@ fn request(
     })
 }
 
+/// Queues `item` for a connection's writer without waiting: `false` when the writer is gone;
+/// when its queue is full the item is dropped (`what` says whose, in the warning), as Janus
+/// drops what a slow client cannot take.
+pub fn hand_on<T>(to: &mpsc::Sender<T>, item: T, what: impl std::fmt::Display) -> bool {
+    match to.try_send(item) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            tracing::warn!("{what}: too slow, a message dropped");
+            true
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+    }
+}
+
 /// One connection as an event sink: events wait in a bounded queue for the connection's task.
 struct Connection {
     id: u64,
@@ -85,18 +99,8 @@ struct Connection {
 
 impl EventSink for Connection {
     fn deliver(&self, event: &Value) -> bool {
-        match self.out.try_send(to_text(event, self.state.style())) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(
-                    connection = self.id,
-                    transport = self.state.package(),
-                    "client too slow, event dropped"
-                );
-                true
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
+        let what = format_args!("{} connection {}", self.state.package(), self.id);
+        hand_on(&self.out, to_text(event, self.state.style()), what)
     }
 
     fn connection_id(&self) -> u64 {

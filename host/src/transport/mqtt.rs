@@ -44,17 +44,7 @@ impl Messages for Topics {
             qos: self.qos,
             retain: false,
         };
-        match self.to.try_send(p) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(
-                    "MQTT transport: the broker is too slow or away; a message to {} dropped",
-                    self.topic
-                );
-                true
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
+        messages::hand_on(&self.to, p, format_args!("MQTT transport (the broker, to {})", self.topic))
     }
 }
 

@@ -36,14 +36,7 @@ impl Messages for Pair {
     }
 
     async fn send(&mut self, text: String) -> bool {
-        match self.to.try_send(text) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!("Nanomsg transport: no peer takes the messages; one dropped");
-                true
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
+        messages::hand_on(&self.to, text, "Nanomsg transport (no peer takes the messages)")
     }
 }
 

@@ -87,14 +87,7 @@ impl Messages for Queues {
 
     async fn send(&mut self, text: String) -> bool {
         let correlation = self.correlation_of(&text);
-        match self.to.try_send((self.api, text, correlation)) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!("RabbitMQ transport: the broker is too slow or away; a message dropped");
-                true
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
+        messages::hand_on(&self.to, (self.api, text, correlation), "RabbitMQ transport (the broker)")
     }
 }
 

@@ -87,6 +87,40 @@ impl TransportState {
         }
     }
 
+    /// Its name and description in `info`.
+    pub fn title(&self) -> (&'static str, &'static str) {
+        match self.kind {
+            Kind::Http => (
+                "JANUS REST (HTTP/HTTPS) transport plugin",
+                "This transport plugin adds REST (HTTP/HTTPS) support to the Janus API via hyper.",
+            ),
+            Kind::WebSockets => (
+                "JANUS WebSockets transport plugin",
+                "This transport plugin adds WebSockets support to the Janus API via tokio-tungstenite.",
+            ),
+            Kind::UnixSockets => (
+                "JANUS Unix Sockets transport plugin",
+                "This transport plugin adds Unix Sockets support to the Janus API.",
+            ),
+            Kind::Mqtt => {
+                ("JANUS MQTT transport plugin", "This transport plugin adds MQTT support to the Janus API.")
+            }
+            Kind::Nanomsg => (
+                "JANUS Nanomsg transport plugin",
+                "This transport plugin adds Nanomsg support to the Janus API.",
+            ),
+            Kind::RabbitMq => (
+                "JANUS RabbitMQ transport plugin",
+                "This transport plugin adds RabbitMQ support to the Janus API.",
+            ),
+        }
+    }
+
+    /// Whether its Janus API or admin listener runs.
+    pub fn running(&self) -> bool {
+        self.listeners.0 || self.listeners.1
+    }
+
     /// How replies are formatted now.
     pub fn style(&self) -> JsonStyle {
         match self.style.load(Ordering::Relaxed) {
