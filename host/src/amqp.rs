@@ -53,7 +53,11 @@ impl Args {
     }
     /// A short string (at most 255 bytes: longer is cut).
     fn shortstr(&mut self, s: &str) -> &mut Self {
-        let s = &s.as_bytes()[..s.len().min(255)];
+        self.shortbytes(s.as_bytes())
+    }
+    /// A short string of any bytes (at most 255: longer is cut).
+    fn shortbytes(&mut self, s: &[u8]) -> &mut Self {
+        let s = &s[..s.len().min(255)];
         self.octet(s.len() as u8);
         self.0.extend_from_slice(s);
         self
@@ -66,6 +70,22 @@ impl Args {
     fn empty_table(&mut self) -> &mut Self {
         self.long(0)
     }
+    /// A field table of `entries` (names and typed values, as [`client_properties`] writes).
+    fn table(&mut self, entries: &Args) -> &mut Self {
+        self.longstr(&entries.0)
+    }
+}
+
+/// Our Connection.StartOk client properties: who we are, and the capability to be told
+/// (Basic.Cancel) when the broker ends a consumer because its queue was deleted, which it
+/// otherwise does silently: requests would stop coming and nothing would say so.
+fn client_properties() -> Args {
+    let mut capabilities = Args::default();
+    capabilities.shortstr("consumer_cancel_notify").octet(b't').octet(1);
+    let mut properties = Args::default();
+    properties.shortstr("product").octet(b'S').longstr(b"Portunus");
+    properties.shortstr("capabilities").octet(b'F').table(&capabilities);
+    properties
 }
 
 /// A frame: its type, channel and payload, then the frame end.
@@ -188,7 +208,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         response.push(0);
         response.extend_from_slice(login.password.as_bytes());
         let mut start_ok = Args::method(10, 11);
-        start_ok.empty_table().shortstr("PLAIN").longstr(&response).shortstr("en_US");
+        start_ok.table(&client_properties()).shortstr("PLAIN").longstr(&response).shortstr("en_US");
         c.send_method(0, start_ok).await?;
         let tune = c.expect(0, 10, 30).await?;
         let (channel_max, frame_max) = match tune.as_slice() {
@@ -297,10 +317,15 @@ pub struct QueueFlags {
 
 /// A short string at `at` (moved past it).
 fn shortstr(args: &[u8], at: &mut usize) -> Option<String> {
+    shortbytes(args, at).map(|s| String::from_utf8_lossy(&s).into_owned())
+}
+
+/// A short string's bytes at `at` (moved past it).
+fn shortbytes(args: &[u8], at: &mut usize) -> Option<Vec<u8>> {
     let len = usize::from(*args.get(*at)?);
     let s = args.get(*at + 1..*at + 1 + len)?;
     *at += 1 + len;
-    Some(String::from_utf8_lossy(s).into_owned())
+    Some(s.to_vec())
 }
 
 /// A message's properties the client writes and reads.
@@ -308,8 +333,8 @@ fn shortstr(args: &[u8], at: &mut usize) -> Option<String> {
 pub struct Properties {
     /// `content-type`.
     pub content_type: Option<String>,
-    /// `correlation-id`.
-    pub correlation_id: Option<String>,
+    /// `correlation-id`, as sent (any bytes: it goes back as it came).
+    pub correlation_id: Option<Vec<u8>>,
     /// `reply-to`.
     pub reply_to: Option<String>,
 }
@@ -350,7 +375,7 @@ impl Properties {
             at += 1;
         }
         if flags & flag::CORRELATION_ID != 0 {
-            p.correlation_id = Some(shortstr(list, &mut at)?);
+            p.correlation_id = Some(shortbytes(list, &mut at)?);
         }
         if flags & flag::REPLY_TO != 0 {
             p.reply_to = Some(shortstr(list, &mut at)?);
@@ -361,16 +386,22 @@ impl Properties {
     fn write(&self, out: &mut Args) {
         let mut flags = 0;
         for (set, bit) in [
-            (&self.content_type, flag::CONTENT_TYPE),
-            (&self.correlation_id, flag::CORRELATION_ID),
-            (&self.reply_to, flag::REPLY_TO),
+            (self.content_type.is_some(), flag::CONTENT_TYPE),
+            (self.correlation_id.is_some(), flag::CORRELATION_ID),
+            (self.reply_to.is_some(), flag::REPLY_TO),
         ] {
-            if set.is_some() {
+            if set {
                 flags |= bit;
             }
         }
         out.short(flags);
-        for v in [&self.content_type, &self.correlation_id, &self.reply_to].into_iter().flatten() {
+        if let Some(v) = &self.content_type {
+            out.shortstr(v);
+        }
+        if let Some(v) = &self.correlation_id {
+            out.shortbytes(v);
+        }
+        if let Some(v) = &self.reply_to {
             out.shortstr(v);
         }
     }
@@ -456,6 +487,12 @@ impl Deliveries {
             (frame::METHOD, Some((10, 50, args))) | (frame::METHOD, Some((20, 40, args))) => {
                 return Incoming::Closed(close_reason(args));
             }
+            // Basic.Cancel: the broker ended a consumer (its queue was deleted); the
+            // connection is of no use as it is (a new one declares the queue again).
+            (frame::METHOD, Some((60, 30, args))) => {
+                let tag = shortstr(args, &mut 0).unwrap_or_default();
+                return Incoming::Closed(format!("consumer {tag} cancelled (its queue deleted?)"));
+            }
             (frame::METHOD, Some((60, 60, args))) => {
                 *self = Self { consumer_tag: shortstr(args, &mut 0), ..Self::default() };
             }
@@ -529,6 +566,10 @@ mod tests {
         let close = [0, 20, 0, 40, 0x01, 0x40, 3, b'b', b'y', b'e', 0, 0, 0, 0];
         assert_eq!(take((frame::METHOD, 1, close.to_vec())), Incoming::Closed("320 bye".into()));
         assert_eq!(take((frame::HEARTBEAT, 0, Vec::new())), Incoming::Nothing);
+        let mut cancel = Args::method(60, 30);
+        cancel.shortstr("janus").octet(1);
+        let cancelled = "consumer janus cancelled (its queue deleted?)".to_string();
+        assert_eq!(take((frame::METHOD, 1, cancel.0)), Incoming::Closed(cancelled));
     }
 
     /// What a publisher writes comes back as a delivery, its properties with it, whatever the
@@ -538,7 +579,8 @@ mod tests {
         let p = Publisher { frame_max: 4096 };
         let props = Properties {
             content_type: Some("application/json".into()),
-            correlation_id: Some("c-1".into()),
+            // Not UTF-8: it must come back as it was.
+            correlation_id: Some(vec![b'c', 0xff, 0, b'1']),
             reply_to: Some("Janus".into()),
         };
         let body = vec![b'x'; 9000];

@@ -11,9 +11,22 @@ use crate::harness::{assert_error, tool_present, Conf, Gateway, Killed, RabbitMq
 /// Publishes `requests` to `to` with correlation ids `corr-0`, `corr-1`, … and returns the
 /// first `want` messages heard on `from` (with their properties).
 async fn exchange(broker: &RabbitMq, to: &str, from: &str, requests: &[Value], want: usize) -> Vec<Value> {
+    exchange_as(broker, &[], to, from, requests, want).await
+}
+
+/// As [`exchange`], with the client's options (`--repeat`: publishes again every second until
+/// something is heard).
+async fn exchange_as(
+    broker: &RabbitMq,
+    options: &[&str],
+    to: &str,
+    from: &str,
+    requests: &[Value],
+    want: usize,
+) -> Vec<Value> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/api/rabbitmq_client.py");
     let mut client = Command::new("/usr/bin/python3");
-    client.arg(script).arg(broker.port.to_string()).arg(to).arg(from);
+    client.arg(script).args(options).arg(broker.port.to_string()).arg(to).arg(from);
     client.args(requests.iter().map(Value::to_string)).stdout(Stdio::piped());
     let mut client = Killed(client.spawn().expect("python3"));
     let out = client.0.stdout.take().expect("stdout");
@@ -105,4 +118,14 @@ async fn requests_on_the_incoming_queue_are_answered_with_their_correlation_id()
     let list = json!({"janus": "list_sessions", "admin_secret": "janusoverlord", "transaction": "l"});
     let listed = exchange(&broker, "to-janus-admin", "from-janus-admin", &[list], 1).await;
     assert_eq!(listed[0]["body"]["sessions"], json!([sid]), "{listed:?}");
+    // The incoming queue deleted under the gateway: the broker cancels its consumer (it asked to
+    // be told), and the gateway connects again, declares the queue and answers again.
+    let deleted = broker.tool("amqp-delete-queue", &["-q", "to-janus"]).output().expect("amqp-delete-queue");
+    assert!(deleted.status.success(), "{deleted:?}");
+    let ping = json!({"janus": "ping", "transaction": "after"});
+    let heard = exchange_as(&broker, &["--repeat"], "to-janus", "from-janus", &[ping], 1).await;
+    assert_eq!(
+        (&heard[0]["body"]["janus"], &heard[0]["body"]["transaction"]),
+        (&json!("pong"), &json!("after"))
+    );
 }

@@ -30,10 +30,12 @@ const INCOMING: usize = 256;
 /// Requests whose correlation id waits for their reply, at most (per API).
 const AWAITING: usize = 10_000;
 
+/// A correlation id, as its request carried it (any bytes).
+type CorrelationId = Vec<u8>;
 /// A request from the broker: its body and correlation id.
-type Request = (Vec<u8>, Option<String>);
+type Request = (Vec<u8>, Option<CorrelationId>);
 /// What goes to the broker: for which API, the text and the correlation id.
-type Outgoing = (Api, String, Option<String>);
+type Outgoing = (Api, String, Option<CorrelationId>);
 
 /// One API's traffic as a message connection. A reply is known by its request's transaction:
 /// the first message with that transaction after the request that is not an event carries
@@ -42,7 +44,7 @@ struct Queues {
     api: Api,
     from: mpsc::Receiver<Request>,
     to: mpsc::Sender<Outgoing>,
-    awaiting: HashMap<String, VecDeque<String>>,
+    awaiting: HashMap<String, VecDeque<CorrelationId>>,
 }
 
 /// A message's `janus` and `transaction`.
@@ -54,7 +56,7 @@ fn kind_and_transaction(json: &[u8]) -> (Option<String>, Option<String>) {
 
 impl Queues {
     /// The correlation id of the request a message answers, if it answers one.
-    fn correlation_of(&mut self, text: &str) -> Option<String> {
+    fn correlation_of(&mut self, text: &str) -> Option<CorrelationId> {
         if self.awaiting.is_empty() {
             return None;
         }
