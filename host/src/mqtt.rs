@@ -56,6 +56,9 @@ pub struct Options {
     pub will: Option<Publication>,
     /// Published on each connection, after the subscriptions (at QoS 0).
     pub on_connect: Option<Publication>,
+    /// Published (at QoS 0) when `outgoing` closes, before the DISCONNECT that spares the
+    /// broker the will: a client's goodbye.
+    pub on_stop: Option<Publication>,
     /// Topic filters subscribed to on each connection, with their QoS (0 or 1).
     pub subscribe: Vec<(String, u8)>,
     /// QoS 1 messages that may await their PUBACK at once.
@@ -92,6 +95,7 @@ mod packet {
     pub const SUBACK: u8 = 9;
     pub const PINGREQ: u8 = 12;
     pub const PINGRESP: u8 = 13;
+    pub const DISCONNECT: u8 = 14;
 }
 
 /// A packet: its fixed header's first byte, the remaining length, then `body`.
@@ -277,6 +281,8 @@ struct Message {
 /// Runs the client until `outgoing` closes: each item becomes a [`Publication`] and is
 /// published (`done` is called once per item when it is through: acknowledged, written at
 /// QoS 0, or given up); what the broker publishes on the subscriptions goes to `incoming`.
+/// When `outgoing` closes and all its items are through, [`Options::on_stop`] is published
+/// and the client disconnects (while no broker is connected, it just ends).
 pub async fn run<T>(
     o: Options,
     mut outgoing: mpsc::Receiver<T>,
@@ -305,6 +311,9 @@ pub async fn run<T>(
     loop {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
+        }
+        if outgoing.is_closed() && outgoing.is_empty() && unacked.is_empty() {
+            return;
         }
         // Until the broker takes something, the next attempt waits longer (1, 2, 4, 8 s).
         delay = next_retry(delay);
@@ -397,6 +406,11 @@ pub async fn run<T>(
                 }
                 item = outgoing.recv(), if unacked.len() < max_in_flight => {
                     let Some(item) = item else {
+                        if let Some(bye) = &o.on_stop {
+                            let bye = Publication { qos: 0, ..bye.clone() };
+                            let _ = write(&mut writer, &publish_packet(&bye, 0, false)).await;
+                        }
+                        let _ = write(&mut writer, &[packet::DISCONNECT << 4, 0]).await;
                         reading.abort();
                         return;
                     };
@@ -502,6 +516,7 @@ mod tests {
             clean_session: true,
             will: Some(Publication { topic: "s".into(), payload: b"down".to_vec(), qos: 0, retain: true }),
             on_connect: None,
+            on_stop: None,
             subscribe: Vec::new(),
             max_in_flight: 10,
             who: "test",

@@ -178,13 +178,14 @@ async fn a_data_channel_is_in_the_statistics() {
 
 /// The MQTT handler publishes to a real broker (mosquitto), as Janus's: the connect status on
 /// `<topic>/status`, then each event on `<topic>/<its type>` with Janus's `eventtype`, at QoS 1;
-/// mosquitto_sub hears them.
+/// mosquitto_sub hears them. When the gateway stops, the handler says the disconnect status
+/// there itself (no will is set here: the default).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mqtt_handler_publishes_to_a_broker() {
     let Some(broker) = crate::harness::Mosquitto::start("the MQTT event handler test").await else { return };
     let port = broker.port;
     let mqttevh = format!("\turl = \"tcp://127.0.0.1:{port}\"\n\tclient_id = \"portunus-test\"\n\tevents = \"sessions\"\n\tqos = 1\n\tjson = \"compact\"");
-    let gw = Gateway::with(crate::backend::evh_conf("mqttevh", &mqttevh));
+    let mut gw = Gateway::with(crate::backend::evh_conf("mqttevh", &mqttevh));
     // Lines of `topic payload` from a subscriber to everything under the base topic.
     let (_sub, mut lines) = broker.subscribe("/janus/events/#");
     // The connect status is retained: the subscriber gets it whenever it subscribed.
@@ -206,6 +207,9 @@ async fn the_mqtt_handler_publishes_to_a_broker() {
         let event = crate::harness::next_on(&mut lines, "/janus/events/sessions").await;
         created.remove(&event["session_id"].as_u64().expect("a session id"));
     }
+    assert!(gw.terminate().success());
+    let status = crate::harness::next_on(&mut lines, "/janus/events/status").await;
+    assert_eq!(status, json!({"event": "disconnected"}));
 }
 
 /// The MQTT handler outlives its broker: while the broker is away the events wait, and once a

@@ -164,12 +164,14 @@ pub struct About<'a> {
 }
 
 /// A handler made from its settings (`made`; an error is logged and it is left out), its
-/// task (`run`) started on its queue.
+/// task (`run`) started on its queue. One with a `stop` is told when the gateway stops, and
+/// its task awaited then (it says goodbye).
 fn load<S, R, F>(
     package: &'static str,
     made: Result<S, String>,
     mask: fn(&S) -> Arc<AtomicU32>,
     query: fn(&S, Option<&Value>) -> Value,
+    stop: Option<fn(&S)>,
     run: R,
 ) -> Option<Handler>
 where
@@ -186,11 +188,13 @@ where
     };
     let (tx, rx) = mpsc::channel(QUEUE);
     let pending = Arc::new(AtomicUsize::new(0));
-    tokio::spawn(run(shared.clone(), rx, pending.clone()));
+    let task = tokio::spawn(run(shared.clone(), rx, pending.clone()));
     tracing::info!("event handler {package} started");
+    let stopping = shared.clone();
     Some(Handler {
         package,
         mask: mask(&shared),
+        stop: stop.map(|stop| (Box::new(move || stop(&stopping)) as Stop, task)),
         query: Box::new(move |request| query(&shared, request)),
         queue: tx,
         pending,
@@ -201,12 +205,17 @@ where
 /// Answers admin `query_eventhandler` for a handler.
 type Query = Box<dyn Fn(Option<&Value>) -> Value + Send + Sync>;
 
+/// Tells a handler the gateway stops.
+type Stop = Box<dyn Fn() + Send + Sync>;
+
 /// One handler as the core sees it: the kinds it takes, its queue and its answers to admin
 /// queries.
 struct Handler {
     package: &'static str,
     mask: Arc<AtomicU32>,
     query: Query,
+    /// For a handler told of the stop: how, and its task (awaited then).
+    stop: Option<(Stop, tokio::task::JoinHandle<()>)>,
     queue: mpsc::Sender<Value>,
     /// Events queued or being sent.
     pending: Arc<AtomicUsize>,
@@ -248,30 +257,45 @@ impl Events {
                 shared,
                 |s| s.mask.clone(),
                 sampleevh::Shared::query,
+                None,
                 sampleevh::run,
             ));
         }
         if let Some(evh) = &events.wsevh {
             let shared = wsevh::Shared::new(evh);
-            handlers.extend(load(WSEVH, shared, |s| s.mask.clone(), wsevh::Shared::query, wsevh::run));
+            handlers.extend(load(WSEVH, shared, |s| s.mask.clone(), wsevh::Shared::query, None, wsevh::run));
         }
         if let Some(evh) = &events.gelfevh {
             let shared = gelfevh::Shared::new(evh);
-            handlers.extend(load(GELFEVH, shared, |s| s.mask.clone(), gelfevh::Shared::query, gelfevh::run));
+            handlers.extend(load(
+                GELFEVH,
+                shared,
+                |s| s.mask.clone(),
+                gelfevh::Shared::query,
+                None,
+                gelfevh::run,
+            ));
         }
         if let Some(evh) = &events.mqttevh {
             let shared = mqttevh::Shared::new(evh);
-            handlers.extend(load(MQTTEVH, shared, |s| s.mask.clone(), mqttevh::Shared::query, mqttevh::run));
+            handlers.extend(load(
+                MQTTEVH,
+                shared,
+                |s| s.mask.clone(),
+                mqttevh::Shared::query,
+                Some(mqttevh::Shared::stop),
+                mqttevh::run,
+            ));
         }
         if let Some(evh) = &events.nanomsgevh {
             let shared = nanomsgevh::Shared::new(evh);
             let query = nanomsgevh::Shared::query;
-            handlers.extend(load(NANOMSGEVH, shared, |s| s.mask.clone(), query, nanomsgevh::run));
+            handlers.extend(load(NANOMSGEVH, shared, |s| s.mask.clone(), query, None, nanomsgevh::run));
         }
         if let Some(evh) = &events.rabbitmqevh {
             let shared = rabbitmqevh::Shared::new(evh);
             let query = rabbitmqevh::Shared::query;
-            handlers.extend(load(RABBITMQEVH, shared, |s| s.mask.clone(), query, rabbitmqevh::run));
+            handlers.extend(load(RABBITMQEVH, shared, |s| s.mask.clone(), query, None, rabbitmqevh::run));
         }
         if handlers.is_empty() {
             return Self::default();
@@ -371,15 +395,25 @@ impl Events {
     }
 
     /// Waits (at most `within`) until the handlers have sent what they were given: the
-    /// `shutdown` event goes out before the gateway exits.
+    /// `shutdown` event goes out before the gateway exits. Then those that say goodbye (the
+    /// MQTT handler's `disconnect_status`) are told, and awaited within the same time.
     pub async fn drain(&self, within: Duration) {
         let Some(inner) = &self.inner else { return };
         let deadline = tokio::time::Instant::now() + within;
-        while inner.handlers.iter().any(|h| h.pending.load(Ordering::Relaxed) > 0) {
-            if tokio::time::Instant::now() >= deadline {
+        let waited = |busy: &dyn Fn(&Handler) -> bool| {
+            let busy = inner.handlers.iter().any(busy);
+            if busy && tokio::time::Instant::now() >= deadline {
                 tracing::warn!("event handlers did not send everything within {within:?}");
-                return;
             }
+            busy && tokio::time::Instant::now() < deadline
+        };
+        while waited(&|h| h.pending.load(Ordering::Relaxed) > 0) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for (stop, _) in inner.handlers.iter().filter_map(|h| h.stop.as_ref()) {
+            stop();
+        }
+        while waited(&|h| h.stop.as_ref().is_some_and(|(_, task)| !task.is_finished())) {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }

@@ -4,8 +4,8 @@
 //! payloads and status checked against Janus 1.1.2's through mosquitto), at `qos` 0 or 1 (at
 //! 1 the broker's PUBACK is awaited) and `retain`. On connecting, `connect_status` is published
 //! (retained as `will_retain`) on `<topic>/status`; with `will_enabled`, the broker publishes
-//! `disconnect_status` there when it loses the handler (Janus also publishes it when it stops;
-//! this handler does not). When the broker cannot be
+//! `disconnect_status` there when it loses the handler; when the gateway stops, the handler
+//! publishes it there itself (retained, as Janus's) and disconnects. When the broker cannot be
 //! reached or goes away, the handler connects again after 1, 2, 4, 8 s; the events wait in its
 //! queue, and those not acknowledged go again (at most 5 times each). At QoS 1, up to 10
 //! messages await their PUBACK at once (Janus's `max_inflight`). Idle, it pings every `keep_alive_interval`.
@@ -30,6 +30,8 @@ pub struct Shared {
     pub mask: Arc<AtomicU32>,
     evh: MqttEvh,
     options: mqtt::Options,
+    /// Told when the gateway stops (see [`Shared::stop`]).
+    stopping: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -59,26 +61,55 @@ impl Shared {
             clean_session: evh.clean_session,
             will: evh.will.then(|| status(&evh.disconnect_status)),
             on_connect: Some(status(&evh.connect_status)),
+            // Retained whatever `will_retain` says, as Janus's.
+            on_stop: Some(Publication { retain: true, ..status(&evh.disconnect_status) }),
             subscribe: Vec::new(),
             max_in_flight: MAX_IN_FLIGHT,
             who: "event handler",
         };
-        Ok(Self { mask: Arc::new(AtomicU32::new(mask)), evh: evh.clone(), options })
+        let stopping = tokio::sync::Notify::new();
+        Ok(Self { mask: Arc::new(AtomicU32::new(mask)), evh: evh.clone(), options, stopping })
     }
 
     /// Answers admin `query_eventhandler` (`tweak` with `events`, as Janus).
     pub fn query(&self, request: Option<&Value>) -> Value {
         super::tweak(request, &self.mask, |_| Ok(()))
     }
+
+    /// The gateway stops (its events were sent): the handler says `disconnect_status`,
+    /// disconnects and its task ends.
+    pub fn stop(&self) {
+        self.stopping.notify_one();
+    }
 }
 
-/// The handler's task: publishes the events as they come, through [`mqtt::run`]. `pending`
-/// counts the events not yet published.
-pub async fn run(shared: Arc<Shared>, queue: mpsc::Receiver<Value>, pending: Arc<AtomicUsize>) {
+/// The handler's task: publishes the events as they come, through [`mqtt::run`], until
+/// [`Shared::stop`]. `pending` counts the events not yet published.
+pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending: Arc<AtomicUsize>) {
     let done = || {
         pending.fetch_sub(1, Ordering::Relaxed);
     };
-    mqtt::run(shared.options.clone(), queue, |event| message(&shared, event), None, done).await;
+    // The events pass through a queue of the client's own, closed at the stop: the client
+    // then says goodbye.
+    let (events, outgoing) = mpsc::channel(1);
+    let stopping = shared.clone();
+    let relay = async move {
+        loop {
+            tokio::select! {
+                biased;
+                event = queue.recv() => {
+                    let Some(event) = event else { break };
+                    if events.send(event).await.is_err() {
+                        break;
+                    }
+                }
+                () = stopping.stopping.notified() => break,
+            }
+        }
+        drop(events);
+    };
+    let client = mqtt::run(shared.options.clone(), outgoing, |event| message(&shared, event), None, done);
+    tokio::join!(relay, client);
 }
 
 /// An event as Janus's handler publishes it (with `eventtype`, on its type's topic).
@@ -133,6 +164,9 @@ mod tests {
             retain: true,
         };
         assert_eq!((o.will.clone(), o.on_connect.clone()), (Some(status(b"down")), Some(status(b"up"))));
+        // The goodbye at a stop is retained whatever `will_retain` says.
+        let unretained = Shared::new(&MqttEvh { will_retain: false, ..evh() }).unwrap();
+        assert_eq!(unretained.options.on_stop, Some(status(b"down")));
         assert!(Shared::new(&MqttEvh { url: "http://x".into(), ..evh() }).is_err());
     }
 

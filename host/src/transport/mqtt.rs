@@ -94,6 +94,8 @@ pub async fn serve(config: Mqtt, core: Core, state: Arc<TransportState>) {
         clean_session: config.clean_session,
         will: config.status.as_ref().and_then(|s| status(&s.disconnect_message, s)),
         on_connect: config.status.as_ref().and_then(|s| status(&s.connect_message, s)),
+        // Its task ends with the gateway's: the will says it went.
+        on_stop: None,
         subscribe,
         max_in_flight: config.max_inflight,
         who: "MQTT transport",
