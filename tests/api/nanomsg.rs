@@ -18,9 +18,10 @@ async fn ask(how: &str, address: &str, request: Value) -> Option<Value> {
     Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}")))
 }
 
+/// A gateway with this Nanomsg transport file (requests up to 4 KB).
 fn gateway(file: String) -> Gateway {
     let extra = vec![("janus.transport.nanomsg.jcfg".to_owned(), file)];
-    Gateway::with(Conf { extra, ..Conf::default() })
+    Gateway::with(Conf { extra, ..Conf::general("max_request_size = 4096") })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,6 +67,11 @@ async fn a_pair_peer_drives_the_api_and_the_admin_api() {
         458,
     );
     assert_error(&connect(json!([1])).await.unwrap(), 456);
+    // A message over max_request_size is read past and answered as unreadable; the socket
+    // goes on.
+    let long = json!({"janus": "ping", "transaction": "p", "pad": "x".repeat(8000)});
+    assert_error(&connect(long).await.unwrap(), 454);
+    assert_eq!(connect(json!({"janus": "ping", "transaction": "p"})).await.unwrap()["janus"], "pong");
     // The admin API on its own socket (indented JSON: nanocat --ascii prints it on one line,
     // its newlines as dots).
     let (_admin_peer, mut lines) = nanocat(&[

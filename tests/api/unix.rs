@@ -183,3 +183,55 @@ async fn dgram_clients_are_known_by_their_paths() {
     unnamed.send_to(br#"{"janus":"ping","transaction":"x"}"#, &api).unwrap();
     assert_eq!(one.call(json!({"janus": "ping"}))["janus"], "pong");
 }
+
+/// Event handlers hear the transport's clients come and go: a `SOCK_SEQPACKET` connection
+/// (with its descriptor) until it closes, and a `SOCK_DGRAM` client from its first datagram
+/// until it has been silent, owning no session, for twice `session_timeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_coming_and_going_are_events() {
+    use crate::backend::{backend, events_until, handler_conf, Heard};
+    let (addr, posts) = backend("127.0.0.1", false).await;
+    let mut posts = Heard::new(posts);
+    let dir = TempDir::new("unix-events");
+    let (api, admin) = (dir.join("janus"), dir.join("admin"));
+    let file = format!(
+        "general: {{ enabled = true, path = \"{}\", type = \"SOCK_SEQPACKET\" }}\n\
+         admin: {{ admin_enabled = true, admin_path = \"{}\", admin_type = \"SOCK_DGRAM\" }}\n",
+        api.display(),
+        admin.display()
+    );
+    let mut conf =
+        handler_conf(&format!("http://{addr}/events"), "\tevents = \"transports\"\n\tgrouping = false");
+    conf.extra.push(("janus.transport.pfunix.jcfg".into(), file));
+    conf.general = "session_timeout = 1".into();
+    let gw = Gateway::with(conf);
+    let told = |what: &'static str, admin_api: bool| {
+        move |e: &Value| {
+            e["event"]["transport"] == "janus.transport.pfunix"
+                && e["event"]["data"]["event"] == what
+                && e["event"]["data"]["admin_api"] == admin_api
+        }
+    };
+    let c = SeqPacket::connect(&api);
+    assert_eq!(c.call(json!({"janus": "ping"}))["janus"], "pong");
+    let connected = events_until(&mut posts, told("connected", false)).await.pop().unwrap();
+    assert_eq!(connected["type"], 128, "{connected}");
+    assert!(connected["event"]["data"]["fd"].as_i64().is_some_and(|fd| fd > 2), "{connected}");
+    let id = connected["event"]["id"].clone();
+    drop(c);
+    let gone =
+        events_until(&mut posts, |e| e["event"]["data"]["event"] == "disconnected").await.pop().unwrap();
+    assert_eq!(gone["event"]["id"], id, "{gone}");
+    // A datagram client of the admin API: known from its first message, forgotten once idle
+    // (2 s here) since it owns no session.
+    let adm = Dgram::bind(&dir.join("adm"), &admin);
+    let q = adm.call(json!({"janus": "ping", "admin_secret": "janusoverlord"}));
+    assert_eq!(q["janus"], "pong", "{q}");
+    let connected = events_until(&mut posts, told("connected", true)).await.pop().unwrap();
+    assert_eq!(connected["event"]["data"]["type"], "SOCK_DGRAM", "{connected}");
+    let id = connected["event"]["id"].clone();
+    let gone =
+        events_until(&mut posts, |e| e["event"]["data"]["event"] == "disconnected").await.pop().unwrap();
+    assert_eq!(gone["event"]["id"], id, "{gone}");
+    drop(gw);
+}

@@ -226,7 +226,12 @@ async fn datagram_loop(socket: UnixDatagram, core: Core, api: Api, state: Arc<Tr
     let clients: Clients = Arc::default();
     // A client silent for twice the session timeout (two minutes without one) is forgotten
     // unless it still owns a session (another transport may keep those alive).
-    let idle = Duration::from_secs(2 * core.general().session_timeout.max(60));
+    let idle = Duration::from_secs(
+        2 * match core.general().session_timeout {
+            0 => 60,
+            t => t,
+        },
+    );
     let mut buf = vec![0u8; core.general().max_request_size];
     let mut refused = 0u64;
     loop {
