@@ -346,19 +346,27 @@ impl RecvBatch {
                 [IoSliceMut::new(&mut first[0][..])]
             })
         };
+        let mut n = 0;
         let r = socket.try_io(Interest::READABLE, || {
             let results = recvmmsg(fd, headers, iov.iter_mut(), MsgFlags::MSG_DONTWAIT, None)?;
-            let mut n = 0;
             for (slot, msg) in got.iter_mut().zip(results) {
                 let truncated = msg.flags.contains(MsgFlags::MSG_TRUNC);
                 *slot = (if truncated { 0 } else { msg.bytes }, msg.address.as_ref().and_then(std_addr));
                 n += 1;
             }
-            Ok(n)
+            // A short batch emptied the socket: said as WouldBlock, so that the socket is no
+            // longer taken as readable and the loop parks, instead of coming back at once for
+            // a read that finds nothing (a system call and a loop turn per wake-up). Nothing
+            // is missed: the socket is edge-triggered, and a datagram arriving after this
+            // read is a new edge that the next wait reports.
+            match n < BATCH {
+                true => Err(io::ErrorKind::WouldBlock.into()),
+                false => Ok(()),
+            }
         });
         self.count = match r {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Ok(()) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => n,
             Err(e) => return Err(e),
         };
         Ok(self.count)
