@@ -104,12 +104,20 @@ pub struct Client {
     /// The connection of the last post, and the origin it is to, kept for the next post
     /// to that origin.
     kept: Option<(String, SendRequest<Full<Bytes>>)>,
+    /// The TLS client for `https://` (TLS) backends (none: the system's trust, no client
+    /// certificate).
+    tls: Option<Arc<ClientConfig>>,
 }
 
 impl Client {
     /// A client to the addresses `allows` lets through (`policy` names it in errors).
     pub fn new(allows: AddrPolicy, policy: &'static str) -> Self {
-        Self { allows, policy, kept: None }
+        Self { allows, policy, kept: None, tls: None }
+    }
+
+    /// The same client with its own TLS settings (a broker's files, see [`crate::tls`]).
+    pub fn with_tls(self, tls: Option<Arc<ClientConfig>>) -> Self {
+        Self { tls, ..self }
     }
 
     /// Forgets the kept connection (after a failure).
@@ -185,7 +193,11 @@ impl Client {
             return Ok(Box::new(stream));
         }
         let name = ServerName::try_from(to.host.clone()).map_err(|e| format!("{}: {e}", to.host))?;
-        let stream = tokio_rustls::TlsConnector::from(tls_config()?)
+        let config = match &self.tls {
+            Some(config) => config.clone(),
+            None => tls_config()?,
+        };
+        let stream = tokio_rustls::TlsConnector::from(config)
             .connect(name, stream)
             .await
             .map_err(|e| format!("TLS with {}: {e}", to.authority))?;
@@ -231,21 +243,24 @@ where
     Ok(conn)
 }
 
+/// The system's trusted certificates (`SSL_CERT_FILE` and `SSL_CERT_DIR` name others).
+pub fn system_roots() -> Result<RootCertStore, String> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    match added {
+        0 => Err(format!("no trusted certificates to verify TLS servers with ({:?})", found.errors)),
+        _ => Ok(roots),
+    }
+}
+
 /// The TLS client of every post: the system's trusted certificates (read once, at the
 /// first `https://` post; `SSL_CERT_FILE` and `SSL_CERT_DIR` name others), on aws-lc.
 fn tls_config() -> Result<Arc<ClientConfig>, String> {
     static CONFIG: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let found = rustls_native_certs::load_native_certs();
-            let mut roots = RootCertStore::empty();
-            let (added, _) = roots.add_parsable_certificates(found.certs);
-            if added == 0 {
-                return Err(format!(
-                    "no trusted certificates to verify https backends with ({:?})",
-                    found.errors
-                ));
-            }
+            let roots = system_roots()?;
             let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
             let config = ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()

@@ -17,6 +17,7 @@ pub mod mqtt;
 pub mod nanomsg;
 pub mod plugins;
 pub mod sdp;
+pub mod tls;
 pub mod transport;
 pub mod vocab;
 

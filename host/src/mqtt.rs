@@ -42,6 +42,8 @@ pub struct Options {
     pub url: String,
     /// The broker's address (see [`broker`]).
     pub broker: Backend,
+    /// TLS with a broker's files (see [`crate::tls`]; none: the system's trust).
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     /// The client identifier.
     pub client_id: String,
     /// User name and password, when given.
@@ -291,7 +293,7 @@ pub async fn run<T>(
     done: impl Fn(),
 ) {
     // The broker is the operator's own: any address.
-    let client = Client::new(AddrPolicy::any(), "the address policy");
+    let client = Client::new(AddrPolicy::any(), "the address policy").with_tls(o.tls.clone());
     let idle = match o.keep_alive_s {
         0 => Duration::from_secs(3600),
         s => Duration::from_secs(u64::from(s)),
@@ -509,6 +511,7 @@ mod tests {
         Options {
             url: "tcp://127.0.0.1:1883".into(),
             broker: broker("tcp://127.0.0.1:1883").unwrap(),
+            tls: None,
             client_id: "janus".into(),
             username: Some("u".into()),
             password: Some("p".into()),

@@ -388,7 +388,9 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    /// Sends a raw request; `path` is relative to the base.
+    /// Sends a raw request; `path` is relative to the base. Answered within [`STARTUP_WAIT`]:
+    /// a request may compile a plugin as a start does (`reload_plugin` with a JavaScript one
+    /// took over 40 s with a cold cache while other tests compiled theirs).
     pub async fn request(
         &self,
         method: &str,
@@ -396,7 +398,7 @@ impl HttpClient {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> HttpResponse {
-        tokio::time::timeout(Duration::from_secs(40), self.request_inner(method, path, headers, body))
+        tokio::time::timeout(STARTUP_WAIT, self.request_inner(method, path, headers, body))
             .await
             .expect("HTTP request timed out")
     }
@@ -857,6 +859,20 @@ pub struct Mosquitto {
     _conf: TempDir,
 }
 
+/// A broker's TLS listener and the files its clients need (see [`Mosquitto::start_tls`]).
+#[allow(dead_code)] // each test crate uses part of this file
+pub struct BrokerTls {
+    /// The listener's port.
+    pub port: u16,
+    /// The test CA's certificate.
+    pub ca: String,
+    /// A client certificate of that CA, and its key.
+    pub client_cert: String,
+    /// The client certificate's key.
+    pub client_key: String,
+    _dir: TempDir,
+}
+
 impl Mosquitto {
     /// Starts a broker and waits until it listens; `None` when mosquitto or its clients are
     /// missing (outside CI only, said loudly; under CI that fails).
@@ -866,6 +882,11 @@ impl Mosquitto {
 
     /// As [`Mosquitto::start`], on a given port (a broker that comes back) or a free one.
     pub async fn start_on(what: &str, port: Option<u16>) -> Option<Self> {
+        Self::start_with(what, port, "").await
+    }
+
+    /// As [`Mosquitto::start_on`], with more lines for its configuration (another listener).
+    pub async fn start_with(what: &str, port: Option<u16>, more: &str) -> Option<Self> {
         let found = ["mosquitto", "mosquitto_sub", "mosquitto_pub"]
             .iter()
             .all(|tool| Command::new(tool).arg("--help").output().is_ok());
@@ -879,7 +900,8 @@ impl Mosquitto {
         let port = port.unwrap_or_else(free_port);
         let conf = TempDir::new("mosquitto");
         let file = conf.join("mosquitto.conf");
-        std::fs::write(&file, format!("listener {port} 127.0.0.1\nallow_anonymous true\n")).expect("conf");
+        std::fs::write(&file, format!("listener {port} 127.0.0.1\nallow_anonymous true\n{more}"))
+            .expect("conf");
         let broker =
             Command::new("mosquitto").arg("-c").arg(&file).stderr(Stdio::null()).spawn().expect("mosquitto");
         let broker = Killed(broker);
@@ -889,6 +911,55 @@ impl Mosquitto {
             tokio::time::sleep(Duration::from_millis(20)).await; // polls the port, bounded
         }
         Some(Self { _broker: broker, port, _conf: conf })
+    }
+
+    /// A broker with a TLS listener besides its plain one: its certificate is of a test CA
+    /// of its own, for `name` (an address or a host name), and it asks clients for a
+    /// certificate of that CA. Returns the broker and the files a client needs.
+    pub async fn start_tls(what: &str, name: &str) -> Option<(Self, BrokerTls)> {
+        let dir = TempDir::new("broker-tls");
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        // Each its own name (rcgen names every certificate alike: OpenSSL would take a leaf
+        // for self-signed).
+        ca.distinguished_name.push(rcgen::DnType::CommonName, "Portunus test CA");
+        let ca =
+            rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().expect("a key")).expect("CA");
+        let write = |name: &str, subject: &str| {
+            let key = rcgen::KeyPair::generate().expect("a key");
+            let mut params = rcgen::CertificateParams::new(vec![subject.to_owned()]).expect("params");
+            params.distinguished_name.push(rcgen::DnType::CommonName, subject);
+            let cert = params.signed_by(&key, &ca).expect("signed");
+            std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).expect("cert file");
+            std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).expect("key file");
+        };
+        write("broker", name);
+        write("client", "portunus-client");
+        std::fs::write(dir.join("ca.pem"), ca.pem()).expect("CA file");
+        // mosquitto started as root reads its files as the user `mosquitto`.
+        use std::os::unix::fs::PermissionsExt;
+        for entry in std::fs::read_dir(&*dir).expect("the folder") {
+            let path = entry.expect("an entry").path();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        }
+        std::fs::set_permissions(&*dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let at = |f: &str| dir.join(f).display().to_string();
+        let port = free_port();
+        let listener = format!(
+            "listener {port} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+            at("ca.pem"),
+            at("broker.pem"),
+            at("broker.key")
+        );
+        let broker = Self::start_with(what, None, &listener).await?;
+        let tls = BrokerTls {
+            port,
+            ca: at("ca.pem"),
+            client_cert: at("client.pem"),
+            client_key: at("client.key"),
+            _dir: dir,
+        };
+        Some((broker, tls))
     }
 
     /// A subscriber to `filter` (at QoS 1): the lines `topic payload` it prints, as they come.

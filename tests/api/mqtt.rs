@@ -66,6 +66,35 @@ async fn requests_published_to_the_broker_are_answered_on_the_publish_topic() {
     }
 }
 
+/// Over TLS with the files its configuration names (`ssl_enabled`, `cacertfile`, `certfile`,
+/// `keyfile`): the broker's certificate (for its address) is verified against the test CA
+/// alone, and the broker asks for the client certificate the gateway shows. A request
+/// published on the broker's plain listener is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_transport_speaks_tls_with_the_files_it_is_given() {
+    let Some((broker, tls)) = Mosquitto::start_tls("the MQTT transport TLS test", "127.0.0.1").await else {
+        return;
+    };
+    let file = format!(
+        "general: {{ enabled = true, url = \"ssl://127.0.0.1:{}\", client_id = \"portunus-tls\",\n\
+         subscribe_topic = \"to-janus\", publish_topic = \"from-janus\", json = \"compact\",\n\
+         ssl_enabled = true, cacertfile = \"{}\", certfile = \"{}\", keyfile = \"{}\" }}\n\
+         status: {{ enabled = true, topic = \"janus/status\", connect_message = \"online\", retain = true }}\n",
+        tls.port, tls.ca, tls.client_cert, tls.client_key
+    );
+    let extra = vec![("janus.transport.mqtt.jcfg".to_owned(), file)];
+    let _gw = Gateway::with(Conf { extra, ..Conf::default() });
+    let (_sub, mut lines) = broker.subscribe("#");
+    loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.recv()).await;
+        if line.expect("the status within 10 s").expect("runs") == "janus/status online" {
+            break;
+        }
+    }
+    let pong = call(&broker, &mut lines, json!({"janus": "ping", "transaction": "p"})).await;
+    assert_eq!(pong["janus"], "pong", "{pong}");
+}
+
 /// Publishes a request on `to-janus` and returns the next message on `from-janus`.
 async fn call(
     broker: &Mosquitto,

@@ -249,3 +249,29 @@ async fn the_mqtt_handler_publishes_what_waited_when_the_broker_comes_back() {
         }
     }
 }
+
+/// The MQTT handler over TLS with the files its configuration names (see
+/// [`crate::harness::Mosquitto::start_tls`]): it trusts the test CA (`tls_cacert`), shows its
+/// certificate and key, and is told not to check the broker's name (its certificate is for
+/// another than the address it is reached at); its connect status and an
+/// event come through (a subscriber on the broker's plain listener hears them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mqtt_handler_speaks_tls_with_the_files_it_is_given() {
+    let Some((broker, tls)) =
+        crate::harness::Mosquitto::start_tls("the MQTT TLS test", "broker.example").await
+    else {
+        return;
+    };
+    let (_sub, mut lines) = broker.subscribe("/janus/events/#");
+    let mqttevh = format!(
+        "\turl = \"ssl://127.0.0.1:{}\"\n\tclient_id = \"portunus-tls\"\n\tevents = \"sessions\"\n\tjson = \"compact\"\n\
+         \ttls_enable = true\n\ttls_cacert = \"{}\"\n\ttls_client_cert = \"{}\"\n\ttls_client_key = \"{}\"\n\ttls_verify_hostname = false",
+        tls.port, tls.ca, tls.client_cert, tls.client_key
+    );
+    let gw = Gateway::with(crate::backend::evh_conf("mqttevh", &mqttevh));
+    let status = crate::harness::next_on(&mut lines, "/janus/events/status").await;
+    assert_eq!(status["event"], "connected", "{status}");
+    let sid = gw.http().create().await;
+    let event = crate::harness::next_on(&mut lines, "/janus/events/sessions").await;
+    assert_eq!(event["session_id"], json!(sid), "{event}");
+}

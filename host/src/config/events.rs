@@ -131,6 +131,10 @@ pub struct MqttEvh {
     pub events: String,
     /// `json` (default indented, as Janus 1.1.2 publishes when its file names none).
     pub json: JsonStyle,
+    /// With `tls_enable`: `tls_cacert`, `tls_client_cert`, `tls_client_key`,
+    /// `tls_verify_peer`, `tls_verify_hostname` (relative paths from the configuration folder;
+    /// both checks on by default, where Janus's are off). Used with an `ssl://` URL.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 /// `janus.eventhandler.nanomsgevh.jcfg`'s `general`.
@@ -225,7 +229,7 @@ pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Eve
         _ => None,
     };
     let mqttevh = match handler_file(folder, MQTTEVH)? {
-        Some((shown, root)) if !is_disabled(MQTTEVH) => read_mqttevh(&shown, &root)?,
+        Some((shown, root)) if !is_disabled(MQTTEVH) => read_mqttevh(&shown, &root, folder)?,
         _ => None,
     };
     let nanomsgevh = match handler_file(folder, NANOMSGEVH)? {
@@ -331,25 +335,22 @@ fn json_style(g: &mut Section<'_>, file: &str, default: JsonStyle) -> Result<Jso
 }
 
 /// The MQTT handler's settings, when `enabled`.
-fn read_mqttevh(file: &str, root: &jcfg::Group) -> Result<Option<MqttEvh>, ConfigError> {
+fn read_mqttevh(file: &str, root: &jcfg::Group, folder: &Path) -> Result<Option<MqttEvh>, ConfigError> {
     let mut g = Section::new(file, root, "general");
     // Read and not acted on: MQTT 3.1.1 is spoken; one message in flight at a time, the
-    // handler's queue buffers; TLS verifies with the system's certificates only.
-    const IGNORED: [&str; 13] = [
+    // handler's queue buffers; rustls's own ciphers and versions.
+    const IGNORED: [&str; 7] = [
         "mqtt_version",
         "max_inflight",
         "max_buffered",
         "disconnect_timeout",
-        "tls_enable",
-        "tls_verify_peer",
-        "tls_verify_hostname",
-        "tls_cacert",
-        "tls_client_cert",
-        "tls_client_key",
         "tls_ciphers",
         "tls_version",
         "add_user_properties",
     ];
+    // The CA, the client's certificate and key, and the two checks.
+    const TLS: [&str; 5] =
+        ["tls_cacert", "tls_client_cert", "tls_client_key", "tls_verify_peer", "tls_verify_hostname"];
     const USED: [&str; 17] = [
         "events",
         "json",
@@ -372,17 +373,26 @@ fn read_mqttevh(file: &str, root: &jcfg::Group) -> Result<Option<MqttEvh>, Confi
     if !g.bool("enabled", false)? {
         g.accept(&USED);
         g.accept(&IGNORED);
+        g.accept(&TLS);
+        g.accept(&["tls_enable"]);
         return Ok(None);
     }
     if let Some(v) = g.string("mqtt_version")?.filter(|v| v != "3.1.1") {
         tracing::warn!("{file}: mqtt_version {v} is not spoken here; MQTT 3.1.1 is");
     }
-    for key in ["tls_cacert", "tls_client_cert", "tls_client_key", "tls_ciphers", "tls_version"] {
+    for key in ["tls_ciphers", "tls_version"] {
         if g.string(key)?.is_some() {
-            tracing::warn!("{file}: {key} is not supported; TLS verifies with the system's certificates");
+            tracing::warn!("{file}: {key} is not supported; rustls's own are used");
         }
     }
     g.accept(&IGNORED);
+    let tls = match g.bool("tls_enable", false)? {
+        true => Some(super::tls_files(&mut g, Some(folder), TLS)?),
+        false => {
+            g.accept(&TLS);
+            None
+        }
+    };
     let evh = MqttEvh {
         url: g.non_empty("url")?.unwrap_or_else(|| "tcp://localhost:1883".to_owned()),
         client_id: g.non_empty("client_id")?.unwrap_or_else(|| "guest".to_owned()),
@@ -411,6 +421,7 @@ fn read_mqttevh(file: &str, root: &jcfg::Group) -> Result<Option<MqttEvh>, Confi
         will_qos: g.int("will_qos", 0, 0, 1)? as u8,
         events: g.non_empty("events")?.unwrap_or_else(|| "all".to_owned()),
         json: json_style(&mut g, file, JsonStyle::Indented)?,
+        tls,
     };
     g.finish();
     Ok(Some(evh))

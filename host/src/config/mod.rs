@@ -459,6 +459,10 @@ pub struct Mqtt {
     pub json: JsonStyle,
     /// `events`: tell the event handlers of the transport's requests (default true).
     pub events: bool,
+    /// With `ssl_enabled`: `cacertfile`, `certfile`, `keyfile`, `verify_peer` (default on,
+    /// where Janus's is off; relative paths from the configuration folder). Used with an
+    /// `ssl://` URL.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 /// One API's socket in `janus.transport.nanomsg.jcfg`.
@@ -681,7 +685,7 @@ impl Config {
             texts.get(k).map(|(f, _)| f.as_str()).zip(parsed.get(k)).unwrap_or(("<embedded>", &none))
         };
         let mut unix = read_unix(file(3).0, file(3).1)?;
-        let mut mqtt = read_mqtt(file(4).0, file(4).1)?;
+        let mut mqtt = read_mqtt(file(4).0, file(4).1, folder.as_deref())?;
         let mut nanomsg = read_nanomsg(file(5).0, file(5).1)?;
         let mut rabbitmq = read_rabbitmq(file(6).0, file(6).1)?;
         for transport in &general.disabled_transports {
@@ -909,6 +913,24 @@ fn certificate_files(
     }
 }
 
+/// A broker client's TLS files and checks from a section's keys, `names`: the CA file, the
+/// client certificate, its key, whether the peer and its name are verified (both by default;
+/// a name `""` is not read). Relative paths are from the configuration folder.
+fn tls_files<'a>(
+    g: &mut Section<'a>,
+    folder: Option<&Path>,
+    [ca, cert, key, peer, hostname]: [&'a str; 5],
+) -> Result<crate::tls::TlsFiles, ConfigError> {
+    let mut path = |key: &'a str| g.non_empty(key).map(|p| p.map(|p| resolve(folder, &p)));
+    let (ca, cert, key) = (path(ca)?, path(cert)?, path(key)?);
+    let verify_peer = g.bool(peer, true)?;
+    let verify_hostname = match hostname {
+        "" => true,
+        name => g.bool(name, true)?,
+    };
+    Ok(crate::tls::TlsFiles { ca, cert, key, verify_peer, verify_hostname })
+}
+
 fn resolve(folder: Option<&Path>, path: &str) -> PathBuf {
     let p = PathBuf::from(path);
     match folder {
@@ -1020,7 +1042,7 @@ fn read_unix(file: &str, root: &jcfg::Group) -> Result<Unix, ConfigError> {
     Ok(Unix { api, admin, json, events, max_connections })
 }
 
-fn read_mqtt(file: &str, root: &jcfg::Group) -> Result<Option<Mqtt>, ConfigError> {
+fn read_mqtt(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Option<Mqtt>, ConfigError> {
     let mut g = Section::new(file, root, "general");
     let api = match g.bool("enabled", false)? {
         true => mqtt_topics(file, &mut g, "Janus API")?,
@@ -1036,14 +1058,15 @@ fn read_mqtt(file: &str, root: &jcfg::Group) -> Result<Option<Mqtt>, ConfigError
     let clean_session = g.int("cleansession", 0, 0, 1)? == 1;
     let max_inflight = g.int("max_inflight", 10, 1, 65535)? as usize;
     let version = g.non_empty("mqtt_version")?;
-    if g.bool("ssl_enabled", false)? {
-        tracing::warn!("{file}: ssl_enabled: the URL's ssl:// scheme turns TLS on, verified with the system's certificates (cacertfile, certfile, keyfile, verify_peer are not used)");
-    }
+    const TLS: [&str; 5] = ["cacertfile", "certfile", "keyfile", "verify_peer", ""];
+    let tls = match g.bool("ssl_enabled", false)? {
+        true => Some(tls_files(&mut g, folder, TLS)?),
+        false => {
+            g.accept(&TLS[..4]);
+            None
+        }
+    };
     g.accept(&[
-        "cacertfile",
-        "certfile",
-        "keyfile",
-        "verify_peer",
         "max_buffered",
         "disconnect_timeout",
         "vacuum_interval",
@@ -1096,6 +1119,7 @@ fn read_mqtt(file: &str, root: &jcfg::Group) -> Result<Option<Mqtt>, ConfigError
         status,
         json,
         events,
+        tls,
     };
     Ok(Some(mqtt))
 }

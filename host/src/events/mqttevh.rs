@@ -38,6 +38,7 @@ impl Shared {
     /// The handler's settings from its file; an error for a wrong `url`.
     pub fn new(evh: &MqttEvh) -> Result<Self, String> {
         let broker = mqtt::broker(&evh.url)?;
+        let tls = evh.tls.as_ref().map(crate::tls::client_config).transpose()?;
         if evh.client_id.len() > usize::from(u16::MAX) || evh.topic.len() > 60_000 {
             return Err("client_id or topic too long".into());
         }
@@ -54,6 +55,7 @@ impl Shared {
         let options = mqtt::Options {
             url: evh.url.clone(),
             broker,
+            tls,
             client_id: evh.client_id.clone(),
             username: evh.username.clone(),
             password: evh.password.clone(),
@@ -150,6 +152,7 @@ mod tests {
             will_qos: 0,
             events: "all".into(),
             json: JsonStyle::Compact,
+            tls: None,
         }
     }
 

@@ -50,7 +50,8 @@ impl Messages for Topics {
 
 /// Runs the transport until the task is dropped.
 pub async fn serve(config: Mqtt, core: Core, state: Arc<TransportState>) {
-    let broker = match mqtt::broker(&config.url) {
+    let tls = config.tls.as_ref().map(crate::tls::client_config).transpose();
+    let (broker, tls) = match mqtt::broker(&config.url).and_then(|b| Ok((b, tls?))) {
         Ok(b) => b,
         Err(e) => {
             tracing::error!("MQTT transport: {e}; not started");
@@ -87,6 +88,7 @@ pub async fn serve(config: Mqtt, core: Core, state: Arc<TransportState>) {
     let options = mqtt::Options {
         url: config.url.clone(),
         broker,
+        tls,
         client_id: config.client_id.clone(),
         username: Some(config.username.clone()),
         password: Some(config.password.clone()),
