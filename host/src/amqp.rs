@@ -163,13 +163,21 @@ pub struct Login {
     pub heartbeat_s: u16,
 }
 
-/// Connects to a configured broker, logs in, opens channel 1 and declares its exchange if it
+/// The client of a configured broker: any address (the broker is the operator's own), and
+/// TLS as its settings say; an error names a TLS file that cannot be used.
+pub fn client(broker: &crate::config::AmqpBroker) -> Result<crate::http_client::Client, String> {
+    let tls = broker.tls.as_ref().map(crate::tls::client_config).transpose()?;
+    let any = crate::plugins::policy::AddrPolicy::any();
+    Ok(crate::http_client::Client::new(any, "the address policy").with_tls(tls))
+}
+
+/// Connects to a configured broker (with [`client`]'s client), logs in, opens channel 1 and declares its exchange if it
 /// names one.
 pub async fn connect(
     client: &crate::http_client::Client,
     broker: &crate::config::AmqpBroker,
 ) -> Result<Connection<Box<dyn crate::http_client::Stream>>, String> {
-    let scheme = if broker.tls { "https" } else { "http" };
+    let scheme = if broker.tls.is_some() { "https" } else { "http" };
     let host = match broker.host.contains(':') {
         true => format!("[{}]", broker.host),
         false => broker.host.clone(),

@@ -859,18 +859,67 @@ pub struct Mosquitto {
     _conf: TempDir,
 }
 
-/// A broker's TLS listener and the files its clients need (see [`Mosquitto::start_tls`]).
+/// A broker's TLS listener and the files it and its clients need: a test CA of its own, the
+/// broker's certificate for `name` (an address or a host name) and a client's, all readable by
+/// the user a broker started as root runs as.
 #[allow(dead_code)] // each test crate uses part of this file
 pub struct BrokerTls {
-    /// The listener's port.
+    /// The listener's port (free when made).
     pub port: u16,
     /// The test CA's certificate.
     pub ca: String,
+    /// The broker's certificate and its key.
+    pub broker_cert: String,
+    /// The broker's key.
+    pub broker_key: String,
     /// A client certificate of that CA, and its key.
     pub client_cert: String,
     /// The client certificate's key.
     pub client_key: String,
     _dir: TempDir,
+}
+
+#[allow(dead_code)] // each test crate uses part of this file
+impl BrokerTls {
+    /// The files, in a folder of their own, for a broker named `name`.
+    pub fn new(name: &str) -> Self {
+        let dir = TempDir::new("broker-tls");
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        // Each its own name (rcgen names every certificate alike: OpenSSL would take a leaf
+        // for self-signed).
+        ca.distinguished_name.push(rcgen::DnType::CommonName, "Portunus test CA");
+        let ca =
+            rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().expect("a key")).expect("CA");
+        let write = |file: &str, subject: &str| {
+            let key = rcgen::KeyPair::generate().expect("a key");
+            let mut params = rcgen::CertificateParams::new(vec![subject.to_owned()]).expect("params");
+            params.distinguished_name.push(rcgen::DnType::CommonName, subject);
+            let cert = params.signed_by(&key, &ca).expect("signed");
+            std::fs::write(dir.join(format!("{file}.pem")), cert.pem()).expect("cert file");
+            std::fs::write(dir.join(format!("{file}.key")), key.serialize_pem()).expect("key file");
+        };
+        write("broker", name);
+        write("client", "portunus-client");
+        std::fs::write(dir.join("ca.pem"), ca.pem()).expect("CA file");
+        // Brokers started as root read their files as their own user (mosquitto, rabbitmq).
+        use std::os::unix::fs::PermissionsExt;
+        for entry in std::fs::read_dir(&*dir).expect("the folder") {
+            let path = entry.expect("an entry").path();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        }
+        std::fs::set_permissions(&*dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let at = |f: &str| dir.join(f).display().to_string();
+        Self {
+            port: free_port(),
+            ca: at("ca.pem"),
+            broker_cert: at("broker.pem"),
+            broker_key: at("broker.key"),
+            client_cert: at("client.pem"),
+            client_key: at("client.key"),
+            _dir: dir,
+        }
+    }
 }
 
 impl Mosquitto {
@@ -913,52 +962,16 @@ impl Mosquitto {
         Some(Self { _broker: broker, port, _conf: conf })
     }
 
-    /// A broker with a TLS listener besides its plain one: its certificate is of a test CA
-    /// of its own, for `name` (an address or a host name), and it asks clients for a
-    /// certificate of that CA. Returns the broker and the files a client needs.
+    /// A broker with a TLS listener besides its plain one (see [`BrokerTls::new`]), which
+    /// asks clients for a certificate of the test CA. Returns the broker and the files a
+    /// client needs.
     pub async fn start_tls(what: &str, name: &str) -> Option<(Self, BrokerTls)> {
-        let dir = TempDir::new("broker-tls");
-        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        // Each its own name (rcgen names every certificate alike: OpenSSL would take a leaf
-        // for self-signed).
-        ca.distinguished_name.push(rcgen::DnType::CommonName, "Portunus test CA");
-        let ca =
-            rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().expect("a key")).expect("CA");
-        let write = |name: &str, subject: &str| {
-            let key = rcgen::KeyPair::generate().expect("a key");
-            let mut params = rcgen::CertificateParams::new(vec![subject.to_owned()]).expect("params");
-            params.distinguished_name.push(rcgen::DnType::CommonName, subject);
-            let cert = params.signed_by(&key, &ca).expect("signed");
-            std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).expect("cert file");
-            std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).expect("key file");
-        };
-        write("broker", name);
-        write("client", "portunus-client");
-        std::fs::write(dir.join("ca.pem"), ca.pem()).expect("CA file");
-        // mosquitto started as root reads its files as the user `mosquitto`.
-        use std::os::unix::fs::PermissionsExt;
-        for entry in std::fs::read_dir(&*dir).expect("the folder") {
-            let path = entry.expect("an entry").path();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        }
-        std::fs::set_permissions(&*dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        let at = |f: &str| dir.join(f).display().to_string();
-        let port = free_port();
+        let tls = BrokerTls::new(name);
         let listener = format!(
-            "listener {port} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
-            at("ca.pem"),
-            at("broker.pem"),
-            at("broker.key")
+            "listener {} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+            tls.port, tls.ca, tls.broker_cert, tls.broker_key
         );
         let broker = Self::start_with(what, None, &listener).await?;
-        let tls = BrokerTls {
-            port,
-            ca: at("ca.pem"),
-            client_cert: at("client.pem"),
-            client_key: at("client.key"),
-            _dir: dir,
-        };
         Some((broker, tls))
     }
 
@@ -1047,6 +1060,18 @@ impl RabbitMq {
     /// Starts a broker and waits until it listens (it takes seconds); `None` when
     /// rabbitmq-server or amqp-tools are missing (outside CI only, said loudly).
     pub async fn start(what: &str) -> Option<Self> {
+        Self::start_with(what, None).await
+    }
+
+    /// As [`RabbitMq::start`], with a TLS listener too (see [`BrokerTls::new`]) that asks
+    /// clients for a certificate of the test CA.
+    pub async fn start_tls(what: &str, name: &str) -> Option<(Self, BrokerTls)> {
+        let tls = BrokerTls::new(name);
+        let broker = Self::start_with(what, Some(&tls)).await?;
+        Some((broker, tls))
+    }
+
+    async fn start_with(what: &str, tls: Option<&BrokerTls>) -> Option<Self> {
         let found = std::path::Path::new("/usr/sbin/rabbitmq-server").exists()
             && Command::new("amqp-consume").arg("--help").output().is_ok();
         if !tool_present(
@@ -1062,6 +1087,14 @@ impl RabbitMq {
             std::fs::create_dir_all(dir.join(sub)).expect("a folder");
         }
         std::fs::write(dir.join("plugins"), "[].\n").expect("plugins file");
+        let conf = tls.map(|t| {
+            format!(
+                "listeners.ssl.default = {}\nssl_options.cacertfile = {}\nssl_options.certfile = {}\n\
+                 ssl_options.keyfile = {}\nssl_options.verify = verify_peer\nssl_options.fail_if_no_peer_cert = true\n",
+                t.port, t.ca, t.broker_cert, t.broker_key
+            )
+        });
+        std::fs::write(dir.join("rabbitmq.conf"), conf.unwrap_or_default()).expect("rabbitmq.conf");
         // The server script runs the node as the rabbitmq user: it must write here.
         let _ = Command::new("chmod").args(["-R", "777"]).arg(&*dir).status();
         let d = |name: &str| dir.join(name).display().to_string();
@@ -1076,6 +1109,7 @@ impl RabbitMq {
             .env("RABBITMQ_FEATURE_FLAGS_FILE", d("feature_flags"))
             .env("RABBITMQ_PLUGINS_EXPAND_DIR", d("plugins-expand"))
             .env("RABBITMQ_PID_FILE", d("pid"))
+            .env("RABBITMQ_CONFIG_FILE", d("rabbitmq.conf"))
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         // Its own process group, so that the node the script starts goes with it.

@@ -129,3 +129,31 @@ async fn requests_on_the_incoming_queue_are_answered_with_their_correlation_id()
         (&json!("pong"), &json!("after"))
     );
 }
+
+/// The transport over TLS with the files its configuration names (`ssl_enabled`,
+/// `ssl_cacert`, `ssl_cert`, `ssl_key`): the broker's certificate (for its address) is
+/// verified against the test CA alone, and the broker asks for the client certificate the
+/// gateway shows. A request published through the broker's plain listener is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_transport_speaks_tls_with_the_files_it_is_given() {
+    let Some((broker, tls)) = RabbitMq::start_tls("the RabbitMQ TLS test", "127.0.0.1").await else { return };
+    let pika =
+        Command::new("/usr/bin/python3").args(["-c", "import pika"]).status().is_ok_and(|s| s.success());
+    if !tool_present(pika, "apt-get install python3-pika", "the RabbitMQ TLS test needs pika") {
+        return;
+    }
+    let file = format!(
+        "general: {{ enabled = true, host = \"127.0.0.1\", port = {}, to_janus = \"to-janus\", from_janus = \"from-janus\", json = \"compact\",\n\
+         ssl_enabled = true, ssl_cacert = \"{}\", ssl_cert = \"{}\", ssl_key = \"{}\" }}\n",
+        tls.port, tls.ca, tls.client_cert, tls.client_key
+    );
+    let extra = vec![("janus.transport.rabbitmq.jcfg".into(), file)];
+    let _gw = Gateway::with(Conf { extra, ..Conf::default() });
+    // Published again until the gateway has declared its queue and answers.
+    let ping = json!({"janus": "ping", "transaction": "tls"});
+    let heard = exchange_as(&broker, &["--repeat"], "to-janus", "from-janus", &[ping], 1).await;
+    assert_eq!(
+        (&heard[0]["body"]["janus"], &heard[0]["body"]["transaction"]),
+        (&json!("pong"), &json!("tls"))
+    );
+}

@@ -237,7 +237,7 @@ pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Eve
         _ => None,
     };
     let rabbitmqevh = match handler_file(folder, RABBITMQEVH)? {
-        Some((shown, root)) if !is_disabled(RABBITMQEVH) => read_rabbitmqevh(&shown, &root)?,
+        Some((shown, root)) if !is_disabled(RABBITMQEVH) => read_rabbitmqevh(&shown, &root, folder)?,
         _ => None,
     };
     Ok(events(sampleevh, wsevh, gelfevh, mqttevh, nanomsgevh, rabbitmqevh))
@@ -245,7 +245,11 @@ pub fn read(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Eve
 
 /// The RabbitMQ handler's settings, when `enabled` (and given a `route_key`: Janus does not
 /// load it without one).
-fn read_rabbitmqevh(file: &str, root: &jcfg::Group) -> Result<Option<RabbitMqEvh>, ConfigError> {
+fn read_rabbitmqevh(
+    file: &str,
+    root: &jcfg::Group,
+    folder: &Path,
+) -> Result<Option<RabbitMqEvh>, ConfigError> {
     let mut g = Section::new(file, root, "general");
     const KEYS: [&str; 13] = [
         "events",
@@ -277,7 +281,7 @@ fn read_rabbitmqevh(file: &str, root: &jcfg::Group) -> Result<Option<RabbitMqEvh
         return Ok(None);
     };
     let evh = RabbitMqEvh {
-        broker: AmqpBroker::read(file, &mut g, ["exchange", "exchange_type"], "ssl_enable")?,
+        broker: AmqpBroker::read(&mut g, Some(folder), ["exchange", "exchange_type"], "ssl_enable")?,
         route_key,
         declare_queue: g.bool("declare_outgoing_queue", true)?,
         events: g.non_empty("events")?.unwrap_or_else(|| "all".to_owned()),

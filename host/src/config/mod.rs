@@ -527,24 +527,30 @@ pub struct AmqpBroker {
     pub exchange_type: String,
     /// `heartbeat`, seconds (default 0: none).
     pub heartbeat_s: u16,
-    /// TLS (`ssl_enabled`, the handler's `ssl_enable`), verified with the system's certificates.
-    pub tls: bool,
+    /// TLS (`ssl_enabled`, the handler's `ssl_enable`) with `ssl_cacert` (else the system's
+    /// certificates), `ssl_cert` and `ssl_key` (a client certificate), `ssl_verify_peer` and
+    /// `ssl_verify_hostname` (both on by default, as Janus's).
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 impl AmqpBroker {
     /// Reads the broker's keys; `exchange` names the exchange's key (its type's is
     /// `<exchange>_type`) and `ssl` the TLS switch's.
     pub(crate) fn read<'a>(
-        file: &str,
         g: &mut Section<'a>,
+        folder: Option<&Path>,
         [exchange, exchange_type]: [&'a str; 2],
         ssl: &'a str,
     ) -> Result<Self, ConfigError> {
-        let tls = g.bool(ssl, false)?;
-        if tls {
-            tracing::warn!("{file}: {ssl}: the broker is verified with the system's certificates (the ssl_* files are not used)");
-        }
-        g.accept(&["ssl_cacert", "ssl_cert", "ssl_key", "ssl_verify_peer", "ssl_verify_hostname"]);
+        const TLS: [&str; 5] =
+            ["ssl_cacert", "ssl_cert", "ssl_key", "ssl_verify_peer", "ssl_verify_hostname"];
+        let tls = match g.bool(ssl, false)? {
+            true => Some(tls_files(g, folder, TLS)?),
+            false => {
+                g.accept(&TLS);
+                None
+            }
+        };
         Ok(Self {
             host: g.non_empty("host")?.unwrap_or_else(|| "localhost".into()),
             port: g.int("port", 5672, 1, 65535)? as u16,
@@ -687,7 +693,7 @@ impl Config {
         let mut unix = read_unix(file(3).0, file(3).1)?;
         let mut mqtt = read_mqtt(file(4).0, file(4).1, folder.as_deref())?;
         let mut nanomsg = read_nanomsg(file(5).0, file(5).1)?;
-        let mut rabbitmq = read_rabbitmq(file(6).0, file(6).1)?;
+        let mut rabbitmq = read_rabbitmq(file(6).0, file(6).1, folder.as_deref())?;
         for transport in &general.disabled_transports {
             match transport.as_str() {
                 "http" => (http.api.enabled, http.admin.enabled) = (false, false),
@@ -1124,14 +1130,18 @@ fn read_mqtt(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Op
     Ok(Some(mqtt))
 }
 
-fn read_rabbitmq(file: &str, root: &jcfg::Group) -> Result<Option<RabbitMq>, ConfigError> {
+fn read_rabbitmq(
+    file: &str,
+    root: &jcfg::Group,
+    folder: Option<&Path>,
+) -> Result<Option<RabbitMq>, ConfigError> {
     let mut g = Section::new(file, root, "general");
     let api = match g.bool("enabled", false)? {
         true => rabbitmq_queues(file, &mut g, API_QUEUES, "Janus API")?,
         false => None,
     };
     let config = RabbitMq {
-        broker: AmqpBroker::read(file, &mut g, ["janus_exchange", "janus_exchange_type"], "ssl_enabled")?,
+        broker: AmqpBroker::read(&mut g, folder, ["janus_exchange", "janus_exchange_type"], "ssl_enabled")?,
         api,
         admin: None,
         json: indented_unless_named(&mut g)?,

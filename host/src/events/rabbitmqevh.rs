@@ -21,7 +21,6 @@ use crate::amqp::{self, Connection, Incoming};
 use crate::api::module_query as q;
 use crate::config::events::RabbitMqEvh;
 use crate::http_client::Client;
-use crate::plugins::policy::AddrPolicy;
 
 /// What the core and the handler's task share.
 pub struct Shared {
@@ -71,9 +70,14 @@ impl Shared {
 /// The handler's task: connects, publishes the events as they come, connects again when the
 /// broker goes. `pending` counts the events not yet published.
 pub async fn run(shared: Arc<Shared>, mut queue: mpsc::Receiver<Value>, pending: Arc<AtomicUsize>) {
-    // The broker is the operator's own: any address.
-    let client = Client::new(AddrPolicy::any(), "the address policy");
     let e = &shared.evh;
+    let client = match amqp::client(&e.broker) {
+        Ok(c) => c,
+        Err(err) => {
+            tracing::error!("RabbitMQ event handler: {err}; it publishes nothing");
+            return;
+        }
+    };
     let where_ = format!("{}:{}", e.broker.host, e.broker.port);
     let exchange = e.broker.exchange.as_deref().unwrap_or("");
     // A message that could not be written, and how many events it holds.

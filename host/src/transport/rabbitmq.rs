@@ -20,8 +20,6 @@ use super::Api;
 use crate::amqp::{self, Deliveries, Incoming, Properties, QueueFlags};
 use crate::api::Core;
 use crate::config::{RabbitMq, RabbitMqQueues};
-use crate::http_client::Client;
-use crate::plugins::policy::AddrPolicy;
 
 /// Replies and events waiting for the broker; beyond this they are dropped.
 const OUTGOING: usize = 4096;
@@ -133,7 +131,13 @@ async fn broker_loop(
     mut outgoing: mpsc::Receiver<Outgoing>,
     limit: usize,
 ) {
-    let client = Client::new(AddrPolicy::any(), "the address policy");
+    let client = match amqp::client(&config.broker) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("RabbitMQ transport: {e}; not started");
+            return;
+        }
+    };
     let broker = &config.broker;
     let exchange = broker.exchange.as_deref().unwrap_or("");
     let where_ = format!("{}:{}", broker.host, broker.port);
