@@ -599,11 +599,18 @@ async fn the_nanomsg_handler_publishes_to_a_subscriber() {
 
 /// The RabbitMQ handler publishes to a real broker (rabbitmq-server) that amqp-tools' consumer
 /// reads: on the default exchange with the routing key, to the queue of that name, as Janus's
-/// default file does; `grouping` makes arrays, and a tweak turns it off.
+/// default file does; `grouping` makes arrays, and a tweak turns it off. It reaches the broker
+/// over TLS with the files it is given (the test CA, a client certificate the broker asks for).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rabbitmq_handler_publishes_to_a_broker() {
     use std::io::BufRead;
-    let Some(broker) = crate::harness::RabbitMq::start("the RabbitMQ handler's test").await else { return };
+    // Over TLS with its files (the broker's certificate for another name than its address:
+    // the name check off); amqp-consume reads on the plain listener.
+    let Some((broker, tls)) =
+        crate::harness::RabbitMq::start_tls("the RabbitMQ handler's test", "broker.example").await
+    else {
+        return;
+    };
     let declared =
         broker.tool("amqp-declare-queue", &["-q", "janus-events"]).output().expect("amqp-declare-queue");
     assert!(declared.status.success(), "{declared:?}");
@@ -619,8 +626,9 @@ async fn the_rabbitmq_handler_publishes_to_a_broker() {
         }
     });
     let settings = format!(
-        "\thost = \"127.0.0.1\"\n\tport = {}\n\troute_key = \"janus-events\"\n\tevents = \"sessions\"\n\tjson = \"compact\"\n\theartbeat = 30",
-        broker.port
+        "\thost = \"127.0.0.1\"\n\tport = {}\n\troute_key = \"janus-events\"\n\tevents = \"sessions\"\n\tjson = \"compact\"\n\theartbeat = 30\n\
+         \tssl_enable = true\n\tssl_cacert = \"{}\"\n\tssl_cert = \"{}\"\n\tssl_key = \"{}\"\n\tssl_verify_hostname = false",
+        tls.port, tls.ca, tls.client_cert, tls.client_key
     );
     let gw = Gateway::with(crate::backend::evh_conf("rabbitmqevh", &settings));
     let http = gw.http();

@@ -21,12 +21,7 @@ async fn requests_published_to_the_broker_are_answered_on_the_publish_topic() {
     let (_sub, mut lines) = broker.subscribe("#");
     // The status is retained and published after the subscriptions: once it is heard, the
     // gateway takes requests.
-    loop {
-        let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.recv()).await;
-        if line.expect("the status within 10 s").expect("runs") == "janus/status online" {
-            break;
-        }
-    }
+    until_line(&mut lines, "janus/status online", 10).await;
     let info = call(&broker, &mut lines, json!({"janus": "info", "transaction": "i"})).await;
     assert_eq!(info["transports"]["janus.transport.mqtt"]["name"], "JANUS MQTT transport plugin", "{info}");
     let created = call(&broker, &mut lines, json!({"janus": "create", "transaction": "c"})).await;
@@ -58,12 +53,8 @@ async fn requests_published_to_the_broker_are_answered_on_the_publish_topic() {
     assert_eq!(listed["sessions"], json!([sid]), "{listed}");
     // The gateway goes without a DISCONNECT: the broker publishes the will.
     gw.terminate();
-    loop {
-        let line = tokio::time::timeout(std::time::Duration::from_secs(60), lines.recv()).await;
-        if line.expect("the will within the broker's keep-alive").expect("runs") == "janus/status offline" {
-            break;
-        }
-    }
+    // (Within the broker's keep-alive.)
+    until_line(&mut lines, "janus/status offline", 60).await;
 }
 
 /// Over TLS with the files its configuration names (`ssl_enabled`, `cacertfile`, `certfile`,
@@ -85,14 +76,19 @@ async fn the_transport_speaks_tls_with_the_files_it_is_given() {
     let extra = vec![("janus.transport.mqtt.jcfg".to_owned(), file)];
     let _gw = Gateway::with(Conf { extra, ..Conf::default() });
     let (_sub, mut lines) = broker.subscribe("#");
-    loop {
-        let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.recv()).await;
-        if line.expect("the status within 10 s").expect("runs") == "janus/status online" {
-            break;
-        }
-    }
+    until_line(&mut lines, "janus/status online", 10).await;
     let pong = call(&broker, &mut lines, json!({"janus": "ping", "transaction": "p"})).await;
     assert_eq!(pong["janus"], "pong", "{pong}");
+}
+
+/// Reads the subscriber's lines until `want` comes, each within `secs` seconds.
+async fn until_line(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>, want: &str, secs: u64) {
+    loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(secs), lines.recv()).await;
+        if line.unwrap_or_else(|_| panic!("{want} within {secs} s")).expect("runs") == want {
+            return;
+        }
+    }
 }
 
 /// Publishes a request on `to-janus` and returns the next message on `from-janus`.
