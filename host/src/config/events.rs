@@ -101,7 +101,7 @@ pub struct GelfEvh {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MqttEvh {
     /// `url`: the broker, `tcp://host:port` (default `tcp://localhost:1883`), or `ssl://` /
-    /// `mqtts://` for TLS (verified against the system's certificates).
+    /// `mqtts://` for TLS (verified as [`MqttEvh::tls`] says).
     pub url: String,
     /// `client_id` (default `guest`).
     pub client_id: String,
