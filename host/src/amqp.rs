@@ -475,11 +475,6 @@ pub enum Incoming {
     },
 }
 
-/// Takes one frame from the broker (for a connection that consumes nothing).
-pub fn take(f: (u8, u16, Vec<u8>)) -> Incoming {
-    Deliveries::default().take(f, usize::MAX)
-}
-
 /// A delivery being put together: its method, then its header, then its body frames.
 #[derive(Debug, Default)]
 pub struct Deliveries {
@@ -540,6 +535,118 @@ impl Deliveries {
     }
 }
 
+/// A message the broker delivered: its consumer's tag, its properties and its body.
+pub type Delivery = (String, Properties, Vec<u8>);
+
+/// A broker's stream, plain or TLS.
+pub type Stream = Box<dyn crate::http_client::Stream>;
+
+/// Keeps a connection to a configured broker until `outgoing` closes, for the RabbitMQ
+/// transport and event handler alike. Each connection is opened with [`connect`], then
+/// `set_up` declares and consumes what its owner needs and says where deliveries go; a
+/// connection that fails or goes is opened again after 1, 2, 4, 8 s (`who` names the owner in
+/// the log). Each item of `outgoing` becomes frames with `frames` (which may take more items
+/// waiting in the queue: it says how many it took); `done` is told that count once they are
+/// written, and a message that could not be written goes first on the next connection.
+/// Heartbeats go as agreed; deliveries over `limit` bytes are dropped.
+pub async fn keep<T, F, D>(
+    who: &'static str,
+    broker: &crate::config::AmqpBroker,
+    set_up: impl Fn(Connection<Stream>) -> F,
+    mut outgoing: tokio::sync::mpsc::Receiver<T>,
+    mut frames: impl FnMut(&Publisher, T, &mut tokio::sync::mpsc::Receiver<T>) -> (Vec<u8>, usize),
+    done: impl Fn(usize),
+    limit: usize,
+) where
+    F: std::future::Future<Output = Result<(Connection<Stream>, D), String>>,
+    D: FnMut(Delivery) + Send + 'static,
+{
+    let client = match client(broker) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("{who}: {e}; not started");
+            return;
+        }
+    };
+    let where_ = format!("{}:{}", broker.host, broker.port);
+    // A message that could not be written, and how many items it holds.
+    let mut unsent: Option<(Vec<u8>, usize)> = None;
+    let mut delay = Duration::ZERO;
+    loop {
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        delay = crate::events::next_retry(delay);
+        let opened = async { set_up(connect(&client, broker).await?).await };
+        let (connection, mut deliver) = match opened.await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("{who}: couldn't set up RabbitMQ at {where_}: {e} (next try in {delay:?})");
+                continue;
+            }
+        };
+        tracing::info!("{who} connected to RabbitMQ at {where_}");
+        let agreed = connection.heartbeat_s;
+        let heartbeat = match agreed {
+            0 => Duration::from_secs(3600),
+            s => Duration::from_secs(u64::from(s)) / 2,
+        };
+        let (stream, publisher) = connection.into_parts();
+        let (mut reader, mut writer) = tokio::io::split(stream);
+        // The broker's frames, read apart (a read is not cut short by the other branches).
+        let (closed_tx, mut closed) = tokio::sync::mpsc::channel::<String>(1);
+        let reading = tokio::spawn(async move {
+            let mut deliveries = Deliveries::default();
+            let why = loop {
+                let frame = match read_frame_alive(&mut reader, agreed).await {
+                    Ok(f) => f,
+                    Err(e) => break e,
+                };
+                match deliveries.take(frame, limit) {
+                    Incoming::Closed(why) => break format!("the broker closed: {why}"),
+                    Incoming::Delivered { consumer_tag, properties, body } => {
+                        deliver((consumer_tag, properties, body))
+                    }
+                    Incoming::Nothing => {}
+                }
+            };
+            let _ = closed_tx.send(why).await;
+        });
+        let mut last_sent = tokio::time::Instant::now();
+        let went = loop {
+            if let Some((bytes, count)) = unsent.take() {
+                if let Err(e) = write(&mut writer, &bytes).await {
+                    unsent = Some((bytes, count));
+                    break e;
+                }
+                last_sent = tokio::time::Instant::now();
+                done(count);
+                delay = Duration::ZERO;
+                continue;
+            }
+            tokio::select! {
+                why = closed.recv() => break why.unwrap_or_else(|| "the connection closed".into()),
+                () = tokio::time::sleep_until(last_sent + heartbeat) => {
+                    if let Err(e) = write(&mut writer, &publisher.heartbeat()).await {
+                        break e;
+                    }
+                    last_sent = tokio::time::Instant::now();
+                }
+                item = outgoing.recv() => {
+                    let Some(item) = item else {
+                        reading.abort();
+                        return;
+                    };
+                    unsent = Some(frames(&publisher, item, &mut outgoing));
+                }
+            }
+        };
+        reading.abort();
+        tracing::warn!("{who}: RabbitMQ at {where_} went away ({went})");
+        delay = delay.max(Duration::from_secs(1));
+    }
+}
+
 /// What a broker sends, read frame by frame as the client takes it (the fuzz target's entry).
 pub fn take_from_broker(data: &[u8]) {
     use futures_util::FutureExt;
@@ -553,6 +660,11 @@ pub fn take_from_broker(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One frame taken by a client that consumes nothing.
+    fn take(f: (u8, u16, Vec<u8>)) -> Incoming {
+        Deliveries::default().take(f, usize::MAX)
+    }
 
     #[test]
     fn frames_are_amqp_0_9_1() {

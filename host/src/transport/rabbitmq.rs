@@ -8,7 +8,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::future::join_all;
 use serde_json::Value;
@@ -17,7 +16,7 @@ use tokio::sync::mpsc;
 use super::messages::{self, Messages};
 use super::state::TransportState;
 use super::Api;
-use crate::amqp::{self, Deliveries, Incoming, Properties, QueueFlags};
+use crate::amqp::{self, Connection, Properties, QueueFlags};
 use crate::api::Core;
 use crate::config::{RabbitMq, RabbitMqQueues};
 
@@ -32,14 +31,16 @@ const AWAITING: usize = 10_000;
 type CorrelationId = Vec<u8>;
 /// A request from the broker: its body and correlation id.
 type Request = (Vec<u8>, Option<CorrelationId>);
-/// What goes to the broker: for which API, the text and the correlation id.
-type Outgoing = (Api, String, Option<CorrelationId>);
+/// What goes to the broker: its routing key (the API's `from_janus`), the text and the
+/// correlation id.
+type Outgoing = (Arc<str>, String, Option<CorrelationId>);
 
 /// One API's traffic as a message connection. A reply is known by its request's transaction:
 /// the first message with that transaction after the request that is not an event carries
 /// its correlation id (requests with the same transaction are answered in order).
 struct Queues {
-    api: Api,
+    /// Where its replies and events go (`from_janus`).
+    reply_key: Arc<str>,
     from: mpsc::Receiver<Request>,
     to: mpsc::Sender<Outgoing>,
     awaiting: HashMap<String, VecDeque<CorrelationId>>,
@@ -87,7 +88,11 @@ impl Messages for Queues {
 
     async fn send(&mut self, text: String) -> bool {
         let correlation = self.correlation_of(&text);
-        messages::hand_on(&self.to, (self.api, text, correlation), "RabbitMQ transport (the broker)")
+        messages::hand_on(
+            &self.to,
+            (self.reply_key.clone(), text, correlation),
+            "RabbitMQ transport (the broker)",
+        )
     }
 }
 
@@ -100,7 +105,8 @@ pub async fn serve(config: RabbitMq, core: Core, state: Arc<TransportState>) {
         let Some(q) = queues else { continue };
         let (tx, rx) = mpsc::channel(INCOMING);
         routes.push((api, q.clone(), tx));
-        let socket = Queues { api, from: rx, to: to_broker.clone(), awaiting: HashMap::new() };
+        let reply_key = Arc::from(q.from_janus.as_str());
+        let socket = Queues { reply_key, from: rx, to: to_broker.clone(), awaiting: HashMap::new() };
         apis.push(messages::serve(
             socket,
             messages::next_connection_id(),
@@ -124,35 +130,20 @@ fn api_tag(api: Api) -> &'static str {
 }
 
 /// Connects, declares and consumes what the settings say, then carries requests in and replies
-/// out until the broker goes; and again.
+/// out over a connection kept by [`amqp::keep`].
 async fn broker_loop(
     config: &RabbitMq,
     routes: Vec<(Api, RabbitMqQueues, mpsc::Sender<Request>)>,
-    mut outgoing: mpsc::Receiver<Outgoing>,
+    outgoing: mpsc::Receiver<Outgoing>,
     limit: usize,
 ) {
-    let client = match amqp::client(&config.broker) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("RabbitMQ transport: {e}; not started");
-            return;
-        }
-    };
     let broker = &config.broker;
     let exchange = broker.exchange.as_deref().unwrap_or("");
-    let where_ = format!("{}:{}", broker.host, broker.port);
-    // A message that could not be written.
-    let mut unsent: Option<Vec<u8>> = None;
-    let mut delay = Duration::ZERO;
-    loop {
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-        delay = crate::events::next_retry(delay);
-        let opened = async {
-            let mut c = amqp::connect(&client, broker).await?;
+    let set_up = |mut c: Connection<amqp::Stream>| {
+        let routes = routes.clone();
+        async move {
             let mut consumers = Vec::new();
-            for (api, q, to_core) in &routes {
+            for (api, q, to_core) in routes {
                 let flags =
                     QueueFlags { durable: q.durable, exclusive: q.exclusive, auto_delete: q.auto_delete };
                 let incoming = match (&q.queue_name, &broker.exchange) {
@@ -171,92 +162,32 @@ async fn broker_loop(
                 if q.declare_outgoing_queue {
                     c.declare_queue(&q.from_janus).await?;
                 }
-                consumers.push((incoming, api_tag(*api), to_core.clone()));
+                consumers.push((incoming, api_tag(api), to_core));
             }
             // Consumed once everything is declared: deliveries may come at once, and an
             // answer awaited after that would skip them.
             for (queue, tag, _) in &consumers {
                 c.consume(queue, tag).await?;
             }
-            let consumers: Vec<_> = consumers.into_iter().map(|(_, tag, to_core)| (tag, to_core)).collect();
-            Ok::<_, String>((c, consumers))
-        };
-        let (connection, consumers) = match opened.await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!("RabbitMQ transport: couldn't set up {where_}: {e} (next try in {delay:?})");
-                continue;
-            }
-        };
-        tracing::info!("RabbitMQ transport connected to {where_}");
-        let agreed = connection.heartbeat_s;
-        let (stream, publisher) = connection.into_parts();
-        let (mut reader, mut writer) = tokio::io::split(stream);
-        // The broker's frames, read apart; the requests go to their API from there.
-        let (closed_tx, mut closed) = mpsc::channel::<String>(1);
-        let reading = tokio::spawn(async move {
-            let mut deliveries = Deliveries::default();
-            let why = loop {
-                let frame = match amqp::read_frame_alive(&mut reader, agreed).await {
-                    Ok(f) => f,
-                    Err(e) => break e,
+            // Each request to the API whose queue it came from.
+            let deliver = move |(consumer_tag, properties, body): amqp::Delivery| {
+                let Some((_, _, to_core)) = consumers.iter().find(|(_, tag, _)| *tag == consumer_tag) else {
+                    return;
                 };
-                match deliveries.take(frame, limit) {
-                    Incoming::Closed(why) => break format!("the broker closed: {why}"),
-                    Incoming::Delivered { consumer_tag, properties, body } => {
-                        let Some((_, to_core)) = consumers.iter().find(|(tag, _)| *tag == consumer_tag)
-                        else {
-                            continue;
-                        };
-                        if to_core.try_send((body, properties.correlation_id)).is_err() {
-                            tracing::warn!("RabbitMQ transport: too many requests waiting; one dropped");
-                        }
-                    }
-                    Incoming::Nothing => {}
+                if to_core.try_send((body, properties.correlation_id)).is_err() {
+                    tracing::warn!("RabbitMQ transport: too many requests waiting; one dropped");
                 }
             };
-            let _ = closed_tx.send(why).await;
-        });
-        let heartbeat = match agreed {
-            0 => Duration::from_secs(3600),
-            s => Duration::from_secs(u64::from(s)) / 2,
+            Ok::<_, String>((c, deliver))
+        }
+    };
+    let frames = |publisher: &amqp::Publisher, (key, text, correlation_id): Outgoing, _: &mut _| {
+        let properties = Properties {
+            content_type: Some("application/json".into()),
+            correlation_id,
+            reply_to: Some("Janus".into()),
         };
-        let mut last_sent = tokio::time::Instant::now();
-        let went = loop {
-            if let Some(bytes) = unsent.take() {
-                if let Err(e) = amqp::write(&mut writer, &bytes).await {
-                    unsent = Some(bytes);
-                    break e;
-                }
-                last_sent = tokio::time::Instant::now();
-                delay = Duration::ZERO;
-                continue;
-            }
-            tokio::select! {
-                why = closed.recv() => break why.unwrap_or_else(|| "the connection closed".into()),
-                () = tokio::time::sleep_until(last_sent + heartbeat) => {
-                    if let Err(e) = amqp::write(&mut writer, &publisher.heartbeat()).await {
-                        break e;
-                    }
-                    last_sent = tokio::time::Instant::now();
-                }
-                out = outgoing.recv() => {
-                    let Some((api, text, correlation_id)) = out else {
-                        reading.abort();
-                        return;
-                    };
-                    let Some((_, q, _)) = routes.iter().find(|(a, _, _)| *a == api) else { continue };
-                    let properties = Properties {
-                        content_type: Some("application/json".into()),
-                        correlation_id,
-                        reply_to: Some("Janus".into()),
-                    };
-                    unsent = Some(publisher.publish_with(exchange, &q.from_janus, &properties, text.as_bytes()));
-                }
-            }
-        };
-        reading.abort();
-        tracing::warn!("RabbitMQ transport: {where_} went away ({went})");
-        delay = delay.max(Duration::from_secs(1));
-    }
+        (publisher.publish_with(exchange, &key, &properties, text.as_bytes()), 1)
+    };
+    amqp::keep("RabbitMQ transport", broker, set_up, outgoing, frames, |_| {}, limit).await;
 }
