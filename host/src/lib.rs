@@ -7,6 +7,7 @@ pub mod amqp;
 pub mod api;
 pub mod config;
 pub mod events;
+pub mod framing;
 pub mod fuzz;
 pub mod gateway;
 pub mod http_client;

@@ -57,7 +57,12 @@ fn gateway_in(general: &str, sandbox: &str, mut conf: Conf) -> (Gateway, u16) {
 /// Whether process `pid` holds UDP sockets bound to all of `ports` (from `/proc/net/udp`, whose
 /// socket inodes the process's descriptors name).
 fn holds_udp_ports(pid: u32, ports: &[u16]) -> bool {
-    let table = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
+    holds_ports(pid, "udp", ports)
+}
+
+/// As [`holds_udp_ports`], for the sockets of `/proc/net/<table>` (`udp`, `tcp`).
+fn holds_ports(pid: u32, table: &str, ports: &[u16]) -> bool {
+    let table = std::fs::read_to_string(format!("/proc/net/{table}")).unwrap_or_default();
     let owned: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .into_iter()
         .flatten()
@@ -101,9 +106,19 @@ impl Sipp {
     /// "Unable to bind"). So this returns only once sipp holds all three, and picks new ports
     /// when it could not bind them.
     fn start_with(scenario: &str, remote: Option<u16>, service: &str, vars: &[(&str, &str)]) -> Sipp {
+        Self::launch(scenario, remote, service, vars, false)
+    }
+
+    /// As [`Sipp::start`], with SIP over TCP (`-t t1`: one connection; as a UAC, from its SIP
+    /// port, where it also listens).
+    fn start_tcp(scenario: &str, remote: Option<u16>, service: &str) -> Sipp {
+        Self::launch(scenario, remote, service, &[], true)
+    }
+
+    fn launch(scenario: &str, remote: Option<u16>, service: &str, vars: &[(&str, &str)], tcp: bool) -> Sipp {
         for _ in 0..5 {
             let (port, media_port) = (free_udp_port(), free_udp_port());
-            let mut sipp = Self::spawn(scenario, remote, service, vars, port, media_port);
+            let mut sipp = Self::spawn(scenario, remote, service, vars, port, media_port, tcp);
             let deadline = std::time::Instant::now() + WAIT;
             while std::time::Instant::now() < deadline {
                 if let Some(status) = sipp.child.try_wait().expect("sipp status") {
@@ -112,7 +127,9 @@ impl Sipp {
                     break;
                 }
                 let pid = sipp.child.id().expect("sipp's pid");
-                if holds_udp_ports(pid, &[port, media_port, media_port + 2]) {
+                let signaling =
+                    if tcp { holds_ports(pid, "tcp", &[port]) } else { holds_udp_ports(pid, &[port]) };
+                if signaling && holds_udp_ports(pid, &[media_port, media_port + 2]) {
                     return sipp;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(10));
@@ -130,6 +147,7 @@ impl Sipp {
         vars: &[(&str, &str)],
         port: u16,
         media_port: u16,
+        tcp: bool,
     ) -> Sipp {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/sip");
         let log = std::env::temp_dir().join(format!("portunus-sipp-{port}.log"));
@@ -144,6 +162,7 @@ impl Sipp {
             .arg("-trace_err")
             .arg("-error_file")
             .arg(&log)
+            .args(if tcp { &["-t", "t1"][..] } else { &[] })
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true);
@@ -307,6 +326,89 @@ async fn an_incoming_call_is_accepted_from_the_browser() {
     hang_up(&mut c).await;
     c.event("hangup", |d| result(d)["event"] == "hangup").await;
     sipp.passes().await;
+    peer.close().await.ok();
+}
+
+/// SIP over TCP (`force_tcp`): alice registers at a registrar that only speaks TCP and checks
+/// the REGISTER says so (Via, Contact); the registrar then calls her over the same connection,
+/// as one reaches a user behind a NAT; the browser accepts, audio goes both ways, and its
+/// `hangup` sends the BYE over that connection too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tcp_registration_brings_calls_over_its_connection() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let registrar = Sipp::start_tcp("tcp_registrar.xml", None, "x");
+    let mut c = Client::new(&gw, SIP).await;
+    let username = format!("sip:alice@127.0.0.1:{}", registrar.port);
+    let register = json!({"request": "register", "username": username, "secret": "s", "force_tcp": true});
+    let r = c.send(register, None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
+    c.event("registered", |d| result(d)["event"] == "registered").await;
+    let incoming = sip_event(&mut c, "incomingcall").await;
+    let offer = incoming["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {incoming}"));
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
+    let r = c.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepted", "{r}");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    echoed(&peer, 25).await;
+    hang_up(&mut c).await;
+    c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    registrar.passes().await;
+    peer.close().await.ok();
+}
+
+/// Calls over TCP both ways with phones that only speak TCP: a `force_tcp` account calls one
+/// (INVITE, ACK and BYE over the connection the gateway opens), and one calls a user (the
+/// answers over the connection it opened, our BYE too); audio both ways each time. Asking for
+/// both transports is Janus's 444; a `sips:` URI is 446 (no TLS).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_over_tcp_both_ways() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, sip_port) = gateway();
+    let mut c = Client::new(&gw, SIP).await;
+    let both = json!({"request": "register", "username": "sip:a@127.0.0.1", "type": "guest",
+                      "force_udp": true, "force_tcp": true});
+    let r = c.send(both, None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 444, "{r}");
+    let tcp_guest =
+        json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest", "force_tcp": true});
+    let r = c.send(tcp_guest, None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registered", "{r}");
+    let r = c.send(json!({"request": "call", "uri": "sips:bob@127.0.0.1"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 446, "no TLS, so no sips: URIs: {r}");
+    let phone = Sipp::start_tcp("uas_answer.xml", None, "x");
+    let (peer, _) = call(&mut c, &phone).await;
+    let accepted = sip_event(&mut c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    echoed(&peer, 25).await;
+    hang_up(&mut c).await;
+    let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    assert_eq!(result(&hangup)["code"], 200, "{hangup}");
+    phone.passes().await;
+    peer.close().await.ok();
+
+    let mut callee = guest(&gw, "bob").await;
+    let caller = Sipp::start_tcp("uac_call.xml", Some(sip_port), "bob");
+    let incoming = sip_event(&mut callee, "incomingcall").await;
+    let offer = incoming["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {incoming}"));
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
+    let r = callee.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepted", "{r}");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    echoed(&peer, 25).await;
+    hang_up(&mut callee).await;
+    callee.event("hangup", |d| result(d)["event"] == "hangup").await;
+    caller.passes().await;
     peer.close().await.ok();
 }
 

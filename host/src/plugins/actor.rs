@@ -604,16 +604,31 @@ impl Actor {
         }
     }
 
-    /// Starts the reader of a socket bound during the last call: its datagrams go to the
-    /// mailbox in order; beyond `max_queued` waiting jobs they are dropped and counted, as
-    /// data-channel messages are.
+    /// Starts the reader of a socket bound during the last call (a TCP listener's accept
+    /// loop): its datagrams (its connections' messages) go to the mailbox in order; beyond
+    /// `max_queued` waiting jobs they are dropped and counted, as data-channel messages are.
     fn read_socket(&mut self, id: u32) {
-        let Some(socket) = self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).take_unread(id)
+        let Some(unread) = self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).take_unread(id)
         else {
             return;
         };
         let (mailbox, max_queued) = (self.mailbox.clone(), self.shared.limits.max_queued);
         let (stats, package) = (self.stats.clone(), self.shared.package.clone());
+        let deliver: super::streams::Deliver = Arc::new(move |from, data| {
+            if mailbox.depth() < max_queued {
+                mailbox.send(Job::Datagram(id, from, data));
+            } else {
+                let mut stats = stats.lock().unwrap_or_else(|e| e.into_inner());
+                if crate::logging::time_to_report(&mut stats.shed) {
+                    tracing::warn!(plugin = %package, "mailbox full: datagrams dropped ({} so far)", stats.shed);
+                }
+            }
+        });
+        let socket = match unread {
+            super::sockets::Unread::Udp(socket) => socket,
+            super::sockets::Unread::Tcp(listener) => return listener.start(&self.rt, deliver),
+        };
+        let package = self.shared.package.clone();
         let reader = self.rt.spawn(async move {
             let socket = match tokio::net::UdpSocket::from_std(socket) {
                 Ok(s) => s,
@@ -622,15 +637,7 @@ impl Actor {
             let mut buf = vec![0u8; 65_536];
             loop {
                 match socket.recv_from(&mut buf).await {
-                    Ok((n, from)) if mailbox.depth() < max_queued => {
-                        mailbox.send(Job::Datagram(id, from, buf[..n].to_vec()));
-                    }
-                    Ok(_) => {
-                        let mut stats = stats.lock().unwrap_or_else(|e| e.into_inner());
-                        if crate::logging::time_to_report(&mut stats.shed) {
-                            tracing::warn!(plugin = %package, "mailbox full: datagrams dropped ({} so far)", stats.shed);
-                        }
-                    }
+                    Ok((n, from)) => deliver(from, buf[..n].to_vec()),
                     // ICMP errors of earlier sends surface here (port unreachable): not fatal.
                     Err(e) => tracing::debug!(plugin = %package, "socket {id}: {e}"),
                 }

@@ -14,6 +14,7 @@ pub mod rules;
 mod saved;
 mod sockets;
 mod state;
+pub(crate) mod streams;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,8 @@
-//! UDP sockets for plugins (SIP signaling): bound under the plugin's `sandbox` policy, host facts
-//! that survive reloads and crashes like forwarding rules, with a size and rate limit on what
-//! the plugin sends. Each socket's datagrams reach the plugin in order, through its mailbox.
+//! Sockets for plugins (SIP signaling): UDP sockets and TCP listeners ([`super::streams`]),
+//! bound under the plugin's `sandbox` policy, host facts that survive reloads and crashes like
+//! forwarding rules, with a size and rate limit on what the plugin sends. Each socket's
+//! datagrams (a listener's: its connections' messages) reach the plugin in order, through its
+//! mailbox.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -8,6 +10,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::task::AbortHandle;
+
+use super::streams::Listener;
 
 /// Where a plugin may bind: entries `ADDRESS:PORTS`, ADDRESS an IP or `*`, PORTS a port, a
 /// range `lo-hi` or `*` (port 0, "any free port", must be allowed like any other).
@@ -62,13 +66,51 @@ struct Bucket {
 #[derive(Debug)]
 struct PluginSocket {
     local: SocketAddr,
-    /// What `udp-send` sends with (a handle of the same socket the reader reads).
-    socket: Arc<UdpSocket>,
-    /// The reader, once started.
-    reader: Option<AbortHandle>,
-    /// The socket the reader takes, until it starts.
-    unread: Option<UdpSocket>,
+    kind: Kind,
     bucket: Bucket,
+}
+
+/// A UDP socket or a TCP listener.
+#[derive(Debug)]
+enum Kind {
+    Udp {
+        /// What `udp-send` sends with (a handle of the same socket the reader reads).
+        socket: Arc<UdpSocket>,
+        /// The reader, once started.
+        reader: Option<AbortHandle>,
+        /// The socket the reader takes, until it starts.
+        unread: Option<UdpSocket>,
+    },
+    Tcp(Arc<Listener>),
+}
+
+impl Kind {
+    fn is_tcp(&self) -> bool {
+        matches!(self, Kind::Tcp(_))
+    }
+
+    fn is_unread(&self) -> bool {
+        match self {
+            Kind::Udp { unread, .. } => unread.is_some(),
+            Kind::Tcp(l) => l.is_unread(),
+        }
+    }
+
+    fn close(&self) {
+        match self {
+            Kind::Udp { reader: Some(r), .. } => r.abort(),
+            Kind::Udp { .. } => {}
+            Kind::Tcp(l) => l.close(),
+        }
+    }
+}
+
+/// A socket whose reader has yet to start.
+pub enum Unread {
+    /// A UDP socket, for the reader to read.
+    Udp(UdpSocket),
+    /// A TCP listener, to start.
+    Tcp(Arc<Listener>),
 }
 
 /// A plugin's sockets, by id.
@@ -79,22 +121,28 @@ pub struct SocketTable {
 }
 
 impl SocketTable {
-    /// Binds `addr` (already checked against the policy). Binding an address the plugin holds
-    /// already gives that socket again, so a plugin may bind in `init` after a reload.
-    /// Returns the id and whether the socket is new.
-    pub fn bind(&mut self, addr: SocketAddr, max: usize) -> Result<(u32, bool), String> {
+    /// Binds a UDP socket on `addr` (already checked against the policy), or a TCP listener
+    /// with `tcp`. Binding an address the plugin holds already gives that socket again, so a
+    /// plugin may bind in `init` after a reload. Returns the id and whether the socket is new.
+    pub fn bind(&mut self, addr: SocketAddr, tcp: bool, max: usize) -> Result<(u32, bool), String> {
         if addr.port() != 0 {
-            if let Some((id, _)) = self.open.iter().find(|(_, s)| s.local == addr) {
+            if let Some((id, _)) = self.open.iter().find(|(_, s)| s.local == addr && s.kind.is_tcp() == tcp) {
                 return Ok((*id, false));
             }
         }
         if self.open.len() >= max {
             return Err(format!("too many sockets (limit {max})"));
         }
-        let socket = UdpSocket::bind(addr).map_err(|e| format!("cannot bind {addr}: {e}"))?;
-        socket.set_nonblocking(true).map_err(|e| format!("{addr}: {e}"))?;
-        let local = socket.local_addr().map_err(|e| format!("{addr}: {e}"))?;
-        let sender = socket.try_clone().map_err(|e| format!("{addr}: {e}"))?;
+        let (kind, local) = if tcp {
+            let (listener, local) = Listener::bind(addr)?;
+            (Kind::Tcp(listener), local)
+        } else {
+            let socket = UdpSocket::bind(addr).map_err(|e| format!("cannot bind {addr}: {e}"))?;
+            socket.set_nonblocking(true).map_err(|e| format!("{addr}: {e}"))?;
+            let local = socket.local_addr().map_err(|e| format!("{addr}: {e}"))?;
+            let sender = socket.try_clone().map_err(|e| format!("{addr}: {e}"))?;
+            (Kind::Udp { socket: Arc::new(sender), reader: None, unread: Some(socket) }, local)
+        };
         self.next = self.next.wrapping_add(1).max(1);
         while self.open.contains_key(&self.next) {
             self.next = self.next.wrapping_add(1).max(1);
@@ -102,27 +150,28 @@ impl SocketTable {
         let id = self.next;
         // Full at first: the first send (capped at `rate`) finds a whole burst.
         let bucket = Bucket { tokens: f64::MAX, at: Instant::now() };
-        self.open.insert(
-            id,
-            PluginSocket { local, socket: Arc::new(sender), reader: None, unread: Some(socket), bucket },
-        );
+        self.open.insert(id, PluginSocket { local, kind, bucket });
         Ok((id, true))
     }
 
     /// The socket a reader should start on, if it has none yet.
-    pub fn take_unread(&mut self, id: u32) -> Option<UdpSocket> {
-        self.open.get_mut(&id)?.unread.take()
-    }
-
-    /// Records a started reader (aborted with the socket).
-    pub fn set_reader(&mut self, id: u32, reader: AbortHandle) {
-        match self.open.get_mut(&id) {
-            Some(s) => s.reader = Some(reader),
-            None => reader.abort(),
+    pub fn take_unread(&mut self, id: u32) -> Option<Unread> {
+        match &mut self.open.get_mut(&id)?.kind {
+            Kind::Udp { unread, .. } => unread.take().map(Unread::Udp),
+            Kind::Tcp(l) => l.is_unread().then(|| Unread::Tcp(l.clone())),
         }
     }
 
-    /// Sends a datagram, within `rate` per second per socket; never waits.
+    /// Records a started UDP reader (aborted with the socket).
+    pub fn set_reader(&mut self, id: u32, started: AbortHandle) {
+        match self.open.get_mut(&id).map(|s| &mut s.kind) {
+            Some(Kind::Udp { reader, .. }) => *reader = Some(started),
+            _ => started.abort(),
+        }
+    }
+
+    /// Sends a datagram (on a TCP listener: a message over the connection with `to`), within
+    /// `rate` per second per socket; never waits.
     pub fn send(&mut self, id: u32, to: SocketAddr, data: &[u8], rate: u32) -> Result<(), String> {
         let s = self.open.get_mut(&id).ok_or_else(|| format!("no socket {id}"))?;
         let now = Instant::now();
@@ -134,9 +183,12 @@ impl SocketTable {
             return Err(format!("socket {id} sends more than {rate} datagrams a second (udp_rate)"));
         }
         b.tokens -= 1.0;
-        match s.socket.send_to(data, to) {
-            Ok(_) => Ok(()),
-            Err(e) => Err(format!("send to {to}: {e}")),
+        match &s.kind {
+            Kind::Udp { socket, .. } => match socket.send_to(data, to) {
+                Ok(_) => Ok(()),
+                Err(e) => Err(format!("send to {to}: {e}")),
+            },
+            Kind::Tcp(listener) => listener.send(to, data),
         }
     }
 
@@ -150,19 +202,16 @@ impl SocketTable {
         self.open.get(&id).map(|s| s.local)
     }
 
-    /// Closes a socket (its reader stops); unknown ids are ignored.
     /// The sockets no reader reads yet (bound during `init`, whose effects wait for the
     /// instance to be running).
     pub fn unread_ids(&self) -> Vec<u32> {
-        self.open.iter().filter(|(_, s)| s.unread.is_some()).map(|(id, _)| *id).collect()
+        self.open.iter().filter(|(_, s)| s.kind.is_unread()).map(|(id, _)| *id).collect()
     }
 
     /// Closes a socket (its reader stops); false for an unknown id.
     pub fn close(&mut self, id: u32) -> bool {
         let Some(s) = self.open.remove(&id) else { return false };
-        if let Some(r) = s.reader {
-            r.abort();
-        }
+        s.kind.close();
         true
     }
 }
@@ -170,9 +219,7 @@ impl SocketTable {
 impl Drop for SocketTable {
     fn drop(&mut self) {
         for s in self.open.values() {
-            if let Some(r) = &s.reader {
-                r.abort();
-            }
+            s.kind.close();
         }
     }
 }
@@ -196,10 +243,13 @@ mod tests {
     #[test]
     fn binds_are_idempotent_and_sends_rate_limited() {
         let mut t = SocketTable::default();
-        let (a, new) = t.bind("127.0.0.1:0".parse().unwrap(), 4).unwrap();
+        let (a, new) = t.bind("127.0.0.1:0".parse().unwrap(), false, 4).unwrap();
         assert!(new);
         let local = t.local(a).unwrap();
-        assert_eq!(t.bind(local, 4).unwrap(), (a, false), "the same address gives the same socket");
+        assert_eq!(t.bind(local, false, 4).unwrap(), (a, false), "the same address gives the same socket");
+        let (tcp, new) = t.bind(local, true, 4).unwrap();
+        assert!(new && tcp != a, "a TCP listener on the UDP socket's address is another socket");
+        assert_eq!(t.bind(local, true, 4).unwrap(), (tcp, false));
         let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
         let to = peer.local_addr().unwrap();
         // A burst of `rate` passes at once; more is refused.

@@ -328,6 +328,26 @@ fn parse_object(text: &str, what: &str) -> Result<Value, String> {
 }
 
 impl StoreState {
+    /// `udp-bind`, or `tcp-listen` with `tcp`: the socket under the plugin's
+    /// `sandbox.udp_bind`, its reader started after the call.
+    fn bind(&mut self, address: String, tcp: bool) -> Result<wit::UdpSocket, String> {
+        let addr: std::net::SocketAddr =
+            address.parse().map_err(|_| format!("'{address}' is not an IP address and port"))?;
+        if !self.shared.limits.udp_bind.allows(addr) {
+            return Err(format!("the plugin's sandbox.udp_bind does not allow {addr}"));
+        }
+        let max = self.shared.limits.max_sockets;
+        let mut sockets = self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        let (id, new) = sockets.bind(addr, tcp, max)?;
+        let local = sockets.local(id).map(|a| a.to_string()).unwrap_or_default();
+        drop(sockets);
+        if new {
+            self.account.made_since_checkpoint.push(Made::Socket(id));
+            self.after.push(AfterCall::ReadSocket(id));
+        }
+        Ok(wit::UdpSocket { id, local })
+    }
+
     /// Runs the work of an import (parsing events, routing), keeping its time off the
     /// guest's CPU budget.
     fn timed<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
@@ -1108,21 +1128,11 @@ impl host::Host for StoreState {
     }
 
     fn udp_bind(&mut self, address: String) -> Result<wit::UdpSocket, String> {
-        let addr: std::net::SocketAddr =
-            address.parse().map_err(|_| format!("'{address}' is not an IP address and port"))?;
-        if !self.shared.limits.udp_bind.allows(addr) {
-            return Err(format!("the plugin's sandbox.udp_bind does not allow {addr}"));
-        }
-        let max = self.shared.limits.max_sockets;
-        let mut sockets = self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner());
-        let (id, new) = sockets.bind(addr, max)?;
-        let local = sockets.local(id).map(|a| a.to_string()).unwrap_or_default();
-        drop(sockets);
-        if new {
-            self.account.made_since_checkpoint.push(Made::Socket(id));
-            self.after.push(AfterCall::ReadSocket(id));
-        }
-        Ok(wit::UdpSocket { id, local })
+        self.bind(address, false)
+    }
+
+    fn tcp_listen(&mut self, address: String) -> Result<wit::UdpSocket, String> {
+        self.bind(address, true)
     }
 
     fn udp_send(&mut self, socket: u32, to: String, data: Vec<u8>) -> Result<(), String> {

@@ -69,6 +69,9 @@ pub struct Account {
     /// The keep-alive timer (`keepalive_interval`).
     #[serde(default)]
     pub keepalive: u64,
+    /// Its requests go over TCP (`force_tcp`), with a `transport=tcp` Contact.
+    #[serde(default)]
+    pub tcp: bool,
     /// Janus's `master_id`: the account's id for helper handles.
     #[serde(default)]
     pub master_id: u32,
@@ -115,6 +118,7 @@ impl Account {
             refresh: 0,
             keepalive: 0,
             public: None,
+            tcp: false,
             master_id: 0,
             helper: false,
             headers: Vec::new(),
@@ -126,9 +130,12 @@ impl Account {
         }
     }
 
-    /// Our Contact: our address (`local`), or the one the registrar saw (`behind_nat`).
+    /// Our Contact: our address (`local`), or the one the registrar saw (`behind_nat`), with
+    /// `transport=tcp` for a `tcp:` one.
     pub fn contact(&self, local: &str) -> String {
-        format!("<sip:{}@{}>", self.user, self.public.as_deref().unwrap_or(local))
+        let (tcp, bare) = msg::over_tcp(local);
+        let params = if tcp { ";transport=tcp" } else { "" };
+        format!("<sip:{}@{}{params}>", self.user, self.public.as_deref().unwrap_or(bare))
     }
 
     /// Incoming calls may come to it.
@@ -150,12 +157,14 @@ impl Account {
         })
     }
 
-    /// Where a request to `uri` goes: the proxy, else the URI's own address.
+    /// Where a request to `uri` goes: the proxy, else the URI's own address; over the
+    /// account's transport.
     pub fn next_hop(&self, uri: &str) -> Result<String, msg::Malformed> {
-        match &self.proxy {
-            Some(p) => Ok(p.clone()),
-            None => msg::address_of(&msg::uri(uri)?),
-        }
+        let hop = match &self.proxy {
+            Some(p) => p.clone(),
+            None => msg::address_of(&msg::uri(uri)?)?,
+        };
+        Ok(msg::on(self.tcp, &hop))
     }
 }
 
@@ -175,9 +184,22 @@ impl Sip {
             Field::new("register_ttl", JsonType::Integer),
             Field::new("headers", JsonType::Object),
             Field::new("incoming_header_prefixes", JsonType::Array),
+            Field::new("force_udp", JsonType::Bool),
+            Field::new("force_tcp", JsonType::Bool),
         ];
         portunus_sdk::validate(body, FIELDS, &CODES)?;
         let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+        let flag = |k: &str| body.get(k).and_then(Value::as_bool) == Some(true);
+        if flag("force_udp") && flag("force_tcp") {
+            return Err(err(
+                code::INVALID_ELEMENT,
+                "Conflicting elements: force_udp and force_tcp cannot both be true",
+            ));
+        }
+        let tcp = flag("force_tcp");
+        if tcp && self.tcp.is_none() {
+            return Err(err(code::IO_ERROR, "force_tcp: the plugin could not listen on TCP (see the log)"));
+        }
         let handle = msg.handle;
         // A guest registers again at will, as in Janus; a REGISTER in flight or done is 445.
         let a = self.account(handle);
@@ -224,6 +246,7 @@ impl Sip {
         a.registrar = registrar;
         a.proxy = next;
         a.proxy_uri = proxy_uri;
+        a.tcp = tcp;
         a.ttl = body.get("register_ttl").and_then(Value::as_u64).map_or(0, |t| t as u32);
         a.guest = guest;
         a.headers = headers::custom(body);
@@ -283,13 +306,12 @@ impl Sip {
 
     /// Sends the account's REGISTER (Expires 0 when unregistering), answering `challenge`.
     fn send_register(&mut self, handle: u64, auth: Option<(String, bool)>) -> Result<(), String> {
-        let local = self.local();
+        let local = self.account_local(handle);
         let agent = self.conf().user_agent.clone();
         let Some(a) = self.accounts.get_mut(&handle) else { return Ok(()) };
         a.reg_cseq += 1;
         let expires = if a.reg == Reg::Unregistering { 0 } else { a.ttl };
-        let to = a.proxy.clone().map_or_else(|| msg::uri(&a.registrar).and_then(|u| msg::address_of(&u)), Ok);
-        let to = to.map_err(|e| e.0)?;
+        let to = a.next_hop(&a.registrar).map_err(|e| e.0)?;
         let registrar = msg::uri(&a.registrar).map_err(|e| e.0)?;
         let aor = msg::uri(&a.username).map_err(|e| e.0)?;
         let branch = format!("z9hG4bK{}", token());
@@ -332,8 +354,10 @@ impl Sip {
             }
         }
         let reason = m.status().and_then(|s| s.reason.as_ref()).map(|r| r.to_string()).unwrap_or_default();
-        let (behind_nat, local) = (self.conf.as_ref().is_some_and(|c| c.behind_nat), self.local());
+        let local = self.account_local(handle);
         let Some(a) = self.accounts.get_mut(&handle) else { return };
+        // (Over TCP the registrar saw our connection's ephemeral port: no Contact of that.)
+        let behind_nat = self.conf.as_ref().is_some_and(|c| c.behind_nat) && !a.tcp;
         a.reg_nonce = None;
         if (200..300).contains(&code) {
             if unregistering {
@@ -425,7 +449,7 @@ impl Sip {
     /// Time for a keep-alive (`keepalive_interval`): an OPTIONS to the registrar (or the
     /// outbound proxy) keeps NAT bindings on the way open, while the account is registered.
     pub(crate) fn keepalive(&mut self, handle: u64) {
-        let local = self.local();
+        let local = self.account_local(handle);
         let agent = self.conf().user_agent.clone();
         let interval = self.conf().keepalive_interval;
         let Some(a) = self.accounts.get_mut(&handle) else { return };
@@ -433,8 +457,9 @@ impl Sip {
         if a.reg != Reg::Registered || a.guest || interval == 0 {
             return;
         }
-        let to = a.proxy.clone().map_or_else(|| msg::uri(&a.registrar).and_then(|u| msg::address_of(&u)), Ok);
-        let (Ok(to), Ok(registrar), Ok(aor)) = (to, msg::uri(&a.registrar), msg::uri(&a.username)) else {
+        let (Ok(to), Ok(registrar), Ok(aor)) =
+            (a.next_hop(&a.registrar), msg::uri(&a.registrar), msg::uri(&a.username))
+        else {
             return;
         };
         // In the registration's Call-ID, with its next CSeq.

@@ -82,6 +82,10 @@ pub struct Call {
     pub invite: String,
     /// Where the far end's INVITE came from (answers go back there).
     pub peer: String,
+    /// The dialog's requests go over TCP (an outgoing call's account's `force_tcp`, or an
+    /// INVITE that came over TCP).
+    #[serde(default)]
+    pub tcp: bool,
     /// The nonce our INVITE answered (a second challenge of it is a failure).
     pub nonce: Option<String>,
     /// The Janus transaction of the request in progress.
@@ -154,6 +158,7 @@ impl Call {
             cseq: 0,
             invite: String::new(),
             peer: String::new(),
+            tcp: false,
             nonce: None,
             transaction: None,
             early: false,
@@ -225,6 +230,7 @@ impl Sip {
             headers,
             refer_id,
             manual_reinvites,
+            tcp: a.tcp,
             ..Call::new(call_id.clone(), true, CallState::Starting, a.username.clone(), uri)
         });
         self.calls.insert(call_id, handle.handle);
@@ -316,7 +322,7 @@ impl Sip {
     /// Sends (or, answering a challenge, sends again) the INVITE of an outgoing call.
     fn send_invite(&mut self, handle: u64, sdp: &str, auth: Option<(String, bool)>) {
         let sdp_out = self.sdp_out(sdp);
-        let local = self.local();
+        let local = self.call_local(handle);
         let agent = self.conf().user_agent.clone();
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         let (display, contact, hop) = (
@@ -509,7 +515,7 @@ impl Sip {
         body: Option<(&str, &str)>,
         headers: &[(String, String)],
     ) -> Option<(String, String)> {
-        let local = self.local();
+        let local = self.call_local(handle);
         let agent = self.conf().user_agent.clone();
         let a = self.accounts.get_mut(&handle)?;
         let us = Us { contact: a.contact(&local), local, agent, proxy: a.proxy.clone() };
@@ -709,6 +715,7 @@ impl Sip {
             route: m.record_route(),
             invite: String::from_utf8_lossy(&m.raw).into_owned(),
             peer: from.to_owned(),
+            tcp: msg::over_tcp(from).0,
             offerless,
             remote_cseq: m.cseq().ok().map(|c| c.cseq),
             ..Call::new(call_id.clone(), false, CallState::Incoming, msg::name_addr_uri(&callee), caller_uri)
@@ -724,7 +731,7 @@ impl Sip {
         if offerless {
             self.tell_incoming(handle, None);
         }
-        let local = self.local();
+        let local = self.call_local(handle);
         let contact = self.accounts.get(&handle).map(|a| a.contact(&local)).unwrap_or_default();
         let contact = [("Contact", contact)];
         self.respond(handle, m, from, 180, "Ringing", Some(&local_tag), &contact, None);
@@ -738,7 +745,7 @@ impl Sip {
         body: &Map<String, Value>,
     ) -> Result<(), PluginError> {
         portunus_sdk::validate(body, &[Field::new("headers", JsonType::Object)], &CODES)?;
-        let local = self.local();
+        let local = self.call_local(msg.handle.handle);
         let a = self.account(msg.handle);
         let contact = a.contact(&local);
         let Some(c) = a.call.clone().filter(|c| c.state == CallState::Incoming) else {
@@ -779,7 +786,7 @@ impl Sip {
         ];
         portunus_sdk::validate(body, FIELDS, &CODES)?;
         let handle = msg.handle;
-        let local = self.local();
+        let local = self.call_local(handle.handle);
         let a = self.account(handle);
         let contact = a.contact(&local);
         let Some(c) = a.call.as_ref().filter(|c| c.state == CallState::Incoming) else {
@@ -850,7 +857,7 @@ impl Sip {
 
     /// Our offer for an INVITE without SDP is ready: it goes in the 200.
     fn answer_offerless(&mut self, handle: u64, sdp: &str) {
-        let local = self.local();
+        let local = self.call_local(handle);
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         let contact = a.contact(&local);
         let Some(c) = a.call.as_mut() else { return };
@@ -1082,6 +1089,7 @@ pub(crate) fn dialog_request(
         // The caller's Contact, else where its INVITE came from.
         msg::address_of(&target).ok().unwrap_or_else(|| c.peer.clone())
     };
+    let to = msg::on(c.tcp, &to);
     let text = match body {
         Some((kind, body)) => b.finish(Some(kind), body),
         None => b.finish(None, ""),

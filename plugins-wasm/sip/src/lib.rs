@@ -2,9 +2,10 @@
 //! SIP calls, as Janus's SIP plugin.
 //!
 //! The whole user agent runs here: messages come and go as datagrams on one UDP socket of the
-//! host's (`udp-bind`), read and written with `ezk-sip-types`; transactions retransmit and
-//! time out on the host's timers (RFC 3261 §17 over UDP); each handle is an account that
-//! registers (digest auth), calls and is called. The media never comes here: the SDK's
+//! host's (`udp-bind`), or whole over TCP connections the host keeps for a listener on the
+//! same address (`tcp-listen`: accounts with `force_tcp`), read and written with
+//! `ezk-sip-types`; transactions retransmit (over UDP) and time out on the host's timers (RFC
+//! 3261 §17); each handle is an account that registers (digest auth), calls and is called. The media never comes here: the SDK's
 //! [`Bridge`](portunus_sdk::bridge::Bridge) opens a plain RTP leg of the host per stream and
 //! forwards it to and from the browser, and our SDP is the legs' sections.
 //!
@@ -127,6 +128,9 @@ pub struct Sip {
     /// The socket and the address it is bound to.
     #[serde(skip)]
     socket: Option<(u32, String)>,
+    /// The TCP listener on the same address, when the host gave one.
+    #[serde(skip)]
+    tcp: Option<u32>,
     /// Per handle.
     accounts: Keyed<u64, Account>,
     /// Client transactions by branch.
@@ -180,9 +184,21 @@ impl Sip {
         self.conf.as_ref().unwrap_or_else(|| DEFAULT.get_or_init(|| Conf::from_config(&Value::Null)))
     }
 
-    /// Where SIP is bound (`ip:port`).
-    fn local(&self) -> String {
-        self.socket.as_ref().map(|(_, a)| a.clone()).unwrap_or_default()
+    /// Where SIP is bound (`ip:port`), as an address over TCP (`tcp:ip:port`) with `tcp`.
+    fn local_on(&self, tcp: bool) -> String {
+        msg::on(tcp, self.socket.as_ref().map_or("", |(_, a)| a.as_str()))
+    }
+
+    /// Our address for the requests of the account of `handle` (its transport).
+    fn account_local(&self, handle: u64) -> String {
+        self.local_on(self.accounts.get(&handle).is_some_and(|a| a.tcp))
+    }
+
+    /// Our address in the call of the account of `handle` (the call's transport, else the
+    /// account's).
+    fn call_local(&self, handle: u64) -> String {
+        let a = self.accounts.get(&handle);
+        self.local_on(a.is_some_and(|a| a.call.as_ref().map_or(a.tcp, |c| c.tcp)))
     }
 
     /// Our SDP as it goes out: with `sdp_ip`, its `c=` and `o=` lines give that address.
@@ -209,16 +225,19 @@ impl Sip {
         out
     }
 
-    /// Sends a message for the account of `handle` (0: none); a failure is logged (UDP loses
-    /// datagrams anyway, and the transaction retransmits). The event handlers hear it
-    /// (`sip-out`), but OPTIONS, as Janus's.
+    /// Sends a message for the account of `handle` (0: none) to `to` (over TCP for a `tcp:`
+    /// address); a failure is logged (UDP loses datagrams anyway, and the transaction
+    /// retransmits or times out). The event handlers hear it (`sip-out`), but OPTIONS, as
+    /// Janus's.
     fn send(&self, handle: u64, to: &str, text: &str) {
-        let Some((socket, _)) = &self.socket else { return };
+        let (tcp, addr) = msg::over_tcp(to);
+        let socket = if tcp { self.tcp } else { self.socket.as_ref().map(|(s, _)| *s) };
+        let Some(socket) = socket else { return portunus_sdk::warn!("SIP send to {to}: no TCP") };
         portunus_sdk::debug!("SIP to {to}:\n{text}");
         if !text.starts_with("OPTIONS ") {
             self.tell_sip(handle, "sip-out", text);
         }
-        if let Err(e) = host::udp_send(*socket, to, text.as_bytes()) {
+        if let Err(e) = host::udp_send(socket, addr, text.as_bytes()) {
             portunus_sdk::warn!("SIP send to {to}: {e}");
         }
     }
@@ -358,6 +377,11 @@ impl Plugin for Sip {
         let bind = format!("{}:{}", conf.local_ip, conf.local_port);
         let socket = host::udp_bind(&bind).map_err(|e| format!("cannot bind SIP to {bind}: {e}"))?;
         portunus_sdk::info!("SIP on {}", socket.local);
+        // TCP on the same address, for accounts that ask for it (`force_tcp`).
+        match host::tcp_listen(&socket.local) {
+            Ok(tcp) => self.tcp = Some(tcp.id),
+            Err(e) => portunus_sdk::warn!("no SIP over TCP: {e}"),
+        }
         self.socket = Some((socket.id, socket.local));
         self.conf = Some(conf);
         Ok(PluginInfo {
@@ -395,8 +419,8 @@ impl Plugin for Sip {
         }
     }
 
-    fn datagram(&mut self, _socket: u32, from: String, data: Vec<u8>) {
-        self.on_datagram(&from, &data);
+    fn datagram(&mut self, socket: u32, from: String, data: Vec<u8>) {
+        self.on_datagram(&msg::on(Some(socket) == self.tcp, &from), &data);
     }
 
     fn destroy_handle(&mut self, handle: HandleRef) {

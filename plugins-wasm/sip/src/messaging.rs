@@ -58,7 +58,7 @@ impl Sip {
                 let call_id = s("call_id").unwrap_or_else(token);
                 let branch = format!("z9hG4bK{}", token());
                 let text = Builder::request(Method::MESSAGE, &target)
-                    .named(&msg::via(&self.local(), &branch))
+                    .named(&msg::via(&self.account_local(handle.handle), &branch))
                     .header("Max-Forwards", "70")
                     .typed(
                         ezk_sip_types::Name::FROM,

@@ -221,8 +221,11 @@ impl FromStrChecked for SipUri {
 }
 
 /// The `ip:port` a URI points at (port 5060 when none); an error for a name (the plugin looks
-/// no names up).
+/// no names up) and for a `sips:` URI (the plugin does not do TLS).
 pub fn address_of(uri: &SipUri) -> Result<String, Malformed> {
+    if uri.sips {
+        return Err(bad("sips: URIs need SIP over TLS, which this plugin does not do"));
+    }
     let ip = uri.host_port.ip().ok_or_else(|| bad("the plugin looks no names up: give an IP address"))?;
     let port = uri.host_port.port.unwrap_or(5060);
     Ok(match ip {
@@ -365,9 +368,32 @@ pub fn from_to(uri: &SipUri, display: Option<&str>, tag: Option<&str>) -> FromTo
     FromTo::new(name, tag.map(|t| BytesStr::from(t.to_owned())))
 }
 
-/// A Via of ours (`SIP/2.0/UDP local;branch=...;rport`).
+/// The prefix of an address reached over TCP. Addresses (ours, where a message goes, where
+/// one came from) are kept as text: `ip:port` over UDP, `tcp:ip:port` over TCP.
+const TCP: &str = "tcp:";
+
+/// Whether an address is over TCP, and its `ip:port`.
+pub fn over_tcp(addr: &str) -> (bool, &str) {
+    match addr.strip_prefix(TCP) {
+        Some(bare) => (true, bare),
+        None => (false, addr),
+    }
+}
+
+/// `addr` over TCP when `tcp` (an address that says its transport already keeps it).
+pub fn on(tcp: bool, addr: &str) -> String {
+    if tcp && !addr.starts_with(TCP) {
+        format!("{TCP}{addr}")
+    } else {
+        addr.to_owned()
+    }
+}
+
+/// A Via of ours (`SIP/2.0/UDP local;branch=...;rport`; `TCP` for a `tcp:` address).
 pub fn via(local: &str, branch: &str) -> Via {
-    let mut v = Via::new("UDP", host_port(local), BytesStr::from(branch.to_owned()));
+    let (tcp, local) = over_tcp(local);
+    let transport = if tcp { "TCP" } else { "UDP" };
+    let mut v = Via::new(transport, host_port(local), BytesStr::from(branch.to_owned()));
     v.params.push(ezk_sip_types::uri::params::Param::name("rport"));
     v
 }

@@ -157,11 +157,11 @@ impl Sip {
     /// An INVITE in a dialog: a call in progress gets its SDP applied and our answer in the
     /// mirrored direction; a re-INVITE of ours in flight makes it 491, an unknown call 481.
     pub(crate) fn incoming_reinvite(&mut self, from: &str, m: &SipMessage, in_call: Option<u64>) {
-        let local = self.local();
         let Some(handle) = in_call else {
             self.respond(0, m, from, 481, "Call/Transaction Does Not Exist", None, &[], None);
             return;
         };
+        let local = self.call_local(handle);
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         let contact = a.contact(&local);
         let Some(c) = a.call.as_ref().filter(|c| c.state == CallState::Confirmed) else {
@@ -217,7 +217,7 @@ impl Sip {
     /// Our 200 to the far end's re-INVITE `m` with `media`: the legs point where it says, and
     /// our SDP answers in the mirrored direction (the stricter one when we hold too).
     fn answer_reinvite(&mut self, handle: u64, m: &SipMessage, from: &str, media: &[PlainMedia]) {
-        let local = self.local();
+        let local = self.call_local(handle);
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         let contact = [("Contact", a.contact(&local))];
         if let Err(e) = a.bridge.remote_update(media, None) {

@@ -68,7 +68,10 @@ impl Sip {
             .filter(|t| *t > 0)
             .map_or(DEFAULT_TTL, |t| t as u32);
         let call_id = s("call_id").unwrap_or_else(token);
-        let dialog = Call::new(call_id.clone(), true, CallState::Inviting, a.username.clone(), to);
+        let dialog = Call {
+            tcp: a.tcp,
+            ..Call::new(call_id.clone(), true, CallState::Inviting, a.username.clone(), to)
+        };
         let content = match (s("content_type"), s("content")) {
             (Some(t), Some(c)) => Some((t, c)),
             _ => None,
@@ -132,7 +135,7 @@ impl Sip {
 
     /// Sends the subscription's SUBSCRIBE (Expires 0 when ending), answering a challenge.
     fn send_subscribe(&mut self, handle: u64, call_id: &str, auth: Option<(String, bool)>) {
-        let local = self.local();
+        let local = self.account_local(handle);
         let agent = self.conf().user_agent.clone();
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         let us = Us { contact: a.contact(&local), local, agent, proxy: a.proxy.clone() };

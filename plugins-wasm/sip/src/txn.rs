@@ -1,13 +1,14 @@
-//! RFC 3261 §17 transactions over UDP, on the host's timers.
+//! RFC 3261 §17 transactions, on the host's timers.
 //!
-//! - Client: a request is retransmitted from T1 (500 ms), doubling (INVITE: timer A; others:
-//!   timer E, capped at T2 = 4 s, and at T2 once a provisional answer came), until a final
-//!   answer or 64·T1 (timers B and F: the user hears 408). A provisional answer stops an
-//!   INVITE's retransmissions. A non-2xx final answer to an INVITE is ACKed here, and again
-//!   for each retransmission of it for 64·T1 (timer D).
+//! - Client: over UDP a request is retransmitted from T1 (500 ms), doubling (INVITE: timer A;
+//!   others: timer E, capped at T2 = 4 s, and at T2 once a provisional answer came), until a
+//!   final answer or 64·T1 (timers B and F: the user hears 408); over TCP it is sent once,
+//!   with the same timeout. A provisional answer stops an INVITE's retransmissions and its
+//!   timeout. A non-2xx final answer to an INVITE is ACKed here, and again for each
+//!   retransmission of it for 64·T1 (timer D).
 //! - Server: the last answer to a request is kept, and a retransmitted request gets it again;
-//!   a final answer to an INVITE is retransmitted (timer G) until its ACK or 64·T1 (timer H);
-//!   a non-INVITE's answer is kept for 64·T1 (timer J).
+//!   a final answer to an INVITE is retransmitted over UDP (timer G) until its ACK or 64·T1
+//!   (timer H); a non-INVITE's answer is kept for 64·T1 (timer J).
 
 use portunus_sdk::host;
 use serde::{Deserialize, Serialize};
@@ -154,13 +155,15 @@ impl Sip {
     ) {
         self.send(handle, &to, &request);
         let key = client_key(branch, method);
-        let timer = self.schedule(Job::Client(key.clone()), T1);
+        // Over TCP, nothing is sent again: the one timer is the timeout.
+        let interval = if msg::over_tcp(&to).0 { TIMEOUT } else { T1 };
+        let timer = self.schedule(Job::Client(key.clone()), interval);
         let t = ClientTxn {
             handle,
             purpose,
             request,
             to,
-            interval: T1,
+            interval,
             elapsed: 0,
             proceeding: false,
             timer,
@@ -191,15 +194,15 @@ impl Sip {
 
     fn client_timer(&mut self, key: &str) {
         let Some(t) = self.clients.get_mut(&key.to_owned()) else { return };
+        let invite = t.purpose == Purpose::Invite;
+        if invite && t.proceeding {
+            return;
+        }
         t.elapsed += t.interval;
         if t.elapsed >= TIMEOUT {
             let t = self.clients.remove(&key.to_owned()).expect("there");
             // Timers B and F: no final answer.
             self.timed_out(t.handle, t.purpose, &t.request);
-            return;
-        }
-        let invite = t.purpose == Purpose::Invite;
-        if invite && t.proceeding {
             return;
         }
         t.interval = if invite { t.interval * 2 } else { (t.interval * 2).min(T2) };
@@ -351,13 +354,14 @@ impl Sip {
             to: to.to_owned(),
             complete,
             awaiting_ack: invite && complete,
-            interval: T1,
+            // Over TCP, nothing is sent again: the one timer is timer H.
+            interval: if msg::over_tcp(to).0 { TIMEOUT } else { T1 },
             elapsed: 0,
             timer: 0,
             handle,
         };
         t.timer = if t.awaiting_ack {
-            self.schedule(Job::Server(key.clone()), T1)
+            self.schedule(Job::Server(key.clone()), t.interval)
         } else if complete {
             self.schedule(Job::Forget { client: false, key: key.clone() }, TIMEOUT)
         } else {

@@ -75,13 +75,10 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Item, usize)>, ReadError> {
         let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
         return Ok(buf.get(4..4 + len).map(|frame| (Item::Frame(head[1], frame.to_vec()), 4 + len)));
     }
-    let Some(end) = find(buf, b"\r\n\r\n") else {
-        return if buf.len() > MAX_HEAD { Err(ReadError::TooLarge("header")) } else { Ok(None) };
+    let Some(span) = crate::framing::split(buf, MAX_HEAD, MAX_BODY, &["Content-Length"])? else {
+        return Ok(None);
     };
-    if end > MAX_HEAD {
-        return Err(ReadError::TooLarge("header"));
-    }
-    let head = std::str::from_utf8(&buf[..end]).map_err(|_| ReadError::Malformed("not UTF-8"))?;
+    let head = std::str::from_utf8(&buf[..span.head]).map_err(|_| ReadError::Malformed("not UTF-8"))?;
     let mut lines = head.split("\r\n");
     let first = lines.next().unwrap_or_default();
     let (status, reason) = match first.strip_prefix("RTSP/1.0 ") {
@@ -101,22 +98,17 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Item, usize)>, ReadError> {
         let (name, value) = line.split_once(':').ok_or(ReadError::Malformed("header line"))?;
         headers.push((name.trim().to_owned(), value.trim().to_owned()));
     }
-    let mut message = Message { status, reason, headers, body: Vec::new() };
-    let len = match message.header("Content-Length") {
-        Some(v) => v.trim().parse::<usize>().map_err(|_| ReadError::Malformed("Content-Length"))?,
-        None => 0,
-    };
-    if len > MAX_BODY {
-        return Err(ReadError::TooLarge("body"));
-    }
-    let start = end + 4;
-    let Some(body) = buf.get(start..start + len) else { return Ok(None) };
-    message.body = body.to_vec();
-    Ok(Some((Item::Message(message), start + len)))
+    let body = buf[span.head + 4..span.total].to_vec();
+    Ok(Some((Item::Message(Message { status, reason, headers, body }), span.total)))
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+impl From<crate::framing::FrameError> for ReadError {
+    fn from(e: crate::framing::FrameError) -> Self {
+        match e {
+            crate::framing::FrameError::Malformed(what) => ReadError::Malformed(what),
+            crate::framing::FrameError::TooLarge(what) => ReadError::TooLarge(what),
+        }
+    }
 }
 
 /// Writes a request with its CSeq, our User-Agent and the given headers.

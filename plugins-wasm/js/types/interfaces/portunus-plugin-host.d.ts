@@ -283,9 +283,19 @@ declare module 'portunus:plugin/host@0.7.0' {
    */
   export function udpBind(address: string): UdpSocket;
   /**
+   * Listens for TCP connections on `address` as `udp-bind` binds (the same policy, limit
+   * and life), for messages framed as SIP's over TCP (RFC 3261 §18.3: a head, an empty line,
+   * `Content-Length` bytes of body). Each message a connection carries arrives whole
+   * through the `datagram` export, from the connection's far address; `udp-send` on this
+   * socket sends a message over the connection with `to` (one it accepted, or one the host
+   * opens from an ephemeral port). Keep-alive pings get their pong; idle connections close
+   * after 30 minutes.
+   */
+  export function tcpListen(address: string): UdpSocket;
+  /**
    * Sends a datagram from a socket (to `ip:port`, where `sandbox.send_to` allows), at most
    * `udp_max_bytes` long and `udp_rate` a second per socket. Never waits: an error when the
-   * socket's buffer is full.
+   * socket's buffer is full (a TCP connection's: 64 messages unwritten).
    */
   export function udpSend(socket: number, to: string, data: Uint8Array): void;
   /**

@@ -1,0 +1,340 @@
+//! TCP for plugins (SIP over TCP, RFC 3261 §18): a listener the plugin binds, and the
+//! connections it accepts or that the host opens on the plugin's behalf. Connections carry
+//! messages framed as SIP's (a head, an empty line, `Content-Length` bytes of body): each
+//! message read reaches the plugin whole, as a datagram from the connection's far address, and
+//! one the plugin sends to an address goes over the connection with that address, opened
+//! first (from an ephemeral port) when there is none. Nothing waits: a connection's messages
+//! queue behind what it has not written yet, at most [`QUEUE`]. A keep-alive ping (an empty
+//! line pair, RFC 5626 §3.5.1) gets its pong; a connection idle for [`IDLE`], or whose bytes
+//! do not frame, is closed.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use crate::framing::{self, FrameError};
+
+/// Messages a connection holds unwritten before a send is refused.
+pub const QUEUE: usize = 64;
+/// Connections a listener keeps at once.
+pub const MAX_CONNECTIONS: usize = 256;
+/// A connection nothing arrives on for this long is closed.
+pub const IDLE: Duration = Duration::from_secs(30 * 60);
+/// How long opening a connection may take.
+pub const CONNECT: Duration = Duration::from_secs(10);
+/// Largest head (start line and headers) read.
+pub const MAX_HEAD: usize = 16 << 10;
+/// Largest body read.
+pub const MAX_BODY: usize = 64 << 10;
+
+/// Where a connection's messages go: the far address and the message.
+pub type Deliver = Arc<dyn Fn(SocketAddr, Vec<u8>) + Send + Sync>;
+
+/// What a connection's bytes hold next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A whole message.
+    Message(Vec<u8>),
+    /// A keep-alive ping (`\r\n\r\n` between messages), to be answered `\r\n`.
+    Ping,
+}
+
+/// Takes the next frame off the front of `buf`, or `None` when more bytes are needed. Line
+/// ends between messages (a pong, a stray one) are skipped.
+pub fn next_frame(buf: &mut Vec<u8>) -> Result<Option<Frame>, FrameError> {
+    let mut skip = 0;
+    while let Some(&b) = buf.get(skip) {
+        let rest = &buf[skip..];
+        if rest.starts_with(b"\r\n\r\n") {
+            buf.drain(..skip + 4);
+            return Ok(Some(Frame::Ping));
+        }
+        if b != b'\r' && b != b'\n' {
+            break;
+        }
+        if b"\r\n\r\n".starts_with(rest) {
+            // Maybe a ping still arriving.
+            break;
+        }
+        skip += 1;
+    }
+    buf.drain(..skip);
+    if buf.first().is_some_and(|b| *b == b'\r' || *b == b'\n') {
+        return Ok(None);
+    }
+    let Some(span) = framing::split(buf, MAX_HEAD, MAX_BODY, &["Content-Length", "l"])? else {
+        return Ok(None);
+    };
+    let rest = buf.split_off(span.total);
+    Ok(Some(Frame::Message(std::mem::replace(buf, rest))))
+}
+
+/// A plugin's TCP listener and its connections.
+pub struct Listener {
+    /// The socket, until its accept loop starts.
+    unread: Mutex<Option<std::net::TcpListener>>,
+    /// Where connections run and their messages go, once started.
+    running: OnceLock<(tokio::runtime::Handle, Deliver)>,
+    conns: Mutex<Conns>,
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner()).by_peer.len();
+        f.debug_struct("Listener").field("connections", &conns).finish()
+    }
+}
+
+#[derive(Default)]
+struct Conns {
+    next: u64,
+    by_peer: HashMap<SocketAddr, Conn>,
+    accept: Option<AbortHandle>,
+    closed: bool,
+}
+
+struct Conn {
+    id: u64,
+    queue: mpsc::Sender<Vec<u8>>,
+    task: AbortHandle,
+}
+
+impl Listener {
+    /// Binds a listener; its connections are accepted once [`Listener::start`]ed.
+    pub fn bind(addr: SocketAddr) -> Result<(Arc<Self>, SocketAddr), String> {
+        let socket =
+            std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        socket.set_nonblocking(true).map_err(|e| format!("{addr}: {e}"))?;
+        let local = socket.local_addr().map_err(|e| format!("{addr}: {e}"))?;
+        let me =
+            Listener { unread: Mutex::new(Some(socket)), running: OnceLock::new(), conns: Mutex::default() };
+        Ok((Arc::new(me), local))
+    }
+
+    /// Whether its accept loop has yet to start.
+    pub fn is_unread(&self) -> bool {
+        self.unread.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    /// Starts accepting on `rt`; messages read go to `deliver`.
+    pub fn start(self: &Arc<Self>, rt: &tokio::runtime::Handle, deliver: Deliver) {
+        let Some(socket) = self.unread.lock().unwrap_or_else(|e| e.into_inner()).take() else { return };
+        let _ = self.running.set((rt.clone(), deliver));
+        let me = Arc::downgrade(self);
+        let task = rt.spawn(async move {
+            let socket = match tokio::net::TcpListener::from_std(socket) {
+                Ok(s) => s,
+                Err(e) => return tracing::warn!("plugin TCP listener: {e}"),
+            };
+            loop {
+                match socket.accept().await {
+                    Ok((stream, peer)) => {
+                        let Some(me) = me.upgrade() else { return };
+                        if let Err(e) = me.open(peer, Some(stream)) {
+                            tracing::warn!("plugin TCP connection from {peer} refused: {e}");
+                        }
+                    }
+                    Err(e) => {
+                        // Out of descriptors, say: accepting again at once would spin.
+                        tracing::warn!("plugin TCP listener: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+        let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        if conns.closed {
+            task.abort();
+        } else {
+            conns.accept = Some(task.abort_handle());
+        }
+    }
+
+    /// Sends a message to `to` over its connection, opening one when there is none.
+    pub fn send(self: &Arc<Self>, to: SocketAddr, data: &[u8]) -> Result<(), String> {
+        let open = {
+            let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+            conns.by_peer.get(&to).filter(|c| !c.queue.is_closed()).map(|c| c.queue.clone())
+        };
+        let queue = match open {
+            Some(q) => q,
+            None => self.open(to, None)?,
+        };
+        queue.try_send(data.to_vec()).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => {
+                format!("the connection to {to} has {QUEUE} messages unwritten")
+            }
+            mpsc::error::TrySendError::Closed(_) => format!("the connection to {to} closed"),
+        })
+    }
+
+    /// Runs a connection with `peer`: one accepted, or one to open.
+    fn open(
+        self: &Arc<Self>,
+        peer: SocketAddr,
+        accepted: Option<TcpStream>,
+    ) -> Result<mpsc::Sender<Vec<u8>>, String> {
+        let (rt, deliver) = self.running.get().ok_or("the listener is not running yet")?;
+        let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        if conns.closed {
+            return Err("the socket is closed".into());
+        }
+        if conns.by_peer.len() >= MAX_CONNECTIONS {
+            conns.by_peer.retain(|_, c| !c.queue.is_closed());
+            if conns.by_peer.len() >= MAX_CONNECTIONS {
+                return Err(format!("{MAX_CONNECTIONS} connections are open"));
+            }
+        }
+        let (tx, rx) = mpsc::channel(QUEUE);
+        conns.next += 1;
+        let id = conns.next;
+        let run = connection(Arc::downgrade(self), id, peer, accepted, rx, tx.clone(), deliver.clone());
+        let task = rt.spawn(run).abort_handle();
+        if let Some(old) = conns.by_peer.insert(peer, Conn { id, queue: tx.clone(), task }) {
+            old.task.abort();
+        }
+        Ok(tx)
+    }
+
+    /// A connection ended: forgotten, unless another replaced it.
+    fn forget(&self, peer: SocketAddr, id: u64) {
+        let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        if conns.by_peer.get(&peer).is_some_and(|c| c.id == id) {
+            conns.by_peer.remove(&peer);
+        }
+    }
+
+    /// Stops accepting and closes every connection.
+    pub fn close(&self) {
+        let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        conns.closed = true;
+        if let Some(a) = conns.accept.take() {
+            a.abort();
+        }
+        for (_, c) in conns.by_peer.drain() {
+            c.task.abort();
+        }
+    }
+}
+
+/// One connection: opened first when not `accepted`; reads frames into `deliver` and writes
+/// what `queue` holds, until either side fails, the far end closes or it is idle.
+async fn connection(
+    owner: Weak<Listener>,
+    id: u64,
+    peer: SocketAddr,
+    accepted: Option<TcpStream>,
+    mut queue: mpsc::Receiver<Vec<u8>>,
+    pong: mpsc::Sender<Vec<u8>>,
+    deliver: Deliver,
+) {
+    let stream = match accepted {
+        Some(s) => Ok(s),
+        None => match tokio::time::timeout(CONNECT, TcpStream::connect(peer)).await {
+            Ok(r) => r,
+            Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+        },
+    };
+    match stream {
+        Ok(stream) => {
+            let _ = stream.set_nodelay(true);
+            let (mut reader, mut writer) = stream.into_split();
+            let read = async {
+                let (mut buf, mut chunk) = (Vec::new(), vec![0u8; 16 << 10]);
+                loop {
+                    loop {
+                        match next_frame(&mut buf) {
+                            Ok(Some(Frame::Message(m))) => deliver(peer, m),
+                            Ok(Some(Frame::Ping)) => {
+                                let _ = pong.try_send(b"\r\n".to_vec());
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                return tracing::warn!("plugin TCP connection with {peer}: {e}: closed")
+                            }
+                        }
+                    }
+                    match tokio::time::timeout(IDLE, reader.read(&mut chunk)).await {
+                        Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+                        _ => return,
+                    }
+                }
+            };
+            let write = async {
+                while let Some(m) = queue.recv().await {
+                    if let Err(e) = writer.write_all(&m).await {
+                        return tracing::debug!("plugin TCP connection with {peer}: {e}");
+                    }
+                }
+            };
+            tokio::select! {
+                () = read => {}
+                () = write => {}
+            }
+        }
+        Err(e) => tracing::warn!("plugin TCP connection to {peer}: {e}"),
+    }
+    if let Some(owner) = owner.upgrade() {
+        owner.forget(peer, id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_messages_pings_and_stray_line_ends() {
+        let mut buf =
+            b"\r\n\r\nOPTIONS sip:a SIP/2.0\r\nl: 2\r\n\r\nhi\r\nBYE sip:a SIP/2.0\r\n\r\n\r\n".to_vec();
+        assert_eq!(next_frame(&mut buf), Ok(Some(Frame::Ping)));
+        assert_eq!(
+            next_frame(&mut buf),
+            Ok(Some(Frame::Message(b"OPTIONS sip:a SIP/2.0\r\nl: 2\r\n\r\nhi".to_vec())))
+        );
+        assert_eq!(next_frame(&mut buf), Ok(Some(Frame::Message(b"BYE sip:a SIP/2.0\r\n\r\n".to_vec()))));
+        assert_eq!(next_frame(&mut buf), Ok(None), "a lone line end may be a ping's start");
+        buf.extend_from_slice(b"\r\n");
+        assert_eq!(next_frame(&mut buf), Ok(Some(Frame::Ping)));
+        assert!(buf.is_empty());
+        let mut bad = b"INVITE x SIP/2.0\r\nContent-Length: lots\r\n\r\n".to_vec();
+        assert!(next_frame(&mut bad).is_err());
+    }
+
+    /// Two listeners on loopback: a message sent to the other's address opens a connection,
+    /// arrives whole there, and the answer comes back over the same connection (from the
+    /// first one's ephemeral port, not its listening one).
+    #[tokio::test]
+    async fn messages_go_over_one_connection_each_way() {
+        let rt = tokio::runtime::Handle::current();
+        let inbox = |tx: mpsc::UnboundedSender<(SocketAddr, Vec<u8>)>| -> Deliver {
+            Arc::new(move |from, m| {
+                let _ = tx.send((from, m));
+            })
+        };
+        let (a_tx, mut a_rx) = mpsc::unbounded_channel();
+        let (b_tx, mut b_rx) = mpsc::unbounded_channel();
+        let (a, _) = Listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let (b, b_addr) = Listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        a.start(&rt, inbox(a_tx));
+        b.start(&rt, inbox(b_tx));
+        let body = "x".repeat(20_000);
+        let message = format!("MESSAGE sip:b SIP/2.0\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+        a.send(b_addr, message.as_bytes()).unwrap();
+        let (from, got) = b_rx.recv().await.unwrap();
+        assert_eq!(got, message.as_bytes());
+        b.send(from, b"SIP/2.0 200 OK\r\n\r\n").unwrap();
+        let (back_from, answer) = a_rx.recv().await.unwrap();
+        assert_eq!((back_from, answer.as_slice()), (b_addr, &b"SIP/2.0 200 OK\r\n\r\n"[..]));
+        assert_eq!(b.conns.lock().unwrap().by_peer.len(), 1, "one connection, accepted");
+        a.close();
+        b.close();
+        assert!(a.send(b_addr, b"x").is_err(), "a closed listener sends nothing");
+    }
+}
