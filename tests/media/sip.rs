@@ -361,6 +361,26 @@ async fn a_tcp_registration_brings_calls_over_its_connection() {
     peer.close().await.ok();
 }
 
+/// A registrar over TCP that is not there: the REGISTER's connection is refused, and
+/// `registration_failed` comes at once with 503, as Janus's (checked against janus-ref), not
+/// 408 after the transaction's 32 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_tcp_connection_fails_the_registration_at_once() {
+    let (gw, _) = gateway();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a port");
+    let mut c = Client::new(&gw, SIP).await;
+    let username = format!("sip:alice@{closed}");
+    let r = c
+        .send(json!({"request": "register", "username": username, "secret": "s", "force_tcp": true}), None)
+        .await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
+    let failed = c.event("registration_failed", |d| result(d)["event"] == "registration_failed").await;
+    assert_eq!(
+        (result(&failed)["code"].as_u64(), result(&failed)["reason"].as_str()),
+        (Some(503), Some("Service Unavailable"))
+    );
+}
+
 /// Calls over TCP both ways with phones that only speak TCP: a `force_tcp` account calls one
 /// (INVITE, ACK and BYE over the connection the gateway opens), and one calls a user (the
 /// answers over the connection it opened, our BYE too); audio both ways each time. Asking for

@@ -6,7 +6,9 @@
 //! first (from an ephemeral port) when there is none. Nothing waits: a connection's messages
 //! queue behind what it has not written yet, at most [`QUEUE`]. A keep-alive ping (an empty
 //! line pair, RFC 5626 §3.5.1) gets its pong; a connection idle for [`IDLE`], or whose bytes
-//! do not frame, is closed.
+//! do not frame, is closed. A connection that could not be opened, or that ended, is told to
+//! the plugin as an empty message from its address (no message is empty): what was in flight
+//! on it will get no answer.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -282,6 +284,7 @@ async fn connection(
     }
     if let Some(owner) = owner.upgrade() {
         owner.forget(peer, id);
+        deliver(peer, Vec::new());
     }
 }
 
@@ -333,6 +336,10 @@ mod tests {
         let (back_from, answer) = a_rx.recv().await.unwrap();
         assert_eq!((back_from, answer.as_slice()), (b_addr, &b"SIP/2.0 200 OK\r\n\r\n"[..]));
         assert_eq!(b.conns.lock().unwrap().by_peer.len(), 1, "one connection, accepted");
+        // A peer that is not there: its address's empty message says so.
+        let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        a.send(gone, b"OPTIONS sip:x SIP/2.0\r\n\r\n").unwrap();
+        assert_eq!(a_rx.recv().await.unwrap(), (gone, Vec::new()));
         a.close();
         b.close();
         assert!(a.send(b_addr, b"x").is_err(), "a closed listener sends nothing");

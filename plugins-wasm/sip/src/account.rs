@@ -481,31 +481,33 @@ impl Sip {
         }
     }
 
-    /// A request of ours got no final answer in 64·T1.
-    pub(crate) fn timed_out(&mut self, handle: u64, purpose: Purpose, request: &str) {
+    /// A request of ours will get no final answer: `code` stands for it (408 after 64·T1, 503
+    /// when its connection failed, as RFC 3261 §8.1.3.1 has a transport error taken).
+    pub(crate) fn no_answer(&mut self, handle: u64, purpose: Purpose, request: &str, code: u16) {
+        let reason = msg::reason_phrase(code);
         match purpose {
             Purpose::Register => {
                 let Some(a) = self.accounts.get_mut(&handle) else { return };
                 let h = a.handle;
                 let was = std::mem::replace(&mut a.reg, Reg::None);
                 let what = if was == Reg::Unregistering { "unregistered" } else { "registration_failed" };
-                let failed = json!({"event": what, "code": 408, "reason": "Request Timeout"});
+                let failed = json!({"event": what, "code": code, "reason": reason});
                 push(h, None, &event(None, failed), None);
                 portunus_sdk::notify_event(
                     Some(h),
-                    || json!({"event": "registration_failed", "code": 408, "reason": "Request Timeout"}),
+                    || json!({"event": "registration_failed", "code": code, "reason": reason}),
                 );
             }
-            Purpose::Invite => self.call_failed(handle, 408, "Request Timeout", None),
-            Purpose::Bye | Purpose::Cancel => self.end_response(handle, purpose, 408),
+            Purpose::Invite => self.call_failed(handle, code, reason, None),
+            Purpose::Bye | Purpose::Cancel => self.end_response(handle, purpose, code),
             Purpose::Message => {
                 let Some(a) = self.accounts.get(&handle) else { return };
-                let delivery = json!({"event": "messagedelivery", "code": 408, "reason": "Request Timeout"});
+                let delivery = json!({"event": "messagedelivery", "code": code, "reason": reason});
                 push(a.handle, None, &event(None, delivery), None);
             }
             Purpose::Subscribe => {
                 if let Ok(call_id) = msg::parse(request.as_bytes()).and_then(|r| r.call_id()) {
-                    self.subscription_failed(handle, &call_id, 408, "Request Timeout", None);
+                    self.subscription_failed(handle, &call_id, code, reason, None);
                 }
             }
             Purpose::Quiet => {}

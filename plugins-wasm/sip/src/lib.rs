@@ -420,7 +420,12 @@ impl Plugin for Sip {
     }
 
     fn datagram(&mut self, socket: u32, from: String, data: Vec<u8>) {
-        self.on_datagram(&msg::on(Some(socket) == self.tcp, &from), &data);
+        let from = msg::on(Some(socket) == self.tcp, &from);
+        if data.is_empty() && Some(socket) == self.tcp {
+            // The host's word that the connection with `from` failed or ended.
+            return self.connection_lost(&from);
+        }
+        self.on_datagram(&from, &data);
     }
 
     fn destroy_handle(&mut self, handle: HandleRef) {

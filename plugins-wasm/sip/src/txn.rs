@@ -202,7 +202,7 @@ impl Sip {
         if t.elapsed >= TIMEOUT {
             let t = self.clients.remove(&key.to_owned()).expect("there");
             // Timers B and F: no final answer.
-            self.timed_out(t.handle, t.purpose, &t.request);
+            self.no_answer(t.handle, t.purpose, &t.request, 408);
             return;
         }
         t.interval = if invite { t.interval * 2 } else { (t.interval * 2).min(T2) };
@@ -237,6 +237,23 @@ impl Sip {
         let timer = self.schedule(Job::Server(key.to_owned()), interval);
         if let Some(t) = self.servers.get_mut(&key.to_owned()) {
             t.timer = timer;
+        }
+    }
+
+    /// The connection with `to` (`tcp:ip:port`) could not be opened or ended: the requests
+    /// sent on it that wait for their final answer fail with 503.
+    pub(crate) fn connection_lost(&mut self, to: &str) {
+        let lost: Vec<String> = self
+            .clients
+            .iter()
+            .filter(|(_, t)| t.to == to && t.ack.is_none() && !t.completed)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in lost {
+            let Some(t) = self.clients.remove(&key) else { continue };
+            self.unschedule(t.timer);
+            portunus_sdk::info!("SIP to {to}: the connection is gone, no answer will come");
+            self.no_answer(t.handle, t.purpose, &t.request, 503);
         }
     }
 

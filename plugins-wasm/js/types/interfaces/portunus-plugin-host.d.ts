@@ -289,7 +289,8 @@ declare module 'portunus:plugin/host@0.7.0' {
    * through the `datagram` export, from the connection's far address; `udp-send` on this
    * socket sends a message over the connection with `to` (one it accepted, or one the host
    * opens from an ephemeral port). Keep-alive pings get their pong; idle connections close
-   * after 30 minutes.
+   * after 30 minutes. A connection that could not be opened, or that ended, comes as an
+   * empty message from its address: what was sent on it will get no answer.
    */
   export function tcpListen(address: string): UdpSocket;
   /**
