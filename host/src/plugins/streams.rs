@@ -24,8 +24,10 @@ use crate::framing::{self, FrameError};
 
 /// Messages a connection holds unwritten before a send is refused.
 pub const QUEUE: usize = 64;
-/// Connections a listener keeps at once.
-pub const MAX_CONNECTIONS: usize = 256;
+/// Connections from the far end a listener keeps at once (beyond, more are refused; those
+/// the host opens for the plugin's messages do not count, so strangers that hold connections
+/// open cannot keep the plugin from reaching its registrar).
+pub const MAX_ACCEPTED: usize = 256;
 /// A connection nothing arrives on for this long is closed.
 pub const IDLE: Duration = Duration::from_secs(30 * 60);
 /// How long opening a connection may take.
@@ -103,6 +105,7 @@ struct Conns {
 
 struct Conn {
     id: u64,
+    accepted: bool,
     queue: mpsc::Sender<Vec<u8>>,
     task: AbortHandle,
 }
@@ -187,18 +190,22 @@ impl Listener {
         if conns.closed {
             return Err("the socket is closed".into());
         }
-        if conns.by_peer.len() >= MAX_CONNECTIONS {
+        let full = |conns: &Conns| conns.by_peer.values().filter(|c| c.accepted).count() >= MAX_ACCEPTED;
+        if accepted.is_some() && full(&conns) {
             conns.by_peer.retain(|_, c| !c.queue.is_closed());
-            if conns.by_peer.len() >= MAX_CONNECTIONS {
-                return Err(format!("{MAX_CONNECTIONS} connections are open"));
+            if full(&conns) {
+                return Err(format!("{MAX_ACCEPTED} connections from afar are open"));
             }
         }
         let (tx, rx) = mpsc::channel(QUEUE);
         conns.next += 1;
         let id = conns.next;
+        let from_afar = accepted.is_some();
         let run = connection(Arc::downgrade(self), id, peer, accepted, rx, tx.clone(), deliver.clone());
         let task = rt.spawn(run).abort_handle();
-        if let Some(old) = conns.by_peer.insert(peer, Conn { id, queue: tx.clone(), task }) {
+        if let Some(old) =
+            conns.by_peer.insert(peer, Conn { id, accepted: from_afar, queue: tx.clone(), task })
+        {
             old.task.abort();
         }
         Ok(tx)
@@ -323,7 +330,7 @@ mod tests {
         };
         let (a_tx, mut a_rx) = mpsc::unbounded_channel();
         let (b_tx, mut b_rx) = mpsc::unbounded_channel();
-        let (a, _) = Listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let (a, a_addr) = Listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let (b, b_addr) = Listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
         a.start(&rt, inbox(a_tx));
         b.start(&rt, inbox(b_tx));
@@ -336,6 +343,21 @@ mod tests {
         let (back_from, answer) = a_rx.recv().await.unwrap();
         assert_eq!((back_from, answer.as_slice()), (b_addr, &b"SIP/2.0 200 OK\r\n\r\n"[..]));
         assert_eq!(b.conns.lock().unwrap().by_peer.len(), 1, "one connection, accepted");
+        // Strangers that hold every connection the listener takes from afar: refused beyond,
+        // but the listener still reaches out.
+        let mut strangers = Vec::new();
+        for _ in 0..MAX_ACCEPTED + 8 {
+            strangers.push(tokio::net::TcpStream::connect(b_addr).await.unwrap());
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while b.conns.lock().unwrap().by_peer.len() < MAX_ACCEPTED {
+            assert!(tokio::time::Instant::now() < deadline, "the strangers were not accepted");
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(b.conns.lock().unwrap().by_peer.len(), MAX_ACCEPTED, "no more from afar");
+        b.send(a_addr, b"MESSAGE sip:a SIP/2.0\r\n\r\n").unwrap();
+        assert_eq!(a_rx.recv().await.unwrap().1, b"MESSAGE sip:a SIP/2.0\r\n\r\n");
+        drop(strangers);
         // A peer that is not there: its address's empty message says so.
         let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
         a.send(gone, b"OPTIONS sip:x SIP/2.0\r\n\r\n").unwrap();
