@@ -361,6 +361,43 @@ async fn a_tcp_registration_brings_calls_over_its_connection() {
     peer.close().await.ok();
 }
 
+/// Names instead of addresses: alice registers at `localhost` over UDP (the host resolves it,
+/// the registrar's challenge is answered) and calls `bob@localhost` over TCP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrars_and_callees_may_be_names() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let registrar = Sipp::start("register_auth.xml", None, "x");
+    let mut c = Client::new(&gw, SIP).await;
+    let username = format!("sip:alice@localhost:{}", registrar.port);
+    let r = c.send(json!({"request": "register", "username": username, "secret": "secret"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
+    c.event("registered", |d| result(d)["event"] == "registered").await;
+    registrar.passes().await;
+
+    let mut caller = Client::new(&gw, SIP).await;
+    let tcp_guest =
+        json!({"request": "register", "username": "sip:carol@localhost", "type": "guest", "force_tcp": true});
+    let r = caller.send(tcp_guest, None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registered", "{r}");
+    let phone = Sipp::start_tcp("uas_answer.xml", None, "x");
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let uri = format!("sip:bob@localhost:{}", phone.port);
+    let r = caller
+        .send(json!({"request": "call", "uri": uri}), Some(json!({"type": "offer", "sdp": offer})))
+        .await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
+    sip_event(&mut caller, "accepted").await;
+    hang_up(&mut caller).await;
+    let hangup = caller.event("hangup", |d| result(d)["event"] == "hangup").await;
+    assert_eq!(result(&hangup)["code"], 200, "{hangup}");
+    phone.passes().await;
+    peer.close().await.ok();
+}
+
 /// A registrar over TCP that is not there: the REGISTER's connection is refused, and
 /// `registration_failed` comes at once with 503, as Janus's (checked against janus-ref), not
 /// 408 after the transaction's 32 s.

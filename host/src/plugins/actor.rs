@@ -646,6 +646,40 @@ impl Actor {
         self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).set_reader(id, reader.abort_handle());
     }
 
+    /// Resolves a name a plugin sends to (the system's resolver, within 5 s), then sends: to
+    /// the first address of the socket's family that `sandbox.send_to` allows, which is
+    /// remembered for [`super::sockets::NAME_TTL`]. A failure is logged: the plugin hears no
+    /// answer, as when a datagram is lost.
+    fn send_to_name(&mut self, socket: u32, host: String, port: u16, data: Vec<u8>) {
+        let shared = self.shared.clone();
+        self.rt.spawn(async move {
+            let lookup =
+                tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host.as_str(), port)));
+            let found: Vec<std::net::SocketAddr> = match lookup.await {
+                Ok(Ok(found)) => found.collect(),
+                Ok(Err(e)) => return tracing::warn!(plugin = %shared.package, "cannot resolve {host}: {e}"),
+                Err(_) => {
+                    return tracing::warn!(plugin = %shared.package, "cannot resolve {host}: no answer in 5 s")
+                }
+            };
+            let mut sockets = shared.sockets.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(local) = sockets.local(socket) else { return };
+            let usable = |a: &&std::net::SocketAddr| {
+                a.is_ipv4() == local.is_ipv4() && shared.limits.send_to.allows(a.ip())
+            };
+            let Some(&to) = found.iter().find(usable) else {
+                return tracing::warn!(
+                    plugin = %shared.package,
+                    "{host} resolves to {found:?}: none of the socket's family that sandbox.send_to allows"
+                );
+            };
+            sockets.remember(&host, port, to);
+            if let Err(e) = sockets.send(socket, to, &data, shared.limits.udp_rate) {
+                tracing::warn!(plugin = %shared.package, "send to {host} ({to}): {e}");
+            }
+        });
+    }
+
     fn run_after(&mut self) {
         let Some(inst) = self.inst.as_mut() else { return };
         let after = std::mem::take(&mut inst.store.data_mut().after);
@@ -683,6 +717,9 @@ impl Actor {
                 }
                 AfterCall::ReadSocket(id) => self.read_socket(id),
                 AfterCall::HttpPost(post) => self.shared.poster.post(post),
+                AfterCall::SendToName { socket, host, port, data } => {
+                    self.send_to_name(socket, host, port, data)
+                }
                 AfterCall::Notify(handle, data) => {
                     self.shared.core.plugin_event(&self.shared.package, handle, data)
                 }

@@ -113,11 +113,33 @@ pub enum Unread {
     Tcp(Arc<Listener>),
 }
 
-/// A plugin's sockets, by id.
+/// How long a resolved name is used before it is resolved again.
+pub const NAME_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Names remembered at most (the oldest is forgotten beyond).
+const MAX_NAMES: usize = 256;
+
+/// A `name:port` a plugin sends to: the name (letters, digits, `-`, `.`; at most 253) and port.
+pub fn name_and_port(to: &str) -> Result<(String, u16), String> {
+    let bad = || format!("'{to}' is not an address and port");
+    let (name, port) = to.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !name.starts_with(['-', '.']);
+    if !valid || port == 0 {
+        return Err(bad());
+    }
+    Ok((name.to_ascii_lowercase(), port))
+}
+
+/// A plugin's sockets, by id, and the names they sent to lately.
 #[derive(Debug, Default)]
 pub struct SocketTable {
     next: u32,
     open: BTreeMap<u32, PluginSocket>,
+    names: std::collections::HashMap<(String, u16), (SocketAddr, Instant)>,
 }
 
 impl SocketTable {
@@ -192,6 +214,26 @@ impl SocketTable {
         }
     }
 
+    /// Where `name:port` was resolved to, if lately.
+    pub fn resolved(&self, name: &str, port: u16) -> Option<SocketAddr> {
+        let (addr, at) = self.names.get(&(name.to_owned(), port))?;
+        (at.elapsed() < NAME_TTL).then_some(*addr)
+    }
+
+    /// Remembers where `name:port` resolved to.
+    pub fn remember(&mut self, name: &str, port: u16, addr: SocketAddr) {
+        if self.names.len() >= MAX_NAMES {
+            self.names.retain(|_, (_, at)| at.elapsed() < NAME_TTL);
+            if self.names.len() >= MAX_NAMES {
+                if let Some(oldest) = self.names.iter().min_by_key(|(_, (_, at))| *at).map(|(k, _)| k.clone())
+                {
+                    self.names.remove(&oldest);
+                }
+            }
+        }
+        self.names.insert((name.to_owned(), port), (addr, Instant::now()));
+    }
+
     /// Whether a socket is open.
     pub fn is_open(&self, id: u32) -> bool {
         self.open.contains_key(&id)
@@ -256,5 +298,23 @@ mod tests {
         let sent = (0..20).filter(|_| t.send(a, to, b"x", 10).is_ok()).count();
         assert_eq!(sent, 10);
         assert!(t.close(a) && !t.is_open(a) && t.send(a, to, b"x", 10).is_err());
+    }
+
+    #[test]
+    fn names_are_checked_and_remembered() {
+        assert_eq!(name_and_port("SIP.Example.com:5060"), Ok(("sip.example.com".to_owned(), 5060)));
+        for bad in ["example.com", "exa mple.com:5060", ":5060", "-x:5060", "x:0", "x:port", "a/b:1"] {
+            assert!(name_and_port(bad).is_err(), "{bad}");
+        }
+        let mut t = SocketTable::default();
+        let addr: SocketAddr = "127.0.0.1:5060".parse().unwrap();
+        assert_eq!(t.resolved("localhost", 5060), None);
+        t.remember("localhost", 5060, addr);
+        assert_eq!(t.resolved("localhost", 5060), Some(addr));
+        assert_eq!(t.resolved("localhost", 5061), None);
+        for i in 0..MAX_NAMES + 10 {
+            t.remember(&format!("h{i}"), 1, addr);
+        }
+        assert!(t.names.len() <= MAX_NAMES);
     }
 }

@@ -276,6 +276,8 @@ pub enum AfterCall {
     ReadSocket(u32),
     /// `http-post`, checked.
     HttpPost(super::http_post::Post),
+    /// `udp-send` to a name not resolved yet: the socket, the name, the port, the bytes.
+    SendToName { socket: u32, host: String, port: u16, data: Vec<u8> },
     /// `notify-event`, checked: the data for the event handlers, about a handle or none.
     Notify(Option<ApiHandle>, Value),
 }
@@ -1136,18 +1138,35 @@ impl host::Host for StoreState {
     }
 
     fn udp_send(&mut self, socket: u32, to: String, data: Vec<u8>) -> Result<(), String> {
-        let to: std::net::SocketAddr =
-            to.parse().map_err(|_| format!("'{to}' is not an IP address and port"))?;
         let limits = &self.shared.limits;
-        if !limits.send_to.allows(to.ip()) {
-            return Err(format!("the plugin's sandbox.send_to does not allow {}", to.ip()));
-        }
         if data.len() > limits.udp_max_bytes {
             return Err(format!(
                 "{} bytes is more than udp_max_bytes ({})",
                 data.len(),
                 limits.udp_max_bytes
             ));
+        }
+        let to = match to.parse::<std::net::SocketAddr>() {
+            Ok(addr) => addr,
+            Err(_) => {
+                let (host, port) = super::sockets::name_and_port(&to)?;
+                let sockets = self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner());
+                if !sockets.is_open(socket) {
+                    return Err(format!("no socket {socket}"));
+                }
+                match sockets.resolved(&host, port) {
+                    Some(addr) => addr,
+                    None => {
+                        // Resolved off this call, then sent (or the failure logged).
+                        drop(sockets);
+                        self.after.push(AfterCall::SendToName { socket, host, port, data });
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        if !limits.send_to.allows(to.ip()) {
+            return Err(format!("the plugin's sandbox.send_to does not allow {}", to.ip()));
         }
         let rate = limits.udp_rate;
         self.timed(|s| {

@@ -220,17 +220,18 @@ impl FromStrChecked for SipUri {
     }
 }
 
-/// The `ip:port` a URI points at (port 5060 when none); an error for a name (the plugin looks
-/// no names up) and for a `sips:` URI (the plugin does not do TLS).
+/// The `ip:port` (or `name:port`, which the host resolves) a URI points at (port 5060 when
+/// none); an error for a `sips:` URI (the plugin does not do TLS).
 pub fn address_of(uri: &SipUri) -> Result<String, Malformed> {
+    use ezk_sip_types::host::Host;
     if uri.sips {
         return Err(bad("sips: URIs need SIP over TLS, which this plugin does not do"));
     }
-    let ip = uri.host_port.ip().ok_or_else(|| bad("the plugin looks no names up: give an IP address"))?;
     let port = uri.host_port.port.unwrap_or(5060);
-    Ok(match ip {
-        std::net::IpAddr::V4(v4) => format!("{v4}:{port}"),
-        std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    Ok(match &uri.host_port.host {
+        Host::IP4(v4) => format!("{v4}:{port}"),
+        Host::IP6(v6) => format!("[{v6}]:{port}"),
+        Host::Name(name) => format!("{name}:{port}"),
     })
 }
 

@@ -296,7 +296,10 @@ declare module 'portunus:plugin/host@0.7.0' {
   /**
    * Sends a datagram from a socket (to `ip:port`, where `sandbox.send_to` allows), at most
    * `udp_max_bytes` long and `udp_rate` a second per socket. Never waits: an error when the
-   * socket's buffer is full (a TCP connection's: 64 messages unwritten).
+   * socket's buffer is full (a TCP connection's: 64 messages unwritten). `to` may be
+   * `name:port`: the host resolves the name (the system's resolver) after the call and
+   * sends to its first address of the socket's family that `sandbox.send_to` allows, and
+   * uses that address for the name for 60 s; a name that does not resolve is logged.
    */
   export function udpSend(socket: number, to: string, data: Uint8Array): void;
   /**
