@@ -346,15 +346,7 @@ async fn a_tcp_registration_brings_calls_over_its_connection() {
     let r = c.send(register, None).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
     c.event("registered", |d| result(d)["event"] == "registered").await;
-    let incoming = sip_event(&mut c, "incomingcall").await;
-    let offer = incoming["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {incoming}"));
-    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
-    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
-    let r = c.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepted", "{r}");
-    peer.start_media().await;
-    peer.wait_connected(WAIT).await.expect("connected");
-    echoed(&peer, 25).await;
+    let peer = accept_with_audio(&mut c).await;
     hang_up(&mut c).await;
     c.event("hangup", |d| result(d)["event"] == "hangup").await;
     registrar.passes().await;
@@ -398,24 +390,25 @@ async fn registrars_and_callees_may_be_names() {
     peer.close().await.ok();
 }
 
-/// A registrar over TCP that is not there: the REGISTER's connection is refused, and
-/// `registration_failed` comes at once with 503, as Janus's (checked against janus-ref), not
-/// 408 after the transaction's 32 s.
+/// Registrars that cannot be reached: `registration_failed` comes at once with 503, as
+/// Janus's (checked against janus-ref for a refused connection), not 408 after the
+/// transaction's 32 s: one over TCP whose port refuses the connection, and a name that does
+/// not resolve (`.invalid`, RFC 2606).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_tcp_connection_fails_the_registration_at_once() {
+async fn unreachable_registrars_fail_the_registration_at_once() {
     let (gw, _) = gateway();
     let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a port");
-    let mut c = Client::new(&gw, SIP).await;
-    let username = format!("sip:alice@{closed}");
-    let r = c
-        .send(json!({"request": "register", "username": username, "secret": "s", "force_tcp": true}), None)
-        .await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
-    let failed = c.event("registration_failed", |d| result(d)["event"] == "registration_failed").await;
-    assert_eq!(
-        (result(&failed)["code"].as_u64(), result(&failed)["reason"].as_str()),
-        (Some(503), Some("Service Unavailable"))
-    );
+    for (username, tcp) in
+        [(format!("sip:alice@{closed}"), true), ("sip:alice@portunus-test.invalid".to_owned(), false)]
+    {
+        let mut c = Client::new(&gw, SIP).await;
+        let register = json!({"request": "register", "username": username, "secret": "s", "force_tcp": tcp});
+        let r = c.send(register, None).await;
+        assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
+        let failed = c.event("registration_failed", |d| result(d)["event"] == "registration_failed").await;
+        let (code, reason) = (result(&failed)["code"].as_u64(), result(&failed)["reason"].as_str());
+        assert_eq!((code, reason), (Some(503), Some("Service Unavailable")), "{username}");
+    }
 }
 
 /// Calls over TCP both ways with phones that only speak TCP: a `force_tcp` account calls one
@@ -440,11 +433,7 @@ async fn calls_over_tcp_both_ways() {
     let r = c.send(json!({"request": "call", "uri": "sips:bob@127.0.0.1"}), None).await;
     assert_eq!(r["plugindata"]["data"]["error_code"], 446, "no TLS, so no sips: URIs: {r}");
     let phone = Sipp::start_tcp("uas_answer.xml", None, "x");
-    let (peer, _) = call(&mut c, &phone).await;
-    let accepted = sip_event(&mut c, "accepted").await;
-    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
-    peer.start_media().await;
-    peer.wait_connected(WAIT).await.expect("connected");
+    let peer = call_up(&mut c, &phone).await;
     echoed(&peer, 25).await;
     hang_up(&mut c).await;
     let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
@@ -454,19 +443,26 @@ async fn calls_over_tcp_both_ways() {
 
     let mut callee = guest(&gw, "bob").await;
     let caller = Sipp::start_tcp("uac_call.xml", Some(sip_port), "bob");
-    let incoming = sip_event(&mut callee, "incomingcall").await;
-    let offer = incoming["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {incoming}"));
-    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
-    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
-    let r = callee.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepted", "{r}");
-    peer.start_media().await;
-    peer.wait_connected(WAIT).await.expect("connected");
-    echoed(&peer, 25).await;
+    let peer = accept_with_audio(&mut callee).await;
     hang_up(&mut callee).await;
     callee.event("hangup", |d| result(d)["event"] == "hangup").await;
     caller.passes().await;
     peer.close().await.ok();
+}
+
+/// The `incomingcall` to come, accepted with a PCMU peer's answer; media up and echoed by
+/// the phone: the peer.
+async fn accept_with_audio(c: &mut Client) -> Peer {
+    let incoming = sip_event(c, "incomingcall").await;
+    let offer = incoming["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {incoming}"));
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
+    let r = c.send(json!({"request": "accept"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepted", "{r}");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    echoed(&peer, 25).await;
+    peer
 }
 
 /// `hangup` of the handle's call: `hangingup`.

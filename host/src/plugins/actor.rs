@@ -132,8 +132,9 @@ pub enum Job {
     /// Something happened to one of the plugin's inputs (`InputMedia`, `InputSource`) or
     /// mixers (`MixerRecordFailed`).
     Input(u64, MediaEvent),
-    /// A datagram on one of the plugin's sockets: the socket, the sender, the bytes.
-    Datagram(u32, std::net::SocketAddr, Vec<u8>),
+    /// A datagram on one of the plugin's sockets: the socket, the sender, the bytes (none:
+    /// nothing sent to that address or name will be answered).
+    Datagram(u32, String, Vec<u8>),
 }
 
 pub(super) struct Instance {
@@ -554,7 +555,6 @@ impl Actor {
             Job::Datagram(socket, from, data) => {
                 // A socket closed since the datagram was queued is gone for the plugin too.
                 if self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).is_open(socket) {
-                    let from = from.to_string();
                     let _ = self.call(|b, s| b.call_datagram(s, socket, &from, &data));
                     self.flush_events();
                 }
@@ -637,7 +637,7 @@ impl Actor {
             let mut buf = vec![0u8; 65_536];
             loop {
                 match socket.recv_from(&mut buf).await {
-                    Ok((n, from)) => deliver(from, buf[..n].to_vec()),
+                    Ok((n, from)) => deliver(from.to_string(), buf[..n].to_vec()),
                     // ICMP errors of earlier sends surface here (port unreachable): not fatal.
                     Err(e) => tracing::debug!(plugin = %package, "socket {id}: {e}"),
                 }
@@ -646,20 +646,23 @@ impl Actor {
         self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).set_reader(id, reader.abort_handle());
     }
 
-    /// Resolves a name a plugin sends to (the system's resolver, within 5 s), then sends: to
-    /// the first address of the socket's family that `sandbox.send_to` allows, which is
-    /// remembered for [`super::sockets::NAME_TTL`]. A failure is logged: the plugin hears no
-    /// answer, as when a datagram is lost.
-    fn send_to_name(&mut self, socket: u32, host: String, port: u16, data: Vec<u8>) {
-        let shared = self.shared.clone();
+    /// Resolves a name a plugin sends to (`to`, the system's resolver, within 5 s), then
+    /// sends: to the first address of the socket's family that `sandbox.send_to` allows, which
+    /// is remembered for [`super::sockets::NAME_TTL`]. When there is none, the plugin gets an
+    /// empty message from `to`: nothing sent there will be answered.
+    fn send_to_name(&mut self, socket: u32, to: String, host: String, port: u16, data: Vec<u8>) {
+        let (shared, mailbox) = (self.shared.clone(), self.mailbox.clone());
         self.rt.spawn(async move {
-            let lookup =
-                tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host.as_str(), port)));
+            let lookup = tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host.as_str(), port)));
             let found: Vec<std::net::SocketAddr> = match lookup.await {
                 Ok(Ok(found)) => found.collect(),
-                Ok(Err(e)) => return tracing::warn!(plugin = %shared.package, "cannot resolve {host}: {e}"),
+                Ok(Err(e)) => {
+                    tracing::warn!(plugin = %shared.package, "cannot resolve {host}: {e}");
+                    Vec::new()
+                }
                 Err(_) => {
-                    return tracing::warn!(plugin = %shared.package, "cannot resolve {host}: no answer in 5 s")
+                    tracing::warn!(plugin = %shared.package, "cannot resolve {host}: no answer in 5 s");
+                    Vec::new()
                 }
             };
             let mut sockets = shared.sockets.lock().unwrap_or_else(|e| e.into_inner());
@@ -667,15 +670,20 @@ impl Actor {
             let usable = |a: &&std::net::SocketAddr| {
                 a.is_ipv4() == local.is_ipv4() && shared.limits.send_to.allows(a.ip())
             };
-            let Some(&to) = found.iter().find(usable) else {
-                return tracing::warn!(
-                    plugin = %shared.package,
-                    "{host} resolves to {found:?}: none of the socket's family that sandbox.send_to allows"
-                );
+            let Some(&addr) = found.iter().find(usable) else {
+                if !found.is_empty() {
+                    tracing::warn!(
+                        plugin = %shared.package,
+                        "{host} resolves to {found:?}: none of the socket's family that sandbox.send_to allows"
+                    );
+                }
+                drop(sockets);
+                mailbox.send(Job::Datagram(socket, to, Vec::new()));
+                return;
             };
-            sockets.remember(&host, port, to);
-            if let Err(e) = sockets.send(socket, to, &data, shared.limits.udp_rate) {
-                tracing::warn!(plugin = %shared.package, "send to {host} ({to}): {e}");
+            sockets.remember(&host, port, addr);
+            if let Err(e) = sockets.send(socket, addr, &data, shared.limits.udp_rate, Some(&to)) {
+                tracing::warn!(plugin = %shared.package, "send to {to} ({addr}): {e}");
             }
         });
     }
@@ -717,8 +725,8 @@ impl Actor {
                 }
                 AfterCall::ReadSocket(id) => self.read_socket(id),
                 AfterCall::HttpPost(post) => self.shared.poster.post(post),
-                AfterCall::SendToName { socket, host, port, data } => {
-                    self.send_to_name(socket, host, port, data)
+                AfterCall::SendToName { socket, to, host, port, data } => {
+                    self.send_to_name(socket, to, host, port, data)
                 }
                 AfterCall::Notify(handle, data) => {
                     self.shared.core.plugin_event(&self.shared.package, handle, data)

@@ -193,8 +193,16 @@ impl SocketTable {
     }
 
     /// Sends a datagram (on a TCP listener: a message over the connection with `to`), within
-    /// `rate` per second per socket; never waits.
-    pub fn send(&mut self, id: u32, to: SocketAddr, data: &[u8], rate: u32) -> Result<(), String> {
+    /// `rate` per second per socket; never waits. `name` is what the plugin sent to when `to`
+    /// is what a name resolved to.
+    pub fn send(
+        &mut self,
+        id: u32,
+        to: SocketAddr,
+        data: &[u8],
+        rate: u32,
+        name: Option<&str>,
+    ) -> Result<(), String> {
         let s = self.open.get_mut(&id).ok_or_else(|| format!("no socket {id}"))?;
         let now = Instant::now();
         let rate = f64::from(rate);
@@ -210,7 +218,7 @@ impl SocketTable {
                 Ok(_) => Ok(()),
                 Err(e) => Err(format!("send to {to}: {e}")),
             },
-            Kind::Tcp(listener) => listener.send(to, data),
+            Kind::Tcp(listener) => listener.send(to, data, name),
         }
     }
 
@@ -295,9 +303,9 @@ mod tests {
         let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
         let to = peer.local_addr().unwrap();
         // A burst of `rate` passes at once; more is refused.
-        let sent = (0..20).filter(|_| t.send(a, to, b"x", 10).is_ok()).count();
+        let sent = (0..20).filter(|_| t.send(a, to, b"x", 10, None).is_ok()).count();
         assert_eq!(sent, 10);
-        assert!(t.close(a) && !t.is_open(a) && t.send(a, to, b"x", 10).is_err());
+        assert!(t.close(a) && !t.is_open(a) && t.send(a, to, b"x", 10, None).is_err());
     }
 
     #[test]

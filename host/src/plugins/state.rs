@@ -276,8 +276,9 @@ pub enum AfterCall {
     ReadSocket(u32),
     /// `http-post`, checked.
     HttpPost(super::http_post::Post),
-    /// `udp-send` to a name not resolved yet: the socket, the name, the port, the bytes.
-    SendToName { socket: u32, host: String, port: u16, data: Vec<u8> },
+    /// `udp-send` to a name not resolved yet: the socket, `name:port` as the plugin wrote it,
+    /// the name and port, the bytes.
+    SendToName { socket: u32, to: String, host: String, port: u16, data: Vec<u8> },
     /// `notify-event`, checked: the data for the event handlers, about a handle or none.
     Notify(Option<ApiHandle>, Value),
 }
@@ -1146,8 +1147,8 @@ impl host::Host for StoreState {
                 limits.udp_max_bytes
             ));
         }
-        let to = match to.parse::<std::net::SocketAddr>() {
-            Ok(addr) => addr,
+        let (to, name) = match to.parse::<std::net::SocketAddr>() {
+            Ok(addr) => (addr, None),
             Err(_) => {
                 let (host, port) = super::sockets::name_and_port(&to)?;
                 let sockets = self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner());
@@ -1155,11 +1156,11 @@ impl host::Host for StoreState {
                     return Err(format!("no socket {socket}"));
                 }
                 match sockets.resolved(&host, port) {
-                    Some(addr) => addr,
+                    Some(addr) => (addr, Some(to)),
                     None => {
-                        // Resolved off this call, then sent (or the failure logged).
+                        // Resolved off this call, then sent (or the plugin told it could not).
                         drop(sockets);
-                        self.after.push(AfterCall::SendToName { socket, host, port, data });
+                        self.after.push(AfterCall::SendToName { socket, to, host, port, data });
                         return Ok(());
                     }
                 }
@@ -1170,7 +1171,8 @@ impl host::Host for StoreState {
         }
         let rate = limits.udp_rate;
         self.timed(|s| {
-            s.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).send(socket, to, &data, rate)
+            let mut sockets = s.shared.sockets.lock().unwrap_or_else(|e| e.into_inner());
+            sockets.send(socket, to, &data, rate, name.as_deref())
         })
     }
 

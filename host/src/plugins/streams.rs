@@ -7,8 +7,8 @@
 //! queue behind what it has not written yet, at most [`QUEUE`]. A keep-alive ping (an empty
 //! line pair, RFC 5626 §3.5.1) gets its pong; a connection idle for [`IDLE`], or whose bytes
 //! do not frame, is closed. A connection that could not be opened, or that ended, is told to
-//! the plugin as an empty message from its address (no message is empty): what was in flight
-//! on it will get no answer.
+//! the plugin as an empty message from its address (no message is empty), and from each name
+//! the plugin sent to over it: what was in flight on it will get no answer.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -37,8 +37,12 @@ pub const MAX_HEAD: usize = 16 << 10;
 /// Largest body read.
 pub const MAX_BODY: usize = 64 << 10;
 
-/// Where a connection's messages go: the far address and the message.
-pub type Deliver = Arc<dyn Fn(SocketAddr, Vec<u8>) + Send + Sync>;
+/// Where a connection's messages go: the far address (or a name, for an empty message) and the
+/// message.
+pub type Deliver = Arc<dyn Fn(String, Vec<u8>) + Send + Sync>;
+
+/// Names a connection remembers being sent to by (to tell them when it ends).
+const MAX_NAMES: usize = 8;
 
 /// What a connection's bytes hold next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +110,8 @@ struct Conns {
 struct Conn {
     id: u64,
     accepted: bool,
+    /// The names (`name:port` as the plugin wrote them) the plugin sent to over it.
+    names: Vec<String>,
     queue: mpsc::Sender<Vec<u8>>,
     task: AbortHandle,
 }
@@ -161,8 +167,9 @@ impl Listener {
         }
     }
 
-    /// Sends a message to `to` over its connection, opening one when there is none.
-    pub fn send(self: &Arc<Self>, to: SocketAddr, data: &[u8]) -> Result<(), String> {
+    /// Sends a message to `to` over its connection, opening one when there is none; `name`
+    /// is what the plugin sent to, when `to` is what a name resolved to.
+    pub fn send(self: &Arc<Self>, to: SocketAddr, data: &[u8], name: Option<&str>) -> Result<(), String> {
         let open = {
             let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
             conns.by_peer.get(&to).filter(|c| !c.queue.is_closed()).map(|c| c.queue.clone())
@@ -171,6 +178,14 @@ impl Listener {
             Some(q) => q,
             None => self.open(to, None)?,
         };
+        if let Some(name) = name {
+            let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(c) = conns.by_peer.get_mut(&to) {
+                if c.names.len() < MAX_NAMES && !c.names.iter().any(|n| n == name) {
+                    c.names.push(name.to_owned());
+                }
+            }
+        }
         queue.try_send(data.to_vec()).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => {
                 format!("the connection to {to} has {QUEUE} messages unwritten")
@@ -203,20 +218,22 @@ impl Listener {
         let from_afar = accepted.is_some();
         let run = connection(Arc::downgrade(self), id, peer, accepted, rx, tx.clone(), deliver.clone());
         let task = rt.spawn(run).abort_handle();
-        if let Some(old) =
-            conns.by_peer.insert(peer, Conn { id, accepted: from_afar, queue: tx.clone(), task })
+        if let Some(old) = conns
+            .by_peer
+            .insert(peer, Conn { id, accepted: from_afar, names: Vec::new(), queue: tx.clone(), task })
         {
             old.task.abort();
         }
         Ok(tx)
     }
 
-    /// A connection ended: forgotten, unless another replaced it.
-    fn forget(&self, peer: SocketAddr, id: u64) {
+    /// A connection ended: forgotten, unless another replaced it; the names it was sent to by.
+    fn forget(&self, peer: SocketAddr, id: u64) -> Vec<String> {
         let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
         if conns.by_peer.get(&peer).is_some_and(|c| c.id == id) {
-            conns.by_peer.remove(&peer);
+            return conns.by_peer.remove(&peer).map(|c| c.names).unwrap_or_default();
         }
+        Vec::new()
     }
 
     /// Stops accepting and closes every connection.
@@ -259,7 +276,7 @@ async fn connection(
                 loop {
                     loop {
                         match next_frame(&mut buf) {
-                            Ok(Some(Frame::Message(m))) => deliver(peer, m),
+                            Ok(Some(Frame::Message(m))) => deliver(peer.to_string(), m),
                             Ok(Some(Frame::Ping)) => {
                                 let _ = pong.try_send(b"\r\n".to_vec());
                             }
@@ -290,8 +307,11 @@ async fn connection(
         Err(e) => tracing::warn!("plugin TCP connection to {peer}: {e}"),
     }
     if let Some(owner) = owner.upgrade() {
-        owner.forget(peer, id);
-        deliver(peer, Vec::new());
+        let names = owner.forget(peer, id);
+        deliver(peer.to_string(), Vec::new());
+        for name in names {
+            deliver(name, Vec::new());
+        }
     }
 }
 
@@ -323,7 +343,7 @@ mod tests {
     #[tokio::test]
     async fn messages_go_over_one_connection_each_way() {
         let rt = tokio::runtime::Handle::current();
-        let inbox = |tx: mpsc::UnboundedSender<(SocketAddr, Vec<u8>)>| -> Deliver {
+        let inbox = |tx: mpsc::UnboundedSender<(String, Vec<u8>)>| -> Deliver {
             Arc::new(move |from, m| {
                 let _ = tx.send((from, m));
             })
@@ -336,12 +356,12 @@ mod tests {
         b.start(&rt, inbox(b_tx));
         let body = "x".repeat(20_000);
         let message = format!("MESSAGE sip:b SIP/2.0\r\nContent-Length: {}\r\n\r\n{body}", body.len());
-        a.send(b_addr, message.as_bytes()).unwrap();
+        a.send(b_addr, message.as_bytes(), None).unwrap();
         let (from, got) = b_rx.recv().await.unwrap();
         assert_eq!(got, message.as_bytes());
-        b.send(from, b"SIP/2.0 200 OK\r\n\r\n").unwrap();
+        b.send(from.parse().unwrap(), b"SIP/2.0 200 OK\r\n\r\n", None).unwrap();
         let (back_from, answer) = a_rx.recv().await.unwrap();
-        assert_eq!((back_from, answer.as_slice()), (b_addr, &b"SIP/2.0 200 OK\r\n\r\n"[..]));
+        assert_eq!((back_from, answer.as_slice()), (b_addr.to_string(), &b"SIP/2.0 200 OK\r\n\r\n"[..]));
         assert_eq!(b.conns.lock().unwrap().by_peer.len(), 1, "one connection, accepted");
         // Strangers that hold every connection the listener takes from afar: refused beyond,
         // but the listener still reaches out.
@@ -355,15 +375,17 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert_eq!(b.conns.lock().unwrap().by_peer.len(), MAX_ACCEPTED, "no more from afar");
-        b.send(a_addr, b"MESSAGE sip:a SIP/2.0\r\n\r\n").unwrap();
+        b.send(a_addr, b"MESSAGE sip:a SIP/2.0\r\n\r\n", None).unwrap();
         assert_eq!(a_rx.recv().await.unwrap().1, b"MESSAGE sip:a SIP/2.0\r\n\r\n");
         drop(strangers);
-        // A peer that is not there: its address's empty message says so.
+        // A peer that is not there: an empty message from its address says so, and from the
+        // name the plugin sent to it by.
         let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        a.send(gone, b"OPTIONS sip:x SIP/2.0\r\n\r\n").unwrap();
-        assert_eq!(a_rx.recv().await.unwrap(), (gone, Vec::new()));
+        a.send(gone, b"OPTIONS sip:x SIP/2.0\r\n\r\n", Some("gone.test:1")).unwrap();
+        assert_eq!(a_rx.recv().await.unwrap(), (gone.to_string(), Vec::new()));
+        assert_eq!(a_rx.recv().await.unwrap(), ("gone.test:1".to_owned(), Vec::new()));
         a.close();
         b.close();
-        assert!(a.send(b_addr, b"x").is_err(), "a closed listener sends nothing");
+        assert!(a.send(b_addr, b"x", None).is_err(), "a closed listener sends nothing");
     }
 }

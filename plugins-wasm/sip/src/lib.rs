@@ -421,9 +421,9 @@ impl Plugin for Sip {
 
     fn datagram(&mut self, socket: u32, from: String, data: Vec<u8>) {
         let from = msg::on(Some(socket) == self.tcp, &from);
-        if data.is_empty() && Some(socket) == self.tcp {
-            // The host's word that the connection with `from` failed or ended.
-            return self.connection_lost(&from);
+        if data.is_empty() {
+            // The host's word that nothing sent to `from` will be answered.
+            return self.unreachable(&from);
         }
         self.on_datagram(&from, &data);
     }

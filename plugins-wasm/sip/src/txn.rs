@@ -240,9 +240,10 @@ impl Sip {
         }
     }
 
-    /// The connection with `to` (`tcp:ip:port`) could not be opened or ended: the requests
-    /// sent on it that wait for their final answer fail with 503.
-    pub(crate) fn connection_lost(&mut self, to: &str) {
+    /// Nothing sent to `to` will be answered (its TCP connection could not be opened or ended,
+    /// or its name did not resolve): the requests sent there that wait for their final answer
+    /// fail with 503.
+    pub(crate) fn unreachable(&mut self, to: &str) {
         let lost: Vec<String> = self
             .clients
             .iter()
@@ -252,7 +253,7 @@ impl Sip {
         for key in lost {
             let Some(t) = self.clients.remove(&key) else { continue };
             self.unschedule(t.timer);
-            portunus_sdk::info!("SIP to {to}: the connection is gone, no answer will come");
+            portunus_sdk::info!("SIP to {to}: unreachable, no answer will come");
             self.no_answer(t.handle, t.purpose, &t.request, 503);
         }
     }

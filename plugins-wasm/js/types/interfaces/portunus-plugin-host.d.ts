@@ -290,7 +290,8 @@ declare module 'portunus:plugin/host@0.7.0' {
    * socket sends a message over the connection with `to` (one it accepted, or one the host
    * opens from an ephemeral port). Keep-alive pings get their pong; idle connections close
    * after 30 minutes. A connection that could not be opened, or that ended, comes as an
-   * empty message from its address: what was sent on it will get no answer.
+   * empty message from its address (and from each `name:port` sent to over it): what was
+   * sent on it will get no answer.
    */
   export function tcpListen(address: string): UdpSocket;
   /**
@@ -299,7 +300,8 @@ declare module 'portunus:plugin/host@0.7.0' {
    * socket's buffer is full (a TCP connection's: 64 messages unwritten). `to` may be
    * `name:port`: the host resolves the name (the system's resolver) after the call and
    * sends to its first address of the socket's family that `sandbox.send_to` allows, and
-   * uses that address for the name for 60 s; a name that does not resolve is logged.
+   * uses that address for the name for 60 s; when the name gives none, an empty datagram
+   * comes from `name:port` (nothing sent there will be answered).
    */
   export function udpSend(socket: number, to: string, data: Uint8Array): void;
   /**
