@@ -684,17 +684,30 @@ impl PluginClient {
     /// The next message (of any kind: `webrtcup`, `hangup`, …) that satisfies `pred`; those
     /// before it are dropped.
     pub async fn message(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        self.message_within(what, WAIT, pred).await
+    }
+
+    /// [`PluginClient::message`], waiting up to `wait` (for what the far end takes its time
+    /// over).
+    pub async fn message_within(
+        &mut self,
+        what: &str,
+        wait: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         while let Some(m) = self.held.pop_front() {
             if pred(&m) {
                 return m;
             }
         }
-        let deadline = tokio::time::Instant::now() + WAIT;
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let m = match tokio::time::timeout(left, self.ws.recv()).await {
-                Ok(m) => m,
-                Err(_) => panic!("no {what} within {WAIT:?}"),
+            let m: Value = match self.ws.next_message_within(left).await {
+                Err(()) => panic!("no {what} within {wait:?}"),
+                Ok(Some(Message::Text(t))) => serde_json::from_str(&t).expect("JSON message"),
+                Ok(Some(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("expected a text message before {what}, got {other:?}"),
             };
             if pred(&m) {
                 return m;

@@ -390,6 +390,44 @@ async fn registrars_and_callees_may_be_names() {
     peer.close().await.ok();
 }
 
+/// Over TCP an INVITE is sent once and its one timer is the transaction's timeout, which a
+/// provisional answer stops: a phone that rings for 34 s (past 64·T1) still gets its call
+/// answered, not a 408.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_over_tcp_may_ring_past_the_transaction_timeout() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let mut c = Client::new(&gw, SIP).await;
+    let tcp_guest =
+        json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest", "force_tcp": true});
+    let r = c.send(tcp_guest, None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registered", "{r}");
+    let phone = Sipp::start_tcp("uas_rings_long.xml", None, "x");
+    // The offer without its candidates (as a trickling browser's): the test peer answers no
+    // connectivity checks before it has an answer, and the gateway would give the
+    // PeerConnection up ("ICE failed") long before the phone answers.
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let offer: String = offer.split_inclusive("\r\n").filter(|l| !l.starts_with("a=candidate")).collect();
+    let uri = format!("sip:bob@127.0.0.1:{}", phone.port);
+    let r =
+        c.send(json!({"request": "call", "uri": uri}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
+    sip_event(&mut c, "ringing").await;
+    let accepted = c
+        .message_within("accepted", std::time::Duration::from_secs(50), |m| {
+            m["janus"] == "event" && result(&m["plugindata"]["data"])["event"] == "accepted"
+        })
+        .await;
+    assert!(accepted["jsep"]["sdp"].as_str().is_some_and(|sdp| sdp.contains("PCMU")), "{accepted}");
+    hang_up(&mut c).await;
+    c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    phone.passes().await;
+    peer.close().await.ok();
+}
+
 /// Registrars that cannot be reached: `registration_failed` comes at once with 503, as
 /// Janus's (checked against janus-ref for a refused connection), not 408 after the
 /// transaction's 32 s: one over TCP whose port refuses the connection, and a name that does

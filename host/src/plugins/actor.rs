@@ -637,6 +637,9 @@ impl Actor {
             let mut buf = vec![0u8; 65_536];
             loop {
                 match socket.recv_from(&mut buf).await {
+                    // An empty datagram is the host's word (nothing there will answer): one
+                    // from afar is dropped, so no one can forge it.
+                    Ok((0, _)) => {}
                     Ok((n, from)) => deliver(from.to_string(), buf[..n].to_vec()),
                     // ICMP errors of earlier sends surface here (port unreachable): not fatal.
                     Err(e) => tracing::debug!(plugin = %package, "socket {id}: {e}"),
@@ -646,14 +649,16 @@ impl Actor {
         self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).set_reader(id, reader.abort_handle());
     }
 
-    /// Resolves a name a plugin sends to (`to`, the system's resolver, within 5 s), then
-    /// sends: to the first address of the socket's family that `sandbox.send_to` allows, which
-    /// is remembered for [`super::sockets::NAME_TTL`]. When there is none, the plugin gets an
-    /// empty message from `to`: nothing sent there will be answered.
-    fn send_to_name(&mut self, socket: u32, to: String, host: String, port: u16, data: Vec<u8>) {
+    /// Resolves a name the plugin sends to (the system's resolver, within 5 s), then sends
+    /// what waited for it: each to the first address of its socket's family that
+    /// `sandbox.send_to` allows, which is remembered for [`super::sockets::NAME_TTL`]. When
+    /// there is none, the plugin gets an empty message from the name: nothing sent there will
+    /// be answered.
+    fn resolve(&mut self, host: String, port: u16) {
         let (shared, mailbox) = (self.shared.clone(), self.mailbox.clone());
         self.rt.spawn(async move {
-            let lookup = tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host.as_str(), port)));
+            let lookup =
+                tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host.as_str(), port)));
             let found: Vec<std::net::SocketAddr> = match lookup.await {
                 Ok(Ok(found)) => found.collect(),
                 Ok(Err(e)) => {
@@ -666,24 +671,32 @@ impl Actor {
                 }
             };
             let mut sockets = shared.sockets.lock().unwrap_or_else(|e| e.into_inner());
-            let Some(local) = sockets.local(socket) else { return };
-            let usable = |a: &&std::net::SocketAddr| {
-                a.is_ipv4() == local.is_ipv4() && shared.limits.send_to.allows(a.ip())
-            };
-            let Some(&addr) = found.iter().find(usable) else {
-                if !found.is_empty() {
-                    tracing::warn!(
-                        plugin = %shared.package,
-                        "{host} resolves to {found:?}: none of the socket's family that sandbox.send_to allows"
-                    );
+            let mut unreachable: Vec<(u32, String)> = Vec::new();
+            for (socket, to, data) in sockets.take_waiting(&host, port) {
+                let Some(local) = sockets.local(socket) else { continue };
+                let usable = |a: &&std::net::SocketAddr| {
+                    a.is_ipv4() == local.is_ipv4() && shared.limits.send_to.allows(a.ip())
+                };
+                let Some(&addr) = found.iter().find(usable) else {
+                    if !unreachable.contains(&(socket, to.clone())) {
+                        unreachable.push((socket, to));
+                    }
+                    continue;
+                };
+                sockets.remember(&host, port, addr);
+                if let Err(e) = sockets.send(socket, addr, &data, shared.limits.udp_rate, Some(&to)) {
+                    tracing::warn!(plugin = %shared.package, "send to {to} ({addr}): {e}");
                 }
-                drop(sockets);
+            }
+            drop(sockets);
+            if !found.is_empty() && !unreachable.is_empty() {
+                tracing::warn!(
+                    plugin = %shared.package,
+                    "{host} resolves to {found:?}: none of the socket's family that sandbox.send_to allows"
+                );
+            }
+            for (socket, to) in unreachable {
                 mailbox.send(Job::Datagram(socket, to, Vec::new()));
-                return;
-            };
-            sockets.remember(&host, port, addr);
-            if let Err(e) = sockets.send(socket, addr, &data, shared.limits.udp_rate, Some(&to)) {
-                tracing::warn!(plugin = %shared.package, "send to {to} ({addr}): {e}");
             }
         });
     }
@@ -725,9 +738,7 @@ impl Actor {
                 }
                 AfterCall::ReadSocket(id) => self.read_socket(id),
                 AfterCall::HttpPost(post) => self.shared.poster.post(post),
-                AfterCall::SendToName { socket, to, host, port, data } => {
-                    self.send_to_name(socket, to, host, port, data)
-                }
+                AfterCall::Resolve { host, port } => self.resolve(host, port),
                 AfterCall::Notify(handle, data) => {
                     self.shared.core.plugin_event(&self.shared.package, handle, data)
                 }

@@ -119,6 +119,15 @@ pub const NAME_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// Names remembered at most (the oldest is forgotten beyond).
 const MAX_NAMES: usize = 256;
 
+/// Names being resolved at once, at most (a send to another is refused meanwhile).
+const MAX_RESOLVING: usize = 16;
+
+/// Sends that wait for one name, at most.
+const MAX_WAITING: usize = 64;
+
+/// A send waiting for its name: the socket, `name:port` as the plugin wrote it, the bytes.
+pub type Waiting = (u32, String, Vec<u8>);
+
 /// A `name:port` a plugin sends to: the name (letters, digits, `-`, `.`; at most 253) and port.
 pub fn name_and_port(to: &str) -> Result<(String, u16), String> {
     let bad = || format!("'{to}' is not an address and port");
@@ -140,6 +149,8 @@ pub struct SocketTable {
     next: u32,
     open: BTreeMap<u32, PluginSocket>,
     names: std::collections::HashMap<(String, u16), (SocketAddr, Instant)>,
+    /// The sends waiting for a name being resolved, in order.
+    resolving: std::collections::HashMap<(String, u16), Vec<Waiting>>,
 }
 
 impl SocketTable {
@@ -242,6 +253,29 @@ impl SocketTable {
         self.names.insert((name.to_owned(), port), (addr, Instant::now()));
     }
 
+    /// Queues a send behind the lookup of `name:port`; true when the lookup is to start (the
+    /// first send to wait for it). One lookup per name, so what waits goes in order.
+    pub fn wait_for_name(&mut self, name: &str, port: u16, send: Waiting) -> Result<bool, String> {
+        let key = (name.to_owned(), port);
+        if let Some(waiting) = self.resolving.get_mut(&key) {
+            if waiting.len() >= MAX_WAITING {
+                return Err(format!("{MAX_WAITING} sends wait for {name} to resolve"));
+            }
+            waiting.push(send);
+            return Ok(false);
+        }
+        if self.resolving.len() >= MAX_RESOLVING {
+            return Err(format!("{MAX_RESOLVING} names are being resolved"));
+        }
+        self.resolving.insert(key, vec![send]);
+        Ok(true)
+    }
+
+    /// The sends that waited for `name:port`, its lookup done.
+    pub fn take_waiting(&mut self, name: &str, port: u16) -> Vec<Waiting> {
+        self.resolving.remove(&(name.to_owned(), port)).unwrap_or_default()
+    }
+
     /// Whether a socket is open.
     pub fn is_open(&self, id: u32) -> bool {
         self.open.contains_key(&id)
@@ -324,5 +358,15 @@ mod tests {
             t.remember(&format!("h{i}"), 1, addr);
         }
         assert!(t.names.len() <= MAX_NAMES);
+        // One lookup per name, what waits for it in order; a bound on both.
+        assert_eq!(t.wait_for_name("a.test", 1, (1, "a.test:1".into(), b"1".to_vec())), Ok(true));
+        assert_eq!(t.wait_for_name("a.test", 1, (1, "a.test:1".into(), b"2".to_vec())), Ok(false));
+        for i in 1..MAX_RESOLVING {
+            assert_eq!(t.wait_for_name(&format!("n{i}.test"), 1, (1, String::new(), Vec::new())), Ok(true));
+        }
+        assert!(t.wait_for_name("more.test", 1, (1, String::new(), Vec::new())).is_err());
+        let waited: Vec<Vec<u8>> = t.take_waiting("a.test", 1).into_iter().map(|w| w.2).collect();
+        assert_eq!(waited, [b"1".to_vec(), b"2".to_vec()]);
+        assert!(t.take_waiting("a.test", 1).is_empty());
     }
 }

@@ -276,9 +276,8 @@ pub enum AfterCall {
     ReadSocket(u32),
     /// `http-post`, checked.
     HttpPost(super::http_post::Post),
-    /// `udp-send` to a name not resolved yet: the socket, `name:port` as the plugin wrote it,
-    /// the name and port, the bytes.
-    SendToName { socket: u32, to: String, host: String, port: u16, data: Vec<u8> },
+    /// `udp-send` to a name not resolved yet: its lookup, for the sends waiting for it.
+    Resolve { host: String, port: u16 },
     /// `notify-event`, checked: the data for the event handlers, about a handle or none.
     Notify(Option<ApiHandle>, Value),
 }
@@ -1159,8 +1158,11 @@ impl host::Host for StoreState {
                     Some(addr) => (addr, Some(to)),
                     None => {
                         // Resolved off this call, then sent (or the plugin told it could not).
-                        drop(sockets);
-                        self.after.push(AfterCall::SendToName { socket, to, host, port, data });
+                        let mut sockets = sockets;
+                        if sockets.wait_for_name(&host, port, (socket, to, data))? {
+                            drop(sockets);
+                            self.after.push(AfterCall::Resolve { host, port });
+                        }
                         return Ok(());
                     }
                 }

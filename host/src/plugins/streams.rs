@@ -147,8 +147,8 @@ impl Listener {
                 match socket.accept().await {
                     Ok((stream, peer)) => {
                         let Some(me) = me.upgrade() else { return };
-                        if let Err(e) = me.open(peer, Some(stream)) {
-                            tracing::warn!("plugin TCP connection from {peer} refused: {e}");
+                        if let Err(e) = me.open(peer, Some(stream), None) {
+                            tracing::debug!("plugin TCP connection from {peer} refused: {e}");
                         }
                     }
                     Err(e) => {
@@ -175,17 +175,19 @@ impl Listener {
             conns.by_peer.get(&to).filter(|c| !c.queue.is_closed()).map(|c| c.queue.clone())
         };
         let queue = match open {
-            Some(q) => q,
-            None => self.open(to, None)?,
-        };
-        if let Some(name) = name {
-            let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(c) = conns.by_peer.get_mut(&to) {
-                if c.names.len() < MAX_NAMES && !c.names.iter().any(|n| n == name) {
-                    c.names.push(name.to_owned());
+            Some(q) => {
+                if let Some(name) = name {
+                    let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(c) = conns.by_peer.get_mut(&to) {
+                        if c.names.len() < MAX_NAMES && !c.names.iter().any(|n| n == name) {
+                            c.names.push(name.to_owned());
+                        }
+                    }
                 }
+                q
             }
-        }
+            None => self.open(to, None, name)?,
+        };
         queue.try_send(data.to_vec()).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => {
                 format!("the connection to {to} has {QUEUE} messages unwritten")
@@ -199,6 +201,7 @@ impl Listener {
         self: &Arc<Self>,
         peer: SocketAddr,
         accepted: Option<TcpStream>,
+        name: Option<&str>,
     ) -> Result<mpsc::Sender<Vec<u8>>, String> {
         let (rt, deliver) = self.running.get().ok_or("the listener is not running yet")?;
         let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
@@ -218,10 +221,16 @@ impl Listener {
         let from_afar = accepted.is_some();
         let run = connection(Arc::downgrade(self), id, peer, accepted, rx, tx.clone(), deliver.clone());
         let task = rt.spawn(run).abort_handle();
-        if let Some(old) = conns
-            .by_peer
-            .insert(peer, Conn { id, accepted: from_afar, names: Vec::new(), queue: tx.clone(), task })
-        {
+        if let Some(old) = conns.by_peer.insert(
+            peer,
+            Conn {
+                id,
+                accepted: from_afar,
+                names: name.map(str::to_owned).into_iter().collect(),
+                queue: tx.clone(),
+                task,
+            },
+        ) {
             old.task.abort();
         }
         Ok(tx)

@@ -96,6 +96,14 @@ pub struct Account {
     pub bridge: Bridge,
 }
 
+/// `user`'s Contact at `local` (with `transport=tcp` for a `tcp:` address), or at `public`,
+/// the address a registrar saw (`behind_nat`).
+pub fn contact(user: &str, public: Option<&str>, local: &str) -> String {
+    let (tcp, bare) = msg::over_tcp(local);
+    let params = if tcp { ";transport=tcp" } else { "" };
+    format!("<sip:{user}@{}{params}>", public.unwrap_or(bare))
+}
+
 impl Account {
     /// An account that is not registered.
     pub fn new(handle: HandleRef) -> Self {
@@ -133,9 +141,7 @@ impl Account {
     /// Our Contact: our address (`local`), or the one the registrar saw (`behind_nat`), with
     /// `transport=tcp` for a `tcp:` one.
     pub fn contact(&self, local: &str) -> String {
-        let (tcp, bare) = msg::over_tcp(local);
-        let params = if tcp { ";transport=tcp" } else { "" };
-        format!("<sip:{}@{}{params}>", self.user, self.public.as_deref().unwrap_or(bare))
+        contact(&self.user, self.public.as_deref(), local)
     }
 
     /// Incoming calls may come to it.

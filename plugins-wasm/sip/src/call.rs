@@ -518,7 +518,7 @@ impl Sip {
         let local = self.call_local(handle);
         let agent = self.conf().user_agent.clone();
         let a = self.accounts.get_mut(&handle)?;
-        let us = Us { contact: a.contact(&local), local, agent, proxy: a.proxy.clone() };
+        let us = Us::of(a, local, agent);
         dialog_request(a.call.as_mut()?, &us, method, branch, body, headers)
     }
 
@@ -1037,12 +1037,22 @@ fn awaiting_ack(servers: &portunus_sdk::Keyed<String, crate::txn::ServerTxn>, c:
     servers.get(&format!("{} {}", c.call_id, cseq.cseq)).is_some_and(|t| t.awaiting_ack)
 }
 
-/// Who sends a request of ours: our address (Via), `User-Agent`, outbound proxy and Contact.
+/// Who sends a request of ours: our address (Via), `User-Agent`, outbound proxy, and the
+/// account (its Contact, over the dialog's transport).
 pub(crate) struct Us {
     pub local: String,
     pub agent: String,
     pub proxy: Option<String>,
-    pub contact: String,
+    /// The account's user and the address the registrar saw (`behind_nat`).
+    pub user: String,
+    pub public: Option<String>,
+}
+
+impl Us {
+    /// Who sends for account `a` from `local`.
+    pub fn of(a: &crate::account::Account, local: String, agent: String) -> Us {
+        Us { local, agent, proxy: a.proxy.clone(), user: a.user.clone(), public: a.public.clone() }
+    }
 }
 
 /// A request within dialog `c` (§12.2.1.1), with `body` (its type and text) and the
@@ -1064,8 +1074,10 @@ pub(crate) fn dialog_request(
     let (from_uri, from_tag, to_uri, to_tag) =
         (&c.local_uri, Some(c.local_tag.as_str()), &c.remote_uri, c.remote_tag.as_deref());
     let branch = branch.map_or_else(|| format!("z9hG4bK{}", token()), str::to_owned);
+    // Via and Contact say the dialog's transport, whatever the account's.
+    let local = msg::on(c.tcp, msg::over_tcp(&us.local).1);
     let mut b = Builder::request(method.clone(), &target)
-        .named(&msg::via(&us.local, &branch))
+        .named(&msg::via(&local, &branch))
         .header("Max-Forwards", "70")
         .typed(ezk_sip_types::Name::FROM, &msg::from_to(&msg::uri(from_uri).ok()?, None, from_tag))
         .typed(ezk_sip_types::Name::TO, &msg::from_to(&msg::uri(to_uri).ok()?, None, to_tag))
@@ -1075,7 +1087,8 @@ pub(crate) fn dialog_request(
         b = b.header("Route", r.clone());
     }
     if method != Method::ACK {
-        b = b.header("Contact", us.contact.clone()).header("User-Agent", us.agent.clone()).custom(headers);
+        let contact = crate::account::contact(&us.user, us.public.as_deref(), &local);
+        b = b.header("Contact", contact).header("User-Agent", us.agent.clone()).custom(headers);
     }
     // Loose routing: the first route's address, else the proxy, else the target's.
     let first_route = c.route.first().and_then(|r| {

@@ -138,7 +138,7 @@ impl Sip {
         let local = self.account_local(handle);
         let agent = self.conf().user_agent.clone();
         let Some(a) = self.accounts.get_mut(&handle) else { return };
-        let us = Us { contact: a.contact(&local), local, agent, proxy: a.proxy.clone() };
+        let us = Us::of(a, local, agent);
         let Some(sub) = a.subscriptions.iter_mut().find(|s| s.dialog.call_id == call_id) else { return };
         let expires = if sub.ending { 0 } else { sub.ttl };
         let mut extra =

@@ -213,7 +213,7 @@ impl Sip {
             self.transfers.remove(&refer_id);
             return;
         };
-        let us = Us { contact: a.contact(&local), local, agent, proxy: a.proxy.clone() };
+        let us = Us::of(a, local, agent);
         let done = code >= 200;
         let state =
             if done { "terminated;reason=noresource".to_owned() } else { "active;expires=60".to_owned() };

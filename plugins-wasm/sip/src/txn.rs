@@ -7,8 +7,8 @@
 //!   timeout. A non-2xx final answer to an INVITE is ACKed here, and again for each
 //!   retransmission of it for 64·T1 (timer D).
 //! - Server: the last answer to a request is kept, and a retransmitted request gets it again;
-//!   a final answer to an INVITE is retransmitted over UDP (timer G) until its ACK or 64·T1
-//!   (timer H); a non-INVITE's answer is kept for 64·T1 (timer J).
+//!   a final answer to an INVITE is retransmitted (timer G; over TCP only a 2xx, §13.3.1.4)
+//!   until its ACK or 64·T1 (timer H); a non-INVITE's answer is kept for 64·T1 (timer J).
 
 use portunus_sdk::host;
 use serde::{Deserialize, Serialize};
@@ -372,8 +372,9 @@ impl Sip {
             to: to.to_owned(),
             complete,
             awaiting_ack: invite && complete,
-            // Over TCP, nothing is sent again: the one timer is timer H.
-            interval: if msg::over_tcp(to).0 { TIMEOUT } else { T1 },
+            // Over TCP nothing is sent again (the one timer is timer H), but a 2xx, which the
+            // core sends again whatever the transport (§13.3.1.4: a proxy may go on over UDP).
+            interval: if msg::over_tcp(to).0 && !(200..300).contains(&code) { TIMEOUT } else { T1 },
             elapsed: 0,
             timer: 0,
             handle,

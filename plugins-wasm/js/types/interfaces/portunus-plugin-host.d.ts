@@ -288,20 +288,23 @@ declare module 'portunus:plugin/host@0.7.0' {
    * `Content-Length` bytes of body). Each message a connection carries arrives whole
    * through the `datagram` export, from the connection's far address; `udp-send` on this
    * socket sends a message over the connection with `to` (one it accepted, or one the host
-   * opens from an ephemeral port). Keep-alive pings get their pong; idle connections close
-   * after 30 minutes. A connection that could not be opened, or that ended, comes as an
-   * empty message from its address (and from each `name:port` sent to over it): what was
-   * sent on it will get no answer.
+   * opens from an ephemeral port). Keep-alive pings get their pong; a connection nothing
+   * arrives on for 30 minutes closes. A connection that could not be opened, or that ended,
+   * comes as an empty message from its address (and from the first 8 `name:port` sent to
+   * over it): what was sent on it will get no answer.
    */
   export function tcpListen(address: string): UdpSocket;
   /**
    * Sends a datagram from a socket (to `ip:port`, where `sandbox.send_to` allows), at most
    * `udp_max_bytes` long and `udp_rate` a second per socket. Never waits: an error when the
    * socket's buffer is full (a TCP connection's: 64 messages unwritten). `to` may be
-   * `name:port`: the host resolves the name (the system's resolver) after the call and
-   * sends to its first address of the socket's family that `sandbox.send_to` allows, and
-   * uses that address for the name for 60 s; when the name gives none, an empty datagram
-   * comes from `name:port` (nothing sent there will be answered).
+   * `name:port`: the host resolves the name (the system's resolver) after the call, one
+   * lookup per name with the sends to it waiting in order (an error beyond 16 names being
+   * resolved or 64 sends waiting for one), sends to its first address of the socket's
+   * family that `sandbox.send_to` allows, and uses that address for the name for 60 s; a
+   * send that fails then is only logged; when the name gives no address, an empty datagram
+   * comes from `name:port` (nothing sent there will be answered). An empty datagram from
+   * afar is dropped: only the host sends those.
    */
   export function udpSend(socket: number, to: string, data: Uint8Array): void;
   /**
