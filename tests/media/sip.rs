@@ -289,9 +289,7 @@ async fn an_outgoing_call_carries_audio_both_ways() {
     peer.wait_connected(WAIT).await.expect("connected");
     echoed(&peer, 25).await;
     dtmf_round_trip(&mut c, &peer, "sip:bob@127.0.0.1").await;
-    hang_up(&mut c).await;
-    let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
-    assert_eq!(result(&hangup)["code"], 200, "{hangup}");
+    hang_up_ending(&mut c, 200).await;
     sipp.passes().await;
     peer.close().await.ok();
 }
@@ -383,9 +381,7 @@ async fn registrars_and_callees_may_be_names() {
         .await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
     sip_event(&mut caller, "accepted").await;
-    hang_up(&mut caller).await;
-    let hangup = caller.event("hangup", |d| result(d)["event"] == "hangup").await;
-    assert_eq!(result(&hangup)["code"], 200, "{hangup}");
+    hang_up_ending(&mut caller, 200).await;
     phone.passes().await;
     peer.close().await.ok();
 }
@@ -473,9 +469,7 @@ async fn calls_over_tcp_both_ways() {
     let phone = Sipp::start_tcp("uas_answer.xml", None, "x");
     let peer = call_up(&mut c, &phone).await;
     echoed(&peer, 25).await;
-    hang_up(&mut c).await;
-    let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
-    assert_eq!(result(&hangup)["code"], 200, "{hangup}");
+    hang_up_ending(&mut c, 200).await;
     phone.passes().await;
     peer.close().await.ok();
 
@@ -507,6 +501,14 @@ async fn accept_with_audio(c: &mut Client) -> Peer {
 async fn hang_up(c: &mut Client) {
     let r = c.send(json!({"request": "hangup"}), None).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "hangingup", "{r}");
+}
+
+/// [`hang_up`], and the `hangup` that follows with the far end's `code` (BYE's 200, CANCEL's
+/// 487...).
+async fn hang_up_ending(c: &mut Client, code: u64) {
+    hang_up(c).await;
+    let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
+    assert_eq!(result(&hangup)["code"], code, "{hangup}");
 }
 
 /// alice registered (with a password) at `registrar`, on a new handle.
@@ -595,9 +597,7 @@ async fn hangup_while_ringing_cancels() {
     let mut c = guest(&gw, "alice").await;
     let (peer, _) = call(&mut c, &sipp).await;
     sip_event(&mut c, "ringing").await;
-    hang_up(&mut c).await;
-    let hangup = c.event("hangup", |d| result(d)["event"] == "hangup").await;
-    assert_eq!(result(&hangup)["code"], 487, "{hangup}");
+    hang_up_ending(&mut c, 487).await;
     sipp.passes().await;
     peer.close().await.ok();
 }
