@@ -424,6 +424,46 @@ async fn a_call_over_tcp_may_ring_past_the_transaction_timeout() {
     peer.close().await.ok();
 }
 
+/// An empty datagram is the gateway's own word that an address will not answer: one that comes
+/// from afar (here from the registrar's own address, as anyone could forge it) is dropped, so
+/// the REGISTER waiting there is not failed, and the registrar's 200 that follows registers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_datagram_from_afar_fails_nothing() {
+    let (gw, _) = gateway();
+    let registrar = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("a registrar socket");
+    let mut c = Client::new(&gw, SIP).await;
+    let username = format!("sip:alice@{}", registrar.local_addr().expect("its address"));
+    let r = c.send(json!({"request": "register", "username": username, "secret": "s"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
+    let mut buf = vec![0u8; 65_536];
+    let (n, gateway_at) =
+        tokio::time::timeout(WAIT, registrar.recv_from(&mut buf)).await.expect("a REGISTER").expect("recv");
+    let register = String::from_utf8_lossy(&buf[..n]).into_owned();
+    registrar.send_to(&[], gateway_at).await.expect("send the empty datagram");
+    let copied = |name: &str| {
+        register
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name}:")))
+            .map(|l| format!("{l}\r\n"))
+            .collect::<String>()
+    };
+    let ok = format!(
+        "SIP/2.0 200 OK\r\n{}{}{}{}{}Contact: <{username}>;expires=3600\r\nContent-Length: 0\r\n\r\n",
+        copied("Via"),
+        copied("From"),
+        copied("To").replace("\r\n", ";tag=r1\r\n"),
+        copied("Call-ID"),
+        copied("CSeq"),
+    );
+    registrar.send_to(ok.as_bytes(), gateway_at).await.expect("send the 200");
+    let e = c
+        .event("registered", |d| {
+            matches!(result(d)["event"].as_str(), Some("registered" | "registration_failed"))
+        })
+        .await;
+    assert_eq!(result(&e)["event"], "registered", "{e}");
+}
+
 /// Registrars that cannot be reached: `registration_failed` comes at once with 503, as
 /// Janus's (checked against janus-ref for a refused connection), not 408 after the
 /// transaction's 32 s: one over TCP whose port refuses the connection, and a name that does

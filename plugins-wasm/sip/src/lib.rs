@@ -5,9 +5,10 @@
 //! host's (`udp-bind`), or whole over TCP connections the host keeps for a listener on the
 //! same address (`tcp-listen`: accounts with `force_tcp`), read and written with
 //! `ezk-sip-types`; transactions retransmit (over UDP) and time out on the host's timers (RFC
-//! 3261 §17); each handle is an account that registers (digest auth), calls and is called. The media never comes here: the SDK's
-//! [`Bridge`](portunus_sdk::bridge::Bridge) opens a plain RTP leg of the host per stream and
-//! forwards it to and from the browser, and our SDP is the legs' sections.
+//! 3261 §17); each handle is an account that registers (digest auth), calls and is called.
+//! The media never comes here: the SDK's [`Bridge`](portunus_sdk::bridge::Bridge) opens a
+//! plain RTP leg of the host per stream and forwards it to and from the browser, and our SDP
+//! is the legs' sections.
 //!
 //! Requests, events and error codes are Janus 1.1's (`janus-api.md` §4.4).
 
