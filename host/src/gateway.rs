@@ -209,9 +209,12 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
         bound.push(path);
         tasks.push(tokio::spawn(unix::serve(l, core.clone(), api, states.unix.clone(), u.max_connections)));
     }
-    if let Some(m) = &config.mqtt {
-        tasks.push(tokio::spawn(transport::mqtt::serve(m.clone(), core.clone(), states.mqtt.clone())));
-    }
+    // The MQTT transport is stopped, not aborted: it says goodbye to its broker.
+    let mqtt_stop = Arc::new(tokio::sync::Notify::new());
+    let mqtt = config.mqtt.as_ref().map(|m| {
+        let serve = transport::mqtt::serve(m.clone(), core.clone(), states.mqtt.clone(), mqtt_stop.clone());
+        tokio::spawn(serve)
+    });
     if let Some(n) = &config.nanomsg {
         tasks.push(tokio::spawn(transport::nanomsg::serve(n.clone(), core.clone(), states.nanomsg.clone())));
     }
@@ -232,6 +235,7 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     for t in &tasks {
         t.abort();
     }
+    mqtt_stop.notify_one();
     // Plugins are told, but a slow one does not hold up the exit.
     if tokio::time::timeout(SHUTDOWN_GRACE, core.destroy_all_sessions()).await.is_err() {
         tracing::warn!("sessions not all destroyed within {SHUTDOWN_GRACE:?}; exiting anyway");
@@ -241,6 +245,11 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
     tokio::task::block_in_place(|| media.end_recordings(SHUTDOWN_GRACE));
     // The event handlers send what they hold (the `shutdown` event with it).
     events.drain(SHUTDOWN_GRACE).await;
+    if let Some(mqtt) = mqtt {
+        if tokio::time::timeout(SHUTDOWN_GRACE, mqtt).await.is_err() {
+            tracing::warn!("the MQTT transport did not say goodbye within {SHUTDOWN_GRACE:?}");
+        }
+    }
     Ok(())
 }
 

@@ -949,6 +949,23 @@ impl Mosquitto {
 
     /// As [`Mosquitto::start_on`], with more lines for its configuration (another listener).
     pub async fn start_with(what: &str, port: Option<u16>, more: &str) -> Option<Self> {
+        Some(Self::start_full(what, port, more, false).await?.0)
+    }
+
+    /// As [`Mosquitto::start`], with the lines of the broker's log (its notices: clients that
+    /// came, and how each went), as they come.
+    #[allow(dead_code)] // each test crate uses part of this file
+    pub async fn start_logged(what: &str) -> Option<(Self, tokio::sync::mpsc::UnboundedReceiver<String>)> {
+        let (broker, log) = Self::start_full(what, None, "log_dest stderr\nlog_type notice\n", true).await?;
+        Some((broker, log.expect("a log")))
+    }
+
+    async fn start_full(
+        what: &str,
+        port: Option<u16>,
+        more: &str,
+        logged: bool,
+    ) -> Option<(Self, Option<tokio::sync::mpsc::UnboundedReceiver<String>>)> {
         let found = ["mosquitto", "mosquitto_sub", "mosquitto_pub"]
             .iter()
             .all(|tool| Command::new(tool).arg("--help").output().is_ok());
@@ -964,15 +981,25 @@ impl Mosquitto {
         let file = conf.join("mosquitto.conf");
         std::fs::write(&file, format!("listener {port} 127.0.0.1\nallow_anonymous true\n{more}"))
             .expect("conf");
-        let broker =
-            Command::new("mosquitto").arg("-c").arg(&file).stderr(Stdio::null()).spawn().expect("mosquitto");
-        let broker = Killed(broker);
+        // (On stderr, which is not buffered.)
+        let err = if logged { Stdio::piped() } else { Stdio::null() };
+        let mut broker =
+            Killed(Command::new("mosquitto").arg("-c").arg(&file).stderr(err).spawn().expect("mosquitto"));
+        let log = broker.0.stderr.take().map(|out| {
+            let (tx, log) = tokio::sync::mpsc::unbounded_channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+            log
+        });
         let deadline = std::time::Instant::now() + STARTUP_WAIT;
         while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
             assert!(std::time::Instant::now() < deadline, "mosquitto did not listen");
             tokio::time::sleep(Duration::from_millis(20)).await; // polls the port, bounded
         }
-        Some(Self { _broker: broker, port, _conf: conf })
+        Some((Self { _broker: broker, port, _conf: conf }, log))
     }
 
     /// A broker with a TLS listener besides its plain one (see [`BrokerTls::new`]), which
@@ -990,8 +1017,22 @@ impl Mosquitto {
 
     /// A subscriber to `filter` (at QoS 1): the lines `topic payload` it prints, as they come.
     pub fn subscribe(&self, filter: &str) -> (Killed, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        self.subscribe_with(filter, &["-v"])
+    }
+
+    /// As [`Mosquitto::subscribe`] in MQTT 5: each line is what [`V5Message::parse`] reads.
+    #[allow(dead_code)] // each test crate uses part of this file
+    pub fn subscribe_v5(&self, filter: &str) -> (Killed, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        self.subscribe_with(filter, &["-V", "mqttv5", "-F", "%t\\t%R\\t%D\\t%P\\t%p"])
+    }
+
+    fn subscribe_with(
+        &self,
+        filter: &str,
+        more: &[&str],
+    ) -> (Killed, tokio::sync::mpsc::UnboundedReceiver<String>) {
         let mut sub = Command::new("mosquitto_sub");
-        sub.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-t", filter, "-v", "-q", "1"]);
+        sub.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-t", filter, "-q", "1"]).args(more);
         let mut sub = Killed(sub.stdout(Stdio::piped()).spawn().expect("mosquitto_sub"));
         let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
         let out = sub.0.stdout.take().expect("stdout");
@@ -1014,6 +1055,18 @@ impl Mosquitto {
         self.publish_with(topic, payload, &["-r"]);
     }
 
+    /// Publishes in MQTT 5 with properties: each is `-D PUBLISH`'s words (`["response-topic",
+    /// "a/b"]`, `["user-property", "name", "value"]`).
+    #[allow(dead_code)] // each test crate uses part of this file
+    pub fn publish_v5(&self, topic: &str, payload: &str, properties: &[&[&str]]) {
+        let mut more = vec!["-V", "mqttv5"];
+        for words in properties {
+            more.extend(["-D", "PUBLISH"]);
+            more.extend(words.iter().copied());
+        }
+        self.publish_with(topic, payload, &more);
+    }
+
     fn publish_with(&self, topic: &str, payload: &str, more: &[&str]) {
         let status = Command::new("mosquitto_pub")
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-t", topic, "-q", "1", "-m", payload])
@@ -1021,6 +1074,57 @@ impl Mosquitto {
             .status()
             .expect("mosquitto_pub");
         assert!(status.success(), "mosquitto_pub failed");
+    }
+}
+
+/// A message an MQTT 5 subscriber ([`Mosquitto::subscribe_v5`]) heard.
+#[allow(dead_code)] // each test crate uses part of this file
+#[derive(Debug)]
+pub struct V5Message {
+    /// Its topic.
+    pub topic: String,
+    /// Its response topic ("" for none).
+    pub response_topic: String,
+    /// Its correlation data ("" for none).
+    pub correlation: String,
+    /// Its user properties as mosquitto_sub prints them: `name:value` separated by spaces.
+    pub user: String,
+    /// Its payload.
+    pub payload: String,
+}
+
+#[allow(dead_code)] // each test crate uses part of this file
+impl V5Message {
+    /// The fields of a line, separated by tabs (compact JSON has none).
+    fn parse(line: &str) -> Option<Self> {
+        let mut f = line.splitn(5, '\t').map(str::to_owned);
+        Some(Self {
+            topic: f.next()?,
+            response_topic: f.next()?,
+            correlation: f.next()?,
+            user: f.next()?,
+            payload: f.next()?,
+        })
+    }
+
+    /// The payload as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.payload).unwrap_or_else(|e| panic!("JSON ({e}): {}", self.payload))
+    }
+
+    /// The next message an MQTT 5 subscriber heard whose payload has `want`, within 10 s
+    /// (requests, on topics `to-…`, are passed over).
+    pub async fn next_with(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>, want: &str) -> Self {
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(10), lines.recv())
+                .await
+                .unwrap_or_else(|_| panic!("a message with {want} within 10 s"))
+                .expect("the subscriber runs");
+            match Self::parse(&line) {
+                Some(m) if m.payload.contains(want) && !m.topic.starts_with("to-") => return m,
+                _ => {}
+            }
+        }
     }
 }
 

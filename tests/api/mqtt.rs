@@ -3,11 +3,11 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, next_on, Conf, Gateway, Mosquitto};
+use crate::harness::{assert_error, next_on, Conf, Gateway, Mosquitto, V5Message};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_published_to_the_broker_are_answered_on_the_publish_topic() {
-    let Some(broker) = Mosquitto::start("the MQTT transport test").await else { return };
+    let Some((broker, mut log)) = Mosquitto::start_logged("the MQTT transport test").await else { return };
     let file = format!(
         "general: {{ enabled = true, url = \"tcp://127.0.0.1:{}\", client_id = \"portunus-transport\",\n\
          subscribe_topic = \"to-janus\", publish_topic = \"from-janus\", json = \"compact\" }}\n\
@@ -17,7 +17,7 @@ async fn requests_published_to_the_broker_are_answered_on_the_publish_topic() {
         broker.port
     );
     let extra = vec![("janus.transport.mqtt.jcfg".to_owned(), file)];
-    let mut gw = Gateway::with(Conf { extra, ..Conf::default() });
+    let mut gw = Gateway::with(Conf { extra: extra.clone(), ..Conf::default() });
     let (_sub, mut lines) = broker.subscribe("#");
     // The status is retained and published after the subscriptions: once it is heard, the
     // gateway takes requests.
@@ -51,10 +51,115 @@ async fn requests_published_to_the_broker_are_answered_on_the_publish_topic() {
     broker.publish("to-janus-admin", &list.to_string());
     let listed = next_on(&mut lines, "from-janus-admin").await;
     assert_eq!(listed["sessions"], json!([sid]), "{listed}");
-    // The gateway goes without a DISCONNECT: the broker publishes the will.
-    gw.terminate();
-    // (Within the broker's keep-alive.)
-    until_line(&mut lines, "janus/status offline", 60).await;
+    // Stopped, the gateway says goodbye itself and disconnects, as Janus's: the broker logs a
+    // DISCONNECT (not a connection lost, which would publish the will).
+    assert!(gw.terminate().success());
+    until_line(&mut lines, "janus/status offline", 10).await;
+    until_line(&mut log, "Client portunus-transport disconnected.", 10).await;
+    // Killed, it goes without a DISCONNECT: the broker publishes the will.
+    let gw = Gateway::with(Conf { extra: extra.clone(), ..Conf::default() });
+    until_line(&mut lines, "janus/status online", 10).await;
+    drop(gw);
+    until_line(&mut lines, "janus/status offline", 10).await;
+    until_line(&mut log, "Client portunus-transport closed its connection.", 10).await;
+}
+
+/// MQTT 5, as Janus 1.1.2 answers through mosquitto (checked side by side): a Janus API
+/// request's answers go to its response topic with its correlation data, the user properties
+/// `proxy_transaction_user_properties` names (a request's property whose name starts with one,
+/// under that name) and those of `add_transaction_user_properties`; a request without a
+/// response topic is answered on the publish topic, with the added properties. The plugin's
+/// event after an ack goes where the request asked too (in Janus it may or may not, as its
+/// threads race). The admin API answers on its topic, without properties, as Janus's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_5_answers_go_where_their_request_asks() {
+    let Some(broker) = Mosquitto::start("the MQTT 5 transport test").await else { return };
+    let file = format!(
+        "general: {{ enabled = true, url = \"tcp://127.0.0.1:{}\", client_id = \"portunus-v5\", mqtt_version = \"5\",\n\
+         subscribe_topic = \"to-janus\", publish_topic = \"from-janus\", json = \"compact\",\n\
+         proxy_transaction_user_properties = [\"keep\", \"pre\"],\n\
+         add_transaction_user_properties = ([\"added\", \"yes\"], [\"more\", \"2\"]) }}\n\
+         admin: {{ admin_enabled = true, subscribe_topic = \"to-janus-admin\", publish_topic = \"from-janus-admin\" }}\n\
+         status: {{ enabled = true, topic = \"janus/status\", connect_message = \"online\", retain = true }}\n",
+        broker.port
+    );
+    let extra = vec![("janus.transport.mqtt.jcfg".to_owned(), file)];
+    let _gw = Gateway::with(Conf { extra, ..Conf::default() });
+    let (_sub, mut lines) = broker.subscribe_v5("#");
+    V5Message::next_with(&mut lines, "online").await;
+    let asking = |correlation: &'static str| -> Vec<Vec<&'static str>> {
+        vec![vec!["response-topic", "my/replies"], vec!["correlation-data", correlation]]
+    };
+    let publish = |payload: &str, properties: &[Vec<&str>]| {
+        let properties: Vec<&[&str]> = properties.iter().map(Vec::as_slice).collect();
+        broker.publish_v5("to-janus", payload, &properties);
+    };
+    let mut create = asking("abc123");
+    create.extend([
+        vec!["user-property", "keep", "kv"],
+        vec!["user-property", "prefixed", "pv"],
+        vec!["user-property", "other", "ov"],
+    ]);
+    publish(r#"{"janus":"create","transaction":"c1"}"#, &create);
+    let created = V5Message::next_with(&mut lines, r#""transaction":"c1""#).await;
+    assert_eq!(
+        (created.topic.as_str(), created.correlation.as_str(), created.user.as_str()),
+        ("my/replies", "abc123", "keep:kv pre:pv added:yes more:2"),
+        "{created:?}"
+    );
+    let sid = created.json()["data"]["id"].as_u64().expect("a session");
+    let attach = format!(
+        r#"{{"janus":"attach","session_id":{sid},"plugin":"janus.plugin.echotest","transaction":"a1"}}"#
+    );
+    publish(&attach, &asking("corr-a"));
+    let attached = V5Message::next_with(&mut lines, r#""transaction":"a1""#).await;
+    assert_eq!((attached.topic.as_str(), attached.correlation.as_str()), ("my/replies", "corr-a"));
+    let hid = attached.json()["data"]["id"].as_u64().expect("a handle");
+    let message = format!(
+        r#"{{"janus":"message","session_id":{sid},"handle_id":{hid},"body":{{"audio":true}},"transaction":"m1"}}"#
+    );
+    publish(&message, &asking("corr-m"));
+    for kind in ["ack", "event"] {
+        let answer = V5Message::next_with(&mut lines, r#""transaction":"m1""#).await;
+        assert_eq!(answer.json()["janus"], kind, "{answer:?}");
+        assert_eq!(
+            (answer.topic.as_str(), answer.correlation.as_str()),
+            ("my/replies", "corr-m"),
+            "{answer:?}"
+        );
+    }
+    // No response topic: the publish topic, with the added properties.
+    publish(r#"{"janus":"ping","transaction":"p0"}"#, &[]);
+    let pong = V5Message::next_with(&mut lines, r#""transaction":"p0""#).await;
+    assert_eq!(
+        (pong.topic.as_str(), pong.correlation.as_str(), pong.user.as_str()),
+        ("from-janus", "", "added:yes more:2")
+    );
+    // A response topic that names no topic (a filter) is not published to.
+    publish(r#"{"janus":"ping","transaction":"p1"}"#, &[vec!["response-topic", "my/#"]]);
+    assert_eq!(V5Message::next_with(&mut lines, r#""transaction":"p1""#).await.topic, "from-janus");
+    // The admin API: its own topic, nothing carried back.
+    let ping = r#"{"janus":"ping","transaction":"ap","admin_secret":"janusoverlord"}"#;
+    broker.publish_v5(
+        "to-janus-admin",
+        ping,
+        &[&["response-topic", "my/admin"], &["correlation-data", "corr-admin"]],
+    );
+    let admin = V5Message::next_with(&mut lines, r#""transaction":"ap""#).await;
+    assert_eq!(
+        (admin.topic.as_str(), admin.correlation.as_str(), admin.user.as_str()),
+        ("from-janus-admin", "", "")
+    );
+    // Errors go where the request asked too; bad JSON (no transaction to follow) is answered
+    // on the publish topic (Janus 1.1.2 answers neither in MQTT 5).
+    let keepalive = r#"{"janus":"keepalive","session_id":1,"transaction":"k1"}"#;
+    publish(keepalive, &asking("corr-k"));
+    let error = V5Message::next_with(&mut lines, r#""transaction":"k1""#).await;
+    assert_eq!((error.topic.as_str(), error.correlation.as_str()), ("my/replies", "corr-k"));
+    assert_error(&error.json(), 458);
+    publish("{bad", &asking("corr-bad"));
+    let error = V5Message::next_with(&mut lines, r#""code":454"#).await;
+    assert_eq!(error.topic, "from-janus");
 }
 
 /// Over TLS with the files its configuration names (`ssl_enabled`, `cacertfile`, `certfile`,
@@ -81,11 +186,13 @@ async fn the_transport_speaks_tls_with_the_files_it_is_given() {
     assert_eq!(pong["janus"], "pong", "{pong}");
 }
 
-/// Reads the subscriber's lines until `want` comes, each within `secs` seconds.
+/// Reads the lines (a subscriber's, or a broker's log) until `want` comes, each within `secs` seconds.
 async fn until_line(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>, want: &str, secs: u64) {
     loop {
         let line = tokio::time::timeout(std::time::Duration::from_secs(secs), lines.recv()).await;
-        if line.unwrap_or_else(|_| panic!("{want} within {secs} s")).expect("runs") == want {
+        let line = line.unwrap_or_else(|_| panic!("{want} within {secs} s")).expect("runs");
+        // (A broker's log line has its time first.)
+        if line == want || line.split_once(": ").is_some_and(|(_, logged)| logged == want) {
             return;
         }
     }

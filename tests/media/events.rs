@@ -212,6 +212,34 @@ async fn the_mqtt_handler_publishes_to_a_broker() {
     assert_eq!(status, json!({"event": "disconnected"}));
 }
 
+/// In MQTT 5 (`mqtt_version = "5"`) each message of the handler, its status too, carries the
+/// `add_user_properties`, as Janus's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mqtt_5_handler_adds_its_user_properties() {
+    let Some(broker) = crate::harness::Mosquitto::start("the MQTT 5 event handler test").await else {
+        return;
+    };
+    let port = broker.port;
+    let mqttevh = format!(
+        "\turl = \"tcp://127.0.0.1:{port}\"\n\tclient_id = \"portunus-v5\"\n\tmqtt_version = \"5\"\n\
+         \tevents = \"sessions\"\n\tjson = \"compact\"\n\tadd_user_properties = ([\"origin\", \"portunus\"], [\"n\", \"1\"])"
+    );
+    let gw = Gateway::with(crate::backend::evh_conf("mqttevh", &mqttevh));
+    let (_sub, mut lines) = broker.subscribe_v5("/janus/events/#");
+    let status = crate::harness::V5Message::next_with(&mut lines, "connected").await;
+    assert_eq!(
+        (status.topic.as_str(), status.user.as_str()),
+        ("/janus/events/status", "origin:portunus n:1")
+    );
+    let sid = gw.http().create().await;
+    let event = crate::harness::V5Message::next_with(&mut lines, &format!("\"session_id\":{sid}")).await;
+    assert_eq!(
+        (event.topic.as_str(), event.user.as_str()),
+        ("/janus/events/sessions", "origin:portunus n:1")
+    );
+    assert_eq!(event.json()["event"]["name"], "created", "{event:?}");
+}
+
 /// The MQTT handler outlives its broker: while the broker is away the events wait, and once a
 /// broker listens there again the handler connects again and publishes every one of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

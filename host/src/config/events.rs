@@ -103,6 +103,10 @@ pub struct MqttEvh {
     /// `url`: the broker, `tcp://host:port` (default `tcp://localhost:1883`), or `ssl://` /
     /// `mqtts://` for TLS (verified as [`MqttEvh::tls`] says).
     pub url: String,
+    /// `mqtt_version`: `3.1`, `3.1.1` (the default) or `5`.
+    pub version: crate::mqtt::Version,
+    /// MQTT 5: `add_user_properties`, user properties added to each message.
+    pub add_user_properties: Vec<(String, String)>,
     /// `client_id` (default `guest`).
     pub client_id: String,
     /// `username` and `password`, when given.
@@ -341,21 +345,16 @@ fn json_style(g: &mut Section<'_>, file: &str, default: JsonStyle) -> Result<Jso
 /// The MQTT handler's settings, when `enabled`.
 fn read_mqttevh(file: &str, root: &jcfg::Group, folder: &Path) -> Result<Option<MqttEvh>, ConfigError> {
     let mut g = Section::new(file, root, "general");
-    // Read and not acted on: MQTT 3.1.1 is spoken; one message in flight at a time, the
-    // handler's queue buffers; rustls's own ciphers and versions.
-    const IGNORED: [&str; 7] = [
-        "mqtt_version",
-        "max_inflight",
-        "max_buffered",
-        "disconnect_timeout",
-        "tls_ciphers",
-        "tls_version",
-        "add_user_properties",
-    ];
+    // Read and not acted on: ten messages in flight at a time, the handler's queue buffers;
+    // rustls's own ciphers and versions.
+    const IGNORED: [&str; 5] =
+        ["max_inflight", "max_buffered", "disconnect_timeout", "tls_ciphers", "tls_version"];
     // The CA, the client's certificate and key, and the two checks.
     const TLS: [&str; 5] =
         ["tls_cacert", "tls_client_cert", "tls_client_key", "tls_verify_peer", "tls_verify_hostname"];
-    const USED: [&str; 17] = [
+    const USED: [&str; 19] = [
+        "mqtt_version",
+        "add_user_properties",
         "events",
         "json",
         "url",
@@ -381,9 +380,19 @@ fn read_mqttevh(file: &str, root: &jcfg::Group, folder: &Path) -> Result<Option<
         g.accept(&["tls_enable"]);
         return Ok(None);
     }
-    if let Some(v) = g.string("mqtt_version")?.filter(|v| v != "3.1.1") {
-        tracing::warn!("{file}: mqtt_version {v} is not spoken here; MQTT 3.1.1 is");
-    }
+    let version = match g.non_empty("mqtt_version")? {
+        None => crate::mqtt::Version::default(),
+        Some(v) => match crate::mqtt::Version::from_name(&v) {
+            Some(version) => version,
+            None => {
+                tracing::warn!(
+                    "{file}: mqtt_version {v} is unknown (3.1, 3.1.1 or 5); the handler is not started"
+                );
+                return Ok(None);
+            }
+        },
+    };
+    let add_user_properties = g.pairs("add_user_properties")?;
     for key in ["tls_ciphers", "tls_version"] {
         if g.string(key)?.is_some() {
             tracing::warn!("{file}: {key} is not supported; rustls's own are used");
@@ -399,6 +408,8 @@ fn read_mqttevh(file: &str, root: &jcfg::Group, folder: &Path) -> Result<Option<
     };
     let evh = MqttEvh {
         url: g.non_empty("url")?.unwrap_or_else(|| "tcp://localhost:1883".to_owned()),
+        version,
+        add_user_properties,
         client_id: g.non_empty("client_id")?.unwrap_or_else(|| "guest".to_owned()),
         username: g.non_empty("username")?,
         password: g.string("password")?,

@@ -437,6 +437,16 @@ pub struct MqttStatus {
 pub struct Mqtt {
     /// `url` (default `tcp://localhost:1883`; `ssl://` for TLS).
     pub url: String,
+    /// `mqtt_version`: `3.1`, `3.1.1` (the default) or `5`.
+    pub version: crate::mqtt::Version,
+    /// MQTT 5: `vacuum_interval`, seconds (default 60): how long a request's properties are
+    /// kept for its answers.
+    pub vacuum_s: u64,
+    /// MQTT 5: `proxy_transaction_user_properties`, the user properties of a request that its
+    /// answers carry back (a request's property whose name starts with one of these).
+    pub proxy_user_properties: Vec<String>,
+    /// MQTT 5: `add_transaction_user_properties`, user properties added to every answer.
+    pub add_user_properties: Vec<(String, String)>,
     /// `client_id`, `username` and `password` (each `guest` by default, as Janus's).
     pub client_id: String,
     /// The user name sent.
@@ -1063,7 +1073,21 @@ fn read_mqtt(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Op
     let keep_alive_s = g.int("keep_alive_interval", 20, 0, 65535)? as u16;
     let clean_session = g.int("cleansession", 0, 0, 1)? == 1;
     let max_inflight = g.int("max_inflight", 10, 1, 65535)? as usize;
-    let version = g.non_empty("mqtt_version")?;
+    let version = match g.non_empty("mqtt_version")? {
+        None => crate::mqtt::Version::default(),
+        Some(v) => match crate::mqtt::Version::from_name(&v) {
+            Some(version) => version,
+            None => {
+                tracing::warn!("{file}: mqtt_version {v} is unknown (3.1, 3.1.1 or 5); the MQTT transport is not started");
+                return Ok(None);
+            }
+        },
+    };
+    // MQTT 5's: how long a request's properties wait for its answer, which of its user
+    // properties the answer carries back, and which are added.
+    let vacuum_s = g.int("vacuum_interval", 60, 1, 1 << 31)? as u64;
+    let proxy_user_properties = g.strings("proxy_transaction_user_properties")?;
+    let add_user_properties = g.pairs("add_transaction_user_properties")?;
     const TLS: [&str; 5] = ["cacertfile", "certfile", "keyfile", "verify_peer", ""];
     let tls = match g.bool("ssl_enabled", false)? {
         true => Some(tls_files(&mut g, folder, TLS)?),
@@ -1072,13 +1096,7 @@ fn read_mqtt(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Op
             None
         }
     };
-    g.accept(&[
-        "max_buffered",
-        "disconnect_timeout",
-        "vacuum_interval",
-        "proxy_transaction_user_properties",
-        "add_transaction_user_properties",
-    ]);
+    g.accept(&["max_buffered", "disconnect_timeout"]);
     g.finish();
     let mut a = Section::new(file, root, "admin");
     let admin = match a.bool("admin_enabled", false)? {
@@ -1099,21 +1117,15 @@ fn read_mqtt(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Op
     };
     st.finish();
     warn_unknown_sections(file, root, &["general", "admin", "status"]);
-    match version.as_deref() {
-        None | Some("3.1.1") => {}
-        Some("3.1") => tracing::warn!("{file}: mqtt_version 3.1: the transport speaks MQTT 3.1.1"),
-        Some(other) => {
-            tracing::warn!(
-                "{file}: mqtt_version {other} is not supported (3.1.1 is); the MQTT transport is not started"
-            );
-            return Ok(None);
-        }
-    }
     if api.is_none() && admin.is_none() {
         return Ok(None);
     }
     let mqtt = Mqtt {
         url,
+        version,
+        vacuum_s,
+        proxy_user_properties,
+        add_user_properties,
         client_id,
         username,
         password,
@@ -1403,7 +1415,7 @@ mod tests {
     }
 
     /// The MQTT transport's file as Janus reads it: Janus's defaults, an API needs both its
-    /// topics, MQTT 5 is not started.
+    /// topics, MQTT 5's settings.
     #[test]
     fn the_mqtt_transport_is_read_as_janus_reads_it() {
         let mqtt = |core: &str, file: &str| {
@@ -1437,8 +1449,29 @@ mod tests {
             ("status", Some("up"), 1)
         );
         assert_eq!(status.disconnect_message, None);
-        let version_5 = file.replace("publish_qos = 2", "mqtt_version = \"5\"");
-        assert_eq!(mqtt("", &version_5), None);
+        assert_eq!((m.version, m.vacuum_s), (crate::mqtt::Version::V3_1_1, 60));
+        // MQTT 5 with its settings; an unknown version is not started.
+        let version_5 = file.replace(
+            "publish_qos = 2",
+            "mqtt_version = \"5\", vacuum_interval = 30, proxy_transaction_user_properties = [\"trace\"],\n\
+             add_transaction_user_properties = ([\"by\", \"janus\"], [\"n\", \"2\"])",
+        );
+        let m5 = mqtt("", &version_5).expect("MQTT 5 is spoken");
+        assert_eq!(
+            (m5.version, m5.vacuum_s, m5.proxy_user_properties),
+            (crate::mqtt::Version::V5, 30, vec!["trace".into()])
+        );
+        assert_eq!(m5.add_user_properties, [("by".into(), "janus".into()), ("n".into(), "2".into())]);
+        assert_eq!(mqtt("", &file.replace("publish_qos = 2", "mqtt_version = \"4\"")), None);
+        let bad_pairs = file.replace("publish_qos = 2", "add_transaction_user_properties = ([\"lonely\"])");
+        let texts = [
+            ("janus.jcfg".to_owned(), None),
+            ("http".to_owned(), None),
+            ("ws".to_owned(), None),
+            ("pfunix".to_owned(), None),
+            ("mqtt".to_owned(), Some(bad_pairs)),
+        ];
+        assert!(Config::from_texts(&texts, BTreeMap::new(), None).is_err(), "a pair of one is refused");
         assert_eq!(mqtt("transports: { disable = \"libjanus_mqtt.so\" }\n", file), None);
         assert_eq!(mqtt("", "general: { enabled = false }\n"), None);
     }

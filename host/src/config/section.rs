@@ -110,6 +110,29 @@ impl<'a> Section<'a> {
         }
     }
 
+    /// A list of name and value pairs (`(["name", "value"], …)`, Janus's MQTT user properties).
+    pub fn pairs(&mut self, key: &'a str) -> Result<Vec<(String, String)>, ConfigError> {
+        let Some(node) = self.node(key) else {
+            return Ok(Vec::new());
+        };
+        let Value::List(items) = &node.value else {
+            return Err(self.bad(node, key, "a list of [\"name\", \"value\"] pairs"));
+        };
+        items
+            .iter()
+            .map(|item| match &item.value {
+                Value::List(pair) => match pair.as_slice() {
+                    [name, value] => match (&name.value, &value.value) {
+                        (Value::Str(n), Value::Str(v)) => Ok((n.clone(), v.clone())),
+                        _ => Err(self.bad(item, key, "two strings in the pair")),
+                    },
+                    _ => Err(self.bad(item, key, "a pair of two strings")),
+                },
+                _ => Err(self.bad(item, key, "a [\"name\", \"value\"] pair in the list")),
+            })
+            .collect()
+    }
+
     /// A non-empty string (an empty one counts as unset).
     pub fn non_empty(&mut self, key: &'a str) -> Result<Option<String>, ConfigError> {
         Ok(self.string(key)?.filter(|s| !s.is_empty()))

@@ -1,5 +1,6 @@
 //! `janus.eventhandler.mqttevh`, Janus's MQTT event handler: each event is published to an
-//! MQTT broker (`url`, `tcp://` or `ssl://`/`mqtts://`; MQTT 3.1.1) on `<topic>/<its type's
+//! MQTT broker (`url`, `tcp://` or `ssl://`/`mqtts://`; MQTT 3.1, 3.1.1 or 5, where each
+//! message carries the `add_user_properties`) on `<topic>/<its type's
 //! name>` (`addevent`, the default) or on `topic`, with Janus's `eventtype` added (topics,
 //! payloads and status checked against Janus 1.1.2's through mosquitto), at `qos` 0 or 1 (at
 //! 1 the broker's PUBACK is awaited) and `retain`. On connecting, `connect_status` is published
@@ -19,7 +20,7 @@ use tokio::sync::mpsc;
 
 use super::Kind;
 use crate::config::events::MqttEvh;
-use crate::mqtt::{self, Publication};
+use crate::mqtt::{self, Properties, Publication};
 
 /// How many QoS 1 messages await their PUBACK at most (Janus's `max_inflight` default).
 const MAX_IN_FLIGHT: usize = 10;
@@ -51,17 +52,22 @@ impl Shared {
             payload: payload.as_bytes().to_vec(),
             qos: evh.will_qos,
             retain: evh.will_retain,
+            properties: properties(evh),
         };
         let options = mqtt::Options {
             url: evh.url.clone(),
             broker,
             tls,
+            version: evh.version,
             client_id: evh.client_id.clone(),
             username: evh.username.clone(),
             password: evh.password.clone(),
             keep_alive_s: evh.keep_alive_s,
             clean_session: evh.clean_session,
-            will: evh.will.then(|| status(&evh.disconnect_status)),
+            // (The broker publishes the will as it is: without properties, as Janus's.)
+            will: evh
+                .will
+                .then(|| Publication { properties: Properties::default(), ..status(&evh.disconnect_status) }),
             on_connect: Some(status(&evh.connect_status)),
             // Retained whatever `will_retain` says, as Janus's.
             on_stop: Some(Publication { retain: true, ..status(&evh.disconnect_status) }),
@@ -125,7 +131,13 @@ fn message(shared: &Shared, mut event: Value) -> Publication {
         _ => shared.evh.topic.clone(),
     };
     let payload = crate::transport::to_text(&event, shared.evh.json).into_bytes();
-    Publication { topic, payload, qos: shared.evh.qos, retain: shared.evh.retain }
+    let properties = properties(&shared.evh);
+    Publication { topic, payload, qos: shared.evh.qos, retain: shared.evh.retain, properties }
+}
+
+/// What each message carries in MQTT 5: the `add_user_properties`.
+fn properties(evh: &MqttEvh) -> Properties {
+    Properties { user: evh.add_user_properties.clone(), ..Properties::default() }
 }
 
 #[cfg(test)]
@@ -136,6 +148,8 @@ mod tests {
     fn evh() -> MqttEvh {
         MqttEvh {
             url: "tcp://127.0.0.1:1883".into(),
+            version: mqtt::Version::V3_1_1,
+            add_user_properties: Vec::new(),
             client_id: "janus".into(),
             username: Some("u".into()),
             password: Some("p".into()),
@@ -165,6 +179,7 @@ mod tests {
             payload: payload.to_vec(),
             qos: 0,
             retain: true,
+            properties: Properties::default(),
         };
         assert_eq!((o.will.clone(), o.on_connect.clone()), (Some(status(b"down")), Some(status(b"up"))));
         // The goodbye at a stop is retained whatever `will_retain` says.

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod http;
 pub mod messages;
 pub mod mqtt;
+pub mod mqtt_answers;
 pub mod nanomsg;
 pub mod rabbitmq;
 pub mod state;

@@ -1,9 +1,13 @@
-//! An MQTT 3.1.1 client of our own, shared by Janus's MQTT event handler and MQTT transport:
-//! it connects (`tcp://` or `ssl://` URLs, user, password, keep-alive, clean session, will),
+//! An MQTT client of our own (3.1, 3.1.1 and 5), shared by Janus's MQTT event handler and MQTT
+//! transport: it connects (`tcp://` or `ssl://` URLs, user, password, keep-alive, clean session, will),
 //! subscribes, publishes at QoS 0 or 1 (at 1 up to `max_in_flight` await their PUBACK at
 //! once), hands on what the broker publishes to it (acknowledging QoS 1), pings when idle, and
 //! connects again after 1, 2, 4, 8 s when the broker goes, publishing first what was not
-//! acknowledged (DUP), each message at most 5 times.
+//! acknowledged (DUP), each message at most 5 times. In MQTT 5 messages carry the properties
+//! Janus's transport uses (response topic, correlation data, user properties), and what the
+//! broker's CONNACK allows (receive maximum, maximum QoS, retain, keep-alive) is kept to.
+
+mod packet;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -14,6 +18,8 @@ use tokio::sync::mpsc;
 use crate::events::next_retry;
 use crate::http_client::{write_in_time as write, Backend, Client, Stream};
 use crate::plugins::policy::AddrPolicy;
+use packet::{Granted, CONNACK, DISCONNECT, PINGREQ, PINGRESP, PUBACK, PUBLISH, SUBACK};
+pub use packet::{Properties, Publication, Version};
 
 /// How many times one message is published before it is given up.
 const MAX_TRIES: u32 = 5;
@@ -21,19 +27,6 @@ const MAX_TRIES: u32 = 5;
 const ANSWER: Duration = Duration::from_secs(10);
 /// The longest packet taken from the broker.
 const MAX_PACKET: usize = 1 << 20;
-
-/// A message to publish.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Publication {
-    /// Its topic.
-    pub topic: String,
-    /// Its payload.
-    pub payload: Vec<u8>,
-    /// QoS 0 or 1 (2 is sent as 1).
-    pub qos: u8,
-    /// Whether the broker keeps it for later subscribers.
-    pub retain: bool,
-}
 
 /// How to reach the broker and what to do once connected.
 #[derive(Debug, Clone)]
@@ -44,6 +37,8 @@ pub struct Options {
     pub broker: Backend,
     /// TLS with a broker's files (see [`crate::tls`]; none: the system's trust).
     pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// The MQTT spoken.
+    pub version: Version,
     /// The client identifier.
     pub client_id: String,
     /// User name and password, when given.
@@ -87,116 +82,9 @@ pub fn broker(url: &str) -> Result<Backend, String> {
     Backend::parse(&as_http).map_err(|e| format!("url: {e}"))
 }
 
-/// MQTT's control packet types (the fixed header's high nibble).
-mod packet {
-    pub const CONNECT: u8 = 1;
-    pub const CONNACK: u8 = 2;
-    pub const PUBLISH: u8 = 3;
-    pub const PUBACK: u8 = 4;
-    pub const SUBSCRIBE: u8 = 8;
-    pub const SUBACK: u8 = 9;
-    pub const PINGREQ: u8 = 12;
-    pub const PINGRESP: u8 = 13;
-    pub const DISCONNECT: u8 = 14;
-}
-
-/// A packet: its fixed header's first byte, the remaining length, then `body`.
-fn framed(first: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![first];
-    let mut n = body.len();
-    loop {
-        let mut byte = (n % 128) as u8;
-        n /= 128;
-        if n > 0 {
-            byte |= 0x80;
-        }
-        out.push(byte);
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(body);
-    out
-}
-
-/// An MQTT string (or binary): its length on two bytes, then it.
-fn put_str(out: &mut Vec<u8>, s: &[u8]) {
-    let s = &s[..s.len().min(usize::from(u16::MAX))];
-    out.extend_from_slice(&(s.len() as u16).to_be_bytes());
-    out.extend_from_slice(s);
-}
-
-/// CONNECT (MQTT 3.1.1), with the will when asked for.
-fn connect_packet(o: &Options) -> Vec<u8> {
-    let mut flags = 0u8;
-    if o.clean_session {
-        flags |= 0x02;
-    }
-    if let Some(will) = &o.will {
-        flags |= 0x04 | (will.qos.min(1) << 3);
-        if will.retain {
-            flags |= 0x20;
-        }
-    }
-    if o.username.is_some() {
-        flags |= 0x80;
-        if o.password.is_some() {
-            flags |= 0x40;
-        }
-    }
-    let mut body = Vec::new();
-    put_str(&mut body, b"MQTT");
-    body.push(4);
-    body.push(flags);
-    body.extend_from_slice(&o.keep_alive_s.to_be_bytes());
-    put_str(&mut body, o.client_id.as_bytes());
-    if let Some(will) = &o.will {
-        put_str(&mut body, will.topic.as_bytes());
-        put_str(&mut body, &will.payload);
-    }
-    if let Some(user) = &o.username {
-        put_str(&mut body, user.as_bytes());
-        if let Some(password) = &o.password {
-            put_str(&mut body, password.as_bytes());
-        }
-    }
-    framed(packet::CONNECT << 4, &body)
-}
-
-/// PUBLISH (packet `id` at QoS 1).
-fn publish_packet(p: &Publication, id: u16, dup: bool) -> Vec<u8> {
-    let qos = p.qos.min(1);
-    let mut body = Vec::with_capacity(p.topic.len() + p.payload.len() + 4);
-    put_str(&mut body, p.topic.as_bytes());
-    if qos > 0 {
-        body.extend_from_slice(&id.to_be_bytes());
-    }
-    body.extend_from_slice(&p.payload);
-    // (DUP only at QoS 1: MQTT-3.3.1-2.)
-    let first = packet::PUBLISH << 4 | u8::from(dup && qos > 0) << 3 | qos << 1 | u8::from(p.retain);
-    framed(first, &body)
-}
-
-/// SUBSCRIBE to each filter at its QoS (at most 1).
-fn subscribe_packet(filters: &[(String, u8)], id: u16) -> Vec<u8> {
-    let mut body = id.to_be_bytes().to_vec();
-    for (filter, qos) in filters {
-        put_str(&mut body, filter.as_bytes());
-        body.push((*qos).min(1));
-    }
-    framed(packet::SUBSCRIBE << 4 | 0x02, &body)
-}
-
-/// A PUBLISH from the broker: its topic, its packet id (QoS 1 and 2) and its payload.
-fn parse_publish(first: u8, body: &[u8]) -> Option<(String, Option<u16>, Vec<u8>)> {
-    let len = usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?]));
-    let topic = std::str::from_utf8(body.get(2..2 + len)?).ok()?.to_owned();
-    let rest = &body[2 + len..];
-    if (first >> 1) & 3 == 0 {
-        return Some((topic, None, rest.to_vec()));
-    }
-    let id = u16::from_be_bytes([*rest.first()?, *rest.get(1)?]);
-    Some((topic, Some(id), rest[2..].to_vec()))
+/// Whether `name` may be published to: a topic name (not a filter: no wildcards), not empty.
+pub fn valid_topic(name: &str) -> bool {
+    !name.is_empty() && name.len() <= usize::from(u16::MAX) && !name.contains(['+', '#', '\0'])
 }
 
 /// Whether an MQTT topic filter (with `+` and `#`) takes a topic.
@@ -213,28 +101,15 @@ pub fn matches(filter: &str, topic: &str) -> bool {
     levels.next().is_none()
 }
 
-/// What CONNACK's return code means.
-fn refusal(code: u8) -> &'static str {
-    match code {
-        1 => "unacceptable protocol version",
-        2 => "client identifier rejected",
-        3 => "server unavailable",
-        4 => "bad user name or password",
-        5 => "not authorized",
-        _ => "refused",
-    }
-}
-
-/// Connects and waits for the broker's CONNACK.
-async fn connect(client: &Client, o: &Options) -> Result<Box<dyn Stream>, String> {
+/// Connects and waits for the broker's CONNACK: the connection and what the broker allows.
+async fn connect(client: &Client, o: &Options) -> Result<(Box<dyn Stream>, Granted), String> {
     let mut stream = client.stream(&o.broker).await?;
-    write(&mut stream, &connect_packet(o)).await?;
+    write(&mut stream, &packet::connect_packet(o, MAX_PACKET)).await?;
     let answer = tokio::time::timeout(ANSWER, read_packet(&mut stream)).await;
     let (kind, body, _) = answer.map_err(|_| format!("no CONNACK within {ANSWER:?}"))??;
-    match (kind >> 4, body.as_slice()) {
-        (packet::CONNACK, [_, 0]) => Ok(stream),
-        (packet::CONNACK, [_, code]) => Err(format!("the broker refused: {}", refusal(*code))),
-        _ => Err(format!("the broker answered CONNECT with packet type {}", kind >> 4)),
+    match kind >> 4 {
+        CONNACK => Ok((stream, packet::parse_connack(&body, o.version)?)),
+        other => Err(format!("the broker answered CONNECT with packet type {other}")),
     }
 }
 
@@ -289,16 +164,12 @@ pub async fn run<T>(
     o: Options,
     mut outgoing: mpsc::Receiver<T>,
     publication: impl Fn(T) -> Publication,
-    incoming: Option<mpsc::Sender<(String, Vec<u8>)>>,
+    incoming: Option<mpsc::Sender<Publication>>,
     done: impl Fn(),
 ) {
+    let v = o.version;
     // The broker is the operator's own: any address.
     let client = Client::new(AddrPolicy::any(), "the address policy").with_tls(o.tls.clone());
-    let idle = match o.keep_alive_s {
-        0 => Duration::from_secs(3600),
-        s => Duration::from_secs(u64::from(s)),
-    };
-    let max_in_flight = o.max_in_flight.max(1);
     // Sent and not acknowledged (when the connection went: to send again first), oldest first.
     let mut unacked: VecDeque<(u16, Message)> = VecDeque::new();
     let mut next_id = 0u16;
@@ -319,7 +190,7 @@ pub async fn run<T>(
         }
         // Until the broker takes something, the next attempt waits longer (1, 2, 4, 8 s).
         delay = next_retry(delay);
-        let stream = match connect(&client, &o).await {
+        let (stream, granted) = match connect(&client, &o).await {
             Ok(s) => s,
             Err(err) => {
                 tracing::warn!("{}: couldn't connect to {}: {err} (next try in {delay:?})", o.who, o.url);
@@ -327,6 +198,11 @@ pub async fn run<T>(
             }
         };
         tracing::info!("{} connected to {}", o.who, o.url);
+        let idle = match granted.keep_alive_s.unwrap_or(o.keep_alive_s) {
+            0 => Duration::from_secs(3600),
+            s => Duration::from_secs(u64::from(s)),
+        };
+        let max_in_flight = o.max_in_flight.min(granted.receive_maximum).max(1);
         let (mut reader, mut writer) = tokio::io::split(stream);
         // The broker's packets, read apart (a read is not cut short by the other branches).
         let (from_tx, mut from_broker) = mpsc::channel(64);
@@ -340,11 +216,11 @@ pub async fn run<T>(
         let mut went = None;
         if !o.subscribe.is_empty() {
             let id = fresh_id(&unacked);
-            went = write(&mut writer, &subscribe_packet(&o.subscribe, id)).await.err();
+            went = write(&mut writer, &packet::subscribe_packet(&o.subscribe, id, v)).await.err();
         }
         if let (Some(hello), None) = (&o.on_connect, &went) {
-            let hello = Publication { qos: 0, ..hello.clone() };
-            went = write(&mut writer, &publish_packet(&hello, 0, false)).await.err();
+            let hello = granted.fit(Publication { qos: 0, ..hello.clone() });
+            went = write(&mut writer, &packet::publish_packet(&hello, 0, false, v)).await.err();
         }
         // What was not acknowledged on the last connection goes first (DUP), with a try more.
         let mut resend: VecDeque<(u16, Message)> = std::mem::take(&mut unacked);
@@ -363,7 +239,8 @@ pub async fn run<T>(
                     done();
                     continue;
                 }
-                went = write(&mut writer, &publish_packet(&m.publication, id, true)).await.err();
+                m.publication = granted.fit(m.publication);
+                went = write(&mut writer, &packet::publish_packet(&m.publication, id, true, v)).await.err();
                 (last_sent, m.sent) = (tokio::time::Instant::now(), tokio::time::Instant::now());
                 if m.publication.qos == 0 && went.is_none() {
                     done();
@@ -376,24 +253,26 @@ pub async fn run<T>(
             tokio::select! {
                 // The broker's packets first: a PUBACK ready with its deadline counts.
                 biased;
-                packet = from_broker.recv() => match packet {
-                    Some((first, body, cut)) if first >> 4 == packet::PUBLISH => {
-                        let Some((topic, id, payload)) = parse_publish(first, &body) else {
+                from = from_broker.recv() => match from {
+                    Some((first, body, cut)) if first >> 4 == PUBLISH => {
+                        let Some((id, message)) = packet::parse_publish(first, &body, v) else {
                             went = Some("a malformed PUBLISH".into());
                             continue;
                         };
                         if let Some(id) = id {
-                            went = write(&mut writer, &framed(packet::PUBACK << 4, &id.to_be_bytes())).await.err();
+                            went = write(&mut writer, &packet::framed(PUBACK << 4, &id.to_be_bytes())).await.err();
                         }
                         // Never waits: a stalled taker must not stop the pings and PUBACKs.
-                        let taken = !cut && incoming.as_ref().is_none_or(|i| i.try_send((topic.clone(), payload)).is_ok());
+                        let topic = message.topic.clone();
+                        let taken = !cut && incoming.as_ref().is_none_or(|i| i.try_send(message).is_ok());
                         if !taken {
                             tracing::warn!("{}: a message on {topic} not taken (over {MAX_PACKET} bytes, or too many waiting)", o.who);
                         }
                     }
+                    // An MQTT 5 broker says why it ends the connection.
+                    Some((first, body, _)) if first >> 4 == DISCONNECT => went = Some(packet::disconnect_reason(&body)),
                     Some((first, body, _)) => {
-                        let p = (first, body);
-                        if acknowledged(p, &mut unacked, &mut ping_due, &done, o.who) {
+                        if acknowledged((first, body), v, &mut unacked, &mut ping_due, &done, o.who) {
                             delay = Duration::ZERO;
                         }
                     }
@@ -402,23 +281,23 @@ pub async fn run<T>(
                 () = sleep_until_or_never(oldest_due) => went = Some(format!("no PUBACK within {ANSWER:?}")),
                 () = sleep_until_or_never(ping_due) => went = Some(format!("no PINGRESP within {ANSWER:?}")),
                 () = tokio::time::sleep_until(last_sent + idle), if ping_due.is_none() => {
-                    went = write(&mut writer, &[packet::PINGREQ << 4, 0]).await.err();
+                    went = write(&mut writer, &[PINGREQ << 4, 0]).await.err();
                     last_sent = tokio::time::Instant::now();
                     ping_due = Some(last_sent + ANSWER);
                 }
                 item = outgoing.recv(), if unacked.len() < max_in_flight => {
                     let Some(item) = item else {
                         if let Some(bye) = &o.on_stop {
-                            let bye = Publication { qos: 0, ..bye.clone() };
-                            let _ = write(&mut writer, &publish_packet(&bye, 0, false)).await;
+                            let bye = granted.fit(Publication { qos: 0, ..bye.clone() });
+                            let _ = write(&mut writer, &packet::publish_packet(&bye, 0, false, v)).await;
                         }
-                        let _ = write(&mut writer, &[packet::DISCONNECT << 4, 0]).await;
+                        let _ = write(&mut writer, &[DISCONNECT << 4, 0]).await;
                         reading.abort();
                         return;
                     };
-                    let publication = publication(item);
+                    let publication = granted.fit(publication(item));
                     let id = fresh_id(&unacked);
-                    went = write(&mut writer, &publish_packet(&publication, id, false)).await.err();
+                    went = write(&mut writer, &packet::publish_packet(&publication, id, false, v)).await.err();
                     last_sent = tokio::time::Instant::now();
                     let qos = publication.qos;
                     let m = Message { publication, tries: 1, sent: last_sent };
@@ -433,7 +312,7 @@ pub async fn run<T>(
         }
         // PUBACKs that came before the end still count.
         while let Ok((first, body, _)) = from_broker.try_recv() {
-            acknowledged((first, body), &mut unacked, &mut ping_due, &done, o.who);
+            acknowledged((first, body), v, &mut unacked, &mut ping_due, &done, o.who);
         }
         reading.abort();
         if let Some(err) = went {
@@ -445,29 +324,36 @@ pub async fn run<T>(
     }
 }
 
-/// Takes a packet from the broker: a PUBACK acknowledges its message (true), a PINGRESP its
-/// ping; a SUBACK's refusals are logged.
+/// Takes a packet from the broker: a PUBACK acknowledges its message (true; an MQTT 5
+/// broker's refusal is logged, and the message is not sent again), a PINGRESP its ping; a
+/// SUBACK's refusals are logged.
 fn acknowledged(
     (first, body): (u8, Vec<u8>),
+    version: Version,
     unacked: &mut VecDeque<(u16, Message)>,
     ping_due: &mut Option<tokio::time::Instant>,
     done: &impl Fn(),
     who: &str,
 ) -> bool {
     match first >> 4 {
-        packet::PUBACK => {
-            let id = body.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]));
-            let Some(at) = unacked.iter().position(|(i, _)| Some(*i) == id) else { return false };
-            unacked.remove(at);
+        PUBACK => {
+            let Some((id, code)) = packet::parse_puback(&body) else { return false };
+            let Some(at) = unacked.iter().position(|(i, _)| *i == id) else { return false };
+            if let Some((_, m)) = unacked.remove(at) {
+                if code >= 0x80 {
+                    let why = packet::reason(code);
+                    tracing::warn!("{who}: the broker refused a message on {}: {why}", m.publication.topic);
+                }
+            }
             done();
             true
         }
-        packet::PINGRESP => {
+        PINGRESP => {
             *ping_due = None;
             false
         }
-        packet::SUBACK => {
-            if body.get(2..).is_some_and(|codes| codes.contains(&0x80)) {
+        SUBACK => {
+            if packet::suback_refuses(&body, version) {
                 tracing::warn!("{who}: the broker refused a subscription");
             }
             true
@@ -476,20 +362,28 @@ fn acknowledged(
     }
 }
 
-/// What a broker sends, read packet by packet as the client takes it (the fuzz target's entry:
-/// whatever comes, nothing panics).
+/// What a broker sends, read packet by packet as the client takes it, in each version (the
+/// fuzz target's entry: whatever comes, nothing panics).
 pub fn take_from_broker(data: &[u8]) {
     use futures_util::FutureExt;
-    let mut stream = data;
-    let (mut unacked, mut ping_due) = (VecDeque::new(), None);
-    // Reading from bytes in memory never waits.
-    while let Some(Ok((first, body, _))) = read_packet(&mut stream).now_or_never() {
-        match first >> 4 {
-            packet::PUBLISH => {
-                let _ = parse_publish(first, &body);
-            }
-            _ => {
-                acknowledged((first, body), &mut unacked, &mut ping_due, &|| {}, "fuzz");
+    for version in [Version::V3_1_1, Version::V5] {
+        let mut stream = data;
+        let (mut unacked, mut ping_due) = (VecDeque::new(), None);
+        // Reading from bytes in memory never waits.
+        while let Some(Ok((first, body, _))) = read_packet(&mut stream).now_or_never() {
+            match first >> 4 {
+                PUBLISH => {
+                    let _ = packet::parse_publish(first, &body, version);
+                }
+                CONNACK => {
+                    let _ = packet::parse_connack(&body, version);
+                }
+                DISCONNECT => {
+                    let _ = packet::disconnect_reason(&body);
+                }
+                _ => {
+                    acknowledged((first, body), version, &mut unacked, &mut ping_due, &|| {}, "fuzz");
+                }
             }
         }
     }
@@ -507,65 +401,22 @@ async fn sleep_until_or_never(at: Option<tokio::time::Instant>) {
 mod tests {
     use super::*;
 
-    fn options() -> Options {
-        Options {
-            url: "tcp://127.0.0.1:1883".into(),
-            broker: broker("tcp://127.0.0.1:1883").unwrap(),
-            tls: None,
-            client_id: "janus".into(),
-            username: Some("u".into()),
-            password: Some("p".into()),
-            keep_alive_s: 30,
-            clean_session: true,
-            will: Some(Publication { topic: "s".into(), payload: b"down".to_vec(), qos: 0, retain: true }),
-            on_connect: None,
-            on_stop: None,
-            subscribe: Vec::new(),
-            max_in_flight: 10,
-            who: "test",
-        }
-    }
-
-    #[test]
-    fn packets_are_mqtt_3_1_1() {
-        let c = connect_packet(&options());
-        assert_eq!(c[0], 0x10);
-        assert_eq!(usize::from(c[1]), c.len() - 2);
-        assert_eq!(&c[2..9], b"\0\x04MQTT\x04");
-        // user, password, will retain, will, clean session.
-        assert_eq!(c[9], 0x80 | 0x40 | 0x20 | 0x04 | 0x02);
-        assert_eq!(&c[10..12], &30u16.to_be_bytes());
-        assert!(c.ends_with(b"\0\x01u\0\x01p"));
-        let p = Publication { topic: "t/x".into(), payload: b"{}".to_vec(), qos: 1, retain: false };
-        assert_eq!(publish_packet(&p, 7, true), [0x3a, 9, 0, 3, b't', b'/', b'x', 0, 7, b'{', b'}']);
-        // A remaining length past 127 takes two bytes.
-        let long = framed(0x30, &[0; 200]);
-        assert_eq!(&long[..3], &[0x30, 0xc8, 0x01]);
-        assert_eq!(subscribe_packet(&[("a/#".into(), 2)], 3), [0x82, 8, 0, 3, 0, 3, b'a', b'/', b'#', 1]);
-        assert!(broker("http://x").is_err());
-    }
-
-    #[test]
-    fn publishes_from_the_broker_are_read_at_each_qos() {
-        let at0 = [0, 1, b't', b'h', b'i'];
-        assert_eq!(parse_publish(0x30, &at0), Some(("t".into(), None, b"hi".to_vec())));
-        let at1 = [0, 1, b't', 0, 9, b'h', b'i'];
-        assert_eq!(parse_publish(0x32, &at1), Some(("t".into(), Some(9), b"hi".to_vec())));
-        for broken in [&[][..], &[0, 5, b't'], &[0, 1, b't', 0]] {
-            assert_eq!(parse_publish(0x32, broken), None);
-        }
-    }
-
     /// A packet over the limit keeps its head (to acknowledge a PUBLISH) and is flagged; the
     /// next packet is read whole.
     #[tokio::test]
     async fn a_packet_over_the_limit_is_cut_and_the_next_one_read() {
-        let big = Publication { topic: "t".into(), payload: vec![7; MAX_PACKET + 10], qos: 1, retain: false };
-        let bytes = [publish_packet(&big, 9, false), vec![0xd0, 0]].concat();
+        let big = Publication {
+            topic: "t".into(),
+            payload: vec![7; MAX_PACKET + 10],
+            qos: 1,
+            ..Default::default()
+        };
+        let bytes = [packet::publish_packet(&big, 9, false, Version::V3_1_1), vec![0xd0, 0]].concat();
         let mut from = bytes.as_slice();
         let (first, body, cut) = read_packet(&mut from).await.unwrap();
         assert!(cut && body.len() == MAX_PACKET);
-        assert_eq!(parse_publish(first, &body).map(|p| (p.0, p.1)), Some(("t".into(), Some(9))));
+        let (id, head) = packet::parse_publish(first, &body, Version::V3_1_1).unwrap();
+        assert_eq!((id, head.topic.as_str()), (Some(9), "t"));
         assert_eq!(read_packet(&mut from).await.unwrap(), (0xd0, Vec::new(), false));
     }
 
