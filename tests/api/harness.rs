@@ -952,11 +952,15 @@ impl Mosquitto {
         Some(Self::start_full(what, port, more, false).await?.0)
     }
 
-    /// As [`Mosquitto::start`], with the lines of the broker's log (its notices: clients that
-    /// came, and how each went), as they come.
+    /// As [`Mosquitto::start_with`] on a free port, with the lines of the broker's log (its
+    /// notices: clients that came, and how each went), as they come.
     #[allow(dead_code)] // each test crate uses part of this file
-    pub async fn start_logged(what: &str) -> Option<(Self, tokio::sync::mpsc::UnboundedReceiver<String>)> {
-        let (broker, log) = Self::start_full(what, None, "log_dest stderr\nlog_type notice\n", true).await?;
+    pub async fn start_logged(
+        what: &str,
+        more: &str,
+    ) -> Option<(Self, tokio::sync::mpsc::UnboundedReceiver<String>)> {
+        let more = format!("log_dest stderr\nlog_type notice\n{more}");
+        let (broker, log) = Self::start_full(what, None, &more, true).await?;
         Some((broker, log.expect("a log")))
     }
 

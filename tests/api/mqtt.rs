@@ -7,7 +7,9 @@ use crate::harness::{assert_error, next_on, Conf, Gateway, Mosquitto, V5Message}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_published_to_the_broker_are_answered_on_the_publish_topic() {
-    let Some((broker, mut log)) = Mosquitto::start_logged("the MQTT transport test").await else { return };
+    let Some((broker, mut log)) = Mosquitto::start_logged("the MQTT transport test", "").await else {
+        return;
+    };
     let file = format!(
         "general: {{ enabled = true, url = \"tcp://127.0.0.1:{}\", client_id = \"portunus-transport\",\n\
          subscribe_topic = \"to-janus\", publish_topic = \"from-janus\", json = \"compact\" }}\n\
@@ -160,6 +162,36 @@ async fn mqtt_5_answers_go_where_their_request_asks() {
     publish("{bad", &asking("corr-bad"));
     let error = V5Message::next_with(&mut lines, r#""code":454"#).await;
     assert_eq!(error.topic, "from-janus");
+}
+
+/// MQTT 5 brokers say the longest packet they take (mosquitto's `max_packet_size`): a reply
+/// longer than that (`info`'s) is dropped and logged, where sending it would make the broker
+/// end the connection (and, sent again after each reconnection, hold up what follows); the
+/// next reply goes at once on the same connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_5_replies_longer_than_the_broker_takes_are_dropped() {
+    let limit = "max_packet_size 2000\n";
+    let Some((broker, mut log)) = Mosquitto::start_logged("the MQTT 5 packet size test", limit).await else {
+        return;
+    };
+    let file = format!(
+        "general: {{ enabled = true, url = \"tcp://127.0.0.1:{}\", client_id = \"portunus-small\", mqtt_version = 5,\n\
+         subscribe_topic = \"to-janus\", publish_topic = \"from-janus\", json = \"compact\" }}\n\
+         status: {{ enabled = true, topic = \"janus/status\", connect_message = \"online\", retain = true }}\n",
+        broker.port
+    );
+    let extra = vec![("janus.transport.mqtt.jcfg".to_owned(), file)];
+    let _gw = Gateway::with(Conf { extra, ..Conf::default() });
+    let (_sub, mut lines) = broker.subscribe_v5("#");
+    V5Message::next_with(&mut lines, "online").await;
+    broker.publish_v5("to-janus", r#"{"janus":"info","transaction":"big"}"#, &[]);
+    broker.publish_v5("to-janus", r#"{"janus":"ping","transaction":"small"}"#, &[]);
+    let pong = V5Message::next_with(&mut lines, r#""transaction":"small""#).await;
+    assert_eq!(pong.json()["janus"], "pong");
+    // The gateway's client never left the broker (each of its comings is logged).
+    while let Ok(line) = log.try_recv() {
+        assert!(!line.contains("Client portunus-small"), "the connection went: {line}");
+    }
 }
 
 /// Over TLS with the files its configuration names (`ssl_enabled`, `cacertfile`, `certfile`,

@@ -226,7 +226,7 @@ async fn the_mqtt_5_handler_adds_its_user_properties() {
     );
     let gw = Gateway::with(crate::backend::evh_conf("mqttevh", &mqttevh));
     let (_sub, mut lines) = broker.subscribe_v5("/janus/events/#");
-    let status = crate::harness::V5Message::next_with(&mut lines, "connected").await;
+    let status = crate::harness::V5Message::next_with(&mut lines, "eventhandler").await;
     assert_eq!(
         (status.topic.as_str(), status.user.as_str()),
         ("/janus/events/status", "origin:portunus n:1")

@@ -1083,11 +1083,24 @@ fn read_mqtt(file: &str, root: &jcfg::Group, folder: Option<&Path>) -> Result<Op
             }
         },
     };
-    // MQTT 5's: how long a request's properties wait for its answer, which of its user
-    // properties the answer carries back, and which are added.
-    let vacuum_s = g.int("vacuum_interval", 60, 1, 1 << 31)? as u64;
-    let proxy_user_properties = g.strings("proxy_transaction_user_properties")?;
-    let add_user_properties = g.pairs("add_transaction_user_properties")?;
+    // MQTT 5's (read only for it, as Janus does): how long a request's properties wait for its
+    // answers, which of its user properties they carry back, and which are added.
+    const V5: [&str; 3] =
+        ["vacuum_interval", "proxy_transaction_user_properties", "add_transaction_user_properties"];
+    let (mut vacuum_s, mut proxy_user_properties, mut add_user_properties) = (60, Vec::new(), Vec::new());
+    if version == crate::mqtt::Version::V5 {
+        vacuum_s = match g.int("vacuum_interval", 60, i64::MIN, 1 << 31)? {
+            s if s > 0 => s as u64,
+            s => {
+                tracing::warn!("{file}: vacuum_interval {s} is not positive; 60 s it is, as Janus's");
+                60
+            }
+        };
+        proxy_user_properties = g.strings(V5[1])?;
+        add_user_properties = g.pairs(V5[2])?;
+    } else {
+        g.accept(&V5);
+    }
     const TLS: [&str; 5] = ["cacertfile", "certfile", "keyfile", "verify_peer", ""];
     let tls = match g.bool("ssl_enabled", false)? {
         true => Some(tls_files(&mut g, folder, TLS)?),
@@ -1463,7 +1476,11 @@ mod tests {
         );
         assert_eq!(m5.add_user_properties, [("by".into(), "janus".into()), ("n".into(), "2".into())]);
         assert_eq!(mqtt("", &file.replace("publish_qos = 2", "mqtt_version = \"4\"")), None);
-        let bad_pairs = file.replace("publish_qos = 2", "add_transaction_user_properties = ([\"lonely\"])");
+        // Janus's fallback for a vacuum interval that is not positive.
+        let zero = version_5.replace("vacuum_interval = 30", "vacuum_interval = 0");
+        assert_eq!(mqtt("", &zero).expect("started").vacuum_s, 60);
+        let bad_pairs = file
+            .replace("publish_qos = 2", "mqtt_version = 5, add_transaction_user_properties = ([\"lonely\"])");
         let texts = [
             ("janus.jcfg".to_owned(), None),
             ("http".to_owned(), None),

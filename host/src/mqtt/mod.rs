@@ -125,8 +125,14 @@ async fn read_packet(
             let b = stream.read_u8().await?;
             len |= usize::from(b & 0x7f) << shift;
             shift += 7;
-            if b & 0x80 == 0 || shift > 21 {
+            if b & 0x80 == 0 {
                 break;
+            }
+            if shift > 21 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "a remaining length of five bytes",
+                ));
             }
         }
         // A longer packet keeps its head (a PUBLISH's topic and packet id, to be acknowledged)
@@ -228,7 +234,9 @@ pub async fn run<T>(
         let mut ping_due: Option<tokio::time::Instant> = None;
         let mut last_sent = tokio::time::Instant::now();
         while went.is_none() {
-            if let Some((id, mut m)) = resend.pop_front() {
+            // (As many in flight as the broker takes: it may take fewer than the last one.)
+            let room = unacked.len() < max_in_flight;
+            if let Some((id, mut m)) = resend.pop_front_if(|_| room) {
                 m.tries += 1;
                 if m.tries > MAX_TRIES {
                     tracing::warn!(
@@ -240,7 +248,12 @@ pub async fn run<T>(
                     continue;
                 }
                 m.publication = granted.fit(m.publication);
-                went = write(&mut writer, &packet::publish_packet(&m.publication, id, true, v)).await.err();
+                let bytes = packet::publish_packet(&m.publication, id, true, v);
+                if !granted.takes(&bytes) {
+                    too_big(o.who, &m.publication, &done);
+                    continue;
+                }
+                went = write(&mut writer, &bytes).await.err();
                 (last_sent, m.sent) = (tokio::time::Instant::now(), tokio::time::Instant::now());
                 if m.publication.qos == 0 && went.is_none() {
                     done();
@@ -285,7 +298,7 @@ pub async fn run<T>(
                     last_sent = tokio::time::Instant::now();
                     ping_due = Some(last_sent + ANSWER);
                 }
-                item = outgoing.recv(), if unacked.len() < max_in_flight => {
+                item = outgoing.recv(), if unacked.len() < max_in_flight && resend.is_empty() => {
                     let Some(item) = item else {
                         if let Some(bye) = &o.on_stop {
                             let bye = granted.fit(Publication { qos: 0, ..bye.clone() });
@@ -297,7 +310,12 @@ pub async fn run<T>(
                     };
                     let publication = granted.fit(publication(item));
                     let id = fresh_id(&unacked);
-                    went = write(&mut writer, &packet::publish_packet(&publication, id, false, v)).await.err();
+                    let bytes = packet::publish_packet(&publication, id, false, v);
+                    if !granted.takes(&bytes) {
+                        too_big(o.who, &publication, &done);
+                        continue;
+                    }
+                    went = write(&mut writer, &bytes).await.err();
                     last_sent = tokio::time::Instant::now();
                     let qos = publication.qos;
                     let m = Message { publication, tries: 1, sent: last_sent };
@@ -322,6 +340,12 @@ pub async fn run<T>(
         // The next connection waits a second at least.
         delay = delay.max(Duration::from_secs(1));
     }
+}
+
+/// A message longer than the broker takes is dropped (sent, it would end the connection).
+fn too_big(who: &str, p: &Publication, done: &impl Fn()) {
+    tracing::warn!("{who}: a message on {} is longer than the broker takes; dropped", p.topic);
+    done();
 }
 
 /// Takes a packet from the broker: a PUBACK acknowledges its message (true; an MQTT 5

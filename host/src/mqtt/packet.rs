@@ -85,11 +85,19 @@ pub struct Granted {
     pub retain: bool,
     /// The keep-alive the broker wants instead of ours, seconds (Server Keep Alive).
     pub keep_alive_s: Option<u16>,
+    /// The longest packet the broker takes (Maximum Packet Size).
+    pub max_packet: Option<usize>,
 }
 
 impl Default for Granted {
     fn default() -> Self {
-        Self { receive_maximum: usize::from(u16::MAX), maximum_qos: 2, retain: true, keep_alive_s: None }
+        Self {
+            receive_maximum: usize::from(u16::MAX),
+            maximum_qos: 2,
+            retain: true,
+            keep_alive_s: None,
+            max_packet: None,
+        }
     }
 }
 
@@ -99,6 +107,11 @@ impl Granted {
         p.qos = p.qos.min(self.maximum_qos);
         p.retain &= self.retain;
         p
+    }
+
+    /// Whether the broker takes a packet this long.
+    pub fn takes(&self, packet: &[u8]) -> bool {
+        self.max_packet.is_none_or(|max| packet.len() <= max)
     }
 }
 
@@ -283,9 +296,10 @@ pub fn parse_connack(body: &[u8], version: Version) -> Result<Granted, String> {
         return Err("a malformed CONNACK".into());
     };
     if code != 0 {
+        // (A broker that speaks no MQTT 5 answers its CONNECT with a 3.1.1 code.)
         let why = match version {
-            Version::V5 => reason(code),
-            Version::V3_1 | Version::V3_1_1 => refusal(code).to_owned(),
+            Version::V5 if code >= 0x80 => reason(code),
+            _ => refusal(code).to_owned(),
         };
         return Err(format!("the broker refused: {why}"));
     }
@@ -296,6 +310,7 @@ pub fn parse_connack(body: &[u8], version: Version) -> Result<Granted, String> {
             (id::MAXIMUM_QOS, Value::Int(q)) => granted.maximum_qos = q.min(2) as u8,
             (id::RETAIN_AVAILABLE, Value::Int(r)) => granted.retain = r != 0,
             (id::SERVER_KEEP_ALIVE, Value::Int(s)) => granted.keep_alive_s = u16::try_from(s).ok(),
+            (id::MAXIMUM_PACKET_SIZE, Value::Int(n)) if n > 0 => granted.max_packet = Some(n),
             _ => {}
         })
         .ok_or("a malformed CONNACK")?;
@@ -536,12 +551,23 @@ mod tests {
 
     #[test]
     fn an_mqtt_5_connack_says_what_the_broker_allows() {
-        // Receive Maximum 2, Maximum QoS 0, Retain Available 0, Server Keep Alive 5.
-        let body = [0, 0, 10, 0x21, 0, 2, 0x24, 0, 0x25, 0, 0x13, 0, 5];
+        // Receive Maximum 2, Maximum QoS 0, Retain Available 0, Server Keep Alive 5, Maximum
+        // Packet Size 100.
+        let body = [0, 0, 15, 0x21, 0, 2, 0x24, 0, 0x25, 0, 0x13, 0, 5, 0x27, 0, 0, 0, 100];
         let granted = parse_connack(&body, Version::V5).unwrap();
+        let want = Granted {
+            receive_maximum: 2,
+            maximum_qos: 0,
+            retain: false,
+            keep_alive_s: Some(5),
+            max_packet: Some(100),
+        };
+        assert_eq!(granted, want);
+        assert!(granted.takes(&[0; 100]) && !granted.takes(&[0; 101]));
+        // A broker of 3.1.1 only refuses a CONNECT of MQTT 5 in its own words.
         assert_eq!(
-            granted,
-            Granted { receive_maximum: 2, maximum_qos: 0, retain: false, keep_alive_s: Some(5) }
+            parse_connack(&[0, 1], Version::V5),
+            Err("the broker refused: unacceptable protocol version".into())
         );
         let p = Publication { qos: 1, retain: true, ..Default::default() };
         assert_eq!((granted.fit(p.clone()).qos, granted.fit(p).retain), (0, false));

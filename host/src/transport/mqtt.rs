@@ -63,9 +63,10 @@ impl Messages for Topics {
     }
 }
 
-/// Runs the transport until `stop` is notified: then what is queued is published, then the
-/// status's `disconnect_message`, and the client disconnects (the broker drops the will), as
-/// Janus's does; the task ends.
+/// Runs the transport until `stop` is notified: then no request is taken any more, each API
+/// ends as a connection that closed (what it had not answered or handed on yet is dropped),
+/// the client publishes what it was handed, then the status's `disconnect_message`, and
+/// disconnects (the broker drops the will), as Janus's does; the task ends.
 pub async fn serve(config: Mqtt, core: Core, state: Arc<TransportState>, stop: Arc<tokio::sync::Notify>) {
     let tls = config.tls.as_ref().map(crate::tls::client_config).transpose();
     let (broker, tls) = match mqtt::broker(&config.url).and_then(|b| Ok((b, tls?))) {
@@ -124,9 +125,16 @@ pub async fn serve(config: Mqtt, core: Core, state: Arc<TransportState>, stop: A
         who: "MQTT transport",
     };
     let client = mqtt::run(options, outgoing, |p| p, Some(incoming_tx), || {});
-    // Each request to the API whose subscription takes its topic.
-    let dispatch = async {
-        while let Some(message) = incoming.recv().await {
+    // Each request to the API whose subscription takes its topic, until the stop: the routes
+    // go with this, so each API sees its requests end, ends, and drops its sender to the
+    // client; once they are all gone the client says goodbye.
+    let dispatch = async move {
+        loop {
+            let message = tokio::select! {
+                message = incoming.recv() => message,
+                () = stop.notified() => None,
+            };
+            let Some(message) = message else { break };
             match routes.iter().find(|(filter, _)| mqtt::matches(filter, &message.topic)) {
                 Some((_, api)) => {
                     let _ = api.send(message).await;
@@ -135,13 +143,5 @@ pub async fn serve(config: Mqtt, core: Core, state: Arc<TransportState>, stop: A
             }
         }
     };
-    let mut client = std::pin::pin!(client);
-    tokio::select! {
-        () = &mut client => return,
-        _ = async { tokio::join!(dispatch, join_all(apis)) } => {}
-        () = stop.notified() => {}
-    }
-    // The APIs are gone, and their senders with them: the client publishes what they left
-    // and says goodbye.
-    client.await;
+    tokio::join!(client, dispatch, join_all(apis));
 }

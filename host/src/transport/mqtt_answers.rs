@@ -2,10 +2,10 @@
 //! with a `transaction` keeps its properties, and the messages that carry that transaction
 //! back (the reply, a plugin's event) go to the request's response topic with its correlation
 //! data, the request's user properties named in `proxy_transaction_user_properties` and those
-//! of `add_transaction_user_properties`. Success and error replies end a transaction (as in
-//! Janus); an ack does not, so that the plugin's event that follows it goes where its request
-//! asked (Janus drops the state at the ack, and the event goes either way, as its threads
-//! race). What is not ended is forgotten after `vacuum_interval`.
+//! of `add_transaction_user_properties`. A reply ends a transaction but for an ack, so that the
+//! plugin's event that follows it goes where its request asked too (Janus forgets it at a
+//! success, an error or an ack, and that event goes either way, as its threads race; it keeps
+//! it after a pong until the vacuum). What is not ended is forgotten after `vacuum_interval`.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -41,7 +41,7 @@ pub struct Routing {
 /// The fields of a message that say what it is and which request it answers.
 #[derive(Deserialize)]
 struct Head {
-    janus: Option<String>,
+    janus: Option<serde_json::Value>,
     transaction: Option<serde_json::Value>,
 }
 
@@ -91,7 +91,7 @@ impl Answers {
         }
         properties.user.extend(self.add.iter().cloned());
         let topic = request.response_topic.clone().filter(|t| crate::mqtt::valid_topic(t));
-        if !matches!(head.janus.as_deref(), Some("ack" | "event")) {
+        if !matches!(head.janus.as_ref().and_then(|j| j.as_str()), Some("ack" | "event")) {
             self.waiting.remove(transaction);
         }
         Some(Routing { topic, properties })
@@ -187,6 +187,12 @@ mod tests {
         a.request(t0, b"{bad", asked("r", b"x"));
         a.request(t0, br#"{"janus":"ping","transaction":7}"#, asked("r", b"x"));
         assert!(a.waiting.is_empty());
+        // Only the transaction counts (a `janus` of another type too, as in Janus).
+        a.request(t0, br#"{"janus":5,"transaction":"n"}"#, asked("r", b"x"));
+        assert_eq!(
+            a.answer(t0, r#"{"janus":"error","transaction":"n"}"#).and_then(|r| r.topic),
+            Some("r".into())
+        );
         a.request(t0, br#"{"janus":"ping","transaction":"w"}"#, asked("to/#", b"x"));
         assert_eq!(a.answer(t0, r#"{"janus":"pong","transaction":"w"}"#).map(|r| r.topic), Some(None));
         a.request(t0, br#"{"janus":"ping","transaction":"p"}"#, asked("first", b"1"));
