@@ -172,6 +172,15 @@ pub fn mqtt_packets(data: &[u8]) {
     crate::mqtt::take_from_broker(data);
 }
 
+/// What a DNS server answers (the plugins' SRV, A and AAAA lookups): read as the answer to a
+/// query of each type, whatever its id and question.
+pub fn dns_answer(data: &[u8]) {
+    let id = data.get(..2).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+    for rtype in [crate::dns::kind::SRV, crate::dns::kind::A, crate::dns::kind::AAAA] {
+        let _ = crate::dns::parse(id, "_sip._udp.pbx.test", rtype, data);
+    }
+}
+
 /// What an AMQP broker sends the gateway (the RabbitMQ event handler): frames read and taken as
 /// the client takes them.
 pub fn amqp_frames(data: &[u8]) {
@@ -392,6 +401,28 @@ mod tests {
         mqtt_packets(seed);
         for _ in 0..3000 {
             mqtt_packets(&rng.mutate(seed));
+        }
+    }
+
+    #[test]
+    fn dns_answers_survive_mutation() {
+        let mut rng = Rng(0x5eed_0019);
+        // An answer to query 7 for _sip._udp.pbx.test's SRV: one record (compressed owner,
+        // target sip1.pbx.test on 5070) and its target's A record in the additional section.
+        let mut seed = crate::dns::query(7, "_sip._udp.pbx.test", crate::dns::kind::SRV).unwrap();
+        seed[2] = 0x81;
+        seed[3] = 0x80;
+        seed[7] = 1;
+        seed[11] = 1;
+        seed.extend_from_slice(&[0xc0, 12, 0, 33, 0, 1, 0, 0, 0, 60, 0, 21, 0, 10, 0, 5, 0x13, 0xce]);
+        seed.extend_from_slice(b"\x04sip1\x03pbx\x04test\x00");
+        seed.extend_from_slice(
+            b"\x04sip1\x03pbx\x04test\x00\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x7f\x00\x00\x01",
+        );
+        let parsed = crate::dns::parse(7, "_sip._udp.pbx.test", crate::dns::kind::SRV, &seed).unwrap();
+        assert_eq!((parsed.srv.len(), parsed.addrs.len()), (1, 1), "the seed is an answer");
+        for _ in 0..3000 {
+            dns_answer(&rng.mutate(&seed));
         }
     }
 

@@ -6,6 +6,7 @@ pub mod alloc_count;
 pub mod amqp;
 pub mod api;
 pub mod config;
+pub mod dns;
 pub mod events;
 pub mod framing;
 pub mod fuzz;

@@ -85,6 +85,49 @@ fn holds_ports(pid: u32, table: &str, ports: &[u16]) -> bool {
     ports.iter().all(|p| bound.contains(p))
 }
 
+/// A DNS server (dnsmasq, Debian `dnsmasq-base`) on a free loopback port, the authority of the
+/// `test` domain only, with `records` (its `--srv-host=…` and `--host-record=…` options);
+/// stopped when dropped. `None` when dnsmasq is missing (outside CI only, said loudly).
+struct Dnsmasq {
+    _child: Child,
+    port: u16,
+}
+
+impl Dnsmasq {
+    fn start(records: &[String]) -> Option<Dnsmasq> {
+        const DNSMASQ: &str = "/usr/sbin/dnsmasq";
+        let found = Path::new(DNSMASQ).exists();
+        if !crate::tool_present(found, "apt-get install dnsmasq-base", "the SRV test needs dnsmasq") {
+            return None;
+        }
+        // (As with sipp: a port free when picked may be taken before dnsmasq binds it.)
+        for _ in 0..5 {
+            let port = free_udp_port();
+            let mut child = Command::new(DNSMASQ)
+                .args(["-k", "--conf-file=/dev/null", "--listen-address=127.0.0.1", "--bind-interfaces"])
+                .args(["--no-resolv", "--no-hosts", "--pid-file=", "--local=/test/"])
+                .arg(format!("--port={port}"))
+                .args(records)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("run dnsmasq");
+            let deadline = std::time::Instant::now() + WAIT;
+            while std::time::Instant::now() < deadline {
+                if child.try_wait().expect("dnsmasq's status").is_some() {
+                    break;
+                }
+                if holds_udp_ports(child.id().expect("dnsmasq's pid"), &[port]) {
+                    return Some(Dnsmasq { _child: child, port });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+        panic!("dnsmasq found no free port in five tries")
+    }
+}
+
 /// A running sipp.
 struct Sipp {
     child: Child,
@@ -360,30 +403,65 @@ async fn registrars_and_callees_may_be_names() {
     }
     let (gw, _) = gateway();
     let registrar = Sipp::start("register_auth.xml", None, "x");
-    let mut c = Client::new(&gw, SIP).await;
-    let username = format!("sip:alice@localhost:{}", registrar.port);
+    register_alice(&gw, &format!("sip:alice@localhost:{}", registrar.port)).await;
+    registrar.passes().await;
+    let phone = Sipp::start_tcp("uas_answer.xml", None, "x");
+    tcp_guest_calls(&gw, &format!("sip:bob@localhost:{}", phone.port)).await;
+    phone.passes().await;
+}
+
+/// alice registers as `username` with her secret (at a registrar of `register_auth.xml`).
+async fn register_alice(gw: &Gateway, username: &str) {
+    let mut c = Client::new(gw, SIP).await;
     let r = c.send(json!({"request": "register", "username": username, "secret": "secret"}), None).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
     c.event("registered", |d| result(d)["event"] == "registered").await;
-    registrar.passes().await;
+}
 
-    let mut caller = Client::new(&gw, SIP).await;
+/// A guest over TCP (`force_tcp`) calls `uri` (a phone of `uas_answer.xml`): accepted, then
+/// hung up.
+async fn tcp_guest_calls(gw: &Gateway, uri: &str) {
+    let mut caller = Client::new(gw, SIP).await;
     let tcp_guest =
         json!({"request": "register", "username": "sip:carol@localhost", "type": "guest", "force_tcp": true});
     let r = caller.send(tcp_guest, None).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "registered", "{r}");
-    let phone = Sipp::start_tcp("uas_answer.xml", None, "x");
     let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
     let offer = peer.create_offer(WAIT).await.expect("offer");
-    let uri = format!("sip:bob@localhost:{}", phone.port);
     let r = caller
         .send(json!({"request": "call", "uri": uri}), Some(json!({"type": "offer", "sdp": offer})))
         .await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
     sip_event(&mut caller, "accepted").await;
     hang_up_ending(&mut caller, 200).await;
-    phone.passes().await;
     peer.close().await.ok();
+}
+
+/// A URI whose host is a name without a port is found by the name's SRV records (RFC 3263
+/// §4.2), as Janus's (Sofia-SIP's) are, through a DNS server no one here wrote (dnsmasq):
+/// alice registers at `pbx.test`, whose records name first a server without an address, then
+/// the registrar (sipp, on a port of its own); a `force_tcp` guest calls `bob@phone.test`,
+/// found by `_sip._tcp`, a phone over TCP: answered, hung up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_are_found_by_their_srv_records() {
+    if !have_sipp() {
+        return;
+    }
+    let registrar = Sipp::start("register_auth.xml", None, "x");
+    let phone = Sipp::start_tcp("uas_answer.xml", None, "x");
+    let records = [
+        "--srv-host=_sip._udp.pbx.test,gone.pbx.test,9,5,10".to_owned(),
+        format!("--srv-host=_sip._udp.pbx.test,sip1.pbx.test,{},10,10", registrar.port),
+        format!("--srv-host=_sip._tcp.phone.test,sip2.phone.test,{},0,0", phone.port),
+        "--host-record=sip1.pbx.test,127.0.0.1".to_owned(),
+        "--host-record=sip2.phone.test,127.0.0.1".to_owned(),
+    ];
+    let Some(dns) = Dnsmasq::start(&records) else { return };
+    let (gw, _) = gateway_sandboxed("", &format!("nameserver = \"127.0.0.1:{}\"", dns.port));
+    register_alice(&gw, "sip:alice@pbx.test").await;
+    registrar.passes().await;
+    tcp_guest_calls(&gw, "sip:bob@phone.test").await;
+    phone.passes().await;
 }
 
 /// Over TCP an INVITE is sent once and its one timer is the transaction's timeout, which a

@@ -657,10 +657,11 @@ impl Actor {
     fn resolve(&mut self, host: String, port: u16) {
         let (shared, mailbox) = (self.shared.clone(), self.mailbox.clone());
         self.rt.spawn(async move {
+            let nameserver = shared.limits.nameserver;
             let lookup =
-                tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host.as_str(), port)));
+                tokio::time::timeout(Duration::from_secs(5), super::names::resolve(&host, port, nameserver));
             let found: Vec<std::net::SocketAddr> = match lookup.await {
-                Ok(Ok(found)) => found.collect(),
+                Ok(Ok(found)) => found,
                 Ok(Err(e)) => {
                     tracing::warn!(plugin = %shared.package, "cannot resolve {host}: {e}");
                     Vec::new()

@@ -56,6 +56,9 @@ pub struct Limits {
     pub udp_rate: u32,
     /// Largest datagram a plugin may send, bytes (`udp_max_bytes`, default 16384).
     pub udp_max_bytes: usize,
+    /// The DNS server the plugin's names are looked up at (`nameserver`, `ip` or `ip:port`;
+    /// default: the system's resolver, and `/etc/resolv.conf`'s server for SRV records).
+    pub nameserver: Option<std::net::SocketAddr>,
 }
 
 impl Default for Limits {
@@ -81,6 +84,7 @@ impl Default for Limits {
             max_legs: 1000,
             udp_rate: 1000,
             udp_max_bytes: 16 << 10,
+            nameserver: None,
         }
     }
 }
@@ -109,6 +113,17 @@ impl Limits {
                 }
                 "udp_bind" => {
                     l.udp_bind = policy(package, key, value, BindPolicy::parse).unwrap_or_default();
+                    continue;
+                }
+                "nameserver" => {
+                    let text = value.as_str().unwrap_or_default().trim();
+                    let server = text
+                        .parse::<std::net::SocketAddr>()
+                        .or_else(|_| text.parse::<std::net::IpAddr>().map(|ip| (ip, 53).into()));
+                    match server {
+                        Ok(server) => l.nameserver = Some(server),
+                        Err(_) => tracing::warn!("{package}: sandbox.nameserver: '{text}' is no address; the system's resolver is used"),
+                    }
                     continue;
                 }
                 "read_dir" | "write_dir" => {

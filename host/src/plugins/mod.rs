@@ -9,6 +9,7 @@ pub(crate) mod http_post;
 mod legs;
 pub mod limits;
 mod mixers;
+mod names;
 pub(crate) mod policy;
 pub mod rules;
 mod saved;

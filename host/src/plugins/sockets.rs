@@ -128,15 +128,17 @@ const MAX_WAITING: usize = 64;
 /// A send waiting for its name: the socket, `name:port` as the plugin wrote it, the bytes.
 pub type Waiting = (u32, String, Vec<u8>);
 
-/// A `name:port` a plugin sends to: the name (letters, digits, `-`, `.`; at most 253) and port.
+/// A `name:port` a plugin sends to: the name (letters, digits, `-`, `.`; at most 253; or an
+/// SRV name, `_service._proto.` before such a name) and port.
 pub fn name_and_port(to: &str) -> Result<(String, u16), String> {
     let bad = || format!("'{to}' is not an address and port");
     let (name, port) = to.rsplit_once(':').ok_or_else(bad)?;
     let port: u16 = port.parse().map_err(|_| bad())?;
-    let valid = !name.is_empty()
+    let domain = super::names::srv_domain(name).unwrap_or(name);
+    let valid = !domain.is_empty()
         && name.len() <= 253
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        && !name.starts_with(['-', '.']);
+        && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !domain.starts_with(['-', '.']);
     if !valid || port == 0 {
         return Err(bad());
     }
@@ -345,7 +347,21 @@ mod tests {
     #[test]
     fn names_are_checked_and_remembered() {
         assert_eq!(name_and_port("SIP.Example.com:5060"), Ok(("sip.example.com".to_owned(), 5060)));
-        for bad in ["example.com", "exa mple.com:5060", ":5060", "-x:5060", "x:0", "x:port", "a/b:1"] {
+        assert_eq!(
+            name_and_port("_sip._udp.Example.com:5060"),
+            Ok(("_sip._udp.example.com".to_owned(), 5060))
+        );
+        for bad in [
+            "example.com",
+            "exa mple.com:5060",
+            ":5060",
+            "-x:5060",
+            "x:0",
+            "x:port",
+            "a/b:1",
+            "_x.y:1",
+            "_a._b.:1",
+        ] {
             assert!(name_and_port(bad).is_err(), "{bad}");
         }
         let mut t = SocketTable::default();

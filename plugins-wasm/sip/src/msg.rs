@@ -231,6 +231,9 @@ pub fn address_of(uri: &SipUri) -> Result<String, Malformed> {
     Ok(match &uri.host_port.host {
         Host::IP4(v4) => format!("{v4}:{port}"),
         Host::IP6(v6) => format!("[{v6}]:{port}"),
+        // A name without a port is found by its SRV records (RFC 3263 §4.2; the host looks
+        // them up, and without any goes to the name on 5060); over TCP, `on` names TCP's.
+        Host::Name(name) if uri.host_port.port.is_none() => format!("{SRV_UDP}{name}:5060"),
         Host::Name(name) => format!("{name}:{port}"),
     })
 }
@@ -381,10 +384,18 @@ pub fn over_tcp(addr: &str) -> (bool, &str) {
     }
 }
 
-/// `addr` over TCP when `tcp` (an address that says its transport already keeps it).
+/// The SIP service over UDP, and over TCP, as SRV names start (RFC 3263).
+const SRV_UDP: &str = "_sip._udp.";
+const SRV_TCP: &str = "_sip._tcp.";
+
+/// `addr` over TCP when `tcp` (an address that says its transport already keeps it; an SRV
+/// name becomes TCP's).
 pub fn on(tcp: bool, addr: &str) -> String {
     if tcp && !addr.starts_with(TCP) {
-        format!("{TCP}{addr}")
+        match addr.strip_prefix(SRV_UDP) {
+            Some(domain) => format!("{TCP}{SRV_TCP}{domain}"),
+            None => format!("{TCP}{addr}"),
+        }
     } else {
         addr.to_owned()
     }
@@ -446,6 +457,18 @@ mod tests {
         assert_eq!(r.to().unwrap().tag.unwrap(), "xyz");
         assert_eq!(r.branch(), "z9hG4bK776asdhds");
         assert!(text.ends_with("Content-Length: 0\r\n\r\n"), "{text}");
+    }
+
+    /// A name without a port is found by its SRV records, TCP's over TCP; an address or a port
+    /// is used as it is.
+    #[test]
+    fn where_uris_go() {
+        let to = |u: &str| address_of(&uri(u).unwrap()).unwrap();
+        assert_eq!(to("sip:alice@pbx.test"), "_sip._udp.pbx.test:5060");
+        assert_eq!(on(true, &to("sip:alice@pbx.test")), "tcp:_sip._tcp.pbx.test:5060");
+        assert_eq!(to("sip:alice@pbx.test:5070"), "pbx.test:5070");
+        assert_eq!(to("sip:alice@127.0.0.1"), "127.0.0.1:5060");
+        assert_eq!(on(true, "tcp:_sip._udp.x:5060"), "tcp:_sip._udp.x:5060", "an address with its transport");
     }
 
     #[test]

@@ -298,10 +298,14 @@ declare module 'portunus:plugin/host@0.7.0' {
    * Sends a datagram from a socket (to `ip:port`, where `sandbox.send_to` allows), at most
    * `udp_max_bytes` long and `udp_rate` a second per socket. Never waits: an error when the
    * socket's buffer is full (a TCP connection's: 64 messages unwritten). `to` may be
-   * `name:port`: the host resolves the name (the system's resolver) after the call, one
-   * lookup per name with the sends to it waiting in order (an error beyond 16 names being
-   * resolved or 64 sends waiting for one), sends to its first address of the socket's
-   * family that `sandbox.send_to` allows, and uses that address for the name for 60 s; a
+   * `name:port`: the host resolves the name (the system's resolver, or the DNS server of
+   * `sandbox.nameserver`) after the call, one lookup per name with the sends to it waiting
+   * in order (an error beyond 16 names being resolved or 64 sends waiting for one), sends
+   * to its first address of the socket's family that `sandbox.send_to` allows, and uses
+   * that address for the name for 60 s. An SRV name, `_service._proto.domain:port`
+   * (`_sip._udp.example.com:5060`), goes to the first server its SRV records name (by
+   * priority, then weight: RFC 2782) that has an address, at the record's port, and to
+   * the domain's own address at `port` when it has no SRV records (RFC 3263 §4.2); a
    * send that fails then is only logged; when the name gives no address, an empty datagram
    * comes from `name:port` (nothing sent there will be answered). An empty datagram from
    * afar is dropped: only the host sends those.

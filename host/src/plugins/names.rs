@@ -1,0 +1,126 @@
+//! Where a plugin's `name:port` goes. A name's addresses come from the system's resolver
+//! (`/etc/hosts`, DNS A and AAAA records), or from the plugin's `sandbox.nameserver` when it
+//! names one. An SRV name, `_service._proto.domain:port` (RFC 2782), goes to the servers its
+//! SRV records name, in their order (priority, then weight): the first with an address gives
+//! them, at its record's port; a domain without such records (or whose server fails) goes to
+//! its own addresses at the port given (RFC 3263 §4.2: SIP's `_sip._udp.example.com:5060`).
+
+use std::net::SocketAddr;
+
+use crate::dns;
+
+/// The domain of an SRV name (`_sip._udp.example.com` → `example.com`), or `None` for a name
+/// that is not one.
+pub fn srv_domain(name: &str) -> Option<&str> {
+    let mut labels = name.splitn(3, '.');
+    let (service, proto, domain) = (labels.next()?, labels.next()?, labels.next()?);
+    let service_label = |l: &str| {
+        l.len() > 1
+            && l.len() <= 63
+            && l.starts_with('_')
+            && l[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    (service_label(service) && service_label(proto)).then_some(domain)
+}
+
+/// The addresses `name:port` goes to (none: the name is not there).
+pub async fn resolve(
+    name: &str,
+    port: u16,
+    nameserver: Option<SocketAddr>,
+) -> Result<Vec<SocketAddr>, String> {
+    let Some(domain) = srv_domain(name) else {
+        return addresses(name, port, nameserver).await;
+    };
+    let server = nameserver.unwrap_or_else(dns::system_nameserver);
+    // (A server that fails is taken as one that has no records: the domain is tried.)
+    let answer = dns::lookup(server, name, dns::kind::SRV).await.unwrap_or_else(|e| {
+        tracing::debug!("SRV lookup of {name}: {e}");
+        dns::Answer::default()
+    });
+    if answer.srv.is_empty() {
+        return addresses(domain, port, nameserver).await;
+    }
+    for srv in dns::order(answer.srv, rand::random) {
+        // The server's addresses as the answer gave them, else looked up.
+        let given: Vec<SocketAddr> = answer
+            .addrs
+            .iter()
+            .filter(|(owner, _)| *owner == srv.target)
+            .map(|(_, ip)| SocketAddr::new(*ip, srv.port))
+            .collect();
+        let found = match given.is_empty() {
+            false => given,
+            true => addresses(&srv.target, srv.port, nameserver).await.unwrap_or_else(|e| {
+                tracing::debug!("SRV target {}: {e}", srv.target);
+                Vec::new()
+            }),
+        };
+        if !found.is_empty() {
+            return Ok(found);
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// A name's addresses: from the system's resolver, or from `nameserver` (A and AAAA records).
+async fn addresses(name: &str, port: u16, nameserver: Option<SocketAddr>) -> Result<Vec<SocketAddr>, String> {
+    let Some(server) = nameserver else {
+        let found = tokio::net::lookup_host((name, port)).await.map_err(|e| e.to_string())?;
+        return Ok(found.collect());
+    };
+    let (v4, v6) =
+        tokio::join!(dns::lookup(server, name, dns::kind::A), dns::lookup(server, name, dns::kind::AAAA));
+    // (One of the two may fail where the other answers.)
+    if let (Err(e), Err(_)) = (&v4, &v6) {
+        return Err(e.clone());
+    }
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let owned = [v4, v6].into_iter().flatten().flat_map(|a| a.addrs).filter(|(owner, _)| *owner == name);
+    Ok(owned.map(|(_, ip)| SocketAddr::new(ip, port)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Through a server of this test: SRV records give the server and its port (its address
+    /// asked of the same server when the answer leaves it out); a domain without them goes to
+    /// its own address at the port given.
+    #[tokio::test]
+    async fn srv_names_go_to_their_servers_or_to_the_domain() {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let server = socket.local_addr().unwrap();
+        let srv = |port: u16, target: &str| {
+            let mut d = [0u16, 0, port].iter().flat_map(|n| n.to_be_bytes()).collect::<Vec<u8>>();
+            let q = dns::query(0, target, 0).unwrap();
+            d.extend_from_slice(&q[12..q.len() - 4]);
+            d
+        };
+        let records = move |name: &str, rtype: u16| match (name, rtype) {
+            ("_sip._udp.pbx.test", dns::kind::SRV) => {
+                (0, vec![(name.to_owned(), rtype, srv(5070, "sip1.pbx.test"))])
+            }
+            ("sip1.pbx.test" | "nosrv.test", dns::kind::A) => {
+                (0, vec![(name.to_owned(), rtype, vec![127, 0, 0, 9])])
+            }
+            ("sip1.pbx.test" | "nosrv.test", _) => (0, Vec::new()),
+            _ => (3, Vec::new()),
+        };
+        tokio::spawn(dns::server::serve(socket, records));
+        let at = |port| vec![SocketAddr::from(([127, 0, 0, 9], port))];
+        assert_eq!(resolve("_sip._udp.pbx.test", 5060, Some(server)).await, Ok(at(5070)));
+        assert_eq!(resolve("_sip._udp.nosrv.test", 5060, Some(server)).await, Ok(at(5060)));
+        assert_eq!(resolve("nosrv.test", 5080, Some(server)).await, Ok(at(5080)));
+        assert_eq!(resolve("_sip._udp.nothing.test", 5060, Some(server)).await, Ok(Vec::new()));
+    }
+
+    #[test]
+    fn srv_names_are_told_apart() {
+        assert_eq!(srv_domain("_sip._udp.example.com"), Some("example.com"));
+        assert_eq!(srv_domain("_sips._tcp.pbx.test"), Some("pbx.test"));
+        for plain in ["example.com", "sip._udp.example.com", "_sip.example", "_._udp.x", "_sip._u_p.x"] {
+            assert_eq!(srv_domain(plain), None, "{plain}");
+        }
+    }
+}
