@@ -260,6 +260,9 @@ fn answers(event: &PluginEvent, handle: HandleRef, transaction: &str) -> bool {
 /// Acknowledged requests remembered between two checkpoints (see `Actor::unanswered`).
 const MAX_UNANSWERED: usize = 1024;
 
+/// How long a name's lookup may take (an SRV name's: its records, then an address).
+const RESOLVE_WAIT: Duration = Duration::from_secs(10);
+
 /// The actor state, owned by its thread.
 pub struct Actor {
     engine: Engine,
@@ -649,8 +652,8 @@ impl Actor {
         self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).set_reader(id, reader.abort_handle());
     }
 
-    /// Resolves a name the plugin sends to (the system's resolver, within 5 s), then sends
-    /// what waited for it: each to the first address of its socket's family that
+    /// Resolves a name the plugin sends to ([`super::names`], within [`RESOLVE_WAIT`]), then
+    /// sends what waited for it: each to the first address of its socket's family that
     /// `sandbox.send_to` allows, which is remembered for [`super::sockets::NAME_TTL`]. When
     /// there is none, the plugin gets an empty message from the name: nothing sent there will
     /// be answered.
@@ -659,7 +662,7 @@ impl Actor {
         self.rt.spawn(async move {
             let nameserver = shared.limits.nameserver;
             let lookup =
-                tokio::time::timeout(Duration::from_secs(5), super::names::resolve(&host, port, nameserver));
+                tokio::time::timeout(RESOLVE_WAIT, super::names::resolve(&host, port, nameserver));
             let found: Vec<std::net::SocketAddr> = match lookup.await {
                 Ok(Ok(found)) => found,
                 Ok(Err(e)) => {
@@ -667,7 +670,7 @@ impl Actor {
                     Vec::new()
                 }
                 Err(_) => {
-                    tracing::warn!(plugin = %shared.package, "cannot resolve {host}: no answer in 5 s");
+                    tracing::warn!(plugin = %shared.package, "cannot resolve {host}: no answer in {RESOLVE_WAIT:?}");
                     Vec::new()
                 }
             };
