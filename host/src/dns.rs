@@ -46,6 +46,8 @@ pub struct Answer {
     /// Addresses (A and AAAA records), with the name they are of: the one asked, or an SRV
     /// record's target the server added.
     pub addrs: Vec<(String, IpAddr)>,
+    /// An SRV record names "." as its target: the service is decidedly not there.
+    pub unavailable: bool,
 }
 
 /// Why an answer was not taken.
@@ -134,14 +136,16 @@ pub fn parse(id: u16, name: &str, rtype: u16, msg: &[u8]) -> Result<Answer, Refu
     }
     let count = |i: usize| u16_at(msg, 4 + 2 * i).map(usize::from).unwrap_or(0);
     let (questions, answers, authority, additional) = (count(0), count(1), count(2), count(3));
-    let mut at = 12;
+    // Our question, once.
     let want = name.trim_end_matches('.').to_ascii_lowercase();
-    for _ in 0..questions {
-        let (asked, next) = read_name(msg, at).ok_or_else(malformed)?;
-        if asked != want || u16_at(msg, next) != Some(rtype) {
-            return Err(Refused::NotOurs);
-        }
-        at = next + 4;
+    let ours = match (questions, read_name(msg, 12)) {
+        (1, Some((asked, next))) if asked == want && u16_at(msg, next) == Some(rtype) => Some(next + 4),
+        _ => None,
+    };
+    let Some(mut at) = ours else { return Err(Refused::NotOurs) };
+    // (What a truncated answer holds may be missing; it is not asked again over TCP.)
+    if msg[2] & 0x02 != 0 {
+        return Err(bad("a truncated answer"));
     }
     match msg[3] & 0x0f {
         0 => {}
@@ -175,8 +179,10 @@ pub fn parse(id: u16, name: &str, rtype: u16, msg: &[u8]) -> Result<Answer, Refu
         match (r.rtype, r.data.len()) {
             (kind::SRV, 7..) if names.contains(&r.owner) => {
                 let (target, _) = read_name(msg, r.at + 6).ok_or_else(malformed)?;
-                // (A target of "." says the service is not there.)
-                if !target.is_empty() {
+                if target.is_empty() {
+                    // "." says the service is not there.
+                    answer.unavailable = true;
+                } else {
                     let n = |i| u16_at(r.data, i).unwrap_or(0);
                     answer.srv.push(Srv { priority: n(0), weight: n(2), port: n(4), target });
                 }
@@ -357,6 +363,14 @@ mod tests {
         let a = parse(7, name, kind::SRV, &answer(7, name, kind::SRV, 0, &records, &extra)).unwrap();
         assert_eq!(a.srv, [Srv { priority: 10, weight: 5, port: 5070, target: "sip1.pbx.test".into() }]);
         assert_eq!(a.addrs, [("sip1.pbx.test".to_owned(), IpAddr::from([127, 0, 0, 1]))]);
+        assert!(a.unavailable, "a record names \".\"");
+        // A truncated answer is not taken; nor one without our question.
+        let mut truncated = answer(7, name, kind::SRV, 0, &records, &extra);
+        truncated[2] |= 0x02;
+        assert!(matches!(parse(7, name, kind::SRV, &truncated), Err(Refused::Bad(_))));
+        let mut questionless = answer(7, name, kind::SRV, 0, &[], &[]);
+        questionless[5] = 0;
+        assert_eq!(parse(7, name, kind::SRV, &questionless), Err(Refused::NotOurs));
         // Another id or question is not ours; a name that is not there has no records.
         let reply = answer(7, name, kind::SRV, 0, &records, &extra);
         assert_eq!(parse(8, name, kind::SRV, &reply), Err(Refused::NotOurs));
@@ -413,7 +427,8 @@ mod tests {
             });
             heavy_first += usize::from(first[0].target == "heavy");
         }
-        assert!((800..=950).contains(&heavy_first), "{heavy_first} of 1000");
+        // (9 in 11 draws: 818 expected.)
+        assert!((790..=850).contains(&heavy_first), "{heavy_first} of 1000");
     }
 
     /// A server on loopback (a socket of this test) is asked and its answer read.

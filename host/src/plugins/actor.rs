@@ -653,8 +653,9 @@ impl Actor {
     }
 
     /// Resolves a name the plugin sends to ([`super::names`], within [`RESOLVE_WAIT`]), then
-    /// sends what waited for it: each to the first address of its socket's family that
-    /// `sandbox.send_to` allows, which is remembered for [`super::sockets::NAME_TTL`]. When
+    /// sends what waited for it: each to the address the name went to last when it is still
+    /// among the answers, else to the first of its socket's family that `sandbox.send_to`
+    /// allows, which is remembered for [`super::sockets::NAME_TTL`]. When
     /// there is none, the plugin gets an empty message from the name: nothing sent there will
     /// be answered.
     fn resolve(&mut self, host: String, port: u16) {
@@ -676,12 +677,15 @@ impl Actor {
             };
             let mut sockets = shared.sockets.lock().unwrap_or_else(|e| e.into_inner());
             let mut unreachable: Vec<(u32, String)> = Vec::new();
+            let last = sockets.last(&host, port);
             for (socket, to, data) in sockets.take_waiting(&host, port) {
                 let Some(local) = sockets.local(socket) else { continue };
                 let usable = |a: &&std::net::SocketAddr| {
                     a.is_ipv4() == local.is_ipv4() && shared.limits.send_to.allows(a.ip())
                 };
-                let Some(&addr) = found.iter().find(usable) else {
+                // Where the name went last, if it is still an answer: else the first usable.
+                let again = found.iter().filter(usable).find(|a| Some(**a) == last);
+                let Some(&addr) = again.or_else(|| found.iter().find(usable)) else {
                     if !unreachable.contains(&(socket, to.clone())) {
                         unreachable.push((socket, to));
                     }

@@ -1,9 +1,10 @@
 //! Where a plugin's `name:port` goes. A name's addresses come from the system's resolver
 //! (`/etc/hosts`, DNS A and AAAA records), or from the plugin's `sandbox.nameserver` when it
 //! names one. An SRV name, `_service._proto.domain:port` (RFC 2782), goes to the servers its
-//! SRV records name, in their order (priority, then weight): the first with an address gives
-//! them, at its record's port; a domain without such records (or whose server fails) goes to
-//! its own addresses at the port given (RFC 3263 §4.2: SIP's `_sip._udp.example.com:5060`).
+//! SRV records name, in their order (priority, then weight; the first four), at their
+//! records' ports; a domain without such records (or whose server fails) goes to its own
+//! addresses at the port given (RFC 3263 §4.2: SIP's `_sip._udp.example.com:5060`), and one
+//! whose record names "." nowhere.
 
 use std::net::SocketAddr;
 
@@ -23,7 +24,11 @@ pub fn srv_domain(name: &str) -> Option<&str> {
     (service_label(service) && service_label(proto)).then_some(domain)
 }
 
-/// The addresses `name:port` goes to (none: the name is not there).
+/// SRV targets whose addresses are looked up at most (at once).
+const MAX_TARGETS: usize = 4;
+
+/// The addresses `name:port` goes to, in the order to try them (none: the name is not there,
+/// or its service is decidedly not, an SRV target of ".").
 pub async fn resolve(
     name: &str,
     port: u16,
@@ -39,28 +44,32 @@ pub async fn resolve(
         dns::Answer::default()
     });
     if answer.srv.is_empty() {
+        if answer.unavailable {
+            return Ok(Vec::new());
+        }
         return addresses(domain, port, nameserver).await;
     }
-    for srv in dns::order(answer.srv, rand::random) {
-        // The server's addresses as the answer gave them, else looked up.
+    // Each server's addresses as the answer gave them, else looked up (at once), in the
+    // records' order.
+    let targets: Vec<dns::Srv> = dns::order(answer.srv, rand::random).into_iter().take(MAX_TARGETS).collect();
+    let lookups = targets.iter().map(|srv| {
         let given: Vec<SocketAddr> = answer
             .addrs
             .iter()
             .filter(|(owner, _)| *owner == srv.target)
             .map(|(_, ip)| SocketAddr::new(*ip, srv.port))
             .collect();
-        let found = match given.is_empty() {
-            false => given,
-            true => addresses(&srv.target, srv.port, nameserver).await.unwrap_or_else(|e| {
+        async move {
+            if !given.is_empty() {
+                return given;
+            }
+            addresses(&srv.target, srv.port, nameserver).await.unwrap_or_else(|e| {
                 tracing::debug!("SRV target {}: {e}", srv.target);
                 Vec::new()
-            }),
-        };
-        if !found.is_empty() {
-            return Ok(found);
+            })
         }
-    }
-    Ok(Vec::new())
+    });
+    Ok(futures_util::future::join_all(lookups).await.into_iter().flatten().collect())
 }
 
 /// A name's addresses: from the system's resolver, or from `nameserver` (A and AAAA records).
@@ -97,14 +106,30 @@ mod tests {
             d.extend_from_slice(&q[12..q.len() - 4]);
             d
         };
+        let srv_at = move |priority: u16, port: u16, target: &str| {
+            let mut d = srv(port, target);
+            d[..2].copy_from_slice(&priority.to_be_bytes());
+            d
+        };
         let records = move |name: &str, rtype: u16| match (name, rtype) {
             ("_sip._udp.pbx.test", dns::kind::SRV) => {
                 (0, vec![(name.to_owned(), rtype, srv(5070, "sip1.pbx.test"))])
             }
-            ("sip1.pbx.test" | "nosrv.test", dns::kind::A) => {
+            ("_sip._udp.closed.test", dns::kind::SRV) => {
+                (0, vec![(name.to_owned(), rtype, vec![0, 0, 0, 0, 0, 0, 0])])
+            }
+            ("_sip._udp.two.test", dns::kind::SRV) => (
+                0,
+                vec![
+                    (name.to_owned(), rtype, srv_at(3, 5072, "sip1.pbx.test")),
+                    (name.to_owned(), rtype, srv_at(1, 5070, "gone.test")),
+                    (name.to_owned(), rtype, srv_at(2, 5071, "nosrv.test")),
+                ],
+            ),
+            ("sip1.pbx.test" | "nosrv.test" | "closed.test", dns::kind::A) => {
                 (0, vec![(name.to_owned(), rtype, vec![127, 0, 0, 9])])
             }
-            ("sip1.pbx.test" | "nosrv.test", _) => (0, Vec::new()),
+            ("sip1.pbx.test" | "nosrv.test" | "closed.test", _) => (0, Vec::new()),
             _ => (3, Vec::new()),
         };
         tokio::spawn(dns::server::serve(socket, records));
@@ -113,6 +138,13 @@ mod tests {
         assert_eq!(resolve("_sip._udp.nosrv.test", 5060, Some(server)).await, Ok(at(5060)));
         assert_eq!(resolve("nosrv.test", 5080, Some(server)).await, Ok(at(5080)));
         assert_eq!(resolve("_sip._udp.nothing.test", 5060, Some(server)).await, Ok(Vec::new()));
+        // "." says the service is not there: the domain is not tried.
+        assert_eq!(resolve("_sip._udp.closed.test", 5060, Some(server)).await, Ok(Vec::new()));
+        // Every server's addresses, in the records' order (one without an address passed over).
+        assert_eq!(
+            resolve("_sip._udp.two.test", 5060, Some(server)).await,
+            Ok([at(5071), at(5072)].concat())
+        );
     }
 
     #[test]

@@ -241,6 +241,13 @@ impl SocketTable {
         (at.elapsed() < NAME_TTL).then_some(*addr)
     }
 
+    /// Where `name:port` went last, however long ago (while it is remembered): a name looked
+    /// up again keeps its server when it is still among the answers, so a transaction's
+    /// retransmissions and its CANCEL go where it went (RFC 3261 §17.1.1.3).
+    pub fn last(&self, name: &str, port: u16) -> Option<SocketAddr> {
+        self.names.get(&(name.to_owned(), port)).map(|(addr, _)| *addr)
+    }
+
     /// Remembers where `name:port` resolved to.
     pub fn remember(&mut self, name: &str, port: u16, addr: SocketAddr) {
         if self.names.len() >= MAX_NAMES {
@@ -370,6 +377,7 @@ mod tests {
         t.remember("localhost", 5060, addr);
         assert_eq!(t.resolved("localhost", 5060), Some(addr));
         assert_eq!(t.resolved("localhost", 5061), None);
+        assert_eq!(t.last("localhost", 5060), Some(addr));
         for i in 0..MAX_NAMES + 10 {
             t.remember(&format!("h{i}"), 1, addr);
         }
