@@ -1349,23 +1349,42 @@ async fn subscribe_and_unsubscribe_with_digest() {
 /// An INVITE without SDP: `incomingcall` without an offer; `accept` with the browser's offer
 /// (`accepting`) puts our offer in the 200 (the phone checks it), the phone's ACK answers it
 /// (`accepted` with the browser's answer), and audio comes back through the phone's echo.
-/// `progress` cannot carry that offer (447).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invite_without_sdp_gets_our_offer() {
+    offerless_call("uac_offerless.xml", false).await;
+}
+
+/// As [`an_invite_without_sdp_gets_our_offer`], with `progress` first, as Janus does it: our
+/// offer goes in a 183 (`progressed`; the phone checks it), then `accept` without a JSEP sends
+/// the 200 with it again, and the ACK answers it; a second `progress` is 447.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_puts_our_offer_in_a_183() {
+    offerless_call("uac_offerless_early.xml", true).await;
+}
+
+/// A phone calls alice without SDP (`scenario`); she answers with the browser's offer, after
+/// `progress` with it when `early`.
+async fn offerless_call(scenario: &str, early: bool) {
     if !have_sipp() {
         return;
     }
     let (gw, sip_port) = gateway();
     let mut c = guest(&gw, "alice").await;
-    let sipp = Sipp::start("uac_offerless.xml", Some(sip_port), "alice");
+    let sipp = Sipp::start(scenario, Some(sip_port), "alice");
     let incoming = sip_event(&mut c, "incomingcall").await;
     assert!(incoming["jsep"].is_null(), "{incoming}");
     let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
     let offer = json!({"type": "offer", "sdp": peer.create_offer(WAIT).await.expect("offer")});
-    let r = c.send(json!({"request": "progress"}), Some(offer.clone())).await;
-    assert_eq!(r["plugindata"]["data"]["error_code"], 447, "{r}");
-    let r = c.send(json!({"request": "accept"}), Some(offer)).await;
-    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepting", "{r}");
+    let accept = if early {
+        let r = c.send(json!({"request": "progress"}), Some(offer.clone())).await;
+        assert_eq!(result(&r["plugindata"]["data"])["event"], "progressed", "{r}");
+        let r = c.send(json!({"request": "progress"}), Some(offer.clone())).await;
+        assert_eq!(r["plugindata"]["data"]["error_code"], 447, "{r}");
+        c.send(json!({"request": "accept"}), None).await
+    } else {
+        c.send(json!({"request": "accept"}), Some(offer)).await
+    };
+    assert_eq!(result(&accept["plugindata"]["data"])["event"], "accepting", "{accept}");
     let accepted = sip_event(&mut c, "accepted").await;
     peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("the answer")).await.expect("set answer");
     peer.start_media().await;

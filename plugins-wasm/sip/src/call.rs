@@ -53,6 +53,17 @@ pub enum Reinvite {
     Update,
 }
 
+/// Where our offer to an INVITE without SDP is, after `progress` asked for it early.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EarlyOffer {
+    /// It goes in a 183 once the host has it.
+    Asked,
+    /// As `Asked`, and `accept` came meanwhile: the 200 follows the 183 at once.
+    AskedThenAccepted,
+    /// It went in a 183: the 200 carries it again.
+    Sent(String),
+}
+
 /// A call's dialog (§12).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Call {
@@ -122,6 +133,10 @@ pub struct Call {
     /// answer.
     #[serde(default)]
     pub offer_in_2xx: bool,
+    /// `progress` of an INVITE without SDP: our offer goes in a 183 (as Janus's, without
+    /// reliable provisional answers), and the 200 carries it again; the ACK answers it.
+    #[serde(default)]
+    pub early_offer: Option<EarlyOffer>,
     /// `autoaccept_reinvites: false`: the far end's re-INVITEs go to the browser first.
     #[serde(default)]
     pub manual_reinvites: bool,
@@ -171,6 +186,7 @@ impl Call {
             refer_id: None,
             offerless: false,
             offer_in_2xx: false,
+            early_offer: None,
             manual_reinvites: false,
             reinvited: None,
             remote_cseq: None,
@@ -245,7 +261,8 @@ impl Sip {
             self.send_reinvite(handle.handle, &sdp);
             return;
         }
-        if a.call.as_ref().is_some_and(|c| c.offerless && c.state == CallState::Incoming) {
+        let offering = |c: &Call| !matches!(c.early_offer, Some(EarlyOffer::Sent(_)));
+        if a.call.as_ref().is_some_and(|c| c.offerless && c.state == CallState::Incoming && offering(c)) {
             self.answer_offerless(handle.handle, &sdp);
             return;
         }
@@ -795,11 +812,12 @@ impl Sip {
             return Err(err(code::WRONG_STATE, format!("Wrong state (not invited? status={status})")));
         };
         let c = c.clone();
-        let Some(jsep) = msg.parsed_jsep().filter(|j| !j.sdp.is_empty()) else {
-            return Err(err(code::MISSING_SDP, "Missing SDP"));
-        };
+        let jsep = msg.parsed_jsep().filter(|j| !j.sdp.is_empty());
         if c.offerless {
-            return self.accept_offerless(msg, body, early, &jsep);
+            return self.accept_offerless(msg, body, early, jsep.as_ref());
+        }
+        if jsep.is_none() {
+            return Err(err(code::MISSING_SDP, "Missing SDP"));
         }
         let sdp = if a.bridge.stage == Stage::Up {
             a.bridge.sdp(SDP_NAME, a.bridge.remote_secure)
@@ -826,46 +844,90 @@ impl Sip {
 
     /// `accept` of an INVITE without SDP, with the browser's offer: the host answers it, and
     /// once the legs are open our 200 carries the offer (`accepting`); the ACK brings the
-    /// answer (`accepted`).
+    /// answer (`accepted`). `progress` puts the offer in a 183 instead (`progressed`), as
+    /// Janus's does, and a later `accept` (its JSEP, if any, not needed) sends the 200 with it.
     fn accept_offerless(
         &mut self,
         msg: &Message,
         body: &Map<String, Value>,
         early: bool,
-        jsep: &portunus_sdk::Jsep,
+        jsep: Option<&portunus_sdk::Jsep>,
     ) -> Result<(), PluginError> {
-        if early {
-            // An offer in a 183 needs reliable provisional answers (RFC 3262), which we do not do.
-            return Err(err(
-                code::WRONG_STATE,
-                "Wrong state (an INVITE without SDP is answered with accept)",
-            ));
+        let (handle, local) = (msg.handle, self.call_local(msg.handle.handle));
+        let a = self.account(handle);
+        let contact = a.contact(&local);
+        let Some(c) = a.call.as_mut() else { return Err(err(code::WRONG_STATE, "Wrong state (no call?)")) };
+        match (&c.early_offer, early) {
+            (Some(_), true) => return Err(err(code::WRONG_STATE, "Wrong state (status=progress)")),
+            (Some(EarlyOffer::AskedThenAccepted), false) => {
+                return Err(err(code::WRONG_STATE, "Wrong state (status=accepting)"))
+            }
+            (Some(EarlyOffer::Asked), false) => {
+                // The 200 follows the 183 once the offer is ready.
+                (c.headers, c.early_offer) = (headers::custom(body), Some(EarlyOffer::AskedThenAccepted));
+                let call_id = c.call_id.clone();
+                return self.tell_offering(msg, &call_id, "accepting");
+            }
+            _ => {}
         }
-        if !jsep.is_offer() {
+        if let Some(EarlyOffer::Sent(sdp)) = c.early_offer.clone() {
+            // Our offer went in the 183: the 200 carries it again.
+            c.headers = headers::custom(body);
+            let c = c.clone();
+            let inv = msg::parse(c.invite.as_bytes()).map_err(|e| err(code::UNKNOWN, e.0))?;
+            let extra = headers::with(vec![("Contact", contact)], &c.headers);
+            self.respond(handle.handle, &inv, &c.peer, 200, "OK", Some(&c.local_tag), &extra, Some(&sdp));
+            if let Some(c) = self.account(handle).call.as_mut() {
+                (c.state, c.offer_in_2xx) = (CallState::Confirmed, true);
+            }
+            return self.tell_offering(msg, &c.call_id, "accepting");
+        }
+        let Some(jsep) = jsep.filter(|j| j.is_offer()) else {
             return Err(err(code::MISSING_SDP, "Missing SDP offer (the INVITE had none)"));
-        }
+        };
         let srtp = portunus_sdk::bridge::srtp_of(body, code::INVALID_ELEMENT)?;
-        let a = self.account(msg.handle);
+        let a = self.account(handle);
         a.bridge.browser_offer(&jsep.sdp, srtp).map_err(coded)?;
         let Some(c) = a.call.as_mut() else { return Err(err(code::WRONG_STATE, "Wrong state (no call?)")) };
-        c.headers = headers::custom(body);
+        (c.headers, c.early_offer) = (headers::custom(body), early.then_some(EarlyOffer::Asked));
         let call_id = c.call_id.clone();
-        push(msg.handle, Some(&msg.transaction), &event(Some(&call_id), json!({"event": "accepting"})), None);
-        portunus_sdk::notify_event(Some(msg.handle), || json!({"event": "accepting", "call-id": call_id}));
+        self.tell_offering(msg, &call_id, if early { "progressed" } else { "accepting" })
+    }
+
+    /// Tells the browser and the event handlers that our offer to an INVITE without SDP is
+    /// under way (`what`).
+    fn tell_offering(&self, msg: &Message, call_id: &str, what: &str) -> Result<(), PluginError> {
+        push(msg.handle, Some(&msg.transaction), &event(Some(call_id), json!({"event": what})), None);
+        portunus_sdk::notify_event(Some(msg.handle), || json!({"event": what, "call-id": call_id}));
         Ok(())
     }
 
-    /// Our offer for an INVITE without SDP is ready: it goes in the 200.
+    /// Our offer for an INVITE without SDP is ready: it goes in the 200, or in a 183 when
+    /// `progress` asked for it.
     fn answer_offerless(&mut self, handle: u64, sdp: &str) {
         let local = self.call_local(handle);
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         let contact = a.contact(&local);
         let Some(c) = a.call.as_mut() else { return };
-        (c.state, c.offer_in_2xx) = (CallState::Confirmed, true);
+        let early = c.early_offer.take();
+        let mut answers: &[(u16, &str)] = &[(200, "OK")];
+        match early {
+            Some(EarlyOffer::Asked) => {
+                c.early_offer = Some(EarlyOffer::Sent(sdp.to_owned()));
+                answers = &[(183, "Session Progress")];
+            }
+            Some(EarlyOffer::AskedThenAccepted) => answers = &[(183, "Session Progress"), (200, "OK")],
+            Some(EarlyOffer::Sent(_)) | None => {}
+        }
+        if answers.last().is_some_and(|(status, _)| *status == 200) {
+            (c.state, c.offer_in_2xx) = (CallState::Confirmed, true);
+        }
         let c = c.clone();
         let Ok(inv) = msg::parse(c.invite.as_bytes()) else { return };
         let extra = headers::with(vec![("Contact", contact.clone())], &c.headers);
-        self.respond(handle, &inv, &c.peer, 200, "OK", Some(&c.local_tag), &extra, Some(sdp));
+        for (status, reason) in answers {
+            self.respond(handle, &inv, &c.peer, *status, reason, Some(&c.local_tag), &extra, Some(sdp));
+        }
     }
 
     /// `decline`: the ringing INVITE gets `code` (486).
