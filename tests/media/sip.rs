@@ -133,6 +133,8 @@ struct Sipp {
     child: Child,
     port: u16,
     log: PathBuf,
+    /// The messages it sent and received (`-trace_msg`).
+    messages: PathBuf,
 }
 
 impl Sipp {
@@ -194,7 +196,8 @@ impl Sipp {
     ) -> Sipp {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/sip");
         let log = std::env::temp_dir().join(format!("portunus-sipp-{port}.log"));
-        let _ = std::fs::remove_file(&log);
+        let messages = std::env::temp_dir().join(format!("portunus-sipp-{port}-messages.log"));
+        let _ = (std::fs::remove_file(&log), std::fs::remove_file(&messages));
         let mut cmd = Command::new("sipp");
         cmd.arg("-sf")
             .arg(dir.join(scenario))
@@ -205,6 +208,8 @@ impl Sipp {
             .arg("-trace_err")
             .arg("-error_file")
             .arg(&log)
+            .args(["-trace_msg", "-message_file"])
+            .arg(&messages)
             .args(if tcp { &["-t", "t1"][..] } else { &[] })
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -213,15 +218,38 @@ impl Sipp {
             cmd.arg(format!("127.0.0.1:{remote}"));
         }
         let child = cmd.spawn().expect("run sipp");
-        Sipp { child, port, log }
+        Sipp { child, port, log, messages }
     }
 
     /// Waits for the scenario to end; asserts it passed.
     async fn passes(mut self) {
+        self.ends_passing().await;
+    }
+
+    /// As [`Sipp::passes`], keeping it (for [`Sipp::received`]).
+    async fn ends_passing(&mut self) {
         let status =
             tokio::time::timeout(WAIT * 3, self.child.wait()).await.expect("sipp ends").expect("sipp status");
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         assert!(status.success(), "sipp failed ({status}):\n{log}");
+    }
+
+    /// The messages sipp received that start with `start`, as it logged them (once it ended).
+    fn received(&self, start: &str) -> Vec<String> {
+        let log = std::fs::read_to_string(&self.messages).expect("sipp's messages");
+        log.split("message received")
+            .skip(1)
+            .filter_map(|m| m.split_once(":\n").map(|(_, m)| m.trim_start()))
+            // (Up to the separator before the next message.)
+            .map(|m| m.split("\n-----").next().unwrap_or_default().to_owned())
+            .filter(|m| m.starts_with(start))
+            .collect()
+    }
+}
+
+impl Drop for Sipp {
+    fn drop(&mut self) {
+        let _ = (std::fs::remove_file(&self.log), std::fs::remove_file(&self.messages));
     }
 }
 
@@ -674,11 +702,17 @@ async fn call(c: &mut Client, sipp: &Sipp) -> (Peer, Value) {
 /// [`call`], the phone's answer taken, media up: the browser's peer.
 async fn call_up(c: &mut Client, sipp: &Sipp) -> Peer {
     let (peer, _) = call(c, sipp).await;
-    let accepted = sip_event(c, "accepted").await;
-    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
-    peer.start_media().await;
+    take_accepted(c, &peer).await;
     peer.wait_connected(WAIT).await.expect("connected");
     peer
+}
+
+/// `accepted` comes with the answer to the browser's offer: the peer takes it and starts its
+/// media.
+async fn take_accepted(c: &mut Client, peer: &Peer) {
+    let accepted = sip_event(c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("the answer")).await.expect("set answer");
+    peer.start_media().await;
 }
 
 /// A 486 from the phone: `hangup` with its code and reason, and the 486 is ACKed.
@@ -733,9 +767,7 @@ async fn the_phone_hangs_up() {
     let sipp = Sipp::start("uas_hangs_up.xml", None, "x");
     let mut c = guest(&gw, "alice").await;
     let (peer, _) = call(&mut c, &sipp).await;
-    let accepted = sip_event(&mut c, "accepted").await;
-    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
-    peer.start_media().await;
+    take_accepted(&mut c, &peer).await;
     let hangup = both_hangups(&mut c).await;
     assert_eq!(result(&hangup)["code"], 200, "{hangup}");
     // The BYE's Reason header, its text unquoted (Janus's `reason_header*`).
@@ -1054,9 +1086,7 @@ async fn sdes_srtp_with_an_independent_implementation() {
     let body = json!({"request": "call", "uri": uri, "srtp": "sdes_mandatory"});
     let r = c.send(body, Some(json!({"type": "offer", "sdp": offer}))).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
-    let accepted = sip_event(&mut c, "accepted").await;
-    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
-    peer.start_media().await;
+    take_accepted(&mut c, &peer).await;
     peer.wait_connected(WAIT).await.expect("connected");
     let handed = c.event("the gateway's key", |d| result(d)["event"] == "message").await;
     let gw_key = result(&handed)["content"].as_str().expect("content").trim().to_owned();
@@ -1363,14 +1393,14 @@ async fn progress_puts_our_offer_in_a_183() {
 }
 
 /// A phone calls alice without SDP (`scenario`); she answers with the browser's offer, after
-/// `progress` with it when `early`.
+/// `progress` with it when `early` (then the 183 and the 200 must carry the same offer).
 async fn offerless_call(scenario: &str, early: bool) {
     if !have_sipp() {
         return;
     }
     let (gw, sip_port) = gateway();
     let mut c = guest(&gw, "alice").await;
-    let sipp = Sipp::start(scenario, Some(sip_port), "alice");
+    let mut sipp = Sipp::start(scenario, Some(sip_port), "alice");
     let incoming = sip_event(&mut c, "incomingcall").await;
     assert!(incoming["jsep"].is_null(), "{incoming}");
     let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
@@ -1385,13 +1415,20 @@ async fn offerless_call(scenario: &str, early: bool) {
         c.send(json!({"request": "accept"}), Some(offer)).await
     };
     assert_eq!(result(&accept["plugindata"]["data"])["event"], "accepting", "{accept}");
-    let accepted = sip_event(&mut c, "accepted").await;
-    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("the answer")).await.expect("set answer");
-    peer.start_media().await;
+    take_accepted(&mut c, &peer).await;
     peer.wait_connected(WAIT).await.expect("connected");
     echoed(&peer, 25).await;
     hang_up(&mut c).await;
-    sipp.passes().await;
+    sipp.ends_passing().await;
+    if early {
+        // The offer the 200 carries is the 183's (its o= line, its m= line).
+        let offer_of = |m: &str| -> Vec<String> {
+            m.lines().filter(|l| l.starts_with("o=") || l.starts_with("m=")).map(str::to_owned).collect()
+        };
+        let (early, ok) = (sipp.received("SIP/2.0 183"), sipp.received("SIP/2.0 200"));
+        let (early, ok) = (early.first().expect("the 183"), ok.first().expect("the 200"));
+        assert!(!offer_of(early).is_empty() && offer_of(early) == offer_of(ok), "183:\n{early}\n200:\n{ok}");
+    }
     peer.close().await.ok();
 }
 
@@ -1538,9 +1575,7 @@ async fn keyframe_asks_either_side() {
     let r =
         c.send(json!({"request": "call", "uri": uri}), Some(json!({"type": "offer", "sdp": offer}))).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
-    let accepted = sip_event(&mut c, "accepted").await;
-    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
-    peer.start_media().await;
+    take_accepted(&mut c, &peer).await;
     peer.wait_connected(WAIT).await.expect("connected");
 
     // The phone hears the browser's video and sends its own, so the leg knows its SSRC; a
@@ -1602,9 +1637,7 @@ async fn local_media_ip_binds_the_legs() {
     let sipp = Sipp::start_with("uas_local_media.xml", None, "x", &[("aport", &aport)]);
     let mut c = guest(&gw, "alice").await;
     let (peer, _) = call(&mut c, &sipp).await;
-    let accepted = sip_event(&mut c, "accepted").await;
-    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
-    peer.start_media().await;
+    take_accepted(&mut c, &peer).await;
     let mut buf = [0u8; 2048];
     let mut heard = 0;
     while heard < 10 {
@@ -1637,17 +1670,44 @@ async fn a_reinvite_waits_for_the_browser_without_autoaccept() {
     let body = json!({"request": "call", "uri": uri, "autoaccept_reinvites": false});
     let r = c.send(body, Some(json!({"type": "offer", "sdp": offer}))).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
-    let accepted = sip_event(&mut c, "accepted").await;
-    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("answer")).await.expect("set answer");
-    peer.start_media().await;
-    let updating = sip_event(&mut c, "updatingcall").await;
+    take_accepted(&mut c, &peer).await;
+    browser_answers_reinvite(&mut c, &peer).await;
+    hang_up(&mut c).await;
+    sipp.passes().await;
+    peer.close().await.ok();
+}
+
+/// `autoaccept_reinvites: false` holds for a call accepted without the phone's SDP too (our
+/// offer in the 200): the phone's hold re-INVITE waits for the browser (`updatingcall`, then
+/// `update`: our 200 says a=recvonly, the phone checks).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offerless_call_keeps_autoaccept_reinvites() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, sip_port) = gateway();
+    let mut c = guest(&gw, "alice").await;
+    let sipp = Sipp::start("uac_offerless_holds.xml", Some(sip_port), "alice");
+    sip_event(&mut c, "incomingcall").await;
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let offer = json!({"type": "offer", "sdp": peer.create_offer(WAIT).await.expect("offer")});
+    let r = c.send(json!({"request": "accept", "autoaccept_reinvites": false}), Some(offer)).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "accepting", "{r}");
+    take_accepted(&mut c, &peer).await;
+    browser_answers_reinvite(&mut c, &peer).await;
+    hang_up(&mut c).await;
+    sipp.passes().await;
+    peer.close().await.ok();
+}
+
+/// The phone's re-INVITE waits for the browser: `updatingcall` with a new offer, then the
+/// browser's answer in `update` (`updated`) lets our 200 go.
+async fn browser_answers_reinvite(c: &mut Client, peer: &Peer) {
+    let updating = sip_event(c, "updatingcall").await;
     let offer = updating["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("no offer: {updating}"));
     let answer = peer.answer_offer(offer, WAIT).await.expect("the browser's answer");
     let r = c.send(json!({"request": "update"}), Some(json!({"type": "answer", "sdp": answer}))).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "updated", "{r}");
-    hang_up(&mut c).await;
-    sipp.passes().await;
-    peer.close().await.ok();
 }
 
 /// A request in the call with a CSeq below the far end's last one is out of order: 500

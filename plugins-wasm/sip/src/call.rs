@@ -58,8 +58,9 @@ pub enum Reinvite {
 pub enum EarlyOffer {
     /// It goes in a 183 once the host has it.
     Asked,
-    /// As `Asked`, and `accept` came meanwhile: the 200 follows the 183 at once.
-    AskedThenAccepted,
+    /// As `Asked`, and `accept` came meanwhile (with these headers for the 200): the 200
+    /// follows the 183 at once.
+    AskedThenAccepted(Vec<(String, String)>),
     /// It went in a 183: the 200 carries it again.
     Sent(String),
 }
@@ -859,38 +860,41 @@ impl Sip {
         let Some(c) = a.call.as_mut() else { return Err(err(code::WRONG_STATE, "Wrong state (no call?)")) };
         match (&c.early_offer, early) {
             (Some(_), true) => return Err(err(code::WRONG_STATE, "Wrong state (status=progress)")),
-            (Some(EarlyOffer::AskedThenAccepted), false) => {
+            (Some(EarlyOffer::AskedThenAccepted(_)), false) => {
                 return Err(err(code::WRONG_STATE, "Wrong state (status=accepting)"))
-            }
-            (Some(EarlyOffer::Asked), false) => {
-                // The 200 follows the 183 once the offer is ready.
-                (c.headers, c.early_offer) = (headers::custom(body), Some(EarlyOffer::AskedThenAccepted));
-                let call_id = c.call_id.clone();
-                return self.tell_offering(msg, &call_id, "accepting");
             }
             _ => {}
         }
-        if let Some(EarlyOffer::Sent(sdp)) = c.early_offer.clone() {
+        c.manual_reinvites = body.get("autoaccept_reinvites").and_then(Value::as_bool) == Some(false);
+        let custom = headers::custom(body);
+        match c.early_offer.take() {
+            // The 200 follows the 183 once the offer is ready, with these headers.
+            Some(EarlyOffer::Asked) => c.early_offer = Some(EarlyOffer::AskedThenAccepted(custom)),
             // Our offer went in the 183: the 200 carries it again.
-            c.headers = headers::custom(body);
-            let c = c.clone();
-            let inv = msg::parse(c.invite.as_bytes()).map_err(|e| err(code::UNKNOWN, e.0))?;
-            let extra = headers::with(vec![("Contact", contact)], &c.headers);
-            self.respond(handle.handle, &inv, &c.peer, 200, "OK", Some(&c.local_tag), &extra, Some(&sdp));
-            if let Some(c) = self.account(handle).call.as_mut() {
-                (c.state, c.offer_in_2xx) = (CallState::Confirmed, true);
+            Some(EarlyOffer::Sent(sdp)) => {
+                c.headers = custom;
+                let c = c.clone();
+                let inv = msg::parse(c.invite.as_bytes()).map_err(|e| err(code::UNKNOWN, e.0))?;
+                let extra = headers::with(vec![("Contact", contact)], &c.headers);
+                self.respond(handle.handle, &inv, &c.peer, 200, "OK", Some(&c.local_tag), &extra, Some(&sdp));
+                if let Some(c) = self.account(handle).call.as_mut() {
+                    (c.state, c.offer_in_2xx) = (CallState::Confirmed, true);
+                }
             }
-            return self.tell_offering(msg, &c.call_id, "accepting");
+            Some(EarlyOffer::AskedThenAccepted(_)) | None => {
+                let Some(jsep) = jsep.filter(|j| j.is_offer()) else {
+                    return Err(err(code::MISSING_SDP, "Missing SDP offer (the INVITE had none)"));
+                };
+                let srtp = portunus_sdk::bridge::srtp_of(body, code::INVALID_ELEMENT)?;
+                let a = self.account(handle);
+                a.bridge.browser_offer(&jsep.sdp, srtp).map_err(coded)?;
+                let Some(c) = a.call.as_mut() else {
+                    return Err(err(code::WRONG_STATE, "Wrong state (no call?)"));
+                };
+                (c.headers, c.early_offer) = (custom, early.then_some(EarlyOffer::Asked));
+            }
         }
-        let Some(jsep) = jsep.filter(|j| j.is_offer()) else {
-            return Err(err(code::MISSING_SDP, "Missing SDP offer (the INVITE had none)"));
-        };
-        let srtp = portunus_sdk::bridge::srtp_of(body, code::INVALID_ELEMENT)?;
-        let a = self.account(handle);
-        a.bridge.browser_offer(&jsep.sdp, srtp).map_err(coded)?;
-        let Some(c) = a.call.as_mut() else { return Err(err(code::WRONG_STATE, "Wrong state (no call?)")) };
-        (c.headers, c.early_offer) = (headers::custom(body), early.then_some(EarlyOffer::Asked));
-        let call_id = c.call_id.clone();
+        let call_id = self.account(handle).call.as_ref().map(|c| c.call_id.clone()).unwrap_or_default();
         self.tell_offering(msg, &call_id, if early { "progressed" } else { "accepting" })
     }
 
@@ -909,24 +913,29 @@ impl Sip {
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         let contact = a.contact(&local);
         let Some(c) = a.call.as_mut() else { return };
-        let early = c.early_offer.take();
-        let mut answers: &[(u16, &str)] = &[(200, "OK")];
-        match early {
+        // The 183 (with `progress`'s headers) when it was asked for, then the 200 (with
+        // `accept`'s) unless only the 183 was.
+        let mut answers = vec![(200, "OK", c.headers.clone())];
+        match c.early_offer.take() {
             Some(EarlyOffer::Asked) => {
                 c.early_offer = Some(EarlyOffer::Sent(sdp.to_owned()));
-                answers = &[(183, "Session Progress")];
+                answers = vec![(183, "Session Progress", c.headers.clone())];
             }
-            Some(EarlyOffer::AskedThenAccepted) => answers = &[(183, "Session Progress"), (200, "OK")],
+            Some(EarlyOffer::AskedThenAccepted(then)) => {
+                answers.insert(0, (183, "Session Progress", c.headers.clone()));
+                answers[1].2 = then.clone();
+                c.headers = then;
+            }
             Some(EarlyOffer::Sent(_)) | None => {}
         }
-        if answers.last().is_some_and(|(status, _)| *status == 200) {
+        if answers.last().is_some_and(|(status, _, _)| *status == 200) {
             (c.state, c.offer_in_2xx) = (CallState::Confirmed, true);
         }
         let c = c.clone();
         let Ok(inv) = msg::parse(c.invite.as_bytes()) else { return };
-        let extra = headers::with(vec![("Contact", contact.clone())], &c.headers);
-        for (status, reason) in answers {
-            self.respond(handle, &inv, &c.peer, *status, reason, Some(&c.local_tag), &extra, Some(sdp));
+        for (status, reason, custom) in answers {
+            let extra = headers::with(vec![("Contact", contact.clone())], &custom);
+            self.respond(handle, &inv, &c.peer, status, reason, Some(&c.local_tag), &extra, Some(sdp));
         }
     }
 
