@@ -468,8 +468,9 @@ async fn tcp_guest_calls(gw: &Gateway, uri: &str) {
 /// A URI whose host is a name without a port is found by the name's SRV records (RFC 3263
 /// §4.2), as Janus's (Sofia-SIP's) are, through a DNS server no one here wrote (dnsmasq):
 /// alice registers at `pbx.test`, whose records name first a server without an address, then
-/// the registrar (sipp, on a port of its own), then a decoy; a `force_tcp` guest calls `bob@phone.test`,
-/// found by `_sip._tcp`, a phone over TCP: answered, hung up.
+/// the registrar (sipp, on a port of its own), then a decoy; a `force_tcp` guest calls
+/// `bob@phone.test`, found by `_sip._tcp`, whose first server refuses the connection and whose
+/// second, a phone over TCP, answers: hung up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn servers_are_found_by_their_srv_records() {
     if !have_sipp() {
@@ -483,7 +484,10 @@ async fn servers_are_found_by_their_srv_records() {
         "--srv-host=_sip._udp.pbx.test,gone.pbx.test,9,5,10".to_owned(),
         format!("--srv-host=_sip._udp.pbx.test,sip1.pbx.test,{},10,10", registrar.port),
         format!("--srv-host=_sip._udp.pbx.test,sip1.pbx.test,{},20,10", free_udp_port()),
-        format!("--srv-host=_sip._tcp.phone.test,sip2.phone.test,{},0,0", phone.port),
+        // A first server that refuses the connection: the next one is connected to.
+        format!("--srv-host=_sip._tcp.phone.test,sip0.phone.test,{},1,0", crate::harness::free_port()),
+        format!("--srv-host=_sip._tcp.phone.test,sip2.phone.test,{},2,0", phone.port),
+        "--host-record=sip0.phone.test,127.0.0.1".to_owned(),
         "--host-record=sip1.pbx.test,127.0.0.1".to_owned(),
         "--host-record=sip2.phone.test,127.0.0.1".to_owned(),
     ];

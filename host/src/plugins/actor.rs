@@ -683,7 +683,8 @@ impl Actor {
                 let usable = |a: &&std::net::SocketAddr| {
                     a.is_ipv4() == local.is_ipv4() && shared.limits.send_to.allows(a.ip())
                 };
-                // Where the name went last, if it is still an answer: else the first usable.
+                // Where the name went last, if it is still an answer: else the first usable;
+                // the others are its fallbacks (a TCP connection tries them in turn).
                 let again = found.iter().filter(usable).find(|a| Some(**a) == last);
                 let Some(&addr) = again.or_else(|| found.iter().find(usable)) else {
                     if !unreachable.contains(&(socket, to.clone())) {
@@ -692,7 +693,9 @@ impl Actor {
                     continue;
                 };
                 sockets.remember(&host, port, addr);
-                if let Err(e) = sockets.send(socket, addr, &data, shared.limits.udp_rate, Some(&to)) {
+                let fallbacks: Vec<std::net::SocketAddr> =
+                    found.iter().filter(usable).filter(|a| **a != addr).copied().collect();
+                if let Err(e) = sockets.send(socket, addr, &data, shared.limits.udp_rate, Some(&to), &fallbacks) {
                     tracing::warn!(plugin = %shared.package, "send to {to} ({addr}): {e}");
                 }
             }

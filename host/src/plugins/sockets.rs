@@ -215,6 +215,7 @@ impl SocketTable {
         data: &[u8],
         rate: u32,
         name: Option<&str>,
+        fallbacks: &[SocketAddr],
     ) -> Result<(), String> {
         let s = self.open.get_mut(&id).ok_or_else(|| format!("no socket {id}"))?;
         let now = Instant::now();
@@ -231,7 +232,7 @@ impl SocketTable {
                 Ok(_) => Ok(()),
                 Err(e) => Err(format!("send to {to}: {e}")),
             },
-            Kind::Tcp(listener) => listener.send(to, data, name),
+            Kind::Tcp(listener) => listener.send(to, data, name, fallbacks),
         }
     }
 
@@ -346,9 +347,9 @@ mod tests {
         let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
         let to = peer.local_addr().unwrap();
         // A burst of `rate` passes at once; more is refused.
-        let sent = (0..20).filter(|_| t.send(a, to, b"x", 10, None).is_ok()).count();
+        let sent = (0..20).filter(|_| t.send(a, to, b"x", 10, None, &[]).is_ok()).count();
         assert_eq!(sent, 10);
-        assert!(t.close(a) && !t.is_open(a) && t.send(a, to, b"x", 10, None).is_err());
+        assert!(t.close(a) && !t.is_open(a) && t.send(a, to, b"x", 10, None, &[]).is_err());
     }
 
     #[test]

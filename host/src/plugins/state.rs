@@ -1174,7 +1174,7 @@ impl host::Host for StoreState {
         let rate = limits.udp_rate;
         self.timed(|s| {
             let mut sockets = s.shared.sockets.lock().unwrap_or_else(|e| e.into_inner());
-            sockets.send(socket, to, &data, rate, name.as_deref())
+            sockets.send(socket, to, &data, rate, name.as_deref(), &[])
         })
     }
 

@@ -3,7 +3,8 @@
 //! messages framed as SIP's (a head, an empty line, `Content-Length` bytes of body): each
 //! message read reaches the plugin whole, as a datagram from the connection's far address, and
 //! one the plugin sends to an address goes over the connection with that address, opened
-//! first (from an ephemeral port) when there is none. Nothing waits: a connection's messages
+//! first (from an ephemeral port) when there is none (for a name, to its next addresses in
+//! turn when the first cannot be connected to). Nothing waits: a connection's messages
 //! queue behind what it has not written yet, at most [`QUEUE`]. A keep-alive ping (an empty
 //! line pair, RFC 5626 §3.5.1) gets its pong; a connection idle for [`IDLE`], or whose bytes
 //! do not frame, is closed. A connection that could not be opened, or that ended, is told to
@@ -147,7 +148,7 @@ impl Listener {
                 match socket.accept().await {
                     Ok((stream, peer)) => {
                         let Some(me) = me.upgrade() else { return };
-                        if let Err(e) = me.open(peer, Some(stream), None) {
+                        if let Err(e) = me.open(peer, Some(stream), None, Vec::new()) {
                             tracing::debug!("plugin TCP connection from {peer} refused: {e}");
                         }
                     }
@@ -168,8 +169,16 @@ impl Listener {
     }
 
     /// Sends a message to `to` over its connection, opening one when there is none; `name`
-    /// is what the plugin sent to, when `to` is what a name resolved to.
-    pub fn send(self: &Arc<Self>, to: SocketAddr, data: &[u8], name: Option<&str>) -> Result<(), String> {
+    /// is what the plugin sent to, when `to` is what a name resolved to, and `fallbacks` the
+    /// name's other addresses, tried in turn when `to` cannot be connected to (an SRV name's
+    /// next servers, RFC 3263 §4.3); the connection keeps `to` as its name.
+    pub fn send(
+        self: &Arc<Self>,
+        to: SocketAddr,
+        data: &[u8],
+        name: Option<&str>,
+        fallbacks: &[SocketAddr],
+    ) -> Result<(), String> {
         let open = {
             let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
             conns.by_peer.get(&to).filter(|c| !c.queue.is_closed()).map(|c| c.queue.clone())
@@ -186,7 +195,7 @@ impl Listener {
                 }
                 q
             }
-            None => self.open(to, None, name)?,
+            None => self.open(to, None, name, fallbacks.to_vec())?,
         };
         queue.try_send(data.to_vec()).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => {
@@ -202,6 +211,7 @@ impl Listener {
         peer: SocketAddr,
         accepted: Option<TcpStream>,
         name: Option<&str>,
+        fallbacks: Vec<SocketAddr>,
     ) -> Result<mpsc::Sender<Vec<u8>>, String> {
         let (rt, deliver) = self.running.get().ok_or("the listener is not running yet")?;
         let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
@@ -219,7 +229,11 @@ impl Listener {
         conns.next += 1;
         let id = conns.next;
         let from_afar = accepted.is_some();
-        let run = connection(Arc::downgrade(self), id, peer, accepted, rx, tx.clone(), deliver.clone());
+        let opened = match accepted {
+            Some(stream) => Opened::Accepted(stream),
+            None => Opened::Connect(fallbacks),
+        };
+        let run = connection(Arc::downgrade(self), id, peer, opened, rx, tx.clone(), deliver.clone());
         let task = rt.spawn(run).abort_handle();
         if let Some(old) = conns.by_peer.insert(
             peer,
@@ -258,23 +272,44 @@ impl Listener {
     }
 }
 
-/// One connection: opened first when not `accepted`; reads frames into `deliver` and writes
+/// How a connection comes to be.
+enum Opened {
+    /// The far end opened it.
+    Accepted(TcpStream),
+    /// We open it: to its address, else to each of these in turn.
+    Connect(Vec<SocketAddr>),
+}
+
+/// Connects to `peer`, or when it cannot be, to each of `fallbacks` in turn.
+async fn connect_any(peer: SocketAddr, fallbacks: &[SocketAddr]) -> std::io::Result<TcpStream> {
+    let mut last = None;
+    for to in std::iter::once(&peer).chain(fallbacks) {
+        let tried = tokio::time::timeout(CONNECT, TcpStream::connect(to)).await;
+        match tried.unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => {
+                tracing::debug!("plugin TCP connection to {to}: {e}");
+                last = Some(e);
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::ErrorKind::NotConnected.into()))
+}
+
+/// One connection: opened first when not accepted; reads frames into `deliver` and writes
 /// what `queue` holds, until either side fails, the far end closes or it is idle.
 async fn connection(
     owner: Weak<Listener>,
     id: u64,
     peer: SocketAddr,
-    accepted: Option<TcpStream>,
+    opened: Opened,
     mut queue: mpsc::Receiver<Vec<u8>>,
     pong: mpsc::Sender<Vec<u8>>,
     deliver: Deliver,
 ) {
-    let stream = match accepted {
-        Some(s) => Ok(s),
-        None => match tokio::time::timeout(CONNECT, TcpStream::connect(peer)).await {
-            Ok(r) => r,
-            Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
-        },
+    let stream = match opened {
+        Opened::Accepted(s) => Ok(s),
+        Opened::Connect(fallbacks) => connect_any(peer, &fallbacks).await,
     };
     match stream {
         Ok(stream) => {
@@ -365,10 +400,10 @@ mod tests {
         b.start(&rt, inbox(b_tx));
         let body = "x".repeat(20_000);
         let message = format!("MESSAGE sip:b SIP/2.0\r\nContent-Length: {}\r\n\r\n{body}", body.len());
-        a.send(b_addr, message.as_bytes(), None).unwrap();
+        a.send(b_addr, message.as_bytes(), None, &[]).unwrap();
         let (from, got) = b_rx.recv().await.unwrap();
         assert_eq!(got, message.as_bytes());
-        b.send(from.parse().unwrap(), b"SIP/2.0 200 OK\r\n\r\n", None).unwrap();
+        b.send(from.parse().unwrap(), b"SIP/2.0 200 OK\r\n\r\n", None, &[]).unwrap();
         let (back_from, answer) = a_rx.recv().await.unwrap();
         assert_eq!((back_from, answer.as_slice()), (b_addr.to_string(), &b"SIP/2.0 200 OK\r\n\r\n"[..]));
         assert_eq!(b.conns.lock().unwrap().by_peer.len(), 1, "one connection, accepted");
@@ -384,17 +419,26 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert_eq!(b.conns.lock().unwrap().by_peer.len(), MAX_ACCEPTED, "no more from afar");
-        b.send(a_addr, b"MESSAGE sip:a SIP/2.0\r\n\r\n", None).unwrap();
+        b.send(a_addr, b"MESSAGE sip:a SIP/2.0\r\n\r\n", None, &[]).unwrap();
         assert_eq!(a_rx.recv().await.unwrap().1, b"MESSAGE sip:a SIP/2.0\r\n\r\n");
         drop(strangers);
         // A peer that is not there: an empty message from its address says so, and from the
         // name the plugin sent to it by.
         let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        a.send(gone, b"OPTIONS sip:x SIP/2.0\r\n\r\n", Some("gone.test:1")).unwrap();
+        a.send(gone, b"OPTIONS sip:x SIP/2.0\r\n\r\n", Some("gone.test:1"), &[]).unwrap();
         assert_eq!(a_rx.recv().await.unwrap(), (gone.to_string(), Vec::new()));
         assert_eq!(a_rx.recv().await.unwrap(), ("gone.test:1".to_owned(), Vec::new()));
+        // A name whose first address refuses: its next one is connected to, and the message
+        // arrives there.
+        a.send(gone, b"OPTIONS sip:y SIP/2.0\r\n\r\n", Some("two.test:1"), &[b_addr]).unwrap();
+        // (Past the strangers' ends, each told as an empty message.)
+        let mut got = Vec::new();
+        while got.is_empty() {
+            got = b_rx.recv().await.unwrap().1;
+        }
+        assert_eq!(got, b"OPTIONS sip:y SIP/2.0\r\n\r\n");
         a.close();
         b.close();
-        assert!(a.send(b_addr, b"x", None).is_err(), "a closed listener sends nothing");
+        assert!(a.send(b_addr, b"x", None, &[]).is_err(), "a closed listener sends nothing");
     }
 }
