@@ -10,16 +10,14 @@ async fn requests_published_to_the_broker_are_answered_on_the_publish_topic() {
     let Some((broker, mut log)) = Mosquitto::start_logged("the MQTT transport test", "").await else {
         return;
     };
-    let file = format!(
-        "general: {{ enabled = true, url = \"tcp://127.0.0.1:{}\", client_id = \"portunus-transport\",\n\
-         subscribe_topic = \"to-janus\", publish_topic = \"from-janus\", json = \"compact\" }}\n\
-         admin: {{ admin_enabled = true, subscribe_topic = \"to-janus-admin\", publish_topic = \"from-janus-admin\" }}\n\
-         status: {{ enabled = true, topic = \"janus/status\", connect_message = \"online\",\n\
-         disconnect_message = \"offline\", retain = true }}\n",
-        broker.port
-    );
-    let extra = vec![("janus.transport.mqtt.jcfg".to_owned(), file)];
-    let mut gw = Gateway::with(Conf { extra: extra.clone(), ..Conf::default() });
+    let conf = || {
+        transport(
+            &format!("url = \"tcp://127.0.0.1:{}\", client_id = \"portunus-transport\"", broker.port),
+            ADMIN,
+            "disconnect_message = \"offline\"",
+        )
+    };
+    let mut gw = Gateway::with(conf());
     let (_sub, mut lines) = broker.subscribe("#");
     // The status is retained and published after the subscriptions: once it is heard, the
     // gateway takes requests.
@@ -59,7 +57,7 @@ async fn requests_published_to_the_broker_are_answered_on_the_publish_topic() {
     until_line(&mut lines, "janus/status offline", 10).await;
     until_line(&mut log, "Client portunus-transport disconnected.", 10).await;
     // Killed, it goes without a DISCONNECT: the broker publishes the will.
-    let gw = Gateway::with(Conf { extra: extra.clone(), ..Conf::default() });
+    let gw = Gateway::with(conf());
     until_line(&mut lines, "janus/status online", 10).await;
     drop(gw);
     until_line(&mut lines, "janus/status offline", 10).await;
@@ -76,17 +74,13 @@ async fn requests_published_to_the_broker_are_answered_on_the_publish_topic() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mqtt_5_answers_go_where_their_request_asks() {
     let Some(broker) = Mosquitto::start("the MQTT 5 transport test").await else { return };
-    let file = format!(
-        "general: {{ enabled = true, url = \"tcp://127.0.0.1:{}\", client_id = \"portunus-v5\", mqtt_version = \"5\",\n\
-         subscribe_topic = \"to-janus\", publish_topic = \"from-janus\", json = \"compact\",\n\
+    let general = format!(
+        "url = \"tcp://127.0.0.1:{}\", client_id = \"portunus-v5\", mqtt_version = \"5\",\n\
          proxy_transaction_user_properties = [\"keep\", \"pre\"],\n\
-         add_transaction_user_properties = ([\"added\", \"yes\"], [\"more\", \"2\"]) }}\n\
-         admin: {{ admin_enabled = true, subscribe_topic = \"to-janus-admin\", publish_topic = \"from-janus-admin\" }}\n\
-         status: {{ enabled = true, topic = \"janus/status\", connect_message = \"online\", retain = true }}\n",
+         add_transaction_user_properties = ([\"added\", \"yes\"], [\"more\", \"2\"])",
         broker.port
     );
-    let extra = vec![("janus.transport.mqtt.jcfg".to_owned(), file)];
-    let _gw = Gateway::with(Conf { extra, ..Conf::default() });
+    let _gw = Gateway::with(transport(&general, ADMIN, ""));
     let (_sub, mut lines) = broker.subscribe_v5("#");
     V5Message::next_with(&mut lines, "online").await;
     let asking = |correlation: &'static str| -> Vec<Vec<&'static str>> {
@@ -174,14 +168,11 @@ async fn mqtt_5_replies_longer_than_the_broker_takes_are_dropped() {
     let Some((broker, mut log)) = Mosquitto::start_logged("the MQTT 5 packet size test", limit).await else {
         return;
     };
-    let file = format!(
-        "general: {{ enabled = true, url = \"tcp://127.0.0.1:{}\", client_id = \"portunus-small\", mqtt_version = 5,\n\
-         subscribe_topic = \"to-janus\", publish_topic = \"from-janus\", json = \"compact\" }}\n\
-         status: {{ enabled = true, topic = \"janus/status\", connect_message = \"online\", retain = true }}\n",
+    let general = format!(
+        "url = \"tcp://127.0.0.1:{}\", client_id = \"portunus-small\", mqtt_version = 5",
         broker.port
     );
-    let extra = vec![("janus.transport.mqtt.jcfg".to_owned(), file)];
-    let _gw = Gateway::with(Conf { extra, ..Conf::default() });
+    let _gw = Gateway::with(transport(&general, "", ""));
     let (_sub, mut lines) = broker.subscribe_v5("#");
     V5Message::next_with(&mut lines, "online").await;
     broker.publish_v5("to-janus", r#"{"janus":"info","transaction":"big"}"#, &[]);
@@ -203,19 +194,32 @@ async fn the_transport_speaks_tls_with_the_files_it_is_given() {
     let Some((broker, tls)) = Mosquitto::start_tls("the MQTT transport TLS test", "127.0.0.1").await else {
         return;
     };
-    let file = format!(
-        "general: {{ enabled = true, url = \"ssl://127.0.0.1:{}\", client_id = \"portunus-tls\",\n\
-         subscribe_topic = \"to-janus\", publish_topic = \"from-janus\", json = \"compact\",\n\
-         ssl_enabled = true, cacertfile = \"{}\", certfile = \"{}\", keyfile = \"{}\" }}\n\
-         status: {{ enabled = true, topic = \"janus/status\", connect_message = \"online\", retain = true }}\n",
+    let general = format!(
+        "url = \"ssl://127.0.0.1:{}\", client_id = \"portunus-tls\",\n\
+         ssl_enabled = true, cacertfile = \"{}\", certfile = \"{}\", keyfile = \"{}\"",
         tls.port, tls.ca, tls.client_cert, tls.client_key
     );
-    let extra = vec![("janus.transport.mqtt.jcfg".to_owned(), file)];
-    let _gw = Gateway::with(Conf { extra, ..Conf::default() });
+    let _gw = Gateway::with(transport(&general, "", ""));
     let (_sub, mut lines) = broker.subscribe("#");
     until_line(&mut lines, "janus/status online", 10).await;
     let pong = call(&broker, &mut lines, json!({"janus": "ping", "transaction": "p"})).await;
     assert_eq!(pong["janus"], "pong", "{pong}");
+}
+
+/// The admin API's section of the tests' transports.
+const ADMIN: &str =
+    "admin: { admin_enabled = true, subscribe_topic = \"to-janus-admin\", publish_topic = \"from-janus-admin\" }\n";
+
+/// A gateway's configuration with the MQTT transport: the Janus API on `to-janus` and
+/// `from-janus` (compact JSON) with `general`'s settings besides, `admin` (a section, or
+/// nothing), and the status (`online` on `janus/status`, retained) with `status`'s settings.
+fn transport(general: &str, admin: &str, status: &str) -> Conf {
+    let file = format!(
+        "general: {{ enabled = true, subscribe_topic = \"to-janus\", publish_topic = \"from-janus\",\n\
+         json = \"compact\", {general} }}\n{admin}\
+         status: {{ enabled = true, topic = \"janus/status\", connect_message = \"online\", retain = true, {status} }}\n"
+    );
+    Conf { extra: vec![("janus.transport.mqtt.jcfg".to_owned(), file)], ..Conf::default() }
 }
 
 /// Reads the lines (a subscriber's, or a broker's log) until `want` comes, each within `secs` seconds.

@@ -655,9 +655,9 @@ impl Actor {
     /// Resolves a name the plugin sends to ([`super::names`], within [`RESOLVE_WAIT`]), then
     /// sends what waited for it: each to the address the name went to last when it is still
     /// among the answers, else to the first of its socket's family that `sandbox.send_to`
-    /// allows, which is remembered for [`super::sockets::NAME_TTL`]. When
-    /// there is none, the plugin gets an empty message from the name: nothing sent there will
-    /// be answered.
+    /// allows, which is remembered for [`super::sockets::NAME_TTL`] (the others are a TCP
+    /// connection's fallbacks). When there is none, the plugin gets an empty message from the
+    /// name: nothing sent there will be answered.
     fn resolve(&mut self, host: String, port: u16) {
         let (shared, mailbox) = (self.shared.clone(), self.mailbox.clone());
         self.rt.spawn(async move {
@@ -680,22 +680,23 @@ impl Actor {
             let last = sockets.last(&host, port);
             for (socket, to, data) in sockets.take_waiting(&host, port) {
                 let Some(local) = sockets.local(socket) else { continue };
-                let usable = |a: &&std::net::SocketAddr| {
-                    a.is_ipv4() == local.is_ipv4() && shared.limits.send_to.allows(a.ip())
-                };
-                // Where the name went last, if it is still an answer: else the first usable;
-                // the others are its fallbacks (a TCP connection tries them in turn).
-                let again = found.iter().filter(usable).find(|a| Some(**a) == last);
-                let Some(&addr) = again.or_else(|| found.iter().find(usable)) else {
+                let mut usable: Vec<std::net::SocketAddr> = found
+                    .iter()
+                    .copied()
+                    .filter(|a| a.is_ipv4() == local.is_ipv4() && shared.limits.send_to.allows(a.ip()))
+                    .collect();
+                // Where the name went last, if it is still an answer, else the first usable.
+                if let Some(at) = usable.iter().position(|a| Some(*a) == last) {
+                    usable[..=at].rotate_right(1);
+                }
+                let Some((&addr, fallbacks)) = usable.split_first() else {
                     if !unreachable.contains(&(socket, to.clone())) {
                         unreachable.push((socket, to));
                     }
                     continue;
                 };
                 sockets.remember(&host, port, addr);
-                let fallbacks: Vec<std::net::SocketAddr> =
-                    found.iter().filter(usable).filter(|a| **a != addr).copied().collect();
-                if let Err(e) = sockets.send(socket, addr, &data, shared.limits.udp_rate, Some(&to), &fallbacks) {
+                if let Err(e) = sockets.send(socket, addr, &data, shared.limits.udp_rate, Some(&to), fallbacks) {
                     tracing::warn!(plugin = %shared.package, "send to {to} ({addr}): {e}");
                 }
             }
