@@ -217,9 +217,8 @@ fn measure(b: &mut Sim, path: Path, packets: &[Vec<u8>]) -> Figures {
             }
             _ => b.core.datagram(b.now, src, p),
         }
-        if b.core.next_timeout().is_some_and(|t| t <= b.now) {
-            b.core.timeouts(b.now);
-        }
+        // As a media thread does on every wake-up.
+        b.core.timeouts(b.now);
         if b.now - last_tick >= TICK {
             last_tick = b.now;
             b.core.housekeeping(b.now);

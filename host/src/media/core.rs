@@ -3,8 +3,6 @@
 //! here reads a clock or touches a socket (the thread loop in `worker.rs` does, and so does the
 //! in-process benchmark with a simulated clock).
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError};
@@ -26,6 +24,7 @@ use super::legs::{self, Admit, Leg};
 use super::peer::{Counters, Peer, Receiving, RxCodec};
 use super::ready::{Ready, Watched};
 use super::router::{takes, Dest, Rewrite, Router, OWN};
+use super::timers::Timers;
 use super::udp::{RecvBatch, SocketBatch, BATCH};
 use super::{Command, Streams, Tunables};
 use crate::mixer::{MixFrame, MixIn, Pool};
@@ -253,8 +252,9 @@ pub struct MediaCore<T: Transmitter> {
     ready: Arc<Ready>,
     /// What legs send, batched per socket.
     leg_out: SocketBatch,
-    /// Peer deadlines, earliest first; an entry is stale when the peer's deadline moved.
-    timers: BinaryHeap<Reverse<(Instant, u64)>>,
+    /// Peer deadlines and exact ones (files, telephone events); an entry is stale when its
+    /// owner's deadline moved.
+    timers: Timers,
     out: T,
     /// Where str0m is told datagrams arrived: the socket's address when it is advertised,
     /// else the first advertised one (a 1:1 NAT's public address). str0m drops STUN sent to
@@ -314,7 +314,7 @@ impl<T: Transmitter> MediaCore<T> {
             inputs: HashMap::new(),
             ready: Arc::default(),
             leg_out: SocketBatch::default(),
-            timers: BinaryHeap::new(),
+            timers: Timers::default(),
             out,
             local: if advertised.contains(&local) {
                 local
@@ -378,19 +378,16 @@ impl<T: Transmitter> MediaCore<T> {
         &mut self.out
     }
 
-    /// When [`MediaCore::timeouts`] is next due, if any peer waits for one.
+    /// When the thread must wake for [`MediaCore::timeouts`] next, if any timer waits: a peer's
+    /// timer may run [`super::timers::PEER_SLACK`] late.
     pub fn next_timeout(&mut self) -> Option<Instant> {
-        while let Some(Reverse((at, id))) = self.timers.peek().copied() {
-            if self.peers.get(&id).is_some_and(|p| p.filed == Some(at))
-                || self.legs.get(&id).is_some_and(|l| l.dtmf.due == Some(at))
-                || self.playing_at(id) == Some(at)
-            {
-                return Some(at);
-            }
-            // Superseded by an earlier entry, or the peer is gone.
-            self.timers.pop();
-        }
-        None
+        let (peers, legs, inputs) = (&self.peers, &self.legs, &self.inputs);
+        self.timers.wake_at(
+            |at, id| peers.get(&id).is_some_and(|p| p.filed == Some(at)),
+            |at, id| {
+                legs.get(&id).is_some_and(|l| l.dtmf.due == Some(at)) || playing_at(inputs, id) == Some(at)
+            },
+        )
     }
 
     /// Files a peer's deadline in the timer heap when it has no entry or an earlier one is
@@ -400,7 +397,7 @@ impl<T: Transmitter> MediaCore<T> {
         let Some(p) = self.peers.get_mut(&id) else { return };
         if p.filed.is_none_or(|f| p.timeout < f) {
             p.filed = Some(p.timeout);
-            self.timers.push(Reverse((p.timeout, id)));
+            self.timers.peer(p.timeout, id);
         }
     }
 
@@ -463,24 +460,19 @@ impl<T: Transmitter> MediaCore<T> {
         }
     }
 
-    /// Runs the timers of every peer that is due.
+    /// Runs every timer that is due (call on every wake-up, whatever woke the thread).
     pub fn timeouts(&mut self, now: Instant) {
         self.now = now;
-        let mut due = std::mem::take(&mut self.scratch);
-        due.clear();
-        while let Some(Reverse((at, id))) = self.timers.peek().copied() {
-            if at > now {
-                break;
-            }
-            self.timers.pop();
+        while let Some((at, id)) = self.timers.due_exact(now) {
             if self.legs.get(&id).is_some_and(|l| l.dtmf.due == Some(at)) {
                 self.leg_dtmf(id, now);
-                continue;
-            }
-            if self.playing_at(id) == Some(at) {
+            } else if self.playing_at(id) == Some(at) {
                 self.play(id, now);
-                continue;
             }
+        }
+        let mut due = std::mem::take(&mut self.scratch);
+        due.clear();
+        while let Some((at, id)) = self.timers.due_peer(now) {
             let Some(p) = self.peers.get_mut(&id) else { continue };
             if p.filed != Some(at) {
                 continue; // superseded
@@ -1281,7 +1273,7 @@ impl<T: Transmitter> MediaCore<T> {
 
     /// When an input playing a file has its next packet due.
     fn playing_at(&self, id: u64) -> Option<Instant> {
-        self.inputs.get(&id).and_then(|i| i.player.as_ref()).and_then(|p| p.due)
+        playing_at(&self.inputs, id)
     }
 
     /// An input plays what of its file is due, as if it came from the network, and files its
@@ -1291,7 +1283,7 @@ impl<T: Transmitter> MediaCore<T> {
         while let Some(player) = self.inputs.get_mut(&id).and_then(|i| i.player.as_mut()) {
             if !player.next_packet(now, &mut buf) {
                 if let Some(due) = player.due {
-                    self.timers.push(Reverse((due, id)));
+                    self.timers.exact(due, id);
                 }
                 break;
             }
@@ -1470,7 +1462,7 @@ impl<T: Transmitter> MediaCore<T> {
         let Some(src) = self.router.route(rule).map(|r| r.src) else { return };
         let Some(player) = self.inputs.get_mut(&src).and_then(|i| i.player.as_mut()) else { return };
         if let Some(due) = player.start(now) {
-            self.timers.push(Reverse((due, src)));
+            self.timers.exact(due, src);
         }
     }
 
@@ -1573,7 +1565,7 @@ impl<T: Transmitter> MediaCore<T> {
             leg.report.sent(ts, clock, payload.len(), now);
         }
         if let Some(due) = leg.dtmf.due {
-            self.timers.push(Reverse((due, id)));
+            self.timers.exact(due, id);
         }
     }
 
@@ -1858,7 +1850,7 @@ impl<T: Transmitter> MediaCore<T> {
                 if let Some(leg) = self.legs.get_mut(&id) {
                     leg.dtmf.queue(&events, length, gap, now);
                     if let Some(due) = leg.dtmf.due {
-                        self.timers.push(Reverse((due, id)));
+                        self.timers.exact(due, id);
                     }
                 }
             }
@@ -1867,7 +1859,7 @@ impl<T: Transmitter> MediaCore<T> {
                 match Input::open(*setup, &self.ready) {
                     Ok(input) => {
                         if let Some(due) = input.player.as_ref().and_then(|p| p.due) {
-                            self.timers.push(Reverse((due, id)));
+                            self.timers.exact(due, id);
                         }
                         self.inputs.insert(id, input);
                     }
@@ -2056,4 +2048,9 @@ fn hand_on_news(notices: &UnboundedSender<Notice>, p: &mut Peer) {
     for (kind, subtype, body) in news.told.drain(..) {
         let _ = notices.send(Notice::new(p.handle, MediaEvent::ForHandlers { kind, subtype, body }));
     }
+}
+
+/// When input `id` playing a file has its next packet due.
+fn playing_at(inputs: &HashMap<u64, Input>, id: u64) -> Option<Instant> {
+    inputs.get(&id).and_then(|i| i.player.as_ref()).and_then(|p| p.due)
 }

@@ -29,6 +29,7 @@ pub mod sim;
 pub mod srtp;
 mod summary;
 pub(crate) mod talk;
+mod timers;
 mod tunables;
 mod udp;
 mod worker;

@@ -238,9 +238,8 @@ impl Sim {
             }
             self.drain_client(i)?;
         }
-        if self.core.next_timeout().is_some_and(|t| t <= self.now) {
-            self.core.timeouts(self.now);
-        }
+        // As a media thread does on every wake-up.
+        self.core.timeouts(self.now);
         self.core.flush();
         // What arrives now: the delayed datagrams that are due, then the new ones not delayed.
         let mut out = Vec::new();

@@ -71,10 +71,15 @@ pub async fn run(
     let mut rx = RecvBatch::default();
     let mut tick = tokio::time::interval(TICK);
     let ready = core.ready();
+    let sleep = tokio::time::sleep(TICK);
+    tokio::pin!(sleep);
     loop {
         let deadline = core
             .next_timeout()
             .map_or_else(|| tokio::time::Instant::now() + TICK, tokio::time::Instant::from_std);
+        if sleep.deadline() != deadline || sleep.is_elapsed() {
+            sleep.as_mut().reset(deadline);
+        }
         let waiting_to_send = core.transmitter().pending();
         tokio::select! {
             r = socket.readable() => match r {
@@ -101,9 +106,12 @@ pub async fn run(
                 tracing::debug!("media socket: {e}");
             },
             _ = ready.wake.notified() => core.poll_ready(Instant::now(), &mut rx),
-            _ = tokio::time::sleep_until(deadline) => core.timeouts(Instant::now()),
+            () = &mut sleep => {}
             _ = tick.tick() => core.housekeeping(Instant::now()),
         }
+        // Whatever woke the thread, the timers due by now run on this wake-up (see
+        // `super::timers`: a peer's timer waits a little for one).
+        core.timeouts(Instant::now());
         core.finish_round();
         core.transmitter().flush();
     }

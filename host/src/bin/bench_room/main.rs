@@ -4,7 +4,8 @@
 //! the same media comes as plain RTP into a Streaming mountpoint the bench creates, and the N
 //! clients are its viewers. For each N it prints
 //! the packets forwarded per second, the gateway's CPU seconds per million forwarded packets
-//! (from `/proc`), this generator's own CPU beside it, the gateway's RSS (and its anonymous part), the loss and the added
+//! (from `/proc`), this generator's own CPU beside it, how often the gateway's threads woke, the
+//! gateway's RSS (and its anonymous part), the loss and the added
 //! latency (p50, p99: from the publisher's send to the datagram's arrival in the subscriber's
 //! socket, as the kernel stamps it, so the generator's own queueing is left out; the time to
 //! the subscriber's event, queueing included, beside it). The subscribers join before the
@@ -470,14 +471,22 @@ fn udp_drops(pid: u32) -> u64 {
         .sum()
 }
 
-/// A process's CPU seconds so far (user + system) and its resident memory.
-fn cpu_and_rss(pid: u32) -> (f64, Rss) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
-    let cpu = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+/// A process's CPU seconds so far (user + system, to the nanosecond: the sum of its threads'
+/// `/proc/*/task/*/schedstat`, where `/proc/*/stat` counts in hundredths), the times its
+/// threads went to sleep and were woken again (their voluntary context switches) and its
+/// resident memory.
+fn usage(pid: u32) -> (f64, u64, Rss) {
+    let (mut cpu_ns, mut wakeups) = (0u64, 0u64);
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
+        let read = |name: &str| std::fs::read_to_string(task.path().join(name)).unwrap_or_default();
+        cpu_ns +=
+            read("schedstat").split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+        wakeups += read("status")
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+    }
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let kb = |key: &str| {
         status
@@ -486,11 +495,8 @@ fn cpu_and_rss(pid: u32) -> (f64, Rss) {
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
             .unwrap_or(0)
     };
-    (cpu / CLOCK_TICKS, Rss { total_kb: kb("VmRSS:"), anon_kb: kb("RssAnon:") })
+    (cpu_ns as f64 / 1e9, wakeups, Rss { total_kb: kb("VmRSS:"), anon_kb: kb("RssAnon:") })
 }
-
-/// Clock ticks per second of `/proc/*/stat` times (Linux's `USER_HZ`).
-const CLOCK_TICKS: f64 = 100.0;
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -644,8 +650,8 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
 
     // The window.
     received.measuring.store(true, Ordering::Relaxed);
-    let (gw0, _) = cpu_and_rss(pid);
-    let (me0, _) = cpu_and_rss(std::process::id());
+    let (gw0, woke0, _) = usage(pid);
+    let (me0, _, _) = usage(std::process::id());
     let sent0 = sent.load(Ordering::Relaxed);
     let drops0 = (udp_drops(pid), udp_drops(std::process::id()));
     let start = Instant::now();
@@ -664,8 +670,8 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
     }
     let elapsed = start.elapsed().as_secs_f64();
     let sent_n = sent.load(Ordering::Relaxed) - sent0;
-    let (gw1, rss) = cpu_and_rss(pid);
-    let (me1, _) = cpu_and_rss(std::process::id());
+    let (gw1, woke1, rss) = usage(pid);
+    let (me1, _, _) = usage(std::process::id());
     tokio::time::sleep(ARRIVAL_LAG).await;
     let got = received.packets.load(Ordering::Relaxed) - got0;
     // Subscribers that got under half of what was sent in the window.
@@ -689,13 +695,14 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
     let tenth = (n / 10).max(1).min(joins.len());
     let (first_joins, last_joins) = (median(&joins[..tenth]), median(&joins[joins.len() - tenth..]));
     println!(
-        "{n:>5} subscribers: {:>8.0} pkt/s forwarded, gateway {:>6.1} CPU s per million packets (generator {:>6.1}), \
+        "{n:>5} subscribers: {:>8.0} pkt/s forwarded, gateway {:>6.1} CPU s per million packets (generator {:>6.1}; the gateway's threads woke {:>6.0} times a second), \
          {rss}, loss {:>5.1} % (±{:.1}; {short} subscribers under half; datagrams dropped by full sockets: gateway {}, generator {}), latency p50 {:.2} ms p99 {:.2} ms (to the subscriber's event: \
          p50 {:.2} ms p99 {:.2} ms; setup {:.1} s; a join: \
          {first_joins:.1} ms among the first tenth, {last_joins:.1} ms among the last)",
         got as f64 / elapsed,
         per_million(gw1 - gw0),
         per_million(me1 - me0),
+        (woke1 - woke0) as f64 / elapsed,
         100.0 * (1.0 - got as f64 / expected.max(1.0)),
         100.0 * PACKETS_PER_TICK as f64 / sent_n.max(1) as f64,
         drops.0,
