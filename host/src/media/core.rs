@@ -491,7 +491,11 @@ impl<T: Transmitter> MediaCore<T> {
                 let r = contain(|| p.handle_timeout(now));
                 match r {
                     Ok(Ok(())) => self.dirty.push(id),
-                    Ok(Err(e)) => tracing::debug!(handle = id, "timeout handling: {e}"),
+                    Ok(Err(e)) => {
+                        tracing::debug!(handle = id, "timeout handling: {e}");
+                        // Drained all the same: that files its next timer.
+                        self.dirty.push(id);
+                    }
                     Err(_) => self.peer_panicked(id),
                 }
             }

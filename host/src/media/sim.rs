@@ -598,6 +598,42 @@ mod tests {
         assert_eq!(changes, 2, "{rtp:?}");
     }
 
+    /// A media thread sleeps until 10 ms past the earliest PeerConnection timer, and that
+    /// wake-up runs every peer timer due by then: timers that fall due close together share it.
+    #[test]
+    fn peer_timers_due_close_together_share_a_wake_up() {
+        let mut sim = Sim::new(4).expect("sim");
+        sim.connect().expect("connected");
+        // Each peer's (filed deadline, timeout).
+        let timers = |sim: &mut Sim| -> Vec<(Option<Instant>, Instant)> {
+            let mut v = Vec::new();
+            for i in 0..4 {
+                let p = sim.core.peer_mut(handle(i).handle_id).expect("peer");
+                v.push((p.filed, p.timeout));
+            }
+            v
+        };
+        let mut most = 0;
+        // Wake-ups as a thread with no traffic has them.
+        for _ in 0..50 {
+            let peers = timers(&mut sim);
+            // The heap holds each peer's filed deadline (at most its timeout: one that moved
+            // later is filed again when the earlier entry fires).
+            let earliest = peers.iter().filter_map(|p| p.0).min().expect("timers");
+            let wake = sim.core.next_timeout().expect("a wake-up");
+            assert_eq!(wake, earliest + super::super::timers::PEER_SLACK, "the earliest, 10 ms late");
+            let due = peers.iter().filter(|p| p.1 <= wake).count();
+            most = most.max(due);
+            sim.now = wake;
+            sim.core.timeouts(wake);
+            sim.core.flush();
+            let peers = timers(&mut sim);
+            assert!(peers.iter().all(|p| p.1 > wake), "all {due} due by the wake-up ran on it: {peers:?}");
+        }
+        // (So the check above saw one wake-up serve several peers.)
+        assert!(most >= 2, "no wake-up had several peers' timers due: {most} at most");
+    }
+
     fn notices(sim: &mut Sim) -> Vec<Notice> {
         std::iter::from_fn(|| sim.notices.try_recv().ok()).collect()
     }

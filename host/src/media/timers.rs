@@ -13,8 +13,11 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
-/// How late a peer timer may run. str0m's timers pace reports and retransmissions that are
-/// themselves tens of milliseconds to seconds apart; 10 ms late changes none of them.
+/// How late a peer timer may run. str0m's timers pace reports, feedback and retransmissions
+/// that are themselves 33 ms (NACKs) to seconds apart, and no peer of ours paces its sending
+/// (no bandwidth estimation: str0m's null pacer). On a thread with no other traffic, a NACK
+/// for a lost packet may go up to this much later; media written to a peer leaves at once (its
+/// drain runs the peer's timer).
 pub const PEER_SLACK: Duration = Duration::from_millis(10);
 
 type Heap = BinaryHeap<Reverse<(Instant, u64)>>;

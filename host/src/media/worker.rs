@@ -74,11 +74,13 @@ pub async fn run(
     let sleep = tokio::time::sleep(TICK);
     tokio::pin!(sleep);
     loop {
-        let deadline = core
-            .next_timeout()
-            .map_or_else(|| tokio::time::Instant::now() + TICK, tokio::time::Instant::from_std);
-        if sleep.deadline() != deadline || sleep.is_elapsed() {
-            sleep.as_mut().reset(deadline);
+        // Reset only when the deadline moves (a thread without timers sleeps a tick at a time).
+        match core.next_timeout().map(tokio::time::Instant::from_std) {
+            Some(deadline) if deadline != sleep.deadline() || sleep.is_elapsed() => {
+                sleep.as_mut().reset(deadline);
+            }
+            None if sleep.is_elapsed() => sleep.as_mut().reset(tokio::time::Instant::now() + TICK),
+            _ => {}
         }
         let waiting_to_send = core.transmitter().pending();
         tokio::select! {

@@ -17,7 +17,7 @@ use str0m::media::{Direction, MediaKind, Mid, Pt};
 use str0m::rtp::RtpWrite;
 use str0m::{Event, Input};
 
-use super::{percentile, usage, Api, Client, Turn};
+use super::{cpu_seconds, percentile, Api, Client, Turn, Usage};
 
 /// The talkers' tones, Hz; the first comes in bursts (for the latency).
 const TONES: [f64; 3] = [440.0, 660.0, 880.0];
@@ -188,8 +188,8 @@ pub async fn run(url: &str, pid: u32, n: usize, seconds: u64) -> anyhow::Result<
     api.call(json!({"janus": "keepalive"})).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     shared.measuring.store(true, Ordering::Relaxed);
-    let (gw0, _, _) = usage(pid);
-    let (me0, _, _) = usage(std::process::id());
+    let gw0 = cpu_seconds(pid);
+    let me0 = cpu_seconds(std::process::id());
     let got0 = shared.packets.load(Ordering::Relaxed);
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(seconds) {
@@ -198,8 +198,8 @@ pub async fn run(url: &str, pid: u32, n: usize, seconds: u64) -> anyhow::Result<
     }
     shared.measuring.store(false, Ordering::Relaxed);
     let elapsed = start.elapsed().as_secs_f64();
-    let (gw1, _, rss) = usage(pid);
-    let (me1, _, _) = usage(std::process::id());
+    let (gw1, rss) = (cpu_seconds(pid), Usage::of(pid).rss);
+    let me1 = cpu_seconds(std::process::id());
     let got = shared.packets.load(Ordering::Relaxed) - got0;
     for t in &tasks {
         t.abort();

@@ -34,6 +34,7 @@
 //! it, 6 publishers) and must be told the gateway's process id for the CPU and RSS figures.
 //! Run the two in turns: this machine's speed drifts.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -471,31 +472,61 @@ fn udp_drops(pid: u32) -> u64 {
         .sum()
 }
 
-/// A process's CPU seconds so far (user + system, to the nanosecond: the sum of its threads'
-/// `/proc/*/task/*/schedstat`, where `/proc/*/stat` counts in hundredths), the times its
-/// threads went to sleep and were woken again (their voluntary context switches) and its
-/// resident memory.
-fn usage(pid: u32) -> (f64, u64, Rss) {
-    let (mut cpu_ns, mut wakeups) = (0u64, 0u64);
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
-        let read = |name: &str| std::fs::read_to_string(task.path().join(name)).unwrap_or_default();
-        cpu_ns +=
-            read("schedstat").split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
-        wakeups += read("status")
-            .lines()
-            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0);
+/// What a process has used so far: its CPU, each of its threads' wake-ups, its memory.
+struct Usage {
+    /// CPU seconds (user + system, to the nanosecond, the exited threads' included: the
+    /// process's CPU-time clock, where `/proc/*/stat` counts in hundredths).
+    cpu: f64,
+    /// The times each thread went to sleep and was woken again (its voluntary context
+    /// switches), by thread id.
+    woke: HashMap<u64, u64>,
+    rss: Rss,
+}
+
+impl Usage {
+    fn of(pid: u32) -> Usage {
+        let mut woke = HashMap::new();
+        for task in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
+            let Some(tid) = task.file_name().to_str().and_then(|t| t.parse::<u64>().ok()) else { continue };
+            let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+            let n = status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            woke.extend(n.map(|n| (tid, n)));
+        }
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let kb = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        Usage { cpu: cpu_seconds(pid), woke, rss: Rss { total_kb: kb("VmRSS:"), anon_kb: kb("RssAnon:") } }
     }
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kb = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
+
+    /// The wake-ups since `before`: a thread's since then, or all of a thread that started
+    /// since (a thread that ended in between is not counted).
+    fn woke_since(&self, before: &Usage) -> u64 {
+        self.woke.iter().map(|(tid, n)| n.saturating_sub(before.woke.get(tid).copied().unwrap_or(0))).sum()
+    }
+}
+
+/// A process's CPU seconds so far, from its CPU-time clock (0 when it cannot be read).
+fn cpu_seconds(pid: u32) -> f64 {
+    let mut clock: libc::clockid_t = 0;
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: both calls only write the live locals they are given a pointer to, and keep no
+    // pointer after they return; a process that is gone is an error code, not a fault.
+    let ok = unsafe {
+        libc::clock_getcpuclockid(pid as libc::pid_t, &mut clock) == 0
+            && libc::clock_gettime(clock, &mut ts) == 0
     };
-    (cpu_ns as f64 / 1e9, wakeups, Rss { total_kb: kb("VmRSS:"), anon_kb: kb("RssAnon:") })
+    if !ok {
+        return 0.0;
+    }
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -650,8 +681,8 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
 
     // The window.
     received.measuring.store(true, Ordering::Relaxed);
-    let (gw0, woke0, _) = usage(pid);
-    let (me0, _, _) = usage(std::process::id());
+    let gw0 = Usage::of(pid);
+    let me0 = cpu_seconds(std::process::id());
     let sent0 = sent.load(Ordering::Relaxed);
     let drops0 = (udp_drops(pid), udp_drops(std::process::id()));
     let start = Instant::now();
@@ -670,8 +701,8 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
     }
     let elapsed = start.elapsed().as_secs_f64();
     let sent_n = sent.load(Ordering::Relaxed) - sent0;
-    let (gw1, woke1, rss) = usage(pid);
-    let (me1, _, _) = usage(std::process::id());
+    let gw1 = Usage::of(pid);
+    let me1 = cpu_seconds(std::process::id());
     tokio::time::sleep(ARRIVAL_LAG).await;
     let got = received.packets.load(Ordering::Relaxed) - got0;
     // Subscribers that got under half of what was sent in the window.
@@ -696,13 +727,14 @@ async fn measure(mut api: Api, pid: u32, n: usize, seconds: u64, m: Measure) -> 
     let (first_joins, last_joins) = (median(&joins[..tenth]), median(&joins[joins.len() - tenth..]));
     println!(
         "{n:>5} subscribers: {:>8.0} pkt/s forwarded, gateway {:>6.1} CPU s per million packets (generator {:>6.1}; the gateway's threads woke {:>6.0} times a second), \
-         {rss}, loss {:>5.1} % (±{:.1}; {short} subscribers under half; datagrams dropped by full sockets: gateway {}, generator {}), latency p50 {:.2} ms p99 {:.2} ms (to the subscriber's event: \
+         {}, loss {:>5.1} % (±{:.1}; {short} subscribers under half; datagrams dropped by full sockets: gateway {}, generator {}), latency p50 {:.2} ms p99 {:.2} ms (to the subscriber's event: \
          p50 {:.2} ms p99 {:.2} ms; setup {:.1} s; a join: \
          {first_joins:.1} ms among the first tenth, {last_joins:.1} ms among the last)",
         got as f64 / elapsed,
-        per_million(gw1 - gw0),
+        per_million(gw1.cpu - gw0.cpu),
         per_million(me1 - me0),
-        (woke1 - woke0) as f64 / elapsed,
+        gw1.woke_since(&gw0) as f64 / elapsed,
+        gw1.rss,
         100.0 * (1.0 - got as f64 / expected.max(1.0)),
         100.0 * PACKETS_PER_TICK as f64 / sent_n.max(1) as f64,
         drops.0,
