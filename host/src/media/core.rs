@@ -730,7 +730,7 @@ impl<T: Transmitter> MediaCore<T> {
                 }
                 p.connected = true;
                 if let Some(news) = &mut p.news {
-                    news.dtls("connected");
+                    news.dtls("connected", p.dtls_retries.count);
                 }
                 let _ = self.notices.send(Notice::new(handle, MediaEvent::WebrtcUp));
                 // A receiver that just came up wants a keyframe from whoever feeds it.
@@ -752,7 +752,7 @@ impl<T: Transmitter> MediaCore<T> {
                     if coming_up {
                         news.pair_wanted = true;
                         if !p.connected {
-                            news.dtls("trying");
+                            news.dtls("trying", p.dtls_retries.count);
                         }
                     }
                 }

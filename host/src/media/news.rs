@@ -162,9 +162,10 @@ impl PeerNews {
         );
     }
 
-    /// DTLS moved to a state (`trying`, `connected`).
-    pub fn dtls(&mut self, state: &str) {
-        self.webrtc(DTLS, json!({"dtls": state, "retransmissions": 0}));
+    /// DTLS moved to a state (`trying`, `connected`), after `retransmissions` of our handshake
+    /// flights were sent again.
+    pub fn dtls(&mut self, state: &str, retransmissions: u32) {
+        self.webrtc(DTLS, json!({"dtls": state, "retransmissions": retransmissions}));
     }
 
     /// A receive stream's report (str0m's, each second), with the packets it lost since the

@@ -38,6 +38,30 @@ pub struct Receiving {
     pub up: bool,
 }
 
+/// Counts the DTLS handshake flights a peer sends again because its timer ran out (its far
+/// end's answer was lost), as Janus's `retransmissions`: a DTLS datagram sent while a timer
+/// runs, after the first one, starts one.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DtlsRetries {
+    /// Flights sent again so far.
+    pub count: u32,
+    /// A DTLS datagram went out already.
+    any_sent: bool,
+    /// The peer's timer ran since its output was last drained to the end.
+    timer_ran: bool,
+}
+
+impl DtlsRetries {
+    fn sent(&mut self) {
+        if self.timer_ran && self.any_sent {
+            self.count += 1;
+            // The flight's other datagrams are the same retransmission.
+            self.timer_ran = false;
+        }
+        self.any_sent = true;
+    }
+}
+
 /// A PeerConnection.
 pub struct Peer {
     /// The handle it belongs to.
@@ -55,6 +79,8 @@ pub struct Peer {
     pub filed: Option<Instant>,
     /// ICE and DTLS are up.
     pub connected: bool,
+    /// Our DTLS handshake flights sent again on a timer, for the event handlers.
+    pub dtls_retries: DtlsRetries,
     /// Incoming streams by SSRC (filled on first packet).
     pub rx: HashMap<Ssrc, RxStream>,
     /// Receiving state per mid.
@@ -287,6 +313,7 @@ impl Peer {
             wrote_media: false,
             filed: None,
             connected: false,
+            dtls_retries: DtlsRetries::default(),
             rx: HashMap::new(),
             receiving: HashMap::new(),
             relay_audio: true,
@@ -811,6 +838,7 @@ impl Peer {
     /// Time has come: runs the `Rtc`'s timers (and releases held candidates when their wait is over).
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), str0m::RtcError> {
         self.wrote_media = false;
+        self.dtls_retries.timer_ran = true;
         if self.held_until.is_some_and(|t| t <= now) {
             self.release_candidates();
         }
@@ -836,9 +864,15 @@ impl Peer {
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => {
                     self.timeout = self.held_until.map_or(t, |h| h.min(t));
+                    self.dtls_retries.timer_ran = false;
                     return Ok(());
                 }
-                Ok(Output::Transmit(t)) => send(t.destination, &t.contents),
+                Ok(Output::Transmit(t)) => {
+                    if !self.connected && is_dtls(&t.contents) {
+                        self.dtls_retries.sent();
+                    }
+                    send(t.destination, &t.contents);
+                }
                 Ok(Output::Event(e)) => events.push(e),
                 Err(e) => return Err(e.to_string()),
             }

@@ -102,6 +102,18 @@ fn client_addr(i: usize) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(ip), 5000)
 }
 
+/// Whether a datagram to client `i` is the one `plan` (client, n-th next) says to lose; counts
+/// it down.
+fn lose(plan: &mut Option<(usize, usize)>, i: usize) -> bool {
+    match *plan {
+        Some((client, n)) if client == i => {
+            *plan = n.checked_sub(1).map(|n| (client, n));
+            n == 0
+        }
+        _ => false,
+    }
+}
+
 /// The handle of client `i`.
 pub fn handle(i: usize) -> HandleRef {
     HandleRef { session_id: 1, handle_id: i as u64 + 1 }
@@ -122,6 +134,8 @@ pub struct Sim {
     pub now: Instant,
     /// Loses the n-th next RTP datagram the core sends to this client: (client, n).
     pub lose_rtp_to: Option<(usize, usize)>,
+    /// Loses the n-th next DTLS datagram the core sends to this client: (client, n).
+    pub lose_dtls_to: Option<(usize, usize)>,
     /// The gateway's address as the clients see it.
     seen_at: SocketAddr,
     /// A client address whose datagrams no longer reach the gateway (a network change).
@@ -221,6 +235,7 @@ impl Sim {
             by_addr,
             now,
             lose_rtp_to: None,
+            lose_dtls_to: None,
             seen_at,
             cut_off: None,
             delay_to: None,
@@ -255,14 +270,13 @@ impl Sim {
         }
         for (i, data) in out {
             let to = self.clients[i].addr;
-            let rtp = crate::media::is_rtp(&data);
-            if let (true, Some((client, n))) = (rtp, self.lose_rtp_to) {
-                if client == i {
-                    self.lose_rtp_to = n.checked_sub(1).map(|n| (client, n));
-                    if n == 0 {
-                        continue;
-                    }
-                }
+            let lost = match (crate::media::is_rtp(&data), super::demux::is_dtls(&data)) {
+                (true, _) => lose(&mut self.lose_rtp_to, i),
+                (_, true) => lose(&mut self.lose_dtls_to, i),
+                _ => false,
+            };
+            if lost {
+                continue;
             }
             let recv = Receive::new(Protocol::Udp, self.seen_at, to, &data)?;
             self.clients[i].rtc.handle_input(Input::Receive(self.now, recv))?;
@@ -634,6 +648,61 @@ mod tests {
         assert!(most >= 2, "no wake-up had several peers' timers due: {most} at most");
     }
 
+    /// The `retransmissions` of the DTLS state events among what the handlers were told.
+    fn dtls_retransmissions(told: &[(crate::events::Kind, u8, serde_json::Value)]) -> Vec<u64> {
+        told.iter()
+            .filter(|(k, s, _)| *k == crate::events::Kind::Webrtc && *s == 5)
+            .map(|(_, _, b)| b["retransmissions"].as_u64().expect("a count"))
+            .collect()
+    }
+
+    /// A DTLS flight of ours that is lost is sent again when our timer runs out, and the
+    /// handlers hear how many were, as Janus's `retransmissions`.
+    #[test]
+    fn a_lost_dtls_flight_is_sent_again_and_counted() {
+        for lost in [1, 2] {
+            let options = SimOptions { handler_news: Some((2, false)), ..SimOptions::default() };
+            let mut sim = Sim::with(2, options).expect("sim");
+            // Client 1 never gets our first `lost` DTLS datagrams.
+            sim.lose_dtls_to = Some((1, 0));
+            let mut left = lost - 1;
+            let started = sim.now;
+            for _ in 0..20_000 {
+                sim.pump().expect("pump");
+                if sim.lose_dtls_to.is_none() && left > 0 {
+                    left -= 1;
+                    sim.lose_dtls_to = Some((1, 0));
+                }
+                let ns = notices(&mut sim);
+                sim.seen_connecting.extend(ns);
+                if sim.clients.iter().all(|c| c.connected)
+                    && sim.core.peer_mut(handle(1).handle_id).is_some_and(|p| p.connected)
+                {
+                    break;
+                }
+                sim.now += Duration::from_millis(1);
+            }
+            let told: Vec<_> = sim
+                .seen_connecting
+                .iter()
+                .filter(|n| n.handle == handle(1))
+                .filter_map(|n| match &n.event {
+                    MediaEvent::ForHandlers { kind, subtype, body } => Some((*kind, *subtype, body.clone())),
+                    _ => None,
+                })
+                .collect();
+            let counts = dtls_retransmissions(&told);
+            assert_eq!(
+                counts.last().copied(),
+                Some(lost as u64),
+                "{lost} lost, after {:?}: {told:?}",
+                sim.now - started
+            );
+            // The other client lost nothing.
+            assert_eq!(sim.core.peer_mut(handle(0).handle_id).expect("peer").dtls_retries.count, 0);
+        }
+    }
+
     fn notices(sim: &mut Sim) -> Vec<Notice> {
         std::iter::from_fn(|| sim.notices.try_recv().ok()).collect()
     }
@@ -780,6 +849,7 @@ mod tests {
             "without the prefix, as Janus: {remote:?}"
         );
         assert_eq!(values(5, "dtls"), ["trying", "connected"], "{told:?}");
+        assert_eq!(dtls_retransmissions(&told), [0, 0], "nothing was lost: {told:?}");
         let pair = format!("{GATEWAY} [host,udp] <-> {client} [host,udp]");
         assert_eq!(values(4, "selected-pair"), [pair], "{told:?}");
         assert!(told.iter().all(|(_, _, b)| b["stream_id"] == 1 && b["component_id"] == 1));
