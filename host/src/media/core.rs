@@ -620,6 +620,7 @@ impl<T: Transmitter> MediaCore<T> {
     fn drain_peer(&mut self, id: u64) {
         let Some(p) = self.peers.get_mut(&id) else { return };
         let news = p.news.is_some();
+        let resent_before = p.dtls_retries.count;
         let out = &mut self.out;
         let mut events = std::mem::take(&mut self.events);
         let mut sent_to = None;
@@ -671,8 +672,15 @@ impl<T: Transmitter> MediaCore<T> {
         }
         self.events = events;
         if news {
-            if let Some(news) = self.peers.get_mut(&id).and_then(|p| p.news.as_mut()) {
-                news.dtls_out(now, dtls_out.0, dtls_out.1);
+            if let Some(p) = self.peers.get_mut(&id) {
+                let (resent, connected) = (p.dtls_retries.count, p.connected);
+                if let Some(news) = p.news.as_mut() {
+                    news.dtls_out(now, dtls_out.0, dtls_out.1);
+                    // As Janus's: each flight sent again is told while the handshake goes on.
+                    if resent > resent_before && !connected {
+                        news.dtls("trying", resent);
+                    }
+                }
             }
             if let Some(to) = sent_to {
                 self.tell_pair(id, to);

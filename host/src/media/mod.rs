@@ -13,6 +13,7 @@ pub(crate) mod contain;
 pub mod core;
 mod demux;
 mod dtls;
+mod dtls_retries;
 pub(crate) mod file;
 pub(crate) mod inputs;
 pub mod layers;

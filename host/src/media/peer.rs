@@ -11,6 +11,7 @@ use str0m::rtp::Ssrc;
 use str0m::{Candidate, Event, IceCreds, Input, Output, Rtc, RtcConfig};
 
 use super::demux::is_dtls;
+use super::dtls_retries::DtlsRetries;
 use crate::vocab::HandleRef;
 use crate::vocab::{self, AnswerPolicy, DescriptionError, StreamInfo};
 
@@ -36,30 +37,6 @@ pub struct Receiving {
     pub last: Instant,
     /// Whether `receiving: true` was reported last.
     pub up: bool,
-}
-
-/// Counts the DTLS handshake flights a peer sends again because its timer ran out (its far
-/// end's answer was lost), as Janus's `retransmissions`: a DTLS datagram sent while a timer
-/// runs, after the first one, starts one.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct DtlsRetries {
-    /// Flights sent again so far.
-    pub count: u32,
-    /// A DTLS datagram went out already.
-    any_sent: bool,
-    /// The peer's timer ran since its output was last drained to the end.
-    timer_ran: bool,
-}
-
-impl DtlsRetries {
-    fn sent(&mut self) {
-        if self.timer_ran && self.any_sent {
-            self.count += 1;
-            // The flight's other datagrams are the same retransmission.
-            self.timer_ran = false;
-        }
-        self.any_sent = true;
-    }
 }
 
 /// A PeerConnection.
@@ -838,7 +815,6 @@ impl Peer {
     /// Time has come: runs the `Rtc`'s timers (and releases held candidates when their wait is over).
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), str0m::RtcError> {
         self.wrote_media = false;
-        self.dtls_retries.timer_ran = true;
         if self.held_until.is_some_and(|t| t <= now) {
             self.release_candidates();
         }
@@ -864,12 +840,12 @@ impl Peer {
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => {
                     self.timeout = self.held_until.map_or(t, |h| h.min(t));
-                    self.dtls_retries.timer_ran = false;
+                    self.dtls_retries.drained();
                     return Ok(());
                 }
                 Ok(Output::Transmit(t)) => {
                     if !self.connected && is_dtls(&t.contents) {
-                        self.dtls_retries.sent();
+                        self.dtls_retries.sent(&t.contents);
                     }
                     send(t.destination, &t.contents);
                 }
