@@ -4,7 +4,7 @@
 //! the same media comes as plain RTP into a Streaming mountpoint the bench creates, and the N
 //! clients are its viewers. For each N it prints
 //! the packets forwarded per second, the gateway's CPU seconds per million forwarded packets
-//! (from `/proc`), this generator's own CPU beside it, how often the gateway's threads woke, the
+//! (from its CPU-time clock, to the nanosecond), this generator's own CPU beside it, how often the gateway's threads woke, the
 //! gateway's RSS (and its anonymous part), the loss and the added
 //! latency (p50, p99: from the publisher's send to the datagram's arrival in the subscriber's
 //! socket, as the kernel stamps it, so the generator's own queueing is left out; the time to
