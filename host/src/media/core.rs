@@ -466,7 +466,7 @@ impl<T: Transmitter> MediaCore<T> {
         while let Some((at, id)) = self.timers.due_exact(now) {
             if self.legs.get(&id).is_some_and(|l| l.dtmf.due == Some(at)) {
                 self.leg_dtmf(id, now);
-            } else if self.playing_at(id) == Some(at) {
+            } else if playing_at(&self.inputs, id) == Some(at) {
                 self.play(id, now);
             }
         }
@@ -1281,11 +1281,6 @@ impl<T: Transmitter> MediaCore<T> {
             }
         }
         self.flush();
-    }
-
-    /// When an input playing a file has its next packet due.
-    fn playing_at(&self, id: u64) -> Option<Instant> {
-        playing_at(&self.inputs, id)
     }
 
     /// An input plays what of its file is due, as if it came from the network, and files its

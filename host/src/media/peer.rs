@@ -56,7 +56,7 @@ pub struct Peer {
     pub filed: Option<Instant>,
     /// ICE and DTLS are up.
     pub connected: bool,
-    /// Our DTLS handshake flights sent again on a timer, for the event handlers.
+    /// Our DTLS handshake flights sent again, for the event handlers.
     pub dtls_retries: DtlsRetries,
     /// Incoming streams by SSRC (filled on first packet).
     pub rx: HashMap<Ssrc, RxStream>,

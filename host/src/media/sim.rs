@@ -648,6 +648,17 @@ mod tests {
         assert!(most >= 2, "no wake-up had several peers' timers due: {most} at most");
     }
 
+    /// What the event handlers were told about handle `h`: (kind, subtype, body).
+    fn news(ns: &[Notice], h: HandleRef) -> Vec<(crate::events::Kind, u8, serde_json::Value)> {
+        ns.iter()
+            .filter(|n| n.handle == h)
+            .filter_map(|n| match &n.event {
+                MediaEvent::ForHandlers { kind, subtype, body } => Some((*kind, *subtype, body.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The `retransmissions` of the DTLS state events among what the handlers were told.
     fn dtls_retransmissions(told: &[(crate::events::Kind, u8, serde_json::Value)]) -> Vec<u64> {
         told.iter()
@@ -682,15 +693,7 @@ mod tests {
                 }
                 sim.now += Duration::from_millis(1);
             }
-            let told: Vec<_> = sim
-                .seen_connecting
-                .iter()
-                .filter(|n| n.handle == handle(1))
-                .filter_map(|n| match &n.event {
-                    MediaEvent::ForHandlers { kind, subtype, body } => Some((*kind, *subtype, body.clone())),
-                    _ => None,
-                })
-                .collect();
+            let told = news(&sim.seen_connecting, handle(1));
             // `trying` when ICE is up (0), again with each flight sent again (1, 2, …: a lost
             // ClientHello is sent again on our timer; what follows may be sent again when the
             // far end repeats its flight), then `connected` with the last count.
@@ -818,15 +821,6 @@ mod tests {
     /// selected pair, DTLS, then each stream's statistics every `stats_period`.
     #[test]
     fn event_handlers_hear_ice_dtls_and_statistics() {
-        let news = |ns: &[Notice], h: HandleRef| -> Vec<(crate::events::Kind, u8, serde_json::Value)> {
-            ns.iter()
-                .filter(|n| n.handle == h)
-                .filter_map(|n| match &n.event {
-                    MediaEvent::ForHandlers { kind, subtype, body } => Some((*kind, *subtype, body.clone())),
-                    _ => None,
-                })
-                .collect()
-        };
         let options = SimOptions { handler_news: Some((2, false)), ..SimOptions::default() };
         let mut sim = Sim::with(2, options).expect("sim");
         sim.connect().expect("connected");

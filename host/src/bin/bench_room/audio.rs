@@ -188,7 +188,7 @@ pub async fn run(url: &str, pid: u32, n: usize, seconds: u64) -> anyhow::Result<
     api.call(json!({"janus": "keepalive"})).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     shared.measuring.store(true, Ordering::Relaxed);
-    let gw0 = cpu_seconds(pid);
+    let gw0 = Usage::of(pid);
     let me0 = cpu_seconds(std::process::id());
     let got0 = shared.packets.load(Ordering::Relaxed);
     let start = Instant::now();
@@ -198,7 +198,7 @@ pub async fn run(url: &str, pid: u32, n: usize, seconds: u64) -> anyhow::Result<
     }
     shared.measuring.store(false, Ordering::Relaxed);
     let elapsed = start.elapsed().as_secs_f64();
-    let (gw1, rss) = (cpu_seconds(pid), Usage::of(pid).rss);
+    let gw1 = Usage::of(pid);
     let me1 = cpu_seconds(std::process::id());
     let got = shared.packets.load(Ordering::Relaxed) - got0;
     for t in &tasks {
@@ -239,14 +239,15 @@ pub async fn run(url: &str, pid: u32, n: usize, seconds: u64) -> anyhow::Result<
         }
     }
     latencies.sort_unstable();
-    let cpu_share = (gw1 - gw0) / elapsed;
+    let cpu_share = (gw1.cpu - gw0.cpu) / elapsed;
     println!(
         "{n:>5} participants: gateway {:>5.1} % of a core, {:>6.3} ms CPU per participant per second \
-         (generator {:>5.1} %), {rss}, {:>5.1} packets per listener per second, every talker heard: {}, \
+         (generator {:>5.1} %), {}, {:>5.1} packets per listener per second, every talker heard: {}, \
          mix latency p50 {:.1} ms p99 {:.1} ms ({} bursts; setup {:.1} s){}",
         100.0 * cpu_share,
         1000.0 * cpu_share / n as f64,
         100.0 * (me1 - me0) / elapsed,
+        gw1.rss,
         got as f64 / elapsed / n as f64,
         if heard_all { "yes" } else { "NO" },
         percentile(&latencies, 0.5),
