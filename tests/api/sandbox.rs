@@ -399,6 +399,75 @@ async fn plugin_udp_sockets_under_their_policy() {
     wait_bindable(free, "the crashed call's socket").await;
 }
 
+/// A TCP connection that ends while the plugin sends to the same address again, over a new
+/// connection: the plugin is not told of the old one's end, which would fail what the new
+/// one carries (a SIP transaction just sent), but it is told of the new one's.
+#[tokio::test]
+async fn a_tcp_connections_late_end_spares_the_next_one() {
+    let sandbox = "udp_bind = \"127.0.0.1:*\"\nsend_to = \"127.0.0.1\"\ncpu_ms_per_call = 3000";
+    let (_gw, _dir, mut ws, sid, faulty) = faulty_session(sandbox).await;
+    let bind = json!({"request": "udp_bind", "address": "127.0.0.1:0", "tcp": true});
+    let r = fault(&mut ws, sid, faulty, bind).await;
+    let socket = r["socket"].as_u64().unwrap_or_else(|| panic!("{r}"));
+    let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let to = server.local_addr().unwrap().to_string();
+    // One call: "first0" opens a connection; a second later, "second" goes to the same address.
+    let send = json!({"request": "udp_send", "socket": socket, "to": to, "data": "first",
+                      "then_ms": 1000, "then_data": "second"});
+    ws.send(&json!({"janus": "message", "transaction": "two", "session_id": sid, "handle_id": faulty, "body": send}))
+        .await;
+    let first = accept_reading(&server, b"first0").await;
+    // The plugin is still in that call: the first connection's end waits for it, and "second"
+    // goes over a new connection.
+    drop(first);
+    let second = accept_reading(&server, b"second").await;
+    let told = |m: &Value| m["plugindata"]["data"]["datagram"]["data"] == "";
+    loop {
+        let m = ws.recv().await;
+        assert!(!told(&m), "told of an end before the call ended: {m}");
+        if m["transaction"] == "two" {
+            assert_eq!(m["plugindata"]["data"]["sent"], 2, "{m}");
+            break;
+        }
+    }
+    // What the plugin was told of the first end would come before this request's event.
+    let mark = json!({"request": "events", "count": 1});
+    ws.send(&json!({"janus": "message", "transaction": "mark", "session_id": sid, "handle_id": faulty, "body": mark}))
+        .await;
+    loop {
+        let m = ws.recv().await;
+        assert!(!told(&m), "the first connection's end was told after the second opened: {m}");
+        if m["plugindata"]["data"]["n"] == 0 {
+            break;
+        }
+    }
+    // The second connection's end is told.
+    drop(second);
+    loop {
+        let m = ws.recv().await;
+        if told(&m) {
+            assert_eq!(m["plugindata"]["data"]["datagram"]["from"], to.as_str(), "{m}");
+            break;
+        }
+    }
+}
+
+/// Accepts the next connection and reads it until it has carried `expected`.
+async fn accept_reading(server: &tokio::net::TcpListener, expected: &[u8]) -> tokio::net::TcpStream {
+    use tokio::io::AsyncReadExt;
+    let wait = Duration::from_secs(10);
+    let (mut conn, _) = tokio::time::timeout(wait, server.accept()).await.expect("a connection").unwrap();
+    let mut got = Vec::new();
+    while got.len() < expected.len() {
+        let mut buf = [0u8; 256];
+        let n = tokio::time::timeout(wait, conn.read(&mut buf)).await.expect("bytes").unwrap();
+        assert!(n > 0, "closed after {got:?}");
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, expected);
+    conn
+}
+
 /// Waits until `addr` can be bound (a socket closed by the gateway is released at once, its
 /// reader's copy a moment later).
 async fn wait_bindable(addr: std::net::SocketAddr, what: &str) {

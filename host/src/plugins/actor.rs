@@ -556,8 +556,14 @@ impl Actor {
                 }
             }
             Job::Datagram(socket, from, data) => {
+                let sockets = self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner());
                 // A socket closed since the datagram was queued is gone for the plugin too.
-                if self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).is_open(socket) {
+                let open = sockets.is_open(socket);
+                let stale = open && data.is_empty() && sockets.is_stale_ending(socket, &from);
+                drop(sockets);
+                if stale {
+                    tracing::debug!(plugin = %self.shared.package, "{from} ended, but sent to again since: not told");
+                } else if open {
                     let _ = self.call(|b, s| b.call_datagram(s, socket, &from, &data));
                     self.flush_events();
                 }

@@ -286,6 +286,19 @@ impl SocketTable {
         self.resolving.remove(&(name.to_owned(), port)).unwrap_or_default()
     }
 
+    /// Whether the host's word that nothing sent to `from` will be answered (an empty message:
+    /// its TCP connection ended or could not be opened, or its name did not resolve) is stale
+    /// by the time the plugin would hear it: the plugin sent to `from` again since, over a
+    /// connection opened anew or behind a new lookup of the name, and the word would fail what
+    /// that send carries too. Such a word is not told: what went before it gets no answer (a
+    /// SIP transaction times out), and what went since is told of by its own end.
+    pub fn is_stale_ending(&self, id: u32, from: &str) -> bool {
+        let looked_up_again = name_and_port(from).is_ok_and(|key| self.resolving.contains_key(&key));
+        let reconnected =
+            matches!(self.open.get(&id).map(|s| &s.kind), Some(Kind::Tcp(l)) if l.carries(from));
+        looked_up_again || reconnected
+    }
+
     /// Whether a socket is open.
     pub fn is_open(&self, id: u32) -> bool {
         self.open.contains_key(&id)
@@ -332,6 +345,42 @@ mod tests {
         for bad in ["127.0.0.1", "host:5060", "*:70000", "*:10-5"] {
             assert!(BindPolicy::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// The host's word that nothing sent to a name or an address will be answered is stale
+    /// once the plugin has sent there again: behind a new lookup of the name, or over a TCP
+    /// connection opened since (to the address, or sent to by the name).
+    #[tokio::test]
+    async fn an_end_is_stale_once_sent_there_again() {
+        let mut t = SocketTable::default();
+        let (udp, _) = t.bind("127.0.0.1:0".parse().unwrap(), false, 4).unwrap();
+        assert!(!t.is_stale_ending(udp, "sip.test:5060"));
+        assert!(t.wait_for_name("sip.test", 5060, (udp, "sip.test:5060".into(), b"x".to_vec())).unwrap());
+        assert!(t.is_stale_ending(udp, "sip.test:5060"), "a send waits for the name's next lookup");
+        assert!(!t.is_stale_ending(udp, "other.test:5060"));
+        t.take_waiting("sip.test", 5060);
+        assert!(!t.is_stale_ending(udp, "sip.test:5060"), "the lookup is done");
+
+        let (tcp, _) = t.bind("127.0.0.1:0".parse().unwrap(), true, 4).unwrap();
+        let Some(Unread::Tcp(listener)) = t.take_unread(tcp) else { panic!("a listener to start") };
+        let (told_tx, mut told) = tokio::sync::mpsc::unbounded_channel();
+        let deliver: super::super::streams::Deliver = Arc::new(move |from, m| {
+            let _ = told_tx.send((from, m));
+        });
+        listener.start(&tokio::runtime::Handle::current(), deliver);
+        let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        assert!(!t.is_stale_ending(tcp, &addr.to_string()));
+        t.send(tcp, addr, b"x", 10, Some("sip.test:5060"), &[]).unwrap();
+        assert!(t.is_stale_ending(tcp, &addr.to_string()), "a connection carries the sends there");
+        assert!(t.is_stale_ending(tcp, "sip.test:5060"), "and those to the name sent by");
+        assert!(!t.is_stale_ending(udp, &addr.to_string()), "another socket's connection");
+        // Once that connection ends, the word of its end is no longer stale.
+        let wait = std::time::Duration::from_secs(10);
+        drop(tokio::time::timeout(wait, server.accept()).await.expect("the connection").unwrap());
+        let ended = tokio::time::timeout(wait, told.recv()).await.expect("the end told").unwrap();
+        assert_eq!(ended, (addr.to_string(), Vec::new()));
+        assert!(!t.is_stale_ending(tcp, &addr.to_string()) && !t.is_stale_ending(tcp, "sip.test:5060"));
     }
 
     #[test]

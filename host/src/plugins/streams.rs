@@ -259,6 +259,17 @@ impl Listener {
         Vec::new()
     }
 
+    /// Whether a connection that is not closing carries messages to `to`: an address, or a
+    /// name the plugin sent to over it.
+    pub fn carries(&self, to: &str) -> bool {
+        let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        let open = |c: &&Conn| !c.queue.is_closed();
+        match to.parse::<SocketAddr>() {
+            Ok(addr) => conns.by_peer.get(&addr).filter(open).is_some(),
+            Err(_) => conns.by_peer.values().filter(open).any(|c| c.names.iter().any(|n| n == to)),
+        }
+    }
+
     /// Stops accepting and closes every connection.
     pub fn close(&self) {
         let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());

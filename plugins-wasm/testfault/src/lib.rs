@@ -32,9 +32,9 @@
 //! | `rtp_forward_input` `{input, mid, host, port, …}` | as `rtp_forward`, from a stream of an RTP input |
 //! | `unforward` `{rule}` | removes a rule: ok `{"testfault":"unforwarded"}` |
 //! | `set_layers` `{rule, substream?, temporal?}` | changes a rule's layers: ok `{"testfault":"layers","error":…}` |
-//! | `udp_bind` `{address}` | binds a UDP socket: ok `{"testfault":"udp_bind","socket":id,"local":addr}` or `{…,"error":…}`; datagrams then come to this handle as `{"datagram":{socket,from,data}}` |
+//! | `udp_bind` `{address, tcp?}` | binds a UDP socket (with `tcp`, a TCP listener): ok `{"testfault":"udp_bind","socket":id,"local":addr}` or `{…,"error":…}`; datagrams then come to this handle as `{"datagram":{socket,from,data}}` |
 //! | `udp_bind_then_panic` `{address}` | binds, then panics (the host must close the socket) |
-//! | `udp_send` `{socket, to, data, count?, size?}` | sends `count` datagrams `data0`, `data1`, … (padded to `size`): ok `{"testfault":"udp_send","sent":N,"error":first error}` |
+//! | `udp_send` `{socket, to, data, count?, size?, then_ms?, then_data?}` | sends `count` datagrams `data0`, `data1`, … (padded to `size`); with `then_data`, waits `then_ms` on the clock and sends `then_data` too: ok `{"testfault":"udp_send","sent":N,"error":first error}` |
 //! | `udp_close` `{socket}` | closes a socket |
 //! | `leg_open` `{kind, codecs:[{pt,name,clock}], srtp_suite?}` | opens a plain RTP leg: ok `{"testfault":"leg","leg":id,"address":…,"sdp":…,"srtp_crypto":…}` or `{…,"error":…}` |
 //! | `leg_connect` `{leg, address, rtcp_address?, rtcp_mux?, codec, dtmf_pt?, srtp_suite?, srtp_crypto?, latch?, latch_ip?}` | points a leg at its far end: ok `{"testfault":"leg_connect","error":…}` |
@@ -501,14 +501,11 @@ impl TestFault {
                 Ok(portunus_sdk::ok(&json!({"testfault": "layers", "error": error})))
             }
             request @ ("udp_bind" | "udp_bind_then_panic") => {
-                let address = msg
-                    .body_object(&CODES)?
-                    .get("address")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
+                let body = msg.body_object(&CODES)?;
+                let address = body.get("address").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let tcp = body.get("tcp").and_then(Value::as_bool).unwrap_or(false);
                 *self.timer_handle = Some((handle.session, handle.handle));
-                let bound = host::udp_bind(&address);
+                let bound = if tcp { host::tcp_listen(&address) } else { host::udp_bind(&address) };
                 if request == "udp_bind_then_panic" {
                     panic!("testfault: udp_bind_then_panic");
                 }
@@ -529,15 +526,24 @@ impl TestFault {
                 let size = body.get("size").and_then(Value::as_u64).unwrap_or(0) as usize;
                 let count = body.get("count").and_then(Value::as_u64).unwrap_or(1);
                 let (mut sent, mut error) = (0, None);
+                let mut send = |bytes: &[u8]| match host::udp_send(socket, to, bytes) {
+                    Ok(()) => sent += 1,
+                    Err(e) => {
+                        error.get_or_insert(e);
+                    }
+                };
                 for i in 0..count {
                     let mut bytes = format!("{data}{i}").into_bytes();
                     bytes.resize(bytes.len().max(size), b'.');
-                    match host::udp_send(socket, to, &bytes) {
-                        Ok(()) => sent += 1,
-                        Err(e) => {
-                            error.get_or_insert(e);
-                        }
+                    send(&bytes);
+                }
+                if let Some(then) = body.get("then_data").and_then(Value::as_str) {
+                    let ms = body.get("then_ms").and_then(Value::as_u64).unwrap_or(0);
+                    let until = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+                    while std::time::Instant::now() < until {
+                        black_box(());
                     }
+                    send(then.as_bytes());
                 }
                 Ok(portunus_sdk::ok(&json!({"testfault": "udp_send", "sent": sent, "error": error})))
             }

@@ -291,7 +291,9 @@ declare module 'portunus:plugin/host@0.7.0' {
    * opens from an ephemeral port). Keep-alive pings get their pong; a connection nothing
    * arrives on for 30 minutes closes. A connection that could not be opened, or that ended,
    * comes as an empty message from its address (and from the first 8 `name:port` sent to
-   * over it): what was sent on it will get no answer.
+   * over it): what was sent on it will get no answer. The message does not come when, by
+   * the time the plugin would get it, the plugin has sent there again over a new
+   * connection (it would fail that send too): what the old one carried then gets no word.
    */
   export function tcpListen(address: string): UdpSocket;
   /**
@@ -308,7 +310,8 @@ declare module 'portunus:plugin/host@0.7.0' {
    * listener, the next ones in turn when a connection cannot be opened), and to
    * the domain's own address at `port` when it has no SRV records (RFC 3263 §4.2); a
    * send that fails then is only logged; when the name gives no address, an empty datagram
-   * comes from `name:port` (nothing sent there will be answered). An empty datagram from
+   * comes from `name:port` (nothing sent there will be answered; not when a later send
+   * waits for the name's next lookup by then). An empty datagram from
    * afar is dropped: only the host sends those.
    */
   export function udpSend(socket: number, to: string, data: Uint8Array): void;
