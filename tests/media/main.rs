@@ -558,8 +558,9 @@ async fn a_rule_forwards_one_peer_to_another() {
     let gw = gateway_with_testfault();
     let mut ws = gw.ws().await;
     let sid = ws.create().await;
-    // Handles get media threads in turn and the gateway runs two here: A and B live on different
-    // threads, so this also covers packets crossing between threads.
+    // Handles not offered another's streams get the least busy media thread and the gateway
+    // runs two here: A and B live on different threads, so this also covers packets crossing
+    // between threads.
     let (ha, a) = connect_through_testfault(&mut ws, sid, "a").await;
     let (hb, b) = connect_through_testfault(&mut ws, sid, "b").await;
     let r = testfault_forward(&mut ws, sid, ha, hb, None).await;
