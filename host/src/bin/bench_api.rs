@@ -4,11 +4,17 @@
 //! ```sh
 //! portunus-bench-api [ws://127.0.0.1:8188] [--plugin janus.plugin.echotest] [--rounds 1000] [--ping]
 //! portunus-bench-api [ws://127.0.0.1:8188] --attach-scale 10000
+//! portunus-bench-api [ws://127.0.0.1:8188] --connections 1000 --pid <gateway pid>
 //! ```
 //!
 //! `--attach-scale N` attaches N handles one after another on one session and prints, per
 //! block of a tenth of N, the block's time and the median and p99 of one attach in it: how
 //! the cost of an attach grows with the handles a plugin holds.
+//!
+//! `--connections N --pid P` opens N WebSocket connections, as N participants' clients do
+//! (each creates a session and sends one SDP-sized, 6 KB, request), and prints after each
+//! tenth the memory of the gateway (process `P`) per connection: how a connection's cost grows
+//! with their number.
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +32,13 @@ struct Client {
 }
 
 impl Client {
+    async fn connect(url: &str) -> anyhow::Result<Client> {
+        let mut req = url.into_client_request()?;
+        req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("janus-protocol"));
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;
+        Ok(Client { ws, next: 0 })
+    }
+
     async fn call(&mut self, mut req: Value) -> anyhow::Result<Value> {
         self.next += 1;
         let tx = format!("b{}", self.next);
@@ -73,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
     let mut rounds = 1000usize;
     let mut ping = false;
     let mut attach_scale = None;
+    let (mut connections, mut pid) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -82,16 +96,19 @@ async fn main() -> anyhow::Result<()> {
                 let n = args.next().ok_or_else(|| anyhow::anyhow!("--attach-scale needs a value"))?;
                 attach_scale = Some(n.parse::<usize>()?.max(10));
             }
+            "--connections" => connections = Some(args.next().unwrap_or_default().parse::<usize>()?.max(10)),
+            "--pid" => pid = Some(args.next().unwrap_or_default().parse::<u32>()?),
             "--rounds" => {
                 rounds = args.next().ok_or_else(|| anyhow::anyhow!("--rounds needs a value"))?.parse()?
             }
             other => url = other.to_owned(),
         }
     }
-    let mut req = url.as_str().into_client_request()?;
-    req.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("janus-protocol"));
-    let (ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;
-    let mut client = Client { ws, next: 0 };
+    if let Some(n) = connections {
+        let pid = pid.ok_or_else(|| anyhow::anyhow!("--connections needs the gateway's --pid"))?;
+        return connections_memory(&url, n, pid).await;
+    }
+    let mut client = Client::connect(&url).await?;
     if let Some(n) = attach_scale {
         return scale(&mut client, &plugin, &url, n).await;
     }
@@ -142,5 +159,44 @@ async fn scale(client: &mut Client, plugin: &str, url: &str, n: usize) -> anyhow
         );
     }
     client.call(json!({"janus": "destroy", "session_id": sid})).await?;
+    Ok(())
+}
+
+/// A process's resident memory and its anonymous part, kB.
+fn memory_kb(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+    };
+    (kb("VmRSS:").unwrap_or(0), kb("RssAnon:").unwrap_or(0))
+}
+
+/// Opens `n` connections, each with a session and one 6 KB request, reporting the memory of
+/// the gateway `pid` per connection after each tenth.
+async fn connections_memory(url: &str, n: usize, pid: u32) -> anyhow::Result<()> {
+    let (rss0, anon0) = memory_kb(pid);
+    println!(
+        "{n} WebSocket connections to {url}, each with a session and a 6 KB request; the gateway's memory:"
+    );
+    let mut clients = Vec::with_capacity(n);
+    let padding = "x".repeat(6000);
+    for i in 1..=n {
+        let mut c = Client::connect(url).await?;
+        c.call(json!({"janus": "create"})).await?;
+        c.call(json!({"janus": "ping", "padding": padding})).await?;
+        clients.push(c);
+        if i % (n / 10) == 0 {
+            let (rss, anon) = memory_kb(pid);
+            println!(
+                "  {i:>6} connections: RSS {:>6.1} MB, {:>5.1} KB more a connection ({:>5.1} KB anonymous)",
+                rss as f64 / 1024.0,
+                rss.saturating_sub(rss0) as f64 / i as f64,
+                anon.saturating_sub(anon0) as f64 / i as f64,
+            );
+        }
+    }
     Ok(())
 }
