@@ -18,6 +18,7 @@ pub mod mixer;
 pub mod mqtt;
 pub mod nanomsg;
 pub mod plugins;
+pub mod resident;
 pub mod sdp;
 pub mod tls;
 pub mod transport;

@@ -19,6 +19,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use portunus::resident::Resident;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -162,22 +163,10 @@ async fn scale(client: &mut Client, plugin: &str, url: &str, n: usize) -> anyhow
     Ok(())
 }
 
-/// A process's resident memory and its anonymous part, kB.
-fn memory_kb(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kb = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-    };
-    (kb("VmRSS:").unwrap_or(0), kb("RssAnon:").unwrap_or(0))
-}
-
 /// Opens `n` connections, each with a session and one 6 KB request, reporting the memory of
 /// the gateway `pid` per connection after each tenth.
 async fn connections_memory(url: &str, n: usize, pid: u32) -> anyhow::Result<()> {
-    let (rss0, anon0) = memory_kb(pid);
+    let before = Resident::of(pid);
     println!(
         "{n} WebSocket connections to {url}, each with a session and a 6 KB request; the gateway's memory:"
     );
@@ -188,13 +177,13 @@ async fn connections_memory(url: &str, n: usize, pid: u32) -> anyhow::Result<()>
         c.call(json!({"janus": "create"})).await?;
         c.call(json!({"janus": "ping", "padding": padding})).await?;
         clients.push(c);
-        if i % (n / 10) == 0 {
-            let (rss, anon) = memory_kb(pid);
+        if (1..=10).any(|k| i == k * n / 10) {
+            let now = Resident::of(pid);
             println!(
                 "  {i:>6} connections: RSS {:>6.1} MB, {:>5.1} KB more a connection ({:>5.1} KB anonymous)",
-                rss as f64 / 1024.0,
-                rss.saturating_sub(rss0) as f64 / i as f64,
-                anon.saturating_sub(anon0) as f64 / i as f64,
+                now.total_kb as f64 / 1024.0,
+                now.total_kb.saturating_sub(before.total_kb) as f64 / i as f64,
+                now.anon_kb.saturating_sub(before.anon_kb) as f64 / i as f64,
             );
         }
     }

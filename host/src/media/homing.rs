@@ -9,7 +9,7 @@
 //! an endpoint (the RTP extensions its offers carry, its talking events) does not choose its
 //! thread: it waits for the endpoint's first real use and goes to that thread first.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// How many more endpoints than the least busy thread a source's thread may own and still
 /// take one more of the source's subscribers. Measured with `portunus-bench-room` on two
@@ -20,6 +20,10 @@ pub const NEAR_SOURCE: usize = 16;
 /// Commands that wait for one endpoint's thread, at most (beyond, the oldest is dropped).
 const MAX_WAITING: usize = 16;
 
+/// Endpoints remembered as gone, the latest this many: a command that comes for one after it
+/// went (a trickle or a hangup in flight) neither counts towards a thread nor waits.
+const GONE: usize = 1024;
+
 /// The endpoints' threads, how many each thread owns, and the commands `C` that wait for an
 /// endpoint's thread.
 #[derive(Debug)]
@@ -27,11 +31,19 @@ pub struct Homing<C> {
     by_endpoint: HashMap<u64, usize>,
     owned: Vec<usize>,
     waiting: HashMap<u64, Vec<C>>,
+    gone: HashSet<u64>,
+    gone_order: VecDeque<u64>,
 }
 
 impl<C> Default for Homing<C> {
     fn default() -> Self {
-        Self { by_endpoint: HashMap::new(), owned: Vec::new(), waiting: HashMap::new() }
+        Self {
+            by_endpoint: HashMap::new(),
+            owned: Vec::new(),
+            waiting: HashMap::new(),
+            gone: HashSet::new(),
+            gone_order: VecDeque::new(),
+        }
     }
 }
 
@@ -43,7 +55,8 @@ impl<C> Homing<C> {
 
     /// The thread of `endpoint` among `threads`; a new endpoint's is `near`'s (its source's)
     /// when that thread is not too busy (see the module's doc), else the least busy one. A new
-    /// endpoint's waiting commands come with it: they go to its thread first.
+    /// endpoint's waiting commands come with it: they go to its thread first. An endpoint that
+    /// is gone gets the least busy thread, which does not count it.
     pub fn home(&mut self, endpoint: u64, near: Option<u64>, threads: usize) -> (usize, Vec<C>) {
         if let Some(home) = self.get(endpoint) {
             return (home, Vec::new());
@@ -51,6 +64,9 @@ impl<C> Homing<C> {
         self.owned.resize(threads.max(1), 0);
         let (least, fewest) =
             self.owned.iter().copied().enumerate().min_by_key(|(_, n)| *n).unwrap_or((0, 0));
+        if self.gone.contains(&endpoint) {
+            return (least, Vec::new());
+        }
         let home = near
             .and_then(|n| self.get(n))
             .filter(|h| self.owned.get(*h).is_some_and(|n| *n <= fewest + NEAR_SOURCE))
@@ -66,6 +82,9 @@ impl<C> Homing<C> {
         if let Some(home) = self.get(endpoint) {
             return Some((home, command));
         }
+        if self.gone.contains(&endpoint) {
+            return None;
+        }
         let waiting = self.waiting.entry(endpoint).or_default();
         if waiting.len() >= MAX_WAITING {
             waiting.remove(0);
@@ -77,6 +96,14 @@ impl<C> Homing<C> {
     /// An endpoint is gone: its thread owns one less, and what waited for it is dropped.
     pub fn forget(&mut self, endpoint: u64) {
         self.waiting.remove(&endpoint);
+        if self.gone.insert(endpoint) {
+            self.gone_order.push_back(endpoint);
+            if self.gone_order.len() > GONE {
+                if let Some(oldest) = self.gone_order.pop_front() {
+                    self.gone.remove(&oldest);
+                }
+            }
+        }
         if let Some(home) = self.by_endpoint.remove(&endpoint) {
             if let Some(n) = self.owned.get_mut(home) {
                 *n = n.saturating_sub(1);
@@ -148,5 +175,22 @@ mod tests {
         h.configure(5, "dropped");
         h.forget(5);
         assert!(h.home(5, None, 2).1.is_empty());
+    }
+
+    #[test]
+    fn a_gone_endpoint_is_not_placed_again() {
+        let mut h = Homing::default();
+        assert_eq!(place(&mut h, 1, None, 2), 0);
+        h.forget(1);
+        // A hangup or a trickle in flight when it went: sent somewhere, counted nowhere.
+        assert_eq!(h.configure(1, "trickle"), None);
+        assert_eq!(h.home(1, None, 2), (0, vec![]));
+        assert_eq!(h.get(1), None);
+        assert_eq!((place(&mut h, 2, None, 2), place(&mut h, 3, None, 2)), (0, 1), "the counts stayed right");
+        // Only the latest GONE are remembered.
+        for e in 100..100 + GONE as u64 {
+            h.forget(e);
+        }
+        assert!(!h.gone.contains(&1) && h.gone.contains(&100) && h.gone.len() == GONE);
     }
 }

@@ -152,7 +152,7 @@ pub enum Command {
 }
 
 /// The running engine: handles to its media threads. Each handle's PeerConnection lives on one
-/// thread (given out in turn when the handle first needs media); a rule between handles on two
+/// thread (chosen when the handle first needs media: [`homing`]); a rule between handles on two
 /// threads is known to both, and packets cross over as [`core::Delivery`]s.
 pub struct MediaEngine {
     threads: Vec<UnboundedSender<Command>>,
@@ -1006,10 +1006,12 @@ mod tests {
             fmtp: None,
         };
         engine.streams.lock().unwrap().insert(publisher.handle_id, vec![video]);
-        engine.remote_description(publisher, true, "v=0\r\n").ok();
+        // The publisher comes second, on thread 1: a subscriber placed as anything else would
+        // be (the least busy thread, 0 on a tie) would not land there.
         engine.remote_description(other, true, "v=0\r\n").ok();
+        engine.remote_description(publisher, true, "v=0\r\n").ok();
         let home = |h: HandleRef| engine.homes.lock().unwrap().get(h.handle_id);
-        assert_ne!(home(publisher), home(other), "unrelated handles spread");
+        assert_eq!((home(other), home(publisher)), (Some(0), Some(1)), "unrelated handles spread");
         engine.set_rtp_extensions(subscriber, RtpExtensions::ALL);
         assert_eq!(home(subscriber), None, "configuring chooses no thread");
         let source = Endpoint::Peer(publisher);

@@ -17,7 +17,9 @@ use super::bindings::{Plugin as Bindings, PluginPre};
 use super::convert::{wit_handle, wit_media_event};
 use super::engine::EPOCH_TICK;
 use super::saved::SavedState;
+use super::sockets::Silence;
 use super::state::{close_endpoint, destroy_mixer, AfterCall, Made, PluginShared, StoreState};
+use super::streams::Arrival;
 use crate::api::error::{ApiError, ErrorCode};
 use crate::api::plugin::{Effect, MessageOutcome, PluginEvent, PluginInfo, PluginMessage, PluginReply};
 use crate::vocab::Endpoint;
@@ -132,9 +134,11 @@ pub enum Job {
     /// Something happened to one of the plugin's inputs (`InputMedia`, `InputSource`) or
     /// mixers (`MixerRecordFailed`).
     Input(u64, MediaEvent),
-    /// A datagram on one of the plugin's sockets: the socket, the sender, the bytes (none:
-    /// nothing sent to that address or name will be answered).
+    /// A datagram on one of the plugin's sockets: the socket, the sender, the bytes.
     Datagram(u32, String, Vec<u8>),
+    /// Nothing sent on a socket to that address or name will be answered, and why (the
+    /// plugin hears it as an empty datagram).
+    Unreachable(u32, String, Silence),
 }
 
 pub(super) struct Instance {
@@ -555,19 +559,29 @@ impl Actor {
                     self.flush_events();
                 }
             }
-            Job::Datagram(socket, from, data) => {
-                let sockets = self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner());
-                // A socket closed since the datagram was queued is gone for the plugin too.
-                let open = sockets.is_open(socket);
-                let stale = open && data.is_empty() && sockets.is_stale_ending(socket, &from);
-                drop(sockets);
+            Job::Datagram(socket, from, data) => self.datagram(socket, &from, &data),
+            Job::Unreachable(socket, from, why) => {
+                let stale = self
+                    .shared
+                    .sockets
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_stale(socket, &from, &why);
                 if stale {
-                    tracing::debug!(plugin = %self.shared.package, "{from} ended, but sent to again since: not told");
-                } else if open {
-                    let _ = self.call(|b, s| b.call_datagram(s, socket, &from, &data));
-                    self.flush_events();
+                    tracing::debug!(plugin = %self.shared.package, "{from}: {why:?}, but sent to again since: not told");
+                } else {
+                    self.datagram(socket, &from, &[]);
                 }
             }
+        }
+    }
+
+    /// Gives the plugin a datagram (an empty one: the host's word that nothing sent to `from`
+    /// will be answered), unless the socket was closed since it was queued.
+    fn datagram(&mut self, socket: u32, from: &str, data: &[u8]) {
+        if self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).is_open(socket) {
+            let _ = self.call(|b, s| b.call_datagram(s, socket, from, data));
+            self.flush_events();
         }
     }
 
@@ -623,9 +637,12 @@ impl Actor {
         };
         let (mailbox, max_queued) = (self.mailbox.clone(), self.shared.limits.max_queued);
         let (stats, package) = (self.stats.clone(), self.shared.package.clone());
-        let deliver: super::streams::Deliver = Arc::new(move |from, data| {
+        let deliver: super::streams::Deliver = Arc::new(move |arrival| {
             if mailbox.depth() < max_queued {
-                mailbox.send(Job::Datagram(id, from, data));
+                mailbox.send(match arrival {
+                    Arrival::Message { from, data } => Job::Datagram(id, from, data),
+                    Arrival::Ended { from, conn } => Job::Unreachable(id, from, Silence::Connection(conn)),
+                });
             } else {
                 let mut stats = stats.lock().unwrap_or_else(|e| e.into_inner());
                 if crate::logging::time_to_report(&mut stats.shed) {
@@ -649,7 +666,9 @@ impl Actor {
                     // An empty datagram is the host's word (nothing there will answer): one
                     // from afar is dropped, so no one can forge it.
                     Ok((0, _)) => {}
-                    Ok((n, from)) => deliver(from.to_string(), buf[..n].to_vec()),
+                    Ok((n, from)) => {
+                        deliver(Arrival::Message { from: from.to_string(), data: buf[..n].to_vec() })
+                    }
                     // ICMP errors of earlier sends surface here (port unreachable): not fatal.
                     Err(e) => tracing::debug!(plugin = %package, "socket {id}: {e}"),
                 }
@@ -714,7 +733,7 @@ impl Actor {
                 );
             }
             for (socket, to) in unreachable {
-                mailbox.send(Job::Datagram(socket, to, Vec::new()));
+                mailbox.send(Job::Unreachable(socket, to, Silence::Lookup));
             }
         });
     }

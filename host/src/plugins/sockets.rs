@@ -125,6 +125,15 @@ const MAX_RESOLVING: usize = 16;
 /// Sends that wait for one name, at most.
 const MAX_WAITING: usize = 64;
 
+/// Why nothing sent to an address or a name will be answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Silence {
+    /// Its TCP connection (this one, by its number) ended or could not be opened.
+    Connection(u64),
+    /// The name gave no address.
+    Lookup,
+}
+
 /// A send waiting for its name: the socket, `name:port` as the plugin wrote it, the bytes.
 pub type Waiting = (u32, String, Vec<u8>);
 
@@ -286,17 +295,22 @@ impl SocketTable {
         self.resolving.remove(&(name.to_owned(), port)).unwrap_or_default()
     }
 
-    /// Whether the host's word that nothing sent to `from` will be answered (an empty message:
-    /// its TCP connection ended or could not be opened, or its name did not resolve) is stale
-    /// by the time the plugin would hear it: the plugin sent to `from` again since, over a
-    /// connection opened anew or behind a new lookup of the name, and the word would fail what
-    /// that send carries too. Such a word is not told: what went before it gets no answer (a
-    /// SIP transaction times out), and what went since is told of by its own end.
-    pub fn is_stale_ending(&self, id: u32, from: &str) -> bool {
-        let looked_up_again = name_and_port(from).is_ok_and(|key| self.resolving.contains_key(&key));
-        let reconnected =
-            matches!(self.open.get(&id).map(|s| &s.kind), Some(Kind::Tcp(l)) if l.carries(from));
-        looked_up_again || reconnected
+    /// Whether the host's word that nothing sent to `from` will be answered (why: its TCP
+    /// connection `conn` ended or could not be opened, or its name gave no address) is stale
+    /// by the time the plugin would hear it: the plugin sent to `from` on this socket again
+    /// since, over a newer connection or behind a new lookup of the name, and the word would
+    /// fail what that send carries too. Such a word is not told: what went before it gets no
+    /// answer (a SIP transaction times out), and what went since is told of by its own end.
+    pub fn is_stale(&self, id: u32, from: &str, why: &Silence) -> bool {
+        match why {
+            Silence::Connection(conn) => {
+                matches!(self.open.get(&id).map(|s| &s.kind), Some(Kind::Tcp(l)) if l.replaced(from, *conn))
+            }
+            Silence::Lookup => name_and_port(from)
+                .ok()
+                .and_then(|key| self.resolving.get(&key))
+                .is_some_and(|waiting| waiting.iter().any(|(socket, ..)| *socket == id)),
+        }
     }
 
     /// Whether a socket is open.
@@ -348,39 +362,59 @@ mod tests {
     }
 
     /// The host's word that nothing sent to a name or an address will be answered is stale
-    /// once the plugin has sent there again: behind a new lookup of the name, or over a TCP
-    /// connection opened since (to the address, or sent to by the name).
+    /// once the plugin has sent there again on the same socket: behind a new lookup of the
+    /// name, or over a TCP connection opened since (to the address, or sent to by the name).
     #[tokio::test]
     async fn an_end_is_stale_once_sent_there_again() {
         let mut t = SocketTable::default();
         let (udp, _) = t.bind("127.0.0.1:0".parse().unwrap(), false, 4).unwrap();
-        assert!(!t.is_stale_ending(udp, "sip.test:5060"));
-        assert!(t.wait_for_name("sip.test", 5060, (udp, "sip.test:5060".into(), b"x".to_vec())).unwrap());
-        assert!(t.is_stale_ending(udp, "sip.test:5060"), "a send waits for the name's next lookup");
-        assert!(!t.is_stale_ending(udp, "other.test:5060"));
-        t.take_waiting("sip.test", 5060);
-        assert!(!t.is_stale_ending(udp, "sip.test:5060"), "the lookup is done");
-
         let (tcp, _) = t.bind("127.0.0.1:0".parse().unwrap(), true, 4).unwrap();
+        let lookup = Silence::Lookup;
+        assert!(!t.is_stale(udp, "sip.test:5060", &lookup));
+        assert!(t.wait_for_name("sip.test", 5060, (udp, "sip.test:5060".into(), b"x".to_vec())).unwrap());
+        assert!(t.is_stale(udp, "sip.test:5060", &lookup), "a send waits for the name's next lookup");
+        assert!(!t.is_stale(tcp, "sip.test:5060", &lookup), "another socket's send");
+        assert!(!t.is_stale(udp, "other.test:5060", &lookup));
+        t.take_waiting("sip.test", 5060);
+        assert!(!t.is_stale(udp, "sip.test:5060", &lookup), "the lookup is done");
+
         let Some(Unread::Tcp(listener)) = t.take_unread(tcp) else { panic!("a listener to start") };
+        let local = t.local(tcp).unwrap();
         let (told_tx, mut told) = tokio::sync::mpsc::unbounded_channel();
-        let deliver: super::super::streams::Deliver = Arc::new(move |from, m| {
-            let _ = told_tx.send((from, m));
+        let deliver: super::super::streams::Deliver = Arc::new(move |a| {
+            let _ = told_tx.send(a);
         });
         listener.start(&tokio::runtime::Handle::current(), deliver);
         let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = server.local_addr().unwrap();
-        assert!(!t.is_stale_ending(tcp, &addr.to_string()));
+        let at = addr.to_string();
         t.send(tcp, addr, b"x", 10, Some("sip.test:5060"), &[]).unwrap();
-        assert!(t.is_stale_ending(tcp, &addr.to_string()), "a connection carries the sends there");
-        assert!(t.is_stale_ending(tcp, "sip.test:5060"), "and those to the name sent by");
-        assert!(!t.is_stale_ending(udp, &addr.to_string()), "another socket's connection");
-        // Once that connection ends, the word of its end is no longer stale.
+        // The word that an older connection ended is stale: this one carries the sends there.
+        assert!(t.is_stale(tcp, &at, &Silence::Connection(0)));
+        assert!(t.is_stale(tcp, "sip.test:5060", &Silence::Connection(0)), "and those to the name");
+        assert!(!t.is_stale(udp, &at, &Silence::Connection(0)), "another socket's connection");
+        assert!(!t.is_stale(tcp, "sip.test:5060", &lookup), "a failed lookup is told, connection or not");
+        // This connection's own end is not: it comes once it has ended.
         let wait = std::time::Duration::from_secs(10);
         drop(tokio::time::timeout(wait, server.accept()).await.expect("the connection").unwrap());
         let ended = tokio::time::timeout(wait, told.recv()).await.expect("the end told").unwrap();
-        assert_eq!(ended, (addr.to_string(), Vec::new()));
-        assert!(!t.is_stale_ending(tcp, &addr.to_string()) && !t.is_stale_ending(tcp, "sip.test:5060"));
+        let super::super::streams::Arrival::Ended { from, conn } = ended else { panic!("{ended:?}") };
+        assert_eq!(from, at);
+        let by_name = tokio::time::timeout(wait, told.recv()).await.expect("the name's end told").unwrap();
+        assert_eq!(by_name, super::super::streams::Arrival::Ended { from: "sip.test:5060".into(), conn });
+        assert!(!t.is_stale(tcp, &at, &Silence::Connection(conn)));
+        assert!(!t.is_stale(tcp, "sip.test:5060", &Silence::Connection(conn)));
+        // A connection from afar (a phone's) carries the plugin's sends once it sent over it.
+        let mut phone = tokio::net::TcpStream::connect(local).await.unwrap();
+        let phone_at = phone.local_addr().unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut phone, b"OPTIONS sip:a SIP/2.0\r\n\r\n").await.unwrap();
+        let got = tokio::time::timeout(wait, told.recv()).await.expect("the phone's message").unwrap();
+        assert!(
+            matches!(got, super::super::streams::Arrival::Message { ref from, .. } if *from == phone_at.to_string())
+        );
+        assert!(!t.is_stale(tcp, &phone_at.to_string(), &Silence::Connection(conn)), "not sent over yet");
+        t.send(tcp, phone_at, b"SIP/2.0 200 OK\r\n\r\n", 10, None, &[]).unwrap();
+        assert!(t.is_stale(tcp, &phone_at.to_string(), &Silence::Connection(conn)));
     }
 
     #[test]

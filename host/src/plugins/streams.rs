@@ -38,9 +38,28 @@ pub const MAX_HEAD: usize = 16 << 10;
 /// Largest body read.
 pub const MAX_BODY: usize = 64 << 10;
 
-/// Where a connection's messages go: the far address (or a name, for an empty message) and the
-/// message.
-pub type Deliver = Arc<dyn Fn(String, Vec<u8>) + Send + Sync>;
+/// What reaches the plugin from its sockets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arrival {
+    /// A message (a datagram) from `from`, an address.
+    Message {
+        /// Where it came from.
+        from: String,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// Connection `conn` with `from` (its address, or a name the plugin sent to over it) ended
+    /// or could not be opened: what was sent on it will get no answer.
+    Ended {
+        /// The address or name.
+        from: String,
+        /// The connection's number.
+        conn: u64,
+    },
+}
+
+/// Where what arrives goes.
+pub type Deliver = Arc<dyn Fn(Arrival) + Send + Sync>;
 
 /// Names a connection remembers being sent to by (to tell them when it ends).
 const MAX_NAMES: usize = 8;
@@ -111,6 +130,8 @@ struct Conns {
 struct Conn {
     id: u64,
     accepted: bool,
+    /// Whether the plugin sent over it (one the host opened was opened for a send).
+    carried: bool,
     /// The names (`name:port` as the plugin wrote them) the plugin sent to over it.
     names: Vec<String>,
     queue: mpsc::Sender<Vec<u8>>,
@@ -185,9 +206,10 @@ impl Listener {
         };
         let queue = match open {
             Some(q) => {
-                if let Some(name) = name {
-                    let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
-                    if let Some(c) = conns.by_peer.get_mut(&to) {
+                let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(c) = conns.by_peer.get_mut(&to) {
+                    c.carried = true;
+                    if let Some(name) = name {
                         if c.names.len() < MAX_NAMES && !c.names.iter().any(|n| n == name) {
                             c.names.push(name.to_owned());
                         }
@@ -240,6 +262,7 @@ impl Listener {
             Conn {
                 id,
                 accepted: from_afar,
+                carried: !from_afar,
                 names: name.map(str::to_owned).into_iter().collect(),
                 queue: tx.clone(),
                 task,
@@ -259,14 +282,14 @@ impl Listener {
         Vec::new()
     }
 
-    /// Whether a connection that is not closing carries messages to `to`: an address, or a
-    /// name the plugin sent to over it.
-    pub fn carries(&self, to: &str) -> bool {
+    /// Whether a connection newer than `conn`, not closing, carries what the plugin sends to
+    /// `to` (an address, or a name it sent to over it): the plugin sent over it.
+    pub fn replaced(&self, to: &str, conn: u64) -> bool {
         let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
-        let open = |c: &&Conn| !c.queue.is_closed();
+        let newer = |c: &&Conn| c.id > conn && c.carried && !c.queue.is_closed();
         match to.parse::<SocketAddr>() {
-            Ok(addr) => conns.by_peer.get(&addr).filter(open).is_some(),
-            Err(_) => conns.by_peer.values().filter(open).any(|c| c.names.iter().any(|n| n == to)),
+            Ok(addr) => conns.by_peer.get(&addr).filter(newer).is_some(),
+            Err(_) => conns.by_peer.values().filter(newer).any(|c| c.names.iter().any(|n| n == to)),
         }
     }
 
@@ -331,7 +354,9 @@ async fn connection(
                 loop {
                     loop {
                         match next_frame(&mut buf) {
-                            Ok(Some(Frame::Message(m))) => deliver(peer.to_string(), m),
+                            Ok(Some(Frame::Message(data))) => {
+                                deliver(Arrival::Message { from: peer.to_string(), data })
+                            }
                             Ok(Some(Frame::Ping)) => {
                                 let _ = pong.try_send(b"\r\n".to_vec());
                             }
@@ -363,9 +388,9 @@ async fn connection(
     }
     if let Some(owner) = owner.upgrade() {
         let names = owner.forget(peer, id);
-        deliver(peer.to_string(), Vec::new());
-        for name in names {
-            deliver(name, Vec::new());
+        deliver(Arrival::Ended { from: peer.to_string(), conn: id });
+        for from in names {
+            deliver(Arrival::Ended { from, conn: id });
         }
     }
 }
@@ -399,8 +424,11 @@ mod tests {
     async fn messages_go_over_one_connection_each_way() {
         let rt = tokio::runtime::Handle::current();
         let inbox = |tx: mpsc::UnboundedSender<(String, Vec<u8>)>| -> Deliver {
-            Arc::new(move |from, m| {
-                let _ = tx.send((from, m));
+            Arc::new(move |a| {
+                let _ = tx.send(match a {
+                    Arrival::Message { from, data } => (from, data),
+                    Arrival::Ended { from, .. } => (from, Vec::new()),
+                });
             })
         };
         let (a_tx, mut a_rx) = mpsc::unbounded_channel();

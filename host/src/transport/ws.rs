@@ -94,9 +94,9 @@ fn negotiate(api: Api, req: &Request, mut resp: Response) -> Result<Response, Er
 }
 
 /// The read buffer of a connection, bytes: a larger message grows it. tungstenite's default
-/// (128 KiB, zeroed on every read) cost each connection 140 KB of memory, a client per
-/// participant 140 MB a thousand (measured with 500 connections, each with a session and a
-/// 6 KB request); Janus's libwebsockets reads 4 KiB at a time.
+/// (128 KiB, zeroed on every read) cost each connection 134 KB of memory, a client per
+/// participant 134 MB a thousand; with this, 16 KB (`portunus-bench-api --connections`: each
+/// with a session and a 6 KB request). Janus's libwebsockets reads 4 KiB at a time.
 const READ_BUFFER: usize = 4 << 10;
 
 async fn connection(

@@ -43,6 +43,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use portunus::media::is_rtp;
+use portunus::resident::Resident;
 use serde_json::{json, Value};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::{Direction, MediaKind, Mid, Pt};
@@ -432,21 +433,6 @@ async fn plain_source(video: SocketAddr, audio: SocketAddr, received: Arc<Receiv
     }
 }
 
-/// A process's resident memory: all of it, and the anonymous part (its heap and stacks: what
-/// is its own, where the rest are pages of files, the binary's and compiled plugins', that the
-/// page cache shares and may reclaim).
-#[derive(Debug, Clone, Copy, Default)]
-struct Rss {
-    total_kb: u64,
-    anon_kb: u64,
-}
-
-impl std::fmt::Display for Rss {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RSS {:>5} MB (anonymous {:>4} MB)", self.total_kb / 1024, self.anon_kb / 1024)
-    }
-}
-
 /// Datagrams the kernel dropped so far because a process's UDP sockets were full (the `drops`
 /// of `/proc/net/udp` for the sockets among its open files): where a loss happened, in the
 /// gateway or in this generator.
@@ -480,7 +466,7 @@ struct Usage {
     /// The times each thread went to sleep and was woken again (its voluntary context
     /// switches), by thread id.
     woke: HashMap<u64, u64>,
-    rss: Rss,
+    rss: Resident,
 }
 
 impl Usage {
@@ -495,15 +481,7 @@ impl Usage {
                 .and_then(|v| v.trim().parse::<u64>().ok());
             woke.extend(n.map(|n| (tid, n)));
         }
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let kb = |key: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-                .unwrap_or(0)
-        };
-        Usage { cpu: cpu_seconds(pid), woke, rss: Rss { total_kb: kb("VmRSS:"), anon_kb: kb("RssAnon:") } }
+        Usage { cpu: cpu_seconds(pid), woke, rss: Resident::of(pid) }
     }
 
     /// The wake-ups since `before`: a thread's since then, or all of a thread that started
@@ -568,8 +546,8 @@ async fn run(url: &str, pid: u32, n: usize, seconds: u64, source: Source, light:
         let ev = api.message(handle, watch.clone(), None).await?;
         let offer = ev["jsep"]["sdp"].as_str().ok_or_else(|| anyhow::anyhow!("no offer: {ev}"))?;
         let mut c = Client::new().await?;
-        // One in ten stays a full client: the 0th, 11th, 22nd, … (a fixed stride would put
-        // them all on one media thread, which the gateway gives out in turn).
+        // One in ten stays a full client: the 0th, 11th, 22nd, … (a fixed stride could put
+        // them all on one media thread, as the gateway spreads a large room over its threads).
         c.light = light && i % 10 != (i / 10) % 10;
         let answer = c.rtc.sdp_api().accept_offer(SdpOffer::from_sdp_string(offer)?)?;
         let jsep = json!({"type": "answer", "sdp": answer.to_sdp_string()});
