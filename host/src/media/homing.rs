@@ -35,33 +35,31 @@ pub struct Homing<C> {
     gone_order: VecDeque<u64>,
 }
 
-impl<C> Default for Homing<C> {
-    fn default() -> Self {
+impl<C> Homing<C> {
+    /// Nothing placed yet on `threads` threads (at least one).
+    pub fn new(threads: usize) -> Self {
         Self {
             by_endpoint: HashMap::new(),
-            owned: Vec::new(),
+            owned: vec![0; threads.max(1)],
             waiting: HashMap::new(),
             gone: HashSet::new(),
             gone_order: VecDeque::new(),
         }
     }
-}
 
-impl<C> Homing<C> {
     /// The thread of `endpoint`, if it has one.
     pub fn get(&self, endpoint: u64) -> Option<usize> {
         self.by_endpoint.get(&endpoint).copied()
     }
 
-    /// The thread of `endpoint` among `threads`; a new endpoint's is `near`'s (its source's)
+    /// The thread of `endpoint`; a new endpoint's is `near`'s (its source's)
     /// when that thread is not too busy (see the module's doc), else the least busy one. A new
     /// endpoint's waiting commands come with it: they go to its thread first. An endpoint that
     /// is gone gets the least busy thread, which does not count it.
-    pub fn home(&mut self, endpoint: u64, near: Option<u64>, threads: usize) -> (usize, Vec<C>) {
+    pub fn home(&mut self, endpoint: u64, near: Option<u64>) -> (usize, Vec<C>) {
         if let Some(home) = self.get(endpoint) {
             return (home, Vec::new());
         }
-        self.owned.resize(threads.max(1), 0);
         let (least, fewest) =
             self.owned.iter().copied().enumerate().min_by_key(|(_, n)| *n).unwrap_or((0, 0));
         if self.gone.contains(&endpoint) {
@@ -69,7 +67,7 @@ impl<C> Homing<C> {
         }
         let home = near
             .and_then(|n| self.get(n))
-            .filter(|h| self.owned.get(*h).is_some_and(|n| *n <= fewest + NEAR_SOURCE))
+            .filter(|h| self.owned[*h] <= fewest + NEAR_SOURCE)
             .unwrap_or(least);
         self.by_endpoint.insert(endpoint, home);
         self.owned[home] += 1;
@@ -105,9 +103,7 @@ impl<C> Homing<C> {
             }
         }
         if let Some(home) = self.by_endpoint.remove(&endpoint) {
-            if let Some(n) = self.owned.get_mut(home) {
-                *n = n.saturating_sub(1);
-            }
+            self.owned[home] -= 1;
         }
     }
 }
@@ -117,76 +113,76 @@ mod tests {
     use super::*;
 
     /// Where an endpoint goes (its waiting commands dropped).
-    fn place(h: &mut Homing<&'static str>, endpoint: u64, near: Option<u64>, threads: usize) -> usize {
-        h.home(endpoint, near, threads).0
+    fn place(h: &mut Homing<&'static str>, endpoint: u64, near: Option<u64>) -> usize {
+        h.home(endpoint, near).0
     }
 
     #[test]
     fn unrelated_endpoints_spread_in_turn() {
-        let mut h = Homing::default();
-        let homes: Vec<usize> = (1..=6).map(|e| place(&mut h, e, None, 3)).collect();
+        let mut h = Homing::new(3);
+        let homes: Vec<usize> = (1..=6).map(|e| place(&mut h, e, None)).collect();
         assert_eq!(homes, [0, 1, 2, 0, 1, 2]);
-        assert_eq!(place(&mut h, 2, None, 3), 1, "an endpoint keeps its thread");
+        assert_eq!(place(&mut h, 2, None), 1, "an endpoint keeps its thread");
         h.forget(2);
         h.forget(5);
-        assert_eq!(place(&mut h, 7, None, 3), 1, "the least busy thread, once two left it");
+        assert_eq!(place(&mut h, 7, None), 1, "the least busy thread, once two left it");
     }
 
     #[test]
     fn subscribers_follow_their_source_until_it_is_too_busy() {
-        let mut h = Homing::default();
+        let mut h = Homing::new(2);
         let publisher = 1;
-        assert_eq!(place(&mut h, publisher, None, 2), 0);
+        assert_eq!(place(&mut h, publisher, None), 0);
         // A room of ten stays on the publisher's thread.
         for s in 0..10 {
-            assert_eq!(place(&mut h, 100 + s, Some(publisher), 2), 0, "subscriber {s}");
+            assert_eq!(place(&mut h, 100 + s, Some(publisher)), 0, "subscriber {s}");
         }
         // A room of a hundred spreads: the publisher's thread owns at most NEAR_SOURCE more.
         for s in 10..100 {
-            place(&mut h, 100 + s, Some(publisher), 2);
+            place(&mut h, 100 + s, Some(publisher));
         }
         let on = |t| (100..200).filter(|s| h.get(*s) == Some(t)).count() + usize::from(t == 0);
         assert!(on(0) - on(1) <= NEAR_SOURCE + 1, "{} and {}", on(0), on(1));
         assert!(on(1) > 40, "{} and {}", on(0), on(1));
         // A source with no thread (not used yet) places nothing.
-        assert_eq!(place(&mut h, 300, Some(999), 2), 1);
+        assert_eq!(place(&mut h, 300, Some(999)), 1);
     }
 
     #[test]
     fn configuring_waits_for_the_first_real_use() {
-        let mut h = Homing::default();
-        place(&mut h, 1, None, 2);
-        place(&mut h, 2, None, 2);
+        let mut h = Homing::new(2);
+        place(&mut h, 1, None);
+        place(&mut h, 2, None);
         assert_eq!(h.configure(2, "extensions"), Some((1, "extensions")), "a placed endpoint's goes at once");
         // A subscriber configured before its offer: not placed by that, and its commands go
         // to the thread its offer chooses, first.
         assert_eq!(h.configure(3, "extensions"), None);
         assert_eq!(h.configure(3, "talking"), None);
         assert_eq!(h.get(3), None);
-        assert_eq!(h.home(3, Some(2), 2), (1, vec!["extensions", "talking"]));
-        assert_eq!(h.home(3, Some(2), 2), (1, vec![]), "once");
+        assert_eq!(h.home(3, Some(2)), (1, vec!["extensions", "talking"]));
+        assert_eq!(h.home(3, Some(2)), (1, vec![]), "once");
         // At most MAX_WAITING wait (the newest), and a forgotten endpoint's are dropped.
         for _ in 0..MAX_WAITING + 3 {
             h.configure(4, "old");
         }
         h.configure(4, "new");
-        let (_, waited) = h.home(4, None, 2);
+        let (_, waited) = h.home(4, None);
         assert_eq!((waited.len(), waited.last()), (MAX_WAITING, Some(&"new")));
         h.configure(5, "dropped");
         h.forget(5);
-        assert!(h.home(5, None, 2).1.is_empty());
+        assert!(h.home(5, None).1.is_empty());
     }
 
     #[test]
     fn a_gone_endpoint_is_not_placed_again() {
-        let mut h = Homing::default();
-        assert_eq!(place(&mut h, 1, None, 2), 0);
+        let mut h = Homing::new(2);
+        assert_eq!(place(&mut h, 1, None), 0);
         h.forget(1);
         // A hangup or a trickle in flight when it went: sent somewhere, counted nowhere.
         assert_eq!(h.configure(1, "trickle"), None);
-        assert_eq!(h.home(1, None, 2), (0, vec![]));
+        assert_eq!(h.home(1, None), (0, vec![]));
         assert_eq!(h.get(1), None);
-        assert_eq!((place(&mut h, 2, None, 2), place(&mut h, 3, None, 2)), (0, 1), "the counts stayed right");
+        assert_eq!((place(&mut h, 2, None), place(&mut h, 3, None)), (0, 1), "the counts stayed right");
         // Only the latest GONE are remembered.
         for e in 100..100 + GONE as u64 {
             h.forget(e);

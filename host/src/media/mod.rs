@@ -471,7 +471,7 @@ impl MediaEngine {
                 notices: note_tx,
                 locals,
                 connected,
-                homes: Mutex::default(),
+                homes: Mutex::new(homing::Homing::new(count)),
                 streams,
                 legs,
                 input_status: Mutex::default(),
@@ -493,7 +493,7 @@ impl MediaEngine {
     /// busy ([`homing`]).
     fn home_near(&self, endpoint: u64, source: Option<u64>) -> usize {
         let mut homes = self.homes.lock().unwrap_or_else(PoisonError::into_inner);
-        let (home, waited) = homes.home(endpoint, source, self.threads.len());
+        let (home, waited) = homes.home(endpoint, source);
         // Under the lock: what waited goes before anything sent once it has a thread.
         for c in waited {
             let _ = self.threads[home].send(c);

@@ -201,22 +201,19 @@ impl Listener {
         fallbacks: &[SocketAddr],
     ) -> Result<(), String> {
         let open = {
-            let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
-            conns.by_peer.get(&to).filter(|c| !c.queue.is_closed()).map(|c| c.queue.clone())
-        };
-        let queue = match open {
-            Some(q) => {
-                let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(c) = conns.by_peer.get_mut(&to) {
-                    c.carried = true;
-                    if let Some(name) = name {
-                        if c.names.len() < MAX_NAMES && !c.names.iter().any(|n| n == name) {
-                            c.names.push(name.to_owned());
-                        }
+            let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+            conns.by_peer.get_mut(&to).filter(|c| !c.queue.is_closed()).map(|c| {
+                c.carried = true;
+                if let Some(name) = name {
+                    if c.names.len() < MAX_NAMES && !c.names.iter().any(|n| n == name) {
+                        c.names.push(name.to_owned());
                     }
                 }
-                q
-            }
+                c.queue.clone()
+            })
+        };
+        let queue = match open {
+            Some(q) => q,
             None => self.open(to, None, name, fallbacks.to_vec())?,
         };
         queue.try_send(data.to_vec()).map_err(|e| match e {
