@@ -17,7 +17,12 @@
 //!
 //! ```sh
 //! cargo run --release --bin portunus-bench-media [-- [peers|rtp-forward|input|mixer] 1 10 100 300]
+//! cargo run --release --bin portunus-bench-media -- --instructions peers 10 100 300
 //! ```
+//!
+//! With `--instructions` (forwarding paths; needs valgrind) it prints, instead of the rate, the
+//! instructions per forwarded packet, counted by callgrind: a figure that does not drift with the
+//! machine's speed, to compare builds by (as rustls guards its performance).
 
 use std::time::{Duration, Instant};
 
@@ -235,6 +240,59 @@ fn measure(b: &mut Sim, path: Path, packets: &[Vec<u8>]) -> Figures {
     }
 }
 
+/// The measured run: the one function `--instructions` has callgrind count (not the warm-up).
+#[inline(never)]
+fn counted(b: &mut Sim, path: Path, packets: &[Vec<u8>]) -> Figures {
+    measure(b, path, packets)
+}
+
+/// `--instructions`: each path and size again in a child under `valgrind --tool=callgrind`,
+/// counting only [`counted`]; prints the instructions per forwarded packet, which (unlike the
+/// rate) do not drift with the machine's speed.
+fn instructions(paths: &[&str], sizes: &[usize]) -> anyhow::Result<()> {
+    let me = std::env::current_exe()?;
+    let out_file =
+        std::env::temp_dir().join(format!("portunus-bench-media-{}.callgrind", std::process::id()));
+    for path in paths {
+        println!("{path}: instructions per forwarded packet (callgrind; the measured run only)");
+        let mut first = None;
+        for &n in sizes {
+            let packets = (30_000 / n.max(1)).clamp(100, 3_000);
+            let child = std::process::Command::new("valgrind")
+                .arg("--tool=callgrind")
+                .arg(format!("--callgrind-out-file={}", out_file.display()))
+                .arg("--toggle-collect=portunus_bench_media::counted*")
+                .arg(&me)
+                .args([path.to_string(), n.to_string(), "--packets".into(), packets.to_string()])
+                .output()
+                .map_err(|e| anyhow::anyhow!("valgrind (needed for --instructions): {e}"))?;
+            let (stdout, stderr) =
+                (String::from_utf8_lossy(&child.stdout), String::from_utf8_lossy(&child.stderr));
+            anyhow::ensure!(child.status.success(), "{path} {n} under callgrind failed:\n{stdout}{stderr}");
+            let collected = stderr
+                .lines()
+                .find_map(|l| l.split("Collected :").nth(1))
+                .and_then(|v| v.trim().parse::<f64>().ok());
+            let forwarded = stdout
+                .lines()
+                .find(|l| l.contains(" forwarded in"))
+                .and_then(|l| l.split(" forwarded in").next()?.rsplit(':').next())
+                .and_then(|v| v.trim().parse::<f64>().ok());
+            let (Some(collected), Some(forwarded)) = (collected, forwarded) else {
+                anyhow::bail!("{path} {n}: no count in callgrind's output:\n{stdout}{stderr}");
+            };
+            let per = collected / forwarded.max(1.0);
+            let base = *first.get_or_insert(per);
+            println!(
+                "{n:>6} destinations: {per:>7.0} instructions per forwarded packet ({:.2}x the first size)",
+                per / base
+            );
+        }
+    }
+    let _ = std::fs::remove_file(&out_file);
+    Ok(())
+}
+
 fn run(path: &str, destinations: usize, packets: usize) -> anyhow::Result<()> {
     // Peers: client 0 is the source, the others its destinations. RTP outputs: client 0 alone.
     let clients = if path == "rtp-forward" { 1 } else { destinations + 1 };
@@ -259,7 +317,7 @@ fn run(path: &str, destinations: usize, packets: usize) -> anyhow::Result<()> {
     let warm = source_packets(&mut b, 200, 0)?;
     measure(&mut b, path, &warm);
     let timed = source_packets(&mut b, packets, 200)?;
-    let f = measure(&mut b, path, &timed);
+    let f = counted(&mut b, path, &timed);
     // Check: the destination peers decrypt what the core sends them.
     let first_checked = 200 + packets as u64;
     let check = source_packets(&mut b, 20, first_checked)?;
@@ -309,13 +367,27 @@ fn run(path: &str, destinations: usize, packets: usize) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let count_instructions = args.iter().any(|a| a == "--instructions");
+    args.retain(|a| a != "--instructions");
+    // `--packets K`: the source's packets in the measured run (else a count for ~300,000 copies).
+    let packets_given = match args.iter().position(|a| a == "--packets") {
+        Some(i) => {
+            let k = args.get(i + 1).and_then(|k| k.parse::<usize>().ok());
+            args.drain(i..(i + 2).min(args.len()));
+            Some(k.ok_or_else(|| anyhow::anyhow!("--packets takes a number"))?)
+        }
+        None => None,
+    };
     let paths: Vec<&str> = match args.iter().find(|a| a.parse::<usize>().is_err()) {
         Some(p) => vec![p.as_str()],
         None => vec!["peers", "rtp-forward", "input"],
     };
     let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     let sizes = if sizes.is_empty() { vec![1, 10, 100, 300] } else { sizes };
+    if count_instructions {
+        return instructions(&paths, &sizes);
+    }
     // An input's socket joins a runtime (never driven here: packets are handed in directly).
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let _runtime = rt.enter();
@@ -333,7 +405,7 @@ fn main() -> anyhow::Result<()> {
         }
         println!("{path}: one source → N destinations, {PAYLOAD}-byte VP8 payloads, str0m RTP mode, SRTP AES-GCM/CM");
         for &n in &sizes {
-            let packets = (300_000 / n.max(1)).clamp(500, 20_000);
+            let packets = packets_given.unwrap_or((300_000 / n.max(1)).clamp(500, 20_000));
             run(path, n, packets)?;
         }
     }
