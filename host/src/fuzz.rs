@@ -187,6 +187,22 @@ pub fn amqp_frames(data: &[u8]) {
     crate::amqp::take_from_broker(data);
 }
 
+/// What a Nanomsg peer sends the gateway (the Nanomsg transport and event handler): messages
+/// read as framed over IPC and over TCP, one after another, with a small size limit (a longer
+/// message is skipped and read as empty).
+pub fn nanomsg_frames(data: &[u8]) {
+    use futures_util::FutureExt;
+    for address in
+        [crate::nanomsg::Address::Ipc("fuzz".into()), crate::nanomsg::Address::Tcp("fuzz:1".into())]
+    {
+        let mut from = data;
+        // Reading a byte slice never waits: each read is done on its first poll.
+        while let Some(Ok(message)) = address.read_message(&mut from, 64).now_or_never() {
+            assert!(message.len() <= 64, "a message over the limit was read");
+        }
+    }
+}
+
 /// A `.jcfg` configuration: what parses converts to JSON, and that JSON written back (as a
 /// `permanent` room is) parses to the same JSON.
 pub fn jcfg(data: &[u8]) {
@@ -209,14 +225,19 @@ pub fn crypto_attr(data: &[u8]) {
     }
 }
 
-/// Datagrams as a plain leg or an input receives them: plain RTP and RTCP headers read, SRTP and
-/// SRTCP refused unless they authenticate; the bytes as the payload of a packet that does
+/// Datagrams as a plain leg or an input receives them: plain RTP and RTCP headers read (a
+/// sender report taken, a telephone event's end heard), SRTP and SRTCP refused unless they
+/// authenticate; the bytes as the payload of a packet that does
 /// authenticate come back whole.
 pub fn srtp(data: &[u8]) {
     if let Some(h) = crate::media::legs::parse_rtp(data) {
         assert!(h.payload_at <= h.payload_end && h.payload_end <= data.len());
     }
     let _ = crate::media::legs::wants_keyframe(data);
+    // A leg's RTCP (the far end's sender report) and its telephone events.
+    crate::media::legs::Report::default().heard(data, std::time::Instant::now());
+    let mut dtmf = crate::media::legs::HeardDtmf::default();
+    let _ = (dtmf.ended(1, data), dtmf.ended(1, data));
     let key = MasterKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd").expect("a fixed key");
     for suite in [Suite::AesCm128HmacSha1_80, Suite::AesCm128HmacSha1_32] {
         let mut rx = SrtpReceiver::new(suite, &key);
@@ -423,6 +444,19 @@ mod tests {
         assert_eq!((parsed.srv.len(), parsed.addrs.len()), (1, 1), "the seed is an answer");
         for _ in 0..3000 {
             dns_answer(&rng.mutate(&seed));
+        }
+    }
+
+    #[test]
+    fn nanomsg_frames_survive_mutation() {
+        let mut rng = Rng(0x5eed_0018);
+        // Over IPC: a message of 5 bytes, then one of 70 (over the limit: skipped).
+        let mut seed =
+            vec![1, 0, 0, 0, 0, 0, 0, 0, 5, b'h', b'e', b'l', b'l', b'o', 1, 0, 0, 0, 0, 0, 0, 0, 70];
+        seed.extend_from_slice(&[b'x'; 70]);
+        nanomsg_frames(&seed);
+        for _ in 0..3000 {
+            nanomsg_frames(&rng.mutate(&seed));
         }
     }
 
