@@ -780,7 +780,8 @@ impl<T: Transmitter> MediaCore<T> {
                 if let Some(news) = &mut p.news {
                     news.egress(self.now, &s);
                 }
-                let counters = Counters { packets: s.packets, bytes: s.bytes, nacks: s.nacks };
+                let before = p.counters_out.get(&(s.mid, s.rid));
+                let counters = Counters::reported(s.packets, s.bytes, s.nacks, before);
                 p.counters_out.insert((s.mid, s.rid), counters);
                 self.slow_link(id, s.mid, true, lost);
             }
@@ -789,7 +790,8 @@ impl<T: Transmitter> MediaCore<T> {
                 if let Some(news) = &mut p.news {
                     news.ingress(self.now, &s, lost);
                 }
-                let counters = Counters { packets: s.packets, bytes: s.bytes, nacks: s.nacks };
+                let before = p.counters_in.get(&(s.mid, s.rid));
+                let counters = Counters::reported(s.packets, s.bytes, s.nacks, before);
                 p.counters_in.insert((s.mid, s.rid), counters);
                 self.slow_link(id, s.mid, false, lost);
             }

@@ -161,6 +161,9 @@ pub struct Counters {
     pub bytes: u64,
     /// NACKs (sent for received streams, received for sent ones).
     pub nacks: u64,
+    /// Payload bytes since the report before (str0m reports every second: Janus's
+    /// `bytes_lastsec`).
+    pub bytes_lastsec: u64,
 }
 
 impl Counters {
@@ -169,6 +172,13 @@ impl Counters {
         self.packets += other.packets;
         self.bytes += other.bytes;
         self.nacks += other.nacks;
+        self.bytes_lastsec += other.bytes_lastsec;
+    }
+
+    /// Counters of a stream's new report, the last second's bytes reckoned from its `before`.
+    pub fn reported(packets: u64, bytes: u64, nacks: u64, before: Option<&Counters>) -> Self {
+        let bytes_lastsec = bytes.saturating_sub(before.map_or(0, |b| b.bytes));
+        Counters { packets, bytes, nacks, bytes_lastsec }
     }
 }
 

@@ -77,7 +77,12 @@ pub fn describe(p: &mut Peer, ice_lite: bool) -> Value {
                         total.add(c);
                     }
                 }
-                json!({"packets": total.packets, "bytes": total.bytes, "nacks": total.nacks})
+                json!({
+                    "packets": total.packets,
+                    "bytes": total.bytes,
+                    "bytes_lastsec": total.bytes_lastsec,
+                    "nacks": total.nacks,
+                })
             };
             m.insert("stats".into(), json!({"in": sum(&p.counters_in), "out": sum(&p.counters_out)}));
         }
