@@ -543,10 +543,12 @@ pub struct RecordingRequest {
 }
 
 impl RecordingRequest {
-    /// Parses a request for `plugin` (`nosip`, `sip`) on `handle`, with its error codes.
+    /// Parses a request for `plugin` (`nosip`, `sip`) on `handle`, with its error codes (and
+    /// its code for recording errors: asking to record nothing is one, as in Janus).
     pub fn parse(
         body: &serde_json::Map<String, crate::Value>,
         codes: &crate::ErrorCodes,
+        recording_error: u32,
         plugin: &str,
         handle: HandleRef,
     ) -> Result<Self, crate::PluginError> {
@@ -579,7 +581,7 @@ impl RecordingRequest {
         .collect();
         if asked.is_empty() {
             return Err(PluginError::new(
-                codes.invalid_element,
+                recording_error,
                 "Invalid request (at least one of audio, video, peer_audio and peer_video should be true)",
             ));
         }

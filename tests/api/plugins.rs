@@ -113,6 +113,8 @@ async fn echotest_over_http(lang: Lang) {
     // Core checks before the plugin.
     assert_error(&http.post(&h, &json!({"janus": "message", "transaction": "x"})).await, 456);
     assert_error(&http.post(&h, &json!({"janus": "message", "transaction": "x", "body": "x"})).await, 467);
+    // A null body is there, of the wrong type (Janus's 467, not 456).
+    assert_error(&http.post(&h, &json!({"janus": "message", "transaction": "x", "body": null})).await, 467);
     let bad_jsep = |jsep: Value| json!({"janus": "message", "transaction": "x", "body": {}, "jsep": jsep});
     assert_error(&http.post(&h, &bad_jsep(json!("x"))).await, 455);
     assert_error(&http.post(&h, &bad_jsep(json!({}))).await, 456);

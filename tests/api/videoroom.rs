@@ -76,6 +76,25 @@ async fn rooms_are_managed_as_janus_does() {
         430,
         "Invalid element type (publishers should be a positive integer)",
     );
+    // Room 0 is no room: a random one is picked.
+    let zero = c.request(json!({"request": "create", "room": 0})).await;
+    assert!(zero["room"].as_u64().is_some_and(|r| r > 0), "{zero}");
+    // Codecs must be known ones, tokens strings (Janus's 430s).
+    error(
+        &c.request(json!({"request": "create", "videocodec": "vp8,foo"})).await,
+        430,
+        "Invalid element (videocodec can only be or contain vp8, vp9, av1, h264 or h265)",
+    );
+    error(
+        &c.request(json!({"request": "create", "audiocodec": "vp8"})).await,
+        430,
+        "Invalid element (audiocodec can only be or contain opus, isac32, isac16, pcmu, pcma or g722)",
+    );
+    error(
+        &c.request(json!({"request": "create", "allowed": ["a", 1]})).await,
+        430,
+        "Invalid element in the allowed array (not a string)",
+    );
     let list = c.request(json!({"request": "list"})).await;
     let auto_room = list["list"].as_array().unwrap().iter().find(|r| r["room"] == auto).cloned().unwrap();
     assert_eq!(auto_room["description"], format!("Room {auto}"));
@@ -83,6 +102,12 @@ async fn rooms_are_managed_as_janus_does() {
 
     let edit = json!({"request": "edit", "room": 4321, "secret": "s", "new_description": "y"});
     assert_eq!(c.request(edit).await, json!({"videoroom": "edited", "room": 4321, "permanent": false}));
+    // Empty new values change nothing: the room keeps its description, secret and pin.
+    let edit = json!({"request": "edit", "room": 4321, "secret": "s", "new_description": "", "new_secret": "", "new_pin": ""});
+    assert_eq!(c.request(edit).await["videoroom"], "edited");
+    let listed = c.request(json!({"request": "list"})).await;
+    let room = listed["list"].as_array().unwrap().iter().find(|r| r["room"] == 4321).cloned().unwrap();
+    assert_eq!((&room["description"], &room["pin_required"]), (&json!("y"), &json!(true)), "{room}");
     error(
         &c.request(json!({"request": "edit", "room": 4321, "secret": "no", "new_description": "z"})).await,
         433,
@@ -101,6 +126,15 @@ async fn rooms_are_managed_as_janus_does() {
     let allowed =
         json!({"request": "allowed", "room": 4321, "secret": "s", "action": "add", "allowed": ["tok"]});
     assert_eq!(c.request(allowed).await, json!({"videoroom": "success", "room": 4321, "allowed": ["tok"]}));
+    // The list outlives the check: disabled and enabled again, it is still there; `add`
+    // without tokens changes nothing, and an emptied list is still listed.
+    let action = |action: &str| json!({"request": "allowed", "room": 4321, "secret": "s", "action": action});
+    assert_eq!(c.request(action("disable")).await, json!({"videoroom": "success", "room": 4321}));
+    assert_eq!(c.request(action("enable")).await["allowed"], json!(["tok"]));
+    assert_eq!(c.request(action("add")).await["allowed"], json!(["tok"]));
+    let mut remove = action("remove");
+    remove["allowed"] = json!(["tok"]);
+    assert_eq!(c.request(remove).await["allowed"], json!([]));
     error(
         &c.request(json!({"request": "allowed", "room": 4321, "secret": "s", "action": "zzz"})).await,
         430,
@@ -110,6 +144,11 @@ async fn rooms_are_managed_as_janus_does() {
         &c.request(json!({"request": "destroy", "room": 4321, "secret": "no"})).await,
         433,
         "Unauthorized (wrong secret)",
+    );
+    error(
+        &c.request(json!({"request": "destroy", "room": 4321, "secret": "s", "permanent": "x"})).await,
+        430,
+        "Invalid element type (permanent should be a boolean)",
     );
     assert_eq!(
         c.request(json!({"request": "destroy", "room": 4321, "secret": "s"})).await,
@@ -204,6 +243,17 @@ async fn participants_join_leave_and_are_kicked_as_janus_does() {
             429,
             "Missing mandatory element (feed)".to_owned(),
         ),
+        (
+            json!({"request": "join", "ptype": "subscriber", "room": 1234, "streams": []}),
+            429,
+            "Missing mandatory element (feed)".to_owned(),
+        ),
+        // Janus 0.x's name for a subscriber is not taken.
+        (
+            json!({"request": "join", "ptype": "listener", "room": 1234, "feed": alice_id}),
+            430,
+            "Invalid element (ptype)".to_owned(),
+        ),
     ] {
         let r = other.send(body.clone(), None).await;
         error(&r["plugindata"]["data"], code, &text);
@@ -254,12 +304,32 @@ async fn participants_join_leave_and_are_kicked_as_janus_does() {
     // A third joins; alice leaves: the room hears it before alice's own answer.
     let mut carol = Client::new(&gw, VIDEOROOM).await;
     carol.send(json!({"request": "join", "ptype": "publisher", "room": 1234}), None).await;
+    // A codec the room does not have is refused before any negotiation.
+    let offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=ice-ufrag:abcd\r\n\
+        a=ice-pwd:0123456789012345678901\r\na=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\n\
+        a=sendrecv\r\na=rtpmap:111 opus/48000/2\r\n";
+    for (body, text) in [
+        (json!({"request": "publish", "audiocodec": "foo"}), "Audio codec unavailable in this room"),
+        (json!({"request": "publish", "videocodec": "h264"}), "Video codec unavailable in this room"),
+    ] {
+        let r = carol.send(body, Some(json!({"type": "offer", "sdp": offer}))).await;
+        error(&r["plugindata"]["data"], 430, text);
+    }
     let left = alice.send(json!({"request": "leave"}), None).await;
     assert_eq!(left["plugindata"]["data"], json!({"videoroom": "event", "room": 1234, "leaving": "ok"}));
     let heard = carol.event("alice leaving", |d| d.get("leaving").is_some()).await;
     assert_eq!(heard, json!({"videoroom": "event", "room": 1234, "leaving": alice_id}));
     let list = carol.request(json!({"request": "listparticipants", "room": 1234})).await;
     assert_eq!(list["participants"].as_array().map(Vec::len), Some(1), "{list}");
+    // A handle that left does not join again (Janus: create a new handle); nor does one kicked.
+    for (who, client) in [("alice", &mut alice), ("bob", &mut bob)] {
+        let r = client.send(json!({"request": "join", "ptype": "publisher", "room": 1234}), None).await;
+        assert_eq!(r["plugindata"]["data"]["error"], "Not in a room (create a new handle)", "{who}: {r}");
+        error(&r["plugindata"]["data"], 425, "Not in a room (create a new handle)");
+    }
+    let r = alice.send(json!({"request": "leave"}), None).await;
+    error(&r["plugindata"]["data"], 426, "No such room");
 }
 
 /// Destroying a room tells everyone in it.

@@ -258,6 +258,9 @@ async fn bad_requests_get_janus_codes() {
     let process = |sdp: &str| json!({"request": "process", "type": "answer", "sdp": sdp});
     let bad = c.send(process("hello"), None).await;
     assert_eq!(code(&bad), 446, "{bad}");
+    // A bad `srtp` is found before the SDP is read (Janus's order).
+    let srtp = json!({"request": "process", "type": "answer", "sdp": "hello", "srtp": "bogus"});
+    assert_eq!(code(&c.send(srtp, None).await), 444);
     let data = c
         .send(
             process("v=0\r\nc=IN IP4 127.0.0.1\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"),
@@ -317,7 +320,8 @@ async fn a_call_is_recorded_for_janus_pp_rec() {
     audio_both_ways(phone.clone(), audio_port(&offer), &peer).await;
     peer.set_tone(440.0, 8000.0);
     let bad = c.send(json!({"request": "recording", "action": "start"}), None).await;
-    assert_eq!(bad["plugindata"]["data"]["error_code"], 444, "nothing asked: {bad}");
+    // Asking to record nothing is a recording error (Janus's 449).
+    assert_eq!(bad["plugindata"]["data"]["error_code"], 449, "nothing asked: {bad}");
     let start = json!({"request": "recording", "action": "start", "audio": true, "peer_audio": true, "filename": "call"});
     let r = c.send(start, None).await;
     assert_eq!(result(&r), &json!({"event": "recordingupdated"}), "{r}");

@@ -155,6 +155,9 @@ async fn an_rtsp_source_reaches_two_viewers() {
     assert!(refused["error"].as_str().is_some_and(|e| e.contains("401")), "{refused}");
     let nobody = json!({"id": 90, "url": format!("rtsp://127.0.0.1:{}/x", crate::harness::free_port()), "video": true});
     assert_eq!(create(&mut admin, nobody).await["error_code"], 456);
+    // No url: Janus cannot make the source either (456, not a missing element).
+    let no_url = json!({"request": "create", "type": "rtsp", "id": 91, "video": true});
+    assert_eq!(admin.request(no_url).await["error_code"], 456);
     let list = admin.request(json!({"request": "list"})).await;
     let ids: Vec<&Value> = list["list"].as_array().expect("list").iter().map(|m| &m["id"]).collect();
     assert!(ids.contains(&&json!(88)) && !ids.contains(&&json!(89)) && !ids.contains(&&json!(90)), "{list}");

@@ -112,7 +112,8 @@ async fn a_publisher_reaches_its_subscribers_through_a_room() {
         .await;
 
     let (mut alice, pa, alice_id, configured) = publish(&gw, "alice").await;
-    let streams = json!([{"type": "audio", "mindex": 0, "mid": "0", "codec": "opus"},
+    // (The peer's Opus offers in-band FEC: the stream says so, as Janus's.)
+    let streams = json!([{"type": "audio", "mindex": 0, "mid": "0", "codec": "opus", "fec": true},
                          {"type": "video", "mindex": 1, "mid": "1", "codec": "vp8"}]);
     assert_eq!(
         configured,

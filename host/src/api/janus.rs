@@ -319,7 +319,8 @@ impl Core {
         deferred: &mut Vec<Deferred>,
     ) -> ApiResult<Value> {
         let body = match env.body.get("body") {
-            None | Some(Value::Null) => return Err(ApiError::missing("body")),
+            // (A `null` body is there, of the wrong type: Janus's 467, not 456.)
+            None => return Err(ApiError::missing("body")),
             Some(Value::Object(_)) => env.body["body"].clone(),
             Some(_) => return Err(ApiError::wrong_type("body", "an object")),
         };

@@ -116,6 +116,9 @@ impl NoSip {
                 if kind != "offer" && kind != "answer" {
                     return Err(err(code::MISSING_SDP, "Missing or invalid SDP type"));
                 }
+                // This request's own `srtp` decides (checked before the SDP, as Janus does),
+                // else what `generate` asked for.
+                let asked = portunus_sdk::bridge::srtp_of(body, code::INVALID_ELEMENT)?;
                 // Janus's texts: what does not parse is 446, what has nothing to bridge 447.
                 let media = plain_sdp::parse(sdp)
                     .map_err(|e| err(code::MISSING_SDP, format!("Error parsing SDP: {e}")))?;
@@ -125,8 +128,6 @@ impl NoSip {
                 if !media.iter().any(|m| m.kind.is_some() && m.port != 0) {
                     return Err(err(code::INVALID_SDP, "No audio and no video being negotiated"));
                 }
-                // This request's own `srtp` decides, else what `generate` asked for.
-                let asked = portunus_sdk::bridge::srtp_of(body, code::INVALID_ELEMENT)?;
                 let required = match asked {
                     Some((_, required)) => required,
                     None => self.sessions.get(&handle.handle).is_some_and(|s| s.bridge.srtp_required),
@@ -262,7 +263,7 @@ impl NoSip {
     /// names them (`<filename>-user-audio.mjr`, …; without `filename`,
     /// `nosip-<handle>-<µs>-own-audio.mjr`, …); stopping never fails.
     fn recording(&mut self, msg: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
-        let request = RecordingRequest::parse(body, &CODES, "nosip", msg.handle)?;
+        let request = RecordingRequest::parse(body, &CODES, code::RECORDING_ERROR, "nosip", msg.handle)?;
         let refused = self.session(msg.handle).bridge.record(&request);
         if let Some(why) = refused.first() {
             return Err(err(code::RECORDING_ERROR, format!("Error starting recorder: {why}")));

@@ -75,7 +75,7 @@ impl Sip {
     /// [`RecordingRequest`]); the call's end ends it.
     pub(crate) fn recording(&mut self, req: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
         let (a, call_id) = self.in_call(req, "Wrong state (not in a call?)")?;
-        let request = RecordingRequest::parse(body, &CODES, "sip", req.handle)?;
+        let request = RecordingRequest::parse(body, &CODES, code::RECORDING_ERROR, "sip", req.handle)?;
         if let Some(why) = a.bridge.record(&request).first() {
             return Err(err(code::RECORDING_ERROR, format!("Error starting recorder: {why}")));
         }

@@ -331,8 +331,9 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
         }
         "rtsp" => {
             // The host pulls the URL; the source's description gives each stream's codec.
+            // (Janus finds no url only when it makes the source: it cannot create.)
             let Some(url) = text_of("url") else {
-                return Err(err(code::MISSING_ELEMENT, "Missing mandatory element (url)"));
+                return Err(err(code::CANT_CREATE, "Error creating 'RTSP' stream (no url)"));
             };
             let seconds = |name: &str, default: u32| {
                 keys.get(name).and_then(number).and_then(|n| u32::try_from(n).ok()).unwrap_or(default)

@@ -274,8 +274,10 @@ impl VideoRoom {
     ) -> Result<(), PluginError> {
         let handle = msg.handle;
         match (request, self.handles.get(&handle.handle).unwrap_or(&Role::Idle)) {
-            ("join" | "joinandconfigure", Role::Idle | Role::Left) => {
-                self.join(msg, body, request == "joinandconfigure")
+            ("join" | "joinandconfigure", Role::Idle) => self.join(msg, body, request == "joinandconfigure"),
+            // A handle that left (or was kicked, or whose room went) does not join again.
+            ("join" | "joinandconfigure", Role::Left) => {
+                Err(err(code::ALREADY_JOINED, "Not in a room (create a new handle)"))
             }
             ("join" | "joinandconfigure", Role::Publisher(_)) => {
                 Err(err(code::ALREADY_JOINED, "Already in as a publisher on this handle"))

@@ -25,18 +25,21 @@ impl VideoRoom {
         }
         portunus_sdk::validate(body, &[self.id_field("room")], &CODES)?;
         portunus_sdk::validate(body, ROOM_FIELDS, &CODES)?;
-        let id = match Id::from_json(body.get("room"), self.settings.string_ids) {
-            Some(id) if self.rooms.contains_key(&id) => {
-                return Err(err(code::ROOM_EXISTS, format!("Room {id} already exists")))
-            }
-            Some(id) => id,
-            None => loop {
-                let id = Id::random(self.settings.string_ids);
-                if !self.rooms.contains_key(&id) {
-                    break id;
+        crate::room::check_new(body)?;
+        // (Room 0 is no room: a random id is picked, as in Janus.)
+        let id =
+            match Id::from_json(body.get("room"), self.settings.string_ids).filter(|id| *id != Id::Num(0)) {
+                Some(id) if self.rooms.contains_key(&id) => {
+                    return Err(err(code::ROOM_EXISTS, format!("Room {id} already exists")))
                 }
-            },
-        };
+                Some(id) => id,
+                None => loop {
+                    let id = Id::random(self.settings.string_ids);
+                    if !self.rooms.contains_key(&id) {
+                        break id;
+                    }
+                },
+            };
         let room = Room::from_keys(id.clone(), body);
         let permanent = room.permanent;
         if permanent {
@@ -55,7 +58,7 @@ impl VideoRoom {
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
         const EDIT: &[Field] = &[
-            Field::new("new_description", JsonType::String).nonempty(),
+            Field::new("new_description", JsonType::String),
             Field::new("new_secret", JsonType::String),
             Field::new("new_pin", JsonType::String),
             Field::new("new_is_private", JsonType::Bool),
@@ -86,6 +89,7 @@ impl VideoRoom {
         requester: HandleRef,
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
+        portunus_sdk::validate(body, &[Field::new("permanent", JsonType::Bool)], &CODES)?;
         let (id, _) = self.room_with_secret(body)?;
         let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
         if permanent {
@@ -164,28 +168,35 @@ impl VideoRoom {
             }
             _ => None,
         };
-        if matches!(action, "add" | "remove") && tokens.is_none() {
-            return Err(err(code::MISSING_ELEMENT, "Missing mandatory element (allowed)"));
-        }
         let (id, _) = self.room_with_secret(body)?;
         let Some(room) = self.rooms.get_mut(&id) else { return Err(err(code::NO_SUCH_ROOM, "No such room")) };
+        // As in Janus, the list outlives the check: `disable` keeps it for the next `enable`,
+        // and `add` and `remove` change it whether the check is on or not.
         match action {
             "enable" => {
-                room.allowed.get_or_insert_with(Default::default);
+                if room.allowed.is_none() {
+                    room.allowed = Some(std::mem::take(&mut room.allowed_off));
+                }
             }
-            "disable" => room.allowed = None,
-            "add" => room.allowed.get_or_insert_with(Default::default).extend(tokens.unwrap_or_default()),
+            "disable" => {
+                if let Some(list) = room.allowed.take() {
+                    room.allowed_off = list;
+                }
+            }
             _ => {
-                if let Some(allowed) = &mut room.allowed {
-                    for t in tokens.unwrap_or_default() {
-                        allowed.remove(&t);
+                let list = room.allowed.as_mut().unwrap_or(&mut room.allowed_off);
+                for t in tokens.unwrap_or_default() {
+                    if action == "add" {
+                        list.insert(t);
+                    } else {
+                        list.remove(&t);
                     }
                 }
             }
         }
         let mut data = videoroom("success", json!({"room": id.to_json()}));
-        if let Some(allowed) = &room.allowed {
-            data["allowed"] = json!(allowed);
+        if action != "disable" {
+            data["allowed"] = json!(room.allowed.as_ref().unwrap_or(&room.allowed_off));
         }
         Ok(data)
     }

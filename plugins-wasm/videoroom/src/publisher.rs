@@ -30,6 +30,18 @@ pub(crate) struct PubStream {
     /// Its H.264 or VP9 profile, when known (a dummy publisher's, from `dummy_streams`).
     #[serde(default)]
     pub(crate) profile: Option<String>,
+    /// What its Opus carries, as the publisher's offer said.
+    #[serde(default)]
+    pub(crate) opus: OpusFlags,
+}
+
+/// What a publisher's Opus stream carries, by its offer's `fmtp` (Janus reads it only in rooms
+/// with `opus_fec`): stereo, in-band FEC, DTX.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OpusFlags {
+    pub(crate) stereo: bool,
+    pub(crate) fec: bool,
+    pub(crate) dtx: bool,
 }
 
 /// A participant that joined as a publisher.
@@ -45,6 +57,9 @@ pub(crate) struct Publisher {
     pub(crate) streams: Vec<PubStream>,
     /// Descriptions given before the streams were negotiated, by mid.
     pub(crate) descriptions: BTreeMap<String, String>,
+    /// What each Opus stream of its last offer carries, by mid.
+    #[serde(default)]
+    pub(crate) opus: BTreeMap<String, OpusFlags>,
     pub(crate) bitrate: u64,
     /// Its RTP forwarders: rule → (mid, target as listed).
     pub(crate) forwarders: BTreeMap<u64, (String, Value)>,
@@ -107,6 +122,13 @@ impl VideoRoom {
                 if s.kind != MediaKind::Data {
                     st["codec"] = json!(s.codec);
                 }
+                if s.codec == "opus" {
+                    for (key, on) in [("stereo", s.opus.stereo), ("fec", s.opus.fec), ("dtx", s.opus.dtx)] {
+                        if on {
+                            st[key] = json!(true);
+                        }
+                    }
+                }
                 if let Some(d) = &s.description {
                     st["description"] = json!(d);
                 }
@@ -155,6 +177,7 @@ impl VideoRoom {
                 simulcast: false,
                 description: None,
                 muted: false,
+                opus: OpusFlags::default(),
             })
             .collect();
         let e2ee = room.require_e2ee || room.dummy_e2ee;
@@ -175,6 +198,7 @@ impl VideoRoom {
             active: true,
             streams,
             descriptions: BTreeMap::new(),
+            opus: BTreeMap::new(),
             bitrate: 0,
             forwarders: BTreeMap::new(),
             ever_published: true,
@@ -208,7 +232,7 @@ impl VideoRoom {
         portunus_sdk::validate(body, &[Field::new("ptype", JsonType::String).required()], &CODES)?;
         match str_of(body, "ptype") {
             Some("publisher") => self.join_publisher(msg, body, configure),
-            Some("subscriber") | Some("listener") if !configure => self.join_subscriber(msg, body),
+            Some("subscriber") if !configure => self.join_subscriber(msg, body),
             _ => Err(err(code::INVALID_ELEMENT, "Invalid element (ptype)")),
         }
     }
@@ -235,7 +259,9 @@ impl VideoRoom {
             }
         }
         portunus_sdk::validate(body, &[self.id_field("id")], &CODES)?;
-        let id = match Id::from_json(body.get("id"), self.settings.string_ids) {
+        // (Id 0 is none: a random one is picked, as in Janus.)
+        let id = match Id::from_json(body.get("id"), self.settings.string_ids).filter(|id| *id != Id::Num(0))
+        {
             Some(id) if self.members.contains_key(&(room_id.clone(), id.clone())) => {
                 return Err(err(code::ID_EXISTS, format!("User ID {id} already exists")))
             }
@@ -259,6 +285,7 @@ impl VideoRoom {
             active: false,
             streams: Vec::new(),
             descriptions: BTreeMap::new(),
+            opus: BTreeMap::new(),
             bitrate,
             forwarders: BTreeMap::new(),
             ever_published: false,
@@ -440,10 +467,18 @@ impl VideoRoom {
         if room.require_e2ee && !e2ee {
             return Err(err(code::UNAUTHORIZED, "Room requires end-to-end encrypted media"));
         }
-        // The codecs asked for, or the room's; a room's H.264 or VP9 profile goes with them.
+        // A codec asked for must be one of the room's.
+        for (key, codecs, kind) in
+            [("audiocodec", &room.audiocodecs, "Audio"), ("videocodec", &room.videocodecs, "Video")]
+        {
+            if str_of(body, key).is_some_and(|c| !codecs.contains(&c.to_ascii_lowercase())) {
+                return Err(err(code::INVALID_ELEMENT, format!("{kind} codec unavailable in this room")));
+            }
+        }
+        // The codec asked for, or the room's; a room's H.264 or VP9 profile goes with them.
         let preferred = |asked: Option<&str>, codecs: &[String]| {
             let codecs: Vec<String> = match asked {
-                Some(c) => c.split(',').map(|c| c.trim().to_ascii_lowercase()).collect(),
+                Some(c) => vec![c.to_ascii_lowercase()],
                 None => codecs.to_vec(),
             };
             vec![codecs.iter().map(|c| room.with_profile(c)).collect::<Vec<_>>().join(",")]
@@ -457,11 +492,13 @@ impl VideoRoom {
             simulcast: true,
             direction: Direction::Recvonly,
         };
-        let room_bitrate = room.bitrate;
+        let (room_bitrate, room_opus_fec) = (room.bitrate, room.opus_fec);
         host::set_rtp_extensions(handle, room.rtp_extensions(false));
         let negotiation = host::answer(handle, &jsep.sdp, &policy).map_err(|e| err(code::INVALID_SDP, e))?;
+        let opus = if room_opus_fec { sdp::opus_flags(&jsep.sdp) } else { BTreeMap::new() };
         if let Some(p) = self.publisher_mut(handle.handle) {
             p.e2ee = e2ee;
+            p.opus = opus;
         }
         let event = joined
             .unwrap_or_else(|| videoroom("event", json!({"room": room_id.to_json(), "configured": "ok"})));
@@ -561,6 +598,7 @@ impl VideoRoom {
                 description: p.descriptions.get(&s.mid).cloned(),
                 muted: muted(&s.mid),
                 profile: None,
+                opus: p.opus.get(&s.mid).copied().unwrap_or_default(),
             })
             .collect();
         p.streams = streams;
@@ -649,6 +687,7 @@ impl VideoRoom {
             for s in &mut p.streams {
                 s.description = p.descriptions.get(&s.mid).cloned();
                 s.muted = muted.contains(&s.mid);
+                s.opus = p.opus.get(&s.mid).copied().unwrap_or_default();
             }
         }
         let described = Self::describe_publisher(p, false);

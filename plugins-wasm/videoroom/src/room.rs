@@ -71,6 +71,8 @@ pub struct Room {
     pub is_private: bool,
     /// The tokens a participant must show to join, when checking is on.
     pub allowed: Option<BTreeSet<String>>,
+    /// The tokens kept while checking is off (`allowed` `disable`), for an `enable`.
+    pub allowed_off: BTreeSet<String>,
     pub require_pvtid: bool,
     /// Joining needs a token signed for the room (`token_auth_secret`).
     pub signed_tokens: bool,
@@ -118,6 +120,7 @@ impl Default for Room {
             pin: None,
             is_private: false,
             allowed: None,
+            allowed_off: BTreeSet::new(),
             require_pvtid: false,
             signed_tokens: false,
             require_e2ee: false,
@@ -171,6 +174,33 @@ pub fn profile_fmtp(codec: &str, profile: &str) -> Option<String> {
     }
 }
 
+/// Checks what `create` gives beyond the keys' types, as Janus does: `allowed` holds strings,
+/// and each codec of `audiocodec` and `videocodec` (the first five) is one we know.
+pub fn check_new(body: &Map<String, Value>) -> Result<(), portunus_sdk::PluginError> {
+    let invalid = |text: &str| portunus_sdk::PluginError::new(crate::code::INVALID_ELEMENT, text);
+    if let Some(Value::Array(list)) = body.get("allowed") {
+        if list.iter().any(|t| !t.is_string()) {
+            return Err(invalid("Invalid element in the allowed array (not a string)"));
+        }
+    }
+    let lists = [
+        (
+            "audiocodec",
+            AUDIO_CODECS,
+            "audiocodec can only be or contain opus, isac32, isac16, pcmu, pcma or g722",
+        ),
+        ("videocodec", VIDEO_CODECS, "videocodec can only be or contain vp8, vp9, av1, h264 or h265"),
+    ];
+    for (key, known, says) in lists {
+        let Some(list) = body.get(key).and_then(Value::as_str) else { continue };
+        let unknown = |c: &str| !known.contains(&c.trim().to_ascii_lowercase().as_str());
+        if list.split(',').take(5).any(unknown) {
+            return Err(invalid(&format!("Invalid element ({says})")));
+        }
+    }
+    Ok(())
+}
+
 /// A codec list (`"vp8,h264"`): known names only, at most 5, in the given order; the
 /// default when none is known.
 fn codecs(list: &str, known: &[&str], default: &str) -> Vec<String> {
@@ -207,14 +237,18 @@ impl Room {
     /// Sets the keys present (with `prefix`: `edit`'s `new_description`, …).
     pub fn apply(&mut self, keys: &Map<String, Value>, prefix: &str) {
         let get = |name: &str| keys.get(&format!("{prefix}{name}"));
-        if let Some(v) = get("description").and_then(text) {
+        // An empty description keeps the one there (at creation, "Room <id>").
+        if let Some(v) = get("description").and_then(text).filter(|d| !d.is_empty()) {
             self.description = v;
         }
-        if let Some(v) = get("secret").and_then(text) {
-            self.secret = Some(v).filter(|s| !s.is_empty());
-        }
-        if let Some(v) = get("pin").and_then(text) {
-            self.pin = Some(v).filter(|s| !s.is_empty());
+        // An empty secret or pin: none at creation; `edit` keeps the one there (as Janus).
+        let editing = !prefix.is_empty();
+        for (name, slot) in [("secret", &mut self.secret), ("pin", &mut self.pin)] {
+            match get(name).and_then(text) {
+                Some(v) if !v.is_empty() => *slot = Some(v),
+                Some(_) if !editing => *slot = None,
+                _ => {}
+            }
         }
         if let Some(Value::Array(list)) = get("allowed") {
             self.allowed = Some(list.iter().filter_map(text).collect());

@@ -3,7 +3,9 @@
 
 use portunus_sdk::MediaKind;
 
-use crate::publisher::PubStream;
+use std::collections::BTreeMap;
+
+use crate::publisher::{OpusFlags, PubStream};
 use crate::room::Room;
 
 /// A room's Opus switches on a publisher's answer (`answer`), as Janus writes them into its
@@ -44,6 +46,34 @@ pub fn with_room_switches(sdp: &str, room: &Room, answer: bool) -> String {
             None => out.push_str(line),
         }
         out.push_str("\r\n");
+    }
+    out
+}
+
+/// What each Opus stream of an offer carries (`stereo=1`, `useinbandfec=1`, `usedtx=1` in the
+/// `fmtp` of its Opus payload type), by mid.
+pub fn opus_flags(offer: &str) -> BTreeMap<String, OpusFlags> {
+    let mut out = BTreeMap::new();
+    for section in offer.split("\nm=").skip(1) {
+        let lines: Vec<&str> = section.lines().map(str::trim_end).collect();
+        let Some(mid) = lines.iter().find_map(|l| l.strip_prefix("a=mid:")) else { continue };
+        let opus: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("a=rtpmap:")?.split_once(' '))
+            .filter(|(_, name)| name.to_ascii_lowercase().starts_with("opus/"))
+            .map(|(pt, _)| pt)
+            .collect();
+        let fmtp = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("a=fmtp:")?.split_once(' '))
+            .find(|(pt, _)| opus.contains(pt))
+            .map(|(_, params)| params);
+        if let Some(params) = fmtp {
+            let has = |p: &str| params.split(';').any(|kv| kv.trim() == p);
+            let flags =
+                OpusFlags { stereo: has("stereo=1"), fec: has("useinbandfec=1"), dtx: has("usedtx=1") };
+            out.insert(mid.to_owned(), flags);
+        }
     }
     out
 }
@@ -89,6 +119,7 @@ pub fn published_streams(answer: &str) -> Vec<PubStream> {
                 description: None,
                 muted: false,
                 profile: None,
+                opus: OpusFlags::default(),
             });
         }
         mindex += 1;
@@ -137,6 +168,19 @@ pub fn with_msids(sdp: &str, feeds: &[(String, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_offers_opus_flags_are_read_per_mid() {
+        let offer =
+            "v=0\r\nm=audio 9 X 111 0\r\na=mid:a\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:111 opus/48000/2\r\n\
+                     a=fmtp:111 minptime=10;useinbandfec=1; stereo=1\r\nm=audio 9 X 111\r\na=mid:b\r\n\
+                     a=rtpmap:111 OPUS/48000/2\r\na=fmtp:111 usedtx=1\r\nm=video 9 X 96\r\na=mid:v\r\n\
+                     a=rtpmap:96 VP8/90000\r\na=fmtp:96 useinbandfec=1\r\n";
+        let flags = opus_flags(offer);
+        assert_eq!(flags["a"], OpusFlags { stereo: true, fec: true, dtx: false });
+        assert_eq!(flags["b"], OpusFlags { stereo: false, fec: false, dtx: true });
+        assert!(!flags.contains_key("v"), "{flags:?}");
+    }
 
     #[test]
     fn msids_name_the_publishers() {

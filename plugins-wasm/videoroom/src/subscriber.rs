@@ -230,19 +230,10 @@ impl VideoRoom {
         portunus_sdk::validate(body, JOIN, &CODES)?;
         let (room_id, room) = self.room(body)?;
         check_pin(room, body)?;
-        if room.require_pvtid {
-            let private_id = body.get("private_id").and_then(Value::as_u64);
-            let known = self
-                .members_of(&room_id)
-                .filter_map(|(_, h)| self.publisher(h.handle))
-                .any(|p| Some(u64::from(p.private_id)) == private_id);
-            if !known {
-                return Err(err(code::UNAUTHORIZED, "Unauthorized (this room requires a valid private_id)"));
-            }
-        }
+        let require_pvtid = room.require_pvtid;
         let mut attached = videoroom("attached", json!({"room": room_id.to_json()}));
         let wanted = match body.get("streams") {
-            Some(Value::Array(list)) => list.clone(),
+            Some(Value::Array(list)) if !list.is_empty() => list.clone(),
             _ => {
                 // Legacy: one feed, all its streams (or those `offer_*` keeps).
                 let feed = self.participant_id(body, "feed")?;
@@ -255,6 +246,17 @@ impl VideoRoom {
             }
         };
         let streams = self.resolve_streams(&room_id, &wanted)?;
+        // (After the feeds are known to exist, as in Janus.)
+        if require_pvtid {
+            let private_id = body.get("private_id").and_then(Value::as_u64);
+            let known = self
+                .members_of(&room_id)
+                .filter_map(|(_, h)| self.publisher(h.handle))
+                .any(|p| Some(u64::from(p.private_id)) == private_id);
+            if !known {
+                return Err(err(code::UNAUTHORIZED, "Unauthorized (this room requires a valid private_id)"));
+            }
+        }
         if streams.is_empty() {
             return Err(err(code::INVALID_ELEMENT, "Can't offer an SDP with no stream"));
         }
