@@ -84,6 +84,9 @@ async fn a_mountpoint_reaches_two_viewers() {
         {"type": "video", "mid": "v", "port": 0, "pt": 100, "codec": "vp8"},
         {"type": "audio", "mid": "a", "port": 0, "pt": 111, "codec": "opus"}]);
     let ports = create(&mut admin, 77, media).await;
+    // Before any packet, each stream's age counts from the mountpoint's making (as Janus's).
+    let info = admin.request(json!({"request": "info", "id": 77})).await;
+    assert!(info["info"]["media"][0]["age_ms"].as_u64().is_some_and(|a| a < 5000), "{info}");
     let (video_port, audio_port) = (ports[0].1[0], ports[1].1[0]);
     let (_camera, _) = camera("127.0.0.1", vec![video_port]);
     let microphone = phone(audio_port, [7, 7, 7, 7]).await;

@@ -287,6 +287,14 @@ pub struct Mountpoint {
     /// Its streams being recorded (`recording`): the rule of each, by mid.
     #[serde(default)]
     pub recordings: std::collections::BTreeMap<String, u64>,
+    /// When it was made (ms since the Unix epoch): a stream's age before its first packet.
+    #[serde(default)]
+    pub created_ms: u64,
+}
+
+/// Now, in ms since the Unix epoch.
+fn now_ms() -> u64 {
+    u64::try_from(portunus_sdk::files::micros_now() / 1000).unwrap_or(u64::MAX)
 }
 
 /// A mountpoint's settings and media from a `create` body or a config section: Janus's
@@ -482,6 +490,7 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
         None => format!("mp-{id}"),
     };
     Ok(Mountpoint {
+        created_ms: now_ms(),
         description: text_of("description").unwrap_or_else(|| name.clone()),
         name,
         metadata: text_of("metadata"),
@@ -658,12 +667,16 @@ impl Mountpoint {
     }
 
     /// Adds what the host knows of each stream to a `list` or `info` entry: `age_ms` (since its
-    /// last packet; none before the first) and, for `admin`, the address packets come from.
+    /// last packet; before the first, since the mountpoint was made, as Janus counts it; none
+    /// for a file, whose packets Janus does not time) and, for `admin`, the address packets
+    /// come from.
     pub fn with_status(&self, entry: &mut Value, admin: bool) {
         let Ok(status) = portunus_sdk::host::rtp_input_status(self.input) else { return };
         let Some(media) = entry.get_mut("media").and_then(Value::as_array_mut) else { return };
+        let unheard =
+            (self.file.is_none() && self.created_ms > 0).then(|| now_ms().saturating_sub(self.created_ms));
         for (m, st) in media.iter_mut().zip(status) {
-            if let Some(age) = st.age_ms {
+            if let Some(age) = st.age_ms.or(unheard) {
                 m["age_ms"] = json!(age);
             }
             if let (true, Some(source)) = (admin, st.source) {
