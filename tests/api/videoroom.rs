@@ -176,10 +176,18 @@ async fn rooms_are_managed_as_janus_does() {
     );
     // What waits for features the gateway does not have yet says so.
     error(
-        &c.request(json!({"request": "add_remote_publisher", "room": 1234})).await,
+        &c.request(json!({"request": "add_remote_publisher", "room": 1234, "secret": "adminpwd"})).await,
         499,
         "Remote publishers are not supported yet",
     );
+    // They check the room, its secret and the publisher first, as Janus's.
+    error(
+        &c.request(json!({"request": "add_remote_publisher", "room": 1234})).await,
+        429,
+        "Missing mandatory element (secret)",
+    );
+    let remotes = json!({"request": "listremotes", "room": 1234, "secret": "adminpwd", "publisher_id": 99});
+    error(&c.request(remotes).await, 428, "No such publisher (99)");
     error(&c.request(json!({})).await, 429, "Missing mandatory element (request)");
     error(&c.request(json!({"request": 5})).await, 430, "Invalid element type (request should be a string)");
 }
@@ -264,6 +272,13 @@ async fn participants_join_leave_and_are_kicked_as_janus_does() {
         .send(json!({"request": "join", "ptype": "publisher", "room": 1234, "display": "bob"}), None)
         .await;
     let bob_id = joined["plugindata"]["data"]["id"].as_u64().expect("bob's id");
+    // A local publisher is sent to no other gateway: it has no remote copies.
+    let remotes =
+        json!({"request": "listremotes", "room": 1234, "secret": "adminpwd", "publisher_id": bob_id});
+    assert_eq!(
+        alice.request(remotes).await,
+        json!({"videoroom": "success", "room": 1234, "id": bob_id, "list": []})
+    );
     let mut participants =
         alice.request(json!({"request": "listparticipants", "room": 1234})).await["participants"].clone();
     participants.as_array_mut().unwrap().sort_by_key(|p| p["display"].as_str().map(str::to_owned));

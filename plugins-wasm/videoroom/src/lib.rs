@@ -431,14 +431,16 @@ const SYNC: &[&str] = &[
     "enable_recording",
 ];
 
-/// Requests of Janus's that wait for features the gateway does not have yet.
-const NOT_YET: &[(&str, &str)] = &[
-    ("publish_remotely", "Remote publishers are not supported yet"),
-    ("unpublish_remotely", "Remote publishers are not supported yet"),
-    ("listremotes", "Remote publishers are not supported yet"),
-    ("add_remote_publisher", "Remote publishers are not supported yet"),
-    ("update_remote_publisher", "Remote publishers are not supported yet"),
-    ("remove_remote_publisher", "Remote publishers are not supported yet"),
+/// Janus's remote publisher requests (a publisher sent to, or received from, another
+/// gateway): they wait for scale-out. Each checks its room (and publisher) first, as Janus's;
+/// `listremotes` answers, with none.
+const REMOTE: &[&str] = &[
+    "publish_remotely",
+    "unpublish_remotely",
+    "listremotes",
+    "add_remote_publisher",
+    "update_remote_publisher",
+    "remove_remote_publisher",
 ];
 
 /// The requests answered with an event.
@@ -490,10 +492,7 @@ impl Plugin for VideoRoom {
             Ok(r) => r,
             Err(e) => return e.into_reply(PACKAGE),
         };
-        if let Some((_, why)) = NOT_YET.iter().find(|(r, _)| *r == request) {
-            return err(code::UNKNOWN, *why).into_reply(PACKAGE);
-        }
-        if SYNC.contains(&request.as_str()) {
+        if SYNC.contains(&request.as_str()) || REMOTE.contains(&request.as_str()) {
             let answer = match request.as_str() {
                 "create" => self.create(msg.handle, &body),
                 "edit" => self.edit(msg.handle, &body),
@@ -508,6 +507,7 @@ impl Plugin for VideoRoom {
                 "enable_recording" => self.enable_recording(&body),
                 "rtp_forward" => self.rtp_forward(&body),
                 "stop_rtp_forward" => self.stop_rtp_forward(&body),
+                remote if REMOTE.contains(&remote) => self.remote(remote, &body),
                 other => Err(err(code::INVALID_REQUEST, format!("Unknown request '{other}'"))),
             };
             return match answer {

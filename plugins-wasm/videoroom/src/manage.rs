@@ -133,6 +133,28 @@ impl VideoRoom {
             .map_err(|e| err(code::UNKNOWN, format!("Error saving the room to the configuration: {e}")))
     }
 
+    /// A remote publisher request ([`crate::REMOTE`]): its room (with the secret) and, for
+    /// those about a local publisher, that publisher are checked as Janus checks them; then
+    /// `listremotes` lists none (this gateway sends no publisher elsewhere) and the others
+    /// are not supported yet.
+    pub(crate) fn remote(&self, request: &str, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        let (room, _) = self.room_with_secret(body)?;
+        if matches!(request, "publish_remotely" | "unpublish_remotely" | "listremotes") {
+            let id = self.participant_id(body, "publisher_id")?;
+            let local = self.members.get(&(room.clone(), id.clone())).is_some_and(|h| !crate::is_dummy(*h));
+            if !local {
+                return Err(err(code::NO_SUCH_FEED, format!("No such publisher ({id})")));
+            }
+            if request == "listremotes" {
+                return Ok(videoroom(
+                    "success",
+                    json!({"room": room.to_json(), "id": id.to_json(), "list": []}),
+                ));
+            }
+        }
+        Err(err(code::UNKNOWN, "Remote publishers are not supported yet"))
+    }
+
     pub(crate) fn exists(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
         let id = self.room_id(body)?;
         let exists = self.rooms.contains_key(&id);
