@@ -1757,7 +1757,7 @@ async fn a_call_is_recorded_for_janus_pp_rec() {
     let sipp = Sipp::start("uas_answer.xml", None, "x");
     let peer = call_up(&mut c, &sipp).await;
     let r = c.send(json!({"request": "recording", "action": "start"}), None).await;
-    assert_eq!(r["plugindata"]["data"]["error_code"], 444, "{r}");
+    assert_eq!(r["plugindata"]["data"]["error_code"], 451, "nothing asked (Janus: a recording error): {r}");
     let r = c.send(start, None).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "recordingupdated", "{r}");
     for side in ["user", "peer"] {
