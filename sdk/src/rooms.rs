@@ -32,6 +32,21 @@ impl Id {
         }
     }
 
+    /// The id a request asks for in `value`, or, when it asks none (or 0, which Janus takes
+    /// as none), a random one not `taken`; `Err` with the asked id when that one is taken.
+    pub fn choose(value: Option<&Value>, string_ids: bool, taken: impl Fn(&Id) -> bool) -> Result<Id, Id> {
+        match Id::from_json(value, string_ids).filter(|id| *id != Id::Num(0)) {
+            Some(id) if taken(&id) => Err(id),
+            Some(id) => Ok(id),
+            None => Ok(loop {
+                let id = Id::random(string_ids);
+                if !taken(&id) {
+                    break id;
+                }
+            }),
+        }
+    }
+
     /// A new random id of the kind in use (Janus keeps numeric ids below 2^53 for JavaScript).
     pub fn random(string_ids: bool) -> Id {
         let n = random_u64() & ((1 << 53) - 1);
@@ -249,6 +264,21 @@ impl RoomsConfig {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_id_is_chosen_as_janus_does() {
+        let taken = |id: &Id| *id == Id::Num(7);
+        assert_eq!(Id::choose(Some(&json!(5)), false, taken), Ok(Id::Num(5)));
+        assert_eq!(Id::choose(Some(&json!(7)), false, taken), Err(Id::Num(7)));
+        // None asked, or 0: a random one, never a taken one.
+        for asked in [None, Some(json!(0))] {
+            let id = Id::choose(asked.as_ref(), false, |id| {
+                *id != Id::Num(0) && matches!(id, Id::Num(n) if n % 2 == 0)
+            });
+            assert!(matches!(id, Ok(Id::Num(n)) if n % 2 == 1), "{id:?}");
+        }
+        assert!(matches!(Id::choose(None, true, taken), Ok(Id::Str(_))));
+    }
 
     #[test]
     fn ids_follow_string_ids() {

@@ -50,18 +50,8 @@ impl AudioBridge {
                 return Err(err(code::UNKNOWN, format!("Unsupported sampling rate {rate}")));
             }
         }
-        let id = match Id::from_json(body.get("room"), self.settings.string_ids) {
-            Some(id) if self.rooms.contains_key(&id) => {
-                return Err(err(code::ROOM_EXISTS, format!("Room {id} already exists")))
-            }
-            Some(Id::Num(0)) | None => loop {
-                let id = Id::random(self.settings.string_ids);
-                if !self.rooms.contains_key(&id) {
-                    break id;
-                }
-            },
-            Some(id) => id,
-        };
+        let id = Id::choose(body.get("room"), self.settings.string_ids, |id| self.rooms.contains_key(id))
+            .map_err(|id| err(code::ROOM_EXISTS, format!("Room {id} already exists")))?;
         let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
         let room = Room { permanent, ..Room::from_keys(id.clone(), body) };
         let record = room.record;

@@ -119,18 +119,9 @@ impl AudioBridge {
         if body.contains_key("rtp") && !room.allow_rtp_participants {
             return Err(err(code::UNAUTHORIZED, "Plain RTP participants not allowed in this room"));
         }
-        let id = match portunus_sdk::Id::from_json(body.get("id"), self.settings.string_ids) {
-            Some(id) if self.members.contains_key(&(room_id.clone(), id.clone())) => {
-                return Err(err(code::ID_EXISTS, format!("User ID {id} already exists")))
-            }
-            Some(id) => id,
-            None => loop {
-                let id = Id::random(self.settings.string_ids);
-                if !self.members.contains_key(&(room_id.clone(), id.clone())) {
-                    break id;
-                }
-            },
-        };
+        let taken = |id: &Id| self.members.contains_key(&(room_id.clone(), id.clone()));
+        let id = Id::choose(body.get("id"), self.settings.string_ids, taken)
+            .map_err(|id| err(code::ID_EXISTS, format!("User ID {id} already exists")))?;
         Ok((room_id, id))
     }
 

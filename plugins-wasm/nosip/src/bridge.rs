@@ -116,15 +116,15 @@ impl NoSip {
                 if kind != "offer" && kind != "answer" {
                     return Err(err(code::MISSING_SDP, "Missing or invalid SDP type"));
                 }
-                // This request's own `srtp` decides (checked before the SDP, as Janus does),
-                // else what `generate` asked for.
+                if sdp.contains("m=application") {
+                    return Err(err(code::MISSING_SDP, "The NoSIP plugin does not support DataChannels"));
+                }
+                // This request's own `srtp` decides (checked before the SDP is read, as Janus
+                // does), else what `generate` asked for.
                 let asked = portunus_sdk::bridge::srtp_of(body, code::INVALID_ELEMENT)?;
                 // Janus's texts: what does not parse is 446, what has nothing to bridge 447.
                 let media = plain_sdp::parse(sdp)
                     .map_err(|e| err(code::MISSING_SDP, format!("Error parsing SDP: {e}")))?;
-                if sdp.contains("m=application") {
-                    return Err(err(code::MISSING_SDP, "The NoSIP plugin does not support DataChannels"));
-                }
                 if !media.iter().any(|m| m.kind.is_some() && m.port != 0) {
                     return Err(err(code::INVALID_SDP, "No audio and no video being negotiated"));
                 }

@@ -144,22 +144,12 @@ impl Streaming {
         }
         portunus_sdk::validate(body, CREATE, &CODES)?;
         portunus_sdk::validate(body, &[id_field("id", self.settings.string_ids)], &CODES)?;
-        let asked = Id::from_json(body.get("id"), self.settings.string_ids).filter(|id| *id != Id::Num(0));
-        let id = match asked {
-            Some(id)
-                if self.mountpoints.contains_key(&id)
-                    || self.creating.values().any(|c| c.mountpoint.id == id) =>
-            {
-                return Err(err(code::CANT_CREATE, "A stream with the provided ID already exists"))
-            }
-            Some(id) => id,
-            None => loop {
-                let id = Id::random(self.settings.string_ids);
-                if !self.mountpoints.contains_key(&id) {
-                    break id;
-                }
-            },
+        // (Id 0, or none: a random one, clear of those being made too.)
+        let taken = |id: &Id| {
+            self.mountpoints.contains_key(id) || self.creating.values().any(|c| c.mountpoint.id == *id)
         };
+        let id = Id::choose(body.get("id"), self.settings.string_ids, taken)
+            .map_err(|_| err(code::CANT_CREATE, "A stream with the provided ID already exists"))?;
         // A request's numbers are numbers (a config file may quote them).
         const NUMBERS: &[Field] = &[
             Field::new("port", JsonType::Integer).positive(),

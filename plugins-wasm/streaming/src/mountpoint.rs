@@ -341,7 +341,7 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
             // The host pulls the URL; the source's description gives each stream's codec.
             // (Janus finds no url only when it makes the source: it cannot create.)
             let Some(url) = text_of("url") else {
-                return Err(err(code::CANT_CREATE, "Error creating 'RTSP' stream (no url)"));
+                return Err(err(code::CANT_CREATE, "Error creating 'RTSP' stream"));
             };
             let seconds = |name: &str, default: u32| {
                 keys.get(name).and_then(number).and_then(|n| u32::try_from(n).ok()).unwrap_or(default)
@@ -833,8 +833,9 @@ mod tests {
             parse(Id::Num(1), rtsp.as_object().unwrap()).unwrap_err().text,
             "Invalid element type (videopt should be a positive integer)"
         );
+        // No url: Janus cannot make the source (456, not a missing element).
         let rtsp = json!({"type": "rtsp", "video": true});
-        assert_eq!(parse(Id::Num(1), rtsp.as_object().unwrap()).unwrap_err().code, code::MISSING_ELEMENT);
+        assert_eq!(parse(Id::Num(1), rtsp.as_object().unwrap()).unwrap_err().code, code::CANT_CREATE);
         let dup = json!({"type": "rtp", "media": [{"type": "data", "mid": "x", "port": 1}, {"type": "data", "mid": "x", "port": 2}]});
         assert_eq!(parse(Id::Num(1), dup.as_object().unwrap()).unwrap_err().code, code::CANT_CREATE);
         let foo = json!({"type": "foo"});

@@ -36,19 +36,8 @@ impl TextRoom {
         self.admin(body, true)?;
         check_tokens(body)?;
         // Room 0 (or none): a random one.
-        let asked = Id::from_json(body.get("room"), self.settings.string_ids).filter(|id| *id != Id::Num(0));
-        let id = match asked {
-            Some(id) if self.rooms.contains_key(&id) => {
-                return Err(err(code::ROOM_EXISTS, format!("Room {id} already exists")))
-            }
-            Some(id) => id,
-            None => loop {
-                let id = Id::random(self.settings.string_ids);
-                if !self.rooms.contains_key(&id) {
-                    break id;
-                }
-            },
-        };
+        let id = Id::choose(body.get("room"), self.settings.string_ids, |id| self.rooms.contains_key(id))
+            .map_err(|id| err(code::ROOM_EXISTS, format!("Room {id} already exists")))?;
         let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
         let room = Room { permanent, ..Room::from_keys(id.clone(), body) };
         if permanent {

@@ -106,6 +106,9 @@ enum Role {
     Idle,
     /// Left its room (or was kicked, or the room is gone): requests find no room.
     Left,
+    /// A subscriber that left (or whose room is gone): as `Left`, but Janus names it when it
+    /// would join again.
+    LeftSubscriber,
     Publisher(Box<Publisher>),
     Subscriber(Box<Subscriber>),
 }
@@ -279,6 +282,9 @@ impl VideoRoom {
             ("join" | "joinandconfigure", Role::Left) => {
                 Err(err(code::ALREADY_JOINED, "Not in a room (create a new handle)"))
             }
+            ("join" | "joinandconfigure", Role::LeftSubscriber) => {
+                Err(err(code::ALREADY_JOINED, "Already in as a subscriber on this handle"))
+            }
             ("join" | "joinandconfigure", Role::Publisher(_)) => {
                 Err(err(code::ALREADY_JOINED, "Already in as a publisher on this handle"))
             }
@@ -286,7 +292,7 @@ impl VideoRoom {
                 Err(err(code::ALREADY_JOINED, "Already in as a subscriber on this handle"))
             }
             (_, Role::Idle) => Err(err(code::JOIN_FIRST, "Invalid request on unconfigured participant")),
-            (_, Role::Left) => Err(err(code::NO_SUCH_ROOM, "No such room")),
+            (_, Role::Left | Role::LeftSubscriber) => Err(err(code::NO_SUCH_ROOM, "No such room")),
             ("configure" | "publish", Role::Publisher(p)) => {
                 // Published once its answer is made (Janus checks for its SDP), not only once
                 // its PeerConnection is up: a second publish in between is refused too.

@@ -26,20 +26,8 @@ impl VideoRoom {
         portunus_sdk::validate(body, &[self.id_field("room")], &CODES)?;
         portunus_sdk::validate(body, ROOM_FIELDS, &CODES)?;
         crate::room::check_new(body)?;
-        // (Room 0 is no room: a random id is picked, as in Janus.)
-        let id =
-            match Id::from_json(body.get("room"), self.settings.string_ids).filter(|id| *id != Id::Num(0)) {
-                Some(id) if self.rooms.contains_key(&id) => {
-                    return Err(err(code::ROOM_EXISTS, format!("Room {id} already exists")))
-                }
-                Some(id) => id,
-                None => loop {
-                    let id = Id::random(self.settings.string_ids);
-                    if !self.rooms.contains_key(&id) {
-                        break id;
-                    }
-                },
-            };
+        let id = Id::choose(body.get("room"), self.settings.string_ids, |id| self.rooms.contains_key(id))
+            .map_err(|id| err(code::ROOM_EXISTS, format!("Room {id} already exists")))?;
         let room = Room::from_keys(id.clone(), body);
         let permanent = room.permanent;
         if permanent {
@@ -73,7 +61,13 @@ impl VideoRoom {
         portunus_sdk::validate(body, EDIT, &CODES)?;
         let (id, room) = self.room_with_secret(body)?;
         let mut edited = room.clone();
-        edited.apply(body, "new_");
+        // Only what `edit` takes (Janus ignores any other `new_` key).
+        let keys: Map<String, Value> = body
+            .iter()
+            .filter(|(k, _)| EDIT.iter().any(|f| f.name == *k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        edited.apply(&keys, "new_");
         let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
         if permanent {
             edited.permanent = true;
@@ -89,8 +83,8 @@ impl VideoRoom {
         requester: HandleRef,
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
-        portunus_sdk::validate(body, &[Field::new("permanent", JsonType::Bool)], &CODES)?;
         let (id, _) = self.room_with_secret(body)?;
+        portunus_sdk::validate(body, &[Field::new("permanent", JsonType::Bool)], &CODES)?;
         let permanent = body.get("permanent").and_then(Value::as_bool) == Some(true);
         if permanent {
             self.save_config(self.rooms.values().filter(|r| r.id != id))?;
@@ -176,21 +170,18 @@ impl VideoRoom {
         const ALLOWED: &[Field] =
             &[Field::new("action", JsonType::String).required(), Field::new("allowed", JsonType::Array)];
         portunus_sdk::validate(body, ALLOWED, &CODES)?;
-        let action = str_of(body, "action").unwrap_or_default();
+        let sent = str_of(body, "action").unwrap_or_default();
+        let action = sent.to_ascii_lowercase();
+        let action = action.as_str();
         if !matches!(action, "enable" | "disable" | "add" | "remove") {
-            return Err(err(code::INVALID_ELEMENT, format!("Unsupported action '{action}' (allowed)")));
+            return Err(err(code::INVALID_ELEMENT, format!("Unsupported action '{sent}' (allowed)")));
         }
-        let tokens: Option<Vec<String>> = match body.get("allowed") {
-            Some(Value::Array(list)) => {
-                let tokens: Option<Vec<String>> =
-                    list.iter().map(|t| t.as_str().map(str::to_owned)).collect();
-                Some(tokens.ok_or_else(|| {
-                    err(code::INVALID_ELEMENT, "Invalid element type (allowed should be an array of strings)")
-                })?)
-            }
+        let (id, _) = self.room_with_secret(body)?;
+        // (Tokens are looked at, as by Janus, only to add or remove them.)
+        let tokens = match action {
+            "add" | "remove" => crate::room::tokens(body)?,
             _ => None,
         };
-        let (id, _) = self.room_with_secret(body)?;
         let Some(room) = self.rooms.get_mut(&id) else { return Err(err(code::NO_SUCH_ROOM, "No such room")) };
         // As in Janus, the list outlives the check: `disable` keeps it for the next `enable`,
         // and `add` and `remove` change it whether the check is on or not.

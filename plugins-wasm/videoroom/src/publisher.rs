@@ -87,6 +87,11 @@ pub(crate) struct Publisher {
 }
 
 impl Publisher {
+    /// What its offer said of the Opus stream `mid`.
+    fn opus_of(&self, mid: &str) -> OpusFlags {
+        self.opus.get(mid).copied().unwrap_or_default()
+    }
+
     /// Adds its `display` and `metadata`, when it has them, to what others hear of it.
     fn identify(&self, info: &mut Value) {
         if let Some(display) = &self.display {
@@ -253,26 +258,19 @@ impl VideoRoom {
         portunus_sdk::validate(body, JOIN, &CODES)?;
         let (room_id, room) = self.room(body)?;
         check_pin(room, body)?;
+        // `joinandconfigure` with an offer: a codec the room lacks stops it before the join.
+        if configure && msg.parsed_jsep().is_some_and(|j| !j.sdp.is_empty()) {
+            room.check_codecs_asked(body)?;
+        }
         if let Some(allowed) = &room.allowed {
             if !str_of(body, "token").is_some_and(|t| allowed.contains(t)) {
                 return Err(err(code::UNAUTHORIZED, "Unauthorized (not in the allowed list)"));
             }
         }
         portunus_sdk::validate(body, &[self.id_field("id")], &CODES)?;
-        // (Id 0 is none: a random one is picked, as in Janus.)
-        let id = match Id::from_json(body.get("id"), self.settings.string_ids).filter(|id| *id != Id::Num(0))
-        {
-            Some(id) if self.members.contains_key(&(room_id.clone(), id.clone())) => {
-                return Err(err(code::ID_EXISTS, format!("User ID {id} already exists")))
-            }
-            Some(id) => id,
-            None => loop {
-                let id = Id::random(self.settings.string_ids);
-                if !self.members.contains_key(&(room_id.clone(), id.clone())) {
-                    break id;
-                }
-            },
-        };
+        let taken = |id: &Id| self.members.contains_key(&(room_id.clone(), id.clone()));
+        let id = Id::choose(body.get("id"), self.settings.string_ids, taken)
+            .map_err(|id| err(code::ID_EXISTS, format!("User ID {id} already exists")))?;
         let description = room.description.clone();
         let notify_joining = room.notify_joining;
         let bitrate = room.bitrate;
@@ -381,6 +379,12 @@ impl VideoRoom {
             }
         }
         let jsep = msg.parsed_jsep().filter(|j| !j.sdp.is_empty());
+        // (Before anything changes.)
+        if let (Some(room), Some(_)) =
+            (self.publisher(handle.handle).and_then(|p| self.rooms.get(&p.room)), &jsep)
+        {
+            room.check_codecs_asked(body)?;
+        }
         // With `bitrate_cap`, the room's bitrate is a ceiling publishers cannot raise.
         let ceiling = self
             .publisher(handle.handle)
@@ -466,14 +470,6 @@ impl VideoRoom {
             || self.publisher(handle.handle).is_some_and(|p| p.e2ee);
         if room.require_e2ee && !e2ee {
             return Err(err(code::UNAUTHORIZED, "Room requires end-to-end encrypted media"));
-        }
-        // A codec asked for must be one of the room's.
-        for (key, codecs, kind) in
-            [("audiocodec", &room.audiocodecs, "Audio"), ("videocodec", &room.videocodecs, "Video")]
-        {
-            if str_of(body, key).is_some_and(|c| !codecs.contains(&c.to_ascii_lowercase())) {
-                return Err(err(code::INVALID_ELEMENT, format!("{kind} codec unavailable in this room")));
-            }
         }
         // The codec asked for, or the room's; a room's H.264 or VP9 profile goes with them.
         let preferred = |asked: Option<&str>, codecs: &[String]| {
@@ -563,8 +559,9 @@ impl VideoRoom {
                 self.tell_unsubscribed(handle);
                 self.stop_flowing(handle.handle);
                 self.subscribers.remove(&(room, handle.handle));
-                self.handles.insert(handle.handle, Role::Left);
+                self.handles.insert(handle.handle, Role::LeftSubscriber);
                 self.sync_watchers(handle, &feeds);
+                return;
             }
             _ => {}
         }
@@ -598,7 +595,7 @@ impl VideoRoom {
                 description: p.descriptions.get(&s.mid).cloned(),
                 muted: muted(&s.mid),
                 profile: None,
-                opus: p.opus.get(&s.mid).copied().unwrap_or_default(),
+                opus: p.opus_of(&s.mid),
             })
             .collect();
         p.streams = streams;
@@ -683,12 +680,13 @@ impl VideoRoom {
         if let Some(answer) = answer {
             // A renegotiation keeps what a moderator muted.
             let muted: Vec<String> = p.streams.iter().filter(|s| s.muted).map(|s| s.mid.clone()).collect();
-            p.streams = sdp::published_streams(&answer.sdp);
-            for s in &mut p.streams {
+            let mut streams = sdp::published_streams(&answer.sdp);
+            for s in &mut streams {
                 s.description = p.descriptions.get(&s.mid).cloned();
                 s.muted = muted.contains(&s.mid);
-                s.opus = p.opus.get(&s.mid).copied().unwrap_or_default();
+                s.opus = p.opus_of(&s.mid);
             }
+            p.streams = streams;
         }
         let described = Self::describe_publisher(p, false);
         for key in ["audio_codec", "video_codec", "streams"] {

@@ -174,15 +174,19 @@ pub fn profile_fmtp(codec: &str, profile: &str) -> Option<String> {
     }
 }
 
+/// The tokens of a body's `allowed` array (none without one), all strings (else Janus's 430).
+pub fn tokens(body: &Map<String, Value>) -> Result<Option<Vec<String>>, portunus_sdk::PluginError> {
+    let Some(Value::Array(list)) = body.get("allowed") else { return Ok(None) };
+    let tokens: Option<Vec<String>> = list.iter().map(|t| t.as_str().map(str::to_owned)).collect();
+    let text = "Invalid element in the allowed array (not a string)";
+    tokens.map(Some).ok_or_else(|| portunus_sdk::PluginError::new(crate::code::INVALID_ELEMENT, text))
+}
+
 /// Checks what `create` gives beyond the keys' types, as Janus does: `allowed` holds strings,
 /// and each codec of `audiocodec` and `videocodec` (the first five) is one we know.
 pub fn check_new(body: &Map<String, Value>) -> Result<(), portunus_sdk::PluginError> {
     let invalid = |text: &str| portunus_sdk::PluginError::new(crate::code::INVALID_ELEMENT, text);
-    if let Some(Value::Array(list)) = body.get("allowed") {
-        if list.iter().any(|t| !t.is_string()) {
-            return Err(invalid("Invalid element in the allowed array (not a string)"));
-        }
-    }
+    tokens(body)?;
     let lists = [
         (
             "audiocodec",
@@ -192,8 +196,9 @@ pub fn check_new(body: &Map<String, Value>) -> Result<(), portunus_sdk::PluginEr
         ("videocodec", VIDEO_CODECS, "videocodec can only be or contain vp8, vp9, av1, h264 or h265"),
     ];
     for (key, known, says) in lists {
-        let Some(list) = body.get(key).and_then(Value::as_str) else { continue };
-        let unknown = |c: &str| !known.contains(&c.trim().to_ascii_lowercase().as_str());
+        // (An empty string names none; a name with spaces is no codec, as in Janus.)
+        let Some(list) = body.get(key).and_then(Value::as_str).filter(|l| !l.is_empty()) else { continue };
+        let unknown = |c: &str| !known.contains(&c.to_ascii_lowercase().as_str());
         if list.split(',').take(5).any(unknown) {
             return Err(invalid(&format!("Invalid element ({says})")));
         }
@@ -318,6 +323,20 @@ impl Room {
                 })
                 .collect();
         }
+    }
+
+    /// A publisher's `audiocodec` and `videocodec` (with an offer) must be codecs of the room's.
+    pub fn check_codecs_asked(&self, body: &Map<String, Value>) -> Result<(), portunus_sdk::PluginError> {
+        for (key, codecs, kind) in
+            [("audiocodec", &self.audiocodecs, "Audio"), ("videocodec", &self.videocodecs, "Video")]
+        {
+            let asked = body.get(key).and_then(Value::as_str);
+            if asked.is_some_and(|c| !codecs.contains(&c.to_ascii_lowercase())) {
+                let text = format!("{kind} codec unavailable in this room");
+                return Err(portunus_sdk::PluginError::new(crate::code::INVALID_ELEMENT, text));
+            }
+        }
+        Ok(())
     }
 
     /// The RTP header extensions its PeerConnections negotiate, by the room's `audiolevel_ext`,
