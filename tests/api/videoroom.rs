@@ -185,18 +185,29 @@ async fn rooms_are_managed_as_janus_does() {
     );
     // What waits for features the gateway does not have yet says so.
     error(
-        &c.request(json!({"request": "add_remote_publisher", "room": 1234, "secret": "adminpwd"})).await,
+        &c.request(
+            json!({"request": "add_remote_publisher", "room": 1234, "secret": "adminpwd", "streams": [{}]}),
+        )
+        .await,
         499,
         "Remote publishers are not supported yet",
     );
-    // They check the room, its secret and the publisher first, as Janus's.
+    // They check their fields, the room, its secret and the publisher first, as Janus's;
+    // there are no remote copies or remote publishers to name.
     error(
         &c.request(json!({"request": "add_remote_publisher", "room": 1234})).await,
+        429,
+        "Missing mandatory element (streams)",
+    );
+    error(
+        &c.request(json!({"request": "add_remote_publisher", "room": 1234, "streams": [{}]})).await,
         429,
         "Missing mandatory element (secret)",
     );
     let remotes = json!({"request": "listremotes", "room": 1234, "secret": "adminpwd", "publisher_id": 99});
     error(&c.request(remotes).await, 428, "No such publisher (99)");
+    let remove = json!({"request": "remove_remote_publisher", "room": 1234, "secret": "adminpwd", "id": 5});
+    error(&c.request(remove).await, 428, "No such remote publisher (5)");
     error(&c.request(json!({})).await, 429, "Missing mandatory element (request)");
     error(&c.request(json!({"request": 5})).await, 430, "Invalid element type (request should be a string)");
 }
@@ -288,6 +299,9 @@ async fn participants_join_leave_and_are_kicked_as_janus_does() {
         alice.request(remotes).await,
         json!({"videoroom": "success", "room": 1234, "id": bob_id, "list": []})
     );
+    let unpublish = json!({"request": "unpublish_remotely", "room": 1234, "secret": "adminpwd",
+                           "publisher_id": bob_id, "remote_id": "r1"});
+    error(&alice.request(unpublish).await, 428, "No such remotization (r1)");
     let mut participants =
         alice.request(json!({"request": "listparticipants", "room": 1234})).await["participants"].clone();
     participants.as_array_mut().unwrap().sort_by_key(|p| p["display"].as_str().map(str::to_owned));

@@ -127,26 +127,64 @@ impl VideoRoom {
             .map_err(|e| err(code::UNKNOWN, format!("Error saving the room to the configuration: {e}")))
     }
 
-    /// A remote publisher request ([`crate::REMOTE`]): its room (with the secret) and, for
-    /// those about a local publisher, that publisher are checked as Janus checks them; then
-    /// `listremotes` lists none (this gateway sends no publisher elsewhere) and the others
-    /// are not supported yet.
+    /// A remote publisher request ([`crate::REMOTE`]), checked as Janus checks it (its own
+    /// fields, the room and its secret, the publisher). This gateway neither sends publishers
+    /// to others nor takes theirs yet, so what names a remote copy or a remote publisher finds
+    /// none (Janus's 428s), `listremotes` lists none, and `publish_remotely` and
+    /// `add_remote_publisher` are not supported yet (499).
     pub(crate) fn remote(&self, request: &str, body: &Map<String, Value>) -> Result<Value, PluginError> {
-        let (room, _) = self.room_with_secret(body)?;
-        if matches!(request, "publish_remotely" | "unpublish_remotely" | "listremotes") {
-            let id = self.participant_id(body, "publisher_id")?;
-            let local = self.members.get(&(room.clone(), id.clone())).is_some_and(|h| !crate::is_dummy(*h));
-            if !local {
-                return Err(err(code::NO_SUCH_FEED, format!("No such publisher ({id})")));
-            }
-            if request == "listremotes" {
-                return Ok(videoroom(
-                    "success",
-                    json!({"room": room.to_json(), "id": id.to_json(), "list": []}),
-                ));
-            }
+        const PUBLISH: &[Field] = &[
+            Field::new("remote_id", JsonType::String).required(),
+            Field::new("host", JsonType::String).required(),
+            Field::new("host_family", JsonType::String),
+            Field::new("port", JsonType::Integer).positive().required(),
+            Field::new("rtcp_port", JsonType::Integer).positive(),
+        ];
+        const UNPUBLISH: &[Field] = &[Field::new("remote_id", JsonType::String).required()];
+        const ADD: &[Field] = &[
+            Field::new("display", JsonType::String),
+            Field::new("mcast", JsonType::String),
+            Field::new("iface", JsonType::String),
+            Field::new("port", JsonType::Integer).positive(),
+            Field::new("streams", JsonType::Array).required(),
+        ];
+        const UPDATE: &[Field] =
+            &[Field::new("display", JsonType::String), Field::new("streams", JsonType::Array).required()];
+        let fields = match request {
+            "publish_remotely" => PUBLISH,
+            "unpublish_remotely" => UNPUBLISH,
+            "add_remote_publisher" => ADD,
+            "update_remote_publisher" => UPDATE,
+            _ => &[],
+        };
+        portunus_sdk::validate(body, fields, &CODES)?;
+        if request == "add_remote_publisher"
+            && body.get("streams").and_then(Value::as_array).is_some_and(Vec::is_empty)
+        {
+            return Err(err(code::INVALID_ELEMENT, "Invalid element value (streams can't be empty)"));
         }
-        Err(err(code::UNKNOWN, "Remote publishers are not supported yet"))
+        let (room, _) = self.room_with_secret(body)?;
+        if matches!(request, "update_remote_publisher" | "remove_remote_publisher") {
+            let id = self.participant_id(body, "id")?;
+            return Err(err(code::NO_SUCH_FEED, format!("No such remote publisher ({id})")));
+        }
+        if request == "add_remote_publisher" {
+            return Err(err(code::UNKNOWN, "Remote publishers are not supported yet"));
+        }
+        let id = self.participant_id(body, "publisher_id")?;
+        if !self.members.contains_key(&(room.clone(), id.clone())) {
+            return Err(err(code::NO_SUCH_FEED, format!("No such publisher ({id})")));
+        }
+        match request {
+            "listremotes" => {
+                Ok(videoroom("success", json!({"room": room.to_json(), "id": id.to_json(), "list": []})))
+            }
+            "unpublish_remotely" => {
+                let remote = str_of(body, "remote_id").unwrap_or_default();
+                Err(err(code::NO_SUCH_FEED, format!("No such remotization ({remote})")))
+            }
+            _ => Err(err(code::UNKNOWN, "Remote publishers are not supported yet")),
+        }
     }
 
     pub(crate) fn exists(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
