@@ -51,6 +51,12 @@ impl PluginError {
         serde_json::to_string(&event).unwrap_or_default()
     }
 
+    /// This error as the plugin's error event, as a JSON value (an Admin API answer).
+    pub fn to_json_value(&self, plugin: &str) -> crate::Value {
+        let event = ErrorEvent { plugin: short_name(plugin), error: self };
+        serde_json::to_value(&event).unwrap_or_default()
+    }
+
     /// A synchronous reply carrying this error: the client gets `success` with the error object
     /// as `plugindata.data`, as Janus plugins do for errors found before they `ack`.
     pub fn into_reply(self, plugin: &str) -> Reply {

@@ -44,7 +44,7 @@ pub trait Plugin: Default + Serialize + DeserializeOwned + 'static {
     /// refuses them.
     fn handle_admin_message(&mut self, request: Value) -> Result<Value, String> {
         let _ = request;
-        Err("this plugin does not handle admin messages".to_owned())
+        Err("Plugin doesn't support Admin API messages".to_owned())
     }
 
     /// Something happened to a handle's media (`webrtc-up`, `hangup`, …).

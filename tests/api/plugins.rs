@@ -533,6 +533,9 @@ async fn handle_verbs_over_ws_and_admin_handle_calls() {
     assert!(r["response"].is_object());
     m["plugin"] = json!("janus.plugin.nope");
     assert_error(&admin.post("", &m).await, 460);
+    // A plugin that takes no admin messages: Janus's 490.
+    m["plugin"] = json!("janus.plugin.nosip");
+    assert_error(&admin.post("", &m).await, 490);
 }
 
 #[tokio::test]

@@ -208,6 +208,23 @@ async fn rooms_are_managed_as_janus_does() {
     error(&c.request(remotes).await, 428, "No such publisher (99)");
     let remove = json!({"request": "remove_remote_publisher", "room": 1234, "secret": "adminpwd", "id": 5});
     error(&c.request(remove).await, 428, "No such remote publisher (5)");
+    // Over the Admin API (`message_plugin`), the synchronous requests, as Janus takes them.
+    let admin = gw.admin_http();
+    let plugin = |request: Value| {
+        json!({"janus": "message_plugin", "transaction": "m", "admin_secret": "janusoverlord",
+               "plugin": VIDEOROOM, "request": request})
+    };
+    let r = admin.post("", &plugin(json!({"request": "create", "room": 7777}))).await;
+    assert_eq!(r["response"], json!({"videoroom": "created", "room": 7777, "permanent": false}), "{r}");
+    assert_eq!(c.request(json!({"request": "exists", "room": 7777})).await["exists"], true);
+    let r = admin.post("", &plugin(json!({"request": "list"}))).await;
+    assert!(r["response"]["list"].as_array().is_some_and(|l| l.iter().any(|r| r["room"] == 7777)), "{r}");
+    let r = admin.post("", &plugin(json!({"request": "join", "room": 7777}))).await;
+    error(&r["response"], 423, "Unknown request 'join'");
+    let r = admin.post("", &plugin(json!({"request": "destroy", "room": 7777}))).await;
+    assert_eq!(r["response"]["videoroom"], "destroyed", "{r}");
+    let r = admin.post("", &json!({"janus": "message_plugin", "transaction": "m", "admin_secret": "janusoverlord", "plugin": VIDEOROOM})).await;
+    error(&r["response"], 429, "Missing mandatory element (request)");
     error(&c.request(json!({})).await, 429, "Missing mandatory element (request)");
     error(&c.request(json!({"request": 5})).await, 430, "Invalid element type (request should be a string)");
 }

@@ -355,7 +355,7 @@ export function definePlugin(PluginClass) {
     handleAdminMessage(request) {
       try {
         const parsed = JSON.parse(request);
-        if (!plugin.handleAdminMessage) throw new Error('this plugin does not handle admin messages');
+        if (!plugin.handleAdminMessage) throw new Error("Plugin doesn't support Admin API messages");
         return toJson(plugin.handleAdminMessage(parsed));
       } catch (err) {
         rethrow(err);

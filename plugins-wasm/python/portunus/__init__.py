@@ -181,7 +181,7 @@ class Plugin:
 
     def handle_admin_message(self, request: dict) -> dict:
         """Admin `message_plugin`; refused unless overridden."""
-        raise PluginError(0, "this plugin does not handle admin messages")
+        raise PluginError(0, "Plugin doesn't support Admin API messages")
 
     def incoming_data(self, handle, label, data: bytes, is_text: bool) -> None:
         """A data-channel message (`data` is bytes; text when `is_text`)."""

@@ -268,6 +268,33 @@ impl VideoRoom {
         portunus_sdk::rooms::id_of(body, name, self.settings.string_ids, &CODES)
     }
 
+    /// The synchronous requests (and the remote publisher ones), answered at once; `None` for
+    /// any other. `requester` is the handle that asked (none over the Admin API).
+    fn synchronous(
+        &mut self,
+        requester: Option<HandleRef>,
+        request: &str,
+        body: &Map<String, Value>,
+    ) -> Option<Result<Value, PluginError>> {
+        Some(match request {
+            "create" => self.create(requester, body),
+            "edit" => self.edit(requester, body),
+            "destroy" => self.destroy(requester, body),
+            "exists" => self.exists(body),
+            "list" => self.list(body),
+            "allowed" => self.allowed(body),
+            "kick" => self.kick(body),
+            "moderate" => self.moderate(body),
+            "listparticipants" => self.list_participants(body),
+            "listforwarders" => self.list_forwarders(body),
+            "enable_recording" => self.enable_recording(body),
+            "rtp_forward" => self.rtp_forward(body),
+            "stop_rtp_forward" => self.stop_rtp_forward(body),
+            remote if REMOTE.contains(&remote) => self.remote(remote, body),
+            _ => return None,
+        })
+    }
+
     /// The asynchronous requests: `Ok` when their event went out (or will, with a JSEP).
     fn process(
         &mut self,
@@ -420,23 +447,6 @@ impl VideoRoom {
     }
 }
 
-/// The requests answered at once.
-const SYNC: &[&str] = &[
-    "create",
-    "edit",
-    "destroy",
-    "exists",
-    "list",
-    "allowed",
-    "kick",
-    "moderate",
-    "listparticipants",
-    "listforwarders",
-    "rtp_forward",
-    "stop_rtp_forward",
-    "enable_recording",
-];
-
 /// Janus's remote publisher requests (a publisher sent to, or received from, another
 /// gateway): they wait for scale-out. Each checks its room (and publisher) first, as Janus's;
 /// `listremotes` answers, with none.
@@ -493,29 +503,23 @@ impl Plugin for VideoRoom {
         Ok(())
     }
 
+    /// Admin `message_plugin`: the synchronous requests, as Janus takes them there (no handle
+    /// asks); anything else is an unknown request. Errors come as the plugin's error event.
+    fn handle_admin_message(&mut self, request: Value) -> Result<Value, String> {
+        let body = request.as_object().cloned().unwrap_or_default();
+        let answer = portunus_sdk::request_of(&body, &CODES).map(str::to_owned).and_then(|sent| {
+            self.synchronous(None, &sent.to_ascii_lowercase(), &body)
+                .unwrap_or_else(|| Err(err(code::INVALID_REQUEST, format!("Unknown request '{sent}'"))))
+        });
+        Ok(answer.unwrap_or_else(|e| e.to_json_value(PACKAGE)))
+    }
+
     fn handle_message(&mut self, msg: Message) -> Reply {
         let Request { body, verb: request, sent } = match msg.request(&CODES, code::NO_MESSAGE) {
             Ok(r) => r,
             Err(e) => return e.into_reply(PACKAGE),
         };
-        if SYNC.contains(&request.as_str()) || REMOTE.contains(&request.as_str()) {
-            let answer = match request.as_str() {
-                "create" => self.create(msg.handle, &body),
-                "edit" => self.edit(msg.handle, &body),
-                "destroy" => self.destroy(msg.handle, &body),
-                "exists" => self.exists(&body),
-                "list" => self.list(&body),
-                "allowed" => self.allowed(&body),
-                "kick" => self.kick(&body),
-                "moderate" => self.moderate(&body),
-                "listparticipants" => self.list_participants(&body),
-                "listforwarders" => self.list_forwarders(&body),
-                "enable_recording" => self.enable_recording(&body),
-                "rtp_forward" => self.rtp_forward(&body),
-                "stop_rtp_forward" => self.stop_rtp_forward(&body),
-                remote if REMOTE.contains(&remote) => self.remote(remote, &body),
-                other => Err(err(code::INVALID_REQUEST, format!("Unknown request '{other}'"))),
-            };
+        if let Some(answer) = self.synchronous(Some(msg.handle), &request, &body) {
             return match answer {
                 Ok(data) => ok(&data),
                 Err(e) => e.into_reply(PACKAGE),

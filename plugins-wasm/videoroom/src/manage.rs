@@ -14,7 +14,7 @@ use crate::{code, err, kind_name, push, str_of, videoroom, Leaving, Role, VideoR
 impl VideoRoom {
     pub(crate) fn create(
         &mut self,
-        requester: HandleRef,
+        requester: Option<HandleRef>,
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
         if let Some(key) = &self.settings.admin_key {
@@ -36,13 +36,13 @@ impl VideoRoom {
         self.rooms.insert(id.clone(), room);
         self.ensure_dummy(&id);
         portunus_sdk::info!("created room {id}");
-        portunus_sdk::notify_event(Some(requester), || json!({"event": "created", "room": id.to_json()}));
+        portunus_sdk::notify_event(requester, || json!({"event": "created", "room": id.to_json()}));
         Ok(videoroom("created", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
     pub(crate) fn edit(
         &mut self,
-        requester: HandleRef,
+        requester: Option<HandleRef>,
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
         const EDIT: &[Field] = &[
@@ -74,13 +74,13 @@ impl VideoRoom {
             self.save_config(self.rooms.values().map(|r| if r.id == id { &edited } else { r }))?;
         }
         self.rooms.insert(id.clone(), edited);
-        portunus_sdk::notify_event(Some(requester), || json!({"event": "edited", "room": id.to_json()}));
+        portunus_sdk::notify_event(requester, || json!({"event": "edited", "room": id.to_json()}));
         Ok(videoroom("edited", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
     pub(crate) fn destroy(
         &mut self,
-        requester: HandleRef,
+        requester: Option<HandleRef>,
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
         let (id, _) = self.room_with_secret(body)?;
@@ -112,7 +112,7 @@ impl VideoRoom {
         }
         self.rooms.remove(&id);
         portunus_sdk::info!("destroyed room {id}");
-        portunus_sdk::notify_event(Some(requester), || json!({"event": "destroyed", "room": id.to_json()}));
+        portunus_sdk::notify_event(requester, || json!({"event": "destroyed", "room": id.to_json()}));
         Ok(videoroom("destroyed", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
