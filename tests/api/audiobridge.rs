@@ -63,6 +63,21 @@ async fn rooms_are_created_listed_and_destroyed_as_janus_does() {
     assert_eq!(c.request(json!({})).await, error(483, "Missing mandatory element (request)"));
     assert_eq!(c.request(json!({"request": "frobnicate"})).await, error(482, "Unknown request 'frobnicate'"));
     assert_eq!(c.request(json!({"request": "FrobNicate"})).await, error(482, "Unknown request 'FrobNicate'"));
+    // Over the Admin API (`message_plugin`), the synchronous requests, as Janus takes them.
+    let admin = gw.admin_http();
+    let plugin = |request: serde_json::Value| {
+        json!({"janus": "message_plugin", "transaction": "m", "admin_secret": "janusoverlord",
+               "plugin": AUDIOBRIDGE, "request": request})
+    };
+    let r = admin.post("", &plugin(json!({"request": "create", "room": 5100}))).await;
+    assert_eq!(r["response"], json!({"audiobridge": "created", "room": 5100, "permanent": false}), "{r}");
+    assert_eq!(c.request(json!({"request": "exists", "room": 5100})).await["exists"], true);
+    let r = admin.post("", &plugin(json!({"request": "join", "room": 5100}))).await;
+    assert_eq!(r["response"], error(482, "Unknown request 'join'"), "{r}");
+    let r = admin.post("", &plugin(json!({"request": "resetdecoder"}))).await;
+    assert_eq!(r["response"], error(482, "Unknown request 'resetdecoder'"), "no participant asks: {r}");
+    let r = admin.post("", &plugin(json!({"request": "destroy", "room": 5100}))).await;
+    assert_eq!(r["response"]["audiobridge"], "destroyed", "{r}");
 }
 
 #[tokio::test]

@@ -386,38 +386,47 @@ impl AudioBridge {
     }
 }
 
-/// The requests answered at once.
-const SYNC: &[&str] = &[
-    "create",
-    "edit",
-    "destroy",
-    "exists",
-    "list",
-    "allowed",
-    "listparticipants",
-    "mute",
-    "unmute",
-    "mute_room",
-    "unmute_room",
-    "suspend",
-    "resume",
-    "kick",
-    "kick_all",
-    "resetdecoder",
-    "rtp_forward",
-    "stop_rtp_forward",
-    "listforwarders",
-    "play_file",
-    "is_playing",
-    "stop_file",
-    "stop_all_files",
-    "listannouncements",
-    "enable_recording",
-    "enable_mjrs",
-];
-
 /// The requests answered with an event.
 const ASYNC: &[&str] = &["join", "configure", "changeroom", "leave", "hangup"];
+
+impl AudioBridge {
+    /// The synchronous requests, answered at once; `None` for any other. `requester` is the
+    /// handle that asked (none over the Admin API).
+    fn synchronous(
+        &mut self,
+        requester: Option<HandleRef>,
+        request: &str,
+        body: &Map<String, Value>,
+    ) -> Option<Result<Value, PluginError>> {
+        Some(match request {
+            "create" => self.create(requester, body),
+            "edit" => self.edit(requester, body),
+            "destroy" => self.destroy(requester, body),
+            "exists" => self.exists(body),
+            "list" => self.list(body),
+            "allowed" => self.allowed(body),
+            "listparticipants" => self.list_participants(body),
+            "mute" | "unmute" => self.mute(requester, body, request == "mute"),
+            "mute_room" | "unmute_room" => self.mute_room(requester, body, request == "mute_room"),
+            "suspend" | "resume" => self.suspend(requester, body, request == "suspend"),
+            "kick" => self.kick(requester, body),
+            "kick_all" => self.kick_all(requester, body),
+            // (A participant's own request: none over the Admin API.)
+            "resetdecoder" => self.reset_decoder(requester?),
+            "rtp_forward" => self.rtp_forward(body),
+            "stop_rtp_forward" => self.stop_rtp_forward(body),
+            "listforwarders" => self.list_forwarders(body),
+            "play_file" => self.play_file(body),
+            "is_playing" => self.is_playing(body),
+            "stop_file" => self.stop_file(body),
+            "stop_all_files" => self.stop_all_files(body),
+            "listannouncements" => self.list_announcements(body),
+            "enable_recording" => self.enable_recording(body),
+            "enable_mjrs" => self.enable_mjrs(body),
+            _ => return None,
+        })
+    }
+}
 
 impl Plugin for AudioBridge {
     fn init(&mut self, config: &Value) -> Result<PluginInfo, String> {
@@ -439,38 +448,23 @@ impl Plugin for AudioBridge {
         })
     }
 
+    /// Admin `message_plugin`: the synchronous requests, as Janus takes them there (no handle
+    /// asks); anything else is an unknown request. Errors come as the plugin's error event.
+    fn handle_admin_message(&mut self, request: Value) -> Result<Value, String> {
+        let body = request.as_object().cloned().unwrap_or_default();
+        let answer = portunus_sdk::request_of(&body, &CODES).map(str::to_owned).and_then(|sent| {
+            self.synchronous(None, &sent.to_ascii_lowercase(), &body)
+                .unwrap_or_else(|| Err(err(code::INVALID_REQUEST, format!("Unknown request '{sent}'"))))
+        });
+        Ok(answer.unwrap_or_else(|e| e.to_json_value(PACKAGE)))
+    }
+
     fn handle_message(&mut self, msg: Message) -> Reply {
         let Request { body, verb: request, sent } = match msg.request(&CODES, code::NO_MESSAGE) {
             Ok(r) => r,
             Err(e) => return e.into_reply(PACKAGE),
         };
-        if SYNC.contains(&request.as_str()) {
-            let answer = match request.as_str() {
-                "create" => self.create(msg.handle, &body),
-                "edit" => self.edit(msg.handle, &body),
-                "destroy" => self.destroy(msg.handle, &body),
-                "exists" => self.exists(&body),
-                "list" => self.list(&body),
-                "allowed" => self.allowed(&body),
-                "listparticipants" => self.list_participants(&body),
-                "mute" | "unmute" => self.mute(msg.handle, &body, request == "mute"),
-                "mute_room" | "unmute_room" => self.mute_room(msg.handle, &body, request == "mute_room"),
-                "suspend" | "resume" => self.suspend(msg.handle, &body, request == "suspend"),
-                "kick" => self.kick(msg.handle, &body),
-                "kick_all" => self.kick_all(msg.handle, &body),
-                "resetdecoder" => self.reset_decoder(msg.handle),
-                "rtp_forward" => self.rtp_forward(&body),
-                "stop_rtp_forward" => self.stop_rtp_forward(&body),
-                "listforwarders" => self.list_forwarders(&body),
-                "play_file" => self.play_file(&body),
-                "is_playing" => self.is_playing(&body),
-                "stop_file" => self.stop_file(&body),
-                "stop_all_files" => self.stop_all_files(&body),
-                "listannouncements" => self.list_announcements(&body),
-                "enable_recording" => self.enable_recording(&body),
-                "enable_mjrs" => self.enable_mjrs(&body),
-                other => Err(err(code::INVALID_REQUEST, format!("Unknown request '{other}'"))),
-            };
+        if let Some(answer) = self.synchronous(Some(msg.handle), &request, &body) {
             return match answer {
                 Ok(data) => ok(&data),
                 Err(e) => e.into_reply(PACKAGE),

@@ -29,7 +29,7 @@ impl AudioBridge {
 
     pub(crate) fn create(
         &mut self,
-        requester: HandleRef,
+        requester: Option<HandleRef>,
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
         if let Some(key) = &self.settings.admin_key {
@@ -74,7 +74,7 @@ impl AudioBridge {
             }
         }
         portunus_sdk::info!("created room {id}");
-        portunus_sdk::notify_event(Some(requester), || json!({"event": "created", "room": id.to_json()}));
+        portunus_sdk::notify_event(requester, || json!({"event": "created", "room": id.to_json()}));
         Ok(audiobridge("created", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
@@ -102,7 +102,7 @@ impl AudioBridge {
 
     pub(crate) fn edit(
         &mut self,
-        requester: HandleRef,
+        requester: Option<HandleRef>,
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
         const EDIT: &[Field] = &[
@@ -124,13 +124,13 @@ impl AudioBridge {
             self.save_config(self.rooms.values().map(|r| if r.id == id { &edited } else { r }))?;
         }
         self.rooms.insert(id.clone(), edited);
-        portunus_sdk::notify_event(Some(requester), || json!({"event": "edited", "room": id.to_json()}));
+        portunus_sdk::notify_event(requester, || json!({"event": "edited", "room": id.to_json()}));
         Ok(audiobridge("edited", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
     pub(crate) fn destroy(
         &mut self,
-        requester: HandleRef,
+        requester: Option<HandleRef>,
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
         portunus_sdk::validate(body, &[Field::new("permanent", JsonType::Bool)], &CODES)?;
@@ -154,7 +154,7 @@ impl AudioBridge {
         }
         self.drop_forwarders(&id);
         portunus_sdk::info!("destroyed room {id}");
-        portunus_sdk::notify_event(Some(requester), || json!({"event": "destroyed", "room": id.to_json()}));
+        portunus_sdk::notify_event(requester, || json!({"event": "destroyed", "room": id.to_json()}));
         Ok(audiobridge("destroyed", json!({"room": id.to_json(), "permanent": permanent})))
     }
 
@@ -232,7 +232,7 @@ impl AudioBridge {
 
     pub(crate) fn mute(
         &mut self,
-        requester: HandleRef,
+        requester: Option<HandleRef>,
         body: &Map<String, Value>,
         mute: bool,
     ) -> Result<Value, PluginError> {
@@ -250,7 +250,7 @@ impl AudioBridge {
         let event = audiobridge("event", json!({"room": room.to_json(), "participants": [entry]}));
         self.notify(&room, None, &event);
         portunus_sdk::notify_event(
-            Some(requester),
+            requester,
             || json!({"event": if mute { "mute" } else { "unmute" }, "room": room.to_json(), "id": id.to_json()}),
         );
         Ok(audiobridge("success", json!({"room": room.to_json()})))
@@ -258,7 +258,7 @@ impl AudioBridge {
 
     pub(crate) fn mute_room(
         &mut self,
-        requester: HandleRef,
+        requester: Option<HandleRef>,
         body: &Map<String, Value>,
         mute: bool,
     ) -> Result<Value, PluginError> {
@@ -275,13 +275,13 @@ impl AudioBridge {
         }
         self.notify(&id, None, &audiobridge("event", json!({"room": id.to_json(), "muted": mute})));
         let event = if mute { "mute_room" } else { "unmute_room" };
-        portunus_sdk::notify_event(Some(requester), || json!({"event": event, "room": id.to_json()}));
+        portunus_sdk::notify_event(requester, || json!({"event": event, "room": id.to_json()}));
         Ok(audiobridge("success", json!({"room": id.to_json()})))
     }
 
     pub(crate) fn kick(
         &mut self,
-        requester: HandleRef,
+        requester: Option<HandleRef>,
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
         let (room, id, handle) = self.moderated(body)?;
@@ -295,10 +295,10 @@ impl AudioBridge {
     /// A participant kicked out (`kick`, `kick_all`): out of the room, its PeerConnection
     /// closed; the event handlers hear `event` about the requester, then `left` about no handle,
     /// as Janus's.
-    fn kicked(&mut self, requester: HandleRef, handle: HandleRef, event: &str) {
+    fn kicked(&mut self, requester: Option<HandleRef>, handle: HandleRef, event: &str) {
         if let Some(p) = self.participants.get(&handle.handle) {
             portunus_sdk::notify_event(
-                Some(requester),
+                requester,
                 || json!({"event": event, "room": p.room.to_json(), "id": p.id.to_json()}),
             );
         }
@@ -309,7 +309,7 @@ impl AudioBridge {
 
     pub(crate) fn kick_all(
         &mut self,
-        requester: HandleRef,
+        requester: Option<HandleRef>,
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
         let (room, _) = self.room_with_secret(body)?;
@@ -326,7 +326,7 @@ impl AudioBridge {
     /// while suspended. A participant may do it to itself; anyone else needs the room's secret.
     pub(crate) fn suspend(
         &mut self,
-        requester: HandleRef,
+        requester: Option<HandleRef>,
         body: &Map<String, Value>,
         suspend: bool,
     ) -> Result<Value, PluginError> {
@@ -336,7 +336,7 @@ impl AudioBridge {
         let Some(handle) = self.members.get(&(room.clone(), id.clone())).copied() else {
             return Err(err(code::NO_SUCH_USER, format!("No such user {id} in room {room}")));
         };
-        if handle.handle != requester.handle {
+        if requester.is_none_or(|r| r.handle != handle.handle) {
             self.room_with_secret(body)?;
         }
         let fields: &[Field] = if suspend {
@@ -364,7 +364,7 @@ impl AudioBridge {
         self.remix(handle.handle);
         let kind = if suspend { "suspended" } else { "resumed" };
         portunus_sdk::notify_event(
-            Some(requester),
+            requester,
             || json!({"event": kind, "room": room.to_json(), "id": id.to_json()}),
         );
         let event = audiobridge("event", json!({"room": room.to_json(), kind: id.to_json()}));
