@@ -170,6 +170,25 @@ pub fn request_of<'a>(object: &'a Map<String, Value>, codes: &ErrorCodes) -> Res
     Ok(object.get("request").and_then(Value::as_str).unwrap_or_default())
 }
 
+/// Admin `message_plugin` for a plugin that takes its synchronous requests there, as Janus's
+/// do: `answer` gets the request's name (lower case) and its body, and says `None` for one it
+/// does not take there (Janus's "Unknown request", `unknown`); errors come back as the
+/// plugin's error event.
+pub fn admin_answer(
+    request: Value,
+    codes: &ErrorCodes,
+    unknown: u32,
+    plugin: &str,
+    answer: impl FnOnce(&str, &Map<String, Value>) -> Option<Result<Value, PluginError>>,
+) -> Value {
+    let body = request.as_object().cloned().unwrap_or_default();
+    let result = request_of(&body, codes).map(str::to_owned).and_then(|sent| {
+        answer(&sent.to_ascii_lowercase(), &body)
+            .unwrap_or_else(|| Err(PluginError::new(unknown, format!("Unknown request '{sent}'"))))
+    });
+    result.unwrap_or_else(|e| e.to_json_value(plugin))
+}
+
 /// Parses, validates and converts a body: [`parse_object`], then [`validate`], then serde.
 ///
 /// Declare in `fields` what Janus would check, so the error texts are Janus's; serde then only

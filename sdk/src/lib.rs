@@ -173,7 +173,9 @@ pub mod rooms;
 pub mod rtp_target;
 mod state;
 
-pub use body::{parse_body, parse_object, request_of, validate, ErrorCodes, Field, JsonType, Request};
+pub use body::{
+    admin_answer, parse_body, parse_object, request_of, validate, ErrorCodes, Field, JsonType, Request,
+};
 pub use error::PluginError;
 pub use events::{ack, event, notify_event, ok, push_event, push_event_logged, push_event_many, tagged};
 pub use jsep::Jsep;

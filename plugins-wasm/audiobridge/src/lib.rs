@@ -451,12 +451,8 @@ impl Plugin for AudioBridge {
     /// Admin `message_plugin`: the synchronous requests, as Janus takes them there (no handle
     /// asks); anything else is an unknown request. Errors come as the plugin's error event.
     fn handle_admin_message(&mut self, request: Value) -> Result<Value, String> {
-        let body = request.as_object().cloned().unwrap_or_default();
-        let answer = portunus_sdk::request_of(&body, &CODES).map(str::to_owned).and_then(|sent| {
-            self.synchronous(None, &sent.to_ascii_lowercase(), &body)
-                .unwrap_or_else(|| Err(err(code::INVALID_REQUEST, format!("Unknown request '{sent}'"))))
-        });
-        Ok(answer.unwrap_or_else(|e| e.to_json_value(PACKAGE)))
+        let answer = |request: &str, body: &Map<String, Value>| self.synchronous(None, request, body);
+        Ok(portunus_sdk::admin_answer(request, &CODES, code::INVALID_REQUEST, PACKAGE, answer))
     }
 
     fn handle_message(&mut self, msg: Message) -> Reply {
