@@ -26,7 +26,10 @@ declare module 'portunus:plugin/plugin@0.7.0' {
   */
   export function handleMessage(msg: Message): Reply;
   /**
-  * Admin `message_plugin`: a JSON request, a JSON response.
+  * Admin `message_plugin`: a JSON request (`{}` when the admin request had none), a JSON
+  * response (Janus's plugins answer their synchronous requests here, errors as their error
+  * event). An error is Janus's 490 with its text: a plugin that takes none says so ("Plugin
+  * doesn't support Admin API messages", the SDKs' default).
   */
   export function handleAdminMessage(request: string): string;
   /**

@@ -448,8 +448,8 @@ impl VideoRoom {
 }
 
 /// Janus's remote publisher requests (a publisher sent to, or received from, another
-/// gateway): they wait for scale-out. Each checks its room (and publisher) first, as Janus's;
-/// `listremotes` answers, with none.
+/// gateway), answered by `remote` (manage.rs): sending and taking publishers wait for
+/// scale-out; the requests about remote copies or remote publishers answer, finding none.
 const REMOTE: &[&str] = &[
     "publish_remotely",
     "unpublish_remotely",
