@@ -27,12 +27,11 @@ let publisher = null;
 let published = [];
 
 // Forwards what we publish to plain RTP ports (`rtp_forward`), e.g. into a Streaming
-// mountpoint: `ports` by kind, `{audio: {port, pt}, video: {port, pt}}`. For scripts.
+// mountpoint: `ports` by kind, `{audio: {port, pt}, video: {port, pt}}`, with any other field
+// of Janus's (`port_2`, `ssrc`, …). For scripts.
 window.demoForward = (host, ports) =>
   new Promise((resolve) => {
-    const streams = published
-      .filter((s) => ports[s.type])
-      .map((s) => ({ mid: s.mid, port: ports[s.type].port, pt: ports[s.type].pt }));
+    const streams = published.filter((s) => ports[s.type]).map((s) => ({ mid: s.mid, ...ports[s.type] }));
     const message = { request: "rtp_forward", room, publisher_id: state.id, host, streams };
     publisher.send({ message, success: resolve, error: (e) => resolve({ error: String(e) }) });
   });

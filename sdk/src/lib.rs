@@ -159,6 +159,7 @@ impl Default for MixSettings {
 
 pub use serde_json::{json, Value};
 
+pub mod allowed;
 mod body;
 pub mod bridge;
 mod error;

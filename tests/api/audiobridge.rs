@@ -30,6 +30,27 @@ async fn rooms_are_created_listed_and_destroyed_as_janus_does() {
         c.request(json!({"request": "create", "room": "5005"})).await,
         error(484, "Invalid element type (room should be a positive integer)")
     );
+    // `allowed`: the list outlives its check, as in Janus (`add` with the check off, then
+    // `enable`, `disable` and `enable` again keep it).
+    let allowed = |action: &str, tokens: serde_json::Value| json!({"request": "allowed", "room": 5000, "secret": "s", "action": action, "allowed": tokens});
+    let listed = json!({"audiobridge": "success", "room": 5000, "allowed": ["t"]});
+    assert_eq!(c.request(allowed("add", json!(["t"]))).await, listed);
+    assert_eq!(c.request(allowed("Enable", json!([]))).await, listed);
+    let join = c.send(json!({"request": "join", "room": 5000}), None).await;
+    assert_eq!(join["plugindata"]["data"], error(489, "Unauthorized (not in the allowed list)"));
+    assert_eq!(
+        c.request(allowed("disable", json!([]))).await,
+        json!({"audiobridge": "success", "room": 5000})
+    );
+    assert_eq!(c.request(allowed("enable", json!([]))).await, listed);
+    assert_eq!(
+        c.request(allowed("remove", json!(["t", 1]))).await,
+        error(484, "Invalid element in the allowed array (not a string)")
+    );
+    assert_eq!(
+        c.request(allowed("open", json!([]))).await,
+        error(484, "Unsupported action 'open' (allowed)")
+    );
     let picked = c.request(json!({"request": "create", "room": 0, "is_private": true})).await;
     let private = picked["room"].as_u64().filter(|id| *id > 0).unwrap_or_else(|| panic!("{picked}"));
 
@@ -178,11 +199,18 @@ async fn participants_join_are_moderated_and_leave_as_janus_tells_it() {
     let r = data(bob.send(json!({"request": "leave"}), None).await);
     assert_eq!(r, error(487, "Can't leave (not in a room)"));
 
+    // alice changes room without a display: she is nameless there, as in Janus.
+    alice.request(json!({"request": "create", "room": 7101})).await;
+    let r = data(alice.send(json!({"request": "changeroom", "room": 7101, "id": 1}), None).await);
+    assert_eq!(r, json!({"audiobridge": "roomchanged", "room": 7101, "id": 1, "participants": []}));
+    let listed = alice.request(json!({"request": "listparticipants", "room": 7101})).await;
+    assert_eq!(listed["participants"], json!([{"id": 1, "setup": false, "muted": false}]), "{listed}");
+
     // carol and alice leave.
     let r = data(carol.send(json!({"request": "leave"}), None).await);
     assert_eq!(r, json!({"audiobridge": "left", "room": 7100, "id": 3}));
     let r = data(alice.send(json!({"request": "leave"}), None).await);
-    assert_eq!(r, json!({"audiobridge": "left", "room": 7100, "id": 1}));
+    assert_eq!(r, json!({"audiobridge": "left", "room": 7101, "id": 1}));
     let listed = alice.request(json!({"request": "listparticipants", "room": 7100})).await;
     assert_eq!(listed, json!({"audiobridge": "participants", "room": 7100, "participants": []}));
 }

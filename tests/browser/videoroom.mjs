@@ -6,11 +6,61 @@
 //
 // With `simulcast`, alice's page publishes in three layers; bob's page then asks for her lowest
 // substream and for her highest, and reports the substream events and the video width seen
-// after each (as `layers`).
+// after each (as `layers`). Then alice's video is forwarded as plain RTP, one port per
+// substream (`port`, `port_2`, `port_3`), and the widest keyframe each port got is reported
+// (as `forward`).
+import dgram from "node:dgram";
 import { withChromium } from "./chromium.mjs";
 
 const [url, timeoutArg, mode] = process.argv.slice(2);
 const timeout = Number(timeoutArg || 30000);
+
+// The width of a VP8 keyframe that starts in this RTP packet (RFC 7741), else null.
+function vp8KeyframeWidth(p) {
+  let at = 12 + 4 * (p[0] & 0x0f);
+  if (p[0] & 0x10) at += 4 + 4 * ((p[at + 2] << 8) | p[at + 3]);
+  const d = p[at++];
+  if (d & 0x80) {
+    const e = p[at++];
+    if (e & 0x80) at += p[at] & 0x80 ? 2 : 1;
+    if (e & 0x40) at++;
+    if (e & 0x30) at++;
+  }
+  const starts = d & 0x10 && (d & 0x07) === 0;
+  if (!starts || p[at] & 0x01 || p[at + 3] !== 0x9d || p[at + 4] !== 0x01 || p[at + 5] !== 0x2a) return null;
+  return (p[at + 6] | (p[at + 7] << 8)) & 0x3fff;
+}
+
+// Forwards alice's video to three local ports, one per substream; returns the answer and the
+// widest keyframe each port got within `timeout` (once every port has had one, a second more).
+async function forwardLayers(page, timeout) {
+  const sockets = await Promise.all(
+    [0, 1, 2].map(
+      () =>
+        new Promise((resolve) => {
+          const s = dgram.createSocket("udp4");
+          s.bind(0, "127.0.0.1", () => resolve(s));
+        }),
+    ),
+  );
+  const widths = [0, 0, 0];
+  sockets.forEach((s, i) =>
+    s.on("message", (p) => {
+      const w = vp8KeyframeWidth(p);
+      if (w) widths[i] = Math.max(widths[i], w);
+    }),
+  );
+  const [port, port_2, port_3] = sockets.map((s) => s.address().port);
+  const answer = await page.evaluate(
+    (video) => window.demoForward("127.0.0.1", { video }),
+    { port, port_2, port_3 },
+  );
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline && widths.some((w) => w === 0)) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 1000));
+  sockets.forEach((s) => s.close());
+  return { answer, widths };
+}
 
 // The page plays a feed of someone else.
 const playing = () => {
@@ -80,10 +130,12 @@ const code = await withChromium(async (context, watch) => {
       low = layers.low.width;
     }
   }
+  const forward = mode === "simulcast" ? await forwardLayers(a, timeout) : null;
   const seen = {
     a: await a.evaluate(() => window.demo || null),
     b: await b.evaluate(() => window.demo || null),
     layers,
+    forward,
   };
   console.log(JSON.stringify(seen));
   const ok = (d) => d && !d.error && Object.values(d.feeds).some((f) => f.framesDecoded > 0);

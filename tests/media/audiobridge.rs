@@ -158,8 +158,14 @@ async fn participants_hear_each_other_and_not_themselves() {
 
     let listed = admin.request(json!({"request": "listparticipants", "room": ROOM})).await;
     assert_eq!(displays(&listed), ["alice", "bob", "carol"], "{listed}");
+    // Set up, and (their offers carry the audio-level extension) with Janus's `talking`,
+    // false while the room does not watch levels.
     assert!(
-        listed["participants"].as_array().expect("a list").iter().all(|p| p["setup"] == true),
+        listed["participants"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .all(|p| p["setup"] == true && p["talking"] == false),
         "{listed}"
     );
 
@@ -775,8 +781,58 @@ async fn the_mix_is_forwarded_as_rtp() {
 
     let pcm = decode(&forwarded(&socket, 100).await);
     assert!(power(&pcm, 440.0) > 1e5, "the forwarded mix holds the peer's tone: {:.0}", power(&pcm, 440.0));
-    drop(web);
+
+    // Janus's checks of the port and the family; a host name, looked up; SDES-SRTP, which
+    // webrtc-rs decrypts.
+    let forward = |extra: Value| {
+        let mut body =
+            json!({"request": "rtp_forward", "room": ROOM, "secret": "s", "host": "127.0.0.1", "port": port});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let r = admin.request(forward(json!({"port": 0}))).await;
+    assert_eq!(r, json!({"audiobridge": "event", "error_code": 484, "error": "Invalid port number (0)"}));
+    let r = admin.request(forward(json!({"host_family": "ipx"}))).await;
+    assert_eq!(
+        r,
+        json!({"audiobridge": "event", "error_code": 484, "error": "Unsupported protocol family (ipx)"})
+    );
+    let r = admin.request(forward(json!({"srtp_suite": 33, "srtp_crypto": "x"}))).await;
+    assert_eq!(r, json!({"audiobridge": "event", "error_code": 484, "error": "Invalid SRTP suite (33)"}));
+    let secure = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("a socket");
+    let master: Vec<u8> = (0..30u8).map(|i| i.wrapping_mul(29).wrapping_add(3)).collect();
+    let key = data_encoding::BASE64.encode(&master);
+    let secure_port = secure.local_addr().expect("an address").port();
+    let r = admin
+        .request(forward(
+            json!({"host": "localhost", "port": secure_port, "srtp_suite": 80, "srtp_crypto": key}),
+        ))
+        .await;
+    let secure_stream = r["stream_id"].as_u64().unwrap_or_else(|| panic!("{r}"));
+    let listed = admin.request(json!({"request": "listforwarders", "room": ROOM, "secret": "s"})).await;
+    let entry = listed["rtp_forwarders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["stream_id"] == secure_stream)
+        .cloned();
+    assert_eq!(entry.as_ref().map(|e| e["srtp"].clone()), Some(json!(true)), "{listed}");
+    let mut srtp =
+        crate::srtp_context(&master, rtc::srtp::protection_profile::ProtectionProfile::Aes128CmHmacSha1_80);
+    let mut payloads = Vec::new();
     let mut buf = [0u8; 1500];
+    while payloads.len() < 100 {
+        let (n, _) =
+            tokio::time::timeout(WAIT, secure.recv_from(&mut buf)).await.expect("SRTP").expect("recv");
+        let plain = srtp.decrypt_rtp(&buf[..n]).expect("authenticates and decrypts");
+        payloads.push(bytes::Bytes::copy_from_slice(&plain[12..]));
+    }
+    let pcm = decode(&payloads[50..]);
+    assert!(power(&pcm, 440.0) > 1e5, "the encrypted mix holds the tone: {:.0}", power(&pcm, 440.0));
+    let stop =
+        json!({"request": "stop_rtp_forward", "room": ROOM, "secret": "s", "stream_id": secure_stream});
+    assert_eq!(admin.request(stop).await["audiobridge"], "success");
+    drop(web);
 
     let r = admin
         .request(json!({"request": "stop_rtp_forward", "room": ROOM, "secret": "s", "stream_id": stream}))

@@ -171,6 +171,46 @@ async fn a_publisher_reaches_its_subscribers_through_a_room() {
         watcher.request(json!({"request": "listforwarders", "room": 1234, "secret": "adminpwd"})).await;
     assert_eq!(listed["publishers"][0]["forwarders"][0]["stream_id"], stream_id, "{listed}");
 
+    // SDES-SRTP (Janus's srtp_suite and srtp_crypto) to a host name, which the host looks up;
+    // a mid alice lacks is passed over, as in Janus. webrtc-rs decrypts alice's audio.
+    let secure = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let master: Vec<u8> = (0..30u8).map(|i| i.wrapping_mul(41).wrapping_add(7)).collect();
+    let forward = json!({"request": "rtp_forward", "room": 1234, "secret": "adminpwd", "publisher_id": alice_id,
+                         "host": "localhost", "srtp_suite": 32, "srtp_crypto": data_encoding::BASE64.encode(&master),
+                         "streams": [{"mid": "0", "port": secure.local_addr().unwrap().port(), "ssrc": 55},
+                                     {"mid": "9", "port": 9}]});
+    let r = watcher.request(forward).await;
+    let listed = r["forwarders"].as_array().unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(listed.len(), 1, "{r}");
+    assert_eq!(
+        (&listed[0]["type"], &listed[0]["ssrc"], &listed[0]["srtp"]),
+        (&json!("audio"), &json!(55), &json!(true))
+    );
+    let profile = rtc::srtp::protection_profile::ProtectionProfile::Aes128CmHmacSha1_32;
+    let mut srtp = crate::srtp_context(&master, profile);
+    let mut buf = [0u8; 2048];
+    for _ in 0..10 {
+        let (n, _) =
+            tokio::time::timeout(WAIT, secure.recv_from(&mut buf)).await.expect("SRTP audio").expect("recv");
+        let plain = srtp.decrypt_rtp(&buf[..n]).expect("authenticates and decrypts");
+        assert_eq!(u32::from_be_bytes([plain[8], plain[9], plain[10], plain[11]]), 55);
+        let (from, tag, ..) = crate::peer::read_marker(&plain[12..]).expect("alice's marker");
+        assert_eq!((from, tag), (pa.nonce(), b'A'));
+    }
+    // The deprecated form: `audio_port`, answered with Janus's `rtp_stream`.
+    let legacy = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let legacy_port = legacy.local_addr().unwrap().port();
+    let forward = json!({"request": "rtp_forward", "room": 1234, "secret": "adminpwd", "publisher_id": alice_id,
+                         "host": "127.0.0.1", "audio_port": legacy_port});
+    let r = watcher.request(forward).await;
+    let audio_stream = r["rtp_stream"]["audio_stream_id"].clone();
+    assert!(audio_stream.is_u64(), "{r}");
+    assert_eq!(
+        r["rtp_stream"],
+        json!({"audio_stream_id": audio_stream, "audio": legacy_port, "host": "127.0.0.1", "warning": "deprecated_api"})
+    );
+    receive_rtp(&legacy, "the deprecated form's audio", |p| p.len() >= 10).await;
+
     // alice unpublishes: the room hears it, and her forwarder is gone.
     let r = alice.send(json!({"request": "unpublish"}), None).await;
     assert_eq!(r["plugindata"]["data"], json!({"videoroom": "event", "room": 1234, "unpublished": "ok"}));

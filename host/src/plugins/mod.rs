@@ -322,6 +322,7 @@ impl PluginHost {
                 _ => true,
             },
             limits,
+            rt: self.rt.clone(),
             rules: Mutex::new(rules::RuleTable::default()),
             sockets: Mutex::new(sockets::SocketTable::default()),
             legs: Mutex::new(legs::LegTable::default()),

@@ -2,6 +2,7 @@
 //! handle) whose mix the host sends as plain RTP, in Opus or G.711 (`stop_rtp_forward`,
 //! `listforwarders`).
 
+use portunus_sdk::rtp_target::{check_family, srtp_of};
 use portunus_sdk::{
     host, json, Endpoint, Field, ForwardOptions, Id, JsonType, PluginError, RtpTarget, Value,
 };
@@ -25,6 +26,9 @@ pub struct Forwarder {
     /// The group it forwards (none: the whole mix).
     #[serde(default)]
     group: Option<String>,
+    /// It sends SDES-SRTP.
+    #[serde(default)]
+    srtp: bool,
 }
 
 impl AudioBridge {
@@ -47,18 +51,22 @@ impl AudioBridge {
         self.forwarders.range((room.clone(), 0)..=(room.clone(), u32::MAX)).map(|((_, id), f)| (*id, f))
     }
 
+    /// `rtp_forward`, checked in Janus 1.1.2's order: the fields, the codec, the port, the
+    /// address family and SRTP, then the room and its secret. `host` may be a name (the host
+    /// looks it up).
     pub(crate) fn rtp_forward(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
         const FORWARD: &[Field] = &[
-            Field::new("host", JsonType::String).required(),
-            Field::new("port", JsonType::Integer).positive().required(),
-            Field::new("ssrc", JsonType::Integer).positive(),
-            Field::new("ptype", JsonType::Integer).positive(),
-            Field::new("codec", JsonType::String),
             Field::new("group", JsonType::String),
+            Field::new("ssrc", JsonType::Integer).positive(),
+            Field::new("codec", JsonType::String),
+            Field::new("ptype", JsonType::Integer).positive(),
+            Field::new("port", JsonType::Integer).positive().required(),
+            Field::new("host", JsonType::String).required(),
             Field::new("host_family", JsonType::String),
+            Field::new("srtp_suite", JsonType::Integer).positive(),
+            Field::new("srtp_crypto", JsonType::String),
             Field::new("always_on", JsonType::Bool),
         ];
-        let (room, _) = self.room_with_secret(body)?;
         portunus_sdk::validate(body, FORWARD, &CODES)?;
         let codec = str_of(body, "codec").unwrap_or("opus").to_ascii_lowercase();
         let default_pt = match codec.as_str() {
@@ -67,6 +75,14 @@ impl AudioBridge {
             "pcma" => 8,
             other => return Err(err(code::INVALID_ELEMENT, format!("Unsupported codec ({other})"))),
         };
+        let asked_port = body.get("port").and_then(Value::as_u64).unwrap_or(0);
+        let to_port = u16::try_from(asked_port).ok().filter(|p| *p > 0);
+        let to_port = to_port
+            .ok_or_else(|| err(code::INVALID_ELEMENT, format!("Invalid port number ({asked_port})")))?;
+        let invalid = |e: String| err(code::INVALID_ELEMENT, e);
+        check_family(body).map_err(invalid)?;
+        let srtp = srtp_of(body).map_err(invalid)?;
+        let (room, _) = self.room_with_secret(body)?;
         // A forwarder of a group sends that group's voices; without one, the whole mix.
         let group = match self.rooms.get(&room) {
             Some(r) => {
@@ -76,8 +92,6 @@ impl AudioBridge {
         };
         let hears_group = self.rooms.get(&room).map_or(0, |r| r.group_number(group.as_deref()));
         let host_name = str_of(body, "host").unwrap_or_default().to_owned();
-        let to_port =
-            body.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
         let ptype = body.get("ptype").and_then(Value::as_u64).map_or(default_pt, |p| (p & 0x7f) as u8);
         let stream_id = loop {
             let id = (portunus_sdk::rooms::random_u64() as u32).max(1);
@@ -97,8 +111,9 @@ impl AudioBridge {
             port: to_port,
             ssrc: Some(ssrc),
             payload_type: Some(ptype),
-            srtp: None,
+            srtp,
         };
+        let target_srtp = target.srtp.is_some();
         let options = ForwardOptions { substream: None, temporal: None, kinds: Vec::new() };
         let rule = match host::forward_rtp(Endpoint::Mix(port), "", &target, &options) {
             Ok(rule) => rule,
@@ -113,8 +128,18 @@ impl AudioBridge {
         if let Some(g) = &group {
             response["group"] = json!(g);
         }
-        let forwarder =
-            Forwarder { port, rule, host: host_name, to_port, ssrc, codec, ptype, always_on, group };
+        let forwarder = Forwarder {
+            port,
+            rule,
+            host: host_name,
+            to_port,
+            ssrc,
+            codec,
+            ptype,
+            always_on,
+            group,
+            srtp: target_srtp,
+        };
         self.forwarders.insert((room.clone(), stream_id), forwarder);
         Ok(audiobridge("success", response))
     }
@@ -145,6 +170,9 @@ impl AudioBridge {
                        "codec": f.codec, "ptype": f.ptype, "always_on": f.always_on});
                 if let Some(g) = &f.group {
                     entry["group"] = json!(g);
+                }
+                if f.srtp {
+                    entry["srtp"] = json!(true);
                 }
                 entry
             })

@@ -116,6 +116,10 @@ struct Participant {
     setup: bool,
     /// Talking, when the room watches audio levels.
     talking: Option<bool>,
+    /// Its SDP carries the audio-level extension (in a room with `audiolevel_ext`): lists show
+    /// its `talking`, as Janus's do, even when the room does not watch levels.
+    #[serde(default)]
+    level_ext: bool,
     /// `opus`, `pcmu` or `pcma`.
     #[serde(default = "opus")]
     codec: String,
@@ -335,8 +339,8 @@ impl AudioBridge {
         if let Some(position) = p.spatial_position {
             obj.insert("spatial_position".into(), json!(position));
         }
-        if let Some(t) = p.talking {
-            obj.insert("talking".into(), json!(t));
+        if p.talking.is_some() || p.level_ext {
+            obj.insert("talking".into(), json!(p.talking.unwrap_or(false)));
         }
         if p.suspended {
             obj.insert("suspended".into(), json!(true));

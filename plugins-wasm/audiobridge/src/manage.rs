@@ -2,6 +2,7 @@
 //! `listparticipants`) and moderation (`mute`, `unmute`, `mute_room`, `unmute_room`, `kick`,
 //! `kick_all`, `resetdecoder`).
 
+use portunus_sdk::allowed;
 use portunus_sdk::{host, json, Field, HandleRef, Id, JsonType, PluginError, RoomsConfig, Value};
 use serde_json::Map;
 
@@ -179,34 +180,13 @@ impl AudioBridge {
         const ALLOWED: &[Field] =
             &[Field::new("action", JsonType::String).required(), Field::new("allowed", JsonType::Array)];
         portunus_sdk::validate(body, ALLOWED, &CODES)?;
-        self.check_lists(body)?;
-        let action = str_of(body, "action").unwrap_or_default();
-        if !["enable", "disable", "add", "remove"].contains(&action) {
-            return Err(err(code::INVALID_ELEMENT, format!("Unsupported action '{action}' (allowed)")));
-        }
-        let (id, room) = self.room_with_secret(body)?;
-        let mut room = room.clone();
-        let tokens =
-            body.get("allowed").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
-        match action {
-            "enable" => {
-                room.allowed.get_or_insert_with(Default::default);
-            }
-            "disable" => room.allowed = None,
-            "add" => room.allowed.get_or_insert_with(Default::default).extend(tokens.map(str::to_owned)),
-            _ => {
-                if let Some(list) = &mut room.allowed {
-                    for t in tokens {
-                        list.remove(t);
-                    }
-                }
-            }
-        }
+        let action = allowed::Action::of(body, &CODES)?;
+        let (id, _) = self.room_with_secret(body)?;
+        let Some(room) = self.rooms.get_mut(&id) else { return Err(err(code::NO_SUCH_ROOM, "No such room")) };
         let mut answer = json!({"room": id.to_json()});
-        if let Some(list) = &room.allowed {
-            answer["allowed"] = json!(list);
+        if let Some(list) = room.allowed.apply(action, body, &CODES)? {
+            answer["allowed"] = list;
         }
-        self.rooms.insert(id, room);
         Ok(audiobridge("success", answer))
     }
 

@@ -12,6 +12,9 @@ use serde_json::Map;
 
 use crate::{audiobridge, code, err, push, str_of, AudioBridge, Participant, Pending, CODES};
 
+/// The audio-level extension (RFC 6464), as an SDP's `extmap` names it.
+const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+
 /// What `join` and `changeroom` take (and `configure`, but the room and pin).
 const JOIN_FIELDS: &[Field] = &[
     Field::new("display", JsonType::String),
@@ -110,10 +113,8 @@ impl AudioBridge {
                 return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong secret)"));
             }
         }
-        if let Some(allowed) = &room.allowed {
-            if !str_of(body, "token").is_some_and(|t| allowed.contains(t)) {
-                return Err(err(code::UNAUTHORIZED, "Unauthorized (not in the allowed list)"));
-            }
+        if !room.allowed.admits(str_of(body, "token")) {
+            return Err(err(code::UNAUTHORIZED, "Unauthorized (not in the allowed list)"));
         }
         refuse_missing_features(body)?;
         if body.contains_key("rtp") && !room.allow_rtp_participants {
@@ -169,6 +170,7 @@ impl AudioBridge {
             codec: str_of(body, "codec").map_or_else(|| "opus".to_owned(), str::to_ascii_lowercase),
             setup: false,
             talking: None,
+            level_ext: false,
             volume: 100,
             quality: 4,
             bitrate: default_bitrate,
@@ -255,6 +257,12 @@ impl AudioBridge {
         host::set_rtp_extensions(handle, extensions);
     }
 
+    /// Whether an SDP in `room` negotiates the audio-level extension (the room offers and
+    /// answers it with `audiolevel_ext`).
+    fn level_ext(&self, room: &Id, sdp: &str) -> bool {
+        self.rooms.get(room).is_some_and(|r| r.audiolevel_ext) && sdp.contains(AUDIO_LEVEL_URI)
+    }
+
     /// Answers a client's offer (audio only, in the participant's codec, Opus in stereo in a
     /// `spatial_audio` room); `event` goes out with the answer.
     fn answer(&mut self, msg: &Message, sdp: &str, event: Value, codec: &str) -> Result<(), PluginError> {
@@ -270,6 +278,11 @@ impl AudioBridge {
             direction: Direction::Sendrecv,
         };
         self.negotiate_extensions(msg.handle);
+        let level_ext =
+            self.participants.get(&msg.handle.handle).is_some_and(|p| self.level_ext(&p.room, sdp));
+        if let Some(p) = self.participants.get_mut(&msg.handle.handle) {
+            p.level_ext = level_ext;
+        }
         let negotiation = host::answer(msg.handle, sdp, &policy).map_err(|e| err(code::INVALID_SDP, e))?;
         self.pending.insert(
             (msg.handle.handle, negotiation),
@@ -316,6 +329,9 @@ impl AudioBridge {
         let moved = p.spatial_position != current.spatial_position;
         let jsep = msg.parsed_jsep();
         check_jsep_role(jsep.as_ref().map(|j| j.is_offer()), p.plugin_offer)?;
+        if let Some(answer) = jsep.as_ref().filter(|j| !j.is_offer()) {
+            p.level_ext = self.level_ext(&p.room, &answer.sdp);
+        }
         // A plain-RTP participant that had the gateway's address first gives its own now.
         let rtp = rtp_of(body)?.filter(|_| p.plugin_offer && p.leg.is_some());
         if let (Some(Rtp { to: Some(to), pt }), Some(leg)) = (rtp, p.leg) {
@@ -390,7 +406,8 @@ impl AudioBridge {
             id: id.clone(),
             group,
             spatial_position,
-            display: str_of(body, "display").map(str::to_owned).or(current.display.clone()),
+            // Named as the request says: without `display`, nameless (as in Janus).
+            display: str_of(body, "display").map(str::to_owned),
             // Unmuted in the new room unless asked, as in Janus.
             muted: body.get("muted").and_then(Value::as_bool).unwrap_or(false),
             setup: false,

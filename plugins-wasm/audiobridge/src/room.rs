@@ -1,8 +1,7 @@
 //! A room's settings: from `janus.plugin.audiobridge.jcfg` (`room-<id>` sections) or a `create`
 //! request, changed by `edit`, described by `list`.
 
-use std::collections::BTreeSet;
-
+use portunus_sdk::allowed::Allowed;
 use portunus_sdk::rooms::{flag, number, text};
 use portunus_sdk::{json, Field, Id, JsonType, Value};
 use serde::{Deserialize, Serialize};
@@ -50,7 +49,8 @@ pub struct Room {
     pub pin: Option<String>,
     pub is_private: bool,
     /// Tokens that may join, when the list is on.
-    pub allowed: Option<BTreeSet<String>>,
+    #[serde(flatten)]
+    pub allowed: Allowed,
     pub sampling_rate: u32,
     pub spatial_audio: bool,
     pub audiolevel_ext: bool,
@@ -89,7 +89,7 @@ impl Default for Room {
             secret: None,
             pin: None,
             is_private: false,
-            allowed: None,
+            allowed: Allowed::default(),
             sampling_rate: 16_000,
             spatial_audio: false,
             audiolevel_ext: true,
@@ -156,7 +156,8 @@ impl Room {
             self.is_private = v;
         }
         if let Some(Value::Array(list)) = get("allowed") {
-            self.allowed = Some(list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect());
+            let tokens = list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+            self.allowed = Allowed { check: true, tokens };
         }
         if let Some(Value::Array(list)) = get("groups") {
             self.groups.clear();
@@ -259,8 +260,8 @@ impl Room {
         if let Some(d) = &self.mjrs_dir {
             put("mjrs_dir", json!(d));
         }
-        if let Some(allowed) = &self.allowed {
-            put("allowed", json!(allowed));
+        if self.allowed.check {
+            put("allowed", json!(self.allowed.tokens));
         }
         if !self.groups.is_empty() {
             put("groups", json!(self.groups));

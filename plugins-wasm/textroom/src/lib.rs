@@ -408,7 +408,7 @@ impl Plugin for TextRoom {
             if !keys.contains_key("description") {
                 room.description = format!("room-{id}");
             }
-            room.check_tokens = false;
+            room.allowed.check = false;
             self.rooms.insert(id, Room { permanent: true, ..room });
         }
         Ok(PluginInfo {

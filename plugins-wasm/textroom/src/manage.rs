@@ -2,6 +2,7 @@
 //! `allowed`, `kick`. `permanent: true` writes the rooms back to the config file first; when
 //! that fails, nothing changes and the request says why.
 
+use portunus_sdk::allowed;
 use portunus_sdk::{host, json, Field, HandleRef, Id, JsonType, PluginError, Value};
 use serde_json::Map;
 
@@ -34,7 +35,7 @@ impl TextRoom {
         portunus_sdk::validate(body, &[self.id_field("room")], &CODES)?;
         portunus_sdk::validate(body, ROOM_FIELDS, &CODES)?;
         self.admin(body, true)?;
-        check_tokens(body)?;
+        allowed::strings(body, &CODES)?;
         // Room 0 (or none): a random one.
         let id = Id::choose(body.get("room"), self.settings.string_ids, |id| self.rooms.contains_key(id))
             .map_err(|id| err(code::ROOM_EXISTS, format!("Room {id} already exists")))?;
@@ -130,31 +131,15 @@ impl TextRoom {
     pub(crate) fn allowed(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
         const ALLOWED: &[Field] =
             &[Field::new("action", JsonType::String).required(), Field::new("allowed", JsonType::Array)];
-        let (id, _) = self.room_with_secret(body)?;
         portunus_sdk::validate(body, ALLOWED, &CODES)?;
-        let action = str_of(body, "action").unwrap_or_default();
-        if !matches!(action, "enable" | "disable" | "add" | "remove") {
-            return Err(err(code::INVALID_ELEMENT, format!("Unsupported action '{action}' (allowed)")));
-        }
-        check_tokens(body)?;
-        let tokens =
-            body.get("allowed").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
+        let action = allowed::Action::of(body, &CODES)?;
+        let (id, _) = self.room_with_secret(body)?;
         let Some(room) = self.rooms.get_mut(&id) else {
             return Err(err(code::NO_SUCH_ROOM, format!("No such room ({id})")));
         };
-        match action {
-            "enable" => room.check_tokens = true,
-            "disable" => room.check_tokens = false,
-            "add" => room.allowed.extend(tokens.map(str::to_owned)),
-            _ => {
-                for t in tokens {
-                    room.allowed.remove(t);
-                }
-            }
-        }
         let mut answer = textroom("success", json!({"room": id.to_json()}));
-        if action != "disable" {
-            answer["allowed"] = json!(room.allowed);
+        if let Some(list) = room.allowed.apply(action, body, &CODES)? {
+            answer["allowed"] = list;
         }
         Ok(answer)
     }
@@ -176,15 +161,5 @@ impl TextRoom {
         self.tell(&id, &textroom("kicked", json!({"room": id.to_json(), "username": username})));
         self.drop_member(&id, username);
         Ok(textroom("success", json!({})))
-    }
-}
-
-/// A request's `allowed` tokens must be strings.
-fn check_tokens(body: &Map<String, Value>) -> Result<(), PluginError> {
-    let list = body.get("allowed").and_then(Value::as_array).into_iter().flatten();
-    if list.clone().all(Value::is_string) {
-        Ok(())
-    } else {
-        Err(err(code::INVALID_ELEMENT, "Invalid element in the allowed array (not a string)"))
     }
 }

@@ -1,8 +1,7 @@
 //! A room's settings: from `janus.plugin.textroom.jcfg` (`room-<id>` sections) or `create`,
 //! changed by `edit`, described by `list`; and the messages it keeps for those who join.
 
-use std::collections::BTreeSet;
-
+use portunus_sdk::allowed::Allowed;
 use portunus_sdk::rooms::{flag, number, text};
 use portunus_sdk::{json, Field, Id, JsonType, Value};
 use serde::{Deserialize, Serialize};
@@ -46,9 +45,9 @@ pub struct Room {
     /// Why the last post was refused, when it was (logged once).
     pub post_refused: Option<String>,
     pub is_private: bool,
-    /// Joining needs one of the `allowed` tokens.
-    pub check_tokens: bool,
-    pub allowed: BTreeSet<String>,
+    /// The tokens a participant must show to join, when checking is on.
+    #[serde(flatten)]
+    pub allowed: Allowed,
     /// How many public messages are kept for those who join.
     pub history: u64,
     /// The number the next kept message gets.
@@ -69,11 +68,7 @@ impl Room {
             pin: text_of("pin"),
             post: text_of("post"),
             is_private: keys.get("is_private").and_then(flag).unwrap_or(false),
-            check_tokens: keys.contains_key("allowed"),
-            allowed: match keys.get("allowed") {
-                Some(Value::Array(list)) => list.iter().filter_map(text).collect(),
-                _ => BTreeSet::new(),
-            },
+            allowed: Allowed::of_room(keys),
             history: keys.get("history").and_then(number).unwrap_or(0).min(MAX_HISTORY),
             id,
             ..Room::default()
@@ -127,7 +122,7 @@ impl Room {
 
     /// Whether `token` lets a participant in.
     pub fn token_ok(&self, token: Option<&str>) -> bool {
-        !self.check_tokens || token.is_some_and(|t| self.allowed.contains(t))
+        self.allowed.admits(token)
     }
 
     /// The room in `list`.

@@ -33,6 +33,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+mod forward;
 mod manage;
 mod publisher;
 mod record;
@@ -93,7 +94,7 @@ struct Settings {
     admin_key: Option<String>,
     /// Room and participant ids are strings.
     string_ids: bool,
-    /// `rtp_forward` needs the room's secret (Janus's default: true).
+    /// `rtp_forward` and `stop_rtp_forward` need the `admin_key` too, when there is one.
     lock_rtp_forward: bool,
     /// The config file, for `permanent` rooms.
     file: RoomsConfig,

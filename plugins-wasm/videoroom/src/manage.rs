@@ -1,28 +1,31 @@
 //! The management requests, answered at once: rooms (`create`, `edit`, `destroy`, `exists`,
-//! `list`, `allowed`, `kick`, `moderate`, `listparticipants`) and RTP forwarders (`rtp_forward`,
-//! `stop_rtp_forward`, `listforwarders`).
+//! `list`, `allowed`, `kick`, `moderate`, `listparticipants`); RTP forwarders are in `forward`.
 
-use portunus_sdk::{
-    host, json, Endpoint, Field, ForwardOptions, HandleRef, Id, JsonType, PluginError, RoomsConfig,
-    RtpTarget, Value,
-};
+use portunus_sdk::allowed;
+use portunus_sdk::{host, json, Field, HandleRef, Id, JsonType, PluginError, RoomsConfig, Value};
 use serde_json::Map;
 
 use crate::room::{Room, ROOM_FIELDS};
-use crate::{code, err, kind_name, push, str_of, videoroom, Leaving, Role, VideoRoom, CODES};
+use crate::{code, err, push, str_of, videoroom, Leaving, Role, VideoRoom, CODES};
 
 impl VideoRoom {
+    /// The plugin's `admin_key`, when it has one, must come with the request (Janus's 429 and
+    /// 433).
+    pub(crate) fn check_admin_key(&self, body: &Map<String, Value>) -> Result<(), PluginError> {
+        let Some(key) = &self.settings.admin_key else { return Ok(()) };
+        portunus_sdk::validate(body, &[Field::new("admin_key", JsonType::String).required()], &CODES)?;
+        if str_of(body, "admin_key") != Some(key.as_str()) {
+            return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong admin_key)"));
+        }
+        Ok(())
+    }
+
     pub(crate) fn create(
         &mut self,
         requester: Option<HandleRef>,
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
-        if let Some(key) = &self.settings.admin_key {
-            portunus_sdk::validate(body, &[Field::new("admin_key", JsonType::String).required()], &CODES)?;
-            if str_of(body, "admin_key") != Some(key.as_str()) {
-                return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong admin_key)"));
-            }
-        }
+        self.check_admin_key(body)?;
         portunus_sdk::validate(body, &[self.id_field("room")], &CODES)?;
         portunus_sdk::validate(body, ROOM_FIELDS, &CODES)?;
         crate::room::check_new(body)?;
@@ -208,46 +211,12 @@ impl VideoRoom {
         const ALLOWED: &[Field] =
             &[Field::new("action", JsonType::String).required(), Field::new("allowed", JsonType::Array)];
         portunus_sdk::validate(body, ALLOWED, &CODES)?;
-        let sent = str_of(body, "action").unwrap_or_default();
-        let action = sent.to_ascii_lowercase();
-        let action = action.as_str();
-        if !matches!(action, "enable" | "disable" | "add" | "remove") {
-            return Err(err(code::INVALID_ELEMENT, format!("Unsupported action '{sent}' (allowed)")));
-        }
+        let action = allowed::Action::of(body, &CODES)?;
         let (id, _) = self.room_with_secret(body)?;
-        // (Tokens are looked at, as by Janus, only to add or remove them.)
-        let tokens = match action {
-            "add" | "remove" => crate::room::tokens(body)?,
-            _ => None,
-        };
         let Some(room) = self.rooms.get_mut(&id) else { return Err(err(code::NO_SUCH_ROOM, "No such room")) };
-        // As in Janus, the list outlives the check: `disable` keeps it for the next `enable`,
-        // and `add` and `remove` change it whether the check is on or not.
-        match action {
-            "enable" => {
-                if room.allowed.is_none() {
-                    room.allowed = Some(std::mem::take(&mut room.allowed_off));
-                }
-            }
-            "disable" => {
-                if let Some(list) = room.allowed.take() {
-                    room.allowed_off = list;
-                }
-            }
-            _ => {
-                let list = room.allowed.as_mut().unwrap_or(&mut room.allowed_off);
-                for t in tokens.unwrap_or_default() {
-                    if action == "add" {
-                        list.insert(t);
-                    } else {
-                        list.remove(&t);
-                    }
-                }
-            }
-        }
         let mut data = videoroom("success", json!({"room": id.to_json()}));
-        if action != "disable" {
-            data["allowed"] = json!(room.allowed.as_ref().unwrap_or(&room.allowed_off));
+        if let Some(list) = room.allowed.apply(action, body, &CODES)? {
+            data["allowed"] = list;
         }
         Ok(data)
     }
@@ -296,134 +265,6 @@ impl VideoRoom {
             })
             .collect();
         Ok(videoroom("participants", json!({"room": id.to_json(), "participants": participants})))
-    }
-
-    /// `rtp_forward`: a publisher's streams to UDP destinations, through the host's RTP outputs.
-    pub(crate) fn rtp_forward(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
-        const FORWARD: &[Field] = &[
-            Field::new("host", JsonType::String).required(),
-            Field::new("streams", JsonType::Array),
-            Field::new("srtp_suite", JsonType::Integer).positive(),
-            Field::new("srtp_crypto", JsonType::String),
-        ];
-        let (room, _) =
-            if self.settings.lock_rtp_forward { self.room_with_secret(body)? } else { self.room(body)? };
-        let publisher_id = self.participant_id(body, "publisher_id")?;
-        portunus_sdk::validate(body, FORWARD, &CODES)?;
-        let Some(handle) = self.members.get(&(room.clone(), publisher_id.clone())).copied() else {
-            return Err(err(code::NO_SUCH_FEED, format!("No such publisher ({publisher_id})")));
-        };
-        let host_addr = str_of(body, "host").unwrap_or_default().to_owned();
-        let streams = match body.get("streams") {
-            Some(Value::Array(s)) => s.clone(),
-            _ => Vec::new(),
-        };
-        let Some(p) = self.publisher(handle.handle) else {
-            return Err(err(code::NO_SUCH_FEED, format!("No such publisher ({publisher_id})")));
-        };
-        let mut made = Vec::new();
-        for s in &streams {
-            let mid = s.get("mid").and_then(Value::as_str).unwrap_or_default().to_owned();
-            let Some(stream) = p.streams.iter().find(|x| x.mid == mid) else {
-                return Err(err(code::NO_SUCH_FEED, format!("No such stream ({mid})")));
-            };
-            let Some(port) = s.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()) else {
-                return Err(err(code::MISSING_ELEMENT, "Missing mandatory element (port)"));
-            };
-            let target_host = s.get("host").and_then(Value::as_str).unwrap_or(&host_addr).to_owned();
-            let ssrc = s.get("ssrc").and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok());
-            let pt = s.get("pt").and_then(Value::as_u64).and_then(|v| u8::try_from(v).ok());
-            let substream = s.get("substream").and_then(Value::as_u64).and_then(|v| u8::try_from(v).ok());
-            let codec = (!stream.codec.is_empty()).then(|| stream.codec.clone());
-            made.push((mid, stream.kind, codec, target_host, port, ssrc, pt, substream));
-        }
-        let mut forwarders = Vec::new();
-        for (mid, kind, codec, target_host, port, ssrc, pt, substream) in made {
-            let target = RtpTarget { host: target_host.clone(), port, ssrc, payload_type: pt, srtp: None };
-            let options = ForwardOptions { kinds: Vec::new(), substream, temporal: None };
-            let rule = host::forward_rtp(Endpoint::Peer(handle), &mid, &target, &options)
-                .map_err(|e| err(code::UNKNOWN, format!("Error forwarding: {e}")))?;
-            let mut listed =
-                json!({"stream_id": rule, "type": kind_name(kind), "host": target_host, "port": port});
-            if let Some(ssrc) = ssrc {
-                listed["ssrc"] = json!(ssrc);
-            }
-            if let Some(pt) = pt {
-                listed["pt"] = json!(pt);
-            }
-            if let Some(sub) = substream {
-                listed["substream"] = json!(sub);
-            }
-            forwarders.push(listed.clone());
-            portunus_sdk::notify_event(None, || {
-                let mut told = listed.clone();
-                told["event"] = json!("rtp_forward");
-                told["room"] = room.to_json();
-                told["publisher_id"] = publisher_id.to_json();
-                told["media"] = json!(kind_name(kind));
-                if let Some(codec) = &codec {
-                    told["codec"] = json!(codec);
-                }
-                if let Some(sub) = substream {
-                    told["video_substream"] = json!(sub);
-                }
-                told
-            });
-            if let Some(p) = self.publisher_mut(handle.handle) {
-                p.forwarders.insert(rule, (mid, listed));
-            }
-        }
-        Ok(videoroom(
-            "rtp_forward",
-            json!({"room": room.to_json(), "publisher_id": publisher_id.to_json(), "forwarders": forwarders}),
-        ))
-    }
-
-    pub(crate) fn stop_rtp_forward(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
-        let (room, _) =
-            if self.settings.lock_rtp_forward { self.room_with_secret(body)? } else { self.room(body)? };
-        let publisher_id = self.participant_id(body, "publisher_id")?;
-        portunus_sdk::validate(
-            body,
-            &[Field::new("stream_id", JsonType::Integer).required().positive()],
-            &CODES,
-        )?;
-        let stream_id = body.get("stream_id").and_then(Value::as_u64).unwrap_or_default();
-        let Some(handle) = self.members.get(&(room.clone(), publisher_id.clone())).copied() else {
-            return Err(err(code::NO_SUCH_FEED, format!("No such publisher ({publisher_id})")));
-        };
-        let removed = self.publisher_mut(handle.handle).and_then(|p| p.forwarders.remove(&stream_id));
-        if removed.is_none() {
-            return Err(err(code::NO_SUCH_FEED, format!("No such stream ({stream_id})")));
-        }
-        host::unforward(stream_id);
-        portunus_sdk::notify_event(None, || {
-            json!({"event": "stop_rtp_forward", "room": room.to_json(), "publisher_id": publisher_id.to_json(),
-                   "stream_id": stream_id})
-        });
-        Ok(videoroom(
-            "stop_rtp_forward",
-            json!({"room": room.to_json(), "publisher_id": publisher_id.to_json(), "stream_id": stream_id}),
-        ))
-    }
-
-    pub(crate) fn list_forwarders(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
-        let (room, _) = self.room_with_secret(body)?;
-        let publishers: Vec<Value> = self
-            .members_of(&room)
-            .filter_map(|(_, h)| self.publisher(h.handle))
-            .filter(|p| p.ever_published || !p.forwarders.is_empty())
-            .map(|p| {
-                let forwarders: Vec<&Value> = p.forwarders.values().map(|(_, v)| v).collect();
-                let mut d = json!({"publisher_id": p.id.to_json()});
-                if let Some(display) = &p.display {
-                    d["display"] = json!(display);
-                }
-                d["forwarders"] = json!(forwarders);
-                d
-            })
-            .collect();
-        Ok(videoroom("forwarders", json!({"room": room.to_json(), "publishers": publishers})))
     }
 
     /// Rooms from the config: every `room-<id>` section.

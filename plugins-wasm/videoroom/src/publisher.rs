@@ -262,10 +262,8 @@ impl VideoRoom {
         if configure && msg.parsed_jsep().is_some_and(|j| !j.sdp.is_empty()) {
             room.check_codecs_asked(body)?;
         }
-        if let Some(allowed) = &room.allowed {
-            if !str_of(body, "token").is_some_and(|t| allowed.contains(t)) {
-                return Err(err(code::UNAUTHORIZED, "Unauthorized (not in the allowed list)"));
-            }
+        if !room.allowed.admits(str_of(body, "token")) {
+            return Err(err(code::UNAUTHORIZED, "Unauthorized (not in the allowed list)"));
         }
         portunus_sdk::validate(body, &[self.id_field("id")], &CODES)?;
         let taken = |id: &Id| self.members.contains_key(&(room_id.clone(), id.clone()));

@@ -1,8 +1,7 @@
 //! A room's settings: from `janus.plugin.videoroom.jcfg` (`room-<id>` sections) or a `create`
 //! request, changed by `edit`, described by `list`.
 
-use std::collections::BTreeSet;
-
+use portunus_sdk::allowed::{self, Allowed};
 use portunus_sdk::rooms::{flag, number, text};
 use portunus_sdk::{json, Field, Id, JsonType, RtpExtensions, Value};
 use serde::{Deserialize, Serialize};
@@ -70,9 +69,8 @@ pub struct Room {
     pub pin: Option<String>,
     pub is_private: bool,
     /// The tokens a participant must show to join, when checking is on.
-    pub allowed: Option<BTreeSet<String>>,
-    /// The tokens kept while checking is off (`allowed` `disable`), for an `enable`.
-    pub allowed_off: BTreeSet<String>,
+    #[serde(flatten)]
+    pub allowed: Allowed,
     pub require_pvtid: bool,
     /// Joining needs a token signed for the room (`token_auth_secret`).
     pub signed_tokens: bool,
@@ -119,8 +117,7 @@ impl Default for Room {
             secret: None,
             pin: None,
             is_private: false,
-            allowed: None,
-            allowed_off: BTreeSet::new(),
+            allowed: Allowed::default(),
             require_pvtid: false,
             signed_tokens: false,
             require_e2ee: false,
@@ -174,19 +171,11 @@ pub fn profile_fmtp(codec: &str, profile: &str) -> Option<String> {
     }
 }
 
-/// The tokens of a body's `allowed` array (none without one), all strings (else Janus's 430).
-pub fn tokens(body: &Map<String, Value>) -> Result<Option<Vec<String>>, portunus_sdk::PluginError> {
-    let Some(Value::Array(list)) = body.get("allowed") else { return Ok(None) };
-    let tokens: Option<Vec<String>> = list.iter().map(|t| t.as_str().map(str::to_owned)).collect();
-    let text = "Invalid element in the allowed array (not a string)";
-    tokens.map(Some).ok_or_else(|| portunus_sdk::PluginError::new(crate::code::INVALID_ELEMENT, text))
-}
-
 /// Checks what `create` gives beyond the keys' types, as Janus does: `allowed` holds strings,
 /// and each codec of `audiocodec` and `videocodec` (the first five) is one we know.
 pub fn check_new(body: &Map<String, Value>) -> Result<(), portunus_sdk::PluginError> {
     let invalid = |text: &str| portunus_sdk::PluginError::new(crate::code::INVALID_ELEMENT, text);
-    tokens(body)?;
+    allowed::strings(body, &crate::CODES)?;
     let lists = [
         (
             "audiocodec",
@@ -256,7 +245,7 @@ impl Room {
             }
         }
         if let Some(Value::Array(list)) = get("allowed") {
-            self.allowed = Some(list.iter().filter_map(text).collect());
+            self.allowed = Allowed { check: true, tokens: list.iter().filter_map(text).collect() };
         }
         let flags: [(&str, &mut bool); 17] = [
             ("is_private", &mut self.is_private),
