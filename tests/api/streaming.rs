@@ -219,6 +219,25 @@ async fn mountpoints_are_managed_as_janus_does() {
     let offer = r["jsep"]["sdp"].as_str().unwrap_or_default();
     assert!(offer.contains("m=audio") && !offer.contains("m=video"), "offer_video false: {offer}");
     error(&d.request(json!({"request": "FOO"})).await, 452, "Unknown request 'FOO'");
+
+    // Over the Admin API (`message_plugin`), the requests answered at once, as Janus takes them.
+    let admin = gw.admin_http();
+    let plugin = |request: Value| {
+        json!({"janus": "message_plugin", "transaction": "m", "admin_secret": "janusoverlord",
+               "plugin": STREAMING, "request": request})
+    };
+    let legacy = json!({"request": "create", "type": "rtp", "id": 7777, "audio": true, "audioport": 0, "audiopt": 111, "audiocodec": "opus"});
+    let r = admin.post("", &plugin(legacy)).await;
+    assert_eq!(r["response"]["streaming"], "created", "{r}");
+    assert_eq!(r["response"]["stream"]["id"], 7777, "{r}");
+    let r = admin.post("", &plugin(json!({"request": "info", "id": 7777}))).await;
+    assert_eq!(r["response"]["info"]["id"], 7777, "{r}");
+    let r = admin.post("", &plugin(json!({"request": "watch", "id": 7777}))).await;
+    error(&r["response"], 452, "Unknown request 'watch'");
+    let r = admin.post("", &plugin(json!({"request": "destroy", "id": 7777}))).await;
+    assert_eq!(r["response"], json!({"streaming": "destroyed", "destroyed": 7777}), "{r}");
+    let r = admin.post("", &plugin(json!({"request": "destroy", "id": 7777}))).await;
+    error(&r["response"], 455, "No such mountpoint/stream 7777");
 }
 
 /// `permanent` mountpoints go to `janus.plugin.streaming.jcfg` and come back after a restart,

@@ -153,6 +153,26 @@ async fn rooms_are_managed_as_janus_does() {
     // A restart needs a setup first.
     let restart = c.send(json!({"request": "restart"}), None).await;
     error(&restart["plugindata"]["data"], 416, "PeerConnection not setup");
+
+    // Over the Admin API (`message_plugin`), the requests that manage rooms, answered as over
+    // the Janus API (Janus's TextRoom takes these there).
+    let admin = gw.admin_http();
+    let plugin = |request: Value| {
+        json!({"janus": "message_plugin", "transaction": "m", "admin_secret": "janusoverlord",
+               "plugin": TEXTROOM, "request": request})
+    };
+    let r = admin.post("", &plugin(json!({"request": "create", "room": 7777, "secret": "s"}))).await;
+    assert_eq!(r["response"], json!({"textroom": "created", "room": 7777, "permanent": false}), "{r}");
+    assert_eq!(c.request(json!({"request": "exists", "room": 7777})).await["exists"], true);
+    let r = admin.post("", &plugin(json!({"request": "join", "room": 7777, "username": "u"}))).await;
+    assert_eq!(
+        r["response"],
+        json!({"textroom": "event", "error_code": 415, "error": "Unknown request 'join'"})
+    );
+    let r = admin.post("", &plugin(json!({"request": "destroy", "room": 7777}))).await;
+    error(&r["response"], 413, "Missing mandatory element (secret)");
+    let r = admin.post("", &plugin(json!({"request": "destroy", "room": 7777, "secret": "s"}))).await;
+    assert_eq!(r["response"], json!({"textroom": "destroyed", "room": 7777, "permanent": false}), "{r}");
 }
 
 /// Participants can also join and talk over the Janus API (Janus 1.1 has this on the data

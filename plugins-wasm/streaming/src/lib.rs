@@ -144,12 +144,35 @@ fn str_of<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     body.get(name).and_then(Value::as_str)
 }
 
-/// The requests answered at once.
-const SYNC: &[&str] =
-    &["list", "info", "create", "edit", "destroy", "enable", "disable", "kick_all", "recording"];
-
 /// The requests answered with an event.
 const ASYNC: &[&str] = &["watch", "start", "pause", "configure", "switch", "stop"];
+
+impl Streaming {
+    /// A request answered at once (none for one that is not), from a handle (with the
+    /// transaction an RTSP `create` answers later with: `Ok(None)` until then) or the Admin
+    /// API.
+    fn synchronous(
+        &mut self,
+        asker: Option<(HandleRef, &str)>,
+        request: &str,
+        body: &Map<String, Value>,
+    ) -> Option<Result<Option<Value>, PluginError>> {
+        let requester = asker.map(|(h, _)| h);
+        let answer = match request {
+            "create" => return Some(self.create(body, asker)),
+            "list" => self.list(body),
+            "info" => self.info(body),
+            "edit" => self.edit(requester, body),
+            "destroy" => self.destroy(requester, body),
+            "enable" => self.enable(body, true),
+            "disable" => self.enable(body, false),
+            "kick_all" => self.kick_all(requester, body),
+            "recording" => self.recording(body),
+            _ => return None,
+        };
+        Some(answer.map(Some))
+    }
+}
 
 impl Plugin for Streaming {
     fn init(&mut self, config: &Value) -> Result<PluginInfo, String> {
@@ -179,32 +202,25 @@ impl Plugin for Streaming {
         Ok(())
     }
 
+    fn handle_admin_message(&mut self, request: Value) -> Result<Value, String> {
+        self.check_inputs();
+        let answer = |request: &str, body: &Map<String, Value>| {
+            // (Without a handle to answer later, `create` answers at once.)
+            self.synchronous(None, request, body).map(|a| a.map(Option::unwrap_or_default))
+        };
+        Ok(portunus_sdk::admin_answer(request, &CODES, code::INVALID_REQUEST, PACKAGE, answer))
+    }
+
     fn handle_message(&mut self, msg: Message) -> Reply {
         self.check_inputs();
         let Request { body, verb: request, sent: as_sent } = match msg.request(&CODES, code::NO_MESSAGE) {
             Ok(r) => r,
             Err(e) => return e.into_reply(PACKAGE),
         };
-        if request == "create" {
-            return match self.create(&body, (msg.handle, &msg.transaction)) {
+        if let Some(answer) = self.synchronous(Some((msg.handle, &msg.transaction)), &request, &body) {
+            return match answer {
                 Ok(Some(data)) => ok(&data),
                 Ok(None) => ack(None),
-                Err(e) => e.into_reply(PACKAGE),
-            };
-        }
-        if SYNC.contains(&request.as_str()) {
-            let answer = match request.as_str() {
-                "list" => self.list(&body),
-                "info" => self.info(&body),
-                "edit" => self.edit(msg.handle, &body),
-                "destroy" => self.destroy(msg.handle, &body),
-                "enable" => self.enable(&body, true),
-                "disable" => self.enable(&body, false),
-                "kick_all" => self.kick_all(msg.handle, &body),
-                _ => self.recording(&body),
-            };
-            return match answer {
-                Ok(data) => ok(&data),
                 Err(e) => e.into_reply(PACKAGE),
             };
         }

@@ -137,7 +137,7 @@ impl Streaming {
     pub(crate) fn create(
         &mut self,
         body: &Map<String, Value>,
-        asker: (HandleRef, &str),
+        asker: Option<(HandleRef, &str)>,
     ) -> Result<Option<Value>, PluginError> {
         if let Some(key) = &self.settings.admin_key {
             check_key(body, "admin_key", Some(key), &CODES, code::UNAUTHORIZED)?;
@@ -173,10 +173,11 @@ impl Streaming {
             return Err(err(code::CANT_CREATE, format!("A stream with the name {} already exists", mp.name)));
         }
         open_shared_input(&mut mp)?;
-        if mp.rtsp.as_ref().is_some_and(|r| r.failcheck) {
-            // Answered once the source plays (or fails): the host does not block on the network.
+        // With a handle, answered once the source plays (or fails): the host does not block on
+        // the network. Over the Admin API, which cannot wait, made at once (as without
+        // `rtsp_failcheck`: the source is tried again until it plays).
+        if let (Some((handle, transaction)), true) = (asker, mp.rtsp.as_ref().is_some_and(|r| r.failcheck)) {
             let answer = created_answer(&id, &mp, body);
-            let (handle, transaction) = asker;
             self.creating.insert(
                 mp.input,
                 Creating { mountpoint: mp, handle, transaction: transaction.to_owned(), answer },
@@ -184,13 +185,17 @@ impl Streaming {
             return Ok(None);
         }
         let answer = created_answer(&id, &mp, body);
-        self.add_created(mp, asker.0)?;
+        self.add_created(mp, asker.map(|(h, _)| h))?;
         Ok(Some(answer))
     }
 
     /// A new mountpoint joins the others (written to the config file first if permanent);
     /// the event handlers hear of it about the handle that asked.
-    pub(crate) fn add_created(&mut self, mp: Mountpoint, asker: HandleRef) -> Result<(), PluginError> {
+    pub(crate) fn add_created(
+        &mut self,
+        mp: Mountpoint,
+        asker: Option<HandleRef>,
+    ) -> Result<(), PluginError> {
         let id = mp.id.clone();
         let kind = if mp.ondemand { "on demand" } else { "live" };
         if mp.permanent {
@@ -206,16 +211,13 @@ impl Streaming {
         }
         self.mountpoints.insert(id.clone(), mp);
         portunus_sdk::info!("created mountpoint {id}");
-        portunus_sdk::notify_event(
-            Some(asker),
-            || json!({"event": "created", "id": id.to_json(), "type": kind}),
-        );
+        portunus_sdk::notify_event(asker, || json!({"event": "created", "id": id.to_json(), "type": kind}));
         Ok(())
     }
 
     pub(crate) fn edit(
         &mut self,
-        requester: HandleRef,
+        requester: Option<HandleRef>,
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
         const EDIT: &[Field] = &[
@@ -263,14 +265,14 @@ impl Streaming {
             }
         }
         self.mountpoints.insert(id.clone(), edited);
-        portunus_sdk::notify_event(Some(requester), || json!({"event": "edited", "id": id.to_json()}));
+        portunus_sdk::notify_event(requester, || json!({"event": "edited", "id": id.to_json()}));
         Ok(json!({"streaming": "edited", "id": id.to_json(), "permanent": permanent}))
     }
 
     /// `destroy`: its viewers hear `stopped` and lose their PeerConnection; the input closes.
     pub(crate) fn destroy(
         &mut self,
-        requester: HandleRef,
+        requester: Option<HandleRef>,
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
         let (id, _) = self.with_secret(body)?;
@@ -285,7 +287,7 @@ impl Streaming {
             self.inputs.remove(&mp.input);
         }
         portunus_sdk::info!("destroyed mountpoint {id}");
-        portunus_sdk::notify_event(Some(requester), || json!({"event": "destroyed", "id": id.to_json()}));
+        portunus_sdk::notify_event(requester, || json!({"event": "destroyed", "id": id.to_json()}));
         Ok(json!({"streaming": "destroyed", "destroyed": id.to_json()}))
     }
 
@@ -312,12 +314,12 @@ impl Streaming {
     /// PeerConnection.
     pub(crate) fn kick_all(
         &mut self,
-        requester: HandleRef,
+        requester: Option<HandleRef>,
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
         let (id, _) = self.with_secret(body)?;
         self.kick(&id, "kicked_all");
-        portunus_sdk::notify_event(Some(requester), || json!({"event": "kicked_all", "id": id.to_json()}));
+        portunus_sdk::notify_event(requester, || json!({"event": "kicked_all", "id": id.to_json()}));
         Ok(json!({"streaming": "kicked_all"}))
     }
 

@@ -23,7 +23,7 @@ impl Streaming {
     pub(crate) fn source(&mut self, input: u64, state: SourceState) {
         if let Some(Creating { mountpoint, handle, transaction, answer }) = self.creating.remove(&input) {
             let outcome = match &state {
-                SourceState::Playing(_) => self.add_created(mountpoint, handle).map(|()| answer),
+                SourceState::Playing(_) => self.add_created(mountpoint, Some(handle)).map(|()| answer),
                 SourceState::Lost(why) => {
                     host::rtp_input_close(input);
                     portunus_sdk::warn!("RTSP mountpoint {}: {why}", mountpoint.id);

@@ -187,6 +187,10 @@ enum Origin {
     Data,
 }
 
+/// The verbs admin `message_plugin` takes, as Janus's TextRoom does (no member asks).
+const ADMIN: &[&str] =
+    &["list", "listparticipants", "exists", "create", "edit", "announcement", "allowed", "kick", "destroy"];
+
 /// The verbs that are also Janus API requests.
 const VERBS: &[&str] = &[
     "join",
@@ -271,17 +275,40 @@ impl TextRoom {
 
     /// A request (`verb`), from either origin: its success answer, or none when the request
     /// asked for no answer (`message` with `ack: false`).
+    /// Without a handle (admin `message_plugin`), only [`ADMIN`]'s verbs.
     fn request(
         &mut self,
-        handle: HandleRef,
+        handle: Option<HandleRef>,
         verb: &str,
         body: &Map<String, Value>,
         origin: Origin,
     ) -> Result<Option<Value>, PluginError> {
-        let answer = match verb {
-            "join" => self.join(handle, body, origin)?,
-            "leave" => self.leave(handle, body)?,
-            "message" => return self.message(handle, body),
+        let answer = match (verb, handle) {
+            ("join", Some(handle)) => self.join(handle, body, origin)?,
+            ("leave", Some(handle)) => self.leave(handle, body)?,
+            ("message", Some(handle)) => return self.message(handle, body),
+            _ => self.managing(handle, verb, body, origin)?,
+        };
+        // The event handlers hear of rooms made, changed and gone, as Janus's TextRoom tells
+        // them (about the handle that asked).
+        if matches!(verb, "create" | "edit" | "destroy") {
+            portunus_sdk::notify_event(
+                handle,
+                || json!({"event": answer["textroom"], "room": answer["room"]}),
+            );
+        }
+        Ok(Some(answer))
+    }
+
+    /// The requests that manage rooms, which need no member ([`ADMIN`]).
+    fn managing(
+        &mut self,
+        handle: Option<HandleRef>,
+        verb: &str,
+        body: &Map<String, Value>,
+        origin: Origin,
+    ) -> Result<Value, PluginError> {
+        Ok(match verb {
             "announcement" => self.announcement(body)?,
             "create" => self.create(body, origin)?,
             "edit" => self.edit(body, origin)?,
@@ -292,16 +319,7 @@ impl TextRoom {
             "allowed" => self.allowed(body)?,
             "kick" => self.kick(body)?,
             other => return Err(err(code::INVALID_REQUEST, format!("Unsupported request {other}"))),
-        };
-        // The event handlers hear of rooms made, changed and gone, as Janus's TextRoom tells
-        // them (about the handle that asked).
-        if matches!(verb, "create" | "edit" | "destroy") {
-            portunus_sdk::notify_event(
-                Some(handle),
-                || json!({"event": answer["textroom"], "room": answer["room"]}),
-            );
-        }
-        Ok(Some(answer))
+        })
     }
 
     /// A data-channel message: a request, answered on the channel with its transaction (text
@@ -321,7 +339,7 @@ impl TextRoom {
             portunus_sdk::validate(&body, ENVELOPE, &CODES)?;
             transaction = str_of(&body, "transaction").map(str::to_owned);
             let verb = str_of(&body, "textroom").unwrap_or_default().to_ascii_lowercase();
-            self.request(handle, &verb, &body, Origin::Data)
+            self.request(Some(handle), &verb, &body, Origin::Data)
         })();
         let mut answer = match answer {
             Ok(Some(answer)) => answer,
@@ -421,6 +439,19 @@ impl Plugin for TextRoom {
         })
     }
 
+    fn handle_admin_message(&mut self, request: Value) -> Result<Value, String> {
+        // Answered as over the Janus API, errors as `textroom: error` (as Janus's are).
+        let answer = |verb: &str, body: &Map<String, Value>| {
+            ADMIN.contains(&verb).then(|| {
+                Ok(match self.request(None, verb, body, Origin::Api) {
+                    Ok(answer) => answer.unwrap_or_else(|| textroom("success", json!({}))),
+                    Err(e) => error_json(&e),
+                })
+            })
+        };
+        Ok(portunus_sdk::admin_answer(request, &CODES, code::INVALID_REQUEST, PACKAGE, answer))
+    }
+
     fn handle_message(&mut self, msg: Message) -> Reply {
         // What is wrong with the request itself is a `textroom: event` error, what the verb
         // finds wrong a `textroom: error` one (as from Janus).
@@ -441,7 +472,7 @@ impl Plugin for TextRoom {
         if !VERBS.contains(&request.as_str()) {
             return err(code::INVALID_REQUEST, format!("Unknown request '{sent}'")).into_reply(PACKAGE);
         }
-        match self.request(msg.handle, &request, &body, Origin::Api) {
+        match self.request(Some(msg.handle), &request, &body, Origin::Api) {
             Ok(Some(answer)) => ok(&answer),
             Ok(None) => ok(&textroom("success", json!({}))),
             Err(e) => ok(&error_json(&e)),

@@ -67,7 +67,7 @@ impl TextRoom {
     /// members hear `destroyed`, and the members are out of it.
     pub(crate) fn destroy(
         &mut self,
-        handle: HandleRef,
+        handle: Option<HandleRef>,
         body: &Map<String, Value>,
         origin: Origin,
     ) -> Result<Value, PluginError> {
@@ -78,9 +78,12 @@ impl TextRoom {
             self.save_config(self.rooms.values().filter(|r| r.id != id))?;
         }
         let destroyed = textroom("destroyed", json!({"room": id.to_json()}));
-        let member = self.handles.get(&handle.handle).is_some_and(|s| s.rooms.contains_key(&id));
-        if !member && self.handles.get(&handle.handle).is_some_and(|s| s.setup) {
-            host::send_data(handle, None, destroyed.to_string().as_bytes(), true);
+        // The one who asked hears it on its data channel, member or not.
+        if let Some(handle) = handle {
+            let session = self.handles.get(&handle.handle);
+            if session.is_some_and(|s| s.setup && !s.rooms.contains_key(&id)) {
+                host::send_data(handle, None, destroyed.to_string().as_bytes(), true);
+            }
         }
         self.tell(&id, &destroyed);
         let names: Vec<String> = self.members_of(&id).map(|(name, _)| name.to_owned()).collect();

@@ -498,7 +498,8 @@ declare module 'portunus:plugin/types@0.7.0' {
    */
   export interface RtpTarget {
     /**
-     * The receiver's IP address (a literal: the host looks no names up).
+     * The receiver's IP address, or a name the host looks up during the call (its first
+     * address `sandbox.send_to` allows, IPv4 first).
      */
     host: string,
     /**
@@ -738,7 +739,7 @@ declare module 'portunus:plugin/types@0.7.0' {
    */
   export interface LegRemote {
     /**
-     * Where it receives RTP (`ip:port`).
+     * Where it receives RTP (`ip:port`, or `name:port`, looked up during the call).
      */
     address: string,
     /**
