@@ -165,6 +165,24 @@ async fn echotest_over_ws(lang: Lang) {
     assert_eq!(info["handle_id"], hid);
     assert_eq!(info["info"]["plugin"], "janus.plugin.echotest");
     assert_eq!(info["info"]["plugin_specific"]["video_active"], false, "{info}");
+    assert!(info["info"]["flags"].is_object(), "{info}");
+    // `plugin_only`: the session's, the handle's and the plugin's facts, not the PeerConnection's.
+    let only = json!({"janus": "handle_info", "transaction": "i", "admin_secret": "janusoverlord", "plugin_only": true});
+    let info = admin.post(&format!("/{sid}/{hid}"), &only).await;
+    assert_eq!(
+        (&info["info"]["session_id"], &info["info"]["handle_id"]),
+        (&json!(sid), &json!(hid)),
+        "{info}"
+    );
+    assert_eq!(info["info"]["plugin_specific"]["video_active"], false, "{info}");
+    assert!(info["info"].get("flags").is_none() && info["info"].get("sdps").is_none(), "{info}");
+    let mut bad = only.clone();
+    bad["plugin_only"] = json!("x");
+    assert_error(&admin.post(&format!("/{sid}/{hid}"), &bad).await, 467);
+    // An attach's `loop_index` is a positive integer, as Janus checks it.
+    let attach =
+        json!({"janus": "attach", "session_id": sid, "plugin": "janus.plugin.echotest", "loop_index": "x"});
+    assert_error(&ws.call(attach).await, 467);
     let handles = admin
         .post(
             &format!("/{sid}"),

@@ -912,6 +912,11 @@ async fn an_announcement_is_heard_by_the_room_and_ends() {
     assert_eq!(started, json!({"audiobridge": "announcement-started", "room": ROOM, "file_id": "hello"}));
     let r = admin.request(json!({"request": "is_playing", "room": ROOM, "file_id": "hello"})).await;
     assert_eq!(r, json!({"audiobridge": "success", "room": ROOM, "file_id": "hello", "playing": true}));
+    let again = json!({"request": "play_file", "room": ROOM, "file_id": "hello", "filename": file.display().to_string()});
+    assert_eq!(
+        admin.request(again).await,
+        json!({"audiobridge": "event", "error_code": 490, "error": "File ID exists (hello)"})
+    );
     let listed = admin.request(json!({"request": "listannouncements", "room": ROOM})).await;
     assert_eq!(listed["announcements"][0]["file_id"], "hello", "{listed}");
     let start = web.peer.stats().recv(Kind::Audio).packets;

@@ -238,11 +238,7 @@ impl Core {
                 let plugin_specific = tokio::time::timeout(QUERY_WAIT, query)
                     .await
                     .unwrap_or_else(|_| json!({"error": "the plugin is busy"}));
-                let info = if plugin_only {
-                    json!({"plugin_specific": plugin_specific})
-                } else {
-                    self.handle_info(session, h, plugin_specific)
-                };
+                let info = self.handle_info(session, h, plugin_specific, plugin_only);
                 Ok(self.success(env, json!({"info": info})))
             }
             "detach_handle" => {
@@ -273,7 +269,9 @@ impl Core {
         }
     }
 
-    fn handle_info(&self, session: &Session, h: &Handle, plugin_specific: Value) -> Value {
+    /// Janus's `handle_info`: the session's and handle's facts and the plugin's part, then
+    /// (unless `plugin_only`) the PeerConnection's.
+    fn handle_info(&self, session: &Session, h: &Handle, plugin_specific: Value, plugin_only: bool) -> Value {
         let transport = match &*lock(&session.owner) {
             Owner::Http => "janus.transport.http",
             Owner::Socket(_) => "janus.transport.websockets",
@@ -296,6 +294,9 @@ impl Core {
         info.insert("current_time".into(), json!(self.now_us()));
         info.insert("plugin".into(), json!(h.package));
         info.insert("plugin_specific".into(), plugin_specific);
+        if plugin_only {
+            return Value::Object(info);
+        }
         if let Some(capturing) = &*lock(&h.capture) {
             let (flag, file) = if capturing.text {
                 ("dump-to-text2pcap", "text2pcap-file")

@@ -243,6 +243,9 @@ impl Core {
     async fn attach(&self, env: &Envelope, session: &Arc<Session>) -> ApiResult<Value> {
         let package = fields::req_str(&env.body, "plugin")?;
         let opaque_id = fields::opt_str(&env.body, "opaque_id")?.map(str::to_owned);
+        // (Janus's `loop_index` picks an event loop; there are none to pick here, but a value
+        // that is not a positive integer is refused as Janus refuses it.)
+        fields::opt_u64(&env.body, "loop_index")?;
         let token = env.body.get("token").and_then(Value::as_str);
         let plugin = self
             .plugins()

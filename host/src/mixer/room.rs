@@ -278,7 +278,9 @@ impl Room {
             shared.packet = None;
             shared.used = false;
         }
-        if let Some(recorder) = &mut self.recorder {
+        // An empty room (no participant, forwarder or announcement) records nothing: as Janus's
+        // mixer, it idles, and its file keeps only what was heard.
+        if let Some(recorder) = self.recorder.as_mut().filter(|_| !self.ports.is_empty()) {
             clamp(&mut self.mix, &self.sum, None);
             if !recorder.push(&self.mix) {
                 self.recorder = None;
@@ -612,6 +614,36 @@ mod tests {
         let one = &heard[&1][N * 2 * 10..];
         assert!(power(&side(one, true), 1000.0) > 100.0 * power(&side(one, false), 1000.0));
         assert!(power(&side(one, true), 1000.0) > 100.0 * power(&side(one, true), 440.0));
+    }
+
+    #[test]
+    fn an_empty_room_records_nothing() {
+        let dir = std::env::temp_dir().join(format!("portunus-empty-record-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("mix.wav");
+        let mut room = Room::new(MONO);
+        room.record(Some(std::fs::File::create(&path).unwrap()), Box::new(|_| {}));
+        room.join(1, 0, MixCodec::Opus, PortSettings::default()).expect("join");
+        run(&mut room, 5, 0);
+        room.leave(1);
+        run(&mut room, 20, 5);
+        room.record(None, Box::new(|_| {}));
+        // The writer finishes once the recorder is gone: five ticks of the one participant.
+        let want = 44 + 5 * N * 2;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let complete = || {
+            std::fs::read(&path)
+                .is_ok_and(|b| b.len() == want && b[40..44] == ((want - 44) as u32).to_le_bytes())
+        };
+        while !complete() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{:?} bytes",
+                std::fs::metadata(&path).map(|m| m.len())
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -32,8 +32,10 @@ impl AudioBridge {
             Field::new("loop", JsonType::Bool),
             Field::new("group", JsonType::String),
         ];
-        let (room, _) = self.room_with_secret(body)?;
+        // (Janus's order: the room's id, the request's fields, then the room and its secret.)
+        self.room_id(body)?;
         portunus_sdk::validate(body, PLAY, &CODES)?;
+        let (room, _) = self.room_with_secret(body)?;
         // In a room with groups, an announcement plays in one (for its forwarders).
         let group = match self.rooms.get(&room) {
             Some(r) => r.group_number(self.group_in(r, body, true)?.as_deref()),
@@ -44,7 +46,7 @@ impl AudioBridge {
             None => format!("{:016x}", portunus_sdk::rooms::random_u64()),
         };
         if self.announcements.contains_key(&(room.clone(), file_id.clone())) {
-            return Err(err(code::UNKNOWN, format!("File {file_id} is already playing")));
+            return Err(err(code::ID_EXISTS, format!("File ID exists ({file_id})")));
         }
         let looped = body.get("loop").and_then(Value::as_bool).unwrap_or(false);
         let options = InputOptions {
