@@ -105,15 +105,18 @@ pub fn strings<'a>(body: &'a Map<String, Value>, codes: &ErrorCodes) -> Result<V
         .ok_or_else(|| PluginError::new(codes.invalid_element, NOT_A_STRING))
 }
 
-/// How rooms saved their tokens before this type (hot reload carries state across versions):
-/// `allowed` when checked, `allowed_off` when not; TextRoom's `check_tokens` beside `allowed`.
+/// How rooms saved their tokens before this type (hot reload carries state across versions,
+/// both ways): VideoRoom's and AudioBridge's `allowed` when checked and `allowed_off` when not;
+/// TextRoom's `check_tokens` beside `allowed`. Both are written, so that an earlier build
+/// reads a room's check as it was (`allowed` is left out when off: VideoRoom's and
+/// AudioBridge's earlier builds read its presence as the check).
 #[derive(Serialize, Deserialize, Default)]
 #[serde(default)]
 struct Saved {
+    #[serde(skip_serializing_if = "Option::is_none")]
     allowed: Option<BTreeSet<String>>,
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     allowed_off: BTreeSet<String>,
-    #[serde(skip_serializing)]
     check_tokens: Option<bool>,
 }
 
@@ -129,9 +132,9 @@ impl From<Saved> for Allowed {
 impl From<Allowed> for Saved {
     fn from(a: Allowed) -> Saved {
         if a.check {
-            Saved { allowed: Some(a.tokens), ..Saved::default() }
+            Saved { allowed: Some(a.tokens), check_tokens: Some(true), ..Saved::default() }
         } else {
-            Saved { allowed_off: a.tokens, ..Saved::default() }
+            Saved { allowed_off: a.tokens, check_tokens: Some(false), ..Saved::default() }
         }
     }
 }
@@ -183,8 +186,12 @@ mod tests {
         assert_eq!(read(json!({"allowed": null, "allowed_off": ["a"]})), off);
         assert_eq!(read(json!({"check_tokens": false, "allowed": ["a"]})), off);
         assert_eq!(read(json!({})), Allowed::default());
-        for a in [on, off] {
+        for a in [on.clone(), off.clone()] {
             assert_eq!(read(serde_json::to_value(&a).unwrap()), a);
         }
+        // What earlier builds read back: the check as it was.
+        assert_eq!(serde_json::to_value(&on).unwrap(), json!({"allowed": ["a"], "check_tokens": true}));
+        assert_eq!(serde_json::to_value(&off).unwrap(), json!({"allowed_off": ["a"], "check_tokens": false}));
+        assert_eq!(serde_json::to_value(Allowed::default()).unwrap(), json!({"check_tokens": false}));
     }
 }

@@ -1,38 +1,65 @@
 //! A Janus `rtp_forward` target (`host`, `host_family`, `port`, `ssrc`, `pt`, `srtp_suite`,
-//! `srtp_crypto`) as the host's [`RtpTarget`], checked as Janus checks it. `host` may be a name:
-//! the host looks it up when the forwarder is made.
+//! `srtp_crypto`) as the host's [`RtpTarget`], checked as Janus checks it. `host` may be a name,
+//! looked up (the host's `resolve`) as Janus looks it up.
 
 use serde_json::{Map, Value};
 
 use crate::{RtpTarget, SrtpKey, SrtpSuite};
 
-/// Reads a target from a request's (or a stream's) object; the error is Janus's text.
+/// Reads a target from a request's (or a stream's) object, its `host` looked up; the error is
+/// Janus's text.
 pub fn from_janus(obj: &Map<String, Value>) -> Result<RtpTarget, String> {
     let host = obj.get("host").and_then(Value::as_str).unwrap_or_default();
-    if host.is_empty() {
-        return Err(format!("Could not resolve address ({host})..."));
-    }
-    check_family(obj)?;
     let num = |k: &str| obj.get(k).and_then(Value::as_u64);
     let port = num("port").and_then(|p| u16::try_from(p).ok()).filter(|p| *p > 0);
     let port = port.ok_or_else(|| "Invalid element (port)".to_owned())?;
+    let srtp = srtp_of(obj)?;
+    let host = resolve(host, family(obj)?)?;
     Ok(RtpTarget {
-        host: host.to_owned(),
+        host,
         port,
         ssrc: num("ssrc").and_then(|s| u32::try_from(s).ok()),
         payload_type: num("pt").and_then(|p| u8::try_from(p).ok()),
-        srtp: srtp_of(obj)?,
+        srtp,
     })
 }
 
+/// An address family, as Janus's `host_family` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// `ipv4`.
+    V4,
+    /// `ipv6`.
+    V6,
+}
+
 /// Janus's `host_family`, when given: `ipv4` or `ipv6`, in any case.
-pub fn check_family(obj: &Map<String, Value>) -> Result<(), String> {
+pub fn family(obj: &Map<String, Value>) -> Result<Option<Family>, String> {
     match obj.get("host_family").and_then(Value::as_str) {
-        Some(f) if !f.eq_ignore_ascii_case("ipv4") && !f.eq_ignore_ascii_case("ipv6") => {
-            Err(format!("Unsupported protocol family ({f})"))
-        }
-        _ => Ok(()),
+        None => Ok(None),
+        Some(f) if f.eq_ignore_ascii_case("ipv4") => Ok(Some(Family::V4)),
+        Some(f) if f.eq_ignore_ascii_case("ipv6") => Ok(Some(Family::V6)),
+        Some(f) => Err(format!("Unsupported protocol family ({f})")),
     }
+}
+
+/// Looks `host` up as Janus does before it answers: an address as it is, a name's first
+/// address (of `family`, when given); Janus's "Could not resolve address" when there is none.
+pub fn resolve(host: &str, family: Option<Family>) -> Result<String, String> {
+    let fits = |ip: &std::net::IpAddr| match family {
+        Some(Family::V4) => ip.is_ipv4(),
+        Some(Family::V6) => ip.is_ipv6(),
+        None => true,
+    };
+    let found = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => fits(&ip).then(|| host.to_owned()),
+        Err(_) if host.is_empty() => None,
+        Err(_) => {
+            let addresses = crate::host::resolve(host).unwrap_or_default();
+            addresses.into_iter().find(|a| a.parse().is_ok_and(|ip| fits(&ip)))
+        }
+    };
+    found.ok_or_else(|| format!("Could not resolve address ({host})..."))
 }
 
 /// Janus's `srtp_suite` (32 or 80) and `srtp_crypto` (a base64 master key and salt): SDES-SRTP
@@ -61,22 +88,21 @@ mod tests {
 
     #[test]
     fn targets_are_checked_as_janus_checks_them() {
+        // (Addresses only: a name is looked up by the host, which a unit test has not.)
         let t =
-            target(json!({"host": "localhost", "port": 5004, "srtp_suite": 80, "srtp_crypto": "k"})).unwrap();
-        assert_eq!((t.host.as_str(), t.port), ("localhost", 5004));
+            target(json!({"host": "10.0.0.1", "port": 5004, "srtp_suite": 80, "srtp_crypto": "k"})).unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("10.0.0.1", 5004));
         assert!(matches!(t.srtp, Some(SrtpKey { suite: SrtpSuite::AesCm128HmacSha180, .. })));
         // SRTP needs both keys; a suite alone is none.
         assert!(target(json!({"host": "::1", "port": 1, "srtp_suite": 32})).unwrap().srtp.is_none());
-        assert_eq!(
-            target(json!({"host": "h", "port": 1, "srtp_suite": 31, "srtp_crypto": "k"})).unwrap_err(),
-            "Invalid SRTP suite (31)"
-        );
-        assert_eq!(target(json!({"host": "h", "port": 0})).unwrap_err(), "Invalid element (port)");
-        assert_eq!(
-            target(json!({"host": "h", "port": 1, "host_family": "ipx"})).unwrap_err(),
-            "Unsupported protocol family (ipx)"
-        );
-        assert!(target(json!({"host": "h", "port": 1, "host_family": "IPv6"})).is_ok());
+        let bad_suite = json!({"host": "::1", "port": 1, "srtp_suite": 31, "srtp_crypto": "k"});
+        assert_eq!(target(bad_suite).unwrap_err(), "Invalid SRTP suite (31)");
+        assert_eq!(target(json!({"host": "::1", "port": 0})).unwrap_err(), "Invalid element (port)");
+        let bad_family = json!({"host": "::1", "port": 1, "host_family": "ipx"});
+        assert_eq!(target(bad_family).unwrap_err(), "Unsupported protocol family (ipx)");
+        assert!(target(json!({"host": "::1", "port": 1, "host_family": "IPv6"})).is_ok());
+        let wrong_family = json!({"host": "::1", "port": 1, "host_family": "ipv4"});
+        assert_eq!(target(wrong_family).unwrap_err(), "Could not resolve address (::1)...");
         assert_eq!(target(json!({"host": "", "port": 1})).unwrap_err(), "Could not resolve address ()...");
     }
 }

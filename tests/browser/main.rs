@@ -155,19 +155,6 @@ fn janus_js_echotest_switches_simulcast_substreams_in_chromium() {
     assert!(low_width > 0 && low_width < top, "and it is smaller than the top layer: {seen}");
     assert!(high["substream"].as_u64() > Some(0), "a higher substream came back: {seen}");
     assert!(high["width"].as_u64() > Some(low_width), "larger again: {seen}");
-    // Forwarded one port per substream (Janus's `port`, `port_2`, `port_3`): each port gets
-    // keyframes, the first the smallest and the last the largest alice sends (a port whose
-    // substream she paused gets the nearest she sends).
-    let forwarders = seen["forward"]["answer"]["forwarders"].as_array().cloned().unwrap_or_default();
-    let substreams: Vec<&Value> = forwarders.iter().map(|f| &f["substream"]).collect();
-    assert_eq!(substreams, [&Value::Null, &json!(1), &json!(2)], "{seen}");
-    let forwarded: Vec<u64> =
-        seen["forward"]["widths"].as_array().into_iter().flatten().filter_map(Value::as_u64).collect();
-    assert!(forwarded.len() == 3 && forwarded.iter().all(|w| *w > 0), "every port got keyframes: {seen}");
-    assert!(
-        forwarded[0] <= forwarded[1] && forwarded[1] <= forwarded[2] && forwarded[0] < forwarded[2],
-        "{seen}"
-    );
 }
 
 #[test]

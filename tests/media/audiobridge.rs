@@ -816,7 +816,11 @@ async fn the_mix_is_forwarded_as_rtp() {
         .iter()
         .find(|f| f["stream_id"] == secure_stream)
         .cloned();
-    assert_eq!(entry.as_ref().map(|e| e["srtp"].clone()), Some(json!(true)), "{listed}");
+    assert_eq!(
+        entry.as_ref().map(|e| (e["srtp"].clone(), e["ip"].clone())),
+        Some((json!(true), json!("127.0.0.1"))),
+        "{listed}"
+    );
     let mut srtp =
         crate::srtp_context(&master, rtc::srtp::protection_profile::ProtectionProfile::Aes128CmHmacSha1_80);
     let mut payloads = Vec::new();

@@ -186,6 +186,7 @@ async fn a_publisher_reaches_its_subscribers_through_a_room() {
         (&listed[0]["type"], &listed[0]["ssrc"], &listed[0]["srtp"]),
         (&json!("audio"), &json!(55), &json!(true))
     );
+    assert_eq!(listed[0]["host"], "127.0.0.1", "the address looked up, as Janus answers: {r}");
     let profile = rtc::srtp::protection_profile::ProtectionProfile::Aes128CmHmacSha1_32;
     let mut srtp = crate::srtp_context(&master, profile);
     let mut buf = [0u8; 2048];
@@ -226,6 +227,68 @@ async fn a_publisher_reaches_its_subscribers_through_a_room() {
     pa.close().await.ok();
     p1.close().await.ok();
     p2.close().await.ok();
+}
+
+/// `rtp_forward` as Janus checks it: with `lock_rtp_forward`, the `admin_key`; a host that does
+/// not resolve, a port past 65535; and every forwarder of a request is made or none (the
+/// sandbox refuses one address here). With `simulcast: true` a video stream goes to one port,
+/// without a substream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtp_forward_is_checked_and_made_whole_or_not_at_all() {
+    let mut conf = Conf::default();
+    conf.extra.push((
+        "janus.plugin.videoroom.jcfg".to_owned(),
+        "general: { admin_key = \"k\" lock_rtp_forward = true }\nsandbox: { send_to = \"127.0.0.1\" }\n\
+         room-1234: { description = \"Demo Room\" secret = \"adminpwd\" }\n"
+            .to_owned(),
+    ));
+    let gw = Gateway::with(conf);
+    let (_alice, pa, alice_id, _) = publish(&gw, "alice").await;
+    let mut admin = Client::new(&gw, VIDEOROOM).await;
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let forward = |extra: Value| {
+        let mut body = json!({"request": "rtp_forward", "room": 1234, "secret": "adminpwd", "publisher_id": alice_id,
+                              "host": "127.0.0.1", "admin_key": "k"});
+        let fields = body.as_object_mut().unwrap();
+        fields.extend(extra.as_object().unwrap().clone());
+        // (A null leaves the field out.)
+        fields.retain(|_, v| !v.is_null());
+        body
+    };
+    let error = |r: &Value, code: u64, text: &str| {
+        assert_eq!((&r["error_code"], &r["error"]), (&json!(code), &json!(text)), "{r}");
+    };
+    let r = admin.request(forward(json!({"admin_key": null, "streams": []}))).await;
+    error(&r, 429, "Missing mandatory element (admin_key)");
+    let r = admin.request(forward(json!({"admin_key": "no", "streams": []}))).await;
+    error(&r, 433, "Unauthorized (wrong admin_key)");
+    let r = admin.request(forward(json!({"host": "", "streams": []}))).await;
+    error(&r, 430, "Could not resolve address ()...");
+    let r = admin.request(forward(json!({"streams": [{"mid": "0", "port": 70000}]}))).await;
+    error(&r, 430, "Invalid element (port)");
+    // The video's address is not one the sandbox allows: the audio's forwarder goes too.
+    let r = admin
+        .request(forward(
+            json!({"streams": [{"mid": "0", "port": port}, {"mid": "1", "port": port, "host": "10.1.1.1"}]}),
+        ))
+        .await;
+    assert_eq!(r["error_code"], 499, "{r}");
+    let listed =
+        admin.request(json!({"request": "listforwarders", "room": 1234, "secret": "adminpwd"})).await;
+    assert_eq!(listed["publishers"][0]["forwarders"], json!([]), "nothing left behind: {listed}");
+    // `simulcast: true`: one forwarder, as a subscriber would get the stream.
+    let r = admin.request(forward(json!({"streams": [{"mid": "1", "port": port, "simulcast": true}]}))).await;
+    let listed = r["forwarders"].as_array().unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(listed.len(), 1, "{r}");
+    assert!(listed[0].get("substream").is_none(), "{r}");
+    receive_rtp(&sock, "forwarded frames", |p| whole_frames(p, pa.nonce()) >= 3).await;
+    let stop = json!({"request": "stop_rtp_forward", "room": 1234, "secret": "adminpwd", "publisher_id": alice_id,
+                      "stream_id": listed[0]["stream_id"]});
+    error(&admin.request(stop.clone()).await, 429, "Missing mandatory element (admin_key)");
+    let mut stop = stop;
+    stop["admin_key"] = json!("k");
+    assert_eq!(admin.request(stop).await["videoroom"], "stop_rtp_forward");
 }
 
 /// A subscriber that pauses gets nothing until it starts again.

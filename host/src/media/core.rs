@@ -921,6 +921,7 @@ impl<T: Transmitter> MediaCore<T> {
         };
         let mut changes = std::mem::take(&mut self.changes);
         changes.clear();
+        let mut ask_keyframe = false;
         for id in &ids {
             if only.is_some_and(|o| o != *id) {
                 continue;
@@ -936,6 +937,7 @@ impl<T: Transmitter> MediaCore<T> {
             if let Some(c) = changed {
                 changes.push((route.id, c));
             }
+            ask_keyframe |= route.select.take_ask();
             if pass {
                 // An RTP output sends from this thread (`dst` 0: no endpoint).
                 let dst = route.dst.endpoint().unwrap_or(0);
@@ -954,6 +956,9 @@ impl<T: Transmitter> MediaCore<T> {
         }
         self.fanout = fan;
         self.rule_ids = ids;
+        if ask_keyframe {
+            self.keyframe(src);
+        }
         for &(rule, change) in &changes {
             if let Some(handle) = self.router.route(rule).and_then(|r| r.notify) {
                 let _ = self.notices.send(Notice::new(handle, MediaEvent::LayerChanged { rule, change }));

@@ -15,6 +15,8 @@ const LAYER_IDLE: Duration = Duration::from_millis(1000);
 const WARM_UP: Duration = Duration::from_millis(300);
 /// Most simulcast substreams tracked.
 const MAX_LAYERS: usize = 4;
+/// How often a rule waiting for a keyframe of the substream it wants asks the source again.
+const ASK_AGAIN: Duration = Duration::from_millis(500);
 
 /// What a video payload says about itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -103,9 +105,19 @@ pub struct LayerSelect {
     first: Option<Instant>,
     /// Packets of the current stream the temporal filter dropped (sequence numbers to skip).
     pub skipped: u64,
+    /// When the rule last asked for a keyframe of the substream it waits for.
+    asked: Option<Instant>,
+    /// It waits for one now: the caller asks the source (see [`LayerSelect::take_ask`]).
+    ask: bool,
 }
 
 impl LayerSelect {
+    /// Whether the source should be asked for a keyframe, once (the rule waits for one of the
+    /// substream it wants).
+    pub fn take_ask(&mut self) -> bool {
+        std::mem::take(&mut self.ask)
+    }
+
     /// A choice with these targets.
     pub fn new(target: Option<u8>, temporal_target: Option<u8>) -> Self {
         Self { target, temporal_target, ..Self::default() }
@@ -150,7 +162,16 @@ impl LayerSelect {
             if switch {
                 self.current = Some(layer);
                 self.skipped = 0;
+                self.asked = None;
                 *changed = Some(LayerChange::Substream(layer));
+            } else if layer == want
+                && self.current != Some(want)
+                && self.asked.is_none_or(|t| now >= t + ASK_AGAIN)
+            {
+                // The wanted substream comes, but not from a keyframe: nobody else may ask for
+                // one (an RTP output has no receiver to), so the rule does.
+                self.asked = Some(now);
+                self.ask = true;
             }
             if self.current != Some(layer) {
                 return false;
@@ -203,8 +224,16 @@ mod tests {
         // waits for the one asked for...
         assert!(!s.pass(Some(2), 3, key, t0, &mut changed));
         assert!(!s.pass(Some(1), 3, key, t0, &mut changed));
-        // ...then takes the nearest there is.
+        // ...then takes the nearest there is, from a keyframe, which it asks for (again after
+        // a while) while only other frames come.
         let t1 = t0 + WARM_UP + Duration::from_millis(100);
+        let delta = FrameInfo { keyframe: Some(false), temporal: None };
+        assert!(!s.pass(Some(1), 3, delta, t1, &mut changed));
+        assert!(s.take_ask() && !s.take_ask());
+        assert!(!s.pass(Some(1), 3, delta, t1 + Duration::from_millis(10), &mut changed));
+        assert!(!s.take_ask(), "not again at once");
+        assert!(!s.pass(Some(1), 3, delta, t1 + ASK_AGAIN, &mut changed));
+        assert!(s.take_ask(), "again after a while");
         assert!(!s.pass(Some(2), 3, key, t1, &mut changed));
         assert!(s.pass(Some(1), 3, key, t1, &mut changed));
         assert_eq!(changed.take(), Some(LayerChange::Substream(1)));

@@ -278,8 +278,9 @@ impl Room {
             shared.packet = None;
             shared.used = false;
         }
-        // An empty room (no participant, forwarder or announcement) records nothing: as Janus's
-        // mixer, it idles, and its file keeps only what was heard.
+        // An empty room records nothing, its file keeps only what was heard: as Janus's, whose
+        // mixer idles without anyone (here: without any port, so that a forwarder or an
+        // announcement alone is recorded too, where Janus records only with participants in).
         if let Some(recorder) = self.recorder.as_mut().filter(|_| !self.ports.is_empty()) {
             clamp(&mut self.mix, &self.sum, None);
             if !recorder.push(&self.mix) {

@@ -62,7 +62,7 @@ pub struct PluginShared {
     /// The plugin file's `general.events` (default true, as Janus's plugins): whether its
     /// `notify-event`s go to the event handlers.
     pub notify_events: bool,
-    /// The runtime, for the lookups a call waits for (names in `forward-rtp` and legs).
+    /// The runtime, for the lookups `resolve` waits for.
     pub rt: tokio::runtime::Handle,
 }
 
@@ -332,41 +332,6 @@ fn parse_object(text: &str, what: &str) -> Result<Value, String> {
 }
 
 impl StoreState {
-    /// Where the plugin may send to `host`: an IP address, or a name looked up now (the
-    /// system's resolver or `sandbox.nameserver`; Janus resolves `rtp_forward`'s `host` and a
-    /// plain-RTP participant's `ip` before it answers), its first address `sandbox.send_to`
-    /// allows, IPv4 first.
-    fn address_of(&self, host: &str) -> Result<std::net::IpAddr, String> {
-        let allowed = |ip: &std::net::IpAddr| self.shared.limits.send_to.allows(*ip);
-        if let Ok(ip) = host.parse() {
-            return Some(ip)
-                .filter(allowed)
-                .ok_or_else(|| format!("the plugin's sandbox.send_to does not allow {ip}"));
-        }
-        if host.is_empty() {
-            return Err("no host given".to_owned());
-        }
-        let found = super::names::addresses_now(&self.shared.rt, host, self.shared.limits.nameserver)
-            .map_err(|e| format!("could not resolve address ({host}): {e}"))?;
-        match found.iter().copied().find(allowed) {
-            Some(ip) => Ok(ip),
-            None if found.is_empty() => Err(format!("could not resolve address ({host})")),
-            None => Err(format!("the plugin's sandbox.send_to allows no address of {host}")),
-        }
-    }
-
-    /// `address` (`host:port`) with its host an IP address ([`Self::address_of`]); as it is
-    /// when it is one already, or has no port to split off.
-    fn with_address(&self, address: &str) -> Result<String, String> {
-        if address.parse::<std::net::SocketAddr>().is_ok() {
-            return Ok(address.to_owned());
-        }
-        match address.rsplit_once(':').and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?))) {
-            Some((host, port)) => Ok(std::net::SocketAddr::new(self.address_of(host)?, port).to_string()),
-            None => Ok(address.to_owned()),
-        }
-    }
-
     /// `udp-bind`, or `tcp-listen` with `tcp`: the socket under the plugin's
     /// `sandbox.udp_bind`, its reader started after the call.
     fn bind(&mut self, address: String, tcp: bool) -> Result<wit::UdpSocket, String> {
@@ -783,10 +748,14 @@ impl host::Host for StoreState {
         options: ForwardOptions,
     ) -> Result<u64, String> {
         let src = self.own_endpoint(src)?;
+        let ip: std::net::IpAddr =
+            target.host.parse().map_err(|_| format!("host '{}' is not an IP address", target.host))?;
         if target.port == 0 {
             return Err("port 0 is not a destination".to_owned());
         }
-        let ip = self.address_of(&target.host)?;
+        if !self.shared.limits.send_to.allows(ip) {
+            return Err(format!("the plugin's sandbox.send_to does not allow {ip}"));
+        }
         let rule = media::ForwardRule {
             src,
             // A leg and a mixer port have one stream.
@@ -802,6 +771,18 @@ impl host::Host for StoreState {
             kinds: Vec::new(),
         };
         self.add_rule(rule)
+    }
+
+    fn resolve(&mut self, name: String) -> Result<Vec<String>, String> {
+        if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+            return Ok(vec![ip.to_string()]);
+        }
+        // (Waiting here is host time: the plugin's CPU budget gives it back.)
+        let found = super::names::addresses_now(&self.shared.rt, &name, self.shared.limits.nameserver)?;
+        if found.is_empty() {
+            return Err(format!("{name} has no address"));
+        }
+        Ok(found.iter().map(ToString::to_string).collect())
     }
 
     fn forward_record(
@@ -989,11 +970,6 @@ impl host::Host for StoreState {
     fn rtp_leg_connect(&mut self, leg: u64, remote: wit::LegRemote) -> Result<(), String> {
         if !self.shared.legs.lock().unwrap_or_else(|e| e.into_inner()).holds(leg) {
             return Err(format!("no such leg {leg}"));
-        }
-        let mut remote = remote;
-        remote.address = self.with_address(&remote.address)?;
-        if let Some(rtcp) = &remote.rtcp_address {
-            remote.rtcp_address = Some(self.with_address(rtcp)?);
         }
         let remote = leg_remote(&remote)?;
         if !self.shared.limits.send_to.allows(remote.rtp.ip()) {

@@ -32,9 +32,11 @@ impl AudioBridge {
             Field::new("loop", JsonType::Bool),
             Field::new("group", JsonType::String),
         ];
-        // (Janus's order: the room's id, the request's fields, then the room and its secret.)
+        // (Janus's order: the room's id, the request's fields, the admin key, then the room
+        // and its secret.)
         self.room_id(body)?;
         portunus_sdk::validate(body, PLAY, &CODES)?;
+        self.check_admin_key(body, self.settings.lock_play_file)?;
         let (room, _) = self.room_with_secret(body)?;
         // In a room with groups, an announcement plays in one (for its forwarders).
         let group = match self.rooms.get(&room) {
@@ -107,6 +109,7 @@ impl AudioBridge {
     }
 
     pub(crate) fn is_playing(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        self.check_admin_key(body, self.settings.lock_play_file)?;
         let (room, _) = self.room_with_secret(body)?;
         portunus_sdk::validate(body, &[Field::new("file_id", JsonType::String).required()], &CODES)?;
         let file_id = str_of(body, "file_id").unwrap_or_default().to_owned();
@@ -115,6 +118,7 @@ impl AudioBridge {
     }
 
     pub(crate) fn stop_file(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        self.check_admin_key(body, self.settings.lock_play_file)?;
         let (room, _) = self.room_with_secret(body)?;
         portunus_sdk::validate(body, &[Field::new("file_id", JsonType::String).required()], &CODES)?;
         let file_id = str_of(body, "file_id").unwrap_or_default().to_owned();

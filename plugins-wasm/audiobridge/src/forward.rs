@@ -2,7 +2,7 @@
 //! handle) whose mix the host sends as plain RTP, in Opus or G.711 (`stop_rtp_forward`,
 //! `listforwarders`).
 
-use portunus_sdk::rtp_target::{check_family, srtp_of};
+use portunus_sdk::rtp_target::{family, resolve, srtp_of};
 use portunus_sdk::{
     host, json, Endpoint, Field, ForwardOptions, Id, JsonType, PluginError, RtpTarget, Value,
 };
@@ -68,6 +68,8 @@ impl AudioBridge {
             Field::new("always_on", JsonType::Bool),
         ];
         portunus_sdk::validate(body, FORWARD, &CODES)?;
+        self.room_id(body)?;
+        self.check_admin_key(body, self.settings.lock_rtp_forward)?;
         let codec = str_of(body, "codec").unwrap_or("opus").to_ascii_lowercase();
         let default_pt = match codec.as_str() {
             "opus" => 100,
@@ -80,7 +82,8 @@ impl AudioBridge {
         let to_port = to_port
             .ok_or_else(|| err(code::INVALID_ELEMENT, format!("Invalid port number ({asked_port})")))?;
         let invalid = |e: String| err(code::INVALID_ELEMENT, e);
-        check_family(body).map_err(invalid)?;
+        let family = family(body).map_err(invalid)?;
+        let host_name = resolve(str_of(body, "host").unwrap_or_default(), family).map_err(invalid)?;
         let srtp = srtp_of(body).map_err(invalid)?;
         let (room, _) = self.room_with_secret(body)?;
         // A forwarder of a group sends that group's voices; without one, the whole mix.
@@ -91,7 +94,6 @@ impl AudioBridge {
             None => None,
         };
         let hears_group = self.rooms.get(&room).map_or(0, |r| r.group_number(group.as_deref()));
-        let host_name = str_of(body, "host").unwrap_or_default().to_owned();
         let ptype = body.get("ptype").and_then(Value::as_u64).map_or(default_pt, |p| (p & 0x7f) as u8);
         let stream_id = loop {
             let id = (portunus_sdk::rooms::random_u64() as u32).max(1);
@@ -145,6 +147,8 @@ impl AudioBridge {
     }
 
     pub(crate) fn stop_rtp_forward(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        self.room_id(body)?;
+        self.check_admin_key(body, self.settings.lock_rtp_forward)?;
         let (room, _) = self.room_with_secret(body)?;
         portunus_sdk::validate(
             body,

@@ -99,6 +99,10 @@ const CODES: ErrorCodes = ErrorCodes {
 struct Settings {
     /// Needed to create rooms, when set.
     admin_key: Option<String>,
+    /// `rtp_forward` and `stop_rtp_forward` need the `admin_key` too (`lock_rtp_forward`).
+    lock_rtp_forward: bool,
+    /// `play_file`, `is_playing` and `stop_file` need it too (`lock_play_file`).
+    lock_play_file: bool,
     /// Room and participant ids are strings.
     string_ids: bool,
     /// The config file, for `permanent` rooms.
@@ -436,9 +440,12 @@ impl Plugin for AudioBridge {
     fn init(&mut self, config: &Value) -> Result<PluginInfo, String> {
         let general = config.get("general");
         let setting = |name: &str| general.and_then(|g| g.get(name));
+        let flag = |name: &str| setting(name).and_then(portunus_sdk::rooms::flag).unwrap_or(false);
         self.settings = Settings {
             admin_key: setting("admin_key").and_then(Value::as_str).map(str::to_owned),
-            string_ids: setting("string_ids").and_then(portunus_sdk::rooms::flag).unwrap_or(false),
+            lock_rtp_forward: flag("lock_rtp_forward"),
+            lock_play_file: flag("lock_play_file"),
+            string_ids: flag("string_ids"),
             file: RoomsConfig::default(),
         };
         self.load_config_rooms(config);

@@ -10,6 +10,13 @@ use crate::room::{Room, RATES, ROOM_FIELDS};
 use crate::{audiobridge, code, err, push, str_of, AudioBridge, CODES};
 
 impl AudioBridge {
+    /// The plugin's `admin_key`, when it has one and `locked` (the request's `lock_…` setting),
+    /// must come with the request, as in Janus.
+    pub(crate) fn check_admin_key(&self, body: &Map<String, Value>, locked: bool) -> Result<(), PluginError> {
+        let Some(key) = self.settings.admin_key.as_deref().filter(|_| locked) else { return Ok(()) };
+        portunus_sdk::rooms::check_key(body, "admin_key", Some(key), &CODES, code::UNAUTHORIZED)
+    }
+
     /// The rooms of the config file (`permanent`).
     pub(crate) fn load_config_rooms(&mut self, config: &Value) {
         let (file, rooms) = RoomsConfig::parse(config, self.settings.string_ids);
@@ -33,12 +40,7 @@ impl AudioBridge {
         requester: Option<HandleRef>,
         body: &Map<String, Value>,
     ) -> Result<Value, PluginError> {
-        if let Some(key) = &self.settings.admin_key {
-            portunus_sdk::validate(body, &[Field::new("admin_key", JsonType::String).required()], &CODES)?;
-            if str_of(body, "admin_key") != Some(key.as_str()) {
-                return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong admin_key)"));
-            }
-        }
+        self.check_admin_key(body, true)?;
         let id_field = portunus_sdk::rooms::id_field("room", self.settings.string_ids);
         // Janus takes room 0 as "pick one".
         if body.get("room").and_then(Value::as_u64) != Some(0) {

@@ -204,6 +204,10 @@ impl AudioBridge {
         }
         check_jsep_role(jsep.as_ref().map(|j| j.is_offer()), p.plugin_offer)?;
         let offer_now = p.plugin_offer && rtp.is_none();
+        // Lists show `talking` for a participant whose audio carries the audio-level
+        // extension: a plain-RTP one that says so, one the gateway offers it to (as Janus's).
+        let room_levels = self.rooms.get(&room_id).is_some_and(|r| r.audiolevel_ext);
+        p.level_ext = rtp.as_ref().map_or(offer_now && room_levels, |r| r.level_ext);
         let newcomer = Self::describe(&p);
         let codec = p.codec.clone();
         self.enter(handle, p)?;
@@ -334,7 +338,7 @@ impl AudioBridge {
         }
         // A plain-RTP participant that had the gateway's address first gives its own now.
         let rtp = rtp_of(body)?.filter(|_| p.plugin_offer && p.leg.is_some());
-        if let (Some(Rtp { to: Some(to), pt }), Some(leg)) = (rtp, p.leg) {
+        if let (Some(Rtp { to: Some(to), pt, .. }), Some(leg)) = (rtp, p.leg) {
             let codec = leg_codec(&p.codec, pt.or(p.leg_pt));
             host::rtp_leg_connect(leg, &leg_remote(codec, Some(to)))
                 .map_err(|e| err(code::INVALID_ELEMENT, e))?;
@@ -691,6 +695,8 @@ fn forward(handle: HandleRef, src: Endpoint, dst: Endpoint) -> Option<u64> {
 struct Rtp {
     to: Option<String>,
     pt: Option<u8>,
+    /// Its packets carry the audio-level extension (`audiolevel_ext`, the id).
+    level_ext: bool,
 }
 
 /// The `rtp` object of a join, checked (Janus's names and texts).
@@ -710,9 +716,13 @@ fn rtp_of(body: &Map<String, Value>) -> Result<Option<Rtp>, PluginError> {
     }
     let to = match (str_of(rtp, "ip"), rtp.get("port").and_then(Value::as_u64)) {
         (Some(ip), Some(port)) if port > 0 && port < 65536 => {
+            // A name is looked up, as Janus does.
+            let ip =
+                portunus_sdk::rtp_target::resolve(ip, None).map_err(|e| err(code::INVALID_ELEMENT, e))?;
             Some(if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") })
         }
         _ => None,
     };
-    Ok(Some(Rtp { to, pt: pt.map(|pt| pt as u8) }))
+    let level_ext = rtp.get("audiolevel_ext").and_then(Value::as_u64).is_some_and(|id| id > 0);
+    Ok(Some(Rtp { to, pt: pt.map(|pt| pt as u8), level_ext }))
 }

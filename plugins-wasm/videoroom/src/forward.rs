@@ -8,7 +8,7 @@
 //! be a name (the host looks it up); the room's secret is needed, and, with
 //! `lock_rtp_forward`, the `admin_key` when the plugin has one.
 
-use portunus_sdk::rtp_target::{check_family, srtp_of};
+use portunus_sdk::rtp_target::{family, resolve, srtp_of};
 use portunus_sdk::{
     host, json, Endpoint, Field, ForwardOptions, JsonType, MediaKind, PluginError, RtpTarget, Value,
 };
@@ -105,8 +105,8 @@ fn target_of(
     srtp: &Option<portunus_sdk::SrtpKey>,
 ) -> Option<RtpTarget> {
     let num = |k: &str| obj.get(k).and_then(Value::as_u64);
-    // (Janus keeps a port in 16 bits; 0 is none.)
-    let port = num(names[0]).map(|p| p as u16).filter(|p| *p > 0)?;
+    // (0 is none; above 65535 was refused before.)
+    let port = num(names[0]).and_then(|p| u16::try_from(p).ok()).filter(|p| *p > 0)?;
     Some(RtpTarget {
         host: host.to_owned(),
         port,
@@ -137,7 +137,8 @@ fn wanted_of(
     if stream.kind != MediaKind::Video || s.get("simulcast").and_then(Value::as_bool) == Some(true) {
         return target_of(s, PORTS[0], host, srtp).map(|t| wanted(t, None)).into_iter().collect();
     }
-    // (Without simulcast, `port_2` and `port_3` would get nothing, as in Janus: none is made.)
+    // (Without simulcast, `port_2` and `port_3` would get nothing: Janus makes forwarders that
+    // never send, none is made here.)
     let layers = if stream.simulcast { 3 } else { 1 };
     (0..layers).filter_map(|l| target_of(s, PORTS[l], host, srtp).map(|t| wanted(t, Some(l as u8)))).collect()
 }
@@ -150,13 +151,16 @@ impl VideoRoom {
         portunus_sdk::validate(body, FORWARD, &CODES)?;
         portunus_sdk::validate(body, &[self.id_field("room"), self.id_field("publisher_id")], &CODES)?;
         self.check_rtp_forward_key(body)?;
-        check_family(body).map_err(invalid)?;
-        let streams: Vec<&Map<String, Value>> = body
+        // Names are looked up first, as Janus does: the answers give addresses.
+        let asked_family = family(body).map_err(invalid)?;
+        let host_name = resolve(str_of(body, "host").unwrap_or_default(), asked_family).map_err(invalid)?;
+        check_ports(body, LEGACY.iter().map(|(_, names, ..)| names[0]))?;
+        let streams: Vec<Map<String, Value>> = body
             .get("streams")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(Value::as_object)
+            .filter_map(|s| s.as_object().cloned())
             .collect();
         if body.get("streams").and_then(Value::as_array).is_some_and(|s| s.len() != streams.len()) {
             return Err(err(
@@ -164,9 +168,15 @@ impl VideoRoom {
                 "Invalid element type (streams should be an array of objects)",
             ));
         }
-        for s in &streams {
+        let mut streams = streams;
+        for s in &mut streams {
             portunus_sdk::validate(s, STREAM, &CODES)?;
-            check_family(s).map_err(invalid)?;
+            check_ports(s, PORTS.iter().map(|names| names[0]))?;
+            if let Some(host) = str_of(s, "host") {
+                let resolved =
+                    resolve(host, family(s).map_err(invalid)?.or(asked_family)).map_err(invalid)?;
+                s.insert("host".into(), json!(resolved));
+            }
         }
         let srtp = srtp_of(body).map_err(invalid)?;
         let (room, _) = self.room_with_secret(body)?;
@@ -174,21 +184,21 @@ impl VideoRoom {
         let no_feed = || err(code::NO_SUCH_FEED, format!("No such feed ({publisher_id})"));
         let handle = self.members.get(&(room.clone(), publisher_id.clone())).copied().ok_or_else(no_feed)?;
         let p = self.publisher(handle.handle).ok_or_else(no_feed)?;
-        let host_name = str_of(body, "host").unwrap_or_default();
         let legacy = !body.contains_key("streams");
         let mut wanted = Vec::new();
         if legacy {
             // The first stream of each kind, as Janus's deprecated form finds it; with
-            // `simulcast: true`, `video_port` carries the best substream and the others none.
+            // `simulcast: true`, `video_port` carries the best substream and the others none;
+            // without simulcast, only `video_port` (as with `streams`).
             let simulcast = body.get("simulcast").and_then(Value::as_bool) == Some(true);
             for (kind, names, substream, answer) in LEGACY {
                 let Some(s) = p.streams.iter().find(|s| s.kind == kind) else { continue };
-                let substream = if simulcast { None } else { substream };
-                if simulcast && names[0] != "video_port" && kind == MediaKind::Video {
+                if substream.is_some_and(|l| l > 0) && (simulcast || !s.simulcast) {
                     continue;
                 }
+                let substream = if simulcast { None } else { substream };
                 let srtp = if kind == MediaKind::Data { &None } else { &srtp };
-                if let Some(target) = target_of(body, names, host_name, srtp) {
+                if let Some(target) = target_of(body, names, &host_name, srtp) {
                     let codec = (!s.codec.is_empty()).then(|| s.codec.clone());
                     wanted
                         .push((Some(answer), Wanted { mid: s.mid.clone(), kind, codec, target, substream }));
@@ -199,20 +209,24 @@ impl VideoRoom {
             for s in &streams {
                 let mid = str_of(s, "mid").unwrap_or_default();
                 if let Some(stream) = p.streams.iter().find(|x| x.mid == mid) {
-                    wanted.extend(wanted_of(s, stream, host_name, &srtp).into_iter().map(|w| (None, w)));
+                    wanted.extend(wanted_of(s, stream, &host_name, &srtp).into_iter().map(|w| (None, w)));
+                }
+            }
+        }
+        // Every forwarder is made, or none: those made go again when one fails.
+        let mut rules = Vec::with_capacity(wanted.len());
+        for (_, w) in &wanted {
+            let options = ForwardOptions { kinds: Vec::new(), substream: w.substream, temporal: None };
+            match host::forward_rtp(Endpoint::Peer(handle), &w.mid, &w.target, &options) {
+                Ok(rule) => rules.push(rule),
+                Err(e) => {
+                    rules.iter().for_each(|rule| host::unforward(*rule));
+                    return Err(err(code::UNKNOWN, format!("Error forwarding: {e}")));
                 }
             }
         }
         let mut made: Vec<(Option<[&str; 2]>, u64, Value)> = Vec::with_capacity(wanted.len());
-        for (answer_names, w) in wanted {
-            let options = ForwardOptions { kinds: Vec::new(), substream: w.substream, temporal: None };
-            let rule = match host::forward_rtp(Endpoint::Peer(handle), &w.mid, &w.target, &options) {
-                Ok(rule) => rule,
-                Err(e) => {
-                    made.iter().for_each(|(_, rule, _)| host::unforward(*rule));
-                    return Err(err(code::UNKNOWN, format!("Error forwarding: {e}")));
-                }
-            };
+        for ((answer_names, w), rule) in wanted.into_iter().zip(rules) {
             let listed = summary(rule, &w);
             portunus_sdk::notify_event(None, || {
                 let mut told = listed.clone();
@@ -305,6 +319,19 @@ impl VideoRoom {
             .collect();
         Ok(videoroom("forwarders", json!({"room": room.to_json(), "publishers": publishers})))
     }
+}
+
+/// The ports these names give are UDP ports (Janus would cut a larger number to 16 bits).
+fn check_ports<'a>(
+    obj: &Map<String, Value>,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<(), PluginError> {
+    for name in names {
+        if obj.get(name).and_then(Value::as_u64).is_some_and(|p| p > u64::from(u16::MAX)) {
+            return Err(err(code::INVALID_ELEMENT, format!("Invalid element ({name})")));
+        }
+    }
+    Ok(())
 }
 
 /// A forwarder as `rtp_forward` and `listforwarders` show it (Janus's summary): `pt`, `ssrc`

@@ -483,7 +483,10 @@ impl Plugin for VideoRoom {
         self.settings = Settings {
             admin_key: setting("admin_key").and_then(Value::as_str).map(str::to_owned),
             string_ids: setting("string_ids").and_then(Value::as_bool).unwrap_or(false),
-            lock_rtp_forward: setting("lock_rtp_forward").and_then(Value::as_bool).unwrap_or(true),
+            // (Janus's default is false: without the key in the file, anyone may forward.)
+            lock_rtp_forward: setting("lock_rtp_forward")
+                .and_then(portunus_sdk::rooms::flag)
+                .unwrap_or(false),
             file: RoomsConfig::default(),
         };
         self.load_config_rooms(config);

@@ -12,12 +12,8 @@ impl VideoRoom {
     /// The plugin's `admin_key`, when it has one, must come with the request (Janus's 429 and
     /// 433).
     pub(crate) fn check_admin_key(&self, body: &Map<String, Value>) -> Result<(), PluginError> {
-        let Some(key) = &self.settings.admin_key else { return Ok(()) };
-        portunus_sdk::validate(body, &[Field::new("admin_key", JsonType::String).required()], &CODES)?;
-        if str_of(body, "admin_key") != Some(key.as_str()) {
-            return Err(err(code::UNAUTHORIZED, "Unauthorized (wrong admin_key)"));
-        }
-        Ok(())
+        let Some(key) = self.settings.admin_key.as_deref() else { return Ok(()) };
+        portunus_sdk::rooms::check_key(body, "admin_key", Some(key), &CODES, code::UNAUTHORIZED)
     }
 
     pub(crate) fn create(

@@ -113,6 +113,14 @@ declare module 'portunus:plugin/host@0.7.0' {
    */
   export function forwardRtp(src: Endpoint, srcMid: string, target: RtpTarget, options: ForwardOptions): bigint;
   /**
+   * The addresses of `name` (IPv4 ones first), looked up now: the system's resolver
+   * (`/etc/hosts`, DNS), or the DNS server of the plugin's `sandbox.nameserver`. Unlike the
+   * other functions it waits for the answer (at most 3 s, time the plugin's CPU budget does
+   * not count), as Janus looks up `rtp_forward`'s `host` before it answers. An address
+   * comes back as it is. Errors: the name has no address, or no answer came.
+   */
+  export function resolve(name: string): Array<string>;
+  /**
    * Records one audio, video or data stream of `src` (`src-mid`; empty: its stream of
    * `options.kinds`, which must name one kind) to `file`, an .mjr file (Janus's recording
    * format: the RTP packets as they came, which Janus's `janus-pp-rec` turns into .opus,

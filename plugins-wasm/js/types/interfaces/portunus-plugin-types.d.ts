@@ -498,8 +498,7 @@ declare module 'portunus:plugin/types@0.7.0' {
    */
   export interface RtpTarget {
     /**
-     * The receiver's IP address, or a name the host looks up during the call (its first
-     * address `sandbox.send_to` allows, IPv4 first).
+     * The receiver's IP address (a literal: names are looked up first with `resolve`).
      */
     host: string,
     /**
@@ -739,7 +738,7 @@ declare module 'portunus:plugin/types@0.7.0' {
    */
   export interface LegRemote {
     /**
-     * Where it receives RTP (`ip:port`, or `name:port`, looked up during the call).
+     * Where it receives RTP (`ip:port`).
      */
     address: string,
     /**
