@@ -110,17 +110,10 @@ impl Bridge {
             wanted.push((kind, src, target));
         }
         let options = ForwardOptions { kinds: Vec::new(), substream: None, temporal: None };
-        // Every forwarder is made, or none: those made go again when one fails.
-        let mut rules = Vec::with_capacity(wanted.len());
-        for (_, (src, mid), target) in &wanted {
-            match host::forward_rtp(*src, mid, target, &options) {
-                Ok(rule) => rules.push(rule),
-                Err(e) => {
-                    rules.iter().for_each(|rule| host::unforward(*rule));
-                    return Err(PluginError::new(codes.unknown, format!("Could not forward: {e}")));
-                }
-            }
-        }
+        let rules = crate::rtp_target::forward_all(
+            wanted.iter().map(|(_, (src, mid), target)| (*src, mid.as_str(), target, options.clone())),
+        )
+        .map_err(|e| PluginError::new(codes.unknown, format!("Could not forward: {e}")))?;
         let mut made = Vec::with_capacity(wanted.len());
         for ((kind, _, target), rule) in wanted.into_iter().zip(rules) {
             let mut stream_id = 0;

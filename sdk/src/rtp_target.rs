@@ -24,6 +24,24 @@ pub fn from_janus(obj: &Map<String, Value>) -> Result<RtpTarget, String> {
     })
 }
 
+/// Makes the forwarders of one request, each `(source, its mid, target, options)`: all of them,
+/// or, when the host refuses one, none (those made go again); the rules in order.
+pub fn forward_all<'a>(
+    wanted: impl IntoIterator<Item = (crate::Endpoint, &'a str, &'a RtpTarget, crate::ForwardOptions)>,
+) -> Result<Vec<u64>, String> {
+    let mut rules = Vec::new();
+    for (src, mid, target, options) in wanted {
+        match crate::host::forward_rtp(src, mid, target, &options) {
+            Ok(rule) => rules.push(rule),
+            Err(e) => {
+                rules.iter().for_each(|rule| crate::host::unforward(*rule));
+                return Err(e);
+            }
+        }
+    }
+    Ok(rules)
+}
+
 /// An address family, as Janus's `host_family` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {

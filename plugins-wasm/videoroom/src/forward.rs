@@ -8,7 +8,7 @@
 //! be a name (the host looks it up); the room's secret is needed, and, with
 //! `lock_rtp_forward`, the `admin_key` when the plugin has one.
 
-use portunus_sdk::rtp_target::{family, resolve, srtp_of};
+use portunus_sdk::rtp_target::{family, forward_all, resolve, srtp_of};
 use portunus_sdk::{
     host, json, Endpoint, Field, ForwardOptions, JsonType, MediaKind, PluginError, RtpTarget, Value,
 };
@@ -213,18 +213,12 @@ impl VideoRoom {
                 }
             }
         }
-        // Every forwarder is made, or none: those made go again when one fails.
-        let mut rules = Vec::with_capacity(wanted.len());
-        for (_, w) in &wanted {
+        // Every forwarder is made, or none.
+        let rules = forward_all(wanted.iter().map(|(_, w)| {
             let options = ForwardOptions { kinds: Vec::new(), substream: w.substream, temporal: None };
-            match host::forward_rtp(Endpoint::Peer(handle), &w.mid, &w.target, &options) {
-                Ok(rule) => rules.push(rule),
-                Err(e) => {
-                    rules.iter().for_each(|rule| host::unforward(*rule));
-                    return Err(err(code::UNKNOWN, format!("Error forwarding: {e}")));
-                }
-            }
-        }
+            (Endpoint::Peer(handle), w.mid.as_str(), &w.target, options)
+        }))
+        .map_err(|e| err(code::UNKNOWN, format!("Error forwarding: {e}")))?;
         let mut made: Vec<(Option<[&str; 2]>, u64, Value)> = Vec::with_capacity(wanted.len());
         for ((answer_names, w), rule) in wanted.into_iter().zip(rules) {
             let listed = summary(rule, &w);
