@@ -267,7 +267,7 @@ async fn plain_rtp_participant(phone: Phone) {
     let r = rtp
         .send(
             json!({"request": "join", "room": ROOM, "display": "phone", "codec": phone.name(),
-                   "rtp": {"ip": "127.0.0.1", "port": ours.port(), "payload_type": phone.pt()}}),
+                   "rtp": {"ip": "localhost", "port": ours.port(), "payload_type": phone.pt()}}),
             None,
         )
         .await;
@@ -533,7 +533,8 @@ async fn the_gateway_offers_when_asked() {
     let before = phone_says_1k(&socket, gateway, phone, 0, 25).await;
     assert!(before.is_empty(), "no mix before the phone gave its address: {} packets", before.len());
     let r = rtp
-        .send(json!({"request": "configure", "rtp": {"ip": "127.0.0.1", "port": ours.port()}}), None)
+        // (A name, looked up as Janus looks it up.)
+        .send(json!({"request": "configure", "rtp": {"ip": "localhost", "port": ours.port()}}), None)
         .await;
     assert_eq!(r["plugindata"]["data"], json!({"audiobridge": "event", "result": "ok"}), "{r}");
     let received = phone_says_1k(&socket, gateway, phone, 25, 75).await;

@@ -957,7 +957,7 @@ impl<T: Transmitter> MediaCore<T> {
         self.fanout = fan;
         self.rule_ids = ids;
         if ask_keyframe {
-            self.keyframe(src);
+            self.keyframe_of(src, pkt.packet.mid);
         }
         for &(rule, change) in &changes {
             if let Some(handle) = self.router.route(rule).and_then(|r| r.notify) {
@@ -1230,6 +1230,19 @@ impl<T: Transmitter> MediaCore<T> {
                 legs::remb(&mut self.rtp_out, 1, bps, f.ssrc);
                 self.leg_out.push(&f.socket.socket, to, &self.rtp_out);
             }
+        }
+    }
+
+    /// Asks source `src` for a keyframe of its stream `mid` (a rule waits for one): a peer's
+    /// stream, an input's sender (when it has RTCP), a leg's far end.
+    fn keyframe_of(&mut self, src: u64, mid: Mid) {
+        if let Some(p) = self.peers.get_mut(&src) {
+            p.request_keyframe_of(self.now, Some(mid));
+            self.dirty.push(src);
+        } else if self.inputs.contains_key(&src) {
+            self.input_keyframe_requests(src, Asked::Rule(Some(mid)), self.now);
+        } else {
+            self.keyframe(src);
         }
     }
 

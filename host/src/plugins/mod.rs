@@ -8,6 +8,7 @@ mod engine;
 pub(crate) mod http_post;
 mod legs;
 pub mod limits;
+mod lookups;
 mod mixers;
 mod names;
 pub(crate) mod policy;
@@ -323,6 +324,7 @@ impl PluginHost {
             },
             limits,
             rt: self.rt.clone(),
+            lookups: Mutex::default(),
             rules: Mutex::new(rules::RuleTable::default()),
             sockets: Mutex::new(sockets::SocketTable::default()),
             legs: Mutex::new(legs::LegTable::default()),

@@ -72,25 +72,25 @@ pub async fn resolve(
     Ok(futures_util::future::join_all(lookups).await.into_iter().flatten().collect())
 }
 
-/// How long a call waits for [`addresses_now`].
-pub const WAIT_NOW: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// A name's addresses (IPv4 first), looked up now for a caller outside the runtime: a plugin's
-/// call that answers with them, as Janus's `rtp_forward` resolves its `host` before it
-/// answers. Waits at most [`WAIT_NOW`].
+/// A name's addresses (IPv4 first), looked up now for a caller outside the runtime (a plugin's
+/// `resolve`), waiting `wait` at most.
 pub fn addresses_now(
     rt: &tokio::runtime::Handle,
     name: &str,
     nameserver: Option<SocketAddr>,
+    wait: std::time::Duration,
 ) -> Result<Vec<std::net::IpAddr>, String> {
     let (tx, rx) = std::sync::mpsc::channel();
     let owned = name.to_owned();
     rt.spawn(async move {
         let _ = tx.send(addresses(&owned, 0, nameserver).await);
     });
-    let mut found: Vec<std::net::IpAddr> = match rx.recv_timeout(WAIT_NOW) {
+    let mut found: Vec<std::net::IpAddr> = match rx.recv_timeout(wait) {
         Ok(found) => found?.into_iter().map(|a| a.ip()).collect(),
-        Err(_) => return Err(format!("no answer in {WAIT_NOW:?}")),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => return Err(format!("no answer in {wait:?}")),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            return Err("the gateway is stopping".to_owned())
+        }
     };
     found.sort_by_key(|ip| ip.is_ipv6());
     found.dedup();

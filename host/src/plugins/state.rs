@@ -64,6 +64,8 @@ pub struct PluginShared {
     pub notify_events: bool,
     /// The runtime, for the lookups `resolve` waits for.
     pub rt: tokio::runtime::Handle,
+    /// `resolve`'s remembered answers.
+    pub lookups: Mutex<super::lookups::Lookups>,
 }
 
 /// A host fact a call made; a crash that rolls the plugin back past it undoes it.
@@ -131,6 +133,8 @@ pub struct CallAccount {
     pub started: Duration,
     /// CPU time the current call spent inside host imports (not counted against its budget).
     pub in_host: Duration,
+    /// Time the current call waited for `resolve` (at most [`super::lookups::CALL_WAIT`]).
+    pub lookups_waited: Duration,
     /// The guest's own time allowed per call.
     pub budget: Duration,
     /// Events and data messages delivered by the current call (a broadcast counts each handle).
@@ -147,6 +151,7 @@ impl CallAccount {
         Self {
             started: thread_cpu(),
             in_host: Duration::ZERO,
+            lookups_waited: Duration::ZERO,
             budget,
             deliveries: 0,
             delivered_bytes: 0,
@@ -158,6 +163,7 @@ impl CallAccount {
     pub fn start(&mut self) {
         self.started = thread_cpu();
         self.in_host = Duration::ZERO;
+        self.lookups_waited = Duration::ZERO;
     }
 
     /// The thread's CPU time in this call so far, host imports included.
@@ -774,15 +780,9 @@ impl host::Host for StoreState {
     }
 
     fn resolve(&mut self, name: String) -> Result<Vec<String>, String> {
-        if let Ok(ip) = name.parse::<std::net::IpAddr>() {
-            return Ok(vec![ip.to_string()]);
-        }
-        // (Waiting here is host time: the plugin's CPU budget gives it back.)
-        let found = super::names::addresses_now(&self.shared.rt, &name, self.shared.limits.nameserver)?;
-        if found.is_empty() {
-            return Err(format!("{name} has no address"));
-        }
-        Ok(found.iter().map(ToString::to_string).collect())
+        let shared = &self.shared;
+        let waited = &mut self.account.lookups_waited;
+        super::lookups::resolve(&shared.lookups, &shared.rt, &shared.limits, &name, waited)
     }
 
     fn forward_record(

@@ -109,18 +109,22 @@ impl AudioBridge {
     }
 
     pub(crate) fn is_playing(&self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        // (Janus's order: the room's id and `file_id`, the admin key, then the room.)
+        self.room_id(body)?;
+        portunus_sdk::validate(body, &[Field::new("file_id", JsonType::String).required()], &CODES)?;
         self.check_admin_key(body, self.settings.lock_play_file)?;
         let (room, _) = self.room_with_secret(body)?;
-        portunus_sdk::validate(body, &[Field::new("file_id", JsonType::String).required()], &CODES)?;
         let file_id = str_of(body, "file_id").unwrap_or_default().to_owned();
         let playing = self.announcements.contains_key(&(room.clone(), file_id.clone()));
         Ok(audiobridge("success", json!({"room": room.to_json(), "file_id": file_id, "playing": playing})))
     }
 
     pub(crate) fn stop_file(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
+        // (Janus's order: the room's id and `file_id`, the admin key, then the room.)
+        self.room_id(body)?;
+        portunus_sdk::validate(body, &[Field::new("file_id", JsonType::String).required()], &CODES)?;
         self.check_admin_key(body, self.settings.lock_play_file)?;
         let (room, _) = self.room_with_secret(body)?;
-        portunus_sdk::validate(body, &[Field::new("file_id", JsonType::String).required()], &CODES)?;
         let file_id = str_of(body, "file_id").unwrap_or_default().to_owned();
         // An unknown file is not an error (as in Janus).
         self.stop_announcement(&room, &file_id);

@@ -51,9 +51,9 @@ impl AudioBridge {
         self.forwarders.range((room.clone(), 0)..=(room.clone(), u32::MAX)).map(|((_, id), f)| (*id, f))
     }
 
-    /// `rtp_forward`, checked in Janus 1.1.2's order: the fields, the codec, the port, the
-    /// address family and SRTP, then the room and its secret. `host` may be a name (the host
-    /// looks it up).
+    /// `rtp_forward`, checked in Janus 1.1.2's order: the fields, the room's id, the admin key
+    /// (with `lock_rtp_forward`), the codec, the port, the address family, `host` (a name is
+    /// looked up), SRTP, then the room and its secret.
     pub(crate) fn rtp_forward(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
         const FORWARD: &[Field] = &[
             Field::new("group", JsonType::String),

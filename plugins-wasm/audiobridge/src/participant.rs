@@ -340,7 +340,7 @@ impl AudioBridge {
         let rtp = rtp_of(body)?.filter(|_| p.plugin_offer && p.leg.is_some());
         if let (Some(Rtp { to: Some(to), pt, .. }), Some(leg)) = (rtp, p.leg) {
             let codec = leg_codec(&p.codec, pt.or(p.leg_pt));
-            host::rtp_leg_connect(leg, &leg_remote(codec, Some(to)))
+            host::rtp_leg_connect(leg, &leg_remote(codec, Some(address(&to)?)))
                 .map_err(|e| err(code::INVALID_ELEMENT, e))?;
             if !p.leg_hears {
                 p.rules.extend(forward(handle, Endpoint::Mix(p.port), Endpoint::Leg(leg)));
@@ -476,6 +476,7 @@ impl AudioBridge {
     /// A plain-RTP participant's leg, joined to its port: what it sends goes into the mix, and
     /// the mix goes to `ip:port` when given. Returns Janus's `rtp` object (our address).
     fn plain_rtp(&mut self, handle: HandleRef, rtp: &Rtp) -> Result<Value, PluginError> {
+        let to = rtp.to.as_ref().map(address).transpose()?;
         let name = self.participants.get(&handle.handle).map_or("opus", |p| p.codec.as_str()).to_owned();
         let codec = leg_codec(&name, rtp.pt);
         let pt = codec.pt;
@@ -487,9 +488,9 @@ impl AudioBridge {
             p.leg_pt = rtp.pt;
             p.setup = true;
         }
-        host::rtp_leg_connect(local.id, &leg_remote(codec, rtp.to.clone()))
-            .map_err(|e| err(code::INVALID_ELEMENT, e))?;
-        self.connect_leg(handle, local.id, rtp.to.is_some());
+        let hears = to.is_some();
+        host::rtp_leg_connect(local.id, &leg_remote(codec, to)).map_err(|e| err(code::INVALID_ELEMENT, e))?;
+        self.connect_leg(handle, local.id, hears);
         let (ip, port) = local.address.rsplit_once(':').unwrap_or((&local.address, "0"));
         Ok(json!({"ip": ip, "port": port.parse::<u16>().unwrap_or(0), "payload_type": pt}))
     }
@@ -693,10 +694,22 @@ fn forward(handle: HandleRef, src: Endpoint, dst: Endpoint) -> Option<u64> {
 /// A plain-RTP participant's `rtp` object: where to send the mix (none: it only sends) and the
 /// payload type of its Opus.
 struct Rtp {
-    to: Option<String>,
+    /// Where it receives (`ip`, which may be a name, and `port`).
+    to: Option<(String, u16)>,
     pt: Option<u8>,
     /// Its packets carry the audio-level extension (`audiolevel_ext`, the id).
     level_ext: bool,
+}
+
+/// A plain-RTP participant's address, `ip:port`, its name looked up (as Janus does) when it is
+/// one.
+fn address((ip, port): &(String, u16)) -> Result<String, PluginError> {
+    let invalid = |e: String| err(code::INVALID_ELEMENT, e);
+    let ip: std::net::IpAddr = portunus_sdk::rtp_target::resolve(ip, None)
+        .map_err(invalid)?
+        .parse()
+        .map_err(|_| invalid(format!("Invalid element (ip {ip})")))?;
+    Ok(std::net::SocketAddr::new(ip, *port).to_string())
 }
 
 /// The `rtp` object of a join, checked (Janus's names and texts).
@@ -715,12 +728,7 @@ fn rtp_of(body: &Map<String, Value>) -> Result<Option<Rtp>, PluginError> {
         return Err(err(code::INVALID_ELEMENT, "Invalid element (payload_type)"));
     }
     let to = match (str_of(rtp, "ip"), rtp.get("port").and_then(Value::as_u64)) {
-        (Some(ip), Some(port)) if port > 0 && port < 65536 => {
-            // A name is looked up, as Janus does.
-            let ip =
-                portunus_sdk::rtp_target::resolve(ip, None).map_err(|e| err(code::INVALID_ELEMENT, e))?;
-            Some(if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") })
-        }
+        (Some(ip), Some(port)) if port > 0 && port < 65536 => Some((ip.to_owned(), port as u16)),
         _ => None,
     };
     let level_ext = rtp.get("audiolevel_ext").and_then(Value::as_u64).is_some_and(|id| id > 0);

@@ -5,7 +5,7 @@
 //! with `simulcast: true` one port carries the best substream, as a subscriber gets it. The
 //! deprecated form (`audio_port`, `video_port`, `video_port_2`, …, `data_port`) reaches the
 //! publisher's first stream of each kind and answers with Janus's `rtp_stream` too. `host` may
-//! be a name (the host looks it up); the room's secret is needed, and, with
+//! be a name (looked up first, as Janus does); the room's secret is needed, and, with
 //! `lock_rtp_forward`, the `admin_key` when the plugin has one.
 
 use portunus_sdk::rtp_target::{family, forward_all, resolve, srtp_of};

@@ -113,11 +113,13 @@ declare module 'portunus:plugin/host@0.7.0' {
    */
   export function forwardRtp(src: Endpoint, srcMid: string, target: RtpTarget, options: ForwardOptions): bigint;
   /**
-   * The addresses of `name` (IPv4 ones first), looked up now: the system's resolver
-   * (`/etc/hosts`, DNS), or the DNS server of the plugin's `sandbox.nameserver`. Unlike the
-   * other functions it waits for the answer (at most 3 s, time the plugin's CPU budget does
-   * not count), as Janus looks up `rtp_forward`'s `host` before it answers. An address
-   * comes back as it is. Errors: the name has no address, or no answer came.
+   * The addresses of `name` that the plugin's `sandbox.send_to` allows (IPv4 ones first),
+   * looked up now: the system's resolver (`/etc/hosts`, DNS), or the DNS server of the
+   * plugin's `sandbox.nameserver`. Unlike the other functions it waits for the answer, as
+   * Janus looks up `rtp_forward`'s `host` before it answers: 3 s at most in all per call
+   * (a call that has waited that long gets an error at once), and answers, none included,
+   * are remembered for 60 s. An address comes back as it is, if allowed. Errors: the name
+   * has no address, none allowed, or no answer came in time.
    */
   export function resolve(name: string): Array<string>;
   /**
