@@ -14,6 +14,13 @@ async fn info_and_ping_need_no_secret_the_rest_do() {
     let admin = gw.admin_http();
     assert_eq!(admin.get("/info").await.json()["janus"], "server_info");
     assert_eq!(admin.get("/ping").await.json()["janus"], "pong");
+    // The admin API has no long poll: a GET elsewhere is a request without its body, as in Janus.
+    for path in ["", "/123", "/123/456", "/x/y"] {
+        let r = admin.get(path).await;
+        assert_eq!(r.status, 200, "GET /admin{path}");
+        assert_error(&r.json(), 454);
+    }
+    assert_eq!(admin.get("/1/2/3").await.status, 404);
     let ping = admin.post("", &json!({"janus": "ping", "transaction": "p"})).await;
     assert_eq!(ping["janus"], "pong");
     for verb in ["get_status", "list_sessions", "set_log_level", "accept_new_sessions", "list_tokens"] {

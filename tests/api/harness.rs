@@ -646,6 +646,19 @@ impl PluginClient {
         assert_eq!(r["janus"], "ack", "{r}");
     }
 
+    /// A request Janus ignores: acknowledged, and nothing follows. `then` (an asynchronous
+    /// request sent next) proves it: the plugin answers in order, so an answer to the first
+    /// would come before `then`'s, which is returned.
+    #[allow(dead_code)] // the media tests use it
+    pub async fn send_ignored(&mut self, body: Value, then: Value) -> Value {
+        self.send_acked(body.clone()).await;
+        let ignored = json!(format!("pc{}", self.next));
+        let r = self.send(then, None).await;
+        let answer = self.held.iter().find(|m| m["transaction"] == ignored);
+        assert!(answer.is_none(), "{body} got an answer: {}", answer.unwrap_or(&Value::Null));
+        r
+    }
+
     /// Janus API `hangup`: the handle's PeerConnection closes.
     #[allow(dead_code)] // the media tests use it
     pub async fn hangup(&mut self) {

@@ -247,9 +247,13 @@ impl Sipp {
     }
 }
 
+/// A failed test keeps sipp's log and messages to read (`portunus-sipp-<port>*.log` in the
+/// temporary folder).
 impl Drop for Sipp {
     fn drop(&mut self) {
-        let _ = (std::fs::remove_file(&self.log), std::fs::remove_file(&self.messages));
+        if !std::thread::panicking() {
+            let _ = (std::fs::remove_file(&self.log), std::fs::remove_file(&self.messages));
+        }
     }
 }
 
@@ -328,6 +332,36 @@ async fn register_answers_a_digest_challenge() {
         }
         sipp.passes().await;
     }
+}
+
+/// `user_agent` and `contact_params` reach the REGISTER; a second `register` is 445 while
+/// `refresh: true` registers again with new ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_registers_again_with_new_values() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let sipp = Sipp::start("register_refresh.xml", None, "x");
+    let mut c = Client::new(&gw, SIP).await;
+    let username = format!("sip:alice@127.0.0.1:{}", sipp.port);
+    let register = |n: u32| {
+        json!({"request": "register", "username": username, "secret": "secret",
+               "user_agent": format!("Alice Phone {n}"), "contact_params": {"line": n.to_string()}})
+    };
+    for n in [1, 2] {
+        let mut body = register(n);
+        if n == 2 {
+            let r = c.send(body.clone(), None).await;
+            assert_eq!(r["plugindata"]["data"]["error_code"], 445, "{r}");
+            assert_eq!(r["plugindata"]["data"]["error"], "Already registered (alice)", "{r}");
+            body["refresh"] = json!(true);
+        }
+        let r = c.send(body, None).await;
+        assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
+        c.event("registered", |d| result(d)["event"] == "registered").await;
+    }
+    sipp.passes().await;
 }
 
 /// An outgoing call to a phone that answers with PCMU and telephone events: `calling`,
@@ -873,10 +907,78 @@ async fn bad_requests_get_janus_codes() {
     assert_eq!(error(&r), 448, "no offer: {r}");
     let r = c.send(json!({"request": "call", "uri": "bob"}), None).await;
     assert_eq!(error(&r), 446, "{r}");
-    let r = c.send(json!({"request": "decline", "code": 99}), None).await;
-    assert_eq!(error(&r), 444, "not an error code: {r}");
-    let r = c.send(json!({"request": "decline"}), None).await;
-    assert_eq!(error(&r), 447, "no call: {r}");
+    // Janus ignores a hangup, hold, unhold or decline without a call.
+    let unknown = json!({"request": "foo"});
+    for ignored in ["hangup", "hold", "unhold", "decline"] {
+        let r = c.send_ignored(json!({"request": ignored, "code": 99}), unknown.clone()).await;
+        assert_eq!(error(&r), 442, "{r}");
+    }
+    // The call comes first, then the fields, as in Janus.
+    for request in ["info", "dtmf_info", "update"] {
+        let r = c.send(json!({"request": request}), None).await;
+        assert_eq!(error(&r), 447, "{request} without a call: {r}");
+    }
+    let r = c.send(json!({"request": "message", "content": "hi"}), None).await;
+    assert_eq!(error(&r), 447, "a message without a uri goes in the call: {r}");
+}
+
+/// `register` checks in Janus 1.1.2's order and with its codes; `refresh` registers again
+/// with new values where a second `register` is 445; `user_agent` and `contact_params` reach
+/// the REGISTER.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_checks_as_janus_does() {
+    let (gw, _) = gateway();
+    let mut c = Client::new(&gw, SIP).await;
+    let error =
+        |r: &Value| (r["plugindata"]["data"]["error_code"].clone(), r["plugindata"]["data"]["error"].clone());
+    let alice = "sip:alice@127.0.0.1";
+    let cases = [
+        (
+            json!({"request": "Register", "username": alice, "type": "nonsense"}),
+            443,
+            "Missing element (secret or ha1_secret)",
+        ),
+        (
+            json!({"request": "register", "username": alice, "secret": "a", "ha1_secret": "b"}),
+            444,
+            "Conflicting elements specified (secret and ha1_secret)",
+        ),
+        (json!({"request": "register", "username": alice, "proxy": "foo"}), 446, "Invalid proxy address foo"),
+        (
+            json!({"request": "register", "username": "bad", "outbound_proxy": "foo"}),
+            446,
+            "Invalid outbound_proxy address foo",
+        ),
+        (
+            json!({"request": "register", "username": alice, "master_id": "x"}),
+            444,
+            "Invalid element type (master_id should be a positive integer)",
+        ),
+        (
+            json!({"request": "register", "username": alice, "type": "guest", "contact_params": "x"}),
+            444,
+            "Invalid element type (contact_params should be an object)",
+        ),
+        (
+            json!({"request": "register", "username": alice, "type": "guest", "send_register": false}),
+            444,
+            "Conflicting elements: send_register cannot be true if guest is true",
+        ),
+        (
+            json!({"request": "register", "username": alice, "type": "guest", "refresh": true}),
+            499,
+            "Nothing to refresh: the handle never registered",
+        ),
+        (json!({"request": 5}), 444, "Invalid element type (request should be a string)"),
+        (json!({"request": "unregister"}), 447, "Wrong state (register first)"),
+    ];
+    for (body, code, text) in cases {
+        let r = c.send(body.clone(), None).await;
+        assert_eq!(error(&r), (json!(code), json!(text)), "{body}: {r}");
+    }
+    let r =
+        c.send(json!({"request": "register", "username": alice, "type": "guest", "proxy": null}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registered", "a null proxy is none: {r}");
 }
 
 /// A UDP relay on loopback between the gateway and a phone that loses, once each, the first

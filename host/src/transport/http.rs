@@ -236,6 +236,11 @@ impl Server {
                 let ids = PathIds { session: Some(*sid), handle: Some(*hid) };
                 self.post(req, ids, peer).await
             }
+            // The admin API has no long poll: Janus reads a GET there as a request without a body.
+            (Method::GET, segs, _) if self.api == Api::Admin && segs.len() <= 2 => self.json(
+                StatusCode::OK,
+                &json!({"janus": "error", "error": {"code": 454, "reason": "Request payload missing"}}),
+            ),
             _ => status_only(StatusCode::NOT_FOUND),
         }
     }

@@ -84,6 +84,12 @@ pub struct Account {
     /// The far end's headers events show (`incoming_header_prefixes`).
     #[serde(default)]
     pub header_prefixes: Vec<String>,
+    /// The `User-Agent` of its requests (`user_agent`; none: the configured one).
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// Parameters its REGISTERs add to their Contact URI (`contact_params`), `;name=value`.
+    #[serde(default)]
+    pub contact_params: String,
     /// Its subscriptions, one per event package.
     #[serde(default)]
     pub subscriptions: Vec<Subscription>,
@@ -102,6 +108,27 @@ pub fn contact(user: &str, public: Option<&str>, local: &str) -> String {
     let (tcp, bare) = msg::over_tcp(local);
     let params = if tcp { ";transport=tcp" } else { "" };
     format!("<sip:{user}@{}{params}>", public.unwrap_or(bare))
+}
+
+/// `contact_params` as Contact URI parameters: `;name=value` each (a value that is not a
+/// string is written as JSON).
+fn contact_params(body: &Map<String, Value>) -> String {
+    let Some(Value::Object(params)) = body.get("contact_params") else { return String::new() };
+    params
+        .iter()
+        .map(|(k, v)| match v {
+            Value::String(v) => format!(";{k}={v}"),
+            other => format!(";{k}={other}"),
+        })
+        .collect()
+}
+
+/// A Contact (`<uri>`) with `params` added to its URI.
+fn with_params(contact: String, params: &str) -> String {
+    match contact.strip_suffix('>') {
+        Some(uri) if !params.is_empty() => format!("{uri}{params}>"),
+        _ => contact,
+    }
 }
 
 impl Account {
@@ -131,6 +158,8 @@ impl Account {
             helper: false,
             headers: Vec::new(),
             header_prefixes: Vec::new(),
+            user_agent: None,
+            contact_params: String::new(),
             subscriptions: Vec::new(),
             call: None,
             unique_id: portunus_sdk::rooms::random_uuid(),
@@ -177,25 +206,63 @@ impl Account {
 impl Sip {
     /// `register`.
     pub(crate) fn register(&mut self, msg: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
+        // Janus's fields, in its order (`proxy` and `outbound_proxy` may be null: below).
         const FIELDS: &[Field] = &[
+            Field::new("type", JsonType::String),
+            Field::new("send_register", JsonType::Bool),
+            Field::new("force_udp", JsonType::Bool),
+            Field::new("force_tcp", JsonType::Bool),
+            Field::new("sips", JsonType::Bool),
+            Field::new("rfc2543_cancel", JsonType::Bool),
             Field::new("username", JsonType::String).required(),
             Field::new("secret", JsonType::String),
             Field::new("ha1_secret", JsonType::String),
             Field::new("authuser", JsonType::String),
             Field::new("display_name", JsonType::String),
-            Field::new("proxy", JsonType::String),
-            Field::new("outbound_proxy", JsonType::String),
-            Field::new("type", JsonType::String),
-            Field::new("send_register", JsonType::Bool),
-            Field::new("register_ttl", JsonType::Integer),
+            Field::new("user_agent", JsonType::String),
             Field::new("headers", JsonType::Object),
+            Field::new("contact_params", JsonType::Object),
+            Field::new("master_id", JsonType::Integer).positive(),
+            Field::new("refresh", JsonType::Bool),
             Field::new("incoming_header_prefixes", JsonType::Array),
-            Field::new("force_udp", JsonType::Bool),
-            Field::new("force_tcp", JsonType::Bool),
+            Field::new("register_ttl", JsonType::Integer).positive(),
         ];
         portunus_sdk::validate(body, FIELDS, &CODES)?;
         let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
         let flag = |k: &str| body.get(k).and_then(Value::as_bool) == Some(true);
+        let handle = msg.handle;
+        // A guest registers again at will, as in Janus; a REGISTER in flight or done is 445,
+        // unless the request refreshes the registration with new values.
+        let refresh = flag("refresh");
+        let a = self.account(handle);
+        let registered = a.reg == Reg::Registering
+            || a.reg == Reg::Unregistering
+            || (a.reg == Reg::Registered && !a.guest);
+        if registered && !refresh {
+            return Err(err(code::ALREADY_REGISTERED, format!("Already registered ({})", a.user)));
+        }
+        if refresh && a.username.is_empty() {
+            return Err(err(code::UNKNOWN, "Nothing to refresh: the handle never registered"));
+        }
+        // An unknown type is a plain account, as in Janus.
+        let (guest, helper) = match s("type").as_deref() {
+            Some("guest") => (true, false),
+            Some("helper") => (false, true),
+            _ => (false, false),
+        };
+        if helper {
+            return self.register_helper(msg, body);
+        }
+        if self.account(handle).helper {
+            return Err(err(code::HELPER_ERROR, "Can't register on a helper session"));
+        }
+        if guest && body.contains_key("send_register") {
+            return Err(err(
+                code::INVALID_ELEMENT,
+                "Conflicting elements: send_register cannot be true if guest is true",
+            ));
+        }
+        let guest = guest || body.get("send_register").and_then(Value::as_bool) == Some(false);
         if flag("force_udp") && flag("force_tcp") {
             return Err(err(
                 code::INVALID_ELEMENT,
@@ -206,47 +273,48 @@ impl Sip {
         if tcp && self.tcp.is_none() {
             return Err(err(code::IO_ERROR, "force_tcp: the plugin could not listen on TCP (see the log)"));
         }
-        let handle = msg.handle;
-        // A guest registers again at will, as in Janus; a REGISTER in flight or done is 445.
-        let a = self.account(handle);
-        if a.reg == Reg::Registering || a.reg == Reg::Unregistering || (a.reg == Reg::Registered && !a.guest)
-        {
-            return Err(err(code::ALREADY_REGISTERED, "Already registered"));
-        }
+        let hop = |k: &str| -> Result<Option<(String, String)>, PluginError> {
+            // Null is no proxy; anything else but a string is refused.
+            let p = match body.get(k) {
+                None | Some(Value::Null) => return Ok(None),
+                Some(Value::String(p)) => p.clone(),
+                Some(_) => return Err(PluginError::invalid_type(code::INVALID_ELEMENT, k, "a string")),
+            };
+            let bad = || err(code::INVALID_ADDRESS, format!("Invalid {k} address {p}"));
+            let u = msg::uri(&p).map_err(|_| bad())?;
+            Ok(Some((p.clone(), msg::address_of(&u).map_err(|_| bad())?)))
+        };
+        let proxy = hop("proxy")?;
+        let outbound = hop("outbound_proxy")?;
         let username = s("username").unwrap_or_default();
         let invalid = || err(code::INVALID_ADDRESS, format!("Invalid user address {username}"));
         let uri = msg::uri(&username).map_err(|_| invalid())?;
         let user = msg::user_of(&uri).ok_or_else(invalid)?;
-        let guest = match s("type").as_deref() {
-            None => body.get("send_register").and_then(Value::as_bool) == Some(false),
-            Some("guest") => true,
-            Some("helper") => return self.register_helper(msg, body),
-            Some(other) => {
-                return Err(err(code::INVALID_ELEMENT, format!("Unsupported account type {other}")))
-            }
-        };
+        // (A guest may keep a secret, for the challenges of its SUBSCRIBEs and calls.)
         let secret = match (s("secret"), s("ha1_secret")) {
+            (Some(_), Some(_)) if !guest => {
+                return Err(err(
+                    code::INVALID_ELEMENT,
+                    "Conflicting elements specified (secret and ha1_secret)",
+                ))
+            }
             (Some(p), _) => Some(Secret::Password(p)),
             (None, Some(h)) => Some(Secret::Ha1(h)),
             (None, None) if guest => None,
             (None, None) => return Err(err(code::MISSING_ELEMENT, "Missing element (secret or ha1_secret)")),
         };
-        let hop = |k: &str| -> Result<Option<(String, String)>, PluginError> {
-            let Some(p) = s(k) else { return Ok(None) };
-            let bad = || err(code::INVALID_ADDRESS, format!("Invalid {k} address"));
-            let u = msg::uri(&p).map_err(|_| bad())?;
-            Ok(Some((p.clone(), msg::address_of(&u).map_err(|e| err(code::INVALID_ADDRESS, e.0))?)))
-        };
-        let proxy = hop("proxy")?;
-        let outbound = hop("outbound_proxy")?;
         let domain = msg::host_of(&uri);
         let proxy_uri = proxy.as_ref().map(|(u, _)| u.clone());
         let registrar = proxy_uri.clone().unwrap_or_else(|| format!("sip:{domain}"));
         let next = outbound.or(proxy).map(|(_, a)| a);
         let default_ttl = self.conf().register_ttl;
         let a = self.account(handle);
+        let old_user = std::mem::replace(&mut a.user, user.clone());
+        if old_user != user && self.users.get(&old_user) == Some(&handle.handle) {
+            self.users.remove(&old_user);
+        }
+        let a = self.account(handle);
         a.username = username;
-        a.user = user.clone();
         a.display = s("display_name");
         a.creds = secret.map(|secret| Credentials { user: s("authuser").unwrap_or(user), secret });
         a.registrar = registrar;
@@ -257,12 +325,15 @@ impl Sip {
         a.guest = guest;
         a.headers = headers::custom(body);
         a.header_prefixes = headers::prefixes(body);
-        a.reg_call_id = token();
-        a.reg_tag = token();
-        a.reg_nonce = None;
-        if a.helper {
-            return Err(err(code::HELPER_ERROR, "Can't register on a helper session"));
+        a.user_agent = s("user_agent");
+        a.contact_params = contact_params(body);
+        // A refresh goes on in the registration's Call-ID (RFC 3261 §10.2.4); a new one starts
+        // its own.
+        if !refresh || a.reg_call_id.is_empty() {
+            a.reg_call_id = token();
+            a.reg_tag = token();
         }
+        a.reg_nonce = None;
         if a.master_id == 0 {
             a.master_id = (portunus_sdk::rooms::random_u64() as u32).max(1);
         }
@@ -296,6 +367,9 @@ impl Sip {
     /// `unregister`: REGISTER with Expires 0.
     pub(crate) fn unregister(&mut self, msg: &Message) -> Result<(), PluginError> {
         let a = self.account(msg.handle);
+        if a.username.is_empty() {
+            return Err(err(code::WRONG_STATE, "Wrong state (register first)"));
+        }
         if a.reg != Reg::Registered || a.guest {
             return Err(err(code::WRONG_STATE, "Wrong state (not registered)"));
         }
@@ -313,7 +387,7 @@ impl Sip {
     /// Sends the account's REGISTER (Expires 0 when unregistering), answering `challenge`.
     fn send_register(&mut self, handle: u64, auth: Option<(String, bool)>) -> Result<(), String> {
         let local = self.account_local(handle);
-        let agent = self.conf().user_agent.clone();
+        let agent = self.user_agent(handle);
         let Some(a) = self.accounts.get_mut(&handle) else { return Ok(()) };
         a.reg_cseq += 1;
         let expires = if a.reg == Reg::Unregistering { 0 } else { a.ttl };
@@ -328,7 +402,7 @@ impl Sip {
             .typed(ezk_sip_types::Name::TO, &msg::from_to(&aor, a.display.as_deref(), None))
             .named(&msg::call_id(&a.reg_call_id))
             .header("CSeq", format!("{} REGISTER", a.reg_cseq))
-            .header("Contact", a.contact(&local))
+            .header("Contact", with_params(a.contact(&local), &a.contact_params))
             .header("Expires", expires.to_string())
             .header("User-Agent", agent)
             .custom(&a.headers);
@@ -456,7 +530,7 @@ impl Sip {
     /// outbound proxy) keeps NAT bindings on the way open, while the account is registered.
     pub(crate) fn keepalive(&mut self, handle: u64) {
         let local = self.account_local(handle);
-        let agent = self.conf().user_agent.clone();
+        let agent = self.user_agent(handle);
         let interval = self.conf().keepalive_interval;
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         a.keepalive = 0;

@@ -341,7 +341,7 @@ impl Sip {
     fn send_invite(&mut self, handle: u64, sdp: &str, auth: Option<(String, bool)>) {
         let sdp_out = self.sdp_out(sdp);
         let local = self.call_local(handle);
-        let agent = self.conf().user_agent.clone();
+        let agent = self.user_agent(handle);
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         let (display, contact, hop) = (
             a.display.clone(),
@@ -534,7 +534,7 @@ impl Sip {
         headers: &[(String, String)],
     ) -> Option<(String, String)> {
         let local = self.call_local(handle);
-        let agent = self.conf().user_agent.clone();
+        let agent = self.user_agent(handle);
         let a = self.accounts.get_mut(&handle)?;
         let us = Us::of(a, local, agent);
         dialog_request(a.call.as_mut()?, &us, method, branch, body, headers)
@@ -950,14 +950,17 @@ impl Sip {
         if let Some(id) = body.get("refer_id").and_then(Value::as_u64).filter(|id| *id != 0) {
             return self.decline_transfer(msg, id as u32, body.get("code").and_then(Value::as_u64));
         }
-        let code = body.get("code").and_then(Value::as_u64).unwrap_or(486);
-        if !(300..700).contains(&code) {
-            return Err(err(code::INVALID_ELEMENT, format!("Invalid SIP response code specified ({code})")));
-        }
         let a = self.account(msg.handle);
         let Some(c) = a.call.as_mut().filter(|c| c.state == CallState::Incoming) else {
-            return Err(err(code::WRONG_STATE, "Wrong state (no incoming call?)"));
+            // Janus ignores a decline without an incoming call (one the caller gave up): no answer.
+            portunus_sdk::debug!("[{}] decline without an incoming call: ignored", msg.handle.handle);
+            return Ok(());
         };
+        // Below 400 is no refusal: Janus sends its default instead.
+        let code = body.get("code").and_then(Value::as_u64).filter(|c| *c >= 400).unwrap_or(486);
+        if code > 699 {
+            return Err(err(code::INVALID_ELEMENT, format!("Invalid SIP response code specified ({code})")));
+        }
         c.headers = headers::custom(body);
         let c = c.clone();
         let reason = msg::reason_phrase(code as u16);
@@ -977,7 +980,9 @@ impl Sip {
         portunus_sdk::validate(body, FIELDS, &CODES)?;
         let a = self.account(msg.handle);
         let Some(c) = a.call.as_mut().filter(|c| c.state != CallState::Ending) else {
-            return Err(err(code::WRONG_STATE, "Wrong state (no call?)"));
+            // Janus ignores a hangup without a call (one that just ended, say): no answer.
+            portunus_sdk::debug!("[{}] hangup without a call: ignored", msg.handle.handle);
+            return Ok(());
         };
         c.headers = headers::custom(body);
         let call_id = c.call_id.clone();

@@ -185,6 +185,13 @@ impl Sip {
         self.conf.as_ref().unwrap_or_else(|| DEFAULT.get_or_init(|| Conf::from_config(&Value::Null)))
     }
 
+    /// The `User-Agent` of a handle's requests and answers: its `register`'s `user_agent`, else
+    /// the configured one.
+    fn user_agent(&self, handle: u64) -> String {
+        let own = self.accounts.get(&handle).and_then(|a| a.user_agent.clone());
+        own.unwrap_or_else(|| self.conf().user_agent.clone())
+    }
+
     /// Where SIP is bound (`ip:port`), as an address over TCP (`tcp:ip:port`) with `tcp`.
     fn local_on(&self, tcp: bool) -> String {
         msg::on(tcp, self.socket.as_ref().map_or("", |(_, a)| a.as_str()))
@@ -307,7 +314,7 @@ impl Sip {
     fn process(&mut self, msg: &Message, body: &serde_json::Map<String, Value>) -> Result<(), PluginError> {
         let request = body.get("request").and_then(Value::as_str).ok_or_else(|| {
             if body.contains_key("request") {
-                PluginError::invalid_type(code::INVALID_ELEMENT, "request", "string")
+                PluginError::invalid_type(code::INVALID_ELEMENT, "request", "a string")
             } else {
                 PluginError::missing(code::MISSING_ELEMENT, "request")
             }

@@ -27,9 +27,7 @@ impl Sip {
         let kind = kind.unwrap_or_else(|| "text/plain".to_owned());
         let handle = req.handle;
         let a = self.account(handle);
-        if a.reg != crate::account::Reg::Registered {
-            return Err(err(code::WRONG_STATE, "Wrong state (not registered)"));
-        }
+        let registered = a.reg == crate::account::Reg::Registered;
         let in_call = a.call.as_ref().filter(|c| c.remote_tag.is_some()).map(|c| c.call_id.clone());
         let (call_id, top) = match (s("uri"), in_call) {
             (None, Some(id)) => {
@@ -47,7 +45,11 @@ impl Sip {
                 self.start_client(handle.handle, Purpose::Message, &branch, "MESSAGE", text, to);
                 (id.clone(), Some(id))
             }
-            (None, None) => return Err(err(code::MISSING_ELEMENT, "Missing element (uri)")),
+            // In the call without a `uri`, as in Janus.
+            (None, None) => return Err(err(code::WRONG_STATE, "Wrong state (not in a call?)")),
+            (Some(_), _) if !registered => {
+                return Err(err(code::WRONG_STATE, "Wrong state (not registered)"))
+            }
             (Some(uri), _) => {
                 let target = msg::uri(&uri)
                     .map_err(|_| err(code::INVALID_ADDRESS, format!("Invalid user address {uri}")))?;
@@ -67,7 +69,7 @@ impl Sip {
                     .typed(ezk_sip_types::Name::TO, &msg::from_to(&target, None, None))
                     .named(&msg::call_id(&call_id))
                     .header("CSeq", "1 MESSAGE")
-                    .header("User-Agent", self.conf().user_agent.clone())
+                    .header("User-Agent", self.user_agent(handle.handle))
                     .custom(&headers::custom(body))
                     .finish(Some(&kind), &content);
                 self.start_client(handle.handle, Purpose::Message, &branch, "MESSAGE", text, to);
@@ -108,6 +110,14 @@ impl Sip {
             Field::new("duration", JsonType::Integer),
             Field::new("headers", JsonType::Object),
         ];
+        let handle = req.handle;
+        let call_id = self
+            .account(handle)
+            .call
+            .as_ref()
+            .filter(|c| c.state == crate::call::CallState::Confirmed)
+            .map(|c| c.call_id.clone())
+            .ok_or_else(|| err(code::WRONG_STATE, "Wrong state (not in a call?)"))?;
         portunus_sdk::validate(body, if dtmf { DTMF } else { INFO }, &CODES)?;
         let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
         let (kind, content) = if dtmf {
@@ -122,14 +132,6 @@ impl Sip {
         } else {
             (s("type"), s("content"))
         };
-        let handle = req.handle;
-        let call_id = self
-            .account(handle)
-            .call
-            .as_ref()
-            .filter(|c| c.state == crate::call::CallState::Confirmed)
-            .map(|c| c.call_id.clone())
-            .ok_or_else(|| err(code::WRONG_STATE, "Wrong state (not in a call?)"))?;
         let branch = format!("z9hG4bK{}", token());
         let (text, to) = self
             .in_dialog(

@@ -30,6 +30,11 @@ impl Sip {
     ) -> Result<(), PluginError> {
         const FIELDS: &[Field] =
             &[Field::new("direction", JsonType::String), Field::new("headers", JsonType::Object)];
+        if !self.in_confirmed_call(req.handle.handle) {
+            // As Janus does: ignored out of a call, without an answer.
+            portunus_sdk::debug!("[{}] hold/unhold without a call: ignored", req.handle.handle);
+            return Ok(());
+        }
         portunus_sdk::validate(body, FIELDS, &CODES)?;
         let direction = match (hold, body.get("direction").and_then(Value::as_str)) {
             (false, _) => "sendrecv",
@@ -56,6 +61,9 @@ impl Sip {
     /// `update` with the browser's new offer: the host answers it, then a re-INVITE carries
     /// our SDP to the far end (`updating`), and its answer brings the browser's (`accepted`).
     pub(crate) fn update(&mut self, req: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
+        if !self.in_confirmed_call(req.handle.handle) {
+            return Err(err(code::WRONG_STATE, "Wrong state (not in a call?)"));
+        }
         portunus_sdk::validate(body, &[Field::new("headers", JsonType::Object)], &CODES)?;
         let Some(jsep) = req.parsed_jsep().filter(|j| !j.sdp.is_empty()) else {
             return Err(err(code::MISSING_SDP, "Missing SDP update"));
@@ -77,6 +85,12 @@ impl Sip {
         }
         push(handle, Some(&req.transaction), &event(Some(&call_id), json!({"event": "updating"})), None);
         Ok(())
+    }
+
+    /// The handle has an established call (a 2xx was sent or received).
+    pub(crate) fn in_confirmed_call(&self, handle: u64) -> bool {
+        let call = self.accounts.get(&handle).and_then(|a| a.call.as_ref());
+        call.is_some_and(|c| c.state == CallState::Confirmed)
     }
 
     /// Marks a re-INVITE of ours under way in the handle's call (one at a time: §14.1);

@@ -136,7 +136,7 @@ impl Sip {
     /// Sends the subscription's SUBSCRIBE (Expires 0 when ending), answering a challenge.
     fn send_subscribe(&mut self, handle: u64, call_id: &str, auth: Option<(String, bool)>) {
         let local = self.account_local(handle);
-        let agent = self.conf().user_agent.clone();
+        let agent = self.user_agent(handle);
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         let us = Us::of(a, local, agent);
         let Some(sub) = a.subscriptions.iter_mut().find(|s| s.dialog.call_id == call_id) else { return };

@@ -205,9 +205,9 @@ impl Sip {
     /// A NOTIFY to the transferor with how the call it asked for is doing (a sipfrag status
     /// line); a final one ends the subscription and the transfer.
     pub(crate) fn notify_transferor(&mut self, refer_id: u32, code: u16, reason: &str) {
-        let agent = self.conf().user_agent.clone();
         let Some(t) = self.transfers.get(&refer_id) else { return };
         let handle = t.handle;
+        let agent = self.user_agent(handle);
         let local = self.call_local(handle);
         let Some(a) = self.accounts.get_mut(&handle) else {
             self.transfers.remove(&refer_id);

@@ -355,7 +355,7 @@ impl Sip {
         for (name, value) in extra {
             b = b.header(name, value.clone());
         }
-        b = b.header("User-Agent", self.conf().user_agent.clone());
+        b = b.header("User-Agent", self.user_agent(handle));
         let response = match sdp {
             Some(sdp) => b.finish(Some("application/sdp"), &self.sdp_out(sdp)),
             None => b.finish(None, ""),
