@@ -334,6 +334,28 @@ async fn register_answers_a_digest_challenge() {
     }
 }
 
+/// A call to a port where nothing listens ends at once, as Janus's does: the ICMP port
+/// unreachable is a `hangup` with 503 "Service Unavailable", not 32 s of retransmissions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_to_a_closed_port_fails_at_once() {
+    let (gw, _) = gateway();
+    let mut c = guest(&gw, "alice").await;
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let uri = format!("sip:bob@127.0.0.1:{}", free_udp_port());
+    let r =
+        c.send(json!({"request": "call", "uri": uri}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
+    let hangup = sip_event(&mut c, "hangup").await;
+    let hangup = result(&hangup["plugindata"]["data"]);
+    assert_eq!(
+        (&hangup["code"], &hangup["reason"]),
+        (&json!(503), &json!("Service Unavailable")),
+        "{hangup}"
+    );
+    peer.close().await.ok();
+}
+
 /// `user_agent` and `contact_params` reach the REGISTER; a second `register` is 445 while
 /// `refresh: true` registers again with new ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

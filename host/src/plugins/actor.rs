@@ -642,6 +642,7 @@ impl Actor {
                 mailbox.send(match arrival {
                     Arrival::Message { from, data } => Job::Datagram(id, from, data),
                     Arrival::Ended { from, conn } => Job::Unreachable(id, from, Silence::Connection(conn)),
+                    Arrival::Refused { from } => Job::Unreachable(id, from, Silence::Refused),
                 });
             } else {
                 let mut stats = stats.lock().unwrap_or_else(|e| e.into_inner());
@@ -655,22 +656,50 @@ impl Actor {
             super::sockets::Unread::Tcp(listener) => return listener.start(&self.rt, deliver),
         };
         let package = self.shared.package.clone();
+        let shared = self.shared.clone();
         let reader = self.rt.spawn(async move {
             let socket = match tokio::net::UdpSocket::from_std(socket) {
                 Ok(s) => s,
                 Err(e) => return tracing::warn!(plugin = %package, "socket {id}: {e}"),
             };
             let mut buf = vec![0u8; 65_536];
+            use tokio::io::Interest;
+            // An ICMP error of an earlier send (port unreachable) is no readable datagram: the
+            // socket is ready with an error, and the error's queue tells where it went.
+            let tell = |to: std::net::SocketAddr| {
+                let names = shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).names_at(to);
+                for from in std::iter::once(to.to_string()).chain(names) {
+                    deliver(Arrival::Refused { from });
+                }
+            };
             loop {
-                match socket.recv_from(&mut buf).await {
-                    // An empty datagram is the host's word (nothing there will answer): one
-                    // from afar is dropped, so no one can forge it.
-                    Ok((0, _)) => {}
-                    Ok((n, from)) => {
-                        deliver(Arrival::Message { from: from.to_string(), data: buf[..n].to_vec() })
+                let ready = match socket.ready(Interest::READABLE | Interest::ERROR).await {
+                    Ok(ready) => ready,
+                    Err(e) => return tracing::warn!(plugin = %package, "socket {id}: {e}"),
+                };
+                let mut erred = ready.is_error();
+                if ready.is_readable() {
+                    match socket.try_recv_from(&mut buf) {
+                        // An empty datagram is the host's word (nothing there will answer): one
+                        // from afar is dropped, so no one can forge it.
+                        Ok((0, _)) => {}
+                        Ok((n, from)) => {
+                            deliver(Arrival::Message { from: from.to_string(), data: buf[..n].to_vec() })
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(e) => {
+                            tracing::debug!(plugin = %package, "socket {id}: {e}");
+                            erred = true;
+                        }
                     }
-                    // ICMP errors of earlier sends surface here (port unreachable): not fatal.
-                    Err(e) => tracing::debug!(plugin = %package, "socket {id}: {e}"),
+                }
+                if erred {
+                    // Read until empty, then `WouldBlock` clears the error readiness.
+                    let _ = socket.try_io(Interest::ERROR, || {
+                        use std::os::fd::AsRawFd;
+                        super::udp_errors::refused(socket.as_raw_fd()).into_iter().for_each(&tell);
+                        Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
+                    });
                 }
             }
         });

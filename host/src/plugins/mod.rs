@@ -17,6 +17,7 @@ mod saved;
 mod sockets;
 mod state;
 pub(crate) mod streams;
+mod udp_errors;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

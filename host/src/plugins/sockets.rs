@@ -132,6 +132,8 @@ pub enum Silence {
     Connection(u64),
     /// The name gave no address.
     Lookup,
+    /// The network refused a datagram sent there (ICMP unreachable).
+    Refused,
 }
 
 /// A send waiting for its name: the socket, `name:port` as the plugin wrote it, the bytes.
@@ -183,6 +185,9 @@ impl SocketTable {
         } else {
             let socket = UdpSocket::bind(addr).map_err(|e| format!("cannot bind {addr}: {e}"))?;
             socket.set_nonblocking(true).map_err(|e| format!("{addr}: {e}"))?;
+            if let Err(e) = super::udp_errors::enable(&socket) {
+                tracing::debug!("{addr}: ICMP errors will not be heard: {e}");
+            }
             let local = socket.local_addr().map_err(|e| format!("{addr}: {e}"))?;
             let sender = socket.try_clone().map_err(|e| format!("{addr}: {e}"))?;
             (Kind::Udp { socket: Arc::new(sender), reader: None, unread: Some(socket) }, local)
@@ -237,7 +242,12 @@ impl SocketTable {
         }
         b.tokens -= 1.0;
         match &s.kind {
-            Kind::Udp { socket, .. } => match socket.send_to(data, to) {
+            // An ICMP error of an earlier send fails the next call once (`IP_RECVERR`), with
+            // this datagram unsent: it goes again (the reader reads the error's queue).
+            Kind::Udp { socket, .. } => match socket.send_to(data, to).or_else(|e| match e {
+                e if super::udp_errors::is_earlier(&e) => socket.send_to(data, to),
+                e => Err(e),
+            }) {
                 Ok(_) => Ok(()),
                 Err(e) => Err(format!("send to {to}: {e}")),
             },
@@ -256,6 +266,11 @@ impl SocketTable {
     /// retransmissions and its CANCEL go where it went (RFC 3261 §17.1.1.3).
     pub fn last(&self, name: &str, port: u16) -> Option<SocketAddr> {
         self.names.get(&(name.to_owned(), port)).map(|(addr, _)| *addr)
+    }
+
+    /// The names (`name:port`) that went to `addr` last.
+    pub fn names_at(&self, addr: SocketAddr) -> Vec<String> {
+        self.names.iter().filter(|(_, (a, _))| *a == addr).map(|((n, p), _)| format!("{n}:{p}")).collect()
     }
 
     /// Remembers where `name:port` resolved to.
@@ -310,6 +325,7 @@ impl SocketTable {
                 .ok()
                 .and_then(|key| self.resolving.get(&key))
                 .is_some_and(|waiting| waiting.iter().any(|(socket, ..)| *socket == id)),
+            Silence::Refused => false,
         }
     }
 

@@ -48,6 +48,12 @@ pub enum Arrival {
         /// The bytes.
         data: Vec<u8>,
     },
+    /// A datagram to `from` (an address, or a name that went there) was refused by the
+    /// network (ICMP unreachable): nothing there will answer.
+    Refused {
+        /// The address or name.
+        from: String,
+    },
     /// Connection `conn` with `from` (its address, or a name the plugin sent to over it) ended
     /// or could not be opened: what was sent on it will get no answer.
     Ended {
@@ -424,7 +430,7 @@ mod tests {
             Arc::new(move |a| {
                 let _ = tx.send(match a {
                     Arrival::Message { from, data } => (from, data),
-                    Arrival::Ended { from, .. } => (from, Vec::new()),
+                    Arrival::Ended { from, .. } | Arrival::Refused { from } => (from, Vec::new()),
                 });
             })
         };

@@ -321,8 +321,10 @@ declare module 'portunus:plugin/host@0.7.0' {
    * the domain's own address at `port` when it has no SRV records (RFC 3263 §4.2); a
    * send that fails then is only logged; when the name gives no address, an empty datagram
    * comes from `name:port` (nothing sent there will be answered; not when a later send
-   * on this socket waits for the name's next lookup by then). An empty datagram from
-   * afar is dropped: only the host sends those.
+   * on this socket waits for the name's next lookup by then). An empty datagram also comes
+   * from an address, and from the names that went there, when the network refused a
+   * datagram sent to it (ICMP port or host unreachable). An empty datagram from afar is
+   * dropped: only the host sends those.
    */
   export function udpSend(socket: number, to: string, data: Uint8Array): void;
   /**
