@@ -222,10 +222,10 @@ impl Sip {
             Field::new("user_agent", JsonType::String),
             Field::new("headers", JsonType::Object),
             Field::new("contact_params", JsonType::Object),
-            Field::new("master_id", JsonType::Integer).positive(),
+            Field::new("master_id", JsonType::Integer),
             Field::new("refresh", JsonType::Bool),
             Field::new("incoming_header_prefixes", JsonType::Array),
-            Field::new("register_ttl", JsonType::Integer).positive(),
+            Field::new("register_ttl", JsonType::Integer),
         ];
         portunus_sdk::validate(body, FIELDS, &CODES)?;
         let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);

@@ -17,7 +17,7 @@ use portunus_sdk::{
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
 
-use crate::digest;
+use crate::digest::{self, Credentials, Secret};
 use crate::headers;
 use crate::msg::{self, Builder, SipMessage};
 use crate::txn::Purpose;
@@ -210,9 +210,36 @@ impl Sip {
             Field::new("headers", JsonType::Object),
             Field::new("refer_id", JsonType::Integer),
             Field::new("autoaccept_reinvites", JsonType::Bool),
+            // Credentials for the INVITE's challenges (a guest's, say): they become the account's.
+            Field::new("secret", JsonType::String),
+            Field::new("ha1_secret", JsonType::String),
+            Field::new("authuser", JsonType::String),
         ];
-        portunus_sdk::validate(body, FIELDS, &CODES)?;
+        // The state first, then the fields, as Janus checks them.
         let handle = msg.handle;
+        let a = self.account(handle);
+        if a.username.is_empty() {
+            return Err(err(code::WRONG_STATE, "Wrong state (register first)"));
+        }
+        if a.reg != crate::account::Reg::Registered {
+            return Err(err(code::WRONG_STATE, "Wrong state (not registered)"));
+        }
+        if a.call.is_some() {
+            return Err(err(code::WRONG_STATE, "Wrong state (already in a call?)"));
+        }
+        portunus_sdk::validate(body, FIELDS, &CODES)?;
+        let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+        let secret = match (text("secret"), text("ha1_secret")) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    code::INVALID_ELEMENT,
+                    "Conflicting elements specified (secret and ha1_secret)",
+                ))
+            }
+            (Some(p), None) => Some(Secret::Password(p)),
+            (None, Some(h)) => Some(Secret::Ha1(h)),
+            (None, None) => None,
+        };
         let manual_reinvites = body.get("autoaccept_reinvites").and_then(Value::as_bool) == Some(false);
         let refer_id = body.get("refer_id").and_then(Value::as_u64).map(|id| id as u32).filter(|id| *id != 0);
         let mut headers = headers::custom(body);
@@ -220,12 +247,6 @@ impl Sip {
             headers.extend(self.refer_headers(id)?);
         }
         let a = self.account(handle);
-        if a.reg != crate::account::Reg::Registered {
-            return Err(err(code::WRONG_STATE, "Wrong state (register first)"));
-        }
-        if a.call.is_some() {
-            return Err(err(code::WRONG_STATE, "Wrong state (already in a call?)"));
-        }
         let uri = body.get("uri").and_then(Value::as_str).unwrap_or_default().to_owned();
         msg::uri(&uri).map_err(|_| err(code::INVALID_ADDRESS, format!("Invalid user address {uri}")))?;
         a.next_hop(&uri).map_err(|e| err(code::INVALID_ADDRESS, e.0))?;
@@ -242,6 +263,12 @@ impl Sip {
         let srtp = portunus_sdk::bridge::srtp_of(body, code::INVALID_ELEMENT)?;
         let a = self.account(handle);
         a.bridge.browser_offer(&jsep.sdp, srtp).map_err(coded)?;
+        if let Some(secret) = secret {
+            let user = text("authuser").or_else(|| a.creds.as_ref().map(|c| c.user.clone()));
+            a.creds = Some(Credentials { user: user.unwrap_or_else(|| a.user.clone()), secret });
+        } else if let (Some(user), Some(creds)) = (text("authuser"), a.creds.as_mut()) {
+            creds.user = user;
+        }
         a.call = Some(Call {
             transaction: Some(msg.transaction.clone()),
             headers,

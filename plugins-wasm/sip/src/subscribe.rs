@@ -117,6 +117,9 @@ impl Sip {
         portunus_sdk::validate(body, FIELDS, &CODES)?;
         let event_type = body.get("event").and_then(Value::as_str).unwrap_or_default();
         let a = self.account(req.handle);
+        if a.reg != crate::account::Reg::Registered {
+            return Err(err(code::WRONG_STATE, "Wrong state (not registered)"));
+        }
         let Some(sub) = a.subscriptions.iter_mut().find(|s| s.event == event_type) else {
             return Err(err(code::WRONG_STATE, "Wrong state (not subscribed to this event)"));
         };
