@@ -111,11 +111,11 @@ impl Bridge {
         }
         let options = ForwardOptions { kinds: Vec::new(), substream: None, temporal: None };
         let rules = crate::rtp_target::forward_all(
-            wanted.iter().map(|(_, (src, mid), target)| (*src, mid.as_str(), target, options.clone())),
+            wanted.iter().map(|(_, (src, mid), target)| (*src, mid.as_str(), target, options.clone(), None)),
         )
         .map_err(|e| PluginError::new(codes.unknown, format!("Could not forward: {e}")))?;
         let mut made = Vec::with_capacity(wanted.len());
-        for ((kind, _, target), rule) in wanted.into_iter().zip(rules) {
+        for ((kind, _, target), (rule, _)) in wanted.into_iter().zip(rules) {
             let mut stream_id = 0;
             while stream_id == 0 || self.forwarders.iter().any(|f| f.stream_id == stream_id) {
                 stream_id = crate::rooms::random_u64() as u32;

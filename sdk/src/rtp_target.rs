@@ -24,17 +24,24 @@ pub fn from_janus(obj: &Map<String, Value>) -> Result<RtpTarget, String> {
     })
 }
 
-/// Makes the forwarders of one request, each `(source, its mid, target, options)`: all of them,
-/// or, when the host refuses one, none (those made go again); the rules in order.
-pub fn forward_all<'a>(
-    wanted: impl IntoIterator<Item = (crate::Endpoint, &'a str, &'a RtpTarget, crate::ForwardOptions)>,
-) -> Result<Vec<u64>, String> {
-    let mut rules = Vec::new();
-    for (src, mid, target, options) in wanted {
-        match crate::host::forward_rtp(src, mid, target, &options) {
+/// One forwarder of a request: its source and the source's mid, the target, the options, and
+/// the receiver's RTCP port (Janus's `rtcp_port`), if it sends RTCP feedback.
+pub type Wanted<'a> = (crate::Endpoint, &'a str, &'a RtpTarget, crate::ForwardOptions, Option<u16>);
+
+/// Makes the forwarders of one request: all of them, or, when the host refuses one, none
+/// (those made go again); in order, each rule with the local port its receiver's RTCP comes to
+/// (0 without `rtcp_port`).
+pub fn forward_all<'a>(wanted: impl IntoIterator<Item = Wanted<'a>>) -> Result<Vec<(u64, u16)>, String> {
+    let mut rules: Vec<(u64, u16)> = Vec::new();
+    for (src, mid, target, options, rtcp_port) in wanted {
+        let made = match rtcp_port {
+            Some(port) => crate::host::forward_rtp_feedback(src, mid, target, &options, port),
+            None => crate::host::forward_rtp(src, mid, target, &options).map(|rule| (rule, 0)),
+        };
+        match made {
             Ok(rule) => rules.push(rule),
             Err(e) => {
-                rules.iter().for_each(|rule| crate::host::unforward(*rule));
+                rules.iter().for_each(|(rule, _)| crate::host::unforward(*rule));
                 return Err(e);
             }
         }

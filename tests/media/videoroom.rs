@@ -229,6 +229,54 @@ async fn a_publisher_reaches_its_subscribers_through_a_room() {
     p2.close().await.ok();
 }
 
+/// `rtp_forward` with `rtcp_port`, as Janus's: the answer and `listforwarders` name the
+/// forwarder's own RTCP port, two empty RTP headers come from it to the receiver's RTCP port
+/// (a Streaming mountpoint with `rtcpport` learns where its requests go), and a PLI the
+/// receiver sends there reaches the publisher as a keyframe request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarders_receiver_asks_for_keyframes_over_rtcp() {
+    let gw = gateway();
+    let (mut alice, pa, alice_id, _) = publish(&gw, "alice").await;
+    let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let rtcp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let rtcp_port = rtcp.local_addr().unwrap().port();
+    let before = pa.stats().rtcp.pli + pa.stats().rtcp.fir;
+    let forward = json!({"request": "rtp_forward", "room": 1234, "secret": "adminpwd", "publisher_id": alice_id,
+                         "host": "127.0.0.1",
+                         "streams": [{"mid": "1", "port": rtp.local_addr().unwrap().port(), "rtcp_port": rtcp_port}]});
+    let r = alice.request(forward).await;
+    let f = &r["forwarders"][0];
+    assert_eq!(f["remote_rtcp_port"], rtcp_port, "{r}");
+    let local =
+        f["local_rtcp_port"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or_else(|| panic!("{r}"));
+    let listed =
+        alice.request(json!({"request": "listforwarders", "room": 1234, "secret": "adminpwd"})).await;
+    assert_eq!(listed["publishers"][0]["forwarders"][0]["local_rtcp_port"], local, "{listed}");
+    let mut buf = [0u8; 64];
+    for _ in 0..2 {
+        let (n, from) =
+            tokio::time::timeout(WAIT, rtcp.recv_from(&mut buf)).await.expect("latching").expect("recv");
+        assert_eq!(
+            (n, from.port(), buf[0]),
+            (12, local, 0x80),
+            "an empty RTP header from the forwarder's port"
+        );
+    }
+    // The rule's start asks alice for a keyframe; then the receiver's PLI asks again.
+    pa.wait_until("the forwarder's first keyframe request", WAIT, |s| s.rtcp.pli + s.rtcp.fir > before)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    receive_rtp(&rtp, "forwarded video", |p| !p.is_empty()).await;
+    let first = pa.stats().rtcp.pli + pa.stats().rtcp.fir;
+    let ssrc = 0x1234_5678u32.to_be_bytes();
+    let pli = [0x81, 206, 0, 2, ssrc[0], ssrc[1], ssrc[2], ssrc[3], 0, 0, 0, 0];
+    rtcp.send_to(&pli, ("127.0.0.1", local)).await.unwrap();
+    pa.wait_until("the receiver's keyframe request", WAIT, |s| s.rtcp.pli + s.rtcp.fir > first)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    pa.close().await.ok();
+}
+
 /// `rtp_forward` as Janus checks it: with `lock_rtp_forward`, the `admin_key`; a host that does
 /// not resolve, a port past 65535; and every forwarder of a request is made or none (the
 /// sandbox refuses one address here). With `simulcast: true` a video stream goes to one port,

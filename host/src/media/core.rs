@@ -29,8 +29,12 @@ use super::udp::{RecvBatch, SocketBatch, BATCH};
 use super::{Command, Streams, Tunables};
 use crate::mixer::{MixFrame, MixIn, Pool};
 use crate::vocab::{
-    DescriptionError, Endpoint, HandleRef, LayerChange, MediaEvent, MediaKind, MixCodec, Notice, INPUT_BIT,
+    DescriptionError, Endpoint, ForwardRule, HandleRef, LayerChange, MediaEvent, MediaKind, MixCodec, Notice,
+    RtpTarget, Sink, INPUT_BIT,
 };
+
+/// Set in the key of an RTP output's RTCP socket (with its rule id; below `MIX_BIT`).
+const FEEDBACK_BIT: u64 = 1 << 59;
 
 /// How often a leg sends its RTCP report (RFC 3550's recommended minimum).
 const LEG_RTCP_INTERVAL: Duration = Duration::from_secs(5);
@@ -1054,7 +1058,7 @@ impl<T: Transmitter> MediaCore<T> {
                 mjr.frame(self.now, d.packet.video, codec, buf);
                 return;
             }
-            Dest::Rtp { target, rewrite, srtp } => {
+            Dest::Rtp { target, rewrite, srtp, .. } => {
                 let (seq, time) = d.packet.renumbered(d.rule, rewrite);
                 let pt = target.payload_type.unwrap_or(*d.packet.pt);
                 let buf = &mut self.rtp_out;
@@ -1287,7 +1291,9 @@ impl<T: Transmitter> MediaCore<T> {
                     break;
                 }
                 for (from, datagram) in rx.datagrams() {
-                    if id & INPUT_BIT != 0 {
+                    if id & FEEDBACK_BIT != 0 {
+                        self.output_feedback(id & !FEEDBACK_BIT, from, datagram);
+                    } else if id & INPUT_BIT != 0 {
                         self.input_datagram(id, index, from, datagram);
                     } else {
                         self.leg_datagram(id, from, datagram, index == 1);
@@ -1634,11 +1640,47 @@ impl<T: Transmitter> MediaCore<T> {
 
     /// A leg's or an input's socket by key.
     fn socket_of(&self, id: u64, index: u8) -> Option<&Watched> {
-        if id & INPUT_BIT != 0 {
+        if id & FEEDBACK_BIT != 0 {
+            match &self.router.route(id & !FEEDBACK_BIT)?.dst {
+                Dest::Rtp { feedback, .. } => feedback.as_ref(),
+                _ => None,
+            }
+        } else if id & INPUT_BIT != 0 {
             self.inputs.get(&id)?.socket(index)
         } else {
             let leg = self.legs.get(&id)?;
             Some(if index == 1 { &leg.rtcp } else { &leg.rtp })
+        }
+    }
+
+    /// An RTP output with `rtcp_port` (on its source's thread): its socket is read here.
+    fn watch_feedback(&mut self, id: u64, rule: &ForwardRule) {
+        let Sink::Rtp(RtpTarget { feedback: Some(socket), .. }) = &rule.dst else { return };
+        let watched = socket.0.try_clone().and_then(|s| Watched::new(s, (id | FEEDBACK_BIT, 0), &self.ready));
+        match (watched, self.router.route_mut(id).map(|r| &mut r.dst)) {
+            (Ok(w), Some(Dest::Rtp { feedback, .. })) => *feedback = Some(w),
+            (Err(e), _) => tracing::warn!(rule = id, "RTCP feedback of an RTP output: {e}"),
+            _ => {}
+        }
+    }
+
+    /// A datagram from an RTP output's receiver at its RTCP port: a PLI or FIR (from the
+    /// receiver's address only) asks the output's source for a keyframe, as Janus's
+    /// forwarders do. SRTCP keeps its packet types in the clear, so it is read as it comes.
+    fn output_feedback(&mut self, rule: u64, from: SocketAddr, buf: &[u8]) {
+        let Some(route) = self.router.route(rule) else { return };
+        let Dest::Rtp { target, .. } = &route.dst else { return };
+        if from.ip() != target.addr.ip() {
+            tracing::debug!(rule, "RTCP feedback from {from}, not the receiver: dropped");
+            return;
+        }
+        if !legs::wants_keyframe(buf) {
+            return;
+        }
+        let (src, mid) = (route.src, route.src_mid);
+        match mid {
+            Some(mid) => self.keyframe_of(src, mid),
+            None => self.keyframe(src),
         }
     }
 
@@ -1905,6 +1947,7 @@ impl<T: Transmitter> MediaCore<T> {
             Command::Forward(id, rule, homes) => {
                 self.router.add(id, &rule, homes);
                 if homes.src == self.index {
+                    self.watch_feedback(id, &rule);
                     self.keyframe(rule.src.id());
                     self.replay_keyframe(id);
                     // A destination already up on this thread (a mixer port always is): a file

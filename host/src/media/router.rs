@@ -101,6 +101,8 @@ pub enum Dest {
         rewrite: Option<Rewrite>,
         /// SDES-SRTP, when the target asks for it.
         srtp: Option<Box<SrtpSender>>,
+        /// The receiver's RTCP, read on this thread (set once the rule is added here).
+        feedback: Option<super::ready::Watched>,
     },
 }
 
@@ -234,7 +236,7 @@ impl Router {
             Sink::Mix(id) => (Dest::Mix { id: *id }, rule.src.handle()),
             Sink::Rtp(target) => {
                 let srtp = target.srtp.as_ref().map(|k| Box::new(SrtpSender::new(k.suite, &k.key)));
-                (Dest::Rtp { target: target.clone(), rewrite: None, srtp }, rule.src.handle())
+                (Dest::Rtp { target: target.clone(), rewrite: None, srtp, feedback: None }, rule.src.handle())
             }
             Sink::Record(file) => {
                 self.recordings.push(id);

@@ -410,6 +410,7 @@ impl Sim {
                     ssrc: i as u32 + 1,
                     payload_type: Some(96),
                     srtp: None,
+                    feedback: None,
                 }),
                 substream: None,
                 temporal: None,

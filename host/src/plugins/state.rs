@@ -467,6 +467,69 @@ impl StoreState {
         Ok(id)
     }
 
+    /// `forward-rtp`, with the receiver's RTCP feedback when `rtcp_port` is given: the rule id
+    /// and the local port that RTCP comes to (0 without).
+    fn rtp_output(
+        &mut self,
+        src: wit::Endpoint,
+        src_mid: String,
+        target: RtpTarget,
+        options: ForwardOptions,
+        rtcp_port: Option<u16>,
+    ) -> Result<(u64, u16), String> {
+        let src = self.own_endpoint(src)?;
+        let ip: std::net::IpAddr =
+            target.host.parse().map_err(|_| format!("host '{}' is not an IP address", target.host))?;
+        if target.port == 0 {
+            return Err("port 0 is not a destination".to_owned());
+        }
+        if !self.shared.limits.send_to.allows(ip) {
+            return Err(format!("the plugin's sandbox.send_to does not allow {ip}"));
+        }
+        // The receiver's RTCP comes to a port of our own, of any address of its family.
+        let feedback = match rtcp_port {
+            None => None,
+            Some(_) => {
+                let any: std::net::SocketAddr = if ip.is_ipv4() {
+                    ([0, 0, 0, 0], 0).into()
+                } else {
+                    (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+                };
+                let socket = std::net::UdpSocket::bind(any)
+                    .and_then(|s| s.set_nonblocking(true).map(|()| s))
+                    .map_err(|e| format!("cannot bind a port for RTCP feedback: {e}"))?;
+                let local = socket.local_addr().map_err(|e| e.to_string())?.port();
+                Some((std::sync::Arc::new(socket), local))
+            }
+        };
+        let rule = media::ForwardRule {
+            src,
+            // A leg and a mixer port have one stream.
+            src_mid: (!matches!(src, media::Endpoint::Leg(_) | media::Endpoint::Mix(_))).then_some(src_mid),
+            dst: media::Sink::Rtp(media::RtpTarget {
+                addr: std::net::SocketAddr::new(ip, target.port),
+                ssrc: target.ssrc.unwrap_or_else(rand::random),
+                payload_type: target.payload_type.filter(|pt| *pt < 128),
+                srtp: target.srtp.as_ref().map(srtp_key).transpose()?,
+                feedback: feedback.as_ref().map(|(socket, _)| media::FeedbackSocket(socket.clone())),
+            }),
+            substream: options.substream,
+            temporal: options.temporal,
+            kinds: Vec::new(),
+        };
+        let id = self.add_rule(rule)?;
+        let Some((socket, local)) = feedback else { return Ok((id, 0)) };
+        // Two empty RTP headers tell the receiver where its RTCP goes (a Janus Streaming
+        // mountpoint with `rtcpport` sends its keyframe requests back to where they came from).
+        if let Some(port) = rtcp_port {
+            let latch = [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+            for _ in 0..2 {
+                let _ = socket.send_to(&latch, std::net::SocketAddr::new(ip, port));
+            }
+        }
+        Ok((id, local))
+    }
+
     /// The packets of a file an input is to play: a path under one of the plugin's
     /// `sandbox.read_dir` folders (compared canonically, so `..` and links do not lead out), an
     /// Opus-in-Ogg file, and an Opus stream to play it on.
@@ -753,30 +816,21 @@ impl host::Host for StoreState {
         target: RtpTarget,
         options: ForwardOptions,
     ) -> Result<u64, String> {
-        let src = self.own_endpoint(src)?;
-        let ip: std::net::IpAddr =
-            target.host.parse().map_err(|_| format!("host '{}' is not an IP address", target.host))?;
-        if target.port == 0 {
-            return Err("port 0 is not a destination".to_owned());
+        self.rtp_output(src, src_mid, target, options, None).map(|(rule, _)| rule)
+    }
+
+    fn forward_rtp_feedback(
+        &mut self,
+        src: wit::Endpoint,
+        src_mid: String,
+        target: RtpTarget,
+        options: ForwardOptions,
+        rtcp_port: u16,
+    ) -> Result<(u64, u16), String> {
+        if rtcp_port == 0 {
+            return Err("RTCP port 0 is not a destination".to_owned());
         }
-        if !self.shared.limits.send_to.allows(ip) {
-            return Err(format!("the plugin's sandbox.send_to does not allow {ip}"));
-        }
-        let rule = media::ForwardRule {
-            src,
-            // A leg and a mixer port have one stream.
-            src_mid: (!matches!(src, media::Endpoint::Leg(_) | media::Endpoint::Mix(_))).then_some(src_mid),
-            dst: media::Sink::Rtp(media::RtpTarget {
-                addr: std::net::SocketAddr::new(ip, target.port),
-                ssrc: target.ssrc.unwrap_or_else(rand::random),
-                payload_type: target.payload_type.filter(|pt| *pt < 128),
-                srtp: target.srtp.as_ref().map(srtp_key).transpose()?,
-            }),
-            substream: options.substream,
-            temporal: options.temporal,
-            kinds: Vec::new(),
-        };
-        self.add_rule(rule)
+        self.rtp_output(src, src_mid, target, options, Some(rtcp_port))
     }
 
     fn resolve(&mut self, name: String) -> Result<Vec<String>, String> {

@@ -139,7 +139,23 @@ pub struct RtpTarget {
     pub payload_type: Option<u8>,
     /// SDES-SRTP (none: plain RTP).
     pub srtp: Option<super::SrtpKey>,
+    /// Where the receiver's RTCP feedback comes in (Janus's `rtcp_port`): a PLI or FIR there
+    /// asks the source for a keyframe.
+    pub feedback: Option<FeedbackSocket>,
 }
+
+/// An RTP output's socket for its receiver's RTCP, bound when the output was asked for; one
+/// socket however many times the rule is set up on a media thread.
+#[derive(Debug, Clone)]
+pub struct FeedbackSocket(pub std::sync::Arc<std::net::UdpSocket>);
+
+impl PartialEq for FeedbackSocket {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for FeedbackSocket {}
 
 /// A change of what a rule forwards, for the plugin's media events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -94,6 +94,14 @@ struct Wanted {
     codec: Option<String>,
     target: RtpTarget,
     substream: Option<u8>,
+    /// The receiver's RTCP port (`rtcp_port`): its PLIs and FIRs ask the publisher for
+    /// keyframes.
+    rtcp_port: Option<u16>,
+}
+
+/// A port number under `name` (0 is none; above 65535 was refused before).
+fn port_of(obj: &Map<String, Value>, name: &str) -> Option<u16> {
+    obj.get(name).and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()).filter(|p| *p > 0)
 }
 
 /// One target: `port`, `ssrc` and `pt` under the names `names` gives (`port` or `video_port`,
@@ -105,8 +113,7 @@ fn target_of(
     srtp: &Option<portunus_sdk::SrtpKey>,
 ) -> Option<RtpTarget> {
     let num = |k: &str| obj.get(k).and_then(Value::as_u64);
-    // (0 is none; above 65535 was refused before.)
-    let port = num(names[0]).and_then(|p| u16::try_from(p).ok()).filter(|p| *p > 0)?;
+    let port = port_of(obj, names[0])?;
     Some(RtpTarget {
         host: host.to_owned(),
         port,
@@ -126,12 +133,15 @@ fn wanted_of(
 ) -> Vec<Wanted> {
     let host = str_of(s, "host").unwrap_or(host);
     let codec = (!stream.codec.is_empty()).then(|| stream.codec.clone());
-    let wanted = |target, substream| Wanted {
+    // RTCP goes with the first port, of audio and video, as in Janus.
+    let rtcp_port = if stream.kind == MediaKind::Data { None } else { port_of(s, "rtcp_port") };
+    let wanted = |target, substream: Option<u8>| Wanted {
         mid: stream.mid.clone(),
         kind: stream.kind,
         codec: codec.clone(),
         target,
         substream,
+        rtcp_port: rtcp_port.filter(|_| substream.unwrap_or(0) == 0),
     };
     let srtp = if stream.kind == MediaKind::Data { &None } else { srtp };
     if stream.kind != MediaKind::Video || s.get("simulcast").and_then(Value::as_bool) == Some(true) {
@@ -154,7 +164,10 @@ impl VideoRoom {
         // Names are looked up first, as Janus does: the answers give addresses.
         let asked_family = family(body).map_err(invalid)?;
         let host_name = resolve(str_of(body, "host").unwrap_or_default(), asked_family).map_err(invalid)?;
-        check_ports(body, LEGACY.iter().map(|(_, names, ..)| names[0]))?;
+        check_ports(
+            body,
+            LEGACY.iter().map(|(_, names, ..)| names[0]).chain(["audio_rtcp_port", "video_rtcp_port"]),
+        )?;
         let streams: Vec<Map<String, Value>> = body
             .get("streams")
             .and_then(Value::as_array)
@@ -171,7 +184,7 @@ impl VideoRoom {
         let mut streams = streams;
         for s in &mut streams {
             portunus_sdk::validate(s, STREAM, &CODES)?;
-            check_ports(s, PORTS.iter().map(|names| names[0]))?;
+            check_ports(s, PORTS.iter().map(|names| names[0]).chain(["rtcp_port"]))?;
             if let Some(host) = str_of(s, "host") {
                 let resolved =
                     resolve(host, family(s).map_err(invalid)?.or(asked_family)).map_err(invalid)?;
@@ -200,8 +213,14 @@ impl VideoRoom {
                 let srtp = if kind == MediaKind::Data { &None } else { &srtp };
                 if let Some(target) = target_of(body, names, &host_name, srtp) {
                     let codec = (!s.codec.is_empty()).then(|| s.codec.clone());
-                    wanted
-                        .push((Some(answer), Wanted { mid: s.mid.clone(), kind, codec, target, substream }));
+                    // `audio_rtcp_port` with `audio_port`, `video_rtcp_port` with `video_port`.
+                    let rtcp_port = match names[0] {
+                        "audio_port" => port_of(body, "audio_rtcp_port"),
+                        "video_port" => port_of(body, "video_rtcp_port"),
+                        _ => None,
+                    };
+                    let w = Wanted { mid: s.mid.clone(), kind, codec, target, substream, rtcp_port };
+                    wanted.push((Some(answer), w));
                 }
             }
         } else {
@@ -216,12 +235,12 @@ impl VideoRoom {
         // Every forwarder is made, or none.
         let rules = forward_all(wanted.iter().map(|(_, w)| {
             let options = ForwardOptions { kinds: Vec::new(), substream: w.substream, temporal: None };
-            (Endpoint::Peer(handle), w.mid.as_str(), &w.target, options)
+            (Endpoint::Peer(handle), w.mid.as_str(), &w.target, options, w.rtcp_port)
         }))
         .map_err(|e| err(code::UNKNOWN, format!("Error forwarding: {e}")))?;
         let mut made: Vec<(Option<[&str; 2]>, u64, Value)> = Vec::with_capacity(wanted.len());
-        for ((answer_names, w), rule) in wanted.into_iter().zip(rules) {
-            let listed = summary(rule, &w);
+        for ((answer_names, w), (rule, local_rtcp_port)) in wanted.into_iter().zip(rules) {
+            let listed = summary(rule, &w, local_rtcp_port);
             portunus_sdk::notify_event(None, || {
                 let mut told = listed.clone();
                 told["event"] = json!("rtp_forward");
@@ -329,8 +348,8 @@ fn check_ports<'a>(
 }
 
 /// A forwarder as `rtp_forward` and `listforwarders` show it (Janus's summary): `pt`, `ssrc`
-/// and `substream` when set, `srtp` when encrypted.
-fn summary(rule: u64, w: &Wanted) -> Value {
+/// and `substream` when set, the RTCP ports with `rtcp_port`, `srtp` when encrypted.
+fn summary(rule: u64, w: &Wanted, local_rtcp_port: u16) -> Value {
     let mut listed =
         json!({"stream_id": rule, "type": kind_name(w.kind), "host": w.target.host, "port": w.target.port});
     if w.kind != MediaKind::Data {
@@ -343,6 +362,10 @@ fn summary(rule: u64, w: &Wanted) -> Value {
     }
     if let Some(sub) = w.substream.filter(|s| *s > 0) {
         listed["substream"] = json!(sub);
+    }
+    if let Some(remote) = w.rtcp_port.filter(|_| local_rtcp_port > 0) {
+        listed["local_rtcp_port"] = json!(local_rtcp_port);
+        listed["remote_rtcp_port"] = json!(remote);
     }
     if w.target.srtp.is_some() {
         listed["srtp"] = json!(true);

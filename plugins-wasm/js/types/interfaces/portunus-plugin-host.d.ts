@@ -113,6 +113,15 @@ declare module 'portunus:plugin/host@0.7.0' {
    */
   export function forwardRtp(src: Endpoint, srcMid: string, target: RtpTarget, options: ForwardOptions): bigint;
   /**
+   * As `forward-rtp`, with the receiver's RTCP feedback (Janus's `rtcp_port`): the host binds
+   * a port of its own (any address of the target's family) and sends two empty RTP headers
+   * from it to the target's host at `rtcp-port`, so that the receiver (a Janus Streaming
+   * mountpoint with `rtcpport`, say) learns where its RTCP goes; a PLI or FIR that comes
+   * there from the receiver's address asks the source for a keyframe. The port closes with
+   * the rule. Returns the rule id and the local port.
+   */
+  export function forwardRtpFeedback(src: Endpoint, srcMid: string, target: RtpTarget, options: ForwardOptions, rtcpPort: number): [bigint, number];
+  /**
    * The addresses of `name` that the plugin's `sandbox.send_to` allows (IPv4 ones first),
    * looked up now: the system's resolver (`/etc/hosts`, DNS), or the DNS server of the
    * plugin's `sandbox.nameserver`. Unlike the other functions it waits for the answer, as
