@@ -962,7 +962,7 @@ async fn bad_requests_get_janus_codes() {
         let r = c.send_ignored(json!({"request": ignored, "code": 99}), unknown.clone()).await;
         assert_eq!(error(&r), 442, "{r}");
     }
-    // The call comes first, then the fields, as in Janus.
+    // The call comes first, then the fields, as in Janus (whose error_code is left 0 there).
     for request in ["info", "dtmf_info", "update"] {
         let r = c.send(json!({"request": request}), None).await;
         assert_eq!(error(&r), 447, "{request} without a call: {r}");
@@ -1012,6 +1012,16 @@ async fn register_checks_as_janus_does() {
             json!({"request": "register", "username": alice, "type": "guest", "send_register": false}),
             444,
             "Conflicting elements: send_register cannot be true if guest is true",
+        ),
+        (
+            json!({"request": "register", "username": alice, "send_register": false}),
+            443,
+            "Missing element (secret or ha1_secret)",
+        ),
+        (
+            json!({"request": "register", "username": alice, "type": "guest", "contact_params": {"a": "b>\r\nX: y"}}),
+            444,
+            "Invalid element (contact_params: a)",
         ),
         (
             json!({"request": "register", "username": alice, "type": "guest", "refresh": true}),

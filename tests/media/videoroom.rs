@@ -262,18 +262,57 @@ async fn a_forwarders_receiver_asks_for_keyframes_over_rtcp() {
             "an empty RTP header from the forwarder's port"
         );
     }
-    // The rule's start asks alice for a keyframe; then the receiver's PLI asks again.
+    // The rule's start asks alice for a keyframe (a request within 500 ms of another waits
+    // for them to pass): then keyframe requests stop.
     pa.wait_until("the forwarder's first keyframe request", WAIT, |s| s.rtcp.pli + s.rtcp.fir > before)
         .await
         .unwrap_or_else(|e| panic!("{}", e.0));
     receive_rtp(&rtp, "forwarded video", |p| !p.is_empty()).await;
-    let first = pa.stats().rtcp.pli + pa.stats().rtcp.fir;
+    let asked = |pa: &crate::peer::Peer| pa.stats().rtcp.pli + pa.stats().rtcp.fir;
+    let quiet = || async {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let n = asked(&pa);
+            let more = pa.wait_until("another request", std::time::Duration::from_millis(700), |s| {
+                s.rtcp.pli + s.rtcp.fir > n
+            });
+            if more.await.is_err() {
+                return n;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "keyframe requests go on");
+        }
+    };
+    let first = quiet().await;
+    // A receiver report asks nothing, nor does a PLI from another address.
     let ssrc = 0x1234_5678u32.to_be_bytes();
+    let rr = [0x80, 201, 0, 1, ssrc[0], ssrc[1], ssrc[2], ssrc[3]];
     let pli = [0x81, 206, 0, 2, ssrc[0], ssrc[1], ssrc[2], ssrc[3], 0, 0, 0, 0];
+    rtcp.send_to(&rr, ("127.0.0.1", local)).await.unwrap();
+    let elsewhere = tokio::net::UdpSocket::bind("127.0.0.2:0").await.unwrap();
+    elsewhere.send_to(&pli, ("127.0.0.1", local)).await.unwrap();
+    assert_eq!(quiet().await, first, "a report or a stranger's PLI asked for a keyframe");
+    // The receiver's PLI does.
     rtcp.send_to(&pli, ("127.0.0.1", local)).await.unwrap();
     pa.wait_until("the receiver's keyframe request", WAIT, |s| s.rtcp.pli + s.rtcp.fir > first)
         .await
         .unwrap_or_else(|e| panic!("{}", e.0));
+    // The port closes with the forwarder: a datagram there is refused.
+    let stream_id = f["stream_id"].clone();
+    let stop = json!({"request": "stop_rtp_forward", "room": 1234, "secret": "adminpwd", "publisher_id": alice_id,
+                      "stream_id": stream_id});
+    assert_eq!(alice.request(stop).await["videoroom"], "stop_rtp_forward");
+    rtcp.connect(("127.0.0.1", local)).await.unwrap();
+    let closed = async {
+        loop {
+            let _ = rtcp.send(&rr).await;
+            let mut b = [0u8; 16];
+            match tokio::time::timeout(std::time::Duration::from_millis(100), rtcp.recv(&mut b)).await {
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => return,
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(WAIT, closed).await.expect("the forwarder's RTCP port closes with it");
     pa.close().await.ok();
 }
 

@@ -30,11 +30,8 @@ use super::{Command, Streams, Tunables};
 use crate::mixer::{MixFrame, MixIn, Pool};
 use crate::vocab::{
     DescriptionError, Endpoint, ForwardRule, HandleRef, LayerChange, MediaEvent, MediaKind, MixCodec, Notice,
-    RtpTarget, Sink, INPUT_BIT,
+    RtpTarget, Sink, FEEDBACK_BIT, INPUT_BIT,
 };
-
-/// Set in the key of an RTP output's RTCP socket (with its rule id; below `MIX_BIT`).
-const FEEDBACK_BIT: u64 = 1 << 59;
 
 /// How often a leg sends its RTCP report (RFC 3550's recommended minimum).
 const LEG_RTCP_INTERVAL: Duration = Duration::from_secs(5);
@@ -1666,15 +1663,17 @@ impl<T: Transmitter> MediaCore<T> {
 
     /// A datagram from an RTP output's receiver at its RTCP port: a PLI or FIR (from the
     /// receiver's address only) asks the output's source for a keyframe, as Janus's
-    /// forwarders do. SRTCP keeps its packet types in the clear, so it is read as it comes.
+    /// forwarders do. Of SRTCP only the first packet's header is in the clear: it is read
+    /// without decrypting, as Janus does.
     fn output_feedback(&mut self, rule: u64, from: SocketAddr, buf: &[u8]) {
         let Some(route) = self.router.route(rule) else { return };
-        let Dest::Rtp { target, .. } = &route.dst else { return };
+        let Dest::Rtp { target, srtp, .. } = &route.dst else { return };
         if from.ip() != target.addr.ip() {
             tracing::debug!(rule, "RTCP feedback from {from}, not the receiver: dropped");
             return;
         }
-        if !legs::wants_keyframe(buf) {
+        let asks = if srtp.is_some() { legs::first_wants_keyframe(buf) } else { legs::wants_keyframe(buf) };
+        if !asks {
             return;
         }
         let (src, mid) = (route.src, route.src_mid);

@@ -483,8 +483,7 @@ pub fn parse_rtp(p: &[u8]) -> Option<Header> {
 /// Whether an RTCP compound packet asks for a keyframe (PLI, FIR).
 pub fn wants_keyframe(mut p: &[u8]) -> bool {
     while p.len() >= 4 {
-        let (fmt, pt) = (p[0] & 0x1f, p[1]);
-        if (pt == 206 && (fmt == 1 || fmt == 4)) || pt == 192 {
+        if asks_keyframe(p) {
             return true;
         }
         let len = 4 * (usize::from(u16::from_be_bytes([p[2], p[3]])) + 1);
@@ -494,6 +493,18 @@ pub fn wants_keyframe(mut p: &[u8]) -> bool {
         p = &p[len..];
     }
     false
+}
+
+/// Whether the first packet of an RTCP compound asks for a keyframe: all that can be read of
+/// SRTCP, whose later packets are encrypted.
+pub fn first_wants_keyframe(p: &[u8]) -> bool {
+    p.len() >= 4 && p[0] >> 6 == 2 && asks_keyframe(p)
+}
+
+/// Whether the RTCP packet at the start of `p` (4 bytes at least) is a PLI or a FIR.
+fn asks_keyframe(p: &[u8]) -> bool {
+    let (fmt, pt) = (p[0] & 0x1f, p[1]);
+    (pt == 206 && (fmt == 1 || fmt == 4)) || pt == 192
 }
 
 /// Writes an RTCP PLI from `sender` about `media` into `out`.

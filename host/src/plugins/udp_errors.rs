@@ -38,17 +38,25 @@ pub fn enable(socket: &std::net::UdpSocket) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Whether a send or read failed with an ICMP error of an earlier send (the call did nothing
-/// else; the error's details wait in the queue).
+/// Whether a send or read failed as an ICMP error of an earlier send makes it fail once (the
+/// error's details wait in the queue; a send so failed may be tried again).
 pub fn is_earlier(e: &std::io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH))
+    e.raw_os_error().is_some_and(refusal)
 }
 
-/// Errors read from the queue at most per call (the rest wait for the next failed read).
-const MAX_PER_DRAIN: usize = 64;
+/// Whether an error number is one of a refused datagram: port (ECONNREFUSED), host or network
+/// unreachable, or administratively prohibited (EACCES).
+fn refusal(errno: i32) -> bool {
+    matches!(errno, libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH | libc::EACCES)
+}
 
-/// Empties `fd`'s error queue; returns the destinations the network refused (ICMP port,
-/// host or network unreachable), each once.
+/// Errors read from the queue at most per call: more than a receive buffer holds.
+const MAX_PER_DRAIN: usize = 4096;
+
+/// Empties `fd`'s error queue; returns the destinations the network refused, each once: an
+/// ICMP or ICMPv6 "destination unreachable" (port, host, network, prohibited), not a time
+/// exceeded or a "fragmentation needed" (a route that loops a while, or a path's MTU, are
+/// no refusal).
 #[cfg(target_os = "linux")]
 pub fn refused(fd: std::os::fd::RawFd) -> Vec<SocketAddr> {
     let mut out: Vec<SocketAddr> = Vec::new();
@@ -73,25 +81,29 @@ pub fn refused(fd: std::os::fd::RawFd) -> Vec<SocketAddr> {
         if n < 0 {
             break;
         }
+        if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+            continue;
+        }
         let mut refused = false;
         // SAFETY: `msg` was filled by recvmsg above; CMSG_FIRSTHDR/CMSG_NXTHDR walk its control
         // buffer within `msg_controllen` and return null at its end.
         let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+        let whole = std::mem::size_of::<libc::sock_extended_err>() as u32;
         while !cmsg.is_null() {
             // SAFETY: a non-null cmsg points at a header inside `control`.
             let c = unsafe { &*cmsg };
             let ours = (c.cmsg_level == libc::IPPROTO_IP && c.cmsg_type == libc::IP_RECVERR)
                 || (c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_RECVERR);
-            if ours {
+            // SAFETY: CMSG_LEN only computes a length.
+            if ours && c.cmsg_len as usize >= unsafe { libc::CMSG_LEN(whole) } as usize {
                 // SAFETY: an IP_RECVERR/IPV6_RECVERR message carries a sock_extended_err at
-                // CMSG_DATA (ip(7), ipv6(7)); read unaligned, as a copy.
+                // CMSG_DATA (ip(7), ipv6(7)), whole as `cmsg_len` says; read unaligned, as a copy.
                 let ee: libc::sock_extended_err =
                     unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast()) };
-                const ORIGIN_ICMP6: u8 = 3;
-                let from_network = ee.ee_origin == libc::SO_EE_ORIGIN_ICMP || ee.ee_origin == ORIGIN_ICMP6;
-                let errno = ee.ee_errno as i32;
-                refused |= from_network
-                    && matches!(errno, libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH);
+                // ICMP type 3 and ICMPv6 type 1 are "destination unreachable".
+                let unreachable = (ee.ee_origin == libc::SO_EE_ORIGIN_ICMP && ee.ee_type == 3)
+                    || (ee.ee_origin == libc::SO_EE_ORIGIN_ICMP6 && ee.ee_type == 1);
+                refused |= unreachable && refusal(ee.ee_errno as i32);
             }
             // SAFETY: as for CMSG_FIRSTHDR.
             cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };

@@ -21,8 +21,8 @@ pub use self::negotiation::{
     AnswerPolicy, DescriptionError, NegotiationDone, NegotiationOutcome, OfferItem, RtpExtensions, StreamInfo,
 };
 pub use self::rules::{
-    Endpoint, FeedbackSocket, ForwardRule, LayerChange, RecordFile, RecordRef, RtpTarget, Sink, INPUT_BIT,
-    LEG_BIT,
+    Endpoint, FeedbackSocket, ForwardRule, LayerChange, RecordFile, RecordRef, RtpTarget, Sink, FEEDBACK_BIT,
+    INPUT_BIT, LEG_BIT,
 };
 pub use self::srtp::SrtpKey;
 

@@ -40,6 +40,9 @@ pub enum Endpoint {
 pub const LEG_BIT: u64 = 1 << 62;
 /// Set in every input id.
 pub const INPUT_BIT: u64 = 1 << 61;
+/// Set, with a rule's id, in the key of an RTP output's RTCP socket (rule ids count up from 1,
+/// far below it; mixer ports use `MIX_BIT`, 1 << 60).
+pub const FEEDBACK_BIT: u64 = 1 << 59;
 
 impl Endpoint {
     /// The id the media engine knows the endpoint by.

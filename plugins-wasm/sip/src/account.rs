@@ -110,17 +110,27 @@ pub fn contact(user: &str, public: Option<&str>, local: &str) -> String {
     format!("<sip:{user}@{}{params}>", public.unwrap_or(bare))
 }
 
-/// `contact_params` as Contact URI parameters: `;name=value` each (a value that is not a
-/// string is written as JSON).
-fn contact_params(body: &Map<String, Value>) -> String {
-    let Some(Value::Object(params)) = body.get("contact_params") else { return String::new() };
-    params
-        .iter()
-        .map(|(k, v)| match v {
-            Value::String(v) => format!(";{k}={v}"),
-            other => format!(";{k}={other}"),
-        })
-        .collect()
+/// `contact_params` as Contact URI parameters, `;name=value` each (`;name` for an empty value).
+/// As in Janus only string values count; a name or value that is not RFC 3261's `paramchar`s
+/// is 444.
+fn contact_params(body: &Map<String, Value>) -> Result<String, PluginError> {
+    let Some(Value::Object(params)) = body.get("contact_params") else { return Ok(String::new()) };
+    let paramchars =
+        |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'()[]/:&+$%".contains(&b));
+    let mut out = String::new();
+    for (name, value) in params {
+        let Value::String(value) = value else { continue };
+        if name.is_empty() || !paramchars(name) || !paramchars(value) {
+            return Err(err(code::INVALID_ELEMENT, format!("Invalid element (contact_params: {name})")));
+        }
+        out.push(';');
+        out.push_str(name);
+        if !value.is_empty() {
+            out.push('=');
+            out.push_str(value);
+        }
+    }
+    Ok(out)
 }
 
 /// A Contact (`<uri>`) with `params` added to its URI.
@@ -245,7 +255,7 @@ impl Sip {
             return Err(err(code::UNKNOWN, "Nothing to refresh: the handle never registered"));
         }
         // An unknown type is a plain account, as in Janus.
-        let (guest, helper) = match s("type").as_deref() {
+        let (guest_type, helper) = match s("type").as_deref() {
             Some("guest") => (true, false),
             Some("helper") => (false, true),
             _ => (false, false),
@@ -256,13 +266,14 @@ impl Sip {
         if self.account(handle).helper {
             return Err(err(code::HELPER_ERROR, "Can't register on a helper session"));
         }
-        if guest && body.contains_key("send_register") {
+        if guest_type && body.contains_key("send_register") {
             return Err(err(
                 code::INVALID_ELEMENT,
                 "Conflicting elements: send_register cannot be true if guest is true",
             ));
         }
-        let guest = guest || body.get("send_register").and_then(Value::as_bool) == Some(false);
+        // Registered without a REGISTER: a guest, or `send_register: false`.
+        let guest = guest_type || body.get("send_register").and_then(Value::as_bool) == Some(false);
         if flag("force_udp") && flag("force_tcp") {
             return Err(err(
                 code::INVALID_ELEMENT,
@@ -290,19 +301,13 @@ impl Sip {
         let invalid = || err(code::INVALID_ADDRESS, format!("Invalid user address {username}"));
         let uri = msg::uri(&username).map_err(|_| invalid())?;
         let user = msg::user_of(&uri).ok_or_else(invalid)?;
-        // (A guest may keep a secret, for the challenges of its SUBSCRIBEs and calls.)
-        let secret = match (s("secret"), s("ha1_secret")) {
-            (Some(_), Some(_)) if !guest => {
-                return Err(err(
-                    code::INVALID_ELEMENT,
-                    "Conflicting elements specified (secret and ha1_secret)",
-                ))
-            }
-            (Some(p), _) => Some(Secret::Password(p)),
-            (None, Some(h)) => Some(Secret::Ha1(h)),
-            (None, None) if guest => None,
-            (None, None) => return Err(err(code::MISSING_ELEMENT, "Missing element (secret or ha1_secret)")),
-        };
+        // Only a `guest` needs no secret (one may keep it, for its SUBSCRIBEs' and calls'
+        // challenges); `send_register: false` alone still does, as in Janus.
+        let secret = Secret::of(body, !guest_type)?;
+        if secret.is_none() && !guest_type {
+            return Err(err(code::MISSING_ELEMENT, "Missing element (secret or ha1_secret)"));
+        }
+        let contact_params = contact_params(body)?;
         let domain = msg::host_of(&uri);
         let proxy_uri = proxy.as_ref().map(|(u, _)| u.clone());
         let registrar = proxy_uri.clone().unwrap_or_else(|| format!("sip:{domain}"));
@@ -326,9 +331,13 @@ impl Sip {
         a.headers = headers::custom(body);
         a.header_prefixes = headers::prefixes(body);
         a.user_agent = s("user_agent");
-        a.contact_params = contact_params(body);
-        // A refresh goes on in the registration's Call-ID (RFC 3261 §10.2.4); a new one starts
-        // its own.
+        a.contact_params = contact_params;
+        // A refresh goes on in the registration's Call-ID (RFC 3261 §10.2.4), its REGISTERs
+        // under way forgotten; a new registration starts its own Call-ID.
+        if refresh {
+            self.forget_registers(handle.handle);
+        }
+        let a = self.account(handle);
         if !refresh || a.reg_call_id.is_empty() {
             a.reg_call_id = token();
             a.reg_tag = token();

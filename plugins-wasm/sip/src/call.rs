@@ -229,17 +229,7 @@ impl Sip {
         }
         portunus_sdk::validate(body, FIELDS, &CODES)?;
         let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
-        let secret = match (text("secret"), text("ha1_secret")) {
-            (Some(_), Some(_)) => {
-                return Err(err(
-                    code::INVALID_ELEMENT,
-                    "Conflicting elements specified (secret and ha1_secret)",
-                ))
-            }
-            (Some(p), None) => Some(Secret::Password(p)),
-            (None, Some(h)) => Some(Secret::Ha1(h)),
-            (None, None) => None,
-        };
+        let secret = Secret::of(body, true)?;
         let manual_reinvites = body.get("autoaccept_reinvites").and_then(Value::as_bool) == Some(false);
         let refer_id = body.get("refer_id").and_then(Value::as_u64).map(|id| id as u32).filter(|id| *id != 0);
         let mut headers = headers::custom(body);
@@ -1006,8 +996,10 @@ impl Sip {
         const FIELDS: &[Field] = &[Field::new("headers", JsonType::Object)];
         portunus_sdk::validate(body, FIELDS, &CODES)?;
         let a = self.account(msg.handle);
-        let Some(c) = a.call.as_mut().filter(|c| c.state != CallState::Ending) else {
-            // Janus ignores a hangup without a call (one that just ended, say): no answer.
+        // Janus hangs up a call under way or established; it ignores a hangup without one (one
+        // that just ended, say) or of a ringing incoming call (that is `decline`): no answer.
+        let Some(c) = a.call.as_mut().filter(|c| !matches!(c.state, CallState::Ending | CallState::Incoming))
+        else {
             portunus_sdk::debug!("[{}] hangup without a call: ignored", msg.handle.handle);
             return Ok(());
         };

@@ -29,6 +29,26 @@ pub enum Secret {
     Ha1(String),
 }
 
+impl Secret {
+    /// A request's `secret` (a password) or `ha1_secret`; none with neither. Both at once is
+    /// Janus's 444 when `strict`, else the password wins.
+    pub fn of(
+        body: &serde_json::Map<String, serde_json::Value>,
+        strict: bool,
+    ) -> Result<Option<Secret>, portunus_sdk::PluginError> {
+        let text = |k: &str| body.get(k).and_then(serde_json::Value::as_str).map(str::to_owned);
+        match (text("secret"), text("ha1_secret")) {
+            (Some(_), Some(_)) if strict => Err(portunus_sdk::PluginError::new(
+                crate::code::INVALID_ELEMENT,
+                "Conflicting elements specified (secret and ha1_secret)",
+            )),
+            (Some(p), _) => Ok(Some(Secret::Password(p))),
+            (None, Some(h)) => Ok(Some(Secret::Ha1(h))),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
 fn md5_hex(data: &str) -> String {
     format!("{:x}", md5::compute(data.as_bytes()))
 }

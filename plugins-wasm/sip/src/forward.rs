@@ -8,7 +8,6 @@ use portunus_sdk::{Message, PluginError, Value};
 use serde_json::Map;
 
 use crate::account::Account;
-use crate::call::CallState;
 use crate::{code, err, event, json, push, Sip, CODES};
 
 /// The error codes of the forwarder requests.
@@ -19,14 +18,8 @@ impl Sip {
     /// The handle's account, in a call that is up (else Janus's "not in a call"); and the
     /// call's id.
     fn in_call(&mut self, req: &Message, text: &str) -> Result<(&mut Account, String), PluginError> {
-        let a = self.account(req.handle);
-        match a.call.as_ref().filter(|c| c.state == CallState::Confirmed) {
-            Some(c) => {
-                let id = c.call_id.clone();
-                Ok((a, id))
-            }
-            None => Err(err(code::WRONG_STATE, text)),
-        }
+        let id = self.confirmed_call_id(req.handle.handle).ok_or_else(|| err(code::WRONG_STATE, text))?;
+        Ok((self.account(req.handle), id))
     }
 
     /// `rtp_forward{streams: [{type, host, port, ssrc?, pt?, srtp_suite?, srtp_crypto?}]}`.

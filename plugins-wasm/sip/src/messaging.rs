@@ -112,11 +112,7 @@ impl Sip {
         ];
         let handle = req.handle;
         let call_id = self
-            .account(handle)
-            .call
-            .as_ref()
-            .filter(|c| c.state == crate::call::CallState::Confirmed)
-            .map(|c| c.call_id.clone())
+            .confirmed_call_id(handle.handle)
             .ok_or_else(|| err(code::WRONG_STATE, "Wrong state (not in a call?)"))?;
         portunus_sdk::validate(body, if dtmf { DTMF } else { INFO }, &CODES)?;
         let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();

@@ -30,7 +30,7 @@ impl Sip {
     ) -> Result<(), PluginError> {
         const FIELDS: &[Field] =
             &[Field::new("direction", JsonType::String), Field::new("headers", JsonType::Object)];
-        if !self.in_confirmed_call(req.handle.handle) {
+        if self.confirmed_call_id(req.handle.handle).is_none() {
             // As Janus does: ignored out of a call, without an answer.
             portunus_sdk::debug!("[{}] hold/unhold without a call: ignored", req.handle.handle);
             return Ok(());
@@ -61,7 +61,7 @@ impl Sip {
     /// `update` with the browser's new offer: the host answers it, then a re-INVITE carries
     /// our SDP to the far end (`updating`), and its answer brings the browser's (`accepted`).
     pub(crate) fn update(&mut self, req: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
-        if !self.in_confirmed_call(req.handle.handle) {
+        if self.confirmed_call_id(req.handle.handle).is_none() {
             return Err(err(code::WRONG_STATE, "Wrong state (not in a call?)"));
         }
         portunus_sdk::validate(body, &[Field::new("headers", JsonType::Object)], &CODES)?;
@@ -87,10 +87,10 @@ impl Sip {
         Ok(())
     }
 
-    /// The handle has an established call (a 2xx was sent or received).
-    pub(crate) fn in_confirmed_call(&self, handle: u64) -> bool {
+    /// The id of the handle's established call (a 2xx was sent or received), if it has one.
+    pub(crate) fn confirmed_call_id(&self, handle: u64) -> Option<String> {
         let call = self.accounts.get(&handle).and_then(|a| a.call.as_ref());
-        call.is_some_and(|c| c.state == CallState::Confirmed)
+        call.filter(|c| c.state == CallState::Confirmed).map(|c| c.call_id.clone())
     }
 
     /// Marks a re-INVITE of ours under way in the handle's call (one at a time: §14.1);

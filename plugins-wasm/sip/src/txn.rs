@@ -241,21 +241,33 @@ impl Sip {
     }
 
     /// Nothing sent to `to` will be answered (its TCP connection could not be opened or ended,
-    /// or its name did not resolve): the requests sent there that wait for their final answer
-    /// fail with 503.
+    /// its name did not resolve, or the network refused a datagram): the requests sent there
+    /// that wait for their final answer fail with 503.
     pub(crate) fn unreachable(&mut self, to: &str) {
-        let lost: Vec<String> = self
-            .clients
-            .iter()
-            .filter(|(_, t)| t.to == to && t.ack.is_none() && !t.completed)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in lost {
-            let Some(t) = self.clients.remove(&key) else { continue };
-            self.unschedule(t.timer);
+        for t in self.take_clients(|t| t.to == to && t.ack.is_none() && !t.completed) {
             portunus_sdk::info!("SIP to {to}: unreachable, no answer will come");
             self.no_answer(t.handle, t.purpose, &t.request, 503);
         }
+    }
+
+    /// Forgets a handle's REGISTERs under way (a `refresh` starts over): answers to them find
+    /// no transaction and are dropped.
+    pub(crate) fn forget_registers(&mut self, handle: u64) {
+        self.take_clients(|t| t.handle == handle && t.purpose == Purpose::Register);
+    }
+
+    /// Removes the client transactions `which` picks, their timers cancelled.
+    fn take_clients(&mut self, which: impl Fn(&ClientTxn) -> bool) -> Vec<ClientTxn> {
+        let keys: Vec<String> =
+            self.clients.iter().filter(|(_, t)| which(t)).map(|(k, _)| k.clone()).collect();
+        let mut taken = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(t) = self.clients.remove(&key) {
+                self.unschedule(t.timer);
+                taken.push(t);
+            }
+        }
+        taken
     }
 
     /// A response came: to its client transaction, then to whoever started it. Responses no
