@@ -233,7 +233,8 @@ pub fn srtp(data: &[u8]) {
     if let Some(h) = crate::media::legs::parse_rtp(data) {
         assert!(h.payload_at <= h.payload_end && h.payload_end <= data.len());
     }
-    let _ = crate::media::legs::wants_keyframe(data);
+    // A leg's, or an RTP output's receiver's, keyframe requests (SRTCP: the first header).
+    let _ = (crate::media::legs::wants_keyframe(data), crate::media::legs::first_wants_keyframe(data));
     // A leg's RTCP (the far end's sender report) and its telephone events.
     crate::media::legs::Report::default().heard(data, std::time::Instant::now());
     let mut dtmf = crate::media::legs::HeardDtmf::default();
