@@ -618,3 +618,41 @@ fn told_registration(event: &str, identity: &str, proxy: Option<&str>) -> Value 
     }
     told
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn contact_params_take_strings_of_paramchars() {
+        let b = body(json!({"contact_params": {"line": "1", "pn-prid": "a:b", "flag": "", "n": 5}}));
+        // Strings only, as Janus; an empty value is a bare name.
+        assert_eq!(contact_params(&b).unwrap(), ";flag;line=1;pn-prid=a:b");
+        assert_eq!(
+            with_params("<sip:alice@127.0.0.1:5060>".into(), ";line=1"),
+            "<sip:alice@127.0.0.1:5060;line=1>"
+        );
+        assert_eq!(with_params("<sip:alice@127.0.0.1>".into(), ""), "<sip:alice@127.0.0.1>");
+        for bad in [json!({"a": "b>"}), json!({"a": "b\r\nX: y"}), json!({"a b": "c"}), json!({"": "c"})] {
+            let e = contact_params(&body(json!({"contact_params": bad}))).unwrap_err();
+            assert_eq!(e.code, code::INVALID_ELEMENT, "{bad}");
+        }
+        assert_eq!(contact_params(&body(json!({}))).unwrap(), "");
+    }
+
+    #[test]
+    fn a_secret_is_a_password_or_its_ha1() {
+        let both = body(json!({"secret": "p", "ha1_secret": "h"}));
+        assert_eq!(Secret::of(&both, true).unwrap_err().code, code::INVALID_ELEMENT);
+        assert_eq!(Secret::of(&both, false).unwrap(), Some(Secret::Password("p".into())));
+        assert_eq!(
+            Secret::of(&body(json!({"ha1_secret": "h"})), true).unwrap(),
+            Some(Secret::Ha1("h".into()))
+        );
+        assert_eq!(Secret::of(&body(json!({"secret": 5})), true).unwrap(), None);
+    }
+}
