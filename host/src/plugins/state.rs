@@ -489,7 +489,7 @@ impl StoreState {
         // The receiver's RTCP comes to a port of our own, of any address of its family.
         let feedback = match rtcp_port {
             None => None,
-            Some(_) => {
+            Some(remote) => {
                 let any: std::net::SocketAddr = if ip.is_ipv4() {
                     ([0, 0, 0, 0], 0).into()
                 } else {
@@ -499,7 +499,7 @@ impl StoreState {
                     .and_then(|s| s.set_nonblocking(true).map(|()| s))
                     .map_err(|e| format!("cannot bind a port for RTCP feedback: {e}"))?;
                 let local = socket.local_addr().map_err(|e| e.to_string())?.port();
-                Some((std::sync::Arc::new(socket), local))
+                Some((std::sync::Arc::new(socket), local, std::net::SocketAddr::new(ip, remote)))
             }
         };
         let rule = media::ForwardRule {
@@ -511,21 +511,19 @@ impl StoreState {
                 ssrc: target.ssrc.unwrap_or_else(rand::random),
                 payload_type: target.payload_type.filter(|pt| *pt < 128),
                 srtp: target.srtp.as_ref().map(srtp_key).transpose()?,
-                feedback: feedback.as_ref().map(|(socket, _)| media::FeedbackSocket(socket.clone())),
+                feedback: feedback.as_ref().map(|(socket, ..)| media::FeedbackSocket(socket.clone())),
             }),
             substream: options.substream,
             temporal: options.temporal,
             kinds: Vec::new(),
         };
         let id = self.add_rule(rule)?;
-        let Some((socket, local)) = feedback else { return Ok((id, 0)) };
+        let Some((socket, local, remote)) = feedback else { return Ok((id, 0)) };
         // Two empty RTP headers tell the receiver where its RTCP goes (a Janus Streaming
         // mountpoint with `rtcpport` sends its keyframe requests back to where they came from).
-        if let Some(port) = rtcp_port {
-            let latch = [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-            for _ in 0..2 {
-                let _ = socket.send_to(&latch, std::net::SocketAddr::new(ip, port));
-            }
+        let latch = [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        for _ in 0..2 {
+            let _ = socket.send_to(&latch, remote);
         }
         Ok((id, local))
     }
