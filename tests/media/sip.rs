@@ -844,6 +844,28 @@ async fn hangup_while_ringing_cancels() {
     peer.close().await.ok();
 }
 
+/// `message` while the phone rings goes in the early dialog its 180 made (its Contact, its
+/// To-tag, the call's Call-ID), as Janus sends it; the phone's 200 is `messagedelivery`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_while_ringing_goes_in_the_early_dialog() {
+    if !have_sipp() {
+        return;
+    }
+    let (gw, _) = gateway();
+    let sipp = Sipp::start("uas_early_message.xml", None, "x");
+    let mut c = guest(&gw, "alice").await;
+    let (peer, calling) = call(&mut c, &sipp).await;
+    sip_event(&mut c, "ringing").await;
+    let r = c.send(json!({"request": "message", "content": "hello while ringing"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "messagesent", "{r}");
+    assert_eq!(r["plugindata"]["data"]["call_id"], calling["plugindata"]["data"]["call_id"], "{r}");
+    let delivery = c.event("messagedelivery", |d| result(d)["event"] == "messagedelivery").await;
+    assert_eq!(result(&delivery)["code"], 200, "{delivery}");
+    hang_up_ending(&mut c, 487).await;
+    sipp.passes().await;
+    peer.close().await.ok();
+}
+
 /// The phone hangs up: its BYE gets 200 and the browser side hears `hangup`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_phone_hangs_up() {

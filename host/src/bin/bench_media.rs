@@ -3,6 +3,8 @@
 //! peers too, their datagrams handed over in memory. Three paths, each to N destinations:
 //!
 //! - `peers`: one source peer's video to N destination peers;
+//! - `wide`: as `peers`, each destination a subscriber of [`WIDE`] video streams (the others
+//!   unfed): what a packet costs must not grow with them.
 //! - `rtp-forward`: one source peer's video to N RTP outputs (Janus's `rtp_forward`);
 //! - `input`: an RTP input's plain VP8 (a Streaming mountpoint) to N destination peers.
 //! - `mixer`: an audio mixer (an AudioBridge room) of N participants, three of them talking:
@@ -28,7 +30,10 @@ use std::time::{Duration, Instant};
 
 use portunus::alloc_count::{self, counting, counts};
 use portunus::media::core::TICK;
-use portunus::media::sim::{Sim, PAYLOAD};
+use portunus::media::sim::{Sim, SimOptions, PAYLOAD};
+
+/// The video streams each destination of the `wide` path receives.
+const WIDE: usize = 32;
 
 #[global_allocator]
 static GLOBAL: alloc_count::Counting = alloc_count::Counting;
@@ -296,7 +301,9 @@ fn instructions(paths: &[&str], sizes: &[usize]) -> anyhow::Result<()> {
 fn run(path: &str, destinations: usize, packets: usize) -> anyhow::Result<()> {
     // Peers: client 0 is the source, the others its destinations. RTP outputs: client 0 alone.
     let clients = if path == "rtp-forward" { 1 } else { destinations + 1 };
-    let mut b = Sim::new(clients)?;
+    // `wide`: as `peers`, each destination receiving 31 other streams too.
+    let more_streams = if path == "wide" { WIDE - 1 } else { 0 };
+    let mut b = Sim::with(clients, SimOptions { more_streams, ..SimOptions::default() })?;
     let setup = b.connect()?;
     let path = match path {
         "rtp-forward" => {

@@ -86,6 +86,9 @@ pub struct SimOptions {
     pub one_to_one_nat: bool,
     /// Event handlers are on: (`stats_period` in seconds, `combine_media_stats`).
     pub handler_news: Option<(u64, bool)>,
+    /// Every other client also receives this many more video streams (as a subscriber of
+    /// many publishers does), none of them fed.
+    pub more_streams: usize,
 }
 
 /// The gateway's address on the wire.
@@ -162,6 +165,7 @@ impl Sim {
             second_video,
             one_to_one_nat,
             handler_news,
+            more_streams,
         } = options;
         let seen_at = if one_to_one_nat { PUBLIC } else { GATEWAY };
         let now = Instant::now();
@@ -205,6 +209,9 @@ impl Sim {
             let mid = change.add_media(MediaKind::Video, Direction::SendRecv, None, None, layers);
             let second_mid = (second_video && i == 0)
                 .then(|| change.add_media(MediaKind::Video, Direction::SendRecv, None, None, None));
+            for _ in 0..if i == 0 { 0 } else { more_streams } {
+                change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+            }
             let (offer, pending) = change.apply().ok_or_else(|| anyhow::anyhow!("no offer"))?;
             core.command(now, Command::RemoteOffer(handle(i), offer.to_sdp_string()));
             let (reply, answer) = std::sync::mpsc::channel();

@@ -420,6 +420,14 @@ impl Sip {
                 self.send_cancel(handle);
                 return;
             }
+            // A tagged 1xx makes an early dialog (§12.1.2): a `message` can go in it.
+            if let Some(tag) = m.to().ok().and_then(|t| t.tag) {
+                c.remote_tag = Some(tag.to_string());
+                if let Some(contact) = m.contact() {
+                    c.target = contact;
+                }
+                c.route = m.record_route().into_iter().rev().collect();
+            }
             let sdp = m.sdp();
             if let (Some(sdp), Stage::Offered) = (&sdp, a.bridge.stage) {
                 if let Ok(media) = plain_sdp::parse(sdp) {

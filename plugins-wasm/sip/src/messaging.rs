@@ -5,13 +5,15 @@ use ezk_sip_types::Method;
 use portunus_sdk::{DtmfEvent, Field, JsonType, Message, PluginError, Value};
 use serde_json::Map;
 
+use crate::call::CallState;
 use crate::headers;
 use crate::msg::{self, Builder, SipMessage};
 use crate::txn::Purpose;
 use crate::{code, err, event, json, push, token, Sip, CODES};
 
 impl Sip {
-    /// `message`: a MESSAGE in the call, or to `uri` outside one (`messagesent`, then
+    /// `message`: a MESSAGE in the call (or in its early dialog while it rings out), or to `uri`
+    /// outside one (`messagesent`, then
     /// `messagedelivery` with the answer's code).
     pub(crate) fn message(&mut self, req: &Message, body: &Map<String, Value>) -> Result<(), PluginError> {
         const FIELDS: &[Field] = &[
@@ -28,7 +30,11 @@ impl Sip {
         let handle = req.handle;
         let a = self.account(handle);
         let registered = a.reg == crate::account::Reg::Registered;
-        let in_call = a.call.as_ref().filter(|c| c.remote_tag.is_some()).map(|c| c.call_id.clone());
+        // In a call, or in one still ringing out (its early dialog, if the phone made one), as
+        // Janus does.
+        let in_call =
+            a.call.as_ref().filter(|c| matches!(c.state, CallState::Confirmed | CallState::Inviting));
+        let in_call = in_call.map(|c| c.call_id.clone());
         let (call_id, top) = match (s("uri"), in_call) {
             (None, Some(id)) => {
                 let branch = format!("z9hG4bK{}", token());
