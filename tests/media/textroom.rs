@@ -212,6 +212,29 @@ async fn three_peers_chat_whisper_and_are_kicked() {
     }
 }
 
+/// `restart` before `ack` offers the data channel again (Janus sends a new offer then too);
+/// its answer opens the channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_before_the_ack_offers_again() {
+    let gw = gateway();
+    let mut api = Client::new(&gw, TEXTROOM).await;
+    let setup = api.send(json!({"request": "setup"}), None).await;
+    assert!(setup["jsep"]["sdp"].as_str().is_some(), "an offer: {setup}");
+    let restart = api.send(json!({"request": "restart"}), None).await;
+    assert_eq!(restart["plugindata"]["data"], json!({"textroom": "event", "result": "ok"}), "{restart}");
+    let offer = restart["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an offer: {restart}"));
+    assert!(offer.contains("m=application"), "{offer}");
+    let peer = Peer::new(false, false, false).await.expect("peer");
+    let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
+    let acked = api.send(json!({"request": "ack"}), Some(json!({"type": "answer", "sdp": answer}))).await;
+    assert_eq!(acked["plugindata"]["data"], json!({"textroom": "event", "result": "ok"}), "{acked}");
+    peer.wait_data_open(WAIT).await.expect("the data channel opens");
+    let mut alice = Chatter { api, peer, offer: offer.to_owned(), taken: Default::default(), next: 0 };
+    let exists = alice.ask(json!({"textroom": "exists", "room": 1234})).await;
+    assert_eq!(exists, json!({"textroom": "success", "room": 1234, "exists": true}));
+    alice.peer.close().await.ok();
+}
+
 /// `restart` makes a new offer with new ICE credentials; once answered, the channel still
 /// carries requests. A second `setup` is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

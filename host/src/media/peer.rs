@@ -39,6 +39,16 @@ pub struct Receiving {
     pub up: bool,
 }
 
+/// An offer of ours as asked, with the streams as they were before it.
+struct OfferRequest {
+    stop: Vec<String>,
+    directions: crate::vocab::Directions,
+    kinds: Vec<super::OfferedKind>,
+    media: Vec<(Mid, bool)>,
+    inactive: Vec<(Mid, bool)>,
+    adds_no_media: bool,
+}
+
 /// A PeerConnection.
 pub struct Peer {
     /// The handle it belongs to.
@@ -110,6 +120,8 @@ pub struct Peer {
     data_mid: Option<Mid>,
     /// Our offer waiting for the client's answer, and the streams it adds.
     pending_offer: Option<(str0m::change::SdpPendingOffer, Vec<(Mid, bool)>)>,
+    /// What that offer asked, to offer it again on a restart before the answer.
+    pending_request: Option<OfferRequest>,
     /// Our host candidates were added.
     candidates_added: bool,
     /// A client offer was applied (Janus's `got-offer`).
@@ -324,6 +336,7 @@ impl Peer {
             rids: HashMap::new(),
             data_mid: None,
             pending_offer: None,
+            pending_request: None,
             candidates_added: false,
             remote_offered: false,
             remote_answered: false,
@@ -473,6 +486,10 @@ impl Peer {
     /// candidates in the SDP, after making the streams `stop` inactive; a new stream takes an
     /// inactive one of its kind when there is one (recycling its m-line); with nothing to add
     /// or stop, an ICE restart. Returns the offer and the mid of each item.
+    ///
+    /// A restart (nothing asked) while our last offer waits for its answer offers that again,
+    /// with an ICE restart once ICE has run, as Janus does (a TextRoom `restart` before `ack`);
+    /// unless it added streams, whose mids a new offer would change.
     pub fn offer(
         &mut self,
         stop: &[String],
@@ -480,15 +497,38 @@ impl Peer {
         kinds: &[super::OfferedKind],
         candidates: &[SocketAddr],
     ) -> Result<(String, Vec<String>), String> {
+        let restart = stop.is_empty() && directions.is_empty() && kinds.is_empty();
+        let again =
+            self.pending_request.take().filter(|r| restart && r.adds_no_media && self.remote_offer.is_none());
+        if let Some(r) = again {
+            self.pending_offer = None;
+            (self.media, self.inactive) = (r.media, r.inactive);
+            let (sdp, _) = self.make_offer(&r.stop, &r.directions, &r.kinds, candidates, self.negotiated)?;
+            return Ok((sdp, Vec::new()));
+        }
         if self.pending_offer.is_some() || self.remote_offer.is_some() {
             return Err("a negotiation is already in progress on this handle".into());
         }
+        self.make_offer(stop, directions, kinds, candidates, false)
+    }
+
+    /// [`Peer::offer`]'s new offer, restarting ICE if `ice_restart` or if it has nothing
+    /// else to do once negotiated (Janus's `restart`).
+    fn make_offer(
+        &mut self,
+        stop: &[String],
+        directions: &crate::vocab::Directions,
+        kinds: &[super::OfferedKind],
+        candidates: &[SocketAddr],
+        ice_restart: bool,
+    ) -> Result<(String, Vec<String>), String> {
         for mid in stop.iter().chain(directions.iter().map(|(mid, _)| mid)) {
             if !self.media.iter().any(|(m, _)| **m == *mid.as_str()) {
                 return Err(format!("no active stream {mid:?}"));
             }
         }
         self.add_local_candidates(candidates)?;
+        let before = (self.media.clone(), self.inactive.clone());
         // The codecs each inactive m-line was negotiated with: a new stream takes one only if
         // it can carry the new stream's codec (a line narrowed to VP8 cannot carry H.264).
         let mut carries: Vec<Vec<String>> = self
@@ -520,9 +560,7 @@ impl Peer {
             .filter(|(mid, direction)| self.rtc.media(*mid).is_some_and(|m| m.direction() != *direction))
             .collect();
         let mut api = self.rtc.sdp_api();
-        // Nothing to add, stop or redirect, once negotiated: the offer restarts ICE (Janus's
-        // `restart`).
-        if kinds.is_empty() && stop.is_empty() && redirected.is_empty() && self.negotiated {
+        if ice_restart || (kinds.is_empty() && stop.is_empty() && redirected.is_empty() && self.negotiated) {
             api.ice_restart(true);
         }
         for (mid, direction) in redirected {
@@ -587,6 +625,10 @@ impl Peer {
             .ok()
             .and_then(|s| s.media.into_iter().find(|m| m.kind == crate::sdp::MediaKind::Data))
             .and_then(|m| m.mid);
+        let (media, inactive) = before;
+        let (stop, directions, kinds) = (stop.to_vec(), directions.clone(), kinds.to_vec());
+        let adds_no_media = added.is_empty();
+        self.pending_request = Some(OfferRequest { stop, directions, kinds, media, inactive, adds_no_media });
         self.pending_offer = Some((pending, added));
         self.set_local_sdp(offer.clone());
         self.controlling.get_or_insert(true);
@@ -600,6 +642,7 @@ impl Peer {
     /// Applies the client's answer to our pending offer; returns the addresses of the
     /// candidates it carried.
     pub fn accept_answer(&mut self, sdp: &str) -> Result<Vec<SocketAddr>, DescriptionError> {
+        self.pending_request = None;
         let (pending, added) = self.pending_offer.take().ok_or(DescriptionError::UnexpectedAnswer)?;
         let summary = crate::sdp::check(sdp).map_err(|e| DescriptionError::Invalid(e.0))?;
         // Only what we offered: a client that answers more does not get it.
