@@ -582,6 +582,34 @@ async fn servers_are_found_by_their_srv_records() {
     phone.passes().await;
 }
 
+/// A first SRV server that refuses datagrams (its port closed: ICMP port unreachable) is
+/// passed over: the REGISTER's retransmission goes to the next server, which registers alice;
+/// a domain whose only server refuses fails at once (503).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_udp_server_fails_over_to_the_next_srv_record() {
+    if !have_sipp() {
+        return;
+    }
+    let registrar = Sipp::start("register_auth.xml", None, "x");
+    let records = [
+        format!("--srv-host=_sip._udp.pbx.test,sip0.pbx.test,{},1,0", free_udp_port()),
+        format!("--srv-host=_sip._udp.pbx.test,sip1.pbx.test,{},2,0", registrar.port),
+        format!("--srv-host=_sip._udp.dead.test,sip0.pbx.test,{},1,0", free_udp_port()),
+        "--host-record=sip0.pbx.test,127.0.0.1".to_owned(),
+        "--host-record=sip1.pbx.test,127.0.0.1".to_owned(),
+    ];
+    let Some(dns) = Dnsmasq::start(&records) else { return };
+    let (gw, _) = gateway_sandboxed("", &format!("nameserver = \"127.0.0.1:{}\"", dns.port));
+    register_alice(&gw, "sip:alice@pbx.test").await;
+    registrar.passes().await;
+    let mut c = Client::new(&gw, SIP).await;
+    let r =
+        c.send(json!({"request": "register", "username": "sip:carol@dead.test", "secret": "s"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
+    let failed = sip_event(&mut c, "registration_failed").await;
+    assert_eq!(result(&failed["plugindata"]["data"])["code"], 503, "{failed}");
+}
+
 /// Over TCP an INVITE is sent once and its one timer is the transaction's timeout, which a
 /// provisional answer stops: a phone that rings for 34 s (past 64·T1) still gets its call
 /// answered, not a 408.

@@ -665,9 +665,10 @@ impl Actor {
             let mut buf = vec![0u8; 65_536];
             use tokio::io::Interest;
             // An ICMP error of an earlier send (port unreachable) is no readable datagram: the
-            // socket is ready with an error, and the error's queue tells where it went.
+            // socket is ready with an error, and the error's queue tells where it went. The
+            // names that went there go on to their next address; those without one are told.
             let tell = |to: std::net::SocketAddr| {
-                let names = shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).names_at(to);
+                let names = shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).fail_over(to);
                 for from in std::iter::once(to.to_string()).chain(names) {
                     deliver(Arrival::Refused { from });
                 }
@@ -709,8 +710,8 @@ impl Actor {
     /// Resolves a name the plugin sends to ([`super::names`], within [`RESOLVE_WAIT`]), then
     /// sends what waited for it: each to the address the name went to last when it is still
     /// among the answers, else to the first of its socket's family that `sandbox.send_to`
-    /// allows, which is remembered for [`super::sockets::NAME_TTL`] (the others are a TCP
-    /// connection's fallbacks). When there is none, the plugin gets an empty message from the
+    /// allows, which is remembered for [`super::sockets::NAME_TTL`] (the others are the
+    /// fallbacks of a TCP connection, and of datagrams the network refuses). When there is none, the plugin gets an empty message from the
     /// name: nothing sent there will be answered.
     fn resolve(&mut self, host: String, port: u16) {
         let (shared, mailbox) = (self.shared.clone(), self.mailbox.clone());
@@ -749,7 +750,7 @@ impl Actor {
                     }
                     continue;
                 };
-                sockets.remember(&host, port, addr);
+                sockets.remember(&host, port, addr, fallbacks);
                 if let Err(e) = sockets.send(socket, addr, &data, shared.limits.udp_rate, Some(&to), fallbacks) {
                     tracing::warn!(plugin = %shared.package, "send to {to} ({addr}): {e}");
                 }

@@ -156,12 +156,21 @@ pub fn name_and_port(to: &str) -> Result<(String, u16), String> {
     Ok((name.to_ascii_lowercase(), port))
 }
 
+/// Where a name goes: the address, since when, and the name's other addresses in the order to
+/// try them when the network refuses what is sent there (RFC 3263 §4.3: the next SRV server).
+#[derive(Debug)]
+struct Route {
+    addr: SocketAddr,
+    at: Instant,
+    fallbacks: Vec<SocketAddr>,
+}
+
 /// A plugin's sockets, by id, and the names they sent to lately.
 #[derive(Debug, Default)]
 pub struct SocketTable {
     next: u32,
     open: BTreeMap<u32, PluginSocket>,
-    names: std::collections::HashMap<(String, u16), (SocketAddr, Instant)>,
+    names: std::collections::HashMap<(String, u16), Route>,
     /// The sends waiting for a name being resolved, in order.
     resolving: std::collections::HashMap<(String, u16), Vec<Waiting>>,
 }
@@ -257,34 +266,47 @@ impl SocketTable {
 
     /// Where `name:port` was resolved to, if lately.
     pub fn resolved(&self, name: &str, port: u16) -> Option<SocketAddr> {
-        let (addr, at) = self.names.get(&(name.to_owned(), port))?;
-        (at.elapsed() < NAME_TTL).then_some(*addr)
+        let route = self.names.get(&(name.to_owned(), port))?;
+        (route.at.elapsed() < NAME_TTL).then_some(route.addr)
     }
 
     /// Where `name:port` went last, however long ago (while it is remembered): a name looked
     /// up again keeps its server when it is still among the answers, so a transaction's
     /// retransmissions and its CANCEL go where it went (RFC 3261 §17.1.1.3).
     pub fn last(&self, name: &str, port: u16) -> Option<SocketAddr> {
-        self.names.get(&(name.to_owned(), port)).map(|(addr, _)| *addr)
+        self.names.get(&(name.to_owned(), port)).map(|route| route.addr)
     }
 
-    /// The names (`name:port`) that went to `addr` last.
-    pub fn names_at(&self, addr: SocketAddr) -> Vec<String> {
-        self.names.iter().filter(|(_, (a, _))| *a == addr).map(|((n, p), _)| format!("{n}:{p}")).collect()
+    /// The network refused a datagram sent to `addr`: each name that went there goes to its
+    /// next address from now on (a transaction's next retransmission reaches the next server).
+    /// Returns the names (`name:port`) that had none left: nothing sent there will be answered.
+    pub fn fail_over(&mut self, addr: SocketAddr) -> Vec<String> {
+        let mut exhausted = Vec::new();
+        for ((name, port), route) in self.names.iter_mut().filter(|(_, r)| r.addr == addr) {
+            match route.fallbacks.first() {
+                Some(&next) => {
+                    tracing::debug!("{name}:{port}: {addr} refused; on to {next}");
+                    route.addr = next;
+                    route.fallbacks.remove(0);
+                }
+                None => exhausted.push(format!("{name}:{port}")),
+            }
+        }
+        exhausted
     }
 
-    /// Remembers where `name:port` resolved to.
-    pub fn remember(&mut self, name: &str, port: u16, addr: SocketAddr) {
+    /// Remembers where `name:port` resolved to, and its other addresses in order.
+    pub fn remember(&mut self, name: &str, port: u16, addr: SocketAddr, fallbacks: &[SocketAddr]) {
         if self.names.len() >= MAX_NAMES {
-            self.names.retain(|_, (_, at)| at.elapsed() < NAME_TTL);
+            self.names.retain(|_, route| route.at.elapsed() < NAME_TTL);
             if self.names.len() >= MAX_NAMES {
-                if let Some(oldest) = self.names.iter().min_by_key(|(_, (_, at))| *at).map(|(k, _)| k.clone())
-                {
+                if let Some(oldest) = self.names.iter().min_by_key(|(_, r)| r.at).map(|(k, _)| k.clone()) {
                     self.names.remove(&oldest);
                 }
             }
         }
-        self.names.insert((name.to_owned(), port), (addr, Instant::now()));
+        let route = Route { addr, at: Instant::now(), fallbacks: fallbacks.to_vec() };
+        self.names.insert((name.to_owned(), port), route);
     }
 
     /// Queues a send behind the lookup of `name:port`; true when the lookup is to start (the
@@ -474,14 +496,22 @@ mod tests {
         let mut t = SocketTable::default();
         let addr: SocketAddr = "127.0.0.1:5060".parse().unwrap();
         assert_eq!(t.resolved("localhost", 5060), None);
-        t.remember("localhost", 5060, addr);
+        t.remember("localhost", 5060, addr, &[]);
         assert_eq!(t.resolved("localhost", 5060), Some(addr));
         assert_eq!(t.resolved("localhost", 5061), None);
         assert_eq!(t.last("localhost", 5060), Some(addr));
         for i in 0..MAX_NAMES + 10 {
-            t.remember(&format!("h{i}"), 1, addr);
+            t.remember(&format!("h{i}"), 1, addr, &[]);
         }
         assert!(t.names.len() <= MAX_NAMES);
+        // A refused address: its names go on to their next address; those with none are told.
+        let (first, second): (SocketAddr, SocketAddr) =
+            ("127.0.0.1:5071".parse().unwrap(), "127.0.0.1:5072".parse().unwrap());
+        t.remember("_sip._udp.pbx.test", 5060, first, &[second]);
+        t.remember("pbx.test", 5070, first, &[]);
+        assert_eq!(t.fail_over(first), ["pbx.test:5070"]);
+        assert_eq!(t.resolved("_sip._udp.pbx.test", 5060), Some(second));
+        assert_eq!(t.fail_over(second), ["_sip._udp.pbx.test:5060"]);
         // One lookup per name, what waits for it in order; a bound on both.
         assert_eq!(t.wait_for_name("a.test", 1, (1, "a.test:1".into(), b"1".to_vec())), Ok(true));
         assert_eq!(t.wait_for_name("a.test", 1, (1, "a.test:1".into(), b"2".to_vec())), Ok(false));

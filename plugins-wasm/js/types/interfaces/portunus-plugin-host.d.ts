@@ -325,14 +325,15 @@ declare module 'portunus:plugin/host@0.7.0' {
    * to its first address of the socket's family that `sandbox.send_to` allows, and uses
    * that address for the name for 60 s. An SRV name, `_service._proto.domain:port`
    * (`_sip._udp.example.com:5060`), goes to the first server its SRV records name (by
-   * priority, then weight: RFC 2782) that has an address, at the record's port (on a TCP
-   * listener, the next ones in turn when a connection cannot be opened), and to
+   * priority, then weight: RFC 2782) that has an address, at the record's port (the next
+   * ones in turn: on a TCP listener when a connection cannot be opened, on a UDP socket
+   * from the next send on when the network refused a datagram sent there), and to
    * the domain's own address at `port` when it has no SRV records (RFC 3263 §4.2); a
    * send that fails then is only logged; when the name gives no address, an empty datagram
    * comes from `name:port` (nothing sent there will be answered; not when a later send
    * on this socket waits for the name's next lookup by then). An empty datagram also comes
-   * from an address, and from the names that went there, when the network refused a
-   * datagram sent to it (ICMP port or host unreachable). An empty datagram from afar is
+   * from an address, and from the names that went there and have no next server, when the
+   * network refused a datagram sent to it (ICMP port or host unreachable). An empty datagram from afar is
    * dropped: only the host sends those.
    */
   export function udpSend(socket: number, to: string, data: Uint8Array): void;
