@@ -873,7 +873,8 @@ async fn hangup_while_ringing_cancels() {
 }
 
 /// `message` while the phone rings goes in the early dialog its 180 made (its Contact, its
-/// To-tag, the call's Call-ID), as Janus sends it; the phone's 200 is `messagedelivery`.
+/// To-tag, the call's Call-ID), as Janus sends it; the phone's 200 is `messagedelivery`. The
+/// phone then answers: the ACK carries the INVITE's CSeq number, not the MESSAGE's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_while_ringing_goes_in_the_early_dialog() {
     if !have_sipp() {
@@ -889,7 +890,8 @@ async fn a_message_while_ringing_goes_in_the_early_dialog() {
     assert_eq!(r["plugindata"]["data"]["call_id"], calling["plugindata"]["data"]["call_id"], "{r}");
     let delivery = c.event("messagedelivery", |d| result(d)["event"] == "messagedelivery").await;
     assert_eq!(result(&delivery)["code"], 200, "{delivery}");
-    hang_up_ending(&mut c, 487).await;
+    sip_event(&mut c, "accepted").await;
+    hang_up_ending(&mut c, 200).await;
     sipp.passes().await;
     peer.close().await.ok();
 }

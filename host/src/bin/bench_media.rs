@@ -1,6 +1,6 @@
 //! `portunus-bench-media`: the forwarding path in-process, through a real [`MediaCore`] (str0m
 //! peers, real ICE, DTLS and SRTP) with a simulated clock and no sockets: the clients are str0m
-//! peers too, their datagrams handed over in memory. Three paths, each to N destinations:
+//! peers too, their datagrams handed over in memory. The paths, each to N destinations:
 //!
 //! - `peers`: one source peer's video to N destination peers;
 //! - `wide`: as `peers`, each destination a subscriber of [`WIDE`] video streams (the others

@@ -47,7 +47,13 @@ struct OfferRequest {
     media: Vec<(Mid, bool)>,
     inactive: Vec<(Mid, bool)>,
     adds_no_media: bool,
+    /// How often it was offered again (a data channel it adds is a new one each time, which
+    /// str0m keeps).
+    replays: u32,
 }
+
+/// Times an offer is made again before its answer, at most.
+const MAX_REPLAYS: u32 = 4;
 
 /// A PeerConnection.
 pub struct Peer {
@@ -415,6 +421,8 @@ impl Peer {
         self.add_local_candidates(candidates)?;
         let parsed =
             str0m::change::SdpOffer::from_sdp_string(&offer).map_err(|e| format!("invalid offer: {e}"))?;
+        // str0m forgets an offer of ours that waited (the client's offer crossed it).
+        (self.pending_offer, self.pending_request) = (None, None);
         let answer = self.rtc.sdp_api().accept_offer(parsed).map_err(|e| format!("cannot answer: {e}"))?;
         self.negotiated = true;
         self.refresh_codecs();
@@ -488,8 +496,9 @@ impl Peer {
     /// or stop, an ICE restart. Returns the offer and the mid of each item.
     ///
     /// A restart (nothing asked) while our last offer waits for its answer offers that again,
-    /// with an ICE restart once ICE has run, as Janus does (a TextRoom `restart` before `ack`);
-    /// unless it added streams, whose mids a new offer would change.
+    /// with an ICE restart once ICE has run, as Janus does (a TextRoom `restart` before `ack`),
+    /// up to [`MAX_REPLAYS`] times; unless it added audio or video streams, whose mids a new
+    /// offer would change (those the plugin routes to; a data channel's may change).
     pub fn offer(
         &mut self,
         stop: &[String],
@@ -498,12 +507,16 @@ impl Peer {
         candidates: &[SocketAddr],
     ) -> Result<(String, Vec<String>), String> {
         let restart = stop.is_empty() && directions.is_empty() && kinds.is_empty();
-        let again =
-            self.pending_request.take().filter(|r| restart && r.adds_no_media && self.remote_offer.is_none());
-        if let Some(r) = again {
+        let again = self.pending_request.as_ref().is_some_and(|r| {
+            restart && r.adds_no_media && r.replays < MAX_REPLAYS && self.remote_offer.is_none()
+        });
+        if let Some(r) = again.then(|| self.pending_request.take()).flatten() {
             self.pending_offer = None;
             (self.media, self.inactive) = (r.media, r.inactive);
             let (sdp, _) = self.make_offer(&r.stop, &r.directions, &r.kinds, candidates, self.negotiated)?;
+            if let Some(replayed) = &mut self.pending_request {
+                replayed.replays = r.replays + 1;
+            }
             return Ok((sdp, Vec::new()));
         }
         if self.pending_offer.is_some() || self.remote_offer.is_some() {
@@ -628,7 +641,8 @@ impl Peer {
         let (media, inactive) = before;
         let (stop, directions, kinds) = (stop.to_vec(), directions.clone(), kinds.to_vec());
         let adds_no_media = added.is_empty();
-        self.pending_request = Some(OfferRequest { stop, directions, kinds, media, inactive, adds_no_media });
+        let request = OfferRequest { stop, directions, kinds, media, inactive, adds_no_media, replays: 0 };
+        self.pending_request = Some(request);
         self.pending_offer = Some((pending, added));
         self.set_local_sdp(offer.clone());
         self.controlling.get_or_insert(true);

@@ -1015,6 +1015,36 @@ mod tests {
         assert!(seen.contains(&Notice::new(handle(1), change)));
     }
 
+    /// An offer of ours that the client's own offer crossed is gone once that offer is
+    /// answered (str0m forgot it): our next offer is made, not refused as "a negotiation in
+    /// progress".
+    #[test]
+    fn an_offer_crossed_by_the_clients_is_forgotten_once_that_is_answered() {
+        let mut sim = Sim::new(1).expect("sim");
+        sim.connect().expect("connected");
+        let offer = |sim: &mut Sim, kinds: Vec<crate::media::OfferedKind>| {
+            let (reply, got) = std::sync::mpsc::channel();
+            let reply = crate::media::reply_to(reply);
+            sim.core.command(sim.now, Command::Offer(handle(0), Vec::new(), Vec::new(), kinds, reply));
+            got.recv().expect("a reply")
+        };
+        offer(&mut sim, Vec::new()).expect("an ICE restart, waiting for its answer");
+        // The client offers a stream of its own meanwhile: answered.
+        let mut change = sim.clients[0].rtc.sdp_api();
+        change.add_media(str0m::media::MediaKind::Audio, Direction::SendRecv, None, None, None);
+        let (client_offer, pending) = change.apply().expect("an offer");
+        sim.core.command(sim.now, Command::RemoteOffer(handle(0), client_offer.to_sdp_string()));
+        let (reply, answer) = std::sync::mpsc::channel();
+        let policy = AnswerPolicy { data: false, ..AnswerPolicy::everything() };
+        sim.core.command(sim.now, Command::Answer(handle(0), policy, crate::media::reply_to(reply)));
+        let answer = answer.recv().expect("a reply").expect("answered");
+        let answer = SdpAnswer::from_sdp_string(&answer).expect("an answer");
+        sim.clients[0].rtc.sdp_api().accept_answer(pending, answer).expect("accepted");
+        let audio = crate::media::OfferedKind { kind: MediaKind::Audio, codec: None, two_way: false };
+        let (sdp, mids) = offer(&mut sim, vec![audio]).expect("our next offer");
+        assert_eq!(mids.len(), 1, "{sdp}");
+    }
+
     #[test]
     fn a_keyframe_request_for_one_stream_reaches_that_stream_only() {
         let mut sim = Sim::with(1, SimOptions { second_video: true, ..SimOptions::default() }).expect("sim");

@@ -750,7 +750,7 @@ impl Actor {
                     }
                     continue;
                 };
-                sockets.remember(&host, port, addr, fallbacks);
+                sockets.remember(socket, &host, port, addr, fallbacks);
                 if let Err(e) = sockets.send(socket, addr, &data, shared.limits.udp_rate, Some(&to), fallbacks) {
                     tracing::warn!(plugin = %shared.package, "send to {to} ({addr}): {e}");
                 }

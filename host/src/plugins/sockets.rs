@@ -157,12 +157,15 @@ pub fn name_and_port(to: &str) -> Result<(String, u16), String> {
 }
 
 /// Where a name goes: the address, since when, and the name's other addresses in the order to
-/// try them when the network refuses what is sent there (RFC 3263 §4.3: the next SRV server).
+/// try them when the network refuses what is sent there over UDP (RFC 3263 §4.3: the next SRV
+/// server; a TCP listener tries a connection's fallbacks itself).
 #[derive(Debug)]
 struct Route {
     addr: SocketAddr,
     at: Instant,
     fallbacks: Vec<SocketAddr>,
+    /// Looked up for a send over UDP (else over TCP: not moved by a datagram refused).
+    udp: bool,
 }
 
 /// A plugin's sockets, by id, and the names they sent to lately.
@@ -277,13 +280,14 @@ impl SocketTable {
         self.names.get(&(name.to_owned(), port)).map(|route| route.addr)
     }
 
-    /// The network refused a datagram sent to `addr`: each name that went there goes to its
-    /// next address from now on (a transaction's next retransmission reaches the next server).
-    /// Returns the names (`name:port`) that had none left: nothing sent there will be answered.
+    /// The network refused a datagram sent to `addr`: each name that went there over UDP goes
+    /// to its next address from now on (a transaction's next retransmission reaches the next
+    /// server). Returns the names (`name:port`) that went there and had none left: nothing sent
+    /// there will be answered.
     pub fn fail_over(&mut self, addr: SocketAddr) -> Vec<String> {
         let mut exhausted = Vec::new();
         for ((name, port), route) in self.names.iter_mut().filter(|(_, r)| r.addr == addr) {
-            match route.fallbacks.first() {
+            match route.fallbacks.first().filter(|_| route.udp) {
                 Some(&next) => {
                     tracing::debug!("{name}:{port}: {addr} refused; on to {next}");
                     route.addr = next;
@@ -295,8 +299,10 @@ impl SocketTable {
         exhausted
     }
 
-    /// Remembers where `name:port` resolved to, and its other addresses in order.
-    pub fn remember(&mut self, name: &str, port: u16, addr: SocketAddr, fallbacks: &[SocketAddr]) {
+    /// Remembers where `name:port` resolved to for a send on socket `id`, and its other
+    /// addresses in order.
+    pub fn remember(&mut self, id: u32, name: &str, port: u16, addr: SocketAddr, fallbacks: &[SocketAddr]) {
+        let udp = self.open.get(&id).is_some_and(|s| !s.kind.is_tcp());
         if self.names.len() >= MAX_NAMES {
             self.names.retain(|_, route| route.at.elapsed() < NAME_TTL);
             if self.names.len() >= MAX_NAMES {
@@ -305,7 +311,7 @@ impl SocketTable {
                 }
             }
         }
-        let route = Route { addr, at: Instant::now(), fallbacks: fallbacks.to_vec() };
+        let route = Route { addr, at: Instant::now(), fallbacks: fallbacks.to_vec(), udp };
         self.names.insert((name.to_owned(), port), route);
     }
 
@@ -496,21 +502,28 @@ mod tests {
         let mut t = SocketTable::default();
         let addr: SocketAddr = "127.0.0.1:5060".parse().unwrap();
         assert_eq!(t.resolved("localhost", 5060), None);
-        t.remember("localhost", 5060, addr, &[]);
+        t.remember(0, "localhost", 5060, addr, &[]);
         assert_eq!(t.resolved("localhost", 5060), Some(addr));
         assert_eq!(t.resolved("localhost", 5061), None);
         assert_eq!(t.last("localhost", 5060), Some(addr));
         for i in 0..MAX_NAMES + 10 {
-            t.remember(&format!("h{i}"), 1, addr, &[]);
+            t.remember(0, &format!("h{i}"), 1, addr, &[]);
         }
         assert!(t.names.len() <= MAX_NAMES);
-        // A refused address: its names go on to their next address; those with none are told.
+        // A refused address: its names go on to their next address; those with none are told,
+        // and so are those a TCP send looked up (its connection tries the others itself).
         let (first, second): (SocketAddr, SocketAddr) =
             ("127.0.0.1:5071".parse().unwrap(), "127.0.0.1:5072".parse().unwrap());
-        t.remember("_sip._udp.pbx.test", 5060, first, &[second]);
-        t.remember("pbx.test", 5070, first, &[]);
-        assert_eq!(t.fail_over(first), ["pbx.test:5070"]);
+        let (udp, _) = t.bind("127.0.0.1:0".parse().unwrap(), false, 8).unwrap();
+        let (tcp, _) = t.bind("127.0.0.1:0".parse().unwrap(), true, 8).unwrap();
+        t.remember(udp, "_sip._udp.pbx.test", 5060, first, &[second]);
+        t.remember(udp, "pbx.test", 5070, first, &[]);
+        t.remember(tcp, "_sip._tcp.pbx.test", 5060, first, &[second]);
+        let mut told = t.fail_over(first);
+        told.sort();
+        assert_eq!(told, ["_sip._tcp.pbx.test:5060", "pbx.test:5070"]);
         assert_eq!(t.resolved("_sip._udp.pbx.test", 5060), Some(second));
+        assert_eq!(t.resolved("_sip._tcp.pbx.test", 5060), Some(first));
         assert_eq!(t.fail_over(second), ["_sip._udp.pbx.test:5060"]);
         // One lookup per name, what waits for it in order; a bound on both.
         assert_eq!(t.wait_for_name("a.test", 1, (1, "a.test:1".into(), b"1".to_vec())), Ok(true));

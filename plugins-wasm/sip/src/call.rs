@@ -463,7 +463,8 @@ impl Sip {
                 c.target = contact;
             }
             c.route = m.record_route().into_iter().rev().collect();
-            self.send_ack(handle, None);
+            // The INVITE's CSeq number (a `message` in the early dialog took the next ones).
+            self.send_ack(handle, m.cseq().ok().map(|c| c.cseq));
             let Some(a) = self.accounts.get_mut(&handle) else { return };
             let Some(c) = a.call.as_mut() else { return };
             if c.cancel || c.state == CallState::Ending {
@@ -496,6 +497,10 @@ impl Sip {
             if let (Some((ch, proxy)), Some(creds)) = (digest::challenge(&m.headers), a.creds.clone()) {
                 if c.nonce.as_deref() != Some(ch.nonce.as_str()) {
                     c.nonce = Some(ch.nonce.to_string());
+                    // The INVITE goes again as the first did: an early dialog a forking proxy's
+                    // 1xx made is forgotten.
+                    (c.target, c.remote_tag) = (c.remote_uri.clone(), None);
+                    c.route.clear();
                     let answer = digest::answer(&ch, &creds, "INVITE", &c.target, &token());
                     let sdp = msg::parse(c.invite.as_bytes()).ok().and_then(|i| i.sdp()).unwrap_or_default();
                     self.send_invite(handle, &sdp, Some((answer, proxy)));

@@ -101,7 +101,10 @@ impl Sip {
             Some(replace) => {
                 let other = self.calls.get(replace).copied().filter(|h| self.same_account(*h, handle));
                 let c = other.and_then(|h| self.accounts.get(&h)?.call.as_ref());
-                let Some(c) = c.filter(|c| c.remote_tag.is_some()) else {
+                // A dialog the target can replace: not one still ringing out (RFC 3891 §3: 481).
+                let replaceable =
+                    |c: &&Call| c.remote_tag.is_some() && (!c.outgoing || c.state == CallState::Confirmed);
+                let Some(c) = c.filter(replaceable) else {
                     return Err(err(code::NO_SUCH_CALLID, format!("No such call-ID {replace}")));
                 };
                 // The tags as the target sees its dialog with us (RFC 3891 §3).
