@@ -125,6 +125,9 @@ async fn mountpoints_are_managed_as_janus_does() {
     );
     let none = c.request(json!({"request": "create", "type": "rtp", "id": 504})).await;
     error(&none, 456, "Can't add 'rtp' stream, no audio or video have to be streamed...");
+    // An RTSP source's streams are checked before its url, as in Janus.
+    let rtsp = c.request(json!({"request": "create", "type": "rtsp", "id": 505})).await;
+    error(&rtsp, 456, "Can't add 'rtsp' stream, no audio or video have to be streamed...");
     error(
         &c.request(json!({"request": "create", "type": "rtp", "media": {}})).await,
         454,

@@ -206,6 +206,9 @@ async fn rooms_are_managed_as_janus_does() {
     );
     let remotes = json!({"request": "listremotes", "room": 1234, "secret": "adminpwd", "publisher_id": 99});
     error(&c.request(remotes).await, 428, "No such publisher (99)");
+    let publish = json!({"request": "publish_remotely", "room": 1234, "secret": "adminpwd",
+                         "publisher_id": 99, "remote_id": "x", "host": "127.0.0.1", "port": 1});
+    error(&c.request(publish).await, 428, "No such feed (99)");
     let remove = json!({"request": "remove_remote_publisher", "room": 1234, "secret": "adminpwd", "id": 5});
     error(&c.request(remove).await, 428, "No such remote publisher (5)");
     // Over the Admin API (`message_plugin`), the synchronous requests, as Janus takes them.

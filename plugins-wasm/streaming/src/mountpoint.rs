@@ -339,7 +339,12 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
         }
         "rtsp" => {
             // The host pulls the URL; the source's description gives each stream's codec.
-            // (Janus finds no url only when it makes the source: it cannot create.)
+            // Janus checks the streams asked first, and finds no url only when it makes the
+            // source: it cannot create.
+            if [keys.get("audio"), keys.get("video")].iter().all(|v| v.and_then(flag) != Some(true)) {
+                let text = "Can't add 'rtsp' stream, no audio or video have to be streamed...";
+                return Err(err(code::CANT_CREATE, text));
+            }
             let Some(url) = text_of("url") else {
                 return Err(err(code::CANT_CREATE, "Error creating 'RTSP' stream"));
             };
@@ -410,12 +415,6 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
                         receiving: false,
                     });
                 }
-            }
-            if media.is_empty() {
-                return Err(err(
-                    code::CANT_CREATE,
-                    "Can't add 'rtsp' stream, no audio or video have to be streamed...",
-                ));
             }
         }
         other => return Err(err(code::INVALID_ELEMENT, format!("Unknown stream type '{other}'...\n"))),

@@ -172,7 +172,9 @@ impl VideoRoom {
         }
         let id = self.participant_id(body, "publisher_id")?;
         if !self.members.contains_key(&(room.clone(), id.clone())) {
-            return Err(err(code::NO_SUCH_FEED, format!("No such publisher ({id})")));
+            // (Janus's words for the two.)
+            let what = if request == "publish_remotely" { "feed" } else { "publisher" };
+            return Err(err(code::NO_SUCH_FEED, format!("No such {what} ({id})")));
         }
         match request {
             "listremotes" => {
