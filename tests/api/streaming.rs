@@ -184,6 +184,8 @@ async fn mountpoints_are_managed_as_janus_does() {
         json!({"streaming": "destroyed", "destroyed": 500})
     );
     error(&c.request(json!({"request": "destroy", "id": 500})).await, 455, "No such mountpoint/stream 500");
+    // `edit` has words of its own in Janus.
+    error(&c.request(json!({"request": "edit", "id": 500})).await, 455, "No such mountpoint (500)");
     error(
         &c.request(json!({"request": "recording", "id": 99999, "action": "start"})).await,
         455,

@@ -209,6 +209,8 @@ async fn rooms_are_managed_as_janus_does() {
     let publish = json!({"request": "publish_remotely", "room": 1234, "secret": "adminpwd",
                          "publisher_id": 99, "remote_id": "x", "host": "127.0.0.1", "port": 1});
     error(&c.request(publish).await, 428, "No such feed (99)");
+    let stop = json!({"request": "stop_rtp_forward", "room": 1234, "secret": "adminpwd"});
+    error(&c.request(stop).await, 429, "Missing mandatory element (publisher_id)");
     let remove = json!({"request": "remove_remote_publisher", "room": 1234, "secret": "adminpwd", "id": 5});
     error(&c.request(remove).await, 428, "No such remote publisher (5)");
     // Over the Admin API (`message_plugin`), the synchronous requests, as Janus takes them.

@@ -230,6 +230,11 @@ impl Streaming {
             Field::new("edited_event", JsonType::Bool),
         ];
         portunus_sdk::validate(body, EDIT, &CODES)?;
+        let id = self.mountpoint_id(body)?;
+        if !self.mountpoints.contains_key(&id) {
+            // (Janus's words for `edit`.)
+            return Err(err(code::NO_SUCH_MOUNTPOINT, format!("No such mountpoint ({id})")));
+        }
         let (id, mp) = self.with_secret(body)?;
         let mut edited = mp.clone();
         let text = |name: &str| str_of(body, name).filter(|s| !s.is_empty()).map(str::to_owned);

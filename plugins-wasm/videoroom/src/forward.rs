@@ -159,7 +159,8 @@ impl VideoRoom {
     pub(crate) fn rtp_forward(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
         let invalid = |e: String| err(code::INVALID_ELEMENT, e);
         portunus_sdk::validate(body, FORWARD, &CODES)?;
-        portunus_sdk::validate(body, &[self.id_field("room"), self.id_field("publisher_id")], &CODES)?;
+        let ids = [self.id_field("room").required(), self.id_field("publisher_id").required()];
+        portunus_sdk::validate(body, &ids, &CODES)?;
         self.check_rtp_forward_key(body)?;
         // Names are looked up first, as Janus does: the answers give addresses.
         let asked_family = family(body).map_err(invalid)?;
@@ -286,7 +287,8 @@ impl VideoRoom {
     }
 
     pub(crate) fn stop_rtp_forward(&mut self, body: &Map<String, Value>) -> Result<Value, PluginError> {
-        portunus_sdk::validate(body, &[self.id_field("room"), self.id_field("publisher_id")], &CODES)?;
+        let ids = [self.id_field("room").required(), self.id_field("publisher_id").required()];
+        portunus_sdk::validate(body, &ids, &CODES)?;
         portunus_sdk::validate(
             body,
             &[Field::new("stream_id", JsonType::Integer).required().positive()],
