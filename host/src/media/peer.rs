@@ -39,14 +39,17 @@ pub struct Receiving {
     pub up: bool,
 }
 
-/// An offer of ours as asked, with the streams as they were before it.
-struct OfferRequest {
+/// Our offer waiting for the client's answer: str0m's side of it and the streams it adds,
+/// with what it asked and the stream lists as they were before it (to offer it again on a
+/// restart).
+struct PendingOffer {
+    offer: str0m::change::SdpPendingOffer,
+    added: Vec<(Mid, bool)>,
     stop: Vec<String>,
     directions: crate::vocab::Directions,
     kinds: Vec<super::OfferedKind>,
-    media: Vec<(Mid, bool)>,
-    inactive: Vec<(Mid, bool)>,
-    adds_no_media: bool,
+    media_before: Vec<(Mid, bool)>,
+    inactive_before: Vec<(Mid, bool)>,
     /// How often it was offered again (a data channel it adds is a new one each time, which
     /// str0m keeps).
     replays: u32,
@@ -124,10 +127,8 @@ pub struct Peer {
     rids: HashMap<Mid, Vec<String>>,
     /// The data channels' stream, once negotiated.
     data_mid: Option<Mid>,
-    /// Our offer waiting for the client's answer, and the streams it adds.
-    pending_offer: Option<(str0m::change::SdpPendingOffer, Vec<(Mid, bool)>)>,
-    /// What that offer asked, to offer it again on a restart before the answer.
-    pending_request: Option<OfferRequest>,
+    /// Our offer waiting for the client's answer.
+    pending_offer: Option<PendingOffer>,
     /// Our host candidates were added.
     candidates_added: bool,
     /// A client offer was applied (Janus's `got-offer`).
@@ -342,7 +343,6 @@ impl Peer {
             rids: HashMap::new(),
             data_mid: None,
             pending_offer: None,
-            pending_request: None,
             candidates_added: false,
             remote_offered: false,
             remote_answered: false,
@@ -422,7 +422,7 @@ impl Peer {
         let parsed =
             str0m::change::SdpOffer::from_sdp_string(&offer).map_err(|e| format!("invalid offer: {e}"))?;
         // str0m forgets an offer of ours that waited (the client's offer crossed it).
-        (self.pending_offer, self.pending_request) = (None, None);
+        self.pending_offer = None;
         let answer = self.rtc.sdp_api().accept_offer(parsed).map_err(|e| format!("cannot answer: {e}"))?;
         self.negotiated = true;
         self.refresh_codecs();
@@ -507,15 +507,14 @@ impl Peer {
         candidates: &[SocketAddr],
     ) -> Result<(String, Vec<String>), String> {
         let restart = stop.is_empty() && directions.is_empty() && kinds.is_empty();
-        let again = self.pending_request.as_ref().is_some_and(|r| {
-            restart && r.adds_no_media && r.replays < MAX_REPLAYS && self.remote_offer.is_none()
+        let again = self.pending_offer.as_ref().is_some_and(|p| {
+            restart && p.added.is_empty() && p.replays < MAX_REPLAYS && self.remote_offer.is_none()
         });
-        if let Some(r) = again.then(|| self.pending_request.take()).flatten() {
-            self.pending_offer = None;
-            (self.media, self.inactive) = (r.media, r.inactive);
-            let (sdp, _) = self.make_offer(&r.stop, &r.directions, &r.kinds, candidates, self.negotiated)?;
-            if let Some(replayed) = &mut self.pending_request {
-                replayed.replays = r.replays + 1;
+        if let Some(p) = again.then(|| self.pending_offer.take()).flatten() {
+            (self.media, self.inactive) = (p.media_before, p.inactive_before);
+            let (sdp, _) = self.make_offer(&p.stop, &p.directions, &p.kinds, candidates, self.negotiated)?;
+            if let Some(replayed) = &mut self.pending_offer {
+                replayed.replays = p.replays + 1;
             }
             return Ok((sdp, Vec::new()));
         }
@@ -638,12 +637,17 @@ impl Peer {
             .ok()
             .and_then(|s| s.media.into_iter().find(|m| m.kind == crate::sdp::MediaKind::Data))
             .and_then(|m| m.mid);
-        let (media, inactive) = before;
-        let (stop, directions, kinds) = (stop.to_vec(), directions.clone(), kinds.to_vec());
-        let adds_no_media = added.is_empty();
-        let request = OfferRequest { stop, directions, kinds, media, inactive, adds_no_media, replays: 0 };
-        self.pending_request = Some(request);
-        self.pending_offer = Some((pending, added));
+        let (media_before, inactive_before) = before;
+        self.pending_offer = Some(PendingOffer {
+            offer: pending,
+            added,
+            stop: stop.to_vec(),
+            directions: directions.clone(),
+            kinds: kinds.to_vec(),
+            media_before,
+            inactive_before,
+            replays: 0,
+        });
         self.set_local_sdp(offer.clone());
         self.controlling.get_or_insert(true);
         let mids = mids
@@ -656,8 +660,8 @@ impl Peer {
     /// Applies the client's answer to our pending offer; returns the addresses of the
     /// candidates it carried.
     pub fn accept_answer(&mut self, sdp: &str) -> Result<Vec<SocketAddr>, DescriptionError> {
-        self.pending_request = None;
-        let (pending, added) = self.pending_offer.take().ok_or(DescriptionError::UnexpectedAnswer)?;
+        let PendingOffer { offer: pending, added, .. } =
+            self.pending_offer.take().ok_or(DescriptionError::UnexpectedAnswer)?;
         let summary = crate::sdp::check(sdp).map_err(|e| DescriptionError::Invalid(e.0))?;
         // Only what we offered: a client that answers more does not get it.
         let answer =

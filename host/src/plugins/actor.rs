@@ -711,8 +711,9 @@ impl Actor {
     /// sends what waited for it: each to the address the name went to last when it is still
     /// among the answers, else to the first of its socket's family that `sandbox.send_to`
     /// allows, which is remembered for [`super::sockets::NAME_TTL`] (the others are the
-    /// fallbacks of a TCP connection, and of datagrams the network refuses). When there is none, the plugin gets an empty message from the
-    /// name: nothing sent there will be answered.
+    /// fallbacks of a TCP connection, and of datagrams the network refuses). When there is
+    /// none, the plugin gets an empty message from the name: nothing sent there will be
+    /// answered.
     fn resolve(&mut self, host: String, port: u16) {
         let (shared, mailbox) = (self.shared.clone(), self.mailbox.clone());
         self.rt.spawn(async move {

@@ -45,8 +45,10 @@ declare module 'portunus:plugin/host@0.7.0' {
    * `forward`). The client's answer, when it comes back as a JSEP of a `message`, is
    * applied by the host before the plugin sees the message (a misplaced answer gets Janus
    * error 469). No streams, on a PeerConnection that has negotiated: an offer that restarts
-   * ICE (Janus's `restart`). Errors now: a handle is not the plugin's, or a source has not
-   * negotiated that stream.
+   * ICE (Janus's `restart`). No streams while our last offer still waits for its answer:
+   * that offer again (ICE restarted once it has run), at most four times, and only when it
+   * added no audio or video stream; any other offer then fails in its `negotiation` event.
+   * Errors now: a handle is not the plugin's, or a source has not negotiated that stream.
    */
   export function offer(handle: HandleRef, streams: Array<OfferedStream>): bigint;
   /**
