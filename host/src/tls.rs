@@ -1,6 +1,8 @@
 //! TLS for the brokers' clients (MQTT, AMQP) as a configuration file asks: a CA file to trust
 //! instead of the system's certificates, a client certificate and key to show the broker, and
-//! how strictly the broker's own certificate is checked.
+//! how strictly the broker's own certificate is checked. Also the two sides of a plugin's TLS
+//! listener (SIP over TLS): the certificate it shows, and the client of the connections it
+//! opens.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,7 +12,9 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme,
+};
 
 /// A broker client's TLS files and checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +76,55 @@ pub fn client_config(files: &TlsFiles) -> Result<Arc<ClientConfig>, String> {
         (None, None) => builder.with_no_client_auth(),
         _ => return Err("a client certificate needs both its file and its key's".into()),
     };
+    Ok(Arc::new(config))
+}
+
+/// A TLS client that checks nothing of the server's certificate but the handshake's
+/// signatures: what Janus's SIP stack (Sofia-SIP, `TPTLS_VERIFY_NONE` by default) does with
+/// the servers it connects to.
+pub fn unchecked_client() -> Arc<ClientConfig> {
+    static CONFIG: std::sync::OnceLock<Arc<ClientConfig>> = std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let lenient = Arc::new(Lenient { checked: None, provider: provider.clone() });
+            let config = ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("aws-lc-rs supports TLS 1.2 and 1.3")
+                .dangerous()
+                .with_custom_certificate_verifier(lenient)
+                .with_no_client_auth();
+            Arc::new(config)
+        })
+        .clone()
+}
+
+/// A TLS server showing the certificate chain and private key of one PEM file (as Sofia-SIP's
+/// `agent.pem` holds them), or with none, a self-signed certificate for `name` made now.
+pub fn server_config(pem: Option<&Path>, name: &str) -> Result<Arc<ServerConfig>, String> {
+    let (chain, key) = match pem {
+        Some(file) => {
+            let key = PrivateKeyDer::from_pem_file(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            (certificates(file)?, key)
+        }
+        None => {
+            let key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
+            let params = rcgen::CertificateParams::new(vec![name.to_owned()]).map_err(|e| e.to_string())?;
+            let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
+            let key = PrivateKeyDer::try_from(key.serialize_der()).map_err(str::to_owned)?;
+            (vec![cert.der().clone()], key)
+        }
+    };
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| match pem {
+            Some(file) => format!("{}: {e}", file.display()),
+            None => e.to_string(),
+        })?;
     Ok(Arc::new(config))
 }
 

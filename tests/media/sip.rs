@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tokio::process::{Child, Command};
 
 use super::WAIT;
-use crate::harness::{Conf, Gateway, PluginClient as Client};
+use crate::harness::{BrokerTls, Conf, Gateway, PluginClient as Client};
 use crate::peer::{AudioCodec, Kind, Peer};
 
 const SIP: &str = "janus.plugin.sip";
@@ -62,6 +62,13 @@ fn holds_udp_ports(pid: u32, ports: &[u16]) -> bool {
 
 /// As [`holds_udp_ports`], for the sockets of `/proc/net/<table>` (`udp`, `tcp`).
 fn holds_ports(pid: u32, table: &str, ports: &[u16]) -> bool {
+    let bound = bound_ports(pid, table, false);
+    ports.iter().all(|p| bound.contains(p))
+}
+
+/// The local ports of process `pid`'s sockets in `/proc/net/<table>`, sorted (with
+/// `listening`, only TCP's listening ones).
+fn bound_ports(pid: u32, table: &str, listening: bool) -> Vec<u16> {
     let table = std::fs::read_to_string(format!("/proc/net/{table}")).unwrap_or_default();
     let owned: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .into_iter()
@@ -73,16 +80,49 @@ fn holds_ports(pid: u32, table: &str, ports: &[u16]) -> bool {
             Some(link.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
         })
         .collect();
-    let bound: Vec<u16> = table
+    let mut bound: Vec<u16> = table
         .lines()
         .skip(1)
         .filter_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let port = u16::from_str_radix(fields.get(1)?.rsplit(':').next()?, 16).ok()?;
-            owned.contains(*fields.get(9)?).then_some(port)
+            let state_ok = !listening || *fields.get(3)? == "0A";
+            (state_ok && owned.contains(*fields.get(9)?)).then_some(port)
         })
         .collect();
-    ports.iter().all(|p| bound.contains(p))
+    bound.sort_unstable();
+    bound
+}
+
+/// With free ports (`local_port` and `local_tls_port` 0, the embedded configuration's), a hot
+/// reload of the plugin keeps the sockets the registrations and calls know: the gateway holds
+/// the same UDP ports and TCP listeners after it (the new version's own, bound in its `init`,
+/// are closed), and the plugin still answers on the old port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_keeps_the_free_ports_sip_had() {
+    if !have_sipp() {
+        return;
+    }
+    let mut conf = Conf::default();
+    let sip = "general: {\n\tlocal_ip = \"127.0.0.1\"\n\tlocal_port = 0\n}\nsandbox: { udp_bind = \"127.0.0.1:*\" }\n";
+    conf.extra.push(("janus.plugin.sip.jcfg".to_owned(), sip.to_owned()));
+    let gw = Gateway::with(conf);
+    let mut c = guest(&gw, "alice").await;
+    let ports = || (bound_ports(gw.pid(), "udp", false), bound_ports(gw.pid(), "tcp", true));
+    let before = ports();
+    let reload =
+        json!({"janus": "reload_plugin", "transaction": "r", "admin_secret": "janusoverlord", "plugin": SIP});
+    let r = gw.admin_http().post("", &reload).await;
+    assert_eq!(r["janus"], "success", "{r}");
+    assert_eq!(ports(), before, "the sockets SIP holds (UDP; TCP and TLS listeners)");
+    // The old port still reaches alice: the one the first version bound, a free one then.
+    let sip_port = (before.0.iter().copied())
+        .find(|p| before.1.contains(p))
+        .expect("SIP's UDP port, with its TCP listener on it");
+    let sender = Sipp::start("uac_message.xml", Some(sip_port), "alice");
+    let m = c.event("message", |d| result(d)["event"] == "message").await;
+    assert_eq!(result(&m)["content"], "Hello from the phone\r\n", "{m}");
+    sender.passes().await;
 }
 
 /// A DNS server (dnsmasq, Debian `dnsmasq-base`) on a free loopback port, the authority of the
@@ -505,6 +545,115 @@ async fn a_tcp_registration_brings_calls_over_its_connection() {
     peer.close().await.ok();
 }
 
+/// socat (Debian `socat`), an independent TLS end (OpenSSL's) in front of sipp, which speaks
+/// SIP over TCP only: it listens on a free loopback port and passes each connection's bytes on.
+struct Socat {
+    _child: Child,
+    port: u16,
+}
+
+impl Socat {
+    /// TLS in: shows `tls`'s broker certificate to whom connects, and passes the clear bytes to
+    /// port `to` over TCP. `None` when socat is missing (outside CI only, said loudly).
+    fn tls_to_tcp(tls: &BrokerTls, to: u16) -> Option<Socat> {
+        let cert = format!("cert={},key={},verify=0", tls.broker_cert, tls.broker_key);
+        Self::start(
+            &format!("OPENSSL-LISTEN:{{port}},bind=127.0.0.1,reuseaddr,fork,{cert}"),
+            &format!("TCP:127.0.0.1:{to}"),
+        )
+    }
+
+    /// TLS out: passes what connects in the clear to port `to` over TLS, and goes on only with
+    /// a server certificate of `tls`'s CA, for 127.0.0.1.
+    fn tcp_to_tls(tls: &BrokerTls, to: u16) -> Option<Socat> {
+        let out = format!("OPENSSL:127.0.0.1:{to},cafile={},verify=1", tls.ca);
+        Self::start("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork", &out)
+    }
+
+    fn start(listen: &str, to: &str) -> Option<Socat> {
+        let found = std::process::Command::new("socat").arg("-V").output().is_ok();
+        if !crate::tool_present(found, "apt-get install socat", "the SIP over TLS tests need socat") {
+            return None;
+        }
+        for _ in 0..5 {
+            let port = crate::harness::free_port();
+            let mut child = Command::new("socat")
+                .arg(listen.replace("{port}", &port.to_string()))
+                .arg(to)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("run socat");
+            let deadline = std::time::Instant::now() + WAIT;
+            while std::time::Instant::now() < deadline {
+                if child.try_wait().expect("socat's status").is_some() {
+                    break;
+                }
+                if holds_ports(child.id().expect("socat's pid"), "tcp", &[port]) {
+                    return Some(Socat { _child: child, port });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+        panic!("socat found no free port in five tries")
+    }
+}
+
+/// SIP over TLS (RFC 3261 §26.2), with OpenSSL (socat) at the other end of each connection.
+/// A guest whose proxy is `sips:` calls a phone behind TLS: the INVITE says TLS (Via, Contact),
+/// audio goes both ways, and the hangup's BYE goes over TLS too. Then a phone connects in over
+/// TLS to the port of `local_tls_port`, checking the certificate of `sips_certs_dir` against
+/// its CA, and its MESSAGE reaches the guest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sip_over_tls_both_ways() {
+    if !have_sipp() {
+        return;
+    }
+    let tls = BrokerTls::new("127.0.0.1");
+    let certs = crate::harness::TempDir::new("sips-certs");
+    let agent = [&tls.broker_key, &tls.broker_cert].map(|f| std::fs::read_to_string(f).expect("a PEM file"));
+    std::fs::write(certs.join("agent.pem"), agent.concat()).expect("agent.pem");
+    let tls_port = crate::harness::free_port();
+    let (gw, _) = gateway_sandboxed(
+        &format!("\tlocal_tls_port = {tls_port}\n\tsips_certs_dir = \"{}\"", certs.display()),
+        &format!("read_dir = \"{}\"", certs.display()),
+    );
+    let phone = Sipp::start_tcp("uas_answer.xml", None, "x");
+    let Some(front) = Socat::tls_to_tcp(&tls, phone.port) else { return };
+    let mut c = Client::new(&gw, SIP).await;
+    let proxy = format!("sips:127.0.0.1:{}", front.port);
+    let r = c
+        .send(json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest", "proxy": proxy}), None)
+        .await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registered", "{r}");
+    let peer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let uri = format!("sip:bob@127.0.0.1:{}", front.port);
+    let r =
+        c.send(json!({"request": "call", "uri": uri}), Some(json!({"type": "offer", "sdp": offer}))).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "calling", "{r}");
+    let accepted = sip_event(&mut c, "accepted").await;
+    peer.set_answer(accepted["jsep"]["sdp"].as_str().expect("an answer")).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    echoed(&peer, 25).await;
+    hang_up_ending(&mut c, 200).await;
+    let mut phone = phone;
+    phone.ends_passing().await;
+    let invite = phone.received("INVITE").pop().expect("the INVITE");
+    assert!(invite.contains(&format!("Via: SIP/2.0/TLS 127.0.0.1:{tls_port};")), "{invite}");
+    assert!(invite.contains(&format!("@127.0.0.1:{tls_port};transport=tls>")), "{invite}");
+    assert!(!phone.received("BYE").is_empty(), "the BYE went over TLS");
+    peer.close().await.ok();
+
+    let Some(back) = Socat::tcp_to_tls(&tls, tls_port) else { return };
+    let sender = Sipp::start_tcp("uac_message.xml", Some(back.port), "alice");
+    let m = c.event("message", |d| result(d)["event"] == "message").await;
+    assert_eq!(result(&m)["content"], "Hello from the phone\r\n", "{m}");
+    sender.passes().await;
+}
+
 /// Names instead of addresses: alice registers at `localhost` over UDP (the host resolves it,
 /// the registrar's challenge is answered) and calls `bob@localhost` over TCP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -712,7 +861,7 @@ async fn unreachable_registrars_fail_the_registration_at_once() {
 /// Calls over TCP both ways with phones that only speak TCP: a `force_tcp` account calls one
 /// (INVITE, ACK and BYE over the connection the gateway opens), and one calls a user (the
 /// answers over the connection it opened, our BYE too); audio both ways each time. Asking for
-/// both transports is Janus's 444; a `sips:` URI is 446 (no TLS).
+/// both transports is Janus's 444; a URI asking for SCTP is 446.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_over_tcp_both_ways() {
     if !have_sipp() {
@@ -728,8 +877,8 @@ async fn calls_over_tcp_both_ways() {
         json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest", "force_tcp": true});
     let r = c.send(tcp_guest, None).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "registered", "{r}");
-    let r = c.send(json!({"request": "call", "uri": "sips:bob@127.0.0.1"}), None).await;
-    assert_eq!(r["plugindata"]["data"]["error_code"], 446, "no TLS, so no sips: URIs: {r}");
+    let r = c.send(json!({"request": "call", "uri": "sip:bob@127.0.0.1;transport=sctp"}), None).await;
+    assert_eq!(r["plugindata"]["data"]["error_code"], 446, "no SCTP: {r}");
     let phone = Sipp::start_tcp("uas_answer.xml", None, "x");
     let peer = call_up(&mut c, &phone).await;
     echoed(&peer, 25).await;

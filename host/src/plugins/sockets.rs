@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use tokio::task::AbortHandle;
 
-use super::streams::Listener;
+use super::streams::{Listener, Tls};
 
 /// Where a plugin may bind: entries `ADDRESS:PORTS`, ADDRESS an IP or `*`, PORTS a port, a
 /// range `lo-hi` or `*` (port 0, "any free port", must be allowed like any other).
@@ -84,9 +84,26 @@ enum Kind {
     Tcp(Arc<Listener>),
 }
 
+/// What a plugin binds: a UDP socket, or a TCP listener (with TLS on its connections, or not).
+pub enum Binding {
+    /// A UDP socket.
+    Udp,
+    /// A TCP listener.
+    Tcp(Option<Tls>),
+}
+
 impl Kind {
     fn is_tcp(&self) -> bool {
         matches!(self, Kind::Tcp(_))
+    }
+
+    /// Whether a binding asks for this kind of socket.
+    fn is(&self, binding: &Binding) -> bool {
+        match (self, binding) {
+            (Kind::Udp { .. }, Binding::Udp) => true,
+            (Kind::Tcp(l), Binding::Tcp(tls)) => l.is_tls() == tls.is_some(),
+            _ => false,
+        }
     }
 
     fn is_unread(&self) -> bool {
@@ -179,20 +196,20 @@ pub struct SocketTable {
 }
 
 impl SocketTable {
-    /// Binds a UDP socket on `addr` (already checked against the policy), or a TCP listener
-    /// with `tcp`. Binding an address the plugin holds already gives that socket again, so a
-    /// plugin may bind in `init` after a reload. Returns the id and whether the socket is new.
-    pub fn bind(&mut self, addr: SocketAddr, tcp: bool, max: usize) -> Result<(u32, bool), String> {
+    /// Binds a UDP socket or a TCP listener on `addr` (already checked against the policy).
+    /// Binding an address the plugin holds already gives that socket again, so a plugin may
+    /// bind in `init` after a reload. Returns the id and whether the socket is new.
+    pub fn bind(&mut self, addr: SocketAddr, binding: Binding, max: usize) -> Result<(u32, bool), String> {
         if addr.port() != 0 {
-            if let Some((id, _)) = self.open.iter().find(|(_, s)| s.local == addr && s.kind.is_tcp() == tcp) {
+            if let Some((id, _)) = self.open.iter().find(|(_, s)| s.local == addr && s.kind.is(&binding)) {
                 return Ok((*id, false));
             }
         }
         if self.open.len() >= max {
             return Err(format!("too many sockets (limit {max})"));
         }
-        let (kind, local) = if tcp {
-            let (listener, local) = Listener::bind(addr)?;
+        let (kind, local) = if let Binding::Tcp(tls) = binding {
+            let (listener, local) = Listener::bind(addr, tls)?;
             (Kind::Tcp(listener), local)
         } else {
             let socket = UdpSocket::bind(addr).map_err(|e| format!("cannot bind {addr}: {e}"))?;
@@ -411,8 +428,8 @@ mod tests {
     #[tokio::test]
     async fn an_end_is_stale_once_sent_there_again() {
         let mut t = SocketTable::default();
-        let (udp, _) = t.bind("127.0.0.1:0".parse().unwrap(), false, 4).unwrap();
-        let (tcp, _) = t.bind("127.0.0.1:0".parse().unwrap(), true, 4).unwrap();
+        let (udp, _) = t.bind("127.0.0.1:0".parse().unwrap(), Binding::Udp, 4).unwrap();
+        let (tcp, _) = t.bind("127.0.0.1:0".parse().unwrap(), Binding::Tcp(None), 4).unwrap();
         let lookup = Silence::Lookup;
         assert!(!t.is_stale(udp, "sip.test:5060", &lookup));
         assert!(t.wait_for_name("sip.test", 5060, (udp, "sip.test:5060".into(), b"x".to_vec())).unwrap());
@@ -464,13 +481,17 @@ mod tests {
     #[test]
     fn binds_are_idempotent_and_sends_rate_limited() {
         let mut t = SocketTable::default();
-        let (a, new) = t.bind("127.0.0.1:0".parse().unwrap(), false, 4).unwrap();
+        let (a, new) = t.bind("127.0.0.1:0".parse().unwrap(), Binding::Udp, 4).unwrap();
         assert!(new);
         let local = t.local(a).unwrap();
-        assert_eq!(t.bind(local, false, 4).unwrap(), (a, false), "the same address gives the same socket");
-        let (tcp, new) = t.bind(local, true, 4).unwrap();
+        assert_eq!(
+            t.bind(local, Binding::Udp, 4).unwrap(),
+            (a, false),
+            "the same address gives the same socket"
+        );
+        let (tcp, new) = t.bind(local, Binding::Tcp(None), 4).unwrap();
         assert!(new && tcp != a, "a TCP listener on the UDP socket's address is another socket");
-        assert_eq!(t.bind(local, true, 4).unwrap(), (tcp, false));
+        assert_eq!(t.bind(local, Binding::Tcp(None), 4).unwrap(), (tcp, false));
         let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
         let to = peer.local_addr().unwrap();
         // A burst of `rate` passes at once; more is refused.
@@ -514,8 +535,8 @@ mod tests {
         // and so are those a TCP send looked up (its connection tries the others itself).
         let (first, second): (SocketAddr, SocketAddr) =
             ("127.0.0.1:5071".parse().unwrap(), "127.0.0.1:5072".parse().unwrap());
-        let (udp, _) = t.bind("127.0.0.1:0".parse().unwrap(), false, 8).unwrap();
-        let (tcp, _) = t.bind("127.0.0.1:0".parse().unwrap(), true, 8).unwrap();
+        let (udp, _) = t.bind("127.0.0.1:0".parse().unwrap(), Binding::Udp, 8).unwrap();
+        let (tcp, _) = t.bind("127.0.0.1:0".parse().unwrap(), Binding::Tcp(None), 8).unwrap();
         t.remember(udp, "_sip._udp.pbx.test", 5060, first, &[second]);
         t.remember(udp, "pbx.test", 5070, first, &[]);
         t.remember(tcp, "_sip._tcp.pbx.test", 5060, first, &[second]);

@@ -19,7 +19,7 @@ use super::legs::LegTable;
 use super::limits::Limits;
 use super::mixers::MixerTable;
 use super::rules::RuleTable;
-use super::sockets::SocketTable;
+use super::sockets::{Binding, SocketTable};
 use crate::api::plugin::PluginEvent;
 use crate::api::Core;
 use crate::vocab::{self as media, HandleRef as ApiHandle};
@@ -340,7 +340,7 @@ fn parse_object(text: &str, what: &str) -> Result<Value, String> {
 impl StoreState {
     /// `udp-bind`, or `tcp-listen` with `tcp`: the socket under the plugin's
     /// `sandbox.udp_bind`, its reader started after the call.
-    fn bind(&mut self, address: String, tcp: bool) -> Result<wit::UdpSocket, String> {
+    fn bind(&mut self, address: String, binding: Binding) -> Result<wit::UdpSocket, String> {
         let addr: std::net::SocketAddr =
             address.parse().map_err(|_| format!("'{address}' is not an IP address and port"))?;
         if !self.shared.limits.udp_bind.allows(addr) {
@@ -348,7 +348,7 @@ impl StoreState {
         }
         let max = self.shared.limits.max_sockets;
         let mut sockets = self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner());
-        let (id, new) = sockets.bind(addr, tcp, max)?;
+        let (id, new) = sockets.bind(addr, binding, max)?;
         let local = sockets.local(id).map(|a| a.to_string()).unwrap_or_default();
         drop(sockets);
         if new {
@@ -540,12 +540,18 @@ impl StoreState {
         if !streams.iter().all(|s| s.codec.name == "opus") {
             return Err("a file input plays Opus".to_owned());
         }
-        let real = std::fs::canonicalize(path).map_err(|e| format!("{path}: {e}"))?;
-        if !self.shared.limits.read_dir.iter().any(|dir| real.starts_with(dir)) {
-            return Err(format!("the plugin's sandbox.read_dir does not allow {path}"));
-        }
-        let file = crate::media::file::OpusFile::read(&real)?;
+        let file = crate::media::file::OpusFile::read(&self.readable(path)?)?;
         Ok(media::InputFile { packets: file.packets, looped })
+    }
+
+    /// A file the host may read for the plugin: under one of its `sandbox.read_dir` folders
+    /// (compared canonically, so `..` and links do not lead out).
+    fn readable(&self, path: &str) -> Result<std::path::PathBuf, String> {
+        let real = std::fs::canonicalize(path).map_err(|e| format!("{path}: {e}"))?;
+        match self.shared.limits.read_dir.iter().any(|dir| real.starts_with(dir)) {
+            true => Ok(real),
+            false => Err(format!("the plugin's sandbox.read_dir does not allow {path}")),
+        }
     }
 
     /// Where a file the host writes for the plugin goes: `file` in one of its
@@ -1196,11 +1202,19 @@ impl host::Host for StoreState {
     }
 
     fn udp_bind(&mut self, address: String) -> Result<wit::UdpSocket, String> {
-        self.bind(address, false)
+        self.bind(address, Binding::Udp)
     }
 
     fn tcp_listen(&mut self, address: String) -> Result<wit::UdpSocket, String> {
-        self.bind(address, true)
+        self.bind(address, Binding::Tcp(None))
+    }
+
+    fn tls_listen(&mut self, address: String, certificate: Option<String>) -> Result<wit::UdpSocket, String> {
+        let pem = certificate.map(|path| self.readable(&path)).transpose()?;
+        let ip = address.rsplit_once(':').map_or(address.as_str(), |(ip, _)| ip);
+        let server = crate::tls::server_config(pem.as_deref(), ip.trim_matches(['[', ']']))?;
+        let tls = super::streams::Tls { server, client: crate::tls::unchecked_client() };
+        self.bind(address, Binding::Tcp(Some(tls)))
     }
 
     fn udp_send(&mut self, socket: u32, to: String, data: Vec<u8>) -> Result<(), String> {

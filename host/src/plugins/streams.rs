@@ -10,16 +10,21 @@
 //! do not frame, is closed. A connection that could not be opened, or that ended, is told to
 //! the plugin as an empty message from its address (no message is empty), and from each name
 //! the plugin sent to over it: what was in flight on it will get no answer.
+//!
+//! A listener may run TLS on all its connections (SIP over TLS, RFC 3261 §26.2): the ones it
+//! accepts show its certificate, the ones it opens check nothing of the server's (as Janus's
+//! SIP stack by default) and name the server the plugin sent to (SNI) when it sent to a name.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::framing::{self, FrameError};
 
@@ -109,8 +114,24 @@ pub fn next_frame(buf: &mut Vec<u8>) -> Result<Option<Frame>, FrameError> {
     Ok(Some(Frame::Message(std::mem::replace(buf, rest))))
 }
 
+/// TLS on a listener's connections: the server those that connect meet, the client of those
+/// the host opens.
+#[derive(Clone)]
+pub struct Tls {
+    /// Shows the listener's certificate.
+    pub server: Arc<rustls::ServerConfig>,
+    /// Opens connections to servers.
+    pub client: Arc<rustls::ClientConfig>,
+}
+
+/// A connection's byte stream, in the clear or under TLS.
+trait Duplex: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Duplex for T {}
+
 /// A plugin's TCP listener and its connections.
 pub struct Listener {
+    /// TLS on every connection, when it has it.
+    tls: Option<Tls>,
     /// The socket, until its accept loop starts.
     unread: Mutex<Option<std::net::TcpListener>>,
     /// Where connections run and their messages go, once started.
@@ -121,7 +142,7 @@ pub struct Listener {
 impl std::fmt::Debug for Listener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner()).by_peer.len();
-        f.debug_struct("Listener").field("connections", &conns).finish()
+        f.debug_struct("Listener").field("tls", &self.tls.is_some()).field("connections", &conns).finish()
     }
 }
 
@@ -145,15 +166,25 @@ struct Conn {
 }
 
 impl Listener {
-    /// Binds a listener; its connections are accepted once [`Listener::start`]ed.
-    pub fn bind(addr: SocketAddr) -> Result<(Arc<Self>, SocketAddr), String> {
+    /// Binds a listener (with TLS on its connections when `tls`); its connections are
+    /// accepted once [`Listener::start`]ed.
+    pub fn bind(addr: SocketAddr, tls: Option<Tls>) -> Result<(Arc<Self>, SocketAddr), String> {
         let socket =
             std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         socket.set_nonblocking(true).map_err(|e| format!("{addr}: {e}"))?;
         let local = socket.local_addr().map_err(|e| format!("{addr}: {e}"))?;
-        let me =
-            Listener { unread: Mutex::new(Some(socket)), running: OnceLock::new(), conns: Mutex::default() };
+        let me = Listener {
+            tls,
+            unread: Mutex::new(Some(socket)),
+            running: OnceLock::new(),
+            conns: Mutex::default(),
+        };
         Ok((Arc::new(me), local))
+    }
+
+    /// Whether its connections run TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// Whether its accept loop has yet to start.
@@ -256,7 +287,7 @@ impl Listener {
         let from_afar = accepted.is_some();
         let opened = match accepted {
             Some(stream) => Opened::Accepted(stream),
-            None => Opened::Connect(fallbacks),
+            None => Opened::Connect(fallbacks, name.map(str::to_owned)),
         };
         let run = connection(Arc::downgrade(self), id, peer, opened, rx, tx.clone(), deliver.clone());
         let task = rt.spawn(run).abort_handle();
@@ -313,8 +344,38 @@ impl Listener {
 enum Opened {
     /// The far end opened it.
     Accepted(TcpStream),
-    /// We open it: to its address, else to each of these in turn.
-    Connect(Vec<SocketAddr>),
+    /// We open it: to its address, else to each of these in turn; for the name the plugin sent
+    /// to, if it did.
+    Connect(Vec<SocketAddr>, Option<String>),
+}
+
+/// Opens the connection: connects when it is ours to, then runs the TLS handshake on it when
+/// the listener has TLS (within [`CONNECT`] as well).
+async fn establish(tls: Option<&Tls>, peer: SocketAddr, opened: Opened) -> std::io::Result<Box<dyn Duplex>> {
+    let timed_out = |_| std::io::Error::from(std::io::ErrorKind::TimedOut);
+    match opened {
+        Opened::Accepted(stream) => match tls {
+            None => Ok(Box::new(stream)),
+            Some(tls) => {
+                let accept = TlsAcceptor::from(tls.server.clone()).accept(stream);
+                Ok(Box::new(tokio::time::timeout(CONNECT, accept).await.map_err(timed_out)??))
+            }
+        },
+        Opened::Connect(fallbacks, name) => {
+            let stream = connect_any(peer, &fallbacks).await?;
+            let _ = stream.set_nodelay(true);
+            let Some(tls) = tls else { return Ok(Box::new(stream)) };
+            let ip = stream.peer_addr().map_or(peer.ip(), |a| a.ip());
+            let server = name
+                .as_deref()
+                .map(|n| n.rsplit_once(':').map_or(n, |(host, _port)| host))
+                .map(|n| super::names::srv_domain(n).unwrap_or(n))
+                .and_then(|n| rustls::pki_types::ServerName::try_from(n.to_owned()).ok())
+                .unwrap_or_else(|| ip.into());
+            let connect = TlsConnector::from(tls.client.clone()).connect(server, stream);
+            Ok(Box::new(tokio::time::timeout(CONNECT, connect).await.map_err(timed_out)??))
+        }
+    }
 }
 
 /// Connects to `peer`, or when it cannot be, to each of `fallbacks` in turn.
@@ -344,14 +405,13 @@ async fn connection(
     pong: mpsc::Sender<Vec<u8>>,
     deliver: Deliver,
 ) {
-    let stream = match opened {
-        Opened::Accepted(s) => Ok(s),
-        Opened::Connect(fallbacks) => connect_any(peer, &fallbacks).await,
-    };
-    match stream {
+    let tls = owner.upgrade().and_then(|o| o.tls.clone());
+    if let Opened::Accepted(s) = &opened {
+        let _ = s.set_nodelay(true);
+    }
+    match establish(tls.as_ref(), peer, opened).await {
         Ok(stream) => {
-            let _ = stream.set_nodelay(true);
-            let (mut reader, mut writer) = stream.into_split();
+            let (mut reader, mut writer) = tokio::io::split(stream);
             let read = async {
                 let (mut buf, mut chunk) = (Vec::new(), vec![0u8; 16 << 10]);
                 loop {
@@ -436,8 +496,8 @@ mod tests {
         };
         let (a_tx, mut a_rx) = mpsc::unbounded_channel();
         let (b_tx, mut b_rx) = mpsc::unbounded_channel();
-        let (a, a_addr) = Listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        let (b, b_addr) = Listener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let (a, a_addr) = Listener::bind("127.0.0.1:0".parse().unwrap(), None).unwrap();
+        let (b, b_addr) = Listener::bind("127.0.0.1:0".parse().unwrap(), None).unwrap();
         a.start(&rt, inbox(a_tx));
         b.start(&rt, inbox(b_tx));
         let body = "x".repeat(20_000);
@@ -482,5 +542,68 @@ mod tests {
         a.close();
         b.close();
         assert!(a.send(b_addr, b"x", None, &[]).is_err(), "a closed listener sends nothing");
+    }
+
+    /// TLS listeners: one with a self-signed certificate sends to one that shows the
+    /// certificate of a PEM file (checked by a client that trusts only it), and is answered;
+    /// a connection in the clear to a TLS listener carries nothing.
+    #[tokio::test]
+    async fn tls_connections_carry_messages_and_show_the_certificate() {
+        let rt = tokio::runtime::Handle::current();
+        let inbox = |tx: mpsc::UnboundedSender<(String, Vec<u8>)>| -> Deliver {
+            Arc::new(move |a| {
+                let _ = tx.send(match a {
+                    Arrival::Message { from, data } => (from, data),
+                    Arrival::Ended { from, .. } | Arrival::Refused { from } => (from, Vec::new()),
+                });
+            })
+        };
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert =
+            rcgen::CertificateParams::new(vec!["b.test".to_owned()]).unwrap().self_signed(&key).unwrap();
+        let pem = std::env::temp_dir().join(format!("portunus-agent-{}.pem", std::process::id()));
+        std::fs::write(&pem, format!("{}{}", key.serialize_pem(), cert.pem())).unwrap();
+        let tls = |file: Option<&std::path::Path>| Tls {
+            server: crate::tls::server_config(file, "127.0.0.1").unwrap(),
+            client: crate::tls::unchecked_client(),
+        };
+        let (a_tx, mut a_rx) = mpsc::unbounded_channel();
+        let (b_tx, mut b_rx) = mpsc::unbounded_channel();
+        let (a, _) = Listener::bind("127.0.0.1:0".parse().unwrap(), Some(tls(None))).unwrap();
+        let (b, b_addr) = Listener::bind("127.0.0.1:0".parse().unwrap(), Some(tls(Some(&pem)))).unwrap();
+        let _ = std::fs::remove_file(&pem);
+        a.start(&rt, inbox(a_tx));
+        b.start(&rt, inbox(b_tx));
+        let message = b"OPTIONS sips:b.test SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+        a.send(b_addr, message, Some("_sips._tcp.b.test:5061"), &[]).unwrap();
+        let (from, got) = b_rx.recv().await.unwrap();
+        assert_eq!(got, message);
+        b.send(from.parse().unwrap(), b"SIP/2.0 200 OK\r\n\r\n", None, &[]).unwrap();
+        assert_eq!(a_rx.recv().await.unwrap(), (b_addr.to_string(), b"SIP/2.0 200 OK\r\n\r\n".to_vec()));
+
+        // A client that trusts only the file's certificate, for its name, gets through.
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert.der().clone()).unwrap();
+        let checked = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let tcp = TcpStream::connect(b_addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("b.test").unwrap();
+        let mut client =
+            TlsConnector::from(Arc::new(checked)).connect(name, tcp).await.expect("b's certificate");
+        client.write_all(b"MESSAGE sip:b SIP/2.0\r\n\r\n").await.unwrap();
+        assert_eq!(b_rx.recv().await.unwrap().1, b"MESSAGE sip:b SIP/2.0\r\n\r\n");
+
+        // In the clear: no message, and the connection ends.
+        let mut plain = TcpStream::connect(b_addr).await.unwrap();
+        plain.write_all(b"MESSAGE sip:b SIP/2.0\r\n\r\n").await.unwrap();
+        let (_, got) = b_rx.recv().await.unwrap();
+        assert!(got.is_empty(), "a message came in the clear: {got:?}");
+        a.close();
+        b.close();
     }
 }

@@ -58,7 +58,7 @@ declare module 'portunus:plugin/plugin@0.7.0' {
   export function mixerRecordFailed(mixer: bigint, why: string): void;
   /**
   * A datagram arrived on a socket opened with `udp-bind` (a message, on one opened with
-  * `tcp-listen`).
+  * `tcp-listen` or `tls-listen`).
   */
   export function datagram(socket: number, from: string, data: Uint8Array): void;
   /**

@@ -10,7 +10,7 @@ use serde_json::Map;
 use crate::call::Call;
 use crate::digest::{self, Credentials, Secret};
 use crate::headers;
-use crate::msg::{self, Builder};
+use crate::msg::{self, Builder, Transport};
 use crate::subscribe::Subscription;
 use crate::txn::{Job, Purpose};
 use crate::{code, err, event, json, push, token, Sip, CODES};
@@ -69,9 +69,10 @@ pub struct Account {
     /// The keep-alive timer (`keepalive_interval`).
     #[serde(default)]
     pub keepalive: u64,
-    /// Its requests go over TCP (`force_tcp`), with a `transport=tcp` Contact.
-    #[serde(default)]
-    pub tcp: bool,
+    /// How its requests go: over TCP with `force_tcp`, else as its next hop's URI asks
+    /// (`sips:` or `transport=tls`: TLS); its Contact says so. (Saved as `tcp` before TLS.)
+    #[serde(default, alias = "tcp")]
+    pub transport: Transport,
     /// Janus's `master_id`: the account's id for helper handles.
     #[serde(default)]
     pub master_id: u32,
@@ -102,12 +103,11 @@ pub struct Account {
     pub bridge: Bridge,
 }
 
-/// `user`'s Contact at `local` (with `transport=tcp` for a `tcp:` address), or at `public`,
-/// the address a registrar saw (`behind_nat`).
+/// `user`'s Contact at `local` (with `transport=tcp` or `tls` as its address says), or at
+/// `public`, the address a registrar saw (`behind_nat`).
 pub fn contact(user: &str, public: Option<&str>, local: &str) -> String {
-    let (tcp, bare) = msg::over_tcp(local);
-    let params = if tcp { ";transport=tcp" } else { "" };
-    format!("<sip:{user}@{}{params}>", public.unwrap_or(bare))
+    let (transport, bare) = msg::transport_of(local);
+    format!("<sip:{user}@{}{}>", public.unwrap_or(bare), transport.param())
 }
 
 /// `contact_params` as Contact URI parameters, `;name=value` each (`;name` for an empty value).
@@ -163,7 +163,7 @@ impl Account {
             refresh: 0,
             keepalive: 0,
             public: None,
-            tcp: false,
+            transport: Transport::Udp,
             master_id: 0,
             helper: false,
             headers: Vec::new(),
@@ -178,7 +178,7 @@ impl Account {
     }
 
     /// Our Contact: our address (`local`), or the one the registrar saw (`behind_nat`), with
-    /// `transport=tcp` for a `tcp:` one.
+    /// its transport.
     pub fn contact(&self, local: &str) -> String {
         contact(&self.user, self.public.as_deref(), local)
     }
@@ -209,7 +209,7 @@ impl Account {
             Some(p) => p.clone(),
             None => msg::address_of(&msg::uri(uri)?)?,
         };
-        Ok(msg::on(self.tcp, &hop))
+        Ok(msg::on(self.transport, &hop))
     }
 }
 
@@ -280,10 +280,6 @@ impl Sip {
                 "Conflicting elements: force_udp and force_tcp cannot both be true",
             ));
         }
-        let tcp = flag("force_tcp");
-        if tcp && self.tcp.is_none() {
-            return Err(err(code::IO_ERROR, "force_tcp: the plugin could not listen on TCP (see the log)"));
-        }
         let hop = |k: &str| -> Result<Option<(String, String)>, PluginError> {
             // Null is no proxy; anything else but a string is refused.
             let p = match body.get(k) {
@@ -312,6 +308,13 @@ impl Sip {
         let proxy_uri = proxy.as_ref().map(|(u, _)| u.clone());
         let registrar = proxy_uri.clone().unwrap_or_else(|| format!("sip:{domain}"));
         let next = outbound.or(proxy).map(|(_, a)| a);
+        // The transport: TCP when forced, else what the next hop's URI (or the user's) asks.
+        let asked = match &next {
+            Some(hop) => msg::transport_of(hop).0,
+            None => msg::address_of(&uri).map_or(Transport::Udp, |a| msg::transport_of(&a).0),
+        };
+        let transport = if flag("force_tcp") { Transport::Tcp } else { asked };
+        self.can_use(transport)?;
         let default_ttl = self.conf().register_ttl;
         let a = self.account(handle);
         let old_user = std::mem::replace(&mut a.user, user.clone());
@@ -325,7 +328,7 @@ impl Sip {
         a.registrar = registrar;
         a.proxy = next;
         a.proxy_uri = proxy_uri;
-        a.tcp = tcp;
+        a.transport = transport;
         a.ttl = body.get("register_ttl").and_then(Value::as_u64).map_or(0, |t| t as u32);
         a.guest = guest;
         a.headers = headers::custom(body);
@@ -446,7 +449,7 @@ impl Sip {
         let local = self.account_local(handle);
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         // (Over TCP the registrar saw our connection's ephemeral port: no Contact of that.)
-        let behind_nat = self.conf.as_ref().is_some_and(|c| c.behind_nat) && !a.tcp;
+        let behind_nat = self.conf.as_ref().is_some_and(|c| c.behind_nat) && a.transport == Transport::Udp;
         a.reg_nonce = None;
         if (200..300).contains(&code) {
             if unregistering {

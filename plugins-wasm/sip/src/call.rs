@@ -19,7 +19,7 @@ use serde_json::Map;
 
 use crate::digest::{self, Credentials, Secret};
 use crate::headers;
-use crate::msg::{self, Builder, SipMessage};
+use crate::msg::{self, Builder, SipMessage, Transport};
 use crate::txn::Purpose;
 use crate::{code, err, event, json, push, token, Sip, CODES};
 
@@ -94,10 +94,10 @@ pub struct Call {
     pub invite: String,
     /// Where the far end's INVITE came from (answers go back there).
     pub peer: String,
-    /// The dialog's requests go over TCP (an outgoing call's account's `force_tcp`, or an
-    /// INVITE that came over TCP).
-    #[serde(default)]
-    pub tcp: bool,
+    /// How the dialog's requests go (an outgoing call's: as its first hop's; an incoming
+    /// one's: as its INVITE came). (Saved as `tcp` before TLS.)
+    #[serde(default, alias = "tcp")]
+    pub transport: Transport,
     /// The nonce our INVITE answered (a second challenge of it is a failure).
     pub nonce: Option<String>,
     /// The Janus transaction of the request in progress.
@@ -174,7 +174,7 @@ impl Call {
             cseq: 0,
             invite: String::new(),
             peer: String::new(),
-            tcp: false,
+            transport: Transport::Udp,
             nonce: None,
             transaction: None,
             early: false,
@@ -239,7 +239,9 @@ impl Sip {
         let a = self.account(handle);
         let uri = body.get("uri").and_then(Value::as_str).unwrap_or_default().to_owned();
         msg::uri(&uri).map_err(|_| err(code::INVALID_ADDRESS, format!("Invalid user address {uri}")))?;
-        a.next_hop(&uri).map_err(|e| err(code::INVALID_ADDRESS, e.0))?;
+        let hop = a.next_hop(&uri).map_err(|e| err(code::INVALID_ADDRESS, e.0))?;
+        let transport = msg::transport_of(&hop).0;
+        self.can_use(transport)?;
         let Some(jsep) = msg.parsed_jsep().filter(|j| !j.sdp.is_empty()) else {
             return Err(err(code::MISSING_SDP, "Missing SDP"));
         };
@@ -264,7 +266,7 @@ impl Sip {
             headers,
             refer_id,
             manual_reinvites,
-            tcp: a.tcp,
+            transport,
             ..Call::new(call_id.clone(), true, CallState::Starting, a.username.clone(), uri)
         });
         self.calls.insert(call_id, handle.handle);
@@ -763,7 +765,7 @@ impl Sip {
             route: m.record_route(),
             invite: String::from_utf8_lossy(&m.raw).into_owned(),
             peer: from.to_owned(),
-            tcp: msg::over_tcp(from).0,
+            transport: msg::transport_of(from).0,
             offerless,
             remote_cseq: m.cseq().ok().map(|c| c.cseq),
             ..Call::new(call_id.clone(), false, CallState::Incoming, msg::name_addr_uri(&callee), caller_uri)
@@ -1182,8 +1184,8 @@ pub(crate) fn dialog_request(
     let (from_uri, from_tag, to_uri, to_tag) =
         (&c.local_uri, Some(c.local_tag.as_str()), &c.remote_uri, c.remote_tag.as_deref());
     let branch = branch.map_or_else(|| format!("z9hG4bK{}", token()), str::to_owned);
-    // Via and Contact say the dialog's transport, whatever the account's.
-    let local = msg::on(c.tcp, msg::over_tcp(&us.local).1);
+    // Via and Contact say the dialog's transport (`us.local` is our address over it).
+    let local = us.local.clone();
     let mut b = Builder::request(method.clone(), &target)
         .named(&msg::via(&local, &branch))
         .header("Max-Forwards", "70")
@@ -1210,7 +1212,7 @@ pub(crate) fn dialog_request(
         // The caller's Contact, else where its INVITE came from.
         msg::address_of(&target).ok().unwrap_or_else(|| c.peer.clone())
     };
-    let to = msg::on(c.tcp, &to);
+    let to = msg::on(c.transport, &to);
     let text = match body {
         Some((kind, body)) => b.finish(Some(kind), body),
         None => b.finish(None, ""),

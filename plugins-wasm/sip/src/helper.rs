@@ -49,7 +49,7 @@ impl Sip {
         a.registrar = master.registrar;
         a.proxy = master.proxy;
         a.proxy_uri = master.proxy_uri;
-        a.tcp = master.tcp;
+        a.transport = master.transport;
         a.header_prefixes = prefixes;
         a.master_id = master_id;
         a.helper = true;

@@ -3,7 +3,9 @@
 //!
 //! The whole user agent runs here: messages come and go as datagrams on one UDP socket of the
 //! host's (`udp-bind`), or whole over TCP connections the host keeps for a listener on the
-//! same address (`tcp-listen`: accounts with `force_tcp`), read and written with
+//! same address (`tcp-listen`: accounts with `force_tcp`, or whose proxy asks for TCP) or
+//! over TLS connections of a listener of their own (`tls-listen`: `sips:` proxies and
+//! targets, `transport=tls`), read and written with
 //! `ezk-sip-types`; transactions retransmit (over UDP) and time out on the host's timers (RFC
 //! 3261 §17); each handle is an account that registers (digest auth), calls and is called.
 //! The media never comes here: the SDK's [`Bridge`](portunus_sdk::bridge::Bridge) opens a
@@ -32,12 +34,12 @@ use std::collections::HashMap;
 
 use portunus_sdk::{
     host, json, ErrorCodes, HandleRef, Keyed, MediaEvent, Message, Plugin, PluginError, PluginInfo, Reply,
-    StateChange, StateEntry, Value,
+    Saved, StateChange, StateEntry, Value,
 };
 use serde::{Deserialize, Serialize};
 
 use account::Account;
-use msg::SipMessage;
+use msg::{SipMessage, Transport};
 use txn::{ClientTxn, Job, ServerTxn};
 
 const PACKAGE: &str = "janus.plugin.sip";
@@ -92,9 +94,19 @@ pub struct Conf {
     /// Where calls' media binds, and what our SDP gives unless `sdp_ip` does
     /// (`local_media_ip`; none: the host's media address).
     pub local_media_ip: Option<String>,
+    /// The port of SIP over TLS on `local_ip` (`local_tls_port`, ours; 0: a free one).
+    pub local_tls_port: u16,
+    /// The folder of the certificate SIP over TLS shows (`sips_certs_dir`, as Janus's: its
+    /// `agent.pem` holds the private key and the certificate chain; none: a self-signed one).
+    pub sips_certs_dir: Option<String>,
 }
 
 impl Conf {
+    /// The PEM file of SIP over TLS's certificate (`sips_certs_dir`'s `agent.pem`).
+    fn sips_certificate(&self) -> Option<String> {
+        self.sips_certs_dir.as_ref().map(|dir| format!("{}/agent.pem", dir.trim_end_matches('/')))
+    }
+
     fn from_config(config: &Value) -> Conf {
         let g = &config["general"];
         let text = |k: &str, d: &str| g[k].as_str().filter(|s| !s.is_empty()).unwrap_or(d).to_owned();
@@ -116,6 +128,8 @@ impl Conf {
                 .map(|ip| ip.trim().to_owned()),
             behind_nat: matches!(&g["behind_nat"], Value::Bool(true))
                 || g["behind_nat"].as_str().is_some_and(|s| matches!(s.trim(), "true" | "yes" | "1")),
+            local_tls_port: u16::try_from(number("local_tls_port", 0)).unwrap_or(0),
+            sips_certs_dir: g["sips_certs_dir"].as_str().filter(|d| !d.trim().is_empty()).map(str::to_owned),
         }
     }
 }
@@ -132,6 +146,14 @@ pub struct Sip {
     /// The TCP listener on the same address, when the host gave one.
     #[serde(skip)]
     tcp: Option<u32>,
+    /// The TLS listener and its address, when the host gave one.
+    #[serde(skip)]
+    tls: Option<(u32, String)>,
+    /// The addresses bound (UDP's and TCP's, TLS's), saved: a new version, whose `init` bound
+    /// free ports anew (`local_port`, `local_tls_port` 0), goes back to those the
+    /// registrations and calls know.
+    #[serde(skip)]
+    bound: Saved<(Option<String>, Option<String>)>,
     /// Per handle.
     accounts: Keyed<u64, Account>,
     /// Client transactions by branch.
@@ -192,21 +214,45 @@ impl Sip {
         own.unwrap_or_else(|| self.conf().user_agent.clone())
     }
 
-    /// Where SIP is bound (`ip:port`), as an address over TCP (`tcp:ip:port`) with `tcp`.
-    fn local_on(&self, tcp: bool) -> String {
-        msg::on(tcp, self.socket.as_ref().map_or("", |(_, a)| a.as_str()))
+    /// Where SIP is bound over `transport` (`ip:port`, `tcp:ip:port` on the same address,
+    /// `tls:ip:port` on TLS's).
+    fn local_on(&self, transport: Transport) -> String {
+        let udp = self.socket.as_ref().map(|(_, a)| a.as_str());
+        let tls = self.tls.as_ref().map(|(_, a)| a.as_str());
+        let bound = if transport == Transport::Tls { tls } else { udp };
+        msg::on(transport, bound.unwrap_or_default())
     }
 
     /// Our address for the requests of the account of `handle` (its transport).
     fn account_local(&self, handle: u64) -> String {
-        self.local_on(self.accounts.get(&handle).is_some_and(|a| a.tcp))
+        self.local_on(self.accounts.get(&handle).map_or(Transport::Udp, |a| a.transport))
     }
 
     /// Our address in the call of the account of `handle` (the call's transport, else the
     /// account's).
     fn call_local(&self, handle: u64) -> String {
         let a = self.accounts.get(&handle);
-        self.local_on(a.is_some_and(|a| a.call.as_ref().map_or(a.tcp, |c| c.tcp)))
+        self.local_on(a.map_or(Transport::Udp, |a| a.call.as_ref().map_or(a.transport, |c| c.transport)))
+    }
+
+    /// The socket of a transport, when the host gave one.
+    fn socket_of(&self, transport: Transport) -> Option<u32> {
+        match transport {
+            Transport::Udp => self.socket.as_ref().map(|(s, _)| *s),
+            Transport::Tcp => self.tcp,
+            Transport::Tls => self.tls.as_ref().map(|(s, _)| *s),
+        }
+    }
+
+    /// 450 when the plugin has no socket for `transport` (its listener could not be made).
+    fn can_use(&self, transport: Transport) -> Result<(), PluginError> {
+        match self.socket_of(transport) {
+            Some(_) => Ok(()),
+            None => Err(err(
+                code::IO_ERROR,
+                format!("SIP over {}: the plugin could not listen for it (see the log)", transport.via()),
+            )),
+        }
     }
 
     /// Our SDP as it goes out: with `sdp_ip`, its `c=` and `o=` lines give that address.
@@ -233,14 +279,15 @@ impl Sip {
         out
     }
 
-    /// Sends a message for the account of `handle` (0: none) to `to` (over TCP for a `tcp:`
-    /// address); a failure is logged (UDP loses datagrams anyway, and the transaction
+    /// Sends a message for the account of `handle` (0: none) to `to` (over the transport its
+    /// address says); a failure is logged (UDP loses datagrams anyway, and the transaction
     /// retransmits or times out). The event handlers hear it (`sip-out`), but OPTIONS, as
     /// Janus's.
     fn send(&self, handle: u64, to: &str, text: &str) {
-        let (tcp, addr) = msg::over_tcp(to);
-        let socket = if tcp { self.tcp } else { self.socket.as_ref().map(|(s, _)| *s) };
-        let Some(socket) = socket else { return portunus_sdk::warn!("SIP send to {to}: no TCP") };
+        let (transport, addr) = msg::transport_of(to);
+        let Some(socket) = self.socket_of(transport) else {
+            return portunus_sdk::warn!("SIP send to {to}: no {} socket", transport.via());
+        };
         portunus_sdk::debug!("SIP to {to}:\n{text}");
         if !text.starts_with("OPTIONS ") {
             self.tell_sip(handle, "sip-out", text);
@@ -275,6 +322,36 @@ impl Sip {
         }
         let user = msg::user_of(&m.request()?.uri)?;
         self.users.get(&user).copied()
+    }
+
+    /// After a restore: where `init` bound a free port anew (`fresh`) and an older version had
+    /// one (`self.bound`), binds that one again (the host still holds it and gives it back)
+    /// and closes the new one. A port the configuration names is kept as it is.
+    fn rebind(&mut self, fresh: (Option<String>, Option<String>)) {
+        let conf = self.conf().clone();
+        let (saved_udp, saved_tls) = (*self.bound).clone();
+        let moved = |saved: &Option<String>, fresh: &Option<String>, port: u16| {
+            let on_ip = |a: &String| a.rsplit_once(':').is_some_and(|(ip, _)| ip == conf.local_ip);
+            (port == 0 && saved != fresh && saved.as_ref().is_some_and(on_ip))
+                .then(|| saved.clone())
+                .flatten()
+        };
+        if let Some(old) = moved(&saved_udp, &fresh.0, conf.local_port) {
+            if let (Ok(udp), Ok(tcp)) = (host::udp_bind(&old), host::tcp_listen(&old)) {
+                let new =
+                    [self.socket.replace((udp.id, udp.local)).map(|(s, _)| s), self.tcp.replace(tcp.id)];
+                new.into_iter().flatten().filter(|s| *s != udp.id && *s != tcp.id).for_each(host::udp_close);
+            }
+        }
+        if let Some(old) = moved(&saved_tls, &fresh.1, conf.local_tls_port) {
+            if let Ok(tls) = host::tls_listen(&old, conf.sips_certificate().as_deref()) {
+                if let Some((new, _)) = self.tls.replace((tls.id, tls.local)).filter(|(s, _)| *s != tls.id) {
+                    host::udp_close(new);
+                }
+            }
+        }
+        *self.bound =
+            (self.socket.as_ref().map(|(_, a)| a.clone()), self.tls.as_ref().map(|(_, a)| a.clone()));
     }
 
     /// Rebuilds the indexes from the accounts (after a restore).
@@ -390,6 +467,16 @@ impl Plugin for Sip {
             Ok(tcp) => self.tcp = Some(tcp.id),
             Err(e) => portunus_sdk::warn!("no SIP over TCP: {e}"),
         }
+        // TLS on a port of its own, for `sips:` (Janus's `sips_certs_dir` names the certificate).
+        let tls_bind = format!("{}:{}", conf.local_ip, conf.local_tls_port);
+        match host::tls_listen(&tls_bind, conf.sips_certificate().as_deref()) {
+            Ok(tls) => {
+                portunus_sdk::info!("SIP over TLS on {}", tls.local);
+                self.tls = Some((tls.id, tls.local));
+            }
+            Err(e) => portunus_sdk::warn!("no SIP over TLS: {e}"),
+        }
+        self.bound = Saved::new((Some(socket.local.clone()), self.tls.as_ref().map(|(_, a)| a.clone())));
         self.socket = Some((socket.id, socket.local));
         self.conf = Some(conf);
         Ok(PluginInfo {
@@ -428,7 +515,11 @@ impl Plugin for Sip {
     }
 
     fn datagram(&mut self, socket: u32, from: String, data: Vec<u8>) {
-        let from = msg::on(Some(socket) == self.tcp, &from);
+        let transport = [Transport::Tcp, Transport::Tls]
+            .into_iter()
+            .find(|t| self.socket_of(*t) == Some(socket))
+            .unwrap_or(Transport::Udp);
+        let from = msg::on(transport, &from);
         if data.is_empty() {
             // The host's word that nothing sent to `from` will be answered.
             return self.unreachable(&from);
@@ -461,6 +552,7 @@ impl Plugin for Sip {
         self.servers.save("server/", full, &mut out);
         self.timers.save("timer/", full, &mut out);
         self.transfers.save("transfer/", full, &mut out);
+        self.bound.save("bound", full, &mut out);
         out
     }
 
@@ -470,6 +562,9 @@ impl Plugin for Sip {
         self.servers.load("server/", &entries)?;
         self.timers.load("timer/", &entries)?;
         self.transfers.load("transfer/", &entries)?;
+        let fresh = (*self.bound).clone();
+        self.bound.load("bound", &entries)?;
+        self.rebind(fresh);
         self.reindex();
         Ok(())
     }

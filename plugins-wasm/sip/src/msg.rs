@@ -220,22 +220,30 @@ impl FromStrChecked for SipUri {
     }
 }
 
-/// The `ip:port` (or `name:port`, which the host resolves) a URI points at (port 5060 when
-/// none); an error for a `sips:` URI (the plugin does not do TLS).
+/// The address a URI points at (RFC 3263 §4): `ip:port` or `name:port` (which the host
+/// resolves), over the transport the URI asks for: TLS for a `sips:` URI or `transport=tls`,
+/// TCP for `transport=tcp`, else UDP. The port is 5060 when none is given (5061 over TLS).
 pub fn address_of(uri: &SipUri) -> Result<String, Malformed> {
     use ezk_sip_types::host::Host;
-    if uri.sips {
-        return Err(bad("sips: URIs need SIP over TLS, which this plugin does not do"));
-    }
-    let port = uri.host_port.port.unwrap_or(5060);
-    Ok(match &uri.host_port.host {
+    let asked = uri.uri_params.get_val("transport").map(|t| t.to_ascii_lowercase());
+    let transport = match asked.as_deref() {
+        _ if uri.sips => Transport::Tls,
+        Some("tls") => Transport::Tls,
+        Some("tcp") => Transport::Tcp,
+        Some("udp") | None => Transport::Udp,
+        Some(other) => return Err(bad(format!("SIP over {other} is not supported"))),
+    };
+    let port = uri.host_port.port.unwrap_or(transport.default_port());
+    let addr = match &uri.host_port.host {
         Host::IP4(v4) => format!("{v4}:{port}"),
         Host::IP6(v6) => format!("[{v6}]:{port}"),
         // A name without a port is found by its SRV records (RFC 3263 §4.2; the host looks
-        // them up, and without any goes to the name on 5060); over TCP, `on` names TCP's.
+        // them up, and without any goes to the name on the default port); `on` names the
+        // transport's service.
         Host::Name(name) if uri.host_port.port.is_none() => format!("{SRV_UDP}{name}:5060"),
         Host::Name(name) => format!("{name}:{port}"),
-    })
+    };
+    Ok(on(transport, &addr))
 }
 
 /// A URI's `host[:port]`, as written.
@@ -372,40 +380,126 @@ pub fn from_to(uri: &SipUri, display: Option<&str>, tag: Option<&str>) -> FromTo
     FromTo::new(name, tag.map(|t| BytesStr::from(t.to_owned())))
 }
 
-/// The prefix of an address reached over TCP. Addresses (ours, where a message goes, where
-/// one came from) are kept as text: `ip:port` over UDP, `tcp:ip:port` over TCP.
-const TCP: &str = "tcp:";
-
-/// Whether an address is over TCP, and its `ip:port`.
-pub fn over_tcp(addr: &str) -> (bool, &str) {
-    match addr.strip_prefix(TCP) {
-        Some(bare) => (true, bare),
-        None => (false, addr),
-    }
+/// How SIP messages travel (RFC 3261 §18, §26.2). Addresses (ours, where a message goes,
+/// where one came from) are kept as text that says it: `ip:port` over UDP, `tcp:ip:port` over
+/// TCP, `tls:ip:port` over TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// Datagrams (retransmitted by the transactions).
+    #[default]
+    Udp,
+    /// A TCP connection.
+    Tcp,
+    /// A TLS connection.
+    Tls,
 }
 
-/// The SIP service over UDP, and over TCP, as SRV names start (RFC 3263).
-const SRV_UDP: &str = "_sip._udp.";
-const SRV_TCP: &str = "_sip._tcp.";
-
-/// `addr` over TCP when `tcp` (an address that says its transport already keeps it; an SRV
-/// name becomes TCP's).
-pub fn on(tcp: bool, addr: &str) -> String {
-    if tcp && !addr.starts_with(TCP) {
-        match addr.strip_prefix(SRV_UDP) {
-            Some(domain) => format!("{TCP}{SRV_TCP}{domain}"),
-            None => format!("{TCP}{addr}"),
+/// Saved state from before TLS said `tcp: true` or `false`: both read as a transport.
+impl<'de> serde::Deserialize<'de> for Transport {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Saved {
+            Tcp(bool),
+            Name(String),
         }
-    } else {
-        addr.to_owned()
+        Ok(match Saved::deserialize(d)? {
+            Saved::Tcp(true) => Transport::Tcp,
+            Saved::Tcp(false) => Transport::Udp,
+            Saved::Name(n) => match n.as_str() {
+                "tcp" => Transport::Tcp,
+                "tls" => Transport::Tls,
+                _ => Transport::Udp,
+            },
+        })
     }
 }
 
-/// A Via of ours (`SIP/2.0/UDP local;branch=...;rport`; `TCP` for a `tcp:` address).
+impl Transport {
+    /// The prefix of an address over it.
+    fn prefix(self) -> &'static str {
+        match self {
+            Transport::Udp => "",
+            Transport::Tcp => "tcp:",
+            Transport::Tls => "tls:",
+        }
+    }
+
+    /// Over a connection (no retransmissions but the INVITE's 2xx's, §17.1.1.2).
+    pub fn reliable(self) -> bool {
+        self != Transport::Udp
+    }
+
+    /// Its name in a Via.
+    pub fn via(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+        }
+    }
+
+    /// The Contact URI parameter that asks for it (none for UDP).
+    pub fn param(self) -> &'static str {
+        match self {
+            Transport::Udp => "",
+            Transport::Tcp => ";transport=tcp",
+            Transport::Tls => ";transport=tls",
+        }
+    }
+
+    /// The port a URI without one means.
+    fn default_port(self) -> u16 {
+        match self {
+            Transport::Tls => 5061,
+            _ => 5060,
+        }
+    }
+
+    /// The SRV service of a name reached over it (RFC 3263 §4.2).
+    fn srv(self) -> &'static str {
+        match self {
+            Transport::Udp => SRV_UDP,
+            Transport::Tcp => "_sip._tcp.",
+            Transport::Tls => "_sips._tcp.",
+        }
+    }
+}
+
+/// An address's transport, and its `ip:port` (or `name:port`).
+pub fn transport_of(addr: &str) -> (Transport, &str) {
+    for t in [Transport::Tcp, Transport::Tls] {
+        if let Some(bare) = addr.strip_prefix(t.prefix()) {
+            return (t, bare);
+        }
+    }
+    (Transport::Udp, addr)
+}
+
+/// The SIP service over UDP, as SRV names start (RFC 3263).
+const SRV_UDP: &str = "_sip._udp.";
+
+/// `addr` over `transport` (an address that says its transport already keeps it; an SRV name
+/// becomes the transport's service, on its default port).
+pub fn on(transport: Transport, addr: &str) -> String {
+    if transport == Transport::Udp || transport_of(addr).0 != Transport::Udp {
+        return addr.to_owned();
+    }
+    let prefix = transport.prefix();
+    match addr.strip_prefix(SRV_UDP) {
+        Some(domain) => {
+            let name = domain.rsplit_once(':').map_or(domain, |(name, _port)| name);
+            format!("{prefix}{}{name}:{}", transport.srv(), transport.default_port())
+        }
+        None => format!("{prefix}{addr}"),
+    }
+}
+
+/// A Via of ours (`SIP/2.0/UDP local;branch=...;rport`; `TCP` or `TLS` as `local` says).
 pub fn via(local: &str, branch: &str) -> Via {
-    let (tcp, local) = over_tcp(local);
-    let transport = if tcp { "TCP" } else { "UDP" };
-    let mut v = Via::new(transport, host_port(local), BytesStr::from(branch.to_owned()));
+    let (transport, local) = transport_of(local);
+    let mut v = Via::new(transport.via(), host_port(local), BytesStr::from(branch.to_owned()));
     v.params.push(ezk_sip_types::uri::params::Param::name("rport"));
     v
 }
@@ -459,16 +553,36 @@ mod tests {
         assert!(text.ends_with("Content-Length: 0\r\n\r\n"), "{text}");
     }
 
-    /// A name without a port is found by its SRV records, TCP's over TCP; an address or a port
-    /// is used as it is.
+    /// A name without a port is found by its SRV records, the transport's service; an address
+    /// or a port is used as it is; `sips:` and `transport=` say the transport.
     #[test]
     fn where_uris_go() {
         let to = |u: &str| address_of(&uri(u).unwrap()).unwrap();
         assert_eq!(to("sip:alice@pbx.test"), "_sip._udp.pbx.test:5060");
-        assert_eq!(on(true, &to("sip:alice@pbx.test")), "tcp:_sip._tcp.pbx.test:5060");
+        assert_eq!(on(Transport::Tcp, &to("sip:alice@pbx.test")), "tcp:_sip._tcp.pbx.test:5060");
+        assert_eq!(on(Transport::Tls, &to("sip:alice@pbx.test")), "tls:_sips._tcp.pbx.test:5061");
         assert_eq!(to("sip:alice@pbx.test:5070"), "pbx.test:5070");
         assert_eq!(to("sip:alice@127.0.0.1"), "127.0.0.1:5060");
-        assert_eq!(on(true, "tcp:_sip._udp.x:5060"), "tcp:_sip._udp.x:5060", "an address with its transport");
+        let tcp = Transport::Tcp;
+        assert_eq!(on(tcp, "tcp:_sip._udp.x:5060"), "tcp:_sip._udp.x:5060", "an address with its transport");
+        assert_eq!(on(tcp, "tls:x:5061"), "tls:x:5061");
+        assert_eq!(to("sips:alice@pbx.test"), "tls:_sips._tcp.pbx.test:5061");
+        assert_eq!(to("sips:alice@127.0.0.1"), "tls:127.0.0.1:5061");
+        assert_eq!(to("sip:alice@127.0.0.1:5070;transport=TLS"), "tls:127.0.0.1:5070");
+        assert_eq!(to("sip:alice@pbx.test;transport=tcp"), "tcp:_sip._tcp.pbx.test:5060");
+        assert_eq!(to("sip:alice@pbx.test;transport=udp"), "_sip._udp.pbx.test:5060");
+        assert!(address_of(&uri("sip:alice@pbx.test;transport=sctp").unwrap()).is_err());
+        assert_eq!(transport_of("tls:1.2.3.4:5061"), (Transport::Tls, "1.2.3.4:5061"));
+        assert_eq!(transport_of("1.2.3.4:5060"), (Transport::Udp, "1.2.3.4:5060"));
+    }
+
+    /// Saved state written before TLS (`tcp: true`) reads as a transport, as does the new.
+    #[test]
+    fn transports_read_from_old_and_new_state() {
+        let read = |v: serde_json::Value| serde_json::from_value::<Transport>(v).unwrap();
+        assert_eq!(read(serde_json::json!(true)), Transport::Tcp);
+        assert_eq!(read(serde_json::json!(false)), Transport::Udp);
+        assert_eq!(read(serde_json::to_value(Transport::Tls).unwrap()), Transport::Tls);
     }
 
     #[test]

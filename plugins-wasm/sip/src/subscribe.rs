@@ -61,7 +61,8 @@ impl Sip {
         let event_type = s("event").unwrap_or_default();
         let to = s("to").unwrap_or_else(|| a.username.clone());
         msg::uri(&to).map_err(|_| err(code::INVALID_ADDRESS, format!("Invalid user address {to}")))?;
-        a.next_hop(&to).map_err(|e| err(code::INVALID_ADDRESS, e.0))?;
+        let hop = a.next_hop(&to).map_err(|e| err(code::INVALID_ADDRESS, e.0))?;
+        let transport = msg::transport_of(&hop).0;
         let ttl = body
             .get("subscribe_ttl")
             .and_then(Value::as_u64)
@@ -69,7 +70,7 @@ impl Sip {
             .map_or(DEFAULT_TTL, |t| t as u32);
         let call_id = s("call_id").unwrap_or_else(token);
         let dialog = Call {
-            tcp: a.tcp,
+            transport,
             ..Call::new(call_id.clone(), true, CallState::Inviting, a.username.clone(), to)
         };
         let content = match (s("content_type"), s("content")) {
@@ -138,7 +139,12 @@ impl Sip {
 
     /// Sends the subscription's SUBSCRIBE (Expires 0 when ending), answering a challenge.
     fn send_subscribe(&mut self, handle: u64, call_id: &str, auth: Option<(String, bool)>) {
-        let local = self.account_local(handle);
+        let dialog = self
+            .accounts
+            .get(&handle)
+            .and_then(|a| a.subscriptions.iter().find(|s| s.dialog.call_id == call_id));
+        let Some(transport) = dialog.map(|s| s.dialog.transport) else { return };
+        let local = self.local_on(transport);
         let agent = self.user_agent(handle);
         let Some(a) = self.accounts.get_mut(&handle) else { return };
         let us = Us::of(a, local, agent);

@@ -156,7 +156,7 @@ impl Sip {
         self.send(handle, &to, &request);
         let key = client_key(branch, method);
         // Over TCP, nothing is sent again: the one timer is the timeout.
-        let interval = if msg::over_tcp(&to).0 { TIMEOUT } else { T1 };
+        let interval = if msg::transport_of(&to).0.reliable() { TIMEOUT } else { T1 };
         let timer = self.schedule(Job::Client(key.clone()), interval);
         let t = ClientTxn {
             handle,
@@ -386,7 +386,11 @@ impl Sip {
             awaiting_ack: invite && complete,
             // Over TCP nothing is sent again (the one timer is timer H), but a 2xx, which the
             // core sends again whatever the transport (§13.3.1.4: a proxy may go on over UDP).
-            interval: if msg::over_tcp(to).0 && !(200..300).contains(&code) { TIMEOUT } else { T1 },
+            interval: if msg::transport_of(to).0.reliable() && !(200..300).contains(&code) {
+                TIMEOUT
+            } else {
+                T1
+            },
             elapsed: 0,
             timer: 0,
             handle,

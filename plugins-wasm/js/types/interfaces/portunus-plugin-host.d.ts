@@ -318,6 +318,15 @@ declare module 'portunus:plugin/host@0.7.0' {
    */
   export function tcpListen(address: string): UdpSocket;
   /**
+   * As `tcp-listen`, with TLS on every connection (SIP over TLS, RFC 3261 §26.2). The
+   * connections it accepts are shown the certificate chain and private key of the PEM file
+   * `certificate` (a path under one of the plugin's `sandbox.read_dir` folders; none: a
+   * certificate for the address, self-signed, made now). Those the host opens check nothing
+   * of the server's certificate but the handshake's signatures, as Janus's SIP stack does
+   * by default, and name the server (SNI) when the plugin sent to a name.
+   */
+  export function tlsListen(address: string, certificate: string | undefined): UdpSocket;
+  /**
    * Sends a datagram from a socket (to `ip:port`, where `sandbox.send_to` allows), at most
    * `udp_max_bytes` long and `udp_rate` a second per socket. Never waits: an error when the
    * socket's buffer is full (a TCP connection's: 64 messages unwritten). `to` may be

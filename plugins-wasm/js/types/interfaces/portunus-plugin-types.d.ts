@@ -972,7 +972,7 @@ declare module 'portunus:plugin/types@0.7.0' {
     rtcpPorts: Array<number | undefined>,
   }
   /**
-   * A socket bound with `udp-bind` or `tcp-listen`.
+   * A socket bound with `udp-bind`, `tcp-listen` or `tls-listen`.
    */
   export interface UdpSocket {
     /**
