@@ -88,6 +88,9 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
         tunables.tell_handlers(period, combine, Some(events.clone()));
     }
     let states = Transports::new(&config, &events);
+    if config.nat.nice_debug {
+        logging.apply(crate::logging::LogChange::IceDebug(true));
+    }
     let core = Core::new(CoreOptions {
         general: config.general.clone(),
         nat: config.nat.clone(),
@@ -96,7 +99,7 @@ pub async fn run(config: Config, logging: Logging) -> anyhow::Result<()> {
             ipv6: config.media.ipv6,
         },
         transports: states.info(),
-        set_log_level: Box::new(move |level| logging.set_level(level)),
+        change_log: Box::new(move |change| logging.apply(change)),
         tunables: tunables.clone(),
         events: events.clone(),
     });

@@ -1,7 +1,9 @@
 //! Logging with `tracing`, at a Janus `debug_level` (0..=7) that can change at run time, to the
 //! console (stderr) and, as Janus's `log_to_file`, a file, each line after `log_prefix`; with
 //! or without the time and colours (`debug_timestamps`, `debug_colors`), which the admin API
-//! may also change at run time.
+//! may also change at run time. ICE debugging (Janus's libnice debugging: `nice_debug`, admin
+//! `set_libnice_debug`) logs everything the ICE agent (str0m's `is` crate) says, whatever the
+//! level.
 
 use std::io::Write;
 use std::path::Path;
@@ -9,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use tracing::{Event, Subscriber};
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::{self, Format, FormatEvent, FormatFields, Writer};
 use tracing_subscriber::fmt::time::SystemTime;
 use tracing_subscriber::fmt::FmtContext;
@@ -82,7 +84,29 @@ where
 /// Changes the log level of the running logger.
 #[derive(Clone)]
 pub struct Logging {
-    handle: reload::Handle<LevelFilter, tracing_subscriber::Registry>,
+    handle: reload::Handle<Targets, tracing_subscriber::Registry>,
+}
+
+/// A change to what the running logger writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogChange {
+    /// A Janus level (0..=7).
+    Level(u8),
+    /// ICE debugging on or off.
+    IceDebug(bool),
+}
+
+/// The target of the ICE agent's lines.
+const ICE_TARGET: &str = "is";
+
+/// What is written: lines at `level` or more severe, and with `ice_debug` all of the ICE
+/// agent's.
+fn targets(level: LevelFilter, ice_debug: bool) -> Targets {
+    let all = Targets::new().with_default(level);
+    match ice_debug {
+        true => all.with_target(ICE_TARGET, LevelFilter::TRACE),
+        false => all,
+    }
 }
 
 /// Janus levels: 0 none, 1 fatal, 2 error, 3 warning, 4 info, 5 verbose, 6 huge, 7 debug.
@@ -132,7 +156,7 @@ impl Write for Sink {
 
 /// Installs the global logger (stderr) at a Janus level.
 pub fn init(level: u8) -> Logging {
-    let (filter, handle) = reload::Layer::new(level_filter(level));
+    let (filter, handle) = reload::Layer::new(targets(level_filter(level), false));
     let fmt = tracing_subscriber::fmt::layer().with_writer(|| Sink).event_format(Switched::new());
     // A second init (in tests) keeps the first logger; the handle still works for ours.
     let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
@@ -152,10 +176,18 @@ impl Logging {
         Ok(())
     }
 
-    /// Applies a Janus level.
-    pub fn set_level(&self, level: u8) {
-        if let Err(e) = self.handle.modify(|f| *f = level_filter(level)) {
-            tracing::warn!("cannot change the log level: {e}");
+    /// Applies a change: a Janus level, or ICE debugging on or off.
+    pub fn apply(&self, change: LogChange) {
+        let changed = self.handle.modify(|t| {
+            let level = t.default_level().unwrap_or(LevelFilter::OFF);
+            let ice = t.iter().any(|(target, _)| target == ICE_TARGET);
+            *t = match change {
+                LogChange::Level(l) => targets(level_filter(l), ice),
+                LogChange::IceDebug(on) => targets(level, on),
+            };
+        });
+        if let Err(e) = changed {
+            tracing::warn!("cannot change what the log writes: {e}");
         }
     }
 }
@@ -165,4 +197,25 @@ impl Logging {
 pub fn time_to_report(counter: &mut u64) -> bool {
     *counter += 1;
     counter.is_power_of_two()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ICE debugging lets the ICE agent's lines through whatever the level, and a level change
+    /// keeps it.
+    #[test]
+    fn ice_debugging_opens_the_ice_agents_lines() {
+        let logging = init(4);
+        let ice = || tracing::enabled!(target: "is::agent", tracing::Level::DEBUG);
+        let ours = || tracing::enabled!(target: "portunus::media", tracing::Level::DEBUG);
+        assert!(!ice() && !ours());
+        logging.apply(LogChange::IceDebug(true));
+        assert!(ice() && !ours());
+        logging.apply(LogChange::Level(3));
+        assert!(ice() && !ours(), "a level keeps ICE debugging");
+        logging.apply(LogChange::IceDebug(false));
+        assert!(!ice());
+    }
 }

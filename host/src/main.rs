@@ -43,7 +43,7 @@ fn main() -> std::process::ExitCode {
     if let Some(level) = args.debug_level {
         config.general.debug_level = level;
     }
-    logging.set_level(config.general.debug_level);
+    logging.apply(portunus::logging::LogChange::Level(config.general.debug_level));
     let g = &mut config.general;
     g.debug_timestamps |= args.debug_timestamps;
     g.debug_colors &= !args.disable_colors;

@@ -158,6 +158,7 @@ async fn settings_change_at_run_time_as_in_janus() {
         ("log_colors", json!(false)),
         ("locking_debug", json!(false)),
         ("refcount_debug", json!(false)),
+        ("libnice_debug", json!(false)),
         ("min_nack_queue", json!(200)),
         ("nack-optimizations", json!(false)),
         ("no_media_timer", json!(1)),
@@ -173,6 +174,8 @@ async fn settings_change_at_run_time_as_in_janus() {
         ("set_slowlink_threshold", json!({"slowlink_threshold": 4}), "slowlink_threshold", json!(4)),
         ("set_locking_debug", json!({"debug": true}), "locking_debug", json!(false)),
         ("set_refcount_debug", json!({"debug": true}), "refcount_debug", json!(false)),
+        ("set_libnice_debug", json!({"debug": true}), "libnice_debug", json!(true)),
+        ("set_libnice_debug", json!({"debug": false}), "libnice_debug", json!(false)),
         ("set_nack_optimizations", json!({"nack_optimizations": true}), "nack-optimizations", json!(false)),
     ] {
         let r = admin.post("", &admin_request(verb, fields)).await;
@@ -185,6 +188,12 @@ async fn settings_change_at_run_time_as_in_janus() {
     for (verb, fields, code, reason) in [
         ("set_locking_debug", json!({}), 456, "Missing mandatory element (debug)"),
         ("set_locking_debug", json!({"debug": 1}), 467, "Invalid element type (debug should be a boolean)"),
+        (
+            "set_libnice_debug",
+            json!({"debug": "on"}),
+            467,
+            "Invalid element type (debug should be a boolean)",
+        ),
         (
             "set_min_nack_queue",
             json!({"min_nack_queue": -1}),

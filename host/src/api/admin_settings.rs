@@ -52,6 +52,10 @@ impl Core {
                     json!({ name: false })
                 }))
             }
+            "set_libnice_debug" => reply(fields::req_bool(b, "debug").map(|on| {
+                self.set_ice_debug(on);
+                json!({"libnice_debug": on})
+            })),
             "set_min_nack_queue" => reply(
                 fields::req_u64(b, "min_nack_queue")
                     .map(|ms| json!({"min_nack_queue": tunables.set_min_nack_queue(ms)})),
@@ -90,7 +94,7 @@ impl Core {
             "log_colors": logging::colors(),
             "locking_debug": false,
             "refcount_debug": false,
-            "libnice_debug": false,
+            "libnice_debug": self.inner.ice_debug.load(Ordering::Relaxed),
             "min_nack_queue": tunables.min_nack_queue_ms(),
             "nack-optimizations": false,
             "no_media_timer": tunables.no_media_timer_s(),

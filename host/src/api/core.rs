@@ -14,6 +14,7 @@ use super::plugin::{BoxFuture, NoPlugins, PluginRegistry};
 use super::session::{lock, ClientKey, EventSink, Handle, Owner, Session};
 use crate::config::{General, Nat};
 use crate::events::{About, Events, Kind};
+use crate::logging::LogChange;
 use crate::media::Tunables;
 use crate::vocab::{HandleRef, MediaControl, NoMedia};
 
@@ -49,8 +50,8 @@ pub struct CoreOptions {
     pub network: Network,
     /// Transports that are running, for `info`.
     pub transports: Vec<TransportInfo>,
-    /// Applies a new Janus log level (0..=7) to the logger.
-    pub set_log_level: Box<dyn Fn(u8) + Send + Sync>,
+    /// Changes what the logger writes (the admin API's level and ICE debugging).
+    pub change_log: Box<dyn Fn(LogChange) + Send + Sync>,
     /// The media settings the admin API changes, shared with the media engine.
     pub tunables: Arc<Tunables>,
     /// The event handlers the core tells what happens (none: events are off).
@@ -81,7 +82,9 @@ pub(super) struct Inner {
     pub(super) session_timeout: AtomicU64,
     pub(super) accept_new_sessions: AtomicBool,
     pub(super) log_level: AtomicU8,
-    set_log_level: Box<dyn Fn(u8) + Send + Sync>,
+    /// Whether ICE debugging is on (`nice_debug`, `set_libnice_debug`).
+    pub(super) ice_debug: AtomicBool,
+    change_log: Box<dyn Fn(LogChange) + Send + Sync>,
     pub(super) tunables: Arc<Tunables>,
     pub(super) events: Events,
     pub(super) sessions: Mutex<HashMap<u64, Arc<Session>>>,
@@ -125,7 +128,8 @@ impl Core {
             session_timeout: AtomicU64::new(general.session_timeout),
             accept_new_sessions: AtomicBool::new(general.accept_new_sessions),
             log_level: AtomicU8::new(general.debug_level),
-            set_log_level: options.set_log_level,
+            ice_debug: AtomicBool::new(options.nat.nice_debug),
+            change_log: options.change_log,
             tunables: options.tunables,
             events: options.events,
             general,
@@ -206,7 +210,13 @@ impl Core {
     /// Sets the Janus log level.
     pub(super) fn set_log_level(&self, level: u8) {
         self.inner.log_level.store(level, Ordering::Relaxed);
-        (self.inner.set_log_level)(level);
+        (self.inner.change_log)(LogChange::Level(level));
+    }
+
+    /// Turns ICE debugging on or off.
+    pub(super) fn set_ice_debug(&self, on: bool) {
+        self.inner.ice_debug.store(on, Ordering::Relaxed);
+        (self.inner.change_log)(LogChange::IceDebug(on));
     }
 
     /// A session by id.

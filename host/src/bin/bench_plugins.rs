@@ -368,7 +368,7 @@ fn gateway(cache: Option<std::path::PathBuf>) -> anyhow::Result<(Core, Arc<Plugi
         nat: nat.clone(),
         network: Default::default(),
         transports: Vec::new(),
-        set_log_level: Box::new(|_| {}),
+        change_log: Box::new(|_| {}),
         tunables: tunables.clone(),
         events: Default::default(),
     });

@@ -171,6 +171,8 @@ impl Default for General {
 pub struct Nat {
     /// ICE lite mode.
     pub ice_lite: bool,
+    /// `nice_debug`: ICE debugging from the start (see [`crate::logging::LogChange`]).
+    pub nice_debug: bool,
     /// Full trickle: our candidates are trickled instead of put in the SDP.
     pub full_trickle: bool,
     /// `nat_1_1_mapping`: public addresses advertised instead of the local ones.
@@ -844,6 +846,7 @@ fn read_core(
     let mut n = Section::new(file, root, "nat");
     let nat = Nat {
         ice_lite: n.bool("ice_lite", false)?,
+        nice_debug: n.bool("nice_debug", false)?,
         full_trickle: n.bool("full_trickle", false)?,
         nat_1_1_mapping: list(n.non_empty("nat_1_1_mapping")?),
         keep_private_host: n.bool("keep_private_host", false)?,

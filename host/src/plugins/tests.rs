@@ -23,7 +23,7 @@ fn core() -> Core {
         nat: Nat::default(),
         network: Default::default(),
         transports: Vec::new(),
-        set_log_level: Box::new(|_| {}),
+        change_log: Box::new(|_| {}),
         tunables: Default::default(),
         events: Default::default(),
     })
