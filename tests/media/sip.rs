@@ -114,6 +114,11 @@ async fn a_reload_keeps_the_free_ports_sip_had() {
         json!({"janus": "reload_plugin", "transaction": "r", "admin_secret": "janusoverlord", "plugin": SIP});
     let r = gw.admin_http().post("", &reload).await;
     assert_eq!(r["janus"], "success", "{r}");
+    // (The new version's own sockets close as their tasks end: soon after the reload.)
+    let deadline = std::time::Instant::now() + WAIT;
+    while ports() != before && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(ports(), before, "the sockets SIP holds (UDP; TCP and TLS listeners)");
     // The old port still reaches alice: the one the first version bound, a free one then.
     let sip_port = (before.0.iter().copied())
@@ -623,6 +628,9 @@ async fn sip_over_tls_both_ways() {
     let Some(front) = Socat::tls_to_tcp(&tls, phone.port) else { return };
     let mut c = Client::new(&gw, SIP).await;
     let proxy = format!("sips:127.0.0.1:{}", front.port);
+    let both = json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest",
+                      "proxy": proxy, "force_tcp": true});
+    assert_eq!(c.send(both, None).await["plugindata"]["data"]["error_code"], 444, "TCP asked, TLS named");
     let r = c
         .send(json!({"request": "register", "username": "sip:alice@127.0.0.1", "type": "guest", "proxy": proxy}), None)
         .await;
@@ -757,6 +765,38 @@ async fn a_refused_udp_server_fails_over_to_the_next_srv_record() {
     assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
     let failed = sip_event(&mut c, "registration_failed").await;
     assert_eq!(result(&failed["plugindata"]["data"])["code"], 503, "{failed}");
+}
+
+/// A first SRV server that answers 503 is passed over (RFC 3263 §4.3, as Sofia-SIP does): the
+/// REGISTER goes again, as a new transaction, to the next server, which registers alice; a
+/// domain whose only server answers 503 fails with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_answers_503_is_passed_over_for_the_next_srv_record() {
+    if !have_sipp() {
+        return;
+    }
+    let unavailable = Sipp::start("uas_unavailable.xml", None, "x");
+    let registrar = Sipp::start("register_auth.xml", None, "x");
+    let alone = Sipp::start("uas_unavailable.xml", None, "x");
+    let records = [
+        format!("--srv-host=_sip._udp.pbx.test,sip0.pbx.test,{},1,0", unavailable.port),
+        format!("--srv-host=_sip._udp.pbx.test,sip1.pbx.test,{},2,0", registrar.port),
+        format!("--srv-host=_sip._udp.alone.test,sip0.pbx.test,{},1,0", alone.port),
+        "--host-record=sip0.pbx.test,127.0.0.1".to_owned(),
+        "--host-record=sip1.pbx.test,127.0.0.1".to_owned(),
+    ];
+    let Some(dns) = Dnsmasq::start(&records) else { return };
+    let (gw, _) = gateway_sandboxed("", &format!("nameserver = \"127.0.0.1:{}\"", dns.port));
+    register_alice(&gw, "sip:alice@pbx.test").await;
+    unavailable.passes().await;
+    registrar.passes().await;
+    let mut c = Client::new(&gw, SIP).await;
+    let r =
+        c.send(json!({"request": "register", "username": "sip:carol@alone.test", "secret": "s"}), None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
+    let failed = sip_event(&mut c, "registration_failed").await;
+    assert_eq!(result(&failed["plugindata"]["data"])["code"], 503, "{failed}");
+    alone.passes().await;
 }
 
 /// Over TCP an INVITE is sent once and its one timer is the transaction's timeout, which a

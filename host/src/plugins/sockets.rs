@@ -174,8 +174,9 @@ pub fn name_and_port(to: &str) -> Result<(String, u16), String> {
 }
 
 /// Where a name goes: the address, since when, and the name's other addresses in the order to
-/// try them when the network refuses what is sent there over UDP (RFC 3263 §4.3: the next SRV
-/// server; a TCP listener tries a connection's fallbacks itself).
+/// try them when the network refuses what is sent there over UDP, or the plugin finds the
+/// server does not serve (RFC 3263 §4.3: the next SRV server; a TCP listener tries a
+/// connection's fallbacks itself).
 #[derive(Debug)]
 struct Route {
     addr: SocketAddr,
@@ -183,6 +184,18 @@ struct Route {
     fallbacks: Vec<SocketAddr>,
     /// Looked up for a send over UDP (else over TCP: not moved by a datagram refused).
     udp: bool,
+    /// When it last moved on to a next address (the wall clock, as the plugin gives its
+    /// requests' times).
+    moved: Option<std::time::SystemTime>,
+}
+
+impl Route {
+    /// Moves on to the next address: the one left behind, or none when none is left.
+    fn advance(&mut self) -> Option<SocketAddr> {
+        let next = (!self.fallbacks.is_empty()).then(|| self.fallbacks.remove(0))?;
+        self.moved = Some(std::time::SystemTime::now());
+        Some(std::mem::replace(&mut self.addr, next))
+    }
 }
 
 /// A plugin's sockets, by id, and the names they sent to lately.
@@ -201,7 +214,10 @@ impl SocketTable {
     /// bind in `init` after a reload. Returns the id and whether the socket is new.
     pub fn bind(&mut self, addr: SocketAddr, binding: Binding, max: usize) -> Result<(u32, bool), String> {
         if addr.port() != 0 {
-            if let Some((id, _)) = self.open.iter().find(|(_, s)| s.local == addr && s.kind.is(&binding)) {
+            if let Some((id, s)) = self.open.iter().find(|(_, s)| s.local == addr && s.kind.is(&binding)) {
+                if let (Kind::Tcp(listener), Binding::Tcp(Some(tls))) = (&s.kind, binding) {
+                    listener.renew(tls);
+                }
                 return Ok((*id, false));
             }
         }
@@ -304,16 +320,30 @@ impl SocketTable {
     pub fn fail_over(&mut self, addr: SocketAddr) -> Vec<String> {
         let mut exhausted = Vec::new();
         for ((name, port), route) in self.names.iter_mut().filter(|(_, r)| r.addr == addr) {
-            match route.fallbacks.first().filter(|_| route.udp) {
-                Some(&next) => {
-                    tracing::debug!("{name}:{port}: {addr} refused; on to {next}");
-                    route.addr = next;
-                    route.fallbacks.remove(0);
-                }
+            match route.udp.then(|| route.advance()).flatten() {
+                Some(_) => tracing::debug!("{name}:{port}: {addr} refused; on to {}", route.addr),
                 None => exhausted.push(format!("{name}:{port}")),
             }
         }
         exhausted
+    }
+
+    /// The plugin found that the server of `name:port` does not serve (a SIP 503, or no answer
+    /// in time, to a request sent at `sent`): the name goes to its next address from now on,
+    /// whatever the transport, unless it moved on since `sent` already. False when it has none
+    /// left, or is not remembered.
+    pub fn next_server(&mut self, name: &str, port: u16, sent: std::time::SystemTime) -> bool {
+        let Some(route) = self.names.get_mut(&(name.to_owned(), port)) else { return false };
+        if route.moved.is_some_and(|moved| moved >= sent) {
+            return true;
+        }
+        match route.advance() {
+            Some(old) => {
+                tracing::debug!("{name}:{port}: {old} does not serve; on to {}", route.addr);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Remembers where `name:port` resolved to for a send on socket `id`, and its other
@@ -328,7 +358,7 @@ impl SocketTable {
                 }
             }
         }
-        let route = Route { addr, at: Instant::now(), fallbacks: fallbacks.to_vec(), udp };
+        let route = Route { addr, at: Instant::now(), fallbacks: fallbacks.to_vec(), udp, moved: None };
         self.names.insert((name.to_owned(), port), route);
     }
 
@@ -546,6 +576,22 @@ mod tests {
         assert_eq!(t.resolved("_sip._udp.pbx.test", 5060), Some(second));
         assert_eq!(t.resolved("_sip._tcp.pbx.test", 5060), Some(first));
         assert_eq!(t.fail_over(second), ["_sip._udp.pbx.test:5060"]);
+        // A server that does not serve, by the plugin's word: its name goes on, TCP's too,
+        // until none is left; an unknown name has none.
+        let sent = std::time::SystemTime::now() - std::time::Duration::from_millis(10);
+        assert!(t.next_server("_sip._tcp.pbx.test", 5060, sent));
+        assert_eq!(t.resolved("_sip._tcp.pbx.test", 5060), Some(second));
+        // Another request sent before that move failed too: it moved on already, no further.
+        t.remember(tcp, "_sip._tcp.pbx.test", 5060, first, &[second]);
+        let mut route = t.names.remove(&("_sip._tcp.pbx.test".to_owned(), 5060)).unwrap();
+        route.advance();
+        t.names.insert(("_sip._tcp.pbx.test".to_owned(), 5060), route);
+        assert!(t.next_server("_sip._tcp.pbx.test", 5060, sent), "on the next server already");
+        assert_eq!(t.resolved("_sip._tcp.pbx.test", 5060), Some(second));
+        let later = std::time::SystemTime::now() + std::time::Duration::from_millis(10);
+        assert!(!t.next_server("_sip._tcp.pbx.test", 5060, later), "none left");
+        assert_eq!(t.resolved("_sip._tcp.pbx.test", 5060), Some(second));
+        assert!(!t.next_server("unknown.test", 5060, later));
         // One lookup per name, what waits for it in order; a bound on both.
         assert_eq!(t.wait_for_name("a.test", 1, (1, "a.test:1".into(), b"1".to_vec())), Ok(true));
         assert_eq!(t.wait_for_name("a.test", 1, (1, "a.test:1".into(), b"2".to_vec())), Ok(false));

@@ -1217,6 +1217,12 @@ impl host::Host for StoreState {
         self.bind(address, Binding::Tcp(Some(tls)))
     }
 
+    fn next_server(&mut self, to: String, sent_at_ms: u64) -> bool {
+        let Ok((name, port)) = super::sockets::name_and_port(&to) else { return false };
+        let sent = std::time::UNIX_EPOCH + std::time::Duration::from_millis(sent_at_ms);
+        self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).next_server(&name, port, sent)
+    }
+
     fn udp_send(&mut self, socket: u32, to: String, data: Vec<u8>) -> Result<(), String> {
         let limits = &self.shared.limits;
         if data.len() > limits.udp_max_bytes {

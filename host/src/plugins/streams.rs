@@ -130,8 +130,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Duplex for T {}
 
 /// A plugin's TCP listener and its connections.
 pub struct Listener {
-    /// TLS on every connection, when it has it.
-    tls: Option<Tls>,
+    /// TLS on every connection, when it has it (renewed when the plugin binds it again: a
+    /// reloaded plugin's certificate serves the connections from then on).
+    tls: Option<Mutex<Tls>>,
     /// The socket, until its accept loop starts.
     unread: Mutex<Option<std::net::TcpListener>>,
     /// Where connections run and their messages go, once started.
@@ -174,7 +175,7 @@ impl Listener {
         socket.set_nonblocking(true).map_err(|e| format!("{addr}: {e}"))?;
         let local = socket.local_addr().map_err(|e| format!("{addr}: {e}"))?;
         let me = Listener {
-            tls,
+            tls: tls.map(Mutex::new),
             unread: Mutex::new(Some(socket)),
             running: OnceLock::new(),
             conns: Mutex::default(),
@@ -185,6 +186,18 @@ impl Listener {
     /// Whether its connections run TLS.
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()
+    }
+
+    /// The TLS of the connections opened from now on, when it has TLS.
+    fn tls(&self) -> Option<Tls> {
+        self.tls.as_ref().map(|t| t.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// Replaces the TLS of the connections opened from now on (a TLS listener only).
+    pub fn renew(&self, tls: Tls) {
+        if let Some(t) = &self.tls {
+            *t.lock().unwrap_or_else(|e| e.into_inner()) = tls;
+        }
     }
 
     /// Whether its accept loop has yet to start.
@@ -289,7 +302,8 @@ impl Listener {
             Some(stream) => Opened::Accepted(stream),
             None => Opened::Connect(fallbacks, name.map(str::to_owned)),
         };
-        let run = connection(Arc::downgrade(self), id, peer, opened, rx, tx.clone(), deliver.clone());
+        let link = Link { owner: Arc::downgrade(self), id, peer, tls: self.tls() };
+        let run = connection(link, opened, rx, tx.clone(), deliver.clone());
         let task = rt.spawn(run).abort_handle();
         if let Some(old) = conns.by_peer.insert(
             peer,
@@ -349,41 +363,36 @@ enum Opened {
     Connect(Vec<SocketAddr>, Option<String>),
 }
 
-/// Opens the connection: connects when it is ours to, then runs the TLS handshake on it when
-/// the listener has TLS (within [`CONNECT`] as well).
+/// Opens the connection: accepted, or connected to its address, else to each of its fallbacks
+/// in turn; with the TLS handshake (within [`CONNECT`] as well) when the listener has TLS, a
+/// server whose handshake fails passed over like one that cannot be connected to.
 async fn establish(tls: Option<&Tls>, peer: SocketAddr, opened: Opened) -> std::io::Result<Box<dyn Duplex>> {
-    let timed_out = |_| std::io::Error::from(std::io::ErrorKind::TimedOut);
-    match opened {
-        Opened::Accepted(stream) => match tls {
-            None => Ok(Box::new(stream)),
-            Some(tls) => {
-                let accept = TlsAcceptor::from(tls.server.clone()).accept(stream);
-                Ok(Box::new(tokio::time::timeout(CONNECT, accept).await.map_err(timed_out)??))
-            }
-        },
-        Opened::Connect(fallbacks, name) => {
-            let stream = connect_any(peer, &fallbacks).await?;
+    let (fallbacks, name) = match opened {
+        Opened::Accepted(stream) => {
             let _ = stream.set_nodelay(true);
             let Some(tls) = tls else { return Ok(Box::new(stream)) };
-            let ip = stream.peer_addr().map_or(peer.ip(), |a| a.ip());
-            let server = name
-                .as_deref()
-                .map(|n| n.rsplit_once(':').map_or(n, |(host, _port)| host))
-                .map(|n| super::names::srv_domain(n).unwrap_or(n))
-                .and_then(|n| rustls::pki_types::ServerName::try_from(n.to_owned()).ok())
-                .unwrap_or_else(|| ip.into());
-            let connect = TlsConnector::from(tls.client.clone()).connect(server, stream);
-            Ok(Box::new(tokio::time::timeout(CONNECT, connect).await.map_err(timed_out)??))
+            let accept = TlsAcceptor::from(tls.server.clone()).accept(stream);
+            return Ok(Box::new(within(CONNECT, accept).await?));
         }
-    }
-}
-
-/// Connects to `peer`, or when it cannot be, to each of `fallbacks` in turn.
-async fn connect_any(peer: SocketAddr, fallbacks: &[SocketAddr]) -> std::io::Result<TcpStream> {
+        Opened::Connect(fallbacks, name) => (fallbacks, name),
+    };
+    // The server's name (SNI) when the plugin sent to a name: the domain of an SRV name.
+    let server_name = name
+        .as_deref()
+        .map(|n| n.rsplit_once(':').map_or(n, |(host, _port)| host))
+        .map(|n| super::names::srv_domain(n).unwrap_or(n))
+        .and_then(|n| rustls::pki_types::ServerName::try_from(n.to_owned()).ok());
     let mut last = None;
-    for to in std::iter::once(&peer).chain(fallbacks) {
-        let tried = tokio::time::timeout(CONNECT, TcpStream::connect(to)).await;
-        match tried.unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())) {
+    for to in std::iter::once(peer).chain(fallbacks) {
+        let opened = async {
+            let stream = within(CONNECT, TcpStream::connect(to)).await?;
+            let _ = stream.set_nodelay(true);
+            let Some(tls) = tls else { return Ok(Box::new(stream) as Box<dyn Duplex>) };
+            let server = server_name.clone().unwrap_or_else(|| to.ip().into());
+            let connect = TlsConnector::from(tls.client.clone()).connect(server, stream);
+            Ok(Box::new(within(CONNECT, connect).await?) as Box<dyn Duplex>)
+        };
+        match opened.await {
             Ok(stream) => return Ok(stream),
             Err(e) => {
                 tracing::debug!("plugin TCP connection to {to}: {e}");
@@ -394,21 +403,33 @@ async fn connect_any(peer: SocketAddr, fallbacks: &[SocketAddr]) -> std::io::Res
     Err(last.unwrap_or_else(|| std::io::ErrorKind::NotConnected.into()))
 }
 
-/// One connection: opened first when not accepted; reads frames into `deliver` and writes
-/// what `queue` holds, until either side fails, the far end closes or it is idle.
-async fn connection(
+/// `io` within `limit`, else a time-out error.
+async fn within<T>(
+    limit: Duration,
+    io: impl std::future::Future<Output = std::io::Result<T>>,
+) -> std::io::Result<T> {
+    tokio::time::timeout(limit, io).await.unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+}
+
+/// What a connection task knows of its connection: its listener, number, far end and TLS
+/// (taken when it was made: never in the clear on a TLS listener).
+struct Link {
     owner: Weak<Listener>,
     id: u64,
     peer: SocketAddr,
+    tls: Option<Tls>,
+}
+
+/// One connection: opened first when not accepted; reads frames into `deliver` and writes
+/// what `queue` holds, until either side fails, the far end closes or it is idle.
+async fn connection(
+    link: Link,
     opened: Opened,
     mut queue: mpsc::Receiver<Vec<u8>>,
     pong: mpsc::Sender<Vec<u8>>,
     deliver: Deliver,
 ) {
-    let tls = owner.upgrade().and_then(|o| o.tls.clone());
-    if let Opened::Accepted(s) = &opened {
-        let _ = s.set_nodelay(true);
-    }
+    let Link { owner, id, peer, tls } = link;
     match establish(tls.as_ref(), peer, opened).await {
         Ok(stream) => {
             let (mut reader, mut writer) = tokio::io::split(stream);
@@ -437,7 +458,12 @@ async fn connection(
             };
             let write = async {
                 while let Some(m) = queue.recv().await {
-                    if let Err(e) = writer.write_all(&m).await {
+                    // (Flushed: TLS may hold a record back otherwise.)
+                    let written = async {
+                        writer.write_all(&m).await?;
+                        writer.flush().await
+                    };
+                    if let Err(e) = written.await {
                         return tracing::debug!("plugin TCP connection with {peer}: {e}");
                     }
                 }

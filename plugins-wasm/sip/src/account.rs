@@ -207,7 +207,7 @@ impl Account {
     pub fn next_hop(&self, uri: &str) -> Result<String, msg::Malformed> {
         let hop = match &self.proxy {
             Some(p) => p.clone(),
-            None => msg::address_of(&msg::uri(uri)?)?,
+            None => msg::address_over(&msg::uri(uri)?, self.transport)?,
         };
         Ok(msg::on(self.transport, &hop))
     }
@@ -313,7 +313,15 @@ impl Sip {
             Some(hop) => msg::transport_of(hop).0,
             None => msg::address_of(&uri).map_or(Transport::Udp, |a| msg::transport_of(&a).0),
         };
-        let transport = if flag("force_tcp") { Transport::Tcp } else { asked };
+        let transport =
+            match (flag("force_tcp"), asked) {
+                (true, Transport::Tls) => return Err(err(
+                    code::INVALID_ELEMENT,
+                    "Conflicting elements: force_tcp cannot be true with a sips: or transport=tls address",
+                )),
+                (true, _) => Transport::Tcp,
+                (false, asked) => asked,
+            };
         self.can_use(transport)?;
         let default_ttl = self.conf().register_ttl;
         let a = self.account(handle);

@@ -565,10 +565,10 @@ impl Sip {
         body: Option<(&str, &str)>,
         headers: &[(String, String)],
     ) -> Option<(String, String)> {
-        let local = self.call_local(handle);
+        let locals = self.locals();
         let agent = self.user_agent(handle);
         let a = self.accounts.get_mut(&handle)?;
-        let us = Us::of(a, local, agent);
+        let us = Us::of(a, locals, agent);
         dialog_request(a.call.as_mut()?, &us, method, branch, body, headers)
     }
 
@@ -608,8 +608,13 @@ impl Sip {
         }
         let b = b.header("Max-Forwards", "70").header("CSeq", format!("{} CANCEL", cseq.cseq));
         let text = b.custom(&c.headers).finish(None, "");
-        let to = self.clients.iter().find(|(_, t)| t.handle == handle && t.purpose == Purpose::Invite);
-        let Some(to) = to.map(|(_, t)| t.to.clone()) else { return };
+        // (To where the INVITE's answers came from: the server it reached, wherever its name
+        // goes now, §9.1.)
+        let to = self
+            .clients
+            .iter()
+            .find(|(_, t)| t.handle == handle && t.purpose == Purpose::Invite && t.is_live());
+        let Some(to) = to.map(|(_, t)| t.answered.clone().unwrap_or_else(|| t.to.clone())) else { return };
         self.start_client(handle, Purpose::Cancel, &inv.branch(), "CANCEL", text, to);
     }
 
@@ -1032,10 +1037,9 @@ impl Sip {
             CallState::Confirmed if !c.outgoing && awaiting_ack(&self.servers, c) => c.bye_on_ack = true,
             CallState::Confirmed => self.send_bye(handle),
             CallState::Inviting => {
-                let proceeding = self
-                    .clients
-                    .iter()
-                    .any(|(_, t)| t.handle == handle && t.purpose == Purpose::Invite && t.proceeding);
+                let proceeding = self.clients.iter().any(|(_, t)| {
+                    t.handle == handle && t.purpose == Purpose::Invite && t.is_live() && t.proceeding
+                });
                 if proceeding {
                     self.send_cancel(handle);
                 } else {
@@ -1147,10 +1151,10 @@ fn awaiting_ack(servers: &portunus_sdk::Keyed<String, crate::txn::ServerTxn>, c:
     servers.get(&format!("{} {}", c.call_id, cseq.cseq)).is_some_and(|t| t.awaiting_ack)
 }
 
-/// Who sends a request of ours: our address (Via), `User-Agent`, outbound proxy, and the
-/// account (its Contact, over the dialog's transport).
+/// Who sends a request of ours: our addresses (Via, Contact: the one of the transport the
+/// request goes over), `User-Agent`, outbound proxy, and the account.
 pub(crate) struct Us {
-    pub local: String,
+    pub locals: crate::Locals,
     pub agent: String,
     pub proxy: Option<String>,
     /// The account's user and the address the registrar saw (`behind_nat`).
@@ -1159,9 +1163,9 @@ pub(crate) struct Us {
 }
 
 impl Us {
-    /// Who sends for account `a` from `local`.
-    pub fn of(a: &crate::account::Account, local: String, agent: String) -> Us {
-        Us { local, agent, proxy: a.proxy.clone(), user: a.user.clone(), public: a.public.clone() }
+    /// Who sends for account `a` from `locals`.
+    pub fn of(a: &crate::account::Account, locals: crate::Locals, agent: String) -> Us {
+        Us { locals, agent, proxy: a.proxy.clone(), user: a.user.clone(), public: a.public.clone() }
     }
 }
 
@@ -1184,8 +1188,22 @@ pub(crate) fn dialog_request(
     let (from_uri, from_tag, to_uri, to_tag) =
         (&c.local_uri, Some(c.local_tag.as_str()), &c.remote_uri, c.remote_tag.as_deref());
     let branch = branch.map_or_else(|| format!("z9hG4bK{}", token()), str::to_owned);
-    // Via and Contact say the dialog's transport (`us.local` is our address over it).
-    let local = us.local.clone();
+    // Loose routing: the first route's address, else the proxy, else the target's; over the
+    // dialog's transport unless the URI asks for another.
+    let first_route = c.route.first().and_then(|r| {
+        let inner = r.trim().trim_start_matches('<');
+        let inner = inner.split('>').next()?;
+        msg::address_over(&msg::uri(inner).ok()?, c.transport).ok()
+    });
+    let to = if c.outgoing || first_route.is_some() {
+        let proxy = us.proxy.as_ref().map(|p| msg::on(c.transport, p));
+        first_route.or(proxy).or_else(|| msg::address_over(&target, c.transport).ok())?
+    } else {
+        // The caller's Contact, else where its INVITE came from.
+        msg::address_over(&target, c.transport).ok().unwrap_or_else(|| c.peer.clone())
+    };
+    // Via and Contact say the transport it goes over.
+    let local = us.locals.on(msg::transport_of(&to).0);
     let mut b = Builder::request(method.clone(), &target)
         .named(&msg::via(&local, &branch))
         .header("Max-Forwards", "70")
@@ -1200,19 +1218,6 @@ pub(crate) fn dialog_request(
         let contact = crate::account::contact(&us.user, us.public.as_deref(), &local);
         b = b.header("Contact", contact).header("User-Agent", us.agent.clone()).custom(headers);
     }
-    // Loose routing: the first route's address, else the proxy, else the target's.
-    let first_route = c.route.first().and_then(|r| {
-        let inner = r.trim().trim_start_matches('<');
-        let inner = inner.split('>').next()?;
-        msg::address_of(&msg::uri(inner).ok()?).ok()
-    });
-    let to = if c.outgoing || first_route.is_some() {
-        first_route.or_else(|| us.proxy.clone()).or_else(|| msg::address_of(&target).ok())?
-    } else {
-        // The caller's Contact, else where its INVITE came from.
-        msg::address_of(&target).ok().unwrap_or_else(|| c.peer.clone())
-    };
-    let to = msg::on(c.transport, &to);
     let text = match body {
         Some((kind, body)) => b.finish(Some(kind), body),
         None => b.finish(None, ""),

@@ -134,6 +134,22 @@ impl Conf {
     }
 }
 
+/// Where SIP is bound: UDP's address (TCP listens there too), TLS's.
+#[derive(Debug, Clone)]
+pub(crate) struct Locals {
+    udp: String,
+    tls: Option<String>,
+}
+
+impl Locals {
+    /// Our address over `transport` (`ip:port`, `tcp:ip:port` on the same address,
+    /// `tls:ip:port` on TLS's).
+    pub fn on(&self, transport: Transport) -> String {
+        let bound = if transport == Transport::Tls { self.tls.as_deref() } else { Some(self.udp.as_str()) };
+        msg::on(transport, bound.unwrap_or_default())
+    }
+}
+
 /// The plugin: the accounts (one per handle), the transactions in flight and their timers.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -214,13 +230,17 @@ impl Sip {
         own.unwrap_or_else(|| self.conf().user_agent.clone())
     }
 
-    /// Where SIP is bound over `transport` (`ip:port`, `tcp:ip:port` on the same address,
-    /// `tls:ip:port` on TLS's).
+    /// Where SIP is bound, over each transport.
+    fn locals(&self) -> Locals {
+        Locals {
+            udp: self.socket.as_ref().map(|(_, a)| a.clone()).unwrap_or_default(),
+            tls: self.tls.as_ref().map(|(_, a)| a.clone()),
+        }
+    }
+
+    /// Where SIP is bound over `transport`.
     fn local_on(&self, transport: Transport) -> String {
-        let udp = self.socket.as_ref().map(|(_, a)| a.as_str());
-        let tls = self.tls.as_ref().map(|(_, a)| a.as_str());
-        let bound = if transport == Transport::Tls { tls } else { udp };
-        msg::on(transport, bound.unwrap_or_default())
+        self.locals().on(transport)
     }
 
     /// Our address for the requests of the account of `handle` (its transport).
@@ -449,7 +469,7 @@ impl Sip {
             }
         }
         if m.status().is_some() {
-            self.on_response(&m);
+            self.on_response(from, &m);
         } else {
             self.on_request(from, &m);
         }

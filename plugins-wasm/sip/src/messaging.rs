@@ -66,7 +66,7 @@ impl Sip {
                 let call_id = s("call_id").unwrap_or_else(token);
                 let branch = format!("z9hG4bK{}", token());
                 let text = Builder::request(Method::MESSAGE, &target)
-                    .named(&msg::via(&self.account_local(handle.handle), &branch))
+                    .named(&msg::via(&self.local_on(msg::transport_of(&to).0), &branch))
                     .header("Max-Forwards", "70")
                     .typed(
                         ezk_sip_types::Name::FROM,

@@ -222,28 +222,34 @@ impl FromStrChecked for SipUri {
 
 /// The address a URI points at (RFC 3263 §4): `ip:port` or `name:port` (which the host
 /// resolves), over the transport the URI asks for: TLS for a `sips:` URI or `transport=tls`,
-/// TCP for `transport=tcp`, else UDP. The port is 5060 when none is given (5061 over TLS).
+/// TCP for `transport=tcp`, UDP for `transport=udp`, else UDP.
 pub fn address_of(uri: &SipUri) -> Result<String, Malformed> {
+    address_over(uri, Transport::Udp)
+}
+
+/// As [`address_of`], over `otherwise` when the URI asks for no transport. The port is the
+/// transport's default (5060, 5061 over TLS) when none is given, and a name without a port is
+/// found by the transport's SRV records (RFC 3263 §4.2; the host looks them up, and without
+/// any goes to the name on that port).
+pub fn address_over(uri: &SipUri, otherwise: Transport) -> Result<String, Malformed> {
     use ezk_sip_types::host::Host;
     let asked = uri.uri_params.get_val("transport").map(|t| t.to_ascii_lowercase());
     let transport = match asked.as_deref() {
         _ if uri.sips => Transport::Tls,
         Some("tls") => Transport::Tls,
         Some("tcp") => Transport::Tcp,
-        Some("udp") | None => Transport::Udp,
+        Some("udp") => Transport::Udp,
+        None => otherwise,
         Some(other) => return Err(bad(format!("SIP over {other} is not supported"))),
     };
     let port = uri.host_port.port.unwrap_or(transport.default_port());
     let addr = match &uri.host_port.host {
         Host::IP4(v4) => format!("{v4}:{port}"),
         Host::IP6(v6) => format!("[{v6}]:{port}"),
-        // A name without a port is found by its SRV records (RFC 3263 §4.2; the host looks
-        // them up, and without any goes to the name on the default port); `on` names the
-        // transport's service.
-        Host::Name(name) if uri.host_port.port.is_none() => format!("{SRV_UDP}{name}:5060"),
+        Host::Name(name) if uri.host_port.port.is_none() => format!("{}{name}:{port}", transport.srv()),
         Host::Name(name) => format!("{name}:{port}"),
     };
-    Ok(on(transport, &addr))
+    Ok(format!("{}{addr}", transport.prefix()))
 }
 
 /// A URI's `host[:port]`, as written.
@@ -572,6 +578,10 @@ mod tests {
         assert_eq!(to("sip:alice@pbx.test;transport=tcp"), "tcp:_sip._tcp.pbx.test:5060");
         assert_eq!(to("sip:alice@pbx.test;transport=udp"), "_sip._udp.pbx.test:5060");
         assert!(address_of(&uri("sip:alice@pbx.test;transport=sctp").unwrap()).is_err());
+        let over = |u: &str, t| address_over(&uri(u).unwrap(), t).unwrap();
+        assert_eq!(over("sip:bob@1.2.3.4", Transport::Tls), "tls:1.2.3.4:5061", "TLS's default port");
+        assert_eq!(over("sip:bob@pbx.test", Transport::Tcp), "tcp:_sip._tcp.pbx.test:5060");
+        assert_eq!(over("sip:bob@1.2.3.4;transport=udp", Transport::Tls), "1.2.3.4:5060", "the URI's own");
         assert_eq!(transport_of("tls:1.2.3.4:5061"), (Transport::Tls, "1.2.3.4:5061"));
         assert_eq!(transport_of("1.2.3.4:5060"), (Transport::Udp, "1.2.3.4:5060"));
     }

@@ -143,11 +143,13 @@ impl Sip {
             .accounts
             .get(&handle)
             .and_then(|a| a.subscriptions.iter().find(|s| s.dialog.call_id == call_id));
-        let Some(transport) = dialog.map(|s| s.dialog.transport) else { return };
-        let local = self.local_on(transport);
+        if dialog.is_none() {
+            return;
+        }
+        let locals = self.locals();
         let agent = self.user_agent(handle);
         let Some(a) = self.accounts.get_mut(&handle) else { return };
-        let us = Us::of(a, local, agent);
+        let us = Us::of(a, locals, agent);
         let Some(sub) = a.subscriptions.iter_mut().find(|s| s.dialog.call_id == call_id) else { return };
         let expires = if sub.ending { 0 } else { sub.ttl };
         let mut extra =

@@ -211,12 +211,12 @@ impl Sip {
         let Some(t) = self.transfers.get(&refer_id) else { return };
         let handle = t.handle;
         let agent = self.user_agent(handle);
-        let local = self.call_local(handle);
+        let locals = self.locals();
         let Some(a) = self.accounts.get_mut(&handle) else {
             self.transfers.remove(&refer_id);
             return;
         };
-        let us = Us::of(a, local, agent);
+        let us = Us::of(a, locals, agent);
         let done = code >= 200;
         let state =
             if done { "terminated;reason=noresource".to_owned() } else { "active;expires=60".to_owned() };

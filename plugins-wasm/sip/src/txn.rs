@@ -3,7 +3,9 @@
 //! - Client: over UDP a request is retransmitted from T1 (500 ms), doubling (INVITE: timer A;
 //!   others: timer E, capped at T2 = 4 s, and at T2 once a provisional answer came), until a
 //!   final answer or 64·T1 (timers B and F: the user hears 408); over TCP it is sent once,
-//!   with the same timeout. A provisional answer stops an INVITE's retransmissions and its
+//!   with the same timeout. A request sent to a name whose server answers 503 or times out
+//!   goes again, as a new transaction, to the name's next server (RFC 3263 §4.3), while it
+//!   has one. A provisional answer stops an INVITE's retransmissions and its
 //!   timeout. A non-2xx final answer to an INVITE is ACKed here, and again for each
 //!   retransmission of it for 64·T1 (timer D).
 //! - Server: the last answer to a request is kept, and a retransmitted request gets it again;
@@ -13,6 +15,7 @@
 use portunus_sdk::host;
 use serde::{Deserialize, Serialize};
 
+use crate::call::CallState;
 use crate::msg::{self, Builder, SipMessage};
 use crate::Sip;
 
@@ -86,6 +89,27 @@ pub struct ClientTxn {
     /// until timer K.
     #[serde(default)]
     pub completed: bool,
+    /// When it was sent (ms since the Unix epoch): a name's next server is tried only once
+    /// for the failures of requests sent before the name moved on.
+    #[serde(default)]
+    pub sent_at: u64,
+    /// Where its first answer came from (the server its name led to then): an INVITE's
+    /// CANCEL and ACKs go there, wherever the name goes later.
+    #[serde(default)]
+    pub answered: Option<String>,
+}
+
+impl ClientTxn {
+    /// Still waiting for its final answer.
+    pub fn is_live(&self) -> bool {
+        self.ack.is_none() && !self.completed
+    }
+}
+
+/// The wall clock, ms since the Unix epoch.
+fn now_ms() -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The answer we gave a request.
@@ -169,6 +193,8 @@ impl Sip {
             timer,
             ack: None,
             completed: false,
+            sent_at: now_ms(),
+            answered: None,
         };
         if let Some(old) = self.clients.insert(key, t) {
             self.unschedule(old.timer);
@@ -201,8 +227,10 @@ impl Sip {
         t.elapsed += t.interval;
         if t.elapsed >= TIMEOUT {
             let t = self.clients.remove(&key.to_owned()).expect("there");
-            // Timers B and F: no final answer.
-            self.no_answer(t.handle, t.purpose, &t.request, 408);
+            // Timers B and F: no final answer. (A CANCEL goes where its INVITE went, §9.1.)
+            if t.purpose == Purpose::Cancel || !self.retry_elsewhere(&t) {
+                self.no_answer(t.handle, t.purpose, &t.request, 408);
+            }
             return;
         }
         t.interval = if invite { t.interval * 2 } else { (t.interval * 2).min(T2) };
@@ -240,11 +268,41 @@ impl Sip {
         }
     }
 
+    /// RFC 3263 §4.3: when `t` went to a name whose server did not serve (503, or no answer in
+    /// time) and the name has a next server, sends its request there as a new transaction
+    /// (the same request with a new branch; an INVITE's call keeps it for its CANCEL).
+    /// An INVITE only while its call waits for it (not hung up meanwhile).
+    fn retry_elsewhere(&mut self, t: &ClientTxn) -> bool {
+        let (_, dest) = msg::transport_of(&t.to);
+        let Ok(sent) = msg::parse(t.request.as_bytes()) else { return false };
+        let (Some(line), old) = (sent.request(), sent.branch()) else { return false };
+        let call = self.accounts.get(&t.handle).and_then(|a| a.call.as_ref());
+        let waits =
+            call.is_some_and(|c| c.invite == t.request && c.state == CallState::Inviting && !c.cancel);
+        if (t.purpose == Purpose::Invite && !waits)
+            || dest.parse::<std::net::SocketAddr>().is_ok()
+            || !host::next_server(dest, t.sent_at)
+        {
+            return false;
+        }
+        let branch = format!("z9hG4bK{}", crate::token());
+        let request = t.request.replacen(&old, &branch, 1);
+        portunus_sdk::info!("SIP to {}: the server did not serve; on to the next one", t.to);
+        if t.purpose == Purpose::Invite {
+            if let Some(c) = self.accounts.get_mut(&t.handle).and_then(|a| a.call.as_mut()) {
+                c.invite = request.clone();
+            }
+        }
+        let method = line.method.to_string();
+        self.start_client(t.handle, t.purpose, &branch, &method, request, t.to.clone());
+        true
+    }
+
     /// Nothing sent to `to` will be answered (its TCP connection could not be opened or ended,
     /// its name did not resolve, or the network refused a datagram): the requests sent there
     /// that wait for their final answer fail with 503.
     pub(crate) fn unreachable(&mut self, to: &str) {
-        for t in self.take_clients(|t| t.to == to && t.ack.is_none() && !t.completed) {
+        for t in self.take_clients(|t| t.to == to && t.is_live()) {
             portunus_sdk::info!("SIP to {to}: unreachable, no answer will come");
             self.no_answer(t.handle, t.purpose, &t.request, 503);
         }
@@ -273,7 +331,7 @@ impl Sip {
     /// A response came: to its client transaction, then to whoever started it. Responses no
     /// transaction waits for are dropped, except an INVITE's retransmitted 2xx, which the
     /// dialog ACKs again.
-    pub(crate) fn on_response(&mut self, m: &SipMessage) {
+    pub(crate) fn on_response(&mut self, from: &str, m: &SipMessage) {
         let (Some(status), Ok(cseq)) = (m.status(), m.cseq()) else { return };
         let code = msg::code_of(status);
         let key = client_key(&m.branch(), &cseq.method.to_string());
@@ -283,9 +341,10 @@ impl Sip {
             }
             return;
         };
+        let answered = t.answered.get_or_insert_with(|| from.to_owned()).clone();
         if let Some(ack) = &t.ack {
-            let (to, ack, handle) = (t.to.clone(), ack.clone(), t.handle);
-            self.send(handle, &to, &ack);
+            let (ack, handle) = (ack.clone(), t.handle);
+            self.send(handle, &answered, &ack);
             return;
         }
         if t.completed {
@@ -297,6 +356,8 @@ impl Sip {
         } else {
             let t = self.clients.remove(&key).expect("there");
             self.unschedule(t.timer);
+            // (Sent again elsewhere only once this one is ACKed: the ACK goes where it went.)
+            let retry = (code == 503 && purpose != Purpose::Cancel).then(|| t.clone());
             if purpose == Purpose::Invite && code >= 300 {
                 // §17.1.1.3: the ACK of a non-2xx answer belongs to the transaction.
                 if let Some(ack) = ack_for(&t.request, m) {
@@ -308,6 +369,9 @@ impl Sip {
                 // §17.1.2.2: completed, the transaction absorbs answers sent again (timer K).
                 let forget = self.schedule(Job::Forget { client: true, key: key.clone() }, T4);
                 self.clients.insert(key, ClientTxn { completed: true, timer: forget, ..t });
+            }
+            if retry.is_some_and(|t| self.retry_elsewhere(&t)) {
+                return;
             }
         }
         match purpose {
