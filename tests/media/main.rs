@@ -125,43 +125,36 @@ async fn checked_echo(conf: Conf, check: impl FnOnce(&str)) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ice_debugging_logs_what_the_ice_agent_says() {
     const MARK: &str = "Add local candidate";
-    let logged = |gw: &Gateway, log: &mut String| log.push_str(&gw.logs());
-    let status = |gw: &Gateway| {
-        let admin = gw.admin_http();
-        async move { admin.post("", &harness::admin_request("get_status", json!({}))).await["status"].clone() }
-    };
+    async fn status(gw: &Gateway) -> Value {
+        gw.admin_http().post("", &harness::admin_request("get_status", json!({}))).await["status"].clone()
+    }
+    /// Makes a call; then waits for the ICE agent's lines in the log when `logged`, or says
+    /// there are none.
+    async fn call_logs_ice(gw: &Gateway, logged: bool) {
+        echo_call_on(gw).await.peer.close().await.ok();
+        let (mut log, deadline) = (gw.logs(), std::time::Instant::now() + WAIT);
+        assert!(logged || !log.contains(MARK), "ICE debugging is off: {log}");
+        while logged && !log.contains(MARK) {
+            assert!(std::time::Instant::now() < deadline, "no ICE agent lines in the log: {log}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            log.push_str(&gw.logs());
+        }
+    }
     let gw = Gateway::with(Conf::default());
     assert_eq!(status(&gw).await["libnice_debug"], false);
-    let mut log = String::new();
-    echo_call_on(&gw).await.peer.close().await.ok();
-    logged(&gw, &mut log);
-    assert!(!log.contains(MARK), "ICE debugging is off: {log}");
+    call_logs_ice(&gw, false).await;
     let on = harness::admin_request("set_libnice_debug", json!({"debug": true}));
     let r = gw.admin_http().post("", &on).await;
     assert_eq!((&r["janus"], &r["libnice_debug"]), (&json!("success"), &json!(true)), "{r}");
     assert_eq!(status(&gw).await["libnice_debug"], true);
-    echo_call_on(&gw).await.peer.close().await.ok();
-    let deadline = std::time::Instant::now() + WAIT;
-    while !log.contains(MARK) {
-        assert!(std::time::Instant::now() < deadline, "no ICE agent lines in the log: {log}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        logged(&gw, &mut log);
-    }
+    call_logs_ice(&gw, true).await;
     let off = harness::admin_request("set_libnice_debug", json!({"debug": false}));
     assert_eq!(gw.admin_http().post("", &off).await["libnice_debug"], false);
     assert_eq!(status(&gw).await["libnice_debug"], false);
 
-    let conf = Conf { nat: "nice_debug = true".to_owned(), ..Conf::default() };
-    let gw = Gateway::with(conf);
+    let gw = Gateway::with(Conf { nat: "nice_debug = true".to_owned(), ..Conf::default() });
     assert_eq!(status(&gw).await["libnice_debug"], true, "nice_debug");
-    let mut log = String::new();
-    echo_call_on(&gw).await.peer.close().await.ok();
-    let deadline = std::time::Instant::now() + WAIT;
-    while !log.contains(MARK) {
-        assert!(std::time::Instant::now() < deadline, "nice_debug: no ICE agent lines in the log: {log}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        logged(&gw, &mut log);
-    }
+    call_logs_ice(&gw, true).await;
 }
 
 per_language!(echotest_returns_our_audio_and_video, echo_call);

@@ -506,20 +506,22 @@ mod tests {
         assert!(next_frame(&mut bad).is_err());
     }
 
+    /// What arrives, into `tx`: a message from its address, an end as an empty one.
+    fn inbox(tx: mpsc::UnboundedSender<(String, Vec<u8>)>) -> Deliver {
+        Arc::new(move |a| {
+            let _ = tx.send(match a {
+                Arrival::Message { from, data } => (from, data),
+                Arrival::Ended { from, .. } | Arrival::Refused { from } => (from, Vec::new()),
+            });
+        })
+    }
+
     /// Two listeners on loopback: a message sent to the other's address opens a connection,
     /// arrives whole there, and the answer comes back over the same connection (from the
     /// first one's ephemeral port, not its listening one).
     #[tokio::test]
     async fn messages_go_over_one_connection_each_way() {
         let rt = tokio::runtime::Handle::current();
-        let inbox = |tx: mpsc::UnboundedSender<(String, Vec<u8>)>| -> Deliver {
-            Arc::new(move |a| {
-                let _ = tx.send(match a {
-                    Arrival::Message { from, data } => (from, data),
-                    Arrival::Ended { from, .. } | Arrival::Refused { from } => (from, Vec::new()),
-                });
-            })
-        };
         let (a_tx, mut a_rx) = mpsc::unbounded_channel();
         let (b_tx, mut b_rx) = mpsc::unbounded_channel();
         let (a, a_addr) = Listener::bind("127.0.0.1:0".parse().unwrap(), None).unwrap();
@@ -576,14 +578,6 @@ mod tests {
     #[tokio::test]
     async fn tls_connections_carry_messages_and_show_the_certificate() {
         let rt = tokio::runtime::Handle::current();
-        let inbox = |tx: mpsc::UnboundedSender<(String, Vec<u8>)>| -> Deliver {
-            Arc::new(move |a| {
-                let _ = tx.send(match a {
-                    Arrival::Message { from, data } => (from, data),
-                    Arrival::Ended { from, .. } | Arrival::Refused { from } => (from, Vec::new()),
-                });
-            })
-        };
         let key = rcgen::KeyPair::generate().unwrap();
         let cert =
             rcgen::CertificateParams::new(vec!["b.test".to_owned()]).unwrap().self_signed(&key).unwrap();
