@@ -739,6 +739,22 @@ async fn servers_are_found_by_their_srv_records() {
     phone.passes().await;
 }
 
+/// dnsmasq's records for the failover tests: `_sip._udp.pbx.test` names a first server on port
+/// `first` and a second on `second`, both on 127.0.0.1; `alone` is a domain whose only server
+/// is on its port.
+fn two_servers(first: u16, second: u16, alone: Option<(&str, u16)>) -> Vec<String> {
+    let mut records = vec![
+        format!("--srv-host=_sip._udp.pbx.test,sip0.pbx.test,{first},1,0"),
+        format!("--srv-host=_sip._udp.pbx.test,sip1.pbx.test,{second},2,0"),
+        "--host-record=sip0.pbx.test,127.0.0.1".to_owned(),
+        "--host-record=sip1.pbx.test,127.0.0.1".to_owned(),
+    ];
+    if let Some((domain, port)) = alone {
+        records.push(format!("--srv-host=_sip._udp.{domain},sip0.pbx.test,{port},1,0"));
+    }
+    records
+}
+
 /// A first SRV server that refuses datagrams (its port closed: ICMP port unreachable) is
 /// passed over: the REGISTER's retransmission goes to the next server, which registers alice;
 /// a domain whose only server refuses fails at once (503).
@@ -748,13 +764,7 @@ async fn a_refused_udp_server_fails_over_to_the_next_srv_record() {
         return;
     }
     let registrar = Sipp::start("register_auth.xml", None, "x");
-    let records = [
-        format!("--srv-host=_sip._udp.pbx.test,sip0.pbx.test,{},1,0", free_udp_port()),
-        format!("--srv-host=_sip._udp.pbx.test,sip1.pbx.test,{},2,0", registrar.port),
-        format!("--srv-host=_sip._udp.dead.test,sip0.pbx.test,{},1,0", free_udp_port()),
-        "--host-record=sip0.pbx.test,127.0.0.1".to_owned(),
-        "--host-record=sip1.pbx.test,127.0.0.1".to_owned(),
-    ];
+    let records = two_servers(free_udp_port(), registrar.port, Some(("dead.test", free_udp_port())));
     let Some(dns) = Dnsmasq::start(&records) else { return };
     let (gw, _) = gateway_sandboxed("", &format!("nameserver = \"127.0.0.1:{}\"", dns.port));
     register_alice(&gw, "sip:alice@pbx.test").await;
@@ -778,13 +788,7 @@ async fn a_server_that_answers_503_is_passed_over_for_the_next_srv_record() {
     let unavailable = Sipp::start("uas_unavailable.xml", None, "x");
     let registrar = Sipp::start("register_auth.xml", None, "x");
     let alone = Sipp::start("uas_unavailable.xml", None, "x");
-    let records = [
-        format!("--srv-host=_sip._udp.pbx.test,sip0.pbx.test,{},1,0", unavailable.port),
-        format!("--srv-host=_sip._udp.pbx.test,sip1.pbx.test,{},2,0", registrar.port),
-        format!("--srv-host=_sip._udp.alone.test,sip0.pbx.test,{},1,0", alone.port),
-        "--host-record=sip0.pbx.test,127.0.0.1".to_owned(),
-        "--host-record=sip1.pbx.test,127.0.0.1".to_owned(),
-    ];
+    let records = two_servers(unavailable.port, registrar.port, Some(("alone.test", alone.port)));
     let Some(dns) = Dnsmasq::start(&records) else { return };
     let (gw, _) = gateway_sandboxed("", &format!("nameserver = \"127.0.0.1:{}\"", dns.port));
     register_alice(&gw, "sip:alice@pbx.test").await;
@@ -797,6 +801,33 @@ async fn a_server_that_answers_503_is_passed_over_for_the_next_srv_record() {
     let failed = sip_event(&mut c, "registration_failed").await;
     assert_eq!(result(&failed["plugindata"]["data"])["code"], 503, "{failed}");
     alone.passes().await;
+}
+
+/// A first SRV server that never answers is passed over once the transaction times out (RFC
+/// 3263 §4.3), here after Janus's `sip_timer_t1x64` of 2 s: the REGISTER goes again, as a new
+/// transaction, to the next server, which registers alice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_is_passed_over_once_the_transaction_times_out() {
+    if !have_sipp() {
+        return;
+    }
+    // A socket that reads nothing: the datagrams sent there get no answer, nor an ICMP error.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("a silent socket");
+    let registrar = Sipp::start("register_auth.xml", None, "x");
+    let records = two_servers(silent.local_addr().unwrap().port(), registrar.port, None);
+    let Some(dns) = Dnsmasq::start(&records) else { return };
+    let nameserver = format!("nameserver = \"127.0.0.1:{}\"", dns.port);
+    let (gw, _) = gateway_sandboxed("\tsip_timer_t1x64 = 2000", &nameserver);
+    let started = std::time::Instant::now();
+    register_alice(&gw, "sip:alice@pbx.test").await;
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2), "after the first server's timeout");
+    registrar.passes().await;
+    let mut got = [0u8; 2048];
+    silent.set_nonblocking(true).unwrap();
+    assert!(
+        silent.recv(&mut got).is_ok_and(|n| got[..n].starts_with(b"REGISTER ")),
+        "the first server was tried"
+    );
 }
 
 /// Over TCP an INVITE is sent once and its one timer is the transaction's timeout, which a

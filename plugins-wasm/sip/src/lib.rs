@@ -99,6 +99,8 @@ pub struct Conf {
     /// The folder of the certificate SIP over TLS shows (`sips_certs_dir`, as Janus's: its
     /// `agent.pem` holds the private key and the certificate chain; none: a self-signed one).
     pub sips_certs_dir: Option<String>,
+    /// The transactions' timeout, 64·T1, ms (`sip_timer_t1x64`, as Janus's; below 1: 32000).
+    pub t1x64: u32,
 }
 
 impl Conf {
@@ -130,6 +132,10 @@ impl Conf {
                 || g["behind_nat"].as_str().is_some_and(|s| matches!(s.trim(), "true" | "yes" | "1")),
             local_tls_port: u16::try_from(number("local_tls_port", 0)).unwrap_or(0),
             sips_certs_dir: g["sips_certs_dir"].as_str().filter(|d| !d.trim().is_empty()).map(str::to_owned),
+            t1x64: u32::try_from(number("sip_timer_t1x64", u64::from(txn::TIMEOUT)))
+                .ok()
+                .filter(|ms| *ms >= 1)
+                .unwrap_or(txn::TIMEOUT),
         }
     }
 }

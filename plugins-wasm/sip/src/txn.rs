@@ -2,7 +2,8 @@
 //!
 //! - Client: over UDP a request is retransmitted from T1 (500 ms), doubling (INVITE: timer A;
 //!   others: timer E, capped at T2 = 4 s, and at T2 once a provisional answer came), until a
-//!   final answer or 64·T1 (timers B and F: the user hears 408); over TCP it is sent once,
+//!   final answer or 64·T1 (timers B and F: the user hears 408; `sip_timer_t1x64` in the
+//!   configuration sets 64·T1, as in Janus); over TCP it is sent once,
 //!   with the same timeout. A request sent to a name whose server answers 503 or times out
 //!   goes again, as a new transaction, to the name's next server (RFC 3263 §4.3), while it
 //!   has one. A provisional answer stops an INVITE's retransmissions and its
@@ -25,7 +26,7 @@ pub const T1: u32 = 500;
 pub const T2: u32 = 4_000;
 /// T4, ms: how long the network may hold a message.
 pub const T4: u32 = 5_000;
-/// 64·T1, ms.
+/// 64·T1, ms: the transactions' timeout unless `sip_timer_t1x64` says another.
 pub const TIMEOUT: u32 = 64 * T1;
 
 /// What a timer is for.
@@ -180,7 +181,7 @@ impl Sip {
         self.send(handle, &to, &request);
         let key = client_key(branch, method);
         // Over TCP, nothing is sent again: the one timer is the timeout.
-        let interval = if msg::transport_of(&to).0.reliable() { TIMEOUT } else { T1 };
+        let interval = if msg::transport_of(&to).0.reliable() { self.timeout() } else { T1 };
         let timer = self.schedule(Job::Client(key.clone()), interval);
         let t = ClientTxn {
             handle,
@@ -218,14 +219,20 @@ impl Sip {
         }
     }
 
+    /// The transactions' timeout, 64·T1 (timers B, F, H; Janus's `sip_timer_t1x64`), ms.
+    pub(crate) fn timeout(&self) -> u32 {
+        self.conf().t1x64
+    }
+
     fn client_timer(&mut self, key: &str) {
+        let timeout = self.timeout();
         let Some(t) = self.clients.get_mut(&key.to_owned()) else { return };
         let invite = t.purpose == Purpose::Invite;
         if invite && t.proceeding {
             return;
         }
         t.elapsed += t.interval;
-        if t.elapsed >= TIMEOUT {
+        if t.elapsed >= timeout {
             let t = self.clients.remove(&key.to_owned()).expect("there");
             // Timers B and F: no final answer. (A CANCEL goes where its INVITE went, §9.1.)
             if t.purpose == Purpose::Cancel || !self.retry_elsewhere(&t) {
@@ -246,12 +253,13 @@ impl Sip {
     }
 
     fn server_timer(&mut self, key: &str) {
+        let timeout = self.timeout();
         let Some(t) = self.servers.get_mut(&key.to_owned()) else { return };
         if !t.awaiting_ack {
             return;
         }
         t.elapsed += t.interval;
-        if t.elapsed >= TIMEOUT {
+        if t.elapsed >= timeout {
             // Timer H: no ACK came. A 2xx's call ends (§13.3.1.4).
             let t = self.servers.remove(&key.to_owned()).expect("there");
             if t.response.starts_with("SIP/2.0 2") {
@@ -362,7 +370,8 @@ impl Sip {
                 // §17.1.1.3: the ACK of a non-2xx answer belongs to the transaction.
                 if let Some(ack) = ack_for(&t.request, m) {
                     self.send(t.handle, &t.to, &ack);
-                    let forget = self.schedule(Job::Forget { client: true, key: key.clone() }, TIMEOUT);
+                    let forget =
+                        self.schedule(Job::Forget { client: true, key: key.clone() }, self.timeout());
                     self.clients.insert(key, ClientTxn { ack: Some(ack), timer: forget, ..t });
                 }
             } else if purpose != Purpose::Invite {
@@ -451,7 +460,7 @@ impl Sip {
             // Over TCP nothing is sent again (the one timer is timer H), but a 2xx, which the
             // core sends again whatever the transport (§13.3.1.4: a proxy may go on over UDP).
             interval: if msg::transport_of(to).0.reliable() && !(200..300).contains(&code) {
-                TIMEOUT
+                self.timeout()
             } else {
                 T1
             },
@@ -462,7 +471,7 @@ impl Sip {
         t.timer = if t.awaiting_ack {
             self.schedule(Job::Server(key.clone()), t.interval)
         } else if complete {
-            self.schedule(Job::Forget { client: false, key: key.clone() }, TIMEOUT)
+            self.schedule(Job::Forget { client: false, key: key.clone() }, self.timeout())
         } else {
             0
         };
