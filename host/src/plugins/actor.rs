@@ -751,8 +751,8 @@ impl Actor {
                     }
                     continue;
                 };
-                sockets.remember(socket, &host, port, addr, fallbacks);
-                if let Err(e) = sockets.send(socket, addr, &data, shared.limits.udp_rate, Some(&to), fallbacks) {
+                let (addr, fallbacks) = sockets.remember(socket, &host, port, addr, fallbacks);
+                if let Err(e) = sockets.send(socket, addr, &data, shared.limits.udp_rate, Some(&to), &fallbacks) {
                     tracing::warn!(plugin = %shared.package, "send to {to} ({addr}): {e}");
                 }
             }

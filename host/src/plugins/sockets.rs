@@ -184,17 +184,31 @@ struct Route {
     fallbacks: Vec<SocketAddr>,
     /// Looked up for a send over UDP (else over TCP: not moved by a datagram refused).
     udp: bool,
-    /// When it last moved on to a next address (the wall clock, as the plugin gives its
-    /// requests' times).
-    moved: Option<std::time::SystemTime>,
+    /// When it last moved on to a next address (ms since the Unix epoch, as the plugin gives
+    /// its requests' times).
+    moved: Option<u64>,
+    /// The addresses it moved on from: passed over still when the name is looked up again
+    /// within [`FAILOVER_MEMORY`] of the last move.
+    passed: Vec<SocketAddr>,
+}
+
+/// How long the servers a name moved on from stay passed over.
+const FAILOVER_MEMORY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The wall clock, ms since the Unix epoch.
+fn now_ms() -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl Route {
     /// Moves on to the next address: the one left behind, or none when none is left.
     fn advance(&mut self) -> Option<SocketAddr> {
         let next = (!self.fallbacks.is_empty()).then(|| self.fallbacks.remove(0))?;
-        self.moved = Some(std::time::SystemTime::now());
-        Some(std::mem::replace(&mut self.addr, next))
+        self.moved = Some(now_ms());
+        let old = std::mem::replace(&mut self.addr, next);
+        self.passed.push(old);
+        Some(old)
     }
 }
 
@@ -329,12 +343,12 @@ impl SocketTable {
     }
 
     /// The plugin found that the server of `name:port` does not serve (a SIP 503, or no answer
-    /// in time, to a request sent at `sent`): the name goes to its next address from now on,
-    /// whatever the transport, unless it moved on since `sent` already. False when it has none
-    /// left, or is not remembered.
-    pub fn next_server(&mut self, name: &str, port: u16, sent: std::time::SystemTime) -> bool {
+    /// in time, to a request last sent at `sent_ms`): the name goes to its next address from
+    /// now on, whatever the transport, unless it moved on after `sent_ms` already (the request
+    /// went to the server left behind). False when it has none left, or is not remembered.
+    pub fn next_server(&mut self, name: &str, port: u16, sent_ms: u64) -> bool {
         let Some(route) = self.names.get_mut(&(name.to_owned(), port)) else { return false };
-        if route.moved.is_some_and(|moved| moved >= sent) {
+        if route.moved.is_some_and(|moved| moved > sent_ms) {
             return true;
         }
         match route.advance() {
@@ -347,8 +361,29 @@ impl SocketTable {
     }
 
     /// Remembers where `name:port` resolved to for a send on socket `id`, and its other
-    /// addresses in order.
-    pub fn remember(&mut self, id: u32, name: &str, port: u16, addr: SocketAddr, fallbacks: &[SocketAddr]) {
+    /// addresses in order; returns where it goes, and its other addresses: the servers the name
+    /// moved on from lately (within [`FAILOVER_MEMORY`]) are passed over still, but when no
+    /// other is left.
+    pub fn remember(
+        &mut self,
+        id: u32,
+        name: &str,
+        port: u16,
+        addr: SocketAddr,
+        fallbacks: &[SocketAddr],
+    ) -> (SocketAddr, Vec<SocketAddr>) {
+        let key = (name.to_owned(), port);
+        let memory = u64::try_from(FAILOVER_MEMORY.as_millis()).unwrap_or(u64::MAX);
+        let (moved, passed) = match self.names.get(&key) {
+            Some(old) if old.moved.is_some_and(|m| now_ms().saturating_sub(m) < memory) => {
+                (old.moved, old.passed.clone())
+            }
+            _ => (None, Vec::new()),
+        };
+        let all: Vec<SocketAddr> = std::iter::once(addr).chain(fallbacks.iter().copied()).collect();
+        let fresh: Vec<SocketAddr> = all.iter().copied().filter(|a| !passed.contains(a)).collect();
+        let order = if fresh.is_empty() { all } else { fresh };
+        let (addr, fallbacks) = (order[0], order[1..].to_vec());
         let udp = self.open.get(&id).is_some_and(|s| !s.kind.is_tcp());
         if self.names.len() >= MAX_NAMES {
             self.names.retain(|_, route| route.at.elapsed() < NAME_TTL);
@@ -358,8 +393,9 @@ impl SocketTable {
                 }
             }
         }
-        let route = Route { addr, at: Instant::now(), fallbacks: fallbacks.to_vec(), udp, moved: None };
-        self.names.insert((name.to_owned(), port), route);
+        let route = Route { addr, at: Instant::now(), fallbacks: fallbacks.clone(), udp, moved, passed };
+        self.names.insert(key, route);
+        (addr, fallbacks)
     }
 
     /// Queues a send behind the lookup of `name:port`; true when the lookup is to start (the
@@ -578,19 +614,23 @@ mod tests {
         assert_eq!(t.fail_over(second), ["_sip._udp.pbx.test:5060"]);
         // A server that does not serve, by the plugin's word: its name goes on, TCP's too,
         // until none is left; an unknown name has none.
-        let sent = std::time::SystemTime::now() - std::time::Duration::from_millis(10);
+        let sent = now_ms() - 10;
         assert!(t.next_server("_sip._tcp.pbx.test", 5060, sent));
         assert_eq!(t.resolved("_sip._tcp.pbx.test", 5060), Some(second));
-        // Another request sent before that move failed too: it moved on already, no further.
-        t.remember(tcp, "_sip._tcp.pbx.test", 5060, first, &[second]);
-        let mut route = t.names.remove(&("_sip._tcp.pbx.test".to_owned(), 5060)).unwrap();
-        route.advance();
-        t.names.insert(("_sip._tcp.pbx.test".to_owned(), 5060), route);
+        // Another request last sent before that move failed too: the name moved on already.
         assert!(t.next_server("_sip._tcp.pbx.test", 5060, sent), "on the next server already");
         assert_eq!(t.resolved("_sip._tcp.pbx.test", 5060), Some(second));
-        let later = std::time::SystemTime::now() + std::time::Duration::from_millis(10);
-        assert!(!t.next_server("_sip._tcp.pbx.test", 5060, later), "none left");
-        assert_eq!(t.resolved("_sip._tcp.pbx.test", 5060), Some(second));
+        // Looked up again, the name keeps passing over the server it moved on from.
+        let third: SocketAddr = "127.0.0.1:5073".parse().unwrap();
+        let kept = t.remember(tcp, "_sip._tcp.pbx.test", 5060, first, &[second, third]);
+        assert_eq!(kept, (second, vec![third]));
+        let later = now_ms() + 10;
+        assert!(t.next_server("_sip._tcp.pbx.test", 5060, later));
+        assert_eq!(t.resolved("_sip._tcp.pbx.test", 5060), Some(third));
+        assert!(!t.next_server("_sip._tcp.pbx.test", 5060, later + 10), "none left");
+        assert_eq!(t.resolved("_sip._tcp.pbx.test", 5060), Some(third));
+        // When every answer was passed over, they are tried again.
+        assert_eq!(t.remember(tcp, "_sip._tcp.pbx.test", 5060, first, &[second]), (first, vec![second]));
         assert!(!t.next_server("unknown.test", 5060, later));
         // One lookup per name, what waits for it in order; a bound on both.
         assert_eq!(t.wait_for_name("a.test", 1, (1, "a.test:1".into(), b"1".to_vec())), Ok(true));

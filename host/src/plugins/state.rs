@@ -1219,8 +1219,7 @@ impl host::Host for StoreState {
 
     fn next_server(&mut self, to: String, sent_at_ms: u64) -> bool {
         let Ok((name, port)) = super::sockets::name_and_port(&to) else { return false };
-        let sent = std::time::UNIX_EPOCH + std::time::Duration::from_millis(sent_at_ms);
-        self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).next_server(&name, port, sent)
+        self.shared.sockets.lock().unwrap_or_else(|e| e.into_inner()).next_server(&name, port, sent_at_ms)
     }
 
     fn udp_send(&mut self, socket: u32, to: String, data: Vec<u8>) -> Result<(), String> {

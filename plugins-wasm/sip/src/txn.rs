@@ -90,8 +90,8 @@ pub struct ClientTxn {
     /// until timer K.
     #[serde(default)]
     pub completed: bool,
-    /// When it was sent (ms since the Unix epoch): a name's next server is tried only once
-    /// for the failures of requests sent before the name moved on.
+    /// When it was last sent (ms since the Unix epoch): a failure of a request last sent
+    /// before its name moved on is the server left behind's, and moves the name no further.
     #[serde(default)]
     pub sent_at: u64,
     /// Where its first answer came from (the server its name led to then): an INVITE's
@@ -181,7 +181,8 @@ impl Sip {
         self.send(handle, &to, &request);
         let key = client_key(branch, method);
         // Over TCP, nothing is sent again: the one timer is the timeout.
-        let interval = if msg::transport_of(&to).0.reliable() { self.timeout() } else { T1 };
+        let interval =
+            if msg::transport_of(&to).0.reliable() { self.timeout() } else { T1.min(self.timeout()) };
         let timer = self.schedule(Job::Client(key.clone()), interval);
         let t = ClientTxn {
             handle,
@@ -244,6 +245,9 @@ impl Sip {
         if t.proceeding {
             t.interval = T2;
         }
+        // (The timeout comes on time, not at the next retransmission's turn.)
+        t.interval = t.interval.min(timeout - t.elapsed);
+        t.sent_at = now_ms();
         let (to, request, interval, handle) = (t.to.clone(), t.request.clone(), t.interval, t.handle);
         self.send(handle, &to, &request);
         let timer = self.schedule(Job::Client(key.to_owned()), interval);
@@ -267,7 +271,7 @@ impl Sip {
             }
             return;
         }
-        t.interval = (t.interval * 2).min(T2);
+        t.interval = (t.interval * 2).min(T2).min(timeout - t.elapsed);
         let (to, response, interval, handle) = (t.to.clone(), t.response.clone(), t.interval, t.handle);
         self.send(handle, &to, &response);
         let timer = self.schedule(Job::Server(key.to_owned()), interval);
@@ -285,8 +289,9 @@ impl Sip {
         let Ok(sent) = msg::parse(t.request.as_bytes()) else { return false };
         let (Some(line), old) = (sent.request(), sent.branch()) else { return false };
         let call = self.accounts.get(&t.handle).and_then(|a| a.call.as_ref());
-        let waits =
-            call.is_some_and(|c| c.invite == t.request && c.state == CallState::Inviting && !c.cancel);
+        // (Not one a server answered provisionally: its early dialog is that server's.)
+        let waits = !t.proceeding
+            && call.is_some_and(|c| c.invite == t.request && c.state == CallState::Inviting && !c.cancel);
         if (t.purpose == Purpose::Invite && !waits)
             || dest.parse::<std::net::SocketAddr>().is_ok()
             || !host::next_server(dest, t.sent_at)
@@ -369,7 +374,7 @@ impl Sip {
             if purpose == Purpose::Invite && code >= 300 {
                 // §17.1.1.3: the ACK of a non-2xx answer belongs to the transaction.
                 if let Some(ack) = ack_for(&t.request, m) {
-                    self.send(t.handle, &t.to, &ack);
+                    self.send(t.handle, t.answered.as_deref().unwrap_or(&t.to), &ack);
                     let forget =
                         self.schedule(Job::Forget { client: true, key: key.clone() }, self.timeout());
                     self.clients.insert(key, ClientTxn { ack: Some(ack), timer: forget, ..t });

@@ -354,12 +354,14 @@ declare module 'portunus:plugin/host@0.7.0' {
   export function udpClose(socket: number): void;
   /**
    * The server that `to` (a `name:port` sent to with `udp-send`) led to does not serve: a
-   * request sent at `sent-at-ms` (ms since the Unix epoch) got SIP's 503, or nothing in
+   * request last sent at `sent-at-ms` (ms since the Unix epoch) got SIP's 503, or nothing in
    * time. The name goes to its next address from now on (RFC 3263 §4.3: the next SRV
    * server, or the name's next address), whatever the socket, as when the network refuses
-   * a datagram sent there; unless it moved on since `sent-at-ms` already (another request's
-   * failure moved it), when it stays. True when the name goes to another server than the
-   * request did; false when none is left, or `to` is not a name the host remembers.
+   * a datagram sent there; unless it moved on after `sent-at-ms` already (another request's
+   * failure moved it), when it stays. The addresses it moved on from stay passed over when
+   * the name is looked up again within 5 minutes. True when the name goes to another server
+   * than the request did; false when none is left, or `to` is not a name the host
+   * remembers.
    */
   export function nextServer(to: string, sentAtMs: bigint): boolean;
   /**
