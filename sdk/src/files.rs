@@ -5,6 +5,11 @@ pub fn micros_now() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_micros()
 }
 
+/// Milliseconds since 1970 (the wall clock, as plugins stamp what they keep).
+pub fn millis_now() -> u64 {
+    u64::try_from(micros_now() / 1000).unwrap_or(u64::MAX)
+}
+
 /// `name` in the folder `dir`; without one, `name` alone (the host takes a relative name in
 /// the plugin's first `sandbox.write_dir`).
 pub fn in_folder(dir: Option<&str>, name: &str) -> String {

@@ -145,32 +145,47 @@ impl Dnsmasq {
         if !crate::tool_present(found, "apt-get install dnsmasq-base", "the SRV test needs dnsmasq") {
             return None;
         }
-        // (As with sipp: a port free when picked may be taken before dnsmasq binds it.)
-        for _ in 0..5 {
-            let port = free_udp_port();
-            let mut child = Command::new(DNSMASQ)
-                .args(["-k", "--conf-file=/dev/null", "--listen-address=127.0.0.1", "--bind-interfaces"])
+        let (child, port) = on_a_free_port("dnsmasq", "udp", free_udp_port, |port| {
+            let mut cmd = Command::new(DNSMASQ);
+            cmd.args(["-k", "--conf-file=/dev/null", "--listen-address=127.0.0.1", "--bind-interfaces"])
                 .args(["--no-resolv", "--no-hosts", "--pid-file=", "--local=/test/"])
                 .arg(format!("--port={port}"))
-                .args(records)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .expect("run dnsmasq");
-            let deadline = std::time::Instant::now() + WAIT;
-            while std::time::Instant::now() < deadline {
-                if child.try_wait().expect("dnsmasq's status").is_some() {
-                    break;
-                }
-                if holds_udp_ports(child.id().expect("dnsmasq's pid"), &[port]) {
-                    return Some(Dnsmasq { _child: child, port });
-                }
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-        }
-        panic!("dnsmasq found no free port in five tries")
+                .args(records);
+            cmd
+        });
+        Some(Dnsmasq { _child: child, port })
     }
+}
+
+/// Runs the command `command` makes for a port `pick` picks, until the process holds that
+/// port in `/proc/net/<table>` (`udp`; `tcp`: listening): a port free when picked may be taken
+/// before the process binds it, so it tries five ports.
+fn on_a_free_port(
+    what: &str,
+    table: &str,
+    pick: impl Fn() -> u16,
+    command: impl Fn(u16) -> Command,
+) -> (Child, u16) {
+    for _ in 0..5 {
+        let port = pick();
+        let mut child = command(port)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("run {what}: {e}"));
+        let deadline = std::time::Instant::now() + WAIT;
+        while std::time::Instant::now() < deadline {
+            if child.try_wait().expect("its status").is_some() {
+                break;
+            }
+            if bound_ports(child.id().expect("its pid"), table, table == "tcp").contains(&port) {
+                return (child, port);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+    panic!("{what} found no free port in five tries")
 }
 
 /// A running sipp.
@@ -580,28 +595,12 @@ impl Socat {
         if !crate::tool_present(found, "apt-get install socat", "the SIP over TLS tests need socat") {
             return None;
         }
-        for _ in 0..5 {
-            let port = crate::harness::free_port();
-            let mut child = Command::new("socat")
-                .arg(listen.replace("{port}", &port.to_string()))
-                .arg(to)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .expect("run socat");
-            let deadline = std::time::Instant::now() + WAIT;
-            while std::time::Instant::now() < deadline {
-                if child.try_wait().expect("socat's status").is_some() {
-                    break;
-                }
-                if holds_ports(child.id().expect("socat's pid"), "tcp", &[port]) {
-                    return Some(Socat { _child: child, port });
-                }
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-        }
-        panic!("socat found no free port in five tries")
+        let (child, port) = on_a_free_port("socat", "tcp", crate::harness::free_port, |port| {
+            let mut cmd = Command::new("socat");
+            cmd.arg(listen.replace("{port}", &port.to_string())).arg(to);
+            cmd
+        });
+        Some(Socat { _child: child, port })
     }
 }
 

@@ -13,6 +13,7 @@
 //!   a final answer to an INVITE is retransmitted (timer G; over TCP only a 2xx, §13.3.1.4)
 //!   until its ACK or 64·T1 (timer H); a non-INVITE's answer is kept for 64·T1 (timer J).
 
+use portunus_sdk::files::millis_now as now_ms;
 use portunus_sdk::host;
 use serde::{Deserialize, Serialize};
 
@@ -105,12 +106,6 @@ impl ClientTxn {
     pub fn is_live(&self) -> bool {
         self.ack.is_none() && !self.completed
     }
-}
-
-/// The wall clock, ms since the Unix epoch.
-fn now_ms() -> u64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    now.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The answer we gave a request.

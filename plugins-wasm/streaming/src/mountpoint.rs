@@ -1,6 +1,7 @@
 //! A mountpoint: its settings (from `janus.plugin.streaming.jcfg` or `create`) and its media,
 //! the streams of an RTP input the host opened for it.
 
+use portunus_sdk::files::millis_now as now_ms;
 use portunus_sdk::rooms::{flag, number, text};
 use portunus_sdk::{json, Id, LegCodec, MediaKind, PluginError, SrtpKey, SrtpSuite, Value};
 use serde::{Deserialize, Serialize};
@@ -290,11 +291,6 @@ pub struct Mountpoint {
     /// When it was made (ms since the Unix epoch): a stream's age before its first packet.
     #[serde(default)]
     pub created_ms: u64,
-}
-
-/// Now, in ms since the Unix epoch.
-fn now_ms() -> u64 {
-    u64::try_from(portunus_sdk::files::micros_now() / 1000).unwrap_or(u64::MAX)
 }
 
 /// A mountpoint's settings and media from a `create` body or a config section: Janus's
