@@ -13,9 +13,13 @@ const state = (window.demo = {
   published: false,
   // ?simulcast=1: the camera goes out in three layers; each feed's substream can be picked.
   simulcast: params.get("simulcast") === "1",
+  // ?svc=L3T3_KEY (a scalability mode): the camera goes out as VP9 SVC; each feed's spatial
+  // layer can be picked.
+  svc: params.get("svc"),
   // The video layers we send: [{ rid, width }].
   sentLayers: [],
-  // By publisher id: { display, framesDecoded, videoWidth, audioPackets, substream, gone }.
+  // By publisher id: { display, framesDecoded, videoWidth, audioPackets, substream, spatial,
+  // svc, gone }.
   feeds: {},
   error: null,
 });
@@ -36,11 +40,12 @@ window.demoForward = (host, ports) =>
     publisher.send({ message, success: resolve, error: (e) => resolve({ error: String(e) }) });
   });
 
-// Asks for a feed's simulcast substream (0 lowest .. 2 highest): for the buttons and scripts.
-window.demoSubstream = (id, substream) => {
+// Asks for a feed's video layers (0 lowest .. 2 highest), `{ substream }` of simulcast or
+// `{ spatial_layer }` of SVC: for the buttons and scripts.
+window.demoLayers = (id, layers) => {
   const sub = subscriptions[id];
   if (sub && sub.videoMid !== null) {
-    sub.handle.send({ message: { request: "configure", streams: [{ mid: sub.videoMid, substream }] } });
+    sub.handle.send({ message: { request: "configure", streams: [{ mid: sub.videoMid, ...layers }] } });
   }
 };
 
@@ -72,9 +77,13 @@ function publish(janus) {
         handle.createOffer({
           tracks: [
             { type: "audio", capture: true, recv: false },
-            { type: "video", capture: true, recv: false, simulcast: state.simulcast },
+            { type: "video", capture: true, recv: false, simulcast: state.simulcast, svc: state.svc || undefined },
           ],
-          success: (offer) => handle.send({ message: { request: "configure", audio: true, video: true }, jsep: offer }),
+          success: (offer) => {
+            // SVC is VP9's (the room must have it).
+            const message = { request: "configure", audio: true, video: true, ...(state.svc ? { videocodec: "vp9" } : {}) };
+            handle.send({ message, jsep: offer });
+          },
           error: (e) => fail("createOffer", e),
         });
       }
@@ -117,6 +126,8 @@ function subscribe(janus, publisher) {
     videoWidth: 0,
     audioPackets: 0,
     substream: null,
+    spatial: null,
+    svc: false,
     gone: false,
   });
   const figure = document.createElement("figure");
@@ -124,10 +135,12 @@ function subscribe(janus, publisher) {
   Object.assign(video, { autoplay: true, playsInline: true, muted: true });
   const caption = Object.assign(document.createElement("figcaption"), { textContent: publisher.display });
   figure.append(video, caption);
-  if ((publisher.streams || []).some((s) => s.simulcast)) {
+  const streams = publisher.streams || [];
+  const layered = streams.some((s) => s.simulcast) ? "substream" : streams.some((s) => s.svc) ? "spatial_layer" : null;
+  if (layered) {
     for (const [name, n] of [["low", 0], ["medium", 1], ["high", 2]]) {
       const button = Object.assign(document.createElement("button"), { textContent: name });
-      button.onclick = () => window.demoSubstream(publisher.id, n);
+      button.onclick = () => window.demoLayers(publisher.id, { [layered]: n });
       caption.append(" ", button);
     }
   }
@@ -148,7 +161,9 @@ function subscribe(janus, publisher) {
       if (msg.error) fail("subscriber", msg.error);
       const offered = (msg.streams || []).find((s) => s.type === "video" && s.active);
       if (offered) subscriptions[publisher.id].videoMid = offered.mid;
+      if (offered && offered.svc) feed.svc = true;
       if (msg.substream !== undefined) feed.substream = msg.substream;
+      if (msg.spatial_layer !== undefined) feed.spatial = msg.spatial_layer;
       if (!jsep) return;
       // We capture nothing: the offered audio and video are answered receive-only.
       handle.createAnswer({

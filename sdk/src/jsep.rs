@@ -50,6 +50,23 @@ impl Jsep {
         self.extra.get("simulcast").and_then(Value::as_array).is_some_and(|list| !list.is_empty())
     }
 
+    /// Whether the client said the stream at `mindex` (or with `mid`) sends SVC: janus.js lists
+    /// the video streams whose encoding has a `scalabilityMode` in `svc`, as
+    /// `[{mindex, mid, svc}]`.
+    pub fn names_svc(&self, mindex: usize, mid: &str) -> bool {
+        self.extra.get("svc").and_then(Value::as_array).is_some_and(|list| {
+            list.iter().any(|s| {
+                s.get("mindex").and_then(Value::as_u64) == Some(mindex as u64)
+                    || s.get("mid").and_then(Value::as_str) == Some(mid)
+            })
+        })
+    }
+
+    /// Whether the client said any stream sends SVC (see [`Jsep::names_svc`]).
+    pub fn has_svc(&self) -> bool {
+        self.extra.get("svc").and_then(Value::as_array).is_some_and(|list| !list.is_empty())
+    }
+
     /// The JSEP as JSON text.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -84,12 +101,23 @@ mod tests {
     }
 
     #[test]
+    fn svc_streams_are_named_by_mindex_or_mid() {
+        let jsep =
+            Jsep::parse(r#"{"type":"offer","sdp":"","svc":[{"mindex":1,"mid":"v","svc":"L3T3_KEY"}]}"#)
+                .unwrap();
+        assert!(jsep.has_svc());
+        assert!(jsep.names_svc(1, "1") && jsep.names_svc(2, "v"));
+        assert!(!jsep.names_svc(0, "0"));
+    }
+
+    #[test]
     fn type_is_case_insensitive_and_sdp_optional() {
         let jsep = Jsep::parse(r#"{"type":"ANSWER"}"#).unwrap();
         assert!(jsep.is_answer());
         assert_eq!(jsep.sdp, "");
         assert!(!jsep.is_update());
         assert!(!jsep.has_simulcast());
+        assert!(!jsep.has_svc() && !jsep.names_svc(0, "0"));
         assert!(Jsep::parse(r#"{"sdp":"v=0"}"#).is_err());
         assert!(Jsep::parse("[]").is_err());
     }

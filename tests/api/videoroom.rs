@@ -95,7 +95,21 @@ async fn rooms_are_managed_as_janus_does() {
         430,
         "Invalid element in the allowed array (not a string)",
     );
+    // Janus 1.1's `video_svc` holds only in a room whose one video codec is VP9.
+    for (room, codec) in [(4331, "vp9"), (4332, "vp8")] {
+        let body = json!({"request": "create", "room": room, "videocodec": codec, "video_svc": true});
+        assert_eq!(c.request(body).await["videoroom"], "created");
+    }
+    error(
+        &c.request(json!({"request": "create", "video_svc": "yes"})).await,
+        430,
+        "Invalid element type (video_svc should be a boolean)",
+    );
     let list = c.request(json!({"request": "list"})).await;
+    let svc = |room: u64| {
+        list["list"].as_array().unwrap().iter().find(|r| r["room"] == room).unwrap()["video_svc"].clone()
+    };
+    assert_eq!((svc(4331), svc(4332)), (json!(true), Value::Null), "{list}");
     let auto_room = list["list"].as_array().unwrap().iter().find(|r| r["room"] == auto).cloned().unwrap();
     assert_eq!(auto_room["description"], format!("Room {auto}"));
     assert_eq!(auto_room["max_publishers"], 3);

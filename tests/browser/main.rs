@@ -53,7 +53,9 @@ fn demo_gateway() -> Option<Gateway> {
         return None;
     }
     let assets = here().join("node_modules");
-    let rooms = "room-1234: { description = \"Demo Room\" publishers = 6 }\n".to_owned();
+    // VP9 after VP8: the SVC page asks for it.
+    let rooms =
+        "room-1234: { description = \"Demo Room\" publishers = 6 videocodec = \"vp8,vp9\" }\n".to_owned();
     // The Janus API on a Unix socket too (SOCK_DGRAM, as janode's `file://` transport speaks).
     let sockets = TempDir::new("demo-unix");
     let unix = format!(
@@ -209,6 +211,27 @@ fn janus_js_videoroom_subscriber_switches_a_publishers_simulcast_substream() {
         forwarded[0] <= forwarded[1] && forwarded[1] <= forwarded[2] && forwarded[0] < forwarded[2],
         "{seen}"
     );
+}
+
+/// VP9 SVC from janus.js (a `scalabilityMode` on the camera's encoding, which janus.js tells the
+/// gateway in the JSEP's `svc`): bob's page is offered alice's video as SVC, and her lowest
+/// spatial layer, then her highest, change the size of the video it decodes; the spatial layer
+/// events say which it gets.
+#[test]
+fn janus_js_videoroom_subscriber_picks_a_publishers_svc_spatial_layer() {
+    let Some(gw) = demo_gateway() else { return };
+    let url = format!("http://{}/demo/videoroom.html", gw.addr("http"));
+    let seen = run_script("videoroom.mjs", &url, &["svc"]);
+    assert_eq!(seen["a"]["svc"], "L3T3_KEY", "{seen}");
+    let width = |name: &str| seen["layers"][name]["width"].as_u64().unwrap_or(0);
+    assert_eq!(seen["layers"]["first"]["svc"], true, "alice's video is offered as SVC: {seen}");
+    let (first, low, high) = (width("first"), width("low"), width("high"));
+    assert_eq!(seen["layers"]["low"]["spatial"], 0, "the spatial layer event: {seen}");
+    assert!(low > 0 && low < first, "her lowest spatial layer is smaller than all of them: {seen}");
+    // Asked for layer 2, bob gets the highest alice sends (Chromium makes two spatial layers of
+    // its 640×480 fake camera).
+    assert!(seen["layers"]["high"]["spatial"].as_u64() > Some(0), "{seen}");
+    assert!(high > low, "larger again: {seen}");
 }
 
 /// Two janus.js TextRoom pages chat over data channels: history on join, a message to the

@@ -2,11 +2,13 @@
 // microphones): each page publishes and must play the other's video and audio. Prints both pages'
 // observations as one JSON line ({a, b}); exits 1 if they do not come within the timeout.
 //
-// usage: node videoroom.mjs <page url> <timeout ms> [simulcast]
+// usage: node videoroom.mjs <page url> <timeout ms> [simulcast|svc]
 //
 // With `simulcast`, alice's page publishes in three layers; bob's page then asks for her lowest
 // substream and for her highest, and reports the substream events and the video width seen
-// after each (as `layers`). Then alice's video is forwarded as plain RTP, one port per
+// after each (as `layers`). With `svc`, alice's page publishes VP9 SVC (L3T3_KEY); bob's page
+// reports the width it first sees (as `layers.first`), then asks for her lowest spatial layer
+// and her highest, as with simulcast. Then alice's video is forwarded as plain RTP, one port per
 // substream (`port`, `port_2`, `port_3`), and the widest keyframe each port got is reported
 // (as `forward`).
 import dgram from "node:dgram";
@@ -75,8 +77,8 @@ const playing = () => {
 const code = await withChromium(async (context, watch) => {
   const a = watch(await context.newPage(), "a");
   const b = watch(await context.newPage(), "b");
-  const simulcast = mode === "simulcast" ? "&simulcast=1" : "";
-  await a.goto(`${url}${url.includes("?") ? "&" : "?"}name=alice${simulcast}`);
+  const layering = { simulcast: "&simulcast=1", svc: "&svc=L3T3_KEY" }[mode] || "";
+  await a.goto(`${url}${url.includes("?") ? "&" : "?"}name=alice${layering}`);
   await b.goto(`${url}${url.includes("?") ? "&" : "?"}name=bob`);
   for (const [name, page] of [
     ["a", a],
@@ -107,7 +109,7 @@ const code = await withChromium(async (context, watch) => {
       ["low", 0],
       ["high", 2],
     ]) {
-      await b.evaluate(([id, n]) => window.demoSubstream(id, n), [alice, substream]);
+      await b.evaluate(([id, n]) => window.demoLayers(id, { substream: n }), [alice, substream]);
       try {
         await b.waitForFunction(
           ([id, n, top, low]) => {
@@ -128,6 +130,49 @@ const code = await withChromium(async (context, watch) => {
         return { substream: f.substream, width: f.videoWidth };
       }, alice);
       low = layers.low.width;
+    }
+  }
+  if (mode === "svc") {
+    const alice = await a.evaluate(() => window.demo.id);
+    const feed = (id) => {
+      const f = window.demo.feeds[id];
+      return { spatial: f.spatial, width: f.videoWidth, svc: f.svc };
+    };
+    // Bob must see more than her lowest layer first (the browser adds the upper ones as its
+    // bandwidth estimate grows).
+    try {
+      await a.waitForFunction(() => window.demo.sentLayers.some((l) => l.width > 0), null, { timeout, polling: 200 });
+      const top = await a.evaluate(() => Math.max(...window.demo.sentLayers.map((l) => l.width)));
+      await b.waitForFunction(([id, top]) => window.demo.feeds[id].videoWidth * 2 >= top, [alice, top], {
+        timeout,
+        polling: 200,
+      });
+    } catch (e) {
+      console.error(`two layers seen: ${e.message}`);
+    }
+    layers.first = await b.evaluate(feed, alice);
+    for (const [name, spatial] of [
+      ["low", 0],
+      ["high", 2],
+    ]) {
+      const than = name === "low" ? layers.first.width : layers.low.width;
+      await b.evaluate(([id, n]) => window.demoLayers(id, { spatial_layer: n }), [alice, spatial]);
+      try {
+        await b.waitForFunction(
+          ([id, n, than]) => {
+            const f = window.demo.feeds[id];
+            const w = f && f.videoWidth;
+            // The highest asked for: the highest she sends (the browser makes fewer spatial
+            // layers of a small picture).
+            return w > 0 && (n === 0 ? f.spatial === 0 && w < than : f.spatial > 0 && w > than);
+          },
+          [alice, spatial, than],
+          { timeout, polling: 200 },
+        );
+      } catch (e) {
+        console.error(`${name}: ${e.message}`);
+      }
+      layers[name] = await b.evaluate(feed, alice);
     }
   }
   const forward = mode === "simulcast" ? await forwardLayers(a, timeout) : null;

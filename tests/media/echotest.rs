@@ -2,12 +2,13 @@
 
 use serde_json::json;
 
-use crate::harness::{per_language, Conf, Lang};
-use crate::peer::Peer;
+use crate::harness::{message, per_language, Conf, Gateway, Lang};
+use crate::peer::{Kind, Peer, PeerStats, VideoCodec};
 use crate::recorded::{messages_recorded, recorded_file, recording_gateway_with, video_packets_recorded};
-use crate::{attach, echotest, ECHOTEST, WAIT};
+use crate::{attach, echotest, wait_for, ECHOTEST, WAIT};
 
 per_language!(a_client_is_recorded_for_janus_pp_rec, recorded);
+per_language!(svc_layers_are_echoed_as_asked, svc_echo);
 
 /// The size of a file (0 when it is not there).
 fn size(path: &std::path::Path) -> u64 {
@@ -109,4 +110,59 @@ async fn recordings_are_renamed_when_complete() {
     assert!(video_packets_recorded(&at_exit, recorded).await >= recorded);
     peer.close().await.ok();
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// VP9 SVC echoed: an offer whose JSEP names the video in `svc` (as janus.js does) makes the
+/// EchoTest take `spatial_layer` and `temporal_layer`. Every layer comes back at first; with
+/// spatial layer 0 that layer alone, each picture ending with the marker bit; the event tells
+/// both layers and the codec, as Janus's does; `handle_info` shows the layers; a spatial layer
+/// past 2 is 413.
+async fn svc_echo(lang: Lang) {
+    let gw = Gateway::with(Conf::echotest(lang));
+    let mut ws = gw.ws().await;
+    let sid = ws.create().await;
+    let hid = attach(&mut ws, sid, ECHOTEST).await;
+    let peer = Peer::with_codecs(None, Some(VideoCodec::Vp9Svc), false).await.expect("peer");
+    let offer = peer.create_offer(WAIT).await.expect("offer");
+    let jsep = json!({"type": "offer", "sdp": offer, "svc": [{"mindex": 0, "mid": "0", "svc": "L3T3"}]});
+    let ev = echotest(&mut ws, sid, hid, "o", json!({"videocodec": "vp9"}), Some(jsep)).await;
+    let answer = ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an answer: {ev}"));
+    assert!(answer.contains("VP9/90000"), "{answer}");
+    peer.set_answer(answer).await.expect("set answer");
+    peer.start_media().await;
+    peer.wait_connected(WAIT).await.expect("connected");
+    let spatial = |st: &PeerStats| st.recv(Kind::Video).spatial;
+    peer.wait_until("every layer back", WAIT, |st| spatial(st)[..3].iter().all(|n| *n >= 20))
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+
+    ws.send(&message(sid, hid, "s0", json!({"spatial_layer": 0}))).await;
+    let heard =
+        wait_for(&mut ws, "the layer change", |v| v["plugindata"]["data"]["spatial_layer"] == 0).await;
+    let data = &heard["plugindata"]["data"];
+    assert_eq!((&data["videocodec"], &data["temporal_layer"]), (&json!("vp9"), &json!(2)), "{heard}");
+    let base = spatial(&peer.stats())[0];
+    peer.wait_until("the change", WAIT, |st| spatial(st)[0] >= base + 4)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    let before = peer.stats();
+    let after = peer
+        .wait_until("layer 0", WAIT, |st| spatial(st)[0] >= spatial(&before)[0] + 24)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    assert_eq!(spatial(&after)[1..], spatial(&before)[1..], "layers 1 and 2 stopped");
+    assert_eq!(
+        after.video.unended_frames, before.video.unended_frames,
+        "every picture ends with a marker bit"
+    );
+
+    let ask = json!({"janus": "handle_info", "transaction": "i", "admin_secret": "janusoverlord"});
+    let info = gw.admin_http().post(&format!("/{sid}/{hid}"), &ask).await;
+    let plugin = &info["info"]["plugin_specific"];
+    assert_eq!((&plugin["svc"], &plugin["spatial-layer"]), (&json!(true), &json!(0)), "{info}");
+    let ev = echotest(&mut ws, sid, hid, "s3", json!({"spatial_layer": 3}), None).await;
+    let data = &ev["plugindata"]["data"];
+    assert_eq!(data["error_code"], 413, "{ev}");
+    assert_eq!(data["error"], "Invalid value (spatial_layer should be 0, 1 or 2)", "{ev}");
+    peer.close().await.ok();
 }

@@ -153,6 +153,8 @@ pub const MAGIC: &[u8; 4] = b"PRTN";
 const AUDIO_TAG: u8 = b'A';
 const VIDEO_TAG: u8 = b'V';
 const VIDEO_PACKETS_PER_FRAME: u32 = 3;
+/// Packets of each spatial layer of a VP9 SVC picture.
+const SVC_PACKETS_PER_LAYER: u32 = 2;
 const AUDIO_PAYLOAD_LEN: usize = 80;
 const VIDEO_PAYLOAD_LEN: usize = 400;
 const VIDEO_WIDTH: u16 = 320;
@@ -193,8 +195,15 @@ pub struct RecvStats {
     pub marker_bits: u64,
     /// VP8 packets whose frame tag said "key frame".
     pub keyframes: u64,
-    /// VP8 packets by the temporal layer (TID) their payload descriptor names, when it does.
+    /// VP8 or VP9 packets by the temporal layer (TID) their payload descriptor names, when it
+    /// does.
     pub temporal: [u64; 4],
+    /// VP9 packets by their spatial layer (SID).
+    pub spatial: [u64; 4],
+    /// Video frames whose last packet came without the marker bit (a frame ends where the next
+    /// timestamp starts), and the last packet's timestamp and marker.
+    pub unended_frames: u64,
+    pub last_video_end: Option<(u32, bool)>,
     pub first_keyframe_at: Option<Instant>,
     /// (our counter, RTP sequence number, RTP timestamp) of the first valid packet received, to
     /// compare with what we sent and see what the far end rewrote.
@@ -429,8 +438,15 @@ impl Shared {
         }
         let parsed = parse_marker(payload, &self.nonce);
         let sent_so_far = self.sent_counter(kind).load(Ordering::Acquire);
-        let keyframe = kind == Kind::Video && vp8_is_keyframe(payload);
-        let tid = if kind == Kind::Video { vp8_tid(payload) } else { None };
+        let vp9 = self.video_codec == VideoCodec::Vp9Svc;
+        let layers = if kind == Kind::Video && vp9 { vp9_layers(payload) } else { None };
+        let keyframe = kind == Kind::Video
+            && if vp9 { layers.is_some_and(|l| l.keyframe && l.sid == 0) } else { vp8_is_keyframe(payload) };
+        let tid = match (kind, layers) {
+            (Kind::Video, Some(l)) => Some(l.tid),
+            (Kind::Video, None) if !vp9 => vp8_tid(payload),
+            _ => None,
+        };
         self.update(|st| {
             let r = st.recv_mut(kind);
             r.packets += 1;
@@ -453,6 +469,16 @@ impl Shared {
             }
             if let Some(t) = tid {
                 r.temporal[usize::from(t & 3)] += 1;
+            }
+            if let Some(l) = layers {
+                r.spatial[usize::from(l.sid & 3)] += 1;
+            }
+            if kind == Kind::Video {
+                let (ts, marker) = (pkt.header.timestamp, pkt.header.marker);
+                if r.last_video_end.is_some_and(|(last, ended)| last != ts && !ended) {
+                    r.unended_frames += 1;
+                }
+                r.last_video_end = Some((ts, marker));
             }
             match parsed {
                 Some((tag, counter)) if tag == kind.tag() && counter < sent_so_far => {
@@ -545,6 +571,29 @@ fn parse_marker(payload: &[u8], nonce: &[u8; 4]) -> Option<(u8, u32)> {
     let tag = rest[4];
     let counter = u32::from_be_bytes([rest[5], rest[6], rest[7], rest[8]]);
     Some((tag, counter))
+}
+
+/// The layers of a VP9 packet (RFC 9628), from its payload descriptor's layer indices.
+#[derive(Clone, Copy, Debug)]
+pub struct Vp9Layers {
+    pub tid: u8,
+    pub sid: u8,
+    /// Not inter-picture predicted, and the start of its layer frame.
+    pub keyframe: bool,
+}
+
+/// VP9 (RFC 9628 §4.2): the layer indices after the picture ID, if the descriptor has them.
+pub fn vp9_layers(payload: &[u8]) -> Option<Vp9Layers> {
+    let b0 = *payload.first()?;
+    if b0 & 0x20 == 0 {
+        return None;
+    }
+    let mut off = 1;
+    if b0 & 0x80 != 0 {
+        off += if payload.get(1)? & 0x80 != 0 { 2 } else { 1 };
+    }
+    let l = *payload.get(off)?;
+    Some(Vp9Layers { tid: l >> 5, sid: (l >> 1) & 7, keyframe: b0 & 0x40 == 0 && b0 & 0x08 != 0 })
 }
 
 /// VP8 (RFC 7741): the temporal layer (TID) the payload descriptor names, if it names one.
@@ -783,6 +832,7 @@ pub struct Peer {
 
 /// The H.264 payload type the test peer registers.
 pub const H264_PT: u8 = 102;
+pub const VP9_PT: u8 = 98;
 
 /// The video codec a test peer offers and sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -792,6 +842,9 @@ pub enum VideoCodec {
     /// H.264 alone (constrained baseline), each packet a single NAL unit: IDR slices for key
     /// frames, others non-IDR.
     H264,
+    /// VP9 alone, sent as SVC does (flexible mode): each picture three spatial layers of two
+    /// packets each, lowest first, the marker bit on the very last; temporal layers 0, 2, 1, 2.
+    Vp9Svc,
 }
 
 impl VideoCodec {
@@ -799,6 +852,7 @@ impl VideoCodec {
         match self {
             Self::Vp8 => vp8_codec(),
             Self::H264 => h264_codec(),
+            Self::Vp9Svc => vp9_codec(),
         }
     }
 
@@ -806,6 +860,7 @@ impl VideoCodec {
         match self {
             Self::Vp8 => VP8_PT,
             Self::H264 => H264_PT,
+            Self::Vp9Svc => VP9_PT,
         }
     }
 }
@@ -816,6 +871,16 @@ fn h264_codec() -> RTCRtpCodec {
         clock_rate: 90000,
         channels: 0,
         sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+fn vp9_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: "video/VP9".to_owned(),
+        clock_rate: 90000,
+        channels: 0,
+        sdp_fmtp_line: "profile-id=0".to_owned(),
         rtcp_feedback: vec![],
     }
 }
@@ -903,9 +968,9 @@ impl Peer {
             },
             RtpCodecKind::Audio,
         )?;
-        if video_codec == VideoCodec::Vp8 {
+        if video_codec != VideoCodec::H264 {
             media_engine.register_codec(
-                RTCRtpCodecParameters { rtp_codec: vp8_codec(), payload_type: VP8_PT },
+                RTCRtpCodecParameters { rtp_codec: video_codec.rtp_codec(), payload_type: video_codec.pt() },
                 RtpCodecKind::Video,
             )?;
         }
@@ -1397,8 +1462,10 @@ async fn send_media(
     // The event being sent: its code, the timestamp it started at, packets sent so far.
     let mut event: Option<(u8, u32, u16)> = None;
     let video = kind == Kind::Video;
+    let svc = shared.video_codec == VideoCodec::Vp9Svc;
     let (period, ts_step, packets, len) = if video {
-        (Duration::from_micros(33_333), 3000, VIDEO_PACKETS_PER_FRAME, VIDEO_PAYLOAD_LEN)
+        let packets = if svc { SVC_PACKETS_PER_LAYER * 3 } else { VIDEO_PACKETS_PER_FRAME };
+        (Duration::from_micros(33_333), 3000, packets, VIDEO_PAYLOAD_LEN)
     } else {
         (Duration::from_millis(20), shared.audio_codec.ts_step(), 1, AUDIO_PAYLOAD_LEN)
     };
@@ -1448,7 +1515,7 @@ async fn send_media(
             && (frame < 3
                 || frame.is_multiple_of(30)
                 || shared.keyframe_requested.swap(false, Ordering::AcqRel));
-        let layer = (video && shared.temporal.load(Ordering::Relaxed)).then(|| {
+        let layer = (video && (svc || shared.temporal.load(Ordering::Relaxed))).then(|| {
             let tid = if keyframe { 0 } else { [0, 2, 1, 2][frame as usize % 4] };
             if tid == 0 {
                 tl0 = tl0.wrapping_add(1);
@@ -1471,6 +1538,12 @@ async fn send_media(
             } else if shared.video_codec == VideoCodec::H264 {
                 // A single NAL unit: an IDR slice in a key frame, else a non-IDR one.
                 buf.put_u8(if keyframe { 0x65 } else { 0x41 });
+            } else if svc {
+                let (_, tid) = layer.unwrap_or_default();
+                let at = i % SVC_PACKETS_PER_LAYER;
+                let sid = (i / SVC_PACKETS_PER_LAYER) as u8;
+                let edges = (at == 0, at + 1 == SVC_PACKETS_PER_LAYER);
+                put_vp9_descriptor(&mut buf, frame as u16, keyframe, (tid, sid), edges);
             } else if i == 0 {
                 put_vp8_frame_start(&mut buf, keyframe, layer);
             } else {
@@ -1496,6 +1569,29 @@ async fn send_media(
         }
         ts = ts.wrapping_add(ts_step);
         frame += 1;
+    }
+}
+
+/// A VP9 payload descriptor in flexible mode (RFC 9628 §4.2): a 15-bit picture ID, the layer
+/// indices (`layers`: TID, SID; U set, D for the upper layers of a keyframe), one reference
+/// to the previous picture when not a keyframe; B and E (`edges`) where the layer frame begins
+/// and ends.
+fn put_vp9_descriptor(
+    buf: &mut BytesMut,
+    picture: u16,
+    keyframe: bool,
+    layers: (u8, u8),
+    edges: (bool, bool),
+) {
+    let (tid, sid) = layers;
+    let (begins, ends) = edges;
+    let first = 0x80 | 0x20 | 0x10 | u8::from(!keyframe) << 6 | u8::from(begins) << 3 | u8::from(ends) << 2;
+    buf.put_u8(first);
+    buf.put_u16(0x8000 | (picture & 0x7fff));
+    buf.put_u8(tid << 5 | 0x10 | sid << 1 | u8::from(keyframe && sid > 0));
+    if !keyframe {
+        // P_DIFF 1, no more references.
+        buf.put_u8(1 << 1);
     }
 }
 

@@ -66,6 +66,11 @@ async fn until_publishing(c: &mut Client, room: u64, id: u64) {
 /// Joins room 1234 as a subscriber with `join` (its `streams` or `feed`), answers the offer
 /// and starts; returns the client, the peer and the `attached` event.
 async fn subscribe(gw: &Gateway, join: Value) -> (Client, Peer, Value) {
+    subscribe_as(gw, join, Peer::new(false, false, false).await.expect("subscriber peer")).await
+}
+
+/// As [`subscribe`], with this peer.
+async fn subscribe_as(gw: &Gateway, join: Value, peer: Peer) -> (Client, Peer, Value) {
     let mut c = Client::new(gw, VIDEOROOM).await;
     let mut body = json!({"request": "join", "ptype": "subscriber", "room": 1234});
     body.as_object_mut().unwrap().extend(join.as_object().unwrap().clone());
@@ -74,7 +79,6 @@ async fn subscribe(gw: &Gateway, join: Value) -> (Client, Peer, Value) {
     // As Janus offers subscribers of a default room: transport-cc and abs-send-time too.
     let extensions = sdp_extensions(attached["jsep"]["sdp"].as_str().unwrap_or_default());
     assert!(["transport-cc", "abs-send-time", "mid"].iter().all(|e| extensions.contains(&e.to_string())));
-    let peer = Peer::new(false, false, false).await.expect("subscriber peer");
     let answer = peer.answer_offer(attached["jsep"]["sdp"].as_str().unwrap(), WAIT).await.expect("answer");
     let started = c.send(json!({"request": "start"}), Some(json!({"type": "answer", "sdp": answer}))).await;
     assert_eq!(started["plugindata"]["data"], json!({"videoroom": "event", "room": 1234, "started": "ok"}));
@@ -444,6 +448,94 @@ async fn a_subscriber_picks_a_temporal_layer() {
             );
         }
     }
+    pa.close().await.ok();
+    p.close().await.ok();
+}
+
+/// VP9 SVC: a publisher whose JSEP names its video in `svc` (as janus.js does for an encoding
+/// with a `scalabilityMode`) sends three spatial and three temporal layers; its stream is listed
+/// with `svc`. Its subscriber gets every layer; `configure` with `spatial_layer` keeps the
+/// layers up to it, each picture ending with a marker bit on its last packet kept and the
+/// sequence numbers unbroken; `temporal_layer` keeps the temporal layers up to it; back up,
+/// every layer comes again (from a keyframe the gateway asks for). Each change is told; a
+/// layer past 2 is 430.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_picks_the_layers_of_vp9_svc() {
+    let gw = gateway_with("videocodec = \"vp9\"");
+    let mut c = Client::new(&gw, VIDEOROOM).await;
+    let joined =
+        c.send(json!({"request": "join", "ptype": "publisher", "room": 1234, "display": "svc"}), None).await;
+    let id = joined["plugindata"]["data"]["id"].as_u64().unwrap_or_else(|| panic!("join: {joined}"));
+    let pa =
+        Peer::with_codecs(Some(AudioCodec::Opus), Some(VideoCodec::Vp9Svc), false).await.expect("publisher");
+    let offer = pa.create_offer(WAIT).await.expect("offer");
+    let jsep = json!({"type": "offer", "sdp": offer, "svc": [{"mindex": 1, "mid": "1", "svc": "L3T3"}]});
+    let ev = c.send(json!({"request": "publish"}), Some(jsep)).await;
+    pa.set_answer(ev["jsep"]["sdp"].as_str().unwrap_or_else(|| panic!("an answer: {ev}")))
+        .await
+        .expect("answer");
+    let streams = &ev["plugindata"]["data"]["streams"];
+    let listed =
+        |streams: &Value| streams.as_array().and_then(|l| l.iter().find(|s| s["type"] == "video")).cloned();
+    let video = listed(streams).unwrap_or_else(|| panic!("a video stream in {ev}"));
+    assert_eq!((&video["codec"], &video["svc"]), (&json!("vp9"), &json!(true)), "{video}");
+    assert!(listed(streams).is_some_and(|v| v["svc"] == true));
+    pa.start_media().await;
+    pa.wait_connected(WAIT).await.expect("publisher connected");
+    until_publishing(&mut c, 1234, id).await;
+
+    let peer = Peer::with_codecs(None, Some(VideoCodec::Vp9Svc), false).await.expect("subscriber peer");
+    let (mut s, p, attached) = subscribe_as(&gw, json!({"streams": [{"feed": id}]}), peer).await;
+    let video = listed(&attached["streams"]).unwrap_or_else(|| panic!("a video stream in {attached}"));
+    assert_eq!(video["svc"], true, "{attached}");
+    let mid = video["mid"].as_str().unwrap_or_default().to_owned();
+    let got = |st: &PeerStats| {
+        let v = st.recv(Kind::Video);
+        (v.spatial, v.temporal)
+    };
+    p.wait_until("every layer", WAIT, |st| got(st).0[..3].iter().all(|n| *n >= 20))
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.0));
+
+    // Each step: what `configure` asks, the event that tells it, and the spatial and temporal
+    // layers that still come.
+    let steps = [
+        (json!({"spatial_layer": 1}), ("spatial_layer", 1), [true, true, false], [true, true, true]),
+        (json!({"spatial_layer": 0}), ("spatial_layer", 0), [true, false, false], [true, true, true]),
+        (json!({"temporal_layer": 0}), ("temporal_layer", 0), [true, false, false], [true, false, false]),
+        (json!({"spatial_layer": 2, "temporal_layer": 2}), ("spatial_layer", 2), [true; 3], [true; 3]),
+    ];
+    for (asked, (key, layer), spatial, temporal) in steps {
+        let mut body = json!({"request": "configure", "streams": [{"mid": mid}]});
+        body["streams"][0].as_object_mut().unwrap().extend(asked.as_object().unwrap().clone());
+        let r = s.send(body, None).await;
+        assert_eq!(r["plugindata"]["data"]["configured"], "ok", "{r}");
+        let heard = s.event(&format!("{key} {layer}"), |d| d[key] == layer).await;
+        assert_eq!(heard["mid"], mid, "{heard}");
+        // What was under way passes; then only the layers kept grow, whole pictures.
+        let base = got(&p.stats()).0[0];
+        p.wait_until("the change", WAIT, |st| got(st).0[0] >= base + 4)
+            .await
+            .unwrap_or_else(|e| panic!("{}", e.0));
+        let before = p.stats();
+        let after = p
+            .wait_until(&format!("{asked}"), WAIT, |st| got(st).0[0] >= got(&before).0[0] + 24)
+            .await
+            .unwrap_or_else(|e| panic!("{}", e.0));
+        let (b, a) = (got(&before), got(&after));
+        for l in 0..3 {
+            assert_eq!(a.0[l] > b.0[l], spatial[l], "{asked}: spatial layer {l} {:?} -> {:?}", b.0, a.0);
+            assert_eq!(a.1[l] > b.1[l], temporal[l], "{asked}: temporal layer {l} {:?} -> {:?}", b.1, a.1);
+        }
+        let (vb, va) = (before.recv(Kind::Video), after.recv(Kind::Video));
+        assert_eq!(va.unended_frames, vb.unended_frames, "{asked}: every picture ends with a marker bit");
+        assert_eq!(va.seq_breaks, vb.seq_breaks, "{asked}: the sequence numbers go on unbroken");
+    }
+    let r =
+        s.send(json!({"request": "configure", "streams": [{"mid": mid, "spatial_layer": 3}]}), None).await;
+    let data = &r["plugindata"]["data"];
+    assert_eq!(data["error_code"], 430, "{r}");
+    assert_eq!(data["error"], "Invalid value (substream/spatial_layer should be 0, 1 or 2)", "{r}");
     pa.close().await.ok();
     p.close().await.ok();
 }

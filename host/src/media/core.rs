@@ -19,7 +19,7 @@ use super::capture::{Capture, RtpFields};
 use super::contain::contain;
 use super::demux::{is_dtls, stun_local_ufrag};
 use super::inputs::{Input, Kept};
-use super::layers::{frame_info, FrameInfo};
+use super::layers::{frame_info, FrameInfo, Verdict};
 use super::legs::{self, Admit, Leg};
 use super::peer::{Counters, Peer, Receiving, RxCodec};
 use super::ready::{Ready, Watched};
@@ -225,8 +225,9 @@ pub struct MediaCore<T: Transmitter> {
     index: usize,
     /// Every media thread's command queue, by index (empty with a single thread).
     siblings: Vec<UnboundedSender<Command>>,
-    /// Reused buffer: the (rule, destination, its thread, packets skipped) of one packet.
-    fanout: Vec<(u64, u64, usize, u64)>,
+    /// Reused buffer: the (rule, destination, its thread, packets skipped, ends what passes of a
+    /// picture) of one packet.
+    fanout: Vec<(u64, u64, usize, u64, bool)>,
     /// Deliveries for destinations on other media threads, by thread: they cross over in one
     /// command per thread and round ([`MediaCore::send_deliveries`]), not one per packet.
     outbox: Vec<Vec<Delivery>>,
@@ -933,21 +934,26 @@ impl<T: Transmitter> MediaCore<T> {
                 continue;
             }
             let mut changed = None;
-            let pass =
-                !pkt.packet.video || route.select.pass(pkt.layer, pkt.layers, frame, now, &mut changed);
+            let verdict = if pkt.packet.video {
+                route.select.pass(pkt.layer, pkt.layers, frame, now, &mut changed)
+            } else {
+                Verdict::Forward
+            };
             if let Some(c) = changed {
                 changes.push((route.id, c));
             }
             ask_keyframe |= route.select.take_ask();
-            if pass {
+            if verdict.passes() {
                 // An RTP output sends from this thread (`dst` 0: no endpoint).
                 let dst = route.dst.endpoint().unwrap_or(0);
-                fan.push((route.id, dst, route.homes.dst, route.select.skipped));
+                let ends = verdict == Verdict::ForwardEnding;
+                fan.push((route.id, dst, route.homes.dst, route.select.skipped, ends));
             }
         }
-        for &(rule, dst, home, skipped) in &fan {
+        for &(rule, dst, home, skipped, ends) in &fan {
             let mut packet = pkt.packet.clone();
             packet.seq = packet.seq.wrapping_sub(skipped);
+            packet.marker |= ends;
             let d = Delivery { rule, dst, packet };
             if home == self.index {
                 self.deliver(d);

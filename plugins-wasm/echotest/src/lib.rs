@@ -2,8 +2,8 @@
 //!
 //! A client's audio, video and data come back to it. The API is Janus's (1.x): one unnamed,
 //! asynchronous request whose fields are all optional (`audio`, `video`, `bitrate`, `record`,
-//! `filename`, `substream`, `temporal`, `fallback`, `audiocodec`, `videocodec`, `videoprofile`,
-//! `opusred`, `min_delay`, `max_delay`), an `ack` with the hint "I'm taking my time!", then an
+//! `filename`, `substream`, `temporal`, `fallback`, `spatial_layer`, `temporal_layer`,
+//! `audiocodec`, `videocodec`, `videoprofile`, `opusred`, `min_delay`, `max_delay`), an `ack` with the hint "I'm taking my time!", then an
 //! event with the same transaction: `{"echotest":"event","result":"ok"}` (with the answer JSEP
 //! when the request carried an offer) or `{"echotest":"event","error_code":N,"error":"…"}`.
 //! When the PeerConnection goes away: `{"echotest":"event","result":"done"}`.
@@ -18,6 +18,10 @@
 //! (without `filename`, `echotest-<handle>-<µs>`), in the plugin's `sandbox.write_dir`, from
 //! the moment the stream is negotiated until `record: false` or the hangup; `janus-pp-rec`
 //! reads the files.
+//!
+//! SVC: when the offer's JSEP lists a stream in `svc` (janus.js does for an encoding with a
+//! `scalabilityMode`) and the video is VP9, `spatial_layer` and `temporal_layer` choose the
+//! layers echoed, and changes are told as `{"videocodec", "spatial_layer", "temporal_layer"}`.
 //!
 //! Differences from Janus: `videoprofile` and `opusred`, which the host's answer policy cannot express yet, the
 //! playout-delay hints `min_delay`/`max_delay`, and `fallback` (the host falls back to a lower
@@ -64,6 +68,8 @@ const FIELDS: &[Field] = &[
     Field::new("substream", JsonType::Integer).positive(),
     Field::new("temporal", JsonType::Integer).positive(),
     Field::new("fallback", JsonType::Integer).positive(),
+    Field::new("spatial_layer", JsonType::Integer).positive(),
+    Field::new("temporal_layer", JsonType::Integer).positive(),
     Field::new("audiocodec", JsonType::String),
     Field::new("videocodec", JsonType::String),
     Field::new("videoprofile", JsonType::String),
@@ -83,6 +89,8 @@ struct Request {
     substream: Option<u64>,
     temporal: Option<u64>,
     fallback: Option<u64>,
+    spatial_layer: Option<u64>,
+    temporal_layer: Option<u64>,
     audiocodec: Option<String>,
     videocodec: Option<String>,
     videoprofile: Option<String>,
@@ -110,7 +118,10 @@ struct Session {
     simulcast: bool,
     /// A data channel is negotiated.
     has_data: bool,
-    /// The substream / temporal layer asked for, and the ones the rule forwards now.
+    /// The client's JSEP said it sends SVC (see [`Session::svc`]).
+    svc_offered: bool,
+    /// The substream (or spatial layer) / temporal layer asked for, and the ones the rule
+    /// forwards now.
     substream_target: Option<u8>,
     temporal_target: Option<u8>,
     substream: Option<u8>,
@@ -142,6 +153,7 @@ impl Default for Session {
             video_codec: None,
             opusred: false,
             simulcast: false,
+            svc_offered: false,
             has_data: false,
             substream_target: None,
             temporal_target: None,
@@ -161,6 +173,12 @@ impl Default for Session {
 }
 
 impl Session {
+    /// Whether the client sends VP9 SVC (its JSEP said so): the rule's layers are spatial and
+    /// temporal.
+    fn svc(&self) -> bool {
+        self.svc_offered && self.video_codec.as_deref() == Some("vp9")
+    }
+
     /// Back to the state of a handle without a PeerConnection (Janus's `hangup_media`).
     fn reset_media(&mut self) {
         *self = Session { slowlink_count: self.slowlink_count, ..Session::default() };
@@ -238,7 +256,13 @@ impl Session {
         }
         info["bitrate"] = json!(self.bitrate);
         info["peer-bitrate"] = json!(0);
-        if self.simulcast {
+        if self.svc() {
+            info["svc"] = json!(true);
+            info["spatial-layer"] = json!(self.substream);
+            info["spatial-layer-target"] = json!(self.substream_target.unwrap_or(2));
+            info["temporal-layer"] = json!(self.temporal);
+            info["temporal-layer-target"] = json!(self.temporal_target.unwrap_or(2));
+        } else if self.simulcast {
             info["simulcast"] = json!(true);
             info["substream"] = json!(self.substream);
             info["substream-target"] = json!(self.substream_target.unwrap_or(2));
@@ -289,6 +313,17 @@ fn layer_event(codec: Option<&str>, key: &str, layer: u8) -> Value {
     event(PACKAGE, fields)
 }
 
+/// A layer (0, 1 or 2) of the request, or 413.
+fn layer_of(value: Option<u64>, name: &str) -> Result<Option<u8>, PluginError> {
+    match value.map(|v| u8::try_from(v).unwrap_or(u8::MAX)) {
+        Some(layer) if layer > 2 => Err(PluginError::new(
+            ERROR_INVALID_ELEMENT,
+            format!("Invalid value ({name} should be 0, 1 or 2)"),
+        )),
+        layer => Ok(layer),
+    }
+}
+
 // Events whose refusal the plugin can do nothing about are logged, not failed.
 use portunus_sdk::push_event_logged as push;
 
@@ -306,20 +341,14 @@ impl EchoTest {
             PluginError::new(ERROR_INVALID_ELEMENT, "No session associated with this handle")
         })?;
 
-        let substream = request.substream.map(|s| u8::try_from(s).unwrap_or(u8::MAX));
-        if substream.is_some_and(|s| s > 2) {
-            return Err(PluginError::new(
-                ERROR_INVALID_ELEMENT,
-                "Invalid value (substream should be 0, 1 or 2)",
-            ));
-        }
-        let temporal = request.temporal.map(|t| u8::try_from(t).unwrap_or(u8::MAX));
-        if temporal.is_some_and(|t| t > 2) {
-            return Err(PluginError::new(
-                ERROR_INVALID_ELEMENT,
-                "Invalid value (temporal should be 0, 1 or 2)",
-            ));
-        }
+        // A spatial layer is the rule's substream, as the host forwards SVC.
+        let substream = layer_of(request.substream, "substream")?;
+        let temporal = layer_of(request.temporal, "temporal")?;
+        let spatial_layer = layer_of(request.spatial_layer, "spatial_layer")?;
+        let temporal_layer = layer_of(request.temporal_layer, "temporal_layer")?;
+        let (svc_spatial, svc_temporal) = (spatial_layer.is_some(), temporal_layer.is_some());
+        let substream = spatial_layer.or(substream);
+        let temporal = temporal_layer.or(temporal);
 
         // Enforce the request, as Janus does, before checking that it asked for anything.
         if let Some(audio) = request.audio {
@@ -350,17 +379,21 @@ impl EchoTest {
                 }
             }
         }
+        let codec = session.video_codec.as_deref();
         if let Some(target) = substream {
             if session.substream == Some(target) {
                 // Already there: tell the client, as Janus does.
-                push(handle, None, &layer_event(session.video_codec.as_deref(), "substream", target), None);
+                let key = if svc_spatial { "spatial_layer" } else { "substream" };
+                push(handle, None, &layer_event(codec, key, target), None);
             } else {
                 host::request_keyframe(handle, None);
             }
         }
         if let Some(target) = temporal {
-            if session.temporal == Some(target) && session.video_codec.as_deref() == Some("vp8") {
-                push(handle, None, &layer_event(session.video_codec.as_deref(), "temporal", target), None);
+            let layered = matches!(codec, Some("vp8" | "vp9"));
+            if session.temporal == Some(target) && layered {
+                let key = if svc_temporal { "temporal_layer" } else { "temporal" };
+                push(handle, None, &layer_event(codec, key, target), None);
             } else {
                 host::request_keyframe(handle, None);
             }
@@ -408,6 +441,8 @@ impl EchoTest {
             || request.substream.is_some()
             || request.temporal.is_some()
             || request.fallback.is_some()
+            || request.spatial_layer.is_some()
+            || request.temporal_layer.is_some()
             || request.record.is_some()
             || request.min_delay.is_some()
             || request.max_delay.is_some()
@@ -445,6 +480,7 @@ impl EchoTest {
             .map_err(|reason| PluginError::new(ERROR_INVALID_SDP, reason))?;
         self.answering.insert(answer, (handle, msg.transaction.clone()));
         session.simulcast = session.simulcast || jsep.has_simulcast();
+        session.svc_offered = session.svc_offered || jsep.has_svc();
         if session.rule.is_none() {
             let options = ForwardOptions {
                 kinds: Vec::new(),
@@ -529,7 +565,15 @@ impl EchoTest {
         } else {
             session.temporal = Some(change.layer);
         }
-        push(handle, None, &layer_event(session.video_codec.as_deref(), key, change.layer), None);
+        let codec = session.video_codec.as_deref();
+        if session.svc() {
+            // Janus tells both layers of SVC at once.
+            let mut ev = layer_event(codec, "spatial_layer", session.substream.unwrap_or(2));
+            ev["temporal_layer"] = json!(session.temporal.unwrap_or(2));
+            push(handle, None, &ev, None);
+        } else {
+            push(handle, None, &layer_event(codec, key, change.layer), None);
+        }
     }
 
     fn hangup(&mut self, handle: HandleRef) {

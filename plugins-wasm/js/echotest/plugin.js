@@ -15,7 +15,7 @@
 
 import {
   BOOL, INTEGER, STRING, Keyed, PluginError, ack, definePlugin, errorText, event, field, handleKey,
-  hasSimulcast, host, info, isOffer, log, parseBody, pushEvent, refuse,
+  hasSimulcast, hasSvc, host, info, isOffer, log, parseBody, pushEvent, refuse,
 } from '../sdk/portunus.js';
 
 const PACKAGE = 'janus.plugin.echotest';
@@ -37,6 +37,8 @@ const FIELDS = [
   field('substream', INTEGER, { positive: true }),
   field('temporal', INTEGER, { positive: true }),
   field('fallback', INTEGER, { positive: true }),
+  field('spatial_layer', INTEGER, { positive: true }),
+  field('temporal_layer', INTEGER, { positive: true }),
   field('audiocodec', STRING),
   field('videocodec', STRING),
   field('videoprofile', STRING),
@@ -46,13 +48,13 @@ const FIELDS = [
 ];
 // Anything of these (or a JSEP) is a request; nothing of them is Janus's 413.
 const ASKS = ['audio', 'video', 'videocodec', 'videoprofile', 'opusred', 'bitrate', 'substream', 'temporal',
-  'fallback', 'record', 'min_delay', 'max_delay'];
+  'fallback', 'spatial_layer', 'temporal_layer', 'record', 'min_delay', 'max_delay'];
 
 /** A handle without a PeerConnection (the Rust build's `Session`, field for field). */
 function newSession(slowlinkCount = 0) {
   return {
     audio_active: true, video_active: true, bitrate: 0, audio_codec: null, video_codec: null,
-    opusred: false, simulcast: false, has_data: false, substream_target: null, temporal_target: null, substream: null,
+    opusred: false, simulcast: false, svc_offered: false, has_data: false, substream_target: null, temporal_target: null, substream: null,
     temporal: null, fallback: null, min_delay: -1, max_delay: -1, rule: null, slowlink_count: slowlinkCount,
     record_base: null, audio_recording: null, video_recording: null, data_recording: null,
   };
@@ -84,6 +86,14 @@ function stopRecording(session) {
 
 const okEvent = () => event(PACKAGE, { result: 'ok' });
 const layerEvent = (codec, key, layer) => event(PACKAGE, { videocodec: codec ?? '', [key]: layer });
+/** A layer (0, 1 or 2) of the request, or Janus's 413. */
+function layerOf(request, name) {
+  const layer = request[name];
+  if (layer != null && layer > 2) throw new PluginError(ERROR_INVALID_ELEMENT, `Invalid value (${name} should be 0, 1 or 2)`);
+  return layer ?? null;
+}
+/** Whether the client sends VP9 SVC (its JSEP said so): the rule's layers are spatial and temporal. */
+const svc = (session) => session.svc_offered && session.video_codec === 'vp9';
 const clampDelay = (v) => (v >= -32768 && v <= 32767 ? v : v < 0 ? -1 : 32767);
 const opt = (v) => (v == null ? undefined : v);
 
@@ -127,9 +137,11 @@ class EchoTest {
     const session = this.sessions.get(handle.handle);
     const has = (key) => key in request;
 
-    const { substream, temporal } = request;
-    if (substream != null && substream > 2) throw new PluginError(ERROR_INVALID_ELEMENT, 'Invalid value (substream should be 0, 1 or 2)');
-    if (temporal != null && temporal > 2) throw new PluginError(ERROR_INVALID_ELEMENT, 'Invalid value (temporal should be 0, 1 or 2)');
+    // A spatial layer is the rule's substream, as the host forwards SVC.
+    const [plainSubstream, plainTemporal] = [layerOf(request, 'substream'), layerOf(request, 'temporal')];
+    const [spatialLayer, temporalLayer] = [layerOf(request, 'spatial_layer'), layerOf(request, 'temporal_layer')];
+    const substream = spatialLayer ?? plainSubstream;
+    const temporal = temporalLayer ?? plainTemporal;
 
     // Enforce the request, as Janus does, before checking that it asked for anything.
     if (has('audio')) {
@@ -158,13 +170,16 @@ class EchoTest {
         }
       }
     }
+    const codec = session.video_codec;
     if (substream != null) {
       // Already there: tell the client, as Janus does.
-      if (session.substream === substream) pushEvent(handle, null, layerEvent(session.video_codec, 'substream', substream));
+      const key = spatialLayer == null ? 'substream' : 'spatial_layer';
+      if (session.substream === substream) pushEvent(handle, null, layerEvent(codec, key, substream));
       else host.requestKeyframe(handle, undefined);
     }
     if (temporal != null) {
-      if (session.temporal === temporal && session.video_codec === 'vp8') pushEvent(handle, null, layerEvent(session.video_codec, 'temporal', temporal));
+      const key = temporalLayer == null ? 'temporal' : 'temporal_layer';
+      if (session.temporal === temporal && (codec === 'vp8' || codec === 'vp9')) pushEvent(handle, null, layerEvent(codec, key, temporal));
       else host.requestKeyframe(handle, undefined);
     }
     if (has('min_delay')) {
@@ -205,6 +220,7 @@ class EchoTest {
     }
     this.answering.set(answer, [handleKey(handle), msg.transaction]);
     session.simulcast = session.simulcast || hasSimulcast(jsep);
+    session.svc_offered = session.svc_offered || hasSvc(jsep);
     if (session.rule == null) {
       const peer = { tag: 'peer', val: handle };
       const options = { kinds: [], substream: opt(session.substream_target), temporal: opt(session.temporal_target) };
@@ -266,7 +282,14 @@ class EchoTest {
     const session = this.sessions.get(handle.handle);
     if (!session || session.rule == null || BigInt(session.rule) !== change.rule) return;
     session[key] = change.layer;
-    pushEvent(handle, null, layerEvent(session.video_codec, key, change.layer));
+    if (svc(session)) {
+      // Janus tells both layers of SVC at once.
+      const ev = layerEvent(session.video_codec, 'spatial_layer', session.substream ?? 2);
+      ev.temporal_layer = session.temporal ?? 2;
+      pushEvent(handle, null, ev);
+    } else {
+      pushEvent(handle, null, layerEvent(session.video_codec, key, change.layer));
+    }
   }
 
   onSubstreamChanged(handle, change) {
@@ -316,7 +339,13 @@ class EchoTest {
     if (s.video_codec != null) q.video_codec = s.video_codec;
     q.bitrate = s.bitrate;
     q['peer-bitrate'] = 0;
-    if (s.simulcast) {
+    if (svc(s)) {
+      q.svc = true;
+      q['spatial-layer'] = s.substream;
+      q['spatial-layer-target'] = s.substream_target ?? 2;
+      q['temporal-layer'] = s.temporal;
+      q['temporal-layer-target'] = s.temporal_target ?? 2;
+    } else if (s.simulcast) {
       q.simulcast = true;
       q.substream = s.substream;
       q['substream-target'] = s.substream_target ?? 2;

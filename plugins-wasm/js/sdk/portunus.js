@@ -14,7 +14,7 @@
 //
 // What the SDK does for the author:
 // - `msg.body` is the parsed body (`parseBody` checks fields with Janus's error texts);
-//   `msg.jsep` the parsed JSEP or null (`isOffer`, `isAnswer`, `isUpdate`, `hasSimulcast`).
+//   `msg.jsep` the parsed JSEP or null (`isOffer`, `isAnswer`, `isUpdate`, `hasSimulcast`, `hasSvc`).
 // - `handleMessage` returns an object (a synchronous `success`), `ack(hint)` (the client gets
 //   `ack`; push events during the call), `refuse(text)` (Janus error 462), or throws
 //   `PluginError` (an event with Janus's `error_code` and `error`, after an `ack`).
@@ -220,6 +220,8 @@ export const isAnswer = (jsep) => Boolean(jsep?.sdp) && jsepType(jsep) === 'answ
 export const isUpdate = (jsep) => jsep?.update === true;
 /** Whether a JSEP says its sender does simulcast (janus.js's `simulcast` list). */
 export const hasSimulcast = (jsep) => Array.isArray(jsep?.simulcast) && jsep.simulcast.length > 0;
+/** Whether a JSEP says a stream of its sender does SVC (janus.js's `svc` list). */
+export const hasSvc = (jsep) => Array.isArray(jsep?.svc) && jsep.svc.length > 0;
 
 /** A handle as JSON (for saved state): `{session, handle}` as numbers. */
 export function handleKey(handle) {

@@ -37,6 +37,8 @@ FIELDS = [
     Field("substream", INTEGER, positive=True),
     Field("temporal", INTEGER, positive=True),
     Field("fallback", INTEGER, positive=True),
+    Field("spatial_layer", INTEGER, positive=True),
+    Field("temporal_layer", INTEGER, positive=True),
     Field("audiocodec", STRING),
     Field("videocodec", STRING),
     Field("videoprofile", STRING),
@@ -46,14 +48,14 @@ FIELDS = [
 ]
 # Anything of these (or a JSEP) is a request; nothing of them is Janus's 413.
 ASKS = ["audio", "video", "videocodec", "videoprofile", "opusred", "bitrate", "substream", "temporal",
-        "fallback", "record", "min_delay", "max_delay"]
+        "fallback", "spatial_layer", "temporal_layer", "record", "min_delay", "max_delay"]
 
 
 def new_session(slowlink_count=0):
     """A handle without a PeerConnection (the Rust build's `Session`, field for field)."""
     return {
         "audio_active": True, "video_active": True, "bitrate": 0, "audio_codec": None,
-        "video_codec": None, "opusred": False, "simulcast": False, "has_data": False, "substream_target": None,
+        "video_codec": None, "opusred": False, "simulcast": False, "svc_offered": False, "has_data": False, "substream_target": None,
         "temporal_target": None, "substream": None, "temporal": None, "fallback": None,
         "min_delay": -1, "max_delay": -1, "rule": None, "slowlink_count": slowlink_count,
         "record_base": None, "audio_recording": None, "video_recording": None, "data_recording": None,
@@ -94,6 +96,19 @@ def ok_event():
 
 def layer_event(codec, key, layer):
     return portunus.event(PACKAGE, videocodec=codec or "", **{key: layer})
+
+
+def layer_of(request, name):
+    """A layer (0, 1 or 2) of the request, or Janus's 413."""
+    layer = request.get(name)
+    if layer is not None and layer > 2:
+        raise PluginError(ERROR_INVALID_ELEMENT, f"Invalid value ({name} should be 0, 1 or 2)")
+    return layer
+
+
+def svc(session):
+    """Whether the client sends VP9 SVC (its JSEP said so): the rule's layers are spatial and temporal."""
+    return session["svc_offered"] and session["video_codec"] == "vp9"
 
 
 def clamp_delay(value):
@@ -137,11 +152,11 @@ class EchoTest(portunus.Plugin):
         jsep = msg.jsep if msg.jsep and msg.jsep.get("sdp") else None
         session = self.sessions[handle.handle]
 
-        substream, temporal = request.get("substream"), request.get("temporal")
-        if substream is not None and substream > 2:
-            raise PluginError(ERROR_INVALID_ELEMENT, "Invalid value (substream should be 0, 1 or 2)")
-        if temporal is not None and temporal > 2:
-            raise PluginError(ERROR_INVALID_ELEMENT, "Invalid value (temporal should be 0, 1 or 2)")
+        # A spatial layer is the rule's substream, as the host forwards SVC.
+        substream, temporal = layer_of(request, "substream"), layer_of(request, "temporal")
+        spatial_layer, temporal_layer = layer_of(request, "spatial_layer"), layer_of(request, "temporal_layer")
+        substream = substream if spatial_layer is None else spatial_layer
+        temporal = temporal if temporal_layer is None else temporal_layer
 
         # Enforce the request, as Janus does, before checking that it asked for anything.
         if "audio" in request:
@@ -168,15 +183,18 @@ class EchoTest(portunus.Plugin):
                     host.set_layers(session["rule"], session["substream_target"], session["temporal_target"])
                 except portunus.Err as err:
                     log.debug(f"[{handle.handle}] set-layers: {err.value}")
+        codec = session["video_codec"]
         if substream is not None:
             if session["substream"] == substream:
                 # Already there: tell the client, as Janus does.
-                portunus.push_event(handle, None, layer_event(session["video_codec"], "substream", substream))
+                key = "substream" if spatial_layer is None else "spatial_layer"
+                portunus.push_event(handle, None, layer_event(codec, key, substream))
             else:
                 host.request_keyframe(handle, None)
         if temporal is not None:
-            if session["temporal"] == temporal and session["video_codec"] == "vp8":
-                portunus.push_event(handle, None, layer_event(session["video_codec"], "temporal", temporal))
+            if session["temporal"] == temporal and codec in ("vp8", "vp9"):
+                key = "temporal" if temporal_layer is None else "temporal_layer"
+                portunus.push_event(handle, None, layer_event(codec, key, temporal))
             else:
                 host.request_keyframe(handle, None)
         if "min_delay" in request:
@@ -220,6 +238,7 @@ class EchoTest(portunus.Plugin):
             raise PluginError(ERROR_INVALID_SDP, err.value) from None
         self.answering[answer] = [portunus.handle_key(handle), msg.transaction]
         session["simulcast"] = session["simulcast"] or portunus.has_simulcast(jsep)
+        session["svc_offered"] = session["svc_offered"] or portunus.has_svc(jsep)
         if session["rule"] is None:
             options = types.ForwardOptions([], session["substream_target"], session["temporal_target"])
             peer = types.Endpoint_Peer(handle)
@@ -283,7 +302,14 @@ class EchoTest(portunus.Plugin):
         if session is None or session["rule"] != change.rule:
             return
         session[key] = change.layer
-        portunus.push_event(handle, None, layer_event(session["video_codec"], key, change.layer))
+        codec = session["video_codec"]
+        if svc(session):
+            # Janus tells both layers of SVC at once.
+            event = layer_event(codec, "spatial_layer", 2 if session["substream"] is None else session["substream"])
+            event["temporal_layer"] = 2 if session["temporal"] is None else session["temporal"]
+            portunus.push_event(handle, None, event)
+        else:
+            portunus.push_event(handle, None, layer_event(codec, key, change.layer))
 
     def on_substream_changed(self, handle, change):
         self.layer_changed(handle, change, "substream")
@@ -325,7 +351,13 @@ class EchoTest(portunus.Plugin):
             info["video_codec"] = session["video_codec"]
         info["bitrate"] = session["bitrate"]
         info["peer-bitrate"] = 0
-        if session["simulcast"]:
+        if svc(session):
+            info["svc"] = True
+            info["spatial-layer"] = session["substream"]
+            info["spatial-layer-target"] = 2 if session["substream_target"] is None else session["substream_target"]
+            info["temporal-layer"] = session["temporal"]
+            info["temporal-layer-target"] = 2 if session["temporal_target"] is None else session["temporal_target"]
+        elif session["simulcast"]:
             info["simulcast"] = True
             info["substream"] = session["substream"]
             info["substream-target"] = 2 if session["substream_target"] is None else session["substream_target"]

@@ -118,6 +118,11 @@ def has_simulcast(jsep) -> bool:
     return bool(jsep) and bool(jsep.get("simulcast"))
 
 
+def has_svc(jsep) -> bool:
+    """Whether a JSEP says a stream of its sender does SVC (janus.js's `svc` list)."""
+    return bool(jsep) and bool(jsep.get("svc"))
+
+
 def handle_key(handle) -> dict:
     """A handle as JSON (for saved state): `{"session": .., "handle": ..}`."""
     return {"session": handle.session, "handle": handle.handle}

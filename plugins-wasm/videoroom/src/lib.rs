@@ -546,8 +546,8 @@ impl Plugin for VideoRoom {
             }
             MediaEvent::Negotiated(streams) => self.negotiated(handle, &streams),
             MediaEvent::Negotiation(result) => self.negotiation_done(handle, result),
-            MediaEvent::SubstreamChanged(change) => self.layer_changed(handle, &change, "substream"),
-            MediaEvent::TemporalChanged(change) => self.layer_changed(handle, &change, "temporal"),
+            MediaEvent::SubstreamChanged(change) => self.layer_changed(handle, &change, false),
+            MediaEvent::TemporalChanged(change) => self.layer_changed(handle, &change, true),
             MediaEvent::Talking(t) => self.talking(handle, &t.mid, t.talking, t.level),
             MediaEvent::Media(_) | MediaEvent::SlowLink(_) | MediaEvent::Dtmf(_) => {}
         }

@@ -1,7 +1,7 @@
 //! Publishers: `join` as a publisher, `publish`/`configure` with an offer (the host answers),
 //! `unpublish`, `leave`, and what the room hears of them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use portunus_sdk::{
     host, json, AnswerPolicy, Direction, Field, HandleRef, Id, JsonType, MediaKind, Message, NegotiationDone,
@@ -23,6 +23,10 @@ pub(crate) struct PubStream {
     pub(crate) kind: MediaKind,
     pub(crate) codec: String,
     pub(crate) simulcast: bool,
+    /// VP9 SVC (the publisher's JSEP named it in `svc`, or the room has `video_svc`): its
+    /// subscribers choose `spatial_layer` and `temporal_layer`.
+    #[serde(default)]
+    pub(crate) svc: bool,
     pub(crate) description: Option<String>,
     /// Muted by a moderator: not forwarded to subscribers.
     #[serde(default)]
@@ -60,6 +64,9 @@ pub(crate) struct Publisher {
     /// What each Opus stream of its last offer carries, by mid.
     #[serde(default)]
     pub(crate) opus: BTreeMap<String, OpusFlags>,
+    /// The streams of its last offer that send SVC if they are VP9, by mid.
+    #[serde(default)]
+    pub(crate) svc: BTreeSet<String>,
     pub(crate) bitrate: u64,
     /// Its RTP forwarders: rule → (mid, target as listed).
     pub(crate) forwarders: BTreeMap<u64, (String, Value)>,
@@ -90,6 +97,11 @@ impl Publisher {
     /// What its offer said of the Opus stream `mid`.
     fn opus_of(&self, mid: &str) -> OpusFlags {
         self.opus.get(mid).copied().unwrap_or_default()
+    }
+
+    /// Whether its stream `mid` in `codec` sends SVC.
+    fn svc_of(&self, mid: &str, codec: &str) -> bool {
+        codec == "vp9" && self.svc.contains(mid)
     }
 
     /// Adds its `display` and `metadata`, when it has them, to what others hear of it.
@@ -145,6 +157,9 @@ impl VideoRoom {
                 if s.simulcast {
                     st["simulcast"] = json!(true);
                 }
+                if s.svc {
+                    st["svc"] = json!(true);
+                }
                 if s.muted {
                     st["moderated"] = json!(true);
                 }
@@ -180,6 +195,7 @@ impl VideoRoom {
                 profile,
                 codec,
                 simulcast: false,
+                svc: false,
                 description: None,
                 muted: false,
                 opus: OpusFlags::default(),
@@ -204,6 +220,7 @@ impl VideoRoom {
             streams,
             descriptions: BTreeMap::new(),
             opus: BTreeMap::new(),
+            svc: BTreeSet::new(),
             bitrate: 0,
             forwarders: BTreeMap::new(),
             ever_published: true,
@@ -282,6 +299,7 @@ impl VideoRoom {
             streams: Vec::new(),
             descriptions: BTreeMap::new(),
             opus: BTreeMap::new(),
+            svc: BTreeSet::new(),
             bitrate,
             forwarders: BTreeMap::new(),
             ever_published: false,
@@ -486,13 +504,19 @@ impl VideoRoom {
             simulcast: true,
             direction: Direction::Recvonly,
         };
-        let (room_bitrate, room_opus_fec) = (room.bitrate, room.opus_fec);
+        let (room_bitrate, room_opus_fec, room_svc) = (room.bitrate, room.opus_fec, room.video_svc);
         host::set_rtp_extensions(handle, room.rtp_extensions(false));
         let negotiation = host::answer(handle, &jsep.sdp, &policy).map_err(|e| err(code::INVALID_SDP, e))?;
         let opus = if room_opus_fec { sdp::opus_flags(&jsep.sdp) } else { BTreeMap::new() };
+        let svc = sdp::published_streams(&jsep.sdp)
+            .into_iter()
+            .filter(|s| room_svc || jsep.names_svc(s.mindex, &s.mid))
+            .map(|s| s.mid)
+            .collect();
         if let Some(p) = self.publisher_mut(handle.handle) {
             p.e2ee = e2ee;
             p.opus = opus;
+            p.svc = svc;
         }
         let event = joined
             .unwrap_or_else(|| videoroom("event", json!({"room": room_id.to_json(), "configured": "ok"})));
@@ -590,6 +614,7 @@ impl VideoRoom {
                 kind: s.kind,
                 codec: s.codec.to_ascii_lowercase(),
                 simulcast: !s.rids.is_empty(),
+                svc: p.svc_of(&s.mid, &s.codec.to_ascii_lowercase()),
                 description: p.descriptions.get(&s.mid).cloned(),
                 muted: muted(&s.mid),
                 profile: None,
@@ -683,6 +708,7 @@ impl VideoRoom {
                 s.description = p.descriptions.get(&s.mid).cloned();
                 s.muted = muted.contains(&s.mid);
                 s.opus = p.opus_of(&s.mid);
+                s.svc = p.svc_of(&s.mid, &s.codec);
             }
             p.streams = streams;
         }

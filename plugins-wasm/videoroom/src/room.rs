@@ -24,6 +24,7 @@ pub const ROOM_FIELDS: &[Field] = &[
     Field::new("videocodec", JsonType::String),
     Field::new("vp9_profile", JsonType::String),
     Field::new("h264_profile", JsonType::String),
+    Field::new("video_svc", JsonType::Bool),
     Field::new("opus_fec", JsonType::Bool),
     Field::new("opus_dtx", JsonType::Bool),
     Field::new("audiolevel_ext", JsonType::Bool),
@@ -92,6 +93,9 @@ pub struct Room {
     pub videocodecs: Vec<String>,
     pub vp9_profile: Option<String>,
     pub h264_profile: Option<String>,
+    /// Janus 1.1's `video_svc`: publishers' VP9 is taken as SVC whatever their JSEP says (only
+    /// in a room whose one video codec is VP9).
+    pub video_svc: bool,
     pub opus_fec: bool,
     pub opus_dtx: bool,
     pub audiolevel_ext: bool,
@@ -132,6 +136,7 @@ impl Default for Room {
             videocodecs: vec!["vp8".into()],
             vp9_profile: None,
             h264_profile: None,
+            video_svc: false,
             opus_fec: true,
             opus_dtx: false,
             audiolevel_ext: true,
@@ -247,7 +252,7 @@ impl Room {
         if let Some(Value::Array(list)) = get("allowed") {
             self.allowed = Allowed { check: true, tokens: list.iter().filter_map(text).collect() };
         }
-        let flags: [(&str, &mut bool); 17] = [
+        let flags: [(&str, &mut bool); 18] = [
             ("is_private", &mut self.is_private),
             ("require_pvtid", &mut self.require_pvtid),
             ("require_e2ee", &mut self.require_e2ee),
@@ -256,6 +261,7 @@ impl Room {
             ("bitrate_cap", &mut self.bitrate_cap),
             ("opus_fec", &mut self.opus_fec),
             ("opus_dtx", &mut self.opus_dtx),
+            ("video_svc", &mut self.video_svc),
             ("audiolevel_ext", &mut self.audiolevel_ext),
             ("audiolevel_event", &mut self.audiolevel_event),
             ("videoorient_ext", &mut self.videoorient_ext),
@@ -295,6 +301,10 @@ impl Room {
         }
         if let Some(v) = get("vp9_profile").and_then(text) {
             self.vp9_profile = Some(v);
+        }
+        if self.video_svc && self.videocodecs != ["vp9"] {
+            portunus_sdk::warn!("room {}: SVC is only supported for VP9 only rooms: disabling it", self.id);
+            self.video_svc = false;
         }
         if let Some(v) = get("h264_profile").and_then(text) {
             self.h264_profile = Some(v);
@@ -398,6 +408,7 @@ impl Room {
             ("dummy_e2ee", self.dummy_e2ee, defaults.dummy_e2ee),
             ("opus_fec", self.opus_fec, defaults.opus_fec),
             ("opus_dtx", self.opus_dtx, defaults.opus_dtx),
+            ("video_svc", self.video_svc, defaults.video_svc),
             ("audiolevel_ext", self.audiolevel_ext, defaults.audiolevel_ext),
             ("audiolevel_event", self.audiolevel_event, defaults.audiolevel_event),
             ("videoorient_ext", self.videoorient_ext, defaults.videoorient_ext),
@@ -457,6 +468,9 @@ impl Room {
         }
         if self.opus_dtx {
             d["opus_dtx"] = json!(true);
+        }
+        if self.video_svc {
+            d["video_svc"] = json!(true);
         }
         d["record"] = json!(self.record);
         if let Some(dir) = &self.rec_dir {

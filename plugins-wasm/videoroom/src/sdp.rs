@@ -116,6 +116,7 @@ pub fn published_streams(answer: &str) -> Vec<PubStream> {
                 kind,
                 codec,
                 simulcast,
+                svc: false,
                 description: None,
                 muted: false,
                 profile: None,

@@ -34,6 +34,10 @@ pub(crate) struct SubStream {
     pub(crate) feed_display: Option<String>,
     pub(crate) codec: String,
     pub(crate) simulcast: bool,
+    /// The publisher's stream is VP9 SVC: `substream` and `temporal` below are its spatial and
+    /// temporal layers, asked for as `spatial_layer` and `temporal_layer`.
+    #[serde(default)]
+    pub(crate) svc: bool,
     /// The client wants it (`configure` `send`).
     pub(crate) send: bool,
     pub(crate) substream: Option<u8>,
@@ -114,6 +118,9 @@ impl VideoRoom {
                 d["codec"] = json!(s.codec);
                 if s.simulcast {
                     d["simulcast"] = json!(true);
+                }
+                if s.svc {
+                    d["svc"] = json!(true);
                 }
             }
             out.push(d);
@@ -350,6 +357,7 @@ impl VideoRoom {
                 return Err(err(code::NO_SUCH_FEED, format!("No such mid '{mid}' in feed ({feed})")));
             }
             for s in picked {
+                let (substream, temporal) = layers(w, s.svc)?;
                 out.push(SubStream {
                     mindex: 0,
                     mid: None,
@@ -360,9 +368,10 @@ impl VideoRoom {
                     feed_display: p.display.clone(),
                     codec: s.codec.clone(),
                     simulcast: s.simulcast,
+                    svc: s.svc,
                     send: w.get("send").and_then(Value::as_bool).unwrap_or(true),
-                    substream: layer(w, "substream"),
-                    temporal: layer(w, "temporal"),
+                    substream,
+                    temporal,
                     rule: None,
                     recyclable: false,
                 });
@@ -747,6 +756,7 @@ impl VideoRoom {
             s.feed_mid = new.feed_mid;
             s.feed_display = new.feed_display;
             s.simulcast = new.simulcast;
+            s.svc = new.svc;
             s.recyclable = false;
             changes += 1;
         }
@@ -805,7 +815,7 @@ impl VideoRoom {
     }
 
     /// `configure` of a subscriber: per stream (`streams`, or the legacy fields for all of
-    /// them) `send`, `substream`, `temporal`.
+    /// them) `send`, `substream` and `temporal` (`spatial_layer` and `temporal_layer` of SVC).
     fn configure_subscriber(
         &mut self,
         handle: HandleRef,
@@ -815,6 +825,9 @@ impl VideoRoom {
             Some(_) => list_of(body, "streams")?,
             None => vec![Value::Object(body.clone())],
         };
+        for item in &items {
+            layers(item, false)?;
+        }
         let Some(sub) = self.subscriber_mut(handle.handle) else { return Ok(()) };
         for item in &items {
             let mid = item.get("mid").and_then(Value::as_str);
@@ -827,7 +840,7 @@ impl VideoRoom {
                         }
                     }
                 }
-                let (substream, temporal) = (layer(item, "substream"), layer(item, "temporal"));
+                let (substream, temporal) = layers(item, s.svc)?;
                 if substream.is_some() || temporal.is_some() {
                     s.substream = substream.or(s.substream);
                     s.temporal = temporal.or(s.temporal);
@@ -843,11 +856,18 @@ impl VideoRoom {
         Ok(())
     }
 
-    /// A rule's simulcast substream or temporal layer changed: the subscriber hears it.
-    pub(crate) fn layer_changed(&self, handle: HandleRef, change: &LayerChange, key: &str) {
+    /// A rule's simulcast substream (spatial layer) or temporal layer changed: the subscriber
+    /// hears it, as `substream` or `temporal` (`spatial_layer` or `temporal_layer` of SVC).
+    pub(crate) fn layer_changed(&self, handle: HandleRef, change: &LayerChange, temporal: bool) {
         let Some(Role::Subscriber(sub)) = self.handles.get(&handle.handle) else { return };
         let Some(s) = sub.streams.iter().find(|s| s.rule == Some(change.rule)) else { return };
         let mut fields = json!({"room": sub.room.to_json(), "mid": s.mid});
+        let key = match (s.svc, temporal) {
+            (false, false) => "substream",
+            (false, true) => "temporal",
+            (true, false) => "spatial_layer",
+            (true, true) => "temporal_layer",
+        };
         fields[key] = json!(change.layer);
         push(handle, None, &videoroom("event", fields), None);
     }
@@ -909,9 +929,32 @@ impl SubStream {
     }
 }
 
-/// A simulcast layer (0..2) in a stream item.
-fn layer(item: &Value, name: &str) -> Option<u8> {
-    item.get(name).and_then(Value::as_u64).map(|v| v.min(2) as u8)
+/// The layer fields of a stream item, as Janus checks them.
+const LAYER_FIELDS: &[Field] = &[
+    Field::new("substream", JsonType::Integer).positive(),
+    Field::new("temporal", JsonType::Integer).positive(),
+    Field::new("spatial_layer", JsonType::Integer).positive(),
+    Field::new("temporal_layer", JsonType::Integer).positive(),
+];
+
+/// The layers a stream item asks for, as (substream, temporal layer): an SVC stream's are its
+/// `spatial_layer` and `temporal_layer`, another's its `substream` and `temporal`. Each is 0, 1
+/// or 2 (else 430, whichever stream it is for).
+fn layers(item: &Value, svc: bool) -> Result<(Option<u8>, Option<u8>), PluginError> {
+    if let Some(fields) = item.as_object() {
+        portunus_sdk::validate(fields, LAYER_FIELDS, &CODES)?;
+    }
+    let get = |name: &str| item.get(name).and_then(Value::as_u64);
+    for (names, what) in [
+        (["substream", "spatial_layer"], "substream/spatial_layer"),
+        (["temporal", "temporal_layer"], "temporal/temporal_layer"),
+    ] {
+        if names.iter().any(|n| get(n).is_some_and(|v| v > 2)) {
+            return Err(err(code::INVALID_ELEMENT, format!("Invalid value ({what} should be 0, 1 or 2)")));
+        }
+    }
+    let pick = |plain: &str, layered: &str| get(if svc { layered } else { plain }).map(|v| v as u8);
+    Ok((pick("substream", "spatial_layer"), pick("temporal", "temporal_layer")))
 }
 
 /// A required array field.

@@ -406,7 +406,8 @@ declare module 'portunus:plugin/types@0.7.0' {
     val: Array<StreamInfo>,
   }
   /**
-   * The simulcast substream (0..2) a forwarding rule receives changed.
+   * The simulcast substream (0..2) a forwarding rule receives changed, or the top spatial
+   * layer of a VP9 SVC source.
    */
   export interface MediaEventSubstreamChanged {
     tag: 'substream-changed',
