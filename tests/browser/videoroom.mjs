@@ -138,12 +138,12 @@ const code = await withChromium(async (context, watch) => {
       const f = window.demo.feeds[id];
       return { spatial: f.spatial, width: f.videoWidth, svc: f.svc };
     };
-    // Bob must see more than her lowest layer first (the browser adds the upper ones as its
-    // bandwidth estimate grows).
+    // Bob must see her whole picture first (the browser adds the upper layers as its
+    // bandwidth estimate grows, and the gateway passes each from a keyframe).
     try {
       await a.waitForFunction(() => window.demo.sentLayers.some((l) => l.width > 0), null, { timeout, polling: 200 });
       const top = await a.evaluate(() => Math.max(...window.demo.sentLayers.map((l) => l.width)));
-      await b.waitForFunction(([id, top]) => window.demo.feeds[id].videoWidth * 2 >= top, [alice, top], {
+      await b.waitForFunction(([id, top]) => window.demo.feeds[id].videoWidth >= top, [alice, top], {
         timeout,
         polling: 200,
       });

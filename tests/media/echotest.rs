@@ -113,7 +113,8 @@ async fn recordings_are_renamed_when_complete() {
 }
 
 /// VP9 SVC echoed: an offer whose JSEP names the video in `svc` (as janus.js does) makes the
-/// EchoTest take `spatial_layer` and `temporal_layer`. Every layer comes back at first; with
+/// EchoTest take `spatial_layer` and `temporal_layer`. Every layer comes back at first (the top
+/// ones, told); with
 /// spatial layer 0 that layer alone, each picture ending with the marker bit; the event tells
 /// both layers and the codec, as Janus's does; `handle_info` shows the layers; a spatial layer
 /// past 2 is 413.
@@ -136,6 +137,12 @@ async fn svc_echo(lang: Lang) {
         .await
         .unwrap_or_else(|e| panic!("{}", e.0));
 
+    // Aimed at the top layers, as Janus does, and told so.
+    let top = |v: &serde_json::Value| {
+        let d = &v["plugindata"]["data"];
+        d["spatial_layer"] == 2 && d["temporal_layer"] == 2
+    };
+    wait_for(&mut ws, "the top layers", top).await;
     ws.send(&message(sid, hid, "s0", json!({"spatial_layer": 0}))).await;
     let heard =
         wait_for(&mut ws, "the layer change", |v| v["plugindata"]["data"]["spatial_layer"] == 0).await;

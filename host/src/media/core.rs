@@ -935,7 +935,7 @@ impl<T: Transmitter> MediaCore<T> {
             }
             let mut changed = None;
             let verdict = if pkt.packet.video {
-                route.select.pass(pkt.layer, pkt.layers, frame, now, &mut changed)
+                route.select.pass(pkt.layer, pkt.layers, frame, pkt.packet.seq, now, &mut changed)
             } else {
                 Verdict::Forward
             };

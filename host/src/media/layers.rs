@@ -15,7 +15,7 @@ use str0m::format::Codec;
 const LAYER_IDLE: Duration = Duration::from_millis(1000);
 /// How long a new rule waits for its target substream before falling back.
 const WARM_UP: Duration = Duration::from_millis(300);
-/// Most simulcast substreams tracked.
+/// Most simulcast substreams (and VP9 spatial layers) tracked.
 const MAX_LAYERS: usize = 4;
 /// How often a rule waiting for a keyframe of the substream it wants asks the source again.
 const ASK_AGAIN: Duration = Duration::from_millis(500);
@@ -40,16 +40,11 @@ pub struct Spatial {
     pub begins: bool,
     /// It ends its layer frame (E).
     pub ends: bool,
+    /// Its picture's ID, when the descriptor has one (I).
+    pub picture: Option<u16>,
 }
 
-impl Spatial {
-    /// It begins a picture: the first packet of its lowest layer.
-    fn starts_picture(self) -> bool {
-        self.begins && self.layer == 0
-    }
-}
-
-/// Reads keyframe and temporal layer from a payload of a codec.
+/// Reads keyframe, temporal and spatial layer from a payload of a codec.
 pub fn frame_info(codec: Option<Codec>, payload: &[u8]) -> FrameInfo {
     match codec {
         Some(Codec::Vp8) => vp8(payload),
@@ -97,17 +92,18 @@ fn vp9(p: &[u8]) -> FrameInfo {
     if first & 0x20 == 0 {
         return info;
     }
-    let mut at = 1;
-    if first & 0x80 != 0 {
-        at += if p.get(1).is_some_and(|b| b & 0x80 != 0) { 2 } else { 1 };
-    }
+    let (picture, at) = match (first & 0x80 != 0, p.get(1), p.get(2)) {
+        (false, ..) => (None, 1),
+        (true, Some(&high), Some(&low)) if high & 0x80 != 0 => {
+            (Some(u16::from_be_bytes([high & 0x7f, low])), 3)
+        }
+        (true, Some(&id), _) => (Some(u16::from(id)), 2),
+        (true, None, _) => return info,
+    };
     if let Some(&indices) = p.get(at) {
         info.temporal = Some(indices >> 5);
-        info.spatial = Some(Spatial {
-            layer: (indices >> 1) & 0x07,
-            begins: first & 0x08 != 0,
-            ends: first & 0x04 != 0,
-        });
+        let (begins, ends) = (first & 0x08 != 0, first & 0x04 != 0);
+        info.spatial = Some(Spatial { layer: (indices >> 1) & 0x07, begins, ends, picture });
     }
     info
 }
@@ -170,8 +166,17 @@ pub struct LayerSelect {
     spatial: Option<u8>,
     /// When each spatial layer was last seen.
     seen_spatial: [Option<Instant>; MAX_LAYERS],
-    /// Packets of the current stream the temporal filter dropped (sequence numbers to skip).
+    /// The SVC picture the last packet was of (its ID), and how many pictures started since
+    /// the rule's first packet (the spatial layer is chosen from the second on, once a whole
+    /// picture showed which layers come).
+    picture: Option<u16>,
+    pictures: u8,
+    /// Packets of the current stream the layer filters dropped (sequence numbers to skip).
     pub skipped: u64,
+    /// The newest sequence number of the current stream that reached the filters: a packet
+    /// dropped that comes after a newer one (reordered, or sent again) was not counted in
+    /// `skipped` when it should have been, and is not now.
+    newest: Option<u64>,
     /// When the rule last asked for a keyframe of the substream it waits for.
     asked: Option<Instant>,
     /// It waits for one now: the caller asks the source (see [`LayerSelect::take_ask`]).
@@ -190,51 +195,52 @@ impl LayerSelect {
         Self { target, temporal_target, ..Self::default() }
     }
 
-    /// The substream to forward: the target if the source sends it, else the nearest one below
-    /// it that it sends, else the nearest above.
+    /// The substream to forward: the target if the source sends it (or the rule is new), else
+    /// the nearest one below it that it sends, else the nearest above.
     fn wanted(&self, layers: u8, now: Instant) -> u8 {
         let top = layers.saturating_sub(1).min(MAX_LAYERS as u8 - 1);
         let target = self.target.unwrap_or(u8::MAX).min(top);
-        let live =
-            |l: u8| self.seen[usize::from(l)].is_some_and(|t| now.saturating_duration_since(t) < LAYER_IDLE);
-        let warming = self.first.is_none_or(|t| now.saturating_duration_since(t) < WARM_UP);
-        if live(target) || warming {
-            return target;
-        }
-        (0..target).rev().chain(target + 1..=top).find(|l| live(*l)).unwrap_or(target)
-    }
-
-    /// The spatial layer to forward: the target if the source sends it (or the rule is new),
-    /// else the highest below it that it sends.
-    fn wanted_spatial(&self, now: Instant) -> u8 {
-        let target = self.target.unwrap_or(u8::MAX).min(MAX_LAYERS as u8 - 1);
         if self.first.is_none_or(|t| now.saturating_duration_since(t) < WARM_UP) {
             return target;
         }
-        let live = |l: u8| {
-            self.seen_spatial[usize::from(l)].is_some_and(|t| now.saturating_duration_since(t) < LAYER_IDLE)
+        nearest(target, top, |l| live(&self.seen, l, now))
+    }
+
+    /// Whether an SVC packet starts a picture: the first packet with a new picture ID, or
+    /// without IDs, the start of the lowest layer.
+    fn starts_picture(&mut self, at: Spatial) -> bool {
+        let new = match at.picture {
+            Some(id) => self.picture.replace(id) != Some(id),
+            None => at.layer == 0,
         };
-        (0..=target).rev().find(|l| live(*l)).unwrap_or(0)
+        let starts = new && at.begins;
+        if starts {
+            self.pictures = self.pictures.saturating_add(1);
+        }
+        starts
     }
 
     /// An SVC packet: whether it passes, and whether it ends what passes of its picture. The
-    /// layer changes at a picture's start: down at any, up at a keyframe's (asked for).
+    /// spatial layer changes at a picture's start: down at any, up at a keyframe's (asked
+    /// for); to the target if the source sends it, else the nearest it sends.
     fn pass_spatial(
         &mut self,
         at: Spatial,
         keyframe: bool,
+        seq: u64,
         now: Instant,
         changed: &mut Option<LayerChange>,
     ) -> Verdict {
         if let Some(seen) = self.seen_spatial.get_mut(usize::from(at.layer)) {
             *seen = Some(now);
         }
-        self.first.get_or_insert(now);
-        if self.spatial.is_none() && self.target.is_none() {
+        let starts = self.starts_picture(at);
+        if self.spatial.is_none() && (self.target.is_none() || self.pictures < 2) {
             return Verdict::Forward;
         }
-        let want = self.wanted_spatial(now);
-        if at.starts_picture() && self.spatial != Some(want) {
+        let target = self.target.unwrap_or(u8::MAX).min(MAX_LAYERS as u8 - 1);
+        let want = nearest(target, MAX_LAYERS as u8 - 1, |l| live(&self.seen_spatial, l, now));
+        if starts && self.spatial != Some(want) {
             let up = self.spatial.is_some_and(|cur| want > cur);
             if !up || keyframe {
                 self.spatial = Some(want);
@@ -246,28 +252,55 @@ impl LayerSelect {
             }
         }
         match self.spatial {
-            Some(top) if at.layer > top => {
-                self.skipped += 1;
-                Verdict::Drop
-            }
+            Some(top) if at.layer > top => self.skip(seq),
             Some(top) if at.layer == top && at.ends => Verdict::ForwardEnding,
             _ => Verdict::Forward,
         }
     }
 
+    /// Drops a packet of the current stream: counted in `skipped` unless it comes after a
+    /// newer one (its place was given away then).
+    fn skip(&mut self, seq: u64) -> Verdict {
+        if self.newest.is_none_or(|n| seq > n) {
+            self.skipped += 1;
+        }
+        Verdict::Drop
+    }
+
     /// What becomes of a packet. `layer` is its substream (0 lowest; `None` without simulcast)
-    /// and `layers` how many the source offered; a change to report goes to `changed`.
+    /// and `layers` how many the source offered, `seq` its sequence number; a change to report
+    /// goes to `changed`.
     pub fn pass(
         &mut self,
         layer: Option<u8>,
         layers: u8,
         frame: FrameInfo,
+        seq: u64,
+        now: Instant,
+        changed: &mut Option<LayerChange>,
+    ) -> Verdict {
+        let verdict = self.filter(layer, layers, frame, seq, now, changed);
+        // The current stream's newest packet (another substream's numbers are not its).
+        if layer == self.current && self.newest.is_none_or(|n| seq > n) {
+            self.newest = Some(seq);
+        }
+        verdict
+    }
+
+    /// [`LayerSelect::pass`]'s decision.
+    fn filter(
+        &mut self,
+        layer: Option<u8>,
+        layers: u8,
+        frame: FrameInfo,
+        seq: u64,
         now: Instant,
         changed: &mut Option<LayerChange>,
     ) -> Verdict {
         let mut verdict = Verdict::Forward;
         if let (None, Some(at)) = (layer, frame.spatial) {
-            verdict = self.pass_spatial(at, frame.keyframe == Some(true), now, changed);
+            self.first.get_or_insert(now);
+            verdict = self.pass_spatial(at, frame.keyframe == Some(true), seq, now, changed);
             if verdict == Verdict::Drop {
                 return verdict;
             }
@@ -287,6 +320,7 @@ impl LayerSelect {
             if switch {
                 self.current = Some(layer);
                 self.skipped = 0;
+                self.newest = None;
                 self.asked = None;
                 *changed = Some(LayerChange::Substream(layer));
             } else if layer == want
@@ -315,12 +349,28 @@ impl LayerSelect {
                 *changed = Some(LayerChange::Temporal(top.min(2)));
             }
             if tid > top {
-                self.skipped += 1;
-                return Verdict::Drop;
+                return self.skip(seq);
             }
         }
         verdict
     }
+}
+
+/// Whether a layer was seen within [`LAYER_IDLE`] of `now`.
+fn live(seen: &[Option<Instant>; MAX_LAYERS], layer: u8, now: Instant) -> bool {
+    seen.get(usize::from(layer))
+        .copied()
+        .flatten()
+        .is_some_and(|t| now.saturating_duration_since(t) < LAYER_IDLE)
+}
+
+/// The layer to take for `target`: itself if `live`, else the nearest live one below it, else
+/// the nearest above (up to `top`); the target when none is live.
+fn nearest(target: u8, top: u8, live: impl Fn(u8) -> bool) -> u8 {
+    if live(target) {
+        return target;
+    }
+    (0..target).rev().chain(target + 1..=top).find(|l| live(*l)).unwrap_or(target)
 }
 
 #[cfg(test)]
@@ -340,7 +390,20 @@ mod tests {
             for l in 0..layers.min(MAX_LAYERS as u8) {
                 self.seen[usize::from(l)] = Some(now);
             }
-            self.pass(layer, layers, frame, now, c).passes()
+            self.at(layer, layers, frame, now, c).passes()
+        }
+
+        /// `pass` of the packet after the newest.
+        fn at(
+            &mut self,
+            layer: Option<u8>,
+            layers: u8,
+            frame: FrameInfo,
+            now: Instant,
+            c: &mut Option<LayerChange>,
+        ) -> Verdict {
+            let seq = self.newest.map_or(0, |n| n + 1);
+            self.pass(layer, layers, frame, seq, now, c)
         }
     }
 
@@ -352,25 +415,25 @@ mod tests {
         let t0 = Instant::now();
         // The sender sends only substreams 1 and 2 (its lowest is off). At first the rule
         // waits for the one asked for...
-        assert!(!s.pass(Some(2), 3, key, t0, &mut changed).passes());
-        assert!(!s.pass(Some(1), 3, key, t0, &mut changed).passes());
+        assert!(!s.at(Some(2), 3, key, t0, &mut changed).passes());
+        assert!(!s.at(Some(1), 3, key, t0, &mut changed).passes());
         // ...then takes the nearest there is, from a keyframe, which it asks for (again after
         // a while) while only other frames come.
         let t1 = t0 + WARM_UP + Duration::from_millis(100);
         let delta = FrameInfo { keyframe: Some(false), ..FrameInfo::default() };
-        assert!(!s.pass(Some(1), 3, delta, t1, &mut changed).passes());
+        assert!(!s.at(Some(1), 3, delta, t1, &mut changed).passes());
         assert!(s.take_ask() && !s.take_ask());
-        assert!(!s.pass(Some(1), 3, delta, t1 + Duration::from_millis(10), &mut changed).passes());
+        assert!(!s.at(Some(1), 3, delta, t1 + Duration::from_millis(10), &mut changed).passes());
         assert!(!s.take_ask(), "not again at once");
-        assert!(!s.pass(Some(1), 3, delta, t1 + ASK_AGAIN, &mut changed).passes());
+        assert!(!s.at(Some(1), 3, delta, t1 + ASK_AGAIN, &mut changed).passes());
         assert!(s.take_ask(), "again after a while");
-        assert!(!s.pass(Some(2), 3, key, t1, &mut changed).passes());
-        assert!(s.pass(Some(1), 3, key, t1, &mut changed).passes());
+        assert!(!s.at(Some(2), 3, key, t1, &mut changed).passes());
+        assert!(s.at(Some(1), 3, key, t1, &mut changed).passes());
         assert_eq!(changed.take(), Some(LayerChange::Substream(1)));
         // The highest asked for but gone quiet: the nearest below it goes on.
         s.target = Some(2);
         let later = t1 + LAYER_IDLE * 2;
-        assert!(s.pass(Some(1), 3, key, later, &mut changed).passes());
+        assert!(s.at(Some(1), 3, key, later, &mut changed).passes());
         assert_eq!(changed, None);
     }
 
@@ -448,40 +511,64 @@ mod tests {
 
     /// A VP9 payload descriptor with layer indices (flexible mode, 15-bit picture ID): the start
     /// (B) or end (E) of a layer frame, keyframe (P clear) or not, its TID and SID.
-    fn vp9_packet(begins: bool, ends: bool, key: bool, tid: u8, sid: u8) -> Vec<u8> {
+    fn vp9_packet(picture: u16, begins: bool, ends: bool, key: bool, tid: u8, sid: u8) -> Vec<u8> {
         let first = 0x80 | 0x20 | 0x10 | u8::from(!key) << 6 | u8::from(begins) << 3 | u8::from(ends) << 2;
-        vec![first, 0x80, 0x01, tid << 5 | sid << 1]
+        let [high, low] = picture.to_be_bytes();
+        vec![first, 0x80 | high, low, tid << 5 | sid << 1]
     }
 
-    /// One picture of three spatial layers, two packets each: what passes and what is marked.
-    fn picture(
-        s: &mut LayerSelect,
-        key: bool,
-        tid: u8,
-        now: Instant,
-        c: &mut Option<LayerChange>,
-    ) -> Vec<Verdict> {
-        let mut out = Vec::new();
-        for sid in 0..3 {
-            for (begins, ends) in [(true, false), (false, true)] {
-                let f = vp9(&vp9_packet(begins, ends, key, tid, sid));
-                out.push(s.pass(None, 0, f, now, c));
+    /// A VP9 SVC sender: pictures of two packets a spatial layer, lowest layer first, with
+    /// picture IDs and sequence numbers in order.
+    #[derive(Default)]
+    struct Svc {
+        picture: u16,
+        seq: u64,
+    }
+
+    impl Svc {
+        /// One picture of `layers`: what the rule does with each packet (the changes it tells
+        /// go to `told`).
+        fn picture(
+            &mut self,
+            s: &mut LayerSelect,
+            layers: std::ops::Range<u8>,
+            (key, tid): (bool, u8),
+            now: Instant,
+            told: &mut Vec<LayerChange>,
+        ) -> Vec<Verdict> {
+            self.picture += 1;
+            let mut out = Vec::new();
+            for sid in layers {
+                for (begins, ends) in [(true, false), (false, true)] {
+                    self.seq += 1;
+                    let f = vp9(&vp9_packet(self.picture, begins, ends, key, tid, sid));
+                    let mut changed = None;
+                    out.push(s.pass(None, 0, f, self.seq, now, &mut changed));
+                    told.extend(changed);
+                }
             }
+            out
         }
-        out
     }
 
     #[test]
     fn vp9_descriptors_are_read() {
-        let f = vp9(&vp9_packet(true, false, true, 2, 1));
+        let f = vp9(&vp9_packet(300, true, false, true, 2, 1));
         assert_eq!(f.keyframe, Some(true));
         assert_eq!(f.temporal, Some(2));
-        assert_eq!(f.spatial, Some(Spatial { layer: 1, begins: true, ends: false }));
-        assert!(!f.spatial.is_some_and(Spatial::starts_picture));
-        // A 7-bit picture ID; no layer indices: no layers.
-        assert_eq!(vp9(&[0xa8, 0x05, 0x22]).spatial, Some(Spatial { layer: 1, begins: true, ends: false }));
-        assert_eq!(vp9(&[0x88, 0x05]).spatial, None);
-        let p = vp9_packet(false, true, false, 1, 2);
+        assert_eq!(f.spatial, Some(Spatial { layer: 1, begins: true, ends: false, picture: Some(300) }));
+        // A 7-bit picture ID; none; no layer indices: no layers.
+        let spatial = |p: &[u8]| vp9(p).spatial;
+        assert_eq!(
+            spatial(&[0xa8, 0x05, 0x22]),
+            Some(Spatial { layer: 1, begins: true, ends: false, picture: Some(5) })
+        );
+        assert_eq!(
+            spatial(&[0x24, 0x04]),
+            Some(Spatial { layer: 2, begins: false, ends: true, picture: None })
+        );
+        assert_eq!(spatial(&[0x88, 0x05]), None);
+        let p = vp9_packet(7, false, true, false, 1, 2);
         for n in 0..p.len() {
             let _ = vp9(&p[..n]);
         }
@@ -489,58 +576,75 @@ mod tests {
 
     #[test]
     fn svc_spatial_layers_switch_at_pictures_and_mark_their_end() {
-        use Verdict::{Drop, Forward as F, ForwardEnding as E};
+        use Verdict::{Drop as D, Forward as F, ForwardEnding as E};
         let t0 = Instant::now();
-        let mut s = LayerSelect::new(None, None);
-        let mut c = None;
+        let (mut s, mut c, mut svc) = (LayerSelect::new(None, None), Vec::new(), Svc::default());
         // No target: every layer, as sent.
-        assert_eq!(picture(&mut s, true, 0, t0, &mut c), [F; 6]);
-        assert_eq!(c, None);
+        assert_eq!(svc.picture(&mut s, 0..3, (true, 0), t0, &mut c), [F; 6]);
+        assert!(c.is_empty());
         // Down to layer 1 at the next picture, the end of layer 1 marked; counted for the
         // sequence numbers.
         s.target = Some(1);
-        assert_eq!(picture(&mut s, false, 0, t0, &mut c), [F, F, F, E, Drop, Drop]);
-        assert_eq!(c.take(), Some(LayerChange::Substream(1)));
+        assert_eq!(svc.picture(&mut s, 0..3, (false, 0), t0, &mut c), [F, F, F, E, D, D]);
+        assert_eq!(std::mem::take(&mut c), [LayerChange::Substream(1)]);
         assert_eq!(s.skipped, 2);
         // Down to 0 needs no keyframe; up to 2 waits for one, and asks for it once a while.
         s.target = Some(0);
-        assert_eq!(picture(&mut s, false, 0, t0, &mut c), [F, E, Drop, Drop, Drop, Drop]);
-        assert_eq!(c.take(), Some(LayerChange::Substream(0)));
+        assert_eq!(svc.picture(&mut s, 0..3, (false, 0), t0, &mut c), [F, E, D, D, D, D]);
+        assert_eq!(std::mem::take(&mut c), [LayerChange::Substream(0)]);
         s.target = Some(2);
-        assert_eq!(picture(&mut s, false, 0, t0, &mut c), [F, E, Drop, Drop, Drop, Drop]);
-        assert!(s.take_ask() && c.is_none());
-        assert_eq!(picture(&mut s, false, 0, t0, &mut c), [F, E, Drop, Drop, Drop, Drop]);
+        assert_eq!(svc.picture(&mut s, 0..3, (false, 0), t0, &mut c), [F, E, D, D, D, D]);
+        assert!(s.take_ask() && c.is_empty());
+        assert_eq!(svc.picture(&mut s, 0..3, (false, 0), t0, &mut c), [F, E, D, D, D, D]);
         assert!(!s.take_ask(), "not again at once");
-        assert_eq!(picture(&mut s, true, 0, t0, &mut c), [F, F, F, F, F, E]);
-        assert_eq!(c.take(), Some(LayerChange::Substream(2)));
-        // A layer the source stopped sending: the highest it sends, once the rule warmed up.
-        let two_layers = |s: &mut LayerSelect, key, now, c: &mut Option<LayerChange>| {
-            (0..2)
-                .map(|sid| s.pass(None, 0, vp9(&vp9_packet(true, true, key, 0, sid)), now, c))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(two_layers(&mut s, false, t0 + LAYER_IDLE / 2, &mut c), [F, F]);
-        assert_eq!(c, None, "layer 2 is not idle yet");
+        assert_eq!(svc.picture(&mut s, 0..3, (true, 0), t0, &mut c), [F, F, F, F, F, E]);
+        assert_eq!(std::mem::take(&mut c), [LayerChange::Substream(2)]);
+        // A layer the source stopped sending: the highest it sends.
+        assert_eq!(svc.picture(&mut s, 0..2, (false, 0), t0 + LAYER_IDLE / 2, &mut c), [F; 4]);
+        assert!(c.is_empty(), "layer 2 is not idle yet");
         let later = t0 + LAYER_IDLE + LAYER_IDLE / 4;
-        assert_eq!(two_layers(&mut s, false, later, &mut c), [F, E]);
-        assert_eq!(c.take(), Some(LayerChange::Substream(1)));
+        assert_eq!(svc.picture(&mut s, 0..2, (false, 0), later, &mut c), [F, F, F, E]);
+        assert_eq!(std::mem::take(&mut c), [LayerChange::Substream(1)]);
         // VP9's temporal layers go as VP8's.
         s.temporal_target = Some(0);
-        assert_eq!(two_layers(&mut s, false, later, &mut c), [F, E]);
-        assert_eq!(c.take(), Some(LayerChange::Temporal(0)));
-        let f = vp9(&vp9_packet(true, false, false, 1, 0));
-        assert_eq!(s.pass(None, 0, f, later, &mut c), Drop);
+        assert_eq!(svc.picture(&mut s, 0..2, (false, 0), later, &mut c), [F, F, F, E]);
+        assert_eq!(std::mem::take(&mut c), [LayerChange::Temporal(0)]);
+        assert_eq!(svc.picture(&mut s, 0..2, (false, 1), later, &mut c), [D; 4]);
+    }
+
+    #[test]
+    fn without_its_lowest_spatial_layer_the_nearest_above_is_taken() {
+        use Verdict::{Drop as D, Forward as F, ForwardEnding as E};
+        let t0 = Instant::now();
+        let (mut s, mut c, mut svc) = (LayerSelect::new(Some(0), None), Vec::new(), Svc::default());
+        // The first picture shows what comes; the next starts at layer 1.
+        assert_eq!(svc.picture(&mut s, 1..3, (true, 0), t0, &mut c), [F; 4]);
+        assert_eq!(svc.picture(&mut s, 1..3, (false, 0), t0, &mut c), [F, E, D, D]);
+        assert_eq!(std::mem::take(&mut c), [LayerChange::Substream(1)]);
+    }
+
+    #[test]
+    fn a_late_packet_dropped_does_not_shift_the_numbers() {
+        let t0 = Instant::now();
+        let (mut s, mut c, mut svc) = (LayerSelect::new(Some(0), None), Vec::new(), Svc::default());
+        svc.picture(&mut s, 0..2, (true, 0), t0, &mut c);
+        svc.picture(&mut s, 0..2, (false, 0), t0, &mut c);
+        assert_eq!(s.skipped, 2);
+        // A layer-1 packet of that picture again (a retransmission): dropped, not counted.
+        let f = vp9(&vp9_packet(svc.picture, false, true, false, 0, 1));
+        assert_eq!(s.pass(None, 0, f, svc.seq, t0, &mut None), Verdict::Drop);
+        assert_eq!(s.skipped, 2);
     }
 
     #[test]
     fn a_temporal_change_told_with_a_spatial_one_is_told_next() {
         let t0 = Instant::now();
-        let mut s = LayerSelect::new(Some(0), Some(1));
-        let mut c = None;
-        let f = vp9(&vp9_packet(true, true, true, 0, 0));
-        assert_eq!(s.pass(None, 0, f, t0, &mut c), Verdict::ForwardEnding);
-        assert_eq!(c.take(), Some(LayerChange::Substream(0)));
-        assert_eq!(s.pass(None, 0, f, t0, &mut c), Verdict::ForwardEnding);
-        assert_eq!(c.take(), Some(LayerChange::Temporal(1)));
+        let (mut s, mut c, mut svc) = (LayerSelect::new(None, None), Vec::new(), Svc::default());
+        svc.picture(&mut s, 0..1, (true, 0), t0, &mut c);
+        (s.target, s.temporal_target) = (Some(0), Some(1));
+        let verdicts = svc.picture(&mut s, 0..1, (false, 0), t0, &mut c);
+        assert_eq!(verdicts, [Verdict::Forward, Verdict::ForwardEnding]);
+        // The first packet told the spatial change, the second the temporal one.
+        assert_eq!(c, [LayerChange::Substream(0), LayerChange::Temporal(1)]);
     }
 }

@@ -20,8 +20,10 @@
 //! reads the files.
 //!
 //! SVC: when the offer's JSEP lists a stream in `svc` (janus.js does for an encoding with a
-//! `scalabilityMode`) and the video is VP9, `spatial_layer` and `temporal_layer` choose the
-//! layers echoed, and changes are told as `{"videocodec", "spatial_layer", "temporal_layer"}`.
+//! `scalabilityMode`) and the video is VP9, the echo aims at the top layers, `spatial_layer`
+//! and `temporal_layer` choose others, and changes are told as `{"videocodec",
+//! "spatial_layer", "temporal_layer"}`. (The host forwards a spatial layer as a rule's
+//! substream: `substream` and `spatial_layer` set the same choice, which Janus keeps apart.)
 //!
 //! Differences from Janus: `videoprofile` and `opusred`, which the host's answer policy cannot express yet, the
 //! playout-delay hints `min_delay`/`max_delay`, and `fallback` (the host falls back to a lower
@@ -177,6 +179,21 @@ impl Session {
     /// temporal.
     fn svc(&self) -> bool {
         self.svc_offered && self.video_codec.as_deref() == Some("vp9")
+    }
+
+    /// SVC aims at the top layers unless the client asked for others, as in Janus: the layers
+    /// are told as they come.
+    fn aim_svc(&mut self, handle: HandleRef) {
+        let targets = (self.substream_target.or(Some(2)), self.temporal_target.or(Some(2)));
+        if !self.svc() || targets == (self.substream_target, self.temporal_target) {
+            return;
+        }
+        (self.substream_target, self.temporal_target) = targets;
+        if let Some(rule) = self.rule {
+            if let Err(err) = host::set_layers(rule, targets.0, targets.1) {
+                portunus_sdk::debug!("[{}] set-layers: {err}", handle.handle);
+            }
+        }
     }
 
     /// Back to the state of a handle without a PeerConnection (Janus's `hangup_media`).
@@ -530,6 +547,7 @@ impl EchoTest {
         session.simulcast = streams.iter().any(|s| s.kind == MediaKind::Video && !s.rids.is_empty());
         session.has_data = streams.iter().any(|s| s.kind == MediaKind::Data);
         session.record(handle);
+        session.aim_svc(handle);
     }
 
     fn slow_link(&mut self, handle: HandleRef, link: &SlowLink) {
@@ -567,9 +585,10 @@ impl EchoTest {
         }
         let codec = session.video_codec.as_deref();
         if session.svc() {
-            // Janus tells both layers of SVC at once.
-            let mut ev = layer_event(codec, "spatial_layer", session.substream.unwrap_or(2));
-            ev["temporal_layer"] = json!(session.temporal.unwrap_or(2));
+            // Janus tells both layers of SVC at once, from when the spatial one is known.
+            let Some(spatial) = session.substream else { return };
+            let mut ev = layer_event(codec, "spatial_layer", spatial);
+            ev["temporal_layer"] = json!(session.temporal.or(session.temporal_target));
             push(handle, None, &ev, None);
         } else {
             push(handle, None, &layer_event(codec, key, change.layer), None);

@@ -94,6 +94,18 @@ function layerOf(request, name) {
 }
 /** Whether the client sends VP9 SVC (its JSEP said so): the rule's layers are spatial and temporal. */
 const svc = (session) => session.svc_offered && session.video_codec === 'vp9';
+/** SVC aims at the top layers unless the client asked for others, as in Janus. */
+function aimSvc(handle, session) {
+  const targets = [session.substream_target ?? 2, session.temporal_target ?? 2];
+  if (!svc(session) || (targets[0] === session.substream_target && targets[1] === session.temporal_target)) return;
+  [session.substream_target, session.temporal_target] = targets;
+  if (session.rule == null) return;
+  try {
+    host.setLayers(BigInt(session.rule), targets[0], targets[1]);
+  } catch (err) {
+    log.debug(`[${handle.handle}] set-layers: ${errorText(err)}`);
+  }
+}
 const clampDelay = (v) => (v >= -32768 && v <= 32767 ? v : v < 0 ? -1 : 32767);
 const opt = (v) => (v == null ? undefined : v);
 
@@ -256,6 +268,7 @@ class EchoTest {
     session.simulcast = streams.some((s) => s.kind === 'video' && s.rids.length > 0);
     session.has_data = streams.some((s) => s.kind === 'data');
     record(handle, session);
+    aimSvc(handle, session);
   }
 
   onWebrtcUp(handle) {
@@ -283,9 +296,10 @@ class EchoTest {
     if (!session || session.rule == null || BigInt(session.rule) !== change.rule) return;
     session[key] = change.layer;
     if (svc(session)) {
-      // Janus tells both layers of SVC at once.
-      const ev = layerEvent(session.video_codec, 'spatial_layer', session.substream ?? 2);
-      ev.temporal_layer = session.temporal ?? 2;
+      // Janus tells both layers of SVC at once, from when the spatial one is known.
+      if (session.substream == null) return;
+      const ev = layerEvent(session.video_codec, 'spatial_layer', session.substream);
+      ev.temporal_layer = session.temporal ?? session.temporal_target;
       pushEvent(handle, null, ev);
     } else {
       pushEvent(handle, null, layerEvent(session.video_codec, key, change.layer));

@@ -108,7 +108,20 @@ def layer_of(request, name):
 
 def svc(session):
     """Whether the client sends VP9 SVC (its JSEP said so): the rule's layers are spatial and temporal."""
-    return session["svc_offered"] and session["video_codec"] == "vp9"
+    return session.get("svc_offered", False) and session["video_codec"] == "vp9"
+
+
+def aim_svc(handle, session):
+    """SVC aims at the top layers unless the client asked for others, as in Janus."""
+    targets = [2 if session[k] is None else session[k] for k in ("substream_target", "temporal_target")]
+    if not svc(session) or targets == [session["substream_target"], session["temporal_target"]]:
+        return
+    session["substream_target"], session["temporal_target"] = targets
+    if session["rule"] is not None:
+        try:
+            host.set_layers(session["rule"], targets[0], targets[1])
+        except portunus.Err as err:
+            log.debug(f"[{handle.handle}] set-layers: {err.value}")
 
 
 def clamp_delay(value):
@@ -238,7 +251,7 @@ class EchoTest(portunus.Plugin):
             raise PluginError(ERROR_INVALID_SDP, err.value) from None
         self.answering[answer] = [portunus.handle_key(handle), msg.transaction]
         session["simulcast"] = session["simulcast"] or portunus.has_simulcast(jsep)
-        session["svc_offered"] = session["svc_offered"] or portunus.has_svc(jsep)
+        session["svc_offered"] = session.get("svc_offered", False) or portunus.has_svc(jsep)
         if session["rule"] is None:
             options = types.ForwardOptions([], session["substream_target"], session["temporal_target"])
             peer = types.Endpoint_Peer(handle)
@@ -276,6 +289,7 @@ class EchoTest(portunus.Plugin):
         session["simulcast"] = any(s.kind == types.MediaKind.VIDEO and s.rids for s in streams)
         session["has_data"] = any(s.kind == types.MediaKind.DATA for s in streams)
         record(handle, session)
+        aim_svc(handle, session)
 
     def on_webrtc_up(self, handle):
         log.debug(f"[{handle.handle}] WebRTC media is now available")
@@ -304,9 +318,11 @@ class EchoTest(portunus.Plugin):
         session[key] = change.layer
         codec = session["video_codec"]
         if svc(session):
-            # Janus tells both layers of SVC at once.
-            event = layer_event(codec, "spatial_layer", 2 if session["substream"] is None else session["substream"])
-            event["temporal_layer"] = 2 if session["temporal"] is None else session["temporal"]
+            # Janus tells both layers of SVC at once, from when the spatial one is known.
+            if session["substream"] is None:
+                return
+            event = layer_event(codec, "spatial_layer", session["substream"])
+            event["temporal_layer"] = session["temporal_target"] if session["temporal"] is None else session["temporal"]
             portunus.push_event(handle, None, event)
         else:
             portunus.push_event(handle, None, layer_event(codec, key, change.layer))

@@ -120,7 +120,7 @@ def has_simulcast(jsep) -> bool:
 
 def has_svc(jsep) -> bool:
     """Whether a JSEP says a stream of its sender does SVC (janus.js's `svc` list)."""
-    return bool(jsep) and bool(jsep.get("svc"))
+    return bool(jsep) and isinstance(jsep.get("svc"), list) and len(jsep["svc"]) > 0
 
 
 def handle_key(handle) -> dict:

@@ -99,9 +99,9 @@ impl Publisher {
         self.opus.get(mid).copied().unwrap_or_default()
     }
 
-    /// Whether its stream `mid` in `codec` sends SVC.
-    fn svc_of(&self, mid: &str, codec: &str) -> bool {
-        codec == "vp9" && self.svc.contains(mid)
+    /// Whether its stream `mid` in `codec` sends SVC (a simulcast one does not, as in Janus).
+    fn svc_of(&self, mid: &str, codec: &str, simulcast: bool) -> bool {
+        codec == "vp9" && !simulcast && self.svc.contains(mid)
     }
 
     /// Adds its `display` and `metadata`, when it has them, to what others hear of it.
@@ -614,7 +614,7 @@ impl VideoRoom {
                 kind: s.kind,
                 codec: s.codec.to_ascii_lowercase(),
                 simulcast: !s.rids.is_empty(),
-                svc: p.svc_of(&s.mid, &s.codec.to_ascii_lowercase()),
+                svc: p.svc_of(&s.mid, &s.codec.to_ascii_lowercase(), !s.rids.is_empty()),
                 description: p.descriptions.get(&s.mid).cloned(),
                 muted: muted(&s.mid),
                 profile: None,
@@ -708,7 +708,7 @@ impl VideoRoom {
                 s.description = p.descriptions.get(&s.mid).cloned();
                 s.muted = muted.contains(&s.mid);
                 s.opus = p.opus_of(&s.mid);
-                s.svc = p.svc_of(&s.mid, &s.codec);
+                s.svc = p.svc_of(&s.mid, &s.codec, s.simulcast);
             }
             p.streams = streams;
         }

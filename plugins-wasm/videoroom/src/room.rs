@@ -93,8 +93,9 @@ pub struct Room {
     pub videocodecs: Vec<String>,
     pub vp9_profile: Option<String>,
     pub h264_profile: Option<String>,
-    /// Janus 1.1's `video_svc`: publishers' VP9 is taken as SVC whatever their JSEP says (only
-    /// in a room whose one video codec is VP9).
+    /// `video_svc`: publishers' VP9 is taken as SVC whatever their JSEP says (only in a room
+    /// whose one video codec is VP9), as Janus 1.1.3 does (1.1.2 keeps the flag without effect;
+    /// later versions drop it for the JSEP's `svc`).
     pub video_svc: bool,
     pub opus_fec: bool,
     pub opus_dtx: bool,

@@ -49,6 +49,13 @@ pub(crate) struct SubStream {
 }
 
 impl SubStream {
+    /// The layers its rule forwards: those asked for; of SVC, the top ones unless asked for
+    /// others, as in Janus (the subscriber hears which it gets as they come).
+    fn layers(&self) -> (Option<u8>, Option<u8>) {
+        let top = self.svc.then_some(2);
+        (self.substream.or(top), self.temporal.or(top))
+    }
+
     /// Media can flow on it: it has a publisher's stream and an m-line.
     fn active(&self) -> bool {
         self.feed.is_some() && self.mid.is_some() && !self.recyclable
@@ -356,8 +363,9 @@ impl VideoRoom {
             if let (Some(mid), true) = (mid, picked.is_empty()) {
                 return Err(err(code::NO_SUCH_FEED, format!("No such mid '{mid}' in feed ({feed})")));
             }
+            check_layers(w)?;
             for s in picked {
-                let (substream, temporal) = layers(w, s.svc)?;
+                let (substream, temporal) = chosen_layers(w, s.svc);
                 out.push(SubStream {
                     mindex: 0,
                     mid: None,
@@ -790,7 +798,8 @@ impl VideoRoom {
             if crate::is_dummy(feed) {
                 continue;
             }
-            let options = ForwardOptions { kinds: Vec::new(), substream: s.substream, temporal: s.temporal };
+            let (substream, temporal) = s.layers();
+            let options = ForwardOptions { kinds: Vec::new(), substream, temporal };
             match host::forward(
                 Endpoint::Peer(feed),
                 Some(&s.feed_mid),
@@ -826,7 +835,7 @@ impl VideoRoom {
             None => vec![Value::Object(body.clone())],
         };
         for item in &items {
-            layers(item, false)?;
+            check_layers(item)?;
         }
         let Some(sub) = self.subscriber_mut(handle.handle) else { return Ok(()) };
         for item in &items {
@@ -840,12 +849,13 @@ impl VideoRoom {
                         }
                     }
                 }
-                let (substream, temporal) = layers(item, s.svc)?;
+                let (substream, temporal) = chosen_layers(item, s.svc);
                 if substream.is_some() || temporal.is_some() {
                     s.substream = substream.or(s.substream);
                     s.temporal = temporal.or(s.temporal);
                     if let Some(rule) = s.rule {
-                        if let Err(e) = host::set_layers(rule, s.substream, s.temporal) {
+                        let (substream, temporal) = s.layers();
+                        if let Err(e) = host::set_layers(rule, substream, temporal) {
                             portunus_sdk::debug!("[{}] set-layers: {e}", handle.handle);
                         }
                     }
@@ -937,10 +947,9 @@ const LAYER_FIELDS: &[Field] = &[
     Field::new("temporal_layer", JsonType::Integer).positive(),
 ];
 
-/// The layers a stream item asks for, as (substream, temporal layer): an SVC stream's are its
-/// `spatial_layer` and `temporal_layer`, another's its `substream` and `temporal`. Each is 0, 1
-/// or 2 (else 430, whichever stream it is for).
-fn layers(item: &Value, svc: bool) -> Result<(Option<u8>, Option<u8>), PluginError> {
+/// Checks the layer fields of a stream item, as Janus does: each 0, 1 or 2 (else 430),
+/// whichever stream it is for.
+fn check_layers(item: &Value) -> Result<(), PluginError> {
     if let Some(fields) = item.as_object() {
         portunus_sdk::validate(fields, LAYER_FIELDS, &CODES)?;
     }
@@ -953,8 +962,16 @@ fn layers(item: &Value, svc: bool) -> Result<(Option<u8>, Option<u8>), PluginErr
             return Err(err(code::INVALID_ELEMENT, format!("Invalid value ({what} should be 0, 1 or 2)")));
         }
     }
-    let pick = |plain: &str, layered: &str| get(if svc { layered } else { plain }).map(|v| v as u8);
-    Ok((pick("substream", "spatial_layer"), pick("temporal", "temporal_layer")))
+    Ok(())
+}
+
+/// The layers a checked stream item asks for, as (substream, temporal layer): an SVC stream's
+/// are its `spatial_layer` and `temporal_layer`, another's its `substream` and `temporal`.
+fn chosen_layers(item: &Value, svc: bool) -> (Option<u8>, Option<u8>) {
+    let pick = |plain: &str, layered: &str| {
+        item.get(if svc { layered } else { plain }).and_then(Value::as_u64).map(|v| v.min(2) as u8)
+    };
+    (pick("substream", "spatial_layer"), pick("temporal", "temporal_layer"))
 }
 
 /// A required array field.

@@ -152,13 +152,14 @@ declare module 'portunus:plugin/host@0.7.0' {
   export function unforward(rule: bigint): void;
   /**
    * Changes the simulcast substream (0 lowest; none: the highest the source sends) and the
-   * top VP8 temporal layer (none: all) of a rule. The switch happens on the next keyframe of
+   * top temporal layer (VP8's; none: all) of a rule. The switch happens on the next keyframe of
    * the new substream (the host asks the source for one); the destination keeps one gap-free
    * stream. `substream-changed` / `temporal-changed` media events follow. From a VP9 source
    * that sends layer indices (SVC), `substream` is the top spatial layer and `temporal` its
    * top temporal layer: a lower spatial layer takes effect at the next picture, a higher one
-   * at the next keyframe, and the last packet kept of each picture carries the marker bit.
-   * A rule never given a spatial layer forwards every one.
+   * at the next keyframe, and the last packet kept of each picture carries the marker bit;
+   * the layer chosen is the nearest the source sends, from the rule's second picture on. A
+   * rule never given a spatial layer forwards every one.
    */
   export function setLayers(rule: bigint, substream: number | undefined, temporal: number | undefined): void;
   /**
