@@ -30,7 +30,7 @@ pub fn sdp(data: &[u8]) {
 
 /// An Opus-in-Ogg file as a Streaming file mountpoint reads it: what parses plays.
 pub fn ogg_opus(data: &[u8]) {
-    let Ok(file) = crate::media::file::OpusFile::parse(data) else { return };
+    let Ok(file) = crate::media::file::AudioFile::parse(data) else { return };
     let now = std::time::Instant::now();
     let mut player = crate::media::file::Player::new(file, false, 111, now);
     player.start(now);

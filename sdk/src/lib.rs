@@ -153,6 +153,7 @@ impl Default for MixSettings {
             pan: 50,
             talk_packets: 0,
             talk_threshold: 25,
+            prebuffer: 0,
         }
     }
 }

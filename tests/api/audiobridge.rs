@@ -30,6 +30,10 @@ async fn rooms_are_created_listed_and_destroyed_as_janus_does() {
         c.request(json!({"request": "create", "room": "5005"})).await,
         error(484, "Invalid element type (room should be a positive integer)")
     );
+    assert_eq!(
+        c.request(json!({"request": "create", "default_prebuffering": -1})).await,
+        error(484, "Invalid element type (default_prebuffering should be a positive integer)")
+    );
     // `allowed`: the list outlives its check, as in Janus (`add` with the check off, then
     // `enable`, `disable` and `enable` again keep it).
     let allowed = |action: &str, tokens: serde_json::Value| json!({"request": "allowed", "room": 5000, "secret": "s", "action": action, "allowed": tokens});

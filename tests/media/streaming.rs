@@ -9,7 +9,7 @@ use tokio::net::UdpSocket;
 
 use super::{camera, phone_talks, WAIT};
 use crate::harness::{Gateway, PluginClient as Client};
-use crate::peer::{Kind, Peer, PeerStats};
+use crate::peer::{AudioCodec, Kind, Peer, PeerStats};
 
 const STREAMING: &str = "janus.plugin.streaming";
 
@@ -44,6 +44,11 @@ async fn phone(port: u16, nonce: [u8; 4]) -> tokio::sync::oneshot::Sender<()> {
 
 /// A viewer of mountpoint `id`: watch, answer, start; returns its client and peer.
 pub(crate) async fn watch(gw: &Gateway, id: u64, extra: Value) -> (Client, Peer) {
+    watch_as(gw, id, extra, Peer::new(false, false, false).await.expect("viewer")).await
+}
+
+/// As [`watch`], with this peer.
+pub(crate) async fn watch_as(gw: &Gateway, id: u64, extra: Value, peer: Peer) -> (Client, Peer) {
     let mut c = Client::new(gw, STREAMING).await;
     let mut body = json!({"request": "watch", "id": id});
     body.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
@@ -54,7 +59,6 @@ pub(crate) async fn watch(gw: &Gateway, id: u64, extra: Value) -> (Client, Peer)
     let extensions = crate::peer::sdp_extensions(offer);
     assert!(["abs-send-time", "mid"].iter().all(|e| extensions.contains(&e.to_string())), "{extensions:?}");
     assert!(!extensions.iter().any(|e| e == "transport-cc" || e == "audio-level"), "{offer}");
-    let peer = Peer::new(false, false, false).await.expect("viewer");
     let answer = peer.answer_offer(offer, WAIT).await.expect("answer");
     let r = c.send(json!({"request": "start"}), Some(json!({"type": "answer", "sdp": answer}))).await;
     assert_eq!(result(&r), &json!({"status": "starting"}), "{r}");
@@ -400,7 +404,8 @@ async fn a_live_file_mountpoint_plays_in_a_loop() {
     ));
     let gw = Gateway::with(conf);
     let mut admin = Client::new(&gw, STREAMING).await;
-    let create = json!({"request": "create", "type": "live", "id": 61, "filename": file.display().to_string(), "audiopt": 111});
+    let create = json!({"request": "create", "type": "live", "id": 61, "filename": file.display().to_string(),
+                        "audio": true, "audiopt": 111});
     let created = admin.request(create).await;
     assert_eq!(created["streaming"], "created", "{created}");
     let (_v, peer) = watch(&gw, 61, json!({})).await;
@@ -409,15 +414,27 @@ async fn a_live_file_mountpoint_plays_in_a_loop() {
     let info = admin.request(json!({"request": "info", "id": 61})).await;
     assert!(info["info"]["media"][0]["age_ms"].as_u64().is_some_and(|a| a < 1000), "{info}");
     // Outside the allowed folder.
-    let outside = json!({"request": "create", "type": "live", "id": 62, "filename": "/etc/hostname"});
+    let elsewhere = std::env::temp_dir().join(format!("portunus-elsewhere-{}.opus", rand_suffix()));
+    std::fs::write(&elsewhere, marked_ogg_opus([6, 6, 6, 6])).expect("the file");
+    let outside = json!({"request": "create", "type": "live", "id": 62, "filename": elsewhere.display().to_string(),
+                         "audio": true});
     let refused = admin.request(outside).await;
     assert_eq!(refused["error_code"], 456, "{refused}");
-    assert!(
-        refused["error"].as_str().is_some_and(|e| e.contains("read_dir") || e.contains("Opus-in-Ogg")),
-        "{refused}"
-    );
+    assert!(refused["error"].as_str().is_some_and(|e| e.contains("read_dir")), "{refused}");
+    // As in Janus: audio only, and a format it plays.
+    for (body, error) in [
+        (json!({"filename": "/etc/hostname", "audio": true}), "Can't add 'live' stream, unsupported format (we only support Opus and raw mu-Law/a-Law files right now)"),
+        (json!({"filename": file.display().to_string()}), "Can't add 'live' stream, we only support audio file streaming right now..."),
+        (json!({"filename": file.display().to_string(), "audio": true, "video": true}), "Can't add 'live' stream, we only support audio file streaming right now..."),
+    ] {
+        let mut create = json!({"request": "create", "type": "live", "id": 62});
+        create.as_object_mut().unwrap().extend(body.as_object().unwrap().clone());
+        let refused = admin.request(create).await;
+        assert_eq!((&refused["error_code"], &refused["error"]), (&json!(456), &json!(error)), "{refused}");
+    }
     peer.close().await.ok();
     std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_file(&elsewhere).ok();
 }
 
 /// An `ondemand` file mountpoint plays the file from its start for each viewer, once: a viewer
@@ -435,8 +452,7 @@ async fn an_ondemand_file_mountpoint_plays_for_each_viewer() {
     ));
     let gw = Gateway::with(conf);
     let mut admin = Client::new(&gw, STREAMING).await;
-    let create =
-        json!({"request": "create", "type": "ondemand", "id": 63, "filename": file.display().to_string()});
+    let create = json!({"request": "create", "type": "ondemand", "id": 63, "filename": file.display().to_string(), "audio": true});
     assert_eq!(admin.request(create).await["streaming"], "created");
     let (_v1, p1) = watch(&gw, 63, json!({})).await;
     more(&p1, Kind::Audio, [5, 5, 5, 5], 45, "the file at the first viewer").await;
@@ -446,6 +462,53 @@ async fn an_ondemand_file_mountpoint_plays_for_each_viewer() {
     assert!(count(&p1.stats(), Kind::Audio, [5, 5, 5, 5]) <= 50, "the first viewer's file looped");
     p1.close().await.ok();
     p2.close().await.ok();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A raw μ-law file (`.mulaw`), as Janus's Streaming plays them: 20 ms packets of PCMU at
+/// 8 kHz, each the file's next 160 bytes (here each carrying the test peer's marker), to a
+/// viewer that takes PCMU.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mulaw_file_mountpoint_plays_pcmu() {
+    let dir = std::env::temp_dir().join(format!("portunus-files-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let file = dir.join("tone.mulaw");
+    let nonce = [7, 7, 7, 7];
+    let mut bytes = Vec::new();
+    for n in 0..50u32 {
+        let mut p = crate::peer::MAGIC.to_vec();
+        p.extend_from_slice(&nonce);
+        p.push(b'A');
+        p.extend_from_slice(&n.to_be_bytes());
+        p.extend_from_slice(&n.to_be_bytes());
+        p.resize(160, 0xff);
+        bytes.extend_from_slice(&p);
+    }
+    std::fs::write(&file, &bytes).expect("the file");
+    let mut conf = crate::harness::Conf::default();
+    conf.extra.push((
+        "janus.plugin.streaming.jcfg".to_owned(),
+        format!("sandbox: {{ read_dir = \"{}\" }}\n", dir.display()),
+    ));
+    let gw = Gateway::with(conf);
+    let mut admin = Client::new(&gw, STREAMING).await;
+    let create = json!({"request": "create", "type": "live", "id": 64, "filename": file.display().to_string(), "audio": true});
+    assert_eq!(admin.request(create).await["streaming"], "created");
+    let info = admin.request(json!({"request": "info", "id": 64})).await;
+    assert_eq!(info["info"]["media"][0]["codec"], "pcmu", "{info}");
+    let viewer = Peer::with_audio(Some(AudioCodec::Pcmu), false, false).await.expect("viewer");
+    viewer.keep_audio();
+    let (_v, peer) = watch_as(&gw, 64, json!({}), viewer).await;
+    let got = more(&peer, Kind::Audio, nonce, 60, "the file, looping").await;
+    assert_eq!(got.audio.payload_types, std::collections::BTreeSet::from([0u8]), "PCMU: {:?}", got.audio);
+    // Each packet is the file's next 160 bytes, in order (and round again).
+    let packets = peer.take_audio();
+    let chunks: Vec<&[u8]> = bytes.chunks(160).collect();
+    let at = chunks.iter().position(|c| *c == &packets[0][..]).expect("a packet of the file");
+    for (i, p) in packets.iter().enumerate() {
+        assert_eq!(&p[..], chunks[(at + i) % chunks.len()], "packet {i}");
+    }
+    peer.close().await.ok();
     std::fs::remove_dir_all(&dir).ok();
 }
 

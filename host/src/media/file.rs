@@ -1,6 +1,7 @@
-//! Opus-in-Ogg files played as an RTP input (Streaming's file mountpoints): the packets are read
-//! once, when the input opens, and sent at their own pace by the media thread, as if they came
-//! from the network.
+//! Audio files played as an RTP input (Streaming's file mountpoints): Opus-in-Ogg, or raw G.711
+//! (A-law or μ-law, 8 kHz) in 20 ms packets, as Janus plays `.alaw` and `.mulaw` files. The
+//! packets are read once, when the input opens, and sent at their own pace by the media thread,
+//! as if they came from the network.
 
 use std::io::Cursor;
 use std::time::{Duration, Instant};
@@ -8,11 +9,16 @@ use std::time::{Duration, Instant};
 /// Largest file read.
 pub const MAX_FILE: u64 = 64 << 20;
 
-/// The audio packets of an Opus-in-Ogg file, each with its length in 48 kHz samples.
+/// The audio packets of a file, each with its length in samples at `clock`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OpusFile {
+pub struct AudioFile {
     pub packets: Vec<(Vec<u8>, u32)>,
+    /// The RTP clock (48 kHz for Opus, 8 kHz for G.711).
+    pub clock: u32,
 }
+
+/// Samples in a packet of a raw G.711 file: 20 ms at 8 kHz, one byte each.
+const G711_PACKET: usize = 160;
 
 /// The samples (at 48 kHz) an Opus packet holds, from its TOC byte (RFC 6716 §3.1); none for
 /// a packet that is not one.
@@ -35,7 +41,7 @@ pub fn opus_samples(packet: &[u8]) -> Option<u32> {
     (frames > 0 && samples <= 5760).then_some(samples)
 }
 
-impl OpusFile {
+impl AudioFile {
     /// Reads an Opus-in-Ogg file's audio packets (after `OpusHead` and `OpusTags`).
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
         let mut reader = ogg::PacketReader::new(Cursor::new(bytes));
@@ -62,24 +68,39 @@ impl OpusFile {
         if packets.is_empty() {
             return Err("no audio in the file".into());
         }
-        Ok(Self { packets })
+        Ok(Self { packets, clock: 48000 })
     }
 
-    /// Reads a file from disk (at most [`MAX_FILE`] bytes).
-    pub fn read(path: &std::path::Path) -> Result<Self, String> {
+    /// A raw G.711 file's bytes, in 20 ms packets (the last one shorter when the file ends
+    /// within one).
+    pub fn g711(bytes: &[u8]) -> Result<Self, String> {
+        if bytes.is_empty() {
+            return Err("no audio in the file".into());
+        }
+        let packets = bytes.chunks(G711_PACKET).map(|c| (c.to_vec(), c.len() as u32)).collect();
+        Ok(Self { packets, clock: 8000 })
+    }
+
+    /// Reads a file from disk (at most [`MAX_FILE`] bytes): Opus-in-Ogg, or raw G.711 when
+    /// `g711`.
+    pub fn read(path: &std::path::Path, g711: bool) -> Result<Self, String> {
         let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
         if meta.len() > MAX_FILE {
             return Err(format!("{}: larger than {MAX_FILE} bytes", path.display()));
         }
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::parse(&bytes)
+        if g711 {
+            Self::g711(&bytes)
+        } else {
+            Self::parse(&bytes)
+        }
     }
 }
 
 /// Plays a file's packets as RTP, each when it is due.
 #[derive(Debug)]
 pub struct Player {
-    file: OpusFile,
+    file: AudioFile,
     /// Start again at the end (Janus's `live` file mountpoints loop).
     looped: bool,
     next: usize,
@@ -95,7 +116,7 @@ pub struct Player {
 impl Player {
     /// A player: one that loops (a file everyone hears together) starts now, one that does
     /// not (a file played for one viewer) with its first rule ([`Player::start`]).
-    pub fn new(file: OpusFile, looped: bool, pt: u8, now: Instant) -> Self {
+    pub fn new(file: AudioFile, looped: bool, pt: u8, now: Instant) -> Self {
         let ssrc = rand::random();
         let due = looped.then_some(now);
         let (seq, time) = (rand::random(), rand::random());
@@ -133,7 +154,8 @@ impl Player {
         self.time = self.time.wrapping_add(*samples);
         self.next += 1;
         // Paced from the schedule, not from when we woke: no drift.
-        self.due = Some(due + Duration::from_micros(u64::from(*samples) * 1000 / 48));
+        let micros = u64::from(*samples) * 1_000_000 / u64::from(self.file.clock.max(1));
+        self.due = Some(due + Duration::from_micros(micros));
         true
     }
 }
@@ -175,7 +197,7 @@ pub(crate) mod tests {
     #[test]
     fn a_file_plays_at_its_own_pace_and_loops() {
         let bytes = ogg_opus(&[vec![0xfc, 1], vec![0xfc, 2]]);
-        let file = OpusFile::parse(&bytes).expect("parses");
+        let file = AudioFile::parse(&bytes).expect("parses");
         assert_eq!(file.packets, [(vec![0xfc, 1], 960), (vec![0xfc, 2], 960)]);
         let t0 = Instant::now();
         let mut p = Player::new(file, true, 111, t0);
@@ -186,15 +208,39 @@ pub(crate) mod tests {
         assert!(p.next_packet(t0 + Duration::from_millis(20), &mut buf));
         assert!(p.next_packet(t0 + Duration::from_millis(40), &mut buf), "it loops");
         assert_eq!(&buf[12..], &[0xfc, 1]);
-        assert!(OpusFile::parse(b"OggS garbage").is_err());
+        assert!(AudioFile::parse(b"OggS garbage").is_err());
         // One that does not loop waits for its start, and ends.
-        let file = OpusFile::parse(&bytes).expect("parses");
+        let file = AudioFile::parse(&bytes).expect("parses");
         let mut once = Player::new(file, false, 111, t0);
         assert!(!once.next_packet(t0, &mut buf), "not started");
         assert_eq!(once.start(t0), Some(t0));
         assert_eq!(once.start(t0), None, "started once");
         assert!(once.next_packet(t0, &mut buf) && once.next_packet(t0 + Duration::from_millis(20), &mut buf));
         assert!(!once.next_packet(t0 + Duration::from_millis(40), &mut buf), "the end");
-        assert!(OpusFile::parse(&ogg_opus(&[])).is_err(), "no audio");
+        assert!(AudioFile::parse(&ogg_opus(&[])).is_err(), "no audio");
+    }
+}
+
+#[cfg(test)]
+mod g711_tests {
+    use super::*;
+
+    #[test]
+    fn a_g711_file_plays_in_20_ms_packets_at_8_khz() {
+        let bytes: Vec<u8> = (0..400u32).map(|i| i as u8).collect();
+        let file = AudioFile::g711(&bytes).expect("audio");
+        assert_eq!(file.packets.iter().map(|p| p.1).collect::<Vec<_>>(), [160, 160, 80]);
+        assert!(AudioFile::g711(&[]).is_err());
+        let t0 = Instant::now();
+        let mut p = Player::new(file, false, 8, t0);
+        p.start(t0);
+        let mut buf = Vec::new();
+        assert!(p.next_packet(t0, &mut buf));
+        assert_eq!((buf[1], buf.len(), buf[12]), (8, 12 + 160, 0));
+        let time = |b: &[u8]| u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
+        let first = time(&buf);
+        assert!(!p.next_packet(t0 + Duration::from_millis(19), &mut buf), "the next one is due in 20 ms");
+        assert!(p.next_packet(t0 + Duration::from_millis(20), &mut buf));
+        assert_eq!((time(&buf).wrapping_sub(first), buf[12]), (160, 160));
     }
 }

@@ -260,7 +260,7 @@ impl Input {
         let pt = spec.streams.first().map_or(0, |s| s.codec.pt);
         let player = spec.file.map(|f| {
             super::file::Player::new(
-                super::file::OpusFile { packets: f.packets },
+                super::file::AudioFile { packets: f.packets, clock: f.clock },
                 f.looped,
                 pt,
                 Instant::now(),

@@ -6,15 +6,27 @@
 
 use std::sync::Arc;
 
-/// Packets the ring holds: 16 × 20 ms.
-const SLOTS: usize = 16;
-/// Packets buffered before playout starts (and after an underrun): 40 ms.
+/// Packets the ring holds: 128 × 20 ms, more than twice the largest prebuffer.
+const SLOTS: usize = 128;
+/// Packets buffered before playout starts (and after an underrun), unless a participant asks
+/// for another number: 40 ms.
 pub const PREBUFFER: u64 = 2;
-/// More than this many packets waiting means the sender ran ahead: the oldest go.
+/// The largest prebuffer a participant may ask for (Janus's: a second).
+pub const MAX_PREBUFFER: u8 = 50;
+/// More than this many packets waiting (or twice the prebuffer, when more) means the sender
+/// ran ahead: the oldest go.
 const MOST: u64 = 8;
+/// A packet this far before the first one, before playout starts, is taken as reordered (and
+/// playout starts from it).
+const REORDERED: u64 = 16;
+/// A packet this far ahead of the next to play is a new start (a new source, a long gap).
+const JUMP: u64 = 64;
 /// Ticks concealed while nothing newer has come (a loss when the buffer holds a single
 /// packet, the next one still on its way) before it counts as an underrun: 40 ms.
 const CONCEAL_TICKS: u8 = 2;
+
+/// A packet in the ring: its sequence number and payload.
+type Slot = Option<(u64, Arc<[u8]>)>;
 
 /// What the next tick plays.
 #[derive(Debug, PartialEq, Eq)]
@@ -42,9 +54,11 @@ pub struct JitterStats {
 }
 
 /// One participant's jitter buffer.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Jitter {
-    slots: [Option<(u64, Arc<[u8]>)>; SLOTS],
+    slots: Box<[Slot; SLOTS]>,
+    /// Packets buffered before playout starts.
+    prebuffer: u64,
     /// The sequence number of the next packet to play; none before the first packet.
     next: Option<u64>,
     /// The highest sequence number received.
@@ -57,12 +71,42 @@ pub struct Jitter {
     pub stats: JitterStats,
 }
 
+impl Default for Jitter {
+    fn default() -> Self {
+        Self::new(0)
+    }
+}
+
 impl Jitter {
+    /// A buffer that holds `prebuffer` packets before it plays (0: [`PREBUFFER`]; at most
+    /// [`MAX_PREBUFFER`]).
+    pub fn new(prebuffer: u8) -> Self {
+        let mut j = Self {
+            slots: Box::new(std::array::from_fn(|_| None)),
+            prebuffer: PREBUFFER,
+            next: None,
+            highest: 0,
+            playing: false,
+            concealed: 0,
+            stats: JitterStats::default(),
+        };
+        j.set_prebuffer(prebuffer);
+        j
+    }
+
+    /// Changes the prebuffer (0: [`PREBUFFER`]); it takes effect at the next start of playout.
+    pub fn set_prebuffer(&mut self, prebuffer: u8) {
+        self.prebuffer = match prebuffer.min(MAX_PREBUFFER) {
+            0 => PREBUFFER,
+            n => u64::from(n),
+        };
+    }
+
     /// Takes a packet (extended sequence number; arithmetic on it saturates, so a hostile
     /// number cannot overflow).
     pub fn push(&mut self, seq: u64, payload: Arc<[u8]>) {
         let mut next = *self.next.get_or_insert(seq);
-        if seq < next && !self.playing && next - seq < SLOTS as u64 {
+        if seq < next && !self.playing && next - seq < REORDERED {
             // Reordered before playout started: start from the earlier one.
             next = seq;
             self.next = Some(seq);
@@ -71,7 +115,7 @@ impl Jitter {
             self.stats.late += 1;
             return;
         }
-        if seq - next >= SLOTS as u64 * 4 {
+        if seq - next >= JUMP {
             // A jump far ahead (a new source, a long gap): start over from it.
             self.reset();
             self.next = Some(seq);
@@ -80,7 +124,7 @@ impl Jitter {
         self.slots[seq as usize % SLOTS] = Some((seq, payload));
         // The sender ran ahead: drop the oldest so the delay stays bounded.
         while let Some(next) = self.next {
-            if self.highest.saturating_sub(next) < MOST {
+            if self.highest.saturating_sub(next) < MOST.max(2 * self.prebuffer) {
                 break;
             }
             if self.take(next).is_some() {
@@ -88,7 +132,8 @@ impl Jitter {
             }
             self.next = Some(next.saturating_add(1));
         }
-        if !self.playing && self.highest.saturating_add(1) >= self.next.unwrap_or(0).saturating_add(PREBUFFER)
+        if !self.playing
+            && self.highest.saturating_add(1) >= self.next.unwrap_or(0).saturating_add(self.prebuffer)
         {
             self.playing = true;
         }
@@ -128,7 +173,7 @@ impl Jitter {
 
     /// Forgets everything (a `resetdecoder`, a new source).
     pub fn reset(&mut self) {
-        self.slots = Default::default();
+        self.slots.fill(None);
         self.next = None;
         self.highest = 0;
         self.playing = false;
@@ -243,5 +288,30 @@ mod tests {
         j.push(5000, p(50));
         j.push(5001, p(51));
         assert_eq!(j.pop(), Next::Packet(p(50)));
+    }
+
+    /// A participant's `prebuffer`: playout starts once that many packets are in, and the
+    /// sender may run twice as far ahead before the oldest go.
+    #[test]
+    fn a_larger_prebuffer_waits_longer_and_keeps_more() {
+        let mut j = Jitter::new(6);
+        for s in 1..=5 {
+            j.push(s, p(s as u8));
+            assert_eq!(j.pop(), Next::Nothing, "{s} packets are not enough");
+        }
+        j.push(6, p(6));
+        assert_eq!(j.pop(), Next::Packet(p(1)));
+        // 2 to 13 wait: twelve, twice the prebuffer; one more and the oldest goes.
+        for s in 7..=13 {
+            j.push(s, p(s as u8));
+        }
+        assert_eq!(j.stats.skipped, 0);
+        j.push(14, p(14));
+        assert_eq!(j.stats.skipped, 1);
+        // Back to the host's own, and past the largest.
+        j.set_prebuffer(0);
+        assert_eq!(j.prebuffer, PREBUFFER);
+        j.set_prebuffer(200);
+        assert_eq!(j.prebuffer, u64::from(MAX_PREBUFFER));
     }
 }

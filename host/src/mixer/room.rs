@@ -151,7 +151,7 @@ impl Room {
             home,
             settings,
             codec,
-            jitter: Jitter::default(),
+            jitter: Jitter::new(settings.prebuffer),
             decoder: VoiceIn::new(codec, self.spec.rate)?,
             pcm: vec![0; n / self.spec.channels()],
             added: vec![0; n],
@@ -183,6 +183,7 @@ impl Room {
         let rate = self.spec.rate;
         let Some(port) = self.port_mut(id) else { return false };
         port.talk = watch(&settings, port.talk.take());
+        port.jitter.set_prebuffer(settings.prebuffer);
         if settings.suspended && !port.settings.suspended {
             // What it said before is not played after it comes back.
             port.jitter.reset();
@@ -569,6 +570,35 @@ mod tests {
         let heard = run(&mut room, 50, 50);
         assert!(power(&tail(&heard, 3), 440.0) > 1e5, "1 is heard once resumed");
         assert!(power(&tail(&heard, 1), 1000.0) > 1e5, "1 hears 2 once resumed");
+    }
+
+    /// A participant's `prebuffer`: what it says is mixed once that many packets are in.
+    #[test]
+    fn a_participants_prebuffer_delays_its_voice_in_the_mix() {
+        // The tick at which port 2 first gets a mix, with port 1 talking a packet a tick.
+        let first_heard = |prebuffer: u8| {
+            let mut room = Room::new(MONO);
+            room.join(1, 0, MixCodec::Opus, PortSettings { prebuffer, ..PortSettings::default() })
+                .expect("join");
+            room.join(2, 0, MixCodec::Opus, PortSettings::default()).expect("join");
+            let talk = encoded_tone(440.0, 30);
+            let mut dec = ropus::Decoder::new(RATE, ropus::Channels::Mono).expect("decoder");
+            let mut frame = vec![0i16; N];
+            (0..30).find(|&t| {
+                room.packet(1, MixCodec::Opus, t as u64, talk[t].clone());
+                let mut heard = false;
+                room.tick(&mut |f: MixFrame| {
+                    if f.port == 2 {
+                        let got =
+                            dec.decode(&f.payload, &mut frame, ropus::DecodeMode::Normal).expect("decode");
+                        heard |= power(&frame[..got], 440.0) > 1e5;
+                    }
+                });
+                heard
+            })
+        };
+        let (host, ten) = (first_heard(0).expect("heard"), first_heard(10).expect("heard"));
+        assert_eq!(ten - host, 8, "ten packets wait where two did: {host} then {ten}");
     }
 
     #[test]

@@ -173,6 +173,7 @@ pub fn mix_settings(s: &wit::MixSettings) -> vocab::PortSettings {
         pan: s.pan.min(100),
         talk_packets: s.talk_packets,
         talk_threshold: s.talk_threshold.min(127),
+        prebuffer: s.prebuffer.min(crate::mixer::jitter::MAX_PREBUFFER),
     }
 }
 

@@ -530,18 +530,20 @@ impl StoreState {
 
     /// The packets of a file an input is to play: a path under one of the plugin's
     /// `sandbox.read_dir` folders (compared canonically, so `..` and links do not lead out), an
-    /// Opus-in-Ogg file, and an Opus stream to play it on.
+    /// Opus-in-Ogg file for an Opus stream, or a raw G.711 file for a PCMA or PCMU one.
     fn input_file(
         &self,
         path: &str,
         streams: &[media::InputStreamSpec],
         looped: bool,
     ) -> Result<media::InputFile, String> {
-        if !streams.iter().all(|s| s.codec.name == "opus") {
-            return Err("a file input plays Opus".to_owned());
-        }
-        let file = crate::media::file::OpusFile::read(&self.readable(path)?)?;
-        Ok(media::InputFile { packets: file.packets, looped })
+        let g711 = match streams.iter().map(|s| s.codec.name.to_ascii_lowercase()).collect::<Vec<_>>()[..] {
+            [ref codec] if codec == "opus" => false,
+            [ref codec] if codec == "pcma" || codec == "pcmu" => true,
+            _ => return Err("a file input plays one Opus, PCMA or PCMU stream".to_owned()),
+        };
+        let file = crate::media::file::AudioFile::read(&self.readable(path)?, g711)?;
+        Ok(media::InputFile { packets: file.packets, clock: file.clock, looped })
     }
 
     /// A file the host may read for the plugin: under one of its `sandbox.read_dir` folders

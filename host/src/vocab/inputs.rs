@@ -85,8 +85,10 @@ pub enum SourceState {
 /// A file an input plays: its packets, each with its length in samples, and whether it loops.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputFile {
-    /// The packets (payloads) and their lengths in samples at 48 kHz.
+    /// The packets (payloads) and their lengths in samples at `clock`.
     pub packets: Vec<(Vec<u8>, u32)>,
+    /// The RTP clock of the file's codec.
+    pub clock: u32,
     /// Start again at the end.
     pub looped: bool,
 }

@@ -71,6 +71,9 @@ pub struct PortSettings {
     /// The average level it talks above (a dBov magnitude: 0 loudest, 127 silence;
     /// `audio_level_average`).
     pub talk_threshold: u8,
+    /// Packets its jitter buffer holds before what it says is mixed, after a join or an
+    /// underrun (AudioBridge's `prebuffer`; 0: the host's, two).
+    pub prebuffer: u8,
 }
 
 impl Default for PortSettings {
@@ -89,6 +92,7 @@ impl Default for PortSettings {
             pan: 50,
             talk_packets: 0,
             talk_threshold: 25,
+            prebuffer: 0,
         }
     }
 }

@@ -160,6 +160,9 @@ struct Participant {
     audio_active_packets: Option<u32>,
     #[serde(default)]
     audio_level_average: Option<u8>,
+    /// Packets its audio waits for before it is mixed (`prebuffer`; none: the room's).
+    #[serde(default)]
+    prebuffer: Option<u8>,
     /// Out of the mix both ways, still in the room (`suspend`).
     #[serde(default)]
     suspended: bool,
@@ -381,6 +384,7 @@ impl AudioBridge {
             complexity: p.quality,
             expected_loss: p.expected_loss,
             dtx: false,
+            prebuffer: p.prebuffer.or(room.and_then(|r| r.default_prebuffering)).unwrap_or(0),
         }
     }
 

@@ -66,6 +66,9 @@ fn encoder_settings(body: &Map<String, Value>, p: &mut Participant) -> Result<()
     if let Some(v) = body.get("volume").and_then(Value::as_u64) {
         p.volume = u32::try_from(v).unwrap_or(u32::MAX).min(1000);
     }
+    if let Some(n) = body.get("prebuffer").and_then(Value::as_u64) {
+        p.prebuffer = crate::room::prebuffer(n);
+    }
     Ok(())
 }
 
@@ -188,6 +191,7 @@ impl AudioBridge {
                 .get("audio_level_average")
                 .and_then(Value::as_u64)
                 .map(|n| n.min(127) as u8),
+            prebuffer: None,
             suspended: false,
             paused_events: false,
             record: None,

@@ -22,6 +22,7 @@ pub const ROOM_FIELDS: &[Field] = &[
     Field::new("audio_level_average", JsonType::Integer).positive(),
     Field::new("default_expectedloss", JsonType::Integer).positive(),
     Field::new("default_bitrate", JsonType::Integer).positive(),
+    Field::new("default_prebuffering", JsonType::Integer).positive(),
     Field::new("record", JsonType::Bool),
     Field::new("record_file", JsonType::String),
     Field::new("record_dir", JsonType::String),
@@ -31,6 +32,22 @@ pub const ROOM_FIELDS: &[Field] = &[
     Field::new("groups", JsonType::Array),
     Field::new("permanent", JsonType::Bool),
 ];
+
+/// The most packets a participant's audio may wait for before it is mixed (Janus's
+/// `MAX_PREBUFFERING`).
+const MAX_PREBUFFERING: u64 = 50;
+
+/// A `prebuffer` or `default_prebuffering`: none (the default) when past the most, as Janus
+/// takes it.
+pub fn prebuffer(packets: u64) -> Option<u8> {
+    if packets > MAX_PREBUFFERING {
+        portunus_sdk::warn!(
+            "invalid prebuffering value {packets} (at most {MAX_PREBUFFERING}): using the default"
+        );
+        return None;
+    }
+    u8::try_from(packets).ok()
+}
 
 /// The most groups a room has (Janus's).
 pub const MAX_GROUPS: usize = 5;
@@ -59,6 +76,8 @@ pub struct Room {
     pub audio_level_average: u32,
     pub default_expectedloss: u8,
     pub default_bitrate: u32,
+    /// Packets buffered before a participant is mixed (none: the host's, two).
+    pub default_prebuffering: Option<u8>,
     pub allow_rtp_participants: bool,
     /// The groups participants are tagged with, for forwarders of one group (`groups`; none:
     /// groups are off). A group's number in the mixer is its place here plus one.
@@ -98,6 +117,7 @@ impl Default for Room {
             audio_level_average: 25,
             default_expectedloss: 0,
             default_bitrate: 0,
+            default_prebuffering: None,
             allow_rtp_participants: false,
             groups: Vec::new(),
             muted: false,
@@ -192,6 +212,9 @@ impl Room {
         if let Some(v) = get("default_bitrate").and_then(number) {
             self.default_bitrate = u32::try_from(v).unwrap_or(0);
         }
+        if let Some(v) = get("default_prebuffering").and_then(number) {
+            self.default_prebuffering = prebuffer(v);
+        }
     }
 
     /// What `list` shows (Janus 1.1's fields, in its order).
@@ -241,6 +264,9 @@ impl Room {
         }
         if self.default_bitrate > 0 {
             put("default_bitrate", json!(self.default_bitrate));
+        }
+        if let Some(n) = self.default_prebuffering {
+            put("default_prebuffering", json!(n));
         }
         if self.allow_rtp_participants {
             put("allow_rtp_participants", json!(true));

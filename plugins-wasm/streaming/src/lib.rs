@@ -19,8 +19,9 @@
 //! error codes are Janus 1.1's (`janus-api.md` §4.5); `permanent: true` writes the mountpoints
 //! back to `janus.plugin.streaming.jcfg`.
 //!
-//! A `live` mountpoint plays an Opus-in-Ogg file (`filename`) in a loop to all its viewers, an
-//! `ondemand` one from its start for each viewer (an input of the viewer's own): the host reads
+//! A `live` mountpoint plays an audio file (`filename`, with `audio: true`: Opus-in-Ogg, or raw
+//! A-law or μ-law G.711 as Janus plays `.alaw` and `.mulaw` files) in a loop to all its viewers,
+//! an `ondemand` one from its start for each viewer (an input of the viewer's own): the host reads
 //! the file (from a folder the plugin's `sandbox.read_dir` allows) and sends its packets at
 //! their own pace, as an input that listens on no port.
 //!

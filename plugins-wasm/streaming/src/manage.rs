@@ -299,9 +299,19 @@ impl Streaming {
     /// `enable`/`disable`: a disabled mountpoint sends its viewers nothing (they stay, and get
     /// media again when it is enabled), as in Janus.
     pub(crate) fn enable(&mut self, body: &Map<String, Value>, on: bool) -> Result<Value, PluginError> {
+        if !on {
+            portunus_sdk::validate(body, &[Field::new("stop_recording", JsonType::Bool)], &CODES)?;
+        }
         let (id, _) = self.with_secret(body)?;
+        // Disabling stops the recordings too, unless `stop_recording` is false (as in Janus).
+        let stop_recording = body.get("stop_recording").and_then(Value::as_bool) != Some(false);
         if let Some(mp) = self.mountpoints.get_mut(&id) {
             mp.enabled = on;
+            if !on && stop_recording {
+                for (_, rule) in std::mem::take(&mut mp.recordings) {
+                    host::unforward(rule);
+                }
+            }
         }
         let viewers: Vec<_> =
             self.watching.range((id.clone(), 0)..=(id.clone(), u64::MAX)).map(|(_, h)| *h).collect();

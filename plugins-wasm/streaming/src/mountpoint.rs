@@ -302,19 +302,39 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
     let mut rtsp = None;
     let mut media = Vec::new();
     match kind.as_str() {
-        "rtp" => {}
+        "rtp" => {
+            if keys.get("srtpsuite").is_some_and(|s| number(s).is_none_or(|n| n != 32 && n != 80)) {
+                return Err(err(code::CANT_CREATE, "Can't add 'rtp' stream, invalid SRTP suite..."));
+            }
+        }
         "live" | "ondemand" => {
-            // An Opus-in-Ogg file: played in a loop for every viewer at once (`live`), or from
-            // its start for each viewer (`ondemand`).
+            // An audio file: played in a loop for every viewer at once (`live`), or from its
+            // start for each viewer (`ondemand`). Opus-in-Ogg (`.opus`, `.ogg`), or raw G.711
+            // as Janus plays it (`.alaw`, `.mulaw`: its names, anywhere in the path).
             let Some(filename) = text_of("filename") else {
                 return Err(err(code::MISSING_ELEMENT, "Missing mandatory element (filename)"));
             };
-            if !filename.ends_with(".opus") && !filename.ends_with(".ogg") {
+            if keys.get("audio").and_then(flag) != Some(true)
+                || keys.get("video").and_then(flag) == Some(true)
+            {
                 let text =
-                    "Can't add 'live' stream, unsupported format (this gateway plays Opus-in-Ogg files)";
+                    format!("Can't add '{kind}' stream, we only support audio file streaming right now...");
                 return Err(err(code::CANT_CREATE, text));
             }
-            let pt = keys.get("audiopt").and_then(number).and_then(|n| u8::try_from(n).ok()).unwrap_or(111);
+            let opus_pt =
+                keys.get("audiopt").and_then(number).and_then(|n| u8::try_from(n).ok()).unwrap_or(111);
+            let (codec, pt) = if filename.contains(".alaw") {
+                ("pcma", 8)
+            } else if filename.contains(".mulaw") {
+                ("pcmu", 0)
+            } else if filename.contains(".opus") || filename.ends_with(".ogg") {
+                ("opus", opus_pt)
+            } else {
+                let text = format!(
+                    "Can't add '{kind}' stream, unsupported format (we only support Opus and raw mu-Law/a-Law files right now)"
+                );
+                return Err(err(code::CANT_CREATE, text));
+            };
             media.push(Media {
                 mid: "a".into(),
                 kind: MediaKind::Audio,
@@ -327,7 +347,7 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
                 mcast: None,
                 iface: None,
                 pt,
-                codec: "opus".into(),
+                codec: codec.into(),
                 fmtp: None,
                 receiving: false,
             });
@@ -534,6 +554,10 @@ fn media_of(m: &Map<String, Value>, prefix: &str, default_mid: &str) -> Result<M
     let Some(first) = port("port")? else {
         return Err(err(code::MISSING_ELEMENT, format!("Missing mandatory element ({})", key("port"))));
     };
+    // The older form's audio and video need their payload type (Janus's `audiopt`, `videopt`).
+    if !prefix.is_empty() && kind != MediaKind::Data && get("pt").is_none() {
+        return Err(err(code::MISSING_ELEMENT, format!("Missing mandatory element ({})", key("pt"))));
+    }
     let simulcast = get("simulcast").and_then(flag) == Some(true);
     // RTCP with the sender: `rtcpport` in a `media` entry, `<kind>rtcpport` in the older form.
     let rtcp_port = if kind == MediaKind::Data { None } else { port("rtcpport")? };

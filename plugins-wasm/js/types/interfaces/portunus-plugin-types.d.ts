@@ -673,6 +673,12 @@ declare module 'portunus:plugin/types@0.7.0' {
      * The average level it talks above (a dBov magnitude: 0 loudest, 127 silence).
      */
     talkThreshold: number,
+    /**
+     * Packets its jitter buffer holds before what it says is mixed, after it joins and
+     * after an underrun (AudioBridge's `prebuffer`): 0 for the host's (2, 40 ms), at most
+     * 50.
+     */
+    prebuffer: number,
   }
   /**
    * A codec on a plain RTP leg, as an SDP `a=rtpmap` names it.
@@ -899,9 +905,10 @@ declare module 'portunus:plugin/types@0.7.0' {
      */
     srtp?: SrtpKey,
     /**
-     * Play this Opus-in-Ogg file instead of listening (a path the plugin's
-     * `sandbox.read_dir` allows): one audio stream, no ports; its packets go out at their
-     * own pace, as if received.
+     * Play this file instead of listening (a path the plugin's `sandbox.read_dir`
+     * allows): one audio stream, no ports, Opus-in-Ogg for an Opus stream, raw G.711 for
+     * a PCMA or PCMU one (20 ms packets, as Janus plays `.alaw` and `.mulaw` files); its
+     * packets go out at their own pace, as if received.
      */
     file?: string,
     /**
