@@ -158,6 +158,19 @@ async fn mountpoints_are_managed_as_janus_does() {
         .request(entry(json!({"type": "audio", "mid": "a", "port": "5000", "pt": 111, "codec": "opus"})))
         .await;
     error(&port, 454, "Invalid element type (port should be a positive integer)");
+    // SRTP suites, and the older form's payload types, as Janus checks them.
+    let srtp = |suite: Value| json!({"request": "create", "type": "rtp", "media": med(), "srtpsuite": suite, "srtpcrypto": "abc"});
+    error(&c.request(srtp(json!(40))).await, 456, "Can't add 'rtp' stream, invalid SRTP suite...");
+    error(
+        &c.request(srtp(json!("32"))).await,
+        454,
+        "Invalid element type (srtpsuite should be a positive integer)",
+    );
+    let older = json!({"request": "create", "type": "rtp", "audio": true, "audioport": 0});
+    error(&c.request(older).await, 453, "Missing mandatory element (audiopt)");
+    let older =
+        json!({"request": "create", "type": "rtp", "video": true, "videoport": 0, "videocodec": "vp8"});
+    error(&c.request(older).await, 453, "Missing mandatory element (videopt)");
     let rtsp = c.request(json!({"request": "create", "type": "rtsp", "url": "rtsp://127.0.0.1/x"})).await;
     assert_eq!(rtsp["error_code"], 456, "{rtsp}");
 
@@ -175,6 +188,17 @@ async fn mountpoints_are_managed_as_janus_does() {
     let disabled = listed["list"].as_array().unwrap().iter().find(|m| m["id"] == 500).cloned().unwrap();
     assert_eq!(disabled["enabled"], false, "{disabled}");
     assert_eq!(c.request(json!({"request": "enable", "id": 500})).await, json!({"streaming": "ok"}));
+    // The mountpoint first, then `stop_recording`'s type, as Janus checks them.
+    error(
+        &c.request(json!({"request": "disable", "id": 501, "stop_recording": "x"})).await,
+        455,
+        "No such mountpoint/stream 501",
+    );
+    error(
+        &c.request(json!({"request": "disable", "id": 500, "stop_recording": "x"})).await,
+        454,
+        "Invalid element type (stop_recording should be a boolean)",
+    );
     assert_eq!(
         c.request(json!({"request": "kick_all", "id": 500})).await,
         json!({"streaming": "kicked_all"})

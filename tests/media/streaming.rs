@@ -364,6 +364,32 @@ async fn a_viewer_that_offers_gets_an_answer() {
     peer.close().await.ok();
 }
 
+/// `len` bytes of audio payload carrying the test peer's marker: `nonce`, packet `n`.
+fn marked(nonce: [u8; 4], n: u32, len: usize) -> Vec<u8> {
+    let mut p = crate::peer::MAGIC.to_vec();
+    p.extend_from_slice(&nonce);
+    p.push(b'A');
+    p.extend_from_slice(&n.to_be_bytes());
+    p.extend_from_slice(&n.to_be_bytes());
+    p.resize(len, 0x55);
+    p
+}
+
+/// A gateway whose Streaming plugin may read a new folder holding the file `name` (`bytes`):
+/// the gateway, the folder and the file's path.
+fn file_gateway(name: &str, bytes: &[u8]) -> (Gateway, std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("portunus-files-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let file = dir.join(name);
+    std::fs::write(&file, bytes).expect("the file");
+    let mut conf = crate::harness::Conf::default();
+    conf.extra.push((
+        "janus.plugin.streaming.jcfg".to_owned(),
+        format!("sandbox: {{ read_dir = \"{}\" }}\n", dir.display()),
+    ));
+    (Gateway::with(conf), dir, file)
+}
+
 /// An Opus-in-Ogg file whose packets carry test markers (`nonce`), a second of them.
 fn marked_ogg_opus(nonce: [u8; 4]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -375,12 +401,7 @@ fn marked_ogg_opus(nonce: [u8; 4]) -> Vec<u8> {
     for n in 0..50u32 {
         // A 20 ms CELT frame's TOC, then the marker the test peer looks for.
         let mut p = vec![0xfc];
-        p.extend_from_slice(crate::peer::MAGIC);
-        p.extend_from_slice(&nonce);
-        p.push(b'A');
-        p.extend_from_slice(&n.to_be_bytes());
-        p.extend_from_slice(&n.to_be_bytes());
-        p.resize(80, 0x55);
+        p.extend_from_slice(&marked(nonce, n, 79));
         let end =
             if n == 49 { ogg::PacketWriteEndInfo::EndStream } else { ogg::PacketWriteEndInfo::NormalPacket };
         w.write_packet(p, 7, end, u64::from(n + 1) * 960).unwrap();
@@ -393,16 +414,7 @@ fn marked_ogg_opus(nonce: [u8; 4]) -> Vec<u8> {
 /// plugin's `sandbox.read_dir` does not cover is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_file_mountpoint_plays_in_a_loop() {
-    let dir = std::env::temp_dir().join(format!("portunus-files-{}-{}", std::process::id(), rand_suffix()));
-    std::fs::create_dir_all(&dir).expect("a folder");
-    let file = dir.join("tone.opus");
-    std::fs::write(&file, marked_ogg_opus([6, 6, 6, 6])).expect("the file");
-    let mut conf = crate::harness::Conf::default();
-    conf.extra.push((
-        "janus.plugin.streaming.jcfg".to_owned(),
-        format!("sandbox: {{ read_dir = \"{}\" }}\n", dir.display()),
-    ));
-    let gw = Gateway::with(conf);
+    let (gw, dir, file) = file_gateway("tone.opus", &marked_ogg_opus([6, 6, 6, 6]));
     let mut admin = Client::new(&gw, STREAMING).await;
     let create = json!({"request": "create", "type": "live", "id": 61, "filename": file.display().to_string(),
                         "audio": true, "audiopt": 111});
@@ -441,16 +453,7 @@ async fn a_live_file_mountpoint_plays_in_a_loop() {
 /// that comes after the first one's file ended still gets all of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ondemand_file_mountpoint_plays_for_each_viewer() {
-    let dir = std::env::temp_dir().join(format!("portunus-files-{}-{}", std::process::id(), rand_suffix()));
-    std::fs::create_dir_all(&dir).expect("a folder");
-    let file = dir.join("tone.opus");
-    std::fs::write(&file, marked_ogg_opus([5, 5, 5, 5])).expect("the file");
-    let mut conf = crate::harness::Conf::default();
-    conf.extra.push((
-        "janus.plugin.streaming.jcfg".to_owned(),
-        format!("sandbox: {{ read_dir = \"{}\" }}\n", dir.display()),
-    ));
-    let gw = Gateway::with(conf);
+    let (gw, dir, file) = file_gateway("tone.opus", &marked_ogg_opus([5, 5, 5, 5]));
     let mut admin = Client::new(&gw, STREAMING).await;
     let create = json!({"request": "create", "type": "ondemand", "id": 63, "filename": file.display().to_string(), "audio": true});
     assert_eq!(admin.request(create).await["streaming"], "created");
@@ -470,27 +473,9 @@ async fn an_ondemand_file_mountpoint_plays_for_each_viewer() {
 /// viewer that takes PCMU.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mulaw_file_mountpoint_plays_pcmu() {
-    let dir = std::env::temp_dir().join(format!("portunus-files-{}-{}", std::process::id(), rand_suffix()));
-    std::fs::create_dir_all(&dir).expect("a folder");
-    let file = dir.join("tone.mulaw");
     let nonce = [7, 7, 7, 7];
-    let mut bytes = Vec::new();
-    for n in 0..50u32 {
-        let mut p = crate::peer::MAGIC.to_vec();
-        p.extend_from_slice(&nonce);
-        p.push(b'A');
-        p.extend_from_slice(&n.to_be_bytes());
-        p.extend_from_slice(&n.to_be_bytes());
-        p.resize(160, 0xff);
-        bytes.extend_from_slice(&p);
-    }
-    std::fs::write(&file, &bytes).expect("the file");
-    let mut conf = crate::harness::Conf::default();
-    conf.extra.push((
-        "janus.plugin.streaming.jcfg".to_owned(),
-        format!("sandbox: {{ read_dir = \"{}\" }}\n", dir.display()),
-    ));
-    let gw = Gateway::with(conf);
+    let bytes: Vec<u8> = (0..50u32).flat_map(|n| marked(nonce, n, 160)).collect();
+    let (gw, dir, file) = file_gateway("tone.mulaw", &bytes);
     let mut admin = Client::new(&gw, STREAMING).await;
     let create = json!({"request": "create", "type": "live", "id": 64, "filename": file.display().to_string(), "audio": true});
     assert_eq!(admin.request(create).await["streaming"], "created");
@@ -727,7 +712,8 @@ async fn a_second_sender_waits_for_the_first_with_collision() {
 
 /// `recording` records a live mountpoint's streams to .mjr files that Janus's `janus-pp-rec`
 /// reads (the phone's own packets in the audio, the camera's frames in the video), as Janus's
-/// answers say: starting a stream twice, no stream named or an unknown action are refused.
+/// answers say: starting a stream twice, no stream named or an unknown action are refused;
+/// `disable` stops the recordings unless told not to.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mountpoint_is_recorded_for_janus_pp_rec() {
     let Some((gw, dir)) = crate::recorded::recording_gateway("janus.plugin.streaming", "") else {
@@ -770,5 +756,14 @@ async fn a_mountpoint_is_recorded_for_janus_pp_rec() {
     assert!(marked >= 50, "the phone's packets are in the recording: {marked}");
     let messages = crate::recorded::messages_recorded(&dir.join("mp-data.mjr"), 5).await;
     assert_eq!(messages, ["line 0", "line 1", "line 2", "line 3", "line 4"]);
+    // `disable` stops the recordings, unless `stop_recording` is false (as in Janus): a stream
+    // kept recording cannot be started again.
+    let video = json!({"request": "recording", "action": "start", "id": 78, "media": [{"mid": "v", "filename": "mp-again"}]});
+    assert_eq!(admin.request(video.clone()).await, json!({"streaming": "ok"}));
+    let disable = json!({"request": "disable", "id": 78, "stop_recording": false});
+    assert_eq!(admin.request(disable).await, json!({"streaming": "ok"}));
+    assert_eq!(admin.request(video.clone()).await["error_code"], 452, "still recording");
+    assert_eq!(admin.request(json!({"request": "disable", "id": 78})).await, json!({"streaming": "ok"}));
+    assert_eq!(admin.request(video).await, json!({"streaming": "ok"}), "stopped by the disable");
     std::fs::remove_dir_all(&dir).ok();
 }

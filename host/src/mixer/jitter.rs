@@ -11,16 +11,19 @@ const SLOTS: usize = 128;
 /// Packets buffered before playout starts (and after an underrun), unless a participant asks
 /// for another number: 40 ms.
 pub const PREBUFFER: u64 = 2;
-/// The largest prebuffer a participant may ask for (Janus's: a second).
-pub const MAX_PREBUFFER: u8 = 50;
+/// The largest prebuffer a participant may ask for: Janus's most (50 packets past the one that
+/// starts playout).
+pub const MAX_PREBUFFER: u8 = 51;
 /// More than this many packets waiting (or twice the prebuffer, when more) means the sender
 /// ran ahead: the oldest go.
 const MOST: u64 = 8;
 /// A packet this far before the first one, before playout starts, is taken as reordered (and
 /// playout starts from it).
 const REORDERED: u64 = 16;
-/// A packet this far ahead of the next to play is a new start (a new source, a long gap).
-const JUMP: u64 = 64;
+/// A packet this far ahead of the next to play is a new start (a new source, a long gap):
+/// farther than a sender may run ahead before the oldest packets go.
+const JUMP: u64 = SLOTS as u64;
+const _: () = assert!(2 * MAX_PREBUFFER as u64 <= JUMP && JUMP <= SLOTS as u64);
 /// Ticks concealed while nothing newer has come (a loss when the buffer holds a single
 /// packet, the next one still on its way) before it counts as an underrun: 40 ms.
 const CONCEAL_TICKS: u8 = 2;
@@ -94,12 +97,17 @@ impl Jitter {
         j
     }
 
-    /// Changes the prebuffer (0: [`PREBUFFER`]); it takes effect at the next start of playout.
+    /// Changes the prebuffer (0: [`PREBUFFER`]). A larger one fills before playout goes on,
+    /// as in Janus; a smaller one takes effect at the next start of playout.
     pub fn set_prebuffer(&mut self, prebuffer: u8) {
-        self.prebuffer = match prebuffer.min(MAX_PREBUFFER) {
+        let new = match prebuffer.min(MAX_PREBUFFER) {
             0 => PREBUFFER,
             n => u64::from(n),
         };
+        if new > self.prebuffer && self.next.is_some() {
+            self.playing = false;
+        }
+        self.prebuffer = new;
     }
 
     /// Takes a packet (extended sequence number; arithmetic on it saturates, so a hostile
@@ -313,5 +321,38 @@ mod tests {
         assert_eq!(j.prebuffer, PREBUFFER);
         j.set_prebuffer(200);
         assert_eq!(j.prebuffer, u64::from(MAX_PREBUFFER));
+    }
+
+    /// The largest prebuffer: a sender running ahead loses its oldest packets one by one, the
+    /// buffer is not started over.
+    #[test]
+    fn the_largest_prebuffer_is_trimmed_not_reset() {
+        let mut j = Jitter::new(MAX_PREBUFFER);
+        let most = u64::from(MAX_PREBUFFER);
+        for s in 1..=most {
+            j.push(s, p(s as u8));
+        }
+        assert_eq!(j.pop(), Next::Packet(p(1)));
+        for s in most + 1..=3 * most {
+            j.push(s, p(s as u8));
+        }
+        assert!(j.stats.skipped > 0, "{:?}", j.stats);
+        let Next::Packet(next) = j.pop() else { panic!("plays on") };
+        assert!(u64::from(next[0]) > 2, "from where the trimming left it");
+    }
+
+    /// A larger prebuffer asked for while playing fills before playout goes on.
+    #[test]
+    fn a_larger_prebuffer_while_playing_fills_first() {
+        let mut j = Jitter::default();
+        for s in 1..=3 {
+            j.push(s, p(s as u8));
+        }
+        assert_eq!(j.pop(), Next::Packet(p(1)));
+        j.set_prebuffer(4);
+        assert_eq!(j.pop(), Next::Nothing, "two waiting of four");
+        j.push(4, p(4));
+        j.push(5, p(5));
+        assert_eq!(j.pop(), Next::Packet(p(2)));
     }
 }

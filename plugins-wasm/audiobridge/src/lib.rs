@@ -160,7 +160,8 @@ struct Participant {
     audio_active_packets: Option<u32>,
     #[serde(default)]
     audio_level_average: Option<u8>,
-    /// Packets its audio waits for before it is mixed (`prebuffer`; none: the room's).
+    /// The mixer's prebuffer for it (`prebuffer`, else the room's `default_prebuffering` when
+    /// it joined, as Janus fixes it then; none: the host's).
     #[serde(default)]
     prebuffer: Option<u8>,
     /// Out of the mix both ways, still in the room (`suspend`).
@@ -384,7 +385,7 @@ impl AudioBridge {
             complexity: p.quality,
             expected_loss: p.expected_loss,
             dtx: false,
-            prebuffer: p.prebuffer.or(room.and_then(|r| r.default_prebuffering)).unwrap_or(0),
+            prebuffer: p.prebuffer.unwrap_or(0),
         }
     }
 

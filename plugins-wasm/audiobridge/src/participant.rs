@@ -67,7 +67,8 @@ fn encoder_settings(body: &Map<String, Value>, p: &mut Participant) -> Result<()
         p.volume = u32::try_from(v).unwrap_or(u32::MAX).min(1000);
     }
     if let Some(n) = body.get("prebuffer").and_then(Value::as_u64) {
-        p.prebuffer = crate::room::prebuffer(n);
+        // Past the most, it keeps what it had (as in Janus).
+        p.prebuffer = crate::room::prebuffer(n).or(p.prebuffer);
     }
     Ok(())
 }
@@ -191,7 +192,7 @@ impl AudioBridge {
                 .get("audio_level_average")
                 .and_then(Value::as_u64)
                 .map(|n| n.min(127) as u8),
-            prebuffer: None,
+            prebuffer: room.default_prebuffering,
             suspended: false,
             paused_events: false,
             record: None,

@@ -37,16 +37,15 @@ pub const ROOM_FIELDS: &[Field] = &[
 /// `MAX_PREBUFFERING`).
 const MAX_PREBUFFERING: u64 = 50;
 
-/// A `prebuffer` or `default_prebuffering`: none (the default) when past the most, as Janus
-/// takes it.
+/// A `prebuffer` or `default_prebuffering` (Janus's count: playout starts with the packet
+/// after that many) as the mixer's `prebuffer` (the packets it holds before playout); none,
+/// with a warning, past the most.
 pub fn prebuffer(packets: u64) -> Option<u8> {
     if packets > MAX_PREBUFFERING {
-        portunus_sdk::warn!(
-            "invalid prebuffering value {packets} (at most {MAX_PREBUFFERING}): using the default"
-        );
+        portunus_sdk::warn!("invalid prebuffering value {packets} (at most {MAX_PREBUFFERING})");
         return None;
     }
-    u8::try_from(packets).ok()
+    u8::try_from(packets + 1).ok()
 }
 
 /// The most groups a room has (Janus's).
@@ -76,7 +75,7 @@ pub struct Room {
     pub audio_level_average: u32,
     pub default_expectedloss: u8,
     pub default_bitrate: u32,
-    /// Packets buffered before a participant is mixed (none: the host's, two).
+    /// The mixer's prebuffer for its participants (see [`prebuffer`]; none: the host's, two).
     pub default_prebuffering: Option<u8>,
     pub allow_rtp_participants: bool,
     /// The groups participants are tagged with, for forwarders of one group (`groups`; none:
@@ -213,7 +212,7 @@ impl Room {
             self.default_bitrate = u32::try_from(v).unwrap_or(0);
         }
         if let Some(v) = get("default_prebuffering").and_then(number) {
-            self.default_prebuffering = prebuffer(v);
+            self.default_prebuffering = prebuffer(v).or(self.default_prebuffering);
         }
     }
 
@@ -266,7 +265,7 @@ impl Room {
             put("default_bitrate", json!(self.default_bitrate));
         }
         if let Some(n) = self.default_prebuffering {
-            put("default_prebuffering", json!(n));
+            put("default_prebuffering", json!(n - 1));
         }
         if self.allow_rtp_participants {
             put("allow_rtp_participants", json!(true));
@@ -298,5 +297,24 @@ impl Room {
     /// The mixer's number of a group (0: none, or groups are off).
     pub fn group_number(&self, name: Option<&str>) -> u8 {
         name.and_then(|n| self.groups.iter().position(|g| g == n)).map_or(0, |i| i as u8 + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Janus counts the packets before the one that starts playout; past 50 it is refused.
+    #[test]
+    fn prebuffering_is_counted_as_janus_does() {
+        assert_eq!((prebuffer(0), prebuffer(6), prebuffer(50)), (Some(1), Some(7), Some(51)));
+        assert_eq!(prebuffer(51), None);
+        let mut room = Room::default();
+        let keys =
+            |n: u64| serde_json::json!({"default_prebuffering": n}).as_object().cloned().unwrap_or_default();
+        room.apply(&keys(4), "");
+        assert_eq!(room.default_prebuffering, Some(5));
+        room.apply(&keys(500), "");
+        assert_eq!(room.default_prebuffering, Some(5), "past the most, it stays");
     }
 }

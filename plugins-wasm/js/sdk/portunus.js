@@ -28,7 +28,7 @@
 // as objects with camelCase keys, u64 as BigInt, enums as strings, variants as {tag, val},
 // functions returning `result` throw on error).
 
-import * as host from 'portunus:plugin/host@0.7.0';
+import * as host from 'portunus:plugin/host@0.8.0';
 
 export { host };
 

@@ -1,16 +1,16 @@
 /// <reference path="./interfaces/portunus-plugin-host.d.ts" />
 /// <reference path="./interfaces/portunus-plugin-types.d.ts" />
-declare module 'portunus:plugin/plugin@0.7.0' {
-  export type HandleRef = import('portunus:plugin/types@0.7.0').HandleRef;
-  export type PluginInfo = import('portunus:plugin/types@0.7.0').PluginInfo;
-  export type Message = import('portunus:plugin/types@0.7.0').Message;
-  export type Reply = import('portunus:plugin/types@0.7.0').Reply;
-  export type MediaEvent = import('portunus:plugin/types@0.7.0').MediaEvent;
-  export type StateEntry = import('portunus:plugin/types@0.7.0').StateEntry;
-  export type StateChange = import('portunus:plugin/types@0.7.0').StateChange;
-  export type SourceState = import('portunus:plugin/types@0.7.0').SourceState;
-  export type * as PortunusPluginHost070 from 'portunus:plugin/host@0.7.0'; // import portunus:plugin/host@0.7.0
-  export type * as PortunusPluginTypes070 from 'portunus:plugin/types@0.7.0'; // import portunus:plugin/types@0.7.0
+declare module 'portunus:plugin/plugin@0.8.0' {
+  export type HandleRef = import('portunus:plugin/types@0.8.0').HandleRef;
+  export type PluginInfo = import('portunus:plugin/types@0.8.0').PluginInfo;
+  export type Message = import('portunus:plugin/types@0.8.0').Message;
+  export type Reply = import('portunus:plugin/types@0.8.0').Reply;
+  export type MediaEvent = import('portunus:plugin/types@0.8.0').MediaEvent;
+  export type StateEntry = import('portunus:plugin/types@0.8.0').StateEntry;
+  export type StateChange = import('portunus:plugin/types@0.8.0').StateChange;
+  export type SourceState = import('portunus:plugin/types@0.8.0').SourceState;
+  export type * as PortunusPluginHost080 from 'portunus:plugin/host@0.8.0'; // import portunus:plugin/host@0.8.0
+  export type * as PortunusPluginTypes080 from 'portunus:plugin/types@0.8.0'; // import portunus:plugin/types@0.8.0
   /**
   * Called once per instance, before anything else, with the plugin's
   * `janus.plugin.<name>.jcfg` as JSON (`{}` when there is none). The returned package

@@ -21,6 +21,8 @@ const CREATE: &[Field] = &[
     Field::new("pin", JsonType::String),
     Field::new("permanent", JsonType::Bool),
     Field::new("media", JsonType::Array),
+    Field::new("srtpsuite", JsonType::Integer).positive(),
+    Field::new("srtpcrypto", JsonType::String),
 ];
 
 impl Streaming {
@@ -299,10 +301,10 @@ impl Streaming {
     /// `enable`/`disable`: a disabled mountpoint sends its viewers nothing (they stay, and get
     /// media again when it is enabled), as in Janus.
     pub(crate) fn enable(&mut self, body: &Map<String, Value>, on: bool) -> Result<Value, PluginError> {
+        let (id, _) = self.with_secret(body)?;
         if !on {
             portunus_sdk::validate(body, &[Field::new("stop_recording", JsonType::Bool)], &CODES)?;
         }
-        let (id, _) = self.with_secret(body)?;
         // Disabling stops the recordings too, unless `stop_recording` is false (as in Janus).
         let stop_recording = body.get("stop_recording").and_then(Value::as_bool) != Some(false);
         if let Some(mp) = self.mountpoints.get_mut(&id) {

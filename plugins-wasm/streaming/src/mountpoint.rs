@@ -323,12 +323,12 @@ pub fn parse(id: Id, keys: &Map<String, Value>) -> Result<Mountpoint, PluginErro
             }
             let opus_pt =
                 keys.get("audiopt").and_then(number).and_then(|n| u8::try_from(n).ok()).unwrap_or(111);
-            let (codec, pt) = if filename.contains(".alaw") {
+            let (codec, pt) = if filename.contains(".opus") || filename.ends_with(".ogg") {
+                ("opus", opus_pt)
+            } else if filename.contains(".alaw") {
                 ("pcma", 8)
             } else if filename.contains(".mulaw") {
                 ("pcmu", 0)
-            } else if filename.contains(".opus") || filename.ends_with(".ogg") {
-                ("opus", opus_pt)
             } else {
                 let text = format!(
                     "Can't add '{kind}' stream, unsupported format (we only support Opus and raw mu-Law/a-Law files right now)"

@@ -1,5 +1,5 @@
 /// <reference path="./portunus-plugin-types.d.ts" />
-declare module 'portunus:plugin/host@0.7.0' {
+declare module 'portunus:plugin/host@0.8.0' {
   /**
    * Sends a Janus `event` to the client of `handle`: `plugindata.data` is `event` (a JSON
    * object), `jsep` (JSON) is attached when given. `transaction` ties the event to the
@@ -407,23 +407,23 @@ declare module 'portunus:plugin/host@0.7.0' {
    * the sandbox's `max_event_bytes`, a handle that is not the plugin's.
    */
   export function notifyEvent(handle: HandleRef | undefined, data: string): void;
-  export type HandleRef = import('portunus:plugin/types@0.7.0').HandleRef;
-  export type LogLevel = import('portunus:plugin/types@0.7.0').LogLevel;
-  export type AnswerPolicy = import('portunus:plugin/types@0.7.0').AnswerPolicy;
-  export type RtpExtensions = import('portunus:plugin/types@0.7.0').RtpExtensions;
-  export type OfferedStream = import('portunus:plugin/types@0.7.0').OfferedStream;
-  export type StreamDirection = import('portunus:plugin/types@0.7.0').StreamDirection;
-  export type ForwardOptions = import('portunus:plugin/types@0.7.0').ForwardOptions;
-  export type MediaKind = import('portunus:plugin/types@0.7.0').MediaKind;
-  export type RtpTarget = import('portunus:plugin/types@0.7.0').RtpTarget;
-  export type UdpSocket = import('portunus:plugin/types@0.7.0').UdpSocket;
-  export type Endpoint = import('portunus:plugin/types@0.7.0').Endpoint;
-  export type LegOptions = import('portunus:plugin/types@0.7.0').LegOptions;
-  export type LegLocal = import('portunus:plugin/types@0.7.0').LegLocal;
-  export type LegRemote = import('portunus:plugin/types@0.7.0').LegRemote;
-  export type InputOptions = import('portunus:plugin/types@0.7.0').InputOptions;
-  export type InputLocal = import('portunus:plugin/types@0.7.0').InputLocal;
-  export type InputStreamStatus = import('portunus:plugin/types@0.7.0').InputStreamStatus;
-  export type MixCodec = import('portunus:plugin/types@0.7.0').MixCodec;
-  export type MixSettings = import('portunus:plugin/types@0.7.0').MixSettings;
+  export type HandleRef = import('portunus:plugin/types@0.8.0').HandleRef;
+  export type LogLevel = import('portunus:plugin/types@0.8.0').LogLevel;
+  export type AnswerPolicy = import('portunus:plugin/types@0.8.0').AnswerPolicy;
+  export type RtpExtensions = import('portunus:plugin/types@0.8.0').RtpExtensions;
+  export type OfferedStream = import('portunus:plugin/types@0.8.0').OfferedStream;
+  export type StreamDirection = import('portunus:plugin/types@0.8.0').StreamDirection;
+  export type ForwardOptions = import('portunus:plugin/types@0.8.0').ForwardOptions;
+  export type MediaKind = import('portunus:plugin/types@0.8.0').MediaKind;
+  export type RtpTarget = import('portunus:plugin/types@0.8.0').RtpTarget;
+  export type UdpSocket = import('portunus:plugin/types@0.8.0').UdpSocket;
+  export type Endpoint = import('portunus:plugin/types@0.8.0').Endpoint;
+  export type LegOptions = import('portunus:plugin/types@0.8.0').LegOptions;
+  export type LegLocal = import('portunus:plugin/types@0.8.0').LegLocal;
+  export type LegRemote = import('portunus:plugin/types@0.8.0').LegRemote;
+  export type InputOptions = import('portunus:plugin/types@0.8.0').InputOptions;
+  export type InputLocal = import('portunus:plugin/types@0.8.0').InputLocal;
+  export type InputStreamStatus = import('portunus:plugin/types@0.8.0').InputStreamStatus;
+  export type MixCodec = import('portunus:plugin/types@0.8.0').MixCodec;
+  export type MixSettings = import('portunus:plugin/types@0.8.0').MixSettings;
 }

@@ -1,4 +1,4 @@
-declare module 'portunus:plugin/types@0.7.0' {
+declare module 'portunus:plugin/types@0.8.0' {
   /**
    * A Janus handle, with the session that owns it.
    */
@@ -675,8 +675,8 @@ declare module 'portunus:plugin/types@0.7.0' {
     talkThreshold: number,
     /**
      * Packets its jitter buffer holds before what it says is mixed, after it joins and
-     * after an underrun (AudioBridge's `prebuffer`): 0 for the host's (2, 40 ms), at most
-     * 50.
+     * after an underrun (AudioBridge's `prebuffer` plus one): 0 for the host's (2, 40
+     * ms), at most 51. A larger one set while it plays fills before playout goes on.
      */
     prebuffer: number,
   }
