@@ -32,7 +32,7 @@ pub fn sdp(data: &[u8]) {
 pub fn ogg_opus(data: &[u8]) {
     let Ok(file) = crate::media::file::AudioFile::parse(data) else { return };
     let now = std::time::Instant::now();
-    let mut player = crate::media::file::Player::new(file, false, 111, now);
+    let mut player = crate::media::file::Player::new(file, false, true, 111, now);
     player.start(now);
     let mut buf = Vec::new();
     let mut at = now;

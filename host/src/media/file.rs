@@ -101,7 +101,7 @@ impl AudioFile {
 #[derive(Debug)]
 pub struct Player {
     file: AudioFile,
-    /// Start again at the end (Janus's `live` file mountpoints loop).
+    /// Start again at the end (Janus's file mountpoints loop).
     looped: bool,
     next: usize,
     /// When the next packet is due (none before it starts, and after its end).
@@ -114,13 +114,13 @@ pub struct Player {
 }
 
 impl Player {
-    /// A player: one that loops (a file everyone hears together) starts now, one that does
-    /// not (a file played for one viewer) with its first rule ([`Player::start`]).
-    pub fn new(file: AudioFile, looped: bool, pt: u8, now: Instant) -> Self {
+    /// A player that starts now (a file everyone hears together), or `on_demand` with its
+    /// first rule ([`Player::start`]: a file played for one viewer from its start).
+    pub fn new(file: AudioFile, looped: bool, on_demand: bool, pt: u8, now: Instant) -> Self {
         let ssrc = rand::random();
-        let due = looped.then_some(now);
+        let due = (!on_demand).then_some(now);
         let (seq, time) = (rand::random(), rand::random());
-        Self { file, looped, next: 0, due, started: looped, seq, time, ssrc, pt }
+        Self { file, looped, next: 0, due, started: !on_demand, seq, time, ssrc, pt }
     }
 
     /// Starts a player that waits for its first rule; returns when its first packet is due.
@@ -200,7 +200,7 @@ pub(crate) mod tests {
         let file = AudioFile::parse(&bytes).expect("parses");
         assert_eq!(file.packets, [(vec![0xfc, 1], 960), (vec![0xfc, 2], 960)]);
         let t0 = Instant::now();
-        let mut p = Player::new(file, true, 111, t0);
+        let mut p = Player::new(file, true, false, 111, t0);
         let mut buf = Vec::new();
         assert!(p.next_packet(t0, &mut buf));
         assert_eq!((buf[1], &buf[12..]), (111, &[0xfc, 1][..]));
@@ -211,7 +211,7 @@ pub(crate) mod tests {
         assert!(AudioFile::parse(b"OggS garbage").is_err());
         // One that does not loop waits for its start, and ends.
         let file = AudioFile::parse(&bytes).expect("parses");
-        let mut once = Player::new(file, false, 111, t0);
+        let mut once = Player::new(file, false, true, 111, t0);
         assert!(!once.next_packet(t0, &mut buf), "not started");
         assert_eq!(once.start(t0), Some(t0));
         assert_eq!(once.start(t0), None, "started once");
@@ -232,7 +232,7 @@ mod g711_tests {
         assert_eq!(file.packets.iter().map(|p| p.1).collect::<Vec<_>>(), [160, 160, 80]);
         assert!(AudioFile::g711(&[]).is_err());
         let t0 = Instant::now();
-        let mut p = Player::new(file, false, 8, t0);
+        let mut p = Player::new(file, false, true, 8, t0);
         p.start(t0);
         let mut buf = Vec::new();
         assert!(p.next_packet(t0, &mut buf));

@@ -262,6 +262,7 @@ impl Input {
             super::file::Player::new(
                 super::file::AudioFile { packets: f.packets, clock: f.clock },
                 f.looped,
+                f.on_demand,
                 pt,
                 Instant::now(),
             )

@@ -535,7 +535,7 @@ impl StoreState {
         &self,
         path: &str,
         streams: &[media::InputStreamSpec],
-        looped: bool,
+        (looped, on_demand): (bool, bool),
     ) -> Result<media::InputFile, String> {
         let g711 = match streams.iter().map(|s| s.codec.name.to_ascii_lowercase()).collect::<Vec<_>>()[..] {
             [ref codec] if codec == "opus" => false,
@@ -543,7 +543,7 @@ impl StoreState {
             _ => return Err("a file input plays one Opus, PCMA or PCMU stream".to_owned()),
         };
         let file = crate::media::file::AudioFile::read(&self.readable(path)?, g711)?;
-        Ok(media::InputFile { packets: file.packets, clock: file.clock, looped })
+        Ok(media::InputFile { packets: file.packets, clock: file.clock, looped, on_demand })
     }
 
     /// A file the host may read for the plugin: under one of its `sandbox.read_dir` folders
@@ -1156,7 +1156,9 @@ impl host::Host for StoreState {
             return Err("an input needs a stream".to_owned());
         }
         let file = match &options.file {
-            Some(path) => Some(self.input_file(path, &streams, options.loop_file)?),
+            Some(path) => {
+                Some(self.input_file(path, &streams, (options.loop_file, options.file_on_demand))?)
+            }
             None => None,
         };
         let spec = media::InputSpec {

@@ -91,6 +91,8 @@ pub struct InputFile {
     pub clock: u32,
     /// Start again at the end.
     pub looped: bool,
+    /// Start with the input's first rule (a viewer's own input), not when it opens.
+    pub on_demand: bool,
 }
 
 /// What the host opened: the id and, per stream, its ports in order.

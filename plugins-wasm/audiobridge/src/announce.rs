@@ -69,6 +69,8 @@ impl AudioBridge {
             srtp: None,
             file: str_of(body, "filename").map(str::to_owned),
             loop_file: looped,
+            // A file played once starts with its rule into the mix, so none of it is lost.
+            file_on_demand: !looped,
             rtsp: None,
         };
         let input = host::rtp_input_open(&options)

@@ -21,7 +21,8 @@
 //!
 //! A `live` mountpoint plays an audio file (`filename`, with `audio: true`: Opus-in-Ogg, or raw
 //! A-law or μ-law G.711 as Janus plays `.alaw` and `.mulaw` files) in a loop to all its viewers,
-//! an `ondemand` one from its start for each viewer (an input of the viewer's own): the host reads
+//! an `ondemand` one from its start for each viewer, in a loop too (an input of the viewer's
+//! own), as Janus's do: the host reads
 //! the file (from a folder the plugin's `sandbox.read_dir` allows) and sends its packets at
 //! their own pace, as an input that listens on no port.
 //!

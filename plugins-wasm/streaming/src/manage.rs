@@ -422,7 +422,9 @@ pub(crate) fn open_input(mp: &Mountpoint) -> Result<portunus_sdk::InputLocal, Pl
         collision_ms: mp.collision,
         srtp: mp.srtp.clone(),
         file: mp.file.clone(),
-        loop_file: !mp.ondemand,
+        // Both loop, as Janus's do; an `ondemand` viewer's input starts with it.
+        loop_file: true,
+        file_on_demand: mp.ondemand,
         rtsp: mp.rtsp.as_ref().map(mountpoint::Rtsp::source),
     };
     host::rtp_input_open(&options).map_err(|e| {

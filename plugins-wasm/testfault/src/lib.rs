@@ -654,6 +654,7 @@ impl TestFault {
                     srtp: None,
                     file: None,
                     loop_file: false,
+                    file_on_demand: false,
                     rtsp: text("rtsp").map(|url| RtspSource {
                         url,
                         user: None,

@@ -912,9 +912,14 @@ declare module 'portunus:plugin/types@0.8.0' {
      */
     file?: string,
     /**
-     * Start the file again at its end (Janus's `live` file mountpoints).
+     * Start the file again at its end (Janus's file mountpoints).
      */
     loopFile: boolean,
+    /**
+     * Start the file when the input's first rule has its destination up, from its start
+     * (an `ondemand` viewer's own input), not when the input opens.
+     */
+    fileOnDemand: boolean,
     /**
      * Pull this RTSP source instead of waiting for RTP (Janus's `rtsp` mountpoints): each
      * stream gets one free port (its `ports` are ignored) and takes the codec the source
