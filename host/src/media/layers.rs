@@ -157,15 +157,13 @@ pub struct LayerSelect {
     pub temporal_target: Option<u8>,
     current: Option<u8>,
     temporal: Option<u8>,
-    /// When each substream was last seen.
+    /// When each substream (or spatial layer of an SVC source) was last seen.
     seen: [Option<Instant>; MAX_LAYERS],
-    /// When the rule saw its first simulcast or SVC packet.
+    /// When the rule saw its first simulcast packet.
     first: Option<Instant>,
     /// The top spatial layer forwarded of an SVC source (none: every layer, as it comes, until
     /// the rule is given a target).
     spatial: Option<u8>,
-    /// When each spatial layer was last seen.
-    seen_spatial: [Option<Instant>; MAX_LAYERS],
     /// The SVC picture the last packet was of (its ID), and how many pictures started since
     /// the rule's first packet (the spatial layer is chosen from the second on, once a whole
     /// picture showed which layers come).
@@ -231,7 +229,7 @@ impl LayerSelect {
         now: Instant,
         changed: &mut Option<LayerChange>,
     ) -> Verdict {
-        if let Some(seen) = self.seen_spatial.get_mut(usize::from(at.layer)) {
+        if let Some(seen) = self.seen.get_mut(usize::from(at.layer)) {
             *seen = Some(now);
         }
         let starts = self.starts_picture(at);
@@ -239,22 +237,30 @@ impl LayerSelect {
             return Verdict::Forward;
         }
         let target = self.target.unwrap_or(u8::MAX).min(MAX_LAYERS as u8 - 1);
-        let want = nearest(target, MAX_LAYERS as u8 - 1, |l| live(&self.seen_spatial, l, now));
+        let want = nearest(target, MAX_LAYERS as u8 - 1, |l| live(&self.seen, l, now));
         if starts && self.spatial != Some(want) {
             let up = self.spatial.is_some_and(|cur| want > cur);
             if !up || keyframe {
                 self.spatial = Some(want);
                 self.asked = None;
                 *changed = Some(LayerChange::Substream(want));
-            } else if self.asked.is_none_or(|t| now >= t + ASK_AGAIN) {
-                self.asked = Some(now);
-                self.ask = true;
+            } else {
+                self.ask_for_keyframe(now);
             }
         }
         match self.spatial {
             Some(top) if at.layer > top => self.skip(seq),
             Some(top) if at.layer == top && at.ends => Verdict::ForwardEnding,
             _ => Verdict::Forward,
+        }
+    }
+
+    /// Has the caller ask the source for a keyframe, unless the rule asked a moment ago
+    /// ([`ASK_AGAIN`]).
+    fn ask_for_keyframe(&mut self, now: Instant) {
+        if self.asked.is_none_or(|t| now >= t + ASK_AGAIN) {
+            self.asked = Some(now);
+            self.ask = true;
         }
     }
 
@@ -299,7 +305,6 @@ impl LayerSelect {
     ) -> Verdict {
         let mut verdict = Verdict::Forward;
         if let (None, Some(at)) = (layer, frame.spatial) {
-            self.first.get_or_insert(now);
             verdict = self.pass_spatial(at, frame.keyframe == Some(true), seq, now, changed);
             if verdict == Verdict::Drop {
                 return verdict;
@@ -323,14 +328,10 @@ impl LayerSelect {
                 self.newest = None;
                 self.asked = None;
                 *changed = Some(LayerChange::Substream(layer));
-            } else if layer == want
-                && self.current != Some(want)
-                && self.asked.is_none_or(|t| now >= t + ASK_AGAIN)
-            {
+            } else if layer == want && self.current != Some(want) {
                 // The wanted substream comes, but not from a keyframe: nobody else may ask for
                 // one (an RTP output has no receiver to), so the rule does.
-                self.asked = Some(now);
-                self.ask = true;
+                self.ask_for_keyframe(now);
             }
             if self.current != Some(layer) {
                 return Verdict::Drop;
