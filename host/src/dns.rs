@@ -1,7 +1,9 @@
 //! A DNS client of our own (RFC 1035 over UDP) for what the system's resolver does not look
 //! up: SRV records (RFC 2782), which SIP finds its servers by (RFC 3263), and a plugin's names
 //! when its sandbox names a `nameserver` of its own. A query goes to one server, twice at most,
-//! and waits 2 s for each answer; a truncated answer is taken as it is (no TCP).
+//! and waits 2 s for each answer; an answer too long for a datagram (truncated, as a server
+//! marks one past 512 bytes) is asked again over TCP (RFC 7766), as a domain with many SRV
+//! records needs.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -22,7 +24,7 @@ pub mod kind {
 const WAIT: Duration = Duration::from_secs(2);
 /// Tries per query.
 const TRIES: usize = 2;
-/// The longest answer read (EDNS is not asked for: 512 bytes are the rule).
+/// The longest answer read from a datagram (EDNS is not asked for: 512 bytes are the rule).
 const MAX_ANSWER: usize = 4096;
 
 /// An SRV record: where a service is.
@@ -55,6 +57,8 @@ pub struct Answer {
 pub enum Refused {
     /// Not the answer to our query (another id or question): wait for ours.
     NotOurs,
+    /// Ours, but too long for a datagram: to be asked again over TCP.
+    Truncated,
     /// Ours, but the server failed, or the bytes are malformed.
     Bad(String),
 }
@@ -143,9 +147,9 @@ pub fn parse(id: u16, name: &str, rtype: u16, msg: &[u8]) -> Result<Answer, Refu
         _ => None,
     };
     let Some(mut at) = ours else { return Err(Refused::NotOurs) };
-    // (What a truncated answer holds may be missing; it is not asked again over TCP.)
+    // (What a truncated answer holds may be missing: the whole is asked for over TCP.)
     if msg[2] & 0x02 != 0 {
-        return Err(bad("a truncated answer"));
+        return Err(Refused::Truncated);
     }
     match msg[3] & 0x0f {
         0 => {}
@@ -245,7 +249,8 @@ pub fn system_nameserver() -> SocketAddr {
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 53)))
 }
 
-/// Asks `server` for `name`'s records of type `rtype`.
+/// Asks `server` for `name`'s records of type `rtype` (over UDP, and over TCP when the answer
+/// is too long for a datagram).
 pub async fn lookup(server: SocketAddr, name: &str, rtype: u16) -> Result<Answer, String> {
     let any: SocketAddr =
         if server.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { "[::]:0".parse().unwrap_or(server) };
@@ -263,6 +268,7 @@ pub async fn lookup(server: SocketAddr, name: &str, rtype: u16) -> Result<Answer
                 Ok(Ok(n)) => match parse(id, name, rtype, &buf[..n]) {
                     Ok(answer) => return Ok(answer),
                     Err(Refused::NotOurs) => continue,
+                    Err(Refused::Truncated) => return lookup_tcp(server, name, rtype).await,
                     Err(Refused::Bad(why)) => return Err(format!("{server} on {name}: {why}")),
                 },
                 Ok(Err(e)) => return Err(format!("{server}: {e}")),
@@ -271,6 +277,36 @@ pub async fn lookup(server: SocketAddr, name: &str, rtype: u16) -> Result<Answer
         }
     }
     Err(format!("{server} did not answer on {name}"))
+}
+
+/// [`lookup`] over TCP (RFC 1035 §4.2.2: each message after its length in two bytes), once,
+/// waiting [`WAIT`] for the connection and as long again for the answer.
+async fn lookup_tcp(server: SocketAddr, name: &str, rtype: u16) -> Result<Answer, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let failed = |e: std::io::Error| format!("{server} over TCP: {e}");
+    let late = |_| format!("{server} did not answer on {name} over TCP");
+    let mut tcp = tokio::time::timeout(WAIT, tokio::net::TcpStream::connect(server))
+        .await
+        .map_err(late)?
+        .map_err(failed)?;
+    let id: u16 = rand::random();
+    let ask = query(id, name, rtype)?;
+    let mut framed = (ask.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&ask);
+    let exchange = async {
+        tcp.write_all(&framed).await?;
+        let len = usize::from(tcp.read_u16().await?);
+        let mut msg = vec![0u8; len];
+        tcp.read_exact(&mut msg).await?;
+        Ok::<_, std::io::Error>(msg)
+    };
+    let msg = tokio::time::timeout(WAIT, exchange).await.map_err(late)?.map_err(failed)?;
+    match parse(id, name, rtype, &msg) {
+        Ok(answer) => Ok(answer),
+        Err(Refused::NotOurs) => Err(format!("{server} over TCP: not the answer to our question on {name}")),
+        Err(Refused::Truncated) => Err(format!("{server} over TCP: a truncated answer on {name}")),
+        Err(Refused::Bad(why)) => Err(format!("{server} on {name}: {why}")),
+    }
 }
 
 /// A DNS server's side, for tests.
@@ -364,10 +400,11 @@ mod tests {
         assert_eq!(a.srv, [Srv { priority: 10, weight: 5, port: 5070, target: "sip1.pbx.test".into() }]);
         assert_eq!(a.addrs, [("sip1.pbx.test".to_owned(), IpAddr::from([127, 0, 0, 1]))]);
         assert!(a.unavailable, "a record names \".\"");
-        // A truncated answer is not taken; nor one without our question.
+        // A truncated answer is to be asked for again (over TCP); one without our question is
+        // not ours.
         let mut truncated = answer(7, name, kind::SRV, 0, &records, &extra);
         truncated[2] |= 0x02;
-        assert!(matches!(parse(7, name, kind::SRV, &truncated), Err(Refused::Bad(_))));
+        assert_eq!(parse(7, name, kind::SRV, &truncated), Err(Refused::Truncated));
         let mut questionless = answer(7, name, kind::SRV, 0, &[], &[]);
         questionless[5] = 0;
         assert_eq!(parse(7, name, kind::SRV, &questionless), Err(Refused::NotOurs));

@@ -738,6 +738,29 @@ async fn servers_are_found_by_their_srv_records() {
     phone.passes().await;
 }
 
+/// A domain with more SRV records than a datagram holds: dnsmasq answers the query over UDP
+/// truncated (seven records of 31) and the whole over TCP, which the host asks again on (RFC
+/// 7766). The registrar's record, the first by priority, is the last dnsmasq lists: alice
+/// registers there only when the whole answer was read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_srv_answer_is_asked_for_again_over_tcp() {
+    if !have_sipp() {
+        return;
+    }
+    let registrar = Sipp::start("register_auth.xml", None, "x");
+    let mut records: Vec<String> = (1..=30)
+        .map(|i| {
+            format!("--srv-host=_sip._udp.big.test,server-{i}.a-rather-long-name.big.test,5060,{},0", i + 10)
+        })
+        .collect();
+    records.push(format!("--srv-host=_sip._udp.big.test,sip1.pbx.test,{},1,0", registrar.port));
+    records.push("--host-record=sip1.pbx.test,127.0.0.1".to_owned());
+    let Some(dns) = Dnsmasq::start(&records) else { return };
+    let (gw, _) = gateway_sandboxed("", &format!("nameserver = \"127.0.0.1:{}\"", dns.port));
+    register_alice(&gw, "sip:alice@big.test").await;
+    registrar.passes().await;
+}
+
 /// dnsmasq's records for the failover tests: `_sip._udp.pbx.test` names a first server on port
 /// `first` and a second on `second`, both on 127.0.0.1; `alone` is a domain whose only server
 /// is on its port.
