@@ -1,7 +1,9 @@
 //! A DNS client of our own (RFC 1035 over UDP) for what the system's resolver does not look
 //! up: SRV records (RFC 2782), which SIP finds its servers by (RFC 3263), and a plugin's names
-//! when its sandbox names a `nameserver` of its own. A query goes to one server, twice at most,
-//! and waits 2 s for each answer; an answer too long for a datagram (truncated, as a server
+//! when its sandbox names `nameserver`s of its own. A query goes to each server in turn (the
+//! system's are `/etc/resolv.conf`'s, three at most, as its resolver takes them), round them
+//! twice at most, and waits 2 s for each answer: a server that is silent, refuses or fails is
+//! passed over for the next, as the system's resolver does. An answer too long for a datagram (truncated, as a server
 //! marks one past 512 bytes) is asked again over TCP (RFC 7766), as a domain with many SRV
 //! records needs.
 
@@ -238,45 +240,68 @@ pub fn order(mut records: Vec<Srv>, mut random: impl FnMut() -> u32) -> Vec<Srv>
     out
 }
 
-/// The system's name server: the first of `/etc/resolv.conf`'s (port 53), else this host's.
-pub fn system_nameserver() -> SocketAddr {
+/// The system's name servers: `/etc/resolv.conf`'s (port 53), the first three as its resolver
+/// takes them, else this host's.
+pub fn system_nameservers() -> Vec<SocketAddr> {
     let conf = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    conf.lines()
+    let mut servers: Vec<SocketAddr> = conf
+        .lines()
         .filter_map(|l| l.trim().strip_prefix("nameserver"))
         .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
         .map(|ip| SocketAddr::new(ip, 53))
-        .next()
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 53)))
+        .take(MAX_SERVERS)
+        .collect();
+    if servers.is_empty() {
+        servers.push(SocketAddr::from(([127, 0, 0, 1], 53)));
+    }
+    servers
 }
 
-/// Asks `server` for `name`'s records of type `rtype` (over UDP, and over TCP when the answer
-/// is too long for a datagram).
-pub async fn lookup(server: SocketAddr, name: &str, rtype: u16) -> Result<Answer, String> {
+/// Name servers asked at most, as `/etc/resolv.conf`'s resolver takes them (MAXNS).
+pub const MAX_SERVERS: usize = 3;
+
+/// Asks `servers` for `name`'s records of type `rtype`: each in turn until one answers (over
+/// UDP, and over TCP when the answer is too long for a datagram), round them [`TRIES`] times.
+pub async fn lookup(servers: &[SocketAddr], name: &str, rtype: u16) -> Result<Answer, String> {
+    let ask = query(0, name, rtype)?;
+    let mut failed = format!("no name server to ask for {name}");
+    for _ in 0..TRIES {
+        for &server in servers {
+            match lookup_once(server, name, rtype, &ask).await {
+                Ok(answer) => return Ok(answer),
+                Err(why) => failed = why,
+            }
+        }
+    }
+    Err(failed)
+}
+
+/// One try of [`lookup`] at `server`: `ask` (its id is set here) sent once, the answer awaited
+/// [`WAIT`].
+async fn lookup_once(server: SocketAddr, name: &str, rtype: u16, ask: &[u8]) -> Result<Answer, String> {
     let any: SocketAddr =
         if server.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { "[::]:0".parse().unwrap_or(server) };
     let socket = tokio::net::UdpSocket::bind(any).await.map_err(|e| e.to_string())?;
     // Connected: only the server's datagrams are read.
     socket.connect(server).await.map_err(|e| format!("{server}: {e}"))?;
     let id: u16 = rand::random();
-    let ask = query(id, name, rtype)?;
+    let mut ask = ask.to_vec();
+    ask[..2].copy_from_slice(&id.to_be_bytes());
+    socket.send(&ask).await.map_err(|e| format!("{server}: {e}"))?;
     let mut buf = vec![0u8; MAX_ANSWER];
-    for _ in 0..TRIES {
-        socket.send(&ask).await.map_err(|e| format!("{server}: {e}"))?;
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            match tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await {
-                Ok(Ok(n)) => match parse(id, name, rtype, &buf[..n]) {
-                    Ok(answer) => return Ok(answer),
-                    Err(Refused::NotOurs) => continue,
-                    Err(Refused::Truncated) => return lookup_tcp(server, name, rtype).await,
-                    Err(Refused::Bad(why)) => return Err(format!("{server} on {name}: {why}")),
-                },
-                Ok(Err(e)) => return Err(format!("{server}: {e}")),
-                Err(_) => break,
-            }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await {
+            Ok(Ok(n)) => match parse(id, name, rtype, &buf[..n]) {
+                Ok(answer) => return Ok(answer),
+                Err(Refused::NotOurs) => continue,
+                Err(Refused::Truncated) => return lookup_tcp(server, name, rtype).await,
+                Err(Refused::Bad(why)) => return Err(format!("{server} on {name}: {why}")),
+            },
+            Ok(Err(e)) => return Err(format!("{server}: {e}")),
+            Err(_) => return Err(format!("{server} did not answer on {name}")),
         }
     }
-    Err(format!("{server} did not answer on {name}"))
 }
 
 /// [`lookup`] over TCP (RFC 1035 §4.2.2: each message after its length in two bytes), once,
@@ -481,7 +506,29 @@ mod tests {
             let reply = answer(id, "a.test", kind::A, 0, &[("a.test", kind::A, vec![10, 0, 0, 1])], &[]);
             server.send_to(&reply, from).await.unwrap();
         };
-        let (answer, ()) = tokio::join!(lookup(at, "a.test", kind::A), serve);
+        let servers = [at];
+        let (answer, ()) = tokio::join!(lookup(&servers, "a.test", kind::A), serve);
         assert_eq!(answer.unwrap().addrs, [("a.test".to_owned(), IpAddr::from([10, 0, 0, 1]))]);
+    }
+
+    /// A server whose port is closed, then one that fails (SERVFAIL), are passed over for the
+    /// next, which answers; when none answers, the last one's failure is told.
+    #[tokio::test]
+    async fn servers_are_asked_in_turn_until_one_answers() {
+        let closed = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let closed_at = closed.local_addr().unwrap();
+        drop(closed);
+        let serving = |rcode: u8| async move {
+            let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let at = socket.local_addr().unwrap();
+            let a = move |_: &str, _: u16| (rcode, vec![("a.test".to_owned(), kind::A, vec![10, 0, 0, 2])]);
+            tokio::spawn(super::server::serve(socket, a));
+            at
+        };
+        let (failing, good) = (serving(2).await, serving(0).await);
+        let answer = lookup(&[closed_at, failing, good], "a.test", kind::A).await;
+        assert_eq!(answer.unwrap().addrs, [("a.test".to_owned(), IpAddr::from([10, 0, 0, 2]))]);
+        let failed = lookup(&[closed_at, failing], "a.test", kind::A).await;
+        assert_eq!(failed, Err(format!("{failing} on a.test: the server failed")));
     }
 }

@@ -761,6 +761,30 @@ async fn a_truncated_srv_answer_is_asked_for_again_over_tcp() {
     registrar.passes().await;
 }
 
+/// `sandbox.nameserver` may name several servers, asked in turn as the system's resolver asks
+/// `/etc/resolv.conf`'s: the first here never answers (a socket that reads nothing), and the
+/// second (dnsmasq) finds the registrar by its SRV record after the first's 2 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_name_server_is_passed_over_for_the_next() {
+    if !have_sipp() {
+        return;
+    }
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("a silent socket");
+    let registrar = Sipp::start("register_auth.xml", None, "x");
+    let records = [
+        format!("--srv-host=_sip._udp.pbx.test,sip1.pbx.test,{},1,0", registrar.port),
+        "--host-record=sip1.pbx.test,127.0.0.1".to_owned(),
+    ];
+    let Some(dns) = Dnsmasq::start(&records) else { return };
+    let servers = format!("nameserver = \"{}, 127.0.0.1:{}\"", silent.local_addr().unwrap(), dns.port);
+    let (gw, _) = gateway_sandboxed("", &servers);
+    register_alice(&gw, "sip:alice@pbx.test").await;
+    registrar.passes().await;
+    let mut got = [0u8; 512];
+    silent.set_nonblocking(true).unwrap();
+    assert!(silent.recv(&mut got).is_ok(), "the first server was asked");
+}
+
 /// dnsmasq's records for the failover tests: `_sip._udp.pbx.test` names a first server on port
 /// `first` and a second on `second`, both on 127.0.0.1; `alone` is a domain whose only server
 /// is on its port.

@@ -717,9 +717,8 @@ impl Actor {
     fn resolve(&mut self, host: String, port: u16) {
         let (shared, mailbox) = (self.shared.clone(), self.mailbox.clone());
         self.rt.spawn(async move {
-            let nameserver = shared.limits.nameserver;
-            let lookup =
-                tokio::time::timeout(RESOLVE_WAIT, super::names::resolve(&host, port, nameserver));
+            let servers = &shared.limits.nameservers;
+            let lookup = tokio::time::timeout(RESOLVE_WAIT, super::names::resolve(&host, port, servers));
             let found: Vec<std::net::SocketAddr> = match lookup.await {
                 Ok(Ok(found)) => found,
                 Ok(Err(e)) => {

@@ -56,9 +56,10 @@ pub struct Limits {
     pub udp_rate: u32,
     /// Largest datagram a plugin may send, bytes (`udp_max_bytes`, default 16384).
     pub udp_max_bytes: usize,
-    /// The DNS server the plugin's names are looked up at (`nameserver`, `ip` or `ip:port`;
-    /// default: the system's resolver, and `/etc/resolv.conf`'s server for SRV records).
-    pub nameserver: Option<std::net::SocketAddr>,
+    /// The DNS servers the plugin's names are looked up at, each in turn until one answers
+    /// (`nameserver`: `ip` or `ip:port`, several separated by commas or spaces, three at most;
+    /// none: the system's resolver, and `/etc/resolv.conf`'s servers for SRV records).
+    pub nameservers: Vec<std::net::SocketAddr>,
 }
 
 impl Default for Limits {
@@ -84,7 +85,7 @@ impl Default for Limits {
             max_legs: 1000,
             udp_rate: 1000,
             udp_max_bytes: 16 << 10,
-            nameserver: None,
+            nameservers: Vec::new(),
         }
     }
 }
@@ -94,6 +95,18 @@ impl Default for Limits {
 fn policy<P>(package: &str, key: &str, value: &Value, parse: fn(&str) -> Result<P, String>) -> Option<P> {
     let parsed = value.as_str().ok_or_else(|| "must be a string".to_owned()).and_then(parse);
     parsed.map_err(|e| tracing::warn!("{package}: sandbox.{key}: {e}; nothing allowed")).ok()
+}
+
+/// `sandbox.nameserver`'s servers: `ip` or `ip:port` (port 53), separated by commas or spaces;
+/// none when one does not parse, or past [`crate::dns::MAX_SERVERS`].
+fn nameservers(text: &str) -> Option<Vec<std::net::SocketAddr>> {
+    let servers = text.split([',', ' ', '\t']).filter(|s| !s.is_empty()).map(|s| {
+        s.parse::<std::net::SocketAddr>()
+            .or_else(|_| s.parse::<std::net::IpAddr>().map(|ip| (ip, 53).into()))
+            .ok()
+    });
+    let servers: Option<Vec<_>> = servers.collect();
+    servers.filter(|s| !s.is_empty() && s.len() <= crate::dns::MAX_SERVERS)
 }
 
 impl Limits {
@@ -117,12 +130,9 @@ impl Limits {
                 }
                 "nameserver" => {
                     let text = value.as_str().unwrap_or_default().trim();
-                    let server = text
-                        .parse::<std::net::SocketAddr>()
-                        .or_else(|_| text.parse::<std::net::IpAddr>().map(|ip| (ip, 53).into()));
-                    match server {
-                        Ok(server) => l.nameserver = Some(server),
-                        Err(_) => tracing::warn!("{package}: sandbox.nameserver: '{text}' is no address; the system's resolver is used"),
+                    match nameservers(text) {
+                        Some(servers) => l.nameservers = servers,
+                        None => tracing::warn!("{package}: sandbox.nameserver: '{text}' is not a list of up to {} addresses; the system's resolver is used", crate::dns::MAX_SERVERS),
                     }
                     continue;
                 }
@@ -195,5 +205,21 @@ mod tests {
         // A policy that does not parse allows nothing (rather than everything).
         let l = Limits::from_config("p", &json!({"sandbox": {"send_to": "example.com"}}));
         assert!(!l.send_to.allows("127.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn nameservers_are_a_list() {
+        let servers =
+            |text: &str| Limits::from_config("p", &json!({"sandbox": {"nameserver": text}})).nameservers;
+        let addr = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
+        assert_eq!(servers("10.0.0.1"), [addr("10.0.0.1:53")]);
+        assert_eq!(
+            servers("10.0.0.1, 127.0.0.1:5353 [::1]:53"),
+            [addr("10.0.0.1:53"), addr("127.0.0.1:5353"), addr("[::1]:53")]
+        );
+        // One that does not parse, or a fourth, leaves the system's resolver.
+        assert!(servers("10.0.0.1, dns.example").is_empty());
+        assert!(servers("10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4").is_empty());
+        assert!(servers("").is_empty());
     }
 }

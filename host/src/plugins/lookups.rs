@@ -60,7 +60,7 @@ pub fn resolve(
                     if left.is_zero() {
                         return Err(format!("no time left in this call to look {name} up"));
                     }
-                    let answer = super::names::addresses_now(rt, name, limits.nameserver, left);
+                    let answer = super::names::addresses_now(rt, name, &limits.nameservers, left);
                     *waited += now.elapsed();
                     lookups.lock().unwrap_or_else(|e| e.into_inner()).remember(name, now, &answer);
                     answer

@@ -1,6 +1,6 @@
 //! Where a plugin's `name:port` goes. A name's addresses come from the system's resolver
-//! (`/etc/hosts`, DNS A and AAAA records), or from the plugin's `sandbox.nameserver` when it
-//! names one. An SRV name, `_service._proto.domain:port` (RFC 2782), goes to the servers its
+//! (`/etc/hosts`, DNS A and AAAA records), or from the servers of the plugin's
+//! `sandbox.nameserver` when it names some. An SRV name, `_service._proto.domain:port` (RFC 2782), goes to the servers its
 //! SRV records name, in their order (priority, then weight; the first four), at their
 //! records' ports; a domain without such records (or whose server fails) goes to its own
 //! addresses at the port given (RFC 3263 §4.2: SIP's `_sip._udp.example.com:5060`), and one
@@ -29,17 +29,20 @@ const MAX_TARGETS: usize = 4;
 
 /// The addresses `name:port` goes to, in the order to try them (none: the name is not there,
 /// or its service is decidedly not, an SRV target of ".").
-pub async fn resolve(
-    name: &str,
-    port: u16,
-    nameserver: Option<SocketAddr>,
-) -> Result<Vec<SocketAddr>, String> {
+pub async fn resolve(name: &str, port: u16, nameservers: &[SocketAddr]) -> Result<Vec<SocketAddr>, String> {
     let Some(domain) = srv_domain(name) else {
-        return addresses(name, port, nameserver).await;
+        return addresses(name, port, nameservers).await;
     };
-    let server = nameserver.unwrap_or_else(dns::system_nameserver);
-    // (A server that fails is taken as one that has no records: the domain is tried.)
-    let answer = dns::lookup(server, name, dns::kind::SRV).await.unwrap_or_else(|e| {
+    let system;
+    let servers = match nameservers {
+        [] => {
+            system = dns::system_nameservers();
+            &system[..]
+        }
+        given => given,
+    };
+    // (Servers that fail are taken as having no records: the domain is tried.)
+    let answer = dns::lookup(servers, name, dns::kind::SRV).await.unwrap_or_else(|e| {
         tracing::debug!("SRV lookup of {name}: {e}");
         dns::Answer::default()
     });
@@ -47,7 +50,7 @@ pub async fn resolve(
         if answer.unavailable {
             return Ok(Vec::new());
         }
-        return addresses(domain, port, nameserver).await;
+        return addresses(domain, port, nameservers).await;
     }
     // Each server's addresses as the answer gave them, else looked up (at once), in the
     // records' order.
@@ -63,7 +66,7 @@ pub async fn resolve(
             if !given.is_empty() {
                 return given;
             }
-            addresses(&srv.target, srv.port, nameserver).await.unwrap_or_else(|e| {
+            addresses(&srv.target, srv.port, nameservers).await.unwrap_or_else(|e| {
                 tracing::debug!("SRV target {}: {e}", srv.target);
                 Vec::new()
             })
@@ -77,13 +80,13 @@ pub async fn resolve(
 pub fn addresses_now(
     rt: &tokio::runtime::Handle,
     name: &str,
-    nameserver: Option<SocketAddr>,
+    nameservers: &[SocketAddr],
     wait: std::time::Duration,
 ) -> Result<Vec<std::net::IpAddr>, String> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let owned = name.to_owned();
+    let (owned, servers) = (name.to_owned(), nameservers.to_vec());
     rt.spawn(async move {
-        let _ = tx.send(addresses(&owned, 0, nameserver).await);
+        let _ = tx.send(addresses(&owned, 0, &servers).await);
     });
     let mut found: Vec<std::net::IpAddr> = match rx.recv_timeout(wait) {
         Ok(found) => found?.into_iter().map(|a| a.ip()).collect(),
@@ -97,14 +100,17 @@ pub fn addresses_now(
     Ok(found)
 }
 
-/// A name's addresses: from the system's resolver, or from `nameserver` (A and AAAA records).
-async fn addresses(name: &str, port: u16, nameserver: Option<SocketAddr>) -> Result<Vec<SocketAddr>, String> {
-    let Some(server) = nameserver else {
+/// A name's addresses: from the system's resolver, or from `nameservers` (A and AAAA records)
+/// when there are some.
+async fn addresses(name: &str, port: u16, nameservers: &[SocketAddr]) -> Result<Vec<SocketAddr>, String> {
+    if nameservers.is_empty() {
         let found = tokio::net::lookup_host((name, port)).await.map_err(|e| e.to_string())?;
         return Ok(found.collect());
-    };
-    let (v4, v6) =
-        tokio::join!(dns::lookup(server, name, dns::kind::A), dns::lookup(server, name, dns::kind::AAAA));
+    }
+    let (v4, v6) = tokio::join!(
+        dns::lookup(nameservers, name, dns::kind::A),
+        dns::lookup(nameservers, name, dns::kind::AAAA)
+    );
     // (One of the two may fail where the other answers.)
     if let (Err(e), Err(_)) = (&v4, &v6) {
         return Err(e.clone());
@@ -159,17 +165,14 @@ mod tests {
         };
         tokio::spawn(dns::server::serve(socket, records));
         let at = |port| vec![SocketAddr::from(([127, 0, 0, 9], port))];
-        assert_eq!(resolve("_sip._udp.pbx.test", 5060, Some(server)).await, Ok(at(5070)));
-        assert_eq!(resolve("_sip._udp.nosrv.test", 5060, Some(server)).await, Ok(at(5060)));
-        assert_eq!(resolve("nosrv.test", 5080, Some(server)).await, Ok(at(5080)));
-        assert_eq!(resolve("_sip._udp.nothing.test", 5060, Some(server)).await, Ok(Vec::new()));
+        assert_eq!(resolve("_sip._udp.pbx.test", 5060, &[server]).await, Ok(at(5070)));
+        assert_eq!(resolve("_sip._udp.nosrv.test", 5060, &[server]).await, Ok(at(5060)));
+        assert_eq!(resolve("nosrv.test", 5080, &[server]).await, Ok(at(5080)));
+        assert_eq!(resolve("_sip._udp.nothing.test", 5060, &[server]).await, Ok(Vec::new()));
         // "." says the service is not there: the domain is not tried.
-        assert_eq!(resolve("_sip._udp.closed.test", 5060, Some(server)).await, Ok(Vec::new()));
+        assert_eq!(resolve("_sip._udp.closed.test", 5060, &[server]).await, Ok(Vec::new()));
         // Every server's addresses, in the records' order (one without an address passed over).
-        assert_eq!(
-            resolve("_sip._udp.two.test", 5060, Some(server)).await,
-            Ok([at(5071), at(5072)].concat())
-        );
+        assert_eq!(resolve("_sip._udp.two.test", 5060, &[server]).await, Ok([at(5071), at(5072)].concat()));
     }
 
     #[test]
