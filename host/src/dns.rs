@@ -20,6 +20,8 @@ pub mod kind {
     pub const AAAA: u16 = 28;
     /// A service's server and port.
     pub const SRV: u16 = 33;
+    /// A service of a domain and the name to look up next (RFC 3403).
+    pub const NAPTR: u16 = 35;
 }
 
 /// How long one try waits for its answer.
@@ -42,11 +44,29 @@ pub struct Srv {
     pub target: String,
 }
 
+/// A NAPTR record (RFC 3403) as SIP reads them (RFC 3263 §4.1): its regular expression is not
+/// kept (SIP's records have none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Naptr {
+    /// Lower first.
+    pub order: u16,
+    /// Among equal orders, lower first.
+    pub preference: u16,
+    /// Lower case: `s` says `replacement` is an SRV name.
+    pub flags: String,
+    /// Lower case, e.g. `sip+d2t`.
+    pub services: String,
+    /// The name to look up next (lower case; empty for none).
+    pub replacement: String,
+}
+
 /// What an answer holds (of the name asked, its aliases followed).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Answer {
     /// SRV records.
     pub srv: Vec<Srv>,
+    /// NAPTR records.
+    pub naptr: Vec<Naptr>,
     /// Addresses (A and AAAA records), with the name they are of: the one asked, or an SRV
     /// record's target the server added.
     pub addrs: Vec<(String, IpAddr)>,
@@ -117,6 +137,14 @@ fn read_name(msg: &[u8], mut at: usize) -> Option<(String, usize)> {
             _ => return None,
         }
     }
+}
+
+/// A <character-string> at `at` in `data` (its length, then its bytes; RFC 1035 §3.3): it in
+/// lower case, and where what follows it starts.
+fn char_string(data: &[u8], at: usize) -> Option<(String, usize)> {
+    let len = usize::from(*data.get(at)?);
+    let text = data.get(at + 1..at + 1 + len)?;
+    Some((String::from_utf8_lossy(text).to_ascii_lowercase(), at + 1 + len))
 }
 
 fn u16_at(msg: &[u8], at: usize) -> Option<u16> {
@@ -192,6 +220,17 @@ pub fn parse(id: u16, name: &str, rtype: u16, msg: &[u8]) -> Result<Answer, Refu
                     let n = |i| u16_at(r.data, i).unwrap_or(0);
                     answer.srv.push(Srv { priority: n(0), weight: n(2), port: n(4), target });
                 }
+            }
+            (kind::NAPTR, 7..) if names.contains(&r.owner) => {
+                let n = |i| u16_at(r.data, i).unwrap_or(0);
+                let (flags, at) = char_string(r.data, 4).ok_or_else(malformed)?;
+                let (services, at) = char_string(r.data, at).ok_or_else(malformed)?;
+                let (_regexp, at) = char_string(r.data, at).ok_or_else(malformed)?;
+                let (replacement, end) = read_name(msg, r.at + at).ok_or_else(malformed)?;
+                if end != r.at + r.data.len() {
+                    return Err(malformed());
+                }
+                answer.naptr.push(Naptr { order: n(0), preference: n(2), flags, services, replacement });
             }
             (kind::A, 4) => {
                 let ip = IpAddr::from(<[u8; 4]>::try_from(r.data).map_err(|_| malformed())?);
@@ -509,6 +548,44 @@ mod tests {
         let servers = [at];
         let (answer, ()) = tokio::join!(lookup(&servers, "a.test", kind::A), serve);
         assert_eq!(answer.unwrap().addrs, [("a.test".to_owned(), IpAddr::from([10, 0, 0, 1]))]);
+    }
+
+    /// NAPTR records (RFC 3403's layout: order, preference, three character-strings, the
+    /// replacement), in lower case; a record whose strings run past its data is malformed.
+    #[test]
+    fn naptr_records_are_read() {
+        let naptr = |order: u16, pref: u16, flags: &str, services: &str, replacement: &str| {
+            let mut d = [order, pref].iter().flat_map(|n| n.to_be_bytes()).collect::<Vec<u8>>();
+            for text in [flags, services, ""] {
+                d.push(text.len() as u8);
+                d.extend_from_slice(text.as_bytes());
+            }
+            let q = query(0, replacement, 0).unwrap();
+            d.extend_from_slice(&q[12..q.len() - 4]);
+            d
+        };
+        let name = "pbx.test";
+        let records = [
+            (name, kind::NAPTR, naptr(10, 50, "S", "SIP+D2T", "_sip._tcp.pbx.test")),
+            (name, kind::NAPTR, naptr(20, 10, "s", "sip+d2u", "_sip._udp.pbx.test")),
+        ];
+        let a = parse(3, name, kind::NAPTR, &answer(3, name, kind::NAPTR, 0, &records, &[])).unwrap();
+        let read = |order, preference, services: &str, replacement: &str| Naptr {
+            order,
+            preference,
+            flags: "s".to_owned(),
+            services: services.to_owned(),
+            replacement: replacement.to_owned(),
+        };
+        assert_eq!(
+            a.naptr,
+            [read(10, 50, "sip+d2t", "_sip._tcp.pbx.test"), read(20, 10, "sip+d2u", "_sip._udp.pbx.test")]
+        );
+        let mut bad = naptr(10, 50, "s", "SIP+D2T", "_sip._tcp.pbx.test");
+        bad[4] = 200;
+        let bad_records = [(name, kind::NAPTR, bad)];
+        let reply = answer(3, name, kind::NAPTR, 0, &bad_records, &[]);
+        assert_eq!(parse(3, name, kind::NAPTR, &reply), Err(Refused::Bad("a malformed answer".to_owned())));
     }
 
     /// A server whose port is closed, then one that fails (SERVFAIL), are passed over for the

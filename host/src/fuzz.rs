@@ -172,11 +172,12 @@ pub fn mqtt_packets(data: &[u8]) {
     crate::mqtt::take_from_broker(data);
 }
 
-/// What a DNS server answers (the plugins' SRV, A and AAAA lookups): read as the answer to a
-/// query of each type, whatever its id and question.
+/// What a DNS server answers (the plugins' NAPTR, SRV, A and AAAA lookups): read as the answer
+/// to a query of each type, whatever its id and question.
 pub fn dns_answer(data: &[u8]) {
     let id = data.get(..2).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
-    for rtype in [crate::dns::kind::SRV, crate::dns::kind::A, crate::dns::kind::AAAA] {
+    for rtype in [crate::dns::kind::NAPTR, crate::dns::kind::SRV, crate::dns::kind::A, crate::dns::kind::AAAA]
+    {
         let _ = crate::dns::parse(id, "_sip._udp.pbx.test", rtype, data);
     }
 }

@@ -130,8 +130,9 @@ pub use bindings::portunus::plugin::types::{
     AnswerPolicy, Direction, DtmfEvent, Endpoint, ForwardOptions, ForwardSource, HandleRef, InputLocal,
     InputOptions, InputStream, LayerChange, LegCodec, LegLocal, LegOptions, LegRemote, LogLevel, MediaEvent,
     MediaKind, MediaState, Message, MixCodec, MixSettings, NegotiationDone, NegotiationResult, OfferedStream,
-    PlaceholderStream, PluginInfo, Reply, RtpExtensions, RtpTarget, RtspSource, SlowLink, SourceState,
-    SrtpKey, SrtpSuite, StateChange, StateEntry, StreamDirection, StreamInfo, UdpSocket,
+    PlaceholderStream, PluginInfo, Reply, RtpExtensions, RtpTarget, RtspSource, SipService, SipTransport,
+    SlowLink, SourceState, SrtpKey, SrtpSuite, StateChange, StateEntry, StreamDirection, StreamInfo,
+    UdpSocket,
 };
 pub use bindings::Guest;
 

@@ -552,9 +552,16 @@ async fn a_tcp_registration_brings_calls_over_its_connection() {
     }
     let (gw, _) = gateway();
     let registrar = Sipp::start_tcp("tcp_registrar.xml", None, "x");
-    let mut c = Client::new(&gw, SIP).await;
     let username = format!("sip:alice@127.0.0.1:{}", registrar.port);
-    let register = json!({"request": "register", "username": username, "secret": "s", "force_tcp": true});
+    registers_over_tcp_and_is_called(&gw, json!({"username": username, "force_tcp": true}), registrar).await;
+}
+
+/// `register` (with `fields`) at a registrar of `tcp_registrar.xml`, which checks the REGISTER
+/// came over TCP and calls back over its connection: accepted with audio, hung up.
+async fn registers_over_tcp_and_is_called(gw: &Gateway, fields: Value, registrar: Sipp) {
+    let mut c = Client::new(gw, SIP).await;
+    let mut register = json!({"request": "register", "secret": "s"});
+    register.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
     let r = c.send(register, None).await;
     assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
     c.event("registered", |d| result(d)["event"] == "registered").await;
@@ -563,6 +570,33 @@ async fn a_tcp_registration_brings_calls_over_its_connection() {
     c.event("hangup", |d| result(d)["event"] == "hangup").await;
     registrar.passes().await;
     peer.close().await.ok();
+}
+
+/// A domain given without a transport or port takes the one its DNS records choose (RFC 3263
+/// §4.1, as Janus's Sofia-SIP does), through dnsmasq: `pbx.test`'s NAPTR records prefer
+/// SIP+D2T (order 10) to SIP+D2U (order 20, whose servers listen nowhere), so alice registers
+/// over TCP at its `_sip._tcp` server, which checks the REGISTER's Via and Contact say TCP;
+/// `phone.test` has no NAPTR records, only `_sip._tcp` SRV ones, so bob registers over TCP too.
+/// Both registrars call back over the registration's connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domains_naptr_or_srv_records_choose_the_transport() {
+    if !have_sipp() {
+        return;
+    }
+    let (pbx, phone) =
+        (Sipp::start_tcp("tcp_registrar.xml", None, "x"), Sipp::start_tcp("tcp_registrar.xml", None, "x"));
+    let records = [
+        "--naptr-record=pbx.test,20,10,S,SIP+D2U,,_sip._udp.pbx.test".to_owned(),
+        "--naptr-record=pbx.test,10,50,S,SIP+D2T,,_sip._tcp.pbx.test".to_owned(),
+        format!("--srv-host=_sip._udp.pbx.test,sip1.pbx.test,{},1,0", free_udp_port()),
+        format!("--srv-host=_sip._tcp.pbx.test,sip1.pbx.test,{},1,0", pbx.port),
+        format!("--srv-host=_sip._tcp.phone.test,sip1.pbx.test,{},1,0", phone.port),
+        "--host-record=sip1.pbx.test,127.0.0.1".to_owned(),
+    ];
+    let Some(dns) = Dnsmasq::start(&records) else { return };
+    let (gw, _) = gateway_sandboxed("", &format!("nameserver = \"127.0.0.1:{}\"", dns.port));
+    registers_over_tcp_and_is_called(&gw, json!({"username": "sip:alice@pbx.test"}), pbx).await;
+    registers_over_tcp_and_is_called(&gw, json!({"username": "sip:bob@phone.test"}), phone).await;
 }
 
 /// socat (Debian `socat`), an independent TLS end (OpenSSL's) in front of sipp, which speaks

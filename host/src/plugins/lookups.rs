@@ -2,24 +2,38 @@
 //! looks up `rtp_forward`'s `host` before it answers). So that no request can hold a plugin
 //! for long, a call waits [`CALL_WAIT`] at most in all, whatever it asks; answers (and names
 //! that have none) are remembered for [`super::sockets::NAME_TTL`]; and only the addresses
-//! `sandbox.send_to` allows come back.
+//! `sandbox.send_to` allows come back. The `locate-sip` import (a SIP domain's transport, RFC
+//! 3263 §4.1) waits [`LOCATE_WAIT`] at most within that, and keeps an answer that comes later
+//! for the next call.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::limits::Limits;
+use super::names::SipService;
 
 /// What one call may wait for lookups, in all.
 pub const CALL_WAIT: Duration = Duration::from_secs(3);
 
+/// What one `locate-sip` waits at most (its lookup goes on, and its answer is kept).
+pub const LOCATE_WAIT: Duration = Duration::from_millis(500);
+
 /// Names remembered at most (the expired ones go first; beyond, a name is not remembered).
 const MAX_NAMES: usize = 256;
+
+/// `locate-sip` lookups under way at most (beyond, a domain not remembered is located as
+/// having no records).
+const MAX_LOCATING: usize = 16;
 
 /// A plugin's remembered answers.
 #[derive(Debug, Default)]
 pub struct Lookups {
     answers: HashMap<String, (Instant, Result<Vec<IpAddr>, String>)>,
+    located: HashMap<String, (Instant, Option<SipService>)>,
+    /// The domains being located, with the calls waiting for each.
+    locating: HashMap<String, Vec<mpsc::Sender<Option<SipService>>>>,
 }
 
 impl Lookups {
@@ -39,6 +53,62 @@ impl Lookups {
     }
 }
 
+fn lock(l: &Mutex<Lookups>) -> std::sync::MutexGuard<'_, Lookups> {
+    l.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `locate-sip` for a call that has waited `waited` for lookups so far (updated): `domain`'s
+/// remembered answer, else its lookup's if it comes within [`LOCATE_WAIT`] (and the call's
+/// [`CALL_WAIT`]); none else, the answer then kept for the next call.
+pub fn locate_sip(
+    lookups: &Arc<Mutex<Lookups>>,
+    rt: &tokio::runtime::Handle,
+    limits: &Limits,
+    domain: &str,
+    waited: &mut Duration,
+) -> Option<SipService> {
+    let now = Instant::now();
+    let key = domain.trim_end_matches('.').to_ascii_lowercase();
+    let (tx, rx) = mpsc::channel();
+    {
+        let mut l = lock(lookups);
+        if let Some((at, found)) = l.located.get(&key) {
+            if now.saturating_duration_since(*at) < super::sockets::NAME_TTL {
+                return found.clone();
+            }
+        }
+        let full = l.locating.len() >= MAX_LOCATING;
+        match l.locating.get_mut(&key) {
+            Some(waiting) => waiting.push(tx),
+            None if full => return None,
+            None => {
+                l.locating.insert(key.clone(), vec![tx]);
+                let (lookups, servers, key) = (lookups.clone(), limits.nameservers.clone(), key.clone());
+                rt.spawn(async move {
+                    let found = super::names::locate_sip(&key, &servers).await;
+                    let mut l = lock(&lookups);
+                    let now = Instant::now();
+                    if l.located.len() >= MAX_NAMES {
+                        l.located.retain(|_, (at, _)| {
+                            now.saturating_duration_since(*at) < super::sockets::NAME_TTL
+                        });
+                    }
+                    if l.located.len() < MAX_NAMES {
+                        l.located.insert(key.clone(), (now, found.clone()));
+                    }
+                    for waiting in l.locating.remove(&key).unwrap_or_default() {
+                        let _ = waiting.send(found.clone());
+                    }
+                });
+            }
+        }
+    }
+    let wait = CALL_WAIT.saturating_sub(*waited).min(LOCATE_WAIT);
+    let found = rx.recv_timeout(wait).ok().flatten();
+    *waited += now.elapsed();
+    found
+}
+
 /// `resolve` for a call that has waited `waited` for lookups so far (updated): the addresses
 /// of `name` that `limits.send_to` allows, IPv4 first.
 pub fn resolve(
@@ -52,7 +122,7 @@ pub fn resolve(
         Ok(ip) => Ok(vec![ip]),
         Err(_) => {
             let now = Instant::now();
-            let remembered = lookups.lock().unwrap_or_else(|e| e.into_inner()).remembered(name, now);
+            let remembered = lock(lookups).remembered(name, now);
             match remembered {
                 Some(answer) => answer,
                 None => {
@@ -62,7 +132,7 @@ pub fn resolve(
                     }
                     let answer = super::names::addresses_now(rt, name, &limits.nameservers, left);
                     *waited += now.elapsed();
-                    lookups.lock().unwrap_or_else(|e| e.into_inner()).remember(name, now, &answer);
+                    lock(lookups).remember(name, now, &answer);
                     answer
                 }
             }
@@ -80,6 +150,44 @@ pub fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A domain's records that come after [`LOCATE_WAIT`]: the call gets none, and the next
+    /// call the answer, kept meanwhile.
+    #[test]
+    fn a_late_location_is_kept_for_the_next_call() {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let socket = rt.block_on(tokio::net::UdpSocket::bind("127.0.0.1:0")).unwrap();
+        let server = socket.local_addr().unwrap();
+        rt.spawn(async move {
+            let mut buf = [0u8; 512];
+            while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+                tokio::time::sleep(LOCATE_WAIT + Duration::from_millis(200)).await;
+                let id = u16::from_be_bytes([buf[0], buf[1]]);
+                let name = String::from_utf8_lossy(&buf[13..n - 5]).replace(['\x03', '\x04', '\x09'], ".");
+                let srv = [0u8, 1, 0, 0, 0x13, 0xc4, 4, b's', b'i', b'p', b'1', 0].to_vec();
+                let records = [(name.as_str(), crate::dns::kind::SRV, srv)];
+                let found = if name == "_sip._tcp.pbx.test" { &records[..] } else { &[] };
+                let rcode = if found.is_empty() { 3 } else { 0 };
+                let kind = u16::from_be_bytes([buf[n - 4], buf[n - 3]]);
+                let reply = crate::dns::server::answer(id, &name, kind, rcode, found, &[]);
+                let _ = socket.send_to(&reply, from).await;
+            }
+        });
+        let lookups = Arc::new(Mutex::new(Lookups::default()));
+        let config = serde_json::json!({"sandbox": {"nameserver": server.to_string()}});
+        let limits = Limits::from_config("p", &config);
+        let mut waited = Duration::ZERO;
+        assert_eq!(locate_sip(&lookups, rt.handle(), &limits, "pbx.test", &mut waited), None);
+        assert!(waited >= LOCATE_WAIT && waited < CALL_WAIT, "{waited:?}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while lock(&lookups).located.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mut waited = Duration::ZERO;
+        let found = locate_sip(&lookups, rt.handle(), &limits, "pbx.test", &mut waited);
+        assert_eq!(found, Some((super::super::names::SipTransport::Tcp, "_sip._tcp.pbx.test".to_owned())));
+        assert!(waited < LOCATE_WAIT, "remembered: {waited:?}");
+    }
 
     #[test]
     fn answers_are_remembered_for_a_while_and_within_bounds() {

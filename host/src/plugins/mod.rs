@@ -325,7 +325,7 @@ impl PluginHost {
             },
             limits,
             rt: self.rt.clone(),
-            lookups: Mutex::default(),
+            lookups: Arc::default(),
             rules: Mutex::new(rules::RuleTable::default()),
             sockets: Mutex::new(sockets::SocketTable::default()),
             legs: Mutex::new(legs::LegTable::default()),

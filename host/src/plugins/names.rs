@@ -4,7 +4,9 @@
 //! SRV records name, in their order (priority, then weight; the first four), at their
 //! records' ports; a domain without such records (or whose server fails) goes to its own
 //! addresses at the port given (RFC 3263 §4.2: SIP's `_sip._udp.example.com:5060`), and one
-//! whose record names "." nowhere.
+//! whose record names "." nowhere. Which transport a SIP domain's requests take, when its URI
+//! does not say, comes from its NAPTR records, else from which SRV names it has (RFC 3263
+//! §4.1: [`locate_sip`]).
 
 use std::net::SocketAddr;
 
@@ -24,8 +26,85 @@ pub fn srv_domain(name: &str) -> Option<&str> {
     (service_label(service) && service_label(proto)).then_some(domain)
 }
 
+/// `nameservers`, or the system's when there are none (for the records its resolver does not
+/// look up).
+fn or_system(nameservers: &[SocketAddr]) -> std::borrow::Cow<'_, [SocketAddr]> {
+    match nameservers {
+        [] => std::borrow::Cow::Owned(dns::system_nameservers()),
+        given => std::borrow::Cow::Borrowed(given),
+    }
+}
+
 /// SRV targets whose addresses are looked up at most (at once).
 const MAX_TARGETS: usize = 4;
+
+/// A SIP transport, as a domain's NAPTR or SRV records name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SipTransport {
+    /// SIP+D2U, `_sip._udp`.
+    Udp,
+    /// SIP+D2T, `_sip._tcp`.
+    Tcp,
+    /// SIPS+D2T, `_sips._tcp`.
+    Tls,
+}
+
+impl SipTransport {
+    /// Its SRV service (RFC 3263 §4.2), as SRV names start.
+    fn service(self) -> &'static str {
+        match self {
+            SipTransport::Udp => "_sip._udp.",
+            SipTransport::Tcp => "_sip._tcp.",
+            SipTransport::Tls => "_sips._tcp.",
+        }
+    }
+}
+
+/// Where a SIP domain's requests go: a transport and the SRV name its servers are found by.
+pub type SipService = (SipTransport, String);
+
+/// RFC 3263 §4.1 for a `sip:` URI whose host is `domain`, a name without a port or transport:
+/// the transport the domain's NAPTR records prefer among those we speak (by order, then
+/// preference; flag `s`: the replacement is an SRV name, which a replacement not of the
+/// `_service._proto.` form is taken to be the transport's usual one), else the first of
+/// `_sip._udp` and `_sip._tcp` that has SRV records; none when the domain has neither.
+pub async fn locate_sip(domain: &str, nameservers: &[SocketAddr]) -> Option<SipService> {
+    let servers = &or_system(nameservers)[..];
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    let naptr = dns::lookup(servers, &domain, dns::kind::NAPTR).await.map(|a| a.naptr).unwrap_or_default();
+    let mut usable: Vec<(u16, u16, SipService)> = naptr
+        .into_iter()
+        .filter(|r| r.flags == "s")
+        .filter_map(|r| {
+            let transport = match r.services.as_str() {
+                "sip+d2u" => SipTransport::Udp,
+                "sip+d2t" => SipTransport::Tcp,
+                "sips+d2t" => SipTransport::Tls,
+                _ => return None,
+            };
+            let name = match srv_domain(&r.replacement) {
+                Some(_) => r.replacement,
+                None => format!("{}{domain}", transport.service()),
+            };
+            Some((r.order, r.preference, (transport, name)))
+        })
+        .collect();
+    usable.sort();
+    if let Some((_, _, service)) = usable.into_iter().next() {
+        return Some(service);
+    }
+    let [udp, tcp] = [SipTransport::Udp, SipTransport::Tcp].map(|t| (t, format!("{}{domain}", t.service())));
+    let (on_udp, on_tcp) = tokio::join!(
+        dns::lookup(servers, &udp.1, dns::kind::SRV),
+        dns::lookup(servers, &tcp.1, dns::kind::SRV)
+    );
+    let has = |found: Result<dns::Answer, String>| found.is_ok_and(|a| !a.srv.is_empty());
+    match (has(on_udp), has(on_tcp)) {
+        (true, _) => Some(udp),
+        (false, true) => Some(tcp),
+        (false, false) => None,
+    }
+}
 
 /// The addresses `name:port` goes to, in the order to try them (none: the name is not there,
 /// or its service is decidedly not, an SRV target of ".").
@@ -33,14 +112,7 @@ pub async fn resolve(name: &str, port: u16, nameservers: &[SocketAddr]) -> Resul
     let Some(domain) = srv_domain(name) else {
         return addresses(name, port, nameservers).await;
     };
-    let system;
-    let servers = match nameservers {
-        [] => {
-            system = dns::system_nameservers();
-            &system[..]
-        }
-        given => given,
-    };
+    let servers = &or_system(nameservers)[..];
     // (Servers that fail are taken as having no records: the domain is tried.)
     let answer = dns::lookup(servers, name, dns::kind::SRV).await.unwrap_or_else(|e| {
         tracing::debug!("SRV lookup of {name}: {e}");
@@ -173,6 +245,63 @@ mod tests {
         assert_eq!(resolve("_sip._udp.closed.test", 5060, &[server]).await, Ok(Vec::new()));
         // Every server's addresses, in the records' order (one without an address passed over).
         assert_eq!(resolve("_sip._udp.two.test", 5060, &[server]).await, Ok([at(5071), at(5072)].concat()));
+    }
+
+    /// RFC 3263 §4.1 through a server of this test: the usable NAPTR record first by order then
+    /// preference (a service we do not speak, or a flag other than `s`, passed over; a
+    /// replacement not of the SRV form taken as the transport's usual name); without one, the
+    /// first of `_sip._udp` and `_sip._tcp` that has SRV records; else none.
+    #[tokio::test]
+    async fn a_sip_domains_transport_is_located() {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let server = socket.local_addr().unwrap();
+        let naptr = |order: u16, pref: u16, flags: &str, services: &str, replacement: &str| {
+            let mut d = [order, pref].iter().flat_map(|n| n.to_be_bytes()).collect::<Vec<u8>>();
+            for text in [flags, services, ""] {
+                d.push(text.len() as u8);
+                d.extend_from_slice(text.as_bytes());
+            }
+            let q = dns::query(0, replacement, 0).unwrap();
+            d.extend_from_slice(&q[12..q.len() - 4]);
+            d
+        };
+        let srv = {
+            let q = dns::query(0, "sip1.pbx.test", 0).unwrap();
+            [&[0u8, 1, 0, 0, 0x13, 0xc4][..], &q[12..q.len() - 4]].concat()
+        };
+        let records = move |name: &str, rtype: u16| {
+            let one = |data: Vec<u8>| (0, vec![(name.to_owned(), rtype, data)]);
+            match (name, rtype) {
+                ("pbx.test", dns::kind::NAPTR) => (
+                    0,
+                    vec![
+                        (name.to_owned(), rtype, naptr(5, 10, "s", "SIP+D2X", "_sip._x.pbx.test")),
+                        (name.to_owned(), rtype, naptr(5, 20, "a", "SIP+D2U", "sip1.pbx.test")),
+                        (name.to_owned(), rtype, naptr(10, 50, "s", "SIP+D2U", "_sip._udp.pbx.test")),
+                        (name.to_owned(), rtype, naptr(10, 20, "S", "SIPS+D2T", "_sips._tcp.edge.test")),
+                    ],
+                ),
+                ("odd.test", dns::kind::NAPTR) => one(naptr(1, 1, "s", "SIP+D2T", "tcp-servers.odd.test")),
+                ("_sip._tcp.tcp.test" | "_sip._udp.both.test" | "_sip._tcp.both.test", dns::kind::SRV) => {
+                    one(srv.clone())
+                }
+                _ => (3, Vec::new()),
+            }
+        };
+        tokio::spawn(dns::server::serve(socket, records));
+        let located = |t: SipTransport, name: &str| Some((t, name.to_owned()));
+        let servers = [server];
+        assert_eq!(
+            locate_sip("pbx.test", &servers).await,
+            located(SipTransport::Tls, "_sips._tcp.edge.test")
+        );
+        assert_eq!(locate_sip("odd.test", &servers).await, located(SipTransport::Tcp, "_sip._tcp.odd.test"));
+        assert_eq!(locate_sip("tcp.test", &servers).await, located(SipTransport::Tcp, "_sip._tcp.tcp.test"));
+        assert_eq!(
+            locate_sip("Both.test.", &servers).await,
+            located(SipTransport::Udp, "_sip._udp.both.test")
+        );
+        assert_eq!(locate_sip("nothing.test", &servers).await, None);
     }
 
     #[test]

@@ -64,8 +64,9 @@ pub struct PluginShared {
     pub notify_events: bool,
     /// The runtime, for the lookups `resolve` waits for.
     pub rt: tokio::runtime::Handle,
-    /// `resolve`'s remembered answers.
-    pub lookups: Mutex<super::lookups::Lookups>,
+    /// `resolve`'s and `locate-sip`'s remembered answers (shared with the lookups that finish
+    /// after their call).
+    pub lookups: Arc<Mutex<super::lookups::Lookups>>,
 }
 
 /// A host fact a call made; a crash that rolls the plugin back past it undoes it.
@@ -133,7 +134,7 @@ pub struct CallAccount {
     pub started: Duration,
     /// CPU time the current call spent inside host imports (not counted against its budget).
     pub in_host: Duration,
-    /// Time the current call waited for `resolve` (at most [`super::lookups::CALL_WAIT`]).
+    /// Time the current call waited for `resolve` and `locate-sip` (at most [`super::lookups::CALL_WAIT`]).
     pub lookups_waited: Duration,
     /// The guest's own time allowed per call.
     pub budget: Duration,
@@ -843,6 +844,20 @@ impl host::Host for StoreState {
         let shared = &self.shared;
         let waited = &mut self.account.lookups_waited;
         super::lookups::resolve(&shared.lookups, &shared.rt, &shared.limits, &name, waited)
+    }
+
+    fn locate_sip(&mut self, domain: String) -> Option<wit::SipService> {
+        use super::names::SipTransport;
+        let shared = &self.shared;
+        let waited = &mut self.account.lookups_waited;
+        let (transport, name) =
+            super::lookups::locate_sip(&shared.lookups, &shared.rt, &shared.limits, &domain, waited)?;
+        let transport = match transport {
+            SipTransport::Udp => wit::SipTransport::Udp,
+            SipTransport::Tcp => wit::SipTransport::Tcp,
+            SipTransport::Tls => wit::SipTransport::Tls,
+        };
+        Some(wit::SipService { transport, name })
     }
 
     fn forward_record(

@@ -48,6 +48,10 @@ pub struct Account {
     /// `proxy` as given (the event handlers hear it).
     #[serde(default)]
     pub proxy_uri: Option<String>,
+    /// Without a proxy, the registrar's address when its domain's DNS records chose the
+    /// transport (RFC 3263 §4.1: [`located`]).
+    #[serde(default)]
+    pub registrar_addr: Option<String>,
     /// The registration lifetime asked for, seconds.
     pub ttl: u32,
     /// Where the registration is.
@@ -153,6 +157,7 @@ impl Account {
             registrar: String::new(),
             proxy: None,
             proxy_uri: None,
+            registrar_addr: None,
             ttl: 0,
             reg: Reg::None,
             guest: false,
@@ -205,12 +210,28 @@ impl Account {
     /// Where a request to `uri` goes: the proxy, else the URI's own address; over the
     /// account's transport.
     pub fn next_hop(&self, uri: &str) -> Result<String, msg::Malformed> {
-        let hop = match &self.proxy {
-            Some(p) => p.clone(),
-            None => msg::address_over(&msg::uri(uri)?, self.transport)?,
+        let hop = match (&self.proxy, &self.registrar_addr) {
+            (Some(p), _) => p.clone(),
+            (None, Some(addr)) if uri == self.registrar => addr.clone(),
+            (None, _) => msg::address_over(&msg::uri(uri)?, self.transport)?,
         };
         Ok(msg::on(self.transport, &hop))
     }
+}
+
+/// Where `uri` leads: its address, over the transport its domain's DNS records choose when
+/// the URI names none (RFC 3263 §4.1: the host reads the NAPTR and SRV records), else as
+/// [`msg::address_of`] says.
+fn located(uri: &ezk_sip_types::uri::SipUri) -> Result<String, msg::Malformed> {
+    use portunus_sdk::SipTransport;
+    let found = msg::locatable(uri).and_then(|domain| portunus_sdk::host::locate_sip(&domain));
+    let Some(service) = found else { return msg::address_of(uri) };
+    let transport = match service.transport {
+        SipTransport::Udp => Transport::Udp,
+        SipTransport::Tcp => Transport::Tcp,
+        SipTransport::Tls => Transport::Tls,
+    };
+    Ok(msg::service_address(transport, &service.name))
 }
 
 impl Sip {
@@ -280,6 +301,10 @@ impl Sip {
                 "Conflicting elements: force_udp and force_tcp cannot both be true",
             ));
         }
+        // A next hop whose URI names neither its transport nor its port takes the transport its
+        // domain's DNS records choose, unless one is forced (RFC 3263 §4.1).
+        let forced = flag("force_tcp") || flag("force_udp");
+        let address = |u: &ezk_sip_types::uri::SipUri| if forced { msg::address_of(u) } else { located(u) };
         let hop = |k: &str| -> Result<Option<(String, String)>, PluginError> {
             // Null is no proxy; anything else but a string is refused.
             let p = match body.get(k) {
@@ -289,7 +314,7 @@ impl Sip {
             };
             let bad = || err(code::INVALID_ADDRESS, format!("Invalid {k} address {p}"));
             let u = msg::uri(&p).map_err(|_| bad())?;
-            Ok(Some((p.clone(), msg::address_of(&u).map_err(|_| bad())?)))
+            Ok(Some((p.clone(), address(&u).map_err(|_| bad())?)))
         };
         let proxy = hop("proxy")?;
         let outbound = hop("outbound_proxy")?;
@@ -308,8 +333,15 @@ impl Sip {
         let proxy_uri = proxy.as_ref().map(|(u, _)| u.clone());
         let registrar = proxy_uri.clone().unwrap_or_else(|| format!("sip:{domain}"));
         let next = outbound.or(proxy).map(|(_, a)| a);
-        // The transport: TCP when forced, else what the next hop's URI (or the user's) asks.
-        let asked = match &next {
+        // The registrar's address, when it is the user's domain: located when a REGISTER goes
+        // there (a guest's domain is no server of its).
+        let registrar_addr = match (&next, guest) {
+            (None, false) => Some(address(&uri).map_err(|_| invalid())?),
+            _ => None,
+        };
+        // The transport: TCP when forced, else what the next hop's URI (or the user's) asks,
+        // or its domain's records.
+        let asked = match next.as_ref().or(registrar_addr.as_ref()) {
             Some(hop) => msg::transport_of(hop).0,
             None => msg::address_of(&uri).map_or(Transport::Udp, |a| msg::transport_of(&a).0),
         };
@@ -336,6 +368,7 @@ impl Sip {
         a.registrar = registrar;
         a.proxy = next;
         a.proxy_uri = proxy_uri;
+        a.registrar_addr = registrar_addr;
         a.transport = transport;
         a.ttl = body.get("register_ttl").and_then(Value::as_u64).map_or(0, |t| t as u32);
         a.guest = guest;

@@ -227,6 +227,25 @@ pub fn address_of(uri: &SipUri) -> Result<String, Malformed> {
     address_over(uri, Transport::Udp)
 }
 
+/// The domain whose DNS records choose the transport of a URI that does not (RFC 3263 §4.1):
+/// a `sip:` URI's host, a name given without a port or a `transport` parameter.
+pub fn locatable(uri: &SipUri) -> Option<String> {
+    use ezk_sip_types::host::Host;
+    if uri.sips || uri.uri_params.get_val("transport").is_some() || uri.host_port.port.is_some() {
+        return None;
+    }
+    match &uri.host_port.host {
+        Host::Name(name) => Some(name.to_string()),
+        _ => None,
+    }
+}
+
+/// The address of the servers SRV name `name` finds over `transport`, which the records chose
+/// (`tcp:_sip._tcp.example.com:5060`).
+pub fn service_address(transport: Transport, name: &str) -> String {
+    format!("{}{name}:{}", transport.prefix(), transport.default_port())
+}
+
 /// As [`address_of`], over `otherwise` when the URI asks for no transport. The port is the
 /// transport's default (5060, 5061 over TLS) when none is given, and a name without a port is
 /// found by the transport's SRV records (RFC 3263 §4.2; the host looks them up, and without
@@ -565,6 +584,19 @@ mod tests {
     fn where_uris_go() {
         let to = |u: &str| address_of(&uri(u).unwrap()).unwrap();
         assert_eq!(to("sip:alice@pbx.test"), "_sip._udp.pbx.test:5060");
+        // Only a name without port or transport is for its DNS records to choose.
+        let locatable = |u: &str| locatable(&uri(u).unwrap());
+        assert_eq!(locatable("sip:alice@pbx.test"), Some("pbx.test".to_owned()));
+        for chosen in [
+            "sip:alice@pbx.test:5070",
+            "sip:alice@pbx.test;transport=udp",
+            "sips:alice@pbx.test",
+            "sip:alice@10.0.0.1",
+        ] {
+            assert_eq!(locatable(chosen), None, "{chosen}");
+        }
+        assert_eq!(service_address(Transport::Tcp, "_sip._tcp.pbx.test"), "tcp:_sip._tcp.pbx.test:5060");
+        assert_eq!(service_address(Transport::Tls, "_sips._tcp.pbx.test"), "tls:_sips._tcp.pbx.test:5061");
         assert_eq!(on(Transport::Tcp, &to("sip:alice@pbx.test")), "tcp:_sip._tcp.pbx.test:5060");
         assert_eq!(on(Transport::Tls, &to("sip:alice@pbx.test")), "tls:_sips._tcp.pbx.test:5061");
         assert_eq!(to("sip:alice@pbx.test:5070"), "pbx.test:5070");

@@ -134,6 +134,17 @@ declare module 'portunus:plugin/host@0.8.0' {
    */
   export function resolve(name: string): Array<string>;
   /**
+   * RFC 3263 §4.1 for a `sip:` URI whose host is `domain`, a name, given without a port or
+   * a transport: the transport the domain's NAPTR records (RFC 3403) prefer among
+   * SIP+D2U, SIP+D2T and SIPS+D2T (by order, then preference) with the SRV name the record
+   * gives; without such records, the first of `_sip._udp` and `_sip._tcp` that has SRV
+   * records. None when the domain has neither: the URI's own transport (UDP) then. Looked
+   * up at the servers `resolve` asks, but waiting 0.5 s at most (within `resolve`'s 3 s a
+   * call): an answer that comes later is kept for the next call. Answers, none included,
+   * are remembered for 60 s.
+   */
+  export function locateSip(domain: string): SipService | undefined;
+  /**
    * Records one audio, video or data stream of `src` (`src-mid`; empty: its stream of
    * `options.kinds`, which must name one kind) to `file`, an .mjr file (Janus's recording
    * format: the RTP packets as they came, which Janus's `janus-pp-rec` turns into .opus,
@@ -426,4 +437,5 @@ declare module 'portunus:plugin/host@0.8.0' {
   export type InputStreamStatus = import('portunus:plugin/types@0.8.0').InputStreamStatus;
   export type MixCodec = import('portunus:plugin/types@0.8.0').MixCodec;
   export type MixSettings = import('portunus:plugin/types@0.8.0').MixSettings;
+  export type SipService = import('portunus:plugin/types@0.8.0').SipService;
 }

@@ -998,6 +998,31 @@ declare module 'portunus:plugin/types@0.8.0' {
     local: string,
   }
   /**
+   * A SIP transport.
+   * # Variants
+   * 
+   * ## `"udp"`
+   * 
+   * ## `"tcp"`
+   * 
+   * ## `"tls"`
+   */
+  export type SipTransport = 'udp' | 'tcp' | 'tls';
+  /**
+   * Where a SIP domain's requests go, as its DNS records say (RFC 3263 §4.1).
+   */
+  export interface SipService {
+    /**
+     * The transport.
+     */
+    transport: SipTransport,
+    /**
+     * The SRV name its servers are found by (`_sip._tcp.example.com`, say): send to it
+     * as `name:port`.
+     */
+    name: string,
+  }
+  /**
    * Options of a forwarding rule.
    */
   export interface ForwardOptions {
