@@ -1,5 +1,6 @@
-//! A DNS client of our own (RFC 1035 over UDP) for what the system's resolver does not look
-//! up: SRV records (RFC 2782), which SIP finds its servers by (RFC 3263), and a plugin's names
+//! A DNS client of our own (RFC 1035 over UDP, and TCP for long answers) for what the system's
+//! resolver does not look up: NAPTR (RFC 3403) and SRV records (RFC 2782), which SIP finds its
+//! transport and servers by (RFC 3263), and a plugin's names
 //! when its sandbox names `nameserver`s of its own. A query goes to each server in turn (the
 //! system's are `/etc/resolv.conf`'s, three at most, as its resolver takes them), round them
 //! twice at most, and waits 2 s for each answer: a server that is silent, refuses or fails is
@@ -301,12 +302,15 @@ pub const MAX_SERVERS: usize = 3;
 
 /// Asks `servers` for `name`'s records of type `rtype`: each in turn until one answers (over
 /// UDP, and over TCP when the answer is too long for a datagram), round them [`TRIES`] times.
+/// A server asked again is asked on the same socket with the same id, so its answer to the
+/// first try still counts.
 pub async fn lookup(servers: &[SocketAddr], name: &str, rtype: u16) -> Result<Answer, String> {
-    let ask = query(0, name, rtype)?;
+    let mut asked: Vec<Option<(tokio::net::UdpSocket, u16, Vec<u8>)>> =
+        servers.iter().map(|_| None).collect();
     let mut failed = format!("no name server to ask for {name}");
     for _ in 0..TRIES {
-        for &server in servers {
-            match lookup_once(server, name, rtype, &ask).await {
+        for (&server, asked) in servers.iter().zip(asked.iter_mut()) {
+            match lookup_once(server, name, rtype, asked).await {
                 Ok(answer) => return Ok(answer),
                 Err(why) => failed = why,
             }
@@ -315,23 +319,30 @@ pub async fn lookup(servers: &[SocketAddr], name: &str, rtype: u16) -> Result<An
     Err(failed)
 }
 
-/// One try of [`lookup`] at `server`: `ask` (its id is set here) sent once, the answer awaited
-/// [`WAIT`].
-async fn lookup_once(server: SocketAddr, name: &str, rtype: u16, ask: &[u8]) -> Result<Answer, String> {
-    let any: SocketAddr =
-        if server.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { "[::]:0".parse().unwrap_or(server) };
-    let socket = tokio::net::UdpSocket::bind(any).await.map_err(|e| e.to_string())?;
-    // Connected: only the server's datagrams are read.
-    socket.connect(server).await.map_err(|e| format!("{server}: {e}"))?;
-    let id: u16 = rand::random();
-    let mut ask = ask.to_vec();
-    ask[..2].copy_from_slice(&id.to_be_bytes());
-    socket.send(&ask).await.map_err(|e| format!("{server}: {e}"))?;
+/// One try of [`lookup`] at `server`: the query sent (on the socket of the first try, made
+/// then), the answer awaited [`WAIT`].
+async fn lookup_once(
+    server: SocketAddr,
+    name: &str,
+    rtype: u16,
+    asked: &mut Option<(tokio::net::UdpSocket, u16, Vec<u8>)>,
+) -> Result<Answer, String> {
+    if asked.is_none() {
+        let any: SocketAddr =
+            if server.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { "[::]:0".parse().unwrap_or(server) };
+        let socket = tokio::net::UdpSocket::bind(any).await.map_err(|e| e.to_string())?;
+        // Connected: only the server's datagrams are read.
+        socket.connect(server).await.map_err(|e| format!("{server}: {e}"))?;
+        let id: u16 = rand::random();
+        *asked = Some((socket, id, query(id, name, rtype)?));
+    }
+    let Some((socket, id, ask)) = asked.as_ref() else { return Err(format!("{server}: no socket")) };
+    socket.send(ask).await.map_err(|e| format!("{server}: {e}"))?;
     let mut buf = vec![0u8; MAX_ANSWER];
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         match tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await {
-            Ok(Ok(n)) => match parse(id, name, rtype, &buf[..n]) {
+            Ok(Ok(n)) => match parse(*id, name, rtype, &buf[..n]) {
                 Ok(answer) => return Ok(answer),
                 Err(Refused::NotOurs) => continue,
                 Err(Refused::Truncated) => return lookup_tcp(server, name, rtype).await,
@@ -378,6 +389,39 @@ async fn lookup_tcp(server: SocketAddr, name: &str, rtype: u16) -> Result<Answer
 pub(crate) mod server {
     use super::*;
 
+    /// `name` as a record's data writes it (uncompressed; "" is the root).
+    fn name_data(name: &str) -> Vec<u8> {
+        if name.is_empty() {
+            return vec![0];
+        }
+        let q = query(0, name, 0).unwrap();
+        q[12..q.len() - 4].to_vec()
+    }
+
+    /// An SRV record's data (an empty `target`: ".", no service here).
+    pub fn srv(priority: u16, weight: u16, port: u16, target: &str) -> Vec<u8> {
+        let mut d = [priority, weight, port].iter().flat_map(|n| n.to_be_bytes()).collect::<Vec<u8>>();
+        d.extend_from_slice(&name_data(target));
+        d
+    }
+
+    /// A NAPTR record's data (no regular expression).
+    pub fn naptr(order: u16, preference: u16, flags: &str, services: &str, replacement: &str) -> Vec<u8> {
+        let mut d = [order, preference].iter().flat_map(|n| n.to_be_bytes()).collect::<Vec<u8>>();
+        for text in [flags, services, ""] {
+            d.push(text.len() as u8);
+            d.extend_from_slice(text.as_bytes());
+        }
+        d.extend_from_slice(&name_data(replacement));
+        d
+    }
+
+    /// A query's question: the name and type asked.
+    pub fn question(msg: &[u8]) -> Option<(String, u16)> {
+        let (name, end) = read_name(msg, 12)?;
+        Some((name, u16_at(msg, end)?))
+    }
+
     /// An answer as a server writes it: the question, then `records` (owner, type, data) in
     /// the answer section and `extra` in the additional one, names compressed to the question's.
     pub fn answer(
@@ -417,8 +461,7 @@ pub(crate) mod server {
         let mut buf = [0u8; 512];
         while let Ok((n, from)) = socket.recv_from(&mut buf).await {
             let id = u16::from_be_bytes([buf[0], buf[1]]);
-            let Some((name, end)) = read_name(&buf[..n], 12) else { continue };
-            let Some(rtype) = u16_at(&buf[..n], end) else { continue };
+            let Some((name, rtype)) = question(&buf[..n]) else { continue };
             let (rcode, found) = records(&name, rtype);
             let found: Vec<(&str, u16, Vec<u8>)> =
                 found.iter().map(|(o, t, d)| (o.as_str(), *t, d.clone())).collect();
@@ -429,20 +472,8 @@ pub(crate) mod server {
 
 #[cfg(test)]
 mod tests {
-    use super::server::answer;
+    use super::server::{answer, naptr, srv};
     use super::*;
-
-    fn srv(priority: u16, weight: u16, port: u16, target: &str) -> Vec<u8> {
-        let mut d = [priority, weight, port].iter().flat_map(|n| n.to_be_bytes()).collect::<Vec<u8>>();
-        if target.is_empty() {
-            // The root: "no service here".
-            d.push(0);
-            return d;
-        }
-        let q = query(0, target, 0).unwrap();
-        d.extend_from_slice(&q[12..q.len() - 4]);
-        d
-    }
 
     #[test]
     fn a_query_is_written_as_rfc_1035_says() {
@@ -554,16 +585,6 @@ mod tests {
     /// replacement), in lower case; a record whose strings run past its data is malformed.
     #[test]
     fn naptr_records_are_read() {
-        let naptr = |order: u16, pref: u16, flags: &str, services: &str, replacement: &str| {
-            let mut d = [order, pref].iter().flat_map(|n| n.to_be_bytes()).collect::<Vec<u8>>();
-            for text in [flags, services, ""] {
-                d.push(text.len() as u8);
-                d.extend_from_slice(text.as_bytes());
-            }
-            let q = query(0, replacement, 0).unwrap();
-            d.extend_from_slice(&q[12..q.len() - 4]);
-            d
-        };
         let name = "pbx.test";
         let records = [
             (name, kind::NAPTR, naptr(10, 50, "S", "SIP+D2T", "_sip._tcp.pbx.test")),
@@ -586,6 +607,24 @@ mod tests {
         let bad_records = [(name, kind::NAPTR, bad)];
         let reply = answer(3, name, kind::NAPTR, 0, &bad_records, &[]);
         assert_eq!(parse(3, name, kind::NAPTR, &reply), Err(Refused::Bad("a malformed answer".to_owned())));
+    }
+
+    /// A server that answers the first try late (after that try's wait) is still heard: the
+    /// second try asks on the same socket, with the same id.
+    #[tokio::test]
+    async fn a_late_answer_to_the_first_try_counts() {
+        let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let at = server.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let (_, from) = server.recv_from(&mut buf).await.unwrap();
+            let id = u16::from_be_bytes([buf[0], buf[1]]);
+            tokio::time::sleep(WAIT + Duration::from_millis(300)).await;
+            let reply = answer(id, "a.test", kind::A, 0, &[("a.test", kind::A, vec![10, 0, 0, 3])], &[]);
+            server.send_to(&reply, from).await.unwrap();
+        });
+        let answer = lookup(&[at], "a.test", kind::A).await;
+        assert_eq!(answer.unwrap().addrs, [("a.test".to_owned(), IpAddr::from([10, 0, 0, 3]))]);
     }
 
     /// A server whose port is closed, then one that fails (SERVFAIL), are passed over for the

@@ -577,7 +577,8 @@ async fn registers_over_tcp_and_is_called(gw: &Gateway, fields: Value, registrar
 /// SIP+D2T (order 10) to SIP+D2U (order 20, whose servers listen nowhere), so alice registers
 /// over TCP at its `_sip._tcp` server, which checks the REGISTER's Via and Contact say TCP;
 /// `phone.test` has no NAPTR records, only `_sip._tcp` SRV ones, so bob registers over TCP too.
-/// Both registrars call back over the registration's connection.
+/// Both registrars call back over the registration's connection. `force_udp` overrides the
+/// records.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_domains_naptr_or_srv_records_choose_the_transport() {
     if !have_sipp() {
@@ -597,6 +598,15 @@ async fn a_domains_naptr_or_srv_records_choose_the_transport() {
     let (gw, _) = gateway_sandboxed("", &format!("nameserver = \"127.0.0.1:{}\"", dns.port));
     registers_over_tcp_and_is_called(&gw, json!({"username": "sip:alice@pbx.test"}), pbx).await;
     registers_over_tcp_and_is_called(&gw, json!({"username": "sip:bob@phone.test"}), phone).await;
+    // `force_udp` has the last word: carol's REGISTER goes to the `_sip._udp` server, whose
+    // port is closed (503 at once).
+    let mut c = Client::new(&gw, SIP).await;
+    let forced =
+        json!({"request": "register", "username": "sip:carol@pbx.test", "secret": "s", "force_udp": true});
+    let r = c.send(forced, None).await;
+    assert_eq!(result(&r["plugindata"]["data"])["event"], "registering", "{r}");
+    let failed = sip_event(&mut c, "registration_failed").await;
+    assert_eq!(result(&failed["plugindata"]["data"])["code"], 503, "{failed}");
 }
 
 /// socat (Debian `socat`), an independent TLS end (OpenSSL's) in front of sipp, which speaks

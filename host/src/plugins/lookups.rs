@@ -163,12 +163,11 @@ mod tests {
             while let Ok((n, from)) = socket.recv_from(&mut buf).await {
                 tokio::time::sleep(LOCATE_WAIT + Duration::from_millis(200)).await;
                 let id = u16::from_be_bytes([buf[0], buf[1]]);
-                let name = String::from_utf8_lossy(&buf[13..n - 5]).replace(['\x03', '\x04', '\x09'], ".");
-                let srv = [0u8, 1, 0, 0, 0x13, 0xc4, 4, b's', b'i', b'p', b'1', 0].to_vec();
+                let Some((name, kind)) = crate::dns::server::question(&buf[..n]) else { continue };
+                let srv = crate::dns::server::srv(1, 0, 5060, "sip1.pbx.test");
                 let records = [(name.as_str(), crate::dns::kind::SRV, srv)];
                 let found = if name == "_sip._tcp.pbx.test" { &records[..] } else { &[] };
                 let rcode = if found.is_empty() { 3 } else { 0 };
-                let kind = u16::from_be_bytes([buf[n - 4], buf[n - 3]]);
                 let reply = crate::dns::server::answer(id, &name, kind, rcode, found, &[]);
                 let _ = socket.send_to(&reply, from).await;
             }

@@ -71,7 +71,14 @@ pub type SipService = (SipTransport, String);
 pub async fn locate_sip(domain: &str, nameservers: &[SocketAddr]) -> Option<SipService> {
     let servers = &or_system(nameservers)[..];
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-    let naptr = dns::lookup(servers, &domain, dns::kind::NAPTR).await.map(|a| a.naptr).unwrap_or_default();
+    // (The three at once: one round trip.)
+    let [udp, tcp] = [SipTransport::Udp, SipTransport::Tcp].map(|t| (t, format!("{}{domain}", t.service())));
+    let (naptr, on_udp, on_tcp) = tokio::join!(
+        dns::lookup(servers, &domain, dns::kind::NAPTR),
+        dns::lookup(servers, &udp.1, dns::kind::SRV),
+        dns::lookup(servers, &tcp.1, dns::kind::SRV)
+    );
+    let naptr = naptr.map(|a| a.naptr).unwrap_or_default();
     let mut usable: Vec<(u16, u16, SipService)> = naptr
         .into_iter()
         .filter(|r| r.flags == "s")
@@ -93,11 +100,6 @@ pub async fn locate_sip(domain: &str, nameservers: &[SocketAddr]) -> Option<SipS
     if let Some((_, _, service)) = usable.into_iter().next() {
         return Some(service);
     }
-    let [udp, tcp] = [SipTransport::Udp, SipTransport::Tcp].map(|t| (t, format!("{}{domain}", t.service())));
-    let (on_udp, on_tcp) = tokio::join!(
-        dns::lookup(servers, &udp.1, dns::kind::SRV),
-        dns::lookup(servers, &tcp.1, dns::kind::SRV)
-    );
     let has = |found: Result<dns::Answer, String>| found.is_ok_and(|a| !a.srv.is_empty());
     match (has(on_udp), has(on_tcp)) {
         (true, _) => Some(udp),
@@ -255,20 +257,8 @@ mod tests {
     async fn a_sip_domains_transport_is_located() {
         let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let server = socket.local_addr().unwrap();
-        let naptr = |order: u16, pref: u16, flags: &str, services: &str, replacement: &str| {
-            let mut d = [order, pref].iter().flat_map(|n| n.to_be_bytes()).collect::<Vec<u8>>();
-            for text in [flags, services, ""] {
-                d.push(text.len() as u8);
-                d.extend_from_slice(text.as_bytes());
-            }
-            let q = dns::query(0, replacement, 0).unwrap();
-            d.extend_from_slice(&q[12..q.len() - 4]);
-            d
-        };
-        let srv = {
-            let q = dns::query(0, "sip1.pbx.test", 0).unwrap();
-            [&[0u8, 1, 0, 0, 0x13, 0xc4][..], &q[12..q.len() - 4]].concat()
-        };
+        use dns::server::naptr;
+        let srv = dns::server::srv(1, 0, 5060, "sip1.pbx.test");
         let records = move |name: &str, rtype: u16| {
             let one = |data: Vec<u8>| (0, vec![(name.to_owned(), rtype, data)]);
             match (name, rtype) {

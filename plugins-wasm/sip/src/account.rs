@@ -48,8 +48,8 @@ pub struct Account {
     /// `proxy` as given (the event handlers hear it).
     #[serde(default)]
     pub proxy_uri: Option<String>,
-    /// Without a proxy, the registrar's address when its domain's DNS records chose the
-    /// transport (RFC 3263 §4.1: [`located`]).
+    /// Without a proxy, the registrar's address (the user's domain, over the transport its DNS
+    /// records chose: RFC 3263 §4.1, [`located`]), for the REGISTERs.
     #[serde(default)]
     pub registrar_addr: Option<String>,
     /// The registration lifetime asked for, seconds.
@@ -207,8 +207,8 @@ impl Account {
         })
     }
 
-    /// Where a request to `uri` goes: the proxy, else the URI's own address; over the
-    /// account's transport.
+    /// Where a request to `uri` goes: the proxy, else the registrar's located address for the
+    /// registrar, else the URI's own address; over the account's transport.
     pub fn next_hop(&self, uri: &str) -> Result<String, msg::Malformed> {
         let hop = match (&self.proxy, &self.registrar_addr) {
             (Some(p), _) => p.clone(),
@@ -301,11 +301,7 @@ impl Sip {
                 "Conflicting elements: force_udp and force_tcp cannot both be true",
             ));
         }
-        // A next hop whose URI names neither its transport nor its port takes the transport its
-        // domain's DNS records choose, unless one is forced (RFC 3263 §4.1).
-        let forced = flag("force_tcp") || flag("force_udp");
-        let address = |u: &ezk_sip_types::uri::SipUri| if forced { msg::address_of(u) } else { located(u) };
-        let hop = |k: &str| -> Result<Option<(String, String)>, PluginError> {
+        let hop = |k: &str| -> Result<Option<(String, ezk_sip_types::uri::SipUri)>, PluginError> {
             // Null is no proxy; anything else but a string is refused.
             let p = match body.get(k) {
                 None | Some(Value::Null) => return Ok(None),
@@ -314,7 +310,8 @@ impl Sip {
             };
             let bad = || err(code::INVALID_ADDRESS, format!("Invalid {k} address {p}"));
             let u = msg::uri(&p).map_err(|_| bad())?;
-            Ok(Some((p.clone(), address(&u).map_err(|_| bad())?)))
+            msg::address_of(&u).map_err(|_| bad())?;
+            Ok(Some((p.clone(), u)))
         };
         let proxy = hop("proxy")?;
         let outbound = hop("outbound_proxy")?;
@@ -332,11 +329,25 @@ impl Sip {
         let domain = msg::host_of(&uri);
         let proxy_uri = proxy.as_ref().map(|(u, _)| u.clone());
         let registrar = proxy_uri.clone().unwrap_or_else(|| format!("sip:{domain}"));
-        let next = outbound.or(proxy).map(|(_, a)| a);
-        // The registrar's address, when it is the user's domain: located when a REGISTER goes
-        // there (a guest's domain is no server of its).
+        // A next hop whose URI names neither its transport nor its port takes the transport its
+        // domain's DNS records choose (RFC 3263 §4.1), unless one is forced; a refresh keeps the
+        // registration's.
+        let forced = flag("force_tcp") || flag("force_udp");
+        let previous = self.account(handle).transport;
+        let address = |u: &ezk_sip_types::uri::SipUri| match (forced, refresh) {
+            (true, _) => msg::address_of(u),
+            (false, true) => msg::address_over(u, previous),
+            (false, false) => located(u),
+        };
+        let next = match outbound.or(proxy).map(|(k, u)| (k, address(&u))) {
+            Some((k, Err(_))) => return Err(err(code::INVALID_ADDRESS, format!("Invalid address {k}"))),
+            Some((_, Ok(a))) => Some(a),
+            None => None,
+        };
+        // The registrar's address, when it is the user's domain (where a REGISTER goes; a
+        // guest's domain is no server of its).
         let registrar_addr = match (&next, guest) {
-            (None, false) => Some(address(&uri).map_err(|_| invalid())?),
+            (None, false) => address(&uri).ok(),
             _ => None,
         };
         // The transport: TCP when forced, else what the next hop's URI (or the user's) asks,

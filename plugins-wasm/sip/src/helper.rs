@@ -49,6 +49,7 @@ impl Sip {
         a.registrar = master.registrar;
         a.proxy = master.proxy;
         a.proxy_uri = master.proxy_uri;
+        a.registrar_addr = master.registrar_addr;
         a.transport = master.transport;
         a.header_prefixes = prefixes;
         a.master_id = master_id;

@@ -138,10 +138,12 @@ declare module 'portunus:plugin/host@0.8.0' {
    * a transport: the transport the domain's NAPTR records (RFC 3403) prefer among
    * SIP+D2U, SIP+D2T and SIPS+D2T (by order, then preference) with the SRV name the record
    * gives; without such records, the first of `_sip._udp` and `_sip._tcp` that has SRV
-   * records. None when the domain has neither: the URI's own transport (UDP) then. Looked
-   * up at the servers `resolve` asks, but waiting 0.5 s at most (within `resolve`'s 3 s a
-   * call): an answer that comes later is kept for the next call. Answers, none included,
-   * are remembered for 60 s.
+   * records. None when the domain has neither, or when no answer came in time: the URI's
+   * own transport (UDP) then. A replacement not of the `_service._proto.` form (which the
+   * host's sends take as an SRV name) is given as the transport's usual SRV name. Asked of
+   * the servers of `sandbox.nameserver`, else of `/etc/resolv.conf`'s, waiting 0.5 s at most
+   * (within the 3 s a call may wait for lookups): an answer that comes later is kept for the
+   * next call. Answers, none included, are remembered for 60 s.
    */
   export function locateSip(domain: string): SipService | undefined;
   /**
