@@ -1,12 +1,12 @@
 //! A DNS client of our own (RFC 1035 over UDP, and TCP for long answers) for what the system's
 //! resolver does not look up: NAPTR (RFC 3403) and SRV records (RFC 2782), which SIP finds its
-//! transport and servers by (RFC 3263), and a plugin's names
-//! when its sandbox names `nameserver`s of its own. A query goes to each server in turn (the
-//! system's are `/etc/resolv.conf`'s, three at most, as its resolver takes them), round them
-//! twice at most, and waits 2 s for each answer: a server that is silent, refuses or fails is
-//! passed over for the next, as the system's resolver does. An answer too long for a datagram (truncated, as a server
-//! marks one past 512 bytes) is asked again over TCP (RFC 7766), as a domain with many SRV
-//! records needs.
+//! transport and servers by (RFC 3263), and a plugin's names when its sandbox names
+//! `nameserver`s of its own. A query goes to each server in turn (the system's are
+//! `/etc/resolv.conf`'s, three at most, as its resolver takes them), round them twice at most,
+//! and waits 2 s for each answer: a server that is silent, refuses or fails is passed over for
+//! the next, as the system's resolver does. An answer too long for a datagram (truncated, as a
+//! server marks one past 512 bytes) is asked again over TCP (RFC 7766), as a domain with many
+//! SRV records needs.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -327,16 +327,18 @@ async fn lookup_once(
     rtype: u16,
     asked: &mut Option<(tokio::net::UdpSocket, u16, Vec<u8>)>,
 ) -> Result<Answer, String> {
-    if asked.is_none() {
-        let any: SocketAddr =
-            if server.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { "[::]:0".parse().unwrap_or(server) };
-        let socket = tokio::net::UdpSocket::bind(any).await.map_err(|e| e.to_string())?;
-        // Connected: only the server's datagrams are read.
-        socket.connect(server).await.map_err(|e| format!("{server}: {e}"))?;
-        let id: u16 = rand::random();
-        *asked = Some((socket, id, query(id, name, rtype)?));
-    }
-    let Some((socket, id, ask)) = asked.as_ref() else { return Err(format!("{server}: no socket")) };
+    let (socket, id, ask) = match asked {
+        Some(asked) => asked,
+        None => {
+            let any: SocketAddr =
+                if server.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { "[::]:0".parse().unwrap_or(server) };
+            let socket = tokio::net::UdpSocket::bind(any).await.map_err(|e| e.to_string())?;
+            // Connected: only the server's datagrams are read.
+            socket.connect(server).await.map_err(|e| format!("{server}: {e}"))?;
+            let id: u16 = rand::random();
+            asked.insert((socket, id, query(id, name, rtype)?))
+        }
+    };
     socket.send(ask).await.map_err(|e| format!("{server}: {e}"))?;
     let mut buf = vec![0u8; MAX_ANSWER];
     let deadline = tokio::time::Instant::now() + WAIT;

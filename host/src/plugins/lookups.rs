@@ -27,30 +27,41 @@ const MAX_NAMES: usize = 256;
 /// having no records).
 const MAX_LOCATING: usize = 16;
 
-/// A plugin's remembered answers.
-#[derive(Debug, Default)]
-pub struct Lookups {
-    answers: HashMap<String, (Instant, Result<Vec<IpAddr>, String>)>,
-    located: HashMap<String, (Instant, Option<SipService>)>,
-    /// The domains being located, with the calls waiting for each.
-    locating: HashMap<String, Vec<mpsc::Sender<Option<SipService>>>>,
+/// Answers by name, each for [`super::sockets::NAME_TTL`], [`MAX_NAMES`] at most (the expired
+/// ones go first; beyond, a name is not remembered).
+#[derive(Debug)]
+struct Remembered<T>(HashMap<String, (Instant, T)>);
+
+impl<T> Default for Remembered<T> {
+    fn default() -> Self {
+        Self(HashMap::new())
+    }
 }
 
-impl Lookups {
+impl<T: Clone> Remembered<T> {
     /// The answer for `name`, if it came within the last [`super::sockets::NAME_TTL`].
-    fn remembered(&self, name: &str, now: Instant) -> Option<Result<Vec<IpAddr>, String>> {
-        let (at, answer) = self.answers.get(name)?;
+    fn get(&self, name: &str, now: Instant) -> Option<T> {
+        let (at, answer) = self.0.get(name)?;
         (now.saturating_duration_since(*at) < super::sockets::NAME_TTL).then(|| answer.clone())
     }
 
-    fn remember(&mut self, name: &str, now: Instant, answer: &Result<Vec<IpAddr>, String>) {
-        if self.answers.len() >= MAX_NAMES {
-            self.answers.retain(|_, (at, _)| now.saturating_duration_since(*at) < super::sockets::NAME_TTL);
+    fn put(&mut self, name: &str, now: Instant, answer: T) {
+        if self.0.len() >= MAX_NAMES {
+            self.0.retain(|_, (at, _)| now.saturating_duration_since(*at) < super::sockets::NAME_TTL);
         }
-        if self.answers.len() < MAX_NAMES {
-            self.answers.insert(name.to_owned(), (now, answer.clone()));
+        if self.0.len() < MAX_NAMES {
+            self.0.insert(name.to_owned(), (now, answer));
         }
     }
+}
+
+/// A plugin's remembered answers.
+#[derive(Debug, Default)]
+pub struct Lookups {
+    answers: Remembered<Result<Vec<IpAddr>, String>>,
+    located: Remembered<Option<SipService>>,
+    /// The domains being located, with the calls waiting for each.
+    locating: HashMap<String, Vec<mpsc::Sender<Option<SipService>>>>,
 }
 
 fn lock(l: &Mutex<Lookups>) -> std::sync::MutexGuard<'_, Lookups> {
@@ -72,10 +83,8 @@ pub fn locate_sip(
     let (tx, rx) = mpsc::channel();
     {
         let mut l = lock(lookups);
-        if let Some((at, found)) = l.located.get(&key) {
-            if now.saturating_duration_since(*at) < super::sockets::NAME_TTL {
-                return found.clone();
-            }
+        if let Some(found) = l.located.get(&key, now) {
+            return found;
         }
         let full = l.locating.len() >= MAX_LOCATING;
         match l.locating.get_mut(&key) {
@@ -87,15 +96,7 @@ pub fn locate_sip(
                 rt.spawn(async move {
                     let found = super::names::locate_sip(&key, &servers).await;
                     let mut l = lock(&lookups);
-                    let now = Instant::now();
-                    if l.located.len() >= MAX_NAMES {
-                        l.located.retain(|_, (at, _)| {
-                            now.saturating_duration_since(*at) < super::sockets::NAME_TTL
-                        });
-                    }
-                    if l.located.len() < MAX_NAMES {
-                        l.located.insert(key.clone(), (now, found.clone()));
-                    }
+                    l.located.put(&key, Instant::now(), found.clone());
                     for waiting in l.locating.remove(&key).unwrap_or_default() {
                         let _ = waiting.send(found.clone());
                     }
@@ -122,7 +123,7 @@ pub fn resolve(
         Ok(ip) => Ok(vec![ip]),
         Err(_) => {
             let now = Instant::now();
-            let remembered = lock(lookups).remembered(name, now);
+            let remembered = lock(lookups).answers.get(name, now);
             match remembered {
                 Some(answer) => answer,
                 None => {
@@ -132,7 +133,7 @@ pub fn resolve(
                     }
                     let answer = super::names::addresses_now(rt, name, &limits.nameservers, left);
                     *waited += now.elapsed();
-                    lock(lookups).remember(name, now, &answer);
+                    lock(lookups).answers.put(name, now, answer.clone());
                     answer
                 }
             }
@@ -179,7 +180,7 @@ mod tests {
         assert_eq!(locate_sip(&lookups, rt.handle(), &limits, "pbx.test", &mut waited), None);
         assert!(waited >= LOCATE_WAIT && waited < CALL_WAIT, "{waited:?}");
         let deadline = Instant::now() + Duration::from_secs(10);
-        while lock(&lookups).located.is_empty() && Instant::now() < deadline {
+        while lock(&lookups).located.0.is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
         let mut waited = Duration::ZERO;
@@ -192,16 +193,16 @@ mod tests {
     fn answers_are_remembered_for_a_while_and_within_bounds() {
         let mut l = Lookups::default();
         let t0 = Instant::now();
-        l.remember("a", t0, &Err("none".to_owned()));
-        assert_eq!(l.remembered("a", t0 + Duration::from_secs(1)), Some(Err("none".to_owned())));
-        assert_eq!(l.remembered("a", t0 + super::super::sockets::NAME_TTL), None);
+        l.answers.put("a", t0, Err("none".to_owned()));
+        assert_eq!(l.answers.get("a", t0 + Duration::from_secs(1)), Some(Err("none".to_owned())));
+        assert_eq!(l.answers.get("a", t0 + super::super::sockets::NAME_TTL), None);
         for i in 0..MAX_NAMES * 2 {
-            l.remember(&format!("n{i}"), t0, &Ok(Vec::new()));
+            l.answers.put(&format!("n{i}"), t0, Ok(Vec::new()));
         }
-        assert_eq!(l.answers.len(), MAX_NAMES);
+        assert_eq!(l.answers.0.len(), MAX_NAMES);
         // Expired ones make room.
-        l.remember("late", t0 + super::super::sockets::NAME_TTL, &Ok(Vec::new()));
-        assert!(l.remembered("late", t0 + super::super::sockets::NAME_TTL).is_some());
+        l.answers.put("late", t0 + super::super::sockets::NAME_TTL, Ok(Vec::new()));
+        assert!(l.answers.get("late", t0 + super::super::sockets::NAME_TTL).is_some());
     }
 
     #[test]

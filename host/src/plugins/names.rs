@@ -1,12 +1,12 @@
 //! Where a plugin's `name:port` goes. A name's addresses come from the system's resolver
 //! (`/etc/hosts`, DNS A and AAAA records), or from the servers of the plugin's
-//! `sandbox.nameserver` when it names some. An SRV name, `_service._proto.domain:port` (RFC 2782), goes to the servers its
-//! SRV records name, in their order (priority, then weight; the first four), at their
-//! records' ports; a domain without such records (or whose server fails) goes to its own
-//! addresses at the port given (RFC 3263 §4.2: SIP's `_sip._udp.example.com:5060`), and one
-//! whose record names "." nowhere. Which transport a SIP domain's requests take, when its URI
-//! does not say, comes from its NAPTR records, else from which SRV names it has (RFC 3263
-//! §4.1: [`locate_sip`]).
+//! `sandbox.nameserver` when it names some. An SRV name, `_service._proto.domain:port` (RFC
+//! 2782), goes to the servers its SRV records name, in their order (priority, then weight; the
+//! first four), at their records' ports; a domain without such records (or whose servers fail)
+//! goes to its own addresses at the port given (RFC 3263 §4.2: SIP's
+//! `_sip._udp.example.com:5060`), and one whose record names "." nowhere. Which transport a SIP
+//! domain's requests take, when its URI does not say, comes from its NAPTR records, else from
+//! which SRV names it has (RFC 3263 §4.1: [`locate_sip`]).
 
 use std::net::SocketAddr;
 

@@ -339,11 +339,10 @@ impl Sip {
             (false, true) => msg::address_over(u, previous),
             (false, false) => located(u),
         };
-        let next = match outbound.or(proxy).map(|(k, u)| (k, address(&u))) {
-            Some((k, Err(_))) => return Err(err(code::INVALID_ADDRESS, format!("Invalid address {k}"))),
-            Some((_, Ok(a))) => Some(a),
-            None => None,
-        };
+        let next = outbound
+            .or(proxy)
+            .map(|(p, u)| address(&u).map_err(|_| err(code::INVALID_ADDRESS, format!("Invalid address {p}"))))
+            .transpose()?;
         // The registrar's address, when it is the user's domain (where a REGISTER goes; a
         // guest's domain is no server of its).
         let registrar_addr = match (&next, guest) {
